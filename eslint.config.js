@@ -1,0 +1,31 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'docs/api/**', 'node_modules/**', '.examples/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ExportAllDeclaration", message: 'Export by name from entry files (STYLE.md 2).' },
+      ],
+    },
+  },
+  {
+    // Node-only code must stay out of the browser-safe core (DESIGN.md invariant 6).
+    files: ['lib/**/*.ts'],
+    ignores: ['lib/node/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'ws'] }],
+    },
+  },
+  {
+    files: ['spec/**/*.ts'],
+    rules: { '@typescript-eslint/no-unused-expressions': 'off' },
+  },
+);

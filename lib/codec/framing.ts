@@ -1,0 +1,241 @@
+import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
+import type { Codec } from './codec.js';
+
+/** The size of the length prefix: a 32-bit unsigned big-endian byte count of the body. */
+export const LENGTH_PREFIX_BYTES = 4;
+
+/** The default largest frame body, in bytes: 16 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Options of {@link FrameDecoder}. */
+export interface FrameDecoderOptions<T> {
+  /** Decodes each frame's body. */
+  codec: Codec<T>;
+  /**
+   * The largest frame body accepted, in bytes. A prefix announcing more is rejected before any of
+   * the body is buffered.
+   * @default 16 MiB
+   */
+  maxFrameBytes?: number;
+  /**
+   * Supplies the write report attached to errors (a transport passes its link's report).
+   * @default () => UNKNOWN_WRITE
+   */
+  writeReport?: () => WriteReport;
+}
+
+/**
+ * Splits a byte stream into length-prefixed frames and decodes them, whatever the chunking: one
+ * byte at a time, many frames per chunk, or a prefix torn across chunks all yield the same frames.
+ *
+ * Memory held is at most the bytes of one unfinished frame, and never more than `maxFrameBytes`
+ * plus the prefix. Errors are thrown from `push` or `end` as {@link FrameTooLargeError} or
+ * {@link ProtocolError} naming the stream offset of the bad frame; frames before it have already
+ * been delivered. After an error the decoder is spent and throws the same error again.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, encodeFrames, msgpackCodec } from 'lifeline';
+ * const codec = msgpackCodec<string>();
+ * const decoder = new FrameDecoder({ codec });
+ * const bytes = encodeFrames(codec, ['a', 'b']);
+ * const got: string[] = [];
+ * for (const byte of bytes) decoder.push(Uint8Array.of(byte), (frame) => got.push(frame));
+ * decoder.end(); // throws if the stream stopped inside a frame
+ * console.log(got); // ['a', 'b']
+ * ```
+ */
+export class FrameDecoder<T> {
+  private readonly codec: Codec<T>;
+  private readonly maxFrameBytes: number;
+  private readonly writeReport: () => WriteReport;
+  private readonly header = new Uint8Array(LENGTH_PREFIX_BYTES);
+  private headerFill = 0;
+  /** Body length of the frame being read, or -1 while reading a prefix. */
+  private bodyLength = -1;
+  private parts: Uint8Array[] = [];
+  private partBytes = 0;
+  /** Stream offset of the first byte of the frame being read. */
+  private frameOffset = 0;
+  private failure: ProtocolError | undefined;
+
+  constructor(options: FrameDecoderOptions<T>) {
+    const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = () => UNKNOWN_WRITE } = options;
+    this.codec = codec;
+    this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes);
+    this.writeReport = writeReport;
+  }
+
+  /** Bytes held for the unfinished frame (prefix included). */
+  get bufferedBytes(): number {
+    return this.bodyLength < 0 ? this.headerFill : LENGTH_PREFIX_BYTES + this.partBytes;
+  }
+
+  /** Stream offset of the next frame to start: the bytes consumed by complete frames. */
+  get offset(): number {
+    return this.frameOffset;
+  }
+
+  /** Feeds a chunk; calls `onFrame` for each frame it completes, in order. */
+  push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
+    if (this.failure) throw this.failure;
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.bodyLength < 0) {
+        if (this.headerFill === 0 && end - pos >= LENGTH_PREFIX_BYTES) {
+          this.startBody(readUint32(chunk, pos));
+          pos += LENGTH_PREFIX_BYTES;
+        } else {
+          this.header[this.headerFill++] = chunk[pos++]!;
+          if (this.headerFill < LENGTH_PREFIX_BYTES) continue;
+          this.startBody(readUint32(this.header, 0));
+        }
+      }
+      const missing = this.bodyLength - this.partBytes;
+      if (this.partBytes === 0 && end - pos >= missing) {
+        // The common case: the whole body lies in this chunk, so decode it in place.
+        this.deliver(chunk.subarray(pos, pos + missing), onFrame);
+        pos += missing;
+        continue;
+      }
+      const take = Math.min(missing, end - pos);
+      this.parts.push(chunk.subarray(pos, pos + take));
+      this.partBytes += take;
+      pos += take;
+      if (this.partBytes === this.bodyLength) this.deliver(concat(this.parts, this.partBytes), onFrame);
+    }
+  }
+
+  /**
+   * Declares the end of the stream. Throws a {@link ProtocolError} if it ended inside a frame
+   * (`phase` says how the error is reported: `'close'` when the peer closed mid-frame).
+   */
+  end(phase: 'read' | 'close' = 'close'): void {
+    if (this.failure) throw this.failure;
+    const held = this.bufferedBytes;
+    if (held === 0) return;
+    const expected = this.bodyLength < 0 ? 'a length prefix' : `${LENGTH_PREFIX_BYTES + this.bodyLength} bytes`;
+    this.fail(
+      new ProtocolError(
+        `Stream ended inside a frame at offset ${this.frameOffset}: ${held} bytes of ${expected} arrived`,
+        { offset: this.frameOffset, write: this.writeReport(), phase },
+      ),
+    );
+  }
+
+  /** Drops buffered bytes; the decoder accepts no more input. */
+  dispose(): void {
+    this.parts = [];
+    this.partBytes = 0;
+    this.failure ??= new ProtocolError('Decoder disposed', { offset: this.frameOffset });
+  }
+
+  private startBody(length: number): void {
+    if (length > this.maxFrameBytes) {
+      this.fail(
+        new FrameTooLargeError(
+          `Frame at offset ${this.frameOffset} announces ${length} bytes; the limit is ${this.maxFrameBytes}`,
+          { offset: this.frameOffset, size: length, limit: this.maxFrameBytes, write: this.writeReport() },
+        ),
+      );
+    }
+    if (length === 0) {
+      this.fail(
+        new ProtocolError(`Empty frame at offset ${this.frameOffset}: a frame body is never empty`, {
+          offset: this.frameOffset,
+          write: this.writeReport(),
+        }),
+      );
+    }
+    this.bodyLength = length;
+    this.headerFill = 0;
+  }
+
+  private deliver(body: Uint8Array, onFrame: (frame: T) => void): void {
+    let frame: T;
+    try {
+      frame = this.codec.decode(body);
+    } catch (cause) {
+      this.fail(
+        new ProtocolError(
+          `Malformed frame at offset ${this.frameOffset} (${body.length} bytes): ${describe(cause)}`,
+          { offset: this.frameOffset, cause, write: this.writeReport() },
+        ),
+      );
+    }
+    this.frameOffset += LENGTH_PREFIX_BYTES + body.length;
+    this.bodyLength = -1;
+    this.parts = [];
+    this.partBytes = 0;
+    onFrame(frame);
+  }
+
+  private fail(error: ProtocolError): never {
+    this.parts = [];
+    this.partBytes = 0;
+    this.failure = error;
+    throw error;
+  }
+}
+
+/**
+ * Encodes frames with their length prefixes into one buffer, as a transport would write them.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrames, msgpackCodec } from 'lifeline';
+ * const bytes = encodeFrames(msgpackCodec(), [{ a: 1 }, 'two']);
+ * console.log(bytes.length > 8); // true
+ * ```
+ */
+export function encodeFrames<T>(codec: Codec<T>, frames: Iterable<T>): Uint8Array {
+  const bodies = Array.from(frames, (frame) => codec.encode(frame));
+  return joinFrames(bodies);
+}
+
+/** Writes `bodies` with their length prefixes into one new buffer. @internal */
+export function joinFrames(bodies: readonly Uint8Array[], totalBodyBytes?: number): Uint8Array {
+  let total = 0;
+  if (totalBodyBytes === undefined) for (const body of bodies) total += body.length;
+  else total = totalBodyBytes;
+  const out = new Uint8Array(total + LENGTH_PREFIX_BYTES * bodies.length);
+  let pos = 0;
+  for (const body of bodies) {
+    const n = body.length;
+    out[pos] = n >>> 24;
+    out[pos + 1] = (n >>> 16) & 0xff;
+    out[pos + 2] = (n >>> 8) & 0xff;
+    out[pos + 3] = n & 0xff;
+    out.set(body, pos + LENGTH_PREFIX_BYTES);
+    pos += LENGTH_PREFIX_BYTES + n;
+  }
+  return out;
+}
+
+/** Validates a `maxFrameBytes` option. @internal */
+export function checkMaxFrameBytes(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
+    throw new TypeError(`maxFrameBytes must be an integer from 1 to 2^32-1, got ${String(value)}`);
+  }
+  return value;
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const part of parts) {
+    out.set(part, pos);
+    pos += part.length;
+  }
+  return out;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,292 @@
+/**
+ * What is known about the last outbound frame when a connection failed (seed 000).
+ *
+ * - `'none'`: no frame was ever sent on this connection.
+ * - `'not-started'`: the last frame was queued, but none of its bytes were handed to the socket.
+ *   Resending it cannot duplicate anything.
+ * - `'partial'`: the socket took some of its bytes but never confirmed all of them. The peer may
+ *   have the whole frame, part of it, or nothing.
+ * - `'whole'`: the socket confirmed it accepted every byte of the frame. That is not proof that the
+ *   peer read it, only that the frame left this process whole.
+ * - `'unknown'`: the error arose outside a socket (a codec used on its own), so nothing is known.
+ */
+export type WriteState = 'none' | 'not-started' | 'partial' | 'whole' | 'unknown';
+
+/**
+ * The state of a connection's outbound side at the moment it failed.
+ *
+ * @example
+ * ```ts
+ * import type { WriteReport } from 'lifeline';
+ * const report: WriteReport = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 };
+ * ```
+ */
+export interface WriteReport {
+  /** What is known about the last frame passed to `send`. */
+  readonly lastFrame: WriteState;
+  /** Frames passed to `send` that the socket did not confirm as written whole. */
+  readonly unconfirmedFrames: number;
+  /** Bytes (framing included) passed to `send` that the socket did not confirm. */
+  readonly unconfirmedBytes: number;
+}
+
+/** The report used where no socket is involved. */
+export const UNKNOWN_WRITE: WriteReport = Object.freeze({
+  lastFrame: 'unknown',
+  unconfirmedFrames: 0,
+  unconfirmedBytes: 0,
+});
+
+/**
+ * The phase of a connection's life in which it failed.
+ *
+ * - `'dial'`: before the connection was established (refused, unreachable, timed out).
+ * - `'write'`: the socket failed while writing.
+ * - `'read'`: the socket failed while reading, or the bytes read were not valid frames.
+ * - `'close'`: the peer closed the connection in an unclean way (mid-frame, or with an error code).
+ */
+export type ConnectionPhase = 'dial' | 'write' | 'read' | 'close';
+
+type ErrorClass<T> = abstract new (...args: never[]) => T;
+
+/**
+ * The base class of every error lifeline raises. Every subclass has a stable `name`, keeps the
+ * underlying error in `cause`, and has a static type guard `is()` that also recognises errors made
+ * by another copy of lifeline (it compares names along the prototype chain, not identities).
+ *
+ * @example
+ * ```ts
+ * import { LifelineError, ConnectionError } from 'lifeline';
+ * function describe(error: unknown): string {
+ *   if (ConnectionError.is(error)) return `${error.name} while ${error.phase}`;
+ *   return LifelineError.is(error) ? error.message : String(error);
+ * }
+ * ```
+ */
+export class LifelineError extends Error {
+  /**
+   * True when `value` is an instance of this class or of a subclass, even one created by another
+   * copy of the library.
+   */
+  static is<T>(this: ErrorClass<T>, value: unknown): value is T {
+    if (value instanceof this) return true;
+    if (typeof value !== 'object' || value === null) return false;
+    const wanted = (this.prototype as { name?: unknown }).name;
+    for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
+      if (Object.prototype.hasOwnProperty.call(proto, 'name') && proto.name === wanted) return true;
+    }
+    return false;
+  }
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+defineName(LifelineError, 'LifelineError');
+
+/** Options every {@link ConnectionError} takes. */
+export interface ConnectionErrorOptions {
+  /** The underlying error, e.g. Node's `ECONNRESET` error. */
+  cause?: unknown;
+  /** The phase in which the connection failed. */
+  phase: ConnectionPhase;
+  /** What is known about outbound frames; defaults to {@link UNKNOWN_WRITE}. */
+  write?: WriteReport;
+  /** A system error code (`ECONNREFUSED`, `ECONNRESET`, …) or WebSocket close code, when known. */
+  code?: string | number;
+}
+
+/**
+ * A connection failed. Says in which {@link ConnectionPhase} and what is known about the last
+ * outbound frame ({@link WriteReport}), so a retry decision can be made safely: a frame whose
+ * write never started can always be resent; one that left whole only if it is idempotent.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError } from 'lifeline';
+ * function safeToResend(error: unknown, idempotent: boolean): boolean {
+ *   if (!ConnectionError.is(error)) return false;
+ *   const last = error.write.lastFrame;
+ *   return last === 'none' || last === 'not-started' || idempotent;
+ * }
+ * ```
+ */
+export class ConnectionError extends LifelineError {
+  /** The phase in which the connection failed. */
+  readonly phase: ConnectionPhase;
+  /** What is known about outbound frames at the moment of failure. */
+  readonly write: WriteReport;
+  /** A system error code or WebSocket close code, when known. */
+  readonly code: string | number | undefined;
+
+  constructor(message: string, options: ConnectionErrorOptions) {
+    super(message, { cause: options.cause });
+    this.phase = options.phase;
+    this.write = options.write ?? UNKNOWN_WRITE;
+    this.code = options.code;
+  }
+}
+defineName(ConnectionError, 'ConnectionError');
+
+/**
+ * The connection could not be established: refused, unreachable, or it timed out.
+ * Nothing was sent, so anything may be retried.
+ *
+ * @example
+ * ```ts
+ * import { DialError } from 'lifeline';
+ * const refused = (e: unknown) => DialError.is(e) && e.code === 'ECONNREFUSED';
+ * ```
+ */
+export class DialError extends ConnectionError {
+  constructor(message: string, options: Omit<ConnectionErrorOptions, 'phase' | 'write'>) {
+    super(message, { ...options, phase: 'dial', write: NOTHING_SENT });
+  }
+}
+defineName(DialError, 'DialError');
+
+/**
+ * An established connection broke: reset, aborted, or a write failed (`EPIPE`).
+ *
+ * @example
+ * ```ts
+ * import { ConnectionResetError } from 'lifeline';
+ * const wasReset = (e: unknown) => ConnectionResetError.is(e);
+ * ```
+ */
+export class ConnectionResetError extends ConnectionError {}
+defineName(ConnectionResetError, 'ConnectionResetError');
+
+/**
+ * The peer closed the connection uncleanly: in the middle of a frame, or (WebSocket) with a close
+ * code other than 1000/1001. `code` and `reason` carry what the peer said, if anything.
+ *
+ * @example
+ * ```ts
+ * import { PeerClosedError } from 'lifeline';
+ * const reasonOf = (e: unknown) => (PeerClosedError.is(e) ? e.reason : undefined);
+ * ```
+ */
+export class PeerClosedError extends ConnectionError {
+  /** The peer's close reason, when the protocol carries one (WebSocket). */
+  readonly reason: string;
+
+  constructor(message: string, options: Omit<ConnectionErrorOptions, 'phase'> & { reason?: string }) {
+    super(message, { ...options, phase: 'close' });
+    this.reason = options.reason ?? '';
+  }
+}
+defineName(PeerClosedError, 'PeerClosedError');
+
+/**
+ * The bytes read were not valid frames: a malformed length prefix or msgpack body, trailing bytes
+ * after a value, or a message truncated inside a frame. `offset` is the byte offset, counted from
+ * the start of the connection's inbound stream, of the frame that was wrong. Retrying will not help.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from 'lifeline';
+ * const where = (e: unknown) => (ProtocolError.is(e) ? e.offset : -1);
+ * ```
+ */
+export class ProtocolError extends ConnectionError {
+  /** Byte offset of the offending frame in the inbound stream. */
+  readonly offset: number;
+
+  constructor(
+    message: string,
+    options: { offset: number; cause?: unknown; write?: WriteReport; phase?: ConnectionPhase },
+  ) {
+    super(message, { phase: 'read', ...options });
+    this.offset = options.offset;
+  }
+}
+defineName(ProtocolError, 'ProtocolError');
+
+/**
+ * A frame's length prefix announced more bytes than the configured maximum. Raised before any of
+ * the frame's body is buffered, so a hostile prefix cannot make the reader allocate.
+ *
+ * @example
+ * ```ts
+ * import { FrameTooLargeError } from 'lifeline';
+ * const tooBig = (e: unknown) => (FrameTooLargeError.is(e) ? `${e.size} > ${e.limit}` : '');
+ * ```
+ */
+export class FrameTooLargeError extends ProtocolError {
+  /** The size the frame announced, in bytes. */
+  readonly size: number;
+  /** The largest frame accepted, in bytes. */
+  readonly limit: number;
+
+  constructor(
+    message: string,
+    options: { offset: number; size: number; limit: number; write?: WriteReport; phase?: ConnectionPhase },
+  ) {
+    super(message, options);
+    this.size = options.size;
+    this.limit = options.limit;
+  }
+}
+defineName(FrameTooLargeError, 'FrameTooLargeError');
+
+/**
+ * `send` was called on a link that is closed. The frame was not queued.
+ *
+ * @example
+ * ```ts
+ * import { LinkClosedError } from 'lifeline';
+ * const isClosed = (e: unknown) => LinkClosedError.is(e);
+ * ```
+ */
+export class LinkClosedError extends LifelineError {}
+defineName(LinkClosedError, 'LinkClosedError');
+
+/**
+ * `send` would have pushed the link's outbound queue past its hard cap (`maxBufferedBytes`).
+ * The frame was not queued; the connection stays open. Wait for `drain$` and send again.
+ *
+ * @example
+ * ```ts
+ * import { SendBufferFullError } from 'lifeline';
+ * const full = (e: unknown) => (SendBufferFullError.is(e) ? e.bufferedBytes : 0);
+ * ```
+ */
+export class SendBufferFullError extends LifelineError {
+  /** Bytes already queued when the frame was refused. */
+  readonly bufferedBytes: number;
+  /** The cap that would have been exceeded. */
+  readonly limit: number;
+
+  constructor(message: string, options: { bufferedBytes: number; limit: number }) {
+    super(message);
+    this.bufferedBytes = options.bufferedBytes;
+    this.limit = options.limit;
+  }
+}
+defineName(SendBufferFullError, 'SendBufferFullError');
+
+/**
+ * A value could not be encoded as a frame (msgpackr refused it), or the encoded frame is larger
+ * than the link's maximum frame size. Nothing was queued.
+ *
+ * @example
+ * ```ts
+ * import { EncodeError } from 'lifeline';
+ * const notEncodable = (e: unknown) => EncodeError.is(e);
+ * ```
+ */
+export class EncodeError extends LifelineError {}
+defineName(EncodeError, 'EncodeError');
+
+const NOTHING_SENT: WriteReport = Object.freeze({ lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0 });
+
+function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
+  // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
+  Object.defineProperty(errorClass.prototype, 'name', {
+    value: name,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}

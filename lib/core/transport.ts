@@ -1,0 +1,173 @@
+import type { Observable } from 'rxjs';
+import type { WriteReport } from './errors.js';
+
+/**
+ * One live connection, handed out by a transport's {@link ConnectedEvent}.
+ *
+ * Writes are queued and coalesced: frames sent in the same tick leave in one socket write. The
+ * queue has two limits. Above `highWaterMark`, `send` still queues but returns `false`, the cue to
+ * wait for `drain$`. A frame that would take the queue past `maxBufferedBytes` is refused with a
+ * `SendBufferFullError` and not queued, so a slow reader can never make the writer's memory grow
+ * without bound. Nothing is dropped silently.
+ *
+ * @typeParam Out - the type of outbound frames.
+ * @example
+ * ```ts
+ * import type { Link } from 'lifeline';
+ * function greet(link: Link<{ hello: string }>): void {
+ *   if (!link.send({ hello: 'world' })) link.drain$.subscribe(() => console.log('drained'));
+ * }
+ * ```
+ */
+export interface Link<Out = unknown> {
+  /**
+   * Encodes `frame` and queues it for writing. Returns `false` when the queue is at or above the
+   * high-water mark after queueing (the frame is still queued).
+   *
+   * @throws `LinkClosedError` if the link is closed; `SendBufferFullError` if the queue is full;
+   * `EncodeError` if the frame cannot be encoded or is larger than the maximum frame size.
+   */
+  send(frame: Out): boolean;
+  /**
+   * Closes the connection gracefully: queued frames are flushed first, then the transport
+   * completes. `reason` is sent where the protocol carries one (a WebSocket close reason).
+   * Calling it more than once does nothing.
+   */
+  close(reason?: string): void;
+  /** Bytes queued or in flight that the socket has not yet confirmed. */
+  readonly bufferedBytes: number;
+  /** True once `close` was called or the connection ended. */
+  readonly closed: boolean;
+  /** Emits each time the queue falls below the low-water mark after `send` returned `false`. */
+  readonly drain$: Observable<void>;
+  /** The current outbound state: what the socket has confirmed. */
+  writeReport(): WriteReport;
+  /** Where this connection goes, for logs and pool keys. */
+  readonly info: LinkInfo;
+}
+
+/**
+ * Describes a link's endpoints.
+ *
+ * @example
+ * ```ts
+ * import type { LinkInfo } from 'lifeline';
+ * const info: LinkInfo = { transport: 'tcp', remote: '127.0.0.1:7070', local: '127.0.0.1:50000' };
+ * ```
+ */
+export interface LinkInfo {
+  /** The kind of transport: `'memory'`, `'tcp'`, `'websocket'`, … */
+  readonly transport: string;
+  /** The peer's address as text, when known. */
+  readonly remote: string;
+  /** This side's address as text, when known. */
+  readonly local: string;
+}
+
+/**
+ * The first event of every connection: the link is open and can send.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectedEvent } from 'lifeline';
+ * const onOpen = (event: ConnectedEvent<string>) => event.link.send('hi');
+ * ```
+ */
+export interface ConnectedEvent<Out = unknown> {
+  readonly type: 'connected';
+  /** The live connection. Valid until the transport completes, errors or is unsubscribed. */
+  readonly link: Link<Out>;
+}
+
+/**
+ * One inbound frame, decoded.
+ *
+ * @example
+ * ```ts
+ * import type { FrameEvent } from 'lifeline';
+ * const payload = (event: FrameEvent<number>) => event.frame;
+ * ```
+ */
+export interface FrameEvent<In = unknown> {
+  readonly type: 'frame';
+  /** The decoded frame. */
+  readonly frame: In;
+}
+
+/**
+ * What a {@link Transport} emits: one `connected`, then a `frame` per inbound frame.
+ *
+ * @example
+ * ```ts
+ * import type { TransportEvent } from 'lifeline';
+ * const log = (event: TransportEvent) => console.log(event.type);
+ * ```
+ */
+export type TransportEvent<In = unknown, Out = In> = ConnectedEvent<Out> | FrameEvent<In>;
+
+/**
+ * A cold Observable of one connection's life. Subscribing dials; it emits a `connected` event
+ * carrying the {@link Link}, then a `frame` event per inbound frame. It completes when the peer
+ * closes cleanly or `link.close()` finishes, errors with a `ConnectionError` subclass when the
+ * connection fails, and unsubscribing closes the socket at once. Each subscription is a new
+ * connection.
+ *
+ * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
+ * @example
+ * ```ts
+ * import { memory, type Transport } from 'lifeline';
+ * const endpoint = memory<string>();
+ * const transport: Transport<string> = endpoint.transport;
+ * ```
+ */
+export type Transport<In = unknown, Out = In> = Observable<TransportEvent<In, Out>>;
+
+/**
+ * The server is bound and accepting connections.
+ *
+ * @example
+ * ```ts
+ * import type { ListeningEvent } from 'lifeline';
+ * const port = (event: ListeningEvent) => event.port;
+ * ```
+ */
+export interface ListeningEvent {
+  readonly type: 'listening';
+  /** The bound address (for port 0, the port the system chose). */
+  readonly host: string;
+  /** The bound port; 0 for transports without ports. */
+  readonly port: number;
+  /** A URL or `host:port` a client can dial. */
+  readonly address: string;
+}
+
+/**
+ * A connection was accepted. `connection` behaves like a {@link Transport} that is already dialled:
+ * subscribe once to receive `connected` and the frames (reading is paused until then);
+ * unsubscribing closes it. A second subscription errors with a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import type { AcceptedEvent } from 'lifeline';
+ * const accept = (event: AcceptedEvent<string>) => event.connection.subscribe();
+ * ```
+ */
+export interface AcceptedEvent<In = unknown, Out = In> {
+  readonly type: 'connection';
+  /** The accepted connection's events. */
+  readonly connection: Transport<In, Out>;
+  /** The peer's address as text. */
+  readonly remote: string;
+}
+
+/**
+ * What a server Observable emits. Subscribing listens; unsubscribing closes the listener and
+ * every connection it accepted.
+ *
+ * @example
+ * ```ts
+ * import type { ServerEvent } from 'lifeline';
+ * const isListening = (event: ServerEvent) => event.type === 'listening';
+ * ```
+ */
+export type ServerEvent<In = unknown, Out = In> = ListeningEvent | AcceptedEvent<In, Out>;

@@ -1,0 +1,267 @@
+import { Observable, Subject } from 'rxjs';
+import type { Codec } from '../codec/codec.js';
+import { checkMaxFrameBytes, DEFAULT_MAX_FRAME_BYTES, joinFrames, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
+import {
+  EncodeError,
+  LinkClosedError,
+  SendBufferFullError,
+  type WriteReport,
+  type WriteState,
+} from '../core/errors.js';
+import type { Link, LinkInfo } from '../core/transport.js';
+import { Fifo } from './fifo.js';
+
+/**
+ * Where a {@link LinkWriter} puts its bytes: a socket, a WebSocket, an in-memory pipe.
+ * @internal
+ */
+export interface ByteSink {
+  /**
+   * Writes one batch of length-prefixed frames. Call `done()` when the socket confirmed every byte
+   * (or at once, for sinks that cannot tell, with `confirmedBytes` supplying the truth).
+   * Errors are reported by the transport, not through `done`.
+   */
+  write(batch: Uint8Array, done: () => void): void;
+  /** Closes the outbound side once the writer has flushed everything. */
+  end(reason: string | undefined): void;
+  /**
+   * For sinks that confirm late (a browser WebSocket's `bufferedAmount`): how many of the bytes
+   * handed over are still unconfirmed. Omitted when `done` is exact.
+   */
+  pendingBytes?(): number;
+}
+
+/** Options shared by every transport's writing side. */
+export interface LinkOptions<Out> {
+  /**
+   * Encodes outbound frames (and decodes inbound ones).
+   * @default msgpackCodec()
+   */
+  codec?: Codec<Out>;
+  /**
+   * The largest frame body sent or accepted, in bytes.
+   * @default 16 MiB
+   */
+  maxFrameBytes?: number;
+  /**
+   * Queue size, in bytes, at which `send` starts returning `false`. It does not refuse frames.
+   * @default 1 MiB
+   */
+  highWaterMark?: number;
+  /**
+   * Hard cap on queued bytes: a frame that would exceed it is refused with `SendBufferFullError`.
+   * Must be at least `maxFrameBytes` + 4.
+   * @default 2 × maxFrameBytes + 4 (32 MiB)
+   */
+  maxBufferedBytes?: number;
+}
+
+/** The resolved limits of a writer. @internal */
+export interface WriterLimits {
+  maxFrameBytes: number;
+  highWaterMark: number;
+  maxBufferedBytes: number;
+}
+
+/** Resolves and validates the writer limits of a transport's options. @internal */
+export function resolveLimits(options: Omit<LinkOptions<never>, 'codec'>): WriterLimits {
+  const maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+  const {
+    highWaterMark = Math.min(1024 * 1024, maxFrameBytes + LENGTH_PREFIX_BYTES),
+    maxBufferedBytes = 2 * maxFrameBytes + LENGTH_PREFIX_BYTES,
+  } = options;
+  if (!Number.isInteger(highWaterMark) || highWaterMark < 1) {
+    throw new TypeError(`highWaterMark must be a positive integer, got ${String(highWaterMark)}`);
+  }
+  if (!Number.isInteger(maxBufferedBytes) || maxBufferedBytes < maxFrameBytes + LENGTH_PREFIX_BYTES) {
+    throw new TypeError(
+      `maxBufferedBytes must be an integer of at least maxFrameBytes + 4 (${maxFrameBytes + LENGTH_PREFIX_BYTES}), got ${String(maxBufferedBytes)}`,
+    );
+  }
+  if (highWaterMark > maxBufferedBytes) {
+    throw new TypeError(`highWaterMark (${highWaterMark}) exceeds maxBufferedBytes (${maxBufferedBytes})`);
+  }
+  return { maxFrameBytes, highWaterMark, maxBufferedBytes };
+}
+
+/**
+ * The one implementation of {@link Link}: encodes frames, coalesces the frames sent in one tick
+ * into a single write with one write in flight at a time, enforces the queue limits, and keeps the
+ * byte accounting that makes {@link WriteReport} true rather than guessed.
+ *
+ * Accounting: `handed` counts bytes given to the sink, `confirmed` those the sink confirmed. Each
+ * frame handed but not yet confirmed has its end offset in `unconfirmedEnds`, so the report can say
+ * exactly which frames left whole.
+ * @internal
+ */
+export class LinkWriter<Out> implements Link<Out> {
+  readonly drain$: Observable<void>;
+  private readonly drains = new Subject<void>();
+  private queued: Uint8Array[] = [];
+  private queuedBodyBytes = 0;
+  private handed = 0;
+  /** Bytes beyond this offset are known never to have reached the peer (set by `fail`). */
+  private reachable = Infinity;
+  private confirmed = 0;
+  private readonly unconfirmedEnds = new Fifo<number>();
+  private framesSent = 0;
+  private lastFrameBytes = 0;
+  private inFlight = false;
+  private flushScheduled = false;
+  private needDrain = false;
+  private closing: { reason: string | undefined } | undefined;
+  private ended = false;
+  private dead = false;
+
+  constructor(
+    private readonly codec: Codec<Out>,
+    private readonly limits: WriterLimits,
+    private readonly sink: ByteSink,
+    /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
+    private readonly scheduleFlush: (flush: () => void) => void,
+    readonly info: LinkInfo,
+  ) {
+    this.drain$ = this.drains.asObservable();
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined || this.dead;
+  }
+
+  get bufferedBytes(): number {
+    return this.queuedBytes() + this.unconfirmedHandedBytes();
+  }
+
+  send(frame: Out): boolean {
+    if (this.closed) throw new LinkClosedError(`Cannot send: the ${this.info.transport} link is closed`);
+    let body: Uint8Array;
+    try {
+      body = this.codec.encode(frame);
+    } catch (cause) {
+      throw new EncodeError(`Frame could not be encoded: ${(cause as Error)?.message ?? String(cause)}`, {
+        cause,
+      });
+    }
+    if (body.length === 0 || body.length > this.limits.maxFrameBytes) {
+      throw new EncodeError(
+        `Encoded frame is ${body.length} bytes; frames must be 1 to ${this.limits.maxFrameBytes} bytes`,
+      );
+    }
+    const size = body.length + LENGTH_PREFIX_BYTES;
+    const buffered = this.bufferedBytes;
+    if (buffered + size > this.limits.maxBufferedBytes) {
+      throw new SendBufferFullError(
+        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.limits.maxBufferedBytes}`,
+        { bufferedBytes: buffered, limit: this.limits.maxBufferedBytes },
+      );
+    }
+    this.queued.push(body);
+    this.queuedBodyBytes += body.length;
+    this.framesSent++;
+    this.lastFrameBytes = size;
+    if (!this.inFlight && !this.flushScheduled) {
+      this.flushScheduled = true;
+      this.scheduleFlush(this.flush);
+    }
+    if (buffered + size >= this.limits.highWaterMark) {
+      this.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  close(reason?: string): void {
+    if (this.closed) return;
+    this.closing = { reason };
+    if (!this.inFlight && !this.flushScheduled) this.flush();
+  }
+
+  writeReport(): WriteReport {
+    this.settleConfirmed();
+    const unconfirmedBytes = this.bufferedBytes;
+    const unconfirmedFrames = this.queued.length + this.unconfirmedEnds.length;
+    let lastFrame: WriteState;
+    if (this.framesSent === 0) lastFrame = 'none';
+    else if (this.queued.length > 0) lastFrame = 'not-started';
+    else if (this.confirmed >= this.handed) lastFrame = 'whole';
+    else if (this.handed - this.lastFrameBytes >= this.reachable) lastFrame = 'not-started';
+    else lastFrame = 'partial';
+    return { lastFrame, unconfirmedFrames, unconfirmedBytes };
+  }
+
+  /**
+   * The transport lost the connection. `undelivered` is how many of the handed bytes are known not
+   * to have reached the peer (exact transports only); they count as never handed, so their frames
+   * report `'not-started'`. The writer accepts nothing more.
+   */
+  fail(undelivered = 0): void {
+    if (this.dead) return;
+    this.reachable = this.handed - Math.min(undelivered, this.handed - this.confirmed);
+    this.dead = true;
+    this.inFlight = false;
+    this.drains.complete();
+  }
+
+  /** Releases queued bytes; called on teardown. */
+  dispose(): void {
+    this.dead = true;
+    this.queued = [];
+    this.queuedBodyBytes = 0;
+    this.unconfirmedEnds.clear();
+    this.drains.complete();
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    if (this.dead || this.inFlight) return;
+    if (this.queued.length > 0) {
+      const bodies = this.queued;
+      const batch = joinFrames(bodies, this.queuedBodyBytes);
+      for (const body of bodies) {
+        this.handed += body.length + LENGTH_PREFIX_BYTES;
+        this.unconfirmedEnds.push(this.handed);
+      }
+      this.queued = [];
+      this.queuedBodyBytes = 0;
+      this.inFlight = true;
+      const end = this.handed;
+      this.sink.write(batch, () => this.written(end));
+      return;
+    }
+    if (this.closing && !this.ended) {
+      this.ended = true;
+      this.sink.end(this.closing.reason);
+    }
+  };
+
+  private written(end: number): void {
+    if (this.dead) return;
+    this.inFlight = false;
+    if (!this.sink.pendingBytes) this.confirm(end);
+    if (this.queued.length > 0 || this.closing) this.flush();
+    if (this.needDrain && this.bufferedBytes < this.limits.highWaterMark / 2) {
+      this.needDrain = false;
+      this.drains.next();
+    }
+  }
+
+  private confirm(upTo: number): void {
+    if (upTo <= this.confirmed) return;
+    this.confirmed = upTo;
+    while ((this.unconfirmedEnds.peek() ?? Infinity) <= upTo) this.unconfirmedEnds.shift();
+  }
+
+  /** For late-confirming sinks, derive `confirmed` from what the sink still holds. */
+  private settleConfirmed(): void {
+    if (this.sink.pendingBytes) this.confirm(this.handed - this.sink.pendingBytes());
+  }
+
+  private unconfirmedHandedBytes(): number {
+    this.settleConfirmed();
+    return this.handed - this.confirmed;
+  }
+
+  private queuedBytes(): number {
+    return this.queuedBodyBytes + this.queued.length * LENGTH_PREFIX_BYTES;
+  }
+}

@@ -1,0 +1,479 @@
+import { asyncScheduler, Observable, Subscription, type SchedulerLike, type Subscriber } from 'rxjs';
+import { msgpackCodec, type Codec } from '../codec/codec.js';
+import { FrameDecoder } from '../codec/framing.js';
+import { ConnectionResetError, DialError } from '../core/errors.js';
+import type { ServerEvent, Transport, TransportEvent } from '../core/transport.js';
+import { Fifo } from '../internal/fifo.js';
+import { deliverBytes, endOfInput } from '../internal/inbound.js';
+import { LinkWriter, resolveLimits, type LinkOptions, type WriterLimits } from '../internal/link-writer.js';
+
+/** Options of {@link memory}. */
+export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
+  /**
+   * Every delay (dial, delivery, flush) runs on this scheduler, so a `TestScheduler` drives it all.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+  /**
+   * One-way latency in milliseconds, for dials and each delivery. Change it later with
+   * `faults.delay(ms)`.
+   * @default 0
+   */
+  latency?: number;
+  /**
+   * Encodes and decodes frames in both directions; bytes really cross the pipe, so byte-level
+   * faults work as on a socket.
+   * @default msgpackCodec()
+   */
+  codec?: Codec<unknown>;
+  /**
+   * A name for `LinkInfo.remote`, to tell endpoints apart in logs.
+   * @default 'memory'
+   */
+  name?: string;
+}
+
+/** Which way bytes flow, for {@link MemoryFaults.cutAfter}. */
+export type MemoryDirection = 'to-server' | 'to-client';
+
+/**
+ * Faults to inject into a {@link memory} endpoint's connections. They apply to every open
+ * connection (and, for `stall` and `delay`, to later ones) until changed.
+ *
+ * @example
+ * ```ts
+ * import { memory } from 'lifeline';
+ * const endpoint = memory();
+ * endpoint.faults.cutAfter(10); // the next 10 bytes towards the server arrive, then the link is cut
+ * endpoint.faults.stall(); // a half-open link: nothing arrives, nobody is told
+ * endpoint.faults.resume();
+ * ```
+ */
+export interface MemoryFaults {
+  /** Resets every open connection now: both sides error with `ConnectionResetError`. */
+  cut(): void;
+  /**
+   * Lets `bytes` more bytes through in `direction`, then resets the connection, mid-frame if that
+   * is where the count ends. Applies to the connections open now.
+   */
+  cutAfter(bytes: number, direction?: MemoryDirection): void;
+  /**
+   * Holds all traffic silently: nothing is delivered, nothing errors, writes stay unconfirmed
+   * (so senders' `bufferedBytes` grow up to their cap), like a peer that vanished without a FIN.
+   */
+  stall(): void;
+  /** Ends a stall: held bytes are delivered, in order. */
+  resume(): void;
+  /** Sets the one-way latency, in ms, for deliveries and dials from now on. */
+  delay(ms: number): void;
+  /** While true, dials fail with `DialError` (`ECONNREFUSED`) even when the server listens. */
+  refuse(on: boolean): void;
+}
+
+/**
+ * An in-process endpoint created by {@link memory}.
+ *
+ * @typeParam Up - frames the client sends. @typeParam Down - frames the server sends.
+ */
+export interface MemoryEndpoint<Up = unknown, Down = Up> {
+  /** The client side: each subscription dials the endpoint. */
+  readonly transport: Transport<Down, Up>;
+  /** The server side: subscribing listens; unsubscribing closes every accepted connection. */
+  readonly server: Observable<ServerEvent<Up, Down>>;
+  /** Fault injection for tests. */
+  readonly faults: MemoryFaults;
+  /** Connections open now (for leak checks). */
+  readonly openConnections: number;
+}
+
+/**
+ * An in-process client/server pair that behaves like a socket — frames are encoded, framed,
+ * delivered as bytes after a latency, and can be cut at any byte — and runs entirely on an RxJS
+ * scheduler, so marble tests drive it in virtual time. Browser-safe.
+ *
+ * @example
+ * ```ts
+ * import { memory } from 'lifeline';
+ * import { filter } from 'rxjs';
+ * const endpoint = memory<string>();
+ * const server = endpoint.server.subscribe((event) => {
+ *   if (event.type === 'connection')
+ *     event.connection.subscribe((e) => {
+ *       if (e.type === 'connected') e.link.send('welcome');
+ *     });
+ * });
+ * const client = endpoint.transport
+ *   .pipe(filter((e) => e.type === 'frame'))
+ *   .subscribe((e) => console.log(e.frame));
+ * client.unsubscribe();
+ * server.unsubscribe();
+ * ```
+ */
+export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): MemoryEndpoint<Up, Down> {
+  const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;
+  checkDelay(latency);
+  const limits = resolveLimits(options);
+  const network: Network = {
+    scheduler,
+    codec,
+    limits,
+    name,
+    latency,
+    stalled: false,
+    refusing: false,
+    listener: undefined,
+    pipes: new Set(),
+    nextId: 1,
+  };
+
+  const transport = new Observable<TransportEvent<Down, Up>>((subscriber) => {
+    let half: Half | undefined;
+    const dial = scheduler.schedule(() => {
+      if (!network.listener || network.refusing) {
+        subscriber.error(new DialError(`Connection refused by memory endpoint '${name}'`, { code: 'ECONNREFUSED' }));
+        return;
+      }
+      const pipe = new Pipe(network);
+      half = pipe.client;
+      network.listener.next({
+        type: 'connection',
+        connection: pipe.server.observable as Transport<Up, Down>,
+        remote: pipe.client.info.local,
+      });
+      half.attach(subscriber as Subscriber<TransportEvent<unknown, unknown>>);
+    }, network.latency);
+    return () => {
+      dial.unsubscribe();
+      half?.destroy();
+    };
+  });
+
+  const server = new Observable<ServerEvent<Up, Down>>((subscriber) => {
+    if (network.listener) {
+      subscriber.error(new TypeError(`Memory endpoint '${name}' already has a server listening`));
+      return undefined;
+    }
+    network.listener = subscriber as Subscriber<ServerEvent<unknown, unknown>>;
+    subscriber.next({ type: 'listening', host: name, port: 0, address: `memory://${name}` });
+    return () => {
+      network.listener = undefined;
+      for (const pipe of [...network.pipes]) pipe.server.shutdown();
+    };
+  });
+
+  const faults: MemoryFaults = {
+    cut: () => {
+      for (const pipe of [...network.pipes]) pipe.reset();
+    },
+    cutAfter: (bytes, direction = 'to-server') => {
+      if (!Number.isInteger(bytes) || bytes < 0) throw new TypeError(`cutAfter needs a byte count ≥ 0, got ${bytes}`);
+      for (const pipe of network.pipes) pipe.cutAfter(bytes, direction);
+    },
+    stall: () => {
+      network.stalled = true;
+    },
+    resume: () => {
+      network.stalled = false;
+      for (const pipe of network.pipes) pipe.pumpSoon();
+    },
+    delay: (ms) => {
+      network.latency = checkDelay(ms);
+    },
+    refuse: (on) => {
+      network.refusing = on;
+    },
+  };
+
+  return {
+    transport,
+    server,
+    faults,
+    get openConnections() {
+      return network.pipes.size;
+    },
+  };
+}
+
+interface Network {
+  readonly scheduler: SchedulerLike;
+  readonly codec: Codec<unknown>;
+  readonly limits: WriterLimits;
+  readonly name: string;
+  latency: number;
+  stalled: boolean;
+  refusing: boolean;
+  listener: Subscriber<ServerEvent<unknown, unknown>> | undefined;
+  readonly pipes: Set<Pipe>;
+  nextId: number;
+}
+
+/** Bytes in the network, or the end-of-stream marker. */
+interface Packet {
+  bytes: Uint8Array | 'eof';
+  dueAt: number;
+  /** The sender's confirmation, called when the bytes arrive. */
+  done: () => void;
+}
+
+/** One direction of a pipe. */
+class Lane {
+  readonly packets = new Fifo<Packet>();
+  budget = Infinity;
+
+  constructor(
+    readonly from: Half,
+    readonly to: Half,
+  ) {}
+
+  /** Bytes handed to this lane and not delivered yet. */
+  undeliveredBytes(): number {
+    let total = 0;
+    for (const packet of this.packets.drain()) if (packet.bytes !== 'eof') total += packet.bytes.length;
+    return total;
+  }
+}
+
+class Pipe {
+  readonly client: Half;
+  readonly server: Half;
+  readonly toServer: Lane;
+  readonly toClient: Lane;
+  readonly timers = new Subscription();
+  private pumping = false;
+
+  constructor(readonly network: Network) {
+    const id = network.nextId++;
+    this.client = new Half(this, 'client', `${network.name}#${id}/client`, `${network.name}#${id}/server`);
+    this.server = new Half(this, 'server', `${network.name}#${id}/server`, `${network.name}#${id}/client`);
+    this.toServer = new Lane(this.client, this.server);
+    this.toClient = new Lane(this.server, this.client);
+    network.pipes.add(this);
+  }
+
+  laneFrom(half: Half): Lane {
+    return half === this.client ? this.toServer : this.toClient;
+  }
+
+  transmit(from: Half, bytes: Uint8Array | 'eof', done: () => void): void {
+    const dueAt = this.network.scheduler.now() + this.network.latency;
+    this.laneFrom(from).packets.push({ bytes, dueAt, done });
+    this.pumpAt(this.network.latency);
+  }
+
+  pumpSoon(): void {
+    this.pumpAt(0);
+  }
+
+  cutAfter(bytes: number, direction: MemoryDirection): void {
+    (direction === 'to-server' ? this.toServer : this.toClient).budget = bytes;
+    if (bytes === 0) this.reset();
+    else this.pumpSoon();
+  }
+
+  /** Abortive close: both sides error, undelivered bytes are lost. */
+  reset(): void {
+    if (!this.network.pipes.delete(this)) return;
+    this.timers.unsubscribe();
+    const lost = [this.toServer.undeliveredBytes(), this.toClient.undeliveredBytes()] as const;
+    this.client.abort(lost[0]);
+    this.server.abort(lost[1]);
+  }
+
+  /** Removes the pipe once neither side can do anything more. */
+  retireIfDone(): void {
+    if (this.client.finished && this.server.finished && this.network.pipes.delete(this)) {
+      this.timers.unsubscribe();
+      this.toServer.packets.clear();
+      this.toClient.packets.clear();
+    }
+  }
+
+  private pumpAt(delay: number): void {
+    if (!this.network.pipes.has(this)) return;
+    const timer = this.network.scheduler.schedule(() => {
+      this.timers.remove(timer);
+      this.pump();
+    }, delay);
+    this.timers.add(timer);
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      let moved = true;
+      while (moved && this.network.pipes.has(this)) {
+        moved = this.pumpLane(this.toServer) || this.pumpLane(this.toClient);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpLane(lane: Lane): boolean {
+    const packet = lane.packets.peek();
+    if (!packet || this.network.stalled || !lane.to.accepting) return false;
+    if (packet.dueAt > this.network.scheduler.now()) return false;
+    if (packet.bytes === 'eof') {
+      lane.packets.shift();
+      packet.done();
+      lane.to.receiveEnd();
+      return true;
+    }
+    if (packet.bytes.length >= lane.budget) {
+      // The fault fires inside this packet: deliver the part before the cut, then reset.
+      const head = packet.bytes.subarray(0, lane.budget);
+      packet.bytes = packet.bytes.subarray(lane.budget);
+      lane.budget = 0;
+      if (head.length > 0) lane.to.receive(head);
+      this.reset();
+      return false;
+    }
+    lane.packets.shift();
+    lane.budget -= packet.bytes.length;
+    packet.done();
+    lane.to.receive(packet.bytes);
+    return true;
+  }
+}
+
+class Half {
+  readonly writer: LinkWriter<unknown>;
+  readonly decoder: FrameDecoder<unknown>;
+  readonly info: { transport: string; local: string; remote: string };
+  readonly observable: Observable<TransportEvent<unknown, unknown>>;
+  subscriber: Subscriber<TransportEvent<unknown, unknown>> | undefined;
+  /** Subscribed and not yet finished: deliveries may proceed. */
+  accepting = false;
+  /** Nothing more will happen on this side. */
+  finished = false;
+  private wasSubscribed = false;
+
+  constructor(
+    readonly pipe: Pipe,
+    readonly role: 'client' | 'server',
+    local: string,
+    remote: string,
+  ) {
+    const { network } = pipe;
+    this.info = { transport: 'memory', local, remote };
+    this.writer = new LinkWriter(
+      network.codec,
+      network.limits,
+      {
+        write: (batch, done) => pipe.transmit(this, batch, done),
+        end: () => pipe.transmit(this, 'eof', () => this.finish()),
+      },
+      (flush) => {
+        const timer = network.scheduler.schedule(() => {
+          pipe.timers.remove(timer);
+          flush();
+        });
+        pipe.timers.add(timer);
+      },
+      this.info,
+    );
+    this.decoder = new FrameDecoder({
+      codec: network.codec,
+      maxFrameBytes: network.limits.maxFrameBytes,
+      writeReport: () => this.writer.writeReport(),
+    });
+    this.observable = new Observable((subscriber) => {
+      if (this.wasSubscribed) {
+        subscriber.error(new TypeError('An accepted connection can be subscribed only once'));
+        return undefined;
+      }
+      this.attach(subscriber);
+      return () => this.destroy();
+    });
+  }
+
+  attach(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
+    this.wasSubscribed = true;
+    if (this.finished) {
+      subscriber.complete();
+      return;
+    }
+    this.subscriber = subscriber;
+    this.accepting = true;
+    subscriber.next({ type: 'connected', link: this.writer });
+    this.pipe.pumpSoon();
+  }
+
+  receive(bytes: Uint8Array): void {
+    const subscriber = this.subscriber;
+    if (!subscriber || this.finished) return;
+    const error = deliverBytes(this.decoder, bytes, subscriber);
+    if (error && !this.finished) {
+      // A receiver that cannot parse its input drops the connection; the sender sees a reset.
+      this.finishWith();
+      subscriber.error(error);
+      this.pipe.reset();
+    }
+  }
+
+  receiveEnd(): void {
+    const error = endOfInput(this.decoder, this.writer, 'memory');
+    const subscriber = this.subscriber;
+    this.finishWith();
+    // The side that received the end is done too: a memory link has no half-open state.
+    this.pipe.laneFrom(this).packets.clear();
+    this.pipe.retireIfDone();
+    if (!subscriber) return;
+    if (error) subscriber.error(error);
+    else subscriber.complete();
+  }
+
+  /** The connection was reset under this side. */
+  abort(undelivered: number): void {
+    if (this.finished) return;
+    const subscriber = this.subscriber;
+    const write = this.writer.writeReport();
+    this.writer.fail(undelivered);
+    const report = this.writer.writeReport();
+    this.finishWith();
+    subscriber?.error(
+      new ConnectionResetError(`Memory connection ${this.info.local} was reset`, {
+        phase: write.unconfirmedFrames > 0 ? 'write' : 'read',
+        code: 'ECONNRESET',
+        write: report,
+      }),
+    );
+  }
+
+  /** Unsubscribed: like destroying a socket, queued bytes are dropped and the peer gets an end. */
+  destroy(): void {
+    if (this.finished) return;
+    this.finishWith();
+    this.pipe.transmit(this, 'eof', () => undefined);
+    this.pipe.retireIfDone();
+  }
+
+  /** The server stopped listening: this side completes and the peer gets an end. */
+  shutdown(): void {
+    const subscriber = this.subscriber;
+    this.destroy();
+    subscriber?.complete();
+  }
+
+  /** The end marker this side sent after `close()` arrived. */
+  private finish(): void {
+    const subscriber = this.subscriber;
+    this.finishWith();
+    this.pipe.retireIfDone();
+    subscriber?.complete();
+  }
+
+  private finishWith(): void {
+    this.finished = true;
+    this.accepting = false;
+    this.subscriber = undefined;
+    this.writer.dispose();
+    this.decoder.dispose();
+  }
+}
+
+function checkDelay(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`latency must be a finite number ≥ 0, got ${ms}`);
+  return ms;
+}
