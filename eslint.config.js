@@ -12,7 +12,7 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: "ExportAllDeclaration", message: 'Export by name from entry files (STYLE.md 2).' },
+        { selector: 'ExportAllDeclaration', message: 'Export by name from entry files (STYLE.md 2).' },
       ],
     },
   },
@@ -23,6 +23,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'ws'] }],
     },
+  },
+  {
+    files: ['**/*.js', 'scripts/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
   },
   {
     files: ['spec/**/*.ts'],

@@ -115,7 +115,8 @@ export class FrameDecoder<T> {
     if (this.failure) throw this.failure;
     const held = this.bufferedBytes;
     if (held === 0) return;
-    const expected = this.bodyLength < 0 ? 'a length prefix' : `${LENGTH_PREFIX_BYTES + this.bodyLength} bytes`;
+    const expected =
+      this.bodyLength < 0 ? 'a length prefix' : `${LENGTH_PREFIX_BYTES + this.bodyLength} bytes`;
     this.fail(
       new ProtocolError(
         `Stream ended inside a frame at offset ${this.frameOffset}: ${held} bytes of ${expected} arrived`,

@@ -279,7 +279,11 @@ defineName(SendBufferFullError, 'SendBufferFullError');
 export class EncodeError extends LifelineError {}
 defineName(EncodeError, 'EncodeError');
 
-const NOTHING_SENT: WriteReport = Object.freeze({ lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0 });
+const NOTHING_SENT: WriteReport = Object.freeze({
+  lastFrame: 'none',
+  unconfirmedFrames: 0,
+  unconfirmedBytes: 0,
+});
 
 function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
   // On the prototype, so `name` survives minifiers and the `is()` guard can find it.

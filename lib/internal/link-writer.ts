@@ -1,6 +1,12 @@
-import { Observable, Subject } from 'rxjs';
+import type { Observable} from 'rxjs';
+import { Subject } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { checkMaxFrameBytes, DEFAULT_MAX_FRAME_BYTES, joinFrames, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
+import {
+  checkMaxFrameBytes,
+  DEFAULT_MAX_FRAME_BYTES,
+  joinFrames,
+  LENGTH_PREFIX_BYTES,
+} from '../codec/framing.js';
 import {
   EncodeError,
   LinkClosedError,
@@ -190,13 +196,17 @@ export class LinkWriter<Out> implements Link<Out> {
   }
 
   /**
-   * The transport lost the connection. `undelivered` is how many of the handed bytes are known not
-   * to have reached the peer (exact transports only); they count as never handed, so their frames
-   * report `'not-started'`. The writer accepts nothing more.
+   * The transport lost the connection; the writer accepts nothing more. Exact transports (memory)
+   * pass `undelivered`, how many handed bytes are known not to have reached the peer: the bytes
+   * before them count as confirmed, the frames after them as never started. Sockets pass nothing,
+   * and whatever was handed but unconfirmed stays `'partial'`.
    */
-  fail(undelivered = 0): void {
+  fail(undelivered?: number): void {
     if (this.dead) return;
-    this.reachable = this.handed - Math.min(undelivered, this.handed - this.confirmed);
+    if (undelivered !== undefined) {
+      this.reachable = this.handed - Math.min(undelivered, this.handed - this.confirmed);
+      this.confirm(this.reachable);
+    }
     this.dead = true;
     this.inFlight = false;
     this.drains.complete();
@@ -213,7 +223,7 @@ export class LinkWriter<Out> implements Link<Out> {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
-    if (this.dead || this.inFlight) return;
+    if (this.dead || this.inFlight || this.ended) return;
     if (this.queued.length > 0) {
       const bodies = this.queued;
       const batch = joinFrames(bodies, this.queuedBodyBytes);
@@ -226,8 +236,9 @@ export class LinkWriter<Out> implements Link<Out> {
       this.inFlight = true;
       const end = this.handed;
       this.sink.write(batch, () => this.written(end));
-      return;
     }
+    // The end follows the last batch at once, as a FIN follows the data; it does not wait for the
+    // batch to be confirmed.
     if (this.closing && !this.ended) {
       this.ended = true;
       this.sink.end(this.closing.reason);
@@ -245,6 +256,7 @@ export class LinkWriter<Out> implements Link<Out> {
     }
   }
 
+  /** Marks the bytes up to `upTo` delivered; frames ending there or before are confirmed whole. */
   private confirm(upTo: number): void {
     if (upTo <= this.confirmed) return;
     this.confirmed = upTo;

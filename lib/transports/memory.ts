@@ -53,10 +53,12 @@ export interface MemoryFaults {
   /** Resets every open connection now: both sides error with `ConnectionResetError`. */
   cut(): void;
   /**
-   * Lets `bytes` more bytes through in `direction`, then resets the connection, mid-frame if that
-   * is where the count ends. Applies to the connections open now.
+   * Lets `bytes` more bytes through in `direction`, then breaks the connection, mid-frame if that
+   * is where the count ends. Applies to the connections open now. `how: 'reset'` (the default)
+   * resets both sides; `how: 'end'` ends the stream as a FIN would: the receiver sees the end of
+   * input (a `PeerClosedError` if it fell inside a frame), the sender a reset.
    */
-  cutAfter(bytes: number, direction?: MemoryDirection): void;
+  cutAfter(bytes: number, direction?: MemoryDirection, how?: 'reset' | 'end'): void;
   /**
    * Holds all traffic silently: nothing is delivered, nothing errors, writes stay unconfirmed
    * (so senders' `bufferedBytes` grow up to their cap), like a peer that vanished without a FIN.
@@ -130,7 +132,9 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
     let half: Half | undefined;
     const dial = scheduler.schedule(() => {
       if (!network.listener || network.refusing) {
-        subscriber.error(new DialError(`Connection refused by memory endpoint '${name}'`, { code: 'ECONNREFUSED' }));
+        subscriber.error(
+          new DialError(`Connection refused by memory endpoint '${name}'`, { code: 'ECONNREFUSED' }),
+        );
         return;
       }
       const pipe = new Pipe(network);
@@ -165,9 +169,10 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
     cut: () => {
       for (const pipe of [...network.pipes]) pipe.reset();
     },
-    cutAfter: (bytes, direction = 'to-server') => {
-      if (!Number.isInteger(bytes) || bytes < 0) throw new TypeError(`cutAfter needs a byte count ≥ 0, got ${bytes}`);
-      for (const pipe of network.pipes) pipe.cutAfter(bytes, direction);
+    cutAfter: (bytes, direction = 'to-server', how = 'reset') => {
+      if (!Number.isInteger(bytes) || bytes < 0)
+        throw new TypeError(`cutAfter needs a byte count ≥ 0, got ${bytes}`);
+      for (const pipe of [...network.pipes]) pipe.cutAfter(bytes, direction, how);
     },
     stall: () => {
       network.stalled = true;
@@ -219,6 +224,7 @@ interface Packet {
 class Lane {
   readonly packets = new Fifo<Packet>();
   budget = Infinity;
+  how: 'reset' | 'end' = 'reset';
 
   constructor(
     readonly from: Half,
@@ -264,10 +270,21 @@ class Pipe {
     this.pumpAt(0);
   }
 
-  cutAfter(bytes: number, direction: MemoryDirection): void {
-    (direction === 'to-server' ? this.toServer : this.toClient).budget = bytes;
-    if (bytes === 0) this.reset();
+  cutAfter(bytes: number, direction: MemoryDirection, how: 'reset' | 'end'): void {
+    const lane = direction === 'to-server' ? this.toServer : this.toClient;
+    lane.budget = bytes;
+    lane.how = how;
+    if (bytes === 0) this.breakLane(lane);
     else this.pumpSoon();
+  }
+
+  /** The lane's budget ran out: reset, or end the receiver's input as a FIN would. */
+  private breakLane(lane: Lane): void {
+    if (lane.how === 'reset') return this.reset();
+    if (!this.network.pipes.has(this)) return;
+    const undelivered = lane.undeliveredBytes();
+    lane.from.abort(undelivered);
+    lane.to.receiveEnd();
   }
 
   /** Abortive close: both sides error, undelivered bytes are lost. */
@@ -326,7 +343,7 @@ class Pipe {
       packet.bytes = packet.bytes.subarray(lane.budget);
       lane.budget = 0;
       if (head.length > 0) lane.to.receive(head);
-      this.reset();
+      this.breakLane(lane);
       return false;
     }
     lane.packets.shift();

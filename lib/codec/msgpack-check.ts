@@ -1,0 +1,184 @@
+// A structural check of MessagePack bytes, run before msgpackr builds anything from them.
+//
+// msgpackr's decoder is recursive and honours every extension it knows, whatever the options:
+// record definitions (ext 0x72) even with `useRecords: false`, error objects (ext 0x65) whose
+// constructor is looked up by a name the peer chooses, regular expressions, sets, typed arrays,
+// bundled strings, and the reserved byte 0xc1, which it turns into a sentinel object. This walk
+// accepts only the MessagePack that `msgpackCodec` itself writes, so none of that is reachable,
+// and it is iterative, so a hostile nesting depth is refused with a clear message instead of
+// overflowing the stack.
+
+/** The deepest nesting of arrays and maps accepted by default. */
+export const DEFAULT_MAX_DEPTH = 1000;
+
+/** Extension type of msgpackr's `undefined` (written as fixext 1: `d4 00 00`). */
+const EXT_UNDEFINED = 0x00;
+/** Extension type -1: MessagePack timestamps (4, 8 or 12 bytes of data), decoded as `Date`. */
+const EXT_TIMESTAMP = 0xff;
+
+/**
+ * Throws an `Error` naming the byte position and the problem unless `bytes` hold exactly one
+ * MessagePack value made only of nil, booleans, numbers, strings, binaries, arrays, maps, the
+ * `undefined` extension and timestamps, nested at most `maxDepth` arrays and maps deep.
+ * Runs in O(bytes.length) time and O(depth) memory, without recursion.
+ * @internal
+ */
+export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
+  const end = bytes.length;
+  let pos = 0;
+  // Values still to read in the innermost open array or map; at the top level, exactly one.
+  let pending = 1;
+  // The `pending` count of each enclosing container, innermost last.
+  const enclosing: number[] = [];
+  for (;;) {
+    if (pending === 0) {
+      const outer = enclosing.pop();
+      if (outer === undefined) break;
+      pending = outer;
+      continue;
+    }
+    pending--;
+    if (pos >= end) throw invalid(pos, 'the data ends inside a value');
+    const at = pos;
+    const token = bytes[pos++]!;
+    if (token < 0x80 || token >= 0xe0) continue; // fixint
+    let count = -1; // items of an array or map (a map's keys and values both count)
+    let skip = 0; // bytes of a string, binary or number payload
+    let extLength = -1;
+    if (token < 0x90) count = (token & 0x0f) * 2;
+    else if (token < 0xa0) count = token & 0x0f;
+    else if (token < 0xc0) skip = token & 0x1f;
+    else {
+      switch (token) {
+        case 0xc0: // nil
+        case 0xc2: // false
+        case 0xc3: // true
+          continue;
+        case 0xc1:
+          throw invalid(at, 'byte 0xc1 is never used in MessagePack');
+        case 0xc4: // bin 8
+        case 0xd9: // str 8
+          skip = readUint(bytes, pos, 1, at);
+          pos += 1;
+          break;
+        case 0xc5: // bin 16
+        case 0xda: // str 16
+          skip = readUint(bytes, pos, 2, at);
+          pos += 2;
+          break;
+        case 0xc6: // bin 32
+        case 0xdb: // str 32
+          skip = readUint(bytes, pos, 4, at);
+          pos += 4;
+          break;
+        case 0xc7: // ext 8
+          extLength = readUint(bytes, pos, 1, at);
+          pos += 1;
+          break;
+        case 0xc8: // ext 16
+          extLength = readUint(bytes, pos, 2, at);
+          pos += 2;
+          break;
+        case 0xc9: // ext 32
+          extLength = readUint(bytes, pos, 4, at);
+          pos += 4;
+          break;
+        case 0xcc: // uint 8
+        case 0xd0: // int 8
+          skip = 1;
+          break;
+        case 0xcd: // uint 16
+        case 0xd1: // int 16
+          skip = 2;
+          break;
+        case 0xca: // float 32
+        case 0xce: // uint 32
+        case 0xd2: // int 32
+          skip = 4;
+          break;
+        case 0xcb: // float 64
+        case 0xcf: // uint 64
+        case 0xd3: // int 64
+          skip = 8;
+          break;
+        case 0xd4: // fixext 1
+          extLength = 1;
+          break;
+        case 0xd5: // fixext 2
+          extLength = 2;
+          break;
+        case 0xd6: // fixext 4
+          extLength = 4;
+          break;
+        case 0xd7: // fixext 8
+          extLength = 8;
+          break;
+        case 0xd8: // fixext 16
+          extLength = 16;
+          break;
+        case 0xdc: // array 16
+          count = readUint(bytes, pos, 2, at);
+          pos += 2;
+          break;
+        case 0xdd: // array 32
+          count = readUint(bytes, pos, 4, at);
+          pos += 4;
+          break;
+        case 0xde: // map 16
+          count = readUint(bytes, pos, 2, at) * 2;
+          pos += 2;
+          break;
+        default: // 0xdf: map 32
+          count = readUint(bytes, pos, 4, at) * 2;
+          pos += 4;
+          break;
+      }
+    }
+    if (count >= 0) {
+      if (enclosing.length >= maxDepth) {
+        throw invalid(at, `arrays and maps are nested more than ${maxDepth} deep`);
+      }
+      // Every item takes at least one byte: a count the data cannot hold is a truncation.
+      if (count > end - pos) throw invalid(at, `a container of ${count} items is cut short`);
+      if (count > 0) {
+        enclosing.push(pending);
+        pending = count;
+      }
+      continue;
+    }
+    if (extLength >= 0) {
+      if (pos >= end) throw invalid(at, 'the data ends inside an extension');
+      const type = bytes[pos++]!;
+      const accepted =
+        (type === EXT_UNDEFINED && token === 0xd4) ||
+        (type === EXT_TIMESTAMP && (extLength === 4 || extLength === 8 || extLength === 12));
+      if (!accepted) {
+        throw invalid(
+          at,
+          `extension type ${extensionName(type)} with ${extLength} bytes is not accepted ` +
+            '(only undefined and timestamps are)',
+        );
+      }
+      skip = extLength;
+    }
+    if (skip > end - pos) throw invalid(at, `the value needs ${skip} more bytes than the data holds`);
+    pos += skip;
+  }
+  if (pos !== end) throw invalid(pos, `${end - pos} bytes follow the value`);
+}
+
+function readUint(bytes: Uint8Array, pos: number, size: 1 | 2 | 4, at: number): number {
+  if (size > bytes.length - pos) throw invalid(at, 'the data ends inside a length');
+  if (size === 1) return bytes[pos]!;
+  if (size === 2) return (bytes[pos]! << 8) | bytes[pos + 1]!;
+  return ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
+}
+
+function extensionName(type: number): string {
+  const signed = type > 0x7f ? type - 0x100 : type;
+  return `${signed} (0x${type.toString(16).padStart(2, '0')})`;
+}
+
+function invalid(at: number, what: string): Error {
+  return new Error(`Invalid MessagePack at byte ${at}: ${what}`);
+}

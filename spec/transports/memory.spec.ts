@@ -1,0 +1,443 @@
+import { expect } from 'chai';
+import {
+  ConnectionResetError,
+  DialError,
+  EncodeError,
+  LinkClosedError,
+  memory,
+  ProtocolError,
+  SendBufferFullError,
+  type Codec,
+  type Link,
+  type MemoryEndpoint,
+  type Transport,
+  type TransportEvent,
+  type WriteReport,
+} from 'lifeline';
+import { catchError, EMPTY, endWith, map, mergeMap, of, tap, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+
+/** Events as marble values: `c` connected, the frame itself, errors as `E:Name`. */
+function asMarbles<In>(transport: Observable<TransportEvent<In, unknown>>): Observable<string> {
+  return transport.pipe(
+    map((event) => (event.type === 'connected' ? 'c' : String(event.frame))),
+    catchError((error: Error) => of(`E:${error.name}`)),
+  );
+}
+
+const ends = { c: 'c', z: 'z', x: 'E:ConnectionResetError', p: 'E:PeerClosedError' };
+
+/** Runs the client until connected and returns its link. */
+function connectNow(
+  endpoint: MemoryEndpoint<string>,
+  scheduler: TestScheduler,
+  onError?: (e: unknown) => void,
+) {
+  let link: Link<string> | undefined;
+  endpoint.transport.subscribe({
+    next: (e) => e.type === 'connected' && (link = e.link),
+    error: onError ?? (() => undefined),
+  });
+  scheduler.flush();
+  if (!link) throw new Error('not connected');
+  return link;
+}
+
+/**
+ * Serves every accepted connection with `onFrame(frame, link)` and returns the server side's
+ * events as marbles, all connections merged: `c` connected, frames, `z` for a connection's clean
+ * end and `E:Name` for its error. It never completes by itself: the server stays up.
+ */
+function serve(
+  endpoint: MemoryEndpoint<string>,
+  onFrame: (frame: string, link: Link<string>) => void = () => undefined,
+): Observable<string> {
+  return endpoint.server.pipe(
+    mergeMap((event) => {
+      if (event.type !== 'connection') return EMPTY;
+      let link: Link<string> | undefined;
+      return event.connection.pipe(
+        map((e) => {
+          if (e.type === 'connected') link = e.link;
+          else if (link) onFrame(e.frame, link);
+          return e.type === 'connected' ? 'c' : e.frame;
+        }),
+        endWith('z'),
+        catchError((error: Error) => of(`E:${error.name}`)),
+      );
+    }),
+  );
+}
+
+/** A client that sends `frames` as soon as it is connected. */
+function sending(
+  transport: Transport<string>,
+  frames: string[],
+  onLink?: (link: Link<string>) => void,
+): Observable<TransportEvent<string>> {
+  return transport.pipe(
+    tap((event) => {
+      if (event.type !== 'connected') return;
+      onLink?.(event.link);
+      for (const frame of frames) event.link.send(frame);
+    }),
+  );
+}
+
+describe('memory()', () => {
+  let testScheduler: TestScheduler;
+
+  beforeEach(() => {
+    testScheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
+  });
+
+  it('refuses a dial when no server listens', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 2 });
+      // prettier-ignore
+      expectObservable(asMarbles(endpoint.transport)).toBe('--(x|)', { x: 'E:DialError' });
+    });
+  });
+
+  it('refuses dials while faults.refuse(true), even with a server listening', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>();
+      endpoint.server.subscribe();
+      endpoint.faults.refuse(true);
+      let error: unknown;
+      endpoint.transport.subscribe({ error: (e) => (error = e) });
+      testScheduler.flush();
+      expect(DialError.is(error) && error.code).to.equal('ECONNREFUSED');
+      expectObservable(EMPTY).toBe('|');
+    });
+  });
+
+  it('connects after the latency and carries frames both ways', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 3 });
+      const serverSide = serve(endpoint, (frame, link) => link.send(frame.toUpperCase()));
+      // dial 3 ms; the frames take 3 ms to the server and their echoes 3 ms back
+      // prettier-ignore
+      expectObservable(serverSide, '^-------------!').toBe('---c--(ab)');
+      // prettier-ignore
+      expectObservable(asMarbles(sending(endpoint.transport, ['a', 'b'])), '^-------------!').toBe('---c-----(AB)');
+    });
+  });
+
+  it('completes the client when the server closes the link, after delivering what was sent', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 1 });
+      const serverSide = endpoint.server.pipe(
+        mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)),
+        tap((event) => {
+          if (event.type !== 'connected') return;
+          event.link.send('bye');
+          event.link.close();
+        }),
+      );
+      // prettier-ignore
+      expectObservable(asMarbles(serverSide), '^------!').toBe('-c-', ends);
+      // prettier-ignore
+      expectObservable(asMarbles(endpoint.transport)).toBe('-c(b|)', { c: 'c', b: 'bye' });
+    });
+  });
+
+  it('unsubscribing the client ends the server side cleanly and frees the connection', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 1 });
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^------!').toBe('-c--z', ends);
+      // prettier-ignore
+      expectObservable(asMarbles(endpoint.transport), '^--!').toBe('-c-');
+      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 10);
+    });
+  });
+
+  it('unsubscribing the server completes every connection it accepted', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>();
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^----!').toBe('c----');
+      // prettier-ignore
+      expectObservable(asMarbles(endpoint.transport)).toBe('c----|');
+    });
+  });
+
+  it('cut() resets both sides with ConnectionResetError', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>();
+      testScheduler.schedule(() => endpoint.faults.cut(), 4);
+      const values = ends;
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^-------!').toBe('c---x', values);
+      // prettier-ignore
+      // prettier-ignore
+      expectObservable(asMarbles(endpoint.transport)).toBe('c---(x|)', values);
+    });
+  });
+
+  it('a transport subscribed again dials a new connection', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 1 });
+      testScheduler.schedule(() => endpoint.faults.cut(), 3);
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^-------!').toBe('-c-xc', ends);
+      const twice = asMarbles(endpoint.transport).pipe(
+        mergeMap((value) => (value.startsWith('E:') ? asMarbles(endpoint.transport) : of(value))),
+      );
+      // prettier-ignore
+      expectObservable(twice, '^-------!').toBe('-c--c');
+    });
+  });
+
+  it('cutAfter(n) delivers exactly n bytes, mid-frame, and reports what left whole', () => {
+    const endpoint = memory<string>({ scheduler: testScheduler });
+    const received: string[] = [];
+    let serverError: unknown;
+    let clientError: unknown;
+    serve(endpoint, (frame) => received.push(frame)).subscribe(
+      (v) => v.startsWith('E:') && (serverError = v),
+    );
+    // Each 'xxxx' frame is 4 bytes of prefix + 5 bytes of msgpack (a fixstr header + 4 chars).
+    const frameBytes = 9;
+    const link = connectNow(endpoint, testScheduler, (e) => (clientError = e));
+    endpoint.faults.cutAfter(frameBytes + 4);
+    for (const frame of ['aaaa', 'bbbb', 'cccc']) link.send(frame);
+    testScheduler.flush();
+    expect(received).to.deep.equal(['aaaa']);
+    expect(serverError).to.equal('E:ConnectionResetError');
+    expect(ConnectionResetError.is(clientError)).to.equal(true);
+    const error = clientError as ConnectionResetError;
+    // The third frame never left; the second left in part: 2 unconfirmed, 5 + 9 bytes of them.
+    expect(error.write).to.deep.equal({
+      lastFrame: 'not-started',
+      unconfirmedFrames: 2,
+      unconfirmedBytes: 14,
+    });
+    expect(error.phase).to.equal('write');
+  });
+
+  it('cutAfter(n) ending inside the last frame reports it partial', () => {
+    const endpoint = memory<string>({ scheduler: testScheduler });
+    serve(endpoint).subscribe();
+    let report: WriteReport | undefined;
+    const link = connectNow(endpoint, testScheduler, (e) => (report = (e as ConnectionResetError).write));
+    endpoint.faults.cutAfter(9 + 3);
+    link.send('aaaa');
+    link.send('bbbb');
+    testScheduler.flush();
+    expect(report).to.deep.equal({ lastFrame: 'partial', unconfirmedFrames: 1, unconfirmedBytes: 6 });
+  });
+
+  it("cutAfter(n, _, 'end') inside a frame is a PeerClosedError for the receiver", () => {
+    const endpoint = memory<string>({ scheduler: testScheduler });
+    const received: string[] = [];
+    let serverEnd = '';
+    serve(endpoint, (frame) => received.push(frame)).subscribe((v) => (serverEnd = v));
+    let clientError: unknown;
+    const link = connectNow(endpoint, testScheduler, (e) => (clientError = e));
+    endpoint.faults.cutAfter(9 + 3, 'to-server', 'end');
+    link.send('aaaa');
+    link.send('bbbb');
+    testScheduler.flush();
+    expect(received).to.deep.equal(['aaaa']);
+    expect(serverEnd).to.equal('E:PeerClosedError');
+    expect(ConnectionResetError.is(clientError)).to.equal(true);
+    expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it("cutAfter(n, _, 'end') on a frame boundary completes the receiver", () => {
+    const endpoint = memory<string>({ scheduler: testScheduler });
+    const serverSide: string[] = [];
+    serve(endpoint).subscribe((v) => serverSide.push(v));
+    const link = connectNow(endpoint, testScheduler);
+    endpoint.faults.cutAfter(9, 'to-server', 'end');
+    link.send('aaaa');
+    link.send('bbbb');
+    testScheduler.flush();
+    expect(serverSide).to.deep.equal(['c', 'aaaa', 'z']);
+    expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it('a frame the socket delivered is reported whole', () => {
+    const endpoint = memory<string>({ scheduler: testScheduler });
+    serve(endpoint).subscribe();
+    let link: Link<string> | undefined;
+    let error: ConnectionResetError | undefined;
+    sending(endpoint.transport, ['aaaa'], (l) => (link = l)).subscribe({ error: (e) => (error = e) });
+    testScheduler.flush();
+    expect(link?.writeReport()).to.deep.equal({
+      lastFrame: 'whole',
+      unconfirmedFrames: 0,
+      unconfirmedBytes: 0,
+    });
+    endpoint.faults.cut();
+    expect(error?.write.lastFrame).to.equal('whole');
+    expect(error?.phase).to.equal('read');
+  });
+
+  it('stall() holds traffic silently and resume() delivers it in order', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 1 });
+      testScheduler.schedule(() => endpoint.faults.stall(), 1);
+      testScheduler.schedule(() => endpoint.faults.resume(), 10);
+      sending(endpoint.transport, ['a', 'b']).subscribe();
+      // connected at 1; frames sent at 1 are held by the stall and delivered on resume at 10
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^-------------!').toBe('-c--------(ab)');
+    });
+  });
+
+  it('delay(ms) changes the latency of later dials and deliveries', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>();
+      endpoint.faults.delay(5);
+      sending(endpoint.transport, ['a']).subscribe();
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^-----------!').toBe('-----c----a');
+    });
+  });
+
+  it('an accepted connection can be subscribed once', () => {
+    const endpoint = memory<string>({ scheduler: testScheduler });
+    const errors: unknown[] = [];
+    const server = endpoint.server.subscribe((event) => {
+      if (event.type !== 'connection') return;
+      event.connection.subscribe();
+      event.connection.subscribe({ error: (e) => errors.push(e) });
+    });
+    const client = endpoint.transport.subscribe();
+    testScheduler.flush();
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.be.instanceOf(TypeError);
+    client.unsubscribe();
+    testScheduler.flush();
+    expect(endpoint.openConnections).to.equal(0);
+    server.unsubscribe();
+  });
+
+  it('a second server on the same endpoint errors', () => {
+    const endpoint = memory({ scheduler: testScheduler });
+    const first = endpoint.server.subscribe();
+    let error: unknown;
+    endpoint.server.subscribe({ error: (e) => (error = e) });
+    expect(error).to.be.instanceOf(TypeError);
+    first.unsubscribe();
+  });
+
+  it('a frame the peer cannot decode is a ProtocolError there and a reset here', () => {
+    // A codec whose decoder rejects 'bad', standing in for garbage on the wire.
+    const codec: Codec<unknown> = {
+      encode: (value) => new TextEncoder().encode(String(value)),
+      decode: (bytes) => {
+        const value = new TextDecoder().decode(bytes);
+        if (value === 'bad') throw new Error('not a frame');
+        return value;
+      },
+    };
+    const endpoint = memory<string>({ scheduler: testScheduler, codec });
+    const received: string[] = [];
+    let serverError: unknown;
+    let clientError: unknown;
+    endpoint.server
+      .pipe(mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)))
+      .subscribe({
+        next: (e) => e.type === 'frame' && received.push(e.frame),
+        error: (e) => (serverError = e),
+      });
+    sending(endpoint.transport, ['ok', 'bad', 'never']).subscribe({ error: (e) => (clientError = e) });
+    testScheduler.flush();
+    expect(received).to.deep.equal(['ok']);
+    expect(ProtocolError.is(serverError)).to.equal(true);
+    expect((serverError as ProtocolError).offset).to.equal(4 + 2);
+    expect((serverError as ProtocolError).message).to.match(/offset 6.*not a frame/);
+    expect(ConnectionResetError.is(clientError)).to.equal(true);
+    expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it('refuses frames it cannot encode or that exceed maxFrameBytes, without closing', () => {
+    const endpoint = memory<unknown>({ scheduler: testScheduler, maxFrameBytes: 8 });
+    const server = endpoint.server.subscribe();
+    let link: Link<unknown> | undefined;
+    const sub = endpoint.transport.subscribe((e) => e.type === 'connected' && (link = e.link));
+    testScheduler.flush();
+    expect(() => link!.send('x'.repeat(20))).to.throw(EncodeError, /1 to 8 bytes/);
+    expect(() => link!.send(Symbol('nope'))).to.throw(EncodeError);
+    expect(link!.closed).to.equal(false);
+    expect(link!.send('ok')).to.equal(true);
+    sub.unsubscribe();
+    server.unsubscribe();
+    testScheduler.flush();
+  });
+
+  it('applies backpressure: false above the high-water mark, SendBufferFullError at the cap, drain$ after', () => {
+    const endpoint = memory<string>({
+      scheduler: testScheduler,
+      maxFrameBytes: 16,
+      highWaterMark: 30,
+      maxBufferedBytes: 40,
+    });
+    const received: string[] = [];
+    serve(endpoint, (frame) => received.push(frame)).subscribe();
+    let link: Link<string> | undefined;
+    const sub = endpoint.transport.subscribe((e) => e.type === 'connected' && (link = e.link));
+    testScheduler.flush();
+    endpoint.faults.stall();
+    // 'aaaa' is 9 bytes on the wire
+    expect(link!.send('aaaa')).to.equal(true);
+    expect(link!.send('bbbb')).to.equal(true);
+    expect(link!.send('cccc')).to.equal(true);
+    expect(link!.bufferedBytes).to.equal(27);
+    expect(link!.send('dddd')).to.equal(false);
+    let drained = 0;
+    link!.drain$.subscribe(() => drained++);
+    expect(() => link!.send('eeee')).to.throw(SendBufferFullError);
+    testScheduler.flush();
+    expect(received).to.deep.equal([]);
+    expect(link!.bufferedBytes).to.equal(36);
+    endpoint.faults.resume();
+    testScheduler.flush();
+    expect(received).to.deep.equal(['aaaa', 'bbbb', 'cccc', 'dddd']);
+    expect(link!.bufferedBytes).to.equal(0);
+    expect(drained).to.equal(1);
+    sub.unsubscribe();
+    testScheduler.flush();
+  });
+
+  it('close() flushes queued frames, completes both sides, and later sends throw LinkClosedError', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 1 });
+      let link: Link<string> | undefined;
+      const client = endpoint.transport.pipe(
+        tap((e) => {
+          if (e.type !== 'connected') return;
+          link = e.link;
+          e.link.send('one');
+          e.link.send('two');
+          e.link.close('done');
+        }),
+      );
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^------!').toBe('-c(otz)', { ...ends, o: 'one', t: 'two' });
+      // prettier-ignore
+      expectObservable(asMarbles(client)).toBe('-c|');
+      testScheduler.schedule(() => {
+        expect(() => link!.send('three')).to.throw(LinkClosedError);
+        expect(endpoint.openConnections).to.equal(0);
+      }, 5);
+    });
+  });
+
+  it('rejects nonsense options with a TypeError', () => {
+    expect(() => memory({ latency: -1 })).to.throw(TypeError, /latency/);
+    expect(() => memory({ maxFrameBytes: 0 })).to.throw(TypeError, /maxFrameBytes/);
+    expect(() => memory({ maxFrameBytes: 100, maxBufferedBytes: 50 })).to.throw(
+      TypeError,
+      /maxBufferedBytes/,
+    );
+    expect(() => memory({ highWaterMark: 0 })).to.throw(TypeError, /highWaterMark/);
+    expect(() => memory().faults.cutAfter(-1)).to.throw(TypeError, /cutAfter/);
+  });
+});
