@@ -2,6 +2,7 @@
  * lifeline: message streams that survive bad networks. The browser-safe core: the transport
  * model, the msgpackr codec and framing, and the memory and WebSocket transports.
  * @packageDocumentation
+ * @module lifeline
  */
 export {
   LifelineError,
@@ -14,6 +15,7 @@ export {
   LinkClosedError,
   SendBufferFullError,
   EncodeError,
+  ListenError,
   UNKNOWN_WRITE,
 } from './core/errors.js';
 export type { WriteState, WriteReport, ConnectionPhase, ConnectionErrorOptions } from './core/errors.js';
@@ -27,6 +29,7 @@ export type {
   ListeningEvent,
   AcceptedEvent,
   ServerEvent,
+  LinkOptions,
 } from './core/transport.js';
 export { msgpackCodec } from './codec/codec.js';
 export type { Codec, MsgpackCodecOptions } from './codec/codec.js';
@@ -37,6 +40,46 @@ export {
   DEFAULT_MAX_FRAME_BYTES,
 } from './codec/framing.js';
 export type { FrameDecoderOptions } from './codec/framing.js';
-export type { LinkOptions } from './internal/link-writer.js';
 export { memory } from './transports/memory.js';
 export type { MemoryOptions, MemoryFaults, MemoryEndpoint, MemoryDirection } from './transports/memory.js';
+export { websocket } from './transports/websocket.js';
+export type {
+  WebSocketOptions,
+  WebSocketLike,
+  WebSocketConstructor,
+  WebSocketCloseEventLike,
+} from './transports/websocket.js';
+// Retry policies: backoff, jitter, failure classification, circuit breaker, retry budget.
+export { constantBackoff, linearBackoff, exponentialBackoff } from './policies/backoff.js';
+export type { Backoff, LinearBackoffOptions, ExponentialBackoffOptions } from './policies/backoff.js';
+export { withJitter } from './policies/jitter.js';
+export type { JitterKind, JitterOptions } from './policies/jitter.js';
+export { classifyFailure } from './policies/classify.js';
+export type { FailureClass, ClassifyOptions } from './policies/classify.js';
+export { consecutiveFailures, failureRatio } from './policies/breaker-strategy.js';
+export type {
+  BreakerStrategy,
+  ConsecutiveFailuresStrategy,
+  FailureRatioStrategy,
+  FailureRatioOptions,
+  SlidingWindow,
+} from './policies/breaker-strategy.js';
+export { CircuitBreaker } from './policies/circuit-breaker.js';
+export type {
+  CircuitState,
+  CircuitTransition,
+  BreakerPermit,
+  CircuitBreakerOptions,
+} from './policies/circuit-breaker.js';
+export { RetryBudget } from './policies/retry-budget.js';
+export type { RetryBudgetOptions } from './policies/retry-budget.js';
+export { RetryPolicy, policy } from './policies/retry-policy.js';
+export type { RetryFailure, RetryDecision, GiveUpReason, RetryPolicyConfig } from './policies/retry-policy.js';
+export { CircuitOpenError, RetryBudgetExhaustedError } from './policies/errors.js';
+// Operators: session streams that reconnect, and retries for one-shot work.
+export type { DisconnectedEvent, SessionEvent, SessionStream } from './core/session.js';
+export { reconnectWith } from './operators/reconnectWith.js';
+export type { ReconnectConfig } from './operators/reconnectWith.js';
+export { retryWith, retryDelay } from './operators/retryWith.js';
+export type { RetryConfig } from './operators/retryWith.js';
+export { GaveUpError } from './operators/gave-up-error.js';

@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { checkEncodable, checkMsgpack, DEFAULT_MAX_DEPTH } from './msgpack-check.js';
 
 /**
  * Turns frames into bytes and back. lifeline's transports take one as the `codec` option; the
@@ -23,7 +24,16 @@ export interface Codec<T = unknown> {
   decode(bytes: Uint8Array): T;
 }
 
-/** Options of {@link msgpackCodec}. */
+/**
+ * Options of {@link msgpackCodec}.
+ *
+ * @example
+ * ```ts
+ * import { msgpackCodec, type MsgpackCodecOptions } from 'lifeline';
+ * const options: MsgpackCodecOptions = { int64AsType: 'string' };
+ * const codec = msgpackCodec(options);
+ * ```
+ */
 export interface MsgpackCodecOptions {
   /**
    * How 64-bit integers decode: `'number'` (loses precision past 2^53), `'bigint'` or `'string'`.
@@ -31,16 +41,36 @@ export interface MsgpackCodecOptions {
    * @default 'bigint'
    */
   int64AsType?: 'number' | 'bigint' | 'string';
+  /**
+   * The deepest nesting of arrays and maps (objects) accepted, both ways: `decode` refuses deeper
+   * input before building any of it, and `encode` refuses to produce it, so whatever one side
+   * encodes the other decodes.
+   * @default 1000
+   */
+  maxDepth?: number;
 }
 
 /**
  * The default codec: MessagePack through msgpackr, configured for untrusted peers.
  *
- * Maps decode to plain objects, and a `__proto__` key becomes an ordinary `__proto_` property, so a
- * peer cannot pollute prototypes. Records (msgpackr's shared structures) and structured-clone
- * references are off, so a peer cannot declare shapes or cycles, and error extensions decode only
- * to the built-in `Error` types: a peer never picks a constructor. It does not validate the shape of
- * your payloads; do that in the application.
+ * It reads exactly what it writes: nil, booleans, numbers, strings, binaries (as `Uint8Array`s
+ * that own their bytes), arrays, maps (as plain objects), `undefined` and timestamps (as `Date`).
+ * Before msgpackr sees a frame, an iterative check refuses anything else with an error naming the
+ * byte: msgpackr's other extensions (records, errors, regular expressions, sets, typed arrays,
+ * structured-clone references, bundled strings, and any registered with msgpackr's global
+ * `addExtension`), the reserved byte 0xc1, trailing bytes, and nesting deeper than `maxDepth`. So a
+ * peer never picks a constructor, declares shapes or cycles, or overflows the stack. A `__proto__`
+ * key becomes an ordinary `__proto_` property, so a peer cannot pollute prototypes.
+ *
+ * Values msgpackr writes as something else decode as that: a `Map` as a plain object, a `Set` as an
+ * array, an `Error` as `[name, message, cause]`, a `RegExp` as `[source, flags]`, an `ArrayBuffer`
+ * or `Int8Array` as a `Uint8Array`, a function as `undefined`, `-0` as `0`. `encode` throws rather
+ * than write what would not decode or would be wrong: nesting deeper than `maxDepth` (or a cycle),
+ * a typed array with multi-byte elements or a `DataView` (msgpackr would write stale bytes of its
+ * buffer; send a `Uint8Array` view of the bytes), a `Map` key that is an object, an object with
+ * more than 65,535 keys, a bigint outside the 64-bit range. It does not validate the shape of your
+ * payloads; do that in the application. To exchange other types, give the transports your own
+ * {@link Codec}.
  *
  * @example
  * ```ts
@@ -51,7 +81,10 @@ export interface MsgpackCodecOptions {
  * ```
  */
 export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Codec<T> {
-  const { int64AsType = 'bigint' } = options;
+  const { int64AsType = 'bigint', maxDepth = DEFAULT_MAX_DEPTH } = options;
+  if (!Number.isInteger(maxDepth) || maxDepth < 1) {
+    throw new TypeError(`maxDepth must be a positive integer, got ${String(maxDepth)}`);
+  }
   const packr = new Packr({
     useRecords: false,
     mapsAsObjects: true,
@@ -59,9 +92,18 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
     moreTypes: false,
     bundleStrings: false,
     int64AsType,
+    // Binaries are copied out of the input: a decoded frame neither aliases a buffer the transport
+    // may reuse nor keeps a whole socket read alive.
+    copyBuffers: true,
   });
   return {
-    encode: (value) => packr.pack(value),
-    decode: (bytes) => packr.unpack(bytes) as T,
+    encode: (value) => {
+      checkEncodable(value, maxDepth);
+      return packr.pack(value);
+    },
+    decode: (bytes) => {
+      checkMsgpack(bytes, maxDepth);
+      return packr.unpack(bytes) as T;
+    },
   };
 }

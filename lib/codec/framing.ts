@@ -1,13 +1,38 @@
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
 import type { Codec } from './codec.js';
 
-/** The size of the length prefix: a 32-bit unsigned big-endian byte count of the body. */
+/**
+ * The size of the length prefix: a 32-bit unsigned big-endian byte count of the body.
+ *
+ * @example
+ * ```ts
+ * import { LENGTH_PREFIX_BYTES } from 'lifeline';
+ * const wireBytes = (bodyBytes: number) => LENGTH_PREFIX_BYTES + bodyBytes;
+ * ```
+ */
 export const LENGTH_PREFIX_BYTES = 4;
 
-/** The default largest frame body, in bytes: 16 MiB. */
+/**
+ * The default largest frame body, in bytes: 16 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_FRAME_BYTES, memory } from 'lifeline';
+ * const endpoint = memory({ maxFrameBytes: DEFAULT_MAX_FRAME_BYTES / 16 }); // 1 MiB frames
+ * ```
+ */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
-/** Options of {@link FrameDecoder}. */
+/**
+ * Options of {@link FrameDecoder}.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, msgpackCodec, type FrameDecoderOptions } from 'lifeline';
+ * const options: FrameDecoderOptions<unknown> = { codec: msgpackCodec(), maxFrameBytes: 64 * 1024 };
+ * const decoder = new FrameDecoder(options);
+ * ```
+ */
 export interface FrameDecoderOptions<T> {
   /** Decodes each frame's body. */
   codec: Codec<T>;
@@ -29,9 +54,10 @@ export interface FrameDecoderOptions<T> {
  * byte at a time, many frames per chunk, or a prefix torn across chunks all yield the same frames.
  *
  * Memory held is at most the bytes of one unfinished frame, and never more than `maxFrameBytes`
- * plus the prefix. Errors are thrown from `push` or `end` as {@link FrameTooLargeError} or
- * {@link ProtocolError} naming the stream offset of the bad frame; frames before it have already
- * been delivered. After an error the decoder is spent and throws the same error again.
+ * plus the prefix. Those bytes are copied, so the caller may reuse a chunk's buffer once `push`
+ * returns, and a small remainder never keeps a large chunk alive. Errors are thrown from `push` or
+ * `end` as {@link FrameTooLargeError} or {@link ProtocolError} naming the stream offset of the bad
+ * frame; frames before it have already been delivered. After an error the decoder is spent and throws the same error again.
  *
  * @example
  * ```ts
@@ -76,7 +102,11 @@ export class FrameDecoder<T> {
     return this.frameOffset;
   }
 
-  /** Feeds a chunk; calls `onFrame` for each frame it completes, in order. */
+  /**
+   * Feeds a chunk; calls `onFrame` for each frame it completes, in order. If `onFrame` throws, its
+   * error propagates unchanged and the decoder is spent (the rest of the chunk is not read, so it
+   * could not resume at a frame boundary): later calls throw a {@link ProtocolError}.
+   */
   push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
     if (this.failure) throw this.failure;
     let pos = 0;
@@ -100,7 +130,10 @@ export class FrameDecoder<T> {
         continue;
       }
       const take = Math.min(missing, end - pos);
-      this.parts.push(chunk.subarray(pos, pos + take));
+      if (take === 0) break;
+      // A copy (not Buffer#slice, which is a view): the chunk's buffer belongs to the caller, who
+      // may reuse it once push returns.
+      this.parts.push(new Uint8Array(chunk.subarray(pos, pos + take)));
       this.partBytes += take;
       pos += take;
       if (this.partBytes === this.bodyLength) this.deliver(concat(this.parts, this.partBytes), onFrame);
@@ -169,7 +202,16 @@ export class FrameDecoder<T> {
     this.bodyLength = -1;
     this.parts = [];
     this.partBytes = 0;
-    onFrame(frame);
+    try {
+      onFrame(frame);
+    } catch (error) {
+      this.failure = new ProtocolError(
+        `Decoder stopped at offset ${this.frameOffset}: the frame callback threw, so the bytes after ` +
+          'its frame were not read',
+        { offset: this.frameOffset, cause: error, write: this.writeReport() },
+      );
+      throw error;
+    }
   }
 
   private fail(error: ProtocolError): never {

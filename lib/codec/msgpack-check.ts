@@ -1,19 +1,30 @@
-// A structural check of MessagePack bytes, run before msgpackr builds anything from them.
+// Checks around msgpackr, which is fast but trusts its input in both directions.
 //
-// msgpackr's decoder is recursive and honours every extension it knows, whatever the options:
-// record definitions (ext 0x72) even with `useRecords: false`, error objects (ext 0x65) whose
-// constructor is looked up by a name the peer chooses, regular expressions, sets, typed arrays,
-// bundled strings, and the reserved byte 0xc1, which it turns into a sentinel object. This walk
-// accepts only the MessagePack that `msgpackCodec` itself writes, so none of that is reachable,
-// and it is iterative, so a hostile nesting depth is refused with a clear message instead of
-// overflowing the stack.
+// Decoding: msgpackr's decoder is recursive and honours every extension it knows, whatever the
+// options: record definitions (ext 0x72) even with `useRecords: false` (compiled with
+// `new Function` once reused), error objects (ext 0x65) whose constructor is looked up by a
+// peer-chosen name in a plain object (so 'constructor', 'valueOf' or '__lookupGetter__' reach
+// Object.prototype), regular expressions, sets, typed arrays, bundled strings, and the reserved
+// byte 0xc1, which it turns into a sentinel object. `checkMsgpack` accepts only the MessagePack
+// that `msgpackCodec` itself writes, so none of that is reachable, and it is iterative, so a
+// hostile nesting depth is refused with a clear message instead of overflowing the stack.
+//
+// Encoding: with `moreTypes: false`, msgpackr writes a typed array with multi-byte elements
+// (Float32Array, Uint16Array, ...) as a binary of the right length but copies element values, not
+// bytes, and leaves the rest of the binary as whatever its reused output buffer held: earlier
+// frames, possibly sent to another peer. It writes a DataView as an empty binary, and a Map with an
+// object key as a map no decoder can read back. A walk of the value refuses those before packing,
+// and bounds the depth (a cycle included) so what one side encodes the other side decodes.
 
 /** The deepest nesting of arrays and maps accepted by default. */
 export const DEFAULT_MAX_DEPTH = 1000;
 
 /** Extension type of msgpackr's `undefined` (written as fixext 1: `d4 00 00`). */
 const EXT_UNDEFINED = 0x00;
-/** Extension type -1: MessagePack timestamps (4, 8 or 12 bytes of data), decoded as `Date`. */
+/**
+ * Extension type -1: MessagePack timestamps (4, 8 or 12 bytes of data), decoded as `Date`;
+ * msgpackr writes an invalid date with 1 byte.
+ */
 const EXT_TIMESTAMP = 0xff;
 
 /**
@@ -151,20 +162,21 @@ export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
       const type = bytes[pos++]!;
       const accepted =
         (type === EXT_UNDEFINED && token === 0xd4) ||
-        (type === EXT_TIMESTAMP && (extLength === 4 || extLength === 8 || extLength === 12));
+        (type === EXT_TIMESTAMP &&
+          (extLength === 4 || extLength === 8 || extLength === 12 || (extLength === 1 && token === 0xd4)));
       if (!accepted) {
         throw invalid(
           at,
-          `extension type ${extensionName(type)} with ${extLength} bytes is not accepted ` +
+          `extension type ${extensionName(type)} with ${bytesOf(extLength)} is not accepted ` +
             '(only undefined and timestamps are)',
         );
       }
       skip = extLength;
     }
-    if (skip > end - pos) throw invalid(at, `the value needs ${skip} more bytes than the data holds`);
+    if (skip > end - pos) throw invalid(at, `the value needs ${bytesOf(skip)}, more than the data holds`);
     pos += skip;
   }
-  if (pos !== end) throw invalid(pos, `${end - pos} bytes follow the value`);
+  if (pos !== end) throw invalid(pos, `${bytesOf(end - pos)} of trailing data after the value`);
 }
 
 function readUint(bytes: Uint8Array, pos: number, size: 1 | 2 | 4, at: number): number {
@@ -179,6 +191,85 @@ function extensionName(type: number): string {
   return `${signed} (0x${type.toString(16).padStart(2, '0')})`;
 }
 
+function bytesOf(count: number): string {
+  return count === 1 ? '1 byte' : `${count} bytes`;
+}
+
 function invalid(at: number, what: string): Error {
   return new Error(`Invalid MessagePack at byte ${at}: ${what}`);
+}
+
+/**
+ * Throws unless msgpackr (`moreTypes: false`) writes `value` faithfully and {@link checkMsgpack}
+ * accepts what it writes: a `TypeError` for a typed array with multi-byte elements, a DataView,
+ * or a Map key that is not a string, number, boolean, bigint, null or undefined; a `RangeError`
+ * for arrays, objects, maps, sets and errors nested more than `maxDepth` deep (or a cycle).
+ * @internal
+ */
+export function checkEncodable(value: unknown, maxDepth: number): void {
+  visit(value, 0, maxDepth);
+}
+
+function visit(value: unknown, depth: number, maxDepth: number): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    enter(depth, maxDepth);
+    for (let i = 0; i < value.length; i++) visit(value[i], depth + 1, maxDepth);
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    enter(depth, maxDepth);
+    const object = value as Record<string, unknown>;
+    for (const key in object) visit(object[key], depth + 1, maxDepth);
+    return;
+  }
+  if (ArrayBuffer.isView(value)) {
+    if (value instanceof Uint8Array || value instanceof Int8Array || value instanceof Uint8ClampedArray)
+      return;
+    const name = value.constructor.name;
+    throw new TypeError(
+      `Cannot encode a ${name}: msgpackr would not write its bytes. Send a Uint8Array of them ` +
+        '(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)); it decodes as a Uint8Array',
+    );
+  }
+  if (value instanceof Date || value instanceof RegExp || value instanceof ArrayBuffer) return;
+  enter(depth, maxDepth);
+  if (value instanceof Map) {
+    for (const [key, entry] of value as Map<unknown, unknown>) {
+      if (typeof key === 'object' ? key !== null : typeof key === 'function' || typeof key === 'symbol') {
+        throw new TypeError(
+          `Cannot encode a Map with a ${typeof key} key: maps decode as objects, whose keys are strings`,
+        );
+      }
+      visit(entry, depth + 1, maxDepth);
+    }
+    return;
+  }
+  if (value instanceof Set) {
+    for (const entry of value as Set<unknown>) visit(entry, depth + 1, maxDepth);
+    return;
+  }
+  if (value instanceof Error) {
+    // Written as [name, message, cause].
+    visit(value.cause, depth + 1, maxDepth);
+    return;
+  }
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    // msgpackr writes what toJSON returns in place of the object; counting it as a level keeps a
+    // chain of toJSON results finite.
+    visit(toJSON.call(value), depth + 1, maxDepth);
+    return;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key in object) visit(object[key], depth + 1, maxDepth);
+}
+
+function enter(depth: number, maxDepth: number): void {
+  if (depth >= maxDepth) {
+    throw new RangeError(
+      `Cannot encode: arrays and objects are nested more than ${maxDepth} deep (or form a cycle)`,
+    );
+  }
 }

@@ -9,6 +9,12 @@
  * - `'whole'`: the socket confirmed it accepted every byte of the frame. That is not proof that the
  *   peer read it, only that the frame left this process whole.
  * - `'unknown'`: the error arose outside a socket (a codec used on its own), so nothing is known.
+ *
+ * @example
+ * ```ts
+ * import type { WriteState } from 'lifeline';
+ * const neverLeft = (state: WriteState) => state === 'none' || state === 'not-started';
+ * ```
  */
 export type WriteState = 'none' | 'not-started' | 'partial' | 'whole' | 'unknown';
 
@@ -30,7 +36,15 @@ export interface WriteReport {
   readonly unconfirmedBytes: number;
 }
 
-/** The report used where no socket is involved. */
+/**
+ * The report used where no socket is involved.
+ *
+ * @example
+ * ```ts
+ * import { UNKNOWN_WRITE } from 'lifeline';
+ * console.log(UNKNOWN_WRITE.lastFrame); // 'unknown'
+ * ```
+ */
 export const UNKNOWN_WRITE: WriteReport = Object.freeze({
   lastFrame: 'unknown',
   unconfirmedFrames: 0,
@@ -44,6 +58,12 @@ export const UNKNOWN_WRITE: WriteReport = Object.freeze({
  * - `'write'`: the socket failed while writing.
  * - `'read'`: the socket failed while reading, or the bytes read were not valid frames.
  * - `'close'`: the peer closed the connection in an unclean way (mid-frame, or with an error code).
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionPhase } from 'lifeline';
+ * const beforeConnect = (phase: ConnectionPhase) => phase === 'dial';
+ * ```
  */
 export type ConnectionPhase = 'dial' | 'write' | 'read' | 'close';
 
@@ -73,7 +93,8 @@ export class LifelineError extends Error {
     if (typeof value !== 'object' || value === null) return false;
     const wanted = (this.prototype as { name?: unknown }).name;
     for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
-      if (Object.prototype.hasOwnProperty.call(proto, 'name') && proto.name === wanted) return true;
+      // Read the own data property only: DOMException's `name` is a getter that throws on a prototype.
+      if (Object.getOwnPropertyDescriptor(proto, 'name')?.value === wanted) return true;
     }
     return false;
   }
@@ -84,7 +105,16 @@ export class LifelineError extends Error {
 }
 defineName(LifelineError, 'LifelineError');
 
-/** Options every {@link ConnectionError} takes. */
+/**
+ * Options every {@link ConnectionError} takes.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionResetError, type ConnectionErrorOptions } from 'lifeline';
+ * const options: ConnectionErrorOptions = { phase: 'read', code: 'ECONNRESET' };
+ * const error = new ConnectionResetError('reset by peer', options);
+ * ```
+ */
 export interface ConnectionErrorOptions {
   /** The underlying error, e.g. Node's `ECONNRESET` error. */
   cause?: unknown;
@@ -278,6 +308,31 @@ defineName(SendBufferFullError, 'SendBufferFullError');
  */
 export class EncodeError extends LifelineError {}
 defineName(EncodeError, 'EncodeError');
+
+/**
+ * A server could not listen, or its listener failed: the address is in use (`EADDRINUSE`), not
+ * available on this host (`EADDRNOTAVAIL`), or not permitted (`EACCES`). No connection was affected,
+ * because none was accepted on that address.
+ *
+ * @example
+ * ```ts
+ * import { ListenError } from 'lifeline';
+ * const inUse = (e: unknown) => ListenError.is(e) && e.code === 'EADDRINUSE';
+ * ```
+ */
+export class ListenError extends LifelineError {
+  /** The system error code (`EADDRINUSE`, …), when known. */
+  readonly code: string | undefined;
+  /** The address the server tried to listen on, as `host:port`. */
+  readonly address: string;
+
+  constructor(message: string, options: { address: string; code?: string; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.address = options.address;
+    this.code = options.code;
+  }
+}
+defineName(ListenError, 'ListenError');
 
 const NOTHING_SENT: WriteReport = Object.freeze({
   lastFrame: 'none',

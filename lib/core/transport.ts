@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { Codec } from '../codec/codec.js';
 import type { WriteReport } from './errors.js';
 
 /**
@@ -38,6 +39,8 @@ export interface Link<Out = unknown> {
   readonly bufferedBytes: number;
   /** True once `close` was called or the connection ended. */
   readonly closed: boolean;
+  /** True once `close` was called on this side (not when the peer or the network ended it). */
+  readonly closeRequested: boolean;
   /** Emits each time the queue falls below the low-water mark after `send` returned `false`. */
   readonly drain$: Observable<void>;
   /** The current outbound state: what the socket has confirmed. */
@@ -171,3 +174,37 @@ export interface AcceptedEvent<In = unknown, Out = In> {
  * ```
  */
 export type ServerEvent<In = unknown, Out = In> = ListeningEvent | AcceptedEvent<In, Out>;
+
+/**
+ * Options shared by every transport's connections: the codec and the limits of the outbound queue.
+ *
+ * @example
+ * ```ts
+ * import { memory, type LinkOptions } from 'lifeline';
+ * const limits: LinkOptions<unknown> = { maxFrameBytes: 64 * 1024, highWaterMark: 256 * 1024 };
+ * const endpoint = memory(limits);
+ * ```
+ */
+export interface LinkOptions<Out> {
+  /**
+   * Encodes outbound frames (and decodes inbound ones).
+   * @default msgpackCodec()
+   */
+  codec?: Codec<Out>;
+  /**
+   * The largest frame body sent or accepted, in bytes.
+   * @default 16 MiB
+   */
+  maxFrameBytes?: number;
+  /**
+   * Queue size, in bytes, at which `send` starts returning `false`. It does not refuse frames.
+   * @default 1 MiB
+   */
+  highWaterMark?: number;
+  /**
+   * Hard cap on queued bytes: a frame that would exceed it is refused with `SendBufferFullError`.
+   * Must be at least `maxFrameBytes` + 4.
+   * @default 2 × maxFrameBytes + 4 (32 MiB)
+   */
+  maxBufferedBytes?: number;
+}

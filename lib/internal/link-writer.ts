@@ -14,7 +14,8 @@ import {
   type WriteReport,
   type WriteState,
 } from '../core/errors.js';
-import type { Link, LinkInfo } from '../core/transport.js';
+import type { Link, LinkInfo, LinkOptions } from '../core/transport.js';
+export type { LinkOptions };
 import { Fifo } from './fifo.js';
 
 /**
@@ -35,31 +36,6 @@ export interface ByteSink {
    * handed over are still unconfirmed. Omitted when `done` is exact.
    */
   pendingBytes?(): number;
-}
-
-/** Options shared by every transport's writing side. */
-export interface LinkOptions<Out> {
-  /**
-   * Encodes outbound frames (and decodes inbound ones).
-   * @default msgpackCodec()
-   */
-  codec?: Codec<Out>;
-  /**
-   * The largest frame body sent or accepted, in bytes.
-   * @default 16 MiB
-   */
-  maxFrameBytes?: number;
-  /**
-   * Queue size, in bytes, at which `send` starts returning `false`. It does not refuse frames.
-   * @default 1 MiB
-   */
-  highWaterMark?: number;
-  /**
-   * Hard cap on queued bytes: a frame that would exceed it is refused with `SendBufferFullError`.
-   * Must be at least `maxFrameBytes` + 4.
-   * @default 2 × maxFrameBytes + 4 (32 MiB)
-   */
-  maxBufferedBytes?: number;
 }
 
 /** The resolved limits of a writer. @internal */
@@ -128,6 +104,10 @@ export class LinkWriter<Out> implements Link<Out> {
     readonly info: LinkInfo,
   ) {
     this.drain$ = this.drains.asObservable();
+  }
+
+  get closeRequested(): boolean {
+    return this.closing !== undefined;
   }
 
   get closed(): boolean {

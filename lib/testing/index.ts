@@ -1,5 +1,6 @@
 /**
  * lifeline/testing: helpers for testing streams built on lifeline, in virtual time.
  * @packageDocumentation
+ * @module lifeline/testing
  */
 export { seededRandom } from './random.js';

@@ -7,7 +7,16 @@ import { Fifo } from '../internal/fifo.js';
 import { deliverBytes, endOfInput } from '../internal/inbound.js';
 import { LinkWriter, resolveLimits, type LinkOptions, type WriterLimits } from '../internal/link-writer.js';
 
-/** Options of {@link memory}. */
+/**
+ * Options of {@link memory}.
+ *
+ * @example
+ * ```ts
+ * import { memory, type MemoryOptions } from 'lifeline';
+ * const options: MemoryOptions = { latency: 20, maxFrameBytes: 1024 };
+ * const endpoint = memory(options);
+ * ```
+ */
 export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
   /**
    * Every delay (dial, delivery, flush) runs on this scheduler, so a `TestScheduler` drives it all.
@@ -33,7 +42,16 @@ export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
   name?: string;
 }
 
-/** Which way bytes flow, for {@link MemoryFaults.cutAfter}. */
+/**
+ * Which way bytes flow, for {@link MemoryFaults.cutAfter}.
+ *
+ * @example
+ * ```ts
+ * import { memory, type MemoryDirection } from 'lifeline';
+ * const direction: MemoryDirection = 'to-client';
+ * memory().faults.cutAfter(100, direction);
+ * ```
+ */
 export type MemoryDirection = 'to-server' | 'to-client';
 
 /**
@@ -76,6 +94,12 @@ export interface MemoryFaults {
  * An in-process endpoint created by {@link memory}.
  *
  * @typeParam Up - frames the client sends. @typeParam Down - frames the server sends.
+ * @example
+ * ```ts
+ * import { memory, type MemoryEndpoint } from 'lifeline';
+ * const endpoint: MemoryEndpoint<string, number> = memory<string, number>();
+ * console.log(endpoint.openConnections); // 0
+ * ```
  */
 export interface MemoryEndpoint<Up = unknown, Down = Up> {
   /** The client side: each subscription dials the endpoint. */

@@ -1,0 +1,68 @@
+// A tiny benchmark harness: runs each case several times in this process and reports medians.
+// Benchmarks are not tests: nothing here asserts a timing.
+
+export interface Sample {
+  /** Items processed in the run (frames, round trips, evictions …). */
+  items: number;
+  /** Bytes processed in the run, if meaningful. */
+  bytes?: number;
+  /** Wall time of the run, in milliseconds. */
+  ms: number;
+}
+
+export interface Row {
+  name: string;
+  perSecond: number;
+  mbPerSecond: number | undefined;
+  runs: number[];
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Runs `once` `runs` times (after one warm-up) and returns the median rate. */
+export async function measure(name: string, runs: number, once: () => Promise<Sample>): Promise<Row> {
+  await once(); // warm-up: JIT, socket buffers
+  const rates: number[] = [];
+  const mbs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const sample = await once();
+    rates.push((sample.items / sample.ms) * 1000);
+    if (sample.bytes !== undefined) mbs.push(sample.bytes / 1e6 / (sample.ms / 1000));
+  }
+  return { name, perSecond: median(rates), mbPerSecond: mbs.length ? median(mbs) : undefined, runs: rates };
+}
+
+export function now(): number {
+  return performance.now();
+}
+
+export function formatRate(value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
+  return value.toFixed(1);
+}
+
+/** Prints rows as an aligned table, with each rate as a ratio against `baseline`. */
+export function printTable(title: string, rows: readonly Row[], baseline: Row): string {
+  const header = ['case', 'frames/s (median)', 'MB/s', `× ${baseline.name}`];
+  const body = rows.map((row) => [
+    row.name,
+    formatRate(row.perSecond),
+    row.mbPerSecond === undefined ? '' : row.mbPerSecond.toFixed(1),
+    (row.perSecond / baseline.perSecond).toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  const out = [
+    `\n${title}`,
+    line(header),
+    '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
+    ...body.map(line),
+  ].join('\n');
+  console.log(out);
+  return out;
+}

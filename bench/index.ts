@@ -1,0 +1,13 @@
+// `npm run bench`: every benchmark in one process, each reported as medians and as ratios against
+// a baseline measured in the same run. Not a test: nothing here fails on a slow machine.
+import os from 'node:os';
+import { benchTcp } from './tcp.js';
+import { benchWebSocket } from './websocket.js';
+
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const only = process.argv.slice(2);
+const want = (name: string) => only.length === 0 || only.includes(name);
+
+console.log(`lifeline benchmarks — Node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+if (want('tcp')) await benchTcp(runs);
+if (want('websocket')) await benchWebSocket(runs);

@@ -1,0 +1,241 @@
+import type { Subscriber } from 'rxjs';
+import type { Codec } from '../codec/codec.js';
+import { FrameDecoder } from '../codec/framing.js';
+import {
+  ConnectionResetError,
+  DialError,
+  FrameTooLargeError,
+  PeerClosedError,
+  ProtocolError,
+  type LifelineError,
+} from '../core/errors.js';
+import type { LinkInfo, TransportEvent } from '../core/transport.js';
+import type { WebSocketCloseEventLike, WebSocketLike } from '../transports/websocket.js';
+import { deliverBytes } from './inbound.js';
+import { LinkWriter, type ByteSink, type WriterLimits } from './link-writer.js';
+
+const CONNECTING = 0;
+const OPEN = 1;
+
+/** Close codes that end the stream cleanly: normal, going away, and a close frame without a code. */
+const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
+/** The close code a browser or `ws` reports when the connection dropped without a close frame. */
+const ABNORMAL_CLOSE = 1006;
+/** Close codes sent to a peer whose bytes were not valid frames (RFC 6455 §7.4.1). */
+const CLOSE_UNSUPPORTED_DATA = 1003;
+const CLOSE_PROTOCOL_ERROR = 1002;
+const CLOSE_TOO_BIG = 1009;
+/** A close reason is at most 123 bytes of UTF-8. */
+const MAX_REASON_BYTES = 123;
+
+/** What a WebSocket connection needs besides its socket. @internal */
+export interface WebSocketSettings {
+  readonly codec: Codec<unknown>;
+  readonly limits: WriterLimits;
+  /** Describes the endpoints; called once the socket is open. */
+  readonly info: () => LinkInfo;
+}
+
+/**
+ * Runs one WebSocket for one subscriber, whether it is still connecting (a client) or already
+ * open (a server's accepted socket): emits `connected` once it is open, a `frame` per frame in each
+ * binary message, and turns every way the socket can end into exactly one completion or typed
+ * error. Shared by the browser-safe client and the Node server.
+ *
+ * Each message must hold whole frames: the connection's decoder keeps stream offsets across
+ * messages, and a message that leaves it inside a frame is a `ProtocolError`.
+ *
+ * Unsubscribing closes the socket with 1000 at once (the closing handshake then runs on its own).
+ * The listeners stay attached after the end, guarded, because `ws` emits an 'error' for a socket
+ * closed while connecting, and an EventEmitter's 'error' without a listener is thrown.
+ * @returns the function that ends the connection from this side (the subscriber completes and
+ * the socket closes with `closeCode`).
+ * @internal
+ */
+export function runWebSocket(
+  socket: WebSocketLike,
+  subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+  settings: WebSocketSettings,
+): { shutdown(closeCode: number, reason?: string): void } {
+  const { codec, limits } = settings;
+  let writer: LinkWriter<unknown> | undefined;
+  let decoder: FrameDecoder<unknown> | undefined;
+  let finished = false;
+  /** The last 'error' event, attached as the cause of the close that follows it. */
+  let lastError: unknown;
+  socket.binaryType = 'arraybuffer';
+
+  const finish = (closeCode?: number, reason?: string): boolean => {
+    if (finished) return false;
+    finished = true;
+    writer?.dispose();
+    decoder?.dispose();
+    if (closeCode !== undefined && (socket.readyState === CONNECTING || socket.readyState === OPEN)) {
+      socket.close(closeCode, reason);
+    }
+    return true;
+  };
+  const fail = (error: LifelineError, closeCode?: number): void => {
+    if (finish(closeCode, closeCode === undefined ? undefined : closeReason(error.message)))
+      subscriber.error(error);
+  };
+  const complete = (closeCode?: number, reason?: string): void => {
+    if (finish(closeCode, reason)) subscriber.complete();
+  };
+
+  const open = (): void => {
+    if (finished) return;
+    const link = new LinkWriter<unknown>(codec, limits, sinkFor(socket), queueMicrotask, settings.info());
+    writer = link;
+    decoder = new FrameDecoder({
+      codec,
+      maxFrameBytes: limits.maxFrameBytes,
+      writeReport: () => link.writeReport(),
+    });
+    subscriber.next({ type: 'connected', link });
+  };
+
+  const onMessage = (event: { readonly data: unknown }): void => {
+    if (finished || !decoder || !writer) return;
+    const bytes = binaryData(event.data);
+    if (bytes === undefined || bytes.length === 0) {
+      const what = bytes === undefined ? 'A text message' : 'An empty message';
+      const error = new ProtocolError(
+        `${what} arrived at offset ${decoder.offset}: lifeline frames travel in binary messages`,
+        { offset: decoder.offset, write: writer.writeReport() },
+      );
+      return fail(error, CLOSE_UNSUPPORTED_DATA);
+    }
+    const error = deliverBytes(decoder, bytes, subscriber);
+    if (error) return fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
+    if (finished || decoder.bufferedBytes === 0) return;
+    fail(
+      new ProtocolError(
+        `A WebSocket message ended inside the frame at offset ${decoder.offset} (${decoder.bufferedBytes} bytes of it arrived): a frame never spans messages`,
+        { offset: decoder.offset, write: writer.writeReport() },
+      ),
+      CLOSE_PROTOCOL_ERROR,
+    );
+  };
+
+  const onError = (event: unknown): void => {
+    if (finished) return;
+    const cause = errorOf(event);
+    if (writer) {
+      lastError = cause; // the close event follows and says more
+      return;
+    }
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    fail(
+      new DialError(`Could not open a WebSocket to ${settings.info().remote}: ${describe(cause)}`, {
+        cause,
+        ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+      }),
+    );
+  };
+
+  const onClose = (event: WebSocketCloseEventLike): void => {
+    if (finished) return;
+    const { code, reason, wasClean } = event;
+    const said = `code ${code}${reason ? ` (${reason})` : ''}`;
+    if (!writer) {
+      return fail(
+        new DialError(`Could not open a WebSocket to ${settings.info().remote}: closed with ${said}`, {
+          code,
+          cause: lastError,
+        }),
+      );
+    }
+    if (wasClean && CLEAN_CLOSE_CODES.has(code)) return complete();
+    const write = writer.writeReport();
+    writer.fail();
+    const where = `${settings.info().local || 'WebSocket'} -> ${settings.info().remote}`;
+    if (code === ABNORMAL_CLOSE) {
+      return fail(
+        new ConnectionResetError(`WebSocket ${where} dropped without a close frame (${said})`, {
+          phase: write.unconfirmedFrames > 0 ? 'write' : 'read',
+          code,
+          write,
+          cause: lastError,
+        }),
+      );
+    }
+    fail(
+      new PeerClosedError(`WebSocket ${where} closed by the peer with ${said}`, {
+        code,
+        reason,
+        write,
+        cause: lastError,
+      }),
+    );
+  };
+
+  socket.addEventListener('message', onMessage);
+  socket.addEventListener('error', onError);
+  socket.addEventListener('close', onClose);
+  subscriber.add(() => finish(1000));
+  if (socket.readyState === OPEN) open();
+  else socket.addEventListener('open', open);
+  return { shutdown: complete };
+}
+
+/** `ws` confirms each send through a callback; browsers only expose `bufferedAmount`. */
+interface ConfirmingWebSocket {
+  on: unknown;
+  send(data: Uint8Array, done: (error?: Error | null) => void): void;
+}
+
+function sinkFor(socket: WebSocketLike): ByteSink {
+  const end = (reason: string | undefined): void => {
+    if (socket.readyState === OPEN)
+      socket.close(1000, reason === undefined ? undefined : closeReason(reason));
+  };
+  if (typeof (socket as Partial<ConfirmingWebSocket>).on === 'function') {
+    const confirming = socket as unknown as ConfirmingWebSocket;
+    return {
+      // `done` only when ws confirms the write: the message then left this process whole.
+      write: (batch, done) => confirming.send(batch, (error) => !error && done()),
+      end,
+    };
+  }
+  return {
+    write: (batch, done) => {
+      socket.send(batch);
+      done();
+    },
+    end,
+    // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
+    pendingBytes: () => socket.bufferedAmount,
+  };
+}
+
+function binaryData(data: unknown): Uint8Array | undefined {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return undefined;
+}
+
+/** Trims `reason` to the 123 UTF-8 bytes a close frame allows, on a character boundary. */
+function closeReason(reason: string): string {
+  const encoder = new TextEncoder();
+  if (encoder.encode(reason).length <= MAX_REASON_BYTES) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const char of reason) {
+    bytes += encoder.encode(char).length;
+    if (bytes > MAX_REASON_BYTES) break;
+    out += char;
+  }
+  return out;
+}
+
+function errorOf(event: unknown): unknown {
+  const error = (event as { error?: unknown } | undefined)?.error;
+  return error ?? event;
+}
+
+function describe(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  const message = (cause as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' && message !== '' ? message : 'the connection failed';
+}

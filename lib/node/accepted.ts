@@ -1,0 +1,86 @@
+import { Observable, type Subscriber } from 'rxjs';
+import { ConnectionResetError } from '../core/errors.js';
+import type { Transport, TransportEvent } from '../core/transport.js';
+import type { ConnectionHandle } from './socket-connection.js';
+
+/**
+ * A socket a server accepted, paused until someone subscribes to its connection. Each server
+ * supplies these three steps for its kind of socket. @internal
+ */
+export interface AcceptedSocket {
+  /** Runs the transport's per-connection logic for `subscriber` and starts reading. */
+  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle;
+  /** Closes the socket nobody subscribed to (the server is shutting down). */
+  discard(): void;
+}
+
+type State =
+  | { kind: 'waiting' }
+  | { kind: 'running'; handle: ConnectionHandle }
+  | { kind: 'gone'; cause: unknown }
+  | { kind: 'taken' };
+
+/** One accepted socket, as its server sees it. @internal */
+export interface AcceptedConnection<In, Out> {
+  /** The Observable handed out in the `connection` event: it can be subscribed once. */
+  readonly connection: Transport<In, Out>;
+  /** The server calls this when the socket closed; `cause` is its error, if it had one. */
+  closed(cause?: unknown): void;
+}
+
+/**
+ * The connections a server accepted and has not seen close: what its teardown must shut down.
+ * Shared by the TCP and WebSocket servers, so both keep the same rules: a connection can be
+ * subscribed once (a second subscription errors with a `TypeError`), reading waits for that
+ * subscription, and closing the server completes every subscribed connection and closes the rest.
+ * @internal
+ */
+export class AcceptedConnections {
+  private readonly open = new Set<{ state: State; socket: AcceptedSocket }>();
+
+  accept<In, Out>(socket: AcceptedSocket, transport: string): AcceptedConnection<In, Out> {
+    const entry: { state: State; socket: AcceptedSocket } = { state: { kind: 'waiting' }, socket };
+    this.open.add(entry);
+    const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
+      const { state } = entry;
+      if (state.kind === 'running' || state.kind === 'taken') {
+        subscriber.error(new TypeError(`An accepted ${transport} connection can be subscribed only once`));
+        return;
+      }
+      if (state.kind === 'gone') {
+        entry.state = { kind: 'taken' };
+        // Nothing was read while paused, so a socket closed before the subscription lost no frame.
+        if (state.cause === undefined) subscriber.complete();
+        else
+          subscriber.error(
+            new ConnectionResetError(`The ${transport} connection closed before it was subscribed`, {
+              phase: 'read',
+              cause: state.cause,
+            }),
+          );
+        return;
+      }
+      entry.state = { kind: 'running', handle: socket.start(subscriber) };
+    });
+    return {
+      connection: connection as Observable<TransportEvent<In, Out>>,
+      closed: (cause) => {
+        this.open.delete(entry);
+        if (entry.state.kind === 'waiting') entry.state = { kind: 'gone', cause };
+      },
+    };
+  }
+
+  /** The server stops: subscribed connections complete, the others are closed unread. */
+  shutdownAll(): void {
+    const entries = [...this.open];
+    this.open.clear();
+    for (const entry of entries) {
+      if (entry.state.kind === 'running') entry.state.handle.shutdown();
+      else if (entry.state.kind === 'waiting') {
+        entry.state = { kind: 'gone', cause: undefined };
+        entry.socket.discard();
+      }
+    }
+  }
+}

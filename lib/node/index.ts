@@ -1,0 +1,11 @@
+/**
+ * lifeline/node: the Node-only transports. TCP on `node:net`, and the WebSocket server on `ws`
+ * (the WebSocket client is browser-safe and lives in `lifeline`).
+ * @packageDocumentation
+ */
+export { tcp } from './tcp.js';
+export type { TcpOptions } from './tcp.js';
+export { tcpServer } from './tcp-server.js';
+export type { TcpServerOptions } from './tcp-server.js';
+export { websocketServer } from './websocket-server.js';
+export type { WebSocketServerOptions } from './websocket-server.js';

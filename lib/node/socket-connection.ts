@@ -1,0 +1,120 @@
+import type { Socket } from 'node:net';
+import type { Subscriber } from 'rxjs';
+import type { Codec } from '../codec/codec.js';
+import { FrameDecoder } from '../codec/framing.js';
+import { ConnectionResetError, type ConnectionError, type ProtocolError } from '../core/errors.js';
+import type { LinkInfo, TransportEvent } from '../core/transport.js';
+import { deliverBytes, endOfInput } from '../internal/inbound.js';
+import { LinkWriter, type WriterLimits } from '../internal/link-writer.js';
+import { hostPort } from './address.js';
+
+/** What a TCP connection needs besides its socket. @internal */
+export interface SocketSettings {
+  readonly codec: Codec<unknown>;
+  readonly limits: WriterLimits;
+}
+
+/** Control over a running connection, for its server. @internal */
+export interface ConnectionHandle {
+  /** Ends the connection from this side: the subscriber completes and the socket is closed. */
+  shutdown(): void;
+}
+
+/**
+ * Runs one connected TCP socket for one subscriber: emits `connected` with a {@link LinkWriter} on
+ * the socket, then a `frame` per inbound frame, and turns every way the socket can end into exactly
+ * one completion or typed error. The client (after its dial) and the server (per accepted socket)
+ * both use it, so the two ends of a TCP connection behave alike.
+ *
+ * The teardown is added to `subscriber` before `connected` is emitted, so a subscriber that
+ * unsubscribes inside `next(connected)` destroys the socket at once. Reading starts (`resume`)
+ * only after `connected` was delivered: a server's sockets are accepted paused.
+ * @internal
+ */
+export function runSocket(
+  socket: Socket,
+  subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+  settings: SocketSettings,
+): ConnectionHandle {
+  const { codec, limits } = settings;
+  const info: LinkInfo = {
+    transport: 'tcp',
+    local: hostPort(socket.localAddress, socket.localPort),
+    remote: hostPort(socket.remoteAddress, socket.remotePort),
+  };
+  let finished = false;
+  const writer = new LinkWriter<unknown>(
+    codec,
+    limits,
+    {
+      // `done` only when Node confirms the write: the frame then left this process whole.
+      write: (batch, done) => {
+        socket.write(batch, (error) => {
+          if (!error) done();
+        });
+      },
+      end: () => {
+        socket.end();
+      },
+    },
+    queueMicrotask,
+    info,
+  );
+  const decoder = new FrameDecoder<unknown>({
+    codec,
+    maxFrameBytes: limits.maxFrameBytes,
+    writeReport: () => writer.writeReport(),
+  });
+
+  /** Releases everything once; true for the caller that got to end the connection. */
+  const finish = (): boolean => {
+    if (finished) return false;
+    finished = true;
+    writer.dispose();
+    decoder.dispose();
+    socket.destroy();
+    return true;
+  };
+  const fail = (error: ConnectionError | ProtocolError): void => {
+    if (finish()) subscriber.error(error);
+  };
+  const complete = (): void => {
+    if (finish()) subscriber.complete();
+  };
+  const inputEnded = (): void => {
+    if (finished) return;
+    const error = endOfInput(decoder, writer, 'tcp');
+    if (error) fail(error);
+    else complete();
+  };
+
+  // The listeners stay attached after the end: they are guarded by `finished`, and an 'error'
+  // listener must exist for as long as the socket can emit one, or Node would throw it.
+  socket.on('data', (chunk: Buffer) => {
+    if (finished) return;
+    const error = deliverBytes(decoder, chunk, subscriber);
+    if (error) fail(error);
+  });
+  // The peer's FIN. With `allowHalfOpen` off, Node ends our side too; we are done either way.
+  socket.on('end', inputEnded);
+  // Closed without an 'end' or 'error' (destroyed from outside): judged like an end of input.
+  socket.on('close', inputEnded);
+  socket.on('error', (cause: NodeJS.ErrnoException) => {
+    if (finished) return;
+    const write = writer.writeReport();
+    writer.fail();
+    fail(
+      new ConnectionResetError(`TCP connection ${info.local} -> ${info.remote} failed: ${cause.message}`, {
+        phase: write.unconfirmedFrames > 0 ? 'write' : 'read',
+        write,
+        cause,
+        ...(cause.code === undefined ? {} : { code: cause.code }),
+      }),
+    );
+  });
+
+  subscriber.add(finish);
+  subscriber.next({ type: 'connected', link: writer });
+  if (!finished) socket.resume();
+  return { shutdown: complete };
+}

@@ -1,0 +1,131 @@
+import { connect as dial } from 'node:net';
+import { Observable } from 'rxjs';
+import { msgpackCodec, type Codec } from '../codec/codec.js';
+import { DialError } from '../core/errors.js';
+import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
+import { resolveLimits } from '../internal/link-writer.js';
+import { checkPort, hostPort } from './address.js';
+import { runSocket } from './socket-connection.js';
+
+/**
+ * Options of {@link tcp}.
+ *
+ * @typeParam T - the frames this connection encodes and decodes (both directions share the codec).
+ * @example
+ * ```ts
+ * import { msgpackCodec } from 'lifeline';
+ * import type { TcpOptions } from 'lifeline/node';
+ * const options: TcpOptions<{ n: number }> = {
+ *   host: 'example.com',
+ *   port: 7070,
+ *   connectTimeout: 5_000,
+ *   codec: msgpackCodec<{ n: number }>(),
+ *   maxFrameBytes: 64 * 1024,
+ * };
+ * ```
+ */
+export interface TcpOptions<T = unknown> extends LinkOptions<T> {
+  /**
+   * The host to dial: a name or an IP address. A name is resolved again at each dial; lifeline
+   * does not cache the result.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * The port to dial, from 1 to 65535. Required: there is no default port, and a service name such
+   * as `'http'` is not accepted.
+   * @default none (required)
+   */
+  port: number;
+  /**
+   * Milliseconds to wait for the connection to be established; past it the dial fails with a
+   * `DialError` whose `code` is `'ETIMEDOUT'`. It bounds the dial only, not reads or writes on the
+   * open connection (use `heartbeat` for those).
+   * @default undefined (no limit beyond the operating system's own)
+   */
+  connectTimeout?: number;
+}
+
+/**
+ * A TCP client {@link Transport} on `node:net`: each subscription dials, emits `connected` with a
+ * {@link Link}, then a `frame` per inbound length-prefixed frame.
+ *
+ * It completes when the peer closes cleanly (or after `link.close()`, once the peer closed too). It
+ * errors with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial
+ * fails, `ConnectionResetError` when the established connection breaks (its `write` report says
+ * which frames left whole), `PeerClosedError` when the peer closes inside a frame, and
+ * `ProtocolError` / `FrameTooLargeError` when the peer sends bytes that are not valid frames.
+ * Unsubscribing destroys the socket at once; queued frames are dropped. Nagle's algorithm is off.
+ * It does not reconnect: pipe it through `reconnectWith` for that.
+ *
+ * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
+ * @example
+ * ```ts
+ * import { tcp } from 'lifeline/node';
+ * const subscription = tcp<string>({ host: '127.0.0.1', port: 7070, connectTimeout: 5_000 }).subscribe({
+ *   next: (event) => {
+ *     if (event.type === 'connected') event.link.send('hello');
+ *     else console.log('received', event.frame);
+ *   },
+ *   error: (error: unknown) => console.error(error),
+ * });
+ * subscription.unsubscribe();
+ * ```
+ */
+export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Transport<In, Out> {
+  const { host = '127.0.0.1', port, connectTimeout, codec = msgpackCodec() } = options;
+  checkPort(port, 1);
+  if (typeof host !== 'string' || host === '') throw new TypeError(`host must be a non-empty string`);
+  if (connectTimeout !== undefined && !(Number.isFinite(connectTimeout) && connectTimeout > 0)) {
+    throw new TypeError(
+      `connectTimeout must be a positive number of milliseconds, got ${String(connectTimeout)}`,
+    );
+  }
+  const settings = { codec: codec as Codec<unknown>, limits: resolveLimits(options) };
+  const target = hostPort(host, port);
+
+  const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
+    const socket = dial({ host, port });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stopTimer = (): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    };
+    const dialFailed = (cause: NodeJS.ErrnoException): void => {
+      stopTimer();
+      socket.destroy();
+      subscriber.error(
+        new DialError(`Could not connect to ${target}: ${cause.message}`, {
+          cause,
+          ...(cause.code === undefined ? {} : { code: cause.code }),
+        }),
+      );
+    };
+    socket.once('error', dialFailed);
+    socket.once('connect', () => {
+      stopTimer();
+      socket.removeListener('error', dialFailed);
+      socket.setNoDelay(true);
+      runSocket(socket, subscriber, settings);
+    });
+    if (connectTimeout !== undefined) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        socket.removeListener('error', dialFailed);
+        // Destroying a connecting socket emits no error, but keep a listener in case one is queued.
+        socket.on('error', () => undefined);
+        socket.destroy();
+        subscriber.error(
+          new DialError(`Could not connect to ${target}: no connection after ${connectTimeout} ms`, {
+            code: 'ETIMEDOUT',
+          }),
+        );
+      }, connectTimeout);
+    }
+    return () => {
+      stopTimer();
+      socket.destroy();
+    };
+  });
+  return transport as Observable<TransportEvent<In, Out>>;
+}

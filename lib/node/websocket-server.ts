@@ -1,0 +1,169 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Observable } from 'rxjs';
+import { WebSocketServer } from 'ws';
+import { msgpackCodec, type Codec } from '../codec/codec.js';
+import type { LinkOptions, ServerEvent } from '../core/transport.js';
+import { resolveLimits } from '../internal/link-writer.js';
+import { runWebSocket } from '../internal/websocket-connection.js';
+import { AcceptedConnections } from './accepted.js';
+import { checkPort, hostPort } from './address.js';
+import { listen } from './listen.js';
+
+/** The close code and reason sent to every open connection when the server is unsubscribed. */
+const GOING_AWAY = 1001;
+const GOING_AWAY_REASON = 'server shutting down';
+
+/**
+ * Options of {@link websocketServer}. The link options apply to every accepted connection.
+ *
+ * @typeParam T - the frames the connections encode and decode (both directions share the codec).
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import type { WebSocketServerOptions } from 'lifeline/node';
+ * const onItsOwnPort: WebSocketServerOptions = { host: '0.0.0.0', port: 8080, path: '/live' };
+ * const besideAnApp: WebSocketServerOptions = { server: createServer(), path: '/live' };
+ * ```
+ */
+export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T> {
+  /**
+   * The address to listen on. Ignored when `server` is given.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * The port to listen on; 0 lets the system choose one, reported by the `listening` event.
+   * Ignored when `server` is given.
+   * @default 0
+   */
+  port?: number;
+  /**
+   * An HTTP(S) server to accept WebSocket upgrades on, instead of listening on `host`/`port`.
+   * lifeline neither starts nor stops it: `listening` is emitted once it listens, and unsubscribing
+   * leaves it running (only the WebSocket connections are closed).
+   * @default undefined (a server of its own on host/port, answering plain HTTP requests with 426)
+   */
+  server?: HttpServer | HttpsServer;
+  /**
+   * Accept upgrades only on this path (e.g. `'/live'`); `ws` refuses other paths with HTTP 400. It
+   * does not let several `websocketServer`s share one `server` by path: each would refuse the
+   * others' upgrades.
+   * @default undefined (every path)
+   */
+  path?: string;
+}
+
+/**
+ * A WebSocket server on the `ws` package: subscribing listens and emits `listening` (with the real
+ * port and a `ws://` address), then a `connection` event per accepted WebSocket.
+ *
+ * Each `connection` is a {@link Transport} that is already open: subscribe to it once to get
+ * `connected` and the frames, with the same wire format, completions and errors as the
+ * {@link websocket} client (the same code runs both ends). A connection is not read until it is
+ * subscribed. Unsubscribing the server stops accepting and closes every WebSocket with 1001 (going
+ * away): subscribed connections complete, and their clients complete too. A bind failure errors
+ * the server with a `ListenError`. It does not compress messages (no permessage-deflate).
+ *
+ * @typeParam In - frames the clients send. @typeParam Out - frames the server sends.
+ * @example
+ * ```ts
+ * import { websocketServer } from 'lifeline/node';
+ * const server = websocketServer<string>({ port: 7070, path: '/live' }).subscribe((event) => {
+ *   if (event.type === 'listening') console.log('listening on', event.address);
+ *   else
+ *     event.connection.subscribe((e) => {
+ *       if (e.type === 'connected') e.link.send('welcome');
+ *       else console.log('received', e.frame);
+ *     });
+ * });
+ * server.unsubscribe();
+ * ```
+ */
+export function websocketServer<In = unknown, Out = In>(
+  options: WebSocketServerOptions<In | Out> = {},
+): Observable<ServerEvent<In, Out>> {
+  const { host = '127.0.0.1', port = 0, server: external, path, codec = msgpackCodec() } = options;
+  checkPort(port, 0);
+  if (path !== undefined && !path.startsWith('/'))
+    throw new TypeError(`path must start with '/', got ${path}`);
+  const codecOfAll = codec as Codec<unknown>;
+  const limits = resolveLimits(options);
+
+  return new Observable<ServerEvent<In, Out>>((subscriber) => {
+    const connections = new AcceptedConnections();
+    const http = external ?? createServer((_request, response) => response.writeHead(426).end());
+    const wss = new WebSocketServer({
+      server: http,
+      perMessageDeflate: false,
+      ...(path === undefined ? {} : { path }),
+    });
+    // ws re-emits the HTTP server's errors; an 'error' without a listener would be thrown.
+    wss.on('error', () => undefined);
+    wss.on('connection', (socket, request) => {
+      if (subscriber.closed) return socket.terminate();
+      socket.pause();
+      const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
+      const local = hostPort(request.socket.localAddress, request.socket.localPort);
+      const settings = { codec: codecOfAll, limits, info: () => ({ transport: 'websocket', remote, local }) };
+      const accepted = connections.accept<In, Out>(
+        {
+          start: (connection) => {
+            const run = runWebSocket(socket, connection, settings);
+            if (!connection.closed) socket.resume();
+            return { shutdown: () => run.shutdown(GOING_AWAY, GOING_AWAY_REASON) };
+          },
+          discard: () => {
+            // Resumed so the closing handshake can be read; nothing listens for messages any more.
+            socket.resume();
+            socket.close(GOING_AWAY, GOING_AWAY_REASON);
+          },
+        },
+        'websocket',
+      );
+      let error: unknown;
+      socket.on('error', (cause) => (error = cause));
+      socket.on('close', () => accepted.closed(error));
+      subscriber.next({ type: 'connection', connection: accepted.connection, remote });
+    });
+
+    const announce = (bound: AddressInfo | string): void => {
+      // An external server may listen on a Unix socket or named pipe: no port then.
+      if (typeof bound === 'string') {
+        subscriber.next({
+          type: 'listening',
+          host: bound,
+          port: 0,
+          address: `ws+unix:${bound}:${path ?? '/'}`,
+        });
+        return;
+      }
+      const address = `ws://${hostPort(bound.address, bound.port)}${path ?? ''}`;
+      subscriber.next({ type: 'listening', host: bound.address, port: bound.port, address });
+    };
+    const stop = external
+      ? watchExternal(external, announce)
+      : listen(http, host, port, { listening: announce, failed: (error) => subscriber.error(error) });
+    return () => {
+      stop();
+      wss.close();
+      connections.shutdownAll();
+      if (!external) (http as HttpServer).closeAllConnections();
+    };
+  });
+}
+
+/** Announces an external server once it listens; the returned function stops watching it. */
+function watchExternal(
+  server: HttpServer | HttpsServer,
+  announce: (bound: AddressInfo | string) => void,
+): () => void {
+  const onListening = (): void => {
+    const bound = server.address();
+    if (bound !== null) announce(bound);
+  };
+  if (server.listening) onListening();
+  else server.once('listening', onListening);
+  return () => server.removeListener('listening', onListening);
+}

@@ -1,0 +1,33 @@
+import { LifelineError } from '../core/errors.js';
+import type { GiveUpReason } from '../policies/retry-policy.js';
+
+/**
+ * A retrying operator ({@link reconnectWith}, {@link retryWith}) stopped because its policy gave up.
+ * `cause` is the last failure (or the budget's refusal), `attempts` how many attempts failed in a
+ * row, and `reason` why the policy stopped.
+ *
+ * @example
+ * ```ts
+ * import { GaveUpError } from 'lifeline';
+ * const explain = (e: unknown) =>
+ *   GaveUpError.is(e) ? `gave up after ${e.attempts} attempts (${e.reason})` : String(e);
+ * ```
+ */
+export class GaveUpError extends LifelineError {
+  /** Consecutive failed attempts, the last included. */
+  readonly attempts: number;
+  /** Why the policy gave up. */
+  readonly reason: GiveUpReason;
+
+  constructor(message: string, options: { cause: unknown; attempts: number; reason: GiveUpReason }) {
+    super(message, { cause: options.cause });
+    this.attempts = options.attempts;
+    this.reason = options.reason;
+  }
+}
+Object.defineProperty(GaveUpError.prototype, 'name', {
+  value: 'GaveUpError',
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});

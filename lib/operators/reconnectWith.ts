@@ -1,0 +1,219 @@
+import { Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { DialError, PeerClosedError } from '../core/errors.js';
+import type { DisconnectedEvent } from '../core/session.js';
+import type { Link, TransportEvent } from '../core/transport.js';
+import { FailureRun, resolveConfig } from '../internal/failure-run.js';
+import type { BreakerPermit } from '../policies/circuit-breaker.js';
+import { RetryPolicy } from '../policies/retry-policy.js';
+
+/**
+ * Options of {@link reconnectWith}.
+ *
+ * @example
+ * ```ts
+ * import { policy, type ReconnectConfig } from 'lifeline';
+ * const config: ReconnectConfig = {
+ *   policy: policy.exponential({ initial: 100, max: 30_000 }),
+ *   healthyAfter: 'first-frame',
+ *   onPeerClose: 'complete',
+ * };
+ * ```
+ */
+export interface ReconnectConfig {
+  /** Decides whether and when to dial again after each failure. */
+  policy: RetryPolicy;
+  /**
+   * When a connection counts as healthy: after it stayed up this many milliseconds, or on its
+   * first inbound frame (`'first-frame'`). A healthy connection resets the attempt count and the
+   * backoff, reports success to the policy's breaker and deposits into its budget. Merely
+   * connecting does not: a server that accepts and drops at once is still backed off.
+   * @default 5_000
+   */
+  healthyAfter?: number | 'first-frame';
+  /**
+   * What a clean close by the peer means: dial again (`'reconnect'`, counted like a failure with a
+   * `PeerClosedError` whose `code` is `'clean'`), or end the stream (`'complete'`). It does not
+   * apply to `link.close()` called by this side, which always completes.
+   * @default 'reconnect'
+   */
+  onPeerClose?: 'reconnect' | 'complete';
+  /**
+   * Schedules the backoff waits, the per-attempt timeout and the health timer.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Turns a transport into a session stream that survives disconnects: when a connection fails (or
+ * a dial fails, or the policy's breaker refuses one), it asks the policy whether and when to dial
+ * again, emits a {@link DisconnectedEvent} with the error, the attempt count and the delay, waits on
+ * the scheduler, and resubscribes to the source. It errors only when the policy gives up, with a
+ * {@link GaveUpError} carrying the last failure and the attempt count.
+ *
+ * Pipe it after the per-connection operators (heartbeat, framing) and before the ones that work
+ * across connections. The policy's `attemptTimeout` bounds each dial (a `DialError` with code
+ * `'ETIMEDOUT'`); its breaker is asked before each dial and told each connection's outcome (a drop
+ * before `healthyAfter` is a failure); its budget gets a deposit per healthy connection.
+ * Unsubscribing closes the connection or cancels the pending wait at once.
+ *
+ * It does not resend anything: frames sent on a link that broke are the business of `resumable`.
+ *
+ * @example
+ * ```ts
+ * import { memory, policy, reconnectWith } from 'lifeline';
+ * import { seededRandom } from 'lifeline/testing';
+ * const endpoint = memory<string>();
+ * const session = endpoint.transport.pipe(
+ *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 }).jitter('full', { random: seededRandom(7) })),
+ * );
+ * const badge = session.subscribe((event) => {
+ *   if (event.type === 'disconnected') console.log(`reconnecting in ${event.delay} ms`);
+ * });
+ * badge.unsubscribe();
+ * ```
+ */
+export function reconnectWith<E extends TransportEvent<unknown, unknown>>(
+  policyOrConfig: RetryPolicy | ReconnectConfig,
+): OperatorFunction<E, E | DisconnectedEvent> {
+  const { policy, scheduler } = resolveConfig('reconnectWith', policyOrConfig);
+  const options: Partial<ReconnectConfig> = policyOrConfig instanceof RetryPolicy ? {} : policyOrConfig;
+  const { healthyAfter = 5_000, onPeerClose = 'reconnect' } = options;
+  if (healthyAfter !== 'first-frame' && !(Number.isFinite(healthyAfter) && healthyAfter >= 0)) {
+    throw new TypeError(
+      `reconnectWith: healthyAfter must be a duration ≥ 0 or 'first-frame', got ${String(healthyAfter)}`,
+    );
+  }
+  if (onPeerClose !== 'reconnect' && onPeerClose !== 'complete') {
+    throw new TypeError(
+      `reconnectWith: onPeerClose must be 'reconnect' or 'complete', got ${String(onPeerClose)}`,
+    );
+  }
+  const { attemptTimeout, breaker, budget, classify } = policy.config;
+
+  return (source) =>
+    new Observable<E | DisconnectedEvent>((subscriber) => {
+      // Everything below belongs to this one subscription (STYLE.md: the operator stays pure).
+      const failures = new FailureRun(policy, scheduler);
+      let permit: BreakerPermit | undefined;
+      let healthy = false;
+      let link: Link<unknown> | undefined;
+      let connection = new Subscription();
+      const timers = new Subscription();
+      let timer: Subscription | undefined;
+
+      const setTimer = (work: () => void, delay: number) => {
+        clearTimer();
+        const scheduled = scheduler.schedule(() => {
+          timers.remove(scheduled);
+          if (timer === scheduled) timer = undefined;
+          work();
+        }, delay);
+        if (!scheduled.closed) {
+          timer = scheduled;
+          timers.add(scheduled);
+        }
+      };
+      const clearTimer = () => {
+        if (!timer) return;
+        timers.remove(timer);
+        timer.unsubscribe();
+        timer = undefined;
+      };
+
+      const markHealthy = () => {
+        if (healthy) return;
+        healthy = true;
+        failures.reset();
+        permit?.success();
+        permit = undefined;
+        budget?.deposit();
+      };
+
+      const dial = () => {
+        healthy = false;
+        link = undefined;
+        if (breaker) {
+          try {
+            permit = breaker.admit();
+          } catch (refusal) {
+            // An open breaker fails the attempt fast; the policy waits until it half-opens.
+            return fail(refusal);
+          }
+        }
+        if (attemptTimeout !== undefined) {
+          setTimer(
+            () => fail(new DialError(`Dial timed out after ${attemptTimeout} ms`, { code: 'ETIMEDOUT' })),
+            attemptTimeout,
+          );
+        }
+        let connected = false;
+        const current = new Subscription();
+        connection = current;
+        current.add(
+          source.subscribe({
+            next: (event) => {
+              if (event.type === 'connected') {
+                connected = true;
+                link = event.link;
+                clearTimer();
+                if (healthyAfter === 'first-frame') {
+                  // nothing to schedule: the first frame decides
+                } else if (healthyAfter === 0) markHealthy();
+                else setTimer(markHealthy, healthyAfter);
+              } else if (event.type === 'frame' && healthyAfter === 'first-frame') {
+                markHealthy();
+              }
+              subscriber.next(event);
+            },
+            error: (error: unknown) => {
+              if (current === connection) fail(error);
+            },
+            complete: () => {
+              if (current !== connection) return;
+              // A link closed by this side ends the stream instead of reconnecting.
+              if (link?.closeRequested || onPeerClose === 'complete') {
+                finishPermit();
+                subscriber.complete();
+                return;
+              }
+              fail(
+                new PeerClosedError(
+                  connected ? 'The peer closed the connection' : 'The source completed before connecting',
+                  { code: 'clean' },
+                ),
+              );
+            },
+          }),
+        );
+      };
+
+      const finishPermit = () => {
+        permit?.release();
+        permit = undefined;
+      };
+
+      const fail = (error: unknown) => {
+        connection.unsubscribe();
+        clearTimer();
+        if (permit) {
+          // A connection that never proved healthy counts against the endpoint; a failure the
+          // classifier calls permanent says nothing about the endpoint's health.
+          if (classify(error) === 'transient') permit.failure();
+          else permit.release();
+          permit = undefined;
+        }
+        const decision = failures.decide(error);
+        if (!decision.retry) return subscriber.error(failures.gaveUp(decision));
+        subscriber.next({ type: 'disconnected', error, attempt: failures.attempts, delay: decision.delay });
+        setTimer(dial, decision.delay);
+      };
+
+      dial();
+      return () => {
+        connection.unsubscribe();
+        timers.unsubscribe();
+        finishPermit();
+      };
+    });
+}

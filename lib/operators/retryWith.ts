@@ -1,0 +1,147 @@
+import {
+  Observable,
+  Subscription,
+  throwError,
+  timer,
+  type MonoTypeOperatorFunction,
+  type ObservableInput,
+  type SchedulerLike,
+} from 'rxjs';
+import { FailureRun, resolveConfig } from '../internal/failure-run.js';
+import type { BreakerPermit } from '../policies/circuit-breaker.js';
+import type { RetryPolicy } from '../policies/retry-policy.js';
+
+/**
+ * Options of {@link retryWith} and {@link retryDelay}.
+ *
+ * @example
+ * ```ts
+ * import { policy, type RetryConfig } from 'lifeline';
+ * const config: RetryConfig = { policy: policy.constant(250).maxAttempts(4) };
+ * ```
+ */
+export interface RetryConfig {
+  /** Decides whether and when to try again after each failure. */
+  policy: RetryPolicy;
+  /**
+   * Schedules the waits between attempts and the per-attempt timeout.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Retries a one-shot cold Observable (an HTTP request, a query) with a {@link RetryPolicy}: on
+ * error it asks the policy, waits the delay on the scheduler and subscribes again; when the policy
+ * gives up it errors with a {@link GaveUpError} whose `cause` is the last failure. Values pass
+ * through; an attempt that completes is a success for the policy's breaker and budget.
+ *
+ * The policy's `attemptTimeout` is not applied here (a one-shot source has no "connected" moment):
+ * put RxJS `timeout()` inside the retried Observable. It does not make a request idempotent:
+ * retry only what is safe to send twice.
+ *
+ * @example
+ * ```ts
+ * import { defer } from 'rxjs';
+ * import { policy, retryWith } from 'lifeline';
+ * let calls = 0;
+ * const flaky = defer(async () => {
+ *   if (++calls < 3) throw Object.assign(new Error('busy'), { status: 503 });
+ *   return 'ok';
+ * });
+ * flaky.pipe(retryWith(policy.exponential({ initial: 10 }).maxAttempts(5))).subscribe(console.log);
+ * ```
+ */
+export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTypeOperatorFunction<T> {
+  const { policy, scheduler } = resolveConfig('retryWith', policyOrConfig);
+  const { breaker, budget } = policy.config;
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      const failures = new FailureRun(policy, scheduler);
+      let permit: BreakerPermit | undefined;
+      let attemptSubscription = new Subscription();
+      const waits = new Subscription();
+
+      const attempt = () => {
+        if (breaker) {
+          try {
+            permit = breaker.admit();
+          } catch (refusal) {
+            return fail(refusal);
+          }
+        }
+        const current = new Subscription();
+        attemptSubscription = current;
+        current.add(
+          source.subscribe({
+            next: (value) => subscriber.next(value),
+            error: (error: unknown) => {
+              if (current === attemptSubscription) fail(error);
+            },
+            complete: () => {
+              permit?.success();
+              permit = undefined;
+              budget?.deposit();
+              subscriber.complete();
+            },
+          }),
+        );
+      };
+
+      const fail = (error: unknown) => {
+        attemptSubscription.unsubscribe();
+        if (permit) {
+          if (policy.config.classify(error) === 'transient') permit.failure();
+          else permit.release();
+          permit = undefined;
+        }
+        const decision = failures.decide(error);
+        if (!decision.retry) return subscriber.error(failures.gaveUp(decision));
+        const wait = scheduler.schedule(() => {
+          waits.remove(wait);
+          attempt();
+        }, decision.delay);
+        waits.add(wait);
+      };
+
+      attempt();
+      return () => {
+        attemptSubscription.unsubscribe();
+        waits.unsubscribe();
+        permit?.release();
+      };
+    });
+}
+
+/**
+ * Adapts a {@link RetryPolicy} to RxJS's own `retry({ delay })`: the returned function answers each
+ * error with a timer for the policy's delay, or with a {@link GaveUpError} when it gives up. Pass
+ * `resetOnSuccess: true` to `retry` if a value should start a new run of failures.
+ *
+ * The run of failures restarts whenever RxJS passes `retryCount` 1, so use one `retryDelay(...)`
+ * per `retry` operator, not one shared by several. Breaker permits are not taken (RxJS gives no
+ * hook before an attempt): prefer {@link retryWith} where a breaker matters.
+ *
+ * @example
+ * ```ts
+ * import { defer, retry } from 'rxjs';
+ * import { policy, retryDelay } from 'lifeline';
+ * const request = defer(() => fetch('http://127.0.0.1:8080/health'));
+ * request.pipe(retry({ delay: retryDelay(policy.exponential({ initial: 100 }).maxAttempts(3)) }));
+ * ```
+ */
+export function retryDelay(
+  policyOrConfig: RetryPolicy | RetryConfig,
+): (error: unknown, retryCount: number) => ObservableInput<unknown> {
+  const { policy, scheduler } = resolveConfig('retryDelay', policyOrConfig);
+  let failures = new FailureRun(policy, scheduler);
+  return (error, retryCount) => {
+    if (retryCount === 1) failures = new FailureRun(policy, scheduler);
+    const decision = failures.decide(error);
+    if (!decision.retry) {
+      const gaveUp = failures.gaveUp(decision);
+      return throwError(() => gaveUp);
+    }
+    return timer(decision.delay, scheduler);
+  };
+}

@@ -1,0 +1,194 @@
+import { MAX_DELAY, checkNumber } from './validate.js';
+
+/**
+ * How long to wait before one attempt, and how to get the wait for the attempt after it: an
+ * immutable value in the style of cockatiel's `IBackoff`. `next()` returns a new `Backoff` and never
+ * changes the one it is called on, so a backoff can be kept, shared and replayed.
+ *
+ * A backoff does not wait, count attempts or give up: it only says how long. Timers, limits and the
+ * retry-or-not decision belong to {@link RetryPolicy}.
+ *
+ * @example
+ * ```ts
+ * import { exponentialBackoff, type Backoff } from 'lifeline';
+ * let backoff: Backoff = exponentialBackoff({ initial: 100, max: 1_000 });
+ * const delays: number[] = [];
+ * for (let i = 0; i < 6; i++, backoff = backoff.next()) delays.push(backoff.duration);
+ * console.log(delays); // [100, 200, 400, 800, 1000, 1000]
+ * ```
+ */
+export interface Backoff {
+  /** Milliseconds to wait before this attempt; never more than {@link Backoff.max}. */
+  readonly duration: number;
+  /**
+   * The cap: no duration of this backoff or of any backoff reached from it through `next()` exceeds
+   * it. Jitter and server hints (`retryAfterMs`) are capped by it too.
+   */
+  readonly max: number;
+  /** The backoff for the attempt after this one. */
+  next(): Backoff;
+}
+
+/**
+ * Options of {@link linearBackoff}.
+ *
+ * @example
+ * ```ts
+ * import { linearBackoff, type LinearBackoffOptions } from 'lifeline';
+ * const options: LinearBackoffOptions = { initial: 500, step: 500, max: 5_000 };
+ * console.log(linearBackoff(options).next().duration); // 1000
+ * ```
+ */
+export interface LinearBackoffOptions {
+  /**
+   * The first delay, in milliseconds.
+   * @default 100
+   */
+  initial?: number | undefined;
+  /**
+   * Added to the delay at every step, in milliseconds. `0` makes a constant backoff.
+   * @default the value of `initial`
+   */
+  step?: number | undefined;
+  /**
+   * The cap, in milliseconds: the delay grows up to it and then stays there. It is not a limit on
+   * the number of attempts or on the total time (see {@link RetryPolicy.maxElapsed}).
+   * @default 30_000
+   */
+  max?: number | undefined;
+}
+
+/**
+ * Options of {@link exponentialBackoff}.
+ *
+ * @example
+ * ```ts
+ * import { exponentialBackoff, type ExponentialBackoffOptions } from 'lifeline';
+ * const options: ExponentialBackoffOptions = { initial: 250, factor: 3, max: 10_000 };
+ * console.log(exponentialBackoff(options).next().duration); // 750
+ * ```
+ */
+export interface ExponentialBackoffOptions {
+  /**
+   * The first delay, in milliseconds (Brooker's `base`). Must be more than 0: a backoff that starts
+   * at 0 stays at 0 — use `constantBackoff(0)` for that.
+   * @default 100
+   */
+  initial?: number | undefined;
+  /**
+   * Each delay is the previous one times `factor` (Brooker's formulas use 2). Must be at least 1.
+   * @default 2
+   */
+  factor?: number | undefined;
+  /**
+   * The cap, in milliseconds (Brooker's `cap`): delays grow up to it and then stay there. It is not
+   * a limit on the number of attempts or on the total time (see {@link RetryPolicy.maxElapsed}).
+   * @default 30_000
+   */
+  max?: number | undefined;
+}
+
+/**
+ * A backoff that waits `ms` milliseconds before every attempt.
+ *
+ * Does not jitter (see {@link withJitter}) and never ends: limits belong to {@link RetryPolicy}.
+ *
+ * @param ms - the delay, from 0 to 2_147_483_647 (the longest a timer can wait).
+ * @throws TypeError if `ms` is negative, NaN or too large.
+ * @example
+ * ```ts
+ * import { constantBackoff } from 'lifeline';
+ * const backoff = constantBackoff(1_000);
+ * console.log(backoff.duration, backoff.next().duration); // 1000 1000
+ * ```
+ */
+export function constantBackoff(ms: number): Backoff {
+  checkNumber('constantBackoff', 'ms', ms, { min: 0 });
+  return new ScheduledBackoff(() => ms, 0, ms);
+}
+
+/**
+ * A backoff whose delay grows by a fixed step: `min(max, initial + step * n)` before retry `n`
+ * (counting from 0).
+ *
+ * Does not jitter (see {@link withJitter}) and never ends: limits belong to {@link RetryPolicy}.
+ *
+ * @throws TypeError if an option is negative, NaN or more than 2_147_483_647, or `max < initial`.
+ * @example
+ * ```ts
+ * import { linearBackoff } from 'lifeline';
+ * const backoff = linearBackoff({ initial: 100, step: 50, max: 200 });
+ * const third = backoff.next().next();
+ * console.log(backoff.duration, backoff.next().duration, third.duration, third.next().duration);
+ * // 100 150 200 200
+ * ```
+ */
+export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
+  const { initial = 100, step = initial, max = 30_000 } = options;
+  checkNumber('linearBackoff', 'initial', initial, { min: 0 });
+  checkNumber('linearBackoff', 'step', step, { min: 0 });
+  checkNumber('linearBackoff', 'max', max, { min: initial });
+  return new ScheduledBackoff((n) => Math.min(max, initial + step * n), 0, max);
+}
+
+/**
+ * A backoff whose delay is multiplied by `factor` at every step: `min(max, initial * factor^n)`
+ * before retry `n` (counting from 0) — the "exponential backoff" of Marc Brooker's "Exponential
+ * Backoff and Jitter" (AWS Architecture Blog, 2015), `min(cap, base * 2^n)`, with `factor` for 2.
+ *
+ * Does not jitter: without jitter, clients that failed together retry together. Wrap it with
+ * {@link withJitter}, or use {@link RetryPolicy.jitter}. It never ends: limits belong to
+ * {@link RetryPolicy}.
+ *
+ * @throws TypeError if `initial` is not more than 0, `factor` is less than 1 or not finite,
+ * `max < initial`, or `max` is more than 2_147_483_647 (the longest a timer can wait).
+ * @example
+ * ```ts
+ * import { exponentialBackoff } from 'lifeline';
+ * const backoff = exponentialBackoff({ initial: 100, max: 30_000 });
+ * console.log(backoff.duration, backoff.next().duration, backoff.next().next().duration); // 100 200 400
+ * ```
+ */
+export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Backoff {
+  const { initial = 100, factor = 2, max = 30_000 } = options;
+  checkNumber('exponentialBackoff', 'initial', initial, { min: 0, exclusive: true });
+  checkNumber('exponentialBackoff', 'factor', factor, { min: 1, max: Number.MAX_VALUE });
+  checkNumber('exponentialBackoff', 'max', max, { min: initial });
+  // `factor ** n` overflows to Infinity for large n; the cap absorbs it (initial > 0, so never NaN).
+  return new ScheduledBackoff((n) => Math.min(max, initial * factor ** n), 0, max);
+}
+
+/** A backoff given by a closed-form schedule: the delay of step `n` is `delayAt(n)`. */
+class ScheduledBackoff implements Backoff {
+  readonly duration: number;
+
+  constructor(
+    private readonly delayAt: (n: number) => number,
+    private readonly n: number,
+    readonly max: number,
+  ) {
+    this.duration = delayAt(n);
+  }
+
+  next(): Backoff {
+    // At the cap the schedule cannot change any more, and a value is immutable: reuse it.
+    return this.duration >= this.max ? this : new ScheduledBackoff(this.delayAt, this.n + 1, this.max);
+  }
+}
+
+/**
+ * True when `value` looks like a {@link Backoff}: a finite `duration` and `max` and a `next` method.
+ * @internal
+ */
+export function isBackoff(value: unknown): value is Backoff {
+  if (typeof value !== 'object' || value === null) return false;
+  const { duration, max, next } = value as Partial<Backoff>;
+  return (
+    typeof duration === 'number' &&
+    duration >= 0 &&
+    typeof max === 'number' &&
+    max >= 0 &&
+    max <= MAX_DELAY &&
+    typeof next === 'function'
+  );
+}

@@ -1,0 +1,163 @@
+import {
+  ConnectionError,
+  ConnectionResetError,
+  DialError,
+  PeerClosedError,
+  ProtocolError,
+} from '../core/errors.js';
+import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
+import { hasName } from './error-names.js';
+import { describe } from './validate.js';
+
+/**
+ * Whether a failure may go away if the same thing is tried again (`'transient'`: a reset, a 503,
+ * a timeout) or will fail the same way every time (`'permanent'`: a 4xx, a malformed frame, a bug
+ * behind a 500).
+ *
+ * @example
+ * ```ts
+ * import { classifyFailure, type FailureClass } from 'lifeline';
+ * const verdict: FailureClass = classifyFailure(new Error('?')); // 'permanent'
+ * ```
+ */
+export type FailureClass = 'transient' | 'permanent';
+
+/**
+ * Options of {@link classifyFailure}.
+ *
+ * @example
+ * ```ts
+ * import type { ClassifyOptions } from 'lifeline';
+ * class QuotaError extends Error {}
+ * const options: ClassifyOptions = {
+ *   transient: (error) => (error instanceof QuotaError ? true : undefined),
+ *   retryHttp500: true,
+ * };
+ * ```
+ */
+export interface ClassifyOptions {
+  /**
+   * Asked first, before any built-in rule: return `true` for transient, `false` for permanent, or
+   * `undefined` to let the built-in rules decide. This is how an application teaches the classifier
+   * its own errors. It is not wrapped: if it throws, `classifyFailure` throws.
+   * @default undefined (the built-in rules decide everything)
+   */
+  transient?: ((error: unknown) => boolean | undefined) | undefined;
+  /**
+   * Treat HTTP 500 as transient. A 500 says the server failed, not why; often it is a bug that will
+   * fail again the same way (seed 004: tag2upload's "transient" 500 was a bug), so by default it is
+   * permanent. Set this when the server is known to return 500 for passing trouble. It changes no
+   * other status (501, 505, … stay permanent), except the WebSocket close code 1011, its twin.
+   * @default false
+   */
+  retryHttp500?: boolean | undefined;
+}
+
+/**
+ * Decides whether a failure is worth retrying ({@link FailureClass}). One function owns the
+ * decision and comments every case, in the manner of graphql-ws's `shouldRetryConnectOrThrow`.
+ *
+ * Rules, first match wins: `options.transient`; lifeline's policy errors; protocol errors
+ * (permanent); connection errors (transient, except a WebSocket close code that rejects the client);
+ * timeouts by name (transient); HTTP status read structurally from a numeric `status` property
+ * (408, 425, 429, 502, 503, 504 transient; 500 per `retryHttp500`; everything else permanent);
+ * anything else permanent.
+ *
+ * It only classifies: it does not say whether resending is *safe* (that depends on what was
+ * written, see `ConnectionError.write` and seed 000), does not look inside `cause`, and does not
+ * count attempts or time.
+ *
+ * @example
+ * ```ts
+ * import { classifyFailure, ConnectionResetError, ProtocolError } from 'lifeline';
+ * classifyFailure(new ConnectionResetError('reset', { phase: 'read' })); // 'transient'
+ * classifyFailure(new ProtocolError('garbled', { offset: 0 })); // 'permanent'
+ * classifyFailure(Object.assign(new Error('busy'), { status: 503 })); // 'transient'
+ * classifyFailure(Object.assign(new Error('oops'), { status: 500 }), { retryHttp500: true }); // 'transient'
+ * ```
+ */
+export function classifyFailure(error: unknown, options: ClassifyOptions = {}): FailureClass {
+  const { transient, retryHttp500 = false } = options;
+
+  // The application knows its own errors best, so it is asked first; undefined means "no opinion".
+  const verdict = transient?.(error);
+  if (verdict === true) return 'transient';
+  if (verdict === false) return 'permanent';
+  if (verdict !== undefined) {
+    throw new TypeError(
+      `classifyFailure: transient() must return a boolean or undefined, got ${describe(verdict)}`,
+    );
+  }
+
+  // An open breaker closes again by itself (half-open after its open duration): wait and retry.
+  if (CircuitOpenError.is(error)) return 'transient';
+  // The retry budget refused this retry; retrying the refusal would spend the budget it protects.
+  if (RetryBudgetExhaustedError.is(error)) return 'permanent';
+
+  // Bytes that were not valid frames (FrameTooLargeError included) come out the same way again: the
+  // peer speaks another protocol or version, or is hostile. Checked before ConnectionError, of which
+  // ProtocolError is a subclass.
+  if (ProtocolError.is(error)) return 'permanent';
+  // Refused, unreachable or timed out while dialling: the peer may be restarting. Nothing was sent.
+  if (DialError.is(error)) return 'transient';
+  // An established connection was reset or aborted: the network cut it, the next one may hold.
+  if (ConnectionResetError.is(error)) return 'transient';
+  if (PeerClosedError.is(error)) {
+    // A WebSocket peer that closes with a code saying it rejects this client will reject it again.
+    if (typeof error.code === 'number' && REJECTING_CLOSE_CODES.has(error.code)) return 'permanent';
+    // 1011 is the WebSocket "internal error": the same doubt as HTTP 500, the same switch.
+    if (error.code === 1011) return retryHttp500 ? 'transient' : 'permanent';
+    // Otherwise the peer went away mid-stream (a cut, a restart, 1012 service restart, 1013 try
+    // again later): a new connection may well succeed.
+    return 'transient';
+  }
+  // Any other connection failure (a write that failed, a read error) is about the link, not the
+  // request; a new connection may succeed.
+  if (ConnectionError.is(error)) return 'transient';
+
+  // RxJS's `timeout()` raises TimeoutError, as do AbortSignal.timeout() and fetch; lifeline's
+  // heartbeat will raise HeartbeatTimeoutError. Matched by name so that no import is needed and a
+  // second copy of RxJS or lifeline is recognised. A timeout says the answer was late, not wrong.
+  if (hasName(error, 'TimeoutError') || hasName(error, 'HeartbeatTimeoutError')) return 'transient';
+
+  const status = httpStatusOf(error);
+  if (status !== undefined) {
+    // 408 Request Timeout, 425 Too Early, 429 Too Many Requests: the server asks to come back later.
+    // 502 Bad Gateway, 503 Service Unavailable, 504 Gateway Timeout: something between us and the
+    // service is down or overloaded, which passes.
+    if (TRANSIENT_STATUSES.has(status)) return 'transient';
+    // 500 Internal Server Error: may be passing trouble, is often a bug (seed 004); see retryHttp500.
+    if (status === 500) return retryHttp500 ? 'transient' : 'permanent';
+    // 401 Unauthorized and 403 Forbidden: the credentials will not improve by themselves; fix them
+    // (refresh a token) and start over rather than retry.
+    if (status === 401 || status === 403) return 'permanent';
+    // Every other 4xx says the request itself is wrong: sent again, it is wrong again.
+    if (status >= 400 && status < 500) return 'permanent';
+    // Other 5xx (501 Not Implemented, 505, 507, …) do not promise recovery; nor is a 1xx, 2xx or
+    // 3xx raised as an error understood.
+    return 'permanent';
+  }
+
+  // An error we do not understand is permanent: retrying it could loop forever on a bug, and it is
+  // better surfaced to the caller, who can teach the classifier with `options.transient`.
+  return 'permanent';
+}
+
+/** 408, 425, 429, 502, 503, 504: the statuses that ask to be retried. */
+const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 502, 503, 504]);
+
+/**
+ * WebSocket close codes (RFC 6455 §7.4.1) that mean the peer rejects what this client sends:
+ * 1002 protocol error, 1003 unsupported data, 1007 invalid payload, 1008 policy violation,
+ * 1009 message too big, 1010 missing extension.
+ */
+const REJECTING_CLOSE_CODES: ReadonlySet<number> = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
+
+/** The HTTP status of an error with an integer `status` from 100 to 599, read structurally. */
+function httpStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status } = error as { status?: unknown };
+  return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599
+    ? status
+    : undefined;
+}

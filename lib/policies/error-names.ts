@@ -1,0 +1,24 @@
+/**
+ * Name-based error checks that are safe on any value.
+ * @internal
+ * @packageDocumentation
+ */
+
+/**
+ * True when `error` is named `name`, by its own `name` (RxJS sets it on the instance, DOMException
+ * through a getter) or by a prototype's: how a class is recognised across copies of a library.
+ * @internal
+ */
+export function hasName(error: unknown, name: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  return (error as { name?: unknown }).name === name || prototypeNamed(error, name);
+}
+
+/** True when `object` or one of its prototypes has `name` as its own data property `name`. */
+function prototypeNamed(object: object | null, name: string): boolean {
+  for (let current = object; current; current = Object.getPrototypeOf(current) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(current, 'name');
+    if (descriptor && 'value' in descriptor && descriptor.value === name) return true;
+  }
+  return false;
+}

@@ -1,0 +1,66 @@
+import { LifelineError } from '../core/errors.js';
+
+/**
+ * A {@link CircuitBreaker} refused an attempt: it is open (the backend failed too often and is
+ * being left alone until `reopensAt`), or half-open with every probe slot taken.
+ *
+ * The default classifier ({@link classifyFailure}) calls it transient, and {@link RetryPolicy}
+ * waits until `reopensAt` before trying again; it does not count as a failure of the backend.
+ *
+ * @example
+ * ```ts
+ * import { CircuitBreaker, CircuitOpenError } from 'lifeline';
+ * const breaker = new CircuitBreaker();
+ * try {
+ *   breaker.admit().success();
+ * } catch (error) {
+ *   if (CircuitOpenError.is(error)) console.log(`try again at ${error.reopensAt ?? 'a later probe'}`);
+ * }
+ * ```
+ */
+export class CircuitOpenError extends LifelineError {
+  /** The breaker's state when it refused: `'open'`, or `'half-open'` with every probe in flight. */
+  readonly state: 'open' | 'half-open';
+  /**
+   * When an open breaker turns half-open (`scheduler.now()` time, in milliseconds); `undefined`
+   * when it is half-open already and only waits for its probes.
+   */
+  readonly reopensAt: number | undefined;
+
+  constructor(
+    message: string,
+    options: { state: 'open' | 'half-open'; reopensAt?: number | undefined; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.state = options.state;
+    this.reopensAt = options.reopensAt;
+  }
+}
+defineName(CircuitOpenError, 'CircuitOpenError');
+
+/**
+ * A retry was refused because the shared {@link RetryBudget} had no token left: too many retries
+ * for too few successes, which is what a retry storm looks like. `cause` is the failure that would
+ * have been retried.
+ *
+ * The default classifier calls it permanent: retrying it would spend the budget it protects.
+ *
+ * @example
+ * ```ts
+ * import { RetryBudgetExhaustedError } from 'lifeline';
+ * const gaveUpForBudget = (e: unknown) => RetryBudgetExhaustedError.is(e);
+ * ```
+ */
+export class RetryBudgetExhaustedError extends LifelineError {}
+defineName(RetryBudgetExhaustedError, 'RetryBudgetExhaustedError');
+
+// The same as lib/core/errors.ts, which does not export its own.
+function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
+  // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
+  Object.defineProperty(errorClass.prototype, 'name', {
+    value: name,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}

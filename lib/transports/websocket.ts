@@ -1,0 +1,146 @@
+import { Observable } from 'rxjs';
+import { msgpackCodec, type Codec } from '../codec/codec.js';
+import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
+import { resolveLimits } from '../internal/link-writer.js';
+import { runWebSocket } from '../internal/websocket-connection.js';
+
+/**
+ * The close event lifeline reads: the browser's `CloseEvent` and `ws`'s both have these fields.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketCloseEventLike } from 'lifeline';
+ * const clean = (event: WebSocketCloseEventLike) => event.wasClean && event.code === 1000;
+ * ```
+ */
+export interface WebSocketCloseEventLike {
+  /** The close code: 1000 normal, 1001 going away, 1006 dropped without a close frame, … */
+  readonly code: number;
+  /** The peer's close reason; may be empty. */
+  readonly reason: string;
+  /** True when the closing handshake completed. */
+  readonly wasClean: boolean;
+}
+
+/**
+ * The part of a WebSocket lifeline uses. The browser's `WebSocket` and the `ws` package's both
+ * satisfy it, so either can be passed as {@link WebSocketOptions.WebSocket}.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketLike } from 'lifeline';
+ * const isOpen = (socket: WebSocketLike) => socket.readyState === 1;
+ * ```
+ */
+export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  /** Bytes passed to `send` and not yet handed to the network. */
+  readonly bufferedAmount: number;
+  /** How binary messages are delivered; lifeline sets `'arraybuffer'`. */
+  binaryType: string;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open', listener: () => void): void;
+  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
+  addEventListener(type: 'error', listener: (event: unknown) => void): void;
+  addEventListener(type: 'close', listener: (event: WebSocketCloseEventLike) => void): void;
+}
+
+/**
+ * A WebSocket class: the browser's `WebSocket`, or `WebSocket` from the `ws` package in Node.
+ *
+ * @example
+ * ```ts
+ * import type { WebSocketConstructor } from 'lifeline';
+ * const open = (Impl: WebSocketConstructor) => new Impl('ws://127.0.0.1:7070');
+ * ```
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/**
+ * Options of {@link websocket}.
+ *
+ * @typeParam T - the frames this connection encodes and decodes (both directions share the codec).
+ * @example
+ * ```ts
+ * import type { WebSocketOptions } from 'lifeline';
+ * import { WebSocket } from 'ws';
+ * const options: WebSocketOptions = { url: 'wss://example.com/live', protocols: ['v1'], WebSocket };
+ * ```
+ */
+export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
+  /**
+   * The server to connect to: a `ws:` or `wss:` URL. It is passed to the WebSocket class as it is,
+   * not rewritten or resolved by lifeline.
+   * @default none (required)
+   */
+  url: string;
+  /**
+   * Subprotocols to offer in the handshake. They are only offered: lifeline does not check which
+   * one the server picked.
+   * @default undefined (none offered)
+   */
+  protocols?: string | string[];
+  /**
+   * The WebSocket class to use. In Node 20 there is no global one: pass `WebSocket` from the `ws`
+   * package. With `ws`, each write is confirmed by `ws`'s send callback; with a browser's WebSocket
+   * the confirmation is read from `bufferedAmount`. It does not change the wire format.
+   * @default globalThis.WebSocket
+   */
+  WebSocket?: WebSocketConstructor;
+}
+
+/**
+ * A WebSocket client {@link Transport}, browser-safe: each subscription opens a WebSocket, emits
+ * `connected` with a {@link Link}, then a `frame` per inbound frame.
+ *
+ * Each binary message carries one or more whole length-prefixed frames: the frames sent in one
+ * tick travel in one message (see docs/PROTOCOL.md). It completes when the peer closes cleanly
+ * (close code 1000, 1001, or a close frame without a code) or after `link.close(reason)`, which
+ * closes with 1000 and `reason` once the queued frames are sent. It errors with `DialError` when
+ * the socket cannot open, `ConnectionResetError` on an abnormal close (1006), `PeerClosedError`
+ * (with `code` and `reason`) on any other close code, and `ProtocolError` / `FrameTooLargeError`
+ * when a message is not whole valid frames (a text message, a frame cut at the message's end).
+ * Unsubscribing closes the socket with 1000 at once. It does not reconnect: pipe it through
+ * `reconnectWith` for that.
+ *
+ * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
+ * @throws TypeError when no WebSocket implementation is available or `url` is not a URL.
+ * @example
+ * ```ts
+ * import { websocket } from 'lifeline';
+ * import { WebSocket } from 'ws';
+ * const subscription = websocket<string>({ url: 'ws://127.0.0.1:7070', WebSocket }).subscribe({
+ *   next: (event) => {
+ *     if (event.type === 'connected') event.link.send('hello');
+ *     else console.log('received', event.frame);
+ *   },
+ *   error: (error: unknown) => console.error(error),
+ * });
+ * subscription.unsubscribe();
+ * ```
+ */
+export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In | Out>): Transport<In, Out> {
+  const { url, protocols, WebSocket: Impl = globalWebSocket(), codec = msgpackCodec() } = options;
+  if (Impl === undefined) {
+    throw new TypeError('No WebSocket implementation: pass { WebSocket } (e.g. from the ws package)');
+  }
+  if (typeof url !== 'string' || !URL.canParse(url))
+    throw new TypeError(`url must be a URL, got ${String(url)}`);
+  const settings = {
+    codec: codec as Codec<unknown>,
+    limits: resolveLimits(options),
+    info: () => ({ transport: 'websocket', remote: url, local: '' }),
+  };
+
+  const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
+    const socket = protocols === undefined ? new Impl(url) : new Impl(url, protocols);
+    runWebSocket(socket, subscriber, settings);
+  });
+  return transport as Observable<TransportEvent<In, Out>>;
+}
+
+function globalWebSocket(): WebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+}

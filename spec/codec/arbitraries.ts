@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+
+/**
+ * Object keys a peer may use and that survive a round trip unchanged (`__proto__` is renamed to
+ * `__proto_` on decode; msgpack.spec.ts covers that separately).
+ */
+const safeKey = fc.string({ maxLength: 10 }).filter((key) => key !== '__proto__');
+
+/** Doubles of every kind, with -0 mapped to 0: msgpackr writes -0 as the integer 0. */
+const double = fc.double().map((d) => (Object.is(d, -0) ? 0 : d));
+
+const leaf: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.boolean(),
+  fc.integer(),
+  fc.maxSafeInteger(),
+  double,
+  fc.string(),
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.string({ minLength: 250, maxLength: 300 }), // str 16
+  fc.uint8Array({ maxLength: 40 }),
+);
+
+/**
+ * Any value msgpackCodec round-trips exactly: null, undefined, booleans, integers, doubles
+ * (including NaN and infinities), strings, Uint8Arrays, and arrays and plain objects of them.
+ */
+export const msgpackValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', maxDepth: 6 },
+    leaf,
+    fc.array(tie('value'), { maxLength: 6 }),
+    fc.dictionary(safeKey, tie('value'), { maxKeys: 6, noNullPrototype: true }),
+  ),
+})).value;
+
+/** How a byte stream is cut into chunks. */
+export type Chunking =
+  | { readonly kind: 'whole' }
+  | { readonly kind: 'bytewise' }
+  | { readonly kind: 'cuts'; readonly at: readonly number[] };
+
+/**
+ * Everything in one chunk, one byte per chunk, or cuts at random points (given as fractions of the
+ * length, so they fit any stream; equal cut points make empty chunks, which must be harmless).
+ */
+export const chunking: fc.Arbitrary<Chunking> = fc.oneof(
+  fc.constant({ kind: 'whole' } as const),
+  fc.constant({ kind: 'bytewise' } as const),
+  fc
+    .array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 30 })
+    .map((at) => ({ kind: 'cuts', at }) as const),
+);
+
+/** Cuts `bytes` as `how` says. The chunks are views of one buffer, as a socket's reads may be. */
+export function split(bytes: Uint8Array, how: Chunking): Uint8Array[] {
+  if (how.kind === 'whole') return [bytes];
+  if (how.kind === 'bytewise') return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
+  const cuts = how.at.map((fraction) => Math.floor(fraction * bytes.length)).sort((a, b) => a - b);
+  const chunks: Uint8Array[] = [];
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    chunks.push(bytes.subarray(from, cut));
+    from = cut;
+  }
+  return chunks;
+}
+
+/** `bytes` as a lowercase hex string, for readable assertions on encodings. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** A MessagePack fixstr (up to 31 bytes of UTF-8). */
+export function fixstr(text: string): number[] {
+  const utf8 = new TextEncoder().encode(text);
+  if (utf8.length > 31) throw new RangeError('fixstr holds at most 31 bytes');
+  return [0xa0 | utf8.length, ...utf8];
+}
+
+/** A frame as it travels: the 4-byte big-endian length, then the body. */
+export function framed(body: Uint8Array | readonly number[]): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+/** Joins byte arrays. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

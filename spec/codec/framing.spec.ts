@@ -1,0 +1,385 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  FrameDecoder,
+  FrameTooLargeError,
+  LENGTH_PREFIX_BYTES,
+  ProtocolError,
+  encodeFrames,
+  msgpackCodec,
+  type WriteReport,
+} from 'lifeline';
+import { chunking, concat, fixstr, framed, msgpackValue, split } from './arbitraries.js';
+
+const codec = msgpackCodec();
+
+/** Runs `fn` and returns what it threw; fails the test if it returned. */
+function thrown(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('expected a throw');
+}
+
+/** Pushes every chunk, collecting the frames. */
+function pushAll<T>(decoder: FrameDecoder<T>, chunks: readonly Uint8Array[], into: T[] = []): T[] {
+  for (const chunk of chunks) decoder.push(chunk, (frame) => into.push(frame));
+  return into;
+}
+
+/** One frame on the wire, prefix included, encoded by the codec. */
+function wire(value: unknown): Uint8Array {
+  return encodeFrames(codec, [value]);
+}
+
+describe('FrameDecoder', () => {
+  describe('any chunking yields the same frames', () => {
+    it('decodes random frames cut at random points, in order, and counts every byte', () => {
+      fc.assert(
+        fc.property(fc.array(msgpackValue, { maxLength: 12 }), chunking, (frames, how) => {
+          const bytes = encodeFrames(codec, frames);
+          const decoder = new FrameDecoder({ codec });
+          const got = pushAll(decoder, split(bytes, how));
+          expect(got).to.deep.equal(frames);
+          expect(decoder.offset).to.equal(bytes.length);
+          expect(decoder.bufferedBytes).to.equal(0);
+          expect(() => decoder.end()).not.to.throw();
+        }),
+      );
+    });
+
+    for (const [first, second] of [
+      [1, 3],
+      [2, 2],
+      [3, 1],
+    ] as const) {
+      it(`reassembles a length prefix torn ${first}+${second} across chunks`, () => {
+        const one = wire({ first: true });
+        const two = wire('second frame');
+        const stream = concat(one, two);
+        const tear = one.length + first;
+        const decoder = new FrameDecoder({ codec });
+        const got: unknown[] = [];
+        // The first chunk ends inside the second frame's prefix.
+        decoder.push(stream.subarray(0, tear), (frame) => got.push(frame));
+        expect(got).to.deep.equal([{ first: true }]);
+        expect(decoder.bufferedBytes).to.equal(first);
+        expect(decoder.offset).to.equal(one.length);
+        // The second chunk finishes the prefix but not the body.
+        decoder.push(stream.subarray(tear, one.length + LENGTH_PREFIX_BYTES), (frame) => got.push(frame));
+        expect(got).to.have.length(1);
+        expect(decoder.bufferedBytes).to.equal(LENGTH_PREFIX_BYTES);
+        decoder.push(stream.subarray(one.length + LENGTH_PREFIX_BYTES), (frame) => got.push(frame));
+        expect(got).to.deep.equal([{ first: true }, 'second frame']);
+        expect(decoder.offset).to.equal(stream.length);
+        decoder.end();
+      });
+
+      it(`reassembles a prefix torn ${first}+${second} at the very start, body in the second chunk`, () => {
+        const bytes = wire([1, 2, 3]);
+        const decoder = new FrameDecoder({ codec });
+        const got = pushAll(decoder, [bytes.subarray(0, first)]);
+        expect(got).to.deep.equal([]);
+        expect(decoder.bufferedBytes).to.equal(first);
+        pushAll(decoder, [bytes.subarray(first)], got);
+        expect(got).to.deep.equal([[1, 2, 3]]);
+      });
+    }
+
+    it('delivers many frames from one chunk, in order', () => {
+      const frames = Array.from({ length: 2000 }, (_, i) => ({ i, text: `frame ${i}` }));
+      const bytes = encodeFrames(codec, frames);
+      const decoder = new FrameDecoder({ codec });
+      expect(pushAll(decoder, [bytes])).to.deep.equal(frames);
+      expect(decoder.offset).to.equal(bytes.length);
+    });
+
+    it('ignores empty chunks, even between the bytes of a prefix', () => {
+      const bytes = wire('x');
+      const empty = new Uint8Array(0);
+      const decoder = new FrameDecoder({ codec });
+      const got = pushAll(decoder, [empty, bytes.subarray(0, 2), empty, bytes.subarray(2), empty]);
+      expect(got).to.deep.equal(['x']);
+    });
+
+    it('keeps its own copy of a partial frame: the caller may reuse its read buffer', () => {
+      const bytes = wire({ text: 'intact', blob: Uint8Array.of(1, 2, 3) });
+      const readBuffer = new Uint8Array(64);
+      const decoder = new FrameDecoder({ codec });
+      const got: unknown[] = [];
+      // Like a socket reading into one reused buffer: each read overwrites the previous one.
+      for (let at = 0; at < bytes.length; at += 5) {
+        const piece = bytes.subarray(at, at + 5);
+        readBuffer.set(piece);
+        decoder.push(readBuffer.subarray(0, piece.length), (frame) => got.push(frame));
+        readBuffer.fill(0xee);
+      }
+      expect(got).to.deep.equal([{ text: 'intact', blob: Uint8Array.of(1, 2, 3) }]);
+    });
+
+    it('delivers binaries that do not alias the chunk they came from', () => {
+      const chunk = wire({ blob: Uint8Array.of(9, 8, 7) });
+      const decoder = new FrameDecoder({ codec });
+      const [frame] = pushAll(decoder, [chunk]) as [{ blob: Uint8Array }];
+      chunk.fill(0);
+      expect(Array.from(frame.blob)).to.deep.equal([9, 8, 7]);
+    });
+  });
+
+  describe('oversized frames', () => {
+    const limit = 64;
+
+    it('rejects a prefix above maxFrameBytes before the body arrives, after the frames before it', () => {
+      const good = encodeFrames(codec, ['one', 'two']);
+      const hugePrefix = Uint8Array.of(0, 0, 0, limit + 1); // announces 65 bytes; none of them sent
+      const report: WriteReport = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 };
+      const decoder = new FrameDecoder({ codec, maxFrameBytes: limit, writeReport: () => report });
+      const got: unknown[] = [];
+      const error = thrown(() => decoder.push(concat(good, hugePrefix), (frame) => got.push(frame)));
+      expect(got).to.deep.equal(['one', 'two']);
+      expect(error).to.be.instanceOf(FrameTooLargeError);
+      expect(error).to.be.instanceOf(ProtocolError);
+      const tooLarge = error as FrameTooLargeError;
+      expect(tooLarge.name).to.equal('FrameTooLargeError');
+      expect(tooLarge.size).to.equal(limit + 1);
+      expect(tooLarge.limit).to.equal(limit);
+      expect(tooLarge.offset).to.equal(good.length);
+      expect(tooLarge.phase).to.equal('read');
+      expect(tooLarge.write).to.equal(report);
+      expect(tooLarge.message).to.contain(`offset ${good.length}`).and.contain(String(limit));
+      expect(decoder.bufferedBytes).to.be.at.most(LENGTH_PREFIX_BYTES);
+      // The decoder is spent: every later call throws the same error, even with valid input.
+      expect(thrown(() => decoder.push(wire('three'), (frame) => got.push(frame)))).to.equal(error);
+      expect(thrown(() => decoder.push(new Uint8Array(0), (frame) => got.push(frame)))).to.equal(error);
+      expect(thrown(() => decoder.end())).to.equal(error);
+      expect(got).to.have.length(2);
+    });
+
+    it('rejects the prefix when its last byte arrives, one byte at a time', () => {
+      const decoder = new FrameDecoder({ codec, maxFrameBytes: limit });
+      const prefix = Uint8Array.of(0x01, 0x00, 0x00, 0x00); // 16 MiB
+      for (let i = 0; i < 3; i++) decoder.push(prefix.subarray(i, i + 1), () => expect.fail('no frame'));
+      const error = thrown(() => decoder.push(prefix.subarray(3), () => expect.fail('no frame')));
+      expect(error).to.be.instanceOf(FrameTooLargeError);
+      expect((error as FrameTooLargeError).size).to.equal(0x01000000);
+      expect((error as FrameTooLargeError).offset).to.equal(0);
+    });
+
+    it('rejects a 4 GiB prefix under the default limit without buffering', () => {
+      const decoder = new FrameDecoder({ codec });
+      const error = thrown(() => decoder.push(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x01), () => {}));
+      expect(error).to.be.instanceOf(FrameTooLargeError);
+      expect((error as FrameTooLargeError).size).to.equal(0xffffffff);
+      expect((error as FrameTooLargeError).limit).to.equal(DEFAULT_MAX_FRAME_BYTES);
+      expect(decoder.bufferedBytes).to.be.at.most(LENGTH_PREFIX_BYTES);
+    });
+
+    it('accepts a frame of exactly maxFrameBytes', () => {
+      const body = codec.encode('x'.repeat(100));
+      const decoder = new FrameDecoder({ codec, maxFrameBytes: body.length });
+      expect(pushAll(decoder, [framed(body)])).to.deep.equal(['x'.repeat(100)]);
+      const smaller = new FrameDecoder({ codec, maxFrameBytes: body.length - 1 });
+      expect(thrown(() => pushAll(smaller, [framed(body)]))).to.be.instanceOf(FrameTooLargeError);
+    });
+
+    it('validates maxFrameBytes', () => {
+      for (const bad of [0, -1, 1.5, 2 ** 32, Number.NaN]) {
+        expect(() => new FrameDecoder({ codec, maxFrameBytes: bad }), String(bad)).to.throw(TypeError);
+      }
+      expect(() => new FrameDecoder({ codec, maxFrameBytes: 2 ** 32 - 1 })).not.to.throw();
+    });
+  });
+
+  describe('garbled frames', () => {
+    const good = encodeFrames(codec, [{ a: 1 }, 'b']); // two good frames before the bad one
+
+    function expectProtocolErrorAt(bad: Uint8Array, offset: number, message: RegExp): ProtocolError {
+      const decoder = new FrameDecoder({ codec });
+      const got: unknown[] = [];
+      const error = thrown(() => decoder.push(concat(good, bad, wire('after')), (frame) => got.push(frame)));
+      expect(got, 'frames before the bad one').to.deep.equal([{ a: 1 }, 'b']);
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect(error).not.to.be.instanceOf(FrameTooLargeError);
+      const protocolError = error as ProtocolError;
+      expect(protocolError.offset).to.equal(offset);
+      expect(protocolError.phase).to.equal('read');
+      expect(protocolError.message).to.contain(`offset ${offset}`).and.match(message);
+      // Spent: the same error again, and the frame after the bad one is never delivered.
+      expect(thrown(() => decoder.push(wire('more'), (frame) => got.push(frame)))).to.equal(error);
+      expect(thrown(() => decoder.end())).to.equal(error);
+      expect(got).to.have.length(2);
+      return protocolError;
+    }
+
+    it('names the offset of a body that is not MessagePack (0xc1 is never valid)', () => {
+      const error = expectProtocolErrorAt(framed([0xc1]), good.length, /0xc1/);
+      expect(error.cause).to.be.instanceOf(Error);
+    });
+
+    it('names the offset of a body with trailing bytes after its value', () => {
+      expectProtocolErrorAt(framed([0x01, 0x02]), good.length, /trailing/);
+    });
+
+    it('names the offset of a body that ends inside its value', () => {
+      expectProtocolErrorAt(framed([0x92, 0x01]), good.length, /cut short/);
+      expectProtocolErrorAt(framed([0x92, ...fixstr('a')]), good.length, /ends inside a value/);
+      expectProtocolErrorAt(framed([...fixstr('abc').slice(0, 3)]), good.length, /more than the data holds/);
+    });
+
+    it('names the offset of a zero-length frame, as soon as its prefix arrives', () => {
+      expectProtocolErrorAt(Uint8Array.of(0, 0, 0, 0), good.length, /empty frame/i);
+      const decoder = new FrameDecoder({ codec });
+      const error = thrown(() => decoder.push(Uint8Array.of(0, 0, 0, 0), () => {}));
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect((error as ProtocolError).offset).to.equal(0);
+    });
+
+    it('names the offset of a hostile extension', () => {
+      // msgpackr's error extension naming a constructor; see msgpack.spec.ts.
+      const body = [0xd4, 0x65, 0x00, 0x93, ...fixstr('Function'), ...fixstr('return 1'), 0xc0];
+      expectProtocolErrorAt(framed(body), good.length, /extension type 101/);
+    });
+
+    it('turns 100,000 levels of nesting into a ProtocolError, not a stack overflow', () => {
+      const body = new Uint8Array(100_001).fill(0x91);
+      body[100_000] = 0xc0;
+      const error = expectProtocolErrorAt(framed(body), good.length, /nested more than 1000 deep/);
+      expect(error.cause).not.to.be.instanceOf(RangeError);
+      // The process and msgpackr are fine afterwards.
+      const decoder = new FrameDecoder({ codec });
+      expect(pushAll(decoder, [wire([[[1]]])])).to.deep.equal([[[[1]]]]);
+    });
+
+    it('is spent after dispose()', () => {
+      const decoder = new FrameDecoder({ codec });
+      decoder.push(wire('x').subarray(0, 6), () => {});
+      decoder.dispose();
+      expect(decoder.bufferedBytes).to.be.at.most(LENGTH_PREFIX_BYTES);
+      const error = thrown(() => decoder.push(wire('y'), () => expect.fail('no frame after dispose')));
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect((error as ProtocolError).message).to.match(/disposed/);
+    });
+  });
+
+  describe('when onFrame throws', () => {
+    it('propagates the error and is spent, instead of resuming mid-stream', () => {
+      const bytes = encodeFrames(codec, ['one', 'two', 'three']);
+      const decoder = new FrameDecoder({ codec });
+      const got: unknown[] = [];
+      const boom = new Error('subscriber failed');
+      const error = thrown(() =>
+        decoder.push(bytes, (frame) => {
+          got.push(frame);
+          if (frame === 'one') throw boom;
+        }),
+      );
+      expect(error).to.equal(boom);
+      expect(got).to.deep.equal(['one']);
+      // The rest of that chunk was not read, so the decoder cannot know where the next frame
+      // starts: it refuses more input rather than parse from the middle of a frame.
+      const later = thrown(() => decoder.push(wire('four'), (frame) => got.push(frame)));
+      expect(later).to.be.instanceOf(ProtocolError);
+      expect((later as ProtocolError).cause).to.equal(boom);
+      expect((later as ProtocolError).offset).to.equal(wire('one').length);
+      expect(thrown(() => decoder.end())).to.equal(later);
+      expect(got).to.deep.equal(['one']);
+    });
+  });
+
+  describe('end of stream', () => {
+    it('throws a ProtocolError when the stream stops inside a frame body', () => {
+      const first = wire('complete');
+      const second = wire({ cut: 'short' });
+      const decoder = new FrameDecoder({ codec });
+      const got = pushAll(decoder, [concat(first, second.subarray(0, second.length - 1))]);
+      expect(got).to.deep.equal(['complete']);
+      const error = thrown(() => decoder.end());
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect(error).not.to.be.instanceOf(FrameTooLargeError);
+      expect((error as ProtocolError).offset).to.equal(first.length);
+      expect((error as ProtocolError).phase).to.equal('close');
+      expect((error as ProtocolError).message).to.contain(
+        `${second.length - 1} bytes of ${second.length} bytes`,
+      );
+      expect(thrown(() => decoder.end())).to.equal(error);
+      expect(thrown(() => decoder.push(second, () => {}))).to.equal(error);
+    });
+
+    it('throws when the stream stops inside a prefix, in the phase asked for', () => {
+      const decoder = new FrameDecoder({ codec });
+      decoder.push(Uint8Array.of(0, 0), () => {});
+      const error = thrown(() => decoder.end('read'));
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect((error as ProtocolError).phase).to.equal('read');
+      expect((error as ProtocolError).offset).to.equal(0);
+      expect((error as ProtocolError).message).to.contain('2 bytes of a length prefix');
+    });
+
+    it('ends cleanly after whole frames, and on an empty stream', () => {
+      const decoder = new FrameDecoder({ codec });
+      pushAll(decoder, [encodeFrames(codec, [1, 2, 3])]);
+      expect(() => decoder.end()).not.to.throw();
+      expect(() => new FrameDecoder({ codec }).end()).not.to.throw();
+    });
+  });
+
+  describe('hostile byte streams', () => {
+    const maxFrameBytes = 256;
+
+    /** Prefixes that mostly announce small frames, followed by bodies that may not match them. */
+    const frameLike = fc.oneof(
+      // A valid frame, possibly with one byte changed.
+      fc
+        .tuple(msgpackValue, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean())
+        .map(([value, at, byte, corrupt]) => {
+          const bytes = wire(value).slice();
+          if (corrupt) bytes[at % bytes.length] = byte;
+          return bytes;
+        }),
+      // A small prefix and random bytes of a random length.
+      fc
+        .tuple(fc.integer({ min: 0, max: 300 }), fc.uint8Array({ maxLength: 300 }))
+        .map(([length, body]) => concat(Uint8Array.of(0, 0, length >> 8, length & 0xff), body)),
+      // Raw noise.
+      fc.uint8Array({ maxLength: 64 }),
+    );
+    const stream = fc.oneof(
+      fc.uint8Array({ maxLength: 4096 }),
+      fc.array(frameLike, { maxLength: 16 }).map((parts) => concat(...parts)),
+    );
+
+    it('either yields frames or throws a ProtocolError, holding at most maxFrameBytes + 4', () => {
+      fc.assert(
+        fc.property(stream, chunking, (bytes, how) => {
+          const decoder = new FrameDecoder({ codec, maxFrameBytes });
+          const bound = maxFrameBytes + LENGTH_PREFIX_BYTES;
+          let failure: unknown;
+          try {
+            for (const chunk of split(bytes, how)) {
+              decoder.push(chunk, () => expect(decoder.bufferedBytes).to.be.at.most(bound));
+              expect(decoder.bufferedBytes).to.be.at.most(bound);
+            }
+            decoder.end();
+          } catch (error) {
+            failure = error;
+          }
+          expect(decoder.bufferedBytes).to.be.at.most(bound);
+          if (failure === undefined) {
+            expect(decoder.offset).to.equal(bytes.length);
+            return;
+          }
+          // chai's AssertionError from the checks above must not be mistaken for the decoder's.
+          if (!(failure instanceof ProtocolError)) throw failure;
+          // The offset names the frame where the decoder stopped: every byte before it was a frame.
+          expect(failure.offset).to.equal(decoder.offset);
+          expect(failure.offset).to.be.below(bytes.length);
+          if (failure instanceof FrameTooLargeError) expect(failure.size).to.be.above(maxFrameBytes);
+        }),
+        { numRuns: 500 },
+      );
+    });
+  });
+});

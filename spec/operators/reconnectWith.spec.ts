@@ -1,0 +1,374 @@
+import { expect } from 'chai';
+import {
+  CircuitBreaker,
+  consecutiveFailures,
+  ConnectionResetError,
+  GaveUpError,
+  memory,
+  policy,
+  ProtocolError,
+  reconnectWith,
+  RetryBudget,
+  type SessionEvent,
+  type TransportEvent,
+} from 'lifeline';
+import { seededRandom } from 'lifeline/testing';
+import { catchError, defer, EMPTY, mergeMap, of, type Observable } from 'rxjs';
+import { FakeLink, newTestScheduler, summarize, transportValues } from './support.js';
+
+const reset = new ConnectionResetError('reset', { phase: 'read', code: 'ECONNRESET' });
+
+describe('reconnectWith', () => {
+  it('dials again with exponential backoff after each failure, and emits disconnected between', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold<TransportEvent>('c-#', transportValues(), reset);
+      const session = source.pipe(reconnectWith(policy.exponential({ initial: 10, max: 40 })));
+      const values = {
+        c: 'c',
+        x: 'd1:10:ConnectionResetError',
+        y: 'd2:20:ConnectionResetError',
+        z: 'd3:40:ConnectionResetError',
+        w: 'd4:40:ConnectionResetError',
+        v: 'd5:40:ConnectionResetError',
+      };
+      // prettier-ignore
+      expectObservable(summarize(session), '^ 120ms !').toBe('c-x 9ms c-y 19ms c-z 39ms c-w 39ms c-v', values);
+      // prettier-ignore
+      expectSubscriptions(source.subscriptions).toBe([
+        '^-!',
+        '12ms ^-!',
+        '34ms ^-!',
+        '76ms ^-!',
+        '118ms ^-!',
+      ]);
+    });
+  });
+
+  it('constant and linear backoffs give their own delays', () => {
+    for (const [retry, delays] of [
+      [policy.constant(7), [7, 7, 7]],
+      [policy.linear({ initial: 5, step: 5, max: 12 }), [5, 10, 12]],
+    ] as const) {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ cold, expectObservable }) => {
+        const source = cold<TransportEvent>('#', {}, reset);
+        const session = source.pipe(reconnectWith(retry.maxAttempts(4)));
+        const [a, b, c] = delays;
+        const values = {
+          x: `d1:${a}:ConnectionResetError`,
+          y: `d2:${b}:ConnectionResetError`,
+          z: `d3:${c}:ConnectionResetError`,
+          e: 'error',
+        };
+        const expected = `x ${a - 1}ms y ${b - 1}ms z ${c - 1}ms #`;
+        expectObservable(summarize(session)).toBe(expected, values, expectGaveUp(4, 'max-attempts'));
+      });
+    }
+  });
+
+  it('full jitter under a seeded random gives an exact diagram', () => {
+    const seed = 42;
+    const draws = seededRandom(seed);
+    // Brooker's full jitter: random_between(0, min(cap, base * 2^n)), base 100, cap 1000.
+    const expectedDelays = [100, 200, 400, 800, 1000].map((ceiling) => draws() * ceiling);
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const source = cold<TransportEvent>('#', {}, reset);
+      const retry = policy
+        .exponential({ initial: 100, max: 1000 })
+        .jitter('full', { random: seededRandom(seed) });
+      const session = source.pipe(reconnectWith(retry.maxAttempts(6)));
+      const values: Record<string, string> = {};
+      let diagram = '';
+      expectedDelays.forEach((delay, i) => {
+        const key = String.fromCharCode(97 + i);
+        values[key] = `d${i + 1}:${delay}:ConnectionResetError`;
+        diagram += i === 0 ? key : ` ${expectedDelays[i - 1]! - 1}ms ${key}`;
+      });
+      diagram += ` ${expectedDelays[4]! - 1}ms #`;
+      expectObservable(summarize(session)).toBe(diagram, values, expectGaveUp(6, 'max-attempts'));
+    });
+  });
+
+  it('resets the attempt count once a connection stayed up for healthyAfter, not on mere connect', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      // Drops 3 ms after connecting: not healthy with healthyAfter 5, healthy with healthyAfter 2.
+      const source = cold<TransportEvent>('c--#', transportValues(), reset);
+      const retry = policy.exponential({ initial: 10, max: 1000 });
+      const flaky = source.pipe(reconnectWith({ policy: retry, healthyAfter: 5 }));
+      const healthy = source.pipe(reconnectWith({ policy: retry, healthyAfter: 2 }));
+      const values = {
+        c: 'c',
+        x: 'd1:10:ConnectionResetError',
+        y: 'd2:20:ConnectionResetError',
+        z: 'd3:40:ConnectionResetError',
+      };
+      // prettier-ignore
+      expectObservable(summarize(flaky), '^ 60ms !').toBe('c--x 9ms c--y 19ms c--z', values);
+      // prettier-ignore
+      expectObservable(summarize(healthy), '^ 60ms !').toBe('c--x 9ms c--x 9ms c--x 9ms c--x 9ms c--x', values);
+    });
+  });
+
+  it("with healthyAfter 'first-frame', the first inbound frame resets the attempt count", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      let dials = 0;
+      // The first two connections drop before any frame; the third delivers one, then drops.
+      const source = defer(() =>
+        ++dials <= 2
+          ? cold<TransportEvent>('c#', transportValues(), reset)
+          : cold<TransportEvent>('ca#', transportValues(), reset),
+      );
+      const session = source.pipe(
+        reconnectWith({
+          policy: policy.exponential({ initial: 10, max: 1000 }),
+          healthyAfter: 'first-frame',
+        }),
+      );
+      const values = {
+        c: 'c',
+        a: 'a',
+        x: 'd1:10:ConnectionResetError',
+        y: 'd2:20:ConnectionResetError',
+        z: 'd3:40:ConnectionResetError',
+      };
+      // prettier-ignore
+      expectObservable(summarize(session), '^ 50ms !').toBe('cx 9ms cy 19ms cax 9ms cax', values);
+    });
+  });
+
+  it('gives up with a GaveUpError carrying the last cause and the attempt count', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const source = cold<TransportEvent>('c#', transportValues(), reset);
+      const session = source.pipe(reconnectWith(policy.constant(5).maxAttempts(2)));
+      // prettier-ignore
+      expectObservable(summarize(session)).toBe('cx 4ms c#', { c: 'c', x: 'd1:5:ConnectionResetError' }, expectGaveUp(2, 'max-attempts'));
+    });
+  });
+
+  it('does not retry a permanent failure', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const garbage = new ProtocolError('garbage', { offset: 0 });
+      const source = cold<TransportEvent>('c#', transportValues(), garbage);
+      const session = source.pipe(reconnectWith(policy.constant(5)));
+      expectObservable(summarize(session)).toBe('c#', { c: 'c' }, expectGaveUp(1, 'permanent', garbage));
+      expectSubscriptions(source.subscriptions).toBe('^!');
+    });
+  });
+
+  it('unsubscribing during the backoff wait cancels it: no further dial', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold<TransportEvent>('c#', transportValues(), reset);
+      const session = source.pipe(reconnectWith(policy.constant(100)));
+      // prettier-ignore
+      expectObservable(summarize(session), '^ 50ms !').toBe('cx', { c: 'c', x: 'd1:100:ConnectionResetError' });
+      expectSubscriptions(source.subscriptions).toBe('^!');
+    });
+    // The scheduler has nothing left to run: the wait's action was removed, not just ignored.
+    expect(testScheduler.actions).to.have.length(0);
+  });
+
+  it('unsubscribing while connected closes the connection', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold<TransportEvent>('c-a---', transportValues());
+      const session = source.pipe(reconnectWith(policy.constant(100)));
+      expectObservable(summarize(session), '^---!').toBe('c-a', { c: 'c', a: 'a' });
+      expectSubscriptions(source.subscriptions).toBe('^---!');
+    });
+  });
+
+  it('reconnects after a clean close by the peer, counting a close before healthyAfter as a failure', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const source = cold<TransportEvent>('c|', transportValues());
+      const session = source.pipe(
+        reconnectWith({ policy: policy.exponential({ initial: 10 }), healthyAfter: 50 }),
+      );
+      const values = {
+        c: 'c',
+        x: 'd1:10:PeerClosedError',
+        y: 'd2:20:PeerClosedError',
+        z: 'd3:40:PeerClosedError',
+      };
+      // prettier-ignore
+      expectObservable(summarize(session), '^ 35ms !').toBe('cx 9ms cy 19ms cz', values);
+    });
+  });
+
+  it("completes on a clean close with onPeerClose: 'complete', and after a local link.close()", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const source = cold<TransportEvent>('c-|', transportValues());
+      const done = source.pipe(reconnectWith({ policy: policy.constant(10), onPeerClose: 'complete' }));
+      expectObservable(summarize(done)).toBe('c-|', { c: 'c' });
+
+      const link = new FakeLink();
+      const closing = cold<TransportEvent>('c--|', transportValues(link));
+      testScheduler.schedule(() => link.close(), 1);
+      const closed = closing.pipe(reconnectWith(policy.constant(10)));
+      expectObservable(summarize(closed)).toBe('c--|', { c: 'c' });
+    });
+  });
+
+  it("bounds each dial with the policy's attemptTimeout", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold<TransportEvent>('-', {});
+      const session = source.pipe(reconnectWith(policy.constant(5).attemptTimeout(20).maxAttempts(2)));
+      // prettier-ignore
+      expectObservable(summarize(session)).toBe('20ms x 24ms #', { x: 'd1:5:DialError' }, expectGaveUp(2, 'max-attempts'));
+      expectSubscriptions(source.subscriptions).toBe(['^ 19ms !', '25ms ^ 19ms !']);
+    });
+  });
+
+  it('a breaker opens after repeated failures, fails dials fast while open, then half-opens and closes', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(2), openFor: 100 });
+      let dials = 0;
+      const failing = cold<TransportEvent>('#', {}, reset);
+      const working = cold<TransportEvent>('c-a', transportValues());
+      const source = defer(() => (++dials <= 2 ? failing : working));
+      const session = source.pipe(
+        reconnectWith({ policy: policy.constant(10).breaker(breaker), healthyAfter: 'first-frame' }),
+      );
+      const states: string[] = [];
+      breaker.state$.subscribe((t) => states.push(`${t.state}@${t.at}`));
+      // Two failures open the breaker at 10; the policy waits until it half-opens at 110, and the
+      // probe that succeeds there closes it.
+      const values = { x: 'd1:10:ConnectionResetError', y: 'd2:100:ConnectionResetError', c: 'c', a: 'a' };
+      // prettier-ignore
+      expectObservable(summarize(session), '^ 150ms !').toBe('x 9ms y 99ms c-a', values);
+      expectSubscriptions(failing.subscriptions).toBe(['(^!)', '10ms (^!)']);
+      testScheduler.schedule(
+        () => expect(states).to.deep.equal(['closed@0', 'open@10', 'half-open@110', 'closed@112']),
+        149,
+      );
+    });
+  });
+
+  it('a failed probe opens the breaker again', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(1), openFor: 50 });
+      const source = cold<TransportEvent>('#', {}, reset);
+      const session = source.pipe(reconnectWith(policy.constant(10).breaker(breaker).maxAttempts(3)));
+      const states: string[] = [];
+      breaker.state$.subscribe((t) => states.push(`${t.state}@${t.at}`));
+      const values = { x: 'd1:50:ConnectionResetError', y: 'd2:50:ConnectionResetError' };
+      // prettier-ignore
+      expectObservable(summarize(session)).toBe('x 49ms y 49ms #', values, expectGaveUp(3, 'max-attempts'));
+      testScheduler.schedule(
+        () =>
+          expect(states).to.deep.equal([
+            'closed@0',
+            'open@0',
+            'half-open@50',
+            'open@50',
+            'half-open@100',
+            'open@100',
+          ]),
+        101,
+      );
+    });
+  });
+
+  it('one breaker shared by two streams: failures on one make the other fail fast', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(2), openFor: 100 });
+      const retry = policy.constant(10).breaker(breaker).maxAttempts(2);
+      const failingA = cold<TransportEvent>('#', {}, reset);
+      const sourceB = cold<TransportEvent>('c', transportValues());
+      const a = failingA.pipe(reconnectWith(retry));
+      // B subscribes at 15, while the breaker (opened by A's two failures at 10) is open: it does
+      // not dial, and waits until the breaker half-opens at 110.
+      const b = cold('15ms x').pipe(mergeMap(() => sourceB.pipe(reconnectWith(retry))));
+      // prettier-ignore
+      expectObservable(summarize(a)).toBe('x 9ms #', { x: 'd1:10:ConnectionResetError' }, expectGaveUp(2, 'max-attempts'));
+      // prettier-ignore
+      expectObservable(summarize(b), '^ 120ms !').toBe('15ms o 94ms c', { o: 'd1:95:CircuitOpenError', c: 'c' });
+      expectSubscriptions(sourceB.subscriptions).toBe('110ms ^ 10ms !');
+    });
+  });
+
+  it('a shared retry budget stops a fleet of 100 failing streams from all retrying', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold }) => {
+      // No successes yet and a floor of 10 retries per second: of 100 streams failing at once, 10 retry.
+      const budget = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 10 });
+      const retry = policy.constant(1000).budget(budget).maxAttempts(2);
+      const outcomes = { retried: 0, refused: 0 };
+      for (let i = 0; i < 100; i++) {
+        cold<TransportEvent>('#', {}, reset)
+          .pipe(reconnectWith(retry))
+          .subscribe({
+            next: (e: SessionEvent) => e.type === 'disconnected' && outcomes.retried++,
+            error: (e: GaveUpError) => e.reason === 'budget-exhausted' && outcomes.refused++,
+          });
+      }
+      testScheduler.schedule(() => expect(outcomes).to.deep.equal({ retried: 10, refused: 90 }), 1);
+    });
+  });
+
+  it('reconnects a real memory transport after a cut, in virtual time', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 1 });
+      endpoint.server
+        .pipe(mergeMap((e) => (e.type === 'connection' ? e.connection.pipe(catchError(() => EMPTY)) : EMPTY)))
+        .subscribe();
+      testScheduler.schedule(() => endpoint.faults.cut(), 5);
+      const session = endpoint.transport.pipe(reconnectWith(policy.constant(10)));
+      // prettier-ignore
+      expectObservable(summarize(session as Observable<SessionEvent>), '^ 30ms !').toBe('-c---x 10ms c', {
+        c: 'c',
+        x: 'd1:10:ConnectionResetError',
+      });
+    });
+  });
+
+  it('rejects nonsense configuration with a TypeError', () => {
+    expect(() => reconnectWith({} as never)).to.throw(TypeError, /RetryPolicy/);
+    expect(() => reconnectWith({ policy: policy.constant(1), healthyAfter: -1 })).to.throw(
+      TypeError,
+      /healthyAfter/,
+    );
+    expect(() => reconnectWith({ policy: policy.constant(1), onPeerClose: 'maybe' as never })).to.throw(
+      TypeError,
+      /onPeerClose/,
+    );
+  });
+
+  it('keeps DialError from the transport as the disconnect reason and the give-up cause', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>(); // nobody listens
+      const session = endpoint.transport.pipe(reconnectWith(policy.constant(10).maxAttempts(2)));
+      const outcome = summarize(session as Observable<SessionEvent>).pipe(
+        catchError((error: GaveUpError) =>
+          of(`${error.name}:${error.attempts}:${(error.cause as Error).name}`),
+        ),
+      );
+      // prettier-ignore
+      expectObservable(outcome).toBe('x 9ms (g|)', { x: 'd1:10:DialError', g: 'GaveUpError:2:DialError' });
+    });
+  });
+});
+
+/** The GaveUpError a stream should end with. */
+function expectGaveUp(attempts: number, reason: string, cause: unknown = reset): GaveUpError {
+  return new GaveUpError(`Gave up after ${attempts} failed attempt${attempts === 1 ? '' : 's'} (${reason})`, {
+    cause,
+    attempts,
+    reason: reason as never,
+  });
+}
+

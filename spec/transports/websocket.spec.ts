@@ -1,0 +1,321 @@
+import { expect } from 'chai';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  ConnectionResetError,
+  DialError,
+  encodeFrames,
+  FrameTooLargeError,
+  msgpackCodec,
+  PeerClosedError,
+  ProtocolError,
+  websocket,
+  type Link,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from 'lifeline';
+import { websocketServer } from 'lifeline/node';
+import {
+  exchangeBothWays,
+  expectBackpressure,
+  expectStillServing,
+  failure,
+  record,
+  startServer,
+  type Numbered,
+} from '../support/loopback.js';
+
+// Both the browser's WebSocket class and ws's satisfy the structural constructor type.
+export const browserWebSocket: WebSocketConstructor | undefined = (
+  globalThis as { WebSocket?: typeof globalThis.WebSocket }
+).WebSocket;
+export const nodeWebSocket: WebSocketConstructor = WebSocket;
+
+/**
+ * ws's WebSocket behind only the standard browser surface: no `on`, no send callback. lifeline then
+ * reads write confirmation from `bufferedAmount`, as in a browser.
+ */
+class BrowserLikeWebSocket implements WebSocketLike {
+  readonly #socket: WebSocket;
+  constructor(url: string, protocols?: string | string[]) {
+    this.#socket = new WebSocket(url, protocols);
+  }
+  get readyState(): number {
+    return this.#socket.readyState;
+  }
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+  get binaryType(): string {
+    return this.#socket.binaryType;
+  }
+  set binaryType(value: string) {
+    this.#socket.binaryType = value as WebSocket['binaryType'];
+  }
+  send(data: Uint8Array): void {
+    this.#socket.send(data);
+  }
+  close(code?: number, reason?: string): void {
+    this.#socket.close(code, reason);
+  }
+  addEventListener(type: 'open' | 'message' | 'error' | 'close', listener: (event: never) => void): void {
+    this.#socket.addEventListener(type, listener as () => void);
+  }
+}
+
+/** A plain ws server whose sockets the test drives by hand. */
+async function rawServer(): Promise<{ url: string; nextSocket(): Promise<WebSocket>; close(): void }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const sockets: WebSocket[] = [];
+  server.on('connection', (socket) => sockets.push(socket));
+  await once(server, 'listening');
+  return {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    nextSocket: async () => {
+      while (sockets.length === 0) await once(server, 'connection');
+      return sockets.shift()!;
+    },
+    close: () => {
+      for (const socket of server.clients) socket.terminate();
+      server.close();
+    },
+  };
+}
+
+/** A plain ws client, open. */
+async function rawClient(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url);
+  await once(socket, 'open');
+  return socket;
+}
+
+/** Resolves with the close code and reason a ws socket received. */
+async function closeOf(socket: WebSocket): Promise<{ code: number; reason: string }> {
+  const [code, reason] = (await once(socket, 'close')) as [number, Buffer];
+  return { code, reason: reason.toString() };
+}
+
+describe('websocket', () => {
+  for (const [name, Impl] of [
+    ['ws', WebSocket],
+    ['a browser-like WebSocket (confirmation from bufferedAmount)', BrowserLikeWebSocket],
+  ] as const) {
+    it(`exchanges 10,000 frames each way with websocketServer, in order and intact, using ${name}`, async () => {
+      const server = await startServer(websocketServer<Numbered>());
+      const client = record(websocket<Numbered>({ url: server.address, WebSocket: Impl }));
+      const accepted = record(await server.nextConnection());
+      const [clientLink, serverLink] = await Promise.all([client.link(), accepted.link()]);
+      expect(clientLink.info).to.deep.equal({ transport: 'websocket', remote: server.address, local: '' });
+      expect(serverLink.info.transport).to.equal('websocket');
+      expect(serverLink.info.local).to.equal(`127.0.0.1:${server.port}`);
+
+      await exchangeBothWays(client, accepted, 10_000);
+
+      client.subscription.unsubscribe();
+      expect(await accepted.outcome).to.equal('complete');
+      expect(server.ended()).to.equal(undefined);
+      server.stop();
+    });
+  }
+
+  it('link.close(reason) flushes, closes with 1000 and the reason, and both sides complete', async () => {
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket }));
+    const link = await client.link();
+    const socket = await raw.nextSocket();
+    const messages: Buffer[] = [];
+    socket.on('message', (data: Buffer) => messages.push(data));
+    const closed = closeOf(socket);
+    link.send('one');
+    link.send('two');
+    link.close('done');
+    expect(await closed).to.deep.equal({ code: 1000, reason: 'done' });
+    expect(Buffer.concat(messages)).to.deep.equal(Buffer.from(encodeFrames(msgpackCodec(), ['one', 'two'])));
+    expect(await client.outcome).to.equal('complete');
+    raw.close();
+  });
+
+  it('completes when the peer closes cleanly (server link.close)', async () => {
+    const server = await startServer(websocketServer<string>());
+    const client = record(websocket<string>({ url: server.address, WebSocket }));
+    const accepted = record(await server.nextConnection());
+    const link = await accepted.link();
+    link.send('bye');
+    link.close();
+    expect(await client.frames(2)).to.deep.equal(['bye']);
+    expect(await client.outcome).to.equal('complete');
+    expect(await accepted.outcome).to.equal('complete');
+    server.stop();
+  });
+
+  it('a close code other than 1000/1001 is a PeerClosedError with the code and reason', async () => {
+    const raw = await rawServer();
+    const client = record(websocket({ url: raw.url, WebSocket }));
+    await client.link();
+    (await raw.nextSocket()).close(4001, 'bye');
+    const error = await failure(client);
+    expect(error).to.be.instanceOf(PeerClosedError);
+    expect(error).to.include({ code: 4001, reason: 'bye', phase: 'close' });
+    raw.close();
+  });
+
+  it('an abnormal close (1006) is a ConnectionResetError that reports the frames written whole', async () => {
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket }));
+    const link = await client.link();
+    const socket = await raw.nextSocket();
+    link.send('a');
+    link.send('b');
+    await once(socket, 'message');
+    expect(link.writeReport()).to.deep.equal({
+      lastFrame: 'whole',
+      unconfirmedFrames: 0,
+      unconfirmedBytes: 0,
+    });
+    socket.terminate();
+    const error = await failure(client);
+    expect(error).to.be.instanceOf(ConnectionResetError);
+    const reset = error as ConnectionResetError;
+    expect(reset.code).to.equal(1006);
+    expect(reset.phase).to.equal('read');
+    expect(reset.write).to.deep.equal({ lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 });
+    raw.close();
+  });
+
+  it('a message that ends inside a frame is a ProtocolError at that frame, after the whole ones', async () => {
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket }));
+    await client.link();
+    const socket = await raw.nextSocket();
+    const first = encodeFrames(msgpackCodec(), ['first']);
+    const second = encodeFrames(msgpackCodec(), ['second', 'torn']);
+    socket.send(first);
+    socket.send(second.subarray(0, second.length - 2));
+    expect(await client.frames(3)).to.deep.equal(['first', 'second']);
+    const error = await failure(client);
+    expect(error).to.be.instanceOf(ProtocolError);
+    expect((error as ProtocolError).offset).to.equal(
+      first.length + encodeFrames(msgpackCodec(), ['second']).length,
+    );
+    expect((await closeOf(socket)).code).to.equal(1002);
+    raw.close();
+  });
+
+  it('a text message is a ProtocolError', async () => {
+    const raw = await rawServer();
+    const client = record(websocket({ url: raw.url, WebSocket }));
+    await client.link();
+    const socket = await raw.nextSocket();
+    socket.send('hello');
+    const error = await failure(client);
+    expect(error).to.be.instanceOf(ProtocolError);
+    expect((error as ProtocolError).message).to.match(/text message/i);
+    expect((await closeOf(socket)).code).to.equal(1003);
+    raw.close();
+  });
+
+  it('a refused dial is a DialError ECONNREFUSED', async () => {
+    const raw = await rawServer();
+    const url = raw.url;
+    raw.close();
+    const error = await failure(record(websocket({ url, WebSocket })));
+    expect(error).to.be.instanceOf(DialError);
+    expect(error).to.include({ code: 'ECONNREFUSED', phase: 'dial' });
+  });
+
+  it('an oversized length prefix is a FrameTooLargeError on that connection; others are served', async () => {
+    const server = await startServer(websocketServer<string>({ maxFrameBytes: 1024 }));
+    const hostile = await rawClient(server.address);
+    const accepted = record(await server.nextConnection());
+    const closed = closeOf(hostile);
+    hostile.send(Uint8Array.of(0, 0, 0x10, 0, 1, 2, 3));
+    const error = await failure(accepted);
+    expect(error).to.be.instanceOf(FrameTooLargeError);
+    expect(error).to.include({ size: 4096, limit: 1024, offset: 0 });
+    expect((await closed).code).to.equal(1009);
+
+    await expectStillServing(server, () => websocket<string>({ url: server.address, WebSocket }));
+    server.stop();
+  });
+
+  it('garbage after a valid frame is a ProtocolError at its offset; other connections are unaffected', async () => {
+    const server = await startServer(websocketServer<string>());
+    const bystander = record(websocket<string>({ url: server.address, WebSocket }));
+    const bystanderAccepted = record(await server.nextConnection());
+    const hostile = await rawClient(server.address);
+    const accepted = record(await server.nextConnection());
+    const valid = encodeFrames(msgpackCodec(), ['fine']);
+    const closed = closeOf(hostile);
+    hostile.send(Buffer.concat([valid, Uint8Array.of(0, 0, 0, 1, 0xc1)]));
+    expect(await accepted.frames(2)).to.deep.equal(['fine']);
+    const error = await failure(accepted);
+    expect(error).to.be.instanceOf(ProtocolError);
+    expect((error as ProtocolError).offset).to.equal(valid.length);
+    expect((await closed).code).to.equal(1002);
+
+    (await bystander.link()).send('unaffected');
+    expect(await bystanderAccepted.frames(1)).to.deep.equal(['unaffected']);
+    bystander.subscription.unsubscribe();
+    expect(await bystanderAccepted.outcome).to.equal('complete');
+    server.stop();
+  });
+
+  for (const [name, Impl] of [
+    ['ws', WebSocket],
+    ['a browser-like WebSocket', BrowserLikeWebSocket],
+  ] as const) {
+    it(`a slow reader fills the send buffer: SendBufferFullError at maxBufferedBytes, nothing lost, using ${name}`, async () => {
+      const server = await startServer(websocketServer<Numbered>({ maxFrameBytes: 1024 }));
+      const client = record(
+        websocket<Numbered>({
+          url: server.address,
+          WebSocket: Impl,
+          maxFrameBytes: 1024,
+          maxBufferedBytes: 8192,
+        }),
+      );
+      const link = await client.link();
+      const connection = await server.nextConnection(); // not subscribed yet: the socket is not read
+      const reader = await expectBackpressure(link, connection, 8192);
+      client.subscription.unsubscribe();
+      expect(await reader.outcome).to.equal('complete');
+      server.stop();
+    });
+  }
+
+  it('unsubscribing closes the socket with 1000: the server side completes', async () => {
+    const server = await startServer(websocketServer());
+    const client = record(websocket({ url: server.address, WebSocket }));
+    const accepted = record(await server.nextConnection());
+    await Promise.all([client.link(), accepted.link()]);
+    client.subscription.unsubscribe();
+    expect(await accepted.outcome).to.equal('complete');
+    server.stop();
+  });
+
+  it('an unsubscribe while connecting leaves nothing open', async () => {
+    const raw = await rawServer();
+    const links: Link<unknown>[] = [];
+    websocket({ url: raw.url, WebSocket })
+      .subscribe((event) => event.type === 'connected' && links.push(event.link))
+      .unsubscribe();
+    raw.close(); // the root hook fails the test if the aborted socket stays open
+    expect(links).to.deep.equal([]);
+  });
+
+  it('without a WebSocket implementation, throws a TypeError that says what to pass', () => {
+    const global = globalThis as { WebSocket?: unknown };
+    const saved = global.WebSocket;
+    delete global.WebSocket;
+    try {
+      expect(() => websocket({ url: 'ws://127.0.0.1:1' })).to.throw(
+        TypeError,
+        'No WebSocket implementation: pass { WebSocket } (e.g. from the ws package)',
+      );
+    } finally {
+      if (saved !== undefined) global.WebSocket = saved;
+    }
+    expect(() => websocket({ url: 'not a url', WebSocket })).to.throw(TypeError, /url/);
+  });
+});
