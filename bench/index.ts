@@ -3,11 +3,15 @@
 import os from 'node:os';
 import { benchTcp } from './tcp.js';
 import { benchWebSocket } from './websocket.js';
+import { benchBrooker } from './brooker.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 
-console.log(`lifeline benchmarks — Node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+console.log(
+  `lifeline benchmarks — Node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`,
+);
 if (want('tcp')) await benchTcp(runs);
 if (want('websocket')) await benchWebSocket(runs);
+if (want('brooker')) await benchBrooker(); // virtual time: 11 seeds, the same table on every machine

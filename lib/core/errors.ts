@@ -334,6 +334,82 @@ export class ListenError extends LifelineError {
 }
 defineName(ListenError, 'ListenError');
 
+/**
+ * An HTTP server answered with a status outside 2xx ({@link http} raises it). It carries what a
+ * retry decision and a log line need: the `status` ({@link classifyFailure} reads it: 503 is
+ * transient, 500 and 4xx permanent), the server's `Retry-After` hint as `retryAfterMs`
+ * ({@link RetryPolicy.decide} waits at least that long, up to the policy's `max`), the start of
+ * the body, and whether the request was `idempotent` — when it was not, the classifier calls the
+ * error permanent, because the server may have acted on the request already (seed 000).
+ *
+ * It holds at most 4 KiB of the body, decoded as UTF-8; the rest is never read.
+ *
+ * @example
+ * ```ts
+ * import { HttpError } from 'lifeline';
+ * const error = new HttpError('GET https://example.com/ failed: 503', {
+ *   status: 503,
+ *   method: 'GET',
+ *   url: 'https://example.com/',
+ *   retryAfterMs: 1_000,
+ *   idempotent: true,
+ * });
+ * const summary = (e: unknown) => (HttpError.is(e) ? `${e.status} ${e.statusText}` : String(e));
+ * console.log(summary(error)); // '503 '
+ * ```
+ */
+export class HttpError extends LifelineError {
+  /** The response status, 100–599 (in practice 3xx–5xx: fetch follows redirects). */
+  readonly status: number;
+  /** The response's reason phrase; empty over HTTP/2 and HTTP/3, which have none. */
+  readonly statusText: string;
+  /** The request method, upper-case for the standard methods. */
+  readonly method: string;
+  /** The URL requested (not the one a redirect led to). */
+  readonly url: string;
+  /** The response headers. */
+  readonly headers: Headers;
+  /**
+   * The server's `Retry-After`, in milliseconds from when the response arrived; `undefined` when the
+   * header is absent, not a valid delta-seconds or HTTP-date, or a date already past.
+   */
+  readonly retryAfterMs: number | undefined;
+  /** The first 4 KiB (at most) of the response body, decoded as UTF-8. */
+  readonly bodyText: string;
+  /**
+   * Whether the request may be sent twice with the effect of once: its method is idempotent, it had
+   * an `Idempotency-Key`, or the caller said so. When false, {@link classifyFailure} calls the
+   * error permanent whatever the status.
+   */
+  readonly idempotent: boolean;
+
+  constructor(
+    message: string,
+    options: {
+      status: number;
+      method: string;
+      url: string;
+      idempotent: boolean;
+      statusText?: string | undefined;
+      headers?: Headers | undefined;
+      retryAfterMs?: number | undefined;
+      bodyText?: string | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { cause: options.cause });
+    this.status = options.status;
+    this.statusText = options.statusText ?? '';
+    this.method = options.method;
+    this.url = options.url;
+    this.headers = options.headers ?? new Headers();
+    this.retryAfterMs = options.retryAfterMs;
+    this.bodyText = options.bodyText ?? '';
+    this.idempotent = options.idempotent;
+  }
+}
+defineName(HttpError, 'HttpError');
+
 const NOTHING_SENT: WriteReport = Object.freeze({
   lastFrame: 'none',
   unconfirmedFrames: 0,

@@ -57,15 +57,17 @@ export interface ClassifyOptions {
  * Decides whether a failure is worth retrying ({@link FailureClass}). One function owns the
  * decision and comments every case, in the manner of graphql-ws's `shouldRetryConnectOrThrow`.
  *
- * Rules, first match wins: `options.transient`; lifeline's policy errors; protocol errors
+ * Rules, first match wins: `options.transient`; a request that is not idempotent (an error whose
+ * `idempotent` property is `false`, as {@link http} sets on a POST without an `Idempotency-Key`) is
+ * permanent unless it is a `DialError`; lifeline's policy errors; protocol errors
  * (permanent); connection errors (transient, except a WebSocket close code that rejects the client);
  * timeouts by name (transient); HTTP status read structurally from a numeric `status` property
  * (408, 425, 429, 502, 503, 504 transient; 500 per `retryHttp500`; everything else permanent);
  * anything else permanent.
  *
- * It only classifies: it does not say whether resending is *safe* (that depends on what was
- * written, see `ConnectionError.write` and seed 000), does not look inside `cause`, and does not
- * count attempts or time.
+ * It only classifies: beyond that `idempotent` flag it does not judge whether resending is *safe*
+ * (that depends on what was written, see `ConnectionError.write` and seed 000), does not look
+ * inside `cause`, and does not count attempts or time.
  *
  * @example
  * ```ts
@@ -88,6 +90,13 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
       `classifyFailure: transient() must return a boolean or undefined, got ${describe(verdict)}`,
     );
   }
+
+  // A request that is not idempotent (an HTTP POST without an Idempotency-Key) may have been acted
+  // on even though it failed: the server may have processed it before the connection broke, or
+  // before it answered 503. Sending it again could apply it twice (seed 000), so no failure of it is
+  // retried — except a DialError: the connection was never made, so nothing was sent. Read
+  // structurally, like `status`; only the boolean `false` counts.
+  if (idempotentOf(error) === false && !DialError.is(error)) return 'permanent';
 
   // An open breaker closes again by itself (half-open after its open duration): wait and retry.
   if (CircuitOpenError.is(error)) return 'transient';
@@ -152,6 +161,13 @@ const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 502, 503
  * 1009 message too big, 1010 missing extension.
  */
 const REJECTING_CLOSE_CODES: ReadonlySet<number> = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
+
+/** An error's own `idempotent` flag (set by `http()`), read structurally. */
+function idempotentOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null
+    ? (error as { idempotent?: unknown }).idempotent
+    : undefined;
+}
 
 /** The HTTP status of an error with an integer `status` from 100 to 599, read structurally. */
 function httpStatusOf(error: unknown): number | undefined {
