@@ -75,7 +75,7 @@ async function rawRun(c: ThroughputCase, batched: boolean): Promise<Sample> {
   const payload = new Uint8Array(c.payloadBytes).fill(7);
   let wire = 0;
   const start = now();
-  for (let sent = 0; sent < c.frames; ) {
+  for (let sent = 0; sent < c.frames;) {
     const n = Math.min(BURST, c.frames - sent);
     let ok = true;
     if (batched) {
@@ -141,7 +141,7 @@ async function lifelineRun(c: ThroughputCase): Promise<Sample> {
   });
   const payload = new Uint8Array(c.payloadBytes).fill(7);
   const start = now();
-  for (let sent = 0; sent < c.frames; ) {
+  for (let sent = 0; sent < c.frames;) {
     const n = Math.min(BURST, c.frames - sent);
     let ok = true;
     for (let i = 0; i < n; i++) ok = link.send(payload);
@@ -168,7 +168,11 @@ export async function benchTcp(runs: number): Promise<string[]> {
     rows.push(batched);
     rows.push(await measure('lifeline tcp()', runs, () => lifelineRun(c)));
     tables.push(
-      printTable(`TCP, ${c.payloadBytes}-byte payloads, ${c.frames} frames, median of ${runs}`, rows, batched),
+      printTable(
+        `TCP, ${c.payloadBytes}-byte payloads, ${c.frames} frames, median of ${runs}`,
+        rows,
+        batched,
+      ),
     );
   }
   return tables;

@@ -29,7 +29,7 @@ async function rawRun(c: ThroughputCase, batched: boolean): Promise<Sample> {
         packr.unpack(data);
         count++;
       } else {
-        for (let pos = 0; pos < data.length; ) {
+        for (let pos = 0; pos < data.length;) {
           const len = data.readUInt32BE(pos);
           packr.unpack(data.subarray(pos + 4, pos + 4 + len));
           pos += 4 + len;
@@ -49,7 +49,7 @@ async function rawRun(c: ThroughputCase, batched: boolean): Promise<Sample> {
   const payload = new Uint8Array(c.payloadBytes).fill(7);
   let wire = 0;
   const start = now();
-  for (let sent = 0; sent < c.frames; ) {
+  for (let sent = 0; sent < c.frames;) {
     const n = Math.min(BURST, c.frames - sent);
     if (batched) {
       const bodies: Uint8Array[] = [];
@@ -114,7 +114,7 @@ async function lifelineRun(c: ThroughputCase): Promise<Sample> {
   });
   const payload = new Uint8Array(c.payloadBytes).fill(7);
   const start = now();
-  for (let sent = 0; sent < c.frames; ) {
+  for (let sent = 0; sent < c.frames;) {
     const n = Math.min(BURST, c.frames - sent);
     let ok = true;
     for (let i = 0; i < n; i++) ok = link.send(payload);
@@ -141,7 +141,11 @@ export async function benchWebSocket(runs: number): Promise<string[]> {
     rows.push(batched);
     rows.push(await measure('lifeline websocket()', runs, () => lifelineRun(c)));
     tables.push(
-      printTable(`WebSocket, ${c.payloadBytes}-byte payloads, ${c.frames} frames, median of ${runs}`, rows, batched),
+      printTable(
+        `WebSocket, ${c.payloadBytes}-byte payloads, ${c.frames} frames, median of ${runs}`,
+        rows,
+        batched,
+      ),
     );
   }
   return tables;

@@ -33,12 +33,7 @@ export type {
 } from './core/transport.js';
 export { msgpackCodec } from './codec/codec.js';
 export type { Codec, MsgpackCodecOptions } from './codec/codec.js';
-export {
-  FrameDecoder,
-  encodeFrames,
-  LENGTH_PREFIX_BYTES,
-  DEFAULT_MAX_FRAME_BYTES,
-} from './codec/framing.js';
+export { FrameDecoder, encodeFrames, LENGTH_PREFIX_BYTES, DEFAULT_MAX_FRAME_BYTES } from './codec/framing.js';
 export type { FrameDecoderOptions } from './codec/framing.js';
 export { memory } from './transports/memory.js';
 export type { MemoryOptions, MemoryFaults, MemoryEndpoint, MemoryDirection } from './transports/memory.js';
@@ -74,7 +69,12 @@ export type {
 export { RetryBudget } from './policies/retry-budget.js';
 export type { RetryBudgetOptions } from './policies/retry-budget.js';
 export { RetryPolicy, policy } from './policies/retry-policy.js';
-export type { RetryFailure, RetryDecision, GiveUpReason, RetryPolicyConfig } from './policies/retry-policy.js';
+export type {
+  RetryFailure,
+  RetryDecision,
+  GiveUpReason,
+  RetryPolicyConfig,
+} from './policies/retry-policy.js';
 export { CircuitOpenError, RetryBudgetExhaustedError } from './policies/errors.js';
 // Operators: session streams that reconnect, and retries for one-shot work.
 export type { DisconnectedEvent, SessionEvent, SessionStream } from './core/session.js';

@@ -48,8 +48,8 @@ export interface WebSocketSettings {
  * Unsubscribing closes the socket with 1000 at once (the closing handshake then runs on its own).
  * The listeners stay attached after the end, guarded, because `ws` emits an 'error' for a socket
  * closed while connecting, and an EventEmitter's 'error' without a listener is thrown.
- * @returns the function that ends the connection from this side (the subscriber completes and
- * the socket closes with `closeCode`).
+ * @returns `shutdown(closeCode, reason)`, which ends the connection from this side: the subscriber
+ * completes and the socket closes with that code (a server going away sends 1001).
  * @internal
  */
 export function runWebSocket(
@@ -104,7 +104,7 @@ export function runWebSocket(
         `${what} arrived at offset ${decoder.offset}: lifeline frames travel in binary messages`,
         { offset: decoder.offset, write: writer.writeReport() },
       );
-      return fail(error, CLOSE_UNSUPPORTED_DATA);
+      return fail(error, bytes === undefined ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR);
     }
     const error = deliverBytes(decoder, bytes, subscriber);
     if (error) return fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
@@ -149,7 +149,8 @@ export function runWebSocket(
     if (wasClean && CLEAN_CLOSE_CODES.has(code)) return complete();
     const write = writer.writeReport();
     writer.fail();
-    const where = `${settings.info().local || 'WebSocket'} -> ${settings.info().remote}`;
+    const { local, remote } = settings.info();
+    const where = local ? `${local} -> ${remote}` : `to ${remote}`;
     if (code === ABNORMAL_CLOSE) {
       return fail(
         new ConnectionResetError(`WebSocket ${where} dropped without a close frame (${said})`, {

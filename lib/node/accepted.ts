@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Observable, type Subscriber } from 'rxjs';
 import { ConnectionResetError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
@@ -5,7 +6,7 @@ import type { ConnectionHandle } from './socket-connection.js';
 
 /**
  * A socket a server accepted, paused until someone subscribes to its connection. Each server
- * supplies these three steps for its kind of socket. @internal
+ * supplies these two steps for its kind of socket. @internal
  */
 export interface AcceptedSocket {
   /** Runs the transport's per-connection logic for `subscriber` and starts reading. */
@@ -20,14 +21,6 @@ type State =
   | { kind: 'gone'; cause: unknown }
   | { kind: 'taken' };
 
-/** One accepted socket, as its server sees it. @internal */
-export interface AcceptedConnection<In, Out> {
-  /** The Observable handed out in the `connection` event: it can be subscribed once. */
-  readonly connection: Transport<In, Out>;
-  /** The server calls this when the socket closed; `cause` is its error, if it had one. */
-  closed(cause?: unknown): void;
-}
-
 /**
  * The connections a server accepted and has not seen close: what its teardown must shut down.
  * Shared by the TCP and WebSocket servers, so both keep the same rules: a connection can be
@@ -38,9 +31,20 @@ export interface AcceptedConnection<In, Out> {
 export class AcceptedConnections {
   private readonly open = new Set<{ state: State; socket: AcceptedSocket }>();
 
-  accept<In, Out>(socket: AcceptedSocket, transport: string): AcceptedConnection<In, Out> {
+  /**
+   * Tracks a socket just accepted (`emitter` is the socket itself: its 'error' and 'close' events
+   * are watched from now on) and returns the Observable to hand out in the `connection` event.
+   */
+  accept<In, Out>(emitter: EventEmitter, socket: AcceptedSocket, transport: string): Transport<In, Out> {
     const entry: { state: State; socket: AcceptedSocket } = { state: { kind: 'waiting' }, socket };
     this.open.add(entry);
+    let error: unknown;
+    // Until the per-connection logic takes over, an 'error' must have a listener or it is thrown.
+    emitter.on('error', (cause: unknown) => (error = cause));
+    emitter.on('close', () => {
+      this.open.delete(entry);
+      if (entry.state.kind === 'waiting') entry.state = { kind: 'gone', cause: error };
+    });
     const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
       const { state } = entry;
       if (state.kind === 'running' || state.kind === 'taken') {
@@ -62,13 +66,7 @@ export class AcceptedConnections {
       }
       entry.state = { kind: 'running', handle: socket.start(subscriber) };
     });
-    return {
-      connection: connection as Observable<TransportEvent<In, Out>>,
-      closed: (cause) => {
-        this.open.delete(entry);
-        if (entry.state.kind === 'waiting') entry.state = { kind: 'gone', cause };
-      },
-    };
+    return connection as Observable<TransportEvent<In, Out>>;
   }
 
   /** The server stops: subscribed connections complete, the others are closed unread. */

@@ -81,17 +81,18 @@ export function tcpServer<In = unknown, Out = In>(
     const server = createServer({ pauseOnConnect: true, noDelay: true });
     if (maxConnections !== undefined) server.maxConnections = maxConnections;
     server.on('connection', (socket) => {
-      const accepted = connections.accept<In, Out>(
-        { start: (connection) => runSocket(socket, connection, settings), discard: () => socket.destroy() },
+      if (subscriber.closed) {
+        socket.destroy();
+        return;
+      }
+      const connection = connections.accept<In, Out>(
+        socket,
+        { start: (events) => runSocket(socket, events, settings), discard: () => socket.destroy() },
         'tcp',
       );
-      let error: unknown;
-      // Until runSocket takes over, an error must have a listener or Node would throw it.
-      socket.on('error', (cause) => (error = cause));
-      socket.on('close', () => accepted.closed(error));
       subscriber.next({
         type: 'connection',
-        connection: accepted.connection,
+        connection,
         remote: hostPort(socket.remoteAddress, socket.remotePort),
       });
     });

@@ -102,16 +102,20 @@ export function websocketServer<In = unknown, Out = In>(
     // ws re-emits the HTTP server's errors; an 'error' without a listener would be thrown.
     wss.on('error', () => undefined);
     wss.on('connection', (socket, request) => {
-      if (subscriber.closed) return socket.terminate();
+      if (subscriber.closed) {
+        socket.terminate();
+        return;
+      }
       socket.pause();
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
       const local = hostPort(request.socket.localAddress, request.socket.localPort);
       const settings = { codec: codecOfAll, limits, info: () => ({ transport: 'websocket', remote, local }) };
-      const accepted = connections.accept<In, Out>(
+      const connection = connections.accept<In, Out>(
+        socket,
         {
-          start: (connection) => {
-            const run = runWebSocket(socket, connection, settings);
-            if (!connection.closed) socket.resume();
+          start: (events) => {
+            const run = runWebSocket(socket, events, settings);
+            if (!events.closed) socket.resume();
             return { shutdown: () => run.shutdown(GOING_AWAY, GOING_AWAY_REASON) };
           },
           discard: () => {
@@ -122,10 +126,7 @@ export function websocketServer<In = unknown, Out = In>(
         },
         'websocket',
       );
-      let error: unknown;
-      socket.on('error', (cause) => (error = cause));
-      socket.on('close', () => accepted.closed(error));
-      subscriber.next({ type: 'connection', connection: accepted.connection, remote });
+      subscriber.next({ type: 'connection', connection, remote });
     });
 
     const announce = (bound: AddressInfo | string): void => {

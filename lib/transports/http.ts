@@ -212,7 +212,7 @@ export function http<T = unknown>(
     // A body read to its end leaves the connection reusable; anything less (an unsubscribe, a body
     // over the cap, an error body cut at 4 KiB) aborts, which closes the connection.
     return () => {
-      if (!progress.bodyRead) controller.abort();
+      
     };
   });
 }
@@ -624,9 +624,8 @@ const ASCTIME = new RegExp(`^${DAYS} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`, 
  * HTTP-date in any of its three formats. `undefined` for a missing or malformed value, or a date
  * before `now`. Dates are parsed here, not by `Date.parse`, whose accepted formats vary by engine
  * and which would read an asctime date in local time.
- * @internal
  */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
+function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null) return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) {

@@ -371,4 +371,3 @@ function expectGaveUp(attempts: number, reason: string, cause: unknown = reset):
     reason: reason as never,
   });
 }
-

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { GaveUpError} from 'lifeline';
+import type { GaveUpError } from 'lifeline';
 import { CircuitBreaker, consecutiveFailures, policy, retryDelay, retryWith } from 'lifeline';
 import { catchError, defer, of, retry } from 'rxjs';
 import { newTestScheduler } from './support.js';

@@ -7,6 +7,7 @@ import {
   ConnectionResetError,
   DialError,
   FrameTooLargeError,
+  HttpError,
   LifelineError,
   PeerClosedError,
   ProtocolError,
@@ -21,11 +22,18 @@ const http = (status: number) => Object.assign(new Error(`HTTP ${status}`), { st
 class HeartbeatTimeoutError extends LifelineError {}
 Object.defineProperty(HeartbeatTimeoutError.prototype, 'name', { value: 'HeartbeatTimeoutError' });
 
+// What http() raises: an HttpError, or a connection error marked with the request's idempotency.
+const httpError = (status: number, idempotent: boolean) =>
+  new HttpError(`POST / failed: ${status}`, { status, method: 'POST', url: 'http://x/', idempotent });
+const notIdempotent = <E extends object>(error: E) => Object.assign(error, { idempotent: false });
+
 // A ConnectionResetError from a second copy of lifeline: another class, the same names.
 class ForeignConnectionError extends Error {}
 Object.defineProperty(ForeignConnectionError.prototype, 'name', { value: 'ConnectionError' });
 class ForeignReset extends ForeignConnectionError {}
 Object.defineProperty(ForeignReset.prototype, 'name', { value: 'ConnectionResetError' });
+class ForeignDial extends ForeignConnectionError {}
+Object.defineProperty(ForeignDial.prototype, 'name', { value: 'DialError' });
 
 type Row = [what: string, error: unknown, expected: FailureClass, options?: ClassifyOptions];
 
@@ -98,6 +106,56 @@ const rows: Row[] = [
   ['a 3xx raised as an error', http(304), 'permanent'],
   ['a status that is a string, not a number', Object.assign(new Error('x'), { status: '503' }), 'permanent'],
   ['a status that is not an HTTP status', Object.assign(new Error('x'), { status: 9503 }), 'permanent'],
+  // A request that is not idempotent may have been applied: only a failed dial is retried (seed 000).
+  ['an HttpError 503 of an idempotent request', httpError(503, true), 'transient'],
+  ['an HttpError 503 of a request that is not idempotent', httpError(503, false), 'permanent'],
+  ['an HttpError 429 of a request that is not idempotent', httpError(429, false), 'permanent'],
+  [
+    'an HttpError 500 of a request that is not idempotent, with retryHttp500',
+    httpError(500, false),
+    'permanent',
+    { retryHttp500: true },
+  ],
+  [
+    'an HttpError 500 of an idempotent request (idempotent does not lift it)',
+    httpError(500, true),
+    'permanent',
+  ],
+  [
+    'a reset of a request that is not idempotent',
+    notIdempotent(new ConnectionResetError('reset', { phase: 'read', code: 'UND_ERR_SOCKET' })),
+    'permanent',
+  ],
+  [
+    'a peer close of a request that is not idempotent',
+    notIdempotent(new PeerClosedError('cut', { code: 1001 })),
+    'permanent',
+  ],
+  ['a timeout of a request that is not idempotent', notIdempotent(new RxTimeoutError()), 'permanent'],
+  [
+    'a refused dial of a request that is not idempotent: nothing was sent',
+    notIdempotent(new DialError('refused', { code: 'ECONNREFUSED' })),
+    'transient',
+  ],
+  [
+    'a refused dial from another copy of lifeline, not idempotent',
+    notIdempotent(new ForeignDial('refused')),
+    'transient',
+  ],
+  ['a plain object with status 503 and idempotent: false', { status: 503, idempotent: false }, 'permanent'],
+  ['a plain object with status 503 and idempotent: true', { status: 503, idempotent: true }, 'transient'],
+  [
+    'an idempotent flag that is not the boolean false (the string "false")',
+    Object.assign(http(503), { idempotent: 'false' }),
+    'transient',
+  ],
+  ['an idempotent flag that is undefined', Object.assign(http(503), { idempotent: undefined }), 'transient'],
+  [
+    'a reset of a request that is not idempotent, which the application calls transient',
+    notIdempotent(new ConnectionResetError('reset', { phase: 'read' })),
+    'transient',
+    { transient: () => true },
+  ],
   // The policies' own errors.
   [
     'a CircuitOpenError (the breaker reopens by itself)',

@@ -215,6 +215,28 @@ describe('websocket', () => {
     raw.close();
   });
 
+  it('an empty binary message is a ProtocolError', async () => {
+    const raw = await rawServer();
+    const client = record(websocket({ url: raw.url, WebSocket }));
+    await client.link();
+    const socket = await raw.nextSocket();
+    socket.send(new Uint8Array(0));
+    const error = await failure(client);
+    expect(error).to.be.instanceOf(ProtocolError);
+    expect((error as ProtocolError).message).to.match(/empty message/i);
+    expect((await closeOf(socket)).code).to.equal(1002);
+    raw.close();
+  });
+
+  it('offers the given subprotocols in the handshake', async () => {
+    const raw = await rawServer();
+    const client = record(websocket({ url: raw.url, protocols: ['lifeline.v1', 'other'], WebSocket }));
+    await client.link();
+    expect((await raw.nextSocket()).protocol).to.equal('lifeline.v1');
+    client.subscription.unsubscribe();
+    raw.close();
+  });
+
   it('a refused dial is a DialError ECONNREFUSED', async () => {
     const raw = await rawServer();
     const url = raw.url;
