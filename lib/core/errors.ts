@@ -200,11 +200,26 @@ defineName(ConnectionResetError, 'ConnectionResetError');
 export class PeerClosedError extends ConnectionError {
   /** The peer's close reason, when the protocol carries one (WebSocket). */
   readonly reason: string;
+  /**
+   * The peer's hint of when to come back, in milliseconds, read from a close reason such as
+   * `retry in 3000 ms` or `retry in 5 s`. A retry policy takes it as a floor on its next delay,
+   * capped by the policy's maximum. Undefined when the peer gave none.
+   */
+  readonly retryAfterMs: number | undefined;
 
   constructor(message: string, options: Omit<ConnectionErrorOptions, 'phase'> & { reason?: string }) {
     super(message, { ...options, phase: 'close' });
     this.reason = options.reason ?? '';
+    this.retryAfterMs = retryHintOf(this.reason);
   }
+}
+
+/** Reads a "retry in N ms" / "retry in N s" hint from a close reason. */
+function retryHintOf(reason: string): number | undefined {
+  const match = /\bretry in (\d{1,10}(?:\.\d+)?)\s*(ms|s)\b/i.exec(reason);
+  if (!match) return undefined;
+  const value = Number(match[1]) * (match[2]!.toLowerCase() === 's' ? 1000 : 1);
+  return Number.isFinite(value) ? value : undefined;
 }
 defineName(PeerClosedError, 'PeerClosedError');
 

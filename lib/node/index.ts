@@ -2,6 +2,7 @@
  * lifeline/node: the Node-only transports. TCP on `node:net`, and the WebSocket server on `ws`
  * (the WebSocket client is browser-safe and lives in `lifeline`).
  * @packageDocumentation
+ * @module lifeline/node
  */
 export { tcp } from './tcp.js';
 export type { TcpOptions } from './tcp.js';

@@ -43,7 +43,7 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
  * A TCP server on `node:net`: subscribing listens and emits `listening` (with the real port), then
  * a `connection` event per accepted socket.
  *
- * Each `connection` is a {@link Transport} that is already dialled: subscribe to it once to get
+ * Each `connection` is a {@link lifeline!Transport} that is already dialled: subscribe to it once to get
  * `connected` and the frames, with the same completions and errors as {@link tcp}; the socket is
  * not read until then, so the peer's writes wait in the kernel's buffers (back-pressure, not loss).
  * Unsubscribing the server closes the listener and every accepted socket; subscribed connections

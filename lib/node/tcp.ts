@@ -47,8 +47,8 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T> {
 }
 
 /**
- * A TCP client {@link Transport} on `node:net`: each subscription dials, emits `connected` with a
- * {@link Link}, then a `frame` per inbound length-prefixed frame.
+ * A TCP client {@link lifeline!Transport} on `node:net`: each subscription dials, emits `connected` with a
+ * {@link lifeline!Link}, then a `frame` per inbound length-prefixed frame.
  *
  * It completes when the peer closes cleanly (or after `link.close()`, once the peer closed too). It
  * errors with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial

@@ -59,9 +59,9 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T> {
  * A WebSocket server on the `ws` package: subscribing listens and emits `listening` (with the real
  * port and a `ws://` address), then a `connection` event per accepted WebSocket.
  *
- * Each `connection` is a {@link Transport} that is already open: subscribe to it once to get
+ * Each `connection` is a {@link lifeline!Transport} that is already open: subscribe to it once to get
  * `connected` and the frames, with the same wire format, completions and errors as the
- * {@link websocket} client (the same code runs both ends). A connection is not read until it is
+ * {@link lifeline!websocket} client (the same code runs both ends). A connection is not read until it is
  * subscribed. Unsubscribing the server stops accepting and closes every WebSocket with 1001 (going
  * away): subscribed connections complete, and their clients complete too. A bind failure errors
  * the server with a `ListenError`. It does not compress messages (no permessage-deflate).

@@ -212,7 +212,7 @@ export function http<T = unknown>(
     // A body read to its end leaves the connection reusable; anything less (an unsubscribe, a body
     // over the cap, an error body cut at 4 KiB) aborts, which closes the connection.
     return () => {
-      
+      if (!progress.bodyRead) controller.abort();
     };
   });
 }

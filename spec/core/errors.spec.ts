@@ -8,6 +8,7 @@ import {
   PeerClosedError,
   ProtocolError,
   SendBufferFullError,
+  policy,
 } from 'lifeline';
 
 describe('errors', () => {
@@ -51,5 +52,25 @@ describe('errors', () => {
     const error = new DialError('refused', { code: 'ECONNREFUSED' });
     expect(error.phase).to.equal('dial');
     expect(error.write.lastFrame).to.equal('none');
+  });
+});
+
+describe('PeerClosedError retry hints', () => {
+  it('reads "retry in N ms" and "retry in N s" from the close reason', () => {
+    expect(new PeerClosedError('x', { reason: 'overloaded, retry in 2500 ms' }).retryAfterMs).to.equal(2500);
+    expect(new PeerClosedError('x', { reason: 'Retry in 3 s' }).retryAfterMs).to.equal(3000);
+    expect(new PeerClosedError('x', { reason: 'retry in 1.5s' }).retryAfterMs).to.equal(1500);
+    expect(new PeerClosedError('x', { reason: 'bye' }).retryAfterMs).to.equal(undefined);
+    expect(new PeerClosedError('x', {}).retryAfterMs).to.equal(undefined);
+  });
+
+  it('a retry policy takes the hint as a floor on its next delay, capped by its maximum', () => {
+    const retry = policy.exponential({ initial: 100, max: 2000 });
+    const hinted = new PeerClosedError('x', { code: 1013, reason: 'retry in 1500 ms' });
+    const decision = retry.decide({ error: hinted, attempt: 1, firstFailureAt: 0, now: 0 });
+    expect(decision.retry && decision.delay).to.equal(1500);
+    const tooLong = new PeerClosedError('x', { code: 1013, reason: 'retry in 60 s' });
+    const capped = retry.decide({ error: tooLong, attempt: 1, firstFailureAt: 0, now: 0 });
+    expect(capped.retry && capped.delay).to.equal(2000);
   });
 });
