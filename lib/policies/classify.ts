@@ -76,6 +76,7 @@ export interface ClassifyOptions {
  * classifyFailure(new ProtocolError('garbled', { offset: 0 })); // 'permanent'
  * classifyFailure(Object.assign(new Error('busy'), { status: 503 })); // 'transient'
  * classifyFailure(Object.assign(new Error('oops'), { status: 500 }), { retryHttp500: true }); // 'transient'
+ * classifyFailure(Object.assign(new Error('busy'), { status: 503, idempotent: false })); // 'permanent'
  * ```
  */
 export function classifyFailure(error: unknown, options: ClassifyOptions = {}): FailureClass {

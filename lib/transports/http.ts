@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
-import { msgpackCodec } from '../codec/codec.js';
+import { msgpackCodec, type Codec } from '../codec/codec.js';
 import {
   ConnectionResetError,
   DialError,
@@ -249,6 +249,12 @@ const DIAL_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+let msgpack: Codec<unknown> | undefined;
+/** lifeline's msgpack codec with its defaults, made on first use. */
+function sharedMsgpack(): Codec<unknown> {
+  return (msgpack ??= msgpackCodec());
+}
+
 type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
 interface Settings {
@@ -411,7 +417,8 @@ function encodeBody(
     if (text === undefined) throw new TypeError(`JSON has no representation of ${describe(body)}`);
     encoded = text;
   } else {
-    encoded = msgpackCodec().encode(body);
+    // A copy: the codec may reuse its output buffer, and every retry sends these bytes.
+    encoded = new Uint8Array(sharedMsgpack().encode(body));
   }
   if (!headers.has('content-type')) {
     headers.set('content-type', encoding === 'json' ? 'application/json' : MSGPACK_TYPE);
@@ -431,7 +438,9 @@ async function exchange(
   try {
     const init: RequestInit = { method, headers, signal };
     if (body !== undefined) init.body = body as NonNullable<RequestInit['body']>;
-    response = await settings.fetch(url, init);
+    // Called as a plain function: a browser's fetch throws "Illegal invocation" on another `this`.
+    const { fetch } = settings;
+    response = await fetch(url, init);
   } catch (error) {
     throw networkError(error, request);
   }
@@ -508,6 +517,8 @@ async function readBody(
     try {
       result = await reader.read();
     } catch (error) {
+      // An error body cut short still has its status, which is what matters: keep what arrived.
+      if (truncate) break;
       throw networkError(error, request, true);
     }
     if (result.done) {
@@ -559,7 +570,7 @@ function decode(bytes: Uint8Array, responseType: Settings['responseType']): unkn
         ? undefined
         : (JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown);
     case 'msgpack':
-      return bytes.byteLength === 0 ? undefined : msgpackCodec().decode(bytes);
+      return bytes.byteLength === 0 ? undefined : sharedMsgpack().decode(bytes);
   }
 }
 

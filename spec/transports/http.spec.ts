@@ -241,6 +241,17 @@ describe('http', () => {
       expect(empty.body).to.equal(undefined);
     });
 
+    it('calls the injected fetch as a plain function, as a browser’s fetch requires', async () => {
+      server = await serve((seen) => replyJson(seen, 200, 'ok'));
+      const receivers: unknown[] = [];
+      const plainOnly = function (this: unknown, url: string, init: RequestInit) {
+        receivers.push(this);
+        return fetch(url, init);
+      };
+      await firstValueFrom(http(server.url, { fetch: plainOnly }));
+      expect(receivers).to.deep.equal([undefined]);
+    });
+
     it('each subscription is one request: the Observable is cold', async () => {
       server = await serve((seen, n) => replyJson(seen, 200, n));
       const request = http<number>(server.url);
@@ -485,6 +496,22 @@ describe('http', () => {
       expect(e.message).to.equal(`DELETE ${url} failed: 429 Slow Down`);
       // The rest of the body was not read: the request was aborted and its connection closed.
       await server.requests[0]?.socketClosed;
+    });
+
+    it('is still an HttpError when the connection breaks in the middle of the error body', async () => {
+      const { fetch, responded } = watchedFetch();
+      server = await serve((seen) => {
+        seen.res.writeHead(503, { 'content-length': '100' });
+        seen.res.write('partial');
+      });
+      const failed = errorOf(http(server.url, { fetch }));
+      await responded;
+      (await server.arrival(1)).res.socket?.destroy();
+      const error = await failed;
+      expect(HttpError.is(error)).to.equal(true);
+      expect((error as HttpError).status).to.equal(503);
+      // The bytes that arrived before the break, if the stream delivered them before its error.
+      expect(['', 'partial']).to.include((error as HttpError).bodyText);
     });
 
     it('cuts bodyText on a whole character', async () => {
