@@ -22,6 +22,12 @@ export interface Codec<T = unknown> {
   encode(value: T): Uint8Array;
   /** Decodes exactly one frame from `bytes`; throws if the bytes are not exactly one valid frame. */
   decode(bytes: Uint8Array): T;
+  /**
+   * Optional: decodes exactly one frame from `bytes[start, end)`, the same as
+   * `decode(bytes.subarray(start, end))`. Decoders use it, when present, to read frames in place
+   * in a socket chunk without making a view per frame.
+   */
+  decodeRange?(bytes: Uint8Array, start: number, end: number): T;
 }
 
 /**
@@ -104,6 +110,10 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
     decode: (bytes) => {
       checkMsgpack(bytes, maxDepth);
       return packr.unpack(bytes) as T;
+    },
+    decodeRange: (bytes, start, end) => {
+      checkMsgpack(bytes, maxDepth, start, end);
+      return packr.unpack(bytes, { start, end }) as T;
     },
   };
 }

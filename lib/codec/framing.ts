@@ -125,7 +125,7 @@ export class FrameDecoder<T> {
       const missing = this.bodyLength - this.partBytes;
       if (this.partBytes === 0 && end - pos >= missing) {
         // The common case: the whole body lies in this chunk, so decode it in place.
-        this.deliver(chunk.subarray(pos, pos + missing), onFrame);
+        this.deliver(chunk, pos, pos + missing, onFrame);
         pos += missing;
         continue;
       }
@@ -136,7 +136,10 @@ export class FrameDecoder<T> {
       this.parts.push(new Uint8Array(chunk.subarray(pos, pos + take)));
       this.partBytes += take;
       pos += take;
-      if (this.partBytes === this.bodyLength) this.deliver(concat(this.parts, this.partBytes), onFrame);
+      if (this.partBytes === this.bodyLength) {
+        const body = concat(this.parts, this.partBytes);
+        this.deliver(body, 0, body.length, onFrame);
+      }
     }
   }
 
@@ -186,19 +189,23 @@ export class FrameDecoder<T> {
     this.headerFill = 0;
   }
 
-  private deliver(body: Uint8Array, onFrame: (frame: T) => void): void {
+  /** Decodes the body at `source[start, end)` in place (no view is made when the codec allows). */
+  private deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
     let frame: T;
+    const { codec } = this;
     try {
-      frame = this.codec.decode(body);
+      frame = codec.decodeRange
+        ? codec.decodeRange(source, start, end)
+        : codec.decode(source.subarray(start, end));
     } catch (cause) {
       this.fail(
         new ProtocolError(
-          `Malformed frame at offset ${this.frameOffset} (${body.length} bytes): ${describe(cause)}`,
+          `Malformed frame at offset ${this.frameOffset} (${end - start} bytes): ${describe(cause)}`,
           { offset: this.frameOffset, cause, write: this.writeReport() },
         ),
       );
     }
-    this.frameOffset += LENGTH_PREFIX_BYTES + body.length;
+    this.frameOffset += LENGTH_PREFIX_BYTES + end - start;
     this.bodyLength = -1;
     this.parts = [];
     this.partBytes = 0;

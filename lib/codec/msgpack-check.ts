@@ -28,15 +28,15 @@ const EXT_UNDEFINED = 0x00;
 const EXT_TIMESTAMP = 0xff;
 
 /**
- * Throws an `Error` naming the byte position and the problem unless `bytes` hold exactly one
- * MessagePack value made only of nil, booleans, numbers, strings, binaries, arrays, maps, the
- * `undefined` extension and timestamps, nested at most `maxDepth` arrays and maps deep.
- * Runs in O(bytes.length) time and O(depth) memory, without recursion.
+ * Throws an `Error` naming the byte position (counted from `start`) and the problem unless
+ * `bytes[start, end)` hold exactly one MessagePack value made only of nil, booleans, numbers,
+ * strings, binaries, arrays, maps, the `undefined` extension and timestamps, nested at most
+ * `maxDepth` arrays and maps deep. Runs in O(end - start) time and O(depth) memory, without
+ * recursion.
  * @internal
  */
-export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
-  const end = bytes.length;
-  let pos = 0;
+export function checkMsgpack(bytes: Uint8Array, maxDepth: number, start = 0, end = bytes.length): void {
+  let pos = start;
   // Values still to read in the innermost open array or map; at the top level, exactly one.
   let pending = 1;
   // The `pending` count of each enclosing container, innermost last.
@@ -49,7 +49,7 @@ export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
       continue;
     }
     pending--;
-    if (pos >= end) throw invalid(pos, 'the data ends inside a value');
+    if (pos >= end) throw invalidAt(pos - start, 'the data ends inside a value');
     const at = pos;
     const token = bytes[pos++]!;
     if (token < 0x80 || token >= 0xe0) continue; // fixint
@@ -66,32 +66,32 @@ export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
         case 0xc3: // true
           continue;
         case 0xc1:
-          throw invalid(at, 'byte 0xc1 is never used in MessagePack');
+          throw invalidAt(at - start, 'byte 0xc1 is never used in MessagePack');
         case 0xc4: // bin 8
         case 0xd9: // str 8
-          skip = readUint(bytes, pos, 1, at);
+          skip = readUint(bytes, end, pos, 1, at - start);
           pos += 1;
           break;
         case 0xc5: // bin 16
         case 0xda: // str 16
-          skip = readUint(bytes, pos, 2, at);
+          skip = readUint(bytes, end, pos, 2, at - start);
           pos += 2;
           break;
         case 0xc6: // bin 32
         case 0xdb: // str 32
-          skip = readUint(bytes, pos, 4, at);
+          skip = readUint(bytes, end, pos, 4, at - start);
           pos += 4;
           break;
         case 0xc7: // ext 8
-          extLength = readUint(bytes, pos, 1, at);
+          extLength = readUint(bytes, end, pos, 1, at - start);
           pos += 1;
           break;
         case 0xc8: // ext 16
-          extLength = readUint(bytes, pos, 2, at);
+          extLength = readUint(bytes, end, pos, 2, at - start);
           pos += 2;
           break;
         case 0xc9: // ext 32
-          extLength = readUint(bytes, pos, 4, at);
+          extLength = readUint(bytes, end, pos, 4, at - start);
           pos += 4;
           break;
         case 0xcc: // uint 8
@@ -128,29 +128,29 @@ export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
           extLength = 16;
           break;
         case 0xdc: // array 16
-          count = readUint(bytes, pos, 2, at);
+          count = readUint(bytes, end, pos, 2, at - start);
           pos += 2;
           break;
         case 0xdd: // array 32
-          count = readUint(bytes, pos, 4, at);
+          count = readUint(bytes, end, pos, 4, at - start);
           pos += 4;
           break;
         case 0xde: // map 16
-          count = readUint(bytes, pos, 2, at) * 2;
+          count = readUint(bytes, end, pos, 2, at - start) * 2;
           pos += 2;
           break;
         default: // 0xdf: map 32
-          count = readUint(bytes, pos, 4, at) * 2;
+          count = readUint(bytes, end, pos, 4, at - start) * 2;
           pos += 4;
           break;
       }
     }
     if (count >= 0) {
       if (enclosing.length >= maxDepth) {
-        throw invalid(at, `arrays and maps are nested more than ${maxDepth} deep`);
+        throw invalidAt(at - start, `arrays and maps are nested more than ${maxDepth} deep`);
       }
       // Every item takes at least one byte: a count the data cannot hold is a truncation.
-      if (count > end - pos) throw invalid(at, `a container of ${count} items is cut short`);
+      if (count > end - pos) throw invalidAt(at - start, `a container of ${count} items is cut short`);
       if (count > 0) {
         enclosing.push(pending);
         pending = count;
@@ -158,29 +158,30 @@ export function checkMsgpack(bytes: Uint8Array, maxDepth: number): void {
       continue;
     }
     if (extLength >= 0) {
-      if (pos >= end) throw invalid(at, 'the data ends inside an extension');
+      if (pos >= end) throw invalidAt(at - start, 'the data ends inside an extension');
       const type = bytes[pos++]!;
       const accepted =
         (type === EXT_UNDEFINED && token === 0xd4) ||
         (type === EXT_TIMESTAMP &&
           (extLength === 4 || extLength === 8 || extLength === 12 || (extLength === 1 && token === 0xd4)));
       if (!accepted) {
-        throw invalid(
-          at,
+        throw invalidAt(
+          at - start,
           `extension type ${extensionName(type)} with ${bytesOf(extLength)} is not accepted ` +
             '(only undefined and timestamps are)',
         );
       }
       skip = extLength;
     }
-    if (skip > end - pos) throw invalid(at, `the value needs ${bytesOf(skip)}, more than the data holds`);
+    if (skip > end - pos)
+      throw invalidAt(at - start, `the value needs ${bytesOf(skip)}, more than the data holds`);
     pos += skip;
   }
-  if (pos !== end) throw invalid(pos, `${bytesOf(end - pos)} of trailing data after the value`);
+  if (pos !== end) throw invalidAt(pos - start, `${bytesOf(end - pos)} of trailing data after the value`);
 }
 
-function readUint(bytes: Uint8Array, pos: number, size: 1 | 2 | 4, at: number): number {
-  if (size > bytes.length - pos) throw invalid(at, 'the data ends inside a length');
+function readUint(bytes: Uint8Array, end: number, pos: number, size: 1 | 2 | 4, at: number): number {
+  if (size > end - pos) throw invalidAt(at, 'the data ends inside a length');
   if (size === 1) return bytes[pos]!;
   if (size === 2) return (bytes[pos]! << 8) | bytes[pos + 1]!;
   return ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
@@ -195,7 +196,7 @@ function bytesOf(count: number): string {
   return count === 1 ? '1 byte' : `${count} bytes`;
 }
 
-function invalid(at: number, what: string): Error {
+function invalidAt(at: number, what: string): Error {
   return new Error(`Invalid MessagePack at byte ${at}: ${what}`);
 }
 

@@ -2,7 +2,14 @@
 import { expect } from 'chai';
 import { map, NEVER, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { ConnectedEvent, DisconnectedEvent, Link, SessionEvent, TransportEvent } from 'lifeline';
+import type {
+  ConnectedEvent,
+  DisconnectedEvent,
+  Link,
+  SessionEvent,
+  TransportEvent,
+  WriteReport,
+} from 'lifeline';
 
 /** A TestScheduler that compares with chai's deep equality. */
 export function newTestScheduler(): TestScheduler {
@@ -32,8 +39,8 @@ export class FakeLink implements Link<unknown> {
     this.closeRequested = true;
   }
 
-  writeReport() {
-    return { lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0 } as const;
+  writeReport(): WriteReport {
+    return { lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0 };
   }
 }
 
