@@ -37,7 +37,7 @@ import { VirtualTimeScheduler } from 'rxjs';
 import { policy, type RetryPolicy } from 'lifeline';
 import { seededRandom } from 'lifeline/testing';
 import { FailureRun } from '../lib/internal/failure-run.js';
-import { median, now } from './harness.js';
+import { markdownTable, median, now } from './harness.js';
 
 /** The backoff policies of the post, in the order of its graphs. */
 export const BROOKER_POLICIES = [
@@ -223,15 +223,11 @@ export async function benchBrooker(seeds = 11, options: Omit<BrookerOptions, 'se
     ratio(median(row.calls), baseline?.calls),
     ratio(median(row.completionMs), baseline?.completionMs),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   const { clients = 100, base = 5, cap = 2_000, networkMeanMs = 10, networkSdMs = 2 } = options;
   const out = [
     `\nBrooker's OCC contention simulation (virtual time): ${clients} clients, base ${base} ms, cap ${cap} ms, ` +
       `network ${networkMeanMs} ± ${networkSdMs} ms; median of seeds 1–${seeds}`,
-    line(header),
-    '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
-    ...body.map(line),
+    markdownTable(header, body),
     `(${seeds} seeds × ${rows.size} policies simulated in ${Math.round(wallMs)} ms of wall time)`,
   ].join('\n');
   console.log(out);

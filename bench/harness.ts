@@ -46,6 +46,16 @@ export function formatRate(value: number): string {
   return value.toFixed(1);
 }
 
+/** Formats a Markdown table with aligned columns (the shape prettier gives it in the README). */
+export function markdownTable(header: readonly string[], body: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) =>
+    '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  return [line(header), '| ' + widths.map((w) => '-'.repeat(w)).join(' | ') + ' |', ...body.map(line)].join(
+    '\n',
+  );
+}
+
 /** Prints rows as an aligned table, with each rate as a ratio against `baseline`. */
 export function printTable(title: string, rows: readonly Row[], baseline: Row): string {
   const header = ['case', 'frames/s (median)', 'MB/s', `× ${baseline.name}`];
@@ -55,14 +65,7 @@ export function printTable(title: string, rows: readonly Row[], baseline: Row): 
     row.mbPerSecond === undefined ? '' : row.mbPerSecond.toFixed(1),
     (row.perSecond / baseline.perSecond).toFixed(2),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
-  const out = [
-    `\n${title}`,
-    line(header),
-    '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
-    ...body.map(line),
-  ].join('\n');
+  const out = `\n${title}\n${markdownTable(header, body)}`;
   console.log(out);
   return out;
 }
