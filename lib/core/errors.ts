@@ -235,7 +235,10 @@ defineName(PeerClosedError, 'PeerClosedError');
  * ```
  */
 export class ProtocolError extends ConnectionError {
-  /** Byte offset of the offending frame in the inbound stream. */
+  /**
+   * Byte offset of the offending frame in the inbound stream, or -1 when a protocol layer above the
+   * framing (heartbeat, sessions) rejected a frame that decoded fine.
+   */
   readonly offset: number;
 
   constructor(

@@ -1,7 +1,7 @@
 import { Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { DialError, PeerClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
-import type { Link, TransportEvent } from '../core/transport.js';
+import type { ConnectedEvent, Link } from '../core/transport.js';
 import { FailureRun, resolveConfig } from '../internal/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { RetryPolicy } from '../policies/retry-policy.js';
@@ -52,7 +52,7 @@ export interface ReconnectConfig {
  * {@link GaveUpError} carrying the last failure and the attempt count.
  *
  * Pipe it after the per-connection operators (heartbeat, framing) and before the ones that work
- * across connections. The policy's `attemptTimeout` bounds each dial (a `DialError` with code
+ * across connections. Events other than `connected` and `frame` (heartbeat samples) pass through. The policy's `attemptTimeout` bounds each dial (a `DialError` with code
  * `'ETIMEDOUT'`); its breaker is asked before each dial and told each connection's outcome (a drop
  * before `healthyAfter` is a failure); its budget gets a deposit per healthy connection.
  * Unsubscribing closes the connection or cancels the pending wait at once.
@@ -73,7 +73,7 @@ export interface ReconnectConfig {
  * badge.unsubscribe();
  * ```
  */
-export function reconnectWith<E extends TransportEvent<unknown, unknown>>(
+export function reconnectWith<E extends { readonly type: string }>(
   policyOrConfig: RetryPolicy | ReconnectConfig,
 ): OperatorFunction<E, E | DisconnectedEvent> {
   const { policy, scheduler } = resolveConfig('reconnectWith', policyOrConfig);
@@ -155,7 +155,7 @@ export function reconnectWith<E extends TransportEvent<unknown, unknown>>(
             next: (event) => {
               if (event.type === 'connected') {
                 connected = true;
-                link = event.link;
+                link = (event as unknown as ConnectedEvent).link;
                 clearTimer();
                 if (healthyAfter === 'first-frame') {
                   // nothing to schedule: the first frame decides

@@ -80,6 +80,7 @@ export interface MemoryFaults {
   /**
    * Holds all traffic silently: nothing is delivered, nothing errors, writes stay unconfirmed
    * (so senders' `bufferedBytes` grow up to their cap), like a peer that vanished without a FIN.
+   * Dials made during the stall hang until it ends.
    */
   stall(): void;
   /** Ends a stall: held bytes are delivered, in order. */
@@ -149,12 +150,13 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
     refusing: false,
     listener: undefined,
     pipes: new Set(),
+    stalledDials: new Set(),
     nextId: 1,
   };
 
   const transport = new Observable<TransportEvent<Down, Up>>((subscriber) => {
     let half: Half | undefined;
-    const dial = scheduler.schedule(() => {
+    const connect = () => {
       if (!network.listener || network.refusing) {
         subscriber.error(
           new DialError(`Connection refused by memory endpoint '${name}'`, { code: 'ECONNREFUSED' }),
@@ -169,9 +171,13 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
         remote: pipe.client.info.local,
       });
       half.attach(subscriber as Subscriber<TransportEvent<unknown, unknown>>);
-    }, network.latency);
+    };
+    // A dial during a stall gets no answer until the stall ends, like a SYN into a dead network.
+    const dial = () => (network.stalled ? network.stalledDials.add(dial) : connect());
+    const timer = scheduler.schedule(dial, network.latency);
     return () => {
-      dial.unsubscribe();
+      timer.unsubscribe();
+      network.stalledDials.delete(dial);
       half?.destroy();
     };
   });
@@ -204,6 +210,9 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
     resume: () => {
       network.stalled = false;
       for (const pipe of network.pipes) pipe.pumpSoon();
+      const dials = [...network.stalledDials];
+      network.stalledDials.clear();
+      for (const dial of dials) dial();
     },
     delay: (ms) => {
       network.latency = checkDelay(ms);
@@ -233,6 +242,8 @@ interface Network {
   refusing: boolean;
   listener: Subscriber<ServerEvent<unknown, unknown>> | undefined;
   readonly pipes: Set<Pipe>;
+  /** Dials that arrived during a stall; they complete when it ends. */
+  readonly stalledDials: Set<() => void>;
   nextId: number;
 }
 

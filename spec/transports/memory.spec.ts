@@ -281,12 +281,25 @@ describe('memory()', () => {
   it('stall() holds traffic silently and resume() delivers it in order', () => {
     testScheduler.run(({ expectObservable }) => {
       const endpoint = memory<string>({ latency: 1 });
+      sending(endpoint.transport, ['a', 'b']).subscribe();
+      // Scheduled after the dial, so the connection opens at 1 and only its traffic is held.
       testScheduler.schedule(() => endpoint.faults.stall(), 1);
       testScheduler.schedule(() => endpoint.faults.resume(), 10);
-      sending(endpoint.transport, ['a', 'b']).subscribe();
       // connected at 1; frames sent at 1 are held by the stall and delivered on resume at 10
       // prettier-ignore
       expectObservable(serve(endpoint), '^-------------!').toBe('-c--------(ab)');
+    });
+  });
+
+  it('a dial during a stall hangs until the stall ends', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory<string>({ latency: 1 });
+      endpoint.faults.stall();
+      testScheduler.schedule(() => endpoint.faults.resume(), 10);
+      // prettier-ignore
+      expectObservable(serve(endpoint), '^-----------!').toBe('10ms c');
+      // prettier-ignore
+      expectObservable(asMarbles(endpoint.transport), '^-----------!').toBe('10ms c');
     });
   });
 

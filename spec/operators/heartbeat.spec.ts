@@ -1,0 +1,220 @@
+import { expect } from 'chai';
+import {
+  heartbeat,
+  HeartbeatTimeoutError,
+  memory,
+  policy,
+  reconnectWith,
+  type HeartbeatEvent,
+  type Link,
+  type MemoryEndpoint,
+  type SessionEvent,
+  type TransportEvent,
+} from 'lifeline';
+import { tcp } from 'lifeline/node';
+import net from 'node:net';
+import { catchError, EMPTY, firstValueFrom, map, mergeMap, of, tap, type Observable } from 'rxjs';
+import { newTestScheduler } from './support.js';
+
+type Event = TransportEvent<unknown, unknown> | HeartbeatEvent | SessionEvent;
+
+/** Client events as marble values: `c`, frames, `h<rtt>/<offset>` samples, `E:<name>` errors. */
+function marbles(events: Observable<Event>): Observable<string> {
+  return events.pipe(
+    map((event) => {
+      if (event.type === 'connected') return 'c';
+      if (event.type === 'frame') return String(event.frame);
+      if (event.type === 'heartbeat') return `h${event.rtt}/${event.clockOffset}`;
+      return `d${event.attempt}`;
+    }),
+    catchError((error: Error) => of(`E:${error.name}`)),
+  );
+}
+
+/**
+ * A plain server (no heartbeat layer) that shows the raw envelopes it receives as JSON, and calls
+ * `answer` for each so a test can script the peer.
+ */
+function rawServer(
+  endpoint: MemoryEndpoint,
+  answer: (frame: unknown, link: Link<unknown>) => void = () => undefined,
+): Observable<string> {
+  return endpoint.server.pipe(
+    mergeMap((event) => {
+      if (event.type !== 'connection') return EMPTY;
+      let link: Link<unknown> | undefined;
+      return event.connection.pipe(
+        tap((e) => {
+          if (e.type === 'connected') link = e.link;
+          else if (link) answer(e.frame, link);
+        }),
+        map((e) => (e.type === 'connected' ? 'c' : JSON.stringify(e.frame))),
+        catchError(() => EMPTY),
+      );
+    }),
+  );
+}
+
+describe('heartbeat', () => {
+  it('pings while the connection is idle and errors with HeartbeatTimeoutError after timeout of silence', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 10 });
+      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      // Connected at 10; silent since: pings at 60 and 110 (arriving at 70 and 120); dead at 160.
+      const pings = { c: 'c', a: '[1,1,60]', b: '[1,2,110]' };
+      // prettier-ignore
+      expectObservable(rawServer(endpoint), '^ 200ms !').toBe('10ms c 59ms a 49ms b', pings);
+      // prettier-ignore
+      expectObservable(marbles(client)).toBe('10ms c 149ms (x|)', { c: 'c', x: 'E:HeartbeatTimeoutError' });
+      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 180);
+    });
+  });
+
+  it('answers pongs into round-trip samples (NTP-style) and keeps a live connection up', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 10 });
+      // The peer's clock runs 1000 ms ahead and it holds each ping 4 ms before answering.
+      rawServer(endpoint, (frame, link) => {
+        const [kind, id, t0] = frame as number[];
+        if (kind !== 1) return;
+        const t1 = testScheduler.now() + 1000;
+        testScheduler.schedule(() => link.send([2, id, t0, t1, t1 + 4]), 4);
+      }).subscribe();
+      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      // Ping at 60 arrives at 70, answered at 74, pong arrives at 84: rtt (84-60)-(4) = 20;
+      // offset ((1070-60) + (1074-84)) / 2 = 1000. Next ping 50 ms after the pong.
+      // prettier-ignore
+      expectObservable(marbles(client), '^ 200ms !').toBe('10ms c 73ms h 73ms h', { c: 'c', h: 'h20/1000' });
+    });
+  });
+
+  it('carries application frames as [0, frame] both ways, and frames count as life', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable, cold }) => {
+      const endpoint = memory({ latency: 1 });
+      rawServer(endpoint, (frame, link) => {
+        const [kind, payload] = frame as [number, string];
+        if (kind === 0) link.send([0, payload.toUpperCase()]);
+      }).subscribe();
+      let link: Link<string> | undefined;
+      const client = endpoint.transport.pipe(
+        heartbeat<string>({ interval: 50, timeout: 150 }),
+        tap((e) => e.type === 'connected' && (link = e.link)),
+      );
+      // The client talks every 40 ms, so it never goes silent for 50: no pings at all.
+      cold('2ms a 39ms b 39ms c 39ms d').subscribe((v) => link?.send(v));
+      // prettier-ignore
+      expectObservable(marbles(client), '^ 170ms !').toBe('-c--A 39ms B 39ms C 39ms D', {
+        c: 'c', A: 'A', B: 'B', C: 'C', D: 'D',
+      });
+    });
+  });
+
+  it('two heartbeat peers answer each other without the application', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 5 });
+      endpoint.server
+        .pipe(
+          mergeMap((e) =>
+            e.type === 'connection' ? e.connection.pipe(heartbeat({ interval: 1000, timeout: 3000 })) : EMPTY,
+          ),
+        )
+        .subscribe();
+      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      // Ping at 55, pong back at 65: rtt 10, same clock. Then every 50 ms of silence after it.
+      // prettier-ignore
+      expectObservable(marbles(client), '^ 200ms !').toBe('5ms c 59ms h 59ms h 59ms h', { c: 'c', h: 'h10/0' });
+    });
+  });
+
+  it('finds a half-open link (memory stall) and lets reconnectWith dial again', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      endpoint.server
+        .pipe(
+          mergeMap((e) =>
+            e.type === 'connection'
+              ? e.connection.pipe(
+                  heartbeat({ interval: 20, timeout: 60 }),
+                  catchError(() => EMPTY),
+                )
+              : EMPTY,
+          ),
+        )
+        .subscribe();
+      testScheduler.schedule(() => endpoint.faults.stall(), 30);
+      testScheduler.schedule(() => endpoint.faults.resume(), 100);
+      const session = endpoint.transport.pipe(
+        heartbeat({ interval: 20, timeout: 60 }),
+        reconnectWith({ policy: policy.constant(10), healthyAfter: 1000 }),
+      );
+      const values = { c: 'c', h: 'h2/0', d: 'd1' };
+      // A sample at 23 (ping 21, pong 23); the stall at 30 swallows the ping of 43; 60 ms after
+      // the last frame (23) the link is declared dead at 83; the redial at 93 hangs in the stall
+      // and connects when it ends at 100.
+      // prettier-ignore
+      expectObservable(marbles(session), '^ 110ms !').toBe('-c 21ms h 59ms d 16ms c', values);
+    });
+  });
+
+  it('a frame that is not a heartbeat envelope is a ProtocolError', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      rawServer(endpoint, (_frame, link) => link.send('plain')).subscribe();
+      const client = endpoint.transport.pipe(heartbeat({ interval: 5, timeout: 20 }));
+      // The client's first ping (at 6) is answered with a plain string at 8.
+      // prettier-ignore
+      expectObservable(marbles(client)).toBe('-c 6ms (x|)', { c: 'c', x: 'E:ProtocolError' });
+    });
+  });
+
+  it('unsubscribing clears its timers and closes the connection', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      // prettier-ignore
+      expectObservable(rawServer(endpoint), '^ 30ms !').toBe('-c');
+      expectObservable(marbles(client), '^ 10ms !').toBe('-c');
+      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 20);
+    });
+    expect(testScheduler.actions).to.have.length(0);
+  });
+
+  it('rejects nonsense options with a TypeError', () => {
+    expect(() => heartbeat({ interval: 0 })).to.throw(TypeError, /interval/);
+    expect(() => heartbeat({ interval: 100, timeout: 100 })).to.throw(TypeError, /timeout/);
+    expect(() => heartbeat({ timeout: Number.NaN })).to.throw(TypeError, /timeout/);
+  });
+
+  it('over real TCP, finds a peer that stopped reading and writing', async () => {
+    // A server that accepts and then does nothing at all: no reads, no writes, no FIN.
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.pause();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const outcome = await firstValueFrom(
+        tcp({ port }).pipe(
+          heartbeat({ interval: 20, timeout: 60 }),
+          map(() => 'event'),
+          catchError((error: unknown) => of(error)),
+          mergeMap((value) => (value === 'event' ? EMPTY : of(value))),
+        ),
+      );
+      expect(HeartbeatTimeoutError.is(outcome)).to.equal(true);
+      expect((outcome as HeartbeatTimeoutError).silentFor).to.be.at.least(60);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
