@@ -4,6 +4,7 @@ import os from 'node:os';
 import { benchTcp } from './tcp.js';
 import { benchWebSocket } from './websocket.js';
 import { benchBrooker } from './brooker.js';
+import { benchPool } from './pool.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const only = process.argv.slice(2);
@@ -15,3 +16,4 @@ console.log(
 if (want('tcp')) await benchTcp(runs);
 if (want('websocket')) await benchWebSocket(runs);
 if (want('brooker')) await benchBrooker(); // virtual time: 11 seeds, the same table on every machine
+if (want('pool')) await benchPool(runs);

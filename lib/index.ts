@@ -89,3 +89,18 @@ export type { ShareConnectionConfig } from './operators/shareConnection.js';
 export { http } from './transports/http.js';
 export type { HttpRequest, HttpOptions, HttpResponse } from './transports/http.js';
 export { HttpError } from './core/errors.js';
+// Pools: connections shared by origin, with limits, and leases for exchanges of several steps.
+export { originOf, DEFAULT_PORTS } from './pool/origin.js';
+export type { Origin, OriginParts, OriginOptions } from './pool/origin.js';
+export { ConnectionPool } from './pool/connection-pool.js';
+export type {
+  ConnectionPoolOptions,
+  PoolAddress,
+  PoolCounts,
+  PoolStats,
+  PoolSnapshot,
+} from './pool/connection-pool.js';
+export type { Lease } from './pool/lease.js';
+export { PoolExhaustedError, PoolClosedError } from './pool/errors.js';
+export { heartbeat, HeartbeatTimeoutError } from './operators/heartbeat.js';
+export type { HeartbeatConfig, HeartbeatEvent } from './operators/heartbeat.js';

@@ -1,0 +1,53 @@
+import { LifelineError } from '../core/errors.js';
+
+/**
+ * A {@link ConnectionPool} could not give a connection: every one of its `openTotal` connections
+ * is in use and its waiting queue (`maxWaiting`) is full. Nothing was dialled or sent, so the
+ * request can be retried later as it is.
+ *
+ * @example
+ * ```ts
+ * import { PoolExhaustedError } from 'lifeline';
+ * const busy = (e: unknown) => (PoolExhaustedError.is(e) ? `${e.key}: ${e.waiting} waiting` : '');
+ * ```
+ */
+export class PoolExhaustedError extends LifelineError {
+  /** The origin key that was asked for. */
+  readonly key: string;
+  /** Connections open in the whole pool at the time (equal to `openTotal`). */
+  readonly open: number;
+  /** Requests already waiting (equal to `maxWaiting`). */
+  readonly waiting: number;
+
+  constructor(message: string, options: { key: string; open: number; waiting: number }) {
+    super(message);
+    this.key = options.key;
+    this.open = options.open;
+    this.waiting = options.waiting;
+  }
+}
+defineName(PoolExhaustedError, 'PoolExhaustedError');
+
+/**
+ * The {@link ConnectionPool} was closed: every request waiting for a connection, every transport
+ * and lease holding one fails with this error, and so does every later request.
+ *
+ * @example
+ * ```ts
+ * import { PoolClosedError } from 'lifeline';
+ * const closedPool = (e: unknown) => PoolClosedError.is(e);
+ * ```
+ */
+export class PoolClosedError extends LifelineError {}
+defineName(PoolClosedError, 'PoolClosedError');
+
+// The same as lib/core/errors.ts, which does not export its own.
+function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
+  // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
+  Object.defineProperty(errorClass.prototype, 'name', {
+    value: name,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+}
