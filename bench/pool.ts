@@ -12,7 +12,7 @@ import {
   type Transport,
   type TransportEvent,
 } from 'lifeline';
-import { formatRate, measure, median, now } from './harness.js';
+import { formatRate, markdownTable, measure, median, now } from './harness.js';
 
 const fakeLink: Link<unknown> = {
   send: () => true,
@@ -137,14 +137,8 @@ export async function benchPool(runs: number): Promise<void> {
     (r.naive / base.naive).toFixed(2),
     (r.naive / r.lifeline).toFixed(2),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   console.log(
-    [
-      `\nConnectionPool: one eviction (dial a new origin, release it, evict the LRU idle), median of ${runs}`,
-      line(header),
-      '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
-      ...body.map(line),
-    ].join('\n'),
+    `\nConnectionPool: one eviction (dial a new origin, release it, evict the LRU idle), median of ${runs}\n` +
+      markdownTable(header, body),
   );
 }

@@ -1,4 +1,5 @@
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
+import { concatBytes } from '../internal/bytes.js';
 import type { Codec } from './codec.js';
 
 /**
@@ -137,7 +138,8 @@ export class FrameDecoder<T> {
       this.partBytes += take;
       pos += take;
       if (this.partBytes === this.bodyLength) {
-        const body = concat(this.parts, this.partBytes);
+        // The parts are copies this decoder made, so a single one can be used as it is.
+        const body = concatBytes(this.parts, this.partBytes, true);
         this.deliver(body, 0, body.length, onFrame);
       }
     }
@@ -273,17 +275,6 @@ export function checkMaxFrameBytes(value: number): number {
 
 function readUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
 }
 
 function describe(error: unknown): string {

@@ -434,7 +434,12 @@ const NOTHING_SENT: WriteReport = Object.freeze({
   unconfirmedBytes: 0,
 });
 
-function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
+/**
+ * Gives an error class its stable `name`, on the prototype, so `name` survives minifiers and
+ * {@link LifelineError.is} can find it. Every lifeline error class is named with it.
+ * @internal
+ */
+export function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
   // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
   Object.defineProperty(errorClass.prototype, 'name', {
     value: name,

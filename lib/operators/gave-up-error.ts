@@ -1,4 +1,4 @@
-import { LifelineError } from '../core/errors.js';
+import { defineName, LifelineError } from '../core/errors.js';
 import type { GiveUpReason } from '../policies/retry-policy.js';
 
 /**
@@ -25,9 +25,4 @@ export class GaveUpError extends LifelineError {
     this.reason = options.reason;
   }
 }
-Object.defineProperty(GaveUpError.prototype, 'name', {
-  value: 'GaveUpError',
-  writable: true,
-  configurable: true,
-  enumerable: false,
-});
+defineName(GaveUpError, 'GaveUpError');

@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { ConnectionError, ProtocolError } from '../core/errors.js';
+import { ConnectionError, defineName, ProtocolError } from '../core/errors.js';
 import type { Link, TransportEvent } from '../core/transport.js';
 import { LayerLink } from '../internal/layer-link.js';
 
@@ -83,12 +83,7 @@ export class HeartbeatTimeoutError extends ConnectionError {
     this.silentFor = options.silentFor;
   }
 }
-Object.defineProperty(HeartbeatTimeoutError.prototype, 'name', {
-  value: 'HeartbeatTimeoutError',
-  writable: true,
-  configurable: true,
-  enumerable: false,
-});
+defineName(HeartbeatTimeoutError, 'HeartbeatTimeoutError');
 
 /**
  * Keeps one connection honest (per connection: pipe it before {@link reconnectWith}). While no

@@ -1,4 +1,4 @@
-import { LifelineError } from '../core/errors.js';
+import { defineName, LifelineError } from '../core/errors.js';
 
 /**
  * A {@link CircuitBreaker} refused an attempt: it is open (the backend failed too often and is
@@ -53,14 +53,3 @@ defineName(CircuitOpenError, 'CircuitOpenError');
  */
 export class RetryBudgetExhaustedError extends LifelineError {}
 defineName(RetryBudgetExhaustedError, 'RetryBudgetExhaustedError');
-
-// The same as lib/core/errors.ts, which does not export its own.
-function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
-  // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
-  Object.defineProperty(errorClass.prototype, 'name', {
-    value: name,
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
-}

@@ -1,4 +1,4 @@
-import { LifelineError } from '../core/errors.js';
+import { defineName, LifelineError } from '../core/errors.js';
 
 /**
  * A {@link ConnectionPool} could not give a connection: every one of its `openTotal` connections
@@ -40,14 +40,3 @@ defineName(PoolExhaustedError, 'PoolExhaustedError');
  */
 export class PoolClosedError extends LifelineError {}
 defineName(PoolClosedError, 'PoolClosedError');
-
-// The same as lib/core/errors.ts, which does not export its own.
-function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
-  // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
-  Object.defineProperty(errorClass.prototype, 'name', {
-    value: name,
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
-}

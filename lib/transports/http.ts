@@ -10,6 +10,7 @@ import {
   type ConnectionError,
 } from '../core/errors.js';
 import { checkNumber, describe } from '../policies/validate.js';
+import { concatBytes } from '../internal/bytes.js';
 
 /**
  * One HTTP request for {@link http}. A plain string is short for `{ url }`: a GET.
@@ -536,7 +537,8 @@ async function readBody(
       chunks.push(chunk);
     }
   }
-  return concat(chunks, total);
+  // A new buffer that owns its bytes: a chunk may be a view of a larger buffer.
+  return concatBytes(chunks, total);
 }
 
 /** The Content-Length, when present, valid, and describing the bytes the body will yield. */
@@ -546,17 +548,6 @@ function declaredLength(headers: Headers): number | undefined {
   if (encoding !== null && encoding.trim().toLowerCase() !== 'identity') return undefined;
   const value = headers.get('content-length')?.trim();
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
-}
-
-/** The chunks as one `Uint8Array` that owns its bytes (a chunk may be a view of a larger buffer). */
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const whole = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return whole;
 }
 
 function decode(bytes: Uint8Array, responseType: Settings['responseType']): unknown {
