@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import fc from 'fast-check';
 
 /**
@@ -96,4 +97,14 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
     at += part.length;
   }
   return out;
+}
+
+/** Runs `fn` and returns what it threw; fails the test if it returned. */
+export function thrown(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('expected a throw');
 }

@@ -10,19 +10,9 @@ import {
   msgpackCodec,
   type WriteReport,
 } from 'lifeline';
-import { chunking, concat, fixstr, framed, msgpackValue, split } from './arbitraries.js';
+import { chunking, concat, fixstr, framed, msgpackValue, split, thrown } from './arbitraries.js';
 
 const codec = msgpackCodec();
-
-/** Runs `fn` and returns what it threw; fails the test if it returned. */
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected a throw');
-}
 
 /** Pushes every chunk, collecting the frames. */
 function pushAll<T>(decoder: FrameDecoder<T>, chunks: readonly Uint8Array[], into: T[] = []): T[] {

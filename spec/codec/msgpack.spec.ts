@@ -1,19 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { FrameDecoder, ProtocolError, msgpackCodec, type Codec } from 'lifeline';
-import { concat, fixstr, framed, hex, msgpackValue } from './arbitraries.js';
+import { concat, fixstr, framed, hex, msgpackValue, thrown } from './arbitraries.js';
 
 const codec = msgpackCodec();
-
-/** Runs `fn` and returns what it threw; fails the test if it returned. */
-function thrown(fn: () => void): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return expect.fail('expected a throw');
-}
 
 /** Decodes hand-made bytes with the default codec. */
 function decode(bytes: readonly number[] | Uint8Array, with_: Codec = codec): unknown {

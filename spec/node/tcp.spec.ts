@@ -15,8 +15,10 @@ import {
 } from 'lifeline';
 import { tcp, tcpServer } from 'lifeline/node';
 import {
+  ALL_WHOLE,
   exchangeBothWays,
   expectBackpressure,
+  expectResetAfterWholeWrites,
   expectStillServing,
   failure,
   record,
@@ -166,19 +168,10 @@ describe('tcp and tcpServer', () => {
     let received = 0;
     while (received < expected) received += ((await once(socket, 'data')) as [Buffer])[0].length;
     // The write callbacks have fired: every frame is confirmed as having left whole.
-    expect(link.writeReport()).to.deep.equal({
-      lastFrame: 'whole',
-      unconfirmedFrames: 0,
-      unconfirmedBytes: 0,
-    });
+    expect(link.writeReport()).to.deep.equal(ALL_WHOLE);
 
     socket.resetAndDestroy();
-    const error = await failure(client);
-    expect(error).to.be.instanceOf(ConnectionResetError);
-    const reset = error as ConnectionResetError;
-    expect(reset.code).to.equal('ECONNRESET');
-    expect(reset.phase).to.equal('read');
-    expect(reset.write).to.deep.equal({ lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 });
+    const reset = await expectResetAfterWholeWrites(client, 'ECONNRESET');
     expect((reset.cause as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
     raw.close();
   });

@@ -19,6 +19,7 @@ import {
 } from 'rxjs';
 import { expect } from 'chai';
 import {
+  ConnectionResetError,
   SendBufferFullError,
   type Link,
   type ServerEvent,
@@ -219,4 +220,24 @@ export async function expectStillServing(
   client.subscription.unsubscribe();
   expect(await accepted.outcome).to.equal('complete');
   expect(server.ended()).to.equal(undefined);
+}
+
+/** Nothing unconfirmed: every frame sent so far left whole. */
+export const ALL_WHOLE = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 } as const;
+
+/**
+ * Waits for `recording` to fail and checks it is a read-phase `ConnectionResetError` with `code`
+ * that reports every frame as written whole; returns it for further checks.
+ */
+export async function expectResetAfterWholeWrites(
+  recording: { outcome: Promise<Outcome> },
+  code: string | number,
+): Promise<ConnectionResetError> {
+  const error = await failure(recording);
+  expect(error).to.be.instanceOf(ConnectionResetError);
+  const reset = error as ConnectionResetError;
+  expect(reset.code).to.equal(code);
+  expect(reset.phase).to.equal('read');
+  expect(reset.write).to.deep.equal(ALL_WHOLE);
+  return reset;
 }

@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
-  ConnectionResetError,
   DialError,
   encodeFrames,
   FrameTooLargeError,
@@ -17,8 +16,10 @@ import {
 } from 'lifeline';
 import { websocketServer } from 'lifeline/node';
 import {
+  ALL_WHOLE,
   exchangeBothWays,
   expectBackpressure,
+  expectResetAfterWholeWrites,
   expectStillServing,
   failure,
   record,
@@ -168,18 +169,9 @@ describe('websocket', () => {
     link.send('a');
     link.send('b');
     await once(socket, 'message');
-    expect(link.writeReport()).to.deep.equal({
-      lastFrame: 'whole',
-      unconfirmedFrames: 0,
-      unconfirmedBytes: 0,
-    });
+    expect(link.writeReport()).to.deep.equal(ALL_WHOLE);
     socket.terminate();
-    const error = await failure(client);
-    expect(error).to.be.instanceOf(ConnectionResetError);
-    const reset = error as ConnectionResetError;
-    expect(reset.code).to.equal(1006);
-    expect(reset.phase).to.equal('read');
-    expect(reset.write).to.deep.equal({ lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 });
+    await expectResetAfterWholeWrites(client, 1006);
     raw.close();
   });
 
