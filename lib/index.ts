@@ -104,3 +104,8 @@ export type { Lease } from './pool/lease.js';
 export { PoolExhaustedError, PoolClosedError } from './pool/errors.js';
 export { heartbeat, HeartbeatTimeoutError } from './operators/heartbeat.js';
 export type { HeartbeatConfig, HeartbeatEvent } from './operators/heartbeat.js';
+// Endpoint sets: the cheapest admissible endpoint with failover, and fanout to many (seed 002).
+export { EndpointSet, AllEndpointsFailedError } from './pool/endpoint-set.js';
+export type { Endpoint, EndpointSetOptions, PickedEndpoint, EndpointFailure } from './pool/endpoint-set.js';
+export { fanout, FanoutError } from './pool/fanout.js';
+export type { FanoutResult, FanoutStatus, FanoutOptions } from './pool/fanout.js';

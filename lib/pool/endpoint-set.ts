@@ -1,0 +1,477 @@
+import {
+  asyncScheduler,
+  from,
+  Observable,
+  Subscription,
+  type ObservableInput,
+  type SchedulerLike,
+} from 'rxjs';
+import { defineName, LifelineError } from '../core/errors.js';
+import {
+  CircuitBreaker,
+  type BreakerPermit,
+  type CircuitBreakerOptions,
+} from '../policies/circuit-breaker.js';
+import { classifyFailure, type FailureClass } from '../policies/classify.js';
+import { CircuitOpenError } from '../policies/errors.js';
+import { checkFunction, checkNumber, describe } from '../policies/validate.js';
+
+/**
+ * One member of an {@link EndpointSet}: a node of a cluster, a replica, a mirror. `value` is
+ * whatever the caller needs to talk to it (a URL, a transport factory, an address).
+ *
+ * @typeParam T - what the caller keeps per endpoint.
+ * @example
+ * ```ts
+ * import type { Endpoint } from 'lifeline';
+ * const near: Endpoint<string> = { id: 'eu-1', cost: 100, value: 'https://eu-1.example.com' };
+ * ```
+ */
+export interface Endpoint<T> {
+  /** Names the endpoint in results and errors; unique within a set. */
+  readonly id: string;
+  /**
+   * How much using this endpoint costs (git-annex's remote cost: latency, money, distance); lower
+   * is preferred. A finite number ≥ 0. Equal costs are equally good and chosen among at random.
+   */
+  readonly cost: number;
+  /** The caller's handle on the endpoint, passed back untouched. */
+  readonly value: T;
+}
+
+/**
+ * An endpoint chosen by {@link EndpointSet.pick}, with the permit its circuit breaker gave.
+ * Report how the attempt went on `permit` (`success()`, `failure()` or `release()`), exactly as
+ * with {@link CircuitBreaker.admit}: while the breaker is half-open, an unsettled permit holds one
+ * of its few probe slots.
+ *
+ * @typeParam T - what the caller keeps per endpoint.
+ * @example
+ * ```ts
+ * import { EndpointSet, type PickedEndpoint } from 'lifeline';
+ * import { seededRandom } from 'lifeline/testing';
+ * const set = new EndpointSet({ endpoints: [{ id: 'a', cost: 1, value: 'a.example' }], random: seededRandom(1) });
+ * const picked: PickedEndpoint<string> | undefined = set.pick();
+ * picked?.permit.release();
+ * ```
+ */
+export interface PickedEndpoint<T> {
+  readonly endpoint: Endpoint<T>;
+  readonly permit: BreakerPermit;
+}
+
+/**
+ * What one endpoint did in a call that {@link AllEndpointsFailedError} ended: it was tried and
+ * failed (`attempted: true`, with its error), or its breaker refused it (`attempted: false`, with the
+ * {@link CircuitOpenError}).
+ *
+ * @example
+ * ```ts
+ * import type { EndpointFailure } from 'lifeline';
+ * const line = (f: EndpointFailure) => `${f.id}: ${f.attempted ? 'failed' : 'skipped (breaker open)'}`;
+ * ```
+ */
+export interface EndpointFailure {
+  readonly id: string;
+  readonly error: unknown;
+  readonly attempted: boolean;
+}
+
+/**
+ * {@link EndpointSet.use} ran out of endpoints: every endpoint was tried once and failed
+ * transiently, or was refused by its open circuit breaker. `failures` lists each endpoint once —
+ * those tried, in the order they were tried, then those refused. The first error of an endpoint
+ * that was tried is `cause` and is quoted in the message (seed 002: of several errors, show the
+ * first); when none was tried, the first refusal is.
+ *
+ * @example
+ * ```ts
+ * import { AllEndpointsFailedError } from 'lifeline';
+ * const report = (e: unknown) =>
+ *   AllEndpointsFailedError.is(e) ? e.failures.map((f) => `${f.id}: ${String(f.error)}`).join('\n') : '';
+ * ```
+ */
+export class AllEndpointsFailedError extends LifelineError {
+  /** Every endpoint of the set, once, with what stopped it. */
+  readonly failures: readonly EndpointFailure[];
+
+  constructor(message: string, options: { failures: readonly EndpointFailure[]; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.failures = Object.freeze([...options.failures]);
+  }
+}
+defineName(AllEndpointsFailedError, 'AllEndpointsFailedError');
+
+/**
+ * Options of {@link EndpointSet}.
+ *
+ * @typeParam T - what the caller keeps per endpoint.
+ * @example
+ * ```ts
+ * import { consecutiveFailures, type EndpointSetOptions } from 'lifeline';
+ * const fromCrypto = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
+ * const options: EndpointSetOptions<string> = {
+ *   endpoints: [
+ *     { id: 'node1', cost: 100, value: 'tcp://node1:7070' },
+ *     { id: 'node2', cost: 100, value: 'tcp://node2:7070' },
+ *     { id: 'backup', cost: 200, value: 'tcp://backup:7070' },
+ *   ],
+ *   breaker: (id) => ({ strategy: consecutiveFailures(id === 'backup' ? 10 : 3), openFor: 30_000 }),
+ *   random: fromCrypto,
+ * };
+ * ```
+ */
+export interface EndpointSetOptions<T> {
+  /**
+   * The endpoints, at least one, with unique ids. Among equal costs, their order here is the order
+   * the random draw indexes into.
+   * @default none (required)
+   */
+  endpoints: readonly Endpoint<T>[];
+  /**
+   * Each endpoint's {@link CircuitBreaker}: options to make one from (the set's `scheduler` is used
+   * unless they name their own), or a function of the endpoint's id returning options or a breaker
+   * of the caller's (to watch its `state$`, or to share one breaker with other code). A breaker
+   * shared by two endpoints of one set is admitted once per endpoint, so with one half-open probe
+   * slot the second is refused.
+   * @default a `new CircuitBreaker({ scheduler })` per endpoint: opens after 5 failures in a row for 10 s
+   */
+  breaker?: CircuitBreakerOptions | ((id: string) => CircuitBreakerOptions | CircuitBreaker) | undefined;
+  /**
+   * Returns a number in [0, 1) at each call; it chooses among equally cheap endpoints. Injected,
+   * never defaulted: tests pass `seededRandom(seed)` from 'lifeline/testing' for one exact sequence
+   * of choices, production code the platform's generator (see the example). It is only called when
+   * two or more endpoints tie for cheapest. A value outside [0, 1) makes the pick throw a
+   * `TypeError`.
+   * @default none (required)
+   */
+  random: () => number;
+  /**
+   * Decides whether a failure may go away on another endpoint (`'transient'`: fail over, and count it
+   * against the endpoint's breaker) or would fail the same anywhere (`'permanent'`: stop). It is not
+   * asked about breaker refusals, which never count as failures.
+   * @default classifyFailure
+   */
+  classify?: ((error: unknown) => FailureClass) | undefined;
+  /**
+   * The clock of the breakers the set makes from options. The set itself sets no timer.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike | undefined;
+}
+
+/**
+ * A set of interchangeable endpoints with costs, each behind its own {@link CircuitBreaker}: work
+ * goes to the cheapest endpoint whose breaker admits it, chosen at random among equally cheap ones
+ * (seed 002: git-annex's cluster proxy), and fails over to the next cheapest when an endpoint fails
+ * transiently. A dead node's breaker opens after enough failures, so it is skipped — costing no
+ * attempt — until the breaker turns half-open and lets a probe through.
+ *
+ * Choosing ({@link EndpointSet.pick}): endpoints are grouped by cost, cheapest first; in a group,
+ * each endpoint's breaker is asked in the order of `endpoints`, and among the `k` that admit, the
+ * one at index `Math.floor(random() * k)` is taken (no draw when `k` is 1); the others' permits are
+ * released at once. When no endpoint of a group admits, the next group is asked.
+ *
+ * It does not balance load beyond that random tie-break, does not measure latency or adjust costs,
+ * does not retry the same endpoint (pipe {@link retryWith} onto {@link EndpointSet.use} for rounds
+ * of retries), and does not pool connections (give each endpoint's `value` a
+ * {@link ConnectionPool}'s transport for that).
+ *
+ * @typeParam T - what the caller keeps per endpoint.
+ * @example
+ * ```ts
+ * import { EndpointSet, http } from 'lifeline';
+ * import { seededRandom } from 'lifeline/testing';
+ * const nodes = new EndpointSet({
+ *   endpoints: [
+ *     { id: 'node1', cost: 100, value: 'http://127.0.0.1:8081' },
+ *     { id: 'node2', cost: 100, value: 'http://127.0.0.1:8082' },
+ *     { id: 'far', cost: 200, value: 'http://127.0.0.1:8083' },
+ *   ],
+ *   breaker: { openFor: 30_000 },
+ *   random: seededRandom(2), // production: a real generator, see EndpointSetOptions
+ * });
+ * // node1 or node2 at random; the other, then 'far', if it fails with a 503 or a reset.
+ * nodes.use((node) => http({ url: `${node.value}/keys/42` })).subscribe({
+ *   next: (response) => console.log(response.status),
+ *   error: (error) => console.error(error), // AllEndpointsFailedError, or a permanent failure
+ * });
+ * ```
+ */
+export class EndpointSet<T> {
+  /** The endpoints, in the order given, frozen. */
+  readonly endpoints: readonly Endpoint<T>[];
+
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  /** The endpoints grouped by cost, cheapest group first, each group in the order given. */
+  private readonly groups: readonly (readonly Endpoint<T>[])[];
+  private readonly random: () => number;
+  private readonly classifier: (error: unknown) => FailureClass;
+
+  constructor(options: EndpointSetOptions<T>) {
+    const where = 'EndpointSet';
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+    }
+    const {
+      endpoints,
+      breaker = {},
+      random,
+      classify = classifyFailure,
+      scheduler = asyncScheduler,
+    } = options;
+    this.endpoints = checkEndpoints(where, endpoints);
+    this.random = checkFunction(where, 'random', random);
+    this.classifier = checkFunction(where, 'classify', classify);
+    if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') {
+      throw new TypeError(`${where}: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
+    }
+    if (typeof breaker !== 'function' && (typeof breaker !== 'object' || breaker === null)) {
+      throw new TypeError(`${where}: breaker must be options or a function, got ${describe(breaker)}`);
+    }
+    for (const { id } of this.endpoints) {
+      const made = typeof breaker === 'function' ? breaker(id) : breaker;
+      if (made instanceof CircuitBreaker) this.breakers.set(id, made);
+      else if (typeof made === 'object' && made !== null) {
+        this.breakers.set(id, new CircuitBreaker({ ...made, scheduler: made.scheduler ?? scheduler }));
+      } else {
+        throw new TypeError(
+          `${where}: breaker(${JSON.stringify(id)}) must return options or a CircuitBreaker, got ${describe(made)}`,
+        );
+      }
+    }
+    const byCost = new Map<number, Endpoint<T>[]>();
+    for (const endpoint of this.endpoints) {
+      const group = byCost.get(endpoint.cost);
+      if (group) group.push(endpoint);
+      else byCost.set(endpoint.cost, [endpoint]);
+    }
+    this.groups = [...byCost.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
+  }
+
+  /**
+   * The circuit breaker of the endpoint `id`: watch its `state$`, or read its `state`.
+   * @throws RangeError if the set has no endpoint `id`.
+   */
+  breakerOf(id: string): CircuitBreaker {
+    const breaker = this.breakers.get(id);
+    if (!breaker) throw new RangeError(`EndpointSet: no endpoint ${JSON.stringify(id)}`);
+    return breaker;
+  }
+
+  /** The set's verdict on a failure: its `classify` option (by default {@link classifyFailure}). */
+  classify(error: unknown): FailureClass {
+    return this.classifier(error);
+  }
+
+  /**
+   * Chooses the cheapest endpoint whose breaker admits an attempt, at random among equally cheap
+   * ones (see {@link EndpointSet}), and returns it with the breaker's permit, which the caller must
+   * settle. Endpoints whose breaker is open, or half-open with every probe slot taken, are skipped.
+   *
+   * It does not run anything or wait: when no endpoint admits, it returns `undefined` at once.
+   *
+   * @param options.exclude - ids not to consider (those already tried, say).
+   * @throws TypeError if `random()` returns a value outside [0, 1).
+   */
+  pick(options: { exclude?: Iterable<string> | undefined } = {}): PickedEndpoint<T> | undefined {
+    return this.choose(new Set(options.exclude ?? [])).picked;
+  }
+
+  /**
+   * Runs `fn` on the endpoint {@link EndpointSet.pick} chooses, and mirrors what it emits. Until it
+   * emits its first value, a failure that `classify` calls transient is counted against that
+   * endpoint's breaker and the call fails over to the next choice among the endpoints not yet tried
+   * (each endpoint is tried at most once per subscription; endpoints refused by their breaker are
+   * asked again at each step, as their breaker may have turned half-open meanwhile). The first value,
+   * or completion, is a success for the endpoint's breaker.
+   *
+   * When no endpoint is left to try, it errors with {@link AllEndpointsFailedError}, whose `cause`
+   * and message carry the first error. It does not fail over on:
+   *
+   * - a permanent failure (a 4xx, a protocol error, an exception thrown by `fn`): it would fail on
+   *   every endpoint the same way, so it is passed on unchanged, and the endpoint's breaker does not
+   *   count it (the permit is released). Earlier transient failures of this call were counted by
+   *   their breakers but are not attached.
+   * - a failure after the first value: values already went to the subscriber, so another endpoint
+   *   could repeat them. It is passed on unchanged.
+   *
+   * Cold: each subscription chooses afresh. Unsubscribing unsubscribes the running attempt and
+   * releases its permit. It sets no timer and does not retry: pipe `timeout` into `fn` to bound an
+   * attempt, {@link retryWith} onto the result for rounds of retries.
+   */
+  use<R>(fn: (endpoint: Endpoint<T>) => ObservableInput<R>): Observable<R> {
+    return new Observable<R>((subscriber) => {
+      const attempted = new Set<string>();
+      const failures: EndpointFailure[] = [];
+      let permit: BreakerPermit | undefined;
+      let attempt = new Subscription();
+
+      const fail = (endpoint: Endpoint<T>, error: unknown, emitted: boolean): void => {
+        attempt.unsubscribe();
+        const held = permit;
+        permit = undefined;
+        // After a value, the permit was settled as a success and the subscriber has seen output.
+        if (emitted || !held) return subscriber.error(error);
+        let verdict: FailureClass;
+        try {
+          verdict = this.classifier(error);
+        } catch (classifierError) {
+          held.release();
+          return subscriber.error(classifierError);
+        }
+        if (verdict !== 'transient') {
+          held.release();
+          return subscriber.error(error);
+        }
+        held.failure();
+        failures.push({ id: endpoint.id, error, attempted: true });
+        tryNext();
+      };
+
+      const tryNext = (): void => {
+        let choice: ReturnType<typeof this.choose>;
+        try {
+          choice = this.choose(attempted);
+        } catch (error) {
+          // A random() out of range, or a breaker that threw something else than a refusal.
+          return subscriber.error(error);
+        }
+        const { picked, refusals } = choice;
+        if (!picked) return subscriber.error(allFailed([...failures, ...refusals]));
+        const { endpoint } = picked;
+        attempted.add(endpoint.id);
+        permit = picked.permit;
+        let source: Observable<R>;
+        try {
+          source = from(fn(endpoint));
+        } catch (error) {
+          return fail(endpoint, error, false);
+        }
+        let emitted = false;
+        const current = new Subscription();
+        attempt = current;
+        current.add(
+          source.subscribe({
+            next: (value) => {
+              if (!emitted) {
+                emitted = true;
+                permit?.success();
+                permit = undefined;
+              }
+              subscriber.next(value);
+            },
+            error: (error: unknown) => fail(endpoint, error, emitted),
+            complete: () => {
+              permit?.success();
+              permit = undefined;
+              subscriber.complete();
+            },
+          }),
+        );
+      };
+
+      tryNext();
+      return () => {
+        attempt.unsubscribe();
+        permit?.release();
+        permit = undefined;
+      };
+    });
+  }
+
+  /** {@link EndpointSet.pick}, also saying which endpoints were refused by their breaker. */
+  private choose(exclude: ReadonlySet<string>): {
+    picked?: PickedEndpoint<T>;
+    refusals: EndpointFailure[];
+  } {
+    const refusals: EndpointFailure[] = [];
+    for (const group of this.groups) {
+      const admitted: PickedEndpoint<T>[] = [];
+      for (const endpoint of group) {
+        if (exclude.has(endpoint.id)) continue;
+        try {
+          admitted.push({ endpoint, permit: this.breakerOf(endpoint.id).admit() });
+        } catch (error) {
+          if (!CircuitOpenError.is(error)) {
+            for (const other of admitted) other.permit.release();
+            throw error;
+          }
+          refusals.push({ id: endpoint.id, error, attempted: false });
+        }
+      }
+      if (admitted.length === 0) continue;
+      let index = 0;
+      try {
+        if (admitted.length > 1) index = this.draw(admitted.length);
+      } finally {
+        admitted.forEach((other, i) => {
+          if (i !== index) other.permit.release();
+        });
+      }
+      return { picked: admitted[index]!, refusals };
+    }
+    return { refusals };
+  }
+
+  /** An index in [0, count), from one call of `random`. */
+  private draw(count: number): number {
+    const value = this.random();
+    if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
+      throw new TypeError(`EndpointSet: random() must return a number in [0, 1), got ${describe(value)}`);
+    }
+    return Math.floor(value * count);
+  }
+}
+
+/** The error ending a call of `use` that ran out of endpoints; attempts come before refusals. */
+function allFailed(failures: readonly EndpointFailure[]): AllEndpointsFailedError {
+  const tried = failures.filter((f) => f.attempted).length;
+  const refused = failures.length - tried;
+  const first = failures[0]!;
+  const parts = [];
+  if (tried > 0) parts.push(`${tried} failed`);
+  if (refused > 0) parts.push(`${refused} refused by an open circuit breaker`);
+  const message =
+    `No endpoint succeeded (${parts.join(', ')}); ` +
+    `the first error, from ${JSON.stringify(first.id)}: ${describeError(first.error)}`;
+  return new AllEndpointsFailedError(message, { failures, cause: first.error });
+}
+
+/**
+ * Checks a list of endpoints — an array of at least one, unique string ids, finite costs ≥ 0 —
+ * and returns a frozen copy.
+ * @internal
+ */
+export function checkEndpoints<T>(where: string, endpoints: unknown): readonly Endpoint<T>[] {
+  if (!Array.isArray(endpoints) || endpoints.length === 0) {
+    throw new TypeError(`${where}: endpoints must be a non-empty array, got ${describe(endpoints)}`);
+  }
+  const ids = new Set<string>();
+  endpoints.forEach((endpoint: unknown, i) => {
+    if (typeof endpoint !== 'object' || endpoint === null) {
+      throw new TypeError(`${where}: endpoints[${i}] must be an object, got ${describe(endpoint)}`);
+    }
+    const { id, cost } = endpoint as { id?: unknown; cost?: unknown };
+    if (typeof id !== 'string' || id === '') {
+      throw new TypeError(`${where}: endpoints[${i}].id must be a non-empty string, got ${describe(id)}`);
+    }
+    if (ids.has(id)) throw new TypeError(`${where}: endpoint id ${JSON.stringify(id)} appears twice`);
+    ids.add(id);
+    checkNumber(where, `endpoints[${i}].cost`, cost, { min: 0, max: Number.MAX_VALUE });
+  });
+  return Object.freeze([...(endpoints as Endpoint<T>[])]);
+}
+
+/**
+ * `Name: message` for an Error, `String(value)` otherwise: how an error is quoted in a message.
+ * @internal
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
+  try {
+    return String(error);
+  } catch {
+    return describe(error);
+  }
+}
