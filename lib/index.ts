@@ -109,3 +109,23 @@ export { EndpointSet, AllEndpointsFailedError } from './pool/endpoint-set.js';
 export type { Endpoint, EndpointSetOptions, PickedEndpoint, EndpointFailure } from './pool/endpoint-set.js';
 export { fanout, FanoutError } from './pool/fanout.js';
 export type { FanoutResult, FanoutStatus, FanoutOptions } from './pool/fanout.js';
+// Resumable sessions: exactly-once, in-order delivery across reconnects, client and server.
+export { resumable } from './operators/resumable.js';
+export type {
+  ResumableConfig,
+  ResumableEvent,
+  ResumedEvent,
+  SessionResetEvent,
+  OverflowEvent,
+} from './operators/resumable.js';
+export { acceptSessions } from './session/sessions.js';
+export type {
+  AcceptSessionsConfig,
+  ServerSession,
+  ServerSessionEvent,
+  SessionDisconnectedEvent,
+} from './session/sessions.js';
+export { ReplayBuffer } from './session/replay-buffer.js';
+export type { ReplayBufferOptions } from './session/replay-buffer.js';
+export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './session/errors.js';
+export type { SeqRange, LostFrames, SessionLostReason } from './session/errors.js';

@@ -1,0 +1,441 @@
+import { asyncScheduler, Observable, Subscription, type SchedulerLike } from 'rxjs';
+import { ConnectionError } from '../core/errors.js';
+import type { DisconnectedEvent } from '../core/session.js';
+import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
+import { checkEndpointOptions, msgpackSize, SessionEndpoint, SessionLink } from '../session/endpoint.js';
+import {
+  ReplayBufferFullError,
+  SessionLostError,
+  type LostFrames,
+  type SessionLostReason,
+} from '../session/errors.js';
+import {
+  ACK,
+  DATA,
+  describe,
+  HELLO,
+  isCount,
+  layerError,
+  MAX_VERSION,
+  MIN_VERSION,
+  parseRefusal,
+  parseWelcome,
+  REFUSAL,
+  WELCOME,
+  type Refusal,
+  type Welcome,
+} from '../session/wire.js';
+
+/**
+ * A session was resumed on a new connection: the handshake succeeded and this side resent the
+ * `replayed` frames the peer had not received (the peer resends its own; duplicates are dropped).
+ *
+ * @example
+ * ```ts
+ * import type { ResumedEvent } from 'lifeline';
+ * const log = (e: ResumedEvent) => console.log(`resumed, ${e.replayed} frames resent`);
+ * ```
+ */
+export interface ResumedEvent {
+  readonly type: 'resumed';
+  /** Frames this side sent again after the handshake. */
+  readonly replayed: number;
+}
+
+/**
+ * The session could not be resumed and, as configured (`onSessionLost: 'reset'`), a fresh one
+ * took its place on the same stable link: sequence numbers start again at 1, and the frames in
+ * `lost` may never have arrived. Resynchronise the application's state after it.
+ *
+ * @example
+ * ```ts
+ * import type { SessionResetEvent } from 'lifeline';
+ * const onReset = (e: SessionResetEvent) => console.warn(`session reset (${e.reason}), resync`, e.lost);
+ * ```
+ */
+export interface SessionResetEvent {
+  readonly type: 'session-reset';
+  /** Why the old session could not be resumed. */
+  readonly reason: SessionLostReason;
+  /** What may be lost. */
+  readonly lost: LostFrames;
+}
+
+/**
+ * `send` refused a frame because the replay buffer was full (`onOverflow: 'event'`). The frame was
+ * not queued: it is here, to be sent again later or dropped by the application's own choice.
+ *
+ * @example
+ * ```ts
+ * import type { OverflowEvent } from 'lifeline';
+ * const onOverflow = (e: OverflowEvent<string>) => console.warn(`not sent: ${e.frame}`, e.error.bytes);
+ * ```
+ */
+export interface OverflowEvent<Out = unknown> {
+  readonly type: 'overflow';
+  /** The refused frame. */
+  readonly frame: Out;
+  /** The details: frames and bytes held, the caps. */
+  readonly error: ReplayBufferFullError;
+}
+
+/**
+ * What {@link resumable} emits besides the events it passes through (`disconnected`, heartbeat
+ * samples): one `connected` with the stable session link, each inbound frame once, and the
+ * session's own events.
+ *
+ * @example
+ * ```ts
+ * import type { ResumableEvent } from 'lifeline';
+ * const show = (e: ResumableEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
+ * ```
+ */
+export type ResumableEvent<In = unknown, Out = In> =
+  ConnectedEvent<Out> | FrameEvent<In> | ResumedEvent | SessionResetEvent | OverflowEvent<Out>;
+
+/**
+ * Options of {@link resumable}.
+ *
+ * @example
+ * ```ts
+ * import type { ResumableConfig } from 'lifeline';
+ * const config: ResumableConfig<string> = { maxBytes: 1024 * 1024, ackEvery: 16, onSessionLost: 'reset' };
+ * ```
+ */
+export interface ResumableConfig<Out = unknown> {
+  /**
+   * Cap on the bytes of unacknowledged outbound frames (as measured by `sizeOf`). It does not
+   * bound inbound frames, which are delivered at once.
+   * @default 4 MiB (4_194_304)
+   */
+  maxBytes?: number;
+  /**
+   * Cap on the number of unacknowledged outbound frames.
+   * @default 65_536
+   */
+  maxFrames?: number;
+  /**
+   * Ack after this many inbound frames.
+   * @default 32
+   */
+  ackEvery?: number;
+  /**
+   * Ack at most this many milliseconds after the first frame not yet acked. It does not send
+   * anything while no frame arrives.
+   * @default 200
+   */
+  ackInterval?: number;
+  /**
+   * A frame that does not fit in the replay buffer: `send` throws {@link ReplayBufferFullError}
+   * (`'error'`), or returns `false` and the stream emits an {@link OverflowEvent} (`'event'`).
+   * Either way the frame is not queued; it never evicts older frames.
+   * @default 'error'
+   */
+  onOverflow?: 'error' | 'event';
+  /**
+   * When the server cannot resume the session (it expired or restarted, refused the token, or a
+   * gap opened): error with {@link SessionLostError} (`'error'`), or emit a
+   * {@link SessionResetEvent} and continue with a fresh session (`'reset'`).
+   * @default 'error'
+   */
+  onSessionLost?: 'error' | 'reset';
+  /**
+   * The size of a frame in bytes, for `maxBytes`. The default encodes the frame with MessagePack
+   * once more (which also refuses, at `send`, a frame that cannot be encoded); pass a cheaper
+   * estimate for large frames or another codec. It does not change what goes on the wire.
+   * @default the frame's MessagePack size
+   */
+  sizeOf?: (frame: Out) => number;
+  /**
+   * Runs the ack timer.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * Makes a session stream deliver every frame exactly once and in order, in both directions, across
+ * reconnects (across connections: pipe it after {@link reconnectWith}; the server uses
+ * {@link acceptSessions}). Every frame is numbered and kept until the peer acknowledges it; on each
+ * new connection a handshake names the session, proves it with a single-use token, and says how
+ * far each side got, and each side replays what the other missed and drops duplicates.
+ *
+ * It emits `connected` once, when the first handshake succeeds, with a link that stays valid
+ * across reconnections: `send` while disconnected queues in the replay buffer (capped by
+ * `maxBytes` and `maxFrames`; overflow is an error or an {@link OverflowEvent}, never a silent
+ * drop). Then `frame` events, each once, in order; `resumed` after each successful resume;
+ * `session-reset` when a lost session was replaced (`onSessionLost: 'reset'`). `disconnected`
+ * and other events (heartbeat samples) pass through. It errors with {@link SessionLostError} when
+ * the session cannot be resumed (by default), with a `ProtocolError` when the peer breaks the
+ * protocol or speaks no common version, and with the source's error when the policy gives up.
+ * `link.close()` closes the connection and completes the stream; the server keeps the session
+ * until its TTL (there is no goodbye yet).
+ *
+ * It does not reconnect by itself, does not time out a handshake (pipe {@link heartbeat} before
+ * `reconnectWith` for that), and does not persist the buffer: a client process that restarts
+ * starts a new session. Piped where a session stream is not expected (before `reconnectWith`, so
+ * that its source fails with a connection error), it errors with a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import { memory, policy, reconnectWith, resumable } from 'lifeline';
+ * const endpoint = memory();
+ * const session = endpoint.transport.pipe(
+ *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 })),
+ *   resumable<string>({ maxBytes: 1024 * 1024 }),
+ * );
+ * const sub = session.subscribe((event) => {
+ *   if (event.type === 'connected') event.link.send('hello');
+ *   else if (event.type === 'frame') console.log(event.frame);
+ *   else if (event.type === 'resumed') console.log(`resumed, resent ${event.replayed}`);
+ * });
+ * sub.unsubscribe();
+ * ```
+ */
+export function resumable<In = unknown, Out = In>(
+  config: ResumableConfig<Out> = {},
+): <E extends { readonly type: string }>(
+  source: Observable<E>,
+) => Observable<ResumableEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
+  const {
+    maxBytes = 4 * 1024 * 1024,
+    maxFrames = 65_536,
+    ackEvery = 32,
+    ackInterval = 200,
+    onOverflow = 'error',
+    onSessionLost = 'error',
+    sizeOf = msgpackSize,
+    scheduler = asyncScheduler,
+  } = config ?? {};
+  checkEndpointOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
+  if (onOverflow !== 'error' && onOverflow !== 'event') {
+    throw new TypeError(`resumable: onOverflow must be 'error' or 'event', got ${String(onOverflow)}`);
+  }
+  if (onSessionLost !== 'error' && onSessionLost !== 'reset') {
+    throw new TypeError(`resumable: onSessionLost must be 'error' or 'reset', got ${String(onSessionLost)}`);
+  }
+  if (typeof sizeOf !== 'function') throw new TypeError('resumable: sizeOf must be a function');
+
+  type Emitted = ResumableEvent<In, Out> | DisconnectedEvent | { readonly type: string };
+  const operator = (source: Observable<{ readonly type: string }>) =>
+    new Observable<Emitted>((subscriber) => {
+      // Everything below belongs to this one subscription (STYLE.md: the operator stays pure).
+      let inner: Link<unknown> | undefined;
+      let phase: 'offline' | 'handshake' | 'live' = 'offline';
+      let sessionId: string | undefined;
+      let token: string | undefined;
+      let announced = false;
+      let closeRequested = false;
+      let ended = false;
+      const upstream = new Subscription();
+
+      const fail = (error: unknown) => {
+        if (ended) return;
+        ended = true;
+        upstream.unsubscribe();
+        endpoint.dispose();
+        subscriber.error(error);
+      };
+
+      const endpoint = new SessionEndpoint<Out>({
+        maxBytes,
+        maxFrames,
+        ackEvery,
+        ackInterval,
+        scheduler,
+        sizeOf,
+        fatal: fail,
+      });
+
+      const send = (frame: Out): boolean => {
+        if (onOverflow === 'error') return endpoint.send(frame);
+        try {
+          return endpoint.send(frame);
+        } catch (error) {
+          if (!ReplayBufferFullError.is(error)) throw error;
+          subscriber.next({ type: 'overflow', frame, error });
+          return false;
+        }
+      };
+
+      const link = new SessionLink<Out>(endpoint, {
+        send,
+        close: (reason) => {
+          if (closeRequested || ended) return;
+          closeRequested = true;
+          // reconnectWith completes when the link it handed out was closed by this side.
+          if (inner) inner.close(reason);
+          else {
+            ended = true;
+            upstream.unsubscribe();
+            endpoint.dispose();
+            subscriber.complete();
+          }
+        },
+        isClosed: () => ended || closeRequested,
+        isCloseRequested: () => closeRequested,
+      });
+
+      const sendHello = () => {
+        phase = 'handshake';
+        const hello =
+          sessionId === undefined
+            ? { v: [MIN_VERSION, MAX_VERSION], received: 0 }
+            : { v: [MIN_VERSION, MAX_VERSION], session: sessionId, token, received: endpoint.received };
+        inner?.send([HELLO, hello]);
+      };
+
+      const onWelcome = (welcome: Welcome) => {
+        if (welcome.v < MIN_VERSION || welcome.v > MAX_VERSION) {
+          return fail(
+            layerError(
+              `the server chose version ${welcome.v}, outside [${MIN_VERSION}, ${MAX_VERSION}]`,
+              inner,
+            ),
+          );
+        }
+        if (sessionId !== undefined && welcome.session !== sessionId) {
+          return fail(layerError('the server welcomed another session than the one asked for', inner));
+        }
+        if (welcome.received > endpoint.lastSeq) {
+          return fail(
+            layerError(
+              `the server claims frame ${welcome.received}, above the last sent (${endpoint.lastSeq})`,
+              inner,
+            ),
+          );
+        }
+        if (!endpoint.canResumeFrom(welcome.received)) {
+          return sessionLost('gap', { sent: [welcome.received + 1, endpoint.lastSeq], missed: undefined });
+        }
+        const resuming = sessionId !== undefined;
+        sessionId = welcome.session;
+        token = welcome.token;
+        phase = 'live';
+        const replayed = endpoint.attach(inner!, welcome.received);
+        if (!announced) {
+          announced = true;
+          subscriber.next({ type: 'connected', link });
+        } else if (resuming) {
+          subscriber.next({ type: 'resumed', replayed });
+        }
+      };
+
+      const onRefusal = (refusal: Refusal) => {
+        if (refusal.reason === 'version') {
+          return fail(
+            layerError(
+              `the server speaks no version in [${MIN_VERSION}, ${MAX_VERSION}] (refused: version)`,
+              inner,
+            ),
+          );
+        }
+        // The server closes the connection; the reconnect policy decides when to come back.
+        if (refusal.reason === 'overloaded') return;
+        if (sessionId === undefined) {
+          return fail(layerError(`the server refused a new session with '${refusal.reason}'`, inner));
+        }
+        const { firstSeq } = endpoint.buffer;
+        sessionLost(refusal.reason, {
+          sent: endpoint.lastSeq >= firstSeq ? [firstSeq, endpoint.lastSeq] : undefined,
+          missed: refusal.lost,
+        });
+      };
+
+      const sessionLost = (reason: SessionLostReason, lost: LostFrames) => {
+        if (onSessionLost === 'error') {
+          return fail(
+            new SessionLostError(`The session could not be resumed (${reason}); frames may be lost`, {
+              reason,
+              lost,
+            }),
+          );
+        }
+        endpoint.reset();
+        sessionId = undefined;
+        token = undefined;
+        subscriber.next({ type: 'session-reset', reason, lost });
+        sendHello();
+      };
+
+      const onFrame = (frame: unknown) => {
+        if (!Array.isArray(frame)) return notAnEnvelope(frame);
+        const kind: unknown = frame[0];
+        if (phase === 'live') {
+          if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
+            if (endpoint.receiveData(frame[1])) subscriber.next({ type: 'frame', frame: frame[2] as In });
+          } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
+            endpoint.receiveAck(frame[1]);
+          } else notAnEnvelope(frame);
+        } else if (phase === 'handshake' && kind === WELCOME && frame.length === 2) {
+          const welcome = parseWelcome(frame[1]);
+          if (welcome) onWelcome(welcome);
+          else fail(layerError('malformed welcome', inner));
+        } else if (phase === 'handshake' && kind === REFUSAL && frame.length === 2) {
+          const refusal = parseRefusal(frame[1]);
+          if (refusal) onRefusal(refusal);
+          else fail(layerError('malformed refusal', inner));
+        } else notAnEnvelope(frame);
+      };
+
+      const notAnEnvelope = (frame: unknown) =>
+        fail(
+          layerError(
+            `received ${describe(frame)} while ${phase === 'live' ? 'resumed' : 'handshaking'}, not a resumable envelope; does the server use acceptSessions()?`,
+            inner,
+          ),
+        );
+
+      upstream.add(
+        source.subscribe({
+          next: (event) => {
+            if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+              return fail(new TypeError(`resumable: expected session events, got ${String(event)}`));
+            }
+            switch (event.type) {
+              case 'connected':
+                inner = (event as ConnectedEvent<unknown>).link;
+                if (closeRequested) return inner.close();
+                return sendHello();
+              case 'frame':
+                try {
+                  onFrame((event as FrameEvent<unknown>).frame);
+                } catch (error) {
+                  fail(error);
+                }
+                return;
+              case 'disconnected':
+                endpoint.detach();
+                inner = undefined;
+                phase = 'offline';
+                subscriber.next(event);
+                return;
+              default:
+                subscriber.next(event);
+            }
+          },
+          error: (error: unknown) =>
+            fail(
+              ConnectionError.is(error)
+                ? new TypeError(
+                    'resumable: its source failed with a connection error, which a session stream never does; pipe resumable() after reconnectWith()',
+                    { cause: error },
+                  )
+                : error,
+            ),
+          complete: () => {
+            if (ended) return;
+            ended = true;
+            endpoint.dispose();
+            subscriber.complete();
+          },
+        }),
+      );
+      return () => {
+        ended = true;
+        upstream.unsubscribe();
+        endpoint.dispose();
+      };
+    });
+  return operator as never;
+}

@@ -1,0 +1,303 @@
+import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { msgpackCodec } from '../codec/codec.js';
+import { LinkClosedError, SendBufferFullError, type WriteReport } from '../core/errors.js';
+import type { Link, LinkInfo } from '../core/transport.js';
+import { ReplayBuffer } from './replay-buffer.js';
+import { ACK, DATA, layerError } from './wire.js';
+
+/** The options both sides of a resumable session share, resolved. @internal */
+export interface EndpointOptions<Out> {
+  readonly maxBytes: number;
+  readonly maxFrames: number;
+  readonly ackEvery: number;
+  readonly ackInterval: number;
+  readonly scheduler: SchedulerLike;
+  readonly sizeOf: (frame: Out) => number;
+  /** Fails the whole session: a frame that can never be written, a hostile peer. */
+  readonly fatal: (error: unknown) => void;
+}
+
+const sizing = msgpackCodec();
+
+/** The default `sizeOf`: the frame's MessagePack size, which also rejects what cannot be encoded. */
+export function msgpackSize(frame: unknown): number {
+  return sizing.encode(frame).length;
+}
+
+/** Validates the options every resumable side takes. @internal */
+export function checkEndpointOptions(
+  name: string,
+  options: { maxBytes: number; maxFrames: number; ackEvery: number; ackInterval: number },
+): void {
+  const { maxBytes, maxFrames, ackEvery, ackInterval } = options;
+  const positiveInteger = (value: number) => Number.isSafeInteger(value) && value > 0;
+  if (!positiveInteger(maxBytes))
+    throw new TypeError(`${name}: maxBytes must be a positive integer, got ${maxBytes}`);
+  if (!positiveInteger(maxFrames)) {
+    throw new TypeError(`${name}: maxFrames must be a positive integer, got ${maxFrames}`);
+  }
+  if (!positiveInteger(ackEvery))
+    throw new TypeError(`${name}: ackEvery must be a positive integer, got ${ackEvery}`);
+  if (!(Number.isFinite(ackInterval) && ackInterval > 0)) {
+    throw new TypeError(`${name}: ackInterval must be a positive number of milliseconds, got ${ackInterval}`);
+  }
+}
+
+/**
+ * One side of a resumable session, independent of connections: the replay buffer of outbound
+ * frames, the count of inbound frames delivered, and the acks. A connection is attached after each
+ * handshake and detached when it ends; in between, frames queue in the replay buffer.
+ * @internal
+ */
+export class SessionEndpoint<Out> {
+  readonly buffer: ReplayBuffer<Out>;
+  /** The highest inbound `seq` delivered in order. */
+  received = 0;
+  private link: Link<unknown> | undefined;
+  /** The highest `seq` written to the attached link. */
+  private sentThrough = 0;
+  private unacked = 0;
+  private ackTimer: Subscription | undefined;
+  private drainWait: Subscription | undefined;
+  private drained: Subject<void> | undefined;
+  private wantsDrain = false;
+
+  constructor(private readonly options: EndpointOptions<Out>) {
+    this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
+  }
+
+  /** The highest outbound `seq` given out so far. */
+  get lastSeq(): number {
+    return this.buffer.nextSeq - 1;
+  }
+
+  get attached(): boolean {
+    return this.link !== undefined;
+  }
+
+  get info(): LinkInfo | undefined {
+    return this.link?.info;
+  }
+
+  /** Emits when an ack freed space after `send` returned `false`. */
+  get drain$(): Observable<void> {
+    return (this.drained ??= new Subject<void>()).asObservable();
+  }
+
+  /**
+   * Numbers `frame`, keeps it until acked and writes it if a link is attached. Returns `false` when
+   * it was only queued or the link is above its high-water mark.
+   * @throws ReplayBufferFullError when it does not fit; EncodeError when it cannot be encoded.
+   */
+  send(frame: Out): boolean {
+    const size = this.options.sizeOf(frame);
+    const buffer = this.buffer;
+    if (!buffer.fits(size)) {
+      this.wantsDrain = true;
+      buffer.append(frame, size); // throws ReplayBufferFullError with the details
+    }
+    const seq = buffer.nextSeq;
+    const link = this.link;
+    let written = false;
+    let ready = false;
+    if (link && this.sentThrough === seq - 1 && !this.drainWait) {
+      try {
+        ready = link.send([DATA, seq, frame]);
+        written = true;
+      } catch (error) {
+        // Not encodable by the link's codec, or too large for it: refuse it now, not at every replay.
+        if (!SendBufferFullError.is(error) && !LinkClosedError.is(error)) throw error;
+        if (SendBufferFullError.is(error)) this.awaitDrain(link);
+      }
+    }
+    buffer.append(frame, size);
+    if (written) this.sentThrough = seq;
+    if (!ready) this.wantsDrain = true;
+    return ready;
+  }
+
+  /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
+  canResumeFrom(peerReceived: number): boolean {
+    return peerReceived >= this.buffer.firstSeq - 1;
+  }
+
+  /**
+   * Attaches a handshaken link: drops what the peer has and replays the rest. `peerReceived` must
+   * be checked first (≤ lastSeq, and {@link canResumeFrom}). Returns the number of frames replayed.
+   */
+  attach(link: Link<unknown>, peerReceived: number): number {
+    this.detach();
+    this.trimTo(peerReceived);
+    this.link = link;
+    this.sentThrough = peerReceived;
+    const replayed = this.lastSeq - peerReceived;
+    this.pump();
+    return replayed;
+  }
+
+  detach(): void {
+    this.link = undefined;
+    this.unacked = 0;
+    this.ackTimer?.unsubscribe();
+    this.ackTimer = undefined;
+    this.drainWait?.unsubscribe();
+    this.drainWait = undefined;
+  }
+
+  /** Takes `[0, seq, frame]`'s seq: true when the frame is new and in order (deliver it). */
+  receiveData(seq: number): boolean {
+    if (seq === this.received + 1) {
+      this.received = seq;
+      this.noteUnacked();
+      return true;
+    }
+    if (seq <= this.received) {
+      // A duplicate: the peer did not know we had it. Ack again so it can trim.
+      this.noteUnacked();
+      return false;
+    }
+    throw layerError(`received frame ${seq} after ${this.received}: frames are missing`, this.link);
+  }
+
+  receiveAck(ack: number): void {
+    if (ack > this.lastSeq) {
+      throw layerError(`ack ${ack} is above the last frame sent (${this.lastSeq})`, this.link);
+    }
+    this.trimTo(ack);
+  }
+
+  /** Forgets everything and numbers from 1 again (a session reset). */
+  reset(): void {
+    this.detach();
+    this.buffer.reset();
+    this.received = 0;
+  }
+
+  dispose(): void {
+    this.detach();
+    this.buffer.reset();
+    this.drained?.complete();
+    this.drained = undefined;
+  }
+
+  writeReport(): WriteReport {
+    const { length, bytes } = this.buffer;
+    return {
+      lastFrame: this.lastSeq === 0 ? 'none' : length === 0 ? 'whole' : 'unknown',
+      unconfirmedFrames: length,
+      unconfirmedBytes: bytes,
+    };
+  }
+
+  private trimTo(ack: number): void {
+    if (this.buffer.trim(ack) === 0) return;
+    if (this.sentThrough < ack) this.sentThrough = ack;
+    if (this.wantsDrain && this.drained) {
+      this.wantsDrain = false;
+      this.drained.next();
+    }
+  }
+
+  /** Writes the buffered frames the link has not had yet, until it is full. */
+  private pump(): void {
+    const link = this.link;
+    if (!link) return;
+    const last = this.lastSeq;
+    while (this.sentThrough < last) {
+      const seq = this.sentThrough + 1;
+      try {
+        link.send([DATA, seq, this.buffer.at(seq)]);
+      } catch (error) {
+        if (SendBufferFullError.is(error)) this.awaitDrain(link);
+        // A closed link: the connection is ending, and the next handshake replays the rest.
+        else if (!LinkClosedError.is(error)) this.options.fatal(error);
+        return;
+      }
+      this.sentThrough = seq;
+    }
+  }
+
+  private awaitDrain(link: Link<unknown>): void {
+    if (this.drainWait) return;
+    this.drainWait = link.drain$.subscribe(this.onLinkDrain);
+  }
+
+  private readonly onLinkDrain = (): void => {
+    this.drainWait?.unsubscribe();
+    this.drainWait = undefined;
+    this.pump();
+  };
+
+  private noteUnacked(): void {
+    if (++this.unacked >= this.options.ackEvery) this.sendAck();
+    else this.ackTimer ??= this.options.scheduler.schedule(this.onAckTimer, this.options.ackInterval);
+  }
+
+  // One timer at a time, armed by the first frame not acked, never re-armed per frame.
+  private readonly onAckTimer = (): void => {
+    this.ackTimer = undefined;
+    if (this.unacked > 0) this.sendAck();
+  };
+
+  private sendAck(): void {
+    this.unacked = 0;
+    this.ackTimer?.unsubscribe();
+    this.ackTimer = undefined;
+    try {
+      this.link?.send([ACK, this.received]);
+    } catch {
+      // Best effort: the next ack, or the next handshake's `received`, says the same.
+    }
+  }
+}
+
+/**
+ * The Link a resumable session hands to the application: stable across connections, backed by a
+ * {@link SessionEndpoint}. @internal
+ */
+export class SessionLink<Out> implements Link<Out> {
+  constructor(
+    private readonly endpoint: SessionEndpoint<Out>,
+    private readonly hooks: {
+      send: (frame: Out) => boolean;
+      close: (reason?: string) => void;
+      isClosed: () => boolean;
+      isCloseRequested: () => boolean;
+    },
+  ) {}
+
+  send(frame: Out): boolean {
+    if (this.hooks.isClosed()) throw new LinkClosedError('The session is closed');
+    return this.hooks.send(frame);
+  }
+
+  close(reason?: string): void {
+    this.hooks.close(reason);
+  }
+
+  get bufferedBytes(): number {
+    return this.endpoint.buffer.bytes;
+  }
+
+  get closed(): boolean {
+    return this.hooks.isClosed();
+  }
+
+  get closeRequested(): boolean {
+    return this.hooks.isCloseRequested();
+  }
+
+  get drain$(): Observable<void> {
+    return this.endpoint.drain$;
+  }
+
+  writeReport(): WriteReport {
+    return this.endpoint.writeReport();
+  }
+
+  get info(): LinkInfo {
+    return this.endpoint.info ?? DETACHED;
+  }
+}
+
+const DETACHED: LinkInfo = Object.freeze({ transport: 'resumable', remote: '', local: '' });

@@ -1,0 +1,126 @@
+import { defineName, LifelineError } from '../core/errors.js';
+
+/**
+ * A range of sequence numbers, both ends included.
+ *
+ * @example
+ * ```ts
+ * import type { SeqRange } from 'lifeline';
+ * const range: SeqRange = [41, 57];
+ * ```
+ */
+export type SeqRange = readonly [from: number, to: number];
+
+/**
+ * What a lost session could not deliver. `sent` is this side's frames the peer never acknowledged
+ * (they may or may not have arrived); `missed` is the peer's frames this side will never receive,
+ * when the peer said so. Either is `undefined` when empty or unknown.
+ *
+ * @example
+ * ```ts
+ * import type { LostFrames } from 'lifeline';
+ * const lost: LostFrames = { sent: [12, 20], missed: undefined };
+ * ```
+ */
+export interface LostFrames {
+  /** This side's unacknowledged frames, by `seq`: they may not have reached the peer. */
+  readonly sent: SeqRange | undefined;
+  /** The peer's frames, by `seq`, that nobody can replay any more. */
+  readonly missed: SeqRange | undefined;
+}
+
+/**
+ * Why a session could not be resumed: the server's refusal reason, or `'gap'` when the peer's
+ * replay buffer no longer holds frames this side needs.
+ *
+ * @example
+ * ```ts
+ * import type { SessionLostReason } from 'lifeline';
+ * const expired = (reason: SessionLostReason) => reason === 'unknown-session';
+ * ```
+ */
+export type SessionLostReason = 'unknown-session' | 'bad-token' | 'gap';
+
+/**
+ * A session could not be resumed: the server no longer knows it (it expired or restarted), refused
+ * its token, or a gap opened between what one side received and what the other still buffers. It
+ * is never retried silently: `lost` says which frames may be gone.
+ *
+ * @example
+ * ```ts
+ * import { SessionLostError } from 'lifeline';
+ * const describe = (e: unknown) =>
+ *   SessionLostError.is(e) ? `${e.reason}: sent ${String(e.lost.sent)} may be lost` : String(e);
+ * ```
+ */
+export class SessionLostError extends LifelineError {
+  /** Why the session could not be resumed. */
+  readonly reason: SessionLostReason;
+  /** What may be lost. */
+  readonly lost: LostFrames;
+
+  constructor(message: string, options: { reason: SessionLostReason; lost: LostFrames; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.reason = options.reason;
+    this.lost = options.lost;
+  }
+}
+defineName(SessionLostError, 'SessionLostError');
+
+/**
+ * A server session had no connection for its `sessionTtl` and was dropped: its `events$` errors
+ * with this, and a later resume is refused with `'unknown-session'`.
+ *
+ * @example
+ * ```ts
+ * import { SessionExpiredError } from 'lifeline';
+ * const expired = (e: unknown) => (SessionExpiredError.is(e) ? e.idleFor : 0);
+ * ```
+ */
+export class SessionExpiredError extends LifelineError {
+  /** The session's id. */
+  readonly session: string;
+  /** How long the session had been without a connection, in milliseconds. */
+  readonly idleFor: number;
+
+  constructor(message: string, options: { session: string; idleFor: number }) {
+    super(message);
+    this.session = options.session;
+    this.idleFor = options.idleFor;
+  }
+}
+defineName(SessionExpiredError, 'SessionExpiredError');
+
+/**
+ * A frame was refused because the replay buffer is full: keeping it would exceed `maxFrames` or
+ * `maxBytes` of unacknowledged frames. The frame was not queued and nothing else was dropped; send
+ * it again once the peer has acknowledged more (after a resume, or after `drain$`).
+ *
+ * @example
+ * ```ts
+ * import { ReplayBufferFullError } from 'lifeline';
+ * const full = (e: unknown) => (ReplayBufferFullError.is(e) ? `${e.frames} frames, ${e.bytes} bytes` : '');
+ * ```
+ */
+export class ReplayBufferFullError extends LifelineError {
+  /** Frames held when the frame was refused. */
+  readonly frames: number;
+  /** Bytes held when the frame was refused. */
+  readonly bytes: number;
+  /** The refused frame's size in bytes. */
+  readonly size: number;
+  /** The caps: `maxFrames` and `maxBytes`. */
+  readonly limit: { readonly frames: number; readonly bytes: number };
+
+  constructor(
+    message: string,
+    options: { frames: number; bytes: number; size: number; limit: { frames: number; bytes: number } },
+  ) {
+    super(message);
+    this.frames = options.frames;
+    this.bytes = options.bytes;
+    this.size = options.size;
+    this.limit = options.limit;
+  }
+}
+defineName(ReplayBufferFullError, 'ReplayBufferFullError');

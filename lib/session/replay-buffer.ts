@@ -1,0 +1,160 @@
+import { ReplayBufferFullError } from './errors.js';
+
+/**
+ * Options of {@link ReplayBuffer}.
+ *
+ * @example
+ * ```ts
+ * import type { ReplayBufferOptions } from 'lifeline';
+ * const options: ReplayBufferOptions = { maxBytes: 1024 * 1024, maxFrames: 1000 };
+ * ```
+ */
+export interface ReplayBufferOptions {
+  /**
+   * The most bytes held (sum of the sizes given to `append`).
+   * @default 4 MiB (4_194_304)
+   */
+  maxBytes?: number;
+  /**
+   * The most frames held.
+   * @default 65_536
+   */
+  maxFrames?: number;
+}
+
+/**
+ * The unacknowledged outbound frames of one side of a resumable session, numbered by `seq` from 1.
+ * `append` is O(1); `trim` (on an ack) is O(1) amortised per frame removed; `at(seq)` is O(1), so a
+ * replay walks the buffer without copying it. A frame that would take it past `maxFrames` or
+ * `maxBytes` is refused with {@link ReplayBufferFullError}: it never evicts anything, because an
+ * evicted frame would be a silent gap. It does not measure frames itself: the caller passes each
+ * frame's size. Storage is allocated on the first append and released when the buffer empties, so
+ * an idle, fully acknowledged buffer costs a few fields.
+ *
+ * @typeParam T - the frames held.
+ * @example
+ * ```ts
+ * import { ReplayBuffer } from 'lifeline';
+ * const buffer = new ReplayBuffer<string>({ maxFrames: 100 });
+ * buffer.append('a', 3); // seq 1
+ * buffer.append('b', 3); // seq 2
+ * buffer.trim(1); // the peer acknowledged seq 1
+ * console.log(buffer.firstSeq, buffer.at(2)); // 2 'b'
+ * ```
+ */
+export class ReplayBuffer<T> {
+  /** The cap on bytes held. */
+  readonly maxBytes: number;
+  /** The cap on frames held. */
+  readonly maxFrames: number;
+  private frames: (T | undefined)[] | undefined;
+  private sizes: number[] | undefined;
+  private head = 0;
+  private first = 1;
+  private heldBytes = 0;
+
+  constructor(options: ReplayBufferOptions = {}) {
+    const { maxBytes = 4 * 1024 * 1024, maxFrames = 65_536 } = options;
+    if (!(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
+      throw new TypeError(`ReplayBuffer: maxBytes must be a positive integer, got ${String(maxBytes)}`);
+    }
+    if (!(Number.isSafeInteger(maxFrames) && maxFrames > 0)) {
+      throw new TypeError(`ReplayBuffer: maxFrames must be a positive integer, got ${String(maxFrames)}`);
+    }
+    this.maxBytes = maxBytes;
+    this.maxFrames = maxFrames;
+  }
+
+  /** Frames held. */
+  get length(): number {
+    return this.frames ? this.frames.length - this.head : 0;
+  }
+
+  /** Bytes held. */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  /** The `seq` of the oldest frame held; when empty, the `seq` the next frame will get. */
+  get firstSeq(): number {
+    return this.first;
+  }
+
+  /** The `seq` the next appended frame gets. */
+  get nextSeq(): number {
+    return this.first + this.length;
+  }
+
+  /** True when a frame of `size` bytes would fit. */
+  fits(size: number): boolean {
+    return this.length < this.maxFrames && this.heldBytes + size <= this.maxBytes;
+  }
+
+  /**
+   * Appends a frame and returns its `seq`.
+   * @throws {@link ReplayBufferFullError} if it does not fit; nothing changes then.
+   */
+  append(frame: T, size: number): number {
+    if (!this.fits(size)) {
+      throw new ReplayBufferFullError(
+        `Replay buffer full: ${this.length} frames and ${this.heldBytes} bytes unacknowledged, a frame of ${size} bytes would exceed ${this.maxFrames} frames or ${this.maxBytes} bytes`,
+        {
+          frames: this.length,
+          bytes: this.heldBytes,
+          size,
+          limit: { frames: this.maxFrames, bytes: this.maxBytes },
+        },
+      );
+    }
+    if (!this.frames || !this.sizes) {
+      this.frames = [];
+      this.sizes = [];
+    }
+    this.frames.push(frame);
+    this.sizes.push(size);
+    this.heldBytes += size;
+    return this.first + this.frames.length - this.head - 1;
+  }
+
+  /** The frame numbered `seq`, or `undefined` when it is not held. */
+  at(seq: number): T | undefined {
+    const index = seq - this.first;
+    if (!this.frames || index < 0 || index >= this.length) return undefined;
+    return this.frames[this.head + index];
+  }
+
+  /** Drops every frame with `seq` ≤ `through` (an ack). Returns how many were dropped. */
+  trim(through: number): number {
+    const frames = this.frames;
+    const sizes = this.sizes;
+    if (!frames || !sizes) return 0;
+    const count = Math.min(through - this.first + 1, frames.length - this.head);
+    if (count <= 0) return 0;
+    for (let i = this.head, end = this.head + count; i < end; i++) {
+      this.heldBytes -= sizes[i]!;
+      frames[i] = undefined;
+    }
+    this.head += count;
+    this.first += count;
+    if (this.head === frames.length) {
+      this.frames = undefined;
+      this.sizes = undefined;
+      this.head = 0;
+      this.heldBytes = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= frames.length) {
+      this.frames = frames.slice(this.head);
+      this.sizes = sizes.slice(this.head);
+      this.head = 0;
+    }
+    return count;
+  }
+
+  /** Drops every frame and starts numbering again at `nextSeq` (1 by default). */
+  reset(nextSeq = 1): void {
+    this.frames = undefined;
+    this.sizes = undefined;
+    this.head = 0;
+    this.first = nextSeq;
+    this.heldBytes = 0;
+  }
+}

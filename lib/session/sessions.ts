@@ -1,0 +1,544 @@
+import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import type { ConnectedEvent, FrameEvent, Link, ServerEvent, Transport } from '../core/transport.js';
+import { Fifo } from '../internal/fifo.js';
+import type { ResumedEvent } from '../operators/resumable.js';
+import { checkEndpointOptions, msgpackSize, SessionEndpoint, SessionLink } from './endpoint.js';
+import { ReplayBufferFullError, SessionExpiredError, SessionLostError } from './errors.js';
+import {
+  ACK,
+  constantTimeEqual,
+  DATA,
+  HELLO,
+  isCount,
+  layerError,
+  MAX_VERSION,
+  MIN_VERSION,
+  parseHello,
+  randomId,
+  REFUSAL,
+  WELCOME,
+  type Hello,
+  type Refusal,
+} from './wire.js';
+
+/**
+ * A server session lost its connection. The session lives on for `sessionTtl`, waiting for the
+ * client to resume; frames sent meanwhile queue in its replay buffer.
+ *
+ * @example
+ * ```ts
+ * import type { SessionDisconnectedEvent } from 'lifeline';
+ * const why = (e: SessionDisconnectedEvent) => (e.error === undefined ? 'closed' : String(e.error));
+ * ```
+ */
+export interface SessionDisconnectedEvent {
+  readonly type: 'disconnected';
+  /** Why the connection ended; `undefined` for a clean close or a takeover by a newer connection. */
+  readonly error: unknown;
+}
+
+/**
+ * What a {@link ServerSession}'s `events$` emits: `connected` once (the stable link), each
+ * inbound frame once and in order, `disconnected` when a connection ends, `resumed` when the
+ * client came back.
+ *
+ * @example
+ * ```ts
+ * import type { ServerSessionEvent } from 'lifeline';
+ * const show = (e: ServerSessionEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
+ * ```
+ */
+export type ServerSessionEvent<In = unknown, Out = In> =
+  ConnectedEvent<Out> | FrameEvent<In> | SessionDisconnectedEvent | ResumedEvent;
+
+/**
+ * One client's session on a server, across all its connections.
+ *
+ * @example
+ * ```ts
+ * import type { ServerSession } from 'lifeline';
+ * const echo = (session: ServerSession<string>) =>
+ *   session.events$.subscribe((e) => e.type === 'frame' && session.link.send(e.frame));
+ * ```
+ */
+export interface ServerSession<In = unknown, Out = In> {
+  /** The session id (128 random bits, hex). Not a secret: the token is. */
+  readonly id: string;
+  /**
+   * The session's events. Subscribe once, at once (a second subscription errors with a
+   * `TypeError`); events that arrive before are held, up to `maxFrames`. Unsubscribing ends the
+   * session. It errors with {@link SessionExpiredError} after `sessionTtl` without a connection,
+   * and completes when the link is closed or the server stops.
+   */
+  readonly events$: Observable<ServerSessionEvent<In, Out>>;
+  /**
+   * The stable link to the client: `send` queues while the client is away (throwing
+   * {@link ReplayBufferFullError} when the replay buffer is full); `close()` ends the session.
+   */
+  readonly link: Link<Out>;
+}
+
+/**
+ * Options of {@link acceptSessions}.
+ *
+ * @example
+ * ```ts
+ * import type { AcceptSessionsConfig } from 'lifeline';
+ * const config: AcceptSessionsConfig = { sessionTtl: 30_000, maxSessions: 1_000 };
+ * ```
+ */
+export interface AcceptSessionsConfig<Out = unknown> {
+  /**
+   * Milliseconds a session without a connection is kept for its client to resume. It does not
+   * limit how long a connected session lives.
+   * @default 60_000
+   */
+  sessionTtl?: number;
+  /**
+   * The most sessions held at once; a new session beyond it is refused (`'overloaded'`). Resumes
+   * of existing sessions are never refused for it.
+   * @default 10_000
+   */
+  maxSessions?: number;
+  /**
+   * Milliseconds a connection may take to complete its handshake before it is closed.
+   * @default 10_000
+   */
+  handshakeTimeout?: number;
+  /**
+   * Cap on the bytes of each session's unacknowledged outbound frames.
+   * @default 4 MiB (4_194_304)
+   */
+  maxBytes?: number;
+  /**
+   * Cap on each session's unacknowledged outbound frames, and on events held before `events$`
+   * is subscribed.
+   * @default 65_536
+   */
+  maxFrames?: number;
+  /**
+   * Ack after this many inbound frames.
+   * @default 32
+   */
+  ackEvery?: number;
+  /**
+   * Ack at most this many milliseconds after the first frame not yet acked.
+   * @default 200
+   */
+  ackInterval?: number;
+  /**
+   * The size of a frame in bytes, for `maxBytes`. It does not change what goes on the wire.
+   * @default the frame's MessagePack size
+   */
+  sizeOf?: (frame: Out) => number;
+  /**
+   * Runs the ack timers and the one sweep timer (handshake timeouts, session expiry).
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * The server side of {@link resumable}: groups a server's connections into sessions by their
+ * handshake and emits one {@link ServerSession} per session, not per connection. A client that
+ * reconnects resumes its session: the handshake checks its token in constant time, rotates it, and
+ * each side replays what the other missed, so `events$` sees every frame exactly once and in order.
+ *
+ * A session without a connection is dropped after `sessionTtl` (its `events$` errors with
+ * {@link SessionExpiredError}); a connection that does not complete its handshake within
+ * `handshakeTimeout` is closed; a wrong token is refused (`'bad-token'`) and changes nothing in the
+ * session; a hello naming an unknown session is refused (`'unknown-session'`), as after a restart.
+ * A connection that breaks the protocol is closed, without affecting its session. Idle sessions
+ * hold no timer (one sweep timer serves them all) and no buffer storage once everything is acked.
+ *
+ * It does not authenticate clients (do that in the application, on the first frames), does not
+ * persist sessions across restarts, and does not answer pings: to use {@link heartbeat} on the
+ * server, pipe each accepted connection through it before it reaches `acceptSessions`.
+ * Unsubscribing closes the server, every connection and every session.
+ *
+ * @example
+ * ```ts
+ * import { acceptSessions, memory } from 'lifeline';
+ * const endpoint = memory<string>();
+ * const server = acceptSessions<string>(endpoint.server, { sessionTtl: 30_000 }).subscribe((session) => {
+ *   session.events$.subscribe((event) => {
+ *     if (event.type === 'frame') session.link.send(event.frame.toUpperCase());
+ *   });
+ * });
+ * server.unsubscribe();
+ * ```
+ */
+export function acceptSessions<In = unknown, Out = In>(
+  server$: Observable<ServerEvent<unknown, unknown>>,
+  config: AcceptSessionsConfig<Out> = {},
+): Observable<ServerSession<In, Out>> {
+  const {
+    sessionTtl = 60_000,
+    maxSessions = 10_000,
+    handshakeTimeout = 10_000,
+    maxBytes = 4 * 1024 * 1024,
+    maxFrames = 65_536,
+    ackEvery = 32,
+    ackInterval = 200,
+    sizeOf = msgpackSize,
+    scheduler = asyncScheduler,
+  } = config ?? {};
+  checkEndpointOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
+  for (const [name, value] of [
+    ['sessionTtl', sessionTtl],
+    ['handshakeTimeout', handshakeTimeout],
+  ] as const) {
+    if (!(Number.isFinite(value) && value > 0)) {
+      throw new TypeError(`acceptSessions: ${name} must be a positive number of milliseconds, got ${value}`);
+    }
+  }
+  if (!(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
+    throw new TypeError(`acceptSessions: maxSessions must be a positive integer, got ${maxSessions}`);
+  }
+  if (typeof sizeOf !== 'function') throw new TypeError('acceptSessions: sizeOf must be a function');
+
+  type Connection = Attachment<Session<In, Out>>;
+  return new Observable<ServerSession<In, Out>>((subscriber) => {
+    const sessions = new Map<string, Session<In, Out>>();
+    const connections = new Set<Connection>();
+    // Deadlines only grow, so both queues are sorted by construction; stale entries are skipped.
+    const handshakes = new Fifo<{ readonly connection: Connection; readonly at: number }>();
+    const idle = new Fifo<{ readonly session: Session<In, Out>; readonly since: number }>();
+    let sweep: Subscription | undefined;
+    let sweepAt = Infinity;
+    let stopped = false;
+
+    const armSweep = (at: number) => {
+      if (at >= sweepAt) return;
+      sweep?.unsubscribe();
+      sweepAt = at;
+      sweep = scheduler.schedule(runSweep, Math.max(0, at - scheduler.now()));
+    };
+    const runSweep = () => {
+      sweep = undefined;
+      sweepAt = Infinity;
+      const now = scheduler.now();
+      for (let head = handshakes.peek(); head && head.at <= now; head = handshakes.peek()) {
+        handshakes.shift();
+        const { connection } = head;
+        if (!connection.ended && !connection.session && connection.deadline === head.at) drop(connection);
+      }
+      for (let head = idle.peek(); head && head.since + sessionTtl <= now; head = idle.peek()) {
+        idle.shift();
+        const { session } = head;
+        if (!session.ended && !session.connection && session.idleSince === head.since) {
+          endSession(
+            session,
+            new SessionExpiredError(
+              `Session ${session.id} expired after ${now - head.since} ms without a connection`,
+              {
+                session: session.id,
+                idleFor: now - head.since,
+              },
+            ),
+          );
+        }
+      }
+      const next = Math.min(handshakes.peek()?.at ?? Infinity, (idle.peek()?.since ?? Infinity) + sessionTtl);
+      if (next !== Infinity) armSweep(next);
+    };
+
+    const expectHandshake = (connection: Connection) => {
+      connection.deadline = scheduler.now() + handshakeTimeout;
+      handshakes.push({ connection, at: connection.deadline });
+      armSweep(connection.deadline);
+    };
+
+    const accept = (transport: Transport<unknown, unknown>) => {
+      const connection: Connection = new Attachment();
+      connections.add(connection);
+      expectHandshake(connection);
+      const subscription = transport.subscribe({
+        next: (event) => {
+          if (event.type === 'connected') connection.link = event.link;
+          else if (event.type === 'frame') onFrame(connection, event.frame);
+        },
+        error: (error: unknown) => connectionEnded(connection, error),
+        complete: () => connectionEnded(connection, undefined),
+      });
+      if (connection.ended) subscription.unsubscribe();
+      else connection.subscription = subscription;
+    };
+
+    /** Closes a connection at once (a socket destroy), detaching its session. */
+    const drop = (connection: Connection, error?: unknown) => {
+      connection.subscription?.unsubscribe();
+      connectionEnded(connection, error);
+    };
+
+    const connectionEnded = (connection: Connection, error: unknown) => {
+      if (connection.ended) return;
+      connection.ended = true;
+      connections.delete(connection);
+      const session = connection.session;
+      if (session) detach(session, error);
+    };
+
+    const detach = (session: Session<In, Out>, error: unknown) => {
+      const connection = session.connection;
+      if (connection) connection.session = undefined;
+      session.connection = undefined;
+      session.endpoint.detach();
+      const since = scheduler.now();
+      session.idleSince = since;
+      idle.push({ session, since });
+      armSweep(since + sessionTtl);
+      session.emit({ type: 'disconnected', error });
+    };
+
+    const onFrame = (connection: Connection, frame: unknown) => {
+      try {
+        if (!Array.isArray(frame))
+          throw layerError(`received ${typeof frame}, not a resumable envelope`, connection.link);
+        const kind: unknown = frame[0];
+        const session = connection.session;
+        if (kind === HELLO && frame.length === 2) onHello(connection, frame[1]);
+        else if (!session) throw layerError('expected a hello before anything else', connection.link);
+        else if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
+          if (session.endpoint.receiveData(frame[1])) session.emit({ type: 'frame', frame: frame[2] as In });
+        } else if (kind === ACK && frame.length === 2 && isCount(frame[1]))
+          session.endpoint.receiveAck(frame[1]);
+        else
+          throw layerError(
+            `received an array starting ${JSON.stringify(frame[0])}, not a resumable envelope`,
+            connection.link,
+          );
+      } catch (error) {
+        // A peer that breaks the protocol loses its connection; its session waits for a resume.
+        drop(connection, error);
+      }
+    };
+
+    const refuse = (connection: Connection, refusal: Refusal, close: boolean) => {
+      try {
+        connection.link?.send([REFUSAL, refusal]);
+      } catch {
+        // The connection is going anyway.
+      }
+      if (close) connection.link?.close(refusal.reason);
+      else expectHandshake(connection);
+    };
+
+    const onHello = (connection: Connection, value: unknown) => {
+      const hello = parseHello(value);
+      if (!hello) throw layerError('malformed hello', connection.link);
+      // A hello on a handshaken connection starts over (a client that reset its session).
+      if (connection.session) detach(connection.session, undefined);
+      if (hello.v[0] > MAX_VERSION || hello.v[1] < MIN_VERSION) {
+        return refuse(connection, { reason: 'version' }, true);
+      }
+      if (hello.session === undefined) return openSession(connection);
+      const session = sessions.get(hello.session);
+      if (!session) return refuse(connection, { reason: 'unknown-session' }, false);
+      if (!constantTimeEqual(session.token, hello.token!))
+        return refuse(connection, { reason: 'bad-token' }, false);
+      resume(connection, session, hello);
+    };
+
+    const openSession = (connection: Connection) => {
+      if (sessions.size >= maxSessions) return refuse(connection, { reason: 'overloaded' }, true);
+      const session: Session<In, Out> = new Session<In, Out>(randomId(), maxFrames, endSession, {
+        maxBytes,
+        maxFrames,
+        ackEvery,
+        ackInterval,
+        scheduler,
+        sizeOf,
+        fatal: (error) => endSession(session, error),
+      });
+      sessions.set(session.id, session);
+      session.emit({ type: 'connected', link: session.link });
+      attach(connection, session, 0);
+      subscriber.next(session.public);
+    };
+
+    const resume = (connection: Connection, session: Session<In, Out>, hello: Hello) => {
+      const { endpoint } = session;
+      if (hello.received > endpoint.lastSeq) {
+        throw layerError(
+          `hello claims frame ${hello.received}, above the last sent (${endpoint.lastSeq})`,
+          connection.link,
+        );
+      }
+      if (!endpoint.canResumeFrom(hello.received)) {
+        const lost = [hello.received + 1, endpoint.buffer.firstSeq - 1] as const;
+        refuse(connection, { reason: 'unknown-session', lost }, false);
+        endSession(
+          session,
+          new SessionLostError(
+            `Session ${session.id} could not be resumed: frames ${lost[0]}–${lost[1]} are gone`,
+            {
+              reason: 'gap',
+              lost: { sent: lost, missed: undefined },
+            },
+          ),
+        );
+        return;
+      }
+      // The newest connection wins: an older one still attached is closed.
+      const previous = session.connection;
+      if (previous) {
+        detach(session, undefined);
+        previous.ended = true;
+        connections.delete(previous);
+        previous.subscription?.unsubscribe();
+      }
+      const replayed = attach(connection, session, hello.received);
+      session.emit({ type: 'resumed', replayed });
+    };
+
+    const attach = (connection: Connection, session: Session<In, Out>, peerReceived: number): number => {
+      const link = connection.link!;
+      session.token = randomId();
+      session.connection = connection;
+      session.idleSince = undefined;
+      connection.session = session;
+      link.send([
+        WELCOME,
+        { v: MAX_VERSION, session: session.id, token: session.token, received: session.endpoint.received },
+      ]);
+      return session.endpoint.attach(link, peerReceived);
+    };
+
+    function endSession(session: Session<In, Out>, error: unknown): void {
+      if (session.ended) return;
+      session.ended = true;
+      sessions.delete(session.id);
+      session.endpoint.dispose();
+      const connection = session.connection;
+      session.connection = undefined;
+      if (connection) {
+        connection.session = undefined;
+        // Closed by the application: flush what is queued. Otherwise: at once.
+        if (error === undefined && !stopped) connection.link?.close('session closed');
+        else drop(connection);
+      }
+      session.finish(error);
+    }
+
+    const listener = server$.subscribe({
+      next: (event) => {
+        if (event.type === 'connection') accept(event.connection);
+      },
+      error: (error: unknown) => {
+        teardown();
+        subscriber.error(error);
+      },
+      complete: () => {
+        teardown();
+        subscriber.complete();
+      },
+    });
+
+    const teardown = () => {
+      if (stopped) return;
+      stopped = true;
+      sweep?.unsubscribe();
+      sweep = undefined;
+      for (const session of [...sessions.values()]) endSession(session, undefined);
+      for (const connection of [...connections]) drop(connection);
+      handshakes.clear();
+      idle.clear();
+    };
+
+    return () => {
+      teardown();
+      listener.unsubscribe();
+    };
+  });
+}
+
+class Attachment<S> {
+  link: Link<unknown> | undefined;
+  subscription: Subscription | undefined;
+  session: S | undefined;
+  deadline = 0;
+  ended = false;
+}
+
+/** One session's state. Its events are held until `events$` is subscribed. */
+class Session<In, Out> {
+  readonly endpoint: SessionEndpoint<Out>;
+  readonly link: SessionLink<Out>;
+  readonly public: ServerSession<In, Out>;
+  token = '';
+  connection: Attachment<Session<In, Out>> | undefined;
+  idleSince: number | undefined;
+  ended = false;
+  private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
+  private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
+  private outcome: { error: unknown } | undefined;
+  private wasSubscribed = false;
+
+  constructor(
+    readonly id: string,
+    private readonly maxHeld: number,
+    private readonly end: (session: Session<In, Out>, error: unknown) => void,
+    options: ConstructorParameters<typeof SessionEndpoint<Out>>[0],
+  ) {
+    this.endpoint = new SessionEndpoint<Out>(options);
+    this.link = new SessionLink<Out>(this.endpoint, {
+      send: (frame) => this.endpoint.send(frame),
+      close: () => this.end(this, undefined),
+      isClosed: () => this.ended,
+      isCloseRequested: () => this.ended,
+    });
+    const events$ = new Observable<ServerSessionEvent<In, Out>>((subscriber) => {
+      if (this.wasSubscribed) {
+        subscriber.error(new TypeError(`The events of session ${id} can be subscribed only once`));
+        return undefined;
+      }
+      this.wasSubscribed = true;
+      const held = this.held;
+      this.held = undefined;
+      if (held) for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
+      if (this.outcome) {
+        if (this.outcome.error === undefined) subscriber.complete();
+        else subscriber.error(this.outcome.error);
+        return undefined;
+      }
+      this.subscriber = subscriber;
+      return () => {
+        this.subscriber = undefined;
+        this.end(this, undefined);
+      };
+    });
+    this.public = Object.freeze({ id, events$, link: this.link });
+  }
+
+  emit(event: ServerSessionEvent<In, Out>): void {
+    if (this.subscriber) return this.subscriber.next(event);
+    const held = this.held;
+    if (!held || this.ended) return;
+    if (held.length >= this.maxHeld) {
+      const { id } = this;
+      this.end(
+        this,
+        new ReplayBufferFullError(`Session ${id}: ${this.maxHeld} events held and events$ not subscribed`, {
+          frames: this.maxHeld,
+          bytes: 0,
+          size: 0,
+          limit: { frames: this.maxHeld, bytes: Infinity },
+        }),
+      );
+      return;
+    }
+    held.push(event);
+  }
+
+  finish(error: unknown): void {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (!subscriber) {
+      this.outcome ??= { error };
+      return;
+    }
+    if (error === undefined) subscriber.complete();
+    else subscriber.error(error);
+  }
+}

@@ -1,0 +1,472 @@
+import { expect } from 'chai';
+import {
+  acceptSessions,
+  memory,
+  policy,
+  reconnectWith,
+  ReplayBufferFullError,
+  resumable,
+  type AcceptSessionsConfig,
+  type Link,
+  type MemoryEndpoint,
+  type ResumableConfig,
+  type ServerSession,
+} from 'lifeline';
+import { catchError, EMPTY, map, mergeMap, of, tap, type Observable } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
+import { newTestScheduler } from './support.js';
+
+const ZEROS = '0'.repeat(32);
+
+/** A resumable client as marble values: `c`, frames, `r<n>`, `d`, `x:<reason>`, `o:<frame>`, `E:<name>`. */
+function client(
+  endpoint: MemoryEndpoint,
+  config: ResumableConfig<string> = {},
+  onLink: (link: Link<string>) => void = () => undefined,
+): Observable<string> {
+  return endpoint.transport.pipe(
+    reconnectWith(policy.constant(10)),
+    resumable<string>(config),
+    map((event) => {
+      switch (event.type) {
+        case 'connected':
+          onLink(event.link as Link<string>);
+          return 'c';
+        case 'frame':
+          return String(event.frame);
+        case 'resumed':
+          return `r${event.replayed}`;
+        case 'session-reset':
+          return `x:${event.reason}`;
+        case 'overflow':
+          return `o:${String(event.frame)}`;
+        default:
+          return 'd';
+      }
+    }),
+    catchError((error: Error) => of(`E:${error.name}`)),
+  );
+}
+
+/** A session server as marble values: `C`, frames, `R<n>`, `D`, `E:<name>`; it echoes upper-cased. */
+function server(
+  endpoint: MemoryEndpoint,
+  config: AcceptSessionsConfig<string> = {},
+  onSession: (session: ServerSession<string>) => void = () => undefined,
+): Observable<string> {
+  return acceptSessions<string>(endpoint.server, config).pipe(
+    tap(onSession),
+    mergeMap((session) =>
+      session.events$.pipe(
+        map((event) => {
+          if (event.type === 'connected') return 'C';
+          if (event.type === 'frame') {
+            if (event.frame === event.frame.toLowerCase()) session.link.send(event.frame.toUpperCase());
+            return event.frame;
+          }
+          if (event.type === 'resumed') return `R${event.replayed}`;
+          return 'D';
+        }),
+        catchError((error: Error) => of(`E:${error.name}`)),
+      ),
+    ),
+  );
+}
+
+/**
+ * A hand-made peer on the raw transport (no resumable layer): shows each inbound envelope as
+ * JSON (`c` on connect, `|` when the connection ends) and lets `answer` script replies.
+ */
+function rawClient(
+  endpoint: MemoryEndpoint,
+  answer: (frame: unknown, link: Link<unknown>) => void,
+  onConnect: (link: Link<unknown>) => void,
+): Observable<string> {
+  let link: Link<unknown> | undefined;
+  return endpoint.transport.pipe(
+    tap((event) => {
+      if (event.type === 'connected') {
+        link = event.link;
+        onConnect(link);
+      } else answer(event.frame, link!);
+    }),
+    map((event) => (event.type === 'connected' ? 'c' : JSON.stringify(event.frame))),
+    catchError((error: Error) => of(`E:${error.name}`)),
+  );
+}
+
+/** A raw server that answers the first hello with a welcome and shows what it receives. */
+function rawServer(
+  endpoint: MemoryEndpoint,
+  script: (link: Link<unknown>, testScheduler: TestScheduler) => void,
+  testScheduler: TestScheduler,
+): Observable<string> {
+  return endpoint.server.pipe(
+    mergeMap((event) => {
+      if (event.type !== 'connection') return EMPTY;
+      let link: Link<unknown> | undefined;
+      return event.connection.pipe(
+        tap((e) => {
+          if (e.type === 'connected') link = e.link;
+          else if (Array.isArray(e.frame) && e.frame[0] === 2) {
+            link!.send([3, { v: 1, session: 'a'.repeat(32), token: 'b'.repeat(32), received: 0 }]);
+            script(link!, testScheduler);
+          }
+        }),
+        mergeMap((e) => (e.type === 'connected' ? EMPTY : of(JSON.stringify(e.frame)))),
+        catchError(() => EMPTY),
+      );
+    }),
+  );
+}
+
+describe('resumable', () => {
+  it('connects once, then carries frames both ways in order', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable, cold }) => {
+      const endpoint = memory({ latency: 1 });
+      let link: Link<string> | undefined;
+      // prettier-ignore
+      expectObservable(server(endpoint), '^ 50ms !').toBe('--C 8ms a 9ms b', { C: 'C', a: 'a', b: 'b' });
+      cold('10ms a 9ms b').subscribe((frame) => link!.send(frame));
+      // Hello at 1 arrives at 2; the welcome arrives at 3. Each frame takes 1 ms there and 1 back.
+      // prettier-ignore
+      expectObservable(client(endpoint, {}, (l) => (link = l)), '^ 50ms !').toBe('---c 7ms - A 9ms B', {
+        c: 'c', A: 'A', B: 'B',
+      });
+    });
+  });
+
+  it('acks every ackEvery frames, and ackInterval ms after the first frame not yet acked', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const script = (link: Link<unknown>, scheduler: TestScheduler) => {
+        // Frames 1 and 2 at 10 (acked on arrival at 11), frame 3 at 20: acked 50 ms after its arrival.
+        scheduler.schedule(() => (link.send([0, 1, 'a']), link.send([0, 2, 'b'])), 8);
+        scheduler.schedule(() => link.send([0, 3, 'c']), 18);
+      };
+      const values = {
+        h: '[2,{"v":[1,1],"received":0}]',
+        x: '[1,2]',
+        y: '[1,3]',
+      };
+      // prettier-ignore
+      expectObservable(rawServer(endpoint, script, testScheduler), '^ 100ms !').toBe('--h 9ms x 59ms y', values);
+      // prettier-ignore
+      expectObservable(client(endpoint, { ackEvery: 2, ackInterval: 50 }), '^ 100ms !').toBe(
+        '---c 7ms (ab) 6ms c', { c: 'c', a: 'a', b: 'b' },
+      );
+    });
+  });
+
+  it('drops duplicates, and a gap on a live connection is a ProtocolError', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const script = (link: Link<unknown>, scheduler: TestScheduler) => {
+        scheduler.schedule(() => (link.send([0, 1, 'a']), link.send([0, 1, 'a']), link.send([0, 2, 'b'])), 5);
+        scheduler.schedule(() => link.send([0, 4, 'd']), 10);
+      };
+      rawServer(endpoint, script, testScheduler).subscribe();
+      // prettier-ignore
+      expectObservable(client(endpoint)).toBe('---c 4ms (ab) 1ms (E|)', { c: 'c', a: 'a', b: 'b', E: 'E:ProtocolError' });
+    });
+  });
+
+  it('replays after a cut in the middle of a frame: every frame once, in order, both ways', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable, cold }) => {
+      const endpoint = memory({ latency: 1 });
+      let link: Link<string> | undefined;
+      cold('10ms (ab) 9ms c').subscribe((frame) => link!.send(frame));
+      // The next 5 bytes towards the server arrive at 10, then the connection is reset mid-frame:
+      // frame a is cut inside its envelope. The client redials at 20 (connected 21, welcome 23)
+      // and replays a, b, c; the server, which got nothing, replays its nothing.
+      testScheduler.schedule(() => endpoint.faults.cutAfter(5), 10);
+      // prettier-ignore
+      expectObservable(server(endpoint), '^ 60ms !').toBe('--C 8ms D 11ms R 1ms (abc)', {
+        C: 'C', D: 'D', R: 'R0', a: 'a', b: 'b', c: 'c',
+      });
+      // prettier-ignore
+      expectObservable(client(endpoint, {}, (l) => (link = l)), '^ 60ms !').toBe('---c 7ms d 12ms r 1ms (ABC)', {
+        c: 'c', d: 'd', r: 'r3', A: 'A', B: 'B', C: 'C',
+      });
+    });
+  });
+
+  it('queues sends while disconnected and flushes them on resume', () => {
+    const testScheduler = newTestScheduler();
+    const seen: string[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      let link: Link<string> | undefined;
+      server(endpoint).subscribe((v) => seen.push(`S${testScheduler.now()}:${v}`));
+      client(endpoint, {}, (l) => (link = l)).subscribe((v) => seen.push(`C${testScheduler.now()}:${v}`));
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
+      testScheduler.schedule(() => {
+        expect(link!.send('q')).to.equal(false);
+        expect(link!.bufferedBytes).to.be.above(0);
+      }, 15);
+      testScheduler.schedule(() => endpoint.faults.refuse(false), 45);
+    });
+    // Dials at 21, 32, 43 are refused; the one at 54 resumes: the server has nothing to replay,
+    // the client replays q, queued at 15.
+    expect(seen).to.deep.equal([
+      'S2:C',
+      'C3:c',
+      'C10:d',
+      'S10:D',
+      'C21:d',
+      'C32:d',
+      'C43:d',
+      'S55:R0',
+      'C56:r1',
+      'S57:q',
+      'C58:Q',
+    ]);
+  });
+
+  it('overflow: send throws ReplayBufferFullError, or emits an overflow event, never drops silently', () => {
+    for (const onOverflow of ['error', 'event'] as const) {
+      const testScheduler = newTestScheduler();
+      const seen: string[] = [];
+      let thrown: unknown;
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 1 });
+        let link: Link<string> | undefined;
+        server(endpoint).subscribe();
+        const sub = client(endpoint, { maxFrames: 2, onOverflow }, (l) => (link = l)).subscribe((v) =>
+          seen.push(v),
+        );
+        testScheduler.schedule(() => endpoint.faults.refuse(true), 4);
+        testScheduler.schedule(() => endpoint.faults.cut(), 5);
+        testScheduler.schedule(() => {
+          link!.send('a');
+          link!.send('b');
+          try {
+            seen.push(`sent:${String(link!.send('c'))}`);
+          } catch (error) {
+            thrown = error;
+          }
+        }, 6);
+        testScheduler.schedule(() => sub.unsubscribe(), 30);
+      });
+      if (onOverflow === 'error') {
+        expect(ReplayBufferFullError.is(thrown)).to.equal(true);
+        expect((thrown as ReplayBufferFullError).frames).to.equal(2);
+        expect(seen).to.deep.equal(['c', 'd', 'd', 'd']);
+      } else {
+        expect(thrown).to.equal(undefined);
+        expect(seen).to.deep.equal(['c', 'd', 'o:c', 'sent:false', 'd', 'd']);
+      }
+    }
+  });
+
+  it('session expiry: the resume is refused and the client fails with SessionLostError', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      let link: Link<string> | undefined;
+      testScheduler.schedule(() => link!.send('a'), 5);
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
+      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      // The session loses its connection at 10 and expires at 60.
+      // prettier-ignore
+      expectObservable(server(endpoint, { sessionTtl: 50 }), '^ 100ms !').toBe('--C 3ms a 3ms D 49ms E', {
+        C: 'C', a: 'a', D: 'D', E: 'E:SessionExpiredError',
+      });
+      // prettier-ignore
+      expectObservable(client(endpoint, {}, (l) => (link = l)), '^ 100ms !').toBe(
+        '---c 3ms A 2ms d 10ms d 10ms d 10ms d 10ms d 10ms d 12ms (E|)',
+        { c: 'c', A: 'A', d: 'd', E: 'E:SessionLostError' },
+      );
+    });
+  });
+
+  it("session expiry with onSessionLost: 'reset': an explicit session-reset, then a fresh session", () => {
+    const testScheduler = newTestScheduler();
+    const seen: string[] = [];
+    let lost: unknown;
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      let link: Link<string> | undefined;
+      const serverSub = server(endpoint, { sessionTtl: 50 }).subscribe((v) => seen.push(`S:${v}`));
+      const sub = endpoint.transport
+        .pipe(reconnectWith(policy.constant(10)), resumable<string>({ onSessionLost: 'reset' }))
+        .subscribe((event) => {
+          if (event.type === 'connected') link = event.link as Link<string>;
+          if (event.type === 'session-reset') lost = event.lost;
+          seen.push(`C:${event.type === 'frame' ? String(event.frame) : event.type}`);
+        });
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
+      // Sent while away: never acked, so reported as possibly lost.
+      testScheduler.schedule(() => (link!.send('x'), link!.send('y')), 12);
+      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      testScheduler.schedule(() => link!.send('z'), 90);
+      testScheduler.schedule(() => (sub.unsubscribe(), serverSub.unsubscribe()), 100);
+    });
+    expect(lost).to.deep.equal({ sent: [1, 2], missed: undefined });
+    const tail = seen.filter((v) => v !== 'C:disconnected');
+    expect(tail).to.deep.equal([
+      'S:C',
+      'C:connected',
+      'S:D',
+      'S:E:SessionExpiredError',
+      'C:session-reset',
+      'S:C',
+      'S:z',
+      'C:Z',
+    ]);
+  });
+
+  it('a server restart (a new acceptSessions) refuses the resume explicitly', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const first = server(endpoint).subscribe();
+      testScheduler.schedule(() => first.unsubscribe(), 10);
+      testScheduler.schedule(() => server(endpoint).subscribe(), 15);
+      // Closed at 10 (the end arrives at 11: reconnect), redial at 22, refused 'unknown-session' at 24.
+      // prettier-ignore
+      expectObservable(client(endpoint), '^ 60ms !').toBe('---c 7ms d 12ms (E|)', { c: 'c', d: 'd', E: 'E:SessionLostError' });
+    });
+  });
+
+  it("a wrong token is refused with 'bad-token' and the real session is unaffected", () => {
+    const testScheduler = newTestScheduler();
+    const seen: string[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      let id = '';
+      let link: Link<string> | undefined;
+      server(endpoint, {}, (session) => (id = session.id)).subscribe((v) => seen.push(`S:${v}`));
+      client(endpoint, {}, (l) => (link = l)).subscribe((v) => seen.push(`C:${v}`));
+      const intruder = testScheduler.createColdObservable('20ms a').pipe(
+        mergeMap(() =>
+          rawClient(
+            endpoint,
+            () => undefined,
+            (l) => l.send([2, { v: [1, 1], session: id, token: ZEROS, received: 0 }]),
+          ),
+        ),
+      );
+      // prettier-ignore
+      expectObservable(intruder, '^ 40ms !').toBe('21ms c 1ms r', { c: 'c', r: '[4,{"reason":"bad-token"}]' });
+      testScheduler.schedule(() => link!.send('after'), 30);
+    });
+    expect(seen).to.deep.equal(['S:C', 'C:c', 'S:after', 'C:AFTER']);
+  });
+
+  it('rotates the token on every resume: the old one stops working', () => {
+    const testScheduler = newTestScheduler();
+    const welcomes: { session: string; token: string }[] = [];
+    const refusals: unknown[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      server(endpoint).subscribe();
+      const dial = (hello: () => object, at: number) =>
+        testScheduler.schedule(() => {
+          const sub = rawClient(
+            endpoint,
+            (frame) => {
+              const [kind, body] = frame as [number, { session: string; token: string }];
+              if (kind === 3) welcomes.push(body);
+              else refusals.push(body);
+              sub.unsubscribe();
+            },
+            (l) => l.send([2, hello()]),
+          ).subscribe();
+        }, at);
+      dial(() => ({ v: [1, 1], received: 0 }), 0);
+      dial(() => ({ v: [1, 1], session: welcomes[0]!.session, token: welcomes[0]!.token, received: 0 }), 10);
+      dial(() => ({ v: [1, 1], session: welcomes[0]!.session, token: welcomes[0]!.token, received: 0 }), 20);
+      dial(() => ({ v: [1, 2], session: welcomes[0]!.session, token: welcomes[1]!.token, received: 0 }), 30);
+    });
+    expect(welcomes).to.have.length(3);
+    expect(new Set(welcomes.map((w) => w.session)).size).to.equal(1);
+    expect(new Set(welcomes.map((w) => w.token)).size).to.equal(3);
+    for (const { session, token } of welcomes) expect(session + token).to.match(/^[0-9a-f]{64}$/);
+    expect(refusals).to.deep.equal([{ reason: 'bad-token' }]);
+  });
+
+  it('closes a connection that does not complete its handshake within handshakeTimeout', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      server(endpoint, { handshakeTimeout: 30 }).subscribe();
+      const silent = rawClient(
+        endpoint,
+        () => undefined,
+        () => undefined,
+      );
+      // Accepted at 1, closed at 31, the end arrives at 32.
+      // prettier-ignore
+      expectObservable(silent).toBe('-c 30ms |', { c: 'c' });
+      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 40);
+    });
+  });
+
+  it('refuses a version it does not speak, and the client fails with a ProtocolError', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      server(endpoint).subscribe();
+      const old = rawClient(
+        endpoint,
+        () => undefined,
+        (l) => l.send([2, { v: [2, 3], received: 0 }]),
+      );
+      // prettier-ignore
+      expectObservable(old).toBe('-c 1ms (r|)', { c: 'c', r: '[4,{"reason":"version"}]' });
+    });
+  });
+
+  it('a server that is not a session server is a ProtocolError, not frames', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      endpoint.server
+        .pipe(mergeMap((e) => (e.type === 'connection' ? e.connection : EMPTY)))
+        .subscribe((e) => e.type === 'connected' && e.link.send('plain'));
+      // prettier-ignore
+      expectObservable(client(endpoint)).toBe('--(E|)', { E: 'E:ProtocolError' });
+    });
+  });
+
+  it('unsubscribing tears everything down: no timer, no connection left', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      let link: Link<string> | undefined;
+      testScheduler.schedule(() => link!.send('a'), 5);
+      // prettier-ignore
+      expectObservable(server(endpoint, { ackInterval: 50 }), '^ 20ms !').toBe('--C 3ms a 5ms D');
+      // prettier-ignore
+      expectObservable(client(endpoint, { ackInterval: 50 }, (l) => (link = l)), '^ 10ms !').toBe('---c 3ms A');
+      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 30);
+    });
+    expect(testScheduler.actions).to.have.length(0);
+  });
+
+  it('fails loudly when misused', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      server(endpoint).subscribe();
+      testScheduler.schedule(() => endpoint.faults.cut(), 5);
+      // Piped before reconnectWith: its source fails with a connection error.
+      const misplaced = endpoint.transport.pipe(
+        resumable(),
+        catchError((error: Error) => of(`${error.name}:${(error.cause as Error).name}`)),
+        map((e) => (typeof e === 'string' ? e : e.type)),
+      );
+      // prettier-ignore
+      expectObservable(misplaced).toBe('---c 1ms (e|)', { c: 'connected', e: 'TypeError:ConnectionResetError' });
+    });
+    expect(() => resumable({ ackEvery: 0 })).to.throw(TypeError, /ackEvery/);
+    expect(() => resumable({ maxBytes: -1 })).to.throw(TypeError, /maxBytes/);
+    expect(() => resumable({ onOverflow: 'drop' as never })).to.throw(TypeError, /onOverflow/);
+    expect(() => acceptSessions(memory().server, { sessionTtl: 0 })).to.throw(TypeError, /sessionTtl/);
+  });
+});
