@@ -25,8 +25,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.js', 'scripts/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
-    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    files: ['**/*.js', '**/*.mjs', 'scripts/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
   },
   {
     files: ['spec/**/*.ts'],
