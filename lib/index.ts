@@ -124,8 +124,31 @@ export type {
   ServerSession,
   ServerSessionEvent,
   SessionDisconnectedEvent,
+  SessionServerConnection,
 } from './session/sessions.js';
 export { ReplayBuffer } from './session/replay-buffer.js';
 export type { ReplayBufferOptions } from './session/replay-buffer.js';
 export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './session/errors.js';
 export type { SeqRange, LostFrames, SessionLostReason } from './session/errors.js';
+// Requests: request/response with cancel over any session stream, and the connect() facade.
+export { cancelPending } from './operators/cancelPending.js';
+export type {
+  CancelPendingConfig,
+  CancelPendingEvent,
+  RequestLink,
+  RequestLinkEvent,
+  RequestOptions,
+} from './operators/cancelPending.js';
+export { serveRequests } from './session/requests.js';
+export type { RequestContext, RequestHandler, ServeRequestsConfig } from './session/requests.js';
+export {
+  AmbiguousOutcomeError,
+  PendingRequestsFullError,
+  RemoteError,
+  RequestCancelledError,
+  RequestTimeoutError,
+  SendQueueFullError,
+} from './session/request-errors.js';
+export type { CancelReason } from './session/request-errors.js';
+export { connect } from './session/connect.js';
+export type { ClientSession, ClientState } from './session/connect.js';

@@ -313,6 +313,8 @@ export function resumable<In = unknown, Out = In>(
         token = welcome.token;
         phase = 'live';
         const replayed = endpoint.attach(inner!, welcome.received);
+        // Tells the server the welcome arrived, so it retires the token this hello presented.
+        endpoint.acknowledge();
         if (!announced) {
           announced = true;
           subscriber.next({ type: 'connected', link });

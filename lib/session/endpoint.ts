@@ -239,6 +239,11 @@ export class SessionEndpoint<Out> {
     if (this.unacked > 0) this.sendAck();
   };
 
+  /** Acks at once what was received (after a handshake: proof that the welcome arrived). */
+  acknowledge(): void {
+    this.sendAck();
+  }
+
   private sendAck(): void {
     this.unacked = 0;
     this.ackTimer?.unsubscribe();

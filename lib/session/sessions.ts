@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import type { ConnectedEvent, FrameEvent, Link, ServerEvent, Transport } from '../core/transport.js';
+import type { ConnectedEvent, FrameEvent, Link, ListeningEvent, TransportEvent } from '../core/transport.js';
 import { Fifo } from '../internal/fifo.js';
 import type { ResumedEvent } from '../operators/resumable.js';
 import { checkEndpointOptions, msgpackSize, SessionEndpoint, SessionLink } from './endpoint.js';
@@ -76,6 +76,26 @@ export interface ServerSession<In = unknown, Out = In> {
    * {@link ReplayBufferFullError} when the replay buffer is full); `close()` ends the session.
    */
   readonly link: Link<Out>;
+}
+
+/**
+ * A `connection` event as {@link acceptSessions} takes it: a server's accepted connection, possibly
+ * piped through per-connection layers such as {@link heartbeat}, whose own events it ignores.
+ *
+ * @example
+ * ```ts
+ * import { heartbeat, type SessionServerConnection } from 'lifeline';
+ * import type { AcceptedEvent } from 'lifeline';
+ * const withHeartbeat = (event: AcceptedEvent): SessionServerConnection => ({
+ *   ...event,
+ *   connection: event.connection.pipe(heartbeat({ interval: 5_000, timeout: 15_000 })),
+ * });
+ * ```
+ */
+export interface SessionServerConnection {
+  readonly type: 'connection';
+  /** The accepted connection's events; events other than `connected` and `frame` are ignored. */
+  readonly connection: Observable<TransportEvent<unknown, unknown> | { readonly type: string }>;
 }
 
 /**
@@ -169,7 +189,7 @@ export interface AcceptSessionsConfig<Out = unknown> {
  * ```
  */
 export function acceptSessions<In = unknown, Out = In>(
-  server$: Observable<ServerEvent<unknown, unknown>>,
+  server$: Observable<ListeningEvent | SessionServerConnection>,
   config: AcceptSessionsConfig<Out> = {},
 ): Observable<ServerSession<In, Out>> {
   const {
@@ -249,14 +269,15 @@ export function acceptSessions<In = unknown, Out = In>(
       armSweep(connection.deadline);
     };
 
-    const accept = (transport: Transport<unknown, unknown>) => {
+    const accept = (transport: SessionServerConnection['connection']) => {
       const connection: Connection = new Attachment();
       connections.add(connection);
       expectHandshake(connection);
       const subscription = transport.subscribe({
+        // Events of per-connection layers (heartbeat samples) are not the session's business.
         next: (event) => {
-          if (event.type === 'connected') connection.link = event.link;
-          else if (event.type === 'frame') onFrame(connection, event.frame);
+          if (event.type === 'connected') connection.link = (event as ConnectedEvent<unknown>).link;
+          else if (event.type === 'frame') onFrame(connection, (event as FrameEvent<unknown>).frame);
         },
         error: (error: unknown) => connectionEnded(connection, error),
         complete: () => connectionEnded(connection, undefined),
@@ -300,10 +321,13 @@ export function acceptSessions<In = unknown, Out = In>(
         if (kind === HELLO && frame.length === 2) onHello(connection, frame[1]);
         else if (!session) throw layerError('expected a hello before anything else', connection.link);
         else if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
+          session.previousToken = undefined;
           if (session.endpoint.receiveData(frame[1])) session.emit({ type: 'frame', frame: frame[2] as In });
-        } else if (kind === ACK && frame.length === 2 && isCount(frame[1]))
+        } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
+          // The client speaks after the welcome: it holds the new token, so the old one retires.
+          session.previousToken = undefined;
           session.endpoint.receiveAck(frame[1]);
-        else
+        } else
           throw layerError(
             `received an array starting ${JSON.stringify(frame[0])}, not a resumable envelope`,
             connection.link,
@@ -335,8 +359,10 @@ export function acceptSessions<In = unknown, Out = In>(
       if (hello.session === undefined) return openSession(connection);
       const session = sessions.get(hello.session);
       if (!session) return refuse(connection, { reason: 'unknown-session' }, false);
-      if (!constantTimeEqual(session.token, hello.token!))
-        return refuse(connection, { reason: 'bad-token' }, false);
+      // Both compared, always: which one matched must not show in the timing.
+      const current = constantTimeEqual(session.token, hello.token!);
+      const previous = constantTimeEqual(session.previousToken ?? '', hello.token!);
+      if (!current && !previous) return refuse(connection, { reason: 'bad-token' }, false);
       resume(connection, session, hello);
     };
 
@@ -388,6 +414,9 @@ export function acceptSessions<In = unknown, Out = In>(
         connections.delete(previous);
         previous.subscription?.unsubscribe();
       }
+      // The welcome below may be lost in a cut: until the client speaks on this connection, the
+      // token it just proved it holds stays valid (and the one before it, never received, does not).
+      session.previousToken = hello.token;
       const replayed = attach(connection, session, hello.received);
       session.emit({ type: 'resumed', replayed });
     };
@@ -467,6 +496,8 @@ class Session<In, Out> {
   readonly link: SessionLink<Out>;
   readonly public: ServerSession<In, Out>;
   token = '';
+  /** The token of the last resume, valid until the client speaks after its welcome. */
+  previousToken: string | undefined;
   connection: Attachment<Session<In, Out>> | undefined;
   idleSince: number | undefined;
   ended = false;

@@ -142,17 +142,19 @@ describe('resumable', () => {
     testScheduler.run(({ expectObservable }) => {
       const endpoint = memory({ latency: 1 });
       const script = (link: Link<unknown>, scheduler: TestScheduler) => {
-        // Frames 1 and 2 at 10 (acked on arrival at 11), frame 3 at 20: acked 50 ms after its arrival.
+        // The client acks the welcome at once (w); frames 1 and 2 at 10 (acked on arrival at 11),
+        // frame 3 at 20: acked 50 ms after its arrival.
         scheduler.schedule(() => (link.send([0, 1, 'a']), link.send([0, 2, 'b'])), 8);
         scheduler.schedule(() => link.send([0, 3, 'c']), 18);
       };
       const values = {
         h: '[2,{"v":[1,1],"received":0}]',
+        w: '[1,0]',
         x: '[1,2]',
         y: '[1,3]',
       };
       // prettier-ignore
-      expectObservable(rawServer(endpoint, script, testScheduler), '^ 100ms !').toBe('--h 9ms x 59ms y', values);
+      expectObservable(rawServer(endpoint, script, testScheduler), '^ 100ms !').toBe('--h-w 7ms x 59ms y', values);
       // prettier-ignore
       expectObservable(client(endpoint, { ackEvery: 2, ackInterval: 50 }), '^ 100ms !').toBe(
         '---c 7ms (ab) 6ms c', { c: 'c', a: 'a', b: 'b' },
@@ -358,7 +360,7 @@ describe('resumable', () => {
     expect(seen).to.deep.equal(['S:C', 'C:c', 'S:after', 'C:AFTER']);
   });
 
-  it('rotates the token on every resume: the old one stops working', () => {
+  it('rotates the token on every resume: the old one stops working once the client spoke on the new connection', () => {
     const testScheduler = newTestScheduler();
     const welcomes: { session: string; token: string }[] = [];
     const refusals: unknown[] = [];
@@ -369,11 +371,13 @@ describe('resumable', () => {
         testScheduler.schedule(() => {
           const sub = rawClient(
             endpoint,
-            (frame) => {
+            (frame, link) => {
               const [kind, body] = frame as [number, { session: string; token: string }];
-              if (kind === 3) welcomes.push(body);
-              else refusals.push(body);
-              sub.unsubscribe();
+              if (kind === 3) {
+                welcomes.push(body);
+                link.send([1, 0]); // speaks after the welcome: the token it presented retires
+              } else refusals.push(body);
+              testScheduler.schedule(() => sub.unsubscribe(), 2);
             },
             (l) => l.send([2, hello()]),
           ).subscribe();
@@ -388,6 +392,49 @@ describe('resumable', () => {
     expect(new Set(welcomes.map((w) => w.token)).size).to.equal(3);
     for (const { session, token } of welcomes) expect(session + token).to.match(/^[0-9a-f]{64}$/);
     expect(refusals).to.deep.equal([{ reason: 'bad-token' }]);
+  });
+
+  it('a welcome lost in a cut does not lock the client out: the token it presented works until it speaks', () => {
+    const testScheduler = newTestScheduler();
+    const welcomes: { session: string; token: string }[] = [];
+    const refusals: unknown[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      server(endpoint).subscribe();
+      const dial = (hello: () => object, at: number, speak: boolean) =>
+        testScheduler.schedule(() => {
+          const sub = rawClient(
+            endpoint,
+            (frame, link) => {
+              const [kind, body] = frame as [number, { session: string; token: string }];
+              if (kind === 3) {
+                welcomes.push(body);
+                if (speak) link.send([1, 0]);
+              } else refusals.push(body);
+              testScheduler.schedule(() => sub.unsubscribe(), 2);
+            },
+            (l) => l.send([2, hello()]),
+          ).subscribe();
+        }, at);
+      const resume = (token: () => string) => () => ({
+        v: [1, 1],
+        session: welcomes[0]!.session,
+        token: token(),
+        received: 0,
+      });
+      dial(() => ({ v: [1, 1], received: 0 }), 0, true);
+      // The welcome of this resume is "lost": the client never speaks, and still holds token 0.
+      dial(resume(() => welcomes[0]!.token), 10, false);
+      // So token 0 still resumes, once; token 1 (never received) is retired by it.
+      dial(resume(() => welcomes[0]!.token), 20, true);
+      dial(resume(() => welcomes[1]!.token), 30, true);
+      // The client spoke with token 2 in hand: token 0 is worthless now.
+      dial(resume(() => welcomes[0]!.token), 40, true);
+      dial(resume(() => welcomes[2]!.token), 50, true);
+    });
+    expect(welcomes).to.have.length(4);
+    expect(new Set(welcomes.map((w) => w.token)).size).to.equal(4);
+    expect(refusals).to.deep.equal([{ reason: 'bad-token' }, { reason: 'bad-token' }]);
   });
 
   it('closes a connection that does not complete its handshake within handshakeTimeout', () => {

@@ -1,15 +1,11 @@
-// Helpers for operator specs: a fake Link, and session events shortened to marble values.
+// Helpers for operator specs. The fake Link and the marble values of events are the public kit's
+// (lifeline/testing), so our specs and our users' tests share one implementation.
 import { expect } from 'chai';
-import { map, NEVER, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type {
-  ConnectedEvent,
-  DisconnectedEvent,
-  Link,
-  SessionEvent,
-  TransportEvent,
-  WriteReport,
-} from 'lifeline';
+import type { ConnectedEvent, Link, TransportEvent } from 'lifeline';
+import { RecordingLink } from 'lifeline/testing';
+
+export { RecordingLink as FakeLink, marbleEvents as summarize } from 'lifeline/testing';
 
 /** A TestScheduler that compares with chai's deep equality. */
 export function newTestScheduler(): TestScheduler {
@@ -18,53 +14,8 @@ export function newTestScheduler(): TestScheduler {
   });
 }
 
-/** A Link that records what was sent; `close()` only marks it, the script decides what follows. */
-export class FakeLink implements Link<unknown> {
-  readonly sent: unknown[] = [];
-  closeRequested = false;
-  readonly info = { transport: 'fake', local: 'here', remote: 'there' };
-  readonly drain$: Observable<void> = NEVER;
-  bufferedBytes = 0;
-
-  get closed(): boolean {
-    return this.closeRequested;
-  }
-
-  send(frame: unknown): boolean {
-    this.sent.push(frame);
-    return true;
-  }
-
-  close(): void {
-    this.closeRequested = true;
-  }
-
-  writeReport(): WriteReport {
-    return { lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0 };
-  }
-}
-
 /** The event values scripted sources use: `c` connected (with `link`), `a`/`b` frames. */
-export function transportValues(link: Link<unknown> = new FakeLink()): Record<string, TransportEvent> {
+export function transportValues(link: Link<unknown> = new RecordingLink()): Record<string, TransportEvent> {
   const connected: ConnectedEvent = { type: 'connected', link };
   return { c: connected, a: { type: 'frame', frame: 'a' }, b: { type: 'frame', frame: 'b' } };
-}
-
-/**
- * Session events as short strings: `c`, the frame, and `d<attempt>:<delay>:<error name>` for a
- * disconnection, so a diagram's values read at a glance.
- */
-export function summarize(events: Observable<SessionEvent>): Observable<string> {
-  return events.pipe(
-    map((event) => {
-      if (event.type === 'connected') return 'c';
-      if (event.type === 'frame') return String(event.frame);
-      return describeDisconnect(event);
-    }),
-  );
-}
-
-export function describeDisconnect(event: DisconnectedEvent): string {
-  const name = (event.error as Error | undefined)?.name ?? String(event.error);
-  return `d${event.attempt}:${event.delay}:${name}`;
 }

@@ -1,0 +1,655 @@
+import { asyncScheduler, Observable, Subject, Subscription, type SchedulerLike, type Subscriber } from 'rxjs';
+import {
+  ConnectionError,
+  LinkClosedError,
+  SendBufferFullError,
+  UNKNOWN_WRITE,
+  type WriteReport,
+} from '../core/errors.js';
+import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../core/transport.js';
+import { Fifo } from '../internal/fifo.js';
+import { ReplayBufferFullError } from '../session/errors.js';
+import {
+  AmbiguousOutcomeError,
+  PendingRequestsFullError,
+  RemoteError,
+  RequestCancelledError,
+  RequestTimeoutError,
+  SendQueueFullError,
+  type CancelReason,
+} from '../session/request-errors.js';
+import {
+  CANCEL,
+  isRequestId,
+  parseWireError,
+  PLAIN,
+  REQUEST,
+  requestsError,
+  RESPONSE,
+} from '../session/requests.js';
+
+/**
+ * Options of one request.
+ *
+ * @example
+ * ```ts
+ * import type { RequestOptions } from 'lifeline';
+ * const options: RequestOptions = { idempotent: true, timeout: 2_000 };
+ * ```
+ */
+export interface RequestOptions {
+  /**
+   * The request may be executed twice with the effect of once, so it may be sent again after a
+   * connection broke once it was handed to it (seed 000). It does not make the server deduplicate.
+   * @default false
+   */
+  idempotent?: boolean;
+  /**
+   * Milliseconds from subscribing until the request fails with {@link RequestTimeoutError} and a
+   * cancel goes to the server. It covers the whole wait, reconnects included; it does not stop a
+   * streamed response that keeps sending values (it bounds the whole response).
+   * @default the operator's `timeout` (none)
+   */
+  timeout?: number;
+}
+
+/**
+ * The stable link {@link cancelPending} hands out: plain frames with `send`, requests with
+ * `request`. It outlives connections: while no connection is up, frames and requests queue (in
+ * order, bounded) and leave on the next one.
+ *
+ * @example
+ * ```ts
+ * import type { RequestLink } from 'lifeline';
+ * const lookUp = (link: RequestLink<string>) => link.request<string>({ get: 'user/7' }, { idempotent: true });
+ * ```
+ */
+export interface RequestLink<Out = unknown> extends Link<Out> {
+  /**
+   * A cold Observable of the response: one value then complete, or the values of a streamed
+   * response. Each subscription sends one request; unsubscribing before the end sends a cancel.
+   * It errors with {@link RemoteError} (the handler failed), {@link RequestTimeoutError},
+   * {@link AmbiguousOutcomeError}, {@link RequestCancelledError} or {@link PendingRequestsFullError}.
+   */
+  request<R = unknown>(payload: unknown, options?: RequestOptions): Observable<R>;
+  /** Requests waiting for (the end of) their response. */
+  readonly pending: number;
+  /** Plain frames queued until a connection takes them. */
+  readonly queued: number;
+  /** After `close()`: the queued frames that never reached a connection. Empty before. */
+  readonly unsent: readonly Out[];
+}
+
+/**
+ * Emitted once, at once when {@link cancelPending}'s stream is subscribed: the stable
+ * {@link RequestLink}, usable before the first connection (it queues).
+ *
+ * @example
+ * ```ts
+ * import type { RequestLinkEvent } from 'lifeline';
+ * const keep = (e: RequestLinkEvent<string>) => e.link.send('queued until connected');
+ * ```
+ */
+export interface RequestLinkEvent<Out = unknown> {
+  readonly type: 'request-link';
+  /** The link, the same object for the stream's whole life. */
+  readonly link: RequestLink<Out>;
+}
+
+/**
+ * What {@link cancelPending} emits besides the events it passes through (`disconnected`,
+ * `resumed`, heartbeat samples): `request-link` once, `connected` per connection (with the same
+ * stable link), and each plain inbound frame.
+ *
+ * @example
+ * ```ts
+ * import type { CancelPendingEvent } from 'lifeline';
+ * const show = (e: CancelPendingEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
+ * ```
+ */
+export type CancelPendingEvent<In = unknown, Out = In> =
+  RequestLinkEvent<Out> | ConnectedEvent<Out> | FrameEvent<In>;
+
+/**
+ * Options of {@link cancelPending}.
+ *
+ * @example
+ * ```ts
+ * import type { CancelPendingConfig } from 'lifeline';
+ * const config: CancelPendingConfig = { maxPending: 100, timeout: 30_000 };
+ * ```
+ */
+export interface CancelPendingConfig {
+  /**
+   * Requests pending at once; one more fails at once with {@link PendingRequestsFullError}. It does
+   * not count plain frames.
+   * @default 1_000
+   */
+  maxPending?: number;
+  /**
+   * Plain frames queued while no connection takes them (offline, or the link's buffer is full); one
+   * more is refused with {@link SendQueueFullError}. It does not bound a resumable session's replay
+   * buffer, which has caps of its own.
+   * @default 1_000
+   */
+  maxQueued?: number;
+  /**
+   * The timeout of requests that set none, in milliseconds. It does not apply to plain frames.
+   * @default Infinity (none)
+   */
+  timeout?: number;
+  /**
+   * Runs the request timeouts.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly payload: unknown;
+  readonly idempotent: boolean;
+  readonly subscriber: Subscriber<unknown>;
+  state: 'queued' | 'handed' | 'done';
+  /** Frames this layer had sent on the connection once the request was handed. */
+  handedAt: number;
+  values: number;
+  timer: Subscription | undefined;
+}
+
+type Outgoing =
+  | { readonly kind: 'frame'; readonly frame: unknown }
+  | { readonly kind: 'request'; readonly request: Pending };
+
+const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', local: '' });
+
+/**
+ * Requests and responses over a session stream, such that nothing waits forever (across
+ * connections: pipe it last, after {@link reconnectWith} and after {@link resumable} if any). It
+ * emits a {@link RequestLinkEvent} at once with a stable {@link RequestLink}: `request(payload,
+ * { idempotent, timeout })` returns a cold Observable of the response, and unsubscribing it sends a
+ * cancel; `send(frame)` sends a plain frame. The server pipes {@link serveRequests}.
+ *
+ * When a connection breaks (seed 000; docs/PROTOCOL.md, "Requests layer"), a request that never
+ * reached a link is sent on the next connection; one handed to the link that broke is sent again if
+ * idempotent and fails with {@link AmbiguousOutcomeError} if not, because the server may have acted
+ * on it. Inside a resumable session (the link below survives the break) requests simply continue:
+ * the session delivers them and their responses exactly once. A request's timeout fails it with
+ * {@link RequestTimeoutError} and cancels it on the server. When the stream ends for good — the
+ * policy gave up, the stream was unsubscribed, `link.close()` was called — every pending request
+ * fails at once with {@link RequestCancelledError} (seed 003); `close()` first sends a cancel for
+ * each, so the server stops too. Pending requests are capped (`maxPending`), as are plain frames
+ * queued while offline (`maxQueued`).
+ *
+ * It does not reconnect, does not deduplicate on the server (idempotency is the caller's promise),
+ * and does not resend cancels lost with a connection (the server cancels everything of a connection
+ * that ends). A peer that does not pipe `serveRequests` fails the stream with a `ProtocolError`.
+ *
+ * @example
+ * ```ts
+ * import { cancelPending, memory, policy, reconnectWith, type RequestLink } from 'lifeline';
+ * const endpoint = memory();
+ * let link: RequestLink<string> | undefined;
+ * const sub = endpoint.transport
+ *   .pipe(reconnectWith(policy.constant(100)), cancelPending<string>({ timeout: 5_000 }))
+ *   .subscribe((event) => {
+ *     if (event.type === 'request-link') link = event.link;
+ *     else if (event.type === 'frame') console.log(event.frame);
+ *   });
+ * link?.request({ get: 'user/7' }, { idempotent: true }).subscribe((user) => console.log(user));
+ * sub.unsubscribe();
+ * ```
+ */
+export function cancelPending<In = unknown, Out = In>(
+  config: CancelPendingConfig = {},
+): <E extends { readonly type: string }>(
+  source: Observable<E>,
+) => Observable<CancelPendingEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
+  const {
+    maxPending = 1_000,
+    maxQueued = 1_000,
+    timeout = Infinity,
+    scheduler = asyncScheduler,
+  } = config ?? {};
+  for (const [name, value] of [
+    ['maxPending', maxPending],
+    ['maxQueued', maxQueued],
+  ] as const) {
+    if (!(Number.isSafeInteger(value) && value >= 0)) {
+      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${String(value)}`);
+    }
+  }
+  checkTimeout(timeout);
+
+  type Emitted = CancelPendingEvent<In, Out> | { readonly type: string };
+  const operator = (source: Observable<{ readonly type: string }>) =>
+    new Observable<Emitted>((subscriber) => {
+      // Everything below belongs to this one subscription (STYLE.md: the operator stays pure).
+      let inner: Link<unknown> | undefined;
+      /** Frames this layer sent on `inner`: positions for the write report. */
+      let sentOnInner = 0;
+      let lastId = 0;
+      const pending = new Map<number, Pending>();
+      let outbox = new Fifo<Outgoing>();
+      let queuedFrames = 0;
+      let drainWait: Subscription | undefined;
+      let needDrain = false;
+      const drained = new Subject<void>();
+      let ended: { reason: CancelReason; cause: unknown } | undefined;
+      let closeRequested = false;
+      let unsent: Out[] = [];
+      const upstream = new Subscription();
+
+      let overflowed = false;
+      /** Sends one envelope; 'full' when the link has no room (nothing was queued there). */
+      const sendOwn = (link: Link<unknown>, envelope: unknown[]): boolean | 'full' => {
+        overflowed = false;
+        let ready: boolean;
+        try {
+          ready = link.send(envelope);
+        } catch (error) {
+          if (SendBufferFullError.is(error) || ReplayBufferFullError.is(error)) return 'full';
+          throw error;
+        }
+        // A resumable session with `onOverflow: 'event'` refuses by returning false and emitting.
+        if (overflowed) return 'full';
+        sentOnInner++;
+        return ready;
+      };
+
+      const awaitDrain = () => {
+        if (drainWait || !inner) return;
+        drainWait = inner.drain$.subscribe(() => {
+          drainWait?.unsubscribe();
+          drainWait = undefined;
+          pump();
+        });
+      };
+
+      const hand = (request: Pending, link: Link<unknown>): boolean => {
+        let result: boolean | 'full';
+        try {
+          result = sendOwn(link, [REQUEST, request.id, request.payload]);
+        } catch (error) {
+          // Not encodable, or too large for the link: this request fails, nothing else does.
+          if (LinkClosedError.is(error)) return false;
+          settle(request);
+          request.subscriber.error(error);
+          return true;
+        }
+        if (result === 'full') {
+          awaitDrain();
+          return false;
+        }
+        request.state = 'handed';
+        request.handedAt = sentOnInner;
+        return true;
+      };
+
+      /** Hands queued frames and requests to the link, in order, until it is full. */
+      const pump = () => {
+        while (inner && !drainWait && !ended) {
+          const item = outbox.peek();
+          if (!item) break;
+          if (item.kind === 'request') {
+            if (item.request.state !== 'queued' || hand(item.request, inner)) outbox.shift();
+            else return;
+            continue;
+          }
+          let result: boolean | 'full';
+          try {
+            result = sendOwn(inner, [PLAIN, item.frame]);
+          } catch (error) {
+            if (LinkClosedError.is(error)) return;
+            // A queued frame the link cannot encode: loud, since its sender is long gone.
+            return fail(error);
+          }
+          if (result === 'full') return awaitDrain();
+          outbox.shift();
+          queuedFrames--;
+        }
+        if (needDrain && inner && !drainWait && outbox.length === 0) {
+          needDrain = false;
+          drained.next();
+        }
+      };
+
+      const settle = (request: Pending) => {
+        request.state = 'done';
+        pending.delete(request.id);
+        request.timer?.unsubscribe();
+        request.timer = undefined;
+      };
+
+      /** Best effort: a cancel lost with its connection is covered by the server ending it. */
+      const sendCancel = (request: Pending) => {
+        if (request.state !== 'handed' || !inner) return;
+        try {
+          sendOwn(inner, [CANCEL, request.id]);
+        } catch {
+          // Closed or unencodable: the connection is going, and its requests with it.
+        }
+      };
+
+      const cancelledError = () =>
+        new RequestCancelledError(
+          ended?.reason === 'failed'
+            ? 'The request was cancelled: its stream failed'
+            : `The request was cancelled: its stream was ${ended?.reason ?? 'closed'}`,
+          { reason: ended?.reason ?? 'closed', cause: ended?.cause },
+        );
+
+      /** The stream ends for good: every pending request fails at once (seed 003). */
+      const finish = (reason: CancelReason, cause: unknown) => {
+        if (ended) return;
+        ended = { reason, cause };
+        drainWait?.unsubscribe();
+        drainWait = undefined;
+        const all = [...pending.values()];
+        for (const request of all) settle(request);
+        outbox = new Fifo();
+        queuedFrames = 0;
+        for (const request of all) request.subscriber.error(cancelledError());
+        drained.complete();
+      };
+
+      const fail = (error: unknown) => {
+        if (ended) return;
+        upstream.unsubscribe();
+        finish('failed', error);
+        subscriber.error(error);
+      };
+
+      /**
+       * The connection under the requests broke (seed 000). `lostSent` is how many frames this
+       * layer had sent on it; `report` what its link knew when it broke.
+       */
+      const connectionLost = (report: WriteReport, lostSent: number, cause: unknown) => {
+        drainWait?.unsubscribe();
+        drainWait = undefined;
+        const resend: Outgoing[] = [];
+        for (const request of [...pending.values()]) {
+          if (request.state !== 'handed') continue;
+          // The unconfirmed frames are a tail of the connection's outbound stream: when it is no
+          // longer than the frames we sent after this one, this one was confirmed whole.
+          const confirmed =
+            report.lastFrame !== 'none' &&
+            report.lastFrame !== 'unknown' &&
+            report.unconfirmedFrames <= lostSent - request.handedAt;
+          if (request.values === 0 && request.idempotent) {
+            request.state = 'queued';
+            resend.push({ kind: 'request', request });
+            continue;
+          }
+          settle(request);
+          request.subscriber.error(
+            new AmbiguousOutcomeError(
+              request.values > 0
+                ? `Request ${request.id}: the connection broke after ${request.values} response values; the rest is lost`
+                : `Request ${request.id}: the connection broke after the request was sent; it may or may not have been executed`,
+              { id: request.id, confirmed, valuesReceived: request.values, write: report, cause },
+            ),
+          );
+        }
+        if (resend.length > 0) {
+          const rest = outbox.drain();
+          outbox = new Fifo();
+          for (const item of resend) outbox.push(item);
+          for (const item of rest) outbox.push(item);
+        }
+      };
+
+      const onResponse = (frame: unknown[]) => {
+        const id = frame[1];
+        const part = frame[2];
+        if (!isRequestId(id)) throw requestsError('malformed response', inner);
+        const valid =
+          ((part === 'next' || part === 'value' || part === 'error') && frame.length === 4) ||
+          (part === 'complete' && frame.length === 3);
+        if (!valid)
+          throw requestsError(`malformed response part ${JSON.stringify(part) ?? 'undefined'}`, inner);
+        const error = part === 'error' ? parseWireError(frame[3]) : undefined;
+        if (part === 'error' && !error) throw requestsError('malformed error response', inner);
+        const request = pending.get(id);
+        if (!request) {
+          if (id > lastId) throw requestsError(`response for request ${id}, which was never sent`, inner);
+          return; // settled here already: the response crossed a cancel or a timeout
+        }
+        if (part === 'next') {
+          request.values++;
+          request.subscriber.next(frame[3]);
+        } else if (part === 'value') {
+          settle(request);
+          request.subscriber.next(frame[3]);
+          request.subscriber.complete();
+        } else if (part === 'complete') {
+          settle(request);
+          request.subscriber.complete();
+        } else {
+          settle(request);
+          request.subscriber.error(
+            new RemoteError(error!.message, { id: request.id, remoteName: error!.name }),
+          );
+        }
+      };
+
+      const onFrame = (frame: unknown) => {
+        if (!Array.isArray(frame))
+          throw requestsError(`received ${typeof frame}, not a requests envelope`, inner);
+        const kind: unknown = frame[0];
+        if (kind === PLAIN && frame.length === 2) subscriber.next({ type: 'frame', frame: frame[1] as In });
+        else if (kind === RESPONSE) onResponse(frame);
+        else {
+          throw requestsError(
+            `received an array starting ${JSON.stringify(kind) ?? 'undefined'}, not a requests envelope; does the server pipe serveRequests()?`,
+            inner,
+          );
+        }
+      };
+
+      const request = <R>(payload: unknown, options: RequestOptions = {}): Observable<R> => {
+        const { idempotent = false, timeout: requestTimeout = timeout } = options ?? {};
+        checkTimeout(requestTimeout);
+        return new Observable<R>((requestSubscriber) => {
+          if (ended || closeRequested) {
+            requestSubscriber.error(cancelledError());
+            return undefined;
+          }
+          if (pending.size >= maxPending) {
+            requestSubscriber.error(
+              new PendingRequestsFullError(`${maxPending} requests are pending already`, {
+                limit: maxPending,
+              }),
+            );
+            return undefined;
+          }
+          const entry: Pending = {
+            id: ++lastId,
+            payload,
+            idempotent,
+            subscriber: requestSubscriber as Subscriber<unknown>,
+            state: 'queued',
+            handedAt: 0,
+            values: 0,
+            timer: undefined,
+          };
+          pending.set(entry.id, entry);
+          if (requestTimeout !== Infinity) {
+            entry.timer = scheduler.schedule(() => {
+              entry.timer = undefined;
+              if (entry.state === 'done') return;
+              sendCancel(entry);
+              settle(entry);
+              requestSubscriber.error(
+                new RequestTimeoutError(
+                  `Request ${entry.id} got no complete response within ${requestTimeout} ms`,
+                  {
+                    id: entry.id,
+                    timeout: requestTimeout,
+                  },
+                ),
+              );
+            }, requestTimeout);
+          }
+          if (!(inner && outbox.length === 0 && !drainWait && hand(entry, inner))) {
+            if (entry.state === 'queued') outbox.push({ kind: 'request', request: entry });
+          }
+          return () => {
+            if (entry.state === 'done') return;
+            sendCancel(entry);
+            settle(entry);
+          };
+        });
+      };
+
+      const send = (frame: Out): boolean => {
+        if (closeRequested || ended) throw new LinkClosedError('The request link is closed');
+        if (inner && outbox.length === 0 && !drainWait) {
+          const result = sendOwn(inner, [PLAIN, frame]);
+          if (result !== 'full') {
+            if (!result) {
+              needDrain = true;
+              awaitDrain();
+            }
+            return result;
+          }
+          awaitDrain();
+        }
+        if (queuedFrames >= maxQueued) {
+          throw new SendQueueFullError(`${maxQueued} frames are queued already`, { limit: maxQueued });
+        }
+        outbox.push({ kind: 'frame', frame });
+        queuedFrames++;
+        needDrain = true;
+        return false;
+      };
+
+      const close = (reason?: string) => {
+        if (closeRequested || ended) return;
+        closeRequested = true;
+        // On quit, cancel everything in the post office (seed 003) while the connection can say so.
+        for (const entry of pending.values()) sendCancel(entry);
+        const leftover: Out[] = [];
+        for (let item = outbox.shift(); item; item = outbox.shift()) {
+          if (item.kind !== 'frame') continue;
+          let handed = false;
+          if (inner && leftover.length === 0) {
+            try {
+              handed = sendOwn(inner, [PLAIN, item.frame]) !== 'full';
+            } catch {
+              handed = false;
+            }
+          }
+          if (!handed) leftover.push(item.frame as Out);
+        }
+        unsent = leftover;
+        const link = inner;
+        finish('closed', undefined);
+        if (link) link.close(reason);
+        else {
+          upstream.unsubscribe();
+          subscriber.complete();
+        }
+      };
+
+      const link: RequestLink<Out> = {
+        send,
+        close,
+        request,
+        get pending() {
+          return pending.size;
+        },
+        get queued() {
+          return queuedFrames;
+        },
+        get unsent() {
+          return unsent;
+        },
+        get bufferedBytes() {
+          return inner?.bufferedBytes ?? 0;
+        },
+        get closed() {
+          return closeRequested || ended !== undefined;
+        },
+        get closeRequested() {
+          return closeRequested;
+        },
+        drain$: drained.asObservable(),
+        writeReport: () => inner?.writeReport() ?? UNKNOWN_WRITE,
+        get info() {
+          return inner?.info ?? OFFLINE;
+        },
+      };
+
+      subscriber.next({ type: 'request-link', link } satisfies RequestLinkEvent<Out>);
+
+      upstream.add(
+        source.subscribe({
+          next: (event) => {
+            if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+              return fail(new TypeError(`cancelPending: expected session events, got ${String(event)}`));
+            }
+            switch (event.type) {
+              case 'connected': {
+                const next = (event as ConnectedEvent<unknown>).link;
+                if (inner && inner !== next) connectionLost(UNKNOWN_WRITE, sentOnInner, undefined);
+                inner = next;
+                sentOnInner = 0;
+                if (closeRequested) return next.close();
+                subscriber.next({ type: 'connected', link });
+                return pump();
+              }
+              case 'frame':
+                try {
+                  onFrame((event as FrameEvent<unknown>).frame);
+                } catch (error) {
+                  fail(error);
+                }
+                return;
+              case 'disconnected': {
+                // A link that survives the break belongs to a resumable session: nothing is lost.
+                if (inner && inner.closed) {
+                  const cause = (event as { error?: unknown }).error;
+                  const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
+                  const lostSent = sentOnInner;
+                  inner = undefined;
+                  connectionLost(report, lostSent, cause);
+                }
+                return subscriber.next(event);
+              }
+              case 'session-reset':
+                // The old session's frames may be lost: its requests are as if handed to a broken link.
+                connectionLost(UNKNOWN_WRITE, sentOnInner, undefined);
+                subscriber.next(event);
+                return pump();
+              case 'overflow':
+                // Every frame goes through sendOwn, so a resumable overflow is always one of ours
+                // being sent now: it stays queued here (bounded by maxQueued) instead.
+                overflowed = true;
+                return;
+              default:
+                subscriber.next(event);
+            }
+          },
+          error: (error: unknown) => fail(error),
+          complete: () => {
+            finish('closed', undefined);
+            subscriber.complete();
+          },
+        }),
+      );
+      return () => {
+        upstream.unsubscribe();
+        finish('unsubscribed', undefined);
+      };
+    });
+  return operator as never;
+}
+
+function checkTimeout(timeout: number): void {
+  if (!(timeout === Infinity || (Number.isFinite(timeout) && timeout > 0))) {
+    throw new TypeError(
+      `cancelPending: timeout must be a positive number of milliseconds, got ${String(timeout)}`,
+    );
+  }
+}

@@ -1,0 +1,165 @@
+import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
+import { LinkClosedError } from '../core/errors.js';
+import type { DisconnectedEvent } from '../core/session.js';
+import type { FrameEvent } from '../core/transport.js';
+import type { RequestLink, RequestLinkEvent, RequestOptions } from '../operators/cancelPending.js';
+
+/**
+ * Where a {@link ClientSession} stands. `reconnecting` says when the next dial starts and why the
+ * last connection ended; `closed` carries the error when the stream failed (the policy gave up,
+ * the session was lost), and nothing after `close()` or a clean end.
+ *
+ * @example
+ * ```ts
+ * import type { ClientState } from 'lifeline';
+ * const badge = (s: ClientState) =>
+ *   s.status === 'reconnecting' ? `reconnecting in ${s.delay} ms (try ${s.attempt + 1})` : s.status;
+ * ```
+ */
+export type ClientState =
+  | { readonly status: 'connecting' }
+  | { readonly status: 'connected' }
+  | {
+      readonly status: 'reconnecting';
+      readonly attempt: number;
+      readonly delay: number;
+      readonly error: unknown;
+    }
+  | { readonly status: 'closed'; readonly error?: unknown };
+
+/**
+ * What {@link connect} returns: one handle for a connection that survives reconnects.
+ *
+ * @example
+ * ```ts
+ * import type { ClientSession } from 'lifeline';
+ * const hello = (session: ClientSession<string, string>) => session.send('hello');
+ * ```
+ */
+export interface ClientSession<In = unknown, Out = In> {
+  /**
+   * Every plain inbound message, across reconnects (exactly once with `resumable` in the pipe).
+   * Hot: a subscriber sees the messages that arrive after it subscribed. Completes after `close()`
+   * or a clean end; errors with the stream's error when it fails for good.
+   */
+  readonly messages$: Observable<In>;
+  /** The current {@link ClientState} at once, then every change; completes after `closed`. */
+  readonly state$: Observable<ClientState>;
+  /**
+   * Sends a plain message, or queues it while no connection takes it (then it returns `false`).
+   * @throws `SendQueueFullError` when `maxQueued` messages wait already; `LinkClosedError` after
+   * `close()` or the end of the stream; `EncodeError` when the message cannot be encoded.
+   */
+  send(message: Out): boolean;
+  /** A cold Observable of the response to `payload`: see {@link RequestLink.request}. */
+  request<R = unknown>(payload: unknown, options?: RequestOptions): Observable<R>;
+  /**
+   * Ends everything: cancels every pending request on the server and fails it here with
+   * `RequestCancelledError`, flushes queued messages onto a live connection, closes it gracefully.
+   * Returns the queued messages that could not be handed to a connection (there was none): they
+   * are never sent. Calling it again returns an empty array.
+   */
+  close(): readonly Out[];
+}
+
+/**
+ * Turns a resilient pipe into a handle an application keeps: `messages$`, `state$`, `send`,
+ * `request`, `close()`, stable across reconnects. The stream must end with {@link cancelPending};
+ * the usual pipe is `transport.pipe(heartbeat(), reconnectWith(policy), resumable(), cancelPending())`.
+ * It subscribes at once (the first dial starts now), so subscribe to `messages$` right after.
+ *
+ * `messages$` works with `for await` through rxjs-for-await's `eachValueFrom`. `state$` is a badge:
+ * `connecting`, then `connected` / `reconnecting` (attempt, delay, error) as connections come and
+ * go, `connected` again on a resume, and `closed` once. Messages sent while disconnected queue in
+ * order (`maxQueued` of {@link cancelPending}; with `resumable` in the pipe, its replay buffer takes
+ * them instead).
+ *
+ * It does not retry a failed stream: once `closed`, create a new session. It does not buffer
+ * inbound messages for late subscribers.
+ *
+ * @example
+ * ```ts
+ * import { cancelPending, connect, heartbeat, memory, policy, reconnectWith, resumable } from 'lifeline';
+ * import { eachValueFrom } from 'rxjs-for-await';
+ * const endpoint = memory();
+ * const session = connect<string, string>(
+ *   endpoint.transport.pipe(
+ *     heartbeat({ interval: 5_000, timeout: 15_000 }),
+ *     reconnectWith(policy.exponential({ initial: 100, max: 30_000 })),
+ *     resumable(),
+ *     cancelPending({ timeout: 10_000 }),
+ *   ),
+ * );
+ * session.state$.subscribe((state) => console.log(state.status));
+ * session.send('hello');
+ * session.request<string>({ get: 'user/7' }, { idempotent: true, timeout: 2_000 }).subscribe(console.log);
+ * async function read() {
+ *   for await (const message of eachValueFrom(session.messages$)) console.log(message);
+ * }
+ * void read();
+ * session.close();
+ * ```
+ */
+export function connect<In = unknown, Out = In>(
+  stream: Observable<{ readonly type: string }>,
+): ClientSession<In, Out> {
+  const messages = new Subject<In>();
+  const states = new BehaviorSubject<ClientState>({ status: 'connecting' });
+  let link: RequestLink<Out> | undefined;
+  let closed = false;
+
+  const end = (state: ClientState) => {
+    if (closed) return;
+    closed = true;
+    states.next(state);
+    states.complete();
+    if (state.status === 'closed' && 'error' in state) messages.error(state.error);
+    else messages.complete();
+  };
+
+  const subscription: Subscription = stream.subscribe({
+    next: (event) => {
+      switch (event.type) {
+        case 'request-link':
+          link ??= (event as RequestLinkEvent<Out>).link;
+          return;
+        case 'connected':
+        case 'resumed':
+          if (states.value.status !== 'connected') states.next({ status: 'connected' });
+          return;
+        case 'disconnected': {
+          const { attempt, delay, error } = event as DisconnectedEvent;
+          states.next({ status: 'reconnecting', attempt, delay, error });
+          return;
+        }
+        case 'frame':
+          messages.next((event as FrameEvent<In>).frame);
+          return;
+        default:
+      }
+    },
+    error: (error: unknown) => end({ status: 'closed', error }),
+    complete: () => end({ status: 'closed' }),
+  });
+
+  if (!link) {
+    subscription.unsubscribe();
+    throw new TypeError('connect: the stream emitted no request link; pipe cancelPending() last');
+  }
+  const requestLink: RequestLink<Out> = link;
+
+  return {
+    messages$: messages.asObservable(),
+    state$: states.asObservable(),
+    send: (message) => {
+      if (closed) throw new LinkClosedError('The session is closed');
+      return requestLink.send(message);
+    },
+    request: (payload, options) => requestLink.request(payload, options),
+    close: () => {
+      if (closed || requestLink.closeRequested) return [];
+      requestLink.close();
+      return requestLink.unsent;
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { defineName, LifelineError, type WriteReport } from '../core/errors.js';
+
+/**
+ * A request's outcome is unknown (seed 000): its frame was handed to a connection that then broke,
+ * it is not idempotent, and no resumable session carries it across the break, so the server may or
+ * may not have acted on it. It was not sent again. Find out (read the state back) before retrying.
+ * Also raised when part of a streamed response had arrived: the rest is lost either way.
+ *
+ * @example
+ * ```ts
+ * import { AmbiguousOutcomeError } from 'lifeline';
+ * const verdict = (e: unknown) =>
+ *   AmbiguousOutcomeError.is(e) ? (e.confirmed ? 'reached the socket whole' : 'maybe sent') : 'other';
+ * ```
+ */
+export class AmbiguousOutcomeError extends LifelineError {
+  /** The request's id on the wire. */
+  readonly id: number;
+  /**
+   * True when the socket confirmed the request's frame whole before the break (it left this
+   * process; the peer may still not have read it). False when that is unknown.
+   */
+  readonly confirmed: boolean;
+  /** Response values that had arrived before the break (streamed responses). */
+  readonly valuesReceived: number;
+  /** What the broken connection's link reported about its outbound side. */
+  readonly write: WriteReport;
+
+  constructor(
+    message: string,
+    options: { id: number; confirmed: boolean; valuesReceived: number; write: WriteReport; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.id = options.id;
+    this.confirmed = options.confirmed;
+    this.valuesReceived = options.valuesReceived;
+    this.write = options.write;
+  }
+}
+defineName(AmbiguousOutcomeError, 'AmbiguousOutcomeError');
+
+/**
+ * A request got no complete response within its `timeout`. A cancel was sent to the server (when
+ * the request had reached a connection), so its handler stops.
+ *
+ * @example
+ * ```ts
+ * import { RequestTimeoutError } from 'lifeline';
+ * const after = (e: unknown) => (RequestTimeoutError.is(e) ? e.timeout : 0);
+ * ```
+ */
+export class RequestTimeoutError extends LifelineError {
+  /** The request's id on the wire. */
+  readonly id: number;
+  /** The timeout that expired, in milliseconds. */
+  readonly timeout: number;
+
+  constructor(message: string, options: { id: number; timeout: number }) {
+    super(message);
+    this.id = options.id;
+    this.timeout = options.timeout;
+  }
+}
+defineName(RequestTimeoutError, 'RequestTimeoutError');
+
+/**
+ * Why a request was cancelled by its stream: the link was `'closed'`, the stream was
+ * `'unsubscribed'`, or it `'failed'` (the policy gave up, the session was lost, a protocol error).
+ *
+ * @example
+ * ```ts
+ * import type { CancelReason } from 'lifeline';
+ * const retryLater = (reason: CancelReason) => reason === 'failed';
+ * ```
+ */
+export type CancelReason = 'closed' | 'unsubscribed' | 'failed';
+
+/**
+ * A pending request was settled because its stream ended for good (seed 003: on quit, cancel
+ * everything in the post office). `cause` is the stream's error when it failed.
+ *
+ * @example
+ * ```ts
+ * import { RequestCancelledError } from 'lifeline';
+ * const why = (e: unknown) => (RequestCancelledError.is(e) ? e.reason : undefined);
+ * ```
+ */
+export class RequestCancelledError extends LifelineError {
+  /** Why the stream ended. */
+  readonly reason: CancelReason;
+
+  constructor(message: string, options: { reason: CancelReason; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.reason = options.reason;
+  }
+}
+defineName(RequestCancelledError, 'RequestCancelledError');
+
+/**
+ * A request was refused because `maxPending` requests are already waiting for their responses.
+ * Nothing was sent.
+ *
+ * @example
+ * ```ts
+ * import { PendingRequestsFullError } from 'lifeline';
+ * const cap = (e: unknown) => (PendingRequestsFullError.is(e) ? e.limit : 0);
+ * ```
+ */
+export class PendingRequestsFullError extends LifelineError {
+  /** The cap, `maxPending`. */
+  readonly limit: number;
+
+  constructor(message: string, options: { limit: number }) {
+    super(message);
+    this.limit = options.limit;
+  }
+}
+defineName(PendingRequestsFullError, 'PendingRequestsFullError');
+
+/**
+ * A frame could not be queued while the connection is away: `maxQueued` frames are waiting
+ * already. The frame was not queued and nothing queued was dropped.
+ *
+ * @example
+ * ```ts
+ * import { SendQueueFullError } from 'lifeline';
+ * const cap = (e: unknown) => (SendQueueFullError.is(e) ? e.limit : 0);
+ * ```
+ */
+export class SendQueueFullError extends LifelineError {
+  /** The cap, `maxQueued`. */
+  readonly limit: number;
+
+  constructor(message: string, options: { limit: number }) {
+    super(message);
+    this.limit = options.limit;
+  }
+}
+defineName(SendQueueFullError, 'SendQueueFullError');
+
+/**
+ * The server's handler failed. Only the error's `name` (as `remoteName`) and `message` cross the
+ * wire: never a stack, never a class, so the client cannot be made to construct anything.
+ *
+ * @example
+ * ```ts
+ * import { RemoteError } from 'lifeline';
+ * const notFound = (e: unknown) => RemoteError.is(e) && e.remoteName === 'NotFoundError';
+ * ```
+ */
+export class RemoteError extends LifelineError {
+  /** The request's id on the wire. */
+  readonly id: number;
+  /** The `name` of the error the handler raised, as the server sent it. */
+  readonly remoteName: string;
+
+  constructor(message: string, options: { id: number; remoteName: string }) {
+    super(message);
+    this.id = options.id;
+    this.remoteName = options.remoteName;
+  }
+}
+defineName(RemoteError, 'RemoteError');

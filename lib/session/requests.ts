@@ -1,0 +1,312 @@
+import { isObservable, Observable, Subscription } from 'rxjs';
+import { EncodeError, LinkClosedError, ProtocolError } from '../core/errors.js';
+import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
+import { LayerLink } from '../internal/layer-link.js';
+
+// The requests layer's envelopes (docs/PROTOCOL.md, "Requests layer").
+/** @internal */
+export const PLAIN = 0;
+/** @internal */
+export const REQUEST = 1;
+/** @internal */
+export const RESPONSE = 2;
+/** @internal */
+export const CANCEL = 3;
+
+/** What an error response carries: a name and a message, nothing else. @internal */
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+}
+
+/** @internal */
+export function isRequestId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+/** @internal */
+export function parseWireError(value: unknown): WireError | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { name, message } = value as Record<string, unknown>;
+  return typeof name === 'string' && typeof message === 'string' ? { name, message } : undefined;
+}
+
+/** Reduces anything thrown to `{ name, message }`; never a stack, never a constructor. @internal */
+export function toWireError(error: unknown): WireError {
+  try {
+    if (typeof error === 'object' && error !== null) {
+      const { name, message } = error as { name?: unknown; message?: unknown };
+      return {
+        name: typeof name === 'string' ? name : 'Error',
+        message: typeof message === 'string' ? message : 'Unknown error',
+      };
+    }
+    return { name: 'Error', message: String(error) };
+  } catch {
+    // A getter or toString that throws: say nothing more than that it failed.
+    return { name: 'Error', message: 'Unknown error' };
+  }
+}
+
+/** @internal */
+export function requestsError(message: string, link: Link<unknown> | undefined): ProtocolError {
+  return new ProtocolError(`requests: ${message}`, {
+    offset: -1,
+    ...(link ? { write: link.writeReport() } : {}),
+  });
+}
+
+/**
+ * What a {@link RequestHandler} learns besides the payload.
+ *
+ * @example
+ * ```ts
+ * import type { RequestContext } from 'lifeline';
+ * const slow = (payload: unknown, { signal }: RequestContext) =>
+ *   new Promise((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+ * ```
+ */
+export interface RequestContext {
+  /** The request's id on the wire (for logs). */
+  readonly id: number;
+  /** Aborted when the client cancels the request or the connection (or session) ends. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Answers one request: return a value, a Promise of one, or an Observable for a streamed response
+ * (subscribed once; unsubscribed on cancel). Throwing, rejecting or erroring sends an error
+ * response with the error's `name` and `message` only.
+ *
+ * @example
+ * ```ts
+ * import type { RequestHandler } from 'lifeline';
+ * import { interval, take } from 'rxjs';
+ * const handler: RequestHandler<{ count: number }> = (payload) => interval(10).pipe(take(payload.count));
+ * ```
+ */
+export type RequestHandler<Req = unknown, Res = unknown> = (
+  payload: Req,
+  context: RequestContext,
+) => Res | PromiseLike<Res> | Observable<Res>;
+
+/**
+ * Options of {@link serveRequests}.
+ *
+ * @example
+ * ```ts
+ * import type { ServeRequestsConfig } from 'lifeline';
+ * const config: ServeRequestsConfig = { maxConcurrent: 100 };
+ * ```
+ */
+export interface ServeRequestsConfig {
+  /**
+   * Requests handled at once on one connection or session. One more is answered at once with an
+   * error response named `'TooManyRequestsError'`; the handler is not called. It does not queue.
+   * @default 1_000
+   */
+  maxConcurrent?: number;
+}
+
+/**
+ * The server side of {@link cancelPending}: answers the client's requests with `handler` and passes
+ * plain frames on. Pipe it onto one accepted connection (`event.connection.pipe(serveRequests(h))`,
+ * after `heartbeat()` if the client pipes one) or onto a {@link ServerSession}'s `events$` (after
+ * {@link acceptSessions}); the shape is the same: events in, `connected` (with a link that wraps
+ * plain frames) and plain `frame` events out, other events passed through.
+ *
+ * Each request runs the handler once with an `AbortSignal`; a value or a resolved Promise goes back
+ * as one response frame, an Observable's values as a streamed response. A cancel from the client
+ * aborts the signal and unsubscribes the Observable. When the stream ends (the connection closed,
+ * the session ended) or is unsubscribed, every running handler is cancelled the same way. On a
+ * `ServerSession`, handlers keep running while the client is away and their responses queue in the
+ * session's replay buffer. Errors become error responses carrying `{ name, message }` only.
+ *
+ * It does not retry handlers, does not deduplicate a request the client sent again after a broken
+ * connection (it has no memory across connections: mark such requests idempotent), and does not
+ * authenticate. A frame that is not a requests envelope, or a request whose id is still running,
+ * fails the stream with a `ProtocolError`; a response that cannot be sent because the link's buffer
+ * is full fails the stream with that error (never a silent drop).
+ *
+ * @example
+ * ```ts
+ * import { memory, serveRequests } from 'lifeline';
+ * const endpoint = memory();
+ * const server = endpoint.server.subscribe((event) => {
+ *   if (event.type !== 'connection') return;
+ *   event.connection
+ *     .pipe(serveRequests<{ add: [number, number] }>(({ add: [a, b] }) => a + b))
+ *     .subscribe((e) => e.type === 'frame' && console.log('message', e.frame));
+ * });
+ * server.unsubscribe();
+ * ```
+ */
+export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
+  handler: RequestHandler<Req>,
+  config: ServeRequestsConfig = {},
+): <E extends { readonly type: string }>(
+  source: Observable<E>,
+) => Observable<
+  ConnectedEvent<Out> | FrameEvent<In> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>
+> {
+  if (typeof handler !== 'function') throw new TypeError('serveRequests: handler must be a function');
+  const { maxConcurrent = 1_000 } = config ?? {};
+  if (!(Number.isSafeInteger(maxConcurrent) && maxConcurrent > 0)) {
+    throw new TypeError(
+      `serveRequests: maxConcurrent must be a positive integer, got ${String(maxConcurrent)}`,
+    );
+  }
+
+  const operator = (source: Observable<{ readonly type: string }>) =>
+    new Observable<{ readonly type: string }>((subscriber) => {
+      interface Running {
+        readonly controller: AbortController;
+        subscription: Subscription | undefined;
+      }
+      let link: Link<unknown> | undefined;
+      const running = new Map<number, Running>();
+      const upstream = new Subscription();
+      let ended = false;
+
+      const cancelAll = () => {
+        const all = [...running.values()];
+        running.clear();
+        for (const entry of all) stop(entry);
+      };
+      const stop = (entry: Running) => {
+        entry.controller.abort(new DOMException('The request was cancelled', 'AbortError'));
+        entry.subscription?.unsubscribe();
+      };
+      const fail = (error: unknown) => {
+        if (ended) return;
+        ended = true;
+        upstream.unsubscribe();
+        cancelAll();
+        subscriber.error(error);
+      };
+
+      const respond = (envelope: unknown[]) => {
+        if (ended || !link) return;
+        try {
+          link.send(envelope);
+        } catch (error) {
+          // The connection is going: its requests end with it (the client's rules take over).
+          if (LinkClosedError.is(error)) return;
+          if (envelope[2] !== 'error' && EncodeError.is(error)) {
+            return respond([RESPONSE, envelope[1], 'error', toWireError(error)]);
+          }
+          fail(error);
+        }
+      };
+
+      const finish = (id: number, entry: Running, envelope: unknown[]) => {
+        if (running.get(id) !== entry) return;
+        running.delete(id);
+        respond(envelope);
+      };
+
+      const start = (id: number, payload: unknown) => {
+        const entry: Running = { controller: new AbortController(), subscription: undefined };
+        running.set(id, entry);
+        let result: unknown;
+        try {
+          result = handler(payload as Req, { id, signal: entry.controller.signal });
+        } catch (error) {
+          return finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]);
+        }
+        if (isObservable(result)) {
+          const subscription = result.subscribe({
+            next: (value) => {
+              if (running.get(id) === entry) respond([RESPONSE, id, 'next', value]);
+            },
+            error: (error: unknown) => finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]),
+            complete: () => finish(id, entry, [RESPONSE, id, 'complete']),
+          });
+          // Cancelled or failed while subscribing: do not keep it.
+          if (running.get(id) === entry) entry.subscription = subscription;
+          else subscription.unsubscribe();
+        } else if (isPromiseLike(result)) {
+          result.then(
+            (value) => finish(id, entry, [RESPONSE, id, 'value', value]),
+            (error: unknown) => finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]),
+          );
+        } else {
+          finish(id, entry, [RESPONSE, id, 'value', result]);
+        }
+      };
+
+      const onFrame = (frame: unknown) => {
+        if (!Array.isArray(frame))
+          throw requestsError(`received ${typeof frame}, not a requests envelope`, link);
+        const kind: unknown = frame[0];
+        if (kind === PLAIN && frame.length === 2) {
+          subscriber.next({ type: 'frame', frame: frame[1] as In } as FrameEvent<In>);
+        } else if (kind === REQUEST && frame.length === 3 && isRequestId(frame[1])) {
+          const id = frame[1];
+          if (running.has(id))
+            throw requestsError(`request ${id} arrived while ${id} is still running`, link);
+          if (running.size >= maxConcurrent) {
+            return respond([
+              RESPONSE,
+              id,
+              'error',
+              { name: 'TooManyRequestsError', message: `The server runs ${maxConcurrent} requests already` },
+            ]);
+          }
+          start(id, frame[2]);
+        } else if (kind === CANCEL && frame.length === 2 && isRequestId(frame[1])) {
+          const entry = running.get(frame[1]);
+          // An unknown id is a cancel that crossed the response on the wire.
+          if (!entry) return;
+          running.delete(frame[1]);
+          stop(entry);
+        } else {
+          throw requestsError(
+            `received an array starting ${JSON.stringify(kind) ?? 'undefined'}, not a requests envelope; does the client pipe cancelPending()?`,
+            link,
+          );
+        }
+      };
+
+      upstream.add(
+        source.subscribe({
+          next: (event) => {
+            if (event.type === 'connected') {
+              link = (event as ConnectedEvent<unknown>).link;
+              subscriber.next({
+                type: 'connected',
+                link: new LayerLink<Out>(link, (frame) => [PLAIN, frame]),
+              } as ConnectedEvent<Out>);
+            } else if (event.type === 'frame') {
+              try {
+                onFrame((event as FrameEvent<unknown>).frame);
+              } catch (error) {
+                fail(error);
+              }
+            } else subscriber.next(event);
+          },
+          error: (error: unknown) => fail(error),
+          complete: () => {
+            if (ended) return;
+            ended = true;
+            cancelAll();
+            subscriber.complete();
+          },
+        }),
+      );
+      return () => {
+        ended = true;
+        upstream.unsubscribe();
+        cancelAll();
+      };
+    });
+  return operator as never;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

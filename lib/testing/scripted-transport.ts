@@ -1,0 +1,196 @@
+import { Observable, Subject, Subscription } from 'rxjs';
+import type { RunHelpers } from 'rxjs/testing';
+import { ConnectionResetError, DialError } from '../core/errors.js';
+import type { Transport, TransportEvent } from '../core/transport.js';
+import { RecordingLink } from './recording-link.js';
+
+/**
+ * The `cold` helper of `TestScheduler.run` (or `testScheduler.createColdObservable` bound to its
+ * scheduler): {@link scriptedTransport} builds its connections from it.
+ *
+ * @example
+ * ```ts
+ * import { TestScheduler } from 'rxjs/testing';
+ * import type { ColdFactory } from 'lifeline/testing';
+ * const testScheduler = new TestScheduler(() => undefined);
+ * const cold: ColdFactory = testScheduler.createColdObservable.bind(testScheduler);
+ * ```
+ */
+export type ColdFactory = RunHelpers['cold'];
+
+/**
+ * A subscription log, as `expectSubscriptions` takes it.
+ *
+ * @example
+ * ```ts
+ * import type { RecordedTransport, SubscriptionLogs } from 'lifeline/testing';
+ * const dialsOf = (transport: RecordedTransport): SubscriptionLogs => transport.subscriptions;
+ * ```
+ */
+export type SubscriptionLogs = ReturnType<ColdFactory>['subscriptions'];
+
+/**
+ * Options of {@link scriptedTransport}.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from 'lifeline';
+ * import type { ScriptedTransportOptions } from 'lifeline/testing';
+ * const options: ScriptedTransportOptions<{ n: number }> = {
+ *   values: { a: { n: 1 }, b: { n: 2 } },
+ *   error: new ProtocolError('garbage', { offset: 0 }),
+ * };
+ * ```
+ */
+export interface ScriptedTransportOptions<In = string> {
+  /**
+   * The inbound frame each letter stands for. A letter without an entry delivers itself, as a
+   * string. `c` is reserved for the connected event and cannot be given a value.
+   * @default {}
+   */
+  values?: Readonly<Record<string, In>>;
+  /**
+   * What `#` errors with. By default a `#` before `c` is a {@link DialError} (`ECONNREFUSED`), and
+   * after it a {@link ConnectionResetError} (`ECONNRESET`) carrying the link's write report; both
+   * are made anew for each connection.
+   * @default DialError or ConnectionResetError
+   */
+  error?: unknown;
+}
+
+/**
+ * What {@link scriptedTransport} returns: a {@link Transport}, plus what a test needs to look at.
+ *
+ * @example
+ * ```ts
+ * import type { RecordedTransport } from 'lifeline/testing';
+ * const lastLink = (transport: RecordedTransport) => transport.links.at(-1);
+ * ```
+ */
+export type RecordedTransport<In = string, Out = unknown> = Transport<In, Out> & {
+  /** One entry per dial (subscription), for `expectSubscriptions`: it proves backoff and teardown. */
+  readonly subscriptions: SubscriptionLogs;
+  /** The link of each connection, in the order they connected. */
+  readonly links: readonly RecordingLink<Out>[];
+  /** Every frame sent on any of the links, as it is sent; it never completes. */
+  readonly sent$: Observable<Out>;
+};
+
+/**
+ * A {@link Transport} that plays a marble script in virtual time: each subscription is a new
+ * connection that follows the script, so a transport that drops can be piped into
+ * `reconnectWith` and every reconnection plays it again. In the script, `c` is the connected event
+ * (with a fresh {@link RecordingLink}), any other letter an inbound frame (see `values`), `#` a
+ * failure and `|` a clean close by the peer. Time works as in any marble diagram (`-`, `10ms`,
+ * groups).
+ *
+ * Given a list of scripts, the first dial plays the first, the second dial the second, and so on;
+ * dials past the end play the last one again. `link.close()` completes the connection in the same
+ * frame (a real transport first flushes, which takes some time). Unsubscribing ends the link.
+ *
+ * It does not check what is sent: the links record it, and `sent$` shows it as a diagram.
+ *
+ * @param cold - the `cold` helper of `TestScheduler.run`.
+ * @param script - one marble script for every dial, or one per dial.
+ * @throws TypeError if there is no script, or `values` has a `c`.
+ * @example
+ * ```ts
+ * import { expect } from 'chai';
+ * import { TestScheduler } from 'rxjs/testing';
+ * import { policy, reconnectWith } from 'lifeline';
+ * import { marbleEvents, scriptedTransport } from 'lifeline/testing';
+ *
+ * const testScheduler = new TestScheduler((actual, expected) => {
+ *   expect(actual).to.deep.equal(expected);
+ * });
+ * testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+ *   // Refused twice, then a connection that delivers a frame and stays up.
+ *   const transport = scriptedTransport(cold, ['#', '-#', 'c-a']);
+ *   const session = transport.pipe(reconnectWith(policy.constant(10)));
+ *   const values = { c: 'c', a: 'a', x: 'd1:10:DialError', y: 'd2:10:DialError' };
+ *   expectObservable(marbleEvents(session), '^ 30ms !').toBe('x 10ms y 9ms c-a', values);
+ *   expectSubscriptions(transport.subscriptions).toBe(['(^!)', '10ms ^!', '21ms ^ 9ms !']);
+ * });
+ * ```
+ */
+export function scriptedTransport<In = string, Out = unknown>(
+  cold: ColdFactory,
+  script: string | readonly string[],
+  options: ScriptedTransportOptions<In> = {},
+): RecordedTransport<In, Out> {
+  const scripts = typeof script === 'string' ? [script] : [...script];
+  if (scripts.length === 0 || scripts.some((s) => typeof s !== 'string')) {
+    throw new TypeError('scriptedTransport: give a marble script, or a non-empty list of them');
+  }
+  const { values = {} } = options;
+  if (Object.hasOwn(values, 'c')) {
+    throw new TypeError("scriptedTransport: 'c' is the connected event and cannot have a value");
+  }
+  // `#` errors with a marker, replaced per connection by the real error (or the user's).
+  const failure = Symbol('scripted failure');
+  const plays = scripts.map((s) => cold(s, undefined, failure));
+  // A script of its own, never played: its subscription log records every dial, whichever script.
+  const log = cold('');
+  const scheduler = log.scheduler;
+  const links: RecordingLink<Out>[] = [];
+  const sent = new Subject<Out>();
+  let dials = 0;
+
+  const transport = new Observable<TransportEvent<In, Out>>((subscriber) => {
+    const dial = ++dials;
+    const play = plays[Math.min(dial, plays.length) - 1]!;
+    const logIndex = log.logSubscribedFrame();
+    const connection = new Subscription();
+    let link: RecordingLink<Out> | undefined;
+
+    const connect = () => {
+      if (link) return subscriber.error(new TypeError(`scriptedTransport: script of dial ${dial} has two c`));
+      link = new RecordingLink<Out>({
+        scheduler,
+        info: { transport: 'scripted', local: `scripted#${dial}/client`, remote: `scripted#${dial}/server` },
+        onClose: () => connection.add(scheduler.schedule(() => subscriber.complete())),
+      });
+      link.sent$.subscribe((frame) => sent.next(frame));
+      links.push(link);
+      subscriber.next({ type: 'connected', link });
+    };
+
+    connection.add(
+      play.subscribe({
+        next: (letter) => {
+          if (letter === 'c') return connect();
+          if (!link) {
+            return subscriber.error(
+              new TypeError(`scriptedTransport: script of dial ${dial} delivers '${letter}' before c`),
+            );
+          }
+          subscriber.next({
+            type: 'frame',
+            frame: (Object.hasOwn(values, letter) ? values[letter] : letter) as In,
+          });
+        },
+        error: (error: unknown) => {
+          if (error !== failure) return subscriber.error(error);
+          if ('error' in options) return subscriber.error(options.error);
+          subscriber.error(
+            link
+              ? new ConnectionResetError(`Scripted connection ${link.info.local} was reset`, {
+                  phase: 'read',
+                  code: 'ECONNRESET',
+                  write: link.writeReport(),
+                })
+              : new DialError(`Scripted dial ${dial} was refused`, { code: 'ECONNREFUSED' }),
+          );
+        },
+        complete: () => subscriber.complete(),
+      }),
+    );
+    return () => {
+      connection.unsubscribe();
+      link?.end();
+      log.logUnsubscribedFrame(logIndex);
+    };
+  });
+
+  return Object.assign(transport, { subscriptions: log.subscriptions, links, sent$: sent.asObservable() });
+}

@@ -1,0 +1,515 @@
+import {
+  asyncScheduler,
+  finalize,
+  map,
+  Observable,
+  Subscription,
+  type SchedulerLike,
+  type Subscriber,
+} from 'rxjs';
+import type { WriteReport } from '../core/errors.js';
+import type { Link, LinkInfo, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
+import { memory, type MemoryEndpoint, type MemoryOptions } from '../transports/memory.js';
+
+/**
+ * A fault the {@link SimulatedNetwork} can inject, by name in a schedule string or as a value:
+ *
+ * - `'cut'`: resets every open connection; both sides error with `ConnectionResetError`.
+ * - `'stall'` / `{ stall: ms }`: a half-open network: nothing is delivered and nobody is told; dials
+ *   hang. With a duration, it resumes by itself after `ms`.
+ * - `'resume'`: ends a stall; held traffic is delivered in order.
+ * - `{ outage: ms }`: the server goes away for `ms`: open connections are reset, and dials are
+ *   refused (`DialError`, `ECONNREFUSED`) until it is back.
+ * - `{ latency: ms }`: the one-way latency from now on.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkFault } from 'lifeline/testing';
+ * const faults: NetworkFault[] = ['cut', { outage: 200 }, { stall: 50 }, { latency: 20 }];
+ * ```
+ */
+export type NetworkFault =
+  | 'cut'
+  | 'stall'
+  | 'resume'
+  | { readonly stall: number }
+  | { readonly outage: number }
+  | { readonly latency: number };
+
+/**
+ * A fault and when it happens, in milliseconds after `schedule()` was called.
+ *
+ * @example
+ * ```ts
+ * import type { ScheduledFault } from 'lifeline/testing';
+ * const plan: ScheduledFault[] = [{ at: 10, fault: 'cut' }, { at: 60, fault: { outage: 200 } }];
+ * ```
+ */
+export interface ScheduledFault {
+  /** Milliseconds after the call to `schedule()`. */
+  readonly at: number;
+  readonly fault: NetworkFault;
+}
+
+/**
+ * Packet loss for {@link virtualNetwork}: what a lost frame does to its connection.
+ *
+ * @example
+ * ```ts
+ * import { seededRandom, type NetworkLoss } from 'lifeline/testing';
+ * const loss: NetworkLoss = { rate: 0.05, random: seededRandom(7), effect: 'stall' };
+ * ```
+ */
+export interface NetworkLoss {
+  /** The probability, in [0, 1], that a frame is lost. */
+  readonly rate: number;
+  /** Draws one number in [0, 1) per frame sent; a frame is lost when the draw is below `rate`. */
+  readonly random: () => number;
+  /**
+   * What a lost frame turns into: the connection is reset (`'cut'`), or goes half-open for good
+   * (`'stall'`) — what a heartbeat is for.
+   * @default 'cut'
+   */
+  readonly effect?: 'cut' | 'stall';
+}
+
+/**
+ * Options of {@link virtualNetwork}. The link options (codec, frame and buffer limits) are those of
+ * {@link memory}.
+ *
+ * @example
+ * ```ts
+ * import { TestScheduler } from 'rxjs/testing';
+ * import { seededRandom, type VirtualNetworkOptions } from 'lifeline/testing';
+ * const testScheduler = new TestScheduler(() => undefined);
+ * const options: VirtualNetworkOptions = {
+ *   scheduler: testScheduler,
+ *   latency: 5,
+ *   loss: { rate: 0.01, random: seededRandom(1) },
+ * };
+ * ```
+ */
+export interface VirtualNetworkOptions extends Omit<MemoryOptions, 'scheduler' | 'latency' | 'name'> {
+  /**
+   * Runs every delivery, dial and scheduled fault: a `TestScheduler` makes it all virtual.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+  /**
+   * One-way latency in milliseconds, for dials and deliveries.
+   * @default 0
+   */
+  latency?: number;
+  /**
+   * Frame loss. Loss never corrupts a connection's byte stream: a lost frame breaks its connection
+   * (see {@link NetworkLoss}). Dials are not subject to loss.
+   * @default no loss
+   */
+  loss?: NetworkLoss;
+  /**
+   * A name for the links' `info`, to tell networks apart in logs.
+   * @default 'virtual'
+   */
+  name?: string;
+}
+
+/**
+ * A network between clients and one server, with faults on a schedule; see {@link virtualNetwork}.
+ *
+ * @typeParam Up - frames clients send. @typeParam Down - frames the server sends.
+ * @example
+ * ```ts
+ * import { virtualNetwork, type SimulatedNetwork } from 'lifeline/testing';
+ * const network: SimulatedNetwork<string> = virtualNetwork<string>();
+ * console.log(network.openConnections); // 0
+ * ```
+ */
+export interface SimulatedNetwork<Up = unknown, Down = Up> {
+  /** The client side: each subscription dials the server through the network. */
+  readonly transport: Transport<Down, Up>;
+  /**
+   * The server side: subscribing listens; unsubscribing closes every accepted connection (clients
+   * see a clean close). Dials while nobody listens are refused. One listener at a time.
+   */
+  readonly server: Observable<ServerEvent<Up, Down>>;
+  /** Connections open now, for leak checks. */
+  readonly openConnections: number;
+  /** Dials so far. */
+  readonly dials: number;
+  /** Frames lost so far (see {@link NetworkLoss}). */
+  readonly lost: number;
+  /** Injects a fault now. */
+  inject(fault: NetworkFault): void;
+  /**
+   * Injects faults later. As a string, like a marble diagram: time tokens (`10ms`, `1.5s`, `2m`,
+   * `-` for 1 ms) move a cursor forward and faults (`cut`, `stall`, `stall(50ms)`, `resume`,
+   * `outage(200ms)`, `latency(20ms)`) happen at the cursor and take no time: `'10ms cut 50ms
+   * outage(200ms)'` cuts at 10 and starts a 200 ms outage at 60. As a list, each `at` counts from
+   * now. Unsubscribing cancels the faults not yet injected (a stall or outage already begun still
+   * ends on time).
+   *
+   * @throws TypeError naming the token or entry that is not a fault or a time.
+   */
+  schedule(plan: string | readonly ScheduledFault[]): Subscription;
+}
+
+/**
+ * A virtual network for tests: clients dial one server through it, and it delivers frames after a
+ * latency, loses them with a seeded random, and stalls, cuts and takes the server down on a
+ * schedule — all on the scheduler, so a marble test of a client against a failing network has one
+ * exact diagram. Each connection is a {@link memory} pipe, so bytes really cross it, framed and
+ * encoded, and faults behave as they do on a socket.
+ *
+ * **Loss, at the frame level.** Each frame sent, either way, draws one number from `loss.random`
+ * (in the order frames are sent); below `loss.rate`, it is lost. A lost frame is never skipped
+ * while later frames go through, as that would corrupt the stream in a way no TCP or WebSocket
+ * connection does. Instead it breaks its connection at the moment it would have arrived (after the
+ * latency): `effect: 'cut'` resets the connection (both sides get `ConnectionResetError`; the lost
+ * frame, frames sent in the same tick — they leave as one packet — and everything after are not
+ * delivered), and `effect: 'stall'` leaves it half-open for good (nothing more arrives either way,
+ * nobody is told, `resume` does not revive it). That is what sustained loss does to TCP:
+ * retransmissions stall the stream until something times out. Frames sent earlier arrive.
+ *
+ * @example
+ * ```ts
+ * import { expect } from 'chai';
+ * import { TestScheduler } from 'rxjs/testing';
+ * import { catchError, EMPTY, mergeMap } from 'rxjs';
+ * import { policy, reconnectWith } from 'lifeline';
+ * import { marbleEvents, virtualNetwork } from 'lifeline/testing';
+ *
+ * const testScheduler = new TestScheduler((actual, expected) => {
+ *   expect(actual).to.deep.equal(expected);
+ * });
+ * testScheduler.run(({ expectObservable }) => {
+ *   const network = virtualNetwork<string>({ scheduler: testScheduler, latency: 1 });
+ *   // A server that accepts connections and ignores what they say.
+ *   network.server
+ *     .pipe(mergeMap((e) => (e.type === 'connection' ? e.connection.pipe(catchError(() => EMPTY)) : EMPTY)))
+ *     .subscribe();
+ *   network.schedule('5ms cut 20ms outage(20ms)');
+ *   const session = network.transport.pipe(reconnectWith({ policy: policy.constant(10), healthyAfter: 0 }));
+ *   const values = { c: 'c', x: 'd1:10:ConnectionResetError', y: 'd2:10:DialError' };
+ *   // Connected at 1, cut at 5, back at 16; the outage resets it at 25 and refuses the dial at 35;
+ *   // it ends at 45, and the dial at 46 is back at 47.
+ *   expectObservable(marbleEvents(session), '^ 50ms !').toBe('-c---x 10ms c 8ms x 10ms y 10ms c', values);
+ * });
+ * ```
+ */
+export function virtualNetwork<Up = unknown, Down = Up>(
+  options: VirtualNetworkOptions = {},
+): SimulatedNetwork<Up, Down> {
+  const { scheduler = asyncScheduler, latency = 0, loss, name = 'virtual', ...linkOptions } = options;
+  checkDuration('latency', latency);
+  if (loss !== undefined) {
+    if (!(loss.rate >= 0 && loss.rate <= 1)) {
+      throw new TypeError(`virtualNetwork: loss.rate must be in [0, 1], got ${String(loss.rate)}`);
+    }
+    if (typeof loss.random !== 'function') {
+      throw new TypeError('virtualNetwork: loss.random must be a function returning numbers in [0, 1)');
+    }
+    if (loss.effect !== undefined && loss.effect !== 'cut' && loss.effect !== 'stall') {
+      throw new TypeError(`virtualNetwork: loss.effect must be 'cut' or 'stall', got ${String(loss.effect)}`);
+    }
+  }
+
+  const state = {
+    latency,
+    stalled: false,
+    outages: 0,
+    dials: 0,
+    lost: 0,
+    listener: undefined as Subscriber<ServerEvent<Up, Down>> | undefined,
+  };
+  const connections = new Set<Connection>();
+  const timers = new Subscription();
+
+  const later = (work: () => void, delay: number, owner: Subscription = timers) => {
+    const action = scheduler.schedule(() => {
+      owner.remove(action);
+      work();
+    }, delay);
+    if (!action.closed) owner.add(action);
+  };
+
+  const retireIfDone = (connection: Connection) => {
+    if (!connection.clientDone || !(connection.serverDone || !connection.accepted)) return;
+    connection.serverSide?.unsubscribe();
+    connection.timers.unsubscribe();
+    connections.delete(connection);
+  };
+
+  /** A lost frame breaks its connection once it would have arrived. */
+  const lose = (connection: Connection) => {
+    if (!loss || connection.broken || !(loss.random() < loss.rate)) return;
+    connection.broken = true;
+    state.lost++;
+    later(
+      () => {
+        if (loss.effect === 'stall') {
+          connection.lossStalled = true;
+          connection.endpoint.faults.stall();
+        } else {
+          connection.endpoint.faults.cut();
+        }
+      },
+      state.latency,
+      connection.timers,
+    );
+  };
+
+  const lossy = <Out>(link: Link<Out>, connection: Connection): Link<Out> =>
+    loss ? new LossyLink(link, () => lose(connection)) : link;
+
+  const attachServer = (connection: Connection, listener: Subscriber<ServerEvent<Up, Down>>) => {
+    const endpoint = connection.endpoint as MemoryEndpoint<Up, Down>;
+    connection.serverSide = endpoint.server.subscribe((event) => {
+      if (event.type !== 'connection') return;
+      connection.accepted = true;
+      listener.next({
+        type: 'connection',
+        remote: event.remote,
+        connection: event.connection.pipe(
+          map((e): TransportEvent<Up, Down> =>
+            e.type === 'connected' ? { type: 'connected', link: lossy(e.link, connection) } : e,
+          ),
+          finalize(() => {
+            connection.serverDone = true;
+            retireIfDone(connection);
+          }),
+        ),
+      });
+    });
+  };
+
+  const transport = new Observable<TransportEvent<Down, Up>>((subscriber) => {
+    const dial = ++state.dials;
+    const endpoint = memory<Up, Down>({
+      ...linkOptions,
+      scheduler,
+      latency: state.latency,
+      name: `${name}#${dial}`,
+    });
+    if (state.stalled) endpoint.faults.stall();
+    if (state.outages > 0) endpoint.faults.refuse(true);
+    const connection: Connection = {
+      endpoint: endpoint as MemoryEndpoint<unknown, unknown>,
+      serverSide: undefined,
+      timers: new Subscription(),
+      accepted: false,
+      clientDone: false,
+      serverDone: false,
+      broken: false,
+      lossStalled: false,
+    };
+    connections.add(connection);
+    if (state.listener) attachServer(connection, state.listener);
+    const client = endpoint.transport
+      .pipe(
+        map((e): TransportEvent<Down, Up> =>
+          e.type === 'connected' ? { type: 'connected', link: lossy(e.link, connection) } : e,
+        ),
+      )
+      .subscribe(subscriber);
+    return () => {
+      client.unsubscribe();
+      connection.clientDone = true;
+      retireIfDone(connection);
+    };
+  });
+
+  const server = new Observable<ServerEvent<Up, Down>>((subscriber) => {
+    if (state.listener) {
+      subscriber.error(new TypeError(`Virtual network '${name}' already has a server listening`));
+      return undefined;
+    }
+    state.listener = subscriber;
+    subscriber.next({ type: 'listening', host: name, port: 0, address: `memory://${name}` });
+    // Dials still on their way find the server listening when they arrive.
+    for (const connection of connections) {
+      if (!connection.serverSide && !connection.clientDone) attachServer(connection, subscriber);
+    }
+    return () => {
+      state.listener = undefined;
+      for (const connection of [...connections]) {
+        connection.serverSide?.unsubscribe();
+        connection.serverSide = undefined;
+        connection.serverDone = true;
+        retireIfDone(connection);
+      }
+    };
+  });
+
+  const inject = (fault: NetworkFault) => {
+    const endpoints = () => [...connections].map((c) => c.endpoint);
+    if (fault === 'cut') {
+      for (const endpoint of endpoints()) endpoint.faults.cut();
+    } else if (fault === 'stall' || (typeof fault === 'object' && 'stall' in fault)) {
+      state.stalled = true;
+      for (const endpoint of endpoints()) endpoint.faults.stall();
+      if (typeof fault === 'object') later(() => inject('resume'), checkDuration('stall', fault.stall));
+    } else if (fault === 'resume') {
+      state.stalled = false;
+      for (const connection of connections) if (!connection.lossStalled) connection.endpoint.faults.resume();
+    } else if (typeof fault === 'object' && 'outage' in fault) {
+      const duration = checkDuration('outage', fault.outage);
+      state.outages++;
+      for (const endpoint of endpoints()) {
+        endpoint.faults.refuse(true);
+        endpoint.faults.cut();
+      }
+      later(() => {
+        if (--state.outages > 0) return;
+        for (const endpoint of endpoints()) endpoint.faults.refuse(false);
+      }, duration);
+    } else if (typeof fault === 'object' && 'latency' in fault) {
+      state.latency = checkDuration('latency', fault.latency);
+      for (const endpoint of endpoints()) endpoint.faults.delay(state.latency);
+    } else {
+      throw new TypeError(`virtualNetwork: not a fault: ${JSON.stringify(fault)}`);
+    }
+  };
+
+  const schedule = (plan: string | readonly ScheduledFault[]): Subscription => {
+    const entries = typeof plan === 'string' ? parsePlan(plan) : [...plan];
+    for (const entry of entries) {
+      checkDuration('at', entry.at);
+      checkFault(entry.fault);
+    }
+    const pending = new Subscription();
+    timers.add(pending);
+    for (const { at, fault } of entries) later(() => inject(fault), at, pending);
+    return pending;
+  };
+
+  return {
+    transport,
+    server,
+    inject,
+    schedule,
+    get openConnections() {
+      let open = 0;
+      for (const connection of connections) open += connection.endpoint.openConnections;
+      return open;
+    },
+    get dials() {
+      return state.dials;
+    },
+    get lost() {
+      return state.lost;
+    },
+  };
+}
+
+interface Connection {
+  readonly endpoint: MemoryEndpoint<unknown, unknown>;
+  serverSide: Subscription | undefined;
+  /** The loss effect waiting to happen. */
+  readonly timers: Subscription;
+  accepted: boolean;
+  clientDone: boolean;
+  serverDone: boolean;
+  /** A frame was lost: the connection is being cut or stalled. */
+  broken: boolean;
+  /** Stalled by loss: a network-wide resume does not revive it. */
+  lossStalled: boolean;
+}
+
+/** A link whose every send may be lost; the frame is still written, so write reports stay true. */
+class LossyLink<Out> implements Link<Out> {
+  constructor(
+    private readonly inner: Link<Out>,
+    private readonly onSent: () => void,
+  ) {}
+
+  send(frame: Out): boolean {
+    const result = this.inner.send(frame);
+    this.onSent();
+    return result;
+  }
+
+  close(reason?: string): void {
+    this.inner.close(reason);
+  }
+
+  get bufferedBytes(): number {
+    return this.inner.bufferedBytes;
+  }
+
+  get closed(): boolean {
+    return this.inner.closed;
+  }
+
+  get closeRequested(): boolean {
+    return this.inner.closeRequested;
+  }
+
+  get drain$(): Observable<void> {
+    return this.inner.drain$;
+  }
+
+  writeReport(): WriteReport {
+    return this.inner.writeReport();
+  }
+
+  get info(): LinkInfo {
+    return this.inner.info;
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000 };
+const TIME = /^(\d+(?:\.\d+)?)(ms|s|m)$/;
+const FAULT = /^(cut|stall|resume)$|^(stall|outage|latency)\((\d+(?:\.\d+)?)(ms|s|m)\)$/;
+
+/** Reads `'10ms cut 50ms outage(200ms)'` into a list of faults at times from now. */
+function parsePlan(plan: string): ScheduledFault[] {
+  const entries: ScheduledFault[] = [];
+  let cursor = 0;
+  for (const token of plan.trim().split(/\s+/).filter(Boolean)) {
+    const time = TIME.exec(token);
+    if (time) {
+      cursor += Number(time[1]) * UNITS[time[2]!]!;
+      continue;
+    }
+    if (/^-+$/.test(token)) {
+      cursor += token.length;
+      continue;
+    }
+    const fault = FAULT.exec(token);
+    if (!fault) {
+      throw new TypeError(
+        `virtualNetwork.schedule: '${token}' is neither a time (10ms, 2s, -) nor a fault (cut, stall, stall(50ms), resume, outage(200ms), latency(20ms))`,
+      );
+    }
+    if (fault[1]) {
+      entries.push({ at: cursor, fault: fault[1] as 'cut' | 'stall' | 'resume' });
+    } else {
+      const ms = Number(fault[3]) * UNITS[fault[4]!]!;
+      const kind = fault[2] as 'stall' | 'outage' | 'latency';
+      entries.push({ at: cursor, fault: { [kind]: ms } as NetworkFault });
+    }
+  }
+  return entries;
+}
+
+function checkFault(fault: NetworkFault): void {
+  if (fault === 'cut' || fault === 'stall' || fault === 'resume') return;
+  if (typeof fault === 'object' && fault !== null) {
+    const keys = Object.keys(fault);
+    const key = keys[0];
+    if (keys.length === 1 && (key === 'stall' || key === 'outage' || key === 'latency')) {
+      checkDuration(key, (fault as Record<string, number>)[key]!);
+      return;
+    }
+  }
+  throw new TypeError(`virtualNetwork.schedule: not a fault: ${JSON.stringify(fault)}`);
+}
+
+function checkDuration(what: string, ms: number): number {
+  if (!(Number.isFinite(ms) && ms >= 0)) {
+    throw new TypeError(
+      `virtualNetwork: ${what} must be a finite number of milliseconds ≥ 0, got ${String(ms)}`,
+    );
+  }
+  return ms;
+}

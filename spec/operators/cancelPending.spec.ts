@@ -1,0 +1,259 @@
+import { expect } from 'chai';
+import type { AmbiguousOutcomeError, RequestCancelledError } from 'lifeline';
+import { GaveUpError, memory, policy, type RequestHandler } from 'lifeline';
+import { catchError, map, NEVER, of, timer, type Observable } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
+import { clientOn, serveOn, serveSessionsOn } from '../session/requests-support.js';
+import { newTestScheduler } from './support.js';
+
+/** A request's notifications as marble values; errors as `E:<name>`. */
+function shown(response: Observable<unknown>): Observable<string> {
+  return response.pipe(
+    map(String),
+    catchError((error: Error) => of(`E:${error.name}`)),
+  );
+}
+
+/** A handler that counts its calls and answers `payload!` after `delay` ms. */
+function counting(delay: number): { handler: RequestHandler; calls: string[] } {
+  const calls: string[] = [];
+  const handler: RequestHandler = (payload) => {
+    calls.push(String(payload));
+    return timer(delay).pipe(map(() => `${String(payload)}!`));
+  };
+  return { handler, calls };
+}
+
+function cleanup(testScheduler: TestScheduler, at: number, ...subscriptions: { unsubscribe(): void }[]) {
+  testScheduler.schedule(() => subscriptions.forEach((s) => s.unsubscribe()), at);
+}
+
+describe('cancelPending', () => {
+  describe('seed 000: what happens to a pending request when the connection breaks', () => {
+    it('a request never written is sent on the next connection, even when not idempotent', () => {
+      const testScheduler = newTestScheduler();
+      const { handler, calls } = counting(0);
+      testScheduler.run(({ expectObservable, cold }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, handler).subscribe();
+        const { link, subscription } = clientOn(endpoint);
+        cold('5ms x').subscribe(() => endpoint.faults.cut());
+        // Asked at 7, while reconnecting (the dial starts at 15, connects at 16): sent at 16, in at
+        // 17, answered at 18.
+        testScheduler.schedule(() => {
+          // Frames count from the start of the test.
+          expectObservable(shown(link.request('offline'))).toBe('18ms (a|)', { a: 'offline!' });
+        }, 7);
+        cleanup(testScheduler, 40, subscription, server);
+      });
+      expect(calls).to.deep.equal(['offline']);
+      expect(testScheduler.actions).to.deep.equal([]);
+    });
+
+    it('a written idempotent request is sent again after the reconnect', () => {
+      const testScheduler = newTestScheduler();
+      const { handler, calls } = counting(10);
+      testScheduler.run(({ expectObservable, cold }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, handler).subscribe();
+        const { link, subscription } = clientOn(endpoint);
+        cold('5ms x').subscribe(() => endpoint.faults.cut());
+        // In at 2, cut at 5 (the server aborts it); sent again at 16, in at 17, answered at 27 + 1.
+        expectObservable(shown(link.request('get', { idempotent: true }))).toBe('28ms (a|)', { a: 'get!' });
+        cleanup(testScheduler, 40, subscription, server);
+      });
+      expect(calls).to.deep.equal(['get', 'get']);
+      expect(testScheduler.actions).to.deep.equal([]);
+    });
+
+    it('a written request that is not idempotent fails with AmbiguousOutcomeError, saying what the link confirmed', () => {
+      const testScheduler = newTestScheduler();
+      const { handler, calls } = counting(10);
+      const errors: AmbiguousOutcomeError[] = [];
+      testScheduler.run(({ expectObservable, cold }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, handler).subscribe();
+        const { link, subscription } = clientOn(endpoint);
+        // 'post' reaches the server at 2 (confirmed); 'stalled' is handed at 3 during a stall.
+        cold('3ms x').subscribe(() => endpoint.faults.stall());
+        cold('5ms x').subscribe(() => endpoint.faults.cut());
+        cold('6ms x').subscribe(() => endpoint.faults.resume());
+        link.request('post').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
+        testScheduler.schedule(() => {
+          link.request('stalled').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
+        }, 3);
+        expectObservable(shown(link.request('post2'))).toBe('5ms (a|)', { a: 'E:AmbiguousOutcomeError' });
+        cleanup(testScheduler, 40, subscription, server);
+      });
+      expect(errors.map((e) => [e.name, e.id, e.confirmed, e.valuesReceived])).to.deep.equal([
+        ['AmbiguousOutcomeError', 1, true, 0],
+        ['AmbiguousOutcomeError', 3, false, 0],
+      ]);
+      expect(errors[1]!.write.lastFrame).to.equal('not-started');
+      // Neither was sent again.
+      expect(calls).to.deep.equal(['post', 'post2']);
+    });
+
+    it('inside a resumable session, pending requests continue and settle exactly once', () => {
+      const testScheduler = newTestScheduler();
+      const { handler, calls } = counting(10);
+      const results: string[] = [];
+      testScheduler.run(({ cold }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveSessionsOn(endpoint, handler).subscribe();
+        const { link, subscription } = clientOn(endpoint, { resumable: true });
+        const record = (name: string) => ({
+          next: (v: unknown) => results.push(`${name}:${String(v)}@${testScheduler.now()}`),
+          error: (e: Error) => results.push(`${name}:${e.name}`),
+          complete: () => results.push(`${name}:done`),
+        });
+        link.request('post').subscribe(record('post'));
+        cold('6ms x').subscribe(() => endpoint.faults.cut());
+        testScheduler.schedule(() => link.request('offline').subscribe(record('offline')), 8);
+        cleanup(testScheduler, 80, subscription, server);
+      });
+      expect(calls).to.deep.equal(['post', 'offline']);
+      expect(results.filter((r) => r.endsWith('done'))).to.deep.equal(['post:done', 'offline:done']);
+      expect(results.filter((r) => r.includes('!'))).to.have.length(2);
+      expect(results.some((r) => r.includes('Error'))).to.equal(false);
+    });
+  });
+
+  it('a request timeout fails it with RequestTimeoutError and cancels it on the server', () => {
+    const testScheduler = newTestScheduler();
+    const aborted: number[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, (_payload, { signal }) => {
+        signal.addEventListener('abort', () => aborted.push(testScheduler.now()));
+        return NEVER;
+      }).subscribe();
+      const { link, subscription } = clientOn(endpoint, { config: { timeout: 50 } });
+      expectObservable(shown(link.request('slow', { timeout: 10 }))).toBe('10ms (e|)', {
+        e: 'E:RequestTimeoutError',
+      });
+      expectObservable(shown(link.request('default'))).toBe('50ms (e|)', { e: 'E:RequestTimeoutError' });
+      cleanup(testScheduler, 80, subscription, server);
+    });
+    // The cancels leave at 10 and 50 and arrive 1 ms later.
+    expect(aborted).to.deep.equal([11, 51]);
+  });
+
+  it('streams a response, and cancels it on unsubscribe; parts that crossed the cancel are ignored', () => {
+    const testScheduler = newTestScheduler();
+    const events: string[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, () => timer(2, 1)).subscribe();
+      const { link, subscription } = clientOn(endpoint, { events });
+      // In at 2, values from 4 arrive from 5; the cancel leaves at 7, the parts sent until 8 arrive.
+      expectObservable(shown(link.request('ticks')), '^ 6ms !').toBe('-----ab', { a: '0', b: '1' });
+      cleanup(testScheduler, 20, subscription, server);
+    });
+    expect(events).to.deep.equal(['connected']);
+  });
+
+  describe('seed 003: when the stream ends for good, every pending request fails at once', () => {
+    it('on give-up, with the GaveUpError as cause', () => {
+      const testScheduler = newTestScheduler();
+      const errors: RequestCancelledError[] = [];
+      testScheduler.run(({ expectObservable, cold }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, () => NEVER).subscribe();
+        const { link } = clientOn(endpoint, { policy: policy.constant(10).maxAttempts(2) });
+        for (const payload of ['a', 'b', 'c']) {
+          link
+            .request(payload, { idempotent: payload === 'b' })
+            .subscribe({ error: (e: RequestCancelledError) => errors.push(e) });
+        }
+        cold('5ms x').subscribe(() => {
+          endpoint.faults.refuse(true);
+          endpoint.faults.cut();
+        });
+        // Cut at 5 (a, c ambiguous; b waits to be sent again); the dial at 15 is refused at 16,
+        // the second failure, and the policy gives up.
+        expectObservable(shown(link.request('d', { idempotent: true }))).toBe('16ms (e|)', {
+          e: 'E:RequestCancelledError',
+        });
+        cleanup(testScheduler, 40, server);
+      });
+      expect(errors.map((e) => e.name)).to.deep.equal([
+        'AmbiguousOutcomeError',
+        'AmbiguousOutcomeError',
+        'RequestCancelledError',
+      ]);
+      expect(errors[2]!.reason).to.equal('failed');
+      expect(GaveUpError.is(errors[2]!.cause)).to.equal(true);
+    });
+
+    it('on unsubscribe, and the server hears of it', () => {
+      const testScheduler = newTestScheduler();
+      const aborted: string[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, (payload, { signal }) => {
+          signal.addEventListener('abort', () => aborted.push(`${String(payload)}@${testScheduler.now()}`));
+          return NEVER;
+        }).subscribe();
+        const { link, subscription } = clientOn(endpoint);
+        expectObservable(shown(link.request('a'))).toBe('10ms (e|)', { e: 'E:RequestCancelledError' });
+        expectObservable(shown(link.request('b'))).toBe('10ms (e|)', { e: 'E:RequestCancelledError' });
+        cleanup(testScheduler, 10, subscription);
+        cleanup(testScheduler, 30, server);
+        testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 29);
+      });
+      expect(aborted).to.deep.equal(['a@11', 'b@11']);
+      expect(testScheduler.actions).to.deep.equal([]);
+    });
+
+    it('on close(): cancels reach the server, the link closes gracefully, later requests fail at once', () => {
+      const testScheduler = newTestScheduler();
+      const aborted: string[] = [];
+      const events: string[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, (payload, { signal }) => {
+          signal.addEventListener('abort', () => aborted.push(`${String(payload)}@${testScheduler.now()}`));
+          return NEVER;
+        }).subscribe();
+        const { link } = clientOn(endpoint, { events });
+        expectObservable(shown(link.request('a'))).toBe('10ms (e|)', { e: 'E:RequestCancelledError' });
+        testScheduler.schedule(() => link.close(), 10);
+        testScheduler.schedule(() => {
+          expectObservable(shown(link.request('late'))).toBe('12ms (e|)', { e: 'E:RequestCancelledError' });
+        }, 12);
+        cleanup(testScheduler, 30, server);
+      });
+      expect(aborted).to.deep.equal(['a@11']);
+      expect(events).to.deep.equal(['connected', 'complete']);
+    });
+  });
+
+  it('caps pending requests: one more fails at once with PendingRequestsFullError', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, () => timer(5).pipe(map(() => 'ok'))).subscribe();
+      const { link, subscription } = clientOn(endpoint, { config: { maxPending: 2 } });
+      expectObservable(shown(link.request('a'))).toBe('8ms (a|)', { a: 'ok' });
+      expectObservable(shown(link.request('b'))).toBe('8ms (a|)', { a: 'ok' });
+      expectObservable(shown(link.request('c'))).toBe('(e|)', { e: 'E:PendingRequestsFullError' });
+      cleanup(testScheduler, 20, subscription, server);
+    });
+  });
+
+  it('fails the stream with a ProtocolError when the server does not serve requests', () => {
+    const testScheduler = newTestScheduler();
+    const events: string[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      const server = endpoint.server.subscribe((event) => {
+        if (event.type === 'connection')
+          event.connection.subscribe((e) => e.type === 'connected' && e.link.send('not an envelope'));
+      });
+      clientOn(endpoint, { events });
+      cleanup(testScheduler, 10, server);
+    });
+    expect(events).to.deep.equal(['connected', 'error:ProtocolError']);
+  });
+});

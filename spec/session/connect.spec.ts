@@ -1,0 +1,227 @@
+import { expect } from 'chai';
+import {
+  cancelPending,
+  connect,
+  memory,
+  policy,
+  reconnectWith,
+  resumable,
+  SendQueueFullError,
+  type ClientState,
+  type MemoryEndpoint,
+} from 'lifeline';
+import { seededRandom } from 'lifeline/testing';
+import { catchError, lastValueFrom, map, NEVER, of, take, timer, toArray } from 'rxjs';
+import { eachValueFrom } from 'rxjs-for-await';
+import { newTestScheduler } from '../operators/support.js';
+import { serveOn, serveSessionsOn } from './requests-support.js';
+
+const showState = (s: ClientState): string =>
+  s.status === 'reconnecting'
+    ? `r${s.attempt}/${s.delay}`
+    : s.status === 'closed'
+      ? `x${'error' in s ? `:${(s.error as Error).name}` : ''}`
+      : s.status[0]!;
+
+function plainSession(endpoint: MemoryEndpoint, maxQueued = 1_000) {
+  return connect<string, string>(
+    endpoint.transport.pipe(reconnectWith(policy.constant(10)), cancelPending({ maxQueued })),
+  );
+}
+
+describe('connect', () => {
+  it('state$: connecting, connected, reconnecting across a cut, connected, closed', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable, cold }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, () => 'ok').subscribe();
+      const session = plainSession(endpoint);
+      cold('5ms x').subscribe(() => endpoint.faults.cut());
+      cold('20ms x').subscribe(() => session.close());
+      // The dial at 15 connects at 16; close() at 20 flushes, and the end arrives at 21.
+      // prettier-ignore
+      expectObservable(session.state$.pipe(map(showState))).toBe('c c 3ms r 10ms c 4ms (x|)', {
+        c: 'c', r: 'r1/10', x: 'x',
+      });
+      testScheduler.schedule(() => server.unsubscribe(), 30);
+    });
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
+  it('send() queues while disconnected, delivers in order after the reconnect, and refuses beyond maxQueued', () => {
+    const testScheduler = newTestScheduler();
+    const overflow: unknown[] = [];
+    testScheduler.run(({ expectObservable, cold }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, (payload) => `re:${String(payload)}`).subscribe();
+      const session = plainSession(endpoint, 2);
+      // Echoed upper-cased by the server: 'a' at 0 (queued until 1) comes back at 3.
+      expectObservable(session.messages$, '^ 30ms !').toBe('---a 14ms (bc)', { a: 'A', b: 'B', c: 'C' });
+      session.send('a');
+      cold('5ms x').subscribe(() => endpoint.faults.cut());
+      cold('7ms x').subscribe(() => {
+        expect(session.send('b')).to.equal(false);
+        expect(session.send('c')).to.equal(false);
+        try {
+          session.send('d');
+        } catch (error) {
+          overflow.push(error);
+        }
+      });
+      testScheduler.schedule(() => {
+        session.close();
+        server.unsubscribe();
+      }, 30);
+    });
+    expect(overflow).to.have.length(1);
+    expect(SendQueueFullError.is(overflow[0])).to.equal(true);
+    expect((overflow[0] as SendQueueFullError).limit).to.equal(2);
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
+  it('close() settles every pending request at once, returns what could not be sent, and leaves nothing', () => {
+    const testScheduler = newTestScheduler();
+    let unsent: readonly string[] = [];
+    const aborted: number[] = [];
+    let endpoint: MemoryEndpoint | undefined;
+    testScheduler.run(({ expectObservable, cold }) => {
+      endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, (_payload, { signal }) => {
+        signal.addEventListener('abort', () => aborted.push(testScheduler.now()));
+        return NEVER;
+      }).subscribe();
+      const session = plainSession(endpoint);
+      const shown = (payload: string) =>
+        session.request(payload).pipe(
+          map(String),
+          catchError((error: Error) => of(error.name)),
+        );
+      // Handed at 1 and not idempotent: ambiguous at the cut. Asked while away: cancelled by close().
+      expectObservable(shown('before-cut')).toBe('5ms (e|)', { e: 'AmbiguousOutcomeError' });
+      testScheduler.schedule(() => {
+        expectObservable(shown('while-away')).toBe('8ms (e|)', { e: 'RequestCancelledError' });
+      }, 6);
+      cold('5ms x').subscribe(() => endpoint!.faults.cut());
+      cold('8ms x').subscribe(() => {
+        session.send('lost');
+        unsent = session.close();
+      });
+      expectObservable(session.state$.pipe(map(showState))).toBe('c c 3ms r 2ms (x|)', {
+        c: 'c',
+        r: 'r1/10',
+        x: 'x',
+      });
+      expectObservable(session.messages$).toBe('8ms |');
+      testScheduler.schedule(() => server.unsubscribe(), 20);
+    });
+    expect(unsent).to.deep.equal(['lost']);
+    // The cut at 5 ended the request on the server at once (its connection went with it).
+    expect(aborted).to.deep.equal([5]);
+    expect(endpoint!.openConnections).to.equal(0);
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
+  it('messages$ works with for await (rxjs-for-await), and ends with close()', async () => {
+    const endpoint = memory();
+    const server = serveOn(endpoint, () => 'ok').subscribe();
+    const session = plainSession(endpoint);
+    try {
+      for (const m of ['x', 'y', 'z']) session.send(m);
+      const seen: string[] = [];
+      for await (const message of eachValueFrom(session.messages$)) {
+        seen.push(message);
+        if (seen.length === 3) break;
+      }
+      expect(seen).to.deep.equal(['X', 'Y', 'Z']);
+      expect(await lastValueFrom(session.request('q'))).to.equal('ok');
+      session.close();
+      expect(await lastValueFrom(session.state$.pipe(map(showState), toArray()))).to.deep.equal(['c', 'x']);
+    } finally {
+      session.close();
+      server.unsubscribe();
+    }
+  });
+
+  it('refuses a stream without cancelPending() with a TypeError', () => {
+    const endpoint = memory();
+    expect(() => connect(endpoint.transport.pipe(reconnectWith(policy.constant(10))))).to.throw(
+      TypeError,
+      /cancelPending/,
+    );
+    expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it('chaos: 1,000 requests, mixed idempotent or not, through resumable with random cuts, each settles exactly once', () => {
+    const seed = 4242;
+    const random = seededRandom(seed);
+    const testScheduler = newTestScheduler();
+    const calls = new Map<number, number>();
+    const settled = new Map<number, string[]>();
+    let endpoint: MemoryEndpoint | undefined;
+    let reconnects = 0;
+    testScheduler.run(() => {
+      endpoint = memory({ latency: 1 });
+      const server = serveSessionsOn(endpoint, (payload) => {
+        const n = payload as number;
+        calls.set(n, (calls.get(n) ?? 0) + 1);
+        // Some answer at once, some later, some stream three values.
+        if (n % 5 === 0)
+          return timer(0, 3).pipe(
+            take(3),
+            map((i) => n * 10 + i),
+          );
+        return timer(Math.floor(random() * 30)).pipe(map(() => n * 10));
+      }).subscribe();
+      const session = connect<string, string>(
+        endpoint.transport.pipe(
+          reconnectWith(policy.constant(5)),
+          resumable({ ackInterval: 5 }),
+          cancelPending({ maxPending: 1_000 }),
+        ),
+      );
+      session.state$.subscribe((state) => {
+        if (state.status === 'reconnecting') reconnects++;
+      });
+      for (let n = 1; n <= 1_000; n++) {
+        const at = Math.floor(random() * 5_000);
+        const idempotent = random() < 0.5;
+        testScheduler.schedule(() => {
+          const notes: string[] = [];
+          settled.set(n, notes);
+          session.request(n, { idempotent }).subscribe({
+            next: (v) => notes.push(String(v)),
+            error: (e: Error) => notes.push(`E:${e.name}`),
+            complete: () => notes.push('done'),
+          });
+        }, at);
+      }
+      // A cut every 20–100 ms: half at once, half after a random number of bytes (mid-frame too).
+      let at = 0;
+      while ((at += 20 + Math.floor(random() * 80)) < 5_000) {
+        const bytes = Math.floor(random() * 200);
+        const how = random() < 0.5;
+        const direction = random() < 0.5 ? 'to-server' : 'to-client';
+        testScheduler.schedule(() => {
+          if (how) endpoint!.faults.cut();
+          else endpoint!.faults.cutAfter(bytes, direction);
+        }, at);
+      }
+      testScheduler.schedule(() => {
+        session.close();
+        server.unsubscribe();
+      }, 6_000);
+    });
+    const problems: string[] = [];
+    for (let n = 1; n <= 1_000; n++) {
+      const notes = settled.get(n) ?? [];
+      const expected =
+        n % 5 === 0 ? [`${n * 10}`, `${n * 10 + 1}`, `${n * 10 + 2}`, 'done'] : [`${n * 10}`, 'done'];
+      if (JSON.stringify(notes) !== JSON.stringify(expected)) problems.push(`#${n}: ${notes.join(' ')}`);
+      if (calls.get(n) !== 1) problems.push(`#${n}: handled ${calls.get(n) ?? 0} times`);
+    }
+    expect(problems, `seed ${seed}`).to.deep.equal([]);
+    expect(reconnects, 'the cuts broke connections').to.be.greaterThan(50);
+    expect(endpoint!.openConnections).to.equal(0);
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,172 @@
+import { expect } from 'chai';
+import {
+  firstValueFrom,
+  lastValueFrom,
+  toArray,
+  Observable,
+  interval,
+  map,
+  take,
+  finalize,
+  NEVER,
+  catchError,
+  of,
+} from 'rxjs';
+import type { RemoteError } from 'lifeline';
+import { memory, serveRequests, type ProtocolError } from 'lifeline';
+import { FakeLink, newTestScheduler } from '../operators/support.js';
+import { clientOn, serveOn } from './requests-support.js';
+
+describe('serveRequests', () => {
+  it('answers a value in one response, and streams an Observable', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, (payload) =>
+        payload === 'stream' ? interval(5).pipe(take(3)) : `got ${String(payload)}`,
+      ).subscribe();
+      const { link, subscription } = clientOn(endpoint);
+      // Dial 1 ms, request out at 1, in at 2, answer back at 3.
+      expectObservable(link.request('x')).toBe('---(a|)', { a: 'got x' });
+      expectObservable(link.request('stream')).toBe('8ms a 4ms b 4ms (c|)', { a: 0, b: 1, c: 2 });
+      testScheduler.schedule(() => {
+        subscription.unsubscribe();
+        server.unsubscribe();
+      }, 50);
+    });
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
+  it('sends handler errors as { name, message } only: no stack, no constructor', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      class NotFoundError extends Error {
+        override name = 'NotFoundError';
+        secret = 'kept on the server';
+      }
+      const server = serveOn(endpoint, (payload) => {
+        if (payload === 'throw') throw new NotFoundError('no user 7');
+        if (payload === 'string') throw 'plain string';
+        return new Observable(() => {
+          throw new TypeError('broken stream');
+        });
+      }).subscribe();
+      const { link, subscription } = clientOn(endpoint);
+      const describe = (e: unknown) => {
+        const error = e as RemoteError;
+        return [error.name, error.remoteName, error.message, Object.keys(error).sort().join(',')].join('|');
+      };
+      for (const [payload, expected] of [
+        ['throw', 'RemoteError|NotFoundError|no user 7|id,remoteName'],
+        ['string', 'RemoteError|Error|plain string|id,remoteName'],
+        ['observable', 'RemoteError|TypeError|broken stream|id,remoteName'],
+      ] as const) {
+        let seen = '';
+        link.request(payload).subscribe({ error: (e: unknown) => (seen = describe(e)) });
+        testScheduler.schedule(() => expect(seen, payload).to.equal(expected), 10);
+      }
+      testScheduler.schedule(() => {
+        subscription.unsubscribe();
+        server.unsubscribe();
+      }, 20);
+      expectObservable(NEVER, '^ 20ms !').toBe('');
+    });
+  });
+
+  it('a cancel aborts the signal and unsubscribes the handler’s Observable', () => {
+    const testScheduler = newTestScheduler();
+    const seen: string[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, (_payload, { signal }) => {
+        signal.addEventListener('abort', () => seen.push(`aborted at ${testScheduler.now()}`));
+        return interval(2).pipe(finalize(() => seen.push(`unsubscribed at ${testScheduler.now()}`)));
+      }).subscribe();
+      const { link, subscription } = clientOn(endpoint);
+      // Request in at 2; values every 2 ms from 4 reach the client 1 ms later; cancel at 8 arrives at 9.
+      expectObservable(link.request('tick'), '^ 7ms !').toBe('----- a 1ms b', { a: 0, b: 1 });
+      testScheduler.schedule(() => {
+        subscription.unsubscribe();
+        server.unsubscribe();
+      }, 30);
+    });
+    expect(seen).to.deep.equal(['aborted at 9', 'unsubscribed at 9']);
+  });
+
+  it('cancels every running handler when the connection ends', () => {
+    const testScheduler = newTestScheduler();
+    const seen: string[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, (payload, { signal }) => {
+        signal.addEventListener('abort', () =>
+          seen.push(`${String(payload)} aborted at ${testScheduler.now()}`),
+        );
+        return NEVER;
+      }).subscribe();
+      const { link, subscription } = clientOn(endpoint);
+      link.request('a').subscribe({ error: () => undefined });
+      link.request('b').subscribe({ error: () => undefined });
+      // Unsubscribing drops the client's socket; the server sees the end 1 ms later.
+      testScheduler.schedule(() => subscription.unsubscribe(), 5);
+      testScheduler.schedule(() => server.unsubscribe(), 20);
+    });
+    expect(seen).to.deep.equal(['a aborted at 6', 'b aborted at 6']);
+  });
+
+  it('answers beyond maxConcurrent with a TooManyRequestsError response, and a Promise with its value', async () => {
+    const endpoint = memory();
+    const server = endpoint.server
+      .pipe(
+        // Only the connection matters here: serve it with a cap of one.
+        (source) =>
+          new Observable<unknown>((subscriber) =>
+            source.subscribe((event) => {
+              if (event.type === 'connection') {
+                event.connection
+                  .pipe(
+                    serveRequests(
+                      (payload) => (payload === 'slow' ? NEVER : Promise.resolve(`p:${String(payload)}`)),
+                      { maxConcurrent: 1 },
+                    ),
+                  )
+                  .subscribe({ error: (e: unknown) => subscriber.error(e) });
+              }
+            }),
+          ),
+      )
+      .subscribe();
+    const { link, subscription } = clientOn(endpoint);
+    try {
+      const slow = link.request('slow').subscribe({ error: () => undefined });
+      const refused = await firstValueFrom(link.request('x')).catch((e: RemoteError) => e.remoteName);
+      expect(refused).to.equal('TooManyRequestsError');
+      slow.unsubscribe();
+      // The cancel frees the slot; the Promise's value comes back as one response.
+      expect(await lastValueFrom(link.request('y').pipe(toArray()))).to.deep.equal(['p:y']);
+      expect(await lastValueFrom(link.request('z').pipe(map((v) => `${String(v)}!`)))).to.equal('p:z!');
+    } finally {
+      subscription.unsubscribe();
+      server.unsubscribe();
+    }
+    expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it('fails the stream with a ProtocolError on a frame that is not a requests envelope', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const events = cold('c a', {
+        c: { type: 'connected', link: new FakeLink() },
+        a: { type: 'frame', frame: [9, 1] },
+      });
+      expectObservable(
+        events.pipe(
+          serveRequests(() => 1),
+          map((e) => e.type),
+          catchError((error: ProtocolError) => of(`${error.name} ${error.offset}`)),
+        ),
+      ).toBe('c (e|)', { c: 'connected', e: 'ProtocolError -1' });
+    });
+  });
+});
