@@ -424,13 +424,33 @@ describe('resumable', () => {
       });
       dial(() => ({ v: [1, 1], received: 0 }), 0, true);
       // The welcome of this resume is "lost": the client never speaks, and still holds token 0.
-      dial(resume(() => welcomes[0]!.token), 10, false);
+      dial(
+        resume(() => welcomes[0]!.token),
+        10,
+        false,
+      );
       // So token 0 still resumes, once; token 1 (never received) is retired by it.
-      dial(resume(() => welcomes[0]!.token), 20, true);
-      dial(resume(() => welcomes[1]!.token), 30, true);
+      dial(
+        resume(() => welcomes[0]!.token),
+        20,
+        true,
+      );
+      dial(
+        resume(() => welcomes[1]!.token),
+        30,
+        true,
+      );
       // The client spoke with token 2 in hand: token 0 is worthless now.
-      dial(resume(() => welcomes[0]!.token), 40, true);
-      dial(resume(() => welcomes[2]!.token), 50, true);
+      dial(
+        resume(() => welcomes[0]!.token),
+        40,
+        true,
+      );
+      dial(
+        resume(() => welcomes[2]!.token),
+        50,
+        true,
+      );
     });
     expect(welcomes).to.have.length(4);
     expect(new Set(welcomes.map((w) => w.token)).size).to.equal(4);
