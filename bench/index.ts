@@ -5,6 +5,7 @@ import { benchTcp } from './tcp.js';
 import { benchWebSocket } from './websocket.js';
 import { benchBrooker } from './brooker.js';
 import { benchPool } from './pool.js';
+import { benchSession } from './session.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const only = process.argv.slice(2);
@@ -17,3 +18,4 @@ if (want('tcp')) await benchTcp(runs);
 if (want('websocket')) await benchWebSocket(runs);
 if (want('brooker')) await benchBrooker(); // virtual time: 11 seeds, the same table on every machine
 if (want('pool')) await benchPool(runs);
+if (want('session')) await benchSession(runs);

@@ -1,5 +1,6 @@
 // What the TCP and WebSocket throughput benchmarks share: the workload, the raw framing written
 // directly (the baseline), and the lifeline side driven through the public API.
+import net from 'node:net';
 import { Packr } from 'msgpackr';
 import { firstValueFrom, type Observable, type Subscription } from 'rxjs';
 import type { Link, ServerEvent, Transport } from 'lifeline';
@@ -74,19 +75,39 @@ export async function lifelineRun(
   const link = await new Promise<Link<Uint8Array>>((resolve) => {
     subs.push(dial(port).subscribe((e) => e.type === 'connected' && resolve(e.link)));
   });
+  const sample = await timedSends(c, link, done);
+  for (const sub of subs.reverse()) sub.unsubscribe();
+  return sample;
+}
+
+/**
+ * Sends the case's frames on `link` in bursts, waiting for `drain$` when `send` says the queue is
+ * full, and times until `done` (the receiver has decoded the last frame). Any link will do: a
+ * transport's, or a resumable session's. With `window` (a session's replay buffer is capped), a
+ * burst stops at the first `false`, and while `window` bytes or more wait for the peer's ack.
+ */
+export async function timedSends(
+  c: ThroughputCase,
+  link: Link<Uint8Array>,
+  done: Promise<void>,
+  window?: number,
+): Promise<Sample> {
   const payload = new Uint8Array(c.payloadBytes).fill(7);
   const start = now();
   for (let sent = 0; sent < c.frames;) {
     const n = Math.min(BURST, c.frames - sent);
     let ok = true;
-    for (let i = 0; i < n; i++) ok = link.send(payload);
-    sent += n;
+    let i = 0;
+    for (; i < n; i++) {
+      if (window !== undefined && (!ok || link.bufferedBytes >= window)) break;
+      ok = link.send(payload);
+    }
+    sent += i;
     if (!ok) await firstValueFrom(link.drain$);
     else await turn();
   }
   await done;
   const ms = now() - start;
-  for (const sub of subs.reverse()) sub.unsubscribe();
   return { items: c.frames, bytes: c.frames * (4 + newPackr().pack(payload).length), ms };
 }
 
@@ -98,6 +119,8 @@ export async function throughputTables(
     perFrame: [string, (c: ThroughputCase) => Promise<Sample>];
     batched: [string, (c: ThroughputCase) => Promise<Sample>];
     lifeline: [string, (c: ThroughputCase) => Promise<Sample>];
+    /** More rows after the lifeline one (e.g. the same transport under the session operators). */
+    more?: readonly [string, (c: ThroughputCase) => Promise<Sample>][];
   },
 ): Promise<string[]> {
   const tables: string[] = [];
@@ -107,8 +130,66 @@ export async function throughputTables(
     const baseline = await measure(rows.batched[0], runs, () => rows.batched[1](c));
     measured.push(baseline);
     measured.push(await measure(rows.lifeline[0], runs, () => rows.lifeline[1](c)));
+    for (const [name, run] of rows.more ?? []) measured.push(await measure(name, runs, () => run(c)));
     const heading = `${title}, ${c.payloadBytes}-byte payloads, ${c.frames} frames, median of ${runs}`;
     tables.push(printTable(heading, measured, baseline));
   }
   return tables;
+}
+
+/**
+ * The raw TCP baseline: length-prefix + msgpackr framing written directly on `node:net`, one
+ * write per frame or one buffer per tick (`batched`), timed until the server decoded the last frame.
+ */
+export async function rawTcpRun(c: ThroughputCase, batched: boolean): Promise<Sample> {
+  const packr = newPackr();
+  let count = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      let pos = 0;
+      while (buf.length - pos >= 4) {
+        const len = buf.readUInt32BE(pos);
+        if (buf.length - pos - 4 < len) break;
+        packr.unpack(buf.subarray(pos + 4, pos + 4 + len));
+        pos += 4 + len;
+        count++;
+      }
+      pending = pos < buf.length ? buf.subarray(pos) : Buffer.alloc(0);
+      if (count === c.frames) resolveDone();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const payload = new Uint8Array(c.payloadBytes).fill(7);
+  let wire = 0;
+  const start = now();
+  for (let sent = 0; sent < c.frames;) {
+    const n = Math.min(BURST, c.frames - sent);
+    let ok = true;
+    for (const out of batched
+      ? [encodeBatch(packr, payload, n)]
+      : Array.from({ length: n }, () => encodeBatch(packr, payload, 1))) {
+      wire += out.length;
+      ok = socket.write(out);
+    }
+    sent += n;
+    if (!ok) await new Promise<void>((resolve) => socket.once('drain', resolve));
+    else await turn();
+  }
+  await done;
+  const ms = now() - start;
+  socket.destroy();
+  for (const s of sockets) s.destroy();
+  server.close();
+  return { items: c.frames, bytes: wire, ms };
 }

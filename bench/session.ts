@@ -1,0 +1,207 @@
+// The full session stack on TCP: heartbeat + reconnectWith + resumable on the client, acceptSessions
+// over heartbeat on the server. Three figures: throughput against raw `node:net` with the same
+// framing; the time from a cut to resumed flow (the policy's own delay is 0); and the heap held by
+// each idle server session, 10,000 of them.
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { filter, firstValueFrom, map, Subject, takeUntil, type Observable, type Subscription } from 'rxjs';
+import {
+  acceptSessions,
+  heartbeat,
+  memory,
+  policy,
+  reconnectWith,
+  resumable,
+  type Link,
+  type ResumableConfig,
+  type ServerEvent,
+  type ServerSession,
+} from 'lifeline';
+import { tcp, tcpServer } from 'lifeline/node';
+import { formatRate, markdownTable, median, now } from './harness.js';
+import { lifelineRun, rawTcpRun, timedSends, type ThroughputCase, throughputTables } from './throughput.js';
+
+const HEARTBEAT = { interval: 5_000, timeout: 15_000 } as const;
+
+/** Each accepted connection through heartbeat (and through `until`, to cut it from the server). */
+function sessionServer(until?: Observable<unknown>) {
+  return tcpServer({ port: 0 }).pipe(
+    map((event: ServerEvent) => {
+      if (event.type !== 'connection') return event;
+      const connection = event.connection.pipe(heartbeat(HEARTBEAT));
+      return { ...event, connection: until ? connection.pipe(takeUntil(until)) : connection };
+    }),
+  );
+}
+
+/** The client's full stack, dialling `port`. */
+function sessionClient<T>(port: number, config: ResumableConfig<T> = {}) {
+  return tcp({ port }).pipe(heartbeat(HEARTBEAT), reconnectWith(policy.constant(0)), resumable<T>(config));
+}
+
+/** Listens, dials, and resolves with the server's first session and the client's session link. */
+async function openSession<T>(
+  subs: Subscription[],
+  config: ResumableConfig<T>,
+  onServerFrame: (frame: T) => void,
+  onClientFrame: (frame: T) => void,
+  until?: Observable<unknown>,
+): Promise<{ server: ServerSession<T>; link: Link<T> }> {
+  let resolvePort!: (port: number) => void;
+  const port = new Promise<number>((resolve) => (resolvePort = resolve));
+  const server$ = sessionServer(until).pipe(map((e) => (e.type === 'listening' && resolvePort(e.port), e)));
+  const server = new Promise<ServerSession<T>>((resolve) =>
+    subs.push(
+      acceptSessions<T>(server$).subscribe((session) => {
+        subs.push(session.events$.subscribe((e) => e.type === 'frame' && onServerFrame(e.frame)));
+        resolve(session);
+      }),
+    ),
+  );
+  const client$ = sessionClient<T>(await port, config);
+  const link = new Promise<Link<T>>((resolve) =>
+    subs.push(
+      client$.subscribe((e) => {
+        if (e.type === 'connected') resolve(e.link);
+        else if (e.type === 'frame') onClientFrame(e.frame);
+      }),
+    ),
+  );
+  return { server: await server, link: await link };
+}
+
+/** Throughput client → server through the full stack, until the server session has every frame. */
+async function sessionRun(c: ThroughputCase, config: ResumableConfig<Uint8Array>) {
+  const subs: Subscription[] = [];
+  let received = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const { link } = await openSession<Uint8Array>(
+    subs,
+    config,
+    () => ++received === c.frames && resolveDone(),
+    () => undefined,
+  );
+  // Half the replay buffer's default 4 MiB in flight: the kernel's buffers alone can hold more.
+  const sample = await timedSends(c, link, done, 2 * 1024 * 1024);
+  for (const sub of subs.reverse()) sub.unsubscribe();
+  return sample;
+}
+
+/** Cuts the server's side of the connection `cuts` times; each time, how long until flow resumes. */
+async function cutToResumed(cuts: number): Promise<number[]> {
+  const subs: Subscription[] = [];
+  const cut$ = new Subject<void>();
+  const arrived = new Subject<number>();
+  const { server } = await openSession<number>(
+    subs,
+    {},
+    () => undefined,
+    (n) => arrived.next(n),
+    cut$,
+  );
+  const resumedAfter: number[] = [];
+  for (let i = 1; i <= cuts + 1; i++) {
+    const next = firstValueFrom(arrived.pipe(filter((n) => n === i)));
+    const start = now();
+    cut$.next(); // the server destroys its socket; the client sees it and dials again at once
+    server.link.send(i); // queued while the session is detached, replayed right after the welcome
+    await next;
+    if (i > 1) resumedAfter.push(now() - start); // the first one warms up
+  }
+  for (const sub of subs.reverse()) sub.unsubscribe();
+  return resumedAfter;
+}
+
+/** `global.gc`, exposed at run time when node was not started with --expose-gc. */
+function collector(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+async function settledHeap(gc: () => void): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+/** Heap per server session: connected (with both ends of each memory connection), then idle. */
+async function memoryPerSession(count: number): Promise<{ connected: number; idle: number }> {
+  const gc = collector();
+  const endpoint = memory<unknown>();
+  const before = await settledHeap(gc);
+  let sessions = 0;
+  let resolveAll!: () => void;
+  const all = new Promise<void>((resolve) => (resolveAll = resolve));
+  const server = acceptSessions<unknown>(endpoint.server, { maxSessions: count }).subscribe((session) => {
+    session.events$.subscribe();
+    if (++sessions === count) resolveAll();
+  });
+  const clients: Subscription[] = [];
+  for (let i = 0; i < count; i++) {
+    clients.push(endpoint.transport.pipe(reconnectWith(policy.constant(0)), resumable()).subscribe());
+  }
+  await all;
+  const connected = await settledHeap(gc);
+  // The clients go away without a goodbye: each session now waits for a resume, up to its TTL.
+  for (const client of clients.splice(0)) client.unsubscribe();
+  const idle = await settledHeap(gc);
+  server.unsubscribe();
+  return { connected: (connected - before) / count, idle: (idle - before) / count };
+}
+
+export async function benchSession(runs: number): Promise<string[]> {
+  const out: string[] = [];
+  out.push(
+    ...(await throughputTables('TCP, full session stack (heartbeat + reconnectWith + resumable)', runs, {
+      perFrame: ['raw net, one write per frame', (c) => rawTcpRun(c, false)],
+      batched: ['raw net, one buffer per tick', (c) => rawTcpRun(c, true)],
+      lifeline: [
+        'lifeline tcp()',
+        (c) => lifelineRun(c, tcpServer<Uint8Array>({ port: 0 }), (port) => tcp({ port })),
+      ],
+      more: [
+        ['lifeline full stack', (c) => sessionRun(c, {})],
+        ['lifeline full stack, sizeOf = byteLength', (c) => sessionRun(c, { sizeOf: (f) => f.byteLength })],
+      ],
+    })),
+  );
+
+  const cuts = await cutToResumed(30);
+  const sorted = [...cuts].sort((a, b) => a - b);
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  const cutTable = markdownTable(
+    ['cuts', 'median', 'p90', 'max'],
+    [
+      [
+        String(cuts.length),
+        ms(median(cuts)),
+        ms(sorted[Math.floor(sorted.length * 0.9)]!),
+        ms(sorted.at(-1)!),
+      ],
+    ],
+  );
+  out.push(
+    `\nCut to resumed flow on loopback (server cuts, policy.constant(0); goal < 5 ms median)\n${cutTable}`,
+  );
+  console.log(out.at(-1));
+
+  const count = 10_000;
+  const heap = await memoryPerSession(count);
+  const kib = (v: number) => `${(v / 1024).toFixed(2)} KiB`;
+  const memTable = markdownTable(
+    [
+      'sessions',
+      'per session, connected (both ends, memory transport)',
+      'per idle server session (goal < 10 KiB)',
+    ],
+    [[formatRate(count), kib(heap.connected), kib(heap.idle)]],
+  );
+  out.push(`\nHeap per resumable server session (heapUsed deltas after gc)\n${memTable}`);
+  console.log(out.at(-1));
+  return out;
+}
