@@ -5,6 +5,7 @@ import { benchTcp } from './tcp.js';
 import { benchWebSocket } from './websocket.js';
 import { benchBrooker } from './brooker.js';
 import { benchPool } from './pool.js';
+import { benchLab } from './lab.js';
 import { benchSession } from './session.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -19,3 +20,4 @@ if (want('websocket')) await benchWebSocket(runs);
 if (want('brooker')) await benchBrooker(); // virtual time: 11 seeds, the same table on every machine
 if (want('pool')) await benchPool(runs);
 if (want('session')) await benchSession(runs);
+if (want('lab')) await benchLab(runs); // 10,000 clients × 10 min of virtual time, in wall ms

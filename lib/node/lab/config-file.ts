@@ -1,0 +1,127 @@
+/**
+ * Reads the scenarios and policies a user wrote: a JSON file, or a JavaScript or TypeScript module.
+ * @internal
+ * @packageDocumentation
+ */
+import { access, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { policyFromModule, policyFromSpec, type LabPolicy } from './policies.js';
+import { scenarioFromSpec, type Scenario } from './scenarios.js';
+import { LabUsageError } from './units.js';
+
+/**
+ * What a config file adds to the built-ins; an entry with a built-in's name replaces it.
+ * @internal
+ * @example
+ * ```ts
+ * import type { LabConfig } from '../lib/node/lab/config-file.js';
+ * const names = (config: LabConfig) => [...config.scenarios.keys(), ...config.policies.keys()];
+ * ```
+ */
+export interface LabConfig {
+  readonly scenarios: ReadonlyMap<string, Scenario>;
+  readonly policies: ReadonlyMap<string, LabPolicy>;
+}
+
+const TYPESCRIPT = /\.(ts|mts|cts)$/;
+const JAVASCRIPT = /\.(js|mjs|cjs)$/;
+
+function entries(where: string, value: unknown): [string, unknown][] {
+  if (value === undefined) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new LabUsageError(`${where} must be an object keyed by name`);
+  }
+  return Object.entries(value);
+}
+
+/**
+ * Loads a config file: `{ "scenarios": { name: spec }, "policies": { name: spec } }` as JSON, or a
+ * module (`.js`, `.mjs`, `.cjs`, `.ts`, `.mts`, `.cts`) exporting `scenarios` and `policies`.
+ * A module's policies may be RetryPolicy values or factories (see `policyFromModule`).
+ *
+ * TypeScript modules load when the lab runs under tsx (`npm run lab`, `npx tsx …`) or on a Node
+ * that strips types; otherwise the lab tries tsx's API (`tsx/esm/api`) if tsx is installed, and
+ * says to install it if not.
+ * @internal
+ * @throws LabUsageError when the file cannot be read or parsed, or an entry is wrong.
+ * @example
+ * ```ts
+ * import { loadConfig } from '../lib/node/lab/config-file.js';
+ * const config = await loadConfig('lab.json').catch(() => undefined);
+ * ```
+ */
+export async function loadConfig(file: string): Promise<LabConfig> {
+  const absolute = path.resolve(file);
+  let module: Record<string, unknown>;
+  let fromModule = true;
+  if (TYPESCRIPT.test(absolute) || JAVASCRIPT.test(absolute)) {
+    module = await importModule(absolute);
+  } else {
+    fromModule = false;
+    let text: string;
+    try {
+      text = await readFile(absolute, 'utf8');
+    } catch (error) {
+      throw new LabUsageError(`--config: cannot read ${file}: ${(error as Error).message}`);
+    }
+    try {
+      module = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new LabUsageError(`--config: ${file} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof module !== 'object' || module === null || Array.isArray(module)) {
+      throw new LabUsageError(`--config: ${file} must hold an object with "scenarios" and/or "policies"`);
+    }
+    for (const key of Object.keys(module)) {
+      if (key !== 'scenarios' && key !== 'policies' && key !== '$comment') {
+        throw new LabUsageError(`--config: ${file}: unknown field "${key}" (known: scenarios, policies)`);
+      }
+    }
+  }
+  const scenarios = new Map<string, Scenario>();
+  for (const [name, spec] of entries(`--config: ${file}: scenarios`, module.scenarios)) {
+    scenarios.set(name, scenarioFromSpec(name, spec));
+  }
+  const policies = new Map<string, LabPolicy>();
+  for (const [name, spec] of entries(`--config: ${file}: policies`, module.policies)) {
+    policies.set(name, fromModule ? policyFromModule(name, spec) : policyFromSpec(name, spec));
+  }
+  if (scenarios.size === 0 && policies.size === 0) {
+    throw new LabUsageError(`--config: ${file} defines no scenarios and no policies`);
+  }
+  return { scenarios, policies };
+}
+
+async function importModule(absolute: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(absolute).href;
+  try {
+    await access(absolute);
+  } catch {
+    throw new LabUsageError(`--config: no such file: ${absolute}`);
+  }
+  try {
+    return (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !TYPESCRIPT.test(absolute)) {
+      throw new LabUsageError(`--config: cannot load ${absolute}: ${(error as Error).message}`);
+    }
+  }
+  // A TypeScript file on a Node that cannot load it: try tsx, if it is installed.
+  let tsImport: (specifier: string, parent: string) => Promise<unknown>;
+  try {
+    const specifier = 'tsx/esm/api';
+    ({ tsImport } = (await import(specifier)) as { tsImport: typeof tsImport });
+  } catch {
+    throw new LabUsageError(
+      `--config: loading a TypeScript config needs tsx: install it (npm install --save-dev tsx) ` +
+        `or run the lab under it (npx tsx …), or write the config as .js or .json`,
+    );
+  }
+  try {
+    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  } catch (error) {
+    throw new LabUsageError(`--config: cannot load ${absolute}: ${(error as Error).message}`);
+  }
+}

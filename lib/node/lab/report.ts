@@ -1,0 +1,300 @@
+/**
+ * The lab's output: the comparison table (cli-table3), the terminal chart of dials per second
+ * (asciichart) and the same chart as an SVG document (d3-scale + d3-shape, written as a string).
+ * Every function is pure: the same result gives the same text, byte for byte.
+ * @internal
+ * @packageDocumentation
+ */
+import asciichart from 'asciichart';
+import Table from 'cli-table3';
+import { scaleLinear } from 'd3-scale';
+import { curveStepAfter, line } from 'd3-shape';
+import type { PolicyResult, SimulationResult } from './simulate.js';
+import { formatSeconds } from './units.js';
+
+/** What the table cannot show because the lab does not simulate it. @internal */
+export const NOT_SIMULATED =
+  'Frames lost/duplicated: not measured. The lab simulates connections, not sessions: no frames flow, ' +
+  'so it has nothing to count (resumable is tested with real frames in spec/operators/resumable.spec.ts).';
+
+function recovery(ms: number): string {
+  if (Number.isNaN(ms)) return '—';
+  return ms === Infinity ? 'not back' : formatSeconds(ms);
+}
+
+/**
+ * The one-line heading of a report: scenario, clients, virtual duration, seed.
+ * @internal
+ * @example
+ * ```ts
+ * import { heading } from '../lib/node/lab/report.js';
+ * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * const print = (result: SimulationResult) => console.log(heading(result));
+ * ```
+ */
+export function heading(result: SimulationResult): string {
+  const { scenario, clients, duration, seed } = result;
+  return (
+    `Scenario "${scenario.name}": ${scenario.description}. ` +
+    `${clients} clients, ${duration / 1000} s of virtual time, seed ${seed}.`
+  );
+}
+
+/**
+ * The comparison table, one row per policy, as cli-table3 draws it (no colours).
+ * @internal
+ * @example
+ * ```ts
+ * import { formatTable } from '../lib/node/lab/report.js';
+ * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * const print = (result: SimulationResult) => console.log(formatTable(result));
+ * ```
+ */
+export function formatTable(result: SimulationResult): string {
+  const table = new Table({
+    head: [
+      'policy',
+      'disconnections',
+      'back p50',
+      'back p99',
+      'back max',
+      'not back',
+      'dials',
+      'peak dials/s',
+      'give-ups',
+    ],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    style: { head: [], border: [] },
+  });
+  for (const r of result.results) {
+    table.push([
+      r.policy,
+      String(r.disconnections),
+      recovery(r.backP50),
+      recovery(r.backP99),
+      recovery(r.backMax),
+      String(r.notBack),
+      String(r.dials),
+      r.dials === 0 ? '0' : `${r.peakDialsPerSecond} at ${r.peakAt / 1000} s`,
+      String(r.giveUps),
+    ]);
+  }
+  return table.toString();
+}
+
+/** The notes printed under the table: what the columns mean and what is not measured. @internal */
+export function tableNotes(): string {
+  return [
+    'back: time from losing a connection (a half-open link: from the moment it died) to being connected',
+    '  again, per disconnection (nearest-rank percentiles); "not back" = still down at the end of the run.',
+    'dials: every dial that reached the server, accepted or refused. peak: the busiest second.',
+    NOT_SIMULATED,
+  ].join('\n');
+}
+
+/** An ANSI colour sequence (ESC [ … m), as asciichart writes them. */
+const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
+const TERMINAL_COLORS = [
+  asciichart.blue,
+  asciichart.red,
+  asciichart.green,
+  asciichart.magenta,
+  asciichart.yellow,
+  asciichart.cyan,
+  asciichart.lightred,
+  asciichart.lightblue,
+];
+
+/** Dials per second, each point the busiest second of its `span` seconds. */
+function downsample(perSecond: readonly number[], columns: number): { values: number[]; span: number } {
+  const span = Math.max(1, Math.ceil(perSecond.length / columns));
+  const values: number[] = [];
+  for (let k = 0; k < perSecond.length; k += span) {
+    let peak = 0;
+    for (let i = k; i < Math.min(k + span, perSecond.length); i++) peak = Math.max(peak, perSecond[i]!);
+    values.push(peak);
+  }
+  return { values, span };
+}
+
+/**
+ * The terminal chart: dials per second over the run, one line per policy (asciichart). With
+ * `color`, each line has its colour, named in the legend; without, the lines share one look, so
+ * the legend says so (the SVG tells them apart).
+ * @internal
+ * @example
+ * ```ts
+ * import { formatChart } from '../lib/node/lab/report.js';
+ * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * const print = (result: SimulationResult) => console.log(formatChart(result, { color: true }));
+ * ```
+ */
+export function formatChart(
+  result: SimulationResult,
+  options: { color: boolean; columns?: number; height?: number },
+): string {
+  const { color, columns = 100, height = 12 } = options;
+  if (result.results.length === 0) return '';
+  const series = result.results.map((r) => downsample(r.dialsPerSecond, columns));
+  const span = series[0]!.span;
+  const values = series.map((s) => s.values);
+  const top = Math.max(1, ...values.flat());
+  const plot = asciichart.plot(values, {
+    height,
+    min: 0,
+    max: top,
+    format: (x: number) => x.toFixed(0).padStart(7),
+    ...(color ? { colors: result.results.map((_, i) => TERMINAL_COLORS[i % TERMINAL_COLORS.length]) } : {}),
+  });
+  const firstLine = plot.split('\n')[0] ?? '';
+  // asciichart's lines hold only the characters it drew (plus colour codes): measure a plain one.
+  const width = color ? firstLine.replace(ANSI_ESCAPE, '').length : firstLine.length;
+  const margin = Math.max(0, width - values[0]!.length);
+  const end = `${result.duration / 1000} s`;
+  const axis = `${' '.repeat(Math.max(0, margin - 1))}0 s`.padEnd(Math.max(0, width - end.length)) + end;
+  const legend = result.results
+    .map((r, i) => {
+      const swatch = color ? `${TERMINAL_COLORS[i % TERMINAL_COLORS.length]}───${asciichart.reset}` : '───';
+      return `${swatch} ${r.policy}`;
+    })
+    .join('   ');
+  const title =
+    `Dials per second at the server` +
+    (span > 1 ? ` (each point: the busiest second of ${span} s)` : '') +
+    (color ? '' : ' — all lines look alike without colour; see --svg or --color');
+  return [title, plot, axis, legend].join('\n');
+}
+
+/** Tableau 10, so that neighbours in the legend are easy to tell apart. */
+const SVG_COLORS = [
+  '#4e79a7',
+  '#e15759',
+  '#59a14f',
+  '#f28e2b',
+  '#b07aa1',
+  '#76b7b2',
+  '#edc948',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const round = (value: number) => String(Math.round(value * 10) / 10);
+
+/**
+ * The chart as a standalone SVG document: dials per second (a step line per policy, from every
+ * second of the run, not downsampled), axes with ticks, a legend, and the heading as its title.
+ * @internal
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { svgChart } from '../lib/node/lab/report.js';
+ * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * const save = (result: SimulationResult) => writeFileSync('chart.svg', svgChart(result));
+ * ```
+ */
+export function svgChart(result: SimulationResult): string {
+  const width = 900;
+  const height = 460;
+  const margin = { top: 56, right: 190, bottom: 48, left: 64 };
+  const seconds = Math.max(1, Math.ceil(result.duration / 1000));
+  const top = Math.max(1, ...result.results.map((r) => r.peakDialsPerSecond));
+  const x = scaleLinear()
+    .domain([0, seconds])
+    .range([margin.left, width - margin.right]);
+  const y = scaleLinear()
+    .domain([0, top])
+    .nice()
+    .range([height - margin.bottom, margin.top]);
+  const path = line<readonly [second: number, dials: number]>()
+    .x(([second]) => x(second))
+    .y(([, dials]) => y(dials))
+    .curve(curveStepAfter)
+    .digits(1);
+
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(heading(result))}</title>`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="${margin.left}" y="22" font-size="15" font-weight="bold">Dials per second at the server</text>`,
+    `<text x="${margin.left}" y="40" fill="#555555">${escapeXml(heading(result))}</text>`,
+  );
+
+  // Axes: the y grid with its ticks, then the x ticks.
+  const plotLeft = margin.left;
+  const plotRight = width - margin.right;
+  const plotBottom = height - margin.bottom;
+  out.push(`<g stroke="#e0e0e0">`);
+  for (const tick of y.ticks(6)) {
+    out.push(`<line x1="${plotLeft}" x2="${plotRight}" y1="${round(y(tick))}" y2="${round(y(tick))}"/>`);
+  }
+  out.push(`</g>`, `<g fill="#333333" text-anchor="end">`);
+  for (const tick of y.ticks(6)) {
+    out.push(`<text x="${plotLeft - 6}" y="${round(y(tick) + 4)}">${tick}</text>`);
+  }
+  out.push(`</g>`, `<g fill="#333333" text-anchor="middle">`);
+  for (const tick of x.ticks(10)) {
+    out.push(
+      `<line x1="${round(x(tick))}" x2="${round(x(tick))}" y1="${plotBottom}" y2="${plotBottom + 5}" stroke="#333333"/>`,
+      `<text x="${round(x(tick))}" y="${plotBottom + 18}">${tick}</text>`,
+    );
+  }
+  out.push(
+    `</g>`,
+    `<line x1="${plotLeft}" x2="${plotRight}" y1="${plotBottom}" y2="${plotBottom}" stroke="#333333"/>`,
+    `<line x1="${plotLeft}" x2="${plotLeft}" y1="${margin.top}" y2="${plotBottom}" stroke="#333333"/>`,
+    `<text x="${round((plotLeft + plotRight) / 2)}" y="${height - 10}" text-anchor="middle">virtual time (s)</text>`,
+    `<text transform="translate(16 ${round((margin.top + plotBottom) / 2)}) rotate(-90)" text-anchor="middle">dials per second</text>`,
+  );
+
+  // One step line per policy; the last second's value is held to the end of the axis.
+  result.results.forEach((r: PolicyResult, i) => {
+    // A step only where the count changes: a quiet minute is one segment, not sixty.
+    const counts = r.dialsPerSecond;
+    const points: (readonly [number, number])[] = [];
+    counts.forEach((count, second) => {
+      if (second === 0 || count !== counts[second - 1]) points.push([second, count]);
+    });
+    points.push([counts.length, counts[counts.length - 1] ?? 0]);
+    const color = SVG_COLORS[i % SVG_COLORS.length]!;
+    out.push(
+      `<path d="${path(points) ?? ''}" fill="none" stroke="${color}" stroke-width="1.5" stroke-opacity="0.85"><title>${escapeXml(r.policy)}</title></path>`,
+    );
+  });
+
+  // The legend, right of the plot.
+  out.push(`<g>`);
+  result.results.forEach((r, i) => {
+    const ly = margin.top + 8 + i * 20;
+    const lx = plotRight + 16;
+    const color = SVG_COLORS[i % SVG_COLORS.length]!;
+    out.push(
+      `<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="3"/>`,
+      `<text x="${lx + 30}" y="${ly + 4}">${escapeXml(r.policy)} (peak ${r.peakDialsPerSecond}/s)</text>`,
+    );
+  });
+  out.push(`</g>`, `</svg>`, '');
+  return out.join('\n');
+}
+
+/**
+ * The whole terminal report: heading, table, notes and chart.
+ * @internal
+ * @example
+ * ```ts
+ * import { formatReport } from '../lib/node/lab/report.js';
+ * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * const print = (result: SimulationResult) => console.log(formatReport(result, { color: false }));
+ * ```
+ */
+export function formatReport(result: SimulationResult, options: { color: boolean }): string {
+  return [heading(result), formatTable(result), tableNotes(), '', formatChart(result, options), ''].join(
+    '\n',
+  );
+}

@@ -1,0 +1,183 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runLab } from '../../lib/node/lab/run.js';
+
+/** Runs the CLI as `npm run lab` does (under tsx), and resolves with its exit code and output. */
+function spawnLab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/node/lab/cli.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs the CLI in this process, capturing what it prints. */
+async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runLab(args, {
+    out: (text) => (stdout += text),
+    err: (text) => (stderr += text),
+    isTerminal: false,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('lab: the lifeline-lab command', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'lifeline-lab-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs as a program: prints the table and the chart, exits 0', async () => {
+    const { code, stdout, stderr } = await spawnLab([
+      '--clients',
+      '50',
+      '--duration',
+      '2m',
+      '--policy',
+      'exponential,full-jitter',
+    ]);
+    expect(stderr).to.equal('');
+    expect(code).to.equal(0);
+    expect(stdout).to.contain(
+      'Scenario "outage": server down from 10 s for 30 s. 50 clients, 120 s of virtual time, seed 1.',
+    );
+    expect(stdout).to.match(/│ exponential +│ +50 │/);
+    expect(stdout).to.contain('Dials per second at the server');
+    expect(stdout).to.contain('Frames lost/duplicated: not measured');
+  });
+
+  it('--help documents every flag and exits 0', async () => {
+    const { code, stdout } = await spawnLab(['--help']);
+    expect(code).to.equal(0);
+    for (const flag of [
+      '--scenario',
+      '--policy',
+      '--clients',
+      '--duration',
+      '--seed',
+      '--healthy-after',
+      '--svg',
+      '--config',
+      '--color',
+      '--at',
+      '--down',
+      '--up',
+      '--fail-rate',
+      '--capacity',
+      '--heartbeat-timeout',
+      '--heartbeat-interval',
+      '--initial',
+      '--max',
+      '--max-attempts',
+      '--max-elapsed',
+    ]) {
+      expect(stdout, flag).to.contain(flag);
+    }
+  });
+
+  // Three through a real process (the exit status is the process's), the rest in-process.
+  for (const [args, message, how] of [
+    [['--bogus'], "Unknown option '--bogus'", 'spawned'],
+    [['--clients', 'zero'], '--clients must be an integer ≥ 1, got "zero"', 'spawned'],
+    [
+      ['--duration', '30'],
+      '--duration must be a duration such as 500ms, 30s, 10m or 1h, got "30"',
+      'spawned',
+    ],
+    [
+      ['--scenario', 'meteor'],
+      '--scenario: unknown scenario "meteor" (known: outage, flapping, dial-failures, capacity, half-open)',
+      'in-process',
+    ],
+    [['--policy', 'exponential,yolo'], '--policy: unknown policy "yolo"', 'in-process'],
+    [['--policy', 'exponential,,full-jitter'], '--policy must be a comma-separated list', 'in-process'],
+    [['--fail-rate', '150%'], '--fail-rate must be a fraction from 0 to 1', 'in-process'],
+    [['--seed=-1'], '--seed must be an integer ≥ 0', 'in-process'],
+    [['--clients', '2000000'], '--clients must be at most 1000000', 'in-process'],
+    [
+      ['--heartbeat-interval', '20s'],
+      '--heartbeat-interval must be more than 0 and at most --heartbeat-timeout',
+      'in-process',
+    ],
+    [['--config', 'no/such/file.json'], '--config: cannot read no/such/file.json', 'in-process'],
+  ] as const) {
+    it(`${args.join(' ')} → exit 2 and "${message.slice(0, 40)}…" (${how})`, async () => {
+      const { code, stdout, stderr } = await (how === 'spawned' ? spawnLab([...args]) : lab([...args]));
+      expect(code).to.equal(2);
+      expect(stdout).to.equal('');
+      expect(stderr).to.contain(`lifeline-lab: ${message}`);
+    });
+  }
+
+  it('in-process, the same flags give the same exit status 2 for a bad policy parameter', async () => {
+    const { code, stderr } = await lab(['--initial', '1s', '--max', '10ms']);
+    expect(code).to.equal(2);
+    expect(stderr).to.match(/^lifeline-lab: policy "exponential": exponentialBackoff: max must be/);
+  });
+
+  it('is deterministic: the same seed gives the same text and SVG bytes; another seed does not', async () => {
+    const args = (seed: string, svg: string) => [
+      '--scenario',
+      'capacity',
+      '--clients',
+      '300',
+      '--duration',
+      '3m',
+      '--capacity',
+      '50',
+      '--policy',
+      'exponential,full-jitter,decorrelated',
+      '--seed',
+      seed,
+      '--svg',
+      path.join(dir, svg),
+    ];
+    const first = await lab(args('3', 'a.svg'));
+    const again = await lab(args('3', 'b.svg'));
+    const other = await lab(args('4', 'c.svg'));
+    expect(first.code).to.equal(0);
+    const table = (output: string) => output.replace(/Chart written to .*\n$/, '');
+    expect(table(again.stdout)).to.equal(table(first.stdout));
+    const a = readFileSync(path.join(dir, 'a.svg'));
+    expect(readFileSync(path.join(dir, 'b.svg')).equals(a)).to.equal(true);
+    expect(table(other.stdout)).to.not.equal(table(first.stdout));
+    expect(readFileSync(path.join(dir, 'c.svg')).equals(a)).to.equal(false);
+  });
+
+  it('writes an SVG with axes, a legend, and one path per policy', async () => {
+    const file = path.join(dir, 'chart.svg');
+    const { code, stdout } = await lab(['--clients', '100', '--duration', '1m', '--svg', file]);
+    expect(code).to.equal(0);
+    expect(stdout).to.contain(`Chart written to ${file}`);
+    const svg = readFileSync(file, 'utf8');
+    expect(svg).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    expect(svg.match(/<path d="M/g)).to.have.length(3);
+    for (const name of ['exponential', 'full-jitter', 'decorrelated'])
+      expect(svg).to.contain(`>${name} (peak `);
+    expect(svg).to.contain('virtual time (s)');
+    expect(svg).to.contain('dials per second');
+    expect(svg.trimEnd().endsWith('</svg>')).to.equal(true);
+  });
+
+  it('a scenario flag with a scenario from a config file is refused: set it in the file', async () => {
+    const file = path.join(dir, 'lab.json');
+    await import('node:fs/promises').then((fs) =>
+      fs.writeFile(file, JSON.stringify({ scenarios: { blip: { outages: [{ at: '1s', for: '1s' }] } } })),
+    );
+    const { code, stderr } = await lab(['--config', file, '--scenario', 'blip', '--down', '5s']);
+    expect(code).to.equal(2);
+    expect(stderr).to.contain('--down applies to built-in scenarios; "blip" comes from --config');
+  });
+});
