@@ -21,8 +21,7 @@ const fakeLink: Link<unknown> = {
   closed: false,
   closeRequested: false,
   drain$: NEVER,
-  framesSent: 0,
-  writeReport: () => ({ lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 0 }),
+  writeReport: () => ({ lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 }),
   info: { transport: 'fake', local: 'here', remote: 'there' },
 };
 
