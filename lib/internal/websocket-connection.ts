@@ -85,7 +85,7 @@ export function runWebSocket(
 
   const open = (): void => {
     if (finished) return;
-    const link = new LinkWriter<unknown>(codec, limits, sinkFor(socket), queueMicrotask, settings.info());
+    const link = new LinkWriter<unknown>(codec, limits, sinkFor(socket), scheduleMicrotask, settings.info());
     writer = link;
     decoder = new FrameDecoder({
       codec,
@@ -239,4 +239,12 @@ function describe(cause: unknown): string {
   if (cause instanceof Error) return cause.message;
   const message = (cause as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' && message !== '' ? message : 'the connection failed';
+}
+
+/**
+ * Runs `flush` in a microtask. A wrapper, not `queueMicrotask` itself: the writer calls it as a
+ * method, and browsers throw "Illegal invocation" when `queueMicrotask` is called on another `this`.
+ */
+function scheduleMicrotask(flush: () => void): void {
+  queueMicrotask(flush);
 }
