@@ -21,7 +21,8 @@ const fakeLink: Link<unknown> = {
   closed: false,
   closeRequested: false,
   drain$: NEVER,
-  writeReport: () => ({ lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 }),
+  framesSent: 0,
+  writeReport: () => ({ lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 0 }),
   info: { transport: 'fake', local: 'here', remote: 'there' },
 };
 

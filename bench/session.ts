@@ -1,18 +1,22 @@
 // The full session stack on TCP: heartbeat + reconnectWith + resumable on the client, acceptSessions
-// over heartbeat on the server. Three figures: throughput against raw `node:net` with the same
-// framing; the time from a cut to resumed flow (the policy's own delay is 0); and the heap held by
-// each idle server session, 10,000 of them.
+// over heartbeat on the server. Four figures: throughput against raw `node:net` with the same
+// framing; request/response round trips per second and their latency with 100 in flight (with
+// cancelPending on top, serveRequests on the server); the time from a cut to resumed flow (the
+// policy's own delay is 0); and the heap held by each idle server session, 10,000 of them.
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { filter, firstValueFrom, map, Subject, takeUntil, type Observable, type Subscription } from 'rxjs';
 import {
   acceptSessions,
+  cancelPending,
   heartbeat,
   memory,
   policy,
   reconnectWith,
   resumable,
+  serveRequests,
   type Link,
+  type RequestLink,
   type ResumableConfig,
   type ServerEvent,
   type ServerSession,
@@ -86,6 +90,124 @@ async function sessionRun(c: ThroughputCase, config: ResumableConfig<Uint8Array>
   const sample = await timedSends(c, link, done, 2 * 1024 * 1024);
   for (const sub of subs.reverse()) sub.unsubscribe();
   return sample;
+}
+
+/** One run of request round trips: the rate, and the latencies' p50 and p99 in ms. */
+interface RequestSample {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * `total` requests through `client$` (a stream ending in cancelPending), `inFlight` pending at a
+ * time, against a server that answers each with its payload; resolves once the last is answered.
+ */
+async function requestRun(
+  subs: Subscription[],
+  client$: Observable<{ readonly type: string; readonly link?: unknown }>,
+  total: number,
+  inFlight: number,
+): Promise<RequestSample> {
+  const link = await new Promise<RequestLink<unknown>>((resolve, reject) => {
+    let requestLink: RequestLink<unknown> | undefined;
+    subs.push(
+      client$.subscribe({
+        next: (e) => {
+          if (e.type === 'request-link') requestLink = e.link as RequestLink<unknown>;
+          else if (e.type === 'connected') resolve(requestLink!);
+        },
+        error: reject,
+      }),
+    );
+  });
+  const latencies = new Float64Array(total);
+  let issued = 0;
+  let answered = 0;
+  let resolveAll!: () => void;
+  let rejectAll!: (error: unknown) => void;
+  const all = new Promise<void>((resolve, reject) => ((resolveAll = resolve), (rejectAll = reject)));
+  const issue = () => {
+    const i = issued++;
+    const sent = now();
+    link.request(i).subscribe({
+      complete: () => {
+        latencies[i] = now() - sent;
+        if (++answered === total) resolveAll();
+        else if (issued < total) issue();
+      },
+      error: rejectAll,
+    });
+  };
+  const start = now();
+  for (let i = 0; i < inFlight && i < total; i++) issue();
+  await all;
+  const ms = now() - start;
+  latencies.sort();
+  return {
+    perSecond: (total / ms) * 1000,
+    p50: latencies[Math.floor(total * 0.5)]!,
+    p99: latencies[Math.floor(total * 0.99)]!,
+  };
+}
+
+/** Round trips through the full stack: heartbeat + reconnectWith + resumable + cancelPending. */
+async function sessionRequestRun(total: number, inFlight: number): Promise<RequestSample> {
+  const subs: Subscription[] = [];
+  let resolvePort!: (port: number) => void;
+  const port = new Promise<number>((resolve) => (resolvePort = resolve));
+  const server$ = sessionServer().pipe(map((e) => (e.type === 'listening' && resolvePort(e.port), e)));
+  subs.push(
+    acceptSessions<unknown>(server$).subscribe((session) =>
+      subs.push(session.events$.pipe(serveRequests((n: unknown) => n)).subscribe()),
+    ),
+  );
+  const client$ = sessionClient<unknown>(await port).pipe(cancelPending());
+  const sample = await requestRun(subs, client$, total, inFlight);
+  for (const sub of subs.reverse()) sub.unsubscribe();
+  return sample;
+}
+
+/** Round trips without a session: tcp() + reconnectWith + cancelPending, serveRequests per connection. */
+async function plainRequestRun(total: number, inFlight: number): Promise<RequestSample> {
+  const subs: Subscription[] = [];
+  let resolvePort!: (port: number) => void;
+  const port = new Promise<number>((resolve) => (resolvePort = resolve));
+  subs.push(
+    tcpServer({ port: 0 }).subscribe((event) => {
+      if (event.type === 'listening') resolvePort(event.port);
+      else if (event.type === 'connection') {
+        subs.push(event.connection.pipe(serveRequests((n: unknown) => n)).subscribe());
+      }
+    }),
+  );
+  const client$ = tcp({ port: await port }).pipe(reconnectWith(policy.constant(0)), cancelPending());
+  const sample = await requestRun(subs, client$, total, inFlight);
+  for (const sub of subs.reverse()) sub.unsubscribe();
+  return sample;
+}
+
+/** Each case `runs` times after a warm-up: the median of each figure, as a table. */
+async function requestTable(runs: number, total: number, inFlight: number): Promise<string> {
+  const cases: [string, (total: number, inFlight: number) => Promise<RequestSample>][] = [
+    ['lifeline full stack (heartbeat + reconnectWith + resumable + cancelPending)', sessionRequestRun],
+    ['lifeline tcp() + reconnectWith + cancelPending (no session)', plainRequestRun],
+  ];
+  const body: string[][] = [];
+  for (const [name, once] of cases) {
+    await once(total, inFlight); // warm-up
+    const samples: RequestSample[] = [];
+    for (let i = 0; i < runs; i++) samples.push(await once(total, inFlight));
+    const ms = (v: number) => `${v.toFixed(2)} ms`;
+    body.push([
+      name,
+      formatRate(median(samples.map((s) => s.perSecond))),
+      ms(median(samples.map((s) => s.p50))),
+      ms(median(samples.map((s) => s.p99))),
+    ]);
+  }
+  const table = markdownTable(['case', 'round trips/s (median)', 'p50 latency', 'p99 latency'], body);
+  return `\nTCP loopback, request/response, ${total} requests, ${inFlight} in flight, median of ${runs}\n${table}`;
 }
 
 /** Cuts the server's side of the connection `cuts` times; each time, how long until flow resumes. */
@@ -170,6 +292,9 @@ export async function benchSession(runs: number): Promise<string[]> {
       ],
     })),
   );
+
+  out.push(await requestTable(runs, 20_000, 100));
+  console.log(out.at(-1));
 
   const cuts = await cutToResumed(30);
   const sorted = [...cuts].sort((a, b) => a - b);

@@ -21,10 +21,17 @@ export type WriteState = 'none' | 'not-started' | 'partial' | 'whole' | 'unknown
 /**
  * The state of a connection's outbound side at the moment it failed.
  *
+ * Frames are numbered per connection from 0 in the order `send` accepted them, every layer's
+ * frames included (heartbeat pings share the numbering with application frames); a frame's index
+ * is the link's `framesSent` just before its `send`. `framesLeft` splits them: the frames
+ * below it may have reached the peer, the frames at or above it certainly did not, so resending
+ * those cannot duplicate anything (seed 000).
+ *
  * @example
  * ```ts
  * import type { WriteReport } from 'lifeline';
- * const report: WriteReport = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 };
+ * const report: WriteReport = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 3 };
+ * const neverLeft = (index: number) => index >= report.framesLeft;
  * ```
  */
 export interface WriteReport {
@@ -34,6 +41,13 @@ export interface WriteReport {
   readonly unconfirmedFrames: number;
   /** Bytes (framing included) passed to `send` that the socket did not confirm. */
   readonly unconfirmedBytes: number;
+  /**
+   * How many of the connection's frames, counted from its first, may have reached the peer, whole
+   * or in part. Frames with an index at or above it certainly did not: they were never handed to
+   * the socket, or (memory transport) the transport knows they were not delivered. It never
+   * exceeds the frames sent; `Infinity` when nothing is known ({@link UNKNOWN_WRITE}).
+   */
+  readonly framesLeft: number;
 }
 
 /**
@@ -49,6 +63,7 @@ export const UNKNOWN_WRITE: WriteReport = Object.freeze({
   lastFrame: 'unknown',
   unconfirmedFrames: 0,
   unconfirmedBytes: 0,
+  framesLeft: Infinity,
 });
 
 /**
@@ -432,6 +447,7 @@ const NOTHING_SENT: WriteReport = Object.freeze({
   lastFrame: 'none',
   unconfirmedFrames: 0,
   unconfirmedBytes: 0,
+  framesLeft: 0,
 });
 
 /**

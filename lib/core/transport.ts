@@ -43,7 +43,16 @@ export interface Link<Out = unknown> {
   readonly closeRequested: boolean;
   /** Emits each time the queue falls below the low-water mark after `send` returned `false`. */
   readonly drain$: Observable<void>;
-  /** The current outbound state: what the socket has confirmed. */
+  /**
+   * Frames `send` accepted on this connection so far: the index the next frame will get. Read it
+   * just before a `send` to learn that frame's position, which the connection's
+   * {@link WriteReport.framesLeft} later judges (at or above it: the frame certainly never reached
+   * the peer). Frames of every layer count: a wrapping link (a protocol layer) reports the count of
+   * the link it wraps. A link that spans connections (a resumable session's) counts frames since
+   * its session began.
+   */
+  readonly framesSent: number;
+  /** The current outbound state: what the socket has confirmed, and which frames never left. */
   writeReport(): WriteReport;
   /** Where this connection goes, for logs and pool keys. */
   readonly info: LinkInfo;

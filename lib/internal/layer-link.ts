@@ -26,6 +26,10 @@ export class LayerLink<Out> implements Link<Out> {
     return this.inner.bufferedBytes;
   }
 
+  get framesSent(): number {
+    return this.inner.framesSent;
+  }
+
   get closed(): boolean {
     return this.inner.closed;
   }

@@ -73,7 +73,10 @@ export function resolveLimits(options: Omit<LinkOptions<never>, 'codec'>): Write
  *
  * Accounting: `handed` counts bytes given to the sink, `confirmed` those the sink confirmed. Each
  * frame handed but not yet confirmed has its end offset in `unconfirmedEnds`, so the report can say
- * exactly which frames left whole.
+ * exactly which frames left whole. Frames are also counted: `sentFrames` accepted by `send`,
+ * `handedFrames` given to the sink (always a prefix, since frames leave in order), and, after an
+ * exact `fail(undelivered)`, `undeliveredFrames` at the end of those that never reached the peer;
+ * so `framesLeft` = `handedFrames - undeliveredFrames`.
  * @internal
  */
 export class LinkWriter<Out> implements Link<Out> {
@@ -86,7 +89,13 @@ export class LinkWriter<Out> implements Link<Out> {
   private reachable = Infinity;
   private confirmed = 0;
   private readonly unconfirmedEnds = new Fifo<number>();
-  private framesSent = 0;
+  /** The end offset of the last frame confirmed whole: where the first unconfirmed frame starts. */
+  private lastConfirmedEnd = 0;
+  private sentFrames = 0;
+  /** Frames handed to the sink: the first `handedFrames` of the connection, in order. */
+  private handedFrames = 0;
+  /** Handed frames known never to have reached the peer (set by `fail`): a tail of the handed. */
+  private undeliveredFrames = 0;
   private lastFrameBytes = 0;
   private inFlight = false;
   private flushScheduled = false;
@@ -118,6 +127,10 @@ export class LinkWriter<Out> implements Link<Out> {
     return this.queuedBytes() + this.unconfirmedHandedBytes();
   }
 
+  get framesSent(): number {
+    return this.sentFrames;
+  }
+
   send(frame: Out): boolean {
     if (this.closed) throw new LinkClosedError(`Cannot send: the ${this.info.transport} link is closed`);
     let body: Uint8Array;
@@ -143,7 +156,7 @@ export class LinkWriter<Out> implements Link<Out> {
     }
     this.queued.push(body);
     this.queuedBodyBytes += body.length;
-    this.framesSent++;
+    this.sentFrames++;
     this.lastFrameBytes = size;
     if (!this.inFlight && !this.flushScheduled) {
       this.flushScheduled = true;
@@ -167,25 +180,32 @@ export class LinkWriter<Out> implements Link<Out> {
     const unconfirmedBytes = this.bufferedBytes;
     const unconfirmedFrames = this.queued.length + this.unconfirmedEnds.length;
     let lastFrame: WriteState;
-    if (this.framesSent === 0) lastFrame = 'none';
+    if (this.sentFrames === 0) lastFrame = 'none';
     else if (this.queued.length > 0) lastFrame = 'not-started';
     else if (this.confirmed >= this.handed) lastFrame = 'whole';
     else if (this.handed - this.lastFrameBytes >= this.reachable) lastFrame = 'not-started';
     else lastFrame = 'partial';
-    return { lastFrame, unconfirmedFrames, unconfirmedBytes };
+    const framesLeft = this.handedFrames - this.undeliveredFrames;
+    return { lastFrame, unconfirmedFrames, unconfirmedBytes, framesLeft };
   }
 
   /**
    * The transport lost the connection; the writer accepts nothing more. Exact transports (memory)
    * pass `undelivered`, how many handed bytes are known not to have reached the peer: the bytes
-   * before them count as confirmed, the frames after them as never started. Sockets pass nothing,
-   * and whatever was handed but unconfirmed stays `'partial'`.
+   * before them count as confirmed, the frames after them as never started (and above
+   * `framesLeft`). Sockets pass nothing, and whatever was handed but unconfirmed stays `'partial'`
+   * and counts as possibly received.
    */
   fail(undelivered?: number): void {
     if (this.dead) return;
     if (undelivered !== undefined) {
       this.reachable = this.handed - Math.min(undelivered, this.handed - this.confirmed);
       this.confirm(this.reachable);
+      // The frames still unconfirmed end past `reachable`; all but the first start at or past it.
+      // The first starts at the end of the last frame confirmed whole: it reached the peer in part
+      // unless it starts exactly at `reachable`.
+      const beyond = this.unconfirmedEnds.length;
+      this.undeliveredFrames = beyond > 0 && this.lastConfirmedEnd < this.reachable ? beyond - 1 : beyond;
     }
     this.dead = true;
     this.inFlight = false;
@@ -211,6 +231,7 @@ export class LinkWriter<Out> implements Link<Out> {
         this.handed += body.length + LENGTH_PREFIX_BYTES;
         this.unconfirmedEnds.push(this.handed);
       }
+      this.handedFrames += bodies.length;
       this.queued = [];
       this.queuedBodyBytes = 0;
       this.inFlight = true;
@@ -240,7 +261,8 @@ export class LinkWriter<Out> implements Link<Out> {
   private confirm(upTo: number): void {
     if (upTo <= this.confirmed) return;
     this.confirmed = upTo;
-    while ((this.unconfirmedEnds.peek() ?? Infinity) <= upTo) this.unconfirmedEnds.shift();
+    while ((this.unconfirmedEnds.peek() ?? Infinity) <= upTo)
+      this.lastConfirmedEnd = this.unconfirmedEnds.shift()!;
   }
 
   /** For late-confirming sinks, derive `confirmed` from what the sink still holds. */

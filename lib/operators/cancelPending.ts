@@ -151,8 +151,11 @@ interface Pending {
   readonly idempotent: boolean;
   readonly subscriber: Subscriber<unknown>;
   state: 'queued' | 'handed' | 'done';
-  /** Frames this layer had sent on the connection once the request was handed. */
-  handedAt: number;
+  /**
+   * The index of the request's frame on the connection it was handed to (the link's `framesSent`
+   * just before the send), which that connection's `WriteReport.framesLeft` judges.
+   */
+  position: number;
   values: number;
   timer: Subscription | undefined;
 }
@@ -170,10 +173,12 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * { idempotent, timeout })` returns a cold Observable of the response, and unsubscribing it sends a
  * cancel; `send(frame)` sends a plain frame. The server pipes {@link serveRequests}.
  *
- * When a connection breaks (seed 000; docs/PROTOCOL.md, "Requests layer"), a request that never
- * reached a link is sent on the next connection; one handed to the link that broke is sent again if
- * idempotent and fails with {@link AmbiguousOutcomeError} if not, because the server may have acted
- * on it. Inside a resumable session (the link below survives the break) requests simply continue:
+ * When a connection breaks (seed 000; docs/PROTOCOL.md, "Requests layer"), a request whose frame
+ * certainly never reached the peer — it never reached a link, or the link's {@link WriteReport}
+ * says its frame never left (its index is at or above `framesLeft`: still queued in the link, or
+ * known undelivered) — is sent on the next connection; one that may have reached the peer is sent
+ * again if idempotent and fails with {@link AmbiguousOutcomeError} if not, because the server may
+ * have acted on it. Inside a resumable session (the link below survives the break) requests simply continue:
  * the session delivers them and their responses exactly once. A request's timeout fails it with
  * {@link RequestTimeoutError} and cancels it on the server. When the stream ends for good — the
  * policy gave up, the stream was unsubscribed, `link.close()` was called — every pending request
@@ -226,8 +231,6 @@ export function cancelPending<In = unknown, Out = In>(
     new Observable<Emitted>((subscriber) => {
       // Everything below belongs to this one subscription (STYLE.md: the operator stays pure).
       let inner: Link<unknown> | undefined;
-      /** Frames this layer sent on `inner`: positions for the write report. */
-      let sentOnInner = 0;
       let lastId = 0;
       const pending = new Map<number, Pending>();
       let outbox = new Fifo<Outgoing>();
@@ -253,7 +256,6 @@ export function cancelPending<In = unknown, Out = In>(
         }
         // A resumable session with `onOverflow: 'event'` refuses by returning false and emitting.
         if (overflowed) return 'full';
-        sentOnInner++;
         return ready;
       };
 
@@ -268,6 +270,8 @@ export function cancelPending<In = unknown, Out = In>(
 
       const hand = (request: Pending, link: Link<unknown>): boolean => {
         let result: boolean | 'full';
+        // Its index among every frame of the connection, the layers' below included (pings).
+        const position = link.framesSent;
         try {
           result = sendOwn(link, [REQUEST, request.id, request.payload]);
         } catch (error) {
@@ -282,7 +286,7 @@ export function cancelPending<In = unknown, Out = In>(
           return false;
         }
         request.state = 'handed';
-        request.handedAt = sentOnInner;
+        request.position = position;
         return true;
       };
 
@@ -361,22 +365,23 @@ export function cancelPending<In = unknown, Out = In>(
       };
 
       /**
-       * The connection under the requests broke (seed 000). `lostSent` is how many frames this
-       * layer had sent on it; `report` what its link knew when it broke.
+       * The connection under the requests broke (seed 000). `report` is what its link knew when it
+       * broke, `linkFrames` how many frames the link had accepted by then (every layer's).
        */
-      const connectionLost = (report: WriteReport, lostSent: number, cause: unknown) => {
+      const connectionLost = (report: WriteReport, linkFrames: number, cause: unknown) => {
         drainWait?.unsubscribe();
         drainWait = undefined;
         const resend: Outgoing[] = [];
+        const known = report.lastFrame !== 'none' && report.lastFrame !== 'unknown';
         for (const request of [...pending.values()]) {
           if (request.state !== 'handed') continue;
-          // The unconfirmed frames are a tail of the connection's outbound stream: when it is no
-          // longer than the frames we sent after this one, this one was confirmed whole.
-          const confirmed =
-            report.lastFrame !== 'none' &&
-            report.lastFrame !== 'unknown' &&
-            report.unconfirmedFrames <= lostSent - request.handedAt;
-          if (request.values === 0 && request.idempotent) {
+          // The unconfirmed frames are a tail of the connection's outbound stream: a frame before
+          // that tail was confirmed whole.
+          const confirmed = known && request.position < linkFrames - report.unconfirmedFrames;
+          // A frame at or above `framesLeft` certainly never reached the peer: sending it again
+          // cannot execute it twice, idempotent or not.
+          const neverLeft = request.position >= report.framesLeft;
+          if (request.values === 0 && (neverLeft || request.idempotent)) {
             request.state = 'queued';
             resend.push({ kind: 'request', request });
             continue;
@@ -469,7 +474,7 @@ export function cancelPending<In = unknown, Out = In>(
             idempotent,
             subscriber: requestSubscriber as Subscriber<unknown>,
             state: 'queued',
-            handedAt: 0,
+            position: 0,
             values: 0,
             timer: undefined,
           };
@@ -568,6 +573,9 @@ export function cancelPending<In = unknown, Out = In>(
         get bufferedBytes() {
           return inner?.bufferedBytes ?? 0;
         },
+        get framesSent() {
+          return inner?.framesSent ?? 0;
+        },
         get closed() {
           return closeRequested || ended !== undefined;
         },
@@ -592,9 +600,8 @@ export function cancelPending<In = unknown, Out = In>(
             switch (event.type) {
               case 'connected': {
                 const next = (event as ConnectedEvent<unknown>).link;
-                if (inner && inner !== next) connectionLost(UNKNOWN_WRITE, sentOnInner, undefined);
+                if (inner && inner !== next) connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
                 inner = next;
-                sentOnInner = 0;
                 if (closeRequested) return next.close();
                 subscriber.next({ type: 'connected', link });
                 return pump();
@@ -611,15 +618,15 @@ export function cancelPending<In = unknown, Out = In>(
                 if (inner && inner.closed) {
                   const cause = (event as { error?: unknown }).error;
                   const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
-                  const lostSent = sentOnInner;
+                  const linkFrames = inner.framesSent;
                   inner = undefined;
-                  connectionLost(report, lostSent, cause);
+                  connectionLost(report, linkFrames, cause);
                 }
                 return subscriber.next(event);
               }
               case 'session-reset':
                 // The old session's frames may be lost: its requests are as if handed to a broken link.
-                connectionLost(UNKNOWN_WRITE, sentOnInner, undefined);
+                connectionLost(UNKNOWN_WRITE, inner?.framesSent ?? 0, undefined);
                 subscriber.next(event);
                 return pump();
               case 'overflow':

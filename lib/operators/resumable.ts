@@ -2,7 +2,7 @@ import { asyncScheduler, Observable, Subscription, type SchedulerLike } from 'rx
 import { ConnectionError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
-import { checkEndpointOptions, msgpackSize, SessionEndpoint, SessionLink } from '../session/endpoint.js';
+import { checkEndpointOptions, SessionEndpoint, SessionLink } from '../session/endpoint.js';
 import {
   ReplayBufferFullError,
   SessionLostError,
@@ -105,7 +105,10 @@ export type ResumableEvent<In = unknown, Out = In> =
 export interface ResumableConfig<Out = unknown> {
   /**
    * Cap on the bytes of unacknowledged outbound frames (as measured by `sizeOf`). It does not
-   * bound inbound frames, which are delivered at once.
+   * bound inbound frames, which are delivered at once. With the default measure, a frame written
+   * at once to a live connection is measured as it is written, so it is refused only when the
+   * buffer is full already and may take it past `maxBytes` by that one frame; a frame queued
+   * while disconnected is refused when it would not fit.
    * @default 4 MiB (4_194_304)
    */
   maxBytes?: number;
@@ -140,10 +143,13 @@ export interface ResumableConfig<Out = unknown> {
    */
   onSessionLost?: 'error' | 'reset';
   /**
-   * The size of a frame in bytes, for `maxBytes`. The default encodes the frame with MessagePack
-   * once more (which also refuses, at `send`, a frame that cannot be encoded); pass a cheaper
-   * estimate for large frames or another codec. It does not change what goes on the wire.
-   * @default the frame's MessagePack size
+   * The size of a frame in bytes, for `maxBytes`. By default a frame written at once counts the
+   * bytes it added to the connection's send queue — its encoded envelope with the framing, at no
+   * extra cost — and a frame queued while disconnected is encoded with MessagePack to be measured
+   * (which also refuses, at `send`, a frame that cannot be encoded). Pass a function to measure
+   * every frame yourself, before it is written, so that `maxBytes` is never exceeded. It does not
+   * change what goes on the wire.
+   * @default the encoded size, as written (MessagePack size while disconnected)
    */
   sizeOf?: (frame: Out) => number;
   /**
@@ -204,7 +210,7 @@ export function resumable<In = unknown, Out = In>(
     ackInterval = 200,
     onOverflow = 'error',
     onSessionLost = 'error',
-    sizeOf = msgpackSize,
+    sizeOf,
     scheduler = asyncScheduler,
   } = config ?? {};
   checkEndpointOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
@@ -214,7 +220,9 @@ export function resumable<In = unknown, Out = In>(
   if (onSessionLost !== 'error' && onSessionLost !== 'reset') {
     throw new TypeError(`resumable: onSessionLost must be 'error' or 'reset', got ${String(onSessionLost)}`);
   }
-  if (typeof sizeOf !== 'function') throw new TypeError('resumable: sizeOf must be a function');
+  if (sizeOf !== undefined && typeof sizeOf !== 'function') {
+    throw new TypeError('resumable: sizeOf must be a function');
+  }
 
   type Emitted = ResumableEvent<In, Out> | DisconnectedEvent | { readonly type: string };
   const operator = (source: Observable<{ readonly type: string }>) =>

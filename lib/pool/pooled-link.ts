@@ -12,6 +12,7 @@ export class PooledLink<Out> implements Link<Out> {
   readonly info: LinkInfo;
   private inner: Link<Out> | undefined;
   private finalReport: WriteReport | undefined;
+  private finalFramesSent = 0;
 
   constructor(inner: Link<Out>) {
     this.inner = inner;
@@ -27,6 +28,7 @@ export class PooledLink<Out> implements Link<Out> {
   revoke(): void {
     if (!this.inner) return;
     this.finalReport = this.inner.writeReport();
+    this.finalFramesSent = this.inner.framesSent;
     this.inner = undefined;
   }
 
@@ -43,6 +45,10 @@ export class PooledLink<Out> implements Link<Out> {
 
   get bufferedBytes(): number {
     return this.inner?.bufferedBytes ?? 0;
+  }
+
+  get framesSent(): number {
+    return this.inner?.framesSent ?? this.finalFramesSent;
   }
 
   get closed(): boolean {

@@ -12,14 +12,18 @@ export interface EndpointOptions<Out> {
   readonly ackEvery: number;
   readonly ackInterval: number;
   readonly scheduler: SchedulerLike;
-  readonly sizeOf: (frame: Out) => number;
+  /** The measure of frames for `maxBytes`; `undefined`: measured as written (see `send`). */
+  readonly sizeOf: ((frame: Out) => number) | undefined;
   /** Fails the whole session: a frame that can never be written, a hostile peer. */
   readonly fatal: (error: unknown) => void;
 }
 
 const sizing = msgpackCodec();
 
-/** The default `sizeOf`: the frame's MessagePack size, which also rejects what cannot be encoded. */
+/**
+ * A frame's MessagePack size, which also rejects what cannot be encoded: the measure of frames
+ * queued while no link is attached, when no `sizeOf` was given.
+ */
 export function msgpackSize(frame: unknown): number {
   return sizing.encode(frame).length;
 }
@@ -56,6 +60,8 @@ export class SessionEndpoint<Out> {
   private link: Link<unknown> | undefined;
   /** The highest `seq` written to the attached link. */
   private sentThrough = 0;
+  /** The highest `seq` ever written to a link: the frames above it never left this side. */
+  private writtenThrough = 0;
   private unacked = 0;
   private ackTimer: Subscription | undefined;
   private drainWait: Subscription | undefined;
@@ -87,10 +93,52 @@ export class SessionEndpoint<Out> {
   /**
    * Numbers `frame`, keeps it until acked and writes it if a link is attached. Returns `false` when
    * it was only queued or the link is above its high-water mark.
+   *
+   * Without a `sizeOf`, a frame written at once is measured by what it added to the link's
+   * `bufferedBytes`: its encoded envelope with the framing, one encoding for both (a second
+   * MessagePack pass per frame halved the stack's throughput). Its size is known only once it
+   * went out, so it is refused only when the buffer is full already, and may take the buffer past
+   * `maxBytes` by that one frame. A frame that is only queued is encoded to be measured, exactly.
    * @throws ReplayBufferFullError when it does not fit; EncodeError when it cannot be encoded.
    */
   send(frame: Out): boolean {
-    const size = this.options.sizeOf(frame);
+    const sizeOf = this.options.sizeOf;
+    const link = this.link;
+    if (sizeOf === undefined && link && this.sentThrough === this.buffer.nextSeq - 1 && !this.drainWait) {
+      return this.sendMeasured(link, frame);
+    }
+    return this.keep(frame, sizeOf === undefined ? msgpackSize(frame) : sizeOf(frame));
+  }
+
+  /** Writes `frame` on `link` at once and keeps it with the size the link measured. */
+  private sendMeasured(link: Link<unknown>, frame: Out): boolean {
+    const buffer = this.buffer;
+    if (!buffer.fits(1)) {
+      this.wantsDrain = true;
+      buffer.append(frame, 1); // throws ReplayBufferFullError with the details
+    }
+    const seq = buffer.nextSeq;
+    const before = link.bufferedBytes;
+    let ready: boolean;
+    try {
+      ready = link.send([DATA, seq, frame]);
+    } catch (error) {
+      // Not encodable by the link's codec, or too large for it: refuse it now, not at every replay.
+      if (!SendBufferFullError.is(error) && !LinkClosedError.is(error)) throw error;
+      if (SendBufferFullError.is(error)) this.awaitDrain(link);
+      // Not written: queue it, measured exactly.
+      return this.keep(frame, msgpackSize(frame));
+    }
+    // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
+    const grown = link.bufferedBytes - before;
+    buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
+    this.sentThrough = this.writtenThrough = seq;
+    if (!ready) this.wantsDrain = true;
+    return ready;
+  }
+
+  /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
+  private keep(frame: Out, size: number): boolean {
     const buffer = this.buffer;
     if (!buffer.fits(size)) {
       this.wantsDrain = true;
@@ -111,7 +159,7 @@ export class SessionEndpoint<Out> {
       }
     }
     buffer.append(frame, size);
-    if (written) this.sentThrough = seq;
+    if (written) this.sentThrough = this.writtenThrough = seq;
     if (!ready) this.wantsDrain = true;
     return ready;
   }
@@ -171,6 +219,7 @@ export class SessionEndpoint<Out> {
     this.detach();
     this.buffer.reset();
     this.received = 0;
+    this.writtenThrough = 0;
   }
 
   dispose(): void {
@@ -180,18 +229,24 @@ export class SessionEndpoint<Out> {
     this.drained = undefined;
   }
 
+  /**
+   * The session's outbound state: unacked frames count as unconfirmed, and frame `seq` has index
+   * `seq - 1` (the session is the "connection" of its stable link).
+   */
   writeReport(): WriteReport {
     const { length, bytes } = this.buffer;
     return {
       lastFrame: this.lastSeq === 0 ? 'none' : length === 0 ? 'whole' : 'unknown',
       unconfirmedFrames: length,
       unconfirmedBytes: bytes,
+      framesLeft: this.writtenThrough,
     };
   }
 
   private trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
     if (this.sentThrough < ack) this.sentThrough = ack;
+    if (this.writtenThrough < ack) this.writtenThrough = ack;
     if (this.wantsDrain && this.drained) {
       this.wantsDrain = false;
       this.drained.next();
@@ -214,6 +269,7 @@ export class SessionEndpoint<Out> {
         return;
       }
       this.sentThrough = seq;
+      if (seq > this.writtenThrough) this.writtenThrough = seq;
     }
   }
 
@@ -282,6 +338,11 @@ export class SessionLink<Out> implements Link<Out> {
 
   get bufferedBytes(): number {
     return this.endpoint.buffer.bytes;
+  }
+
+  /** Frames sent since the session began (or was reset): the last sequence number. */
+  get framesSent(): number {
+    return this.endpoint.lastSeq;
   }
 
   get closed(): boolean {

@@ -106,6 +106,15 @@ export class ReplayBuffer<T> {
         },
       );
     }
+    return this.push(frame, size);
+  }
+
+  /**
+   * Appends a frame whose size became known only as it was written (the caller checked that the
+   * buffer had room before): it may take the buffer past `maxBytes` by that one frame.
+   * @internal
+   */
+  push(frame: T, size: number): number {
     if (!this.frames || !this.sizes) {
       this.frames = [];
       this.sizes = [];

@@ -2,7 +2,7 @@ import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type S
 import type { ConnectedEvent, FrameEvent, Link, ListeningEvent, TransportEvent } from '../core/transport.js';
 import { Fifo } from '../internal/fifo.js';
 import type { ResumedEvent } from '../operators/resumable.js';
-import { checkEndpointOptions, msgpackSize, SessionEndpoint, SessionLink } from './endpoint.js';
+import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError, SessionExpiredError, SessionLostError } from './errors.js';
 import {
   ACK,
@@ -147,8 +147,12 @@ export interface AcceptSessionsConfig<Out = unknown> {
    */
   ackInterval?: number;
   /**
-   * The size of a frame in bytes, for `maxBytes`. It does not change what goes on the wire.
-   * @default the frame's MessagePack size
+   * The size of a frame in bytes, for `maxBytes`. By default a frame written at once counts the
+   * bytes it added to the connection's send queue (its encoded envelope with the framing), so it
+   * can take the buffer past `maxBytes` by that one frame, and a frame queued while the client is
+   * away is encoded with MessagePack to be measured. A function measures every frame before it is
+   * written. It does not change what goes on the wire.
+   * @default the encoded size, as written (MessagePack size while the client is away)
    */
   sizeOf?: (frame: Out) => number;
   /**
@@ -200,7 +204,7 @@ export function acceptSessions<In = unknown, Out = In>(
     maxFrames = 65_536,
     ackEvery = 32,
     ackInterval = 200,
-    sizeOf = msgpackSize,
+    sizeOf,
     scheduler = asyncScheduler,
   } = config ?? {};
   checkEndpointOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
@@ -215,7 +219,9 @@ export function acceptSessions<In = unknown, Out = In>(
   if (!(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
     throw new TypeError(`acceptSessions: maxSessions must be a positive integer, got ${maxSessions}`);
   }
-  if (typeof sizeOf !== 'function') throw new TypeError('acceptSessions: sizeOf must be a function');
+  if (sizeOf !== undefined && typeof sizeOf !== 'function') {
+    throw new TypeError('acceptSessions: sizeOf must be a function');
+  }
 
   type Connection = Attachment<Session<In, Out>>;
   return new Observable<ServerSession<In, Out>>((subscriber) => {

@@ -55,7 +55,7 @@ export interface RecordingLinkOptions {
  * the link closes, so `expectObservable(link.sent$)` asserts the sends as a marble diagram.
  *
  * It never buffers: `send` returns `true`, `bufferedBytes` is 0, `drain$` never emits, and every
- * send is reported as written whole. After `close()` or {@link RecordingLink.end}, `send` throws
+ * send is reported as written whole (`framesSent` and the report's `framesLeft` are `sent.length`). After `close()` or {@link RecordingLink.end}, `send` throws
  * {@link LinkClosedError} as a real link does. It does not encode frames, so it does not catch a
  * frame msgpackr would refuse.
  *
@@ -106,6 +106,11 @@ export class RecordingLink<Out = unknown> implements Link<Out> {
     return this.requested || this.ended;
   }
 
+  /** The frames sent so far: `sent.length`. */
+  get framesSent(): number {
+    return this.sent.length;
+  }
+
   get closeRequested(): boolean {
     return this.requested;
   }
@@ -135,9 +140,11 @@ export class RecordingLink<Out = unknown> implements Link<Out> {
     this.sends$.complete();
   }
 
+  /** Every frame sent counts as written whole (and as possibly received: `framesLeft`). */
   writeReport(): WriteReport {
-    return this.sent.length === 0
-      ? { lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0 }
-      : { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 };
+    const framesLeft = this.sent.length;
+    return framesLeft === 0
+      ? { lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft }
+      : { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft };
   }
 }

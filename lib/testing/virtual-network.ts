@@ -436,6 +436,10 @@ class LossyLink<Out> implements Link<Out> {
     return this.inner.bufferedBytes;
   }
 
+  get framesSent(): number {
+    return this.inner.framesSent;
+  }
+
   get closed(): boolean {
     return this.inner.closed;
   }

@@ -125,7 +125,12 @@ describe('FrameDecoder', () => {
     it('rejects a prefix above maxFrameBytes before the body arrives, after the frames before it', () => {
       const good = encodeFrames(codec, ['one', 'two']);
       const hugePrefix = Uint8Array.of(0, 0, 0, limit + 1); // announces 65 bytes; none of them sent
-      const report: WriteReport = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 };
+      const report: WriteReport = {
+        lastFrame: 'whole',
+        unconfirmedFrames: 0,
+        unconfirmedBytes: 0,
+        framesLeft: 2,
+      };
       const decoder = new FrameDecoder({ codec, maxFrameBytes: limit, writeReport: () => report });
       const got: unknown[] = [];
       const error = thrown(() => decoder.push(concat(good, hugePrefix), (frame) => got.push(frame)));

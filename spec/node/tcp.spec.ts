@@ -15,7 +15,7 @@ import {
 } from 'lifeline';
 import { tcp, tcpServer } from 'lifeline/node';
 import {
-  ALL_WHOLE,
+  allWhole,
   exchangeBothWays,
   expectBackpressure,
   expectResetAfterWholeWrites,
@@ -168,10 +168,10 @@ describe('tcp and tcpServer', () => {
     let received = 0;
     while (received < expected) received += ((await once(socket, 'data')) as [Buffer])[0].length;
     // The write callbacks have fired: every frame is confirmed as having left whole.
-    expect(link.writeReport()).to.deep.equal(ALL_WHOLE);
+    expect(link.writeReport()).to.deep.equal(allWhole(frames.length));
 
     socket.resetAndDestroy();
-    const reset = await expectResetAfterWholeWrites(client, 'ECONNRESET');
+    const reset = await expectResetAfterWholeWrites(client, 'ECONNRESET', frames.length);
     expect((reset.cause as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
     raw.close();
   });

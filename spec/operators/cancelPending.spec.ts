@@ -66,7 +66,7 @@ describe('cancelPending', () => {
       expect(testScheduler.actions).to.deep.equal([]);
     });
 
-    it('a written request that is not idempotent fails with AmbiguousOutcomeError, saying what the link confirmed', () => {
+    it('a delivered request that is not idempotent fails with AmbiguousOutcomeError, saying what the link confirmed', () => {
       const testScheduler = newTestScheduler();
       const { handler, calls } = counting(10);
       const errors: AmbiguousOutcomeError[] = [];
@@ -74,24 +74,101 @@ describe('cancelPending', () => {
         const endpoint = memory({ latency: 1 });
         const server = serveOn(endpoint, handler).subscribe();
         const { link, subscription } = clientOn(endpoint);
-        // 'post' reaches the server at 2 (confirmed); 'stalled' is handed at 3 during a stall.
-        cold('3ms x').subscribe(() => endpoint.faults.stall());
+        // Both leave at 1 and reach the server at 2; the cut at 5 comes before the answers (13).
         cold('5ms x').subscribe(() => endpoint.faults.cut());
-        cold('6ms x').subscribe(() => endpoint.faults.resume());
         link.request('post').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
-        testScheduler.schedule(() => {
-          link.request('stalled').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
-        }, 3);
         expectObservable(shown(link.request('post2'))).toBe('5ms (a|)', { a: 'E:AmbiguousOutcomeError' });
         cleanup(testScheduler, 40, subscription, server);
       });
       expect(errors.map((e) => [e.name, e.id, e.confirmed, e.valuesReceived])).to.deep.equal([
         ['AmbiguousOutcomeError', 1, true, 0],
-        ['AmbiguousOutcomeError', 3, false, 0],
       ]);
-      expect(errors[1]!.write.lastFrame).to.equal('not-started');
+      expect(errors[0]!.write).to.deep.include({ lastFrame: 'whole', framesLeft: 2 });
       // Neither was sent again.
       expect(calls).to.deep.equal(['post', 'post2']);
+    });
+
+    it('a request whose frame never reached the peer is sent again and handled once, even when not idempotent', () => {
+      const testScheduler = newTestScheduler();
+      const { handler, calls } = counting(10);
+      const errors: AmbiguousOutcomeError[] = [];
+      testScheduler.run(({ expectObservable, cold }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, handler).subscribe();
+        const { link, subscription } = clientOn(endpoint);
+        // 'post' (frame 0) reaches the server at 2. From 3 the network holds everything: 'handed'
+        // (frame 1) goes to the socket at 3 and is held there; 'queued' (frame 2), asked at 4,
+        // waits in the link behind it and is never handed to the socket. The cut at 5 loses both.
+        cold('3ms x').subscribe(() => endpoint.faults.stall());
+        cold('5ms x').subscribe(() => endpoint.faults.cut());
+        cold('6ms x').subscribe(() => endpoint.faults.resume());
+        link.request('post').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
+        // Sent again on the next connection (dial at 15, up at 16), in at 17, answered at 27 + 1.
+        testScheduler.schedule(() => {
+          expectObservable(shown(link.request('handed'))).toBe('28ms (a|)', { a: 'handed!' });
+        }, 3);
+        testScheduler.schedule(() => {
+          expectObservable(shown(link.request('queued'))).toBe('28ms (a|)', { a: 'queued!' });
+        }, 4);
+        cleanup(testScheduler, 40, subscription, server);
+      });
+      expect(errors.map((e) => [e.name, e.id, e.confirmed])).to.deep.equal([
+        ['AmbiguousOutcomeError', 1, true],
+      ]);
+      // Frame 0 may have arrived; frames 1 (known undelivered) and 2 (never handed) did not.
+      expect(errors[0]!.write).to.deep.equal({
+        lastFrame: 'not-started',
+        unconfirmedFrames: 2,
+        unconfirmedBytes: errors[0]!.write.unconfirmedBytes,
+        framesLeft: 1,
+      });
+      // Each handler ran once.
+      expect(calls).to.deep.equal(['post', 'handed', 'queued']);
+      expect(testScheduler.actions).to.deep.equal([]);
+    });
+
+    it('the rule holds with heartbeat pings between the requests on the same link', () => {
+      const testScheduler = newTestScheduler();
+      const { handler, calls } = counting(10);
+      const errors: AmbiguousOutcomeError[] = [];
+      const beat = { interval: 1, timeout: 30, scheduler: testScheduler };
+      const positions: number[] = [];
+      testScheduler.run(({ expectObservable, cold }) => {
+        const endpoint = memory({ latency: 1 });
+        const server = serveOn(endpoint, handler, { heartbeat: beat }).subscribe();
+        const { link, subscription } = clientOn(endpoint, { heartbeat: beat });
+        // The same schedule, but the client pings every millisecond the server is silent, and
+        // during the stall (3 to 8) its pings queue around 'handed' and 'queued'.
+        cold('3ms x').subscribe(() => endpoint.faults.stall());
+        cold('8ms x').subscribe(() => endpoint.faults.cut());
+        cold('9ms x').subscribe(() => endpoint.faults.resume());
+        link.request('post').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
+        link.request('get', { idempotent: true }).subscribe({ error: (e: Error) => errors.push(e as never) });
+        // Dial at 18, up at 19, in at 20, answered at 30 + 1.
+        testScheduler.schedule(() => {
+          positions.push(link.framesSent);
+          expectObservable(shown(link.request('handed'))).toBe('31ms (a|)', { a: 'handed!' });
+        }, 3);
+        testScheduler.schedule(() => {
+          positions.push(link.framesSent);
+          expectObservable(shown(link.request('queued'))).toBe('31ms (a|)', { a: 'queued!' });
+        }, 5);
+        cleanup(testScheduler, 60, subscription, server);
+      });
+      expect(errors.map((e) => [e.name, e.id, e.confirmed])).to.deep.equal([
+        ['AmbiguousOutcomeError', 1, true],
+      ]);
+      const report = errors[0]!.write;
+      // More frames never left than our two requests: pings were numbered between them.
+      // Pings were numbered before 'handed' and between it and 'queued'; both sit at or above
+      // framesLeft (the ping of 2 was held by the stall too), 'post' and 'get' below it.
+      expect(report.framesLeft).to.equal(2);
+      expect(positions[0]).to.be.above(2);
+      expect(positions[1]).to.be.above(positions[0]! + 1);
+      expect(report.unconfirmedFrames).to.equal(8);
+      // 'post' ran once; 'get' (idempotent, delivered) twice; the two that never arrived once each.
+      expect([...calls].sort()).to.deep.equal(['get', 'get', 'handed', 'post', 'queued']);
+      expect(testScheduler.actions).to.deep.equal([]);
     });
 
     it('inside a resumable session, pending requests continue and settle exactly once', () => {

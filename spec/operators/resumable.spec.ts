@@ -265,6 +265,63 @@ describe('resumable', () => {
     }
   });
 
+  describe('maxBytes', () => {
+    // 'xxxxxxxx' is 9 bytes of MessagePack; its envelope [0, seq, frame] with the 4-byte length
+    // prefix is 16 bytes on the wire.
+    const FRAME = 'xxxxxxxx';
+
+    /** Sends FRAME until the buffer refuses it, at `at`; returns the bytes held and the error. */
+    function fill(config: ResumableConfig<string>, offline: boolean) {
+      const testScheduler = newTestScheduler();
+      const held: number[] = [];
+      let refused: ReplayBufferFullError | undefined;
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 1 });
+        let link: Link<string> | undefined;
+        const srv = server(endpoint).subscribe();
+        const sub = client(endpoint, config, (l) => (link = l)).subscribe();
+        if (offline) {
+          testScheduler.schedule(() => endpoint.faults.refuse(true), 9);
+          testScheduler.schedule(() => endpoint.faults.cut(), 9);
+        }
+        testScheduler.schedule(() => {
+          try {
+            for (let i = 0; i < 10; i++) {
+              link!.send(FRAME);
+              held.push(link!.bufferedBytes);
+            }
+          } catch (error) {
+            refused = error as ReplayBufferFullError;
+          }
+        }, 10);
+        testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 30);
+      });
+      expect(ReplayBufferFullError.is(refused)).to.equal(true);
+      return { held, refused: refused! };
+    }
+
+    it('by default, a frame written at once counts its framed size, taking the buffer past the cap by one frame at most', () => {
+      const { held, refused } = fill({ maxBytes: 40 }, false);
+      // Measured as written, without encoding twice: 16 bytes each. The third is accepted because
+      // the buffer had room when it was sent; the fourth is refused, loudly.
+      expect(held).to.deep.equal([16, 32, 48]);
+      expect(refused).to.include({ frames: 3, bytes: 48 });
+      expect(refused.limit).to.deep.equal({ frames: 65_536, bytes: 40 });
+    });
+
+    it('by default, a frame queued while disconnected is measured exactly and never exceeds the cap', () => {
+      const { held, refused } = fill({ maxBytes: 40 }, true);
+      expect(held).to.deep.equal([9, 18, 27, 36]);
+      expect(refused).to.include({ frames: 4, bytes: 36, size: 9 });
+    });
+
+    it('a sizeOf measures every frame before it is written, so the cap is never exceeded', () => {
+      const { held, refused } = fill({ maxBytes: 40, sizeOf: (frame) => frame.length * 2 }, false);
+      expect(held).to.deep.equal([16, 32]);
+      expect(refused).to.include({ frames: 2, bytes: 32, size: 16 });
+    });
+  });
+
   it('session expiry: the resume is refused and the client fails with SessionLostError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {

@@ -296,11 +296,11 @@ describe('ConnectionPool', () => {
     const refused = new DialError('refused', { code: 'ECONNREFUSED' });
     const partial = new ConnectionResetError('reset', {
       phase: 'write',
-      write: { lastFrame: 'partial', unconfirmedFrames: 1, unconfirmedBytes: 3 },
+      write: { lastFrame: 'partial', unconfirmedFrames: 1, unconfirmedBytes: 3, framesLeft: 1 },
     });
     const nothingSent = new ConnectionResetError('reset', {
       phase: 'read',
-      write: { lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0 },
+      write: { lastFrame: 'none', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 0 },
     });
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const twice = [cold('-#', {}, refused), cold('-#', {}, refused), cold('-c', connectionValues())];

@@ -15,6 +15,7 @@ export class ScriptedLink extends FakeLink {
       lastFrame: this.sent.length === 0 ? 'none' : this.unconfirmedFrames > 0 ? 'partial' : 'whole',
       unconfirmedFrames: this.unconfirmedFrames,
       unconfirmedBytes: this.unconfirmedFrames * 10,
+      framesLeft: this.sent.length,
     } as const;
   }
 }

@@ -1,20 +1,25 @@
-// The chaos test over real sockets: a resumable session (heartbeat + reconnectWith + resumable on the
-// client, acceptSessions over heartbeat on the server) carries frames both ways through a TCP proxy
-// whose fault injector cuts the connection every 20–100 ms, at random moments and at random byte
-// offsets, resetting one side and closing the other. Every frame must arrive exactly once, in order.
-// Real time, real sockets; everything waits on events (the injector's timer is the only clock).
+// The chaos test over real sockets: a resumable session (heartbeat + reconnectWith + resumable +
+// cancelPending on the client, acceptSessions over heartbeat + serveRequests on the server) carries
+// frames both ways and requests (mixed idempotent and not) through a TCP proxy whose fault injector
+// cuts the connection every 20–100 ms, at random moments and at random byte offsets, resetting one
+// side and closing the other. Every frame must arrive exactly once, in order; every request must
+// succeed exactly once, its handler run exactly once. Real time, real sockets; everything waits on
+// events (the injector's timer is the only clock).
 import { expect } from 'chai';
 import net from 'node:net';
 import { asyncScheduler, map, type Observable, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import {
   acceptSessions,
+  cancelPending,
   heartbeat,
   policy,
   reconnectWith,
   resumable,
+  serveRequests,
   websocket,
   type Link,
+  type RequestLink,
   type ServerEvent,
   type ServerSession,
   type Transport,
@@ -27,6 +32,13 @@ import { seededRandom } from 'lifeline/testing';
  * most 5 s over 40 seeds), so 15–60 cuts per run; `CHAOS_FRAMES` runs longer soaks.
  */
 const FRAMES = Number(process.env.CHAOS_FRAMES ?? 100_000);
+/**
+ * Requests, client → server, interleaved with the frames: the issue's 10,000, `IN_FLIGHT` at a
+ * time, each idempotent or not at random. Inside a resumable session none is ever resent or
+ * ambiguous: every one must succeed, its handler run once.
+ */
+const REQUESTS = Number(process.env.CHAOS_REQUESTS ?? 10_000);
+const IN_FLIGHT = 100;
 /** Frames sent per event-loop turn while the session link accepts them. */
 const BURST = 250;
 /** A run that has not finished after this long fails, naming its seed, instead of hanging. */
@@ -169,6 +181,67 @@ async function pump(link: Link<Frame>, stopped: () => boolean): Promise<void> {
   }
 }
 
+/**
+ * Issues requests 0 … REQUESTS−1, `IN_FLIGHT` at a time, and checks each settles exactly once with
+ * the right value. The server answers `n` with `2n`, as a value or (every third) a Promise.
+ */
+class Requester {
+  issued = 0;
+  succeeded = 0;
+  idempotent = 0;
+  /** Settlements per request: each must end at exactly 1. */
+  readonly outcomes = new Uint8Array(REQUESTS);
+  firstProblem: string | undefined;
+
+  constructor(
+    private readonly link: RequestLink<Frame>,
+    private readonly random: () => number,
+    private readonly stopped: () => boolean,
+    private readonly onSettled: () => void,
+  ) {}
+
+  get done(): boolean {
+    return this.succeeded >= REQUESTS;
+  }
+
+  /** Tops the requests in flight up to IN_FLIGHT. */
+  fill(): void {
+    while (this.issued < REQUESTS && this.issued - this.settledCount() < IN_FLIGHT) this.issue(this.issued++);
+  }
+
+  private settledCount(): number {
+    return this.succeeded + (this.firstProblem === undefined ? 0 : 1);
+  }
+
+  private issue(n: number): void {
+    const idempotent = this.random() < 0.5;
+    if (idempotent) this.idempotent++;
+    let values = 0;
+    const problem = (what: string) => {
+      if (this.stopped()) return; // the teardown cancels what is left; that is not a failure
+      this.firstProblem ??= `request ${n} (${idempotent ? 'idempotent' : 'not idempotent'}): ${what}`;
+      this.onSettled();
+    };
+    this.link.request<number>(n, { idempotent }).subscribe({
+      next: (value) => {
+        values++;
+        if (value !== 2 * n) problem(`answered ${value}, not ${2 * n}`);
+      },
+      error: (error: Error) => {
+        this.outcomes[n]!++;
+        problem(`failed with ${error.name}: ${error.message}`);
+      },
+      complete: () => {
+        this.outcomes[n]!++;
+        if (values !== 1) return problem(`completed after ${values} values`);
+        this.succeeded++;
+        this.onSettled();
+        if (!this.stopped()) this.fill();
+      },
+    });
+  }
+}
+
 interface Setup {
   name: string;
   server: () => Observable<ServerEvent<unknown, unknown>>;
@@ -187,8 +260,13 @@ const SETUPS: Setup[] = [
 interface Result {
   up: Receiver;
   down: Receiver;
+  requests: Requester;
+  /** Handler runs per request, on the server. */
+  calls: Uint8Array;
   cuts: number;
   midChunk: number;
+  /** Requests in flight at the cuts, summed: the cuts really hit pending requests. */
+  requestsAtCuts: number;
   resumes: number;
   sessions: number;
   ms: number;
@@ -197,11 +275,14 @@ interface Result {
 async function chaos(setup: Setup, seed: number): Promise<Result> {
   const random = seededRandom(seed);
   const subscriptions: Subscription[] = [];
+  const calls = new Uint8Array(REQUESTS);
+  let requests: Requester | undefined;
   const up = new Receiver('client → server');
   const down = new Receiver('server → client');
   let stopped = false;
   let cuts = 0;
   let midChunk = 0;
+  let requestsAtCuts = 0;
   let resumes = 0;
   let sessions = 0;
   const started = performance.now();
@@ -216,10 +297,16 @@ async function chaos(setup: Setup, seed: number): Promise<Result> {
     };
   });
   const check = () => {
-    if (up.done && down.done) settle();
+    if (requests?.firstProblem) settle(new Error(requests.firstProblem));
+    else if (up.done && down.done && requests?.done) settle();
+  };
+  const handler = (n: number) => {
+    calls[n]!++;
+    return n % 3 === 0 ? Promise.resolve(2 * n) : 2 * n;
   };
 
-  // The server: each accepted connection through heartbeat, then grouped into sessions.
+  // The server: each accepted connection through heartbeat, then grouped into sessions, each
+  // session serving requests.
   let resolvePort!: (port: number) => void;
   const listening = new Promise<number>((resolve) => (resolvePort = resolve));
   const server$ = setup.server().pipe(
@@ -231,11 +318,11 @@ async function chaos(setup: Setup, seed: number): Promise<Result> {
     }),
   );
   subscriptions.push(
-    acceptSessions<Frame>(server$, { ackInterval: 20 }).subscribe({
-      next: (session: ServerSession<Frame>) => {
+    acceptSessions<unknown>(server$, { ackInterval: 20 }).subscribe({
+      next: (session: ServerSession<unknown>) => {
         if (++sessions > 1) return settle(new Error('a second session started: the first one was lost'));
         subscriptions.push(
-          session.events$.subscribe({
+          session.events$.pipe(serveRequests<number, Frame, Frame>(handler)).subscribe({
             next: (event) => {
               if (event.type === 'connected') void pump(event.link, () => stopped).catch(settle);
               else if (event.type === 'frame') {
@@ -260,11 +347,16 @@ async function chaos(setup: Setup, seed: number): Promise<Result> {
       .pipe(
         heartbeat(HEARTBEAT),
         reconnectWith(policy.constant(delay)),
-        resumable<Frame>({ ackInterval: 20 }),
+        resumable<unknown>({ ackInterval: 20 }),
+        cancelPending<Frame>(),
       )
       .subscribe({
         next: (event) => {
-          if (event.type === 'connected') {
+          if (event.type === 'request-link') {
+            // Usable at once: requests queue until the session is up.
+            requests = new Requester(event.link, seededRandom(seed + 1_000), () => stopped, check);
+            requests.fill();
+          } else if (event.type === 'connected') {
             // Chaos starts once the session exists: a cut before the first welcome is a new session.
             subscriptions.push(asyncScheduler.schedule(inject, 20 + Math.floor(random() * 81)));
             void pump(event.link, () => stopped).catch(settle);
@@ -289,6 +381,7 @@ async function chaos(setup: Setup, seed: number): Promise<Result> {
     for (const pair of proxy.pairs) {
       if (pair.halted) continue;
       cuts++;
+      if (requests) requestsAtCuts += requests.issued - requests.succeeded;
       if (roll < 0.5) cutPair(pair, reset);
       else {
         midChunk++;
@@ -305,14 +398,15 @@ async function chaos(setup: Setup, seed: number): Promise<Result> {
     for (const subscription of subscriptions.reverse()) subscription.unsubscribe();
     await proxy.close();
   }
-  return { up, down, cuts, midChunk, resumes, sessions, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  return { up, down, requests: requests!, calls, cuts, midChunk, requestsAtCuts, resumes, sessions, ms };
 }
 
 describe('resumable chaos over real sockets (real time, a cutting proxy)', () => {
   const replay = process.env.CHAOS_SEED === undefined ? undefined : Number(process.env.CHAOS_SEED);
   SETUPS.forEach((setup, index) => {
     const seed = replay ?? index + 1;
-    it(`${setup.name}: ${FRAMES} frames each way arrive exactly once and in order through cuts every 20–100 ms (seed ${seed})`, async function () {
+    it(`${setup.name}: ${FRAMES} frames each way arrive exactly once and in order, ${REQUESTS} requests succeed exactly once, through cuts every 20–100 ms (seed ${seed})`, async function () {
       this.timeout(BUDGET_MS + 10_000);
       const replayHint = `chaos seed ${seed} (replay with CHAOS_SEED=${seed})`;
       let result: Result;
@@ -321,12 +415,10 @@ describe('resumable chaos over real sockets (real time, a cutting proxy)', () =>
       } catch (error) {
         throw new Error(`${replayHint}: ${String(error)}`, { cause: error });
       }
-      const { up, down, cuts, midChunk, resumes, sessions, ms } = result;
-      if (process.env.CHAOS_VERBOSE) {
-        console.log(
-          `${setup.name} seed ${seed}: ${Math.round(ms)} ms, ${cuts} cuts (${midChunk} mid-chunk), ${resumes} resumes`,
-        );
-      }
+      const { up, down, requests, calls, cuts, midChunk, requestsAtCuts, resumes, sessions, ms } = result;
+      console.log(
+        `      ${setup.name} seed ${seed}: ${Math.round(ms)} ms, ${cuts} cuts (${midChunk} mid-chunk), ${resumes} resumes, ${requests.idempotent} of ${REQUESTS} requests idempotent, ${requestsAtCuts} in flight at cuts`,
+      );
       const problems = [up.firstProblem, down.firstProblem].filter(Boolean);
       if (problems.length > 0) expect.fail(`${replayHint}: ${problems.join('; ')}`);
       expect(
@@ -338,6 +430,15 @@ describe('resumable chaos over real sockets (real time, a cutting proxy)', () =>
       });
       expect([up.next, down.next], replayHint).to.deep.equal([FRAMES, FRAMES]);
       expect(sessions, replayHint).to.equal(1);
+      // Every request succeeded, settled once, and its handler ran once: none was resent, none
+      // was ambiguous, idempotent or not, since the session carried each exactly once.
+      expect(requests.firstProblem, replayHint).to.equal(undefined);
+      expect(requests.succeeded, replayHint).to.equal(REQUESTS);
+      const onceEach = (counts: Uint8Array) => counts.every((count) => count === 1);
+      expect(onceEach(requests.outcomes), `${replayHint}: each request settles once`).to.equal(true);
+      expect(onceEach(calls), `${replayHint}: each handler runs once`).to.equal(true);
+      expect(requests.idempotent, replayHint).to.be.within(REQUESTS * 0.4, REQUESTS * 0.6);
+      expect(requestsAtCuts, `${replayHint}: requests in flight at cuts`).to.be.above(0);
       // The injector really cut live connections, and the session really resumed across them.
       expect(cuts, `${replayHint}: cuts`).to.be.at.least(10);
       expect(resumes, `${replayHint}: resumes`).to.be.at.least(10);

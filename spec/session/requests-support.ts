@@ -1,6 +1,7 @@
 // Helpers for the requests specs: a serving memory server and a requesting client.
 import {
   cancelPending,
+  heartbeat,
   memory,
   policy,
   reconnectWith,
@@ -8,6 +9,7 @@ import {
   acceptSessions,
   serveRequests,
   type CancelPendingConfig,
+  type HeartbeatConfig,
   type MemoryEndpoint,
   type RequestHandler,
   type RequestLink,
@@ -15,13 +17,23 @@ import {
 } from 'lifeline';
 import { catchError, EMPTY, mergeMap, type Observable, type Subscription } from 'rxjs';
 
-/** Serves `handler` on every connection of `endpoint`, plain frames echoed upper-cased. */
-export function serveOn(endpoint: MemoryEndpoint, handler: RequestHandler): Observable<unknown> {
+/**
+ * Serves `handler` on every connection of `endpoint`, plain frames echoed upper-cased; each
+ * connection through `heartbeat(options.heartbeat)` first when given.
+ */
+export function serveOn(
+  endpoint: MemoryEndpoint,
+  handler: RequestHandler,
+  options: { heartbeat?: HeartbeatConfig } = {},
+): Observable<unknown> {
   return endpoint.server.pipe(
     mergeMap((event) => {
       if (event.type !== 'connection') return EMPTY;
       let link: { send(frame: unknown): boolean } | undefined;
-      return event.connection.pipe(
+      const connection = options.heartbeat
+        ? event.connection.pipe(heartbeat(options.heartbeat))
+        : event.connection;
+      return connection.pipe(
         serveRequests(handler),
         mergeMap((e) => {
           if (e.type === 'connected') link = e.link;
@@ -47,7 +59,10 @@ export function serveSessionsOn(endpoint: MemoryEndpoint, handler: RequestHandle
   );
 }
 
-/** A client: `reconnectWith(constant(10))`, optionally `resumable`, then `cancelPending`. */
+/**
+ * A client: optionally `heartbeat`, `reconnectWith(constant(10))`, optionally `resumable`, then
+ * `cancelPending`.
+ */
 export function clientOn(
   endpoint: MemoryEndpoint,
   options: {
@@ -55,9 +70,13 @@ export function clientOn(
     config?: CancelPendingConfig;
     events?: string[];
     policy?: RetryPolicy;
+    heartbeat?: HeartbeatConfig;
   } = {},
 ): { link: RequestLink<string>; subscription: Subscription } {
-  const session = endpoint.transport.pipe(reconnectWith(options.policy ?? policy.constant(10)));
+  const transport = options.heartbeat
+    ? endpoint.transport.pipe(heartbeat(options.heartbeat))
+    : endpoint.transport;
+  const session = transport.pipe(reconnectWith(options.policy ?? policy.constant(10)));
   const piped = options.resumable
     ? session.pipe(resumable({ ackInterval: 5 }), cancelPending<string>(options.config))
     : session.pipe(cancelPending<string>(options.config));

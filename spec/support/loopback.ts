@@ -222,22 +222,25 @@ export async function expectStillServing(
   expect(server.ended()).to.equal(undefined);
 }
 
-/** Nothing unconfirmed: every frame sent so far left whole. */
-export const ALL_WHOLE = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0 } as const;
+/** Nothing unconfirmed: every one of the `frames` sent so far left whole (and may have arrived). */
+export function allWhole(frames: number) {
+  return { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: frames } as const;
+}
 
 /**
  * Waits for `recording` to fail and checks it is a read-phase `ConnectionResetError` with `code`
- * that reports every frame as written whole; returns it for further checks.
+ * that reports every one of the `frames` sent as written whole; returns it for further checks.
  */
 export async function expectResetAfterWholeWrites(
   recording: { outcome: Promise<Outcome> },
   code: string | number,
+  frames: number,
 ): Promise<ConnectionResetError> {
   const error = await failure(recording);
   expect(error).to.be.instanceOf(ConnectionResetError);
   const reset = error as ConnectionResetError;
   expect(reset.code).to.equal(code);
   expect(reset.phase).to.equal('read');
-  expect(reset.write).to.deep.equal(ALL_WHOLE);
+  expect(reset.write).to.deep.equal(allWhole(frames));
   return reset;
 }

@@ -53,12 +53,15 @@ describe('RecordingLink', () => {
 
   it('reports nothing sent, then every send written whole; never buffers', () => {
     const link = new RecordingLink<string>();
-    expect(link.writeReport().lastFrame).to.equal('none');
+    expect(link.writeReport()).to.deep.include({ lastFrame: 'none', framesLeft: 0 });
+    expect(link.framesSent).to.equal(0);
     expect(link.send('a')).to.equal(true);
+    expect(link.framesSent).to.equal(1);
     expect(link.writeReport()).to.deep.equal({
       lastFrame: 'whole',
       unconfirmedFrames: 0,
       unconfirmedBytes: 0,
+      framesLeft: 1,
     });
     expect(link.bufferedBytes).to.equal(0);
     expect(link.info.transport).to.equal('recording');

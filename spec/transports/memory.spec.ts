@@ -205,6 +205,7 @@ describe('memory()', () => {
     const link = connectNow(endpoint, testScheduler, (e) => (clientError = e));
     endpoint.faults.cutAfter(frameBytes + 4);
     for (const frame of ['aaaa', 'bbbb', 'cccc']) link.send(frame);
+    expect(link.framesSent).to.equal(3);
     testScheduler.flush();
     expect(received).to.deep.equal(['aaaa']);
     expect(serverError).to.equal('E:ConnectionResetError');
@@ -215,6 +216,8 @@ describe('memory()', () => {
       lastFrame: 'not-started',
       unconfirmedFrames: 2,
       unconfirmedBytes: 14,
+      // 'aaaa' and the part of 'bbbb' may have reached the server; 'cccc' certainly did not.
+      framesLeft: 2,
     });
     expect(error.phase).to.equal('write');
   });
@@ -228,7 +231,12 @@ describe('memory()', () => {
     link.send('aaaa');
     link.send('bbbb');
     testScheduler.flush();
-    expect(report).to.deep.equal({ lastFrame: 'partial', unconfirmedFrames: 1, unconfirmedBytes: 6 });
+    expect(report).to.deep.equal({
+      lastFrame: 'partial',
+      unconfirmedFrames: 1,
+      unconfirmedBytes: 6,
+      framesLeft: 2,
+    });
   });
 
   it("cutAfter(n, _, 'end') inside a frame is a PeerClosedError for the receiver", () => {
@@ -272,6 +280,7 @@ describe('memory()', () => {
       lastFrame: 'whole',
       unconfirmedFrames: 0,
       unconfirmedBytes: 0,
+      framesLeft: 1,
     });
     endpoint.faults.cut();
     expect(error?.write.lastFrame).to.equal('whole');

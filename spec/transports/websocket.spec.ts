@@ -16,7 +16,7 @@ import {
 } from 'lifeline';
 import { websocketServer } from 'lifeline/node';
 import {
-  ALL_WHOLE,
+  allWhole,
   exchangeBothWays,
   expectBackpressure,
   expectResetAfterWholeWrites,
@@ -169,9 +169,9 @@ describe('websocket', () => {
     link.send('a');
     link.send('b');
     await once(socket, 'message');
-    expect(link.writeReport()).to.deep.equal(ALL_WHOLE);
+    expect(link.writeReport()).to.deep.equal(allWhole(2));
     socket.terminate();
-    await expectResetAfterWholeWrites(client, 1006);
+    await expectResetAfterWholeWrites(client, 1006, 2);
     raw.close();
   });
 
