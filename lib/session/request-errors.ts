@@ -1,9 +1,10 @@
 import { defineName, LifelineError, type WriteReport } from '../core/errors.js';
 
 /**
- * A request's outcome is unknown (seed 000): its frame was handed to a connection that then broke,
- * it is not idempotent, and no resumable session carries it across the break, so the server may or
- * may not have acted on it. It was not sent again. Find out (read the state back) before retrying.
+ * A request's outcome is unknown (seed 000): its frame may have reached the server before the
+ * connection broke (its index is below the link's `WriteReport.framesLeft`), it is not idempotent,
+ * and no resumable session carries it across the break, so the server may or may not have acted
+ * on it. It was not sent again. Find out (read the state back) before retrying.
  * Also raised when part of a streamed response had arrived: the rest is lost either way.
  *
  * @example
