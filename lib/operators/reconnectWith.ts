@@ -54,7 +54,8 @@ export interface ReconnectConfig {
  * Pipe it after the per-connection operators (heartbeat, framing) and before the ones that work
  * across connections. Events other than `connected` and `frame` (heartbeat samples) pass through. The policy's `attemptTimeout` bounds each dial (a `DialError` with code
  * `'ETIMEDOUT'`); its breaker is asked before each dial and told each connection's outcome (a drop
- * before `healthyAfter` is a failure); its budget gets a deposit per healthy connection.
+ * before `healthyAfter` is a failure); its budget gets a deposit per healthy connection. After this
+ * side called `link.close()`, the end of that connection — clean or not — completes the stream.
  * Unsubscribing closes the connection or cancels the pending wait at once.
  *
  * It does not resend anything: frames sent on a link that broke are the business of `resumable`.
@@ -167,7 +168,16 @@ export function reconnectWith<E extends { readonly type: string }>(
               subscriber.next(event);
             },
             error: (error: unknown) => {
-              if (current === connection) fail(error);
+              if (current !== connection) return;
+              // This side asked to close: a connection that then breaks is not dialled again.
+              if (link?.closeRequested) {
+                connection.unsubscribe();
+                clearTimer();
+                finishPermit();
+                subscriber.complete();
+                return;
+              }
+              fail(error);
             },
             complete: () => {
               if (current !== connection) return;

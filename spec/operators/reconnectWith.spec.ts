@@ -217,6 +217,19 @@ describe('reconnectWith', () => {
     });
   });
 
+  it('completes, without dialling again, when a connection this side asked to close then breaks', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const link = new FakeLink();
+      // The close is requested at 1; the dead connection errors at 3 instead of closing cleanly.
+      const source = cold<TransportEvent>('c--#', transportValues(link), reset);
+      testScheduler.schedule(() => link.close(), 1);
+      const session = source.pipe(reconnectWith(policy.constant(10)));
+      expectObservable(summarize(session)).toBe('c--|', { c: 'c' });
+      expectSubscriptions(source.subscriptions).toBe('^--!');
+    });
+  });
+
   it("bounds each dial with the policy's attemptTimeout", () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
