@@ -34,7 +34,9 @@ export interface RetryConfig {
  * Retries a one-shot cold Observable (an HTTP request, a query) with a {@link RetryPolicy}: on
  * error it asks the policy, waits the delay on the scheduler and subscribes again; when the policy
  * gives up it errors with a {@link GaveUpError} whose `cause` is the last failure. Values pass
- * through; an attempt that completes is a success for the policy's breaker and budget.
+ * through; an attempt's first value (or its completion, if it has none) is a success for the
+ * policy's breaker and budget, so a caller that stops at the first value (`firstValueFrom`) still
+ * closes a half-open breaker.
  *
  * The policy's `attemptTimeout` is not applied here (a one-shot source has no "connected" moment):
  * put RxJS `timeout()` inside the retried Observable. It does not make a request idempotent:
@@ -63,6 +65,7 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
       const waits = new Subscription();
 
       const attempt = () => {
+        success = false;
         if (breaker) {
           try {
             permit = breaker.admit();
@@ -74,18 +77,30 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
         attemptSubscription = current;
         current.add(
           source.subscribe({
-            next: (value) => subscriber.next(value),
+            next: (value) => {
+              // The first value is the attempt's success: a caller may stop listening right after
+              // it (firstValueFrom), and the breaker must still hear that the endpoint answered.
+              succeeded();
+              subscriber.next(value);
+            },
             error: (error: unknown) => {
               if (current === attemptSubscription) fail(error);
             },
             complete: () => {
-              permit?.success();
-              permit = undefined;
-              budget?.deposit();
+              succeeded();
               subscriber.complete();
             },
           }),
         );
+      };
+
+      let success = false;
+      const succeeded = () => {
+        if (success) return;
+        success = true;
+        permit?.success();
+        permit = undefined;
+        budget?.deposit();
       };
 
       const fail = (error: unknown) => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { GaveUpError } from 'lifeline';
 import { CircuitBreaker, consecutiveFailures, policy, retryDelay, retryWith } from 'lifeline';
-import { catchError, defer, of, retry } from 'rxjs';
+import { catchError, defer, of, retry, take } from 'rxjs';
 import { newTestScheduler } from './support.js';
 
 const unavailable = Object.assign(new Error('503'), { status: 503 });
@@ -72,6 +72,22 @@ describe('retryWith', () => {
       expectObservable(result).toBe('104ms (r|)', { r: 'ok' });
       expectSubscriptions(working.subscriptions).toBe('103ms ^!');
       testScheduler.schedule(() => expect(breaker.state).to.equal('closed'), 105);
+    });
+  });
+
+  it('counts the first value as the success, so firstValueFrom-style callers close a half-open breaker', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(1), openFor: 10 });
+      let calls = 0;
+      const failing = cold('-#', {}, unavailable);
+      // Answers, then would go on: the caller takes the first value and leaves.
+      const answering = cold('-r-----', { r: 'ok' });
+      const request = defer(() => (++calls === 1 ? failing : answering));
+      const first = request.pipe(retryWith(policy.constant(1).breaker(breaker)), take(1));
+      // Fails at 1 (opens until 11); the probe at 11 answers at 12 and closes the breaker.
+      expectObservable(first).toBe('12ms (r|)', { r: 'ok' });
+      testScheduler.schedule(() => expect(breaker.state).to.equal('closed'), 13);
     });
   });
 });
