@@ -17,7 +17,7 @@ function runExample(args: string[]): Promise<{ code: number | null; stdout: stri
   });
 }
 
-describe('examples/tcp-echo.ts (the main job)', () => {
+describe('examples/tcp-echo.ts', () => {
   it('sends frames over TCP on loopback, prints each echo, and exits 0 when all came back in order', async () => {
     const { code, stdout, stderr } = await runExample(['examples/tcp-echo.ts', '--count', '5']);
     expect(stderr).to.equal('');

@@ -1,0 +1,110 @@
+// The example server of examples/browser: one node:http server that serves a page (index.html
+// and page.ts, bundled for the browser with esbuild at start-up) and, on the path /live, a
+// WebSocket feed: a numbered message every 100 ms to every page, through acceptSessions, so a page
+// that loses its connection resumes its session and misses nothing. POST /cut kills every
+// WebSocket's socket on the server side, as a crash or a proxy would (the page's button does it).
+// Run: npx tsx examples/browser/server.ts [--port 8080], then open the address it prints.
+// It runs until Ctrl-C (SIGINT) or SIGTERM, then closes everything and exits 0.
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { interval, map } from 'rxjs';
+import { acceptSessions, heartbeat, type Link } from 'lifeline';
+import { websocketServer } from 'lifeline/node';
+import type { Tick } from './page.js';
+
+const portArg = process.argv.indexOf('--port');
+const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
+if (!(Number.isInteger(port) && port >= 0 && port < 65536)) {
+  console.error('--port must be a port number (0 lets the system choose)\nusage: server.ts [--port n]');
+  process.exit(2);
+}
+
+// The page: its HTML, and page.ts with lifeline bundled in (tsconfig.json maps 'lifeline' to lib/).
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const html = await readFile(here('./index.html'));
+const bundle = await build({
+  entryPoints: [here('./page.ts')],
+  tsconfig: here('../../tsconfig.json'),
+  bundle: true,
+  minify: true,
+  write: false,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  logLevel: 'silent',
+});
+const script = bundle.outputFiles[0]!.contents;
+
+// Every socket upgraded to a WebSocket, for /cut.
+const upgraded = new Set<Socket>();
+const http = createServer((request, response) => {
+  request.resume();
+  if (request.method === 'GET' && (request.url === '/' || request.url === '/index.html')) {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  } else if (request.method === 'GET' && request.url === '/page.js') {
+    response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
+  } else if (request.method === 'POST' && request.url === '/cut') {
+    const count = upgraded.size;
+    for (const socket of upgraded) socket.destroy();
+    console.log(`cut: killed ${count} WebSocket connection${count === 1 ? '' : 's'}`);
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cut: count }));
+  } else if (request.url === '/favicon.ico') {
+    response.writeHead(204).end();
+  } else {
+    response.writeHead(404).end();
+  }
+});
+http.on('upgrade', (request: { socket: Socket }) => {
+  const socket = request.socket;
+  upgraded.add(socket);
+  socket.once('close', () => upgraded.delete(socket));
+});
+
+// The feed: one session per page, one message per 100 ms to every session.
+const pages = new Map<string, Link<Tick>>();
+const sessions = acceptSessions<never, Tick>(
+  websocketServer<never, Tick>({ server: http, path: '/live' }).pipe(
+    map((event) =>
+      event.type === 'connection'
+        ? { ...event, connection: event.connection.pipe(heartbeat({ interval: 2_000, timeout: 6_000 })) }
+        : event,
+    ),
+  ),
+  { sessionTtl: 30_000 },
+).subscribe((session) => {
+  const forget = () => {
+    pages.delete(session.id);
+    console.log(`page left (${pages.size} open)`);
+  };
+  session.events$.subscribe({
+    next: (event) => {
+      if (event.type === 'connected') {
+        pages.set(session.id, event.link);
+        console.log(`page joined (${pages.size} open)`);
+      } else if (event.type === 'resumed') {
+        console.log(`page resumed its session; ${event.replayed} messages resent`);
+      }
+    },
+    error: forget,
+    complete: forget,
+  });
+});
+const feed = interval(100).subscribe((n) => {
+  const tick: Tick = { seq: n + 1, at: new Date().toISOString(), text: `message ${n + 1} from the server` };
+  for (const link of pages.values()) link.send(tick);
+});
+
+await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+console.log(`open http://127.0.0.1:${(http.address() as AddressInfo).port}/ in a browser (Ctrl-C stops)`);
+
+const stop = () => {
+  feed.unsubscribe();
+  sessions.unsubscribe();
+  http.close(() => console.log('stopped'));
+  http.closeAllConnections();
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,25 @@
+import { spawn } from 'node:child_process';
+
+/** What a finished example printed, and how it exited. */
+export interface ExampleRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs an example as its README line does (`npx tsx <file>`), and resolves once it has exited. */
+export function runExample(file: string, args: readonly string[] = []): Promise<ExampleRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    // 'close' comes after the exit and after the pipes closed: nothing is left open. An example
+    // that left a socket or a timer behind would not exit, and the test would time out.
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
