@@ -7,9 +7,9 @@ import {
   type SchedulerLike,
   type Subscriber,
 } from 'rxjs';
-import type { WriteReport } from '../core/errors.js';
-import type { Link, LinkInfo, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
+import type { Link, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { memory, type MemoryEndpoint, type MemoryOptions } from '../transports/memory.js';
+import { LayerLink } from '../internal/layer-link.js';
 
 /**
  * A fault the {@link SimulatedNetwork} can inject, by name in a schedule string or as a value:
@@ -416,48 +416,18 @@ interface Connection {
 }
 
 /** A link whose every send may be lost; the frame is still written, so write reports stay true. */
-class LossyLink<Out> implements Link<Out> {
+class LossyLink<Out> extends LayerLink<Out> {
   constructor(
-    private readonly inner: Link<Out>,
+    inner: Link<Out>,
     private readonly onSent: () => void,
-  ) {}
+  ) {
+    super(inner as Link<unknown>, (frame) => frame);
+  }
 
-  send(frame: Out): boolean {
-    const result = this.inner.send(frame);
+  override send(frame: Out): boolean {
+    const result = super.send(frame);
     this.onSent();
     return result;
-  }
-
-  close(reason?: string): void {
-    this.inner.close(reason);
-  }
-
-  get bufferedBytes(): number {
-    return this.inner.bufferedBytes;
-  }
-
-  get framesSent(): number {
-    return this.inner.framesSent;
-  }
-
-  get closed(): boolean {
-    return this.inner.closed;
-  }
-
-  get closeRequested(): boolean {
-    return this.inner.closeRequested;
-  }
-
-  get drain$(): Observable<void> {
-    return this.inner.drain$;
-  }
-
-  writeReport(): WriteReport {
-    return this.inner.writeReport();
-  }
-
-  get info(): LinkInfo {
-    return this.inner.info;
   }
 }
 

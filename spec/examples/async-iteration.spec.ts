@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { runExample } from './run-example.js';
+import { runScript } from '../support/run-script.js';
 
 describe('examples/async-iteration.ts (for await over a session)', () => {
   it('iterates every quote once and in order across a server-side cut, breaks out, and exits 0', async function () {
     this.timeout(30_000);
-    const { code, stdout, stderr } = await runExample('examples/async-iteration.ts');
+    const { code, stdout, stderr } = await runScript('examples/async-iteration.ts');
     expect(stderr).to.equal('');
     expect(code, stdout).to.equal(0);
     const quotes = [...stdout.matchAll(/^quote\s+(\d+): LIFE \d+\.\d\d$/gm)].map((m) => Number(m[1]));

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { runExample } from './run-example.js';
+import { runScript } from '../support/run-script.js';
 
 describe('examples/chat.ts (a chat over TCP with resume across cuts)', () => {
   it('three clients through a cutting proxy each see every line exactly once, in order, and it exits 0', async function () {
     this.timeout(60_000);
-    const { code, stdout, stderr } = await runExample('examples/chat.ts', ['--seed', '7', '--lines', '15']);
+    const { code, stdout, stderr } = await runScript('examples/chat.ts', ['--seed', '7', '--lines', '15']);
     expect(stderr).to.equal('');
     expect(code, stdout).to.equal(0);
     expect(stdout).to.match(/^carol joined; in the room: alice, bob, carol$/m);
@@ -28,7 +28,7 @@ describe('examples/chat.ts (a chat over TCP with resume across cuts)', () => {
   });
 
   it('rejects a nonsense flag with a usage message and exit code 2', async () => {
-    const { code, stderr } = await runExample('examples/chat.ts', ['--lines', 'many']);
+    const { code, stderr } = await runScript('examples/chat.ts', ['--lines', 'many']);
     expect(code).to.equal(2);
     expect(stderr).to.contain('--lines must be a positive integer');
   });

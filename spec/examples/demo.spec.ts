@@ -1,21 +1,8 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { runScript } from '../support/run-script.js';
 
 /** Runs the demo as `npm start` does, and resolves with its exit code and output. */
-function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    // 'close' comes after the exit and after the pipes closed: nothing is left open.
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runDemo = (args: readonly string[]) => runScript('examples/demo.ts', args);
 
 /** A number the summary printed after `label`. */
 function figure(stdout: string, pattern: RegExp): number {

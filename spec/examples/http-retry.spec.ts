@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runExample } from './run-example.js';
+import { runScript } from '../support/run-script.js';
 
 /** The milliseconds printed at the start of the first line that matches `pattern`. */
 function at(stdout: string, pattern: RegExp): number {
@@ -11,7 +11,7 @@ function at(stdout: string, pattern: RegExp): number {
 describe('examples/http-retry.ts (seed 004: retry what can succeed)', () => {
   it('honours Retry-After, opens and closes the breaker, never retries a 500, and exits 0', async function () {
     this.timeout(30_000);
-    const { code, stdout, stderr } = await runExample('examples/http-retry.ts');
+    const { code, stdout, stderr } = await runScript('examples/http-retry.ts');
     expect(stderr).to.equal('');
     expect(code, stdout).to.equal(0);
     // Call 1: three 503s (the first with Retry-After: 1), then a 500 that ends it.

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { runExample } from './run-example.js';
+import { runScript } from '../support/run-script.js';
 
 describe('examples/pool-lease.ts (seed 002: LOCK / UNLOCK on a lease)', () => {
   it('discards the interrupted exchange, retries on a fresh connection, leaves nothing open, and exits 0', async function () {
     this.timeout(30_000);
-    const { code, stdout, stderr } = await runExample('examples/pool-lease.ts');
+    const { code, stdout, stderr } = await runScript('examples/pool-lease.ts');
     expect(stderr).to.equal('');
     expect(code, stdout).to.equal(0);
     const leased = [...stdout.matchAll(/^(exchange \d): leased (.+?), (\S+) → /gm)].map((m) => ({

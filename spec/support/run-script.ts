@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 
-/** What a finished example printed, and how it exited. */
-export interface ExampleRun {
+/** What a finished script printed, and how it exited. */
+export interface ScriptRun {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-/** Runs an example as its README line does (`npx tsx <file>`), and resolves once it has exited. */
-export function runExample(file: string, args: readonly string[] = []): Promise<ExampleRun> {
+/** Runs a script as its README line does (`npx tsx <file>`), and resolves once it has exited. */
+export function runScript(file: string, args: readonly string[] = []): Promise<ScriptRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -18,7 +18,7 @@ export function runExample(file: string, args: readonly string[] = []): Promise<
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    // 'close' comes after the exit and after the pipes closed: nothing is left open. An example
+    // 'close' comes after the exit and after the pipes closed: nothing is left open. A script
     // that left a socket or a timer behind would not exit, and the test would time out.
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
