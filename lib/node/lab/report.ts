@@ -9,6 +9,7 @@ import asciichart from 'asciichart';
 import Table from 'cli-table3';
 import { scaleLinear } from 'd3-scale';
 import { curveStepAfter, line } from 'd3-shape';
+import type { SessionRun } from './sessions.js';
 import type { PolicyResult, SimulationResult } from './simulate.js';
 import { formatSeconds } from './units.js';
 
@@ -16,6 +17,17 @@ import { formatSeconds } from './units.js';
 export const NOT_SIMULATED =
   'Frames lost/duplicated: not measured. The lab simulates connections, not sessions: no frames flow, ' +
   'so it has nothing to count (resumable is tested with real frames in spec/operators/resumable.spec.ts).';
+
+/**
+ * A simulation's result, with the session run when the lab ran with `--sessions`.
+ * @internal
+ * @example
+ * ```ts
+ * import type { LabReport } from '../lib/node/lab/report.js';
+ * const hasSessions = (report: LabReport) => report.sessions !== undefined;
+ * ```
+ */
+export type LabReport = SimulationResult & { readonly sessions?: SessionRun };
 
 function recovery(ms: number): string {
   if (Number.isNaN(ms)) return '—';
@@ -50,7 +62,9 @@ export function heading(result: SimulationResult): string {
  * const print = (result: SimulationResult) => console.log(formatTable(result));
  * ```
  */
-export function formatTable(result: SimulationResult): string {
+export function formatTable(result: LabReport): string {
+  const { sessions } = result;
+  const sessionHead = sessions ? ['frames sent', 'delivered', 'lost', 'duplicated', 'sessions lost'] : [];
   const table = new Table({
     head: [
       'policy',
@@ -62,11 +76,27 @@ export function formatTable(result: SimulationResult): string {
       'dials',
       'peak dials/s',
       'give-ups',
+      ...sessionHead,
     ],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    colAligns: [
+      'left',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      'right',
+      ...sessionHead.map(() => 'right' as const),
+    ],
     style: { head: [], border: [] },
   });
-  for (const r of result.results) {
+  result.results.forEach((r, i) => {
+    const s = sessions?.results[i];
+    const sessionCells = s
+      ? [String(s.sent), String(s.delivered), String(s.lost), String(s.duplicated), String(s.sessionsLost)]
+      : [];
     table.push([
       r.policy,
       String(r.disconnections),
@@ -77,18 +107,30 @@ export function formatTable(result: SimulationResult): string {
       String(r.dials),
       r.dials === 0 ? '0' : `${r.peakDialsPerSecond} at ${r.peakAt / 1000} s`,
       String(r.giveUps),
+      ...sessionCells,
     ]);
-  }
+  });
   return table.toString();
 }
 
+/** What the session columns mean, for `--sessions` runs. */
+function sessionNotes(run: SessionRun): string[] {
+  return [
+    `frames, sessions: a second run, ${run.clients} clients per policy through the real stack (memory transport,`,
+    `  heartbeat, reconnectWith, resumable; acceptSessions, sessionTtl ${formatSeconds(run.sessionTtl)}), each sending`,
+    `  a numbered frame every ${run.frameInterval} ms to the end, then ${formatSeconds(run.quiet)} without faults or frames.`,
+    '  lost: sent, never delivered; duplicated: delivered twice or more; sessions lost: sessions a',
+    '  client could not resume (SessionLostError): what they had not delivered counts as lost.',
+  ];
+}
+
 /** The notes printed under the table: what the columns mean and what is not measured. @internal */
-export function tableNotes(): string {
+export function tableNotes(sessions?: SessionRun): string {
   return [
     'back: time from losing a connection (a half-open link: from the moment it died) to being connected',
     '  again, per disconnection (nearest-rank percentiles); "not back" = still down at the end of the run.',
     'dials: every dial that reached the server, accepted or refused. peak: the busiest second.',
-    NOT_SIMULATED,
+    ...(sessions ? sessionNotes(sessions) : [NOT_SIMULATED]),
   ].join('\n');
 }
 
@@ -293,8 +335,13 @@ export function svgChart(result: SimulationResult): string {
  * const print = (result: SimulationResult) => console.log(formatReport(result, { color: false }));
  * ```
  */
-export function formatReport(result: SimulationResult, options: { color: boolean }): string {
-  return [heading(result), formatTable(result), tableNotes(), '', formatChart(result, options), ''].join(
-    '\n',
-  );
+export function formatReport(result: LabReport, options: { color: boolean }): string {
+  return [
+    heading(result),
+    formatTable(result),
+    tableNotes(result.sessions),
+    '',
+    formatChart(result, options),
+    '',
+  ].join('\n');
 }

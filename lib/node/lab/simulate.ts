@@ -125,8 +125,8 @@ const UP = 1;
 const DEAD = 2;
 const GAVE_UP = 3;
 
-/** One seed per client and purpose, from the run's seed: distinct streams from one number. */
-function deriveSeed(seed: number, stream: number): number {
+/** One seed per client and purpose, from the run's seed: distinct streams from one number. @internal */
+export function deriveSeed(seed: number, stream: number): number {
   let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(stream + 1, 0xc2b2ae35);
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
