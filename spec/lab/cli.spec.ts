@@ -1,36 +1,8 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runLab } from '../../lib/node/lab/run.js';
-
-/** Runs the CLI as `npm run lab` does (under tsx), and resolves with its exit code and output. */
-function spawnLab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/node/lab/cli.ts', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Runs the CLI in this process, capturing what it prints. */
-async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runLab(args, {
-    out: (text) => (stdout += text),
-    err: (text) => (stderr += text),
-    isTerminal: false,
-  });
-  return { code, stdout, stderr };
-}
+import { lab, spawnLab } from './support.js';
 
 describe('lab: the lifeline-lab command', () => {
   let dir: string;

@@ -3,20 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../lib/node/lab/config-file.js';
-import { runLab } from '../../lib/node/lab/run.js';
+import { lab } from './support.js';
 import { simulate } from '../../lib/node/lab/simulate.js';
 import { LabUsageError } from '../../lib/node/lab/units.js';
-
-async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runLab(args, {
-    out: (text) => (stdout += text),
-    err: (text) => (stderr += text),
-    isTerminal: false,
-  });
-  return { code, stdout, stderr };
-}
 
 describe('lab: config files', () => {
   let dir: string;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../../lib/node/lab/policies.js';
-import { runLab } from '../../lib/node/lab/run.js';
+import { lab } from './support.js';
 import {
   builtInScenario,
   DEFAULT_SCENARIO_PARAMETERS,
@@ -29,17 +29,6 @@ function sessions(
     sessionTtl: options.sessionTtl ?? 30_000,
     quiet: options.quiet ?? 20_000,
   });
-}
-
-async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runLab(args, {
-    out: (text) => (stdout += text),
-    err: (text) => (stderr += text),
-    isTerminal: false,
-  });
-  return { code, stdout, stderr };
 }
 
 describe('lab --sessions (the real session stack in virtual time)', function () {
