@@ -12,18 +12,10 @@ import {
   type EndpointSetOptions,
 } from 'lifeline';
 import { seededRandom } from 'lifeline/testing';
-import {
-  catchError,
-  EMPTY,
-  map,
-  mergeMap,
-  Subscription,
-  throwError,
-  type Observable,
-  type SchedulerLike,
-} from 'rxjs';
+import { EMPTY, map, mergeMap, Subscription, throwError, type SchedulerLike } from 'rxjs';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
-import { newTestScheduler } from './support.js';
+import { catching, newTestScheduler } from './support.js';
+import type { TestScheduler } from 'rxjs/testing';
 
 const reset = (message = 'reset') => new ConnectionResetError(message, { phase: 'read', code: 'ECONNRESET' });
 const garbled = new ProtocolError('garbled', { offset: 0 });
@@ -33,14 +25,14 @@ function endpoints(costs: Record<string, number>): Endpoint<string>[] {
   return Object.entries(costs).map(([id, cost]) => ({ id, cost, value: id }));
 }
 
-/** `source`, with its error handed to `onError` and replaced by completion (`|` in the diagram). */
-function catching<T>(source: Observable<T>, onError: (error: unknown) => void): Observable<T> {
-  return source.pipe(
-    catchError((error: unknown) => {
-      onError(error);
-      return EMPTY;
-    }),
-  );
+/** Endpoints a (cost 1) and b (cost 2), each with a breaker that opens on one failure. */
+function twoNodes(scheduler: TestScheduler): EndpointSet<string> {
+  return new EndpointSet({
+    endpoints: endpoints({ a: 1, b: 2 }),
+    breaker: { strategy: consecutiveFailures(1) },
+    random: seededRandom(1),
+    scheduler,
+  });
 }
 
 describe('EndpointSet', () => {
@@ -262,12 +254,7 @@ describe('EndpointSet', () => {
       testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
         const a = cold('--#', {}, garbled);
         const b = cold('-b|');
-        const set = new EndpointSet({
-          endpoints: endpoints({ a: 1, b: 2 }),
-          breaker: { strategy: consecutiveFailures(1) },
-          random: seededRandom(1),
-          scheduler: testScheduler,
-        });
+        const set = twoNodes(testScheduler);
         expectObservable(set.use((e) => (e.id === 'a' ? a : b))).toBe('--#', undefined, garbled);
         expectSubscriptions(a.subscriptions).toBe('^-!');
         expectSubscriptions(b.subscriptions).toBe([]);
@@ -282,12 +269,7 @@ describe('EndpointSet', () => {
         const error = reset();
         const a = cold('-a-#', { a: 'a' }, error);
         const b = cold('-b|');
-        const set = new EndpointSet({
-          endpoints: endpoints({ a: 1, b: 2 }),
-          breaker: { strategy: consecutiveFailures(1) },
-          random: seededRandom(1),
-          scheduler: testScheduler,
-        });
+        const set = twoNodes(testScheduler);
         expectObservable(set.use((e) => (e.id === 'a' ? a : b))).toBe('-a-#', undefined, error);
         expectSubscriptions(a.subscriptions).toBe('^--!');
         expectSubscriptions(b.subscriptions).toBe([]);
@@ -391,12 +373,7 @@ describe('EndpointSet', () => {
     it('with every breaker open, errors at once without running anything; the cause is the first refusal', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const set = new EndpointSet({
-          endpoints: endpoints({ a: 1, b: 2 }),
-          breaker: { strategy: consecutiveFailures(1) },
-          random: seededRandom(1),
-          scheduler: testScheduler,
-        });
+        const set = twoNodes(testScheduler);
         set.breakerOf('a').admit().failure();
         set.breakerOf('b').admit().failure();
         let ran = false;

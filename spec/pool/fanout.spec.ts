@@ -10,9 +10,9 @@ import {
   type FanoutResult,
 } from 'lifeline';
 import { seededRandom } from 'lifeline/testing';
-import { catchError, EMPTY, map, type Observable } from 'rxjs';
+import { EMPTY, map, type Observable } from 'rxjs';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
-import { newTestScheduler } from './support.js';
+import { catching, newTestScheduler } from './support.js';
 
 const reset = (message: string) => new ConnectionResetError(message, { phase: 'read', code: 'ECONNRESET' });
 
@@ -29,15 +29,6 @@ function summarize(results: Observable<FanoutResult<string>>) {
       ok: ok.map(({ id, value }) => `${id}=${value}`),
       failed: failed.map(({ id, error }) => `${id}:${(error as Error).name}:${(error as Error).message}`),
     })),
-  );
-}
-
-function catching<T>(source: Observable<T>, onError: (error: unknown) => void): Observable<T> {
-  return source.pipe(
-    catchError((error: unknown) => {
-      onError(error);
-      return EMPTY;
-    }),
   );
 }
 

@@ -1,6 +1,6 @@
 // Helpers for the pool specs: scripted connections whose links can be told to hold unconfirmed
 // frames, and transport events shortened to marble values.
-import { map, type Observable } from 'rxjs';
+import { catchError, EMPTY, map, type Observable } from 'rxjs';
 import type { Link, Transport, TransportEvent } from 'lifeline';
 import { FakeLink } from '../operators/support.js';
 
@@ -32,4 +32,14 @@ export function connectionValues(link: Link<unknown> = new ScriptedLink()): Reco
 /** Transport events as `c` and the frame's text. */
 export function short(events: Transport): Observable<string> {
   return events.pipe(map((event) => (event.type === 'connected' ? 'c' : String(event.frame))));
+}
+
+/** `source`, with its error handed to `onError` and replaced by completion (`|` in the diagram). */
+export function catching<T>(source: Observable<T>, onError: (error: unknown) => void): Observable<T> {
+  return source.pipe(
+    catchError((error: unknown) => {
+      onError(error);
+      return EMPTY;
+    }),
+  );
 }
