@@ -208,20 +208,24 @@ const server$ = (transport === 'tcp' ? tcpServer({ port: 0 }) : websocketServer(
       : event;
   }),
 );
+/** Sends a burst from `stream` on `link` every TICK_MS while the demo is sending. */
+function sendEveryTick(stream: { send(link: Link<number>): void }, link: Link<number>): void {
+  timers.push(
+    asyncScheduler.schedule(function tick() {
+      if (!sending) return;
+      stream.send(link);
+      this.schedule(undefined, TICK_MS);
+    }, TICK_MS),
+  );
+}
+
 const failures: string[] = [];
 const server = acceptSessions<number>(server$).subscribe({
   next: (session) =>
     session.events$.subscribe({
       next: (event) => {
         if (event.type === 'connected') {
-          const link = event.link;
-          timers.push(
-            asyncScheduler.schedule(function tick() {
-              if (!sending) return;
-              down.send(link);
-              this.schedule(undefined, TICK_MS);
-            }, TICK_MS),
-          );
+          sendEveryTick(down, event.link);
         } else if (event.type === 'frame') {
           up.take(event.frame);
           onProgress();
@@ -252,14 +256,7 @@ const client = dial
   .subscribe({
     next: (event) => {
       if (event.type === 'connected') {
-        const link = event.link;
-        timers.push(
-          asyncScheduler.schedule(function tick() {
-            if (!sending) return;
-            up.send(link);
-            this.schedule(undefined, TICK_MS);
-          }, TICK_MS),
-        );
+        sendEveryTick(up, event.link);
         timers.push(asyncScheduler.schedule(injectFaults, 300 + Math.floor(random() * 900)));
       } else if (event.type === 'frame') {
         down.take(event.frame);
