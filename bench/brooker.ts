@@ -34,8 +34,8 @@
 // (mulberry32 here) and the normal sampler (Box–Muller here), so single runs differ from Python's;
 // and the summary is the median over seeds rather than the simulator's mean over 100 runs.
 import { VirtualTimeScheduler } from 'rxjs';
-import { policy, type RetryPolicy } from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+import { policy, type RetryPolicy } from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import { FailureRun } from '../lib/internal/failure-run.js';
 import { markdownTable, median, now } from './harness.js';
 

@@ -11,7 +11,7 @@ import {
   type Origin,
   type Transport,
   type TransportEvent,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { formatRate, markdownTable, measure, median, now } from './harness.js';
 
 const fakeLink: Link<unknown> = {

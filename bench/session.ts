@@ -20,8 +20,8 @@ import {
   type ResumableConfig,
   type ServerEvent,
   type ServerSession,
-} from 'lifeline';
-import { tcp, tcpServer } from 'lifeline/node';
+} from 'rx-lifeline';
+import { tcp, tcpServer } from 'rx-lifeline/node';
 import { formatRate, markdownTable, median, now } from './harness.js';
 import { lifelineRun, rawTcpRun, timedSends, type ThroughputCase, throughputTables } from './throughput.js';
 

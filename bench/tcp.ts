@@ -1,7 +1,7 @@
 // Throughput of one TCP connection on 127.0.0.1, client → server, until the server has decoded the
 // last frame: raw `node:net` with length-prefix + msgpackr framing written directly (one write per
 // frame, and one buffer per tick), against lifeline's tcp()/tcpServer().
-import { tcp, tcpServer } from 'lifeline/node';
+import { tcp, tcpServer } from 'rx-lifeline/node';
 import { lifelineRun, rawTcpRun, throughputTables } from './throughput.js';
 
 export function benchTcp(runs: number): Promise<string[]> {

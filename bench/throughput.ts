@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { Packr } from 'msgpackr';
 import { firstValueFrom, type Observable, type Subscription } from 'rxjs';
-import type { Link, ServerEvent, Transport } from 'lifeline';
+import type { Link, ServerEvent, Transport } from 'rx-lifeline';
 import { measure, now, printTable, type Row, type Sample } from './harness.js';
 
 /** One workload: `frames` frames of `payloadBytes`-byte `Uint8Array` payloads, client → server. */

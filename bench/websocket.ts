@@ -2,8 +2,8 @@
 // one message per tick carrying length-prefixed frames) against lifeline's websocket()/websocketServer().
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { websocket } from 'lifeline';
-import { websocketServer } from 'lifeline/node';
+import { websocket } from 'rx-lifeline';
+import { websocketServer } from 'rx-lifeline/node';
 import { now, type Sample } from './harness.js';
 import {
   BURST,

@@ -18,8 +18,8 @@ import {
   resumable,
   serveRequests,
   type Link,
-} from 'lifeline';
-import { tcp, tcpServer } from 'lifeline/node';
+} from 'rx-lifeline';
+import { tcp, tcpServer } from 'rx-lifeline/node';
 
 interface Watch {
   watch: string;

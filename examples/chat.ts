@@ -23,9 +23,9 @@ import {
   serveRequests,
   type ClientSession,
   type Link,
-} from 'lifeline';
-import { tcp, tcpServer } from 'lifeline/node';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { tcp, tcpServer } from 'rx-lifeline/node';
+import { seededRandom } from 'rx-lifeline/testing';
 
 function flag(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);

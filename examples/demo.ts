@@ -17,9 +17,9 @@ import {
   resumable,
   websocket,
   type Link,
-} from 'lifeline';
-import { tcp, tcpServer, websocketServer } from 'lifeline/node';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
+import { seededRandom } from 'rx-lifeline/testing';
 
 // ---------------------------------------------------------------------------------------------
 // Flags.

@@ -24,7 +24,7 @@ import {
   policy,
   retryWith,
   type HttpResponse,
-} from 'lifeline';
+} from 'rx-lifeline';
 
 // ---------------------------------------------------------------------------------------------
 // The flaky API: its answer depends on how many requests it has seen.

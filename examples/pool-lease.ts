@@ -25,8 +25,8 @@ import {
   timeout,
   toArray,
 } from 'rxjs';
-import { ConnectionPool, GaveUpError, policy, retryWith, type Lease, type Link } from 'lifeline';
-import { tcp, tcpServer } from 'lifeline/node';
+import { ConnectionPool, GaveUpError, policy, retryWith, type Lease, type Link } from 'rx-lifeline';
+import { tcp, tcpServer } from 'rx-lifeline/node';
 
 type Step = { op: 'LOCK' | 'UNLOCK'; key: string } | { op: 'PUT'; key: string; value: string };
 /** A step got no answer in time: the exchange's state on the server is unknown, so it is interrupted. */

@@ -2,8 +2,8 @@
 // echoes each one back with a timestamp, and the client prints what arrives.
 // Run: npm start  (or: npx tsx examples/tcp-echo.ts --count 5)
 import { filter, firstValueFrom, map, take, tap, toArray } from 'rxjs';
-import type { Link } from 'lifeline';
-import { tcp, tcpServer } from 'lifeline/node';
+import type { Link } from 'rx-lifeline';
+import { tcp, tcpServer } from 'rx-lifeline/node';
 
 interface Ping {
   seq: number;

@@ -4,7 +4,7 @@
 // badge says "reconnecting in N s", then "connected" again, and the list carries on without a gap
 // or a duplicate. The page also writes what it received into data attributes, for the end-to-end
 // test (spec/examples/browser.spec.ts) to read.
-import { heartbeat, policy, reconnectWith, resumable, websocket } from 'lifeline';
+import { heartbeat, policy, reconnectWith, resumable, websocket } from 'rx-lifeline';
 
 /** A message of the example server's live feed. */
 export interface Tick {

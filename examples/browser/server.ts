@@ -11,8 +11,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { interval, map } from 'rxjs';
-import { acceptSessions, heartbeat, type Link } from 'lifeline';
-import { websocketServer } from 'lifeline/node';
+import { acceptSessions, heartbeat, type Link } from 'rx-lifeline';
+import { websocketServer } from 'rx-lifeline/node';
 import type { Tick } from './page.js';
 
 const portArg = process.argv.indexOf('--port');
@@ -22,7 +22,7 @@ if (!(Number.isInteger(port) && port >= 0 && port < 65536)) {
   process.exit(2);
 }
 
-// The page: its HTML, and page.ts with lifeline bundled in (tsconfig.json maps 'lifeline' to lib/).
+// The page: its HTML, and page.ts with lifeline bundled in (tsconfig.json maps 'rx-lifeline' to lib/).
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const html = await readFile(here('./index.html'));
 const bundle = await build({

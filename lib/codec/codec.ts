@@ -10,7 +10,7 @@ import { checkEncodable, checkMsgpack, DEFAULT_MAX_DEPTH } from './msgpack-check
  *
  * @example
  * ```ts
- * import type { Codec } from 'lifeline';
+ * import type { Codec } from 'rx-lifeline';
  * const json: Codec<unknown> = {
  *   encode: (value) => new TextEncoder().encode(JSON.stringify(value)),
  *   decode: (bytes) => JSON.parse(new TextDecoder().decode(bytes)),
@@ -35,7 +35,7 @@ export interface Codec<T = unknown> {
  *
  * @example
  * ```ts
- * import { msgpackCodec, type MsgpackCodecOptions } from 'lifeline';
+ * import { msgpackCodec, type MsgpackCodecOptions } from 'rx-lifeline';
  * const options: MsgpackCodecOptions = { int64AsType: 'string' };
  * const codec = msgpackCodec(options);
  * ```
@@ -80,7 +80,7 @@ export interface MsgpackCodecOptions {
  *
  * @example
  * ```ts
- * import { msgpackCodec } from 'lifeline';
+ * import { msgpackCodec } from 'rx-lifeline';
  * const codec = msgpackCodec<{ n: number }>();
  * const bytes = codec.encode({ n: 1 });
  * console.log(codec.decode(bytes).n); // 1

@@ -7,7 +7,7 @@ import type { Codec } from './codec.js';
  *
  * @example
  * ```ts
- * import { LENGTH_PREFIX_BYTES } from 'lifeline';
+ * import { LENGTH_PREFIX_BYTES } from 'rx-lifeline';
  * const wireBytes = (bodyBytes: number) => LENGTH_PREFIX_BYTES + bodyBytes;
  * ```
  */
@@ -18,7 +18,7 @@ export const LENGTH_PREFIX_BYTES = 4;
  *
  * @example
  * ```ts
- * import { DEFAULT_MAX_FRAME_BYTES, memory } from 'lifeline';
+ * import { DEFAULT_MAX_FRAME_BYTES, memory } from 'rx-lifeline';
  * const endpoint = memory({ maxFrameBytes: DEFAULT_MAX_FRAME_BYTES / 16 }); // 1 MiB frames
  * ```
  */
@@ -29,7 +29,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
  *
  * @example
  * ```ts
- * import { FrameDecoder, msgpackCodec, type FrameDecoderOptions } from 'lifeline';
+ * import { FrameDecoder, msgpackCodec, type FrameDecoderOptions } from 'rx-lifeline';
  * const options: FrameDecoderOptions<unknown> = { codec: msgpackCodec(), maxFrameBytes: 64 * 1024 };
  * const decoder = new FrameDecoder(options);
  * ```
@@ -62,7 +62,7 @@ export interface FrameDecoderOptions<T> {
  *
  * @example
  * ```ts
- * import { FrameDecoder, encodeFrames, msgpackCodec } from 'lifeline';
+ * import { FrameDecoder, encodeFrames, msgpackCodec } from 'rx-lifeline';
  * const codec = msgpackCodec<string>();
  * const decoder = new FrameDecoder({ codec });
  * const bytes = encodeFrames(codec, ['a', 'b']);
@@ -236,7 +236,7 @@ export class FrameDecoder<T> {
  *
  * @example
  * ```ts
- * import { encodeFrames, msgpackCodec } from 'lifeline';
+ * import { encodeFrames, msgpackCodec } from 'rx-lifeline';
  * const bytes = encodeFrames(msgpackCodec(), [{ a: 1 }, 'two']);
  * console.log(bytes.length > 8); // true
  * ```

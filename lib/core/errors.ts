@@ -12,7 +12,7 @@
  *
  * @example
  * ```ts
- * import type { WriteState } from 'lifeline';
+ * import type { WriteState } from 'rx-lifeline';
  * const neverLeft = (state: WriteState) => state === 'none' || state === 'not-started';
  * ```
  */
@@ -29,7 +29,7 @@ export type WriteState = 'none' | 'not-started' | 'partial' | 'whole' | 'unknown
  *
  * @example
  * ```ts
- * import type { WriteReport } from 'lifeline';
+ * import type { WriteReport } from 'rx-lifeline';
  * const report: WriteReport = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 3 };
  * const neverLeft = (index: number) => index >= report.framesLeft;
  * ```
@@ -55,7 +55,7 @@ export interface WriteReport {
  *
  * @example
  * ```ts
- * import { UNKNOWN_WRITE } from 'lifeline';
+ * import { UNKNOWN_WRITE } from 'rx-lifeline';
  * console.log(UNKNOWN_WRITE.lastFrame); // 'unknown'
  * ```
  */
@@ -76,7 +76,7 @@ export const UNKNOWN_WRITE: WriteReport = Object.freeze({
  *
  * @example
  * ```ts
- * import type { ConnectionPhase } from 'lifeline';
+ * import type { ConnectionPhase } from 'rx-lifeline';
  * const beforeConnect = (phase: ConnectionPhase) => phase === 'dial';
  * ```
  */
@@ -91,7 +91,7 @@ type ErrorClass<T> = abstract new (...args: never[]) => T;
  *
  * @example
  * ```ts
- * import { LifelineError, ConnectionError } from 'lifeline';
+ * import { LifelineError, ConnectionError } from 'rx-lifeline';
  * function describe(error: unknown): string {
  *   if (ConnectionError.is(error)) return `${error.name} while ${error.phase}`;
  *   return LifelineError.is(error) ? error.message : String(error);
@@ -125,7 +125,7 @@ defineName(LifelineError, 'LifelineError');
  *
  * @example
  * ```ts
- * import { ConnectionResetError, type ConnectionErrorOptions } from 'lifeline';
+ * import { ConnectionResetError, type ConnectionErrorOptions } from 'rx-lifeline';
  * const options: ConnectionErrorOptions = { phase: 'read', code: 'ECONNRESET' };
  * const error = new ConnectionResetError('reset by peer', options);
  * ```
@@ -148,7 +148,7 @@ export interface ConnectionErrorOptions {
  *
  * @example
  * ```ts
- * import { ConnectionError } from 'lifeline';
+ * import { ConnectionError } from 'rx-lifeline';
  * function safeToResend(error: unknown, idempotent: boolean): boolean {
  *   if (!ConnectionError.is(error)) return false;
  *   const last = error.write.lastFrame;
@@ -179,7 +179,7 @@ defineName(ConnectionError, 'ConnectionError');
  *
  * @example
  * ```ts
- * import { DialError } from 'lifeline';
+ * import { DialError } from 'rx-lifeline';
  * const refused = (e: unknown) => DialError.is(e) && e.code === 'ECONNREFUSED';
  * ```
  */
@@ -195,7 +195,7 @@ defineName(DialError, 'DialError');
  *
  * @example
  * ```ts
- * import { ConnectionResetError } from 'lifeline';
+ * import { ConnectionResetError } from 'rx-lifeline';
  * const wasReset = (e: unknown) => ConnectionResetError.is(e);
  * ```
  */
@@ -208,7 +208,7 @@ defineName(ConnectionResetError, 'ConnectionResetError');
  *
  * @example
  * ```ts
- * import { PeerClosedError } from 'lifeline';
+ * import { PeerClosedError } from 'rx-lifeline';
  * const reasonOf = (e: unknown) => (PeerClosedError.is(e) ? e.reason : undefined);
  * ```
  */
@@ -245,7 +245,7 @@ defineName(PeerClosedError, 'PeerClosedError');
  *
  * @example
  * ```ts
- * import { ProtocolError } from 'lifeline';
+ * import { ProtocolError } from 'rx-lifeline';
  * const where = (e: unknown) => (ProtocolError.is(e) ? e.offset : -1);
  * ```
  */
@@ -272,7 +272,7 @@ defineName(ProtocolError, 'ProtocolError');
  *
  * @example
  * ```ts
- * import { FrameTooLargeError } from 'lifeline';
+ * import { FrameTooLargeError } from 'rx-lifeline';
  * const tooBig = (e: unknown) => (FrameTooLargeError.is(e) ? `${e.size} > ${e.limit}` : '');
  * ```
  */
@@ -298,7 +298,7 @@ defineName(FrameTooLargeError, 'FrameTooLargeError');
  *
  * @example
  * ```ts
- * import { LinkClosedError } from 'lifeline';
+ * import { LinkClosedError } from 'rx-lifeline';
  * const isClosed = (e: unknown) => LinkClosedError.is(e);
  * ```
  */
@@ -311,7 +311,7 @@ defineName(LinkClosedError, 'LinkClosedError');
  *
  * @example
  * ```ts
- * import { SendBufferFullError } from 'lifeline';
+ * import { SendBufferFullError } from 'rx-lifeline';
  * const full = (e: unknown) => (SendBufferFullError.is(e) ? e.bufferedBytes : 0);
  * ```
  */
@@ -335,7 +335,7 @@ defineName(SendBufferFullError, 'SendBufferFullError');
  *
  * @example
  * ```ts
- * import { EncodeError } from 'lifeline';
+ * import { EncodeError } from 'rx-lifeline';
  * const notEncodable = (e: unknown) => EncodeError.is(e);
  * ```
  */
@@ -349,7 +349,7 @@ defineName(EncodeError, 'EncodeError');
  *
  * @example
  * ```ts
- * import { ListenError } from 'lifeline';
+ * import { ListenError } from 'rx-lifeline';
  * const inUse = (e: unknown) => ListenError.is(e) && e.code === 'EADDRINUSE';
  * ```
  */
@@ -379,7 +379,7 @@ defineName(ListenError, 'ListenError');
  *
  * @example
  * ```ts
- * import { HttpError } from 'lifeline';
+ * import { HttpError } from 'rx-lifeline';
  * const error = new HttpError('GET https://example.com/ failed: 503', {
  *   status: 503,
  *   method: 'GET',

@@ -7,7 +7,7 @@ import type { TransportEvent } from './transport.js';
  *
  * @example
  * ```ts
- * import type { DisconnectedEvent } from 'lifeline';
+ * import type { DisconnectedEvent } from 'rx-lifeline';
  * const badge = (e: DisconnectedEvent) => `reconnecting in ${Math.ceil(e.delay / 1000)} s (try ${e.attempt + 1})`;
  * ```
  */
@@ -27,7 +27,7 @@ export interface DisconnectedEvent {
  *
  * @example
  * ```ts
- * import type { SessionEvent } from 'lifeline';
+ * import type { SessionEvent } from 'rx-lifeline';
  * const online = (event: SessionEvent) =>
  *   event.type === 'connected' ? true : event.type === 'disconnected' ? false : undefined;
  * ```
@@ -39,7 +39,7 @@ export type SessionEvent<In = unknown, Out = In> = TransportEvent<In, Out> | Dis
  *
  * @example
  * ```ts
- * import { memory, policy, reconnectWith, type SessionStream } from 'lifeline';
+ * import { memory, policy, reconnectWith, type SessionStream } from 'rx-lifeline';
  * const session: SessionStream<string> = memory<string>().transport.pipe(reconnectWith(policy.constant(100)));
  * ```
  */

@@ -14,7 +14,7 @@ import type { WriteReport } from './errors.js';
  * @typeParam Out - the type of outbound frames.
  * @example
  * ```ts
- * import type { Link } from 'lifeline';
+ * import type { Link } from 'rx-lifeline';
  * function greet(link: Link<{ hello: string }>): void {
  *   if (!link.send({ hello: 'world' })) link.drain$.subscribe(() => console.log('drained'));
  * }
@@ -63,7 +63,7 @@ export interface Link<Out = unknown> {
  *
  * @example
  * ```ts
- * import type { LinkInfo } from 'lifeline';
+ * import type { LinkInfo } from 'rx-lifeline';
  * const info: LinkInfo = { transport: 'tcp', remote: '127.0.0.1:7070', local: '127.0.0.1:50000' };
  * ```
  */
@@ -81,7 +81,7 @@ export interface LinkInfo {
  *
  * @example
  * ```ts
- * import type { ConnectedEvent } from 'lifeline';
+ * import type { ConnectedEvent } from 'rx-lifeline';
  * const onOpen = (event: ConnectedEvent<string>) => event.link.send('hi');
  * ```
  */
@@ -96,7 +96,7 @@ export interface ConnectedEvent<Out = unknown> {
  *
  * @example
  * ```ts
- * import type { FrameEvent } from 'lifeline';
+ * import type { FrameEvent } from 'rx-lifeline';
  * const payload = (event: FrameEvent<number>) => event.frame;
  * ```
  */
@@ -111,7 +111,7 @@ export interface FrameEvent<In = unknown> {
  *
  * @example
  * ```ts
- * import type { TransportEvent } from 'lifeline';
+ * import type { TransportEvent } from 'rx-lifeline';
  * const log = (event: TransportEvent) => console.log(event.type);
  * ```
  */
@@ -127,7 +127,7 @@ export type TransportEvent<In = unknown, Out = In> = ConnectedEvent<Out> | Frame
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
  * @example
  * ```ts
- * import { memory, type Transport } from 'lifeline';
+ * import { memory, type Transport } from 'rx-lifeline';
  * const endpoint = memory<string>();
  * const transport: Transport<string> = endpoint.transport;
  * ```
@@ -139,7 +139,7 @@ export type Transport<In = unknown, Out = In> = Observable<TransportEvent<In, Ou
  *
  * @example
  * ```ts
- * import type { ListeningEvent } from 'lifeline';
+ * import type { ListeningEvent } from 'rx-lifeline';
  * const port = (event: ListeningEvent) => event.port;
  * ```
  */
@@ -160,7 +160,7 @@ export interface ListeningEvent {
  *
  * @example
  * ```ts
- * import type { AcceptedEvent } from 'lifeline';
+ * import type { AcceptedEvent } from 'rx-lifeline';
  * const accept = (event: AcceptedEvent<string>) => event.connection.subscribe();
  * ```
  */
@@ -178,7 +178,7 @@ export interface AcceptedEvent<In = unknown, Out = In> {
  *
  * @example
  * ```ts
- * import type { ServerEvent } from 'lifeline';
+ * import type { ServerEvent } from 'rx-lifeline';
  * const isListening = (event: ServerEvent) => event.type === 'listening';
  * ```
  */
@@ -189,7 +189,7 @@ export type ServerEvent<In = unknown, Out = In> = ListeningEvent | AcceptedEvent
  *
  * @example
  * ```ts
- * import { memory, type LinkOptions } from 'lifeline';
+ * import { memory, type LinkOptions } from 'rx-lifeline';
  * const limits: LinkOptions<unknown> = { maxFrameBytes: 64 * 1024, highWaterMark: 256 * 1024 };
  * const endpoint = memory(limits);
  * ```

@@ -1,6 +1,6 @@
 /**
  * lifeline/node: the Node-only transports. TCP on `node:net`, and the WebSocket server on `ws`
- * (the WebSocket client is browser-safe and lives in `lifeline`).
+ * (the WebSocket client is browser-safe and lives in `rx-lifeline`).
  * @packageDocumentation
  * @module lifeline/node
  */

@@ -14,7 +14,7 @@ import { runSocket } from './socket-connection.js';
  * @typeParam T - the frames the connections encode and decode (both directions share the codec).
  * @example
  * ```ts
- * import type { TcpServerOptions } from 'lifeline/node';
+ * import type { TcpServerOptions } from 'rx-lifeline/node';
  * const options: TcpServerOptions = { host: '0.0.0.0', port: 7070, maxConnections: 1_000, maxFrameBytes: 1024 * 1024 };
  * ```
  */
@@ -53,7 +53,7 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
  * @typeParam In - frames the clients send. @typeParam Out - frames the server sends.
  * @example
  * ```ts
- * import { tcpServer } from 'lifeline/node';
+ * import { tcpServer } from 'rx-lifeline/node';
  * const server = tcpServer<string>({ port: 7070 }).subscribe((event) => {
  *   if (event.type === 'listening') console.log('listening on', event.address);
  *   else

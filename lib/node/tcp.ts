@@ -13,8 +13,8 @@ import { runSocket } from './socket-connection.js';
  * @typeParam T - the frames this connection encodes and decodes (both directions share the codec).
  * @example
  * ```ts
- * import { msgpackCodec } from 'lifeline';
- * import type { TcpOptions } from 'lifeline/node';
+ * import { msgpackCodec } from 'rx-lifeline';
+ * import type { TcpOptions } from 'rx-lifeline/node';
  * const options: TcpOptions<{ n: number }> = {
  *   host: 'example.com',
  *   port: 7070,
@@ -61,7 +61,7 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T> {
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
  * @example
  * ```ts
- * import { tcp } from 'lifeline/node';
+ * import { tcp } from 'rx-lifeline/node';
  * const subscription = tcp<string>({ host: '127.0.0.1', port: 7070, connectTimeout: 5_000 }).subscribe({
  *   next: (event) => {
  *     if (event.type === 'connected') event.link.send('hello');

@@ -22,7 +22,7 @@ const GOING_AWAY_REASON = 'server shutting down';
  * @example
  * ```ts
  * import { createServer } from 'node:http';
- * import type { WebSocketServerOptions } from 'lifeline/node';
+ * import type { WebSocketServerOptions } from 'rx-lifeline/node';
  * const onItsOwnPort: WebSocketServerOptions = { host: '0.0.0.0', port: 8080, path: '/live' };
  * const besideAnApp: WebSocketServerOptions = { server: createServer(), path: '/live' };
  * ```
@@ -69,7 +69,7 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T> {
  * @typeParam In - frames the clients send. @typeParam Out - frames the server sends.
  * @example
  * ```ts
- * import { websocketServer } from 'lifeline/node';
+ * import { websocketServer } from 'rx-lifeline/node';
  * const server = websocketServer<string>({ port: 7070, path: '/live' }).subscribe((event) => {
  *   if (event.type === 'listening') console.log('listening on', event.address);
  *   else

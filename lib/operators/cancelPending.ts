@@ -33,7 +33,7 @@ import {
  *
  * @example
  * ```ts
- * import type { RequestOptions } from 'lifeline';
+ * import type { RequestOptions } from 'rx-lifeline';
  * const options: RequestOptions = { idempotent: true, timeout: 2_000 };
  * ```
  */
@@ -60,7 +60,7 @@ export interface RequestOptions {
  *
  * @example
  * ```ts
- * import type { RequestLink } from 'lifeline';
+ * import type { RequestLink } from 'rx-lifeline';
  * const lookUp = (link: RequestLink<string>) => link.request<string>({ get: 'user/7' }, { idempotent: true });
  * ```
  */
@@ -86,7 +86,7 @@ export interface RequestLink<Out = unknown> extends Link<Out> {
  *
  * @example
  * ```ts
- * import type { RequestLinkEvent } from 'lifeline';
+ * import type { RequestLinkEvent } from 'rx-lifeline';
  * const keep = (e: RequestLinkEvent<string>) => e.link.send('queued until connected');
  * ```
  */
@@ -103,7 +103,7 @@ export interface RequestLinkEvent<Out = unknown> {
  *
  * @example
  * ```ts
- * import type { CancelPendingEvent } from 'lifeline';
+ * import type { CancelPendingEvent } from 'rx-lifeline';
  * const show = (e: CancelPendingEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
  * ```
  */
@@ -115,7 +115,7 @@ export type CancelPendingEvent<In = unknown, Out = In> =
  *
  * @example
  * ```ts
- * import type { CancelPendingConfig } from 'lifeline';
+ * import type { CancelPendingConfig } from 'rx-lifeline';
  * const config: CancelPendingConfig = { maxPending: 100, timeout: 30_000 };
  * ```
  */
@@ -192,7 +192,7 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  *
  * @example
  * ```ts
- * import { cancelPending, memory, policy, reconnectWith, type RequestLink } from 'lifeline';
+ * import { cancelPending, memory, policy, reconnectWith, type RequestLink } from 'rx-lifeline';
  * const endpoint = memory();
  * let link: RequestLink<string> | undefined;
  * const sub = endpoint.transport

@@ -8,7 +8,7 @@ import type { GiveUpReason } from '../policies/retry-policy.js';
  *
  * @example
  * ```ts
- * import { GaveUpError } from 'lifeline';
+ * import { GaveUpError } from 'rx-lifeline';
  * const explain = (e: unknown) =>
  *   GaveUpError.is(e) ? `gave up after ${e.attempts} attempts (${e.reason})` : String(e);
  * ```

@@ -15,7 +15,7 @@ const PONG = 2;
  *
  * @example
  * ```ts
- * import type { HeartbeatEvent } from 'lifeline';
+ * import type { HeartbeatEvent } from 'rx-lifeline';
  * const show = (e: HeartbeatEvent) => `rtt ${e.rtt} ms, peer clock ${e.clockOffset >= 0 ? '+' : ''}${e.clockOffset} ms`;
  * ```
  */
@@ -34,7 +34,7 @@ export interface HeartbeatEvent {
  *
  * @example
  * ```ts
- * import type { HeartbeatConfig } from 'lifeline';
+ * import type { HeartbeatConfig } from 'rx-lifeline';
  * const config: HeartbeatConfig = { interval: 5_000, timeout: 15_000 };
  * ```
  */
@@ -66,7 +66,7 @@ export interface HeartbeatConfig {
  *
  * @example
  * ```ts
- * import { HeartbeatTimeoutError } from 'lifeline';
+ * import { HeartbeatTimeoutError } from 'rx-lifeline';
  * const silence = (e: unknown) => (HeartbeatTimeoutError.is(e) ? e.silentFor : 0);
  * ```
  */
@@ -100,7 +100,7 @@ defineName(HeartbeatTimeoutError, 'HeartbeatTimeoutError');
  *
  * @example
  * ```ts
- * import { heartbeat, memory, policy, reconnectWith } from 'lifeline';
+ * import { heartbeat, memory, policy, reconnectWith } from 'rx-lifeline';
  * const endpoint = memory();
  * const session = endpoint.transport.pipe(
  *   heartbeat<string>({ interval: 5_000, timeout: 15_000 }),

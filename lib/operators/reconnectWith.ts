@@ -11,7 +11,7 @@ import { RetryPolicy } from '../policies/retry-policy.js';
  *
  * @example
  * ```ts
- * import { policy, type ReconnectConfig } from 'lifeline';
+ * import { policy, type ReconnectConfig } from 'rx-lifeline';
  * const config: ReconnectConfig = {
  *   policy: policy.exponential({ initial: 100, max: 30_000 }),
  *   healthyAfter: 'first-frame',
@@ -62,8 +62,8 @@ export interface ReconnectConfig {
  *
  * @example
  * ```ts
- * import { memory, policy, reconnectWith } from 'lifeline';
- * import { seededRandom } from 'lifeline/testing';
+ * import { memory, policy, reconnectWith } from 'rx-lifeline';
+ * import { seededRandom } from 'rx-lifeline/testing';
  * const endpoint = memory<string>();
  * const session = endpoint.transport.pipe(
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 }).jitter('full', { random: seededRandom(7) })),

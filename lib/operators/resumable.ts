@@ -32,7 +32,7 @@ import {
  *
  * @example
  * ```ts
- * import type { ResumedEvent } from 'lifeline';
+ * import type { ResumedEvent } from 'rx-lifeline';
  * const log = (e: ResumedEvent) => console.log(`resumed, ${e.replayed} frames resent`);
  * ```
  */
@@ -49,7 +49,7 @@ export interface ResumedEvent {
  *
  * @example
  * ```ts
- * import type { SessionResetEvent } from 'lifeline';
+ * import type { SessionResetEvent } from 'rx-lifeline';
  * const onReset = (e: SessionResetEvent) => console.warn(`session reset (${e.reason}), resync`, e.lost);
  * ```
  */
@@ -67,7 +67,7 @@ export interface SessionResetEvent {
  *
  * @example
  * ```ts
- * import type { OverflowEvent } from 'lifeline';
+ * import type { OverflowEvent } from 'rx-lifeline';
  * const onOverflow = (e: OverflowEvent<string>) => console.warn(`not sent: ${e.frame}`, e.error.bytes);
  * ```
  */
@@ -86,7 +86,7 @@ export interface OverflowEvent<Out = unknown> {
  *
  * @example
  * ```ts
- * import type { ResumableEvent } from 'lifeline';
+ * import type { ResumableEvent } from 'rx-lifeline';
  * const show = (e: ResumableEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
  * ```
  */
@@ -98,7 +98,7 @@ export type ResumableEvent<In = unknown, Out = In> =
  *
  * @example
  * ```ts
- * import type { ResumableConfig } from 'lifeline';
+ * import type { ResumableConfig } from 'rx-lifeline';
  * const config: ResumableConfig<string> = { maxBytes: 1024 * 1024, ackEvery: 16, onSessionLost: 'reset' };
  * ```
  */
@@ -184,7 +184,7 @@ export interface ResumableConfig<Out = unknown> {
  *
  * @example
  * ```ts
- * import { memory, policy, reconnectWith, resumable } from 'lifeline';
+ * import { memory, policy, reconnectWith, resumable } from 'rx-lifeline';
  * const endpoint = memory();
  * const session = endpoint.transport.pipe(
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 })),

@@ -16,7 +16,7 @@ import type { RetryPolicy } from '../policies/retry-policy.js';
  *
  * @example
  * ```ts
- * import { policy, type RetryConfig } from 'lifeline';
+ * import { policy, type RetryConfig } from 'rx-lifeline';
  * const config: RetryConfig = { policy: policy.constant(250).maxAttempts(4) };
  * ```
  */
@@ -45,7 +45,7 @@ export interface RetryConfig {
  * @example
  * ```ts
  * import { defer } from 'rxjs';
- * import { policy, retryWith } from 'lifeline';
+ * import { policy, retryWith } from 'rx-lifeline';
  * let calls = 0;
  * const flaky = defer(async () => {
  *   if (++calls < 3) throw Object.assign(new Error('busy'), { status: 503 });
@@ -140,7 +140,7 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
  * @example
  * ```ts
  * import { defer, retry } from 'rxjs';
- * import { policy, retryDelay } from 'lifeline';
+ * import { policy, retryDelay } from 'rx-lifeline';
  * const request = defer(() => fetch('http://127.0.0.1:8080/health'));
  * request.pipe(retry({ delay: retryDelay(policy.exponential({ initial: 100 }).maxAttempts(3)) }));
  * ```

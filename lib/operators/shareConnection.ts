@@ -17,7 +17,7 @@ import { checkNumber, describe, MAX_DELAY } from '../policies/validate.js';
  *
  * @example
  * ```ts
- * import { shareConnection, type ShareConnectionConfig } from 'lifeline';
+ * import { shareConnection, type ShareConnectionConfig } from 'rx-lifeline';
  * const config: ShareConnectionConfig = { idleTimeout: 5_000 };
  * const operator = shareConnection(config);
  * ```
@@ -64,7 +64,7 @@ export interface ShareConnectionConfig {
  * SchedulerLike.
  * @example
  * ```ts
- * import { memory, policy, reconnectWith, shareConnection } from 'lifeline';
+ * import { memory, policy, reconnectWith, shareConnection } from 'rx-lifeline';
  * const endpoint = memory<string>();
  * const session = endpoint.transport.pipe(
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 })),

@@ -10,7 +10,7 @@ import { MAX_DELAY, checkNumber } from './validate.js';
  *
  * @example
  * ```ts
- * import { exponentialBackoff, type Backoff } from 'lifeline';
+ * import { exponentialBackoff, type Backoff } from 'rx-lifeline';
  * let backoff: Backoff = exponentialBackoff({ initial: 100, max: 1_000 });
  * const delays: number[] = [];
  * for (let i = 0; i < 6; i++, backoff = backoff.next()) delays.push(backoff.duration);
@@ -34,7 +34,7 @@ export interface Backoff {
  *
  * @example
  * ```ts
- * import { linearBackoff, type LinearBackoffOptions } from 'lifeline';
+ * import { linearBackoff, type LinearBackoffOptions } from 'rx-lifeline';
  * const options: LinearBackoffOptions = { initial: 500, step: 500, max: 5_000 };
  * console.log(linearBackoff(options).next().duration); // 1000
  * ```
@@ -63,7 +63,7 @@ export interface LinearBackoffOptions {
  *
  * @example
  * ```ts
- * import { exponentialBackoff, type ExponentialBackoffOptions } from 'lifeline';
+ * import { exponentialBackoff, type ExponentialBackoffOptions } from 'rx-lifeline';
  * const options: ExponentialBackoffOptions = { initial: 250, factor: 3, max: 10_000 };
  * console.log(exponentialBackoff(options).next().duration); // 750
  * ```
@@ -97,7 +97,7 @@ export interface ExponentialBackoffOptions {
  * @throws TypeError if `ms` is negative, NaN or too large.
  * @example
  * ```ts
- * import { constantBackoff } from 'lifeline';
+ * import { constantBackoff } from 'rx-lifeline';
  * const backoff = constantBackoff(1_000);
  * console.log(backoff.duration, backoff.next().duration); // 1000 1000
  * ```
@@ -116,7 +116,7 @@ export function constantBackoff(ms: number): Backoff {
  * @throws TypeError if an option is negative, NaN or more than 2_147_483_647, or `max < initial`.
  * @example
  * ```ts
- * import { linearBackoff } from 'lifeline';
+ * import { linearBackoff } from 'rx-lifeline';
  * const backoff = linearBackoff({ initial: 100, step: 50, max: 200 });
  * const third = backoff.next().next();
  * console.log(backoff.duration, backoff.next().duration, third.duration, third.next().duration);
@@ -144,7 +144,7 @@ export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
  * `max < initial`, or `max` is more than 2_147_483_647 (the longest a timer can wait).
  * @example
  * ```ts
- * import { exponentialBackoff } from 'lifeline';
+ * import { exponentialBackoff } from 'rx-lifeline';
  * const backoff = exponentialBackoff({ initial: 100, max: 30_000 });
  * console.log(backoff.duration, backoff.next().duration, backoff.next().next().duration); // 100 200 400
  * ```

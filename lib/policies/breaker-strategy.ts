@@ -7,7 +7,7 @@ import { checkNumber, describe } from './validate.js';
  *
  * @example
  * ```ts
- * import { consecutiveFailures, failureRatio, type BreakerStrategy } from 'lifeline';
+ * import { consecutiveFailures, failureRatio, type BreakerStrategy } from 'rx-lifeline';
  * const strict: BreakerStrategy = consecutiveFailures(3);
  * const tolerant: BreakerStrategy = failureRatio({ threshold: 0.5, window: { duration: 10_000 } });
  * ```
@@ -19,7 +19,7 @@ export type BreakerStrategy = ConsecutiveFailuresStrategy | FailureRatioStrategy
  *
  * @example
  * ```ts
- * import { consecutiveFailures, type ConsecutiveFailuresStrategy } from 'lifeline';
+ * import { consecutiveFailures, type ConsecutiveFailuresStrategy } from 'rx-lifeline';
  * const strategy: ConsecutiveFailuresStrategy = consecutiveFailures(5);
  * console.log(strategy.failures); // 5
  * ```
@@ -35,7 +35,7 @@ export interface ConsecutiveFailuresStrategy {
  *
  * @example
  * ```ts
- * import { failureRatio, type FailureRatioStrategy } from 'lifeline';
+ * import { failureRatio, type FailureRatioStrategy } from 'rx-lifeline';
  * const strategy: FailureRatioStrategy = failureRatio({ threshold: 0.25, window: { count: 40 } });
  * console.log(strategy.minimumThroughput); // 10
  * ```
@@ -60,7 +60,7 @@ export interface FailureRatioStrategy {
  *
  * @example
  * ```ts
- * import type { SlidingWindow } from 'lifeline';
+ * import type { SlidingWindow } from 'rx-lifeline';
  * const lastHundred: SlidingWindow = { count: 100 };
  * const lastMinute: SlidingWindow = { duration: 60_000, buckets: 12 };
  * ```
@@ -73,7 +73,7 @@ export type SlidingWindow =
  *
  * @example
  * ```ts
- * import { failureRatio, type FailureRatioOptions } from 'lifeline';
+ * import { failureRatio, type FailureRatioOptions } from 'rx-lifeline';
  * const options: FailureRatioOptions = { threshold: 0.5, window: { count: 20 }, minimumThroughput: 5 };
  * console.log(failureRatio(options).kind); // 'failure-ratio'
  * ```
@@ -107,7 +107,7 @@ export interface FailureRatioOptions {
  * @throws TypeError if `failures` is not a positive integer.
  * @example
  * ```ts
- * import { CircuitBreaker, consecutiveFailures } from 'lifeline';
+ * import { CircuitBreaker, consecutiveFailures } from 'rx-lifeline';
  * const breaker = new CircuitBreaker({ strategy: consecutiveFailures(3), openFor: 5_000 });
  * ```
  */
@@ -132,7 +132,7 @@ export function consecutiveFailures(failures: number): ConsecutiveFailuresStrate
  * `minimumThroughput` is not a positive integer (or exceeds a count window).
  * @example
  * ```ts
- * import { CircuitBreaker, failureRatio } from 'lifeline';
+ * import { CircuitBreaker, failureRatio } from 'rx-lifeline';
  * const breaker = new CircuitBreaker({
  *   strategy: failureRatio({ threshold: 0.5, window: { duration: 30_000 }, minimumThroughput: 20 }),
  * });

@@ -19,7 +19,7 @@ import { checkNumber, describe } from './validate.js';
  *
  * @example
  * ```ts
- * import { CircuitBreaker, type CircuitState } from 'lifeline';
+ * import { CircuitBreaker, type CircuitState } from 'rx-lifeline';
  * const state: CircuitState = new CircuitBreaker().state; // 'closed'
  * ```
  */
@@ -31,7 +31,7 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
  *
  * @example
  * ```ts
- * import type { CircuitTransition } from 'lifeline';
+ * import type { CircuitTransition } from 'rx-lifeline';
  * const opened: CircuitTransition = { state: 'open', at: 1_000, reopensAt: 11_000 };
  * ```
  */
@@ -54,7 +54,7 @@ export interface CircuitTransition {
  *
  * @example
  * ```ts
- * import { CircuitBreaker, type BreakerPermit } from 'lifeline';
+ * import { CircuitBreaker, type BreakerPermit } from 'rx-lifeline';
  * const breaker = new CircuitBreaker();
  * const permit: BreakerPermit = breaker.admit();
  * console.log(permit.probe); // false: the breaker is closed
@@ -80,7 +80,7 @@ export interface BreakerPermit {
  *
  * @example
  * ```ts
- * import { CircuitBreaker, exponentialBackoff, failureRatio, type CircuitBreakerOptions } from 'lifeline';
+ * import { CircuitBreaker, exponentialBackoff, failureRatio, type CircuitBreakerOptions } from 'rx-lifeline';
  * const options: CircuitBreakerOptions = {
  *   strategy: failureRatio({ threshold: 0.5, window: { count: 20 } }),
  *   openFor: exponentialBackoff({ initial: 1_000, max: 60_000 }),
@@ -140,7 +140,7 @@ export interface CircuitBreakerOptions {
  *
  * @example
  * ```ts
- * import { CircuitBreaker, CircuitOpenError, consecutiveFailures } from 'lifeline';
+ * import { CircuitBreaker, CircuitOpenError, consecutiveFailures } from 'rx-lifeline';
  * const breaker = new CircuitBreaker({ strategy: consecutiveFailures(3), openFor: 10_000 });
  * breaker.state$.subscribe(({ state, at }) => console.log(`${state} at ${at}`));
  *

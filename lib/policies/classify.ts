@@ -16,7 +16,7 @@ import { describe } from './validate.js';
  *
  * @example
  * ```ts
- * import { classifyFailure, type FailureClass } from 'lifeline';
+ * import { classifyFailure, type FailureClass } from 'rx-lifeline';
  * const verdict: FailureClass = classifyFailure(new Error('?')); // 'permanent'
  * ```
  */
@@ -27,7 +27,7 @@ export type FailureClass = 'transient' | 'permanent';
  *
  * @example
  * ```ts
- * import type { ClassifyOptions } from 'lifeline';
+ * import type { ClassifyOptions } from 'rx-lifeline';
  * class QuotaError extends Error {}
  * const options: ClassifyOptions = {
  *   transient: (error) => (error instanceof QuotaError ? true : undefined),
@@ -71,7 +71,7 @@ export interface ClassifyOptions {
  *
  * @example
  * ```ts
- * import { classifyFailure, ConnectionResetError, ProtocolError } from 'lifeline';
+ * import { classifyFailure, ConnectionResetError, ProtocolError } from 'rx-lifeline';
  * classifyFailure(new ConnectionResetError('reset', { phase: 'read' })); // 'transient'
  * classifyFailure(new ProtocolError('garbled', { offset: 0 })); // 'permanent'
  * classifyFailure(Object.assign(new Error('busy'), { status: 503 })); // 'transient'

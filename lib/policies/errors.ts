@@ -9,7 +9,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  *
  * @example
  * ```ts
- * import { CircuitBreaker, CircuitOpenError } from 'lifeline';
+ * import { CircuitBreaker, CircuitOpenError } from 'rx-lifeline';
  * const breaker = new CircuitBreaker();
  * try {
  *   breaker.admit().success();
@@ -47,7 +47,7 @@ defineName(CircuitOpenError, 'CircuitOpenError');
  *
  * @example
  * ```ts
- * import { RetryBudgetExhaustedError } from 'lifeline';
+ * import { RetryBudgetExhaustedError } from 'rx-lifeline';
  * const gaveUpForBudget = (e: unknown) => RetryBudgetExhaustedError.is(e);
  * ```
  */

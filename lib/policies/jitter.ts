@@ -19,7 +19,7 @@ import { checkFunction, describe } from './validate.js';
  *
  * @example
  * ```ts
- * import type { JitterKind } from 'lifeline';
+ * import type { JitterKind } from 'rx-lifeline';
  * const kinds: JitterKind[] = ['none', 'full', 'equal', 'decorrelated'];
  * ```
  */
@@ -30,8 +30,8 @@ export type JitterKind = 'none' | 'full' | 'equal' | 'decorrelated';
  *
  * @example
  * ```ts
- * import type { JitterOptions } from 'lifeline';
- * import { seededRandom } from 'lifeline/testing';
+ * import type { JitterOptions } from 'rx-lifeline';
+ * import { seededRandom } from 'rx-lifeline/testing';
  * const inTests: JitterOptions = { random: seededRandom(7) };
  * const fromCrypto = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
  * const inProduction: JitterOptions = { random: fromCrypto };
@@ -40,7 +40,7 @@ export type JitterKind = 'none' | 'full' | 'equal' | 'decorrelated';
 export interface JitterOptions {
   /**
    * Returns a number in [0, 1) at each call. It is injected, never defaulted, so that a test can pass
-   * `seededRandom(seed)` from 'lifeline/testing' and get one exact sequence of delays; production
+   * `seededRandom(seed)` from 'rx-lifeline/testing' and get one exact sequence of delays; production
    * code passes the platform's generator (see the example). It is not called for `'none'`.
    * A value outside [0, 1) makes the backoff throw a `TypeError` rather than exceed its cap.
    */
@@ -61,8 +61,8 @@ export interface JitterOptions {
  * (for a kind other than `'none'`); later, if `random()` returns a value outside [0, 1).
  * @example
  * ```ts
- * import { exponentialBackoff, withJitter } from 'lifeline';
- * import { seededRandom } from 'lifeline/testing';
+ * import { exponentialBackoff, withJitter } from 'rx-lifeline';
+ * import { seededRandom } from 'rx-lifeline/testing';
  * const backoff = withJitter(exponentialBackoff({ initial: 100, max: 10_000 }), 'full', {
  *   random: seededRandom(42),
  * });

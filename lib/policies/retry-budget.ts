@@ -6,7 +6,7 @@ import { checkNumber, describe } from './validate.js';
  *
  * @example
  * ```ts
- * import { RetryBudget, type RetryBudgetOptions } from 'lifeline';
+ * import { RetryBudget, type RetryBudgetOptions } from 'rx-lifeline';
  * const options: RetryBudgetOptions = { ratio: 0.2, minRetriesPerSecond: 5, maxTokens: 50 };
  * const budget = new RetryBudget(options);
  * ```
@@ -56,7 +56,7 @@ export interface RetryBudgetOptions {
  *
  * @example
  * ```ts
- * import { RetryBudget } from 'lifeline';
+ * import { RetryBudget } from 'rx-lifeline';
  * const budget = new RetryBudget({ ratio: 0.1, minRetriesPerSecond: 0 });
  * for (let i = 0; i < 20; i++) budget.deposit(); // 20 successes earn 2 retries
  * console.log(budget.tryWithdraw(), budget.tryWithdraw(), budget.tryWithdraw()); // true true false

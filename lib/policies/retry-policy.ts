@@ -21,7 +21,7 @@ import { checkFunction, checkNumber, describe } from './validate.js';
  *
  * @example
  * ```ts
- * import type { RetryFailure } from 'lifeline';
+ * import type { RetryFailure } from 'rx-lifeline';
  * const failure: RetryFailure = { error: new Error('reset'), attempt: 1, firstFailureAt: 0, now: 0 };
  * ```
  */
@@ -52,7 +52,7 @@ export interface RetryFailure {
  *
  * @example
  * ```ts
- * import type { GiveUpReason } from 'lifeline';
+ * import type { GiveUpReason } from 'rx-lifeline';
  * const explain = (reason: GiveUpReason) => (reason === 'permanent' ? 'not retryable' : 'gave up');
  * ```
  */
@@ -65,7 +65,7 @@ export type GiveUpReason = 'permanent' | 'max-attempts' | 'max-elapsed' | 'budge
  *
  * @example
  * ```ts
- * import type { RetryDecision } from 'lifeline';
+ * import type { RetryDecision } from 'rx-lifeline';
  * const describe = (d: RetryDecision) => (d.retry ? `retry in ${d.delay} ms` : `gave up: ${d.reason}`);
  * ```
  */
@@ -85,7 +85,7 @@ export type RetryDecision =
  *
  * @example
  * ```ts
- * import { policy, type RetryPolicyConfig } from 'lifeline';
+ * import { policy, type RetryPolicyConfig } from 'rx-lifeline';
  * const config: RetryPolicyConfig = policy.exponential().attemptTimeout(5_000).config;
  * console.log(config.attemptTimeout, config.maxAttempts); // 5000 Infinity
  * ```
@@ -122,7 +122,7 @@ export interface RetryPolicyConfig {
  *
  * @example
  * ```ts
- * import { policy, CircuitBreaker, RetryBudget } from 'lifeline';
+ * import { policy, CircuitBreaker, RetryBudget } from 'rx-lifeline';
  * const sharedBreaker = new CircuitBreaker();
  * const sharedBudget = new RetryBudget();
  * const reconnect = policy
@@ -291,7 +291,7 @@ export class RetryPolicy {
    * the classifier throws.
    * @example
    * ```ts
-   * import { policy, DialError } from 'lifeline';
+   * import { policy, DialError } from 'rx-lifeline';
    * const retry = policy.exponential({ initial: 100, max: 1_000 }).maxAttempts(3);
    * const error = new DialError('refused', { code: 'ECONNREFUSED' });
    * const first = retry.decide({ error, attempt: 1, firstFailureAt: 0, now: 0 });
@@ -375,8 +375,8 @@ function fromBackoff(backoff: Backoff): RetryPolicy {
  *
  * @example
  * ```ts
- * import { policy } from 'lifeline';
- * import { seededRandom } from 'lifeline/testing';
+ * import { policy } from 'rx-lifeline';
+ * import { seededRandom } from 'rx-lifeline/testing';
  * const random = seededRandom(1);
  * const backOff = policy.exponential({ initial: 100, max: 30_000 }).jitter('full', { random });
  * const steady = policy.constant(1_000).maxAttempts(5);

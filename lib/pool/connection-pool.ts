@@ -14,7 +14,7 @@ import { PooledLink } from './pooled-link.js';
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
  * @example
  * ```ts
- * import { ConnectionPool, memory, type ConnectionPoolOptions } from 'lifeline';
+ * import { ConnectionPool, memory, type ConnectionPoolOptions } from 'rx-lifeline';
  * const endpoint = memory();
  * const options: ConnectionPoolOptions = {
  *   dial: () => endpoint.transport,
@@ -79,7 +79,7 @@ export interface ConnectionPoolOptions<In = unknown, Out = In> {
  *
  * @example
  * ```ts
- * import type { PoolCounts } from 'lifeline';
+ * import type { PoolCounts } from 'rx-lifeline';
  * const inUse = (counts: PoolCounts) => counts.open - counts.idle;
  * ```
  */
@@ -98,7 +98,7 @@ export interface PoolCounts {
  *
  * @example
  * ```ts
- * import type { PoolStats } from 'lifeline';
+ * import type { PoolStats } from 'rx-lifeline';
  * const line = (s: PoolStats) => `${s.key} open=${s.open} idle=${s.idle} (pool: ${s.total.open})`;
  * ```
  */
@@ -115,7 +115,7 @@ export interface PoolStats extends PoolCounts {
  *
  * @example
  * ```ts
- * import type { PoolSnapshot } from 'lifeline';
+ * import type { PoolSnapshot } from 'rx-lifeline';
  * const busiest = (s: PoolSnapshot) => [...s.keys].sort((a, b) => b.open - a.open)[0]?.key;
  * ```
  */
@@ -129,7 +129,7 @@ export interface PoolSnapshot {
  *
  * @example
  * ```ts
- * import type { PoolAddress } from 'lifeline';
+ * import type { PoolAddress } from 'rx-lifeline';
  * const address: PoolAddress = { scheme: 'tcp', host: '127.0.0.1', port: 7070 };
  * ```
  */
@@ -161,7 +161,7 @@ export type PoolAddress = string | URL | OriginParts;
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
  * @example
  * ```ts
- * import { ConnectionPool, memory } from 'lifeline';
+ * import { ConnectionPool, memory } from 'rx-lifeline';
  * import { filter, first } from 'rxjs';
  * const endpoint = memory<string>();
  * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport, idleTimeout: 10_000 });
@@ -267,7 +267,7 @@ export class ConnectionPool<In = unknown, Out = In> {
    * @throws `TypeError` for an address {@link originOf} rejects.
    * @example
    * ```ts
-   * import { ConnectionPool, memory } from 'lifeline';
+   * import { ConnectionPool, memory } from 'rx-lifeline';
    * const endpoint = memory<string>();
    * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });
    * const first = pool.transport('tcp://example.com:7070').subscribe(); // dials
@@ -305,7 +305,7 @@ export class ConnectionPool<In = unknown, Out = In> {
    * @throws `TypeError` for an address {@link originOf} rejects.
    * @example
    * ```ts
-   * import { ConnectionPool, memory } from 'lifeline';
+   * import { ConnectionPool, memory } from 'rx-lifeline';
    * import { first } from 'rxjs';
    * const endpoint = memory<string>();
    * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });
@@ -369,7 +369,7 @@ export class ConnectionPool<In = unknown, Out = In> {
    * `openTotal` connections are in use and none is idle; `TypeError` for a bad address.
    * @example
    * ```ts
-   * import { ConnectionPool, memory } from 'lifeline';
+   * import { ConnectionPool, memory } from 'rx-lifeline';
    * const endpoint = memory<string>();
    * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });
    * pool.adopt('tcp://peer.example.com:7070', endpoint.transport);

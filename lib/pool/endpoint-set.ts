@@ -23,7 +23,7 @@ import { checkFunction, checkNumber, describe } from '../policies/validate.js';
  * @typeParam T - what the caller keeps per endpoint.
  * @example
  * ```ts
- * import type { Endpoint } from 'lifeline';
+ * import type { Endpoint } from 'rx-lifeline';
  * const near: Endpoint<string> = { id: 'eu-1', cost: 100, value: 'https://eu-1.example.com' };
  * ```
  */
@@ -48,8 +48,8 @@ export interface Endpoint<T> {
  * @typeParam T - what the caller keeps per endpoint.
  * @example
  * ```ts
- * import { EndpointSet, type PickedEndpoint } from 'lifeline';
- * import { seededRandom } from 'lifeline/testing';
+ * import { EndpointSet, type PickedEndpoint } from 'rx-lifeline';
+ * import { seededRandom } from 'rx-lifeline/testing';
  * const set = new EndpointSet({ endpoints: [{ id: 'a', cost: 1, value: 'a.example' }], random: seededRandom(1) });
  * const picked: PickedEndpoint<string> | undefined = set.pick();
  * picked?.permit.release();
@@ -67,7 +67,7 @@ export interface PickedEndpoint<T> {
  *
  * @example
  * ```ts
- * import type { EndpointFailure } from 'lifeline';
+ * import type { EndpointFailure } from 'rx-lifeline';
  * const line = (f: EndpointFailure) => `${f.id}: ${f.attempted ? 'failed' : 'skipped (breaker open)'}`;
  * ```
  */
@@ -86,7 +86,7 @@ export interface EndpointFailure {
  *
  * @example
  * ```ts
- * import { AllEndpointsFailedError } from 'lifeline';
+ * import { AllEndpointsFailedError } from 'rx-lifeline';
  * const report = (e: unknown) =>
  *   AllEndpointsFailedError.is(e) ? e.failures.map((f) => `${f.id}: ${String(f.error)}`).join('\n') : '';
  * ```
@@ -108,7 +108,7 @@ defineName(AllEndpointsFailedError, 'AllEndpointsFailedError');
  * @typeParam T - what the caller keeps per endpoint.
  * @example
  * ```ts
- * import { consecutiveFailures, type EndpointSetOptions } from 'lifeline';
+ * import { consecutiveFailures, type EndpointSetOptions } from 'rx-lifeline';
  * const fromCrypto = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
  * const options: EndpointSetOptions<string> = {
  *   endpoints: [
@@ -139,7 +139,7 @@ export interface EndpointSetOptions<T> {
   breaker?: CircuitBreakerOptions | ((id: string) => CircuitBreakerOptions | CircuitBreaker) | undefined;
   /**
    * Returns a number in [0, 1) at each call; it chooses among equally cheap endpoints. Injected,
-   * never defaulted: tests pass `seededRandom(seed)` from 'lifeline/testing' for one exact sequence
+   * never defaulted: tests pass `seededRandom(seed)` from 'rx-lifeline/testing' for one exact sequence
    * of choices, production code the platform's generator (see the example). It is only called when
    * two or more endpoints tie for cheapest. A value outside [0, 1) makes the pick throw a
    * `TypeError`.
@@ -180,8 +180,8 @@ export interface EndpointSetOptions<T> {
  * @typeParam T - what the caller keeps per endpoint.
  * @example
  * ```ts
- * import { EndpointSet, http } from 'lifeline';
- * import { seededRandom } from 'lifeline/testing';
+ * import { EndpointSet, http } from 'rx-lifeline';
+ * import { seededRandom } from 'rx-lifeline/testing';
  * const nodes = new EndpointSet({
  *   endpoints: [
  *     { id: 'node1', cost: 100, value: 'http://127.0.0.1:8081' },

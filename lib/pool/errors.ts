@@ -7,7 +7,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  *
  * @example
  * ```ts
- * import { PoolExhaustedError } from 'lifeline';
+ * import { PoolExhaustedError } from 'rx-lifeline';
  * const busy = (e: unknown) => (PoolExhaustedError.is(e) ? `${e.key}: ${e.waiting} waiting` : '');
  * ```
  */
@@ -34,7 +34,7 @@ defineName(PoolExhaustedError, 'PoolExhaustedError');
  *
  * @example
  * ```ts
- * import { PoolClosedError } from 'lifeline';
+ * import { PoolClosedError } from 'rx-lifeline';
  * const closedPool = (e: unknown) => PoolClosedError.is(e);
  * ```
  */

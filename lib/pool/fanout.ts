@@ -11,7 +11,7 @@ import { checkEndpoints, describeError, EndpointSet, type Endpoint } from './end
  *
  * @example
  * ```ts
- * import type { FanoutStatus } from 'lifeline';
+ * import type { FanoutStatus } from 'rx-lifeline';
  * const done = (status: FanoutStatus) => status === 'all-succeeded';
  * ```
  */
@@ -24,7 +24,7 @@ export type FanoutStatus = 'all-succeeded' | 'some-failed' | 'all-failed';
  * @typeParam R - the value each endpoint answers with.
  * @example
  * ```ts
- * import type { FanoutResult } from 'lifeline';
+ * import type { FanoutResult } from 'rx-lifeline';
  * const summary = (r: FanoutResult<unknown>) =>
  *   `${r.status}: stored on ${r.ok.map((o) => o.id).join(', ') || 'none'}`;
  * ```
@@ -45,7 +45,7 @@ export interface FanoutResult<R> {
  *
  * @example
  * ```ts
- * import { FanoutError } from 'lifeline';
+ * import { FanoutError } from 'rx-lifeline';
  * const failedOn = (e: unknown) => (FanoutError.is(e) ? e.result.failed.map((f) => f.id) : []);
  * ```
  */
@@ -66,7 +66,7 @@ defineName(FanoutError, 'FanoutError');
  * @typeParam T - what the caller keeps per endpoint.
  * @example
  * ```ts
- * import type { FanoutOptions } from 'lifeline';
+ * import type { FanoutOptions } from 'rx-lifeline';
  * const holders = new Set(['node1', 'node3']);
  * const options: FanoutOptions<string> = { select: (e) => holders.has(e.id), failWhen: 'any-failed' };
  * ```
@@ -113,7 +113,7 @@ export interface FanoutOptions<T> {
  * @typeParam T - what the caller keeps per endpoint. @typeParam R - each endpoint's answer.
  * @example
  * ```ts
- * import { fanout, FanoutError, http } from 'lifeline';
+ * import { fanout, FanoutError, http } from 'rx-lifeline';
  * const nodes = [
  *   { id: 'node1', cost: 100, value: 'http://127.0.0.1:8081' },
  *   { id: 'node2', cost: 100, value: 'http://127.0.0.1:8082' },

@@ -21,7 +21,7 @@ import type { Origin } from './origin.js';
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
  * @example
  * ```ts
- * import { ConnectionPool, memory, type Lease } from 'lifeline';
+ * import { ConnectionPool, memory, type Lease } from 'rx-lifeline';
  * import { first } from 'rxjs';
  * const endpoint = memory<string>();
  * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });

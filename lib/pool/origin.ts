@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { originOf, type OriginParts } from 'lifeline';
+ * import { originOf, type OriginParts } from 'rx-lifeline';
  * const parts: OriginParts = { scheme: 'tcp', host: 'Example.com', port: 7070, user: 'alice' };
  * console.log(originOf(parts).key); // 'tcp://alice@example.com:7070'
  * ```
@@ -41,7 +41,7 @@ export interface OriginParts {
  *
  * @example
  * ```ts
- * import { originOf, type Origin } from 'lifeline';
+ * import { originOf, type Origin } from 'rx-lifeline';
  * const home: Origin = originOf('wss://chat.example.com/rooms/7');
  * console.log(home.port, home.key); // 443 'wss://chat.example.com:443'
  * ```
@@ -70,7 +70,7 @@ export interface Origin {
  *
  * @example
  * ```ts
- * import { DEFAULT_PORTS } from 'lifeline';
+ * import { DEFAULT_PORTS } from 'rx-lifeline';
  * console.log(DEFAULT_PORTS['wss']); // 443
  * ```
  */
@@ -86,7 +86,7 @@ export const DEFAULT_PORTS: Readonly<Record<string, number>> = Object.freeze({
  *
  * @example
  * ```ts
- * import { originOf, type OriginOptions } from 'lifeline';
+ * import { originOf, type OriginOptions } from 'rx-lifeline';
  * const options: OriginOptions = { credentialsId: 'token-2024-06' };
  * const key = originOf('https://alice:s3cret@api.example.com', options).key;
  * ```
@@ -118,7 +118,7 @@ export interface OriginOptions {
  * scheme with no default port and no port given, or a password without `credentialsId`.
  * @example
  * ```ts
- * import { originOf } from 'lifeline';
+ * import { originOf } from 'rx-lifeline';
  * const a = originOf('TCP://Example.COM:7070/any/path');
  * const b = originOf({ scheme: 'tcp', host: 'example.com', port: 7070 });
  * console.log(a.key === b.key); // true

@@ -11,7 +11,7 @@ import type { RequestLink, RequestLinkEvent, RequestOptions } from '../operators
  *
  * @example
  * ```ts
- * import type { ClientState } from 'lifeline';
+ * import type { ClientState } from 'rx-lifeline';
  * const badge = (s: ClientState) =>
  *   s.status === 'reconnecting' ? `reconnecting in ${s.delay} ms (try ${s.attempt + 1})` : s.status;
  * ```
@@ -32,7 +32,7 @@ export type ClientState =
  *
  * @example
  * ```ts
- * import type { ClientSession } from 'lifeline';
+ * import type { ClientSession } from 'rx-lifeline';
  * const hello = (session: ClientSession<string, string>) => session.send('hello');
  * ```
  */
@@ -79,7 +79,7 @@ export interface ClientSession<In = unknown, Out = In> {
  *
  * @example
  * ```ts
- * import { cancelPending, connect, heartbeat, memory, policy, reconnectWith, resumable } from 'lifeline';
+ * import { cancelPending, connect, heartbeat, memory, policy, reconnectWith, resumable } from 'rx-lifeline';
  * import { eachValueFrom } from 'rxjs-for-await';
  * const endpoint = memory();
  * const session = connect<string, string>(

@@ -5,7 +5,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  *
  * @example
  * ```ts
- * import type { SeqRange } from 'lifeline';
+ * import type { SeqRange } from 'rx-lifeline';
  * const range: SeqRange = [41, 57];
  * ```
  */
@@ -18,7 +18,7 @@ export type SeqRange = readonly [from: number, to: number];
  *
  * @example
  * ```ts
- * import type { LostFrames } from 'lifeline';
+ * import type { LostFrames } from 'rx-lifeline';
  * const lost: LostFrames = { sent: [12, 20], missed: undefined };
  * ```
  */
@@ -35,7 +35,7 @@ export interface LostFrames {
  *
  * @example
  * ```ts
- * import type { SessionLostReason } from 'lifeline';
+ * import type { SessionLostReason } from 'rx-lifeline';
  * const expired = (reason: SessionLostReason) => reason === 'unknown-session';
  * ```
  */
@@ -48,7 +48,7 @@ export type SessionLostReason = 'unknown-session' | 'bad-token' | 'gap';
  *
  * @example
  * ```ts
- * import { SessionLostError } from 'lifeline';
+ * import { SessionLostError } from 'rx-lifeline';
  * const describe = (e: unknown) =>
  *   SessionLostError.is(e) ? `${e.reason}: sent ${String(e.lost.sent)} may be lost` : String(e);
  * ```
@@ -73,7 +73,7 @@ defineName(SessionLostError, 'SessionLostError');
  *
  * @example
  * ```ts
- * import { SessionExpiredError } from 'lifeline';
+ * import { SessionExpiredError } from 'rx-lifeline';
  * const expired = (e: unknown) => (SessionExpiredError.is(e) ? e.idleFor : 0);
  * ```
  */
@@ -98,7 +98,7 @@ defineName(SessionExpiredError, 'SessionExpiredError');
  *
  * @example
  * ```ts
- * import { ReplayBufferFullError } from 'lifeline';
+ * import { ReplayBufferFullError } from 'rx-lifeline';
  * const full = (e: unknown) => (ReplayBufferFullError.is(e) ? `${e.frames} frames, ${e.bytes} bytes` : '');
  * ```
  */

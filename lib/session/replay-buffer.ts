@@ -5,7 +5,7 @@ import { ReplayBufferFullError } from './errors.js';
  *
  * @example
  * ```ts
- * import type { ReplayBufferOptions } from 'lifeline';
+ * import type { ReplayBufferOptions } from 'rx-lifeline';
  * const options: ReplayBufferOptions = { maxBytes: 1024 * 1024, maxFrames: 1000 };
  * ```
  */
@@ -34,7 +34,7 @@ export interface ReplayBufferOptions {
  * @typeParam T - the frames held.
  * @example
  * ```ts
- * import { ReplayBuffer } from 'lifeline';
+ * import { ReplayBuffer } from 'rx-lifeline';
  * const buffer = new ReplayBuffer<string>({ maxFrames: 100 });
  * buffer.append('a', 3); // seq 1
  * buffer.append('b', 3); // seq 2

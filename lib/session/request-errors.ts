@@ -9,7 +9,7 @@ import { defineName, LifelineError, type WriteReport } from '../core/errors.js';
  *
  * @example
  * ```ts
- * import { AmbiguousOutcomeError } from 'lifeline';
+ * import { AmbiguousOutcomeError } from 'rx-lifeline';
  * const verdict = (e: unknown) =>
  *   AmbiguousOutcomeError.is(e) ? (e.confirmed ? 'reached the socket whole' : 'maybe sent') : 'other';
  * ```
@@ -46,7 +46,7 @@ defineName(AmbiguousOutcomeError, 'AmbiguousOutcomeError');
  *
  * @example
  * ```ts
- * import { RequestTimeoutError } from 'lifeline';
+ * import { RequestTimeoutError } from 'rx-lifeline';
  * const after = (e: unknown) => (RequestTimeoutError.is(e) ? e.timeout : 0);
  * ```
  */
@@ -70,7 +70,7 @@ defineName(RequestTimeoutError, 'RequestTimeoutError');
  *
  * @example
  * ```ts
- * import type { CancelReason } from 'lifeline';
+ * import type { CancelReason } from 'rx-lifeline';
  * const retryLater = (reason: CancelReason) => reason === 'failed';
  * ```
  */
@@ -82,7 +82,7 @@ export type CancelReason = 'closed' | 'unsubscribed' | 'failed';
  *
  * @example
  * ```ts
- * import { RequestCancelledError } from 'lifeline';
+ * import { RequestCancelledError } from 'rx-lifeline';
  * const why = (e: unknown) => (RequestCancelledError.is(e) ? e.reason : undefined);
  * ```
  */
@@ -103,7 +103,7 @@ defineName(RequestCancelledError, 'RequestCancelledError');
  *
  * @example
  * ```ts
- * import { PendingRequestsFullError } from 'lifeline';
+ * import { PendingRequestsFullError } from 'rx-lifeline';
  * const cap = (e: unknown) => (PendingRequestsFullError.is(e) ? e.limit : 0);
  * ```
  */
@@ -124,7 +124,7 @@ defineName(PendingRequestsFullError, 'PendingRequestsFullError');
  *
  * @example
  * ```ts
- * import { SendQueueFullError } from 'lifeline';
+ * import { SendQueueFullError } from 'rx-lifeline';
  * const cap = (e: unknown) => (SendQueueFullError.is(e) ? e.limit : 0);
  * ```
  */
@@ -145,7 +145,7 @@ defineName(SendQueueFullError, 'SendQueueFullError');
  *
  * @example
  * ```ts
- * import { RemoteError } from 'lifeline';
+ * import { RemoteError } from 'rx-lifeline';
  * const notFound = (e: unknown) => RemoteError.is(e) && e.remoteName === 'NotFoundError';
  * ```
  */

@@ -61,7 +61,7 @@ export function requestsError(message: string, link: Link<unknown> | undefined):
  *
  * @example
  * ```ts
- * import type { RequestContext } from 'lifeline';
+ * import type { RequestContext } from 'rx-lifeline';
  * const slow = (payload: unknown, { signal }: RequestContext) =>
  *   new Promise((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
  * ```
@@ -80,7 +80,7 @@ export interface RequestContext {
  *
  * @example
  * ```ts
- * import type { RequestHandler } from 'lifeline';
+ * import type { RequestHandler } from 'rx-lifeline';
  * import { interval, take } from 'rxjs';
  * const handler: RequestHandler<{ count: number }> = (payload) => interval(10).pipe(take(payload.count));
  * ```
@@ -95,7 +95,7 @@ export type RequestHandler<Req = unknown, Res = unknown> = (
  *
  * @example
  * ```ts
- * import type { ServeRequestsConfig } from 'lifeline';
+ * import type { ServeRequestsConfig } from 'rx-lifeline';
  * const config: ServeRequestsConfig = { maxConcurrent: 100 };
  * ```
  */
@@ -130,7 +130,7 @@ export interface ServeRequestsConfig {
  *
  * @example
  * ```ts
- * import { memory, serveRequests } from 'lifeline';
+ * import { memory, serveRequests } from 'rx-lifeline';
  * const endpoint = memory();
  * const server = endpoint.server.subscribe((event) => {
  *   if (event.type !== 'connection') return;

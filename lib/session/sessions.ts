@@ -27,7 +27,7 @@ import {
  *
  * @example
  * ```ts
- * import type { SessionDisconnectedEvent } from 'lifeline';
+ * import type { SessionDisconnectedEvent } from 'rx-lifeline';
  * const why = (e: SessionDisconnectedEvent) => (e.error === undefined ? 'closed' : String(e.error));
  * ```
  */
@@ -44,7 +44,7 @@ export interface SessionDisconnectedEvent {
  *
  * @example
  * ```ts
- * import type { ServerSessionEvent } from 'lifeline';
+ * import type { ServerSessionEvent } from 'rx-lifeline';
  * const show = (e: ServerSessionEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
  * ```
  */
@@ -56,7 +56,7 @@ export type ServerSessionEvent<In = unknown, Out = In> =
  *
  * @example
  * ```ts
- * import type { ServerSession } from 'lifeline';
+ * import type { ServerSession } from 'rx-lifeline';
  * const echo = (session: ServerSession<string>) =>
  *   session.events$.subscribe((e) => e.type === 'frame' && session.link.send(e.frame));
  * ```
@@ -84,8 +84,8 @@ export interface ServerSession<In = unknown, Out = In> {
  *
  * @example
  * ```ts
- * import { heartbeat, type SessionServerConnection } from 'lifeline';
- * import type { AcceptedEvent } from 'lifeline';
+ * import { heartbeat, type SessionServerConnection } from 'rx-lifeline';
+ * import type { AcceptedEvent } from 'rx-lifeline';
  * const withHeartbeat = (event: AcceptedEvent): SessionServerConnection => ({
  *   ...event,
  *   connection: event.connection.pipe(heartbeat({ interval: 5_000, timeout: 15_000 })),
@@ -103,7 +103,7 @@ export interface SessionServerConnection {
  *
  * @example
  * ```ts
- * import type { AcceptSessionsConfig } from 'lifeline';
+ * import type { AcceptSessionsConfig } from 'rx-lifeline';
  * const config: AcceptSessionsConfig = { sessionTtl: 30_000, maxSessions: 1_000 };
  * ```
  */
@@ -182,7 +182,7 @@ export interface AcceptSessionsConfig<Out = unknown> {
  *
  * @example
  * ```ts
- * import { acceptSessions, memory } from 'lifeline';
+ * import { acceptSessions, memory } from 'rx-lifeline';
  * const endpoint = memory<string>();
  * const server = acceptSessions<string>(endpoint.server, { sessionTtl: 30_000 }).subscribe((session) => {
  *   session.events$.subscribe((event) => {

@@ -13,8 +13,8 @@ import { map, type Observable } from 'rxjs';
  *
  * @example
  * ```ts
- * import { ConnectionResetError, type SessionEvent } from 'lifeline';
- * import { marbleValue } from 'lifeline/testing';
+ * import { ConnectionResetError, type SessionEvent } from 'rx-lifeline';
+ * import { marbleValue } from 'rx-lifeline/testing';
  * const error = new ConnectionResetError('reset', { phase: 'read' });
  * const event: SessionEvent = { type: 'disconnected', error, attempt: 1, delay: 100 };
  * console.log(marbleValue(event)); // 'd1:100:ConnectionResetError'
@@ -52,8 +52,8 @@ export function marbleValue<E extends { readonly type: string }>(event: E): stri
  * ```ts
  * import { expect } from 'chai';
  * import { TestScheduler } from 'rxjs/testing';
- * import { policy, reconnectWith } from 'lifeline';
- * import { marbleEvents, scriptedTransport } from 'lifeline/testing';
+ * import { policy, reconnectWith } from 'rx-lifeline';
+ * import { marbleEvents, scriptedTransport } from 'rx-lifeline/testing';
  *
  * const testScheduler = new TestScheduler((actual, expected) => {
  *   expect(actual).to.deep.equal(expected);

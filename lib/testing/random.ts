@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { seededRandom } from 'lifeline/testing';
+ * import { seededRandom } from 'rx-lifeline/testing';
  * const random = seededRandom(42);
  * const a = random();
  * console.log(a === seededRandom(42)()); // true

@@ -7,7 +7,7 @@ import type { Link, LinkInfo } from '../core/transport.js';
  *
  * @example
  * ```ts
- * import type { SentFrame } from 'lifeline/testing';
+ * import type { SentFrame } from 'rx-lifeline/testing';
  * const show = ({ frame, time }: SentFrame<string>) => `${frame}@${time}`;
  * ```
  */
@@ -24,7 +24,7 @@ export interface SentFrame<Out = unknown> {
  * @example
  * ```ts
  * import { TestScheduler } from 'rxjs/testing';
- * import { RecordingLink, type RecordingLinkOptions } from 'lifeline/testing';
+ * import { RecordingLink, type RecordingLinkOptions } from 'rx-lifeline/testing';
  * const testScheduler = new TestScheduler(() => undefined);
  * const options: RecordingLinkOptions = { scheduler: testScheduler, onClose: (reason) => console.log(reason) };
  * const link = new RecordingLink<string>(options);
@@ -64,7 +64,7 @@ export interface RecordingLinkOptions {
  * ```ts
  * import { expect } from 'chai';
  * import { TestScheduler } from 'rxjs/testing';
- * import { RecordingLink } from 'lifeline/testing';
+ * import { RecordingLink } from 'rx-lifeline/testing';
  *
  * const testScheduler = new TestScheduler((actual, expected) => {
  *   expect(actual).to.deep.equal(expected);

@@ -11,7 +11,7 @@ import { RecordingLink } from './recording-link.js';
  * @example
  * ```ts
  * import { TestScheduler } from 'rxjs/testing';
- * import type { ColdFactory } from 'lifeline/testing';
+ * import type { ColdFactory } from 'rx-lifeline/testing';
  * const testScheduler = new TestScheduler(() => undefined);
  * const cold: ColdFactory = testScheduler.createColdObservable.bind(testScheduler);
  * ```
@@ -23,7 +23,7 @@ export type ColdFactory = RunHelpers['cold'];
  *
  * @example
  * ```ts
- * import type { RecordedTransport, SubscriptionLogs } from 'lifeline/testing';
+ * import type { RecordedTransport, SubscriptionLogs } from 'rx-lifeline/testing';
  * const dialsOf = (transport: RecordedTransport): SubscriptionLogs => transport.subscriptions;
  * ```
  */
@@ -34,8 +34,8 @@ export type SubscriptionLogs = ReturnType<ColdFactory>['subscriptions'];
  *
  * @example
  * ```ts
- * import { ProtocolError } from 'lifeline';
- * import type { ScriptedTransportOptions } from 'lifeline/testing';
+ * import { ProtocolError } from 'rx-lifeline';
+ * import type { ScriptedTransportOptions } from 'rx-lifeline/testing';
  * const options: ScriptedTransportOptions<{ n: number }> = {
  *   values: { a: { n: 1 }, b: { n: 2 } },
  *   error: new ProtocolError('garbage', { offset: 0 }),
@@ -63,7 +63,7 @@ export interface ScriptedTransportOptions<In = string> {
  *
  * @example
  * ```ts
- * import type { RecordedTransport } from 'lifeline/testing';
+ * import type { RecordedTransport } from 'rx-lifeline/testing';
  * const lastLink = (transport: RecordedTransport) => transport.links.at(-1);
  * ```
  */
@@ -97,8 +97,8 @@ export type RecordedTransport<In = string, Out = unknown> = Transport<In, Out> &
  * ```ts
  * import { expect } from 'chai';
  * import { TestScheduler } from 'rxjs/testing';
- * import { policy, reconnectWith } from 'lifeline';
- * import { marbleEvents, scriptedTransport } from 'lifeline/testing';
+ * import { policy, reconnectWith } from 'rx-lifeline';
+ * import { marbleEvents, scriptedTransport } from 'rx-lifeline/testing';
  *
  * const testScheduler = new TestScheduler((actual, expected) => {
  *   expect(actual).to.deep.equal(expected);

@@ -24,7 +24,7 @@ import { LayerLink } from '../internal/layer-link.js';
  *
  * @example
  * ```ts
- * import type { NetworkFault } from 'lifeline/testing';
+ * import type { NetworkFault } from 'rx-lifeline/testing';
  * const faults: NetworkFault[] = ['cut', { outage: 200 }, { stall: 50 }, { latency: 20 }];
  * ```
  */
@@ -41,7 +41,7 @@ export type NetworkFault =
  *
  * @example
  * ```ts
- * import type { ScheduledFault } from 'lifeline/testing';
+ * import type { ScheduledFault } from 'rx-lifeline/testing';
  * const plan: ScheduledFault[] = [{ at: 10, fault: 'cut' }, { at: 60, fault: { outage: 200 } }];
  * ```
  */
@@ -56,7 +56,7 @@ export interface ScheduledFault {
  *
  * @example
  * ```ts
- * import { seededRandom, type NetworkLoss } from 'lifeline/testing';
+ * import { seededRandom, type NetworkLoss } from 'rx-lifeline/testing';
  * const loss: NetworkLoss = { rate: 0.05, random: seededRandom(7), effect: 'stall' };
  * ```
  */
@@ -80,7 +80,7 @@ export interface NetworkLoss {
  * @example
  * ```ts
  * import { TestScheduler } from 'rxjs/testing';
- * import { seededRandom, type VirtualNetworkOptions } from 'lifeline/testing';
+ * import { seededRandom, type VirtualNetworkOptions } from 'rx-lifeline/testing';
  * const testScheduler = new TestScheduler(() => undefined);
  * const options: VirtualNetworkOptions = {
  *   scheduler: testScheduler,
@@ -119,7 +119,7 @@ export interface VirtualNetworkOptions extends Omit<MemoryOptions, 'scheduler' |
  * @typeParam Up - frames clients send. @typeParam Down - frames the server sends.
  * @example
  * ```ts
- * import { virtualNetwork, type SimulatedNetwork } from 'lifeline/testing';
+ * import { virtualNetwork, type SimulatedNetwork } from 'rx-lifeline/testing';
  * const network: SimulatedNetwork<string> = virtualNetwork<string>();
  * console.log(network.openConnections); // 0
  * ```
@@ -175,8 +175,8 @@ export interface SimulatedNetwork<Up = unknown, Down = Up> {
  * import { expect } from 'chai';
  * import { TestScheduler } from 'rxjs/testing';
  * import { catchError, EMPTY, mergeMap } from 'rxjs';
- * import { policy, reconnectWith } from 'lifeline';
- * import { marbleEvents, virtualNetwork } from 'lifeline/testing';
+ * import { policy, reconnectWith } from 'rx-lifeline';
+ * import { marbleEvents, virtualNetwork } from 'rx-lifeline/testing';
  *
  * const testScheduler = new TestScheduler((actual, expected) => {
  *   expect(actual).to.deep.equal(expected);

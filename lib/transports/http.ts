@@ -22,7 +22,7 @@ import { concatBytes } from '../internal/bytes.js';
  *
  * @example
  * ```ts
- * import type { HttpRequest } from 'lifeline';
+ * import type { HttpRequest } from 'rx-lifeline';
  * const order: HttpRequest = {
  *   url: 'https://shop.example/orders',
  *   method: 'POST',
@@ -79,7 +79,7 @@ export interface HttpRequest {
  *
  * @example
  * ```ts
- * import type { HttpOptions } from 'lifeline';
+ * import type { HttpOptions } from 'rx-lifeline';
  * const options: HttpOptions = { responseType: 'text', maxBodyBytes: 1024 * 1024 };
  * ```
  */
@@ -130,7 +130,7 @@ export interface HttpOptions {
  * @typeParam T - the decoded body's type. It is what the caller claims, not checked.
  * @example
  * ```ts
- * import type { HttpResponse } from 'lifeline';
+ * import type { HttpResponse } from 'rx-lifeline';
  * const etagOf = (response: HttpResponse) => response.headers.get('etag') ?? undefined;
  * ```
  */
@@ -175,7 +175,7 @@ export interface HttpResponse<T = unknown> {
  * not http(s), a body on a GET, a `maxBodyBytes` that is not a non-negative integer, …).
  * @example
  * ```ts
- * import { http, policy, retryWith, HttpError } from 'lifeline';
+ * import { http, policy, retryWith, HttpError } from 'rx-lifeline';
  * const retry = policy.exponential({ initial: 200, max: 10_000 }).maxAttempts(5);
  * http<{ name: string }>('https://api.example/users/7')
  *   .pipe(retryWith(retry))

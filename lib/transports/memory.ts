@@ -12,7 +12,7 @@ import { LinkWriter, resolveLimits, type LinkOptions, type WriterLimits } from '
  *
  * @example
  * ```ts
- * import { memory, type MemoryOptions } from 'lifeline';
+ * import { memory, type MemoryOptions } from 'rx-lifeline';
  * const options: MemoryOptions = { latency: 20, maxFrameBytes: 1024 };
  * const endpoint = memory(options);
  * ```
@@ -47,7 +47,7 @@ export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
  *
  * @example
  * ```ts
- * import { memory, type MemoryDirection } from 'lifeline';
+ * import { memory, type MemoryDirection } from 'rx-lifeline';
  * const direction: MemoryDirection = 'to-client';
  * memory().faults.cutAfter(100, direction);
  * ```
@@ -60,7 +60,7 @@ export type MemoryDirection = 'to-server' | 'to-client';
  *
  * @example
  * ```ts
- * import { memory } from 'lifeline';
+ * import { memory } from 'rx-lifeline';
  * const endpoint = memory();
  * endpoint.faults.cutAfter(10); // the next 10 bytes towards the server arrive, then the link is cut
  * endpoint.faults.stall(); // a half-open link: nothing arrives, nobody is told
@@ -97,7 +97,7 @@ export interface MemoryFaults {
  * @typeParam Up - frames the client sends. @typeParam Down - frames the server sends.
  * @example
  * ```ts
- * import { memory, type MemoryEndpoint } from 'lifeline';
+ * import { memory, type MemoryEndpoint } from 'rx-lifeline';
  * const endpoint: MemoryEndpoint<string, number> = memory<string, number>();
  * console.log(endpoint.openConnections); // 0
  * ```
@@ -120,7 +120,7 @@ export interface MemoryEndpoint<Up = unknown, Down = Up> {
  *
  * @example
  * ```ts
- * import { memory } from 'lifeline';
+ * import { memory } from 'rx-lifeline';
  * import { filter } from 'rxjs';
  * const endpoint = memory<string>();
  * const server = endpoint.server.subscribe((event) => {

@@ -9,7 +9,7 @@ import { runWebSocket } from '../internal/websocket-connection.js';
  *
  * @example
  * ```ts
- * import type { WebSocketCloseEventLike } from 'lifeline';
+ * import type { WebSocketCloseEventLike } from 'rx-lifeline';
  * const clean = (event: WebSocketCloseEventLike) => event.wasClean && event.code === 1000;
  * ```
  */
@@ -28,7 +28,7 @@ export interface WebSocketCloseEventLike {
  *
  * @example
  * ```ts
- * import type { WebSocketLike } from 'lifeline';
+ * import type { WebSocketLike } from 'rx-lifeline';
  * const isOpen = (socket: WebSocketLike) => socket.readyState === 1;
  * ```
  */
@@ -52,7 +52,7 @@ export interface WebSocketLike {
  *
  * @example
  * ```ts
- * import type { WebSocketConstructor } from 'lifeline';
+ * import type { WebSocketConstructor } from 'rx-lifeline';
  * const open = (Impl: WebSocketConstructor) => new Impl('ws://127.0.0.1:7070');
  * ```
  */
@@ -64,7 +64,7 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
  * @typeParam T - the frames this connection encodes and decodes (both directions share the codec).
  * @example
  * ```ts
- * import type { WebSocketOptions } from 'lifeline';
+ * import type { WebSocketOptions } from 'rx-lifeline';
  * import { WebSocket } from 'ws';
  * const options: WebSocketOptions = { url: 'wss://example.com/live', protocols: ['v1'], WebSocket };
  * ```
@@ -109,7 +109,7 @@ export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
  * @throws TypeError when no WebSocket implementation is available or `url` is not a URL.
  * @example
  * ```ts
- * import { websocket } from 'lifeline';
+ * import { websocket } from 'rx-lifeline';
  * import { WebSocket } from 'ws';
  * const subscription = websocket<string>({ url: 'ws://127.0.0.1:7070', WebSocket }).subscribe({
  *   next: (event) => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { Backoff } from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+import type { Backoff } from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import {
   BROOKER_POLICIES,
   brookerPolicy,

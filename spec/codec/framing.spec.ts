@@ -9,7 +9,7 @@ import {
   encodeFrames,
   msgpackCodec,
   type WriteReport,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { chunking, concat, fixstr, framed, msgpackValue, split, thrown } from './arbitraries.js';
 
 const codec = msgpackCodec();

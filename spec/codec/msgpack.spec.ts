@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { FrameDecoder, ProtocolError, msgpackCodec, type Codec } from 'lifeline';
+import { FrameDecoder, ProtocolError, msgpackCodec, type Codec } from 'rx-lifeline';
 import { concat, fixstr, framed, hex, msgpackValue, thrown } from './arbitraries.js';
 
 const codec = msgpackCodec();

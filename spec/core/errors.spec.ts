@@ -9,7 +9,7 @@ import {
   ProtocolError,
   SendBufferFullError,
   policy,
-} from 'lifeline';
+} from 'rx-lifeline';
 
 describe('errors', () => {
   it('have stable names on the prototype', () => {

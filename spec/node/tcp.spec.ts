@@ -12,8 +12,8 @@ import {
   PeerClosedError,
   ProtocolError,
   type Link,
-} from 'lifeline';
-import { tcp, tcpServer } from 'lifeline/node';
+} from 'rx-lifeline';
+import { tcp, tcpServer } from 'rx-lifeline/node';
 import {
   allWhole,
   exchangeBothWays,

@@ -4,8 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { WebSocket } from 'ws';
-import { DialError, ListenError, websocket } from 'lifeline';
-import { websocketServer } from 'lifeline/node';
+import { DialError, ListenError, websocket } from 'rx-lifeline';
+import { websocketServer } from 'rx-lifeline/node';
 import { failure, record, startServer } from '../support/loopback.js';
 
 describe('websocketServer', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { AmbiguousOutcomeError, RequestCancelledError } from 'lifeline';
-import { GaveUpError, memory, policy, type RequestHandler } from 'lifeline';
+import type { AmbiguousOutcomeError, RequestCancelledError } from 'rx-lifeline';
+import { GaveUpError, memory, policy, type RequestHandler } from 'rx-lifeline';
 import { catchError, map, NEVER, of, timer, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { clientOn, serveOn, serveSessionsOn } from '../session/requests-support.js';

@@ -10,8 +10,8 @@ import {
   type MemoryEndpoint,
   type SessionEvent,
   type TransportEvent,
-} from 'lifeline';
-import { tcp } from 'lifeline/node';
+} from 'rx-lifeline';
+import { tcp } from 'rx-lifeline/node';
 import net from 'node:net';
 import { catchError, EMPTY, firstValueFrom, map, mergeMap, of, tap, type Observable } from 'rxjs';
 import { newTestScheduler } from './support.js';

@@ -11,8 +11,8 @@ import {
   RetryBudget,
   type SessionEvent,
   type TransportEvent,
-} from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import { catchError, defer, EMPTY, mergeMap, of, type Observable } from 'rxjs';
 import { FakeLink, newTestScheduler, summarize, transportValues } from './support.js';
 

@@ -11,7 +11,7 @@ import {
   type MemoryEndpoint,
   type ResumableConfig,
   type ServerSession,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { catchError, EMPTY, map, mergeMap, of, tap, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { newTestScheduler } from './support.js';

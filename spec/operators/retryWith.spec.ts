@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { GaveUpError } from 'lifeline';
-import { CircuitBreaker, consecutiveFailures, policy, retryDelay, retryWith } from 'lifeline';
+import type { GaveUpError } from 'rx-lifeline';
+import { CircuitBreaker, consecutiveFailures, policy, retryDelay, retryWith } from 'rx-lifeline';
 import { catchError, defer, of, retry, take } from 'rxjs';
 import { newTestScheduler } from './support.js';
 

@@ -5,7 +5,7 @@ import {
   shareConnection,
   type SessionEvent,
   type TransportEvent,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { catchError, EMPTY, first, mergeMap, Observable, switchMap } from 'rxjs';
 import { newTestScheduler, summarize, transportValues } from './support.js';
 

@@ -2,10 +2,10 @@
 // (lifeline/testing), so our specs and our users' tests share one implementation.
 import { expect } from 'chai';
 import { TestScheduler } from 'rxjs/testing';
-import type { ConnectedEvent, Link, TransportEvent } from 'lifeline';
-import { RecordingLink } from 'lifeline/testing';
+import type { ConnectedEvent, Link, TransportEvent } from 'rx-lifeline';
+import { RecordingLink } from 'rx-lifeline/testing';
 
-export { RecordingLink as FakeLink, marbleEvents as summarize } from 'lifeline/testing';
+export { RecordingLink as FakeLink, marbleEvents as summarize } from 'rx-lifeline/testing';
 
 /** A TestScheduler that compares with chai's deep equality. */
 export function newTestScheduler(): TestScheduler {

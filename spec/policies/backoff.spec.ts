@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { constantBackoff, exponentialBackoff, linearBackoff } from 'lifeline';
+import { constantBackoff, exponentialBackoff, linearBackoff } from 'rx-lifeline';
 import { durations, expectDurations } from './support.js';
 
 describe('backoff', () => {

@@ -11,7 +11,7 @@ import {
   type BreakerPermit,
   type BreakerStrategy,
   type CircuitTransition,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { virtualClock } from './support.js';
 
 /**

@@ -14,7 +14,7 @@ import {
   RetryBudgetExhaustedError,
   type ClassifyOptions,
   type FailureClass,
-} from 'lifeline';
+} from 'rx-lifeline';
 
 const http = (status: number) => Object.assign(new Error(`HTTP ${status}`), { status });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { constantBackoff, exponentialBackoff, linearBackoff, withJitter, type JitterKind } from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+import { constantBackoff, exponentialBackoff, linearBackoff, withJitter, type JitterKind } from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import { durations } from './support.js';
 
 // Brooker's formulas, written out independently of lib/: random_between(low, high) with the same

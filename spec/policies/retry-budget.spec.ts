@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { DialError, policy, RetryBudget, RetryBudgetExhaustedError } from 'lifeline';
+import { DialError, policy, RetryBudget, RetryBudgetExhaustedError } from 'rx-lifeline';
 import { virtualClock } from './support.js';
 
 /** How many of `streams` simultaneous retries the budget grants. */

@@ -13,8 +13,8 @@ import {
   type Backoff,
   type RetryDecision,
   type RetryPolicy,
-} from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import { virtualClock } from './support.js';
 
 const reset = () => new ConnectionResetError('reset', { phase: 'read', code: 'ECONNRESET' });

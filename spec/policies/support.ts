@@ -1,7 +1,7 @@
 // Helpers shared by the policy specs.
 import { expect } from 'chai';
 import { VirtualTimeScheduler } from 'rxjs';
-import type { Backoff } from 'lifeline';
+import type { Backoff } from 'rx-lifeline';
 
 /** The first `count` durations of `backoff`, following `next()`. */
 export function durations(backoff: Backoff, count: number): number[] {

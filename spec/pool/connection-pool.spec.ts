@@ -11,7 +11,7 @@ import {
   type PoolStats,
   type Transport,
   type TransportEvent,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { catchError, filter, map, of, type Observable } from 'rxjs';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
 import { connectionValues, newTestScheduler, ScriptedLink, short } from './support.js';

@@ -10,8 +10,8 @@ import {
   ProtocolError,
   type Endpoint,
   type EndpointSetOptions,
-} from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import { EMPTY, map, mergeMap, Subscription, throwError, type SchedulerLike } from 'rxjs';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
 import { catching, newTestScheduler } from './support.js';

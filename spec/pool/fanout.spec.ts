@@ -8,8 +8,8 @@ import {
   ProtocolError,
   type Endpoint,
   type FanoutResult,
-} from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import { EMPTY, map, type Observable } from 'rxjs';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
 import { catching, newTestScheduler } from './support.js';

@@ -2,8 +2,8 @@
 // the lock taken on it) behind for the retry. Everything waits on events, never on a clock.
 import { expect } from 'chai';
 import { BehaviorSubject, filter, firstValueFrom, ReplaySubject, skip, type Subscription } from 'rxjs';
-import { ConnectionPool, type Lease, type Link } from 'lifeline';
-import { tcp, tcpServer } from 'lifeline/node';
+import { ConnectionPool, type Lease, type Link } from 'rx-lifeline';
+import { tcp, tcpServer } from 'rx-lifeline/node';
 import { startServer } from '../support/loopback.js';
 
 /**

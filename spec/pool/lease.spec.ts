@@ -6,7 +6,7 @@ import {
   type Lease,
   type Transport,
   type TransportEvent,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { catchError, mergeMap, Observable, of } from 'rxjs';
 import { connectionValues, newTestScheduler, ScriptedLink } from './support.js';
 

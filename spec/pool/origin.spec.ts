@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { originOf } from 'lifeline';
+import { originOf } from 'rx-lifeline';
 
 describe('origin', () => {
   it('lower-cases scheme and host, defaults the port per scheme, ignores the path', () => {

@@ -1,7 +1,7 @@
 // Helpers for the pool specs: scripted connections whose links can be told to hold unconfirmed
 // frames, and transport events shortened to marble values.
 import { catchError, EMPTY, map, type Observable } from 'rxjs';
-import type { Link, Transport, TransportEvent } from 'lifeline';
+import type { Link, Transport, TransportEvent } from 'rx-lifeline';
 import { FakeLink } from '../operators/support.js';
 
 export { newTestScheduler } from '../operators/support.js';

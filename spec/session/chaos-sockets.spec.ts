@@ -23,9 +23,9 @@ import {
   type ServerEvent,
   type ServerSession,
   type Transport,
-} from 'lifeline';
-import { tcp, tcpServer, websocketServer } from 'lifeline/node';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
+import { seededRandom } from 'rx-lifeline/testing';
 
 /**
  * Frames each way: the issue's 100,000. They take 1–2 s per transport on this 2-core machine (at

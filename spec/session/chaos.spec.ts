@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { acceptSessions, memory, policy, reconnectWith, resumable, type Link } from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+import { acceptSessions, memory, policy, reconnectWith, resumable, type Link } from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import type { Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 

@@ -9,8 +9,8 @@ import {
   SendQueueFullError,
   type ClientState,
   type MemoryEndpoint,
-} from 'lifeline';
-import { seededRandom } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import { catchError, lastValueFrom, map, NEVER, of, take, timer, toArray } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import { newTestScheduler } from '../operators/support.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ReplayBuffer, ReplayBufferFullError } from 'lifeline';
+import { ReplayBuffer, ReplayBufferFullError } from 'rx-lifeline';
 
 describe('ReplayBuffer', () => {
   it('numbers frames from 1 and reads them back by seq', () => {

@@ -14,7 +14,7 @@ import {
   type RequestHandler,
   type RequestLink,
   type RetryPolicy,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { catchError, EMPTY, mergeMap, type Observable, type Subscription } from 'rxjs';
 
 /**

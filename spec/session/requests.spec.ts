@@ -12,8 +12,8 @@ import {
   catchError,
   of,
 } from 'rxjs';
-import type { RemoteError } from 'lifeline';
-import { memory, serveRequests, type ProtocolError } from 'lifeline';
+import type { RemoteError } from 'rx-lifeline';
+import { memory, serveRequests, type ProtocolError } from 'rx-lifeline';
 import { FakeLink, newTestScheduler } from '../operators/support.js';
 import { clientOn, serveOn } from './requests-support.js';
 

@@ -25,7 +25,7 @@ import {
   type ServerEvent,
   type Transport,
   type TransportEvent,
-} from 'lifeline';
+} from 'rx-lifeline';
 
 /** How a transport ended: `'complete'`, or the error it failed with. */
 export type Outcome = 'complete' | { error: unknown };

@@ -3,14 +3,14 @@
 import { expect } from 'chai';
 import { catchError, EMPTY, mergeMap, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { heartbeat, policy, reconnectWith, type GaveUpError } from 'lifeline';
+import { heartbeat, policy, reconnectWith, type GaveUpError } from 'rx-lifeline';
 import {
   marbleEvents,
   RecordingLink,
   scriptedTransport,
   seededRandom,
   virtualNetwork,
-} from 'lifeline/testing';
+} from 'rx-lifeline/testing';
 
 function newTestScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { ConnectionResetError, DialError, type SessionEvent } from 'lifeline';
-import { marbleEvents, marbleValue, RecordingLink } from 'lifeline/testing';
+import { ConnectionResetError, DialError, type SessionEvent } from 'rx-lifeline';
+import { marbleEvents, marbleValue, RecordingLink } from 'rx-lifeline/testing';
 import { newTestScheduler } from './support.js';
 
 const reset = new ConnectionResetError('reset', { phase: 'read', code: 'ECONNRESET' });

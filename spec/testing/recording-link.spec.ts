@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { LinkClosedError } from 'lifeline';
-import { RecordingLink } from 'lifeline/testing';
+import { LinkClosedError } from 'rx-lifeline';
+import { RecordingLink } from 'rx-lifeline/testing';
 import { newTestScheduler } from './support.js';
 
 describe('RecordingLink', () => {

@@ -7,8 +7,8 @@ import {
   reconnectWith,
   type Link,
   type TransportEvent,
-} from 'lifeline';
-import { marbleEvents, marbleValue, RecordingLink, scriptedTransport } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { marbleEvents, marbleValue, RecordingLink, scriptedTransport } from 'rx-lifeline/testing';
 import { catchError, map, of, tap, type Observable } from 'rxjs';
 import { newTestScheduler } from './support.js';
 

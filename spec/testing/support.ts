@@ -2,8 +2,8 @@
 import { expect } from 'chai';
 import { catchError, defer, EMPTY, ignoreElements, mergeMap, tap, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { Link } from 'lifeline';
-import type { SimulatedNetwork } from 'lifeline/testing';
+import type { Link } from 'rx-lifeline';
+import type { SimulatedNetwork } from 'rx-lifeline/testing';
 
 /** A TestScheduler that compares with chai's deep equality. */
 export function newTestScheduler(): TestScheduler {

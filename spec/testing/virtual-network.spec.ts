@@ -6,8 +6,8 @@ import {
   type Link,
   type SessionEvent,
   type TransportEvent,
-} from 'lifeline';
-import { marbleEvents, seededRandom, virtualNetwork, type SimulatedNetwork } from 'lifeline/testing';
+} from 'rx-lifeline';
+import { marbleEvents, seededRandom, virtualNetwork, type SimulatedNetwork } from 'rx-lifeline/testing';
 import { catchError, EMPTY, map, mergeMap, of, tap, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { newTestScheduler, upperCaseServer } from './support.js';

@@ -30,7 +30,7 @@ import {
   retryWith,
   type HttpOptions,
   type HttpRequest,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { turn } from '../support/loopback.js';
 
 /** One request as the server saw it. */

@@ -13,7 +13,7 @@ import {
   type Transport,
   type TransportEvent,
   type WriteReport,
-} from 'lifeline';
+} from 'rx-lifeline';
 import { catchError, EMPTY, endWith, map, mergeMap, of, tap, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 

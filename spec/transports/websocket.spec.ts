@@ -13,8 +13,8 @@ import {
   type Link,
   type WebSocketConstructor,
   type WebSocketLike,
-} from 'lifeline';
-import { websocketServer } from 'lifeline/node';
+} from 'rx-lifeline';
+import { websocketServer } from 'rx-lifeline/node';
 import {
   allWhole,
   exchangeBothWays,
