@@ -24,3 +24,4 @@ export type {
   SimulatedNetwork,
   VirtualNetworkOptions,
 } from './virtual-network.js';
+export { marbleTime } from './marble-time.js';
