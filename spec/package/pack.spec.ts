@@ -23,7 +23,8 @@ interface Run {
 
 /** The environment without what `npm test` set for this project, so npm acts on `cwd` alone. */
 function cleanEnv(): NodeJS.ProcessEnv {
-  const keep = /^npm_config_(registry|cache|userconfig|globalconfig|proxy|https_proxy|noproxy|cafile|strict_ssl)$/;
+  const keep =
+    /^npm_config_(registry|cache|userconfig|globalconfig|proxy|https_proxy|noproxy|cafile|strict_ssl)$/;
   return Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || keep.test(key)),
   );
@@ -46,7 +47,9 @@ function run(command: string, args: readonly string[], cwd: string): Promise<Run
 async function ok(command: string, args: readonly string[], cwd: string): Promise<Run> {
   const result = await run(command, args, cwd);
   if (result.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited with ${result.code}\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited with ${result.code}\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return result;
 }
@@ -72,7 +75,7 @@ import * as testing from 'rx-lifeline/testing';
 import type { Link, Transport } from 'rx-lifeline';
 
 const link: Link<string> | undefined = undefined;
-const transport: Transport<string> = core.memory<string>().a;
+const transport: Transport<string> = core.memory<string>().transport;
 console.log([
   typeof core.reconnectWith,
   typeof node.tcp,
@@ -146,8 +149,12 @@ describe('the package as a user installs it (npm pack, then npm install of the t
       expect(listing, file).to.include(`package/${file}`);
     }
     expect(listing).to.include('package/docs/PROTOCOL.md');
-    expect(listing.filter((file) => /^package\/(spec|scripts|bench|examples|\.ci)\//.test(file))).to.deep.equal([]);
-    expect(readFileSync(path.join(installed, 'LICENSE'), 'utf8')).to.include('Copyright (c) 2026 the lifeline authors');
+    expect(
+      listing.filter((file) => /^package\/(spec|scripts|bench|examples|\.ci)\//.test(file)),
+    ).to.deep.equal([]);
+    expect(readFileSync(path.join(installed, 'LICENSE'), 'utf8')).to.include(
+      'Copyright (c) 2026 the lifeline authors',
+    );
   });
 
   it('resolves every source map and declaration map to a shipped file', () => {
@@ -155,7 +162,9 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     expect(maps.length).to.be.greaterThan(10);
     const missing: string[] = [];
     for (const map of maps) {
-      const { sources } = JSON.parse(readFileSync(path.join(installed, map), 'utf8')) as { sources: string[] };
+      const { sources } = JSON.parse(readFileSync(path.join(installed, map), 'utf8')) as {
+        sources: string[];
+      };
       for (const source of sources) {
         const file = path.resolve(installed, path.dirname(map), source);
         if (!existsSync(file)) missing.push(`${map} -> ${source}`);
@@ -166,9 +175,12 @@ describe('the package as a user installs it (npm pack, then npm install of the t
 
   it('links only to documents it ships (relative links of every shipped Markdown file)', () => {
     const broken: string[] = [];
-    for (const doc of listing.filter((file) => file.endsWith('.md')).map((file) => file.slice('package/'.length))) {
+    for (const doc of listing
+      .filter((file) => file.endsWith('.md'))
+      .map((file) => file.slice('package/'.length))) {
       for (const target of relativeLinks(readFileSync(path.join(installed, doc), 'utf8'))) {
-        if (!existsSync(path.resolve(installed, path.dirname(doc), target))) broken.push(`${doc} -> ${target}`);
+        if (!existsSync(path.resolve(installed, path.dirname(doc), target)))
+          broken.push(`${doc} -> ${target}`);
       }
     }
     expect(broken).to.deep.equal([]);
