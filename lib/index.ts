@@ -1,8 +1,13 @@
 /**
- * lifeline: message streams that survive bad networks. The browser-safe core: the transport
- * model, the msgpackr codec and framing, and the memory and WebSocket transports.
+ * rx-lifeline: message streams that survive bad networks, on RxJS 7. This entry is browser-safe
+ * and holds everything but the Node sockets and the test kit: the transport model and its errors,
+ * the msgpackr codec and framing, the memory, WebSocket client and HTTP transports, retry policies
+ * (backoff, jitter, classification, circuit breaker, retry budget), the operators `reconnectWith`,
+ * `retryWith`, `shareConnection` and `heartbeat`, resumable sessions (`resumable`,
+ * `acceptSessions`), requests (`cancelPending`, `serveRequests`), the `connect()` facade, and
+ * connection pools, endpoint sets and fanout.
  * @packageDocumentation
- * @module lifeline
+ * @module rx-lifeline
  */
 export {
   LifelineError,
@@ -104,7 +109,7 @@ export type { Lease } from './pool/lease.js';
 export { PoolExhaustedError, PoolClosedError } from './pool/errors.js';
 export { heartbeat, HeartbeatTimeoutError } from './operators/heartbeat.js';
 export type { HeartbeatConfig, HeartbeatEvent } from './operators/heartbeat.js';
-// Endpoint sets: the cheapest admissible endpoint with failover, and fanout to many (seed 002).
+// Endpoint sets: the cheapest admissible endpoint with failover, and fanout to many.
 export { EndpointSet, AllEndpointsFailedError } from './pool/endpoint-set.js';
 export type { Endpoint, EndpointSetOptions, PickedEndpoint, EndpointFailure } from './pool/endpoint-set.js';
 export { fanout, FanoutError } from './pool/fanout.js';

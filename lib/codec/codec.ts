@@ -16,6 +16,7 @@ import { checkEncodable, checkMsgpack, DEFAULT_MAX_DEPTH } from './msgpack-check
  *   decode: (bytes) => JSON.parse(new TextDecoder().decode(bytes)),
  * };
  * ```
+ * @category Codec
  */
 export interface Codec<T = unknown> {
   /** Encodes one frame. The returned bytes must stay unchanged until the next microtask at least. */
@@ -39,6 +40,7 @@ export interface Codec<T = unknown> {
  * const options: MsgpackCodecOptions = { int64AsType: 'string' };
  * const codec = msgpackCodec(options);
  * ```
+ * @category Codec
  */
 export interface MsgpackCodecOptions {
   /**
@@ -85,6 +87,7 @@ export interface MsgpackCodecOptions {
  * const bytes = codec.encode({ n: 1 });
  * console.log(codec.decode(bytes).n); // 1
  * ```
+ * @category Codec
  */
 export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Codec<T> {
   const { int64AsType = 'bigint', maxDepth = DEFAULT_MAX_DEPTH } = options;

@@ -10,6 +10,7 @@ import type { Codec } from './codec.js';
  * import { LENGTH_PREFIX_BYTES } from 'rx-lifeline';
  * const wireBytes = (bodyBytes: number) => LENGTH_PREFIX_BYTES + bodyBytes;
  * ```
+ * @category Codec
  */
 export const LENGTH_PREFIX_BYTES = 4;
 
@@ -21,6 +22,7 @@ export const LENGTH_PREFIX_BYTES = 4;
  * import { DEFAULT_MAX_FRAME_BYTES, memory } from 'rx-lifeline';
  * const endpoint = memory({ maxFrameBytes: DEFAULT_MAX_FRAME_BYTES / 16 }); // 1 MiB frames
  * ```
+ * @category Codec
  */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
@@ -33,6 +35,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
  * const options: FrameDecoderOptions<unknown> = { codec: msgpackCodec(), maxFrameBytes: 64 * 1024 };
  * const decoder = new FrameDecoder(options);
  * ```
+ * @category Codec
  */
 export interface FrameDecoderOptions<T> {
   /** Decodes each frame's body. */
@@ -71,6 +74,7 @@ export interface FrameDecoderOptions<T> {
  * decoder.end(); // throws if the stream stopped inside a frame
  * console.log(got); // ['a', 'b']
  * ```
+ * @category Codec
  */
 export class FrameDecoder<T> {
   private readonly codec: Codec<T>;
@@ -240,6 +244,7 @@ export class FrameDecoder<T> {
  * const bytes = encodeFrames(msgpackCodec(), [{ a: 1 }, 'two']);
  * console.log(bytes.length > 8); // true
  * ```
+ * @category Codec
  */
 export function encodeFrames<T>(codec: Codec<T>, frames: Iterable<T>): Uint8Array {
   const bodies = Array.from(frames, (frame) => codec.encode(frame));

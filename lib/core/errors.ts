@@ -15,6 +15,7 @@
  * import type { WriteState } from 'rx-lifeline';
  * const neverLeft = (state: WriteState) => state === 'none' || state === 'not-started';
  * ```
+ * @category Transports
  */
 export type WriteState = 'none' | 'not-started' | 'partial' | 'whole' | 'unknown';
 
@@ -33,6 +34,7 @@ export type WriteState = 'none' | 'not-started' | 'partial' | 'whole' | 'unknown
  * const report: WriteReport = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 3 };
  * const neverLeft = (index: number) => index >= report.framesLeft;
  * ```
+ * @category Transports
  */
 export interface WriteReport {
   /** What is known about the last frame passed to `send`. */
@@ -58,6 +60,7 @@ export interface WriteReport {
  * import { UNKNOWN_WRITE } from 'rx-lifeline';
  * console.log(UNKNOWN_WRITE.lastFrame); // 'unknown'
  * ```
+ * @category Transports
  */
 export const UNKNOWN_WRITE: WriteReport = Object.freeze({
   lastFrame: 'unknown',
@@ -79,6 +82,7 @@ export const UNKNOWN_WRITE: WriteReport = Object.freeze({
  * import type { ConnectionPhase } from 'rx-lifeline';
  * const beforeConnect = (phase: ConnectionPhase) => phase === 'dial';
  * ```
+ * @category Transports
  */
 export type ConnectionPhase = 'dial' | 'write' | 'read' | 'close';
 
@@ -97,6 +101,7 @@ type ErrorClass<T> = abstract new (...args: never[]) => T;
  *   return LifelineError.is(error) ? error.message : String(error);
  * }
  * ```
+ * @category Transports
  */
 export class LifelineError extends Error {
   /**
@@ -129,6 +134,7 @@ defineName(LifelineError, 'LifelineError');
  * const options: ConnectionErrorOptions = { phase: 'read', code: 'ECONNRESET' };
  * const error = new ConnectionResetError('reset by peer', options);
  * ```
+ * @category Transports
  */
 export interface ConnectionErrorOptions {
   /** The underlying error, e.g. Node's `ECONNRESET` error. */
@@ -155,6 +161,7 @@ export interface ConnectionErrorOptions {
  *   return last === 'none' || last === 'not-started' || idempotent;
  * }
  * ```
+ * @category Transports
  */
 export class ConnectionError extends LifelineError {
   /** The phase in which the connection failed. */
@@ -182,6 +189,7 @@ defineName(ConnectionError, 'ConnectionError');
  * import { DialError } from 'rx-lifeline';
  * const refused = (e: unknown) => DialError.is(e) && e.code === 'ECONNREFUSED';
  * ```
+ * @category Transports
  */
 export class DialError extends ConnectionError {
   constructor(message: string, options: Omit<ConnectionErrorOptions, 'phase' | 'write'>) {
@@ -198,6 +206,7 @@ defineName(DialError, 'DialError');
  * import { ConnectionResetError } from 'rx-lifeline';
  * const wasReset = (e: unknown) => ConnectionResetError.is(e);
  * ```
+ * @category Transports
  */
 export class ConnectionResetError extends ConnectionError {}
 defineName(ConnectionResetError, 'ConnectionResetError');
@@ -211,6 +220,7 @@ defineName(ConnectionResetError, 'ConnectionResetError');
  * import { PeerClosedError } from 'rx-lifeline';
  * const reasonOf = (e: unknown) => (PeerClosedError.is(e) ? e.reason : undefined);
  * ```
+ * @category Transports
  */
 export class PeerClosedError extends ConnectionError {
   /** The peer's close reason, when the protocol carries one (WebSocket). */
@@ -248,6 +258,7 @@ defineName(PeerClosedError, 'PeerClosedError');
  * import { ProtocolError } from 'rx-lifeline';
  * const where = (e: unknown) => (ProtocolError.is(e) ? e.offset : -1);
  * ```
+ * @category Transports
  */
 export class ProtocolError extends ConnectionError {
   /**
@@ -275,6 +286,7 @@ defineName(ProtocolError, 'ProtocolError');
  * import { FrameTooLargeError } from 'rx-lifeline';
  * const tooBig = (e: unknown) => (FrameTooLargeError.is(e) ? `${e.size} > ${e.limit}` : '');
  * ```
+ * @category Transports
  */
 export class FrameTooLargeError extends ProtocolError {
   /** The size the frame announced, in bytes. */
@@ -301,6 +313,7 @@ defineName(FrameTooLargeError, 'FrameTooLargeError');
  * import { LinkClosedError } from 'rx-lifeline';
  * const isClosed = (e: unknown) => LinkClosedError.is(e);
  * ```
+ * @category Transports
  */
 export class LinkClosedError extends LifelineError {}
 defineName(LinkClosedError, 'LinkClosedError');
@@ -314,6 +327,7 @@ defineName(LinkClosedError, 'LinkClosedError');
  * import { SendBufferFullError } from 'rx-lifeline';
  * const full = (e: unknown) => (SendBufferFullError.is(e) ? e.bufferedBytes : 0);
  * ```
+ * @category Transports
  */
 export class SendBufferFullError extends LifelineError {
   /** Bytes already queued when the frame was refused. */
@@ -338,6 +352,7 @@ defineName(SendBufferFullError, 'SendBufferFullError');
  * import { EncodeError } from 'rx-lifeline';
  * const notEncodable = (e: unknown) => EncodeError.is(e);
  * ```
+ * @category Transports
  */
 export class EncodeError extends LifelineError {}
 defineName(EncodeError, 'EncodeError');
@@ -352,6 +367,7 @@ defineName(EncodeError, 'EncodeError');
  * import { ListenError } from 'rx-lifeline';
  * const inUse = (e: unknown) => ListenError.is(e) && e.code === 'EADDRINUSE';
  * ```
+ * @category Transports
  */
 export class ListenError extends LifelineError {
   /** The system error code (`EADDRINUSE`, …), when known. */
@@ -390,6 +406,7 @@ defineName(ListenError, 'ListenError');
  * const summary = (e: unknown) => (HttpError.is(e) ? `${e.status} ${e.statusText}` : String(e));
  * console.log(summary(error)); // '503 '
  * ```
+ * @category Transports
  */
 export class HttpError extends LifelineError {
   /** The response status, 100–599 (in practice 3xx–5xx: fetch follows redirects). */

@@ -10,6 +10,7 @@ import type { TransportEvent } from './transport.js';
  * import type { DisconnectedEvent } from 'rx-lifeline';
  * const badge = (e: DisconnectedEvent) => `reconnecting in ${Math.ceil(e.delay / 1000)} s (try ${e.attempt + 1})`;
  * ```
+ * @category Operators
  */
 export interface DisconnectedEvent {
   readonly type: 'disconnected';
@@ -31,6 +32,7 @@ export interface DisconnectedEvent {
  * const online = (event: SessionEvent) =>
  *   event.type === 'connected' ? true : event.type === 'disconnected' ? false : undefined;
  * ```
+ * @category Operators
  */
 export type SessionEvent<In = unknown, Out = In> = TransportEvent<In, Out> | DisconnectedEvent;
 
@@ -42,5 +44,6 @@ export type SessionEvent<In = unknown, Out = In> = TransportEvent<In, Out> | Dis
  * import { memory, policy, reconnectWith, type SessionStream } from 'rx-lifeline';
  * const session: SessionStream<string> = memory<string>().transport.pipe(reconnectWith(policy.constant(100)));
  * ```
+ * @category Operators
  */
 export type SessionStream<In = unknown, Out = In> = Observable<SessionEvent<In, Out>>;

@@ -19,6 +19,7 @@ import type { WriteReport } from './errors.js';
  *   if (!link.send({ hello: 'world' })) link.drain$.subscribe(() => console.log('drained'));
  * }
  * ```
+ * @category Transports
  */
 export interface Link<Out = unknown> {
   /**
@@ -66,6 +67,7 @@ export interface Link<Out = unknown> {
  * import type { LinkInfo } from 'rx-lifeline';
  * const info: LinkInfo = { transport: 'tcp', remote: '127.0.0.1:7070', local: '127.0.0.1:50000' };
  * ```
+ * @category Transports
  */
 export interface LinkInfo {
   /** The kind of transport: `'memory'`, `'tcp'`, `'websocket'`, … */
@@ -84,6 +86,7 @@ export interface LinkInfo {
  * import type { ConnectedEvent } from 'rx-lifeline';
  * const onOpen = (event: ConnectedEvent<string>) => event.link.send('hi');
  * ```
+ * @category Transports
  */
 export interface ConnectedEvent<Out = unknown> {
   readonly type: 'connected';
@@ -99,6 +102,7 @@ export interface ConnectedEvent<Out = unknown> {
  * import type { FrameEvent } from 'rx-lifeline';
  * const payload = (event: FrameEvent<number>) => event.frame;
  * ```
+ * @category Transports
  */
 export interface FrameEvent<In = unknown> {
   readonly type: 'frame';
@@ -114,6 +118,7 @@ export interface FrameEvent<In = unknown> {
  * import type { TransportEvent } from 'rx-lifeline';
  * const log = (event: TransportEvent) => console.log(event.type);
  * ```
+ * @category Transports
  */
 export type TransportEvent<In = unknown, Out = In> = ConnectedEvent<Out> | FrameEvent<In>;
 
@@ -131,6 +136,7 @@ export type TransportEvent<In = unknown, Out = In> = ConnectedEvent<Out> | Frame
  * const endpoint = memory<string>();
  * const transport: Transport<string> = endpoint.transport;
  * ```
+ * @category Transports
  */
 export type Transport<In = unknown, Out = In> = Observable<TransportEvent<In, Out>>;
 
@@ -142,6 +148,7 @@ export type Transport<In = unknown, Out = In> = Observable<TransportEvent<In, Ou
  * import type { ListeningEvent } from 'rx-lifeline';
  * const port = (event: ListeningEvent) => event.port;
  * ```
+ * @category Transports
  */
 export interface ListeningEvent {
   readonly type: 'listening';
@@ -163,6 +170,7 @@ export interface ListeningEvent {
  * import type { AcceptedEvent } from 'rx-lifeline';
  * const accept = (event: AcceptedEvent<string>) => event.connection.subscribe();
  * ```
+ * @category Transports
  */
 export interface AcceptedEvent<In = unknown, Out = In> {
   readonly type: 'connection';
@@ -181,6 +189,7 @@ export interface AcceptedEvent<In = unknown, Out = In> {
  * import type { ServerEvent } from 'rx-lifeline';
  * const isListening = (event: ServerEvent) => event.type === 'listening';
  * ```
+ * @category Transports
  */
 export type ServerEvent<In = unknown, Out = In> = ListeningEvent | AcceptedEvent<In, Out>;
 
@@ -193,6 +202,7 @@ export type ServerEvent<In = unknown, Out = In> = ListeningEvent | AcceptedEvent
  * const limits: LinkOptions<unknown> = { maxFrameBytes: 64 * 1024, highWaterMark: 256 * 1024 };
  * const endpoint = memory(limits);
  * ```
+ * @category Transports
  */
 export interface LinkOptions<Out> {
   /**

@@ -1,8 +1,8 @@
 /**
- * lifeline/node: the Node-only transports. TCP on `node:net`, and the WebSocket server on `ws`
- * (the WebSocket client is browser-safe and lives in `rx-lifeline`).
+ * rx-lifeline/node: the Node-only transports. The TCP client and server on `node:net`, and the
+ * WebSocket server on `ws` (the WebSocket client is browser-safe and lives in `rx-lifeline`).
  * @packageDocumentation
- * @module lifeline/node
+ * @module rx-lifeline/node
  */
 export { tcp } from './tcp.js';
 export type { TcpOptions } from './tcp.js';

@@ -17,6 +17,7 @@ import { runSocket } from './socket-connection.js';
  * import type { TcpServerOptions } from 'rx-lifeline/node';
  * const options: TcpServerOptions = { host: '0.0.0.0', port: 7070, maxConnections: 1_000, maxFrameBytes: 1024 * 1024 };
  * ```
+ * @category Transports
  */
 export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
   /**
@@ -43,7 +44,7 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
  * A TCP server on `node:net`: subscribing listens and emits `listening` (with the real port), then
  * a `connection` event per accepted socket.
  *
- * Each `connection` is a {@link lifeline!Transport} that is already dialled: subscribe to it once to get
+ * Each `connection` is a {@link rx-lifeline!Transport} that is already dialled: subscribe to it once to get
  * `connected` and the frames, with the same completions and errors as {@link tcp}; the socket is
  * not read until then, so the peer's writes wait in the kernel's buffers (back-pressure, not loss).
  * Unsubscribing the server closes the listener and every accepted socket; subscribed connections
@@ -64,6 +65,7 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
  * });
  * server.unsubscribe();
  * ```
+ * @category Transports
  */
 export function tcpServer<In = unknown, Out = In>(
   options: TcpServerOptions<In | Out> = {},

@@ -23,6 +23,7 @@ import { runSocket } from './socket-connection.js';
  *   maxFrameBytes: 64 * 1024,
  * };
  * ```
+ * @category Transports
  */
 export interface TcpOptions<T = unknown> extends LinkOptions<T> {
   /**
@@ -47,8 +48,8 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T> {
 }
 
 /**
- * A TCP client {@link lifeline!Transport} on `node:net`: each subscription dials, emits `connected` with a
- * {@link lifeline!Link}, then a `frame` per inbound length-prefixed frame.
+ * A TCP client {@link rx-lifeline!Transport} on `node:net`: each subscription dials, emits `connected` with a
+ * {@link rx-lifeline!Link}, then a `frame` per inbound length-prefixed frame.
  *
  * It completes when the peer closes cleanly (or after `link.close()`, once the peer closed too). It
  * errors with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial
@@ -71,6 +72,7 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T> {
  * });
  * subscription.unsubscribe();
  * ```
+ * @category Transports
  */
 export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Transport<In, Out> {
   const { host = '127.0.0.1', port, connectTimeout, codec = msgpackCodec() } = options;

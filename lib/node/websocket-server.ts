@@ -26,6 +26,7 @@ const GOING_AWAY_REASON = 'server shutting down';
  * const onItsOwnPort: WebSocketServerOptions = { host: '0.0.0.0', port: 8080, path: '/live' };
  * const besideAnApp: WebSocketServerOptions = { server: createServer(), path: '/live' };
  * ```
+ * @category Transports
  */
 export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T> {
   /**
@@ -59,9 +60,9 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T> {
  * A WebSocket server on the `ws` package: subscribing listens and emits `listening` (with the real
  * port and a `ws://` address), then a `connection` event per accepted WebSocket.
  *
- * Each `connection` is a {@link lifeline!Transport} that is already open: subscribe to it once to get
+ * Each `connection` is a {@link rx-lifeline!Transport} that is already open: subscribe to it once to get
  * `connected` and the frames, with the same wire format, completions and errors as the
- * {@link lifeline!websocket} client (the same code runs both ends). A connection is not read until it is
+ * {@link rx-lifeline!websocket} client (the same code runs both ends). A connection is not read until it is
  * subscribed. Unsubscribing the server stops accepting and closes every WebSocket with 1001 (going
  * away): subscribed connections complete, and their clients complete too. A bind failure errors
  * the server with a `ListenError`. It does not compress messages (no permessage-deflate).
@@ -80,6 +81,7 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T> {
  * });
  * server.unsubscribe();
  * ```
+ * @category Transports
  */
 export function websocketServer<In = unknown, Out = In>(
   options: WebSocketServerOptions<In | Out> = {},

@@ -36,6 +36,7 @@ import {
  * import type { RequestOptions } from 'rx-lifeline';
  * const options: RequestOptions = { idempotent: true, timeout: 2_000 };
  * ```
+ * @category Sessions
  */
 export interface RequestOptions {
   /**
@@ -63,6 +64,7 @@ export interface RequestOptions {
  * import type { RequestLink } from 'rx-lifeline';
  * const lookUp = (link: RequestLink<string>) => link.request<string>({ get: 'user/7' }, { idempotent: true });
  * ```
+ * @category Sessions
  */
 export interface RequestLink<Out = unknown> extends Link<Out> {
   /**
@@ -89,6 +91,7 @@ export interface RequestLink<Out = unknown> extends Link<Out> {
  * import type { RequestLinkEvent } from 'rx-lifeline';
  * const keep = (e: RequestLinkEvent<string>) => e.link.send('queued until connected');
  * ```
+ * @category Sessions
  */
 export interface RequestLinkEvent<Out = unknown> {
   readonly type: 'request-link';
@@ -106,6 +109,7 @@ export interface RequestLinkEvent<Out = unknown> {
  * import type { CancelPendingEvent } from 'rx-lifeline';
  * const show = (e: CancelPendingEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
  * ```
+ * @category Sessions
  */
 export type CancelPendingEvent<In = unknown, Out = In> =
   RequestLinkEvent<Out> | ConnectedEvent<Out> | FrameEvent<In>;
@@ -118,6 +122,7 @@ export type CancelPendingEvent<In = unknown, Out = In> =
  * import type { CancelPendingConfig } from 'rx-lifeline';
  * const config: CancelPendingConfig = { maxPending: 100, timeout: 30_000 };
  * ```
+ * @category Sessions
  */
 export interface CancelPendingConfig {
   /**
@@ -204,6 +209,7 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * link?.request({ get: 'user/7' }, { idempotent: true }).subscribe((user) => console.log(user));
  * sub.unsubscribe();
  * ```
+ * @category Sessions
  */
 export function cancelPending<In = unknown, Out = In>(
   config: CancelPendingConfig = {},

@@ -12,6 +12,7 @@ import type { GiveUpReason } from '../policies/retry-policy.js';
  * const explain = (e: unknown) =>
  *   GaveUpError.is(e) ? `gave up after ${e.attempts} attempts (${e.reason})` : String(e);
  * ```
+ * @category Operators
  */
 export class GaveUpError extends LifelineError {
   /** Consecutive failed attempts, the last included. */

@@ -18,6 +18,7 @@ const PONG = 2;
  * import type { HeartbeatEvent } from 'rx-lifeline';
  * const show = (e: HeartbeatEvent) => `rtt ${e.rtt} ms, peer clock ${e.clockOffset >= 0 ? '+' : ''}${e.clockOffset} ms`;
  * ```
+ * @category Operators
  */
 export interface HeartbeatEvent {
   readonly type: 'heartbeat';
@@ -37,6 +38,7 @@ export interface HeartbeatEvent {
  * import type { HeartbeatConfig } from 'rx-lifeline';
  * const config: HeartbeatConfig = { interval: 5_000, timeout: 15_000 };
  * ```
+ * @category Operators
  */
 export interface HeartbeatConfig {
   /**
@@ -69,6 +71,7 @@ export interface HeartbeatConfig {
  * import { HeartbeatTimeoutError } from 'rx-lifeline';
  * const silence = (e: unknown) => (HeartbeatTimeoutError.is(e) ? e.silentFor : 0);
  * ```
+ * @category Operators
  */
 export class HeartbeatTimeoutError extends ConnectionError {
   /** How long the connection had been silent, in milliseconds. */
@@ -111,6 +114,7 @@ defineName(HeartbeatTimeoutError, 'HeartbeatTimeoutError');
  * });
  * sub.unsubscribe();
  * ```
+ * @category Operators
  */
 export function heartbeat<In = unknown, Out = In>(
   config: HeartbeatConfig = {},

@@ -18,6 +18,7 @@ import { RetryPolicy } from '../policies/retry-policy.js';
  *   onPeerClose: 'complete',
  * };
  * ```
+ * @category Operators
  */
 export interface ReconnectConfig {
   /** Decides whether and when to dial again after each failure. */
@@ -73,6 +74,7 @@ export interface ReconnectConfig {
  * });
  * badge.unsubscribe();
  * ```
+ * @category Operators
  */
 export function reconnectWith<E extends { readonly type: string }>(
   policyOrConfig: RetryPolicy | ReconnectConfig,

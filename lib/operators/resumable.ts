@@ -35,6 +35,7 @@ import {
  * import type { ResumedEvent } from 'rx-lifeline';
  * const log = (e: ResumedEvent) => console.log(`resumed, ${e.replayed} frames resent`);
  * ```
+ * @category Sessions
  */
 export interface ResumedEvent {
   readonly type: 'resumed';
@@ -52,6 +53,7 @@ export interface ResumedEvent {
  * import type { SessionResetEvent } from 'rx-lifeline';
  * const onReset = (e: SessionResetEvent) => console.warn(`session reset (${e.reason}), resync`, e.lost);
  * ```
+ * @category Sessions
  */
 export interface SessionResetEvent {
   readonly type: 'session-reset';
@@ -70,6 +72,7 @@ export interface SessionResetEvent {
  * import type { OverflowEvent } from 'rx-lifeline';
  * const onOverflow = (e: OverflowEvent<string>) => console.warn(`not sent: ${e.frame}`, e.error.bytes);
  * ```
+ * @category Sessions
  */
 export interface OverflowEvent<Out = unknown> {
   readonly type: 'overflow';
@@ -89,6 +92,7 @@ export interface OverflowEvent<Out = unknown> {
  * import type { ResumableEvent } from 'rx-lifeline';
  * const show = (e: ResumableEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
  * ```
+ * @category Sessions
  */
 export type ResumableEvent<In = unknown, Out = In> =
   ConnectedEvent<Out> | FrameEvent<In> | ResumedEvent | SessionResetEvent | OverflowEvent<Out>;
@@ -101,6 +105,7 @@ export type ResumableEvent<In = unknown, Out = In> =
  * import type { ResumableConfig } from 'rx-lifeline';
  * const config: ResumableConfig<string> = { maxBytes: 1024 * 1024, ackEvery: 16, onSessionLost: 'reset' };
  * ```
+ * @category Sessions
  */
 export interface ResumableConfig<Out = unknown> {
   /**
@@ -197,6 +202,7 @@ export interface ResumableConfig<Out = unknown> {
  * });
  * sub.unsubscribe();
  * ```
+ * @category Sessions
  */
 export function resumable<In = unknown, Out = In>(
   config: ResumableConfig<Out> = {},

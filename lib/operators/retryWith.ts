@@ -19,6 +19,7 @@ import type { RetryPolicy } from '../policies/retry-policy.js';
  * import { policy, type RetryConfig } from 'rx-lifeline';
  * const config: RetryConfig = { policy: policy.constant(250).maxAttempts(4) };
  * ```
+ * @category Operators
  */
 export interface RetryConfig {
   /** Decides whether and when to try again after each failure. */
@@ -53,6 +54,7 @@ export interface RetryConfig {
  * });
  * flaky.pipe(retryWith(policy.exponential({ initial: 10 }).maxAttempts(5))).subscribe(console.log);
  * ```
+ * @category Operators
  */
 export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTypeOperatorFunction<T> {
   const { policy, scheduler } = resolveConfig('retryWith', policyOrConfig);
@@ -144,6 +146,7 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
  * const request = defer(() => fetch('http://127.0.0.1:8080/health'));
  * request.pipe(retry({ delay: retryDelay(policy.exponential({ initial: 100 }).maxAttempts(3)) }));
  * ```
+ * @category Operators
  */
 export function retryDelay(
   policyOrConfig: RetryPolicy | RetryConfig,

@@ -21,6 +21,7 @@ import { checkNumber, describe, MAX_DELAY } from '../policies/validate.js';
  * const config: ShareConnectionConfig = { idleTimeout: 5_000 };
  * const operator = shareConnection(config);
  * ```
+ * @category Operators
  */
 export interface ShareConnectionConfig {
   /**
@@ -77,6 +78,7 @@ export interface ShareConnectionConfig {
  * badge.unsubscribe();
  * chat.unsubscribe(); // the connection stays up 5 s for the next subscriber, then closes
  * ```
+ * @category Operators
  */
 export function shareConnection<E extends { readonly type: string }>(
   config: number | ShareConnectionConfig = {},

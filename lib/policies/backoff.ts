@@ -16,6 +16,7 @@ import { MAX_DELAY, checkNumber } from './validate.js';
  * for (let i = 0; i < 6; i++, backoff = backoff.next()) delays.push(backoff.duration);
  * console.log(delays); // [100, 200, 400, 800, 1000, 1000]
  * ```
+ * @category Policies
  */
 export interface Backoff {
   /** Milliseconds to wait before this attempt; never more than {@link Backoff.max}. */
@@ -38,6 +39,7 @@ export interface Backoff {
  * const options: LinearBackoffOptions = { initial: 500, step: 500, max: 5_000 };
  * console.log(linearBackoff(options).next().duration); // 1000
  * ```
+ * @category Policies
  */
 export interface LinearBackoffOptions {
   /**
@@ -67,6 +69,7 @@ export interface LinearBackoffOptions {
  * const options: ExponentialBackoffOptions = { initial: 250, factor: 3, max: 10_000 };
  * console.log(exponentialBackoff(options).next().duration); // 750
  * ```
+ * @category Policies
  */
 export interface ExponentialBackoffOptions {
   /**
@@ -101,6 +104,7 @@ export interface ExponentialBackoffOptions {
  * const backoff = constantBackoff(1_000);
  * console.log(backoff.duration, backoff.next().duration); // 1000 1000
  * ```
+ * @category Policies
  */
 export function constantBackoff(ms: number): Backoff {
   checkNumber('constantBackoff', 'ms', ms, { min: 0 });
@@ -122,6 +126,7 @@ export function constantBackoff(ms: number): Backoff {
  * console.log(backoff.duration, backoff.next().duration, third.duration, third.next().duration);
  * // 100 150 200 200
  * ```
+ * @category Policies
  */
 export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
   const { initial = 100, step = initial, max = 30_000 } = options;
@@ -148,6 +153,7 @@ export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
  * const backoff = exponentialBackoff({ initial: 100, max: 30_000 });
  * console.log(backoff.duration, backoff.next().duration, backoff.next().next().duration); // 100 200 400
  * ```
+ * @category Policies
  */
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Backoff {
   const { initial = 100, factor = 2, max = 30_000 } = options;

@@ -11,6 +11,7 @@ import { checkNumber, describe } from './validate.js';
  * const strict: BreakerStrategy = consecutiveFailures(3);
  * const tolerant: BreakerStrategy = failureRatio({ threshold: 0.5, window: { duration: 10_000 } });
  * ```
+ * @category Policies
  */
 export type BreakerStrategy = ConsecutiveFailuresStrategy | FailureRatioStrategy;
 
@@ -23,6 +24,7 @@ export type BreakerStrategy = ConsecutiveFailuresStrategy | FailureRatioStrategy
  * const strategy: ConsecutiveFailuresStrategy = consecutiveFailures(5);
  * console.log(strategy.failures); // 5
  * ```
+ * @category Policies
  */
 export interface ConsecutiveFailuresStrategy {
   readonly kind: 'consecutive-failures';
@@ -39,6 +41,7 @@ export interface ConsecutiveFailuresStrategy {
  * const strategy: FailureRatioStrategy = failureRatio({ threshold: 0.25, window: { count: 40 } });
  * console.log(strategy.minimumThroughput); // 10
  * ```
+ * @category Policies
  */
 export interface FailureRatioStrategy {
   readonly kind: 'failure-ratio';
@@ -64,6 +67,7 @@ export interface FailureRatioStrategy {
  * const lastHundred: SlidingWindow = { count: 100 };
  * const lastMinute: SlidingWindow = { duration: 60_000, buckets: 12 };
  * ```
+ * @category Policies
  */
 export type SlidingWindow =
   { readonly count: number } | { readonly duration: number; readonly buckets?: number | undefined };
@@ -77,6 +81,7 @@ export type SlidingWindow =
  * const options: FailureRatioOptions = { threshold: 0.5, window: { count: 20 }, minimumThroughput: 5 };
  * console.log(failureRatio(options).kind); // 'failure-ratio'
  * ```
+ * @category Policies
  */
 export interface FailureRatioOptions {
   /**
@@ -110,6 +115,7 @@ export interface FailureRatioOptions {
  * import { CircuitBreaker, consecutiveFailures } from 'rx-lifeline';
  * const breaker = new CircuitBreaker({ strategy: consecutiveFailures(3), openFor: 5_000 });
  * ```
+ * @category Policies
  */
 export function consecutiveFailures(failures: number): ConsecutiveFailuresStrategy {
   checkNumber('consecutiveFailures', 'failures', failures, {
@@ -137,6 +143,7 @@ export function consecutiveFailures(failures: number): ConsecutiveFailuresStrate
  *   strategy: failureRatio({ threshold: 0.5, window: { duration: 30_000 }, minimumThroughput: 20 }),
  * });
  * ```
+ * @category Policies
  */
 export function failureRatio(options: FailureRatioOptions = {}): FailureRatioStrategy {
   const { threshold = 0.5, window = { duration: 10_000 } } = options;

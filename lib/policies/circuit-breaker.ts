@@ -22,6 +22,7 @@ import { checkNumber, describe } from './validate.js';
  * import { CircuitBreaker, type CircuitState } from 'rx-lifeline';
  * const state: CircuitState = new CircuitBreaker().state; // 'closed'
  * ```
+ * @category Policies
  */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -34,6 +35,7 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
  * import type { CircuitTransition } from 'rx-lifeline';
  * const opened: CircuitTransition = { state: 'open', at: 1_000, reopensAt: 11_000 };
  * ```
+ * @category Policies
  */
 export interface CircuitTransition {
   readonly state: CircuitState;
@@ -60,6 +62,7 @@ export interface CircuitTransition {
  * console.log(permit.probe); // false: the breaker is closed
  * permit.success();
  * ```
+ * @category Policies
  */
 export interface BreakerPermit {
   /** True for a half-open probe: an attempt whose outcome decides whether the breaker closes. */
@@ -89,6 +92,7 @@ export interface BreakerPermit {
  * };
  * const breaker = new CircuitBreaker(options);
  * ```
+ * @category Policies
  */
 export interface CircuitBreakerOptions {
   /**
@@ -156,6 +160,7 @@ export interface CircuitBreakerOptions {
  *   }
  * }
  * ```
+ * @category Policies
  */
 export class CircuitBreaker {
   /**

@@ -19,6 +19,7 @@ import { describe } from './validate.js';
  * import { classifyFailure, type FailureClass } from 'rx-lifeline';
  * const verdict: FailureClass = classifyFailure(new Error('?')); // 'permanent'
  * ```
+ * @category Policies
  */
 export type FailureClass = 'transient' | 'permanent';
 
@@ -34,6 +35,7 @@ export type FailureClass = 'transient' | 'permanent';
  *   retryHttp500: true,
  * };
  * ```
+ * @category Policies
  */
 export interface ClassifyOptions {
   /**
@@ -78,6 +80,7 @@ export interface ClassifyOptions {
  * classifyFailure(Object.assign(new Error('oops'), { status: 500 }), { retryHttp500: true }); // 'transient'
  * classifyFailure(Object.assign(new Error('busy'), { status: 503, idempotent: false })); // 'permanent'
  * ```
+ * @category Policies
  */
 export function classifyFailure(error: unknown, options: ClassifyOptions = {}): FailureClass {
   const { transient, retryHttp500 = false } = options;

@@ -17,6 +17,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  *   if (CircuitOpenError.is(error)) console.log(`try again at ${error.reopensAt ?? 'a later probe'}`);
  * }
  * ```
+ * @category Policies
  */
 export class CircuitOpenError extends LifelineError {
   /** The breaker's state when it refused: `'open'`, or `'half-open'` with every probe in flight. */
@@ -50,6 +51,7 @@ defineName(CircuitOpenError, 'CircuitOpenError');
  * import { RetryBudgetExhaustedError } from 'rx-lifeline';
  * const gaveUpForBudget = (e: unknown) => RetryBudgetExhaustedError.is(e);
  * ```
+ * @category Policies
  */
 export class RetryBudgetExhaustedError extends LifelineError {}
 defineName(RetryBudgetExhaustedError, 'RetryBudgetExhaustedError');

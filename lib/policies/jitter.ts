@@ -22,6 +22,7 @@ import { checkFunction, describe } from './validate.js';
  * import type { JitterKind } from 'rx-lifeline';
  * const kinds: JitterKind[] = ['none', 'full', 'equal', 'decorrelated'];
  * ```
+ * @category Policies
  */
 export type JitterKind = 'none' | 'full' | 'equal' | 'decorrelated';
 
@@ -36,6 +37,7 @@ export type JitterKind = 'none' | 'full' | 'equal' | 'decorrelated';
  * const fromCrypto = () => crypto.getRandomValues(new Uint32Array(1))[0]! / 2 ** 32;
  * const inProduction: JitterOptions = { random: fromCrypto };
  * ```
+ * @category Policies
  */
 export interface JitterOptions {
   /**
@@ -68,6 +70,7 @@ export interface JitterOptions {
  * });
  * console.log(backoff.duration < 100, backoff.next().duration < 200); // true true
  * ```
+ * @category Policies
  */
 export function withJitter(backoff: Backoff, kind: JitterKind, options?: JitterOptions): Backoff {
   if (!isBackoff(backoff))

@@ -10,6 +10,7 @@ import { checkNumber, describe } from './validate.js';
  * const options: RetryBudgetOptions = { ratio: 0.2, minRetriesPerSecond: 5, maxTokens: 50 };
  * const budget = new RetryBudget(options);
  * ```
+ * @category Policies
  */
 export interface RetryBudgetOptions {
   /**
@@ -61,6 +62,7 @@ export interface RetryBudgetOptions {
  * for (let i = 0; i < 20; i++) budget.deposit(); // 20 successes earn 2 retries
  * console.log(budget.tryWithdraw(), budget.tryWithdraw(), budget.tryWithdraw()); // true true false
  * ```
+ * @category Policies
  */
 export class RetryBudget {
   private readonly ratio: number;

@@ -24,6 +24,7 @@ import { checkFunction, checkNumber, describe } from './validate.js';
  * import type { RetryFailure } from 'rx-lifeline';
  * const failure: RetryFailure = { error: new Error('reset'), attempt: 1, firstFailureAt: 0, now: 0 };
  * ```
+ * @category Policies
  */
 export interface RetryFailure {
   /** What the attempt failed with. */
@@ -55,6 +56,7 @@ export interface RetryFailure {
  * import type { GiveUpReason } from 'rx-lifeline';
  * const explain = (reason: GiveUpReason) => (reason === 'permanent' ? 'not retryable' : 'gave up');
  * ```
+ * @category Policies
  */
 export type GiveUpReason = 'permanent' | 'max-attempts' | 'max-elapsed' | 'budget-exhausted';
 
@@ -68,6 +70,7 @@ export type GiveUpReason = 'permanent' | 'max-attempts' | 'max-elapsed' | 'budge
  * import type { RetryDecision } from 'rx-lifeline';
  * const describe = (d: RetryDecision) => (d.retry ? `retry in ${d.delay} ms` : `gave up: ${d.reason}`);
  * ```
+ * @category Policies
  */
 export type RetryDecision =
   | {
@@ -89,6 +92,7 @@ export type RetryDecision =
  * const config: RetryPolicyConfig = policy.exponential().attemptTimeout(5_000).config;
  * console.log(config.attemptTimeout, config.maxAttempts); // 5000 Infinity
  * ```
+ * @category Policies
  */
 export interface RetryPolicyConfig {
   /** The delays before jitter. */
@@ -134,6 +138,7 @@ export interface RetryPolicyConfig {
  * const decision = reconnect.decide({ error: new Error('?'), attempt: 1, firstFailureAt: 0, now: 0 });
  * console.log(decision.retry); // false: an unknown error is permanent
  * ```
+ * @category Policies
  */
 export class RetryPolicy {
   /** Everything this policy holds. */
@@ -382,6 +387,7 @@ function fromBackoff(backoff: Backoff): RetryPolicy {
  * const steady = policy.constant(1_000).maxAttempts(5);
  * const ramp = policy.linear({ initial: 500, step: 500, max: 5_000 }).maxElapsed(60_000);
  * ```
+ * @category Policies
  */
 export const policy = Object.freeze({
   /**

@@ -24,6 +24,7 @@ import { PooledLink } from './pooled-link.js';
  * };
  * const pool = new ConnectionPool(options);
  * ```
+ * @category Pools
  */
 export interface ConnectionPoolOptions<In = unknown, Out = In> {
   /**
@@ -82,6 +83,7 @@ export interface ConnectionPoolOptions<In = unknown, Out = In> {
  * import type { PoolCounts } from 'rx-lifeline';
  * const inUse = (counts: PoolCounts) => counts.open - counts.idle;
  * ```
+ * @category Pools
  */
 export interface PoolCounts {
   /** Connections open or being dialled: in use plus idle. */
@@ -101,6 +103,7 @@ export interface PoolCounts {
  * import type { PoolStats } from 'rx-lifeline';
  * const line = (s: PoolStats) => `${s.key} open=${s.open} idle=${s.idle} (pool: ${s.total.open})`;
  * ```
+ * @category Pools
  */
 export interface PoolStats extends PoolCounts {
   /** The origin key ({@link Origin.key}). */
@@ -118,6 +121,7 @@ export interface PoolStats extends PoolCounts {
  * import type { PoolSnapshot } from 'rx-lifeline';
  * const busiest = (s: PoolSnapshot) => [...s.keys].sort((a, b) => b.open - a.open)[0]?.key;
  * ```
+ * @category Pools
  */
 export interface PoolSnapshot {
   readonly total: PoolCounts;
@@ -132,6 +136,7 @@ export interface PoolSnapshot {
  * import type { PoolAddress } from 'rx-lifeline';
  * const address: PoolAddress = { scheme: 'tcp', host: '127.0.0.1', port: 7070 };
  * ```
+ * @category Pools
  */
 export type PoolAddress = string | URL | OriginParts;
 
@@ -177,6 +182,7 @@ export type PoolAddress = string | URL | OriginParts;
  * pool.stats$.subscribe((s) => console.log(s.key, s.open, s.idle, s.waiting));
  * pool.close();
  * ```
+ * @category Pools
  */
 export class ConnectionPool<In = unknown, Out = In> {
   /**

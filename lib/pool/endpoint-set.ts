@@ -26,6 +26,7 @@ import { checkFunction, checkNumber, describe } from '../policies/validate.js';
  * import type { Endpoint } from 'rx-lifeline';
  * const near: Endpoint<string> = { id: 'eu-1', cost: 100, value: 'https://eu-1.example.com' };
  * ```
+ * @category Pools
  */
 export interface Endpoint<T> {
   /** Names the endpoint in results and errors; unique within a set. */
@@ -54,6 +55,7 @@ export interface Endpoint<T> {
  * const picked: PickedEndpoint<string> | undefined = set.pick();
  * picked?.permit.release();
  * ```
+ * @category Pools
  */
 export interface PickedEndpoint<T> {
   readonly endpoint: Endpoint<T>;
@@ -70,6 +72,7 @@ export interface PickedEndpoint<T> {
  * import type { EndpointFailure } from 'rx-lifeline';
  * const line = (f: EndpointFailure) => `${f.id}: ${f.attempted ? 'failed' : 'skipped (breaker open)'}`;
  * ```
+ * @category Pools
  */
 export interface EndpointFailure {
   readonly id: string;
@@ -90,6 +93,7 @@ export interface EndpointFailure {
  * const report = (e: unknown) =>
  *   AllEndpointsFailedError.is(e) ? e.failures.map((f) => `${f.id}: ${String(f.error)}`).join('\n') : '';
  * ```
+ * @category Pools
  */
 export class AllEndpointsFailedError extends LifelineError {
   /** Every endpoint of the set, once, with what stopped it. */
@@ -120,6 +124,7 @@ defineName(AllEndpointsFailedError, 'AllEndpointsFailedError');
  *   random: fromCrypto,
  * };
  * ```
+ * @category Pools
  */
 export interface EndpointSetOptions<T> {
   /**
@@ -197,6 +202,7 @@ export interface EndpointSetOptions<T> {
  *   error: (error) => console.error(error), // AllEndpointsFailedError, or a permanent failure
  * });
  * ```
+ * @category Pools
  */
 export class EndpointSet<T> {
   /** The endpoints, in the order given, frozen. */

@@ -10,6 +10,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  * import { PoolExhaustedError } from 'rx-lifeline';
  * const busy = (e: unknown) => (PoolExhaustedError.is(e) ? `${e.key}: ${e.waiting} waiting` : '');
  * ```
+ * @category Pools
  */
 export class PoolExhaustedError extends LifelineError {
   /** The origin key that was asked for. */
@@ -37,6 +38,7 @@ defineName(PoolExhaustedError, 'PoolExhaustedError');
  * import { PoolClosedError } from 'rx-lifeline';
  * const closedPool = (e: unknown) => PoolClosedError.is(e);
  * ```
+ * @category Pools
  */
 export class PoolClosedError extends LifelineError {}
 defineName(PoolClosedError, 'PoolClosedError');

@@ -14,6 +14,7 @@ import { checkEndpoints, describeError, EndpointSet, type Endpoint } from './end
  * import type { FanoutStatus } from 'rx-lifeline';
  * const done = (status: FanoutStatus) => status === 'all-succeeded';
  * ```
+ * @category Pools
  */
 export type FanoutStatus = 'all-succeeded' | 'some-failed' | 'all-failed';
 
@@ -28,6 +29,7 @@ export type FanoutStatus = 'all-succeeded' | 'some-failed' | 'all-failed';
  * const summary = (r: FanoutResult<unknown>) =>
  *   `${r.status}: stored on ${r.ok.map((o) => o.id).join(', ') || 'none'}`;
  * ```
+ * @category Pools
  */
 export interface FanoutResult<R> {
   /** Whether every endpoint, some, or none succeeded. An empty selection is `'all-succeeded'`. */
@@ -48,6 +50,7 @@ export interface FanoutResult<R> {
  * import { FanoutError } from 'rx-lifeline';
  * const failedOn = (e: unknown) => (FanoutError.is(e) ? e.result.failed.map((f) => f.id) : []);
  * ```
+ * @category Pools
  */
 export class FanoutError extends LifelineError {
   /** The outcome on every endpoint that was asked. */
@@ -70,6 +73,7 @@ defineName(FanoutError, 'FanoutError');
  * const holders = new Set(['node1', 'node3']);
  * const options: FanoutOptions<string> = { select: (e) => holders.has(e.id), failWhen: 'any-failed' };
  * ```
+ * @category Pools
  */
 export interface FanoutOptions<T> {
   /**
@@ -125,6 +129,7 @@ export interface FanoutOptions<T> {
  *   error: (error) => console.error(FanoutError.is(error) ? error.message : error),
  * });
  * ```
+ * @category Pools
  */
 export function fanout<T, R>(
   endpoints: EndpointSet<T> | readonly Endpoint<T>[],

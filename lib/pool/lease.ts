@@ -34,6 +34,7 @@ import type { Origin } from './origin.js';
  *   });
  * });
  * ```
+ * @category Pools
  */
 export interface Lease<In = unknown, Out = In> {
   /** The origin the connection goes to. */

@@ -8,6 +8,7 @@
  * const parts: OriginParts = { scheme: 'tcp', host: 'Example.com', port: 7070, user: 'alice' };
  * console.log(originOf(parts).key); // 'tcp://alice@example.com:7070'
  * ```
+ * @category Pools
  */
 export interface OriginParts {
   /** The URL scheme, without the colon: `'tcp'`, `'ws'`, `'https'`, … Compared case-insensitively. */
@@ -45,6 +46,7 @@ export interface OriginParts {
  * const home: Origin = originOf('wss://chat.example.com/rooms/7');
  * console.log(home.port, home.key); // 443 'wss://chat.example.com:443'
  * ```
+ * @category Pools
  */
 export interface Origin {
   /** Lower-cased scheme, without the colon. */
@@ -73,6 +75,7 @@ export interface Origin {
  * import { DEFAULT_PORTS } from 'rx-lifeline';
  * console.log(DEFAULT_PORTS['wss']); // 443
  * ```
+ * @category Pools
  */
 export const DEFAULT_PORTS: Readonly<Record<string, number>> = Object.freeze({
   http: 80,
@@ -90,6 +93,7 @@ export const DEFAULT_PORTS: Readonly<Record<string, number>> = Object.freeze({
  * const options: OriginOptions = { credentialsId: 'token-2024-06' };
  * const key = originOf('https://alice:s3cret@api.example.com', options).key;
  * ```
+ * @category Pools
  */
 export interface OriginOptions {
   /**
@@ -125,6 +129,7 @@ export interface OriginOptions {
  * const alice = originOf('https://alice:pw@example.com', { credentialsId: 'alice-key-1' });
  * console.log(alice.key); // 'https://alice@example.com:443#alice-key-1'
  * ```
+ * @category Pools
  */
 export function originOf(address: string | URL | OriginParts, options: OriginOptions = {}): Origin {
   const parts = typeof address === 'string' || address instanceof URL ? fromUrl(address, options) : address;

@@ -15,6 +15,7 @@ import type { RequestLink, RequestLinkEvent, RequestOptions } from '../operators
  * const badge = (s: ClientState) =>
  *   s.status === 'reconnecting' ? `reconnecting in ${s.delay} ms (try ${s.attempt + 1})` : s.status;
  * ```
+ * @category Sessions
  */
 export type ClientState =
   | { readonly status: 'connecting' }
@@ -35,6 +36,7 @@ export type ClientState =
  * import type { ClientSession } from 'rx-lifeline';
  * const hello = (session: ClientSession<string, string>) => session.send('hello');
  * ```
+ * @category Sessions
  */
 export interface ClientSession<In = unknown, Out = In> {
   /**
@@ -99,6 +101,7 @@ export interface ClientSession<In = unknown, Out = In> {
  * void read();
  * session.close();
  * ```
+ * @category Sessions
  */
 export function connect<In = unknown, Out = In>(
   stream: Observable<{ readonly type: string }>,

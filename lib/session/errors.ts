@@ -8,6 +8,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  * import type { SeqRange } from 'rx-lifeline';
  * const range: SeqRange = [41, 57];
  * ```
+ * @category Sessions
  */
 export type SeqRange = readonly [from: number, to: number];
 
@@ -21,6 +22,7 @@ export type SeqRange = readonly [from: number, to: number];
  * import type { LostFrames } from 'rx-lifeline';
  * const lost: LostFrames = { sent: [12, 20], missed: undefined };
  * ```
+ * @category Sessions
  */
 export interface LostFrames {
   /** This side's unacknowledged frames, by `seq`: they may not have reached the peer. */
@@ -38,6 +40,7 @@ export interface LostFrames {
  * import type { SessionLostReason } from 'rx-lifeline';
  * const expired = (reason: SessionLostReason) => reason === 'unknown-session';
  * ```
+ * @category Sessions
  */
 export type SessionLostReason = 'unknown-session' | 'bad-token' | 'gap';
 
@@ -52,6 +55,7 @@ export type SessionLostReason = 'unknown-session' | 'bad-token' | 'gap';
  * const describe = (e: unknown) =>
  *   SessionLostError.is(e) ? `${e.reason}: sent ${String(e.lost.sent)} may be lost` : String(e);
  * ```
+ * @category Sessions
  */
 export class SessionLostError extends LifelineError {
   /** Why the session could not be resumed. */
@@ -76,6 +80,7 @@ defineName(SessionLostError, 'SessionLostError');
  * import { SessionExpiredError } from 'rx-lifeline';
  * const expired = (e: unknown) => (SessionExpiredError.is(e) ? e.idleFor : 0);
  * ```
+ * @category Sessions
  */
 export class SessionExpiredError extends LifelineError {
   /** The session's id. */
@@ -101,6 +106,7 @@ defineName(SessionExpiredError, 'SessionExpiredError');
  * import { ReplayBufferFullError } from 'rx-lifeline';
  * const full = (e: unknown) => (ReplayBufferFullError.is(e) ? `${e.frames} frames, ${e.bytes} bytes` : '');
  * ```
+ * @category Sessions
  */
 export class ReplayBufferFullError extends LifelineError {
   /** Frames held when the frame was refused. */

@@ -8,6 +8,7 @@ import { ReplayBufferFullError } from './errors.js';
  * import type { ReplayBufferOptions } from 'rx-lifeline';
  * const options: ReplayBufferOptions = { maxBytes: 1024 * 1024, maxFrames: 1000 };
  * ```
+ * @category Sessions
  */
 export interface ReplayBufferOptions {
   /**
@@ -41,6 +42,7 @@ export interface ReplayBufferOptions {
  * buffer.trim(1); // the peer acknowledged seq 1
  * console.log(buffer.firstSeq, buffer.at(2)); // 2 'b'
  * ```
+ * @category Sessions
  */
 export class ReplayBuffer<T> {
   /** The cap on bytes held. */

@@ -13,6 +13,7 @@ import { defineName, LifelineError, type WriteReport } from '../core/errors.js';
  * const verdict = (e: unknown) =>
  *   AmbiguousOutcomeError.is(e) ? (e.confirmed ? 'reached the socket whole' : 'maybe sent') : 'other';
  * ```
+ * @category Sessions
  */
 export class AmbiguousOutcomeError extends LifelineError {
   /** The request's id on the wire. */
@@ -49,6 +50,7 @@ defineName(AmbiguousOutcomeError, 'AmbiguousOutcomeError');
  * import { RequestTimeoutError } from 'rx-lifeline';
  * const after = (e: unknown) => (RequestTimeoutError.is(e) ? e.timeout : 0);
  * ```
+ * @category Sessions
  */
 export class RequestTimeoutError extends LifelineError {
   /** The request's id on the wire. */
@@ -73,6 +75,7 @@ defineName(RequestTimeoutError, 'RequestTimeoutError');
  * import type { CancelReason } from 'rx-lifeline';
  * const retryLater = (reason: CancelReason) => reason === 'failed';
  * ```
+ * @category Sessions
  */
 export type CancelReason = 'closed' | 'unsubscribed' | 'failed';
 
@@ -85,6 +88,7 @@ export type CancelReason = 'closed' | 'unsubscribed' | 'failed';
  * import { RequestCancelledError } from 'rx-lifeline';
  * const why = (e: unknown) => (RequestCancelledError.is(e) ? e.reason : undefined);
  * ```
+ * @category Sessions
  */
 export class RequestCancelledError extends LifelineError {
   /** Why the stream ended. */
@@ -106,6 +110,7 @@ defineName(RequestCancelledError, 'RequestCancelledError');
  * import { PendingRequestsFullError } from 'rx-lifeline';
  * const cap = (e: unknown) => (PendingRequestsFullError.is(e) ? e.limit : 0);
  * ```
+ * @category Sessions
  */
 export class PendingRequestsFullError extends LifelineError {
   /** The cap, `maxPending`. */
@@ -127,6 +132,7 @@ defineName(PendingRequestsFullError, 'PendingRequestsFullError');
  * import { SendQueueFullError } from 'rx-lifeline';
  * const cap = (e: unknown) => (SendQueueFullError.is(e) ? e.limit : 0);
  * ```
+ * @category Sessions
  */
 export class SendQueueFullError extends LifelineError {
   /** The cap, `maxQueued`. */
@@ -148,6 +154,7 @@ defineName(SendQueueFullError, 'SendQueueFullError');
  * import { RemoteError } from 'rx-lifeline';
  * const notFound = (e: unknown) => RemoteError.is(e) && e.remoteName === 'NotFoundError';
  * ```
+ * @category Sessions
  */
 export class RemoteError extends LifelineError {
   /** The request's id on the wire. */

@@ -65,6 +65,7 @@ export function requestsError(message: string, link: Link<unknown> | undefined):
  * const slow = (payload: unknown, { signal }: RequestContext) =>
  *   new Promise((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
  * ```
+ * @category Sessions
  */
 export interface RequestContext {
   /** The request's id on the wire (for logs). */
@@ -84,6 +85,7 @@ export interface RequestContext {
  * import { interval, take } from 'rxjs';
  * const handler: RequestHandler<{ count: number }> = (payload) => interval(10).pipe(take(payload.count));
  * ```
+ * @category Sessions
  */
 export type RequestHandler<Req = unknown, Res = unknown> = (
   payload: Req,
@@ -98,6 +100,7 @@ export type RequestHandler<Req = unknown, Res = unknown> = (
  * import type { ServeRequestsConfig } from 'rx-lifeline';
  * const config: ServeRequestsConfig = { maxConcurrent: 100 };
  * ```
+ * @category Sessions
  */
 export interface ServeRequestsConfig {
   /**
@@ -140,6 +143,7 @@ export interface ServeRequestsConfig {
  * });
  * server.unsubscribe();
  * ```
+ * @category Sessions
  */
 export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
   handler: RequestHandler<Req>,

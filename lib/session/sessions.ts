@@ -30,6 +30,7 @@ import {
  * import type { SessionDisconnectedEvent } from 'rx-lifeline';
  * const why = (e: SessionDisconnectedEvent) => (e.error === undefined ? 'closed' : String(e.error));
  * ```
+ * @category Sessions
  */
 export interface SessionDisconnectedEvent {
   readonly type: 'disconnected';
@@ -47,6 +48,7 @@ export interface SessionDisconnectedEvent {
  * import type { ServerSessionEvent } from 'rx-lifeline';
  * const show = (e: ServerSessionEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
  * ```
+ * @category Sessions
  */
 export type ServerSessionEvent<In = unknown, Out = In> =
   ConnectedEvent<Out> | FrameEvent<In> | SessionDisconnectedEvent | ResumedEvent;
@@ -60,6 +62,7 @@ export type ServerSessionEvent<In = unknown, Out = In> =
  * const echo = (session: ServerSession<string>) =>
  *   session.events$.subscribe((e) => e.type === 'frame' && session.link.send(e.frame));
  * ```
+ * @category Sessions
  */
 export interface ServerSession<In = unknown, Out = In> {
   /** The session id (128 random bits, hex). Not a secret: the token is. */
@@ -91,6 +94,7 @@ export interface ServerSession<In = unknown, Out = In> {
  *   connection: event.connection.pipe(heartbeat({ interval: 5_000, timeout: 15_000 })),
  * });
  * ```
+ * @category Sessions
  */
 export interface SessionServerConnection {
   readonly type: 'connection';
@@ -106,6 +110,7 @@ export interface SessionServerConnection {
  * import type { AcceptSessionsConfig } from 'rx-lifeline';
  * const config: AcceptSessionsConfig = { sessionTtl: 30_000, maxSessions: 1_000 };
  * ```
+ * @category Sessions
  */
 export interface AcceptSessionsConfig<Out = unknown> {
   /**
@@ -191,6 +196,7 @@ export interface AcceptSessionsConfig<Out = unknown> {
  * });
  * server.unsubscribe();
  * ```
+ * @category Sessions
  */
 export function acceptSessions<In = unknown, Out = In>(
   server$: Observable<ListeningEvent | SessionServerConnection>,

@@ -1,9 +1,10 @@
 /**
- * lifeline/testing: helpers for testing streams built on lifeline, in virtual time — scripted
+ * rx-lifeline/testing: helpers for testing streams built on lifeline, in virtual time — scripted
  * transports, a recording link, a virtual network with faults on a schedule, marble values for
- * events, and a seeded random. Browser-safe; it needs `rxjs/testing`'s `TestScheduler`.
+ * events, computed waits written into marble diagrams exactly, and a seeded random. Browser-safe;
+ * it needs `rxjs/testing`'s `TestScheduler`.
  * @packageDocumentation
- * @module lifeline/testing
+ * @module rx-lifeline/testing
  */
 export { seededRandom } from './random.js';
 export { RecordingLink } from './recording-link.js';

@@ -19,6 +19,7 @@ import { map, type Observable } from 'rxjs';
  * const event: SessionEvent = { type: 'disconnected', error, attempt: 1, delay: 100 };
  * console.log(marbleValue(event)); // 'd1:100:ConnectionResetError'
  * ```
+ * @category Testing
  */
 export function marbleValue<E extends { readonly type: string }>(event: E): string {
   const e = event as {
@@ -65,6 +66,7 @@ export function marbleValue<E extends { readonly type: string }>(event: E): stri
  *   expectObservable(marbleEvents(session), '^ 106ms !').toBe('c-a-x 99ms c-a', values);
  * });
  * ```
+ * @category Testing
  */
 export function marbleEvents<E extends { readonly type: string }>(events: Observable<E>): Observable<string> {
   return events.pipe(map((event) => marbleValue(event)));

@@ -10,6 +10,7 @@
  * const a = random();
  * console.log(a === seededRandom(42)()); // true
  * ```
+ * @category Testing
  */
 export function seededRandom(seed: number): () => number {
   if (!Number.isFinite(seed)) throw new TypeError(`seed must be a finite number, got ${seed}`);

@@ -10,6 +10,7 @@ import type { Link, LinkInfo } from '../core/transport.js';
  * import type { SentFrame } from 'rx-lifeline/testing';
  * const show = ({ frame, time }: SentFrame<string>) => `${frame}@${time}`;
  * ```
+ * @category Testing
  */
 export interface SentFrame<Out = unknown> {
   /** The frame passed to `send`. */
@@ -29,6 +30,7 @@ export interface SentFrame<Out = unknown> {
  * const options: RecordingLinkOptions = { scheduler: testScheduler, onClose: (reason) => console.log(reason) };
  * const link = new RecordingLink<string>(options);
  * ```
+ * @category Testing
  */
 export interface RecordingLinkOptions {
   /**
@@ -75,6 +77,7 @@ export interface RecordingLinkOptions {
  *   expectObservable(link.sent$).toBe('--a-b-|');
  * });
  * ```
+ * @category Testing
  */
 export class RecordingLink<Out = unknown> implements Link<Out> {
   /** The frames sent, in order. */

@@ -15,6 +15,7 @@ import { RecordingLink } from './recording-link.js';
  * const testScheduler = new TestScheduler(() => undefined);
  * const cold: ColdFactory = testScheduler.createColdObservable.bind(testScheduler);
  * ```
+ * @category Testing
  */
 export type ColdFactory = RunHelpers['cold'];
 
@@ -26,6 +27,7 @@ export type ColdFactory = RunHelpers['cold'];
  * import type { RecordedTransport, SubscriptionLogs } from 'rx-lifeline/testing';
  * const dialsOf = (transport: RecordedTransport): SubscriptionLogs => transport.subscriptions;
  * ```
+ * @category Testing
  */
 export type SubscriptionLogs = ReturnType<ColdFactory>['subscriptions'];
 
@@ -41,6 +43,7 @@ export type SubscriptionLogs = ReturnType<ColdFactory>['subscriptions'];
  *   error: new ProtocolError('garbage', { offset: 0 }),
  * };
  * ```
+ * @category Testing
  */
 export interface ScriptedTransportOptions<In = string> {
   /**
@@ -66,6 +69,7 @@ export interface ScriptedTransportOptions<In = string> {
  * import type { RecordedTransport } from 'rx-lifeline/testing';
  * const lastLink = (transport: RecordedTransport) => transport.links.at(-1);
  * ```
+ * @category Testing
  */
 export type RecordedTransport<In = string, Out = unknown> = Transport<In, Out> & {
   /** One entry per dial (subscription), for `expectSubscriptions`: it proves backoff and teardown. */
@@ -112,6 +116,7 @@ export type RecordedTransport<In = string, Out = unknown> = Transport<In, Out> &
  *   expectSubscriptions(transport.subscriptions).toBe(['(^!)', '10ms ^!', '21ms ^ 9ms !']);
  * });
  * ```
+ * @category Testing
  */
 export function scriptedTransport<In = string, Out = unknown>(
   cold: ColdFactory,

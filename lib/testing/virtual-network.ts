@@ -27,6 +27,7 @@ import { LayerLink } from '../internal/layer-link.js';
  * import type { NetworkFault } from 'rx-lifeline/testing';
  * const faults: NetworkFault[] = ['cut', { outage: 200 }, { stall: 50 }, { latency: 20 }];
  * ```
+ * @category Testing
  */
 export type NetworkFault =
   | 'cut'
@@ -44,6 +45,7 @@ export type NetworkFault =
  * import type { ScheduledFault } from 'rx-lifeline/testing';
  * const plan: ScheduledFault[] = [{ at: 10, fault: 'cut' }, { at: 60, fault: { outage: 200 } }];
  * ```
+ * @category Testing
  */
 export interface ScheduledFault {
   /** Milliseconds after the call to `schedule()`. */
@@ -59,6 +61,7 @@ export interface ScheduledFault {
  * import { seededRandom, type NetworkLoss } from 'rx-lifeline/testing';
  * const loss: NetworkLoss = { rate: 0.05, random: seededRandom(7), effect: 'stall' };
  * ```
+ * @category Testing
  */
 export interface NetworkLoss {
   /** The probability, in [0, 1], that a frame is lost. */
@@ -88,6 +91,7 @@ export interface NetworkLoss {
  *   loss: { rate: 0.01, random: seededRandom(1) },
  * };
  * ```
+ * @category Testing
  */
 export interface VirtualNetworkOptions extends Omit<MemoryOptions, 'scheduler' | 'latency' | 'name'> {
   /**
@@ -123,6 +127,7 @@ export interface VirtualNetworkOptions extends Omit<MemoryOptions, 'scheduler' |
  * const network: SimulatedNetwork<string> = virtualNetwork<string>();
  * console.log(network.openConnections); // 0
  * ```
+ * @category Testing
  */
 export interface SimulatedNetwork<Up = unknown, Down = Up> {
   /** The client side: each subscription dials the server through the network. */
@@ -195,6 +200,7 @@ export interface SimulatedNetwork<Up = unknown, Down = Up> {
  *   expectObservable(marbleEvents(session), '^ 50ms !').toBe('-c---x 10ms c 8ms x 10ms y 10ms c', values);
  * });
  * ```
+ * @category Testing
  */
 export function virtualNetwork<Up = unknown, Down = Up>(
   options: VirtualNetworkOptions = {},

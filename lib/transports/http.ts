@@ -31,6 +31,7 @@ import { concatBytes } from '../internal/bytes.js';
  *   idempotencyKey: 'order-7f3a',
  * };
  * ```
+ * @category Transports
  */
 export interface HttpRequest {
   /**
@@ -82,6 +83,7 @@ export interface HttpRequest {
  * import type { HttpOptions } from 'rx-lifeline';
  * const options: HttpOptions = { responseType: 'text', maxBodyBytes: 1024 * 1024 };
  * ```
+ * @category Transports
  */
 export interface HttpOptions {
   /**
@@ -133,6 +135,7 @@ export interface HttpOptions {
  * import type { HttpResponse } from 'rx-lifeline';
  * const etagOf = (response: HttpResponse) => response.headers.get('etag') ?? undefined;
  * ```
+ * @category Transports
  */
 export interface HttpResponse<T = unknown> {
   /** The status, 200–299. */
@@ -188,6 +191,7 @@ export interface HttpResponse<T = unknown> {
  *   .pipe(retryWith(retry))
  *   .subscribe();
  * ```
+ * @category Transports
  */
 export function http<T = unknown>(
   request: string | HttpRequest,

@@ -16,6 +16,7 @@ import { LinkWriter, resolveLimits, type LinkOptions, type WriterLimits } from '
  * const options: MemoryOptions = { latency: 20, maxFrameBytes: 1024 };
  * const endpoint = memory(options);
  * ```
+ * @category Transports
  */
 export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
   /**
@@ -51,6 +52,7 @@ export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
  * const direction: MemoryDirection = 'to-client';
  * memory().faults.cutAfter(100, direction);
  * ```
+ * @category Transports
  */
 export type MemoryDirection = 'to-server' | 'to-client';
 
@@ -66,6 +68,7 @@ export type MemoryDirection = 'to-server' | 'to-client';
  * endpoint.faults.stall(); // a half-open link: nothing arrives, nobody is told
  * endpoint.faults.resume();
  * ```
+ * @category Transports
  */
 export interface MemoryFaults {
   /** Resets every open connection now: both sides error with `ConnectionResetError`. */
@@ -101,6 +104,7 @@ export interface MemoryFaults {
  * const endpoint: MemoryEndpoint<string, number> = memory<string, number>();
  * console.log(endpoint.openConnections); // 0
  * ```
+ * @category Transports
  */
 export interface MemoryEndpoint<Up = unknown, Down = Up> {
   /** The client side: each subscription dials the endpoint. */
@@ -135,6 +139,7 @@ export interface MemoryEndpoint<Up = unknown, Down = Up> {
  * client.unsubscribe();
  * server.unsubscribe();
  * ```
+ * @category Transports
  */
 export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): MemoryEndpoint<Up, Down> {
   const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;

@@ -12,6 +12,7 @@ import { runWebSocket } from '../internal/websocket-connection.js';
  * import type { WebSocketCloseEventLike } from 'rx-lifeline';
  * const clean = (event: WebSocketCloseEventLike) => event.wasClean && event.code === 1000;
  * ```
+ * @category Transports
  */
 export interface WebSocketCloseEventLike {
   /** The close code: 1000 normal, 1001 going away, 1006 dropped without a close frame, … */
@@ -31,6 +32,7 @@ export interface WebSocketCloseEventLike {
  * import type { WebSocketLike } from 'rx-lifeline';
  * const isOpen = (socket: WebSocketLike) => socket.readyState === 1;
  * ```
+ * @category Transports
  */
 export interface WebSocketLike {
   /** 0 connecting, 1 open, 2 closing, 3 closed. */
@@ -55,6 +57,7 @@ export interface WebSocketLike {
  * import type { WebSocketConstructor } from 'rx-lifeline';
  * const open = (Impl: WebSocketConstructor) => new Impl('ws://127.0.0.1:7070');
  * ```
+ * @category Transports
  */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
@@ -68,6 +71,7 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
  * import { WebSocket } from 'ws';
  * const options: WebSocketOptions = { url: 'wss://example.com/live', protocols: ['v1'], WebSocket };
  * ```
+ * @category Transports
  */
 export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
   /**
@@ -120,6 +124,7 @@ export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
  * });
  * subscription.unsubscribe();
  * ```
+ * @category Transports
  */
 export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In | Out>): Transport<In, Out> {
   const { url, protocols, WebSocket: Impl = globalWebSocket(), codec = msgpackCodec() } = options;
