@@ -1,5 +1,7 @@
 /**
- * What is known about the last outbound frame when a connection failed (seed 000).
+ * What is known about the last outbound frame when a connection failed: a request whose write
+ * never completed can be resent, one written whole only if it is idempotent (the rule bzr adopted
+ * for reconnecting clients, https://bugs.launchpad.net/bzr/+bug/819604).
  *
  * - `'none'`: no frame was ever sent on this connection.
  * - `'not-started'`: the last frame was queued, but none of its bytes were handed to the socket.
@@ -26,7 +28,7 @@ export type WriteState = 'none' | 'not-started' | 'partial' | 'whole' | 'unknown
  * frames included (heartbeat pings share the numbering with application frames); a frame's index
  * is the link's `framesSent` just before its `send`. `framesLeft` splits them: the frames
  * below it may have reached the peer, the frames at or above it certainly did not, so resending
- * those cannot duplicate anything (seed 000).
+ * those cannot duplicate anything.
  *
  * @example
  * ```ts
@@ -389,7 +391,7 @@ defineName(ListenError, 'ListenError');
  * transient, 500 and 4xx permanent), the server's `Retry-After` hint as `retryAfterMs`
  * ({@link RetryPolicy.decide} waits at least that long, up to the policy's `max`), the start of
  * the body, and whether the request was `idempotent` — when it was not, the classifier calls the
- * error permanent, because the server may have acted on the request already (seed 000).
+ * error permanent, because the server may have acted on the request already.
  *
  * It holds at most 4 KiB of the body, decoded as UTF-8; the rest is never read.
  *

@@ -41,7 +41,7 @@ import {
 export interface RequestOptions {
   /**
    * The request may be executed twice with the effect of once, so it may be sent again after a
-   * connection broke once it was handed to it (seed 000). It does not make the server deduplicate.
+   * connection broke once it was handed to it. It does not make the server deduplicate.
    * @default false
    */
   idempotent?: boolean;
@@ -178,7 +178,7 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * { idempotent, timeout })` returns a cold Observable of the response, and unsubscribing it sends a
  * cancel; `send(frame)` sends a plain frame. The server pipes {@link serveRequests}.
  *
- * When a connection breaks (seed 000; docs/PROTOCOL.md, "Requests layer"), a request whose frame
+ * When a connection breaks (docs/PROTOCOL.md, "Requests layer"), a request whose frame
  * certainly never reached the peer — it never reached a link, or the link's {@link WriteReport}
  * says its frame never left (its index is at or above `framesLeft`: still queued in the link, or
  * known undelivered) — is sent on the next connection; one that may have reached the peer is sent
@@ -187,7 +187,7 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * the session delivers them and their responses exactly once. A request's timeout fails it with
  * {@link RequestTimeoutError} and cancels it on the server. When the stream ends for good — the
  * policy gave up, the stream was unsubscribed, `link.close()` was called — every pending request
- * fails at once with {@link RequestCancelledError} (seed 003); `close()` first sends a cancel for
+ * fails at once with {@link RequestCancelledError}; `close()` first sends a cancel for
  * each, so the server stops too. Pending requests are capped (`maxPending`), as are plain frames
  * queued while offline (`maxQueued`).
  *
@@ -235,7 +235,7 @@ export function cancelPending<In = unknown, Out = In>(
   type Emitted = CancelPendingEvent<In, Out> | { readonly type: string };
   const operator = (source: Observable<{ readonly type: string }>) =>
     new Observable<Emitted>((subscriber) => {
-      // Everything below belongs to this one subscription (STYLE.md: the operator stays pure).
+      // Everything below belongs to this one subscription, so the operator itself holds no state.
       let inner: Link<unknown> | undefined;
       let lastId = 0;
       const pending = new Map<number, Pending>();
@@ -349,7 +349,7 @@ export function cancelPending<In = unknown, Out = In>(
           { reason: ended?.reason ?? 'closed', cause: ended?.cause },
         );
 
-      /** The stream ends for good: every pending request fails at once (seed 003). */
+      /** The stream ends for good: every pending request fails at once. */
       const finish = (reason: CancelReason, cause: unknown) => {
         if (ended) return;
         ended = { reason, cause };
@@ -371,7 +371,7 @@ export function cancelPending<In = unknown, Out = In>(
       };
 
       /**
-       * The connection under the requests broke (seed 000). `report` is what its link knew when it
+       * The connection under the requests broke. `report` is what its link knew when it
        * broke, `linkFrames` how many frames the link had accepted by then (every layer's).
        */
       const connectionLost = (report: WriteReport, linkFrames: number, cause: unknown) => {
@@ -538,7 +538,7 @@ export function cancelPending<In = unknown, Out = In>(
       const close = (reason?: string) => {
         if (closeRequested || ended) return;
         closeRequested = true;
-        // On quit, cancel everything in the post office (seed 003) while the connection can say so.
+        // On quit, cancel every pending request while the connection can still say so.
         for (const entry of pending.values()) sendCancel(entry);
         const leftover: Out[] = [];
         for (let item = outbox.shift(); item; item = outbox.shift()) {

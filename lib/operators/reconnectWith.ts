@@ -96,7 +96,7 @@ export function reconnectWith<E extends { readonly type: string }>(
 
   return (source) =>
     new Observable<E | DisconnectedEvent>((subscriber) => {
-      // Everything below belongs to this one subscription (STYLE.md: the operator stays pure).
+      // Everything below belongs to this one subscription, so the operator itself holds no state.
       const failures = new FailureRun(policy, scheduler);
       let permit: BreakerPermit | undefined;
       let healthy = false;

@@ -233,7 +233,7 @@ export function resumable<In = unknown, Out = In>(
   type Emitted = ResumableEvent<In, Out> | DisconnectedEvent | { readonly type: string };
   const operator = (source: Observable<{ readonly type: string }>) =>
     new Observable<Emitted>((subscriber) => {
-      // Everything below belongs to this one subscription (STYLE.md: the operator stays pure).
+      // Everything below belongs to this one subscription, so the operator itself holds no state.
       let inner: Link<unknown> | undefined;
       let phase: 'offline' | 'handshake' | 'live' = 'offline';
       let sessionId: string | undefined;

@@ -42,7 +42,8 @@ export interface ShareConnectionConfig {
 
 /**
  * Shares one connection among every subscriber of a transport or a session stream, the way a
- * caller hands its open connections around instead of dialling again (seed 001).
+ * caller hands its open connections around instead of dialling again (as bzr passes its
+ * `possible_transports`: https://bugs.launchpad.net/bzr/+bug/111702).
  *
  * The first subscriber subscribes to the source (dials: nothing happens before). Later subscribers
  * share that subscription: each first receives the current state — the latest `connected` event,

@@ -47,8 +47,8 @@ export interface ClassifyOptions {
   transient?: ((error: unknown) => boolean | undefined) | undefined;
   /**
    * Treat HTTP 500 as transient. A 500 says the server failed, not why; often it is a bug that will
-   * fail again the same way (seed 004: tag2upload's "transient" 500 was a bug), so by default it is
-   * permanent. Set this when the server is known to return 500 for passing trouble. It changes no
+   * fail again the same way (Debian's tag2upload retried a "transient" 500 from an API that turned
+   * out to be a bug: https://bugs.debian.org/1125487), so by default it is permanent. Set this when the server is known to return 500 for passing trouble. It changes no
    * other status (501, 505, … stay permanent), except the WebSocket close code 1011, its twin.
    * @default false
    */
@@ -68,7 +68,7 @@ export interface ClassifyOptions {
  * anything else permanent.
  *
  * It only classifies: beyond that `idempotent` flag it does not judge whether resending is *safe*
- * (that depends on what was written, see `ConnectionError.write` and seed 000), does not look
+ * (that depends on what was written, see `ConnectionError.write`), does not look
  * inside `cause`, and does not count attempts or time.
  *
  * @example
@@ -97,7 +97,7 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
 
   // A request that is not idempotent (an HTTP POST without an Idempotency-Key) may have been acted
   // on even though it failed: the server may have processed it before the connection broke, or
-  // before it answered 503. Sending it again could apply it twice (seed 000), so no failure of it is
+  // before it answered 503. Sending it again could apply it twice, so no failure of it is
   // retried — except a DialError: the connection was never made, so nothing was sent. Read
   // structurally, like `status`; only the boolean `false` counts.
   if (idempotentOf(error) === false && !DialError.is(error)) return 'permanent';
@@ -139,7 +139,7 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
     // 502 Bad Gateway, 503 Service Unavailable, 504 Gateway Timeout: something between us and the
     // service is down or overloaded, which passes.
     if (TRANSIENT_STATUSES.has(status)) return 'transient';
-    // 500 Internal Server Error: may be passing trouble, is often a bug (seed 004); see retryHttp500.
+    // 500 Internal Server Error: may be passing trouble, is often a bug; see retryHttp500.
     if (status === 500) return retryHttp500 ? 'transient' : 'permanent';
     // 401 Unauthorized and 403 Forbidden: the credentials will not improve by themselves; fix them
     // (refresh a token) and start over rather than retry.

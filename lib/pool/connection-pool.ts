@@ -143,7 +143,7 @@ export type PoolAddress = string | URL | OriginParts;
 /**
  * A pool of connections keyed by origin — scheme, host, port, user and credentials (see
  * {@link originOf}) — so that work for the same origin reuses an open connection instead of dialling
- * again (seed 001), and connections of different origins or users are never shared.
+ * again, and connections of different origins or users are never shared.
  *
  * {@link ConnectionPool.transport} gives a {@link Transport} that borrows a connection while it is
  * subscribed; {@link ConnectionPool.lease} gives one for an exchange of several steps and closes it
@@ -151,10 +151,10 @@ export type PoolAddress = string | URL | OriginParts;
  * healthy — open, not closing, and every frame sent confirmed written whole — and an idle
  * connection that the server closed, or that received a frame nobody asked for, is closed and
  * dropped, never handed out. A dial that fails before anything was written is tried once more on a
- * fresh connection before the user hears of it (seed 000).
+ * fresh connection before the user hears of it.
  *
- * Limits: `idlePerKey` and `idleTotal` evict the least recently used idle connection in O(1) (seed
- * 002's proxy rebuilt a whole map to find it); `openTotal` makes requests wait in a FIFO queue of
+ * Limits: `idlePerKey` and `idleTotal` evict the least recently used idle connection in O(1) (no
+ * scan of the pool to find it); `openTotal` makes requests wait in a FIFO queue of
  * `maxWaiting`, then fail with {@link PoolExhaustedError}; `idleTimeout` closes idle connections on
  * the scheduler. There is no global pool: each pool is a value its owner passes around, and
  * {@link ConnectionPool.adopt} takes in a connection its caller already holds.
@@ -304,8 +304,8 @@ export class ConnectionPool<In = unknown, Out = In> {
    * errors when the connection breaks during the lease, or when the pool is exhausted or closed.
    *
    * Unsubscribing before `release()` interrupts the exchange: the connection is closed, never
-   * returned to the pool (seed 002: an interrupted transfer left its connection, and the lock taken
-   * on it, behind, and the retry failed).
+   * returned to the pool (an interrupted exchange that leaves its connection, and a lock taken on
+   * it, behind makes the retry fail, as git-annex found with its cluster proxy).
    *
    * @param address - where to connect; see {@link originOf}.
    * @throws `TypeError` for an address {@link originOf} rejects.
@@ -363,7 +363,7 @@ export class ConnectionPool<In = unknown, Out = In> {
   }
 
   /**
-   * Takes in a connection the caller already holds (seed 001's `possible_transports`), such as one
+   * Takes in a connection the caller already holds (like bzr's `possible_transports`), such as one
    * a server accepted or one dialled before the pool existed: the pool subscribes to `connection`
    * now and, once it is connected, keeps it as an idle connection of `address` for the next user.
    * It counts towards `openTotal` at once and is subject to the idle limits and timeout.

@@ -84,7 +84,7 @@ export interface EndpointFailure {
  * {@link EndpointSet.use} ran out of endpoints: every endpoint was tried once and failed
  * transiently, or was refused by its open circuit breaker. `failures` lists each endpoint once —
  * those tried, in the order they were tried, then those refused. The first error of an endpoint
- * that was tried is `cause` and is quoted in the message (seed 002: of several errors, show the
+ * that was tried is `cause` and is quoted in the message (of several errors, show the
  * first); when none was tried, the first refusal is.
  *
  * @example
@@ -168,7 +168,7 @@ export interface EndpointSetOptions<T> {
 /**
  * A set of interchangeable endpoints with costs, each behind its own {@link CircuitBreaker}: work
  * goes to the cheapest endpoint whose breaker admits it, chosen at random among equally cheap ones
- * (seed 002: git-annex's cluster proxy), and fails over to the next cheapest when an endpoint fails
+ * (as git-annex's cluster proxy picks a node), and fails over to the next cheapest when an endpoint fails
  * transiently. A dead node's breaker opens after enough failures, so it is skipped — costing no
  * attempt — until the breaker turns half-open and lets a probe through.
  *

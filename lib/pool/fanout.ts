@@ -6,8 +6,9 @@ import { checkFunction, describe } from '../policies/validate.js';
 import { checkEndpoints, describeError, EndpointSet, type Endpoint } from './endpoint-set.js';
 
 /**
- * How a {@link fanout} went: every endpoint answered, some failed (seed 002's FAILURE-PLUS: the
- * operation failed as a whole, and the result says where it did succeed), or all failed.
+ * How a {@link fanout} went: every endpoint answered, some failed (the operation failed as a whole,
+ * and the result says where it did succeed, like git-annex's FAILURE-PLUS for a cluster), or all
+ * failed.
  *
  * @example
  * ```ts
@@ -43,7 +44,7 @@ export interface FanoutResult<R> {
 /**
  * A {@link fanout} failed: on every endpoint, or — with `failWhen: 'any-failed'` — on at least one.
  * `result` holds every endpoint's outcome, none lost; `cause` is the first error to occur, which the
- * message quotes (seed 002: of several errors, show the first; fix it and the next one shows).
+ * message quotes (of several errors, show the first; fix it and the next one shows).
  *
  * @example
  * ```ts
@@ -86,8 +87,8 @@ export interface FanoutOptions<T> {
   /**
    * When the fanout errors with {@link FanoutError} instead of emitting its result: `'all-failed'`
    * only when no endpoint succeeded; `'any-failed'` as soon as the combined outcome is not
-   * `'all-succeeded'` (for an operation that must succeed everywhere, like seed 002's drop from every
-   * node). Either way the error carries the whole result; it never errors before every endpoint
+   * `'all-succeeded'` (for an operation that must succeed everywhere, like dropping content from every node
+   * of a cluster). Either way the error carries the whole result; it never errors before every endpoint
    * has settled.
    * @default 'all-failed'
    */

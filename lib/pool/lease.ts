@@ -4,7 +4,7 @@ import type { Origin } from './origin.js';
 
 /**
  * Exclusive use of one pooled connection for an exchange of several steps that must stay on one
- * connection — LOCK then UNLOCK, a transfer and its acknowledgement (seed 002). Emitted by
+ * connection — LOCK then UNLOCK, a transfer and its acknowledgement. Emitted by
  * {@link ConnectionPool.lease}.
  *
  * End it one of three ways:

@@ -1,5 +1,5 @@
 /**
- * The parts of an address that decide whether two transports may share a connection (seed 001):
+ * The parts of an address that decide whether two transports may share a connection:
  * scheme, host, port, user, and which credentials were used.
  *
  * @example

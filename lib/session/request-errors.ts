@@ -1,7 +1,7 @@
 import { defineName, LifelineError, type WriteReport } from '../core/errors.js';
 
 /**
- * A request's outcome is unknown (seed 000): its frame may have reached the server before the
+ * A request's outcome is unknown: its frame may have reached the server before the
  * connection broke (its index is below the link's `WriteReport.framesLeft`), it is not idempotent,
  * and no resumable session carries it across the break, so the server may or may not have acted
  * on it. It was not sent again. Find out (read the state back) before retrying.
@@ -80,8 +80,8 @@ defineName(RequestTimeoutError, 'RequestTimeoutError');
 export type CancelReason = 'closed' | 'unsubscribed' | 'failed';
 
 /**
- * A pending request was settled because its stream ended for good (seed 003: on quit, cancel
- * everything in the post office). `cause` is the stream's error when it failed.
+ * A pending request was settled because its stream ended for good (on quit, every
+ * pending request is cancelled rather than left waiting). `cause` is the stream's error when it failed.
  *
  * @example
  * ```ts

@@ -16,7 +16,7 @@ import { concatBytes } from '../internal/bytes.js';
  * One HTTP request for {@link http}. A plain string is short for `{ url }`: a GET.
  *
  * Whether it is *idempotent* — safe to send twice with the effect of once — decides whether a
- * failure after it may have left can be retried (seed 000): GET, HEAD, OPTIONS, PUT and DELETE are;
+ * failure after it may have left can be retried: GET, HEAD, OPTIONS, PUT and DELETE are;
  * POST, PATCH and other methods are only with an `idempotencyKey` (the server deduplicates) or
  * `idempotent: true` (the caller vouches for it).
  *
