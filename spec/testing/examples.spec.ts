@@ -6,6 +6,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { heartbeat, policy, reconnectWith, type GaveUpError } from 'rx-lifeline';
 import {
   marbleEvents,
+  marbleTime,
   RecordingLink,
   scriptedTransport,
   seededRandom,
@@ -98,15 +99,15 @@ describe('documented examples', () => {
       };
       // A value takes one frame, hence the `- 1`.
       expectObservable(marbleEvents(session), '^ 1000ms !').toBe(
-        `x ${wait1 - 1}ms y ${wait2 - 1}ms c-a-b`,
+        marbleTime`x ${wait1} y ${wait1 + wait2} c-a-b`,
         values,
       );
 
       // One line per dial: the backoff between them, and the teardown of the last one at 1001.
       expectSubscriptions(transport.subscriptions).toBe([
         '(^!)',
-        `${wait1}ms (^!)`,
-        `${wait1 + wait2}ms ^ ${1000 - wait1 - wait2}ms !`,
+        marbleTime`${wait1} (^!)`,
+        marbleTime`${wait1 + wait2} ^ ${1001} !`,
       ]);
     });
 
