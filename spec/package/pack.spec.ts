@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,7 +133,7 @@ describe('the package as a user installs it (npm pack, then npm install of the t
 
     const project = path.join(work, 'project');
     const src = path.join(project, 'src');
-    await ok('mkdir', ['-p', src], work);
+    mkdirSync(src, { recursive: true });
     writeFileSync(
       path.join(project, 'package.json'),
       JSON.stringify({ name: 'user-project', private: true, type: 'module' }, null, 2),
