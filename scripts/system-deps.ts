@@ -23,7 +23,7 @@ export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
   {
     apt: 'chromium',
     path: '/usr/bin/chromium',
-    neededBy: 'the browser example test (spec/examples/browser.spec.ts)',
+    neededBy: 'the browser example test, spec/examples/browser.spec.ts',
   },
 ];
 

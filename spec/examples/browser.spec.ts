@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-/** Debian's chromium package; .ci/run installs it. */
+/** Debian's chromium package; `npm test` installs it first (scripts/system-deps.ts). */
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
