@@ -423,7 +423,8 @@ describe('resumable', () => {
     const refusals: unknown[] = [];
     testScheduler.run(() => {
       const endpoint = memory({ latency: 1 });
-      server(endpoint).subscribe();
+      // Token rotation alone: no lockout after the wrong tokens below (sessions.spec.ts covers it).
+      server(endpoint, { badTokenLockout: 0 }).subscribe();
       const dial = (hello: () => object, at: number) =>
         testScheduler.schedule(() => {
           const sub = rawClient(
@@ -457,7 +458,8 @@ describe('resumable', () => {
     const refusals: unknown[] = [];
     testScheduler.run(() => {
       const endpoint = memory({ latency: 1 });
-      server(endpoint).subscribe();
+      // Token rotation alone: no lockout after the wrong tokens below (sessions.spec.ts covers it).
+      server(endpoint, { badTokenLockout: 0 }).subscribe();
       const dial = (hello: () => object, at: number, speak: boolean) =>
         testScheduler.schedule(() => {
           const sub = rawClient(
