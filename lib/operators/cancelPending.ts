@@ -223,7 +223,7 @@ export function cancelPending<In = unknown, Out = In>(
     ['maxQueued', maxQueued],
   ] as const) {
     if (!(Number.isSafeInteger(value) && value >= 0)) {
-      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${String(value)}`);
+      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${describeValue(value)}`);
     }
   }
   checkTimeout(timeout);
@@ -660,7 +660,7 @@ export function cancelPending<In = unknown, Out = In>(
 function checkTimeout(timeout: number): void {
   if (!(timeout === Infinity || (Number.isFinite(timeout) && timeout > 0))) {
     throw new TypeError(
-      `cancelPending: timeout must be a positive number of milliseconds, got ${String(timeout)}`,
+      `cancelPending: timeout must be a positive number of milliseconds, got ${describeValue(timeout)}`,
     );
   }
 }

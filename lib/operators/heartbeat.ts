@@ -120,12 +120,12 @@ export function heartbeat<In = unknown, Out = In>(
   const { interval = 5_000, timeout = 15_000, scheduler = asyncScheduler } = config ?? {};
   if (!(Number.isFinite(interval) && interval > 0)) {
     throw new TypeError(
-      `heartbeat: interval must be a positive number of milliseconds, got ${String(interval)}`,
+      `heartbeat: interval must be a positive number of milliseconds, got ${describeValue(interval)}`,
     );
   }
   if (!(Number.isFinite(timeout) && timeout > interval)) {
     throw new TypeError(
-      `heartbeat: timeout must be a finite number above interval (${interval}), got ${String(timeout)}`,
+      `heartbeat: timeout must be a finite number above interval (${describeValue(interval)}), got ${describeValue(timeout)}`,
     );
   }
 

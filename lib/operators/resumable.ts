@@ -216,10 +216,12 @@ export function resumable<In = unknown, Out = In>(
   } = config ?? {};
   checkEndpointOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
   if (onOverflow !== 'error' && onOverflow !== 'event') {
-    throw new TypeError(`resumable: onOverflow must be 'error' or 'event', got ${String(onOverflow)}`);
+    throw new TypeError(`resumable: onOverflow must be 'error' or 'event', got ${describeValue(onOverflow)}`);
   }
   if (onSessionLost !== 'error' && onSessionLost !== 'reset') {
-    throw new TypeError(`resumable: onSessionLost must be 'error' or 'reset', got ${String(onSessionLost)}`);
+    throw new TypeError(
+      `resumable: onSessionLost must be 'error' or 'reset', got ${describeValue(onSessionLost)}`,
+    );
   }
   if (sizeOf !== undefined && typeof sizeOf !== 'function') {
     throw new TypeError('resumable: sizeOf must be a function');

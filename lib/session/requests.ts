@@ -152,7 +152,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
   const { maxConcurrent = 1_000 } = config ?? {};
   if (!(Number.isSafeInteger(maxConcurrent) && maxConcurrent > 0)) {
     throw new TypeError(
-      `serveRequests: maxConcurrent must be a positive integer, got ${String(maxConcurrent)}`,
+      `serveRequests: maxConcurrent must be a positive integer, got ${describeValue(maxConcurrent)}`,
     );
   }
 

@@ -1,11 +1,11 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import type { ConnectedEvent, FrameEvent, Link, ListeningEvent, TransportEvent } from '../core/transport.js';
 import { ProtocolError } from '../core/errors.js';
+import type { ConnectedEvent, FrameEvent, Link, ListeningEvent, TransportEvent } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
 import { asLayerError } from '../internal/peer-input.js';
-import { checkNumber } from '../policies/validate.js';
 import type { ResumedEvent } from '../operators/resumable.js';
-import { describeValue } from '../internal/describe-value.js';
+import { checkNumber } from '../policies/validate.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError, SessionExpiredError, SessionLostError } from './errors.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';
@@ -126,7 +126,7 @@ export interface SessionServerConnection {
  * watch.unsubscribe();
  * ```
  */
-export interface SessionServer<In = unknown, Out = In> extends Observable<ServerSession<In, Out>> {
+export type SessionServer<In = unknown, Out = In> = Observable<ServerSession<In, Out>> & {
   /**
    * The server's {@link SessionServerStats}: the counts at once, then the counts after each
    * change. They add up every subscription of the server Observable (usually one). It never
@@ -134,7 +134,7 @@ export interface SessionServer<In = unknown, Out = In> extends Observable<Server
    * nothing while nobody subscribes.
    */
   readonly stats$: Observable<SessionServerStats>;
-}
+};
 
 /**
  * Options of {@link acceptSessions}.
@@ -290,11 +290,15 @@ export function acceptSessions<In = unknown, Out = In>(
     ['handshakeTimeout', handshakeTimeout],
   ] as const) {
     if (!(Number.isFinite(value) && value > 0)) {
-      throw new TypeError(`acceptSessions: ${name} must be a positive number of milliseconds, got ${value}`);
+      throw new TypeError(
+        `acceptSessions: ${name} must be a positive number of milliseconds, got ${describeValue(value)}`,
+      );
     }
   }
   if (!(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
-    throw new TypeError(`acceptSessions: maxSessions must be a positive integer, got ${maxSessions}`);
+    throw new TypeError(
+      `acceptSessions: maxSessions must be a positive integer, got ${describeValue(maxSessions)}`,
+    );
   }
   if (sizeOf !== undefined && typeof sizeOf !== 'function') {
     throw new TypeError('acceptSessions: sizeOf must be a function');
