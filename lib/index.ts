@@ -129,8 +129,10 @@ export type {
   ServerSession,
   ServerSessionEvent,
   SessionDisconnectedEvent,
+  SessionServer,
   SessionServerConnection,
 } from './session/sessions.js';
+export type { SessionServerStats } from './session/server-stats.js';
 export { ReplayBuffer } from './session/replay-buffer.js';
 export type { ReplayBufferOptions } from './session/replay-buffer.js';
 export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './session/errors.js';

@@ -7,7 +7,9 @@ import {
   type WriteReport,
 } from '../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
+import { asLayerError } from '../internal/peer-input.js';
 import { ReplayBufferFullError } from '../session/errors.js';
 import {
   AmbiguousOutcomeError,
@@ -227,7 +229,7 @@ export function cancelPending<In = unknown, Out = In>(
     ['maxQueued', maxQueued],
   ] as const) {
     if (!(Number.isSafeInteger(value) && value >= 0)) {
-      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${String(value)}`);
+      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${describeValue(value)}`);
     }
   }
   checkTimeout(timeout);
@@ -417,8 +419,7 @@ export function cancelPending<In = unknown, Out = In>(
         const valid =
           ((part === 'next' || part === 'value' || part === 'error') && frame.length === 4) ||
           (part === 'complete' && frame.length === 3);
-        if (!valid)
-          throw requestsError(`malformed response part ${JSON.stringify(part) ?? 'undefined'}`, inner);
+        if (!valid) throw requestsError(`malformed response part ${describeValue(part)}`, inner);
         const error = part === 'error' ? parseWireError(frame[3]) : undefined;
         if (part === 'error' && !error) throw requestsError('malformed error response', inner);
         const request = pending.get(id);
@@ -445,14 +446,13 @@ export function cancelPending<In = unknown, Out = In>(
       };
 
       const onFrame = (frame: unknown) => {
-        if (!Array.isArray(frame))
-          throw requestsError(`received ${typeof frame}, not a requests envelope`, inner);
-        const kind: unknown = frame[0];
-        if (kind === PLAIN && frame.length === 2) subscriber.next({ type: 'frame', frame: frame[1] as In });
-        else if (kind === RESPONSE) onResponse(frame);
+        const kind: unknown = Array.isArray(frame) ? frame[0] : undefined;
+        if (kind === PLAIN && (frame as unknown[]).length === 2) {
+          subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
+        } else if (kind === RESPONSE) onResponse(frame as unknown[]);
         else {
           throw requestsError(
-            `received an array starting ${JSON.stringify(kind) ?? 'undefined'}, not a requests envelope; does the server pipe serveRequests()?`,
+            `received ${describeValue(frame)}, not a requests envelope; does the server pipe serveRequests()?`,
             inner,
           );
         }
@@ -597,51 +597,55 @@ export function cancelPending<In = unknown, Out = In>(
 
       subscriber.next({ type: 'request-link', link } satisfies RequestLinkEvent<Out>);
 
+      const onEvent = (event: { readonly type: string }) => {
+        if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+          return fail(new TypeError(`cancelPending: expected session events, got ${describeValue(event)}`));
+        }
+        switch (event.type) {
+          case 'connected': {
+            const next = (event as ConnectedEvent<unknown>).link;
+            if (inner && inner !== next) connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
+            inner = next;
+            if (closeRequested) return next.close();
+            subscriber.next({ type: 'connected', link });
+            return pump();
+          }
+          case 'frame':
+            return onFrame((event as FrameEvent<unknown>).frame);
+          case 'disconnected': {
+            // A link that survives the break belongs to a resumable session: nothing is lost.
+            if (inner && inner.closed) {
+              const cause = (event as { error?: unknown }).error;
+              const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
+              const linkFrames = inner.framesSent;
+              inner = undefined;
+              connectionLost(report, linkFrames, cause);
+            }
+            return subscriber.next(event);
+          }
+          case 'session-reset':
+            // The old session's frames may be lost: its requests are as if handed to a broken link.
+            connectionLost(UNKNOWN_WRITE, inner?.framesSent ?? 0, undefined);
+            subscriber.next(event);
+            return pump();
+          case 'overflow':
+            // Every frame goes through sendOwn, so a resumable overflow is always one of ours
+            // being sent now: it stays queued here (bounded by maxQueued) instead.
+            overflowed = true;
+            return;
+          default:
+            subscriber.next(event);
+        }
+      };
+
       upstream.add(
         source.subscribe({
+          // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
           next: (event) => {
-            if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-              return fail(new TypeError(`cancelPending: expected session events, got ${String(event)}`));
-            }
-            switch (event.type) {
-              case 'connected': {
-                const next = (event as ConnectedEvent<unknown>).link;
-                if (inner && inner !== next) connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
-                inner = next;
-                if (closeRequested) return next.close();
-                subscriber.next({ type: 'connected', link });
-                return pump();
-              }
-              case 'frame':
-                try {
-                  onFrame((event as FrameEvent<unknown>).frame);
-                } catch (error) {
-                  fail(error);
-                }
-                return;
-              case 'disconnected': {
-                // A link that survives the break belongs to a resumable session: nothing is lost.
-                if (inner && inner.closed) {
-                  const cause = (event as { error?: unknown }).error;
-                  const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
-                  const linkFrames = inner.framesSent;
-                  inner = undefined;
-                  connectionLost(report, linkFrames, cause);
-                }
-                return subscriber.next(event);
-              }
-              case 'session-reset':
-                // The old session's frames may be lost: its requests are as if handed to a broken link.
-                connectionLost(UNKNOWN_WRITE, inner?.framesSent ?? 0, undefined);
-                subscriber.next(event);
-                return pump();
-              case 'overflow':
-                // Every frame goes through sendOwn, so a resumable overflow is always one of ours
-                // being sent now: it stays queued here (bounded by maxQueued) instead.
-                overflowed = true;
-                return;
-              default:
-                subscriber.next(event);
+            try {
+              onEvent(event);
+            } catch (error) {
+              fail(asLayerError('requests', error, inner));
             }
           },
           error: (error: unknown) => fail(error),
@@ -662,7 +666,7 @@ export function cancelPending<In = unknown, Out = In>(
 function checkTimeout(timeout: number): void {
   if (!(timeout === Infinity || (Number.isFinite(timeout) && timeout > 0))) {
     throw new TypeError(
-      `cancelPending: timeout must be a positive number of milliseconds, got ${String(timeout)}`,
+      `cancelPending: timeout must be a positive number of milliseconds, got ${describeValue(timeout)}`,
     );
   }
 }

@@ -1,7 +1,9 @@
 import { asyncScheduler, Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { ConnectionError, defineName, ProtocolError } from '../core/errors.js';
+import { ConnectionError, defineName } from '../core/errors.js';
 import type { Link, TransportEvent } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
 import { LayerLink } from '../internal/layer-link.js';
+import { asLayerError, layerProtocolError } from '../internal/peer-input.js';
 
 /** Envelope kinds of the heartbeat layer (docs/PROTOCOL.md, "Heartbeat layer"). */
 const DATA = 0;
@@ -122,12 +124,12 @@ export function heartbeat<In = unknown, Out = In>(
   const { interval = 5_000, timeout = 15_000, scheduler = asyncScheduler } = config ?? {};
   if (!(Number.isFinite(interval) && interval > 0)) {
     throw new TypeError(
-      `heartbeat: interval must be a positive number of milliseconds, got ${String(interval)}`,
+      `heartbeat: interval must be a positive number of milliseconds, got ${describeValue(interval)}`,
     );
   }
   if (!(Number.isFinite(timeout) && timeout > interval)) {
     throw new TypeError(
-      `heartbeat: timeout must be a finite number above interval (${interval}), got ${String(timeout)}`,
+      `heartbeat: timeout must be a finite number above interval (${describeValue(interval)}), got ${describeValue(timeout)}`,
     );
   }
 
@@ -189,40 +191,42 @@ export function heartbeat<In = unknown, Out = In>(
         arm();
       };
 
+      /** Takes one inbound frame; throws a ProtocolError for anything but a heartbeat envelope. */
       const onFrame = (frame: unknown) => {
         const now = scheduler.now();
         lastInbound = now;
-        if (!Array.isArray(frame)) return notAnEnvelope(frame);
+        if (!Array.isArray(frame)) throw notAnEnvelope(frame);
         const kind: unknown = frame[0];
         if (kind === DATA && frame.length === 2) {
           subscriber.next({ type: 'frame', frame: frame[1] as In });
         } else if (kind === PING && frame.length === 3 && isNumber(frame[1]) && isNumber(frame[2])) {
           sendControl([PONG, frame[1], frame[2], now, scheduler.now()]);
         } else if (kind === PONG && frame.length === 5 && frame.slice(1).every(isNumber)) {
-          const [, id, t0, t1, t2] = frame as number[];
-          // Only the latest ping's pong is a sample; a late answer to an older one is ignored.
-          if (id !== pingId || t0 !== pingSentAt) return;
-          const t3 = now;
-          subscriber.next({
-            type: 'heartbeat',
-            rtt: t3 - t0! - (t2! - t1!),
-            clockOffset: (t1! - t0! + (t2! - t3)) / 2,
-            at: now,
-          });
+          onPong(frame as number[], now);
         } else {
-          notAnEnvelope(frame);
+          throw notAnEnvelope(frame);
         }
       };
 
-      const notAnEnvelope = (frame: unknown) => {
-        const shown = Array.isArray(frame) ? `an array starting ${JSON.stringify(frame[0])}` : typeof frame;
-        fail(
-          new ProtocolError(
-            `heartbeat: received ${shown}, not a heartbeat envelope; does the peer pipe its connection through heartbeat()?`,
-            { offset: -1, ...(inner ? { write: inner.writeReport() } : {}) },
-          ),
-        );
+      const onPong = ([, id, t0, t1, t2]: number[], now: number) => {
+        // Only the latest ping's pong is a sample; a late answer to an older one is ignored.
+        if (id !== pingId || t0 !== pingSentAt) return;
+        const t3 = now;
+        const rtt = t3 - t0! - (t2! - t1!);
+        const clockOffset = (t1! - t0! + (t2! - t3)) / 2;
+        // Finite times can still add up to an infinity: such a pong is not a sample.
+        if (!Number.isFinite(rtt) || !Number.isFinite(clockOffset)) {
+          throw layerProtocolError('heartbeat', `a pong with times ${t1} and ${t2} gives no sample`, inner);
+        }
+        subscriber.next({ type: 'heartbeat', rtt, clockOffset, at: now });
       };
+
+      const notAnEnvelope = (frame: unknown) =>
+        layerProtocolError(
+          'heartbeat',
+          `received ${describeValue(frame)}, not a heartbeat envelope; does the peer pipe its connection through heartbeat()?`,
+          inner,
+        );
 
       connection.add(
         source.subscribe({
@@ -236,7 +240,12 @@ export function heartbeat<In = unknown, Out = In>(
                 link: new LayerLink<Out>(event.link, (frame) => [DATA, frame]),
               });
             } else if (event.type === 'frame') {
-              onFrame(event.frame);
+              // A peer's frame never throws out of here: RxJS would report it as uncaught.
+              try {
+                onFrame(event.frame);
+              } catch (error) {
+                fail(asLayerError('heartbeat', error, inner));
+              }
             } else {
               subscriber.next(event as never);
             }

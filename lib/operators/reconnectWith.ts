@@ -2,6 +2,7 @@ import { Observable, Subscription, type OperatorFunction, type SchedulerLike } f
 import { DialError, PeerClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, Link } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
 import { FailureRun, resolveConfig } from '../internal/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { RetryPolicy } from '../policies/retry-policy.js';
@@ -84,12 +85,12 @@ export function reconnectWith<E extends { readonly type: string }>(
   const { healthyAfter = 5_000, onPeerClose = 'reconnect' } = options;
   if (healthyAfter !== 'first-frame' && !(Number.isFinite(healthyAfter) && healthyAfter >= 0)) {
     throw new TypeError(
-      `reconnectWith: healthyAfter must be a duration ≥ 0 or 'first-frame', got ${String(healthyAfter)}`,
+      `reconnectWith: healthyAfter must be a duration ≥ 0 or 'first-frame', got ${describeValue(healthyAfter)}`,
     );
   }
   if (onPeerClose !== 'reconnect' && onPeerClose !== 'complete') {
     throw new TypeError(
-      `reconnectWith: onPeerClose must be 'reconnect' or 'complete', got ${String(onPeerClose)}`,
+      `reconnectWith: onPeerClose must be 'reconnect' or 'complete', got ${describeValue(onPeerClose)}`,
     );
   }
   const { attemptTimeout, breaker, budget, classify } = policy.config;

@@ -2,6 +2,8 @@ import { asyncScheduler, Observable, Subscription, type SchedulerLike } from 'rx
 import { ConnectionError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
+import { asLayerError } from '../internal/peer-input.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from '../session/endpoint.js';
 import {
   ReplayBufferFullError,
@@ -12,7 +14,6 @@ import {
 import {
   ACK,
   DATA,
-  describe,
   HELLO,
   isCount,
   layerError,
@@ -221,10 +222,12 @@ export function resumable<In = unknown, Out = In>(
   } = config ?? {};
   checkEndpointOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
   if (onOverflow !== 'error' && onOverflow !== 'event') {
-    throw new TypeError(`resumable: onOverflow must be 'error' or 'event', got ${String(onOverflow)}`);
+    throw new TypeError(`resumable: onOverflow must be 'error' or 'event', got ${describeValue(onOverflow)}`);
   }
   if (onSessionLost !== 'error' && onSessionLost !== 'reset') {
-    throw new TypeError(`resumable: onSessionLost must be 'error' or 'reset', got ${String(onSessionLost)}`);
+    throw new TypeError(
+      `resumable: onSessionLost must be 'error' or 'reset', got ${describeValue(onSessionLost)}`,
+    );
   }
   if (sizeOf !== undefined && typeof sizeOf !== 'function') {
     throw new TypeError('resumable: sizeOf must be a function');
@@ -397,37 +400,41 @@ export function resumable<In = unknown, Out = In>(
       const notAnEnvelope = (frame: unknown) =>
         fail(
           layerError(
-            `received ${describe(frame)} while ${phase === 'live' ? 'resumed' : 'handshaking'}, not a resumable envelope; does the server use acceptSessions()?`,
+            `received ${describeValue(frame)} while ${phase === 'live' ? 'resumed' : 'handshaking'}, not a resumable envelope; does the server use acceptSessions()?`,
             inner,
           ),
         );
 
+      const onEvent = (event: { readonly type: string }) => {
+        if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+          return fail(new TypeError(`resumable: expected session events, got ${describeValue(event)}`));
+        }
+        switch (event.type) {
+          case 'connected':
+            inner = (event as ConnectedEvent<unknown>).link;
+            if (closeRequested) return inner.close();
+            return sendHello();
+          case 'frame':
+            return onFrame((event as FrameEvent<unknown>).frame);
+          case 'disconnected':
+            endpoint.detach();
+            inner = undefined;
+            phase = 'offline';
+            subscriber.next(event);
+            return;
+          default:
+            subscriber.next(event);
+        }
+      };
+
       upstream.add(
         source.subscribe({
+          // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
           next: (event) => {
-            if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-              return fail(new TypeError(`resumable: expected session events, got ${String(event)}`));
-            }
-            switch (event.type) {
-              case 'connected':
-                inner = (event as ConnectedEvent<unknown>).link;
-                if (closeRequested) return inner.close();
-                return sendHello();
-              case 'frame':
-                try {
-                  onFrame((event as FrameEvent<unknown>).frame);
-                } catch (error) {
-                  fail(error);
-                }
-                return;
-              case 'disconnected':
-                endpoint.detach();
-                inner = undefined;
-                phase = 'offline';
-                subscriber.next(event);
-                return;
-              default:
-                subscriber.next(event);
+            try {
+              onEvent(event);
+            } catch (error) {
+              fail(asLayerError('resumable', error, inner));
             }
           },
           error: (error: unknown) =>

@@ -5,6 +5,8 @@
  * @packageDocumentation
  */
 
+import { describeValue } from '../internal/describe-value.js';
+
 /**
  * The longest delay a timer can wait. Node and browsers store timer delays as signed 32-bit
  * integers and fire a longer one after 1 ms instead, so a larger cap would turn into a retry storm.
@@ -55,11 +57,10 @@ export function checkFunction<T>(where: string, option: string, value: T): T {
 }
 
 /**
- * `String(value)`, but readable for strings and objects in an error message.
+ * How a caller's value reads in a message: the same total description as every layer's check of a
+ * peer's bytes uses (it never throws, even for a Proxy or a throwing `toString`).
  * @internal
  */
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
+  return describeValue(value);
 }

@@ -2,6 +2,7 @@ import { Subject, type Observable, type SchedulerLike, type Subscription } from 
 import { msgpackCodec } from '../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../core/errors.js';
 import type { Link, LinkInfo } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, layerError } from './wire.js';
 
@@ -36,14 +37,16 @@ export function checkEndpointOptions(
   const { maxBytes, maxFrames, ackEvery, ackInterval } = options;
   const positiveInteger = (value: number) => Number.isSafeInteger(value) && value > 0;
   if (!positiveInteger(maxBytes))
-    throw new TypeError(`${name}: maxBytes must be a positive integer, got ${maxBytes}`);
+    throw new TypeError(`${name}: maxBytes must be a positive integer, got ${describeValue(maxBytes)}`);
   if (!positiveInteger(maxFrames)) {
-    throw new TypeError(`${name}: maxFrames must be a positive integer, got ${maxFrames}`);
+    throw new TypeError(`${name}: maxFrames must be a positive integer, got ${describeValue(maxFrames)}`);
   }
   if (!positiveInteger(ackEvery))
-    throw new TypeError(`${name}: ackEvery must be a positive integer, got ${ackEvery}`);
+    throw new TypeError(`${name}: ackEvery must be a positive integer, got ${describeValue(ackEvery)}`);
   if (!(Number.isFinite(ackInterval) && ackInterval > 0)) {
-    throw new TypeError(`${name}: ackInterval must be a positive number of milliseconds, got ${ackInterval}`);
+    throw new TypeError(
+      `${name}: ackInterval must be a positive number of milliseconds, got ${describeValue(ackInterval)}`,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import { describeValue } from '../internal/describe-value.js';
 import { ReplayBufferFullError } from './errors.js';
 
 /**
@@ -58,10 +59,14 @@ export class ReplayBuffer<T> {
   constructor(options: ReplayBufferOptions = {}) {
     const { maxBytes = 4 * 1024 * 1024, maxFrames = 65_536 } = options;
     if (!(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
-      throw new TypeError(`ReplayBuffer: maxBytes must be a positive integer, got ${String(maxBytes)}`);
+      throw new TypeError(
+        `ReplayBuffer: maxBytes must be a positive integer, got ${describeValue(maxBytes)}`,
+      );
     }
     if (!(Number.isSafeInteger(maxFrames) && maxFrames > 0)) {
-      throw new TypeError(`ReplayBuffer: maxFrames must be a positive integer, got ${String(maxFrames)}`);
+      throw new TypeError(
+        `ReplayBuffer: maxFrames must be a positive integer, got ${describeValue(maxFrames)}`,
+      );
     }
     this.maxBytes = maxBytes;
     this.maxFrames = maxFrames;

@@ -1,7 +1,9 @@
 import { isObservable, Observable, Subscription } from 'rxjs';
-import { EncodeError, LinkClosedError, ProtocolError } from '../core/errors.js';
+import { EncodeError, LinkClosedError, type ProtocolError } from '../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
 import { LayerLink } from '../internal/layer-link.js';
+import { asLayerError, layerProtocolError } from '../internal/peer-input.js';
 
 // The requests layer's envelopes (docs/PROTOCOL.md, "Requests layer").
 /** @internal */
@@ -50,10 +52,7 @@ export function toWireError(error: unknown): WireError {
 
 /** @internal */
 export function requestsError(message: string, link: Link<unknown> | undefined): ProtocolError {
-  return new ProtocolError(`requests: ${message}`, {
-    offset: -1,
-    ...(link ? { write: link.writeReport() } : {}),
-  });
+  return layerProtocolError('requests', message, link);
 }
 
 /**
@@ -157,7 +156,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
   const { maxConcurrent = 1_000 } = config ?? {};
   if (!(Number.isSafeInteger(maxConcurrent) && maxConcurrent > 0)) {
     throw new TypeError(
-      `serveRequests: maxConcurrent must be a positive integer, got ${String(maxConcurrent)}`,
+      `serveRequests: maxConcurrent must be a positive integer, got ${describeValue(maxConcurrent)}`,
     );
   }
 
@@ -240,8 +239,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
       };
 
       const onFrame = (frame: unknown) => {
-        if (!Array.isArray(frame))
-          throw requestsError(`received ${typeof frame}, not a requests envelope`, link);
+        if (!Array.isArray(frame)) throw notAnEnvelope(frame);
         const kind: unknown = frame[0];
         if (kind === PLAIN && frame.length === 2) {
           subscriber.next({ type: 'frame', frame: frame[1] as In } as FrameEvent<In>);
@@ -265,29 +263,37 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
           running.delete(frame[1]);
           stop(entry);
         } else {
-          throw requestsError(
-            `received an array starting ${JSON.stringify(kind) ?? 'undefined'}, not a requests envelope; does the client pipe cancelPending()?`,
-            link,
-          );
+          throw notAnEnvelope(frame);
         }
+      };
+
+      const notAnEnvelope = (frame: unknown) =>
+        requestsError(
+          `received ${describeValue(frame)}, not a requests envelope; does the client pipe cancelPending()?`,
+          link,
+        );
+
+      const onEvent = (event: { readonly type: string }) => {
+        if (event.type === 'connected') {
+          link = (event as ConnectedEvent<unknown>).link;
+          subscriber.next({
+            type: 'connected',
+            link: new LayerLink<Out>(link, (frame) => [PLAIN, frame]),
+          } as ConnectedEvent<Out>);
+        } else if (event.type === 'frame') {
+          onFrame((event as FrameEvent<unknown>).frame);
+        } else subscriber.next(event);
       };
 
       upstream.add(
         source.subscribe({
+          // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
           next: (event) => {
-            if (event.type === 'connected') {
-              link = (event as ConnectedEvent<unknown>).link;
-              subscriber.next({
-                type: 'connected',
-                link: new LayerLink<Out>(link, (frame) => [PLAIN, frame]),
-              } as ConnectedEvent<Out>);
-            } else if (event.type === 'frame') {
-              try {
-                onFrame((event as FrameEvent<unknown>).frame);
-              } catch (error) {
-                fail(error);
-              }
-            } else subscriber.next(event);
+            try {
+              onEvent(event);
+            } catch (error) {
+              fail(asLayerError('requests', error, link));
+            }
           },
           error: (error: unknown) => fail(error),
           complete: () => {

@@ -1,9 +1,14 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { ProtocolError } from '../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link, ListeningEvent, TransportEvent } from '../core/transport.js';
+import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
+import { asLayerError } from '../internal/peer-input.js';
 import type { ResumedEvent } from '../operators/resumable.js';
+import { checkNumber } from '../policies/validate.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError, SessionExpiredError, SessionLostError } from './errors.js';
+import { ServerCounters, type SessionServerStats } from './server-stats.js';
 import {
   ACK,
   constantTimeEqual,
@@ -60,7 +65,19 @@ export type ServerSessionEvent<In = unknown, Out = In> =
  * ```ts
  * import type { ServerSession } from 'rx-lifeline';
  * const echo = (session: ServerSession<string>) =>
- *   session.events$.subscribe((e) => e.type === 'frame' && session.link.send(e.frame));
+ *   session.events$.subscribe({
+ *     next: (event) => {
+ *       if (event.type !== 'frame') return;
+ *       try {
+ *         session.link.send(event.frame);
+ *       } catch (error) {
+ *         // The replay buffer is full (ReplayBufferFullError): this client reads too slowly.
+ *         session.link.close();
+ *       }
+ *     },
+ *     // The session expired, or its events were not read in time: it is over, the server is not.
+ *     error: (error: unknown) => console.warn(`session ${session.id} ended`, error),
+ *   });
  * ```
  * @category Sessions
  */
@@ -103,6 +120,27 @@ export interface SessionServerConnection {
 }
 
 /**
+ * What {@link acceptSessions} returns: the Observable of sessions, and the server's counts.
+ *
+ * @example
+ * ```ts
+ * import { acceptSessions, memory, type SessionServer } from 'rx-lifeline';
+ * const server: SessionServer<string> = acceptSessions<string>(memory<string>().server);
+ * const watch = server.stats$.subscribe((s) => console.log(`${s.handshaking} handshaking, ${s.refused.locked} locked out`));
+ * watch.unsubscribe();
+ * ```
+ */
+export type SessionServer<In = unknown, Out = In> = Observable<ServerSession<In, Out>> & {
+  /**
+   * The server's {@link SessionServerStats}: the counts at once, then the counts after each
+   * change. They add up every subscription of the server Observable (usually one). It never
+   * completes, since the server Observable may be subscribed again; it holds no timer, and costs
+   * nothing while nobody subscribes.
+   */
+  readonly stats$: Observable<SessionServerStats>;
+};
+
+/**
  * Options of {@link acceptSessions}.
  *
  * @example
@@ -126,10 +164,28 @@ export interface AcceptSessionsConfig<Out = unknown> {
    */
   maxSessions?: number;
   /**
-   * Milliseconds a connection may take to complete its handshake before it is closed.
+   * Milliseconds from a connection's accept within which its handshake must complete, or it is
+   * closed. Refused hellos do not extend it, and a hello refused after it closes the connection at
+   * once. It does not limit a handshaken connection.
    * @default 10_000
    */
   handshakeTimeout?: number;
+  /**
+   * Refused hellos one connection may send: the refusal that reaches this count closes it. (A
+   * `'version'` or `'overloaded'` refusal closes it at once.) It does not count across
+   * connections: `badTokenLockout` guards a session against many connections.
+   * @default 3
+   */
+  maxRefusedHellos?: number;
+  /**
+   * Milliseconds for which a session is locked after a hello presented a wrong token for it: while
+   * locked, every hello naming it is refused with `'overloaded'` and closed without its token being
+   * compared, so no number of connections can guess faster than one token per lockout. A client
+   * holding the right token is refused too, and comes back when its reconnect policy says. `0`
+   * turns it off. It does not lock a session for hellos naming an unknown one.
+   * @default 1_000
+   */
+  badTokenLockout?: number;
   /**
    * Cap on the bytes of each session's unacknowledged outbound frames.
    * @default 4 MiB (4_194_304)
@@ -175,10 +231,14 @@ export interface AcceptSessionsConfig<Out = unknown> {
  *
  * A session without a connection is dropped after `sessionTtl` (its `events$` errors with
  * {@link SessionExpiredError}); a connection that does not complete its handshake within
- * `handshakeTimeout` is closed; a wrong token is refused (`'bad-token'`) and changes nothing in the
- * session; a hello naming an unknown session is refused (`'unknown-session'`), as after a restart.
- * A connection that breaks the protocol is closed, without affecting its session. Idle sessions
- * hold no timer (one sweep timer serves them all) and no buffer storage once everything is acked.
+ * `handshakeTimeout` of its accept is closed, however many hellos it sends; a wrong token is
+ * refused (`'bad-token'`), changes nothing in the session but locks it against further guesses
+ * for `badTokenLockout`; a hello naming an unknown session is refused (`'unknown-session'`), as
+ * after a restart; a connection is closed after `maxRefusedHellos` refusals. A connection that
+ * breaks the protocol (any frame that is not an envelope of this layer, whatever it decoded to) is
+ * closed, without affecting its session: the session sees a `disconnected` event with the
+ * `ProtocolError`. What the server refused and closed is counted in `stats$`. Idle sessions hold
+ * no timer (one sweep timer serves them all) and no buffer storage once everything is acked.
  *
  * It does not authenticate clients (do that in the application, on the first frames), does not
  * persist sessions across restarts, and does not answer pings: to use {@link heartbeat} on the
@@ -187,25 +247,42 @@ export interface AcceptSessionsConfig<Out = unknown> {
  *
  * @example
  * ```ts
- * import { acceptSessions, memory } from 'rx-lifeline';
+ * import { acceptSessions, memory, type ServerSession } from 'rx-lifeline';
  * const endpoint = memory<string>();
- * const server = acceptSessions<string>(endpoint.server, { sessionTtl: 30_000 }).subscribe((session) => {
- *   session.events$.subscribe((event) => {
- *     if (event.type === 'frame') session.link.send(event.frame.toUpperCase());
+ * const shout = (session: ServerSession<string>) =>
+ *   session.events$.subscribe({
+ *     next: (event) => {
+ *       if (event.type !== 'frame') return;
+ *       try {
+ *         session.link.send(event.frame.toUpperCase());
+ *       } catch {
+ *         session.link.close(); // its replay buffer is full: a client that does not read
+ *       }
+ *     },
+ *     error: (error: unknown) => console.warn(`session ${session.id} ended`, error),
  *   });
+ * const sessions = acceptSessions<string>(endpoint.server, { sessionTtl: 30_000 });
+ * const server = sessions.subscribe({
+ *   next: shout,
+ *   // The listener failed (a port in use): the server is down, the process is not.
+ *   error: (error: unknown) => console.error('server stopped', error),
  * });
+ * const stats = sessions.stats$.subscribe((s) => console.log(`${s.sessions} sessions`));
  * server.unsubscribe();
+ * stats.unsubscribe();
  * ```
  * @category Sessions
  */
 export function acceptSessions<In = unknown, Out = In>(
   server$: Observable<ListeningEvent | SessionServerConnection>,
   config: AcceptSessionsConfig<Out> = {},
-): Observable<ServerSession<In, Out>> {
+): SessionServer<In, Out> {
   const {
     sessionTtl = 60_000,
     maxSessions = 10_000,
     handshakeTimeout = 10_000,
+    maxRefusedHellos = 3,
+    badTokenLockout = 1_000,
     maxBytes = 4 * 1024 * 1024,
     maxFrames = 65_536,
     ackEvery = 32,
@@ -219,18 +296,30 @@ export function acceptSessions<In = unknown, Out = In>(
     ['handshakeTimeout', handshakeTimeout],
   ] as const) {
     if (!(Number.isFinite(value) && value > 0)) {
-      throw new TypeError(`acceptSessions: ${name} must be a positive number of milliseconds, got ${value}`);
+      throw new TypeError(
+        `acceptSessions: ${name} must be a positive number of milliseconds, got ${describeValue(value)}`,
+      );
     }
   }
   if (!(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
-    throw new TypeError(`acceptSessions: maxSessions must be a positive integer, got ${maxSessions}`);
+    throw new TypeError(
+      `acceptSessions: maxSessions must be a positive integer, got ${describeValue(maxSessions)}`,
+    );
   }
   if (sizeOf !== undefined && typeof sizeOf !== 'function') {
     throw new TypeError('acceptSessions: sizeOf must be a function');
   }
+  checkNumber('acceptSessions', 'maxRefusedHellos', maxRefusedHellos, {
+    min: 1,
+    integer: true,
+    max: 1_000_000,
+  });
+  checkNumber('acceptSessions', 'badTokenLockout', badTokenLockout, { min: 0 });
+  // Shared by the subscriptions of the returned Observable: the server's counts, for stats$.
+  const counters = new ServerCounters();
 
   type Connection = Attachment<Session<In, Out>>;
-  return new Observable<ServerSession<In, Out>>((subscriber) => {
+  const sessions$ = new Observable<ServerSession<In, Out>>((subscriber) => {
     const sessions = new Map<string, Session<In, Out>>();
     const connections = new Set<Connection>();
     // Deadlines only grow, so both queues are sorted by construction; stale entries are skipped.
@@ -253,7 +342,10 @@ export function acceptSessions<In = unknown, Out = In>(
       for (let head = handshakes.peek(); head && head.at <= now; head = handshakes.peek()) {
         handshakes.shift();
         const { connection } = head;
-        if (!connection.ended && !connection.session && connection.deadline === head.at) drop(connection);
+        if (!connection.ended && !connection.session) {
+          counters.closing('handshakeTimeout');
+          drop(connection);
+        }
       }
       for (let head = idle.peek(); head && head.since + sessionTtl <= now; head = idle.peek()) {
         idle.shift();
@@ -275,16 +367,13 @@ export function acceptSessions<In = unknown, Out = In>(
       if (next !== Infinity) armSweep(next);
     };
 
-    const expectHandshake = (connection: Connection) => {
-      connection.deadline = scheduler.now() + handshakeTimeout;
+    const accept = (transport: SessionServerConnection['connection']) => {
+      // The deadline runs from the accept and is never extended (refused hellos included).
+      const connection: Connection = new Attachment(scheduler.now() + handshakeTimeout);
+      connections.add(connection);
+      counters.connection(1);
       handshakes.push({ connection, at: connection.deadline });
       armSweep(connection.deadline);
-    };
-
-    const accept = (transport: SessionServerConnection['connection']) => {
-      const connection: Connection = new Attachment();
-      connections.add(connection);
-      expectHandshake(connection);
       const subscription = transport.subscribe({
         // Events of per-connection layers (heartbeat samples) are not the session's business.
         next: (event) => {
@@ -308,13 +397,17 @@ export function acceptSessions<In = unknown, Out = In>(
       if (connection.ended) return;
       connection.ended = true;
       connections.delete(connection);
+      counters.connection(-1);
       const session = connection.session;
       if (session) detach(session, error);
     };
 
     const detach = (session: Session<In, Out>, error: unknown) => {
       const connection = session.connection;
-      if (connection) connection.session = undefined;
+      if (connection) {
+        connection.session = undefined;
+        counters.attachment(-1);
+      }
       session.connection = undefined;
       session.endpoint.detach();
       const since = scheduler.now();
@@ -325,9 +418,10 @@ export function acceptSessions<In = unknown, Out = In>(
     };
 
     const onFrame = (connection: Connection, frame: unknown) => {
+      // Refused for good: what the peer sends while the close completes changes nothing.
+      if (connection.closing) return;
       try {
-        if (!Array.isArray(frame))
-          throw layerError(`received ${typeof frame}, not a resumable envelope`, connection.link);
+        if (!Array.isArray(frame)) throw notAnEnvelope(frame, connection);
         const kind: unknown = frame[0];
         const session = connection.session;
         if (kind === HELLO && frame.length === 2) onHello(connection, frame[1]);
@@ -339,25 +433,40 @@ export function acceptSessions<In = unknown, Out = In>(
           // The client speaks after the welcome: it holds the new token, so the old one retires.
           session.previousToken = undefined;
           session.endpoint.receiveAck(frame[1]);
-        } else
-          throw layerError(
-            `received an array starting ${JSON.stringify(frame[0])}, not a resumable envelope`,
-            connection.link,
-          );
+        } else throw notAnEnvelope(frame, connection);
       } catch (error) {
         // A peer that breaks the protocol loses its connection; its session waits for a resume.
-        drop(connection, error);
+        const failure = asLayerError('resumable', error, connection.link);
+        if (ProtocolError.is(failure)) counters.closing('protocolError');
+        drop(connection, failure);
       }
     };
 
-    const refuse = (connection: Connection, refusal: Refusal, close: boolean) => {
+    const notAnEnvelope = (frame: unknown, connection: Connection) =>
+      layerError(`received ${describeValue(frame)}, not a resumable envelope`, connection.link);
+
+    /**
+     * Answers a hello with a refusal. The connection is closed when `close` says so, at its
+     * `maxRefusedHellos`th refusal, and after its handshake deadline.
+     */
+    const refuse = (
+      connection: Connection,
+      refusal: Refusal,
+      close: boolean,
+      cause: RefusedCause = refusal.reason,
+    ) => {
+      counters.refusal(cause);
       try {
         connection.link?.send([REFUSAL, refusal]);
       } catch {
         // The connection is going anyway.
       }
-      if (close) connection.link?.close(refusal.reason);
-      else expectHandshake(connection);
+      connection.refusals++;
+      if (!close && connection.refusals >= maxRefusedHellos) counters.closing('tooManyRefusals');
+      else if (!close && scheduler.now() >= connection.deadline) counters.closing('handshakeTimeout');
+      else if (!close) return;
+      connection.closing = true;
+      connection.link?.close(refusal.reason);
     };
 
     const onHello = (connection: Connection, value: unknown) => {
@@ -371,10 +480,16 @@ export function acceptSessions<In = unknown, Out = In>(
       if (hello.session === undefined) return openSession(connection);
       const session = sessions.get(hello.session);
       if (!session) return refuse(connection, { reason: 'unknown-session' }, false);
+      // A guess right after a wrong one is not even compared: one guess per lockout, per session.
+      const now = scheduler.now();
+      if (now < session.lockedUntil) return refuse(connection, { reason: 'overloaded' }, true, 'locked');
       // Both compared, always: which one matched must not show in the timing.
       const current = constantTimeEqual(session.token, hello.token!);
       const previous = constantTimeEqual(session.previousToken ?? '', hello.token!);
-      if (!current && !previous) return refuse(connection, { reason: 'bad-token' }, false);
+      if (!current && !previous) {
+        session.lockedUntil = now + badTokenLockout;
+        return refuse(connection, { reason: 'bad-token' }, false);
+      }
       resume(connection, session, hello);
     };
 
@@ -390,8 +505,15 @@ export function acceptSessions<In = unknown, Out = In>(
         fatal: (error) => endSession(session, error),
       });
       sessions.set(session.id, session);
+      counters.session(1);
       session.emit({ type: 'connected', link: session.link });
-      attach(connection, session, 0);
+      try {
+        attach(connection, session, 0);
+      } catch (error) {
+        // The welcome could not be written: a session nobody will ever see must not linger.
+        endSession(session, error);
+        throw error;
+      }
       subscriber.next(session.public);
     };
 
@@ -439,6 +561,7 @@ export function acceptSessions<In = unknown, Out = In>(
       session.connection = connection;
       session.idleSince = undefined;
       connection.session = session;
+      counters.attachment(1);
       link.send([
         WELCOME,
         { v: MAX_VERSION, session: session.id, token: session.token, received: session.endpoint.received },
@@ -450,11 +573,13 @@ export function acceptSessions<In = unknown, Out = In>(
       if (session.ended) return;
       session.ended = true;
       sessions.delete(session.id);
+      counters.session(-1);
       session.endpoint.dispose();
       const connection = session.connection;
       session.connection = undefined;
       if (connection) {
         connection.session = undefined;
+        counters.attachment(-1);
         // Closed by the application: flush what is queued. Otherwise: at once.
         if (error === undefined && !stopped) connection.link?.close('session closed');
         else drop(connection);
@@ -492,14 +617,24 @@ export function acceptSessions<In = unknown, Out = In>(
       listener.unsubscribe();
     };
   });
+  return Object.assign(sessions$, { stats$: counters.stats$ });
 }
 
+type RefusedCause = keyof SessionServerStats['refused'];
+
+/** One accepted connection: its handshake deadline and refusals, and the session it carries. */
 class Attachment<S> {
   link: Link<unknown> | undefined;
   subscription: Subscription | undefined;
   session: S | undefined;
-  deadline = 0;
+  /** Hellos refused on this connection. */
+  refusals = 0;
+  /** Closed by this side after a refusal: its frames are ignored until it ends. */
+  closing = false;
   ended = false;
+
+  /** @param deadline - when the handshake must be complete: the accept plus `handshakeTimeout`. */
+  constructor(readonly deadline: number) {}
 }
 
 /** One session's state. Its events are held until `events$` is subscribed. */
@@ -512,6 +647,8 @@ class Session<In, Out> {
   previousToken: string | undefined;
   connection: Attachment<Session<In, Out>> | undefined;
   idleSince: number | undefined;
+  /** Until when hellos naming this session are refused unchecked, after a wrong token. */
+  lockedUntil = -Infinity;
   ended = false;
   private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();

@@ -1,6 +1,7 @@
 // The resumable layer's envelopes and handshake messages (docs/PROTOCOL.md, "Resumable layer").
-import { ProtocolError } from '../core/errors.js';
+import type { ProtocolError } from '../core/errors.js';
 import type { Link } from '../core/transport.js';
+import { layerProtocolError } from '../internal/peer-input.js';
 
 export const DATA = 0;
 export const ACK = 1;
@@ -102,13 +103,5 @@ export function constantTimeEqual(a: string, b: string): boolean {
 }
 
 export function layerError(message: string, link: Link<unknown> | undefined): ProtocolError {
-  return new ProtocolError(`resumable: ${message}`, {
-    offset: -1,
-    ...(link ? { write: link.writeReport() } : {}),
-  });
-}
-
-/** How an envelope reads in an error message. */
-export function describe(frame: unknown): string {
-  return Array.isArray(frame) ? `an array starting ${JSON.stringify(frame[0]) ?? 'undefined'}` : typeof frame;
+  return layerProtocolError('resumable', message, link);
 }

@@ -1,9 +1,16 @@
 import { expect } from 'chai';
-import type { AmbiguousOutcomeError, RequestCancelledError } from 'rx-lifeline';
-import { GaveUpError, memory, policy, type RequestHandler } from 'rx-lifeline';
-import { catchError, map, NEVER, of, timer, type Observable } from 'rxjs';
+import fc from 'fast-check';
+import type {
+  AmbiguousOutcomeError,
+  RequestCancelledError,
+  RequestLinkEvent,
+  TransportEvent,
+} from 'rx-lifeline';
+import { cancelPending, GaveUpError, memory, policy, ProtocolError, type RequestHandler } from 'rx-lifeline';
+import { catchError, map, NEVER, of, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { clientOn, serveOn, serveSessionsOn } from '../session/requests-support.js';
+import { feedLayer, INT64_FRAME, oddValue, peerFrame, unhandledDuring, type Fed } from './peer-input.js';
 import { newTestScheduler } from './support.js';
 
 /** A request's notifications as marble values; errors as `E:<name>`. */
@@ -332,5 +339,56 @@ describe('cancelPending', () => {
       cleanup(testScheduler, 10, server);
     });
     expect(events).to.deep.equal(['connected', 'error:ProtocolError']);
+  });
+
+  describe('given any value a peer can decode to', () => {
+    const layer = (source: Observable<TransportEvent>) =>
+      source.pipe(cancelPending({ scheduler: new VirtualTimeScheduler() }));
+    /** Sends request 1 as soon as the link is there, so responses to it are meaningful. */
+    const requesting = (event: { readonly type: string }) => {
+      if (event.type === 'request-link')
+        (event as RequestLinkEvent).link.request('x').subscribe({ error: () => undefined });
+    };
+
+    it('a frame holding a 64-bit integer, or a response part that is one, fails the stream with a ProtocolError', async () => {
+      const fed: Fed[] = [];
+      const reported = await unhandledDuring(() => {
+        fed.push(feedLayer(layer, [INT64_FRAME], requesting));
+        fed.push(feedLayer(layer, [[2, 1, 1n]], requesting));
+      });
+      expect(reported).to.deep.equal([]);
+      for (const { error } of fed) expect(ProtocolError.is(error), String(error)).to.equal(true);
+      expect((fed[0]!.error as Error).message).to.match(
+        /received an array of 1 starting 1n, not a requests envelope/,
+      );
+      expect((fed[1]!.error as Error).message).to.match(/malformed response part 1n/);
+    });
+
+    it('property: it emits frames or fails with a ProtocolError, and never throws', async () => {
+      const part = fc.constantFrom('next', 'value', 'error', 'complete');
+      const envelopes = fc.oneof(
+        fc.tuple(fc.constant(0), oddValue),
+        fc.tuple(fc.constant(2), fc.constant(1), part, oddValue),
+        fc.tuple(
+          fc.constant(2),
+          fc.constant(1),
+          fc.constant('error'),
+          fc.constant({ name: 'E', message: 'm' }),
+        ),
+        fc.tuple(fc.constant(2), fc.integer(), part),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(peerFrame(envelopes), { maxLength: 4 }), async (frames) => {
+          let fed: Fed | undefined;
+          expect(
+            await unhandledDuring(() => void (fed = feedLayer(layer, frames, requesting))),
+          ).to.deep.equal([]);
+          for (const type of fed!.types) expect(type).to.be.oneOf(['request-link', 'connected', 'frame']);
+          if (fed!.error !== undefined)
+            expect(ProtocolError.is(fed!.error), String(fed!.error)).to.equal(true);
+        }),
+        { numRuns: 300 },
+      );
+    });
   });
 });

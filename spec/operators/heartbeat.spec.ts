@@ -1,19 +1,37 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { once } from 'node:events';
 import {
   heartbeat,
   HeartbeatTimeoutError,
   memory,
   policy,
+  ProtocolError,
   reconnectWith,
   type HeartbeatEvent,
   type Link,
   type MemoryEndpoint,
   type SessionEvent,
+  type Transport,
   type TransportEvent,
 } from 'rx-lifeline';
-import { tcp } from 'rx-lifeline/node';
+import { tcp, tcpServer } from 'rx-lifeline/node';
+import { RecordingLink } from 'rx-lifeline/testing';
 import net from 'node:net';
-import { catchError, EMPTY, firstValueFrom, map, mergeMap, of, tap, type Observable } from 'rxjs';
+import {
+  catchError,
+  EMPTY,
+  firstValueFrom,
+  map,
+  mergeMap,
+  of,
+  Subject,
+  tap,
+  VirtualTimeScheduler,
+  type Observable,
+} from 'rxjs';
+import { failure, record, startServer, type Recording } from '../support/loopback.js';
+import { INT64_FRAME, INT64_FRAME_BYTES, oddValue, peerFrame, unhandledDuring } from './peer-input.js';
 import { newTestScheduler } from './support.js';
 
 type Event = TransportEvent<unknown, unknown> | HeartbeatEvent | SessionEvent;
@@ -53,6 +71,11 @@ function rawServer(
       );
     }),
   );
+}
+
+/** Heartbeat's output, recorded as a transport's events (the recording skips its samples). */
+function recordLayer<T>(events: Observable<TransportEvent<T, T> | HeartbeatEvent>): Recording<T, T> {
+  return record(events as unknown as Transport<T, T>);
 }
 
 describe('heartbeat', () => {
@@ -216,5 +239,107 @@ describe('heartbeat', () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  describe('given any value a peer can decode to', () => {
+    /**
+     * Feeds `frames` to heartbeat on one connection (virtual time that never moves, so no ping):
+     * the types it emitted and the error it failed with.
+     */
+    function feed(frames: readonly unknown[]): { types: string[]; error: unknown } {
+      const source = new Subject<TransportEvent>();
+      const outcome = { types: [] as string[], error: undefined as unknown };
+      const subscription = source.pipe(heartbeat({ scheduler: new VirtualTimeScheduler() })).subscribe({
+        next: (event) => outcome.types.push(event.type),
+        error: (error: unknown) => (outcome.error = error),
+      });
+      source.next({ type: 'connected', link: new RecordingLink() });
+      for (const frame of frames) source.next({ type: 'frame', frame });
+      subscription.unsubscribe();
+      return outcome;
+    }
+
+    it('a frame holding a 64-bit integer is a ProtocolError, not an exception', async () => {
+      let outcome: ReturnType<typeof feed> | undefined;
+      const reported = await unhandledDuring(() => void (outcome = feed([INT64_FRAME])));
+      expect(reported).to.deep.equal([]);
+      expect(ProtocolError.is(outcome!.error), String(outcome!.error)).to.equal(true);
+      expect((outcome!.error as Error).message).to.match(
+        /received an array of 1 starting 1n, not a heartbeat envelope/,
+      );
+    });
+
+    it('a pong whose times add up to an infinity is a ProtocolError, not a sample', () => {
+      const { types, error } = feed([[2, 0, 0, Number.MAX_VALUE, -Number.MAX_VALUE]]);
+      expect(types).to.deep.equal(['connected']);
+      expect(ProtocolError.is(error)).to.equal(true);
+    });
+
+    it('property: it emits frames and samples or fails with a ProtocolError, and never throws', async () => {
+      const envelopes = fc.oneof(
+        fc.tuple(fc.constant(0), oddValue),
+        fc.tuple(fc.constant(1), fc.integer(), fc.double()),
+        fc.tuple(fc.constant(2), fc.constant(0), fc.constant(0), fc.double(), fc.double()),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(peerFrame(envelopes), { maxLength: 4 }), async (frames) => {
+          let outcome: ReturnType<typeof feed> | undefined;
+          expect(await unhandledDuring(() => void (outcome = feed(frames)))).to.deep.equal([]);
+          const { types, error } = outcome!;
+          for (const type of types) expect(type).to.be.oneOf(['connected', 'frame', 'heartbeat']);
+          if (error !== undefined) expect(ProtocolError.is(error), String(error)).to.equal(true);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('over real TCP, that frame fails only its own connection, with a ProtocolError: the server and its other connections carry on', async () => {
+      const reported = await unhandledDuring(async () => {
+        const server = await startServer(tcpServer());
+        try {
+          // A hostile peer, as the server's first connection; every connection is piped through heartbeat.
+          const hostile = net.connect({ host: '127.0.0.1', port: server.port });
+          hostile.on('error', () => undefined);
+          const closed = once(hostile, 'close');
+          const hostileSide = recordLayer((await server.nextConnection()).pipe(heartbeat()));
+          const client = recordLayer(tcp<string>({ port: server.port }).pipe(heartbeat<string>()));
+          const accepted = recordLayer((await server.nextConnection()).pipe(heartbeat<string>()));
+          hostile.write(INT64_FRAME_BYTES);
+          const error = await failure(hostileSide);
+          expect(ProtocolError.is(error), String(error)).to.equal(true);
+          await closed;
+          (await client.link()).send('still here');
+          expect(await accepted.frames(1)).to.deep.equal(['still here']);
+          expect(server.ended()).to.equal(undefined);
+          client.subscription.unsubscribe();
+          accepted.subscription.unsubscribe();
+        } finally {
+          server.stop();
+        }
+      });
+      expect(reported).to.deep.equal([]);
+    });
+
+    it('over real TCP, a tcp() client piped through heartbeat fails with a ProtocolError on that frame', async () => {
+      const sockets: net.Socket[] = [];
+      const server = net.createServer((socket) => {
+        sockets.push(socket);
+        socket.write(INT64_FRAME_BYTES);
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const { port } = server.address() as net.AddressInfo;
+        const reported = await unhandledDuring(async () => {
+          const client = recordLayer(tcp({ port }).pipe(heartbeat()));
+          const error = await failure(client);
+          expect(ProtocolError.is(error), String(error)).to.equal(true);
+        });
+        expect(reported).to.deep.equal([]);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
   });
 });

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import {
   acceptSessions,
   memory,
   policy,
+  ProtocolError,
   reconnectWith,
   ReplayBufferFullError,
   resumable,
@@ -11,9 +13,19 @@ import {
   type MemoryEndpoint,
   type ResumableConfig,
   type ServerSession,
+  type TransportEvent,
 } from 'rx-lifeline';
-import { catchError, EMPTY, map, mergeMap, of, tap, type Observable } from 'rxjs';
+import { catchError, EMPTY, map, mergeMap, of, tap, VirtualTimeScheduler, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
+import {
+  bentRecord,
+  feedLayer,
+  INT64_FRAME,
+  oddValue,
+  peerFrame,
+  unhandledDuring,
+  type Fed,
+} from './peer-input.js';
 import { newTestScheduler } from './support.js';
 
 const ZEROS = '0'.repeat(32);
@@ -423,7 +435,8 @@ describe('resumable', () => {
     const refusals: unknown[] = [];
     testScheduler.run(() => {
       const endpoint = memory({ latency: 1 });
-      server(endpoint).subscribe();
+      // Token rotation alone: no lockout after the wrong tokens below (sessions.spec.ts covers it).
+      server(endpoint, { badTokenLockout: 0 }).subscribe();
       const dial = (hello: () => object, at: number) =>
         testScheduler.schedule(() => {
           const sub = rawClient(
@@ -457,7 +470,8 @@ describe('resumable', () => {
     const refusals: unknown[] = [];
     testScheduler.run(() => {
       const endpoint = memory({ latency: 1 });
-      server(endpoint).subscribe();
+      // Token rotation alone: no lockout after the wrong tokens below (sessions.spec.ts covers it).
+      server(endpoint, { badTokenLockout: 0 }).subscribe();
       const dial = (hello: () => object, at: number, speak: boolean) =>
         testScheduler.schedule(() => {
           const sub = rawClient(
@@ -592,5 +606,67 @@ describe('resumable', () => {
     expect(() => resumable({ maxBytes: -1 })).to.throw(TypeError, /maxBytes/);
     expect(() => resumable({ onOverflow: 'drop' as never })).to.throw(TypeError, /onOverflow/);
     expect(() => acceptSessions(memory().server, { sessionTtl: 0 })).to.throw(TypeError, /sessionTtl/);
+  });
+
+  describe('given any value a peer can decode to', () => {
+    const layer = (source: Observable<TransportEvent>) =>
+      source.pipe(resumable({ scheduler: new VirtualTimeScheduler() }));
+    const WELCOME = [3, { v: 1, session: 'a'.repeat(32), token: 'b'.repeat(32), received: 0 }];
+
+    it('a frame holding a 64-bit integer fails the stream with a ProtocolError, handshaking or resumed', async () => {
+      const fed: Fed[] = [];
+      const reported = await unhandledDuring(() => {
+        fed.push(feedLayer(layer, [INT64_FRAME]));
+        fed.push(feedLayer(layer, [WELCOME, INT64_FRAME]));
+      });
+      expect(reported).to.deep.equal([]);
+      for (const { error } of fed) expect(ProtocolError.is(error), String(error)).to.equal(true);
+      expect((fed[0]!.error as Error).message).to.match(
+        /received an array of 1 starting 1n while handshaking/,
+      );
+      expect(fed[1]!.types).to.deep.equal(['connected']);
+    });
+
+    /** Asserts that `frames` give only `connected` and frames, or a ProtocolError, and nothing uncaught. */
+    const check = async (frames: unknown[]) => {
+      let fed: Fed | undefined;
+      expect(await unhandledDuring(() => void (fed = feedLayer(layer, frames)))).to.deep.equal([]);
+      for (const type of fed!.types) expect(type).to.be.oneOf(['connected', 'frame']);
+      if (fed!.error !== undefined) expect(ProtocolError.is(fed!.error), String(fed!.error)).to.equal(true);
+    };
+
+    it('property, handshaking: any answer to the hello is a welcome or a ProtocolError, and never throws', async () => {
+      const welcome = bentRecord(
+        fc.record({
+          v: fc.constantFrom<unknown>(0, 1, 2),
+          session: fc.constant('a'.repeat(32)),
+          token: fc.constant('b'.repeat(32)),
+          received: fc.constantFrom<unknown>(0, 1),
+        }),
+      );
+      const refusal = bentRecord(
+        fc.record({
+          reason: fc.constantFrom('unknown-session', 'bad-token', 'version', 'overloaded'),
+          lost: fc.constantFrom<unknown>(undefined, [1, 2], [2, 1]),
+        }),
+      );
+      const envelopes = fc.oneof(fc.tuple(fc.constant(3), welcome), fc.tuple(fc.constant(4), refusal));
+      await fc.assert(fc.asyncProperty(fc.array(peerFrame(envelopes), { maxLength: 3 }), check), {
+        numRuns: 300,
+      });
+    });
+
+    it('property, resumed: any frame is delivered once or is a ProtocolError, and never throws', async () => {
+      const envelopes = fc.oneof(
+        fc.tuple(fc.constant(0), fc.integer({ min: 0, max: 3 }), oddValue),
+        fc.tuple(fc.constant(1), fc.integer({ min: 0, max: 2 })),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(peerFrame(envelopes), { maxLength: 4 }), (frames) =>
+          check([WELCOME, ...frames]),
+        ),
+        { numRuns: 300 },
+      );
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import {
   firstValueFrom,
   lastValueFrom,
@@ -13,7 +14,15 @@ import {
   of,
 } from 'rxjs';
 import type { RemoteError } from 'rx-lifeline';
-import { memory, serveRequests, type ProtocolError } from 'rx-lifeline';
+import { memory, ProtocolError, serveRequests, type TransportEvent } from 'rx-lifeline';
+import {
+  feedLayer,
+  INT64_FRAME,
+  oddValue,
+  peerFrame,
+  unhandledDuring,
+  type Fed,
+} from '../operators/peer-input.js';
 import { FakeLink, newTestScheduler } from '../operators/support.js';
 import { clientOn, serveOn } from './requests-support.js';
 
@@ -167,6 +176,38 @@ describe('serveRequests', () => {
           catchError((error: ProtocolError) => of(`${error.name} ${error.offset}`)),
         ),
       ).toBe('c (e|)', { c: 'connected', e: 'ProtocolError -1' });
+    });
+  });
+
+  describe('given any value a peer can decode to', () => {
+    const layer = (source: Observable<TransportEvent>) => source.pipe(serveRequests(() => 'done'));
+
+    it('a frame holding a 64-bit integer fails the stream with a ProtocolError, not a TypeError', async () => {
+      let fed: Fed | undefined;
+      const reported = await unhandledDuring(() => void (fed = feedLayer(layer, [INT64_FRAME])));
+      expect(reported).to.deep.equal([]);
+      expect(ProtocolError.is(fed!.error), String(fed!.error)).to.equal(true);
+      expect((fed!.error as Error).message).to.match(
+        /received an array of 1 starting 1n, not a requests envelope/,
+      );
+    });
+
+    it('property: it emits frames or fails with a ProtocolError, and never throws', async () => {
+      const envelopes = fc.oneof(
+        fc.tuple(fc.constant(0), oddValue),
+        fc.tuple(fc.constant(1), fc.integer({ min: 1, max: 3 }), oddValue),
+        fc.tuple(fc.constant(3), fc.integer({ min: 1, max: 3 })),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(peerFrame(envelopes), { maxLength: 4 }), async (frames) => {
+          let fed: Fed | undefined;
+          expect(await unhandledDuring(() => void (fed = feedLayer(layer, frames)))).to.deep.equal([]);
+          for (const type of fed!.types) expect(type).to.be.oneOf(['connected', 'frame']);
+          if (fed!.error !== undefined)
+            expect(ProtocolError.is(fed!.error), String(fed!.error)).to.equal(true);
+        }),
+        { numRuns: 300 },
+      );
     });
   });
 });

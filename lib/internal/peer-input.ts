@@ -1,0 +1,53 @@
+/**
+ * What every protocol layer does with a peer's frame that it cannot take: one typed error for that
+ * connection, never an exception out of an Observer's `next` (RxJS reports those asynchronously,
+ * which ends the process).
+ * @internal
+ * @packageDocumentation
+ */
+
+import { LifelineError, ProtocolError } from '../core/errors.js';
+import type { Link } from '../core/transport.js';
+import { describeValue } from './describe-value.js';
+
+/**
+ * A `ProtocolError` raised by a layer above the framing (`offset: -1`), prefixed with the layer's
+ * name and carrying the link's write report when there is a link.
+ * @internal
+ */
+export function layerProtocolError(
+  layer: string,
+  message: string,
+  link: Link<unknown> | undefined,
+  cause?: unknown,
+): ProtocolError {
+  return new ProtocolError(`${layer}: ${message}`, {
+    offset: -1,
+    ...(cause === undefined ? {} : { cause }),
+    ...(link ? { write: link.writeReport() } : {}),
+  });
+}
+
+/**
+ * The error a layer fails with when handling a peer's frame threw: a lifeline error as it is (a
+ * ProtocolError, or a link's own error), anything else (a bug, met only by an input nobody
+ * foresaw) as a ProtocolError with it as `cause`, so a peer's bytes never end in an untyped error.
+ * @internal
+ */
+export function asLayerError(layer: string, error: unknown, link: Link<unknown> | undefined): unknown {
+  if (LifelineError.is(error)) return error;
+  return layerProtocolError(layer, `could not handle a frame (${describeError(error)})`, link, error);
+}
+
+/** `name: message` of an error, read without running any of its code. */
+function describeError(error: unknown): string {
+  try {
+    if (error instanceof Error) {
+      const name = Object.getOwnPropertyDescriptor(error, 'name')?.value ?? error.constructor?.name;
+      return `${typeof name === 'string' ? name : 'Error'}: ${describeValue(error.message)}`;
+    }
+  } catch {
+    // A hostile error object: say only that there was one.
+  }
+  return describeValue(error);
+}

@@ -1,0 +1,115 @@
+import { Observable, Subject } from 'rxjs';
+
+/**
+ * What a session server holds and what it turned away, as the `stats$` of {@link acceptSessions}'s
+ * {@link SessionServer} emits it.
+ * The counts of "now" (`connections`, `handshaking`, `sessions`) and the totals since the server
+ * Observable was created add up every subscription of it (usually one).
+ *
+ * @example
+ * ```ts
+ * import type { SessionServerStats } from 'rx-lifeline';
+ * const alarm = (s: SessionServerStats) => s.refused['bad-token'] + s.refused.locked > 100;
+ * ```
+ */
+export interface SessionServerStats {
+  /** Connections open now, with a session or not. */
+  readonly connections: number;
+  /** Of those, the connections without a session: handshaking, or refused and being closed. */
+  readonly handshaking: number;
+  /** Sessions held now, with a connection or waiting for their client to resume. */
+  readonly sessions: number;
+  /**
+   * Hellos refused so far, by cause. `locked` counts the hellos for a session locked after a wrong
+   * token: they are refused with `'overloaded'` on the wire, without their token being compared.
+   */
+  readonly refused: {
+    readonly 'unknown-session': number;
+    readonly 'bad-token': number;
+    readonly version: number;
+    readonly overloaded: number;
+    readonly locked: number;
+  };
+  /** Connections this server closed so far, by cause (clean closes and peers' closes are not counted). */
+  readonly closed: {
+    /** No handshake completed within `handshakeTimeout` of the connection's accept. */
+    readonly handshakeTimeout: number;
+    /** The connection had `maxRefusedHellos` hellos refused. */
+    readonly tooManyRefusals: number;
+    /** The peer broke the protocol (a `ProtocolError`). */
+    readonly protocolError: number;
+  };
+}
+
+type RefusedCause = keyof SessionServerStats['refused'];
+type ClosedCause = keyof SessionServerStats['closed'];
+
+/**
+ * The counters behind `stats$`, shared by the subscriptions of one server Observable.
+ * @internal
+ */
+export class ServerCounters {
+  private connections = 0;
+  private attached = 0;
+  private sessions = 0;
+  private readonly refused: Record<RefusedCause, number> = {
+    'unknown-session': 0,
+    'bad-token': 0,
+    version: 0,
+    overloaded: 0,
+    locked: 0,
+  };
+  private readonly closed: Record<ClosedCause, number> = {
+    handshakeTimeout: 0,
+    tooManyRefusals: 0,
+    protocolError: 0,
+  };
+  private readonly changes = new Subject<SessionServerStats>();
+
+  readonly stats$ = new Observable<SessionServerStats>((subscriber) => {
+    subscriber.next(this.snapshot());
+    return this.changes.subscribe(subscriber);
+  });
+
+  /** A connection opened (+1) or ended (-1). */
+  connection(delta: 1 | -1): void {
+    this.connections += delta;
+    this.changed();
+  }
+
+  /** A connection got a session (+1) or lost it (-1). */
+  attachment(delta: 1 | -1): void {
+    this.attached += delta;
+    this.changed();
+  }
+
+  /** A session was opened (+1) or ended (-1). */
+  session(delta: 1 | -1): void {
+    this.sessions += delta;
+    this.changed();
+  }
+
+  refusal(cause: RefusedCause): void {
+    this.refused[cause]++;
+    this.changed();
+  }
+
+  closing(cause: ClosedCause): void {
+    this.closed[cause]++;
+    this.changed();
+  }
+
+  private changed(): void {
+    if (this.changes.observed) this.changes.next(this.snapshot());
+  }
+
+  private snapshot(): SessionServerStats {
+    return {
+      connections: this.connections,
+      handshaking: this.connections - this.attached,
+      sessions: this.sessions,
+      refused: { ...this.refused },
+      closed: { ...this.closed },
+    };
+  }
+}

@@ -1,0 +1,313 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  acceptSessions,
+  memory,
+  ProtocolError,
+  type AcceptSessionsConfig,
+  type Link,
+  type MemoryEndpoint,
+  type ServerSession,
+  type SessionServerStats,
+  type TransportEvent,
+} from 'rx-lifeline';
+import { RecordingLink } from 'rx-lifeline/testing';
+import { catchError, map, mergeMap, of, Subject, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
+import { bentRecord, INT64_FRAME, oddValue, peerFrame, unhandledDuring } from '../operators/peer-input.js';
+import { newTestScheduler } from '../operators/support.js';
+
+/** A session id no server gave out. */
+const UNKNOWN = 'f'.repeat(32);
+const ZEROS = '0'.repeat(32);
+
+/** Each reply of the server as one letter: a welcome, or the reason of a refusal. */
+const LETTERS: Record<string, string> = {
+  'unknown-session': 'u',
+  'bad-token': 'b',
+  overloaded: 'o',
+  version: 'v',
+};
+
+interface Welcome {
+  readonly session: string;
+  readonly token: string;
+}
+
+/**
+ * A hand-made client on the raw transport: `script` runs on connect with a `send` that does nothing
+ * once the connection closed. It shows `c` on connect, `w` per welcome (passed to `onWelcome`), the
+ * letter of each refusal's reason, `|` when the server ends the connection.
+ */
+function peer(
+  endpoint: MemoryEndpoint,
+  script: (send: (frame: unknown) => void) => void,
+  onWelcome: (welcome: Welcome) => void = () => undefined,
+): Observable<string> {
+  return endpoint.transport.pipe(
+    map((event) => {
+      if (event.type === 'connected') {
+        const link: Link<unknown> = event.link;
+        script((frame) => {
+          if (!link.closed) link.send(frame);
+        });
+        return 'c';
+      }
+      const [kind, body] = event.frame as [number, Welcome & { reason: string }];
+      if (kind === 3) {
+        onWelcome(body);
+        return 'w';
+      }
+      return LETTERS[body.reason] ?? JSON.stringify(event.frame);
+    }),
+    catchError((error: Error) => of(`E:${error.name}`)),
+  );
+}
+
+const hello = (session?: string, token?: string) =>
+  session === undefined ? [2, { v: [1, 1], received: 0 }] : [2, { v: [1, 1], session, token, received: 0 }];
+
+/** Starts a session server on `endpoint` and keeps its latest stats. */
+function serve(
+  endpoint: MemoryEndpoint,
+  config: AcceptSessionsConfig,
+  onSession: (session: ServerSession) => void = () => undefined,
+): { stats: () => SessionServerStats; stop: () => void } {
+  const server = acceptSessions(endpoint.server, config);
+  let latest: SessionServerStats | undefined;
+  const watch = server.stats$.subscribe((stats) => (latest = stats));
+  const running = server.subscribe(onSession);
+  return {
+    stats: () => latest!,
+    stop: () => {
+      running.unsubscribe();
+      watch.unsubscribe();
+    },
+  };
+}
+
+/** Runs `work` at virtual time `at`. */
+function at(testScheduler: TestScheduler, time: number, work: () => void): void {
+  testScheduler.schedule(work, time);
+}
+
+describe('acceptSessions', () => {
+  describe('the handshake deadline', () => {
+    it('runs from the accept: refused hellos do not extend it', () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        stats = serve(endpoint, { handshakeTimeout: 30, maxRefusedHellos: 100 }).stats;
+        // A hello for an unknown session every 10 ms: refused at 3, 13 and 23; closed at 31 all the same.
+        const stubborn = peer(endpoint, (send) => {
+          for (const time of [0, 10, 20, 30, 40])
+            testScheduler.schedule(() => send(hello(UNKNOWN, ZEROS)), time);
+        });
+        // prettier-ignore
+        expectObservable(stubborn).toBe('-c-u 9ms u 9ms u 8ms |', { c: 'c', u: 'u' });
+        at(testScheduler, 40, () => expect(endpoint.openConnections).to.equal(0));
+      });
+      expect(stats!().closed).to.deep.equal({ handshakeTimeout: 1, tooManyRefusals: 0, protocolError: 0 });
+      expect(stats!().refused['unknown-session']).to.equal(3);
+      expect(stats!().connections).to.equal(0);
+    });
+
+    it('a hello refused after it, on a connection that had a session, closes the connection at once', () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        serve(endpoint, { handshakeTimeout: 30 });
+        const late = peer(endpoint, (send) => {
+          send(hello());
+          testScheduler.schedule(() => send(hello(UNKNOWN, ZEROS)), 50);
+        });
+        // Welcomed at 3; the hello sent at 51 is refused at 53, and the connection ends with it.
+        // prettier-ignore
+        expectObservable(late).toBe('-c-w 49ms (u|)', { c: 'c', w: 'w', u: 'u' });
+      });
+    });
+
+    it(`closes a connection at its maxRefusedHellos-th refusal (3 by default)`, () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        stats = serve(endpoint, {}).stats;
+        const guesser = peer(endpoint, (send) => {
+          for (let i = 0; i < 10; i++) send(hello(UNKNOWN, ZEROS));
+        });
+        // prettier-ignore
+        expectObservable(guesser).toBe('-c-(uuu|)', { c: 'c', u: 'u' });
+      });
+      expect(stats!().refused['unknown-session']).to.equal(3);
+      expect(stats!().closed.tooManyRefusals).to.equal(1);
+    });
+  });
+
+  describe('token guesses', () => {
+    it('a wrong token locks its session for badTokenLockout: hellos for it, from any connection, are refused unchecked', () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      const welcomes: Welcome[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        stats = serve(endpoint, { badTokenLockout: 100, sessionTtl: 1_000 }).stats;
+        const session = () => welcomes[0]!.session;
+        const token = () => welcomes[0]!.token;
+        // The owner opens a session at 0 and leaves at 10.
+        // prettier-ignore
+        expectObservable(peer(endpoint, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+        /** A fresh connection at `time` that sends one hello for the owner's session. */
+        const guess = (time: number, tokenOf: () => string) =>
+          timer(time).pipe(
+            mergeMap(() =>
+              peer(
+                endpoint,
+                (send) => send(hello(session(), tokenOf())),
+                (w) => welcomes.push(w),
+              ),
+            ),
+          );
+        // A wrong guess at 20 locks the session until 121: a second guess at 30 and the owner's
+        // right token at 40 are refused 'overloaded' and closed, the token not even compared.
+        // prettier-ignore
+        expectObservable(guess(20, () => ZEROS), '^ 200ms !').toBe('21ms c-b');
+        // prettier-ignore
+        expectObservable(guess(30, () => UNKNOWN), '^ 200ms !').toBe('31ms c-(o|)');
+        // prettier-ignore
+        expectObservable(guess(40, token), '^ 200ms !').toBe('41ms c-(o|)');
+        // After the lockout, the right token resumes the session.
+        // prettier-ignore
+        expectObservable(guess(130, token), '^ 200ms !').toBe('131ms c-w');
+      });
+      expect(welcomes.map((w) => w.session)).to.deep.equal([welcomes[0]!.session, welcomes[0]!.session]);
+      const { refused } = stats!();
+      expect(refused).to.deep.equal({
+        'unknown-session': 0,
+        'bad-token': 1,
+        version: 0,
+        overloaded: 0,
+        locked: 2,
+      });
+    });
+  });
+
+  describe('given any value a peer can decode to', () => {
+    it('a frame holding a 64-bit integer closes only its connection; after a handshake, the session sees a ProtocolError', async () => {
+      const testScheduler = newTestScheduler();
+      const seen: string[] = [];
+      let stats: (() => SessionServerStats) | undefined;
+      const reported = await unhandledDuring(() =>
+        testScheduler.run(({ expectObservable }) => {
+          const endpoint = memory({ latency: 1 });
+          const server = serve(endpoint, {}, (session) =>
+            session.events$.subscribe({
+              next: (event) =>
+                seen.push(
+                  event.type === 'disconnected'
+                    ? `disconnected:${String((event.error as Error)?.name)}`
+                    : event.type,
+                ),
+              error: (error: Error) => seen.push(`error:${error.name}`),
+            }),
+          );
+          stats = server.stats;
+          at(testScheduler, 40, server.stop);
+          // Before any hello: the connection is closed.
+          // prettier-ignore
+          expectObservable(peer(endpoint, (send) => send(INT64_FRAME))).toBe('-c-|', { c: 'c' });
+          // After a handshake: the connection is closed, the session waits for a resume.
+          const handshaken = peer(endpoint, (send) => {
+            send(hello());
+            testScheduler.schedule(() => send(INT64_FRAME), 10);
+          });
+          // prettier-ignore
+          expectObservable(handshaken).toBe('-c-w 9ms |', { c: 'c', w: 'w' });
+          // The server carries on.
+          const later = timer(20).pipe(mergeMap(() => peer(endpoint, (send) => send(hello()))));
+          // prettier-ignore
+          expectObservable(later, '^ 30ms !').toBe('21ms c-w', { c: 'c', w: 'w' });
+        }),
+      );
+      expect(reported).to.deep.equal([]);
+      // The third client leaves at 30, then the server stops.
+      expect(seen).to.deep.equal([
+        'connected',
+        'disconnected:ProtocolError',
+        'connected',
+        'disconnected:undefined',
+      ]);
+      expect(stats!().closed.protocolError).to.equal(2);
+    });
+
+    it('property: any frames make sessions, refusals or a ProtocolError for that connection, and never throw', async () => {
+      const helloBody = bentRecord(
+        fc.record(
+          {
+            v: fc.constantFrom<unknown>([1, 1], [0, 1], [2, 3], [1, 0], [1]),
+            received: fc.constantFrom<unknown>(0, 1),
+            session: fc.constantFrom<unknown>(UNKNOWN, 'F'.repeat(32), 'f'),
+            token: fc.constantFrom<unknown>(ZEROS, 1n),
+          },
+          { requiredKeys: ['v', 'received'] },
+        ),
+      );
+      const envelopes = fc.oneof(
+        fc.tuple(fc.constant(2), helloBody),
+        fc.tuple(fc.constant(0), fc.integer({ min: 0, max: 2 }), oddValue),
+        fc.tuple(fc.constant(1), fc.integer({ min: 0, max: 2 })),
+      );
+      const frames = fc.tuple(fc.boolean(), fc.array(peerFrame(envelopes), { maxLength: 4 }));
+      await fc.assert(
+        fc.asyncProperty(frames, async ([handshake, rest]) => {
+          const server$ = new Subject<{
+            readonly type: 'connection';
+            readonly connection: Observable<TransportEvent>;
+          }>();
+          const connection = new Subject<TransportEvent>();
+          const link = new RecordingLink();
+          const seen: unknown[] = [];
+          let failed: unknown;
+          let stats: SessionServerStats | undefined;
+          let fed: SessionServerStats | undefined;
+          const reported = await unhandledDuring(() => {
+            const server = acceptSessions(server$, { scheduler: new VirtualTimeScheduler() });
+            const watch = server.stats$.subscribe((latest) => (stats = latest));
+            const running = server.subscribe({
+              next: (session) =>
+                session.events$.subscribe((event) =>
+                  seen.push(event.type === 'disconnected' ? { error: event.error } : event.type),
+                ),
+              error: (error: unknown) => (failed = error),
+            });
+            server$.next({ type: 'connection', connection });
+            connection.next({ type: 'connected', link });
+            for (const frame of handshake ? [hello(), ...rest] : rest)
+              connection.next({ type: 'frame', frame });
+            fed = stats;
+            running.unsubscribe();
+            watch.unsubscribe();
+          });
+          expect(reported).to.deep.equal([]);
+          expect(failed).to.equal(undefined);
+          for (const item of seen) {
+            if (typeof item === 'string') expect(item).to.be.oneOf(['connected', 'frame']);
+            else {
+              // A clean detach (a new hello on the same connection), or the connection broke the protocol.
+              const { error } = item as { error: unknown };
+              if (error !== undefined) expect(ProtocolError.is(error), String(error)).to.equal(true);
+            }
+          }
+          // The connection is open, closed after a refusal, or closed for breaking the protocol.
+          const { closed } = fed!;
+          const dropped = fed!.connections === 0 && !link.closeRequested;
+          expect(dropped).to.equal(
+            closed.protocolError + closed.tooManyRefusals === 1 && !link.closeRequested,
+          );
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+});
