@@ -1,5 +1,13 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import type { ConnectedEvent, FrameEvent, Link, ListeningEvent, TransportEvent } from '../core/transport.js';
+import type {
+  ConnectedEvent,
+  ConnectionErrorEvent,
+  FrameEvent,
+  Link,
+  ListeningEvent,
+  RefusedEvent,
+  TransportEvent,
+} from '../core/transport.js';
 import { Fifo } from '../internal/fifo.js';
 import type { ResumedEvent } from '../operators/resumable.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
@@ -193,7 +201,7 @@ export interface AcceptSessionsConfig<Out = unknown> {
  * ```
  */
 export function acceptSessions<In = unknown, Out = In>(
-  server$: Observable<ListeningEvent | SessionServerConnection>,
+  server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
   config: AcceptSessionsConfig<Out> = {},
 ): Observable<ServerSession<In, Out>> {
   const {
