@@ -230,10 +230,7 @@ export interface ConnectionErrorEvent {
  * ```
  */
 export type ServerEvent<In = unknown, Out = In> =
-  | ListeningEvent
-  | AcceptedEvent<In, Out>
-  | RefusedEvent
-  | ConnectionErrorEvent;
+  ListeningEvent | AcceptedEvent<In, Out> | RefusedEvent | ConnectionErrorEvent;
 
 /**
  * Options shared by every transport's connections: the codec and the limits of the outbound queue.

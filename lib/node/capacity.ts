@@ -76,7 +76,8 @@ export function resolveFrameTimeout(
   options: FrameTimeoutOptions,
 ): { frameTimeout: number; scheduler: SchedulerLike } {
   const { frameTimeout = DEFAULT_FRAME_TIMEOUT, scheduler = asyncScheduler } = options;
-  if (frameTimeout !== Infinity) checkNumber(where, 'frameTimeout', frameTimeout, { min: 0, exclusive: true });
+  if (frameTimeout !== Infinity)
+    checkNumber(where, 'frameTimeout', frameTimeout, { min: 0, exclusive: true });
   return { frameTimeout, scheduler };
 }
 

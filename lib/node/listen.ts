@@ -40,7 +40,9 @@ export function listen(server: Server, host: string, port: number, callbacks: Li
       });
       return callbacks.acceptFailed(error);
     }
-    callbacks.failed(new ListenError(`Could not listen on ${address}: ${cause.message}`, { address, cause, ...code }));
+    callbacks.failed(
+      new ListenError(`Could not listen on ${address}: ${cause.message}`, { address, cause, ...code }),
+    );
   });
   server.listen(port, host);
   return () => {

@@ -5,7 +5,12 @@ import type { LinkOptions, ServerEvent } from '../core/transport.js';
 import { resolveLimits } from '../internal/link-writer.js';
 import { AcceptedConnections } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
-import { resolveFrameTimeout, resolveServerLimits, ServerCapacity, type ServerLimitOptions } from './capacity.js';
+import {
+  resolveFrameTimeout,
+  resolveServerLimits,
+  ServerCapacity,
+  type ServerLimitOptions,
+} from './capacity.js';
 import { listen } from './listen.js';
 import { runSocket } from './socket-connection.js';
 

@@ -76,20 +76,39 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T>, Ser
  * `connected` and the frames, with the same wire format, completions and errors as the
  * {@link lifeline!websocket} client (the same code runs both ends). A connection is not read until it is
  * subscribed. Unsubscribing the server stops accepting and closes every WebSocket with 1001 (going
- * away): subscribed connections complete, and their clients complete too. A bind failure errors
- * the server with a `ListenError`. It does not compress messages (no permessage-deflate).
+ * away): subscribed connections complete, and their clients complete too. It does not compress
+ * messages (no permessage-deflate).
+ *
+ * A message larger than `maxFrameBytes` + 4 (and 64 KiB) is refused from its header, before its
+ * payload is buffered: the peer gets close code 1009 and the connection errors with
+ * `MessageTooLargeError`. A message still unfinished `frameTimeout` after its first byte fails the
+ * connection with `FrameTimeoutError` (close code 1008). Refusals under `maxConnections` and
+ * `maxPendingFrameBytes` close with 1013 (try again later) and are `refused` events.
+ *
+ * The server errors only when it cannot listen (`ListenError`). A connection's failure reaches
+ * that connection's subscriber and nothing else: subscribe with an `error` handler, or RxJS
+ * reports the error as unhandled, which ends a Node process. A failure no subscriber could receive
+ * is a `connection-error` event.
  *
  * @typeParam In - frames the clients send. @typeParam Out - frames the server sends.
  * @example
  * ```ts
  * import { websocketServer } from 'rx-lifeline/node';
- * const server = websocketServer<string>({ port: 7070, path: '/live' }).subscribe((event) => {
- *   if (event.type === 'listening') console.log('listening on', event.address);
- *   else
- *     event.connection.subscribe((e) => {
- *       if (e.type === 'connected') e.link.send('welcome');
- *       else console.log('received', e.frame);
- *     });
+ * const server = websocketServer<string>({ port: 7070, path: '/live' }).subscribe({
+ *   next: (event) => {
+ *     if (event.type === 'listening') console.log('listening on', event.address);
+ *     else if (event.type === 'connection')
+ *       event.connection.subscribe({
+ *         next: (e) => {
+ *           if (e.type === 'connected') e.link.send('welcome');
+ *           else console.log('received', e.frame);
+ *         },
+ *         error: (error: unknown) => console.warn(event.remote, 'failed:', error),
+ *       });
+ *     else if (event.type === 'refused') console.warn('refused', event.remote, event.reason);
+ *     else console.warn('connection error', event.remote, event.error);
+ *   },
+ *   error: (error: unknown) => console.error('cannot listen:', error),
  * });
  * server.unsubscribe();
  * ```
