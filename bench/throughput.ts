@@ -64,6 +64,7 @@ export async function lifelineRun(
     subs.push(
       server.subscribe((event) => {
         if (event.type === 'listening') return resolve(event.port);
+        if (event.type !== 'connection') return;
         subs.push(
           event.connection.subscribe((e) => {
             if (e.type === 'frame' && ++received === c.frames) resolveDone();

@@ -68,6 +68,7 @@ let resolvePort!: (port: number) => void;
 const listening = new Promise<number>((resolve) => (resolvePort = resolve));
 const server = tcpServer<Step, Reply>({ host: '127.0.0.1', port: 0 }).subscribe((event) => {
   if (event.type === 'listening') return resolvePort(event.port);
+  if (event.type !== 'connection') return; // a refusal or a connection that failed unsubscribed
   const id = ++connectionCount;
   serverConnections.add(id);
   let link: Link<Reply> | undefined;

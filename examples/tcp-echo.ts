@@ -21,6 +21,7 @@ let resolvePort!: (port: number) => void;
 const listening = new Promise<number>((resolve) => (resolvePort = resolve));
 const server = tcpServer<Ping, Echo>({ host: '127.0.0.1', port: 0 }).subscribe((event) => {
   if (event.type === 'listening') return resolvePort(event.port);
+  if (event.type !== 'connection') return; // a refusal or a connection that failed unsubscribed
   // Each accepted connection: echo every frame.
   let link: Link<Echo> | undefined;
   event.connection.subscribe((e) => {

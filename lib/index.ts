@@ -17,13 +17,22 @@ export {
   PeerClosedError,
   ProtocolError,
   FrameTooLargeError,
+  MessageTooLargeError,
+  FrameTimeoutError,
+  ServerCapacityError,
   LinkClosedError,
   SendBufferFullError,
   EncodeError,
   ListenError,
   UNKNOWN_WRITE,
 } from './core/errors.js';
-export type { WriteState, WriteReport, ConnectionPhase, ConnectionErrorOptions } from './core/errors.js';
+export type {
+  WriteState,
+  WriteReport,
+  ConnectionPhase,
+  ConnectionErrorOptions,
+  RefusalReason,
+} from './core/errors.js';
 export type {
   Link,
   LinkInfo,
@@ -33,6 +42,8 @@ export type {
   Transport,
   ListeningEvent,
   AcceptedEvent,
+  RefusedEvent,
+  ConnectionErrorEvent,
   ServerEvent,
   LinkOptions,
 } from './core/transport.js';

@@ -89,6 +89,8 @@ export class FrameDecoder<T> {
   /** Stream offset of the first byte of the frame being read. */
   private frameOffset = 0;
   private failure: ProtocolError | undefined;
+  /** Set by `dispose`, possibly from inside `onFrame`: `push` then stops at once. */
+  private disposed = false;
 
   constructor(options: FrameDecoderOptions<T>) {
     const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = () => UNKNOWN_WRITE } = options;
@@ -110,7 +112,9 @@ export class FrameDecoder<T> {
   /**
    * Feeds a chunk; calls `onFrame` for each frame it completes, in order. If `onFrame` throws, its
    * error propagates unchanged and the decoder is spent (the rest of the chunk is not read, so it
-   * could not resume at a frame boundary): later calls throw a {@link ProtocolError}.
+   * could not resume at a frame boundary): later calls throw a {@link ProtocolError}. If `onFrame`
+   * disposes the decoder (the connection ended under it), `push` returns at once: the rest of the
+   * chunk is neither decoded nor copied.
    */
   push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
     if (this.failure) throw this.failure;
@@ -131,6 +135,7 @@ export class FrameDecoder<T> {
       if (this.partBytes === 0 && end - pos >= missing) {
         // The common case: the whole body lies in this chunk, so decode it in place.
         this.deliver(chunk, pos, pos + missing, onFrame);
+        if (this.disposed) return;
         pos += missing;
         continue;
       }
@@ -145,6 +150,7 @@ export class FrameDecoder<T> {
         // The parts are copies this decoder made, so a single one can be used as it is.
         const body = concatBytes(this.parts, this.partBytes, true);
         this.deliver(body, 0, body.length, onFrame);
+        if (this.disposed) return;
       }
     }
   }
@@ -167,10 +173,16 @@ export class FrameDecoder<T> {
     );
   }
 
-  /** Drops buffered bytes; the decoder accepts no more input. */
+  /**
+   * Drops buffered bytes; the decoder accepts no more input. Called from inside `onFrame`, it also
+   * stops the `push` under way.
+   */
   dispose(): void {
+    this.disposed = true;
     this.parts = [];
     this.partBytes = 0;
+    this.bodyLength = -1;
+    this.headerFill = 0;
     this.failure ??= new ProtocolError('Decoder disposed', { offset: this.frameOffset });
   }
 

@@ -308,6 +308,93 @@ export class FrameTooLargeError extends ProtocolError {
 defineName(FrameTooLargeError, 'FrameTooLargeError');
 
 /**
+ * A WebSocket message was larger than the receiver accepts: its largest frame plus the length
+ * prefix, or 64 KiB for a message of several frames, whichever is more. The message was refused
+ * from its header, before its payload was buffered, and the peer was sent close code 1009 (message
+ * too big). Retrying will not help: the peer sends frames larger than this side's `maxFrameBytes`.
+ *
+ * @example
+ * ```ts
+ * import { MessageTooLargeError } from 'rx-lifeline';
+ * const limitOf = (e: unknown) => (MessageTooLargeError.is(e) ? e.limit : undefined);
+ * ```
+ */
+export class MessageTooLargeError extends ProtocolError {
+  /** The largest message accepted, in bytes. */
+  readonly limit: number;
+
+  constructor(message: string, options: { limit: number; cause?: unknown; write?: WriteReport }) {
+    super(message, { offset: -1, ...options });
+    this.limit = options.limit;
+  }
+}
+defineName(MessageTooLargeError, 'MessageTooLargeError');
+
+/**
+ * The peer started a frame and did not finish it within the connection's `frameTimeout`: the bytes
+ * of a frame are held only that long. Only that connection fails. A new connection may succeed (the
+ * network may have been slow), so a retry policy treats it as transient.
+ *
+ * @example
+ * ```ts
+ * import { FrameTimeoutError } from 'rx-lifeline';
+ * const held = (e: unknown) => (FrameTimeoutError.is(e) ? `${e.bufferedBytes} bytes for ${e.timeout} ms` : '');
+ * ```
+ */
+export class FrameTimeoutError extends ConnectionError {
+  /** The deadline that passed, in milliseconds. */
+  readonly timeout: number;
+  /** The bytes of the unfinished frame that had arrived. */
+  readonly bufferedBytes: number;
+
+  constructor(message: string, options: { timeout: number; bufferedBytes: number; write?: WriteReport }) {
+    super(message, { phase: 'read', ...(options.write ? { write: options.write } : {}) });
+    this.timeout = options.timeout;
+    this.bufferedBytes = options.bufferedBytes;
+  }
+}
+defineName(FrameTimeoutError, 'FrameTimeoutError');
+
+/**
+ * Which server limit refused a connection: `'max-connections'` (it arrived when the server already
+ * had `maxConnections` open) or `'max-pending-frame-bytes'` (its unfinished frame took the bytes
+ * held in unfinished frames, across all of the server's connections, past `maxPendingFrameBytes`).
+ *
+ * @example
+ * ```ts
+ * import type { RefusalReason } from 'rx-lifeline';
+ * const busy = (reason: RefusalReason) => reason === 'max-connections';
+ * ```
+ */
+export type RefusalReason = 'max-connections' | 'max-pending-frame-bytes';
+
+/**
+ * A server refused a connection because one of its limits was reached ({@link RefusalReason}).
+ * The server reports each refusal as a `refused` event carrying this error; a connection refused
+ * while subscribed also errors with it. The peer sees a reset (TCP) or close code 1013, try again
+ * later (WebSocket).
+ *
+ * @example
+ * ```ts
+ * import { ServerCapacityError } from 'rx-lifeline';
+ * const why = (e: unknown) => (ServerCapacityError.is(e) ? `${e.reason}: limit ${e.limit}` : '');
+ * ```
+ */
+export class ServerCapacityError extends ConnectionError {
+  /** The limit that was reached. */
+  readonly reason: RefusalReason;
+  /** Its configured value: a count of connections, or bytes. */
+  readonly limit: number;
+
+  constructor(message: string, options: { reason: RefusalReason; limit: number; write?: WriteReport }) {
+    super(message, { phase: 'read', ...(options.write ? { write: options.write } : {}) });
+    this.reason = options.reason;
+    this.limit = options.limit;
+  }
+}
+defineName(ServerCapacityError, 'ServerCapacityError');
+
+/**
  * `send` was called on a link that is closed. The frame was not queued.
  *
  * @example

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import type { WriteReport } from './errors.js';
+import type { LifelineError, RefusalReason, ServerCapacityError, WriteReport } from './errors.js';
 
 /**
  * One live connection, handed out by a transport's {@link ConnectedEvent}.
@@ -181,8 +181,55 @@ export interface AcceptedEvent<In = unknown, Out = In> {
 }
 
 /**
+ * The server refused a connection because one of its limits was reached: it closed the connection
+ * (the peer sees a reset over TCP, close code 1013 over WebSocket) and counts the refusal. A
+ * connection refused at arrival (`'max-connections'`) was never announced by a `connection` event;
+ * one refused later (`'max-pending-frame-bytes'`) also errors with `error` for its subscriber.
+ *
+ * @example
+ * ```ts
+ * import type { RefusedEvent } from 'rx-lifeline';
+ * const log = (event: RefusedEvent) => console.warn(`refused ${event.remote}: ${event.reason} (${event.total} so far)`);
+ * ```
+ */
+export interface RefusedEvent {
+  readonly type: 'refused';
+  /** The limit that was reached. */
+  readonly reason: RefusalReason;
+  /** The refused peer's address as text. */
+  readonly remote: string;
+  /** Connections this server has refused for this reason so far, this one included. */
+  readonly total: number;
+  /** The typed reason, as the refused connection's subscriber (if any) receives it. */
+  readonly error: ServerCapacityError;
+}
+
+/**
+ * A connection failed where no subscriber could receive the error: an accepted connection that
+ * closed with an error before anyone subscribed to it (a later subscription still errors with it,
+ * a `ConnectionResetError`), or a connection the system could not accept (`ListenError` with
+ * `EMFILE`, `ENFILE`, …; the server keeps listening). Errors of a subscribed connection reach only
+ * its subscriber, never the server.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionErrorEvent } from 'rx-lifeline';
+ * const log = (event: ConnectionErrorEvent) => console.warn(`${event.remote}: ${event.error.message}`);
+ * ```
+ */
+export interface ConnectionErrorEvent {
+  readonly type: 'connection-error';
+  /** The peer's address as text; `'?'` when the connection could not be accepted. */
+  readonly remote: string;
+  /** Why the connection failed. */
+  readonly error: LifelineError;
+}
+
+/**
  * What a server Observable emits. Subscribing listens; unsubscribing closes the listener and
- * every connection it accepted.
+ * every connection it accepted. The server errors only when it cannot listen; a connection's
+ * failure reaches that connection's subscriber, or the server's `connection-error` event when the
+ * connection had none. The memory transport's server emits only `listening` and `connection`.
  *
  * @example
  * ```ts
@@ -191,7 +238,8 @@ export interface AcceptedEvent<In = unknown, Out = In> {
  * ```
  * @category Transports
  */
-export type ServerEvent<In = unknown, Out = In> = ListeningEvent | AcceptedEvent<In, Out>;
+export type ServerEvent<In = unknown, Out = In> =
+  ListeningEvent | AcceptedEvent<In, Out> | RefusedEvent | ConnectionErrorEvent;
 
 /**
  * Options shared by every transport's connections: the codec and the limits of the outbound queue.

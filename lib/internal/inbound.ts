@@ -1,12 +1,17 @@
-import type { Subscriber } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { FrameDecoder } from '../codec/framing.js';
 import { PeerClosedError, ProtocolError, type ConnectionError } from '../core/errors.js';
 import type { TransportEvent } from '../core/transport.js';
 import type { LinkWriter } from './link-writer.js';
 
 /**
- * Feeds inbound bytes to a connection's decoder and its subscriber. Returns the protocol error
- * that ended the connection, or undefined. Shared by every byte-stream transport.
+ * Feeds inbound bytes to a connection's decoder and its subscriber. Returns the error that ended
+ * the connection, or undefined. Shared by every byte-stream transport.
+ *
+ * Whatever throws during delivery fails this connection only: a subscriber that throws from `next`
+ * (RxJS normally reports that asynchronously, but a hand-made `Subscriber` throws straight back)
+ * becomes a {@link ProtocolError} with the thrown value as `cause`, instead of an exception in the
+ * socket's event handler that would end the process.
  * @internal
  */
 export function deliverBytes<In, Out>(
@@ -19,7 +24,11 @@ export function deliverBytes<In, Out>(
     return undefined;
   } catch (error) {
     if (ProtocolError.is(error)) return error;
-    throw error;
+    // The decoder is spent: the bytes after the frame being delivered were not read.
+    return new ProtocolError(
+      `A frame's subscriber threw before offset ${decoder.offset}; the connection cannot go on`,
+      { offset: decoder.offset, cause: error },
+    );
   }
 }
 
@@ -40,5 +49,44 @@ export function endOfInput<In>(
     if (!ProtocolError.is(cause)) throw cause;
     const options = writer ? { cause, write: writer.writeReport() } : { cause };
     return new PeerClosedError(`The ${transport} peer closed the connection inside a frame`, options);
+  }
+}
+
+/**
+ * The deadline for finishing a frame once its first byte arrived. After each read the connection
+ * calls {@link FrameDeadline.watch} with where the unfinished frame starts and how many of its
+ * bytes are held: the timer starts with a frame, keeps running while that frame stays unfinished,
+ * starts again for the next one, and stops when nothing is held. `expired` runs once, on the
+ * scheduler, when a frame is still unfinished `timeout` ms after its first byte.
+ * @internal
+ */
+export class FrameDeadline {
+  private timer: Subscription | undefined;
+  private frameStart = -1;
+  private held = 0;
+
+  constructor(
+    private readonly timeout: number,
+    private readonly scheduler: SchedulerLike,
+    private readonly expired: (held: number) => void,
+  ) {}
+
+  /** `held` bytes of the unfinished frame that starts at stream position `start` (0: none). */
+  watch(start: number, held: number): void {
+    this.held = held;
+    if (held === 0) return this.stop();
+    if (this.timer !== undefined && start === this.frameStart) return;
+    this.stop();
+    if (this.timeout === Infinity) return;
+    this.frameStart = start;
+    this.timer = this.scheduler.schedule(() => {
+      this.timer = undefined;
+      this.expired(this.held);
+    }, this.timeout);
+  }
+
+  stop(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
   }
 }

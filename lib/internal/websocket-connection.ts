@@ -1,10 +1,11 @@
 import type { Subscriber } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { FrameDecoder } from '../codec/framing.js';
+import { FrameDecoder, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
 import {
   ConnectionResetError,
   DialError,
   FrameTooLargeError,
+  MessageTooLargeError,
   PeerClosedError,
   ProtocolError,
   type LifelineError,
@@ -27,6 +28,21 @@ const CLOSE_PROTOCOL_ERROR = 1002;
 const CLOSE_TOO_BIG = 1009;
 /** A close reason is at most 123 bytes of UTF-8. */
 const MAX_REASON_BYTES = 123;
+/** The error code `ws` gives a message over its `maxPayload` (it closes with 1009 by itself). */
+const WS_MESSAGE_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+
+/**
+ * The most bytes one message carries when it holds several frames. A message holds either one
+ * frame, of any size up to `maxFrameBytes`, or whole frames adding up to at most this: so a receiver
+ * can refuse any message over `max(maxFrameBytes + 4, 64 KiB)` from its header alone, whatever the
+ * sender's own limits. @internal
+ */
+export const MAX_BATCH_MESSAGE_BYTES = 64 * 1024;
+
+/** The largest message a receiver with this `maxFrameBytes` accepts. @internal */
+export function maxMessageBytes(maxFrameBytes: number): number {
+  return Math.max(maxFrameBytes + LENGTH_PREFIX_BYTES, MAX_BATCH_MESSAGE_BYTES);
+}
 
 /** What a WebSocket connection needs besides its socket. @internal */
 export interface WebSocketSettings {
@@ -43,7 +59,8 @@ export interface WebSocketSettings {
  * error. Shared by the browser-safe client and the Node server.
  *
  * Each message must hold whole frames: the connection's decoder keeps stream offsets across
- * messages, and a message that leaves it inside a frame is a `ProtocolError`.
+ * messages, and a message that leaves it inside a frame is a `ProtocolError`. Outbound messages
+ * hold one frame, or several adding up to at most {@link MAX_BATCH_MESSAGE_BYTES}.
  *
  * Unsubscribing closes the socket with 1000 at once (the closing handshake then runs on its own).
  * The listeners stay attached after the end, guarded, because `ws` emits an 'error' for a socket
@@ -56,7 +73,7 @@ export function runWebSocket(
   socket: WebSocketLike,
   subscriber: Subscriber<TransportEvent<unknown, unknown>>,
   settings: WebSocketSettings,
-): { shutdown(closeCode: number, reason?: string): void } {
+): RunningWebSocket {
   const { codec, limits } = settings;
   let writer: LinkWriter<unknown> | undefined;
   let decoder: FrameDecoder<unknown> | undefined;
@@ -121,6 +138,16 @@ export function runWebSocket(
   const onError = (event: unknown): void => {
     if (finished) return;
     const cause = errorOf(event);
+    if (writer && (cause as { code?: unknown } | undefined)?.code === WS_MESSAGE_TOO_BIG) {
+      // ws refused the message from its header and is closing with 1009 already.
+      const limit = maxMessageBytes(limits.maxFrameBytes);
+      return fail(
+        new MessageTooLargeError(
+          `A WebSocket message from ${settings.info().remote} was over ${limit} bytes, the most a message may carry here`,
+          { limit, cause, write: writer.writeReport() },
+        ),
+      );
+    }
     if (writer) {
       lastError = cause; // the close event follows and says more
       return;
@@ -177,7 +204,24 @@ export function runWebSocket(
   subscriber.add(() => finish(1000));
   if (socket.readyState === OPEN) open();
   else socket.addEventListener('open', open);
-  return { shutdown: complete };
+  return {
+    shutdown: complete,
+    abort: (error, closeCode) => {
+      if (finished) return;
+      fail(error, closeCode);
+      // The close frame is on its way; dropping the socket now releases what ws buffered of a
+      // message in progress instead of holding it through the closing handshake.
+      (socket as { terminate?: () => void }).terminate?.();
+    },
+  };
+}
+
+/** Control over a running WebSocket connection. @internal */
+export interface RunningWebSocket {
+  /** Ends the connection from this side: the subscriber completes, the socket closes with `closeCode`. */
+  shutdown(closeCode: number, reason?: string): void;
+  /** Fails the connection with `error` and drops the socket after sending `closeCode`. */
+  abort(error: LifelineError, closeCode: number): void;
 }
 
 /** `ws` confirms each send through a callback; browsers only expose `bufferedAmount`. */
@@ -194,20 +238,50 @@ function sinkFor(socket: WebSocketLike): ByteSink {
   if (typeof (socket as Partial<ConfirmingWebSocket>).on === 'function') {
     const confirming = socket as unknown as ConfirmingWebSocket;
     return {
-      // `done` only when ws confirms the write: the message then left this process whole.
-      write: (batch, done) => confirming.send(batch, (error) => !error && done()),
+      // `done` only when ws confirms the write: the message then left this process whole. Messages
+      // go out in order, so the last one's confirmation confirms the batch.
+      write: (batch, done) => {
+        const messages = splitMessages(batch);
+        const last = messages.length - 1;
+        messages.forEach((message, i) =>
+          confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
+        );
+      },
       end,
     };
   }
   return {
     write: (batch, done) => {
-      socket.send(batch);
+      for (const message of splitMessages(batch)) socket.send(message);
       done();
     },
     end,
     // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
     pendingBytes: () => socket.bufferedAmount,
   };
+}
+
+/**
+ * Cuts a batch of length-prefixed frames into messages: a frame larger than
+ * {@link MAX_BATCH_MESSAGE_BYTES} alone, smaller ones together up to that size. Views, no copies.
+ */
+function splitMessages(batch: Uint8Array): Uint8Array[] {
+  if (batch.length <= MAX_BATCH_MESSAGE_BYTES) return [batch];
+  const messages: Uint8Array[] = [];
+  let start = 0;
+  let pos = 0;
+  while (pos < batch.length) {
+    const body =
+      ((batch[pos]! << 24) | (batch[pos + 1]! << 16) | (batch[pos + 2]! << 8) | batch[pos + 3]!) >>> 0;
+    const size = LENGTH_PREFIX_BYTES + body;
+    if (pos > start && pos + size - start > MAX_BATCH_MESSAGE_BYTES) {
+      messages.push(batch.subarray(start, pos));
+      start = pos;
+    }
+    pos += size;
+  }
+  messages.push(batch.subarray(start, pos));
+  return messages;
 }
 
 function binaryData(data: unknown): Uint8Array | undefined {

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { Observable, type Subscriber } from 'rxjs';
-import { ConnectionResetError } from '../core/errors.js';
+import { ConnectionResetError, type ConnectionError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
 import type { ConnectionHandle } from './socket-connection.js';
 
@@ -18,7 +18,7 @@ export interface AcceptedSocket {
 type State =
   | { kind: 'waiting' }
   | { kind: 'running'; handle: ConnectionHandle }
-  | { kind: 'gone'; cause: unknown }
+  | { kind: 'gone'; error: ConnectionError | undefined }
   | { kind: 'taken' };
 
 /**
@@ -31,11 +31,19 @@ type State =
 export class AcceptedConnections {
   private readonly open = new Set<{ state: State; socket: AcceptedSocket }>();
 
+  /** `unobserved` reports an error of a connection that failed before it was subscribed. */
+  constructor(private readonly unobserved: (remote: string, error: ConnectionError) => void) {}
+
   /**
    * Tracks a socket just accepted (`emitter` is the socket itself: its 'error' and 'close' events
    * are watched from now on) and returns the Observable to hand out in the `connection` event.
    */
-  accept<In, Out>(emitter: EventEmitter, socket: AcceptedSocket, transport: string): Transport<In, Out> {
+  accept<In, Out>(
+    emitter: EventEmitter,
+    socket: AcceptedSocket,
+    transport: string,
+    remote: string,
+  ): Transport<In, Out> {
     const entry: { state: State; socket: AcceptedSocket } = { state: { kind: 'waiting' }, socket };
     this.open.add(entry);
     let error: unknown;
@@ -43,7 +51,16 @@ export class AcceptedConnections {
     emitter.on('error', (cause: unknown) => (error = cause));
     emitter.on('close', () => {
       this.open.delete(entry);
-      if (entry.state.kind === 'waiting') entry.state = { kind: 'gone', cause: error };
+      if (entry.state.kind !== 'waiting') return;
+      const failed =
+        error === undefined
+          ? undefined
+          : new ConnectionResetError(`The ${transport} connection closed before it was subscribed`, {
+              phase: 'read',
+              cause: error,
+            });
+      entry.state = { kind: 'gone', error: failed };
+      if (failed) this.unobserved(remote, failed);
     });
     const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
       const { state } = entry;
@@ -54,14 +71,8 @@ export class AcceptedConnections {
       if (state.kind === 'gone') {
         entry.state = { kind: 'taken' };
         // Nothing was read while paused, so a socket closed before the subscription lost no frame.
-        if (state.cause === undefined) subscriber.complete();
-        else
-          subscriber.error(
-            new ConnectionResetError(`The ${transport} connection closed before it was subscribed`, {
-              phase: 'read',
-              cause: state.cause,
-            }),
-          );
+        if (state.error === undefined) subscriber.complete();
+        else subscriber.error(state.error);
         return;
       }
       entry.state = { kind: 'running', handle: socket.start(subscriber) };
@@ -76,7 +87,7 @@ export class AcceptedConnections {
     for (const entry of entries) {
       if (entry.state.kind === 'running') entry.state.handle.shutdown();
       else if (entry.state.kind === 'waiting') {
-        entry.state = { kind: 'gone', cause: undefined };
+        entry.state = { kind: 'gone', error: undefined };
         entry.socket.discard();
       }
     }

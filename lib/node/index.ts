@@ -10,3 +10,4 @@ export { tcpServer } from './tcp-server.js';
 export type { TcpServerOptions } from './tcp-server.js';
 export { websocketServer } from './websocket-server.js';
 export type { WebSocketServerOptions } from './websocket-server.js';
+export type { FrameTimeoutOptions, ServerLimitOptions } from './capacity.js';

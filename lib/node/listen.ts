@@ -8,6 +8,11 @@ export interface ListenCallbacks {
   listening(address: AddressInfo): void;
   /** The bind failed, or the listener failed later. */
   failed(error: ListenError): void;
+  /**
+   * Accepting one connection failed (`EMFILE`, `ENFILE`, …): Node keeps listening, so the server
+   * goes on. Without this callback such an error counts as `failed`.
+   */
+  acceptFailed?(error: ListenError): void;
 }
 
 /**
@@ -26,12 +31,17 @@ export function listen(server: Server, host: string, port: number, callbacks: Li
   // Stays attached after the stop: an 'error' without a listener would be thrown.
   server.on('error', (cause: NodeJS.ErrnoException) => {
     if (stopped) return;
-    callbacks.failed(
-      new ListenError(`Could not listen on ${address}: ${cause.message}`, {
+    const code = cause.code === undefined ? {} : { code: cause.code };
+    if (cause.syscall === 'accept' && server.listening && callbacks.acceptFailed) {
+      const error = new ListenError(`Could not accept a connection on ${address}: ${cause.message}`, {
         address,
         cause,
-        ...(cause.code === undefined ? {} : { code: cause.code }),
-      }),
+        ...code,
+      });
+      return callbacks.acceptFailed(error);
+    }
+    callbacks.failed(
+      new ListenError(`Could not listen on ${address}: ${cause.message}`, { address, cause, ...code }),
     );
   });
   server.listen(port, host);

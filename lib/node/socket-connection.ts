@@ -1,17 +1,28 @@
 import type { Socket } from 'node:net';
-import type { Subscriber } from 'rxjs';
+import type { SchedulerLike, Subscriber } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
 import { FrameDecoder } from '../codec/framing.js';
-import { ConnectionResetError, type ConnectionError, type ProtocolError } from '../core/errors.js';
+import {
+  ConnectionResetError,
+  FrameTimeoutError,
+  type ConnectionError,
+  type ProtocolError,
+} from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
-import { deliverBytes, endOfInput } from '../internal/inbound.js';
+import { deliverBytes, endOfInput, FrameDeadline } from '../internal/inbound.js';
 import { LinkWriter, type WriterLimits } from '../internal/link-writer.js';
 import { hostPort } from './address.js';
+import type { ConnectionAccount } from './capacity.js';
 
 /** What a TCP connection needs besides its socket. @internal */
 export interface SocketSettings {
   readonly codec: Codec<unknown>;
   readonly limits: WriterLimits;
+  /** Milliseconds a started frame may take to arrive whole (`Infinity`: no deadline). */
+  readonly frameTimeout: number;
+  readonly scheduler: SchedulerLike;
+  /** The connection's share of its server's capacity (a server's sockets only). */
+  readonly account?: ConnectionAccount | undefined;
 }
 
 /** Control over a running connection, for its server. @internal */
@@ -36,7 +47,7 @@ export function runSocket(
   subscriber: Subscriber<TransportEvent<unknown, unknown>>,
   settings: SocketSettings,
 ): ConnectionHandle {
-  const { codec, limits } = settings;
+  const { codec, limits, account } = settings;
   const info: LinkInfo = {
     transport: 'tcp',
     local: hostPort(socket.localAddress, socket.localPort),
@@ -66,10 +77,20 @@ export function runSocket(
     writeReport: () => writer.writeReport(),
   });
 
+  const deadline = new FrameDeadline(settings.frameTimeout, settings.scheduler, (held) =>
+    fail(
+      new FrameTimeoutError(
+        `TCP connection ${info.local} <- ${info.remote}: a frame started at offset ${decoder.offset} was not whole after ${settings.frameTimeout} ms (${held} bytes arrived)`,
+        { timeout: settings.frameTimeout, bufferedBytes: held, write: writer.writeReport() },
+      ),
+    ),
+  );
   /** Releases everything once; true for the caller that got to end the connection. */
   const finish = (): boolean => {
     if (finished) return false;
     finished = true;
+    deadline.stop();
+    account?.hold(0);
     writer.dispose();
     decoder.dispose();
     socket.destroy();
@@ -93,7 +114,12 @@ export function runSocket(
   socket.on('data', (chunk: Buffer) => {
     if (finished) return;
     const error = deliverBytes(decoder, chunk, subscriber);
-    if (error) fail(error);
+    if (error) return fail(error);
+    if (finished) return;
+    const held = decoder.bufferedBytes;
+    deadline.watch(decoder.offset, held);
+    const refused = account?.hold(held, () => writer.writeReport());
+    if (refused) fail(refused);
   });
   // The peer's FIN. With `allowHalfOpen` off, Node ends our side too; we are done either way.
   socket.on('end', inputEnded);

@@ -5,21 +5,34 @@ import type { LinkOptions, ServerEvent } from '../core/transport.js';
 import { resolveLimits } from '../internal/link-writer.js';
 import { AcceptedConnections } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
+import {
+  resolveFrameTimeout,
+  resolveServerLimits,
+  ServerCapacity,
+  type ServerLimitOptions,
+} from './capacity.js';
 import { listen } from './listen.js';
 import { runSocket } from './socket-connection.js';
 
 /**
- * Options of {@link tcpServer}. The link options apply to every accepted connection.
+ * Options of {@link tcpServer}. The link options, the frame deadline and the limits apply to every
+ * accepted connection.
  *
  * @typeParam T - the frames the connections encode and decode (both directions share the codec).
  * @example
  * ```ts
  * import type { TcpServerOptions } from 'rx-lifeline/node';
- * const options: TcpServerOptions = { host: '0.0.0.0', port: 7070, maxConnections: 1_000, maxFrameBytes: 1024 * 1024 };
+ * const options: TcpServerOptions = {
+ *   host: '0.0.0.0',
+ *   port: 7070,
+ *   maxConnections: 1_000,
+ *   maxFrameBytes: 1024 * 1024,
+ *   frameTimeout: 10_000,
+ * };
  * ```
  * @category Transports
  */
-export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
+export interface TcpServerOptions<T = unknown> extends LinkOptions<T>, ServerLimitOptions {
   /**
    * The address to listen on. `'0.0.0.0'` or `'::'` accept connections from other hosts; the
    * default accepts only local ones. It does not filter clients by address.
@@ -32,12 +45,6 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
    * @default 0
    */
   port?: number;
-  /**
-   * The most connections open at once; further ones are closed by Node as soon as they are accepted,
-   * without a `connection` event. It does not limit connections over time, only concurrent ones.
-   * @default undefined (no limit)
-   */
-  maxConnections?: number;
 }
 
 /**
@@ -48,20 +55,33 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
  * `connected` and the frames, with the same completions and errors as {@link tcp}; the socket is
  * not read until then, so the peer's writes wait in the kernel's buffers (back-pressure, not loss).
  * Unsubscribing the server closes the listener and every accepted socket; subscribed connections
- * complete. A bind failure (`EADDRINUSE`, …) errors the server with a `ListenError`. Errors of one
- * connection never reach the server or other connections.
+ * complete.
+ *
+ * The server errors only when it cannot listen (`ListenError`: `EADDRINUSE`, …). A connection's
+ * failure reaches that connection's subscriber and nothing else: subscribe with an `error`
+ * handler, or RxJS reports the error as unhandled, which ends a Node process. A connection over
+ * `maxConnections` or `maxPendingFrameBytes` is refused with a `refused` event; a failure no
+ * subscriber could receive is a `connection-error` event.
  *
  * @typeParam In - frames the clients send. @typeParam Out - frames the server sends.
  * @example
  * ```ts
  * import { tcpServer } from 'rx-lifeline/node';
- * const server = tcpServer<string>({ port: 7070 }).subscribe((event) => {
- *   if (event.type === 'listening') console.log('listening on', event.address);
- *   else
- *     event.connection.subscribe((e) => {
- *       if (e.type === 'connected') e.link.send('welcome');
- *       else console.log('received', e.frame);
- *     });
+ * const server = tcpServer<string>({ port: 7070 }).subscribe({
+ *   next: (event) => {
+ *     if (event.type === 'listening') console.log('listening on', event.address);
+ *     else if (event.type === 'connection')
+ *       event.connection.subscribe({
+ *         next: (e) => {
+ *           if (e.type === 'connected') e.link.send('welcome');
+ *           else console.log('received', e.frame);
+ *         },
+ *         error: (error: unknown) => console.warn(event.remote, 'failed:', error),
+ *       });
+ *     else if (event.type === 'refused') console.warn('refused', event.remote, event.reason);
+ *     else console.warn('connection error', event.remote, event.error);
+ *   },
+ *   error: (error: unknown) => console.error('cannot listen:', error),
  * });
  * server.unsubscribe();
  * ```
@@ -70,33 +90,45 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T> {
 export function tcpServer<In = unknown, Out = In>(
   options: TcpServerOptions<In | Out> = {},
 ): Observable<ServerEvent<In, Out>> {
-  const { host = '127.0.0.1', port = 0, maxConnections, codec = msgpackCodec() } = options;
+  const { host = '127.0.0.1', port = 0, codec = msgpackCodec() } = options;
   checkPort(port, 0);
-  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections >= 1)) {
-    throw new TypeError(`maxConnections must be a positive integer, got ${String(maxConnections)}`);
-  }
-  const settings = { codec: codec as Codec<unknown>, limits: resolveLimits(options) };
-
+  const serverLimits = resolveServerLimits('tcpServer', options);
+  const settings = {
+    codec: codec as Codec<unknown>,
+    limits: resolveLimits(options),
+    ...resolveFrameTimeout('tcpServer', options),
+  };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
-    const connections = new AcceptedConnections();
+    const capacity = new ServerCapacity(serverLimits, (event) => subscriber.next(event));
+    const connections = new AcceptedConnections((remote, error) =>
+      subscriber.next({ type: 'connection-error', remote, error }),
+    );
     // Accepted sockets stay paused until their connection is subscribed.
     const server = createServer({ pauseOnConnect: true, noDelay: true });
-    if (maxConnections !== undefined) server.maxConnections = maxConnections;
     server.on('connection', (socket) => {
       if (subscriber.closed) {
         socket.destroy();
         return;
       }
+      const remote = hostPort(socket.remoteAddress, socket.remotePort);
+      const account = capacity.admit(remote);
+      if (!account) {
+        // A reset, not a FIN: the client's transport fails (transient) instead of completing.
+        socket.on('error', () => undefined);
+        socket.resetAndDestroy();
+        return;
+      }
+      socket.on('close', () => account.release());
       const connection = connections.accept<In, Out>(
         socket,
-        { start: (events) => runSocket(socket, events, settings), discard: () => socket.destroy() },
+        {
+          start: (events) => runSocket(socket, events, { ...settings, account }),
+          discard: () => socket.destroy(),
+        },
         'tcp',
+        remote,
       );
-      subscriber.next({
-        type: 'connection',
-        connection,
-        remote: hostPort(socket.remoteAddress, socket.remotePort),
-      });
+      subscriber.next({ type: 'connection', connection, remote });
     });
     const stop = listen(server, host, port, {
       listening: (bound) =>
@@ -107,6 +139,7 @@ export function tcpServer<In = unknown, Out = In>(
           address: hostPort(bound.address, bound.port),
         }),
       failed: (error) => subscriber.error(error),
+      acceptFailed: (error) => subscriber.next({ type: 'connection-error', remote: '?', error }),
     });
     return () => {
       stop();

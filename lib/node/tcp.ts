@@ -5,6 +5,7 @@ import { DialError } from '../core/errors.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { resolveLimits } from '../internal/link-writer.js';
 import { checkPort, hostPort } from './address.js';
+import { resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
 import { runSocket } from './socket-connection.js';
 
 /**
@@ -25,7 +26,7 @@ import { runSocket } from './socket-connection.js';
  * ```
  * @category Transports
  */
-export interface TcpOptions<T = unknown> extends LinkOptions<T> {
+export interface TcpOptions<T = unknown> extends LinkOptions<T>, FrameTimeoutOptions {
   /**
    * The host to dial: a name or an IP address. A name is resolved again at each dial; lifeline
    * does not cache the result.
@@ -55,7 +56,8 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T> {
  * errors with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial
  * fails, `ConnectionResetError` when the established connection breaks (its `write` report says
  * which frames left whole), `PeerClosedError` when the peer closes inside a frame, and
- * `ProtocolError` / `FrameTooLargeError` when the peer sends bytes that are not valid frames.
+ * `ProtocolError` / `FrameTooLargeError` when the peer sends bytes that are not valid frames, and
+ * `FrameTimeoutError` when a frame the peer started is not whole within `frameTimeout`.
  * Unsubscribing destroys the socket at once; queued frames are dropped. Nagle's algorithm is off.
  * It does not reconnect: pipe it through `reconnectWith` for that.
  *
@@ -83,7 +85,11 @@ export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Tran
       `connectTimeout must be a positive number of milliseconds, got ${String(connectTimeout)}`,
     );
   }
-  const settings = { codec: codec as Codec<unknown>, limits: resolveLimits(options) };
+  const settings = {
+    codec: codec as Codec<unknown>,
+    limits: resolveLimits(options),
+    ...resolveFrameTimeout('tcp', options),
+  };
   const target = hostPort(host, port);
 
   const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {

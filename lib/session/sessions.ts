@@ -1,6 +1,14 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { ProtocolError } from '../core/errors.js';
-import type { ConnectedEvent, FrameEvent, Link, ListeningEvent, TransportEvent } from '../core/transport.js';
+import type {
+  ConnectedEvent,
+  ConnectionErrorEvent,
+  FrameEvent,
+  Link,
+  ListeningEvent,
+  RefusedEvent,
+  TransportEvent,
+} from '../core/transport.js';
 import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
 import { asLayerError } from '../internal/peer-input.js';
@@ -274,7 +282,7 @@ export interface AcceptSessionsConfig<Out = unknown> {
  * @category Sessions
  */
 export function acceptSessions<In = unknown, Out = In>(
-  server$: Observable<ListeningEvent | SessionServerConnection>,
+  server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
   config: AcceptSessionsConfig<Out> = {},
 ): SessionServer<In, Out> {
   const {

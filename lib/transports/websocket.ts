@@ -2,7 +2,7 @@ import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { resolveLimits } from '../internal/link-writer.js';
-import { runWebSocket } from '../internal/websocket-connection.js';
+import { maxMessageBytes, runWebSocket } from '../internal/websocket-connection.js';
 
 /**
  * The close event lifeline reads: the browser's `CloseEvent` and `ws`'s both have these fields.
@@ -100,12 +100,16 @@ export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
  * `connected` with a {@link Link}, then a `frame` per inbound frame.
  *
  * Each binary message carries one or more whole length-prefixed frames: the frames sent in one
- * tick travel in one message (see docs/PROTOCOL.md). It completes when the peer closes cleanly
+ * tick travel together, in messages of at most 64 KiB unless one frame is larger (see
+ * docs/PROTOCOL.md). It completes when the peer closes cleanly
  * (close code 1000, 1001, or a close frame without a code) or after `link.close(reason)`, which
  * closes with 1000 and `reason` once the queued frames are sent. It errors with `DialError` when
  * the socket cannot open, `ConnectionResetError` on an abnormal close (1006), `PeerClosedError`
  * (with `code` and `reason`) on any other close code, and `ProtocolError` / `FrameTooLargeError`
  * when a message is not whole valid frames (a text message, a frame cut at the message's end).
+ * With `ws` as the WebSocket class, a message larger than `maxFrameBytes` + 4 (64 KiB at least) is
+ * refused from its header with close code 1009 and a `MessageTooLargeError`; a browser's WebSocket
+ * offers no such limit, so there the whole message is received before lifeline can refuse it.
  * Unsubscribing closes the socket with 1000 at once. It does not reconnect: pipe it through
  * `reconnectWith` for that.
  *
@@ -139,11 +143,29 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
     info: () => ({ transport: 'websocket', remote: url, local: '' }),
   };
 
+  // ws (an EventEmitter) takes options as a third argument: its maxPayload refuses an oversized
+  // message from its header. A browser has no such limit and buffers the message whole.
+  const limitOfWs = isWs(Impl) ? { maxPayload: maxMessageBytes(settings.limits.maxFrameBytes) } : undefined;
   const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
-    const socket = protocols === undefined ? new Impl(url) : new Impl(url, protocols);
+    const socket = limitOfWs
+      ? new (Impl as WsConstructor)(url, protocols, limitOfWs)
+      : protocols === undefined
+        ? new Impl(url)
+        : new Impl(url, protocols);
     runWebSocket(socket, subscriber, settings);
   });
   return transport as Observable<TransportEvent<In, Out>>;
+}
+
+/** The constructor of the `ws` package, which takes options after the protocols. */
+type WsConstructor = new (
+  url: string,
+  protocols: string | string[] | undefined,
+  options: { maxPayload: number },
+) => WebSocketLike;
+
+function isWs(Impl: WebSocketConstructor): boolean {
+  return typeof (Impl.prototype as { on?: unknown } | undefined)?.on === 'function';
 }
 
 function globalWebSocket(): WebSocketConstructor | undefined {

@@ -284,6 +284,36 @@ describe('FrameDecoder', () => {
     });
   });
 
+  describe('when onFrame disposes the decoder (the connection ended under it)', () => {
+    it('decodes nothing more of the chunk: no frame delivered, no byte copied', () => {
+      const big = new Uint8Array(1024 * 1024);
+      const whole = wire('whole');
+      const bytes = concat(wire('bad'), whole, wire(big).subarray(0, 512 * 1024));
+      const decoder = new FrameDecoder({ codec });
+      const got: unknown[] = [];
+      decoder.push(bytes, (frame) => {
+        got.push(frame);
+        decoder.dispose();
+      });
+      expect(got).to.deep.equal(['bad']);
+      expect(decoder.bufferedBytes).to.equal(0);
+    });
+
+    it('stops after a frame completed from copied parts too', () => {
+      const first = wire('first');
+      const decoder = new FrameDecoder({ codec });
+      const got: unknown[] = [];
+      const onFrame = (frame: unknown) => {
+        got.push(frame);
+        decoder.dispose();
+      };
+      decoder.push(first.subarray(0, 3), onFrame);
+      decoder.push(concat(first.subarray(3), wire('second'), wire('third').subarray(0, 5)), onFrame);
+      expect(got).to.deep.equal(['first']);
+      expect(decoder.bufferedBytes).to.equal(0);
+    });
+  });
+
   describe('end of stream', () => {
     it('throws a ProtocolError when the stream stops inside a frame body', () => {
       const first = wire('complete');

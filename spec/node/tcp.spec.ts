@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import net from 'node:net';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, tap } from 'rxjs';
 import {
   ConnectionResetError,
   DialError,
@@ -214,6 +214,36 @@ describe('tcp and tcpServer', () => {
     await closed; // the server dropped the hostile socket
 
     await expectStillServing(server, () => tcp<string>({ port: server.port }));
+    server.stop();
+  });
+
+  it('once a layer above failed the connection on a frame, the rest of the chunk is not decoded', async () => {
+    const decoded: unknown[] = [];
+    const inner = msgpackCodec<string>();
+    const codec = {
+      encode: (value: string) => inner.encode(value),
+      decode: (bytes: Uint8Array) => {
+        const value = inner.decode(bytes);
+        decoded.push(value);
+        return value;
+      },
+    };
+    const server = await startServer(tcpServer<string>({ codec }));
+    const hostile = await rawClient(server.port);
+    const accepted = record(
+      (await server.nextConnection()).pipe(
+        tap((e) => {
+          if (e.type === 'frame' && e.frame === 'bad')
+            throw new ProtocolError('rejected above', { offset: -1 });
+        }),
+      ),
+    );
+    // The server resets the socket: its 'error' is expected, and once() would reject on it.
+    const closed = new Promise((resolve) => hostile.on('error', () => undefined).once('close', resolve));
+    hostile.write(encodeFrames(inner, ['ok', 'bad', 'after', 'x'.repeat(100_000)]));
+    expect(((await failure(accepted)) as Error).message).to.equal('rejected above');
+    await closed;
+    expect(decoded).to.deep.equal(['ok', 'bad']);
     server.stop();
   });
 

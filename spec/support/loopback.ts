@@ -22,6 +22,7 @@ import {
   ConnectionResetError,
   SendBufferFullError,
   type Link,
+  type RefusedEvent,
   type ServerEvent,
   type Transport,
   type TransportEvent,
@@ -90,6 +91,8 @@ export interface RunningServer<In, Out> {
   readonly address: string;
   /** The next accepted connection, in order of acceptance. */
   nextConnection(): Promise<Transport<In, Out>>;
+  /** The next `refused` event, in order. */
+  nextRefusal(): Promise<RefusedEvent>;
   /** How the server Observable ended, if it did: it should neither complete nor error while running. */
   ended(): Outcome | undefined;
   stop(): void;
@@ -111,12 +114,18 @@ export async function startServer<In, Out>(
     map((event) => event.connection),
   );
   let taken = 0;
+  let refusalsTaken = 0;
+  const refusals = events.pipe(filter((event): event is RefusedEvent => event.type === 'refused'));
   return {
     port: listening.port,
     address: listening.address,
     nextConnection: () => {
       const index = taken++;
       return firstValueFrom(connections.pipe(filter((_, i) => i === index)));
+    },
+    nextRefusal: () => {
+      const index = refusalsTaken++;
+      return firstValueFrom(refusals.pipe(filter((_, i) => i === index)));
     },
     ended: () => ended,
     stop: () => subscription.unsubscribe(),

@@ -14,7 +14,7 @@ import {
   type TransportEvent,
   type WriteReport,
 } from 'rx-lifeline';
-import { catchError, EMPTY, endWith, map, mergeMap, of, tap, type Observable } from 'rxjs';
+import { catchError, EMPTY, endWith, map, mergeMap, of, Subscriber, tap, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 
 /** Events as marble values: `c` connected, the frame itself, errors as `E:Name`. */
@@ -375,6 +375,66 @@ describe('memory()', () => {
     expect(ProtocolError.is(serverError)).to.equal(true);
     expect((serverError as ProtocolError).offset).to.equal(4 + 2);
     expect((serverError as ProtocolError).message).to.match(/offset 6.*not a frame/);
+    expect(ConnectionResetError.is(clientError)).to.equal(true);
+    expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it('decodes nothing more once a layer above failed the connection on a frame', () => {
+    const decoded: string[] = [];
+    const codec: Codec<unknown> = {
+      encode: (value) => new TextEncoder().encode(String(value)),
+      decode: (bytes) => {
+        const value = new TextDecoder().decode(bytes);
+        decoded.push(value);
+        return value;
+      },
+    };
+    const endpoint = memory<string>({ scheduler: testScheduler, codec });
+    let serverError: unknown;
+    endpoint.server
+      .pipe(
+        mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)),
+        tap((e) => {
+          if (e.type === 'frame' && e.frame === 'bad')
+            throw new ProtocolError('rejected above', { offset: -1 });
+        }),
+      )
+      .subscribe({ error: (e) => (serverError = e) });
+    sending(endpoint.transport, ['ok', 'bad', 'after', 'more']).subscribe({ error: () => undefined });
+    testScheduler.flush();
+    expect((serverError as Error).message).to.equal('rejected above');
+    // The three frames came in one batch: the two after 'bad' were never decoded.
+    expect(decoded).to.deep.equal(['ok', 'bad']);
+    expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it('a subscriber that throws from next fails its connection only, with a ProtocolError', () => {
+    const endpoint = memory<string>({ scheduler: testScheduler });
+    const boom = new Error('subscriber failed');
+    let serverError: unknown;
+    const frames: string[] = [];
+    endpoint.server.subscribe((event) => {
+      if (event.type !== 'connection') return;
+      // A hand-made Subscriber calls its destination directly: a throw comes straight back to the
+      // transport, which RxJS's own subscribers never do.
+      event.connection.subscribe(
+        new Subscriber<TransportEvent<string>>({
+          next: (e) => {
+            if (e.type !== 'frame') return;
+            frames.push(e.frame);
+            if (e.frame === 'bad') throw boom;
+          },
+          error: (e: unknown) => (serverError = e),
+          complete: () => undefined,
+        }),
+      );
+    });
+    let clientError: unknown;
+    sending(endpoint.transport, ['ok', 'bad', 'never']).subscribe({ error: (e) => (clientError = e) });
+    testScheduler.flush();
+    expect(frames).to.deep.equal(['ok', 'bad']);
+    expect(serverError).to.be.instanceOf(ProtocolError);
+    expect((serverError as ProtocolError).cause).to.equal(boom);
     expect(ConnectionResetError.is(clientError)).to.equal(true);
     expect(endpoint.openConnections).to.equal(0);
   });

@@ -1,0 +1,190 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { DEFAULT_MAX_FRAME_BYTES, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
+import { ServerCapacityError, type RefusalReason, type WriteReport } from '../core/errors.js';
+import type { RefusedEvent } from '../core/transport.js';
+import { checkNumber } from '../policies/validate.js';
+
+/** The default of `frameTimeout`: 30 seconds. @internal */
+export const DEFAULT_FRAME_TIMEOUT = 30_000;
+/** The default of `maxConnections`. @internal */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** The floor of the default of `maxPendingFrameBytes`: 64 MiB. @internal */
+const PENDING_FLOOR = 64 * 1024 * 1024;
+
+/**
+ * How long a started frame may take to arrive whole, for a socket transport's connections.
+ *
+ * @example
+ * ```ts
+ * import type { FrameTimeoutOptions } from 'rx-lifeline/node';
+ * const patient: FrameTimeoutOptions = { frameTimeout: 120_000 };
+ * ```
+ */
+export interface FrameTimeoutOptions {
+  /**
+   * Milliseconds a frame may take from its first byte to its last; past it the connection fails
+   * with a `FrameTimeoutError` and its bytes are dropped. `Infinity` turns the deadline off. It
+   * bounds one frame, not an idle connection: a peer that sends nothing holds no frame (use
+   * `heartbeat` to detect a silent peer).
+   * @default 30_000
+   */
+  frameTimeout?: number;
+  /**
+   * The scheduler of the frame deadline; a test passes a virtual-time scheduler.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/**
+ * The limits a socket server enforces across its connections, each refusal counted and reported
+ * as a `refused` server event.
+ *
+ * @example
+ * ```ts
+ * import type { ServerLimitOptions } from 'rx-lifeline/node';
+ * const limits: ServerLimitOptions = { maxConnections: 500, maxPendingFrameBytes: 256 * 1024 * 1024 };
+ * ```
+ */
+export interface ServerLimitOptions extends FrameTimeoutOptions {
+  /**
+   * The most connections open at once, subscribed or not. A connection past it is closed as soon
+   * as it arrives (a reset over TCP, close code 1013 over WebSocket), with a `refused` event and no
+   * `connection` event. It limits concurrent connections, not connections over time.
+   * @default 10_000
+   */
+  maxConnections?: number;
+  /**
+   * The most bytes held in unfinished frames across all of the server's connections. A connection
+   * whose unfinished frame would take the total past it fails with a `ServerCapacityError` (its
+   * bytes are dropped, the other connections keep theirs), with a `refused` event. A connection's
+   * share is released when its frame completes or the connection ends. At least `maxFrameBytes` + 4.
+   * @default 4 × (maxFrameBytes + 4), and at least 64 MiB
+   */
+  maxPendingFrameBytes?: number;
+}
+
+/** Resolved server limits. @internal */
+export interface ServerLimits {
+  readonly maxConnections: number;
+  readonly maxPendingFrameBytes: number;
+}
+
+/** Resolves the frame deadline options. @internal */
+export function resolveFrameTimeout(
+  where: string,
+  options: FrameTimeoutOptions,
+): { frameTimeout: number; scheduler: SchedulerLike } {
+  const { frameTimeout = DEFAULT_FRAME_TIMEOUT, scheduler = asyncScheduler } = options;
+  if (frameTimeout !== Infinity)
+    checkNumber(where, 'frameTimeout', frameTimeout, { min: 0, exclusive: true });
+  return { frameTimeout, scheduler };
+}
+
+/** Resolves and validates the server limits. @internal */
+export function resolveServerLimits(
+  where: string,
+  options: ServerLimitOptions & { maxFrameBytes?: number },
+): ServerLimits {
+  const frameBytes = (options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) + LENGTH_PREFIX_BYTES;
+  const {
+    maxConnections = DEFAULT_MAX_CONNECTIONS,
+    maxPendingFrameBytes = Math.max(PENDING_FLOOR, 4 * frameBytes),
+  } = options;
+  return {
+    maxConnections: checkNumber(where, 'maxConnections', maxConnections, {
+      min: 1,
+      max: Number.MAX_SAFE_INTEGER,
+      integer: true,
+    }),
+    maxPendingFrameBytes: checkNumber(where, 'maxPendingFrameBytes', maxPendingFrameBytes, {
+      min: frameBytes,
+      max: Number.MAX_SAFE_INTEGER,
+      integer: true,
+    }),
+  };
+}
+
+/**
+ * One server's count of open connections and of bytes held in unfinished frames, with its
+ * refusals. Each admitted connection gets a {@link ConnectionAccount}. @internal
+ */
+export class ServerCapacity {
+  private open = 0;
+  /** Bytes held in unfinished frames, all connections together. */
+  pendingBytes = 0;
+  private readonly refusals: Record<RefusalReason, number> = {
+    'max-connections': 0,
+    'max-pending-frame-bytes': 0,
+  };
+
+  constructor(
+    readonly limits: ServerLimits,
+    private readonly report: (event: RefusedEvent) => void,
+  ) {}
+
+  /** A connection arrived: its account, or undefined when it must be refused (already reported). */
+  admit(remote: string): ConnectionAccount | undefined {
+    if (this.open >= this.limits.maxConnections) {
+      this.refuse('max-connections', remote, this.limits.maxConnections);
+      return undefined;
+    }
+    this.open++;
+    return new ConnectionAccount(this, remote);
+  }
+
+  /** @internal */
+  closed(): void {
+    this.open--;
+  }
+
+  /** Counts and reports a refusal; returns its error. @internal */
+  refuse(reason: RefusalReason, remote: string, limit: number, write?: WriteReport): ServerCapacityError {
+    const total = ++this.refusals[reason];
+    const what =
+      reason === 'max-connections'
+        ? `${limit} connections are open`
+        : `its unfinished frame would take the server past ${limit} bytes held in unfinished frames`;
+    const error = new ServerCapacityError(`Connection from ${remote} refused: ${what}`, {
+      reason,
+      limit,
+      ...(write ? { write } : {}),
+    });
+    this.report({ type: 'refused', reason, remote, total, error });
+    return error;
+  }
+}
+
+/** One connection's share of its server's capacity. @internal */
+export class ConnectionAccount {
+  private held = 0;
+  private released = false;
+
+  constructor(
+    private readonly server: ServerCapacity,
+    private readonly remote: string,
+  ) {}
+
+  /**
+   * The connection now holds `bytes` in an unfinished frame. Returns the refusal (counted and
+   * reported) when that takes the server past its cap; the caller then fails the connection.
+   */
+  hold(bytes: number, write?: () => WriteReport): ServerCapacityError | undefined {
+    if (this.released) return undefined;
+    const { server } = this;
+    server.pendingBytes += bytes - this.held;
+    this.held = bytes;
+    const limit = server.limits.maxPendingFrameBytes;
+    if (server.pendingBytes <= limit) return undefined;
+    this.hold(0);
+    return server.refuse('max-pending-frame-bytes', this.remote, limit, write?.());
+  }
+
+  /** The connection ended: its bytes and its place are given back. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.hold(0);
+    this.released = true;
+    this.server.closed();
+  }
+}
