@@ -33,6 +33,7 @@ export type {
 } from './core/transport.js';
 export { msgpackCodec } from './codec/codec.js';
 export type { Codec, MsgpackCodecOptions } from './codec/codec.js';
+export { DecodeBudgetError } from './codec/errors.js';
 export { FrameDecoder, encodeFrames, LENGTH_PREFIX_BYTES, DEFAULT_MAX_FRAME_BYTES } from './codec/framing.js';
 export type { FrameDecoderOptions } from './codec/framing.js';
 export { memory } from './transports/memory.js';
