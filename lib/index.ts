@@ -90,6 +90,7 @@ export type { ShareConnectionConfig } from './operators/shareConnection.js';
 export { http } from './transports/http.js';
 export type { HttpRequest, HttpOptions, HttpResponse } from './transports/http.js';
 export { HttpError } from './core/errors.js';
+export { TooManyRedirectsError } from './transports/http-errors.js';
 // Pools: connections shared by origin, with limits, and leases for exchanges of several steps.
 export { originOf, DEFAULT_PORTS } from './pool/origin.js';
 export type { Origin, OriginParts, OriginOptions } from './pool/origin.js';
