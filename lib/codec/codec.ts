@@ -66,13 +66,14 @@ export interface MsgpackCodecOptions {
    * The decode budget, per byte of frame: `decode` refuses a frame whose decoded value would take
    * more than `maxInflation` times the frame's size in memory (but never less than
    * `minDecodeBudget`), with a {@link DecodeBudgetError}, before building any of it. The memory is
-   * estimated from what each kind of value costs in V8: 56 bytes for an object, 48 for an array
-   * plus 8 per element, 24 plus 2 per byte for a string, 200 plus its bytes for a binary, 112 for a
-   * Date, 16 to 40 for a number that is not a 32-bit integer or a 64-bit one.
+   * estimated from what each kind of value costs in V8: 56 bytes for an object and 56 per key past
+   * its 4th, 48 for an array plus 8 per element, 24 plus 2 per byte for a string, 200 plus its
+   * bytes for a binary, 112 for a Date, 16 for a number that is not a 32-bit integer and 16 to 40
+   * for a 64-bit one (by `int64AsType`).
    *
    * Why 32: ordinary data measures up to about 24 times its bytes (pairs of small integers, the
    * densest ordinary shape found), while a frame of empty maps reaches 64 times and one of empty
-   * binaries 96 times, which made a 16 MiB frame take over 1 GiB. With 16 MiB frames, 32 still
+   * binaries 96 times: a 16 MiB frame of empty maps took about 1 GiB. With 16 MiB frames, 32 still
    * allows 512 MiB: lower it, or the transport's `maxFrameBytes`, where peers are not trusted.
    * `Infinity` turns the budget off. It does not limit `encode`, nor what the application keeps.
    * @default 32
@@ -80,8 +81,8 @@ export interface MsgpackCodecOptions {
   maxInflation?: number;
   /**
    * The decode budget of any frame, in estimated bytes of memory, however small the frame: with the
-   * default, a frame under about 10 KiB is never refused for its decoded size (no value costs more
-   * than about 100 bytes per byte of MessagePack).
+   * default, a frame of up to 10,000 bytes is never refused for its decoded size (nothing is
+   * estimated at more than 104 bytes per byte of MessagePack: an empty binary in an array).
    * @default 1 MiB (1_048_576)
    */
   minDecodeBudget?: number;
