@@ -7,6 +7,7 @@ import { benchBrooker } from './brooker.js';
 import { benchPool } from './pool.js';
 import { benchLab } from './lab.js';
 import { benchSession } from './session.js';
+import { benchDecoder } from './throughput.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const only = process.argv.slice(2);
@@ -15,6 +16,7 @@ const want = (name: string) => only.length === 0 || only.includes(name);
 console.log(
   `lifeline benchmarks — Node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`,
 );
+if (want('decoder')) await benchDecoder(runs);
 if (want('tcp')) await benchTcp(runs);
 if (want('websocket')) await benchWebSocket(runs);
 if (want('brooker')) await benchBrooker(); // virtual time: 11 seeds, the same table on every machine

@@ -3,7 +3,14 @@
 import net from 'node:net';
 import { Packr } from 'msgpackr';
 import { firstValueFrom, type Observable, type Subscription } from 'rxjs';
-import type { Link, ServerEvent, Transport } from 'rx-lifeline';
+import {
+  encodeFrames,
+  FrameDecoder,
+  msgpackCodec,
+  type Link,
+  type ServerEvent,
+  type Transport,
+} from 'rx-lifeline';
 import { measure, now, printTable, type Row, type Sample } from './harness.js';
 
 /** One workload: `frames` frames of `payloadBytes`-byte `Uint8Array` payloads, client → server. */
@@ -193,4 +200,53 @@ export async function rawTcpRun(c: ThroughputCase, batched: boolean): Promise<Sa
   for (const s of sockets) s.destroy();
   server.close();
   return { items: c.frames, bytes: wire, ms };
+}
+
+/**
+ * Decoder throughput, in process: `FrameDecoder` with lifeline's msgpack codec against msgpackr's
+ * own `unpack` on the same frames (no checks), each reading one buffer of framed bodies. Two
+ * payloads: the 64-byte binary of the socket benchmarks, and a small record of the shapes an
+ * application sends (keys, a string, numbers, a nested array).
+ */
+export async function benchDecoder(runs: number): Promise<string[]> {
+  const record = { id: 12_345, name: 'sensor-7', ok: true, t: 1.5, tags: ['a', 'bc'], at: new Date(0) };
+  const cases: [string, unknown, number][] = [
+    ['64-byte binary', new Uint8Array(64).fill(7), 200_000],
+    ['small record', record, 200_000],
+  ];
+  const tables: string[] = [];
+  for (const [label, payload, frames] of cases) {
+    const codec = msgpackCodec();
+    const stream = encodeFrames(
+      codec,
+      Array.from({ length: frames }, () => payload),
+    );
+    const packr = newPackr();
+    const rows: Row[] = [];
+    const baseline = await measure('msgpackr unpack, no checks', runs, () => {
+      const start = now();
+      let count = 0;
+      for (let pos = 0; pos < stream.length; count++) {
+        const length =
+          (stream[pos]! << 24) | (stream[pos + 1]! << 16) | (stream[pos + 2]! << 8) | stream[pos + 3]!;
+        packr.unpack(stream, { start: pos + 4, end: pos + 4 + length });
+        pos += 4 + length;
+      }
+      return Promise.resolve({ items: count, bytes: stream.length, ms: now() - start });
+    });
+    rows.push(baseline);
+    rows.push(
+      await measure('lifeline FrameDecoder + msgpackCodec', runs, () => {
+        const decoder = new FrameDecoder({ codec });
+        let count = 0;
+        const start = now();
+        decoder.push(stream, () => count++);
+        return Promise.resolve({ items: count, bytes: stream.length, ms: now() - start });
+      }),
+    );
+    tables.push(
+      printTable(`Decoder, ${label}, ${frames} frames in one buffer, median of ${runs}`, rows, baseline),
+    );
+  }
+  return tables;
 }

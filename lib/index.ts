@@ -49,6 +49,7 @@ export type {
 } from './core/transport.js';
 export { msgpackCodec } from './codec/codec.js';
 export type { Codec, MsgpackCodecOptions } from './codec/codec.js';
+export { DecodeBudgetError } from './codec/errors.js';
 export { FrameDecoder, encodeFrames, LENGTH_PREFIX_BYTES, DEFAULT_MAX_FRAME_BYTES } from './codec/framing.js';
 export type { FrameDecoderOptions } from './codec/framing.js';
 export { memory } from './transports/memory.js';
@@ -105,6 +106,7 @@ export type { ShareConnectionConfig } from './operators/shareConnection.js';
 export { http } from './transports/http.js';
 export type { HttpRequest, HttpOptions, HttpResponse } from './transports/http.js';
 export { HttpError } from './core/errors.js';
+export { TooManyRedirectsError } from './transports/http-errors.js';
 // Pools: connections shared by origin, with limits, and leases for exchanges of several steps.
 export { originOf, DEFAULT_PORTS } from './pool/origin.js';
 export type { Origin, OriginParts, OriginOptions } from './pool/origin.js';

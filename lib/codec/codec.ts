@@ -1,5 +1,13 @@
 import { Packr } from 'msgpackr';
-import { checkEncodable, checkMsgpack, DEFAULT_MAX_DEPTH } from './msgpack-check.js';
+import { checkNumber, describe } from '../policies/validate.js';
+import {
+  checkEncodable,
+  checkMsgpack,
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_INFLATION,
+  DEFAULT_MIN_DECODE_BUDGET,
+  type MsgpackLimits,
+} from './msgpack-check.js';
 
 /**
  * Turns frames into bytes and back. lifeline's transports take one as the `codec` option; the
@@ -56,6 +64,30 @@ export interface MsgpackCodecOptions {
    * @default 1000
    */
   maxDepth?: number;
+  /**
+   * The decode budget, per byte of frame: `decode` refuses a frame whose decoded value would take
+   * more than `maxInflation` times the frame's size in memory (but never less than
+   * `minDecodeBudget`), with a {@link DecodeBudgetError}, before building any of it. The memory is
+   * estimated from what each kind of value costs in V8: 56 bytes for an object and 56 per key past
+   * its 4th, 48 for an array plus 8 per element, 24 plus 2 per byte for a string, 200 plus its
+   * bytes for a binary, 112 for a Date, 16 for a number that is not a 32-bit integer and 16 to 40
+   * for a 64-bit one (by `int64AsType`).
+   *
+   * Why 32: ordinary data measures up to about 24 times its bytes (pairs of small integers, the
+   * densest ordinary shape found), while a frame of empty maps reaches 64 times and one of empty
+   * binaries 96 times: a 16 MiB frame of empty maps took about 1 GiB. With 16 MiB frames, 32 still
+   * allows 512 MiB: lower it, or the transport's `maxFrameBytes`, where peers are not trusted.
+   * `Infinity` turns the budget off. It does not limit `encode`, nor what the application keeps.
+   * @default 32
+   */
+  maxInflation?: number;
+  /**
+   * The decode budget of any frame, in estimated bytes of memory, however small the frame: with the
+   * default, a frame of up to 10,000 bytes is never refused for its decoded size (nothing is
+   * estimated at more than 104 bytes per byte of MessagePack: an empty binary in an array).
+   * @default 1 MiB (1_048_576)
+   */
+  minDecodeBudget?: number;
 }
 
 /**
@@ -67,7 +99,10 @@ export interface MsgpackCodecOptions {
  * byte: msgpackr's other extensions (records, errors, regular expressions, sets, typed arrays,
  * structured-clone references, bundled strings, and any registered with msgpackr's global
  * `addExtension`), the reserved byte 0xc1, trailing bytes, and nesting deeper than `maxDepth`. So a
- * peer never picks a constructor, declares shapes or cycles, or overflows the stack. A `__proto__`
+ * peer never picks a constructor, declares shapes or cycles, or overflows the stack. The same check
+ * estimates the memory the decoded value will take and refuses a frame over its budget
+ * (`maxInflation`, `minDecodeBudget`) with a {@link DecodeBudgetError}, so a small frame cannot
+ * become a huge value. A `__proto__`
  * key becomes an ordinary `__proto_` property, so a peer cannot pollute prototypes.
  *
  * Values msgpackr writes as something else decode as that: a `Map` as a plain object, a `Set` as an
@@ -90,10 +125,8 @@ export interface MsgpackCodecOptions {
  * @category Codec
  */
 export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Codec<T> {
-  const { int64AsType = 'bigint', maxDepth = DEFAULT_MAX_DEPTH } = options;
-  if (!Number.isInteger(maxDepth) || maxDepth < 1) {
-    throw new TypeError(`maxDepth must be a positive integer, got ${String(maxDepth)}`);
-  }
+  const limits = resolveLimits(options);
+  const { int64AsType, maxDepth } = limits;
   const packr = new Packr({
     useRecords: false,
     mapsAsObjects: true,
@@ -111,12 +144,45 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
       return packr.pack(value);
     },
     decode: (bytes) => {
-      checkMsgpack(bytes, maxDepth);
+      checkMsgpack(bytes, limits);
       return packr.unpack(bytes) as T;
     },
     decodeRange: (bytes, start, end) => {
-      checkMsgpack(bytes, maxDepth, start, end);
+      checkMsgpack(bytes, limits, start, end);
       return packr.unpack(bytes, { start, end }) as T;
     },
+  };
+}
+
+const INT64_TYPES: ReadonlySet<unknown> = new Set(['number', 'bigint', 'string']);
+
+function resolveLimits(options: MsgpackCodecOptions): MsgpackLimits {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`msgpackCodec: options must be an object, got ${describe(options)}`);
+  }
+  const {
+    int64AsType = 'bigint',
+    maxDepth = DEFAULT_MAX_DEPTH,
+    maxInflation = DEFAULT_MAX_INFLATION,
+    minDecodeBudget = DEFAULT_MIN_DECODE_BUDGET,
+  } = options;
+  if (!INT64_TYPES.has(int64AsType)) {
+    throw new TypeError(
+      `msgpackCodec: int64AsType must be 'number', 'bigint' or 'string', got ${describe(int64AsType)}`,
+    );
+  }
+  return {
+    int64AsType,
+    maxDepth: checkNumber('msgpackCodec', 'maxDepth', maxDepth, { min: 1, integer: true }),
+    maxInflation: checkNumber('msgpackCodec', 'maxInflation', maxInflation, {
+      min: 0,
+      exclusive: true,
+      max: Infinity,
+    }),
+    minDecodeBudget: checkNumber('msgpackCodec', 'minDecodeBudget', minDecodeBudget, {
+      min: 0,
+      max: Infinity,
+      integer: true,
+    }),
   };
 }

@@ -63,6 +63,7 @@ export interface ClassifyOptions {
  * `idempotent` property is `false`, as {@link http} sets on a POST without an `Idempotency-Key`) is
  * permanent unless it is a `DialError`; lifeline's policy errors; protocol errors
  * (permanent); connection errors (transient, except a WebSocket close code that rejects the client);
+ * too many redirects (permanent);
  * timeouts by name (transient); HTTP status read structurally from a numeric `status` property
  * (408, 425, 429, 502, 503, 504 transient; 500 per `retryHttp500`; everything else permanent);
  * anything else permanent.
@@ -127,6 +128,10 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
   // Any other connection failure (a write that failed, a read error) is about the link, not the
   // request; a new connection may succeed.
   if (ConnectionError.is(error)) return 'transient';
+
+  // More redirects than fetch follows (http()'s TooManyRedirectsError) is a redirect loop: the same
+  // request meets the same redirects again. Matched by name, like the timeouts below.
+  if (hasName(error, 'TooManyRedirectsError')) return 'permanent';
 
   // RxJS's `timeout()` raises TimeoutError, as do AbortSignal.timeout() and fetch; lifeline's
   // heartbeat will raise HeartbeatTimeoutError. Matched by name so that no import is needed and a

@@ -36,6 +36,53 @@ export const msgpackValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>
   ),
 })).value;
 
+/**
+ * Like {@link msgpackValue}, with the other types msgpackCodec round-trips: valid Dates and
+ * bigints in the 64-bit range.
+ */
+export const typedMsgpackValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', maxDepth: 6 },
+    leaf,
+    fc.date({ noInvalidDate: true }),
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+    fc.array(tie('value'), { maxLength: 6 }),
+    fc.dictionary(safeKey, tie('value'), { maxKeys: 6, noNullPrototype: true }),
+  ),
+})).value;
+
+/**
+ * Records such as applications send, 2000 to a frame (up to 40 distinct ones, repeated): short
+ * keys; numbers, strings, booleans, timestamps, binaries, pairs of small integers and short lists;
+ * some of them nested.
+ */
+export const ordinaryRecords: fc.Arbitrary<unknown[]> = fc
+  .array(
+    fc.letrec<{ record: Record<string, unknown> }>((tie) => ({
+      record: fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 12 }).filter((key) => key !== '__proto__'),
+        fc.oneof(
+          { depthSize: 'small', maxDepth: 2 },
+          fc.integer(),
+          fc.integer({ min: 0, max: 100 }),
+          fc.double({ noNaN: true }).map((d) => (Object.is(d, -0) ? 0 : d)),
+          fc.string({ maxLength: 40 }),
+          fc.boolean(),
+          fc.constant(null),
+          fc.date({ noInvalidDate: true }),
+          fc.uint8Array({ minLength: 8, maxLength: 64 }),
+          fc.tuple(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 100 })),
+          fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 20 }),
+          fc.array(fc.string({ maxLength: 10 }), { maxLength: 5 }),
+          tie('record'),
+        ),
+        { minKeys: 1, maxKeys: 12, noNullPrototype: true },
+      ),
+    })).record,
+    { minLength: 1, maxLength: 40 },
+  )
+  .map((records) => Array.from({ length: 2000 }, (_, i) => records[i % records.length]));
+
 /** How a byte stream is cut into chunks. */
 export type Chunking =
   | { readonly kind: 'whole' }

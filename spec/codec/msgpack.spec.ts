@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { FrameDecoder, ProtocolError, msgpackCodec, type Codec } from 'rx-lifeline';
-import { concat, fixstr, framed, hex, msgpackValue, thrown } from './arbitraries.js';
+import { DecodeBudgetError, FrameDecoder, ProtocolError, msgpackCodec, type Codec } from 'rx-lifeline';
+import {
+  concat,
+  fixstr,
+  framed,
+  hex,
+  msgpackValue,
+  ordinaryRecords,
+  thrown,
+  typedMsgpackValue,
+} from './arbitraries.js';
 
 const codec = msgpackCodec();
 
@@ -78,6 +87,46 @@ function withFunctionSpy<R>(fn: () => R): [result: R, functionCalls: number] {
 }
 
 const POLLUTED = [0x81, ...fixstr('polluted'), 0xc3]; // { polluted: true }
+
+/**
+ * The decoded size msgpackCodec estimates for `value` as msgpackr encodes it, worked out from the
+ * value rather than its bytes (the codec's check reads only the bytes): 56 bytes for an object and
+ * 56 more per key past the 4th, 48 for an array and 8 per element, 24 + 2 per UTF-8 byte for a
+ * string of 2 bytes or more (keys too), 200 + length for a binary, 112 for a Date, 16 for a number
+ * that is not a 32-bit integer, `int64` for a bigint.
+ */
+function estimatedSize(value: unknown, int64 = 24): number {
+  const string = (text: string) => {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    return bytes < 2 ? 0 : 24 + 2 * bytes;
+  };
+  if (value === null || value === undefined || typeof value === 'boolean') return 0;
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 ? 0 : 16;
+  }
+  if (typeof value === 'bigint') return int64;
+  if (typeof value === 'string') return string(value);
+  if (value instanceof Uint8Array) return 200 + value.length;
+  if (value instanceof Date) return 112;
+  if (Array.isArray(value)) {
+    return value.reduce((sum: number, item) => sum + estimatedSize(item, int64), 48 + 8 * value.length);
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  return entries.reduce(
+    (sum, [key, item]) => sum + string(key) + estimatedSize(item, int64),
+    56 + 56 * Math.max(0, entries.length - 4),
+  );
+}
+
+/** An array 32 of `count` copies of `item`: the shape of the frames that inflate the most. */
+function arrayOf(count: number, item: readonly number[]): Uint8Array {
+  const bytes = new Uint8Array(5 + count * item.length);
+  bytes[0] = 0xdd;
+  new DataView(bytes.buffer).setUint32(1, count);
+  if (item.length === 1) bytes.fill(item[0]!, 5);
+  else for (let i = 0; i < count; i++) bytes.set(item, 5 + i * item.length);
+  return bytes;
+}
 
 describe('msgpackCodec', () => {
   describe('round trips', () => {
@@ -445,6 +494,152 @@ describe('msgpackCodec', () => {
     });
   });
 
+  describe('decoded size', () => {
+    it('a 16 MiB frame of empty maps is refused part-way, allocating none of its gigabyte', () => {
+      // Before: msgpackr built 16 million objects, about 1 GiB, blocking the event loop for seconds.
+      const body = arrayOf(16 * 1024 * 1024 - 5, [0x80]);
+      const decoder = new FrameDecoder({ codec });
+      const before = process.memoryUsage().heapUsed;
+      const error = thrown(() => decoder.push(framed(body), () => expect.fail('no frame')));
+      const grown = process.memoryUsage().heapUsed - before;
+      expect(grown, 'heap growth').to.be.below(8 * 1024 * 1024);
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect((error as ProtocolError).offset).to.equal(0);
+      const cause = (error as ProtocolError).cause;
+      expect(DecodeBudgetError.is(cause)).to.equal(true);
+      const { budget, estimate, frameBytes, message } = cause as DecodeBudgetError;
+      expect(frameBytes).to.equal(body.length);
+      expect(budget).to.equal(32 * body.length);
+      expect(estimate)
+        .to.be.above(budget)
+        .and.below(budget + 100);
+      // It stopped where the estimate passed the budget: about 9 million maps in, not at the end.
+      const stoppedAt = Number(/at byte (\d+)/.exec(message)?.[1]);
+      expect(stoppedAt).to.be.within(5, body.length / 2);
+      expect(message).to.contain(`the budget is ${budget} (maxInflation 32`);
+    });
+
+    it('other inflating shapes are refused too: empty arrays, binaries, dates, nested arrays', () => {
+      for (const [name, item] of [
+        ['empty arrays', [0x90]],
+        ['empty binaries', [0xc4, 0x00]],
+        ['one-byte binaries', [0xc4, 0x01, 0x07]],
+        ['invalid dates', [0xd4, 0xff, 0x00]],
+        ['arrays of one empty array', [0x91, 0x90]],
+      ] as const) {
+        const error = thrown(() => codec.decode(arrayOf(200_000, item)));
+        expect(DecodeBudgetError.is(error), name).to.equal(true);
+        expect(ProtocolError.is(error), name).to.equal(true);
+      }
+    });
+
+    it('the budget is maxInflation × the frame size, and never less than minDecodeBudget', () => {
+      // 100 empty maps in an array 16: 48 + 100 × (8 + 56) = 6448 estimated bytes, in 103 bytes.
+      const bytes = Uint8Array.from([0xdc, 0x00, 100, ...Array.from({ length: 100 }, () => 0x80)]);
+      const decodes = (options: Parameters<typeof msgpackCodec>[0]) => {
+        try {
+          return (msgpackCodec(options).decode(bytes) as unknown[]).length === 100;
+        } catch (error) {
+          expect(DecodeBudgetError.is(error)).to.equal(true);
+          return false;
+        }
+      };
+      expect(decodes({ maxInflation: 1, minDecodeBudget: 6448 })).to.equal(true);
+      expect(decodes({ maxInflation: 1, minDecodeBudget: 6447 })).to.equal(false);
+      expect(decodes({ maxInflation: 6448 / 103, minDecodeBudget: 0 })).to.equal(true);
+      expect(decodes({ maxInflation: 6447 / 103, minDecodeBudget: 0 })).to.equal(false);
+      expect(decodes({ maxInflation: Infinity, minDecodeBudget: 0 })).to.equal(true);
+      // Under the defaults a frame this small is under the 1 MiB floor, whatever it holds.
+      expect(decodes({})).to.equal(true);
+      expect((codec.decode(arrayOf(5000, [0xc4, 0x00])) as unknown[]).length).to.equal(5000);
+    });
+
+    it('counts 64-bit integers by how they decode', () => {
+      const int64s = arrayOf(1000, [0xd3, 0, 0, 0, 0, 0, 0, 0, 1]); // 9005 bytes
+      // 48 + 1000 × (8 + 24 | 40 | 16) = 32 048 | 48 048 | 24 048
+      const budgetFor = (int64AsType: 'bigint' | 'string' | 'number', minDecodeBudget: number) =>
+        thrown(() => msgpackCodec({ int64AsType, maxInflation: 1, minDecodeBudget }).decode(int64s));
+      expect(msgpackCodec({ maxInflation: 1, minDecodeBudget: 32_048 }).decode(int64s)).to.have.length(1000);
+      expect(DecodeBudgetError.is(budgetFor('bigint', 32_047))).to.equal(true);
+      expect(DecodeBudgetError.is(budgetFor('string', 48_047))).to.equal(true);
+      expect(DecodeBudgetError.is(budgetFor('number', 24_047))).to.equal(true);
+      const asNumbers = msgpackCodec({ int64AsType: 'number', maxInflation: 1, minDecodeBudget: 24_048 });
+      expect(asNumbers.decode(int64s)).to.have.length(1000);
+    });
+
+    it('refuses exactly the frames whose estimated size is over their budget', () => {
+      let refused = 0;
+      let accepted = 0;
+      fc.assert(
+        fc.property(
+          typedMsgpackValue,
+          fc.double({ min: 0.25, max: 64, noNaN: true }),
+          fc.nat({ max: 3000 }),
+          fc.constantFrom('bigint', 'string', 'number') as fc.Arbitrary<'bigint' | 'string' | 'number'>,
+          (value, maxInflation, minDecodeBudget, int64AsType) => {
+            const budgeted = msgpackCodec({ maxInflation, minDecodeBudget, int64AsType });
+            const bytes = budgeted.encode(value);
+            const budget = Math.max(minDecodeBudget, maxInflation * bytes.length);
+            const estimate = estimatedSize(value, { bigint: 24, string: 40, number: 16 }[int64AsType]);
+            let outcome: unknown;
+            try {
+              budgeted.decode(bytes);
+              outcome = 'decoded';
+            } catch (error) {
+              outcome = error;
+            }
+            if (estimate > budget) {
+              refused++;
+              expect(DecodeBudgetError.is(outcome), `estimate ${estimate} > budget ${budget}`).to.equal(true);
+              const error = outcome as DecodeBudgetError;
+              expect(error.budget).to.equal(budget);
+              expect(error.frameBytes).to.equal(bytes.length);
+              expect(error.estimate).to.be.above(budget).and.at.most(estimate);
+            } else {
+              accepted++;
+              expect(outcome, `estimate ${estimate} ≤ budget ${budget}`).to.equal('decoded');
+            }
+          },
+        ),
+        { numRuns: 2000 },
+      );
+      expect(refused, 'frames refused').to.be.above(100);
+      expect(accepted, 'frames accepted').to.be.above(100);
+    });
+
+    it('accepts ordinary data with the defaults, however large the frame', () => {
+      fc.assert(
+        fc.property(ordinaryRecords, (records) => {
+          const bytes = codec.encode(records);
+          expect(estimatedSize(records)).to.be.at.most(32 * bytes.length);
+          // Round trips are checked above on smaller values; here, that it decodes at all.
+          expect(codec.decode(bytes)).to.have.length(records.length);
+        }),
+        { numRuns: 20 },
+      );
+    });
+
+    it('validates maxInflation, minDecodeBudget and int64AsType', () => {
+      for (const [options, message] of [
+        [{ maxInflation: 0 }, 'msgpackCodec: maxInflation must be a number > 0, got 0'],
+        [{ maxInflation: Number.NaN }, 'msgpackCodec: maxInflation must be a number > 0, got NaN'],
+        [{ minDecodeBudget: -1 }, 'msgpackCodec: minDecodeBudget must be an integer ≥ 0, got -1'],
+        [{ minDecodeBudget: 1.5 }, 'msgpackCodec: minDecodeBudget must be an integer ≥ 0, got 1.5'],
+        [
+          { int64AsType: 'float' },
+          `msgpackCodec: int64AsType must be 'number', 'bigint' or 'string', got "float"`,
+        ],
+        [{ maxDepth: 0 }, 'msgpackCodec: maxDepth must be an integer ≥ 1 and ≤ 2147483647, got 0'],
+      ] as const) {
+        expect(() => msgpackCodec(options as never), message).to.throw(TypeError, message);
+      }
+      // Describing a hostile option value does not throw.
+      const hostile = { [Symbol.toPrimitive]: () => expect.fail('converted') };
+      expect(() => msgpackCodec({ maxDepth: hostile as never })).to.throw(TypeError, /got an object/);
+      expect(() => msgpackCodec({ maxInflation: 10n as never })).to.throw(TypeError, /got 10/);
+    });
+  });
+
   describe('encoding refuses what would not decode or would be wrong', () => {
     it('typed arrays with multi-byte elements and DataViews (msgpackr wrote stale buffer bytes)', () => {
       // Before: Float64Array.of(1) was written as a binary of 8 bytes, the first being 1 (the
@@ -464,6 +659,10 @@ describe('msgpackCodec', () => {
           /Uint8Array/,
         );
       }
+      // The message names the type from the library's own list, never from the value's code.
+      const tampered = Float64Array.of(1);
+      Object.defineProperty(tampered, 'constructor', { get: () => expect.fail('constructor read') });
+      expect(() => codec.encode(tampered)).to.throw(TypeError, /Cannot encode a Float64Array/);
       // The suggested replacement sends the exact bytes.
       const floats = Float64Array.of(1.5, -2);
       const bytes = new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength);

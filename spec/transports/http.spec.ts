@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import {
   asyncScheduler,
@@ -18,6 +19,7 @@ import {
 import {
   classifyFailure,
   ConnectionResetError,
+  DecodeBudgetError,
   DialError,
   EncodeError,
   FrameTooLargeError,
@@ -28,6 +30,7 @@ import {
   policy,
   ProtocolError,
   retryWith,
+  TooManyRedirectsError,
   type HttpOptions,
   type HttpRequest,
 } from 'rx-lifeline';
@@ -125,7 +128,8 @@ async function closedPort(): Promise<number> {
 async function errorOf(source: Observable<unknown>): Promise<unknown> {
   return lastValueFrom(source).then(
     (value) => {
-      throw new Error(`expected an error, got ${JSON.stringify(value)}`);
+      // inspect, not JSON.stringify: bounded, and it does not throw on a bigint.
+      throw new Error(`expected an error, got ${inspect(value, { depth: 2, maxArrayLength: 5 })}`);
     },
     (error: unknown) => error,
   );
@@ -459,6 +463,32 @@ describe('http', () => {
       expect(classifyFailure(cause)).to.equal('permanent');
     });
 
+    it('a redirect loop is a permanent TooManyRedirectsError: retryWith sends the chain once', async () => {
+      // Before: a ConnectionResetError, retried: 63 requests for 3 attempts.
+      server = await serve((seen) => reply(seen, 302, '', { location: seen.url === '/a' ? '/b' : '/a' }));
+      const error = await errorOf(http(`${server.url}/a`).pipe(retryWith(policy.constant(0).maxAttempts(3))));
+      expect(server.requests).to.have.length(21); // the request and the 20 redirects fetch follows
+      expect(server.requests.map((seen) => seen.url).slice(0, 4)).to.deep.equal(['/a', '/b', '/a', '/b']);
+      expect(GaveUpError.is(error)).to.equal(true);
+      expect((error as GaveUpError).reason).to.equal('permanent');
+      expect((error as GaveUpError).attempts).to.equal(1);
+      const cause = (error as GaveUpError).cause;
+      expect(TooManyRedirectsError.is(cause)).to.equal(true);
+      expect(ConnectionResetError.is(cause)).to.equal(false);
+      const { name, method, url, redirects, idempotent, message } = cause as TooManyRedirectsError & {
+        idempotent: boolean;
+      };
+      expect({ name, method, url, redirects, idempotent }).to.deep.equal({
+        name: 'TooManyRedirectsError',
+        method: 'GET',
+        url: `${server.url}/a`,
+        redirects: 20,
+        idempotent: true,
+      });
+      expect(message).to.equal(`GET ${server.url}/a: more than 20 redirects (a redirect loop?)`);
+      expect(classifyFailure(cause)).to.equal('permanent');
+    });
+
     it('a connection closed in the middle of the body is a ConnectionResetError', async () => {
       const { fetch, responded } = watchedFetch();
       server = await serve((seen) => {
@@ -647,6 +677,27 @@ describe('http', () => {
       expect((json as ProtocolError & { idempotent: boolean }).idempotent).to.equal(false);
       const msgpack = await errorOf(http(`${server.url}/msgpack`, { responseType: 'msgpack' }));
       expect(ProtocolError.is(msgpack)).to.equal(true);
+    });
+
+    it('refuses a msgpack body over its decode budget before decoding it', async () => {
+      // 4 MiB of empty maps: about 256 MiB once decoded, over the budget of 32 × 4 MiB.
+      const body = new Uint8Array(4 * 1024 * 1024).fill(0x80);
+      body.set([0xdd, 0x00, 0x3f, 0xff, 0xfb]); // array 32 of 4 MiB - 5 items
+      server = await serve((seen) => reply(seen, 200, body, { 'content-type': 'application/msgpack' }));
+      const { fetch, responded } = watchedFetch();
+      const failed = errorOf(http(server.url, { responseType: 'msgpack', fetch }));
+      await responded;
+      const before = process.memoryUsage().heapUsed;
+      const error = await failed;
+      expect(process.memoryUsage().heapUsed - before, 'heap growth').to.be.below(64 * 1024 * 1024);
+      expect(ProtocolError.is(error)).to.equal(true);
+      expect((error as ProtocolError).message).to.equal(
+        `GET ${server.url}: the response body would take too much memory once decoded`,
+      );
+      const cause = (error as ProtocolError).cause as DecodeBudgetError;
+      expect(DecodeBudgetError.is(cause)).to.equal(true);
+      expect([cause.frameBytes, cause.budget]).to.deep.equal([body.length, 32 * body.length]);
+      expect(classifyFailure(error)).to.equal('permanent');
     });
 
     it('errors with EncodeError on a body it cannot encode, sending nothing', async () => {
