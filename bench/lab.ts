@@ -3,17 +3,9 @@
 // three policies (exponential, full-jitter, decorrelated), as the median of `runs` runs after one
 // warm-up. The figures the simulation prints are virtual and the same on every machine; only the
 // wall times depend on it. Not a test: nothing here fails on a slow machine.
-import {
-  builtInPolicy,
-  DEFAULT_POLICY_PARAMETERS,
-  type BuiltInPolicyName,
-} from '../lib/node/lab/policies.js';
-import {
-  BUILT_IN_SCENARIOS,
-  builtInScenario,
-  DEFAULT_SCENARIO_PARAMETERS,
-} from '../lib/node/lab/scenarios.js';
-import { simulate } from '../lib/node/lab/simulate.js';
+import { builtInPolicy, DEFAULT_POLICY_PARAMETERS, type BuiltInPolicyName } from '../lab/src/policies.js';
+import { BUILT_IN_SCENARIOS, builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lab/src/scenarios.js';
+import { simulate } from '../lab/src/simulate.js';
 import { markdownTable, median, now } from './harness.js';
 
 const CLIENTS = 10_000;

@@ -1,12 +1,8 @@
 import { expect } from 'chai';
-import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../../lib/node/lab/policies.js';
+import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../src/policies.js';
 import { lab } from './support.js';
-import {
-  builtInScenario,
-  DEFAULT_SCENARIO_PARAMETERS,
-  type ScenarioParameters,
-} from '../../lib/node/lab/scenarios.js';
-import { simulateSessions, type SessionRun } from '../../lib/node/lab/sessions.js';
+import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS, type ScenarioParameters } from '../src/scenarios.js';
+import { simulateSessions, type SessionRun } from '../src/sessions.js';
 
 type Name = Parameters<typeof builtInScenario>[0];
 

@@ -272,7 +272,7 @@ function sessionFlags(
  * @internal
  * @example
  * ```ts
- * import { runLab } from '../lib/node/lab/run.js';
+ * import { runLab } from '../lab/src/run.js';
  * const status = await runLab(['--clients', '100', '--duration', '2m'], {
  *   out: (text) => process.stdout.write(text),
  *   err: (text) => process.stderr.write(text),

@@ -1,6 +1,6 @@
 // Helpers shared by the lab specs.
-import { runLab } from '../../lib/node/lab/run.js';
-import { runScript, type ScriptRun } from '../support/run-script.js';
+import { runLab } from '../src/run.js';
+import { runScript, type ScriptRun } from '../../spec/support/run-script.js';
 
 /** Runs the lab in this process, capturing what it prints. */
 export async function lab(
@@ -18,5 +18,5 @@ export async function lab(
 
 /** Runs the CLI as `npm run lab` does (under tsx), in a child process. */
 export function spawnLab(args: readonly string[]): Promise<ScriptRun> {
-  return runScript('lib/node/lab/cli.ts', args);
+  return runScript('lab/src/cli.ts', args);
 }

@@ -23,7 +23,7 @@ export const NOT_SIMULATED =
  * @internal
  * @example
  * ```ts
- * import type { LabReport } from '../lib/node/lab/report.js';
+ * import type { LabReport } from '../lab/src/report.js';
  * const hasSessions = (report: LabReport) => report.sessions !== undefined;
  * ```
  */
@@ -39,8 +39,8 @@ function recovery(ms: number): string {
  * @internal
  * @example
  * ```ts
- * import { heading } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { heading } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(heading(result));
  * ```
  */
@@ -57,8 +57,8 @@ export function heading(result: SimulationResult): string {
  * @internal
  * @example
  * ```ts
- * import { formatTable } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { formatTable } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(formatTable(result));
  * ```
  */
@@ -167,8 +167,8 @@ function downsample(perSecond: readonly number[], columns: number): { values: nu
  * @internal
  * @example
  * ```ts
- * import { formatChart } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { formatChart } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(formatChart(result, { color: true }));
  * ```
  */
@@ -235,8 +235,8 @@ const round = (value: number) => String(Math.round(value * 10) / 10);
  * @example
  * ```ts
  * import { writeFileSync } from 'node:fs';
- * import { svgChart } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { svgChart } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const save = (result: SimulationResult) => writeFileSync('chart.svg', svgChart(result));
  * ```
  */
@@ -330,8 +330,8 @@ export function svgChart(result: SimulationResult): string {
  * @internal
  * @example
  * ```ts
- * import { formatReport } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { formatReport } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(formatReport(result, { color: false }));
  * ```
  */

@@ -15,7 +15,7 @@ import { LabUsageError } from './units.js';
  * @internal
  * @example
  * ```ts
- * import type { LabConfig } from '../lib/node/lab/config-file.js';
+ * import type { LabConfig } from '../lab/src/config-file.js';
  * const names = (config: LabConfig) => [...config.scenarios.keys(), ...config.policies.keys()];
  * ```
  */
@@ -47,7 +47,7 @@ function entries(where: string, value: unknown): [string, unknown][] {
  * @throws LabUsageError when the file cannot be read or parsed, or an entry is wrong.
  * @example
  * ```ts
- * import { loadConfig } from '../lib/node/lab/config-file.js';
+ * import { loadConfig } from '../lab/src/config-file.js';
  * const config = await loadConfig('lab.json').catch(() => undefined);
  * ```
  */

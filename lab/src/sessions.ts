@@ -18,17 +18,21 @@ import {
   type SchedulerAction,
   type Subscription,
 } from 'rxjs';
-import { DialError } from '../../core/errors.js';
-import type { ServerEvent, TransportEvent } from '../../core/transport.js';
-import { GaveUpError } from '../../operators/gave-up-error.js';
-import { heartbeat } from '../../operators/heartbeat.js';
-import { reconnectWith } from '../../operators/reconnectWith.js';
-import { resumable } from '../../operators/resumable.js';
-import { SessionExpiredError } from '../../session/errors.js';
-import { acceptSessions } from '../../session/sessions.js';
-import { policy } from '../../policies/retry-policy.js';
-import { seededRandom } from '../../testing/random.js';
-import { memory, type MemoryEndpoint } from '../../transports/memory.js';
+import {
+  acceptSessions,
+  DialError,
+  GaveUpError,
+  heartbeat,
+  memory,
+  policy,
+  reconnectWith,
+  resumable,
+  SessionExpiredError,
+  type MemoryEndpoint,
+  type ServerEvent,
+  type TransportEvent,
+} from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
 import type { LabPolicy } from './policies.js';
 import { outagesOf, type Scenario } from './scenarios.js';
 import { deriveSeed } from './simulate.js';
@@ -38,9 +42,9 @@ import { deriveSeed } from './simulate.js';
  * @internal
  * @example
  * ```ts
- * import type { SessionSimulationOptions } from '../lib/node/lab/sessions.js';
- * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lib/node/lab/scenarios.js';
- * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lib/node/lab/policies.js';
+ * import type { SessionSimulationOptions } from '../lab/src/sessions.js';
+ * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lab/src/scenarios.js';
+ * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lab/src/policies.js';
  * const options: SessionSimulationOptions = {
  *   scenario: builtInScenario('outage', DEFAULT_SCENARIO_PARAMETERS),
  *   policies: [builtInPolicy('full-jitter', DEFAULT_POLICY_PARAMETERS)],
@@ -79,7 +83,7 @@ export interface SessionSimulationOptions {
  * @internal
  * @example
  * ```ts
- * import type { SessionResult } from '../lib/node/lab/sessions.js';
+ * import type { SessionResult } from '../lab/src/sessions.js';
  * const clean = (r: SessionResult) => r.lost === 0 && r.duplicated === 0;
  * ```
  */
@@ -106,7 +110,7 @@ export interface SessionResult {
  * @internal
  * @example
  * ```ts
- * import type { SessionRun } from '../lib/node/lab/sessions.js';
+ * import type { SessionRun } from '../lab/src/sessions.js';
  * const lost = (run: SessionRun) => run.results.reduce((sum, r) => sum + r.lost, 0);
  * ```
  */
@@ -134,9 +138,9 @@ export interface SessionRun {
  * @throws Error when a client's stream fails with anything but a `GaveUpError` (a bug).
  * @example
  * ```ts
- * import { simulateSessions } from '../lib/node/lab/sessions.js';
- * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lib/node/lab/scenarios.js';
- * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lib/node/lab/policies.js';
+ * import { simulateSessions } from '../lab/src/sessions.js';
+ * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lab/src/scenarios.js';
+ * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lab/src/policies.js';
  * const run = simulateSessions({
  *   scenario: builtInScenario('outage', { ...DEFAULT_SCENARIO_PARAMETERS, at: 5_000, down: 10_000 }),
  *   policies: [builtInPolicy('full-jitter', DEFAULT_POLICY_PARAMETERS)],
