@@ -93,6 +93,74 @@ describe('lab: the lifeline-lab command', () => {
     });
   }
 
+  it('exits 0 quietly when the reader of its output goes away (`lifeline-lab … | head`)', async () => {
+    // The reading end closes before the lab writes: its first write fails with EPIPE.
+    const { code, stdout, stderr } = await spawnLab(['--clients', '10', '--duration', '1m'], {
+      closeStdout: true,
+    });
+    expect(stderr).to.equal('');
+    expect(stdout).to.equal('');
+    expect(code).to.equal(0);
+  });
+
+  // A negative value must reach the flag's own check, not parseArgs' "argument is ambiguous".
+  for (const [flag, value, message] of [
+    ['--clients', '-5', '--clients must be an integer ≥ 1, got "-5"'],
+    ['--duration', '-5m', '--duration must be a duration such as 500ms, 30s, 10m or 1h, got "-5m"'],
+    ['--seed', '-1', '--seed must be an integer ≥ 0, got "-1"'],
+    ['--healthy-after', '-5s', '--healthy-after must be a duration'],
+    ['--at', '-5s', '--at must be a duration'],
+    ['--down', '-5s', '--down must be a duration'],
+    ['--up', '-5s', '--up must be a duration'],
+    [
+      '--fail-rate',
+      '-0.3',
+      '--fail-rate must be a fraction from 0 to 1 or a percentage (0.3, 30%), got "-0.3"',
+    ],
+    ['--capacity', '-5', '--capacity must be an integer ≥ 1, got "-5"'],
+    ['--heartbeat-timeout', '-5s', '--heartbeat-timeout must be a duration'],
+    ['--heartbeat-interval', '-5s', '--heartbeat-interval must be a duration'],
+    ['--initial', '-5ms', '--initial must be a duration'],
+    ['--max', '-5s', '--max must be a duration'],
+    ['--max-attempts', '-5', '--max-attempts must be an integer ≥ 1, got "-5"'],
+    ['--max-elapsed', '-5s', '--max-elapsed must be a duration'],
+    ['--session-clients', '-5', '--session-clients must be an integer ≥ 1, got "-5"'],
+    ['--frame-interval', '-5ms', '--frame-interval must be a duration'],
+    ['--session-ttl', '-5s', '--session-ttl must be a duration'],
+  ] as const) {
+    it(`${flag} ${value} → exit 2 and what is wrong with it`, async () => {
+      const sessions = /session|frame/.test(flag) ? ['--sessions'] : [];
+      const { code, stderr } = await lab([...sessions, flag, value]);
+      expect(stderr).to.not.contain('ambiguous');
+      expect(stderr).to.contain(`lifeline-lab: ${message}`);
+      expect(stderr).to.contain(value);
+      expect(code).to.equal(2);
+    });
+  }
+
+  it('numeric flags refuse zero where it means nothing, naming the value', async () => {
+    for (const [flag, message] of [
+      ['--clients', '--clients must be an integer ≥ 1, got "0"'],
+      ['--capacity', '--capacity must be an integer ≥ 1, got "0"'],
+      ['--max-attempts', '--max-attempts must be an integer ≥ 1, got "0"'],
+    ] as const) {
+      const { code, stderr } = await lab([flag, '0']);
+      expect(stderr, flag).to.contain(`lifeline-lab: ${message}`);
+      expect(code, flag).to.equal(2);
+    }
+    for (const [flag, value] of [
+      ['--duration', '0s'],
+      ['--frame-interval', '0ms'],
+      ['--session-ttl', '0s'],
+    ] as const) {
+      const sessions = flag === '--duration' ? [] : ['--sessions'];
+      const { code, stderr } = await lab([...sessions, flag, value]);
+      expect(stderr, flag).to.contain(`lifeline-lab: ${flag} must be more than 0`);
+      expect(stderr, flag).to.contain(`got ${value}`);
+      expect(code, flag).to.equal(2);
+    }
+  });
+
   it('in-process, the same flags give the same exit status 2 for a bad policy parameter', async () => {
     const { code, stderr } = await lab(['--initial', '1s', '--max', '10ms']);
     expect(code).to.equal(2);

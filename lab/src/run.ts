@@ -159,10 +159,35 @@ const OPTIONS = {
 
 type Values = Partial<Record<keyof typeof OPTIONS, string | boolean>>;
 
+/** A value that starts with a dash but is a (negative) number: `-5`, `-0.3`, `-5s`. */
+const NEGATIVE = /^-\.?\d/;
+
+/**
+ * parseArgs reads `--clients -5` as two options and says "argument is ambiguous": join such a
+ * value to its flag (`--clients=-5`), so that the flag's own check says what is wrong with it.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const option = arg.startsWith('--') ? (OPTIONS as ParseArgsConfig['options'])?.[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && NEGATIVE.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
 function parse(argv: readonly string[]): Values {
   try {
-    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false })
-      .values as Values;
+    return parseArgs({
+      args: joinNegativeValues(argv),
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }).values as Values;
   } catch (error) {
     // parseArgs says what is wrong ("Unknown option '--x'"); the usage hint says where to look.
     throw new LabUsageError(`${(error as Error).message.split('\n')[0]} (see --help)`);
@@ -260,9 +285,13 @@ function sessionFlags(
     throw new LabUsageError(`--session-clients must be from 1 to ${MAX_SESSION_CLIENTS}, got ${clients}`);
   }
   const frameInterval = parseDuration('--frame-interval', text(values, 'frame-interval') ?? '100ms');
-  if (frameInterval <= 0) throw new LabUsageError('--frame-interval must be more than 0');
+  if (frameInterval <= 0) {
+    throw new LabUsageError(`--frame-interval must be more than 0, got ${text(values, 'frame-interval')}`);
+  }
   const sessionTtl = parseDuration('--session-ttl', text(values, 'session-ttl') ?? '60s');
-  if (sessionTtl <= 0) throw new LabUsageError('--session-ttl must be more than 0');
+  if (sessionTtl <= 0) {
+    throw new LabUsageError(`--session-ttl must be more than 0, got ${text(values, 'session-ttl')}`);
+  }
   return { clients, frameInterval, sessionTtl };
 }
 
