@@ -196,19 +196,57 @@ describe('lab: the lifeline-lab command', () => {
     expect(readFileSync(path.join(dir, 'c.svg')).equals(a)).to.equal(false);
   });
 
-  it('writes an SVG with axes, a legend, and one path per policy', async () => {
+  it('writes an SVG with one panel per policy, axes and each policy named with its figures', async () => {
     const file = path.join(dir, 'chart.svg');
     const { code, stdout } = await lab(['--clients', '100', '--duration', '1m', '--svg', file]);
     expect(code).to.equal(0);
     expect(stdout).to.contain(`Chart written to ${file}`);
     const svg = readFileSync(file, 'utf8');
     expect(svg).to.match(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    expect(svg.match(/<path d="M/g)).to.have.length(3);
+    // Per policy: a filled area and a line, each in a panel of its own (no line hides another).
+    expect(svg.match(/<path d="M/g)).to.have.length(6);
+    const panelTops = [...svg.matchAll(/<text x="64" y="(\d+)"><tspan font-weight="bold"/g)].map((m) => m[1]);
+    expect(new Set(panelTops).size).to.equal(3);
     for (const name of ['exponential', 'full-jitter', 'decorrelated'])
-      expect(svg).to.contain(`>${name} (peak `);
+      expect(svg).to.match(new RegExp(`>${name}</tspan><tspan[^>]*> — \\d+ dials, peak `));
     expect(svg).to.contain('virtual time (s)');
     expect(svg).to.contain('dials per second');
     expect(svg.trimEnd().endsWith('</svg>')).to.equal(true);
+  });
+
+  it('the SVG draws the scenario: the outage shaded and the capacity dashed, in every panel', async () => {
+    const file = path.join(dir, 'capacity.svg');
+    await lab(['--scenario', 'capacity', '--clients', '300', '--duration', '3m', '--svg', file]);
+    const svg = readFileSync(file, 'utf8');
+    // The outage (10 s to 40 s) in each of the three panels, and the 100 dials/s capacity line.
+    expect(svg.match(/<rect class="outage" /g)).to.have.length(3);
+    expect(svg.match(/<line class="capacity" /g)).to.have.length(3);
+    expect(svg).to.contain('server down');
+    expect(svg).to.contain('capacity 100 dials/s');
+  });
+
+  it('the SVG keeps every text inside its width (no legend clipped at the right edge)', async () => {
+    const file = path.join(dir, 'wide.svg');
+    await lab(['--scenario', 'capacity', '--clients', '1000', '--duration', '6m', '--svg', file]);
+    const svg = readFileSync(file, 'utf8');
+    const width = Number(/width="(\d+)"/.exec(svg)![1]);
+    // Left-aligned texts: 7 px a character is a generous width for 12 px sans-serif.
+    for (const match of svg.matchAll(/<text x="([\d.]+)"(?![^>]*text-anchor)[^>]*>(.*?)<\/text>/g)) {
+      const chars = match[2]!.replace(/<[^>]+>/g, '').replace(/&#\d+;/g, '"').length;
+      expect(Number(match[1]) + chars * 7, match[2]).to.be.at.most(width);
+    }
+  });
+
+  it('the SVG time axis stops soon after the last change: a 30 s outage fills the chart, not a tenth of it', async () => {
+    const file = path.join(dir, 'outage.svg');
+    await lab(['--clients', '1000', '--duration', '10m', '--svg', file]);
+    const svg = readFileSync(file, 'utf8');
+    // Every client is back by about 60 s: the axis ends at 80 s, not 600 s, and says so.
+    expect(svg).to.contain('The time axis stops at 80 s: nothing changes after.');
+    const ticks = [...svg.matchAll(/<text x="[\d.]+" y="\d+">(\d+)<\/text>/g)].map((m) => Number(m[1]));
+    expect(Math.max(...ticks)).to.equal(80);
+    const band = /<rect class="outage" x="([\d.]+)" y="\d+" width="([\d.]+)"/.exec(svg)!;
+    expect(Number(band[2])).to.be.greaterThan(250); // 30 s of 80 s on an 808 px axis
   });
 
   it('a scenario flag with a scenario from a config file is refused: set it in the file', async () => {

@@ -15,7 +15,7 @@ import {
   type LabPolicy,
   type PolicyParameters,
 } from './policies.js';
-import { formatReport, svgChart } from './report.js';
+import { formatReport } from './report.js';
 import {
   BUILT_IN_SCENARIOS,
   builtInScenario,
@@ -25,6 +25,7 @@ import {
 } from './scenarios.js';
 import { simulateSessions } from './sessions.js';
 import { simulate } from './simulate.js';
+import { svgChart } from './svg-chart.js';
 import { LabUsageError, parseCount, parseDuration, parseFraction } from './units.js';
 
 /** The most clients and the longest run the CLI accepts: the per-second arrays stay small. */
