@@ -6,7 +6,7 @@ import { simulateSessions, type SessionRun } from '../src/sessions.js';
 
 type Name = Parameters<typeof builtInScenario>[0];
 
-/** A small session run: 4 clients, 30 s of virtual time, a 30 s TTL, two policies. */
+/** A small session run: 4 clients, 30 s of virtual time, a frame every 100 ms, a 30 s TTL, two policies. */
 function sessions(
   scenario: Name,
   parameters: Partial<ScenarioParameters>,
@@ -24,6 +24,7 @@ function sessions(
     seed: options.seed ?? 1,
     sessionTtl: options.sessionTtl ?? 30_000,
     quiet: options.quiet ?? 20_000,
+    frameInterval: 100,
   });
 }
 
