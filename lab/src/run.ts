@@ -90,9 +90,10 @@ scenarios and policies (a policy may be a RetryPolicy or a function ({ policy, r
 client }) => RetryPolicy). TypeScript modules need tsx. See docs/lab.md for every field.
 
 Sessions are not simulated unless --sessions is given: without it no frames flow, so frames lost
-or duplicated are not measured. With it, the session run takes seconds per policy, not milliseconds: it
-runs the real operators in virtual time, one frame at a time (1,000 clients × 2 minutes with a
-frame a second: 7 to 9 s of CPU per policy; ten times the frames, ten times as long).
+or duplicated are not measured. With it, the session run takes seconds per policy, not
+milliseconds: it runs the real operators in virtual time, one frame at a time (1,000 clients ×
+2 minutes with a frame a second: 7 to 9 s of CPU per policy; ten times the frames, ten times as
+long).
 
 Exit status: 0 on success, 2 on a bad flag or config file, 1 on any other error.
 `;
