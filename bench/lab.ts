@@ -3,17 +3,10 @@
 // three policies (exponential, full-jitter, decorrelated), as the median of `runs` runs after one
 // warm-up. The figures the simulation prints are virtual and the same on every machine; only the
 // wall times depend on it. Not a test: nothing here fails on a slow machine.
-import {
-  builtInPolicy,
-  DEFAULT_POLICY_PARAMETERS,
-  type BuiltInPolicyName,
-} from '../lib/node/lab/policies.js';
-import {
-  BUILT_IN_SCENARIOS,
-  builtInScenario,
-  DEFAULT_SCENARIO_PARAMETERS,
-} from '../lib/node/lab/scenarios.js';
-import { simulate } from '../lib/node/lab/simulate.js';
+import { builtInPolicy, DEFAULT_POLICY_PARAMETERS, type BuiltInPolicyName } from '../lab/src/policies.js';
+import { BUILT_IN_SCENARIOS, builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lab/src/scenarios.js';
+import { simulateSessions } from '../lab/src/sessions.js';
+import { simulate } from '../lab/src/simulate.js';
 import { markdownTable, median, now } from './harness.js';
 
 const CLIENTS = 10_000;
@@ -73,6 +66,44 @@ export async function benchLab(runs: number): Promise<string> {
       body,
     ),
   ].join('\n');
+  const sessions = benchSessions();
   console.log(out);
-  return out;
+  console.log(sessions);
+  return `${out}\n${sessions}`;
+}
+
+const SESSION_CLIENTS = 1_000;
+const SESSION_DURATION = 2 * 60_000;
+
+/**
+ * The session run (`--sessions`): 1,000 clients × 2 minutes through the real stack, per policy,
+ * once each (a run takes seconds), in wall and CPU time: CPU time says more on a shared machine.
+ */
+function benchSessions(): string {
+  const scenario = builtInScenario('outage', DEFAULT_SCENARIO_PARAMETERS);
+  const body = POLICIES.map((name) => {
+    const started = now();
+    const cpu = process.cpuUsage();
+    const run = simulateSessions({
+      scenario,
+      policies: [builtInPolicy(name, DEFAULT_POLICY_PARAMETERS)],
+      clients: SESSION_CLIENTS,
+      duration: SESSION_DURATION,
+      seed: 1,
+    });
+    const used = process.cpuUsage(cpu);
+    const r = run.results[0]!;
+    return [
+      name,
+      r.sent.toLocaleString('en-US'),
+      `${r.lost} / ${r.duplicated}`,
+      String(Math.round(now() - started)),
+      String(Math.round((used.user + used.system) / 1000)),
+    ];
+  });
+  return [
+    `\nPolicy lab --sessions (bench/lab.ts): ${SESSION_CLIENTS.toLocaleString('en-US')} clients × ${SESSION_DURATION / 60_000} min, ` +
+      `outage scenario, a frame a second per client, then 60 s quiet; seed 1; one run per policy`,
+    markdownTable(['policy', 'frames sent', 'lost / duplicated', 'wall ms', 'CPU ms'], body),
+  ].join('\n');
 }

@@ -47,9 +47,9 @@ export interface CheckOptions {
   root?: string;
   /** @default 'tsconfig.json' */
   tsconfig?: string;
-  /** The folder scanned for examples. @default 'lib' */
-  libDir?: string;
-  /** The files whose exports must be documented. @default lib/index.ts, lib/node/index.ts, lib/testing/index.ts */
+  /** The folders scanned for examples. @default ['lib', 'lab/src'] */
+  libDir?: string | readonly string[];
+  /** The files whose exports must be documented. @default lib's three entries and lab/src/index.ts */
   entries?: readonly string[];
   /** Emptied, then filled with one file per example. @default '.examples' */
   outDir?: string;
@@ -68,7 +68,15 @@ export interface CheckResult {
   problems: Problem[];
 }
 
-export const DEFAULT_ENTRIES = ['lib/index.ts', 'lib/node/index.ts', 'lib/testing/index.ts'] as const;
+export const DEFAULT_ENTRIES = [
+  'lib/index.ts',
+  'lib/node/index.ts',
+  'lib/testing/index.ts',
+  'lab/src/index.ts',
+] as const;
+
+/** The folders scanned for examples: the library and the lab's workspace package. */
+export const DEFAULT_SOURCE_DIRS = ['lib', 'lab/src'] as const;
 
 const SCRIPT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -145,14 +153,16 @@ export function listMarkdown(root: string): string[] {
  */
 export function extractExamples(
   root: string,
-  libDir = 'lib',
+  libDir: string | readonly string[] = DEFAULT_SOURCE_DIRS,
   outDir = '.examples',
 ): { examples: Example[]; problems: Problem[] } {
   const examples: Example[] = [];
   const problems: Problem[] = [];
   const taken = new Set<string>();
   const sources = [
-    ...listTypeScript(path.resolve(root, libDir)).map((absolute) => relative(root, absolute)),
+    ...(typeof libDir === 'string' ? [libDir] : libDir).flatMap((dir) =>
+      listTypeScript(path.resolve(root, dir)).map((absolute) => relative(root, absolute)),
+    ),
     ...listMarkdown(root),
   ];
   for (const source of sources) {
@@ -191,7 +201,7 @@ export function checkDocs(options: CheckOptions = {}): CheckResult {
   const {
     root = SCRIPT_ROOT,
     tsconfig = 'tsconfig.json',
-    libDir = 'lib',
+    libDir = DEFAULT_SOURCE_DIRS,
     entries = DEFAULT_ENTRIES,
     outDir = '.examples',
     keep = false,

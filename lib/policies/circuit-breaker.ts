@@ -127,6 +127,9 @@ export interface CircuitBreakerOptions {
   scheduler?: SchedulerLike | undefined;
 }
 
+/** Marks every CircuitBreaker, whatever copy of the library made it: see {@link CircuitBreaker.is}. */
+const BRAND = Symbol.for('rx-lifeline.CircuitBreaker');
+
 /**
  * A circuit breaker shared by many streams that talk to one backend: after enough failures
  * (per its {@link BreakerStrategy}) it opens and refuses attempts for a while, sparing a struggling
@@ -170,6 +173,20 @@ export class CircuitBreaker {
    * timer.
    */
   readonly state$: Observable<CircuitTransition>;
+
+  /**
+   * True when `value` is a CircuitBreaker, even one made by another copy of the library (a config
+   * file loaded through its own TypeScript loader, a bundle that inlines its own copy).
+   * @example
+   * ```ts
+   * import { CircuitBreaker } from 'rx-lifeline';
+   * console.log(CircuitBreaker.is(new CircuitBreaker()), CircuitBreaker.is({})); // true false
+   * ```
+   */
+  static is(value: unknown): value is CircuitBreaker {
+    if (value instanceof CircuitBreaker) return true;
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
 
   private readonly counter: OutcomeCounter;
   private readonly initialOpenFor: Backoff;
@@ -341,3 +358,5 @@ export class CircuitBreaker {
     this.timer = undefined;
   }
 }
+// On the prototype, not enumerable: a breaker's own keys stay what they were.
+Object.defineProperty(CircuitBreaker.prototype, BRAND, { value: true });

@@ -15,6 +15,14 @@ import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './
 import { RetryBudget } from './retry-budget.js';
 import { checkFunction, checkNumber, describe } from './validate.js';
 
+/** `describe`, with the class of an object: "an object of class Foo". */
+function describeObject(value: unknown): string {
+  const name = (value as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+  return typeof value === 'object' && value !== null && typeof name === 'string' && name !== 'Object'
+    ? `an object of class ${name}`
+    : describe(value);
+}
+
 /**
  * One failed attempt, as {@link RetryPolicy.decide} needs to know it. Times are `scheduler.now()`
  * readings in milliseconds.
@@ -247,8 +255,12 @@ export class RetryPolicy {
    * @throws TypeError if `breaker` is not a CircuitBreaker.
    */
   breaker(breaker: CircuitBreaker): RetryPolicy {
-    if (!(breaker instanceof CircuitBreaker)) {
-      throw new TypeError(`RetryPolicy.breaker: expected a CircuitBreaker, got ${describe(breaker)}`);
+    // Not instanceof: a breaker made by another copy of the library (a config file loaded through
+    // its own TypeScript loader) is still a breaker.
+    if (!CircuitBreaker.is(breaker)) {
+      throw new TypeError(
+        `RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got ${describeObject(breaker)}`,
+      );
     }
     return this.with({ breaker });
   }

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   CircuitBreaker,
   CircuitOpenError,
@@ -389,5 +391,26 @@ describe('RetryPolicy', () => {
       .decide({ error, attempt: 1, firstFailureAt: 0, now: 0 });
     expect(decision.retry && decision.backoff.duration).to.equal(100);
     expect(decision.retry && decision.backoff.next().duration).to.equal(200);
+  });
+});
+
+describe('RetryPolicy.breaker across copies of the library', () => {
+  it('takes a CircuitBreaker made by another copy (a config file loaded by its own TypeScript loader)', async () => {
+    // A query string makes the module loader evaluate the library a second time: another copy.
+    const url = `${pathToFileURL(path.resolve('lib/index.ts')).href}?second-copy`;
+    const other = (await import(url)) as { CircuitBreaker: typeof CircuitBreaker };
+    const breaker = new other.CircuitBreaker();
+    expect(breaker).to.not.be.instanceOf(CircuitBreaker);
+    expect(CircuitBreaker.is(breaker)).to.equal(true);
+    expect(policy.exponential().breaker(breaker).config.breaker).to.equal(breaker);
+  });
+
+  it('says what it got instead of a breaker', () => {
+    class Breaker {}
+    expect(() => policy.exponential().breaker(new Breaker() as never)).to.throw(
+      TypeError,
+      'RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got an object of class Breaker',
+    );
+    expect(CircuitBreaker.is({ state$: null })).to.equal(false);
   });
 });

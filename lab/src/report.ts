@@ -1,16 +1,14 @@
 /**
  * The lab's output: the comparison table (cli-table3), the terminal chart of dials per second
- * (asciichart) and the same chart as an SVG document (d3-scale + d3-shape, written as a string).
+ * (asciichart); the SVG chart is in svg-chart.ts.
  * Every function is pure: the same result gives the same text, byte for byte.
  * @internal
  * @packageDocumentation
  */
 import asciichart from 'asciichart';
 import Table from 'cli-table3';
-import { scaleLinear } from 'd3-scale';
-import { curveStepAfter, line } from 'd3-shape';
 import type { SessionRun } from './sessions.js';
-import type { PolicyResult, SimulationResult } from './simulate.js';
+import type { SimulationResult } from './simulate.js';
 import { formatSeconds } from './units.js';
 
 /** What the table cannot show because the lab does not simulate it. @internal */
@@ -23,7 +21,7 @@ export const NOT_SIMULATED =
  * @internal
  * @example
  * ```ts
- * import type { LabReport } from '../lib/node/lab/report.js';
+ * import type { LabReport } from '../lab/src/report.js';
  * const hasSessions = (report: LabReport) => report.sessions !== undefined;
  * ```
  */
@@ -39,8 +37,8 @@ function recovery(ms: number): string {
  * @internal
  * @example
  * ```ts
- * import { heading } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { heading } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(heading(result));
  * ```
  */
@@ -57,8 +55,8 @@ export function heading(result: SimulationResult): string {
  * @internal
  * @example
  * ```ts
- * import { formatTable } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { formatTable } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(formatTable(result));
  * ```
  */
@@ -167,8 +165,8 @@ function downsample(perSecond: readonly number[], columns: number): { values: nu
  * @internal
  * @example
  * ```ts
- * import { formatChart } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { formatChart } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(formatChart(result, { color: true }));
  * ```
  */
@@ -208,130 +206,13 @@ export function formatChart(
   return [title, plot, axis, legend].join('\n');
 }
 
-/** Tableau 10, so that neighbours in the legend are easy to tell apart. */
-const SVG_COLORS = [
-  '#4e79a7',
-  '#e15759',
-  '#59a14f',
-  '#f28e2b',
-  '#b07aa1',
-  '#76b7b2',
-  '#edc948',
-  '#ff9da7',
-  '#9c755f',
-  '#bab0ac',
-];
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-const round = (value: number) => String(Math.round(value * 10) / 10);
-
-/**
- * The chart as a standalone SVG document: dials per second (a step line per policy, from every
- * second of the run, not downsampled), axes with ticks, a legend, and the heading as its title.
- * @internal
- * @example
- * ```ts
- * import { writeFileSync } from 'node:fs';
- * import { svgChart } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
- * const save = (result: SimulationResult) => writeFileSync('chart.svg', svgChart(result));
- * ```
- */
-export function svgChart(result: SimulationResult): string {
-  const width = 900;
-  const height = 460;
-  const margin = { top: 56, right: 190, bottom: 48, left: 64 };
-  const seconds = Math.max(1, Math.ceil(result.duration / 1000));
-  const top = Math.max(1, ...result.results.map((r) => r.peakDialsPerSecond));
-  const x = scaleLinear()
-    .domain([0, seconds])
-    .range([margin.left, width - margin.right]);
-  const y = scaleLinear()
-    .domain([0, top])
-    .nice()
-    .range([height - margin.bottom, margin.top]);
-  const path = line<readonly [second: number, dials: number]>()
-    .x(([second]) => x(second))
-    .y(([, dials]) => y(dials))
-    .curve(curveStepAfter)
-    .digits(1);
-
-  const out: string[] = [];
-  out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<title>${escapeXml(heading(result))}</title>`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${margin.left}" y="22" font-size="15" font-weight="bold">Dials per second at the server</text>`,
-    `<text x="${margin.left}" y="40" fill="#555555">${escapeXml(heading(result))}</text>`,
-  );
-
-  // Axes: the y grid with its ticks, then the x ticks.
-  const plotLeft = margin.left;
-  const plotRight = width - margin.right;
-  const plotBottom = height - margin.bottom;
-  out.push(`<g stroke="#e0e0e0">`);
-  for (const tick of y.ticks(6)) {
-    out.push(`<line x1="${plotLeft}" x2="${plotRight}" y1="${round(y(tick))}" y2="${round(y(tick))}"/>`);
-  }
-  out.push(`</g>`, `<g fill="#333333" text-anchor="end">`);
-  for (const tick of y.ticks(6)) {
-    out.push(`<text x="${plotLeft - 6}" y="${round(y(tick) + 4)}">${tick}</text>`);
-  }
-  out.push(`</g>`, `<g fill="#333333" text-anchor="middle">`);
-  for (const tick of x.ticks(10)) {
-    out.push(
-      `<line x1="${round(x(tick))}" x2="${round(x(tick))}" y1="${plotBottom}" y2="${plotBottom + 5}" stroke="#333333"/>`,
-      `<text x="${round(x(tick))}" y="${plotBottom + 18}">${tick}</text>`,
-    );
-  }
-  out.push(
-    `</g>`,
-    `<line x1="${plotLeft}" x2="${plotRight}" y1="${plotBottom}" y2="${plotBottom}" stroke="#333333"/>`,
-    `<line x1="${plotLeft}" x2="${plotLeft}" y1="${margin.top}" y2="${plotBottom}" stroke="#333333"/>`,
-    `<text x="${round((plotLeft + plotRight) / 2)}" y="${height - 10}" text-anchor="middle">virtual time (s)</text>`,
-    `<text transform="translate(16 ${round((margin.top + plotBottom) / 2)}) rotate(-90)" text-anchor="middle">dials per second</text>`,
-  );
-
-  // One step line per policy; the last second's value is held to the end of the axis.
-  result.results.forEach((r: PolicyResult, i) => {
-    // A step only where the count changes: a quiet minute is one segment, not sixty.
-    const counts = r.dialsPerSecond;
-    const points: (readonly [number, number])[] = [];
-    counts.forEach((count, second) => {
-      if (second === 0 || count !== counts[second - 1]) points.push([second, count]);
-    });
-    points.push([counts.length, counts[counts.length - 1] ?? 0]);
-    const color = SVG_COLORS[i % SVG_COLORS.length]!;
-    out.push(
-      `<path d="${path(points) ?? ''}" fill="none" stroke="${color}" stroke-width="1.5" stroke-opacity="0.85"><title>${escapeXml(r.policy)}</title></path>`,
-    );
-  });
-
-  // The legend, right of the plot.
-  out.push(`<g>`);
-  result.results.forEach((r, i) => {
-    const ly = margin.top + 8 + i * 20;
-    const lx = plotRight + 16;
-    const color = SVG_COLORS[i % SVG_COLORS.length]!;
-    out.push(
-      `<line x1="${lx}" x2="${lx + 24}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="3"/>`,
-      `<text x="${lx + 30}" y="${ly + 4}">${escapeXml(r.policy)} (peak ${r.peakDialsPerSecond}/s)</text>`,
-    );
-  });
-  out.push(`</g>`, `</svg>`, '');
-  return out.join('\n');
-}
-
 /**
  * The whole terminal report: heading, table, notes and chart.
  * @internal
  * @example
  * ```ts
- * import { formatReport } from '../lib/node/lab/report.js';
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import { formatReport } from '../lab/src/report.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const print = (result: SimulationResult) => console.log(formatReport(result, { color: false }));
  * ```
  */

@@ -1,18 +1,14 @@
 import { expect } from 'chai';
-import { policy } from '../../lib/index.js';
+import { policy } from 'rx-lifeline';
 import {
   builtInPolicy,
   DEFAULT_POLICY_PARAMETERS,
   type BuiltInPolicyName,
   type PolicyParameters,
-} from '../../lib/node/lab/policies.js';
-import {
-  builtInScenario,
-  DEFAULT_SCENARIO_PARAMETERS,
-  type ScenarioParameters,
-} from '../../lib/node/lab/scenarios.js';
-import { simulate, type PolicyResult } from '../../lib/node/lab/simulate.js';
-import { LabUsageError } from '../../lib/node/lab/units.js';
+} from '../src/policies.js';
+import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS, type ScenarioParameters } from '../src/scenarios.js';
+import { simulate, type PolicyResult } from '../src/simulate.js';
+import { LabUsageError } from '../src/units.js';
 
 type Name = Parameters<typeof builtInScenario>[0];
 

@@ -24,7 +24,7 @@ export interface Outage {
  * @internal
  * @example
  * ```ts
- * import type { Scenario } from '../lib/node/lab/scenarios.js';
+ * import type { Scenario } from '../lab/src/scenarios.js';
  * const restart: Scenario = {
  *   name: 'restart',
  *   description: 'down 10 s from 5 s, 200 dials/s capacity',
@@ -122,7 +122,7 @@ export const BUILT_IN_SCENARIOS = ['outage', 'flapping', 'dial-failures', 'capac
  * @internal
  * @example
  * ```ts
- * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lib/node/lab/scenarios.js';
+ * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lab/src/scenarios.js';
  * const outage = builtInScenario('outage', { ...DEFAULT_SCENARIO_PARAMETERS, down: 60_000 });
  * console.log(outage.outages); // [{ at: 10000, for: 60000 }]
  * ```
@@ -223,7 +223,7 @@ function onlyKeys(where: string, value: Record<string, unknown>, allowed: Readon
  * @throws LabUsageError naming the field that is wrong.
  * @example
  * ```ts
- * import { scenarioFromSpec } from '../lib/node/lab/scenarios.js';
+ * import { scenarioFromSpec } from '../lab/src/scenarios.js';
  * const deploy = scenarioFromSpec('deploy', { outages: [{ at: '5s', for: '45s' }], capacity: 500 });
  * console.log(deploy.capacity); // 500
  * ```

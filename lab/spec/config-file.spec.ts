@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../lib/node/lab/config-file.js';
+import { loadConfig } from '../src/config-file.js';
 import { lab } from './support.js';
-import { simulate } from '../../lib/node/lab/simulate.js';
-import { LabUsageError } from '../../lib/node/lab/units.js';
+import { simulate } from '../src/simulate.js';
+import { LabUsageError } from '../src/units.js';
 
 describe('lab: config files', () => {
   let dir: string;

@@ -15,7 +15,7 @@ import { LabUsageError } from './units.js';
  * @internal
  * @example
  * ```ts
- * import type { LabConfig } from '../lib/node/lab/config-file.js';
+ * import type { LabConfig } from '../lab/src/config-file.js';
  * const names = (config: LabConfig) => [...config.scenarios.keys(), ...config.policies.keys()];
  * ```
  */
@@ -41,13 +41,14 @@ function entries(where: string, value: unknown): [string, unknown][] {
  * A module's policies may be RetryPolicy values or factories (see `policyFromModule`).
  *
  * TypeScript modules load when the lab runs under tsx (`npm run lab`, `npx tsx …`) or on a Node
- * that strips types; otherwise the lab tries tsx's API (`tsx/esm/api`) if tsx is installed, and
- * says to install it if not.
+ * that strips types; otherwise the lab registers tsx's loader (`tsx/esm/api`) for the one import, if
+ * tsx is installed (the module and the lab then share one copy of rx-lifeline), and says to install
+ * it if not.
  * @internal
  * @throws LabUsageError when the file cannot be read or parsed, or an entry is wrong.
  * @example
  * ```ts
- * import { loadConfig } from '../lib/node/lab/config-file.js';
+ * import { loadConfig } from '../lab/src/config-file.js';
  * const config = await loadConfig('lab.json').catch(() => undefined);
  * ```
  */
@@ -108,20 +109,27 @@ async function importModule(absolute: string): Promise<Record<string, unknown>> 
       throw new LabUsageError(`--config: cannot load ${absolute}: ${(error as Error).message}`);
     }
   }
-  // A TypeScript file on a Node that cannot load it: try tsx, if it is installed.
-  let tsImport: (specifier: string, parent: string) => Promise<unknown>;
+  // A TypeScript file on a Node that cannot load it: load it through tsx, if it is installed.
+  // tsx's `tsImport` would load the file and what it imports in a namespace of their own: a second
+  // copy of rx-lifeline, whose RetryPolicy and CircuitBreaker are not the lab's. Registering tsx's
+  // hooks for the one import shares the module cache instead: one copy.
+  let register: () => () => Promise<void>;
   try {
     const specifier = 'tsx/esm/api';
-    ({ tsImport } = (await import(specifier)) as { tsImport: typeof tsImport });
+    ({ register } = (await import(specifier)) as { register: typeof register });
   } catch {
     throw new LabUsageError(
       `--config: loading a TypeScript config needs tsx: install it (npm install --save-dev tsx) ` +
         `or run the lab under it (npx tsx …), or write the config as .js or .json`,
     );
   }
+  const unregister = register();
   try {
-    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    // A query string: the failed import above stays in the module cache under the bare URL.
+    return (await import(`${url}?lifeline-lab`)) as Record<string, unknown>;
   } catch (error) {
     throw new LabUsageError(`--config: cannot load ${absolute}: ${(error as Error).message}`);
+  } finally {
+    await unregister();
   }
 }

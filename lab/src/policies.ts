@@ -5,17 +5,20 @@
  * @packageDocumentation
  */
 import type { SchedulerLike } from 'rxjs';
-import type { JitterKind } from '../../policies/jitter.js';
-import { policy, RetryPolicy } from '../../policies/retry-policy.js';
+import { policy, RetryPolicy, type JitterKind } from 'rx-lifeline';
 import { LabUsageError, parseCount, parseDuration } from './units.js';
 
 /**
- * What the lab hands a policy factory, once per simulated client.
- * @internal
+ * What the lab hands a policy factory of a config module, once per simulated client.
  * @example
  * ```ts
- * import type { PolicyContext } from '../lib/node/lab/policies.js';
- * const make = ({ policy, random }: PolicyContext) => policy.exponential().jitter('full', { random });
+ * // lab.config.ts, run with `lifeline-lab --config lab.config.ts --policy guarded`
+ * import { CircuitBreaker } from 'rx-lifeline';
+ * import type { PolicyContext } from 'rx-lifeline-lab';
+ * export const policies = {
+ *   guarded: ({ policy, random, scheduler }: PolicyContext) =>
+ *     policy.exponential().jitter('full', { random }).breaker(new CircuitBreaker({ scheduler })),
+ * };
  * ```
  */
 export interface PolicyContext {
@@ -36,12 +39,45 @@ export interface PolicyContext {
 }
 
 /**
+ * A policy factory of a config module: called with each client's {@link PolicyContext}, it
+ * returns that client's policy, so that a breaker or budget made in it belongs to that one client.
+ * @example
+ * ```ts
+ * import type { PolicyFactory } from 'rx-lifeline-lab';
+ * const patient: PolicyFactory = ({ policy, random }) =>
+ *   policy.exponential({ initial: 1_000, max: 60_000 }).jitter('full', { random });
+ * ```
+ */
+export type PolicyFactory = (context: PolicyContext) => RetryPolicy;
+
+/**
+ * What a config module exports: scenarios and policies by name (docs/lab.md lists every field of a
+ * scenario and of a JSON-style policy). A policy is a RetryPolicy, a {@link PolicyFactory} or a
+ * JSON-style object; an entry named like a built-in replaces it. Nothing is checked at compile
+ * time beyond these shapes: the lab checks each entry when it loads the module.
+ * @example
+ * ```ts
+ * // lab.config.ts
+ * import type { LabConfigModule, PolicyFactory } from 'rx-lifeline-lab';
+ * const slow: PolicyFactory = ({ policy }) => policy.constant(5_000);
+ * export const { scenarios, policies }: LabConfigModule = {
+ *   scenarios: { deploy: { outages: [{ at: '5s', for: '45s' }], capacity: 500 } },
+ *   policies: { slow, patient: { backoff: 'exponential', initial: '1s', jitter: 'full' } },
+ * };
+ * ```
+ */
+export interface LabConfigModule {
+  readonly scenarios?: Readonly<Record<string, object>>;
+  readonly policies?: Readonly<Record<string, RetryPolicy | PolicyFactory | object>>;
+}
+
+/**
  * A policy under test: a name for the report and a way to make one client's {@link RetryPolicy}.
  * @internal
  * @example
  * ```ts
- * import { policy } from '../lib/index.js';
- * import type { LabPolicy } from '../lib/node/lab/policies.js';
+ * import { policy } from 'rx-lifeline';
+ * import type { LabPolicy } from '../lab/src/policies.js';
  * const steady: LabPolicy = {
  *   name: 'steady',
  *   description: 'the same second every time',
@@ -114,7 +150,7 @@ function limited(retry: RetryPolicy, p: Readonly<PolicyParameters>): RetryPolicy
  * @throws LabUsageError when lifeline's builder refuses the parameters (say, `max` < `initial`).
  * @example
  * ```ts
- * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lib/node/lab/policies.js';
+ * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lab/src/policies.js';
  * const fullJitter = builtInPolicy('full-jitter', DEFAULT_POLICY_PARAMETERS);
  * ```
  */
@@ -178,7 +214,7 @@ const JITTER_KINDS: ReadonlySet<string> = new Set(['none', 'full', 'equal', 'dec
  * @throws LabUsageError naming the field that is wrong.
  * @example
  * ```ts
- * import { policyFromSpec } from '../lib/node/lab/policies.js';
+ * import { policyFromSpec } from '../lab/src/policies.js';
  * const patient = policyFromSpec('patient', { backoff: 'exponential', initial: '1s', max: '2m', jitter: 'full' });
  * ```
  */
@@ -262,8 +298,8 @@ function isRetryPolicy(value: unknown): value is RetryPolicy {
  * budget: their clocks are not the lab's virtual clock, so they must be made in a factory.
  * @example
  * ```ts
- * import { policy } from '../lib/index.js';
- * import { policyFromModule, type PolicyContext } from '../lib/node/lab/policies.js';
+ * import { policy } from 'rx-lifeline';
+ * import { policyFromModule, type PolicyContext } from '../lab/src/policies.js';
  * const fromValue = policyFromModule('slow', policy.exponential({ initial: 1_000 }));
  * const fromFactory = policyFromModule('jittered', ({ policy, random }: PolicyContext) =>
  *   policy.exponential().jitter('full', { random }),

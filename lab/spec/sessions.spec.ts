@@ -1,16 +1,12 @@
 import { expect } from 'chai';
-import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../../lib/node/lab/policies.js';
+import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../src/policies.js';
 import { lab } from './support.js';
-import {
-  builtInScenario,
-  DEFAULT_SCENARIO_PARAMETERS,
-  type ScenarioParameters,
-} from '../../lib/node/lab/scenarios.js';
-import { simulateSessions, type SessionRun } from '../../lib/node/lab/sessions.js';
+import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS, type ScenarioParameters } from '../src/scenarios.js';
+import { simulateSessions, type SessionRun } from '../src/sessions.js';
 
 type Name = Parameters<typeof builtInScenario>[0];
 
-/** A small session run: 4 clients, 30 s of virtual time, a 30 s TTL, two policies. */
+/** A small session run: 4 clients, 30 s of virtual time, a frame every 100 ms, a 30 s TTL, two policies. */
 function sessions(
   scenario: Name,
   parameters: Partial<ScenarioParameters>,
@@ -28,6 +24,7 @@ function sessions(
     seed: options.seed ?? 1,
     sessionTtl: options.sessionTtl ?? 30_000,
     quiet: options.quiet ?? 20_000,
+    frameInterval: 100,
   });
 }
 

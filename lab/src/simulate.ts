@@ -5,13 +5,17 @@
  * @packageDocumentation
  */
 import type { SchedulerLike } from 'rxjs';
-import { ConnectionResetError, DialError } from '../../core/errors.js';
-import { FailureRun } from '../../internal/failure-run.js';
-import { HeartbeatTimeoutError } from '../../operators/heartbeat.js';
-import type { BreakerPermit } from '../../policies/circuit-breaker.js';
-import type { FailureClass } from '../../policies/classify.js';
-import { policy, type RetryPolicy } from '../../policies/retry-policy.js';
-import { seededRandom } from '../../testing/random.js';
+import {
+  ConnectionResetError,
+  DialError,
+  HeartbeatTimeoutError,
+  policy,
+  type BreakerPermit,
+  type FailureClass,
+  type RetryPolicy,
+} from 'rx-lifeline';
+import { seededRandom } from 'rx-lifeline/testing';
+import { FailureRun } from './failure-run.js';
 import { EventQueue } from './event-queue.js';
 import type { LabPolicy } from './policies.js';
 import { outagesOf, type Outage, type Scenario } from './scenarios.js';
@@ -22,9 +26,9 @@ import { LabUsageError } from './units.js';
  * @internal
  * @example
  * ```ts
- * import type { SimulationOptions } from '../lib/node/lab/simulate.js';
- * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lib/node/lab/scenarios.js';
- * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lib/node/lab/policies.js';
+ * import type { SimulationOptions } from '../lab/src/simulate.js';
+ * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lab/src/scenarios.js';
+ * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lab/src/policies.js';
  * const options: SimulationOptions = {
  *   scenario: builtInScenario('outage', DEFAULT_SCENARIO_PARAMETERS),
  *   policies: [builtInPolicy('full-jitter', DEFAULT_POLICY_PARAMETERS)],
@@ -66,7 +70,7 @@ export interface SimulationOptions {
  * @internal
  * @example
  * ```ts
- * import type { PolicyResult } from '../lib/node/lab/simulate.js';
+ * import type { PolicyResult } from '../lab/src/simulate.js';
  * const summarise = (r: PolicyResult) => `${r.policy}: ${r.dials} dials, peak ${r.peakDialsPerSecond}/s`;
  * ```
  */
@@ -99,7 +103,7 @@ export interface PolicyResult {
  * @internal
  * @example
  * ```ts
- * import type { SimulationResult } from '../lib/node/lab/simulate.js';
+ * import type { SimulationResult } from '../lab/src/simulate.js';
  * const fastest = (r: SimulationResult) => [...r.results].sort((a, b) => a.backMax - b.backMax)[0]?.policy;
  * ```
  */
@@ -167,9 +171,9 @@ function percentile(sorted: Float64Array, p: number): number {
  * @throws LabUsageError when a policy needs more than `maxEvents` events.
  * @example
  * ```ts
- * import { simulate } from '../lib/node/lab/simulate.js';
- * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lib/node/lab/scenarios.js';
- * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lib/node/lab/policies.js';
+ * import { simulate } from '../lab/src/simulate.js';
+ * import { builtInScenario, DEFAULT_SCENARIO_PARAMETERS } from '../lab/src/scenarios.js';
+ * import { builtInPolicy, DEFAULT_POLICY_PARAMETERS } from '../lab/src/policies.js';
  * const result = simulate({
  *   scenario: builtInScenario('outage', DEFAULT_SCENARIO_PARAMETERS),
  *   policies: [builtInPolicy('exponential', DEFAULT_POLICY_PARAMETERS)],

@@ -10,7 +10,7 @@
  * @internal
  * @example
  * ```ts
- * import { LabUsageError } from '../lib/node/lab/units.js';
+ * import { LabUsageError } from '../lab/src/units.js';
  * const error = new LabUsageError('--clients must be a positive integer, got "many"');
  * console.log(error.name); // 'LabUsageError'
  * ```
@@ -29,7 +29,7 @@ const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h:
  * @throws LabUsageError naming `what` when the value is not a duration ≥ 0.
  * @example
  * ```ts
- * import { parseDuration } from '../lib/node/lab/units.js';
+ * import { parseDuration } from '../lab/src/units.js';
  * console.log(parseDuration('--down', '1.5m')); // 90000
  * ```
  */
@@ -50,7 +50,7 @@ export function parseDuration(what: string, value: unknown): number {
  * @throws LabUsageError naming `what` when the value is not a fraction.
  * @example
  * ```ts
- * import { parseFraction } from '../lib/node/lab/units.js';
+ * import { parseFraction } from '../lab/src/units.js';
  * console.log(parseFraction('--fail-rate', '25%')); // 0.25
  * ```
  */
@@ -73,7 +73,7 @@ export function parseFraction(what: string, value: unknown): number {
  * @throws LabUsageError naming `what` when the value is not such an integer.
  * @example
  * ```ts
- * import { parseCount } from '../lib/node/lab/units.js';
+ * import { parseCount } from '../lab/src/units.js';
  * console.log(parseCount('--clients', '1000')); // 1000
  * ```
  */

@@ -14,7 +14,7 @@
  * @internal
  * @example
  * ```ts
- * import { EventQueue } from '../lib/node/lab/event-queue.js';
+ * import { EventQueue } from '../lab/src/event-queue.js';
  * const queue = new EventQueue();
  * queue.push(20, 1, 0, 0);
  * queue.push(10, 2, 7, 0);
