@@ -142,7 +142,9 @@ describe('socket server limits', () => {
       const hostile = await rawWebSocket(server.address);
       const accepted = record(await server.nextConnection());
       // Two frames each within the limit, in one message over it.
-      hostile.socket.send(encodeFrames(codec, [bigFrame('a', 60 * KiB).value, bigFrame('b', 60 * KiB).value]));
+      hostile.socket.send(
+        encodeFrames(codec, [bigFrame('a', 60 * KiB).value, bigFrame('b', 60 * KiB).value]),
+      );
       expect(await hostile.closed).to.equal(1009);
       const error = await failure(accepted);
       expect(error).to.be.instanceOf(MessageTooLargeError);
