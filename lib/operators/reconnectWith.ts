@@ -2,6 +2,7 @@ import { Observable, Subscription, type OperatorFunction, type SchedulerLike } f
 import { DialError, PeerClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, Link } from '../core/transport.js';
+import { DueTimer } from '../internal/due-timer.js';
 import { describeValue } from '../internal/describe-value.js';
 import { FailureRun, resolveConfig } from '../internal/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
@@ -103,27 +104,11 @@ export function reconnectWith<E extends { readonly type: string }>(
       let healthy = false;
       let link: Link<unknown> | undefined;
       let connection = new Subscription();
-      const timers = new Subscription();
-      let timer: Subscription | undefined;
-
-      const setTimer = (work: () => void, delay: number) => {
-        clearTimer();
-        const scheduled = scheduler.schedule(() => {
-          timers.remove(scheduled);
-          if (timer === scheduled) timer = undefined;
-          work();
-        }, delay);
-        if (!scheduled.closed) {
-          timer = scheduled;
-          timers.add(scheduled);
-        }
-      };
-      const clearTimer = () => {
-        if (!timer) return;
-        timers.remove(timer);
-        timer.unsubscribe();
-        timer = undefined;
-      };
+      // One timer at a time (the wait before a dial, the attempt timeout, the health check), due
+      // by the scheduler's clock: a wait for a breaker to half-open never ends a moment early.
+      const timer = new DueTimer(scheduler);
+      const setTimer = (work: () => void, delay: number) => timer.setIn(delay, work);
+      const clearTimer = () => timer.cancel();
 
       const markHealthy = () => {
         if (healthy) return;
@@ -225,7 +210,7 @@ export function reconnectWith<E extends { readonly type: string }>(
       dial();
       return () => {
         connection.unsubscribe();
-        timers.unsubscribe();
+        timer.cancel();
         finishPermit();
       };
     });

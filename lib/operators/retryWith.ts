@@ -2,11 +2,11 @@ import {
   Observable,
   Subscription,
   throwError,
-  timer,
   type MonoTypeOperatorFunction,
   type ObservableInput,
   type SchedulerLike,
 } from 'rxjs';
+import { DueTimer } from '../internal/due-timer.js';
 import { FailureRun, resolveConfig } from '../internal/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import type { RetryPolicy } from '../policies/retry-policy.js';
@@ -64,7 +64,7 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
       const failures = new FailureRun(policy, scheduler);
       let permit: BreakerPermit | undefined;
       let attemptSubscription = new Subscription();
-      const waits = new Subscription();
+      const wait = new DueTimer(scheduler);
 
       const attempt = () => {
         success = false;
@@ -114,17 +114,14 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
         }
         const decision = failures.decide(error);
         if (!decision.retry) return subscriber.error(failures.gaveUp(decision));
-        const wait = scheduler.schedule(() => {
-          waits.remove(wait);
-          attempt();
-        }, decision.delay);
-        waits.add(wait);
+        // Due by the scheduler's clock: a wait for a breaker to half-open never ends early.
+        wait.setIn(decision.delay, attempt);
       };
 
       attempt();
       return () => {
         attemptSubscription.unsubscribe();
-        waits.unsubscribe();
+        wait.cancel();
         permit?.release();
       };
     });
@@ -160,6 +157,18 @@ export function retryDelay(
       const gaveUp = failures.gaveUp(decision);
       return throwError(() => gaveUp);
     }
-    return timer(decision.delay, scheduler);
+    return dueAfter(decision.delay, scheduler);
   };
+}
+
+/** Emits once `delay` ms have passed by the scheduler's clock (RxJS's `timer` may end a little early). */
+function dueAfter(delay: number, scheduler: SchedulerLike): Observable<0> {
+  return new Observable<0>((subscriber) => {
+    const due = new DueTimer(scheduler);
+    due.setIn(delay, () => {
+      subscriber.next(0);
+      subscriber.complete();
+    });
+    return () => due.cancel();
+  });
 }

@@ -1,4 +1,5 @@
-import { Observable, Subject, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
+import { DueTimer } from '../internal/due-timer.js';
 import { constantBackoff, isBackoff, type Backoff } from './backoff.js';
 import {
   consecutiveFailures,
@@ -203,7 +204,7 @@ export class CircuitBreaker {
   private probesInFlight = 0;
   private probeSuccesses = 0;
   private watchers = 0;
-  private timer: Subscription | undefined;
+  private readonly timer: DueTimer;
 
   constructor(options: CircuitBreakerOptions = {}) {
     const {
@@ -231,6 +232,7 @@ export class CircuitBreaker {
       throw new TypeError(`${where}: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
     }
     this.scheduler = scheduler;
+    this.timer = new DueTimer(scheduler);
     this.current = Object.freeze({ state: 'closed', at: scheduler.now() });
 
     this.state$ = new Observable<CircuitTransition>((subscriber) => {
@@ -338,24 +340,17 @@ export class CircuitBreaker {
 
   private armTimer(): void {
     const { state, reopensAt } = this.current;
-    if (this.watchers === 0 || state !== 'open' || reopensAt === undefined || this.timer) return;
-    let fired = false;
-    let timer: Subscription | undefined = undefined;
-    const due = (): void => {
-      fired = true;
-      if (this.timer === timer) this.timer = undefined;
+    if (this.watchers === 0 || state !== 'open' || reopensAt === undefined) return;
+    // Due by the clock that set reopensAt: a timer that fires early waits again for the rest.
+    this.timer.setEarliest(reopensAt, () => {
       this.refresh();
-      // A timer that fired early (real clocks round) is set again for the rest.
+      // The breaker may have opened again meanwhile, until a later time.
       this.armTimer();
-    };
-    timer = this.scheduler.schedule(due, Math.max(0, reopensAt - this.scheduler.now()));
-    // A scheduler may run a due action at once, inside schedule(): then there is nothing to keep.
-    if (!fired) this.timer = timer;
+    });
   }
 
   private disarmTimer(): void {
-    this.timer?.unsubscribe();
-    this.timer = undefined;
+    this.timer.cancel();
   }
 }
 // On the prototype, not enumerable: a breaker's own keys stay what they were.

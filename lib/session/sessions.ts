@@ -9,6 +9,7 @@ import type {
   RefusedEvent,
   TransportEvent,
 } from '../core/transport.js';
+import { DueTimer } from '../internal/due-timer.js';
 import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
 import { asLayerError } from '../internal/peer-input.js';
@@ -333,19 +334,14 @@ export function acceptSessions<In = unknown, Out = In>(
     // Deadlines only grow, so both queues are sorted by construction; stale entries are skipped.
     const handshakes = new Fifo<{ readonly connection: Connection; readonly at: number }>();
     const idle = new Fifo<{ readonly session: Session<In, Out>; readonly since: number }>();
-    let sweep: Subscription | undefined;
-    let sweepAt = Infinity;
+    // One timer serves every deadline, due by the clock (a timer that fires early waits again).
+    const sweep = new DueTimer(scheduler);
     let stopped = false;
 
     const armSweep = (at: number) => {
-      if (at >= sweepAt) return;
-      sweep?.unsubscribe();
-      sweepAt = at;
-      sweep = scheduler.schedule(runSweep, Math.max(0, at - scheduler.now()));
+      sweep.setEarliest(at, runSweep);
     };
     const runSweep = () => {
-      sweep = undefined;
-      sweepAt = Infinity;
       const now = scheduler.now();
       for (let head = handshakes.peek(); head && head.at <= now; head = handshakes.peek()) {
         handshakes.shift();
@@ -612,8 +608,7 @@ export function acceptSessions<In = unknown, Out = In>(
     const teardown = () => {
       if (stopped) return;
       stopped = true;
-      sweep?.unsubscribe();
-      sweep = undefined;
+      sweep.cancel();
       for (const session of [...sessions.values()]) endSession(session, undefined);
       for (const connection of [...connections]) drop(connection);
       handshakes.clear();

@@ -5,6 +5,7 @@ import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { Fifo } from '../internal/fifo.js';
 import { deliverBytes, endOfInput } from '../internal/inbound.js';
+import { DueTimer } from '../internal/due-timer.js';
 import { LinkWriter, resolveLimits, type LinkOptions, type WriterLimits } from '../internal/link-writer.js';
 
 /**
@@ -285,9 +286,12 @@ class Pipe {
   readonly toServer: Lane;
   readonly toClient: Lane;
   readonly timers = new Subscription();
+  /** The next delivery: armed for the earliest packet not yet due, re-armed if it fires early. */
+  private readonly wake: DueTimer;
   private pumping = false;
 
   constructor(readonly network: Network) {
+    this.wake = new DueTimer(network.scheduler);
     const id = network.nextId++;
     this.client = new Half(this, 'client', `${network.name}#${id}/client`, `${network.name}#${id}/server`);
     this.server = new Half(this, 'server', `${network.name}#${id}/server`, `${network.name}#${id}/client`);
@@ -331,6 +335,7 @@ class Pipe {
   reset(): void {
     if (!this.network.pipes.delete(this)) return;
     this.timers.unsubscribe();
+    this.wake.cancel();
     const lost = [this.toServer.undeliveredBytes(), this.toClient.undeliveredBytes()] as const;
     this.client.abort(lost[0]);
     this.server.abort(lost[1]);
@@ -340,6 +345,7 @@ class Pipe {
   retireIfDone(): void {
     if (this.client.finished && this.server.finished && this.network.pipes.delete(this)) {
       this.timers.unsubscribe();
+      this.wake.cancel();
       this.toServer.packets.clear();
       this.toClient.packets.clear();
     }
@@ -347,11 +353,7 @@ class Pipe {
 
   private pumpAt(delay: number): void {
     if (!this.network.pipes.has(this)) return;
-    const timer = this.network.scheduler.schedule(() => {
-      this.timers.remove(timer);
-      this.pump();
-    }, delay);
-    this.timers.add(timer);
+    this.wake.setEarliest(this.network.scheduler.now() + delay, () => this.pump());
   }
 
   private pump(): void {
@@ -365,6 +367,15 @@ class Pipe {
     } finally {
       this.pumping = false;
     }
+    // A packet not due yet gets its own wake-up: nothing else is sure to come and deliver it.
+    const next = Math.min(this.notYetDue(this.toServer), this.notYetDue(this.toClient));
+    if (next !== Infinity && this.network.pipes.has(this)) this.wake.setEarliest(next, () => this.pump());
+  }
+
+  /** When the lane's head packet is due, if it is waiting only for time to pass; else Infinity. */
+  private notYetDue(lane: Lane): number {
+    const packet = lane.packets.peek();
+    return packet && packet.dueAt > this.network.scheduler.now() ? packet.dueAt : Infinity;
   }
 
   private pumpLane(lane: Lane): boolean {

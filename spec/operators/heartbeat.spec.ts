@@ -32,6 +32,7 @@ import {
 } from 'rxjs';
 import { failure, record, startServer, type Recording } from '../support/loopback.js';
 import { INT64_FRAME, INT64_FRAME_BYTES, oddValue, peerFrame, unhandledDuring } from './peer-input.js';
+import { earlyTimers } from '../support/early-timers.js';
 import { newTestScheduler } from './support.js';
 
 type Event = TransportEvent<unknown, unknown> | HeartbeatEvent | SessionEvent;
@@ -91,6 +92,21 @@ describe('heartbeat', () => {
       // prettier-ignore
       expectObservable(marbles(client)).toBe('10ms c 149ms (x|)', { c: 'c', x: 'E:HeartbeatTimeoutError' });
       testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 180);
+    });
+  });
+
+  it('pings and times out on time when its timers fire early', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 10 });
+      const scheduler = earlyTimers(testScheduler, 1);
+      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150, scheduler }));
+      // Every timer fires 1 ms early and waits the rest: pings still leave at 60 and 110, death at 160.
+      const pings = { c: 'c', a: '[1,1,60]', b: '[1,2,110]' };
+      // prettier-ignore
+      expectObservable(rawServer(endpoint), '^ 200ms !').toBe('10ms c 59ms a 49ms b', pings);
+      // prettier-ignore
+      expectObservable(marbles(client)).toBe('10ms c 149ms (x|)', { c: 'c', x: 'E:HeartbeatTimeoutError' });
     });
   });
 

@@ -14,6 +14,7 @@ import {
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
 import { catchError, defer, EMPTY, mergeMap, of, type Observable } from 'rxjs';
+import { earlyTimers } from '../support/early-timers.js';
 import { FakeLink, newTestScheduler, summarize, transportValues } from './support.js';
 
 const reset = new ConnectionResetError('reset', { phase: 'read', code: 'ECONNRESET' });
@@ -264,6 +265,27 @@ describe('reconnectWith', () => {
         () => expect(states).to.deep.equal(['closed@0', 'open@10', 'half-open@110', 'closed@112']),
         149,
       );
+    });
+  });
+
+  it('waits for the breaker to half-open by the clock, though its timers fire early', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const scheduler = earlyTimers(testScheduler, 1);
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(2), openFor: 100, scheduler });
+      let dials = 0;
+      const failing = cold<TransportEvent>('#', {}, reset);
+      const working = cold<TransportEvent>('c-a', transportValues());
+      const source = defer(() => (++dials <= 2 ? failing : working));
+      const retry = policy.constant(10).breaker(breaker);
+      const session = source.pipe(reconnectWith({ policy: retry, healthyAfter: 'first-frame', scheduler }));
+      // Each wait fires 1 ms early and waits again for the rest: no dial finds the breaker still
+      // open (that would be a third disconnected event, a CircuitOpenError), none starts early.
+      const values = { x: 'd1:10:ConnectionResetError', y: 'd2:100:ConnectionResetError', c: 'c', a: 'a' };
+      // prettier-ignore
+      expectObservable(summarize(session), '^ 150ms !').toBe('x 9ms y 99ms c-a', values);
+      expectSubscriptions(failing.subscriptions).toBe(['(^!)', '10ms (^!)']);
+      expectSubscriptions(working.subscriptions).toBe(['110ms ^ 40ms !']);
     });
   });
 

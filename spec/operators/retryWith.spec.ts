@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { GaveUpError } from 'rx-lifeline';
 import { CircuitBreaker, consecutiveFailures, policy, retryDelay, retryWith } from 'rx-lifeline';
 import { catchError, defer, of, retry, take } from 'rxjs';
+import { earlyTimers } from '../support/early-timers.js';
 import { newTestScheduler } from './support.js';
 
 const unavailable = Object.assign(new Error('503'), { status: 503 });
@@ -75,6 +76,24 @@ describe('retryWith', () => {
     });
   });
 
+  it('waits for the breaker by the clock, though its timers fire early', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const scheduler = earlyTimers(testScheduler, 1);
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(2), openFor: 100, scheduler });
+      let calls = 0;
+      const failing = cold('-#', {}, unavailable);
+      const working = cold('-(r|)', { r: 'ok' });
+      const request = defer(() => (++calls <= 2 ? failing : working));
+      const result = request.pipe(retryWith({ policy: policy.constant(5).breaker(breaker), scheduler }));
+      // Fails at 1 and 7 (open until 107); the wait fires at 106, waits the last 1 ms, then admits.
+      // prettier-ignore
+      expectObservable(result).toBe('108ms (r|)', { r: 'ok' });
+      expectSubscriptions(failing.subscriptions).toBe(['^!', '6ms ^!']);
+      expectSubscriptions(working.subscriptions).toBe('107ms ^!');
+    });
+  });
+
   it('counts the first value as the success, so firstValueFrom-style callers close a half-open breaker', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable }) => {
@@ -105,6 +124,23 @@ describe('retryDelay', () => {
       // prettier-ignore
       expectObservable(result).toBe('15ms (g|)', { g: 'GaveUpError:3' });
       expectSubscriptions(failing.subscriptions).toBe(['^!', '5ms ^!', '14ms ^!']);
+    });
+  });
+});
+
+describe('retryDelay, early timers', () => {
+  it('waits the whole delay by the clock, though its timers fire early', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const failing = cold('-#', {}, unavailable);
+      const scheduler = earlyTimers(testScheduler, 1);
+      const result = failing.pipe(
+        retry({ delay: retryDelay({ policy: policy.constant(10).maxAttempts(2), scheduler }) }),
+        catchError((e: GaveUpError) => of(`${e.name}:${e.attempts}`)),
+      );
+      // prettier-ignore
+      expectObservable(result).toBe('12ms (g|)', { g: 'GaveUpError:2' });
+      expectSubscriptions(failing.subscriptions).toBe(['^!', '11ms ^!']);
     });
   });
 });

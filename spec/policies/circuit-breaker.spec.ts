@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { map, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import { earlyTimers } from '../support/early-timers.js';
 import {
   CircuitBreaker,
   CircuitOpenError,
@@ -288,6 +289,20 @@ describe('CircuitBreaker', () => {
         expectObservable(breaker.state$, '^ 40ms !').toBe('c 4ms o 19ms h', { c: closed(0), o: open(5, 25), h: halfOpen(25) });
         expectObservable(breaker.state$, '10ms ^ 30ms !').toBe('10ms o 14ms h', { o: open(5, 25), h: halfOpen(25) });
         }
+      });
+    });
+
+    it('turns half-open on time when its timer fires early', () => {
+      testScheduler.run(({ cold, expectObservable }) => {
+        const breaker = new CircuitBreaker({
+          strategy: consecutiveFailures(1),
+          openFor: 20,
+          scheduler: earlyTimers(testScheduler, 1),
+        });
+        drive(breaker, cold('5ms F')).subscribe();
+        // The 20 ms timer fires at 24: too early, it waits again and turns half-open at 25.
+        // prettier-ignore
+        expectObservable(breaker.state$, '^ 40ms !').toBe('c 4ms o 19ms h', { c: closed(0), o: open(5, 25), h: halfOpen(25) });
       });
     });
 

@@ -16,6 +16,7 @@ import { catchError, map, mergeMap, of, Subject, timer, VirtualTimeScheduler, ty
 import type { TestScheduler } from 'rxjs/testing';
 import { bentRecord, INT64_FRAME, oddValue, peerFrame, unhandledDuring } from '../operators/peer-input.js';
 import { newTestScheduler } from '../operators/support.js';
+import { earlyTimers } from '../support/early-timers.js';
 
 /** A session id no server gave out. */
 const UNKNOWN = 'f'.repeat(32);
@@ -111,6 +112,19 @@ describe('acceptSessions', () => {
       expect(stats!().closed).to.deep.equal({ handshakeTimeout: 1, tooManyRefusals: 0, protocolError: 0 });
       expect(stats!().refused['unknown-session']).to.equal(3);
       expect(stats!().connections).to.equal(0);
+    });
+
+    it('closes a silent connection on time when its timers fire early', () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        stats = serve(endpoint, { handshakeTimeout: 30, scheduler: earlyTimers(testScheduler, 1) }).stats;
+        // Accepted at 1, due at 31: the sweep that fires at 30 finds it not yet due and waits.
+        // prettier-ignore
+        expectObservable(peer(endpoint, () => undefined)).toBe('-c 30ms |', { c: 'c' });
+      });
+      expect(stats!().closed.handshakeTimeout).to.equal(1);
     });
 
     it('a hello refused after it, on a connection that had a session, closes the connection at once', () => {

@@ -141,12 +141,22 @@ async function errorOf(source: Observable<unknown>): Promise<unknown> {
  */
 class RecordingScheduler implements SchedulerLike {
   readonly delays: number[] = [];
+  /** Time skipped: each wait runs at once, and its clock jumps ahead by the delay it skipped. */
+  private skipped = 0;
   now(): number {
-    return asyncScheduler.now();
+    return asyncScheduler.now() + this.skipped;
   }
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
     this.delays.push(delay);
-    return asyncScheduler.schedule(work, 0, state);
+    const skip = () => (this.skipped += delay);
+    return asyncScheduler.schedule(
+      function (this: SchedulerAction<T>, value?: T) {
+        skip();
+        work.call(this, value);
+      },
+      0,
+      state,
+    );
   }
 }
 

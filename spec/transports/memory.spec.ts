@@ -14,8 +14,24 @@ import {
   type TransportEvent,
   type WriteReport,
 } from 'rx-lifeline';
-import { catchError, EMPTY, endWith, map, mergeMap, of, Subscriber, tap, type Observable } from 'rxjs';
+import {
+  asyncScheduler,
+  catchError,
+  EMPTY,
+  endWith,
+  filter,
+  firstValueFrom,
+  map,
+  mergeMap,
+  of,
+  Subscriber,
+  tap,
+  throwError,
+  timeout,
+  type Observable,
+} from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import { earlyTimers } from '../support/early-timers.js';
 
 /** Events as marble values: `c` connected, the frame itself, errors as `E:Name`. */
 function asMarbles<In>(transport: Observable<TransportEvent<In, unknown>>): Observable<string> {
@@ -510,6 +526,37 @@ describe('memory()', () => {
         expect(endpoint.openConnections).to.equal(0);
       }, 5);
     });
+  });
+
+  it('delivers every frame at its due time when timers fire early (TestScheduler)', () => {
+    testScheduler.run(({ expectObservable }) => {
+      // Every timer longer than 1 ms fires 1 ms early: the dial connects at 4 instead of 5, and
+      // each delivery timer finds its frame not yet due and must wait for the rest.
+      const endpoint = memory<string>({ latency: 5, scheduler: earlyTimers(testScheduler, 1) });
+      const serverSide = serve(endpoint, (frame, link) => link.send(frame.toUpperCase()));
+      // prettier-ignore
+      expectObservable(serverSide, '^-------------------!').toBe('----c----a');
+      // prettier-ignore
+      expectObservable(asMarbles(sending(endpoint.transport, ['a'])), '^-------------------!').toBe('----c---------A');
+    });
+  });
+
+  it('delivers a frame whose real timer fires early (asyncScheduler)', async () => {
+    const endpoint = memory<string>({ latency: 30, scheduler: earlyTimers(asyncScheduler, 10) });
+    const server = serve(endpoint, (frame, link) => link.send(frame.toUpperCase())).subscribe();
+    try {
+      const echoed = firstValueFrom(
+        sending(endpoint.transport, ['ping']).pipe(
+          filter((event) => event.type === 'frame'),
+          map((event) => (event as { frame: string }).frame),
+          // A lost frame never arrives: fail in bounded time instead of hanging the suite.
+          timeout({ first: 2_000, with: () => throwError(() => new Error('the frame was lost')) }),
+        ),
+      );
+      expect(await echoed).to.equal('PING');
+    } finally {
+      server.unsubscribe();
+    }
   });
 
   it('rejects nonsense options with a TypeError', () => {
