@@ -36,7 +36,7 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { policy, type RetryPolicy } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
-import { FailureRun } from '../lib/internal/failure-run.js';
+import { FailureRun } from 'rx-lifeline';
 import { markdownTable, median, now } from './harness.js';
 
 /** The backoff policies of the post, in the order of its graphs. */

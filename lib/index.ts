@@ -86,6 +86,7 @@ export type {
 export { RetryBudget } from './policies/retry-budget.js';
 export type { RetryBudgetOptions } from './policies/retry-budget.js';
 export { RetryPolicy, policy } from './policies/retry-policy.js';
+export { FailureRun } from './policies/failure-run.js';
 export type {
   RetryFailure,
   RetryDecision,

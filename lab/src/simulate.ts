@@ -8,6 +8,7 @@ import type { SchedulerLike } from 'rxjs';
 import {
   ConnectionResetError,
   DialError,
+  FailureRun,
   HeartbeatTimeoutError,
   policy,
   type BreakerPermit,
@@ -15,7 +16,6 @@ import {
   type RetryPolicy,
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
-import { FailureRun } from './failure-run.js';
 import { EventQueue } from './event-queue.js';
 import type { LabPolicy } from './policies.js';
 import { outagesOf, type Outage, type Scenario } from './scenarios.js';

@@ -1,0 +1,73 @@
+import { GaveUpError } from '../operators/gave-up-error.js';
+import type { Backoff } from './backoff.js';
+import type { RetryDecision, RetryPolicy } from './retry-policy.js';
+
+/**
+ * One run of consecutive failures under a {@link RetryPolicy}: it counts the attempts, remembers
+ * when the run began and which backoff to continue from, and asks the policy what to do after each
+ * failure. `reconnectWith`, `retryWith` and `retryDelay` each keep one per subscription; use one
+ * yourself to drive a policy from a loop of your own (a simulator, a job queue, a custom operator)
+ * so it decides exactly as those operators do.
+ *
+ * @example
+ * ```ts
+ * import { DialError, FailureRun, policy } from 'rx-lifeline';
+ * let now = 0;
+ * const run = new FailureRun(policy.exponential({ initial: 100 }).maxAttempts(3), { now: () => now });
+ * const refused = new DialError('refused', { code: 'ECONNREFUSED' });
+ * const first = run.decide(refused);
+ * if (first.retry) now += first.delay; // wait 100 ms, then try again
+ * const second = run.decide(refused);
+ * console.log(second.retry && second.delay); // 200
+ * const third = run.decide(refused);
+ * if (!third.retry) console.log(run.gaveUp(third).message); // Gave up after 3 failed attempts (max-attempts)
+ * ```
+ * @category Policies
+ */
+export class FailureRun {
+  /** Failures in the current run (0 after {@link FailureRun.reset}). */
+  attempts = 0;
+  private firstFailureAt = 0;
+  private backoff: Backoff | undefined;
+
+  /**
+   * @param policy The policy that decides.
+   * @param clock Where "now" comes from, in milliseconds: a scheduler, or any `{ now() }`.
+   */
+  constructor(
+    private readonly policy: RetryPolicy,
+    private readonly clock: { now(): number },
+  ) {}
+
+  /** Records a failure and asks the policy what to do next. */
+  decide(error: unknown): RetryDecision {
+    const now = this.clock.now();
+    if (this.attempts === 0) this.firstFailureAt = now;
+    this.attempts++;
+    const decision = this.policy.decide({
+      error,
+      attempt: this.attempts,
+      firstFailureAt: this.firstFailureAt,
+      now,
+      backoff: this.backoff,
+    });
+    if (decision.retry) this.backoff = decision.backoff;
+    return decision;
+  }
+
+  /** The run ended in success: the next failure starts a new run with the initial delay. */
+  reset(): void {
+    this.attempts = 0;
+    this.backoff = undefined;
+  }
+
+  /** The error to raise when the policy gave up: a {@link GaveUpError} with the run's attempts. */
+  gaveUp(decision: Extract<RetryDecision, { retry: false }>): GaveUpError {
+    const n = this.attempts;
+    return new GaveUpError(`Gave up after ${n} failed attempt${n === 1 ? '' : 's'} (${decision.reason})`, {
+      cause: decision.error,
+      attempts: n,
+      reason: decision.reason,
+    });
+  }
+}
