@@ -1,4 +1,5 @@
 import { Observable, Subject } from 'rxjs';
+import type { RefusalReason } from '../core/errors.js';
 
 /**
  * What a session server holds and what it turned away, as the `stats$` of {@link acceptSessions}'s
@@ -39,6 +40,14 @@ export interface SessionServerStats {
     /** The peer broke the protocol (a `ProtocolError`). */
     readonly protocolError: number;
   };
+  /**
+   * Connections the underlying server refused at one of its limits (its `refused` events), by
+   * reason: they never reached the session layer. To log each one, tap the server Observable before
+   * handing it to `acceptSessions`.
+   */
+  readonly refusedConnections: Readonly<Record<RefusalReason, number>>;
+  /** Connections that failed before anyone subscribed to them (the server's `connection-error` events). */
+  readonly connectionErrors: number;
 }
 
 type RefusedCause = keyof SessionServerStats['refused'];
@@ -64,6 +73,11 @@ export class ServerCounters {
     tooManyRefusals: 0,
     protocolError: 0,
   };
+  private readonly refusedConnections: Record<RefusalReason, number> = {
+    'max-connections': 0,
+    'max-pending-frame-bytes': 0,
+  };
+  private connectionErrors = 0;
   private readonly changes = new Subject<SessionServerStats>();
 
   readonly stats$ = new Observable<SessionServerStats>((subscriber) => {
@@ -99,6 +113,19 @@ export class ServerCounters {
     this.changed();
   }
 
+  /** The server below refused a connection at one of its limits. */
+  refusedConnection(reason: RefusalReason): void {
+    // A server of the user's making may name a reason of its own: counted, never a NaN.
+    this.refusedConnections[reason] = (this.refusedConnections[reason] ?? 0) + 1;
+    this.changed();
+  }
+
+  /** A connection failed before anyone subscribed to it. */
+  connectionError(): void {
+    this.connectionErrors++;
+    this.changed();
+  }
+
   private changed(): void {
     if (this.changes.observed) this.changes.next(this.snapshot());
   }
@@ -110,6 +137,8 @@ export class ServerCounters {
       sessions: this.sessions,
       refused: { ...this.refused },
       closed: { ...this.closed },
+      refusedConnections: { ...this.refusedConnections },
+      connectionErrors: this.connectionErrors,
     };
   }
 }

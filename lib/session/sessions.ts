@@ -594,6 +594,8 @@ export function acceptSessions<In = unknown, Out = In>(
     const listener = server$.subscribe({
       next: (event) => {
         if (event.type === 'connection') accept(event.connection);
+        else if (event.type === 'refused') counters.refusedConnection(event.reason);
+        else if (event.type === 'connection-error') counters.connectionError();
       },
       error: (error: unknown) => {
         teardown();

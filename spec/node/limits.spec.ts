@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { WebSocket } from 'ws';
 import {
+  acceptSessions,
   ConnectionResetError,
   DialError,
   type ConnectionError,
@@ -17,6 +18,7 @@ import {
   websocket,
 } from 'rx-lifeline';
 import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
+import { filter, firstValueFrom, tap } from 'rxjs';
 import { expectStillServing, failure, record, startServer, turn } from '../support/loopback.js';
 
 const codec = msgpackCodec<string>();
@@ -123,6 +125,28 @@ describe('socket server limits', () => {
       expect(await acceptedFirst.outcome).to.equal('complete');
       expect(await acceptedSecond.outcome).to.equal('complete');
       server.stop();
+    });
+
+    it('acceptSessions on such a server counts its refusals in stats$', async () => {
+      let listening!: (port: number) => void;
+      const port = new Promise<number>((resolve) => (listening = resolve));
+      const server = acceptSessions(
+        tcpServer({ maxConnections: 1 }).pipe(tap((e) => e.type === 'listening' && listening(e.port))),
+      );
+      const running = server.subscribe();
+      const refused = firstValueFrom(
+        server.stats$.pipe(filter((s) => s.refusedConnections['max-connections'] > 0)),
+      );
+      const kept = net.connect(await port, '127.0.0.1');
+      await firstValueFrom(server.stats$.pipe(filter((s) => s.connections === 1)));
+      const over = net.connect(await port, '127.0.0.1');
+      over.on('error', () => undefined);
+      const stats = await refused;
+      expect(stats.refusedConnections).to.deep.equal({ 'max-connections': 1, 'max-pending-frame-bytes': 0 });
+      expect(stats.connections).to.equal(1);
+      kept.destroy();
+      over.destroy();
+      running.unsubscribe();
     });
 
     it('rejects nonsense limits with a TypeError', () => {

@@ -4,6 +4,7 @@ import {
   acceptSessions,
   memory,
   ProtocolError,
+  ServerCapacityError,
   type AcceptSessionsConfig,
   type Link,
   type MemoryEndpoint,
@@ -157,6 +158,34 @@ describe('acceptSessions', () => {
       expect(stats!().refused['unknown-session']).to.equal(3);
       expect(stats!().closed.tooManyRefusals).to.equal(1);
     });
+  });
+
+  it("counts its server's refused connections and connections that failed unheard in stats$", () => {
+    const server$ = new Subject<
+      Parameters<typeof acceptSessions>[0] extends Observable<infer E> ? E : never
+    >();
+    const server = acceptSessions(server$);
+    let latest: SessionServerStats | undefined;
+    const watch = server.stats$.subscribe((stats) => (latest = stats));
+    const running = server.subscribe();
+    const error = new ServerCapacityError('full', { reason: 'max-connections', limit: 1 });
+    server$.next({ type: 'refused', reason: 'max-connections', remote: '127.0.0.1:1', total: 1, error });
+    server$.next({
+      type: 'refused',
+      reason: 'max-pending-frame-bytes',
+      remote: '127.0.0.1:2',
+      total: 1,
+      error,
+    });
+    server$.next({ type: 'refused', reason: 'max-connections', remote: '127.0.0.1:3', total: 2, error });
+    server$.next({ type: 'connection-error', remote: '127.0.0.1:4', error: new ProtocolError('garbage', { offset: 0 }) });
+    expect(latest).to.deep.include({
+      refusedConnections: { 'max-connections': 2, 'max-pending-frame-bytes': 1 },
+      connectionErrors: 1,
+      connections: 0,
+    });
+    running.unsubscribe();
+    watch.unsubscribe();
   });
 
   describe('token guesses', () => {
