@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const INSTALL_TIMEOUT_MS = 240_000;
-/** The user's own dependencies beside the package: its peer, `ws` for Node 20, and the types. */
-const USER_DEPENDENCIES = ['rxjs@^7.8.0', 'ws@^8', '@types/ws@^8', '@types/node@^20'];
+/** The user's own dependencies beside the packages: the peer, `ws` for Node 20, the types, tsx for a lab config. */
+const USER_DEPENDENCIES = ['rxjs@^7.8.0', 'ws@^8', '@types/ws@^8', '@types/node@^20', 'tsx@^4'];
 
 interface Run {
   code: number | null;
@@ -103,6 +103,15 @@ try {
 }
 `;
 
+/** The lab config of the lab's docs: a breaker made in a factory, imported from rx-lifeline. */
+const LAB_CONFIG = `import { CircuitBreaker } from 'rx-lifeline';
+import type { PolicyContext } from 'rx-lifeline-lab';
+export const policies = {
+  guarded: ({ policy, random, scheduler }: PolicyContext) =>
+    policy.exponential().jitter('full', { random }).breaker(new CircuitBreaker({ scheduler })),
+};
+`;
+
 function tsconfig(options: Record<string, unknown>): string {
   const compilerOptions = {
     target: 'ES2022',
@@ -129,6 +138,10 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     const found = readdirSync(work).find((name) => name.endsWith('.tgz'));
     if (found === undefined) throw new Error('npm pack made no tarball');
     tarball = path.join(work, found);
+    // The lab workspace after the library: its build type-checks against the library's new build.
+    await ok('npm', ['pack', '--workspace', 'lab', '--pack-destination', work, '--silent'], ROOT);
+    const labTarball = readdirSync(work).find((name) => name.startsWith('rx-lifeline-lab-'));
+    if (labTarball === undefined) throw new Error('npm pack --workspace lab made no tarball');
     listing = (await ok('tar', ['-tzf', tarball], work)).stdout.split('\n').filter(Boolean);
 
     const project = path.join(work, 'project');
@@ -140,7 +153,15 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     );
     await ok(
       'npm',
-      ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...USER_DEPENDENCIES],
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        tarball,
+        path.join(work, labTarball),
+        ...USER_DEPENDENCIES,
+      ],
       project,
     );
     installed = path.join(project, 'node_modules', 'rx-lifeline');
@@ -163,6 +184,13 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     expect(readFileSync(path.join(installed, 'LICENSE'), 'utf8')).to.include(
       'Copyright (c) 2026 the lifeline authors',
     );
+    // What every user installs: the codec and ws, nothing the lab or the docs use.
+    const manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(manifest.dependencies).sort()).to.deep.equal(['msgpackr', 'ws']);
+    const lab = path.join(project(), 'node_modules', 'rx-lifeline-lab');
+    expect(readdirSync(lab).sort()).to.deep.equal(['LICENSE', 'README.md', 'dist', 'package.json']);
   });
 
   it('resolves every source map and declaration map to a shipped file', () => {
@@ -229,5 +257,18 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     expect(named.length).to.be.greaterThan(0);
     expect(named.every((file) => file.endsWith('.ts'))).to.equal(true);
     expect(named.filter((file) => !existsSync(file))).to.deep.equal([]);
+  });
+
+  it('runs the installed lab on a TypeScript config that makes a CircuitBreaker, and exits quietly into a closed pipe', async () => {
+    writeFileSync(path.join(project(), 'lab.config.ts'), LAB_CONFIG);
+    const lab =
+      'node_modules/.bin/lifeline-lab --config lab.config.ts --policy guarded --clients 20 --duration 1m --no-color';
+    const table = await ok(lab.split(' ')[0]!, lab.split(' ').slice(1), project());
+    expect(table.stdout).to.match(/│ guarded │\s+20 │/);
+    expect(table.stderr).to.equal('');
+    // `| head -1` closes the pipe after one line: the lab stops writing without an EPIPE error.
+    const piped = await run('bash', ['-o', 'pipefail', '-c', `${lab} | head -1`], project());
+    expect(piped).to.deep.include({ code: 0, stderr: '' });
+    expect(piped.stdout).to.match(/^Scenario "outage"/);
   });
 });
