@@ -52,26 +52,33 @@ const server = acceptSessions(
         : event;
     }),
   ),
-).subscribe((session) => {
-  let link: Link<Quote> | undefined;
-  // A `watch` request starts the stream: one quote every 30 ms, on the session's stable link.
-  const watch = ({ watch: symbol, count }: Watch) => {
-    let n = 0;
-    let price = 100;
-    asyncScheduler.schedule(function tick() {
-      price = Math.round((price + Math.sin(++n) * 3) * 100) / 100;
-      link?.send({ n, symbol, price, last: n === count });
-      if (n === CUT_AFTER) {
-        console.log(`  (server: quote ${n} sent; cutting the connection)`);
-        cut$.next();
-      }
-      if (n < count) this.schedule(undefined, 30);
-    }, 30);
-    return `watching ${symbol}`;
-  };
-  session.events$.pipe(serveRequests<Watch, never, Quote>(watch)).subscribe((event) => {
-    if (event.type === 'connected') link = event.link;
-  });
+).subscribe({
+  next: (session) => {
+    let link: Link<Quote> | undefined;
+    // A `watch` request starts the stream: one quote every 30 ms, on the session's stable link.
+    const watch = ({ watch: symbol, count }: Watch) => {
+      let n = 0;
+      let price = 100;
+      asyncScheduler.schedule(function tick() {
+        price = Math.round((price + Math.sin(++n) * 3) * 100) / 100;
+        link?.send({ n, symbol, price, last: n === count });
+        if (n === CUT_AFTER) {
+          console.log(`  (server: quote ${n} sent; cutting the connection)`);
+          cut$.next();
+        }
+        if (n < count) this.schedule(undefined, 30);
+      }, 30);
+      return `watching ${symbol}`;
+    };
+    session.events$.pipe(serveRequests<Watch, never, Quote>(watch)).subscribe({
+      next: (event) => {
+        if (event.type === 'connected') link = event.link;
+      },
+      // The session expired or its client broke the protocol: this session ends, the server goes on.
+      error: (error: unknown) => console.error(`server: session ${session.id} ended`, error),
+    });
+  },
+  error: (error: unknown) => console.error('server: cannot listen', error),
 });
 const port = await listening;
 

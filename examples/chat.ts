@@ -89,28 +89,32 @@ const server = acceptSessions(
     }),
   ),
   { sessionTtl: 10_000 },
-).subscribe((session) => {
-  const member: Member = { name: undefined, link: undefined };
-  room.set(session.id, member);
-  // Requests: `join` names the member and answers with who is in the room; `leave` says goodbye.
-  const answer = (request: Request) => {
-    if ('leave' in request) return `bye, ${member.name}`;
-    member.name = request.join;
-    return [...room.values()].flatMap((m) => (m.name === undefined ? [] : [m.name]));
-  };
-  const leave = () => room.delete(session.id);
-  session.events$.pipe(serveRequests<Request, Post, ChatLine>(answer)).subscribe({
-    next: (event) => {
-      if (event.type === 'connected') member.link = event.link;
-      else if (event.type === 'frame') {
-        const line: ChatLine = { seq: ++relayed, from: member.name ?? '?', text: event.frame.text };
-        // Everyone, the sender included; a member who is away gets it when its session resumes.
-        for (const other of room.values()) other.link?.send(line);
-      }
-    },
-    error: leave,
-    complete: leave,
-  });
+).subscribe({
+  next: (session) => {
+    const member: Member = { name: undefined, link: undefined };
+    room.set(session.id, member);
+    // Requests: `join` names the member and answers with who is in the room; `leave` says goodbye.
+    const answer = (request: Request) => {
+      if ('leave' in request) return `bye, ${member.name}`;
+      member.name = request.join;
+      return [...room.values()].flatMap((m) => (m.name === undefined ? [] : [m.name]));
+    };
+    const leave = () => room.delete(session.id);
+    session.events$.pipe(serveRequests<Request, Post, ChatLine>(answer)).subscribe({
+      next: (event) => {
+        if (event.type === 'connected') member.link = event.link;
+        else if (event.type === 'frame') {
+          const line: ChatLine = { seq: ++relayed, from: member.name ?? '?', text: event.frame.text };
+          // Everyone, the sender included; a member who is away gets it when its session resumes.
+          for (const other of room.values()) other.link?.send(line);
+        }
+      },
+      error: leave,
+      complete: leave,
+    });
+  },
+  // Only listening can fail the session server (a port in use); sessions end on their own.
+  error: (error: unknown) => console.error('server: cannot listen', error),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -66,32 +66,36 @@ function answer(id: number, step: Step): Reply | undefined {
 
 let resolvePort!: (port: number) => void;
 const listening = new Promise<number>((resolve) => (resolvePort = resolve));
-const server = tcpServer<Step, Reply>({ host: '127.0.0.1', port: 0 }).subscribe((event) => {
-  if (event.type === 'listening') return resolvePort(event.port);
-  if (event.type !== 'connection') return; // a refusal or a connection that failed unsubscribed
-  const id = ++connectionCount;
-  serverConnections.add(id);
-  let link: Link<Reply> | undefined;
-  const ended = () => {
-    serverConnections.delete(id);
-    for (const [key, holder] of holders) {
-      if (holder !== id) continue;
-      holders.delete(key);
-      console.log(`  server: connection #${id} closed; its lock on '${key}' is released with it`);
-    }
-    if (serverConnections.size === 0) onServerIdle();
-  };
-  event.connection.subscribe({
-    next: (e) => {
-      if (e.type === 'connected') link = e.link;
-      else {
-        const reply = answer(id, e.frame);
-        if (reply) link?.send(reply);
+const server = tcpServer<Step, Reply>({ host: '127.0.0.1', port: 0 }).subscribe({
+  next: (event) => {
+    if (event.type === 'listening') return resolvePort(event.port);
+    if (event.type !== 'connection') return; // a refusal or a connection that failed unsubscribed
+    const id = ++connectionCount;
+    serverConnections.add(id);
+    let link: Link<Reply> | undefined;
+    const ended = () => {
+      serverConnections.delete(id);
+      for (const [key, holder] of holders) {
+        if (holder !== id) continue;
+        holders.delete(key);
+        console.log(`  server: connection #${id} closed; its lock on '${key}' is released with it`);
       }
-    },
-    error: ended,
-    complete: ended,
-  });
+      if (serverConnections.size === 0) onServerIdle();
+    };
+    event.connection.subscribe({
+      next: (e) => {
+        if (e.type === 'connected') link = e.link;
+        else {
+          const reply = answer(id, e.frame);
+          if (reply) link?.send(reply);
+        }
+      },
+      error: ended,
+      complete: ended,
+    });
+  },
+  // Only listening can fail the server itself (a port in use).
+  error: (error: unknown) => console.error('server: cannot listen', error),
 });
 const port = await listening;
 const address = `tcp://127.0.0.1:${port}`;

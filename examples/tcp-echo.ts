@@ -19,15 +19,23 @@ if (!Number.isInteger(count) || count < 1) throw new TypeError('--count must be 
 
 let resolvePort!: (port: number) => void;
 const listening = new Promise<number>((resolve) => (resolvePort = resolve));
-const server = tcpServer<Ping, Echo>({ host: '127.0.0.1', port: 0 }).subscribe((event) => {
-  if (event.type === 'listening') return resolvePort(event.port);
-  if (event.type !== 'connection') return; // a refusal or a connection that failed unsubscribed
-  // Each accepted connection: echo every frame.
-  let link: Link<Echo> | undefined;
-  event.connection.subscribe((e) => {
-    if (e.type === 'connected') link = e.link;
-    else link?.send({ ...e.frame, echoedAt: new Date().toISOString() });
-  });
+const server = tcpServer<Ping, Echo>({ host: '127.0.0.1', port: 0 }).subscribe({
+  next: (event) => {
+    if (event.type === 'listening') return resolvePort(event.port);
+    if (event.type !== 'connection') return; // a refusal or a connection that failed unsubscribed
+    // Each accepted connection: echo every frame.
+    let link: Link<Echo> | undefined;
+    event.connection.subscribe({
+      next: (e) => {
+        if (e.type === 'connected') link = e.link;
+        else link?.send({ ...e.frame, echoedAt: new Date().toISOString() });
+      },
+      // A garbled frame or a reset ends this connection only.
+      error: (error: unknown) => console.error('server: a connection failed', error),
+    });
+  },
+  // Only listening can fail the server itself (a port in use).
+  error: (error: unknown) => console.error('server: cannot listen', error),
 });
 
 const port = await listening;

@@ -204,11 +204,18 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * let link: RequestLink<string> | undefined;
  * const sub = endpoint.transport
  *   .pipe(reconnectWith(policy.constant(100)), cancelPending<string>({ timeout: 5_000 }))
- *   .subscribe((event) => {
- *     if (event.type === 'request-link') link = event.link;
- *     else if (event.type === 'frame') console.log(event.frame);
+ *   .subscribe({
+ *     next: (event) => {
+ *       if (event.type === 'request-link') link = event.link;
+ *       else if (event.type === 'frame') console.log(event.frame);
+ *     },
+ *     error: (error: unknown) => console.error('connection ended', error),
  *   });
- * link?.request({ get: 'user/7' }, { idempotent: true }).subscribe((user) => console.log(user));
+ * link?.request({ get: 'user/7' }, { idempotent: true }).subscribe({
+ *   next: (user) => console.log(user),
+ *   // RequestTimeoutError, RequestFailedError, or the connection's end.
+ *   error: (error: unknown) => console.error('request failed', error),
+ * });
  * sub.unsubscribe();
  * ```
  * @category Sessions

@@ -111,8 +111,12 @@ defineName(HeartbeatTimeoutError, 'HeartbeatTimeoutError');
  *   heartbeat<string>({ interval: 5_000, timeout: 15_000 }),
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 })),
  * );
- * const sub = session.subscribe((event) => {
- *   if (event.type === 'heartbeat') console.log(`rtt ${event.rtt} ms`);
+ * const sub = session.subscribe({
+ *   next: (event) => {
+ *     if (event.type === 'heartbeat') console.log(`rtt ${event.rtt} ms`);
+ *   },
+ *   // The policy gave up (GaveUpError, with the last HeartbeatTimeoutError as its cause).
+ *   error: (error: unknown) => console.error('connection lost for good', error),
  * });
  * sub.unsubscribe();
  * ```

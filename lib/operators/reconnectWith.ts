@@ -72,8 +72,11 @@ export interface ReconnectConfig {
  * const session = endpoint.transport.pipe(
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 }).jitter('full', { random: seededRandom(7) })),
  * );
- * const badge = session.subscribe((event) => {
- *   if (event.type === 'disconnected') console.log(`reconnecting in ${event.delay} ms`);
+ * const badge = session.subscribe({
+ *   next: (event) => {
+ *     if (event.type === 'disconnected') console.log(`reconnecting in ${event.delay} ms`);
+ *   },
+ *   error: (error: unknown) => console.error('gave up', error), // GaveUpError
  * });
  * badge.unsubscribe();
  * ```

@@ -196,10 +196,14 @@ export interface ResumableConfig<Out = unknown> {
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 })),
  *   resumable<string>({ maxBytes: 1024 * 1024 }),
  * );
- * const sub = session.subscribe((event) => {
- *   if (event.type === 'connected') event.link.send('hello');
- *   else if (event.type === 'frame') console.log(event.frame);
- *   else if (event.type === 'resumed') console.log(`resumed, resent ${event.replayed}`);
+ * const sub = session.subscribe({
+ *   next: (event) => {
+ *     if (event.type === 'connected') event.link.send('hello');
+ *     else if (event.type === 'frame') console.log(event.frame);
+ *     else if (event.type === 'resumed') console.log(`resumed, resent ${event.replayed}`);
+ *   },
+ *   // SessionLostError (with what was lost), or the reconnect policy's GaveUpError.
+ *   error: (error: unknown) => console.error('session ended', error),
  * });
  * sub.unsubscribe();
  * ```

@@ -53,7 +53,10 @@ export interface RetryConfig {
  *   if (++calls < 3) throw Object.assign(new Error('busy'), { status: 503 });
  *   return 'ok';
  * });
- * flaky.pipe(retryWith(policy.exponential({ initial: 10 }).maxAttempts(5))).subscribe(console.log);
+ * flaky.pipe(retryWith(policy.exponential({ initial: 10 }).maxAttempts(5))).subscribe({
+ *   next: console.log,
+ *   error: (error: unknown) => console.error('gave up', error), // GaveUpError, cause: the last error
+ * });
  * ```
  * @category Operators
  */

@@ -72,9 +72,11 @@ export interface ShareConnectionConfig {
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 })),
  *   shareConnection({ idleTimeout: 5_000 }),
  * );
- * const badge = session.subscribe((event) => console.log(event.type)); // dials
- * const chat = session.subscribe((event) => {
- *   if (event.type === 'frame') console.log(event.frame); // the same connection
+ * const onError = (error: unknown) => console.error('gave up', error); // GaveUpError
+ * const badge = session.subscribe({ next: (event) => console.log(event.type), error: onError }); // dials
+ * const chat = session.subscribe({
+ *   next: (event) => event.type === 'frame' && console.log(event.frame), // the same connection
+ *   error: onError,
  * });
  * badge.unsubscribe();
  * chat.unsubscribe(); // the connection stays up 5 s for the next subscriber, then closes

@@ -178,7 +178,10 @@ export type PoolAddress = string | URL | OriginParts;
  *     }),
  *     first(), // unsubscribes: the connection goes back to the pool for the next question
  *   );
- * ask('ping').subscribe((answer) => console.log(answer));
+ * ask('ping').subscribe({
+ *   next: (answer) => console.log(answer),
+ *   error: (error: unknown) => console.error('no answer', error), // DialError, PoolClosedError, …
+ * });
  * pool.stats$.subscribe((s) => console.log(s.key, s.open, s.idle, s.waiting));
  * pool.close();
  * ```
@@ -276,9 +279,10 @@ export class ConnectionPool<In = unknown, Out = In> {
    * import { ConnectionPool, memory } from 'rx-lifeline';
    * const endpoint = memory<string>();
    * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });
-   * const first = pool.transport('tcp://example.com:7070').subscribe(); // dials
+   * const onError = (error: unknown) => console.error('connection failed', error);
+   * const first = pool.transport('tcp://example.com:7070').subscribe({ error: onError }); // dials
    * first.unsubscribe(); // idle
-   * const second = pool.transport('tcp://example.com:7070').subscribe(); // the same connection
+   * const second = pool.transport('tcp://example.com:7070').subscribe({ error: onError }); // the same connection
    * second.unsubscribe();
    * pool.close();
    * ```
@@ -315,12 +319,19 @@ export class ConnectionPool<In = unknown, Out = In> {
    * import { first } from 'rxjs';
    * const endpoint = memory<string>();
    * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });
-   * const transfer = pool.lease('tcp://files.example.com:7070').subscribe((lease) => {
-   *   lease.link.send('LOCK');
-   *   lease.frames$.pipe(first()).subscribe(() => {
-   *     lease.link.send('UNLOCK');
-   *     lease.release();
-   *   });
+   * const onError = (error: unknown) => console.error('transfer failed', error);
+   * const transfer = pool.lease('tcp://files.example.com:7070').subscribe({
+   *   next: (lease) => {
+   *     lease.link.send('LOCK');
+   *     lease.frames$.pipe(first()).subscribe({
+   *       next: () => {
+   *         lease.link.send('UNLOCK');
+   *         lease.release();
+   *       },
+   *       error: onError, // the connection broke: the lease is discarded, not reused
+   *     });
+   *   },
+   *   error: onError,
    * });
    * transfer.unsubscribe(); // before release: the connection is closed, not reused
    * ```
@@ -379,7 +390,9 @@ export class ConnectionPool<In = unknown, Out = In> {
    * const endpoint = memory<string>();
    * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });
    * pool.adopt('tcp://peer.example.com:7070', endpoint.transport);
-   * pool.transport('tcp://peer.example.com:7070').subscribe(); // uses the adopted connection
+   * pool.transport('tcp://peer.example.com:7070').subscribe({
+   *   error: (error: unknown) => console.error('connection failed', error),
+   * }); // uses the adopted connection
    * ```
    */
   adopt(address: PoolAddress, connection: Transport<In, Out>): void {

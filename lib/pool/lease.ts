@@ -25,13 +25,20 @@ import type { Origin } from './origin.js';
  * import { first } from 'rxjs';
  * const endpoint = memory<string>();
  * const pool = new ConnectionPool<string>({ dial: () => endpoint.transport });
- * pool.lease('tcp://files.example.com:7070').subscribe((lease: Lease<string>) => {
- *   lease.link.send('LOCK key-1');
- *   lease.frames$.pipe(first()).subscribe((reply) => {
- *     lease.link.send('UNLOCK key-1');
- *     if (reply === 'OK') lease.release();
- *     else lease.discard();
- *   });
+ * const onError = (error: unknown) => console.error('lock failed', error);
+ * pool.lease('tcp://files.example.com:7070').subscribe({
+ *   next: (lease: Lease<string>) => {
+ *     lease.link.send('LOCK key-1');
+ *     lease.frames$.pipe(first()).subscribe({
+ *       next: (reply) => {
+ *         lease.link.send('UNLOCK key-1');
+ *         if (reply === 'OK') lease.release();
+ *         else lease.discard();
+ *       },
+ *       error: onError,
+ *     });
+ *   },
+ *   error: onError,
  * });
  * ```
  * @category Pools

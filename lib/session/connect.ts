@@ -94,7 +94,10 @@ export interface ClientSession<In = unknown, Out = In> {
  * );
  * session.state$.subscribe((state) => console.log(state.status));
  * session.send('hello');
- * session.request<string>({ get: 'user/7' }, { idempotent: true, timeout: 2_000 }).subscribe(console.log);
+ * session.request<string>({ get: 'user/7' }, { idempotent: true, timeout: 2_000 }).subscribe({
+ *   next: console.log,
+ *   error: (error: unknown) => console.error('request failed', error), // RequestTimeoutError, …
+ * });
  * async function read() {
  *   for await (const message of eachValueFrom(session.messages$)) console.log(message);
  * }

@@ -138,7 +138,10 @@ export interface ServeRequestsConfig {
  *   if (event.type !== 'connection') return;
  *   event.connection
  *     .pipe(serveRequests<{ add: [number, number] }>(({ add: [a, b] }) => a + b))
- *     .subscribe((e) => e.type === 'frame' && console.log('message', e.frame));
+ *     .subscribe({
+ *       next: (e) => e.type === 'frame' && console.log('message', e.frame),
+ *       error: (error: unknown) => console.error('connection failed', error), // this one only
+ *     });
  * });
  * server.unsubscribe();
  * ```

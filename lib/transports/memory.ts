@@ -128,15 +128,17 @@ export interface MemoryEndpoint<Up = unknown, Down = Up> {
  * import { memory } from 'rx-lifeline';
  * import { filter } from 'rxjs';
  * const endpoint = memory<string>();
+ * const onError = (error: unknown) => console.error('connection failed', error);
  * const server = endpoint.server.subscribe((event) => {
- *   if (event.type === 'connection')
- *     event.connection.subscribe((e) => {
- *       if (e.type === 'connected') e.link.send('welcome');
- *     });
+ *   if (event.type !== 'connection') return;
+ *   event.connection.subscribe({
+ *     next: (e) => e.type === 'connected' && e.link.send('welcome'),
+ *     error: onError, // this connection only: the server goes on
+ *   });
  * });
  * const client = endpoint.transport
  *   .pipe(filter((e) => e.type === 'frame'))
- *   .subscribe((e) => console.log(e.frame));
+ *   .subscribe({ next: (e) => console.log(e.frame), error: onError });
  * client.unsubscribe();
  * server.unsubscribe();
  * ```
