@@ -178,7 +178,11 @@ describe('acceptSessions', () => {
       error,
     });
     server$.next({ type: 'refused', reason: 'max-connections', remote: '127.0.0.1:3', total: 2, error });
-    server$.next({ type: 'connection-error', remote: '127.0.0.1:4', error: new ProtocolError('garbage', { offset: 0 }) });
+    server$.next({
+      type: 'connection-error',
+      remote: '127.0.0.1:4',
+      error: new ProtocolError('garbage', { offset: 0 }),
+    });
     expect(latest).to.deep.include({
       refusedConnections: { 'max-connections': 2, 'max-pending-frame-bytes': 1 },
       connectionErrors: 1,
