@@ -98,10 +98,9 @@ async function call(name: string): Promise<HttpResponse<Quote> | Error> {
     );
     return response;
   } catch (error) {
-    const cause = error instanceof GaveUpError ? error.cause : error;
-    const detail = HttpError.is(cause) ? `HTTP ${cause.status}` : String(cause);
+    // A GaveUpError's message names its cause (here the HttpError with the status).
     console.log(
-      `${clock()}  ${name}: failed after ${attempt} attempt(s): ${String((error as Error).message)} — ${detail}`,
+      `${clock()}  ${name}: failed after ${attempt} attempt(s): ${String((error as Error).message)}`,
     );
     return error as Error;
   }

@@ -186,7 +186,9 @@ export interface ResumableConfig<Out = unknown> {
  * It does not reconnect by itself, does not time out a handshake (pipe {@link heartbeat} before
  * `reconnectWith` for that), and does not persist the buffer: a client process that restarts
  * starts a new session. Piped where a session stream is not expected (before `reconnectWith`, so
- * that its source fails with a connection error), it errors with a `TypeError`.
+ * that its source fails with a connection error), it errors with a `TypeError` that says so; a
+ * `reconnectWith` after it gives up at once with a {@link GaveUpError} (reason `'permanent'`) whose
+ * message carries that `TypeError`'s.
  *
  * @example
  * ```ts

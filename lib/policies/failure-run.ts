@@ -1,3 +1,4 @@
+import { describeValue } from '../internal/describe-value.js';
 import { GaveUpError } from '../operators/gave-up-error.js';
 import type { Backoff } from './backoff.js';
 import type { RetryDecision, RetryPolicy } from './retry-policy.js';
@@ -20,7 +21,7 @@ import type { RetryDecision, RetryPolicy } from './retry-policy.js';
  * const second = run.decide(refused);
  * console.log(second.retry && second.delay); // 200
  * const third = run.decide(refused);
- * if (!third.retry) console.log(run.gaveUp(third).message); // Gave up after 3 failed attempts (max-attempts)
+ * if (!third.retry) console.log(run.gaveUp(third).message); // Gave up after 3 failed attempts (max-attempts): DialError: refused
  * ```
  * @category Policies
  */
@@ -64,10 +65,25 @@ export class FailureRun {
   /** The error to raise when the policy gave up: a {@link GaveUpError} with the run's attempts. */
   gaveUp(decision: Extract<RetryDecision, { retry: false }>): GaveUpError {
     const n = this.attempts;
-    return new GaveUpError(`Gave up after ${n} failed attempt${n === 1 ? '' : 's'} (${decision.reason})`, {
+    // The cause's own words in the message: a log line that shows only this one still says why.
+    const why = `Gave up after ${n} failed attempt${n === 1 ? '' : 's'} (${decision.reason})`;
+    return new GaveUpError(`${why}: ${describeCause(decision.error)}`, {
       cause: decision.error,
       attempts: n,
       reason: decision.reason,
     });
   }
+}
+
+/** `Name: message` of an Error (or any error-like value), a description of anything else. */
+function describeCause(error: unknown): string {
+  try {
+    if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
+      const { name, message } = error as { name?: unknown; message?: unknown };
+      if (typeof message === 'string') return typeof name === 'string' ? `${name}: ${message}` : message;
+    }
+  } catch {
+    // A getter that throws: described below like any other value.
+  }
+  return describeValue(error);
 }

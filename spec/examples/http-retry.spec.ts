@@ -20,7 +20,7 @@ describe('examples/http-retry.ts (seed 004: retry what can succeed)', () => {
     const secondAttempt = at(stdout, /^\s*\d+ ms {4}attempt 2$/);
     expect(secondAttempt - firstFailure, stdout).to.be.at.least(990);
     expect(stdout).to.match(
-      /call 1: failed after 4 attempt\(s\): Gave up after 4 failed attempts \(permanent\) — HTTP 500/,
+      /call 1: failed after 4 attempt\(s\): Gave up after 4 failed attempts \(permanent\): HttpError: GET \S+ failed: 500 Internal Server Error/,
     );
     // The breaker's state$: opened by the third 503, half-open a second later, closed by the success.
     const states = [...stdout.matchAll(/breaker: ([\w-]+)/g)].map((m) => m[1]);
@@ -28,7 +28,7 @@ describe('examples/http-retry.ts (seed 004: retry what can succeed)', () => {
     expect(at(stdout, /breaker: half-open/) - at(stdout, /breaker: open/)).to.be.at.least(990);
     // Call 2: a 500 is permanent, so one attempt only.
     expect(stdout).to.match(
-      /call 2: failed after 1 attempt\(s\): Gave up after 1 failed attempt \(permanent\) — HTTP 500/,
+      /call 2: failed after 1 attempt\(s\): Gave up after 1 failed attempt \(permanent\): HttpError: GET \S+ failed: 500 Internal Server Error/,
     );
     expect(stdout).to.match(/call 3: HTTP 200 after 1 attempt\(s\)/);
     expect(stdout).to.not.contain('FAIL');

@@ -3,6 +3,7 @@ import {
   CircuitBreaker,
   consecutiveFailures,
   ConnectionResetError,
+  DialError,
   GaveUpError,
   memory,
   policy,
@@ -236,8 +237,9 @@ describe('reconnectWith', () => {
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold<TransportEvent>('-', {});
       const session = source.pipe(reconnectWith(policy.constant(5).attemptTimeout(20).maxAttempts(2)));
+      const timedOut = new DialError('Dial timed out after 20 ms', { code: 'ETIMEDOUT' });
       // prettier-ignore
-      expectObservable(summarize(session)).toBe('20ms x 24ms #', { x: 'd1:5:DialError' }, expectGaveUp(2, 'max-attempts'));
+      expectObservable(summarize(session)).toBe('20ms x 24ms #', { x: 'd1:5:DialError' }, expectGaveUp(2, 'max-attempts', timedOut));
       expectSubscriptions(source.subscriptions).toBe(['^ 19ms !', '25ms ^ 19ms !']);
     });
   });
@@ -399,8 +401,10 @@ describe('reconnectWith', () => {
 });
 
 /** The GaveUpError a stream should end with. */
-function expectGaveUp(attempts: number, reason: string, cause: unknown = reset): GaveUpError {
-  return new GaveUpError(`Gave up after ${attempts} failed attempt${attempts === 1 ? '' : 's'} (${reason})`, {
+function expectGaveUp(attempts: number, reason: string, cause: Error = reset): GaveUpError {
+  const why = `Gave up after ${attempts} failed attempt${attempts === 1 ? '' : 's'} (${reason})`;
+  // The cause's name and message are in the message itself, not only in `cause`.
+  return new GaveUpError(`${why}: ${cause.name}: ${cause.message}`, {
     cause,
     attempts,
     reason: reason as never,

@@ -601,6 +601,19 @@ describe('resumable', () => {
       );
       // prettier-ignore
       expectObservable(misplaced).toBe('---c 1ms (e|)', { c: 'connected', e: 'TypeError:ConnectionResetError' });
+      // With reconnectWith after it, the GaveUpError's own message says what to change.
+      const retried = endpoint.transport.pipe(
+        resumable(),
+        reconnectWith(policy.constant(10)),
+        map(() => 'event'),
+        catchError((error: Error) => of(error.message)),
+      );
+      const why =
+        /^Gave up after 1 failed attempt \(permanent\): TypeError: resumable: .*pipe resumable\(\) after reconnectWith\(\)$/;
+      expectObservable(retried.pipe(map((m) => (why.test(m) ? 'why' : m)))).toBe('---e 1ms (w|)', {
+        e: 'event',
+        w: 'why',
+      });
     });
     expect(() => resumable({ ackEvery: 0 })).to.throw(TypeError, /ackEvery/);
     expect(() => resumable({ maxBytes: -1 })).to.throw(TypeError, /maxBytes/);
