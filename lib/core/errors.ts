@@ -4,8 +4,9 @@
  * for reconnecting clients, https://bugs.launchpad.net/bzr/+bug/819604).
  *
  * - `'none'`: no frame was ever sent on this connection.
- * - `'not-started'`: the last frame was queued, but none of its bytes were handed to the socket.
- *   Resending it cannot duplicate anything.
+ * - `'not-started'`: the last frame was queued, but none of its bytes were handed to the socket,
+ *   or the socket refused its write outright (a TCP write failing at once with `ECONNRESET` after
+ *   the peer's reset; a WebSocket already closing). Resending it cannot duplicate anything.
  * - `'partial'`: the socket took some of its bytes but never confirmed all of them. The peer may
  *   have the whole frame, part of it, or nothing.
  * - `'whole'`: the socket confirmed it accepted every byte of the frame. That is not proof that the
@@ -48,7 +49,8 @@ export interface WriteReport {
   /**
    * How many of the connection's frames, counted from its first, may have reached the peer, whole
    * or in part. Frames with an index at or above it certainly did not: they were never handed to
-   * the socket, or (memory transport) the transport knows they were not delivered. It never
+   * the socket, the socket refused their write outright, or (memory transport) the transport knows
+   * they were not delivered. It never
    * exceeds the frames sent; `Infinity` when nothing is known ({@link UNKNOWN_WRITE}).
    */
   readonly framesLeft: number;

@@ -25,10 +25,12 @@ import { Fifo } from './fifo.js';
 export interface ByteSink {
   /**
    * Writes one batch of length-prefixed frames. Call `done()` when the socket confirmed every byte
-   * (or at once, for sinks that cannot tell, with `confirmedBytes` supplying the truth).
-   * Errors are reported by the transport, not through `done`.
+   * (or at once, for sinks that cannot tell, with `pendingBytes` supplying the truth). Call
+   * `refused(bytes)` when the socket refused the last `bytes` of the batch outright (it failed the
+   * write before taking a byte of them), so they are known never to have reached the peer; the
+   * writer then accepts nothing more. Other errors are reported by the transport, not here.
    */
-  write(batch: Uint8Array, done: () => void): void;
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void;
   /** Closes the outbound side once the writer has flushed everything. */
   end(reason: string | undefined): void;
   /**
@@ -190,11 +192,11 @@ export class LinkWriter<Out> implements Link<Out> {
   }
 
   /**
-   * The transport lost the connection; the writer accepts nothing more. Exact transports (memory)
-   * pass `undelivered`, how many handed bytes are known not to have reached the peer: the bytes
-   * before them count as confirmed, the frames after them as never started (and above
-   * `framesLeft`). Sockets pass nothing, and whatever was handed but unconfirmed stays `'partial'`
-   * and counts as possibly received.
+   * The transport lost the connection; the writer accepts nothing more. Exact transports (memory,
+   * or a socket that refused a write outright) pass `undelivered`, how many handed bytes are known
+   * not to have reached the peer: the bytes before them count as confirmed, the frames after them
+   * as never started (and above `framesLeft`). Otherwise whatever was handed but unconfirmed stays
+   * `'partial'` and counts as possibly received.
    */
   fail(undelivered?: number): void {
     if (this.dead) return;
@@ -236,7 +238,11 @@ export class LinkWriter<Out> implements Link<Out> {
       this.queuedBodyBytes = 0;
       this.inFlight = true;
       const end = this.handed;
-      this.sink.write(batch, () => this.written(end));
+      this.sink.write(
+        batch,
+        () => this.written(end),
+        (bytes) => this.fail(bytes),
+      );
     }
     // The end follows the last batch at once, as a FIN follows the data; it does not wait for the
     // batch to be confirmed.

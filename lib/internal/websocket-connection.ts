@@ -240,10 +240,10 @@ function sinkFor(socket: WebSocketLike): ByteSink {
     return {
       // `done` only when ws confirms the write: the message then left this process whole. Messages
       // go out in order, so the last one's confirmation confirms the batch.
-      write: (batch, done) => {
+      write: (batch, done, refused) => {
         const messages = splitMessages(batch);
         const last = messages.length - 1;
-        messages.forEach((message, i) =>
+        sendWhileOpen(socket, messages, refused, (message, i) =>
           confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
         );
       },
@@ -251,14 +251,34 @@ function sinkFor(socket: WebSocketLike): ByteSink {
     };
   }
   return {
-    write: (batch, done) => {
-      for (const message of splitMessages(batch)) socket.send(message);
-      done();
+    write: (batch, done, refused) => {
+      if (sendWhileOpen(socket, splitMessages(batch), refused, (message) => socket.send(message))) done();
     },
     end,
     // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
     pendingBytes: () => socket.bufferedAmount,
   };
+}
+
+/**
+ * Sends each message while the socket is open. A closing or closed socket sends nothing (`ws`
+ * fails the send, a browser drops it): the messages from there on are reported `refused`, known
+ * never to have left. True when every message went out.
+ */
+function sendWhileOpen(
+  socket: WebSocketLike,
+  messages: readonly Uint8Array[],
+  refused: (bytes: number) => void,
+  send: (message: Uint8Array, index: number) => void,
+): boolean {
+  for (let i = 0; i < messages.length; i++) {
+    if (socket.readyState !== OPEN) {
+      refused(messages.slice(i).reduce((bytes, message) => bytes + message.length, 0));
+      return false;
+    }
+    send(messages[i]!, i);
+  }
+  return true;
 }
 
 /**

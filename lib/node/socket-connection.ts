@@ -59,10 +59,14 @@ export function runSocket(
     limits,
     {
       // `done` only when Node confirms the write: the frame then left this process whole.
-      write: (batch, done) => {
+      write: (batch, done, refused) => {
         socket.write(batch, (error) => {
           if (!error) done();
         });
+        // Node marks the socket errored during `write` only when its first attempt failed (say,
+        // ECONNRESET from a peer that already reset): not a byte of the batch reached the kernel.
+        // A later failure may follow a partial write, so it stays unconfirmed.
+        if (socket.errored) refused(batch.length);
       },
       end: () => {
         socket.end();

@@ -176,6 +176,29 @@ describe('tcp and tcpServer', () => {
     raw.close();
   });
 
+  it('a frame written after the peer reset is reported as never sent: the socket refused the write', async () => {
+    const raw = await rawServer();
+    const client = record(tcp<string>({ port: raw.port }));
+    const link = await client.link();
+    const socket = await raw.nextSocket();
+    link.send('delivered');
+    const size = encodeFrames(msgpackCodec(), ['delivered']).length;
+    let received = 0;
+    while (received < size) received += ((await once(socket, 'data')) as [Buffer])[0].length;
+    expect(link.writeReport()).to.deep.equal(allWhole(1));
+
+    // The reset reaches the client's kernel before this returns; the client's process has not
+    // seen it yet when its write goes out, so the socket refuses the write outright.
+    socket.resetAndDestroy();
+    link.send('after the reset');
+    const error = await failure(client);
+    expect(error).to.be.instanceOf(ConnectionResetError);
+    const reset = error as ConnectionResetError;
+    expect(reset.phase).to.equal('write');
+    expect(reset.write).to.deep.include({ lastFrame: 'not-started', framesLeft: 1 });
+    raw.close();
+  });
+
   it('a peer that ends the stream inside a frame errors with PeerClosedError, after the whole frames', async () => {
     const raw = await rawServer();
     const client = record(tcp<string>({ port: raw.port }));

@@ -6,7 +6,6 @@
 // succeed exactly once, its handler run exactly once. Real time, real sockets; everything waits on
 // events (the injector's timer is the only clock).
 import { expect } from 'chai';
-import net from 'node:net';
 import { asyncScheduler, map, type Observable, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import {
@@ -26,6 +25,7 @@ import {
 } from 'rx-lifeline';
 import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
 import { seededRandom } from 'rx-lifeline/testing';
+import { cutPair, startProxy, type Side } from '../support/tcp-proxy.js';
 
 /**
  * Frames each way: the issue's 100,000. They take 1–2 s per transport on this 2-core machine (at
@@ -48,90 +48,6 @@ const HEARTBEAT = { interval: 250, timeout: 2_000 } as const;
 /** Frame `n`: its number, and every 16th one padded so frames and chunks split in varied places. */
 type Frame = readonly [number, string];
 const frame = (n: number): Frame => [n, n % 16 === 0 ? 'x'.repeat(n % 1021) : ''];
-
-// ---------------------------------------------------------------------------------------------
-// The fault injector: a TCP proxy between client and server that can cut a connection pair.
-
-type Side = 'client' | 'server';
-
-interface Pair {
-  readonly client: net.Socket;
-  readonly server: net.Socket;
-  /** Cut when the next chunk flowing towards `towards` has been forwarded up to `offset` bytes. */
-  midChunk: { towards: Side; offset: number; reset: Side } | undefined;
-  /** Nothing more is forwarded (a cut is done or under way). */
-  halted: boolean;
-}
-
-interface ChaosProxy {
-  readonly port: number;
-  /** Pairs currently forwarding. */
-  readonly pairs: ReadonlySet<Pair>;
-  close(): Promise<void>;
-}
-
-/**
- * Cuts `pair`: the `reset` side's socket gets an RST (`resetAndDestroy`), the other a FIN
- * (`destroy`), so one peer sees a reset and the other a close, possibly inside a frame.
- */
-function cutPair(pair: Pair, reset: Side | undefined): void {
-  pair.halted = true;
-  const [hard, soft] = reset === 'client' ? [pair.client, pair.server] : [pair.server, pair.client];
-  if (reset === undefined || hard.connecting || hard.destroyed) hard.destroy();
-  else hard.resetAndDestroy();
-  soft.destroy();
-}
-
-async function startProxy(target: number): Promise<ChaosProxy> {
-  const pairs = new Set<Pair>();
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    // Resets are the point of this proxy: an 'error' is expected, and ends the pair below.
-    socket.on('error', () => undefined);
-  };
-  const forward = (pair: Pair, from: net.Socket, to: net.Socket, towards: Side) => {
-    from.on('data', (chunk: Buffer) => {
-      if (pair.halted) return;
-      const armed = pair.midChunk;
-      if (armed?.towards === towards) {
-        // Forward part of this chunk (often mid-frame), then cut once it left this process.
-        pair.halted = true;
-        to.write(chunk.subarray(0, Math.min(armed.offset, chunk.length - 1)), () =>
-          cutPair(pair, armed.reset),
-        );
-        return;
-      }
-      to.write(chunk);
-    });
-    // One end went away by itself (a heartbeat timeout, a takeover): close the other end too.
-    from.on('close', () => {
-      pairs.delete(pair);
-      cutPair(pair, undefined);
-    });
-  };
-  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (client) => {
-    track(client);
-    const upstream = net.connect({ port: target, host: '127.0.0.1', noDelay: true });
-    track(upstream);
-    const pair: Pair = { client, server: upstream, midChunk: undefined, halted: false };
-    pairs.add(pair);
-    forward(pair, client, upstream, 'server');
-    forward(pair, upstream, client, 'client');
-    upstream.once('connect', () => client.resume());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    pairs,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The two ends.

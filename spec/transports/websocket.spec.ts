@@ -161,6 +161,29 @@ describe('websocket', () => {
     raw.close();
   });
 
+  it('a frame sent after the close frame arrived is reported as never sent: ws refuses it', async () => {
+    const client$ = { link: undefined as Link<string> | undefined };
+    /** ws calls `close` itself when a close frame arrives: the socket is closing from then on. */
+    class SendsWhileClosing extends WebSocket {
+      override close(code?: number, reason?: string | Buffer): void {
+        super.close(code, reason);
+        client$.link?.send('after the close frame');
+      }
+    }
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket: SendsWhileClosing }));
+    const link = (client$.link = await client.link());
+    const socket = await raw.nextSocket();
+    link.send('delivered');
+    await once(socket, 'message');
+    expect(link.writeReport()).to.deep.equal(allWhole(1));
+    socket.close(4001, 'bye');
+    const error = await failure(client);
+    expect(error).to.be.instanceOf(PeerClosedError);
+    expect((error as PeerClosedError).write).to.deep.include({ lastFrame: 'not-started', framesLeft: 1 });
+    raw.close();
+  });
+
   it('an abnormal close (1006) is a ConnectionResetError that reports the frames written whole', async () => {
     const raw = await rawServer();
     const client = record(websocket<string>({ url: raw.url, WebSocket }));
