@@ -42,6 +42,11 @@ export interface ResumedEvent {
   readonly type: 'resumed';
   /** Frames this side sent again after the handshake. */
   readonly replayed: number;
+  /**
+   * `true` when the link is live again on a fresh session that replaced a lost one, after a
+   * {@link SessionResetEvent}: nothing crossed the reset. `false` on a real resume.
+   */
+  readonly fresh: boolean;
 }
 
 /**
@@ -176,7 +181,8 @@ export interface ResumableConfig<Out = unknown> {
  * across reconnections: `send` while disconnected queues in the replay buffer (capped by
  * `maxBytes` and `maxFrames`; overflow is an error or an {@link OverflowEvent}, never a silent
  * drop). Then `frame` events, each once, in order; `resumed` after each successful resume;
- * `session-reset` when a lost session was replaced (`onSessionLost: 'reset'`). `disconnected`
+ * `session-reset` when a lost session was replaced (`onSessionLost: 'reset'`), before anything of
+ * the fresh session, then `resumed` with `fresh: true` once the fresh session is live. `disconnected`
  * and other events (heartbeat samples) pass through. It errors with {@link SessionLostError} when
  * the session cannot be resumed (by default), with a `ProtocolError` when the peer breaks the
  * protocol or speaks no common version, and with the source's error when the policy gives up.
@@ -341,8 +347,9 @@ export function resumable<In = unknown, Out = In>(
         if (!announced) {
           announced = true;
           subscriber.next({ type: 'connected', link });
-        } else if (resuming) {
-          subscriber.next({ type: 'resumed', replayed });
+        } else {
+          // Not resuming: this is the fresh session that replaced a lost one (`session-reset`).
+          subscriber.next({ type: 'resumed', replayed, fresh: !resuming });
         }
       };
 

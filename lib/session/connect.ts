@@ -3,11 +3,14 @@ import { LinkClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { FrameEvent } from '../core/transport.js';
 import type { RequestLink, RequestLinkEvent, RequestOptions } from '../operators/cancelPending.js';
+import type { SessionResetEvent } from '../operators/resumable.js';
 
 /**
  * Where a {@link ClientSession} stands. `reconnecting` says when the next dial starts and why the
- * last connection ended; `closed` carries the error when the stream failed (the policy gave up,
- * the session was lost), and nothing after `close()` or a clean end.
+ * last connection ended; `reset` that the session could not be resumed and a fresh one replaces it
+ * (`resumable({ onSessionLost: 'reset' })`: what may be lost is in `lost`; `connected` follows once
+ * the fresh session is live); `closed` carries the error when the stream failed (the policy gave
+ * up, the session was lost), and nothing after `close()` or a clean end.
  *
  * @example
  * ```ts
@@ -25,6 +28,11 @@ export type ClientState =
       readonly attempt: number;
       readonly delay: number;
       readonly error: unknown;
+    }
+  | {
+      readonly status: 'reset';
+      readonly reason: SessionResetEvent['reason'];
+      readonly lost: SessionResetEvent['lost'];
     }
   | { readonly status: 'closed'; readonly error?: unknown };
 
@@ -47,6 +55,12 @@ export interface ClientSession<In = unknown, Out = In> {
   readonly messages$: Observable<In>;
   /** The current {@link ClientState} at once, then every change; completes after `closed`. */
   readonly state$: Observable<ClientState>;
+  /**
+   * Each time the session was lost and a fresh one took its place (`onSessionLost: 'reset'`), the
+   * {@link SessionResetEvent}, before any message of the fresh session reaches `messages$`: the
+   * application resynchronises its state here. Hot; completes with `state$`.
+   */
+  readonly resets$: Observable<SessionResetEvent>;
   /**
    * Sends a plain message, or queues it while no connection takes it (then it returns `false`).
    * @throws `SendQueueFullError` when `maxQueued` messages wait already; `LinkClosedError` after
@@ -72,7 +86,8 @@ export interface ClientSession<In = unknown, Out = In> {
  *
  * `messages$` works with `for await` through rxjs-for-await's `eachValueFrom`. `state$` is a badge:
  * `connecting`, then `connected` / `reconnecting` (attempt, delay, error) as connections come and
- * go, `connected` again on a resume, and `closed` once. Messages sent while disconnected queue in
+ * go, `connected` again on a resume, `reset` (then `connected`) when a lost session was replaced,
+ * and `closed` once; `resets$` carries each reset too, before any message of the fresh session. Messages sent while disconnected queue in
  * order (`maxQueued` of {@link cancelPending}; with `resumable` in the pipe, its replay buffer takes
  * them instead).
  *
@@ -111,6 +126,7 @@ export function connect<In = unknown, Out = In>(
 ): ClientSession<In, Out> {
   const messages = new Subject<In>();
   const states = new BehaviorSubject<ClientState>({ status: 'connecting' });
+  const resets = new Subject<SessionResetEvent>();
   let link: RequestLink<Out> | undefined;
   let closed = false;
 
@@ -119,6 +135,7 @@ export function connect<In = unknown, Out = In>(
     closed = true;
     states.next(state);
     states.complete();
+    resets.complete();
     if (state.status === 'closed' && 'error' in state) messages.error(state.error);
     else messages.complete();
   };
@@ -133,6 +150,12 @@ export function connect<In = unknown, Out = In>(
         case 'resumed':
           if (states.value.status !== 'connected') states.next({ status: 'connected' });
           return;
+        case 'session-reset': {
+          const reset = event as SessionResetEvent;
+          states.next({ status: 'reset', reason: reset.reason, lost: reset.lost });
+          resets.next(reset);
+          return;
+        }
         case 'disconnected': {
           const { attempt, delay, error } = event as DisconnectedEvent;
           states.next({ status: 'reconnecting', attempt, delay, error });
@@ -157,6 +180,7 @@ export function connect<In = unknown, Out = In>(
   return {
     messages$: messages.asObservable(),
     state$: states.asObservable(),
+    resets$: resets.asObservable(),
     send: (message) => {
       if (closed) throw new LinkClosedError('The session is closed');
       return requestLink.send(message);

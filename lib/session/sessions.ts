@@ -556,7 +556,7 @@ export function acceptSessions<In = unknown, Out = In>(
       // token it just proved it holds stays valid (and the one before it, never received, does not).
       session.previousToken = hello.token;
       const replayed = attach(connection, session, hello.received);
-      session.emit({ type: 'resumed', replayed });
+      session.emit({ type: 'resumed', replayed, fresh: false });
     };
 
     const attach = (connection: Connection, session: Session<In, Out>, peerReceived: number): number => {

@@ -355,7 +355,7 @@ describe('resumable', () => {
     });
   });
 
-  it("session expiry with onSessionLost: 'reset': an explicit session-reset, then a fresh session", () => {
+  it("session expiry with onSessionLost: 'reset': an explicit session-reset, then a fresh session, announced live", () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];
     let lost: unknown;
@@ -368,7 +368,9 @@ describe('resumable', () => {
         .subscribe((event) => {
           if (event.type === 'connected') link = event.link as Link<string>;
           if (event.type === 'session-reset') lost = event.lost;
-          seen.push(`C:${event.type === 'frame' ? String(event.frame) : event.type}`);
+          if (event.type === 'resumed')
+            seen.push(`C:resumed${event.fresh ? ' fresh' : ''}/${event.replayed}`);
+          else seen.push(`C:${event.type === 'frame' ? String(event.frame) : event.type}`);
         });
       testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
       // Sent while away: never acked, so reported as possibly lost.
@@ -386,6 +388,7 @@ describe('resumable', () => {
       'S:E:SessionExpiredError',
       'C:session-reset',
       'S:C',
+      'C:resumed fresh/0',
       'S:z',
       'C:Z',
     ]);

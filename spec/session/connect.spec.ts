@@ -21,7 +21,9 @@ const showState = (s: ClientState): string =>
     ? `r${s.attempt}/${s.delay}`
     : s.status === 'closed'
       ? `x${'error' in s ? `:${(s.error as Error).name}` : ''}`
-      : s.status[0]!;
+      : s.status === 'reset'
+        ? `R:${s.reason}`
+        : s.status[0]!;
 
 function plainSession(endpoint: MemoryEndpoint, maxQueued = 1_000) {
   return connect<string, string>(
@@ -44,6 +46,42 @@ describe('connect', () => {
         c: 'c', r: 'r1/10', x: 'x',
       });
       testScheduler.schedule(() => server.unsubscribe(), 30);
+    });
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
+  it("a lost session replaced (onSessionLost: 'reset'): state$ says reset, resets$ says what was lost, both before the fresh session's messages", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveSessionsOn(endpoint, () => 'ok', { sessionTtl: 50 }).subscribe();
+      const session = connect<string, string>(
+        endpoint.transport.pipe(
+          reconnectWith(policy.constant(10)),
+          resumable({ onSessionLost: 'reset', ackInterval: 5 }),
+          cancelPending(),
+        ),
+      );
+      // Dials every 10 ms while refused; the server expires the session at 60; the dial at 76 gets
+      // an unknown-session refusal at 78 and the fresh session is live at 80.
+      // prettier-ignore
+      expectObservable(session.state$.pipe(map(showState))).toBe(
+        'c 2ms c 6ms 1 10ms 2 10ms 3 10ms 4 10ms 5 10ms 6 12ms R-c 20ms (x|)',
+        { c: 'c', 1: 'r1/10', 2: 'r2/10', 3: 'r3/10', 4: 'r4/10', 5: 'r5/10', 6: 'r6/10', R: 'R:unknown-session', x: 'x' },
+      );
+      // 'a' and 'b' were never acknowledged: the fresh session starts without them.
+      expectObservable(session.resets$.pipe(map((r) => `${r.reason}:${String(r.lost.sent)}`))).toBe(
+        '78ms R 22ms |',
+        { R: 'unknown-session:1,2' },
+      );
+      // 'c', sent on the fresh session, comes back after the reset.
+      expectObservable(session.messages$).toBe('7ms A 84ms C 8ms |', { A: 'A', C: 'C' });
+      testScheduler.schedule(() => session.send('a'), 5);
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
+      testScheduler.schedule(() => session.send('b'), 12);
+      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      testScheduler.schedule(() => session.send('c'), 90);
+      testScheduler.schedule(() => (session.close(), server.unsubscribe()), 100);
     });
     expect(testScheduler.actions).to.deep.equal([]);
   });

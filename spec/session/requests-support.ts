@@ -8,6 +8,7 @@ import {
   resumable,
   acceptSessions,
   serveRequests,
+  type AcceptSessionsConfig,
   type CancelPendingConfig,
   type HeartbeatConfig,
   type MemoryEndpoint,
@@ -47,15 +48,30 @@ export function serveOn(
   );
 }
 
-/** Serves `handler` on every session of `endpoint` (resumable server). */
-export function serveSessionsOn(endpoint: MemoryEndpoint, handler: RequestHandler): Observable<unknown> {
-  return acceptSessions(endpoint.server, { ackInterval: 5 }).pipe(
-    mergeMap((session) =>
-      session.events$.pipe(
+/**
+ * Serves `handler` on every session of `endpoint` (resumable server), plain frames echoed
+ * upper-cased; `config` goes to `acceptSessions` (acks every 5 ms unless it says otherwise).
+ */
+export function serveSessionsOn(
+  endpoint: MemoryEndpoint,
+  handler: RequestHandler,
+  config: AcceptSessionsConfig = {},
+): Observable<unknown> {
+  return acceptSessions(endpoint.server, { ackInterval: 5, ...config }).pipe(
+    mergeMap((session) => {
+      // serveRequests' link wraps plain frames so they travel beside the requests.
+      let link: { send(frame: unknown): boolean } | undefined;
+      return session.events$.pipe(
         serveRequests(handler),
-        mergeMap(() => EMPTY),
-      ),
-    ),
+        mergeMap((e) => {
+          if (e.type === 'connected') link = e.link;
+          else if (e.type === 'frame') link?.send(String(e.frame).toUpperCase());
+          return EMPTY;
+        }),
+        // An expired session ends here; the server accepts on.
+        catchError(() => EMPTY),
+      );
+    }),
   );
 }
 
