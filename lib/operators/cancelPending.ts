@@ -50,8 +50,9 @@ export interface RequestOptions {
   /**
    * Milliseconds from subscribing until the request fails with {@link RequestTimeoutError} and a
    * cancel goes to the server. It covers the whole wait, reconnects included; it does not stop a
-   * streamed response that keeps sending values (it bounds the whole response).
-   * @default the operator's `timeout` (none)
+   * streamed response that keeps sending values (it bounds the whole response). `Infinity` waits
+   * for as long as the stream lives (a stream that keeps reconnecting may wait forever).
+   * @default the operator's `timeout` (30 seconds unless configured)
    */
   timeout?: number;
 }
@@ -141,8 +142,11 @@ export interface CancelPendingConfig {
    */
   maxQueued?: number;
   /**
-   * The timeout of requests that set none, in milliseconds. It does not apply to plain frames.
-   * @default Infinity (none)
+   * The timeout of requests that set none, in milliseconds: a request still unanswered after it
+   * fails with {@link RequestTimeoutError}, outage or not. `Infinity` turns the default deadline off
+   * (then only the end of the stream settles a request that gets no answer). It does not apply to
+   * plain frames.
+   * @default 30_000
    */
   timeout?: number;
   /**
@@ -151,6 +155,9 @@ export interface CancelPendingConfig {
    */
   scheduler?: SchedulerLike;
 }
+
+/** How long a request waits for its answer unless configured: nothing waits forever by default. */
+const DEFAULT_REQUEST_TIMEOUT = 30_000;
 
 interface Pending {
   readonly id: number;
@@ -186,8 +193,9 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * known undelivered) — is sent on the next connection; one that may have reached the peer is sent
  * again if idempotent and fails with {@link AmbiguousOutcomeError} if not, because the server may
  * have acted on it. Inside a resumable session (the link below survives the break) requests simply continue:
- * the session delivers them and their responses exactly once. A request's timeout fails it with
- * {@link RequestTimeoutError} and cancels it on the server. When the stream ends for good — the
+ * the session delivers them and their responses exactly once. A request's timeout (30 s unless
+ * configured, reconnects included) fails it with {@link RequestTimeoutError} and cancels it on the
+ * server. When the stream ends for good — the
  * policy gave up, the stream was unsubscribed, `link.close()` was called — every pending request
  * fails at once with {@link RequestCancelledError}; `close()` first sends a cancel for
  * each, so the server stops too. Pending requests are capped (`maxPending`), as are plain frames
@@ -228,7 +236,7 @@ export function cancelPending<In = unknown, Out = In>(
   const {
     maxPending = 1_000,
     maxQueued = 1_000,
-    timeout = Infinity,
+    timeout = DEFAULT_REQUEST_TIMEOUT,
     scheduler = asyncScheduler,
   } = config ?? {};
   for (const [name, value] of [

@@ -223,6 +223,25 @@ describe('cancelPending', () => {
     expect(aborted).to.deep.equal([11, 51]);
   });
 
+  it('seed 009: nothing waits forever by default: through an outage a request fails after 30 s; Infinity waits on', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const { handler } = counting(1);
+      const server = serveOn(endpoint, handler).subscribe();
+      // The server is unreachable from 5 ms on: every dial is refused, the policy never gives up.
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
+      const { link, subscription } = clientOn(endpoint);
+      // Both requests are made at 10 ms, during the outage.
+      expectObservable(shown(link.request('default')), '10ms ^').toBe('10ms 30s (e|)', {
+        e: 'E:RequestTimeoutError',
+      });
+      expectObservable(shown(link.request('forever', { timeout: Infinity })), '10ms ^ 60s !').toBe('');
+      cleanup(testScheduler, 60_020, subscription, server);
+    });
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
   it('streams a response, and cancels it on unsubscribe; parts that crossed the cancel are ignored', () => {
     const testScheduler = newTestScheduler();
     const events: string[] = [];
