@@ -119,12 +119,13 @@ export interface ResumableConfig<Out = unknown> {
    * bound inbound frames, which are delivered at once. With the default measure, a frame written
    * at once to a live connection is measured as it is written, so it is refused only when the
    * buffer is full already and may take it past `maxBytes` by that one frame; a frame queued
-   * while disconnected is refused when it would not fit.
+   * while disconnected is refused when it would not fit. From half of it on (or of `maxFrames`),
+   * the link's `send()` returns `false`: a sender that waits for `drain$` then never reaches it.
    * @default 4 MiB (4_194_304)
    */
   maxBytes?: number;
   /**
-   * Cap on the number of unacknowledged outbound frames.
+   * Cap on the number of unacknowledged outbound frames; `send()` returns `false` from half of it.
    * @default 65_536
    */
   maxFrames?: number;

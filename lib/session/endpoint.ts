@@ -88,14 +88,19 @@ export class SessionEndpoint<Out> {
     return this.link?.info;
   }
 
-  /** Emits when an ack freed space after `send` returned `false`. */
+  /**
+   * Emits after `send` returned `false`, once the session can take frames again: a link is
+   * attached and has taken every buffered frame without asking to wait, and the replay buffer is
+   * below its high-water mark.
+   */
   get drain$(): Observable<void> {
     return (this.drained ??= new Subject<void>()).asObservable();
   }
 
   /**
    * Numbers `frame`, keeps it until acked and writes it if a link is attached. Returns `false` when
-   * it was only queued or the link is above its high-water mark.
+   * it was only queued, the link is above its high-water mark, or the replay buffer is past its own
+   * (half its caps): then {@link drain$} says when to go on.
    *
    * Without a `sizeOf`, a frame written at once is measured by what it added to the link's
    * `bufferedBytes`: its encoded envelope with the framing, one encoding for both (a second
@@ -136,8 +141,16 @@ export class SessionEndpoint<Out> {
     const grown = link.bufferedBytes - before;
     buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
     this.sentThrough = this.writtenThrough = seq;
-    if (!ready) this.wantsDrain = true;
-    return ready;
+    // The link asks to wait: the next frames stay in the buffer until it drains.
+    if (!ready) this.awaitDrain(link);
+    return this.answer(ready);
+  }
+
+  /** What `send` returns: `false` asks the sender to wait for `drain$`. */
+  private answer(ready: boolean): boolean {
+    const ok = ready && !this.buffer.pastHighWater;
+    if (!ok) this.wantsDrain = true;
+    return ok;
   }
 
   /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
@@ -163,8 +176,8 @@ export class SessionEndpoint<Out> {
     }
     buffer.append(frame, size);
     if (written) this.sentThrough = this.writtenThrough = seq;
-    if (!ready) this.wantsDrain = true;
-    return ready;
+    if (written && !ready) this.awaitDrain(link!);
+    return this.answer(ready);
   }
 
   /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
@@ -183,6 +196,7 @@ export class SessionEndpoint<Out> {
     this.sentThrough = peerReceived;
     const replayed = this.lastSeq - peerReceived;
     this.pump();
+    this.maybeDrain();
     return replayed;
   }
 
@@ -250,10 +264,15 @@ export class SessionEndpoint<Out> {
     if (this.buffer.trim(ack) === 0) return;
     if (this.sentThrough < ack) this.sentThrough = ack;
     if (this.writtenThrough < ack) this.writtenThrough = ack;
-    if (this.wantsDrain && this.drained) {
-      this.wantsDrain = false;
-      this.drained.next();
-    }
+    this.maybeDrain();
+  }
+
+  /** Emits `drain$` when a sender waits and the session takes frames again (see `drain$`). */
+  private maybeDrain(): void {
+    if (!this.wantsDrain || !this.drained || !this.link || this.drainWait) return;
+    if (this.sentThrough < this.lastSeq || this.buffer.pastHighWater) return;
+    this.wantsDrain = false;
+    this.drained.next();
   }
 
   /** Writes the buffered frames the link has not had yet, until it is full. */
@@ -263,8 +282,9 @@ export class SessionEndpoint<Out> {
     const last = this.lastSeq;
     while (this.sentThrough < last) {
       const seq = this.sentThrough + 1;
+      let ready: boolean;
       try {
-        link.send([DATA, seq, this.buffer.at(seq)]);
+        ready = link.send([DATA, seq, this.buffer.at(seq)]);
       } catch (error) {
         if (SendBufferFullError.is(error)) this.awaitDrain(link);
         // A closed link: the connection is ending, and the next handshake replays the rest.
@@ -273,6 +293,7 @@ export class SessionEndpoint<Out> {
       }
       this.sentThrough = seq;
       if (seq > this.writtenThrough) this.writtenThrough = seq;
+      if (!ready) return this.awaitDrain(link);
     }
   }
 
@@ -285,6 +306,7 @@ export class SessionEndpoint<Out> {
     this.drainWait?.unsubscribe();
     this.drainWait = undefined;
     this.pump();
+    this.maybeDrain();
   };
 
   private noteUnacked(): void {

@@ -92,6 +92,14 @@ export class ReplayBuffer<T> {
     return this.first + this.length;
   }
 
+  /**
+   * True from half of either cap on: the buffer's high-water mark, where a session's `send()`
+   * starts returning `false` so a sender that honours it never reaches the cap.
+   */
+  get pastHighWater(): boolean {
+    return this.length >= this.maxFrames / 2 || this.heldBytes >= this.maxBytes / 2;
+  }
+
   /** True when a frame of `size` bytes would fit. */
   fits(size: number): boolean {
     return this.length < this.maxFrames && this.heldBytes + size <= this.maxBytes;

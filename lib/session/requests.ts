@@ -1,9 +1,10 @@
 import { isObservable, Observable, Subscription } from 'rxjs';
-import { EncodeError, LinkClosedError, type ProtocolError } from '../core/errors.js';
+import { EncodeError, type ProtocolError } from '../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
 import { describeValue } from '../internal/describe-value.js';
 import { LayerLink } from '../internal/layer-link.js';
 import { asLayerError, layerProtocolError } from '../internal/peer-input.js';
+import { ResponseOutbox } from './response-outbox.js';
 
 // The requests layer's envelopes (docs/PROTOCOL.md, "Requests layer").
 /** @internal */
@@ -108,6 +109,14 @@ export interface ServeRequestsConfig {
    * @default 1_000
    */
   maxConcurrent?: number;
+  /**
+   * Responses waiting for a link that asked to wait (its `send()` returned `false`, or its buffer
+   * is full). Final responses always wait their turn; a streamed response whose next value finds
+   * this many waiting is ended instead: its handler is cancelled and the client gets an error
+   * response named `'ResponseOverflowError'`.
+   * @default 1_000
+   */
+  maxQueued?: number;
 }
 
 /**
@@ -127,8 +136,11 @@ export interface ServeRequestsConfig {
  * It does not retry handlers, does not deduplicate a request the client sent again after a broken
  * connection (it has no memory across connections: mark such requests idempotent), and does not
  * authenticate. A frame that is not a requests envelope, or a request whose id is still running,
- * fails the stream with a `ProtocolError`; a response that cannot be sent because the link's buffer
- * is full fails the stream with that error (never a silent drop).
+ * fails the stream with a `ProtocolError`. Responses honour the link's backpressure: while it asks
+ * to wait (`send()` returned `false`, or its buffer is full) they wait in order and leave on its
+ * `drain$`, so a burst never fails the stream; a streamed response that outruns the client by
+ * `maxQueued` waiting responses is ended with a `'ResponseOverflowError'` error response (never a
+ * silent drop).
  *
  * @example
  * ```ts
@@ -156,11 +168,14 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
   ConnectedEvent<Out> | FrameEvent<In> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>
 > {
   if (typeof handler !== 'function') throw new TypeError('serveRequests: handler must be a function');
-  const { maxConcurrent = 1_000 } = config ?? {};
-  if (!(Number.isSafeInteger(maxConcurrent) && maxConcurrent > 0)) {
-    throw new TypeError(
-      `serveRequests: maxConcurrent must be a positive integer, got ${describeValue(maxConcurrent)}`,
-    );
+  const { maxConcurrent = 1_000, maxQueued = 1_000 } = config ?? {};
+  for (const [name, value] of [
+    ['maxConcurrent', maxConcurrent],
+    ['maxQueued', maxQueued],
+  ] as const) {
+    if (!(Number.isSafeInteger(value) && value > 0)) {
+      throw new TypeError(`serveRequests: ${name} must be a positive integer, got ${describeValue(value)}`);
+    }
   }
 
   const operator = (source: Observable<{ readonly type: string }>) =>
@@ -170,6 +185,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         subscription: Subscription | undefined;
       }
       let link: Link<unknown> | undefined;
+      let outbox: ResponseOutbox | undefined;
       const running = new Map<number, Running>();
       const upstream = new Subscription();
       let ended = false;
@@ -188,21 +204,28 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         ended = true;
         upstream.unsubscribe();
         cancelAll();
+        outbox?.dispose();
         subscriber.error(error);
       };
 
       const respond = (envelope: unknown[]) => {
-        if (ended || !link) return;
-        try {
-          link.send(envelope);
-        } catch (error) {
-          // The connection is going: its requests end with it (the client's rules take over).
-          if (LinkClosedError.is(error)) return;
-          if (envelope[2] !== 'error' && EncodeError.is(error)) {
-            return respond([RESPONSE, envelope[1], 'error', toWireError(error)]);
-          }
-          fail(error);
+        if (!ended) outbox?.push(envelope);
+      };
+      /** A response the link refused for a reason other than backpressure. */
+      const refused = (envelope: unknown[], error: unknown): unknown[] | undefined => {
+        if (envelope[2] !== 'error' && EncodeError.is(error)) {
+          return [RESPONSE, envelope[1], 'error', toWireError(error)];
         }
+        fail(error);
+        return undefined;
+      };
+      /** The next value of a streamed response, unless the client is too far behind. */
+      const respondNext = (id: number, entry: Running, value: unknown) => {
+        if (running.get(id) !== entry) return;
+        if ((outbox?.length ?? 0) < maxQueued) return respond([RESPONSE, id, 'next', value]);
+        running.delete(id);
+        stop(entry);
+        respond([RESPONSE, id, 'error', { name: 'ResponseOverflowError', message: overflowed(maxQueued) }]);
       };
 
       const finish = (id: number, entry: Running, envelope: unknown[]) => {
@@ -222,9 +245,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         }
         if (isObservable(result)) {
           const subscription = result.subscribe({
-            next: (value) => {
-              if (running.get(id) === entry) respond([RESPONSE, id, 'next', value]);
-            },
+            next: (value) => respondNext(id, entry, value),
             error: (error: unknown) => finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]),
             complete: () => finish(id, entry, [RESPONSE, id, 'complete']),
           });
@@ -279,6 +300,8 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
       const onEvent = (event: { readonly type: string }) => {
         if (event.type === 'connected') {
           link = (event as ConnectedEvent<unknown>).link;
+          outbox?.dispose();
+          outbox = new ResponseOutbox(link, refused);
           subscriber.next({
             type: 'connected',
             link: new LayerLink<Out>(link, (frame) => [PLAIN, frame]),
@@ -303,6 +326,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
             if (ended) return;
             ended = true;
             cancelAll();
+            outbox?.dispose();
             subscriber.complete();
           },
         }),
@@ -311,9 +335,14 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         ended = true;
         upstream.unsubscribe();
         cancelAll();
+        outbox?.dispose();
       };
     });
   return operator as never;
+}
+
+function overflowed(maxQueued: number): string {
+  return `The client reads responses too slowly: ${maxQueued} wait already (serveRequests maxQueued), so this streamed response was ended`;
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

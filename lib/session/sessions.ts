@@ -101,8 +101,12 @@ export interface ServerSession<In = unknown, Out = In> {
    */
   readonly events$: Observable<ServerSessionEvent<In, Out>>;
   /**
-   * The stable link to the client: `send` queues while the client is away (throwing
-   * {@link ReplayBufferFullError} when the replay buffer is full); `close()` ends the session.
+   * The stable link to the client: `send` queues while the client is away and returns `false`
+   * when the sender should wait for `drain$` (the client is away, the socket is above its
+   * high-water mark, or the replay buffer holds half its caps); it throws
+   * {@link ReplayBufferFullError} only for a sender that went on to the caps, and the session lives
+   * on. With {@link serveRequests} on `events$`, send plain frames on the link of its `connected`
+   * event instead: it wraps them so they travel beside the requests.
    */
   readonly link: Link<Out>;
 }
@@ -196,7 +200,9 @@ export interface AcceptSessionsConfig<Out = unknown> {
    */
   badTokenLockout?: number;
   /**
-   * Cap on the bytes of each session's unacknowledged outbound frames.
+   * Cap on the bytes of each session's unacknowledged outbound frames. From half of it on (or of
+   * `maxFrames`), the session link's `send()` returns `false`: a sender that waits for `drain$`
+   * then never reaches it.
    * @default 4 MiB (4_194_304)
    */
   maxBytes?: number;

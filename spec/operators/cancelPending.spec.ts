@@ -223,7 +223,7 @@ describe('cancelPending', () => {
     expect(aborted).to.deep.equal([11, 51]);
   });
 
-  it('seed 009: nothing waits forever by default: through an outage a request fails after 30 s; Infinity waits on', () => {
+  it('nothing waits forever by default: through an outage a request fails after 30 s; Infinity waits on', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
       const endpoint = memory({ latency: 1 });

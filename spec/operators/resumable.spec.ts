@@ -15,7 +15,7 @@ import {
   type ServerSession,
   type TransportEvent,
 } from 'rx-lifeline';
-import { catchError, EMPTY, map, mergeMap, of, tap, VirtualTimeScheduler, type Observable } from 'rxjs';
+import { catchError, EMPTY, map, mergeMap, of, take, tap, VirtualTimeScheduler, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import {
   bentRecord,
@@ -275,6 +275,60 @@ describe('resumable', () => {
         expect(seen).to.deep.equal(['c', 'd', 'o:c', 'sent:false', 'd', 'd']);
       }
     }
+  });
+
+  describe('backpressure: a sender that honours send() and drain$', () => {
+    const TOTAL = 1_000;
+    const CAP = 16;
+    // The receiver acks every 4 frames, so a sender paused at half the cap soon goes on.
+
+    /** Sends M0…M999 on `link`, pausing whenever `send` returns false until `drain$`. */
+    function sendHonouring(link: Link<string>, held: number[]): void {
+      let next = 0;
+      const go = (): void => {
+        while (next < TOTAL) {
+          const ready = link.send(`M${next++}`);
+          held.push(link.writeReport().unconfirmedFrames);
+          if (!ready) {
+            link.drain$.pipe(take(1)).subscribe(go);
+            return;
+          }
+        }
+      };
+      go();
+    }
+
+    const inOrder = Array.from({ length: TOTAL }, (_, i) => `M${i}`);
+
+    it('client to server: never reaches the cap (send() says wait from half of it) and loses nothing', () => {
+      const testScheduler = newTestScheduler();
+      const received: string[] = [];
+      const held: number[] = [];
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 1 });
+        const srv = server(endpoint, { ackEvery: 4 }).subscribe((v) => v.startsWith('M') && received.push(v));
+        const sub = client(endpoint, { maxFrames: CAP }, (link) => sendHonouring(link, held)).subscribe();
+        testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 5_000);
+      });
+      expect(received).to.deep.equal(inOrder);
+      expect(Math.max(...held)).to.equal(CAP / 2);
+    });
+
+    it('server to client: never reaches the cap and loses nothing', () => {
+      const testScheduler = newTestScheduler();
+      const received: string[] = [];
+      const held: number[] = [];
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 1 });
+        const srv = server(endpoint, { maxFrames: CAP }, (session) =>
+          sendHonouring(session.link, held),
+        ).subscribe();
+        const sub = client(endpoint, { ackEvery: 4 }).subscribe((v) => v.startsWith('M') && received.push(v));
+        testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 5_000);
+      });
+      expect(received).to.deep.equal(inOrder);
+      expect(Math.max(...held)).to.equal(CAP / 2);
+    });
   });
 
   describe('maxBytes', () => {

@@ -12,6 +12,7 @@ import {
   NEVER,
   catchError,
   of,
+  range,
 } from 'rxjs';
 import type { RemoteError } from 'rx-lifeline';
 import { memory, ProtocolError, serveRequests, type TransportEvent } from 'rx-lifeline';
@@ -24,7 +25,7 @@ import {
   type Fed,
 } from '../operators/peer-input.js';
 import { FakeLink, newTestScheduler } from '../operators/support.js';
-import { clientOn, serveOn } from './requests-support.js';
+import { clientOn, serveOn, serveSessionsOn } from './requests-support.js';
 
 describe('serveRequests', () => {
   it('answers a value in one response, and streams an Observable', () => {
@@ -160,6 +161,68 @@ describe('serveRequests', () => {
       server.unsubscribe();
     }
     expect(endpoint.openConnections).to.equal(0);
+  });
+
+  it('a burst of requests on a session with a small replay buffer: responses wait for drain$, every request settles once', () => {
+    const testScheduler = newTestScheduler();
+    const settled: string[] = [];
+    const calls: number[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      // The server's replay buffer holds 8 frames: the 200 answers cannot all be in flight at once.
+      const server = serveSessionsOn(
+        endpoint,
+        (payload) => {
+          calls.push(payload as number);
+          return (payload as number) * 2;
+        },
+        { maxFrames: 8 },
+      ).subscribe();
+      const { link, subscription } = clientOn(endpoint, { resumable: true });
+      testScheduler.schedule(() => {
+        for (let n = 1; n <= 200; n++) {
+          link.request(n).subscribe({
+            next: (v) => settled.push(`${n}:${String(v)}`),
+            error: (e: Error) => settled.push(`${n}:E:${e.name}`),
+          });
+        }
+      }, 5);
+      testScheduler.schedule(() => (subscription.unsubscribe(), server.unsubscribe()), 5_000);
+    });
+    expect(calls).to.have.length(200);
+    expect(settled).to.deep.equal(Array.from({ length: 200 }, (_, i) => `${i + 1}:${(i + 1) * 2}`));
+  });
+
+  it('a streamed response that outruns a slow link by maxQueued is ended with ResponseOverflowError; the others are answered', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      // A link that asks to wait after about 64 bytes, and drains 1 ms later.
+      const endpoint = memory({ latency: 1, highWaterMark: 64 });
+      const server = endpoint.server.subscribe((event) => {
+        if (event.type !== 'connection') return;
+        event.connection
+          .pipe(
+            serveRequests(
+              (payload) => (payload === 'flood' ? range(1, 100).pipe(map(() => 'x'.repeat(20))) : 'small'),
+              { maxQueued: 10 },
+            ),
+          )
+          .subscribe();
+      });
+      const { link, subscription } = clientOn(endpoint);
+      const flood = link.request('flood').pipe(
+        toArray(),
+        map((values) => `${values.length} values`),
+        catchError((error: Error & { remoteName?: string }) => of(`E:${error.remoteName}`)),
+      );
+      // The flood's first values fill the link; ten more wait, and the eleventh ends the response.
+      // The link then takes a write a millisecond: the waiting values and the error arrive by 9 ms,
+      // and the answer to 'small', asked after the flood, waited its turn behind them.
+      expectObservable(flood).toBe('9ms (e|)', { e: 'E:ResponseOverflowError' });
+      expectObservable(link.request('small')).toBe('10ms (s|)', { s: 'small' });
+      testScheduler.schedule(() => (subscription.unsubscribe(), server.unsubscribe()), 50);
+    });
+    expect(testScheduler.actions).to.deep.equal([]);
   });
 
   it('fails the stream with a ProtocolError on a frame that is not a requests envelope', () => {
