@@ -10,6 +10,7 @@ import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../core/transpo
 import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
 import { asLayerError } from '../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { ReplayBufferFullError } from '../session/errors.js';
 import {
   AmbiguousOutcomeError,
@@ -74,6 +75,8 @@ export interface RequestLink<Out = unknown> extends Link<Out> {
    * response. Each subscription sends one request; unsubscribing before the end sends a cancel.
    * It errors with {@link RemoteError} (the handler failed), {@link RequestTimeoutError},
    * {@link AmbiguousOutcomeError}, {@link RequestCancelledError} or {@link PendingRequestsFullError}.
+   * @throws TypeError at once when `options` has a key other than `idempotent` and `timeout`, or a
+   * `timeout` that is not a positive number.
    */
   request<R = unknown>(payload: unknown, options?: RequestOptions): Observable<R>;
   /** Requests waiting for (the end of) their response. */
@@ -152,6 +155,15 @@ export interface CancelPendingConfig {
   scheduler?: SchedulerLike;
 }
 
+const CONFIG: KnownOptions<CancelPendingConfig> = {
+  maxPending: true,
+  maxQueued: true,
+  timeout: true,
+  scheduler: true,
+};
+
+const REQUEST_OPTIONS: KnownOptions<RequestOptions> = { idempotent: true, timeout: true };
+
 interface Pending {
   readonly id: number;
   readonly payload: unknown;
@@ -225,12 +237,8 @@ export function cancelPending<In = unknown, Out = In>(
 ): <E extends { readonly type: string }>(
   source: Observable<E>,
 ) => Observable<CancelPendingEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
-  const {
-    maxPending = 1_000,
-    maxQueued = 1_000,
-    timeout = Infinity,
-    scheduler = asyncScheduler,
-  } = config ?? {};
+  checkKnownOptions('cancelPending', config, CONFIG);
+  const { maxPending = 1_000, maxQueued = 1_000, timeout = Infinity, scheduler = asyncScheduler } = config;
   for (const [name, value] of [
     ['maxPending', maxPending],
     ['maxQueued', maxQueued],
@@ -466,7 +474,8 @@ export function cancelPending<In = unknown, Out = In>(
       };
 
       const request = <R>(payload: unknown, options: RequestOptions = {}): Observable<R> => {
-        const { idempotent = false, timeout: requestTimeout = timeout } = options ?? {};
+        checkKnownOptions('request', options, REQUEST_OPTIONS);
+        const { idempotent = false, timeout: requestTimeout = timeout } = options;
         checkTimeout(requestTimeout);
         return new Observable<R>((requestSubscriber) => {
           if (ended || closeRequested) {
