@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { checkNumber, describe } from '../policies/validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../policies/validate.js';
 import {
   checkEncodable,
   checkMsgpack,
@@ -156,10 +156,15 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
 
 const INT64_TYPES: ReadonlySet<unknown> = new Set(['number', 'bigint', 'string']);
 
+const OPTIONS: KnownOptions<MsgpackCodecOptions> = {
+  int64AsType: true,
+  maxDepth: true,
+  maxInflation: true,
+  minDecodeBudget: true,
+};
+
 function resolveLimits(options: MsgpackCodecOptions): MsgpackLimits {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`msgpackCodec: options must be an object, got ${describe(options)}`);
-  }
+  checkKnownOptions('msgpackCodec', options, OPTIONS);
   const {
     int64AsType = 'bigint',
     maxDepth = DEFAULT_MAX_DEPTH,

@@ -1,5 +1,6 @@
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
 import { concatBytes } from '../internal/bytes.js';
+import { checkKnownOptions, describe as describeValue, type KnownOptions } from '../policies/validate.js';
 import type { Codec } from './codec.js';
 
 /**
@@ -53,6 +54,12 @@ export interface FrameDecoderOptions<T> {
   writeReport?: () => WriteReport;
 }
 
+const OPTIONS: KnownOptions<FrameDecoderOptions<unknown>> = {
+  codec: true,
+  maxFrameBytes: true,
+  writeReport: true,
+};
+
 /**
  * Splits a byte stream into length-prefixed frames and decodes them, whatever the chunking: one
  * byte at a time, many frames per chunk, or a prefix torn across chunks all yield the same frames.
@@ -92,8 +99,21 @@ export class FrameDecoder<T> {
   /** Set by `dispose`, possibly from inside `onFrame`: `push` then stops at once. */
   private disposed = false;
 
+  /**
+   * @throws TypeError when `options` does not give a codec, has an option it does not know, or a
+   * `maxFrameBytes` that is not an integer from 1 to 2^32 − 1.
+   */
   constructor(options: FrameDecoderOptions<T>) {
+    const needed = 'FrameDecoder: options must give the codec, as { codec }';
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new TypeError(`${needed}, got ${describeValue(options)}`);
+    }
+    checkKnownOptions('FrameDecoder', options, OPTIONS);
     const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = () => UNKNOWN_WRITE } = options;
+    if (codec === undefined) throw new TypeError(`${needed}, got no codec`);
+    if (typeof (codec as Partial<Codec<T>> | null)?.decode !== 'function') {
+      throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
+    }
     this.codec = codec;
     this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes);
     this.writeReport = writeReport;

@@ -16,7 +16,16 @@ import {
 } from '../core/errors.js';
 import type { Link, LinkInfo, LinkOptions } from '../core/transport.js';
 export type { LinkOptions };
+import type { KnownOptions } from '../policies/validate.js';
 import { Fifo } from './fifo.js';
+
+/** The options of {@link LinkOptions}, which every transport's options spread. @internal */
+export const LINK_OPTIONS: KnownOptions<LinkOptions<unknown>> = {
+  codec: true,
+  maxFrameBytes: true,
+  highWaterMark: true,
+  maxBufferedBytes: true,
+};
 
 /**
  * Where a {@link LinkWriter} puts its bytes: a socket, a WebSocket, an in-memory pipe.

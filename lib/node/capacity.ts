@@ -2,7 +2,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { DEFAULT_MAX_FRAME_BYTES, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
 import { ServerCapacityError, type RefusalReason, type WriteReport } from '../core/errors.js';
 import type { RefusedEvent } from '../core/transport.js';
-import { checkNumber } from '../policies/validate.js';
+import { checkNumber, type KnownOptions } from '../policies/validate.js';
 
 /** The default of `frameTimeout`: 30 seconds. @internal */
 export const DEFAULT_FRAME_TIMEOUT = 30_000;
@@ -63,6 +63,19 @@ export interface ServerLimitOptions extends FrameTimeoutOptions {
    */
   maxPendingFrameBytes?: number;
 }
+
+/** The options of {@link FrameTimeoutOptions}. @internal */
+export const FRAME_TIMEOUT_OPTIONS: KnownOptions<FrameTimeoutOptions> = {
+  frameTimeout: true,
+  scheduler: true,
+};
+
+/** The options of {@link ServerLimitOptions}. @internal */
+export const SERVER_LIMIT_OPTIONS: KnownOptions<ServerLimitOptions> = {
+  maxConnections: true,
+  maxPendingFrameBytes: true,
+  ...FRAME_TIMEOUT_OPTIONS,
+};
 
 /** Resolved server limits. @internal */
 export interface ServerLimits {

@@ -2,12 +2,14 @@ import { createServer } from 'node:net';
 import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent } from '../core/transport.js';
-import { resolveLimits } from '../internal/link-writer.js';
+import { LINK_OPTIONS, resolveLimits } from '../internal/link-writer.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { AcceptedConnections } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
   resolveServerLimits,
+  SERVER_LIMIT_OPTIONS,
   ServerCapacity,
   type ServerLimitOptions,
 } from './capacity.js';
@@ -46,6 +48,13 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T>, ServerLim
    */
   port?: number;
 }
+
+const OPTIONS: KnownOptions<TcpServerOptions> = {
+  host: true,
+  port: true,
+  ...LINK_OPTIONS,
+  ...SERVER_LIMIT_OPTIONS,
+};
 
 /**
  * A TCP server on `node:net`: subscribing listens and emits `listening` (with the real port), then
@@ -90,6 +99,7 @@ export interface TcpServerOptions<T = unknown> extends LinkOptions<T>, ServerLim
 export function tcpServer<In = unknown, Out = In>(
   options: TcpServerOptions<In | Out> = {},
 ): Observable<ServerEvent<In, Out>> {
+  checkKnownOptions('tcpServer', options, OPTIONS);
   const { host = '127.0.0.1', port = 0, codec = msgpackCodec() } = options;
   checkPort(port, 0);
   const serverLimits = resolveServerLimits('tcpServer', options);

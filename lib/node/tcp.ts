@@ -3,9 +3,10 @@ import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import { DialError } from '../core/errors.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
-import { resolveLimits } from '../internal/link-writer.js';
+import { LINK_OPTIONS, resolveLimits } from '../internal/link-writer.js';
+import { checkKnownOptions, describe, type KnownOptions } from '../policies/validate.js';
 import { checkPort, hostPort } from './address.js';
-import { resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
+import { FRAME_TIMEOUT_OPTIONS, resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
 import { runSocket } from './socket-connection.js';
 
 /**
@@ -48,6 +49,14 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T>, FrameTimeoutOpt
   connectTimeout?: number;
 }
 
+const OPTIONS: KnownOptions<TcpOptions> = {
+  host: true,
+  port: true,
+  connectTimeout: true,
+  ...LINK_OPTIONS,
+  ...FRAME_TIMEOUT_OPTIONS,
+};
+
 /**
  * A TCP client {@link rx-lifeline!Transport} on `node:net`: each subscription dials, emits `connected` with a
  * {@link rx-lifeline!Link}, then a `frame` per inbound length-prefixed frame.
@@ -62,6 +71,8 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T>, FrameTimeoutOpt
  * It does not reconnect: pipe it through `reconnectWith` for that.
  *
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
+ * @throws TypeError when the options name no `port`, an option `tcp` does not know, or a value out
+ * of range.
  * @example
  * ```ts
  * import { tcp } from 'rx-lifeline/node';
@@ -77,6 +88,12 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T>, FrameTimeoutOpt
  * @category Transports
  */
 export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Transport<In, Out> {
+  const needed = 'tcp: options must name the server, as { host, port } (or { port })';
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${needed}, got ${describe(options)}`);
+  }
+  checkKnownOptions('tcp', options, OPTIONS);
+  if (options.port === undefined) throw new TypeError(`${needed}, got no port`);
   const { host = '127.0.0.1', port, connectTimeout, codec = msgpackCodec() } = options;
   checkPort(port, 1);
   if (typeof host !== 'string' || host === '') throw new TypeError(`host must be a non-empty string`);

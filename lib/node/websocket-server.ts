@@ -5,7 +5,8 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import { WebSocketServer } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent } from '../core/transport.js';
-import { resolveLimits } from '../internal/link-writer.js';
+import { LINK_OPTIONS, resolveLimits } from '../internal/link-writer.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { FrameTimeoutError, type LifelineError } from '../core/errors.js';
 import { FrameDeadline } from '../internal/inbound.js';
 import { maxMessageBytes, runWebSocket } from '../internal/websocket-connection.js';
@@ -14,6 +15,7 @@ import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
   resolveServerLimits,
+  SERVER_LIMIT_OPTIONS,
   ServerCapacity,
   type ConnectionAccount,
   type ServerLimitOptions,
@@ -69,6 +71,15 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T>, Ser
   path?: string;
 }
 
+const OPTIONS: KnownOptions<WebSocketServerOptions> = {
+  host: true,
+  port: true,
+  server: true,
+  path: true,
+  ...LINK_OPTIONS,
+  ...SERVER_LIMIT_OPTIONS,
+};
+
 /**
  * A WebSocket server on the `ws` package: subscribing listens and emits `listening` (with the real
  * port and a `ws://` address), then a `connection` event per accepted WebSocket.
@@ -118,6 +129,7 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T>, Ser
 export function websocketServer<In = unknown, Out = In>(
   options: WebSocketServerOptions<In | Out> = {},
 ): Observable<ServerEvent<In, Out>> {
+  checkKnownOptions('websocketServer', options, OPTIONS);
   const { host = '127.0.0.1', port = 0, server: external, path, codec = msgpackCodec() } = options;
   checkPort(port, 0);
   if (path !== undefined && !path.startsWith('/'))

@@ -10,6 +10,7 @@ import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../core/transpo
 import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
 import { asLayerError } from '../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { ReplayBufferFullError } from '../session/errors.js';
 import {
   AmbiguousOutcomeError,
@@ -75,6 +76,8 @@ export interface RequestLink<Out = unknown> extends Link<Out> {
    * response. Each subscription sends one request; unsubscribing before the end sends a cancel.
    * It errors with {@link RemoteError} (the handler failed), {@link RequestTimeoutError},
    * {@link AmbiguousOutcomeError}, {@link RequestCancelledError} or {@link PendingRequestsFullError}.
+   * @throws TypeError at once when `options` has a key other than `idempotent` and `timeout`, or a
+   * `timeout` that is not a positive number.
    */
   request<R = unknown>(payload: unknown, options?: RequestOptions): Observable<R>;
   /** Requests waiting for (the end of) their response. */
@@ -159,6 +162,15 @@ export interface CancelPendingConfig {
 /** How long a request waits for its answer unless configured: nothing waits forever by default. */
 const DEFAULT_REQUEST_TIMEOUT = 30_000;
 
+const CONFIG: KnownOptions<CancelPendingConfig> = {
+  maxPending: true,
+  maxQueued: true,
+  timeout: true,
+  scheduler: true,
+};
+
+const REQUEST_OPTIONS: KnownOptions<RequestOptions> = { idempotent: true, timeout: true };
+
 interface Pending {
   readonly id: number;
   readonly payload: unknown;
@@ -233,12 +245,13 @@ export function cancelPending<In = unknown, Out = In>(
 ): <E extends { readonly type: string }>(
   source: Observable<E>,
 ) => Observable<CancelPendingEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
+  checkKnownOptions('cancelPending', config, CONFIG);
   const {
     maxPending = 1_000,
     maxQueued = 1_000,
     timeout = DEFAULT_REQUEST_TIMEOUT,
     scheduler = asyncScheduler,
-  } = config ?? {};
+  } = config;
   for (const [name, value] of [
     ['maxPending', maxPending],
     ['maxQueued', maxQueued],
@@ -474,7 +487,8 @@ export function cancelPending<In = unknown, Out = In>(
       };
 
       const request = <R>(payload: unknown, options: RequestOptions = {}): Observable<R> => {
-        const { idempotent = false, timeout: requestTimeout = timeout } = options ?? {};
+        checkKnownOptions('request', options, REQUEST_OPTIONS);
+        const { idempotent = false, timeout: requestTimeout = timeout } = options;
         checkTimeout(requestTimeout);
         return new Observable<R>((requestSubscriber) => {
           if (ended || closeRequested) {

@@ -4,6 +4,7 @@ import type { Link, TransportEvent } from '../core/transport.js';
 import { describeValue } from '../internal/describe-value.js';
 import { LayerLink } from '../internal/layer-link.js';
 import { asLayerError, layerProtocolError } from '../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 
 /** Envelope kinds of the heartbeat layer (docs/PROTOCOL.md, "Heartbeat layer"). */
 const DATA = 0;
@@ -62,6 +63,8 @@ export interface HeartbeatConfig {
    */
   scheduler?: SchedulerLike;
 }
+
+const CONFIG: KnownOptions<HeartbeatConfig> = { interval: true, timeout: true, scheduler: true };
 
 /**
  * No frame arrived for `timeout` milliseconds: the connection is half-open (the peer vanished
@@ -125,7 +128,8 @@ defineName(HeartbeatTimeoutError, 'HeartbeatTimeoutError');
 export function heartbeat<In = unknown, Out = In>(
   config: HeartbeatConfig = {},
 ): OperatorFunction<TransportEvent<unknown, unknown>, TransportEvent<In, Out> | HeartbeatEvent> {
-  const { interval = 5_000, timeout = 15_000, scheduler = asyncScheduler } = config ?? {};
+  checkKnownOptions('heartbeat', config, CONFIG);
+  const { interval = 5_000, timeout = 15_000, scheduler = asyncScheduler } = config;
   if (!(Number.isFinite(interval) && interval > 0)) {
     throw new TypeError(
       `heartbeat: interval must be a positive number of milliseconds, got ${describeValue(interval)}`,

@@ -8,6 +8,7 @@ import { resolveConfig } from '../internal/failure-run.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { RetryPolicy } from '../policies/retry-policy.js';
+import type { KnownOptions } from '../policies/validate.js';
 
 /**
  * Options of {@link reconnectWith}.
@@ -48,6 +49,13 @@ export interface ReconnectConfig {
   scheduler?: SchedulerLike;
 }
 
+const CONFIG: KnownOptions<ReconnectConfig> = {
+  policy: true,
+  healthyAfter: true,
+  onPeerClose: true,
+  scheduler: true,
+};
+
 /**
  * Turns a transport into a session stream that survives disconnects: when a connection fails (or
  * a dial fails, or the policy's breaker refuses one), it asks the policy whether and when to dial
@@ -85,7 +93,7 @@ export interface ReconnectConfig {
 export function reconnectWith<E extends { readonly type: string }>(
   policyOrConfig: RetryPolicy | ReconnectConfig,
 ): OperatorFunction<E, E | DisconnectedEvent> {
-  const { policy, scheduler } = resolveConfig('reconnectWith', policyOrConfig);
+  const { policy, scheduler } = resolveConfig('reconnectWith', policyOrConfig, CONFIG);
   const options: Partial<ReconnectConfig> = policyOrConfig instanceof RetryPolicy ? {} : policyOrConfig;
   const { healthyAfter = 5_000, onPeerClose = 'reconnect' } = options;
   if (healthyAfter !== 'first-frame' && !(Number.isFinite(healthyAfter) && healthyAfter >= 0)) {

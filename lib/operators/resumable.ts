@@ -4,6 +4,7 @@ import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
 import { describeValue } from '../internal/describe-value.js';
 import { asLayerError } from '../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from '../session/endpoint.js';
 import {
   ReplayBufferFullError,
@@ -171,6 +172,17 @@ export interface ResumableConfig<Out = unknown> {
   scheduler?: SchedulerLike;
 }
 
+const CONFIG: KnownOptions<ResumableConfig> = {
+  maxBytes: true,
+  maxFrames: true,
+  ackEvery: true,
+  ackInterval: true,
+  onOverflow: true,
+  onSessionLost: true,
+  sizeOf: true,
+  scheduler: true,
+};
+
 /**
  * Makes a session stream deliver every frame exactly once and in order, in both directions, across
  * reconnects (across connections: pipe it after {@link reconnectWith}; the server uses
@@ -223,6 +235,7 @@ export function resumable<In = unknown, Out = In>(
 ): <E extends { readonly type: string }>(
   source: Observable<E>,
 ) => Observable<ResumableEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
+  checkKnownOptions('resumable', config, CONFIG);
   const {
     maxBytes = 4 * 1024 * 1024,
     maxFrames = 65_536,
@@ -232,7 +245,7 @@ export function resumable<In = unknown, Out = In>(
     onSessionLost = 'error',
     sizeOf,
     scheduler = asyncScheduler,
-  } = config ?? {};
+  } = config;
   checkEndpointOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
   if (onOverflow !== 'error' && onOverflow !== 'event') {
     throw new TypeError(`resumable: onOverflow must be 'error' or 'event', got ${describeValue(onOverflow)}`);

@@ -11,6 +11,7 @@ import { resolveConfig } from '../internal/failure-run.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import type { RetryPolicy } from '../policies/retry-policy.js';
+import type { KnownOptions } from '../policies/validate.js';
 
 /**
  * Options of {@link retryWith} and {@link retryDelay}.
@@ -31,6 +32,8 @@ export interface RetryConfig {
    */
   scheduler?: SchedulerLike;
 }
+
+const CONFIG: KnownOptions<RetryConfig> = { policy: true, scheduler: true };
 
 /**
  * Retries a one-shot cold Observable (an HTTP request, a query) with a {@link RetryPolicy}: on
@@ -61,7 +64,7 @@ export interface RetryConfig {
  * @category Operators
  */
 export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTypeOperatorFunction<T> {
-  const { policy, scheduler } = resolveConfig('retryWith', policyOrConfig);
+  const { policy, scheduler } = resolveConfig('retryWith', policyOrConfig, CONFIG);
   const { breaker, budget } = policy.config;
   return (source) =>
     new Observable<T>((subscriber) => {
@@ -152,7 +155,7 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
 export function retryDelay(
   policyOrConfig: RetryPolicy | RetryConfig,
 ): (error: unknown, retryCount: number) => ObservableInput<unknown> {
-  const { policy, scheduler } = resolveConfig('retryDelay', policyOrConfig);
+  const { policy, scheduler } = resolveConfig('retryDelay', policyOrConfig, CONFIG);
   let failures = new FailureRun(policy, scheduler);
   return (error, retryCount) => {
     if (retryCount === 1) failures = new FailureRun(policy, scheduler);

@@ -10,7 +10,13 @@ import {
   type SubjectLike,
   type Unsubscribable,
 } from 'rxjs';
-import { checkNumber, describe, MAX_DELAY } from '../policies/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  MAX_DELAY,
+  type KnownOptions,
+} from '../policies/validate.js';
 
 /**
  * Options of {@link shareConnection}.
@@ -40,6 +46,8 @@ export interface ShareConnectionConfig {
   scheduler?: SchedulerLike;
 }
 
+const CONFIG: KnownOptions<ShareConnectionConfig> = { idleTimeout: true, scheduler: true };
+
 /**
  * Shares one connection among every subscriber of a transport or a session stream, the way a
  * caller hands its open connections around instead of dialling again (as bzr passes its
@@ -62,8 +70,8 @@ export interface ShareConnectionConfig {
  * closes the connection for all.
  *
  * @param config - the options, or the `idleTimeout` alone.
- * @throws `TypeError` if `idleTimeout` is not a number from 0 to 2^31 − 1, or `scheduler` is not a
- * SchedulerLike.
+ * @throws `TypeError` if `idleTimeout` is not a number from 0 to 2^31 − 1, `scheduler` is not a
+ * SchedulerLike, or `config` has another key.
  * @example
  * ```ts
  * import { memory, policy, reconnectWith, shareConnection } from 'rx-lifeline';
@@ -86,13 +94,16 @@ export interface ShareConnectionConfig {
 export function shareConnection<E extends { readonly type: string }>(
   config: number | ShareConnectionConfig = {},
 ): MonoTypeOperatorFunction<E> {
-  if (typeof config !== 'number' && typeof config !== 'object') {
+  if (
+    typeof config !== 'number' &&
+    (typeof config !== 'object' || config === null || Array.isArray(config))
+  ) {
     throw new TypeError(
       `shareConnection: pass an idleTimeout or { idleTimeout, scheduler }, got ${describe(config)}`,
     );
   }
-  const options: ShareConnectionConfig =
-    typeof config === 'number' ? { idleTimeout: config } : (config ?? {});
+  const options: ShareConnectionConfig = typeof config === 'number' ? { idleTimeout: config } : config;
+  checkKnownOptions('shareConnection', options, CONFIG);
   const { idleTimeout = 0, scheduler = asyncScheduler } = options;
   checkNumber('shareConnection', 'idleTimeout', idleTimeout, { min: 0, max: MAX_DELAY });
   if (typeof scheduler?.schedule !== 'function' || typeof scheduler.now !== 'function') {

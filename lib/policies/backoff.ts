@@ -1,4 +1,4 @@
-import { MAX_DELAY, checkNumber } from './validate.js';
+import { MAX_DELAY, checkKnownOptions, checkNumber, type KnownOptions } from './validate.js';
 
 /**
  * How long to wait before one attempt, and how to get the wait for the attempt after it: an
@@ -91,6 +91,16 @@ export interface ExponentialBackoffOptions {
   max?: number | undefined;
 }
 
+/** The options of {@link LinearBackoffOptions}. @internal */
+export const LINEAR_OPTIONS: KnownOptions<LinearBackoffOptions> = { initial: true, step: true, max: true };
+
+/** The options of {@link ExponentialBackoffOptions}. @internal */
+export const EXPONENTIAL_OPTIONS: KnownOptions<ExponentialBackoffOptions> = {
+  initial: true,
+  factor: true,
+  max: true,
+};
+
 /**
  * A backoff that waits `ms` milliseconds before every attempt.
  *
@@ -117,7 +127,8 @@ export function constantBackoff(ms: number): Backoff {
  *
  * Does not jitter (see {@link withJitter}) and never ends: limits belong to {@link RetryPolicy}.
  *
- * @throws TypeError if an option is negative, NaN or more than 2_147_483_647, or `max < initial`.
+ * @throws TypeError if an option is negative, NaN or more than 2_147_483_647, or `max < initial`, or
+ * is not one of `initial`, `step` and `max`.
  * @example
  * ```ts
  * import { linearBackoff } from 'rx-lifeline';
@@ -129,6 +140,7 @@ export function constantBackoff(ms: number): Backoff {
  * @category Policies
  */
 export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
+  checkKnownOptions('linearBackoff', options, LINEAR_OPTIONS);
   const { initial = 100, step = initial, max = 30_000 } = options;
   checkNumber('linearBackoff', 'initial', initial, { min: 0 });
   checkNumber('linearBackoff', 'step', step, { min: 0 });
@@ -146,7 +158,8 @@ export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
  * {@link RetryPolicy}.
  *
  * @throws TypeError if `initial` is not more than 0, `factor` is less than 1 or not finite,
- * `max < initial`, or `max` is more than 2_147_483_647 (the longest a timer can wait).
+ * `max < initial`, `max` is more than 2_147_483_647 (the longest a timer can wait), or an option
+ * is not one of `initial`, `factor` and `max`.
  * @example
  * ```ts
  * import { exponentialBackoff } from 'rx-lifeline';
@@ -156,6 +169,7 @@ export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
  * @category Policies
  */
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Backoff {
+  checkKnownOptions('exponentialBackoff', options, EXPONENTIAL_OPTIONS);
   const { initial = 100, factor = 2, max = 30_000 } = options;
   checkNumber('exponentialBackoff', 'initial', initial, { min: 0, exclusive: true });
   checkNumber('exponentialBackoff', 'factor', factor, { min: 1, max: Number.MAX_VALUE });

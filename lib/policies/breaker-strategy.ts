@@ -1,4 +1,4 @@
-import { checkNumber, describe } from './validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
 
 /**
  * When a closed {@link CircuitBreaker} opens: a plain, immutable description, made by
@@ -104,6 +104,12 @@ export interface FailureRatioOptions {
   minimumThroughput?: number | undefined;
 }
 
+const RATIO_OPTIONS: KnownOptions<FailureRatioOptions> = {
+  threshold: true,
+  window: true,
+  minimumThroughput: true,
+};
+
 /**
  * Opens the breaker after `failures` failures in a row; any success resets the count. The simplest
  * strategy, good when calls are few; it does not look at time or at a ratio.
@@ -134,8 +140,9 @@ export function consecutiveFailures(failures: number): ConsecutiveFailuresStrate
  * It does not weigh outcomes by age within the window, and forgets every outcome when the breaker
  * opens or closes.
  *
- * @throws TypeError if `threshold` is not in (0, 1], the window is malformed, or
- * `minimumThroughput` is not a positive integer (or exceeds a count window).
+ * @throws TypeError if `threshold` is not in (0, 1], the window is malformed,
+ * `minimumThroughput` is not a positive integer (or exceeds a count window), or an option is not
+ * one of these three.
  * @example
  * ```ts
  * import { CircuitBreaker, failureRatio } from 'rx-lifeline';
@@ -146,6 +153,7 @@ export function consecutiveFailures(failures: number): ConsecutiveFailuresStrate
  * @category Policies
  */
 export function failureRatio(options: FailureRatioOptions = {}): FailureRatioStrategy {
+  checkKnownOptions('failureRatio', options, RATIO_OPTIONS);
   const { threshold = 0.5, window = { duration: 10_000 } } = options;
   const where = 'failureRatio';
   checkNumber(where, 'threshold', threshold, { min: 0, exclusive: true, max: 1 });
@@ -210,7 +218,11 @@ export function createCounter(strategy: BreakerStrategy): OutcomeCounter {
     return new ConsecutiveCounter(consecutiveFailures(strategy.failures).failures);
   }
   if (strategy?.kind === 'failure-ratio') {
-    const { threshold, window, minimumThroughput } = failureRatio(strategy);
+    const { threshold, window, minimumThroughput } = failureRatio({
+      threshold: strategy.threshold,
+      window: strategy.window,
+      minimumThroughput: strategy.minimumThroughput,
+    });
     return 'count' in window
       ? new CountWindowCounter(threshold, minimumThroughput, window.count)
       : new TimeWindowCounter(threshold, minimumThroughput, window.duration, window.buckets ?? 10);

@@ -8,7 +8,7 @@ import {
   type OutcomeCounter,
 } from './breaker-strategy.js';
 import { CircuitOpenError } from './errors.js';
-import { checkNumber, describe } from './validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
 
 /**
  * The state of a {@link CircuitBreaker}:
@@ -128,6 +128,14 @@ export interface CircuitBreakerOptions {
   scheduler?: SchedulerLike | undefined;
 }
 
+const OPTIONS: KnownOptions<CircuitBreakerOptions> = {
+  strategy: true,
+  openFor: true,
+  halfOpenProbes: true,
+  closeAfter: true,
+  scheduler: true,
+};
+
 /** Marks every CircuitBreaker, whatever copy of the library made it: see {@link CircuitBreaker.is}. */
 const BRAND = Symbol.for('rx-lifeline.CircuitBreaker');
 
@@ -206,7 +214,12 @@ export class CircuitBreaker {
   private watchers = 0;
   private readonly timer: DueTimer;
 
+  /**
+   * @throws TypeError when an option is out of range, the strategy is malformed, or an option is not
+   * one of {@link CircuitBreakerOptions}.
+   */
   constructor(options: CircuitBreakerOptions = {}) {
+    checkKnownOptions('CircuitBreaker', options, OPTIONS);
     const {
       strategy = consecutiveFailures(5),
       openFor = 10_000,

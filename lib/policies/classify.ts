@@ -7,7 +7,7 @@ import {
 } from '../core/errors.js';
 import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
 import { hasName } from './error-names.js';
-import { describe } from './validate.js';
+import { checkKnownOptions, describe, type KnownOptions } from './validate.js';
 
 /**
  * Whether a failure may go away if the same thing is tried again (`'transient'`: a reset, a 503,
@@ -55,6 +55,9 @@ export interface ClassifyOptions {
   retryHttp500?: boolean | undefined;
 }
 
+/** The options of {@link ClassifyOptions}. @internal */
+export const CLASSIFY_OPTIONS: KnownOptions<ClassifyOptions> = { transient: true, retryHttp500: true };
+
 /**
  * Decides whether a failure is worth retrying ({@link FailureClass}). One function owns the
  * decision and comments every case, in the manner of graphql-ws's `shouldRetryConnectOrThrow`.
@@ -84,6 +87,7 @@ export interface ClassifyOptions {
  * @category Policies
  */
 export function classifyFailure(error: unknown, options: ClassifyOptions = {}): FailureClass {
+  checkKnownOptions('classifyFailure', options, CLASSIFY_OPTIONS);
   const { transient, retryHttp500 = false } = options;
 
   // The application knows its own errors best, so it is asked first; undefined means "no opinion".

@@ -1,5 +1,5 @@
 import { isBackoff, type Backoff } from './backoff.js';
-import { checkFunction, describe } from './validate.js';
+import { checkFunction, checkKnownOptions, describe, type KnownOptions } from './validate.js';
 
 /**
  * How a delay is randomised, after Marc Brooker, "Exponential Backoff and Jitter" (AWS
@@ -49,6 +49,8 @@ export interface JitterOptions {
   random: () => number;
 }
 
+const OPTIONS: KnownOptions<JitterOptions> = { random: true };
+
 /**
  * Wraps a backoff so that each of its delays is randomised as {@link JitterKind} says. The result is
  * a {@link Backoff} like any other, with the same `max`; every delay stays within [0, max].
@@ -59,8 +61,9 @@ export interface JitterOptions {
  * called as given.
  *
  * @param kind - the formula, see {@link JitterKind}.
- * @throws TypeError if `backoff` is not a Backoff, `kind` is unknown, or `random` is not a function
- * (for a kind other than `'none'`); later, if `random()` returns a value outside [0, 1).
+ * @throws TypeError if `backoff` is not a Backoff, `kind` is unknown, `random` is not a function
+ * (for a kind other than `'none'`), or `options` has another key; later, if `random()` returns a
+ * value outside [0, 1).
  * @example
  * ```ts
  * import { exponentialBackoff, withJitter } from 'rx-lifeline';
@@ -88,8 +91,9 @@ export function withJitter(backoff: Backoff, kind: JitterKind, options?: JitterO
 }
 
 /**
- * Throws a `TypeError` unless `kind` is a {@link JitterKind} and, for a kind other than `'none'`,
- * `options.random` is a function; returns that function. Draws nothing.
+ * Throws a `TypeError` unless `kind` is a {@link JitterKind}, `options` holds no key but `random`
+ * and, for a kind other than `'none'`, `options.random` is a function; returns that function.
+ * Draws nothing.
  * @internal
  */
 export function checkJitter(
@@ -97,6 +101,7 @@ export function checkJitter(
   kind: JitterKind,
   options: JitterOptions | undefined,
 ): (() => number) | undefined {
+  checkKnownOptions(where, options, OPTIONS);
   if (kind === 'none') return undefined;
   if (kind !== 'full' && kind !== 'equal' && kind !== 'decorrelated') {
     throw new TypeError(

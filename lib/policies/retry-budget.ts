@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { checkNumber, describe } from './validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
 
 /**
  * Options of {@link RetryBudget}.
@@ -40,6 +40,13 @@ export interface RetryBudgetOptions {
   scheduler?: SchedulerLike | undefined;
 }
 
+const OPTIONS: KnownOptions<RetryBudgetOptions> = {
+  ratio: true,
+  minRetriesPerSecond: true,
+  maxTokens: true,
+  scheduler: true,
+};
+
 /**
  * A token bucket shared by many streams that limits retries to a share of successes, so that an
  * outage does not turn every client's retries into a storm that keeps the backend down. The design
@@ -76,7 +83,9 @@ export class RetryBudget {
   private floor: number;
   private accruedAt: number;
 
+  /** @throws TypeError when an option is out of range or is not one of these four. */
   constructor(options: RetryBudgetOptions = {}) {
+    checkKnownOptions('RetryBudget', options, OPTIONS);
     const { ratio = 0.1, minRetriesPerSecond = 10, maxTokens = 100, scheduler = asyncScheduler } = options;
     const where = 'RetryBudget';
     const unbounded = { min: 0, max: Number.MAX_SAFE_INTEGER };

@@ -1,19 +1,21 @@
 import {
   constantBackoff,
+  EXPONENTIAL_OPTIONS,
   exponentialBackoff,
   isBackoff,
+  LINEAR_OPTIONS,
   linearBackoff,
   type Backoff,
   type ExponentialBackoffOptions,
   type LinearBackoffOptions,
 } from './backoff.js';
 import { CircuitBreaker } from './circuit-breaker.js';
-import { classifyFailure, type ClassifyOptions, type FailureClass } from './classify.js';
+import { CLASSIFY_OPTIONS, classifyFailure, type ClassifyOptions, type FailureClass } from './classify.js';
 
 import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
 import { RetryBudget } from './retry-budget.js';
-import { checkFunction, checkNumber, describe } from './validate.js';
+import { checkFunction, checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
 
 /** `describe`, with the class of an object: "an object of class Foo". */
 function describeObject(value: unknown): string {
@@ -123,6 +125,18 @@ export interface RetryPolicyConfig {
   readonly budget: RetryBudget | undefined;
 }
 
+const CONFIG: KnownOptions<RetryPolicyConfig> = {
+  backoff: true,
+  jitter: true,
+  random: true,
+  maxAttempts: true,
+  maxElapsed: true,
+  attemptTimeout: true,
+  classify: true,
+  breaker: true,
+  budget: true,
+};
+
 /**
  * An immutable value that decides, for each failure, whether to try again and after how long. Every
  * builder method returns a new policy and leaves this one as it was, so one policy can be shared
@@ -154,6 +168,7 @@ export class RetryPolicy {
 
   /** @internal Use {@link policy}. */
   constructor(config: RetryPolicyConfig) {
+    checkKnownOptions('RetryPolicy', config, CONFIG);
     this.config = Object.freeze({ ...config });
   }
 
@@ -164,7 +179,7 @@ export class RetryPolicy {
    * that tests can inject `seededRandom` and get exact delays.
    *
    * @default 'none'
-   * @throws TypeError if `kind` is unknown or `random` is not a function.
+   * @throws TypeError if `kind` is unknown, `random` is not a function, or `options` has another key.
    */
   jitter(kind: 'none'): RetryPolicy;
   jitter(kind: JitterKind, options: JitterOptions): RetryPolicy;
@@ -220,7 +235,7 @@ export class RetryPolicy {
    * function escapes from `decide`.
    *
    * @default classifyFailure
-   * @throws TypeError if given neither a function nor an options object.
+   * @throws TypeError if given neither a function nor an options object, or options it does not know.
    */
   classify(classifier: ((error: unknown) => FailureClass) | ClassifyOptions): RetryPolicy {
     if (typeof classifier === 'function') return this.with({ classify: classifier });
@@ -229,6 +244,7 @@ export class RetryPolicy {
         `RetryPolicy.classify: expected a function or ClassifyOptions, got ${describe(classifier)}`,
       );
     }
+    checkKnownOptions('RetryPolicy.classify', classifier, CLASSIFY_OPTIONS);
     const options: ClassifyOptions = { ...classifier };
     return this.with({ classify: (error) => classifyFailure(error, options) });
   }
@@ -407,6 +423,7 @@ export const policy = Object.freeze({
    * @throws TypeError on nonsense options.
    */
   exponential(options: ExponentialBackoffOptions = {}): RetryPolicy {
+    checkKnownOptions('policy.exponential', options, EXPONENTIAL_OPTIONS);
     return fromBackoff(exponentialBackoff(options));
   },
   /**
@@ -414,6 +431,7 @@ export const policy = Object.freeze({
    * @throws TypeError on nonsense options.
    */
   linear(options: LinearBackoffOptions = {}): RetryPolicy {
+    checkKnownOptions('policy.linear', options, LINEAR_OPTIONS);
     return fromBackoff(linearBackoff(options));
   },
   /**

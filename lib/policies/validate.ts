@@ -57,6 +57,92 @@ export function checkFunction<T>(where: string, option: string, value: T): T {
 }
 
 /**
+ * The option names of an options type, for {@link checkKnownOptions}. Typed by the interface, so a
+ * list that misses an option, or names one the interface does not have, fails the type check: add
+ * or remove an option and its list must follow. A derived interface spreads its base's list.
+ * @internal
+ */
+export type KnownOptions<T> = Readonly<Record<keyof Required<T>, true>>;
+
+/** Longest key shown as it is in a message; a longer one is cut. */
+const MAX_KEY_SHOWN = 40;
+
+/**
+ * Throws a `TypeError` when `options` is given but is not an object (null, a number, a string, an
+ * array, a function: "heartbeat: options must be an object, got null"), or has an own enumerable
+ * string key that `known` does not list:
+ * "heartbeat: unknown option 'intervall' (did you mean 'interval'?); known options: interval, …".
+ * The hint names the known option that differs only in case, else the closest one within two
+ * edits (insertions, deletions, substitutions, swaps of adjacent letters) and no more edits than
+ * half the key's length; it is left out when none is that close. `undefined` passes: callers whose
+ * options are required say themselves what they need. Inherited, non-enumerable and symbol keys
+ * are not checked.
+ * @internal
+ */
+export function checkKnownOptions(
+  where: string,
+  options: unknown,
+  known: Readonly<Record<string, true>>,
+): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(known, key)) continue;
+    const names = Object.keys(known);
+    const near = closest(key, names);
+    const shown = key.length <= MAX_KEY_SHOWN ? key : `${key.slice(0, MAX_KEY_SHOWN)}…`;
+    throw new TypeError(
+      `${where}: unknown option '${shown}'${near === undefined ? '' : ` (did you mean '${near}'?)`}; ` +
+        `known options: ${names.join(', ')}`,
+    );
+  }
+}
+
+/** The name in `names` a caller most likely meant by `key`, if one is close enough. */
+function closest(key: string, names: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const sameButCase = names.find((name) => name.toLowerCase() === lower);
+  if (sameButCase !== undefined) return sameButCase;
+  const allowed = Math.min(2, Math.floor(key.length / 2));
+  let best: string | undefined;
+  let bestDistance = allowed + 1;
+  for (const name of names) {
+    const distance = editDistance(lower, name.toLowerCase(), bestDistance);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/**
+ * The optimal-string-alignment distance (Damerau–Levenshtein with adjacent swaps) between `a` and
+ * `b`, or `limit` when it is at least `limit`.
+ */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let distance = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, before[j - 2]! + 1);
+      }
+      current.push(distance);
+    }
+    before = previous;
+    previous = current;
+  }
+  return Math.min(previous[b.length]!, limit);
+}
+
+/**
  * How a caller's value reads in a message: the same total description as every layer's check of a
  * peer's bytes uses (it never throws, even for a Proxy or a throwing `toString`).
  * @internal

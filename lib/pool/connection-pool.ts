@@ -1,7 +1,14 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionError, DialError } from '../core/errors.js';
 import type { Link, Transport, TransportEvent } from '../core/transport.js';
-import { checkFunction, checkNumber, describe, MAX_DELAY } from '../policies/validate.js';
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  MAX_DELAY,
+  type KnownOptions,
+} from '../policies/validate.js';
 import { PoolClosedError, PoolExhaustedError } from './errors.js';
 import { IdleList, type ListNode } from './idle-list.js';
 import { PoolLease, type Lease } from './lease.js';
@@ -74,6 +81,16 @@ export interface ConnectionPoolOptions<In = unknown, Out = In> {
    */
   scheduler?: SchedulerLike;
 }
+
+const OPTIONS: KnownOptions<ConnectionPoolOptions> = {
+  dial: true,
+  idlePerKey: true,
+  idleTotal: true,
+  openTotal: true,
+  idleTimeout: true,
+  maxWaiting: true,
+  scheduler: true,
+};
 
 /**
  * Counts of one origin's connections, as {@link ConnectionPool.stats$} emits them.
@@ -214,13 +231,15 @@ export class ConnectionPool<In = unknown, Out = In> {
   private closed = false;
 
   /**
-   * @throws `TypeError` when `dial` is not a function or a limit is not a number in its range.
+   * @throws `TypeError` when `dial` is not a function, a limit is not a number in its range, or an
+   * option is not one of {@link ConnectionPoolOptions}.
    */
   constructor(options: ConnectionPoolOptions<In, Out>) {
     const where = 'ConnectionPool';
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`${where}: pass { dial, … }, got ${describe(options)}`);
     }
+    checkKnownOptions(where, options, OPTIONS);
     const {
       dial,
       idlePerKey = 1,

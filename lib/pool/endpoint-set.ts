@@ -14,7 +14,13 @@ import {
 } from '../policies/circuit-breaker.js';
 import { classifyFailure, type FailureClass } from '../policies/classify.js';
 import { CircuitOpenError } from '../policies/errors.js';
-import { checkFunction, checkNumber, describe } from '../policies/validate.js';
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  type KnownOptions,
+} from '../policies/validate.js';
 
 /**
  * One member of an {@link EndpointSet}: a node of a cluster, a replica, a mirror. `value` is
@@ -165,6 +171,14 @@ export interface EndpointSetOptions<T> {
   scheduler?: SchedulerLike | undefined;
 }
 
+const OPTIONS: KnownOptions<EndpointSetOptions<unknown>> = {
+  endpoints: true,
+  breaker: true,
+  random: true,
+  classify: true,
+  scheduler: true,
+};
+
 /**
  * A set of interchangeable endpoints with costs, each behind its own {@link CircuitBreaker}: work
  * goes to the cheapest endpoint whose breaker admits it, chosen at random among equally cheap ones
@@ -219,6 +233,7 @@ export class EndpointSet<T> {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
     }
+    checkKnownOptions(where, options, OPTIONS);
     const {
       endpoints,
       breaker = {},
@@ -237,7 +252,7 @@ export class EndpointSet<T> {
     }
     for (const { id } of this.endpoints) {
       const made = typeof breaker === 'function' ? breaker(id) : breaker;
-      if (made instanceof CircuitBreaker) this.breakers.set(id, made);
+      if (CircuitBreaker.is(made)) this.breakers.set(id, made);
       else if (typeof made === 'object' && made !== null) {
         this.breakers.set(id, new CircuitBreaker({ ...made, scheduler: made.scheduler ?? scheduler }));
       } else {

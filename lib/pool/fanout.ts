@@ -2,7 +2,7 @@ import { EmptyError, from, Observable, Subscription, type ObservableInput } from
 import { defineName, LifelineError } from '../core/errors.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { CircuitOpenError } from '../policies/errors.js';
-import { checkFunction, describe } from '../policies/validate.js';
+import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../policies/validate.js';
 import { checkEndpoints, describeError, EndpointSet, type Endpoint } from './endpoint-set.js';
 
 /**
@@ -95,6 +95,8 @@ export interface FanoutOptions<T> {
   failWhen?: 'all-failed' | 'any-failed' | undefined;
 }
 
+const OPTIONS: KnownOptions<FanoutOptions<unknown>> = { select: true, failWhen: true };
+
 /**
  * Runs `fn` on every endpoint (or every selected one) at once and combines the answers into one
  * {@link FanoutResult}: which endpoints succeeded with what value, which failed with what error,
@@ -141,6 +143,7 @@ export function fanout<T, R>(
   const set = endpoints instanceof EndpointSet ? endpoints : undefined;
   const all = set ? set.endpoints : checkEndpoints<T>(where, endpoints);
   checkFunction(where, 'fn', fn);
+  checkKnownOptions(where, options, OPTIONS);
   const { select = () => true, failWhen = 'all-failed' } = options;
   checkFunction(where, 'select', select);
   if (failWhen !== 'all-failed' && failWhen !== 'any-failed') {

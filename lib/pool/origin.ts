@@ -1,3 +1,5 @@
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+
 /**
  * The parts of an address that decide whether two transports may share a connection:
  * scheme, host, port, user, and which credentials were used.
@@ -104,6 +106,8 @@ export interface OriginOptions {
   readonly credentialsId?: string;
 }
 
+const OPTIONS: KnownOptions<OriginOptions> = { credentialsId: true };
+
 /**
  * Derives the {@link Origin} of an address: the scheme and host lower-cased, the port defaulted
  * per scheme ({@link DEFAULT_PORTS}), the user decoded, and the caller's `credentialsId`. The path,
@@ -119,7 +123,8 @@ export interface OriginOptions {
  *
  * @param address - a URL (string or `URL`), or its parts.
  * @throws `TypeError` for an address that is not a URL, an empty host, a port outside 0–65535, a
- * scheme with no default port and no port given, or a password without `credentialsId`.
+ * scheme with no default port and no port given, a password without `credentialsId`, or an option
+ * other than `credentialsId`.
  * @example
  * ```ts
  * import { originOf } from 'rx-lifeline';
@@ -132,6 +137,7 @@ export interface OriginOptions {
  * @category Pools
  */
 export function originOf(address: string | URL | OriginParts, options: OriginOptions = {}): Origin {
+  checkKnownOptions('originOf', options, OPTIONS);
   const parts = typeof address === 'string' || address instanceof URL ? fromUrl(address, options) : address;
   if (typeof parts !== 'object' || parts === null) {
     throw new TypeError(`origin: expected a URL or { scheme, host, port }, got ${String(address)}`);

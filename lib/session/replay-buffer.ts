@@ -1,4 +1,5 @@
 import { describeValue } from '../internal/describe-value.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { ReplayBufferFullError } from './errors.js';
 
 /**
@@ -23,6 +24,8 @@ export interface ReplayBufferOptions {
    */
   maxFrames?: number;
 }
+
+const OPTIONS: KnownOptions<ReplayBufferOptions> = { maxBytes: true, maxFrames: true };
 
 /**
  * The unacknowledged outbound frames of one side of a resumable session, numbered by `seq` from 1.
@@ -56,7 +59,9 @@ export class ReplayBuffer<T> {
   private first = 1;
   private heldBytes = 0;
 
+  /** @throws TypeError when a cap is not a positive integer, or an option is not one of the two. */
   constructor(options: ReplayBufferOptions = {}) {
+    checkKnownOptions('ReplayBuffer', options, OPTIONS);
     const { maxBytes = 4 * 1024 * 1024, maxFrames = 65_536 } = options;
     if (!(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
       throw new TypeError(

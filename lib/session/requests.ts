@@ -4,6 +4,7 @@ import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
 import { describeValue } from '../internal/describe-value.js';
 import { LayerLink } from '../internal/layer-link.js';
 import { asLayerError, layerProtocolError } from '../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { ResponseOutbox } from './response-outbox.js';
 
 // The requests layer's envelopes (docs/PROTOCOL.md, "Requests layer").
@@ -119,6 +120,8 @@ export interface ServeRequestsConfig {
   maxQueued?: number;
 }
 
+const CONFIG: KnownOptions<ServeRequestsConfig> = { maxConcurrent: true, maxQueued: true };
+
 /**
  * The server side of {@link cancelPending}: answers the client's requests with `handler` and passes
  * plain frames on. Pipe it onto one accepted connection (`event.connection.pipe(serveRequests(h))`,
@@ -168,7 +171,8 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
   ConnectedEvent<Out> | FrameEvent<In> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>
 > {
   if (typeof handler !== 'function') throw new TypeError('serveRequests: handler must be a function');
-  const { maxConcurrent = 1_000, maxQueued = 1_000 } = config ?? {};
+  checkKnownOptions('serveRequests', config, CONFIG);
+  const { maxConcurrent = 1_000, maxQueued = 1_000 } = config;
   for (const [name, value] of [
     ['maxConcurrent', maxConcurrent],
     ['maxQueued', maxQueued],

@@ -14,7 +14,7 @@ import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
 import { asLayerError } from '../internal/peer-input.js';
 import type { ResumedEvent } from '../operators/resumable.js';
-import { checkNumber } from '../policies/validate.js';
+import { checkKnownOptions, checkNumber, type KnownOptions } from '../policies/validate.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError, SessionExpiredError, SessionLostError } from './errors.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';
@@ -238,6 +238,20 @@ export interface AcceptSessionsConfig<Out = unknown> {
   scheduler?: SchedulerLike;
 }
 
+const CONFIG: KnownOptions<AcceptSessionsConfig> = {
+  sessionTtl: true,
+  maxSessions: true,
+  handshakeTimeout: true,
+  maxRefusedHellos: true,
+  badTokenLockout: true,
+  maxBytes: true,
+  maxFrames: true,
+  ackEvery: true,
+  ackInterval: true,
+  sizeOf: true,
+  scheduler: true,
+};
+
 /**
  * The server side of {@link resumable}: groups a server's connections into sessions by their
  * handshake and emits one {@link ServerSession} per session, not per connection. A client that
@@ -292,6 +306,7 @@ export function acceptSessions<In = unknown, Out = In>(
   server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
   config: AcceptSessionsConfig<Out> = {},
 ): SessionServer<In, Out> {
+  checkKnownOptions('acceptSessions', config, CONFIG);
   const {
     sessionTtl = 60_000,
     maxSessions = 10_000,
@@ -304,7 +319,7 @@ export function acceptSessions<In = unknown, Out = In>(
     ackInterval = 200,
     sizeOf,
     scheduler = asyncScheduler,
-  } = config ?? {};
+  } = config;
   checkEndpointOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
   for (const [name, value] of [
     ['sessionTtl', sessionTtl],

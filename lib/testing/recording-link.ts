@@ -1,6 +1,7 @@
 import { asyncScheduler, NEVER, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { LinkClosedError, type WriteReport } from '../core/errors.js';
 import type { Link, LinkInfo } from '../core/transport.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 
 /**
  * One frame a {@link RecordingLink} was asked to send, and when.
@@ -51,6 +52,8 @@ export interface RecordingLinkOptions {
   onClose?: (reason: string | undefined) => void;
 }
 
+const OPTIONS: KnownOptions<RecordingLinkOptions> = { scheduler: true, info: true, onClose: true };
+
 /**
  * A fake {@link Link} that records every frame sent on it with the virtual time of the send, for
  * tests of code that writes to a link. `sent$` emits each frame as it is sent and completes when
@@ -97,7 +100,9 @@ export class RecordingLink<Out = unknown> implements Link<Out> {
   private readonly scheduler: SchedulerLike;
   private readonly onClose: ((reason: string | undefined) => void) | undefined;
 
+  /** @throws TypeError when an option is not one of {@link RecordingLinkOptions}. */
   constructor(options: RecordingLinkOptions = {}) {
+    checkKnownOptions('RecordingLink', options, OPTIONS);
     const { scheduler = asyncScheduler, info, onClose } = options;
     this.scheduler = scheduler;
     this.info = info ?? { transport: 'recording', local: 'here', remote: 'there' };

@@ -2,6 +2,7 @@ import { Observable, Subject, Subscription } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { RecordingLink } from './recording-link.js';
 
 /**
@@ -61,6 +62,8 @@ export interface ScriptedTransportOptions<In = string> {
   error?: unknown;
 }
 
+const OPTIONS: KnownOptions<ScriptedTransportOptions> = { values: true, error: true };
+
 /**
  * What {@link scriptedTransport} returns: a {@link Transport}, plus what a test needs to look at.
  *
@@ -96,7 +99,8 @@ export type RecordedTransport<In = string, Out = unknown> = Transport<In, Out> &
  *
  * @param cold - the `cold` helper of `TestScheduler.run`.
  * @param script - one marble script for every dial, or one per dial.
- * @throws TypeError if there is no script, or `values` has a `c`.
+ * @throws TypeError if there is no script, `values` has a `c`, or `options` has a key other than
+ * `values` and `error`.
  * @example
  * ```ts
  * import { expect } from 'chai';
@@ -127,6 +131,7 @@ export function scriptedTransport<In = string, Out = unknown>(
   if (scripts.length === 0 || scripts.some((s) => typeof s !== 'string')) {
     throw new TypeError('scriptedTransport: give a marble script, or a non-empty list of them');
   }
+  checkKnownOptions('scriptedTransport', options, OPTIONS);
   const { values = {} } = options;
   if (Object.hasOwn(values, 'c')) {
     throw new TypeError("scriptedTransport: 'c' is the connected event and cannot have a value");

@@ -8,7 +8,8 @@ import {
   type Subscriber,
 } from 'rxjs';
 import type { Link, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
-import { memory, type MemoryEndpoint, type MemoryOptions } from '../transports/memory.js';
+import { memory, MEMORY_OPTIONS, type MemoryEndpoint, type MemoryOptions } from '../transports/memory.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
 
 /**
@@ -117,6 +118,8 @@ export interface VirtualNetworkOptions extends Omit<MemoryOptions, 'scheduler' |
   name?: string;
 }
 
+const OPTIONS: KnownOptions<VirtualNetworkOptions> = { loss: true, ...MEMORY_OPTIONS };
+
 /**
  * A network between clients and one server, with faults on a schedule; see {@link virtualNetwork}.
  *
@@ -205,6 +208,7 @@ export interface SimulatedNetwork<Up = unknown, Down = Up> {
 export function virtualNetwork<Up = unknown, Down = Up>(
   options: VirtualNetworkOptions = {},
 ): SimulatedNetwork<Up, Down> {
+  checkKnownOptions('virtualNetwork', options, OPTIONS);
   const { scheduler = asyncScheduler, latency = 0, loss, name = 'virtual', ...linkOptions } = options;
   checkDuration('latency', latency);
   if (loss !== undefined) {

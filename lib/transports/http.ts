@@ -9,7 +9,7 @@ import {
   ProtocolError,
   type ConnectionError,
 } from '../core/errors.js';
-import { checkNumber, describe } from '../policies/validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../policies/validate.js';
 import { concatBytes } from '../internal/bytes.js';
 import { DecodeBudgetError } from '../codec/errors.js';
 import { FETCH_MAX_REDIRECTS, TooManyRedirectsError } from './http-errors.js';
@@ -185,7 +185,8 @@ export interface HttpResponse<T = unknown> {
  *
  * @typeParam T - the decoded body's type, as the caller claims it.
  * @throws TypeError on a request or option that makes no sense (no `fetch` available, a URL that is
- * not http(s), a body on a GET, a `maxBodyBytes` that is not a non-negative integer, …).
+ * not http(s), a body on a GET, a `maxBodyBytes` that is not a non-negative integer, a field or
+ * option it does not know, …).
  * @example
  * ```ts
  * import { http, policy, retryWith, HttpError } from 'rx-lifeline';
@@ -294,10 +295,25 @@ interface Progress {
   bodyRead: boolean;
 }
 
+const OPTIONS: KnownOptions<HttpOptions> = {
+  fetch: true,
+  maxBodyBytes: true,
+  responseType: true,
+  bodyEncoding: true,
+  scheduler: true,
+};
+
+const REQUEST_FIELDS: KnownOptions<HttpRequest> = {
+  url: true,
+  method: true,
+  headers: true,
+  body: true,
+  idempotencyKey: true,
+  idempotent: true,
+};
+
 function resolveOptions(options: HttpOptions): Settings {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`http: options must be an object, got ${describe(options)}`);
-  }
+  checkKnownOptions('http', options, OPTIONS);
   const {
     fetch = globalFetch(),
     maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
@@ -331,9 +347,10 @@ function globalFetch(): Fetch | undefined {
 
 function prepareRequest(request: string | HttpRequest, settings: Settings): Prepared {
   const fields: HttpRequest = typeof request === 'string' ? { url: request } : request;
-  if (typeof fields !== 'object' || fields === null) {
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
     throw new TypeError(`http: request must be a URL or an HttpRequest, got ${describe(request)}`);
   }
+  checkKnownOptions('http', fields, REQUEST_FIELDS);
   const {
     url,
     method: givenMethod = 'GET',

@@ -6,7 +6,14 @@ import type { ServerEvent, Transport, TransportEvent } from '../core/transport.j
 import { Fifo } from '../internal/fifo.js';
 import { deliverBytes, endOfInput } from '../internal/inbound.js';
 import { DueTimer } from '../internal/due-timer.js';
-import { LinkWriter, resolveLimits, type LinkOptions, type WriterLimits } from '../internal/link-writer.js';
+import {
+  LINK_OPTIONS,
+  LinkWriter,
+  resolveLimits,
+  type LinkOptions,
+  type WriterLimits,
+} from '../internal/link-writer.js';
+import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 
 /**
  * Options of {@link memory}.
@@ -43,6 +50,14 @@ export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
    */
   name?: string;
 }
+
+/** The options of {@link MemoryOptions}. @internal */
+export const MEMORY_OPTIONS: KnownOptions<MemoryOptions> = {
+  scheduler: true,
+  latency: true,
+  name: true,
+  ...LINK_OPTIONS,
+};
 
 /**
  * Which way bytes flow, for {@link MemoryFaults.cutAfter}.
@@ -145,6 +160,7 @@ export interface MemoryEndpoint<Up = unknown, Down = Up> {
  * @category Transports
  */
 export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): MemoryEndpoint<Up, Down> {
+  checkKnownOptions('memory', options, MEMORY_OPTIONS);
   const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;
   checkDelay(latency);
   const limits = resolveLimits(options);

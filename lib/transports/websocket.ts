@@ -1,7 +1,8 @@
 import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
-import { resolveLimits } from '../internal/link-writer.js';
+import { LINK_OPTIONS, resolveLimits } from '../internal/link-writer.js';
+import { checkKnownOptions, describe, type KnownOptions } from '../policies/validate.js';
 import { maxMessageBytes, runWebSocket } from '../internal/websocket-connection.js';
 
 /**
@@ -95,6 +96,13 @@ export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
   WebSocket?: WebSocketConstructor;
 }
 
+const OPTIONS: KnownOptions<WebSocketOptions> = {
+  url: true,
+  protocols: true,
+  WebSocket: true,
+  ...LINK_OPTIONS,
+};
+
 /**
  * A WebSocket client {@link Transport}, browser-safe: each subscription opens a WebSocket, emits
  * `connected` with a {@link Link}, then a `frame` per inbound frame.
@@ -114,7 +122,8 @@ export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
  * `reconnectWith` for that.
  *
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
- * @throws TypeError when no WebSocket implementation is available or `url` is not a URL.
+ * @throws TypeError when no WebSocket implementation is available, `url` is missing or not a URL, or
+ * the options name an option `websocket` does not know.
  * @example
  * ```ts
  * import { websocket } from 'rx-lifeline';
@@ -131,6 +140,12 @@ export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
  * @category Transports
  */
 export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In | Out>): Transport<In, Out> {
+  const needed = 'websocket: options must name the server, as { url }';
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${needed}, got ${describe(options)}`);
+  }
+  checkKnownOptions('websocket', options, OPTIONS);
+  if (options.url === undefined) throw new TypeError(`${needed}, got no url`);
   const { url, protocols, WebSocket: Impl = globalWebSocket(), codec = msgpackCodec() } = options;
   if (Impl === undefined) {
     throw new TypeError('No WebSocket implementation: pass { WebSocket } (e.g. from the ws package)');
