@@ -300,35 +300,52 @@ describe('resumable', () => {
 
     const inOrder = Array.from({ length: TOTAL }, (_, i) => `M${i}`);
 
-    it('client to server: never reaches the cap (send() says wait from half of it) and loses nothing', () => {
+    /** Runs one direction: `wire` starts the sender and the receiver, returning both subscriptions. */
+    function run(
+      wire: (
+        endpoint: MemoryEndpoint,
+        receive: (v: string) => void,
+        send: (link: Link<string>) => void,
+      ) => {
+        unsubscribe(): void;
+      }[],
+    ): { received: string[]; held: number[] } {
       const testScheduler = newTestScheduler();
       const received: string[] = [];
       const held: number[] = [];
       testScheduler.run(() => {
-        const endpoint = memory({ latency: 1 });
-        const srv = server(endpoint, { ackEvery: 4 }).subscribe((v) => v.startsWith('M') && received.push(v));
-        const sub = client(endpoint, { maxFrames: CAP }, (link) => sendHonouring(link, held)).subscribe();
-        testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 5_000);
+        const subscriptions = wire(
+          memory({ latency: 1 }),
+          (v) => v.startsWith('M') && received.push(v),
+          (link) => sendHonouring(link, held),
+        );
+        testScheduler.schedule(() => subscriptions.forEach((s) => s.unsubscribe()), 5_000);
       });
-      expect(received).to.deep.equal(inOrder);
-      expect(Math.max(...held)).to.equal(CAP / 2);
-    });
+      return { received, held };
+    }
 
-    it('server to client: never reaches the cap and loses nothing', () => {
-      const testScheduler = newTestScheduler();
-      const received: string[] = [];
-      const held: number[] = [];
-      testScheduler.run(() => {
-        const endpoint = memory({ latency: 1 });
-        const srv = server(endpoint, { maxFrames: CAP }, (session) =>
-          sendHonouring(session.link, held),
-        ).subscribe();
-        const sub = client(endpoint, { ackEvery: 4 }).subscribe((v) => v.startsWith('M') && received.push(v));
-        testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 5_000);
+    for (const [direction, wire] of [
+      [
+        'client to server',
+        (endpoint, receive, send) => [
+          server(endpoint, { ackEvery: 4 }).subscribe(receive),
+          client(endpoint, { maxFrames: CAP }, send).subscribe(),
+        ],
+      ],
+      [
+        'server to client',
+        (endpoint, receive, send) => [
+          server(endpoint, { maxFrames: CAP }, (session) => send(session.link)).subscribe(),
+          client(endpoint, { ackEvery: 4 }).subscribe(receive),
+        ],
+      ],
+    ] as const satisfies readonly (readonly [string, Parameters<typeof run>[0]])[]) {
+      it(`${direction}: never reaches the cap (send() says wait from half of it) and loses nothing`, () => {
+        const { received, held } = run(wire);
+        expect(received).to.deep.equal(inOrder);
+        expect(Math.max(...held)).to.equal(CAP / 2);
       });
-      expect(received).to.deep.equal(inOrder);
-      expect(Math.max(...held)).to.equal(CAP / 2);
-    });
+    }
   });
 
   describe('maxBytes', () => {
