@@ -138,9 +138,11 @@ export interface CancelPendingConfig {
    */
   maxPending?: number;
   /**
-   * Plain frames queued while no connection takes them (offline, or the link's buffer is full); one
-   * more is refused with {@link SendQueueFullError}. It does not bound a resumable session's replay
-   * buffer, which has caps of its own.
+   * Plain frames queued here while no link takes them; one more is refused with
+   * {@link SendQueueFullError}. Without {@link resumable}, that is while offline or while the
+   * connection's send buffer is full. With it, the session link takes messages and requests while
+   * offline too: its replay buffer is then the one send buffer (`maxBytes`, `maxFrames`), and
+   * this queue holds only what that buffer refused as full.
    * @default 1_000
    */
   maxQueued?: number;
@@ -531,7 +533,7 @@ export function cancelPending<In = unknown, Out = In>(
               );
             }, requestTimeout);
           }
-          if (!(inner && outbox.length === 0 && !drainWait && hand(entry, inner))) {
+          if (!(inner && outbox.length === 0 && hand(entry, inner))) {
             if (entry.state === 'queued') outbox.push({ kind: 'request', request: entry });
           }
           return () => {
@@ -544,7 +546,7 @@ export function cancelPending<In = unknown, Out = In>(
 
       const send = (frame: Out): boolean => {
         if (closeRequested || ended) throw new LinkClosedError('The request link is closed');
-        if (inner && outbox.length === 0 && !drainWait) {
+        if (inner && outbox.length === 0) {
           const result = sendOwn(inner, [PLAIN, frame]);
           if (result !== 'full') {
             if (!result) {

@@ -87,9 +87,10 @@ export interface ClientSession<In = unknown, Out = In> {
  * `messages$` works with `for await` through rxjs-for-await's `eachValueFrom`. `state$` is a badge:
  * `connecting`, then `connected` / `reconnecting` (attempt, delay, error) as connections come and
  * go, `connected` again on a resume, `reset` (then `connected`) when a lost session was replaced,
- * and `closed` once; `resets$` carries each reset too, before any message of the fresh session. Messages sent while disconnected queue in
- * order (`maxQueued` of {@link cancelPending}; with `resumable` in the pipe, its replay buffer takes
- * them instead).
+ * and `closed` once; `resets$` carries each reset too, before any message of the fresh session.
+ * Messages and requests made while disconnected wait in order in one send buffer: with `resumable`
+ * in the pipe, its replay buffer (`maxBytes`, `maxFrames`); without it, the queue of
+ * {@link cancelPending} (`maxQueued`).
  *
  * It does not retry a failed stream: once `closed`, create a new session. It does not buffer
  * inbound messages for late subscribers.

@@ -117,6 +117,42 @@ describe('connect', () => {
     expect(testScheduler.actions).to.deep.equal([]);
   });
 
+  it('with resumable in the pipe, offline messages and requests queue in its replay buffer only: 5,000 sent offline arrive in order', () => {
+    const testScheduler = newTestScheduler();
+    const answers: string[] = [];
+    let refused: unknown;
+    let echoed = 0;
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveSessionsOn(endpoint, (payload) => `re:${String(payload)}`).subscribe();
+      const session = connect<string, string>(
+        endpoint.transport.pipe(
+          reconnectWith(policy.constant(10)),
+          resumable({ ackInterval: 5 }),
+          cancelPending({ maxQueued: 10 }),
+        ),
+      );
+      session.messages$.subscribe((m) => {
+        if (m === `M${echoed}`) echoed++;
+      });
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
+      testScheduler.schedule(() => {
+        try {
+          for (let n = 0; n < 5_000; n++) session.send(`m${n}`);
+          session.request('offline').subscribe((a) => answers.push(String(a)));
+        } catch (error) {
+          refused = error;
+        }
+      }, 10);
+      testScheduler.schedule(() => endpoint.faults.refuse(false), 20);
+      testScheduler.schedule(() => (session.close(), server.unsubscribe()), 500);
+    });
+    // cancelPending's own queue (10 here) never filled: the replay buffer took everything.
+    expect(refused).to.equal(undefined);
+    expect(echoed).to.equal(5_000);
+    expect(answers).to.deep.equal(['re:offline']);
+  });
+
   it('close() settles every pending request at once, returns what could not be sent, and leaves nothing', () => {
     const testScheduler = newTestScheduler();
     let unsent: readonly string[] = [];
