@@ -1,5 +1,5 @@
 // Async iteration over a session's messages: `for await` with rxjs-for-await's eachValueFrom over
-// the messages$ of a connect() session. An embedded quote server (acceptSessions + serveRequests
+// the messages$ of an openSession() session. An embedded quote server (acceptSessions + serveRequests
 // on TCP) answers a `watch` request, then streams numbered quotes as plain messages; half way
 // through it cuts the connection. The loop does not notice: the session resumes, the server's
 // replay fills the gap, and every quote arrives once and in order. The loop ends with `break` at
@@ -11,8 +11,8 @@ import { eachValueFrom } from 'rxjs-for-await';
 import {
   acceptSessions,
   cancelPending,
-  connect,
   heartbeat,
+  openSession,
   policy,
   reconnectWith,
   resumable,
@@ -85,12 +85,12 @@ const port = await listening;
 // ---------------------------------------------------------------------------------------------
 // The client: a session, and a for-await loop over its messages.
 
-const session = connect<Quote, never>(
+const session = openSession(
   tcp({ host: '127.0.0.1', port }).pipe(
     heartbeat(HEARTBEAT),
     reconnectWith(policy.exponential({ initial: 50, max: 1_000 })),
     resumable(),
-    cancelPending({ timeout: 5_000 }),
+    cancelPending<Quote, never>({ timeout: 5_000 }),
   ),
 );
 session.state$.subscribe((state) => {

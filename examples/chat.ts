@@ -1,6 +1,6 @@
 // A chat over TCP that survives cuts. One process runs a chat server, three scripted clients
 // (alice, bob and carol) and, between them, a proxy whose fault injector cuts a connection every
-// 100–300 ms. Each client is a connect() session over tcp() + heartbeat + reconnectWith +
+// 100–300 ms. Each client is an openSession() session over tcp() + heartbeat + reconnectWith +
 // resumable + cancelPending; the server groups connections into sessions with acceptSessions and
 // answers requests with serveRequests.
 //
@@ -15,8 +15,8 @@ import { asyncScheduler, firstValueFrom, map, type Subscription } from 'rxjs';
 import {
   acceptSessions,
   cancelPending,
-  connect,
   heartbeat,
+  openSession,
   policy,
   reconnectWith,
   resumable,
@@ -191,12 +191,12 @@ console.log(
 let onLine = (): void => undefined;
 const jitter = seededRandom(seed ^ 0x5eed);
 const clients: Client[] = NAMES.map((name) => {
-  const session = connect<ChatLine, Post>(
+  const session = openSession(
     tcp({ host: '127.0.0.1', port: proxy.port }).pipe(
       heartbeat(HEARTBEAT),
       reconnectWith(policy.exponential({ initial: 20, max: 500 }).jitter('full', { random: jitter })),
       resumable(),
-      cancelPending({ timeout: 10_000 }),
+      cancelPending<ChatLine, Post>({ timeout: 10_000 }),
     ),
   );
   const client: Client = { name, session, seen: [], problems: [], reconnects: 0 };

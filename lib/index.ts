@@ -4,7 +4,7 @@
  * the msgpackr codec and framing, the memory, WebSocket client and HTTP transports, retry policies
  * (backoff, jitter, classification, circuit breaker, retry budget), the operators `reconnectWith`,
  * `retryWith`, `shareConnection` and `heartbeat`, resumable sessions (`resumable`,
- * `acceptSessions`), requests (`cancelPending`, `serveRequests`), the `connect()` facade, and
+ * `acceptSessions`), requests (`cancelPending`, `serveRequests`), the `openSession()` facade, and
  * connection pools, endpoint sets and fanout.
  * @packageDocumentation
  * @module rx-lifeline
@@ -151,7 +151,7 @@ export { ReplayBuffer } from './session/replay-buffer.js';
 export type { ReplayBufferOptions } from './session/replay-buffer.js';
 export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './session/errors.js';
 export type { SeqRange, LostFrames, SessionLostReason } from './session/errors.js';
-// Requests: request/response with cancel over any session stream, and the connect() facade.
+// Requests: request/response with cancel over any session stream, and the openSession() facade.
 export { cancelPending } from './operators/cancelPending.js';
 export type {
   CancelPendingConfig,
@@ -171,5 +171,5 @@ export {
   SendQueueFullError,
 } from './session/request-errors.js';
 export type { CancelReason } from './session/request-errors.js';
-export { connect } from './session/connect.js';
-export type { ClientSession, ClientState } from './session/connect.js';
+export { openSession } from './session/open-session.js';
+export type { ClientSession, ClientState, SessionIn, SessionOut } from './session/open-session.js';

@@ -11,7 +11,7 @@ import {
   cancelPending,
   CircuitBreaker,
   classifyFailure,
-  connect,
+  openSession,
   ConnectionPool,
   constantBackoff,
   EndpointSet,
@@ -74,7 +74,7 @@ function withRequestLink<T>(use: (link: RequestLink) => T): T {
 }
 
 function withConnect<T>(use: (request: (options: object) => unknown) => T): T {
-  const session = connect((NEVER as Observable<{ readonly type: string }>).pipe(cancelPending()));
+  const session = openSession((NEVER as Observable<{ readonly type: string }>).pipe(cancelPending()));
   try {
     return use((options) => session.request('payload', options));
   } finally {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import {
   cancelPending,
-  connect,
   memory,
+  openSession,
   policy,
   reconnectWith,
   resumable,
@@ -11,7 +11,7 @@ import {
   type MemoryEndpoint,
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
-import { catchError, lastValueFrom, map, NEVER, of, take, timer, toArray } from 'rxjs';
+import { catchError, lastValueFrom, map, NEVER, of, take, timer, toArray, type Observable } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import { newTestScheduler } from '../operators/support.js';
 import { serveOn, serveSessionsOn } from './requests-support.js';
@@ -26,12 +26,12 @@ const showState = (s: ClientState): string =>
         : s.status[0]!;
 
 function plainSession(endpoint: MemoryEndpoint, maxQueued = 1_000) {
-  return connect<string, string>(
-    endpoint.transport.pipe(reconnectWith(policy.constant(10)), cancelPending({ maxQueued })),
+  return openSession(
+    endpoint.transport.pipe(reconnectWith(policy.constant(10)), cancelPending<string, string>({ maxQueued })),
   );
 }
 
-describe('connect', () => {
+describe('openSession', () => {
   it('state$: connecting, connected, reconnecting across a cut, connected, closed', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
@@ -55,11 +55,11 @@ describe('connect', () => {
     testScheduler.run(({ expectObservable }) => {
       const endpoint = memory({ latency: 1 });
       const server = serveSessionsOn(endpoint, () => 'ok', { sessionTtl: 50 }).subscribe();
-      const session = connect<string, string>(
+      const session = openSession(
         endpoint.transport.pipe(
           reconnectWith(policy.constant(10)),
           resumable({ onSessionLost: 'reset', ackInterval: 5 }),
-          cancelPending(),
+          cancelPending<string, string>(),
         ),
       );
       // Dials every 10 ms while refused; the server expires the session at 60; the dial at 76 gets
@@ -125,11 +125,11 @@ describe('connect', () => {
     testScheduler.run(() => {
       const endpoint = memory({ latency: 1 });
       const server = serveSessionsOn(endpoint, (payload) => `re:${String(payload)}`).subscribe();
-      const session = connect<string, string>(
+      const session = openSession(
         endpoint.transport.pipe(
           reconnectWith(policy.constant(10)),
           resumable({ ackInterval: 5 }),
-          cancelPending({ maxQueued: 10 }),
+          cancelPending<string, string>({ maxQueued: 10 }),
         ),
       );
       session.messages$.subscribe((m) => {
@@ -216,9 +216,28 @@ describe('connect', () => {
     }
   });
 
+  it('infers the message types from cancelPending<In, Out>() at the end of the pipe (checked by tsc)', () => {
+    const endpoint = memory();
+    const session = openSession(
+      endpoint.transport.pipe(reconnectWith(policy.constant(10)), cancelPending<number, string>()),
+    );
+    // Never called: what matters is that it compiles, which `npm test` checks before any test runs.
+    const typed = (): void => {
+      const inbound: Observable<number> = session.messages$;
+      session.send('a string');
+      // @ts-expect-error this session sends strings
+      session.send(1);
+      // @ts-expect-error this session receives numbers
+      const wrong: Observable<string> = session.messages$;
+      void [inbound, wrong];
+    };
+    void typed;
+    expect(session.close()).to.deep.equal([]);
+  });
+
   it('refuses a stream without cancelPending() with a TypeError', () => {
     const endpoint = memory();
-    expect(() => connect(endpoint.transport.pipe(reconnectWith(policy.constant(10))))).to.throw(
+    expect(() => openSession(endpoint.transport.pipe(reconnectWith(policy.constant(10))))).to.throw(
       TypeError,
       /cancelPending/,
     );
@@ -246,11 +265,11 @@ describe('connect', () => {
           );
         return timer(Math.floor(random() * 30)).pipe(map(() => n * 10));
       }).subscribe();
-      const session = connect<string, string>(
+      const session = openSession(
         endpoint.transport.pipe(
           reconnectWith(policy.constant(5)),
           resumable({ ackInterval: 5 }),
-          cancelPending({ maxPending: 1_000 }),
+          cancelPending<string, string>({ maxPending: 1_000 }),
         ),
       );
       session.state$.subscribe((state) => {

@@ -37,7 +37,7 @@ export type ClientState =
   | { readonly status: 'closed'; readonly error?: unknown };
 
 /**
- * What {@link connect} returns: one handle for a connection that survives reconnects.
+ * What {@link openSession} returns: one handle for a connection that survives reconnects.
  *
  * @example
  * ```ts
@@ -79,8 +79,37 @@ export interface ClientSession<In = unknown, Out = In> {
 }
 
 /**
+ * The messages a session stream delivers, read from its type: the frame type of its `frame` events
+ * (`In` of `cancelPending<In, Out>()` at the end of the pipe). {@link openSession} infers it.
+ *
+ * @example
+ * ```ts
+ * import type { FrameEvent, RequestLinkEvent, SessionIn } from 'rx-lifeline';
+ * type Received = SessionIn<FrameEvent<number> | RequestLinkEvent<string>>; // number
+ * const n: Received = 7;
+ * ```
+ * @category Sessions
+ */
+export type SessionIn<E> = E extends FrameEvent<infer In> ? In : never;
+
+/**
+ * The messages a session stream sends, read from its type: the frame type of its request link
+ * (`Out` of `cancelPending<In, Out>()`). `never` when the stream has no request link.
+ *
+ * @example
+ * ```ts
+ * import type { FrameEvent, RequestLinkEvent, SessionOut } from 'rx-lifeline';
+ * type Sent = SessionOut<FrameEvent<number> | RequestLinkEvent<string>>; // string
+ * const s: Sent = 'hello';
+ * ```
+ * @category Sessions
+ */
+export type SessionOut<E> = E extends RequestLinkEvent<infer Out> ? Out : never;
+
+/**
  * Turns a resilient pipe into a handle an application keeps: `messages$`, `state$`, `send`,
- * `request`, `close()`, stable across reconnects. The stream must end with {@link cancelPending};
+ * `request`, `close()`, stable across reconnects. The message types come from the pipe: what
+ * `cancelPending<In, Out>()` at its end receives and sends ({@link SessionIn}, {@link SessionOut}). The stream must end with {@link cancelPending};
  * the usual pipe is `transport.pipe(heartbeat(), reconnectWith(policy), resumable(), cancelPending())`.
  * It subscribes at once (the first dial starts now), so subscribe to `messages$` right after.
  *
@@ -97,17 +126,17 @@ export interface ClientSession<In = unknown, Out = In> {
  *
  * @example
  * ```ts
- * import { cancelPending, connect, heartbeat, memory, policy, reconnectWith, resumable } from 'rx-lifeline';
+ * import { cancelPending, heartbeat, memory, openSession, policy, reconnectWith, resumable } from 'rx-lifeline';
  * import { eachValueFrom } from 'rxjs-for-await';
  * const endpoint = memory();
- * const session = connect<string, string>(
+ * const session = openSession(
  *   endpoint.transport.pipe(
  *     heartbeat({ interval: 5_000, timeout: 15_000 }),
  *     reconnectWith(policy.exponential({ initial: 100, max: 30_000 })),
  *     resumable(),
- *     cancelPending({ timeout: 10_000 }),
+ *     cancelPending<string, string>({ timeout: 10_000 }),
  *   ),
- * );
+ * ); // a ClientSession<string, string>
  * session.state$.subscribe((state) => console.log(state.status));
  * session.send('hello');
  * session.request<string>({ get: 'user/7' }, { idempotent: true, timeout: 2_000 }).subscribe({
@@ -122,9 +151,11 @@ export interface ClientSession<In = unknown, Out = In> {
  * ```
  * @category Sessions
  */
-export function connect<In = unknown, Out = In>(
-  stream: Observable<{ readonly type: string }>,
-): ClientSession<In, Out> {
+export function openSession<E extends { readonly type: string }>(
+  stream: Observable<E>,
+): ClientSession<SessionIn<E>, SessionOut<E>> {
+  type In = SessionIn<E>;
+  type Out = SessionOut<E>;
   const messages = new Subject<In>();
   const states = new BehaviorSubject<ClientState>({ status: 'connecting' });
   const resets = new Subject<SessionResetEvent>();
@@ -142,7 +173,7 @@ export function connect<In = unknown, Out = In>(
   };
 
   const subscription: Subscription = stream.subscribe({
-    next: (event) => {
+    next: (event: { readonly type: string }) => {
       switch (event.type) {
         case 'request-link':
           link ??= (event as RequestLinkEvent<Out>).link;
@@ -174,7 +205,7 @@ export function connect<In = unknown, Out = In>(
 
   if (!link) {
     subscription.unsubscribe();
-    throw new TypeError('connect: the stream emitted no request link; pipe cancelPending() last');
+    throw new TypeError('openSession: the stream emitted no request link; pipe cancelPending() last');
   }
   const requestLink: RequestLink<Out> = link;
 
