@@ -11,7 +11,8 @@ import { describeValue } from '../internal/describe-value.js';
 import { Fifo } from '../internal/fifo.js';
 import { asLayerError } from '../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
-import { ReplayBufferFullError } from '../session/errors.js';
+import { ReplayBufferFullError, SessionLostError } from '../session/errors.js';
+import type { SessionResetEvent } from './resumable.js';
 import {
   AmbiguousOutcomeError,
   PendingRequestsFullError,
@@ -84,7 +85,10 @@ export interface RequestLink<Out = unknown> extends Link<Out> {
   readonly pending: number;
   /** Plain frames queued until a connection takes them. */
   readonly queued: number;
-  /** After `close()`: the queued frames that never reached a connection. Empty before. */
+  /**
+   * After `close()` or the end of the stream: the queued frames that never reached a link. Empty
+   * before. (A lost session hands back what its replay buffer held in `SessionLostError.unsent`.)
+   */
   readonly unsent: readonly Out[];
 }
 
@@ -389,6 +393,8 @@ export function cancelPending<In = unknown, Out = In>(
         drainWait = undefined;
         const all = [...pending.values()];
         for (const request of all) settle(request);
+        // What never reached a link is handed back (close() hands back its own leftovers).
+        if (unsent.length === 0) unsent = queuedMessages();
         outbox = new Fifo();
         queuedFrames = 0;
         for (const request of all) request.subscriber.error(cancelledError());
@@ -398,9 +404,30 @@ export function cancelPending<In = unknown, Out = In>(
       const fail = (error: unknown) => {
         if (ended) return;
         upstream.unsubscribe();
+        const requests = pending.size;
         finish('failed', error);
-        subscriber.error(error);
+        subscriber.error(SessionLostError.is(error) ? inMessages(error, requests) : error);
       };
+
+      /** The plain messages queued here, oldest first. */
+      const queuedMessages = (): Out[] =>
+        outbox
+          .drain()
+          .filter((item) => item.kind === 'frame')
+          .map((item) => item.frame as Out);
+
+      /**
+       * A lost session, said in the application's terms: the messages the session held (its frames
+       * are this layer's envelopes) and those queued here, and the requests that were pending.
+       */
+      const inMessages = (error: SessionLostError, requests: number): SessionLostError =>
+        new SessionLostError(error.message, {
+          reason: error.reason,
+          lost: error.lost,
+          unsent: [...plainMessages(error.unsent), ...unsent],
+          requests,
+          cause: error.cause,
+        });
 
       /**
        * The connection under the requests broke. `report` is what its link knew when it
@@ -654,11 +681,15 @@ export function cancelPending<In = unknown, Out = In>(
             }
             return subscriber.next(event);
           }
-          case 'session-reset':
+          case 'session-reset': {
             // The old session's frames may be lost: its requests are as if handed to a broken link.
             connectionLost(UNKNOWN_WRITE, inner?.framesSent ?? 0, undefined);
-            subscriber.next(event);
+            const reset = event as SessionResetEvent;
+            const requests = reset.unsent.filter((frame) => envelopeKind(frame) === REQUEST).length;
+            const said: SessionResetEvent = { ...reset, unsent: plainMessages(reset.unsent), requests };
+            subscriber.next(said);
             return pump();
+          }
           case 'overflow':
             // Every frame goes through sendOwn, so a resumable overflow is always one of ours
             // being sent now: it stays queued here (bounded by maxQueued) instead.
@@ -692,6 +723,15 @@ export function cancelPending<In = unknown, Out = In>(
       };
     });
   return operator as never;
+}
+
+function envelopeKind(frame: unknown): unknown {
+  return Array.isArray(frame) ? frame[0] : undefined;
+}
+
+/** The application's messages among this layer's envelopes, in order. */
+function plainMessages(frames: readonly unknown[]): unknown[] {
+  return frames.filter((frame) => envelopeKind(frame) === PLAIN).map((frame) => (frame as unknown[])[1]);
 }
 
 function checkTimeout(timeout: number): void {

@@ -66,8 +66,16 @@ export interface SessionResetEvent {
   readonly type: 'session-reset';
   /** Why the old session could not be resumed. */
   readonly reason: SessionLostReason;
-  /** What may be lost. */
+  /** What may be lost, by sequence number. */
   readonly lost: LostFrames;
+  /**
+   * What this side sent on the old session that the peer may never get, handed back, oldest
+   * first: the application's messages with {@link cancelPending} in the pipe (which resends or
+   * fails the requests among them, counted in `requests`), else the frames given to the link.
+   */
+  readonly unsent: readonly unknown[];
+  /** Requests of the old session that may not have arrived ({@link cancelPending} in the pipe). */
+  readonly requests: number;
 }
 
 /**
@@ -389,18 +397,20 @@ export function resumable<In = unknown, Out = In>(
       };
 
       const sessionLost = (reason: SessionLostReason, lost: LostFrames) => {
+        const unsent = endpoint.buffer.held();
         if (onSessionLost === 'error') {
           return fail(
             new SessionLostError(`The session could not be resumed (${reason}); frames may be lost`, {
               reason,
               lost,
+              unsent,
             }),
           );
         }
         endpoint.reset();
         sessionId = undefined;
         token = undefined;
-        subscriber.next({ type: 'session-reset', reason, lost });
+        subscriber.next({ type: 'session-reset', reason, lost, unsent, requests: 0 });
         sendHello();
       };
 

@@ -47,26 +47,49 @@ export type SessionLostReason = 'unknown-session' | 'bad-token' | 'gap';
 /**
  * A session could not be resumed: the server no longer knows it (it expired or restarted), refused
  * its token, or a gap opened between what one side received and what the other still buffers. It
- * is never retried silently: `lost` says which frames may be gone.
+ * is never retried silently: `lost` says which frames may be gone, `unsent` hands them back and
+ * `requests` counts the requests that were pending.
  *
  * @example
  * ```ts
  * import { SessionLostError } from 'rx-lifeline';
  * const describe = (e: unknown) =>
- *   SessionLostError.is(e) ? `${e.reason}: sent ${String(e.lost.sent)} may be lost` : String(e);
+ *   SessionLostError.is(e) ? `${e.reason}: ${e.unsent.length} messages, ${e.requests} requests may be lost` : String(e);
  * ```
  * @category Sessions
  */
 export class SessionLostError extends LifelineError {
   /** Why the session could not be resumed. */
   readonly reason: SessionLostReason;
-  /** What may be lost. */
+  /** What may be lost, by sequence number. */
   readonly lost: LostFrames;
+  /**
+   * What this side sent that the peer may never get, handed back, oldest first. With
+   * `cancelPending()` in the pipe these are the application's messages (its queue's too);
+   * without it, the frames given to the session link.
+   */
+  readonly unsent: readonly unknown[];
+  /**
+   * Requests pending when the session was lost (`cancelPending()` in the pipe; 0 without): each
+   * failed with `RequestCancelledError`, this error as its cause.
+   */
+  readonly requests: number;
 
-  constructor(message: string, options: { reason: SessionLostReason; lost: LostFrames; cause?: unknown }) {
+  constructor(
+    message: string,
+    options: {
+      reason: SessionLostReason;
+      lost: LostFrames;
+      unsent?: readonly unknown[];
+      requests?: number;
+      cause?: unknown;
+    },
+  ) {
     super(message, { cause: options.cause });
     this.reason = options.reason;
     this.lost = options.lost;
+    this.unsent = options.unsent ?? [];
+    this.requests = options.requests ?? 0;
   }
 }
 defineName(SessionLostError, 'SessionLostError');

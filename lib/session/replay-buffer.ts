@@ -145,6 +145,11 @@ export class ReplayBuffer<T> {
     return this.first + this.frames.length - this.head - 1;
   }
 
+  /** Every frame held, oldest first. */
+  held(): T[] {
+    return this.frames ? (this.frames.slice(this.head) as T[]) : [];
+  }
+
   /** The frame numbered `seq`, or `undefined` when it is not held. */
   at(seq: number): T | undefined {
     const index = seq - this.first;

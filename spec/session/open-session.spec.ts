@@ -7,6 +7,7 @@ import {
   reconnectWith,
   resumable,
   SendQueueFullError,
+  SessionLostError,
   type ClientState,
   type MemoryEndpoint,
 } from 'rx-lifeline';
@@ -70,10 +71,12 @@ describe('openSession', () => {
         { c: 'c', 1: 'r1/10', 2: 'r2/10', 3: 'r3/10', 4: 'r4/10', 5: 'r5/10', 6: 'r6/10', R: 'R:unknown-session', x: 'x' },
       );
       // 'a' and 'b' were never acknowledged: the fresh session starts without them.
-      expectObservable(session.resets$.pipe(map((r) => `${r.reason}:${String(r.lost.sent)}`))).toBe(
-        '78ms R 22ms |',
-        { R: 'unknown-session:1,2' },
-      );
+      // In the application's terms: the two messages come back, and no request was pending.
+      expectObservable(
+        session.resets$.pipe(
+          map((r) => `${r.reason}:${String(r.lost.sent)}:${r.unsent.join('')}:${r.requests}`),
+        ),
+      ).toBe('78ms R 22ms |', { R: 'unknown-session:1,2:ab:0' });
       // 'c', sent on the fresh session, comes back after the reset.
       expectObservable(session.messages$).toBe('7ms A 84ms C 8ms |', { A: 'A', C: 'C' });
       testScheduler.schedule(() => session.send('a'), 5);
@@ -151,6 +154,38 @@ describe('openSession', () => {
     expect(refused).to.equal(undefined);
     expect(echoed).to.equal(5_000);
     expect(answers).to.deep.equal(['re:offline']);
+  });
+
+  it('a lost session is said in messages: SessionLostError hands back what the replay buffer and the queue held, and counts the requests', () => {
+    const testScheduler = newTestScheduler();
+    const outcomes: string[] = [];
+    let lost: SessionLostError | undefined;
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveSessionsOn(endpoint, () => 'ok', { sessionTtl: 50 }).subscribe();
+      const session = openSession(
+        endpoint.transport.pipe(
+          reconnectWith(policy.constant(10)),
+          resumable({ maxFrames: 4, ackInterval: 5 }),
+          cancelPending<string, string>(),
+        ),
+      );
+      session.messages$.subscribe({ error: (e: SessionLostError) => (lost = e) });
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
+      testScheduler.schedule(() => {
+        // Four fit the replay buffer; the rest wait in cancelPending's queue.
+        for (let n = 0; n < 10; n++) session.send(`m${n}`);
+        session.request('pending').subscribe({ error: (e: Error) => outcomes.push(e.name) });
+      }, 10);
+      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      testScheduler.schedule(() => server.unsubscribe(), 100);
+    });
+    expect(SessionLostError.is(lost)).to.equal(true);
+    expect(lost!.reason).to.equal('unknown-session');
+    expect(lost!.unsent).to.deep.equal(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9']);
+    expect(lost!.requests).to.equal(1);
+    expect(lost!.lost.sent).to.deep.equal([1, 4]);
+    expect(outcomes).to.deep.equal(['RequestCancelledError']);
   });
 
   it('close() settles every pending request at once, returns what could not be sent, and leaves nothing', () => {
