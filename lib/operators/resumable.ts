@@ -18,6 +18,8 @@ import {
   HELLO,
   isCount,
   layerError,
+  GOODBYE,
+  GOODBYE_VERSION,
   MAX_VERSION,
   MIN_VERSION,
   parseRefusal,
@@ -207,8 +209,9 @@ const CONFIG: KnownOptions<ResumableConfig> = {
  * and other events (heartbeat samples) pass through. It errors with {@link SessionLostError} when
  * the session cannot be resumed (by default), with a `ProtocolError` when the peer breaks the
  * protocol or speaks no common version, and with the source's error when the policy gives up.
- * `link.close()` closes the connection and completes the stream; the server keeps the session
- * until its TTL (there is no goodbye yet).
+ * `link.close()` writes what the session still holds, says goodbye (a server speaking version 2
+ * of the layer then ends the session at once instead of keeping it for its TTL), closes the
+ * connection and completes the stream; closed while disconnected, it ends at once.
  *
  * It does not reconnect by itself, does not time out a handshake (pipe {@link heartbeat} before
  * `reconnectWith` for that), and does not persist the buffer: a client process that restarts
@@ -276,6 +279,8 @@ export function resumable<In = unknown, Out = In>(
       let sessionId: string | undefined;
       let token: string | undefined;
       let announced = false;
+      /** The version the server chose in its last welcome. */
+      let version = MIN_VERSION;
       let closeRequested = false;
       let ended = false;
       const upstream = new Subscription();
@@ -315,7 +320,8 @@ export function resumable<In = unknown, Out = In>(
           if (closeRequested || ended) return;
           closeRequested = true;
           // reconnectWith completes when the link it handed out was closed by this side.
-          if (inner) inner.close(reason);
+          if (inner && phase === 'live') endpoint.whenAllWritten(() => sayGoodbye(reason));
+          else if (inner) inner.close(reason);
           else {
             ended = true;
             upstream.unsubscribe();
@@ -326,6 +332,22 @@ export function resumable<In = unknown, Out = In>(
         isClosed: () => ended || closeRequested,
         isCloseRequested: () => closeRequested,
       });
+
+      /**
+       * Ends a live connection after every frame left: with a goodbye first (version 2 on), so the
+       * server ends the session now instead of keeping it for its TTL.
+       */
+      const sayGoodbye = (reason: string | undefined) => {
+        if (!inner) return;
+        if (version >= GOODBYE_VERSION) {
+          try {
+            inner.send([GOODBYE]);
+          } catch {
+            // A full or closed link: the server's TTL ends the session instead.
+          }
+        }
+        inner.close(reason);
+      };
 
       const sendHello = () => {
         phase = 'handshake';
@@ -360,6 +382,7 @@ export function resumable<In = unknown, Out = In>(
           return sessionLost('gap', { sent: [welcome.received + 1, endpoint.lastSeq], missed: undefined });
         }
         const resuming = sessionId !== undefined;
+        version = welcome.v;
         sessionId = welcome.session;
         token = welcome.token;
         phase = 'live';

@@ -70,6 +70,8 @@ export class SessionEndpoint<Out> {
   private drainWait: Subscription | undefined;
   private drained: Subject<void> | undefined;
   private wantsDrain = false;
+  /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
+  private allWritten: (() => void) | undefined;
 
   constructor(private readonly options: EndpointOptions<Out>) {
     this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
@@ -200,7 +202,17 @@ export class SessionEndpoint<Out> {
     return replayed;
   }
 
+  /**
+   * Calls `then` once every frame held has been written to the attached link: at once when that is
+   * so now, else when the link has drained enough to take the rest. Forgotten if the link goes.
+   */
+  whenAllWritten(then: () => void): void {
+    if (this.link && this.sentThrough === this.lastSeq) return then();
+    this.allWritten = then;
+  }
+
   detach(): void {
+    this.allWritten = undefined;
     this.link = undefined;
     this.unacked = 0;
     this.ackTimer?.unsubscribe();
@@ -295,6 +307,9 @@ export class SessionEndpoint<Out> {
       if (seq > this.writtenThrough) this.writtenThrough = seq;
       if (!ready) return this.awaitDrain(link);
     }
+    const then = this.allWritten;
+    this.allWritten = undefined;
+    then?.();
   }
 
   private awaitDrain(link: Link<unknown>): void {

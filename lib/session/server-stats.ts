@@ -48,6 +48,8 @@ export interface SessionServerStats {
   readonly refusedConnections: Readonly<Record<RefusalReason, number>>;
   /** Connections that failed before anyone subscribed to them (the server's `connection-error` events). */
   readonly connectionErrors: number;
+  /** Sessions their client ended with a goodbye (it closed its link) rather than leaving them to expire. */
+  readonly goodbyes: number;
 }
 
 type RefusedCause = keyof SessionServerStats['refused'];
@@ -78,6 +80,7 @@ export class ServerCounters {
     'max-pending-frame-bytes': 0,
   };
   private connectionErrors = 0;
+  private goodbyes = 0;
   private readonly changes = new Subject<SessionServerStats>();
 
   readonly stats$ = new Observable<SessionServerStats>((subscriber) => {
@@ -126,6 +129,12 @@ export class ServerCounters {
     this.changed();
   }
 
+  /** A client ended its session with a goodbye. */
+  goodbye(): void {
+    this.goodbyes++;
+    this.changed();
+  }
+
   private changed(): void {
     if (this.changes.observed) this.changes.next(this.snapshot());
   }
@@ -139,6 +148,7 @@ export class ServerCounters {
       closed: { ...this.closed },
       refusedConnections: { ...this.refusedConnections },
       connectionErrors: this.connectionErrors,
+      goodbyes: this.goodbyes,
     };
   }
 }

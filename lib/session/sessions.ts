@@ -25,6 +25,7 @@ import {
   HELLO,
   isCount,
   layerError,
+  GOODBYE,
   MAX_VERSION,
   MIN_VERSION,
   parseHello,
@@ -458,6 +459,10 @@ export function acceptSessions<In = unknown, Out = In>(
           // The client speaks after the welcome: it holds the new token, so the old one retires.
           session.previousToken = undefined;
           session.endpoint.receiveAck(frame[1]);
+        } else if (kind === GOODBYE && frame.length === 1) {
+          // The client closed: everything it sent came before this, and it wants nothing more.
+          counters.goodbye();
+          endSession(session, undefined);
         } else throw notAnEnvelope(frame, connection);
       } catch (error) {
         // A peer that breaks the protocol loses its connection; its session waits for a resume.
@@ -502,7 +507,7 @@ export function acceptSessions<In = unknown, Out = In>(
       if (hello.v[0] > MAX_VERSION || hello.v[1] < MIN_VERSION) {
         return refuse(connection, { reason: 'version' }, true);
       }
-      if (hello.session === undefined) return openSession(connection);
+      if (hello.session === undefined) return openSession(connection, hello);
       const session = sessions.get(hello.session);
       if (!session) return refuse(connection, { reason: 'unknown-session' }, false);
       // A guess right after a wrong one is not even compared: one guess per lockout, per session.
@@ -518,7 +523,7 @@ export function acceptSessions<In = unknown, Out = In>(
       resume(connection, session, hello);
     };
 
-    const openSession = (connection: Connection) => {
+    const openSession = (connection: Connection, hello: Hello) => {
       if (sessions.size >= maxSessions) return refuse(connection, { reason: 'overloaded' }, true);
       const session: Session<In, Out> = new Session<In, Out>(randomId(), maxFrames, endSession, {
         maxBytes,
@@ -533,7 +538,7 @@ export function acceptSessions<In = unknown, Out = In>(
       counters.session(1);
       session.emit({ type: 'connected', link: session.link });
       try {
-        attach(connection, session, 0);
+        attach(connection, session, 0, hello.v[1]);
       } catch (error) {
         // The welcome could not be written: a session nobody will ever see must not linger.
         endSession(session, error);
@@ -576,11 +581,17 @@ export function acceptSessions<In = unknown, Out = In>(
       // The welcome below may be lost in a cut: until the client speaks on this connection, the
       // token it just proved it holds stays valid (and the one before it, never received, does not).
       session.previousToken = hello.token;
-      const replayed = attach(connection, session, hello.received);
+      const replayed = attach(connection, session, hello.received, hello.v[1]);
       session.emit({ type: 'resumed', replayed, fresh: false });
     };
 
-    const attach = (connection: Connection, session: Session<In, Out>, peerReceived: number): number => {
+    /** Attaches a handshaken connection; `peerMax` is the highest version the client speaks. */
+    const attach = (
+      connection: Connection,
+      session: Session<In, Out>,
+      peerReceived: number,
+      peerMax: number,
+    ): number => {
       const link = connection.link!;
       session.token = randomId();
       session.connection = connection;
@@ -589,7 +600,12 @@ export function acceptSessions<In = unknown, Out = In>(
       counters.attachment(1);
       link.send([
         WELCOME,
-        { v: MAX_VERSION, session: session.id, token: session.token, received: session.endpoint.received },
+        {
+          v: Math.min(peerMax, MAX_VERSION),
+          session: session.id,
+          token: session.token,
+          received: session.endpoint.received,
+        },
       ]);
       return session.endpoint.attach(link, peerReceived);
     };

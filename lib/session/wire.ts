@@ -8,10 +8,14 @@ export const ACK = 1;
 export const HELLO = 2;
 export const WELCOME = 3;
 export const REFUSAL = 4;
+/** Client → server, version 2 on: the client closed; the session ends now. */
+export const GOODBYE = 5;
 
 /** The resumable layer versions this implementation speaks. */
 export const MIN_VERSION = 1;
-export const MAX_VERSION = 1;
+export const MAX_VERSION = 2;
+/** The first version with the goodbye envelope. */
+export const GOODBYE_VERSION = 2;
 
 export interface Hello {
   readonly v: readonly [number, number];

@@ -15,7 +15,18 @@ import {
   type ServerSession,
   type TransportEvent,
 } from 'rx-lifeline';
-import { catchError, EMPTY, map, mergeMap, of, take, tap, VirtualTimeScheduler, type Observable } from 'rxjs';
+import {
+  catchError,
+  EMPTY,
+  endWith,
+  map,
+  mergeMap,
+  of,
+  take,
+  tap,
+  VirtualTimeScheduler,
+  type Observable,
+} from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import {
   bentRecord,
@@ -160,7 +171,7 @@ describe('resumable', () => {
         scheduler.schedule(() => link.send([0, 3, 'c']), 18);
       };
       const values = {
-        h: '[2,{"v":[1,1],"received":0}]',
+        h: '[2,{"v":[1,2],"received":0}]',
         w: '[1,0]',
         x: '[1,2]',
         y: '[1,3]',
@@ -465,6 +476,52 @@ describe('resumable', () => {
     ]);
   });
 
+  it('close() says goodbye after the last frame: the server ends the session at once, not at its TTL', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const sessions = acceptSessions<string>(endpoint.server, { sessionTtl: 1_000 });
+      let goodbyes = -1;
+      sessions.stats$.subscribe((stats) => (goodbyes = stats.goodbyes));
+      const ended = sessions.pipe(
+        mergeMap((session) =>
+          session.events$.pipe(
+            map((event) => (event.type === 'frame' ? event.frame : event.type[0]!)),
+            // The session's end, as a value: the server itself listens on.
+            endWith('x'),
+            catchError((error: Error) => of(`E:${error.name}`)),
+          ),
+        ),
+      );
+      let link: Link<string> | undefined;
+      const sub = client(endpoint, {}, (l) => (link = l)).subscribe();
+      testScheduler.schedule(() => (link!.send('a'), link!.send('b'), link!.close()), 5);
+      // Both frames arrive at 6, then the goodbye: the session ends at once.
+      expectObservable(ended, '^ 100ms !').toBe('--c 3ms (abx)');
+      testScheduler.schedule(() => {
+        expect(goodbyes).to.equal(1);
+        sub.unsubscribe();
+      }, 50);
+    });
+  });
+
+  it('a version 1 client is welcomed with version 1, which has no goodbye', () => {
+    const testScheduler = newTestScheduler();
+    const welcomes: unknown[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      server(endpoint).subscribe();
+      rawClient(
+        endpoint,
+        (frame) => welcomes.push(frame),
+        (l) => l.send([2, { v: [1, 1], received: 0 }]),
+      ).subscribe();
+      testScheduler.schedule(() => undefined, 10);
+    });
+    expect(welcomes).to.have.length(1);
+    expect((welcomes[0] as [number, { v: number }])[1].v).to.equal(1);
+  });
+
   it('a server restart (a new acceptSessions) refuses the resume explicitly', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
@@ -627,7 +684,7 @@ describe('resumable', () => {
       const old = rawClient(
         endpoint,
         () => undefined,
-        (l) => l.send([2, { v: [2, 3], received: 0 }]),
+        (l) => l.send([2, { v: [3, 4], received: 0 }]),
       );
       // prettier-ignore
       expectObservable(old).toBe('-c 1ms (r|)', { c: 'c', r: '[4,{"reason":"version"}]' });
