@@ -1,105 +1,46 @@
-// The chaos test over real sockets: a resumable session (heartbeat + reconnectWith + resumable +
-// cancelPending on the client, acceptSessions over heartbeat + serveRequests on the server) carries
-// frames both ways and requests (mixed idempotent and not) through a TCP proxy whose fault injector
-// cuts the connection every 20–100 ms, at random moments and at random byte offsets, resetting one
-// side and closing the other. Every frame must arrive exactly once, in order; every request must
-// succeed exactly once, its handler run exactly once. Real time, real sockets; everything waits on
-// events (the injector's timer is the only clock).
+// The chaos test over real sockets, client and server in separate processes: a resumable session
+// (heartbeat + reconnectWith + resumable + cancelPending on the client, acceptSessions over
+// heartbeat + serveRequests on the server, in a child process: chaos/server.ts) carries frames both
+// ways and requests (mixed idempotent and not) through a TCP proxy whose fault injector cuts the
+// connection every 20–100 ms, at random moments and at random byte offsets, resetting one side and
+// closing the other. Both ends send as fast as send()/drain$ allow, steadily or in one burst. Every
+// frame must arrive exactly once, in order; every request must succeed exactly once, its handler
+// run exactly once. Real time, real sockets; everything waits on events (the injector's timer is the
+// only clock).
 import { expect } from 'chai';
-import { asyncScheduler, map, type Observable, type Subscription } from 'rxjs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { asyncScheduler, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import {
-  acceptSessions,
   cancelPending,
   heartbeat,
   policy,
   reconnectWith,
   resumable,
-  serveRequests,
   websocket,
-  type Link,
   type RequestLink,
-  type ServerEvent,
-  type ServerSession,
   type Transport,
 } from 'rx-lifeline';
-import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
+import { tcp } from 'rx-lifeline/node';
 import { seededRandom } from 'rx-lifeline/testing';
 import { cutPair, startProxy, type Side } from '../support/tcp-proxy.js';
+import {
+  FRAMES,
+  HEARTBEAT,
+  MODES,
+  pump,
+  Receiver,
+  REQUESTS,
+  type Frame,
+  type Received,
+} from './chaos/parts.js';
+import type { ServerReport } from './chaos/server.js';
 
-/**
- * Frames each way: the issue's 100,000. They take 1–2 s per transport on this 2-core machine (at
- * most 5 s over 40 seeds), so 15–60 cuts per run; `CHAOS_FRAMES` runs longer soaks.
- */
-const FRAMES = Number(process.env.CHAOS_FRAMES ?? 100_000);
-/**
- * Requests, client → server, interleaved with the frames: the issue's 10,000, `IN_FLIGHT` at a
- * time, each idempotent or not at random. Inside a resumable session none is ever resent or
- * ambiguous: every one must succeed, its handler run once.
- */
-const REQUESTS = Number(process.env.CHAOS_REQUESTS ?? 10_000);
+/** Requests in flight at a time. */
 const IN_FLIGHT = 100;
-/** Frames sent per event-loop turn while the session link accepts them. */
-const BURST = 250;
 /** A run that has not finished after this long fails, naming its seed, instead of hanging. */
 const BUDGET_MS = 60_000;
-const HEARTBEAT = { interval: 250, timeout: 2_000 } as const;
-
-/** Frame `n`: its number, and every 16th one padded so frames and chunks split in varied places. */
-type Frame = readonly [number, string];
-const frame = (n: number): Frame => [n, n % 16 === 0 ? 'x'.repeat(n % 1021) : ''];
-
-// ---------------------------------------------------------------------------------------------
-// The two ends.
-
-/** Checks one direction's frames as they arrive: exactly once, in order. */
-class Receiver {
-  next = 0;
-  duplicated = 0;
-  lost = 0;
-  firstProblem: string | undefined;
-
-  constructor(private readonly direction: string) {}
-
-  take(received: Frame): void {
-    const [n] = received;
-    if (n === this.next) this.next++;
-    else if (n < this.next) {
-      this.duplicated++;
-      this.firstProblem ??= `${this.direction}: frame ${n} again after ${this.next - 1}`;
-    } else {
-      this.lost += n - this.next;
-      this.firstProblem ??= `${this.direction}: frame ${n} after ${this.next - 1}, frames missing`;
-      this.next = n + 1;
-    }
-  }
-
-  get done(): boolean {
-    return this.next >= FRAMES;
-  }
-}
-
-/**
- * Sends frames 0 … FRAMES−1 on a session link, up to `burst` per turn, and waits for `drain$`
- * whenever `send()` says so. With `burst` = Infinity it sends as fast as `send()` allows: only the
- * session's backpressure stops it.
- */
-async function pump(link: Link<Frame>, stopped: () => boolean, burst: number): Promise<void> {
-  for (let n = 0; n < FRAMES && !stopped();) {
-    let ready = true;
-    for (let i = 0; i < burst && n < FRAMES && ready; i++) ready = link.send(frame(n++));
-    if (ready) await new Promise<void>((resolve) => setImmediate(resolve));
-    else
-      await new Promise<void>((resolve) => {
-        // Offline or above the high-water mark: the next ack that frees space resumes us.
-        const wait = link.drain$.subscribe({ next: () => done(), complete: () => done() });
-        const done = () => {
-          wait.unsubscribe();
-          resolve();
-        };
-      });
-  }
-}
 
 /**
  * Issues requests 0 … REQUESTS−1, `IN_FLIGHT` at a time, and checks each settles exactly once with
@@ -164,25 +105,72 @@ class Requester {
 
 interface Setup {
   name: string;
-  server: () => Observable<ServerEvent<unknown, unknown>>;
+  transport: 'tcp' | 'websocket';
   client: (port: number) => Transport<unknown, unknown>;
 }
 
 const SETUPS: Setup[] = [
-  { name: 'TCP', server: () => tcpServer({ port: 0 }), client: (port) => tcp({ port }) },
+  { name: 'TCP', transport: 'tcp', client: (port) => tcp({ port }) },
   {
     name: 'WebSocket',
-    server: () => websocketServer({ port: 0 }),
+    transport: 'websocket',
     client: (port) => websocket({ url: `ws://127.0.0.1:${port}`, WebSocket }),
   },
 ];
 
+/** The server process: started, listening, and reporting. */
+class ServerProcess {
+  upDone = false;
+  problem: string | undefined;
+  private final: Extract<ServerReport, { type: 'final' }> | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    onChange: () => void,
+  ) {
+    child.on('message', (message: ServerReport) => {
+      if (message.type === 'up-done') this.upDone = true;
+      else if (message.type === 'problem') this.problem ??= `server: ${message.what}`;
+      else if (message.type === 'final') this.final = message;
+      onChange();
+    });
+  }
+
+  static async start(setup: Setup, burst: number, maxFrames: number | undefined, onChange: () => void) {
+    const child = fork(
+      'spec/session/chaos/server.ts',
+      [setup.transport, String(burst), String(maxFrames ?? 'default')],
+      {
+        execArgv: ['--import', 'tsx'],
+      },
+    );
+    const exited = once(child, 'exit').then(([code]) => {
+      throw new Error(`the server process exited with ${String(code)} before listening`);
+    });
+    const [ready] = (await Promise.race([once(child, 'message'), exited])) as [ServerReport];
+    if (ready.type !== 'ready') throw new Error(`the server process said ${JSON.stringify(ready)} first`);
+    return new ServerProcess(child, ready.port, onChange);
+  }
+
+  /** Asks for the final counts; resolves once the process has exited by itself (teardown is total). */
+  async stop(): Promise<{ final: Extract<ServerReport, { type: 'final' }>; code: number | null }> {
+    const exited = once(this.child, 'exit') as Promise<[number | null]>;
+    this.child.send({ type: 'stop' });
+    const [code] = await exited;
+    if (!this.final) throw new Error(`the server process exited with ${code} without its final counts`);
+    return { final: this.final, code };
+  }
+}
+
 interface Result {
-  up: Receiver;
+  up: Received;
   down: Receiver;
   requests: Requester;
-  /** Handler runs per request, on the server. */
-  calls: Uint8Array;
+  /** Requests whose handler did not run exactly once (counted by the server). */
+  callsNotOnce: number;
+  firstCallProblem: string | undefined;
+  serverExit: number | null;
   cuts: number;
   midChunk: number;
   /** Requests in flight at the cuts, summed: the cuts really hit pending requests. */
@@ -200,16 +188,13 @@ async function chaos(
   const caps = maxFrames === undefined ? {} : { maxFrames };
   const random = seededRandom(seed);
   const subscriptions: Subscription[] = [];
-  const calls = new Uint8Array(REQUESTS);
   let requests: Requester | undefined;
-  const up = new Receiver('client → server');
   const down = new Receiver('server → client');
   let stopped = false;
   let cuts = 0;
   let midChunk = 0;
   let requestsAtCuts = 0;
   let resumes = 0;
-  let sessions = 0;
   const started = performance.now();
 
   let settle!: (error?: unknown) => void;
@@ -221,48 +206,15 @@ async function chaos(
       else reject(error instanceof Error ? error : new Error(String(error)));
     };
   });
+  // Called on the server's reports and on the client's progress; the server reports only after
+  // `start` resolved, so `server` is set by then.
   const check = () => {
-    if (requests?.firstProblem) settle(new Error(requests.firstProblem));
-    else if (up.done && down.done && requests?.done) settle();
+    const problem = server.problem ?? requests?.firstProblem;
+    if (problem) settle(new Error(problem));
+    else if (server.upDone && down.done && requests?.done) settle();
   };
-  const handler = (n: number) => {
-    calls[n]!++;
-    return n % 3 === 0 ? Promise.resolve(2 * n) : 2 * n;
-  };
-
-  // The server: each accepted connection through heartbeat, then grouped into sessions, each
-  // session serving requests.
-  let resolvePort!: (port: number) => void;
-  const listening = new Promise<number>((resolve) => (resolvePort = resolve));
-  const server$ = setup.server().pipe(
-    map((event) => {
-      if (event.type === 'listening') resolvePort(event.port);
-      return event.type === 'connection'
-        ? { ...event, connection: event.connection.pipe(heartbeat(HEARTBEAT)) }
-        : event;
-    }),
-  );
-  subscriptions.push(
-    acceptSessions<unknown>(server$, { ackInterval: 20, ...caps }).subscribe({
-      next: (session: ServerSession<unknown>) => {
-        if (++sessions > 1) return settle(new Error('a second session started: the first one was lost'));
-        subscriptions.push(
-          session.events$.pipe(serveRequests<number, Frame, Frame>(handler)).subscribe({
-            next: (event) => {
-              if (event.type === 'connected') void pump(event.link, () => stopped, burst).catch(settle);
-              else if (event.type === 'frame') {
-                up.take(event.frame);
-                check();
-              }
-            },
-            error: settle,
-          }),
-        );
-      },
-      error: settle,
-    }),
-  );
-  const proxy = await startProxy(await listening);
+  const server = await ServerProcess.start(setup, burst, maxFrames, () => check());
+  const proxy = await startProxy(server.port);
 
   // The client: the full stack, dialling the proxy.
   const delay = 1 + Math.floor(random() * 5);
@@ -316,29 +268,34 @@ async function chaos(
     subscriptions.push(asyncScheduler.schedule(inject, 20 + Math.floor(random() * 81)));
   };
 
+  let ended: Awaited<ReturnType<ServerProcess['stop']>>;
   try {
     await finished;
   } finally {
     stopped = true;
     for (const subscription of subscriptions.reverse()) subscription.unsubscribe();
+    ended = await server.stop();
     await proxy.close();
   }
   const ms = performance.now() - started;
-  return { up, down, requests: requests!, calls, cuts, midChunk, requestsAtCuts, resumes, sessions, ms };
+  const { final, code } = ended;
+  return {
+    up: final.up,
+    down,
+    requests: requests!,
+    callsNotOnce: final.callsNotOnce,
+    firstCallProblem: final.firstCallProblem,
+    serverExit: code,
+    cuts,
+    midChunk,
+    requestsAtCuts,
+    resumes,
+    sessions: final.sessions,
+    ms,
+  };
 }
 
-/**
- * Frames per turn: a steady stream, or a burst that only `send()` returning false stops. The burst
- * runs with replay buffers of 4,096 frames, which a burst that ignored backpressure fills within
- * one turn, before any ack can arrive.
- */
-const MODES = [
-  { mode: '', burst: BURST, maxFrames: undefined, minCuts: 10 },
-  // A burst is over in about a second: 14–17 cuts in the runs measured.
-  { mode: 'burst mode, ', burst: Infinity, maxFrames: 4_096, minCuts: 5 },
-] as const;
-
-describe('resumable chaos over real sockets (real time, a cutting proxy)', () => {
+describe('resumable chaos over real sockets, server in its own process (real time, a cutting proxy)', () => {
   const replay = process.env.CHAOS_SEED === undefined ? undefined : Number(process.env.CHAOS_SEED);
   MODES.forEach(({ mode, minCuts, ...options }, m) =>
     SETUPS.forEach((setup, index) => {
@@ -352,7 +309,20 @@ describe('resumable chaos over real sockets (real time, a cutting proxy)', () =>
         } catch (error) {
           throw new Error(`${replayHint}: ${String(error)}`, { cause: error });
         }
-        const { up, down, requests, calls, cuts, midChunk, requestsAtCuts, resumes, sessions, ms } = result;
+        const {
+          up,
+          down,
+          requests,
+          callsNotOnce,
+          firstCallProblem,
+          serverExit,
+          cuts,
+          midChunk,
+          requestsAtCuts,
+          resumes,
+          sessions,
+          ms,
+        } = result;
         console.log(
           `      ${setup.name} seed ${seed}: ${Math.round(ms)} ms, ${cuts} cuts (${midChunk} mid-chunk), ${resumes} resumes, ${requests.idempotent} of ${REQUESTS} requests idempotent, ${requestsAtCuts} in flight at cuts`,
         );
@@ -373,7 +343,12 @@ describe('resumable chaos over real sockets (real time, a cutting proxy)', () =>
         expect(requests.succeeded, replayHint).to.equal(REQUESTS);
         const onceEach = (counts: Uint8Array) => counts.every((count) => count === 1);
         expect(onceEach(requests.outcomes), `${replayHint}: each request settles once`).to.equal(true);
-        expect(onceEach(calls), `${replayHint}: each handler runs once`).to.equal(true);
+        expect({ callsNotOnce, firstCallProblem }, `${replayHint}: each handler runs once`).to.deep.equal({
+          callsNotOnce: 0,
+          firstCallProblem: undefined,
+        });
+        // The server process ended by itself once everything was unsubscribed.
+        expect(serverExit, `${replayHint}: the server process's exit code`).to.equal(0);
         expect(requests.idempotent, replayHint).to.be.within(REQUESTS * 0.4, REQUESTS * 0.6);
         expect(requestsAtCuts, `${replayHint}: requests in flight at cuts`).to.be.above(0);
         // The injector really cut live connections, and the session really resumed across them.
