@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import { ProtocolError } from '../core/errors.js';
+import { ProtocolError } from '../../core/errors.js';
 import type {
   ConnectedEvent,
   ConnectionErrorEvent,
@@ -8,13 +8,13 @@ import type {
   ListeningEvent,
   RefusedEvent,
   TransportEvent,
-} from '../core/transport.js';
-import { DueTimer } from '../internal/due-timer.js';
-import { describeValue } from '../internal/describe-value.js';
-import { Fifo } from '../internal/fifo.js';
-import { asLayerError } from '../internal/peer-input.js';
-import type { ResumedEvent } from '../operators/resumable.js';
-import { checkKnownOptions, checkNumber, type KnownOptions } from '../policies/validate.js';
+} from '../../core/transport.js';
+import { DueTimer } from '../../internal/due-timer.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { Fifo } from '../../internal/fifo.js';
+import { asLayerError } from '../../internal/peer-input.js';
+import type { ResumedEvent } from './resumable.js';
+import { checkKnownOptions, checkNumber, type KnownOptions } from '../../policies/validate.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError, SessionExpiredError, SessionLostError } from './errors.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';

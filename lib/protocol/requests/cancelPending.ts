@@ -5,14 +5,14 @@ import {
   SendBufferFullError,
   UNKNOWN_WRITE,
   type WriteReport,
-} from '../core/errors.js';
-import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../core/transport.js';
-import { describeValue } from '../internal/describe-value.js';
-import { Fifo } from '../internal/fifo.js';
-import { asLayerError } from '../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
-import { ReplayBufferFullError, SessionLostError } from '../session/errors.js';
-import type { SessionResetEvent } from './resumable.js';
+} from '../../core/errors.js';
+import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { Fifo } from '../../internal/fifo.js';
+import { asLayerError } from '../../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { ReplayBufferFullError, SessionLostError } from '../resumable/errors.js';
+import type { SessionResetEvent } from '../resumable/resumable.js';
 import {
   AmbiguousOutcomeError,
   PendingRequestsFullError,
@@ -21,7 +21,7 @@ import {
   RequestTimeoutError,
   SendQueueFullError,
   type CancelReason,
-} from '../session/request-errors.js';
+} from './errors.js';
 import {
   CANCEL,
   isRequestId,
@@ -30,7 +30,7 @@ import {
   REQUEST,
   requestsError,
   RESPONSE,
-} from '../session/requests.js';
+} from './serve-requests.js';
 
 /**
  * Options of one request.
