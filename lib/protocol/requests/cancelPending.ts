@@ -1,36 +1,22 @@
-import { asyncScheduler, Observable, Subject, Subscription, type SchedulerLike, type Subscriber } from 'rxjs';
 import {
-  ConnectionError,
-  LinkClosedError,
-  SendBufferFullError,
-  UNKNOWN_WRITE,
-  type WriteReport,
-} from '../../core/errors.js';
+  asyncScheduler,
+  Observable,
+  Subscription,
+  type SchedulerLike,
+  type Subscriber,
+  type TeardownLogic,
+} from 'rxjs';
+import { ConnectionError, LinkClosedError, UNKNOWN_WRITE, type WriteReport } from '../../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { Fifo } from '../../internal/fifo.js';
 import { asLayerError } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
-import { ReplayBufferFullError, SessionLostError } from '../resumable/errors.js';
+import { SessionLostError } from '../resumable/errors.js';
 import type { SessionResetEvent } from '../resumable/resumable.js';
-import {
-  AmbiguousOutcomeError,
-  PendingRequestsFullError,
-  RemoteError,
-  RequestCancelledError,
-  RequestTimeoutError,
-  SendQueueFullError,
-  type CancelReason,
-} from './errors.js';
-import {
-  CANCEL,
-  isRequestId,
-  parseWireError,
-  PLAIN,
-  REQUEST,
-  requestsError,
-  RESPONSE,
-} from './serve-requests.js';
+import { RequestCancelledError, type CancelReason } from './errors.js';
+import { PendingRequests } from './pending-requests.js';
+import { SendBuffer } from './send-buffer.js';
+import { PLAIN, REQUEST, requestsError, RESPONSE } from './serve-requests.js';
 
 /**
  * Options of one request.
@@ -177,25 +163,6 @@ const CONFIG: KnownOptions<CancelPendingConfig> = {
 
 const REQUEST_OPTIONS: KnownOptions<RequestOptions> = { idempotent: true, timeout: true };
 
-interface Pending {
-  readonly id: number;
-  readonly payload: unknown;
-  readonly idempotent: boolean;
-  readonly subscriber: Subscriber<unknown>;
-  state: 'queued' | 'handed' | 'done';
-  /**
-   * The index of the request's frame on the connection it was handed to (the link's `framesSent`
-   * just before the send), which that connection's `WriteReport.framesLeft` judges.
-   */
-  position: number;
-  values: number;
-  timer: Subscription | undefined;
-}
-
-type Outgoing =
-  | { readonly kind: 'frame'; readonly frame: unknown }
-  | { readonly kind: 'request'; readonly request: Pending };
-
 const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', local: '' });
 
 /**
@@ -268,461 +235,265 @@ export function cancelPending<In = unknown, Out = In>(
   }
   checkTimeout(timeout);
 
-  type Emitted = CancelPendingEvent<In, Out> | { readonly type: string };
+  const settings: Settings = { maxPending, maxQueued, timeout, scheduler };
   const operator = (source: Observable<{ readonly type: string }>) =>
-    new Observable<Emitted>((subscriber) => {
-      // Everything below belongs to this one subscription, so the operator itself holds no state.
-      let inner: Link<unknown> | undefined;
-      let lastId = 0;
-      const pending = new Map<number, Pending>();
-      let outbox = new Fifo<Outgoing>();
-      let queuedFrames = 0;
-      let drainWait: Subscription | undefined;
-      let needDrain = false;
-      const drained = new Subject<void>();
-      let ended: { reason: CancelReason; cause: unknown } | undefined;
-      let closeRequested = false;
-      let unsent: Out[] = [];
-      const upstream = new Subscription();
-
-      let overflowed = false;
-      /** Sends one envelope; 'full' when the link has no room (nothing was queued there). */
-      const sendOwn = (link: Link<unknown>, envelope: unknown[]): boolean | 'full' => {
-        overflowed = false;
-        let ready: boolean;
-        try {
-          ready = link.send(envelope);
-        } catch (error) {
-          if (SendBufferFullError.is(error) || ReplayBufferFullError.is(error)) return 'full';
-          throw error;
-        }
-        // A resumable session with `onOverflow: 'event'` refuses by returning false and emitting.
-        if (overflowed) return 'full';
-        return ready;
-      };
-
-      const awaitDrain = () => {
-        if (drainWait || !inner) return;
-        drainWait = inner.drain$.subscribe(() => {
-          drainWait?.unsubscribe();
-          drainWait = undefined;
-          pump();
-        });
-      };
-
-      const hand = (request: Pending, link: Link<unknown>): boolean => {
-        let result: boolean | 'full';
-        // Its index among every frame of the connection, the layers' below included (pings).
-        const position = link.framesSent;
-        try {
-          result = sendOwn(link, [REQUEST, request.id, request.payload]);
-        } catch (error) {
-          // Not encodable, or too large for the link: this request fails, nothing else does.
-          if (LinkClosedError.is(error)) return false;
-          settle(request);
-          request.subscriber.error(error);
-          return true;
-        }
-        if (result === 'full') {
-          awaitDrain();
-          return false;
-        }
-        request.state = 'handed';
-        request.position = position;
-        return true;
-      };
-
-      /** Hands queued frames and requests to the link, in order, until it is full. */
-      const pump = () => {
-        while (inner && !drainWait && !ended) {
-          const item = outbox.peek();
-          if (!item) break;
-          if (item.kind === 'request') {
-            if (item.request.state !== 'queued' || hand(item.request, inner)) outbox.shift();
-            else return;
-            continue;
-          }
-          let result: boolean | 'full';
-          try {
-            result = sendOwn(inner, [PLAIN, item.frame]);
-          } catch (error) {
-            if (LinkClosedError.is(error)) return;
-            // A queued frame the link cannot encode: loud, since its sender is long gone.
-            return fail(error);
-          }
-          if (result === 'full') return awaitDrain();
-          outbox.shift();
-          queuedFrames--;
-        }
-        if (needDrain && inner && !drainWait && outbox.length === 0) {
-          needDrain = false;
-          drained.next();
-        }
-      };
-
-      const settle = (request: Pending) => {
-        request.state = 'done';
-        pending.delete(request.id);
-        request.timer?.unsubscribe();
-        request.timer = undefined;
-      };
-
-      /** Best effort: a cancel lost with its connection is covered by the server ending it. */
-      const sendCancel = (request: Pending) => {
-        if (request.state !== 'handed' || !inner) return;
-        try {
-          sendOwn(inner, [CANCEL, request.id]);
-        } catch {
-          // Closed or unencodable: the connection is going, and its requests with it.
-        }
-      };
-
-      const cancelledError = () =>
-        new RequestCancelledError(
-          ended?.reason === 'failed'
-            ? 'The request was cancelled: its stream failed'
-            : `The request was cancelled: its stream was ${ended?.reason ?? 'closed'}`,
-          { reason: ended?.reason ?? 'closed', cause: ended?.cause },
-        );
-
-      /** The stream ends for good: every pending request fails at once. */
-      const finish = (reason: CancelReason, cause: unknown) => {
-        if (ended) return;
-        ended = { reason, cause };
-        drainWait?.unsubscribe();
-        drainWait = undefined;
-        const all = [...pending.values()];
-        for (const request of all) settle(request);
-        // What never reached a link is handed back (close() hands back its own leftovers).
-        if (unsent.length === 0) unsent = queuedMessages();
-        outbox = new Fifo();
-        queuedFrames = 0;
-        for (const request of all) request.subscriber.error(cancelledError());
-        drained.complete();
-      };
-
-      const fail = (error: unknown) => {
-        if (ended) return;
-        upstream.unsubscribe();
-        const requests = pending.size;
-        finish('failed', error);
-        subscriber.error(SessionLostError.is(error) ? inMessages(error, requests) : error);
-      };
-
-      /** The plain messages queued here, oldest first. */
-      const queuedMessages = (): Out[] =>
-        outbox
-          .drain()
-          .filter((item) => item.kind === 'frame')
-          .map((item) => item.frame as Out);
-
-      /**
-       * A lost session, said in the application's terms: the messages the session held (its frames
-       * are this layer's envelopes) and those queued here, and the requests that were pending.
-       */
-      const inMessages = (error: SessionLostError, requests: number): SessionLostError =>
-        new SessionLostError(error.message, {
-          reason: error.reason,
-          lost: error.lost,
-          unsent: [...plainMessages(error.unsent), ...unsent],
-          requests,
-          cause: error.cause,
-        });
-
-      /**
-       * The connection under the requests broke. `report` is what its link knew when it
-       * broke, `linkFrames` how many frames the link had accepted by then (every layer's).
-       */
-      const connectionLost = (report: WriteReport, linkFrames: number, cause: unknown) => {
-        drainWait?.unsubscribe();
-        drainWait = undefined;
-        const resend: Outgoing[] = [];
-        const known = report.lastFrame !== 'none' && report.lastFrame !== 'unknown';
-        for (const request of [...pending.values()]) {
-          if (request.state !== 'handed') continue;
-          // The unconfirmed frames are a tail of the connection's outbound stream: a frame before
-          // that tail was confirmed whole.
-          const confirmed = known && request.position < linkFrames - report.unconfirmedFrames;
-          // A frame at or above `framesLeft` certainly never reached the peer: sending it again
-          // cannot execute it twice, idempotent or not.
-          const neverLeft = request.position >= report.framesLeft;
-          if (request.values === 0 && (neverLeft || request.idempotent)) {
-            request.state = 'queued';
-            resend.push({ kind: 'request', request });
-            continue;
-          }
-          settle(request);
-          request.subscriber.error(
-            new AmbiguousOutcomeError(
-              request.values > 0
-                ? `Request ${request.id}: the connection broke after ${request.values} response values; the rest is lost`
-                : `Request ${request.id}: the connection broke after the request was sent; it may or may not have been executed`,
-              { id: request.id, confirmed, valuesReceived: request.values, write: report, cause },
-            ),
-          );
-        }
-        if (resend.length > 0) {
-          const rest = outbox.drain();
-          outbox = new Fifo();
-          for (const item of resend) outbox.push(item);
-          for (const item of rest) outbox.push(item);
-        }
-      };
-
-      const onResponse = (frame: unknown[]) => {
-        const id = frame[1];
-        const part = frame[2];
-        if (!isRequestId(id)) throw requestsError('malformed response', inner);
-        const valid =
-          ((part === 'next' || part === 'value' || part === 'error') && frame.length === 4) ||
-          (part === 'complete' && frame.length === 3);
-        if (!valid) throw requestsError(`malformed response part ${describeValue(part)}`, inner);
-        const error = part === 'error' ? parseWireError(frame[3]) : undefined;
-        if (part === 'error' && !error) throw requestsError('malformed error response', inner);
-        const request = pending.get(id);
-        if (!request) {
-          if (id > lastId) throw requestsError(`response for request ${id}, which was never sent`, inner);
-          return; // settled here already: the response crossed a cancel or a timeout
-        }
-        if (part === 'next') {
-          request.values++;
-          request.subscriber.next(frame[3]);
-        } else if (part === 'value') {
-          settle(request);
-          request.subscriber.next(frame[3]);
-          request.subscriber.complete();
-        } else if (part === 'complete') {
-          settle(request);
-          request.subscriber.complete();
-        } else {
-          settle(request);
-          request.subscriber.error(
-            new RemoteError(error!.message, { id: request.id, remoteName: error!.name }),
-          );
-        }
-      };
-
-      const onFrame = (frame: unknown) => {
-        const kind: unknown = Array.isArray(frame) ? frame[0] : undefined;
-        if (kind === PLAIN && (frame as unknown[]).length === 2) {
-          subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
-        } else if (kind === RESPONSE) onResponse(frame as unknown[]);
-        else {
-          throw requestsError(
-            `received ${describeValue(frame)}, not a requests envelope; does the server pipe serveRequests()?`,
-            inner,
-          );
-        }
-      };
-
-      const request = <R>(payload: unknown, options: RequestOptions = {}): Observable<R> => {
-        checkKnownOptions('request', options, REQUEST_OPTIONS);
-        const { idempotent = false, timeout: requestTimeout = timeout } = options;
-        checkTimeout(requestTimeout);
-        return new Observable<R>((requestSubscriber) => {
-          if (ended || closeRequested) {
-            requestSubscriber.error(cancelledError());
-            return undefined;
-          }
-          if (pending.size >= maxPending) {
-            requestSubscriber.error(
-              new PendingRequestsFullError(`${maxPending} requests are pending already`, {
-                limit: maxPending,
-              }),
-            );
-            return undefined;
-          }
-          const entry: Pending = {
-            id: ++lastId,
-            payload,
-            idempotent,
-            subscriber: requestSubscriber as Subscriber<unknown>,
-            state: 'queued',
-            position: 0,
-            values: 0,
-            timer: undefined,
-          };
-          pending.set(entry.id, entry);
-          if (requestTimeout !== Infinity) {
-            entry.timer = scheduler.schedule(() => {
-              entry.timer = undefined;
-              if (entry.state === 'done') return;
-              sendCancel(entry);
-              settle(entry);
-              requestSubscriber.error(
-                new RequestTimeoutError(
-                  `Request ${entry.id} got no complete response within ${requestTimeout} ms`,
-                  {
-                    id: entry.id,
-                    timeout: requestTimeout,
-                  },
-                ),
-              );
-            }, requestTimeout);
-          }
-          if (!(inner && outbox.length === 0 && hand(entry, inner))) {
-            if (entry.state === 'queued') outbox.push({ kind: 'request', request: entry });
-          }
-          return () => {
-            if (entry.state === 'done') return;
-            sendCancel(entry);
-            settle(entry);
-          };
-        });
-      };
-
-      const send = (frame: Out): boolean => {
-        if (closeRequested || ended) throw new LinkClosedError('The request link is closed');
-        if (inner && outbox.length === 0) {
-          const result = sendOwn(inner, [PLAIN, frame]);
-          if (result !== 'full') {
-            if (!result) {
-              needDrain = true;
-              awaitDrain();
-            }
-            return result;
-          }
-          awaitDrain();
-        }
-        if (queuedFrames >= maxQueued) {
-          throw new SendQueueFullError(`${maxQueued} frames are queued already`, { limit: maxQueued });
-        }
-        outbox.push({ kind: 'frame', frame });
-        queuedFrames++;
-        needDrain = true;
-        return false;
-      };
-
-      const close = (reason?: string) => {
-        if (closeRequested || ended) return;
-        closeRequested = true;
-        // On quit, cancel every pending request while the connection can still say so.
-        for (const entry of pending.values()) sendCancel(entry);
-        const leftover: Out[] = [];
-        for (let item = outbox.shift(); item; item = outbox.shift()) {
-          if (item.kind !== 'frame') continue;
-          let handed = false;
-          if (inner && leftover.length === 0) {
-            try {
-              handed = sendOwn(inner, [PLAIN, item.frame]) !== 'full';
-            } catch {
-              handed = false;
-            }
-          }
-          if (!handed) leftover.push(item.frame as Out);
-        }
-        unsent = leftover;
-        const link = inner;
-        finish('closed', undefined);
-        if (link) link.close(reason);
-        else {
-          upstream.unsubscribe();
-          subscriber.complete();
-        }
-      };
-
-      const link: RequestLink<Out> = {
-        send,
-        close,
-        request,
-        get pending() {
-          return pending.size;
-        },
-        get queued() {
-          return queuedFrames;
-        },
-        get unsent() {
-          return unsent;
-        },
-        get bufferedBytes() {
-          return inner?.bufferedBytes ?? 0;
-        },
-        get framesSent() {
-          return inner?.framesSent ?? 0;
-        },
-        get closed() {
-          return closeRequested || ended !== undefined;
-        },
-        get closeRequested() {
-          return closeRequested;
-        },
-        drain$: drained.asObservable(),
-        writeReport: () => inner?.writeReport() ?? UNKNOWN_WRITE,
-        get info() {
-          return inner?.info ?? OFFLINE;
-        },
-      };
-
-      subscriber.next({ type: 'request-link', link } satisfies RequestLinkEvent<Out>);
-
-      const onEvent = (event: { readonly type: string }) => {
-        if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-          return fail(new TypeError(`cancelPending: expected session events, got ${describeValue(event)}`));
-        }
-        switch (event.type) {
-          case 'connected': {
-            const next = (event as ConnectedEvent<unknown>).link;
-            if (inner && inner !== next) connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
-            inner = next;
-            if (closeRequested) return next.close();
-            subscriber.next({ type: 'connected', link });
-            return pump();
-          }
-          case 'frame':
-            return onFrame((event as FrameEvent<unknown>).frame);
-          case 'disconnected': {
-            // A link that survives the break belongs to a resumable session: nothing is lost.
-            if (inner && inner.closed) {
-              const cause = (event as { error?: unknown }).error;
-              const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
-              const linkFrames = inner.framesSent;
-              inner = undefined;
-              connectionLost(report, linkFrames, cause);
-            }
-            return subscriber.next(event);
-          }
-          case 'session-reset': {
-            // The old session's frames may be lost: its requests are as if handed to a broken link.
-            connectionLost(UNKNOWN_WRITE, inner?.framesSent ?? 0, undefined);
-            const reset = event as SessionResetEvent;
-            const requests = reset.unsent.filter((frame) => envelopeKind(frame) === REQUEST).length;
-            const said: SessionResetEvent = { ...reset, unsent: plainMessages(reset.unsent), requests };
-            subscriber.next(said);
-            return pump();
-          }
-          case 'overflow':
-            // Every frame goes through sendOwn, so a resumable overflow is always one of ours
-            // being sent now: it stays queued here (bounded by maxQueued) instead.
-            overflowed = true;
-            return;
-          default:
-            subscriber.next(event);
-        }
-      };
-
-      upstream.add(
-        source.subscribe({
-          // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
-          next: (event) => {
-            try {
-              onEvent(event);
-            } catch (error) {
-              fail(asLayerError('requests', error, inner));
-            }
-          },
-          error: (error: unknown) => fail(error),
-          complete: () => {
-            finish('closed', undefined);
-            subscriber.complete();
-          },
-        }),
-      );
-      return () => {
-        upstream.unsubscribe();
-        finish('unsubscribed', undefined);
-      };
-    });
+    new Observable<Emitted<In, Out>>((subscriber) =>
+      new RequestClient<In, Out>(settings, subscriber).start(source),
+    );
   return operator as never;
+}
+
+type Emitted<In, Out> = CancelPendingEvent<In, Out> | { readonly type: string };
+
+interface Settings {
+  readonly maxPending: number;
+  readonly maxQueued: number;
+  readonly timeout: number;
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * One subscription of {@link cancelPending}: it wires the session events to the pending requests
+ * and the send buffer, and hands out the stable link. The operator itself holds no state.
+ */
+class RequestClient<In, Out> {
+  readonly link: RequestLink<Out>;
+  private readonly pending: PendingRequests;
+  private readonly buffer: SendBuffer<Out>;
+  private readonly upstream = new Subscription();
+  private ended: { reason: CancelReason; cause: unknown } | undefined;
+  private closeRequested = false;
+  private unsent: Out[] = [];
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly subscriber: Subscriber<Emitted<In, Out>>,
+  ) {
+    this.buffer = new SendBuffer<Out>(settings.maxQueued, {
+      settle: (request) => this.pending.settle(request),
+      fail: (error) => this.fail(error),
+    });
+    this.pending = new PendingRequests(settings.maxPending, settings.scheduler, (request) =>
+      this.buffer.sendCancel(request),
+    );
+    this.link = this.createLink();
+  }
+
+  start(source: Observable<{ readonly type: string }>): TeardownLogic {
+    this.subscriber.next({ type: 'request-link', link: this.link } satisfies RequestLinkEvent<Out>);
+    this.upstream.add(
+      source.subscribe({
+        // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
+        next: (event) => {
+          try {
+            this.onEvent(event);
+          } catch (error) {
+            this.fail(asLayerError('requests', error, this.buffer.link));
+          }
+        },
+        error: (error: unknown) => this.fail(error),
+        complete: () => {
+          this.finish('closed', undefined);
+          this.subscriber.complete();
+        },
+      }),
+    );
+    return () => {
+      this.upstream.unsubscribe();
+      this.finish('unsubscribed', undefined);
+    };
+  }
+
+  private createLink(): RequestLink<Out> {
+    const { buffer, pending } = this;
+    const isClosed = () => this.closeRequested || this.ended !== undefined;
+    const closeRequested = () => this.closeRequested;
+    const unsent = () => this.unsent;
+    return {
+      send: (frame: Out) => this.send(frame),
+      close: (reason?: string) => this.close(reason),
+      request: <R>(payload: unknown, options?: RequestOptions) => this.request<R>(payload, options),
+      get pending() {
+        return pending.size;
+      },
+      get queued() {
+        return buffer.queued;
+      },
+      get unsent() {
+        return unsent();
+      },
+      get bufferedBytes() {
+        return buffer.link?.bufferedBytes ?? 0;
+      },
+      get framesSent() {
+        return buffer.link?.framesSent ?? 0;
+      },
+      get closed() {
+        return isClosed();
+      },
+      get closeRequested() {
+        return closeRequested();
+      },
+      drain$: buffer.drained.asObservable(),
+      writeReport: () => buffer.link?.writeReport() ?? UNKNOWN_WRITE,
+      get info() {
+        return buffer.link?.info ?? OFFLINE;
+      },
+    };
+  }
+
+  private request<R>(payload: unknown, options: RequestOptions = {}): Observable<R> {
+    checkKnownOptions('request', options, REQUEST_OPTIONS);
+    const { idempotent = false, timeout = this.settings.timeout } = options;
+    checkTimeout(timeout);
+    return new Observable<R>((requestSubscriber) => {
+      if (this.ended || this.closeRequested) {
+        requestSubscriber.error(this.cancelledError());
+        return undefined;
+      }
+      const entry = this.pending.open(payload, idempotent, timeout, requestSubscriber as Subscriber<unknown>);
+      if (!entry) return undefined;
+      this.buffer.submit(entry);
+      return () => this.pending.abandon(entry);
+    });
+  }
+
+  private send(frame: Out): boolean {
+    if (this.closeRequested || this.ended) throw new LinkClosedError('The request link is closed');
+    return this.buffer.send(frame);
+  }
+
+  private close(reason?: string): void {
+    if (this.closeRequested || this.ended) return;
+    this.closeRequested = true;
+    // On quit, cancel every pending request while the connection can still say so.
+    for (const entry of this.pending.all()) this.buffer.sendCancel(entry);
+    this.unsent = this.buffer.flush();
+    const link = this.buffer.link;
+    this.finish('closed', undefined);
+    if (link) link.close(reason);
+    else {
+      this.upstream.unsubscribe();
+      this.subscriber.complete();
+    }
+  }
+
+  private cancelledError(): RequestCancelledError {
+    const reason = this.ended?.reason;
+    return new RequestCancelledError(
+      reason === 'failed'
+        ? 'The request was cancelled: its stream failed'
+        : `The request was cancelled: its stream was ${reason ?? 'closed'}`,
+      { reason: reason ?? 'closed', cause: this.ended?.cause },
+    );
+  }
+
+  /** The stream ends for good: every pending request fails at once. */
+  private finish(reason: CancelReason, cause: unknown): void {
+    if (this.ended) return;
+    this.ended = { reason, cause };
+    this.buffer.end();
+    const all = this.pending.settleAll();
+    // What never reached a link is handed back (close() hands back its own leftovers).
+    const queued = this.buffer.takeMessages();
+    if (this.unsent.length === 0) this.unsent = queued;
+    for (const request of all) request.subscriber.error(this.cancelledError());
+    this.buffer.drained.complete();
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    this.upstream.unsubscribe();
+    const requests = this.pending.size;
+    this.finish('failed', error);
+    this.subscriber.error(SessionLostError.is(error) ? this.inMessages(error, requests) : error);
+  }
+
+  /**
+   * A lost session, said in the application's terms: the messages the session held (its frames
+   * are this layer's envelopes) and those queued here, and the requests that were pending.
+   */
+  private inMessages(error: SessionLostError, requests: number): SessionLostError {
+    return new SessionLostError(error.message, {
+      reason: error.reason,
+      lost: error.lost,
+      unsent: [...plainMessages(error.unsent), ...this.unsent],
+      requests,
+      cause: error.cause,
+    });
+  }
+
+  /** The connection under the requests broke: see {@link PendingRequests.connectionLost}. */
+  private connectionLost(report: WriteReport, linkFrames: number, cause: unknown): void {
+    this.buffer.stopWaiting();
+    this.buffer.resendFirst(this.pending.connectionLost(report, linkFrames, cause));
+  }
+
+  private onEvent(event: { readonly type: string }): void {
+    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+      return this.fail(new TypeError(`cancelPending: expected session events, got ${describeValue(event)}`));
+    }
+    switch (event.type) {
+      case 'connected':
+        return this.onConnected((event as ConnectedEvent<unknown>).link);
+      case 'frame':
+        return this.onFrame((event as FrameEvent<unknown>).frame);
+      case 'disconnected':
+        return this.onDisconnected(event);
+      case 'session-reset':
+        return this.onSessionReset(event as SessionResetEvent);
+      case 'overflow':
+        // Every frame goes through the send buffer, so a resumable overflow is always one of ours
+        // being sent now: it stays queued here (bounded by maxQueued) instead.
+        return this.buffer.overflow();
+      default:
+        this.subscriber.next(event);
+    }
+  }
+
+  private onConnected(next: Link<unknown>): void {
+    const inner = this.buffer.link;
+    if (inner && inner !== next) this.connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
+    this.buffer.link = next;
+    if (this.closeRequested) return next.close();
+    this.subscriber.next({ type: 'connected', link: this.link });
+    this.buffer.pump();
+  }
+
+  private onDisconnected(event: { readonly type: string }): void {
+    // A link that survives the break belongs to a resumable session: nothing is lost.
+    const inner = this.buffer.link;
+    if (inner && inner.closed) {
+      const cause = (event as { error?: unknown }).error;
+      const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
+      const linkFrames = inner.framesSent;
+      this.buffer.link = undefined;
+      this.connectionLost(report, linkFrames, cause);
+    }
+    this.subscriber.next(event);
+  }
+
+  private onSessionReset(reset: SessionResetEvent): void {
+    // The old session's frames may be lost: its requests are as if handed to a broken link.
+    this.connectionLost(UNKNOWN_WRITE, this.buffer.link?.framesSent ?? 0, undefined);
+    const requests = reset.unsent.filter((frame) => envelopeKind(frame) === REQUEST).length;
+    const said: SessionResetEvent = { ...reset, unsent: plainMessages(reset.unsent), requests };
+    this.subscriber.next(said);
+    this.buffer.pump();
+  }
+
+  private onFrame(frame: unknown): void {
+    const kind = envelopeKind(frame);
+    if (kind === PLAIN && (frame as unknown[]).length === 2) {
+      this.subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
+    } else if (kind === RESPONSE) this.pending.respond(frame as unknown[], this.buffer.link);
+    else {
+      throw requestsError(
+        `received ${describeValue(frame)}, not a requests envelope; does the server pipe serveRequests()?`,
+        this.buffer.link,
+      );
+    }
+  }
 }
 
 function envelopeKind(frame: unknown): unknown {
