@@ -140,12 +140,14 @@ export type {
 export { acceptSessions } from './protocol/resumable/sessions.js';
 export type {
   AcceptSessionsConfig,
-  ServerSession,
-  ServerSessionEvent,
-  SessionDisconnectedEvent,
   SessionServer,
   SessionServerConnection,
 } from './protocol/resumable/sessions.js';
+export type {
+  ServerSession,
+  ServerSessionEvent,
+  SessionDisconnectedEvent,
+} from './protocol/resumable/server-session.js';
 export type { SessionServerStats } from './protocol/resumable/server-stats.js';
 export { ReplayBuffer } from './protocol/resumable/replay-buffer.js';
 export type { ReplayBufferOptions } from './protocol/resumable/replay-buffer.js';
