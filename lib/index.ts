@@ -121,47 +121,53 @@ export type {
 } from './pool/connection-pool.js';
 export type { Lease } from './pool/lease.js';
 export { PoolExhaustedError, PoolClosedError } from './pool/errors.js';
-export { heartbeat, HeartbeatTimeoutError } from './operators/heartbeat.js';
-export type { HeartbeatConfig, HeartbeatEvent } from './operators/heartbeat.js';
+export { heartbeat, HeartbeatTimeoutError } from './protocol/heartbeat/heartbeat.js';
+export type { HeartbeatConfig, HeartbeatEvent } from './protocol/heartbeat/heartbeat.js';
 // Endpoint sets: the cheapest admissible endpoint with failover, and fanout to many.
 export { EndpointSet, AllEndpointsFailedError } from './pool/endpoint-set.js';
 export type { Endpoint, EndpointSetOptions, PickedEndpoint, EndpointFailure } from './pool/endpoint-set.js';
 export { fanout, FanoutError } from './pool/fanout.js';
 export type { FanoutResult, FanoutStatus, FanoutOptions } from './pool/fanout.js';
 // Resumable sessions: exactly-once, in-order delivery across reconnects, client and server.
-export { resumable } from './operators/resumable.js';
+export { resumable } from './protocol/resumable/resumable.js';
 export type {
   ResumableConfig,
   ResumableEvent,
   ResumedEvent,
   SessionResetEvent,
   OverflowEvent,
-} from './operators/resumable.js';
-export { acceptSessions } from './session/sessions.js';
+} from './protocol/resumable/resumable.js';
+export { acceptSessions } from './protocol/resumable/sessions.js';
 export type {
   AcceptSessionsConfig,
+  SessionServer,
+  SessionServerConnection,
+} from './protocol/resumable/sessions.js';
+export type {
   ServerSession,
   ServerSessionEvent,
   SessionDisconnectedEvent,
-  SessionServer,
-  SessionServerConnection,
-} from './session/sessions.js';
-export type { SessionServerStats } from './session/server-stats.js';
-export { ReplayBuffer } from './session/replay-buffer.js';
-export type { ReplayBufferOptions } from './session/replay-buffer.js';
-export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './session/errors.js';
-export type { SeqRange, LostFrames, SessionLostReason } from './session/errors.js';
+} from './protocol/resumable/server-session.js';
+export type { SessionServerStats } from './protocol/resumable/server-stats.js';
+export { ReplayBuffer } from './protocol/resumable/replay-buffer.js';
+export type { ReplayBufferOptions } from './protocol/resumable/replay-buffer.js';
+export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './protocol/resumable/errors.js';
+export type { SeqRange, LostFrames, SessionLostReason } from './protocol/resumable/errors.js';
 // Requests: request/response with cancel over any session stream, and the openSession() facade.
-export { cancelPending } from './operators/cancelPending.js';
+export { cancelPending } from './protocol/requests/cancelPending.js';
 export type {
   CancelPendingConfig,
   CancelPendingEvent,
   RequestLink,
   RequestLinkEvent,
   RequestOptions,
-} from './operators/cancelPending.js';
-export { serveRequests } from './session/requests.js';
-export type { RequestContext, RequestHandler, ServeRequestsConfig } from './session/requests.js';
+} from './protocol/requests/cancelPending.js';
+export { serveRequests } from './protocol/requests/serve-requests.js';
+export type {
+  RequestContext,
+  RequestHandler,
+  ServeRequestsConfig,
+} from './protocol/requests/serve-requests.js';
 export {
   AmbiguousOutcomeError,
   PendingRequestsFullError,
@@ -169,7 +175,7 @@ export {
   RequestCancelledError,
   RequestTimeoutError,
   SendQueueFullError,
-} from './session/request-errors.js';
-export type { CancelReason } from './session/request-errors.js';
+} from './protocol/requests/errors.js';
+export type { CancelReason } from './protocol/requests/errors.js';
 export { openSession } from './session/open-session.js';
 export type { ClientSession, ClientState, SessionIn, SessionOut } from './session/open-session.js';

@@ -14,7 +14,7 @@ import { formatSeconds } from './units.js';
 /** What the table cannot show because the lab does not simulate it. @internal */
 export const NOT_SIMULATED =
   'Frames lost/duplicated: not measured. The lab simulates connections, not sessions: no frames flow, ' +
-  'so it has nothing to count (resumable is tested with real frames in spec/operators/resumable.spec.ts).';
+  'so it has nothing to count (resumable is tested with real frames in spec/protocol/resumable/resumable.spec.ts).';
 
 /**
  * A simulation's result, with the session run when the lab ran with `--sessions`.

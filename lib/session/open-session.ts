@@ -2,8 +2,8 @@ import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rx
 import { LinkClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { FrameEvent } from '../core/transport.js';
-import type { RequestLink, RequestLinkEvent, RequestOptions } from '../operators/cancelPending.js';
-import type { SessionResetEvent } from '../operators/resumable.js';
+import type { RequestLink, RequestLinkEvent, RequestOptions } from '../protocol/requests/cancelPending.js';
+import type { SessionResetEvent } from '../protocol/resumable/resumable.js';
 
 /**
  * Where a {@link ClientSession} stands. `reconnecting` says when the next dial starts and why the

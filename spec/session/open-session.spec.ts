@@ -15,7 +15,7 @@ import { seededRandom } from 'rx-lifeline/testing';
 import { catchError, lastValueFrom, map, NEVER, of, take, timer, toArray, type Observable } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import { newTestScheduler } from '../operators/support.js';
-import { serveOn, serveSessionsOn } from './requests-support.js';
+import { serveOn, serveSessionsOn } from '../protocol/requests/support.js';
 
 const showState = (s: ClientState): string =>
   s.status === 'reconnecting'

@@ -1,10 +1,10 @@
 import { asyncScheduler, Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { ConnectionError, defineName } from '../core/errors.js';
-import type { Link, TransportEvent } from '../core/transport.js';
-import { describeValue } from '../internal/describe-value.js';
-import { LayerLink } from '../internal/layer-link.js';
-import { asLayerError, layerProtocolError } from '../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { ConnectionError, defineName } from '../../core/errors.js';
+import type { Link, TransportEvent } from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { LayerLink } from '../../internal/layer-link.js';
+import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 
 /** Envelope kinds of the heartbeat layer (docs/PROTOCOL.md, "Heartbeat layer"). */
 const DATA = 0;

@@ -1,5 +1,5 @@
 import { Observable, Subject } from 'rxjs';
-import type { RefusalReason } from '../core/errors.js';
+import type { RefusalReason } from '../../core/errors.js';
 
 /**
  * What a session server holds and what it turned away, as the `stats$` of {@link acceptSessions}'s

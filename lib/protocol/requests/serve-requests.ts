@@ -1,10 +1,10 @@
 import { isObservable, Observable, Subscription } from 'rxjs';
-import { EncodeError, type ProtocolError } from '../core/errors.js';
-import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
-import { describeValue } from '../internal/describe-value.js';
-import { LayerLink } from '../internal/layer-link.js';
-import { asLayerError, layerProtocolError } from '../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { EncodeError, type ProtocolError } from '../../core/errors.js';
+import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { LayerLink } from '../../internal/layer-link.js';
+import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { ResponseOutbox } from './response-outbox.js';
 
 // The requests layer's envelopes (docs/PROTOCOL.md, "Requests layer").

@@ -15,9 +15,9 @@ import {
 import { RecordingLink } from 'rx-lifeline/testing';
 import { catchError, map, mergeMap, of, Subject, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { bentRecord, INT64_FRAME, oddValue, peerFrame, unhandledDuring } from '../operators/peer-input.js';
-import { newTestScheduler } from '../operators/support.js';
-import { earlyTimers } from '../support/early-timers.js';
+import { bentRecord, INT64_FRAME, oddValue, peerFrame, unhandledDuring } from '../peer-input.js';
+import { newTestScheduler } from '../../operators/support.js';
+import { earlyTimers } from '../../support/early-timers.js';
 
 /** A session id no server gave out. */
 const UNKNOWN = 'f'.repeat(32);

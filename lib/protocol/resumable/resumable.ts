@@ -1,17 +1,17 @@
 import { asyncScheduler, Observable, Subscription, type SchedulerLike } from 'rxjs';
-import { ConnectionError } from '../core/errors.js';
-import type { DisconnectedEvent } from '../core/session.js';
-import type { ConnectedEvent, FrameEvent, Link } from '../core/transport.js';
-import { describeValue } from '../internal/describe-value.js';
-import { asLayerError } from '../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
-import { checkEndpointOptions, SessionEndpoint, SessionLink } from '../session/endpoint.js';
+import { ConnectionError } from '../../core/errors.js';
+import type { DisconnectedEvent } from '../../core/session.js';
+import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { asLayerError } from '../../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import {
   ReplayBufferFullError,
   SessionLostError,
   type LostFrames,
   type SessionLostReason,
-} from '../session/errors.js';
+} from './errors.js';
 import {
   ACK,
   DATA,
@@ -28,7 +28,7 @@ import {
   WELCOME,
   type Refusal,
   type Welcome,
-} from '../session/wire.js';
+} from './wire.js';
 
 /**
  * A session was resumed on a new connection: the handshake succeeded and this side resent the

@@ -1,7 +1,7 @@
 // The resumable layer's envelopes and handshake messages (docs/PROTOCOL.md, "Resumable layer").
-import type { ProtocolError } from '../core/errors.js';
-import type { Link } from '../core/transport.js';
-import { layerProtocolError } from '../internal/peer-input.js';
+import type { ProtocolError } from '../../core/errors.js';
+import type { Link } from '../../core/transport.js';
+import { layerProtocolError } from '../../internal/peer-input.js';
 
 export const DATA = 0;
 export const ACK = 1;

@@ -1,4 +1,4 @@
-import { defineName, LifelineError, type WriteReport } from '../core/errors.js';
+import { defineName, LifelineError, type WriteReport } from '../../core/errors.js';
 
 /**
  * A request's outcome is unknown: its frame may have reached the server before the

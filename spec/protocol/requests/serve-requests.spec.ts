@@ -16,16 +16,9 @@ import {
 } from 'rxjs';
 import type { RemoteError } from 'rx-lifeline';
 import { memory, ProtocolError, serveRequests, type TransportEvent } from 'rx-lifeline';
-import {
-  feedLayer,
-  INT64_FRAME,
-  oddValue,
-  peerFrame,
-  unhandledDuring,
-  type Fed,
-} from '../operators/peer-input.js';
-import { FakeLink, newTestScheduler } from '../operators/support.js';
-import { clientOn, serveOn, serveSessionsOn } from './requests-support.js';
+import { feedLayer, INT64_FRAME, oddValue, peerFrame, unhandledDuring, type Fed } from '../peer-input.js';
+import { FakeLink, newTestScheduler } from '../../operators/support.js';
+import { clientOn, serveOn, serveSessionsOn } from './support.js';
 
 describe('serveRequests', () => {
   it('answers a value in one response, and streams an Observable', () => {

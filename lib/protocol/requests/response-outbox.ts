@@ -1,8 +1,8 @@
 import type { Subscription } from 'rxjs';
-import { LinkClosedError, SendBufferFullError } from '../core/errors.js';
-import type { Link } from '../core/transport.js';
-import { Fifo } from '../internal/fifo.js';
-import { ReplayBufferFullError } from './errors.js';
+import { LinkClosedError, SendBufferFullError } from '../../core/errors.js';
+import type { Link } from '../../core/transport.js';
+import { Fifo } from '../../internal/fifo.js';
+import { ReplayBufferFullError } from '../resumable/errors.js';
 
 /**
  * The responses of one {@link serveRequests} stream on their way to its link, in order. They leave

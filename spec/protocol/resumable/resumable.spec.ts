@@ -36,8 +36,8 @@ import {
   peerFrame,
   unhandledDuring,
   type Fed,
-} from './peer-input.js';
-import { newTestScheduler } from './support.js';
+} from '../peer-input.js';
+import { newTestScheduler } from '../../operators/support.js';
 
 const ZEROS = '0'.repeat(32);
 

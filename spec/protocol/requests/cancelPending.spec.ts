@@ -9,9 +9,9 @@ import type {
 import { cancelPending, GaveUpError, memory, policy, ProtocolError, type RequestHandler } from 'rx-lifeline';
 import { catchError, map, NEVER, of, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { clientOn, serveOn, serveSessionsOn } from '../session/requests-support.js';
-import { feedLayer, INT64_FRAME, oddValue, peerFrame, unhandledDuring, type Fed } from './peer-input.js';
-import { newTestScheduler } from './support.js';
+import { clientOn, serveOn, serveSessionsOn } from './support.js';
+import { feedLayer, INT64_FRAME, oddValue, peerFrame, unhandledDuring, type Fed } from '../peer-input.js';
+import { newTestScheduler } from '../../operators/support.js';
 
 /** A request's notifications as marble values; errors as `E:<name>`. */
 function shown(response: Observable<unknown>): Observable<string> {

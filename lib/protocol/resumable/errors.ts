@@ -1,4 +1,4 @@
-import { defineName, LifelineError } from '../core/errors.js';
+import { defineName, LifelineError } from '../../core/errors.js';
 
 /**
  * A range of sequence numbers, both ends included.

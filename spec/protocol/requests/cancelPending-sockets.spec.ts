@@ -11,8 +11,8 @@ import {
   type Transport,
 } from 'rx-lifeline';
 import { tcp, tcpServer } from 'rx-lifeline/node';
-import { startServer } from '../support/loopback.js';
-import { cutPair, startProxy } from '../support/tcp-proxy.js';
+import { startServer } from '../../support/loopback.js';
+import { cutPair, startProxy } from '../../support/tcp-proxy.js';
 
 describe('cancelPending over TCP', () => {
   it('seed 000: a request written just after the peer reset is sent again and handled once, although not idempotent', async () => {

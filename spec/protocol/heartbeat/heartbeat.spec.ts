@@ -30,10 +30,10 @@ import {
   VirtualTimeScheduler,
   type Observable,
 } from 'rxjs';
-import { failure, record, startServer, type Recording } from '../support/loopback.js';
-import { INT64_FRAME, INT64_FRAME_BYTES, oddValue, peerFrame, unhandledDuring } from './peer-input.js';
-import { earlyTimers } from '../support/early-timers.js';
-import { newTestScheduler } from './support.js';
+import { failure, record, startServer, type Recording } from '../../support/loopback.js';
+import { INT64_FRAME, INT64_FRAME_BYTES, oddValue, peerFrame, unhandledDuring } from '../peer-input.js';
+import { earlyTimers } from '../../support/early-timers.js';
+import { newTestScheduler } from '../../operators/support.js';
 
 type Event = TransportEvent<unknown, unknown> | HeartbeatEvent | SessionEvent;
 

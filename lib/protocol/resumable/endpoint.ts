@@ -1,8 +1,8 @@
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { msgpackCodec } from '../codec/codec.js';
-import { LinkClosedError, SendBufferFullError, type WriteReport } from '../core/errors.js';
-import type { Link, LinkInfo } from '../core/transport.js';
-import { describeValue } from '../internal/describe-value.js';
+import { msgpackCodec } from '../../codec/codec.js';
+import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
+import type { Link, LinkInfo } from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, layerError } from './wire.js';
 

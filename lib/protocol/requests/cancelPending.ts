@@ -1,0 +1,514 @@
+import {
+  asyncScheduler,
+  Observable,
+  Subscription,
+  type SchedulerLike,
+  type Subscriber,
+  type TeardownLogic,
+} from 'rxjs';
+import { ConnectionError, LinkClosedError, UNKNOWN_WRITE, type WriteReport } from '../../core/errors.js';
+import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { asLayerError } from '../../internal/peer-input.js';
+import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { SessionLostError } from '../resumable/errors.js';
+import type { SessionResetEvent } from '../resumable/resumable.js';
+import { RequestCancelledError, type CancelReason } from './errors.js';
+import { PendingRequests } from './pending-requests.js';
+import { SendBuffer } from './send-buffer.js';
+import { PLAIN, REQUEST, requestsError, RESPONSE } from './serve-requests.js';
+
+/**
+ * Options of one request.
+ *
+ * @example
+ * ```ts
+ * import type { RequestOptions } from 'rx-lifeline';
+ * const options: RequestOptions = { idempotent: true, timeout: 2_000 };
+ * ```
+ * @category Sessions
+ */
+export interface RequestOptions {
+  /**
+   * The request may be executed twice with the effect of once, so it may be sent again after a
+   * connection broke once it was handed to it. It does not make the server deduplicate.
+   * @default false
+   */
+  idempotent?: boolean;
+  /**
+   * Milliseconds from subscribing until the request fails with {@link RequestTimeoutError} and a
+   * cancel goes to the server. It covers the whole wait, reconnects included; it does not stop a
+   * streamed response that keeps sending values (it bounds the whole response). `Infinity` waits
+   * for as long as the stream lives (a stream that keeps reconnecting may wait forever).
+   * @default the operator's `timeout` (30 seconds unless configured)
+   */
+  timeout?: number;
+}
+
+/**
+ * The stable link {@link cancelPending} hands out: plain frames with `send`, requests with
+ * `request`. It outlives connections: while no connection is up, frames and requests queue (in
+ * order, bounded) and leave on the next one.
+ *
+ * @example
+ * ```ts
+ * import type { RequestLink } from 'rx-lifeline';
+ * const lookUp = (link: RequestLink<string>) => link.request<string>({ get: 'user/7' }, { idempotent: true });
+ * ```
+ * @category Sessions
+ */
+export interface RequestLink<Out = unknown> extends Link<Out> {
+  /**
+   * A cold Observable of the response: one value then complete, or the values of a streamed
+   * response. Each subscription sends one request; unsubscribing before the end sends a cancel.
+   * It errors with {@link RemoteError} (the handler failed), {@link RequestTimeoutError},
+   * {@link AmbiguousOutcomeError}, {@link RequestCancelledError} or {@link PendingRequestsFullError}.
+   * @throws TypeError at once when `options` has a key other than `idempotent` and `timeout`, or a
+   * `timeout` that is not a positive number.
+   */
+  request<R = unknown>(payload: unknown, options?: RequestOptions): Observable<R>;
+  /** Requests waiting for (the end of) their response. */
+  readonly pending: number;
+  /** Plain frames queued until a connection takes them. */
+  readonly queued: number;
+  /**
+   * After `close()` or the end of the stream: the queued frames that never reached a link. Empty
+   * before. (A lost session hands back what its replay buffer held in `SessionLostError.unsent`.)
+   */
+  readonly unsent: readonly Out[];
+}
+
+/**
+ * Emitted once, at once when {@link cancelPending}'s stream is subscribed: the stable
+ * {@link RequestLink}, usable before the first connection (it queues).
+ *
+ * @example
+ * ```ts
+ * import type { RequestLinkEvent } from 'rx-lifeline';
+ * const keep = (e: RequestLinkEvent<string>) => e.link.send('queued until connected');
+ * ```
+ * @category Sessions
+ */
+export interface RequestLinkEvent<Out = unknown> {
+  readonly type: 'request-link';
+  /** The link, the same object for the stream's whole life. */
+  readonly link: RequestLink<Out>;
+}
+
+/**
+ * What {@link cancelPending} emits besides the events it passes through (`disconnected`,
+ * `resumed`, heartbeat samples): `request-link` once, `connected` per connection (with the same
+ * stable link), and each plain inbound frame.
+ *
+ * @example
+ * ```ts
+ * import type { CancelPendingEvent } from 'rx-lifeline';
+ * const show = (e: CancelPendingEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
+ * ```
+ * @category Sessions
+ */
+export type CancelPendingEvent<In = unknown, Out = In> =
+  RequestLinkEvent<Out> | ConnectedEvent<Out> | FrameEvent<In>;
+
+/**
+ * Options of {@link cancelPending}.
+ *
+ * @example
+ * ```ts
+ * import type { CancelPendingConfig } from 'rx-lifeline';
+ * const config: CancelPendingConfig = { maxPending: 100, timeout: 30_000 };
+ * ```
+ * @category Sessions
+ */
+export interface CancelPendingConfig {
+  /**
+   * Requests pending at once; one more fails at once with {@link PendingRequestsFullError}. It does
+   * not count plain frames.
+   * @default 1_000
+   */
+  maxPending?: number;
+  /**
+   * Plain frames queued here while no link takes them; one more is refused with
+   * {@link SendQueueFullError}. Without {@link resumable}, that is while offline or while the
+   * connection's send buffer is full. With it, the session link takes messages and requests while
+   * offline too: its replay buffer is then the one send buffer (`maxBytes`, `maxFrames`), and
+   * this queue holds only what that buffer refused as full.
+   * @default 1_000
+   */
+  maxQueued?: number;
+  /**
+   * The timeout of requests that set none, in milliseconds: a request still unanswered after it
+   * fails with {@link RequestTimeoutError}, outage or not. `Infinity` turns the default deadline off
+   * (then only the end of the stream settles a request that gets no answer). It does not apply to
+   * plain frames.
+   * @default 30_000
+   */
+  timeout?: number;
+  /**
+   * Runs the request timeouts.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+/** How long a request waits for its answer unless configured: nothing waits forever by default. */
+const DEFAULT_REQUEST_TIMEOUT = 30_000;
+
+const CONFIG: KnownOptions<CancelPendingConfig> = {
+  maxPending: true,
+  maxQueued: true,
+  timeout: true,
+  scheduler: true,
+};
+
+const REQUEST_OPTIONS: KnownOptions<RequestOptions> = { idempotent: true, timeout: true };
+
+const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', local: '' });
+
+/**
+ * Requests and responses over a session stream, such that nothing waits forever (across
+ * connections: pipe it last, after {@link reconnectWith} and after {@link resumable} if any). It
+ * emits a {@link RequestLinkEvent} at once with a stable {@link RequestLink}: `request(payload,
+ * { idempotent, timeout })` returns a cold Observable of the response, and unsubscribing it sends a
+ * cancel; `send(frame)` sends a plain frame. The server pipes {@link serveRequests}.
+ *
+ * When a connection breaks (docs/PROTOCOL.md, "Requests layer"), a request whose frame
+ * certainly never reached the peer — it never reached a link, or the link's {@link WriteReport}
+ * says its frame never left (its index is at or above `framesLeft`: still queued in the link, or
+ * known undelivered) — is sent on the next connection; one that may have reached the peer is sent
+ * again if idempotent and fails with {@link AmbiguousOutcomeError} if not, because the server may
+ * have acted on it. Inside a resumable session (the link below survives the break) requests simply continue:
+ * the session delivers them and their responses exactly once. A request's timeout (30 s unless
+ * configured, reconnects included) fails it with {@link RequestTimeoutError} and cancels it on the
+ * server. When the stream ends for good — the
+ * policy gave up, the stream was unsubscribed, `link.close()` was called — every pending request
+ * fails at once with {@link RequestCancelledError}; `close()` first sends a cancel for
+ * each, so the server stops too. Pending requests are capped (`maxPending`), as are plain frames
+ * queued while offline (`maxQueued`).
+ *
+ * It does not reconnect, does not deduplicate on the server (idempotency is the caller's promise),
+ * and does not resend cancels lost with a connection (the server cancels everything of a connection
+ * that ends). A peer that does not pipe `serveRequests` fails the stream with a `ProtocolError`.
+ *
+ * @example
+ * ```ts
+ * import { cancelPending, memory, policy, reconnectWith, type RequestLink } from 'rx-lifeline';
+ * const endpoint = memory();
+ * let link: RequestLink<string> | undefined;
+ * const sub = endpoint.transport
+ *   .pipe(reconnectWith(policy.constant(100)), cancelPending<string>({ timeout: 5_000 }))
+ *   .subscribe({
+ *     next: (event) => {
+ *       if (event.type === 'request-link') link = event.link;
+ *       else if (event.type === 'frame') console.log(event.frame);
+ *     },
+ *     error: (error: unknown) => console.error('connection ended', error),
+ *   });
+ * link?.request({ get: 'user/7' }, { idempotent: true }).subscribe({
+ *   next: (user) => console.log(user),
+ *   // RequestTimeoutError, RequestFailedError, or the connection's end.
+ *   error: (error: unknown) => console.error('request failed', error),
+ * });
+ * sub.unsubscribe();
+ * ```
+ * @category Sessions
+ */
+export function cancelPending<In = unknown, Out = In>(
+  config: CancelPendingConfig = {},
+): <E extends { readonly type: string }>(
+  source: Observable<E>,
+) => Observable<CancelPendingEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
+  checkKnownOptions('cancelPending', config, CONFIG);
+  const {
+    maxPending = 1_000,
+    maxQueued = 1_000,
+    timeout = DEFAULT_REQUEST_TIMEOUT,
+    scheduler = asyncScheduler,
+  } = config;
+  for (const [name, value] of [
+    ['maxPending', maxPending],
+    ['maxQueued', maxQueued],
+  ] as const) {
+    if (!(Number.isSafeInteger(value) && value >= 0)) {
+      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${describeValue(value)}`);
+    }
+  }
+  checkTimeout(timeout);
+
+  const settings: Settings = { maxPending, maxQueued, timeout, scheduler };
+  const operator = (source: Observable<{ readonly type: string }>) =>
+    new Observable<Emitted<In, Out>>((subscriber) =>
+      new RequestClient<In, Out>(settings, subscriber).start(source),
+    );
+  return operator as never;
+}
+
+type Emitted<In, Out> = CancelPendingEvent<In, Out> | { readonly type: string };
+
+interface Settings {
+  readonly maxPending: number;
+  readonly maxQueued: number;
+  readonly timeout: number;
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * One subscription of {@link cancelPending}: it wires the session events to the pending requests
+ * and the send buffer, and hands out the stable link. The operator itself holds no state.
+ */
+class RequestClient<In, Out> {
+  readonly link: RequestLink<Out>;
+  private readonly pending: PendingRequests;
+  private readonly buffer: SendBuffer<Out>;
+  private readonly upstream = new Subscription();
+  private ended: { reason: CancelReason; cause: unknown } | undefined;
+  private closeRequested = false;
+  private unsent: Out[] = [];
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly subscriber: Subscriber<Emitted<In, Out>>,
+  ) {
+    this.buffer = new SendBuffer<Out>(settings.maxQueued, {
+      settle: (request) => this.pending.settle(request),
+      fail: (error) => this.fail(error),
+    });
+    this.pending = new PendingRequests(settings.maxPending, settings.scheduler, (request) =>
+      this.buffer.sendCancel(request),
+    );
+    this.link = this.createLink();
+  }
+
+  start(source: Observable<{ readonly type: string }>): TeardownLogic {
+    this.subscriber.next({ type: 'request-link', link: this.link } satisfies RequestLinkEvent<Out>);
+    this.upstream.add(
+      source.subscribe({
+        // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
+        next: (event) => {
+          try {
+            this.onEvent(event);
+          } catch (error) {
+            this.fail(asLayerError('requests', error, this.buffer.link));
+          }
+        },
+        error: (error: unknown) => this.fail(error),
+        complete: () => {
+          this.finish('closed', undefined);
+          this.subscriber.complete();
+        },
+      }),
+    );
+    return () => {
+      this.upstream.unsubscribe();
+      this.finish('unsubscribed', undefined);
+    };
+  }
+
+  private createLink(): RequestLink<Out> {
+    const { buffer, pending } = this;
+    const isClosed = () => this.closeRequested || this.ended !== undefined;
+    const closeRequested = () => this.closeRequested;
+    const unsent = () => this.unsent;
+    return {
+      send: (frame: Out) => this.send(frame),
+      close: (reason?: string) => this.close(reason),
+      request: <R>(payload: unknown, options?: RequestOptions) => this.request<R>(payload, options),
+      get pending() {
+        return pending.size;
+      },
+      get queued() {
+        return buffer.queued;
+      },
+      get unsent() {
+        return unsent();
+      },
+      get bufferedBytes() {
+        return buffer.link?.bufferedBytes ?? 0;
+      },
+      get framesSent() {
+        return buffer.link?.framesSent ?? 0;
+      },
+      get closed() {
+        return isClosed();
+      },
+      get closeRequested() {
+        return closeRequested();
+      },
+      drain$: buffer.drained.asObservable(),
+      writeReport: () => buffer.link?.writeReport() ?? UNKNOWN_WRITE,
+      get info() {
+        return buffer.link?.info ?? OFFLINE;
+      },
+    };
+  }
+
+  private request<R>(payload: unknown, options: RequestOptions = {}): Observable<R> {
+    checkKnownOptions('request', options, REQUEST_OPTIONS);
+    const { idempotent = false, timeout = this.settings.timeout } = options;
+    checkTimeout(timeout);
+    return new Observable<R>((requestSubscriber) => {
+      if (this.ended || this.closeRequested) {
+        requestSubscriber.error(this.cancelledError());
+        return undefined;
+      }
+      const entry = this.pending.open(payload, idempotent, timeout, requestSubscriber as Subscriber<unknown>);
+      if (!entry) return undefined;
+      this.buffer.submit(entry);
+      return () => this.pending.abandon(entry);
+    });
+  }
+
+  private send(frame: Out): boolean {
+    if (this.closeRequested || this.ended) throw new LinkClosedError('The request link is closed');
+    return this.buffer.send(frame);
+  }
+
+  private close(reason?: string): void {
+    if (this.closeRequested || this.ended) return;
+    this.closeRequested = true;
+    // On quit, cancel every pending request while the connection can still say so.
+    for (const entry of this.pending.all()) this.buffer.sendCancel(entry);
+    this.unsent = this.buffer.flush();
+    const link = this.buffer.link;
+    this.finish('closed', undefined);
+    if (link) link.close(reason);
+    else {
+      this.upstream.unsubscribe();
+      this.subscriber.complete();
+    }
+  }
+
+  private cancelledError(): RequestCancelledError {
+    const reason = this.ended?.reason;
+    return new RequestCancelledError(
+      reason === 'failed'
+        ? 'The request was cancelled: its stream failed'
+        : `The request was cancelled: its stream was ${reason ?? 'closed'}`,
+      { reason: reason ?? 'closed', cause: this.ended?.cause },
+    );
+  }
+
+  /** The stream ends for good: every pending request fails at once. */
+  private finish(reason: CancelReason, cause: unknown): void {
+    if (this.ended) return;
+    this.ended = { reason, cause };
+    this.buffer.end();
+    const all = this.pending.settleAll();
+    // What never reached a link is handed back (close() hands back its own leftovers).
+    const queued = this.buffer.takeMessages();
+    if (this.unsent.length === 0) this.unsent = queued;
+    for (const request of all) request.subscriber.error(this.cancelledError());
+    this.buffer.drained.complete();
+  }
+
+  private fail(error: unknown): void {
+    if (this.ended) return;
+    this.upstream.unsubscribe();
+    const requests = this.pending.size;
+    this.finish('failed', error);
+    this.subscriber.error(SessionLostError.is(error) ? this.inMessages(error, requests) : error);
+  }
+
+  /**
+   * A lost session, said in the application's terms: the messages the session held (its frames
+   * are this layer's envelopes) and those queued here, and the requests that were pending.
+   */
+  private inMessages(error: SessionLostError, requests: number): SessionLostError {
+    return new SessionLostError(error.message, {
+      reason: error.reason,
+      lost: error.lost,
+      unsent: [...plainMessages(error.unsent), ...this.unsent],
+      requests,
+      cause: error.cause,
+    });
+  }
+
+  /** The connection under the requests broke: see {@link PendingRequests.connectionLost}. */
+  private connectionLost(report: WriteReport, linkFrames: number, cause: unknown): void {
+    this.buffer.stopWaiting();
+    this.buffer.resendFirst(this.pending.connectionLost(report, linkFrames, cause));
+  }
+
+  private onEvent(event: { readonly type: string }): void {
+    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+      return this.fail(new TypeError(`cancelPending: expected session events, got ${describeValue(event)}`));
+    }
+    switch (event.type) {
+      case 'connected':
+        return this.onConnected((event as ConnectedEvent<unknown>).link);
+      case 'frame':
+        return this.onFrame((event as FrameEvent<unknown>).frame);
+      case 'disconnected':
+        return this.onDisconnected(event);
+      case 'session-reset':
+        return this.onSessionReset(event as SessionResetEvent);
+      case 'overflow':
+        // Every frame goes through the send buffer, so a resumable overflow is always one of ours
+        // being sent now: it stays queued here (bounded by maxQueued) instead.
+        return this.buffer.overflow();
+      default:
+        this.subscriber.next(event);
+    }
+  }
+
+  private onConnected(next: Link<unknown>): void {
+    const inner = this.buffer.link;
+    if (inner && inner !== next) this.connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
+    this.buffer.link = next;
+    if (this.closeRequested) return next.close();
+    this.subscriber.next({ type: 'connected', link: this.link });
+    this.buffer.pump();
+  }
+
+  private onDisconnected(event: { readonly type: string }): void {
+    // A link that survives the break belongs to a resumable session: nothing is lost.
+    const inner = this.buffer.link;
+    if (inner && inner.closed) {
+      const cause = (event as { error?: unknown }).error;
+      const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
+      const linkFrames = inner.framesSent;
+      this.buffer.link = undefined;
+      this.connectionLost(report, linkFrames, cause);
+    }
+    this.subscriber.next(event);
+  }
+
+  private onSessionReset(reset: SessionResetEvent): void {
+    // The old session's frames may be lost: its requests are as if handed to a broken link.
+    this.connectionLost(UNKNOWN_WRITE, this.buffer.link?.framesSent ?? 0, undefined);
+    const requests = reset.unsent.filter((frame) => envelopeKind(frame) === REQUEST).length;
+    const said: SessionResetEvent = { ...reset, unsent: plainMessages(reset.unsent), requests };
+    this.subscriber.next(said);
+    this.buffer.pump();
+  }
+
+  private onFrame(frame: unknown): void {
+    const kind = envelopeKind(frame);
+    if (kind === PLAIN && (frame as unknown[]).length === 2) {
+      this.subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
+    } else if (kind === RESPONSE) this.pending.respond(frame as unknown[], this.buffer.link);
+    else {
+      throw requestsError(
+        `received ${describeValue(frame)}, not a requests envelope; does the server pipe serveRequests()?`,
+        this.buffer.link,
+      );
+    }
+  }
+}
+
+function envelopeKind(frame: unknown): unknown {
+  return Array.isArray(frame) ? frame[0] : undefined;
+}
+
+/** The application's messages among this layer's envelopes, in order. */
+function plainMessages(frames: readonly unknown[]): unknown[] {
+  return frames.filter((frame) => envelopeKind(frame) === PLAIN).map((frame) => (frame as unknown[])[1]);
+}
+
+function checkTimeout(timeout: number): void {
+  if (!(timeout === Infinity || (Number.isFinite(timeout) && timeout > 0))) {
+    throw new TypeError(
+      `cancelPending: timeout must be a positive number of milliseconds, got ${describeValue(timeout)}`,
+    );
+  }
+}

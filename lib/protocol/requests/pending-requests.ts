@@ -1,0 +1,194 @@
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
+import type { WriteReport } from '../../core/errors.js';
+import type { Link } from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import {
+  AmbiguousOutcomeError,
+  PendingRequestsFullError,
+  RemoteError,
+  RequestTimeoutError,
+} from './errors.js';
+import { isRequestId, parseWireError, requestsError } from './serve-requests.js';
+
+/**
+ * One request of {@link PendingRequests}, from subscription to its last response part.
+ * @internal
+ */
+export interface Pending {
+  readonly id: number;
+  readonly payload: unknown;
+  readonly idempotent: boolean;
+  readonly subscriber: Subscriber<unknown>;
+  /** `queued`: not on a link yet; `handed`: given to the current link; `done`: settled. */
+  state: 'queued' | 'handed' | 'done';
+  /**
+   * The index of the request's frame on the connection it was handed to (the link's `framesSent`
+   * just before the send), which that connection's `WriteReport.framesLeft` judges.
+   */
+  position: number;
+  values: number;
+  timer: Subscription | undefined;
+}
+
+/**
+ * The requests of one {@link cancelPending} stream that wait for (the end of) their response: their
+ * ids, timeouts, how responses settle them, and what a broken connection does to each.
+ * @internal
+ */
+export class PendingRequests {
+  private readonly requests = new Map<number, Pending>();
+  private lastId = 0;
+
+  /**
+   * @param cancel Tells the server a request is over (best effort), before it is settled here.
+   */
+  constructor(
+    private readonly maxPending: number,
+    private readonly scheduler: SchedulerLike,
+    private readonly cancel: (request: Pending) => void,
+  ) {}
+
+  get size(): number {
+    return this.requests.size;
+  }
+
+  /** The pending requests, oldest first. */
+  all(): Pending[] {
+    return [...this.requests.values()];
+  }
+
+  /**
+   * Opens a request with the next id and starts its timeout; when `maxPending` are pending
+   * already, fails `subscriber` with {@link PendingRequestsFullError} and returns `undefined`.
+   */
+  open(payload: unknown, idempotent: boolean, timeout: number, subscriber: Subscriber<unknown>) {
+    if (this.requests.size >= this.maxPending) {
+      subscriber.error(
+        new PendingRequestsFullError(`${this.maxPending} requests are pending already`, {
+          limit: this.maxPending,
+        }),
+      );
+      return undefined;
+    }
+    const entry: Pending = {
+      id: ++this.lastId,
+      payload,
+      idempotent,
+      subscriber,
+      state: 'queued',
+      position: 0,
+      values: 0,
+      timer: undefined,
+    };
+    this.requests.set(entry.id, entry);
+    if (timeout !== Infinity) {
+      entry.timer = this.scheduler.schedule(() => this.timedOut(entry, timeout), timeout);
+    }
+    return entry;
+  }
+
+  /** Done with `request`: it is no longer pending and its timeout stops. */
+  settle(request: Pending): void {
+    request.state = 'done';
+    this.requests.delete(request.id);
+    request.timer?.unsubscribe();
+    request.timer = undefined;
+  }
+
+  /** Settles every pending request and returns them, for the caller to fail. */
+  settleAll(): Pending[] {
+    const all = this.all();
+    for (const request of all) this.settle(request);
+    return all;
+  }
+
+  /** Unsubscribing a request before its end: a cancel goes to the server. */
+  abandon(request: Pending): void {
+    if (request.state === 'done') return;
+    this.cancel(request);
+    this.settle(request);
+  }
+
+  private timedOut(entry: Pending, timeout: number): void {
+    entry.timer = undefined;
+    if (entry.state === 'done') return;
+    this.cancel(entry);
+    this.settle(entry);
+    entry.subscriber.error(
+      new RequestTimeoutError(`Request ${entry.id} got no complete response within ${timeout} ms`, {
+        id: entry.id,
+        timeout,
+      }),
+    );
+  }
+
+  /**
+   * A response frame `[RESPONSE, id, part, value?]` from `link`; a malformed one, or one for an id
+   * never sent, throws a `ProtocolError`.
+   */
+  respond(frame: unknown[], link: Link<unknown> | undefined): void {
+    const id = frame[1];
+    const part = frame[2];
+    if (!isRequestId(id)) throw requestsError('malformed response', link);
+    const valid =
+      ((part === 'next' || part === 'value' || part === 'error') && frame.length === 4) ||
+      (part === 'complete' && frame.length === 3);
+    if (!valid) throw requestsError(`malformed response part ${describeValue(part)}`, link);
+    const error = part === 'error' ? parseWireError(frame[3]) : undefined;
+    if (part === 'error' && !error) throw requestsError('malformed error response', link);
+    const request = this.requests.get(id);
+    if (!request) {
+      if (id > this.lastId) throw requestsError(`response for request ${id}, which was never sent`, link);
+      return; // settled here already: the response crossed a cancel or a timeout
+    }
+    if (part === 'next') {
+      request.values++;
+      return request.subscriber.next(frame[3]);
+    }
+    this.settle(request);
+    if (part === 'value') {
+      request.subscriber.next(frame[3]);
+      request.subscriber.complete();
+    } else if (part === 'complete') request.subscriber.complete();
+    else
+      request.subscriber.error(new RemoteError(error!.message, { id: request.id, remoteName: error!.name }));
+  }
+
+  /**
+   * The connection under the requests broke. `report` is what its link knew when it broke,
+   * `linkFrames` how many frames the link had accepted by then (every layer's). A handed request
+   * whose frame certainly never reached the peer, or an idempotent one without response values,
+   * is queued again and returned (oldest first) to be sent first; any other fails with
+   * {@link AmbiguousOutcomeError}.
+   */
+  connectionLost(report: WriteReport, linkFrames: number, cause: unknown): Pending[] {
+    const resend: Pending[] = [];
+    const known = report.lastFrame !== 'none' && report.lastFrame !== 'unknown';
+    for (const request of this.all()) {
+      if (request.state !== 'handed') continue;
+      // The unconfirmed frames are a tail of the connection's outbound stream: a frame before
+      // that tail was confirmed whole.
+      const confirmed = known && request.position < linkFrames - report.unconfirmedFrames;
+      // A frame at or above `framesLeft` certainly never reached the peer: sending it again
+      // cannot execute it twice, idempotent or not.
+      const neverLeft = request.position >= report.framesLeft;
+      if (request.values === 0 && (neverLeft || request.idempotent)) {
+        request.state = 'queued';
+        resend.push(request);
+        continue;
+      }
+      this.settle(request);
+      request.subscriber.error(ambiguous(request, confirmed, report, cause));
+    }
+    return resend;
+  }
+}
+
+function ambiguous(request: Pending, confirmed: boolean, report: WriteReport, cause: unknown) {
+  return new AmbiguousOutcomeError(
+    request.values > 0
+      ? `Request ${request.id}: the connection broke after ${request.values} response values; the rest is lost`
+      : `Request ${request.id}: the connection broke after the request was sent; it may or may not have been executed`,
+    { id: request.id, confirmed, valuesReceived: request.values, write: report, cause },
+  );
+}

@@ -1,0 +1,192 @@
+import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
+import { Fifo } from '../../internal/fifo.js';
+import { SessionEndpoint, SessionLink } from './endpoint.js';
+import { ReplayBufferFullError } from './errors.js';
+import type { ResumedEvent } from './resumable.js';
+
+/**
+ * A server session lost its connection. The session lives on for `sessionTtl`, waiting for the
+ * client to resume; frames sent meanwhile queue in its replay buffer.
+ *
+ * @example
+ * ```ts
+ * import type { SessionDisconnectedEvent } from 'rx-lifeline';
+ * const why = (e: SessionDisconnectedEvent) => (e.error === undefined ? 'closed' : String(e.error));
+ * ```
+ * @category Sessions
+ */
+export interface SessionDisconnectedEvent {
+  readonly type: 'disconnected';
+  /** Why the connection ended; `undefined` for a clean close or a takeover by a newer connection. */
+  readonly error: unknown;
+}
+
+/**
+ * What a {@link ServerSession}'s `events$` emits: `connected` once (the stable link), each
+ * inbound frame once and in order, `disconnected` when a connection ends, `resumed` when the
+ * client came back.
+ *
+ * @example
+ * ```ts
+ * import type { ServerSessionEvent } from 'rx-lifeline';
+ * const show = (e: ServerSessionEvent<string>) => (e.type === 'frame' ? e.frame : e.type);
+ * ```
+ * @category Sessions
+ */
+export type ServerSessionEvent<In = unknown, Out = In> =
+  ConnectedEvent<Out> | FrameEvent<In> | SessionDisconnectedEvent | ResumedEvent;
+
+/**
+ * One client's session on a server, across all its connections.
+ *
+ * @example
+ * ```ts
+ * import type { ServerSession } from 'rx-lifeline';
+ * const echo = (session: ServerSession<string>) =>
+ *   session.events$.subscribe({
+ *     next: (event) => {
+ *       if (event.type !== 'frame') return;
+ *       try {
+ *         session.link.send(event.frame);
+ *       } catch (error) {
+ *         // The replay buffer is full (ReplayBufferFullError): this client reads too slowly.
+ *         session.link.close();
+ *       }
+ *     },
+ *     // The session expired, or its events were not read in time: it is over, the server is not.
+ *     error: (error: unknown) => console.warn(`session ${session.id} ended`, error),
+ *   });
+ * ```
+ * @category Sessions
+ */
+export interface ServerSession<In = unknown, Out = In> {
+  /** The session id (128 random bits, hex). Not a secret: the token is. */
+  readonly id: string;
+  /**
+   * The session's events. Subscribe once, at once (a second subscription errors with a
+   * `TypeError`); events that arrive before are held, up to `maxFrames`. Unsubscribing ends the
+   * session. It errors with {@link SessionExpiredError} after `sessionTtl` without a connection,
+   * and completes when the link is closed or the server stops.
+   */
+  readonly events$: Observable<ServerSessionEvent<In, Out>>;
+  /**
+   * The stable link to the client: `send` queues while the client is away and returns `false`
+   * when the sender should wait for `drain$` (the client is away, the socket is above its
+   * high-water mark, or the replay buffer holds half its caps); it throws
+   * {@link ReplayBufferFullError} only for a sender that went on to the caps, and the session lives
+   * on. With {@link serveRequests} on `events$`, send plain frames on the link of its `connected`
+   * event instead: it wraps them so they travel beside the requests.
+   */
+  readonly link: Link<Out>;
+}
+
+/**
+ * One accepted connection: its handshake deadline and refusals, and the session it carries.
+ * @internal
+ */
+export class Attachment<S> {
+  link: Link<unknown> | undefined;
+  subscription: Subscription | undefined;
+  session: S | undefined;
+  /** Hellos refused on this connection. */
+  refusals = 0;
+  /** Closed by this side after a refusal: its frames are ignored until it ends. */
+  closing = false;
+  ended = false;
+
+  /** @param deadline - when the handshake must be complete: the accept plus `handshakeTimeout`. */
+  constructor(readonly deadline: number) {}
+}
+
+/**
+ * One session's state. Its events are held until `events$` is subscribed.
+ * @internal
+ */
+export class Session<In, Out> {
+  readonly endpoint: SessionEndpoint<Out>;
+  readonly link: SessionLink<Out>;
+  readonly public: ServerSession<In, Out>;
+  token = '';
+  /** The token of the last resume, valid until the client speaks after its welcome. */
+  previousToken: string | undefined;
+  connection: Attachment<Session<In, Out>> | undefined;
+  idleSince: number | undefined;
+  /** Until when hellos naming this session are refused unchecked, after a wrong token. */
+  lockedUntil = -Infinity;
+  ended = false;
+  private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
+  private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
+  private outcome: { error: unknown } | undefined;
+  private wasSubscribed = false;
+
+  constructor(
+    readonly id: string,
+    private readonly maxHeld: number,
+    private readonly end: (session: Session<In, Out>, error: unknown) => void,
+    options: ConstructorParameters<typeof SessionEndpoint<Out>>[0],
+  ) {
+    this.endpoint = new SessionEndpoint<Out>(options);
+    this.link = new SessionLink<Out>(this.endpoint, {
+      send: (frame) => this.endpoint.send(frame),
+      close: () => this.end(this, undefined),
+      isClosed: () => this.ended,
+      isCloseRequested: () => this.ended,
+    });
+    const events$ = new Observable<ServerSessionEvent<In, Out>>((subscriber) => {
+      if (this.wasSubscribed) {
+        subscriber.error(new TypeError(`The events of session ${id} can be subscribed only once`));
+        return undefined;
+      }
+      this.wasSubscribed = true;
+      const held = this.held;
+      this.held = undefined;
+      if (held) for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
+      if (this.outcome) {
+        if (this.outcome.error === undefined) subscriber.complete();
+        else subscriber.error(this.outcome.error);
+        return undefined;
+      }
+      this.subscriber = subscriber;
+      return () => {
+        this.subscriber = undefined;
+        this.end(this, undefined);
+      };
+    });
+    this.public = Object.freeze({ id, events$, link: this.link });
+  }
+
+  emit(event: ServerSessionEvent<In, Out>): void {
+    if (this.subscriber) return this.subscriber.next(event);
+    const held = this.held;
+    if (!held || this.ended) return;
+    if (held.length >= this.maxHeld) {
+      const { id } = this;
+      this.end(
+        this,
+        new ReplayBufferFullError(`Session ${id}: ${this.maxHeld} events held and events$ not subscribed`, {
+          frames: this.maxHeld,
+          bytes: 0,
+          size: 0,
+          limit: { frames: this.maxHeld, bytes: Infinity },
+        }),
+      );
+      return;
+    }
+    held.push(event);
+  }
+
+  finish(error: unknown): void {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (!subscriber) {
+      this.outcome ??= { error };
+      return;
+    }
+    if (error === undefined) subscriber.complete();
+    else subscriber.error(error);
+  }
+}
+
+/** A connection of a session server, with the session it may carry. @internal */
+export type ServerConnection<In, Out> = Attachment<Session<In, Out>>;

@@ -1,0 +1,387 @@
+import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type TeardownLogic } from 'rxjs';
+import { ProtocolError } from '../../core/errors.js';
+import type {
+  ConnectedEvent,
+  ConnectionErrorEvent,
+  FrameEvent,
+  Link,
+  ListeningEvent,
+  RefusedEvent,
+  TransportEvent,
+} from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { asLayerError } from '../../internal/peer-input.js';
+import { checkKnownOptions, checkNumber, type KnownOptions } from '../../policies/validate.js';
+import { checkEndpointOptions } from './endpoint.js';
+import { Handshake, type HandshakeSettings } from './handshake.js';
+import type { ServerConnection, ServerSession } from './server-session.js';
+import { ServerCounters, type SessionServerStats } from './server-stats.js';
+import { SessionRegistry, type SessionEndpointOptions } from './session-registry.js';
+import { Sweep } from './sweep.js';
+import { ACK, DATA, GOODBYE, HELLO, isCount, layerError } from './wire.js';
+
+/**
+ * A `connection` event as {@link acceptSessions} takes it: a server's accepted connection, possibly
+ * piped through per-connection layers such as {@link heartbeat}, whose own events it ignores.
+ *
+ * @example
+ * ```ts
+ * import { heartbeat, type SessionServerConnection } from 'rx-lifeline';
+ * import type { AcceptedEvent } from 'rx-lifeline';
+ * const withHeartbeat = (event: AcceptedEvent): SessionServerConnection => ({
+ *   ...event,
+ *   connection: event.connection.pipe(heartbeat({ interval: 5_000, timeout: 15_000 })),
+ * });
+ * ```
+ * @category Sessions
+ */
+export interface SessionServerConnection {
+  readonly type: 'connection';
+  /** The accepted connection's events; events other than `connected` and `frame` are ignored. */
+  readonly connection: Observable<TransportEvent<unknown, unknown> | { readonly type: string }>;
+}
+
+/**
+ * What {@link acceptSessions} returns: the Observable of sessions, and the server's counts.
+ *
+ * @example
+ * ```ts
+ * import { acceptSessions, memory, type SessionServer } from 'rx-lifeline';
+ * const server: SessionServer<string> = acceptSessions<string>(memory<string>().server);
+ * const watch = server.stats$.subscribe((s) => console.log(`${s.handshaking} handshaking, ${s.refused.locked} locked out`));
+ * watch.unsubscribe();
+ * ```
+ */
+export type SessionServer<In = unknown, Out = In> = Observable<ServerSession<In, Out>> & {
+  /**
+   * The server's {@link SessionServerStats}: the counts at once, then the counts after each
+   * change. They add up every subscription of the server Observable (usually one). It never
+   * completes, since the server Observable may be subscribed again; it holds no timer, and costs
+   * nothing while nobody subscribes.
+   */
+  readonly stats$: Observable<SessionServerStats>;
+};
+
+/**
+ * Options of {@link acceptSessions}.
+ *
+ * @example
+ * ```ts
+ * import type { AcceptSessionsConfig } from 'rx-lifeline';
+ * const config: AcceptSessionsConfig = { sessionTtl: 30_000, maxSessions: 1_000 };
+ * ```
+ * @category Sessions
+ */
+export interface AcceptSessionsConfig<Out = unknown> {
+  /**
+   * Milliseconds a session without a connection is kept for its client to resume. It does not
+   * limit how long a connected session lives.
+   * @default 60_000
+   */
+  sessionTtl?: number;
+  /**
+   * The most sessions held at once; a new session beyond it is refused (`'overloaded'`). Resumes
+   * of existing sessions are never refused for it.
+   * @default 10_000
+   */
+  maxSessions?: number;
+  /**
+   * Milliseconds from a connection's accept within which its handshake must complete, or it is
+   * closed. Refused hellos do not extend it, and a hello refused after it closes the connection at
+   * once. It does not limit a handshaken connection.
+   * @default 10_000
+   */
+  handshakeTimeout?: number;
+  /**
+   * Refused hellos one connection may send: the refusal that reaches this count closes it. (A
+   * `'version'` or `'overloaded'` refusal closes it at once.) It does not count across
+   * connections: `badTokenLockout` guards a session against many connections.
+   * @default 3
+   */
+  maxRefusedHellos?: number;
+  /**
+   * Milliseconds for which a session is locked after a hello presented a wrong token for it: while
+   * locked, every hello naming it is refused with `'overloaded'` and closed without its token being
+   * compared, so no number of connections can guess faster than one token per lockout. A client
+   * holding the right token is refused too, and comes back when its reconnect policy says. `0`
+   * turns it off. It does not lock a session for hellos naming an unknown one.
+   * @default 1_000
+   */
+  badTokenLockout?: number;
+  /**
+   * Cap on the bytes of each session's unacknowledged outbound frames. From half of it on (or of
+   * `maxFrames`), the session link's `send()` returns `false`: a sender that waits for `drain$`
+   * then never reaches it.
+   * @default 4 MiB (4_194_304)
+   */
+  maxBytes?: number;
+  /**
+   * Cap on each session's unacknowledged outbound frames, and on events held before `events$`
+   * is subscribed.
+   * @default 65_536
+   */
+  maxFrames?: number;
+  /**
+   * Ack after this many inbound frames.
+   * @default 32
+   */
+  ackEvery?: number;
+  /**
+   * Ack at most this many milliseconds after the first frame not yet acked.
+   * @default 200
+   */
+  ackInterval?: number;
+  /**
+   * The size of a frame in bytes, for `maxBytes`. By default a frame written at once counts the
+   * bytes it added to the connection's send queue (its encoded envelope with the framing), so it
+   * can take the buffer past `maxBytes` by that one frame, and a frame queued while the client is
+   * away is encoded with MessagePack to be measured. A function measures every frame before it is
+   * written. It does not change what goes on the wire.
+   * @default the encoded size, as written (MessagePack size while the client is away)
+   */
+  sizeOf?: (frame: Out) => number;
+  /**
+   * Runs the ack timers and the one sweep timer (handshake timeouts, session expiry).
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
+}
+
+const CONFIG: KnownOptions<AcceptSessionsConfig> = {
+  sessionTtl: true,
+  maxSessions: true,
+  handshakeTimeout: true,
+  maxRefusedHellos: true,
+  badTokenLockout: true,
+  maxBytes: true,
+  maxFrames: true,
+  ackEvery: true,
+  ackInterval: true,
+  sizeOf: true,
+  scheduler: true,
+};
+
+/**
+ * The server side of {@link resumable}: groups a server's connections into sessions by their
+ * handshake and emits one {@link ServerSession} per session, not per connection. A client that
+ * reconnects resumes its session: the handshake checks its token in constant time, rotates it, and
+ * each side replays what the other missed, so `events$` sees every frame exactly once and in order.
+ *
+ * A session without a connection is dropped after `sessionTtl` (its `events$` errors with
+ * {@link SessionExpiredError}); a connection that does not complete its handshake within
+ * `handshakeTimeout` of its accept is closed, however many hellos it sends; a wrong token is
+ * refused (`'bad-token'`), changes nothing in the session but locks it against further guesses
+ * for `badTokenLockout`; a hello naming an unknown session is refused (`'unknown-session'`), as
+ * after a restart; a connection is closed after `maxRefusedHellos` refusals. A connection that
+ * breaks the protocol (any frame that is not an envelope of this layer, whatever it decoded to) is
+ * closed, without affecting its session: the session sees a `disconnected` event with the
+ * `ProtocolError`. What the server refused and closed is counted in `stats$`. Idle sessions hold
+ * no timer (one sweep timer serves them all) and no buffer storage once everything is acked.
+ *
+ * It does not authenticate clients (do that in the application, on the first frames), does not
+ * persist sessions across restarts, and does not answer pings: to use {@link heartbeat} on the
+ * server, pipe each accepted connection through it before it reaches `acceptSessions`.
+ * Unsubscribing closes the server, every connection and every session.
+ *
+ * @example
+ * ```ts
+ * import { acceptSessions, memory, type ServerSession } from 'rx-lifeline';
+ * const endpoint = memory<string>();
+ * const shout = (session: ServerSession<string>) =>
+ *   session.events$.subscribe({
+ *     next: (event) => {
+ *       if (event.type !== 'frame') return;
+ *       try {
+ *         session.link.send(event.frame.toUpperCase());
+ *       } catch {
+ *         session.link.close(); // its replay buffer is full: a client that does not read
+ *       }
+ *     },
+ *     error: (error: unknown) => console.warn(`session ${session.id} ended`, error),
+ *   });
+ * const sessions = acceptSessions<string>(endpoint.server, { sessionTtl: 30_000 });
+ * const server = sessions.subscribe({
+ *   next: shout,
+ *   // The listener failed (a port in use): the server is down, the process is not.
+ *   error: (error: unknown) => console.error('server stopped', error),
+ * });
+ * const stats = sessions.stats$.subscribe((s) => console.log(`${s.sessions} sessions`));
+ * server.unsubscribe();
+ * stats.unsubscribe();
+ * ```
+ * @category Sessions
+ */
+export function acceptSessions<In = unknown, Out = In>(
+  server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
+  config: AcceptSessionsConfig<Out> = {},
+): SessionServer<In, Out> {
+  const settings = resolveConfig(config);
+  // Shared by the subscriptions of the returned Observable: the server's counts, for stats$.
+  const counters = new ServerCounters();
+  const sessions$ = new Observable<ServerSession<In, Out>>((subscriber) =>
+    new SessionServerRun<In, Out>(settings, counters, subscriber).start(server$),
+  );
+  return Object.assign(sessions$, { stats$: counters.stats$ });
+}
+
+interface ServerSettings<Out> extends HandshakeSettings {
+  readonly sessionTtl: number;
+  readonly handshakeTimeout: number;
+  readonly endpoint: SessionEndpointOptions<Out>;
+}
+
+/** Checks the options of {@link acceptSessions} and fills in the defaults. */
+function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<Out> {
+  checkKnownOptions('acceptSessions', config, CONFIG);
+  const {
+    sessionTtl = 60_000,
+    maxSessions = 10_000,
+    handshakeTimeout = 10_000,
+    maxRefusedHellos = 3,
+    badTokenLockout = 1_000,
+    maxBytes = 4 * 1024 * 1024,
+    maxFrames = 65_536,
+    ackEvery = 32,
+    ackInterval = 200,
+    sizeOf,
+    scheduler = asyncScheduler,
+  } = config;
+  checkEndpointOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
+  for (const [name, value] of [
+    ['sessionTtl', sessionTtl],
+    ['handshakeTimeout', handshakeTimeout],
+  ] as const) {
+    if (!(Number.isFinite(value) && value > 0)) {
+      throw new TypeError(
+        `acceptSessions: ${name} must be a positive number of milliseconds, got ${describeValue(value)}`,
+      );
+    }
+  }
+  if (!(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
+    throw new TypeError(
+      `acceptSessions: maxSessions must be a positive integer, got ${describeValue(maxSessions)}`,
+    );
+  }
+  if (sizeOf !== undefined && typeof sizeOf !== 'function') {
+    throw new TypeError('acceptSessions: sizeOf must be a function');
+  }
+  checkNumber('acceptSessions', 'maxRefusedHellos', maxRefusedHellos, {
+    min: 1,
+    integer: true,
+    max: 1_000_000,
+  });
+  checkNumber('acceptSessions', 'badTokenLockout', badTokenLockout, { min: 0 });
+  return {
+    sessionTtl,
+    maxSessions,
+    handshakeTimeout,
+    maxRefusedHellos,
+    badTokenLockout,
+    scheduler,
+    endpoint: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
+  };
+}
+
+/**
+ * One subscription of {@link acceptSessions}: it wires the listener's connections and their frames
+ * to the session registry and the handshake.
+ */
+class SessionServerRun<In, Out> {
+  private readonly registry: SessionRegistry<In, Out>;
+  private readonly handshake: Handshake<In, Out>;
+
+  constructor(
+    private readonly settings: ServerSettings<Out>,
+    private readonly counters: ServerCounters,
+    private readonly subscriber: Subscriber<ServerSession<In, Out>>,
+  ) {
+    const sweep = new Sweep<In, Out>(settings.scheduler, settings.sessionTtl, {
+      handshakeTimedOut: (connection) => {
+        counters.closing('handshakeTimeout');
+        this.registry.drop(connection);
+      },
+      expired: (session, error) => this.registry.end(session, error),
+    });
+    this.registry = new SessionRegistry<In, Out>(settings.scheduler, counters, sweep, settings.endpoint);
+    this.handshake = new Handshake<In, Out>(this.registry, counters, settings, (session) =>
+      subscriber.next(session.public),
+    );
+  }
+
+  start(
+    server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
+  ): TeardownLogic {
+    const listener = server$.subscribe({
+      next: (event) => {
+        if (event.type === 'connection') this.accept(event.connection);
+        else if (event.type === 'refused') this.counters.refusedConnection(event.reason);
+        else if (event.type === 'connection-error') this.counters.connectionError();
+      },
+      error: (error: unknown) => {
+        this.registry.stop();
+        this.subscriber.error(error);
+      },
+      complete: () => {
+        this.registry.stop();
+        this.subscriber.complete();
+      },
+    });
+    return () => {
+      this.registry.stop();
+      listener.unsubscribe();
+    };
+  }
+
+  private accept(transport: SessionServerConnection['connection']): void {
+    // The deadline runs from the accept and is never extended (refused hellos included).
+    const connection = this.registry.accept(this.settings.scheduler.now() + this.settings.handshakeTimeout);
+    const subscription = transport.subscribe({
+      // Events of per-connection layers (heartbeat samples) are not the session's business.
+      next: (event) => {
+        if (event.type === 'connected') connection.link = (event as ConnectedEvent<unknown>).link;
+        else if (event.type === 'frame') this.onFrame(connection, (event as FrameEvent<unknown>).frame);
+      },
+      error: (error: unknown) => this.registry.connectionEnded(connection, error),
+      complete: () => this.registry.connectionEnded(connection, undefined),
+    });
+    if (connection.ended) subscription.unsubscribe();
+    else connection.subscription = subscription;
+  }
+
+  private onFrame(connection: ServerConnection<In, Out>, frame: unknown): void {
+    // Refused for good: what the peer sends while the close completes changes nothing.
+    if (connection.closing) return;
+    try {
+      this.dispatch(connection, frame);
+    } catch (error) {
+      // A peer that breaks the protocol loses its connection; its session waits for a resume.
+      const failure = asLayerError('resumable', error, connection.link);
+      if (ProtocolError.is(failure)) this.counters.closing('protocolError');
+      this.registry.drop(connection, failure);
+    }
+  }
+
+  private dispatch(connection: ServerConnection<In, Out>, frame: unknown): void {
+    if (!Array.isArray(frame)) throw notAnEnvelope(frame, connection);
+    const kind: unknown = frame[0];
+    const session = connection.session;
+    if (kind === HELLO && frame.length === 2) this.handshake.hello(connection, frame[1]);
+    else if (!session) throw layerError('expected a hello before anything else', connection.link);
+    else if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
+      session.previousToken = undefined;
+      if (session.endpoint.receiveData(frame[1])) session.emit({ type: 'frame', frame: frame[2] as In });
+    } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
+      // The client speaks after the welcome: it holds the new token, so the old one retires.
+      session.previousToken = undefined;
+      session.endpoint.receiveAck(frame[1]);
+    } else if (kind === GOODBYE && frame.length === 1) {
+      // The client closed: everything it sent came before this, and it wants nothing more.
+      this.counters.goodbye();
+      this.registry.end(session, undefined);
+    } else throw notAnEnvelope(frame, connection);
+  }
+}
+
+function notAnEnvelope(frame: unknown, connection: { readonly link: Link<unknown> | undefined }) {
+  return layerError(`received ${describeValue(frame)}, not a resumable envelope`, connection.link);
+}
