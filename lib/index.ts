@@ -125,7 +125,13 @@ export { heartbeat, HeartbeatTimeoutError } from './protocol/heartbeat/heartbeat
 export type { HeartbeatConfig, HeartbeatEvent } from './protocol/heartbeat/heartbeat.js';
 // Endpoint sets: the cheapest admissible endpoint with failover, and fanout to many.
 export { EndpointSet, AllEndpointsFailedError } from './pool/endpoint-set.js';
-export type { Endpoint, EndpointSetOptions, PickedEndpoint, EndpointFailure } from './pool/endpoint-set.js';
+export type {
+  Endpoint,
+  EndpointSetOptions,
+  PickedEndpoint,
+  EndpointFailure,
+  NodeClock,
+} from './pool/endpoint-set.js';
 export { fanout, FanoutError } from './pool/fanout.js';
 export type { FanoutResult, FanoutStatus, FanoutOptions } from './pool/fanout.js';
 // Resumable sessions: exactly-once, in-order delivery across reconnects, client and server.

@@ -171,6 +171,28 @@ export interface EndpointSetOptions<T> {
   scheduler?: SchedulerLike | undefined;
 }
 
+/**
+ * What an {@link EndpointSet} knows of one endpoint's clock, from a heartbeat sample.
+ *
+ * @example
+ * ```ts
+ * import type { NodeClock } from 'rx-lifeline';
+ * const skew = (clock: NodeClock) => `${clock.offset} ms ± ${clock.rtt / 2} ms`;
+ * ```
+ * @category Pools
+ */
+export interface NodeClock {
+  /** The node's clock minus this side's, in milliseconds. */
+  readonly offset: number;
+  /** The round trip of the sample: the offset is good to within half of it. */
+  readonly rtt: number;
+  /** When the sample was taken, on this side's clock. */
+  readonly at: number;
+}
+
+/** Clock samples kept per endpoint, as NTP's clock filter does. */
+const CLOCK_SAMPLES = 8;
+
 const OPTIONS: KnownOptions<EndpointSetOptions<unknown>> = {
   endpoints: true,
   breaker: true,
@@ -227,6 +249,8 @@ export class EndpointSet<T> {
   private readonly groups: readonly (readonly Endpoint<T>[])[];
   private readonly random: () => number;
   private readonly classifier: (error: unknown) => FailureClass;
+  /** Per endpoint, its latest clock samples (at most {@link CLOCK_SAMPLES}), oldest first. */
+  private readonly clocks = new Map<string, NodeClock[]>();
 
   constructor(options: EndpointSetOptions<T>) {
     const where = 'EndpointSet';
@@ -278,6 +302,53 @@ export class EndpointSet<T> {
     const breaker = this.breakers.get(id);
     if (!breaker) throw new RangeError(`EndpointSet: no endpoint ${JSON.stringify(id)}`);
     return breaker;
+  }
+
+  /**
+   * Records a measurement of endpoint `id`'s clock: a `HeartbeatEvent` of a connection to it
+   * (or any sample with the same three fields). The set keeps the last 8 and trusts the one with
+   * the shortest round trip, whose offset has the smallest error (NTP's clock filter, RFC 5905
+   * §10).
+   * @throws RangeError for an id the set does not hold; TypeError for a sample that is not finite.
+   */
+  noteClock(
+    id: string,
+    sample: { readonly clockOffset: number; readonly rtt: number; readonly at: number },
+  ): void {
+    this.breakerOf(id); // the RangeError for an unknown id
+    const { clockOffset, rtt, at } = sample ?? {};
+    if (![clockOffset, rtt, at].every((value) => typeof value === 'number' && Number.isFinite(value))) {
+      throw new TypeError(
+        `EndpointSet.noteClock: expected finite clockOffset, rtt and at, got ${describe(sample)}`,
+      );
+    }
+    const samples = this.clocks.get(id) ?? [];
+    samples.push({ offset: clockOffset, rtt, at });
+    if (samples.length > CLOCK_SAMPLES) samples.shift();
+    this.clocks.set(id, samples);
+  }
+
+  /** What the set knows of endpoint `id`'s clock: the trusted sample, or `undefined` before any. */
+  clockOf(id: string): NodeClock | undefined {
+    this.breakerOf(id);
+    const samples = this.clocks.get(id);
+    return samples?.reduce((best, sample) => (sample.rtt < best.rtt ? sample : best));
+  }
+
+  /**
+   * A time on this side's clock as endpoint `id`'s clock reads it (`time + offset`), to compare
+   * with timestamps the node writes, the way git-annex asks a remote for its time and keeps the
+   * difference; `undefined` before the first sample. {@link fromNodeTime} goes back.
+   */
+  toNodeTime(id: string, time: number): number | undefined {
+    const clock = this.clockOf(id);
+    return clock === undefined ? undefined : time + clock.offset;
+  }
+
+  /** A time on endpoint `id`'s clock as this side's clock reads it; `undefined` before any sample. */
+  fromNodeTime(id: string, time: number): number | undefined {
+    const clock = this.clockOf(id);
+    return clock === undefined ? undefined : time - clock.offset;
   }
 
   /** The set's verdict on a failure: its `classify` option (by default {@link classifyFailure}). */

@@ -7,6 +7,8 @@ import {
   ConnectionResetError,
   consecutiveFailures,
   EndpointSet,
+  heartbeat,
+  memory,
   ProtocolError,
   type Endpoint,
   type EndpointSetOptions,
@@ -486,6 +488,68 @@ describe('EndpointSet', () => {
         expectObservable(set.use((e) => (e.id === 'a' ? a : b))).toBe('--b|');
         expectSubscriptions(b.subscriptions).toBe('-^-!');
       });
+    });
+  });
+
+  describe("each node's clock (heartbeat samples)", () => {
+    const set = () => new EndpointSet({ endpoints: endpoints({ a: 1, b: 1 }), random: seededRandom(1) });
+
+    it('knows nothing before a sample, then translates times both ways by the offset', () => {
+      const nodes = set();
+      expect(nodes.clockOf('a')).to.equal(undefined);
+      expect(nodes.toNodeTime('a', 1_000)).to.equal(undefined);
+      nodes.noteClock('a', { clockOffset: 5_000, rtt: 4, at: 10 });
+      expect(nodes.clockOf('a')).to.deep.equal({ offset: 5_000, rtt: 4, at: 10 });
+      expect(nodes.toNodeTime('a', 1_000)).to.equal(6_000);
+      expect(nodes.fromNodeTime('a', 6_000)).to.equal(1_000);
+      // Per node: b has no sample yet.
+      expect(nodes.toNodeTime('b', 1_000)).to.equal(undefined);
+    });
+
+    it('trusts the sample with the shortest round trip among the last 8', () => {
+      const nodes = set();
+      nodes.noteClock('a', { clockOffset: 100, rtt: 2, at: 0 });
+      for (let i = 1; i <= 7; i++) nodes.noteClock('a', { clockOffset: 100 + i * 10, rtt: 20 + i, at: i });
+      expect(nodes.clockOf('a')?.offset).to.equal(100);
+      // The ninth sample pushes the best one out: the best of the last 8 is now rtt 21.
+      nodes.noteClock('a', { clockOffset: 999, rtt: 50, at: 8 });
+      expect(nodes.clockOf('a')).to.deep.equal({ offset: 110, rtt: 21, at: 1 });
+    });
+
+    it('takes the HeartbeatEvent of a connection to a node whose clock is 5 s ahead', () => {
+      const testScheduler = newTestScheduler();
+      const nodes = set();
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 1 });
+        // The server's clock reads 5 s more than the client's.
+        const ahead = {
+          now: () => testScheduler.now() + 5_000,
+          schedule: (work, delay, state) => testScheduler.schedule(work as never, delay, state),
+        } as SchedulerLike;
+        const server = endpoint.server.subscribe((event) => {
+          if (event.type === 'connection')
+            event.connection.pipe(heartbeat({ interval: 10, timeout: 100, scheduler: ahead })).subscribe();
+        });
+        const client = endpoint.transport
+          .pipe(heartbeat({ interval: 10, timeout: 100 }))
+          .subscribe((event) => {
+            if (event.type === 'heartbeat') nodes.noteClock('a', event);
+          });
+        testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 50);
+      });
+      // Latency 1 ms each way, symmetric: the offset is exact.
+      expect(nodes.clockOf('a')?.offset).to.equal(5_000);
+      expect(nodes.toNodeTime('a', 0)).to.equal(5_000);
+    });
+
+    it('refuses an unknown node and a sample that is not finite', () => {
+      const nodes = set();
+      expect(() => nodes.noteClock('z', { clockOffset: 0, rtt: 1, at: 0 })).to.throw(
+        RangeError,
+        /no endpoint "z"/,
+      );
+      expect(() => nodes.noteClock('a', { clockOffset: NaN, rtt: 1, at: 0 })).to.throw(TypeError, /finite/);
+      expect(() => nodes.toNodeTime('z', 0)).to.throw(RangeError);
     });
   });
 
