@@ -154,6 +154,7 @@ export function reconnectWith<E extends { readonly type: string }>(
         current.add(
           source.subscribe({
             next: (event) => {
+              if (event.type === 'request-link') return misplaced(current);
               if (event.type === 'connected') {
                 connected = true;
                 link = (event as unknown as ConnectedEvent).link;
@@ -215,8 +216,23 @@ export function reconnectWith<E extends { readonly type: string }>(
         }
         const decision = failures.decide(error);
         if (!decision.retry) return subscriber.error(failures.gaveUp(decision));
-        subscriber.next({ type: 'disconnected', error, attempt: failures.attempts, delay: decision.delay });
+        // The next dial is armed first: a subscriber that unsubscribes on hearing of the
+        // disconnect cancels it in the teardown.
         setTimer(dial, decision.delay);
+        subscriber.next({ type: 'disconnected', error, attempt: failures.attempts, delay: decision.delay });
+      };
+
+      /** A layer that spans connections is piped before this one: said at once, never retried. */
+      const misplaced = (current: Subscription) => {
+        if (current !== connection) return;
+        connection.unsubscribe();
+        clearTimer();
+        finishPermit();
+        subscriber.error(
+          new TypeError(
+            'reconnectWith: its source emitted a request link, so cancelPending() is piped before it and would start afresh on every dial; pipe cancelPending() last, after reconnectWith() (and after resumable())',
+          ),
+        );
       };
 
       dial();

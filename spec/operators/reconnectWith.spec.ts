@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  cancelPending,
   CircuitBreaker,
   consecutiveFailures,
   ConnectionResetError,
@@ -14,7 +15,7 @@ import {
   type TransportEvent,
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
-import { catchError, defer, EMPTY, mergeMap, of, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, map, mergeMap, of, takeWhile, type Observable } from 'rxjs';
 import { earlyTimers } from '../support/early-timers.js';
 import { FakeLink, newTestScheduler, summarize, transportValues } from './support.js';
 
@@ -370,6 +371,50 @@ describe('reconnectWith', () => {
         x: 'd1:10:ConnectionResetError',
       });
     });
+  });
+
+  it("a subscriber that unsubscribes on hearing 'disconnected' leaves no dial behind", () => {
+    const testScheduler = newTestScheduler();
+    let connections = 0;
+    testScheduler.run(({ expectObservable, cold }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = endpoint.server.subscribe((event) => {
+        if (event.type === 'connection') connections++;
+      });
+      cold('5ms x').subscribe(() => endpoint.faults.cut());
+      const untilDown = endpoint.transport.pipe(
+        // Bounded, so that a dial left behind shows as a count instead of an endless loop.
+        reconnectWith(policy.constant(10).maxAttempts(5)),
+        takeWhile((event) => event.type !== 'disconnected'),
+        map((event) => event.type[0]),
+      );
+      expectObservable(untilDown).toBe('-c 3ms |');
+      testScheduler.schedule(() => server.unsubscribe(), 500);
+    });
+    expect(connections).to.equal(1);
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
+  it('cancelPending() piped before it fails at once with a TypeError naming the right order, not a retry', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const misplaced = endpoint.transport.pipe(
+        cancelPending(),
+        reconnectWith(policy.constant(10)),
+        map((event) => event.type),
+        catchError((error: Error) =>
+          of(
+            error instanceof TypeError &&
+              /pipe cancelPending\(\) last, after reconnectWith\(\)/.test(error.message)
+              ? 'T'
+              : error.message,
+          ),
+        ),
+      );
+      expectObservable(misplaced).toBe('(T|)');
+    });
+    expect(testScheduler.actions).to.deep.equal([]);
   });
 
   it('rejects nonsense configuration with a TypeError', () => {

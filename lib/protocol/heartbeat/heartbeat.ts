@@ -254,6 +254,12 @@ export function heartbeat<In = unknown, Out = In>(
               } catch (error) {
                 fail(asLayerError('heartbeat', error, inner));
               }
+            } else if ((event as { readonly type: string }).type === 'disconnected') {
+              fail(
+                new TypeError(
+                  "heartbeat: its source emitted 'disconnected', so it is piped after reconnectWith(); a heartbeat watches one connection and must end it to get a new one: pipe heartbeat() before reconnectWith()",
+                ),
+              );
             } else {
               subscriber.next(event as never);
             }

@@ -225,6 +225,27 @@ describe('heartbeat', () => {
     expect(testScheduler.actions).to.have.length(0);
   });
 
+  it('piped after reconnectWith, it fails at once with a TypeError naming the right order', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable, cold }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = endpoint.server.subscribe();
+      cold('5ms x').subscribe(() => endpoint.faults.cut());
+      const misplaced = endpoint.transport.pipe(
+        reconnectWith(policy.constant(10)),
+        heartbeat({ interval: 100, timeout: 300 }) as never,
+        map((event: { type: string }) => event.type[0]),
+        catchError((error: Error) =>
+          of(/pipe heartbeat\(\) before reconnectWith\(\)/.test(error.message) ? 'T' : error.message),
+        ),
+      );
+      // Connected at 1, cut at 5: the 'disconnected' that follows is the misplacement.
+      expectObservable(misplaced).toBe('-c 3ms (T|)');
+      testScheduler.schedule(() => server.unsubscribe(), 20);
+    });
+    expect(testScheduler.actions).to.deep.equal([]);
+  });
+
   it('rejects nonsense options with a TypeError', () => {
     expect(() => heartbeat({ interval: 0 })).to.throw(TypeError, /interval/);
     expect(() => heartbeat({ interval: 100, timeout: 100 })).to.throw(TypeError, /timeout/);
