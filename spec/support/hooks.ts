@@ -2,7 +2,50 @@
 // Resources are compared by kind with what was active before the test; closing handles take a few
 // turns of the event loop, so the check waits on the loop (setImmediate), never on a clock.
 
+import { Worker } from 'node:worker_threads';
+
 const WATCHED = new Set(['TCPWrap', 'TCPServerWrap', 'Timeout', 'PipeWrap', 'UDPWrap', 'HTTPParser']);
+
+// A watchdog for the one failure Mocha cannot time out: a test stuck in a synchronous loop never
+// returns to the event loop, so its timeout timer never fires and the run hangs without a word.
+// A worker thread watches the running test's deadline (its Mocha timeout plus 30 s) in shared
+// memory and, past it, names the test on stderr and ends the process.
+/** Past a stuck test's Mocha timeout, how long the watchdog waits (`WATCHDOG_GRACE_MS`). */
+const GRACE_MS = Number(process.env.WATCHDOG_GRACE_MS ?? 30_000);
+const TITLE_BYTES = 1024;
+const shared = new SharedArrayBuffer(16 + TITLE_BYTES);
+/** [0]: the running test's deadline in ms since the epoch (0: none); [1]: its title's length. */
+const deadline = new Float64Array(shared, 0, 2);
+const title = new Uint8Array(shared, 16, TITLE_BYTES);
+const watchdog = new Worker(
+  `
+  const { workerData } = require('node:worker_threads');
+  const { writeSync } = require('node:fs');
+  const deadline = new Float64Array(workerData, 0, 2);
+  const title = new Uint8Array(workerData, 16, ${TITLE_BYTES});
+  setInterval(() => {
+    const due = deadline[0];
+    if (due === 0 || Date.now() < due) return;
+    const name = new TextDecoder().decode(title.slice(0, deadline[1]));
+    writeSync(2, '\\nwatchdog: "' + name + '" never returned to the event loop (a synchronous loop?); ending the run\\n');
+    process.kill(process.pid, 'SIGABRT');
+  }, 1_000);
+  `,
+  { eval: true, workerData: shared },
+);
+watchdog.unref();
+
+function watch(test: Mocha.Test | undefined): void {
+  const timeout = test?.timeout() ?? 0;
+  if (!test || timeout <= 0) {
+    deadline[0] = 0;
+    return;
+  }
+  const bytes = new TextEncoder().encode(test.fullTitle()).subarray(0, TITLE_BYTES);
+  title.set(bytes);
+  deadline[1] = bytes.length;
+  deadline[0] = Date.now() + timeout + GRACE_MS;
+}
 const MAX_TURNS = 2000;
 
 function activeCounts(): Map<string, number> {
@@ -28,7 +71,9 @@ let baseline = new Map<string, number>();
 
 export const mochaHooks = {
   // Both hooks return synchronously when nothing leaked, so Mocha sets no timer of its own for them.
-  beforeEach() {
+  // Also called bare by the leak check's own spec: no context, no test to watch.
+  beforeEach(this: unknown) {
+    watch((this as Partial<Mocha.Context> | undefined)?.currentTest);
     baseline = activeCounts();
   },
   afterEach(this: Mocha.Context): void | Promise<void> {
