@@ -10,6 +10,8 @@ import {
   serveRequests,
   type AcceptSessionsConfig,
   type CancelPendingConfig,
+  type ConnectedEvent,
+  type FrameEvent,
   type HeartbeatConfig,
   type MemoryEndpoint,
   type RequestHandler,
@@ -30,21 +32,32 @@ export function serveOn(
   return endpoint.server.pipe(
     mergeMap((event) => {
       if (event.type !== 'connection') return EMPTY;
-      let link: { send(frame: unknown): boolean } | undefined;
       const connection = options.heartbeat
         ? event.connection.pipe(heartbeat(options.heartbeat))
         : event.connection;
-      return connection.pipe(
-        serveRequests(handler),
-        mergeMap((e) => {
-          if (e.type === 'connected') link = e.link;
-          else if (e.type === 'frame') link?.send(String(e.frame).toUpperCase());
-          return EMPTY;
-        }),
-        // A cut connection ends here; the server listens on.
-        catchError(() => EMPTY),
-      );
+      return serveAndEcho(connection, handler);
     }),
+  );
+}
+
+/**
+ * Serves `handler` on one connection's or session's events and echoes plain frames upper-cased on
+ * the link serveRequests hands out (it wraps them so they travel beside the requests). A stream
+ * that fails (a cut connection, an expired session) ends here; the server goes on.
+ */
+function serveAndEcho(
+  events$: Observable<{ readonly type: string }>,
+  handler: RequestHandler,
+): Observable<never> {
+  let link: { send(frame: unknown): boolean } | undefined;
+  return events$.pipe(
+    serveRequests(handler),
+    mergeMap((e) => {
+      if (e.type === 'connected') link = (e as ConnectedEvent<unknown>).link;
+      else if (e.type === 'frame') link?.send(String((e as FrameEvent<unknown>).frame).toUpperCase());
+      return EMPTY;
+    }),
+    catchError(() => EMPTY),
   );
 }
 
@@ -58,20 +71,7 @@ export function serveSessionsOn(
   config: AcceptSessionsConfig = {},
 ): Observable<unknown> {
   return acceptSessions(endpoint.server, { ackInterval: 5, ...config }).pipe(
-    mergeMap((session) => {
-      // serveRequests' link wraps plain frames so they travel beside the requests.
-      let link: { send(frame: unknown): boolean } | undefined;
-      return session.events$.pipe(
-        serveRequests(handler),
-        mergeMap((e) => {
-          if (e.type === 'connected') link = e.link;
-          else if (e.type === 'frame') link?.send(String(e.frame).toUpperCase());
-          return EMPTY;
-        }),
-        // An expired session ends here; the server accepts on.
-        catchError(() => EMPTY),
-      );
-    }),
+    mergeMap((session) => serveAndEcho(session.events$, handler)),
   );
 }
 
