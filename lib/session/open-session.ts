@@ -119,7 +119,7 @@ export type SessionOut<E> = E extends RequestLinkEvent<infer Out> ? Out : never;
  * and `closed` once; `resets$` carries each reset too, before any message of the fresh session.
  * Messages and requests made while disconnected wait in order in one send buffer: with `resumable`
  * in the pipe, its replay buffer (`maxBytes`, `maxFrames`); without it, the queue of
- * {@link cancelPending} (`maxQueued`).
+ * {@link cancelPending} (`maxQueued` frames, `maxQueuedBytes` bytes).
  *
  * It does not retry a failed stream: once `closed`, create a new session. It does not buffer
  * inbound messages for late subscribers.

@@ -120,6 +120,42 @@ describe('openSession', () => {
     expect(testScheduler.actions).to.deep.equal([]);
   });
 
+  it('without resumable, the offline queue is capped in bytes too: SendQueueFullError (bytes), nothing queued is lost', () => {
+    const testScheduler = newTestScheduler();
+    const refused: unknown[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, () => 'ok').subscribe();
+      const session = openSession(
+        endpoint.transport.pipe(
+          reconnectWith(policy.constant(10)),
+          cancelPending<string, string>({ maxQueuedBytes: 30 }),
+        ),
+      );
+      // Each 'x…x' of 10 characters is 11 bytes of MessagePack: two fit in 30 bytes, a third does not.
+      const ten = (c: string) => c.repeat(10);
+      testScheduler.schedule(() => endpoint.faults.cut(), 5);
+      testScheduler.schedule(() => {
+        session.send(ten('a'));
+        session.send(ten('b'));
+        try {
+          session.send(ten('c'));
+        } catch (error) {
+          refused.push(error);
+        }
+      }, 7);
+      // The dial at 15 connects at 16; the two queued frames leave then and come back at 18.
+      expectObservable(session.messages$, '^ 30ms !').toBe('18ms (ab)', { a: ten('A'), b: ten('B') });
+      testScheduler.schedule(() => (session.close(), server.unsubscribe()), 30);
+    });
+    expect(refused).to.have.length(1);
+    expect(SendQueueFullError.is(refused[0])).to.equal(true);
+    expect(refused[0]).to.include({ unit: 'bytes', limit: 30 });
+    expect((refused[0] as Error).message).to.match(
+      /22 bytes are queued already and the frame needs 11; .*maxQueuedBytes/,
+    );
+  });
+
   it('with resumable in the pipe, offline messages and requests queue in its replay buffer only: 5,000 sent offline arrive in order', () => {
     const testScheduler = newTestScheduler();
     const answers: string[] = [];

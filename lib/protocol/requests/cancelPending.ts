@@ -137,6 +137,13 @@ export interface CancelPendingConfig {
    */
   maxQueued?: number;
   /**
+   * The bytes of the plain frames queued here (each measured as MessagePack when it is queued); a
+   * frame that would take the queue past it is refused with {@link SendQueueFullError}, `unit`
+   * `'bytes'`.
+   * @default 4 MiB (4_194_304)
+   */
+  maxQueuedBytes?: number;
+  /**
    * The timeout of requests that set none, in milliseconds: a request still unanswered after it
    * fails with {@link RequestTimeoutError}, outage or not. `Infinity` turns the default deadline off
    * (then only the end of the stream settles a request that gets no answer). It does not apply to
@@ -157,6 +164,7 @@ const DEFAULT_REQUEST_TIMEOUT = 30_000;
 const CONFIG: KnownOptions<CancelPendingConfig> = {
   maxPending: true,
   maxQueued: true,
+  maxQueuedBytes: true,
   timeout: true,
   scheduler: true,
 };
@@ -184,7 +192,7 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * policy gave up, the stream was unsubscribed, `link.close()` was called — every pending request
  * fails at once with {@link RequestCancelledError}; `close()` first sends a cancel for
  * each, so the server stops too. Pending requests are capped (`maxPending`), as are plain frames
- * queued while offline (`maxQueued`).
+ * queued while offline (`maxQueued` frames, `maxQueuedBytes` bytes).
  *
  * It does not reconnect, does not deduplicate on the server (idempotency is the caller's promise),
  * and does not resend cancels lost with a connection (the server cancels everything of a connection
@@ -222,12 +230,14 @@ export function cancelPending<In = unknown, Out = In>(
   const {
     maxPending = 1_000,
     maxQueued = 1_000,
+    maxQueuedBytes = 4 * 1024 * 1024,
     timeout = DEFAULT_REQUEST_TIMEOUT,
     scheduler = asyncScheduler,
   } = config;
   for (const [name, value] of [
     ['maxPending', maxPending],
     ['maxQueued', maxQueued],
+    ['maxQueuedBytes', maxQueuedBytes],
   ] as const) {
     if (!(Number.isSafeInteger(value) && value >= 0)) {
       throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${describeValue(value)}`);
@@ -235,7 +245,7 @@ export function cancelPending<In = unknown, Out = In>(
   }
   checkTimeout(timeout);
 
-  const settings: Settings = { maxPending, maxQueued, timeout, scheduler };
+  const settings: Settings = { maxPending, maxQueued, maxQueuedBytes, timeout, scheduler };
   const operator = (source: Observable<{ readonly type: string }>) =>
     new Observable<Emitted<In, Out>>((subscriber) =>
       new RequestClient<In, Out>(settings, subscriber).start(source),
@@ -248,6 +258,7 @@ type Emitted<In, Out> = CancelPendingEvent<In, Out> | { readonly type: string };
 interface Settings {
   readonly maxPending: number;
   readonly maxQueued: number;
+  readonly maxQueuedBytes: number;
   readonly timeout: number;
   readonly scheduler: SchedulerLike;
 }
@@ -269,10 +280,13 @@ class RequestClient<In, Out> {
     private readonly settings: Settings,
     private readonly subscriber: Subscriber<Emitted<In, Out>>,
   ) {
-    this.buffer = new SendBuffer<Out>(settings.maxQueued, {
-      settle: (request) => this.pending.settle(request),
-      fail: (error) => this.fail(error),
-    });
+    this.buffer = new SendBuffer<Out>(
+      { frames: settings.maxQueued, bytes: settings.maxQueuedBytes },
+      {
+        settle: (request) => this.pending.settle(request),
+        fail: (error) => this.fail(error),
+      },
+    );
     this.pending = new PendingRequests(settings.maxPending, settings.scheduler, (request) =>
       this.buffer.sendCancel(request),
     );

@@ -124,8 +124,9 @@ export class PendingRequestsFullError extends LifelineError {
 defineName(PendingRequestsFullError, 'PendingRequestsFullError');
 
 /**
- * A frame could not be queued while the connection is away: `maxQueued` frames are waiting
- * already. The frame was not queued and nothing queued was dropped.
+ * A frame could not be queued while the connection is away: `maxQueued` frames, or frames
+ * adding up to `maxQueuedBytes`, are waiting already (`unit` says which cap). The frame was not
+ * queued and nothing queued was dropped.
  *
  * @example
  * ```ts
@@ -135,12 +136,15 @@ defineName(PendingRequestsFullError, 'PendingRequestsFullError');
  * @category Sessions
  */
 export class SendQueueFullError extends LifelineError {
-  /** The cap, `maxQueued`. */
+  /** The cap that refused the frame: `maxQueued` (frames) or `maxQueuedBytes` (bytes). */
   readonly limit: number;
+  /** Which cap: frames or bytes. */
+  readonly unit: 'frames' | 'bytes';
 
-  constructor(message: string, options: { limit: number }) {
+  constructor(message: string, options: { limit: number; unit?: 'frames' | 'bytes' }) {
     super(message);
     this.limit = options.limit;
+    this.unit = options.unit ?? 'frames';
   }
 }
 defineName(SendQueueFullError, 'SendQueueFullError');

@@ -3,12 +3,13 @@ import { LinkClosedError, SendBufferFullError } from '../../core/errors.js';
 import type { Link } from '../../core/transport.js';
 import { Fifo } from '../../internal/fifo.js';
 import { ReplayBufferFullError } from '../resumable/errors.js';
+import { msgpackSize } from '../resumable/endpoint.js';
 import { SendQueueFullError } from './errors.js';
 import type { Pending } from './pending-requests.js';
 import { CANCEL, PLAIN, REQUEST } from './serve-requests.js';
 
 type Outgoing =
-  | { readonly kind: 'frame'; readonly frame: unknown }
+  | { readonly kind: 'frame'; readonly frame: unknown; readonly size: number }
   | { readonly kind: 'request'; readonly request: Pending };
 
 /** What a {@link SendBuffer} asks of the stream it serves. @internal */
@@ -21,7 +22,7 @@ export interface SendBufferHooks {
 
 /**
  * The outbound side of one {@link cancelPending} stream: the current link, and the frames and
- * requests queued (in order, plain frames bounded by `maxQueued`) while no link takes them, handed
+ * requests queued (in order, plain frames bounded by `maxQueued` and `maxQueuedBytes`) while no link takes them, handed
  * on as it drains.
  * @internal
  */
@@ -32,13 +33,15 @@ export class SendBuffer<Out> {
   readonly drained = new Subject<void>();
   private outbox = new Fifo<Outgoing>();
   private queuedFrames = 0;
+  /** The MessagePack size of the plain frames queued. */
+  private queuedBytes = 0;
   private drainWait: Subscription | undefined;
   private needDrain = false;
   private overflowed = false;
   private ended = false;
 
   constructor(
-    private readonly maxQueued: number,
+    private readonly limits: { readonly frames: number; readonly bytes: number },
     private readonly hooks: SendBufferHooks,
   ) {}
 
@@ -131,6 +134,7 @@ export class SendBuffer<Out> {
       if (result === 'full') return this.awaitDrain();
       this.outbox.shift();
       this.queuedFrames--;
+      this.queuedBytes -= item.size;
     }
     if (this.needDrain && this.link && !this.drainWait && this.outbox.length === 0) {
       this.needDrain = false;
@@ -151,13 +155,27 @@ export class SendBuffer<Out> {
       }
       this.awaitDrain();
     }
-    if (this.queuedFrames >= this.maxQueued) {
-      throw new SendQueueFullError(`${this.maxQueued} frames are queued already`, { limit: this.maxQueued });
-    }
-    this.outbox.push({ kind: 'frame', frame });
-    this.queuedFrames++;
-    this.needDrain = true;
+    this.queue(frame);
     return false;
+  }
+
+  /** Queues a plain frame within both caps; its size is measured here, where it is refused. */
+  private queue(frame: Out): void {
+    const { frames, bytes } = this.limits;
+    if (this.queuedFrames >= frames) {
+      throw new SendQueueFullError(`${frames} frames are queued already (maxQueued)`, { limit: frames });
+    }
+    const size = msgpackSize(frame);
+    if (this.queuedBytes + size > bytes) {
+      throw new SendQueueFullError(
+        `${this.queuedBytes} bytes are queued already and the frame needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
+        { limit: bytes, unit: 'bytes' },
+      );
+    }
+    this.outbox.push({ kind: 'frame', frame, size });
+    this.queuedFrames++;
+    this.queuedBytes += size;
+    this.needDrain = true;
   }
 
   /** Best effort: a cancel lost with its connection is covered by the server ending it. */
@@ -197,6 +215,8 @@ export class SendBuffer<Out> {
       }
       if (!handed) leftover.push(item.frame as Out);
     }
+    this.queuedFrames = 0;
+    this.queuedBytes = 0;
     return leftover;
   }
 
@@ -214,6 +234,7 @@ export class SendBuffer<Out> {
       .map((item) => item.frame as Out);
     this.outbox = new Fifo();
     this.queuedFrames = 0;
+    this.queuedBytes = 0;
     return messages;
   }
 }
