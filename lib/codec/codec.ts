@@ -191,3 +191,14 @@ function resolveLimits(options: MsgpackCodecOptions): MsgpackLimits {
     }),
   };
 }
+
+let sizing: Codec<unknown> | undefined;
+
+/**
+ * A frame's MessagePack size, which also rejects what cannot be encoded (`EncodeError` from the
+ * codec's encoder): the measure of frames queued while no link takes them.
+ * @internal
+ */
+export function msgpackSize(frame: unknown): number {
+  return (sizing ??= msgpackCodec()).encode(frame).length;
+}

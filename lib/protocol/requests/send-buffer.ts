@@ -3,7 +3,7 @@ import { LinkClosedError, SendBufferFullError } from '../../core/errors.js';
 import type { Link } from '../../core/transport.js';
 import { Fifo } from '../../internal/fifo.js';
 import { ReplayBufferFullError } from '../resumable/errors.js';
-import { msgpackSize } from '../resumable/endpoint.js';
+import { msgpackSize } from '../../codec/codec.js';
 import { SendQueueFullError } from './errors.js';
 import type { Pending } from './pending-requests.js';
 import { CANCEL, PLAIN, REQUEST } from './serve-requests.js';

@@ -1,5 +1,5 @@
 import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
-import { msgpackCodec } from '../../codec/codec.js';
+import { msgpackSize } from '../../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
@@ -17,16 +17,6 @@ export interface EndpointOptions<Out> {
   readonly sizeOf: ((frame: Out) => number) | undefined;
   /** Fails the whole session: a frame that can never be written, a hostile peer. */
   readonly fatal: (error: unknown) => void;
-}
-
-const sizing = msgpackCodec();
-
-/**
- * A frame's MessagePack size, which also rejects what cannot be encoded: the measure of frames
- * queued while no link is attached, when no `sizeOf` was given.
- */
-export function msgpackSize(frame: unknown): number {
-  return sizing.encode(frame).length;
 }
 
 /** Validates the options every resumable side takes. @internal */
