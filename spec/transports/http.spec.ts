@@ -141,10 +141,13 @@ async function errorOf(source: Observable<unknown>): Promise<unknown> {
  */
 class RecordingScheduler implements SchedulerLike {
   readonly delays: number[] = [];
-  /** Time skipped: each wait runs at once, and its clock jumps ahead by the delay it skipped. */
+  /**
+   * A virtual clock: it moves only by the waits it skipped (each runs at once), so the delays it
+   * records are the ones asked for, not shortened by wall-clock milliseconds that passed meanwhile.
+   */
   private skipped = 0;
   now(): number {
-    return asyncScheduler.now() + this.skipped;
+    return this.skipped;
   }
   schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
     this.delays.push(delay);
