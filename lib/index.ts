@@ -37,6 +37,7 @@ export type {
   Link,
   LinkInfo,
   ConnectedEvent,
+  HandshakeResult,
   FrameEvent,
   TransportEvent,
   Transport,
@@ -121,6 +122,13 @@ export type {
 } from './pool/connection-pool.js';
 export type { Lease } from './pool/lease.js';
 export { PoolExhaustedError, PoolClosedError } from './pool/errors.js';
+export { handshake } from './protocol/handshake/handshake.js';
+export type { HandshakeConfig } from './protocol/handshake/handshake.js';
+export { acceptHandshake } from './protocol/handshake/accept-handshake.js';
+export type { AcceptHandshakeConfig, AuthenticateRequest } from './protocol/handshake/accept-handshake.js';
+export { HandshakeRefusedError, HandshakeTimeoutError } from './protocol/handshake/errors.js';
+export type { LayerName, VersionRange, LayerMismatch } from './protocol/handshake/layers.js';
+export type { HandshakeRefusal, AppProtocol } from './protocol/handshake/wire.js';
 export { heartbeat, HeartbeatTimeoutError } from './protocol/heartbeat/heartbeat.js';
 export type { HeartbeatConfig, HeartbeatEvent } from './protocol/heartbeat/heartbeat.js';
 // Endpoint sets: the cheapest admissible endpoint with failover, and fanout to many.

@@ -76,6 +76,11 @@ export interface LinkInfo {
   readonly remote: string;
   /** This side's address as text, when known. */
   readonly local: string;
+  /**
+   * On a connection a WebSocket server accepted: the HTTP upgrade request's headers (lower-case
+   * names, as Node gives them), for an `authenticate` that reads a cookie or `authorization`.
+   */
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
 /**
@@ -92,6 +97,31 @@ export interface ConnectedEvent<Out = unknown> {
   readonly type: 'connected';
   /** The live connection. Valid until the transport completes, errors or is unsubscribed. */
   readonly link: Link<Out>;
+  /**
+   * What the connection's handshake settled, when one ran ({@link handshake} on a client,
+   * {@link acceptHandshake} on a server); each layer above passes it on.
+   */
+  readonly handshake?: HandshakeResult;
+}
+
+/**
+ * What a connection's handshake settled: the version of each layer both ends stack, the
+ * application protocol's version, and on a server the identity `authenticate` returned.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectedEvent } from 'rx-lifeline';
+ * const who = (event: ConnectedEvent) => event.handshake?.identity;
+ * ```
+ * @category Handshake
+ */
+export interface HandshakeResult {
+  /** Each layer both ends stack, with the highest version both speak. */
+  readonly layers: Readonly<Record<string, number>>;
+  /** The application protocol and the version chosen, when the server names one. */
+  readonly app?: { readonly name: string; readonly version: number };
+  /** On a server: what its `authenticate` returned for this connection's credentials. */
+  readonly identity?: unknown;
 }
 
 /**

@@ -161,6 +161,7 @@ export function websocketServer<In = unknown, Out = In>(
       socket.pause();
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
       const local = hostPort(request.socket.localAddress, request.socket.localPort);
+      const { headers } = request;
       const account = capacity.admit(remote);
       if (!account) {
         socket.close(TRY_AGAIN_LATER, 'server full: too many connections');
@@ -168,7 +169,11 @@ export function websocketServer<In = unknown, Out = In>(
         return;
       }
       socket.on('close', () => account.release());
-      const settings = { codec: codecOfAll, limits, info: () => ({ transport: 'websocket', remote, local }) };
+      const settings = {
+        codec: codecOfAll,
+        limits,
+        info: () => ({ transport: 'websocket', remote, local, headers }),
+      };
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
       const meter = new WebSocketMeter();
       let watch: ((held: number) => void) | undefined;

@@ -5,6 +5,7 @@ import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { unlisted } from '../handshake/layers.js';
 
 /** Envelope kinds of the heartbeat layer (docs/PROTOCOL.md, "Heartbeat layer"). */
 const DATA = 0;
@@ -240,12 +241,15 @@ export function heartbeat<In = unknown, Out = In>(
         source.subscribe({
           next: (event) => {
             if (event.type === 'connected') {
+              const wrong = unlisted('heartbeat', event, 'heartbeat()');
+              if (wrong) return fail(wrong);
               inner = event.link;
               lastInbound = scheduler.now();
               arm();
               subscriber.next({
                 type: 'connected',
                 link: new LayerLink<Out>(event.link, (frame) => [DATA, frame]),
+                ...(event.handshake ? { handshake: event.handshake } : {}),
               });
             } else if (event.type === 'frame') {
               // A peer's frame never throws out of here: RxJS would report it as uncaught.

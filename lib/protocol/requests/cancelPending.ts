@@ -11,6 +11,7 @@ import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/tran
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { SessionResetEvent } from '../resumable/resumable.js';
 import { RequestCancelledError, type CancelReason } from './errors.js';
@@ -449,7 +450,7 @@ class RequestClient<In, Out> {
     }
     switch (event.type) {
       case 'connected':
-        return this.onConnected((event as ConnectedEvent<unknown>).link);
+        return this.onConnected(event as ConnectedEvent<unknown>);
       case 'frame':
         return this.onFrame((event as FrameEvent<unknown>).frame);
       case 'disconnected':
@@ -465,12 +466,16 @@ class RequestClient<In, Out> {
     }
   }
 
-  private onConnected(next: Link<unknown>): void {
+  private onConnected(event: ConnectedEvent<unknown>): void {
+    const wrong = unlisted('requests', event, 'cancelPending()');
+    if (wrong) return this.fail(wrong);
+    const next = event.link;
     const inner = this.buffer.link;
     if (inner && inner !== next) this.connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
     this.buffer.link = next;
     if (this.closeRequested) return next.close();
-    this.subscriber.next({ type: 'connected', link: this.link });
+    const { handshake } = event;
+    this.subscriber.next({ type: 'connected', link: this.link, ...(handshake ? { handshake } : {}) });
     this.buffer.pump();
   }
 

@@ -1,6 +1,8 @@
 import { isObservable, Observable, Subscription } from 'rxjs';
 import { EncodeError, type ProtocolError } from '../../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
+import { isPromiseLike } from '../../internal/promise-like.js';
+import { unlisted } from '../handshake/layers.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
@@ -303,12 +305,16 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
 
       const onEvent = (event: { readonly type: string }) => {
         if (event.type === 'connected') {
-          link = (event as ConnectedEvent<unknown>).link;
+          const connected = event as ConnectedEvent<unknown>;
+          const wrong = unlisted('requests', connected, 'serveRequests()');
+          if (wrong) return fail(wrong);
+          link = connected.link;
           outbox?.dispose();
           outbox = new ResponseOutbox(link, refused);
           subscriber.next({
             type: 'connected',
             link: new LayerLink<Out>(link, (frame) => [PLAIN, frame]),
+            ...(connected.handshake ? { handshake: connected.handshake } : {}),
           } as ConnectedEvent<Out>);
         } else if (event.type === 'frame') {
           onFrame((event as FrameEvent<unknown>).frame);
@@ -347,12 +353,4 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
 
 function overflowed(maxQueued: number): string {
   return `The client reads responses too slowly: ${maxQueued} wait already (serveRequests maxQueued), so this streamed response was ended`;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

@@ -98,7 +98,8 @@ export class Handshake<In, Out> {
       return this.refuse(connection, { reason: 'overloaded' }, true);
     }
     const session = this.registry.create();
-    session.emit({ type: 'connected', link: session.link });
+    const { handshake } = connection;
+    session.emit({ type: 'connected', link: session.link, ...(handshake ? { handshake } : {}) });
     try {
       this.attach(connection, session, 0, hello.v[1]);
     } catch (error) {
@@ -152,6 +153,7 @@ export class Handshake<In, Out> {
   ): number {
     const link = connection.link!;
     session.token = randomId();
+    session.identity = connection.handshake?.identity;
     this.registry.attach(connection, session);
     link.send([
       WELCOME,

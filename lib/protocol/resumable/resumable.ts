@@ -1,10 +1,11 @@
 import { asyncScheduler, Observable, Subscription, type SchedulerLike } from 'rxjs';
 import { ConnectionError } from '../../core/errors.js';
 import type { DisconnectedEvent } from '../../core/session.js';
-import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
+import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { unlisted } from '../handshake/layers.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import {
   ReplayBufferFullError,
@@ -279,6 +280,8 @@ export function resumable<In = unknown, Out = In>(
       let sessionId: string | undefined;
       let token: string | undefined;
       let announced = false;
+      /** What the current connection's handshake settled, passed on with `connected`. */
+      let handshake: HandshakeResult | undefined;
       /** The version the server chose in its last welcome. */
       let version = MIN_VERSION;
       let closeRequested = false;
@@ -391,7 +394,7 @@ export function resumable<In = unknown, Out = In>(
         endpoint.acknowledge();
         if (!announced) {
           announced = true;
-          subscriber.next({ type: 'connected', link });
+          subscriber.next({ type: 'connected', link, ...(handshake ? { handshake } : {}) });
         } else {
           // Not resuming: this is the fresh session that replaced a lost one (`session-reset`).
           subscriber.next({ type: 'resumed', replayed, fresh: !resuming });
@@ -465,15 +468,22 @@ export function resumable<In = unknown, Out = In>(
           ),
         );
 
+      const onConnected = (event: ConnectedEvent<unknown>) => {
+        const wrong = unlisted('resumable', event, 'resumable()');
+        if (wrong) return fail(wrong);
+        inner = event.link;
+        handshake = event.handshake;
+        if (closeRequested) return inner.close();
+        sendHello();
+      };
+
       const onEvent = (event: { readonly type: string }) => {
         if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
           return fail(new TypeError(`resumable: expected session events, got ${describeValue(event)}`));
         }
         switch (event.type) {
           case 'connected':
-            inner = (event as ConnectedEvent<unknown>).link;
-            if (closeRequested) return inner.close();
-            return sendHello();
+            return onConnected(event as ConnectedEvent<unknown>);
           case 'frame':
             return onFrame((event as FrameEvent<unknown>).frame);
           case 'disconnected':

@@ -1,5 +1,5 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
-import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
+import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { Fifo } from '../../internal/fifo.js';
 import { SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError } from './errors.js';
@@ -79,6 +79,11 @@ export interface ServerSession<In = unknown, Out = In> {
    * event instead: it wraps them so they travel beside the requests.
    */
   readonly link: Link<Out>;
+  /**
+   * What `authenticate` returned for the connection that opened the session or last resumed it
+   * ({@link acceptHandshake}); `undefined` without a handshake or without `authenticate`.
+   */
+  readonly identity: unknown;
 }
 
 /**
@@ -91,6 +96,8 @@ export class Attachment<S> {
   session: S | undefined;
   /** Hellos refused on this connection. */
   refusals = 0;
+  /** What the connection's handshake settled, when one ran below the sessions. */
+  handshake: HandshakeResult | undefined;
   /** Closed by this side after a refusal: its frames are ignored until it ends. */
   closing = false;
   ended = false;
@@ -114,6 +121,8 @@ export class Session<In, Out> {
   idleSince: number | undefined;
   /** Until when hellos naming this session are refused unchecked, after a wrong token. */
   lockedUntil = -Infinity;
+  /** The identity of the connection attached last (see {@link ServerSession.identity}). */
+  identity: unknown;
   ended = false;
   private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
@@ -153,7 +162,15 @@ export class Session<In, Out> {
         this.end(this, undefined);
       };
     });
-    this.public = Object.freeze({ id, events$, link: this.link });
+    const identityOf = () => this.identity;
+    this.public = Object.freeze({
+      id,
+      events$,
+      link: this.link,
+      get identity() {
+        return identityOf();
+      },
+    });
   }
 
   emit(event: ServerSessionEvent<In, Out>): void {

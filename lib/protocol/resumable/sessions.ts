@@ -17,6 +17,7 @@ import { Handshake, type HandshakeSettings } from './handshake.js';
 import type { ServerConnection, ServerSession } from './server-session.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';
 import { SessionRegistry, type SessionEndpointOptions } from './session-registry.js';
+import { unlisted } from '../handshake/layers.js';
 import { Sweep } from './sweep.js';
 import { ACK, DATA, GOODBYE, HELLO, isCount, layerError } from './wire.js';
 
@@ -338,7 +339,7 @@ class SessionServerRun<In, Out> {
     const subscription = transport.subscribe({
       // Events of per-connection layers (heartbeat samples) are not the session's business.
       next: (event) => {
-        if (event.type === 'connected') connection.link = (event as ConnectedEvent<unknown>).link;
+        if (event.type === 'connected') this.onConnected(connection, event as ConnectedEvent<unknown>);
         else if (event.type === 'frame') this.onFrame(connection, (event as FrameEvent<unknown>).frame);
       },
       error: (error: unknown) => this.registry.connectionEnded(connection, error),
@@ -346,6 +347,17 @@ class SessionServerRun<In, Out> {
     });
     if (connection.ended) subscription.unsubscribe();
     else connection.subscription = subscription;
+  }
+
+  private onConnected(connection: ServerConnection<In, Out>, event: ConnectedEvent<unknown>): void {
+    // The server was set up wrong, for every connection alike: it fails, loudly, not the client.
+    const wrong = unlisted('resumable', event, 'acceptSessions()');
+    if (wrong) {
+      this.registry.stop();
+      return this.subscriber.error(wrong);
+    }
+    connection.link = event.link;
+    connection.handshake = event.handshake;
   }
 
   private onFrame(connection: ServerConnection<In, Out>, frame: unknown): void {

@@ -1,0 +1,352 @@
+import {
+  asyncScheduler,
+  Observable,
+  Subscription,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscriber,
+} from 'rxjs';
+import type {
+  ConnectedEvent,
+  HandshakeResult,
+  Link,
+  LinkInfo,
+  TransportEvent,
+} from '../../core/transport.js';
+import { describeValue } from '../../internal/describe-value.js';
+import { DueTimer } from '../../internal/due-timer.js';
+import { isPromiseLike } from '../../internal/promise-like.js';
+import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
+import { checkFunction, checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { HandshakeRefusedError, HandshakeTimeoutError, refusalError } from './errors.js';
+import { offerOf, type LayerName } from './layers.js';
+import { negotiate, type ServerOffer } from './negotiate.js';
+import { checkApp, checkLayers, checkTimeout } from './options.js';
+import {
+  isRefused,
+  looksLikeHello,
+  parseHello,
+  type Accept,
+  type AppProtocol,
+  type Hello,
+  type Refused,
+} from './wire.js';
+
+/**
+ * What {@link AcceptHandshakeConfig.authenticate} is asked about one connection.
+ *
+ * @example
+ * ```ts
+ * import type { AuthenticateRequest } from 'rx-lifeline';
+ * const fromLocalhost = (request: AuthenticateRequest) => request.info.remote.startsWith('127.0.0.1:');
+ * ```
+ * @category Handshake
+ */
+export interface AuthenticateRequest {
+  /** What the client's `handshake({ credentials })` sent; `undefined` when it sent none. */
+  readonly credentials: unknown;
+  /**
+   * The connection: its transport and addresses, and for a WebSocket the upgrade request's
+   * `headers` (cookies, `authorization`, `origin`).
+   */
+  readonly info: LinkInfo;
+  /** The versions chosen, before the accept is sent. */
+  readonly handshake: HandshakeResult;
+}
+
+/**
+ * Options of {@link acceptHandshake}.
+ *
+ * @example
+ * ```ts
+ * import type { AcceptHandshakeConfig } from 'rx-lifeline';
+ * const config: AcceptHandshakeConfig = {
+ *   layers: ['heartbeat', 'resumable'],
+ *   authenticate: ({ credentials }) => (credentials === 'letmein' ? { user: 'ada' } : undefined),
+ * };
+ * ```
+ * @category Handshake
+ */
+export interface AcceptHandshakeConfig {
+  /** The layers this server pipes after `acceptHandshake()` on each connection, by name. */
+  layers: readonly LayerName[];
+  /** The application protocol this server speaks: a client must name it and share a version. */
+  app?: AppProtocol;
+  /**
+   * Decides on a client's credentials: returns the client's identity (any value but `undefined`,
+   * `null` or `false`), or a Promise of it, kept as `handshake.identity` on the `connected` event
+   * and on a {@link ServerSession}. `undefined`, `null` or `false` refuse with `'unauthorized'`
+   * (permanent for the client); throwing or rejecting refuses with `'unavailable'` (the client may
+   * try again). Without it every client is accepted and `identity` is `undefined`.
+   */
+  authenticate?: (request: AuthenticateRequest) => unknown;
+  /**
+   * Milliseconds from accepting the connection to a complete handshake (hello received,
+   * `authenticate` settled); past it the connection is closed with {@link HandshakeTimeoutError}.
+   * Never extended.
+   * @default 10_000
+   */
+  timeout?: number;
+  /** Runs the deadline. @default asyncScheduler */
+  scheduler?: SchedulerLike;
+}
+
+const CONFIG: KnownOptions<AcceptHandshakeConfig> = {
+  layers: true,
+  app: true,
+  authenticate: true,
+  timeout: true,
+  scheduler: true,
+};
+
+interface ServerSettings {
+  readonly offer: ServerOffer;
+  readonly authenticate: ((request: AuthenticateRequest) => unknown) | undefined;
+  readonly timeout: number;
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * The server side of lifeline's handshake (docs/PROTOCOL.md "Handshake"), piped first on each
+ * accepted connection: it waits for the client's hello, picks the highest version both sides speak
+ * of each layer and of the application protocol, asks `authenticate`, and answers with an accept —
+ * then emits `connected` with the {@link HandshakeResult} (the identity included) and passes
+ * frames through untouched — or with a refusal, closing the connection and failing it here with a
+ * {@link HandshakeRefusedError} that names what differs. A first frame that is no hello (a lifeline
+ * wire v1 client, or one without {@link handshake}) is refused `'version'` in a form a v1 client
+ * understands. The deadline runs from the accept and is never extended.
+ *
+ * @example
+ * ```ts
+ * import { acceptHandshake, acceptSessions, heartbeat, memory } from 'rx-lifeline';
+ * import { map } from 'rxjs';
+ * const endpoint = memory();
+ * const sessions = acceptSessions(
+ *   endpoint.server.pipe(
+ *     map((event) =>
+ *       event.type === 'connection'
+ *         ? {
+ *             ...event,
+ *             connection: event.connection.pipe(
+ *               acceptHandshake({
+ *                 layers: ['heartbeat', 'resumable'],
+ *                 authenticate: ({ credentials }) => (credentials === 'letmein' ? 'ada' : undefined),
+ *               }),
+ *               heartbeat(),
+ *             ),
+ *           }
+ *         : event,
+ *     ),
+ *   ),
+ * );
+ * sessions.subscribe((session) => console.log('session of', session.identity));
+ * ```
+ * @category Handshake
+ */
+export function acceptHandshake<In = unknown, Out = In>(
+  config: AcceptHandshakeConfig,
+): OperatorFunction<TransportEvent<unknown, unknown>, TransportEvent<In, Out>> {
+  const where = 'acceptHandshake';
+  checkKnownOptions(where, config, CONFIG);
+  if (config === undefined) throw new TypeError(`${where}: needs { layers }, the layers this server stacks`);
+  const { authenticate } = config;
+  const settings: ServerSettings = {
+    offer: { layers: offerOf(checkLayers(where, config.layers)), app: checkApp(where, config.app) },
+    authenticate: authenticate === undefined ? undefined : checkFunction(where, 'authenticate', authenticate),
+    timeout: checkTimeout(where, config.timeout),
+    scheduler: config.scheduler ?? asyncScheduler,
+  };
+  return (source) =>
+    new Observable<TransportEvent<In, Out>>((subscriber) => {
+      const run = new ServerHandshake(subscriber as Subscriber<TransportEvent<unknown, unknown>>, settings);
+      run.start(source);
+      return () => run.stop();
+    });
+}
+
+/** One accepted connection's handshake: hello, authenticate, then open or refused. */
+class ServerHandshake {
+  private state: 'hello' | 'authenticating' | 'open' | 'refused' | 'ended' = 'hello';
+  private link: Link<unknown> | undefined;
+  /** The error to end with once a refused connection has closed. */
+  private refusal: HandshakeRefusedError | undefined;
+  private readonly deadline: DueTimer;
+  private readonly source = new Subscription();
+
+  constructor(
+    private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+    private readonly settings: ServerSettings,
+  ) {
+    this.deadline = new DueTimer(settings.scheduler);
+  }
+
+  start(source: Observable<TransportEvent<unknown, unknown>>): void {
+    const { timeout } = this.settings;
+    this.deadline.setIn(timeout, () =>
+      this.end(
+        this.refusal ??
+          new HandshakeTimeoutError(
+            `acceptHandshake: no complete handshake from ${this.remote} within ${timeout} ms of the accept`,
+            { after: timeout, ...(this.link ? { write: this.link.writeReport() } : {}) },
+          ),
+      ),
+    );
+    this.source.add(
+      source.subscribe({
+        next: (event) => this.onEvent(event),
+        error: (error: unknown) => this.end(this.refusal ?? error),
+        complete: () => (this.refusal ? this.end(this.refusal) : this.onComplete()),
+      }),
+    );
+  }
+
+  stop(): void {
+    this.state = 'ended';
+    this.deadline.cancel();
+    this.source.unsubscribe();
+  }
+
+  private get remote(): string {
+    return this.link?.info.remote ?? 'a client';
+  }
+
+  private onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
+    if (this.state === 'open') return this.subscriber.next(event as TransportEvent<unknown, unknown>);
+    if (event.type === 'connected') {
+      this.link = (event as ConnectedEvent).link;
+      return;
+    }
+    if (event.type !== 'frame') return this.subscriber.next(event as TransportEvent<unknown, unknown>);
+    if (this.state === 'refused') return; // the connection is closing; nothing more is read
+    try {
+      if (this.state === 'authenticating') {
+        throw layerProtocolError(
+          'handshake',
+          'the client sent a frame before its hello was answered',
+          this.link,
+        );
+      }
+      this.onHello((event as { frame: unknown }).frame);
+    } catch (error) {
+      this.end(asLayerError('handshake', error, this.link));
+    }
+  }
+
+  private onHello(frame: unknown): void {
+    if (!looksLikeHello(frame)) return this.refuseOlder(frame);
+    const hello = parseHello(frame);
+    const { offer } = this.settings;
+    if (!hello) return this.refuse({ lifeline: 2, refused: 'malformed', layers: offer.layers }, undefined);
+    const answer = negotiate(hello, offer);
+    if (isRefused(answer)) return this.refuse(answer, hello);
+    const result: HandshakeResult = { layers: answer.layers, ...(answer.app ? { app: answer.app } : {}) };
+    const { authenticate } = this.settings;
+    if (!authenticate) return this.accept(answer, result);
+    this.state = 'authenticating';
+    const link = this.link!;
+    const decide = (identity: unknown) => {
+      if (this.state !== 'authenticating') return;
+      if (identity === undefined || identity === null || identity === false) {
+        return this.refuse({ lifeline: answer.lifeline, refused: 'unauthorized' }, hello);
+      }
+      this.accept(answer, { ...result, identity });
+    };
+    const failed = (error: unknown) => {
+      if (this.state === 'authenticating')
+        this.refuse({ lifeline: answer.lifeline, refused: 'unavailable' }, hello, error);
+    };
+    let verdict: unknown;
+    try {
+      verdict = authenticate({ credentials: hello.credentials, info: link.info, handshake: result });
+    } catch (error) {
+      return failed(error);
+    }
+    if (isPromiseLike(verdict)) verdict.then(decide, failed);
+    else decide(verdict);
+  }
+
+  private accept(answer: Accept, result: HandshakeResult): void {
+    const link = this.link!;
+    link.send(answer);
+    this.state = 'open';
+    this.deadline.cancel();
+    this.subscriber.next({ type: 'connected', link, handshake: result });
+  }
+
+  /**
+   * Answers a refusal and closes the connection; this side fails once it has closed (or at the
+   * deadline, if the client holds it open), so the refusal is written before the socket goes.
+   */
+  private refuse(refused: Refused, hello: Hello | undefined, cause?: unknown): void {
+    const { offer } = this.settings;
+    const client = { layers: hello?.layers, app: hello?.app };
+    const server = { layers: offer.layers, app: offer.app };
+    this.closeWith(
+      refused,
+      refusalError(
+        refused.refused,
+        'server',
+        { client, server, remote: this.remote },
+        {
+          ...(this.link ? { write: this.link.writeReport() } : {}),
+          ...(cause === undefined ? {} : { cause }),
+        },
+      ),
+    );
+  }
+
+  /**
+   * A first frame that is no hello: a client of lifeline wire v1 (no handshake), which gets the
+   * refusal its own resumable layer understands when its frame is a v1 session hello, or a client
+   * without {@link handshake}.
+   */
+  private refuseOlder(frame: unknown): void {
+    const { offer } = this.settings;
+    const error = new HandshakeRefusedError(
+      `Refused the handshake of the client at ${this.remote} (version): its first frame, ${describeValue(frame)}, is not a handshake hello: the client speaks lifeline wire v1, or does not pipe handshake() first; upgrade it to rx-lifeline with handshake({ layers })`,
+      { reason: 'version', side: 'server', ...(this.link ? { write: this.link.writeReport() } : {}) },
+    );
+    this.closeWith(v1Refusal(frame) ?? { lifeline: 2, refused: 'version', layers: offer.layers }, error);
+  }
+
+  private closeWith(answer: unknown, error: HandshakeRefusedError): void {
+    this.state = 'refused';
+    this.refusal = error;
+    try {
+      this.link?.send(answer);
+      this.link?.close(`handshake refused: ${error.reason}`);
+    } catch {
+      // The connection is already going; the error says why it was refused.
+    }
+  }
+
+  private onComplete(): void {
+    if (this.state === 'open') return this.subscriber.complete();
+    // The client left before finishing its handshake: nothing was accepted, nothing is owed.
+    this.state = 'ended';
+    this.deadline.cancel();
+    this.subscriber.complete();
+  }
+
+  private end(error: unknown): void {
+    if (this.state === 'ended') return;
+    this.stop();
+    this.subscriber.error(error);
+  }
+}
+
+/** Resumable v1's hello, `[2, { v, … }]`, alone or inside a heartbeat's `[0, …]`. */
+function v1Refusal(frame: unknown): unknown {
+  const isV1Hello = (value: unknown) =>
+    Array.isArray(value) &&
+    value.length === 2 &&
+    value[0] === 2 &&
+    typeof value[1] === 'object' &&
+    value[1] !== null &&
+    Object.hasOwn(value[1], 'v');
+  const refusal = [4, { reason: 'version' }];
+  if (isV1Hello(frame)) return refusal;
+  if (Array.isArray(frame) && frame.length === 2 && frame[0] === 0 && isV1Hello(frame[1]))
+    return [0, refusal];
+  return undefined;
+}
