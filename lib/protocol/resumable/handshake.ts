@@ -153,7 +153,7 @@ export class Handshake<In, Out> {
   ): number {
     const link = connection.link!;
     session.token = randomId();
-    session.identity = connection.handshake?.identity;
+    session.handshake = connection.handshake;
     this.registry.attach(connection, session);
     link.send([
       WELCOME,

@@ -1,6 +1,7 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { Fifo } from '../../internal/fifo.js';
+import { LayerLink } from '../../internal/layer-link.js';
 import { SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError } from './errors.js';
 import type { ResumedEvent } from './resumable.js';
@@ -75,8 +76,9 @@ export interface ServerSession<In = unknown, Out = In> {
    * when the sender should wait for `drain$` (the client is away, the socket is above its
    * high-water mark, or the replay buffer holds half its caps); it throws
    * {@link ReplayBufferFullError} only for a sender that went on to the caps, and the session lives
-   * on. With {@link serveRequests} on `events$`, send plain frames on the link of its `connected`
-   * event instead: it wraps them so they travel beside the requests.
+   * on. When the client stacks the requests layer (its handshake lists `'requests'`), `send` here
+   * throws a `TypeError`: pipe {@link serveRequests} on `events$` and send plain frames on the link
+   * of its `connected` event, which wraps them so they travel beside the requests.
    */
   readonly link: Link<Out>;
   /**
@@ -121,8 +123,8 @@ export class Session<In, Out> {
   idleSince: number | undefined;
   /** Until when hellos naming this session are refused unchecked, after a wrong token. */
   lockedUntil = -Infinity;
-  /** The identity of the connection attached last (see {@link ServerSession.identity}). */
-  identity: unknown;
+  /** What the handshake of the connection attached last settled, when one ran. */
+  handshake: HandshakeResult | undefined;
   ended = false;
   private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
@@ -162,15 +164,26 @@ export class Session<In, Out> {
         this.end(this, undefined);
       };
     });
-    const identityOf = () => this.identity;
+    const identityOf = () => this.handshake?.identity;
     this.public = Object.freeze({
       id,
       events$,
-      link: this.link,
+      link: new LayerLink<Out>(this.link, (frame) => this.plainFrame(frame)),
       get identity() {
         return identityOf();
       },
     });
+  }
+
+  /**
+   * A frame the application sends on the public link. When the client stacks the requests layer,
+   * a plain frame here would reach its `cancelPending()` unwrapped and end its session: refused.
+   */
+  private plainFrame(frame: Out): Out {
+    if (this.handshake?.layers['requests'] === undefined) return frame;
+    throw new TypeError(
+      `Session ${this.id}: its client stacks the requests layer, so a frame sent on session.link would reach it without a requests envelope and end its session; send on the link of the 'connected' event that serveRequests() emits instead`,
+    );
   }
 
   emit(event: ServerSessionEvent<In, Out>): void {

@@ -586,6 +586,58 @@ describe('handshake (wire v2)', () => {
     });
   });
 
+  describe('a server session whose client stacks the requests layer', () => {
+    it("refuses a plain send on session.link (TypeError), while serveRequests()'s link carries it", () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 5 });
+        const layers: LayerName[] = ['resumable', 'requests'];
+        const refused: string[] = [];
+        acceptSessions(
+          endpoint.server.pipe(
+            map((event) =>
+              event.type === 'connection'
+                ? { ...event, connection: event.connection.pipe(acceptHandshake({ layers })) }
+                : event,
+            ),
+          ),
+        ).subscribe((session) => {
+          try {
+            session.link.send('unwrapped');
+          } catch (error) {
+            refused.push((error as Error).message);
+          }
+          session.events$.pipe(serveRequests(() => 'answer')).subscribe({
+            next: (event) => {
+              if (event.type === 'connected') event.link.send('wrapped');
+            },
+            error: () => undefined,
+          });
+        });
+        const client = endpoint.transport.pipe(
+          handshake({ layers }),
+          reconnectWith(policy.constant(10).maxAttempts(2)),
+          resumable(),
+          cancelPending(),
+          map((event) => (event.type === 'frame' ? String(event.frame) : event.type)),
+          named(),
+        );
+        // Handshake by 15; resumable's welcome and the wrapped frame arrive together at 25.
+        expectObservable(client, '^ 60ms !').toBe('r 24ms (cw)', {
+          r: 'request-link',
+          c: 'connected',
+          w: 'wrapped',
+        });
+        testScheduler.schedule(() => {
+          expect(refused).to.have.length(1);
+          expect(refused[0]).to.include(
+            "send on the link of the 'connected' event that serveRequests() emits",
+          );
+        }, 50);
+      });
+    });
+  });
+
   describe('hostile hellos', () => {
     const hellos = bentRecord(
       fc.record({
