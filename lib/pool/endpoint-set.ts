@@ -7,6 +7,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { defineName, LifelineError } from '../core/errors.js';
+import type { HandshakeResult } from '../core/transport.js';
 import {
   CircuitBreaker,
   type BreakerPermit,
@@ -251,6 +252,8 @@ export class EndpointSet<T> {
   private readonly classifier: (error: unknown) => FailureClass;
   /** Per endpoint, its latest clock samples (at most {@link CLOCK_SAMPLES}), oldest first. */
   private readonly clocks = new Map<string, NodeClock[]>();
+  /** Per endpoint, what the handshake of the latest connection to it settled. */
+  private readonly negotiated = new Map<string, HandshakeResult>();
 
   constructor(options: EndpointSetOptions<T>) {
     const where = 'EndpointSet';
@@ -326,6 +329,34 @@ export class EndpointSet<T> {
     samples.push({ offset: clockOffset, rtt, at });
     if (samples.length > CLOCK_SAMPLES) samples.shift();
     this.clocks.set(id, samples);
+  }
+
+  /**
+   * Records what the handshake of a connection to endpoint `id` settled (the `handshake` of its
+   * `connected` event): the versions that node speaks. The latest one is kept, so a node upgraded
+   * behind the set's back is seen on its next connection.
+   * @throws RangeError for an id the set does not hold; TypeError for a value that is not a
+   * handshake result.
+   */
+  noteHandshake(id: string, result: HandshakeResult): void {
+    this.breakerOf(id);
+    const layers: unknown = (result as { layers?: unknown } | undefined)?.layers;
+    const valid =
+      typeof layers === 'object' &&
+      layers !== null &&
+      Object.values(layers).every((version) => Number.isSafeInteger(version) && (version as number) >= 1);
+    if (!valid) {
+      throw new TypeError(
+        `EndpointSet.noteHandshake: expected a handshake result { layers }, got ${describe(result)}`,
+      );
+    }
+    this.negotiated.set(id, result);
+  }
+
+  /** What the latest handshake with endpoint `id` settled, or `undefined` before any. */
+  negotiatedOf(id: string): HandshakeResult | undefined {
+    this.breakerOf(id);
+    return this.negotiated.get(id);
   }
 
   /** What the set knows of endpoint `id`'s clock: the trusted sample, or `undefined` before any. */

@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
+  acceptHandshake,
   AllEndpointsFailedError,
   CircuitBreaker,
   CircuitOpenError,
   ConnectionResetError,
   consecutiveFailures,
   EndpointSet,
+  handshake,
   heartbeat,
   memory,
   ProtocolError,
@@ -550,6 +552,49 @@ describe('EndpointSet', () => {
       );
       expect(() => nodes.noteClock('a', { clockOffset: NaN, rtt: 1, at: 0 })).to.throw(TypeError, /finite/);
       expect(() => nodes.toNodeTime('z', 0)).to.throw(RangeError);
+    });
+  });
+
+  describe('what each node negotiated (handshake)', () => {
+    const set = () => new EndpointSet({ endpoints: endpoints({ a: 1, b: 1 }), random: seededRandom(1) });
+
+    it('keeps the latest handshake of a connection to each node, per node', () => {
+      const testScheduler = newTestScheduler();
+      const nodes = set();
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 1 });
+        const server = endpoint.server.subscribe((event) => {
+          if (event.type === 'connection') {
+            event.connection
+              .pipe(acceptHandshake({ layers: ['resumable'], app: { name: 'kv', versions: [1, 3] } }))
+              .subscribe();
+          }
+        });
+        const client = endpoint.transport
+          .pipe(handshake({ layers: ['resumable'], app: { name: 'kv', versions: [2, 5] } }))
+          .subscribe((event) => {
+            if (event.type === 'connected' && event.handshake) nodes.noteHandshake('a', event.handshake);
+          });
+        testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 20);
+      });
+      expect(nodes.negotiatedOf('a')).to.deep.equal({
+        layers: { resumable: 2 },
+        app: { name: 'kv', version: 3 },
+      });
+      expect(nodes.negotiatedOf('b')).to.equal(undefined);
+      nodes.noteHandshake('a', { layers: { resumable: 1 } });
+      expect(nodes.negotiatedOf('a')).to.deep.equal({ layers: { resumable: 1 } });
+    });
+
+    it('refuses an unknown node and a value that is not a handshake result', () => {
+      const nodes = set();
+      expect(() => nodes.noteHandshake('z', { layers: {} })).to.throw(RangeError, /no endpoint "z"/);
+      expect(() => nodes.noteHandshake('a', { layers: { heartbeat: 0 } })).to.throw(
+        TypeError,
+        /handshake result/,
+      );
+      expect(() => nodes.noteHandshake('a', undefined as never)).to.throw(TypeError, /handshake result/);
+      expect(() => nodes.negotiatedOf('z')).to.throw(RangeError);
     });
   });
 
