@@ -14,6 +14,7 @@ import { asyncScheduler, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import {
   cancelPending,
+  handshake,
   heartbeat,
   policy,
   reconnectWith,
@@ -27,7 +28,9 @@ import { seededRandom } from 'rx-lifeline/testing';
 import { cutPair, startProxy, type Side } from '../support/tcp-proxy.js';
 import {
   FRAMES,
+  CREDENTIALS,
   HEARTBEAT,
+  LAYERS,
   MODES,
   pump,
   Receiver,
@@ -222,6 +225,7 @@ async function chaos(
     setup
       .client(proxy.port)
       .pipe(
+        handshake({ layers: LAYERS, credentials: CREDENTIALS }),
         heartbeat(HEARTBEAT),
         reconnectWith(policy.constant(delay)),
         resumable<unknown>({ ackInterval: 20, ...caps }),

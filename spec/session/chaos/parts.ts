@@ -1,6 +1,6 @@
 // What both processes of the socket chaos test share: the frames, the counts, how a side sends and
 // how a side checks what it receives.
-import type { Link } from 'rx-lifeline';
+import type { LayerName, Link } from 'rx-lifeline';
 
 /**
  * Frames each way: the issue's 100,000. They take 1–2 s per transport on this 2-core machine (at
@@ -13,6 +13,12 @@ export const FRAMES = Number(process.env.CHAOS_FRAMES ?? 100_000);
  * every one must succeed, its handler run once.
  */
 export const REQUESTS = Number(process.env.CHAOS_REQUESTS ?? 10_000);
+/** The layers both ends stack, stated in their handshake. */
+export const LAYERS: LayerName[] = ['heartbeat', 'resumable', 'requests'];
+/** What the client presents, and the identity the server's authenticate gives it. */
+export const CREDENTIALS = { client: 'chaos' } as const;
+export const IDENTITY = 'chaos-client';
+
 export const HEARTBEAT = { interval: 250, timeout: 2_000 } as const;
 /** Frames sent per event-loop turn in the steady mode. */
 const BURST = 250;

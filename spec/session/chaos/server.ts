@@ -7,9 +7,21 @@
 // argv: `tcp` | `websocket`, the frames per turn (a number or `Infinity`), the replay buffer's
 // frame cap (a number or `default`).
 import { map, type Subscription } from 'rxjs';
-import { acceptSessions, heartbeat, serveRequests, type ServerSession } from 'rx-lifeline';
+import { acceptHandshake, acceptSessions, heartbeat, serveRequests, type ServerSession } from 'rx-lifeline';
 import { tcpServer, websocketServer } from 'rx-lifeline/node';
-import { answer, FRAMES, HEARTBEAT, pump, Receiver, REQUESTS, type Frame, type Received } from './parts.js';
+import {
+  answer,
+  FRAMES,
+  CREDENTIALS,
+  HEARTBEAT,
+  IDENTITY,
+  LAYERS,
+  pump,
+  Receiver,
+  REQUESTS,
+  type Frame,
+  type Received,
+} from './parts.js';
 
 /** What the server reports. */
 export type ServerReport =
@@ -44,13 +56,26 @@ const server$ = (transport === 'websocket' ? websocketServer({ port: 0 }) : tcpS
   map((event) => {
     if (event.type === 'listening') report({ type: 'ready', port: event.port });
     return event.type === 'connection'
-      ? { ...event, connection: event.connection.pipe(heartbeat(HEARTBEAT)) }
+      ? {
+          ...event,
+          connection: event.connection.pipe(
+            acceptHandshake({
+              layers: LAYERS,
+              authenticate: ({ credentials }) =>
+                (credentials as typeof CREDENTIALS | undefined)?.client === CREDENTIALS.client
+                  ? IDENTITY
+                  : undefined,
+            }),
+            heartbeat(HEARTBEAT),
+          ),
+        }
       : event;
   }),
 );
 
 const serve = (session: ServerSession<unknown>) => {
   if (++sessions > 1) return problem('a second session started: the first one was lost');
+  if (session.identity !== IDENTITY) return problem(`the session's identity is ${String(session.identity)}`);
   const handler = (n: number) => {
     calls[n]!++;
     return answer(n);
