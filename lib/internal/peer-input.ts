@@ -51,3 +51,36 @@ function describeError(error: unknown): string {
   }
   return describeValue(error);
 }
+
+/**
+ * True for a frame of lifeline's handshake (wire v2): a record with a `lifeline` field, as a hello,
+ * an accept and a refusal all are.
+ * @internal
+ */
+export function isHandshakeFrame(frame: unknown): boolean {
+  return (
+    typeof frame === 'object' &&
+    frame !== null &&
+    !Array.isArray(frame) &&
+    !ArrayBuffer.isView(frame) &&
+    Object.hasOwn(frame, 'lifeline')
+  );
+}
+
+/**
+ * The ProtocolError of a layer that received something other than its envelope: it says what
+ * arrived and `hint`, or — when it is a handshake frame that reached a layer above — that the
+ * handshake is missing on this side, which is then the fix.
+ * @internal
+ */
+export function notAnEnvelope(
+  layer: string,
+  frame: unknown,
+  hint: string,
+  link: Link<unknown> | undefined,
+): ProtocolError {
+  const fix = isHandshakeFrame(frame)
+    ? 'it is a lifeline handshake frame: the peer pipes handshake()/acceptHandshake(), so pipe the other one first on this side'
+    : hint;
+  return layerProtocolError(layer, `received ${describeValue(frame)}, not a ${layer} envelope; ${fix}`, link);
+}

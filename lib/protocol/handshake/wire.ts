@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { describeValue } from '../../internal/describe-value.js';
+import { isHandshakeFrame } from '../../internal/peer-input.js';
 import { type VersionRange } from './layers.js';
 
 /**
@@ -116,9 +117,7 @@ export function parseHello(value: unknown): Hello | undefined {
 }
 
 /** True when `value` claims to be a hello (a record with a `lifeline` field), valid or not. */
-export function looksLikeHello(value: unknown): boolean {
-  return isRecord(value) && Object.hasOwn(value, 'lifeline');
-}
+export const looksLikeHello = isHandshakeFrame;
 
 /** An accept or a refusal, or undefined for anything else. */
 export function parseAnswer(value: unknown): Accept | Refused | undefined {

@@ -3,7 +3,11 @@ import { ConnectionError, defineName } from '../../core/errors.js';
 import type { Link, TransportEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
-import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
+import {
+  asLayerError,
+  layerProtocolError,
+  notAnEnvelope as notAnEnvelopeOf,
+} from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { unlisted } from '../handshake/layers.js';
 
@@ -231,11 +235,7 @@ export function heartbeat<In = unknown, Out = In>(
       };
 
       const notAnEnvelope = (frame: unknown) =>
-        layerProtocolError(
-          'heartbeat',
-          `received ${describeValue(frame)}, not a heartbeat envelope; does the peer pipe its connection through heartbeat()?`,
-          inner,
-        );
+        notAnEnvelopeOf('heartbeat', frame, 'does the peer pipe its connection through heartbeat()?', inner);
 
       connection.add(
         source.subscribe({

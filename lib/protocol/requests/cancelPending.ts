@@ -9,7 +9,7 @@ import {
 import { ConnectionError, LinkClosedError, UNKNOWN_WRITE, type WriteReport } from '../../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { asLayerError } from '../../internal/peer-input.js';
+import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
@@ -17,7 +17,7 @@ import type { SessionResetEvent } from '../resumable/resumable.js';
 import { RequestCancelledError, type CancelReason } from './errors.js';
 import { PendingRequests } from './pending-requests.js';
 import { SendBuffer } from './send-buffer.js';
-import { PLAIN, REQUEST, requestsError, RESPONSE } from './serve-requests.js';
+import { PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
 
 /**
  * Options of one request.
@@ -507,10 +507,7 @@ class RequestClient<In, Out> {
       this.subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
     } else if (kind === RESPONSE) this.pending.respond(frame as unknown[], this.buffer.link);
     else {
-      throw requestsError(
-        `received ${describeValue(frame)}, not a requests envelope; does the server pipe serveRequests()?`,
-        this.buffer.link,
-      );
+      throw notAnEnvelope('requests', frame, 'does the server pipe serveRequests()?', this.buffer.link);
     }
   }
 }

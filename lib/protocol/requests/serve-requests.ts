@@ -5,7 +5,11 @@ import { isPromiseLike } from '../../internal/promise-like.js';
 import { unlisted } from '../handshake/layers.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
-import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
+import {
+  notAnEnvelope as notAnEnvelopeOf,
+  asLayerError,
+  layerProtocolError,
+} from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { ResponseOutbox } from './response-outbox.js';
 
@@ -298,10 +302,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
       };
 
       const notAnEnvelope = (frame: unknown) =>
-        requestsError(
-          `received ${describeValue(frame)}, not a requests envelope; does the client pipe cancelPending()?`,
-          link,
-        );
+        notAnEnvelopeOf('requests', frame, 'does the client pipe cancelPending()?', link);
 
       const onEvent = (event: { readonly type: string }) => {
         if (event.type === 'connected') {

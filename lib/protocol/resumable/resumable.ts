@@ -3,7 +3,7 @@ import { ConnectionError } from '../../core/errors.js';
 import type { DisconnectedEvent } from '../../core/session.js';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { asLayerError } from '../../internal/peer-input.js';
+import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
@@ -405,7 +405,7 @@ export function resumable<In = unknown, Out = In>(
         if (refusal.reason === 'version') {
           return fail(
             layerError(
-              `the server speaks no version in [${MIN_VERSION}, ${MAX_VERSION}] (refused: version)`,
+              `the server speaks no version in [${MIN_VERSION}, ${MAX_VERSION}] (refused: version); a server that pipes acceptHandshake() refuses this way a client without handshake(): pipe handshake() first on the transport`,
               inner,
             ),
           );
@@ -462,8 +462,10 @@ export function resumable<In = unknown, Out = In>(
 
       const notAnEnvelope = (frame: unknown) =>
         fail(
-          layerError(
-            `received ${describeValue(frame)} while ${phase === 'live' ? 'resumed' : 'handshaking'}, not a resumable envelope; does the server use acceptSessions()?`,
+          notAnEnvelopeOf(
+            'resumable',
+            frame,
+            `this client is ${phase === 'live' ? 'resumed' : 'handshaking'}; does the server use acceptSessions()?`,
             inner,
           ),
         );

@@ -10,7 +10,7 @@ import type {
   TransportEvent,
 } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { asLayerError } from '../../internal/peer-input.js';
+import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
 import { checkKnownOptions, checkNumber, type KnownOptions } from '../../policies/validate.js';
 import { checkEndpointOptions } from './endpoint.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
@@ -395,5 +395,5 @@ class SessionServerRun<In, Out> {
 }
 
 function notAnEnvelope(frame: unknown, connection: { readonly link: Link<unknown> | undefined }) {
-  return layerError(`received ${describeValue(frame)}, not a resumable envelope`, connection.link);
+  return notAnEnvelopeOf('resumable', frame, 'does the client pipe resumable()?', connection.link);
 }

@@ -461,7 +461,7 @@ describe('handshake (wire v2)', () => {
           catchError((error: Error) => of(`${error.name}: ${error.message}`)),
         );
         expectObservable(v1).toBe('15ms (x|)', {
-          x: 'ProtocolError: resumable: the server speaks no version in [1, 2] (refused: version)',
+          x: 'ProtocolError: resumable: the server speaks no version in [1, 2] (refused: version); a server that pipes acceptHandshake() refuses this way a client without handshake(): pipe handshake() first on the transport',
         });
         testScheduler.schedule(() => expect(server.accepted()).to.equal(1), 100);
       });
@@ -575,6 +575,27 @@ describe('handshake (wire v2)', () => {
         expect((error as Error).message).to.include(name);
       });
     }
+
+    it('a layer that receives a handshake frame says the handshake is missing on its side', () => {
+      const hello = { lifeline: [2, 2], layers: {} };
+      const answer = { lifeline: 2, layers: {} };
+      for (const [operator, frame] of [
+        [heartbeat(), hello],
+        [resumable(), answer],
+        [cancelPending(), answer],
+        [serveRequests(() => 1), hello],
+      ] as const) {
+        const source = new Subject<TransportEvent>();
+        let error: unknown;
+        (source.pipe(operator as never) as Observable<unknown>).subscribe({
+          error: (e: unknown) => (error = e),
+        });
+        source.next({ type: 'connected', link: new RecordingLink() });
+        source.next({ type: 'frame', frame, address: 'x' } as TransportEvent);
+        expect(ProtocolError.is(error), String(error)).to.equal(true);
+        expect((error as Error).message).to.include('it is a lifeline handshake frame');
+      }
+    });
 
     it('acceptSessions() fails the server with the TypeError', () => {
       const connections = new Subject<{ type: 'connection'; connection: Observable<TransportEvent> }>();

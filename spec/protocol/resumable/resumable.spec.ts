@@ -766,7 +766,7 @@ describe('resumable', () => {
       expect(reported).to.deep.equal([]);
       for (const { error } of fed) expect(ProtocolError.is(error), String(error)).to.equal(true);
       expect((fed[0]!.error as Error).message).to.match(
-        /received an array of 1 starting 1n while handshaking/,
+        /received an array of 1 starting 1n, not a resumable envelope; this client is handshaking/,
       );
       expect(fed[1]!.types).to.deep.equal(['connected']);
     });
