@@ -1,5 +1,5 @@
-// The full session stack on TCP: heartbeat + reconnectWith + resumable on the client, acceptSessions
-// over heartbeat on the server. Four figures: throughput against raw `node:net` with the same
+// The full session stack on TCP: handshake + heartbeat + reconnectWith + resumable on the client,
+// acceptSessions over acceptHandshake + heartbeat on the server. Four figures: throughput against raw `node:net` with the same
 // framing; request/response round trips per second and their latency with 100 in flight (with
 // cancelPending on top, serveRequests on the server); the time from a cut to resumed flow (the
 // policy's own delay is 0); and the heap held by each idle server session, 10,000 of them.
@@ -7,40 +7,68 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { filter, firstValueFrom, map, Subject, takeUntil, type Observable, type Subscription } from 'rxjs';
 import {
+  acceptHandshake,
   acceptSessions,
   cancelPending,
+  handshake,
   heartbeat,
   memory,
   policy,
   reconnectWith,
   resumable,
   serveRequests,
+  type LayerName,
   type Link,
   type RequestLink,
   type ResumableConfig,
   type ServerEvent,
   type ServerSession,
+  websocket,
 } from 'rx-lifeline';
-import { tcp, tcpServer } from 'rx-lifeline/node';
+import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
+import { WebSocket } from 'ws';
+import { rawWebSocketRun } from './websocket.js';
 import { formatRate, markdownTable, median, now } from './harness.js';
 import { lifelineRun, rawTcpRun, timedSends, type ThroughputCase, throughputTables } from './throughput.js';
 
 const HEARTBEAT = { interval: 5_000, timeout: 15_000 } as const;
 
-/** Each accepted connection through heartbeat (and through `until`, to cut it from the server). */
-function sessionServer(until?: Observable<unknown>) {
-  return tcpServer({ port: 0 }).pipe(
+/** The transport under the stack. */
+type Kind = 'tcp' | 'websocket';
+
+/** The layers of the stack without requests, and with them. */
+const SESSION: LayerName[] = ['heartbeat', 'resumable'];
+const WITH_REQUESTS: LayerName[] = [...SESSION, 'requests'];
+
+/**
+ * Each accepted connection through the handshake and heartbeat (and through `until`, to cut it
+ * from the server).
+ */
+function sessionServer(layers: LayerName[], until?: Observable<unknown>, kind: Kind = 'tcp') {
+  const listen = kind === 'tcp' ? tcpServer({ port: 0 }) : websocketServer({ port: 0 });
+  return listen.pipe(
     map((event: ServerEvent) => {
       if (event.type !== 'connection') return event;
-      const connection = event.connection.pipe(heartbeat(HEARTBEAT));
+      const connection = event.connection.pipe(acceptHandshake({ layers }), heartbeat(HEARTBEAT));
       return { ...event, connection: until ? connection.pipe(takeUntil(until)) : connection };
     }),
   );
 }
 
 /** The client's full stack, dialling `port`. */
-function sessionClient<T>(port: number, config: ResumableConfig<T> = {}) {
-  return tcp({ port }).pipe(heartbeat(HEARTBEAT), reconnectWith(policy.constant(0)), resumable<T>(config));
+function sessionClient<T>(
+  port: number,
+  layers: LayerName[],
+  config: ResumableConfig<T> = {},
+  kind: Kind = 'tcp',
+) {
+  const dial = kind === 'tcp' ? tcp({ port }) : websocket({ url: `ws://127.0.0.1:${port}`, WebSocket });
+  return dial.pipe(
+    handshake({ layers }),
+    heartbeat(HEARTBEAT),
+    reconnectWith(policy.constant(0)),
+    resumable<T>(config),
+  );
 }
 
 /** Listens, dials, and resolves with the server's first session and the client's session link. */
@@ -50,10 +78,13 @@ async function openSession<T>(
   onServerFrame: (frame: T) => void,
   onClientFrame: (frame: T) => void,
   until?: Observable<unknown>,
+  kind: Kind = 'tcp',
 ): Promise<{ server: ServerSession<T>; link: Link<T> }> {
   let resolvePort!: (port: number) => void;
   const port = new Promise<number>((resolve) => (resolvePort = resolve));
-  const server$ = sessionServer(until).pipe(map((e) => (e.type === 'listening' && resolvePort(e.port), e)));
+  const server$ = sessionServer(SESSION, until, kind).pipe(
+    map((e) => (e.type === 'listening' && resolvePort(e.port), e)),
+  );
   const server = new Promise<ServerSession<T>>((resolve) =>
     subs.push(
       acceptSessions<T>(server$).subscribe((session) => {
@@ -62,7 +93,7 @@ async function openSession<T>(
       }),
     ),
   );
-  const client$ = sessionClient<T>(await port, config);
+  const client$ = sessionClient<T>(await port, SESSION, config, kind);
   const link = new Promise<Link<T>>((resolve) =>
     subs.push(
       client$.subscribe((e) => {
@@ -75,7 +106,7 @@ async function openSession<T>(
 }
 
 /** Throughput client → server through the full stack, until the server session has every frame. */
-async function sessionRun(c: ThroughputCase, config: ResumableConfig<Uint8Array>) {
+async function sessionRun(c: ThroughputCase, config: ResumableConfig<Uint8Array>, kind: Kind = 'tcp') {
   const subs: Subscription[] = [];
   let received = 0;
   let resolveDone!: () => void;
@@ -85,6 +116,8 @@ async function sessionRun(c: ThroughputCase, config: ResumableConfig<Uint8Array>
     config,
     () => ++received === c.frames && resolveDone(),
     () => undefined,
+    undefined,
+    kind,
   );
   // Half the replay buffer's default 4 MiB in flight: the kernel's buffers alone can hold more.
   const sample = await timedSends(c, link, done, 2 * 1024 * 1024);
@@ -156,13 +189,15 @@ async function sessionRequestRun(total: number, inFlight: number): Promise<Reque
   const subs: Subscription[] = [];
   let resolvePort!: (port: number) => void;
   const port = new Promise<number>((resolve) => (resolvePort = resolve));
-  const server$ = sessionServer().pipe(map((e) => (e.type === 'listening' && resolvePort(e.port), e)));
+  const server$ = sessionServer(WITH_REQUESTS).pipe(
+    map((e) => (e.type === 'listening' && resolvePort(e.port), e)),
+  );
   subs.push(
     acceptSessions<unknown>(server$).subscribe((session) =>
       subs.push(session.events$.pipe(serveRequests((n: unknown) => n)).subscribe()),
     ),
   );
-  const client$ = sessionClient<unknown>(await port).pipe(cancelPending());
+  const client$ = sessionClient<unknown>(await port, WITH_REQUESTS).pipe(cancelPending());
   const sample = await requestRun(subs, client$, total, inFlight);
   for (const sub of subs.reverse()) sub.unsubscribe();
   return sample;
@@ -279,18 +314,41 @@ async function memoryPerSession(count: number): Promise<{ connected: number; idl
 export async function benchSession(runs: number): Promise<string[]> {
   const out: string[] = [];
   out.push(
-    ...(await throughputTables('TCP, full session stack (heartbeat + reconnectWith + resumable)', runs, {
-      perFrame: ['raw net, one write per frame', (c) => rawTcpRun(c, false)],
-      batched: ['raw net, one buffer per tick', (c) => rawTcpRun(c, true)],
-      lifeline: [
-        'lifeline tcp()',
-        (c) => lifelineRun(c, tcpServer<Uint8Array>({ port: 0 }), (port) => tcp({ port })),
-      ],
-      more: [
-        ['lifeline full stack', (c) => sessionRun(c, {})],
-        ['lifeline full stack, sizeOf = byteLength', (c) => sessionRun(c, { sizeOf: (f) => f.byteLength })],
-      ],
-    })),
+    ...(await throughputTables(
+      'TCP, full session stack (handshake + heartbeat + reconnectWith + resumable)',
+      runs,
+      {
+        perFrame: ['raw net, one write per frame', (c) => rawTcpRun(c, false)],
+        batched: ['raw net, one buffer per tick', (c) => rawTcpRun(c, true)],
+        lifeline: [
+          'lifeline tcp()',
+          (c) => lifelineRun(c, tcpServer<Uint8Array>({ port: 0 }), (port) => tcp({ port })),
+        ],
+        more: [
+          ['lifeline full stack', (c) => sessionRun(c, {})],
+          ['lifeline full stack, sizeOf = byteLength', (c) => sessionRun(c, { sizeOf: (f) => f.byteLength })],
+        ],
+      },
+    )),
+  );
+
+  out.push(
+    ...(await throughputTables(
+      'WebSocket, full session stack (handshake + heartbeat + reconnectWith + resumable)',
+      runs,
+      {
+        perFrame: ['raw ws, one message per frame', (c) => rawWebSocketRun(c, false)],
+        batched: ['raw ws, one message per tick', (c) => rawWebSocketRun(c, true)],
+        lifeline: [
+          'lifeline websocket()',
+          (c) =>
+            lifelineRun(c, websocketServer<Uint8Array>({ port: 0 }), (port) =>
+              websocket({ url: `ws://127.0.0.1:${port}`, WebSocket }),
+            ),
+        ],
+        more: [['lifeline full stack', (c) => sessionRun(c, {}, 'websocket')]],
+      },
+    )),
   );
 
   out.push(await requestTable(runs, 20_000, 100));

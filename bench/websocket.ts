@@ -17,7 +17,8 @@ import {
 
 const HIGH_WATER = 1024 * 1024;
 
-async function rawRun(c: ThroughputCase, batched: boolean): Promise<Sample> {
+/** The raw `ws` baseline: one message per frame, or one per tick (`batched`). */
+export async function rawWebSocketRun(c: ThroughputCase, batched: boolean): Promise<Sample> {
   const packr = newPackr();
   let count = 0;
   let resolveDone!: () => void;
@@ -76,8 +77,8 @@ async function rawRun(c: ThroughputCase, batched: boolean): Promise<Sample> {
 
 export function benchWebSocket(runs: number): Promise<string[]> {
   return throughputTables('WebSocket', runs, {
-    perFrame: ['raw ws, one message per frame', (c) => rawRun(c, false)],
-    batched: ['raw ws, one message per tick', (c) => rawRun(c, true)],
+    perFrame: ['raw ws, one message per frame', (c) => rawWebSocketRun(c, false)],
+    batched: ['raw ws, one message per tick', (c) => rawWebSocketRun(c, true)],
     lifeline: [
       'lifeline websocket()',
       (c) =>
