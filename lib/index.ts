@@ -101,7 +101,7 @@ export { reconnectWith } from './operators/reconnectWith.js';
 export type { ReconnectConfig } from './operators/reconnectWith.js';
 export { retryWith, retryDelay } from './operators/retryWith.js';
 export type { RetryConfig } from './operators/retryWith.js';
-export { GaveUpError } from './operators/gave-up-error.js';
+export { GaveUpError } from './policies/gave-up-error.js';
 export { shareConnection } from './operators/shareConnection.js';
 export type { ShareConnectionConfig } from './operators/shareConnection.js';
 // HTTP: one-shot requests on fetch, whose failures the retry policies classify.

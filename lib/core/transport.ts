@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { Codec } from '../codec/codec.js';
+import type { Codec } from './codec.js';
 import type { LifelineError, RefusalReason, ServerCapacityError, WriteReport } from './errors.js';
 
 /**

@@ -9,8 +9,8 @@ import {
   type ProtocolError,
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
-import { deliverBytes, endOfInput, FrameDeadline } from '../internal/inbound.js';
-import { LinkWriter, type WriterLimits } from '../internal/link-writer.js';
+import { deliverBytes, endOfInput, FrameDeadline } from '../transports/inbound.js';
+import { LinkWriter, type WriterLimits } from '../transports/link-writer.js';
 import { hostPort } from './address.js';
 import type { ConnectionAccount } from './capacity.js';
 

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent } from '../core/transport.js';
-import { LINK_OPTIONS, resolveLimits } from '../internal/link-writer.js';
+import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { AcceptedConnections } from './accepted.js';
 import { checkPort, hostPort } from './address.js';

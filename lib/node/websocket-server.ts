@@ -5,11 +5,11 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import { WebSocketServer } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent } from '../core/transport.js';
-import { LINK_OPTIONS, resolveLimits } from '../internal/link-writer.js';
+import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 import { FrameTimeoutError, type LifelineError } from '../core/errors.js';
-import { FrameDeadline } from '../internal/inbound.js';
-import { maxMessageBytes, runWebSocket } from '../internal/websocket-connection.js';
+import { FrameDeadline } from '../transports/inbound.js';
+import { maxMessageBytes, runWebSocket } from '../transports/websocket-connection.js';
 import { AcceptedConnections } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {

@@ -4,7 +4,7 @@ import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, Link } from '../core/transport.js';
 import { DueTimer } from '../internal/due-timer.js';
 import { describeValue } from '../internal/describe-value.js';
-import { resolveConfig } from '../internal/failure-run.js';
+import { resolveConfig } from './resolve-config.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { RetryPolicy } from '../policies/retry-policy.js';

@@ -7,7 +7,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { DueTimer } from '../internal/due-timer.js';
-import { resolveConfig } from '../internal/failure-run.js';
+import { resolveConfig } from './resolve-config.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import type { RetryPolicy } from '../policies/retry-policy.js';

@@ -1,5 +1,5 @@
 import { describeValue } from '../internal/describe-value.js';
-import { GaveUpError } from '../operators/gave-up-error.js';
+import { GaveUpError } from './gave-up-error.js';
 import type { Backoff } from './backoff.js';
 import type { RetryDecision, RetryPolicy } from './retry-policy.js';
 

@@ -4,7 +4,7 @@ import { FrameDecoder } from '../codec/framing.js';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { Fifo } from '../internal/fifo.js';
-import { deliverBytes, endOfInput } from '../internal/inbound.js';
+import { deliverBytes, endOfInput } from './inbound.js';
 import { DueTimer } from '../internal/due-timer.js';
 import {
   LINK_OPTIONS,
@@ -12,7 +12,7 @@ import {
   resolveLimits,
   type LinkOptions,
   type WriterLimits,
-} from '../internal/link-writer.js';
+} from './link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
 
 /**

@@ -1,9 +1,9 @@
 import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
-import { LINK_OPTIONS, resolveLimits } from '../internal/link-writer.js';
+import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
 import { checkKnownOptions, describe, type KnownOptions } from '../policies/validate.js';
-import { maxMessageBytes, runWebSocket } from '../internal/websocket-connection.js';
+import { maxMessageBytes, runWebSocket } from './websocket-connection.js';
 
 /**
  * The close event lifeline reads: the browser's `CloseEvent` and `ws`'s both have these fields.

@@ -1,5 +1,5 @@
 import { defineName, LifelineError } from '../core/errors.js';
-import type { GiveUpReason } from '../policies/retry-policy.js';
+import type { GiveUpReason } from './retry-policy.js';
 
 /**
  * A retrying operator ({@link reconnectWith}, {@link retryWith}) stopped because its policy gave up.

@@ -17,7 +17,7 @@ import {
 import type { Link, LinkInfo, LinkOptions } from '../core/transport.js';
 export type { LinkOptions };
 import type { KnownOptions } from '../policies/validate.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../internal/fifo.js';
 
 /** The options of {@link LinkOptions}, which every transport's options spread. @internal */
 export const LINK_OPTIONS: KnownOptions<LinkOptions<unknown>> = {

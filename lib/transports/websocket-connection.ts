@@ -11,7 +11,7 @@ import {
   type LifelineError,
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
-import type { WebSocketCloseEventLike, WebSocketLike } from '../transports/websocket.js';
+import type { WebSocketCloseEventLike, WebSocketLike } from './websocket.js';
 import { deliverBytes } from './inbound.js';
 import { LinkWriter, type ByteSink, type WriterLimits } from './link-writer.js';
 
