@@ -1,16 +1,18 @@
 // Async iteration over a session's messages: `for await` with rxjs-for-await's eachValueFrom over
-// the messages$ of an openSession() session. An embedded quote server (acceptSessions + serveRequests
-// on TCP) answers a `watch` request, then streams numbered quotes as plain messages; half way
-// through it cuts the connection. The loop does not notice: the session resumes, the server's
-// replay fills the gap, and every quote arrives once and in order. The loop ends with `break` at
-// the last quote, which unsubscribes; close() then ends the session. Exit code 0 means every quote
-// arrived exactly once, in order.
+// the messages$ of an openSession() session. An embedded quote server on TCP (acceptHandshake +
+// heartbeat on each connection, acceptSessions + serveRequests) answers a `watch` request, then
+// streams numbered quotes as plain messages; half way through it cuts the connection. The loop
+// does not notice: the session resumes, the server's replay fills the gap, and every quote arrives
+// once and in order. The loop ends with `break` at the last quote, which unsubscribes; close() then
+// ends the session. Exit code 0 means every quote arrived exactly once, in order.
 // Run: npx tsx examples/async-iteration.ts
 import { asyncScheduler, firstValueFrom, map, Subject, takeUntil } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import {
+  acceptHandshake,
   acceptSessions,
   cancelPending,
+  handshake,
   heartbeat,
   openSession,
   policy,
@@ -35,6 +37,8 @@ interface Quote {
 const COUNT = 12;
 const CUT_AFTER = 5;
 const HEARTBEAT = { interval: 1_000, timeout: 5_000 } as const;
+/** The layers both ends stack: the client's handshake() and the server's acceptHandshake() name them. */
+const LAYERS = ['heartbeat', 'resumable', 'requests'] as const;
 
 // ---------------------------------------------------------------------------------------------
 // The quote server. Completing `cut$` closes every connection open at that moment (on the server
@@ -48,7 +52,14 @@ const server = acceptSessions(
     map((event) => {
       if (event.type === 'listening') resolvePort(event.port);
       return event.type === 'connection'
-        ? { ...event, connection: event.connection.pipe(heartbeat(HEARTBEAT), takeUntil(cut$)) }
+        ? {
+            ...event,
+            connection: event.connection.pipe(
+              acceptHandshake({ layers: LAYERS }),
+              heartbeat(HEARTBEAT),
+              takeUntil(cut$),
+            ),
+          }
         : event;
     }),
   ),
@@ -87,6 +98,7 @@ const port = await listening;
 
 const session = openSession(
   tcp({ host: '127.0.0.1', port }).pipe(
+    handshake({ layers: LAYERS }),
     heartbeat(HEARTBEAT),
     reconnectWith(policy.exponential({ initial: 50, max: 1_000 })),
     resumable(),

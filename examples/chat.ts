@@ -1,11 +1,14 @@
 // A chat over TCP that survives cuts. One process runs a chat server, three scripted clients
 // (alice, bob and carol) and, between them, a proxy whose fault injector cuts a connection every
-// 100–300 ms. Each client is an openSession() session over tcp() + heartbeat + reconnectWith +
-// resumable + cancelPending; the server groups connections into sessions with acceptSessions and
-// answers requests with serveRequests.
+// 100–300 ms. Each client is an openSession() session over tcp() + handshake + heartbeat +
+// reconnectWith + resumable + cancelPending; the server opens each connection with acceptHandshake,
+// groups connections into sessions with acceptSessions and answers requests with serveRequests.
 //
-// A client joins with a request (the server answers with who is in the room), then posts its lines
-// as plain messages; the server numbers every line and relays it to everyone, the sender included.
+// Every connection opens with a handshake: the client's name is its credentials, and the server's
+// authenticate turns it into the session's identity, which names the member (a name the server does
+// not know is refused). A client joins with a request (the server answers with who is in the room),
+// then posts its lines as plain messages; the server numbers every line and relays it to everyone,
+// the sender included.
 // Connections are cut all along, in the middle of it all; the sessions resume and replay what the
 // other side missed. Every client must see every line exactly once and in the server's order, each
 // author's lines in the order they were written. Exit code 0 means they did.
@@ -13,8 +16,10 @@
 import net from 'node:net';
 import { asyncScheduler, firstValueFrom, map, type Subscription } from 'rxjs';
 import {
+  acceptHandshake,
   acceptSessions,
   cancelPending,
+  handshake,
   heartbeat,
   openSession,
   policy,
@@ -46,6 +51,8 @@ const POST_EVERY = [60, 140] as const;
 /** The fault injector cuts a connection every 100–300 ms while the clients post. */
 const CUT_EVERY = [100, 300] as const;
 const HEARTBEAT = { interval: 200, timeout: 1_000 } as const;
+/** The layers both ends stack after the handshake: each side's handshake names them all. */
+const LAYERS = ['heartbeat', 'resumable', 'requests'] as const;
 /** How long the whole chat may take before the run is declared failed. */
 const DEADLINE_MS = 20_000;
 
@@ -63,14 +70,16 @@ interface ChatLine {
   from: string;
   text: string;
 }
-/** The requests a client makes: joining the room, and leaving it. */
-type Request = { join: string } | { leave: true };
+/** The requests a client makes: joining the room, and leaving it. Its name came with the handshake. */
+type Request = { join: true } | { leave: true };
 
 // ---------------------------------------------------------------------------------------------
 // The chat server: one session per client, across all its connections.
 
 interface Member {
-  name: string | undefined;
+  /** The session's identity: what authenticate returned for the client's credentials. */
+  name: string;
+  joined: boolean;
   link: Link<ChatLine> | undefined;
 }
 const room = new Map<string, Member>(); // by session id
@@ -82,29 +91,41 @@ const server = acceptSessions(
   tcpServer({ host: '127.0.0.1', port: 0 }).pipe(
     map((event) => {
       if (event.type === 'listening') resolvePort(event.port);
-      // heartbeat per connection, before the sessions: the clients ping, the server answers.
+      // Per connection, before the sessions: the handshake first, then heartbeat (the clients ping,
+      // the server answers).
       return event.type === 'connection'
-        ? { ...event, connection: event.connection.pipe(heartbeat(HEARTBEAT)) }
+        ? {
+            ...event,
+            connection: event.connection.pipe(
+              acceptHandshake({
+                layers: LAYERS,
+                // The credentials are the client's name: a member of the chat is its identity.
+                authenticate: ({ credentials }) => NAMES.find((name) => name === credentials),
+              }),
+              heartbeat(HEARTBEAT),
+            ),
+          }
         : event;
     }),
   ),
   { sessionTtl: 10_000 },
 ).subscribe({
   next: (session) => {
-    const member: Member = { name: undefined, link: undefined };
+    // The identity authenticate returned for the connection that opened the session.
+    const member: Member = { name: String(session.identity), joined: false, link: undefined };
     room.set(session.id, member);
-    // Requests: `join` names the member and answers with who is in the room; `leave` says goodbye.
+    // Requests: `join` answers with who is in the room; `leave` says goodbye.
     const answer = (request: Request) => {
       if ('leave' in request) return `bye, ${member.name}`;
-      member.name = request.join;
-      return [...room.values()].flatMap((m) => (m.name === undefined ? [] : [m.name]));
+      member.joined = true;
+      return [...room.values()].flatMap((m) => (m.joined ? [m.name] : []));
     };
     const leave = () => room.delete(session.id);
     session.events$.pipe(serveRequests<Request, Post, ChatLine>(answer)).subscribe({
       next: (event) => {
         if (event.type === 'connected') member.link = event.link;
         else if (event.type === 'frame') {
-          const line: ChatLine = { seq: ++relayed, from: member.name ?? '?', text: event.frame.text };
+          const line: ChatLine = { seq: ++relayed, from: member.name, text: event.frame.text };
           // Everyone, the sender included; a member who is away gets it when its session resumes.
           for (const other of room.values()) other.link?.send(line);
         }
@@ -193,6 +214,8 @@ const jitter = seededRandom(seed ^ 0x5eed);
 const clients: Client[] = NAMES.map((name) => {
   const session = openSession(
     tcp({ host: '127.0.0.1', port: proxy.port }).pipe(
+      // First on every connection: the layers below, and the client's name as its credentials.
+      handshake({ layers: LAYERS, credentials: name }),
       heartbeat(HEARTBEAT),
       reconnectWith(policy.exponential({ initial: 20, max: 500 }).jitter('full', { random: jitter })),
       resumable(),
@@ -221,7 +244,7 @@ const clients: Client[] = NAMES.map((name) => {
 // Everyone joins first (a request each), so that everyone is in the room before the first line.
 for (const client of clients) {
   const members = await firstValueFrom(
-    client.session.request<string[]>({ join: client.name } satisfies Request, { idempotent: true }),
+    client.session.request<string[]>({ join: true } satisfies Request, { idempotent: true }),
   );
   console.log(`${client.name} joined; in the room: ${members.join(', ')}`);
 }

@@ -1,15 +1,17 @@
 // The main job: a resumable session over a bad network, on loopback. One process runs a server, a
-// client with the full stack (heartbeat + reconnectWith + resumable) and, between them, a proxy
-// whose fault injector cuts the connection at random moments (often inside a frame) and now and
-// then stalls it without a FIN, which only the heartbeat can detect. Frames flow both ways the whole
-// time; a progress line shows them, and the run ends with a summary. Exit code 0 means nothing was
-// lost and nothing was duplicated.
+// client with the full stack (handshake + heartbeat + reconnectWith + resumable) and, between them,
+// a proxy whose fault injector cuts the connection at random moments (often inside a frame) and now
+// and then stalls it without a FIN, which only the heartbeat can detect. Frames flow both ways the
+// whole time; a progress line shows them, and the run ends with a summary. Exit code 0 means
+// nothing was lost and nothing was duplicated.
 // Run: npm start  (or: npx tsx examples/demo.ts --duration 10 --seed 7 --transport websocket)
 import net from 'node:net';
 import { asyncScheduler, map, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import {
+  acceptHandshake,
   acceptSessions,
+  handshake,
   heartbeat,
   HeartbeatTimeoutError,
   policy,
@@ -44,6 +46,8 @@ const random = seededRandom(seed);
 const jitterRandom = seededRandom(seed ^ 0x5eed);
 /** Pings after 50 ms of silence (so between bursts: the rtt samples), declares death after 500 ms. */
 const HEARTBEAT = { interval: 50, timeout: 500 } as const;
+/** The layers both ends stack after the handshake, which names them on each connection. */
+const LAYERS = ['heartbeat', 'resumable'] as const;
 /** Frames each side sends per tick, and the tick: 10,000 frames per second each way, in bursts. */
 const BURST = 1000;
 const TICK_MS = 100;
@@ -196,7 +200,7 @@ let sending = true;
 let onProgress = (): void => undefined;
 
 // ---------------------------------------------------------------------------------------------
-// The server: every connection through heartbeat, grouped into sessions.
+// The server: every connection through the handshake and heartbeat, grouped into sessions.
 
 let resolvePort!: (port: number) => void;
 const listening = new Promise<number>((resolve) => (resolvePort = resolve));
@@ -204,7 +208,10 @@ const server$ = (transport === 'tcp' ? tcpServer({ port: 0 }) : websocketServer(
   map((event) => {
     if (event.type === 'listening') resolvePort(event.port);
     return event.type === 'connection'
-      ? { ...event, connection: event.connection.pipe(heartbeat(HEARTBEAT)) }
+      ? {
+          ...event,
+          connection: event.connection.pipe(acceptHandshake({ layers: LAYERS }), heartbeat(HEARTBEAT)),
+        }
       : event;
   }),
 );
@@ -246,6 +253,7 @@ const dial =
     : websocket<unknown>({ url: `ws://127.0.0.1:${proxy.port}`, WebSocket });
 const client = dial
   .pipe(
+    handshake({ layers: LAYERS }),
     heartbeat(HEARTBEAT),
     reconnectWith({
       policy: policy.exponential({ initial: 10, max: 200 }).jitter('full', { random: jitterRandom }),

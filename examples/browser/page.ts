@@ -1,10 +1,10 @@
 // The browser side of examples/browser: a page that subscribes to the example server's live
 // messages over WebSocket, with lifeline's browser-safe core bundled by esbuild (server.ts does it).
-// The stream is websocket() + handshake + heartbeat + reconnectWith + resumable, so a cut costs nothing: the
-// badge says "reconnecting in N s", then "connected" again, and the list carries on without a gap
-// or a duplicate. The page also writes what it received into data attributes, for the end-to-end
-// test (spec/examples/browser.spec.ts) to read.
-import { handshake, heartbeat, policy, reconnectWith, resumable, websocket, type LayerName } from 'rx-lifeline';
+// The stream is websocket() + handshake + heartbeat + reconnectWith + resumable, so a cut costs
+// nothing: the badge says "reconnecting in N s", then "connected" again, and the list carries on
+// without a gap or a duplicate. The page also writes what it received into data attributes, for
+// the end-to-end test (spec/examples/browser.spec.ts) to read.
+import { handshake, heartbeat, policy, reconnectWith, resumable, websocket } from 'rx-lifeline';
 
 /** A message of the example server's live feed. */
 export interface Tick {
@@ -17,8 +17,6 @@ const badge = document.querySelector<HTMLElement>('#badge')!;
 const list = document.querySelector<HTMLOListElement>('#messages')!;
 const stats = document.querySelector<HTMLElement>('#stats')!;
 const cut = document.querySelector<HTMLButtonElement>('#cut')!;
-/** The layers the page stacks after its handshake; the server's acceptHandshake() names the same. */
-export const LAYERS: readonly LayerName[] = ['heartbeat', 'resumable'];
 /** The list shows the newest messages; the counters in #stats cover them all. */
 const SHOWN = 500;
 
@@ -74,7 +72,8 @@ url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
 setBadge('connecting', 'connecting…');
 websocket<Tick>({ url: url.href })
   .pipe(
-    handshake({ layers: LAYERS }),
+    // First on each connection; the server's acceptHandshake() names the same layers.
+    handshake({ layers: ['heartbeat', 'resumable'] }),
     heartbeat({ interval: 2_000, timeout: 6_000 }),
     reconnectWith(
       policy.exponential({ initial: 1_000, max: 10_000 }).jitter('equal', { random: Math.random }),

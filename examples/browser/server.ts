@@ -2,8 +2,9 @@
 // and page.ts, bundled for the browser with esbuild at start-up) and, on the path /live, a
 // WebSocket feed: a numbered message every 100 ms to every page, through acceptSessions, so a page
 // that loses its connection resumes its session and misses nothing. Each WebSocket opens with a
-// handshake that admits only pages this server served (their Origin is its own address). POST /cut kills every
-// WebSocket's socket on the server side, as a crash or a proxy would (the page's button does it).
+// handshake that admits only pages this server served (their Origin is its own address). POST /cut
+// kills every WebSocket's socket on the server side, as a crash or a proxy would (the page's button
+// does it).
 // Run: npx tsx examples/browser/server.ts [--port 8080], then open the address it prints.
 // It runs until Ctrl-C (SIGINT) or SIGTERM, then closes everything and exits 0.
 import { readFile } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import { build } from 'esbuild';
 import { interval, map } from 'rxjs';
 import { acceptHandshake, acceptSessions, heartbeat, type Link } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
-import { LAYERS, type Tick } from './page.js';
+import type { Tick } from './page.js';
 
 const portArg = process.argv.indexOf('--port');
 const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
@@ -67,6 +68,7 @@ http.on('upgrade', (request: { socket: Socket }) => {
 // The feed: one session per page, one message per 100 ms to every session. Each connection opens
 // with the handshake (the page's layers, and its Origin checked against the upgrade request's Host),
 // then heartbeat.
+const LAYERS = ['heartbeat', 'resumable'] as const; // the layers the page's handshake() names
 const pages = new Map<string, Link<Tick>>();
 const sessions = acceptSessions<never, Tick>(
   websocketServer<never, Tick>({ server: http, path: '/live' }).pipe(
@@ -80,7 +82,8 @@ const sessions = acceptSessions<never, Tick>(
                 // A page from elsewhere is refused ('unauthorized'); the identity is the page's origin.
                 authenticate: ({ info }) => {
                   const { origin, host } = info.headers ?? {};
-                  const own = typeof origin === 'string' && URL.canParse(origin) && new URL(origin).host === host;
+                  const own =
+                    typeof origin === 'string' && URL.canParse(origin) && new URL(origin).host === host;
                   return own ? origin : undefined;
                 },
               }),

@@ -110,7 +110,9 @@ export type SessionOut<E> = E extends RequestLinkEvent<infer Out> ? Out : never;
  * Turns a resilient pipe into a handle an application keeps: `messages$`, `state$`, `send`,
  * `request`, `close()`, stable across reconnects. The message types come from the pipe: what
  * `cancelPending<In, Out>()` at its end receives and sends ({@link SessionIn}, {@link SessionOut}). The stream must end with {@link cancelPending};
- * the usual pipe is `transport.pipe(heartbeat(), reconnectWith(policy), resumable(), cancelPending())`.
+ * the usual pipe is `transport.pipe(handshake({ layers: ['heartbeat', 'resumable', 'requests'] }),
+ * heartbeat(), reconnectWith(policy), resumable(), cancelPending())`, the handshake first: it names
+ * every layer piped after it, and the server's {@link acceptHandshake} must name the same.
  * It subscribes at once (the first dial starts now), so subscribe to `messages$` right after.
  *
  * `messages$` works with `for await` through rxjs-for-await's `eachValueFrom`. `state$` is a badge:
@@ -126,11 +128,21 @@ export type SessionOut<E> = E extends RequestLinkEvent<infer Out> ? Out : never;
  *
  * @example
  * ```ts
- * import { cancelPending, heartbeat, memory, openSession, policy, reconnectWith, resumable } from 'rx-lifeline';
+ * import {
+ *   cancelPending,
+ *   handshake,
+ *   heartbeat,
+ *   memory,
+ *   openSession,
+ *   policy,
+ *   reconnectWith,
+ *   resumable,
+ * } from 'rx-lifeline';
  * import { eachValueFrom } from 'rxjs-for-await';
  * const endpoint = memory();
  * const session = openSession(
  *   endpoint.transport.pipe(
+ *     handshake({ layers: ['heartbeat', 'resumable', 'requests'] }),
  *     heartbeat({ interval: 5_000, timeout: 15_000 }),
  *     reconnectWith(policy.exponential({ initial: 100, max: 30_000 })),
  *     resumable(),
