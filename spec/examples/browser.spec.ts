@@ -107,14 +107,22 @@ describe('examples/browser (a page on WebSocket, in headless Chromium)', () => {
       await received(page, before + 15);
 
       // Every message from the first one on, exactly once and in order, the cut notwithstanding.
-      const seqs = await page.$$eval('#messages li', (items) =>
-        items.map((item) => Number((item as HTMLElement).dataset.seq)).reverse(),
-      );
-      const first = seqs[0]!;
-      expect(seqs).to.deep.equal(Array.from({ length: seqs.length }, (_, i) => first + i));
-      expect(await attribute(page, '#stats', 'received')).to.equal(seqs.length);
-      expect(await attribute(page, '#stats', 'gaps')).to.equal(0);
-      expect(await attribute(page, '#stats', 'duplicates')).to.equal(0);
+      // Read in one turn of the page's event loop: messages keep arriving between two reads.
+      const seen = await page.evaluate(() => {
+        const stats = document.querySelector<HTMLElement>('#stats')!.dataset;
+        const items = Array.from(document.querySelectorAll<HTMLElement>('#messages li'));
+        return {
+          seqs: items.map((item) => Number(item.dataset.seq)).reverse(),
+          received: Number(stats.received),
+          gaps: Number(stats.gaps),
+          duplicates: Number(stats.duplicates),
+        };
+      });
+      const first = seen.seqs[0]!;
+      expect(seen.seqs).to.deep.equal(Array.from({ length: seen.seqs.length }, (_, i) => first + i));
+      expect(seen.received).to.equal(seen.seqs.length);
+      expect(seen.gaps).to.equal(0);
+      expect(seen.duplicates).to.equal(0);
       expect(pageErrors).to.deep.equal([]);
       expect(server.stdout).to.contain('cut: killed 1 WebSocket connection\n');
       expect(server.stdout).to.match(/page resumed its session; \d+ messages resent/);
