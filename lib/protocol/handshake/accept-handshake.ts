@@ -23,6 +23,7 @@ import { offerOf, type LayerName } from './layers.js';
 import { negotiate, type ServerOffer } from './negotiate.js';
 import { checkApp, checkLayers, checkTimeout } from './options.js';
 import {
+  isDelay,
   isRefused,
   looksLikeHello,
   parseHello,
@@ -77,7 +78,9 @@ export interface AcceptHandshakeConfig {
    * `null` or `false`), or a Promise of it, kept as `handshake.identity` on the `connected` event
    * and on a {@link ServerSession}. `undefined`, `null` or `false` refuse with `'unauthorized'`
    * (permanent for the client); throwing or rejecting refuses with `'unavailable'` (the client may
-   * try again). Without it every client is accepted and `identity` is `undefined`.
+   * try again) — an error with a numeric `retryAfterMs` (integer milliseconds, at most a day) sends
+   * it along as a hint the client's retry policy honours, the way a server under load says when to
+   * come back. Without it every client is accepted and `identity` is `undefined`.
    */
   authenticate?: (request: AuthenticateRequest) => unknown;
   /**
@@ -252,8 +255,10 @@ class ServerHandshake {
       this.accept(answer, { ...result, identity });
     };
     const failed = (error: unknown) => {
-      if (this.state === 'authenticating')
-        this.refuse({ lifeline: answer.lifeline, refused: 'unavailable' }, hello, error);
+      if (this.state !== 'authenticating') return;
+      const hint = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+      const retry = isDelay(hint) ? { retryAfterMs: hint } : {};
+      this.refuse({ lifeline: answer.lifeline, refused: 'unavailable', ...retry }, hello, error);
     };
     let verdict: unknown;
     try {
@@ -290,6 +295,7 @@ class ServerHandshake {
         {
           ...(this.link ? { write: this.link.writeReport() } : {}),
           ...(cause === undefined ? {} : { cause }),
+          ...(refused.retryAfterMs === undefined ? {} : { retryAfterMs: refused.retryAfterMs }),
         },
       ),
     );

@@ -25,6 +25,11 @@ export class HandshakeRefusedError extends ConnectionError {
   readonly side: 'client' | 'server';
   /** How the two stacks differ, when the server said what it stacks. */
   readonly layers: LayerMismatch | undefined;
+  /**
+   * The server's hint of when to come back, in milliseconds (`'unavailable'` only): a retry
+   * policy takes it as a floor on its next delay, capped by the policy's maximum.
+   */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     message: string,
@@ -32,6 +37,7 @@ export class HandshakeRefusedError extends ConnectionError {
       reason: HandshakeRefusal;
       side: 'client' | 'server';
       layers?: LayerMismatch;
+      retryAfterMs?: number;
       write?: WriteReport;
       cause?: unknown;
     },
@@ -44,6 +50,7 @@ export class HandshakeRefusedError extends ConnectionError {
     this.reason = options.reason;
     this.side = options.side;
     this.layers = options.layers;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 defineName(HandshakeRefusedError, 'HandshakeRefusedError');
@@ -85,7 +92,7 @@ export function refusalError(
   reason: HandshakeRefusal,
   side: 'client' | 'server',
   stated: { client: Stated; server: Stated; remote: string },
-  extra: { write?: WriteReport; cause?: unknown } = {},
+  extra: { write?: WriteReport; cause?: unknown; retryAfterMs?: number } = {},
 ): HandshakeRefusedError {
   const { client, server } = stated;
   const layers = client.layers && server.layers ? compareLayers(client.layers, server.layers) : undefined;
@@ -93,7 +100,8 @@ export function refusalError(
     side === 'client'
       ? `The server at ${stated.remote} refused the handshake`
       : `Refused the handshake of the client at ${stated.remote}`;
-  const why = explain(reason, side, client, server, layers);
+  const hint = extra.retryAfterMs === undefined ? '' : `; come back in ${extra.retryAfterMs} ms`;
+  const why = explain(reason, side, client, server, layers) + hint;
   return new HandshakeRefusedError(`${head} (${reason}): ${why}`, {
     reason,
     side,

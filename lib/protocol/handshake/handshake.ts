@@ -231,6 +231,7 @@ class ClientHandshake {
           { client, server, remote: link?.info.remote ?? '?' },
           {
             ...(link ? { write: link.writeReport() } : {}),
+            ...(answer.retryAfterMs === undefined ? {} : { retryAfterMs: answer.retryAfterMs }),
           },
         ),
       );

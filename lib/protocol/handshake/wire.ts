@@ -66,6 +66,8 @@ export interface Refused {
   readonly refused: HandshakeRefusal;
   readonly layers?: Readonly<Record<string, VersionRange>>;
   readonly app?: AppProtocol;
+  /** `'unavailable'` only: when to come back, in milliseconds. */
+  readonly retryAfterMs?: number;
 }
 
 /** Most layers a hello or an answer may name; more is malformed. */
@@ -90,6 +92,11 @@ export function isVersionRange(value: unknown): value is VersionRange {
     isVersion(value[1]) &&
     value[0] <= value[1]
   );
+}
+
+/** A retry hint: an integer number of milliseconds from 0 to a day. */
+export function isDelay(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= 86_400_000;
 }
 
 function isName(value: unknown): value is string {
@@ -127,6 +134,7 @@ export function parseAnswer(value: unknown): Accept | Refused | undefined {
     if (typeof refused !== 'string' || !REFUSALS.includes(refused)) return undefined;
     if (layers !== undefined && !isNamedRecord(layers, isVersionRange)) return undefined;
     if (app !== undefined && !isAppProtocol(app)) return undefined;
+    if (value['retryAfterMs'] !== undefined && !isDelay(value['retryAfterMs'])) return undefined;
     return value as unknown as Refused;
   }
   const { layers, app } = value;

@@ -302,6 +302,61 @@ describe('handshake (wire v2)', () => {
       }
     });
 
+    it("an authenticate that fails with retryAfterMs sends the hint, and the client's policy waits that long", () => {
+      const busy = Object.assign(new Error('auth backend busy'), { retryAfterMs: 2_000 });
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 5 });
+        endpoint.server
+          .pipe(
+            mergeMap((e) =>
+              e.type === 'connection'
+                ? e.connection.pipe(
+                    acceptHandshake({
+                      layers: [],
+                      authenticate: () => {
+                        throw busy;
+                      },
+                    }),
+                    catchError(() => EMPTY),
+                  )
+                : EMPTY,
+            ),
+          )
+          .subscribe();
+        let refused: HandshakeRefusedError | undefined;
+        const client = endpoint.transport.pipe(
+          handshake({ layers: [] }),
+          reconnectWith(policy.exponential({ initial: 10, max: 60_000 }).maxAttempts(2)),
+          map((event) => {
+            if (event.type !== 'disconnected') return event.type;
+            refused = refusedWith(event.error);
+            return `d${event.delay}`;
+          }),
+          named(),
+        );
+        // Refused at 15; the policy's 10 ms is raised to the server's 2,000; refused again at 2,030.
+        expectObservable(client).toBe('15ms d 2014ms (x|)', { d: 'd2000', x: 'E:GaveUpError' });
+        testScheduler.schedule(() => {
+          expect(refused!.reason).to.equal('unavailable');
+          expect(refused!.retryAfterMs).to.equal(2_000);
+          expect(refused!.message).to.include('come back in 2000 ms');
+        }, 20);
+      });
+    });
+
+    it('a hint that is not a whole number of milliseconds up to a day is not sent', async () => {
+      for (const retryAfterMs of [-1, 1.5, 86_400_001, '5']) {
+        const error = Object.assign(new Error('busy'), { retryAfterMs });
+        const { answer, client } = await meet(
+          { layers: [] },
+          { layers: [], authenticate: () => Promise.reject(error) },
+        );
+        expect(answer).to.not.have.property('retryAfterMs');
+        expect(refusedWith(client.error)!.retryAfterMs).to.equal(undefined);
+      }
+    });
+
     it('a frame from the client while authenticate decides is a ProtocolError', async () => {
       const s = side(acceptHandshake({ layers: [], authenticate: () => new Promise(() => undefined) }), 'x');
       s.source.next({
