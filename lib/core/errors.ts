@@ -232,7 +232,7 @@ export class PeerClosedError extends ConnectionError {
   /**
    * The peer's hint of when to come back, in milliseconds, read from a close reason such as
    * `retry in 3000 ms` or `retry in 5 s`. A retry policy takes it as a floor on its next delay,
-   * capped by the policy's maximum. Undefined when the peer gave none.
+   * above the policy's own maximum, up to its `maxHint`. Undefined when the peer gave none.
    */
   readonly retryAfterMs: number | undefined;
 

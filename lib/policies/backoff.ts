@@ -23,7 +23,7 @@ export interface Backoff {
   readonly duration: number;
   /**
    * The cap: no duration of this backoff or of any backoff reached from it through `next()` exceeds
-   * it. Jitter and server hints (`retryAfterMs`) are capped by it too.
+   * it. Jitter is capped by it too; a server's hint (`retryAfterMs`) is not: see `RetryPolicy.maxHint`.
    */
   readonly max: number;
   /** The backoff for the attempt after this one. */

@@ -115,6 +115,8 @@ export interface RetryPolicyConfig {
   readonly maxAttempts: number;
   /** Milliseconds from the first failure after which no attempt starts. @default Infinity */
   readonly maxElapsed: number;
+  /** The longest server hint (`retryAfterMs`) honoured, in milliseconds. @default 86_400_000 (a day) */
+  readonly maxHint: number;
   /** Milliseconds one attempt (a dial) may take before it counts as failed. @default undefined (none) */
   readonly attemptTimeout: number | undefined;
   /** Decides what is worth retrying. @default classifyFailure */
@@ -131,6 +133,7 @@ const CONFIG: KnownOptions<RetryPolicyConfig> = {
   random: true,
   maxAttempts: true,
   maxElapsed: true,
+  maxHint: true,
   attemptTimeout: true,
   classify: true,
   breaker: true,
@@ -214,6 +217,25 @@ export class RetryPolicy {
     return this.with({
       maxElapsed: checkNumber('RetryPolicy.maxElapsed', 'ms', ms, { min: 0, max: Infinity }),
     });
+  }
+
+  /**
+   * Caps the server hints the policy honours: a `retryAfterMs` on the error (HTTP's `Retry-After`,
+   * a handshake refusal's or a close reason's hint) raises the delay up to `ms`, even above the
+   * backoff's own `max` — a server that says "come back in 5 minutes" knows its load better than
+   * the client's backoff does. `maxHint(0)` ignores hints.
+   *
+   * @default 86_400_000 (a day)
+   * @throws TypeError if `ms` is negative or NaN.
+   * @example
+   * ```ts
+   * import { policy } from 'rx-lifeline';
+   * // Backs off up to 30 s on its own, and waits up to 5 minutes when a server asks it to.
+   * const retry = policy.exponential({ initial: 100, max: 30_000 }).maxHint(5 * 60_000);
+   * ```
+   */
+  maxHint(ms: number): RetryPolicy {
+    return this.with({ maxHint: checkNumber('RetryPolicy.maxHint', 'ms', ms, { min: 0, max: Infinity }) });
   }
 
   /**
@@ -312,7 +334,7 @@ export class RetryPolicy {
    * 2. nor is the attempt numbered `maxAttempts`;
    * 3. the delay is the next backoff (`failure.backoff.next()`, or the first one), jittered;
    * 4. an error carrying a numeric `retryAfterMs` (a server's Retry-After) raises the delay to that
-   *    floor, but never above the backoff's `max`;
+   *    floor, above the backoff's `max` too, up to {@link RetryPolicy.maxHint} (a day by default);
    * 5. an open breaker (or a `CircuitOpenError` with `reopensAt`) raises it to the reopening time;
    * 6. if the next attempt would then start after `maxElapsed`, give up;
    * 7. the budget, if any, must yield a token, else give up with a `RetryBudgetExhaustedError`.
@@ -349,7 +371,7 @@ export class RetryPolicy {
         `${where}: backoff must be a Backoff from a previous decision, got ${describe(previous)}`,
       );
     }
-    const { classify, maxAttempts, maxElapsed, breaker, budget } = this.config;
+    const { classify, maxAttempts, maxElapsed, maxHint, breaker, budget } = this.config;
 
     if (classify(error) === 'permanent') return { retry: false, reason: 'permanent', error };
     if (attempt >= maxAttempts) return { retry: false, reason: 'max-attempts', error };
@@ -357,7 +379,7 @@ export class RetryPolicy {
     const backoff = previous ? previous.next() : this.startBackoff();
     let delay = backoff.duration;
     const hint = retryAfterOf(error);
-    if (hint !== undefined) delay = Math.max(delay, Math.min(hint, backoff.max));
+    if (hint !== undefined) delay = Math.max(delay, Math.min(hint, maxHint));
     const reopensAt = Math.max(
       breaker?.reopensAt ?? -Infinity,
       CircuitOpenError.is(error) ? (error.reopensAt ?? -Infinity) : -Infinity,
@@ -394,6 +416,7 @@ function fromBackoff(backoff: Backoff): RetryPolicy {
     random: undefined,
     maxAttempts: Infinity,
     maxElapsed: Infinity,
+    maxHint: 86_400_000,
     attemptTimeout: undefined,
     classify: (error) => classifyFailure(error),
     breaker: undefined,

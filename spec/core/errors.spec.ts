@@ -64,13 +64,15 @@ describe('PeerClosedError retry hints', () => {
     expect(new PeerClosedError('x', {}).retryAfterMs).to.equal(undefined);
   });
 
-  it('a retry policy takes the hint as a floor on its next delay, capped by its maximum', () => {
+  it('a retry policy takes the hint as a floor on its next delay, above its maximum, up to maxHint', () => {
     const retry = policy.exponential({ initial: 100, max: 2000 });
     const hinted = new PeerClosedError('x', { code: 1013, reason: 'retry in 1500 ms' });
     const decision = retry.decide({ error: hinted, attempt: 1, firstFailureAt: 0, now: 0 });
     expect(decision.retry && decision.delay).to.equal(1500);
-    const tooLong = new PeerClosedError('x', { code: 1013, reason: 'retry in 60 s' });
-    const capped = retry.decide({ error: tooLong, attempt: 1, firstFailureAt: 0, now: 0 });
+    const long = new PeerClosedError('x', { code: 1013, reason: 'retry in 60 s' });
+    const honoured = retry.decide({ error: long, attempt: 1, firstFailureAt: 0, now: 0 });
+    expect(honoured.retry && honoured.delay).to.equal(60_000);
+    const capped = retry.maxHint(2000).decide({ error: long, attempt: 1, firstFailureAt: 0, now: 0 });
     expect(capped.retry && capped.delay).to.equal(2000);
   });
 });

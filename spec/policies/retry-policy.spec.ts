@@ -158,8 +158,20 @@ describe('RetryPolicy', () => {
     it('does not lower a longer backoff', () => {
       expect(decide(http(429, { retryAfterMs: 20 }))).to.include({ retry: true, delay: 100 });
     });
-    it('is capped by the policy’s max', () => {
-      expect(decide(http(503, { retryAfterMs: 3_600_000 }))).to.include({ retry: true, delay: 30_000 });
+    it('is honoured above the backoff’s max (the server knows its load), up to maxHint', () => {
+      expect(decide(http(503, { retryAfterMs: 3_600_000 }))).to.include({ retry: true, delay: 3_600_000 });
+      // By default up to a day; maxHint caps it lower, and maxHint(0) ignores hints.
+      expect(decide(http(503, { retryAfterMs: 1e12 }))).to.include({ retry: true, delay: 86_400_000 });
+      const capped = retry.maxHint(60_000);
+      const decideCapped = (error: unknown) =>
+        capped.decide({ error, attempt: 1, firstFailureAt: 0, now: 0 });
+      expect(decideCapped(http(503, { retryAfterMs: 3_600_000 }))).to.include({ delay: 60_000 });
+      expect(
+        retry
+          .maxHint(0)
+          .decide({ error: http(503, { retryAfterMs: 5_000 }), attempt: 1, firstFailureAt: 0, now: 0 }),
+      ).to.include({ delay: 100 });
+      expect(() => retry.maxHint(-1)).to.throw(TypeError, 'RetryPolicy.maxHint: ms must be a number ≥ 0');
     });
     it('works on any error, not only HTTP ones', () => {
       expect(decide(Object.assign(reset(), { retryAfterMs: 700 }))).to.include({ retry: true, delay: 700 });

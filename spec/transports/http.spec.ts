@@ -280,7 +280,16 @@ describe('http', () => {
 
   describe('retrying with retryWith', () => {
     for (const [name, retry, delays] of [
-      ['policy.constant(1): the floor is capped by its max', policy.constant(1).maxAttempts(5), [1, 1]],
+      [
+        'policy.constant(1): the hint is honoured above the backoff’s max',
+        policy.constant(1).maxAttempts(5),
+        [1000, 1000],
+      ],
+      [
+        'policy.constant(1).maxHint(1): the hint is capped',
+        policy.constant(1).maxHint(1).maxAttempts(5),
+        [1, 1],
+      ],
       [
         'policy.exponential({ initial: 1, max: 60 s }): the floor lifts the delays',
         policy.exponential({ initial: 1, max: 60_000 }).maxAttempts(5),

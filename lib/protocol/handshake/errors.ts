@@ -27,7 +27,7 @@ export class HandshakeRefusedError extends ConnectionError {
   readonly layers: LayerMismatch | undefined;
   /**
    * The server's hint of when to come back, in milliseconds (`'unavailable'` only): a retry
-   * policy takes it as a floor on its next delay, capped by the policy's maximum.
+   * policy takes it as a floor on its next delay, above the policy's own maximum, up to its `maxHint`.
    */
   readonly retryAfterMs: number | undefined;
 
