@@ -65,7 +65,7 @@ export const CLASSIFY_OPTIONS: KnownOptions<ClassifyOptions> = { transient: true
  * Rules, first match wins: `options.transient`; a request that is not idempotent (an error whose
  * `idempotent` property is `false`, as {@link http} sets on a POST without an `Idempotency-Key`) is
  * permanent unless it is a `DialError`; lifeline's policy errors; protocol errors
- * (permanent); a refused handshake (permanent, except `'unavailable'`); connection errors (transient, except a WebSocket close code that rejects the client);
+ * (permanent); a refused handshake (permanent, except `'unavailable'` and `'overloaded'`); connection errors (transient, except a WebSocket close code that rejects the client);
  * too many redirects (permanent);
  * timeouts by name (transient); HTTP status read structurally from a numeric `status` property
  * (408, 425, 429, 502, 503, 504 transient; 500 per `retryHttp500`; everything else permanent);
@@ -113,10 +113,12 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
   if (RetryBudgetExhaustedError.is(error)) return 'permanent';
 
   // A refused handshake (another stack, another version, bad credentials) is refused the same way
-  // on the next connection; only 'unavailable' (the server's authenticate failed) may pass. Matched
+  // on the next connection; only 'unavailable' (the server's authenticate failed) and 'overloaded'
+  // (its admission control) may pass. Matched
   // by name: the handshake layer sits above the policies.
   if (hasName(error, 'HandshakeRefusedError')) {
-    return (error as { reason?: unknown }).reason === 'unavailable' ? 'transient' : 'permanent';
+    const { reason } = error as { reason?: unknown };
+    return reason === 'unavailable' || reason === 'overloaded' ? 'transient' : 'permanent';
   }
   // Bytes that were not valid frames (FrameTooLargeError included) come out the same way again: the
   // peer speaks another protocol or version, or is hostile. Checked before ConnectionError, of which

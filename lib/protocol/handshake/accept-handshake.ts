@@ -19,7 +19,8 @@ import { isPromiseLike } from '../../internal/promise-like.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
 import { checkFunction, checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { HandshakeRefusedError, HandshakeTimeoutError, refusalError } from './errors.js';
-import { offerOf, type LayerName } from './layers.js';
+import type { HandshakeAdmission } from './admission.js';
+import { offerOf, WIRE_VERSIONS, type LayerName } from './layers.js';
 import { negotiate, type ServerOffer } from './negotiate.js';
 import { checkApp, checkLayers, checkTimeout } from './options.js';
 import {
@@ -90,6 +91,12 @@ export interface AcceptHandshakeConfig {
    * @default 10_000
    */
   timeout?: number;
+  /**
+   * The server's admission control, one object shared by all its connections: a handshake over its
+   * rate is refused `'overloaded'` with a hint of when to come back, before its hello is read.
+   * @default undefined (every handshake is admitted)
+   */
+  admission?: HandshakeAdmission;
   /** Runs the deadline. @default asyncScheduler */
   scheduler?: SchedulerLike;
 }
@@ -98,12 +105,14 @@ const CONFIG: KnownOptions<AcceptHandshakeConfig> = {
   layers: true,
   app: true,
   authenticate: true,
+  admission: true,
   timeout: true,
   scheduler: true,
 };
 
 interface ServerSettings {
   readonly offer: ServerOffer;
+  readonly admission: HandshakeAdmission | undefined;
   readonly authenticate: ((request: AuthenticateRequest) => unknown) | undefined;
   readonly timeout: number;
   readonly scheduler: SchedulerLike;
@@ -155,6 +164,7 @@ export function acceptHandshake<In = unknown, Out = In>(
   const { authenticate } = config;
   const settings: ServerSettings = {
     offer: { layers: offerOf(checkLayers(where, config.layers)), app: checkApp(where, config.app) },
+    admission: checkAdmission(where, config.admission),
     authenticate: authenticate === undefined ? undefined : checkFunction(where, 'authenticate', authenticate),
     timeout: checkTimeout(where, config.timeout),
     scheduler: config.scheduler ?? asyncScheduler,
@@ -236,6 +246,13 @@ class ServerHandshake {
   }
 
   private onHello(frame: unknown): void {
+    const wait = this.settings.admission?.admit();
+    if (wait !== undefined) {
+      return this.refuse(
+        { lifeline: WIRE_VERSIONS[1], refused: 'overloaded', retryAfterMs: wait },
+        undefined,
+      );
+    }
     if (!looksLikeHello(frame)) return this.refuseOlder(frame);
     const hello = parseHello(frame);
     const { offer } = this.settings;
@@ -355,4 +372,12 @@ function v1Refusal(frame: unknown): unknown {
   if (Array.isArray(frame) && frame.length === 2 && frame[0] === 0 && isV1Hello(frame[1]))
     return [0, refusal];
   return undefined;
+}
+
+function checkAdmission(where: string, admission: unknown): HandshakeAdmission | undefined {
+  // Read structurally: a second copy of the library (a .ts loader, a bundle) makes another class.
+  const admit = (admission as { admit?: unknown } | null | undefined)?.admit;
+  if (admission === undefined || typeof admit === 'function')
+    return admission as HandshakeAdmission | undefined;
+  throw new TypeError(`${where}: admission must be a HandshakeAdmission, got ${describeValue(admission)}`);
 }

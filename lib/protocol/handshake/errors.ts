@@ -8,7 +8,8 @@ import { describeName, describeStack, type AppProtocol, type HandshakeRefusal } 
  * by the client's {@link handshake} when the server's refusal arrives, by the server's
  * {@link acceptHandshake} for that one connection — with a message naming what differs and where
  * to pipe what is missing. Permanent for {@link classifyFailure} (a reconnect would be refused the
- * same way), except `'unavailable'`.
+ * same way), except `'unavailable'` and `'overloaded'`, which may carry the server's
+ * `retryAfterMs`.
  *
  * @example
  * ```ts
@@ -26,7 +27,7 @@ export class HandshakeRefusedError extends ConnectionError {
   /** How the two stacks differ, when the server said what it stacks. */
   readonly layers: LayerMismatch | undefined;
   /**
-   * The server's hint of when to come back, in milliseconds (`'unavailable'` only): a retry
+   * The server's hint of when to come back, in milliseconds (`'unavailable'`, `'overloaded'`): a retry
    * policy takes it as a floor on its next delay, above the policy's own maximum, up to its `maxHint`.
    */
   readonly retryAfterMs: number | undefined;
@@ -132,6 +133,10 @@ function explain(
       return side === 'client'
         ? 'the server turned the credentials down'
         : 'authenticate() turned the credentials down';
+    case 'overloaded':
+      return side === 'client'
+        ? 'the server admits no more handshakes for now'
+        : 'this server admits no more handshakes for now (admission)';
     case 'unavailable':
       return side === 'client'
         ? 'the server could not check the credentials (its authenticate failed); a later try may succeed'

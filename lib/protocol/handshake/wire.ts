@@ -17,18 +17,29 @@ import { type VersionRange } from './layers.js';
  * - `'app'`: the application protocol's name differs, or no version of it is in common.
  * - `'unauthorized'`: the server's `authenticate` turned the credentials down.
  * - `'unavailable'`: the server's `authenticate` failed (threw or rejected): it could not decide.
+ * - `'overloaded'`: the server admits no more handshakes for now ({@link HandshakeAdmission}); the
+ *   refusal says when to come back.
  * - `'malformed'`: the hello was not a valid hello.
  *
  * @example
  * ```ts
  * import type { HandshakeRefusal } from 'rx-lifeline';
- * const worthRetrying = (reason: HandshakeRefusal) => reason === 'unavailable';
+ * const worthRetrying = (reason: HandshakeRefusal) => reason === 'unavailable' || reason === 'overloaded';
  * ```
  * @category Handshake
  */
-export type HandshakeRefusal = 'version' | 'layers' | 'app' | 'unauthorized' | 'unavailable' | 'malformed';
+export type HandshakeRefusal =
+  'version' | 'layers' | 'app' | 'unauthorized' | 'unavailable' | 'overloaded' | 'malformed';
 
-const REFUSALS: readonly string[] = ['version', 'layers', 'app', 'unauthorized', 'unavailable', 'malformed'];
+const REFUSALS: readonly string[] = [
+  'version',
+  'layers',
+  'app',
+  'unauthorized',
+  'unavailable',
+  'overloaded',
+  'malformed',
+];
 
 /**
  * An application protocol as a handshake names it: a name, and the versions a side speaks.
@@ -66,7 +77,7 @@ export interface Refused {
   readonly refused: HandshakeRefusal;
   readonly layers?: Readonly<Record<string, VersionRange>>;
   readonly app?: AppProtocol;
-  /** `'unavailable'` only: when to come back, in milliseconds. */
+  /** `'unavailable'` and `'overloaded'` only: when to come back, in milliseconds. */
   readonly retryAfterMs?: number;
 }
 
