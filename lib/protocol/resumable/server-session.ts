@@ -164,23 +164,15 @@ export class Session<In, Out> {
         this.end(this, undefined);
       };
     });
-    const identityOf = () => this.handshake?.identity;
-    this.public = Object.freeze({
-      id,
-      events$,
-      link: new LayerLink<Out>(this.link, (frame) => this.plainFrame(frame)),
-      get identity() {
-        return identityOf();
-      },
-    });
+    this.public = Object.freeze(new PublicSession<In, Out>(this, events$));
   }
 
   /**
-   * A frame the application sends on the public link. When the client stacks the requests layer,
-   * a plain frame here would reach its `cancelPending()` unwrapped and end its session: refused.
+   * Throws when the client stacks the requests layer: a plain frame sent on the public link would
+   * reach its `cancelPending()` unwrapped and end its session.
    */
-  private plainFrame(frame: Out): Out {
-    if (this.handshake?.layers['requests'] === undefined) return frame;
+  checkPlainSend(): void {
+    if (this.handshake?.layers['requests'] === undefined) return;
     throw new TypeError(
       `Session ${this.id}: its client stacks the requests layer, so a frame sent on session.link would reach it without a requests envelope and end its session; send on the link of the 'connected' event that serveRequests() emits instead`,
     );
@@ -220,3 +212,40 @@ export class Session<In, Out> {
 
 /** A connection of a session server, with the session it may carry. @internal */
 export type ServerConnection<In, Out> = Attachment<Session<In, Out>>;
+
+const unchanged = <T>(frame: T): T => frame;
+
+/** The session link as the application holds it: every send checked first (see checkPlainSend). */
+class PublicLink<Out> extends LayerLink<Out> {
+  readonly #session: Session<unknown, Out>;
+
+  constructor(session: Session<unknown, Out>) {
+    super(session.link, unchanged);
+    this.#session = session;
+  }
+
+  override send(frame: Out): boolean {
+    this.#session.checkPlainSend();
+    return super.send(frame);
+  }
+}
+
+/** What the server hands the application: fields read through to the session's state. */
+class PublicSession<In, Out> implements ServerSession<In, Out> {
+  readonly id: string;
+  readonly link: Link<Out>;
+  readonly #session: Session<In, Out>;
+
+  constructor(
+    session: Session<In, Out>,
+    readonly events$: Observable<ServerSessionEvent<In, Out>>,
+  ) {
+    this.id = session.id;
+    this.link = new PublicLink<Out>(session as Session<unknown, Out>);
+    this.#session = session;
+  }
+
+  get identity(): unknown {
+    return this.#session.handshake?.identity;
+  }
+}
