@@ -184,7 +184,7 @@ async function requestRun(
   };
 }
 
-/** Round trips through the full stack: heartbeat + reconnectWith + resumable + cancelPending. */
+/** Round trips through the full stack: handshake + heartbeat + reconnectWith + resumable + cancelPending. */
 async function sessionRequestRun(total: number, inFlight: number): Promise<RequestSample> {
   const subs: Subscription[] = [];
   let resolvePort!: (port: number) => void;
@@ -225,7 +225,10 @@ async function plainRequestRun(total: number, inFlight: number): Promise<Request
 /** Each case `runs` times after a warm-up: the median of each figure, as a table. */
 async function requestTable(runs: number, total: number, inFlight: number): Promise<string> {
   const cases: [string, (total: number, inFlight: number) => Promise<RequestSample>][] = [
-    ['lifeline full stack (heartbeat + reconnectWith + resumable + cancelPending)', sessionRequestRun],
+    [
+      'lifeline full stack (handshake + heartbeat + reconnectWith + resumable + cancelPending)',
+      sessionRequestRun,
+    ],
     ['lifeline tcp() + reconnectWith + cancelPending (no session)', plainRequestRun],
   ];
   const body: string[][] = [];
