@@ -30,6 +30,7 @@ import {
   parseHello,
   type Accept,
   type AppProtocol,
+  type GoAway,
   type Hello,
   type Refused,
 } from './wire.js';
@@ -185,6 +186,10 @@ class ServerHandshake {
   private refusal: HandshakeRefusedError | undefined;
   private readonly deadline: DueTimer;
   private readonly source = new Subscription();
+  /** The accept settled at least one layer: a go-away can be told from their envelopes. */
+  private layered = false;
+  /** Takes the connection off the admission's list of open ones, once it has ended. */
+  private leave: (() => void) | undefined;
 
   constructor(
     private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
@@ -217,6 +222,8 @@ class ServerHandshake {
     this.state = 'ended';
     this.deadline.cancel();
     this.source.unsubscribe();
+    this.leave?.();
+    this.leave = undefined;
   }
 
   private get remote(): string {
@@ -291,8 +298,25 @@ class ServerHandshake {
     const link = this.link!;
     link.send(answer);
     this.state = 'open';
+    this.layered = Object.keys(result.layers).length > 0;
     this.deadline.cancel();
     this.subscriber.next({ type: 'connected', link, handshake: result });
+    if (this.state === 'open') this.leave = this.settings.admission?.enter(this);
+  }
+
+  /**
+   * The server drains: says go-away with the hint (on a connection with layers, whose envelopes
+   * are arrays, so the map cannot be taken for one of them), then closes once the queue is written.
+   */
+  goAway(retryAfterMs: number): void {
+    const link = this.link;
+    if (this.state !== 'open' || !link || link.closeRequested) return;
+    try {
+      if (this.layered) link.send({ lifeline: WIRE_VERSIONS[1], goAway: { retryAfterMs } } satisfies GoAway);
+      link.close(`going away; retry in ${retryAfterMs} ms`);
+    } catch {
+      // The connection is already going.
+    }
   }
 
   /**
@@ -376,8 +400,8 @@ function v1Refusal(frame: unknown): unknown {
 
 function checkAdmission(where: string, admission: unknown): HandshakeAdmission | undefined {
   // Read structurally: a second copy of the library (a .ts loader, a bundle) makes another class.
-  const admit = (admission as { admit?: unknown } | null | undefined)?.admit;
-  if (admission === undefined || typeof admit === 'function')
-    return admission as HandshakeAdmission | undefined;
+  if (admission === undefined) return undefined;
+  const { admit, enter } = (admission ?? {}) as { admit?: unknown; enter?: unknown };
+  if (typeof admit === 'function' && typeof enter === 'function') return admission as HandshakeAdmission;
   throw new TypeError(`${where}: admission must be a HandshakeAdmission, got ${describeValue(admission)}`);
 }

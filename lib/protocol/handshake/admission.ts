@@ -1,4 +1,4 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike, type Subscriber } from 'rxjs';
 import { checkKnownOptions, checkNumber, type KnownOptions } from '../../policies/validate.js';
 
 /**
@@ -12,11 +12,14 @@ import { checkKnownOptions, checkNumber, type KnownOptions } from '../../policie
  * @category Handshake
  */
 export interface HandshakeAdmissionOptions {
-  /** Handshakes admitted per second, on average. */
-  perSecond: number;
+  /**
+   * Handshakes admitted per second, on average.
+   * @default Infinity (no rate limit: the object then only drains)
+   */
+  perSecond?: number;
   /**
    * Handshakes admitted at once after a quiet spell (the bucket's size).
-   * @default perSecond
+   * @default perSecond (1 when perSecond is Infinity: unused)
    */
   burst?: number;
   /**
@@ -28,6 +31,14 @@ export interface HandshakeAdmissionOptions {
   /** Reads the clock. @default asyncScheduler */
   scheduler?: SchedulerLike;
 }
+
+/** A connection that can be told to leave. @internal */
+export interface Departing {
+  /** Sends a go-away with the hint, then closes gracefully. */
+  goAway(retryAfterMs: number): void;
+}
+
+const DRAIN_OPTIONS = { retryAfterMs: true } as const;
 
 const OPTIONS: KnownOptions<HandshakeAdmissionOptions> = {
   perSecond: true,
@@ -65,17 +76,23 @@ export class HandshakeAdmission {
   /** When the last refused client was told to come back: the end of the queue. */
   private queueEnd = -Infinity;
   private counts = { admitted: 0, refused: 0 };
+  /** The accepted connections still open, each able to be told to go away. */
+  private readonly open = new Set<Departing>();
+  /** Set by {@link drain}: every handshake from then on is refused with this hint. */
+  private draining: { readonly retryAfterMs: number } | undefined;
+  /** Subscribers of {@link drain}, told when the last connection has gone. */
+  private readonly drainWatchers = new Set<Subscriber<void>>();
 
-  constructor(options: HandshakeAdmissionOptions) {
+  constructor(options: HandshakeAdmissionOptions = {}) {
     const where = 'HandshakeAdmission';
     checkKnownOptions(where, options, OPTIONS);
-    if (options === undefined) throw new TypeError(`${where}: needs { perSecond }`);
-    const perSecond = checkNumber(where, 'perSecond', options.perSecond, {
+    const perSecond = checkNumber(where, 'perSecond', options.perSecond ?? Infinity, {
       min: 0,
       exclusive: true,
-      max: 1e9,
+      max: Infinity,
     });
-    this.burst = checkNumber(where, 'burst', options.burst ?? perSecond, { min: 1, max: 1e9 });
+    const finite = Number.isFinite(perSecond);
+    this.burst = checkNumber(where, 'burst', options.burst ?? (finite ? perSecond : 1), { min: 1, max: 1e9 });
     this.maxWait = checkNumber(where, 'maxWait', options.maxWait ?? 60_000, { min: 0, max: 86_400_000 });
     this.interval = 1000 / perSecond;
     this.scheduler = options.scheduler ?? asyncScheduler;
@@ -83,9 +100,61 @@ export class HandshakeAdmission {
     this.refilledAt = this.scheduler.now();
   }
 
-  /** Handshakes admitted and refused so far. */
-  get stats(): { readonly admitted: number; readonly refused: number } {
-    return { ...this.counts };
+  /** Handshakes admitted and refused so far, the connections open, and whether it drains. */
+  get stats(): {
+    readonly admitted: number;
+    readonly refused: number;
+    readonly open: number;
+    readonly draining: boolean;
+  } {
+    return { ...this.counts, open: this.open.size, draining: this.draining !== undefined };
+  }
+
+  /**
+   * A graceful close of the whole server, as a rolling deploy does it: from now on every handshake
+   * is refused `'overloaded'` with `retryAfterMs` (so clients go to another node, or come back to
+   * this one once it restarted), and every connection admitted and still open is sent a go-away
+   * with the same hint, then closed once what it had queued is written. Each client's handshake
+   * fails that connection with a `PeerClosedError` carrying the hint, which its retry policy
+   * honours. A session kept only in this process's memory does not survive: its client learns it,
+   * typed, when it comes back (`SessionLostError`).
+   *
+   * Returns an Observable that completes once the last connection has closed (at once when none
+   * is open). Draining again changes the hint for handshakes refused from then on.
+   */
+  drain(options: { retryAfterMs?: number } = {}): Observable<void> {
+    checkKnownOptions('HandshakeAdmission.drain', options, DRAIN_OPTIONS);
+    const retryAfterMs = checkNumber(
+      'HandshakeAdmission.drain',
+      'retryAfterMs',
+      options.retryAfterMs ?? 1_000,
+      {
+        min: 0,
+        max: 86_400_000,
+        integer: true,
+      },
+    );
+    this.draining = { retryAfterMs };
+    for (const connection of [...this.open]) connection.goAway(retryAfterMs);
+    return new Observable<void>((subscriber) => {
+      if (this.open.size === 0) return subscriber.complete();
+      this.drainWatchers.add(subscriber);
+      return () => this.drainWatchers.delete(subscriber);
+    });
+  }
+
+  /**
+   * An admitted connection is open: it is told to go away when the server drains. Returns what
+   * to call once it has closed. @internal
+   */
+  enter(connection: Departing): () => void {
+    this.open.add(connection);
+    if (this.draining) connection.goAway(this.draining.retryAfterMs);
+    return () => {
+      this.open.delete(connection);
+      if (this.open.size > 0 || !this.draining) return;
+      for (const watcher of [...this.drainWatchers]) watcher.complete();
+    };
   }
 
   /**
@@ -93,6 +162,14 @@ export class HandshakeAdmission {
    * which the client should come back (a whole number, at least 1).
    */
   admit(): number | undefined {
+    if (this.draining) {
+      this.counts.refused++;
+      return Math.max(1, this.draining.retryAfterMs);
+    }
+    if (this.interval === 0) {
+      this.counts.admitted++;
+      return undefined;
+    }
     const now = this.scheduler.now();
     this.tokens = Math.min(this.burst, this.tokens + (now - this.refilledAt) / this.interval);
     this.refilledAt = now;

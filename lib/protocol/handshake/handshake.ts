@@ -7,7 +7,13 @@ import {
   type Subscriber,
 } from 'rxjs';
 import { PeerClosedError } from '../../core/errors.js';
-import type { ConnectedEvent, HandshakeResult, Link, TransportEvent } from '../../core/transport.js';
+import type {
+  ConnectedEvent,
+  FrameEvent,
+  HandshakeResult,
+  Link,
+  TransportEvent,
+} from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { DueTimer } from '../../internal/due-timer.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
@@ -16,7 +22,7 @@ import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js
 import { HandshakeTimeoutError, refusalError } from './errors.js';
 import { offerOf, WIRE_VERSIONS, type LayerName, type VersionRange } from './layers.js';
 import { checkApp, checkLayers, checkTimeout } from './options.js';
-import { isRefused, parseAnswer, type Accept, type AppProtocol, type Hello } from './wire.js';
+import { isRefused, parseAnswer, parseGoAway, type Accept, type AppProtocol, type Hello } from './wire.js';
 
 /**
  * Options of {@link handshake}.
@@ -81,7 +87,10 @@ interface ClientSettings {
  * with {@link HandshakeRefusedError}, which says what differs and where to pipe what is missing,
  * and which a retry policy does not retry; no answer within `timeout` is a
  * {@link HandshakeTimeoutError}. After the accept, frames pass through untouched: the handshake
- * costs nothing per frame. The server pipes {@link acceptHandshake} on each connection.
+ * costs nothing per frame but one look at its type. The server pipes {@link acceptHandshake} on
+ * each connection. When the server drains ({@link HandshakeAdmission.drain}), its go-away ends the
+ * connection with a `PeerClosedError` whose `retryAfterMs` is the server's hint (code `'go-away'`),
+ * so the retry policy comes back no sooner.
  *
  * @example
  * ```ts
@@ -121,6 +130,10 @@ export function handshake<In = unknown, Out = In>(
 /** One subscription of {@link handshake}: waiting for the link, then the answer, then open. */
 class ClientHandshake {
   private state: 'dialling' | 'waiting' | 'open' | 'ended' = 'dialling';
+  /** The accept settled at least one layer: a map after it is the server's go-away. */
+  private layered = false;
+  /** The go-away's hint, once the server said it goes away. */
+  private leaving: number | undefined;
   private link: Link<unknown> | undefined;
   private readonly deadline: DueTimer;
   private readonly source = new Subscription();
@@ -136,7 +149,8 @@ class ClientHandshake {
     this.source.add(
       source.subscribe({
         next: (event) => this.onEvent(event),
-        error: (error: unknown) => this.end(error),
+        // A reset after a go-away is still the server leaving, as it said.
+        error: (error: unknown) => this.end(this.leaving === undefined ? error : this.leftError()),
         complete: () => this.onComplete(),
       }),
     );
@@ -150,6 +164,10 @@ class ClientHandshake {
 
   private onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
     if (this.state === 'open' && event.type !== 'disconnected') {
+      // With layers above, whose envelopes are arrays, a map is the server's go-away.
+      if (this.layered && event.type === 'frame' && !Array.isArray((event as FrameEvent).frame)) {
+        if (this.onGoAway((event as FrameEvent).frame)) return;
+      }
       return this.subscriber.next(event as TransportEvent<unknown, unknown>);
     }
     if (event.type === 'connected') return this.onConnected((event as ConnectedEvent).link);
@@ -238,6 +256,7 @@ class ClientHandshake {
     }
     const result = this.checkAccept(answer);
     this.state = 'open';
+    this.layered = Object.keys(result.layers).length > 0;
     this.deadline.cancel();
     this.subscriber.next({ type: 'connected', link: link!, handshake: result });
   }
@@ -264,7 +283,27 @@ class ClientHandshake {
     return { layers: answer.layers, ...(answer.app ? { app: answer.app } : {}) };
   }
 
+  /** True when `frame` was a go-away: the server will close; the error then carries its hint. */
+  private onGoAway(frame: unknown): boolean {
+    const goAway = parseGoAway(frame);
+    if (!goAway) return false;
+    const { retryAfterMs } = goAway.goAway;
+    this.leaving = retryAfterMs ?? 0;
+    return true;
+  }
+
+  /** After a go-away, the end of the connection is the server leaving, with its hint. */
+  private leftError(): PeerClosedError {
+    const remote = this.link?.info.remote ?? '?';
+    return new PeerClosedError(`handshake: the server at ${remote} went away; retry in ${this.leaving} ms`, {
+      code: 'go-away',
+      reason: `retry in ${this.leaving} ms`,
+      ...(this.link ? { write: this.link.writeReport() } : {}),
+    });
+  }
+
   private onComplete(): void {
+    if (this.state === 'open' && this.leaving !== undefined) return this.end(this.leftError());
     if (this.state === 'open') return this.subscriber.complete();
     const remote = this.link?.info.remote ?? '?';
     this.end(

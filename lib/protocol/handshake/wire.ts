@@ -81,6 +81,16 @@ export interface Refused {
   readonly retryAfterMs?: number;
 }
 
+/**
+ * The server's graceful close of an accepted connection: it will close it, and says when to come
+ * back. Sent only on a connection whose handshake settled at least one layer, whose envelopes are
+ * all arrays, so a map cannot be mistaken for one of them.
+ */
+export interface GoAway {
+  readonly lifeline: number;
+  readonly goAway: { readonly retryAfterMs?: number };
+}
+
 /** Most layers a hello or an answer may name; more is malformed. */
 const MAX_LAYERS = 16;
 /** Longest layer or application name accepted. */
@@ -153,6 +163,15 @@ export function parseAnswer(value: unknown): Accept | Refused | undefined {
   if (app !== undefined && !(isRecord(app) && isName(app['name']) && isVersion(app['version'])))
     return undefined;
   return value as unknown as Accept;
+}
+
+/** A go-away, or undefined for anything else. */
+export function parseGoAway(value: unknown): GoAway | undefined {
+  if (!isRecord(value) || !isVersion(value['lifeline'])) return undefined;
+  const { goAway } = value;
+  if (!isRecord(goAway)) return undefined;
+  if (goAway['retryAfterMs'] !== undefined && !isDelay(goAway['retryAfterMs'])) return undefined;
+  return value as unknown as GoAway;
 }
 
 export function isRefused(answer: Accept | Refused): answer is Refused {

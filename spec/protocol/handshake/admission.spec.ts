@@ -1,17 +1,18 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { HandshakeRefusedError } from 'rx-lifeline';
+import type { HandshakeRefusedError, PeerClosedError } from 'rx-lifeline';
 import {
   acceptHandshake,
   classifyFailure,
   handshake,
   HandshakeAdmission,
+  heartbeat,
   memory,
   policy,
   reconnectWith,
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
-import { catchError, EMPTY, mergeMap, VirtualTimeScheduler } from 'rxjs';
+import { catchError, EMPTY, map, mergeMap, of, VirtualTimeScheduler, type Observable } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A clock that only moves when told. */
@@ -27,7 +28,7 @@ describe('HandshakeAdmission', () => {
     const answers = Array.from({ length: 7 }, () => admission.admit());
     // 3 admitted; the bucket refills one token per 100 ms: the refused come back at 100, 200, …
     expect(answers).to.deep.equal([undefined, undefined, undefined, 100, 200, 300, 400]);
-    expect(admission.stats).to.deep.equal({ admitted: 3, refused: 4 });
+    expect(admission.stats).to.deep.equal({ admitted: 3, refused: 4, open: 0, draining: false });
   });
 
   it('admits the refused when they come back at their hint, one per slot', () => {
@@ -137,4 +138,131 @@ describe('HandshakeAdmission', () => {
     // The 95 refused each came back once, at its hint, and got in: told when, none dialled blindly.
     expect(dials).to.equal(100 + 95);
   });
+
+  describe('drain(): the graceful close of a server', () => {
+    it('says go-away with the hint on every open connection, closes it, refuses newcomers, and completes once all are gone', () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 5 });
+        const admission = new HandshakeAdmission();
+        endpoint.server
+          .pipe(
+            mergeMap((event) =>
+              event.type === 'connection'
+                ? event.connection.pipe(
+                    acceptHandshake({ layers: ['heartbeat'], admission }),
+                    heartbeat(),
+                    catchError(() => EMPTY),
+                  )
+                : EMPTY,
+            ),
+          )
+          .subscribe();
+        const client = () =>
+          endpoint.transport.pipe(
+            handshake({ layers: ['heartbeat'] }),
+            heartbeat(),
+            reconnectWith(policy.constant(10).maxAttempts(3)),
+            map((event) => {
+              if (event.type !== 'disconnected') return event.type;
+              const error = event.error as PeerClosedError | HandshakeRefusedError;
+              return `${error.name}:${String(error.code ?? (error as HandshakeRefusedError).reason)}:${event.delay}`;
+            }),
+            named(),
+          );
+        let drained = '';
+        testScheduler.schedule(() => {
+          admission
+            .drain({ retryAfterMs: 1_000 })
+            .subscribe({ complete: () => (drained = `at ${testScheduler.now()}`) });
+        }, 50);
+        // Connected at 15; the go-away leaves at 50 and the close follows: the client sees the end at
+        // 55, waits the server's 1,000 ms (not its own 10), is refused 'overloaded' with the same hint
+        // at 1,070, waits again, and gives up at its third attempt.
+        const values = {
+          c: 'connected',
+          g: 'PeerClosedError:go-away:1000',
+          o: 'HandshakeRefusedError:overloaded:1000',
+          x: 'E:GaveUpError',
+        };
+        expectObservable(client()).toBe('15ms c 39ms g 1014ms o 1014ms (x|)', values);
+        expectObservable(client()).toBe('15ms c 39ms g 1014ms o 1014ms (x|)', values);
+        testScheduler.schedule(() => {
+          expect(drained).to.equal('at 55');
+          expect(admission.stats).to.deep.equal({ admitted: 2, refused: 4, open: 0, draining: true });
+        }, 3_000);
+      });
+    });
+
+    it('on a connection without layers it only closes: a map there could be an application frame', () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 5 });
+        const admission = new HandshakeAdmission();
+        const sent: unknown[] = [];
+        endpoint.server
+          .pipe(
+            mergeMap((event) =>
+              event.type === 'connection'
+                ? event.connection.pipe(
+                    acceptHandshake({ layers: [], admission }),
+                    catchError(() => EMPTY),
+                  )
+                : EMPTY,
+            ),
+          )
+          .subscribe();
+        const client = endpoint.transport.pipe(
+          handshake({ layers: [] }),
+          map((event) => (event.type === 'frame' ? (sent.push(event.frame), 'f') : event.type)),
+          named(),
+        );
+        testScheduler.schedule(() => admission.drain().subscribe(), 50);
+        expectObservable(client).toBe('15ms c 39ms |', { c: 'connected' });
+        testScheduler.schedule(() => expect(sent).to.deep.equal([]), 100);
+      });
+    });
+
+    it('completes at once when no connection is open, and says what is wrong with its options', () => {
+      const admission = new HandshakeAdmission({ perSecond: 10 });
+      let done = false;
+      admission.drain().subscribe({ complete: () => (done = true) });
+      expect(done).to.equal(true);
+      expect(admission.admit()).to.equal(1_000);
+      expect(() => admission.drain({ retryAfterMs: -1 })).to.throw(
+        TypeError,
+        'retryAfterMs must be an integer ≥ 0',
+      );
+      expect(() => admission.drain({ retryAfter: 5 } as never)).to.throw(
+        TypeError,
+        /did you mean 'retryAfterMs'/,
+      );
+    });
+
+    it('a map after the accept that is no go-away goes up to the layer above, which refuses it', () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 5 });
+        endpoint.server
+          .pipe(mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)))
+          .subscribe((event) => {
+            if (event.type !== 'connected') return;
+            event.link.send({ lifeline: 2, layers: { heartbeat: 1 } });
+            event.link.send({ lifeline: 2, goAway: { retryAfterMs: -5 } });
+          });
+        const client = endpoint.transport.pipe(
+          handshake({ layers: ['heartbeat'] }),
+          heartbeat(),
+          map((e) => e.type),
+          named(),
+        );
+        expectObservable(client).toBe('10ms (cx|)', { c: 'connected', x: 'E:ProtocolError' });
+      });
+    });
+  });
 });
+
+/** Maps an error to `E:<name>` and completes. */
+function named<T>(): (source: Observable<T>) => Observable<T | string> {
+  return catchError((error: Error) => of(`E:${error.name}`));
+}
