@@ -1,25 +1,12 @@
-import {
-  asyncScheduler,
-  Observable,
-  Subscription,
-  type OperatorFunction,
-  type SchedulerLike,
-  type Subscriber,
-} from 'rxjs';
-import type {
-  ConnectedEvent,
-  HandshakeResult,
-  Link,
-  LinkInfo,
-  TransportEvent,
-} from '../../core/transport.js';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
+import type { ConnectedEvent, HandshakeResult, LinkInfo, TransportEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { DueTimer } from '../../internal/due-timer.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
+import { HandshakeSide, sideOperator } from './side.js';
 import { checkFunction, checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { HandshakeRefusedError, HandshakeTimeoutError, refusalError } from './errors.js';
-import type { HandshakeAdmission } from './admission.js';
+import type { Departing, HandshakeAdmission } from './admission.js';
 import { offerOf, WIRE_VERSIONS, type LayerName } from './layers.js';
 import { negotiate, type ServerOffer } from './negotiate.js';
 import { checkApp, checkLayers, checkTimeout } from './options.js';
@@ -170,35 +157,30 @@ export function acceptHandshake<In = unknown, Out = In>(
     timeout: checkTimeout(where, config.timeout),
     scheduler: config.scheduler ?? asyncScheduler,
   };
-  return (source) =>
-    new Observable<TransportEvent<In, Out>>((subscriber) => {
-      const run = new ServerHandshake(subscriber as Subscriber<TransportEvent<unknown, unknown>>, settings);
-      run.start(source);
-      return () => run.stop();
-    });
+  return sideOperator<In, Out>((subscriber) => new ServerHandshake(subscriber, settings));
 }
 
 /** One accepted connection's handshake: hello, authenticate, then open or refused. */
-class ServerHandshake {
-  private state: 'hello' | 'authenticating' | 'open' | 'refused' | 'ended' = 'hello';
-  private link: Link<unknown> | undefined;
+class ServerHandshake
+  extends HandshakeSide<'hello' | 'authenticating' | 'open' | 'refused'>
+  implements Departing
+{
   /** The error to end with once a refused connection has closed. */
   private refusal: HandshakeRefusedError | undefined;
-  private readonly deadline: DueTimer;
-  private readonly source = new Subscription();
   /** The accept settled at least one layer: a go-away can be told from their envelopes. */
   private layered = false;
   /** Takes the connection off the admission's list of open ones, once it has ended. */
   private leave: (() => void) | undefined;
 
   constructor(
-    private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+    subscriber: Subscriber<TransportEvent<unknown, unknown>>,
     private readonly settings: ServerSettings,
   ) {
-    this.deadline = new DueTimer(settings.scheduler);
+    super(subscriber, settings.scheduler, 'hello');
   }
 
-  start(source: Observable<TransportEvent<unknown, unknown>>): void {
+  /** The deadline runs from the accept: from the subscription. */
+  protected override onStart(): void {
     const { timeout } = this.settings;
     this.deadline.setIn(timeout, () =>
       this.end(
@@ -209,28 +191,22 @@ class ServerHandshake {
           ),
       ),
     );
-    this.source.add(
-      source.subscribe({
-        next: (event) => this.onEvent(event),
-        error: (error: unknown) => this.end(this.refusal ?? error),
-        complete: () => (this.refusal ? this.end(this.refusal) : this.onComplete()),
-      }),
-    );
   }
 
-  stop(): void {
-    this.state = 'ended';
-    this.deadline.cancel();
-    this.source.unsubscribe();
+  protected override onStop(): void {
     this.leave?.();
     this.leave = undefined;
+  }
+
+  protected onError(error: unknown): void {
+    this.end(this.refusal ?? error);
   }
 
   private get remote(): string {
     return this.link?.info.remote ?? 'a client';
   }
 
-  private onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
+  protected onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
     if (this.state === 'open') return this.subscriber.next(event as TransportEvent<unknown, unknown>);
     if (event.type === 'connected') {
       this.link = (event as ConnectedEvent).link;
@@ -367,18 +343,13 @@ class ServerHandshake {
     }
   }
 
-  private onComplete(): void {
+  protected onComplete(): void {
+    if (this.refusal) return this.end(this.refusal);
     if (this.state === 'open') return this.subscriber.complete();
     // The client left before finishing its handshake: nothing was accepted, nothing is owed.
     this.state = 'ended';
     this.deadline.cancel();
     this.subscriber.complete();
-  }
-
-  private end(error: unknown): void {
-    if (this.state === 'ended') return;
-    this.stop();
-    this.subscriber.error(error);
   }
 }
 

@@ -1,11 +1,4 @@
-import {
-  asyncScheduler,
-  Observable,
-  Subscription,
-  type OperatorFunction,
-  type SchedulerLike,
-  type Subscriber,
-} from 'rxjs';
+import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
 import { PeerClosedError } from '../../core/errors.js';
 import type {
   ConnectedEvent,
@@ -15,9 +8,9 @@ import type {
   TransportEvent,
 } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { DueTimer } from '../../internal/due-timer.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
+import { HandshakeSide, sideOperator } from './side.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
 import { HandshakeTimeoutError, refusalError } from './errors.js';
 import { offerOf, WIRE_VERSIONS, type LayerName, type VersionRange } from './layers.js';
@@ -119,50 +112,29 @@ export function handshake<In = unknown, Out = In>(
     timeout: checkTimeout(where, config.timeout),
     scheduler: config.scheduler ?? asyncScheduler,
   };
-  return (source) =>
-    new Observable<TransportEvent<In, Out>>((subscriber) => {
-      const run = new ClientHandshake(subscriber as Subscriber<TransportEvent<unknown, unknown>>, settings);
-      run.start(source);
-      return () => run.stop();
-    });
+  return sideOperator<In, Out>((subscriber) => new ClientHandshake(subscriber, settings));
 }
 
 /** One subscription of {@link handshake}: waiting for the link, then the answer, then open. */
-class ClientHandshake {
-  private state: 'dialling' | 'waiting' | 'open' | 'ended' = 'dialling';
+class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open'> {
   /** The accept settled at least one layer: a map after it is the server's go-away. */
   private layered = false;
   /** The go-away's hint, once the server said it goes away. */
   private leaving: number | undefined;
-  private link: Link<unknown> | undefined;
-  private readonly deadline: DueTimer;
-  private readonly source = new Subscription();
 
   constructor(
-    private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+    subscriber: Subscriber<TransportEvent<unknown, unknown>>,
     private readonly settings: ClientSettings,
   ) {
-    this.deadline = new DueTimer(settings.scheduler);
+    super(subscriber, settings.scheduler, 'dialling');
   }
 
-  start(source: Observable<TransportEvent<unknown, unknown>>): void {
-    this.source.add(
-      source.subscribe({
-        next: (event) => this.onEvent(event),
-        // A reset after a go-away is still the server leaving, as it said.
-        error: (error: unknown) => this.end(this.leaving === undefined ? error : this.leftError()),
-        complete: () => this.onComplete(),
-      }),
-    );
+  protected onError(error: unknown): void {
+    // A reset after a go-away is still the server leaving, as it said.
+    this.end(this.leaving === undefined ? error : this.leftError());
   }
 
-  stop(): void {
-    this.state = 'ended';
-    this.deadline.cancel();
-    this.source.unsubscribe();
-  }
-
-  private onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
+  protected onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
     if (this.state === 'open' && event.type !== 'disconnected') {
       // With layers above, whose envelopes are arrays, a map is the server's go-away.
       if (this.layered && event.type === 'frame' && !Array.isArray((event as FrameEvent).frame)) {
@@ -302,7 +274,7 @@ class ClientHandshake {
     });
   }
 
-  private onComplete(): void {
+  protected onComplete(): void {
     if (this.state === 'open' && this.leaving !== undefined) return this.end(this.leftError());
     if (this.state === 'open') return this.subscriber.complete();
     const remote = this.link?.info.remote ?? '?';
@@ -312,12 +284,6 @@ class ClientHandshake {
         this.link ? { write: this.link.writeReport() } : {},
       ),
     );
-  }
-
-  private end(error: unknown): void {
-    if (this.state === 'ended') return;
-    this.stop();
-    this.subscriber.error(error);
   }
 }
 

@@ -1,0 +1,71 @@
+/**
+ * What both sides of the handshake share: one subscription of the operator, holding the source's
+ * subscription, the deadline and the link, and ending once.
+ * @internal
+ * @packageDocumentation
+ */
+import { Observable, Subscription, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
+import type { Link, TransportEvent } from '../../core/transport.js';
+import { DueTimer } from '../../internal/due-timer.js';
+
+type Events = TransportEvent<unknown, unknown>;
+
+/** One subscription of a handshake operator, in its own states until it has ended. @internal */
+export abstract class HandshakeSide<State extends string> {
+  protected state: State | 'ended';
+  protected link: Link<unknown> | undefined;
+  protected readonly deadline: DueTimer;
+  private readonly source = new Subscription();
+
+  constructor(
+    protected readonly subscriber: Subscriber<Events>,
+    scheduler: SchedulerLike,
+    initial: State,
+  ) {
+    this.state = initial;
+    this.deadline = new DueTimer(scheduler);
+  }
+
+  start(source: Observable<Events>): void {
+    this.onStart();
+    this.source.add(
+      source.subscribe({
+        next: (event) => this.onEvent(event),
+        error: (error: unknown) => this.onError(error),
+        complete: () => this.onComplete(),
+      }),
+    );
+  }
+
+  stop(): void {
+    this.state = 'ended';
+    this.deadline.cancel();
+    this.source.unsubscribe();
+    this.onStop();
+  }
+
+  /** Fails the stream with `error`, once. */
+  protected end(error: unknown): void {
+    if (this.state === 'ended') return;
+    this.stop();
+    this.subscriber.error(error);
+  }
+
+  protected onStart(): void {}
+  protected onStop(): void {}
+  protected abstract onEvent(event: Events | { readonly type: string }): void;
+  protected abstract onError(error: unknown): void;
+  protected abstract onComplete(): void;
+}
+
+/** The operator that runs one `make(subscriber)` per subscription. @internal */
+export function sideOperator<In, Out>(
+  make: (subscriber: Subscriber<Events>) => HandshakeSide<string>,
+): OperatorFunction<Events, TransportEvent<In, Out>> {
+  return (source) =>
+    new Observable<TransportEvent<In, Out>>((subscriber) => {
+      const side = make(subscriber as Subscriber<Events>);
+      side.start(source);
+      return () => side.stop();
+    });
+}
