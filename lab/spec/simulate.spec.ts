@@ -192,6 +192,26 @@ describe('lab: simulate()', () => {
     });
   });
 
+  it('pushback: the same restart, each refused client told when to come back, gets everyone back in turn', () => {
+    const options = { clients: 1_000, duration: 120_000 };
+    const scenario = { at: 10_000, down: 2_000, capacity: 100 };
+    const hard = run('capacity', scenario, 'exponential', {}, options);
+    const told = run('pushback', scenario, 'exponential', {}, options);
+    // Without hints, un-jittered clients come back together, second after second: most never get in.
+    expect(hard.notBack).to.be.above(0);
+    // Told when, they come back one admission slot apart: all are in once 1,000 / 100 per s = 10 s
+    // have passed after their first dial to the restarted server, which the 2 s outage and the
+    // backoff step they were waiting out (1.6 s at most by then) put within 3.6 s of the cut.
+    expect(told.notBack).to.equal(0);
+    expect(told.backMax).to.be.at.most(2_000 + 1_600 + 10_000 + 1_000);
+    expect(told.dials).to.be.below(hard.dials);
+    // The herd that meets the restarted server (13 s) is told when to return: from then on the
+    // server sees its rate, 100 dials a second, each one admitted; without hints, 900 come back
+    // together at 16 s and 800 at 22 s, and are refused again.
+    expect(told.dialsPerSecond.slice(17, 24)).to.deep.equal([100, 100, 100, 100, 100, 100, 100]);
+    expect(hard.dialsPerSecond.slice(16, 23)).to.deep.equal([900, 0, 0, 0, 0, 0, 800]);
+  });
+
   it('capacity: exponential backoff without jitter storms the server; full jitter dials less and recovers sooner', () => {
     const options = { clients: 1_000, duration: 600_000 };
     const scenario = { at: 10_000, down: 30_000, capacity: 100 };

@@ -108,6 +108,8 @@ function scenarioHelp(name: (typeof BUILT_IN_SCENARIOS)[number]): string {
       return 'every client dials at 0 s; --fail-rate of dials fail at random';
     case 'capacity':
       return 'an outage, then a server that fails every dial beyond --capacity per second';
+    case 'pushback':
+      return 'an outage, then a server that admits --capacity handshakes/s and tells the rest when to return';
     case 'half-open':
       return 'at --at every link dies silently; clients notice by heartbeat timeout';
   }

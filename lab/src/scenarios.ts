@@ -33,6 +33,7 @@ export interface Outage {
  *   flapping: undefined,
  *   dialFailureRate: 0,
  *   capacity: 200,
+ *   admission: undefined,
  *   halfOpen: undefined,
  * };
  * ```
@@ -57,6 +58,12 @@ export interface Scenario {
    * dial beyond the first `capacity` fails, whatever the reason of the others. @default Infinity
    */
   readonly capacity: number;
+  /**
+   * Handshakes per second the server admits with pushback, as lifeline's `HandshakeAdmission`
+   * does: a dial beyond it is refused `'overloaded'` with a hint of when to come back, the hints
+   * spaced one admission slot apart, which the clients' policies honour. @default undefined (none)
+   */
+  readonly admission: number | undefined;
   /**
    * At `at`, a share `fraction` of the live connections (chosen at random) die silently: nothing
    * tells the client. A client learns it from its heartbeat: pings arrive every
@@ -109,13 +116,21 @@ const NOTHING: Omit<Scenario, 'name' | 'description'> = {
   flapping: undefined,
   dialFailureRate: 0,
   capacity: Infinity,
+  admission: undefined,
   halfOpen: undefined,
 };
 
 const s = (ms: number) => `${ms / 1000} s`;
 
 /** The names of the built-in scenarios, in the order `--help` lists them. @internal */
-export const BUILT_IN_SCENARIOS = ['outage', 'flapping', 'dial-failures', 'capacity', 'half-open'] as const;
+export const BUILT_IN_SCENARIOS = [
+  'outage',
+  'flapping',
+  'dial-failures',
+  'capacity',
+  'pushback',
+  'half-open',
+] as const;
 
 /**
  * Makes a built-in scenario from the CLI's scenario flags.
@@ -162,6 +177,14 @@ export function builtInScenario(
         outages: [{ at: p.at, for: p.down }],
         capacity: p.capacity,
       };
+    case 'pushback':
+      return {
+        ...NOTHING,
+        name,
+        description: `server down from ${s(p.at)} for ${s(p.down)}; it admits ${p.capacity} handshakes/s and tells the rest when to come back`,
+        outages: [{ at: p.at, for: p.down }],
+        admission: p.capacity,
+      };
     case 'half-open':
       return {
         ...NOTHING,
@@ -198,6 +221,7 @@ const SCENARIO_KEYS = new Set([
   'flapping',
   'dialFailureRate',
   'capacity',
+  'admission',
   'halfOpen',
 ]);
 
@@ -232,7 +256,15 @@ export function scenarioFromSpec(name: string, spec: unknown): Scenario {
   const where = `scenario "${name}"`;
   const fields = record(where, spec);
   onlyKeys(where, fields, SCENARIO_KEYS);
-  const { description, coldStart = false, outages = [], flapping, dialFailureRate = 0, capacity } = fields;
+  const {
+    description,
+    coldStart = false,
+    outages = [],
+    flapping,
+    dialFailureRate = 0,
+    capacity,
+    admission,
+  } = fields;
   if (description !== undefined && typeof description !== 'string') {
     throw new LabUsageError(`${where}: description must be a string`);
   }
@@ -253,6 +285,7 @@ export function scenarioFromSpec(name: string, spec: unknown): Scenario {
     flapping: undefined,
     dialFailureRate: parseFraction(`${where}: dialFailureRate`, dialFailureRate),
     capacity: capacity === undefined ? Infinity : parseCount(`${where}: capacity`, capacity),
+    admission: admission === undefined ? undefined : parseCount(`${where}: admission`, admission),
     halfOpen: undefined,
   };
   if (flapping !== undefined) {

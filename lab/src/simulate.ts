@@ -9,6 +9,8 @@ import {
   ConnectionResetError,
   DialError,
   FailureRun,
+  HandshakeAdmission,
+  HandshakeRefusedError,
   HeartbeatTimeoutError,
   policy,
   type BreakerPermit,
@@ -235,6 +237,18 @@ function simulateOne(
     phase: 'read',
     code: 'ECONNRESET',
   });
+  // A server with pushback refuses with a hint of its own each time: one error made once, and a
+  // cheap copy per refusal that carries the hint (the classifier reads the reason through it).
+  const overloaded = new HandshakeRefusedError('The server admits no more handshakes for now (simulated)', {
+    reason: 'overloaded',
+    side: 'client',
+  });
+  const pushedBack = (retryAfterMs: number): unknown =>
+    Object.create(overloaded, { retryAfterMs: { value: retryAfterMs } }) as unknown;
+  const admission =
+    scenario.admission === undefined
+      ? undefined
+      : new HandshakeAdmission({ perSecond: scenario.admission, scheduler: clock });
   const halfOpen = scenario.halfOpen;
   const silent = new HeartbeatTimeoutError('No heartbeat (simulated half-open link)', {
     silentFor: halfOpen?.heartbeatTimeout ?? 0,
@@ -329,6 +343,8 @@ function simulateOne(
       load <= scenario.capacity &&
       !(scenario.dialFailureRate > 0 && scenarioRandom() < scenario.dialFailureRate);
     if (!accepted) return fail(c, refused);
+    const wait = admission?.admit();
+    if (wait !== undefined) return fail(c, pushedBack(wait));
     state[c] = UP;
     generation[c]!++;
     connectedAt[c] = now;
