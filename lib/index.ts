@@ -186,6 +186,8 @@ export {
   AmbiguousOutcomeError,
   PendingRequestsFullError,
   RemoteError,
+  RequestBodyOverflowError,
+  RequestBodyUnsupportedError,
   RequestCancelledError,
   RequestTimeoutError,
   SendQueueFullError,
