@@ -5,12 +5,11 @@ import {
   catchError,
   defer,
   finalize,
-  ignoreElements,
   map,
-  merge,
   NEVER,
   of,
   range,
+  Subject,
   switchMap,
   take,
   tap,
@@ -26,7 +25,6 @@ import {
   ProtocolError,
   RequestBodyOverflowError,
   RequestBodyUnsupportedError,
-  SendQueueFullError,
   serveRequests,
   type AmbiguousOutcomeError,
   type RemoteError,
@@ -515,5 +513,124 @@ describe('streamed request bodies (requests layer v2)', () => {
     const times = seen.map((s) => Number(s.split('@')[1]));
     expect(times[0]).to.be.below(8);
     for (const time of times.slice(1)) expect(time).to.be.at.least(18);
+  });
+  describe('versions', () => {
+    /**
+     * A client, `handshake({ layers: ['requests'] })` then `cancelPending()`, on a recording link;
+     * `before` runs with its request link before the server's answer, which settles `requests` at
+     * `version`; `after` runs after it. `stop()` ends the client.
+     */
+    async function negotiated(
+      version: number,
+      before: (link: RequestLink) => void,
+      after: (link: RequestLink) => void,
+    ): Promise<{ sent: unknown[]; error: unknown; stop: () => void }> {
+      const source = new Subject<TransportEvent>();
+      const wire = new RecordingLink();
+      let link: RequestLink | undefined;
+      const result = { sent: wire.sent as unknown[], error: undefined as unknown, stop: () => undefined };
+      const subscription = source.pipe(handshake({ layers: ['requests'] }), cancelPending()).subscribe({
+        next: (event) => {
+          if (event.type === 'request-link') link = event.link;
+        },
+        error: (error: unknown) => (result.error = error),
+      });
+      source.next({ type: 'connected', link: wire });
+      await Promise.resolve();
+      before(link!);
+      source.next({ type: 'frame', frame: { lifeline: 2, layers: { requests: version } } });
+      after(link!);
+      return { ...result, stop: () => subscription.unsubscribe() };
+    }
+
+    it('requests v1 negotiated: a request with a body fails at once with RequestBodyUnsupportedError, sending nothing', async () => {
+      const errors: unknown[] = [];
+      const fail = { error: (e: unknown) => errors.push(e) };
+      const { sent, error, stop } = await negotiated(
+        1,
+        // Queued before the handshake settled: it fails when its turn comes.
+        (link) => link.request('early', { body: of('a') }).subscribe(fail),
+        (link) => {
+          link.request('late', { body: of('a') }).subscribe(fail);
+          link.request('plain').subscribe(fail);
+        },
+      );
+      expect(error).to.equal(undefined);
+      expect(errors).to.have.length(2);
+      for (const e of errors) {
+        expect(RequestBodyUnsupportedError.is(e), String(e)).to.equal(true);
+        expect([(e as RequestBodyUnsupportedError).version, (e as RequestBodyUnsupportedError).needs]).to.deep.equal([1, 2]);
+        expect((e as Error).message).to.include('the server speaks requests v1');
+      }
+      // The hello, then the plain request only, as v1 has it ('late' was refused before it had an id).
+      expect(sent.slice(1)).to.deep.equal([[1, 2, 'plain']]);
+      stop();
+    });
+
+    it('requests v2 negotiated: the head says a body follows; a plain request keeps the v1 envelope', async () => {
+      const { sent, error, stop } = await negotiated(
+        2,
+        () => undefined,
+        (link) => {
+          link.request('plain').subscribe({ error: () => undefined });
+          link.request('up', { body: of('a', 'b') }).subscribe({ error: () => undefined });
+        },
+      );
+      expect(error).to.equal(undefined);
+      expect(sent.slice(1)).to.deep.equal([
+        [1, 1, 'plain'],
+        [1, 2, 'up', 'body'],
+        [4, 2, 'next', 'a'],
+        [4, 2, 'next', 'b'],
+        [4, 2, 'complete'],
+      ]);
+      stop();
+    });
+
+    it('a server whose handshake settled requests v1 takes body envelopes for what they are there: a ProtocolError', () => {
+      const run = (version: number, frames: unknown[]) => {
+        const source = new Subject<TransportEvent>();
+        const link = new RecordingLink();
+        const seen: unknown[] = [];
+        let error: unknown;
+        source
+          .pipe(
+            serveRequests((_payload, { body$ }) => body$.pipe(toArray())),
+          )
+          .subscribe({ error: (e: unknown) => (error = e) });
+        source.next({ type: 'connected', link, handshake: { layers: { requests: version } } });
+        for (const frame of frames) source.next({ type: 'frame', frame });
+        seen.push(...link.sent);
+        return { sent: seen, error };
+      };
+      const head = [1, 1, 'up', 'body'];
+      const v1 = run(1, [head]);
+      expect(ProtocolError.is(v1.error), String(v1.error)).to.equal(true);
+      expect(run(1, [[4, 1, 'complete']]).error).to.satisfy((e: unknown) => ProtocolError.is(e));
+      const v2 = run(2, [head, [4, 1, 'next', 'a'], [4, 1, 'complete']]);
+      expect(v2.error).to.equal(undefined);
+      expect(v2.sent).to.deep.equal([
+        [2, 1, 'next', ['a']],
+        [2, 1, 'complete'],
+      ]);
+    });
+
+    it('options: a body that is not an Observable is a TypeError at once', () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 1 });
+        const { link, subscription } = clientOn(endpoint);
+        expect(() => link.request('x', { body: ['a'] as never })).to.throw(
+          TypeError,
+          'request: body must be an Observable, got an array',
+        );
+        subscription.unsubscribe();
+      });
+      expect(() => serveRequests(() => 1, { maxBodyChunks: 0 })).to.throw(
+        TypeError,
+        'serveRequests: maxBodyChunks must be a positive integer, got 0',
+      );
+      expect(() => serveRequests(() => 1, { maxBodyBytes: 1.5 })).to.throw(TypeError, /maxBodyBytes/);
+    });
   });
 });
