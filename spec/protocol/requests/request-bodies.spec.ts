@@ -457,8 +457,13 @@ describe('streamed request bodies (requests layer v2)', () => {
         }).subscribe();
         const { link, subscription } = clientOn(endpoint);
         // The six chunks come at once; the cut at 5 finds some of them still queued here.
-        testScheduler.schedule(() => expect(link.queued).to.be.above(0), 3);
+        const queued: number[] = [];
+        testScheduler.schedule(() => queued.push(link.queued), 3);
         testScheduler.schedule(() => endpoint.faults.cut(), 5);
+        // Offline: the dropped chunks no longer take places in the queue.
+        testScheduler.schedule(() => queued.push(link.queued), 6);
+        testScheduler.schedule(() => expect(queued[0]).to.be.above(0), 6);
+        testScheduler.schedule(() => expect(queued[1]).to.equal(0), 6);
         const body = cold('-(abcdef)-|', { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }).pipe(
           map((n) => `${n}${'x'.repeat(30)}`),
         );
