@@ -312,7 +312,15 @@ describe('serveRequests', () => {
             outcomes.add(`${String(sent[2])}${sent[2] === 'error' ? `:${(sent[3] as RemoteError).name}` : ''}`);
           }
         }),
-        { numRuns: 500 },
+        {
+          numRuns: 500,
+          // Besides the random runs, one that reaches each path for sure.
+          examples: [
+            [[[1, 1, 'p', 'body'], [4, 1, 'next', 'a'], [4, 1, 'complete']]],
+            [[[1, 2, 'p', 'body'], [4, 2, 'next', 'a'], [4, 2, 'next', 'b'], [4, 2, 'next', 'c']]],
+            [[[1, 1, 'p', 'body'], [4, 1, 'complete'], [4, 1, 'complete']]],
+          ],
+        },
       );
       // The runs reached the paths that matter: bodies answered, overflowed, refused.
       expect([...outcomes]).to.include.members([
