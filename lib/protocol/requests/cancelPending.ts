@@ -98,7 +98,7 @@ export interface RequestLink<Out = unknown> extends Link<Out> {
   request<R = unknown>(payload: unknown, options?: RequestOptions): Observable<R>;
   /** Requests waiting for (the end of) their response. */
   readonly pending: number;
-  /** Plain frames queued until a connection takes them. */
+  /** Plain frames (and chunks of streamed request bodies) queued until a connection takes them. */
   readonly queued: number;
   /**
    * After `close()` or the end of the stream: the queued frames that never reached a link. Empty
@@ -158,7 +158,8 @@ export interface CancelPendingConfig {
   maxPending?: number;
   /**
    * Plain frames queued here while no link takes them; one more is refused with
-   * {@link SendQueueFullError}. Without {@link resumable}, that is while offline or while the
+   * {@link SendQueueFullError}. Chunks of streamed request bodies count too (one more fails its
+   * request with that error). Without {@link resumable}, that is while offline or while the
    * connection's send buffer is full. With it, the session link takes messages and requests while
    * offline too: its replay buffer is then the one send buffer (`maxBytes`, `maxFrames`), and
    * this queue holds only what that buffer refused as full.
@@ -166,9 +167,9 @@ export interface CancelPendingConfig {
    */
   maxQueued?: number;
   /**
-   * The bytes of the plain frames queued here (each measured as MessagePack when it is queued); a
-   * frame that would take the queue past it is refused with {@link SendQueueFullError}, `unit`
-   * `'bytes'`.
+   * The bytes of the plain frames (and body chunks) queued here, each measured as MessagePack when
+   * it is queued; a frame that would take the queue past it is refused with
+   * {@link SendQueueFullError}, `unit` `'bytes'`.
    * @default 4 MiB (4_194_304)
    */
   maxQueuedBytes?: number;

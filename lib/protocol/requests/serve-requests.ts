@@ -319,9 +319,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
       };
 
       const start = (id: number, payload: unknown, withBody: boolean) => {
-        const body = withBody
-          ? new BodyInbox(id, { chunks: maxBodyChunks, bytes: maxBodyBytes })
-          : undefined;
+        const body = withBody ? new BodyInbox(id, { chunks: maxBodyChunks, bytes: maxBodyBytes }) : undefined;
         const entry: Running = { controller: new AbortController(), subscription: undefined, body };
         running.set(id, entry);
         let result: unknown;

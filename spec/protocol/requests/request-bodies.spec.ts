@@ -294,7 +294,12 @@ describe('streamed request bodies (requests layer v2)', () => {
           endpoint,
           (payload, { body$, signal }) => {
             signal.addEventListener('abort', () => reasons.push(signal.reason as RequestBodyOverflowError));
-            return payload === 'hoard' ? NEVER : body$.pipe(toArray(), map((c) => c.length));
+            return payload === 'hoard'
+              ? NEVER
+              : body$.pipe(
+                  toArray(),
+                  map((c) => c.length),
+                );
           },
           { config: { maxBodyBytes: 20 } },
         ).subscribe();
@@ -564,7 +569,10 @@ describe('streamed request bodies (requests layer v2)', () => {
       expect(errors).to.have.length(2);
       for (const e of errors) {
         expect(RequestBodyUnsupportedError.is(e), String(e)).to.equal(true);
-        expect([(e as RequestBodyUnsupportedError).version, (e as RequestBodyUnsupportedError).needs]).to.deep.equal([1, 2]);
+        expect([
+          (e as RequestBodyUnsupportedError).version,
+          (e as RequestBodyUnsupportedError).needs,
+        ]).to.deep.equal([1, 2]);
         expect((e as Error).message).to.include('the server speaks requests v1');
       }
       // The hello, then the plain request only, as v1 has it ('late' was refused before it had an id).
@@ -599,9 +607,7 @@ describe('streamed request bodies (requests layer v2)', () => {
         const seen: unknown[] = [];
         let error: unknown;
         source
-          .pipe(
-            serveRequests((_payload, { body$ }) => body$.pipe(toArray())),
-          )
+          .pipe(serveRequests((_payload, { body$ }) => body$.pipe(toArray())))
           .subscribe({ error: (e: unknown) => (error = e) });
         source.next({ type: 'connected', link, handshake: { layers: { requests: version } } });
         for (const frame of frames) source.next({ type: 'frame', frame });

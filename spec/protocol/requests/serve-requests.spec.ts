@@ -296,7 +296,13 @@ describe('serveRequests', () => {
         .tuple(id, oddValue, fc.array(part, { maxLength: 5 }))
         .map(([n, payload, parts]) => [[1, n, payload, 'body'], ...parts.map((p) => [4, n, ...p])]);
       const conversation = fc
-        .array(fc.oneof(peerFrame(envelopes).map((frame) => [frame]), request), { maxLength: 5 })
+        .array(
+          fc.oneof(
+            peerFrame(envelopes).map((frame) => [frame]),
+            request,
+          ),
+          { maxLength: 5 },
+        )
         .map((runs) => runs.flat());
       const outcomes = new Set<string>();
       await fc.assert(
@@ -309,16 +315,37 @@ describe('serveRequests', () => {
             outcomes.add('protocol error');
           }
           for (const sent of fed!.link.sent as unknown[][]) {
-            outcomes.add(`${String(sent[2])}${sent[2] === 'error' ? `:${(sent[3] as RemoteError).name}` : ''}`);
+            outcomes.add(
+              `${String(sent[2])}${sent[2] === 'error' ? `:${(sent[3] as RemoteError).name}` : ''}`,
+            );
           }
         }),
         {
           numRuns: 500,
           // Besides the random runs, one that reaches each path for sure.
           examples: [
-            [[[1, 1, 'p', 'body'], [4, 1, 'next', 'a'], [4, 1, 'complete']]],
-            [[[1, 2, 'p', 'body'], [4, 2, 'next', 'a'], [4, 2, 'next', 'b'], [4, 2, 'next', 'c']]],
-            [[[1, 1, 'p', 'body'], [4, 1, 'complete'], [4, 1, 'complete']]],
+            [
+              [
+                [1, 1, 'p', 'body'],
+                [4, 1, 'next', 'a'],
+                [4, 1, 'complete'],
+              ],
+            ],
+            [
+              [
+                [1, 2, 'p', 'body'],
+                [4, 2, 'next', 'a'],
+                [4, 2, 'next', 'b'],
+                [4, 2, 'next', 'c'],
+              ],
+            ],
+            [
+              [
+                [1, 1, 'p', 'body'],
+                [4, 1, 'complete'],
+                [4, 1, 'complete'],
+              ],
+            ],
           ],
         },
       );
