@@ -256,13 +256,8 @@ export class SendBuffer<Out> {
    * unsubscribes it and drops the parts it queued.
    */
   release(request: Pending): void {
-    const run = request.run;
-    if (!run) return;
-    request.run = undefined;
-    run.stopped = true;
-    run.stop.next();
-    run.subscription?.unsubscribe();
-    if (run.queued > 0) this.outbox = this.without(this.outbox.drain(), new Set([run]));
+    const run = stopBody(request);
+    if (run && run.queued > 0) this.outbox = this.without(this.outbox.drain(), new Set([run]));
   }
 
   /** `items` less the parts of `runs`, their counts given back. */
@@ -417,13 +412,8 @@ export class SendBuffer<Out> {
     if (requests.length === 0) return;
     const runs = new Set<BodyRun>();
     for (const request of requests) {
-      const run = request.run;
-      if (!run) continue;
-      runs.add(run);
-      request.run = undefined;
-      run.stopped = true;
-      run.stop.next();
-      run.subscription?.unsubscribe();
+      const run = stopBody(request);
+      if (run) runs.add(run);
     }
     const rest = this.without(this.outbox.drain(), runs);
     this.outbox = new Fifo();
@@ -472,6 +462,17 @@ export class SendBuffer<Out> {
     this.queuedBytes = 0;
     return messages;
   }
+}
+
+/** Unsubscribes the body of `request`, if it runs, and returns its run. */
+function stopBody(request: Pending): BodyRun | undefined {
+  const run = request.run;
+  if (!run) return undefined;
+  request.run = undefined;
+  run.stopped = true;
+  run.stop.next();
+  run.subscription?.unsubscribe();
+  return run;
 }
 
 function unsupported(request: Pending, version: number): RequestBodyUnsupportedError {
