@@ -70,15 +70,12 @@ describe('cancelPending over TCP', () => {
         .pipe(
           serveRequests((_payload, { body$ }) =>
             body$.pipe(
-              reduce(
-                (sum, chunk, index) => {
-                  const bytes = chunk as Uint8Array;
-                  // Each chunk is filled with its index, mod 256: out of order shows.
-                  if (bytes[0] !== index % 256) throw new Error(`chunk ${index} out of order`);
-                  return sum + bytes.byteLength;
-                },
-                0,
-              ),
+              reduce((sum, chunk, index) => {
+                const bytes = chunk as Uint8Array;
+                // Each chunk is filled with its index, mod 256: out of order shows.
+                if (bytes[0] !== index % 256) throw new Error(`chunk ${index} out of order`);
+                return sum + bytes.byteLength;
+              }, 0),
             ),
           ),
           catchError(() => EMPTY),
