@@ -187,9 +187,10 @@ const CONFIG: KnownOptions<ServeRequestsConfig> = {
  * them and `maxBodyBytes` of MessagePack: one more fails that request alone (the handler is
  * cancelled with a {@link RequestBodyOverflowError}, the client gets an error response named
  * `'RequestBodyOverflowError'`); the connection goes on. A cancel, or the end of the stream, also
- * errors a subscribed `body$` and drops the rest of the body; so does answering before the body
- * ended (the rest is dropped as it arrives). When the connection's handshake settled requests v1,
- * body envelopes are a `ProtocolError` like any unknown envelope.
+ * errors a subscribed `body$` and drops the rest of the body. A handler may answer before its body
+ * ended: the rest is then dropped as it arrives, and the client stops sending it. When the
+ * connection's handshake settled requests v1, body envelopes are a `ProtocolError` like any
+ * unknown envelope.
  *
  * It does not retry handlers, does not deduplicate a request the client sent again after a broken
  * connection (it has no memory across connections: mark such requests idempotent), and does not
