@@ -188,6 +188,8 @@ export {
   AmbiguousOutcomeError,
   PendingRequestsFullError,
   RemoteError,
+  RequestBodyOverflowError,
+  RequestBodyUnsupportedError,
   RequestCancelledError,
   RequestTimeoutError,
   SendQueueFullError,

@@ -53,7 +53,7 @@ export const LAYERS: Readonly<Record<LayerName, LayerFacts>> = {
     server: 'hand the connections to acceptSessions()',
   },
   requests: {
-    versions: [1, 1],
+    versions: [1, 2],
     client: 'pipe cancelPending() last',
     server: 'pipe serveRequests() on each connection or session',
   },

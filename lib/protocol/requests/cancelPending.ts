@@ -1,5 +1,6 @@
 import {
   asyncScheduler,
+  isObservable,
   Observable,
   Subscription,
   type SchedulerLike,
@@ -14,10 +15,10 @@ import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { SessionResetEvent } from '../resumable/resumable.js';
-import { RequestCancelledError, type CancelReason } from './errors.js';
+import { RequestBodyUnsupportedError, RequestCancelledError, type CancelReason } from './errors.js';
 import { PendingRequests } from './pending-requests.js';
 import { SendBuffer } from './send-buffer.js';
-import { PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
+import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
 
 /**
  * Options of one request.
@@ -25,7 +26,10 @@ import { PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
  * @example
  * ```ts
  * import type { RequestOptions } from 'rx-lifeline';
+ * import { defer, from } from 'rxjs';
  * const options: RequestOptions = { idempotent: true, timeout: 2_000 };
+ * // A streamed body: cold, so a resend subscribes it again from the start.
+ * const upload: RequestOptions = { body: defer(() => from(['line 1', 'line 2'])) };
  * ```
  * @category Sessions
  */
@@ -44,6 +48,28 @@ export interface RequestOptions {
    * @default the operator's `timeout` (30 seconds unless configured)
    */
   timeout?: number;
+  /**
+   * A streamed request body (requests layer v2): after the request's head, each value of `body`
+   * goes to the server as one frame, then its completion or its error (as `{ name, message }`),
+   * which the handler reads as `context.body$` (see {@link serveRequests}). The body is
+   * subscribed once the head is on a connection (on its `drain$` when the link asked to wait),
+   * and unsubscribed when the request ends: its response arrived (the server may answer before
+   * reading the whole body), it was cancelled, it timed out, or its stream ended.
+   *
+   * It must be cold and repeatable: when a connection breaks before any frame of the request
+   * (head included) may have reached the server, or after it did and the request is
+   * `idempotent`, the request is sent again whole, and `body` is subscribed again from its start
+   * (`defer(() => …)` a source that reads once). Inside a resumable session nothing is resent:
+   * the body goes on where it was.
+   *
+   * Values the link cannot take yet wait in this operator's queue, counted with the plain frames
+   * against `maxQueued` and `maxQueuedBytes`; one more fails the request with
+   * {@link SendQueueFullError} (and cancels it on the server). An Observable cannot be paused, so
+   * pace a large body yourself (from a source that reads on demand, or by the link's `drain$`).
+   * A value the codec cannot encode fails the request. When the connection's handshake settled
+   * requests v1, the request fails at once with {@link RequestBodyUnsupportedError}.
+   */
+  body?: Observable<unknown>;
 }
 
 /**
@@ -63,14 +89,16 @@ export interface RequestLink<Out = unknown> extends Link<Out> {
    * A cold Observable of the response: one value then complete, or the values of a streamed
    * response. Each subscription sends one request; unsubscribing before the end sends a cancel.
    * It errors with {@link RemoteError} (the handler failed), {@link RequestTimeoutError},
-   * {@link AmbiguousOutcomeError}, {@link RequestCancelledError} or {@link PendingRequestsFullError}.
-   * @throws TypeError at once when `options` has a key other than `idempotent` and `timeout`, or a
-   * `timeout` that is not a positive number.
+   * {@link AmbiguousOutcomeError}, {@link RequestCancelledError} or {@link PendingRequestsFullError};
+   * a request with a streamed `body` also with {@link SendQueueFullError} or
+   * {@link RequestBodyUnsupportedError}.
+   * @throws TypeError at once when `options` has a key other than `idempotent`, `timeout` and
+   * `body`, a `timeout` that is not a positive number, or a `body` that is not an Observable.
    */
   request<R = unknown>(payload: unknown, options?: RequestOptions): Observable<R>;
   /** Requests waiting for (the end of) their response. */
   readonly pending: number;
-  /** Plain frames queued until a connection takes them. */
+  /** Plain frames (and chunks of streamed request bodies) queued until a connection takes them. */
   readonly queued: number;
   /**
    * After `close()` or the end of the stream: the queued frames that never reached a link. Empty
@@ -130,7 +158,8 @@ export interface CancelPendingConfig {
   maxPending?: number;
   /**
    * Plain frames queued here while no link takes them; one more is refused with
-   * {@link SendQueueFullError}. Without {@link resumable}, that is while offline or while the
+   * {@link SendQueueFullError}. Chunks of streamed request bodies count too (one more fails its
+   * request with that error). Without {@link resumable}, that is while offline or while the
    * connection's send buffer is full. With it, the session link takes messages and requests while
    * offline too: its replay buffer is then the one send buffer (`maxBytes`, `maxFrames`), and
    * this queue holds only what that buffer refused as full.
@@ -138,9 +167,9 @@ export interface CancelPendingConfig {
    */
   maxQueued?: number;
   /**
-   * The bytes of the plain frames queued here (each measured as MessagePack when it is queued); a
-   * frame that would take the queue past it is refused with {@link SendQueueFullError}, `unit`
-   * `'bytes'`.
+   * The bytes of the plain frames (and body chunks) queued here, each measured as MessagePack when
+   * it is queued; a frame that would take the queue past it is refused with
+   * {@link SendQueueFullError}, `unit` `'bytes'`.
    * @default 4 MiB (4_194_304)
    */
   maxQueuedBytes?: number;
@@ -170,7 +199,7 @@ const CONFIG: KnownOptions<CancelPendingConfig> = {
   scheduler: true,
 };
 
-const REQUEST_OPTIONS: KnownOptions<RequestOptions> = { idempotent: true, timeout: true };
+const REQUEST_OPTIONS: KnownOptions<RequestOptions> = { idempotent: true, timeout: true, body: true };
 
 const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', local: '' });
 
@@ -194,6 +223,12 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * fails at once with {@link RequestCancelledError}; `close()` first sends a cancel for
  * each, so the server stops too. Pending requests are capped (`maxPending`), as are plain frames
  * queued while offline (`maxQueued` frames, `maxQueuedBytes` bytes).
+ *
+ * A request may stream a body (`request(payload, { body })`, requests layer v2; see
+ * {@link RequestOptions.body}): its head, then each body value, then the body's end, each a frame
+ * through the same queue as everything else. The rules above apply to the request as a whole: sent
+ * again (and its body subscribed again) only when none of its frames may have reached the server,
+ * or when it is idempotent.
  *
  * It does not reconnect, does not deduplicate on the server (idempotency is the caller's promise),
  * and does not resend cancels lost with a connection (the server cancels everything of a connection
@@ -285,11 +320,15 @@ class RequestClient<In, Out> {
       { frames: settings.maxQueued, bytes: settings.maxQueuedBytes },
       {
         settle: (request) => this.pending.settle(request),
+        refuse: (request, error) => this.pending.fail(request, error),
         fail: (error) => this.fail(error),
       },
     );
-    this.pending = new PendingRequests(settings.maxPending, settings.scheduler, (request) =>
-      this.buffer.sendCancel(request),
+    this.pending = new PendingRequests(
+      settings.maxPending,
+      settings.scheduler,
+      (request) => this.buffer.sendCancel(request),
+      (request) => this.buffer.release(request),
     );
     this.link = this.createLink();
   }
@@ -359,14 +398,33 @@ class RequestClient<In, Out> {
 
   private request<R>(payload: unknown, options: RequestOptions = {}): Observable<R> {
     checkKnownOptions('request', options, REQUEST_OPTIONS);
-    const { idempotent = false, timeout = this.settings.timeout } = options;
+    const { idempotent = false, timeout = this.settings.timeout, body } = options;
     checkTimeout(timeout);
+    if (body !== undefined && !isObservable(body)) {
+      throw new TypeError(`request: body must be an Observable, got ${describeValue(body)}`);
+    }
     return new Observable<R>((requestSubscriber) => {
       if (this.ended || this.closeRequested) {
         requestSubscriber.error(this.cancelledError());
         return undefined;
       }
-      const entry = this.pending.open(payload, idempotent, timeout, requestSubscriber as Subscriber<unknown>);
+      const { version } = this.buffer;
+      if (body && version !== undefined && version < BODY_VERSION) {
+        requestSubscriber.error(
+          new RequestBodyUnsupportedError(
+            `A request with a streamed body needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
+            { version, needs: BODY_VERSION },
+          ),
+        );
+        return undefined;
+      }
+      const entry = this.pending.open(
+        payload,
+        idempotent,
+        timeout,
+        requestSubscriber as Subscriber<unknown>,
+        body,
+      );
       if (!entry) return undefined;
       this.buffer.submit(entry);
       return () => this.pending.abandon(entry);
@@ -473,6 +531,7 @@ class RequestClient<In, Out> {
     const inner = this.buffer.link;
     if (inner && inner !== next) this.connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
     this.buffer.link = next;
+    this.buffer.version = event.handshake?.layers.requests;
     if (this.closeRequested) return next.close();
     const { handshake } = event;
     this.subscriber.next({ type: 'connected', link: this.link, ...(handshake ? { handshake } : {}) });

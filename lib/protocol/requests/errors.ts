@@ -150,8 +150,10 @@ export class SendQueueFullError extends LifelineError {
 defineName(SendQueueFullError, 'SendQueueFullError');
 
 /**
- * The server's handler failed. Only the error's `name` (as `remoteName`) and `message` cross the
- * wire: never a stack, never a class, so the client cannot be made to construct anything.
+ * The other end failed: on a client, the server's handler (the request's error response); on a
+ * server, the client's streamed request body (what a handler's `body$` errors with when the body
+ * Observable failed on the client). Only the error's `name` (as `remoteName`) and `message` cross
+ * the wire: never a stack, never a class, so neither end can be made to construct anything.
  *
  * @example
  * ```ts
@@ -163,7 +165,7 @@ defineName(SendQueueFullError, 'SendQueueFullError');
 export class RemoteError extends LifelineError {
   /** The request's id on the wire. */
   readonly id: number;
-  /** The `name` of the error the handler raised, as the server sent it. */
+  /** The `name` of the error the other end raised, as it sent it. */
   readonly remoteName: string;
 
   constructor(message: string, options: { id: number; remoteName: string }) {
@@ -173,3 +175,63 @@ export class RemoteError extends LifelineError {
   }
 }
 defineName(RemoteError, 'RemoteError');
+
+/**
+ * A request with a streamed `body` was refused before anything was sent: the connection's
+ * handshake negotiated requests layer v1 (the server speaks requests v1), and streamed bodies need
+ * v2. Send the body inside the payload, or upgrade the server. Without a handshake the client
+ * cannot know the server's version, and sends the body (a v1 server then fails the connection with
+ * a `ProtocolError`).
+ *
+ * @example
+ * ```ts
+ * import { RequestBodyUnsupportedError } from 'rx-lifeline';
+ * const serverSpeaks = (e: unknown) => (RequestBodyUnsupportedError.is(e) ? e.version : undefined);
+ * ```
+ * @category Sessions
+ */
+export class RequestBodyUnsupportedError extends LifelineError {
+  /** The requests layer version the handshake negotiated (1). */
+  readonly version: number;
+  /** The version a streamed body needs. */
+  readonly needs: number;
+
+  constructor(message: string, options: { version: number; needs: number }) {
+    super(message);
+    this.version = options.version;
+    this.needs = options.needs;
+  }
+}
+defineName(RequestBodyUnsupportedError, 'RequestBodyUnsupportedError');
+
+/**
+ * On a server: a request's streamed body outran its handler. More than `serveRequests`'
+ * `maxBodyChunks` body chunks, or chunks adding up to more than `maxBodyBytes`, arrived that the
+ * handler had not read (it had not subscribed `context.body$` yet). The request fails, not the
+ * connection: its handler is cancelled (this error is the signal's `reason`), its remaining body
+ * chunks are dropped, and the client gets an error response named `'RequestBodyOverflowError'`
+ * (a {@link RemoteError} there).
+ *
+ * @example
+ * ```ts
+ * import { RequestBodyOverflowError } from 'rx-lifeline';
+ * const tooMuch = (signal: AbortSignal) => RequestBodyOverflowError.is(signal.reason);
+ * ```
+ * @category Sessions
+ */
+export class RequestBodyOverflowError extends LifelineError {
+  /** The request's id on the wire. */
+  readonly id: number;
+  /** The cap that was exceeded: `maxBodyChunks` (chunks) or `maxBodyBytes` (bytes). */
+  readonly limit: number;
+  /** Which cap: body chunks or their bytes. */
+  readonly unit: 'chunks' | 'bytes';
+
+  constructor(message: string, options: { id: number; limit: number; unit: 'chunks' | 'bytes' }) {
+    super(message);
+    this.id = options.id;
+    this.limit = options.limit;
+    this.unit = options.unit;
+  }
+}
+defineName(RequestBodyOverflowError, 'RequestBodyOverflowError');

@@ -1,4 +1,4 @@
-import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
+import type { Observable, SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { WriteReport } from '../../core/errors.js';
 import type { Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
@@ -8,6 +8,7 @@ import {
   RemoteError,
   RequestTimeoutError,
 } from './errors.js';
+import type { BodyRun } from './send-buffer.js';
 import { isRequestId, parseWireError, requestsError } from './serve-requests.js';
 
 /**
@@ -19,15 +20,22 @@ export interface Pending {
   readonly payload: unknown;
   readonly idempotent: boolean;
   readonly subscriber: Subscriber<unknown>;
+  /** The streamed body (v2): subscribed anew each time the request's head is handed to a link. */
+  readonly body: Observable<unknown> | undefined;
   /** `queued`: not on a link yet; `handed`: given to the current link; `done`: settled. */
   state: 'queued' | 'handed' | 'done';
   /**
-   * The index of the request's frame on the connection it was handed to (the link's `framesSent`
-   * just before the send), which that connection's `WriteReport.framesLeft` judges.
+   * The index of the request's frame (its head, for a streamed body) on the connection it was
+   * handed to (the link's `framesSent` just before the send), which that connection's
+   * `WriteReport.framesLeft` judges: every later frame of the request comes after it.
    */
   position: number;
+  /** The index of the request's last frame handed to that connection: its head, or a body part. */
+  last: number;
   values: number;
   timer: Subscription | undefined;
+  /** The body's current subscription, while its head is on a link. */
+  run: BodyRun | undefined;
 }
 
 /**
@@ -41,11 +49,13 @@ export class PendingRequests {
 
   /**
    * @param cancel Tells the server a request is over (best effort), before it is settled here.
+   * @param release Stops sending a settled request's body (unsubscribes it, drops its queued parts).
    */
   constructor(
     private readonly maxPending: number,
     private readonly scheduler: SchedulerLike,
     private readonly cancel: (request: Pending) => void,
+    private readonly release: (request: Pending) => void,
   ) {}
 
   get size(): number {
@@ -61,7 +71,13 @@ export class PendingRequests {
    * Opens a request with the next id and starts its timeout; when `maxPending` are pending
    * already, fails `subscriber` with {@link PendingRequestsFullError} and returns `undefined`.
    */
-  open(payload: unknown, idempotent: boolean, timeout: number, subscriber: Subscriber<unknown>) {
+  open(
+    payload: unknown,
+    idempotent: boolean,
+    timeout: number,
+    subscriber: Subscriber<unknown>,
+    body: Observable<unknown> | undefined,
+  ) {
     if (this.requests.size >= this.maxPending) {
       subscriber.error(
         new PendingRequestsFullError(`${this.maxPending} requests are pending already`, {
@@ -75,10 +91,13 @@ export class PendingRequests {
       payload,
       idempotent,
       subscriber,
+      body,
       state: 'queued',
       position: 0,
+      last: 0,
       values: 0,
       timer: undefined,
+      run: undefined,
     };
     this.requests.set(entry.id, entry);
     if (timeout !== Infinity) {
@@ -87,12 +106,21 @@ export class PendingRequests {
     return entry;
   }
 
-  /** Done with `request`: it is no longer pending and its timeout stops. */
+  /** Done with `request`: it is no longer pending, its timeout stops, and so does its body. */
   settle(request: Pending): void {
     request.state = 'done';
     this.requests.delete(request.id);
     request.timer?.unsubscribe();
     request.timer = undefined;
+    this.release(request);
+  }
+
+  /** `request` fails with `error`: a cancel goes to the server if it has the request. */
+  fail(request: Pending, error: unknown): void {
+    if (request.state === 'done') return;
+    this.cancel(request);
+    this.settle(request);
+    request.subscriber.error(error);
   }
 
   /** Settles every pending request and returns them, for the caller to fail. */
@@ -167,10 +195,11 @@ export class PendingRequests {
     for (const request of this.all()) {
       if (request.state !== 'handed') continue;
       // The unconfirmed frames are a tail of the connection's outbound stream: a frame before
-      // that tail was confirmed whole.
-      const confirmed = known && request.position < linkFrames - report.unconfirmedFrames;
+      // that tail was confirmed whole (for a streamed body, every part handed so far).
+      const confirmed = known && request.last < linkFrames - report.unconfirmedFrames;
       // A frame at or above `framesLeft` certainly never reached the peer: sending it again
-      // cannot execute it twice, idempotent or not.
+      // cannot execute it twice, idempotent or not. A body's parts follow its head, so a head
+      // that never left means none of them did.
       const neverLeft = request.position >= report.framesLeft;
       if (request.values === 0 && (neverLeft || request.idempotent)) {
         request.state = 'queued';
@@ -188,7 +217,9 @@ function ambiguous(request: Pending, confirmed: boolean, report: WriteReport, ca
   return new AmbiguousOutcomeError(
     request.values > 0
       ? `Request ${request.id}: the connection broke after ${request.values} response values; the rest is lost`
-      : `Request ${request.id}: the connection broke after the request was sent; it may or may not have been executed`,
+      : request.body
+        ? `Request ${request.id}: the connection broke after the request's head (and maybe part of its body) was sent; it may or may not have been executed`
+        : `Request ${request.id}: the connection broke after the request was sent; it may or may not have been executed`,
     { id: request.id, confirmed, valuesReceived: request.values, write: report, cause },
   );
 }

@@ -1,21 +1,52 @@
-import { Subject, type Subscription } from 'rxjs';
+import { Subject, takeUntil, type Subscription } from 'rxjs';
 import { LinkClosedError, SendBufferFullError } from '../../core/errors.js';
 import type { Link } from '../../core/transport.js';
 import { Fifo } from '../../internal/fifo.js';
 import { ReplayBufferFullError } from '../resumable/errors.js';
 import { msgpackSize } from '../../codec/codec.js';
-import { SendQueueFullError } from './errors.js';
+import { RequestBodyUnsupportedError, SendQueueFullError } from './errors.js';
 import type { Pending } from './pending-requests.js';
-import { CANCEL, PLAIN, REQUEST } from './serve-requests.js';
+import { BODY, BODY_VERSION, CANCEL, PLAIN, REQUEST, toWireError, WITH_BODY } from './serve-requests.js';
 
 type Outgoing =
   | { readonly kind: 'frame'; readonly frame: unknown; readonly size: number }
-  | { readonly kind: 'request'; readonly request: Pending };
+  | { readonly kind: 'request'; readonly request: Pending }
+  | {
+      readonly kind: 'part';
+      readonly request: Pending;
+      /** The body subscription that made it: a part of an older one is stale. */
+      readonly run: BodyRun;
+      readonly envelope: unknown[];
+      /** Its MessagePack size; 0 for the body's end, which the caps do not count. */
+      readonly size: number;
+      /** Counted by the caps: a body chunk (its end is not, one per request at most). */
+      readonly counted: boolean;
+    };
+
+/**
+ * One subscription of a request's streamed body: made each time its head is handed to a link,
+ * stopped when the request settles or is queued again after a broken connection.
+ * @internal
+ */
+export interface BodyRun {
+  /** Set once the run is over: what it still emits is ignored. */
+  stopped: boolean;
+  /** Emits once when the run stops, ending even a body that emits synchronously. */
+  readonly stop: Subject<void>;
+  subscription: Subscription | undefined;
+  /** Parts of this run waiting in the outbox. */
+  queued: number;
+}
 
 /** What a {@link SendBuffer} asks of the stream it serves. @internal */
 export interface SendBufferHooks {
   /** A request the link refused for good (not encodable, too large) is done. */
   settle(request: Pending): void;
+  /**
+   * A request whose head may be on the link failed (a body part it cannot send): it is cancelled
+   * on the server, settled and failed with `error`.
+   */
+  refuse(request: Pending, error: unknown): void;
   /** A queued frame the link cannot encode: the stream fails, since its sender is long gone. */
   fail(error: unknown): void;
 }
@@ -29,6 +60,11 @@ export interface SendBufferHooks {
 export class SendBuffer<Out> {
   /** The link of the current connection, `undefined` between connections. */
   link: Link<unknown> | undefined;
+  /**
+   * The requests layer version the latest connection's handshake settled, `undefined` when no
+   * handshake ran: a streamed body needs {@link BODY_VERSION}.
+   */
+  version: number | undefined;
   /** Emits when everything queued has left after a `send` that returned false. */
   readonly drained = new Subject<void>();
   private outbox = new Fifo<Outgoing>();
@@ -39,13 +75,15 @@ export class SendBuffer<Out> {
   private needDrain = false;
   private overflowed = false;
   private ended = false;
+  /** Requests whose head the link took while past its high-water mark: their bodies wait for drain$. */
+  private bodiesWaiting: Pending[] = [];
 
   constructor(
     private readonly limits: { readonly frames: number; readonly bytes: number },
     private readonly hooks: SendBufferHooks,
   ) {}
 
-  /** Plain frames queued. */
+  /** Plain frames and body chunks queued. */
   get queued(): number {
     return this.queuedFrames;
   }
@@ -84,13 +122,26 @@ export class SendBuffer<Out> {
     this.drainWait = undefined;
   }
 
-  /** The request's frame to the link; false when it stays queued (the link is full or closed). */
-  private hand(request: Pending, link: Link<unknown>): boolean {
+  /**
+   * The request's frame to the link: `false` when it stays queued (the link is full or closed),
+   * `'wait'` when the link took it but asks to wait, `true` when it is done with (taken, or failed).
+   */
+  private hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
+    if (request.body && this.version !== undefined && this.version < BODY_VERSION) {
+      this.hooks.settle(request);
+      request.subscriber.error(unsupported(request, this.version));
+      return true;
+    }
     let result: boolean | 'full';
     // Its index among every frame of the connection, the layers' below included (pings).
     const position = link.framesSent;
     try {
-      result = this.sendOwn(link, [REQUEST, request.id, request.payload]);
+      result = this.sendOwn(
+        link,
+        request.body
+          ? [REQUEST, request.id, request.payload, WITH_BODY]
+          : [REQUEST, request.id, request.payload],
+      );
     } catch (error) {
       // Not encodable, or too large for the link: this request fails, nothing else does.
       if (LinkClosedError.is(error)) return false;
@@ -104,13 +155,133 @@ export class SendBuffer<Out> {
     }
     request.state = 'handed';
     request.position = position;
-    return true;
+    request.last = position;
+    return result || 'wait';
+  }
+
+  /**
+   * After `hand`, once the head has left the outbox: a streamed body starts now, or on the link's
+   * `drain$` when the link asked to wait.
+   */
+  private begin(request: Pending, handed: true | 'wait'): void {
+    if (!request.body || request.state !== 'handed') return;
+    if (handed === true) return this.startBody(request);
+    this.bodiesWaiting.push(request);
+    this.awaitDrain();
   }
 
   /** A new request: to the link at once if nothing is queued before it, else to the queue. */
   submit(request: Pending): void {
-    if (!(this.link && this.outbox.length === 0 && this.hand(request, this.link))) {
-      if (request.state === 'queued') this.outbox.push({ kind: 'request', request });
+    if (this.link && this.outbox.length === 0) {
+      const handed = this.hand(request, this.link);
+      if (handed) return this.begin(request, handed);
+    }
+    if (request.state === 'queued') this.outbox.push({ kind: 'request', request });
+  }
+
+  /**
+   * Subscribes the body of a request whose head the current link has: each chunk, then its end,
+   * is sent after everything queued before it.
+   */
+  private startBody(request: Pending): void {
+    const { body } = request;
+    if (!body || request.state !== 'handed' || request.run) return;
+    const run: BodyRun = { stopped: false, stop: new Subject<void>(), subscription: undefined, queued: 0 };
+    request.run = run;
+    const { id } = request;
+    const subscription = body.pipe(takeUntil(run.stop)).subscribe({
+      next: (chunk) => this.sendPart(request, run, [BODY, id, 'next', chunk], true),
+      error: (error: unknown) => this.sendPart(request, run, [BODY, id, 'error', toWireError(error)], false),
+      complete: () => this.sendPart(request, run, [BODY, id, 'complete'], false),
+    });
+    if (run.stopped) subscription.unsubscribe();
+    else run.subscription = subscription;
+  }
+
+  /** One part of a running body: to the link when nothing is queued before it, else queued. */
+  private sendPart(request: Pending, run: BodyRun, envelope: unknown[], counted: boolean): void {
+    if (run.stopped || request.run !== run || this.ended) return;
+    const link = this.link;
+    if (link && this.outbox.length === 0) {
+      const position = link.framesSent;
+      let result: boolean | 'full';
+      try {
+        result = this.sendOwn(link, envelope);
+      } catch (error) {
+        // The link is going: queue it, the broken connection's rules decide what becomes of it.
+        if (!LinkClosedError.is(error)) return this.hooks.refuse(request, error);
+        result = 'full';
+      }
+      if (result !== 'full') {
+        request.last = position;
+        return;
+      }
+      if (!link.closed) this.awaitDrain();
+    }
+    let size = 0;
+    if (counted) {
+      const { frames, bytes } = this.limits;
+      if (this.queuedFrames >= frames) {
+        return this.hooks.refuse(
+          request,
+          new SendQueueFullError(
+            `Request ${request.id}: ${frames} frames and body chunks are queued already (maxQueued)`,
+            { limit: frames },
+          ),
+        );
+      }
+      try {
+        size = msgpackSize(envelope[3]);
+      } catch (error) {
+        return this.hooks.refuse(request, error);
+      }
+      if (this.queuedBytes + size > bytes) {
+        return this.hooks.refuse(
+          request,
+          new SendQueueFullError(
+            `Request ${request.id}: ${this.queuedBytes} bytes are queued already and the body chunk needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
+            { limit: bytes, unit: 'bytes' },
+          ),
+        );
+      }
+      this.queuedFrames++;
+      this.queuedBytes += size;
+    }
+    run.queued++;
+    this.outbox.push({ kind: 'part', request, run, envelope, size, counted });
+  }
+
+  /**
+   * Stops the body of `request` (it settled, or goes back to the queue to be sent again whole):
+   * unsubscribes it and drops the parts it queued.
+   */
+  release(request: Pending): void {
+    const run = stopBody(request);
+    if (run && run.queued > 0) this.outbox = this.without(this.outbox.drain(), new Set([run]));
+  }
+
+  /** `items` less the parts of `runs`, their counts given back. */
+  private without(items: readonly Outgoing[], runs: ReadonlySet<BodyRun>): Fifo<Outgoing> {
+    const kept = new Fifo<Outgoing>();
+    for (const item of items) {
+      if (item.kind === 'part' && runs.has(item.run)) this.unqueue(item);
+      else kept.push(item);
+    }
+    return kept;
+  }
+
+  /** A part left the outbox. */
+  private unqueue(item: Outgoing & { kind: 'part' }): void {
+    item.run.queued--;
+    if (!item.counted) return;
+    this.queuedFrames--;
+    this.queuedBytes -= item.size;
+  }
+
+  /** Bodies whose head the link took while asking to wait: they start once it drained. */
+  private startWaitingBodies(): void {
+    while (this.bodiesWaiting.length > 0 && this.link && !this.drainWait && !this.ended) {
+      this.startBody(this.bodiesWaiting.shift()!);
     }
   }
 
@@ -120,8 +291,18 @@ export class SendBuffer<Out> {
       const item = this.outbox.peek();
       if (!item) break;
       if (item.kind === 'request') {
-        if (item.request.state !== 'queued' || this.hand(item.request, this.link)) this.outbox.shift();
-        else return;
+        if (item.request.state !== 'queued') {
+          this.outbox.shift();
+          continue;
+        }
+        const handed = this.hand(item.request, this.link);
+        if (!handed) return;
+        if (this.outbox.peek() === item) this.outbox.shift();
+        this.begin(item.request, handed);
+        continue;
+      }
+      if (item.kind === 'part') {
+        if (!this.pumpPart(item, this.link)) return;
         continue;
       }
       let result: boolean | 'full';
@@ -140,6 +321,41 @@ export class SendBuffer<Out> {
       this.needDrain = false;
       this.drained.next();
     }
+    this.startWaitingBodies();
+  }
+
+  /** A queued body part to the link; false when it stays queued (the link is full or closed). */
+  private pumpPart(item: Outgoing & { kind: 'part' }, link: Link<unknown>): boolean {
+    const { request, run } = item;
+    if (run.stopped || request.run !== run) {
+      // Stale (its run was released without dropping it): defensive, release drops them.
+      this.outbox.shift();
+      this.unqueue(item);
+      return true;
+    }
+    const position = link.framesSent;
+    let result: boolean | 'full';
+    try {
+      result = this.sendOwn(link, item.envelope);
+    } catch (error) {
+      if (LinkClosedError.is(error)) return false;
+      if (this.outbox.peek() === item) {
+        this.outbox.shift();
+        this.unqueue(item);
+      }
+      this.hooks.refuse(request, error);
+      return true;
+    }
+    if (result === 'full') {
+      this.awaitDrain();
+      return false;
+    }
+    if (this.outbox.peek() === item) {
+      this.outbox.shift();
+      this.unqueue(item);
+    }
+    request.last = position;
+    return true;
   }
 
   /** A plain frame: to the link when nothing is queued and it has room, else queued (bounded). */
@@ -188,13 +404,21 @@ export class SendBuffer<Out> {
     }
   }
 
-  /** Requests a broken connection left to send again: they go first, in their order. */
+  /**
+   * Requests a broken connection left to send again: they go first, in their order, whole (a
+   * streamed body is subscribed again from its start once the head is on the next link).
+   */
   resendFirst(requests: readonly Pending[]): void {
     if (requests.length === 0) return;
-    const rest = this.outbox.drain();
+    const runs = new Set<BodyRun>();
+    for (const request of requests) {
+      const run = stopBody(request);
+      if (run) runs.add(run);
+    }
+    const rest = this.without(this.outbox.drain(), runs);
     this.outbox = new Fifo();
     for (const request of requests) this.outbox.push({ kind: 'request', request });
-    for (const item of rest) this.outbox.push(item);
+    for (const item of rest.drain()) this.outbox.push(item);
   }
 
   /**
@@ -223,6 +447,7 @@ export class SendBuffer<Out> {
   /** The stream ends: nothing is sent any more, and nothing waits for the link. */
   end(): void {
     this.ended = true;
+    this.bodiesWaiting = [];
     this.stopWaiting();
   }
 
@@ -237,4 +462,22 @@ export class SendBuffer<Out> {
     this.queuedBytes = 0;
     return messages;
   }
+}
+
+/** Unsubscribes the body of `request`, if it runs, and returns its run. */
+function stopBody(request: Pending): BodyRun | undefined {
+  const run = request.run;
+  if (!run) return undefined;
+  request.run = undefined;
+  run.stopped = true;
+  run.stop.next();
+  run.subscription?.unsubscribe();
+  return run;
+}
+
+function unsupported(request: Pending, version: number): RequestBodyUnsupportedError {
+  return new RequestBodyUnsupportedError(
+    `Request ${request.id} streams a body, which needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
+    { version, needs: BODY_VERSION },
+  );
 }

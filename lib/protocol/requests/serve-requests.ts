@@ -1,8 +1,8 @@
-import { isObservable, Observable, Subscription } from 'rxjs';
+import { EMPTY, isObservable, Observable, Subscription } from 'rxjs';
 import { EncodeError, type ProtocolError } from '../../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
-import { unlisted } from '../handshake/layers.js';
+import { LAYERS, unlisted } from '../handshake/layers.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import {
@@ -11,6 +11,8 @@ import {
   layerProtocolError,
 } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { BodyInbox } from './body-inbox.js';
+import { RemoteError } from './errors.js';
 import { ResponseOutbox } from './response-outbox.js';
 
 // The requests layer's envelopes (docs/PROTOCOL.md, "Requests layer").
@@ -22,6 +24,12 @@ export const REQUEST = 1;
 export const RESPONSE = 2;
 /** @internal */
 export const CANCEL = 3;
+/** A part of a streamed request body, client → server (v2). @internal */
+export const BODY = 4;
+/** The fourth item of a request head whose body follows in {@link BODY} envelopes (v2). @internal */
+export const WITH_BODY = 'body';
+/** The requests layer version that brought streamed request bodies. @internal */
+export const BODY_VERSION = 2;
 
 /** What an error response carries: a name and a message, nothing else. @internal */
 export interface WireError {
@@ -69,16 +77,32 @@ export function requestsError(message: string, link: Link<unknown> | undefined):
  * @example
  * ```ts
  * import type { RequestContext } from 'rx-lifeline';
+ * import { lastValueFrom, toArray } from 'rxjs';
  * const slow = (payload: unknown, { signal }: RequestContext) =>
  *   new Promise((resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+ * const lines = (payload: unknown, { body$ }: RequestContext) => lastValueFrom(body$.pipe(toArray()));
  * ```
  * @category Sessions
  */
 export interface RequestContext {
   /** The request's id on the wire (for logs). */
   readonly id: number;
-  /** Aborted when the client cancels the request or the connection (or session) ends. */
+  /**
+   * Aborted when the client cancels the request or the connection (or session) ends, or when the
+   * request's body overflows (`reason` is then a {@link RequestBodyOverflowError}).
+   */
   readonly signal: AbortSignal;
+  /**
+   * The request's streamed body (requests layer v2: the client passed `request(payload, { body })`),
+   * in order: its chunks, then complete, or an error (a {@link RemoteError} with the name and
+   * message of the client's error) when the client's body Observable failed. `EMPTY` for a
+   * request without a body. It may be subscribed once (a second subscription errors with a
+   * `TypeError`). Chunks that arrive before it is subscribed wait, bounded by `maxBodyChunks` and
+   * `maxBodyBytes`; once subscribed they are delivered as they arrive (a slow reader's own
+   * operators buffer them). Unsubscribing drops the rest of the body; the request goes on. When
+   * the request is cancelled it errors with the signal's `reason`.
+   */
+  readonly body$: Observable<unknown>;
 }
 
 /**
@@ -111,6 +135,20 @@ export type RequestHandler<Req = unknown, Res = unknown> = (
  */
 export interface ServeRequestsConfig {
   /**
+   * Chunks of one request's streamed body that may wait unread (its handler has not subscribed
+   * `context.body$` yet). One more fails that request, not the connection: the handler is
+   * cancelled and the client gets an error response named `'RequestBodyOverflowError'`.
+   * @default 1_024
+   */
+  maxBodyChunks?: number;
+  /**
+   * The bytes (MessagePack size) of one request's unread body chunks; past it the request fails
+   * as past `maxBodyChunks`. The memory a server holds for bodies is bounded by `maxConcurrent`
+   * times this.
+   * @default 4 MiB (4_194_304)
+   */
+  maxBodyBytes?: number;
+  /**
    * Requests handled at once on one connection or session. One more is answered at once with an
    * error response named `'TooManyRequestsError'`; the handler is not called. It does not queue.
    * @default 1_000
@@ -126,7 +164,12 @@ export interface ServeRequestsConfig {
   maxQueued?: number;
 }
 
-const CONFIG: KnownOptions<ServeRequestsConfig> = { maxConcurrent: true, maxQueued: true };
+const CONFIG: KnownOptions<ServeRequestsConfig> = {
+  maxConcurrent: true,
+  maxQueued: true,
+  maxBodyChunks: true,
+  maxBodyBytes: true,
+};
 
 /**
  * The server side of {@link cancelPending}: answers the client's requests with `handler` and passes
@@ -141,6 +184,17 @@ const CONFIG: KnownOptions<ServeRequestsConfig> = { maxConcurrent: true, maxQueu
  * the session ended) or is unsubscribed, every running handler is cancelled the same way. On a
  * `ServerSession`, handlers keep running while the client is away and their responses queue in the
  * session's replay buffer. Errors become error responses carrying `{ name, message }` only.
+ *
+ * A request with a streamed body (requests layer v2, `request(payload, { body })` on the client)
+ * runs its handler as soon as its head arrives; the body follows in `context.body$`, which the
+ * handler may subscribe once. Chunks that arrive before it does wait, at most `maxBodyChunks` of
+ * them and `maxBodyBytes` of MessagePack: one more fails that request alone (the handler is
+ * cancelled with a {@link RequestBodyOverflowError}, the client gets an error response named
+ * `'RequestBodyOverflowError'`); the connection goes on. A cancel, or the end of the stream, also
+ * errors a subscribed `body$` and drops the rest of the body. A handler may answer before its body
+ * ended: the rest is then dropped as it arrives, and the client stops sending it. When the
+ * connection's handshake settled requests v1, body envelopes are a `ProtocolError` like any
+ * unknown envelope.
  *
  * It does not retry handlers, does not deduplicate a request the client sent again after a broken
  * connection (it has no memory across connections: mark such requests idempotent), and does not
@@ -166,6 +220,14 @@ const CONFIG: KnownOptions<ServeRequestsConfig> = { maxConcurrent: true, maxQueu
  * });
  * server.unsubscribe();
  * ```
+ * A handler that reads a streamed body (the client sends `request({ upload: 'a.bin' }, { body })`):
+ * ```ts
+ * import { serveRequests } from 'rx-lifeline';
+ * import { reduce } from 'rxjs';
+ * const uploads = serveRequests<{ upload: string }>((payload, { body$ }) =>
+ *   body$.pipe(reduce((bytes, chunk) => bytes + (chunk as Uint8Array).byteLength, 0)),
+ * );
+ * ```
  * @category Sessions
  */
 export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
@@ -178,10 +240,17 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
 > {
   if (typeof handler !== 'function') throw new TypeError('serveRequests: handler must be a function');
   checkKnownOptions('serveRequests', config, CONFIG);
-  const { maxConcurrent = 1_000, maxQueued = 1_000 } = config;
+  const {
+    maxConcurrent = 1_000,
+    maxQueued = 1_000,
+    maxBodyChunks = 1_024,
+    maxBodyBytes = 4 * 1024 * 1024,
+  } = config;
   for (const [name, value] of [
     ['maxConcurrent', maxConcurrent],
     ['maxQueued', maxQueued],
+    ['maxBodyChunks', maxBodyChunks],
+    ['maxBodyBytes', maxBodyBytes],
   ] as const) {
     if (!(Number.isSafeInteger(value) && value > 0)) {
       throw new TypeError(`serveRequests: ${name} must be a positive integer, got ${describeValue(value)}`);
@@ -193,8 +262,12 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
       interface Running {
         readonly controller: AbortController;
         subscription: Subscription | undefined;
+        /** The streamed body, for a request that has one (v2). */
+        readonly body: BodyInbox | undefined;
       }
       let link: Link<unknown> | undefined;
+      /** The requests layer version this connection's handshake settled; the latest without one. */
+      let version = LAYERS.requests.versions[1];
       let outbox: ResponseOutbox | undefined;
       const running = new Map<number, Running>();
       const upstream = new Subscription();
@@ -205,8 +278,12 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         running.clear();
         for (const entry of all) stop(entry);
       };
-      const stop = (entry: Running) => {
-        entry.controller.abort(new DOMException('The request was cancelled', 'AbortError'));
+      const stop = (
+        entry: Running,
+        reason: unknown = new DOMException('The request was cancelled', 'AbortError'),
+      ) => {
+        entry.controller.abort(reason);
+        entry.body?.close(reason);
         entry.subscription?.unsubscribe();
       };
       const fail = (error: unknown) => {
@@ -241,15 +318,22 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
       const finish = (id: number, entry: Running, envelope: unknown[]) => {
         if (running.get(id) !== entry) return;
         running.delete(id);
+        // Answered: the rest of the body, if any, is dropped as it arrives.
+        entry.body?.close();
         respond(envelope);
       };
 
-      const start = (id: number, payload: unknown) => {
-        const entry: Running = { controller: new AbortController(), subscription: undefined };
+      const start = (id: number, payload: unknown, withBody: boolean) => {
+        const body = withBody ? new BodyInbox(id, { chunks: maxBodyChunks, bytes: maxBodyBytes }) : undefined;
+        const entry: Running = { controller: new AbortController(), subscription: undefined, body };
         running.set(id, entry);
         let result: unknown;
         try {
-          result = handler(payload as Req, { id, signal: entry.controller.signal });
+          result = handler(payload as Req, {
+            id,
+            signal: entry.controller.signal,
+            body$: body ? body.body$ : EMPTY,
+          });
         } catch (error) {
           return finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]);
         }
@@ -277,7 +361,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         const kind: unknown = frame[0];
         if (kind === PLAIN && frame.length === 2) {
           subscriber.next({ type: 'frame', frame: frame[1] as In } as FrameEvent<In>);
-        } else if (kind === REQUEST && frame.length === 3 && isRequestId(frame[1])) {
+        } else if (kind === REQUEST && isRequestId(frame[1]) && isHead(frame)) {
           const id = frame[1];
           if (running.has(id))
             throw requestsError(`request ${id} arrived while ${id} is still running`, link);
@@ -289,7 +373,9 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
               { name: 'TooManyRequestsError', message: `The server runs ${maxConcurrent} requests already` },
             ]);
           }
-          start(id, frame[2]);
+          start(id, frame[2], frame.length === 4);
+        } else if (kind === BODY && version >= BODY_VERSION && isRequestId(frame[1])) {
+          onBody(frame[1], frame);
         } else if (kind === CANCEL && frame.length === 2 && isRequestId(frame[1])) {
           const entry = running.get(frame[1]);
           // An unknown id is a cancel that crossed the response on the wire.
@@ -298,6 +384,38 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
           stop(entry);
         } else {
           throw notAnEnvelope(frame);
+        }
+      };
+
+      /** A request head: `[1, id, payload]`, or `[1, id, payload, 'body']` from v2 on. */
+      const isHead = (frame: unknown[]) =>
+        frame.length === 3 || (frame.length === 4 && frame[3] === WITH_BODY && version >= BODY_VERSION);
+
+      /** `[4, id, 'next', chunk]`, `[4, id, 'complete']` or `[4, id, 'error', error]`. */
+      const onBody = (id: number, frame: unknown[]) => {
+        const part: unknown = frame[2];
+        const error = part === 'error' && frame.length === 4 ? parseWireError(frame[3]) : undefined;
+        const valid =
+          (part === 'next' && frame.length === 4) || (part === 'complete' && frame.length === 3) || error;
+        if (!valid) throw requestsError(`malformed body part ${describeValue(part)}`, link);
+        const entry = running.get(id);
+        // Not running: the body crossed the response, a cancel or a refusal on the wire.
+        if (!entry) return;
+        const { body } = entry;
+        if (!body) throw requestsError(`body part for request ${id}, which has no body`, link);
+        if (body.ended) throw requestsError(`body part for request ${id} after its body ended`, link);
+        if (part === 'next') {
+          const overflow = body.push(frame[3]);
+          if (!overflow || running.get(id) !== entry) return;
+          running.delete(id);
+          stop(entry, overflow);
+          respond([RESPONSE, id, 'error', toWireError(overflow)]);
+        } else if (part === 'complete') body.finish({ kind: 'complete' });
+        else {
+          body.finish({
+            kind: 'error',
+            error: new RemoteError(error!.message, { id, remoteName: error!.name }),
+          });
         }
       };
 
@@ -310,6 +428,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
           const wrong = unlisted('requests', connected, 'serveRequests()');
           if (wrong) return fail(wrong);
           link = connected.link;
+          version = connected.handshake?.layers.requests ?? LAYERS.requests.versions[1];
           outbox?.dispose();
           outbox = new ResponseOutbox(link, refused);
           subscriber.next({

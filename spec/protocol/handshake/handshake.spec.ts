@@ -96,7 +96,7 @@ describe('handshake (wire v2)', () => {
           const serverOnly = serverLayers.filter((l) => !clientLayers.includes(l));
           const clientOnly = clientLayers.filter((l) => !serverLayers.includes(l));
           if (serverOnly.length === 0 && clientOnly.length === 0) {
-            const layers = Object.fromEntries(clientLayers.map((l) => [l, l === 'resumable' ? 2 : 1]));
+            const layers = Object.fromEntries(clientLayers.map((l) => [l, l === 'heartbeat' ? 1 : 2]));
             expect(answer).to.deep.equal({ lifeline: 2, layers });
             expect(client.error).to.equal(undefined);
             expect(client.events).to.deep.equal([

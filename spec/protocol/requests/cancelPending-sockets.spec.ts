@@ -1,7 +1,7 @@
 // cancelPending over real loopback TCP: what a break does to a request depends on what the socket
 // reported, so these run on the kernel's sockets rather than the memory transport.
 import { expect } from 'chai';
-import { catchError, EMPTY, firstValueFrom, type Subscription } from 'rxjs';
+import { catchError, EMPTY, firstValueFrom, map, range, reduce, type Subscription } from 'rxjs';
 import {
   cancelPending,
   policy,
@@ -61,5 +61,39 @@ describe('cancelPending over TCP', () => {
     for (const subscription of serving) subscription.unsubscribe();
     server.stop();
     await proxy.close();
+  });
+
+  it('a streamed body of 2,000 chunks (2 MiB) crosses a real socket in order, through the send buffer', async () => {
+    const server = await startServer(tcpServer<unknown>());
+    const served = server.nextConnection().then((connection) =>
+      (connection as Transport<unknown, unknown>)
+        .pipe(
+          serveRequests((_payload, { body$ }) =>
+            body$.pipe(
+              reduce((sum, chunk, index) => {
+                const bytes = chunk as Uint8Array;
+                // Each chunk is filled with its index, mod 256: out of order shows.
+                if (bytes[0] !== index % 256) throw new Error(`chunk ${index} out of order`);
+                return sum + bytes.byteLength;
+              }, 0),
+            ),
+          ),
+          catchError(() => EMPTY),
+        )
+        .subscribe(),
+    );
+    let link: RequestLink<string> | undefined;
+    const client = tcp({ port: server.port })
+      .pipe(reconnectWith(policy.constant(0)), cancelPending<string>())
+      .subscribe((event) => {
+        if (event.type === 'request-link') link = event.link;
+      });
+    // Cold: each subscription makes the chunks anew.
+    const body = range(0, 2_000).pipe(map((index) => new Uint8Array(1_024).fill(index % 256)));
+    const total = await firstValueFrom(link!.request<number>('upload', { body }));
+    expect(total).to.equal(2_000 * 1_024);
+    client.unsubscribe();
+    (await served).unsubscribe();
+    server.stop();
   });
 });

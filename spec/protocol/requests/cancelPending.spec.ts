@@ -7,7 +7,7 @@ import type {
   TransportEvent,
 } from 'rx-lifeline';
 import { cancelPending, GaveUpError, memory, policy, ProtocolError, type RequestHandler } from 'rx-lifeline';
-import { catchError, map, NEVER, of, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
+import { catchError, concat, map, NEVER, of, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { clientOn, serveOn, serveSessionsOn } from './support.js';
 import { feedLayer, INT64_FRAME, oddValue, peerFrame, unhandledDuring, type Fed } from '../peer-input.js';
@@ -363,10 +363,15 @@ describe('cancelPending', () => {
   describe('given any value a peer can decode to', () => {
     const layer = (source: Observable<TransportEvent>) =>
       source.pipe(cancelPending({ scheduler: new VirtualTimeScheduler() }));
-    /** Sends request 1 as soon as the link is there, so responses to it are meaningful. */
+    /**
+     * Sends request 1 as soon as the link is there, so responses to it are meaningful; it streams
+     * a body that never ends, so responses meet a body being sent.
+     */
     const requesting = (event: { readonly type: string }) => {
       if (event.type === 'request-link')
-        (event as RequestLinkEvent).link.request('x').subscribe({ error: () => undefined });
+        (event as RequestLinkEvent).link
+          .request('x', { body: concat(of('a', 'b'), NEVER) })
+          .subscribe({ error: () => undefined });
     };
 
     it('a frame holding a 64-bit integer, or a response part that is one, fails the stream with a ProtocolError', async () => {
@@ -395,6 +400,8 @@ describe('cancelPending', () => {
           fc.constant({ name: 'E', message: 'm' }),
         ),
         fc.tuple(fc.constant(2), fc.integer(), part),
+        // Body parts go client → server only: from a server they are not an envelope.
+        fc.tuple(fc.constant(4), fc.constant(1), fc.constantFrom('next', 'complete', 'error'), oddValue),
       );
       await fc.assert(
         fc.asyncProperty(fc.array(peerFrame(envelopes), { maxLength: 4 }), async (frames) => {

@@ -265,5 +265,97 @@ describe('serveRequests', () => {
         { numRuns: 300 },
       );
     });
+
+    it('property (v2): heads with a body and body parts, well-formed or bent, end in frames or a ProtocolError', async () => {
+      // Odd ids hand body$ back as the response; even ones never read it, so chunks wait and
+      // overflow the small caps.
+      const bodies = (source: Observable<TransportEvent>) =>
+        source.pipe(
+          serveRequests((_payload, { id, body$ }) => (id % 2 === 0 ? NEVER : body$), {
+            maxBodyChunks: 2,
+            maxBodyBytes: 64,
+          }),
+        );
+      const id = fc.integer({ min: 1, max: 3 });
+      const envelopes = fc.oneof(
+        fc.tuple(fc.constant(1), id, oddValue, fc.constant('body')),
+        fc.tuple(fc.constant(1), id, oddValue),
+        fc.tuple(fc.constant(4), id, fc.constant('next'), oddValue),
+        fc.tuple(fc.constant(4), id, fc.constant('complete')),
+        fc.tuple(fc.constant(4), id, fc.constant('error'), fc.constant({ name: 'E', message: 'm' })),
+        fc.tuple(fc.constant(4), id, fc.constantFrom('next', 'complete', 'error', 'body'), oddValue),
+        fc.tuple(fc.constant(3), id),
+      );
+      // Runs of well-formed frames too: a head, then parts of the same request.
+      const part = fc.oneof(
+        fc.tuple(fc.constant('next'), oddValue),
+        fc.constant(['complete']),
+        fc.constant(['error', { name: 'E', message: 'm' }]),
+      );
+      const request = fc
+        .tuple(id, oddValue, fc.array(part, { maxLength: 5 }))
+        .map(([n, payload, parts]) => [[1, n, payload, 'body'], ...parts.map((p) => [4, n, ...p])]);
+      const conversation = fc
+        .array(
+          fc.oneof(
+            peerFrame(envelopes).map((frame) => [frame]),
+            request,
+          ),
+          { maxLength: 5 },
+        )
+        .map((runs) => runs.flat());
+      const outcomes = new Set<string>();
+      await fc.assert(
+        fc.asyncProperty(conversation, async (frames) => {
+          let fed: Fed | undefined;
+          expect(await unhandledDuring(() => void (fed = feedLayer(bodies, frames)))).to.deep.equal([]);
+          for (const type of fed!.types) expect(type).to.be.oneOf(['connected', 'frame']);
+          if (fed!.error !== undefined) {
+            expect(ProtocolError.is(fed!.error), String(fed!.error)).to.equal(true);
+            outcomes.add('protocol error');
+          }
+          for (const sent of fed!.link.sent as unknown[][]) {
+            outcomes.add(
+              `${String(sent[2])}${sent[2] === 'error' ? `:${(sent[3] as RemoteError).name}` : ''}`,
+            );
+          }
+        }),
+        {
+          numRuns: 500,
+          // Besides the random runs, one that reaches each path for sure.
+          examples: [
+            [
+              [
+                [1, 1, 'p', 'body'],
+                [4, 1, 'next', 'a'],
+                [4, 1, 'complete'],
+              ],
+            ],
+            [
+              [
+                [1, 2, 'p', 'body'],
+                [4, 2, 'next', 'a'],
+                [4, 2, 'next', 'b'],
+                [4, 2, 'next', 'c'],
+              ],
+            ],
+            [
+              [
+                [1, 1, 'p', 'body'],
+                [4, 1, 'complete'],
+                [4, 1, 'complete'],
+              ],
+            ],
+          ],
+        },
+      );
+      // The runs reached the paths that matter: bodies answered, overflowed, refused.
+      expect([...outcomes]).to.include.members([
+        'protocol error',
+        'next',
+        'complete',
+        'error:RequestBodyOverflowError',
+      ]);
+    });
   });
 });

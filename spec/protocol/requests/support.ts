@@ -17,17 +17,19 @@ import {
   type RequestHandler,
   type RequestLink,
   type RetryPolicy,
+  type ServeRequestsConfig,
 } from 'rx-lifeline';
 import { catchError, EMPTY, mergeMap, type Observable, type Subscription } from 'rxjs';
 
 /**
  * Serves `handler` on every connection of `endpoint`, plain frames echoed upper-cased; each
- * connection through `heartbeat(options.heartbeat)` first when given.
+ * connection through `heartbeat(options.heartbeat)` first when given; `options.config` goes to
+ * `serveRequests`.
  */
 export function serveOn(
   endpoint: MemoryEndpoint,
   handler: RequestHandler,
-  options: { heartbeat?: HeartbeatConfig } = {},
+  options: { heartbeat?: HeartbeatConfig; config?: ServeRequestsConfig } = {},
 ): Observable<unknown> {
   return endpoint.server.pipe(
     mergeMap((event) => {
@@ -35,7 +37,7 @@ export function serveOn(
       const connection = options.heartbeat
         ? event.connection.pipe(heartbeat(options.heartbeat))
         : event.connection;
-      return serveAndEcho(connection, handler);
+      return serveAndEcho(connection, handler, options.config);
     }),
   );
 }
@@ -48,10 +50,11 @@ export function serveOn(
 function serveAndEcho(
   events$: Observable<{ readonly type: string }>,
   handler: RequestHandler,
+  config?: ServeRequestsConfig,
 ): Observable<never> {
   let link: { send(frame: unknown): boolean } | undefined;
   return events$.pipe(
-    serveRequests(handler),
+    serveRequests(handler, config),
     mergeMap((e) => {
       if (e.type === 'connected') link = (e as ConnectedEvent<unknown>).link;
       else if (e.type === 'frame') link?.send(String((e as FrameEvent<unknown>).frame).toUpperCase());
