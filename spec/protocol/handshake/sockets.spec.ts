@@ -189,7 +189,7 @@ for (const kind of KINDS) {
         expect(handled).to.deep.equal(['ping']);
 
         // The client's `connected` carries the versions chosen (no identity on a client).
-        expect(client.handshakes).to.deep.equal([{ layers: { heartbeat: 1, resumable: 2, requests: 1 } }]);
+        expect(client.handshakes).to.deep.equal([{ layers: { heartbeat: 1, resumable: 2, requests: 2 } }]);
         expect(client.types).to.not.include('disconnected');
 
         expect(sessions).to.have.length(1);
@@ -199,7 +199,7 @@ for (const kind of KINDS) {
         expect(asked).to.have.length(1);
         const { credentials, info, handshake: result } = asked[0]!;
         expect(credentials).to.deep.equal({ token: 't' });
-        expect(result).to.deep.equal({ layers: { heartbeat: 1, resumable: 2, requests: 1 } });
+        expect(result).to.deep.equal({ layers: { heartbeat: 1, resumable: 2, requests: 2 } });
         expect(info.transport).to.equal(kind.transport);
         expect(info.remote.startsWith('127.0.0.1:'), info.remote).to.equal(true);
         if (kind.name === 'WebSocket') {
