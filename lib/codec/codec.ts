@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 import {
   checkEncodable,
   checkMsgpack,

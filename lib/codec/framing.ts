@@ -1,6 +1,6 @@
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
 import { concatBytes } from '../internal/bytes.js';
-import { checkKnownOptions, describe as describeValue, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, describe as describeValue, type KnownOptions } from '../internal/validate.js';
 import type { Codec } from './codec.js';
 
 /**

@@ -2,7 +2,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { DEFAULT_MAX_FRAME_BYTES, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
 import { ServerCapacityError, type RefusalReason, type WriteReport } from '../core/errors.js';
 import type { RefusedEvent } from '../core/transport.js';
-import { checkNumber, type KnownOptions } from '../policies/validate.js';
+import { checkNumber, type KnownOptions } from '../internal/validate.js';
 
 /** The default of `frameTimeout`: 30 seconds. @internal */
 export const DEFAULT_FRAME_TIMEOUT = 30_000;

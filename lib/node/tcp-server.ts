@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { AcceptedConnections } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {

@@ -4,7 +4,7 @@ import { msgpackCodec, type Codec } from '../codec/codec.js';
 import { DialError } from '../core/errors.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
-import { checkKnownOptions, describe, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { checkPort, hostPort } from './address.js';
 import { FRAME_TIMEOUT_OPTIONS, resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
 import { runSocket } from './socket-connection.js';

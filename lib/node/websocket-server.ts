@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { FrameTimeoutError, type LifelineError } from '../core/errors.js';
 import { FrameDeadline } from '../transports/inbound.js';
 import { maxMessageBytes, runWebSocket } from '../transports/websocket-connection.js';

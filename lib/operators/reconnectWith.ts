@@ -8,7 +8,7 @@ import { resolveConfig } from './resolve-config.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { RetryPolicy } from '../policies/retry-policy.js';
-import type { KnownOptions } from '../policies/validate.js';
+import type { KnownOptions } from '../internal/validate.js';
 
 /**
  * Options of {@link reconnectWith}.

@@ -1,6 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { RetryPolicy } from '../policies/retry-policy.js';
-import { checkKnownOptions } from '../policies/validate.js';
+import { checkKnownOptions } from '../internal/validate.js';
 
 /**
  * Resolves the one-argument shorthand and validates the config: a config object may hold only the

@@ -11,7 +11,7 @@ import { resolveConfig } from './resolve-config.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import type { RetryPolicy } from '../policies/retry-policy.js';
-import type { KnownOptions } from '../policies/validate.js';
+import type { KnownOptions } from '../internal/validate.js';
 
 /**
  * Options of {@link retryWith} and {@link retryDelay}.

@@ -16,7 +16,7 @@ import {
   describe,
   MAX_DELAY,
   type KnownOptions,
-} from '../policies/validate.js';
+} from '../internal/validate.js';
 
 /**
  * Options of {@link shareConnection}.

@@ -1,4 +1,4 @@
-import { MAX_DELAY, checkKnownOptions, checkNumber, type KnownOptions } from './validate.js';
+import { MAX_DELAY, checkKnownOptions, checkNumber, type KnownOptions } from '../internal/validate.js';
 
 /**
  * How long to wait before one attempt, and how to get the wait for the attempt after it: an

@@ -1,4 +1,4 @@
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
  * When a closed {@link CircuitBreaker} opens: a plain, immutable description, made by

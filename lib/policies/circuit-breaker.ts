@@ -8,7 +8,7 @@ import {
   type OutcomeCounter,
 } from './breaker-strategy.js';
 import { CircuitOpenError } from './errors.js';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
  * The state of a {@link CircuitBreaker}:

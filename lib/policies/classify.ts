@@ -7,7 +7,7 @@ import {
 } from '../core/errors.js';
 import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
 import { hasName } from './error-names.js';
-import { checkKnownOptions, describe, type KnownOptions } from './validate.js';
+import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
  * Whether a failure may go away if the same thing is tried again (`'transient'`: a reset, a 503,

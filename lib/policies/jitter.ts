@@ -1,5 +1,5 @@
 import { isBackoff, type Backoff } from './backoff.js';
-import { checkFunction, checkKnownOptions, describe, type KnownOptions } from './validate.js';
+import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
  * How a delay is randomised, after Marc Brooker, "Exponential Backoff and Jitter" (AWS

@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
  * Options of {@link RetryBudget}.

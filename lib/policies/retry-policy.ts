@@ -15,7 +15,13 @@ import { CLASSIFY_OPTIONS, classifyFailure, type ClassifyOptions, type FailureCl
 import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
 import { RetryBudget } from './retry-budget.js';
-import { checkFunction, checkKnownOptions, checkNumber, describe, type KnownOptions } from './validate.js';
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  type KnownOptions,
+} from '../internal/validate.js';
 
 /** `describe`, with the class of an object: "an object of class Foo". */
 function describeObject(value: unknown): string {

@@ -8,7 +8,7 @@ import {
   describe,
   MAX_DELAY,
   type KnownOptions,
-} from '../policies/validate.js';
+} from '../internal/validate.js';
 import { PoolClosedError, PoolExhaustedError } from './errors.js';
 import { IdleList, type ListNode } from './idle-list.js';
 import { PoolLease, type Lease } from './lease.js';

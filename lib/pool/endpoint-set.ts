@@ -21,7 +21,7 @@ import {
   checkNumber,
   describe,
   type KnownOptions,
-} from '../policies/validate.js';
+} from '../internal/validate.js';
 
 /**
  * One member of an {@link EndpointSet}: a node of a cluster, a replica, a mirror. `value` is

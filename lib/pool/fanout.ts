@@ -2,7 +2,7 @@ import { EmptyError, from, Observable, Subscription, type ObservableInput } from
 import { defineName, LifelineError } from '../core/errors.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { CircuitOpenError } from '../policies/errors.js';
-import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../policies/validate.js';
+import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { checkEndpoints, describeError, EndpointSet, type Endpoint } from './endpoint-set.js';
 
 /**

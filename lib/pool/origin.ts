@@ -1,4 +1,4 @@
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 
 /**
  * The parts of an address that decide whether two transports may share a connection:

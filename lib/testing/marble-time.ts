@@ -1,4 +1,4 @@
-import { checkNumber } from '../policies/validate.js';
+import { checkNumber } from '../internal/validate.js';
 
 /** A time progression in a run-mode diagram: digits, an optional fraction, a unit, then a space. */
 const PROGRESSION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m) /;

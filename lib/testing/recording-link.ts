@@ -1,7 +1,7 @@
 import { asyncScheduler, NEVER, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { LinkClosedError, type WriteReport } from '../core/errors.js';
 import type { Link, LinkInfo } from '../core/transport.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 
 /**
  * One frame a {@link RecordingLink} was asked to send, and when.

@@ -9,7 +9,7 @@ import {
 } from 'rxjs';
 import type { Link, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { memory, MEMORY_OPTIONS, type MemoryEndpoint, type MemoryOptions } from '../transports/memory.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
 
 /**

@@ -9,7 +9,7 @@ import {
   ProtocolError,
   type ConnectionError,
 } from '../core/errors.js';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 import { concatBytes } from '../internal/bytes.js';
 import { DecodeBudgetError } from '../codec/errors.js';
 import { FETCH_MAX_REDIRECTS, TooManyRedirectsError } from './http-errors.js';

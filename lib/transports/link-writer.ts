@@ -16,7 +16,7 @@ import {
 } from '../core/errors.js';
 import type { Link, LinkInfo, LinkOptions } from '../core/transport.js';
 export type { LinkOptions };
-import type { KnownOptions } from '../policies/validate.js';
+import type { KnownOptions } from '../internal/validate.js';
 import { Fifo } from '../internal/fifo.js';
 
 /** The options of {@link LinkOptions}, which every transport's options spread. @internal */

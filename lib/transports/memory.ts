@@ -13,7 +13,7 @@ import {
   type LinkOptions,
   type WriterLimits,
 } from './link-writer.js';
-import { checkKnownOptions, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 
 /**
  * Options of {@link memory}.

@@ -2,7 +2,7 @@ import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
-import { checkKnownOptions, describe, type KnownOptions } from '../policies/validate.js';
+import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { maxMessageBytes, runWebSocket } from './websocket-connection.js';
 
 /**

@@ -4,7 +4,7 @@ import { describeValue } from '../../internal/describe-value.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
 import { HandshakeSide, sideOperator } from './side.js';
-import { checkFunction, checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkFunction, checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { HandshakeRefusedError, HandshakeTimeoutError, refusalError } from './errors.js';
 import type { Departing, HandshakeAdmission } from './admission.js';
 import { offerOf, WIRE_VERSIONS, type LayerName } from './layers.js';

@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, type SchedulerLike, type Subscriber } from 'rxjs';
-import { checkKnownOptions, checkNumber, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, checkNumber, type KnownOptions } from '../../internal/validate.js';
 
 /**
  * Options of {@link HandshakeAdmission}.

@@ -11,7 +11,7 @@ import { describeValue } from '../../internal/describe-value.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
 import { HandshakeSide, sideOperator } from './side.js';
-import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { HandshakeTimeoutError, refusalError } from './errors.js';
 import { offerOf, WIRE_VERSIONS, type LayerName, type VersionRange } from './layers.js';
 import { checkApp, checkLayers, checkTimeout } from './options.js';

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { describeValue } from '../../internal/describe-value.js';
-import { checkNumber } from '../../policies/validate.js';
+import { checkNumber } from '../../internal/validate.js';
 import { isLayerName, LAYER_NAMES, type LayerName } from './layers.js';
 import { isAppProtocol, type AppProtocol } from './wire.js';
 

@@ -8,7 +8,7 @@ import {
   layerProtocolError,
   notAnEnvelope as notAnEnvelopeOf,
 } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 
 /** Envelope kinds of the heartbeat layer (docs/PROTOCOL.md, "Heartbeat layer"). */

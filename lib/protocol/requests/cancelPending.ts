@@ -11,7 +11,7 @@ import { ConnectionError, LinkClosedError, UNKNOWN_WRITE, type WriteReport } fro
 import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { SessionResetEvent } from '../resumable/resumable.js';

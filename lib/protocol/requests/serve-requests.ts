@@ -10,7 +10,7 @@ import {
   asLayerError,
   layerProtocolError,
 } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { BodyInbox } from './body-inbox.js';
 import { RemoteError } from './errors.js';
 import { ResponseOutbox } from './response-outbox.js';

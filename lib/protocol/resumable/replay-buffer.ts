@@ -1,5 +1,5 @@
 import { describeValue } from '../../internal/describe-value.js';
-import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { ReplayBufferFullError } from './errors.js';
 
 /**

@@ -4,7 +4,7 @@ import type { DisconnectedEvent } from '../../core/session.js';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import {

@@ -11,7 +11,7 @@ import type {
 } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
-import { checkKnownOptions, checkNumber, type KnownOptions } from '../../policies/validate.js';
+import { checkKnownOptions, checkNumber, type KnownOptions } from '../../internal/validate.js';
 import { checkEndpointOptions } from './endpoint.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
 import type { ServerConnection, ServerSession } from './server-session.js';

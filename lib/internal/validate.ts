@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { describeValue } from '../internal/describe-value.js';
+import { describeValue } from './describe-value.js';
 
 /**
  * The longest delay a timer can wait. Node and browsers store timer delays as signed 32-bit

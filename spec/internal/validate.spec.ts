@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { constantBackoff } from 'rx-lifeline';
-import { describe as describeValue } from '../../lib/policies/validate.js';
+import { describe as describeValue } from '../../lib/internal/validate.js';
 
 /** A Proxy that throws on every trap once revoked: even `Array.isArray` throws on it. */
 function revokedProxy(): object {
