@@ -70,7 +70,7 @@ describe('lab: the lifeline-lab command', () => {
     ],
     [
       ['--scenario', 'meteor'],
-      '--scenario: unknown scenario "meteor" (known: outage, flapping, dial-failures, capacity, half-open)',
+      '--scenario: unknown scenario "meteor" (known: outage, flapping, dial-failures, capacity, pushback, half-open)',
       'in-process',
     ],
     [['--policy', 'exponential,yolo'], '--policy: unknown policy "yolo"', 'in-process'],

@@ -54,7 +54,7 @@ describe('lab: config files', () => {
     expect(stdout).to.match(/│ exponential +│/);
   });
 
-  it('JSON: every scenario field is read (flapping, capacity, failure rate, half-open, cold start)', async () => {
+  it('JSON: every scenario field is read (flapping, capacity, admission, failure rate, half-open, cold start)', async () => {
     const file = write('all.json', {
       scenarios: {
         everything: {
@@ -62,6 +62,7 @@ describe('lab: config files', () => {
           flapping: { from: '1m', up: '30s', down: '10s' },
           dialFailureRate: '10%',
           capacity: 50,
+          admission: 20,
           halfOpen: { at: '20s', fraction: 0.5, heartbeatTimeout: '9s', heartbeatInterval: '3s' },
         },
       },
@@ -75,6 +76,7 @@ describe('lab: config files', () => {
       flapping: { from: 60_000, up: 30_000, down: 10_000 },
       dialFailureRate: 0.1,
       capacity: 50,
+      admission: 20,
       halfOpen: { at: 20_000, fraction: 0.5, heartbeatTimeout: 9_000, heartbeatInterval: 3_000 },
     });
   });
