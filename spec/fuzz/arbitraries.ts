@@ -253,9 +253,21 @@ const pong = fc
   .tuple(fc.constant(2), fc.integer({ min: 1, max: 9 }), fc.nat(), fc.nat(), fc.nat())
   .map((p) => [...p]);
 
-// Requests envelopes, client → server: [0, frame], [1, id, payload], [3, id].
+// Requests envelopes, client → server: [0, frame], [1, id, payload], [3, id]; v2 adds a head with
+// a body, [1, id, payload, 'body'], and its parts, [4, id, 'next', chunk] / 'complete' / 'error'.
 const clientRequests = fc.oneof(
   fc.tuple(fc.constant(1), requestId, peerValue).map((e) => [...e]),
+  fc.tuple(fc.constant(1), requestId, peerValue, fc.constant('body')).map((e) => [...e]),
+  fc.tuple(fc.constant(4), requestId, fc.constant('next'), peerValue).map((e) => [...e]),
+  fc.tuple(fc.constant(4), requestId, fc.constant('complete')).map((e) => [...e]),
+  fc
+    .tuple(
+      fc.constant(4),
+      requestId,
+      fc.constant('error'),
+      fc.record({ name: fc.string(), message: fc.string() }),
+    )
+    .map((e) => [...e]),
   fc.tuple(fc.constant(3), requestId).map((e) => [...e]),
   fc.tuple(fc.constant(0), peerValue).map((e) => [...e]),
 );
