@@ -233,16 +233,20 @@ class PublicLink<Out> extends LayerLink<Out> {
 /** What the server hands the application: fields read through to the session's state. */
 class PublicSession<In, Out> implements ServerSession<In, Out> {
   readonly id: string;
-  readonly link: Link<Out>;
   readonly #session: Session<In, Out>;
+  /** Made on first use: an idle session whose application never sends costs no link object. */
+  #link: PublicLink<Out> | undefined;
 
   constructor(
     session: Session<In, Out>,
     readonly events$: Observable<ServerSessionEvent<In, Out>>,
   ) {
     this.id = session.id;
-    this.link = new PublicLink<Out>(session as Session<unknown, Out>);
     this.#session = session;
+  }
+
+  get link(): Link<Out> {
+    return (this.#link ??= new PublicLink<Out>(this.#session as Session<unknown, Out>));
   }
 
   get identity(): unknown {
