@@ -1,0 +1,143 @@
+/**
+ * What a client keeps of its session so that a process (or a browser tab) that dies resumes it,
+ * the way a terminal that writes its protocol state to a file comes back after a crash: the
+ * session's id and token, how far each side got, and the outbound frames the server has not
+ * acknowledged yet.
+ * @packageDocumentation
+ */
+
+/**
+ * One unacknowledged outbound frame, as a {@link SessionJournal} holds it.
+ *
+ * @example
+ * ```ts
+ * import type { JournalFrame } from 'rx-lifeline';
+ * const first: JournalFrame = { seq: 1, frame: 'hello' };
+ * ```
+ * @category Sessions
+ */
+export interface JournalFrame {
+  readonly seq: number;
+  readonly frame: unknown;
+}
+
+/**
+ * What a {@link SessionJournal} hands back when a client starts again: enough to resume.
+ *
+ * @example
+ * ```ts
+ * import type { JournalState } from 'rx-lifeline';
+ * const describe = (s: JournalState) => `session ${s.session}: ${s.frames.length} frames to replay`;
+ * ```
+ * @category Sessions
+ */
+export interface JournalState {
+  /** The session id; `undefined` when no server welcomed this client yet (frames sent offline). */
+  readonly session: string | undefined;
+  /** Its token, the newest one the server gave; `undefined` with `session`. */
+  readonly token: string | undefined;
+  /** The highest `seq` this side sent (0 before any). */
+  readonly lastSeq: number;
+  /** The highest `seq` this side received in order and delivered. */
+  readonly received: number;
+  /** The frames after the peer's last acknowledgement, in order, up to `lastSeq`. */
+  readonly frames: readonly JournalFrame[];
+}
+
+/**
+ * Where a client's {@link resumable} keeps its session, so that a client process that crashes
+ * resumes with nothing lost (`resumable({ journal })`). The calls come in the order things happen:
+ * `sent` before the frame leaves on the wire (write-ahead), `session` on each welcome before the
+ * client acknowledges it (so the token kept is always one the server still takes), `received`
+ * after a frame was handed to the application, `acked` when the server acknowledged, `clear` when
+ * the session ends for good. Every call is synchronous: once it returns, the journal has what it
+ * was told, as durably as the journal promises (see its own documentation). A journal that cannot
+ * keep a record throws; `resumable` then fails the stream with that error instead of going on
+ * without it.
+ *
+ * {@link memoryJournal} keeps it in memory (for tests, and to share a session between streams of
+ * one process); `fileJournal` from `rx-lifeline/node` in a file.
+ *
+ * @example
+ * ```ts
+ * import { memoryJournal, resumable } from 'rx-lifeline';
+ * const journal = memoryJournal();
+ * const layer = resumable({ journal }); // resumes journal.restore() on its first connection
+ * ```
+ * @category Sessions
+ */
+export interface SessionJournal {
+  /** What was kept, read once when `resumable` is subscribed; `undefined` when there is nothing. */
+  restore(): JournalState | undefined;
+  /**
+   * A welcome: the session and its new token. Another session than the one kept (the old one was
+   * lost and replaced) drops everything kept before; the first one keeps the frames sent before it.
+   */
+  session(id: string, token: string): void;
+  /** An outbound frame, numbered `seq`, about to leave. */
+  sent(seq: number, frame: unknown): void;
+  /** The peer has every frame up to `seq`: those need not be kept. */
+  acked(seq: number): void;
+  /** This side received and delivered every frame up to `seq`. */
+  received(seq: number): void;
+  /** The session is over: nothing is left to resume. */
+  clear(): void;
+}
+
+/**
+ * A {@link SessionJournal} in memory: it survives the stream that wrote it, not the process. Use
+ * it in tests, or to hand a session from one stream to the next in one process.
+ *
+ * @example
+ * ```ts
+ * import { memoryJournal } from 'rx-lifeline';
+ * const journal = memoryJournal();
+ * journal.session('0'.repeat(32), '1'.repeat(32));
+ * journal.sent(1, 'hello');
+ * console.log(journal.restore()?.frames); // [{ seq: 1, frame: 'hello' }]
+ * ```
+ * @category Sessions
+ */
+export function memoryJournal(): SessionJournal {
+  let state: {
+    session: string | undefined;
+    token: string | undefined;
+    lastSeq: number;
+    received: number;
+    frames: JournalFrame[];
+  } = empty();
+  return {
+    restore: () =>
+      state.lastSeq === 0 && !state.session ? undefined : { ...state, frames: [...state.frames] },
+    session(id, token) {
+      if (state.session !== undefined && state.session !== id) state = empty();
+      state.session = id;
+      state.token = token;
+    },
+    sent(seq, frame) {
+      state.frames.push({ seq, frame });
+      state.lastSeq = seq;
+    },
+    acked(seq) {
+      let drop = 0;
+      while (drop < state.frames.length && state.frames[drop]!.seq <= seq) drop++;
+      if (drop > 0) state.frames.splice(0, drop);
+    },
+    received(seq) {
+      if (seq > state.received) state.received = seq;
+    },
+    clear() {
+      state = empty();
+    },
+  };
+}
+
+function empty() {
+  return {
+    session: undefined as string | undefined,
+    token: undefined as string | undefined,
+    lastSeq: 0,
+    received: 0,
+    frames: [] as JournalFrame[],
+  };
+}
