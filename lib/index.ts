@@ -146,6 +146,8 @@ export { fanout, FanoutError } from './pool/fanout.js';
 export type { FanoutResult, FanoutStatus, FanoutOptions } from './pool/fanout.js';
 // Resumable sessions: exactly-once, in-order delivery across reconnects, client and server.
 export { resumable } from './protocol/resumable/resumable.js';
+export { memoryJournal } from './protocol/resumable/journal.js';
+export type { SessionJournal, JournalState, JournalFrame } from './protocol/resumable/journal.js';
 export type {
   ResumableConfig,
   ResumableEvent,

@@ -3,6 +3,7 @@ import { msgpackSize } from '../../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
+import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, layerError } from './wire.js';
 
@@ -17,6 +18,8 @@ export interface EndpointOptions<Out> {
   readonly sizeOf: ((frame: Out) => number) | undefined;
   /** Fails the whole session: a frame that can never be written, a hostile peer. */
   readonly fatal: (error: unknown) => void;
+  /** Where a client keeps its session to survive a crash: told each frame and each ack. */
+  readonly journal?: SessionJournal | undefined;
 }
 
 /** Validates the options every resumable side takes. @internal */
@@ -129,6 +132,8 @@ export class SessionEndpoint<Out> {
       // Not written: queue it, measured exactly.
       return this.keep(frame, msgpackSize(frame));
     }
+    // Kept before the write leaves the process (the link writes at the end of this tick).
+    this.options.journal?.sent(seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
     buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
@@ -167,6 +172,7 @@ export class SessionEndpoint<Out> {
       }
     }
     buffer.append(frame, size);
+    this.options.journal?.sent(seq, frame);
     if (written) this.sentThrough = this.writtenThrough = seq;
     if (written && !ready) this.awaitDrain(link!);
     return this.answer(ready);
@@ -233,6 +239,27 @@ export class SessionEndpoint<Out> {
     this.trimTo(ack);
   }
 
+  /**
+   * Takes back what a journal kept: the frames the peer had not acknowledged (replayed at the next
+   * attach), the numbering after them, and what this side had received. Nothing may have been sent
+   * yet. A state that does not hold together is refused with a `TypeError`: the journal is damaged.
+   */
+  restore(state: JournalState): void {
+    const { lastSeq, received, frames } = state;
+    const first = lastSeq - frames.length + 1;
+    const consecutive = frames.every((entry, i) => entry.seq === first + i);
+    if (!isSeq(lastSeq) || !isSeq(received) || first < 1 || !consecutive) {
+      throw new TypeError(
+        `resumable: the journal's state does not hold together (last frame ${describeValue(lastSeq)}, ${frames.length} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
+      );
+    }
+    this.buffer.reset(first);
+    for (const { frame } of frames) this.buffer.push(frame as Out, msgpackSize(frame));
+    this.received = received;
+    // Any of them may have left before the crash: none counts as never written.
+    this.writtenThrough = lastSeq;
+  }
+
   /** Forgets everything and numbers from 1 again (a session reset). */
   reset(): void {
     this.detach();
@@ -264,6 +291,7 @@ export class SessionEndpoint<Out> {
 
   private trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
+    this.options.journal?.acked(ack);
     if (this.sentThrough < ack) this.sentThrough = ack;
     if (this.writtenThrough < ack) this.writtenThrough = ack;
     this.maybeDrain();
@@ -397,3 +425,7 @@ export class SessionLink<Out> implements Link<Out> {
 }
 
 const DETACHED: LinkInfo = Object.freeze({ transport: 'resumable', remote: '', local: '' });
+
+function isSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

@@ -7,6 +7,7 @@ import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/p
 import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
+import type { SessionJournal } from './journal.js';
 import {
   ReplayBufferFullError,
   SessionLostError,
@@ -127,6 +128,17 @@ export type ResumableEvent<In = unknown, Out = In> =
  */
 export interface ResumableConfig<Out = unknown> {
   /**
+   * Where this client keeps its session so that a process that dies resumes it: the session id and
+   * token, the counters, and every frame the server has not acknowledged, kept before it leaves.
+   * On subscription `resumable` restores what the journal holds and resumes that session on its
+   * first connection, replaying what the server missed. `close()` and a lost session clear it;
+   * unsubscribing keeps it (that is what a crash looks like). Frames the server sent after the
+   * last one the journal recorded as received are delivered again after a restart: at least once
+   * across a crash, each with its place in the server's numbering unchanged.
+   * @default undefined (the session lives as long as the subscription)
+   */
+  journal?: SessionJournal;
+  /**
    * Cap on the bytes of unacknowledged outbound frames (as measured by `sizeOf`). It does not
    * bound inbound frames, which are delivered at once. With the default measure, a frame written
    * at once to a live connection is measured as it is written, so it is refused only when the
@@ -184,6 +196,7 @@ export interface ResumableConfig<Out = unknown> {
 }
 
 const CONFIG: KnownOptions<ResumableConfig> = {
+  journal: true,
   maxBytes: true,
   maxFrames: true,
   ackEvery: true,
@@ -249,6 +262,7 @@ export function resumable<In = unknown, Out = In>(
 ) => Observable<ResumableEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
   checkKnownOptions('resumable', config, CONFIG);
   const {
+    journal,
     maxBytes = 4 * 1024 * 1024,
     maxFrames = 65_536,
     ackEvery = 32,
@@ -270,6 +284,7 @@ export function resumable<In = unknown, Out = In>(
   if (sizeOf !== undefined && typeof sizeOf !== 'function') {
     throw new TypeError('resumable: sizeOf must be a function');
   }
+  checkJournal(journal);
 
   type Emitted = ResumableEvent<In, Out> | DisconnectedEvent | { readonly type: string };
   const operator = (source: Observable<{ readonly type: string }>) =>
@@ -304,7 +319,21 @@ export function resumable<In = unknown, Out = In>(
         scheduler,
         sizeOf,
         fatal: fail,
+        journal,
       });
+
+      // A session a journal kept: resumed on the first connection, its frames replayed.
+      try {
+        const saved = journal?.restore();
+        if (saved) {
+          endpoint.restore(saved);
+          sessionId = saved.session;
+          token = saved.token;
+        }
+      } catch (error) {
+        fail(error);
+        return upstream;
+      }
 
       const send = (frame: Out): boolean => {
         if (onOverflow === 'error') return endpoint.send(frame);
@@ -327,6 +356,7 @@ export function resumable<In = unknown, Out = In>(
           else if (inner) inner.close(reason);
           else {
             ended = true;
+            journal?.clear();
             upstream.unsubscribe();
             endpoint.dispose();
             subscriber.complete();
@@ -342,6 +372,8 @@ export function resumable<In = unknown, Out = In>(
        */
       const sayGoodbye = (reason: string | undefined) => {
         if (!inner) return;
+        // Everything left: the session ends here, nothing is left to resume after a restart.
+        journal?.clear();
         if (version >= GOODBYE_VERSION) {
           try {
             inner.send([GOODBYE]);
@@ -389,6 +421,8 @@ export function resumable<In = unknown, Out = In>(
         sessionId = welcome.session;
         token = welcome.token;
         phase = 'live';
+        // Kept before the ack below retires the token the hello presented (see PROTOCOL.md).
+        journal?.session(welcome.session, welcome.token);
         const replayed = endpoint.attach(inner!, welcome.received);
         // Tells the server the welcome arrived, so it retires the token this hello presented.
         endpoint.acknowledge();
@@ -424,6 +458,7 @@ export function resumable<In = unknown, Out = In>(
 
       const sessionLost = (reason: SessionLostReason, lost: LostFrames) => {
         const unsent = endpoint.buffer.held();
+        journal?.clear();
         if (onSessionLost === 'error') {
           return fail(
             new SessionLostError(`The session could not be resumed (${reason}); frames may be lost`, {
@@ -445,7 +480,10 @@ export function resumable<In = unknown, Out = In>(
         const kind: unknown = frame[0];
         if (phase === 'live') {
           if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
-            if (endpoint.receiveData(frame[1])) subscriber.next({ type: 'frame', frame: frame[2] as In });
+            if (endpoint.receiveData(frame[1])) {
+              subscriber.next({ type: 'frame', frame: frame[2] as In });
+              journal?.received(frame[1]);
+            }
           } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
             endpoint.receiveAck(frame[1]);
           } else notAnEnvelope(frame);
@@ -533,4 +571,17 @@ export function resumable<In = unknown, Out = In>(
       };
     });
   return operator as never;
+}
+
+/** A journal is an object with the six calls of {@link SessionJournal}, read structurally. */
+function checkJournal(journal: unknown): void {
+  if (journal === undefined) return;
+  const calls = ['restore', 'session', 'sent', 'acked', 'received', 'clear'] as const;
+  const missing = calls.filter(
+    (call) => typeof (journal as Record<string, unknown> | null)?.[call] !== 'function',
+  );
+  if (typeof journal === 'object' && journal !== null && missing.length === 0) return;
+  throw new TypeError(
+    `resumable: journal must be a SessionJournal (memoryJournal(), fileJournal(path)), got ${describeValue(journal)}${missing.length && typeof journal === 'object' && journal !== null ? ` without ${missing.join(', ')}` : ''}`,
+  );
 }

@@ -1,0 +1,228 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  acceptSessions,
+  memory,
+  memoryJournal,
+  policy,
+  reconnectWith,
+  resumable,
+  SessionLostError,
+  type Link,
+  type MemoryEndpoint,
+  type SessionJournal,
+} from 'rx-lifeline';
+import { catchError, of, type Subscription } from 'rxjs';
+import { newTestScheduler } from '../../operators/support.js';
+
+/** A session server on `endpoint` that echoes each frame upper-cased and records what it got. */
+function echoServer(endpoint: MemoryEndpoint, got: string[], sessions: string[]): Subscription {
+  return acceptSessions<string>(endpoint.server).subscribe((session) => {
+    sessions.push(session.id);
+    session.events$.subscribe({
+      next: (event) => {
+        if (event.type !== 'frame') return;
+        got.push(event.frame);
+        session.link.send(event.frame.toUpperCase());
+      },
+      error: () => undefined,
+    });
+  });
+}
+
+/** A client with `journal`; its link goes to `onLink`, its frames to `got`, its error to `errors`. */
+function journalClient(
+  endpoint: MemoryEndpoint,
+  journal: SessionJournal,
+  got: string[],
+  onLink: (link: Link<string>) => void,
+  errors: unknown[] = [],
+): Subscription {
+  return endpoint.transport
+    .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
+    .subscribe({
+      next: (event) => {
+        if (event.type === 'connected') onLink(event.link as Link<string>);
+        else if (event.type === 'frame') got.push(event.frame as string);
+      },
+      error: (error: unknown) => errors.push(error),
+    });
+}
+
+describe('resumable with a journal: a client process that dies resumes its session', () => {
+  it('a second client on the same journal resumes the session: nothing lost or repeated either way', () => {
+    const testScheduler = newTestScheduler();
+    const serverGot: string[] = [];
+    const sessions: string[] = [];
+    const first: string[] = [];
+    const second: string[] = [];
+    const journal = memoryJournal();
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 5 });
+      const server = echoServer(endpoint, serverGot, sessions);
+      let link1: Link<string> | undefined;
+      const client1 = journalClient(endpoint, journal, first, (link) => (link1 = link));
+      testScheduler.schedule(() => (link1!.send('a'), link1!.send('b')), 20);
+      // The process dies: it sends 'c' and is gone in the same turn, without a goodbye.
+      testScheduler.schedule(() => {
+        link1!.send('c');
+        link1!.send('d');
+        client1.unsubscribe();
+      }, 40);
+      let link2: Link<string> | undefined;
+      const client2 = journal;
+      testScheduler.schedule(() => {
+        const restarted = journalClient(endpoint, client2, second, (link) => (link2 = link));
+        testScheduler.schedule(() => link2!.send('e'), 50);
+        testScheduler.schedule(() => (restarted.unsubscribe(), server.unsubscribe()), 200);
+      }, 100);
+    });
+    expect(sessions).to.have.length(1);
+    expect(serverGot).to.deep.equal(['a', 'b', 'c', 'd', 'e']);
+    // The first process saw the echoes of a and b; the restarted one every later echo, once.
+    expect(first).to.deep.equal(['A', 'B']);
+    expect(second).to.deep.equal(['C', 'D', 'E']);
+  });
+
+  it('a journal holding frames but no session yet (no server ever welcomed it) opens a session with them', () => {
+    const testScheduler = newTestScheduler();
+    const serverGot: string[] = [];
+    const sessions: string[] = [];
+    const journal = memoryJournal();
+    journal.sent(1, 'early');
+    journal.sent(2, 'later');
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 5 });
+      const server = echoServer(endpoint, serverGot, sessions);
+      const client = journalClient(endpoint, journal, [], () => undefined);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(serverGot).to.deep.equal(['early', 'later']);
+    expect(sessions).to.have.length(1);
+    expect(journal.restore()?.session).to.equal(sessions[0]);
+  });
+
+  it('close() ends the session and clears the journal; unsubscribing keeps it', () => {
+    const testScheduler = newTestScheduler();
+    const journal = memoryJournal();
+    const kept: unknown[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 5 });
+      const server = echoServer(endpoint, [], []);
+      let link: Link<string> | undefined;
+      const client = journalClient(endpoint, journal, [], (l) => (link = l));
+      testScheduler.schedule(() => link!.send('a'), 20);
+      testScheduler.schedule(() => kept.push(journal.restore()?.session !== undefined), 30);
+      testScheduler.schedule(() => link!.close(), 40);
+      testScheduler.schedule(() => kept.push(journal.restore()), 60);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 70);
+    });
+    expect(kept).to.deep.equal([true, undefined]);
+  });
+
+  it('a session the server no longer knows is lost, typed, and the journal cleared', () => {
+    const testScheduler = newTestScheduler();
+    const journal = memoryJournal();
+    journal.session('f'.repeat(32), 'e'.repeat(32));
+    journal.sent(1, 'lost');
+    const errors: unknown[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 5 });
+      const server = echoServer(endpoint, [], []);
+      const client = journalClient(endpoint, journal, [], () => undefined, errors);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(errors).to.have.length(1);
+    expect(SessionLostError.is(errors[0])).to.equal(true);
+    expect((errors[0] as SessionLostError).reason).to.equal('unknown-session');
+    expect((errors[0] as SessionLostError).unsent).to.deep.equal(['lost']);
+    expect(journal.restore()).to.equal(undefined);
+  });
+
+  it('a damaged journal fails the stream with a TypeError saying so, before any dial', () => {
+    const damaged: SessionJournal = {
+      ...memoryJournal(),
+      restore: () => ({
+        session: undefined,
+        token: undefined,
+        lastSeq: 3,
+        received: 0,
+        frames: [{ seq: 1, frame: 'x' }],
+      }),
+    };
+    const errors: unknown[] = [];
+    let dialled = false;
+    const endpoint = memory();
+    const server = endpoint.server.subscribe((event) => {
+      if (event.type === 'connection') dialled = true;
+    });
+    endpoint.transport
+      .pipe(
+        reconnectWith(policy.constant(10)),
+        resumable({ journal: damaged }),
+        catchError((e: unknown) => of(e)),
+      )
+      .subscribe((e) => errors.push(e));
+    server.unsubscribe();
+    expect(errors[0]).to.be.instanceOf(TypeError);
+    expect((errors[0] as Error).message).to.include("the journal's state does not hold together");
+    expect(dialled).to.equal(false);
+    expect(() => resumable({ journal: { restore: () => undefined } as never })).to.throw(
+      TypeError,
+      'resumable: journal must be a SessionJournal (memoryJournal(), fileJournal(path)), got an object without session, sent, acked, received, clear',
+    );
+  });
+});
+
+describe('memoryJournal', () => {
+  it('keeps the unacknowledged frames in order, the newest token, and what was received', () => {
+    const journal = memoryJournal();
+    expect(journal.restore()).to.equal(undefined);
+    journal.sent(1, 'a');
+    journal.session('1'.repeat(32), 'a'.repeat(32));
+    journal.sent(2, 'b');
+    journal.sent(3, 'c');
+    journal.acked(1);
+    journal.received(4);
+    journal.received(2);
+    journal.session('1'.repeat(32), 'b'.repeat(32));
+    expect(journal.restore()).to.deep.equal({
+      session: '1'.repeat(32),
+      token: 'b'.repeat(32),
+      lastSeq: 3,
+      received: 4,
+      frames: [
+        { seq: 2, frame: 'b' },
+        { seq: 3, frame: 'c' },
+      ],
+    });
+    // Another session: the old one was lost and replaced; nothing of it is kept.
+    journal.session('2'.repeat(32), 'c'.repeat(32));
+    expect(journal.restore()).to.deep.equal({
+      session: '2'.repeat(32),
+      token: 'c'.repeat(32),
+      lastSeq: 0,
+      received: 0,
+      frames: [],
+    });
+    journal.clear();
+    expect(journal.restore()).to.equal(undefined);
+  });
+
+  it('property: what it restores is always consecutive and ends at lastSeq', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constant('send'), fc.nat(20)), { maxLength: 60 }), (steps) => {
+        const journal = memoryJournal();
+        journal.session('1'.repeat(32), 'a'.repeat(32));
+        let seq = 0;
+        for (const step of steps) {
+          if (step === 'send') journal.sent(++seq, seq);
+          else journal.acked(Math.min(step, seq));
+        }
+        const state = journal.restore()!;
+        expect(state.lastSeq).to.equal(seq);
+        state.frames.forEach((entry, i) => expect(entry.seq).to.equal(seq - state.frames.length + 1 + i));
+      }),
+    );
+  });
+});
