@@ -11,3 +11,5 @@ export type { TcpServerOptions } from './tcp-server.js';
 export { websocketServer } from './websocket-server.js';
 export type { WebSocketServerOptions } from './websocket-server.js';
 export type { FrameTimeoutOptions, ServerLimitOptions } from './capacity.js';
+export { fileJournal, JournalError } from './file-journal.js';
+export type { FileJournal, FileJournalOptions, JournalErrorReason } from './file-journal.js';
