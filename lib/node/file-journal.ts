@@ -72,14 +72,14 @@ export interface FileJournalOptions {
  *
  * @example
  * ```ts
- * import { fileJournal, type FileJournal } from 'rx-lifeline/node';
- * const journal: FileJournal = fileJournal('/tmp/client.journal');
+ * import { fileJournal, type FileSessionJournal } from 'rx-lifeline/node';
+ * const journal: FileSessionJournal = fileJournal('/tmp/client.journal');
  * console.log(journal.path, journal.bytes);
  * journal.close();
  * ```
  * @category Sessions
  */
-export interface FileJournal extends SessionJournal {
+export interface FileSessionJournal extends SessionJournal {
   /** The file, as given to {@link fileJournal}. */
   readonly path: string;
   /** The size of the log file now, in bytes. */
@@ -199,7 +199,7 @@ const openPaths = new Set<string>();
  * ```
  * @category Sessions
  */
-export function fileJournal(path: string, options: FileJournalOptions = {}): FileJournal {
+export function fileJournal(path: string, options: FileJournalOptions = {}): FileSessionJournal {
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`fileJournal: path must be a non-empty string, got ${describe(path)}`);
   }

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileJournal, JournalError, type FileJournal } from '../../lib/node/index.js';
+import { fileJournal, JournalError, type FileSessionJournal } from '../../lib/node/index.js';
 import { crc32 } from '../../lib/node/crc32.js';
 import {
   memoryJournal,
@@ -101,7 +101,7 @@ function stateAfter(ops: readonly Op[]): JournalState | undefined {
 
 describe('fileJournal', () => {
   let dir: string;
-  const opened: FileJournal[] = [];
+  const opened: FileSessionJournal[] = [];
   const open = (path: string, options?: Parameters<typeof fileJournal>[1]) => {
     const journal = fileJournal(path, options);
     opened.push(journal);
