@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileJournal, JournalError, type FileSessionJournal } from '../../lib/node/index.js';
@@ -108,12 +108,19 @@ describe('fileJournal', () => {
     return journal;
   };
 
+  /** Open file descriptors of this process (Linux), to check that no test leaves one open. */
+  const fds = () => (existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0);
+  let fdsBefore = 0;
+
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'lifeline-journal-'));
+    fdsBefore = fds();
   });
-  afterEach(() => {
+  afterEach(function () {
     for (const journal of opened.splice(0)) journal.close();
     rmSync(dir, { recursive: true, force: true });
+    if (this.currentTest?.state !== 'passed') return;
+    expect(fds(), 'file descriptors left open').to.be.at.most(fdsBefore);
   });
 
   /** Writes HISTORY to a fresh file; returns its bytes and the log's size after each record. */
