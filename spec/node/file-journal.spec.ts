@@ -343,6 +343,23 @@ describe('fileJournal', () => {
     expect((error.cause as NodeJS.ErrnoException).code).to.equal('ENOENT');
   });
 
+  it('closes itself on a failed append (ENOSPC), keeping nothing of that call', function () {
+    if (!existsSync('/dev/full')) this.skip(); // a device whose every write fails with ENOSPC
+    const journal = open('/dev/full', { fsync: 'never' });
+    let caught: unknown;
+    try {
+      journal.sent(1, 'lost');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.be.instanceOf(JournalError);
+    expect((caught as JournalError).reason).to.equal('io');
+    expect((caught as JournalError).message)
+      .to.include('/dev/full')
+      .and.to.include('ENOSPC');
+    expect(() => journal.restore()).to.throw(JournalError, /after a file system error/);
+  });
+
   it('checks its options and arguments', () => {
     const path = join(dir, 'options.journal');
     expect(() => fileJournal(path, { fsyc: 'never' } as never)).to.throw(
