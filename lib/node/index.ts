@@ -1,6 +1,7 @@
 /**
  * rx-lifeline/node: the Node-only transports. The TCP client and server on `node:net`, and the
- * WebSocket server on `ws` (the WebSocket client is browser-safe and lives in `rx-lifeline`).
+ * WebSocket server on `ws` (the WebSocket client is browser-safe and lives in `rx-lifeline`), and
+ * `fileJournal`, the session journal a client keeps in a file to resume after a crash.
  * @packageDocumentation
  * @module rx-lifeline/node
  */
@@ -11,3 +12,5 @@ export type { TcpServerOptions } from './tcp-server.js';
 export { websocketServer } from './websocket-server.js';
 export type { WebSocketServerOptions } from './websocket-server.js';
 export type { FrameTimeoutOptions, ServerLimitOptions } from './capacity.js';
+export { fileJournal, JournalError } from './file-journal.js';
+export type { FileSessionJournal, FileJournalOptions, JournalErrorReason } from './file-journal.js';

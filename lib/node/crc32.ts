@@ -1,0 +1,27 @@
+/**
+ * CRC-32 (IEEE 802.3, the one of zlib, PNG and gzip: reflected polynomial 0xEDB88320, initial and
+ * final value 0xFFFFFFFF), table-driven, for the records of {@link fileJournal}.
+ * @internal
+ * @packageDocumentation
+ */
+
+const TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/**
+ * The CRC-32 of `bytes[start, end)`, as an unsigned 32-bit number: `crc32("123456789")` is
+ * `0xCBF43926`.
+ * @internal
+ */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let crc = 0xffffffff;
+  for (let i = start; i < end; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,548 @@
+/**
+ * A {@link SessionJournal} in a file, so that a client whose process crashes resumes its session.
+ * @packageDocumentation
+ */
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { msgpackCodec } from '../codec/codec.js';
+import { defineName, LifelineError } from '../core/errors.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
+import { memoryJournal, type JournalState, type SessionJournal } from '../protocol/resumable/journal.js';
+import { crc32 } from './crc32.js';
+
+/**
+ * Options of {@link fileJournal}.
+ *
+ * @example
+ * ```ts
+ * import { fileJournal, type FileJournalOptions } from 'rx-lifeline/node';
+ * const options: FileJournalOptions = { fsync: 'never', compactAt: 4 * 1024 * 1024 };
+ * const journal = fileJournal('/tmp/client.journal', options);
+ * journal.close();
+ * ```
+ * @category Sessions
+ */
+export interface FileJournalOptions {
+  /**
+   * When a call's record is pushed to the disk.
+   *
+   * - `'always'`: each call writes its record (`fs.writeSync`) and then flushes it to the device
+   *   (`fs.fdatasyncSync`) before it returns. What the journal accepted survives a crash of the
+   *   process and of the machine (a power loss, a kernel panic), as far as the disk honours a
+   *   flush. It costs one flush per call: about a millisecond or more on most disks.
+   * - `'never'`: each call writes its record with `fs.writeSync` only: once it returns the
+   *   operating system has it, so it survives a crash of the process (a `SIGKILL`, an uncaught
+   *   error), but not a crash of the machine, which may lose the calls of the last seconds. The
+   *   file stays valid either way: a record cut short by the crash is dropped when it is opened.
+   *
+   * Compaction flushes the new file and its directory in both modes.
+   * @default 'always'
+   */
+  fsync?: 'always' | 'never';
+  /**
+   * The size, in bytes, past which the log is compacted: once it is larger than `compactAt` and
+   * more than twice the size the current state takes as records, it is rewritten with only those.
+   * `Infinity` never compacts.
+   * @default 1 MiB (1_048_576)
+   */
+  compactAt?: number;
+  /**
+   * The largest record, in bytes of MessagePack: a call whose record is larger (a huge frame)
+   * throws a {@link JournalError} (`reason: 'too-large'`) and keeps nothing. When the file is read,
+   * a length above it is taken for a torn tail, so a corrupt length never allocates more.
+   * @default 16 MiB (16_777_216)
+   */
+  maxRecordBytes?: number;
+}
+
+/**
+ * The journal {@link fileJournal} returns: a {@link SessionJournal} with a file open behind it.
+ *
+ * @example
+ * ```ts
+ * import { fileJournal, type FileSessionJournal } from 'rx-lifeline/node';
+ * const journal: FileSessionJournal = fileJournal('/tmp/client.journal');
+ * console.log(journal.path, journal.bytes);
+ * journal.close();
+ * ```
+ * @category Sessions
+ */
+export interface FileSessionJournal extends SessionJournal {
+  /** The file, as given to {@link fileJournal}. */
+  readonly path: string;
+  /** The size of the log file now, in bytes. */
+  readonly bytes: number;
+  /**
+   * Closes the file. Later calls throw a {@link JournalError} (`reason: 'closed'`); closing again
+   * does nothing. Open the file again with {@link fileJournal} to go on.
+   */
+  close(): void;
+}
+
+/**
+ * Why a {@link JournalError} was thrown.
+ *
+ * - `'io'`: the file system failed (see `cause`); the journal closed itself.
+ * - `'closed'`: the journal was closed (by `close()` or after an `'io'` error).
+ * - `'too-large'`: a record larger than `maxRecordBytes`; nothing was kept, the journal goes on.
+ * - `'unencodable'`: a frame that MessagePack cannot carry (see `cause`); nothing was kept.
+ * - `'busy'`: this process already has a journal open on that file.
+ *
+ * @example
+ * ```ts
+ * import type { JournalErrorReason } from 'rx-lifeline/node';
+ * const reopenable = (reason: JournalErrorReason) => reason === 'io' || reason === 'closed';
+ * ```
+ * @category Sessions
+ */
+export type JournalErrorReason = 'io' | 'closed' | 'too-large' | 'unencodable' | 'busy';
+
+/**
+ * A {@link fileJournal} could not open, read or keep a record: the message names the file and
+ * what to do, `cause` holds the file system's error.
+ *
+ * @example
+ * ```ts
+ * import { fileJournal, JournalError } from 'rx-lifeline/node';
+ * try {
+ *   fileJournal('/nonexistent/dir/client.journal');
+ * } catch (error) {
+ *   if (JournalError.is(error)) console.log(error.reason, error.path); // 'io' '/nonexistent/dir/client.journal'
+ * }
+ * ```
+ * @category Sessions
+ */
+export class JournalError extends LifelineError {
+  /** The journal's file. */
+  readonly path: string;
+  /** What went wrong. */
+  readonly reason: JournalErrorReason;
+
+  constructor(message: string, options: { path: string; reason: JournalErrorReason; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.path = options.path;
+    this.reason = options.reason;
+  }
+}
+defineName(JournalError, 'JournalError');
+
+const SESSION = 1;
+const SENT = 2;
+const ACKED = 3;
+const RECEIVED = 4;
+const CLEAR = 5;
+
+/** Bytes before a record's body: its length and its CRC-32, both u32 big-endian. */
+const HEADER = 8;
+
+const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true, maxRecordBytes: true };
+
+/** The files this process has a journal open on (resolved paths): two would interleave records. */
+const openPaths = new Set<string>();
+
+/**
+ * A {@link SessionJournal} kept in a file, for `resumable({ journal })` in a Node client whose
+ * process may die: it behaves exactly like {@link memoryJournal} (it keeps its state in one), and
+ * also appends each call to the file as a record before the call returns, so that the next
+ * `fileJournal(path)` on the same file restores what the last one was told.
+ *
+ * **Durability** (`fsync`): with `'always'` (the default) what the journal accepted survives a
+ * crash of the process and of the machine; with `'never'` it survives a crash of the process only.
+ *
+ * **File format**: an append-only log of records, each a length (u32 big-endian), the CRC-32 of
+ * the body (u32 big-endian) and the body: one MessagePack array `[kind, ...fields]`, `[1, id,
+ * token]` for `session`, `[2, seq, frame]` for `sent`, `[3, seq]` for `acked`, `[4, seq]` for
+ * `received`, `[5]` for `clear`. Opening replays the records. A record cut short, or whose CRC
+ * fails, or that does not decode to one of those, ends the log: the file is truncated there (that
+ * is what a crash in the middle of an append leaves) and what came before is kept. So corruption
+ * inside the file (a flipped bit in the middle) also loses every record after it: the journal
+ * restores a state it really had, an earlier one, never a mixed one.
+ *
+ * **Compaction**: when the log exceeds `compactAt` bytes and is more than twice the size of the
+ * current state written as records, the state is written to `path + '.tmp'`, flushed, renamed over
+ * `path`, and the directory flushed: a crash at any point leaves the old log or the new one, both
+ * whole (opening removes a stray `.tmp`). A compaction that fails leaves the old log in use and is
+ * tried again once it has doubled.
+ *
+ * Frames are kept as {@link msgpackCodec} carries them (a restored `Map` is a plain object, see
+ * there). `seq` must be a positive integer for `sent` and a non-negative one for `acked` and
+ * `received`, `id` and `token` strings (a `TypeError` otherwise). One journal per file: this
+ * process refuses a second one on the same path (`reason: 'busy'`) until the first is closed, and
+ * two processes must not share a file. Every call is synchronous and blocks the event loop for its
+ * write (and flush). A failure of the file system throws a {@link JournalError} (`reason: 'io'`)
+ * and closes the journal, keeping nothing of that call.
+ *
+ * @param path The journal's file; created when missing (its directory must exist).
+ * @example
+ * ```ts
+ * import { fileJournal } from 'rx-lifeline/node';
+ * const journal = fileJournal('/tmp/client.journal');
+ * journal.session('0'.repeat(32), '1'.repeat(32));
+ * journal.sent(1, 'hello');
+ * journal.close();
+ * const again = fileJournal('/tmp/client.journal');
+ * console.log(again.restore()?.frames); // [{ seq: 1, frame: 'hello' }]
+ * again.clear();
+ * again.close();
+ * ```
+ * @category Sessions
+ */
+export function fileJournal(path: string, options: FileJournalOptions = {}): FileSessionJournal {
+  if (typeof path !== 'string' || path === '') {
+    throw new TypeError(`fileJournal: path must be a non-empty string, got ${describe(path)}`);
+  }
+  checkKnownOptions('fileJournal', options, OPTIONS);
+  const { fsync = 'always', compactAt = 1_048_576, maxRecordBytes = 16_777_216 } = options;
+  if (fsync !== 'always' && fsync !== 'never') {
+    throw new TypeError(`fileJournal: fsync must be 'always' or 'never', got ${describe(fsync)}`);
+  }
+  checkNumber('fileJournal', 'compactAt', compactAt, { min: 0, max: Infinity });
+  checkNumber('fileJournal', 'maxRecordBytes', maxRecordBytes, { min: 1, max: 0xffffffff, integer: true });
+  const key = resolve(path);
+  if (openPaths.has(key)) {
+    throw new JournalError(
+      `fileJournal: ${path} is already open in this process; close that journal first (one journal per file)`,
+      { path, reason: 'busy' },
+    );
+  }
+  const codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
+  const memory = memoryJournal();
+  /** False while the state is empty but for `received` (restore() says undefined). */
+  let visible = false;
+  /** `received` while not visible: restore() does not show it, compaction must keep it. */
+  let hiddenReceived = 0;
+  const apply = {
+    session(id: string, token: string) {
+      memory.session(id, token);
+      visible = true;
+    },
+    sent(seq: number, frame: unknown) {
+      memory.sent(seq, frame);
+      visible = true;
+    },
+    acked: (seq: number) => memory.acked(seq),
+    received(seq: number) {
+      memory.received(seq);
+      if (!visible && seq > hiddenReceived) hiddenReceived = seq;
+    },
+    clear() {
+      memory.clear();
+      visible = false;
+      hiddenReceived = 0;
+    },
+  };
+
+  const io = (
+    doing: string,
+    error: unknown,
+    what = 'check the disk (space, permissions) and open it again',
+  ) =>
+    new JournalError(
+      `fileJournal: could not ${doing} ${path} (${describeCause(error)}); ${what} with fileJournal(path)`,
+      { path, reason: 'io', cause: error },
+    );
+
+  let fd: number | undefined;
+  let bytes = 0;
+  const tmp = `${path}.tmp`;
+  try {
+    removeStray(tmp);
+    const created = !existsSync(path);
+    fd = openSync(path, 'a+');
+    if (created) syncDirectory(path);
+    const good = replay(fd);
+    bytes = good.end;
+    if (good.end < good.size) {
+      ftruncateSync(fd, good.end);
+      fsyncSync(fd);
+    }
+  } catch (error) {
+    if (fd !== undefined) closeQuietly(fd);
+    throw io('open and read', error, 'check the path and permissions, then try again');
+  }
+  openPaths.add(key);
+
+  let nextCheck = Math.max(compactAt, 0);
+  let closedBy: 'close' | 'error' | undefined;
+
+  function replay(handle: number): { end: number; size: number } {
+    const size = fstatSync(handle).size;
+    const buffer = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(handle, buffer, read, size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    let at = 0;
+    while (at + HEADER <= read) {
+      const length = buffer.readUInt32BE(at);
+      if (length > maxRecordBytes || at + HEADER + length > read) break;
+      const start = at + HEADER;
+      if (crc32(buffer, start, start + length) !== buffer.readUInt32BE(at + 4)) break;
+      let body: unknown;
+      try {
+        body = codec.decodeRange!(buffer, start, start + length);
+      } catch {
+        break;
+      }
+      if (!applyRecord(body)) break;
+      at = start + length;
+    }
+    return { end: at, size };
+  }
+
+  function applyRecord(body: unknown): boolean {
+    if (!Array.isArray(body)) return false;
+    const [kind, a, b] = body as unknown[];
+    switch (kind) {
+      case SESSION:
+        if (body.length !== 3 || typeof a !== 'string' || typeof b !== 'string') return false;
+        apply.session(a, b);
+        return true;
+      case SENT:
+        if (body.length !== 3 || !isSeq(a, 1)) return false;
+        apply.sent(a, b);
+        return true;
+      case ACKED:
+      case RECEIVED:
+        if (body.length !== 2 || !isSeq(a, 0)) return false;
+        if (kind === ACKED) apply.acked(a);
+        else apply.received(a);
+        return true;
+      case CLEAR:
+        if (body.length !== 1) return false;
+        apply.clear();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  function record(fields: unknown[]): Buffer {
+    let body: Uint8Array;
+    try {
+      body = codec.encode(fields);
+    } catch (error) {
+      throw new JournalError(
+        `fileJournal: a frame MessagePack cannot carry (${describeCause(error)}); nothing was kept in ${path}`,
+        { path, reason: 'unencodable', cause: error },
+      );
+    }
+    if (body.length > maxRecordBytes) {
+      throw new JournalError(
+        `fileJournal: a record of ${body.length} bytes is over maxRecordBytes (${maxRecordBytes}); ` +
+          `nothing was kept in ${path}: send smaller frames or raise maxRecordBytes`,
+        { path, reason: 'too-large' },
+      );
+    }
+    const out = Buffer.allocUnsafe(HEADER + body.length);
+    out.writeUInt32BE(body.length, 0);
+    out.writeUInt32BE(crc32(body), 4);
+    out.set(body, HEADER);
+    return out;
+  }
+
+  function handle(): number {
+    if (fd === undefined) {
+      throw new JournalError(
+        closedBy === 'error'
+          ? `fileJournal: ${path} was closed after a file system error; open it again with fileJournal(path)`
+          : `fileJournal: ${path} is closed; open it again with fileJournal(path)`,
+        { path, reason: 'closed' },
+      );
+    }
+    return fd;
+  }
+
+  function append(fields: unknown[], then: () => void): void {
+    const handleNow = handle();
+    const bytesOut = record(fields);
+    try {
+      writeAll(handleNow, bytesOut);
+      if (fsync === 'always') fdatasyncSync(handleNow);
+    } catch (error) {
+      // Leave no partial record behind a later append; the journal is no longer trusted anyway.
+      try {
+        ftruncateSync(handleNow, bytes);
+      } catch {
+        // opening again drops the torn tail
+      }
+      shut('error');
+      throw io('append to', error);
+    }
+    bytes += bytesOut.length;
+    then();
+    if (bytes > nextCheck) compact();
+  }
+
+  function snapshot(): Buffer[] {
+    const state: JournalState | undefined = memory.restore();
+    if (state === undefined) return hiddenReceived > 0 ? [record([RECEIVED, hiddenReceived])] : [];
+    const out: Buffer[] = [];
+    if (state.session !== undefined) out.push(record([SESSION, state.session, state.token]));
+    for (const { seq, frame } of state.frames) out.push(record([SENT, seq, frame]));
+    if (state.frames.length === 0 && state.lastSeq !== 0) {
+      out.push(record([SENT, state.lastSeq, null]), record([ACKED, state.lastSeq]));
+    }
+    if (state.received > 0) out.push(record([RECEIVED, state.received]));
+    return out;
+  }
+
+  function compact(): void {
+    const records = snapshot();
+    const size = records.reduce((sum, r) => sum + r.length, 0);
+    if (bytes <= 2 * size) {
+      nextCheck = Math.max(compactAt, 2 * size);
+      return;
+    }
+    let renamed = false;
+    try {
+      const out = openSync(tmp, 'w');
+      try {
+        writeAll(out, Buffer.concat(records));
+        fsyncSync(out);
+      } finally {
+        closeSync(out);
+      }
+      renameSync(tmp, path);
+      renamed = true;
+      syncDirectory(path);
+    } catch {
+      if (!renamed) {
+        removeQuietly(tmp);
+        nextCheck = 2 * bytes;
+        return;
+      }
+      // The new log is in place, its rename perhaps not yet durable: use it all the same.
+    }
+    const old = fd!;
+    try {
+      fd = openSync(path, 'a+');
+    } catch (error) {
+      fd = old;
+      shut('error');
+      throw io('reopen after compacting', error);
+    }
+    closeQuietly(old);
+    bytes = size;
+    nextCheck = Math.max(compactAt, 2 * size);
+  }
+
+  function shut(by: 'close' | 'error'): void {
+    if (fd === undefined) return;
+    closeQuietly(fd);
+    fd = undefined;
+    closedBy = by;
+    openPaths.delete(key);
+  }
+
+  return {
+    path,
+    get bytes() {
+      return bytes;
+    },
+    restore() {
+      handle();
+      return memory.restore();
+    },
+    session(id, token) {
+      if (typeof id !== 'string' || typeof token !== 'string') {
+        throw new TypeError(
+          `fileJournal.session: id and token must be strings, got ${describe(id)} and ${describe(token)}`,
+        );
+      }
+      append([SESSION, id, token], () => apply.session(id, token));
+    },
+    sent(seq, frame) {
+      checkSeq('sent', seq, 1);
+      append([SENT, seq, frame], () => apply.sent(seq, frame));
+    },
+    acked(seq) {
+      checkSeq('acked', seq, 0);
+      append([ACKED, seq], () => apply.acked(seq));
+    },
+    received(seq) {
+      checkSeq('received', seq, 0);
+      append([RECEIVED, seq], () => apply.received(seq));
+    },
+    clear() {
+      append([CLEAR], () => apply.clear());
+    },
+    close() {
+      shut('close');
+    },
+  };
+}
+
+function isSeq(value: unknown, min: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+}
+
+function checkSeq(call: string, seq: unknown, min: number): void {
+  checkNumber(`fileJournal.${call}`, 'seq', seq, { min, max: Number.MAX_SAFE_INTEGER, integer: true });
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/** Flushes the directory holding `path`, so that a new name in it survives a machine crash. */
+function syncDirectory(path: string): void {
+  let dir: number | undefined;
+  try {
+    dir = openSync(dirname(resolve(path)), 'r');
+    fsyncSync(dir);
+  } catch (error) {
+    // Some platforms and file systems cannot flush a directory (EISDIR, EINVAL, EPERM on Windows).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+  } finally {
+    if (dir !== undefined) closeQuietly(dir);
+  }
+}
+
+function removeStray(tmp: string): void {
+  try {
+    unlinkSync(tmp);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // nothing to do: opening removes a stray .tmp
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed, or the system refused: nothing more to do with it
+  }
+}
+
+function describeCause(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === undefined ? error.message : `${code}: ${error.message}`;
+  }
+  return describe(error);
+}
