@@ -171,8 +171,6 @@ export { ReplayBuffer } from './protocol/resumable/replay-buffer.js';
 export type { ReplayBufferOptions } from './protocol/resumable/replay-buffer.js';
 export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './protocol/resumable/errors.js';
 export type { SeqRange, LostFrames, SessionLostReason } from './protocol/resumable/errors.js';
-export { memoryJournal } from './protocol/resumable/journal.js';
-export type { JournalFrame, JournalState, SessionJournal } from './protocol/resumable/journal.js';
 // Requests: request/response with cancel over any session stream, and the openSession() facade.
 export { cancelPending } from './protocol/requests/cancelPending.js';
 export type {
