@@ -55,6 +55,14 @@ export interface JournalState {
  * keep a record throws; `resumable` then fails the stream with that error instead of going on
  * without it.
  *
+ * After a restart, {@link SessionJournal.restore} answers the question a crashed client has about
+ * each message it sent (the commitment point): a frame numbered at most `lastSeq - frames.length`
+ * was acknowledged by the server; one in `frames` will be sent again and reach it once; and a
+ * message the application handed over after `lastSeq` never reached the journal, so it was not
+ * sent: send it again. Inbound frames are delivered at least once across a crash: `received` is
+ * kept just after each frame was handed to the application, so the frame being handed over when the
+ * process died (the one after `received`) comes again.
+ *
  * {@link memoryJournal} keeps it in memory (for tests, and to share a session between streams of
  * one process); `fileJournal` from `rx-lifeline/node` in a file.
  *
