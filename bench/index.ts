@@ -7,6 +7,7 @@ import { benchBrooker } from './brooker.js';
 import { benchPool } from './pool.js';
 import { benchLab } from './lab.js';
 import { benchSession } from './session.js';
+import { benchJournal } from './journal.js';
 import { benchDecoder } from './throughput.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -22,4 +23,5 @@ if (want('websocket')) await benchWebSocket(runs);
 if (want('brooker')) await benchBrooker(); // virtual time: 11 seeds, the same table on every machine
 if (want('pool')) await benchPool(runs);
 if (want('session')) await benchSession(runs);
+if (want('journal')) await benchJournal(runs);
 if (want('lab')) await benchLab(runs); // 10,000 clients × 10 min of virtual time, in wall ms

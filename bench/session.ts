@@ -106,7 +106,7 @@ async function openSession<T>(
 }
 
 /** Throughput client → server through the full stack, until the server session has every frame. */
-async function sessionRun(c: ThroughputCase, config: ResumableConfig<Uint8Array>, kind: Kind = 'tcp') {
+export async function sessionRun(c: ThroughputCase, config: ResumableConfig<Uint8Array>, kind: Kind = 'tcp') {
   const subs: Subscription[] = [];
   let received = 0;
   let resolveDone!: () => void;
