@@ -126,7 +126,7 @@ describe('fileJournal', () => {
   /** Writes HISTORY to a fresh file; returns its bytes and the log's size after each record. */
   function writeHistory(): { bytes: Buffer; ends: number[] } {
     const path = join(dir, 'history.journal');
-    const journal = open(path);
+    const journal = open(path, { fsync: 'always' }); // every call written at once: one record per call
     const ends = [journal.bytes];
     for (const op of HISTORY) {
       run(journal, op);
@@ -138,6 +138,35 @@ describe('fileJournal', () => {
     rmSync(path);
     return { bytes, ends };
   }
+
+  it("'batch' (the default) holds sent, acked and received until commit, writes session and clear at once, and commits on close", () => {
+    const path = join(dir, 'batch.journal');
+    const journal = open(path);
+    journal.sent(1, 'early');
+    expect(journal.bytes, 'nothing written before a commit').to.equal(0);
+    journal.session('1'.repeat(32), 'a'.repeat(32));
+    const withSession = journal.bytes;
+    expect(withSession, 'the session record and what was pending, at once').to.be.above(0);
+    journal.sent(2, 'b');
+    journal.acked(1);
+    journal.received(5);
+    expect(journal.bytes).to.equal(withSession);
+    journal.commit!();
+    expect(journal.bytes).to.be.above(withSession);
+    journal.sent(3, 'c');
+    journal.close(); // commits what is pending
+    const again = open(path);
+    expect(again.restore()).to.deep.equal({
+      session: '1'.repeat(32),
+      token: 'a'.repeat(32),
+      lastSeq: 3,
+      received: 5,
+      frames: [
+        { seq: 2, frame: 'b' },
+        { seq: 3, frame: 'c' },
+      ],
+    });
+  });
 
   it('computes the IEEE CRC-32 ("123456789" → 0xCBF43926)', () => {
     expect(crc32(Buffer.from('123456789'))).to.equal(0xcbf43926);
@@ -184,13 +213,13 @@ describe('fileJournal', () => {
       writeFileSync(path, bytes.subarray(0, cut));
       const whole = ends.filter((end) => end <= cut).length - 1; // records wholly before the cut
       const expected = HISTORY.slice(0, whole);
-      let journal = fileJournal(path);
+      let journal = fileJournal(path, { fsync: 'always' });
       expect(journal.restore(), `cut at ${cut}`).to.deep.equal(stateAfter(expected));
       expect(statSync(path).size, `cut at ${cut}`).to.equal(ends[whole]);
       const more: Op = { kind: 'sent', seq: 9, frame: 'after' };
       run(journal, more);
       journal.close();
-      journal = fileJournal(path);
+      journal = fileJournal(path, { fsync: 'always' });
       expect(journal.restore(), `cut at ${cut}, appended, reopened`).to.deep.equal(
         stateAfter([...expected, more]),
       );
@@ -210,7 +239,7 @@ describe('fileJournal', () => {
           const copy = Buffer.from(bytes);
           copy[at]! ^= 1 << bit;
           writeFileSync(path, copy);
-          const journal = fileJournal(path);
+          const journal = fileJournal(path, { fsync: 'always' });
           try {
             const record = ends.findIndex((end) => end > at) - 1; // the record holding the flip
             expect(journal.restore()).to.deep.equal(prefixes[record]);
@@ -227,7 +256,7 @@ describe('fileJournal', () => {
   it('compacts a log of acknowledged frames below compactAt, keeping the state', () => {
     const path = join(dir, 'compact.journal');
     const model = memoryJournal();
-    const journal = open(path, { compactAt: 4096 });
+    const journal = open(path, { compactAt: 4096, fsync: 'always' });
     const both = (op: Op) => {
       run(model, op);
       run(journal, op);

@@ -1,4 +1,4 @@
-import { Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { asapScheduler, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { msgpackSize } from '../../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
 import type { Link, LinkInfo } from '../../core/transport.js';
@@ -63,11 +63,16 @@ export class SessionEndpoint<Out> {
   private drainWait: Subscription | undefined;
   private drained: Subject<void> | undefined;
   private wantsDrain = false;
+  /** The turn's journal commit, when one is due (see `keepUntilCommit`). */
+  private commitTask: Subscription | undefined;
+  /** The highest `seq` a journal made durable: no later frame may be written (write-ahead). */
+  private committedThrough = Infinity;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   private allWritten: (() => void) | undefined;
 
   constructor(private readonly options: EndpointOptions<Out>) {
     this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
+    if (options.journal?.commit) this.committedThrough = 0;
   }
 
   /** The highest outbound `seq` given out so far. */
@@ -106,6 +111,8 @@ export class SessionEndpoint<Out> {
    */
   send(frame: Out): boolean {
     const sizeOf = this.options.sizeOf;
+    if (this.options.journal?.commit)
+      return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
     const link = this.link;
     if (sizeOf === undefined && link && this.sentThrough === this.buffer.nextSeq - 1 && !this.drainWait) {
       return this.sendMeasured(link, frame);
@@ -177,6 +184,31 @@ export class SessionEndpoint<Out> {
     if (written && !ready) this.awaitDrain(link!);
     return this.answer(ready);
   }
+
+  /**
+   * With a journal that commits: keeps `frame` and tells the journal, and writes nothing yet. The
+   * turn's commit runs once, on the asap scheduler (after the code that sends, before the link's own
+   * write of that turn), and then writes every frame it made durable (write-ahead). It answers as
+   * if written: a link attached and not asking to wait, and the buffer below its high-water mark.
+   */
+  private keepUntilCommit(frame: Out, size: number): boolean {
+    const seq = this.buffer.append(frame, size);
+    this.options.journal!.sent(seq, frame);
+    this.commitTask ??= asapScheduler.schedule(this.commit);
+    return this.answer(this.link !== undefined && !this.drainWait);
+  }
+
+  private readonly commit = (): void => {
+    this.commitTask = undefined;
+    try {
+      this.options.journal!.commit!();
+    } catch (error) {
+      return this.options.fatal(error);
+    }
+    this.committedThrough = this.lastSeq;
+    this.pump();
+    this.maybeDrain();
+  };
 
   /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
   canResumeFrom(peerReceived: number): boolean {
@@ -258,6 +290,8 @@ export class SessionEndpoint<Out> {
     this.received = received;
     // Any of them may have left before the crash: none counts as never written.
     this.writtenThrough = lastSeq;
+    // The journal had them: they are durable already.
+    if (this.committedThrough !== Infinity) this.committedThrough = lastSeq;
   }
 
   /** Forgets everything and numbers from 1 again (a session reset). */
@@ -266,9 +300,12 @@ export class SessionEndpoint<Out> {
     this.buffer.reset();
     this.received = 0;
     this.writtenThrough = 0;
+    if (this.committedThrough !== Infinity) this.committedThrough = 0;
   }
 
   dispose(): void {
+    this.commitTask?.unsubscribe();
+    this.commitTask = undefined;
     this.detach();
     this.buffer.reset();
     this.drained?.complete();
@@ -309,7 +346,8 @@ export class SessionEndpoint<Out> {
   private pump(): void {
     const link = this.link;
     if (!link) return;
-    const last = this.lastSeq;
+    // Only what a committing journal made durable leaves (see keepUntilCommit).
+    const last = Math.min(this.lastSeq, this.committedThrough);
     while (this.sentThrough < last) {
       const seq = this.sentThrough + 1;
       let ready: boolean;
@@ -325,6 +363,7 @@ export class SessionEndpoint<Out> {
       if (seq > this.writtenThrough) this.writtenThrough = seq;
       if (!ready) return this.awaitDrain(link);
     }
+    if (this.sentThrough < this.lastSeq) return; // the rest after the next commit
     const then = this.allWritten;
     this.allWritten = undefined;
     then?.();

@@ -90,6 +90,14 @@ export interface SessionJournal {
   received(seq: number): void;
   /** The session is over: nothing is left to resume. */
   clear(): void;
+  /**
+   * Optional: makes everything told since the last commit as durable as the journal promises. A
+   * journal that has it may hold `sent`, `acked` and `received` until it is called: `resumable`
+   * then commits once per turn of the event loop and writes that turn's frames to the connection
+   * only after it (write-ahead, one flush per turn instead of one per frame). `session` and `clear`
+   * must be durable when they return, commit or not.
+   */
+  commit?(): void;
 }
 
 /**

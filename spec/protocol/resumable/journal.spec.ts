@@ -12,7 +12,7 @@ import {
   type MemoryEndpoint,
   type SessionJournal,
 } from 'rx-lifeline';
-import { catchError, of, type Subscription } from 'rxjs';
+import { catchError, map, of, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A session server on `endpoint` that echoes each frame upper-cased and records what it got. */
@@ -171,6 +171,64 @@ describe('resumable with a journal: a client process that dies resumes its sessi
       TypeError,
       'resumable: journal must be a SessionJournal (memoryJournal(), fileJournal(path)), got an object without session, sent, acked, received, clear',
     );
+  });
+});
+
+describe('resumable with a journal that commits', () => {
+  it("writes a turn's frames only after the journal committed them, one commit per turn", () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    const inner = memoryJournal();
+    const journal: SessionJournal = {
+      ...inner,
+      sent: (seq, frame) => {
+        log.push(`sent ${seq}`);
+        inner.sent(seq, frame);
+      },
+      commit: () => log.push('commit'),
+    };
+    const serverGot: string[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 5 });
+      const server = echoServer(endpoint, serverGot, []);
+      // The raw bytes leaving the client: every frame the link took, in order with the journal's calls.
+      let link: Link<string> | undefined;
+      const client = endpoint.transport
+        .pipe(
+          map((event) => {
+            if (event.type === 'connected') {
+              const send = event.link.send.bind(event.link);
+              event.link.send = (frame: unknown) => {
+                const envelope = frame as unknown[];
+                if (envelope[0] === 0) log.push(`wire ${String(envelope[1])}`);
+                return send(frame);
+              };
+            }
+            return event;
+          }),
+          reconnectWith(policy.constant(10)),
+          resumable<string>({ journal }),
+        )
+        .subscribe((event) => {
+          if (event.type === 'connected') link = event.link as Link<string>;
+        });
+      testScheduler.schedule(() => ['a', 'b', 'c'].forEach((frame) => link!.send(frame)), 20);
+      testScheduler.schedule(() => link!.send('d'), 30);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 60);
+    });
+    expect(log).to.deep.equal([
+      'sent 1',
+      'sent 2',
+      'sent 3',
+      'commit',
+      'wire 1',
+      'wire 2',
+      'wire 3',
+      'sent 4',
+      'commit',
+      'wire 4',
+    ]);
+    expect(serverGot).to.deep.equal(['a', 'b', 'c', 'd']);
   });
 });
 
