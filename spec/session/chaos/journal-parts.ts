@@ -4,9 +4,9 @@ import { interval, Subscription } from 'rxjs';
 import type { Link } from 'rx-lifeline';
 
 /** Numbers the client sends (1 … UP), each equal to its resumable seq. */
-export const UP = Number(process.env.JOURNAL_CHAOS_UP ?? 3_000);
+export const UP = Number(process.env.JOURNAL_CHAOS_UP ?? 2_000);
 /** Numbers the server sends (1 … DOWN). */
-export const DOWN = Number(process.env.JOURNAL_CHAOS_DOWN ?? 3_000);
+export const DOWN = Number(process.env.JOURNAL_CHAOS_DOWN ?? 2_000);
 /** The steady pace: PER_TICK numbers every TICK_MS, each side (about 400 a second). */
 export const TICK_MS = 5;
 export const PER_TICK = 2;
