@@ -1,0 +1,345 @@
+// A chaos test across processes for resumable({ journal: fileJournal(path) }): the client runs in
+// a child process (chaos/journal-client.ts: tcp + reconnectWith + resumable over a file journal,
+// fsync 'always') and is SIGKILLed at random moments, then started again on the same journal file,
+// again and again. The server runs here (tcpServer + acceptSessions): it streams 1 … DOWN to its
+// session at a steady pace and records every number the client sends; the client streams 1 … UP,
+// going on after each restart from the journal's `lastSeq + 1` (its numbers are its seqs).
+//
+// Nothing the journal accepted is lost and nothing is duplicated upstream: the server gets 1 … UP
+// exactly once, in order, on ONE session that every restart resumed. Downstream the client gets
+// 1 … DOWN in order with no gap; a number comes twice only when a kill fell between its delivery
+// and the journal's `received` record (resumable journals it just after delivering): then the
+// restarted client's journal says `received` = that number − 1, and it is the first number the
+// restarted client gets. Real time, real sockets; everything waits on events (IPC messages, exits)
+// — the kill timer is the only clock.
+//
+// The client is bundled once per run with esbuild (the repository's tsconfig paths, as tsx reads
+// them) and each restart forks plain node on the bundle: about 0.2 s a start instead of 0.9 s with
+// `--import tsx`, which over 21 starts keeps the test near 15 s instead of 30 s.
+import { expect } from 'chai';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { map, type Subscription } from 'rxjs';
+import { acceptSessions, type Link } from 'rx-lifeline';
+import { tcpServer } from 'rx-lifeline/node';
+import { seededRandom } from 'rx-lifeline/testing';
+import { DOWN, sendNumbers, UP, type ClientCommand, type ClientReport } from './chaos/journal-parts.js';
+
+/** Kills, at least: the last client then runs to the end. */
+const KILLS = Number(process.env.JOURNAL_CHAOS_KILLS ?? 20);
+/** A client is killed this long after it reports its first welcome: 100–400 ms… */
+const KILL_AFTER_MS: readonly [number, number] = [100, 400];
+/**
+ * …or, one kill in EARLY, 0–20 ms after it: around the welcome, while the ack that retires the
+ * old token may still be on its way, and before the first numbers of the run leave.
+ */
+const EARLY = 4;
+const EARLY_MS: readonly [number, number] = [0, 20];
+/** A run that has not finished after this long fails, naming its seed, instead of hanging. */
+const BUDGET_MS = 50_000;
+
+/** One client process, from fork to reaped. */
+interface Client {
+  readonly index: number;
+  readonly child: ChildProcess;
+  /** Resolves once the process exited and its stdio and IPC channel closed (every message read). */
+  readonly closed: Promise<unknown>;
+  started: Extract<ClientReport, { type: 'started' }> | undefined;
+  connected: boolean;
+  /** Numbers it reported, so far. */
+  got: number;
+  /** Killed or asked to stop by the test: its exit is expected. */
+  ending: boolean;
+}
+
+interface Figures {
+  kills: number;
+  /** Kills that fell while the client still had numbers to send and to get. */
+  killsMidStream: number;
+  repeats: number;
+  /** Restarts whose journal kept a number delivered but not recorded as received. */
+  predictedRepeats: number;
+  /** Kills 0–20 ms after the welcome. */
+  earlyKills: number;
+  /** Numbers the journal held that the server had not got at the restart (replayed from the file). */
+  journalReplays: number;
+  sessions: string[];
+  serverGot: number[];
+  clientGot: number[];
+  lastExit: { code: number | null; signal: NodeJS.Signals | null };
+  ms: number;
+}
+
+/** Bundles the client process into `dir`: plain node starts it in a fraction of tsx's time. */
+function bundleClient(dir: string): string {
+  const outfile = join(dir, 'journal-client.mjs');
+  buildSync({
+    entryPoints: ['spec/session/chaos/journal-client.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    tsconfig: 'tsconfig.json',
+    outfile,
+    logLevel: 'error',
+    // msgpackr's optional native part loads with require: give the ES module one.
+    banner: {
+      js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);",
+    },
+  });
+  return outfile;
+}
+
+async function run(seed: number, dir: string, clients: Client[]): Promise<Figures> {
+  const random = seededRandom(seed);
+  const path = join(dir, 'client.journal');
+  const script = bundleClient(dir);
+  const started = performance.now();
+  const subscriptions: Subscription[] = [];
+  const timers: NodeJS.Timeout[] = [];
+
+  // Everything waits on `until(condition)`, re-checked whenever something happened (`changed`).
+  let problem: Error | undefined;
+  const waiters = new Set<() => void>();
+  const changed = () => [...waiters].forEach((check) => check());
+  const fail = (what: string) => {
+    problem ??= new Error(what);
+    changed();
+  };
+  const until = (condition: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (problem) reject(problem);
+        else if (condition()) resolve();
+        else return;
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+  timers.push(setTimeout(() => fail(`no end after ${BUDGET_MS} ms`), BUDGET_MS));
+
+  // The server: one session expected; it streams 1 … DOWN and records what it gets.
+  let port: number | undefined;
+  const sessions: string[] = [];
+  const serverGot: number[] = [];
+  const server$ = tcpServer({ port: 0 }).pipe(
+    map((event) => {
+      if (event.type === 'listening') {
+        port = event.port;
+        changed();
+      }
+      return event;
+    }),
+  );
+  subscriptions.push(
+    acceptSessions<number>(server$).subscribe({
+      next: (session) => {
+        sessions.push(session.id);
+        if (sessions.length > 1) return fail(`a second session started (${sessions.length}): one was lost`);
+        subscriptions.push(
+          session.events$.subscribe({
+            next: (event) => {
+              if (event.type !== 'frame') return;
+              const n = event.frame;
+              serverGot.push(n);
+              if (n !== serverGot.length) fail(`the server got ${n} after ${serverGot.length - 1}`);
+              changed();
+            },
+            error: (error: Error) => fail(`the server session failed: ${error.name}: ${error.message}`),
+          }),
+          sendNumbers(session.link as Link<number>, 1, DOWN),
+        );
+      },
+      error: (error: Error) => fail(`acceptSessions failed: ${error.name}: ${error.message}`),
+    }),
+  );
+
+  // The client side: numbers in order, a repeat only where the restarted journal predicts one.
+  const clientGot: number[] = [];
+  let kills = 0;
+  let killsMidStream = 0;
+  let repeats = 0;
+  let predictedRepeats = 0;
+  let earlyKills = 0;
+  let journalReplays = 0;
+  /** The number the current client must get first again (delivered, not journaled as received). */
+  let repeatDue: number | undefined;
+  let lastSeqBefore = 0;
+
+  const onReport = (client: Client, report: ClientReport) => {
+    const name = `client ${client.index}`;
+    switch (report.type) {
+      case 'started': {
+        client.started = report;
+        const last = clientGot.length;
+        if (client.index > 0 && report.session !== sessions[0]) {
+          return fail(`${name} restored session ${report.session}, not the server's ${sessions[0]}`);
+        }
+        // Write-ahead: whatever reached the server was in the journal first.
+        if (report.lastSeq < serverGot.length || report.lastSeq < lastSeqBefore) {
+          return fail(
+            `${name} restored lastSeq ${report.lastSeq}; the server has ${serverGot.length}, the last run restored ${lastSeqBefore}`,
+          );
+        }
+        lastSeqBefore = report.lastSeq;
+        journalReplays += report.lastSeq - serverGot.length;
+        // `received` is journaled just after each delivery: at most the last one is missing.
+        if (report.received === last - 1) {
+          repeatDue = last;
+          predictedRepeats++;
+        } else if (report.received !== last) {
+          return fail(`${name} restored received ${report.received}, but the client had delivered ${last}`);
+        }
+        break;
+      }
+      case 'connected':
+        client.connected = true;
+        break;
+      case 'got': {
+        const first = client.got++ === 0;
+        const due = repeatDue;
+        repeatDue = undefined;
+        if (first && due !== undefined && report.n === due) repeats++;
+        else if (first && due !== undefined) return fail(`${name} got ${report.n} first, not ${due} again`);
+        else if (report.n === clientGot.length + 1) clientGot.push(report.n);
+        else return fail(`${name} got ${report.n} after ${clientGot.length}`);
+        break;
+      }
+      case 'problem':
+        return fail(`${name}: ${report.what}`);
+    }
+    changed();
+  };
+
+  const start = (index: number): Client => {
+    const child = fork(script, [String(port), path], {
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const client: Client = {
+      index,
+      child,
+      closed: once(child, 'close'),
+      started: undefined,
+      connected: false,
+      got: 0,
+      ending: false,
+    };
+    clients.push(client);
+    child.on('message', (report: ClientReport) => onReport(client, report));
+    child.on('exit', (code, signal) => {
+      if (!client.ending) fail(`client ${index} exited by itself (${code}, ${signal})`);
+      changed();
+    });
+    child.on('error', (error) => fail(`client ${index}: ${error.message}`));
+    return client;
+  };
+
+  const done = () => serverGot.length >= UP && clientGot.length >= DOWN;
+  let lastExit: Figures['lastExit'] | undefined;
+  try {
+    await until(() => port !== undefined);
+    for (let index = 0; ; index++) {
+      const client = start(index);
+      await until(() => client.connected);
+      if (kills >= KILLS) {
+        // The last one runs to the end, then stops by itself.
+        await until(done);
+        client.ending = true;
+        const exited = once(client.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+        client.child.send({ type: 'stop' } satisfies ClientCommand);
+        const [code, signal] = await exited;
+        lastExit = { code, signal };
+        await client.closed;
+        break;
+      }
+      const early = random() < 1 / EARLY;
+      if (early) earlyKills++;
+      const [low, high] = early ? EARLY_MS : KILL_AFTER_MS;
+      let due = false;
+      timers.push(
+        setTimeout(
+          () => {
+            due = true;
+            changed();
+          },
+          low + Math.floor(random() * (high - low + 1)),
+        ),
+      );
+      await until(() => due);
+      client.ending = true;
+      client.child.kill('SIGKILL');
+      kills++;
+      if (serverGot.length < UP && clientGot.length < DOWN) killsMidStream++;
+      await client.closed;
+      if (client.child.signalCode !== 'SIGKILL')
+        fail(`client ${index} ended with ${client.child.signalCode}`);
+    }
+  } finally {
+    timers.forEach(clearTimeout);
+    for (const subscription of subscriptions.reverse()) subscription.unsubscribe();
+  }
+  if (problem) throw problem;
+  if (!lastExit) throw new Error('the run ended without its last client');
+  return {
+    kills,
+    killsMidStream,
+    repeats,
+    predictedRepeats,
+    earlyKills,
+    journalReplays,
+    sessions,
+    serverGot,
+    clientGot,
+    lastExit,
+    ms: performance.now() - started,
+  };
+}
+
+describe('resumable with fileJournal, its client process SIGKILLed and restarted (real time, real sockets)', () => {
+  let dir = '';
+  const clients: Client[] = [];
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lifeline-journal-chaos-'))));
+  afterEach(async () => {
+    // Every client is killed and reaped, whatever happened.
+    for (const { child } of clients) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    await Promise.all(clients.map(({ closed }) => closed));
+    clients.length = 0;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const seed = process.env.JOURNAL_CHAOS_SEED === undefined ? 1 : Number(process.env.JOURNAL_CHAOS_SEED);
+  it(`${KILLS} kills 0–400 ms after each welcome: the server gets 1…${UP} once each on one session, the client 1…${DOWN} in order, repeating only what its journal had not marked received (seed ${seed})`, async function () {
+    this.timeout(BUDGET_MS + 10_000);
+    const replayHint = `journal chaos seed ${seed} (replay with JOURNAL_CHAOS_SEED=${seed})`;
+    let figures: Figures;
+    try {
+      figures = await run(seed, dir, clients);
+    } catch (error) {
+      throw new Error(`${replayHint}: ${String(error)}`, { cause: error });
+    }
+    const { kills, killsMidStream, repeats, predictedRepeats, earlyKills, journalReplays } = figures;
+    const { sessions, serverGot, clientGot, lastExit, ms } = figures;
+    console.log(
+      `      seed ${seed}: ${Math.round(ms)} ms, ${kills} kills (${killsMidStream} mid-stream, ${earlyKills} within 20 ms of the welcome), ${repeats} repeats after a restart (${predictedRepeats} predicted by the journal), ${journalReplays} numbers replayed from the journal, ${clients.length} client processes`,
+    );
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+    // Upstream: everything the journal accepted arrived, once, in order, on one session.
+    expect(serverGot, replayHint).to.deep.equal(range(UP));
+    expect(sessions, replayHint).to.have.length(1);
+    // Downstream: in order, no gap; the repeats were the journal's unrecorded last delivery.
+    expect(clientGot, replayHint).to.deep.equal(range(DOWN));
+    expect(repeats, replayHint).to.equal(predictedRepeats);
+    expect(repeats, replayHint).to.be.at.most(kills);
+    expect(kills, replayHint).to.be.at.least(KILLS);
+    expect(killsMidStream, `${replayHint}: kills while both streams ran`).to.be.at.least(KILLS);
+    expect(lastExit, `${replayHint}: the last client's exit`).to.deep.equal({ code: 0, signal: null });
+  });
+});
