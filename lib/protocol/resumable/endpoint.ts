@@ -194,8 +194,13 @@ export class SessionEndpoint<Out> {
   private keepUntilCommit(frame: Out, size: number): boolean {
     const seq = this.buffer.append(frame, size);
     this.options.journal!.sent(seq, frame);
-    this.commitTask ??= asapScheduler.schedule(this.commit);
+    this.commitSoon();
     return this.answer(this.link !== undefined && !this.drainWait);
+  }
+
+  /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
+  commitSoon(): void {
+    if (this.options.journal?.commit) this.commitTask ??= asapScheduler.schedule(this.commit);
   }
 
   private readonly commit = (): void => {
@@ -329,6 +334,7 @@ export class SessionEndpoint<Out> {
   private trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
     this.options.journal?.acked(ack);
+    this.commitSoon();
     if (this.sentThrough < ack) this.sentThrough = ack;
     if (this.writtenThrough < ack) this.writtenThrough = ack;
     this.maybeDrain();

@@ -483,6 +483,7 @@ export function resumable<In = unknown, Out = In>(
             if (endpoint.receiveData(frame[1])) {
               subscriber.next({ type: 'frame', frame: frame[2] as In });
               journal?.received(frame[1]);
+              endpoint.commitSoon();
             }
           } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
             endpoint.receiveAck(frame[1]);
