@@ -6,19 +6,19 @@
 // it at random and starts it again on the same file; on 'stop' it unsubscribes (no goodbye, the
 // journal kept, as a crash leaves it), closes the journal and exits by itself.
 //
-// argv: <port> <journal path>
+// argv: <port> <journal path> [fsync mode: 'always' (the default here) or 'batch']
 import type { Subscription } from 'rxjs';
 import { policy, reconnectWith, resumable, type Link } from 'rx-lifeline';
 import { fileJournal, tcp } from 'rx-lifeline/node';
 import { sendNumbers, UP, type ClientCommand, type ClientReport } from './journal-parts.js';
 
-const [portArg, path] = process.argv.slice(2);
+const [portArg, path, fsyncArg = 'always'] = process.argv.slice(2);
 if (portArg === undefined || path === undefined || process.send === undefined) {
   throw new Error('usage: fork journal-client.ts <port> <journal path>');
 }
 const report = (message: ClientReport) => process.send?.(message);
 
-const journal = fileJournal(path, { fsync: 'always' });
+const journal = fileJournal(path, { fsync: fsyncArg === 'batch' ? 'batch' : 'always' });
 const saved = journal.restore();
 const first = (saved?.lastSeq ?? 0) + 1;
 report({
