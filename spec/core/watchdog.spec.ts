@@ -23,4 +23,19 @@ describe('the watchdog root hook', () => {
     expect({ code, signal }).to.deep.equal({ code: null, signal: 'SIGABRT' });
     expect(stderr).to.include('watchdog: "a stuck suite spins forever" never returned to the event loop');
   });
+
+  it('ends a run that would not end after its last test, saying what kept it alive', async function () {
+    this.timeout(30_000);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'node_modules/mocha/bin/mocha.js', 'spec/support/fixtures/lingering.ts'],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, END_GRACE_MS: '300' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).to.equal(70);
+    expect(stderr).to.include('the run did not end 300 ms after its last test: still active:');
+    expect(stderr).to.include('Immediate');
+  });
 });

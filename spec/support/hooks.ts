@@ -2,6 +2,7 @@
 // Resources are compared by kind with what was active before the test; closing handles take a few
 // turns of the event loop, so the check waits on the loop (setImmediate), never on a clock.
 
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 const WATCHED = new Set(['TCPWrap', 'TCPServerWrap', 'Timeout', 'PipeWrap', 'UDPWrap', 'HTTPParser']);
@@ -47,6 +48,8 @@ function watch(test: Mocha.Test | undefined): void {
   deadline[0] = Date.now() + timeout + GRACE_MS;
 }
 const MAX_TURNS = 2000;
+/** How long the process may take to end after the last test (`END_GRACE_MS`). */
+const END_GRACE_MS = Number(process.env.END_GRACE_MS ?? 20_000);
 
 function activeCounts(): Map<string, number> {
   const counts = new Map<string, number>();
@@ -91,5 +94,27 @@ export const mochaHooks = {
       }
       throw new Error(`${title} left resources behind: ${found.join(', ')}`);
     })();
+  },
+  // After the last test the process must end by itself (Mocha's `exit: false`). If something a test
+  // left keeps the event loop going, say what it is and end the run as failed, instead of a CI job
+  // that never ends. The timer is unref'd: it never keeps a clean process alive.
+  afterAll(): void {
+    // The watchdog catches a process that never returns to its event loop (a microtask loop),
+    // which no timer can; the timer says what keeps a live loop going.
+    const bytes = new TextEncoder().encode('the end of the run (after its last test)');
+    title.set(bytes);
+    deadline[1] = bytes.length;
+    deadline[0] = Date.now() + 2 * END_GRACE_MS;
+    const timer = setTimeout(() => {
+      const left = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout');
+      writeSync(
+        2,
+        `\nthe run did not end ${END_GRACE_MS} ms after its last test: still active: ${left.join(', ') || 'timers only'}\n`,
+      );
+      // Mocha sets the exit code from its failures in an 'exit' listener: this one comes after it.
+      process.on('exit', () => (process.exitCode = 70));
+      process.exit(70);
+    }, END_GRACE_MS);
+    timer.unref();
   },
 };
