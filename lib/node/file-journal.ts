@@ -161,11 +161,15 @@ const openPaths = new Set<string>();
 /**
  * A {@link SessionJournal} kept in a file, for `resumable({ journal })` in a Node client whose
  * process may die: it behaves exactly like {@link memoryJournal} (it keeps its state in one), and
- * also appends each call to the file as a record before the call returns, so that the next
- * `fileJournal(path)` on the same file restores what the last one was told.
+ * also appends each call to the file as a record, so that the next `fileJournal(path)` on the same
+ * file restores what the last one was told.
  *
- * **Durability** (`fsync`): with `'always'` (the default) what the journal accepted survives a
- * crash of the process and of the machine; with `'never'` it survives a crash of the process only.
+ * **Durability** (`fsync`): with `'batch'` (the default) the records of a turn are written and
+ * flushed together at {@link SessionJournal.commit}, which `resumable` calls before that turn's
+ * frames leave, and `session`/`clear` before they return: what was committed survives a crash of
+ * the process and of the machine. With `'always'` each call is written and flushed before it
+ * returns; with `'never'` each is written before it returns and survives a crash of the process
+ * only.
  *
  * **File format**: an append-only log of records, each a length (u32 big-endian), the CRC-32 of
  * the body (u32 big-endian) and the body: one MessagePack array `[kind, ...fields]`, `[1, id,
