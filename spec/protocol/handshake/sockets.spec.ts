@@ -140,6 +140,19 @@ function asRefusal(error: unknown): HandshakeRefusedError {
   return error as HandshakeRefusedError;
 }
 
+/**
+ * A session server over `kind` whose connections stack the handshake (heartbeat + resumable) and
+ * heartbeat: its listener, the sessions it opened, its subscription and its port.
+ */
+async function heartbeatSessions(kind: Kind) {
+  const listener = listen(kind, (connection) =>
+    connection.pipe(acceptHandshake({ layers: ['heartbeat', 'resumable'] }), heartbeat()),
+  );
+  const sessions: ServerSession[] = [];
+  const serving = acceptSessions(listener.server$).subscribe((session) => sessions.push(session));
+  return { listener, sessions, serving, port: await listener.port };
+}
+
 for (const kind of KINDS) {
   describe(`handshake over loopback ${kind.name}`, () => {
     it('a full stack accepts: a request round-trips and the session carries the identity authenticate returned', async () => {
@@ -216,12 +229,7 @@ for (const kind of KINDS) {
     });
 
     it('a layer only the server stacks is refused once, for good, on both sides, naming heartbeat()', async () => {
-      const listener = listen(kind, (connection) =>
-        connection.pipe(acceptHandshake({ layers: ['heartbeat', 'resumable'] }), heartbeat()),
-      );
-      const sessions: ServerSession[] = [];
-      const serving = acceptSessions(listener.server$).subscribe((session) => sessions.push(session));
-      const port = await listener.port;
+      const { listener, sessions, serving, port } = await heartbeatSessions(kind);
       const client = subscribeClient(
         kind
           .dial(port)
@@ -264,12 +272,7 @@ for (const kind of KINDS) {
     });
 
     it('a lifeline v1 client (no handshake) is refused with version: it fails for good with a ProtocolError', async () => {
-      const listener = listen(kind, (connection) =>
-        connection.pipe(acceptHandshake({ layers: ['heartbeat', 'resumable'] }), heartbeat()),
-      );
-      const sessions: ServerSession[] = [];
-      const serving = acceptSessions(listener.server$).subscribe((session) => sessions.push(session));
-      const port = await listener.port;
+      const { listener, sessions, serving, port } = await heartbeatSessions(kind);
       const client = subscribeClient(
         kind
           .dial(port)

@@ -81,6 +81,17 @@ function cleanup(testScheduler: TestScheduler, at: number, ...subscriptions: { u
   testScheduler.schedule(() => subscriptions.forEach((s) => s.unsubscribe()), at);
 }
 
+/**
+ * A memory connection (1 ms each way) with a server whose handler joins the body into its answer
+ * (logging to `seen`) and a client: the client's link, and `end(at)` to tear both down at `at`.
+ */
+function joinedPair(testScheduler: TestScheduler, seen: string[]) {
+  const endpoint = memory({ latency: 1 });
+  const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
+  const { link, subscription } = clientOn(endpoint);
+  return { link, end: (at: number) => cleanup(testScheduler, at, subscription, server) };
+}
+
 describe('streamed request bodies (requests layer v2)', () => {
   describe('order, end and error', () => {
     it('the head, then each chunk in order, then the end: the handler reads them as body$', () => {
@@ -88,14 +99,12 @@ describe('streamed request bodies (requests layer v2)', () => {
       const seen: string[] = [];
       const log: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, end } = joinedPair(testScheduler, seen);
         // Connected at 1: the head leaves then and the body is subscribed; chunks at 2, 4, 6, its
         // end at 7, each in 1 ms later; the answer leaves at 8 and arrives at 9.
         const body = logged(testScheduler, log, cold('-a-b-c|'));
         expectObservable(shown(link.request('up', { body }))).toBe('9ms (r|)', { r: 'up=a,b,c' });
-        cleanup(testScheduler, 30, subscription, server);
+        end(30);
       });
       expect(seen).to.deep.equal(['up:a@3', 'up:b@5', 'up:c@7', 'up:complete@8']);
       expect(log).to.deep.equal(['sub@1', 'unsub@7']);
@@ -150,13 +159,11 @@ describe('streamed request bodies (requests layer v2)', () => {
       const testScheduler = newTestScheduler();
       const seen: string[] = [];
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, end } = joinedPair(testScheduler, seen);
         expectObservable(shown(link.request('plain'))).toBe('3ms (r|)', { r: 'plain=' });
         // The head and the end leave together at 1.
         expectObservable(shown(link.request('empty', { body: of() }))).toBe('3ms (r|)', { r: 'empty=' });
-        cleanup(testScheduler, 30, subscription, server);
+        end(30);
       });
       expect(seen).to.deep.equal(['plain:complete@2', 'empty:complete@2']);
     });
@@ -205,13 +212,11 @@ describe('streamed request bodies (requests layer v2)', () => {
       const seen: string[] = [];
       const log: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, end } = joinedPair(testScheduler, seen);
         const body = logged(testScheduler, log, cold('-a-b-c-d|'));
         // Chunks leave at 2 and 4; the request is unsubscribed at 5, its cancel arrives at 6.
         expectObservable(shown(link.request('up', { body })), '^ 4ms !').toBe('');
-        cleanup(testScheduler, 30, subscription, server);
+        end(30);
       });
       expect(log).to.deep.equal(['sub@1', 'unsub@5']);
       expect(seen).to.deep.equal(['up:a@3', 'up:b@5', 'up:aborted@6', 'up:E:AbortError@6']);
@@ -222,14 +227,12 @@ describe('streamed request bodies (requests layer v2)', () => {
       const seen: string[] = [];
       const log: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, end } = joinedPair(testScheduler, seen);
         const body = logged(testScheduler, log, cold('-a-b-c-d|'));
         expectObservable(shown(link.request('up', { body, timeout: 5 }))).toBe('5ms (e|)', {
           e: 'E:RequestTimeoutError',
         });
-        cleanup(testScheduler, 30, subscription, server);
+        end(30);
       });
       expect(log).to.deep.equal(['sub@1', 'unsub@5']);
       expect(seen).to.deep.equal(['up:a@3', 'up:b@5', 'up:aborted@6', 'up:E:AbortError@6']);
