@@ -67,6 +67,8 @@ export class SessionEndpoint<Out> {
   private commitTask: Subscription | undefined;
   /** The highest `seq` a journal made durable: no later frame may be written (write-ahead). */
   private committedThrough = Infinity;
+  /** With a committing journal, the highest inbound `seq` it has kept as received. */
+  private receivedCommitted = 0;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   private allWritten: (() => void) | undefined;
 
@@ -211,6 +213,8 @@ export class SessionEndpoint<Out> {
       return this.options.fatal(error);
     }
     this.committedThrough = this.lastSeq;
+    // Every frame delivered by now was told to the journal (resumable does so as it delivers).
+    this.receivedCommitted = this.received;
     this.pump();
     this.maybeDrain();
   };
@@ -254,6 +258,17 @@ export class SessionEndpoint<Out> {
     this.drainWait = undefined;
   }
 
+  /**
+   * What this side may tell the peer it received (acks, a hello's `received`): everything
+   * delivered, or with a committing journal only what the journal has kept, so that the peer never
+   * drops frames that a restarted client, reading its journal, would still need.
+   */
+  get ackable(): number {
+    return this.committedThrough === Infinity
+      ? this.received
+      : Math.min(this.received, this.receivedCommitted);
+  }
+
   /** Takes `[0, seq, frame]`'s seq: true when the frame is new and in order (deliver it). */
   receiveData(seq: number): boolean {
     if (seq === this.received + 1) {
@@ -293,6 +308,7 @@ export class SessionEndpoint<Out> {
     this.buffer.reset(first);
     for (const { frame } of frames) this.buffer.push(frame as Out, msgpackSize(frame));
     this.received = received;
+    this.receivedCommitted = received;
     // Any of them may have left before the crash: none counts as never written.
     this.writtenThrough = lastSeq;
     // The journal had them: they are durable already.
@@ -304,6 +320,7 @@ export class SessionEndpoint<Out> {
     this.detach();
     this.buffer.reset();
     this.received = 0;
+    this.receivedCommitted = 0;
     this.writtenThrough = 0;
     if (this.committedThrough !== Infinity) this.committedThrough = 0;
   }
@@ -404,11 +421,16 @@ export class SessionEndpoint<Out> {
   }
 
   private sendAck(): void {
-    this.unacked = 0;
     this.ackTimer?.unsubscribe();
     this.ackTimer = undefined;
+    const ack = this.ackable;
+    // What a committing journal has not kept yet stays unacked: the next timer acks it.
+    this.unacked = this.received - ack;
+    if (this.unacked > 0) {
+      this.ackTimer = this.options.scheduler.schedule(this.onAckTimer, this.options.ackInterval);
+    }
     try {
-      this.link?.send([ACK, this.received]);
+      this.link?.send([ACK, ack]);
     } catch {
       // Best effort: the next ack, or the next handshake's `received`, says the same.
     }

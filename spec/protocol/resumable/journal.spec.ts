@@ -233,6 +233,60 @@ describe('resumable with a journal that commits', () => {
   });
 });
 
+describe('resumable with a journal that commits: acks', () => {
+  it('never acks a delivery the journal has not committed, so the server keeps what a restart would need', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    let received = 0;
+    let committedReceived = 0;
+    const inner = memoryJournal();
+    const journal: SessionJournal = {
+      ...inner,
+      received: (seq) => {
+        received = seq;
+        inner.received(seq);
+      },
+      commit: () => (committedReceived = received),
+    };
+    const problems: string[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 5 });
+      let serverLink: Link<string> | undefined;
+      const server = acceptSessions<string>(endpoint.server).subscribe((session) => {
+        serverLink = session.link;
+        session.events$.subscribe({ error: () => undefined });
+      });
+      const client = endpoint.transport
+        .pipe(
+          map((event) => {
+            if (event.type === 'connected') {
+              const send = event.link.send.bind(event.link);
+              event.link.send = (frame: unknown) => {
+                const envelope = frame as unknown[];
+                if (envelope[0] === 1) {
+                  log.push(`ack ${String(envelope[1])}`);
+                  if ((envelope[1] as number) > committedReceived) {
+                    problems.push(`acked ${String(envelope[1])} with ${committedReceived} committed`);
+                  }
+                }
+                return send(frame);
+              };
+            }
+            return event;
+          }),
+          reconnectWith(policy.constant(10)),
+          resumable<string>({ journal, ackEvery: 1 }),
+        )
+        .subscribe();
+      testScheduler.schedule(() => ['a', 'b', 'c'].forEach((frame) => serverLink!.send(frame)), 30);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 600);
+    });
+    expect(problems).to.deep.equal([]);
+    // Everything delivered is acked in the end, once committed.
+    expect(log.at(-1)).to.equal('ack 3');
+  });
+});
+
 describe('memoryJournal', () => {
   it('keeps the unacknowledged frames in order, the newest token, and what was received', () => {
     const journal = memoryJournal();
