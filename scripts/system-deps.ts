@@ -25,6 +25,11 @@ export const SYSTEM_PACKAGES: readonly SystemPackage[] = [
     path: '/usr/bin/chromium',
     neededBy: 'the browser example test, spec/examples/browser.spec.ts',
   },
+  {
+    apt: 'redis-server',
+    command: 'redis-server',
+    neededBy: 'the Redis session store tests, which start their own redis-server',
+  },
 ];
 
 /** True when `file` exists and may be executed. */
