@@ -119,7 +119,8 @@ export class Handshake<In, Out> {
     session.emit({ type: 'connected', link: session.link, ...(handshake ? { handshake } : {}) });
     try {
       const replayed = this.attach(connection, session, peerReceived, peerMax, token);
-      if (session.stored && session.stored.epoch > 1) session.emit({ type: 'resumed', replayed, fresh: false });
+      if (session.stored && session.stored.epoch > 1)
+        session.emit({ type: 'resumed', replayed, fresh: false });
     } catch (error) {
       // The welcome could not be written: a session nobody will ever see must not linger.
       this.registry.end(session, error);
@@ -167,10 +168,13 @@ export class Handshake<In, Out> {
     if (!session) return;
     this.registry.end(
       session,
-      new SessionLostError(`Session ${session.id} could not be resumed: frames ${lost[0]}–${lost[1]} are gone`, {
-        reason: 'gap',
-        lost: { sent: lost, missed: undefined },
-      }),
+      new SessionLostError(
+        `Session ${session.id} could not be resumed: frames ${lost[0]}–${lost[1]} are gone`,
+        {
+          reason: 'gap',
+          lost: { sent: lost, missed: undefined },
+        },
+      ),
     );
   }
 

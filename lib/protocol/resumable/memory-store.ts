@@ -1,4 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { failedNow, settledNow } from '../../internal/settled-now.js';
 import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { SessionStoreError } from './errors.js';
 import type { JournalFrame } from './journal.js';
@@ -42,7 +43,9 @@ interface MemoryRecord {
  * A {@link SessionStore} in this process's memory, with every rule of a shared store (token
  * rotation, epochs and fencing, expiry): several session servers in one process share sessions
  * through it, and tests run a server "restart" in virtual time with it. It does not outlive the
- * process; for that use `redisSessionStore` from `rx-lifeline/redis`. Expired sessions are dropped
+ * process; for that use `redisSessionStore` from `rx-lifeline/redis`. It answers at once (its
+ * promises call back in the same turn), so a server on it runs in a test's virtual time. It keeps
+ * frames by reference: do not change a frame after sending it. Expired sessions are dropped
  * as the store is used (each write moves its session to the back, so the oldest are checked first),
  * without a timer.
  *
@@ -82,25 +85,25 @@ class MemorySessionStore implements SessionStore {
       expiresAt: now + session.ttl,
       lockedUntil: -Infinity,
     });
-    return Promise.resolve();
+    return settledNow(undefined);
   }
 
   claim(claim: SessionClaim): PromiseLike<SessionClaimResult> {
     const record = this.live(claim.id);
-    if (!record) return Promise.resolve({ status: 'unknown' });
+    if (!record) return settledNow({ status: 'unknown' });
     const now = this.scheduler.now();
-    if (now < record.lockedUntil) return Promise.resolve({ status: 'locked' });
+    if (now < record.lockedUntil) return settledNow({ status: 'locked' });
     const current = constantTimeEqual(record.token, claim.token);
     const previous = constantTimeEqual(record.previousToken, claim.token);
     if (!current && !previous) {
       record.lockedUntil = now + claim.lockout;
-      return Promise.resolve({ status: 'bad-token' });
+      return settledNow({ status: 'bad-token' });
     }
-    if (claim.received > record.lastSeq) return Promise.resolve({ status: 'ahead', lastSeq: record.lastSeq });
+    if (claim.received > record.lastSeq) return settledNow({ status: 'ahead', lastSeq: record.lastSeq });
     const firstSeq = record.lastSeq - record.frames.length + 1;
     if (claim.received < firstSeq - 1) {
       this.records.delete(claim.id);
-      return Promise.resolve({ status: 'gap', firstSeq });
+      return settledNow({ status: 'gap', firstSeq });
     }
     dropThrough(record, claim.received);
     record.previousToken = claim.token;
@@ -108,7 +111,7 @@ class MemorySessionStore implements SessionStore {
     record.epoch++;
     this.keep(claim.id, record, claim.ttl);
     const { epoch, lastSeq, received, identity } = record;
-    return Promise.resolve({
+    return settledNow({
       status: 'claimed',
       session: { id: claim.id, epoch, lastSeq, received, identity, frames: [...record.frames] },
     });
@@ -117,11 +120,11 @@ class MemorySessionStore implements SessionStore {
   write(id: string, epoch: number, changes: SessionChanges, ttl: number): PromiseLike<void> {
     const record = this.live(id);
     const refused = checkEpoch(id, record, epoch);
-    if (refused) return Promise.reject(refused);
+    if (refused) return failedNow(refused);
     const target = record!;
     for (const entry of changes.frames) {
       if (entry.seq !== target.lastSeq + 1) {
-        return Promise.reject(
+        return failedNow(
           new SessionStoreError(
             `Session ${id}: frame ${entry.seq} does not follow the stored ${target.lastSeq}`,
             { code: 'corrupt', session: id },
@@ -132,10 +135,11 @@ class MemorySessionStore implements SessionStore {
       target.lastSeq = entry.seq;
     }
     if (changes.acked !== undefined) dropThrough(target, changes.acked);
-    if (changes.received !== undefined && changes.received > target.received) target.received = changes.received;
+    if (changes.received !== undefined && changes.received > target.received)
+      target.received = changes.received;
     if (changes.settled) target.previousToken = '';
     this.keep(id, target, ttl);
-    return Promise.resolve();
+    return settledNow(undefined);
   }
 
   touch(sessions: readonly { id: string; epoch: number }[], ttl: number): PromiseLike<void> {
@@ -143,14 +147,14 @@ class MemorySessionStore implements SessionStore {
       const record = this.live(id);
       if (record && record.epoch === epoch) this.keep(id, record, ttl);
     }
-    return Promise.resolve();
+    return settledNow(undefined);
   }
 
   remove(id: string, epoch: number): PromiseLike<void> {
     const record = this.live(id);
-    if (record && record.epoch > epoch) return Promise.reject(checkEpoch(id, record, epoch));
+    if (record && record.epoch > epoch) return failedNow(checkEpoch(id, record, epoch));
     this.records.delete(id);
-    return Promise.resolve();
+    return settledNow(undefined);
   }
 
   /** The record of `id`, unless it expired (then it is dropped). */
@@ -187,7 +191,11 @@ function dropThrough(record: MemoryRecord, seq: number): void {
 }
 
 /** The refusal of a change under `epoch`, or `undefined` when it may go ahead. */
-function checkEpoch(id: string, record: MemoryRecord | undefined, epoch: number): SessionStoreError | undefined {
+function checkEpoch(
+  id: string,
+  record: MemoryRecord | undefined,
+  epoch: number,
+): SessionStoreError | undefined {
   if (!record) {
     return new SessionStoreError(`Session ${id} is no longer in the store (expired or ended)`, {
       code: 'gone',

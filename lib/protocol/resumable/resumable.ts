@@ -389,7 +389,13 @@ export function resumable<In = unknown, Out = In>(
         const hello =
           sessionId === undefined
             ? { v: [MIN_VERSION, MAX_VERSION], received: 0 }
-            : { v: [MIN_VERSION, MAX_VERSION], session: sessionId, token, received: endpoint.ackable, sent: endpoint.lastSeq };
+            : {
+                v: [MIN_VERSION, MAX_VERSION],
+                session: sessionId,
+                token,
+                received: endpoint.ackable,
+                sent: endpoint.lastSeq,
+              };
         inner?.send([HELLO, hello]);
       };
 

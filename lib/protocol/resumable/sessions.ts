@@ -348,7 +348,13 @@ class SessionServerRun<In, Out> {
       expired: (session, error) => this.registry.end(session, error),
     });
     const stored = settings.store ? { store: settings.store, ttl: settings.sessionTtl } : undefined;
-    this.registry = new SessionRegistry<In, Out>(settings.scheduler, counters, sweep, settings.endpoint, stored);
+    this.registry = new SessionRegistry<In, Out>(
+      settings.scheduler,
+      counters,
+      sweep,
+      settings.endpoint,
+      stored,
+    );
     this.handshake = new Handshake<In, Out>(
       this.registry,
       counters,
@@ -410,7 +416,8 @@ class SessionServerRun<In, Out> {
     return scheduler.schedule(function (this: SchedulerAction<unknown>) {
       const attached = [];
       for (const session of registry.all()) {
-        if (session.connection && session.stored) attached.push({ id: session.id, epoch: session.stored.epoch });
+        if (session.connection && session.stored)
+          attached.push({ id: session.id, epoch: session.stored.epoch });
       }
       if (attached.length > 0) {
         store.touch(attached, sessionTtl).then(undefined, () => {
