@@ -209,6 +209,7 @@ export class Handshake<In, Out> {
       received: hello.received,
       lockout: this.settings.badTokenLockout,
       ttl,
+      ...(local ? { heldEpoch: local.stored!.epoch } : {}),
     };
     store.claim(claim).then(
       (result) => this.answered(connection, () => this.claimed(connection, hello, result, token), local),

@@ -42,7 +42,11 @@ export interface StoredSession {
  * @category Sessions
  */
 export type SessionClaimResult =
-  | { readonly status: 'claimed'; readonly session: StoredSession }
+  /**
+   * `held`: the caller's copy was current (`heldEpoch` was the epoch before), so the store may
+   * have left `session.frames` empty.
+   */
+  | { readonly status: 'claimed'; readonly session: StoredSession; readonly held?: boolean }
   /** No such session: it never was, expired, or ended. */
   | { readonly status: 'unknown' }
   /** The token is neither the current one nor the one before it; the session is now locked. */
@@ -79,6 +83,8 @@ export interface SessionClaim {
   readonly lockout: number;
   /** Milliseconds the session is kept from now without another write or touch. */
   readonly ttl: number;
+  /** The epoch of the copy the caller holds, if any: when still current, frames need not be sent. */
+  readonly heldEpoch?: number;
 }
 
 /**
