@@ -356,11 +356,13 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         }
       };
 
-      const onFrame = (frame: unknown) => {
+      const onFrame = (event: FrameEvent<unknown>) => {
+        const frame = event.frame;
         if (!Array.isArray(frame)) throw notAnEnvelope(frame);
         const kind: unknown = frame[0];
         if (kind === PLAIN && frame.length === 2) {
-          subscriber.next({ type: 'frame', frame: frame[1] as In } as FrameEvent<In>);
+          // The session's own fields (a store's seq and redelivered flag) stay with the frame.
+          subscriber.next({ ...event, frame: frame[1] as In } as FrameEvent<In>);
         } else if (kind === REQUEST && isRequestId(frame[1]) && isHead(frame)) {
           const id = frame[1];
           if (running.has(id))
@@ -437,7 +439,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
             ...(connected.handshake ? { handshake: connected.handshake } : {}),
           } as ConnectedEvent<Out>);
         } else if (event.type === 'frame') {
-          onFrame((event as FrameEvent<unknown>).frame);
+          onFrame(event as FrameEvent<unknown>);
         } else subscriber.next(event);
       };
 

@@ -202,8 +202,9 @@ const CONFIG: KnownOptions<AcceptSessionsConfig> = {
  * `ProtocolError`. What the server refused and closed is counted in `stats$`. Idle sessions hold
  * no timer (one sweep timer serves them all) and no buffer storage once everything is acked.
  *
- * It does not authenticate clients (do that in the application, on the first frames), does not
- * persist sessions across restarts, and does not answer pings: to use {@link heartbeat} on the
+ * It does not authenticate clients (do that in {@link acceptHandshake}'s `authenticate`), keeps
+ * sessions in this process's memory unless given a `store` (then they outlive it), and does not
+ * answer pings: to use {@link heartbeat} on the
  * server, pipe each accepted connection through it before it reaches `acceptSessions`.
  * Unsubscribing closes the server, every connection and every session.
  *
