@@ -17,10 +17,11 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { msgpackCodec } from '../codec/codec.js';
-import { defineName, LifelineError } from '../core/errors.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 import { memoryJournal, type JournalState, type SessionJournal } from '../protocol/resumable/journal.js';
 import { crc32 } from './crc32.js';
+import { JournalError } from './journal-errors.js';
+import { lockJournal } from './journal-lock.js';
 
 /**
  * Options of {@link fileJournal}.
@@ -91,58 +92,11 @@ export interface FileSessionJournal extends SessionJournal {
   /** The size of the log file now, in bytes. */
   readonly bytes: number;
   /**
-   * Closes the file. Later calls throw a {@link JournalError} (`reason: 'closed'`); closing again
+   * Commits what is pending, closes the file and releases its lock. Later calls throw a {@link JournalError} (`reason: 'closed'`); closing again
    * does nothing. Open the file again with {@link fileJournal} to go on.
    */
   close(): void;
 }
-
-/**
- * Why a {@link JournalError} was thrown.
- *
- * - `'io'`: the file system failed (see `cause`); the journal closed itself.
- * - `'closed'`: the journal was closed (by `close()` or after an `'io'` error).
- * - `'too-large'`: a record larger than `maxRecordBytes`; nothing was kept, the journal goes on.
- * - `'unencodable'`: a frame that MessagePack cannot carry (see `cause`); nothing was kept.
- * - `'busy'`: this process already has a journal open on that file.
- *
- * @example
- * ```ts
- * import type { JournalErrorReason } from 'rx-lifeline/node';
- * const reopenable = (reason: JournalErrorReason) => reason === 'io' || reason === 'closed';
- * ```
- * @category Sessions
- */
-export type JournalErrorReason = 'io' | 'closed' | 'too-large' | 'unencodable' | 'busy';
-
-/**
- * A {@link fileJournal} could not open, read or keep a record: the message names the file and
- * what to do, `cause` holds the file system's error.
- *
- * @example
- * ```ts
- * import { fileJournal, JournalError } from 'rx-lifeline/node';
- * try {
- *   fileJournal('/nonexistent/dir/client.journal');
- * } catch (error) {
- *   if (JournalError.is(error)) console.log(error.reason, error.path); // 'io' '/nonexistent/dir/client.journal'
- * }
- * ```
- * @category Sessions
- */
-export class JournalError extends LifelineError {
-  /** The journal's file. */
-  readonly path: string;
-  /** What went wrong. */
-  readonly reason: JournalErrorReason;
-
-  constructor(message: string, options: { path: string; reason: JournalErrorReason; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.path = options.path;
-    this.reason = options.reason;
-  }
-}
-defineName(JournalError, 'JournalError');
 
 const SESSION = 1;
 const SENT = 2;
@@ -154,9 +108,6 @@ const CLEAR = 5;
 const HEADER = 8;
 
 const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true, maxRecordBytes: true };
-
-/** The files this process has a journal open on (resolved paths): two would interleave records. */
-const openPaths = new Set<string>();
 
 /**
  * A {@link SessionJournal} kept in a file, for `resumable({ journal })` in a Node client whose
@@ -188,10 +139,21 @@ const openPaths = new Set<string>();
  *
  * Frames are kept as {@link msgpackCodec} carries them (a restored `Map` is a plain object, see
  * there). `seq` must be a positive integer for `sent` and a non-negative one for `acked` and
- * `received`, `id` and `token` strings (a `TypeError` otherwise). One journal per file: this
- * process refuses a second one on the same path (`reason: 'busy'`) until the first is closed, and
- * two processes must not share a file. Every call is synchronous and blocks the event loop for its
- * write (and flush). A failure of the file system throws a {@link JournalError} (`reason: 'io'`)
+ * `received`, `id` and `token` strings (a `TypeError` otherwise). Every call is synchronous and
+ * blocks the event loop for its write (and flush).
+ *
+ * **One process per file**: opening takes a lock, a file `path + '.lock'` created exclusively
+ * (a draft created with `wx`, then hard-linked into place, so that it is never seen half written)
+ * that names this process (pid, host name, and on Linux the boot id). A second `fileJournal` on the
+ * same path, in this process or another on the same host, throws a {@link JournalLockedError}
+ * naming the holder's pid, until the holder calls `close()`, which removes the lock. A lock whose
+ * process is gone (a crash, a `SIGKILL`, an exit without `close()`: `process.kill(pid, 0)` finds no
+ * such process, or the machine booted since) is stale and taken over. `resumable` does not close
+ * the journal it was given when its stream ends: the journal can outlive one stream, to hand the
+ * session to the next in the same process, so whoever opened it closes it. The lock does not see
+ * processes on other hosts or in other pid namespaces (containers) sharing the file, so give each
+ * client its own file; and it cannot tell a dead holder from a live process that has since taken
+ * its pid, which then keeps the file locked until that process ends or the lock file is removed. A failure of the file system throws a {@link JournalError} (`reason: 'io'`)
  * and closes the journal, keeping nothing of that call.
  *
  * @param path The journal's file; created when missing (its directory must exist).
@@ -220,13 +182,6 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
   }
   checkNumber('fileJournal', 'compactAt', compactAt, { min: 0, max: Infinity });
   checkNumber('fileJournal', 'maxRecordBytes', maxRecordBytes, { min: 1, max: 0xffffffff, integer: true });
-  const key = resolve(path);
-  if (openPaths.has(key)) {
-    throw new JournalError(
-      `fileJournal: ${path} is already open in this process; close that journal first (one journal per file)`,
-      { path, reason: 'busy' },
-    );
-  }
   const codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
   const memory = memoryJournal();
   /** False while the state is empty but for `received` (restore() says undefined). */
@@ -264,6 +219,15 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
       { path, reason: 'io', cause: error },
     );
 
+  // One writer per file: two would interleave records and resume one session twice.
+  let unlock: () => void;
+  try {
+    unlock = lockJournal(path, resolve(path));
+  } catch (error) {
+    if (JournalError.is(error)) throw error;
+    throw io('lock', error, 'check the path and permissions, then try again');
+  }
+
   let fd: number | undefined;
   let bytes = 0;
   const tmp = `${path}.tmp`;
@@ -280,9 +244,9 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     }
   } catch (error) {
     if (fd !== undefined) closeQuietly(fd);
+    unlock();
     throw io('open and read', error, 'check the path and permissions, then try again');
   }
-  openPaths.add(key);
 
   let nextCheck = Math.max(compactAt, 0);
   let closedBy: 'close' | 'error' | undefined;
@@ -485,7 +449,7 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     closeQuietly(fd);
     fd = undefined;
     closedBy = by;
-    openPaths.delete(key);
+    unlock();
   }
 
   return {
