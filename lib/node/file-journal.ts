@@ -21,6 +21,7 @@ import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../
 import { memoryJournal, type JournalState, type SessionJournal } from '../protocol/resumable/journal.js';
 import { crc32 } from './crc32.js';
 import { JournalError } from './journal-errors.js';
+import { fsyncPolicy, IntervalFlush, type JournalFsync } from './journal-fsync.js';
 import { lockJournal } from './journal-lock.js';
 
 /**
@@ -53,11 +54,29 @@ export interface FileJournalOptions {
    *   operating system has it, so it survives a crash of the process (a `SIGKILL`, an uncaught
    *   error), but not a crash of the machine, which may lose the calls of the last seconds. The
    *   file stays valid either way: a record cut short by the crash is dropped when it is opened.
+   * - `{ everyMs }`: as `'batch'`, records wait for {@link SessionJournal.commit} and are written
+   *   there in one `fs.writeSync`, but not flushed: a timer flushes them (one `fs.fdatasyncSync`)
+   *   at most `everyMs` milliseconds after the first write it has not flushed; `session` and
+   *   `clear` are written and flushed at once, as under `'batch'`. A crash of the process loses
+   *   nothing that was committed, exactly as under `'batch'`. A crash of the machine may lose the
+   *   records written in the last `everyMs` before it (plus the time a flush takes), never a
+   *   `session` or a `clear`, and never a record without those before it: the journal restores the
+   *   state it had at its last flush. What that costs after the restart depends on what the lost
+   *   records said. Frames the server never got are simply not known to the journal: the
+   *   application sends them again (see {@link rx-lifeline!sentOutcomes}). Acknowledgements lost are redone
+   *   (the server drops the duplicates); deliveries lost are delivered again. But if a lost frame
+   *   did reach the server, or a lost delivery was acknowledged to it, the server and the journal
+   *   disagree and the session cannot be resumed: `resumable` fails with a `ProtocolError` (the
+   *   server has a frame above the last the journal sent) or a `SessionLostError` (`'gap'`): said,
+   *   never silent. The timer is unref'd (it does not keep the process alive) and cleared by
+   *   `close()`, which flushes what is unflushed. A flush that fails on the timer closes the
+   *   journal; the next call throws a {@link JournalError} whose `cause` is the file system's.
+   *   `everyMs` must be a number > 0.
    *
    * Compaction flushes the new file and its directory in every mode.
    * @default 'batch'
    */
-  fsync?: 'batch' | 'always' | 'never';
+  fsync?: JournalFsync;
   /**
    * The size, in bytes, past which the log is compacted: once it is larger than `compactAt` and
    * more than twice the size the current state takes as records, it is rewritten with only those.
@@ -120,7 +139,9 @@ const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true
  * frames leave, and `session`/`clear` before they return: what was committed survives a crash of
  * the process and of the machine. With `'always'` each call is written and flushed before it
  * returns; with `'never'` each is written before it returns and survives a crash of the process
- * only.
+ * only. With `{ everyMs }` a turn's records are written at the commit and flushed within
+ * `everyMs`: a crash of the process loses nothing committed, one of the machine the last
+ * `everyMs` (see {@link FileJournalOptions.fsync} for what that means for the session).
  *
  * **File format**: an append-only log of records, each a length (u32 big-endian), the CRC-32 of
  * the body (u32 big-endian) and the body: one MessagePack array `[kind, ...fields]`, `[1, id,
@@ -177,9 +198,7 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
   }
   checkKnownOptions('fileJournal', options, OPTIONS);
   const { fsync = 'batch', compactAt = 1_048_576, maxRecordBytes = 16_777_216 } = options;
-  if (fsync !== 'batch' && fsync !== 'always' && fsync !== 'never') {
-    throw new TypeError(`fileJournal: fsync must be 'batch', 'always' or 'never', got ${describe(fsync)}`);
-  }
+  const policy = fsyncPolicy(fsync);
   checkNumber('fileJournal', 'compactAt', compactAt, { min: 0, max: Infinity });
   checkNumber('fileJournal', 'maxRecordBytes', maxRecordBytes, { min: 1, max: 0xffffffff, integer: true });
   const codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
@@ -250,6 +269,8 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
 
   let nextCheck = Math.max(compactAt, 0);
   let closedBy: 'close' | 'error' | undefined;
+  /** The file system's error that closed the journal, for the next call's message. */
+  let failure: unknown;
 
   function replay(handle: number): { end: number; size: number } {
     const size = fstatSync(handle).size;
@@ -333,25 +354,26 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     if (fd === undefined) {
       throw new JournalError(
         closedBy === 'error'
-          ? `fileJournal: ${path} was closed after a file system error; open it again with fileJournal(path)`
+          ? `fileJournal: ${path} was closed after a file system error${failure === undefined ? '' : ` (${describeCause(failure)})`}; open it again with fileJournal(path)`
           : `fileJournal: ${path} is closed; open it again with fileJournal(path)`,
-        { path, reason: 'closed' },
+        { path, reason: 'closed', ...(failure === undefined ? {} : { cause: failure }) },
       );
     }
     return fd;
   }
 
-  /** Records told under `'batch'` and not yet committed, in order. */
+  /** Records told under `'batch'` or an interval and not yet committed, in order. */
   let pending: Buffer[] = [];
 
   /**
-   * Keeps one call: under `'batch'` in `pending` until the next commit (or at once with `now`,
-   * together with what is pending), otherwise written (and flushed under `'always'`) now.
+   * Keeps one call: under `'batch'` or an interval in `pending` until the next commit (or at once
+   * with `now`, together with what is pending, and flushed unless under `'never'`), otherwise
+   * written (and flushed under `'always'`) now.
    */
   function append(fields: unknown[], then: () => void, now = false): void {
     const handleNow = handle();
     const bytesOut = record(fields);
-    if (fsync === 'batch' && !now) {
+    if (policy.batches && !now) {
       pending.push(bytesOut);
       then();
       return;
@@ -359,19 +381,32 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     write(
       handleNow,
       pending.length > 0 ? Buffer.concat([...pending, bytesOut]) : bytesOut,
-      fsync !== 'never',
+      policy.flushesEachWrite || (now && interval !== undefined),
     );
     then();
     if (bytes > nextCheck) compact();
   }
 
-  /** Writes what is pending in one write and one flush. */
+  /** Writes what is pending in one write (and one flush under `'batch'`). */
   function commitPending(): void {
     const handleNow = handle();
     if (pending.length === 0) return;
-    write(handleNow, Buffer.concat(pending), true);
+    write(handleNow, Buffer.concat(pending), policy.flushesEachWrite);
     if (bytes > nextCheck) compact();
   }
+
+  /** The interval's flush, off the timer: a failure closes the journal, the next call says why. */
+  function flushInBackground(): void {
+    if (fd === undefined) return;
+    try {
+      fdatasyncSync(fd);
+    } catch (error) {
+      failure = error;
+      shut('error');
+    }
+  }
+  const interval =
+    policy.everyMs === undefined ? undefined : new IntervalFlush(policy.everyMs, flushInBackground);
 
   function write(handleNow: number, bytesOut: Buffer, flush: boolean): void {
     try {
@@ -384,11 +419,14 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
       } catch {
         // opening again drops the torn tail
       }
+      failure = error;
       shut('error');
       throw io('append to', error);
     }
     bytes += bytesOut.length;
     pending = [];
+    if (flush) interval?.flushed();
+    else interval?.wrote();
   }
 
   function snapshot(): Buffer[] {
@@ -396,10 +434,14 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     if (state === undefined) return hiddenReceived > 0 ? [record([RECEIVED, hiddenReceived])] : [];
     const out: Buffer[] = [];
     if (state.session !== undefined) out.push(record([SESSION, state.session, state.token]));
-    for (const { seq, frame } of state.frames) out.push(record([SENT, seq, frame]));
-    if (state.frames.length === 0 && state.lastSeq !== 0) {
-      out.push(record([SENT, state.lastSeq, null]), record([ACKED, state.lastSeq]));
+    // The last acknowledged frame first, retired at once: it keeps `lastAcked`, which tells a
+    // restarted application what was delivered (and `lastSeq` when no frame is left: frames leave
+    // only through an acknowledgement, so a state with none and a lastSeq has a lastAcked).
+    const { lastAcked } = state;
+    if (lastAcked !== undefined) {
+      out.push(record([SENT, lastAcked.seq, lastAcked.frame]), record([ACKED, lastAcked.seq]));
     }
+    for (const { seq, frame } of state.frames) out.push(record([SENT, seq, frame]));
     if (state.received > 0) out.push(record([RECEIVED, state.received]));
     return out;
   }
@@ -441,6 +483,7 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     }
     closeQuietly(old);
     bytes = size;
+    interval?.flushed(); // the new log was flushed whole
     nextCheck = Math.max(compactAt, 2 * size);
   }
 
@@ -449,6 +492,7 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     closeQuietly(fd);
     fd = undefined;
     closedBy = by;
+    interval?.dispose();
     unlock();
   }
 
@@ -488,7 +532,10 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
       commitPending();
     },
     close() {
-      if (fd !== undefined && pending.length > 0) commitPending();
+      if (fd === undefined) return;
+      if (pending.length > 0) commitPending();
+      interval?.flushNow();
+      if (fd === undefined) throw io('flush', failure); // the flush failed and closed it
       shut('close');
     },
   };

@@ -14,5 +14,6 @@ export type { WebSocketServerOptions } from './websocket-server.js';
 export type { FrameTimeoutOptions, ServerLimitOptions } from './capacity.js';
 export { fileJournal } from './file-journal.js';
 export type { FileSessionJournal, FileJournalOptions } from './file-journal.js';
+export type { JournalFsync } from './journal-fsync.js';
 export { JournalError, JournalLockedError } from './journal-errors.js';
 export type { JournalErrorReason, JournalLockHolder } from './journal-errors.js';
