@@ -411,7 +411,30 @@ describe('fileJournal', () => {
     expect(() => fileJournal(path, { fsync: 'sometimes' } as never)).to.throw(TypeError, /fsync must be/);
     expect(() => fileJournal(path, { maxRecordBytes: 0 })).to.throw(TypeError, /maxRecordBytes/);
     expect(() => fileJournal(path, { compactAt: -1 })).to.throw(TypeError, /compactAt/);
+    expect(() => fileJournal(path, { compactAt: '1000' as never })).to.throw(
+      TypeError,
+      'fileJournal: compactAt must be a number ≥ 0, got "1000"',
+    );
+    expect(() => fileJournal(path, { compactAt: NaN })).to.throw(TypeError, /compactAt must be a number/);
+    expect(() => fileJournal(path, { maxRecordBytes: 1.5 })).to.throw(
+      TypeError,
+      /fileJournal: maxRecordBytes must be an integer/,
+    );
+    expect(() => fileJournal(path, { CompactAt: 10 } as never)).to.throw(
+      TypeError,
+      "fileJournal: unknown option 'CompactAt' (did you mean 'compactAt'?)",
+    );
+    expect(() => fileJournal(path, null as never)).to.throw(
+      TypeError,
+      'fileJournal: options must be an object, got null',
+    );
+    expect(() => fileJournal(path, { fsync: { everyMs: 0 } })).to.throw(TypeError, /fsync\.everyMs/);
     expect(() => fileJournal('')).to.throw(TypeError, /path/);
+    expect(() => fileJournal(42 as never)).to.throw(
+      TypeError,
+      'fileJournal: path must be a non-empty string',
+    );
+    expect(existsSync(`${path}.lock`), 'a refused call takes no lock').to.equal(false);
     const journal = open(path);
     expect(() => journal.sent(0, 'x')).to.throw(TypeError, /fileJournal.sent: seq/);
     expect(() => journal.acked(1.5)).to.throw(TypeError, /fileJournal.acked: seq/);
