@@ -60,8 +60,8 @@ export interface FileJournalOptions {
    *   `clear` are written and flushed at once, as under `'batch'`. A crash of the process loses
    *   nothing that was committed, exactly as under `'batch'`. A crash of the machine may lose the
    *   records written in the last `everyMs` before it (plus the time a flush takes), never a
-   *   `session` or a `clear`, and never a record without those before it: the journal restores the
-   *   state it had at its last flush. What that costs after the restart depends on what the lost
+   *   `session` or a `clear`: the journal restores a state it really had, at its last flush or
+   *   later (records are replayed up to the first one the crash damaged). What that costs after the restart depends on what the lost
    *   records said. Frames the server never got are simply not known to the journal: the
    *   application sends them again (see {@link rx-lifeline!sentOutcomes}). Acknowledgements lost are redone
    *   (the server drops the duplicates); deliveries lost are delivered again. But if a lost frame
@@ -153,7 +153,8 @@ const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true
  * restores a state it really had, an earlier one, never a mixed one.
  *
  * **Compaction**: when the log exceeds `compactAt` bytes and is more than twice the size of the
- * current state written as records, the state is written to `path + '.tmp'`, flushed, renamed over
+ * current state written as records (the session, the last acknowledged frame, the unacknowledged
+ * ones, what was received), the state is written to `path + '.tmp'`, flushed, renamed over
  * `path`, and the directory flushed: a crash at any point leaves the old log or the new one, both
  * whole (opening removes a stray `.tmp`). A compaction that fails leaves the old log in use and is
  * tried again once it has doubled.
@@ -174,8 +175,10 @@ const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true
  * session to the next in the same process, so whoever opened it closes it. The lock does not see
  * processes on other hosts or in other pid namespaces (containers) sharing the file, so give each
  * client its own file; and it cannot tell a dead holder from a live process that has since taken
- * its pid, which then keeps the file locked until that process ends or the lock file is removed. A failure of the file system throws a {@link JournalError} (`reason: 'io'`)
- * and closes the journal, keeping nothing of that call.
+ * its pid, which then keeps the file locked until that process ends or the lock file is removed.
+ *
+ * A failure of the file system throws a {@link JournalError} (`reason: 'io'`) and closes the
+ * journal, keeping nothing of that call.
  *
  * @param path The journal's file; created when missing (its directory must exist).
  * @example
