@@ -1,11 +1,11 @@
 // The client journal's cost: the full session stack over TCP (handshake + heartbeat + reconnectWith
-// + resumable) with resumable({ journal: fileJournal(path) }), fsync 'batch', 'always' and 'never', beside no
-// journal, in the same run; the bytes the file holds per unacknowledged frame; and how long opening
+// + resumable) with resumable({ journal: fileJournal(path) }), fsync 'batch', every 100 ms, 'always' and
+// 'never', beside no journal, in the same run; the bytes the file holds per unacknowledged frame; and how long opening
 // a journal that holds 10,000 unacknowledged frames takes.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileJournal } from 'rx-lifeline/node';
+import { fileJournal, type JournalFsync } from 'rx-lifeline/node';
 import { formatRate, markdownTable, median, now } from './harness.js';
 import { sessionRun } from './session.js';
 import type { ThroughputCase } from './throughput.js';
@@ -16,7 +16,16 @@ const CASES: readonly ThroughputCase[] = [
   { payloadBytes: 1024, frames: 5_000 },
 ];
 
-type Journaled = 'none' | 'batch' | 'always' | 'never';
+type Journaled = 'none' | 'batch' | 'interval' | 'always' | 'never';
+const ALL: readonly Journaled[] = ['none', 'batch', 'interval', 'never', 'always'];
+/** The interval measured: the issue's example. */
+const EVERY_MS = 100;
+const FSYNC: Record<Exclude<Journaled, 'none'>, JournalFsync> = {
+  batch: 'batch',
+  interval: { everyMs: EVERY_MS },
+  always: 'always',
+  never: 'never',
+};
 
 /** Each run writes a journal of its own. */
 let serial = 0;
@@ -27,7 +36,7 @@ async function once(c: ThroughputCase, journaled: Journaled, dir: string): Promi
     return sample.items / (sample.ms / 1000);
   }
   const path = join(dir, `bench-${journaled}-${c.payloadBytes}-${(serial++).toString()}.journal`);
-  const journal = fileJournal(path, { fsync: journaled });
+  const journal = fileJournal(path, { fsync: FSYNC[journaled] });
   try {
     const sample = await sessionRun(c, { journal });
     return sample.items / (sample.ms / 1000);
@@ -64,16 +73,20 @@ export async function benchJournal(runs: number): Promise<string[]> {
   try {
     const body: string[][] = [];
     for (const c of CASES) {
-      const rates: Record<Journaled, number[]> = { none: [], batch: [], never: [], always: [] };
-      for (const journaled of ['none', 'batch', 'never', 'always'] as const) await once(c, journaled, dir); // warm-up
+      const rates: Record<Journaled, number[]> = { none: [], batch: [], interval: [], never: [], always: [] };
+      for (const journaled of ALL) await once(c, journaled, dir); // warm-up
       for (let i = 0; i < runs; i++) {
-        for (const journaled of ['none', 'batch', 'never', 'always'] as const)
-          rates[journaled].push(await once(c, journaled, dir));
+        for (const journaled of ALL) rates[journaled].push(await once(c, journaled, dir));
       }
       const base = median(rates.none);
-      for (const journaled of ['none', 'batch', 'never', 'always'] as const) {
+      for (const journaled of ALL) {
         const rate = median(rates[journaled]);
-        const name = journaled === 'none' ? 'no journal' : `fileJournal, fsync '${journaled}'`;
+        const name =
+          journaled === 'none'
+            ? 'no journal'
+            : journaled === 'interval'
+              ? `fileJournal, fsync { everyMs: ${EVERY_MS} }`
+              : `fileJournal, fsync '${journaled}'`;
         body.push([`${c.payloadBytes} B`, name, formatRate(rate), (rate / base).toFixed(2)]);
       }
     }

@@ -148,6 +148,8 @@ export type { FanoutResult, FanoutStatus, FanoutOptions } from './pool/fanout.js
 export { resumable } from './protocol/resumable/resumable.js';
 export { memoryJournal } from './protocol/resumable/journal.js';
 export type { SessionJournal, JournalState, JournalFrame } from './protocol/resumable/journal.js';
+export { sentOutcomes } from './protocol/resumable/sent-outcomes.js';
+export type { SentOutcome, SentOutcomeReport } from './protocol/resumable/sent-outcomes.js';
 export type {
   ResumableConfig,
   ResumableEvent,

@@ -17,10 +17,12 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { msgpackCodec } from '../codec/codec.js';
-import { defineName, LifelineError } from '../core/errors.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 import { memoryJournal, type JournalState, type SessionJournal } from '../protocol/resumable/journal.js';
 import { crc32 } from './crc32.js';
+import { JournalError } from './journal-errors.js';
+import { fsyncPolicy, IntervalFlush, type JournalFsync } from './journal-fsync.js';
+import { lockJournal } from './journal-lock.js';
 
 /**
  * Options of {@link fileJournal}.
@@ -52,11 +54,29 @@ export interface FileJournalOptions {
    *   operating system has it, so it survives a crash of the process (a `SIGKILL`, an uncaught
    *   error), but not a crash of the machine, which may lose the calls of the last seconds. The
    *   file stays valid either way: a record cut short by the crash is dropped when it is opened.
+   * - `{ everyMs }`: as `'batch'`, records wait for {@link SessionJournal.commit} and are written
+   *   there in one `fs.writeSync`, but not flushed: a timer flushes them (one `fs.fdatasyncSync`)
+   *   at most `everyMs` milliseconds after the first write it has not flushed; `session` and
+   *   `clear` are written and flushed at once, as under `'batch'`. A crash of the process loses
+   *   nothing that was committed, exactly as under `'batch'`. A crash of the machine may lose the
+   *   records written in the last `everyMs` before it (plus the time a flush takes), never a
+   *   `session` or a `clear`: the journal restores a state it really had, at its last flush or
+   *   later (records are replayed up to the first one the crash damaged). What that costs after the restart depends on what the lost
+   *   records said. Frames the server never got are simply not known to the journal: the
+   *   application sends them again (see {@link rx-lifeline!sentOutcomes}). Acknowledgements lost are redone
+   *   (the server drops the duplicates); deliveries lost are delivered again. But if a lost frame
+   *   did reach the server, or a lost delivery was acknowledged to it, the server and the journal
+   *   disagree and the session cannot be resumed: `resumable` fails with a `ProtocolError` (the
+   *   server has a frame above the last the journal sent) or a `SessionLostError` (`'gap'`): said,
+   *   never silent. The timer is unref'd (it does not keep the process alive) and cleared by
+   *   `close()`, which flushes what is unflushed. A flush that fails on the timer closes the
+   *   journal; the next call throws a {@link JournalError} whose `cause` is the file system's.
+   *   `everyMs` must be a number > 0.
    *
    * Compaction flushes the new file and its directory in every mode.
    * @default 'batch'
    */
-  fsync?: 'batch' | 'always' | 'never';
+  fsync?: JournalFsync;
   /**
    * The size, in bytes, past which the log is compacted: once it is larger than `compactAt` and
    * more than twice the size the current state takes as records, it is rewritten with only those.
@@ -91,58 +111,11 @@ export interface FileSessionJournal extends SessionJournal {
   /** The size of the log file now, in bytes. */
   readonly bytes: number;
   /**
-   * Closes the file. Later calls throw a {@link JournalError} (`reason: 'closed'`); closing again
+   * Commits what is pending, closes the file and releases its lock. Later calls throw a {@link JournalError} (`reason: 'closed'`); closing again
    * does nothing. Open the file again with {@link fileJournal} to go on.
    */
   close(): void;
 }
-
-/**
- * Why a {@link JournalError} was thrown.
- *
- * - `'io'`: the file system failed (see `cause`); the journal closed itself.
- * - `'closed'`: the journal was closed (by `close()` or after an `'io'` error).
- * - `'too-large'`: a record larger than `maxRecordBytes`; nothing was kept, the journal goes on.
- * - `'unencodable'`: a frame that MessagePack cannot carry (see `cause`); nothing was kept.
- * - `'busy'`: this process already has a journal open on that file.
- *
- * @example
- * ```ts
- * import type { JournalErrorReason } from 'rx-lifeline/node';
- * const reopenable = (reason: JournalErrorReason) => reason === 'io' || reason === 'closed';
- * ```
- * @category Sessions
- */
-export type JournalErrorReason = 'io' | 'closed' | 'too-large' | 'unencodable' | 'busy';
-
-/**
- * A {@link fileJournal} could not open, read or keep a record: the message names the file and
- * what to do, `cause` holds the file system's error.
- *
- * @example
- * ```ts
- * import { fileJournal, JournalError } from 'rx-lifeline/node';
- * try {
- *   fileJournal('/nonexistent/dir/client.journal');
- * } catch (error) {
- *   if (JournalError.is(error)) console.log(error.reason, error.path); // 'io' '/nonexistent/dir/client.journal'
- * }
- * ```
- * @category Sessions
- */
-export class JournalError extends LifelineError {
-  /** The journal's file. */
-  readonly path: string;
-  /** What went wrong. */
-  readonly reason: JournalErrorReason;
-
-  constructor(message: string, options: { path: string; reason: JournalErrorReason; cause?: unknown }) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.path = options.path;
-    this.reason = options.reason;
-  }
-}
-defineName(JournalError, 'JournalError');
 
 const SESSION = 1;
 const SENT = 2;
@@ -155,9 +128,6 @@ const HEADER = 8;
 
 const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true, maxRecordBytes: true };
 
-/** The files this process has a journal open on (resolved paths): two would interleave records. */
-const openPaths = new Set<string>();
-
 /**
  * A {@link SessionJournal} kept in a file, for `resumable({ journal })` in a Node client whose
  * process may die: it behaves exactly like {@link memoryJournal} (it keeps its state in one), and
@@ -169,7 +139,9 @@ const openPaths = new Set<string>();
  * frames leave, and `session`/`clear` before they return: what was committed survives a crash of
  * the process and of the machine. With `'always'` each call is written and flushed before it
  * returns; with `'never'` each is written before it returns and survives a crash of the process
- * only.
+ * only. With `{ everyMs }` a turn's records are written at the commit and flushed within
+ * `everyMs`: a crash of the process loses nothing committed, one of the machine the last
+ * `everyMs` (see {@link FileJournalOptions.fsync} for what that means for the session).
  *
  * **File format**: an append-only log of records, each a length (u32 big-endian), the CRC-32 of
  * the body (u32 big-endian) and the body: one MessagePack array `[kind, ...fields]`, `[1, id,
@@ -181,18 +153,32 @@ const openPaths = new Set<string>();
  * restores a state it really had, an earlier one, never a mixed one.
  *
  * **Compaction**: when the log exceeds `compactAt` bytes and is more than twice the size of the
- * current state written as records, the state is written to `path + '.tmp'`, flushed, renamed over
+ * current state written as records (the session, the last acknowledged frame, the unacknowledged
+ * ones, what was received), the state is written to `path + '.tmp'`, flushed, renamed over
  * `path`, and the directory flushed: a crash at any point leaves the old log or the new one, both
  * whole (opening removes a stray `.tmp`). A compaction that fails leaves the old log in use and is
  * tried again once it has doubled.
  *
  * Frames are kept as {@link msgpackCodec} carries them (a restored `Map` is a plain object, see
  * there). `seq` must be a positive integer for `sent` and a non-negative one for `acked` and
- * `received`, `id` and `token` strings (a `TypeError` otherwise). One journal per file: this
- * process refuses a second one on the same path (`reason: 'busy'`) until the first is closed, and
- * two processes must not share a file. Every call is synchronous and blocks the event loop for its
- * write (and flush). A failure of the file system throws a {@link JournalError} (`reason: 'io'`)
- * and closes the journal, keeping nothing of that call.
+ * `received`, `id` and `token` strings (a `TypeError` otherwise). Every call is synchronous and
+ * blocks the event loop for its write (and flush).
+ *
+ * **One process per file**: opening takes a lock, a file `path + '.lock'` created exclusively
+ * (a draft created with `wx`, then hard-linked into place, so that it is never seen half written)
+ * that names this process (pid, host name, and on Linux the boot id). A second `fileJournal` on the
+ * same path, in this process or another on the same host, throws a {@link JournalLockedError}
+ * naming the holder's pid, until the holder calls `close()`, which removes the lock. A lock whose
+ * process is gone (a crash, a `SIGKILL`, an exit without `close()`: `process.kill(pid, 0)` finds no
+ * such process, or the machine booted since) is stale and taken over. `resumable` does not close
+ * the journal it was given when its stream ends: the journal can outlive one stream, to hand the
+ * session to the next in the same process, so whoever opened it closes it. The lock does not see
+ * processes on other hosts or in other pid namespaces (containers) sharing the file, so give each
+ * client its own file; and it cannot tell a dead holder from a live process that has since taken
+ * its pid, which then keeps the file locked until that process ends or the lock file is removed.
+ *
+ * A failure of the file system throws a {@link JournalError} (`reason: 'io'`) and closes the
+ * journal, keeping nothing of that call.
  *
  * @param path The journal's file; created when missing (its directory must exist).
  * @example
@@ -215,18 +201,9 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
   }
   checkKnownOptions('fileJournal', options, OPTIONS);
   const { fsync = 'batch', compactAt = 1_048_576, maxRecordBytes = 16_777_216 } = options;
-  if (fsync !== 'batch' && fsync !== 'always' && fsync !== 'never') {
-    throw new TypeError(`fileJournal: fsync must be 'batch', 'always' or 'never', got ${describe(fsync)}`);
-  }
+  const policy = fsyncPolicy(fsync);
   checkNumber('fileJournal', 'compactAt', compactAt, { min: 0, max: Infinity });
   checkNumber('fileJournal', 'maxRecordBytes', maxRecordBytes, { min: 1, max: 0xffffffff, integer: true });
-  const key = resolve(path);
-  if (openPaths.has(key)) {
-    throw new JournalError(
-      `fileJournal: ${path} is already open in this process; close that journal first (one journal per file)`,
-      { path, reason: 'busy' },
-    );
-  }
   const codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
   const memory = memoryJournal();
   /** False while the state is empty but for `received` (restore() says undefined). */
@@ -264,6 +241,15 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
       { path, reason: 'io', cause: error },
     );
 
+  // One writer per file: two would interleave records and resume one session twice.
+  let unlock: () => void;
+  try {
+    unlock = lockJournal(path, resolve(path));
+  } catch (error) {
+    if (JournalError.is(error)) throw error;
+    throw io('lock', error, 'check the path and permissions, then try again');
+  }
+
   let fd: number | undefined;
   let bytes = 0;
   const tmp = `${path}.tmp`;
@@ -280,12 +266,14 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     }
   } catch (error) {
     if (fd !== undefined) closeQuietly(fd);
+    unlock();
     throw io('open and read', error, 'check the path and permissions, then try again');
   }
-  openPaths.add(key);
 
   let nextCheck = Math.max(compactAt, 0);
   let closedBy: 'close' | 'error' | undefined;
+  /** The file system's error that closed the journal, for the next call's message. */
+  let failure: unknown;
 
   function replay(handle: number): { end: number; size: number } {
     const size = fstatSync(handle).size;
@@ -369,25 +357,26 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     if (fd === undefined) {
       throw new JournalError(
         closedBy === 'error'
-          ? `fileJournal: ${path} was closed after a file system error; open it again with fileJournal(path)`
+          ? `fileJournal: ${path} was closed after a file system error${failure === undefined ? '' : ` (${describeCause(failure)})`}; open it again with fileJournal(path)`
           : `fileJournal: ${path} is closed; open it again with fileJournal(path)`,
-        { path, reason: 'closed' },
+        { path, reason: 'closed', ...(failure === undefined ? {} : { cause: failure }) },
       );
     }
     return fd;
   }
 
-  /** Records told under `'batch'` and not yet committed, in order. */
+  /** Records told under `'batch'` or an interval and not yet committed, in order. */
   let pending: Buffer[] = [];
 
   /**
-   * Keeps one call: under `'batch'` in `pending` until the next commit (or at once with `now`,
-   * together with what is pending), otherwise written (and flushed under `'always'`) now.
+   * Keeps one call: under `'batch'` or an interval in `pending` until the next commit (or at once
+   * with `now`, together with what is pending, and flushed unless under `'never'`), otherwise
+   * written (and flushed under `'always'`) now.
    */
   function append(fields: unknown[], then: () => void, now = false): void {
     const handleNow = handle();
     const bytesOut = record(fields);
-    if (fsync === 'batch' && !now) {
+    if (policy.batches && !now) {
       pending.push(bytesOut);
       then();
       return;
@@ -395,19 +384,32 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     write(
       handleNow,
       pending.length > 0 ? Buffer.concat([...pending, bytesOut]) : bytesOut,
-      fsync !== 'never',
+      policy.flushesEachWrite || (now && interval !== undefined),
     );
     then();
     if (bytes > nextCheck) compact();
   }
 
-  /** Writes what is pending in one write and one flush. */
+  /** Writes what is pending in one write (and one flush under `'batch'`). */
   function commitPending(): void {
     const handleNow = handle();
     if (pending.length === 0) return;
-    write(handleNow, Buffer.concat(pending), true);
+    write(handleNow, Buffer.concat(pending), policy.flushesEachWrite);
     if (bytes > nextCheck) compact();
   }
+
+  /** The interval's flush, off the timer: a failure closes the journal, the next call says why. */
+  function flushInBackground(): void {
+    if (fd === undefined) return;
+    try {
+      fdatasyncSync(fd);
+    } catch (error) {
+      failure = error;
+      shut('error');
+    }
+  }
+  const interval =
+    policy.everyMs === undefined ? undefined : new IntervalFlush(policy.everyMs, flushInBackground);
 
   function write(handleNow: number, bytesOut: Buffer, flush: boolean): void {
     try {
@@ -420,11 +422,14 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
       } catch {
         // opening again drops the torn tail
       }
+      failure = error;
       shut('error');
       throw io('append to', error);
     }
     bytes += bytesOut.length;
     pending = [];
+    if (flush) interval?.flushed();
+    else interval?.wrote();
   }
 
   function snapshot(): Buffer[] {
@@ -432,10 +437,14 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     if (state === undefined) return hiddenReceived > 0 ? [record([RECEIVED, hiddenReceived])] : [];
     const out: Buffer[] = [];
     if (state.session !== undefined) out.push(record([SESSION, state.session, state.token]));
-    for (const { seq, frame } of state.frames) out.push(record([SENT, seq, frame]));
-    if (state.frames.length === 0 && state.lastSeq !== 0) {
-      out.push(record([SENT, state.lastSeq, null]), record([ACKED, state.lastSeq]));
+    // The last acknowledged frame first, retired at once: it keeps `lastAcked`, which tells a
+    // restarted application what was delivered (and `lastSeq` when no frame is left: frames leave
+    // only through an acknowledgement, so a state with none and a lastSeq has a lastAcked).
+    const { lastAcked } = state;
+    if (lastAcked !== undefined) {
+      out.push(record([SENT, lastAcked.seq, lastAcked.frame]), record([ACKED, lastAcked.seq]));
     }
+    for (const { seq, frame } of state.frames) out.push(record([SENT, seq, frame]));
     if (state.received > 0) out.push(record([RECEIVED, state.received]));
     return out;
   }
@@ -477,6 +486,7 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     }
     closeQuietly(old);
     bytes = size;
+    interval?.flushed(); // the new log was flushed whole
     nextCheck = Math.max(compactAt, 2 * size);
   }
 
@@ -485,7 +495,8 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     closeQuietly(fd);
     fd = undefined;
     closedBy = by;
-    openPaths.delete(key);
+    interval?.dispose();
+    unlock();
   }
 
   return {
@@ -524,7 +535,10 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
       commitPending();
     },
     close() {
-      if (fd !== undefined && pending.length > 0) commitPending();
+      if (fd === undefined) return;
+      if (pending.length > 0) commitPending();
+      interval?.flushNow();
+      if (fd === undefined) throw io('flush', failure); // the flush failed and closed it
       shut('close');
     },
   };

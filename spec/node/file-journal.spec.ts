@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileJournal, JournalError, type FileSessionJournal } from '../../lib/node/index.js';
@@ -165,6 +174,7 @@ describe('fileJournal', () => {
         { seq: 2, frame: 'b' },
         { seq: 3, frame: 'c' },
       ],
+      lastAcked: { seq: 1, frame: 'early' },
     });
   });
 
@@ -374,7 +384,10 @@ describe('fileJournal', () => {
 
   it('closes itself on a failed append (ENOSPC), keeping nothing of that call', function () {
     if (!existsSync('/dev/full')) this.skip(); // a device whose every write fails with ENOSPC
-    const journal = open('/dev/full', { fsync: 'never' });
+    // Through a link, so that the lock file is made here, not in /dev.
+    const path = join(dir, 'full.journal');
+    symlinkSync('/dev/full', path);
+    const journal = open(path, { fsync: 'never' });
     let caught: unknown;
     try {
       journal.sent(1, 'lost');
@@ -384,7 +397,7 @@ describe('fileJournal', () => {
     expect(caught).to.be.instanceOf(JournalError);
     expect((caught as JournalError).reason).to.equal('io');
     expect((caught as JournalError).message)
-      .to.include('/dev/full')
+      .to.include(path)
       .and.to.include('ENOSPC');
     expect(() => journal.restore()).to.throw(JournalError, /after a file system error/);
   });
@@ -398,7 +411,30 @@ describe('fileJournal', () => {
     expect(() => fileJournal(path, { fsync: 'sometimes' } as never)).to.throw(TypeError, /fsync must be/);
     expect(() => fileJournal(path, { maxRecordBytes: 0 })).to.throw(TypeError, /maxRecordBytes/);
     expect(() => fileJournal(path, { compactAt: -1 })).to.throw(TypeError, /compactAt/);
+    expect(() => fileJournal(path, { compactAt: '1000' as never })).to.throw(
+      TypeError,
+      'fileJournal: compactAt must be a number ≥ 0, got "1000"',
+    );
+    expect(() => fileJournal(path, { compactAt: NaN })).to.throw(TypeError, /compactAt must be a number/);
+    expect(() => fileJournal(path, { maxRecordBytes: 1.5 })).to.throw(
+      TypeError,
+      /fileJournal: maxRecordBytes must be an integer/,
+    );
+    expect(() => fileJournal(path, { CompactAt: 10 } as never)).to.throw(
+      TypeError,
+      "fileJournal: unknown option 'CompactAt' (did you mean 'compactAt'?)",
+    );
+    expect(() => fileJournal(path, null as never)).to.throw(
+      TypeError,
+      'fileJournal: options must be an object, got null',
+    );
+    expect(() => fileJournal(path, { fsync: { everyMs: 0 } })).to.throw(TypeError, /fsync\.everyMs/);
     expect(() => fileJournal('')).to.throw(TypeError, /path/);
+    expect(() => fileJournal(42 as never)).to.throw(
+      TypeError,
+      'fileJournal: path must be a non-empty string',
+    );
+    expect(existsSync(`${path}.lock`), 'a refused call takes no lock').to.equal(false);
     const journal = open(path);
     expect(() => journal.sent(0, 'x')).to.throw(TypeError, /fileJournal.sent: seq/);
     expect(() => journal.acked(1.5)).to.throw(TypeError, /fileJournal.acked: seq/);
@@ -407,12 +443,13 @@ describe('fileJournal', () => {
     expect(journal.bytes).to.equal(0);
   });
 
-  it('keeps every call it accepted when its process is killed (SIGKILL at a random point)', async function () {
+  it('keeps every call it accepted (committed, under an interval) when its process is killed (SIGKILL at a random point)', async function () {
     this.timeout(60_000);
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 4; round++) {
       const path = join(dir, `crash-${round}.journal`);
       const killAfter = 1 + Math.floor(Math.random() * 1500);
-      const child = fork('spec/node/fixtures/journal-writer.ts', [path], {
+      const mode = round % 2 === 0 ? 'always' : 'interval';
+      const child = fork('spec/node/fixtures/journal-writer.ts', [path, mode], {
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
@@ -440,7 +477,7 @@ describe('fileJournal', () => {
       const journal = open(path);
       const state = journal.restore()!;
       expect(state.session).to.equal('a'.repeat(32));
-      expect(state.lastSeq).to.be.at.least(accepted);
+      expect(state.lastSeq, mode).to.be.at.least(accepted);
       expect(state.frames.length).to.be.greaterThan(0);
       state.frames.forEach(({ seq, frame }, i) => {
         expect(seq).to.equal(state.lastSeq - state.frames.length + 1 + i);

@@ -42,6 +42,13 @@ export interface JournalState {
   readonly received: number;
   /** The frames after the peer's last acknowledgement, in order, up to `lastSeq`. */
   readonly frames: readonly JournalFrame[];
+  /**
+   * The newest frame the peer acknowledged, as it was sent: the last one an `acked` call retired.
+   * It tells a restarted application which of its messages were delivered (see
+   * {@link sentOutcomes}). Absent before any acknowledgement of this session, and in journals
+   * that do not keep it (a custom {@link SessionJournal} may leave it out).
+   */
+  readonly lastAcked?: JournalFrame;
 }
 
 /**
@@ -59,7 +66,8 @@ export interface JournalState {
  * each message it sent (the commitment point): a frame numbered at most `lastSeq - frames.length`
  * was acknowledged by the server; one in `frames` will be sent again and reach it once; and a
  * message the application handed over after `lastSeq` never reached the journal, so it was not
- * sent: send it again. Inbound frames are delivered at least once across a crash: `received` is
+ * sent: send it again. {@link sentOutcomes} reads that answer off the restored state, by the
+ * application's own message ids. Inbound frames are delivered at least once across a crash: `received` is
  * kept just after each frame was handed to the application, so the frame being handed over when the
  * process died (the one after `received`) comes again.
  *
@@ -119,16 +127,13 @@ export interface SessionJournal {
  * @category Sessions
  */
 export function memoryJournal(): SessionJournal {
-  let state: {
-    session: string | undefined;
-    token: string | undefined;
-    lastSeq: number;
-    received: number;
-    frames: JournalFrame[];
-  } = empty();
+  let state = empty();
   return {
-    restore: () =>
-      state.lastSeq === 0 && !state.session ? undefined : { ...state, frames: [...state.frames] },
+    restore() {
+      if (state.lastSeq === 0 && !state.session) return undefined;
+      const { lastAcked, ...rest } = state;
+      return { ...rest, frames: [...state.frames], ...(lastAcked ? { lastAcked } : {}) };
+    },
     session(id, token) {
       if (state.session !== undefined && state.session !== id) state = empty();
       state.session = id;
@@ -141,7 +146,7 @@ export function memoryJournal(): SessionJournal {
     acked(seq) {
       let drop = 0;
       while (drop < state.frames.length && state.frames[drop]!.seq <= seq) drop++;
-      if (drop > 0) state.frames.splice(0, drop);
+      if (drop > 0) state.lastAcked = state.frames.splice(0, drop).at(-1);
     },
     received(seq) {
       if (seq > state.received) state.received = seq;
@@ -159,5 +164,6 @@ function empty() {
     lastSeq: 0,
     received: 0,
     frames: [] as JournalFrame[],
+    lastAcked: undefined as JournalFrame | undefined,
   };
 }

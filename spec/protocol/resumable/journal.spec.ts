@@ -415,7 +415,7 @@ describe('resumable with a journal that commits: acks', () => {
 });
 
 describe('memoryJournal', () => {
-  it('keeps the unacknowledged frames in order, the newest token, and what was received', () => {
+  it('keeps the unacknowledged frames in order, the last acknowledged one, the newest token, and what was received', () => {
     const journal = memoryJournal();
     expect(journal.restore()).to.equal(undefined);
     journal.sent(1, 'a');
@@ -435,6 +435,14 @@ describe('memoryJournal', () => {
         { seq: 2, frame: 'b' },
         { seq: 3, frame: 'c' },
       ],
+      lastAcked: { seq: 1, frame: 'a' },
+    });
+    journal.acked(3);
+    expect(journal.restore()).to.deep.include({ lastSeq: 3, frames: [], lastAcked: { seq: 3, frame: 'c' } });
+    journal.acked(3);
+    expect(journal.restore()?.lastAcked, 'an ack that retires nothing keeps it').to.deep.equal({
+      seq: 3,
+      frame: 'c',
     });
     // Another session: the old one was lost and replaced; nothing of it is kept.
     journal.session('2'.repeat(32), 'c'.repeat(32));
