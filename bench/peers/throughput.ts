@@ -40,7 +40,7 @@ export const THROUGHPUT_RIGS: readonly ThroughputRig[] = [
 /** Frames per run: enough for ~0.1 s on the fastest system, a few hundred in a quick run. */
 export function framesFor(payloadBytes: number, quick: boolean): number {
   if (quick) return payloadBytes > 256 ? 500 : 1_000;
-  return payloadBytes > 256 ? 20_000 : 50_000;
+  return payloadBytes > 256 ? 10_000 : 20_000;
 }
 
 /**
