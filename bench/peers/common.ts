@@ -72,14 +72,16 @@ export class LengthPrefixedReader {
   }
 }
 
-/** The version in an installed package's package.json, or 'not installed'. */
+/**
+ * The version in an installed package's package.json (read from the project's node_modules, since
+ * some packages' export maps hide their package.json), or 'not installed'.
+ */
 export async function packageVersion(name: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
-  const { createRequire } = await import('node:module');
+  const root = new URL('../../', import.meta.url);
+  const path = name === 'rx-lifeline' ? 'package.json' : `node_modules/${name}/package.json`;
   try {
-    const require = createRequire(import.meta.url);
-    const path = require.resolve(`${name}/package.json`);
-    return (JSON.parse(await readFile(path, 'utf8')) as { version: string }).version;
+    return (JSON.parse(await readFile(new URL(path, root), 'utf8')) as { version: string }).version;
   } catch {
     return 'not installed';
   }
