@@ -53,7 +53,11 @@ const frameArb = fc.oneof(
   fc.constant(null),
   fc.boolean(),
   fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 5 }),
-  fc.record({ a: fc.string({ maxLength: 5 }), b: fc.double({ noNaN: true }) }),
+  // MessagePack writes -0 as the integer 0 (msgpackr, like most encoders): not the journal's to keep.
+  fc.record({
+    a: fc.string({ maxLength: 5 }),
+    b: fc.double({ noNaN: true }).map((x) => (Object.is(x, -0) ? 0 : x)),
+  }),
 );
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
