@@ -24,8 +24,9 @@ export interface StormResult {
   dialsWhileDown: number;
   /** Dials from the kill until all were back (or the wait ended). */
   dials: number;
-  /** The most dials in any one second (a sliding window) from the kill on. */
+  /** The most dials in any one second (a sliding window) from the kill on, and from the restart on. */
   peakPerSecond: number;
+  peakAfterRestart: number;
   /** From the restart (the new server listening) until every client was connected again. */
   allBackMs: number | undefined;
   /** Clients connected when the wait ended. */
@@ -111,12 +112,17 @@ export async function stormOne(
     );
     const allBack = back.progress.connected === count;
     const dialTimes = proxy.dials.filter((t) => t >= killedAt && t <= back.at).map((t) => t - killedAt);
+    const restart = restartedAt - killedAt;
     return {
       system,
       clients: count,
-      dialsWhileDown: dialTimes.filter((t) => t < restartedAt - killedAt).length,
+      dialsWhileDown: dialTimes.filter((t) => t < restart).length,
       dials: dialTimes.length,
       peakPerSecond: peakInWindow(dialTimes, 1_000),
+      peakAfterRestart: peakInWindow(
+        dialTimes.filter((t) => t >= restart),
+        1_000,
+      ),
       allBackMs: allBack ? back.at - restartedAt : undefined,
       back: back.progress.connected,
       kept: back.progress.recovered - before.recovered,
@@ -147,6 +153,7 @@ export function stormTable(results: readonly StormResult[], limitMs: number): st
       'clients',
       'dials while down',
       'peak dials/s',
+      'peak after restart',
       'dials in all',
       'all back after restart',
       'sessions kept',
@@ -157,6 +164,7 @@ export function stormTable(results: readonly StormResult[], limitMs: number): st
       String(r.clients),
       String(r.dialsWhileDown),
       String(r.peakPerSecond),
+      String(r.peakAfterRestart),
       String(r.dials),
       r.allBackMs === undefined ? `${r.back} of ${r.clients} in ${s(limitMs)}` : s(r.allBackMs),
       r.system === 'partysocket' ? 'n/a' : `${r.kept} of ${r.clients}`,
