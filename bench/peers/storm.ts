@@ -81,19 +81,19 @@ export async function stormOne(
   seed: number,
   limitMs: number,
 ): Promise<StormResult> {
-  let server = await PeerProcess.start(PEER, ['server', system, '0']);
-  const port = (server.ready as { port: number }).port;
-  const proxy = await TcpProxy.listen(port);
-  let clients: PeerProcess | undefined;
+  // Three processes load at once: the server, the clients, and the server that replaces the first.
+  const [server, clients, replacement] = await Promise.all(
+    [['server'], ['clients'], ['server']].map((role) => PeerProcess.start(PEER, [...role, system])),
+  );
+  let proxy: TcpProxy | undefined;
   try {
-    clients = await PeerProcess.start(PEER, [
-      'clients',
-      system,
-      String(proxy.port),
-      String(count),
-      String(seed),
-    ]);
-    const up = await until(clients, limitMs, (p) => p.connected === count);
+    const port = await server!.ask<number>('listen', 0);
+    proxy = await TcpProxy.listen(port);
+    await clients!.ask('start', { port: proxy.port, count, seed });
+    const started = performance.now();
+    const up = await until(clients!, limitMs, (p) => p.connected === count);
+    const phase = (from: number) => `${((performance.now() - from) / 1000).toFixed(1)} s`;
+    console.error(`storm ${system}: ${count} clients connected in ${phase(started)}`);
     if (up.progress.connected < count) {
       throw new Error(
         `${system}: only ${up.progress.connected} of ${count} clients connected in ${limitMs} ms`,
@@ -101,16 +101,17 @@ export async function stormOne(
     }
     const before = up.progress;
     const killedAt = performance.now();
-    await server.kill('SIGKILL');
+    await server!.kill('SIGKILL');
     await delay(Math.max(0, DOWN_MS - (performance.now() - killedAt)));
-    server = await PeerProcess.start(PEER, ['server', system, String(port)]);
+    await replacement!.ask('listen', port);
     const restartedAt = performance.now();
     const back = await until(
-      clients,
+      clients!,
       limitMs,
       (p) => p.connected === count && p.recovered + p.fresh - before.recovered - before.fresh >= count,
     );
     const allBack = back.progress.connected === count;
+    console.error(`storm ${system}: ${back.progress.connected} back ${phase(restartedAt)} after the restart`);
     const dialTimes = proxy.dials.filter((t) => t >= killedAt && t <= back.at).map((t) => t - killedAt);
     const restart = restartedAt - killedAt;
     return {
@@ -130,9 +131,11 @@ export async function stormOne(
       dialTimes,
     };
   } finally {
-    await clients?.stop();
-    await server.stop();
-    await proxy.close();
+    const closing = performance.now();
+    await clients!.stop(1_000); // what the clients do after the measurement does not matter
+    await Promise.all([server!.stop(), replacement!.stop()]);
+    await proxy?.close();
+    console.error(`storm ${system}: closed in ${((performance.now() - closing) / 1000).toFixed(1)} s`);
   }
 }
 

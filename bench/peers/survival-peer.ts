@@ -1,6 +1,6 @@
 // One end of the survival run, in a process of its own:
-//   survival-peer.ts server <system>          listens on 127.0.0.1, port 0
-//   survival-peer.ts client <system> <port> <seed>
+//   survival-peer.ts server <system>          then `listen`: on 127.0.0.1, port 0
+//   survival-peer.ts client <system> <seed>   then `connect` (a port)
 // On `start` it streams numbered messages (5 every 10 ms) and, as a client, asks a request every
 // 50 ms where the system has requests; `stop` ends both; `progress` and `report` say what it has.
 import { seededRandom } from 'rx-lifeline/testing';
@@ -23,7 +23,7 @@ export interface RequestCounts {
   pending: number;
 }
 
-const [role, name, portArgument, seedArgument] = process.argv.slice(2);
+const [role, name, seedArgument] = process.argv.slice(2);
 const system = systemNamed(SURVIVAL_SYSTEMS, name);
 const log = new SequenceLog();
 const requests: RequestCounts = { issued: 0, answered: 0, wrong: 0, failed: 0, pending: 0 };
@@ -54,32 +54,40 @@ const progress = () => ({ received: log.distinct, pending: requests.pending });
 const report = () => ({
   sent: log.sent,
   received: log.received,
-  requests: peer.request ? requests : undefined,
+  requests: peer?.request ? requests : undefined,
 });
 
-let peer: Pick<SurvivalClient, 'request' | 'send' | 'close'>;
-let ready: unknown;
-if (role === 'server') {
+// Each process says it is ready once loaded, and listens or dials only when told (loading takes
+// seconds: the two load at once).
+let peer: Pick<SurvivalClient, 'request' | 'send' | 'close'> | undefined;
+const listen = async () => {
+  if (role !== 'server' || peer) throw new Error('survival-peer: only a server listens, once');
   const server: SurvivalServer = await system.survivalServer((n) => log.receive(n));
   peer = server;
-  ready = { port: server.port };
-} else if (role === 'client') {
-  const port = Number(portArgument);
-  if (!Number.isInteger(port) || port <= 0)
-    throw new TypeError(`client: port must be a port number, got ${portArgument}`);
+  return server.port;
+};
+const connect = async (port: unknown) => {
+  if (role !== 'client' || peer) throw new Error('survival-peer: only a client connects, once');
+  if (typeof port !== 'number' || !Number.isInteger(port) || port <= 0) {
+    throw new TypeError(`survival-peer: port must be a port number, got ${String(port)}`);
+  }
   const client = system.survivalClient(port, (n) => log.receive(n), seededRandom(Number(seedArgument ?? 1)));
   peer = client;
   await client.connected;
-  ready = {};
-} else {
+  return true;
+};
+if (role !== 'server' && role !== 'client') {
   throw new TypeError(`survival-peer: role must be server or client, got ${role}`);
 }
 
 answerCommands(
-  ready,
+  {},
   {
+    listen,
+    connect,
     start: () => {
-      stream((n) => peer.send(n));
+      if (!peer) throw new Error('survival-peer: listen or connect first');
+      stream(peer.send);
       if (peer.request) ask(peer.request);
       return true;
     },
@@ -89,6 +97,6 @@ answerCommands(
   },
   async () => {
     stop();
-    await peer.close();
+    await peer?.close();
   },
 );

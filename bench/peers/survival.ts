@@ -15,8 +15,11 @@ import type { PeersOptions, Section } from './types.js';
 
 const PEER = fileURLToPath(new URL('./survival-peer.ts', import.meta.url));
 const CUT_EVERY = [50, 200] as const;
-/** After the cuts, how long the counts may stay still before the run ends, and the most it waits. */
-const SETTLED_MS = 2_000;
+/**
+ * After the cuts, how long the counts may stay still before the run ends (longer than socket.io's
+ * 10 s ackTimeout, so that an event waiting for its retry gets it), and the most it waits.
+ */
+const SETTLED_MS = 11_000;
 const DRAIN_MAX_MS = 15_000;
 
 interface PeerReport {
@@ -67,21 +70,24 @@ export async function surviveOne(
   durationMs: number,
   seed: number,
 ): Promise<SurvivalResult> {
-  const server = await PeerProcess.start(PEER, ['server', system]);
-  const proxy = await TcpProxy.listen((server.ready as { port: number }).port);
-  let client: PeerProcess | undefined;
+  const [server, client] = await Promise.all([
+    PeerProcess.start(PEER, ['server', system]),
+    PeerProcess.start(PEER, ['client', system, String(seed)]),
+  ]);
+  let proxy: TcpProxy | undefined;
   try {
-    client = await PeerProcess.start(PEER, ['client', system, String(proxy.port), String(seed)]);
-    await Promise.all([server.ask('start'), client.ask('start')]);
+    proxy = await TcpProxy.listen(await server!.ask<number>('listen'));
+    await client!.ask('connect', proxy.port);
+    await Promise.all([server!.ask('start'), client!.ask('start')]);
     const cuts = await cutFor(proxy, durationMs, seededRandom(seed));
     const [serverSent, clientSent] = await Promise.all([
       server.ask<number>('stop'),
       client.ask<number>('stop'),
     ]);
-    await drain(server, client, serverSent, clientSent);
+    await drain(server!, client!, serverSent, clientSent);
     const [atServer, atClient] = await Promise.all([
-      server.ask<PeerReport>('report'),
-      client.ask<PeerReport>('report'),
+      server!.ask<PeerReport>('report'),
+      client!.ask<PeerReport>('report'),
     ]);
     return {
       system,
@@ -91,9 +97,8 @@ export async function surviveOne(
       requests: atClient.requests,
     };
   } finally {
-    await client?.stop();
-    await server.stop();
-    await proxy.close();
+    await Promise.all([client!.stop(), server!.stop()]);
+    await proxy?.close();
   }
 }
 
@@ -149,7 +154,7 @@ export async function benchSurvival(options: PeersOptions): Promise<Section> {
     results.push(await surviveOne(system, durationMs, options.seed));
   }
   const markdown = [
-    `A TCP proxy in the benchmark process cuts the client's connection every 50–200 ms (seed ${options.seed}) for ${durationMs / 1000} s while both sides stream; client and server run in processes of their own. One run per system (\`runs\` does not apply). Lost, duplicated and reordered are counted after the cuts stop and the streams settle.`,
+    `A TCP proxy in the benchmark process cuts the client's connection every 50–200 ms (seed ${options.seed}) for ${durationMs / 1000} s while both sides stream; client and server run in processes of their own. One run per system (\`runs\` does not apply). Lost, duplicated and reordered are counted once the cuts have stopped and the counts have stood still for ${SETTLED_MS / 1000} s (at most ${DRAIN_MAX_MS / 1000} s): a message still queued then counts as lost.`,
     '',
     survivalTables(results),
     '',
