@@ -1,0 +1,38 @@
+// Runs one section of the peers benchmark alone and prints its Markdown (and writes its chart):
+//   npx tsx bench/peers/run-section.ts <survival|storm> [--quick] [--seed n] [--svg-dir dir]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { benchStorm } from './storm.js';
+import { benchSurvival } from './survival.js';
+import type { PeersOptions, Section } from './types.js';
+
+const SECTIONS: Record<string, (options: PeersOptions) => Promise<Section>> = {
+  survival: benchSurvival,
+  storm: benchStorm,
+};
+const USAGE = 'usage: run-section.ts <survival|storm> [--quick] [--seed n] [--svg-dir dir]';
+
+function flag(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? process.argv[at + 1] : undefined;
+}
+
+const name = process.argv[2] ?? '';
+const section = SECTIONS[name];
+const seed = Number(flag('seed') ?? 1);
+if (!section || !Number.isSafeInteger(seed)) {
+  console.error(section ? `--seed must be an integer, got ${flag('seed')}` : `unknown section "${name}"`);
+  console.error(USAGE);
+  process.exit(2);
+}
+const started = performance.now();
+const result = await section({ seed, runs: 1, quick: process.argv.includes('--quick') });
+console.log(`\n## ${result.title}\n\n${result.markdown}`);
+if (result.svg) {
+  const dir = flag('svg-dir') ?? '.';
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, result.svg.file);
+  writeFileSync(file, result.svg.content);
+  console.log(`\n(chart written to ${file})`);
+}
+console.log(`\n(${name} took ${((performance.now() - started) / 1000).toFixed(1)} s)`);
