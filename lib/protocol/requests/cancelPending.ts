@@ -14,9 +14,9 @@ import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
-import type { SessionResetEvent } from '../resumable/resumable.js';
+import type { ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
 import { RequestBodyUnsupportedError, RequestCancelledError, type CancelReason } from './errors.js';
-import { PendingRequests } from './pending-requests.js';
+import { movedRequests, PendingRequests } from './pending-requests.js';
 import { SendBuffer } from './send-buffer.js';
 import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
 
@@ -515,6 +515,8 @@ class RequestClient<In, Out> {
         return this.onDisconnected(event);
       case 'session-reset':
         return this.onSessionReset(event as SessionResetEvent);
+      case 'resumed':
+        return this.onResumed(event as ResumedEvent);
       case 'overflow':
         // Every frame goes through the send buffer, so a resumable overflow is always one of ours
         // being sent now: it stays queued here (bounded by maxQueued) instead.
@@ -549,6 +551,15 @@ class RequestClient<In, Out> {
       this.connectionLost(report, linkFrames, cause);
     }
     this.subscriber.next(event);
+  }
+
+  /** A session that moved to another server process: the requests the old one took are settled. */
+  private onResumed(event: ResumedEvent): void {
+    if (event.moved && event.peerReceived !== undefined) {
+      this.buffer.resendFirst(movedRequests(this.pending, event.peerReceived, undefined));
+    }
+    this.subscriber.next(event);
+    this.buffer.pump();
   }
 
   private onSessionReset(reset: SessionResetEvent): void {

@@ -1,5 +1,5 @@
 import type { Observable, SchedulerLike, Subscriber, Subscription } from 'rxjs';
-import type { WriteReport } from '../../core/errors.js';
+import { UNKNOWN_WRITE, type WriteReport } from '../../core/errors.js';
 import type { Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import {
@@ -189,6 +189,31 @@ export class PendingRequests {
    * is queued again and returned (oldest first) to be sent first; any other fails with
    * {@link AmbiguousOutcomeError}.
    */
+  /**
+   * Settles the handed requests `taken` says the peer may have acted on (see
+   * {@link movedRequests}): idempotent ones without response values are queued again and
+   * returned, the others fail as ambiguous.
+   */
+  settleTaken(taken: (request: Pending) => boolean, cause: unknown): Pending[] {
+    const resend: Pending[] = [];
+    for (const request of this.all()) {
+      if (request.state !== 'handed' || !taken(request)) continue;
+      if (request.values === 0 && request.idempotent) {
+        request.state = 'queued';
+        resend.push(request);
+        continue;
+      }
+      this.settle(request);
+      request.subscriber.error(
+        new AmbiguousOutcomeError(
+          `Request ${request.id}: the server process that took it is gone (the session moved to another one); it may or may not have been executed${request.values > 0 ? `, and ${request.values} response values came before` : ''}`,
+          { id: request.id, confirmed: false, valuesReceived: request.values, write: UNKNOWN_WRITE, cause },
+        ),
+      );
+    }
+    return resend;
+  }
+
   connectionLost(report: WriteReport, linkFrames: number, cause: unknown): Pending[] {
     const resend: Pending[] = [];
     const known = report.lastFrame !== 'none' && report.lastFrame !== 'unknown';
@@ -211,6 +236,19 @@ export class PendingRequests {
     }
     return resend;
   }
+}
+
+/**
+ * The session moved to another server process, which has this side's frames up to
+ * `peerReceived`: a handed request whose head it has reached the process before, which may have
+ * run it and died before its response was stored. It is queued again when idempotent (the new
+ * process never saw its id) and fails with {@link AmbiguousOutcomeError} otherwise, as does one
+ * whose response had begun. A request whose head came later is replayed to the new process by
+ * the session: it goes on waiting.
+ * @internal
+ */
+export function movedRequests(pending: PendingRequests, peerReceived: number, cause: unknown): Pending[] {
+  return pending.settleTaken((request) => request.position < peerReceived, cause);
 }
 
 function ambiguous(request: Pending, confirmed: boolean, report: WriteReport, cause: unknown) {

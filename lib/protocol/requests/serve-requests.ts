@@ -103,6 +103,13 @@ export interface RequestContext {
    * the request is cancelled it errors with the signal's `reason`.
    */
   readonly body$: Observable<unknown>;
+  /**
+   * `true` when the request may have reached the application before: its session was resumed
+   * from a store on this process after the one that held it died, and that one may have run it
+   * (see `SessionFrameEvent`). Run a request that is not idempotent only after checking that its
+   * effect is not already there. `false` otherwise, and always without a store.
+   */
+  readonly redelivered: boolean;
 }
 
 /**
@@ -323,7 +330,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         respond(envelope);
       };
 
-      const start = (id: number, payload: unknown, withBody: boolean) => {
+      const start = (id: number, payload: unknown, withBody: boolean, redelivered: boolean) => {
         const body = withBody ? new BodyInbox(id, { chunks: maxBodyChunks, bytes: maxBodyBytes }) : undefined;
         const entry: Running = { controller: new AbortController(), subscription: undefined, body };
         running.set(id, entry);
@@ -333,6 +340,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
             id,
             signal: entry.controller.signal,
             body$: body ? body.body$ : EMPTY,
+            redelivered,
           });
         } catch (error) {
           return finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]);
@@ -375,7 +383,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
               { name: 'TooManyRequestsError', message: `The server runs ${maxConcurrent} requests already` },
             ]);
           }
-          start(id, frame[2], frame.length === 4);
+          start(id, frame[2], frame.length === 4, (event as { redelivered?: boolean }).redelivered === true);
         } else if (kind === BODY && version >= BODY_VERSION && isRequestId(frame[1])) {
           onBody(frame[1], frame);
         } else if (kind === CANCEL && frame.length === 2 && isRequestId(frame[1])) {

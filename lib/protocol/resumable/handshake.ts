@@ -117,8 +117,10 @@ export class Handshake<In, Out> {
   ): void {
     const { handshake } = connection;
     session.emit({ type: 'connected', link: session.link, ...(handshake ? { handshake } : {}) });
+    // A copy from the store, of a session another process held: the client is told it moved.
+    const moved = session.stored !== undefined && session.stored.epoch > 1;
     try {
-      const replayed = this.attach(connection, session, peerReceived, peerMax, token);
+      const replayed = this.attach(connection, session, peerReceived, peerMax, token, moved);
       if (session.stored && session.stored.epoch > 1)
         session.emit({ type: 'resumed', replayed, fresh: false });
     } catch (error) {
@@ -299,6 +301,7 @@ export class Handshake<In, Out> {
     peerReceived: number,
     peerMax: number,
     token: string,
+    moved = false,
   ): number {
     const link = connection.link!;
     session.token = token;
@@ -312,6 +315,7 @@ export class Handshake<In, Out> {
         token: session.token,
         // With a store, only what it kept: the client replays the rest.
         received: session.endpoint.ackable,
+        ...(moved ? { moved: true } : {}),
       },
     ]);
     return session.endpoint.attach(link, peerReceived);

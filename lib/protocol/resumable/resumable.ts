@@ -52,6 +52,14 @@ export interface ResumedEvent {
    * {@link SessionResetEvent}: nothing crossed the reset. `false` on a real resume.
    */
   readonly fresh: boolean;
+  /**
+   * Present (`true`) when the session was resumed on another server process, from a session store
+   * (the process that held it died or left): what that process took but did not store is gone with
+   * it. The requests layer settles the requests it may have taken (see {@link cancelPending}).
+   */
+  readonly moved?: true;
+  /** With `moved`: the highest `seq` of this side that the new process has. */
+  readonly peerReceived?: number;
 }
 
 /**
@@ -437,7 +445,8 @@ export function resumable<In = unknown, Out = In>(
           subscriber.next({ type: 'connected', link, ...(handshake ? { handshake } : {}) });
         } else {
           // Not resuming: this is the fresh session that replaced a lost one (`session-reset`).
-          subscriber.next({ type: 'resumed', replayed, fresh: !resuming });
+          const moved = welcome.moved ? { moved: true as const, peerReceived: welcome.received } : {};
+          subscriber.next({ type: 'resumed', replayed, fresh: !resuming, ...moved });
         }
       };
 

@@ -31,6 +31,8 @@ export interface Welcome {
   readonly session: string;
   readonly token: string;
   readonly received: number;
+  /** Version 2 on, optional: the session was resumed from a store on another server process. */
+  readonly moved?: true;
 }
 
 export type RefusalReason = 'unknown-session' | 'bad-token' | 'version' | 'overloaded';
@@ -71,8 +73,9 @@ export function parseHello(value: unknown): Hello | undefined {
 
 export function parseWelcome(value: unknown): Welcome | undefined {
   if (!isRecord(value)) return undefined;
-  const { v, session, token, received } = value;
+  const { v, session, token, received, moved } = value;
   if (!isCount(v) || !isId(session) || !isId(token) || !isCount(received)) return undefined;
+  if (moved !== undefined && moved !== true) return undefined;
   return value as unknown as Welcome;
 }
 

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
 import {
+  AmbiguousOutcomeError,
+  cancelPending,
+  serveRequests,
+  type RequestLink,
   acceptSessions,
   memory,
   memorySessionStore,
@@ -13,7 +17,7 @@ import {
   type SessionServerStats,
   type SessionStore,
 } from 'rx-lifeline';
-import { defer, type Subscription } from 'rxjs';
+import { defer, NEVER, of, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** What one server process saw: frames (`seq:frame`, `!` when redelivered) and how sessions ended. */
@@ -251,3 +255,116 @@ function bind(store: SessionStore): SessionStore {
     remove: (id, epoch) => store.remove(id, epoch),
   };
 }
+
+describe('requests through a session that moves to another server process', () => {
+  /** A server whose handler answers `n * 10`, or never when `hang` (the process dies first). */
+  function requestServer(
+    endpoint: MemoryEndpoint,
+    store: SessionStore,
+    hang: boolean,
+    ran: number[],
+  ): Subscription {
+    return acceptSessions(endpoint.server, { store }).subscribe((session) => {
+      session.events$
+        .pipe(
+          serveRequests<number>((n) => {
+            ran.push(n);
+            return hang ? NEVER : of(n * 10);
+          }),
+        )
+        .subscribe({ error: () => undefined });
+    });
+  }
+
+  function run(idempotent: boolean): { outcome: unknown[]; ranA: number[]; ranB: number[] } {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    const outcome: unknown[] = [];
+    const ranA: number[] = [];
+    const ranB: number[] = [];
+    testScheduler.run(() => {
+      const endpointA = memory({ latency: 2 });
+      const endpointB = memory({ latency: 2 });
+      let target = endpointA;
+      const serverA = requestServer(endpointA, store, true, ranA);
+      const serverB = requestServer(endpointB, store, false, ranB);
+      let link: RequestLink<number> | undefined;
+      const client = defer(() => target.transport)
+        .pipe(reconnectWith(policy.constant(10)), resumable(), cancelPending<number>({ timeout: 60_000 }))
+        .subscribe((event) => {
+          if (event.type === 'connected') link = event.link as RequestLink<number>;
+        });
+      testScheduler.schedule(
+        () =>
+          link!.request<number>(7, { idempotent }).subscribe({
+            next: (value) => outcome.push(value),
+            error: (error: unknown) => outcome.push(error),
+          }),
+        20,
+      );
+      // A took the request (stored it as received, acked it) and dies before answering.
+      testScheduler.schedule(() => {
+        serverA.unsubscribe();
+        target = endpointB;
+      }, 300);
+      testScheduler.schedule(() => (client.unsubscribe(), serverB.unsubscribe()), 500);
+    });
+    return { outcome, ranA, ranB };
+  }
+
+  it('a request the dead process ran without storing it comes to the new one marked redelivered', () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    const stuck: SessionStore = { ...bind(store), write: () => new Promise<void>(() => undefined) };
+    const seen: string[] = [];
+    const outcome: unknown[] = [];
+    testScheduler.run(() => {
+      const serve = (endpoint: MemoryEndpoint, on: SessionStore, name: string) =>
+        acceptSessions(endpoint.server, { store: on }).subscribe((session) =>
+          session.events$
+            .pipe(
+              serveRequests<number>((n, context) => {
+                seen.push(`${name}:${n}${context.redelivered ? '!' : ''}`);
+                return of(n * 10);
+              }),
+            )
+            .subscribe({ error: () => undefined }),
+        );
+      const endpointA = memory({ latency: 2 });
+      const endpointB = memory({ latency: 2 });
+      let target = endpointA;
+      const serverA = serve(endpointA, stuck, 'A');
+      const serverB = serve(endpointB, store, 'B');
+      let link: RequestLink<number> | undefined;
+      const client = defer(() => target.transport)
+        .pipe(reconnectWith(policy.constant(10)), resumable(), cancelPending<number>())
+        .subscribe((event) => {
+          if (event.type === 'connected') link = event.link as RequestLink<number>;
+        });
+      testScheduler.schedule(() => link!.request<number>(7).subscribe((value) => outcome.push(value)), 20);
+      testScheduler.schedule(() => {
+        serverA.unsubscribe();
+        target = endpointB;
+      }, 60);
+      testScheduler.schedule(() => (client.unsubscribe(), serverB.unsubscribe()), 200);
+    });
+    // A's answer never left (its write hung); B runs it again, told it may have run before.
+    expect(seen).to.deep.equal(['A:7', 'B:7!']);
+    expect(outcome).to.deep.equal([70]);
+  });
+
+  it('an idempotent request the dead process took is sent again to the new one, and answered', () => {
+    const { outcome, ranA, ranB } = run(true);
+    expect(ranA).to.deep.equal([7]);
+    expect(ranB).to.deep.equal([7]);
+    expect(outcome).to.deep.equal([70]);
+  });
+
+  it('a request that is not idempotent fails with AmbiguousOutcomeError instead of waiting for its timeout', () => {
+    const { outcome, ranA, ranB } = run(false);
+    expect(ranA).to.deep.equal([7]);
+    expect(ranB).to.deep.equal([]);
+    expect(outcome).to.have.length(1);
+    expect(AmbiguousOutcomeError.is(outcome[0]), String(outcome[0])).to.equal(true);
+  });
+});
