@@ -143,10 +143,13 @@ export async function resumeOnAnotherProcess(
     await Promise.all(clients.map((c) => c.received));
     await stopChild(a.child, 'SIGKILL');
     await Promise.all(clients.map((c) => c.disconnected));
+    // Interleaved, so that both meet B equally warm.
     const fresh: number[] = [];
-    for (let i = 0; i < count + warmUp; i++) fresh.push(await openFresh(b.port, subs));
     const resumes: number[] = [];
-    for (const client of clients) resumes.push(await client.resume());
+    for (const client of clients) {
+      fresh.push(await openFresh(b.port, subs));
+      resumes.push(await client.resume());
+    }
     return { resumes: resumes.slice(warmUp), fresh: fresh.slice(warmUp), warmUp };
   } finally {
     for (const client of clients) client.close();
