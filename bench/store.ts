@@ -44,7 +44,7 @@ async function storeFor(kind: StoreKind, redis: BenchRedis): Promise<SessionStor
   return redisSessionStore(redis.redis);
 }
 
-/** frames/s per case and store, the stores interleaved in each round: `{ [payload]: { [kind]: rate } }`. */
+/** Median frames/s per case and store; the stores take turns in each round, after one warm-up each. */
 export async function throughputByStore(
   redis: BenchRedis,
   runs: number,
