@@ -8,6 +8,7 @@ import { benchPool } from './pool.js';
 import { benchLab } from './lab.js';
 import { benchSession } from './session.js';
 import { benchJournal } from './journal.js';
+import { benchStore } from './store.js';
 import { benchDecoder } from './throughput.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -24,4 +25,5 @@ if (want('brooker')) await benchBrooker(); // virtual time: 11 seeds, the same t
 if (want('pool')) await benchPool(runs);
 if (want('session')) await benchSession(runs);
 if (want('journal')) await benchJournal(runs);
+if (want('store')) await benchStore(runs); // starts and stops a redis-server, forks two server processes
 if (want('lab')) await benchLab(runs); // 10,000 clients × 10 min of virtual time, in wall ms

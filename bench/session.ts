@@ -37,14 +37,14 @@ const HEARTBEAT = { interval: 5_000, timeout: 15_000 } as const;
 type Kind = 'tcp' | 'websocket';
 
 /** The layers of the stack without requests, and with them. */
-const SESSION: LayerName[] = ['heartbeat', 'resumable'];
+export const SESSION: LayerName[] = ['heartbeat', 'resumable'];
 const WITH_REQUESTS: LayerName[] = [...SESSION, 'requests'];
 
 /**
  * Each accepted connection through the handshake and heartbeat (and through `until`, to cut it
  * from the server).
  */
-function sessionServer(layers: LayerName[], until?: Observable<unknown>, kind: Kind = 'tcp') {
+export function sessionServer(layers: LayerName[], until?: Observable<unknown>, kind: Kind = 'tcp') {
   const listen = kind === 'tcp' ? tcpServer({ port: 0 }) : websocketServer({ port: 0 });
   return listen.pipe(
     map((event: ServerEvent) => {
@@ -56,7 +56,7 @@ function sessionServer(layers: LayerName[], until?: Observable<unknown>, kind: K
 }
 
 /** The client's full stack, dialling `port`. */
-function sessionClient<T>(
+export function sessionClient<T>(
   port: number,
   layers: LayerName[],
   config: ResumableConfig<T> = {},
