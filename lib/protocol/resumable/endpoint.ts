@@ -75,6 +75,8 @@ export class SessionEndpoint<Out> {
   private commitAgain = false;
   /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
   private generation = 0;
+  /** Waiting for the next commit that starts (see `whenCommitted`). */
+  private commitWaiters: (() => void)[] | undefined;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   private allWritten: (() => void) | undefined;
 
@@ -200,8 +202,14 @@ export class SessionEndpoint<Out> {
    * if written: a link attached and not asking to wait, and the buffer below its high-water mark.
    */
   private keepUntilCommit(frame: Out, size: number): boolean {
-    const seq = this.buffer.append(frame, size);
-    this.options.journal!.sent(seq, frame);
+    const buffer = this.buffer;
+    if (!buffer.fits(size)) {
+      this.wantsDrain = true;
+      buffer.append(frame, size); // throws ReplayBufferFullError with the details
+    }
+    // The journal first: a frame it refuses (full, taken over) is not kept here either.
+    this.options.journal!.sent(buffer.nextSeq, frame);
+    buffer.append(frame, size);
     this.commitSoon();
     return this.answer(this.link !== undefined && !this.drainWait);
   }
@@ -221,16 +229,18 @@ export class SessionEndpoint<Out> {
     const through = this.lastSeq;
     const received = this.received;
     const generation = this.generation;
+    const waiters = this.commitWaiters;
+    this.commitWaiters = undefined;
     let result: void | PromiseLike<void>;
     try {
       result = this.options.journal!.commit!();
     } catch (error) {
       return this.options.fatal(error);
     }
-    if (!isPromiseLike(result)) return this.committed(through, received);
+    if (!isPromiseLike(result)) return this.committed(through, received, waiters);
     this.committing = true;
     result.then(
-      () => this.settled(generation, () => this.committed(through, received)),
+      () => this.settled(generation, () => this.committed(through, received, waiters)),
       (error: unknown) => this.settled(generation, () => this.options.fatal(error)),
     );
   };
@@ -247,12 +257,28 @@ export class SessionEndpoint<Out> {
   }
 
   /** A commit made the frames up to `through` and the deliveries up to `received` durable. */
-  private committed(through: number, received: number): void {
+  private committed(through: number, received: number, waiters?: readonly (() => void)[]): void {
     if (through > this.committedThrough) this.committedThrough = through;
     // Every frame delivered by then was told to the journal (see `delivered`).
     if (received > this.receivedCommitted) this.receivedCommitted = received;
+    if (waiters) for (const then of waiters) then();
     this.pump();
     this.maybeDrain();
+  }
+
+  /**
+   * Calls `then` once everything told to the journal so far is durable: at once without a
+   * committing journal, else after the next commit that starts from now (a session() or clear()
+   * of an asynchronous journal is durable only then). Forgotten if the endpoint is reset.
+   */
+  whenCommitted(then: () => void): void {
+    if (!this.options.journal?.commit) return then();
+    (this.commitWaiters ??= []).push(then);
+    if (this.committing) return this.commitSoon();
+    // Now rather than at the end of the turn: a synchronous journal calls back at once.
+    this.commitTask?.unsubscribe();
+    this.commitTask = undefined;
+    this.commit();
   }
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
@@ -384,6 +410,7 @@ export class SessionEndpoint<Out> {
     this.commitTask = undefined;
     this.committing = false;
     this.commitAgain = false;
+    this.commitWaiters = undefined;
     this.generation++;
   }
 

@@ -380,16 +380,21 @@ export function resumable<In = unknown, Out = In>(
        */
       const sayGoodbye = (reason: string | undefined) => {
         if (!inner) return;
-        // Everything left: the session ends here, nothing is left to resume after a restart.
+        // Everything left: the session ends here, nothing is left to resume after a restart. The
+        // goodbye waits until the journal has that too: a crash in between must not find a
+        // session the server already ended.
         journal?.clear();
-        if (version >= GOODBYE_VERSION) {
-          try {
-            inner.send([GOODBYE]);
-          } catch {
-            // A full or closed link: the server's TTL ends the session instead.
+        const link = inner;
+        endpoint.whenCommitted(() => {
+          if (version >= GOODBYE_VERSION) {
+            try {
+              link.send([GOODBYE]);
+            } catch {
+              // A full or closed link: the server's TTL ends the session instead.
+            }
           }
-        }
-        inner.close(reason);
+          link.close(reason);
+        });
       };
 
       const sendHello = () => {
@@ -435,11 +440,20 @@ export function resumable<In = unknown, Out = In>(
         sessionId = welcome.session;
         token = welcome.token;
         phase = 'live';
-        // Kept before the ack below retires the token the hello presented (see PROTOCOL.md).
+        // Kept before this side speaks: its first frame (the ack, or a replayed frame) retires the
+        // token the hello presented (see PROTOCOL.md), so the journal must hold the new one first.
         journal?.session(welcome.session, welcome.token);
-        const replayed = endpoint.attach(inner!, welcome.received);
-        // Tells the server the welcome arrived, so it retires the token this hello presented.
-        endpoint.acknowledge();
+        const connection = inner!;
+        endpoint.whenCommitted(() => {
+          if (inner !== connection || phase !== 'live') return;
+          const replayed = endpoint.attach(connection, welcome.received);
+          // Tells the server the welcome arrived, so it retires the token this hello presented.
+          endpoint.acknowledge();
+          announce(welcome, resuming, replayed);
+        });
+      };
+
+      const announce = (welcome: Welcome, resuming: boolean, replayed: number) => {
         if (!announced) {
           announced = true;
           subscriber.next({ type: 'connected', link, ...(handshake ? { handshake } : {}) });

@@ -219,7 +219,9 @@ describe('resumable with a journal that commits', () => {
       testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 60);
     });
     // Later commits keep the server's echoes and acks (received, acked); the sends are what matter here.
+    // The first commit keeps the welcome's session and token, before the client speaks.
     expect(log.slice(0, log.indexOf('wire 4') + 1)).to.deep.equal([
+      'commit',
       'sent 1',
       'sent 2',
       'sent 3',
@@ -312,12 +314,15 @@ describe('resumable with a journal whose commit is asynchronous', () => {
         .subscribe((event) => {
           if (event.type === 'connected') link = (event as { link: Link<string> }).link;
         });
-      testScheduler.schedule(() => ['a', 'b'].forEach((frame) => link!.send(frame)), 20);
+      // The welcome's commit (the session and its token) resolves at 22: the link comes then.
+      testScheduler.schedule(() => ['a', 'b'].forEach((frame) => link!.send(frame)), 30);
       // Sent while the first commit is in flight: it waits for its own, after the first.
-      testScheduler.schedule(() => link!.send('c'), 22);
-      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 80);
+      testScheduler.schedule(() => link!.send('c'), 32);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 90);
     });
     expect(log.slice(0, log.indexOf('wire 3') + 1)).to.deep.equal([
+      'commit',
+      'resolved',
       'sent 1',
       'sent 2',
       'commit',
@@ -338,7 +343,11 @@ describe('resumable with a journal whose commit is asynchronous', () => {
     const errors: unknown[] = [];
     const failure = new Error('disk full');
     testScheduler.run(() => {
-      const journal = slowJournal(log, (commit) => testScheduler.schedule(() => commit.settle(failure), 3));
+      // The welcome's commit holds; the next one, of the frame, fails.
+      let commits = 0;
+      const journal = slowJournal(log, (commit) =>
+        testScheduler.schedule(() => commit.settle(++commits === 1 ? undefined : failure), 3),
+      );
       const endpoint = memory({ latency: 5 });
       const server = echoServer(endpoint, [], []);
       let link: Link<string> | undefined;
