@@ -148,6 +148,17 @@ export type { FanoutResult, FanoutStatus, FanoutOptions } from './pool/fanout.js
 export { resumable } from './protocol/resumable/resumable.js';
 export { memoryJournal } from './protocol/resumable/journal.js';
 export type { SessionJournal, JournalState, JournalFrame } from './protocol/resumable/journal.js';
+export { indexedDbJournal } from './protocol/resumable/indexeddb-journal.js';
+export type {
+  IndexedDbJournalOptions,
+  IndexedDbSessionJournal,
+} from './protocol/resumable/indexeddb-journal.js';
+export {
+  JournalLockedError,
+  JournalFullError,
+  IndexedDbJournalError,
+} from './protocol/resumable/journal-errors.js';
+export type { JournalLockReason, IndexedDbJournalErrorReason } from './protocol/resumable/journal-errors.js';
 export type {
   ResumableConfig,
   ResumableEvent,
