@@ -46,20 +46,22 @@ const script = bundle.outputFiles[0]!.contents;
 const upgraded = new Set<Socket>();
 const http = createServer((request, response) => {
   request.resume();
-  if (request.method === 'GET' && (request.url === '/' || request.url === '/index.html')) {
+  // The page's query (?takeover) is for the page: the server looks at the path only.
+  const where = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (request.method === 'GET' && (where === '/' || where === '/index.html')) {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  } else if (request.method === 'GET' && request.url === '/page.js') {
+  } else if (request.method === 'GET' && where === '/page.js') {
     response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
-  } else if (request.method === 'POST' && request.url === '/cut') {
+  } else if (request.method === 'POST' && where === '/cut') {
     const count = upgraded.size;
     for (const socket of upgraded) socket.destroy();
     console.log(`cut: killed ${count} WebSocket connection${count === 1 ? '' : 's'}`);
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cut: count }));
-  } else if (request.method === 'GET' && request.url === '/notes') {
+  } else if (request.method === 'GET' && where === '/notes') {
     response
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify(Object.fromEntries(notes)));
-  } else if (request.url === '/favicon.ico') {
+  } else if (where === '/favicon.ico') {
     response.writeHead(204).end();
   } else {
     response.writeHead(404).end();
