@@ -19,7 +19,8 @@ export default tseslint.config(
   {
     // Node-only code must stay out of the browser-safe core (DESIGN.md invariant 6).
     files: ['lib/**/*.ts'],
-    ignores: ['lib/node/**'],
+    // Node-only entries: the sockets and the Redis store.
+    ignores: ['lib/node/**', 'lib/redis/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'ws'] }],
     },

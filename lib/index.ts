@@ -175,13 +175,33 @@ export type {
 export type {
   ServerSession,
   ServerSessionEvent,
+  SessionFrameEvent,
   SessionDisconnectedEvent,
 } from './protocol/resumable/server-session.js';
 export type { SessionServerStats } from './protocol/resumable/server-stats.js';
 export { ReplayBuffer } from './protocol/resumable/replay-buffer.js';
 export type { ReplayBufferOptions } from './protocol/resumable/replay-buffer.js';
-export { ReplayBufferFullError, SessionLostError, SessionExpiredError } from './protocol/resumable/errors.js';
-export type { SeqRange, LostFrames, SessionLostReason } from './protocol/resumable/errors.js';
+export {
+  ReplayBufferFullError,
+  SessionLostError,
+  SessionExpiredError,
+  SessionStoreError,
+} from './protocol/resumable/errors.js';
+export type {
+  SeqRange,
+  LostFrames,
+  SessionLostReason,
+  SessionStoreErrorCode,
+} from './protocol/resumable/errors.js';
+export { memorySessionStore } from './protocol/resumable/memory-store.js';
+export type { MemorySessionStoreOptions } from './protocol/resumable/memory-store.js';
+export type {
+  SessionStore,
+  StoredSession,
+  SessionClaim,
+  SessionClaimResult,
+  SessionChanges,
+} from './protocol/resumable/store.js';
 // Requests: request/response with cancel over any session stream, and the openSession() facade.
 export { cancelPending } from './protocol/requests/cancelPending.js';
 export type {

@@ -72,6 +72,7 @@ export const DEFAULT_ENTRIES = [
   'lib/index.ts',
   'lib/node/index.ts',
   'lib/testing/index.ts',
+  'lib/redis/index.ts',
   'lab/src/index.ts',
 ] as const;
 

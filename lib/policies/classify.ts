@@ -120,6 +120,11 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
     const { reason } = error as { reason?: unknown };
     return reason === 'unavailable' || reason === 'overloaded' ? 'transient' : 'permanent';
   }
+  // A session store that could not be reached may be back on the next try; a store that fenced
+  // this process out, or lost the session, answers the same way again. Matched by name.
+  if (hasName(error, 'SessionStoreError')) {
+    return (error as { code?: unknown }).code === 'unavailable' ? 'transient' : 'permanent';
+  }
   // Bytes that were not valid frames (FrameTooLargeError included) come out the same way again: the
   // peer speaks another protocol or version, or is hostile. Checked before ConnectionError, of which
   // ProtocolError is a subclass.

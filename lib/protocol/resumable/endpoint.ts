@@ -3,6 +3,7 @@ import { msgpackSize } from '../../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
+import { isPromiseLike } from '../../internal/promise-like.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, layerError } from './wire.js';
@@ -69,6 +70,11 @@ export class SessionEndpoint<Out> {
   private committedThrough = Infinity;
   /** With a committing journal, the highest inbound `seq` it has kept as received. */
   private receivedCommitted = 0;
+  /** An asynchronous commit is in flight; `commitAgain`: another is due after it. */
+  private committing = false;
+  private commitAgain = false;
+  /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
+  private generation = 0;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   private allWritten: (() => void) | undefined;
 
@@ -207,17 +213,55 @@ export class SessionEndpoint<Out> {
 
   private readonly commit = (): void => {
     this.commitTask = undefined;
+    // One commit at a time: what is told meanwhile goes into the next one.
+    if (this.committing) {
+      this.commitAgain = true;
+      return;
+    }
+    const through = this.lastSeq;
+    const received = this.received;
+    const generation = this.generation;
+    let result: void | PromiseLike<void>;
     try {
-      this.options.journal!.commit!();
+      result = this.options.journal!.commit!();
     } catch (error) {
       return this.options.fatal(error);
     }
-    this.committedThrough = this.lastSeq;
-    // Every frame delivered by now was told to the journal (resumable does so as it delivers).
-    this.receivedCommitted = this.received;
+    if (!isPromiseLike(result)) return this.committed(through, received);
+    this.committing = true;
+    result.then(
+      () => this.settled(generation, () => this.committed(through, received)),
+      (error: unknown) => this.settled(generation, () => this.options.fatal(error)),
+    );
+  };
+
+  /** An asynchronous commit ended: `then` runs unless the endpoint was reset or disposed since. */
+  private settled(generation: number, then: () => void): void {
+    if (generation !== this.generation) return;
+    this.committing = false;
+    then();
+    if (this.commitAgain && generation === this.generation) {
+      this.commitAgain = false;
+      this.commitSoon();
+    }
+  }
+
+  /** A commit made the frames up to `through` and the deliveries up to `received` durable. */
+  private committed(through: number, received: number): void {
+    if (through > this.committedThrough) this.committedThrough = through;
+    // Every frame delivered by then was told to the journal (see `delivered`).
+    if (received > this.receivedCommitted) this.receivedCommitted = received;
     this.pump();
     this.maybeDrain();
-  };
+  }
+
+  /** Frame `seq` was handed to the application: a journal keeps it as received. */
+  delivered(seq: number): void {
+    const journal = this.options.journal;
+    if (!journal) return;
+    journal.received(seq);
+    this.commitSoon();
+  }
 
   /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
   canResumeFrom(peerReceived: number): boolean {
@@ -317,6 +361,7 @@ export class SessionEndpoint<Out> {
 
   /** Forgets everything and numbers from 1 again (a session reset). */
   reset(): void {
+    this.forgetCommits();
     this.detach();
     this.buffer.reset();
     this.received = 0;
@@ -326,12 +371,20 @@ export class SessionEndpoint<Out> {
   }
 
   dispose(): void {
-    this.commitTask?.unsubscribe();
-    this.commitTask = undefined;
+    this.forgetCommits();
     this.detach();
     this.buffer.reset();
     this.drained?.complete();
     this.drained = undefined;
+  }
+
+  /** Cancels the turn's commit and disowns one in flight. */
+  private forgetCommits(): void {
+    this.commitTask?.unsubscribe();
+    this.commitTask = undefined;
+    this.committing = false;
+    this.commitAgain = false;
+    this.generation++;
   }
 
   /**

@@ -153,3 +153,53 @@ export class ReplayBufferFullError extends LifelineError {
   }
 }
 defineName(ReplayBufferFullError, 'ReplayBufferFullError');
+
+/**
+ * Why a {@link SessionStore} refused or failed: `'fenced'` (another process resumed the session:
+ * this one's copy is stale and may change nothing), `'gone'` (the session expired or ended in the
+ * store), `'unavailable'` (the store could not be reached or failed: transient), `'corrupt'` (the
+ * stored record does not hold together).
+ *
+ * @example
+ * ```ts
+ * import type { SessionStoreErrorCode } from 'rx-lifeline';
+ * const retry = (code: SessionStoreErrorCode) => code === 'unavailable';
+ * ```
+ * @category Sessions
+ */
+export type SessionStoreErrorCode = 'fenced' | 'gone' | 'unavailable' | 'corrupt';
+
+/**
+ * A session store refused a change or failed. A server session whose store write fails ends on
+ * this process with it (its `events$` errors), and is never continued in memory alone: with
+ * `'fenced'` its client already resumed it on another process; with `'unavailable'` the session
+ * stays in the store as it was, and its client resumes it once the store is back. `unsent` hands
+ * back the frames this process had taken but never wrote to the client (the store did not keep
+ * them): they are not delivered, send them again on the session's new home if they matter.
+ * `classifyFailure` calls `'unavailable'` transient, the others permanent.
+ *
+ * @example
+ * ```ts
+ * import { SessionStoreError } from 'rx-lifeline';
+ * const moved = (e: unknown) => SessionStoreError.is(e) && e.code === 'fenced';
+ * ```
+ * @category Sessions
+ */
+export class SessionStoreError extends LifelineError {
+  readonly code: SessionStoreErrorCode;
+  /** The session's id, when one session is concerned. */
+  readonly session: string | undefined;
+  /** Frames taken from the application that never left this process, oldest first. */
+  readonly unsent: readonly unknown[];
+
+  constructor(
+    message: string,
+    options: { code: SessionStoreErrorCode; session?: string; unsent?: readonly unknown[]; cause?: unknown },
+  ) {
+    super(message, { cause: options.cause });
+    this.code = options.code;
+    this.session = options.session;
+    this.unsent = options.unsent ?? [];
+  }
+}
+defineName(SessionStoreError, 'SessionStoreError');

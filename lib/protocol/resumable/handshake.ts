@@ -2,7 +2,8 @@ import type { SchedulerLike } from 'rxjs';
 import type { ServerConnection, Session } from './server-session.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { ServerCounters, SessionServerStats } from './server-stats.js';
-import { SessionLostError } from './errors.js';
+import { SessionLostError, SessionStoreError } from './errors.js';
+import type { SessionClaimResult, StoredSession } from './store.js';
 import {
   constantTimeEqual,
   layerError,
@@ -34,12 +35,17 @@ export interface HandshakeSettings {
 export class Handshake<In, Out> {
   /**
    * @param opened - A new session whose welcome was written: the server emits it.
+   * @param settled - The store answered for `connection`: its queued frames go on, or `error`
+   *   (a protocol error found by the store) closes it.
    */
   constructor(
     private readonly registry: SessionRegistry<In, Out>,
     private readonly counters: ServerCounters,
     private readonly settings: HandshakeSettings,
     private readonly opened: (session: Session<In, Out>) => void,
+    private readonly settled: (connection: ServerConnection<In, Out>, error?: unknown) => void = () => {},
+    /** Told each failure of the store, which the client only sees as `'overloaded'`. */
+    private readonly failures?: (error: unknown) => void,
   ) {}
 
   /** A hello on `connection`; a malformed one throws a `ProtocolError`. */
@@ -51,6 +57,7 @@ export class Handshake<In, Out> {
     if (hello.v[0] > MAX_VERSION || hello.v[1] < MIN_VERSION) {
       return this.refuse(connection, { reason: 'version' }, true);
     }
+    if (this.registry.stored) return this.stored(connection, hello);
     if (hello.session === undefined) return this.open(connection, hello);
     const session = this.registry.get(hello.session);
     if (!session) return this.refuse(connection, { reason: 'unknown-session' }, false);
@@ -93,15 +100,27 @@ export class Handshake<In, Out> {
     connection.link?.close(refusal.reason);
   }
 
-  private open(connection: ServerConnection<In, Out>, hello: Hello): void {
+  private open(connection: ServerConnection<In, Out>, hello: Hello, id?: string, token = randomId()): void {
     if (this.registry.size >= this.settings.maxSessions) {
       return this.refuse(connection, { reason: 'overloaded' }, true);
     }
-    const session = this.registry.create();
+    this.welcomeNew(connection, this.registry.create(id), 0, hello.v[1], token);
+  }
+
+  /** Hands a session new to this process to the application and welcomes its client. */
+  private welcomeNew(
+    connection: ServerConnection<In, Out>,
+    session: Session<In, Out>,
+    peerReceived: number,
+    peerMax: number,
+    token: string,
+  ): void {
     const { handshake } = connection;
     session.emit({ type: 'connected', link: session.link, ...(handshake ? { handshake } : {}) });
     try {
-      this.attach(connection, session, 0, hello.v[1]);
+      const replayed = this.attach(connection, session, peerReceived, peerMax, token);
+      if (session.stored && session.stored.epoch > 1)
+        session.emit({ type: 'resumed', replayed, fresh: false });
     } catch (error) {
       // The welcome could not be written: a session nobody will ever see must not linger.
       this.registry.end(session, error);
@@ -110,7 +129,12 @@ export class Handshake<In, Out> {
     this.opened(session);
   }
 
-  private resume(connection: ServerConnection<In, Out>, session: Session<In, Out>, hello: Hello): void {
+  private resume(
+    connection: ServerConnection<In, Out>,
+    session: Session<In, Out>,
+    hello: Hello,
+    token = randomId(),
+  ): void {
     const { endpoint } = session;
     if (hello.received > endpoint.lastSeq) {
       throw layerError(
@@ -124,14 +148,24 @@ export class Handshake<In, Out> {
     // The welcome below may be lost in a cut: until the client speaks on this connection, the
     // token it just proved it holds stays valid (and the one before it, never received, does not).
     session.previousToken = hello.token;
-    const replayed = this.attach(connection, session, hello.received, hello.v[1]);
+    const replayed = this.attach(connection, session, hello.received, hello.v[1], token);
     session.emit({ type: 'resumed', replayed, fresh: false });
   }
 
   /** The client missed frames the session no longer holds: refused, and the session is lost. */
   private gap(connection: ServerConnection<In, Out>, session: Session<In, Out>, hello: Hello): void {
-    const lost = [hello.received + 1, session.endpoint.buffer.firstSeq - 1] as const;
+    this.lostGap(connection, hello, session.endpoint.buffer.firstSeq, session);
+  }
+
+  private lostGap(
+    connection: ServerConnection<In, Out>,
+    hello: Hello,
+    firstSeq: number,
+    session: Session<In, Out> | undefined,
+  ): void {
+    const lost = [hello.received + 1, firstSeq - 1] as const;
     this.refuse(connection, { reason: 'unknown-session', lost }, false);
+    if (!session) return;
     this.registry.end(
       session,
       new SessionLostError(
@@ -144,15 +178,130 @@ export class Handshake<In, Out> {
     );
   }
 
+  /**
+   * With a store, every hello asks it first: a new session is stored before its welcome, and a
+   * resume is a claim (token checked and rotated, epoch bumped) wherever the session was held.
+   * The connection's next frames wait meanwhile.
+   */
+  private stored(connection: ServerConnection<In, Out>, hello: Hello): void {
+    if (hello.session === undefined && this.registry.size >= this.settings.maxSessions) {
+      return this.refuse(connection, { reason: 'overloaded' }, true);
+    }
+    const { store, ttl } = this.registry.stored!;
+    const token = randomId();
+    connection.waiting = true;
+    const answered = (then: () => void) => () => this.answered(connection, then);
+    if (hello.session === undefined) {
+      const id = randomId();
+      const identity = connection.handshake?.identity;
+      store.create({ id, token, identity, ttl }).then(
+        answered(() => this.open(connection, hello, id, token)),
+        (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error)),
+      );
+      return;
+    }
+    const local = this.registry.get(hello.session);
+    local?.stored!.hold();
+    const claim = {
+      id: hello.session,
+      token: hello.token!,
+      nextToken: token,
+      received: hello.received,
+      lockout: this.settings.badTokenLockout,
+      ttl,
+      ...(local ? { heldEpoch: local.stored!.epoch } : {}),
+    };
+    store.claim(claim).then(
+      (result) => this.answered(connection, () => this.claimed(connection, hello, result, token), local),
+      (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error), local),
+    );
+  }
+
+  /** The store answered for `connection`: `then` runs unless the connection ended meanwhile. */
+  private answered(connection: ServerConnection<In, Out>, then: () => void, held?: Session<In, Out>): void {
+    connection.waiting = false;
+    if (connection.ended || connection.closing) {
+      held?.stored!.release();
+      return;
+    }
+    try {
+      then();
+    } catch (error) {
+      held?.stored!.release();
+      return this.settled(connection, error);
+    }
+    held?.stored!.release();
+    this.settled(connection);
+  }
+
+  /** The store could not be asked: the client comes back later; the session is untouched. */
+  private storeFailed(connection: ServerConnection<In, Out>, error: unknown): void {
+    this.failures?.(error);
+    this.refuse(connection, { reason: 'overloaded' }, true, 'store');
+  }
+
+  private claimed(
+    connection: ServerConnection<In, Out>,
+    hello: Hello,
+    result: SessionClaimResult,
+    token: string,
+  ): void {
+    const local = this.registry.get(hello.session!);
+    switch (result.status) {
+      case 'unknown':
+        if (local) this.registry.end(local, goneError(local.id));
+        return this.refuse(connection, { reason: 'unknown-session' }, false);
+      case 'bad-token':
+        return this.refuse(connection, { reason: 'bad-token' }, false);
+      case 'locked':
+        return this.refuse(connection, { reason: 'overloaded' }, true, 'locked');
+      case 'gap':
+        return this.lostGap(connection, hello, result.firstSeq, local);
+      case 'ahead':
+        throw layerError(
+          `hello claims frame ${hello.received}, above the last sent (${result.lastSeq})`,
+          connection.link,
+        );
+      case 'claimed':
+        return this.takeOver(connection, hello, result.session, token, local);
+    }
+  }
+
+  /**
+   * A claimed session: the copy this process holds when nobody else held it since (its epoch is
+   * the one before), else a new copy from the store, handed to the application as a new session
+   * whose client frames up to the hello's `sent` may come again (the process before may have
+   * delivered them without storing it).
+   */
+  private takeOver(
+    connection: ServerConnection<In, Out>,
+    hello: Hello,
+    stored: StoredSession,
+    token: string,
+    local: Session<In, Out> | undefined,
+  ): void {
+    if (local && local.stored!.epoch === stored.epoch - 1) {
+      local.stored!.release(stored.epoch);
+      return this.resume(connection, local, hello, token);
+    }
+    if (local) this.registry.end(local, fencedError(local.id, stored.epoch));
+    const session = this.registry.create(stored.id, stored.epoch);
+    session.endpoint.restore({ ...stored, session: stored.id, token });
+    session.redeliveredThrough = hello.sent ?? 0;
+    session.previousToken = hello.token;
+    this.welcomeNew(connection, session, hello.received, hello.v[1], token);
+  }
+
   /** Attaches a handshaken connection; `peerMax` is the highest version the client speaks. */
   private attach(
     connection: ServerConnection<In, Out>,
     session: Session<In, Out>,
     peerReceived: number,
     peerMax: number,
+    token: string,
   ): number {
     const link = connection.link!;
-    session.token = randomId();
+    session.token = token;
     session.handshake = connection.handshake;
     this.registry.attach(connection, session);
     link.send([
@@ -161,9 +310,24 @@ export class Handshake<In, Out> {
         v: Math.min(peerMax, MAX_VERSION),
         session: session.id,
         token: session.token,
-        received: session.endpoint.received,
+        // With a store, only what it kept: the client replays the rest.
+        received: session.endpoint.ackable,
       },
     ]);
     return session.endpoint.attach(link, peerReceived);
   }
+}
+
+function goneError(id: string): SessionStoreError {
+  return new SessionStoreError(`Session ${id} is no longer in the store (expired or ended)`, {
+    code: 'gone',
+    session: id,
+  });
+}
+
+function fencedError(id: string, epoch: number): SessionStoreError {
+  return new SessionStoreError(
+    `Session ${id} was resumed on another server process since (now epoch ${epoch}): this copy is stale`,
+    { code: 'fenced', session: id },
+  );
 }

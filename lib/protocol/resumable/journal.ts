@@ -96,8 +96,12 @@ export interface SessionJournal {
    * then commits once per turn of the event loop and writes that turn's frames to the connection
    * only after it (write-ahead, one flush per turn instead of one per frame). `session` and `clear`
    * must be durable when they return, commit or not.
+   *
+   * It may return a promise (a journal on an asynchronous store, such as IndexedDB): the frames of
+   * the turn leave once it resolves, one commit runs at a time (what is told meanwhile waits for
+   * the next), and a rejection fails the stream with its reason.
    */
-  commit?(): void;
+  commit?(): void | PromiseLike<void>;
 }
 
 /**

@@ -389,7 +389,13 @@ export function resumable<In = unknown, Out = In>(
         const hello =
           sessionId === undefined
             ? { v: [MIN_VERSION, MAX_VERSION], received: 0 }
-            : { v: [MIN_VERSION, MAX_VERSION], session: sessionId, token, received: endpoint.ackable };
+            : {
+                v: [MIN_VERSION, MAX_VERSION],
+                session: sessionId,
+                token,
+                received: endpoint.ackable,
+                sent: endpoint.lastSeq,
+              };
         inner?.send([HELLO, hello]);
       };
 
@@ -482,8 +488,7 @@ export function resumable<In = unknown, Out = In>(
           if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
             if (endpoint.receiveData(frame[1])) {
               subscriber.next({ type: 'frame', frame: frame[2] as In });
-              journal?.received(frame[1]);
-              endpoint.commitSoon();
+              endpoint.delivered(frame[1]);
             }
           } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
             endpoint.receiveAck(frame[1]);

@@ -5,6 +5,7 @@ import { LayerLink } from '../../internal/layer-link.js';
 import { SessionEndpoint, SessionLink } from './endpoint.js';
 import { ReplayBufferFullError } from './errors.js';
 import type { ResumedEvent } from './resumable.js';
+import type { StoreWriter } from './store-writer.js';
 
 /**
  * A server session lost its connection. The session lives on for `sessionTtl`, waiting for the
@@ -36,7 +37,30 @@ export interface SessionDisconnectedEvent {
  * @category Sessions
  */
 export type ServerSessionEvent<In = unknown, Out = In> =
-  ConnectedEvent<Out> | FrameEvent<In> | SessionDisconnectedEvent | ResumedEvent;
+  ConnectedEvent<Out> | SessionFrameEvent<In> | SessionDisconnectedEvent | ResumedEvent;
+
+/**
+ * A frame from the client, with its sequence number. `redelivered` marks a frame that may have
+ * reached the application before: the session was resumed from a {@link SessionStore} after the
+ * process that held it died, and the client sent this frame again because that process had not
+ * stored it as received. An application that must act once per frame keeps the highest `seq` it
+ * acted on and drops a `redelivered` frame at or below it. Without a store no frame is ever
+ * delivered twice, and `redelivered` is never set.
+ *
+ * @example
+ * ```ts
+ * import type { SessionFrameEvent } from 'rx-lifeline';
+ * let done = 0;
+ * const fresh = (e: SessionFrameEvent<string>) => !(e.redelivered && e.seq <= done);
+ * ```
+ * @category Sessions
+ */
+export interface SessionFrameEvent<In = unknown> extends FrameEvent<In> {
+  /** The frame's sequence number in the session, from 1. */
+  readonly seq: number;
+  /** Present (`true`) when the frame may have reached the application before. */
+  readonly redelivered?: true;
+}
 
 /**
  * One client's session on a server, across all its connections.
@@ -102,6 +126,9 @@ export class Attachment<S> {
   handshake: HandshakeResult | undefined;
   /** Closed by this side after a refusal: its frames are ignored until it ends. */
   closing = false;
+  /** A session store is being asked about its hello: its frames wait in `queued`. */
+  waiting = false;
+  queued: unknown[] | undefined;
   ended = false;
 
   /** @param deadline - when the handshake must be complete: the accept plus `handshakeTimeout`. */
@@ -125,6 +152,10 @@ export class Session<In, Out> {
   lockedUntil = -Infinity;
   /** What the handshake of the connection attached last settled, when one ran. */
   handshake: HandshakeResult | undefined;
+  /** Restored from a store after its process died: client frames up to it may come again. */
+  redeliveredThrough = 0;
+  /** The application closed it; with a store it ends once its frames are written. */
+  closing = false;
   ended = false;
   private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
@@ -136,13 +167,16 @@ export class Session<In, Out> {
     private readonly maxHeld: number,
     private readonly end: (session: Session<In, Out>, error: unknown) => void,
     options: ConstructorParameters<typeof SessionEndpoint<Out>>[0],
+    /** Where the session is kept beyond this process, when the server has a store. */
+    readonly stored?: StoreWriter,
+    close: (session: Session<In, Out>) => void = (session) => end(session, undefined),
   ) {
-    this.endpoint = new SessionEndpoint<Out>(options);
+    this.endpoint = new SessionEndpoint<Out>(stored ? { ...options, journal: stored } : options);
     this.link = new SessionLink<Out>(this.endpoint, {
       send: (frame) => this.endpoint.send(frame),
-      close: () => this.end(this, undefined),
-      isClosed: () => this.ended,
-      isCloseRequested: () => this.ended,
+      close: () => close(this),
+      isClosed: () => this.ended || this.closing,
+      isCloseRequested: () => this.ended || this.closing,
     });
     const events$ = new Observable<ServerSessionEvent<In, Out>>((subscriber) => {
       if (this.wasSubscribed) {
@@ -175,6 +209,15 @@ export class Session<In, Out> {
     if (this.handshake?.layers['requests'] === undefined) return;
     throw new TypeError(
       `Session ${this.id}: its client stacks the requests layer, so a frame sent on session.link would reach it without a requests envelope and end its session; send on the link of the 'connected' event that serveRequests() emits instead`,
+    );
+  }
+
+  /** A client frame, flagged when it may have been delivered before (see SessionFrameEvent). */
+  deliver(seq: number, frame: In): void {
+    this.emit(
+      seq <= this.redeliveredThrough
+        ? { type: 'frame', frame, seq, redelivered: true }
+        : { type: 'frame', frame, seq },
     );
   }
 

@@ -30,6 +30,11 @@ export interface SessionServerStats {
     readonly version: number;
     readonly overloaded: number;
     readonly locked: number;
+    /**
+     * Hellos refused with `'overloaded'` because the session store could not be asked (it failed
+     * or was unreachable): the client comes back by its policy, its session untouched.
+     */
+    readonly store: number;
   };
   /** Connections this server closed so far, by cause (clean closes and peers' closes are not counted). */
   readonly closed: {
@@ -69,6 +74,7 @@ export class ServerCounters {
     version: 0,
     overloaded: 0,
     locked: 0,
+    store: 0,
   };
   private readonly closed: Record<ClosedCause, number> = {
     handshakeTimeout: 0,

@@ -1,9 +1,18 @@
 import type { SchedulerLike } from 'rxjs';
 import type { EndpointOptions } from './endpoint.js';
+import { SessionStoreError } from './errors.js';
 import { Attachment, Session, type ServerConnection } from './server-session.js';
 import type { ServerCounters } from './server-stats.js';
+import type { SessionStore } from './store.js';
+import { StoreWriter } from './store-writer.js';
 import type { Sweep } from './sweep.js';
 import { randomId } from './wire.js';
+
+/** A session server's store, and how long it keeps a session without news. @internal */
+export interface StoreSettings {
+  readonly store: SessionStore;
+  readonly ttl: number;
+}
 
 /** The options of each session's endpoint, all but its `fatal` (which ends the session). @internal */
 export type SessionEndpointOptions<Out> = Omit<EndpointOptions<Out>, 'fatal'>;
@@ -24,6 +33,8 @@ export class SessionRegistry<In, Out> {
     private readonly counters: ServerCounters,
     private readonly sweep: Sweep<In, Out>,
     private readonly endpoint: SessionEndpointOptions<Out>,
+    /** Where sessions are kept beyond this process; `undefined`: in its memory only. */
+    readonly stored?: StoreSettings,
   ) {}
 
   /** Sessions held. */
@@ -44,12 +55,23 @@ export class SessionRegistry<In, Out> {
     return connection;
   }
 
-  /** A new session with a fresh id, held and counted. */
-  create(): Session<In, Out> {
-    const session: Session<In, Out> = new Session<In, Out>(randomId(), this.endpoint.maxFrames, this.end, {
-      ...this.endpoint,
-      fatal: (error) => this.end(session, error),
-    });
+  /** Every session held. */
+  all(): IterableIterator<Session<In, Out>> {
+    return this.sessions.values();
+  }
+
+  /** A new session (a fresh id, or one from the store at `epoch`), held and counted. */
+  create(id = randomId(), epoch = 1): Session<In, Out> {
+    const stored = this.stored;
+    const writer = stored ? new StoreWriter(stored.store, id, epoch, stored.ttl) : undefined;
+    const session: Session<In, Out> = new Session<In, Out>(
+      id,
+      this.endpoint.maxFrames,
+      this.end,
+      { ...this.endpoint, fatal: (error) => this.end(session, error) },
+      writer,
+      this.close,
+    );
     this.sessions.set(session.id, session);
     this.counters.session(1);
     return session;
@@ -86,6 +108,8 @@ export class SessionRegistry<In, Out> {
       this.counters.attachment(-1);
     }
     session.connection = undefined;
+    // Closed by the application, its last frames unwritten: the client is gone, so is the session.
+    if (session.closing) return this.end(session, undefined);
     session.endpoint.detach();
     const since = this.scheduler.now();
     session.idleSince = since;
@@ -103,10 +127,22 @@ export class SessionRegistry<In, Out> {
     previous.subscription?.unsubscribe();
   }
 
+  /**
+   * The application closed the session's link. With a store, the frames it sent last leave first
+   * (they wait for their batch to be stored): the session ends once they are all written.
+   */
+  readonly close = (session: Session<In, Out>): void => {
+    if (session.ended || session.closing) return;
+    if (!session.stored || !session.connection) return this.end(session, undefined);
+    session.closing = true;
+    session.endpoint.whenAllWritten(() => this.end(session, undefined));
+  };
+
   /** Ends a session for good: completes its events (errors them with `error`, if any). */
   readonly end = (session: Session<In, Out>, error: unknown): void => {
     if (session.ended) return;
     session.ended = true;
+    this.forget(session, error);
     this.sessions.delete(session.id);
     this.counters.session(-1);
     session.endpoint.dispose();
@@ -121,6 +157,20 @@ export class SessionRegistry<In, Out> {
     }
     session.finish(error);
   };
+
+  /**
+   * With a store, a session that is over leaves it too; not when the server stops (another process
+   * takes it over) or when the store itself ended it here (it fenced this process out, or failed).
+   */
+  private forget(session: Session<In, Out>, error: unknown): void {
+    const writer = session.stored;
+    if (!writer) return;
+    writer.close();
+    if (this.stopped || SessionStoreError.is(error)) return;
+    this.stored!.store.remove(session.id, writer.epoch).then(undefined, () => {
+      // Fenced: it lives on another process. Unreachable: it expires in the store by its TTL.
+    });
+  }
 
   /** The server stops: every session and connection ends, and no deadline is left. */
   stop(): void {

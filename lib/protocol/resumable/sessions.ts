@@ -1,4 +1,12 @@
-import { asyncScheduler, Observable, type SchedulerLike, type Subscriber, type TeardownLogic } from 'rxjs';
+import {
+  asyncScheduler,
+  Observable,
+  type SchedulerAction,
+  type SchedulerLike,
+  type Subscriber,
+  type Subscription,
+  type TeardownLogic,
+} from 'rxjs';
 import { ProtocolError } from '../../core/errors.js';
 import type {
   ConnectedEvent,
@@ -14,7 +22,8 @@ import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/p
 import { checkKnownOptions, checkNumber, type KnownOptions } from '../../internal/validate.js';
 import { checkEndpointOptions } from './endpoint.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
-import type { ServerConnection, ServerSession } from './server-session.js';
+import type { ServerConnection, ServerSession, Session } from './server-session.js';
+import type { SessionStore } from './store.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';
 import { SessionRegistry, type SessionEndpointOptions } from './session-registry.js';
 import { unlisted } from '../handshake/layers.js';
@@ -146,6 +155,19 @@ export interface AcceptSessionsConfig<Out = unknown> {
    * @default asyncScheduler
    */
   scheduler?: SchedulerLike;
+  /**
+   * Where sessions are kept so that they outlive this process: any server on the same store
+   * resumes any of them (`redisSessionStore` from `rx-lifeline/redis`, or
+   * {@link memorySessionStore} for several servers in one process). Each frame to a client is
+   * stored before it is written (batched per turn of the event loop), acks say only what the
+   * store kept, a resume is an atomic claim (token checked and rotated, epoch bumped) so a
+   * process holding a stale copy can change nothing, and a store failure ends that session on
+   * this process with a {@link SessionStoreError}, never silently continued in memory. A session
+   * resumed from another process's copy is a new {@link ServerSession} here, whose client frames
+   * the process before may have delivered come `redelivered` (see {@link SessionFrameEvent}).
+   * @default none: sessions live in this server's memory and end with it
+   */
+  store?: SessionStore;
 }
 
 const CONFIG: KnownOptions<AcceptSessionsConfig> = {
@@ -160,6 +182,7 @@ const CONFIG: KnownOptions<AcceptSessionsConfig> = {
   ackInterval: true,
   sizeOf: true,
   scheduler: true,
+  store: true,
 };
 
 /**
@@ -226,6 +249,7 @@ export function acceptSessions<In = unknown, Out = In>(
 }
 
 interface ServerSettings<Out> extends HandshakeSettings {
+  readonly store: SessionStore | undefined;
   readonly sessionTtl: number;
   readonly handshakeTimeout: number;
   readonly endpoint: SessionEndpointOptions<Out>;
@@ -246,7 +270,9 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     ackInterval = 200,
     sizeOf,
     scheduler = asyncScheduler,
+    store,
   } = config;
+  checkStore(store);
   checkEndpointOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
   for (const [name, value] of [
     ['sessionTtl', sessionTtl],
@@ -273,6 +299,7 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
   });
   checkNumber('acceptSessions', 'badTokenLockout', badTokenLockout, { min: 0 });
   return {
+    store,
     sessionTtl,
     maxSessions,
     handshakeTimeout,
@@ -282,6 +309,23 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     endpoint: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
   };
 }
+
+const STORE_CALLS = ['create', 'claim', 'write', 'touch', 'remove'] as const;
+
+/** A store is an object with the five calls of {@link SessionStore}, read structurally. */
+function checkStore(store: unknown): void {
+  if (store === undefined) return;
+  const missing = STORE_CALLS.filter(
+    (call) => typeof (store as Record<string, unknown> | null)?.[call] !== 'function',
+  );
+  if (typeof store === 'object' && store !== null && missing.length === 0) return;
+  throw new TypeError(
+    `acceptSessions: store must be a SessionStore (memorySessionStore(), redisSessionStore(redis) from rx-lifeline/redis), got ${describeValue(store)}${missing.length && typeof store === 'object' && store !== null ? ` without ${missing.join(', ')}` : ''}`,
+  );
+}
+
+/** Frames a connection may send while the store answers its hello (a client sends none). */
+const MAX_QUEUED = 64;
 
 /**
  * One subscription of {@link acceptSessions}: it wires the listener's connections and their frames
@@ -303,15 +347,41 @@ class SessionServerRun<In, Out> {
       },
       expired: (session, error) => this.registry.end(session, error),
     });
-    this.registry = new SessionRegistry<In, Out>(settings.scheduler, counters, sweep, settings.endpoint);
-    this.handshake = new Handshake<In, Out>(this.registry, counters, settings, (session) =>
-      subscriber.next(session.public),
+    const stored = settings.store ? { store: settings.store, ttl: settings.sessionTtl } : undefined;
+    this.registry = new SessionRegistry<In, Out>(
+      settings.scheduler,
+      counters,
+      sweep,
+      settings.endpoint,
+      stored,
     );
+    this.handshake = new Handshake<In, Out>(
+      this.registry,
+      counters,
+      settings,
+      (session) => subscriber.next(session.public),
+      (connection, error) => this.settled(connection, error),
+    );
+  }
+
+  /** The store answered a hello: the frames that waited go on, or a protocol error closes it. */
+  private settled(connection: ServerConnection<In, Out>, error?: unknown): void {
+    if (error !== undefined) return this.failed(connection, error);
+    const queued = connection.queued;
+    connection.queued = undefined;
+    for (const frame of queued ?? []) {
+      if (connection.waiting || connection.ended) {
+        (connection.queued ??= []).push(frame);
+        continue;
+      }
+      this.onFrame(connection, frame);
+    }
   }
 
   start(
     server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
   ): TeardownLogic {
+    const keeping = this.keepAttached();
     const listener = server$.subscribe({
       next: (event) => {
         if (event.type === 'connection') this.accept(event.connection);
@@ -328,9 +398,35 @@ class SessionServerRun<In, Out> {
       },
     });
     return () => {
+      keeping?.unsubscribe();
       this.registry.stop();
       listener.unsubscribe();
     };
+  }
+
+  /**
+   * With a store: a session with a connection is this process's until it leaves, so its record
+   * is kept alive (a third of `sessionTtl` apart) however quiet it is; the store forgets it a
+   * `sessionTtl` after it lost its connection, or after this process died.
+   */
+  private keepAttached(): Subscription | undefined {
+    const { store, sessionTtl, scheduler } = this.settings;
+    if (!store) return undefined;
+    const registry = this.registry;
+    return scheduler.schedule(function (this: SchedulerAction<unknown>) {
+      const attached = [];
+      for (const session of registry.all()) {
+        if (session.connection && session.stored)
+          attached.push({ id: session.id, epoch: session.stored.epoch });
+      }
+      if (attached.length > 0) {
+        store.touch(attached, sessionTtl).then(undefined, () => {
+          // Unreachable: the next touch, or a write, tries again; a store that stays down ends
+          // each session at its next write.
+        });
+      }
+      this.schedule(undefined, sessionTtl / 3);
+    }, sessionTtl / 3);
   }
 
   private accept(transport: SessionServerConnection['connection']): void {
@@ -363,14 +459,28 @@ class SessionServerRun<In, Out> {
   private onFrame(connection: ServerConnection<In, Out>, frame: unknown): void {
     // Refused for good: what the peer sends while the close completes changes nothing.
     if (connection.closing) return;
+    if (connection.waiting) return this.queue(connection, frame);
     try {
       this.dispatch(connection, frame);
     } catch (error) {
-      // A peer that breaks the protocol loses its connection; its session waits for a resume.
-      const failure = asLayerError('resumable', error, connection.link);
-      if (ProtocolError.is(failure)) this.counters.closing('protocolError');
-      this.registry.drop(connection, failure);
+      this.failed(connection, error);
     }
+  }
+
+  /** A peer that breaks the protocol loses its connection; its session waits for a resume. */
+  private failed(connection: ServerConnection<In, Out>, error: unknown): void {
+    const failure = asLayerError('resumable', error, connection.link);
+    if (ProtocolError.is(failure)) this.counters.closing('protocolError');
+    this.registry.drop(connection, failure);
+  }
+
+  private queue(connection: ServerConnection<In, Out>, frame: unknown): void {
+    const queued = (connection.queued ??= []);
+    if (queued.length < MAX_QUEUED) return void queued.push(frame);
+    this.failed(
+      connection,
+      layerError(`${MAX_QUEUED} frames sent before the answer to its hello`, connection.link),
+    );
   }
 
   private dispatch(connection: ServerConnection<In, Out>, frame: unknown): void {
@@ -380,11 +490,13 @@ class SessionServerRun<In, Out> {
     if (kind === HELLO && frame.length === 2) this.handshake.hello(connection, frame[1]);
     else if (!session) throw layerError('expected a hello before anything else', connection.link);
     else if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
-      session.previousToken = undefined;
-      if (session.endpoint.receiveData(frame[1])) session.emit({ type: 'frame', frame: frame[2] as In });
+      settle(session);
+      const seq = frame[1];
+      if (!session.endpoint.receiveData(seq)) return;
+      session.deliver(seq, frame[2] as In);
+      session.endpoint.delivered(seq);
     } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
-      // The client speaks after the welcome: it holds the new token, so the old one retires.
-      session.previousToken = undefined;
+      settle(session);
       session.endpoint.receiveAck(frame[1]);
     } else if (kind === GOODBYE && frame.length === 1) {
       // The client closed: everything it sent came before this, and it wants nothing more.
@@ -392,6 +504,13 @@ class SessionServerRun<In, Out> {
       this.registry.end(session, undefined);
     } else throw notAnEnvelope(frame, connection);
   }
+}
+
+/** The client speaks after the welcome: it holds the new token, so the old one retires. */
+function settle<In, Out>(session: Session<In, Out>): void {
+  if (session.previousToken === undefined) return;
+  session.previousToken = undefined;
+  session.stored?.settle();
 }
 
 function notAnEnvelope(frame: unknown, connection: { readonly link: Link<unknown> | undefined }) {

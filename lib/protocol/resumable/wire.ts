@@ -22,6 +22,8 @@ export interface Hello {
   readonly session?: string;
   readonly token?: string;
   readonly received: number;
+  /** Version 2 on, optional: the highest `seq` the client sent, for the server's redelivery flags. */
+  readonly sent?: number;
 }
 
 export interface Welcome {
@@ -55,7 +57,8 @@ export function isId(value: unknown): value is string {
 
 export function parseHello(value: unknown): Hello | undefined {
   if (!isRecord(value)) return undefined;
-  const { v, session, token, received } = value;
+  const { v, session, token, received, sent } = value;
+  if (sent !== undefined && !isCount(sent)) return undefined;
   if (!Array.isArray(v) || v.length !== 2 || !isCount(v[0]) || !isCount(v[1]) || v[0] > v[1])
     return undefined;
   if (!isCount(received)) return undefined;

@@ -185,7 +185,9 @@ describe('resumable with a journal that commits', () => {
         log.push(`sent ${seq}`);
         inner.sent(seq, frame);
       },
-      commit: () => log.push('commit'),
+      commit: () => {
+        log.push('commit');
+      },
     };
     const serverGot: string[] = [];
     testScheduler.run(() => {
@@ -233,6 +235,129 @@ describe('resumable with a journal that commits', () => {
   });
 });
 
+/**
+ * A thenable settled by the test in virtual time: `settle(error?)` calls back synchronously, so a
+ * journal whose commit is asynchronous runs inside `TestScheduler.run`.
+ */
+class Deferred implements PromiseLike<void> {
+  private callbacks: [
+    (() => unknown) | null | undefined,
+    ((error: unknown) => unknown) | null | undefined,
+  ][] = [];
+  then<A = void, B = never>(
+    onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
+    this.callbacks.push([onFulfilled as () => unknown, onRejected]);
+    return this as unknown as PromiseLike<A | B>;
+  }
+  settle(error?: unknown): void {
+    for (const [ok, failed] of this.callbacks.splice(0)) {
+      if (error === undefined) ok?.();
+      else failed?.(error);
+    }
+  }
+}
+
+describe('resumable with a journal whose commit is asynchronous', () => {
+  /** A journal whose every commit is settled `delay` ms later, as `outcome` says. */
+  function slowJournal(log: string[], settleLater: (commit: Deferred) => void): SessionJournal {
+    const inner = memoryJournal();
+    return {
+      ...inner,
+      sent: (seq, frame) => {
+        log.push(`sent ${seq}`);
+        inner.sent(seq, frame);
+      },
+      commit: () => {
+        log.push('commit');
+        const commit = new Deferred();
+        settleLater(commit);
+        return commit;
+      },
+    };
+  }
+
+  /** Records the client's wire writes (`wire N` for data frame N) into `log`. */
+  const tapWire = (log: string[]) =>
+    map((event: { type: string; link?: Link<unknown> }) => {
+      if (event.type === 'connected' && event.link) {
+        const link = event.link;
+        const send = link.send.bind(link);
+        link.send = (frame: unknown) => {
+          const envelope = frame as unknown[];
+          if (envelope[0] === 0) log.push(`wire ${String(envelope[1])}`);
+          return send(frame);
+        };
+      }
+      return event;
+    });
+
+  it('writes frames only once the commit resolved, and one commit at a time', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    const serverGot: string[] = [];
+    testScheduler.run(() => {
+      const journal = slowJournal(log, (commit) =>
+        testScheduler.schedule(() => {
+          log.push('resolved');
+          commit.settle();
+        }, 7),
+      );
+      const endpoint = memory({ latency: 5 });
+      const server = echoServer(endpoint, serverGot, []);
+      let link: Link<string> | undefined;
+      const client = endpoint.transport
+        .pipe(tapWire(log) as never, reconnectWith(policy.constant(10)), resumable<string>({ journal }))
+        .subscribe((event) => {
+          if (event.type === 'connected') link = (event as { link: Link<string> }).link;
+        });
+      testScheduler.schedule(() => ['a', 'b'].forEach((frame) => link!.send(frame)), 20);
+      // Sent while the first commit is in flight: it waits for its own, after the first.
+      testScheduler.schedule(() => link!.send('c'), 22);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 80);
+    });
+    expect(log.slice(0, log.indexOf('wire 3') + 1)).to.deep.equal([
+      'sent 1',
+      'sent 2',
+      'commit',
+      'sent 3',
+      'resolved',
+      'wire 1',
+      'wire 2',
+      'commit',
+      'resolved',
+      'wire 3',
+    ]);
+    expect(serverGot).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('fails the stream with the reason of a commit that rejects, and writes nothing it held', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    const errors: unknown[] = [];
+    const failure = new Error('disk full');
+    testScheduler.run(() => {
+      const journal = slowJournal(log, (commit) => testScheduler.schedule(() => commit.settle(failure), 3));
+      const endpoint = memory({ latency: 5 });
+      const server = echoServer(endpoint, [], []);
+      let link: Link<string> | undefined;
+      const client = endpoint.transport
+        .pipe(tapWire(log) as never, reconnectWith(policy.constant(10)), resumable<string>({ journal }))
+        .subscribe({
+          next: (event) => {
+            if (event.type === 'connected') link = (event as { link: Link<string> }).link;
+          },
+          error: (error: unknown) => errors.push(error),
+        });
+      testScheduler.schedule(() => link!.send('a'), 20);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 60);
+    });
+    expect(errors).to.deep.equal([failure]);
+    expect(log.filter((entry) => entry.startsWith('wire'))).to.deep.equal([]);
+  });
+});
+
 describe('resumable with a journal that commits: acks', () => {
   it('never acks a delivery the journal has not committed, so the server keeps what a restart would need', () => {
     const testScheduler = newTestScheduler();
@@ -246,7 +371,9 @@ describe('resumable with a journal that commits: acks', () => {
         received = seq;
         inner.received(seq);
       },
-      commit: () => (committedReceived = received),
+      commit: () => {
+        committedReceived = received;
+      },
     };
     const problems: string[] = [];
     testScheduler.run(() => {

@@ -236,6 +236,7 @@ describe('acceptSessions', () => {
         version: 0,
         overloaded: 0,
         locked: 2,
+        store: 0,
       });
     });
   });

@@ -1,0 +1,253 @@
+import { expect } from 'chai';
+import {
+  acceptSessions,
+  memory,
+  memorySessionStore,
+  policy,
+  reconnectWith,
+  resumable,
+  SessionStoreError,
+  type SessionLostError,
+  type Link,
+  type MemoryEndpoint,
+  type SessionServerStats,
+  type SessionStore,
+} from 'rx-lifeline';
+import { defer, type Subscription } from 'rxjs';
+import { newTestScheduler } from '../../operators/support.js';
+
+/** What one server process saw: frames (`seq:frame`, `!` when redelivered) and how sessions ended. */
+interface ServerLog {
+  got: string[];
+  sessions: string[];
+  errors: unknown[];
+  links: Map<string, Link<string>>;
+}
+
+const newLog = (): ServerLog => ({ got: [], sessions: [], errors: [], links: new Map() });
+
+/** A server process on `endpoint` and `store` that echoes each frame upper-cased. */
+function echoServer(endpoint: MemoryEndpoint, store: SessionStore, log: ServerLog): Subscription {
+  return acceptSessions<string>(endpoint.server, { store }).subscribe((session) => {
+    log.sessions.push(session.id);
+    log.links.set(session.id, session.link);
+    session.events$.subscribe({
+      next: (event) => {
+        if (event.type !== 'frame') return;
+        log.got.push(`${event.seq}:${event.frame}${event.redelivered ? '!' : ''}`);
+        session.link.send(event.frame.toUpperCase());
+      },
+      error: (error: unknown) => log.errors.push(error),
+    });
+  });
+}
+
+/** A client that dials whichever endpoint `target()` names at each attempt. */
+function client(
+  target: () => MemoryEndpoint,
+  got: string[],
+  onLink: (link: Link<string>) => void,
+  errors: unknown[] = [],
+): Subscription {
+  return defer(() => target().transport)
+    .pipe(reconnectWith(policy.constant(10)), resumable<string>())
+    .subscribe({
+      next: (event) => {
+        if (event.type === 'connected') onLink(event.link as Link<string>);
+        else if (event.type === 'frame') got.push(event.frame as string);
+      },
+      error: (error: unknown) => errors.push(error),
+    });
+}
+
+describe('acceptSessions with a store: sessions outlive the server process', () => {
+  it('a client whose server died resumes on another server of the same store, nothing lost either way', () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    const a = newLog();
+    const b = newLog();
+    const got: string[] = [];
+    testScheduler.run(() => {
+      const endpointA = memory({ latency: 2 });
+      const endpointB = memory({ latency: 2 });
+      let target = endpointA;
+      const serverA = echoServer(endpointA, store, a);
+      const serverB = echoServer(endpointB, store, b);
+      let link: Link<string> | undefined;
+      const sub = client(
+        () => target,
+        got,
+        (l) => (link = l),
+      );
+      testScheduler.schedule(() => ['a', 'b', 'c'].forEach((f) => link!.send(f)), 20);
+      // Server A's process ends: its connections drop, its sessions stay in the store.
+      testScheduler.schedule(() => {
+        serverA.unsubscribe();
+        target = endpointB;
+      }, 40);
+      testScheduler.schedule(() => ['d', 'e'].forEach((f) => link!.send(f)), 60);
+      testScheduler.schedule(() => (sub.unsubscribe(), serverB.unsubscribe()), 100);
+    });
+    expect(got).to.deep.equal(['A', 'B', 'C', 'D', 'E']);
+    expect(a.got).to.deep.equal(['1:a', '2:b', '3:c']);
+    expect(b.got).to.deep.equal(['4:d', '5:e']);
+    expect(b.sessions).to.deep.equal(a.sessions);
+  });
+
+  it('frames a dead server delivered but never stored as received come again, flagged with their seq', () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    // Server A's writes never complete: it dies with every batch in flight.
+    const stuck: SessionStore = { ...bind(store), write: () => new Promise<void>(() => undefined) };
+    const a = newLog();
+    const b = newLog();
+    const got: string[] = [];
+    testScheduler.run(() => {
+      const endpointA = memory({ latency: 2 });
+      const endpointB = memory({ latency: 2 });
+      let target = endpointA;
+      const serverA = echoServer(endpointA, stuck, a);
+      const serverB = echoServer(endpointB, store, b);
+      let link: Link<string> | undefined;
+      const sub = client(
+        () => target,
+        got,
+        (l) => (link = l),
+      );
+      testScheduler.schedule(() => ['a', 'b'].forEach((f) => link!.send(f)), 20);
+      testScheduler.schedule(() => {
+        serverA.unsubscribe();
+        target = endpointB;
+      }, 40);
+      testScheduler.schedule(() => link!.send('c'), 60);
+      testScheduler.schedule(() => (sub.unsubscribe(), serverB.unsubscribe()), 100);
+    });
+    // A's echoes never left (write-ahead); B sees a and b again, flagged, then c.
+    expect(a.got).to.deep.equal(['1:a', '2:b']);
+    expect(b.got).to.deep.equal(['1:a!', '2:b!', '3:c']);
+    expect(got).to.deep.equal(['A', 'B', 'C']);
+  });
+
+  it('a server holding a stale copy is fenced: its send ends its copy, typed, and never reaches the client', () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    const a = newLog();
+    const b = newLog();
+    const got: string[] = [];
+    testScheduler.run(() => {
+      const endpointA = memory({ latency: 2 });
+      const endpointB = memory({ latency: 2 });
+      let target = endpointA;
+      const serverA = echoServer(endpointA, store, a);
+      const serverB = echoServer(endpointB, store, b);
+      let link: Link<string> | undefined;
+      const sub = client(
+        () => target,
+        got,
+        (l) => (link = l),
+      );
+      testScheduler.schedule(() => link!.send('a'), 20);
+      // Only the connection to A breaks: A keeps its copy, waiting for a resume that goes to B.
+      testScheduler.schedule(() => {
+        target = endpointB;
+        endpointA.faults.cut();
+      }, 40);
+      testScheduler.schedule(() => a.links.get(a.sessions[0]!)!.send('from A'), 70);
+      testScheduler.schedule(() => link!.send('b'), 80);
+      testScheduler.schedule(() => (sub.unsubscribe(), serverA.unsubscribe(), serverB.unsubscribe()), 120);
+    });
+    expect(got).to.deep.equal(['A', 'B']);
+    expect(b.got).to.deep.equal(['2:b']);
+    expect(a.errors).to.have.length(1);
+    const fenced = a.errors[0];
+    expect(SessionStoreError.is(fenced) && fenced.code).to.equal('fenced');
+    expect((fenced as SessionStoreError).unsent).to.deep.equal(['from A']);
+  });
+
+  it('a store that cannot be asked refuses the hello as overloaded, counted, and the client comes back', () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    let down = true;
+    const flaky: SessionStore = {
+      ...bind(store),
+      create: (session) => (down ? rejectedNow(new Error('ECONNREFUSED')) : store.create(session)),
+    };
+    const log = newLog();
+    const got: string[] = [];
+    let stats: SessionServerStats | undefined;
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 2 });
+      const sessions = acceptSessions<string>(endpoint.server, { store: flaky });
+      const watch = sessions.stats$.subscribe((s) => (stats = s));
+      const server = sessions.subscribe((session) => {
+        log.sessions.push(session.id);
+        session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame));
+      });
+      let link: Link<string> | undefined;
+      const sub = client(
+        () => endpoint,
+        got,
+        (l) => (link = l),
+      );
+      testScheduler.schedule(() => (down = false), 5);
+      testScheduler.schedule(() => link!.send('x'), 50);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe(), watch.unsubscribe()), 100);
+    });
+    expect(stats?.refused.store).to.equal(1);
+    expect(log.sessions).to.have.length(1);
+    expect(got).to.deep.equal(['x']);
+  });
+
+  it("a session its application closes leaves the store: a later resume is refused as 'unknown-session'", () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    const log = newLog();
+    const clientErrors: unknown[] = [];
+    let id = '';
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 2 });
+      const server = echoServer(endpoint, store, log);
+      let link: Link<string> | undefined;
+      const sub = client(
+        () => endpoint,
+        [],
+        (l) => (link = l),
+        clientErrors,
+      );
+      testScheduler.schedule(() => link!.send('a'), 10);
+      testScheduler.schedule(() => {
+        id = log.sessions[0]!;
+        log.links.get(id)!.close();
+      }, 30);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 60);
+    });
+    let status = '';
+    store
+      .claim({ id, token: 'f'.repeat(32), nextToken: 'e'.repeat(32), received: 0, lockout: 0, ttl: 1000 })
+      .then((result) => (status = result.status));
+    expect(status).to.equal('unknown');
+    // Its client, cut off by the close, finds the session gone when it comes back.
+    expect(clientErrors.map((e) => (e as SessionLostError).reason)).to.deep.equal(['unknown-session']);
+  });
+});
+
+/** A thenable already rejected, calling back at once (virtual time, like the memory store). */
+function rejectedNow(reason: unknown): PromiseLike<never> {
+  return {
+    then: (_ok, failed) => {
+      failed?.(reason);
+      return rejectedNow(reason) as never;
+    },
+  };
+}
+
+/** A store's calls as plain functions, so a test can replace one. */
+function bind(store: SessionStore): SessionStore {
+  return {
+    create: (session) => store.create(session),
+    claim: (claim) => store.claim(claim),
+    write: (id, epoch, changes, ttl) => store.write(id, epoch, changes, ttl),
+    touch: (sessions, ttl) => store.touch(sessions, ttl),
+    remove: (id, epoch) => store.remove(id, epoch),
+  };
+}

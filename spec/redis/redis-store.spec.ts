@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { redisSessionStore } from 'rx-lifeline/redis';
+import { SessionStoreError, type SessionStore } from 'rx-lifeline';
+import { storeContract } from '../protocol/resumable/store-contract.js';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
+
+describe('redisSessionStore on a real redis-server', function () {
+  this.timeout(30_000);
+  let server: RedisServer;
+  before(async () => (server = await startRedis()));
+  after(() => server.stop());
+
+  describe('keeps the rules of a SessionStore', () => {
+    storeContract(() => ({ store: redisSessionStore(server.redis, { prefix: 'contract:' }) }));
+  });
+
+  it('keeps a session in three keys on one hash tag, expiring after the ttl', async () => {
+    const store = redisSessionStore(server.redis, { prefix: 'keys:' });
+    const id = '2'.repeat(32);
+    await store.create({ id, token: 'a'.repeat(32), identity: 'x', ttl: 5_000 });
+    await store.write(id, 1, { frames: [{ seq: 1, frame: 'hello' }] }, 5_000);
+    const keys = (await server.redis.keys('keys:*')).sort();
+    expect(keys).to.deep.equal([`keys:{${id}}:log`, `keys:{${id}}:s`]);
+    for (const key of keys) {
+      const ttl = await server.redis.pttl(key);
+      expect(ttl).to.be.within(1, 5_000);
+    }
+    // Tokens are kept hashed, never as given.
+    expect(await server.redis.hget(`keys:{${id}}:s`, 'tok')).to.not.equal('a'.repeat(32));
+  });
+
+  it('a Redis that restarted without persistence lost the session: a write is refused, typed (gone)', async () => {
+    const local = await startRedis();
+    try {
+      const store: SessionStore = redisSessionStore(local.redis);
+      const id = '3'.repeat(32);
+      await store.create({ id, token: 'a'.repeat(32), identity: undefined, ttl: 60_000 });
+      await local.restart();
+      let code = '';
+      await store
+        .write(id, 1, { frames: [{ seq: 1, frame: 'x' }] }, 60_000)
+        .then(undefined, (error: unknown) => {
+          code = SessionStoreError.is(error) ? error.code : String(error);
+        });
+      expect(code).to.equal('gone');
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('with the append-only file a Redis restart keeps the session and its frames', async () => {
+    const local = await startRedis({ persist: true });
+    try {
+      const store = redisSessionStore(local.redis);
+      const id = '4'.repeat(32);
+      await store.create({ id, token: 'a'.repeat(32), identity: undefined, ttl: 60_000 });
+      await store.write(id, 1, { frames: [{ seq: 1, frame: 'kept' }] }, 60_000);
+      await local.restart();
+      const result = await store.claim({
+        id,
+        token: 'a'.repeat(32),
+        nextToken: 'b'.repeat(32),
+        received: 0,
+        lockout: 0,
+        ttl: 60_000,
+      });
+      expect(result.status === 'claimed' && result.session.frames).to.deep.equal([{ seq: 1, frame: 'kept' }]);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('refuses a client without pipeline() and a misspelled option, with a TypeError', () => {
+    expect(() => redisSessionStore({} as never)).to.throw(TypeError, /ioredis/);
+    expect(() => redisSessionStore(server.redis, { prefx: 'a' } as never)).to.throw(TypeError, /prefx/);
+  });
+});

@@ -1,0 +1,88 @@
+// A real redis-server (Debian's) for the tests: started on a unix socket in a temporary folder (no
+// port to race for), ready when it says so on stdout, stopped with SIGTERM or killed with SIGKILL.
+// `npm test` installs redis-server first (scripts/system-deps.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface RedisServer {
+  /** The unix socket it listens on. */
+  readonly socket: string;
+  /** A client connected to it, closed by `stop()`; more with `client()`. */
+  readonly redis: Redis;
+  /** A new client (closed by `stop()` too). */
+  client(options?: RedisOptions): Redis;
+  /** Kills the server (SIGKILL), as a crash, keeping its folder, and starts it again. */
+  restart(): Promise<void>;
+  /** Stops the server and every client, and removes its folder. */
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server; `persist` turns on the append-only file, fsynced on every write. */
+export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lifeline-redis-'));
+  const socket = path.join(dir, 'redis.sock');
+  const args = ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', ''];
+  if (options.persist) args.push('--appendonly', 'yes', '--appendfsync', 'always');
+  else args.push('--appendonly', 'no');
+  let child = await launch(args);
+  const clients: Redis[] = [];
+  const client = (extra: RedisOptions = {}) => {
+    const redis = new Redis({ path: socket, maxRetriesPerRequest: 3, ...extra });
+    // Failures reach the commands that meet them; the event would only print them again.
+    redis.on('error', () => undefined);
+    clients.push(redis);
+    return redis;
+  };
+  const redis = client();
+  return {
+    socket,
+    redis,
+    client,
+    async restart() {
+      await kill(child, 'SIGKILL');
+      child = await launch(args);
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
+      for (const c of clients) c.disconnect();
+      await kill(child, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Spawns redis-server and resolves once it accepts connections. */
+function launch(args: string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (data: Buffer) => {
+      out += data.toString();
+      if (!/ready to accept connections/i.test(out)) return;
+      child.stdout!.off('data', onData);
+      child.stdout!.resume();
+      resolve(child);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.resume();
+    child.once('error', (error) =>
+      reject(
+        new Error(`redis-server did not start (is it installed? npm test installs it): ${error.message}`),
+      ),
+    );
+    child.once('exit', (code) =>
+      reject(new Error(`redis-server exited with ${code} before it was ready:\n${out}`)),
+    );
+  });
+}
+
+function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
