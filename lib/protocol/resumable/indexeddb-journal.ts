@@ -117,13 +117,16 @@ const PREFIX = 'rx-lifeline-journal:';
  * no later opening claimed the database, so a page that was taken over writes nothing more.
  * `close()` lets the lock go; so does closing the tab.
  *
- * **Durability.** `session` and `clear` must be durable before `resumable` acknowledges a welcome
- * or says goodbye; IndexedDB has no synchronous write, so each starts its transaction at once
- * (with whatever was pending), and the next `commit()` resolves only after it: `resumable` commits
- * right after a welcome, before acknowledging it. `sent`, `acked` and `received` are mirrored at
- * once and written at the next commit. Acknowledged frames are dropped from the database at that
- * commit too. A commit that fails (a quota, the database deleted) rejects with an
- * {@link IndexedDbJournalError} and the journal refuses every later call.
+ * **Durability.** `sent`, `acked` and `received` are mirrored at once and written at the next
+ * commit, which also drops the acknowledged frames from the database. `session` and `clear` should
+ * be durable when they return, and IndexedDB has no synchronous write: each starts its transaction
+ * at once (with whatever was pending), and the next `commit()` resolves only after it. What that
+ * leaves open: a tab that dies in the milliseconds between a welcome and the end of that
+ * transaction keeps the previous token, which the server retires when the welcome is acknowledged;
+ * the next page then fails with a `SessionLostError` (`'bad-token'`) that lists the frames it may
+ * have lost, instead of resuming. Nothing is lost silently. A commit that fails (a quota, the
+ * database deleted) rejects with an {@link IndexedDbJournalError} and the journal refuses every
+ * later call.
  *
  * Frames are kept as MessagePack (a restored `Map` is a plain object); one that MessagePack cannot
  * carry is refused by `sent` with an `IndexedDbJournalError` (`'unencodable'`). It does not work
