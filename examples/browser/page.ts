@@ -171,6 +171,9 @@ async function main(): Promise<void> {
     },
   });
   nextNote = (restored?.lastSeq ?? 0) + 1;
+  // Leaving (a reload, a navigation): commit what is pending and let the lock go now, so that the
+  // next page finds the journal free instead of racing this one's teardown.
+  window.addEventListener('pagehide', () => void journal.close(), { once: true });
   stats.dataset.restored = String(restored?.lastSeq ?? 0);
 
   const url = new URL('/live', window.location.href);

@@ -115,7 +115,8 @@ const PREFIX = 'rx-lifeline-journal:';
  * every later call with a `JournalLockedError` (`reason: 'taken-over'`), which fails its stream at
  * the next frame sent or received, ack or commit. Every write checks, in its own transaction, that
  * no later opening claimed the database, so a page that was taken over writes nothing more.
- * `close()` lets the lock go; so does closing the tab.
+ * `close()` lets the lock go; so does closing the tab, but a reloaded page may start before the
+ * old one's teardown released it: call `close()` on `pagehide` so that the next page finds it free.
  *
  * **Durability.** `sent`, `acked` and `received` are mirrored at once and written at the next
  * commit, which also drops the acknowledged frames from the database. `session` and `clear` should
