@@ -150,6 +150,17 @@ export { memoryJournal } from './protocol/resumable/journal.js';
 export type { SessionJournal, JournalState, JournalFrame } from './protocol/resumable/journal.js';
 export { sentOutcomes } from './protocol/resumable/sent-outcomes.js';
 export type { SentOutcome, SentOutcomeReport } from './protocol/resumable/sent-outcomes.js';
+export { indexedDbJournal } from './protocol/resumable/indexeddb-journal.js';
+export type {
+  IndexedDbJournalOptions,
+  IndexedDbSessionJournal,
+} from './protocol/resumable/indexeddb-journal.js';
+export {
+  JournalHeldError,
+  JournalFullError,
+  IndexedDbJournalError,
+} from './protocol/resumable/journal-errors.js';
+export type { JournalLockReason, IndexedDbJournalErrorReason } from './protocol/resumable/journal-errors.js';
 export type {
   ResumableConfig,
   ResumableEvent,

@@ -4,7 +4,9 @@
 // that loses its connection resumes its session and misses nothing. Each WebSocket opens with a
 // handshake that admits only pages this server served (their Origin is its own address). POST /cut
 // kills every WebSocket's socket on the server side, as a crash or a proxy would (the page's button
-// does it).
+// does it). The pages send numbered notes; GET /notes says, per session, how many arrived and
+// whether any was missing or came twice (a page resumes its session after a reload, from its
+// IndexedDB journal, so none should).
 // Run: npx tsx examples/browser/server.ts [--port 8080], then open the address it prints.
 // It runs until Ctrl-C (SIGINT) or SIGTERM, then closes everything and exits 0.
 import { readFile } from 'node:fs/promises';
@@ -15,7 +17,7 @@ import { build } from 'esbuild';
 import { interval, map } from 'rxjs';
 import { acceptHandshake, acceptSessions, heartbeat, type Link } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
-import type { Tick } from './page.js';
+import type { Note, Tick } from './page.js';
 
 const portArg = process.argv.indexOf('--port');
 const port = portArg > 0 ? Number(process.argv[portArg + 1]) : 8080;
@@ -44,16 +46,22 @@ const script = bundle.outputFiles[0]!.contents;
 const upgraded = new Set<Socket>();
 const http = createServer((request, response) => {
   request.resume();
-  if (request.method === 'GET' && (request.url === '/' || request.url === '/index.html')) {
+  // The page's query (?takeover) is for the page: the server looks at the path only.
+  const where = new URL(request.url ?? '/', 'http://localhost').pathname;
+  if (request.method === 'GET' && (where === '/' || where === '/index.html')) {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-  } else if (request.method === 'GET' && request.url === '/page.js') {
+  } else if (request.method === 'GET' && where === '/page.js') {
     response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
-  } else if (request.method === 'POST' && request.url === '/cut') {
+  } else if (request.method === 'POST' && where === '/cut') {
     const count = upgraded.size;
     for (const socket of upgraded) socket.destroy();
     console.log(`cut: killed ${count} WebSocket connection${count === 1 ? '' : 's'}`);
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cut: count }));
-  } else if (request.url === '/favicon.ico') {
+  } else if (request.method === 'GET' && where === '/notes') {
+    response
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify(Object.fromEntries(notes)));
+  } else if (where === '/favicon.ico') {
     response.writeHead(204).end();
   } else {
     response.writeHead(404).end();
@@ -70,8 +78,22 @@ http.on('upgrade', (request: { socket: Socket }) => {
 // then heartbeat.
 const LAYERS = ['heartbeat', 'resumable'] as const; // the layers the page's handshake() names
 const pages = new Map<string, Link<Tick>>();
-const sessions = acceptSessions<never, Tick>(
-  websocketServer<never, Tick>({ server: http, path: '/live' }).pipe(
+/** Per session: the notes received, the last one's number, and how many were missing or repeated. */
+interface NoteCount {
+  received: number;
+  last: number;
+  gaps: number;
+  duplicates: number;
+}
+const notes = new Map<string, NoteCount>();
+const countNote = (count: NoteCount, note: Note) => {
+  count.received++;
+  if (note.n <= count.last) count.duplicates++;
+  else count.gaps += note.n - count.last - 1;
+  count.last = Math.max(count.last, note.n);
+};
+const sessions = acceptSessions<Note, Tick>(
+  websocketServer<Note, Tick>({ server: http, path: '/live' }).pipe(
     map((event) =>
       event.type === 'connection'
         ? {
@@ -99,9 +121,12 @@ const sessions = acceptSessions<never, Tick>(
     pages.delete(session.id);
     console.log(`page left (${pages.size} open)`);
   };
+  const count: NoteCount = { received: 0, last: 0, gaps: 0, duplicates: 0 };
+  notes.set(session.id, count);
   session.events$.subscribe({
     next: (event) => {
-      if (event.type === 'connected') {
+      if (event.type === 'frame') countNote(count, event.frame);
+      else if (event.type === 'connected') {
         pages.set(session.id, event.link);
         console.log(`page joined (${pages.size} open)`);
       } else if (event.type === 'resumed') {

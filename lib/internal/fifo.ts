@@ -39,6 +39,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Every item, oldest first, left in place. */
+  toArray(): T[] {
+    return this.items.slice(this.head) as T[];
+  }
+
   /** Removes every item and returns them, oldest first. */
   drain(): T[] {
     const out = this.items.slice(this.head) as T[];

@@ -1,0 +1,330 @@
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type * as lifeline from 'rx-lifeline';
+import { indexedDbJournal, IndexedDbJournalError } from 'rx-lifeline';
+
+/** What the page has as `window.lifeline`: the same exports, bundled for it. */
+type Lifeline = typeof lifeline;
+
+/** Debian's chromium package; `npm test` installs it first (scripts/system-deps.ts). */
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'];
+/**
+ * The page's origin. Requests to it are answered by the test (page.route), so nothing listens
+ * there; a loopback address makes it a secure context, which the Web Locks API needs.
+ */
+const ORIGIN = 'http://127.0.0.1:9';
+
+/** lib/ bundled for the browser, exposed as `window.lifeline`. */
+async function bundle(): Promise<string> {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const out = await build({
+    stdin: {
+      contents: "import * as lifeline from 'rx-lifeline'; window.lifeline = lifeline;",
+      resolveDir: root,
+    },
+    tsconfig: `${root}tsconfig.json`,
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0]!.text;
+}
+
+describe('indexedDbJournal', () => {
+  describe('options (in Node)', () => {
+    it('refuses a misspelled option, naming it', async () => {
+      const options = { maxframes: 3 } as never;
+      const error = await indexedDbJournal('chat', options).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(TypeError);
+      expect((error as Error).message).to.equal(
+        "indexedDbJournal: unknown option 'maxframes' (did you mean 'maxFrames'?); known options: maxFrames, maxBytes, takeOver, durability",
+      );
+    });
+
+    it('refuses nonsense values and names, naming them', async () => {
+      const cases: [string, object, RegExp][] = [
+        ['', {}, /^indexedDbJournal: name must be a non-empty string, got ""$/],
+        ['chat', { maxFrames: 0 }, /^indexedDbJournal: maxFrames must be an integer ≥ 1, got 0$/],
+        ['chat', { maxBytes: 1.5 }, /^indexedDbJournal: maxBytes must be an integer ≥ 1, got 1.5$/],
+        ['chat', { takeOver: 'yes' }, /^indexedDbJournal: takeOver must be true or false, got "yes"$/],
+        [
+          'chat',
+          { durability: 'fast' },
+          /^indexedDbJournal: durability must be 'strict' or 'relaxed', got "fast"$/,
+        ],
+      ];
+      for (const [name, options, message] of cases) {
+        const error = await indexedDbJournal(name, options).catch((e: unknown) => e);
+        expect(error, JSON.stringify(options)).to.be.instanceOf(TypeError);
+        expect((error as Error).message).to.match(message);
+      }
+    });
+
+    it('says that Node has no IndexedDB, and what to use instead', async () => {
+      const error = await indexedDbJournal('chat').catch((e: unknown) => e);
+      expect(IndexedDbJournalError.is(error)).to.equal(true);
+      expect(error).to.include({ reason: 'unavailable', journal: 'chat' });
+      expect((error as Error).message).to.contain('use memoryJournal() or fileJournal() there');
+    });
+  });
+
+  describe('in Chromium', function () {
+    this.timeout(30_000);
+    let browser: Browser;
+    let script: string;
+    let context: BrowserContext;
+    let page: Page;
+    const html = '<!doctype html><meta charset="utf-8"><script src="/lifeline.js"></script>';
+
+    before(async () => {
+      script = await bundle();
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    });
+    after(() => browser?.close());
+
+    beforeEach(async () => {
+      context = await browser.newContext();
+      // tsx compiles this file keeping function names, with a helper the page does not have.
+      await context.addInitScript('window.__name = (f) => f;');
+      await context.route(`${ORIGIN}/**`, (route) => {
+        const js = route.request().url().endsWith('/lifeline.js');
+        return route.fulfill({
+          contentType: js ? 'text/javascript' : 'text/html',
+          body: js ? script : html,
+        });
+      });
+      page = await context.newPage();
+      await page.goto(`${ORIGIN}/`);
+    });
+    afterEach(() => context?.close());
+
+    it('restores what was committed when opened again, without the acknowledged frames', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const first = await indexedDbJournal('a');
+        const empty = first.restore();
+        first.session('s1', 't1');
+        for (let seq = 1; seq <= 5; seq++) first.sent(seq, { n: seq, text: `frame ${seq}` });
+        first.received(3);
+        await first.commit();
+        first.acked(2);
+        const kept = { frames: first.frames, bytes: first.bytes };
+        await first.commit();
+        await first.close();
+        const again = await indexedDbJournal('a');
+        const restored = again.restore();
+        again.clear();
+        await again.commit();
+        await again.close();
+        const cleared = (await indexedDbJournal('a')).restore();
+        return { empty, kept, restored, cleared };
+      });
+      expect(result.empty).to.equal(undefined);
+      expect(result.kept.frames).to.equal(3);
+      expect(result.kept.bytes).to.be.above(0);
+      expect(result.restored).to.deep.equal({
+        session: 's1',
+        token: 't1',
+        lastSeq: 5,
+        received: 3,
+        frames: [3, 4, 5].map((seq) => ({ seq, frame: { n: seq, text: `frame ${seq}` } })),
+      });
+      expect(result.cleared).to.equal(undefined);
+    });
+
+    it('writes a session at once: the next commit resolves after it, then nothing is pending', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const journal = await indexedDbJournal('b');
+        const idle = journal.commit();
+        journal.session('s1', 't1');
+        // Nothing told since: the commit is the session's own transaction, still in flight.
+        const afterSession = journal.commit();
+        await afterSession;
+        const settled = journal.commit();
+        journal.session('s2', 't2'); // another session: everything before is dropped
+        await journal.close();
+        const restored = (await indexedDbJournal('b')).restore();
+        return {
+          idle: idle === undefined,
+          inFlight: afterSession !== undefined,
+          settled: settled === undefined,
+          restored,
+        };
+      });
+      expect(result).to.deep.equal({
+        idle: true,
+        inFlight: true,
+        settled: true,
+        restored: { session: 's2', token: 't2', lastSeq: 0, received: 0, frames: [] },
+      });
+    });
+
+    it('refuses a frame past maxFrames or maxBytes with a JournalFullError, keeping the others', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal, JournalFullError } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const refusal = (call: () => void) => {
+          try {
+            call();
+            return undefined;
+          } catch (error) {
+            if (!JournalFullError.is(error)) throw error;
+            const { frames, bytes, frameBytes, maxFrames, maxBytes } = error;
+            return { frames, bytes, frameBytes, maxFrames, maxBytes, message: error.message };
+          }
+        };
+        const byCount = await indexedDbJournal('c', { maxFrames: 2 });
+        byCount.sent(1, 'a');
+        byCount.sent(2, 'b');
+        const count = refusal(() => byCount.sent(3, 'c'));
+        byCount.acked(1);
+        const roomAgain = refusal(() => byCount.sent(3, 'c'));
+        const byBytes = await indexedDbJournal('d', { maxBytes: 10 });
+        byBytes.sent(1, 'abcd'); // 5 bytes of MessagePack
+        const bytes = refusal(() => byBytes.sent(2, 'abcdef')); // 7 more: past 10
+        return {
+          count,
+          roomAgain,
+          bytes,
+          kept: byCount.restore()?.frames,
+          keptBytes: byBytes.restore()?.frames,
+        };
+      });
+      expect(result.count).to.deep.include({ frames: 2, bytes: 4, frameBytes: 2, maxFrames: 2 });
+      expect(result.count?.message).to.contain('wait for the server to acknowledge, or raise the caps');
+      expect(result.roomAgain).to.equal(undefined);
+      expect(result.kept).to.deep.equal([
+        { seq: 2, frame: 'b' },
+        { seq: 3, frame: 'c' },
+      ]);
+      expect(result.bytes).to.deep.include({ frames: 1, bytes: 5, frameBytes: 7, maxBytes: 10 });
+      expect(result.keptBytes).to.deep.equal([{ seq: 1, frame: 'abcd' }]);
+    });
+
+    it('refuses a frame MessagePack cannot carry, keeping nothing of it', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal, IndexedDbJournalError } = (window as unknown as { lifeline: Lifeline })
+          .lifeline;
+        const journal = await indexedDbJournal('e');
+        let deep: unknown = 'bottom';
+        for (let i = 0; i < 1_100; i++) deep = [deep];
+        try {
+          journal.sent(1, deep);
+          return undefined;
+        } catch (error) {
+          return IndexedDbJournalError.is(error)
+            ? { reason: error.reason, frames: journal.frames }
+            : String(error);
+        }
+      });
+      expect(result).to.deep.equal({ reason: 'unencodable', frames: 0 });
+    });
+
+    it('refuses a second opening while one holds it; takeOver makes the first refuse every call', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal, JournalHeldError } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const reasonOf = (error: unknown) => (JournalHeldError.is(error) ? error.reason : String(error));
+        const first = await indexedDbJournal('f');
+        first.session('s1', 't1');
+        first.sent(1, 'kept');
+        await first.commit();
+        const held = await indexedDbJournal('f').then(
+          () => 'opened',
+          (error: unknown) => reasonOf(error),
+        );
+        const second = await indexedDbJournal('f', { takeOver: true });
+        // Whether or not the first has heard of the take-over yet, its next write is refused.
+        let late: string;
+        try {
+          first.sent(2, 'late');
+          await first.commit();
+          late = 'written';
+        } catch (error) {
+          late = reasonOf(error);
+        }
+        let after: string;
+        try {
+          first.restore();
+          after = 'restored';
+        } catch (error) {
+          after = reasonOf(error);
+        }
+        const restored = second.restore();
+        await second.close();
+        const third = await indexedDbJournal('f');
+        const thirdRestored = third.restore()?.frames;
+        await third.close();
+        return { held, late, after, restored, thirdRestored };
+      });
+      expect(result).to.deep.equal({
+        held: 'held',
+        late: 'taken-over',
+        after: 'taken-over',
+        restored: {
+          session: 's1',
+          token: 't1',
+          lastSeq: 1,
+          received: 0,
+          frames: [{ seq: 1, frame: 'kept' }],
+        },
+        thirdRestored: [{ seq: 1, frame: 'kept' }],
+      });
+    });
+
+    it('writes nothing once a later opening claimed the database, even before it hears of the lock', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal, JournalHeldError } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const journal = await indexedDbJournal('h');
+        journal.sent(1, 'kept');
+        await journal.commit();
+        // What another opening does first, here without taking the lock: claim the database.
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open('rx-lifeline-journal:h', 1);
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        const claim = db.transaction('meta', 'readwrite');
+        const owner = claim.objectStore('meta').get('owner');
+        owner.onsuccess = () => claim.objectStore('meta').put((owner.result as number) + 1, 'owner');
+        await new Promise((resolve) => (claim.oncomplete = resolve));
+        journal.sent(2, 'late');
+        const refused = await journal.commit()!.then(
+          () => 'written',
+          (error: unknown) => (JournalHeldError.is(error) ? error.reason : String(error)),
+        );
+        const read = db.transaction('frames').objectStore('frames').getAllKeys();
+        const keys = await new Promise((resolve) => (read.onsuccess = () => resolve(read.result)));
+        db.close();
+        return { refused, keys };
+      });
+      expect(result).to.deep.equal({ refused: 'taken-over', keys: [1] });
+    });
+
+    it('refuses every call once closed, and lets the next opening have the lock', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal, IndexedDbJournalError } = (window as unknown as { lifeline: Lifeline })
+          .lifeline;
+        const journal = await indexedDbJournal('g');
+        journal.sent(1, 'x');
+        await journal.close();
+        await journal.close(); // again: nothing
+        let refused: string;
+        try {
+          journal.sent(2, 'y');
+          refused = 'kept';
+        } catch (error) {
+          refused = IndexedDbJournalError.is(error) ? error.reason : String(error);
+        }
+        const again = await indexedDbJournal('g');
+        return { refused, frames: again.restore()?.frames };
+      });
+      expect(result).to.deep.equal({ refused: 'closed', frames: [{ seq: 1, frame: 'x' }] });
+    });
+  });
+});
