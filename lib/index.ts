@@ -67,6 +67,7 @@ export { constantBackoff, linearBackoff, exponentialBackoff } from './policies/b
 export type { Backoff, LinearBackoffOptions, ExponentialBackoffOptions } from './policies/backoff.js';
 export { withJitter } from './policies/jitter.js';
 export type { JitterKind, JitterOptions } from './policies/jitter.js';
+export type { RecommendedPolicyOptions } from './policies/recommended.js';
 export { classifyFailure } from './policies/classify.js';
 export type { FailureClass, ClassifyOptions } from './policies/classify.js';
 export { consecutiveFailures, failureRatio } from './policies/breaker-strategy.js';

@@ -36,10 +36,18 @@ export class PeerProcess {
     });
   }
 
-  /** Forks `file` with `args` and resolves once it says it is ready (with what it said). */
-  static start(file: string, args: readonly string[]): Promise<PeerProcess> {
+  /**
+   * Forks `file` with `args` (and `env` added to this process's environment) and resolves once it
+   * says it is ready (with what it said).
+   */
+  static start(
+    file: string,
+    args: readonly string[],
+    env: Record<string, string> = {},
+  ): Promise<PeerProcess> {
     const child = fork(file, args, {
       execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 // Runs one section of the peers benchmark alone and prints its Markdown (and writes its chart):
 //   npx tsx bench/peers/run-section.ts <survival|storm> [--quick] [--seed n] [--svg-dir dir]
+//     [--systems a,b] (storm: only these systems, by name)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchStorm } from './storm.js';
@@ -10,7 +11,7 @@ const SECTIONS: Record<string, (options: PeersOptions) => Promise<Section>> = {
   survival: benchSurvival,
   storm: benchStorm,
 };
-const USAGE = 'usage: run-section.ts <survival|storm> [--quick] [--seed n] [--svg-dir dir]';
+const USAGE = 'usage: run-section.ts <survival|storm> [--quick] [--seed n] [--svg-dir dir] [--systems a,b]';
 
 function flag(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -26,7 +27,8 @@ if (!section || !Number.isSafeInteger(seed)) {
   process.exit(2);
 }
 const started = performance.now();
-const result = await section({ seed, runs: 1, quick: process.argv.includes('--quick') });
+const systems = flag('systems')?.split(',');
+const result = await section({ seed, runs: 1, quick: process.argv.includes('--quick'), systems });
 console.log(`\n## ${result.title}\n\n${result.markdown}`);
 if (result.svg) {
   const dir = flag('svg-dir') ?? '.';

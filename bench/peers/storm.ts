@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { markdownTable } from '../harness.js';
 import { PeerProcess } from './peer-process.js';
+import { startRedis, type BenchRedis } from './redis-server.js';
 import type { StormProgress } from './storm-peer.js';
 import { lineChart, type ChartSeries } from './svg-chart.js';
+import { LIFELINE_STORE } from './systems/lifeline.js';
 import { ADMISSION, STORM_SYSTEMS, type StormSystem } from './systems/registry.js';
 import { TcpProxy } from './tcp-proxy.js';
 import type { PeersOptions, Section } from './types.js';
@@ -81,9 +83,13 @@ export async function stormOne(
   seed: number,
   limitMs: number,
 ): Promise<StormResult> {
+  // A system whose sessions live in Redis gets a redis-server of its own, which outlives the kill.
+  const redis: BenchRedis | undefined =
+    STORM_SYSTEMS[system].needs === 'redis' ? await startRedis() : undefined;
+  const env: Record<string, string> = redis ? { [LIFELINE_STORE]: redis.socket } : {};
   // Three processes load at once: the server, the clients, and the server that replaces the first.
   const [server, clients, replacement] = await Promise.all(
-    [['server'], ['clients'], ['server']].map((role) => PeerProcess.start(PEER, [...role, system])),
+    [['server'], ['clients'], ['server']].map((role) => PeerProcess.start(PEER, [...role, system], env)),
   );
   let proxy: TcpProxy | undefined;
   try {
@@ -135,6 +141,7 @@ export async function stormOne(
     await clients!.stop(1_000); // what the clients do after the measurement does not matter
     await Promise.all([server!.stop(), replacement!.stop()]);
     await proxy?.close();
+    await redis?.stop();
     console.error(`storm ${system}: closed in ${((performance.now() - closing) / 1000).toFixed(1)} s`);
   }
 }
@@ -142,9 +149,8 @@ export async function stormOne(
 const SESSIONS: Record<StormSystem, string> = {
   'socket.io': 'in memory: lost at a restart unless an adapter (e.g. Redis) keeps them',
   partysocket: 'none (no sessions)',
-  'lifeline recommended':
-    'memory store: lost at a restart (the Redis store plugs in via LIFELINE_STORE, not built yet)',
-  'lifeline old README': 'memory store: lost at a restart',
+  'lifeline recommended': 'Redis store (redisSessionStore): outlive the server process',
+  'lifeline old README': 'Redis store (redisSessionStore): outlive the server process',
 };
 
 /** The table of the storm. */
@@ -190,14 +196,25 @@ export function stormChart(results: readonly StormResult[]): string {
   });
 }
 
-const SETTINGS = `Settings: socket.io 4.8 with connectionStateRecovery (default durations) and its client's reconnection defaults (1 s doubling to 5 s, randomization 0.5), WebSocket transport only. partysocket with its defaults (3 s growing ×1.3 to 10 s, no jitter) against a plain \`ws\` server. lifeline over TCP, full stack (handshake + heartbeat + reconnectWith + resumable({ onSessionLost: 'reset' }) + cancelPending): "recommended" is exponential 100 ms → 30 s with full jitter against a server with \`HandshakeAdmission({ perSecond: ${ADMISSION.perSecond}, burst: ${ADMISSION.burst} })\` (the README's example), whose hints the policy honours; "old README" is the same policy without admission control. A dial is a TCP connection the proxy accepted; while the server is down the proxy resets each at once, as a refused dial is.`;
+const SETTINGS = `Settings: socket.io 4.8 with connectionStateRecovery (default durations) and its client's reconnection defaults (1 s doubling to 5 s, randomization 0.5), WebSocket transport only. partysocket with its defaults (3 s growing ×1.3 to 10 s, no jitter) against a plain \`ws\` server. lifeline over TCP, full stack (handshake + heartbeat + reconnectWith + resumable({ onSessionLost: 'reset' }) + cancelPending), its server keeping sessions in a redis-server of the benchmark's own (\`redisSessionStore\`, which outlives the kill): "recommended" is the README's \`policy.recommended({ random })\` (decorrelated jitter from 2 s to 5 s) against a server with \`HandshakeAdmission({ perSecond: ${ADMISSION.perSecond}, burst: ${ADMISSION.burst} })\`, whose hints the policy honours; "old README" is the former README's policy (exponential 100 ms → 30 s, full jitter) without admission control. A dial is a TCP connection the proxy accepted; while the server is down the proxy resets each at once, as a refused dial is. "sessions kept": reconnections after the restart that resumed their session (lifeline: no \`SessionLostError\`/reset; socket.io: \`socket.recovered\`).`;
+
+/** The systems named (all when undefined), or a TypeError naming the ones there are. */
+function stormSystems(names: readonly string[] | undefined): StormSystem[] {
+  const all = Object.keys(STORM_SYSTEMS) as StormSystem[];
+  if (names === undefined) return all;
+  const unknown = names.filter((name) => !(all as string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new TypeError(`storm: unknown system ${JSON.stringify(unknown[0])}: use some of ${all.join(', ')}`);
+  }
+  return names as StormSystem[];
+}
 
 /** The restart-storm section, with its chart. */
 export async function benchStorm(options: PeersOptions): Promise<Section> {
   const count = options.quick ? 200 : 2_000;
   const limitMs = options.quick ? 30_000 : 60_000;
   const results: StormResult[] = [];
-  for (const system of Object.keys(STORM_SYSTEMS) as StormSystem[]) {
+  for (const system of stormSystems(options.systems)) {
     results.push(await stormOne(system, count, options.seed, limitMs));
   }
   const markdown = [

@@ -8,6 +8,8 @@ export interface PeersOptions {
   runs: number;
   /** A short run: fewer clients, shorter phases. */
   quick: boolean;
+  /** The storm's systems to run, by name; all of them when undefined. */
+  systems?: readonly string[] | undefined;
 }
 
 /** One section of the report: its title, its Markdown, and optionally a chart to write beside it. */

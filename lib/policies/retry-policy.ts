@@ -14,6 +14,7 @@ import { CLASSIFY_OPTIONS, classifyFailure, type ClassifyOptions, type FailureCl
 
 import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
+import { RECOMMENDED_DEFAULTS, RECOMMENDED_OPTIONS, type RecommendedPolicyOptions } from './recommended.js';
 import { RetryBudget } from './retry-budget.js';
 import {
   checkFunction,
@@ -469,6 +470,48 @@ export const policy = Object.freeze({
    */
   constant(ms: number): RetryPolicy {
     return fromBackoff(constantBackoff(ms));
+  },
+  /**
+   * The reconnect policy lifeline recommends for clients of a server that may crash or restart:
+   * decorrelated jitter (Brooker's formula: each wait drawn from [`initial`, 3 × the previous
+   * wait], capped) from 2 s up to 5 s, retrying transient failures forever and honouring a
+   * server's hint (`retryAfterMs`) up to a day. The same as
+   * `policy.exponential({ initial, max }).jitter('decorrelated', { random })`.
+   *
+   * Why these numbers: no client redials sooner than 2 s after a loss, so a crashed server is not
+   * met by the whole fleet while it starts again (socket.io's client, by default, waits 0.5–1.5 s,
+   * then 1–3 s, 2–6 s, capped at 5 s: every wait of this policy is at least as long as socket.io's
+   * first, so it dials less through any outage); the waits are spread over three times the
+   * previous one, so clients that lost their connection together come back apart; and the 5 s
+   * cap, socket.io's too, bounds the gap between dials, so every client is back within about 5 s
+   * of the server. The cost: a one-second blip takes 2–5 s to recover from. Pair it with a
+   * server-side `HandshakeAdmission` sized to what the server can take: its refusals tell each
+   * client when to come back, which this policy honours above `max`.
+   *
+   * It does not set a breaker, a budget, an attempt timeout or a limit: add them with the builder
+   * methods (the result is a {@link RetryPolicy} like any other).
+   *
+   * @throws TypeError if `random` is not a function, `initial` is not more than 0, `max < initial`,
+   * or an option is not one of `random`, `initial` and `max`.
+   * @example
+   * ```ts
+   * import { policy, reconnectWith } from 'rx-lifeline';
+   * import { tcp } from 'rx-lifeline/node';
+   * const session = tcp<string>({ port: 7070 }).pipe(reconnectWith(policy.recommended({ random: Math.random })));
+   * ```
+   */
+  recommended(options: RecommendedPolicyOptions): RetryPolicy {
+    if (options === undefined) {
+      throw new TypeError(
+        'policy.recommended: pass the options, { random } at least (e.g. { random: Math.random })',
+      );
+    }
+    checkKnownOptions('policy.recommended', options, RECOMMENDED_OPTIONS);
+    const { random, initial = RECOMMENDED_DEFAULTS.initial, max = RECOMMENDED_DEFAULTS.max } = options;
+    checkFunction('policy.recommended', 'random', random);
+    checkNumber('policy.recommended', 'initial', initial, { min: 0, exclusive: true });
+    checkNumber('policy.recommended', 'max', max, { min: initial });
+    return fromBackoff(exponentialBackoff({ initial, max })).jitter('decorrelated', { random });
   },
   /**
    * Delays from any {@link Backoff}, including one written by hand.

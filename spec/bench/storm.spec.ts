@@ -170,5 +170,12 @@ describe('bench: peers survival and restart storm', () => {
       expect(svg.match(/<polyline /g)).to.have.length(1);
       expect(svg).to.include('>socket.io<');
     });
+
+    it('storm: 20 lifeline clients keep their sessions through a SIGKILL, in the benchmark’s own redis-server', async () => {
+      const result: StormResult = await stormOne('lifeline recommended', 20, 1, 30_000);
+      expect(result.back).to.equal(20);
+      expect(result.kept).to.equal(20); // resumed from Redis: no SessionLostError, no reset
+      expect(result.fresh).to.equal(0);
+    });
   });
 });

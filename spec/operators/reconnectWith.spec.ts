@@ -94,6 +94,61 @@ describe('reconnectWith', () => {
     });
   });
 
+  it('policy.recommended: decorrelated waits from 2 s to 5 s under a seeded random, an exact diagram', () => {
+    const seed = 7;
+    const draws = seededRandom(seed);
+    // Brooker's decorrelated jitter: sleep = min(cap, random_between(base, sleep * 3)), base 2 s, cap 5 s.
+    const expectedDelays: number[] = [];
+    for (let sleep = 2_000, i = 0; i < 6; i++) {
+      sleep = Math.min(5_000, 2_000 + draws() * (sleep * 3 - 2_000));
+      expectedDelays.push(sleep);
+    }
+    expect(Math.min(...expectedDelays)).to.be.at.least(2_000);
+    expect(expectedDelays.slice(3)).to.include(5_000); // the seed reaches the cap
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold<TransportEvent>('#', {}, reset);
+      const session = source.pipe(
+        reconnectWith(policy.recommended({ random: seededRandom(seed) }).maxAttempts(7)),
+      );
+      const values: Record<string, string> = {};
+      let diagram = '';
+      const subscriptions = ['(^!)'];
+      let at = 0;
+      expectedDelays.forEach((delay, i) => {
+        const key = String.fromCharCode(97 + i);
+        values[key] = `d${i + 1}:${delay}:ConnectionResetError`;
+        diagram += i === 0 ? key : ` ${expectedDelays[i - 1]! - 1}ms ${key}`;
+        at += delay;
+        subscriptions.push(`${at}ms (^!)`);
+      });
+      diagram += ` ${expectedDelays[5]! - 1}ms #`;
+      expectObservable(summarize(session)).toBe(diagram, values, expectGaveUp(7, 'max-attempts'));
+      expectSubscriptions(source.subscriptions).toBe(subscriptions);
+    });
+  });
+
+  it('policy.recommended honours a server hint above its 5 s cap', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const overloaded = Object.assign(
+        new ConnectionResetError('refused', { phase: 'read', code: 'ECONNRESET' }),
+        {
+          retryAfterMs: 8_000,
+        },
+      );
+      const source = cold<TransportEvent>('#', {}, overloaded);
+      const session = source.pipe(reconnectWith(policy.recommended({ random: () => 0 }).maxAttempts(3)));
+      // random() = 0: each wait is its floor, 2 s; the hint raises it to 8 s.
+      const values = { a: 'd1:8000:ConnectionResetError', b: 'd2:8000:ConnectionResetError' };
+      expectObservable(summarize(session)).toBe(
+        'a 7999ms b 7999ms #',
+        values,
+        expectGaveUp(3, 'max-attempts', overloaded),
+      );
+    });
+  });
+
   it('resets the attempt count once a connection stayed up for healthyAfter, not on mere connect', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable }) => {

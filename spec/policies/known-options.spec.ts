@@ -167,6 +167,13 @@ const rows: readonly Row[] = [
   },
   { name: 'policy.linear', call: (o) => policy.linear(o), valid: {}, wrong: 'mx', suggestion: 'max' },
   {
+    name: 'policy.recommended',
+    call: (o) => policy.recommended(o as { random: () => number }),
+    valid: { random },
+    wrong: 'inital',
+    suggestion: 'initial',
+  },
+  {
     name: 'withJitter',
     call: (o) => withJitter(constantBackoff(10), 'full', o as never),
     valid: { random },

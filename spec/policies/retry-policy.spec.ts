@@ -426,3 +426,43 @@ describe('RetryPolicy.breaker across copies of the library', () => {
     expect(CircuitBreaker.is({ state$: null })).to.equal(false);
   });
 });
+
+describe('policy.recommended', () => {
+  it('is decorrelated jitter from 2 s to 5 s: the same delays as the policy it is short for', () => {
+    const short = run(policy.recommended({ random: seededRandom(3) }), reset(), 12);
+    const long = run(
+      policy.exponential({ initial: 2_000, max: 5_000 }).jitter('decorrelated', { random: seededRandom(3) }),
+      reset(),
+      12,
+    );
+    expect(delays(short)).to.deep.equal(delays(long));
+    for (const delay of delays(short)) expect(delay).to.be.within(2_000, 5_000);
+    expect(
+      delays(run(policy.recommended({ random: () => 0, initial: 200, max: 300 }), reset(), 2)),
+    ).to.deep.equal([200, 200]);
+  });
+
+  it('keeps the default classifier and a day of server hints', () => {
+    const retry = policy.recommended({ random: () => 0.5 });
+    expect(retry.config).to.include({ jitter: 'decorrelated', maxHint: 86_400_000, maxAttempts: Infinity });
+    const hinted = retry.decide({
+      error: http(503, { retryAfterMs: 60_000 }),
+      attempt: 1,
+      firstFailureAt: 0,
+      now: 0,
+    });
+    expect(hinted).to.include({ retry: true, delay: 60_000 });
+    expect(retry.decide({ error: new Error('?'), attempt: 1, firstFailureAt: 0, now: 0 })).to.include({
+      retry: false,
+      reason: 'permanent',
+    });
+  });
+
+  it('says what to pass when given nonsense', () => {
+    const recommended = policy.recommended as (options?: unknown) => RetryPolicy;
+    expect(() => recommended()).to.throw(TypeError, /policy\.recommended: pass the options, \{ random \}/);
+    expect(() => recommended({})).to.throw(TypeError, /policy\.recommended.*random/);
+    expect(() => recommended({ random: Math.random, initial: 0 })).to.throw(TypeError, /initial/);
+    expect(() => recommended({ random: Math.random, initial: 2_000, max: 1_000 })).to.throw(TypeError, /max/);
+  });
+});

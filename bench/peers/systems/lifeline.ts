@@ -17,9 +17,12 @@ import {
   type Link,
   type RetryPolicy,
   type ServerEvent,
+  type SessionStore,
   type Transport,
 } from 'rx-lifeline';
 import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
+import { redisSessionStore } from 'rx-lifeline/redis';
+import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import type { StormClient, SurvivalClient, System } from './peer.js';
 
@@ -35,17 +38,32 @@ export interface LifelineVariant {
   readonly policy: (random: () => number) => RetryPolicy;
   /** Handshakes per second the server admits with pushback; undefined: no admission control. */
   readonly admission?: { readonly perSecond: number; readonly burst: number };
+  /** Where the server keeps sessions: `'redis'` outlives the process (see LIFELINE_STORE). @default 'memory' */
+  readonly store?: 'memory' | 'redis';
 }
 
 /**
- * The session store of the server process. Only the memory store exists today: `LIFELINE_STORE`
- * (e.g. `redis://127.0.0.1:6379`) is the hook for the Redis store being built elsewhere, and is
- * ignored until it exists: every restart then loses every session, as the report says.
+ * The environment variable that names the Redis of a variant with `store: 'redis'`: a unix socket
+ * path (the storm starts a redis-server of its own and sets it) or a `redis://` URL.
  */
-function sessionStore(): undefined {
-  const wanted = process.env.LIFELINE_STORE;
-  if (wanted) console.warn(`LIFELINE_STORE=${wanted} is ignored: only the memory store exists yet`);
-  return undefined;
+export const LIFELINE_STORE = 'LIFELINE_STORE';
+
+/** The server process's session store: Redis for `store: 'redis'` (at LIFELINE_STORE), else memory. */
+function sessionStore(variant: LifelineVariant): { store?: SessionStore; close(): Promise<void> } {
+  if (variant.store !== 'redis') return { close: async () => undefined };
+  const where = process.env[LIFELINE_STORE];
+  if (!where) {
+    throw new Error(
+      `${LIFELINE_STORE} is not set: a lifeline variant with store 'redis' needs a Redis (a unix socket path or a redis:// URL)`,
+    );
+  }
+  const redis = where.startsWith('/') ? new Redis({ path: where }) : new Redis(where);
+  // A failure reaches the store's commands, which end their sessions typed; the event would only repeat it.
+  redis.on('error', () => undefined);
+  return {
+    store: redisSessionStore(redis),
+    close: async () => void (await redis.quit().catch(() => redis.disconnect())),
+  };
 }
 
 function listen(kind: LifelineVariant['kind'], port: number) {
@@ -64,7 +82,7 @@ function dial(kind: LifelineVariant['kind'], port: number): Transport<unknown> {
  * their payload, and `links` holds the newest link of each session (for the server to stream on).
  */
 function sessionServer(variant: LifelineVariant, port: number, onFrame: (frame: unknown) => void) {
-  sessionStore();
+  const { store, close: closeStore } = sessionStore(variant);
   const admission = variant.admission && new HandshakeAdmission(variant.admission);
   const links = new Map<string, Link<unknown>>();
   let resolvePort!: (port: number) => void;
@@ -83,7 +101,7 @@ function sessionServer(variant: LifelineVariant, port: number, onFrame: (frame: 
       return { ...event, connection };
     }),
   );
-  const subscription = acceptSessions<unknown>(server$).subscribe({
+  const subscription = acceptSessions<unknown>(server$, store ? { store } : {}).subscribe({
     next: (session) =>
       session.events$.pipe(serveRequests((n: unknown) => n)).subscribe({
         next: (event) => {
@@ -95,7 +113,11 @@ function sessionServer(variant: LifelineVariant, port: number, onFrame: (frame: 
       }),
     error: rejectPort,
   });
-  return listening.then((bound) => ({ port: bound, links, close: async () => subscription.unsubscribe() }));
+  const close = async () => {
+    subscription.unsubscribe();
+    await closeStore();
+  };
+  return listening.then((bound) => ({ port: bound, links, close }));
 }
 
 /** The client's full stack, as an openSession() session. */
@@ -175,5 +197,6 @@ export function lifeline(variant: LifelineVariant): System {
     survivalClient: (port, onReceive, random) => survivalClient(variant, port, onReceive, random),
     stormServer: (port) => sessionServer(variant, port, () => undefined),
     stormClient: (port, random) => stormClient(variant, port, random),
+    ...(variant.store === 'redis' ? { needs: 'redis' as const } : {}),
   };
 }

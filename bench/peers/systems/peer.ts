@@ -39,4 +39,6 @@ export interface System {
   survivalClient(port: number, onReceive: (n: unknown) => void, random: () => number): SurvivalClient;
   stormServer(port: number): Promise<StormServer>;
   stormClient(port: number, random: () => number): StormClient;
+  /** A service the server processes need: `'redis'`, at the path in LIFELINE_STORE. */
+  readonly needs?: 'redis';
 }
