@@ -15,6 +15,9 @@ import { defineName, ProtocolError } from '../core/errors.js';
  * ```
  */
 export class DecodeBudgetError extends ProtocolError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'DecodeBudgetError');
+
   /** The frame's size in bytes. */
   readonly frameBytes: number;
   /**
@@ -35,4 +38,3 @@ export class DecodeBudgetError extends ProtocolError {
     this.budget = options.budget;
   }
 }
-defineName(DecodeBudgetError, 'DecodeBudgetError');

@@ -108,6 +108,9 @@ type ErrorClass<T> = abstract new (...args: never[]) => T;
  * @category Transports
  */
 export class LifelineError extends Error {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static readonly named: string = /* @__PURE__ */ defineName(this, 'LifelineError');
+
   /**
    * True when `value` is an instance of this class or of a subclass, even one created by another
    * copy of the library.
@@ -127,7 +130,6 @@ export class LifelineError extends Error {
     super(message, options);
   }
 }
-defineName(LifelineError, 'LifelineError');
 
 /**
  * Options every {@link ConnectionError} takes.
@@ -168,6 +170,9 @@ export interface ConnectionErrorOptions {
  * @category Transports
  */
 export class ConnectionError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ConnectionError');
+
   /** The phase in which the connection failed. */
   readonly phase: ConnectionPhase;
   /** What is known about outbound frames at the moment of failure. */
@@ -182,7 +187,6 @@ export class ConnectionError extends LifelineError {
     this.code = options.code;
   }
 }
-defineName(ConnectionError, 'ConnectionError');
 
 /**
  * The connection could not be established: refused, unreachable, or it timed out.
@@ -196,11 +200,13 @@ defineName(ConnectionError, 'ConnectionError');
  * @category Transports
  */
 export class DialError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'DialError');
+
   constructor(message: string, options: Omit<ConnectionErrorOptions, 'phase' | 'write'>) {
     super(message, { ...options, phase: 'dial', write: NOTHING_SENT });
   }
 }
-defineName(DialError, 'DialError');
 
 /**
  * An established connection broke: reset, aborted, or a write failed (`EPIPE`).
@@ -212,8 +218,10 @@ defineName(DialError, 'DialError');
  * ```
  * @category Transports
  */
-export class ConnectionResetError extends ConnectionError {}
-defineName(ConnectionResetError, 'ConnectionResetError');
+export class ConnectionResetError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ConnectionResetError');
+}
 
 /**
  * The peer closed the connection uncleanly: in the middle of a frame, or (WebSocket) with a close
@@ -227,6 +235,9 @@ defineName(ConnectionResetError, 'ConnectionResetError');
  * @category Transports
  */
 export class PeerClosedError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'PeerClosedError');
+
   /** The peer's close reason, when the protocol carries one (WebSocket). */
   readonly reason: string;
   /**
@@ -250,7 +261,6 @@ function retryHintOf(reason: string): number | undefined {
   const value = Number(match[1]) * (match[2]!.toLowerCase() === 's' ? 1000 : 1);
   return Number.isFinite(value) ? value : undefined;
 }
-defineName(PeerClosedError, 'PeerClosedError');
 
 /**
  * The bytes read were not valid frames: a malformed length prefix or msgpack body, trailing bytes
@@ -265,6 +275,9 @@ defineName(PeerClosedError, 'PeerClosedError');
  * @category Transports
  */
 export class ProtocolError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ProtocolError');
+
   /**
    * Byte offset of the offending frame in the inbound stream, or -1 when a protocol layer above the
    * framing (heartbeat, sessions) rejected a frame that decoded fine.
@@ -279,7 +292,6 @@ export class ProtocolError extends ConnectionError {
     this.offset = options.offset;
   }
 }
-defineName(ProtocolError, 'ProtocolError');
 
 /**
  * A frame's length prefix announced more bytes than the configured maximum. Raised before any of
@@ -293,6 +305,9 @@ defineName(ProtocolError, 'ProtocolError');
  * @category Transports
  */
 export class FrameTooLargeError extends ProtocolError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'FrameTooLargeError');
+
   /** The size the frame announced, in bytes. */
   readonly size: number;
   /** The largest frame accepted, in bytes. */
@@ -307,7 +322,6 @@ export class FrameTooLargeError extends ProtocolError {
     this.limit = options.limit;
   }
 }
-defineName(FrameTooLargeError, 'FrameTooLargeError');
 
 /**
  * A WebSocket message was larger than the receiver accepts: its largest frame plus the length
@@ -322,6 +336,9 @@ defineName(FrameTooLargeError, 'FrameTooLargeError');
  * ```
  */
 export class MessageTooLargeError extends ProtocolError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'MessageTooLargeError');
+
   /** The largest message accepted, in bytes. */
   readonly limit: number;
 
@@ -330,7 +347,6 @@ export class MessageTooLargeError extends ProtocolError {
     this.limit = options.limit;
   }
 }
-defineName(MessageTooLargeError, 'MessageTooLargeError');
 
 /**
  * The peer started a frame and did not finish it within the connection's `frameTimeout`: the bytes
@@ -344,6 +360,9 @@ defineName(MessageTooLargeError, 'MessageTooLargeError');
  * ```
  */
 export class FrameTimeoutError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'FrameTimeoutError');
+
   /** The deadline that passed, in milliseconds. */
   readonly timeout: number;
   /** The bytes of the unfinished frame that had arrived. */
@@ -355,7 +374,6 @@ export class FrameTimeoutError extends ConnectionError {
     this.bufferedBytes = options.bufferedBytes;
   }
 }
-defineName(FrameTimeoutError, 'FrameTimeoutError');
 
 /**
  * Which server limit refused a connection: `'max-connections'` (it arrived when the server already
@@ -383,6 +401,9 @@ export type RefusalReason = 'max-connections' | 'max-pending-frame-bytes';
  * ```
  */
 export class ServerCapacityError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ServerCapacityError');
+
   /** The limit that was reached. */
   readonly reason: RefusalReason;
   /** Its configured value: a count of connections, or bytes. */
@@ -394,7 +415,6 @@ export class ServerCapacityError extends ConnectionError {
     this.limit = options.limit;
   }
 }
-defineName(ServerCapacityError, 'ServerCapacityError');
 
 /**
  * `send` was called on a link that is closed. The frame was not queued.
@@ -406,8 +426,10 @@ defineName(ServerCapacityError, 'ServerCapacityError');
  * ```
  * @category Transports
  */
-export class LinkClosedError extends LifelineError {}
-defineName(LinkClosedError, 'LinkClosedError');
+export class LinkClosedError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'LinkClosedError');
+}
 
 /**
  * `send` would have pushed the link's outbound queue past its hard cap (`maxBufferedBytes`).
@@ -421,6 +443,9 @@ defineName(LinkClosedError, 'LinkClosedError');
  * @category Transports
  */
 export class SendBufferFullError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SendBufferFullError');
+
   /** Bytes already queued when the frame was refused. */
   readonly bufferedBytes: number;
   /** The cap that would have been exceeded. */
@@ -432,7 +457,6 @@ export class SendBufferFullError extends LifelineError {
     this.limit = options.limit;
   }
 }
-defineName(SendBufferFullError, 'SendBufferFullError');
 
 /**
  * A value could not be encoded as a frame (msgpackr refused it), or the encoded frame is larger
@@ -445,8 +469,10 @@ defineName(SendBufferFullError, 'SendBufferFullError');
  * ```
  * @category Transports
  */
-export class EncodeError extends LifelineError {}
-defineName(EncodeError, 'EncodeError');
+export class EncodeError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'EncodeError');
+}
 
 /**
  * A server could not listen, or its listener failed: the address is in use (`EADDRINUSE`), not
@@ -461,6 +487,9 @@ defineName(EncodeError, 'EncodeError');
  * @category Transports
  */
 export class ListenError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ListenError');
+
   /** The system error code (`EADDRINUSE`, …), when known. */
   readonly code: string | undefined;
   /** The address the server tried to listen on, as `host:port`. */
@@ -472,7 +501,6 @@ export class ListenError extends LifelineError {
     this.code = options.code;
   }
 }
-defineName(ListenError, 'ListenError');
 
 /**
  * An HTTP server answered with a status outside 2xx ({@link http} raises it). It carries what a
@@ -500,6 +528,9 @@ defineName(ListenError, 'ListenError');
  * @category Transports
  */
 export class HttpError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'HttpError');
+
   /** The response status, 100–599 (in practice 3xx–5xx: fetch follows redirects). */
   readonly status: number;
   /** The response's reason phrase; empty over HTTP/2 and HTTP/3, which have none. */
@@ -549,7 +580,6 @@ export class HttpError extends LifelineError {
     this.idempotent = options.idempotent;
   }
 }
-defineName(HttpError, 'HttpError');
 
 const NOTHING_SENT: WriteReport = Object.freeze({
   lastFrame: 'none',
@@ -560,10 +590,14 @@ const NOTHING_SENT: WriteReport = Object.freeze({
 
 /**
  * Gives an error class its stable `name`, on the prototype, so `name` survives minifiers and
- * {@link LifelineError.is} can find it. Every lifeline error class is named with it.
+ * {@link LifelineError.is} can find it, and returns that name. Every lifeline error class calls it
+ * from a static field initialiser marked pure, `protected static readonly named = defineName(this, 'X')`:
+ * a bundler keeps a field's initialiser whenever it keeps the class, and drops both when nothing
+ * uses the class. A call after the class instead would keep every class of the module alive, and
+ * a pure-annotated call there (or in a static block) would be dropped even when the class is used.
  * @internal
  */
-export function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): void {
+export function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): string {
   // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
   Object.defineProperty(errorClass.prototype, 'name', {
     value: name,
@@ -571,4 +605,5 @@ export function defineName(errorClass: abstract new (...args: never[]) => Error,
     configurable: true,
     enumerable: false,
   });
+  return name;
 }

@@ -38,6 +38,9 @@ export type JournalErrorReason = 'io' | 'closed' | 'too-large' | 'unencodable' |
  * @category Sessions
  */
 export class JournalError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalError');
+
   /** The journal's file. */
   readonly path: string;
   /** What went wrong. */
@@ -49,7 +52,6 @@ export class JournalError extends LifelineError {
     this.reason = options.reason;
   }
 }
-defineName(JournalError, 'JournalError');
 
 /**
  * Who holds a journal's lock, as its lock file says.
@@ -90,6 +92,9 @@ export interface JournalLockHolder {
  * @category Sessions
  */
 export class JournalLockedError extends JournalError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalLockedError');
+
   /** Who holds the lock; `undefined` when the lock file does not say (not one this library wrote). */
   readonly holder: JournalLockHolder | undefined;
   /** The lock file: the journal's path with `.lock` appended. */
@@ -104,4 +109,3 @@ export class JournalLockedError extends JournalError {
     this.lockPath = options.lockPath;
   }
 }
-defineName(JournalLockedError, 'JournalLockedError');

@@ -8,6 +8,7 @@ import {
   type OutcomeCounter,
 } from './breaker-strategy.js';
 import { CircuitOpenError } from './errors.js';
+import { BREAKER_BRAND, brand, hasBrand } from './brands.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
@@ -136,9 +137,6 @@ const OPTIONS: KnownOptions<CircuitBreakerOptions> = {
   scheduler: true,
 };
 
-/** Marks every CircuitBreaker, whatever copy of the library made it: see {@link CircuitBreaker.is}. */
-const BRAND = Symbol.for('rx-lifeline.CircuitBreaker');
-
 /**
  * A circuit breaker shared by many streams that talk to one backend: after enough failures
  * (per its {@link BreakerStrategy}) it opens and refuses attempts for a while, sparing a struggling
@@ -184,6 +182,12 @@ export class CircuitBreaker {
   readonly state$: Observable<CircuitTransition>;
 
   /**
+   * @internal Marks every breaker, whatever copy of the library made it (see `is`). A static field,
+   * not a statement after the class, so that a bundler drops the class when nothing uses it.
+   */
+  protected static readonly branded: true = /* @__PURE__ */ brand(this, BREAKER_BRAND);
+
+  /**
    * True when `value` is a CircuitBreaker, even one made by another copy of the library (a config
    * file loaded through its own TypeScript loader, a bundle that inlines its own copy).
    * @example
@@ -193,8 +197,7 @@ export class CircuitBreaker {
    * ```
    */
   static is(value: unknown): value is CircuitBreaker {
-    if (value instanceof CircuitBreaker) return true;
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+    return value instanceof CircuitBreaker || hasBrand(value, BREAKER_BRAND);
   }
 
   private readonly counter: OutcomeCounter;
@@ -366,5 +369,3 @@ export class CircuitBreaker {
     this.timer.cancel();
   }
 }
-// On the prototype, not enumerable: a breaker's own keys stay what they were.
-Object.defineProperty(CircuitBreaker.prototype, BRAND, { value: true });

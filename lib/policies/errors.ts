@@ -20,6 +20,9 @@ import { defineName, LifelineError } from '../core/errors.js';
  * @category Policies
  */
 export class CircuitOpenError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'CircuitOpenError');
+
   /** The breaker's state when it refused: `'open'`, or `'half-open'` with every probe in flight. */
   readonly state: 'open' | 'half-open';
   /**
@@ -37,7 +40,6 @@ export class CircuitOpenError extends LifelineError {
     this.reopensAt = options.reopensAt;
   }
 }
-defineName(CircuitOpenError, 'CircuitOpenError');
 
 /**
  * A retry was refused because the shared {@link RetryBudget} had no token left: too many retries
@@ -53,5 +55,10 @@ defineName(CircuitOpenError, 'CircuitOpenError');
  * ```
  * @category Policies
  */
-export class RetryBudgetExhaustedError extends LifelineError {}
-defineName(RetryBudgetExhaustedError, 'RetryBudgetExhaustedError');
+export class RetryBudgetExhaustedError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'RetryBudgetExhaustedError',
+  );
+}

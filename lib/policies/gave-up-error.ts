@@ -15,6 +15,9 @@ import type { GiveUpReason } from './retry-policy.js';
  * @category Operators
  */
 export class GaveUpError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'GaveUpError');
+
   /** Consecutive failed attempts, the last included. */
   readonly attempts: number;
   /** Why the policy gave up. */
@@ -26,4 +29,3 @@ export class GaveUpError extends LifelineError {
     this.reason = options.reason;
   }
 }
-defineName(GaveUpError, 'GaveUpError');

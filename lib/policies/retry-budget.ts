@@ -1,4 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { brand, BUDGET_BRAND } from './brands.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
@@ -72,6 +73,12 @@ const OPTIONS: KnownOptions<RetryBudgetOptions> = {
  * @category Policies
  */
 export class RetryBudget {
+  /**
+   * @internal Marks every budget, whatever copy of the library made it, for `RetryPolicy.budget`. A
+   * static field, not a statement after the class, so that a bundler drops the class when unused.
+   */
+  protected static readonly branded: true = /* @__PURE__ */ brand(this, BUDGET_BRAND);
+
   private readonly ratio: number;
   private readonly floorRate: number;
   private readonly floorCap: number;

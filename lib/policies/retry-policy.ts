@@ -9,13 +9,14 @@ import {
   type ExponentialBackoffOptions,
   type LinearBackoffOptions,
 } from './backoff.js';
-import { CircuitBreaker } from './circuit-breaker.js';
+import { BREAKER_BRAND, BUDGET_BRAND, hasBrand } from './brands.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
 import { CLASSIFY_OPTIONS, classifyFailure, type ClassifyOptions, type FailureClass } from './classify.js';
 
 import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
 import { RECOMMENDED_DEFAULTS, RECOMMENDED_OPTIONS, type RecommendedPolicyOptions } from './recommended.js';
-import { RetryBudget } from './retry-budget.js';
+import type { RetryBudget } from './retry-budget.js';
 import {
   checkFunction,
   checkKnownOptions,
@@ -301,8 +302,9 @@ export class RetryPolicy {
    */
   breaker(breaker: CircuitBreaker): RetryPolicy {
     // Not instanceof: a breaker made by another copy of the library (a config file loaded through
-    // its own TypeScript loader) is still a breaker.
-    if (!CircuitBreaker.is(breaker)) {
+    // its own TypeScript loader) is still a breaker. The brand, not CircuitBreaker.is, so that a
+    // bundle of `policy` alone does not carry the breaker.
+    if (!hasBrand(breaker, BREAKER_BRAND)) {
       throw new TypeError(
         `RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got ${describeObject(breaker)}`,
       );
@@ -319,7 +321,8 @@ export class RetryPolicy {
    * @throws TypeError if `budget` is not a RetryBudget.
    */
   budget(budget: RetryBudget): RetryPolicy {
-    if (!(budget instanceof RetryBudget)) {
+    // The brand, as for the breaker: a budget made by another copy of the library is still a budget.
+    if (!hasBrand(budget, BUDGET_BRAND)) {
       throw new TypeError(`RetryPolicy.budget: expected a RetryBudget, got ${describe(budget)}`);
     }
     return this.with({ budget });

@@ -103,6 +103,12 @@ export interface EndpointFailure {
  * @category Pools
  */
 export class AllEndpointsFailedError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'AllEndpointsFailedError',
+  );
+
   /** Every endpoint of the set, once, with what stopped it. */
   readonly failures: readonly EndpointFailure[];
 
@@ -111,7 +117,6 @@ export class AllEndpointsFailedError extends LifelineError {
     this.failures = Object.freeze([...options.failures]);
   }
 }
-defineName(AllEndpointsFailedError, 'AllEndpointsFailedError');
 
 /**
  * Options of {@link EndpointSet}.

@@ -13,6 +13,9 @@ import { defineName, LifelineError } from '../core/errors.js';
  * @category Pools
  */
 export class PoolExhaustedError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'PoolExhaustedError');
+
   /** The origin key that was asked for. */
   readonly key: string;
   /** Connections open in the whole pool at the time (equal to `openTotal`). */
@@ -27,7 +30,6 @@ export class PoolExhaustedError extends LifelineError {
     this.waiting = options.waiting;
   }
 }
-defineName(PoolExhaustedError, 'PoolExhaustedError');
 
 /**
  * The {@link ConnectionPool} was closed: every request waiting for a connection, every transport
@@ -40,5 +42,7 @@ defineName(PoolExhaustedError, 'PoolExhaustedError');
  * ```
  * @category Pools
  */
-export class PoolClosedError extends LifelineError {}
-defineName(PoolClosedError, 'PoolClosedError');
+export class PoolClosedError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'PoolClosedError');
+}

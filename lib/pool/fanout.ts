@@ -54,6 +54,9 @@ export interface FanoutResult<R> {
  * @category Pools
  */
 export class FanoutError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'FanoutError');
+
   /** The outcome on every endpoint that was asked. */
   readonly result: FanoutResult<unknown>;
 
@@ -62,7 +65,6 @@ export class FanoutError extends LifelineError {
     this.result = options.result;
   }
 }
-defineName(FanoutError, 'FanoutError');
 
 /**
  * Options of {@link fanout}.

@@ -27,6 +27,12 @@ export const FETCH_MAX_REDIRECTS = 20;
  * ```
  */
 export class TooManyRedirectsError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'TooManyRedirectsError',
+  );
+
   /** The request method. */
   readonly method: string;
   /** The URL requested, where the chain of redirects started. */
@@ -41,4 +47,3 @@ export class TooManyRedirectsError extends LifelineError {
     this.redirects = options.redirects;
   }
 }
-defineName(TooManyRedirectsError, 'TooManyRedirectsError');

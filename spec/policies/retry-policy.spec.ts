@@ -406,7 +406,7 @@ describe('RetryPolicy', () => {
   });
 });
 
-describe('RetryPolicy.breaker across copies of the library', () => {
+describe('RetryPolicy.breaker and RetryPolicy.budget across copies of the library', () => {
   it('takes a CircuitBreaker made by another copy (a config file loaded by its own TypeScript loader)', async () => {
     // A query string makes the module loader evaluate the library a second time: another copy.
     const url = `${pathToFileURL(path.resolve('lib/index.ts')).href}?second-copy`;
@@ -415,6 +415,20 @@ describe('RetryPolicy.breaker across copies of the library', () => {
     expect(breaker).to.not.be.instanceOf(CircuitBreaker);
     expect(CircuitBreaker.is(breaker)).to.equal(true);
     expect(policy.exponential().breaker(breaker).config.breaker).to.equal(breaker);
+  });
+
+  it('takes a RetryBudget made by another copy, and still refuses a look-alike', async () => {
+    const url = `${pathToFileURL(path.resolve('lib/index.ts')).href}?second-copy`;
+    const other = (await import(url)) as { RetryBudget: typeof RetryBudget };
+    const budget = new other.RetryBudget();
+    expect(budget).to.not.be.instanceOf(RetryBudget);
+    expect(policy.exponential().budget(budget).config.budget).to.equal(budget);
+    const lookAlike = { tryWithdraw: () => true, deposit: () => undefined, balance: 1 };
+    expect(() => policy.exponential().budget(lookAlike as never)).to.throw(
+      TypeError,
+      'RetryPolicy.budget: expected a RetryBudget, got',
+    );
+    expect(Object.keys(budget)).to.not.include('branded');
   });
 
   it('says what it got instead of a breaker', () => {

@@ -20,6 +20,12 @@ import { describeName, describeStack, type AppProtocol, type HandshakeRefusal } 
  * @category Handshake
  */
 export class HandshakeRefusedError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'HandshakeRefusedError',
+  );
+
   /** Why the server refused. */
   readonly reason: HandshakeRefusal;
   /** The side this error was raised on: the refused client, or the refusing server. */
@@ -54,7 +60,6 @@ export class HandshakeRefusedError extends ConnectionError {
     this.retryAfterMs = options.retryAfterMs;
   }
 }
-defineName(HandshakeRefusedError, 'HandshakeRefusedError');
 
 /**
  * A handshake did not complete in time: the client heard no answer within its `timeout` of the
@@ -69,6 +74,12 @@ defineName(HandshakeRefusedError, 'HandshakeRefusedError');
  * @category Handshake
  */
 export class HandshakeTimeoutError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'HandshakeTimeoutError',
+  );
+
   /** The deadline that passed, in milliseconds. */
   readonly after: number;
 
@@ -77,7 +88,6 @@ export class HandshakeTimeoutError extends ConnectionError {
     this.after = options.after;
   }
 }
-defineName(HandshakeTimeoutError, 'HandshakeTimeoutError');
 
 /** What each side stated, as far as it is known, to explain a refusal. @internal */
 export interface Stated {

@@ -84,6 +84,12 @@ const CONFIG: KnownOptions<HeartbeatConfig> = { interval: true, timeout: true, s
  * @category Operators
  */
 export class HeartbeatTimeoutError extends ConnectionError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'HeartbeatTimeoutError',
+  );
+
   /** How long the connection had been silent, in milliseconds. */
   readonly silentFor: number;
 
@@ -96,7 +102,6 @@ export class HeartbeatTimeoutError extends ConnectionError {
     this.silentFor = options.silentFor;
   }
 }
-defineName(HeartbeatTimeoutError, 'HeartbeatTimeoutError');
 
 /**
  * Keeps one connection honest (per connection: pipe it before {@link reconnectWith}). While no

@@ -16,6 +16,12 @@ import { defineName, LifelineError, type WriteReport } from '../../core/errors.j
  * @category Sessions
  */
 export class AmbiguousOutcomeError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'AmbiguousOutcomeError',
+  );
+
   /** The request's id on the wire. */
   readonly id: number;
   /**
@@ -39,7 +45,6 @@ export class AmbiguousOutcomeError extends LifelineError {
     this.write = options.write;
   }
 }
-defineName(AmbiguousOutcomeError, 'AmbiguousOutcomeError');
 
 /**
  * A request got no complete response within its `timeout`. A cancel was sent to the server (when
@@ -53,6 +58,9 @@ defineName(AmbiguousOutcomeError, 'AmbiguousOutcomeError');
  * @category Sessions
  */
 export class RequestTimeoutError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'RequestTimeoutError');
+
   /** The request's id on the wire. */
   readonly id: number;
   /** The timeout that expired, in milliseconds. */
@@ -64,7 +72,6 @@ export class RequestTimeoutError extends LifelineError {
     this.timeout = options.timeout;
   }
 }
-defineName(RequestTimeoutError, 'RequestTimeoutError');
 
 /**
  * Why a request was cancelled by its stream: the link was `'closed'`, the stream was
@@ -91,6 +98,12 @@ export type CancelReason = 'closed' | 'unsubscribed' | 'failed';
  * @category Sessions
  */
 export class RequestCancelledError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'RequestCancelledError',
+  );
+
   /** Why the stream ended. */
   readonly reason: CancelReason;
 
@@ -99,7 +112,6 @@ export class RequestCancelledError extends LifelineError {
     this.reason = options.reason;
   }
 }
-defineName(RequestCancelledError, 'RequestCancelledError');
 
 /**
  * A request was refused because `maxPending` requests are already waiting for their responses.
@@ -113,6 +125,12 @@ defineName(RequestCancelledError, 'RequestCancelledError');
  * @category Sessions
  */
 export class PendingRequestsFullError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'PendingRequestsFullError',
+  );
+
   /** The cap, `maxPending`. */
   readonly limit: number;
 
@@ -121,7 +139,6 @@ export class PendingRequestsFullError extends LifelineError {
     this.limit = options.limit;
   }
 }
-defineName(PendingRequestsFullError, 'PendingRequestsFullError');
 
 /**
  * A frame could not be queued while the connection is away: `maxQueued` frames, or frames
@@ -136,6 +153,9 @@ defineName(PendingRequestsFullError, 'PendingRequestsFullError');
  * @category Sessions
  */
 export class SendQueueFullError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SendQueueFullError');
+
   /** The cap that refused the frame: `maxQueued` (frames) or `maxQueuedBytes` (bytes). */
   readonly limit: number;
   /** Which cap: frames or bytes. */
@@ -147,7 +167,6 @@ export class SendQueueFullError extends LifelineError {
     this.unit = options.unit ?? 'frames';
   }
 }
-defineName(SendQueueFullError, 'SendQueueFullError');
 
 /**
  * The other end failed: on a client, the server's handler (the request's error response); on a
@@ -163,6 +182,9 @@ defineName(SendQueueFullError, 'SendQueueFullError');
  * @category Sessions
  */
 export class RemoteError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'RemoteError');
+
   /** The request's id on the wire. */
   readonly id: number;
   /** The `name` of the error the other end raised, as it sent it. */
@@ -174,7 +196,6 @@ export class RemoteError extends LifelineError {
     this.remoteName = options.remoteName;
   }
 }
-defineName(RemoteError, 'RemoteError');
 
 /**
  * A request with a streamed `body` was refused before anything was sent: the connection's
@@ -191,6 +212,12 @@ defineName(RemoteError, 'RemoteError');
  * @category Sessions
  */
 export class RequestBodyUnsupportedError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'RequestBodyUnsupportedError',
+  );
+
   /** The requests layer version the handshake negotiated (1). */
   readonly version: number;
   /** The version a streamed body needs. */
@@ -202,7 +229,6 @@ export class RequestBodyUnsupportedError extends LifelineError {
     this.needs = options.needs;
   }
 }
-defineName(RequestBodyUnsupportedError, 'RequestBodyUnsupportedError');
 
 /**
  * On a server: a request's streamed body outran its handler. More than `serveRequests`'
@@ -220,6 +246,12 @@ defineName(RequestBodyUnsupportedError, 'RequestBodyUnsupportedError');
  * @category Sessions
  */
 export class RequestBodyOverflowError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'RequestBodyOverflowError',
+  );
+
   /** The request's id on the wire. */
   readonly id: number;
   /** The cap that was exceeded: `maxBodyChunks` (chunks) or `maxBodyBytes` (bytes). */
@@ -234,4 +266,3 @@ export class RequestBodyOverflowError extends LifelineError {
     this.unit = options.unit;
   }
 }
-defineName(RequestBodyOverflowError, 'RequestBodyOverflowError');

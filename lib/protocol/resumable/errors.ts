@@ -59,6 +59,9 @@ export type SessionLostReason = 'unknown-session' | 'bad-token' | 'gap';
  * @category Sessions
  */
 export class SessionLostError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SessionLostError');
+
   /** Why the session could not be resumed. */
   readonly reason: SessionLostReason;
   /** What may be lost, by sequence number. */
@@ -92,7 +95,6 @@ export class SessionLostError extends LifelineError {
     this.requests = options.requests ?? 0;
   }
 }
-defineName(SessionLostError, 'SessionLostError');
 
 /**
  * A server session had no connection for its `sessionTtl` and was dropped: its `events$` errors
@@ -106,6 +108,9 @@ defineName(SessionLostError, 'SessionLostError');
  * @category Sessions
  */
 export class SessionExpiredError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SessionExpiredError');
+
   /** The session's id. */
   readonly session: string;
   /** How long the session had been without a connection, in milliseconds. */
@@ -117,7 +122,6 @@ export class SessionExpiredError extends LifelineError {
     this.idleFor = options.idleFor;
   }
 }
-defineName(SessionExpiredError, 'SessionExpiredError');
 
 /**
  * A frame was refused because the replay buffer is full: keeping it would exceed `maxFrames` or
@@ -132,6 +136,12 @@ defineName(SessionExpiredError, 'SessionExpiredError');
  * @category Sessions
  */
 export class ReplayBufferFullError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'ReplayBufferFullError',
+  );
+
   /** Frames held when the frame was refused. */
   readonly frames: number;
   /** Bytes held when the frame was refused. */
@@ -152,7 +162,6 @@ export class ReplayBufferFullError extends LifelineError {
     this.limit = options.limit;
   }
 }
-defineName(ReplayBufferFullError, 'ReplayBufferFullError');
 
 /**
  * Why a {@link SessionStore} refused or failed: `'fenced'` (another process resumed the session:
@@ -186,6 +195,9 @@ export type SessionStoreErrorCode = 'fenced' | 'gone' | 'unavailable' | 'corrupt
  * @category Sessions
  */
 export class SessionStoreError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SessionStoreError');
+
   readonly code: SessionStoreErrorCode;
   /** The session's id, when one session is concerned. */
   readonly session: string | undefined;
@@ -202,4 +214,3 @@ export class SessionStoreError extends LifelineError {
     this.unsent = options.unsent ?? [];
   }
 }
-defineName(SessionStoreError, 'SessionStoreError');

@@ -38,6 +38,8 @@ export type JournalLockReason = 'held' | 'taken-over';
  * @category Sessions
  */
 export class JournalHeldError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalHeldError');
   /** The journal's name, as given to {@link indexedDbJournal}. */
   readonly journal: string;
   /** Held by another tab at opening, or taken over by one since. */
@@ -49,7 +51,6 @@ export class JournalHeldError extends LifelineError {
     this.reason = options.reason;
   }
 }
-defineName(JournalHeldError, 'JournalHeldError');
 
 /**
  * A journal refused a frame because it holds `maxFrames` frames or `maxBytes` bytes already, all
@@ -66,6 +67,8 @@ defineName(JournalHeldError, 'JournalHeldError');
  * @category Sessions
  */
 export class JournalFullError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalFullError');
   /** The journal's name. */
   readonly journal: string;
   /** Frames held when the frame was refused. */
@@ -99,7 +102,6 @@ export class JournalFullError extends LifelineError {
     this.maxBytes = details.maxBytes;
   }
 }
-defineName(JournalFullError, 'JournalFullError');
 
 /**
  * Why an {@link IndexedDbJournalError} was thrown.
@@ -136,6 +138,11 @@ export type IndexedDbJournalErrorReason = 'unavailable' | 'storage' | 'closed' |
  * @category Sessions
  */
 export class IndexedDbJournalError extends LifelineError {
+  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
+  protected static override readonly named: string = /* @__PURE__ */ defineName(
+    this,
+    'IndexedDbJournalError',
+  );
   /** The journal's name. */
   readonly journal: string;
   /** What went wrong. */
@@ -150,4 +157,3 @@ export class IndexedDbJournalError extends LifelineError {
     this.reason = options.reason;
   }
 }
-defineName(IndexedDbJournalError, 'IndexedDbJournalError');

@@ -1,0 +1,149 @@
+/**
+ * Measures what lifeline weighs in a browser bundle (`npm run size`).
+ *
+ * Each set of named exports of lib/index.ts is bundled by esbuild the way a browser application
+ * would bundle it — platform browser, ESM, minified, rxjs and msgpackr left external (an
+ * application has them anyway) — and printed as minified bytes and minified+gzip bytes (node:zlib,
+ * level 9), with the source files that put the most bytes into the output (esbuild's metafile).
+ *
+ * Usage: `npx tsx scripts/size.ts`. Exits 1 if a bundle fails to build.
+ */
+import { build } from 'esbuild';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { constants, gzipSync } from 'node:zlib';
+
+/** A set of named exports of lib/index.ts to bundle together. */
+export interface BundleSet {
+  /** What the set is, as printed. */
+  readonly name: string;
+  /** Names exported by lib/index.ts. */
+  readonly exports: readonly string[];
+}
+
+/** The client set of issue #14: what a browser client that reconnects, resumes and requests uses. */
+export const CLIENT_SET: BundleSet = {
+  name: 'client set',
+  exports: ['websocket', 'heartbeat', 'reconnectWith', 'resumable', 'cancelPending', 'openSession', 'policy'],
+};
+
+/** The retry policy builder on its own. */
+export const POLICY_ONLY: BundleSet = { name: 'policy alone', exports: ['policy'] };
+
+/** One source file's share of a bundle. */
+export interface Contributor {
+  /** Relative to the project folder, with forward slashes. */
+  readonly file: string;
+  /** Bytes of the minified output that came from this file. */
+  readonly bytes: number;
+}
+
+/** What one bundle weighs. */
+export interface SizeReport {
+  readonly set: BundleSet;
+  /** Bytes of the minified bundle. */
+  readonly minBytes: number;
+  /** Bytes of the minified bundle once gzipped at level 9. */
+  readonly gzipBytes: number;
+  /** Every source file in the bundle, the biggest first. */
+  readonly contributors: readonly Contributor[];
+  /** The minified bundle itself. */
+  readonly code: string;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** The generated entry: re-exports `names` from lib/index.ts, so only they are kept. */
+export function entrySource(names: readonly string[]): string {
+  if (names.length === 0) throw new TypeError('size: a bundle set needs at least one export name, got none');
+  const bad = names.filter((name) => !IDENTIFIER.test(name));
+  if (bad.length > 0) {
+    throw new TypeError(
+      `size: export names must be identifiers exported by lib/index.ts, got ${bad.join(', ')}`,
+    );
+  }
+  return `export { ${names.join(', ')} } from './lib/index.ts';\n`;
+}
+
+/**
+ * Bundles `set` for the browser and measures it. Rejects with esbuild's message if it cannot build,
+ * and with a TypeError if lib/index.ts exports no value by one of the set's names.
+ */
+export async function measure(set: BundleSet, root: string = ROOT): Promise<SizeReport> {
+  // esbuild keeps a re-export it cannot find in a TypeScript file (it might name a type) as
+  // undefined, so the names are checked against the library itself.
+  const library = (await import(pathToFileURL(path.join(root, 'lib/index.ts')).href)) as Record<
+    string,
+    unknown
+  >;
+  const missing = set.exports.filter((name) => library[name] === undefined);
+  if (missing.length > 0) {
+    throw new TypeError(`size: lib/index.ts exports no value named ${missing.join(', ')}; fix the set`);
+  }
+  const result = await build({
+    stdin: {
+      contents: entrySource(set.exports),
+      resolveDir: root,
+      loader: 'ts',
+      sourcefile: 'size-entry.ts',
+    },
+    tsconfig: path.join(root, 'tsconfig.json'),
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    external: ['rxjs', 'rxjs/*', 'msgpackr'],
+    metafile: true,
+    write: false,
+    outfile: path.join(root, 'size-bundle.js'),
+    logLevel: 'silent',
+  });
+  const bytes = result.outputFiles[0]!.contents;
+  const output = Object.values(result.metafile.outputs)[0]!;
+  const contributors = Object.entries(output.inputs)
+    .map(([file, { bytesInOutput }]) => ({ file: file.split(path.sep).join('/'), bytes: bytesInOutput }))
+    .filter((contributor) => contributor.bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes || a.file.localeCompare(b.file));
+  return {
+    set,
+    minBytes: bytes.byteLength,
+    gzipBytes: gzipSync(bytes, { level: constants.Z_BEST_COMPRESSION }).byteLength,
+    contributors,
+    code: Buffer.from(bytes).toString('utf8'),
+  };
+}
+
+/** `bytes` in kB (1,000 bytes), one decimal. */
+export function kilobytes(bytes: number): string {
+  return `${(bytes / 1000).toFixed(1)} kB`;
+}
+
+/** The report as printed: a headline with both sizes, then the `top` biggest contributors. */
+export function formatReport(report: SizeReport, top = 10): string {
+  const { set, minBytes, gzipBytes, contributors } = report;
+  const lines = [
+    `${set.name} (${set.exports.join(', ')}): ${kilobytes(minBytes)} min (${minBytes} B), ` +
+      `${kilobytes(gzipBytes)} min+gzip (${gzipBytes} B)`,
+    `  biggest contributors (bytes in the minified output, ${Math.min(top, contributors.length)} of ${contributors.length} files):`,
+  ];
+  for (const { file, bytes } of contributors.slice(0, top))
+    lines.push(`  ${String(bytes).padStart(8)}  ${file}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const reports = await Promise.all([CLIENT_SET, POLICY_ONLY].map((set) => measure(set)));
+  console.log(
+    'size: esbuild, platform browser, ESM, minified, rxjs and msgpackr external; gzip level 9\n\n' +
+      reports.map((report) => formatReport(report)).join('\n\n'),
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((error: unknown) => {
+    console.error(`size: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  });
+}
