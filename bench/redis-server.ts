@@ -1,5 +1,6 @@
-// A local redis-server for the store benchmark: started on a unix socket in a temporary folder (no
-// port to race for), without persistence, ready when it says so on stdout, stopped at the end.
+// A local redis-server (Debian's; `npm test` installs it) for the benchmarks and the tests: started
+// on a unix socket in a temporary folder (no port to race for), ready when it says so on stdout,
+// stopped at the end. The tests' harness (spec/support/redis-server.ts) launches it through here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,21 +18,21 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
+/** The arguments of a redis-server on `socket`, in `dir`; `persist`: an fsynced append-only file. */
+export function redisArgs(dir: string, socket: string, persist = false): string[] {
+  const args = ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', ''];
+  return persist
+    ? [...args, '--appendonly', 'yes', '--appendfsync', 'always']
+    : [...args, '--appendonly', 'no'];
+}
+
 export async function startRedis(): Promise<BenchRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lifeline-bench-redis-'));
   const socket = path.join(dir, 'redis.sock');
-  const child = await launch([
-    '--port',
-    '0',
-    '--unixsocket',
-    socket,
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
+  const child = await launchRedis(redisArgs(dir, socket)).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
   const redis = new Redis({ path: socket, maxRetriesPerRequest: 3 });
   return {
     socket,
@@ -51,7 +52,7 @@ export async function startRedis(): Promise<BenchRedis> {
 }
 
 /** Spawns redis-server and resolves once it accepts connections. */
-function launch(args: string[]): Promise<ChildProcess> {
+export function launchRedis(args: string[]): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -60,6 +61,7 @@ function launch(args: string[]): Promise<ChildProcess> {
       if (!/ready to accept connections/i.test(out)) return;
       child.stdout!.off('data', onData);
       child.stdout!.resume();
+      child.removeAllListeners('exit');
       resolve(child);
     };
     child.stdout!.on('data', onData);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { markdownTable } from '../harness.js';
 import { PeerProcess } from './peer-process.js';
-import { startRedis, type BenchRedis } from './redis-server.js';
+import { startRedis, type BenchRedis } from '../redis-server.js';
 import type { StormProgress } from './storm-peer.js';
 import { lineChart, type ChartSeries } from './svg-chart.js';
 import { LIFELINE_STORE } from './systems/lifeline.js';

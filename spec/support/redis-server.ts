@@ -1,11 +1,11 @@
 // A real redis-server (Debian's) for the tests: started on a unix socket in a temporary folder (no
 // port to race for), ready when it says so on stdout, stopped with SIGTERM or killed with SIGKILL.
 // `npm test` installs redis-server first (scripts/system-deps.ts).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { launchRedis as launch, redisArgs, stopChild as kill } from '../../bench/redis-server.js';
 
 export interface RedisServer {
   /** The unix socket it listens on. */
@@ -24,9 +24,7 @@ export interface RedisServer {
 export async function startRedis(options: { persist?: boolean } = {}): Promise<RedisServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lifeline-redis-'));
   const socket = path.join(dir, 'redis.sock');
-  const args = ['--port', '0', '--unixsocket', socket, '--dir', dir, '--save', ''];
-  if (options.persist) args.push('--appendonly', 'yes', '--appendfsync', 'always');
-  else args.push('--appendonly', 'no');
+  const args = redisArgs(dir, socket, options.persist);
   let child = await launch(args);
   const clients: Redis[] = [];
   const client = (extra: RedisOptions = {}) => {
@@ -52,37 +50,4 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Spawns redis-server and resolves once it accepts connections. */
-function launch(args: string[]): Promise<ChildProcess> {
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (data: Buffer) => {
-      out += data.toString();
-      if (!/ready to accept connections/i.test(out)) return;
-      child.stdout!.off('data', onData);
-      child.stdout!.resume();
-      resolve(child);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.resume();
-    child.once('error', (error) =>
-      reject(
-        new Error(`redis-server did not start (is it installed? npm test installs it): ${error.message}`),
-      ),
-    );
-    child.once('exit', (code) =>
-      reject(new Error(`redis-server exited with ${code} before it was ready:\n${out}`)),
-    );
-  });
-}
-
-function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
 }

@@ -64,33 +64,63 @@ function client(
     });
 }
 
+/** What a script of {@link twoServers} may do at its times. */
+interface TwoServerWorld {
+  readonly a: ServerLog;
+  send(...frames: string[]): void;
+  /** Server A's process ends: its connections drop, its sessions stay in the store. */
+  stopA(): void;
+  /** Only A's connections break. */
+  cutA(): void;
+  /** The client dials B from now on. */
+  toB(): void;
+}
+
+/**
+ * A client on server A, then as the script says on server B, both echo servers on one memory
+ * store (A's wrapped by `storeOfA`), in virtual time until 150 ms.
+ */
+function twoServers(
+  script: (at: (time: number, act: (world: TwoServerWorld) => void) => void) => void,
+  storeOfA: (store: SessionStore) => SessionStore = (store) => store,
+): { a: ServerLog; b: ServerLog; got: string[] } {
+  const testScheduler = newTestScheduler();
+  const store = memorySessionStore();
+  const a = newLog();
+  const b = newLog();
+  const got: string[] = [];
+  testScheduler.run(() => {
+    const endpointA = memory({ latency: 2 });
+    const endpointB = memory({ latency: 2 });
+    let target = endpointA;
+    const serverA = echoServer(endpointA, storeOfA(store), a);
+    const serverB = echoServer(endpointB, store, b);
+    let link: Link<string> | undefined;
+    const sub = client(
+      () => target,
+      got,
+      (l) => (link = l),
+    );
+    const world: TwoServerWorld = {
+      a,
+      send: (...frames) => frames.forEach((frame) => link!.send(frame)),
+      stopA: () => serverA.unsubscribe(),
+      cutA: () => endpointA.faults.cut(),
+      toB: () => (target = endpointB),
+    };
+    script((time, act) => testScheduler.schedule(() => act(world), time));
+    testScheduler.schedule(() => (sub.unsubscribe(), serverA.unsubscribe(), serverB.unsubscribe()), 150);
+  });
+  return { a, b, got };
+}
+
 describe('acceptSessions with a store: sessions outlive the server process', () => {
   it('a client whose server died resumes on another server of the same store, nothing lost either way', () => {
-    const testScheduler = newTestScheduler();
-    const store = memorySessionStore();
-    const a = newLog();
-    const b = newLog();
-    const got: string[] = [];
-    testScheduler.run(() => {
-      const endpointA = memory({ latency: 2 });
-      const endpointB = memory({ latency: 2 });
-      let target = endpointA;
-      const serverA = echoServer(endpointA, store, a);
-      const serverB = echoServer(endpointB, store, b);
-      let link: Link<string> | undefined;
-      const sub = client(
-        () => target,
-        got,
-        (l) => (link = l),
-      );
-      testScheduler.schedule(() => ['a', 'b', 'c'].forEach((f) => link!.send(f)), 20);
+    const { a, b, got } = twoServers((at) => {
+      at(20, ({ send }) => send('a', 'b', 'c'));
       // Server A's process ends: its connections drop, its sessions stay in the store.
-      testScheduler.schedule(() => {
-        serverA.unsubscribe();
-        target = endpointB;
-      }, 40);
-      testScheduler.schedule(() => ['d', 'e'].forEach((f) => link!.send(f)), 60);
-      testScheduler.schedule(() => (sub.unsubscribe(), serverB.unsubscribe()), 100);
+      at(40, ({ stopA, toB }) => (stopA(), toB()));
+      at(60, ({ send }) => send('d', 'e'));
     });
     expect(got).to.deep.equal(['A', 'B', 'C', 'D', 'E']);
     expect(a.got).to.deep.equal(['1:a', '2:b', '3:c']);
@@ -99,33 +129,16 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
   });
 
   it('frames a dead server delivered but never stored as received come again, flagged with their seq', () => {
-    const testScheduler = newTestScheduler();
-    const store = memorySessionStore();
     // Server A's writes never complete: it dies with every batch in flight.
-    const stuck: SessionStore = { ...bind(store), write: () => new Promise<void>(() => undefined) };
-    const a = newLog();
-    const b = newLog();
-    const got: string[] = [];
-    testScheduler.run(() => {
-      const endpointA = memory({ latency: 2 });
-      const endpointB = memory({ latency: 2 });
-      let target = endpointA;
-      const serverA = echoServer(endpointA, stuck, a);
-      const serverB = echoServer(endpointB, store, b);
-      let link: Link<string> | undefined;
-      const sub = client(
-        () => target,
-        got,
-        (l) => (link = l),
-      );
-      testScheduler.schedule(() => ['a', 'b'].forEach((f) => link!.send(f)), 20);
-      testScheduler.schedule(() => {
-        serverA.unsubscribe();
-        target = endpointB;
-      }, 40);
-      testScheduler.schedule(() => link!.send('c'), 60);
-      testScheduler.schedule(() => (sub.unsubscribe(), serverB.unsubscribe()), 100);
+    const stuck = (store: SessionStore): SessionStore => ({
+      ...bind(store),
+      write: () => new Promise<void>(() => undefined),
     });
+    const { a, b, got } = twoServers((at) => {
+      at(20, ({ send }) => send('a', 'b'));
+      at(40, ({ stopA, toB }) => (stopA(), toB()));
+      at(60, ({ send }) => send('c'));
+    }, stuck);
     // A's echoes never left (write-ahead); B sees a and b again, flagged, then c.
     expect(a.got).to.deep.equal(['1:a', '2:b']);
     expect(b.got).to.deep.equal(['1:a!', '2:b!', '3:c']);
@@ -133,32 +146,12 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
   });
 
   it('a server holding a stale copy is fenced: its send ends its copy, typed, and never reaches the client', () => {
-    const testScheduler = newTestScheduler();
-    const store = memorySessionStore();
-    const a = newLog();
-    const b = newLog();
-    const got: string[] = [];
-    testScheduler.run(() => {
-      const endpointA = memory({ latency: 2 });
-      const endpointB = memory({ latency: 2 });
-      let target = endpointA;
-      const serverA = echoServer(endpointA, store, a);
-      const serverB = echoServer(endpointB, store, b);
-      let link: Link<string> | undefined;
-      const sub = client(
-        () => target,
-        got,
-        (l) => (link = l),
-      );
-      testScheduler.schedule(() => link!.send('a'), 20);
+    const { a, b, got } = twoServers((at) => {
+      at(20, ({ send }) => send('a'));
       // Only the connection to A breaks: A keeps its copy, waiting for a resume that goes to B.
-      testScheduler.schedule(() => {
-        target = endpointB;
-        endpointA.faults.cut();
-      }, 40);
-      testScheduler.schedule(() => a.links.get(a.sessions[0]!)!.send('from A'), 70);
-      testScheduler.schedule(() => link!.send('b'), 80);
-      testScheduler.schedule(() => (sub.unsubscribe(), serverA.unsubscribe(), serverB.unsubscribe()), 120);
+      at(40, ({ cutA, toB }) => (toB(), cutA()));
+      at(70, ({ a }) => a.links.get(a.sessions[0]!)!.send('from A'));
+      at(80, ({ send }) => send('b'));
     });
     expect(got).to.deep.equal(['A', 'B']);
     expect(b.got).to.deep.equal(['2:b']);
