@@ -18,65 +18,42 @@ export const MAX_SIMPLE_DEPTH = 32;
  */
 export function encodeSimple(value: unknown, maxDepth: number): Uint8Array | undefined {
   const limit = Math.min(maxDepth, MAX_SIMPLE_DEPTH);
-  const size = sizeOf(value, 0, limit);
-  if (size < 0) return undefined;
-  const out = allocate(size);
-  // An array whose getters answer differently the second time ends somewhere else: not simple.
+  const start = slabUsed;
+  const end = write(slab, start, value, 0, limit);
+  if (end < 0) return undefined;
+  if (end <= slab.length) {
+    slabUsed = end;
+    return slab.subarray(start, end);
+  }
+  // It ran past the slab (the positions still count, nothing was written there): once more, in
+  // room of its exact size. An array whose getters answer differently this time is not simple.
+  const size = end - start;
+  const out = room(size);
   return write(out, 0, value, 0, limit) === size ? out : undefined;
 }
 
 /**
  * Bytes handed out from one slab at a time, each range once, as msgpackr hands out views of its
- * 8 KiB output buffers: a kept result keeps its slab (16 KiB) alive, no more.
+ * 8 KiB output buffers: a kept result keeps its slab (16 KiB) alive, no more. V8 gives a new
+ * Uint8Array of more than 64 bytes its own off-heap store, which costs more than the whole
+ * encoding; a view of a slab costs an object. A slab is never written twice.
  */
 const SLAB_BYTES = 16 * 1024;
 let slab = new Uint8Array(0);
 let slabUsed = 0;
 
-/**
- * `size` fresh bytes: a view of the current slab. V8 gives a new Uint8Array of more than 64 bytes
- * its own off-heap store, which costs more than the whole encoding; a view of a slab costs an
- * object. A slab is never written twice, and is freed once no view of it is left.
- */
-function allocate(size: number): Uint8Array {
+/** `size` fresh bytes: a new slab's first, or a buffer of its own when large. */
+function room(size: number): Uint8Array {
   if (size > SLAB_BYTES / 4) return new Uint8Array(size);
-  if (slabUsed + size > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const start = slabUsed;
-  slabUsed += size;
-  return slab.subarray(start, slabUsed);
+  slab = new Uint8Array(SLAB_BYTES);
+  slabUsed = size;
+  return slab.subarray(0, size);
 }
 
-/** The encoded size of a simple value, or -1. */
-function sizeOf(value: unknown, depth: number, limit: number): number {
-  if (typeof value === 'number') return intSize(value);
-  if (typeof value === 'boolean' || value === null) return 1;
-  const kind = containerKind(value);
-  if (kind === 'bytes') {
-    const length = (value as Uint8Array).length;
-    return (length < 0x100 ? 2 : length < 0x10000 ? 3 : 5) + length;
-  }
-  if (kind !== 'array' || depth >= limit) return -1;
-  const length = (value as unknown[]).length;
-  let size = length < 0x10 ? 1 : length < 0x10000 ? 3 : 5;
-  for (let i = 0; i < length; i++) {
-    if (!(i in (value as unknown[]))) return -1;
-    const item = sizeOf((value as unknown[])[i], depth + 1, limit);
-    if (item < 0) return -1;
-    size += item;
-  }
-  return size;
-}
-
-function intSize(value: number): number {
-  if (value >>> 0 === value) return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5;
-  if (value >> 0 === value) return value >= -0x20 ? 1 : value >= -0x80 ? 2 : value >= -0x8000 ? 3 : 5;
-  return -1;
-}
-
-/** Writes a simple value at `pos`; returns the position after it, or -1 when it is not simple. */
+/**
+ * Writes a simple value at `pos`; returns the position after it, or -1 when it is not simple.
+ * Past the end of `out` it writes nothing but still counts (a typed array drops such writes).
+ */
 function write(out: Uint8Array, pos: number, value: unknown, depth: number, limit: number): number {
   if (typeof value === 'number') return writeInt(out, pos, value);
   if (value === null) {
@@ -91,8 +68,7 @@ function write(out: Uint8Array, pos: number, value: unknown, depth: number, limi
   if (kind === 'bytes') {
     const bytes = value as Uint8Array;
     pos = writeBinaryHeader(out, pos, bytes.length);
-    if (pos + bytes.length > out.length) return -1;
-    out.set(bytes, pos);
+    if (pos + bytes.length <= out.length) out.set(bytes, pos);
     return pos + bytes.length;
   }
   if (kind !== 'array' || depth >= limit) return -1;

@@ -122,11 +122,19 @@ describe('msgpack simple values (the direct encoding path of msgpackCodec)', () 
     expect(encodeSimple(cycle, 1000)).to.equal(undefined);
   });
 
-  it('leaves an array whose elements change between its two passes to msgpackr', () => {
+  it('leaves an array whose elements change when it is written again to msgpackr', () => {
+    // Too large for the slab's rest: written a second time, in a buffer of the first one's size.
     let reads = 0;
     const shifty: unknown[] = [1];
-    Object.defineProperty(shifty, 0, { get: () => (++reads === 1 ? 1 : new Uint8Array(100)) });
+    Object.defineProperty(shifty, 0, { get: () => (++reads === 1 ? new Uint8Array(20_000) : 1) });
     expect(encodeSimple(shifty, 1000)).to.equal(undefined);
+    expect(reads).to.equal(2);
+  });
+
+  it('writes values that do not fit the rest of the slab whole', () => {
+    const values = Array.from({ length: 100 }, (_, i) => [i, new Uint8Array(1000 + i).fill(i)]);
+    const encoded = values.map((value) => encodeSimple(value, 1000)!);
+    values.forEach((value, i) => expect(hex(encoded[i]!)).to.equal(hex(packr.pack(value))));
   });
 
   it('is what msgpackCodec uses: the checks stand around it', () => {
