@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { websocket } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
 import { now, type Sample } from './harness.js';
+import { stackRun } from './stack.js';
 import {
   BURST,
   encodeBatch,
@@ -86,5 +87,6 @@ export function benchWebSocket(runs: number): Promise<string[]> {
           websocket({ url: `ws://127.0.0.1:${port}`, WebSocket }),
         ),
     ],
+    more: [['lifeline full stack + requests', (c) => stackRun(c, 'websocket')]],
   });
 }

@@ -9,6 +9,7 @@ import {
   type MsgpackLimits,
 } from './msgpack-check.js';
 import type { Codec } from '../core/codec.js';
+import { encodeSimple } from './msgpack-simple.js';
 
 export type { Codec } from '../core/codec.js';
 
@@ -113,6 +114,9 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
   });
   return {
     encode: (value) => {
+      // Simple values (envelopes, binaries: see msgpack-simple.ts) skip msgpackr's fixed costs.
+      const simple = encodeSimple(value, maxDepth);
+      if (simple) return simple;
       checkEncodable(value, maxDepth);
       return packr.pack(value);
     },
