@@ -12,6 +12,7 @@ import {
   type Transport,
 } from 'rx-lifeline';
 import { measure, now, printTable, type Row, type Sample } from './harness.js';
+import { frameAll } from './peers/common.js';
 
 /** One workload: `frames` frames of `payloadBytes`-byte `Uint8Array` payloads, client → server. */
 export interface ThroughputCase {
@@ -36,21 +37,7 @@ export function newPackr(): Packr {
 
 /** `count` encoded payloads, each behind its 4-byte big-endian length, in one buffer. */
 export function encodeBatch(packr: Packr, payload: Uint8Array, count: number): Buffer {
-  const bodies: Uint8Array[] = [];
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const body = packr.pack(payload);
-    bodies.push(body);
-    total += 4 + body.length;
-  }
-  const out = Buffer.allocUnsafe(total);
-  let pos = 0;
-  for (const body of bodies) {
-    out.writeUInt32BE(body.length, pos);
-    out.set(body, pos + 4);
-    pos += 4 + body.length;
-  }
-  return out;
+  return frameAll(Array.from({ length: count }, () => packr.pack(payload)));
 }
 
 /**

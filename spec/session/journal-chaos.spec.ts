@@ -22,12 +22,13 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { map, type Subscription } from 'rxjs';
 import { acceptSessions, type Link } from 'rx-lifeline';
 import { tcpServer } from 'rx-lifeline/node';
 import { seededRandom } from 'rx-lifeline/testing';
 import { DOWN, sendNumbers, UP, type ClientCommand, type ClientReport } from './chaos/journal-parts.js';
+import { bundleForNode } from './chaos/bundle.js';
+import { conditions } from './chaos/conditions.js';
 
 /** Kills, at least: the last client then runs to the end. */
 const KILLS = Number(process.env.JOURNAL_CHAOS_KILLS ?? 20);
@@ -74,24 +75,8 @@ interface Figures {
   ms: number;
 }
 
-/** Bundles the client process into `dir`: plain node starts it in a fraction of tsx's time. */
 function bundleClient(dir: string): string {
-  const outfile = join(dir, 'journal-client.mjs');
-  buildSync({
-    entryPoints: ['spec/session/chaos/journal-client.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    tsconfig: 'tsconfig.json',
-    outfile,
-    logLevel: 'error',
-    // msgpackr's optional native part loads with require: give the ES module one.
-    banner: {
-      js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);",
-    },
-  });
-  return outfile;
+  return bundleForNode('spec/session/chaos/journal-client.ts', dir);
 }
 
 async function run(
@@ -108,24 +93,7 @@ async function run(
   const timers: NodeJS.Timeout[] = [];
 
   // Everything waits on `until(condition)`, re-checked whenever something happened (`changed`).
-  let problem: Error | undefined;
-  const waiters = new Set<() => void>();
-  const changed = () => [...waiters].forEach((check) => check());
-  const fail = (what: string) => {
-    problem ??= new Error(what);
-    changed();
-  };
-  const until = (condition: () => boolean) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (problem) reject(problem);
-        else if (condition()) resolve();
-        else return;
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+  const { until, changed, fail, problem } = conditions();
   timers.push(setTimeout(() => fail(`no end after ${BUDGET_MS} ms`), BUDGET_MS));
 
   // The server: one session expected; it streams 1 … DOWN and records what it gets.
@@ -292,7 +260,8 @@ async function run(
     timers.forEach(clearTimeout);
     for (const subscription of subscriptions.reverse()) subscription.unsubscribe();
   }
-  if (problem) throw problem;
+  const failed = problem();
+  if (failed) throw failed;
   if (!lastExit) throw new Error('the run ended without its last client');
   return {
     kills,

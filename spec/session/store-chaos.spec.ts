@@ -25,7 +25,6 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
 import { defer, type Observable, type Subscription } from 'rxjs';
 import {
   AllEndpointsFailedError,
@@ -50,6 +49,8 @@ import {
   type ServerCommand,
   type ServerReport,
 } from './chaos/store-parts.js';
+import { bundleForNode } from './chaos/bundle.js';
+import { conditions } from './chaos/conditions.js';
 
 const SERVERS = 3;
 const CLIENTS = Number(process.env.STORE_CHAOS_CLIENTS ?? 4);
@@ -131,23 +132,8 @@ interface Figures {
   ms: number;
 }
 
-/** Bundles the server process: plain node starts it in a fraction of tsx's time (see journal-chaos). */
 function bundleServer(dir: string): string {
-  const outfile = join(dir, 'store-server.mjs');
-  buildSync({
-    entryPoints: ['spec/session/chaos/store-server.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    tsconfig: 'tsconfig.json',
-    outfile,
-    logLevel: 'error',
-    banner: {
-      js: "import { createRequire as createRequireForBundle } from 'node:module'; const require = createRequireForBundle(import.meta.url);",
-    },
-  });
-  return outfile;
+  return bundleForNode('spec/session/chaos/store-server.ts', dir);
 }
 
 const describeError = (error: unknown) =>
@@ -163,24 +149,7 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
   const clients: Client[] = [];
 
   // Everything waits on `until(condition)`, re-checked whenever something happened (`changed`).
-  let problem: Error | undefined;
-  const waiters = new Set<() => void>();
-  const changed = () => [...waiters].forEach((check) => check());
-  const fail = (what: string) => {
-    problem ??= new Error(what);
-    changed();
-  };
-  const until = (condition: () => boolean) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (problem) reject(problem);
-        else if (condition()) resolve();
-        else return;
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+  const { until, changed, fail, problem } = conditions();
   const after = (ms: number) => {
     let due = false;
     timers.push(
@@ -412,12 +381,13 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
     }
     await proxy?.close();
     try {
-      if (!problem) figures = await tally();
+      if (!problem()) figures = await tally();
     } finally {
       await redis.stop();
     }
   }
-  if (problem) throw problem;
+  const failed = problem();
+  if (failed) throw failed;
   return figures!;
 
   /** Reads every server's delivery log and the store's counts; all servers have exited. */
