@@ -3,6 +3,7 @@
 // session is up; it exits when told to close. Each session is held the way an application would:
 // lifeline's ServerSession with its events$ subscribed, socket.io's socket, ws's socket.
 import { createServer } from 'node:http';
+import { writeHeapSnapshot } from 'node:v8';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { WebSocketServer } from 'ws';
@@ -17,6 +18,14 @@ import {
 } from './memory-protocol.js';
 
 let sessions = 0;
+/** A folder to write `before.heapsnapshot` and `after.heapsnapshot` into (bench/peers/memory-profile.ts). */
+const snapshots = process.env.MEMORY_SNAPSHOTS;
+
+/** Writes a heap snapshot named `name` when asked for snapshots, then returns `report`. */
+function snapshot<T>(name: string, report: T): T {
+  if (snapshots) writeHeapSnapshot(`${snapshots}/${name}.heapsnapshot`);
+  return report;
+}
 
 /** Listens with the system's server; resolves with the port and a close. */
 async function listen(system: MemorySystem): Promise<{ port: number; close: () => void }> {
@@ -62,7 +71,7 @@ const server = await listen(system);
 const listening: ListeningMessage = {
   type: 'listening',
   port: server.port,
-  baseline: await settledMemory(0),
+  baseline: snapshot('before', await settledMemory(0)),
 };
 process.send!(listening);
 process.on('message', (message: ParentMessage) => {
@@ -74,5 +83,6 @@ process.on('message', (message: ParentMessage) => {
   }
   void sessionsUp(message.sessions)
     .then(() => settledMemory(sessions))
+    .then((report) => snapshot('after', report))
     .then((report) => process.send!(report));
 });
