@@ -91,8 +91,8 @@ export function resolveLimits(options: Omit<LinkOptions<never>, 'codec'>): Write
  * @internal
  */
 export class LinkWriter<Out> implements Link<Out> {
-  readonly drain$: Observable<void>;
-  private readonly drains = new Subject<void>();
+  /** Made on first use of `drain$`: most links never wait for a drain. */
+  private drains: Subject<void> | undefined;
   private queued: Uint8Array[] = [];
   private queuedBodyBytes = 0;
   private handed = 0;
@@ -122,8 +122,14 @@ export class LinkWriter<Out> implements Link<Out> {
     /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
     private readonly scheduleFlush: (flush: () => void) => void,
     readonly info: LinkInfo,
-  ) {
-    this.drain$ = this.drains.asObservable();
+  ) {}
+
+  get drain$(): Observable<void> {
+    if (this.drains === undefined) {
+      this.drains = new Subject<void>();
+      if (this.dead) this.drains.complete();
+    }
+    return this.drains.asObservable();
   }
 
   get closeRequested(): boolean {
@@ -220,7 +226,7 @@ export class LinkWriter<Out> implements Link<Out> {
     }
     this.dead = true;
     this.inFlight = false;
-    this.drains.complete();
+    this.drains?.complete();
   }
 
   /** Releases queued bytes; called on teardown. */
@@ -229,7 +235,7 @@ export class LinkWriter<Out> implements Link<Out> {
     this.queued = [];
     this.queuedBodyBytes = 0;
     this.unconfirmedEnds.clear();
-    this.drains.complete();
+    this.drains?.complete();
   }
 
   private readonly flush = (): void => {
@@ -268,7 +274,7 @@ export class LinkWriter<Out> implements Link<Out> {
     if (this.queued.length > 0 || this.closing) this.flush();
     if (this.needDrain && this.bufferedBytes < this.limits.highWaterMark / 2) {
       this.needDrain = false;
-      this.drains.next();
+      this.drains?.next();
     }
   }
 
