@@ -497,12 +497,7 @@ export class SessionEndpoint<Out> {
 export class SessionLink<Out> implements Link<Out> {
   constructor(
     private readonly endpoint: SessionEndpoint<Out>,
-    private readonly hooks: {
-      send: (frame: Out) => boolean;
-      close: (reason?: string) => void;
-      isClosed: () => boolean;
-      isCloseRequested: () => boolean;
-    },
+    private readonly hooks: SessionLinkHooks<Out>,
   ) {}
 
   send(frame: Out): boolean {
@@ -542,6 +537,17 @@ export class SessionLink<Out> implements Link<Out> {
   get info(): LinkInfo {
     return this.endpoint.info ?? DETACHED;
   }
+}
+
+/**
+ * What a {@link SessionLink} asks of the session that owns it. Its methods are called on the
+ * object, so a session can be its own hooks and hold no closures for them. @internal
+ */
+export interface SessionLinkHooks<Out> {
+  send(frame: Out): boolean;
+  close(reason?: string): void;
+  isClosed(): boolean;
+  isCloseRequested(): boolean;
 }
 
 const DETACHED: LinkInfo = Object.freeze({ transport: 'resumable', remote: '', local: '' });
