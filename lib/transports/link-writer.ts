@@ -177,7 +177,7 @@ export class LinkWriter<Out> implements Link<Out> {
     this.lastFrameBytes = size;
     if (!this.inFlight && !this.flushScheduled) {
       this.flushScheduled = true;
-      this.scheduleFlush(this.flush);
+      this.scheduleFlush(() => this.flush());
     }
     if (buffered + size >= this.limits.highWaterMark) {
       this.needDrain = true;
@@ -238,7 +238,8 @@ export class LinkWriter<Out> implements Link<Out> {
     this.drains?.complete();
   }
 
-  private readonly flush = (): void => {
+  // A method, not an arrow field: an idle link holds no closure for it (send makes one per tick).
+  private flush(): void {
     this.flushScheduled = false;
     if (this.dead || this.inFlight || this.ended) return;
     if (this.queued.length > 0) {
@@ -265,7 +266,7 @@ export class LinkWriter<Out> implements Link<Out> {
       this.ended = true;
       this.sink.end(this.closing.reason);
     }
-  };
+  }
 
   private written(end: number): void {
     if (this.dead) return;

@@ -261,33 +261,53 @@ interface ConfirmingWebSocket {
 }
 
 function sinkFor(socket: WebSocketLike): ByteSink {
-  const end = (reason: string | undefined): void => {
-    if (socket.readyState === OPEN)
-      socket.close(1000, reason === undefined ? undefined : closeReason(reason));
-  };
-  if (typeof (socket as Partial<ConfirmingWebSocket>).on === 'function') {
-    const confirming = socket as unknown as ConfirmingWebSocket;
-    return {
-      // `done` only when ws confirms the write: the message then left this process whole. Messages
-      // go out in order, so the last one's confirmation confirms the batch.
-      write: (batch, done, refused) => {
-        const messages = splitMessages(batch);
-        const last = messages.length - 1;
-        sendWhileOpen(socket, messages, refused, (message, i) =>
-          confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
-        );
-      },
-      end,
-    };
+  return typeof (socket as Partial<ConfirmingWebSocket>).on === 'function'
+    ? new ConfirmingSink(socket)
+    : new BrowserSink(socket);
+}
+
+/** Closes the socket with 1000 once the writer has flushed, if it is still open. */
+function endSocket(socket: WebSocketLike, reason: string | undefined): void {
+  if (socket.readyState === OPEN) socket.close(1000, reason === undefined ? undefined : closeReason(reason));
+}
+
+/** The sink of a `ws` socket, which confirms each send. A class: one small object per connection. */
+class ConfirmingSink implements ByteSink {
+  constructor(private readonly socket: WebSocketLike) {}
+
+  // `done` only when ws confirms the write: the message then left this process whole. Messages
+  // go out in order, so the last one's confirmation confirms the batch.
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
+    const confirming = this.socket as unknown as ConfirmingWebSocket;
+    const messages = splitMessages(batch);
+    const last = messages.length - 1;
+    sendWhileOpen(this.socket, messages, refused, (message, i) =>
+      confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
+    );
   }
-  return {
-    write: (batch, done, refused) => {
-      if (sendWhileOpen(socket, splitMessages(batch), refused, (message) => socket.send(message))) done();
-    },
-    end,
-    // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
-    pendingBytes: () => socket.bufferedAmount,
-  };
+
+  end(reason: string | undefined): void {
+    endSocket(this.socket, reason);
+  }
+}
+
+/** The sink of a browser's WebSocket, which only exposes `bufferedAmount`. */
+class BrowserSink implements ByteSink {
+  constructor(private readonly socket: WebSocketLike) {}
+
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
+    const { socket } = this;
+    if (sendWhileOpen(socket, splitMessages(batch), refused, (message) => socket.send(message))) done();
+  }
+
+  end(reason: string | undefined): void {
+    endSocket(this.socket, reason);
+  }
+
+  // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
+  pendingBytes(): number {
+    return this.socket.bufferedAmount;
+  }
 }
 
 /**
