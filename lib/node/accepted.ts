@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Observable, type Subscriber } from 'rxjs';
 import { ConnectionResetError, type ConnectionError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
+import type { ConnectionAccount } from './capacity.js';
 import type { ConnectionHandle } from './socket-connection.js';
 
 /**
@@ -32,9 +33,12 @@ class AcceptedEntry {
     readonly socket: AcceptedSocket,
     private readonly transport: string,
     private readonly remote: string,
+    private readonly account: ConnectionAccount | undefined,
   ) {}
 
   onClose(): void {
+    // The connection's place and bytes in its server's capacity are given back first.
+    this.account?.release();
     this.server.closed(this);
     if (this.kind !== 'waiting') return;
     const { error } = this;
@@ -83,14 +87,16 @@ export class AcceptedConnections {
   /**
    * Tracks a socket just accepted (`emitter` is the socket itself: its 'error' and 'close' events
    * are watched from now on) and returns the Observable to hand out in the `connection` event.
+   * Its `account` in the server's capacity is released when the socket closes.
    */
   accept<In, Out>(
     emitter: EventEmitter,
     socket: AcceptedSocket,
     transport: string,
     remote: string,
+    account?: ConnectionAccount,
   ): Transport<In, Out> {
-    const entry = new AcceptedEntry(this, socket, transport, remote);
+    const entry = new AcceptedEntry(this, socket, transport, remote, account);
     this.open.add(entry);
     // Until the per-connection logic takes over, an 'error' must have a listener or it is thrown.
     emitter.on('error', (cause: unknown) => (entry.error = cause));

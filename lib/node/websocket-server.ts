@@ -178,7 +178,7 @@ export function websocketServer<In = unknown, Out = In>(
       const served = new ServedWebSocket(socket, account, info, connectionSettings);
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
       request.socket.on('data', (chunk: Buffer) => served.read(chunk));
-      const connection = connections.accept<In, Out>(socket, served, 'websocket', remote);
+      const connection = connections.accept<In, Out>(socket, served, 'websocket', remote, account);
       subscriber.next({ type: 'connection', connection, remote });
     });
 
@@ -238,7 +238,6 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   ) {
     this.codec = settings.codec;
     this.limits = settings.limits;
-    socket.on('close', () => account.release());
   }
 
   info(): LinkInfo {
