@@ -154,6 +154,9 @@ export function websocketServer<In = unknown, Out = In>(
     const wss = new WebSocketServer({
       server: http,
       perMessageDeflate: false,
+      // AcceptedConnections keeps the open connections: ws's own Set (and a 'close' listener on
+      // every socket to maintain it) would be a second copy.
+      clientTracking: false,
       // ws refuses a larger message from its header, with 1009, before buffering its payload.
       maxPayload: maxMessageBytes(limits.maxFrameBytes),
       ...(path === undefined ? {} : { path }),
