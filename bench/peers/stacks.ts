@@ -54,15 +54,15 @@ export function plainClient<T>(kind: StackTransport, port: number) {
  * `onPort` hears the port it listens on.
  */
 export function sessionServer<T>(kind: StackTransport, requests: boolean, onPort: (port: number) => void) {
-  const layers = layersOf(requests);
+  // The per-connection operators are made once and piped on every connection, as an application
+  // would: each call of acceptHandshake() or heartbeat() makes its own settings.
+  const accept = acceptHandshake({ layers: layersOf(requests) });
+  const beat = heartbeat(HEARTBEAT);
   const server$ = plainServer<T>(kind).pipe(
     map((event) => {
       if (event.type === 'listening') onPort(event.port);
       if (event.type !== 'connection') return event;
-      return {
-        ...event,
-        connection: event.connection.pipe(acceptHandshake({ layers }), heartbeat(HEARTBEAT)),
-      };
+      return { ...event, connection: event.connection.pipe(accept, beat) };
     }),
   );
   return acceptSessions<T>(server$, { maxSessions: MAX_CONNECTIONS });

@@ -87,7 +87,8 @@ export class FrameDecoder<T> {
   private readonly codec: Codec<T>;
   private readonly maxFrameBytes: number;
   private readonly writeReport: () => WriteReport;
-  private readonly header = new Uint8Array(LENGTH_PREFIX_BYTES);
+  /** The prefix bytes read so far, big-endian: a number, not a buffer, so an idle decoder is small. */
+  private header = 0;
   private headerFill = 0;
   /** Body length of the frame being read, or -1 while reading a prefix. */
   private bodyLength = -1;
@@ -146,9 +147,9 @@ export class FrameDecoder<T> {
           this.startBody(readUint32(chunk, pos));
           pos += LENGTH_PREFIX_BYTES;
         } else {
-          this.header[this.headerFill++] = chunk[pos++]!;
-          if (this.headerFill < LENGTH_PREFIX_BYTES) continue;
-          this.startBody(readUint32(this.header, 0));
+          this.header = this.header * 256 + chunk[pos++]!;
+          if (++this.headerFill < LENGTH_PREFIX_BYTES) continue;
+          this.startBody(this.header);
         }
       }
       const missing = this.bodyLength - this.partBytes;
@@ -203,6 +204,7 @@ export class FrameDecoder<T> {
     this.partBytes = 0;
     this.bodyLength = -1;
     this.headerFill = 0;
+    this.header = 0;
     this.failure ??= new ProtocolError('Decoder disposed', { offset: this.frameOffset });
   }
 
@@ -225,6 +227,7 @@ export class FrameDecoder<T> {
     }
     this.bodyLength = length;
     this.headerFill = 0;
+    this.header = 0;
   }
 
   /** Decodes the body at `source[start, end)` in place (no view is made when the codec allows). */

@@ -19,7 +19,7 @@ export class DueTimer {
   /** Identifies the current arming: a stale or synchronous callback compares against it. */
   private token: object | undefined;
   private due = Infinity;
-  private work: () => void = () => {};
+  private work: () => void = nothing;
 
   constructor(private readonly scheduler: SchedulerLike) {}
 
@@ -52,6 +52,8 @@ export class DueTimer {
     this.action = undefined;
     this.token = undefined;
     this.due = Infinity;
+    // What the work holds (often its owner's state) is let go as soon as it can no longer run.
+    this.work = nothing;
   }
 
   private arm(): void {
@@ -72,6 +74,9 @@ export class DueTimer {
     if (now < this.due && now !== armedAt) return this.arm();
     const work = this.work;
     this.due = Infinity;
+    this.work = nothing;
     work();
   }
 }
+
+function nothing(): void {}

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Observable, type Subscriber } from 'rxjs';
 import { ConnectionResetError, type ConnectionError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
+import type { ConnectionAccount } from './capacity.js';
 import type { ConnectionHandle } from './socket-connection.js';
 
 /**
@@ -15,11 +16,60 @@ export interface AcceptedSocket {
   discard(): void;
 }
 
-type State =
-  | { kind: 'waiting' }
-  | { kind: 'running'; handle: ConnectionHandle }
-  | { kind: 'gone'; error: ConnectionError | undefined }
-  | { kind: 'taken' };
+/**
+ * One accepted socket's place in its server: waiting for its subscription, running, gone before
+ * it was subscribed (with the error it had, if any), or taken by a subscription after that.
+ */
+class AcceptedEntry {
+  kind: 'waiting' | 'running' | 'gone' | 'taken' = 'waiting';
+  handle: ConnectionHandle | undefined;
+  /** The socket's last 'error' before its connection was subscribed. */
+  error: unknown;
+  /** Why a socket that is `gone` failed; `undefined` when it closed cleanly. */
+  failure: ConnectionError | undefined;
+
+  constructor(
+    private readonly server: AcceptedConnections,
+    readonly socket: AcceptedSocket,
+    private readonly transport: string,
+    private readonly remote: string,
+    private readonly account: ConnectionAccount | undefined,
+  ) {}
+
+  onClose(): void {
+    // The connection's place and bytes in its server's capacity are given back first.
+    this.account?.release();
+    this.server.closed(this);
+    if (this.kind !== 'waiting') return;
+    const { error } = this;
+    this.kind = 'gone';
+    if (error === undefined) return;
+    this.failure = new ConnectionResetError(
+      `The ${this.transport} connection closed before it was subscribed`,
+      {
+        phase: 'read',
+        cause: error,
+      },
+    );
+    this.server.unobserved(this.remote, this.failure);
+  }
+
+  subscribe(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
+    if (this.kind === 'running' || this.kind === 'taken') {
+      subscriber.error(new TypeError(`An accepted ${this.transport} connection can be subscribed only once`));
+      return;
+    }
+    if (this.kind === 'gone') {
+      this.kind = 'taken';
+      // Nothing was read while paused, so a socket closed before the subscription lost no frame.
+      if (this.failure === undefined) subscriber.complete();
+      else subscriber.error(this.failure);
+      return;
+    }
+    this.kind = 'running';
+    this.handle = this.socket.start(subscriber);
+  }
+}
 
 /**
  * The connections a server accepted and has not seen close: what its teardown must shut down.
@@ -29,55 +79,37 @@ type State =
  * @internal
  */
 export class AcceptedConnections {
-  private readonly open = new Set<{ state: State; socket: AcceptedSocket }>();
+  private readonly open = new Set<AcceptedEntry>();
 
   /** `unobserved` reports an error of a connection that failed before it was subscribed. */
-  constructor(private readonly unobserved: (remote: string, error: ConnectionError) => void) {}
+  constructor(readonly unobserved: (remote: string, error: ConnectionError) => void) {}
 
   /**
    * Tracks a socket just accepted (`emitter` is the socket itself: its 'error' and 'close' events
    * are watched from now on) and returns the Observable to hand out in the `connection` event.
+   * Its `account` in the server's capacity is released when the socket closes.
    */
   accept<In, Out>(
     emitter: EventEmitter,
     socket: AcceptedSocket,
     transport: string,
     remote: string,
+    account?: ConnectionAccount,
   ): Transport<In, Out> {
-    const entry: { state: State; socket: AcceptedSocket } = { state: { kind: 'waiting' }, socket };
+    const entry = new AcceptedEntry(this, socket, transport, remote, account);
     this.open.add(entry);
-    let error: unknown;
     // Until the per-connection logic takes over, an 'error' must have a listener or it is thrown.
-    emitter.on('error', (cause: unknown) => (error = cause));
-    emitter.on('close', () => {
-      this.open.delete(entry);
-      if (entry.state.kind !== 'waiting') return;
-      const failed =
-        error === undefined
-          ? undefined
-          : new ConnectionResetError(`The ${transport} connection closed before it was subscribed`, {
-              phase: 'read',
-              cause: error,
-            });
-      entry.state = { kind: 'gone', error: failed };
-      if (failed) this.unobserved(remote, failed);
-    });
-    const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
-      const { state } = entry;
-      if (state.kind === 'running' || state.kind === 'taken') {
-        subscriber.error(new TypeError(`An accepted ${transport} connection can be subscribed only once`));
-        return;
-      }
-      if (state.kind === 'gone') {
-        entry.state = { kind: 'taken' };
-        // Nothing was read while paused, so a socket closed before the subscription lost no frame.
-        if (state.error === undefined) subscriber.complete();
-        else subscriber.error(state.error);
-        return;
-      }
-      entry.state = { kind: 'running', handle: socket.start(subscriber) };
-    });
+    emitter.on('error', (cause: unknown) => (entry.error = cause));
+    emitter.on('close', () => entry.onClose());
+    const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) =>
+      entry.subscribe(subscriber),
+    );
     return connection as Observable<TransportEvent<In, Out>>;
+  }
+
+  /** @internal */
+  closed(entry: AcceptedEntry): void {
+    this.open.delete(entry);
   }
 
   /** The server stops: subscribed connections complete, the others are closed unread. */
@@ -85,9 +117,9 @@ export class AcceptedConnections {
     const entries = [...this.open];
     this.open.clear();
     for (const entry of entries) {
-      if (entry.state.kind === 'running') entry.state.handle.shutdown();
-      else if (entry.state.kind === 'waiting') {
-        entry.state = { kind: 'gone', error: undefined };
+      if (entry.kind === 'running') entry.handle!.shutdown();
+      else if (entry.kind === 'waiting') {
+        entry.kind = 'gone';
         entry.socket.discard();
       }
     }

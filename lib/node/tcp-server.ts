@@ -128,7 +128,6 @@ export function tcpServer<In = unknown, Out = In>(
         socket.resetAndDestroy();
         return;
       }
-      socket.on('close', () => account.release());
       const connection = connections.accept<In, Out>(
         socket,
         {
@@ -137,6 +136,7 @@ export function tcpServer<In = unknown, Out = In>(
         },
         'tcp',
         remote,
+        account,
       );
       subscriber.next({ type: 'connection', connection, remote });
     });

@@ -11,7 +11,11 @@ export class WebSocketMeter {
   held = 0;
   /** How many times the peer was between messages: a new value means a new message started. */
   rests = 0;
-  private readonly header = new Uint8Array(14);
+  /** The header's first byte (FIN, opcode) and second (mask bit, short length): numbers, no buffer. */
+  private first = 0;
+  private second = 0;
+  /** The extended payload length read so far, big-endian. */
+  private extended = 0;
   private headerFill = 0;
   private headerSize = 2;
   private payloadLeft = 0;
@@ -25,9 +29,8 @@ export class WebSocketMeter {
     let pos = 0;
     while (pos < chunk.length) {
       if (!this.inPayload) {
-        this.header[this.headerFill++] = chunk[pos++]!;
+        this.headerByte(chunk[pos++]!);
         this.held++;
-        if (this.headerFill === 2) this.headerSize = headerSizeOf(this.header);
         if (this.headerFill < this.headerSize) continue;
         this.startPayload();
         continue;
@@ -40,17 +43,24 @@ export class WebSocketMeter {
     }
   }
 
+  /** Reads one header byte: the first two, then the extended length; the mask key is skipped. */
+  private headerByte(byte: number): void {
+    const fill = ++this.headerFill;
+    if (fill === 1) this.first = byte;
+    else if (fill === 2) {
+      this.second = byte;
+      this.extended = 0;
+      this.headerSize = headerSizeOf(byte);
+    } else if (fill <= 2 + extendedBytes(this.second)) {
+      this.extended = this.extended * 256 + byte;
+    }
+  }
+
   private startPayload(): void {
-    const { header } = this;
-    this.final = (header[0]! & 0x80) !== 0;
-    this.control = (header[0]! & 0x08) !== 0;
-    const short = header[1]! & 0x7f;
-    if (short === 126) this.payloadLeft = (header[2]! << 8) | header[3]!;
-    else if (short === 127) {
-      const high = ((header[2]! << 24) | (header[3]! << 16) | (header[4]! << 8) | header[5]!) >>> 0;
-      const low = ((header[6]! << 24) | (header[7]! << 16) | (header[8]! << 8) | header[9]!) >>> 0;
-      this.payloadLeft = high * 2 ** 32 + low;
-    } else this.payloadLeft = short;
+    this.final = (this.first & 0x80) !== 0;
+    this.control = (this.first & 0x08) !== 0;
+    const short = this.second & 0x7f;
+    this.payloadLeft = short >= 126 ? this.extended : short;
     this.headerFill = 0;
     this.headerSize = 2;
     this.inPayload = true;
@@ -66,9 +76,13 @@ export class WebSocketMeter {
   }
 }
 
-/** The header's size from its first two bytes: 2, plus 2 or 8 for a long length, plus a mask. */
-function headerSizeOf(header: Uint8Array): number {
-  const short = header[1]! & 0x7f;
-  const extended = short === 126 ? 2 : short === 127 ? 8 : 0;
-  return 2 + extended + ((header[1]! & 0x80) !== 0 ? 4 : 0);
+/** The header's size from its second byte: 2, plus 2 or 8 for a long length, plus a mask. */
+function headerSizeOf(second: number): number {
+  return 2 + extendedBytes(second) + ((second & 0x80) !== 0 ? 4 : 0);
+}
+
+/** The bytes of the extended payload length that follow a second header byte: 0, 2 or 8. */
+function extendedBytes(second: number): number {
+  const short = second & 0x7f;
+  return short === 126 ? 2 : short === 127 ? 8 : 0;
 }

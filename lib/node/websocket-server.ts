@@ -1,16 +1,21 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Observable, type SchedulerLike } from 'rxjs';
-import { WebSocketServer } from 'ws';
+import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
-import type { LinkOptions, ServerEvent } from '../core/transport.js';
-import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
+import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
+import { LINK_OPTIONS, resolveLimits, type WriterLimits } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
-import { FrameTimeoutError, type LifelineError } from '../core/errors.js';
+import { FrameTimeoutError } from '../core/errors.js';
 import { FrameDeadline } from '../transports/inbound.js';
-import { maxMessageBytes, runWebSocket } from '../transports/websocket-connection.js';
-import { AcceptedConnections } from './accepted.js';
+import {
+  maxMessageBytes,
+  runWebSocket,
+  type RunningWebSocket,
+  type WebSocketSettings,
+} from '../transports/websocket-connection.js';
+import { AcceptedConnections, type AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
@@ -21,6 +26,7 @@ import {
   type ServerLimitOptions,
 } from './capacity.js';
 import { listen } from './listen.js';
+import type { ConnectionHandle } from './socket-connection.js';
 import { WebSocketMeter } from './websocket-meter.js';
 
 /** The close code and reason sent to every open connection when the server is unsubscribed. */
@@ -138,6 +144,7 @@ export function websocketServer<In = unknown, Out = In>(
   const limits = resolveLimits(options);
   const serverLimits = resolveServerLimits('websocketServer', options);
   const { frameTimeout, scheduler } = resolveFrameTimeout('websocketServer', options);
+  const connectionSettings: ConnectionSettings = { codec: codecOfAll, limits, frameTimeout, scheduler };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
     const capacity = new ServerCapacity(serverLimits, (event) => subscriber.next(event));
     const connections = new AcceptedConnections((remote, error) =>
@@ -147,6 +154,9 @@ export function websocketServer<In = unknown, Out = In>(
     const wss = new WebSocketServer({
       server: http,
       perMessageDeflate: false,
+      // AcceptedConnections keeps the open connections: ws's own Set (and a 'close' listener on
+      // every socket to maintain it) would be a second copy.
+      clientTracking: false,
       // ws refuses a larger message from its header, with 1009, before buffering its payload.
       maxPayload: maxMessageBytes(limits.maxFrameBytes),
       ...(path === undefined ? {} : { path }),
@@ -161,50 +171,17 @@ export function websocketServer<In = unknown, Out = In>(
       socket.pause();
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
       const local = hostPort(request.socket.localAddress, request.socket.localPort);
-      const { headers } = request;
       const account = capacity.admit(remote);
       if (!account) {
         socket.close(TRY_AGAIN_LATER, 'server full: too many connections');
         socket.terminate();
         return;
       }
-      socket.on('close', () => account.release());
-      const settings = {
-        codec: codecOfAll,
-        limits,
-        info: () => ({ transport: 'websocket', remote, local, headers }),
-      };
+      const info: LinkInfo = { transport: 'websocket', remote, local, headers: request.headers };
+      const served = new ServedWebSocket(socket, account, info, connectionSettings);
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
-      const meter = new WebSocketMeter();
-      let watch: ((held: number) => void) | undefined;
-      request.socket.on('data', (chunk: Buffer) => {
-        meter.push(chunk);
-        watch?.(meter.held);
-      });
-      const connection = connections.accept<In, Out>(
-        socket,
-        {
-          start: (events) => {
-            const run = runWebSocket(socket, events, settings);
-            const watcher = watchMessages(meter, account, frameTimeout, scheduler, run.abort, remote);
-            watch = watcher.watch;
-            events.add(() => {
-              watch = undefined;
-              watcher.stop();
-              account.hold(0);
-            });
-            if (!events.closed) socket.resume();
-            return { shutdown: () => run.shutdown(GOING_AWAY, GOING_AWAY_REASON) };
-          },
-          discard: () => {
-            // Resumed so the closing handshake can be read; nothing listens for messages any more.
-            socket.resume();
-            socket.close(GOING_AWAY, GOING_AWAY_REASON);
-          },
-        },
-        'websocket',
-        remote,
-      );
+      request.socket.on('data', (chunk: Buffer) => served.read(chunk));
+      const connection = connections.accept<In, Out>(socket, served, 'websocket', remote, account);
       subscriber.next({ type: 'connection', connection, remote });
     });
 
@@ -234,35 +211,90 @@ export function websocketServer<In = unknown, Out = In>(
   });
 }
 
+/** What every connection of one server shares. */
+interface ConnectionSettings {
+  readonly codec: Codec<unknown>;
+  readonly limits: WriterLimits;
+  readonly frameTimeout: number;
+  readonly scheduler: SchedulerLike;
+}
+
 /**
- * Enforces the message deadline and the server's cap on a running connection, from the meter's
- * count after each read: `watch` is called after each read, `stop` when the connection ends.
+ * One accepted WebSocket, from its upgrade to its close: the steps its server's
+ * {@link AcceptedConnections} runs, the settings its {@link runWebSocket} reads, and the watch on
+ * its unfinished message (the deadline and the server's cap, from the meter's count after each
+ * read). One object for all of it, so an idle connection holds little besides `ws`'s own.
  */
-function watchMessages(
-  meter: WebSocketMeter,
-  account: ConnectionAccount,
-  frameTimeout: number,
-  scheduler: SchedulerLike,
-  abort: (error: LifelineError, closeCode: number) => void,
-  remote: string,
-): { watch(held: number): void; stop(): void } {
-  const deadline = new FrameDeadline(frameTimeout, scheduler, (held) =>
-    abort(
-      new FrameTimeoutError(
-        `WebSocket from ${remote}: a message was not whole after ${frameTimeout} ms (${held} bytes arrived)`,
-        { timeout: frameTimeout, bufferedBytes: held },
+class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHandle {
+  readonly codec: Codec<unknown>;
+  readonly limits: WriterLimits;
+  private readonly meter = new WebSocketMeter();
+  private run: RunningWebSocket | undefined;
+  /** Made when a message is first left unfinished by a read: most connections never need one. */
+  private deadline: FrameDeadline | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly account: ConnectionAccount,
+    private readonly linkInfo: LinkInfo,
+    private readonly settings: ConnectionSettings,
+  ) {
+    this.codec = settings.codec;
+    this.limits = settings.limits;
+  }
+
+  info(): LinkInfo {
+    return this.linkInfo;
+  }
+
+  start(events: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
+    this.run = runWebSocket(this.socket, events, this);
+    events.add(this);
+    if (!events.closed) this.socket.resume();
+    return this;
+  }
+
+  discard(): void {
+    // Resumed so the closing handshake can be read; nothing listens for messages any more.
+    this.socket.resume();
+    this.socket.close(GOING_AWAY, GOING_AWAY_REASON);
+  }
+
+  shutdown(): void {
+    this.run?.shutdown(GOING_AWAY, GOING_AWAY_REASON);
+  }
+
+  /** The connection's teardown: the watch stops and its bytes are given back. */
+  unsubscribe(): void {
+    this.run = undefined;
+    this.deadline?.stop();
+    this.account.hold(0);
+  }
+
+  /** Every chunk read from the socket, after `ws` has read it. */
+  read(chunk: Buffer): void {
+    const { meter } = this;
+    meter.push(chunk);
+    const run = this.run;
+    if (run === undefined) return;
+    const held = meter.held;
+    if (held > 0 || this.deadline) (this.deadline ??= this.newDeadline()).watch(meter.rests, held);
+    const refused = this.account.hold(held);
+    if (refused) run.abort(refused, TRY_AGAIN_LATER);
+  }
+
+  private newDeadline(): FrameDeadline {
+    const { frameTimeout, scheduler } = this.settings;
+    return new FrameDeadline(frameTimeout, scheduler, (held) =>
+      this.run?.abort(
+        new FrameTimeoutError(
+          `WebSocket from ${this.linkInfo.remote}: a message was not whole after ${frameTimeout} ms (${held} bytes arrived)`,
+          { timeout: frameTimeout, bufferedBytes: held },
+        ),
+        POLICY_VIOLATION,
       ),
-      POLICY_VIOLATION,
-    ),
-  );
-  return {
-    watch: (held) => {
-      deadline.watch(meter.rests, held);
-      const refused = account.hold(held);
-      if (refused) abort(refused, TRY_AGAIN_LATER);
-    },
-    stop: () => deadline.stop(),
-  };
+    );
+  }
 }
 
 /** Announces an external server once it listens; the returned function stops watching it. */

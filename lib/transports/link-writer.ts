@@ -91,8 +91,8 @@ export function resolveLimits(options: Omit<LinkOptions<never>, 'codec'>): Write
  * @internal
  */
 export class LinkWriter<Out> implements Link<Out> {
-  readonly drain$: Observable<void>;
-  private readonly drains = new Subject<void>();
+  /** Made on first use of `drain$`: most links never wait for a drain. */
+  private drains: Subject<void> | undefined;
   private queued: Uint8Array[] = [];
   private queuedBodyBytes = 0;
   private handed = 0;
@@ -122,8 +122,14 @@ export class LinkWriter<Out> implements Link<Out> {
     /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
     private readonly scheduleFlush: (flush: () => void) => void,
     readonly info: LinkInfo,
-  ) {
-    this.drain$ = this.drains.asObservable();
+  ) {}
+
+  get drain$(): Observable<void> {
+    if (this.drains === undefined) {
+      this.drains = new Subject<void>();
+      if (this.dead) this.drains.complete();
+    }
+    return this.drains.asObservable();
   }
 
   get closeRequested(): boolean {
@@ -171,7 +177,7 @@ export class LinkWriter<Out> implements Link<Out> {
     this.lastFrameBytes = size;
     if (!this.inFlight && !this.flushScheduled) {
       this.flushScheduled = true;
-      this.scheduleFlush(this.flush);
+      this.scheduleFlush(() => this.flush());
     }
     if (buffered + size >= this.limits.highWaterMark) {
       this.needDrain = true;
@@ -220,7 +226,7 @@ export class LinkWriter<Out> implements Link<Out> {
     }
     this.dead = true;
     this.inFlight = false;
-    this.drains.complete();
+    this.drains?.complete();
   }
 
   /** Releases queued bytes; called on teardown. */
@@ -229,10 +235,11 @@ export class LinkWriter<Out> implements Link<Out> {
     this.queued = [];
     this.queuedBodyBytes = 0;
     this.unconfirmedEnds.clear();
-    this.drains.complete();
+    this.drains?.complete();
   }
 
-  private readonly flush = (): void => {
+  // A method, not an arrow field: an idle link holds no closure for it (send makes one per tick).
+  private flush(): void {
     this.flushScheduled = false;
     if (this.dead || this.inFlight || this.ended) return;
     if (this.queued.length > 0) {
@@ -259,7 +266,7 @@ export class LinkWriter<Out> implements Link<Out> {
       this.ended = true;
       this.sink.end(this.closing.reason);
     }
-  };
+  }
 
   private written(end: number): void {
     if (this.dead) return;
@@ -268,7 +275,7 @@ export class LinkWriter<Out> implements Link<Out> {
     if (this.queued.length > 0 || this.closing) this.flush();
     if (this.needDrain && this.bufferedBytes < this.limits.highWaterMark / 2) {
       this.needDrain = false;
-      this.drains.next();
+      this.drains?.next();
     }
   }
 

@@ -74,46 +74,91 @@ export function runWebSocket(
   subscriber: Subscriber<TransportEvent<unknown, unknown>>,
   settings: WebSocketSettings,
 ): RunningWebSocket {
-  const { codec, limits } = settings;
-  let writer: LinkWriter<unknown> | undefined;
-  let decoder: FrameDecoder<unknown> | undefined;
-  let finished = false;
-  /** The last 'error' event, attached as the cause of the close that follows it. */
-  let lastError: unknown;
-  socket.binaryType = 'arraybuffer';
+  return new WebSocketRun(socket, subscriber, settings);
+}
 
-  const finish = (closeCode?: number, reason?: string): boolean => {
-    if (finished) return false;
-    finished = true;
-    writer?.dispose();
-    decoder?.dispose();
+/**
+ * The state of {@link runWebSocket}: one object with methods rather than a dozen closures over
+ * shared variables, so each open connection holds little. The three listeners are the only
+ * functions it makes.
+ */
+class WebSocketRun implements RunningWebSocket {
+  private writer: LinkWriter<unknown> | undefined;
+  private decoder: FrameDecoder<unknown> | undefined;
+  private finished = false;
+  /** The last 'error' event, attached as the cause of the close that follows it. */
+  private lastError: unknown;
+
+  constructor(
+    private readonly socket: WebSocketLike,
+    private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+    private readonly settings: WebSocketSettings,
+  ) {
+    socket.binaryType = 'arraybuffer';
+    socket.addEventListener('message', (event) => this.onMessage(event));
+    socket.addEventListener('error', (event) => this.onError(event));
+    socket.addEventListener('close', (event) => this.onClose(event));
+    subscriber.add(this);
+    if (socket.readyState === OPEN) this.open();
+    else socket.addEventListener('open', () => this.open());
+  }
+
+  /** The subscriber's teardown: closes the socket with 1000. */
+  unsubscribe(): void {
+    this.finish(1000);
+  }
+
+  shutdown(closeCode?: number, reason?: string): void {
+    if (this.finish(closeCode, reason)) this.subscriber.complete();
+  }
+
+  abort(error: LifelineError, closeCode: number): void {
+    if (this.finished) return;
+    this.fail(error, closeCode);
+    // The close frame is on its way; dropping the socket now releases what ws buffered of a
+    // message in progress instead of holding it through the closing handshake.
+    (this.socket as { terminate?: () => void }).terminate?.();
+  }
+
+  private finish(closeCode?: number, reason?: string): boolean {
+    if (this.finished) return false;
+    this.finished = true;
+    this.writer?.dispose();
+    this.decoder?.dispose();
+    const { socket } = this;
     if (closeCode !== undefined && (socket.readyState === CONNECTING || socket.readyState === OPEN)) {
       socket.close(closeCode, reason);
     }
     return true;
-  };
-  const fail = (error: LifelineError, closeCode?: number): void => {
-    if (finish(closeCode, closeCode === undefined ? undefined : closeReason(error.message)))
-      subscriber.error(error);
-  };
-  const complete = (closeCode?: number, reason?: string): void => {
-    if (finish(closeCode, reason)) subscriber.complete();
-  };
+  }
 
-  const open = (): void => {
-    if (finished) return;
-    const link = new LinkWriter<unknown>(codec, limits, sinkFor(socket), scheduleMicrotask, settings.info());
-    writer = link;
-    decoder = new FrameDecoder({
+  private fail(error: LifelineError, closeCode?: number): void {
+    if (this.finish(closeCode, closeCode === undefined ? undefined : closeReason(error.message)))
+      this.subscriber.error(error);
+  }
+
+  private open(): void {
+    if (this.finished) return;
+    const { codec, limits } = this.settings;
+    const link = new LinkWriter<unknown>(
+      codec,
+      limits,
+      sinkFor(this.socket),
+      scheduleMicrotask,
+      this.settings.info(),
+    );
+    this.writer = link;
+    this.decoder = new FrameDecoder({
       codec,
       maxFrameBytes: limits.maxFrameBytes,
       writeReport: () => link.writeReport(),
     });
-    subscriber.next({ type: 'connected', link });
-  };
+    this.subscriber.next({ type: 'connected', link });
+  }
 
-  const onMessage = (event: { readonly data: unknown }): void => {
-    if (finished || !decoder || !writer) return;
+  private onMessage(event: { readonly data: unknown }): void {
+    const { decoder, writer } = this;
+    if (this.finished || !decoder || !writer) return;
     const bytes = binaryData(event.data);
     if (bytes === undefined || bytes.length === 0) {
       const what = bytes === undefined ? 'A text message' : 'An empty message';
@@ -121,27 +166,28 @@ export function runWebSocket(
         `${what} arrived at offset ${decoder.offset}: lifeline frames travel in binary messages`,
         { offset: decoder.offset, write: writer.writeReport() },
       );
-      return fail(error, bytes === undefined ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR);
+      return this.fail(error, bytes === undefined ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR);
     }
-    const error = deliverBytes(decoder, bytes, subscriber);
-    if (error) return fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
-    if (finished || decoder.bufferedBytes === 0) return;
-    fail(
+    const error = deliverBytes(decoder, bytes, this.subscriber);
+    if (error) return this.fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
+    if (this.finished || decoder.bufferedBytes === 0) return;
+    this.fail(
       new ProtocolError(
         `A WebSocket message ended inside the frame at offset ${decoder.offset} (${decoder.bufferedBytes} bytes of it arrived): a frame never spans messages`,
         { offset: decoder.offset, write: writer.writeReport() },
       ),
       CLOSE_PROTOCOL_ERROR,
     );
-  };
+  }
 
-  const onError = (event: unknown): void => {
-    if (finished) return;
+  private onError(event: unknown): void {
+    if (this.finished) return;
+    const { writer, settings } = this;
     const cause = errorOf(event);
     if (writer && (cause as { code?: unknown } | undefined)?.code === WS_MESSAGE_TOO_BIG) {
       // ws refused the message from its header and is closing with 1009 already.
-      const limit = maxMessageBytes(limits.maxFrameBytes);
-      return fail(
+      const limit = maxMessageBytes(settings.limits.maxFrameBytes);
+      return this.fail(
         new MessageTooLargeError(
           `A WebSocket message from ${settings.info().remote} was over ${limit} bytes, the most a message may carry here`,
           { limit, cause, write: writer.writeReport() },
@@ -149,37 +195,38 @@ export function runWebSocket(
       );
     }
     if (writer) {
-      lastError = cause; // the close event follows and says more
+      this.lastError = cause; // the close event follows and says more
       return;
     }
     const code = (cause as { code?: unknown } | undefined)?.code;
-    fail(
+    this.fail(
       new DialError(`Could not open a WebSocket to ${settings.info().remote}: ${describe(cause)}`, {
         cause,
         ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
       }),
     );
-  };
+  }
 
-  const onClose = (event: WebSocketCloseEventLike): void => {
-    if (finished) return;
+  private onClose(event: WebSocketCloseEventLike): void {
+    if (this.finished) return;
+    const { writer, settings, lastError } = this;
     const { code, reason, wasClean } = event;
     const said = `code ${code}${reason ? ` (${reason})` : ''}`;
     if (!writer) {
-      return fail(
+      return this.fail(
         new DialError(`Could not open a WebSocket to ${settings.info().remote}: closed with ${said}`, {
           code,
           cause: lastError,
         }),
       );
     }
-    if (wasClean && CLEAN_CLOSE_CODES.has(code)) return complete();
+    if (wasClean && CLEAN_CLOSE_CODES.has(code)) return this.shutdown();
     const write = writer.writeReport();
     writer.fail();
     const { local, remote } = settings.info();
     const where = local ? `${local} -> ${remote}` : `to ${remote}`;
     if (code === ABNORMAL_CLOSE) {
-      return fail(
+      return this.fail(
         new ConnectionResetError(`WebSocket ${where} dropped without a close frame (${said})`, {
           phase: write.unconfirmedFrames > 0 ? 'write' : 'read',
           code,
@@ -188,7 +235,7 @@ export function runWebSocket(
         }),
       );
     }
-    fail(
+    this.fail(
       new PeerClosedError(`WebSocket ${where} closed by the peer with ${said}`, {
         code,
         reason,
@@ -196,30 +243,13 @@ export function runWebSocket(
         cause: lastError,
       }),
     );
-  };
-
-  socket.addEventListener('message', onMessage);
-  socket.addEventListener('error', onError);
-  socket.addEventListener('close', onClose);
-  subscriber.add(() => finish(1000));
-  if (socket.readyState === OPEN) open();
-  else socket.addEventListener('open', open);
-  return {
-    shutdown: complete,
-    abort: (error, closeCode) => {
-      if (finished) return;
-      fail(error, closeCode);
-      // The close frame is on its way; dropping the socket now releases what ws buffered of a
-      // message in progress instead of holding it through the closing handshake.
-      (socket as { terminate?: () => void }).terminate?.();
-    },
-  };
+  }
 }
 
 /** Control over a running WebSocket connection. @internal */
 export interface RunningWebSocket {
   /** Ends the connection from this side: the subscriber completes, the socket closes with `closeCode`. */
-  shutdown(closeCode: number, reason?: string): void;
+  shutdown(closeCode?: number, reason?: string): void;
   /** Fails the connection with `error` and drops the socket after sending `closeCode`. */
   abort(error: LifelineError, closeCode: number): void;
 }
@@ -231,33 +261,53 @@ interface ConfirmingWebSocket {
 }
 
 function sinkFor(socket: WebSocketLike): ByteSink {
-  const end = (reason: string | undefined): void => {
-    if (socket.readyState === OPEN)
-      socket.close(1000, reason === undefined ? undefined : closeReason(reason));
-  };
-  if (typeof (socket as Partial<ConfirmingWebSocket>).on === 'function') {
-    const confirming = socket as unknown as ConfirmingWebSocket;
-    return {
-      // `done` only when ws confirms the write: the message then left this process whole. Messages
-      // go out in order, so the last one's confirmation confirms the batch.
-      write: (batch, done, refused) => {
-        const messages = splitMessages(batch);
-        const last = messages.length - 1;
-        sendWhileOpen(socket, messages, refused, (message, i) =>
-          confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
-        );
-      },
-      end,
-    };
+  return typeof (socket as Partial<ConfirmingWebSocket>).on === 'function'
+    ? new ConfirmingSink(socket)
+    : new BrowserSink(socket);
+}
+
+/** Closes the socket with 1000 once the writer has flushed, if it is still open. */
+function endSocket(socket: WebSocketLike, reason: string | undefined): void {
+  if (socket.readyState === OPEN) socket.close(1000, reason === undefined ? undefined : closeReason(reason));
+}
+
+/** The sink of a `ws` socket, which confirms each send. A class: one small object per connection. */
+class ConfirmingSink implements ByteSink {
+  constructor(private readonly socket: WebSocketLike) {}
+
+  // `done` only when ws confirms the write: the message then left this process whole. Messages
+  // go out in order, so the last one's confirmation confirms the batch.
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
+    const confirming = this.socket as unknown as ConfirmingWebSocket;
+    const messages = splitMessages(batch);
+    const last = messages.length - 1;
+    sendWhileOpen(this.socket, messages, refused, (message, i) =>
+      confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
+    );
   }
-  return {
-    write: (batch, done, refused) => {
-      if (sendWhileOpen(socket, splitMessages(batch), refused, (message) => socket.send(message))) done();
-    },
-    end,
-    // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
-    pendingBytes: () => socket.bufferedAmount,
-  };
+
+  end(reason: string | undefined): void {
+    endSocket(this.socket, reason);
+  }
+}
+
+/** The sink of a browser's WebSocket, which only exposes `bufferedAmount`. */
+class BrowserSink implements ByteSink {
+  constructor(private readonly socket: WebSocketLike) {}
+
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
+    const { socket } = this;
+    if (sendWhileOpen(socket, splitMessages(batch), refused, (message) => socket.send(message))) done();
+  }
+
+  end(reason: string | undefined): void {
+    endSocket(this.socket, reason);
+  }
+
+  // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
+  pendingBytes(): number {
+    return this.socket.bufferedAmount;
+  }
 }
 
 /**

@@ -114,7 +114,9 @@ interface ServerSettings {
  * frames through untouched — or with a refusal, closing the connection and failing it here with a
  * {@link HandshakeRefusedError} that names what differs. A first frame that is no hello (a lifeline
  * wire v1 client, or one without {@link handshake}) is refused `'version'` in a form a v1 client
- * understands. The deadline runs from the accept and is never extended.
+ * understands. The deadline runs from the accept and is never extended. The operator can be made
+ * once and piped on every connection (each call makes its own settings, a few hundred bytes an
+ * open connection keeps); the example makes it inline for brevity.
  *
  * @example
  * ```ts

@@ -4,18 +4,29 @@
  * @internal
  * @packageDocumentation
  */
-import { Observable, Subscription, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
+import {
+  Observable,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscriber,
+  type Subscription,
+  type Unsubscribable,
+} from 'rxjs';
 import type { Link, TransportEvent } from '../../core/transport.js';
 import { DueTimer } from '../../internal/due-timer.js';
 
 type Events = TransportEvent<unknown, unknown>;
 
-/** One subscription of a handshake operator, in its own states until it has ended. @internal */
-export abstract class HandshakeSide<State extends string> {
+/**
+ * One subscription of a handshake operator, in its own states until it has ended. It is its
+ * source's observer and its own teardown, so an open connection holds this object and no closures.
+ * @internal
+ */
+export abstract class HandshakeSide<State extends string> implements Unsubscribable {
   protected state: State | 'ended';
   protected link: Link<unknown> | undefined;
   protected readonly deadline: DueTimer;
-  private readonly source = new Subscription();
+  private source: Subscription | undefined;
 
   constructor(
     protected readonly subscriber: Subscriber<Events>,
@@ -28,20 +39,36 @@ export abstract class HandshakeSide<State extends string> {
 
   start(source: Observable<Events>): void {
     this.onStart();
-    this.source.add(
-      source.subscribe({
-        next: (event) => this.onEvent(event),
-        error: (error: unknown) => this.onError(error),
-        complete: () => this.onComplete(),
-      }),
-    );
+    const subscription = source.subscribe(this);
+    if (this.state === 'ended') subscription.unsubscribe();
+    else this.source = subscription;
   }
 
   stop(): void {
     this.state = 'ended';
     this.deadline.cancel();
-    this.source.unsubscribe();
+    const source = this.source;
+    this.source = undefined;
+    source?.unsubscribe();
     this.onStop();
+  }
+
+  /** The teardown of the operator's subscription. */
+  unsubscribe(): void {
+    this.stop();
+  }
+
+  /** The source's events (this object is the source's observer). */
+  next(event: Events): void {
+    this.onEvent(event);
+  }
+
+  error(error: unknown): void {
+    this.onError(error);
+  }
+
+  complete(): void {
+    this.onComplete();
   }
 
   /** Fails the stream with `error`, once. */
@@ -66,6 +93,6 @@ export function sideOperator<In, Out>(
     new Observable<TransportEvent<In, Out>>((subscriber) => {
       const side = make(subscriber as Subscriber<Events>);
       side.start(source);
-      return () => side.stop();
+      return side;
     });
 }

@@ -1,8 +1,17 @@
-import { asyncScheduler, Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import {
+  asyncScheduler,
+  Observable,
+  type OperatorFunction,
+  type SchedulerLike,
+  type Subscriber,
+  type Subscription,
+  type Unsubscribable,
+} from 'rxjs';
 import { ConnectionError, defineName } from '../../core/errors.js';
 import type { Link, TransportEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
+import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
 import {
   asLayerError,
   layerProtocolError,
@@ -151,137 +160,188 @@ export function heartbeat<In = unknown, Out = In>(
     );
   }
 
+  const settings: HeartbeatSettings = { interval, timeout, scheduler, timers: timerQueueOf(scheduler) };
   return (source) =>
-    new Observable<TransportEvent<In, Out> | HeartbeatEvent>((subscriber) => {
-      let inner: Link<unknown> | undefined;
-      let lastInbound = 0;
-      let lastPing = -Infinity;
-      let pingId = 0;
-      let pingSentAt = 0;
-      let timer: Subscription | undefined;
-      const connection = new Subscription();
+    new Observable<TransportEvent<In, Out> | HeartbeatEvent>((subscriber) =>
+      new HeartbeatRun<In, Out>(subscriber, settings).start(source),
+    );
+}
 
-      const fail = (error: unknown) => {
-        connection.unsubscribe();
-        timer?.unsubscribe();
-        subscriber.error(error);
-      };
+interface HeartbeatSettings {
+  readonly interval: number;
+  readonly timeout: number;
+  readonly scheduler: SchedulerLike;
+  /** The scheduler's one timer queue: a connection holds a place in it, not a timer of its own. */
+  readonly timers: TimerQueue;
+}
 
-      // Control frames are best effort: a full or closed link drops a ping, never the connection.
-      const sendControl = (envelope: unknown[]) => {
-        try {
-          inner?.send(envelope);
-        } catch {
-          // The timeout still stands guard: a peer that never hears us stops answering.
-        }
-      };
+/** Wraps an application frame in the heartbeat's data envelope. */
+const wrapData = (frame: unknown): unknown[] => [DATA, frame];
 
-      // One timer, re-armed lazily: inbound frames only move `lastInbound`, so a busy connection
-      // costs a clock read per frame and no timer churn.
-      const arm = () => {
-        const now = scheduler.now();
-        const deadline = lastInbound + timeout;
-        const nextPing = Math.max(lastInbound, lastPing) + interval;
-        timer = scheduler.schedule(check, Math.max(0, Math.min(deadline, nextPing) - now));
-        connection.add(timer);
-      };
-      const check = () => {
-        if (timer) connection.remove(timer);
-        const now = scheduler.now();
-        const silentFor = now - lastInbound;
-        if (silentFor >= timeout) {
-          fail(
-            new HeartbeatTimeoutError(
-              `No frame for ${silentFor} ms (timeout ${timeout} ms): the connection is dead`,
-              {
-                silentFor,
-                link: inner,
-              },
-            ),
-          );
-          return;
-        }
-        if (now - Math.max(lastInbound, lastPing) >= interval) {
-          lastPing = now;
-          pingSentAt = now;
-          sendControl([PING, ++pingId, now]);
-        }
-        arm();
-      };
+/**
+ * One subscription of {@link heartbeat}: the observer of its source, and its timer's entry in the
+ * scheduler's {@link TimerQueue}. A class rather than closures: an idle connection holds one object.
+ */
+class HeartbeatRun<In, Out> implements TimerEntry {
+  due = Infinity;
+  slot = -1;
+  order = 0;
+  private inner: Link<unknown> | undefined;
+  private lastInbound = 0;
+  private lastPing = -Infinity;
+  private pingId = 0;
+  private pingSentAt = 0;
+  private source: Subscription | undefined;
+  private ended = false;
 
-      /** Takes one inbound frame; throws a ProtocolError for anything but a heartbeat envelope. */
-      const onFrame = (frame: unknown) => {
-        const now = scheduler.now();
-        lastInbound = now;
-        if (!Array.isArray(frame)) throw notAnEnvelope(frame);
-        const kind: unknown = frame[0];
-        if (kind === DATA && frame.length === 2) {
-          subscriber.next({ type: 'frame', frame: frame[1] as In });
-        } else if (kind === PING && frame.length === 3 && isNumber(frame[1]) && isNumber(frame[2])) {
-          sendControl([PONG, frame[1], frame[2], now, scheduler.now()]);
-        } else if (kind === PONG && frame.length === 5 && frame.slice(1).every(isNumber)) {
-          onPong(frame as number[], now);
-        } else {
-          throw notAnEnvelope(frame);
-        }
-      };
+  constructor(
+    private readonly subscriber: Subscriber<TransportEvent<In, Out> | HeartbeatEvent>,
+    private readonly settings: HeartbeatSettings,
+  ) {}
 
-      const onPong = ([, id, t0, t1, t2]: number[], now: number) => {
-        // Only the latest ping's pong is a sample; a late answer to an older one is ignored.
-        if (id !== pingId || t0 !== pingSentAt) return;
-        const t3 = now;
-        const rtt = t3 - t0! - (t2! - t1!);
-        const clockOffset = (t1! - t0! + (t2! - t3)) / 2;
-        // Finite times can still add up to an infinity: such a pong is not a sample.
-        if (!Number.isFinite(rtt) || !Number.isFinite(clockOffset)) {
-          throw layerProtocolError('heartbeat', `a pong with times ${t1} and ${t2} gives no sample`, inner);
-        }
-        subscriber.next({ type: 'heartbeat', rtt, clockOffset, at: now });
-      };
+  /** Subscribes to `source`; returns the teardown (this run: its `unsubscribe`). */
+  start(source: Observable<TransportEvent<unknown, unknown>>): Unsubscribable {
+    const subscription = source.subscribe(this);
+    if (this.ended) subscription.unsubscribe();
+    else this.source = subscription;
+    return this;
+  }
 
-      const notAnEnvelope = (frame: unknown) =>
-        notAnEnvelopeOf('heartbeat', frame, 'does the peer pipe its connection through heartbeat()?', inner);
+  /** The teardown: the timer leaves the queue and the source is unsubscribed. */
+  unsubscribe(): void {
+    this.ended = true;
+    this.settings.timers.remove(this);
+    const source = this.source;
+    this.source = undefined;
+    source?.unsubscribe();
+  }
 
-      connection.add(
-        source.subscribe({
-          next: (event) => {
-            if (event.type === 'connected') {
-              const wrong = unlisted('heartbeat', event, 'heartbeat()');
-              if (wrong) return fail(wrong);
-              inner = event.link;
-              lastInbound = scheduler.now();
-              arm();
-              subscriber.next({
-                type: 'connected',
-                link: new LayerLink<Out>(event.link, (frame) => [DATA, frame]),
-                ...(event.handshake ? { handshake: event.handshake } : {}),
-              });
-            } else if (event.type === 'frame') {
-              // A peer's frame never throws out of here: RxJS would report it as uncaught.
-              try {
-                onFrame(event.frame);
-              } catch (error) {
-                fail(asLayerError('heartbeat', error, inner));
-              }
-            } else if ((event as { readonly type: string }).type === 'disconnected') {
-              fail(
-                new TypeError(
-                  "heartbeat: its source emitted 'disconnected', so it is piped after reconnectWith(); a heartbeat watches one connection and must end it to get a new one: pipe heartbeat() before reconnectWith()",
-                ),
-              );
-            } else {
-              subscriber.next(event as never);
-            }
-          },
-          error: (error: unknown) => fail(error),
-          complete: () => {
-            timer?.unsubscribe();
-            subscriber.complete();
-          },
-        }),
+  next(event: TransportEvent<unknown, unknown>): void {
+    if (event.type === 'connected') {
+      const wrong = unlisted('heartbeat', event, 'heartbeat()');
+      if (wrong) return this.fail(wrong);
+      this.inner = event.link;
+      this.lastInbound = this.settings.scheduler.now();
+      this.arm();
+      this.subscriber.next({
+        type: 'connected',
+        link: new LayerLink<Out>(event.link, wrapData),
+        ...(event.handshake ? { handshake: event.handshake } : {}),
+      });
+    } else if (event.type === 'frame') {
+      // A peer's frame never throws out of here: RxJS would report it as uncaught.
+      try {
+        this.onFrame(event.frame);
+      } catch (error) {
+        this.fail(asLayerError('heartbeat', error, this.inner));
+      }
+    } else if ((event as { readonly type: string }).type === 'disconnected') {
+      this.fail(
+        new TypeError(
+          "heartbeat: its source emitted 'disconnected', so it is piped after reconnectWith(); a heartbeat watches one connection and must end it to get a new one: pipe heartbeat() before reconnectWith()",
+        ),
       );
-      return connection;
-    });
+    } else {
+      this.subscriber.next(event as never);
+    }
+  }
+
+  error(error: unknown): void {
+    this.fail(error);
+  }
+
+  complete(): void {
+    this.settings.timers.remove(this);
+    this.subscriber.complete();
+  }
+
+  /** The timer: the connection is dead after `timeout` of silence, and pinged after `interval`. */
+  fire(now: number): void {
+    const { interval, timeout } = this.settings;
+    const silentFor = now - this.lastInbound;
+    if (silentFor >= timeout) {
+      this.fail(
+        new HeartbeatTimeoutError(
+          `No frame for ${silentFor} ms (timeout ${timeout} ms): the connection is dead`,
+          {
+            silentFor,
+            link: this.inner,
+          },
+        ),
+      );
+      return;
+    }
+    if (now - Math.max(this.lastInbound, this.lastPing) >= interval) {
+      this.lastPing = now;
+      this.pingSentAt = now;
+      this.sendControl([PING, ++this.pingId, now]);
+    }
+    this.arm();
+  }
+
+  private fail(error: unknown): void {
+    this.unsubscribe();
+    this.subscriber.error(error);
+  }
+
+  // One timer, re-armed lazily: inbound frames only move `lastInbound`, so a busy connection
+  // costs a clock read per frame and no timer churn.
+  private arm(): void {
+    if (this.ended) return;
+    const { interval, timeout, scheduler, timers } = this.settings;
+    const deadline = this.lastInbound + timeout;
+    const nextPing = Math.max(this.lastInbound, this.lastPing) + interval;
+    timers.set(this, Math.max(scheduler.now(), Math.min(deadline, nextPing)));
+  }
+
+  // Control frames are best effort: a full or closed link drops a ping, never the connection.
+  private sendControl(envelope: unknown[]): void {
+    try {
+      this.inner?.send(envelope);
+    } catch {
+      // The timeout still stands guard: a peer that never hears us stops answering.
+    }
+  }
+
+  /** Takes one inbound frame; throws a ProtocolError for anything but a heartbeat envelope. */
+  private onFrame(frame: unknown): void {
+    const { scheduler } = this.settings;
+    const now = scheduler.now();
+    this.lastInbound = now;
+    if (!Array.isArray(frame)) throw this.notAnEnvelope(frame);
+    const kind: unknown = frame[0];
+    if (kind === DATA && frame.length === 2) {
+      this.subscriber.next({ type: 'frame', frame: frame[1] as In });
+    } else if (kind === PING && frame.length === 3 && isNumber(frame[1]) && isNumber(frame[2])) {
+      this.sendControl([PONG, frame[1], frame[2], now, scheduler.now()]);
+    } else if (kind === PONG && frame.length === 5 && frame.slice(1).every(isNumber)) {
+      this.onPong(frame as number[], now);
+    } else {
+      throw this.notAnEnvelope(frame);
+    }
+  }
+
+  private onPong([, id, t0, t1, t2]: number[], now: number): void {
+    // Only the latest ping's pong is a sample; a late answer to an older one is ignored.
+    if (id !== this.pingId || t0 !== this.pingSentAt) return;
+    const t3 = now;
+    const rtt = t3 - t0! - (t2! - t1!);
+    const clockOffset = (t1! - t0! + (t2! - t3)) / 2;
+    // Finite times can still add up to an infinity: such a pong is not a sample.
+    if (!Number.isFinite(rtt) || !Number.isFinite(clockOffset)) {
+      throw layerProtocolError('heartbeat', `a pong with times ${t1} and ${t2} gives no sample`, this.inner);
+    }
+    this.subscriber.next({ type: 'heartbeat', rtt, clockOffset, at: now });
+  }
+
+  private notAnEnvelope(frame: unknown) {
+    return notAnEnvelopeOf(
+      'heartbeat',
+      frame,
+      'does the peer pipe its connection through heartbeat()?',
+      this.inner,
+    );
+  }
 }
 
 function isNumber(value: unknown): value is number {

@@ -216,10 +216,11 @@ export class SessionEndpoint<Out> {
 
   /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
   commitSoon(): void {
-    if (this.options.journal?.commit) this.commitTask ??= asapScheduler.schedule(this.commit);
+    if (this.options.journal?.commit) this.commitTask ??= asapScheduler.schedule(() => this.commit());
   }
 
-  private readonly commit = (): void => {
+  // Methods, not arrow fields: an idle session holds no closure for them (made when scheduled).
+  private commit(): void {
     this.commitTask = undefined;
     // One commit at a time: what is told meanwhile goes into the next one.
     if (this.committing) {
@@ -243,7 +244,7 @@ export class SessionEndpoint<Out> {
       () => this.settled(generation, () => this.committed(through, received, waiters)),
       (error: unknown) => this.settled(generation, () => this.options.fatal(error)),
     );
-  };
+  }
 
   /** An asynchronous commit ended: `then` runs unless the endpoint was reset or disposed since. */
   private settled(generation: number, then: () => void): void {
@@ -474,26 +475,26 @@ export class SessionEndpoint<Out> {
 
   private awaitDrain(link: Link<unknown>): void {
     if (this.drainWait) return;
-    this.drainWait = link.drain$.subscribe(this.onLinkDrain);
+    this.drainWait = link.drain$.subscribe(() => this.onLinkDrain());
   }
 
-  private readonly onLinkDrain = (): void => {
+  private onLinkDrain(): void {
     this.drainWait?.unsubscribe();
     this.drainWait = undefined;
     this.pump();
     this.maybeDrain();
-  };
+  }
 
   private noteUnacked(): void {
     if (++this.unacked >= this.options.ackEvery) this.sendAck();
-    else this.ackTimer ??= this.options.scheduler.schedule(this.onAckTimer, this.options.ackInterval);
+    else this.ackTimer ??= this.options.scheduler.schedule(() => this.onAckTimer(), this.options.ackInterval);
   }
 
   // One timer at a time, armed by the first frame not acked, never re-armed per frame.
-  private readonly onAckTimer = (): void => {
+  private onAckTimer(): void {
     this.ackTimer = undefined;
     if (this.unacked > 0) this.sendAck();
-  };
+  }
 
   /** Acks at once what was received (after a handshake: proof that the welcome arrived). */
   acknowledge(): void {
@@ -507,7 +508,7 @@ export class SessionEndpoint<Out> {
     // What a committing journal has not kept yet stays unacked: the next timer acks it.
     this.unacked = this.received - ack;
     if (this.unacked > 0) {
-      this.ackTimer = this.options.scheduler.schedule(this.onAckTimer, this.options.ackInterval);
+      this.ackTimer = this.options.scheduler.schedule(() => this.onAckTimer(), this.options.ackInterval);
     }
     try {
       this.link?.send([ACK, ack]);
@@ -524,12 +525,7 @@ export class SessionEndpoint<Out> {
 export class SessionLink<Out> implements Link<Out> {
   constructor(
     private readonly endpoint: SessionEndpoint<Out>,
-    private readonly hooks: {
-      send: (frame: Out) => boolean;
-      close: (reason?: string) => void;
-      isClosed: () => boolean;
-      isCloseRequested: () => boolean;
-    },
+    private readonly hooks: SessionLinkHooks<Out>,
   ) {}
 
   send(frame: Out): boolean {
@@ -569,6 +565,17 @@ export class SessionLink<Out> implements Link<Out> {
   get info(): LinkInfo {
     return this.endpoint.info ?? DETACHED;
   }
+}
+
+/**
+ * What a {@link SessionLink} asks of the session that owns it. Its methods are called on the
+ * object, so a session can be its own hooks and hold no closures for them. @internal
+ */
+export interface SessionLinkHooks<Out> {
+  send(frame: Out): boolean;
+  close(reason?: string): void;
+  isClosed(): boolean;
+  isCloseRequested(): boolean;
 }
 
 const DETACHED: LinkInfo = Object.freeze({ transport: 'resumable', remote: '', local: '' });

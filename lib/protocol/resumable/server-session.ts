@@ -1,4 +1,4 @@
-import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, type Subscriber, type Subscription, type TeardownLogic } from 'rxjs';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { Fifo } from '../../internal/fifo.js';
 import { LayerLink } from '../../internal/layer-link.js';
@@ -161,6 +161,7 @@ export class Session<In, Out> {
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
   private outcome: { error: unknown } | undefined;
   private wasSubscribed = false;
+  private readonly closeSession: (session: Session<In, Out>) => void;
 
   constructor(
     readonly id: string,
@@ -169,36 +170,53 @@ export class Session<In, Out> {
     options: ConstructorParameters<typeof SessionEndpoint<Out>>[0],
     /** Where the session is kept beyond this process, when the server has a store. */
     readonly stored?: StoreWriter,
-    close: (session: Session<In, Out>) => void = (session) => end(session, undefined),
+    close: (session: Session<In, Out>) => void = endCleanly,
   ) {
     this.endpoint = new SessionEndpoint<Out>(stored ? { ...options, journal: stored } : options);
-    this.link = new SessionLink<Out>(this.endpoint, {
-      send: (frame) => this.endpoint.send(frame),
-      close: () => close(this),
-      isClosed: () => this.ended || this.closing,
-      isCloseRequested: () => this.ended || this.closing,
-    });
-    const events$ = new Observable<ServerSessionEvent<In, Out>>((subscriber) => {
-      if (this.wasSubscribed) {
-        subscriber.error(new TypeError(`The events of session ${id} can be subscribed only once`));
-        return undefined;
-      }
-      this.wasSubscribed = true;
-      const held = this.held;
-      this.held = undefined;
-      if (held) for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
-      if (this.outcome) {
-        if (this.outcome.error === undefined) subscriber.complete();
-        else subscriber.error(this.outcome.error);
-        return undefined;
-      }
-      this.subscriber = subscriber;
-      return () => {
-        this.subscriber = undefined;
-        this.end(this, undefined);
-      };
-    });
-    this.public = Object.freeze(new PublicSession<In, Out>(this, events$));
+    this.closeSession = close;
+    // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
+    this.link = new SessionLink<Out>(this.endpoint, this);
+    this.public = Object.freeze(new PublicSession<In, Out>(this, eventsOf(this)));
+  }
+
+  /** The link's send: numbered, kept and written by the endpoint. */
+  send(frame: Out): boolean {
+    return this.endpoint.send(frame);
+  }
+
+  /** The link's close: the application ends the session. */
+  close(): void {
+    this.closeSession(this);
+  }
+
+  isClosed(): boolean {
+    return this.ended || this.closing;
+  }
+
+  isCloseRequested(): boolean {
+    return this.ended || this.closing;
+  }
+
+  /** The one subscription of `events$`: the events held so far, then each as it comes. */
+  subscribeEvents(subscriber: Subscriber<ServerSessionEvent<In, Out>>): TeardownLogic {
+    if (this.wasSubscribed) {
+      subscriber.error(new TypeError(`The events of session ${this.id} can be subscribed only once`));
+      return undefined;
+    }
+    this.wasSubscribed = true;
+    const held = this.held;
+    this.held = undefined;
+    if (held) for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
+    if (this.outcome) {
+      if (this.outcome.error === undefined) subscriber.complete();
+      else subscriber.error(this.outcome.error);
+      return undefined;
+    }
+    this.subscriber = subscriber;
+    return () => {
+      this.subscriber = undefined;
+      this.end(this, undefined);
+    };
   }
 
   /**
@@ -241,6 +259,11 @@ export class Session<In, Out> {
     held.push(event);
   }
 
+  /** Ends the session through the server's `end`. */
+  endNow(error: unknown): void {
+    this.end(this, error);
+  }
+
   finish(error: unknown): void {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
@@ -251,6 +274,16 @@ export class Session<In, Out> {
     if (error === undefined) subscriber.complete();
     else subscriber.error(error);
   }
+}
+
+/** A session's `events$`: its subscribe function holds the session alone. */
+function eventsOf<In, Out>(session: Session<In, Out>): Observable<ServerSessionEvent<In, Out>> {
+  return new Observable<ServerSessionEvent<In, Out>>((subscriber) => session.subscribeEvents(subscriber));
+}
+
+/** The default close of a session: it ends, cleanly. */
+function endCleanly<In, Out>(session: Session<In, Out>): void {
+  session.endNow(undefined);
 }
 
 /** A connection of a session server, with the session it may carry. @internal */

@@ -225,6 +225,29 @@ describe('heartbeat', () => {
     expect(testScheduler.actions).to.have.length(0);
   });
 
+  it('idle connections share one timer of their scheduler, and each still pings on its own time', () => {
+    const testScheduler = newTestScheduler();
+    const links = [0, 1, 2].map(() => new RecordingLink({ scheduler: testScheduler }));
+    testScheduler.run(({ cold }) => {
+      const subs = links.map((link, i) =>
+        cold(`${i * 10}ms c`, { c: { type: 'connected' as const, link } })
+          .pipe(heartbeat({ interval: 100, timeout: 1_000, scheduler: testScheduler }))
+          .subscribe(),
+      );
+      testScheduler.schedule(() => {
+        // Three connections, one scheduler action: the heartbeat's shared timer queue.
+        expect(testScheduler.actions).to.have.length(1);
+        for (const sub of subs) sub.unsubscribe();
+      }, 250);
+    });
+    expect(links.map((link) => link.sends.map((s) => s.time))).to.deep.equal([
+      [100, 200],
+      [110, 210],
+      [120, 220],
+    ]);
+    expect(testScheduler.actions).to.have.length(0);
+  });
+
   it('piped after reconnectWith, it fails at once with a TypeError naming the right order', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
