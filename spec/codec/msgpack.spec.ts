@@ -502,7 +502,9 @@ describe('msgpackCodec', () => {
       const before = process.memoryUsage().heapUsed;
       const error = thrown(() => decoder.push(framed(body), () => expect.fail('no frame')));
       const grown = process.memoryUsage().heapUsed - before;
-      expect(grown, 'heap growth').to.be.below(8 * 1024 * 1024);
+      // Decoding it whole would take about 1 GiB; the margin is for what the collector has not
+      // reclaimed yet of earlier tests (9 MiB was seen once under load).
+      expect(grown, 'heap growth').to.be.below(64 * 1024 * 1024);
       expect(error).to.be.instanceOf(ProtocolError);
       expect((error as ProtocolError).offset).to.equal(0);
       const cause = (error as ProtocolError).cause;
