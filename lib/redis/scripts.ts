@@ -44,6 +44,8 @@ return {'claimed', epoch, sent, tonumber(s[5]), s[6], frames}
 /**
  * ARGV: epoch, ttl, seq of the first frame (0 without frames), acked (-1: none), received (-1:
  * none), settled (1: the previous token retires), then the frames. Refused under a stale epoch.
+ * Idempotent: a client library that resends a command after a reconnect (ioredis does) may run
+ * it twice, so frames at or below the stored `sent` are taken as kept already.
  */
 export const WRITE = `
 local s = redis.call('HMGET', KEYS[1], 'epoch', 'sent', 'recv')
@@ -52,12 +54,17 @@ if s[1] ~= ARGV[1] then return 'fenced' end
 local sent = tonumber(s[2])
 local count = #ARGV - 6
 if count > 0 then
-  if tonumber(ARGV[3]) ~= sent + 1 then return 'corrupt' end
-  for i = 7, #ARGV, 1000 do
+  local first = tonumber(ARGV[3])
+  if first > sent + 1 then return 'corrupt' end
+  -- A batch sent again (its reply was lost in a reconnect): the frames already kept are skipped.
+  local from = 7 + (sent + 1 - first)
+  for i = from, #ARGV, 1000 do
     redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
   end
-  sent = sent + count
-  redis.call('HSET', KEYS[1], 'sent', sent)
+  if first + count - 1 > sent then
+    sent = first + count - 1
+    redis.call('HSET', KEYS[1], 'sent', sent)
+  end
 end
 local acked = tonumber(ARGV[4])
 if acked >= 0 then

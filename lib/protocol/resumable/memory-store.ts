@@ -123,6 +123,8 @@ class MemorySessionStore implements SessionStore {
     if (refused) return failedNow(refused);
     const target = record!;
     for (const entry of changes.frames) {
+      // Kept already (the same batch written twice): as the Redis store, skipped.
+      if (entry.seq <= target.lastSeq) continue;
       if (entry.seq !== target.lastSeq + 1) {
         return failedNow(
           new SessionStoreError(

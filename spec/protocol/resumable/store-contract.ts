@@ -104,6 +104,18 @@ export function storeContract(setup: () => { store: SessionStore }): void {
     );
   });
 
+  it('a batch written twice (a resend after a reconnect) keeps its frames once', async () => {
+    const session = await created(store);
+    const batch = { frames: [1, 2].map((seq) => ({ seq, frame: `f${seq}` })) };
+    await store.write(session, 1, batch, TTL);
+    await store.write(session, 1, batch, TTL);
+    await store.write(session, 1, { frames: [2, 3].map((seq) => ({ seq, frame: `f${seq}` })) }, TTL);
+    const result = await store.claim(claimOf(session, TOKEN, 'b'.repeat(32)));
+    if (result.status !== 'claimed') throw new Error(result.status);
+    expect(result.session.frames.map((entry) => entry.frame)).to.deep.equal(['f1', 'f2', 'f3']);
+    expect(result.session.lastSeq).to.equal(3);
+  });
+
   it("a client behind the log is a 'gap' (the session is removed); one ahead of it is 'ahead'", async () => {
     const session = await created(store);
     const frames = [1, 2, 3].map((seq) => ({ seq, frame: seq }));
