@@ -223,8 +223,6 @@ export async function benchStorm(options: PeersOptions): Promise<Section> {
     stormTable(results, limitMs),
     '',
     SETTINGS,
-    '',
-    '![Dials per second during the restart storm](peers-storm.svg)',
   ].join('\n');
   return { title: 'Restart storm', markdown, svg: { file: 'peers-storm.svg', content: stormChart(results) } };
 }
