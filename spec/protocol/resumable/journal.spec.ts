@@ -49,6 +49,21 @@ function journalClient(
     });
 }
 
+/** Records the client's wire writes (`wire N` for data frame N) into `log`. */
+const tapWire = (log: string[]) =>
+  map((event: { type: string; link?: Link<unknown> }) => {
+    if (event.type === 'connected' && event.link) {
+      const link = event.link;
+      const send = link.send.bind(link);
+      link.send = (frame: unknown) => {
+        const envelope = frame as unknown[];
+        if (envelope[0] === 0) log.push(`wire ${String(envelope[1])}`);
+        return send(frame);
+      };
+    }
+    return event;
+  });
+
 describe('resumable with a journal: a client process that dies resumes its session', () => {
   it('a second client on the same journal resumes the session: nothing lost or repeated either way', () => {
     const testScheduler = newTestScheduler();
@@ -196,23 +211,9 @@ describe('resumable with a journal that commits', () => {
       // The raw bytes leaving the client: every frame the link took, in order with the journal's calls.
       let link: Link<string> | undefined;
       const client = endpoint.transport
-        .pipe(
-          map((event) => {
-            if (event.type === 'connected') {
-              const send = event.link.send.bind(event.link);
-              event.link.send = (frame: unknown) => {
-                const envelope = frame as unknown[];
-                if (envelope[0] === 0) log.push(`wire ${String(envelope[1])}`);
-                return send(frame);
-              };
-            }
-            return event;
-          }),
-          reconnectWith(policy.constant(10)),
-          resumable<string>({ journal }),
-        )
+        .pipe(tapWire(log) as never, reconnectWith(policy.constant(10)), resumable<string>({ journal }))
         .subscribe((event) => {
-          if (event.type === 'connected') link = event.link as Link<string>;
+          if (event.type === 'connected') link = (event as { link: Link<string> }).link;
         });
       testScheduler.schedule(() => ['a', 'b', 'c'].forEach((frame) => link!.send(frame)), 20);
       testScheduler.schedule(() => link!.send('d'), 30);
@@ -279,21 +280,6 @@ describe('resumable with a journal whose commit is asynchronous', () => {
       },
     };
   }
-
-  /** Records the client's wire writes (`wire N` for data frame N) into `log`. */
-  const tapWire = (log: string[]) =>
-    map((event: { type: string; link?: Link<unknown> }) => {
-      if (event.type === 'connected' && event.link) {
-        const link = event.link;
-        const send = link.send.bind(link);
-        link.send = (frame: unknown) => {
-          const envelope = frame as unknown[];
-          if (envelope[0] === 0) log.push(`wire ${String(envelope[1])}`);
-          return send(frame);
-        };
-      }
-      return event;
-    });
 
   it('writes frames only once the commit resolved, and one commit at a time', () => {
     const testScheduler = newTestScheduler();

@@ -1,7 +1,8 @@
 // What the journal chaos test (journal-chaos.spec.ts) and its client process
 // (journal-client.ts) share: the counts, the pace, and how each side sends its numbers.
-import { interval, Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { Link } from 'rx-lifeline';
+import { paced } from './paced.js';
 
 /** Numbers the client sends (1 … UP), each equal to its resumable seq. */
 export const UP = Number(process.env.JOURNAL_CHAOS_UP ?? 2_000);
@@ -30,26 +31,11 @@ export type ClientCommand = { type: 'stop' };
  * Unsubscribe to stop; it holds nothing else.
  */
 export function sendNumbers(link: Link<number>, first: number, last: number): Subscription {
-  const all = new Subscription();
   let next = first;
-  let blocked = false;
-  const tick = () => {
-    if (blocked) return;
+  return paced(link as Link<never>, TICK_MS, (all) => {
     let ready = true;
     for (let i = 0; i < PER_TICK && next <= last && ready; i++) ready = link.send(next++);
-    if (next > last) return all.unsubscribe();
-    if (ready) return;
-    blocked = true;
-    const wait = new Subscription();
-    all.add(wait);
-    const release = () => {
-      blocked = false;
-      wait.unsubscribe();
-      all.remove(wait);
-    };
-    // drain$ may emit at once: `blocked` is cleared either way before the next tick.
-    wait.add(link.drain$.subscribe({ next: release, complete: release }));
-  };
-  all.add(interval(TICK_MS).subscribe(tick));
-  return all;
+    if (next > last) all.unsubscribe();
+    return ready;
+  });
 }

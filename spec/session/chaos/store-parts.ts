@@ -1,7 +1,8 @@
 // What the store chaos test (store-chaos.spec.ts) and its server processes (store-server.ts)
 // share: the pace, the frames, the messages and the delivery log's lines.
-import { interval, Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { Link } from 'rx-lifeline';
+import { paced } from './paced.js';
 
 /**
  * Client `index` sends CLIENT_BASE * index + 1, + 2, …: numbers unique across clients, whose
@@ -61,21 +62,5 @@ export function parseDeliveries(text: string): Delivery[] {
  * it waits for `drain$` before the next tick sends.
  */
 export function stream<T>(link: Link<T>, next: () => T): Subscription {
-  const all = new Subscription();
-  let blocked = false;
-  const tick = () => {
-    if (blocked) return;
-    if (link.send(next())) return;
-    blocked = true;
-    const wait = new Subscription();
-    all.add(wait);
-    const release = () => {
-      blocked = false;
-      wait.unsubscribe();
-      all.remove(wait);
-    };
-    wait.add(link.drain$.subscribe({ next: release, complete: release }));
-  };
-  all.add(interval(TICK_MS).subscribe(tick));
-  return all;
+  return paced(link as Link<never>, TICK_MS, () => link.send(next()));
 }
