@@ -205,10 +205,11 @@ describe('lab: simulate()', () => {
     expect(told.notBack).to.equal(0);
     expect(told.backMax).to.be.at.most(2_000 + 1_600 + 10_000 + 1_000);
     expect(told.dials).to.be.below(hard.dials);
-    // The herd that meets the restarted server (13 s) is told when to return: from then on the
-    // server sees its rate, 100 dials a second, each one admitted; without hints, 900 come back
-    // together at 16 s and 800 at 22 s, and are refused again.
-    expect(told.dialsPerSecond.slice(17, 24)).to.deep.equal([100, 100, 100, 100, 100, 100, 100]);
+    // The herd that meets the restarted server (13 s) is told when to return; without hints, 900
+    // come back together at 16 s and 800 at 22 s, and are refused again.
+    // Each comes back at its slot (the hint is its delay, not a floor under its backoff), so once
+    // the herd is told, the server sees exactly its rate until the last is in, and then nothing.
+    expect(told.dialsPerSecond.slice(14, 24)).to.deep.equal([100, 100, 100, 100, 100, 100, 100, 100, 11, 0]);
     expect(hard.dialsPerSecond.slice(16, 23)).to.deep.equal([900, 0, 0, 0, 0, 0, 800]);
   });
 

@@ -11,8 +11,13 @@ import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '.
  * - `'full'`: `random_between(0, min(cap, base * 2^n))`. The least total work; some waits are ~0.
  * - `'equal'`: `v / 2 + random_between(0, v / 2)`. Never waits less than half of `v`.
  * - `'decorrelated'`: `sleep = min(cap, random_between(base, sleep * 3))`, starting from
- *   `sleep = base`. Grows from the previous *jittered* delay, so it uses only `base` and `cap` of
- *   the wrapped backoff, not its shape.
+ *   `sleep = min(base, cap / 3)`. Grows from the previous *jittered* delay, so it uses only `base`
+ *   and `cap` of the wrapped backoff, not its shape. Brooker starts from `sleep = base`; when
+ *   `cap < 3 * base` that clamps a share of the *first* waits onto the cap exactly (with 2 s and
+ *   5 s, a quarter of them), so clients that lost their connection at the same instant (a server
+ *   killed) would all dial at the same instant again. Starting from `cap / 3` draws the first wait
+ *   evenly from `[base, cap]` instead; later waits follow Brooker's formula, and by then each
+ *   client's first draw has spread them apart. With `cap >= 3 * base` it is Brooker's exactly.
  *
  * `random_between(low, high)` is `low + random() * (high - low)` with the injected `random`, so every
  * jittered delay is at most `cap`.
@@ -86,7 +91,12 @@ export function withJitter(backoff: Backoff, kind: JitterKind, options?: JitterO
     throw new TypeError(`withJitter: random() must return a number in [0, 1), got ${describe(value)}`);
   };
   return kind === 'decorrelated'
-    ? new DecorrelatedBackoff(backoff.duration, backoff.max, backoff.duration, draw)
+    ? new DecorrelatedBackoff(
+        backoff.duration,
+        backoff.max,
+        Math.min(backoff.duration, backoff.max / 3),
+        draw,
+      )
     : new ProportionalBackoff(backoff, kind, draw);
 }
 

@@ -229,9 +229,11 @@ export class RetryPolicy {
 
   /**
    * Caps the server hints the policy honours: a `retryAfterMs` on the error (HTTP's `Retry-After`,
-   * a handshake refusal's or a close reason's hint) raises the delay up to `ms`, even above the
-   * backoff's own `max` — a server that says "come back in 5 minutes" knows its load better than
-   * the client's backoff does. `maxHint(0)` ignores hints.
+   * a handshake refusal's or a close reason's hint) is the delay when it is at most `ms`, even
+   * above the backoff's own `max` and even below its current delay — a server that says "come back
+   * in 5 minutes", or that gave this client the next free slot in 300 ms, knows its load better
+   * than the client's backoff does (gRPC's retry pushback works the same way). A longer hint waits
+   * `ms` (or the backoff, if longer). `maxHint(0)` ignores hints.
    *
    * @default 86_400_000 (a day)
    * @throws TypeError if `ms` is negative or NaN.
@@ -343,8 +345,11 @@ export class RetryPolicy {
    * 1. a `'permanent'` failure (per the classifier) is not retried;
    * 2. nor is the attempt numbered `maxAttempts`;
    * 3. the delay is the next backoff (`failure.backoff.next()`, or the first one), jittered;
-   * 4. an error carrying a numeric `retryAfterMs` (a server's Retry-After) raises the delay to that
-   *    floor, above the backoff's `max` too, up to {@link RetryPolicy.maxHint} (a day by default);
+   * 4. an error carrying a numeric `retryAfterMs` (a server's Retry-After, or the slot its admission
+   *    control gave this client) is the delay instead, shorter or longer than the backoff's, above
+   *    its `max` too, as gRPC's retry pushback is; a hint above {@link RetryPolicy.maxHint} (a day
+   *    by default) waits `maxHint`, or the backoff when that is longer. The backoff still advances,
+   *    so a later failure without a hint goes on from it;
    * 5. an open breaker (or a `CircuitOpenError` with `reopensAt`) raises it to the reopening time;
    * 6. if the next attempt would then start after `maxElapsed`, give up;
    * 7. the budget, if any, must yield a token, else give up with a `RetryBudgetExhaustedError`.
@@ -389,7 +394,7 @@ export class RetryPolicy {
     const backoff = previous ? previous.next() : this.startBackoff();
     let delay = backoff.duration;
     const hint = retryAfterOf(error);
-    if (hint !== undefined) delay = Math.max(delay, Math.min(hint, maxHint));
+    if (hint !== undefined && maxHint > 0) delay = hint <= maxHint ? hint : Math.max(delay, maxHint);
     const reopensAt = Math.max(
       breaker?.reopensAt ?? -Infinity,
       CircuitOpenError.is(error) ? (error.reopensAt ?? -Infinity) : -Infinity,

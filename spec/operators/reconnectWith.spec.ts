@@ -97,9 +97,10 @@ describe('reconnectWith', () => {
   it('policy.recommended: decorrelated waits from 2 s to 5 s under a seeded random, an exact diagram', () => {
     const seed = 7;
     const draws = seededRandom(seed);
-    // Brooker's decorrelated jitter: sleep = min(cap, random_between(base, sleep * 3)), base 2 s, cap 5 s.
+    // Brooker's decorrelated jitter: sleep = min(cap, random_between(base, sleep * 3)), base 2 s, cap 5 s,
+    // from sleep = cap / 3, so the first wait is drawn from [2 s, 5 s] without being clamped.
     const expectedDelays: number[] = [];
-    for (let sleep = 2_000, i = 0; i < 6; i++) {
+    for (let sleep = 5_000 / 3, i = 0; i < 6; i++) {
       sleep = Math.min(5_000, 2_000 + draws() * (sleep * 3 - 2_000));
       expectedDelays.push(sleep);
     }

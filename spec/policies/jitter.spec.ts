@@ -48,6 +48,26 @@ describe('jitter', () => {
     expect(actual).to.include(cap); // 30 steps from 100 reach the cap: the min() is exercised
   });
 
+  it("'decorrelated' with cap < 3 × base draws the first wait evenly from [base, cap]: none lands on the cap", () => {
+    // Brooker's start (sleep = base) would clamp min(5000, 2000 + 0.9 × 4000) onto the cap; starting
+    // from cap / 3 the first draw is 2000 + 0.9 × 3000. Later waits follow the formula from there.
+    const first = withJitter(exponentialBackoff({ initial: 2_000, max: 5_000 }), 'decorrelated', {
+      random: () => 0.9,
+    });
+    expect(first.duration).to.equal(4_700);
+    expect(first.next().duration).to.equal(5_000); // min(5000, 2000 + 0.9 × (14100 − 2000))
+    // A fleet that lost its connection at one instant: no first wait is the cap itself.
+    const random = seededRandom(11);
+    const waits = Array.from(
+      { length: 2_000 },
+      () =>
+        withJitter(exponentialBackoff({ initial: 2_000, max: 5_000 }), 'decorrelated', { random }).duration,
+    );
+    expect(waits.filter((w) => w === 5_000)).to.have.length(0);
+    expect(Math.min(...waits)).to.be.at.least(2_000);
+    expect(Math.max(...waits)).to.be.above(4_990);
+  });
+
   it('draws when a value is made, so duration never changes; next() draws afresh', () => {
     const backoff = withJitter(plain(), 'full', { random: seededRandom(1) });
     const first = backoff.duration;

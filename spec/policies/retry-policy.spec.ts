@@ -152,11 +152,27 @@ describe('RetryPolicy', () => {
     const retry = policy.exponential({ initial: 100, max: 30_000 });
     const decide = (error: unknown) => retry.decide({ error, attempt: 1, firstFailureAt: 0, now: 0 });
 
-    it('raises the delay to its floor', () => {
+    it('is the delay when longer than the backoff', () => {
       expect(decide(http(503, { retryAfterMs: 5_000 }))).to.include({ retry: true, delay: 5_000 });
     });
-    it('does not lower a longer backoff', () => {
-      expect(decide(http(429, { retryAfterMs: 20 }))).to.include({ retry: true, delay: 100 });
+    it('is the delay when shorter than the backoff too (a slot the server gave), and the backoff still advances', () => {
+      const slow = policy.exponential({ initial: 2_000, max: 30_000 });
+      const first = slow.decide({
+        error: http(503, { retryAfterMs: 20 }),
+        attempt: 1,
+        firstFailureAt: 0,
+        now: 0,
+      });
+      expect(first).to.include({ retry: true, delay: 20 });
+      // A later failure without a hint goes on from the backoff the hinted one advanced.
+      const second = slow.decide({
+        error: reset(),
+        attempt: 2,
+        firstFailureAt: 0,
+        now: 20,
+        ...(first.retry ? { backoff: first.backoff } : {}),
+      });
+      expect(second).to.include({ retry: true, delay: 4_000 });
     });
     it('is honoured above the backoff’s max (the server knows its load), up to maxHint', () => {
       expect(decide(http(503, { retryAfterMs: 3_600_000 }))).to.include({ retry: true, delay: 3_600_000 });
@@ -166,6 +182,11 @@ describe('RetryPolicy', () => {
       const decideCapped = (error: unknown) =>
         capped.decide({ error, attempt: 1, firstFailureAt: 0, now: 0 });
       expect(decideCapped(http(503, { retryAfterMs: 3_600_000 }))).to.include({ delay: 60_000 });
+      // Above the cap the backoff decides when it is longer still.
+      const tight = policy.exponential({ initial: 100, max: 30_000 }).maxHint(50);
+      expect(
+        tight.decide({ error: http(503, { retryAfterMs: 5_000 }), attempt: 1, firstFailureAt: 0, now: 0 }),
+      ).to.include({ delay: 100 });
       expect(
         retry
           .maxHint(0)

@@ -54,7 +54,7 @@ const OPTIONS: KnownOptions<HandshakeAdmissionOptions> = {
  * told to return one per slot of the admission rate (the first in one slot, the next in two, …),
  * so a restart storm of thousands of clients comes back spread at the rate the server admits,
  * instead of all at once when their backoffs happen to meet. The client's retry policy takes the
- * hint as a floor ({@link RetryPolicy.maxHint}). Pass it as {@link AcceptHandshakeConfig.admission};
+ * hint as its next delay ({@link RetryPolicy.maxHint}). Pass it as {@link AcceptHandshakeConfig.admission};
  * it is checked before the hello is parsed or `authenticate` runs, so the excess costs little.
  *
  * @example

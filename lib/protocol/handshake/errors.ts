@@ -34,7 +34,7 @@ export class HandshakeRefusedError extends ConnectionError {
   readonly layers: LayerMismatch | undefined;
   /**
    * The server's hint of when to come back, in milliseconds (`'unavailable'`, `'overloaded'`): a retry
-   * policy takes it as a floor on its next delay, above the policy's own maximum, up to its `maxHint`.
+   * policy takes it as its next delay, above the policy's own maximum too, up to its `maxHint`.
    */
   readonly retryAfterMs: number | undefined;
 
