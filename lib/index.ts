@@ -129,7 +129,7 @@ export { acceptHandshake } from './protocol/handshake/accept-handshake.js';
 export type { AcceptHandshakeConfig, AuthenticateRequest } from './protocol/handshake/accept-handshake.js';
 export { HandshakeRefusedError, HandshakeTimeoutError } from './protocol/handshake/errors.js';
 export { HandshakeAdmission } from './protocol/handshake/admission.js';
-export type { HandshakeAdmissionOptions } from './protocol/handshake/admission.js';
+export type { DrainOptions, HandshakeAdmissionOptions } from './protocol/handshake/admission.js';
 export type { LayerName, VersionRange, LayerMismatch } from './protocol/handshake/layers.js';
 export type { HandshakeRefusal, AppProtocol } from './protocol/handshake/wire.js';
 export { heartbeat, HeartbeatTimeoutError } from './protocol/heartbeat/heartbeat.js';

@@ -5,7 +5,10 @@
 // server process [its incarnation, 1], [incarnation, 2], … to every session copy it holds.
 //
 // Chaos: every 1–2 s (seeded) one server process is SIGKILLed and started again on its port; or
-// Redis is SIGKILLed and started again mid-stream, with its append-only file or without.
+// Redis is SIGKILLed and started again mid-stream, with its append-only file or without; or, as a
+// rolling deploy, each process in turn is drained (HandshakeAdmission.drain: go-away, running
+// requests finished, store flushed), exits, and starts again, while the clients also send requests
+// (through handshake + cancelPending; the servers answer with serveRequests on the same admission).
 //
 // Checked at the end:
 // - server → client: each client sees, per server incarnation, [I, 1], [I, 2], … with no gap and
@@ -17,6 +20,10 @@
 //   `redelivered` (counted, printed);
 // - Redis without persistence: every server session copy ends with SessionStoreError and every
 //   client with SessionLostError: nothing silent.
+// - Rolling deploy: all of the above that holds through a cut, and every request settled exactly
+//   once: answered (with its own number), refused by a draining process (ServerDrainingError, never
+//   run), or, only when the session moved with the request's answer not yet out, ambiguous; none
+//   left waiting, none timed out.
 // Real time, real sockets; everything waits on events (IPC, exits, frames); the chaos timers and
 // the run's budget are the only clocks. Every process and socket is closed at the end.
 import { expect } from 'chai';
@@ -25,15 +32,20 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defer, type Observable, type Subscription } from 'rxjs';
+import { defer, interval, tap, type Observable, type Subscription } from 'rxjs';
 import {
   AllEndpointsFailedError,
+  AmbiguousOutcomeError,
+  cancelPending,
   EndpointSet,
+  handshake,
   policy,
   reconnectWith,
+  RemoteError,
   resumable,
   SessionLostError,
   type Link,
+  type RequestLink,
   type TransportEvent,
 } from 'rx-lifeline';
 import { tcp } from 'rx-lifeline/node';
@@ -45,7 +57,9 @@ import {
   stream,
   type Delivery,
   CLIENT_BASE,
+  DEPLOY_LAYERS,
   type DownFrame,
+  type UpAnswer,
   type ServerCommand,
   type ServerReport,
 } from './chaos/store-parts.js';
@@ -58,6 +72,10 @@ const CLIENTS = Number(process.env.STORE_CHAOS_CLIENTS ?? 4);
 const CHAOS_MS = Number(process.env.STORE_CHAOS_MS ?? 15_000);
 /** A server process is killed this long after the previous kill's restart. */
 const KILL_EVERY_MS: readonly [number, number] = [1_000, 2_000];
+/** In the rolling deploy, the next process is drained this long after the previous one is back. */
+const DRAIN_EVERY_MS = 1_000;
+/** In the rolling deploy, each client sends a request this often (about 25 a second). */
+const REQUEST_EVERY_MS = 40;
 /** A run that has not finished after this long fails, naming its seed, instead of hanging. */
 const BUDGET_MS = CHAOS_MS + 30_000;
 const SEED = process.env.STORE_CHAOS_SEED === undefined ? 1 : Number(process.env.STORE_CHAOS_SEED);
@@ -70,6 +88,8 @@ interface Scenario {
   readonly redisRestart: boolean;
   /** Redis keeps an append-only file (fsync always). */
   readonly persist: boolean;
+  /** A rolling deploy: each process in turn drained and started again; the clients send requests. */
+  readonly drains?: boolean;
 }
 
 /** One server process, from fork to reaped. */
@@ -81,6 +101,8 @@ interface Server {
   quiet: Record<string, number> | undefined;
   /** Killed or stopped by the test: its exit is expected. */
   ending: boolean;
+  /** Its drain completed (it exits next). */
+  drained: boolean;
 }
 
 /** One client: its session stream and what it saw. */
@@ -91,8 +113,10 @@ interface Client {
   session: string | undefined;
   /** Numbers sent so far (1 … sent). */
   sent: number;
-  /** Server frames received, in all. */
+  /** Server frames received, in all (the application's: `[incarnation, k]`). */
   received: number;
+  /** Session frames received, in all: the application's, and responses to requests. */
+  frames: number;
   /** The incarnation whose frames come now, and the last count from it. */
   incarnation: number;
   k: number;
@@ -101,6 +125,10 @@ interface Client {
   /** Per incarnation, the last count received from it. */
   lastFrom: Map<number, number>;
   error: unknown;
+  /** Rolling deploy: the requests sent, and what settled each (one entry per outcome). */
+  requester: Subscription | undefined;
+  requests: number;
+  outcomes: Map<number, string[]>;
 }
 
 interface Figures {
@@ -129,7 +157,20 @@ interface Figures {
   handovers: number;
   clientErrors: Record<string, number>;
   proxy: { forwarded: number; refused: number } | undefined;
+  /** Rolling deploy: processes drained, and requests by how they settled. */
+  drains: number;
+  requests: RequestFigures | undefined;
   ms: number;
+}
+
+interface RequestFigures {
+  sent: number;
+  /** Outcomes by kind: `answered`, `refused` (ServerDrainingError), `ambiguous`, or another error's name. */
+  outcomes: Record<string, number>;
+  /** Requests settled more than once, never settled, or answered with another request's number. */
+  settledTwice: number;
+  unsettled: number;
+  wrongAnswers: number;
 }
 
 function bundleServer(dir: string): string {
@@ -192,6 +233,9 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       case 'quiet':
         server.quiet = report.sent;
         break;
+      case 'drained':
+        server.drained = true;
+        break;
       case 'problem':
         return fail(`server ${server.incarnation}: ${report.what}`);
     }
@@ -200,10 +244,9 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
   const logOf = (incarnation: number) => join(dir, `server-${incarnation}.log`);
   const start = async (port: number): Promise<Server> => {
     const incarnation = incarnations++;
-    const child = fork(script, [String(port), redis.socket, String(incarnation), logOf(incarnation)], {
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    const mode = scenario.drains ? 'deploy' : 'plain';
+    const args = [String(port), redis.socket, String(incarnation), logOf(incarnation), mode];
+    const child = fork(script, args, { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const server: Server = {
       incarnation,
       child,
@@ -211,11 +254,14 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       port: undefined,
       quiet: undefined,
       ending: false,
+      drained: false,
     };
     servers.push(server);
     child.on('message', (report: ServerReport) => onReport(server, report));
     child.on('exit', (code, signal) => {
       if (!server.ending) fail(`server ${incarnation} exited by itself (${code}, ${signal})`);
+      else if (server.drained && code !== 0)
+        fail(`server ${incarnation} exited with ${code} after its drain`);
       changed();
     });
     child.on('error', (error) => fail(`server ${incarnation}: ${error.message}`));
@@ -257,8 +303,30 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       breaker: { openFor: 200 },
       random: seededRandom(seed * 100 + index),
     });
-    return defer(() => set.use((endpoint) => tcp({ port: endpoint.value })));
+    // In the deploy, a draining process refuses the handshake: that endpoint counts as failed.
+    const dial = (port: number) =>
+      scenario.drains ? tcp({ port }).pipe(handshake({ layers: [...DEPLOY_LAYERS] })) : tcp({ port });
+    return defer(() => set.use((endpoint) => dial(endpoint.value)));
   };
+  /** Rolling deploy: a request every REQUEST_EVERY_MS, idempotent every other one; each outcome noted. */
+  const startRequests = (client: Client, link: RequestLink<number>) =>
+    interval(REQUEST_EVERY_MS).subscribe(() => {
+      const n = ++client.requests;
+      const outcomes: string[] = [];
+      client.outcomes.set(n, outcomes);
+      const settled = (outcome: string) => {
+        outcomes.push(outcome);
+        changed();
+      };
+      link.request<UpAnswer>({ n }, { idempotent: n % 2 === 0 }).subscribe({
+        next: (answer) => settled(answer.n === n ? 'answered' : `wrong answer ${answer.n}`),
+        error: (error: unknown) => {
+          if (RemoteError.is(error) && error.remoteName === 'ServerDrainingError') settled('refused');
+          else if (AmbiguousOutcomeError.is(error)) settled('ambiguous');
+          else settled(describeError(error));
+        },
+      });
+    });
   const startClient = (index: number): Client => {
     const client: Client = {
       index,
@@ -267,37 +335,49 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       session: undefined,
       sent: 0,
       received: 0,
+      frames: 0,
       incarnation: -1,
       k: 0,
       seen: [],
       lastFrom: new Map(),
       error: undefined,
+      requester: undefined,
+      requests: 0,
+      outcomes: new Map(),
     };
     clients.push(client);
-    client.subscription = dialer(index)
-      .pipe(reconnectWith(retry), resumable<DownFrame, number>())
-      .subscribe({
-        next: (event) => {
-          if (event.type === 'connected' && !client.sender) {
-            client.sender = stream(event.link as Link<number>, () => index * CLIENT_BASE + ++client.sent);
-          } else if (event.type === 'frame') onFrame(client, event.frame as DownFrame);
-          changed();
-        },
-        error: (error: unknown) => {
-          client.sender?.unsubscribe();
-          client.error = error;
-          const key = SessionLostError.is(error) ? `SessionLostError/${error.reason}` : describeError(error);
-          clientErrors[key] = (clientErrors[key] ?? 0) + 1;
-          if (!(scenario.redisRestart && !scenario.persist))
-            fail(`client ${index} failed: ${describeError(error)}`);
-          changed();
-        },
-        complete: () => fail(`client ${index}'s session completed`),
-      });
+    const countFrames = tap((event: { readonly type: string }) => {
+      if (event.type === 'frame') client.frames++;
+    });
+    const session$ = dialer(index).pipe(reconnectWith(retry), resumable<DownFrame, number>(), countFrames);
+    const events$ = (
+      scenario.drains ? session$.pipe(cancelPending<DownFrame, number>({ timeout: 20_000 })) : session$
+    ) as Observable<TransportEvent<DownFrame, number>>;
+    client.subscription = events$.subscribe({
+      next: (event) => {
+        if (event.type === 'connected' && !client.sender) {
+          client.sender = stream(event.link as Link<number>, () => index * CLIENT_BASE + ++client.sent);
+          if (scenario.drains) client.requester = startRequests(client, event.link as RequestLink<number>);
+        } else if (event.type === 'frame') onFrame(client, event.frame as DownFrame);
+        changed();
+      },
+      error: (error: unknown) => {
+        client.sender?.unsubscribe();
+        client.requester?.unsubscribe();
+        client.error = error;
+        const key = SessionLostError.is(error) ? `SessionLostError/${error.reason}` : describeError(error);
+        clientErrors[key] = (clientErrors[key] ?? 0) + 1;
+        if (!(scenario.redisRestart && !scenario.persist))
+          fail(`client ${index} failed: ${describeError(error)}`);
+        changed();
+      },
+      complete: () => fail(`client ${index}'s session completed`),
+    });
     return client;
   };
 
   let kills = 0;
+  let drains = 0;
   let redisRestarts = 0;
   let figures: Figures | undefined;
   try {
@@ -307,7 +387,22 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
 
     // The chaos.
     const chaosEnds = performance.now() + CHAOS_MS;
-    if (scenario.kills) {
+    if (scenario.drains) {
+      // A rolling deploy: each process in turn drains, exits once drained, and starts again on its
+      // port; the next one drains a second after it is back.
+      while (performance.now() + DRAIN_EVERY_MS < chaosEnds) {
+        await after(DRAIN_EVERY_MS);
+        const index = drains % SERVERS;
+        const victim = slots[index]!;
+        victim.ending = true;
+        victim.child.send({ type: 'drain' } satisfies ServerCommand);
+        await until(() => victim.drained);
+        await victim.closed;
+        slots[index] = await start(victim.port!);
+        drains++;
+      }
+      await after(Math.max(0, chaosEnds - performance.now()));
+    } else if (scenario.kills) {
       // A kill every 1–2 s, of a process that is up; its restart (a second or two on a busy
       // machine) goes on meanwhile, so two may be down at once.
       const restarts: Promise<void>[] = [];
@@ -352,8 +447,14 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       } else await after(CHAOS_MS / 2);
     }
 
-    // Quiet: the streams stop; everything sent must arrive.
-    for (const client of clients) client.sender?.unsubscribe();
+    // Quiet: the streams stop; everything sent must arrive, every request must settle.
+    for (const client of clients) {
+      client.sender?.unsubscribe();
+      client.requester?.unsubscribe();
+    }
+    await until(() =>
+      clients.every((client) => [...client.outcomes.values()].every((outcomes) => outcomes.length > 0)),
+    );
     for (const slot of slots) slot.child.send({ type: 'quiet' } satisfies ServerCommand);
     await until(() => slots.every((slot) => slot.quiet !== undefined));
     const live = clients.filter((client) => client.error === undefined);
@@ -377,6 +478,7 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
     await Promise.all(slots.map((slot) => slot.closed));
     for (const client of clients) {
       client.sender?.unsubscribe();
+      client.requester?.unsubscribe();
       client.subscription?.unsubscribe();
     }
     await proxy?.close();
@@ -396,15 +498,26 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       parseDeliveries(readFileSync(logOf(server.incarnation), { encoding: 'utf8', flag: 'a+' })),
     );
     const times = new Map<number, { all: number; unflagged: number; sessions: Set<string> }>();
+    // A number's seq is its own (plain), or, with requests between the numbers (deploy), the same at
+    // every delivery and rising with the number.
+    const seqOf = new Map<number, number>();
     let seqMismatch = 0;
     for (const { n, seq, redelivered, session } of deliveries) {
-      if (seq !== n % CLIENT_BASE) seqMismatch++;
+      if (scenario.drains ? (seqOf.get(n) ?? seq) !== seq : seq !== n % CLIENT_BASE) seqMismatch++;
+      seqOf.set(n, seq);
       const entry = times.get(n) ?? { all: 0, unflagged: 0, sessions: new Set() };
       entry.all++;
       if (!redelivered) entry.unflagged++;
       entry.sessions.add(session);
       times.set(n, entry);
     }
+    const numbers = [...seqOf.keys()].sort((x, y) => x - y);
+    numbers.forEach((n, i) => {
+      const before = numbers[i - 1];
+      const sameClient =
+        before !== undefined && Math.floor(before / CLIENT_BASE) === Math.floor(n / CLIENT_BASE);
+      if (sameClient && seqOf.get(before)! >= seqOf.get(n)!) seqMismatch++;
+    });
     let notDelivered = 0;
     let upSent = 0;
     const downMismatch: string[] = [];
@@ -415,14 +528,12 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       for (let k = 1; k <= client.sent; k++) if (!times.has(client.index * CLIENT_BASE + k)) notDelivered++;
       const stored = Number(await redis.redis.hget(`lifeline:{${client.session}}:s`, 'sent'));
       downStored += stored;
-      if (stored !== client.received) {
-        downMismatch.push(
-          `client ${client.index}: received ${client.received}, the store accepted ${stored}`,
-        );
+      if (stored !== client.frames) {
+        downMismatch.push(`client ${client.index}: received ${client.frames}, the store accepted ${stored}`);
       }
     }
     const entries = [...times.values()];
-    const downReceived = clients.reduce((sum, client) => sum + client.received, 0);
+    const downReceived = clients.reduce((sum, client) => sum + client.frames, 0);
     const mixed = entries.filter((entry) => entry.sessions.size > 1).length;
     if (mixed > 0) downMismatch.push(`${mixed} client numbers delivered on two sessions`);
     return {
@@ -445,9 +556,27 @@ async function run(scenario: Scenario, seed: number, dir: string, servers: Serve
       handovers,
       clientErrors,
       proxy: proxy ? { ...proxy.counts } : undefined,
+      drains,
+      requests: scenario.drains ? requestFigures(clients) : undefined,
       ms: performance.now() - started,
     };
   }
+}
+
+function requestFigures(clients: readonly Client[]): RequestFigures {
+  const figures: RequestFigures = { sent: 0, outcomes: {}, settledTwice: 0, unsettled: 0, wrongAnswers: 0 };
+  for (const client of clients) {
+    figures.sent += client.requests;
+    for (const outcomes of client.outcomes.values()) {
+      if (outcomes.length === 0) figures.unsettled++;
+      if (outcomes.length > 1) figures.settledTwice++;
+      for (const outcome of outcomes) {
+        if (outcome.startsWith('wrong answer')) figures.wrongAnswers++;
+        figures.outcomes[outcome] = (figures.outcomes[outcome] ?? 0) + 1;
+      }
+    }
+  }
+  return figures;
 }
 
 function print(label: string, f: Figures): void {
@@ -463,7 +592,10 @@ function print(label: string, f: Figures): void {
     `      ${label}, seed ${f.seed}: ${Math.round(f.ms)} ms, ${f.kills} server kills, ${f.redisRestarts} Redis restarts, ${f.serverProcesses} server processes, ${f.copies} session copies (ended: ${endings})\n` +
       `        client → server: ${f.upSent} sent, ${f.deliveries} deliveries, ${f.redelivered} flagged redelivered, ${f.repeated} numbers delivered twice or more, ${f.unflaggedRepeats} of them unflagged twice, ${f.notDelivered} never delivered, ${f.seqMismatch} seq mismatches\n` +
       `        server → client: ${f.downReceived} received, ${f.downStored} accepted by the store, ${f.handovers} handovers to another process; client errors: ${errors}` +
-      (f.proxy ? `; proxy: ${f.proxy.forwarded} connections forwarded, ${f.proxy.refused} refused` : ''),
+      (f.proxy ? `; proxy: ${f.proxy.forwarded} connections forwarded, ${f.proxy.refused} refused` : '') +
+      (f.requests
+        ? `\n        ${f.drains} drains; requests: ${f.requests.sent} sent, settled ${JSON.stringify(f.requests.outcomes)}, ${f.requests.settledTwice} settled twice, ${f.requests.unsettled} never settled, ${f.requests.wrongAnswers} wrong answers`
+        : ''),
   );
 }
 
@@ -513,6 +645,31 @@ describe('acceptSessions over redisSessionStore, three server processes (real ti
       expect(f.handovers, `${hint}: sessions that moved to another process`).to.be.at.least(1);
     });
   }
+
+  it(`rolling deploy: each process in turn drained, exited and started again while clients stream both ways with requests; nothing lost, every request settled once (seed ${SEED})`, async () => {
+    const label = 'rolling deploy';
+    const f = await attempt(label, {
+      dial: 'endpoint-set',
+      kills: false,
+      redisRestart: false,
+      persist: false,
+      drains: true,
+    });
+    const hint = `${label}, seed ${SEED}`;
+    expectNothingLost(f, hint);
+    expect(f.drains, `${hint}: processes drained`).to.be.at.least(SERVERS);
+    expect(f.handovers, `${hint}: sessions that moved to another process`).to.be.at.least(1);
+    const requests = f.requests!;
+    expect(requests.settledTwice, hint).to.equal(0);
+    expect(requests.unsettled, hint).to.equal(0);
+    expect(requests.wrongAnswers, hint).to.equal(0);
+    expect(requests.outcomes['answered'], hint).to.be.above(0);
+    // Nothing but answers, refusals by a draining process, and ambiguity on a move (the answer
+    // not yet out when the client left): no timeout, no lost session.
+    for (const kind of Object.keys(requests.outcomes)) {
+      expect(['answered', 'refused', 'ambiguous'], `${hint}: ${kind}`).to.include(kind);
+    }
+  });
 
   it(`Redis SIGKILLed mid-stream and restarted with its append-only file: sessions go on, nothing lost (seed ${SEED})`, async () => {
     const label = 'Redis restart, persistent';

@@ -6,7 +6,7 @@ import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
 import { HandshakeSide, sideOperator } from './side.js';
 import { checkFunction, checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { HandshakeRefusedError, HandshakeTimeoutError, refusalError } from './errors.js';
-import type { Departing, HandshakeAdmission } from './admission.js';
+import { checkAdmission, type Departing, type HandshakeAdmission } from './admission.js';
 import { offerOf, WIRE_VERSIONS, type LayerName } from './layers.js';
 import { negotiate, type ServerOffer } from './negotiate.js';
 import { checkApp, checkLayers, checkTimeout } from './options.js';
@@ -369,12 +369,4 @@ function v1Refusal(frame: unknown): unknown {
   if (Array.isArray(frame) && frame.length === 2 && frame[0] === 0 && isV1Hello(frame[1]))
     return [0, refusal];
   return undefined;
-}
-
-function checkAdmission(where: string, admission: unknown): HandshakeAdmission | undefined {
-  // Read structurally: a second copy of the library (a .ts loader, a bundle) makes another class.
-  if (admission === undefined) return undefined;
-  const { admit, enter } = (admission ?? {}) as { admit?: unknown; enter?: unknown };
-  if (typeof admit === 'function' && typeof enter === 'function') return admission as HandshakeAdmission;
-  throw new TypeError(`${where}: admission must be a HandshakeAdmission, got ${describeValue(admission)}`);
 }

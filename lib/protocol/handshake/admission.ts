@@ -1,5 +1,7 @@
-import { asyncScheduler, Observable, type SchedulerLike, type Subscriber } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
+import { describeValue } from '../../internal/describe-value.js';
 import { checkKnownOptions, checkNumber, type KnownOptions } from '../../internal/validate.js';
+import { ServerDrain, type DrainedServer, type DrainingLayer } from './drain.js';
 
 /**
  * Options of {@link HandshakeAdmission}.
@@ -38,7 +40,37 @@ export interface Departing {
   goAway(retryAfterMs: number): void;
 }
 
-const DRAIN_OPTIONS = { retryAfterMs: true } as const;
+/**
+ * Options of {@link HandshakeAdmission.drain}.
+ *
+ * @example
+ * ```ts
+ * import type { DrainOptions } from 'rx-lifeline';
+ * // Clients come back after 500 ms (to another process); requests get 10 s to finish.
+ * const options: DrainOptions = { retryAfterMs: 500, timeout: 10_000 };
+ * ```
+ * @category Handshake
+ */
+export interface DrainOptions {
+  /**
+   * The hint sent with each go-away and each refusal: the milliseconds after which a client
+   * should come back (an integer from 0 to a day). A client with several servers goes to another
+   * one meanwhile; a client of this server alone comes back once it restarted.
+   * @default 1_000
+   */
+  retryAfterMs?: number;
+  /**
+   * Milliseconds from `drain()` that the requests already running (on a {@link serveRequests}
+   * given this admission) have to finish and have their responses written, before the go-aways
+   * leave. A request still running then is cut with its connection: its client learns it, typed
+   * (see {@link HandshakeAdmission.drain}). It does not bound the close of a connection after
+   * its go-away, nor the writes to a session store that follow.
+   * @default 30_000 (cancelPending's default request timeout: a client waits no longer anyway)
+   */
+  timeout?: number;
+}
+
+const DRAIN_OPTIONS: KnownOptions<DrainOptions> = { retryAfterMs: true, timeout: true };
 
 const OPTIONS: KnownOptions<HandshakeAdmissionOptions> = {
   perSecond: true,
@@ -78,10 +110,12 @@ export class HandshakeAdmission {
   private counts = { admitted: 0, refused: 0 };
   /** The accepted connections still open, each able to be told to go away. */
   private readonly open = new Set<Departing>();
-  /** Set by {@link drain}: every handshake from then on is refused with this hint. */
-  private draining: { readonly retryAfterMs: number } | undefined;
-  /** Subscribers of {@link drain}, told when the last connection has gone. */
-  private readonly drainWatchers = new Set<Subscriber<void>>();
+  /** Set by {@link drain}: every handshake from then on is refused with its hint. */
+  private draining: ServerDrain | undefined;
+  /** Requests running on this server's connections and sessions (see {@link working}). */
+  private running = 0;
+  /** The layers above the handshake that take part in a drain (see {@link joinDrain}). */
+  private readonly layers = new Set<DrainingLayer>();
 
   constructor(options: HandshakeAdmissionOptions = {}) {
     const where = 'HandshakeAdmission';
@@ -100,47 +134,92 @@ export class HandshakeAdmission {
     this.refilledAt = this.scheduler.now();
   }
 
-  /** Handshakes admitted and refused so far, the connections open, and whether it drains. */
+  /**
+   * Handshakes admitted and refused so far, the connections open, the requests running (on a
+   * {@link serveRequests} given this admission), and whether it drains.
+   */
   get stats(): {
     readonly admitted: number;
     readonly refused: number;
     readonly open: number;
+    readonly running: number;
     readonly draining: boolean;
   } {
-    return { ...this.counts, open: this.open.size, draining: this.draining !== undefined };
+    return {
+      ...this.counts,
+      open: this.open.size,
+      running: this.running,
+      draining: this.draining !== undefined,
+    };
   }
 
   /**
-   * A graceful close of the whole server, as a rolling deploy does it: from now on every handshake
-   * is refused `'overloaded'` with `retryAfterMs` (so clients go to another node, or come back to
-   * this one once it restarted), and every connection admitted and still open is sent a go-away
-   * with the same hint, then closed once what it had queued is written. Each client's handshake
-   * fails that connection with a `PeerClosedError` carrying the hint, which its retry policy
-   * honours. A session kept only in this process's memory does not survive: its client learns it,
-   * typed, when it comes back (`SessionLostError`).
+   * A graceful close of the whole server, as a rolling deploy does it, in four steps:
    *
-   * Returns an Observable that completes once the last connection has closed (at once when none
-   * is open). Draining again changes the hint for handshakes refused from then on.
+   * 1. From now on every handshake is refused `'overloaded'` with `retryAfterMs` (clients go to
+   *    another server, or come back to this one once it restarted), and every request that
+   *    arrives on a {@link serveRequests} given this admission is refused, not run: its client
+   *    gets a {@link RemoteError} named `'ServerDrainingError'`, and may send it again elsewhere.
+   * 2. The requests already running finish, for at most `timeout`, and an
+   *    {@link acceptSessions} given this admission writes what they answered to the connections.
+   * 3. Every connection admitted and still open is sent a go-away with the hint, then closed once
+   *    what it had queued is written. Each client's handshake fails that connection with a
+   *    `PeerClosedError` carrying the hint, which its retry policy honours.
+   * 4. Once the last connection has closed, that `acceptSessions` waits until its session store
+   *    has every frame its sessions took (so a process that exits now loses none: each client
+   *    resumes on another process with nothing lost), then ends its sessions on this process
+   *    (their `events$` complete; a send on their link throws). A store that refuses a write ends
+   *    that session with a `SessionStoreError` that hands back the frames that never left.
+   *
+   * A request still running at `timeout` is cut: its handler is cancelled once the connections
+   * have closed, and its client learns it, typed, when it comes back: with a session store the
+   * session resumes elsewhere and the request is sent again if idempotent, or fails with
+   * {@link AmbiguousOutcomeError}; without one the session is lost (`SessionLostError`, which
+   * counts the requests). A session kept only in this process's memory does not survive: its client
+   * learns it, typed, on its next connection (`SessionLostError` `'unknown-session'`).
+   *
+   * Returns an Observable that completes once drained (at once when nothing is open). The drain
+   * starts at the call, not at the subscription. Draining again changes the hint from then on;
+   * the first timeout stands.
+   *
+   * @example
+   * ```ts
+   * import { HandshakeAdmission } from 'rx-lifeline';
+   * const admission = new HandshakeAdmission();
+   * // Pass it to acceptHandshake, acceptSessions and serveRequests; on SIGTERM:
+   * process.once('SIGTERM', () => {
+   *   admission.drain({ retryAfterMs: 500, timeout: 10_000 }).subscribe({ complete: () => process.exit(0) });
+   * });
+   * ```
    */
-  drain(options: { retryAfterMs?: number } = {}): Observable<void> {
-    checkKnownOptions('HandshakeAdmission.drain', options, DRAIN_OPTIONS);
-    const retryAfterMs = checkNumber(
-      'HandshakeAdmission.drain',
-      'retryAfterMs',
-      options.retryAfterMs ?? 1_000,
-      {
-        min: 0,
-        max: 86_400_000,
-        integer: true,
-      },
-    );
-    this.draining = { retryAfterMs };
-    for (const connection of [...this.open]) connection.goAway(retryAfterMs);
-    return new Observable<void>((subscriber) => {
-      if (this.open.size === 0) return subscriber.complete();
-      this.drainWatchers.add(subscriber);
-      return () => this.drainWatchers.delete(subscriber);
+  drain(options: DrainOptions = {}): Observable<void> {
+    const where = 'HandshakeAdmission.drain';
+    checkKnownOptions(where, options, DRAIN_OPTIONS);
+    const retryAfterMs = checkNumber(where, 'retryAfterMs', options.retryAfterMs ?? 1_000, {
+      min: 0,
+      max: 86_400_000,
+      integer: true,
     });
+    const timeout = checkNumber(where, 'timeout', options.timeout ?? 30_000, { min: 0, max: Infinity });
+    if (this.draining) this.draining.retryAfterMs = retryAfterMs;
+    else {
+      this.draining = new ServerDrain(this.drainedServer(), retryAfterMs, timeout, this.scheduler);
+      this.draining.check();
+    }
+    const drain = this.draining;
+    return new Observable<void>((subscriber) => drain.watch(subscriber));
+  }
+
+  /** What the drain reads and asks of this admission. */
+  private drainedServer(): DrainedServer {
+    return {
+      running: () => this.running,
+      openConnections: () => this.open.size,
+      layers: () => [...this.layers],
+      goAwayAll: (retryAfterMs) => {
+        for (const connection of [...this.open]) connection.goAway(retryAfterMs);
+      },
+    };
   }
 
   /**
@@ -149,11 +228,36 @@ export class HandshakeAdmission {
    */
   enter(connection: Departing): () => void {
     this.open.add(connection);
-    if (this.draining) connection.goAway(this.draining.retryAfterMs);
+    const drain = this.draining;
+    if (drain?.goneAway) connection.goAway(drain.retryAfterMs);
     return () => {
       this.open.delete(connection);
-      if (this.open.size > 0 || !this.draining) return;
-      for (const watcher of [...this.drainWatchers]) watcher.complete();
+      this.draining?.check();
+    };
+  }
+
+  /**
+   * True while the server drains: a request arriving now is refused, not run. @internal
+   */
+  refusesRequests(): boolean {
+    return this.draining !== undefined;
+  }
+
+  /** `delta` requests started (+) or ended (−): a drain waits for them. @internal */
+  working(delta: number): void {
+    this.running += delta;
+    if (delta < 0) this.draining?.check();
+  }
+
+  /**
+   * A layer above the handshake takes part in the drains of this server (acceptSessions). Returns
+   * what to call when it leaves (its server was unsubscribed). @internal
+   */
+  joinDrain(layer: DrainingLayer): () => void {
+    this.layers.add(layer);
+    return () => {
+      if (!this.layers.delete(layer)) return;
+      this.draining?.left(layer);
     };
   }
 
@@ -184,4 +288,19 @@ export class HandshakeAdmission {
     this.queueEnd = Math.min(Math.max(this.queueEnd + this.interval, nextToken), now + this.maxWait);
     return Math.max(1, Math.ceil(this.queueEnd - now));
   }
+}
+
+/**
+ * `admission` when it is a {@link HandshakeAdmission}, read structurally (a second copy of the
+ * library, a .ts loader or a bundle, makes another class); `undefined` stays. Else a `TypeError`.
+ * @internal
+ */
+export function checkAdmission(where: string, admission: unknown): HandshakeAdmission | undefined {
+  if (admission === undefined) return undefined;
+  const calls = ['admit', 'enter', 'working', 'refusesRequests', 'joinDrain'];
+  const record = (admission ?? {}) as Record<string, unknown>;
+  if (typeof admission === 'object' && calls.every((call) => typeof record[call] === 'function')) {
+    return admission as HandshakeAdmission;
+  }
+  throw new TypeError(`${where}: admission must be a HandshakeAdmission, got ${describeValue(admission)}`);
 }

@@ -2,6 +2,7 @@ import { EMPTY, isObservable, Observable, Subscription } from 'rxjs';
 import { EncodeError, type ProtocolError } from '../../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
+import { checkAdmission, type HandshakeAdmission } from '../handshake/admission.js';
 import { LAYERS, unlisted } from '../handshake/layers.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
@@ -169,6 +170,15 @@ export interface ServeRequestsConfig {
    * @default 1_000
    */
   maxQueued?: number;
+  /**
+   * The server's admission control, the one its {@link acceptHandshake} shares (pipe the same
+   * object): it counts the requests running here, which a drain lets finish before its go-aways
+   * ({@link HandshakeAdmission.drain}), and from the start of a drain each request that arrives is
+   * refused, not run: an error response named `'ServerDrainingError'` (the client may send it
+   * again, to another server). It admits nothing: `maxConcurrent` still caps each stream.
+   * @default undefined (a drain does not wait for requests)
+   */
+  admission?: HandshakeAdmission;
 }
 
 const CONFIG: KnownOptions<ServeRequestsConfig> = {
@@ -176,7 +186,14 @@ const CONFIG: KnownOptions<ServeRequestsConfig> = {
   maxQueued: true,
   maxBodyChunks: true,
   maxBodyBytes: true,
+  admission: true,
 };
+
+/** The error response to a request that arrives while its server drains. */
+const DRAINING = {
+  name: 'ServerDrainingError',
+  message: 'The server is going away (it drains): the request was not run; send it again, to another server',
+} as const;
 
 /**
  * The server side of {@link cancelPending}: answers the client's requests with `handler` and passes
@@ -253,6 +270,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
     maxBodyChunks = 1_024,
     maxBodyBytes = 4 * 1024 * 1024,
   } = config;
+  const admission = checkAdmission('serveRequests', config.admission);
   for (const [name, value] of [
     ['maxConcurrent', maxConcurrent],
     ['maxQueued', maxQueued],
@@ -280,10 +298,13 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
       const upstream = new Subscription();
       let ended = false;
 
+      /** A request left `running`, its response (if any) pushed: a drain may go on. */
+      const released = (count = 1) => admission?.working(-count);
       const cancelAll = () => {
         const all = [...running.values()];
         running.clear();
         for (const entry of all) stop(entry);
+        if (all.length > 0) released(all.length);
       };
       const stop = (
         entry: Running,
@@ -320,6 +341,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         running.delete(id);
         stop(entry);
         respond([RESPONSE, id, 'error', { name: 'ResponseOverflowError', message: overflowed(maxQueued) }]);
+        released();
       };
 
       const finish = (id: number, entry: Running, envelope: unknown[]) => {
@@ -328,12 +350,14 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         // Answered: the rest of the body, if any, is dropped as it arrives.
         entry.body?.close();
         respond(envelope);
+        released();
       };
 
       const start = (id: number, payload: unknown, withBody: boolean, redelivered: boolean) => {
         const body = withBody ? new BodyInbox(id, { chunks: maxBodyChunks, bytes: maxBodyBytes }) : undefined;
         const entry: Running = { controller: new AbortController(), subscription: undefined, body };
         running.set(id, entry);
+        admission?.working(1);
         let result: unknown;
         try {
           result = handler(payload as Req, {
@@ -375,6 +399,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
           const id = frame[1];
           if (running.has(id))
             throw requestsError(`request ${id} arrived while ${id} is still running`, link);
+          if (admission?.refusesRequests()) return respond([RESPONSE, id, 'error', DRAINING]);
           if (running.size >= maxConcurrent) {
             return respond([
               RESPONSE,
@@ -392,6 +417,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
           if (!entry) return;
           running.delete(frame[1]);
           stop(entry);
+          released();
         } else {
           throw notAnEnvelope(frame);
         }
@@ -420,6 +446,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
           running.delete(id);
           stop(entry, overflow);
           respond([RESPONSE, id, 'error', toWireError(overflow)]);
+          released();
         } else if (part === 'complete') body.finish({ kind: 'complete' });
         else {
           body.finish({

@@ -262,9 +262,10 @@ export class SessionEndpoint<Out> {
     if (through > this.committedThrough) this.committedThrough = through;
     // Every frame delivered by then was told to the journal (see `delivered`).
     if (received > this.receivedCommitted) this.receivedCommitted = received;
-    if (waiters) for (const then of waiters) then();
+    // Written first: a waiter then finds on the link every frame the commit made durable.
     this.pump();
     this.maybeDrain();
+    if (waiters) for (const then of waiters) then();
   }
 
   /**
@@ -280,6 +281,16 @@ export class SessionEndpoint<Out> {
     this.commitTask?.unsubscribe();
     this.commitTask = undefined;
     this.commit();
+  }
+
+  /**
+   * Calls `then` once everything told to the journal is durable, and written to the attached link
+   * unless it asked to wait: at once when no commit is due or in flight, else as
+   * {@link whenCommitted} does. Forgotten if the endpoint is reset or disposed.
+   */
+  whenDurable(then: () => void): void {
+    if (!this.commitTask && !this.committing) return then();
+    this.whenCommitted(then);
   }
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */

@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { EndpointOptions } from './endpoint.js';
-import { SessionStoreError } from './errors.js';
+import { SessionStoreError, type SessionExpiredError } from './errors.js';
 import { Attachment, Session, type ServerConnection } from './server-session.js';
 import type { ServerCounters } from './server-stats.js';
 import type { SessionStore } from './store.js';
@@ -27,6 +27,10 @@ export class SessionRegistry<In, Out> {
   private readonly connections = new Set<ServerConnection<In, Out>>();
   /** The server stopped: sessions end at once, without flushing their connections. */
   private stopped = false;
+  /** The server drained: sessions that end here live on in the store, for another process. */
+  private handedOver = false;
+  /** Told of each session that ends (a drain waiting for it). */
+  onEnded: ((session: Session<In, Out>) => void) | undefined;
 
   constructor(
     private readonly scheduler: SchedulerLike,
@@ -138,11 +142,14 @@ export class SessionRegistry<In, Out> {
     session.endpoint.whenAllWritten(() => this.end(session, undefined));
   };
 
-  /** Ends a session for good: completes its events (errors them with `error`, if any). */
-  readonly end = (session: Session<In, Out>, error: unknown): void => {
+  /**
+   * Ends a session for good: completes its events (errors them with `error`, if any). `removed`:
+   * the store has forgotten it already.
+   */
+  readonly end = (session: Session<In, Out>, error: unknown, removed = false): void => {
     if (session.ended) return;
     session.ended = true;
-    this.forget(session, error);
+    this.forget(session, error, removed);
     this.sessions.delete(session.id);
     this.counters.session(-1);
     session.endpoint.dispose();
@@ -156,17 +163,44 @@ export class SessionRegistry<In, Out> {
       else this.drop(connection);
     }
     session.finish(error);
+    this.onEnded?.(session);
   };
 
   /**
-   * With a store, a session that is over leaves it too; not when the server stops (another process
-   * takes it over) or when the store itself ended it here (it fenced this process out, or failed).
+   * A session was without a connection for its TTL. With a store, the store says first whether
+   * it lives on: resumed on another process, this copy ends fenced out rather than expired.
    */
-  private forget(session: Session<In, Out>, error: unknown): void {
+  expire(session: Session<In, Out>, error: SessionExpiredError): void {
+    const writer = session.stored;
+    if (!writer || this.stopped || this.handedOver) return this.end(session, error);
+    writer.close();
+    this.stored!.store.remove(session.id, writer.epoch).then(
+      () => this.end(session, error, true),
+      (cause: unknown) => {
+        const fenced = SessionStoreError.is(cause) && cause.code === 'fenced';
+        this.end(session, fenced ? livesOn(session.id, error.idleFor, cause) : error, true);
+      },
+    );
+  }
+
+  /**
+   * The server drained: from now on a session that ends here stays in the store, for its client
+   * to resume on another process.
+   */
+  handOver(): void {
+    this.handedOver = true;
+  }
+
+  /**
+   * With a store, a session that is over leaves it too; not when the server stops or drained
+   * (another process takes it over), or when the store itself ended it here (it fenced this process
+   * out, or failed).
+   */
+  private forget(session: Session<In, Out>, error: unknown, removed: boolean): void {
     const writer = session.stored;
     if (!writer) return;
     writer.close();
-    if (this.stopped || SessionStoreError.is(error)) return;
+    if (removed || this.stopped || this.handedOver || SessionStoreError.is(error)) return;
     this.stored!.store.remove(session.id, writer.epoch).then(undefined, () => {
       // Fenced: it lives on another process. Unreachable: it expires in the store by its TTL.
     });
@@ -181,4 +215,11 @@ export class SessionRegistry<In, Out> {
     for (const connection of [...this.connections]) this.drop(connection);
     this.sweep.clear();
   }
+}
+
+function livesOn(id: string, idleFor: number, cause: unknown): SessionStoreError {
+  return new SessionStoreError(
+    `Session ${id} lives on another server process, which resumed it: this process's copy, without a connection for ${idleFor} ms, ends`,
+    { code: 'fenced', session: id, cause },
+  );
 }

@@ -26,7 +26,9 @@ import type { ServerConnection, ServerSession, Session } from './server-session.
 import type { SessionStore } from './store.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';
 import { SessionRegistry, type SessionEndpointOptions } from './session-registry.js';
+import { checkAdmission, type HandshakeAdmission } from '../handshake/admission.js';
 import { unlisted } from '../handshake/layers.js';
+import { SessionDrain } from './session-drain.js';
 import { Sweep } from './sweep.js';
 import { ACK, DATA, GOODBYE, HELLO, isCount, layerError } from './wire.js';
 
@@ -168,6 +170,17 @@ export interface AcceptSessionsConfig<Out = unknown> {
    * @default none: sessions live in this server's memory and end with it
    */
   store?: SessionStore;
+  /**
+   * The server's admission control, the one its {@link acceptHandshake} shares (pipe the same
+   * object): its drain ({@link HandshakeAdmission.drain}) then waits, before its go-aways, until
+   * each session has written what it holds to its connection (the responses of the requests that
+   * finished), and, once every connection has closed, until the `store` has every frame the
+   * sessions took; then the sessions end on this process (their `events$` complete), left in the
+   * store for their clients to resume on another process. Without a store they end too: their
+   * clients learn it on their next connection (`SessionLostError`). It admits nothing itself.
+   * @default undefined (a drain does not wait for the sessions, and does not end them)
+   */
+  admission?: HandshakeAdmission;
 }
 
 const CONFIG: KnownOptions<AcceptSessionsConfig> = {
@@ -183,6 +196,7 @@ const CONFIG: KnownOptions<AcceptSessionsConfig> = {
   sizeOf: true,
   scheduler: true,
   store: true,
+  admission: true,
 };
 
 /**
@@ -251,6 +265,7 @@ export function acceptSessions<In = unknown, Out = In>(
 
 interface ServerSettings<Out> extends HandshakeSettings {
   readonly store: SessionStore | undefined;
+  readonly admission: HandshakeAdmission | undefined;
   readonly sessionTtl: number;
   readonly handshakeTimeout: number;
   readonly endpoint: SessionEndpointOptions<Out>;
@@ -301,6 +316,7 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
   checkNumber('acceptSessions', 'badTokenLockout', badTokenLockout, { min: 0 });
   return {
     store,
+    admission: checkAdmission('acceptSessions', config.admission),
     sessionTtl,
     maxSessions,
     handshakeTimeout,
@@ -346,7 +362,7 @@ class SessionServerRun<In, Out> {
         counters.closing('handshakeTimeout');
         this.registry.drop(connection);
       },
-      expired: (session, error) => this.registry.end(session, error),
+      expired: (session, error) => this.registry.expire(session, error),
     });
     const stored = settings.store ? { store: settings.store, ttl: settings.sessionTtl } : undefined;
     this.registry = new SessionRegistry<In, Out>(
@@ -383,6 +399,7 @@ class SessionServerRun<In, Out> {
     server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
   ): TeardownLogic {
     const keeping = this.keepAttached();
+    const leaveDrain = this.settings.admission?.joinDrain(new SessionDrain(this.registry));
     const listener = server$.subscribe({
       next: (event) => {
         if (event.type === 'connection') this.accept(event.connection);
@@ -400,6 +417,7 @@ class SessionServerRun<In, Out> {
     });
     return () => {
       keeping?.unsubscribe();
+      leaveDrain?.();
       this.registry.stop();
       listener.unsubscribe();
     };

@@ -28,7 +28,7 @@ describe('HandshakeAdmission', () => {
     const answers = Array.from({ length: 7 }, () => admission.admit());
     // 3 admitted; the bucket refills one token per 100 ms: the refused come back at 100, 200, …
     expect(answers).to.deep.equal([undefined, undefined, undefined, 100, 200, 300, 400]);
-    expect(admission.stats).to.deep.equal({ admitted: 3, refused: 4, open: 0, draining: false });
+    expect(admission.stats).to.deep.equal({ admitted: 3, refused: 4, open: 0, running: 0, draining: false });
   });
 
   it('admits the refused when they come back at their hint, one per slot', () => {
@@ -189,7 +189,13 @@ describe('HandshakeAdmission', () => {
         expectObservable(client()).toBe('15ms c 39ms g 1014ms o 1014ms (x|)', values);
         testScheduler.schedule(() => {
           expect(drained).to.equal('at 55');
-          expect(admission.stats).to.deep.equal({ admitted: 2, refused: 4, open: 0, draining: true });
+          expect(admission.stats).to.deep.equal({
+            admitted: 2,
+            refused: 4,
+            open: 0,
+            running: 0,
+            draining: true,
+          });
         }, 3_000);
       });
     });

@@ -10,6 +10,7 @@ import {
   policy,
   reconnectWith,
   resumable,
+  SessionExpiredError,
   SessionStoreError,
   type SessionLostError,
   type Link,
@@ -31,19 +32,26 @@ interface ServerLog {
 const newLog = (): ServerLog => ({ got: [], sessions: [], errors: [], links: new Map() });
 
 /** A server process on `endpoint` and `store` that echoes each frame upper-cased. */
-function echoServer(endpoint: MemoryEndpoint, store: SessionStore, log: ServerLog): Subscription {
-  return acceptSessions<string>(endpoint.server, { store }).subscribe((session) => {
-    log.sessions.push(session.id);
-    log.links.set(session.id, session.link);
-    session.events$.subscribe({
-      next: (event) => {
-        if (event.type !== 'frame') return;
-        log.got.push(`${event.seq}:${event.frame}${event.redelivered ? '!' : ''}`);
-        session.link.send(event.frame.toUpperCase());
-      },
-      error: (error: unknown) => log.errors.push(error),
-    });
-  });
+function echoServer(
+  endpoint: MemoryEndpoint,
+  store: SessionStore,
+  log: ServerLog,
+  sessionTtl?: number,
+): Subscription {
+  return acceptSessions<string>(endpoint.server, { store, ...(sessionTtl ? { sessionTtl } : {}) }).subscribe(
+    (session) => {
+      log.sessions.push(session.id);
+      log.links.set(session.id, session.link);
+      session.events$.subscribe({
+        next: (event) => {
+          if (event.type !== 'frame') return;
+          log.got.push(`${event.seq}:${event.frame}${event.redelivered ? '!' : ''}`);
+          session.link.send(event.frame.toUpperCase());
+        },
+        error: (error: unknown) => log.errors.push(error),
+      });
+    },
+  );
 }
 
 /** A client that dials whichever endpoint `target()` names at each attempt. */
@@ -160,6 +168,66 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
     expect(SessionStoreError.is(fenced) && fenced.code).to.equal('fenced');
     expect((fenced as SessionStoreError).unsent).to.deep.equal(['from A']);
   });
+
+  for (const moves of [true, false]) {
+    it(
+      moves
+        ? "a copy left behind by a session that moved ends 'fenced' at its TTL, not expired: it lives on elsewhere"
+        : 'a copy whose client never came back expires at its TTL, and leaves the store',
+      () => {
+        const testScheduler = newTestScheduler();
+        const store = memorySessionStore();
+        const a = newLog();
+        const b = newLog();
+        let id = '';
+        testScheduler.run(() => {
+          const endpointA = memory({ latency: 2 });
+          const endpointB = memory({ latency: 2 });
+          let target = endpointA;
+          const serverA = echoServer(endpointA, store, a, 50);
+          const serverB = echoServer(endpointB, store, b);
+          let link: Link<string> | undefined;
+          const sub = client(
+            () => target,
+            [],
+            (l) => (link = l),
+          );
+          testScheduler.schedule(() => link!.send('a'), 10);
+          testScheduler.schedule(() => {
+            id = a.sessions[0]!;
+            if (moves) target = endpointB;
+            else sub.unsubscribe();
+            endpointA.faults.cut();
+          }, 30);
+          // A's copy has been without a connection since 30: it expires at 80.
+          testScheduler.schedule(
+            () => (sub.unsubscribe(), serverA.unsubscribe(), serverB.unsubscribe()),
+            150,
+          );
+        });
+        expect(a.errors).to.have.length(1);
+        const error = a.errors[0];
+        if (moves) {
+          expect(b.sessions).to.deep.equal([id]);
+          expect(SessionStoreError.is(error) && error.code, String(error)).to.equal('fenced');
+        } else {
+          expect(SessionExpiredError.is(error), String(error)).to.equal(true);
+          let status = '';
+          store
+            .claim({
+              id,
+              token: 'f'.repeat(32),
+              nextToken: 'e'.repeat(32),
+              received: 0,
+              lockout: 0,
+              ttl: 1000,
+            })
+            .then((result) => (status = result.status));
+          expect(status).to.equal('unknown');
+        }
+      },
+    );
+  }
 
   it('a store that cannot be asked refuses the hello as overloaded, counted, and the client comes back', () => {
     const testScheduler = newTestScheduler();

@@ -16,6 +16,20 @@ export const TICK_MS = 5;
 /** A server frame: the server process's incarnation (its fork's index) and its count for the session. */
 export type DownFrame = readonly [incarnation: number, k: number];
 
+/** The layers of the rolling-deploy scenario, both sides. */
+export const DEPLOY_LAYERS = ['resumable', 'requests'] as const;
+
+/** A client's request in the rolling-deploy scenario: its number, answered as `{ n, by }`. */
+export interface UpRequest {
+  readonly n: number;
+}
+
+/** The answer: the request's number and the incarnation of the server process that ran it. */
+export interface UpAnswer {
+  readonly n: number;
+  readonly by: number;
+}
+
 /** What a server process tells the test over IPC. */
 export type ServerReport =
   | { type: 'ready'; port: number }
@@ -27,10 +41,15 @@ export type ServerReport =
   | { type: 'ended'; session: string; name: string; code: string | undefined }
   /** Answer to 'quiet': the frames this process sent per session (sent only, not necessarily stored). */
   | { type: 'quiet'; sent: Record<string, number> }
+  /** Its drain completed (it exits next): what it sent per session, and the requests it ran. */
+  | { type: 'drained'; sent: Record<string, number>; requestsRun: number }
   | { type: 'problem'; what: string };
 
-/** What the test tells a server process: stop streaming (`quiet`), or unsubscribe all and exit (`stop`). */
-export type ServerCommand = { type: 'quiet' } | { type: 'stop' };
+/**
+ * What the test tells a server process: stop streaming (`quiet`), unsubscribe all and exit
+ * (`stop`), or drain then exit (`drain`, deploy mode).
+ */
+export type ServerCommand = { type: 'quiet' } | { type: 'stop' } | { type: 'drain' };
 
 /**
  * One line per delivered client frame in a server's log (written synchronously as it is delivered,

@@ -5,26 +5,49 @@
 // store-parts.ts) and, batched per turn, to the test over IPC. On 'quiet' it stops streaming and
 // reports what it sent; on 'stop' it unsubscribes everything, closes its Redis client and exits.
 //
-// argv: <port> <redis unix socket> <incarnation> <delivery log path>
+// In 'deploy' mode it stacks a rolling deploy's server: acceptHandshake (resumable, requests) with a
+// HandshakeAdmission, acceptSessions and serveRequests on the same admission, answering each request
+// after 0–30 ms; on 'drain' it drains (go-away, requests finished, store flushed), reports 'drained'
+// and exits as on 'stop'.
+//
+// argv: <port> <redis unix socket> <incarnation> <delivery log path> [plain|deploy]
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { map, type Subscription } from 'rxjs';
-import { acceptSessions, SessionStoreError, type Link, type ServerSession } from 'rx-lifeline';
+import { map, timer, type Observable, type Subscription } from 'rxjs';
+import {
+  acceptHandshake,
+  acceptSessions,
+  HandshakeAdmission,
+  serveRequests,
+  SessionStoreError,
+  type Link,
+  type ServerSession,
+  type ServerSessionEvent,
+} from 'rx-lifeline';
 import { tcpServer } from 'rx-lifeline/node';
 import { redisSessionStore } from 'rx-lifeline/redis';
+import { seededRandom } from 'rx-lifeline/testing';
 import {
   deliveryLine,
+  DEPLOY_LAYERS,
   stream,
   type DownFrame,
   type ServerCommand,
   type ServerReport,
+  type UpRequest,
 } from './store-parts.js';
 
-const [portArg, socket, incarnationArg, logPath] = process.argv.slice(2);
+const [portArg, socket, incarnationArg, logPath, mode = 'plain'] = process.argv.slice(2);
 if (portArg === undefined || socket === undefined || incarnationArg === undefined || logPath === undefined) {
-  throw new Error('usage: fork store-server.ts <port> <redis socket> <incarnation> <log path>');
+  throw new Error(
+    'usage: fork store-server.ts <port> <redis socket> <incarnation> <log path> [plain|deploy]',
+  );
 }
 const incarnation = Number(incarnationArg);
+const deploy = mode === 'deploy';
+const admission = deploy ? new HandshakeAdmission() : undefined;
+const random = seededRandom(1_000 + incarnation);
+let requestsRun = 0;
 const report = (message: ServerReport) => process.send?.(message);
 const log = openSync(logPath, 'a');
 
@@ -51,11 +74,22 @@ const startStream = (id: string, link: Link<DownFrame>) => {
   streams.set(id, stream(link, next));
 };
 
+/** Answers a request after 0–30 ms with its number and this process's incarnation. */
+const answer = ({ n }: UpRequest) => {
+  requestsRun++;
+  return timer(Math.floor(random() * 31)).pipe(map(() => ({ n, by: incarnation })));
+};
+
+const eventsOf = (session: ServerSession<number, DownFrame>) =>
+  (admission
+    ? session.events$.pipe(serveRequests<UpRequest>(answer, { admission }))
+    : session.events$) as Observable<ServerSessionEvent<number, DownFrame>>;
+
 const serve = (session: ServerSession<number, DownFrame>) => {
   const id = session.id;
   report({ type: 'opened', session: id });
   subscriptions.push(
-    session.events$.subscribe({
+    eventsOf(session).subscribe({
       next: (event) => {
         if (event.type === 'connected' && !quiet) startStream(id, event.link as Link<DownFrame>);
         else if (event.type === 'frame') {
@@ -84,25 +118,24 @@ const ended = (id: string, error: unknown) => {
 const server$ = tcpServer({ port: Number(portArg) }).pipe(
   map((event) => {
     if (event.type === 'listening') report({ type: 'ready', port: event.port });
-    return event;
+    if (event.type !== 'connection' || !admission) return event;
+    const layers = [...DEPLOY_LAYERS];
+    return { ...event, connection: event.connection.pipe(acceptHandshake({ layers, admission })) };
   }),
 );
+const store = redisSessionStore(redis);
 subscriptions.push(
-  acceptSessions<number, DownFrame>(server$, { store: redisSessionStore(redis), ackInterval: 20 }).subscribe({
+  acceptSessions<number, DownFrame>(server$, {
+    store,
+    ackInterval: 20,
+    ...(admission ? { admission } : {}),
+  }).subscribe({
     next: serve,
     error: (error: unknown) => report({ type: 'problem', what: `acceptSessions failed: ${String(error)}` }),
   }),
 );
 
-process.on('message', (message: ServerCommand) => {
-  if (message.type === 'quiet') {
-    quiet = true;
-    for (const subscription of streams.values()) subscription.unsubscribe();
-    streams.clear();
-    flush();
-    report({ type: 'quiet', sent });
-    return;
-  }
+const stop = () => {
   stopped = true;
   flush();
   for (const subscription of subscriptions.reverse()) subscription.unsubscribe();
@@ -112,4 +145,26 @@ process.on('message', (message: ServerCommand) => {
     .quit()
     .catch(() => redis.disconnect())
     .finally(() => process.disconnect());
+};
+
+process.on('message', (message: ServerCommand) => {
+  if (message.type === 'quiet') {
+    quiet = true;
+    for (const subscription of streams.values()) subscription.unsubscribe();
+    streams.clear();
+    flush();
+    report({ type: 'quiet', sent });
+  } else if (message.type === 'drain') {
+    if (!admission) {
+      report({ type: 'problem', what: "'drain' needs deploy mode" });
+      return;
+    }
+    admission.drain({ retryAfterMs: 100, timeout: 5_000 }).subscribe({
+      complete: () => {
+        flush();
+        report({ type: 'drained', sent, requestsRun });
+        stop();
+      },
+    });
+  } else stop();
 });
