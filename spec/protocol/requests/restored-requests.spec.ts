@@ -3,6 +3,7 @@
 // journal takes over the session. Ids must not collide with the dead process's, whose requests
 // may still run on the server, and their responses reach the new process as outcomes.
 import { expect } from 'chai';
+import fc from 'fast-check';
 import {
   acceptSessions,
   cancelPending,
@@ -210,5 +211,96 @@ describe('cancelPending over a journal: requests across a client crash', () => {
       '25: recovered 1 value a! for a',
       '25: b -> b!',
     ]);
+  });
+
+  it('property: across any number of crashes, no id serves two requests, and every request ran once and answered once, or never ran and reads unknown', () => {
+    const incarnation = fc.record({
+      /** Milliseconds to each answer, one request each, asked 1 ms apart from 2 ms on. */
+      delays: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 5 }),
+      /** When this process dies, after it started. */
+      life: fc.integer({ min: 1, max: 50 }),
+    });
+    fc.assert(
+      fc.property(fc.array(incarnation, { minLength: 1, maxLength: 4 }), (plan) => {
+        const testScheduler = newTestScheduler();
+        const journal = memoryJournal();
+        const ranUnder = new Map<number, number>();
+        const ran = new Map<number, number>();
+        const answers = new Map<number, number>();
+        const unknown = new Set<number>();
+        const problems: string[] = [];
+        let key = 0;
+        const delayOf = new Map<number, number>();
+        testScheduler.run(() => {
+          const endpoint = memory({ latency: 1 });
+          const handler: RequestHandler = (payload, { id }) => {
+            const k = payload as number;
+            ran.set(k, (ran.get(k) ?? 0) + 1);
+            if (ranUnder.has(id)) problems.push(`id ${id} served ${ranUnder.get(id)} and ${k}`);
+            ranUnder.set(id, k);
+            return timer(delayOf.get(k)!).pipe(map(() => -k));
+          };
+          const server = acceptSessions(endpoint.server, { ackInterval: 5 })
+            .pipe(mergeMap((session) => session.events$.pipe(serveRequests(handler))))
+            .subscribe({ error: (e: Error) => problems.push(`server: ${e.name}: ${e.message}`) });
+          const answered = (k: number) => answers.set(k, (answers.get(k) ?? 0) + 1);
+          let start = 0;
+          let previous: number[] = [];
+          plan.forEach(({ delays, life }, index) => {
+            const last = index === plan.length - 1;
+            testScheduler.schedule(() => {
+              let link: RequestLink<number> | undefined;
+              const made: number[] = [];
+              const subscription = endpoint.transport
+                .pipe(
+                  reconnectWith(policy.constant(10)),
+                  resumable({ journal, ackInterval: 5 }),
+                  cancelPending<number>({ timeout: Infinity }),
+                )
+                .subscribe({
+                  next: (event) => {
+                    if (event.type === 'request-link') link = event.link as RequestLink<number>;
+                    else if (event.type === 'restored') {
+                      const report = sentOutcomes(event.state, (v) =>
+                        typeof v === 'number' ? v : undefined,
+                      );
+                      for (const k of previous) if (report.of(k) === 'unknown') unknown.add(k);
+                    } else if (event.type === 'recovered-response' && event.part === 'next') {
+                      answered(-(event.value as number));
+                    }
+                  },
+                  error: (e: Error) => problems.push(`client ${index}: ${e.name}: ${e.message}`),
+                });
+              delays.forEach((delay, i) => {
+                testScheduler.schedule(() => {
+                  const k = ++key;
+                  delayOf.set(k, delay);
+                  made.push(k);
+                  link!.request<number>(k).subscribe({ next: (v) => answered(-v), error: () => undefined });
+                }, 2 + i);
+              });
+              testScheduler.schedule(
+                () => {
+                  // Those still waiting are the next process's to account for.
+                  previous = made.filter((k) => !answers.has(k));
+                  subscription.unsubscribe();
+                  if (last) server.unsubscribe();
+                },
+                last ? 200 : life,
+              );
+            }, start);
+            start += (last ? 200 : life) + 1;
+          });
+        });
+        expect(problems).to.deep.equal([]);
+        for (let k = 1; k <= key; k++) {
+          if (unknown.has(k)) expect([k, ran.get(k) ?? 0, answers.get(k) ?? 0]).to.deep.equal([k, 0, 0]);
+          else if (ran.has(k)) expect([k, ran.get(k), answers.get(k)]).to.deep.equal([k, 1, 1]);
+          // Neither ran nor unknown: asked before the process connected, it died in cancelPending's queue.
+          else expect(answers.has(k), `request ${k}`).to.equal(false);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
