@@ -166,6 +166,7 @@ export type {
   ResumableConfig,
   ResumableEvent,
   ResumedEvent,
+  RestoredEvent,
   SessionResetEvent,
   OverflowEvent,
 } from './protocol/resumable/resumable.js';
@@ -214,6 +215,11 @@ export type {
   RequestLinkEvent,
   RequestOptions,
 } from './protocol/requests/cancelPending.js';
+export type {
+  RequestsRestoredEvent,
+  RestoredRequest,
+  RecoveredResponseEvent,
+} from './protocol/requests/restored-requests.js';
 export { serveRequests } from './protocol/requests/serve-requests.js';
 export type {
   RequestContext,

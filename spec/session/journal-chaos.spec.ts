@@ -1,17 +1,23 @@
-// A chaos test across processes for resumable({ journal: fileJournal(path) }): the client runs in
-// a child process (chaos/journal-client.ts: tcp + reconnectWith + resumable over a file journal,
-// fsync 'always', then 'batch') and is SIGKILLed at random moments, then started again on the same journal file,
-// again and again. The server runs here (tcpServer + acceptSessions): it streams 1 … DOWN to its
-// session at a steady pace and records every number the client sends; the client streams 1 … UP,
-// going on after each restart from the journal's `lastSeq + 1` (its numbers are its seqs).
+// A chaos test across processes for resumable({ journal: fileJournal(path) }) with requests: the
+// client runs in a child process (chaos/journal-client.ts: tcp + reconnectWith + resumable over a
+// file journal, fsync 'always', then 'batch', + cancelPending) and is SIGKILLed at random
+// moments, then started again on the same journal file, again and again. The server runs here
+// (tcpServer + acceptSessions + serveRequests): it streams 1 … DOWN to its session at a steady
+// pace, answers each request after 0–290 ms (so that many answers outlive the client that asked),
+// and records every item the client hands over: 1 … UP in order, a plain message each, and every
+// fifth a request (every tenth idempotent). After each restart the client goes on from the first
+// item its journal never accepted (sentOutcomes on the restored event).
 //
-// Nothing the journal accepted is lost and nothing is duplicated upstream: the server gets 1 … UP
-// exactly once, in order, on ONE session that every restart resumed. Downstream the client gets
-// 1 … DOWN in order with no gap; a number comes twice only when a kill fell between its delivery
-// and the journal's `received` record (resumable journals it just after delivering): then the
-// restarted client's journal says `received` = that number − 1, and it is the first number the
-// restarted client gets. Real time, real sockets; everything waits on events (IPC messages, exits)
-// — the kill timer is the only clock.
+// Nothing the journal accepted is lost and nothing is duplicated upstream: the server gets every
+// plain item exactly once, in order, runs every request's handler exactly once, under an id no
+// other request had, on ONE session that every restart resumed. Downstream the client gets
+// 1 … DOWN in order with no gap and every answer exactly once, on the request's Observable or,
+// for a request an earlier process made, as a recovered-response event whose id is the one the
+// server ran it under; something comes twice only when a kill fell between its delivery and the
+// journal's `received` record (resumable journals it just after delivering): then the restarted
+// client's journal says `received` below what was delivered, and what it gets first is exactly
+// those again. Real time, real sockets; everything waits on events (IPC messages, exits) — the
+// kill timer is the only clock.
 //
 // The client is bundled once per run with esbuild (the repository's tsconfig paths, as tsx reads
 // them) and each restart forks plain node on the bundle: about 0.2 s a start instead of 0.9 s with
@@ -22,11 +28,20 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { map, type Subscription } from 'rxjs';
-import { acceptSessions, type Link } from 'rx-lifeline';
+import { firstValueFrom, map, timer, type Subscription } from 'rxjs';
+import { acceptSessions, serveRequests, type Link } from 'rx-lifeline';
 import { tcpServer } from 'rx-lifeline/node';
 import { seededRandom } from 'rx-lifeline/testing';
-import { DOWN, sendNumbers, UP, type ClientCommand, type ClientReport } from './chaos/journal-parts.js';
+import {
+  answer,
+  answerDelay,
+  DOWN,
+  isRequest,
+  sendNumbers,
+  UP,
+  type ClientCommand,
+  type ClientReport,
+} from './chaos/journal-parts.js';
 import { bundleForNode } from './chaos/bundle.js';
 import { conditions } from './chaos/conditions.js';
 
@@ -66,11 +81,24 @@ interface Figures {
   predictedRepeats: number;
   /** Kills 0–20 ms after the welcome. */
   earlyKills: number;
-  /** Numbers the journal held that the server had not got at the restart (replayed from the file). */
+  /** Frames the journal held that the server had not got at the restart (replayed from the file). */
   journalReplays: number;
+  /** Requests made (handler runs), answers on a request's Observable, answers recovered after a restart. */
+  requests: number;
+  answeredDirectly: number;
+  recovered: number;
+  /** Recovered answers whose request the journal still held at the restart (they carry its payload). */
+  recoveredWithPayload: number;
+  /** Request heads the journals held at the restarts, sent again by resumable. */
+  pendingRequests: number;
+  /** Requests whose handler ran other than once, and the first of them. */
+  handlerNotOnce: number;
   sessions: string[];
   serverGot: number[];
+  /** The plain numbers the client got, in order, without repeats. */
   clientGot: number[];
+  /** The requests answered, each once, in the order answered. */
+  answered: number[];
   lastExit: { code: number | null; signal: NodeJS.Signals | null };
   ms: number;
 }
@@ -100,6 +128,23 @@ async function run(
   let port: number | undefined;
   const sessions: string[] = [];
   const serverGot: number[] = [];
+  const plainItems = Array.from({ length: UP }, (_, i) => i + 1).filter((n) => !isRequest(n));
+  const requestItems = Array.from({ length: UP }, (_, i) => i + 1).filter(isRequest);
+  /** Handler runs per request item, the id each ran under, and the item of each id. */
+  const calls = new Map<number, number>();
+  const idOfItem = new Map<number, number>();
+  const itemOfId = new Map<number, number>();
+  /** The highest item the server got, either kind. */
+  let serverHighest = 0;
+  const handler = (n: number, { id }: { id: number }) => {
+    calls.set(n, (calls.get(n) ?? 0) + 1);
+    serverHighest = Math.max(serverHighest, n);
+    if (itemOfId.has(id)) fail(`request id ${id} ran for item ${n}, and before for item ${itemOfId.get(id)}`);
+    itemOfId.set(id, n);
+    idOfItem.set(n, id);
+    changed();
+    return firstValueFrom(timer(answerDelay(n)).pipe(map(() => answer(n))));
+  };
   const server$ = tcpServer({ port: 0 }).pipe(
     map((event) => {
       if (event.type === 'listening') {
@@ -115,25 +160,38 @@ async function run(
         sessions.push(session.id);
         if (sessions.length > 1) return fail(`a second session started (${sessions.length}): one was lost`);
         subscriptions.push(
-          session.events$.subscribe({
+          session.events$.pipe(serveRequests<number, number, number>(handler)).subscribe({
             next: (event) => {
+              if (event.type === 'connected') {
+                subscriptions.push(sendNumbers(event.link as Link<number>, 1, DOWN));
+                return;
+              }
               if (event.type !== 'frame') return;
               const n = event.frame;
               serverGot.push(n);
-              if (n !== serverGot.length) fail(`the server got ${n} after ${serverGot.length - 1}`);
+              serverHighest = Math.max(serverHighest, n);
+              if (n !== plainItems[serverGot.length - 1])
+                fail(`the server got ${n} after ${serverGot.at(-2)}`);
               changed();
             },
             error: (error: Error) => fail(`the server session failed: ${error.name}: ${error.message}`),
           }),
-          sendNumbers(session.link as Link<number>, 1, DOWN),
         );
       },
       error: (error: Error) => fail(`acceptSessions failed: ${error.name}: ${error.message}`),
     }),
   );
 
-  // The client side: numbers in order, a repeat only where the restarted journal predicts one.
+  // The client side: numbers and answers in the order the server sent them, each once, a repeat
+  // only where the restarted journal predicts one. `inbound` is every distinct frame delivered, in
+  // order (`g<n>` a number, `a<n>` an answer): the frame numbered k in the session is inbound[k-1].
+  const inbound: string[] = [];
   const clientGot: number[] = [];
+  const answered: number[] = [];
+  let answeredDirectly = 0;
+  let recovered = 0;
+  let recoveredWithPayload = 0;
+  let pendingRequests = 0;
   let kills = 0;
   let killsMidStream = 0;
   let repeats = 0;
@@ -150,18 +208,24 @@ async function run(
     switch (report.type) {
       case 'started': {
         client.started = report;
-        const last = clientGot.length;
+        const last = inbound.length;
         if (client.index > 0 && report.session !== sessions[0]) {
           return fail(`${name} restored session ${report.session}, not the server's ${sessions[0]}`);
         }
         // Write-ahead: whatever reached the server was in the journal first.
-        if (report.lastSeq < serverGot.length || report.lastSeq < lastSeqBefore) {
+        const serverFrames = serverGot.length + calls.size;
+        if (
+          report.lastSeq < serverFrames ||
+          report.lastSeq < lastSeqBefore ||
+          report.first <= serverHighest
+        ) {
           return fail(
-            `${name} restored lastSeq ${report.lastSeq}; the server has ${serverGot.length}, the last run restored ${lastSeqBefore}`,
+            `${name} restored lastSeq ${report.lastSeq} and goes on from item ${report.first}; the server has ${serverFrames} frames up to item ${serverHighest}, the last run restored ${lastSeqBefore}`,
           );
         }
         lastSeqBefore = report.lastSeq;
-        journalReplays += report.lastSeq - serverGot.length;
+        journalReplays += report.lastSeq - serverFrames;
+        pendingRequests += report.pendingRequests;
         // `received` is journaled just after each delivery: under 'always' at most the last one is
         // missing; under 'batch', at most those of the turn the kill cut short (not yet committed).
         const behind = last - report.received;
@@ -176,14 +240,39 @@ async function run(
       case 'connected':
         client.connected = true;
         break;
-      case 'got': {
+      case 'got':
+      case 'answered': {
         client.got++;
+        const item = report.type === 'got' ? `g${report.n}` : `a${report.n}`;
+        if (report.type === 'answered' && report.recoveredId !== undefined) {
+          // A recovered answer names the id the server ran its request under.
+          if (idOfItem.get(report.n) !== report.recoveredId) {
+            return fail(
+              `${name} recovered id ${report.recoveredId} for item ${report.n}, which ran as ${idOfItem.get(report.n)}`,
+            );
+          }
+        }
         if (repeatFrom <= repeatTo) {
-          if (report.n !== repeatFrom) return fail(`${name} got ${report.n}, not ${repeatFrom} again`);
+          if (item !== inbound[repeatFrom - 1])
+            return fail(`${name} got ${item}, not ${inbound[repeatFrom - 1]} again`);
           repeatFrom++;
           repeats++;
-        } else if (report.n === clientGot.length + 1) clientGot.push(report.n);
-        else return fail(`${name} got ${report.n} after ${clientGot.length}`);
+          break;
+        }
+        inbound.push(item);
+        if (report.type === 'got') {
+          if (report.n !== clientGot.length + 1)
+            return fail(`${name} got ${report.n} after ${clientGot.length}`);
+          clientGot.push(report.n);
+        } else {
+          if (answered.includes(report.n)) return fail(`${name}: request ${report.n} answered twice`);
+          answered.push(report.n);
+          if (report.recoveredId === undefined) answeredDirectly++;
+          else {
+            recovered++;
+            if (report.withPayload) recoveredWithPayload++;
+          }
+        }
         break;
       }
       case 'problem':
@@ -216,7 +305,11 @@ async function run(
     return client;
   };
 
-  const done = () => serverGot.length >= UP && clientGot.length >= DOWN;
+  const done = () =>
+    serverGot.length >= plainItems.length &&
+    calls.size >= requestItems.length &&
+    clientGot.length >= DOWN &&
+    answered.length >= requestItems.length;
   let lastExit: Figures['lastExit'] | undefined;
   try {
     await until(() => port !== undefined);
@@ -251,7 +344,7 @@ async function run(
       client.ending = true;
       client.child.kill('SIGKILL');
       kills++;
-      if (serverGot.length < UP && clientGot.length < DOWN) killsMidStream++;
+      if (serverGot.length < plainItems.length && clientGot.length < DOWN) killsMidStream++;
       await client.closed;
       if (client.child.signalCode !== 'SIGKILL')
         fail(`client ${index} ended with ${client.child.signalCode}`);
@@ -270,15 +363,22 @@ async function run(
     predictedRepeats,
     earlyKills,
     journalReplays,
+    requests: calls.size,
+    answeredDirectly,
+    recovered,
+    recoveredWithPayload,
+    pendingRequests,
+    handlerNotOnce: [...calls.values()].filter((count) => count !== 1).length,
     sessions,
     serverGot,
     clientGot,
+    answered,
     lastExit,
     ms: performance.now() - started,
   };
 }
 
-describe('resumable with fileJournal, its client process SIGKILLed and restarted (real time, real sockets)', () => {
+describe('resumable with fileJournal and cancelPending, its client process SIGKILLed and restarted (real time, real sockets)', () => {
   let dir = '';
   const clients: Client[] = [];
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lifeline-journal-chaos-'))));
@@ -294,7 +394,7 @@ describe('resumable with fileJournal, its client process SIGKILLed and restarted
 
   const seed = process.env.JOURNAL_CHAOS_SEED === undefined ? 1 : Number(process.env.JOURNAL_CHAOS_SEED);
   for (const fsync of ['always', 'batch'] as const) {
-    it(`fsync '${fsync}', ${KILLS} kills 0–400 ms after each welcome: the server gets 1…${UP} once each on one session, the client 1…${DOWN} in order, repeating only what its journal had not marked received (seed ${seed})`, async function () {
+    it(`fsync '${fsync}', ${KILLS} kills 0–400 ms after each welcome: the server gets 1…${UP} once each on one session (every fifth a request, its handler run once under an id of its own), the client 1…${DOWN} in order and every answer once, repeating only what its journal had not marked received (seed ${seed})`, async function () {
       this.timeout(BUDGET_MS + 10_000);
       const replayHint = `journal chaos, fsync '${fsync}', seed ${seed} (replay with JOURNAL_CHAOS_SEED=${seed})`;
       let figures: Figures;
@@ -304,20 +404,30 @@ describe('resumable with fileJournal, its client process SIGKILLed and restarted
         throw new Error(`${replayHint}: ${String(error)}`, { cause: error });
       }
       const { kills, killsMidStream, repeats, predictedRepeats, earlyKills, journalReplays } = figures;
-      const { sessions, serverGot, clientGot, lastExit, ms } = figures;
+      const { requests, answeredDirectly, recovered, recoveredWithPayload, pendingRequests } = figures;
+      const { sessions, serverGot, clientGot, answered, handlerNotOnce, lastExit, ms } = figures;
       console.log(
-        `      fsync '${fsync}', seed ${seed}: ${Math.round(ms)} ms, ${kills} kills (${killsMidStream} mid-stream, ${earlyKills} within 20 ms of the welcome), ${repeats} repeats after a restart (${predictedRepeats} predicted by the journal), ${journalReplays} numbers replayed from the journal, ${clients.length} client processes`,
+        `      fsync '${fsync}', seed ${seed}: ${Math.round(ms)} ms, ${kills} kills (${killsMidStream} mid-stream, ${earlyKills} within 20 ms of the welcome), ${repeats} repeats after a restart (${predictedRepeats} predicted by the journal), ${journalReplays} frames replayed from the journal, ${clients.length} client processes; ${requests} requests: ${answeredDirectly} answered to the process that asked, ${recovered} recovered by a later one (${recoveredWithPayload} of them with the payload of a head the journal still held; ${pendingRequests} request heads restored), ${handlerNotOnce} handlers run other than once`,
       );
       const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
       // Upstream: everything the journal accepted arrived, once, in order, on one session.
-      expect(serverGot, replayHint).to.deep.equal(range(UP));
+      expect(serverGot, replayHint).to.deep.equal(range(UP).filter((n) => !isRequest(n)));
+      expect(requests, replayHint).to.equal(range(UP).filter(isRequest).length);
+      expect(handlerNotOnce, `${replayHint}: handlers run other than once`).to.equal(0);
       expect(sessions, replayHint).to.have.length(1);
-      // Downstream: in order, no gap; the repeats were the journal's unrecorded deliveries.
+      // Downstream: in order, no gap, every answer once; the repeats were the journal's unrecorded deliveries.
       expect(clientGot, replayHint).to.deep.equal(range(DOWN));
+      expect(
+        [...answered].sort((a, b) => a - b),
+        replayHint,
+      ).to.deep.equal(range(UP).filter(isRequest));
+      expect(answeredDirectly + recovered, replayHint).to.equal(requests);
       expect(repeats, replayHint).to.equal(predictedRepeats);
       if (fsync === 'always') expect(repeats, replayHint).to.be.at.most(kills);
       expect(kills, replayHint).to.be.at.least(KILLS);
       expect(killsMidStream, `${replayHint}: kills while both streams ran`).to.be.at.least(KILLS);
+      // The restarts did exercise what they are here for.
+      expect(recovered, `${replayHint}: answers recovered after a restart`).to.be.greaterThan(0);
       expect(lastExit, `${replayHint}: the last client's exit`).to.deep.equal({ code: 0, signal: null });
     });
   }

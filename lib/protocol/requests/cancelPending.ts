@@ -14,9 +14,15 @@ import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
-import type { ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
+import type { RestoredEvent, ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
 import { RequestBodyUnsupportedError, RequestCancelledError, type CancelReason } from './errors.js';
 import { movedRequests, PendingRequests } from './pending-requests.js';
+import {
+  recoveredResponse,
+  restoredRequests,
+  type RecoveredResponseEvent,
+  type RequestsRestoredEvent,
+} from './restored-requests.js';
 import { SendBuffer } from './send-buffer.js';
 import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
 
@@ -127,7 +133,9 @@ export interface RequestLinkEvent<Out = unknown> {
 /**
  * What {@link cancelPending} emits besides the events it passes through (`disconnected`,
  * `resumed`, heartbeat samples): `request-link` once, `connected` per connection (with the same
- * stable link), and each plain inbound frame.
+ * stable link), and each plain inbound frame; over a journaled `resumable` that restored a
+ * session, `restored` in the application's terms and the responses to the earlier process's
+ * requests.
  *
  * @example
  * ```ts
@@ -137,7 +145,11 @@ export interface RequestLinkEvent<Out = unknown> {
  * @category Sessions
  */
 export type CancelPendingEvent<In = unknown, Out = In> =
-  RequestLinkEvent<Out> | ConnectedEvent<Out> | FrameEvent<In>;
+  | RequestLinkEvent<Out>
+  | ConnectedEvent<Out>
+  | FrameEvent<In>
+  | RequestsRestoredEvent
+  | RecoveredResponseEvent;
 
 /**
  * Options of {@link cancelPending}.
@@ -230,6 +242,15 @@ const OFFLINE: LinkInfo = Object.freeze({ transport: 'requests', remote: '', loc
  * again (and its body subscribed again) only when none of its frames may have reached the server,
  * or when it is idempotent.
  *
+ * Over `resumable({ journal })` a request outlives the process that made it: its head is journaled
+ * before it leaves, and the session resumed by a restarted process delivers it and its response.
+ * Request ids are numbered per session, in the order heads reach the link, and a restarted process
+ * numbers its own above the journal's `lastSeq`, so they never collide with an earlier process's
+ * (whose requests may still run on the server). What the journal restored comes first as a
+ * {@link RequestsRestoredEvent}, in the application's terms (read it with {@link sentOutcomes});
+ * each part of a response to an earlier process's request comes as a
+ * {@link RecoveredResponseEvent}, neither dropped nor an error.
+ *
  * It does not reconnect, does not deduplicate on the server (idempotency is the caller's promise),
  * and does not resend cancels lost with a connection (the server cancels everything of a connection
  * that ends). A peer that does not pipe `serveRequests` fails the stream with a `ProtocolError`.
@@ -261,7 +282,9 @@ export function cancelPending<In = unknown, Out = In>(
   config: CancelPendingConfig = {},
 ): <E extends { readonly type: string }>(
   source: Observable<E>,
-) => Observable<CancelPendingEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
+) => Observable<
+  CancelPendingEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown> | RestoredEvent>
+> {
   checkKnownOptions('cancelPending', config, CONFIG);
   const {
     maxPending = 1_000,
@@ -311,6 +334,8 @@ class RequestClient<In, Out> {
   private ended: { reason: CancelReason; cause: unknown } | undefined;
   private closeRequested = false;
   private unsent: Out[] = [];
+  /** The payloads of the earlier process's requests the journal held, by id, until answered. */
+  private restoredPayloads = new Map<number, unknown>();
 
   constructor(
     private readonly settings: Settings,
@@ -322,6 +347,8 @@ class RequestClient<In, Out> {
         settle: (request) => this.pending.settle(request),
         refuse: (request, error) => this.pending.fail(request, error),
         fail: (error) => this.fail(error),
+        idFor: (request) => this.pending.idFor(request),
+        handed: (request, id) => this.pending.handed(request, id),
       },
     );
     this.pending = new PendingRequests(
@@ -517,6 +544,8 @@ class RequestClient<In, Out> {
         return this.onSessionReset(event as SessionResetEvent);
       case 'resumed':
         return this.onResumed(event as ResumedEvent);
+      case 'restored':
+        return this.onRestored(event as RestoredEvent);
       case 'overflow':
         // Every frame goes through the send buffer, so a resumable overflow is always one of ours
         // being sent now: it stays queued here (bounded by maxQueued) instead.
@@ -562,9 +591,23 @@ class RequestClient<In, Out> {
     this.buffer.pump();
   }
 
+  /**
+   * A journal restored a session an earlier process made requests on: this one's ids go above
+   * theirs, and the application learns what became of them.
+   */
+  private onRestored(event: RestoredEvent): void {
+    this.pending.restored(event.state.lastSeq);
+    const said = restoredRequests(event, this.pending.restoredThrough);
+    for (const { id, payload } of said.requests) this.restoredPayloads.set(id, payload);
+    this.subscriber.next(said);
+  }
+
   private onSessionReset(reset: SessionResetEvent): void {
     // The old session's frames may be lost: its requests are as if handed to a broken link.
     this.connectionLost(UNKNOWN_WRITE, this.buffer.link?.framesSent ?? 0, undefined);
+    // The fresh session numbers its frames from 1 again, and its requests too.
+    this.pending.renumber();
+    this.restoredPayloads.clear();
     const requests = reset.unsent.filter((frame) => envelopeKind(frame) === REQUEST).length;
     const said: SessionResetEvent = { ...reset, unsent: plainMessages(reset.unsent), requests };
     this.subscriber.next(said);
@@ -575,8 +618,10 @@ class RequestClient<In, Out> {
     const kind = envelopeKind(frame);
     if (kind === PLAIN && (frame as unknown[]).length === 2) {
       this.subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
-    } else if (kind === RESPONSE) this.pending.respond(frame as unknown[], this.buffer.link);
-    else {
+    } else if (kind === RESPONSE) {
+      const recovered = this.pending.respond(frame as unknown[], this.buffer.link);
+      if (recovered) this.subscriber.next(recoveredResponse(recovered, this.restoredPayloads));
+    } else {
       throw notAnEnvelope('requests', frame, 'does the server pipe serveRequests()?', this.buffer.link);
     }
   }

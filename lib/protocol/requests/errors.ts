@@ -61,7 +61,7 @@ export class RequestTimeoutError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
   protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'RequestTimeoutError');
 
-  /** The request's id on the wire. */
+  /** The request's id on the wire; 0 when it timed out before it was sent. */
   readonly id: number;
   /** The timeout that expired, in milliseconds. */
   readonly timeout: number;

@@ -9,14 +9,30 @@ import {
   RequestTimeoutError,
 } from './errors.js';
 import type { BodyRun } from './send-buffer.js';
-import { isRequestId, parseWireError, requestsError } from './serve-requests.js';
+import { isRequestId, parseWireError, requestsError, type WireError } from './serve-requests.js';
+
+/**
+ * One checked response frame: its request's id, its part, the value (`next`, `value`) or the error
+ * (`error`) it carries.
+ * @internal
+ */
+export interface ResponsePart {
+  readonly id: number;
+  readonly part: 'next' | 'value' | 'complete' | 'error';
+  readonly value: unknown;
+  readonly error: WireError | undefined;
+}
 
 /**
  * One request of {@link PendingRequests}, from subscription to its last response part.
  * @internal
  */
 export interface Pending {
-  readonly id: number;
+  /**
+   * The request's id on the wire, given when its head is first handed to a link (see
+   * {@link PendingRequests.idFor}); 0 before.
+   */
+  id: number;
   readonly payload: unknown;
   readonly idempotent: boolean;
   readonly subscriber: Subscriber<unknown>;
@@ -44,8 +60,14 @@ export interface Pending {
  * @internal
  */
 export class PendingRequests {
-  private readonly requests = new Map<number, Pending>();
+  /** Every pending request, oldest first. */
+  private readonly requests = new Set<Pending>();
+  /** The pending requests that have an id (their head was handed to a link), by id. */
+  private readonly numbered = new Map<number, Pending>();
+  /** The highest id given to a request of this session. */
   private lastId = 0;
+  /** Ids up to this one were given by an earlier process on the same journaled session. */
+  private restoredIds = 0;
 
   /**
    * @param cancel Tells the server a request is over (best effort), before it is settled here.
@@ -87,7 +109,7 @@ export class PendingRequests {
       return undefined;
     }
     const entry: Pending = {
-      id: ++this.lastId,
+      id: 0,
       payload,
       idempotent,
       subscriber,
@@ -99,17 +121,65 @@ export class PendingRequests {
       timer: undefined,
       run: undefined,
     };
-    this.requests.set(entry.id, entry);
+    this.requests.add(entry);
     if (timeout !== Infinity) {
       entry.timer = this.scheduler.schedule(() => this.timedOut(entry, timeout), timeout);
     }
     return entry;
   }
 
+  /**
+   * The id `request`'s head goes out with: its own once it has one, else the next of the session.
+   * It is the request's only once {@link handed} (a head the link refused leaves it unused), so
+   * the ids of a session are given in the order heads reach the link, one per head: an id is never
+   * above its head's sequence number in a resumable session, which is what keeps the ids of a
+   * restarted process (above the journal's `lastSeq`, see {@link restored}) clear of every id an
+   * earlier one sent.
+   */
+  idFor(request: Pending): number {
+    return request.id || this.lastId + 1;
+  }
+
+  /** The link took `request`'s head, numbered `id` (from {@link idFor}). */
+  handed(request: Pending, id: number): void {
+    if (request.id === id) return;
+    request.id = id;
+    this.lastId = id;
+    this.numbered.set(id, request);
+  }
+
+  /**
+   * A journal restored a session whose frames were numbered up to `lastSeq`: every request an
+   * earlier process sent on it has an id at most that, so this one numbers its own above it, and a
+   * response to one of those is {@link recovered}, not an error.
+   */
+  restored(lastSeq: number): void {
+    this.restoredIds = Math.max(this.restoredIds, lastSeq);
+    this.lastId = Math.max(this.lastId, lastSeq);
+  }
+
+  /** The highest id an earlier process gave (0 when none): see {@link restored}. */
+  get restoredThrough(): number {
+    return this.restoredIds;
+  }
+
+  /**
+   * A fresh session replaced a lost one (its sequence numbers start again at 1), and every request
+   * of the old one was queued again or failed (see {@link connectionLost}): ids start again too,
+   * and the queued requests are numbered anew when handed. Nothing of the old session answers.
+   */
+  renumber(): void {
+    for (const request of this.requests) request.id = 0;
+    this.numbered.clear();
+    this.lastId = 0;
+    this.restoredIds = 0;
+  }
+
   /** Done with `request`: it is no longer pending, its timeout stops, and so does its body. */
   settle(request: Pending): void {
     request.state = 'done';
-    this.requests.delete(request.id);
+    this.requests.delete(request);
+    if (this.numbered.get(request.id) === request) this.numbered.delete(request.id);
     request.timer?.unsubscribe();
     request.timer = undefined;
     this.release(request);
@@ -143,18 +213,22 @@ export class PendingRequests {
     this.cancel(entry);
     this.settle(entry);
     entry.subscriber.error(
-      new RequestTimeoutError(`Request ${entry.id} got no complete response within ${timeout} ms`, {
-        id: entry.id,
-        timeout,
-      }),
+      new RequestTimeoutError(
+        `${entry.id ? `Request ${entry.id}` : 'A request never sent'} got no complete response within ${timeout} ms`,
+        {
+          id: entry.id,
+          timeout,
+        },
+      ),
     );
   }
 
   /**
    * A response frame `[RESPONSE, id, part, value?]` from `link`; a malformed one, or one for an id
-   * never sent, throws a `ProtocolError`.
+   * never sent, throws a `ProtocolError`. One for a request an earlier process on the same
+   * journaled session sent is returned, checked, for the caller to hand to the application.
    */
-  respond(frame: unknown[], link: Link<unknown> | undefined): void {
+  respond(frame: unknown[], link: Link<unknown> | undefined): ResponsePart | undefined {
     const id = frame[1];
     const part = frame[2];
     if (!isRequestId(id)) throw requestsError('malformed response', link);
@@ -164,14 +238,16 @@ export class PendingRequests {
     if (!valid) throw requestsError(`malformed response part ${describeValue(part)}`, link);
     const error = part === 'error' ? parseWireError(frame[3]) : undefined;
     if (part === 'error' && !error) throw requestsError('malformed error response', link);
-    const request = this.requests.get(id);
+    const request = this.numbered.get(id);
     if (!request) {
+      if (id <= this.restoredIds) return { id, part, value: frame[3], error };
       if (id > this.lastId) throw requestsError(`response for request ${id}, which was never sent`, link);
-      return; // settled here already: the response crossed a cancel or a timeout
+      return undefined; // settled here already: the response crossed a cancel or a timeout
     }
     if (part === 'next') {
       request.values++;
-      return request.subscriber.next(frame[3]);
+      request.subscriber.next(frame[3]);
+      return undefined;
     }
     this.settle(request);
     if (part === 'value') {
@@ -180,6 +256,7 @@ export class PendingRequests {
     } else if (part === 'complete') request.subscriber.complete();
     else
       request.subscriber.error(new RemoteError(error!.message, { id: request.id, remoteName: error!.name }));
+    return undefined;
   }
 
   /**

@@ -49,6 +49,10 @@ export interface SendBufferHooks {
   refuse(request: Pending, error: unknown): void;
   /** A queued frame the link cannot encode: the stream fails, since its sender is long gone. */
   fail(error: unknown): void;
+  /** The id a request's head goes out with (see `PendingRequests.idFor`). */
+  idFor(request: Pending): number;
+  /** The link took the request's head, numbered `id`. */
+  handed(request: Pending, id: number): void;
 }
 
 /**
@@ -129,18 +133,17 @@ export class SendBuffer<Out> {
   private hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
     if (request.body && this.version !== undefined && this.version < BODY_VERSION) {
       this.hooks.settle(request);
-      request.subscriber.error(unsupported(request, this.version));
+      request.subscriber.error(unsupported(this.version));
       return true;
     }
     let result: boolean | 'full';
     // Its index among every frame of the connection, the layers' below included (pings).
     const position = link.framesSent;
+    const id = this.hooks.idFor(request);
     try {
       result = this.sendOwn(
         link,
-        request.body
-          ? [REQUEST, request.id, request.payload, WITH_BODY]
-          : [REQUEST, request.id, request.payload],
+        request.body ? [REQUEST, id, request.payload, WITH_BODY] : [REQUEST, id, request.payload],
       );
     } catch (error) {
       // Not encodable, or too large for the link: this request fails, nothing else does.
@@ -153,6 +156,7 @@ export class SendBuffer<Out> {
       this.awaitDrain();
       return false;
     }
+    this.hooks.handed(request, id);
     request.state = 'handed';
     request.position = position;
     request.last = position;
@@ -475,9 +479,9 @@ function stopBody(request: Pending): BodyRun | undefined {
   return run;
 }
 
-function unsupported(request: Pending, version: number): RequestBodyUnsupportedError {
+function unsupported(version: number): RequestBodyUnsupportedError {
   return new RequestBodyUnsupportedError(
-    `Request ${request.id} streams a body, which needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
+    `The request streams a body, which needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
     { version, needs: BODY_VERSION },
   );
 }

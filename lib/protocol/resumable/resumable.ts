@@ -7,7 +7,7 @@ import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/p
 import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
-import type { SessionJournal } from './journal.js';
+import type { JournalState, SessionJournal } from './journal.js';
 import {
   ReplayBufferFullError,
   SessionLostError,
@@ -91,6 +91,32 @@ export interface SessionResetEvent {
 }
 
 /**
+ * A {@link resumable} with a `journal` found a session (or frames sent offline) in it when it was
+ * subscribed: emitted once, at once, before anything else, with what the journal restored. The
+ * session is resumed on the first connection, the frames in `state.frames` replayed to the server.
+ * It is the restarted process's commitment point: pass `state` to {@link sentOutcomes} to learn
+ * which of the messages sent before the crash the server has, which are replayed, and which must
+ * be sent again. Not emitted when the journal was empty.
+ *
+ * With {@link cancelPending} in the pipe it arrives in the application's terms (a
+ * {@link RequestsRestoredEvent}): the frames are the messages and request payloads, and the
+ * requests the previous process made are listed.
+ *
+ * @example
+ * ```ts
+ * import { sentOutcomes, type RestoredEvent } from 'rx-lifeline';
+ * const onRestored = (e: RestoredEvent) =>
+ *   console.log(`resuming ${e.state.session}: ${sentOutcomes(e.state, () => undefined).pending.length} frames to replay`);
+ * ```
+ * @category Sessions
+ */
+export interface RestoredEvent {
+  readonly type: 'restored';
+  /** What the journal restored, as `journal.restore()` returned it. */
+  readonly state: JournalState;
+}
+
+/**
  * `send` refused a frame because the replay buffer was full (`onOverflow: 'event'`). The frame was
  * not queued: it is here, to be sent again later or dropped by the application's own choice.
  *
@@ -122,7 +148,12 @@ export interface OverflowEvent<Out = unknown> {
  * @category Sessions
  */
 export type ResumableEvent<In = unknown, Out = In> =
-  ConnectedEvent<Out> | FrameEvent<In> | ResumedEvent | SessionResetEvent | OverflowEvent<Out>;
+  | ConnectedEvent<Out>
+  | FrameEvent<In>
+  | RestoredEvent
+  | ResumedEvent
+  | SessionResetEvent
+  | OverflowEvent<Out>;
 
 /**
  * Options of {@link resumable}.
@@ -138,8 +169,9 @@ export interface ResumableConfig<Out = unknown> {
   /**
    * Where this client keeps its session so that a process that dies resumes it: the session id and
    * token, the counters, and every frame the server has not acknowledged, kept before it leaves.
-   * On subscription `resumable` restores what the journal holds and resumes that session on its
-   * first connection, replaying what the server missed. `close()` and a lost session clear it;
+   * On subscription `resumable` restores what the journal holds, says so with a
+   * {@link RestoredEvent}, and resumes that session on its first connection, replaying what the
+   * server missed. `close()` and a lost session clear it;
    * unsubscribing keeps it (that is what a crash looks like). Frames the server sent after the
    * last one the journal recorded as received are delivered again after a restart: at least once
    * across a crash, each with its place in the server's numbering unchanged.
@@ -222,7 +254,8 @@ const CONFIG: KnownOptions<ResumableConfig> = {
  * new connection a handshake names the session, proves it with a single-use token, and says how
  * far each side got, and each side replays what the other missed and drops duplicates.
  *
- * It emits `connected` once, when the first handshake succeeds, with a link that stays valid
+ * With a `journal` that holds a session, it first emits a {@link RestoredEvent}. It emits
+ * `connected` once, when the first handshake succeeds, with a link that stays valid
  * across reconnections: `send` while disconnected queues in the replay buffer (capped by
  * `maxBytes` and `maxFrames`; overflow is an error or an {@link OverflowEvent}, never a silent
  * drop). Then `frame` events, each once, in order; `resumed` after each successful resume;
@@ -236,8 +269,8 @@ const CONFIG: KnownOptions<ResumableConfig> = {
  * connection and completes the stream; closed while disconnected, it ends at once.
  *
  * It does not reconnect by itself, does not time out a handshake (pipe {@link heartbeat} before
- * `reconnectWith` for that), and does not persist the buffer: a client process that restarts
- * starts a new session. Piped where a session stream is not expected (before `reconnectWith`, so
+ * `reconnectWith` for that), and keeps the buffer in memory only unless given a `journal`:
+ * without one, a client process that restarts starts a new session. Piped where a session stream is not expected (before `reconnectWith`, so
  * that its source fails with a connection error), it errors with a `TypeError` that says so; a
  * `reconnectWith` after it gives up at once with a {@link GaveUpError} (reason `'permanent'`) whose
  * message carries that `TypeError`'s.
@@ -331,8 +364,9 @@ export function resumable<In = unknown, Out = In>(
       });
 
       // A session a journal kept: resumed on the first connection, its frames replayed.
+      let saved: JournalState | undefined;
       try {
-        const saved = journal?.restore();
+        saved = journal?.restore();
         if (saved) {
           endpoint.restore(saved);
           sessionId = saved.session;
@@ -342,6 +376,7 @@ export function resumable<In = unknown, Out = In>(
         fail(error);
         return upstream;
       }
+      if (saved) subscriber.next({ type: 'restored', state: saved });
 
       const send = (frame: Out): boolean => {
         if (onOverflow === 'error') return endpoint.send(frame);

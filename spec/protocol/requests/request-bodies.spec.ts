@@ -578,8 +578,9 @@ describe('streamed request bodies (requests layer v2)', () => {
         ]).to.deep.equal([1, 2]);
         expect((e as Error).message).to.include('the server speaks requests v1');
       }
-      // The hello, then the plain request only, as v1 has it ('late' was refused before it had an id).
-      expect(sent.slice(1)).to.deep.equal([[1, 2, 'plain']]);
+      // The hello, then the plain request only, as v1 has it: an id is given when a head reaches
+      // the link, and neither refused request's did.
+      expect(sent.slice(1)).to.deep.equal([[1, 1, 'plain']]);
       stop();
     });
 

@@ -1,0 +1,306 @@
+// Requests across a client crash: a process on resumable({ journal }) + cancelPending dies
+// (unsubscribed, no goodbye: the journal kept as a crash leaves it) and a new stream on the same
+// journal takes over the session. Ids must not collide with the dead process's, whose requests
+// may still run on the server, and their responses reach the new process as outcomes.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  acceptSessions,
+  cancelPending,
+  memory,
+  memoryJournal,
+  policy,
+  reconnectWith,
+  resumable,
+  serveRequests,
+  type MemoryEndpoint,
+  type RecoveredResponseEvent,
+  type RequestHandler,
+  type RequestLink,
+  type RequestsRestoredEvent,
+  type SessionJournal,
+  sentOutcomes,
+} from 'rx-lifeline';
+import { map, mergeMap, take, throwError, timer, type Subscription } from 'rxjs';
+import { newTestScheduler } from '../../operators/support.js';
+
+/**
+ * The server's handler: `slow` answers after 30 ms, `stream` with two values 10 ms apart, `boom`
+ * fails after 30 ms, anything else at once; every call is logged as `payload#id`.
+ */
+function handlerLogging(calls: string[]): RequestHandler {
+  return (payload, { id }) => {
+    calls.push(`${String(payload)}#${id}`);
+    if (payload === 'slow') return timer(30).pipe(map(() => 'slow!'));
+    if (payload === 'stream')
+      return timer(10, 10).pipe(
+        map((n) => `s${n}`),
+        take(2),
+      );
+    if (payload === 'boom') return timer(30).pipe(mergeMap(() => throwError(() => new RangeError('boom'))));
+    return `${String(payload)}!`;
+  };
+}
+
+/**
+ * A session server serving `handler`; plain messages are logged in `calls` as `message:<m>`, a
+ * failed session as `failed:<name>`.
+ */
+function serve(endpoint: MemoryEndpoint, handler: RequestHandler, calls: string[]): Subscription {
+  return acceptSessions(endpoint.server, { ackInterval: 5 })
+    .pipe(mergeMap((session) => session.events$.pipe(serveRequests(handler))))
+    .subscribe({
+      next: (event) => {
+        if (event.type === 'frame') calls.push(`message:${String((event as { frame: unknown }).frame)}`);
+      },
+      error: (e: Error) => calls.push(`failed:${e.name}`),
+    });
+}
+
+/** Shows a client event in one short string (`restored`, `recovered`, errors); `undefined` for others. */
+function shown(event: { type: string }): string | undefined {
+  if (event.type === 'restored') {
+    const e = event as RequestsRestoredEvent;
+    const requests = e.requests.map((r) => `${r.id}:${String(r.payload)}`).join(',');
+    return `restored(last ${e.lastRequestId}; ${e.state.frames.map((f) => String(f.frame)).join(',')}; [${requests}])`;
+  }
+  if (event.type === 'recovered-response') {
+    const e = event as RecoveredResponseEvent;
+    const what = e.part === 'error' ? `${e.error!.name}:${e.error!.remoteName}` : String(e.value ?? '');
+    return `recovered ${e.id} ${e.part} ${what}${'payload' in e ? ` for ${String(e.payload)}` : ''}`;
+  }
+  return undefined;
+}
+
+/**
+ * One client process on `journal`: its link, and its events shown in `log` as `t: what`;
+ * `onRestored` sees the restored event first, `maxFrames` caps the replay buffer.
+ */
+function processOn(
+  endpoint: MemoryEndpoint,
+  journal: SessionJournal,
+  log: string[],
+  now: () => number,
+  options: { onRestored?: (event: RequestsRestoredEvent) => void; maxFrames?: number } = {},
+): { link: RequestLink<string>; subscription: Subscription } {
+  let link: RequestLink<string> | undefined;
+  const caps = options.maxFrames === undefined ? {} : { maxFrames: options.maxFrames };
+  const subscription = endpoint.transport
+    .pipe(
+      reconnectWith(policy.constant(10)),
+      resumable({ journal, ackInterval: 5, ...caps }),
+      cancelPending<string>({ timeout: Infinity }),
+    )
+    .subscribe({
+      next: (event) => {
+        if (event.type === 'request-link') link = event.link as RequestLink<string>;
+        if (event.type === 'restored') options.onRestored?.(event);
+        const said = shown(event);
+        if (said) log.push(`${now()}: ${said}`);
+      },
+      error: (error: Error) => log.push(`${now()}: error ${error.name}: ${error.message}`),
+    });
+  return { link: link!, subscription };
+}
+
+/** Subscribes a request, logging its outcome as `t: name -> value` or `t: name !ErrorName`. */
+function ask(link: RequestLink<string>, payload: string, log: string[], now: () => number): Subscription {
+  return link.request<string>(payload).subscribe({
+    next: (value) => log.push(`${now()}: ${payload} -> ${value}`),
+    error: (error: Error) => log.push(`${now()}: ${payload} !${error.name}`),
+  });
+}
+
+describe('cancelPending over a journal: requests across a client crash', () => {
+  it('a restarted process numbers its requests above the journal: no collision with a request the dead one left running, whose answer arrives as recovered-response', () => {
+    const testScheduler = newTestScheduler();
+    const calls: string[] = [];
+    const log: string[] = [];
+    const journal = memoryJournal();
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const endpoint = memory({ latency: 1 });
+      const server = serve(endpoint, handlerLogging(calls), calls);
+      const first = processOn(endpoint, journal, log, now);
+      // The first process asks for 'slow', 'stream' and 'boom' (ids 1 to 3) and dies at 15, after
+      // the server acknowledged them (the journal no longer holds their heads).
+      testScheduler.schedule(
+        () => ['slow', 'stream', 'boom'].forEach((p) => ask(first.link, p, log, now)),
+        5,
+      );
+      testScheduler.schedule(() => first.subscription.unsubscribe(), 15);
+      // The second one starts at 20 on the same journal and asks for 'fast' at once.
+      let second: ReturnType<typeof processOn> | undefined;
+      testScheduler.schedule(() => {
+        second = processOn(endpoint, journal, log, now);
+        ask(second.link, 'fast', log, now);
+      }, 20);
+      testScheduler.schedule(() => (second!.subscription.unsubscribe(), server.unsubscribe()), 100);
+    });
+    // The server ran each request once, the second process's under a fresh id.
+    expect(calls).to.deep.equal(['slow#1', 'stream#2', 'boom#3', 'fast#4']);
+    expect(log).to.deep.equal([
+      // The dead process's requests failed with it (unsubscribed), as a crash would leave them.
+      '15: slow !RequestCancelledError',
+      '15: stream !RequestCancelledError',
+      '15: boom !RequestCancelledError',
+      // Nothing pending in the journal: the three heads were acknowledged; their ids are ≤ 3.
+      '20: restored(last 3; ; [])',
+      // Connected at 21, resumed at 23: the server replays 's0', sent at 16 while no one was there.
+      '23: recovered 2 next s0',
+      // 'fast' left at 23 as request 4; the server has 1 to 3 still running and takes it.
+      '25: fast -> fast!',
+      '27: recovered 2 next s1',
+      '27: recovered 2 complete ',
+      // The slow and failing answers, at 36 on the server, are the new process's to see.
+      '37: recovered 1 next slow!',
+      '37: recovered 1 complete ',
+      '37: recovered 3 error RemoteError:RangeError',
+    ]);
+  });
+
+  it('after a restart the application accounts for each request it made: a pending one is sent again and answered as recovered-response, an unknown one it asks again', () => {
+    const testScheduler = newTestScheduler();
+    const calls: string[] = [];
+    const log: string[] = [];
+    const outcomes: string[] = [];
+    const journal = memoryJournal();
+    /** The application's own outbox keys, in the order it handed things over. */
+    const keys: Record<string, number> = { a: 1, m: 2, b: 3 };
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const endpoint = memory({ latency: 1 });
+      const server = serve(endpoint, handlerLogging(calls), calls);
+      // A replay buffer of two frames: from the first on, send() says to wait.
+      const first = processOn(endpoint, journal, log, now, { maxFrames: 2 });
+      // The server goes away at 5 and comes back at 15; meanwhile the first process asks for
+      // 'a', sends 'm' (both journaled, in its replay buffer), then asks for 'b', which finds the
+      // buffer full and waits in cancelPending's queue, never journaled. It dies at 12.
+      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
+      testScheduler.schedule(() => {
+        ask(first.link, 'a', log, now);
+        first.link.send('m');
+        ask(first.link, 'b', log, now);
+      }, 8);
+      testScheduler.schedule(() => first.subscription.unsubscribe(), 12);
+      testScheduler.schedule(() => endpoint.faults.refuse(false), 15);
+      let second: ReturnType<typeof processOn> | undefined;
+      testScheduler.schedule(() => {
+        second = processOn(endpoint, journal, log, now, {
+          onRestored: (event) => {
+            const report = sentOutcomes(event.state, (value) => keys[String(value)]);
+            for (const [name, key] of Object.entries(keys)) outcomes.push(`${name}:${report.of(key)}`);
+          },
+        });
+        // What never reached the journal never left: asked again, as a new request.
+        for (const name of Object.keys(keys)) {
+          if (outcomes.includes(`${name}:unknown`)) ask(second.link, name, log, now);
+        }
+      }, 20);
+      testScheduler.schedule(() => (second!.subscription.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(outcomes).to.deep.equal(['a:pending', 'm:pending', 'b:unknown']);
+    // Each ran once: 'a' under the id the first process gave it, 'b' under the second's first id.
+    expect(calls).to.deep.equal(['a#1', 'message:m', 'b#3']);
+    expect(log).to.deep.equal([
+      '12: a !RequestCancelledError',
+      '12: b !RequestCancelledError',
+      // The journal's frames in the application's terms, and the request among them.
+      '20: restored(last 2; a,m; [1:a])',
+      // Resumed at 23: 'a' and 'm' are replayed, then 'b' leaves as request 3.
+      '25: recovered 1 value a! for a',
+      '25: b -> b!',
+    ]);
+  });
+
+  it('property: across any number of crashes, no id serves two requests, and every request ran once and answered once, or never ran and reads unknown', () => {
+    const incarnation = fc.record({
+      /** Milliseconds to each answer, one request each, asked 1 ms apart from 2 ms on. */
+      delays: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 5 }),
+      /** When this process dies, after it started. */
+      life: fc.integer({ min: 1, max: 50 }),
+    });
+    fc.assert(
+      fc.property(fc.array(incarnation, { minLength: 1, maxLength: 4 }), (plan) => {
+        const testScheduler = newTestScheduler();
+        const journal = memoryJournal();
+        const ranUnder = new Map<number, number>();
+        const ran = new Map<number, number>();
+        const answers = new Map<number, number>();
+        const unknown = new Set<number>();
+        const problems: string[] = [];
+        let key = 0;
+        const delayOf = new Map<number, number>();
+        testScheduler.run(() => {
+          const endpoint = memory({ latency: 1 });
+          const handler: RequestHandler = (payload, { id }) => {
+            const k = payload as number;
+            ran.set(k, (ran.get(k) ?? 0) + 1);
+            if (ranUnder.has(id)) problems.push(`id ${id} served ${ranUnder.get(id)} and ${k}`);
+            ranUnder.set(id, k);
+            return timer(delayOf.get(k)!).pipe(map(() => -k));
+          };
+          const server = acceptSessions(endpoint.server, { ackInterval: 5 })
+            .pipe(mergeMap((session) => session.events$.pipe(serveRequests(handler))))
+            .subscribe({ error: (e: Error) => problems.push(`server: ${e.name}: ${e.message}`) });
+          const answered = (k: number) => answers.set(k, (answers.get(k) ?? 0) + 1);
+          let start = 0;
+          let previous: number[] = [];
+          plan.forEach(({ delays, life }, index) => {
+            const last = index === plan.length - 1;
+            testScheduler.schedule(() => {
+              let link: RequestLink<number> | undefined;
+              const made: number[] = [];
+              const subscription = endpoint.transport
+                .pipe(
+                  reconnectWith(policy.constant(10)),
+                  resumable({ journal, ackInterval: 5 }),
+                  cancelPending<number>({ timeout: Infinity }),
+                )
+                .subscribe({
+                  next: (event) => {
+                    if (event.type === 'request-link') link = event.link as RequestLink<number>;
+                    else if (event.type === 'restored') {
+                      const report = sentOutcomes(event.state, (v) =>
+                        typeof v === 'number' ? v : undefined,
+                      );
+                      for (const k of previous) if (report.of(k) === 'unknown') unknown.add(k);
+                    } else if (event.type === 'recovered-response' && event.part === 'next') {
+                      answered(-(event.value as number));
+                    }
+                  },
+                  error: (e: Error) => problems.push(`client ${index}: ${e.name}: ${e.message}`),
+                });
+              delays.forEach((delay, i) => {
+                testScheduler.schedule(() => {
+                  const k = ++key;
+                  delayOf.set(k, delay);
+                  made.push(k);
+                  link!.request<number>(k).subscribe({ next: (v) => answered(-v), error: () => undefined });
+                }, 2 + i);
+              });
+              testScheduler.schedule(
+                () => {
+                  // Those still waiting are the next process's to account for.
+                  previous = made.filter((k) => !answers.has(k));
+                  subscription.unsubscribe();
+                  if (last) server.unsubscribe();
+                },
+                last ? 200 : life,
+              );
+            }, start);
+            start += (last ? 200 : life) + 1;
+          });
+        });
+        expect(problems).to.deep.equal([]);
+        for (let k = 1; k <= key; k++) {
+          if (unknown.has(k)) expect([k, ran.get(k) ?? 0, answers.get(k) ?? 0]).to.deep.equal([k, 0, 0]);
+          else if (ran.has(k)) expect([k, ran.get(k), answers.get(k)]).to.deep.equal([k, 1, 1]);
+          // Neither ran nor unknown: asked before the process connected, it died in cancelPending's queue.
+          else expect(answers.has(k), `request ${k}`).to.equal(false);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
