@@ -53,9 +53,12 @@ export interface Departing {
  */
 export interface DrainOptions {
   /**
-   * The hint sent with each go-away and each refusal: the milliseconds after which a client
+   * The hint sent with the first go-away or refusal: the milliseconds after which a client
    * should come back (an integer from 0 to a day). A client with several servers goes to another
-   * one meanwhile; a client of this server alone comes back once it restarted.
+   * one meanwhile; a client of this server alone comes back once it restarted. With a rate
+   * (`perSecond`), each next client is told one slot of that rate later (at most `maxWait` more),
+   * so the crowd comes back at the rate a server admits instead of in one instant; without one,
+   * every client gets this hint.
    * @default 1_000
    */
   retryAfterMs?: number;
@@ -107,6 +110,8 @@ export class HandshakeAdmission {
   private refilledAt: number;
   /** When the last refused client was told to come back: the end of the queue. */
   private queueEnd = -Infinity;
+  /** When the last client told to go away (or refused) while draining was told to come back. */
+  private drainQueueEnd = -Infinity;
   private counts = { admitted: 0, refused: 0 };
   /** The accepted connections still open, each able to be told to go away. */
   private readonly open = new Set<Departing>();
@@ -216,8 +221,8 @@ export class HandshakeAdmission {
       running: () => this.running,
       openConnections: () => this.open.size,
       layers: () => [...this.layers],
-      goAwayAll: (retryAfterMs) => {
-        for (const connection of [...this.open]) connection.goAway(retryAfterMs);
+      goAwayAll: () => {
+        for (const connection of [...this.open]) connection.goAway(this.drainHint());
       },
     };
   }
@@ -229,7 +234,7 @@ export class HandshakeAdmission {
   enter(connection: Departing): () => void {
     this.open.add(connection);
     const drain = this.draining;
-    if (drain?.goneAway) connection.goAway(drain.retryAfterMs);
+    if (drain?.goneAway) connection.goAway(this.drainHint());
     return () => {
       this.open.delete(connection);
       this.draining?.check();
@@ -262,13 +267,27 @@ export class HandshakeAdmission {
   }
 
   /**
+   * The hint of the next client told to go away or refused while draining: `retryAfterMs` for the
+   * first, then one slot of the admission rate later for each next one (as the refusals' queue),
+   * at most `maxWait` past `retryAfterMs`. A retry policy takes a hint as its delay, so without
+   * this a drained server's whole crowd would come back in the same instant. Without a rate
+   * (`perSecond` Infinity) every hint is `retryAfterMs`.
+   */
+  private drainHint(): number {
+    const now = this.scheduler.now();
+    const first = now + this.draining!.retryAfterMs;
+    this.drainQueueEnd = Math.min(Math.max(first, this.drainQueueEnd + this.interval), first + this.maxWait);
+    return Math.ceil(this.drainQueueEnd - now);
+  }
+
+  /**
    * Takes a token for one handshake: `undefined` when it is admitted, else the milliseconds after
    * which the client should come back (a whole number, at least 1).
    */
   admit(): number | undefined {
     if (this.draining) {
       this.counts.refused++;
-      return Math.max(1, this.draining.retryAfterMs);
+      return Math.max(1, this.drainHint());
     }
     if (this.interval === 0) {
       this.counts.admitted++;

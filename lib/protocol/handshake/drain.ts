@@ -35,8 +35,11 @@ export interface DrainedServer {
   openConnections(): number;
   /** The layers taking part, as they are now. */
   layers(): readonly DrainingLayer[];
-  /** Sends each open connection a go-away with the hint, then closes it once its queue is written. */
-  goAwayAll(retryAfterMs: number): void;
+  /**
+   * Sends each open connection a go-away with its hint (spread from the drain's `retryAfterMs`),
+   * then closes it once its queue is written.
+   */
+  goAwayAll(): void;
 }
 
 type Phase = 'requests' | 'writing' | 'closing' | 'flushing' | 'drained';
@@ -98,7 +101,7 @@ export class ServerDrain {
     this.deadline.cancel();
     this.phase = 'closing';
     this.waiting.clear();
-    this.server.goAwayAll(this.retryAfterMs);
+    this.server.goAwayAll();
     this.check();
   }
 

@@ -200,6 +200,46 @@ describe('HandshakeAdmission', () => {
       });
     });
 
+    it('with a rate, spreads the hints one slot apart: the crowd it sends away does not come back in one instant', () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(() => {
+        const endpoint = memory({ latency: 5 });
+        // 100 a second: one slot every 10 ms.
+        const admission = new HandshakeAdmission({ perSecond: 100, burst: 10 });
+        endpoint.server
+          .pipe(
+            mergeMap((event) =>
+              event.type === 'connection'
+                ? event.connection.pipe(
+                    acceptHandshake({ layers: ['heartbeat'], admission }),
+                    heartbeat(),
+                    catchError(() => EMPTY),
+                  )
+                : EMPTY,
+            ),
+          )
+          .subscribe();
+        const seen: string[] = [];
+        for (const name of ['a', 'b', 'c']) {
+          endpoint.transport
+            .pipe(
+              handshake({ layers: ['heartbeat'] }),
+              heartbeat(),
+              reconnectWith(policy.constant(10).maxAttempts(2)),
+              catchError(() => EMPTY),
+            )
+            .subscribe((event) => {
+              if (event.type === 'disconnected') seen.push(`${testScheduler.now()}:${name}:${event.delay}`);
+            });
+        }
+        testScheduler.schedule(() => admission.drain({ retryAfterMs: 1_000 }).subscribe(), 50);
+        testScheduler.schedule(() => {
+          // Each client waits its own hint (the policy takes it as its delay), one slot after the other.
+          expect(seen).to.deep.equal(['55:a:1000', '55:b:1010', '55:c:1020']);
+        }, 3_000);
+      });
+    });
+
     it('on a connection without layers it only closes: a map there could be an application frame', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {

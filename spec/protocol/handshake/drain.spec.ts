@@ -204,7 +204,7 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
       '54:response 7: 70',
       '54:A drained',
       '54:disconnected go-away 5',
-      '74:resumed moved',
+      '69:resumed moved',
     ]);
     expect(b.events).to.deep.equal(['1000:ended']);
   });
@@ -227,13 +227,13 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
       '82:abort 9',
       '82:ended',
     ]);
-    expect(b.events).to.deep.equal(['104:run 7', '1000:ended']);
+    expect(b.events).to.deep.equal(['99:run 7', '1000:ended']);
     expect(client).to.deep.equal([
       '82:A drained',
       '82:disconnected go-away 5',
-      '102:response 9: AmbiguousOutcomeError',
-      '102:resumed moved',
-      '106:response 7: 70',
+      '97:response 9: AmbiguousOutcomeError',
+      '97:resumed moved',
+      '101:response 7: 70',
     ]);
     expect(AmbiguousOutcomeError.is(outcomes[0])).to.equal(true);
   });
@@ -251,7 +251,7 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
       '62:got last',
       '62:A drained',
       '62:disconnected go-away 5',
-      '82:resumed moved',
+      '77:resumed moved',
     ]);
     expect(a.events).to.deep.equal(['62:disconnected', '62:ended']);
   });
@@ -288,7 +288,7 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
     const error = a.errors[0] as SessionStoreError;
     expect(error.code).to.equal('fenced');
     expect(error.unsent).to.deep.equal([[0, 'late']]);
-    expect(client).to.deep.equal(['32:disconnected go-away 5', '52:resumed moved', '60:A drained']);
+    expect(client).to.deep.equal(['32:disconnected go-away 5', '47:resumed moved', '60:A drained']);
   });
 
   it('without a store, the client learns that its session ended, typed, with its pending request counted', () => {
@@ -300,8 +300,8 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
     expect(client).to.deep.equal([
       '52:A drained',
       '52:disconnected go-away 5',
-      '72:response 9: RequestCancelledError',
-      '72:failed SessionLostError',
+      '67:response 9: RequestCancelledError',
+      '67:failed SessionLostError',
     ]);
     const lost = outcomes[1] as SessionLostError;
     expect(SessionLostError.is(lost) && lost.reason).to.equal('unknown-session');
