@@ -315,7 +315,9 @@ export class Handshake<In, Out> {
         token: session.token,
         // With a store, only what it kept: the client replays the rest.
         received: session.endpoint.ackable,
-        ...(moved ? { moved: true } : {}),
+        // The replay of the frames the dead process stored ends at `sent`: the client settles
+        // what that process took once the replay is in (see resumable's 'resumed').
+        ...(moved ? { moved: true, sent: session.endpoint.lastSeq } : {}),
       },
     ]);
     return session.endpoint.attach(link, peerReceived);

@@ -55,7 +55,11 @@ export interface ResumedEvent {
   /**
    * Present (`true`) when the session was resumed on another server process, from a session store
    * (the process that held it died or left): what that process took but did not store is gone with
-   * it. The requests layer settles the requests it may have taken (see {@link cancelPending}).
+   * it. The requests layer settles the requests it may have taken (see {@link cancelPending}). The
+   * event then comes once the new process's replay of what the one before stored is in (when the
+   * server says where it ends), so the answers that process stored are delivered before it: a
+   * request it answered, even with a refusal, is not taken for one whose outcome is unknown. If
+   * the connection breaks first, the next resume says it.
    */
   readonly moved?: true;
   /** With `moved`: the highest `seq` of this side that the new process has. */
@@ -336,6 +340,12 @@ export function resumable<In = unknown, Out = In>(
       let sessionId: string | undefined;
       let token: string | undefined;
       let announced = false;
+      /**
+       * A move the application has not been told of yet: the 'resumed' event waits until the new
+       * process's replay is in (up to the welcome's `sent`), so that the answers the process before
+       * stored reach the layer above before it settles what that process took.
+       */
+      let move: { readonly through: number; readonly event: ResumedEvent } | undefined;
       /** What the current connection's handshake settled, passed on with `connected`. */
       let handshake: HandshakeResult | undefined;
       /** The version the server chose in its last welcome. */
@@ -494,9 +504,21 @@ export function resumable<In = unknown, Out = In>(
           subscriber.next({ type: 'connected', link, ...(handshake ? { handshake } : {}) });
         } else {
           // Not resuming: this is the fresh session that replaced a lost one (`session-reset`).
-          const moved = welcome.moved ? { moved: true as const, peerReceived: welcome.received } : {};
-          subscriber.next({ type: 'resumed', replayed, fresh: !resuming, ...moved });
+          const moved = welcome.moved || move !== undefined;
+          const extra = moved ? { moved: true as const, peerReceived: welcome.received } : {};
+          const event: ResumedEvent = { type: 'resumed', replayed, fresh: !resuming, ...extra };
+          const through = welcome.sent ?? 0;
+          move = moved && through > endpoint.received ? { through, event } : undefined;
+          if (!move) subscriber.next(event);
         }
+      };
+
+      /** Frame `seq` was delivered: a move waiting for the replay through it is said now. */
+      const replayedThrough = (seq: number) => {
+        if (!move || seq < move.through) return;
+        const { event } = move;
+        move = undefined;
+        subscriber.next(event);
       };
 
       const onRefusal = (refusal: Refusal) => {
@@ -535,6 +557,7 @@ export function resumable<In = unknown, Out = In>(
         endpoint.reset();
         sessionId = undefined;
         token = undefined;
+        move = undefined; // the reset settles everything the session held
         subscriber.next({ type: 'session-reset', reason, lost, unsent, requests: 0 });
         sendHello();
       };
@@ -547,6 +570,7 @@ export function resumable<In = unknown, Out = In>(
             if (endpoint.receiveData(frame[1])) {
               subscriber.next({ type: 'frame', frame: frame[2] as In });
               endpoint.delivered(frame[1]);
+              replayedThrough(frame[1]);
             }
           } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
             endpoint.receiveAck(frame[1]);

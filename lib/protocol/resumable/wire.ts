@@ -33,6 +33,8 @@ export interface Welcome {
   readonly received: number;
   /** Version 2 on, optional: the session was resumed from a store on another server process. */
   readonly moved?: true;
+  /** With `moved`, optional: the highest `seq` that process has for the client (its replay ends there). */
+  readonly sent?: number;
 }
 
 export type RefusalReason = 'unknown-session' | 'bad-token' | 'version' | 'overloaded';
@@ -73,9 +75,10 @@ export function parseHello(value: unknown): Hello | undefined {
 
 export function parseWelcome(value: unknown): Welcome | undefined {
   if (!isRecord(value)) return undefined;
-  const { v, session, token, received, moved } = value;
+  const { v, session, token, received, moved, sent } = value;
   if (!isCount(v) || !isId(session) || !isId(token) || !isCount(received)) return undefined;
   if (moved !== undefined && moved !== true) return undefined;
+  if (sent !== undefined && !isCount(sent)) return undefined;
   return value as unknown as Welcome;
 }
 

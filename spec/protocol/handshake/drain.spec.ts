@@ -270,9 +270,28 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
     expect(client).to.deep.equal([
       '32:disconnected go-away 100',
       '60:A drained',
-      '142:resumed moved',
       '142:got last',
+      '142:resumed moved',
     ]);
+  });
+
+  it('a request that reaches A after its go-away is refused there, and the client reads that refusal from B before it settles what A took', () => {
+    const { a, b, client, outcomes } = world({ store: memorySessionStore(), handler: after(0) }, (w, at) => {
+      at(29, () => w.request(8));
+      at(30, () => w.drainA({ retryAfterMs: 5, timeout: 1_000 }));
+    });
+    // Nothing runs at 30: the go-away leaves at once. 8 reaches A at 31, draining: refused, never
+    // run; the refusal is stored but cannot leave on the closing connection. B replays it, and the
+    // client hears it before 'resumed moved': 8 is refused, not ambiguous.
+    expect(a.events.filter((e) => e.includes('run'))).to.deep.equal([]);
+    expect(b.events.filter((e) => e.includes('run'))).to.deep.equal([]);
+    expect(client).to.deep.equal([
+      '32:A drained',
+      '32:disconnected go-away 5',
+      '47:response 8: RemoteError ServerDrainingError',
+      '47:resumed moved',
+    ]);
+    expect(outcomes.map((e) => (e as Error).name)).to.deep.equal(['RemoteError']);
   });
 
   it("tells the application which frames never left when B took the session over before A's write landed", () => {

@@ -199,6 +199,35 @@ describe('resumable', () => {
     });
   });
 
+  it('a malformed welcome is a ProtocolError, each field checked (moved and sent too)', () => {
+    const good = { v: 2, session: 'a'.repeat(32), token: 'b'.repeat(32), received: 0 };
+    const bad: unknown[] = [
+      { ...good, v: -1 },
+      { ...good, session: 'A'.repeat(32) },
+      { ...good, token: 7 },
+      { ...good, received: 1.5 },
+      { ...good, moved: 'yes' },
+      { ...good, moved: true, sent: -1 },
+      { ...good, moved: true, sent: 2 ** 53 },
+      [good],
+    ];
+    for (const welcome of bad) {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const endpoint = memory({ latency: 1 });
+        endpoint.server
+          .pipe(
+            mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)),
+            catchError(() => EMPTY),
+          )
+          .subscribe((event) => {
+            if (event.type === 'connected') event.link.send([3, welcome]);
+          });
+        expectObservable(client(endpoint)).toBe('--(E|)', { E: 'E:ProtocolError' });
+      });
+    }
+  });
+
   it('replays after a cut in the middle of a frame: every frame once, in order, both ways', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
