@@ -11,7 +11,13 @@ import { ConnectionError, LinkClosedError, UNKNOWN_WRITE, type WriteReport } fro
 import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  COUNT,
+  POSITIVE_DURATION,
+  type KnownOptions,
+} from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
@@ -270,15 +276,9 @@ export function cancelPending<In = unknown, Out = In>(
     timeout = DEFAULT_REQUEST_TIMEOUT,
     scheduler = asyncScheduler,
   } = config;
-  for (const [name, value] of [
-    ['maxPending', maxPending],
-    ['maxQueued', maxQueued],
-    ['maxQueuedBytes', maxQueuedBytes],
-  ] as const) {
-    if (!(Number.isSafeInteger(value) && value >= 0)) {
-      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${describeValue(value)}`);
-    }
-  }
+  checkNumber('cancelPending', 'maxPending', maxPending, COUNT);
+  checkNumber('cancelPending', 'maxQueued', maxQueued, COUNT);
+  checkNumber('cancelPending', 'maxQueuedBytes', maxQueuedBytes, COUNT);
   checkTimeout(timeout);
 
   const settings: Settings = { maxPending, maxQueued, maxQueuedBytes, timeout, scheduler };
@@ -592,9 +592,5 @@ function plainMessages(frames: readonly unknown[]): unknown[] {
 }
 
 function checkTimeout(timeout: number): void {
-  if (!(timeout === Infinity || (Number.isFinite(timeout) && timeout > 0))) {
-    throw new TypeError(
-      `cancelPending: timeout must be a positive number of milliseconds, got ${describeValue(timeout)}`,
-    );
-  }
+  if (timeout !== Infinity) checkNumber('cancelPending', 'timeout', timeout, POSITIVE_DURATION);
 }

@@ -4,6 +4,7 @@ import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../co
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
+import { checkNumber, POSITIVE_DURATION, POSITIVE_INTEGER } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, layerError } from './wire.js';
@@ -28,20 +29,9 @@ export function checkEndpointOptions(
   name: string,
   options: { maxBytes: number; maxFrames: number; ackEvery: number; ackInterval: number },
 ): void {
-  const { maxBytes, maxFrames, ackEvery, ackInterval } = options;
-  const positiveInteger = (value: number) => Number.isSafeInteger(value) && value > 0;
-  if (!positiveInteger(maxBytes))
-    throw new TypeError(`${name}: maxBytes must be a positive integer, got ${describeValue(maxBytes)}`);
-  if (!positiveInteger(maxFrames)) {
-    throw new TypeError(`${name}: maxFrames must be a positive integer, got ${describeValue(maxFrames)}`);
-  }
-  if (!positiveInteger(ackEvery))
-    throw new TypeError(`${name}: ackEvery must be a positive integer, got ${describeValue(ackEvery)}`);
-  if (!(Number.isFinite(ackInterval) && ackInterval > 0)) {
-    throw new TypeError(
-      `${name}: ackInterval must be a positive number of milliseconds, got ${describeValue(ackInterval)}`,
-    );
-  }
+  for (const option of ['maxBytes', 'maxFrames', 'ackEvery'] as const)
+    checkNumber(name, option, options[option], POSITIVE_INTEGER);
+  checkNumber(name, 'ackInterval', options.ackInterval, POSITIVE_DURATION);
 }
 
 /**
