@@ -50,18 +50,18 @@ export function checkNumber(where: string, option: string, value: unknown, rule:
 }
 
 /** A whole number > 0 up to `Number.MAX_SAFE_INTEGER`: a cap or a count. @internal */
-export const POSITIVE_INTEGER: NumberRule = Object.freeze({
+export const POSITIVE_INTEGER: NumberRule = {
   min: 0,
   exclusive: true,
   integer: true,
   max: Number.MAX_SAFE_INTEGER,
-});
+};
 
 /** A whole number ≥ 0 up to `Number.MAX_SAFE_INTEGER`. @internal */
-export const COUNT: NumberRule = Object.freeze({ min: 0, integer: true, max: Number.MAX_SAFE_INTEGER });
+export const COUNT: NumberRule = { min: 0, integer: true, max: Number.MAX_SAFE_INTEGER };
 
 /** A duration in milliseconds > 0 that a timer can wait ({@link MAX_DELAY} at most). @internal */
-export const POSITIVE_DURATION: NumberRule = Object.freeze({ min: 0, exclusive: true });
+export const POSITIVE_DURATION: NumberRule = { min: 0, exclusive: true };
 
 /**
  * Returns `value` when it is one of `allowed`, else throws a `TypeError` such as

@@ -7,7 +7,7 @@ import {
   type Subscription,
   type Unsubscribable,
 } from 'rxjs';
-import { ConnectionError, defineName } from '../../core/errors.js';
+import { ConnectionError } from '../../core/errors.js';
 import type { Link, TransportEvent } from '../../core/transport.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
@@ -99,10 +99,7 @@ const CONFIG: KnownOptions<HeartbeatConfig> = { interval: true, timeout: true, s
  */
 export class HeartbeatTimeoutError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'HeartbeatTimeoutError',
-  );
+  protected static override readonly named: string = 'HeartbeatTimeoutError';
 
   /** How long the connection had been silent, in milliseconds. */
   readonly silentFor: number;
