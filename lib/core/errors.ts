@@ -130,7 +130,7 @@ export class LifelineError extends Error {
   }
 
   constructor(message: string, options?: { cause?: unknown }) {
-    // Before `super`: the stack's first line reads the name then.
+    // Before `super`: an engine that writes the stack's first line there finds the name already.
     nameClasses(new.target);
     super(message, options);
   }
