@@ -21,9 +21,9 @@ import {
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
-import { RequestBodyUnsupportedError, RequestCancelledError, type CancelReason } from './errors.js';
+import { RequestCancelledError, type CancelReason } from './errors.js';
 import { movedRequests, PendingRequests } from './pending-requests.js';
-import { SendBuffer } from './send-buffer.js';
+import { bodyUnsupported, SendBuffer } from './send-buffer.js';
 import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
 
 /**
@@ -410,12 +410,7 @@ class RequestClient<In, Out> {
       }
       const { version } = this.buffer;
       if (body && version !== undefined && version < BODY_VERSION) {
-        requestSubscriber.error(
-          new RequestBodyUnsupportedError(
-            `A request with a streamed body needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
-            { version, needs: BODY_VERSION },
-          ),
-        );
+        requestSubscriber.error(bodyUnsupported(version));
         return undefined;
       }
       const entry = this.pending.open(

@@ -129,7 +129,7 @@ export class SendBuffer<Out> {
   private hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
     if (request.body && this.version !== undefined && this.version < BODY_VERSION) {
       this.hooks.settle(request);
-      request.subscriber.error(unsupported(request, this.version));
+      request.subscriber.error(bodyUnsupported(this.version, request.id));
       return true;
     }
     let result: boolean | 'full';
@@ -475,9 +475,15 @@ function stopBody(request: Pending): BodyRun | undefined {
   return run;
 }
 
-function unsupported(request: Pending, version: number): RequestBodyUnsupportedError {
+/**
+ * The error of a request with a streamed body on a connection whose handshake settled a requests
+ * layer older than {@link BODY_VERSION}; `id` once the request has one.
+ * @internal
+ */
+export function bodyUnsupported(version: number, id?: number): RequestBodyUnsupportedError {
+  const what = id === undefined ? 'A request with a streamed body' : `Request ${id}, with a streamed body,`;
   return new RequestBodyUnsupportedError(
-    `Request ${request.id} streams a body, which needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
+    `${what} needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
     { version, needs: BODY_VERSION },
   );
 }
