@@ -46,10 +46,10 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 24_800,
-  clientMin: 78_000,
+  clientGzip: 24_600,
+  clientMin: 77_200,
   policyGzip: 4_400,
-  policyMin: 12_200,
+  policyMin: 12_100,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {
