@@ -1,16 +1,26 @@
 /**
  * Measures what lifeline weighs in a browser bundle (`npm run size`).
  *
- * Each set of named exports of lib/index.ts is bundled by esbuild the way a browser application
- * would bundle it — platform browser, ESM, minified, rxjs and msgpackr left external (an
- * application has them anyway) — and printed as minified bytes and minified+gzip bytes (node:zlib,
- * level 9), with the source files that put the most bytes into the output (esbuild's metafile).
+ * The package is built as `npm run build` builds it (tsc with tsconfig.build.json) into a
+ * temporary `node_modules/rx-lifeline` beside its package.json, so a bundle sees what an
+ * application's bundler sees: the compiled JavaScript, the `exports` map and `sideEffects: false`.
+ * (Bundling lib/ itself would hide what the compiler changes: tsc drops a `@__PURE__` annotation on
+ * a static field, for one.) Each set of named exports of `rx-lifeline` is then bundled by esbuild
+ * the way a browser application would bundle it — platform browser, ESM, minified, rxjs and
+ * msgpackr left external (an application has them anyway) — and printed as minified bytes and
+ * minified+gzip bytes (node:zlib, level 9), with the source files that put the most bytes into
+ * the output (esbuild's metafile, mapped back from dist/lib/x.js to lib/x.ts).
  *
- * Usage: `npx tsx scripts/size.ts`. Exits 1 if a bundle fails to build.
+ * Usage: `npx tsx scripts/size.ts`. Exits 1 if the package or a bundle fails to build.
  */
 import { build } from 'esbuild';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { constants, gzipSync } from 'node:zlib';
 
 /** A set of named exports of lib/index.ts to bundle together. */
@@ -54,7 +64,7 @@ export interface SizeReport {
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** The generated entry: re-exports `names` from lib/index.ts, so only they are kept. */
+/** The generated entry: re-exports `names` from the package, so only they are kept. */
 export function entrySource(names: readonly string[]): string {
   if (names.length === 0) throw new TypeError('size: a bundle set needs at least one export name, got none');
   const bad = names.filter((name) => !IDENTIFIER.test(name));
@@ -63,7 +73,53 @@ export function entrySource(names: readonly string[]): string {
       `size: export names must be identifiers exported by lib/index.ts, got ${bad.join(', ')}`,
     );
   }
-  return `export { ${names.join(', ')} } from './lib/index.ts';\n`;
+  return `export { ${names.join(', ')} } from 'rx-lifeline';\n`;
+}
+
+const builds = new Map<string, Promise<string>>();
+
+/**
+ * Builds the package in `root` the way `npm run build` does, once per process, into a temporary
+ * folder removed when the process exits; resolves to the folder whose `node_modules/rx-lifeline`
+ * holds package.json and dist/. Only the JavaScript is emitted: `--noCheck` and no declarations
+ * leave it unchanged (the project compiles with `isolatedModules`), and `npm test` type-checks.
+ */
+export function buildPackage(root: string = ROOT): Promise<string> {
+  let built = builds.get(root);
+  if (built === undefined) {
+    built = compile(root);
+    builds.set(root, built);
+  }
+  return built;
+}
+
+async function compile(root: string): Promise<string> {
+  const folder = mkdtempSync(path.join(tmpdir(), 'lifeline-size-'));
+  process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+  const packageDir = path.join(folder, 'node_modules', 'rx-lifeline');
+  mkdirSync(packageDir, { recursive: true });
+  copyFileSync(path.join(root, 'package.json'), path.join(packageDir, 'package.json'));
+  const tsc = createRequire(path.join(root, 'package.json')).resolve('typescript/bin/tsc');
+  // tsconfig.build.json's own options, but for the ones that do not change the JavaScript.
+  const flags = ['--noCheck', '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'];
+  const outDir = path.join(packageDir, 'dist');
+  await promisify(execFile)(process.execPath, [
+    tsc,
+    '-p',
+    path.join(root, 'tsconfig.build.json'),
+    '--outDir',
+    outDir,
+    ...flags,
+  ]);
+  return folder;
+}
+
+/** `lib/x.ts` for the compiled file `…/node_modules/rx-lifeline/dist/lib/x.js`; other paths as they are. */
+export function sourceOf(file: string): string {
+  const posix = file.split(path.sep).join('/');
+  const at = posix.lastIndexOf('/rx-lifeline/dist/lib/');
+  if (at < 0) return posix;
+  return posix.slice(at + '/rx-lifeline/dist/'.length).replace(/\.js$/, '.ts');
 }
 
 /**
@@ -81,14 +137,14 @@ export async function measure(set: BundleSet, root: string = ROOT): Promise<Size
   if (missing.length > 0) {
     throw new TypeError(`size: lib/index.ts exports no value named ${missing.join(', ')}; fix the set`);
   }
+  const folder = await buildPackage(root);
   const result = await build({
     stdin: {
       contents: entrySource(set.exports),
-      resolveDir: root,
-      loader: 'ts',
-      sourcefile: 'size-entry.ts',
+      resolveDir: folder,
+      loader: 'js',
+      sourcefile: 'size-entry.js',
     },
-    tsconfig: path.join(root, 'tsconfig.json'),
     bundle: true,
     minify: true,
     format: 'esm',
@@ -97,13 +153,13 @@ export async function measure(set: BundleSet, root: string = ROOT): Promise<Size
     external: ['rxjs', 'rxjs/*', 'msgpackr'],
     metafile: true,
     write: false,
-    outfile: path.join(root, 'size-bundle.js'),
+    outfile: path.join(folder, 'size-bundle.js'),
     logLevel: 'silent',
   });
   const bytes = result.outputFiles[0]!.contents;
   const output = Object.values(result.metafile.outputs)[0]!;
   const contributors = Object.entries(output.inputs)
-    .map(([file, { bytesInOutput }]) => ({ file: file.split(path.sep).join('/'), bytes: bytesInOutput }))
+    .map(([file, { bytesInOutput }]) => ({ file: sourceOf(file), bytes: bytesInOutput }))
     .filter((contributor) => contributor.bytes > 0)
     .sort((a, b) => b.bytes - a.bytes || a.file.localeCompare(b.file));
   return {

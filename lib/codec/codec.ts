@@ -1,5 +1,5 @@
 import { Packr } from 'msgpackr';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, checkNumber, checkOneOf, type KnownOptions } from '../internal/validate.js';
 import {
   checkEncodable,
   checkMsgpack,
@@ -131,8 +131,6 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
   };
 }
 
-const INT64_TYPES: ReadonlySet<unknown> = new Set(['number', 'bigint', 'string']);
-
 const OPTIONS: KnownOptions<MsgpackCodecOptions> = {
   int64AsType: true,
   maxDepth: true,
@@ -148,13 +146,8 @@ function resolveLimits(options: MsgpackCodecOptions): MsgpackLimits {
     maxInflation = DEFAULT_MAX_INFLATION,
     minDecodeBudget = DEFAULT_MIN_DECODE_BUDGET,
   } = options;
-  if (!INT64_TYPES.has(int64AsType)) {
-    throw new TypeError(
-      `msgpackCodec: int64AsType must be 'number', 'bigint' or 'string', got ${describe(int64AsType)}`,
-    );
-  }
   return {
-    int64AsType,
+    int64AsType: checkOneOf('msgpackCodec', 'int64AsType', int64AsType, ['number', 'bigint', 'string']),
     maxDepth: checkNumber('msgpackCodec', 'maxDepth', maxDepth, { min: 1, integer: true }),
     maxInflation: checkNumber('msgpackCodec', 'maxInflation', maxInflation, {
       min: 0,

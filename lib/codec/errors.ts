@@ -1,4 +1,4 @@
-import { defineName, ProtocolError } from '../core/errors.js';
+import { ProtocolError } from '../core/errors.js';
 
 /**
  * A frame would take more memory once decoded than its decode budget allows ({@link msgpackCodec}'s
@@ -16,7 +16,7 @@ import { defineName, ProtocolError } from '../core/errors.js';
  */
 export class DecodeBudgetError extends ProtocolError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'DecodeBudgetError');
+  protected static override readonly named: string = 'DecodeBudgetError';
 
   /** The frame's size in bytes. */
   readonly frameBytes: number;

@@ -1,6 +1,11 @@
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
 import { concatBytes } from '../internal/bytes.js';
-import { checkKnownOptions, describe as describeValue, type KnownOptions } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  describe as describeValue,
+  type KnownOptions,
+} from '../internal/validate.js';
 import type { Codec } from './codec.js';
 
 /**
@@ -116,7 +121,7 @@ export class FrameDecoder<T> {
       throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
     }
     this.codec = codec;
-    this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes);
+    this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
     this.writeReport = writeReport;
   }
 
@@ -306,11 +311,8 @@ export function joinFrames(bodies: readonly Uint8Array[], totalBodyBytes?: numbe
 }
 
 /** Validates a `maxFrameBytes` option. @internal */
-export function checkMaxFrameBytes(value: number): number {
-  if (!Number.isInteger(value) || value < 1 || value > 0xffffffff) {
-    throw new TypeError(`maxFrameBytes must be an integer from 1 to 2^32-1, got ${String(value)}`);
-  }
-  return value;
+export function checkMaxFrameBytes(value: number, where: string): number {
+  return checkNumber(where, 'maxFrameBytes', value, { min: 1, integer: true, max: 0xffffffff });
 }
 
 function readUint32(bytes: Uint8Array, at: number): number {

@@ -108,8 +108,11 @@ type ErrorClass<T> = abstract new (...args: never[]) => T;
  * @category Transports
  */
 export class LifelineError extends Error {
-  /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static readonly named: string = /* @__PURE__ */ defineName(this, 'LifelineError');
+  /**
+   * @internal The stable name, put on the prototype by the first construction (see `nameClasses`).
+   * A string literal, so a bundler drops a class nothing uses.
+   */
+  protected static readonly named: string = 'LifelineError';
 
   /**
    * True when `value` is an instance of this class or of a subclass, even one created by another
@@ -118,7 +121,7 @@ export class LifelineError extends Error {
   static is<T>(this: ErrorClass<T>, value: unknown): value is T {
     if (value instanceof this) return true;
     if (typeof value !== 'object' || value === null) return false;
-    const wanted = (this.prototype as { name?: unknown }).name;
+    const wanted = (this as unknown as { named: string }).named;
     for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
       // Read the own data property only: DOMException's `name` is a getter that throws on a prototype.
       if (Object.getOwnPropertyDescriptor(proto, 'name')?.value === wanted) return true;
@@ -127,6 +130,8 @@ export class LifelineError extends Error {
   }
 
   constructor(message: string, options?: { cause?: unknown }) {
+    // Before `super`: an engine that writes the stack's first line there finds the name already.
+    nameClasses(new.target);
     super(message, options);
   }
 }
@@ -171,7 +176,7 @@ export interface ConnectionErrorOptions {
  */
 export class ConnectionError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ConnectionError');
+  protected static override readonly named: string = 'ConnectionError';
 
   /** The phase in which the connection failed. */
   readonly phase: ConnectionPhase;
@@ -201,7 +206,7 @@ export class ConnectionError extends LifelineError {
  */
 export class DialError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'DialError');
+  protected static override readonly named: string = 'DialError';
 
   constructor(message: string, options: Omit<ConnectionErrorOptions, 'phase' | 'write'>) {
     super(message, { ...options, phase: 'dial', write: NOTHING_SENT });
@@ -220,7 +225,7 @@ export class DialError extends ConnectionError {
  */
 export class ConnectionResetError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ConnectionResetError');
+  protected static override readonly named: string = 'ConnectionResetError';
 }
 
 /**
@@ -236,7 +241,7 @@ export class ConnectionResetError extends ConnectionError {
  */
 export class PeerClosedError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'PeerClosedError');
+  protected static override readonly named: string = 'PeerClosedError';
 
   /** The peer's close reason, when the protocol carries one (WebSocket). */
   readonly reason: string;
@@ -276,7 +281,7 @@ function retryHintOf(reason: string): number | undefined {
  */
 export class ProtocolError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ProtocolError');
+  protected static override readonly named: string = 'ProtocolError';
 
   /**
    * Byte offset of the offending frame in the inbound stream, or -1 when a protocol layer above the
@@ -306,7 +311,7 @@ export class ProtocolError extends ConnectionError {
  */
 export class FrameTooLargeError extends ProtocolError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'FrameTooLargeError');
+  protected static override readonly named: string = 'FrameTooLargeError';
 
   /** The size the frame announced, in bytes. */
   readonly size: number;
@@ -337,7 +342,7 @@ export class FrameTooLargeError extends ProtocolError {
  */
 export class MessageTooLargeError extends ProtocolError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'MessageTooLargeError');
+  protected static override readonly named: string = 'MessageTooLargeError';
 
   /** The largest message accepted, in bytes. */
   readonly limit: number;
@@ -361,7 +366,7 @@ export class MessageTooLargeError extends ProtocolError {
  */
 export class FrameTimeoutError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'FrameTimeoutError');
+  protected static override readonly named: string = 'FrameTimeoutError';
 
   /** The deadline that passed, in milliseconds. */
   readonly timeout: number;
@@ -402,7 +407,7 @@ export type RefusalReason = 'max-connections' | 'max-pending-frame-bytes';
  */
 export class ServerCapacityError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ServerCapacityError');
+  protected static override readonly named: string = 'ServerCapacityError';
 
   /** The limit that was reached. */
   readonly reason: RefusalReason;
@@ -428,7 +433,7 @@ export class ServerCapacityError extends ConnectionError {
  */
 export class LinkClosedError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'LinkClosedError');
+  protected static override readonly named: string = 'LinkClosedError';
 }
 
 /**
@@ -444,7 +449,7 @@ export class LinkClosedError extends LifelineError {
  */
 export class SendBufferFullError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SendBufferFullError');
+  protected static override readonly named: string = 'SendBufferFullError';
 
   /** Bytes already queued when the frame was refused. */
   readonly bufferedBytes: number;
@@ -471,7 +476,7 @@ export class SendBufferFullError extends LifelineError {
  */
 export class EncodeError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'EncodeError');
+  protected static override readonly named: string = 'EncodeError';
 }
 
 /**
@@ -488,7 +493,7 @@ export class EncodeError extends LifelineError {
  */
 export class ListenError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'ListenError');
+  protected static override readonly named: string = 'ListenError';
 
   /** The system error code (`EADDRINUSE`, …), when known. */
   readonly code: string | undefined;
@@ -529,7 +534,7 @@ export class ListenError extends LifelineError {
  */
 export class HttpError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'HttpError');
+  protected static override readonly named: string = 'HttpError';
 
   /** The response status, 100–599 (in practice 3xx–5xx: fetch follows redirects). */
   readonly status: number;
@@ -589,21 +594,26 @@ const NOTHING_SENT: WriteReport = Object.freeze({
 });
 
 /**
- * Gives an error class its stable `name`, on the prototype, so `name` survives minifiers and
- * {@link LifelineError.is} can find it, and returns that name. Every lifeline error class calls it
- * from a static field initialiser marked pure, `protected static readonly named = defineName(this, 'X')`:
- * a bundler keeps a field's initialiser whenever it keeps the class, and drops both when nothing
- * uses the class. A call after the class instead would keep every class of the module alive, and
- * a pure-annotated call there (or in a static block) would be dropped even when the class is used.
- * @internal
+ * Puts each class's stable `name` (its static `named`) on its prototype, from `errorClass` up to
+ * the first class already named, so `name` survives minifiers and {@link LifelineError.is} finds
+ * it along the chain. It runs on construction rather than at class definition: a static field
+ * that calls a function is code a bundler must keep, and TypeScript drops the `@__PURE__`
+ * annotation that would let it go, so every error class of an imported module would ship.
+ * A subclass without its own `named` (an application's) keeps its parent's name.
  */
-export function defineName(errorClass: abstract new (...args: never[]) => Error, name: string): string {
-  // On the prototype, so `name` survives minifiers and the `is()` guard can find it.
-  Object.defineProperty(errorClass.prototype, 'name', {
-    value: name,
-    writable: true,
-    configurable: true,
-    enumerable: false,
-  });
-  return name;
+function nameClasses(errorClass: abstract new (...args: never[]) => Error): void {
+  for (
+    let current: { prototype: object; named?: string } = errorClass as never;
+    !Object.hasOwn(current.prototype, 'name');
+    current = Object.getPrototypeOf(current) as typeof current
+  ) {
+    if (Object.hasOwn(current, 'named')) {
+      Object.defineProperty(current.prototype, 'name', {
+        value: current.named,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      });
+    }
+  }
 }

@@ -20,11 +20,6 @@ export class Fifo<T> {
     return this.head < this.items.length ? this.items[this.head] : undefined;
   }
 
-  /** The newest item, or `undefined` when empty. */
-  peekLast(): T | undefined {
-    return this.head < this.items.length ? this.items[this.items.length - 1] : undefined;
-  }
-
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];

@@ -14,7 +14,8 @@ import { describeValue } from './describe-value.js';
  */
 export const MAX_DELAY = 2_147_483_647;
 
-interface NumberRule {
+/** What {@link checkNumber} accepts. @internal */
+export interface NumberRule {
   /** Smallest allowed value. @default -Infinity */
   readonly min?: number;
   /** True when `min` itself is not allowed. @default false */
@@ -39,12 +40,46 @@ export function checkNumber(where: string, option: string, value: unknown, rule:
     value <= max &&
     (!integer || Number.isInteger(value) || value === Infinity);
   if (ok) return value;
+  // A bound as large as MAX_SAFE_INTEGER is left out: its digits say nothing to a reader.
   const bounds = [
     Number.isFinite(min) ? `${exclusive ? '>' : '≥'} ${min}` : '',
-    Number.isFinite(max) ? `≤ ${max}` : '',
+    max < Number.MAX_SAFE_INTEGER ? `≤ ${max}` : '',
   ].filter(Boolean);
   const kind = integer ? 'an integer' : 'a number';
   throw new TypeError(`${where}: ${option} must be ${kind} ${bounds.join(' and ')}, got ${describe(value)}`);
+}
+
+/** A whole number > 0 up to `Number.MAX_SAFE_INTEGER`: a cap or a count. @internal */
+export const POSITIVE_INTEGER: NumberRule = {
+  min: 0,
+  exclusive: true,
+  integer: true,
+  max: Number.MAX_SAFE_INTEGER,
+};
+
+/** A whole number ≥ 0 up to `Number.MAX_SAFE_INTEGER`. @internal */
+export const COUNT: NumberRule = { min: 0, integer: true, max: Number.MAX_SAFE_INTEGER };
+
+/** A duration in milliseconds > 0 that a timer can wait ({@link MAX_DELAY} at most). @internal */
+export const POSITIVE_DURATION: NumberRule = { min: 0, exclusive: true };
+
+/**
+ * Returns `value` when it is one of `allowed`, else throws a `TypeError` such as
+ * "resumable: onOverflow must be 'error' or 'event', got \"drop\"".
+ * @internal
+ */
+export function checkOneOf<const T extends string>(
+  where: string,
+  option: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
+  const names = allowed.map((name) => `'${name}'`);
+  const last = names.pop();
+  throw new TypeError(
+    `${where}: ${option} must be ${names.length > 0 ? `${names.join(', ')} or ${last}` : last}, got ${describe(value)}`,
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
  * The errors of {@link fileJournal}: one family, all {@link JournalError}s.
  * @packageDocumentation
  */
-import { defineName, LifelineError } from '../core/errors.js';
+import { LifelineError } from '../core/errors.js';
 
 /**
  * Why a {@link JournalError} was thrown.
@@ -39,7 +39,7 @@ export type JournalErrorReason = 'io' | 'closed' | 'too-large' | 'unencodable' |
  */
 export class JournalError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalError');
+  protected static override readonly named: string = 'JournalError';
 
   /** The journal's file. */
   readonly path: string;
@@ -93,7 +93,7 @@ export interface JournalLockHolder {
  */
 export class JournalLockedError extends JournalError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalLockedError');
+  protected static override readonly named: string = 'JournalLockedError';
 
   /** Who holds the lock; `undefined` when the lock file does not say (not one this library wrote). */
   readonly holder: JournalLockHolder | undefined;

@@ -105,7 +105,7 @@ export function tcpServer<In = unknown, Out = In>(
   const serverLimits = resolveServerLimits('tcpServer', options);
   const settings = {
     codec: codec as Codec<unknown>,
-    limits: resolveLimits(options),
+    limits: resolveLimits('tcpServer', options),
     ...resolveFrameTimeout('tcpServer', options),
   };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {

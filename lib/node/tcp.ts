@@ -104,7 +104,7 @@ export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Tran
   }
   const settings = {
     codec: codec as Codec<unknown>,
-    limits: resolveLimits(options),
+    limits: resolveLimits('tcp', options),
     ...resolveFrameTimeout('tcp', options),
   };
   const target = hostPort(host, port);

@@ -141,7 +141,7 @@ export function websocketServer<In = unknown, Out = In>(
   if (path !== undefined && !path.startsWith('/'))
     throw new TypeError(`path must start with '/', got ${path}`);
   const codecOfAll = codec as Codec<unknown>;
-  const limits = resolveLimits(options);
+  const limits = resolveLimits('websocketServer', options);
   const serverLimits = resolveServerLimits('websocketServer', options);
   const { frameTimeout, scheduler } = resolveFrameTimeout('websocketServer', options);
   const connectionSettings: ConnectionSettings = { codec: codecOfAll, limits, frameTimeout, scheduler };

@@ -8,7 +8,7 @@ import { resolveConfig } from './resolve-config.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { RetryPolicy } from '../policies/retry-policy.js';
-import type { KnownOptions } from '../internal/validate.js';
+import { checkOneOf, type KnownOptions } from '../internal/validate.js';
 
 /**
  * Options of {@link reconnectWith}.
@@ -101,11 +101,7 @@ export function reconnectWith<E extends { readonly type: string }>(
       `reconnectWith: healthyAfter must be a duration ≥ 0 or 'first-frame', got ${describeValue(healthyAfter)}`,
     );
   }
-  if (onPeerClose !== 'reconnect' && onPeerClose !== 'complete') {
-    throw new TypeError(
-      `reconnectWith: onPeerClose must be 'reconnect' or 'complete', got ${describeValue(onPeerClose)}`,
-    );
-  }
+  checkOneOf('reconnectWith', 'onPeerClose', onPeerClose, ['reconnect', 'complete']);
   const { attemptTimeout, breaker, budget, classify } = policy.config;
 
   return (source) =>

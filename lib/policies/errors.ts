@@ -1,4 +1,4 @@
-import { defineName, LifelineError } from '../core/errors.js';
+import { LifelineError } from '../core/errors.js';
 
 /**
  * A {@link CircuitBreaker} refused an attempt: it is open (the backend failed too often and is
@@ -21,7 +21,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  */
 export class CircuitOpenError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'CircuitOpenError');
+  protected static override readonly named: string = 'CircuitOpenError';
 
   /** The breaker's state when it refused: `'open'`, or `'half-open'` with every probe in flight. */
   readonly state: 'open' | 'half-open';
@@ -57,8 +57,5 @@ export class CircuitOpenError extends LifelineError {
  */
 export class RetryBudgetExhaustedError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'RetryBudgetExhaustedError',
-  );
+  protected static override readonly named: string = 'RetryBudgetExhaustedError';
 }

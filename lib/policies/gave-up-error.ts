@@ -1,4 +1,4 @@
-import { defineName, LifelineError } from '../core/errors.js';
+import { LifelineError } from '../core/errors.js';
 import type { GiveUpReason } from './retry-policy.js';
 
 /**
@@ -16,7 +16,7 @@ import type { GiveUpReason } from './retry-policy.js';
  */
 export class GaveUpError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'GaveUpError');
+  protected static override readonly named: string = 'GaveUpError';
 
   /** Consecutive failed attempts, the last included. */
   readonly attempts: number;

@@ -1,5 +1,11 @@
 import { isBackoff, type Backoff } from './backoff.js';
-import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkOneOf,
+  describe,
+  type KnownOptions,
+} from '../internal/validate.js';
 
 /**
  * How a delay is randomised, after Marc Brooker, "Exponential Backoff and Jitter" (AWS
@@ -113,11 +119,7 @@ export function checkJitter(
 ): (() => number) | undefined {
   checkKnownOptions(where, options, OPTIONS);
   if (kind === 'none') return undefined;
-  if (kind !== 'full' && kind !== 'equal' && kind !== 'decorrelated') {
-    throw new TypeError(
-      `${where}: kind must be 'none', 'full', 'equal' or 'decorrelated', got ${describe(kind)}`,
-    );
-  }
+  checkOneOf(where, 'kind', kind, ['none', 'full', 'equal', 'decorrelated']);
   return checkFunction(where, 'random', options?.random);
 }
 

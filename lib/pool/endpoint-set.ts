@@ -6,7 +6,7 @@ import {
   type ObservableInput,
   type SchedulerLike,
 } from 'rxjs';
-import { defineName, LifelineError } from '../core/errors.js';
+import { LifelineError } from '../core/errors.js';
 import type { HandshakeResult } from '../core/transport.js';
 import {
   CircuitBreaker,
@@ -104,10 +104,7 @@ export interface EndpointFailure {
  */
 export class AllEndpointsFailedError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'AllEndpointsFailedError',
-  );
+  protected static override readonly named: string = 'AllEndpointsFailedError';
 
   /** Every endpoint of the set, once, with what stopped it. */
   readonly failures: readonly EndpointFailure[];

@@ -1,4 +1,4 @@
-import { defineName, LifelineError } from '../core/errors.js';
+import { LifelineError } from '../core/errors.js';
 
 /**
  * A {@link ConnectionPool} could not give a connection: every one of its `openTotal` connections
@@ -14,7 +14,7 @@ import { defineName, LifelineError } from '../core/errors.js';
  */
 export class PoolExhaustedError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'PoolExhaustedError');
+  protected static override readonly named: string = 'PoolExhaustedError';
 
   /** The origin key that was asked for. */
   readonly key: string;
@@ -44,5 +44,5 @@ export class PoolExhaustedError extends LifelineError {
  */
 export class PoolClosedError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'PoolClosedError');
+  protected static override readonly named: string = 'PoolClosedError';
 }

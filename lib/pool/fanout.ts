@@ -1,5 +1,5 @@
 import { EmptyError, from, Observable, Subscription, type ObservableInput } from 'rxjs';
-import { defineName, LifelineError } from '../core/errors.js';
+import { LifelineError } from '../core/errors.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { CircuitOpenError } from '../policies/errors.js';
 import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
@@ -55,7 +55,7 @@ export interface FanoutResult<R> {
  */
 export class FanoutError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'FanoutError');
+  protected static override readonly named: string = 'FanoutError';
 
   /** The outcome on every endpoint that was asked. */
   readonly result: FanoutResult<unknown>;

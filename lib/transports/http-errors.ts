@@ -1,4 +1,4 @@
-import { defineName, LifelineError } from '../core/errors.js';
+import { LifelineError } from '../core/errors.js';
 
 /**
  * The redirects a fetch that follows the Fetch standard takes before it gives up: 20.
@@ -28,10 +28,7 @@ export const FETCH_MAX_REDIRECTS = 20;
  */
 export class TooManyRedirectsError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'TooManyRedirectsError',
-  );
+  protected static override readonly named: string = 'TooManyRedirectsError';
 
   /** The request method. */
   readonly method: string;

@@ -16,7 +16,7 @@ import {
 } from '../core/errors.js';
 import type { Link, LinkInfo, LinkOptions } from '../core/transport.js';
 export type { LinkOptions };
-import type { KnownOptions } from '../internal/validate.js';
+import { checkNumber, COUNT, POSITIVE_INTEGER, type KnownOptions } from '../internal/validate.js';
 import { Fifo } from '../internal/fifo.js';
 
 /** The options of {@link LinkOptions}, which every transport's options spread. @internal */
@@ -56,23 +56,22 @@ export interface WriterLimits {
   maxBufferedBytes: number;
 }
 
-/** Resolves and validates the writer limits of a transport's options. @internal */
-export function resolveLimits(options: Omit<LinkOptions<never>, 'codec'>): WriterLimits {
-  const maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-  const {
-    highWaterMark = Math.min(1024 * 1024, maxFrameBytes + LENGTH_PREFIX_BYTES),
-    maxBufferedBytes = 2 * maxFrameBytes + LENGTH_PREFIX_BYTES,
-  } = options;
-  if (!Number.isInteger(highWaterMark) || highWaterMark < 1) {
-    throw new TypeError(`highWaterMark must be a positive integer, got ${String(highWaterMark)}`);
-  }
-  if (!Number.isInteger(maxBufferedBytes) || maxBufferedBytes < maxFrameBytes + LENGTH_PREFIX_BYTES) {
-    throw new TypeError(
-      `maxBufferedBytes must be an integer of at least maxFrameBytes + 4 (${maxFrameBytes + LENGTH_PREFIX_BYTES}), got ${String(maxBufferedBytes)}`,
-    );
-  }
+/**
+ * Resolves and validates the writer limits of a transport's options; `where` names the transport
+ * in messages. @internal
+ */
+export function resolveLimits(where: string, options: Omit<LinkOptions<never>, 'codec'>): WriterLimits {
+  const maxFrameBytes = checkMaxFrameBytes(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, where);
+  const framed = maxFrameBytes + LENGTH_PREFIX_BYTES;
+  const { highWaterMark = Math.min(1024 * 1024, framed), maxBufferedBytes = maxFrameBytes + framed } =
+    options;
+  checkNumber(where, 'highWaterMark', highWaterMark, POSITIVE_INTEGER);
+  // One frame of the largest size must fit, with its length prefix.
+  checkNumber(where, 'maxBufferedBytes', maxBufferedBytes, { ...COUNT, min: framed });
   if (highWaterMark > maxBufferedBytes) {
-    throw new TypeError(`highWaterMark (${highWaterMark}) exceeds maxBufferedBytes (${maxBufferedBytes})`);
+    throw new TypeError(
+      `${where}: highWaterMark (${highWaterMark}) exceeds maxBufferedBytes (${maxBufferedBytes})`,
+    );
   }
   return { maxFrameBytes, highWaterMark, maxBufferedBytes };
 }

@@ -163,7 +163,7 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
   checkKnownOptions('memory', options, MEMORY_OPTIONS);
   const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;
   checkDelay(latency);
-  const limits = resolveLimits(options);
+  const limits = resolveLimits('memory', options);
   const network: Network = {
     scheduler,
     codec,

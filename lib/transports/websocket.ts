@@ -148,13 +148,16 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
   if (options.url === undefined) throw new TypeError(`${needed}, got no url`);
   const { url, protocols, WebSocket: Impl = globalWebSocket(), codec = msgpackCodec() } = options;
   if (Impl === undefined) {
-    throw new TypeError('No WebSocket implementation: pass { WebSocket } (e.g. from the ws package)');
+    throw new TypeError(
+      'websocket: no WebSocket implementation: pass { WebSocket } (e.g. from the ws package)',
+    );
   }
-  if (typeof url !== 'string' || !URL.canParse(url))
-    throw new TypeError(`url must be a URL, got ${String(url)}`);
+  if (typeof url !== 'string' || !URL.canParse(url)) {
+    throw new TypeError(`websocket: url must be a URL, got ${describe(url)}`);
+  }
   const settings = {
     codec: codec as Codec<unknown>,
-    limits: resolveLimits(options),
+    limits: resolveLimits('websocket', options),
     info: () => ({ transport: 'websocket', remote: url, local: '' }),
   };
 

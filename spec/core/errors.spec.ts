@@ -48,6 +48,31 @@ describe('errors', () => {
     expect(DialError.is(foreign)).to.equal(false);
   });
 
+  it('name a class on its first construction, stack included, and guard it before that', () => {
+    // Classes no other test constructs: their prototypes are named by the first `new`.
+    class FreshError extends ConnectionError {
+      protected static override readonly named: string = 'FreshError';
+    }
+    class AppError extends FreshError {} // an application's subclass: no name of its own
+    class ForeignFresh extends Error {}
+    Object.defineProperty(ForeignFresh.prototype, 'name', { value: 'FreshError' });
+    // The guard knows the name before any instance exists.
+    expect(FreshError.is(new ForeignFresh('x'))).to.equal(true);
+    expect(Object.hasOwn(FreshError.prototype, 'name')).to.equal(false);
+    const error = new AppError('first', { phase: 'read' });
+    expect(error.name).to.equal('FreshError');
+    expect(error.stack?.split('\n')[0]).to.equal('FreshError: first');
+    expect(Object.hasOwn(FreshError.prototype, 'name')).to.equal(true);
+    expect(Object.hasOwn(AppError.prototype, 'name')).to.equal(false);
+    expect(ConnectionError.is(error) && FreshError.is(error)).to.equal(true);
+    // Not enumerable, and writable like Error.prototype.name.
+    expect(Object.keys(error)).to.not.include('name');
+    expect(Object.getOwnPropertyDescriptor(FreshError.prototype, 'name')).to.include({
+      writable: true,
+      enumerable: false,
+    });
+  });
+
   it('a dial error reports that nothing was sent', () => {
     const error = new DialError('refused', { code: 'ECONNREFUSED' });
     expect(error.phase).to.equal('dial');

@@ -348,7 +348,7 @@ describe('websocket', () => {
     try {
       expect(() => websocket({ url: 'ws://127.0.0.1:1' })).to.throw(
         TypeError,
-        'No WebSocket implementation: pass { WebSocket } (e.g. from the ws package)',
+        'websocket: no WebSocket implementation: pass { WebSocket } (e.g. from the ws package)',
       );
     } finally {
       if (saved !== undefined) global.WebSocket = saved;

@@ -1,4 +1,4 @@
-import { ConnectionError, defineName, type WriteReport } from '../../core/errors.js';
+import { ConnectionError, type WriteReport } from '../../core/errors.js';
 import { compareLayers, isLayerName, LAYERS, type LayerMismatch, type VersionRange } from './layers.js';
 import { describeName, describeStack, type AppProtocol, type HandshakeRefusal } from './wire.js';
 
@@ -21,10 +21,7 @@ import { describeName, describeStack, type AppProtocol, type HandshakeRefusal } 
  */
 export class HandshakeRefusedError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'HandshakeRefusedError',
-  );
+  protected static override readonly named: string = 'HandshakeRefusedError';
 
   /** Why the server refused. */
   readonly reason: HandshakeRefusal;
@@ -75,10 +72,7 @@ export class HandshakeRefusedError extends ConnectionError {
  */
 export class HandshakeTimeoutError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'HandshakeTimeoutError',
-  );
+  protected static override readonly named: string = 'HandshakeTimeoutError';
 
   /** The deadline that passed, in milliseconds. */
   readonly after: number;

@@ -7,9 +7,8 @@ import {
   type Subscription,
   type Unsubscribable,
 } from 'rxjs';
-import { ConnectionError, defineName } from '../../core/errors.js';
+import { ConnectionError } from '../../core/errors.js';
 import type { Link, TransportEvent } from '../../core/transport.js';
-import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
 import {
@@ -17,7 +16,13 @@ import {
   layerProtocolError,
   notAnEnvelope as notAnEnvelopeOf,
 } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  POSITIVE_DURATION,
+  type KnownOptions,
+} from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 
 /** Envelope kinds of the heartbeat layer (docs/PROTOCOL.md, "Heartbeat layer"). */
@@ -94,10 +99,7 @@ const CONFIG: KnownOptions<HeartbeatConfig> = { interval: true, timeout: true, s
  */
 export class HeartbeatTimeoutError extends ConnectionError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'HeartbeatTimeoutError',
-  );
+  protected static override readonly named: string = 'HeartbeatTimeoutError';
 
   /** How long the connection had been silent, in milliseconds. */
   readonly silentFor: number;
@@ -149,14 +151,10 @@ export function heartbeat<In = unknown, Out = In>(
 ): OperatorFunction<TransportEvent<unknown, unknown>, TransportEvent<In, Out> | HeartbeatEvent> {
   checkKnownOptions('heartbeat', config, CONFIG);
   const { interval = 5_000, timeout = 15_000, scheduler = asyncScheduler } = config;
-  if (!(Number.isFinite(interval) && interval > 0)) {
-    throw new TypeError(
-      `heartbeat: interval must be a positive number of milliseconds, got ${describeValue(interval)}`,
-    );
-  }
+  checkNumber('heartbeat', 'interval', interval, POSITIVE_DURATION);
   if (!(Number.isFinite(timeout) && timeout > interval)) {
     throw new TypeError(
-      `heartbeat: timeout must be a finite number above interval (${describeValue(interval)}), got ${describeValue(timeout)}`,
+      `heartbeat: timeout must be a finite number above interval (${interval}), got ${describe(timeout)}`,
     );
   }
 

@@ -11,11 +11,17 @@ import { ConnectionError, LinkClosedError, UNKNOWN_WRITE, type WriteReport } fro
 import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  COUNT,
+  POSITIVE_DURATION,
+  type KnownOptions,
+} from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { RestoredEvent, ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
-import { RequestBodyUnsupportedError, RequestCancelledError, type CancelReason } from './errors.js';
+import { RequestCancelledError, type CancelReason } from './errors.js';
 import { movedRequests, PendingRequests } from './pending-requests.js';
 import {
   recoveredResponse,
@@ -23,7 +29,7 @@ import {
   type RecoveredResponseEvent,
   type RequestsRestoredEvent,
 } from './restored-requests.js';
-import { SendBuffer } from './send-buffer.js';
+import { bodyUnsupported, SendBuffer } from './send-buffer.js';
 import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
 
 /**
@@ -293,15 +299,9 @@ export function cancelPending<In = unknown, Out = In>(
     timeout = DEFAULT_REQUEST_TIMEOUT,
     scheduler = asyncScheduler,
   } = config;
-  for (const [name, value] of [
-    ['maxPending', maxPending],
-    ['maxQueued', maxQueued],
-    ['maxQueuedBytes', maxQueuedBytes],
-  ] as const) {
-    if (!(Number.isSafeInteger(value) && value >= 0)) {
-      throw new TypeError(`cancelPending: ${name} must be an integer ≥ 0, got ${describeValue(value)}`);
-    }
-  }
+  checkNumber('cancelPending', 'maxPending', maxPending, COUNT);
+  checkNumber('cancelPending', 'maxQueued', maxQueued, COUNT);
+  checkNumber('cancelPending', 'maxQueuedBytes', maxQueuedBytes, COUNT);
   checkTimeout(timeout);
 
   const settings: Settings = { maxPending, maxQueued, maxQueuedBytes, timeout, scheduler };
@@ -437,12 +437,7 @@ class RequestClient<In, Out> {
       }
       const { version } = this.buffer;
       if (body && version !== undefined && version < BODY_VERSION) {
-        requestSubscriber.error(
-          new RequestBodyUnsupportedError(
-            `A request with a streamed body needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
-            { version, needs: BODY_VERSION },
-          ),
-        );
+        requestSubscriber.error(bodyUnsupported(version));
         return undefined;
       }
       const entry = this.pending.open(
@@ -637,9 +632,5 @@ function plainMessages(frames: readonly unknown[]): unknown[] {
 }
 
 function checkTimeout(timeout: number): void {
-  if (!(timeout === Infinity || (Number.isFinite(timeout) && timeout > 0))) {
-    throw new TypeError(
-      `cancelPending: timeout must be a positive number of milliseconds, got ${describeValue(timeout)}`,
-    );
-  }
+  if (timeout !== Infinity) checkNumber('cancelPending', 'timeout', timeout, POSITIVE_DURATION);
 }

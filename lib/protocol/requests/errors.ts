@@ -1,4 +1,4 @@
-import { defineName, LifelineError, type WriteReport } from '../../core/errors.js';
+import { LifelineError, type WriteReport } from '../../core/errors.js';
 
 /**
  * A request's outcome is unknown: its frame may have reached the server before the
@@ -17,10 +17,7 @@ import { defineName, LifelineError, type WriteReport } from '../../core/errors.j
  */
 export class AmbiguousOutcomeError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'AmbiguousOutcomeError',
-  );
+  protected static override readonly named: string = 'AmbiguousOutcomeError';
 
   /** The request's id on the wire. */
   readonly id: number;
@@ -59,7 +56,7 @@ export class AmbiguousOutcomeError extends LifelineError {
  */
 export class RequestTimeoutError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'RequestTimeoutError');
+  protected static override readonly named: string = 'RequestTimeoutError';
 
   /** The request's id on the wire; 0 when it timed out before it was sent. */
   readonly id: number;
@@ -99,10 +96,7 @@ export type CancelReason = 'closed' | 'unsubscribed' | 'failed';
  */
 export class RequestCancelledError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'RequestCancelledError',
-  );
+  protected static override readonly named: string = 'RequestCancelledError';
 
   /** Why the stream ended. */
   readonly reason: CancelReason;
@@ -126,10 +120,7 @@ export class RequestCancelledError extends LifelineError {
  */
 export class PendingRequestsFullError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'PendingRequestsFullError',
-  );
+  protected static override readonly named: string = 'PendingRequestsFullError';
 
   /** The cap, `maxPending`. */
   readonly limit: number;
@@ -154,7 +145,7 @@ export class PendingRequestsFullError extends LifelineError {
  */
 export class SendQueueFullError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SendQueueFullError');
+  protected static override readonly named: string = 'SendQueueFullError';
 
   /** The cap that refused the frame: `maxQueued` (frames) or `maxQueuedBytes` (bytes). */
   readonly limit: number;
@@ -183,7 +174,7 @@ export class SendQueueFullError extends LifelineError {
  */
 export class RemoteError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'RemoteError');
+  protected static override readonly named: string = 'RemoteError';
 
   /** The request's id on the wire. */
   readonly id: number;
@@ -213,10 +204,7 @@ export class RemoteError extends LifelineError {
  */
 export class RequestBodyUnsupportedError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'RequestBodyUnsupportedError',
-  );
+  protected static override readonly named: string = 'RequestBodyUnsupportedError';
 
   /** The requests layer version the handshake negotiated (1). */
   readonly version: number;
@@ -247,10 +235,7 @@ export class RequestBodyUnsupportedError extends LifelineError {
  */
 export class RequestBodyOverflowError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'RequestBodyOverflowError',
-  );
+  protected static override readonly named: string = 'RequestBodyOverflowError';
 
   /** The request's id on the wire. */
   readonly id: number;

@@ -133,7 +133,7 @@ export class SendBuffer<Out> {
   private hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
     if (request.body && this.version !== undefined && this.version < BODY_VERSION) {
       this.hooks.settle(request);
-      request.subscriber.error(unsupported(this.version));
+      request.subscriber.error(bodyUnsupported(this.version));
       return true;
     }
     let result: boolean | 'full';
@@ -479,9 +479,14 @@ function stopBody(request: Pending): BodyRun | undefined {
   return run;
 }
 
-function unsupported(version: number): RequestBodyUnsupportedError {
+/**
+ * The error of a request with a streamed body on a connection whose handshake settled a requests
+ * layer older than {@link BODY_VERSION} (such a request never gets an id).
+ * @internal
+ */
+export function bodyUnsupported(version: number): RequestBodyUnsupportedError {
   return new RequestBodyUnsupportedError(
-    `The request streams a body, which needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
+    `A request with a streamed body needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
     { version, needs: BODY_VERSION },
   );
 }

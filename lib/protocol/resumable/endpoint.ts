@@ -4,6 +4,7 @@ import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../co
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
+import { checkNumber, POSITIVE_DURATION, POSITIVE_INTEGER } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, layerError } from './wire.js';
@@ -28,20 +29,9 @@ export function checkEndpointOptions(
   name: string,
   options: { maxBytes: number; maxFrames: number; ackEvery: number; ackInterval: number },
 ): void {
-  const { maxBytes, maxFrames, ackEvery, ackInterval } = options;
-  const positiveInteger = (value: number) => Number.isSafeInteger(value) && value > 0;
-  if (!positiveInteger(maxBytes))
-    throw new TypeError(`${name}: maxBytes must be a positive integer, got ${describeValue(maxBytes)}`);
-  if (!positiveInteger(maxFrames)) {
-    throw new TypeError(`${name}: maxFrames must be a positive integer, got ${describeValue(maxFrames)}`);
-  }
-  if (!positiveInteger(ackEvery))
-    throw new TypeError(`${name}: ackEvery must be a positive integer, got ${describeValue(ackEvery)}`);
-  if (!(Number.isFinite(ackInterval) && ackInterval > 0)) {
-    throw new TypeError(
-      `${name}: ackInterval must be a positive number of milliseconds, got ${describeValue(ackInterval)}`,
-    );
-  }
+  for (const option of ['maxBytes', 'maxFrames', 'ackEvery'] as const)
+    checkNumber(name, option, options[option], POSITIVE_INTEGER);
+  checkNumber(name, 'ackInterval', options.ackInterval, POSITIVE_DURATION);
 }
 
 /**
@@ -139,16 +129,9 @@ export class SessionEndpoint<Out> {
     }
     const seq = buffer.nextSeq;
     const before = link.bufferedBytes;
-    let ready: boolean;
-    try {
-      ready = link.send([DATA, seq, frame]);
-    } catch (error) {
-      // Not encodable by the link's codec, or too large for it: refuse it now, not at every replay.
-      if (!SendBufferFullError.is(error) && !LinkClosedError.is(error)) throw error;
-      if (SendBufferFullError.is(error)) this.awaitDrain(link);
-      // Not written: queue it, measured exactly.
-      return this.keep(frame, msgpackSize(frame));
-    }
+    const ready = this.write(link, seq, frame);
+    // Not written: queue it, measured exactly.
+    if (ready === undefined) return this.keep(frame, msgpackSize(frame));
     // Kept before the write leaves the process (the link writes at the end of this tick).
     this.options.journal?.sent(seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
@@ -179,14 +162,9 @@ export class SessionEndpoint<Out> {
     let written = false;
     let ready = false;
     if (link && this.sentThrough === seq - 1 && !this.drainWait) {
-      try {
-        ready = link.send([DATA, seq, frame]);
-        written = true;
-      } catch (error) {
-        // Not encodable by the link's codec, or too large for it: refuse it now, not at every replay.
-        if (!SendBufferFullError.is(error) && !LinkClosedError.is(error)) throw error;
-        if (SendBufferFullError.is(error)) this.awaitDrain(link);
-      }
+      const answer = this.write(link, seq, frame);
+      written = answer !== undefined;
+      ready = answer === true;
     }
     buffer.append(frame, size);
     this.options.journal?.sent(seq, frame);
@@ -465,15 +443,13 @@ export class SessionEndpoint<Out> {
     const last = Math.min(this.lastSeq, this.committedThrough);
     while (this.sentThrough < last) {
       const seq = this.sentThrough + 1;
-      let ready: boolean;
+      let ready: boolean | undefined;
       try {
-        ready = link.send([DATA, seq, this.buffer.at(seq)]);
+        ready = this.write(link, seq, this.buffer.at(seq));
       } catch (error) {
-        if (SendBufferFullError.is(error)) this.awaitDrain(link);
-        // A closed link: the connection is ending, and the next handshake replays the rest.
-        else if (!LinkClosedError.is(error)) this.options.fatal(error);
-        return;
+        return this.options.fatal(error);
       }
+      if (ready === undefined) return;
       this.sentThrough = seq;
       if (seq > this.writtenThrough) this.writtenThrough = seq;
       if (!ready) return this.awaitDrain(link);
@@ -482,6 +458,22 @@ export class SessionEndpoint<Out> {
     const then = this.allWritten;
     this.allWritten = undefined;
     then?.();
+  }
+
+  /**
+   * Writes frame `seq` on `link` and returns its answer, or `undefined` when the link cannot take
+   * it now: full (then it waits for the link's drain) or closed (the connection is ending, and the
+   * next handshake replays it). Any other error is the frame's own (not encodable, or too large
+   * for the link) and is thrown: refused now, not at every replay.
+   */
+  private write(link: Link<unknown>, seq: number, frame: unknown): boolean | undefined {
+    try {
+      return link.send([DATA, seq, frame]);
+    } catch (error) {
+      if (SendBufferFullError.is(error)) this.awaitDrain(link);
+      else if (!LinkClosedError.is(error)) throw error;
+      return undefined;
+    }
   }
 
   private awaitDrain(link: Link<unknown>): void {

@@ -1,4 +1,4 @@
-import { defineName, LifelineError } from '../../core/errors.js';
+import { LifelineError } from '../../core/errors.js';
 
 /**
  * A range of sequence numbers, both ends included.
@@ -60,7 +60,7 @@ export type SessionLostReason = 'unknown-session' | 'bad-token' | 'gap';
  */
 export class SessionLostError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SessionLostError');
+  protected static override readonly named: string = 'SessionLostError';
 
   /** Why the session could not be resumed. */
   readonly reason: SessionLostReason;
@@ -109,7 +109,7 @@ export class SessionLostError extends LifelineError {
  */
 export class SessionExpiredError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SessionExpiredError');
+  protected static override readonly named: string = 'SessionExpiredError';
 
   /** The session's id. */
   readonly session: string;
@@ -137,10 +137,7 @@ export class SessionExpiredError extends LifelineError {
  */
 export class ReplayBufferFullError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'ReplayBufferFullError',
-  );
+  protected static override readonly named: string = 'ReplayBufferFullError';
 
   /** Frames held when the frame was refused. */
   readonly frames: number;
@@ -196,7 +193,7 @@ export type SessionStoreErrorCode = 'fenced' | 'gone' | 'unavailable' | 'corrupt
  */
 export class SessionStoreError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'SessionStoreError');
+  protected static override readonly named: string = 'SessionStoreError';
 
   readonly code: SessionStoreErrorCode;
   /** The session's id, when one session is concerned. */

@@ -2,7 +2,7 @@
  * The errors of the browser's session journal ({@link indexedDbJournal}).
  * @packageDocumentation
  */
-import { defineName, LifelineError } from '../../core/errors.js';
+import { LifelineError } from '../../core/errors.js';
 
 /**
  * Why a {@link JournalHeldError} was thrown.
@@ -39,7 +39,7 @@ export type JournalLockReason = 'held' | 'taken-over';
  */
 export class JournalHeldError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalHeldError');
+  protected static override readonly named: string = 'JournalHeldError';
   /** The journal's name, as given to {@link indexedDbJournal}. */
   readonly journal: string;
   /** Held by another tab at opening, or taken over by one since. */
@@ -68,7 +68,7 @@ export class JournalHeldError extends LifelineError {
  */
 export class JournalFullError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(this, 'JournalFullError');
+  protected static override readonly named: string = 'JournalFullError';
   /** The journal's name. */
   readonly journal: string;
   /** Frames held when the frame was refused. */
@@ -139,10 +139,7 @@ export type IndexedDbJournalErrorReason = 'unavailable' | 'storage' | 'closed' |
  */
 export class IndexedDbJournalError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
-  protected static override readonly named: string = /* @__PURE__ */ defineName(
-    this,
-    'IndexedDbJournalError',
-  );
+  protected static override readonly named: string = 'IndexedDbJournalError';
   /** The journal's name. */
   readonly journal: string;
   /** What went wrong. */

@@ -1,5 +1,9 @@
-import { describeValue } from '../../internal/describe-value.js';
-import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  POSITIVE_INTEGER,
+  type KnownOptions,
+} from '../../internal/validate.js';
 import { ReplayBufferFullError } from './errors.js';
 
 /**
@@ -63,18 +67,8 @@ export class ReplayBuffer<T> {
   constructor(options: ReplayBufferOptions = {}) {
     checkKnownOptions('ReplayBuffer', options, OPTIONS);
     const { maxBytes = 4 * 1024 * 1024, maxFrames = 65_536 } = options;
-    if (!(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
-      throw new TypeError(
-        `ReplayBuffer: maxBytes must be a positive integer, got ${describeValue(maxBytes)}`,
-      );
-    }
-    if (!(Number.isSafeInteger(maxFrames) && maxFrames > 0)) {
-      throw new TypeError(
-        `ReplayBuffer: maxFrames must be a positive integer, got ${describeValue(maxFrames)}`,
-      );
-    }
-    this.maxBytes = maxBytes;
-    this.maxFrames = maxFrames;
+    this.maxBytes = checkNumber('ReplayBuffer', 'maxBytes', maxBytes, POSITIVE_INTEGER);
+    this.maxFrames = checkNumber('ReplayBuffer', 'maxFrames', maxFrames, POSITIVE_INTEGER);
   }
 
   /** Frames held. */

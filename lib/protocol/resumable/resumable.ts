@@ -4,7 +4,7 @@ import type { DisconnectedEvent } from '../../core/session.js';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
-import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
+import { checkFunction, checkKnownOptions, checkOneOf, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
 import type { JournalState, SessionJournal } from './journal.js';
@@ -318,17 +318,9 @@ export function resumable<In = unknown, Out = In>(
     scheduler = asyncScheduler,
   } = config;
   checkEndpointOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
-  if (onOverflow !== 'error' && onOverflow !== 'event') {
-    throw new TypeError(`resumable: onOverflow must be 'error' or 'event', got ${describeValue(onOverflow)}`);
-  }
-  if (onSessionLost !== 'error' && onSessionLost !== 'reset') {
-    throw new TypeError(
-      `resumable: onSessionLost must be 'error' or 'reset', got ${describeValue(onSessionLost)}`,
-    );
-  }
-  if (sizeOf !== undefined && typeof sizeOf !== 'function') {
-    throw new TypeError('resumable: sizeOf must be a function');
-  }
+  checkOneOf('resumable', 'onOverflow', onOverflow, ['error', 'event']);
+  checkOneOf('resumable', 'onSessionLost', onSessionLost, ['error', 'reset']);
+  if (sizeOf !== undefined) checkFunction('resumable', 'sizeOf', sizeOf);
   checkJournal(journal);
 
   type Emitted = ResumableEvent<In, Out> | DisconnectedEvent | { readonly type: string };

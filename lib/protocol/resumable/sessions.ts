@@ -19,7 +19,14 @@ import type {
 } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
-import { checkKnownOptions, checkNumber, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkNumber,
+  POSITIVE_DURATION,
+  POSITIVE_INTEGER,
+  type KnownOptions,
+} from '../../internal/validate.js';
 import { checkEndpointOptions } from './endpoint.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
 import type { ServerConnection, ServerSession, Session } from './server-session.js';
@@ -290,24 +297,11 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
   } = config;
   checkStore(store);
   checkEndpointOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
-  for (const [name, value] of [
-    ['sessionTtl', sessionTtl],
-    ['handshakeTimeout', handshakeTimeout],
-  ] as const) {
-    if (!(Number.isFinite(value) && value > 0)) {
-      throw new TypeError(
-        `acceptSessions: ${name} must be a positive number of milliseconds, got ${describeValue(value)}`,
-      );
-    }
-  }
-  if (!(Number.isSafeInteger(maxSessions) && maxSessions > 0)) {
-    throw new TypeError(
-      `acceptSessions: maxSessions must be a positive integer, got ${describeValue(maxSessions)}`,
-    );
-  }
-  if (sizeOf !== undefined && typeof sizeOf !== 'function') {
-    throw new TypeError('acceptSessions: sizeOf must be a function');
-  }
+  // A TTL may be longer than a timer can wait (the sweep re-arms); the handshake timeout may not.
+  checkNumber('acceptSessions', 'sessionTtl', sessionTtl, { min: 0, exclusive: true, max: Number.MAX_VALUE });
+  checkNumber('acceptSessions', 'handshakeTimeout', handshakeTimeout, POSITIVE_DURATION);
+  checkNumber('acceptSessions', 'maxSessions', maxSessions, POSITIVE_INTEGER);
+  if (sizeOf !== undefined) checkFunction('acceptSessions', 'sizeOf', sizeOf);
   checkNumber('acceptSessions', 'maxRefusedHellos', maxRefusedHellos, {
     min: 1,
     integer: true,
