@@ -10,6 +10,7 @@ import {
 } from './msgpack-check.js';
 import type { Codec } from '../core/codec.js';
 import { encodeSimple } from './msgpack-simple.js';
+import { decodeSimple, NOT_SIMPLE } from './msgpack-simple-decode.js';
 
 export type { Codec } from '../core/codec.js';
 
@@ -120,15 +121,17 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
       checkEncodable(value, maxDepth);
       return packr.pack(value);
     },
-    decode: (bytes) => {
-      checkMsgpack(bytes, limits);
-      return packr.unpack(bytes) as T;
-    },
-    decodeRange: (bytes, start, end) => {
-      checkMsgpack(bytes, limits, start, end);
-      return packr.unpack(bytes, { start, end }) as T;
-    },
+    decode: (bytes) => decodeRange(bytes, 0, bytes.length),
+    decodeRange,
   };
+
+  function decodeRange(bytes: Uint8Array, start: number, end: number): T {
+    // Simple values (envelopes, binaries) in one pass; anything else checked, then msgpackr.
+    const simple = decodeSimple(bytes, limits, start, end);
+    if (simple !== NOT_SIMPLE) return simple as T;
+    checkMsgpack(bytes, limits, start, end);
+    return packr.unpack(bytes, { start, end }) as T;
+  }
 }
 
 const INT64_TYPES: ReadonlySet<unknown> = new Set(['number', 'bigint', 'string']);
