@@ -42,6 +42,12 @@ export interface ByteSink {
    * handed over are still unconfirmed. Omitted when `done` is exact.
    */
   pendingBytes?(): number;
+  /**
+   * True when the sink reads a batch no more once it called `done()` (Node's socket and `ws` call
+   * back after the bytes left the process): the writer then reuses the batch's buffer. Omitted
+   * when `done` may come before the batch is read (an in-memory pipe delivers it after).
+   */
+  readonly releasesOnDone?: boolean;
 }
 
 /** The resolved limits of a writer. @internal */
@@ -75,6 +81,42 @@ export function resolveLimits(options: Omit<LinkOptions<never>, 'codec'>): Write
 /** The smallest batch buffer: room for a few small frames. */
 const MIN_BATCH_BYTES = 256;
 
+/**
+ * Batch buffers released by their sinks, for the next batch of any link: a busy link then writes
+ * into the same memory again instead of allocating (and zeroing) a buffer per tick. At most
+ * `MAX_SPARE_BATCHES` of up to `MAX_SPARE_BYTES` each; a link hands its sink only the bytes it
+ * wrote, so what a buffer held before never leaves with it.
+ */
+const spareBatches: Uint8Array[] = [];
+const MAX_SPARE_BATCHES = 2;
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
+
+/** A spare batch buffer of at least `bytes`, if there is one. */
+function takeSpare(bytes: number): Uint8Array | undefined {
+  for (let i = 0; i < spareBatches.length; i++) {
+    const buffer = spareBatches[i]!;
+    if (buffer.length < bytes) continue;
+    spareBatches[i] = spareBatches[spareBatches.length - 1]!;
+    spareBatches.pop();
+    return buffer;
+  }
+  return undefined;
+}
+
+/** Keeps `buffer` for a later batch, in place of a smaller spare when they are full. */
+function giveSpare(buffer: Uint8Array): void {
+  if (buffer.length > MAX_SPARE_BYTES) return;
+  if (spareBatches.length < MAX_SPARE_BATCHES) {
+    spareBatches.push(buffer);
+    return;
+  }
+  let smallest = 0;
+  for (let i = 1; i < spareBatches.length; i++) {
+    if (spareBatches[i]!.length < spareBatches[smallest]!.length) smallest = i;
+  }
+  if (spareBatches[smallest]!.length < buffer.length) spareBatches[smallest] = buffer;
+}
+
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -85,8 +127,8 @@ const EMPTY = new Uint8Array(0);
  * Batching: each frame is written, behind its length prefix, into the tick's batch buffer as it is
  * sent: straight from the codec when it has a {@link DirectEncoder} (msgpackCodec's simple values),
  * else copied from `encode`. A flush hands the filled part to the sink and lets the buffer go (an
- * idle link holds none); the next batch starts at the size of the last one (at most the high-water
- * mark), and grows by doubling.
+ * idle link holds none); the next batch starts at the size of the last one (at most twice the
+ * high-water mark: a batch ends soon after passing it), and grows by doubling.
  *
  * Accounting: `handed` counts bytes given to the sink, `confirmed` those the sink confirmed. Each
  * frame handed but not yet confirmed has its end offset in `unconfirmedEnds`, so the report can say
@@ -262,15 +304,17 @@ export class LinkWriter<Out> implements Link<Out> {
       }
       this.handedFrames += sizes.length;
       this.queued = [];
-      // The sink owns the batch now: the next frames go into a new buffer.
-      this.batchHint = Math.min(Math.max(MIN_BATCH_BYTES, this.batchUsed), this.limits.highWaterMark);
+      // The sink owns the batch now (its buffer comes back at `done` from a sink that releases it):
+      // the next frames go into another buffer.
+      const buffer = this.sink.releasesOnDone ? this.batch : undefined;
+      this.batchHint = Math.min(Math.max(MIN_BATCH_BYTES, this.batchUsed), 2 * this.limits.highWaterMark);
       this.batch = EMPTY;
       this.batchUsed = 0;
       this.inFlight = true;
       const end = this.handed;
       this.sink.write(
         batch,
-        () => this.written(end),
+        () => this.written(end, buffer),
         (bytes) => this.fail(bytes),
       );
     }
@@ -282,7 +326,8 @@ export class LinkWriter<Out> implements Link<Out> {
     }
   }
 
-  private written(end: number): void {
+  private written(end: number, buffer: Uint8Array | undefined): void {
+    if (buffer) giveSpare(buffer);
     if (this.dead) return;
     this.inFlight = false;
     if (!this.sink.pendingBytes) this.confirm(end);
@@ -353,10 +398,12 @@ export class LinkWriter<Out> implements Link<Out> {
 
   /** Makes the batch at least `bytes` long, keeping the queued frames. */
   private reserve(bytes: number): void {
-    if (bytes <= this.batch.length) return;
-    const grown = new Uint8Array(Math.max(bytes, 2 * this.batch.length, this.batchHint));
-    grown.set(this.batch.subarray(0, this.batchUsed));
+    const old = this.batch;
+    if (bytes <= old.length) return;
+    const grown = takeSpare(bytes) ?? new Uint8Array(Math.max(bytes, 2 * old.length, this.batchHint));
+    grown.set(old.subarray(0, this.batchUsed));
     this.batch = grown;
+    if (old !== EMPTY) giveSpare(old);
   }
 }
 

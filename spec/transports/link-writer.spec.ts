@@ -76,6 +76,53 @@ describe('LinkWriter batches', () => {
     expect(batches[1]!.buffer).not.to.equal(batches[0]!.buffer);
   });
 
+  it('a sink that releases its batches at done gets their buffers again, never one it still holds', () => {
+    const codec = msgpackCodec();
+    const held: { batch: Uint8Array; copy: string; done: () => void }[] = [];
+    const ticks: (() => void)[] = [];
+    const writer = new LinkWriter<unknown>(
+      codec,
+      { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 },
+      {
+        write: (batch, done) => void held.push({ batch, copy: hex(batch), done }),
+        end: () => undefined,
+        releasesOnDone: true,
+      },
+      (flush) => ticks.push(flush),
+      { transport: 'tcp', remote: 'b', local: 'a' },
+    );
+    const tick = (n: number, fill: number) => {
+      for (let i = 0; i < n; i++) writer.send(new Uint8Array(500).fill(fill));
+      ticks.splice(0).forEach((run) => run());
+    };
+    tick(10, 1);
+    // Not confirmed yet: the next batch waits (one write in flight); confirmed, it goes out.
+    tick(10, 2);
+    expect(held.length).to.equal(1);
+    held[0]!.done();
+    expect(held.length).to.equal(2);
+    expect(held[1]!.batch.buffer, 'a batch still held is never reused').not.to.equal(held[0]!.batch.buffer);
+    // The third batch goes into a released buffer, never into the second, still held.
+    tick(5, 3);
+    held[1]!.done();
+    expect(held.length).to.equal(3);
+    expect(held[2]!.batch.buffer).not.to.equal(held[1]!.batch.buffer);
+    expect(hex(held[1]!.batch)).to.equal(held[1]!.copy);
+    const frames = (n: number, fill: number) =>
+      Array.from({ length: n }, () => new Uint8Array(500).fill(fill));
+    // Each batch as the sink got it (the first one's buffer was written again once released).
+    expect(held.map((h) => h.copy)).to.deep.equal(
+      [frames(10, 1), frames(10, 2), frames(5, 3)].map((f) => hex(encodeFrames(codec, f))),
+    );
+    // Confirmed at once, tick after tick: a few buffers serve them all.
+    for (let i = 0; i < 20; i++) {
+      held.at(-1)!.done();
+      tick(10, i);
+      expect(hex(held.at(-1)!.batch)).to.equal(hex(encodeFrames(codec, frames(10, i))));
+    }
+    expect(new Set(held.slice(-20).map((h) => h.batch.buffer)).size).to.be.at.most(3);
+  });
+
   it('a frame refused (too large, queue full, not encodable) leaves the queued frames as they were', () => {
     const codec = msgpackCodec();
     const { writer, batches, flush } = writerOf(codec, {
@@ -99,11 +146,16 @@ describe('LinkWriter batches', () => {
 
   it('an array whose elements change between the two writes of a growing batch goes through encode whole', () => {
     const codec = msgpackCodec();
-    const { writer, batches, flush } = writerOf(codec);
+    const { writer, batches, flush } = writerOf(codec, {
+      maxFrameBytes: 8 << 20,
+      highWaterMark: 1 << 20,
+      maxBufferedBytes: 16 << 20,
+    });
     let reads = 0;
     const shifty: unknown[] = [];
-    // Too large for the first batch the first time it is read; a small value after.
-    Object.defineProperty(shifty, 0, { get: () => (++reads === 1 ? new Uint8Array(5000) : 1) });
+    // Too large for any batch buffer at hand the first time it is read (spares are at most
+    // 4 MiB); a small value after.
+    Object.defineProperty(shifty, 0, { get: () => (++reads === 1 ? new Uint8Array(5 << 20) : 1) });
     shifty.length = 1;
     writer.send(shifty);
     flush();
