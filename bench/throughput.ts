@@ -12,7 +12,7 @@ import {
   type Transport,
 } from 'rx-lifeline';
 import { measure, now, printTable, type Row, type Sample } from './harness.js';
-import { frameAll } from './peers/common.js';
+import { frameAll, LengthPrefixedReader } from './peers/common.js';
 
 /** One workload: `frames` frames of `payloadBytes`-byte `Uint8Array` payloads, client → server. */
 export interface ThroughputCase {
@@ -144,18 +144,12 @@ export async function rawTcpRun(c: ThroughputCase, batched: boolean): Promise<Sa
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
-    let pending: Buffer = Buffer.alloc(0);
+    const reader = new LengthPrefixedReader();
     socket.on('data', (chunk: Buffer) => {
-      const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let pos = 0;
-      while (buf.length - pos >= 4) {
-        const len = buf.readUInt32BE(pos);
-        if (buf.length - pos - 4 < len) break;
-        packr.unpack(buf.subarray(pos + 4, pos + 4 + len));
-        pos += 4 + len;
+      reader.push(chunk, (body) => {
+        packr.unpack(body);
         count++;
-      }
-      pending = pos < buf.length ? buf.subarray(pos) : Buffer.alloc(0);
+      });
       if (count === c.frames) resolveDone();
     });
   });

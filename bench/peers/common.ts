@@ -55,21 +55,65 @@ export function frameAll(bodies: readonly Uint8Array[]): Buffer {
   return out;
 }
 
-/** Splits a byte stream of length-prefixed bodies; keeps a partial body for the next chunk. */
+/**
+ * Splits a byte stream of length-prefixed bodies, as a careful user would: a body that lies whole
+ * in a chunk is handed on in place (a view), and only a body torn across chunks is copied, once,
+ * into a buffer of its own size. (Joining the rest of a chunk to a torn body's bytes would copy
+ * every byte received once more.)
+ */
 export class LengthPrefixedReader {
-  private pending: Buffer = Buffer.alloc(0);
+  /** The torn body (or prefix) being completed, and how many of its bytes have arrived. */
+  private torn: Uint8Array | undefined;
+  private tornFill = 0;
+  private readonly prefix = new Uint8Array(4);
+  private prefixFill = 0;
 
-  push(chunk: Buffer, onBody: (body: Buffer) => void): void {
-    const buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    let pos = 0;
-    while (buf.length - pos >= 4) {
-      const length = buf.readUInt32BE(pos);
-      if (buf.length - pos - 4 < length) break;
-      onBody(buf.subarray(pos + 4, pos + 4 + length));
+  push(chunk: Uint8Array, onBody: (body: Uint8Array) => void): void {
+    let pos = this.finishTorn(chunk, onBody);
+    while (chunk.length - pos >= 4) {
+      const length = readLength(chunk, pos);
+      if (chunk.length - pos - 4 < length) break;
+      onBody(chunk.subarray(pos + 4, pos + 4 + length));
       pos += 4 + length;
     }
-    this.pending = pos < buf.length ? buf.subarray(pos) : Buffer.alloc(0);
+    if (pos === chunk.length) return;
+    if (chunk.length - pos < 4) {
+      this.prefix.set(chunk.subarray(pos));
+      this.prefixFill = chunk.length - pos;
+      return;
+    }
+    this.torn = new Uint8Array(readLength(chunk, pos));
+    this.torn.set(chunk.subarray(pos + 4));
+    this.tornFill = chunk.length - pos - 4;
   }
+
+  /** Completes a torn prefix or body from the head of `chunk`; returns where the chunk's own frames start. */
+  private finishTorn(chunk: Uint8Array, onBody: (body: Uint8Array) => void): number {
+    let pos = 0;
+    if (this.prefixFill > 0) {
+      const take = Math.min(4 - this.prefixFill, chunk.length);
+      this.prefix.set(chunk.subarray(0, take), this.prefixFill);
+      this.prefixFill += take;
+      pos = take;
+      if (this.prefixFill < 4) return pos;
+      this.prefixFill = 0;
+      this.torn = new Uint8Array(readLength(this.prefix, 0));
+      this.tornFill = 0;
+    }
+    const torn = this.torn;
+    if (torn === undefined) return pos;
+    const take = Math.min(torn.length - this.tornFill, chunk.length - pos);
+    torn.set(chunk.subarray(pos, pos + take), this.tornFill);
+    this.tornFill += take;
+    if (this.tornFill < torn.length) return chunk.length;
+    this.torn = undefined;
+    onBody(torn);
+    return pos + take;
+  }
+}
+
+function readLength(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
 }
 
 /**

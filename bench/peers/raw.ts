@@ -64,7 +64,7 @@ export function rawWsServer(batched: boolean, echo: boolean, onArrive: () => voi
   const packr = newPackr();
   return listenWs((socket) => {
     socket.on('message', (data) => {
-      const bytes = Buffer.from(bytesOf(data));
+      const bytes = bytesOf(data);
       const values: unknown[] = [];
       if (batched) new LengthPrefixedReader().push(bytes, (body) => values.push(packr.unpack(body)));
       else values.push(packr.unpack(bytes));
@@ -130,7 +130,7 @@ export function rawWsRig(batched: boolean): ThroughputRig {
       if (echo) {
         const packr = newPackr();
         socket.on('message', (data) => {
-          const bytes = Buffer.from(bytesOf(data));
+          const bytes = bytesOf(data);
           if (!batched) return (packr.unpack(bytes), onArrive());
           new LengthPrefixedReader().push(bytes, (body) => (packr.unpack(body), onArrive()));
         });

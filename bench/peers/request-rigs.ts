@@ -64,7 +64,7 @@ function rawRequester(write: (bytes: Buffer) => void, close: () => Promise<void>
     },
     close,
   };
-  const onAnswers = (bytes: Buffer, reader: LengthPrefixedReader) =>
+  const onAnswers = (bytes: Uint8Array, reader: LengthPrefixedReader) =>
     reader.push(bytes, (body) => {
       const [id] = packr.unpack(body) as Answer;
       const done = waiting.get(id)!;
@@ -75,7 +75,7 @@ function rawRequester(write: (bytes: Buffer) => void, close: () => Promise<void>
 }
 
 /** Decodes a chunk's `[id, payload]` requests and answers them all in one buffer. */
-function answerAll(bytes: Buffer, reader: LengthPrefixedReader, send: (bytes: Buffer) => void) {
+function answerAll(bytes: Uint8Array, reader: LengthPrefixedReader, send: (bytes: Buffer) => void) {
   const packr = newPackr();
   const answers: Uint8Array[] = [];
   reader.push(bytes, (body) => answers.push(packr.pack(packr.unpack(body) as Answer)));
@@ -109,7 +109,7 @@ export const rawWsRequests: LatencyRig = {
   async open() {
     const server = await listenWs((socket: WebSocket) =>
       socket.on('message', (data) =>
-        answerAll(Buffer.from(bytesOf(data)), new LengthPrefixedReader(), (bytes) => socket.send(bytes)),
+        answerAll(bytesOf(data), new LengthPrefixedReader(), (bytes) => socket.send(bytes)),
       ),
     );
     const socket = await dialWs(server.port);
@@ -117,7 +117,7 @@ export const rawWsRequests: LatencyRig = {
       (bytes) => socket.send(bytes),
       async () => (socket.terminate(), await server.close()),
     );
-    socket.on('message', (data) => onAnswers(Buffer.from(bytesOf(data)), new LengthPrefixedReader()));
+    socket.on('message', (data) => onAnswers(bytesOf(data), new LengthPrefixedReader()));
     return requester;
   },
 };

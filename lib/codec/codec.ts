@@ -9,7 +9,8 @@ import {
   type MsgpackLimits,
 } from './msgpack-check.js';
 import type { Codec } from '../core/codec.js';
-import { encodeSimple } from './msgpack-simple.js';
+import { encodeSimple, encodeSimpleInto } from './msgpack-simple.js';
+import { decodeSimple, NOT_SIMPLE } from './msgpack-simple-decode.js';
 
 export type { Codec } from '../core/codec.js';
 
@@ -112,7 +113,7 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
     // may reuse nor keeps a whole socket read alive.
     copyBuffers: true,
   });
-  return {
+  const codec: Codec<T> = {
     encode: (value) => {
       // Simple values (envelopes, binaries: see msgpack-simple.ts) skip msgpackr's fixed costs.
       const simple = encodeSimple(value, maxDepth);
@@ -120,15 +121,36 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
       checkEncodable(value, maxDepth);
       return packr.pack(value);
     },
-    decode: (bytes) => {
-      checkMsgpack(bytes, limits);
-      return packr.unpack(bytes) as T;
-    },
-    decodeRange: (bytes, start, end) => {
-      checkMsgpack(bytes, limits, start, end);
-      return packr.unpack(bytes, { start, end }) as T;
-    },
+    decode: (bytes) => decodeRange(bytes, 0, bytes.length),
+    decodeRange,
   };
+  directEncoders.set(codec, (value, out, pos) => encodeSimpleInto(value, maxDepth, out, pos));
+  return codec;
+
+  function decodeRange(bytes: Uint8Array, start: number, end: number): T {
+    // Simple values (envelopes, binaries) in one pass; anything else checked, then msgpackr.
+    const simple = decodeSimple(bytes, limits, start, end);
+    if (simple !== NOT_SIMPLE) return simple as T;
+    checkMsgpack(bytes, limits, start, end);
+    return packr.unpack(bytes, { start, end }) as T;
+  }
+}
+
+/**
+ * Writes a frame's encoding straight into `out` at `pos` (the writer's batch, after the frame's
+ * length prefix) when it can: returns the position after it, or -1 when the frame is to go through
+ * `encode`. A result past `out.length` asks for a larger buffer: nothing was written past the end.
+ * It never throws for a frame `encode` accepts, and gives the bytes `encode` would.
+ * @internal
+ */
+export type DirectEncoder = (value: unknown, out: Uint8Array, pos: number) => number;
+
+/** The direct encoders of the codecs that have one (msgpackCodec's, for simple values). */
+const directEncoders = new WeakMap<object, DirectEncoder>();
+
+/** The direct encoder of `codec`, if it has one (see {@link DirectEncoder}). @internal */
+export function directEncoderOf(codec: object): DirectEncoder | undefined {
+  return directEncoders.get(codec);
 }
 
 const OPTIONS: KnownOptions<MsgpackCodecOptions> = {

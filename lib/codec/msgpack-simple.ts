@@ -33,6 +33,17 @@ export function encodeSimple(value: unknown, maxDepth: number): Uint8Array | und
 }
 
 /**
+ * Writes the MessagePack of `value` into `out` at `pos` when it is simple and nested at most
+ * `maxDepth` arrays deep; returns the position after it, or -1 when it is not simple. A result past
+ * `out.length` says how much room it needs: nothing was written past the end, and what was written
+ * before it is to be written again in a larger buffer.
+ * @internal
+ */
+export function encodeSimpleInto(value: unknown, maxDepth: number, out: Uint8Array, pos: number): number {
+  return write(out, pos, value, 0, Math.min(maxDepth, MAX_SIMPLE_DEPTH));
+}
+
+/**
  * Bytes handed out from one slab at a time, each range once, as msgpackr hands out views of its
  * 8 KiB output buffers: a kept result keeps its slab (16 KiB) alive, no more. V8 gives a new
  * Uint8Array of more than 64 bytes its own off-heap store, which costs more than the whole

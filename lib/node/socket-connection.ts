@@ -71,6 +71,8 @@ export function runSocket(
       end: () => {
         socket.end();
       },
+      // Node calls back once the bytes are in the kernel, and reads the batch no more.
+      releasesOnDone: true,
     },
     queueMicrotask,
     info,

@@ -1,12 +1,7 @@
 import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs';
-import type { Codec } from '../codec/codec.js';
-import {
-  checkMaxFrameBytes,
-  DEFAULT_MAX_FRAME_BYTES,
-  joinFrames,
-  LENGTH_PREFIX_BYTES,
-} from '../codec/framing.js';
+import { directEncoderOf, type Codec, type DirectEncoder } from '../codec/codec.js';
+import { checkMaxFrameBytes, DEFAULT_MAX_FRAME_BYTES, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
 import {
   EncodeError,
   LinkClosedError,
@@ -47,6 +42,12 @@ export interface ByteSink {
    * handed over are still unconfirmed. Omitted when `done` is exact.
    */
   pendingBytes?(): number;
+  /**
+   * True when the sink reads a batch no more once it called `done()` (Node's socket and `ws` call
+   * back after the bytes left the process): the writer then reuses the batch's buffer. Omitted
+   * when `done` may come before the batch is read (an in-memory pipe delivers it after).
+   */
+  readonly releasesOnDone?: boolean;
 }
 
 /** The resolved limits of a writer. @internal */
@@ -76,10 +77,57 @@ export function resolveLimits(where: string, options: Omit<LinkOptions<never>, '
   return { maxFrameBytes, highWaterMark, maxBufferedBytes };
 }
 
+/** The smallest batch buffer: room for a few small frames. */
+const MIN_BATCH_BYTES = 256;
+
+/**
+ * Batch buffers released by their sinks, for the next batch of any link: a busy link then writes
+ * into the same memory again instead of allocating (and zeroing) a buffer per tick. At most
+ * `MAX_SPARE_BATCHES` of up to `MAX_SPARE_BYTES` each; a link hands its sink only the bytes it
+ * wrote, so what a buffer held before never leaves with it.
+ */
+const spareBatches: Uint8Array[] = [];
+const MAX_SPARE_BATCHES = 2;
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
+
+/** A spare batch buffer of at least `bytes`, if there is one. */
+function takeSpare(bytes: number): Uint8Array | undefined {
+  for (let i = 0; i < spareBatches.length; i++) {
+    const buffer = spareBatches[i]!;
+    if (buffer.length < bytes) continue;
+    spareBatches[i] = spareBatches[spareBatches.length - 1]!;
+    spareBatches.pop();
+    return buffer;
+  }
+  return undefined;
+}
+
+/** Keeps `buffer` for a later batch, in place of a smaller spare when they are full. */
+function giveSpare(buffer: Uint8Array): void {
+  if (buffer.length > MAX_SPARE_BYTES) return;
+  if (spareBatches.length < MAX_SPARE_BATCHES) {
+    spareBatches.push(buffer);
+    return;
+  }
+  let smallest = 0;
+  for (let i = 1; i < spareBatches.length; i++) {
+    if (spareBatches[i]!.length < spareBatches[smallest]!.length) smallest = i;
+  }
+  if (spareBatches[smallest]!.length < buffer.length) spareBatches[smallest] = buffer;
+}
+
+const EMPTY = new Uint8Array(0);
+
 /**
  * The one implementation of {@link Link}: encodes frames, coalesces the frames sent in one tick
  * into a single write with one write in flight at a time, enforces the queue limits, and keeps the
  * byte accounting that makes {@link WriteReport} true rather than guessed.
+ *
+ * Batching: each frame is written, behind its length prefix, into the tick's batch buffer as it is
+ * sent: straight from the codec when it has a {@link DirectEncoder} (msgpackCodec's simple values),
+ * else copied from `encode`. A flush hands the filled part to the sink and lets the buffer go (an
+ * idle link holds none); the next batch starts at the size of the last one (at most twice the
+ * high-water mark: a batch ends soon after passing it), and grows by doubling.
  *
  * Accounting: `handed` counts bytes given to the sink, `confirmed` those the sink confirmed. Each
  * frame handed but not yet confirmed has its end offset in `unconfirmedEnds`, so the report can say
@@ -92,8 +140,13 @@ export function resolveLimits(where: string, options: Omit<LinkOptions<never>, '
 export class LinkWriter<Out> implements Link<Out> {
   /** Made on first use of `drain$`: most links never wait for a drain. */
   private drains: Subject<void> | undefined;
-  private queued: Uint8Array[] = [];
-  private queuedBodyBytes = 0;
+  /** The tick's batch: `batchUsed` bytes of length-prefixed frames, one size per frame queued. */
+  private batch: Uint8Array = EMPTY;
+  private batchUsed = 0;
+  private queued: number[] = [];
+  /** The size to start the next batch at: the last batch's. */
+  private batchHint = MIN_BATCH_BYTES;
+  private readonly encodeInto: DirectEncoder | undefined;
   private handed = 0;
   /** Bytes beyond this offset are known never to have reached the peer (set by `fail`). */
   private reachable = Infinity;
@@ -121,7 +174,9 @@ export class LinkWriter<Out> implements Link<Out> {
     /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
     private readonly scheduleFlush: (flush: () => void) => void,
     readonly info: LinkInfo,
-  ) {}
+  ) {
+    this.encodeInto = directEncoderOf(codec);
+  }
 
   get drain$(): Observable<void> {
     if (this.drains === undefined) {
@@ -149,20 +204,16 @@ export class LinkWriter<Out> implements Link<Out> {
 
   send(frame: Out): boolean {
     if (this.closed) throw new LinkClosedError(`Cannot send: the ${this.info.transport} link is closed`);
-    let body: Uint8Array;
-    try {
-      body = this.codec.encode(frame);
-    } catch (cause) {
-      throw new EncodeError(`Frame could not be encoded: ${(cause as Error)?.message ?? String(cause)}`, {
-        cause,
-      });
-    }
-    if (body.length === 0 || body.length > this.limits.maxFrameBytes) {
+    // Written after the queued frames; `batchUsed` moves past it only once it is accepted.
+    const bodyStart = this.batchUsed + LENGTH_PREFIX_BYTES;
+    const bodyEnd = this.encodeAt(frame, bodyStart);
+    const bodyLength = bodyEnd - bodyStart;
+    if (bodyLength === 0 || bodyLength > this.limits.maxFrameBytes) {
       throw new EncodeError(
-        `Encoded frame is ${body.length} bytes; frames must be 1 to ${this.limits.maxFrameBytes} bytes`,
+        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.limits.maxFrameBytes} bytes`,
       );
     }
-    const size = body.length + LENGTH_PREFIX_BYTES;
+    const size = bodyLength + LENGTH_PREFIX_BYTES;
     const buffered = this.bufferedBytes;
     if (buffered + size > this.limits.maxBufferedBytes) {
       throw new SendBufferFullError(
@@ -170,8 +221,9 @@ export class LinkWriter<Out> implements Link<Out> {
         { bufferedBytes: buffered, limit: this.limits.maxBufferedBytes },
       );
     }
-    this.queued.push(body);
-    this.queuedBodyBytes += body.length;
+    writePrefix(this.batch, this.batchUsed, bodyLength);
+    this.batchUsed = bodyEnd;
+    this.queued.push(size);
     this.sentFrames++;
     this.lastFrameBytes = size;
     if (!this.inFlight && !this.flushScheduled) {
@@ -232,7 +284,8 @@ export class LinkWriter<Out> implements Link<Out> {
   dispose(): void {
     this.dead = true;
     this.queued = [];
-    this.queuedBodyBytes = 0;
+    this.batch = EMPTY;
+    this.batchUsed = 0;
     this.unconfirmedEnds.clear();
     this.drains?.complete();
   }
@@ -242,20 +295,25 @@ export class LinkWriter<Out> implements Link<Out> {
     this.flushScheduled = false;
     if (this.dead || this.inFlight || this.ended) return;
     if (this.queued.length > 0) {
-      const bodies = this.queued;
-      const batch = joinFrames(bodies, this.queuedBodyBytes);
-      for (const body of bodies) {
-        this.handed += body.length + LENGTH_PREFIX_BYTES;
+      const sizes = this.queued;
+      const batch = this.batch.subarray(0, this.batchUsed);
+      for (const size of sizes) {
+        this.handed += size;
         this.unconfirmedEnds.push(this.handed);
       }
-      this.handedFrames += bodies.length;
+      this.handedFrames += sizes.length;
       this.queued = [];
-      this.queuedBodyBytes = 0;
+      // The sink owns the batch now (its buffer comes back at `done` from a sink that releases it):
+      // the next frames go into another buffer.
+      const buffer = this.sink.releasesOnDone ? this.batch : undefined;
+      this.batchHint = Math.min(Math.max(MIN_BATCH_BYTES, this.batchUsed), 2 * this.limits.highWaterMark);
+      this.batch = EMPTY;
+      this.batchUsed = 0;
       this.inFlight = true;
       const end = this.handed;
       this.sink.write(
         batch,
-        () => this.written(end),
+        () => this.written(end, buffer),
         (bytes) => this.fail(bytes),
       );
     }
@@ -267,7 +325,8 @@ export class LinkWriter<Out> implements Link<Out> {
     }
   }
 
-  private written(end: number): void {
+  private written(end: number, buffer: Uint8Array | undefined): void {
+    if (buffer) giveSpare(buffer);
     if (this.dead) return;
     this.inFlight = false;
     if (!this.sink.pendingBytes) this.confirm(end);
@@ -297,6 +356,60 @@ export class LinkWriter<Out> implements Link<Out> {
   }
 
   private queuedBytes(): number {
-    return this.queuedBodyBytes + this.queued.length * LENGTH_PREFIX_BYTES;
+    return this.batchUsed;
   }
+
+  /**
+   * Writes `frame`'s encoding into the batch at `start`, growing the batch as needed (the queued
+   * frames before `start` are kept); returns where it ends. Throws {@link EncodeError}.
+   */
+  private encodeAt(frame: Out, start: number): number {
+    let body: Uint8Array;
+    try {
+      const direct = this.encodeInto;
+      if (direct) {
+        if (this.batch.length === 0) this.reserve(this.batchHint);
+        let end = direct(frame, this.batch, start);
+        if (end > this.batch.length) {
+          // Too large for the rest of the batch: once more in a larger one, unless it is too large
+          // for a frame (then refused below, nothing allocated). A frame whose getters answer
+          // differently the second time takes `encode`.
+          if (end - start > this.limits.maxFrameBytes) return end;
+          this.reserve(end);
+          const needed = end;
+          end = direct(frame, this.batch, start);
+          if (end !== needed) end = -1;
+        }
+        if (end >= 0) return end;
+      }
+      body = this.codec.encode(frame);
+    } catch (cause) {
+      throw new EncodeError(`Frame could not be encoded: ${(cause as Error)?.message ?? String(cause)}`, {
+        cause,
+      });
+    }
+    if (body.length > 0 && body.length <= this.limits.maxFrameBytes) {
+      this.reserve(start + body.length);
+      this.batch.set(body, start);
+    }
+    return start + body.length;
+  }
+
+  /** Makes the batch at least `bytes` long, keeping the queued frames. */
+  private reserve(bytes: number): void {
+    const old = this.batch;
+    if (bytes <= old.length) return;
+    const grown = takeSpare(bytes) ?? new Uint8Array(Math.max(bytes, 2 * old.length, this.batchHint));
+    grown.set(old.subarray(0, this.batchUsed));
+    this.batch = grown;
+    if (old !== EMPTY) giveSpare(old);
+  }
+}
+
+/** Writes a body's 32-bit big-endian length before it. */
+function writePrefix(out: Uint8Array, pos: number, length: number): void {
+  out[pos] = length >>> 24;
+  out[pos + 1] = (length >>> 16) & 0xff;
+  out[pos + 2] = (length >>> 8) & 0xff;
+  out[pos + 3] = length & 0xff;
 }

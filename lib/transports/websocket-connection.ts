@@ -273,6 +273,9 @@ function endSocket(socket: WebSocketLike, reason: string | undefined): void {
 
 /** The sink of a `ws` socket, which confirms each send. A class: one small object per connection. */
 class ConfirmingSink implements ByteSink {
+  /** ws calls back once the message is written to its socket, and reads the batch no more. */
+  readonly releasesOnDone = true;
+
   constructor(private readonly socket: WebSocketLike) {}
 
   // `done` only when ws confirms the write: the message then left this process whole. Messages

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { msgpackCodec } from 'rx-lifeline';
 import { encodeSimple, MAX_SIMPLE_DEPTH } from '../../lib/codec/msgpack-simple.js';
+import { nested, simpleValue } from './arbitraries.js';
 
 // msgpackr as msgpackCodec configures it: the path simple values skip must give the same bytes.
 const packr = new Packr({
@@ -14,49 +15,6 @@ const packr = new Packr({
   int64AsType: 'bigint',
   copyBuffers: true,
 });
-
-/** Integers at every boundary of MessagePack's integer formats, and between. */
-const int32 = fc.oneof(
-  fc.integer({ min: -0x80000000, max: 0xffffffff }),
-  fc.constantFrom(
-    -0x80000000,
-    -0x8001,
-    -0x8000,
-    -0x81,
-    -0x80,
-    -0x21,
-    -0x20,
-    -1,
-    0,
-    0x7f,
-    0x80,
-    0xff,
-    0x100,
-    0xffff,
-    0x10000,
-    0xffffffff,
-  ),
-);
-
-const simpleLeaf = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  int32,
-  fc.uint8Array({ maxLength: 40 }),
-  fc.uint8Array({ minLength: 250, maxLength: 300 }), // bin 16 from 256
-);
-
-/** Values the direct path takes: null, booleans, 32-bit integers, Uint8Arrays, arrays of them. */
-const simpleValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof({ depthSize: 'small', maxDepth: 6 }, simpleLeaf, fc.array(tie('value'), { maxLength: 20 })),
-})).value;
-
-/** Arrays nested `depth` deep around `inner`. */
-function nested(depth: number, inner: unknown = 1): unknown {
-  let value = inner;
-  for (let i = 0; i < depth; i++) value = [value];
-  return value;
-}
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 

@@ -1,0 +1,165 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { encodeFrames, EncodeError, msgpackCodec, SendBufferFullError, type Codec } from 'rx-lifeline';
+import { LinkWriter, type ByteSink } from '../../lib/transports/link-writer.js';
+import { msgpackValue, simpleValue } from '../codec/arbitraries.js';
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** A writer over a sink that keeps each batch and confirms it at once; `flush()` runs its tick. */
+function writerOf(
+  codec: Codec<unknown>,
+  limits = { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 },
+) {
+  const batches: Uint8Array[] = [];
+  const ticks: (() => void)[] = [];
+  const sink: ByteSink = {
+    write: (batch, done) => {
+      batches.push(batch);
+      done();
+    },
+    end: () => undefined,
+  };
+  const writer = new LinkWriter<unknown>(codec, limits, sink, (flush) => ticks.push(flush), {
+    transport: 'memory',
+    remote: 'b',
+    local: 'a',
+  });
+  const flush = () => ticks.splice(0).forEach((run) => run());
+  return { writer, batches, flush };
+}
+
+/** msgpackCodec without its direct encoder: what any other codec gets (encode, then a copy). */
+const plainCodec = (): Codec<unknown> => {
+  const codec = msgpackCodec();
+  return { encode: (value) => codec.encode(value), decode: (bytes) => codec.decode(bytes) };
+};
+
+const frames = fc.array(
+  fc.oneof(simpleValue, msgpackValue, fc.uint8Array({ minLength: 200, maxLength: 3000 })),
+  {
+    minLength: 1,
+    maxLength: 40,
+  },
+);
+
+describe('LinkWriter batches', () => {
+  for (const [name, codecOf] of [
+    ['msgpackCodec (frames written straight into the batch)', () => msgpackCodec()],
+    ['a codec without a direct encoder (frames copied in)', plainCodec],
+  ] as const) {
+    it(`${name}: a tick's frames leave as one batch, the bytes encodeFrames gives`, () => {
+      fc.assert(
+        fc.property(frames, (values) => {
+          const codec = codecOf();
+          const { writer, batches, flush } = writerOf(codec);
+          for (const value of values) writer.send(value);
+          expect(writer.bufferedBytes).to.equal(encodeFrames(codec, values).length);
+          flush();
+          expect(batches.length).to.equal(1);
+          expect(hex(batches[0]!)).to.equal(hex(encodeFrames(msgpackCodec(), values)));
+          expect(writer.writeReport()).to.deep.include({ lastFrame: 'whole', framesLeft: values.length });
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  it('a batch handed to the sink is never written again: later frames go into a new buffer', () => {
+    const { writer, batches, flush } = writerOf(msgpackCodec());
+    writer.send(Uint8Array.of(1, 2, 3));
+    flush();
+    const first = hex(batches[0]!);
+    for (let i = 0; i < 100; i++) writer.send(new Uint8Array(100).fill(i));
+    flush();
+    expect(hex(batches[0]!)).to.equal(first);
+    expect(batches[1]!.buffer).not.to.equal(batches[0]!.buffer);
+  });
+
+  it('a sink that releases its batches at done gets their buffers again, never one it still holds', () => {
+    const codec = msgpackCodec();
+    const held: { batch: Uint8Array; copy: string; done: () => void }[] = [];
+    const ticks: (() => void)[] = [];
+    const writer = new LinkWriter<unknown>(
+      codec,
+      { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 },
+      {
+        write: (batch, done) => void held.push({ batch, copy: hex(batch), done }),
+        end: () => undefined,
+        releasesOnDone: true,
+      },
+      (flush) => ticks.push(flush),
+      { transport: 'tcp', remote: 'b', local: 'a' },
+    );
+    const tick = (n: number, fill: number) => {
+      for (let i = 0; i < n; i++) writer.send(new Uint8Array(500).fill(fill));
+      ticks.splice(0).forEach((run) => run());
+    };
+    tick(10, 1);
+    // Not confirmed yet: the next batch waits (one write in flight); confirmed, it goes out.
+    tick(10, 2);
+    expect(held.length).to.equal(1);
+    held[0]!.done();
+    expect(held.length).to.equal(2);
+    expect(held[1]!.batch.buffer, 'a batch still held is never reused').not.to.equal(held[0]!.batch.buffer);
+    // The third batch goes into a released buffer, never into the second, still held.
+    tick(5, 3);
+    held[1]!.done();
+    expect(held.length).to.equal(3);
+    expect(held[2]!.batch.buffer).not.to.equal(held[1]!.batch.buffer);
+    expect(hex(held[1]!.batch)).to.equal(held[1]!.copy);
+    const frames = (n: number, fill: number) =>
+      Array.from({ length: n }, () => new Uint8Array(500).fill(fill));
+    // Each batch as the sink got it (the first one's buffer was written again once released).
+    expect(held.map((h) => h.copy)).to.deep.equal(
+      [frames(10, 1), frames(10, 2), frames(5, 3)].map((f) => hex(encodeFrames(codec, f))),
+    );
+    // Confirmed at once, tick after tick: a few buffers serve them all.
+    for (let i = 0; i < 20; i++) {
+      held.at(-1)!.done();
+      tick(10, i);
+      expect(hex(held.at(-1)!.batch)).to.equal(hex(encodeFrames(codec, frames(10, i))));
+    }
+    expect(new Set(held.slice(-20).map((h) => h.batch.buffer)).size).to.be.at.most(3);
+  });
+
+  it('a frame refused (too large, queue full, not encodable) leaves the queued frames as they were', () => {
+    const codec = msgpackCodec();
+    const { writer, batches, flush } = writerOf(codec, {
+      maxFrameBytes: 1000,
+      highWaterMark: 1000,
+      maxBufferedBytes: 3000,
+    });
+    const kept = [Uint8Array.of(1), [2, 'two'], Uint8Array.of(3)];
+    writer.send(kept[0]);
+    expect(() => writer.send(new Uint8Array(2000))).to.throw(EncodeError, /1 to 1000 bytes/);
+    expect(() => writer.send(['x'.repeat(2000)])).to.throw(EncodeError, /1 to 1000 bytes/);
+    expect(() => writer.send(new Float32Array(2))).to.throw(EncodeError);
+    writer.send(kept[1]);
+    for (let i = 0; i < 3; i++) writer.send(new Uint8Array(900));
+    expect(() => writer.send(new Uint8Array(900))).to.throw(SendBufferFullError);
+    writer.send(kept[2]);
+    flush();
+    const sent = [kept[0], kept[1], ...Array.from({ length: 3 }, () => new Uint8Array(900)), kept[2]];
+    expect(hex(batches[0]!)).to.equal(hex(encodeFrames(codec, sent)));
+  });
+
+  it('an array whose elements change between the two writes of a growing batch goes through encode whole', () => {
+    const codec = msgpackCodec();
+    const { writer, batches, flush } = writerOf(codec, {
+      maxFrameBytes: 8 << 20,
+      highWaterMark: 1 << 20,
+      maxBufferedBytes: 16 << 20,
+    });
+    let reads = 0;
+    const shifty: unknown[] = [];
+    // Too large for any batch buffer at hand the first time it is read (spares are at most
+    // 4 MiB); a small value after.
+    Object.defineProperty(shifty, 0, { get: () => (++reads === 1 ? new Uint8Array(5 << 20) : 1) });
+    shifty.length = 1;
+    writer.send(shifty);
+    flush();
+    expect(reads).to.be.above(2);
+    expect(hex(batches[0]!)).to.equal(hex(encodeFrames(codec, [[1]])));
+  });
+});
