@@ -1,8 +1,12 @@
-import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';
 import { LinkClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { FrameEvent } from '../core/transport.js';
 import type { RequestLink, RequestLinkEvent, RequestOptions } from '../protocol/requests/cancelPending.js';
+import type {
+  RecoveredResponseEvent,
+  RequestsRestoredEvent,
+} from '../protocol/requests/restored-requests.js';
 import type { SessionResetEvent } from '../protocol/resumable/resumable.js';
 
 /**
@@ -61,6 +65,21 @@ export interface ClientSession<In = unknown, Out = In> {
    * application resynchronises its state here. Hot; completes with `state$`.
    */
   readonly resets$: Observable<SessionResetEvent>;
+  /**
+   * With a journal (`resumable({ journal })`) that held a session of an earlier process: what it
+   * restored, once (the {@link RequestsRestoredEvent}: the messages and requests that process
+   * sent, for {@link sentOutcomes}). It is emitted while `openSession` subscribes, so this
+   * replays it to a later subscriber. Completes with `state$`; nothing when the journal held no
+   * session.
+   */
+  readonly restored$: Observable<RequestsRestoredEvent>;
+  /**
+   * The answers to requests an earlier process made on the restored session
+   * ({@link RecoveredResponseEvent}: each part, with the request's id), which no Observable of
+   * this process waits for. Hot, like `messages$`: they come over a connection, never before
+   * `openSession` returns, so subscribe right after it. Completes with `state$`.
+   */
+  readonly recovered$: Observable<RecoveredResponseEvent>;
   /**
    * Sends a plain message, or queues it while no connection takes it (then it returns `false`).
    * @throws `SendQueueFullError` when `maxQueued` messages wait already; `LinkClosedError` after
@@ -171,6 +190,9 @@ export function openSession<E extends { readonly type: string }>(
   const messages = new Subject<In>();
   const states = new BehaviorSubject<ClientState>({ status: 'connecting' });
   const resets = new Subject<SessionResetEvent>();
+  // One event, emitted while this subscribes: kept for a later subscriber.
+  const restored = new ReplaySubject<RequestsRestoredEvent>(1);
+  const recovered = new Subject<RecoveredResponseEvent>();
   let link: RequestLink<Out> | undefined;
   let closed = false;
 
@@ -180,6 +202,8 @@ export function openSession<E extends { readonly type: string }>(
     states.next(state);
     states.complete();
     resets.complete();
+    restored.complete();
+    recovered.complete();
     if (state.status === 'closed' && 'error' in state) messages.error(state.error);
     else messages.complete();
   };
@@ -208,6 +232,12 @@ export function openSession<E extends { readonly type: string }>(
         case 'frame':
           messages.next((event as FrameEvent<In>).frame);
           return;
+        case 'restored':
+          restored.next(event as RequestsRestoredEvent);
+          return;
+        case 'recovered-response':
+          recovered.next(event as RecoveredResponseEvent);
+          return;
         default:
       }
     },
@@ -225,6 +255,8 @@ export function openSession<E extends { readonly type: string }>(
     messages$: messages.asObservable(),
     state$: states.asObservable(),
     resets$: resets.asObservable(),
+    restored$: restored.asObservable(),
+    recovered$: recovered.asObservable(),
     send: (message) => {
       if (closed) throw new LinkClosedError('The session is closed');
       return requestLink.send(message);

@@ -9,6 +9,7 @@ import {
   cancelPending,
   memory,
   memoryJournal,
+  openSession,
   policy,
   reconnectWith,
   resumable,
@@ -302,5 +303,41 @@ describe('cancelPending over a journal: requests across a client crash', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("openSession: restored$ replays what the journal restored to a later subscriber, recovered$ carries the dead process's answers", () => {
+    const testScheduler = newTestScheduler();
+    const calls: string[] = [];
+    const log: string[] = [];
+    const journal = memoryJournal();
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const endpoint = memory({ latency: 1 });
+      const server = serve(endpoint, handlerLogging(calls), calls);
+      const first = processOn(endpoint, journal, log, now);
+      testScheduler.schedule(() => ask(first.link, 'slow', log, now), 5);
+      testScheduler.schedule(() => first.subscription.unsubscribe(), 15);
+      testScheduler.schedule(() => {
+        const session = openSession(
+          endpoint.transport.pipe(
+            reconnectWith(policy.constant(10)),
+            resumable({ journal, ackInterval: 5 }),
+            cancelPending<string>({ timeout: Infinity }),
+          ),
+        );
+        // Subscribed after openSession returned: the restored event, emitted while it subscribed, is replayed.
+        session.restored$.subscribe((event) => log.push(`${now()}: ${shown(event)!}`));
+        session.recovered$.subscribe((event) => log.push(`${now()}: ${shown(event)!}`));
+        testScheduler.schedule(() => session.close(), 60);
+      }, 20);
+      testScheduler.schedule(() => server.unsubscribe(), 100);
+    });
+    expect(calls).to.deep.equal(['slow#1']);
+    expect(log).to.deep.equal([
+      '15: slow !RequestCancelledError',
+      '20: restored(last 1; ; [])',
+      '37: recovered 1 next slow!',
+      '37: recovered 1 complete ',
+    ]);
   });
 });
