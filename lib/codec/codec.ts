@@ -66,6 +66,25 @@ export interface MsgpackCodecOptions {
 }
 
 /**
+ * msgpackr as {@link msgpackCodec} configures it: plain maps as objects, no records, structured
+ * clones, extra types or bundled strings; 64-bit integers as `int64AsType`. Binaries are copied
+ * out of the input: a decoded frame neither aliases a buffer the transport may reuse nor keeps a
+ * whole socket read alive.
+ * @internal
+ */
+export function codecPackr(int64AsType: NonNullable<MsgpackCodecOptions['int64AsType']> = 'bigint'): Packr {
+  return new Packr({
+    useRecords: false,
+    mapsAsObjects: true,
+    structuredClone: false,
+    moreTypes: false,
+    bundleStrings: false,
+    int64AsType,
+    copyBuffers: true,
+  });
+}
+
+/**
  * The default codec: MessagePack through msgpackr, configured for untrusted peers.
  *
  * It reads exactly what it writes: nil, booleans, numbers, strings, binaries (as `Uint8Array`s
@@ -102,17 +121,7 @@ export interface MsgpackCodecOptions {
 export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Codec<T> {
   const limits = resolveLimits(options);
   const { int64AsType, maxDepth } = limits;
-  const packr = new Packr({
-    useRecords: false,
-    mapsAsObjects: true,
-    structuredClone: false,
-    moreTypes: false,
-    bundleStrings: false,
-    int64AsType,
-    // Binaries are copied out of the input: a decoded frame neither aliases a buffer the transport
-    // may reuse nor keeps a whole socket read alive.
-    copyBuffers: true,
-  });
+  const packr = codecPackr(int64AsType);
   const codec: Codec<T> = {
     encode: (value) => {
       // Simple values (envelopes, binaries: see msgpack-simple.ts) skip msgpackr's fixed costs.

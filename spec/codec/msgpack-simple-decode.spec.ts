@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Packr } from 'msgpackr';
+import { codecPackr } from '../../lib/codec/codec.js';
 import { DecodeBudgetError, msgpackCodec } from 'rx-lifeline';
 import {
   checkMsgpack,
@@ -16,15 +16,7 @@ import { msgpackValue } from './arbitraries.js';
 
 // The path msgpackCodec took for every frame before the one-pass reader, and still takes for
 // whatever that reader leaves: checkMsgpack, then msgpackr with the codec's options.
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  structuredClone: false,
-  moreTypes: false,
-  bundleStrings: false,
-  int64AsType: 'bigint',
-  copyBuffers: true,
-});
+const packr = codecPackr();
 
 const DEFAULTS: MsgpackLimits = {
   maxDepth: DEFAULT_MAX_DEPTH,

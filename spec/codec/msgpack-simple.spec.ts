@@ -1,20 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Packr } from 'msgpackr';
+import { codecPackr } from '../../lib/codec/codec.js';
 import { msgpackCodec } from 'rx-lifeline';
 import { encodeSimple, MAX_SIMPLE_DEPTH } from '../../lib/codec/msgpack-simple.js';
 import { nested, simpleValue } from './arbitraries.js';
 
 // msgpackr as msgpackCodec configures it: the path simple values skip must give the same bytes.
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  structuredClone: false,
-  moreTypes: false,
-  bundleStrings: false,
-  int64AsType: 'bigint',
-  copyBuffers: true,
-});
+const packr = codecPackr();
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 

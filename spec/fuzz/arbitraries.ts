@@ -2,7 +2,7 @@
 // valid envelopes of every layer, structural mutations of them (a field replaced, twisted, dropped
 // or added), and raw byte mutations of their encodings.
 import fc from 'fast-check';
-import { Packr } from 'msgpackr';
+import { codecPackr } from '../../lib/codec/codec.js';
 import { LENGTH_PREFIX_BYTES } from 'rx-lifeline';
 
 // ---------------------------------------------------------------------------------------------
@@ -402,14 +402,7 @@ export const heartbeatConversation = conversation(
 // Bytes
 
 /** Encodes anything msgpackr can write, bigints (int64/uint64), Dates and `undefined` included. */
-const packr = new Packr({
-  useRecords: false,
-  mapsAsObjects: true,
-  structuredClone: false,
-  moreTypes: false,
-  bundleStrings: false,
-  int64AsType: 'bigint',
-});
+const packr = codecPackr();
 
 export function encodeBody(value: unknown): Uint8Array {
   try {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { HandshakeRefusedError, PeerClosedError } from 'rx-lifeline';
+import type { HandshakeRefusedError, MemoryEndpoint, PeerClosedError } from 'rx-lifeline';
 import {
   acceptHandshake,
   classifyFailure,
@@ -19,6 +19,23 @@ import { newTestScheduler } from '../../operators/support.js';
 function clock() {
   const scheduler = new VirtualTimeScheduler();
   return { scheduler, at: (ms: number) => ((scheduler as unknown as { frame: number }).frame = ms) };
+}
+
+/** A server of `endpoint` whose every connection is admitted by `admission`, with a heartbeat. */
+function serveHeartbeat(endpoint: MemoryEndpoint, admission: HandshakeAdmission): void {
+  endpoint.server
+    .pipe(
+      mergeMap((event) =>
+        event.type === 'connection'
+          ? event.connection.pipe(
+              acceptHandshake({ layers: ['heartbeat'], admission }),
+              heartbeat(),
+              catchError(() => EMPTY),
+            )
+          : EMPTY,
+      ),
+    )
+    .subscribe();
 }
 
 describe('HandshakeAdmission', () => {
@@ -145,19 +162,7 @@ describe('HandshakeAdmission', () => {
       testScheduler.run(({ expectObservable }) => {
         const endpoint = memory({ latency: 5 });
         const admission = new HandshakeAdmission();
-        endpoint.server
-          .pipe(
-            mergeMap((event) =>
-              event.type === 'connection'
-                ? event.connection.pipe(
-                    acceptHandshake({ layers: ['heartbeat'], admission }),
-                    heartbeat(),
-                    catchError(() => EMPTY),
-                  )
-                : EMPTY,
-            ),
-          )
-          .subscribe();
+        serveHeartbeat(endpoint, admission);
         const client = () =>
           endpoint.transport.pipe(
             handshake({ layers: ['heartbeat'] }),
@@ -206,19 +211,7 @@ describe('HandshakeAdmission', () => {
         const endpoint = memory({ latency: 5 });
         // 100 a second: one slot every 10 ms.
         const admission = new HandshakeAdmission({ perSecond: 100, burst: 10 });
-        endpoint.server
-          .pipe(
-            mergeMap((event) =>
-              event.type === 'connection'
-                ? event.connection.pipe(
-                    acceptHandshake({ layers: ['heartbeat'], admission }),
-                    heartbeat(),
-                    catchError(() => EMPTY),
-                  )
-                : EMPTY,
-            ),
-          )
-          .subscribe();
+        serveHeartbeat(endpoint, admission);
         const seen: string[] = [];
         for (const name of ['a', 'b', 'c']) {
           endpoint.transport
