@@ -248,8 +248,8 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   }
 
   start(events: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
+    // The run is the subscriber's one teardown, and tells `ended` when it finishes.
     this.run = runWebSocket(this.socket, events, this);
-    events.add(this);
     if (!events.closed) this.socket.resume();
     return this;
   }
@@ -264,8 +264,8 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
     this.run?.shutdown(GOING_AWAY, GOING_AWAY_REASON);
   }
 
-  /** The connection's teardown: the watch stops and its bytes are given back. */
-  unsubscribe(): void {
+  /** The connection ended: the watch stops and its bytes are given back. */
+  ended(): void {
     this.run = undefined;
     this.deadline?.stop();
     this.account.hold(0);

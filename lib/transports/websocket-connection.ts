@@ -50,6 +50,8 @@ export interface WebSocketSettings {
   readonly limits: WriterLimits;
   /** Describes the endpoints; called once the socket is open. */
   readonly info: () => LinkInfo;
+  /** Called once when the connection ends, by any path (its teardown included). */
+  readonly ended?: () => void;
 }
 
 /**
@@ -79,8 +81,9 @@ export function runWebSocket(
 
 /**
  * The state of {@link runWebSocket}: one object with methods rather than a dozen closures over
- * shared variables, so each open connection holds little. The three listeners are the only
- * functions it makes.
+ * shared variables, so each open connection holds little. On a `ws` socket it is its own listener
+ * (an EventListener object, whose `handleEvent` `ws` calls); on any other socket, which may take
+ * functions only, three listeners are the only functions it makes.
  */
 class WebSocketRun implements RunningWebSocket {
   private writer: LinkWriter<unknown> | undefined;
@@ -95,12 +98,25 @@ class WebSocketRun implements RunningWebSocket {
     private readonly settings: WebSocketSettings,
   ) {
     socket.binaryType = 'arraybuffer';
-    socket.addEventListener('message', (event) => this.onMessage(event));
-    socket.addEventListener('error', (event) => this.onError(event));
-    socket.addEventListener('close', (event) => this.onClose(event));
+    if (isWsSocket(socket)) {
+      const listener = this as unknown as () => void;
+      for (const type of LISTENED) socket.addEventListener(type as 'open', listener);
+    } else {
+      socket.addEventListener('message', (event) => this.onMessage(event));
+      socket.addEventListener('error', (event) => this.onError(event));
+      socket.addEventListener('close', (event) => this.onClose(event));
+    }
     subscriber.add(this);
     if (socket.readyState === OPEN) this.open();
     else socket.addEventListener('open', () => this.open());
+  }
+
+  /** The listener of a `ws` socket's events (see the class's note). */
+  handleEvent(event: { readonly type: string }): void {
+    if (event.type === 'message') this.onMessage(event as { readonly type: string; readonly data: unknown });
+    else if (event.type === 'error') this.onError(event);
+    else if (event.type === 'close')
+      this.onClose(event as WebSocketCloseEventLike & { readonly type: string });
   }
 
   /** The subscriber's teardown: closes the socket with 1000. */
@@ -123,6 +139,7 @@ class WebSocketRun implements RunningWebSocket {
   private finish(closeCode?: number, reason?: string): boolean {
     if (this.finished) return false;
     this.finished = true;
+    this.settings.ended?.();
     this.writer?.dispose();
     this.decoder?.dispose();
     const { socket } = this;
@@ -254,6 +271,17 @@ export interface RunningWebSocket {
   abort(error: LifelineError, closeCode: number): void;
 }
 
+const LISTENED = ['message', 'error', 'close'] as const;
+
+/**
+ * A socket of the `ws` package, which takes EventListener objects as a browser does: anything with
+ * `on`, as `sinkFor` tells them apart. Other WebSocketLike sockets (wrappers, test doubles) may
+ * take functions only.
+ */
+function isWsSocket(socket: WebSocketLike): boolean {
+  return typeof (socket as Partial<ConfirmingWebSocket>).on === 'function';
+}
+
 /** `ws` confirms each send through a callback; browsers only expose `bufferedAmount`. */
 interface ConfirmingWebSocket {
   on: unknown;
@@ -261,9 +289,7 @@ interface ConfirmingWebSocket {
 }
 
 function sinkFor(socket: WebSocketLike): ByteSink {
-  return typeof (socket as Partial<ConfirmingWebSocket>).on === 'function'
-    ? new ConfirmingSink(socket)
-    : new BrowserSink(socket);
+  return isWsSocket(socket) ? new ConfirmingSink(socket) : new BrowserSink(socket);
 }
 
 /** Closes the socket with 1000 once the writer has flushed, if it is still open. */

@@ -208,7 +208,7 @@ class ServerHandshake
     return this.link?.info.remote ?? 'a client';
   }
 
-  protected onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
+  protected onNext(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
     if (this.state === 'open') return this.subscriber.next(event as TransportEvent<unknown, unknown>);
     if (event.type === 'connected') {
       this.link = (event as ConnectedEvent).link;

@@ -134,7 +134,7 @@ class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open'> {
     this.end(this.leaving === undefined ? error : this.leftError());
   }
 
-  protected onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
+  protected onNext(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
     if (this.state === 'open' && event.type !== 'disconnected') {
       // With layers above, whose envelopes are arrays, a map is the server's go-away.
       if (this.layered && event.type === 'frame' && !Array.isArray((event as FrameEvent).frame)) {

@@ -17,10 +17,15 @@ export interface EndpointOptions<Out> {
   readonly scheduler: SchedulerLike;
   /** The measure of frames for `maxBytes`; `undefined`: measured as written (see `send`). */
   readonly sizeOf: ((frame: Out) => number) | undefined;
+}
+
+/**
+ * What a {@link SessionEndpoint} answers to. A method on an object, not a function: a server's
+ * session is its endpoint's owner and holds no closure for it. @internal
+ */
+export interface EndpointOwner {
   /** Fails the whole session: a frame that can never be written, a hostile peer. */
-  readonly fatal: (error: unknown) => void;
-  /** Where a client keeps its session to survive a crash: told each frame and each ack. */
-  readonly journal?: SessionJournal | undefined;
+  endNow(error: unknown): void;
 }
 
 /** Validates the options every resumable side takes. @internal */
@@ -80,9 +85,18 @@ export class SessionEndpoint<Out> {
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   private allWritten: (() => void) | undefined;
 
-  constructor(private readonly options: EndpointOptions<Out>) {
+  /**
+   * @param options - Shared by every endpoint of a server: nothing in them is per session.
+   * @param journal - Where a client keeps its session to survive a crash (a server's store writer):
+   * told each frame and each ack.
+   */
+  constructor(
+    private readonly options: EndpointOptions<Out>,
+    private readonly owner: EndpointOwner,
+    private readonly journal?: SessionJournal,
+  ) {
     this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
-    if (options.journal?.commit) this.committedThrough = 0;
+    if (journal?.commit) this.committedThrough = 0;
   }
 
   /** The highest outbound `seq` given out so far. */
@@ -121,8 +135,7 @@ export class SessionEndpoint<Out> {
    */
   send(frame: Out): boolean {
     const sizeOf = this.options.sizeOf;
-    if (this.options.journal?.commit)
-      return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+    if (this.journal?.commit) return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
     const link = this.link;
     if (sizeOf === undefined && link && this.sentThrough === this.buffer.nextSeq - 1 && !this.drainWait) {
       return this.sendMeasured(link, frame);
@@ -150,7 +163,7 @@ export class SessionEndpoint<Out> {
       return this.keep(frame, msgpackSize(frame));
     }
     // Kept before the write leaves the process (the link writes at the end of this tick).
-    this.options.journal?.sent(seq, frame);
+    this.journal?.sent(seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
     buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
@@ -189,7 +202,7 @@ export class SessionEndpoint<Out> {
       }
     }
     buffer.append(frame, size);
-    this.options.journal?.sent(seq, frame);
+    this.journal?.sent(seq, frame);
     if (written) this.sentThrough = this.writtenThrough = seq;
     if (written && !ready) this.awaitDrain(link!);
     return this.answer(ready);
@@ -208,7 +221,7 @@ export class SessionEndpoint<Out> {
       buffer.append(frame, size); // throws ReplayBufferFullError with the details
     }
     // The journal first: a frame it refuses (full, taken over) is not kept here either.
-    this.options.journal!.sent(buffer.nextSeq, frame);
+    this.journal!.sent(buffer.nextSeq, frame);
     buffer.append(frame, size);
     this.commitSoon();
     return this.answer(this.link !== undefined && !this.drainWait);
@@ -216,7 +229,7 @@ export class SessionEndpoint<Out> {
 
   /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
   commitSoon(): void {
-    if (this.options.journal?.commit) this.commitTask ??= asapScheduler.schedule(() => this.commit());
+    if (this.journal?.commit) this.commitTask ??= asapScheduler.schedule(() => this.commit());
   }
 
   // Methods, not arrow fields: an idle session holds no closure for them (made when scheduled).
@@ -234,15 +247,15 @@ export class SessionEndpoint<Out> {
     this.commitWaiters = undefined;
     let result: void | PromiseLike<void>;
     try {
-      result = this.options.journal!.commit!();
+      result = this.journal!.commit!();
     } catch (error) {
-      return this.options.fatal(error);
+      return this.owner.endNow(error);
     }
     if (!isPromiseLike(result)) return this.committed(through, received, waiters);
     this.committing = true;
     result.then(
       () => this.settled(generation, () => this.committed(through, received, waiters)),
-      (error: unknown) => this.settled(generation, () => this.options.fatal(error)),
+      (error: unknown) => this.settled(generation, () => this.owner.endNow(error)),
     );
   }
 
@@ -273,7 +286,7 @@ export class SessionEndpoint<Out> {
    * of an asynchronous journal is durable only then). Forgotten if the endpoint is reset.
    */
   whenCommitted(then: () => void): void {
-    if (!this.options.journal?.commit) return then();
+    if (!this.journal?.commit) return then();
     (this.commitWaiters ??= []).push(then);
     if (this.committing) return this.commitSoon();
     // Now rather than at the end of the turn: a synchronous journal calls back at once.
@@ -284,7 +297,7 @@ export class SessionEndpoint<Out> {
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
   delivered(seq: number): void {
-    const journal = this.options.journal;
+    const journal = this.journal;
     if (!journal) return;
     journal.received(seq);
     this.commitSoon();
@@ -431,7 +444,7 @@ export class SessionEndpoint<Out> {
 
   private trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
-    this.options.journal?.acked(ack);
+    this.journal?.acked(ack);
     this.commitSoon();
     if (this.sentThrough < ack) this.sentThrough = ack;
     if (this.writtenThrough < ack) this.writtenThrough = ack;
@@ -460,7 +473,7 @@ export class SessionEndpoint<Out> {
       } catch (error) {
         if (SendBufferFullError.is(error)) this.awaitDrain(link);
         // A closed link: the connection is ending, and the next handshake replays the rest.
-        else if (!LinkClosedError.is(error)) this.options.fatal(error);
+        else if (!LinkClosedError.is(error)) this.owner.endNow(error);
         return;
       }
       this.sentThrough = seq;
