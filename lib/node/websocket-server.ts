@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
@@ -163,6 +163,7 @@ export function websocketServer<In = unknown, Out = In>(
     });
     // ws re-emits the HTTP server's errors; an 'error' without a listener would be thrown.
     wss.on('error', () => undefined);
+    let lastLocal = '';
     wss.on('connection', (socket, request) => {
       if (subscriber.closed) {
         socket.terminate();
@@ -170,14 +171,17 @@ export function websocketServer<In = unknown, Out = In>(
       }
       socket.pause();
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
-      const local = hostPort(request.socket.localAddress, request.socket.localPort);
+      // Every connection to one address shares one string for it.
+      const address = hostPort(request.socket.localAddress, request.socket.localPort);
+      const local = address === lastLocal ? lastLocal : (lastLocal = address);
       const account = capacity.admit(remote);
       if (!account) {
         socket.close(TRY_AGAIN_LATER, 'server full: too many connections');
         socket.terminate();
         return;
       }
-      const info: LinkInfo = { transport: 'websocket', remote, local, headers: request.headers };
+      const headers = applicationHeaders(request.headers);
+      const info: LinkInfo = { transport: 'websocket', remote, local, headers };
       const served = new ServedWebSocket(socket, account, info, connectionSettings);
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
       request.socket.on('data', (chunk: Buffer) => served.read(chunk));
@@ -295,6 +299,25 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
       ),
     );
   }
+}
+
+/** The upgrade request's headers that served only the WebSocket handshake itself (RFC 6455 §4.1). */
+const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+]);
+
+/**
+ * The headers a connection keeps for its `info`: all but the handshake's own, which `ws` has
+ * answered already and no application reads (a connection held them for its whole life).
+ */
+function applicationHeaders(headers: IncomingHttpHeaders): NonNullable<LinkInfo['headers']> {
+  const kept: Record<string, string | string[] | undefined> = {};
+  for (const name of Object.keys(headers)) if (!HANDSHAKE_HEADERS.has(name)) kept[name] = headers[name];
+  return kept;
 }
 
 /** Announces an external server once it listens; the returned function stops watching it. */

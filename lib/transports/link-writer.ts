@@ -93,13 +93,15 @@ export function resolveLimits(options: Omit<LinkOptions<never>, 'codec'>): Write
 export class LinkWriter<Out> implements Link<Out> {
   /** Made on first use of `drain$`: most links never wait for a drain. */
   private drains: Subject<void> | undefined;
-  private queued: Uint8Array[] = [];
+  /** Frames accepted and not yet handed to the sink; `undefined` rather than empty. */
+  private queued: Uint8Array[] | undefined;
   private queuedBodyBytes = 0;
   private handed = 0;
   /** Bytes beyond this offset are known never to have reached the peer (set by `fail`). */
   private reachable = Infinity;
   private confirmed = 0;
-  private readonly unconfirmedEnds = new Fifo<number>();
+  /** `undefined` rather than empty: an idle link holds no queue (see `confirm`). */
+  private unconfirmedEnds: Fifo<number> | undefined;
   /** The end offset of the last frame confirmed whole: where the first unconfirmed frame starts. */
   private lastConfirmedEnd = 0;
   private sentFrames = 0;
@@ -171,7 +173,8 @@ export class LinkWriter<Out> implements Link<Out> {
         { bufferedBytes: buffered, limit: this.limits.maxBufferedBytes },
       );
     }
-    this.queued.push(body);
+    if (this.queued) this.queued.push(body);
+    else this.queued = [body];
     this.queuedBodyBytes += body.length;
     this.sentFrames++;
     this.lastFrameBytes = size;
@@ -195,10 +198,10 @@ export class LinkWriter<Out> implements Link<Out> {
   writeReport(): WriteReport {
     this.settleConfirmed();
     const unconfirmedBytes = this.bufferedBytes;
-    const unconfirmedFrames = this.queued.length + this.unconfirmedEnds.length;
+    const unconfirmedFrames = (this.queued?.length ?? 0) + (this.unconfirmedEnds?.length ?? 0);
     let lastFrame: WriteState;
     if (this.sentFrames === 0) lastFrame = 'none';
-    else if (this.queued.length > 0) lastFrame = 'not-started';
+    else if (this.queued) lastFrame = 'not-started';
     else if (this.confirmed >= this.handed) lastFrame = 'whole';
     else if (this.handed - this.lastFrameBytes >= this.reachable) lastFrame = 'not-started';
     else lastFrame = 'partial';
@@ -221,7 +224,7 @@ export class LinkWriter<Out> implements Link<Out> {
       // The frames still unconfirmed end past `reachable`; all but the first start at or past it.
       // The first starts at the end of the last frame confirmed whole: it reached the peer in part
       // unless it starts exactly at `reachable`.
-      const beyond = this.unconfirmedEnds.length;
+      const beyond = this.unconfirmedEnds?.length ?? 0;
       this.undeliveredFrames = beyond > 0 && this.lastConfirmedEnd < this.reachable ? beyond - 1 : beyond;
     }
     this.dead = true;
@@ -232,9 +235,9 @@ export class LinkWriter<Out> implements Link<Out> {
   /** Releases queued bytes; called on teardown. */
   dispose(): void {
     this.dead = true;
-    this.queued = [];
+    this.queued = undefined;
     this.queuedBodyBytes = 0;
-    this.unconfirmedEnds.clear();
+    this.unconfirmedEnds = undefined;
     this.drains?.complete();
   }
 
@@ -242,15 +245,16 @@ export class LinkWriter<Out> implements Link<Out> {
   private flush(): void {
     this.flushScheduled = false;
     if (this.dead || this.inFlight || this.ended) return;
-    if (this.queued.length > 0) {
-      const bodies = this.queued;
+    const bodies = this.queued;
+    if (bodies) {
       const batch = joinFrames(bodies, this.queuedBodyBytes);
+      const ends = (this.unconfirmedEnds ??= new Fifo<number>());
       for (const body of bodies) {
         this.handed += body.length + LENGTH_PREFIX_BYTES;
-        this.unconfirmedEnds.push(this.handed);
+        ends.push(this.handed);
       }
       this.handedFrames += bodies.length;
-      this.queued = [];
+      this.queued = undefined;
       this.queuedBodyBytes = 0;
       this.inFlight = true;
       const end = this.handed;
@@ -272,7 +276,7 @@ export class LinkWriter<Out> implements Link<Out> {
     if (this.dead) return;
     this.inFlight = false;
     if (!this.sink.pendingBytes) this.confirm(end);
-    if (this.queued.length > 0 || this.closing) this.flush();
+    if (this.queued || this.closing) this.flush();
     if (this.needDrain && this.bufferedBytes < this.limits.highWaterMark / 2) {
       this.needDrain = false;
       this.drains?.next();
@@ -283,8 +287,10 @@ export class LinkWriter<Out> implements Link<Out> {
   private confirm(upTo: number): void {
     if (upTo <= this.confirmed) return;
     this.confirmed = upTo;
-    while ((this.unconfirmedEnds.peek() ?? Infinity) <= upTo)
-      this.lastConfirmedEnd = this.unconfirmedEnds.shift()!;
+    const ends = this.unconfirmedEnds;
+    if (!ends) return;
+    while ((ends.peek() ?? Infinity) <= upTo) this.lastConfirmedEnd = ends.shift()!;
+    if (ends.length === 0) this.unconfirmedEnds = undefined;
   }
 
   /** For late-confirming sinks, derive `confirmed` from what the sink still holds. */
@@ -298,6 +304,6 @@ export class LinkWriter<Out> implements Link<Out> {
   }
 
   private queuedBytes(): number {
-    return this.queuedBodyBytes + this.queued.length * LENGTH_PREFIX_BYTES;
+    return this.queuedBodyBytes + (this.queued?.length ?? 0) * LENGTH_PREFIX_BYTES;
   }
 }

@@ -264,10 +264,13 @@ export class Session<In, Out> {
       return undefined;
     }
     this.subscriber = subscriber;
-    return () => {
-      this.subscriber = undefined;
-      this.end(this, undefined);
-    };
+    return this;
+  }
+
+  /** The teardown of `events$`' subscription: the application stopped listening, so it ends. */
+  unsubscribe(): void {
+    this.subscriber = undefined;
+    this.end(this, undefined);
   }
 
   /**
