@@ -67,6 +67,8 @@ export interface WebSocketSettings {
  * Unsubscribing closes the socket with 1000 at once (the closing handshake then runs on its own).
  * The listeners stay attached after the end, guarded, because `ws` emits an 'error' for a socket
  * closed while connecting, and an EventEmitter's 'error' without a listener is thrown.
+ * With `listen` false it adds no listener: the caller hands it the socket's events through
+ * `handleEvent` (a server that listens to its sockets through shared functions).
  * @returns `shutdown(closeCode, reason)`, which ends the connection from this side: the subscriber
  * completes and the socket closes with that code (a server going away sends 1001).
  * @internal
@@ -75,8 +77,9 @@ export function runWebSocket(
   socket: WebSocketLike,
   subscriber: Subscriber<TransportEvent<unknown, unknown>>,
   settings: WebSocketSettings,
+  listen = true,
 ): RunningWebSocket {
-  return new WebSocketRun(socket, subscriber, settings);
+  return new WebSocketRun(socket, subscriber, settings, listen);
 }
 
 /**
@@ -96,23 +99,28 @@ class WebSocketRun implements RunningWebSocket {
     private readonly socket: WebSocketLike,
     private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
     private readonly settings: WebSocketSettings,
+    listen: boolean,
   ) {
     socket.binaryType = 'arraybuffer';
-    if (isWsSocket(socket)) {
-      const listener = this as unknown as () => void;
-      for (const type of LISTENED) socket.addEventListener(type as 'open', listener);
-    } else {
-      socket.addEventListener('message', (event) => this.onMessage(event));
-      socket.addEventListener('error', (event) => this.onError(event));
-      socket.addEventListener('close', (event) => this.onClose(event));
-    }
+    if (listen) this.listenTo(socket);
     subscriber.add(this);
     if (socket.readyState === OPEN) this.open();
     else socket.addEventListener('open', () => this.open());
   }
 
-  /** The listener of a `ws` socket's events (see the class's note). */
-  handleEvent(event: { readonly type: string }): void {
+  private listenTo(socket: WebSocketLike): void {
+    if (isWsSocket(socket)) {
+      const listener = this as unknown as () => void;
+      for (const type of LISTENED) socket.addEventListener(type as 'open', listener);
+      return;
+    }
+    socket.addEventListener('message', (event) => this.onMessage(event));
+    socket.addEventListener('error', (event) => this.onError(event));
+    socket.addEventListener('close', (event) => this.onClose(event));
+  }
+
+  /** The listener of a `ws` socket's events (see the class's note), or the caller's relay. */
+  handleEvent(event: WebSocketEvent): void {
     if (event.type === 'message') this.onMessage(event as { readonly type: string; readonly data: unknown });
     else if (event.type === 'error') this.onError(event);
     else if (event.type === 'close')
@@ -263,8 +271,17 @@ class WebSocketRun implements RunningWebSocket {
   }
 }
 
+/** A WebSocket event as {@link RunningWebSocket.handleEvent} reads it. @internal */
+export type WebSocketEvent =
+  | { readonly type: 'message'; readonly data: unknown }
+  | { readonly type: 'error'; readonly error: unknown }
+  | ({ readonly type: 'close' } & WebSocketCloseEventLike)
+  | { readonly type: string };
+
 /** Control over a running WebSocket connection. @internal */
 export interface RunningWebSocket {
+  /** Takes one of the socket's events: 'message', 'error' or 'close' (others are ignored). */
+  handleEvent(event: WebSocketEvent): void;
   /** Ends the connection from this side: the subscriber completes, the socket closes with `closeCode`. */
   shutdown(closeCode?: number, reason?: string): void;
   /** Fails the connection with `error` and drops the socket after sending `closeCode`. */
