@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
@@ -186,7 +186,8 @@ export function websocketServer<In = unknown, Out = In>(
       const info: LinkInfo = { transport: 'websocket', remote, local, headers };
       const served = new ServedWebSocket(socket as ServedSocket, account, info, connectionSettings);
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
-      request.socket.on('data', (chunk: Buffer) => served.read(chunk));
+      (request.socket as MeteredSocket)[SERVED] = served;
+      request.socket.on('data', onServedData);
       const connection = connections.accept<In, Out>(socket, served, 'websocket', remote, account);
       subscriber.next({ type: 'connection', connection, remote });
     });
@@ -242,6 +243,15 @@ function onServedError(this: WebSocket, error: Error): void {
 
 function onServedClose(this: WebSocket, code: number, reason: Buffer): void {
   (this as ServedSocket).served?.closed(code, reason.toString());
+}
+
+/** Where a served WebSocket's TCP socket keeps its ServedWebSocket, for the shared 'data' listener. */
+const SERVED = Symbol('ServedWebSocket');
+
+type MeteredSocket = Socket & { [SERVED]?: ServedWebSocket };
+
+function onServedData(this: Socket, chunk: Buffer): void {
+  (this as MeteredSocket)[SERVED]?.read(chunk);
 }
 
 /** What every connection of one server shares. */

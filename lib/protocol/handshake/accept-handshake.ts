@@ -209,7 +209,7 @@ class ServerHandshake
   /** The deadline runs from the accept: from the subscription. */
   protected override onStart(): void {
     const { timeout } = this.settings;
-    this.deadline.setIn(timeout, () =>
+    this.setDeadline(timeout, () =>
       this.end(
         this.refusal ??
           new HandshakeTimeoutError(
@@ -302,7 +302,7 @@ class ServerHandshake
     link.send(answer);
     this.state = 'open';
     this.layered = Object.keys(result.layers).length > 0;
-    this.deadline.cancel();
+    this.cancelDeadline();
     this.subscriber.next({ type: 'connected', link, handshake: result });
     if (this.state === 'open') this.leave = this.settings.admission?.enter(this);
   }
@@ -375,7 +375,7 @@ class ServerHandshake
     if (this.state === 'open') return this.subscriber.complete();
     // The client left before finishing its handshake: nothing was accepted, nothing is owed.
     this.state = 'ended';
-    this.deadline.cancel();
+    this.cancelDeadline();
     this.subscriber.complete();
   }
 }

@@ -19,16 +19,26 @@ type Events = TransportEvent<unknown, unknown>;
 export abstract class HandshakeSide<State extends string> extends DirectSubscriber<Events> {
   protected state: State | 'ended';
   protected link: Link<unknown> | undefined;
-  protected readonly deadline: DueTimer;
+  /** While the handshake runs: an open connection holds no timer. */
+  private deadline: DueTimer | undefined;
 
   constructor(
     protected readonly subscriber: Subscriber<Events>,
-    scheduler: SchedulerLike,
+    private readonly scheduler: SchedulerLike,
     initial: State,
   ) {
     super();
     this.state = initial;
-    this.deadline = new DueTimer(scheduler);
+  }
+
+  /** Runs `work` in `delay` ms unless the deadline is cancelled first. */
+  protected setDeadline(delay: number, work: () => void): void {
+    (this.deadline ??= new DueTimer(this.scheduler)).setIn(delay, work);
+  }
+
+  protected cancelDeadline(): void {
+    this.deadline?.cancel();
+    this.deadline = undefined;
   }
 
   start(source: Observable<Events>): void {
@@ -43,7 +53,7 @@ export abstract class HandshakeSide<State extends string> extends DirectSubscrib
 
   protected override onUnsubscribe(): void {
     this.state = 'ended';
-    this.deadline.cancel();
+    this.cancelDeadline();
     this.onStop();
   }
 
