@@ -18,8 +18,8 @@ type Finalizer = Unsubscribable | (() => void);
  * It keeps RxJS's subscriber contract: nothing is delivered after `error`, `complete` or
  * `unsubscribe`; `error` and `complete` run the teardowns after the handler, as RxJS does; a
  * teardown added once closed runs at once. A subscription added that closes by itself is dropped
- * the next time the list of extra teardowns doubles, so a source that adds many (a `mergeMap`
- * before this layer) does not make it grow without bound. Unlike `SafeSubscriber` it does not
+ * when the list of extra teardowns reaches the next power of two, so a source that adds many (a
+ * `mergeMap` before this layer) does not make it grow without bound. Unlike `SafeSubscriber` it does not
  * catch what its handlers throw: they must not throw.
  * @internal
  */
@@ -30,8 +30,6 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   /** The first teardown added, almost always the only one: the source's. */
   private finalizer: Finalizer | undefined;
   private more: Finalizer[] | undefined;
-  /** The length of `more` that triggers its next sweep of closed subscriptions. */
-  private sweepAt = 8;
 
   /** Subscribes this to `source`; its teardown runs when this unsubscribes. */
   protected subscribeTo(source: Observable<T>): void {
@@ -78,9 +76,10 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
       return;
     }
     more.push(teardown);
-    if (more.length >= this.sweepAt) {
+    // Swept at each power of two from 8: amortized O(1) per add, and no field for it.
+    const length = more.length;
+    if (length >= 8 && (length & (length - 1)) === 0) {
       this.more = more.filter((f) => !(f as Partial<SubscriptionLike>).closed);
-      this.sweepAt = Math.max(8, 2 * this.more.length);
     }
   }
 
