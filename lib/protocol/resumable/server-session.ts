@@ -227,7 +227,7 @@ export class Session<In, Out> {
     this.closeSession = close;
     // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
     this.link = new SessionLink<Out>(this.endpoint, this);
-    this.public = Object.freeze(new PublicSession<In, Out>(this, eventsOf(this)));
+    this.public = Object.freeze(new PublicSession<In, Out>(this));
   }
 
   /** The link's send: numbered, kept and written by the endpoint. */
@@ -330,11 +330,6 @@ export class Session<In, Out> {
   }
 }
 
-/** A session's `events$`: its subscribe function holds the session alone. */
-function eventsOf<In, Out>(session: Session<In, Out>): Observable<ServerSessionEvent<In, Out>> {
-  return new Observable<ServerSessionEvent<In, Out>>((subscriber) => session.subscribeEvents(subscriber));
-}
-
 /** The default close of a session: it ends, cleanly. */
 function endCleanly<In, Out>(session: Session<In, Out>): void {
   session.endNow(undefined);
@@ -366,13 +361,23 @@ class PublicSession<In, Out> implements ServerSession<In, Out> {
   readonly #session: Session<In, Out>;
   /** Made on first use: an idle session whose application never sends costs no link object. */
   #link: PublicLink<Out> | undefined;
+  /**
+   * Made on first read, forgotten once subscribed: it can be subscribed once (a later read gives
+   * one whose subscription errors, as this one's would), so an idle session holds neither it nor
+   * its subscribe function.
+   */
+  #events: Observable<ServerSessionEvent<In, Out>> | undefined;
 
-  constructor(
-    session: Session<In, Out>,
-    readonly events$: Observable<ServerSessionEvent<In, Out>>,
-  ) {
+  constructor(session: Session<In, Out>) {
     this.id = session.id;
     this.#session = session;
+  }
+
+  get events$(): Observable<ServerSessionEvent<In, Out>> {
+    return (this.#events ??= new Observable<ServerSessionEvent<In, Out>>((subscriber) => {
+      this.#events = undefined;
+      return this.#session.subscribeEvents(subscriber);
+    }));
   }
 
   get link(): Link<Out> {

@@ -53,11 +53,13 @@ function probe(seen: Seen, below: 'acceptHandshake' | 'heartbeat' | 'acceptSessi
 const field = (object: unknown, name: string): unknown => (object as Record<string, unknown>)[name];
 
 describe('an idle server session holds little (acceptHandshake + heartbeat + acceptSessions)', () => {
-  it('each per-connection layer subscribes its source directly, and idle links hold no Subject or queue', () => {
+  it('each per-connection layer subscribes its source directly, idle links hold no Subject or queue, events$ is made once', () => {
     const testScheduler = newTestScheduler();
     const seen: Seen = { subscribers: [], links: [], results: [] };
     const sessions: ServerSession[] = [];
     const subscriptions: Subscription[] = [];
+    const stable: boolean[] = [];
+    const again: unknown[] = [];
     testScheduler.run(() => {
       const endpoint = memory({ latency: 1 });
       const accept = acceptHandshake({ layers: LAYERS });
@@ -78,7 +80,10 @@ describe('an idle server session holds little (acceptHandshake + heartbeat + acc
       subscriptions.push(
         acceptSessions(server$).subscribe((session) => {
           sessions.push(session);
+          stable.push(session.events$ === session.events$);
           subscriptions.push(session.events$.subscribe({ error: () => undefined }));
+          // Made on first read and forgotten once subscribed: a second subscription still errors.
+          session.events$.subscribe({ error: (error: unknown) => again.push(error) });
         }),
       );
       for (let i = 0; i < 2; i++) {
@@ -115,6 +120,9 @@ describe('an idle server session holds little (acceptHandshake + heartbeat + acc
           expect(field(link, 'unconfirmedEnds'), 'unconfirmedEnds').to.equal(undefined);
         }
         for (const session of sessions) expect(session.link.bufferedBytes).to.equal(0);
+        expect(stable).to.deep.equal([true, true]);
+        expect(again).to.have.length(2);
+        for (const error of again) expect(error).to.be.instanceOf(TypeError);
       }, 500);
     });
   });
