@@ -69,19 +69,8 @@ export class SessionEndpoint<Out> {
   private drainWait: Subscription | undefined;
   private drained: Subject<void> | undefined;
   private wantsDrain = false;
-  /** The turn's journal commit, when one is due (see `keepUntilCommit`). */
-  private commitTask: Subscription | undefined;
-  /** The highest `seq` a journal made durable: no later frame may be written (write-ahead). */
-  private committedThrough = Infinity;
-  /** With a committing journal, the highest inbound `seq` it has kept as received. */
-  private receivedCommitted = 0;
-  /** An asynchronous commit is in flight; `commitAgain`: another is due after it. */
-  private committing = false;
-  private commitAgain = false;
-  /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
-  private generation = 0;
-  /** Waiting for the next commit that starts (see `whenCommitted`). */
-  private commitWaiters: (() => void)[] | undefined;
+  /** The state of a journal that commits; none without one (a server without a store). */
+  private readonly commits: JournalCommits | undefined;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   private allWritten: (() => void) | undefined;
 
@@ -96,7 +85,7 @@ export class SessionEndpoint<Out> {
     private readonly journal?: SessionJournal,
   ) {
     this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
-    if (journal?.commit) this.committedThrough = 0;
+    this.commits = journal?.commit ? new JournalCommits() : undefined;
   }
 
   /** The highest outbound `seq` given out so far. */
@@ -135,7 +124,7 @@ export class SessionEndpoint<Out> {
    */
   send(frame: Out): boolean {
     const sizeOf = this.options.sizeOf;
-    if (this.journal?.commit) return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+    if (this.commits) return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
     const link = this.link;
     if (sizeOf === undefined && link && this.sentThrough === this.buffer.nextSeq - 1 && !this.drainWait) {
       return this.sendMeasured(link, frame);
@@ -229,22 +218,24 @@ export class SessionEndpoint<Out> {
 
   /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
   commitSoon(): void {
-    if (this.journal?.commit) this.commitTask ??= asapScheduler.schedule(() => this.commit());
+    const commits = this.commits;
+    if (commits) commits.task ??= asapScheduler.schedule(() => this.commit());
   }
 
   // Methods, not arrow fields: an idle session holds no closure for them (made when scheduled).
   private commit(): void {
-    this.commitTask = undefined;
+    const commits = this.commits!;
+    commits.task = undefined;
     // One commit at a time: what is told meanwhile goes into the next one.
-    if (this.committing) {
-      this.commitAgain = true;
+    if (commits.running) {
+      commits.again = true;
       return;
     }
     const through = this.lastSeq;
     const received = this.received;
-    const generation = this.generation;
-    const waiters = this.commitWaiters;
-    this.commitWaiters = undefined;
+    const generation = commits.generation;
+    const waiters = commits.waiters;
+    commits.waiters = undefined;
     let result: void | PromiseLike<void>;
     try {
       result = this.journal!.commit!();
@@ -252,7 +243,7 @@ export class SessionEndpoint<Out> {
       return this.owner.endNow(error);
     }
     if (!isPromiseLike(result)) return this.committed(through, received, waiters);
-    this.committing = true;
+    commits.running = true;
     result.then(
       () => this.settled(generation, () => this.committed(through, received, waiters)),
       (error: unknown) => this.settled(generation, () => this.owner.endNow(error)),
@@ -261,20 +252,22 @@ export class SessionEndpoint<Out> {
 
   /** An asynchronous commit ended: `then` runs unless the endpoint was reset or disposed since. */
   private settled(generation: number, then: () => void): void {
-    if (generation !== this.generation) return;
-    this.committing = false;
+    const commits = this.commits!;
+    if (generation !== commits.generation) return;
+    commits.running = false;
     then();
-    if (this.commitAgain && generation === this.generation) {
-      this.commitAgain = false;
+    if (commits.again && generation === commits.generation) {
+      commits.again = false;
       this.commitSoon();
     }
   }
 
   /** A commit made the frames up to `through` and the deliveries up to `received` durable. */
   private committed(through: number, received: number, waiters?: readonly (() => void)[]): void {
-    if (through > this.committedThrough) this.committedThrough = through;
+    const commits = this.commits!;
+    if (through > commits.through) commits.through = through;
     // Every frame delivered by then was told to the journal (see `delivered`).
-    if (received > this.receivedCommitted) this.receivedCommitted = received;
+    if (received > commits.received) commits.received = received;
     if (waiters) for (const then of waiters) then();
     this.pump();
     this.maybeDrain();
@@ -286,12 +279,13 @@ export class SessionEndpoint<Out> {
    * of an asynchronous journal is durable only then). Forgotten if the endpoint is reset.
    */
   whenCommitted(then: () => void): void {
-    if (!this.journal?.commit) return then();
-    (this.commitWaiters ??= []).push(then);
-    if (this.committing) return this.commitSoon();
+    const commits = this.commits;
+    if (!commits) return then();
+    (commits.waiters ??= []).push(then);
+    if (commits.running) return this.commitSoon();
     // Now rather than at the end of the turn: a synchronous journal calls back at once.
-    this.commitTask?.unsubscribe();
-    this.commitTask = undefined;
+    commits.task?.unsubscribe();
+    commits.task = undefined;
     this.commit();
   }
 
@@ -348,9 +342,8 @@ export class SessionEndpoint<Out> {
    * drops frames that a restarted client, reading its journal, would still need.
    */
   get ackable(): number {
-    return this.committedThrough === Infinity
-      ? this.received
-      : Math.min(this.received, this.receivedCommitted);
+    const commits = this.commits;
+    return commits ? Math.min(this.received, commits.received) : this.received;
   }
 
   /** Takes `[0, seq, frame]`'s seq: true when the frame is new and in order (deliver it). */
@@ -392,11 +385,11 @@ export class SessionEndpoint<Out> {
     this.buffer.reset(first);
     for (const { frame } of frames) this.buffer.push(frame as Out, msgpackSize(frame));
     this.received = received;
-    this.receivedCommitted = received;
+    if (this.commits) this.commits.received = received;
     // Any of them may have left before the crash: none counts as never written.
     this.writtenThrough = lastSeq;
     // The journal had them: they are durable already.
-    if (this.committedThrough !== Infinity) this.committedThrough = lastSeq;
+    if (this.commits) this.commits.through = lastSeq;
   }
 
   /** Forgets everything and numbers from 1 again (a session reset). */
@@ -405,9 +398,9 @@ export class SessionEndpoint<Out> {
     this.detach();
     this.buffer.reset();
     this.received = 0;
-    this.receivedCommitted = 0;
+    if (this.commits) this.commits.received = 0;
     this.writtenThrough = 0;
-    if (this.committedThrough !== Infinity) this.committedThrough = 0;
+    if (this.commits) this.commits.through = 0;
   }
 
   dispose(): void {
@@ -420,12 +413,14 @@ export class SessionEndpoint<Out> {
 
   /** Cancels the turn's commit and disowns one in flight. */
   private forgetCommits(): void {
-    this.commitTask?.unsubscribe();
-    this.commitTask = undefined;
-    this.committing = false;
-    this.commitAgain = false;
-    this.commitWaiters = undefined;
-    this.generation++;
+    const commits = this.commits;
+    if (!commits) return;
+    commits.task?.unsubscribe();
+    commits.task = undefined;
+    commits.running = false;
+    commits.again = false;
+    commits.waiters = undefined;
+    commits.generation++;
   }
 
   /**
@@ -464,7 +459,7 @@ export class SessionEndpoint<Out> {
     const link = this.link;
     if (!link) return;
     // Only what a committing journal made durable leaves (see keepUntilCommit).
-    const last = Math.min(this.lastSeq, this.committedThrough);
+    const last = this.commits ? Math.min(this.lastSeq, this.commits.through) : this.lastSeq;
     while (this.sentThrough < last) {
       const seq = this.sentThrough + 1;
       let ready: boolean;
@@ -529,6 +524,23 @@ export class SessionEndpoint<Out> {
       // Best effort: the next ack, or the next handshake's `received`, says the same.
     }
   }
+}
+
+/** The commits of a journal that commits, told to a {@link SessionEndpoint}'s sends and deliveries. */
+class JournalCommits {
+  /** The turn's commit, when one is due (see `keepUntilCommit`). */
+  task: Subscription | undefined;
+  /** The highest `seq` the journal made durable: no later frame may be written (write-ahead). */
+  through = 0;
+  /** The highest inbound `seq` it has kept as received. */
+  received = 0;
+  /** An asynchronous commit is in flight; `again`: another is due after it. */
+  running = false;
+  again = false;
+  /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
+  generation = 0;
+  /** Waiting for the next commit that starts (see `whenCommitted`). */
+  waiters: (() => void)[] | undefined;
 }
 
 /**
