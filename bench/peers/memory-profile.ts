@@ -2,12 +2,14 @@
 // [system] [sessions] [--snapshot [--keep]]`. It runs the memory section's server and clients (forked, as
 // `npm run bench:peers` does) with fewer sessions, prints RSS and heap per session, and with
 // --snapshot runs again with heap snapshots before and after and prints the objects each session
-// added, by kind and constructor (or function name), per session. Run it with plain `tsx` to
+// added, by kind and constructor (or function name), per session, then by owner (heap-owners.ts:
+// arrays, contexts and strings counted with the object that holds them). Run it with plain `tsx` to
 // measure lib/ sources, or after `npm run build` with `--tsconfig tsconfig.bench.json` for dist/.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { markdownTable } from '../harness.js';
+import { growthByOwner } from './heap-owners.js';
 import { memoryRun } from './memory.js';
 import { isMemorySystem } from './memory-protocol.js';
 
@@ -82,6 +84,17 @@ if (args.includes('--snapshot')) {
       `\nGrowth per session in the heap snapshot (${profiled.sessions} sessions)\n\n${markdownTable(
         ['kind and name', 'objects', 'bytes'],
         growth(before, after, profiled.sessions, top),
+      )}`,
+    );
+    const owners = await growthByOwner(
+      join(folder, 'before.heapsnapshot'),
+      join(folder, 'after.heapsnapshot'),
+      profiled.sessions,
+    );
+    console.log(
+      `\nThe same growth by owner: each new object counted with the nearest named object holding it\n\n${markdownTable(
+        ['owner', 'objects', 'bytes'],
+        owners.slice(0, top).map((o) => [o.owner, o.objects.toFixed(2), o.bytes.toFixed(0)]),
       )}`,
     );
   } finally {

@@ -78,7 +78,9 @@ export interface LinkInfo {
   readonly local: string;
   /**
    * On a connection a WebSocket server accepted: the HTTP upgrade request's headers (lower-case
-   * names, as Node gives them), for an `authenticate` that reads a cookie or `authorization`.
+   * names, as Node gives them), for an `authenticate` that reads a cookie or `authorization`. The
+   * headers of the WebSocket handshake itself (`connection`, `upgrade`, `sec-websocket-key`,
+   * `-version` and `-extensions`, RFC 6455 §4.1) are not kept; `sec-websocket-protocol` is.
    */
   readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
 }

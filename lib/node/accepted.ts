@@ -14,13 +14,24 @@ export interface AcceptedSocket {
   start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle;
   /** Closes the socket nobody subscribed to (the server is shutting down). */
   discard(): void;
+  /**
+   * Tells `events` of the socket's 'error' and 'close' events from now on. A socket without it
+   * has listeners of their own added (two closures).
+   */
+  watch?(events: SocketEvents): void;
+}
+
+/** What an accepted socket's server hears of it: its errors, and its close. @internal */
+export interface SocketEvents {
+  onError(cause: unknown): void;
+  onClose(): void;
 }
 
 /**
  * One accepted socket's place in its server: waiting for its subscription, running, gone before
  * it was subscribed (with the error it had, if any), or taken by a subscription after that.
  */
-class AcceptedEntry {
+class AcceptedEntry implements SocketEvents {
   kind: 'waiting' | 'running' | 'gone' | 'taken' = 'waiting';
   handle: ConnectionHandle | undefined;
   /** The socket's last 'error' before its connection was subscribed. */
@@ -35,6 +46,10 @@ class AcceptedEntry {
     private readonly remote: string,
     private readonly account: ConnectionAccount | undefined,
   ) {}
+
+  onError(cause: unknown): void {
+    this.error = cause;
+  }
 
   onClose(): void {
     // The connection's place and bytes in its server's capacity are given back first.
@@ -98,9 +113,12 @@ export class AcceptedConnections {
   ): Transport<In, Out> {
     const entry = new AcceptedEntry(this, socket, transport, remote, account);
     this.open.add(entry);
-    // Until the per-connection logic takes over, an 'error' must have a listener or it is thrown.
-    emitter.on('error', (cause: unknown) => (entry.error = cause));
-    emitter.on('close', () => entry.onClose());
+    if (socket.watch) socket.watch(entry);
+    else {
+      // Until the per-connection logic takes over, an 'error' must have a listener or it is thrown.
+      emitter.on('error', (cause: unknown) => entry.onError(cause));
+      emitter.on('close', () => entry.onClose());
+    }
     const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) =>
       entry.subscribe(subscriber),
     );

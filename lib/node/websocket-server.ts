@@ -1,8 +1,8 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits, type WriterLimits } from '../transports/link-writer.js';
@@ -13,9 +13,10 @@ import {
   maxMessageBytes,
   runWebSocket,
   type RunningWebSocket,
+  type WebSocketEvent,
   type WebSocketSettings,
 } from '../transports/websocket-connection.js';
-import { AcceptedConnections, type AcceptedSocket } from './accepted.js';
+import { AcceptedConnections, type AcceptedSocket, type SocketEvents } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
@@ -153,6 +154,7 @@ export function websocketServer<In = unknown, Out = In>(
     const http = external ?? createServer((_request, response) => response.writeHead(426).end());
     const wss = new WebSocketServer({
       server: http,
+      WebSocket: ServedSocket,
       perMessageDeflate: false,
       // AcceptedConnections keeps the open connections: ws's own Set (and a 'close' listener on
       // every socket to maintain it) would be a second copy.
@@ -163,6 +165,7 @@ export function websocketServer<In = unknown, Out = In>(
     });
     // ws re-emits the HTTP server's errors; an 'error' without a listener would be thrown.
     wss.on('error', () => undefined);
+    let lastLocal = '';
     wss.on('connection', (socket, request) => {
       if (subscriber.closed) {
         socket.terminate();
@@ -170,17 +173,21 @@ export function websocketServer<In = unknown, Out = In>(
       }
       socket.pause();
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
-      const local = hostPort(request.socket.localAddress, request.socket.localPort);
+      // Every connection to one address shares one string for it.
+      const address = hostPort(request.socket.localAddress, request.socket.localPort);
+      const local = address === lastLocal ? lastLocal : (lastLocal = address);
       const account = capacity.admit(remote);
       if (!account) {
         socket.close(TRY_AGAIN_LATER, 'server full: too many connections');
         socket.terminate();
         return;
       }
-      const info: LinkInfo = { transport: 'websocket', remote, local, headers: request.headers };
-      const served = new ServedWebSocket(socket, account, info, connectionSettings);
+      const headers = applicationHeaders(request.headers);
+      const info: LinkInfo = { transport: 'websocket', remote, local, headers };
+      const served = new ServedWebSocket(socket as ServedSocket, account, info, connectionSettings);
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
-      request.socket.on('data', (chunk: Buffer) => served.read(chunk));
+      (request.socket as MeteredSocket)[SERVED] = served;
+      request.socket.on('data', onServedData);
       const connection = connections.accept<In, Out>(socket, served, 'websocket', remote, account);
       subscriber.next({ type: 'connection', connection, remote });
     });
@@ -211,6 +218,42 @@ export function websocketServer<In = unknown, Out = In>(
   });
 }
 
+/** The close code `ws` reports for a connection that ended without a close frame. */
+const ABNORMAL_CLOSE = 1006;
+
+/**
+ * `ws`'s WebSocket with a place for the {@link ServedWebSocket} that runs it: its listeners are
+ * three functions that every socket shares and that find it there. (`addEventListener` would wrap
+ * each listener of each socket in a closure of its own, with properties; arrow functions would be
+ * closures too.)
+ */
+class ServedSocket extends WebSocket {
+  served: ServedWebSocket | undefined;
+}
+
+// `this` is the socket, typed as ws types its listeners: a ServedSocket, which these read.
+function onServedMessage(this: WebSocket, data: unknown, isBinary: boolean): void {
+  // A text message is refused unread: its text is not decoded only to be refused.
+  (this as ServedSocket).served?.relay({ type: 'message', data: isBinary ? data : '' });
+}
+
+function onServedError(this: WebSocket, error: Error): void {
+  (this as ServedSocket).served?.failed(error);
+}
+
+function onServedClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as ServedSocket).served?.closed(code, reason.toString());
+}
+
+/** Where a served WebSocket's TCP socket keeps its ServedWebSocket, for the shared 'data' listener. */
+const SERVED = Symbol('ServedWebSocket');
+
+type MeteredSocket = Socket & { [SERVED]?: ServedWebSocket };
+
+function onServedData(this: Socket, chunk: Buffer): void {
+  (this as MeteredSocket)[SERVED]?.read(chunk);
+}
+
 /** What every connection of one server shares. */
 interface ConnectionSettings {
   readonly codec: Codec<unknown>;
@@ -230,17 +273,47 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   readonly limits: WriterLimits;
   private readonly meter = new WebSocketMeter();
   private run: RunningWebSocket | undefined;
+  /** Its server's entry for it, told of its 'error' and 'close' events. */
+  private events: SocketEvents | undefined;
   /** Made when a message is first left unfinished by a read: most connections never need one. */
   private deadline: FrameDeadline | undefined;
 
   constructor(
-    private readonly socket: WebSocket,
+    private readonly socket: ServedSocket,
     private readonly account: ConnectionAccount,
     private readonly linkInfo: LinkInfo,
     private readonly settings: ConnectionSettings,
   ) {
     this.codec = settings.codec;
     this.limits = settings.limits;
+    socket.served = this;
+  }
+
+  /** Listens to the socket from its accept on, with the shared listeners (see {@link ServedSocket}). */
+  watch(events: SocketEvents): void {
+    this.events = events;
+    this.socket.on('message', onServedMessage);
+    this.socket.on('error', onServedError);
+    this.socket.on('close', onServedClose);
+  }
+
+  /** One of the socket's events, for the run once subscribed. */
+  relay(event: WebSocketEvent): void {
+    this.run?.handleEvent(event);
+  }
+
+  failed(error: Error): void {
+    this.events?.onError(error);
+    this.relay({ type: 'error', error });
+  }
+
+  /**
+   * The socket closed: its entry first (its place in the server is given back), then the run. A
+   * close frame received makes a clean close: `ws` reports 1006 when none came.
+   */
+  closed(code: number, reason: string): void {
+    this.events?.onClose();
+    this.relay({ type: 'close', code, reason, wasClean: code !== ABNORMAL_CLOSE });
   }
 
   info(): LinkInfo {
@@ -248,8 +321,8 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   }
 
   start(events: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
-    this.run = runWebSocket(this.socket, events, this);
-    events.add(this);
+    // The run is the subscriber's one teardown, and tells `ended` when it finishes.
+    this.run = runWebSocket(this.socket, events, this, false);
     if (!events.closed) this.socket.resume();
     return this;
   }
@@ -264,8 +337,8 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
     this.run?.shutdown(GOING_AWAY, GOING_AWAY_REASON);
   }
 
-  /** The connection's teardown: the watch stops and its bytes are given back. */
-  unsubscribe(): void {
+  /** The connection ended: the watch stops and its bytes are given back. */
+  ended(): void {
     this.run = undefined;
     this.deadline?.stop();
     this.account.hold(0);
@@ -295,6 +368,25 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
       ),
     );
   }
+}
+
+/** The upgrade request's headers that served only the WebSocket handshake itself (RFC 6455 §4.1). */
+const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+]);
+
+/**
+ * The headers a connection keeps for its `info`: all but the handshake's own, which `ws` has
+ * answered already and no application reads (a connection held them for its whole life).
+ */
+function applicationHeaders(headers: IncomingHttpHeaders): NonNullable<LinkInfo['headers']> {
+  const kept: Record<string, string | string[] | undefined> = {};
+  for (const name of Object.keys(headers)) if (!HANDSHAKE_HEADERS.has(name)) kept[name] = headers[name];
+  return kept;
 }
 
 /** Announces an external server once it listens; the returned function stops watching it. */

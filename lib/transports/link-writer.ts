@@ -143,7 +143,8 @@ export class LinkWriter<Out> implements Link<Out> {
   /** The tick's batch: `batchUsed` bytes of length-prefixed frames, one size per frame queued. */
   private batch: Uint8Array = EMPTY;
   private batchUsed = 0;
-  private queued: number[] = [];
+  /** One size per frame queued in the batch; `undefined` rather than empty (most links are idle). */
+  private queued: number[] | undefined;
   /** The size to start the next batch at: the last batch's. */
   private batchHint = MIN_BATCH_BYTES;
   private readonly encodeInto: DirectEncoder | undefined;
@@ -151,7 +152,7 @@ export class LinkWriter<Out> implements Link<Out> {
   /** Bytes beyond this offset are known never to have reached the peer (set by `fail`). */
   private reachable = Infinity;
   private confirmed = 0;
-  private readonly unconfirmedEnds = new Fifo<number>();
+  private unconfirmedEnds: Fifo<number> | undefined;
   /** The end offset of the last frame confirmed whole: where the first unconfirmed frame starts. */
   private lastConfirmedEnd = 0;
   private sentFrames = 0;
@@ -223,7 +224,8 @@ export class LinkWriter<Out> implements Link<Out> {
     }
     writePrefix(this.batch, this.batchUsed, bodyLength);
     this.batchUsed = bodyEnd;
-    this.queued.push(size);
+    if (this.queued) this.queued.push(size);
+    else this.queued = [size];
     this.sentFrames++;
     this.lastFrameBytes = size;
     if (!this.inFlight && !this.flushScheduled) {
@@ -246,10 +248,10 @@ export class LinkWriter<Out> implements Link<Out> {
   writeReport(): WriteReport {
     this.settleConfirmed();
     const unconfirmedBytes = this.bufferedBytes;
-    const unconfirmedFrames = this.queued.length + this.unconfirmedEnds.length;
+    const unconfirmedFrames = (this.queued?.length ?? 0) + (this.unconfirmedEnds?.length ?? 0);
     let lastFrame: WriteState;
     if (this.sentFrames === 0) lastFrame = 'none';
-    else if (this.queued.length > 0) lastFrame = 'not-started';
+    else if (this.queued) lastFrame = 'not-started';
     else if (this.confirmed >= this.handed) lastFrame = 'whole';
     else if (this.handed - this.lastFrameBytes >= this.reachable) lastFrame = 'not-started';
     else lastFrame = 'partial';
@@ -272,7 +274,7 @@ export class LinkWriter<Out> implements Link<Out> {
       // The frames still unconfirmed end past `reachable`; all but the first start at or past it.
       // The first starts at the end of the last frame confirmed whole: it reached the peer in part
       // unless it starts exactly at `reachable`.
-      const beyond = this.unconfirmedEnds.length;
+      const beyond = this.unconfirmedEnds?.length ?? 0;
       this.undeliveredFrames = beyond > 0 && this.lastConfirmedEnd < this.reachable ? beyond - 1 : beyond;
     }
     this.dead = true;
@@ -283,10 +285,10 @@ export class LinkWriter<Out> implements Link<Out> {
   /** Releases queued bytes; called on teardown. */
   dispose(): void {
     this.dead = true;
-    this.queued = [];
+    this.queued = undefined;
     this.batch = EMPTY;
     this.batchUsed = 0;
-    this.unconfirmedEnds.clear();
+    this.unconfirmedEnds = undefined;
     this.drains?.complete();
   }
 
@@ -294,15 +296,16 @@ export class LinkWriter<Out> implements Link<Out> {
   private flush(): void {
     this.flushScheduled = false;
     if (this.dead || this.inFlight || this.ended) return;
-    if (this.queued.length > 0) {
-      const sizes = this.queued;
+    const sizes = this.queued;
+    if (sizes) {
+      const ends = (this.unconfirmedEnds ??= new Fifo<number>());
       const batch = this.batch.subarray(0, this.batchUsed);
       for (const size of sizes) {
         this.handed += size;
-        this.unconfirmedEnds.push(this.handed);
+        ends.push(this.handed);
       }
       this.handedFrames += sizes.length;
-      this.queued = [];
+      this.queued = undefined;
       // The sink owns the batch now (its buffer comes back at `done` from a sink that releases it):
       // the next frames go into another buffer.
       const buffer = this.sink.releasesOnDone ? this.batch : undefined;
@@ -330,7 +333,7 @@ export class LinkWriter<Out> implements Link<Out> {
     if (this.dead) return;
     this.inFlight = false;
     if (!this.sink.pendingBytes) this.confirm(end);
-    if (this.queued.length > 0 || this.closing) this.flush();
+    if (this.queued || this.closing) this.flush();
     if (this.needDrain && this.bufferedBytes < this.limits.highWaterMark / 2) {
       this.needDrain = false;
       this.drains?.next();
@@ -341,8 +344,10 @@ export class LinkWriter<Out> implements Link<Out> {
   private confirm(upTo: number): void {
     if (upTo <= this.confirmed) return;
     this.confirmed = upTo;
-    while ((this.unconfirmedEnds.peek() ?? Infinity) <= upTo)
-      this.lastConfirmedEnd = this.unconfirmedEnds.shift()!;
+    const ends = this.unconfirmedEnds;
+    if (!ends) return;
+    while ((ends.peek() ?? Infinity) <= upTo) this.lastConfirmedEnd = ends.shift()!;
+    if (ends.length === 0) this.unconfirmedEnds = undefined;
   }
 
   /** For late-confirming sinks, derive `confirmed` from what the sink still holds. */

@@ -50,6 +50,8 @@ export interface WebSocketSettings {
   readonly limits: WriterLimits;
   /** Describes the endpoints; called once the socket is open. */
   readonly info: () => LinkInfo;
+  /** Called once when the connection ends, by any path (its teardown included). */
+  readonly ended?: () => void;
 }
 
 /**
@@ -65,6 +67,8 @@ export interface WebSocketSettings {
  * Unsubscribing closes the socket with 1000 at once (the closing handshake then runs on its own).
  * The listeners stay attached after the end, guarded, because `ws` emits an 'error' for a socket
  * closed while connecting, and an EventEmitter's 'error' without a listener is thrown.
+ * With `listen` false it adds no listener: the caller hands it the socket's events through
+ * `handleEvent` (a server that listens to its sockets through shared functions).
  * @returns `shutdown(closeCode, reason)`, which ends the connection from this side: the subscriber
  * completes and the socket closes with that code (a server going away sends 1001).
  * @internal
@@ -73,14 +77,16 @@ export function runWebSocket(
   socket: WebSocketLike,
   subscriber: Subscriber<TransportEvent<unknown, unknown>>,
   settings: WebSocketSettings,
+  listen = true,
 ): RunningWebSocket {
-  return new WebSocketRun(socket, subscriber, settings);
+  return new WebSocketRun(socket, subscriber, settings, listen);
 }
 
 /**
  * The state of {@link runWebSocket}: one object with methods rather than a dozen closures over
- * shared variables, so each open connection holds little. The three listeners are the only
- * functions it makes.
+ * shared variables, so each open connection holds little. On a `ws` socket it is its own listener
+ * (an EventListener object, whose `handleEvent` `ws` calls); on any other socket, which may take
+ * functions only, three listeners are the only functions it makes.
  */
 class WebSocketRun implements RunningWebSocket {
   private writer: LinkWriter<unknown> | undefined;
@@ -93,14 +99,32 @@ class WebSocketRun implements RunningWebSocket {
     private readonly socket: WebSocketLike,
     private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
     private readonly settings: WebSocketSettings,
+    listen: boolean,
   ) {
     socket.binaryType = 'arraybuffer';
-    socket.addEventListener('message', (event) => this.onMessage(event));
-    socket.addEventListener('error', (event) => this.onError(event));
-    socket.addEventListener('close', (event) => this.onClose(event));
+    if (listen) this.listenTo(socket);
     subscriber.add(this);
     if (socket.readyState === OPEN) this.open();
     else socket.addEventListener('open', () => this.open());
+  }
+
+  private listenTo(socket: WebSocketLike): void {
+    if (isWsSocket(socket)) {
+      const listener = this as unknown as () => void;
+      for (const type of LISTENED) socket.addEventListener(type as 'open', listener);
+      return;
+    }
+    socket.addEventListener('message', (event) => this.onMessage(event));
+    socket.addEventListener('error', (event) => this.onError(event));
+    socket.addEventListener('close', (event) => this.onClose(event));
+  }
+
+  /** The listener of a `ws` socket's events (see the class's note), or the caller's relay. */
+  handleEvent(event: WebSocketEvent): void {
+    if (event.type === 'message') this.onMessage(event as { readonly type: string; readonly data: unknown });
+    else if (event.type === 'error') this.onError(event);
+    else if (event.type === 'close')
+      this.onClose(event as WebSocketCloseEventLike & { readonly type: string });
   }
 
   /** The subscriber's teardown: closes the socket with 1000. */
@@ -123,6 +147,7 @@ class WebSocketRun implements RunningWebSocket {
   private finish(closeCode?: number, reason?: string): boolean {
     if (this.finished) return false;
     this.finished = true;
+    this.settings.ended?.();
     this.writer?.dispose();
     this.decoder?.dispose();
     const { socket } = this;
@@ -246,12 +271,32 @@ class WebSocketRun implements RunningWebSocket {
   }
 }
 
+/** A WebSocket event as {@link RunningWebSocket.handleEvent} reads it. @internal */
+export type WebSocketEvent =
+  | { readonly type: 'message'; readonly data: unknown }
+  | { readonly type: 'error'; readonly error: unknown }
+  | ({ readonly type: 'close' } & WebSocketCloseEventLike)
+  | { readonly type: string };
+
 /** Control over a running WebSocket connection. @internal */
 export interface RunningWebSocket {
+  /** Takes one of the socket's events: 'message', 'error' or 'close' (others are ignored). */
+  handleEvent(event: WebSocketEvent): void;
   /** Ends the connection from this side: the subscriber completes, the socket closes with `closeCode`. */
   shutdown(closeCode?: number, reason?: string): void;
   /** Fails the connection with `error` and drops the socket after sending `closeCode`. */
   abort(error: LifelineError, closeCode: number): void;
+}
+
+const LISTENED = ['message', 'error', 'close'] as const;
+
+/**
+ * A socket of the `ws` package, which takes EventListener objects as a browser does: anything with
+ * `on`, as `sinkFor` tells them apart. Other WebSocketLike sockets (wrappers, test doubles) may
+ * take functions only.
+ */
+function isWsSocket(socket: WebSocketLike): boolean {
+  return typeof (socket as Partial<ConfirmingWebSocket>).on === 'function';
 }
 
 /** `ws` confirms each send through a callback; browsers only expose `bufferedAmount`. */
@@ -261,9 +306,7 @@ interface ConfirmingWebSocket {
 }
 
 function sinkFor(socket: WebSocketLike): ByteSink {
-  return typeof (socket as Partial<ConfirmingWebSocket>).on === 'function'
-    ? new ConfirmingSink(socket)
-    : new BrowserSink(socket);
+  return isWsSocket(socket) ? new ConfirmingSink(socket) : new BrowserSink(socket);
 }
 
 /** Closes the socket with 1000 once the writer has flushed, if it is still open. */

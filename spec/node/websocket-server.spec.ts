@@ -4,7 +4,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { WebSocket } from 'ws';
-import { DialError, ListenError, websocket } from 'rx-lifeline';
+import {
+  ConnectionResetError,
+  DialError,
+  ListenError,
+  PeerClosedError,
+  ProtocolError,
+  websocket,
+  type Transport,
+} from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
 import { failure, record, startServer } from '../support/loopback.js';
 
@@ -42,6 +50,64 @@ describe('websocketServer', () => {
     client.subscription.unsubscribe();
     expect(await accepted.outcome).to.equal('complete');
     server.stop();
+  });
+
+  describe("a client's socket, as the server's connection sees it", () => {
+    /** A raw ws client, open, and the server's connection of it, subscribed. */
+    async function rawClient(server: {
+      address: string;
+      nextConnection(): Promise<Transport<string, string>>;
+    }) {
+      const client = new WebSocket(server.address);
+      const accepted = record(await server.nextConnection());
+      await Promise.all([once(client, 'open'), accepted.link()]);
+      return { client, accepted };
+    }
+
+    it('a text message fails the connection with a ProtocolError, and the client hears 1003', async () => {
+      const server = await startServer(websocketServer<string>());
+      const { client, accepted } = await rawClient(server);
+      client.send('not a frame');
+      const [code] = (await once(client, 'close')) as [number];
+      expect(code).to.equal(1003);
+      expect(await failure(accepted)).to.be.instanceOf(ProtocolError);
+      server.stop();
+    });
+
+    it('a close with 1000 completes it; one with another code is a PeerClosedError with that code', async () => {
+      const server = await startServer(websocketServer<string>());
+      const clean = await rawClient(server);
+      clean.client.close(1000);
+      expect(await clean.accepted.outcome).to.equal('complete');
+      const other = await rawClient(server);
+      other.client.close(4000, 'bye');
+      const error = await failure(other.accepted);
+      expect(error).to.be.instanceOf(PeerClosedError);
+      expect((error as PeerClosedError).code).to.equal(4000);
+      expect((error as PeerClosedError).reason).to.equal('bye');
+      server.stop();
+    });
+
+    it('a closed connection gives its place back: at maxConnections 1, the next client is accepted', async () => {
+      const server = await startServer(websocketServer<string>({ maxConnections: 1 }));
+      const first = await rawClient(server);
+      first.client.close(1000);
+      expect(await first.accepted.outcome).to.equal('complete');
+      const second = await rawClient(server);
+      second.client.send(new Uint8Array([0, 0, 0, 1, 0xc0])); // one frame: nil
+      expect(await second.accepted.frames(1)).to.deep.equal([null]);
+      second.client.close(1000);
+      expect(await second.accepted.outcome).to.equal('complete');
+      server.stop();
+    });
+
+    it('a client dropped without a close frame is a ConnectionResetError', async () => {
+      const server = await startServer(websocketServer<string>());
+      const { client, accepted } = await rawClient(server);
+      client.terminate();
+      expect(await failure(accepted)).to.be.instanceOf(ConnectionResetError);
+      server.stop();
+    });
   });
 
   it('serves a path on an existing HTTP server, refuses other paths, and leaves the server running', async () => {

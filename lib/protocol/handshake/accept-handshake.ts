@@ -104,6 +104,30 @@ interface ServerSettings {
   readonly authenticate: ((request: AuthenticateRequest) => unknown) | undefined;
   readonly timeout: number;
   readonly scheduler: SchedulerLike;
+  readonly settled: SettledResults;
+}
+
+/** Distinct results one server keeps to share; a server offers a handful of versions at most. */
+const MAX_SETTLED = 64;
+
+/**
+ * The results a server's handshakes settled, one frozen object per distinct result, shared by
+ * every connection that settles the same: each session holds its connection's result for life.
+ */
+class SettledResults {
+  private readonly known = new Map<string, HandshakeResult>();
+
+  of(answer: Accept): HandshakeResult {
+    const key = JSON.stringify([answer.layers, answer.app]);
+    const known = this.known.get(key);
+    if (known) return known;
+    const result: HandshakeResult = Object.freeze({
+      layers: Object.freeze({ ...answer.layers }),
+      ...(answer.app ? { app: Object.freeze({ ...answer.app }) } : {}),
+    });
+    if (this.known.size < MAX_SETTLED) this.known.set(key, result);
+    return result;
+  }
 }
 
 /**
@@ -158,6 +182,7 @@ export function acceptHandshake<In = unknown, Out = In>(
     authenticate: authenticate === undefined ? undefined : checkFunction(where, 'authenticate', authenticate),
     timeout: checkTimeout(where, config.timeout),
     scheduler: config.scheduler ?? asyncScheduler,
+    settled: new SettledResults(),
   };
   return sideOperator<In, Out>((subscriber) => new ServerHandshake(subscriber, settings));
 }
@@ -184,7 +209,7 @@ class ServerHandshake
   /** The deadline runs from the accept: from the subscription. */
   protected override onStart(): void {
     const { timeout } = this.settings;
-    this.deadline.setIn(timeout, () =>
+    this.setDeadline(timeout, () =>
       this.end(
         this.refusal ??
           new HandshakeTimeoutError(
@@ -208,7 +233,7 @@ class ServerHandshake
     return this.link?.info.remote ?? 'a client';
   }
 
-  protected onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
+  protected onNext(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
     if (this.state === 'open') return this.subscriber.next(event as TransportEvent<unknown, unknown>);
     if (event.type === 'connected') {
       this.link = (event as ConnectedEvent).link;
@@ -244,7 +269,7 @@ class ServerHandshake
     if (!hello) return this.refuse({ lifeline: 2, refused: 'malformed', layers: offer.layers }, undefined);
     const answer = negotiate(hello, offer);
     if (isRefused(answer)) return this.refuse(answer, hello);
-    const result: HandshakeResult = { layers: answer.layers, ...(answer.app ? { app: answer.app } : {}) };
+    const result = this.settings.settled.of(answer);
     const { authenticate } = this.settings;
     if (!authenticate) return this.accept(answer, result);
     this.state = 'authenticating';
@@ -277,7 +302,7 @@ class ServerHandshake
     link.send(answer);
     this.state = 'open';
     this.layered = Object.keys(result.layers).length > 0;
-    this.deadline.cancel();
+    this.cancelDeadline();
     this.subscriber.next({ type: 'connected', link, handshake: result });
     if (this.state === 'open') this.leave = this.settings.admission?.enter(this);
   }
@@ -350,7 +375,7 @@ class ServerHandshake
     if (this.state === 'open') return this.subscriber.complete();
     // The client left before finishing its handshake: nothing was accepted, nothing is owed.
     this.state = 'ended';
-    this.deadline.cancel();
+    this.cancelDeadline();
     this.subscriber.complete();
   }
 }

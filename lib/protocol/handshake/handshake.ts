@@ -134,7 +134,7 @@ class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open'> {
     this.end(this.leaving === undefined ? error : this.leftError());
   }
 
-  protected onEvent(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
+  protected onNext(event: TransportEvent<unknown, unknown> | { readonly type: string }): void {
     if (this.state === 'open' && event.type !== 'disconnected') {
       // With layers above, whose envelopes are arrays, a map is the server's go-away.
       if (this.layered && event.type === 'frame' && !Array.isArray((event as FrameEvent).frame)) {
@@ -163,7 +163,7 @@ class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open'> {
   private onConnected(link: Link<unknown>): void {
     this.link = link;
     this.state = 'waiting';
-    this.deadline.setIn(this.settings.timeout, () =>
+    this.setDeadline(this.settings.timeout, () =>
       this.end(
         new HandshakeTimeoutError(
           `handshake: no answer from the server at ${link.info.remote} within ${this.settings.timeout} ms of connecting`,
@@ -229,7 +229,7 @@ class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open'> {
     const result = this.checkAccept(answer);
     this.state = 'open';
     this.layered = Object.keys(result.layers).length > 0;
-    this.deadline.cancel();
+    this.cancelDeadline();
     this.subscriber.next({ type: 'connected', link: link!, handshake: result });
   }
 

@@ -4,71 +4,57 @@
  * @internal
  * @packageDocumentation
  */
-import {
-  Observable,
-  type OperatorFunction,
-  type SchedulerLike,
-  type Subscriber,
-  type Subscription,
-  type Unsubscribable,
-} from 'rxjs';
+import { Observable, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { Link, TransportEvent } from '../../core/transport.js';
+import { DirectSubscriber } from '../../internal/direct-subscriber.js';
 import { DueTimer } from '../../internal/due-timer.js';
 
 type Events = TransportEvent<unknown, unknown>;
 
 /**
  * One subscription of a handshake operator, in its own states until it has ended. It is its
- * source's observer and its own teardown, so an open connection holds this object and no closures.
+ * source's subscriber and its own teardown, so an open connection holds this object and no closures.
  * @internal
  */
-export abstract class HandshakeSide<State extends string> implements Unsubscribable {
+export abstract class HandshakeSide<State extends string> extends DirectSubscriber<Events> {
   protected state: State | 'ended';
   protected link: Link<unknown> | undefined;
-  protected readonly deadline: DueTimer;
-  private source: Subscription | undefined;
+  /** While the handshake runs: an open connection holds no timer. */
+  private deadline: DueTimer | undefined;
 
   constructor(
     protected readonly subscriber: Subscriber<Events>,
-    scheduler: SchedulerLike,
+    private readonly scheduler: SchedulerLike,
     initial: State,
   ) {
+    super();
     this.state = initial;
-    this.deadline = new DueTimer(scheduler);
+  }
+
+  /** Runs `work` in `delay` ms unless the deadline is cancelled first. */
+  protected setDeadline(delay: number, work: () => void): void {
+    (this.deadline ??= new DueTimer(this.scheduler)).setIn(delay, work);
+  }
+
+  protected cancelDeadline(): void {
+    this.deadline?.cancel();
+    this.deadline = undefined;
   }
 
   start(source: Observable<Events>): void {
     this.onStart();
-    const subscription = source.subscribe(this);
-    if (this.state === 'ended') subscription.unsubscribe();
-    else this.source = subscription;
+    this.subscribeTo(source);
   }
 
+  /** Ends this side: the deadline is cancelled and the source unsubscribed. */
   stop(): void {
+    this.unsubscribe();
+  }
+
+  protected override onUnsubscribe(): void {
     this.state = 'ended';
-    this.deadline.cancel();
-    const source = this.source;
-    this.source = undefined;
-    source?.unsubscribe();
+    this.cancelDeadline();
     this.onStop();
-  }
-
-  /** The teardown of the operator's subscription. */
-  unsubscribe(): void {
-    this.stop();
-  }
-
-  /** The source's events (this object is the source's observer). */
-  next(event: Events): void {
-    this.onEvent(event);
-  }
-
-  error(error: unknown): void {
-    this.onError(error);
-  }
-
-  complete(): void {
-    this.onComplete();
   }
 
   /** Fails the stream with `error`, once. */
@@ -80,9 +66,6 @@ export abstract class HandshakeSide<State extends string> implements Unsubscriba
 
   protected onStart(): void {}
   protected onStop(): void {}
-  protected abstract onEvent(event: Events | { readonly type: string }): void;
-  protected abstract onError(error: unknown): void;
-  protected abstract onComplete(): void;
 }
 
 /** The operator that runs one `make(subscriber)` per subscription. @internal */

@@ -4,11 +4,11 @@ import {
   type OperatorFunction,
   type SchedulerLike,
   type Subscriber,
-  type Subscription,
   type Unsubscribable,
 } from 'rxjs';
 import { ConnectionError } from '../../core/errors.js';
 import type { Link, TransportEvent } from '../../core/transport.js';
+import { DirectSubscriber } from '../../internal/direct-subscriber.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
 import {
@@ -180,7 +180,7 @@ const wrapData = (frame: unknown): unknown[] => [DATA, frame];
  * One subscription of {@link heartbeat}: the observer of its source, and its timer's entry in the
  * scheduler's {@link TimerQueue}. A class rather than closures: an idle connection holds one object.
  */
-class HeartbeatRun<In, Out> implements TimerEntry {
+class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unknown>> implements TimerEntry {
   due = Infinity;
   slot = -1;
   order = 0;
@@ -189,32 +189,26 @@ class HeartbeatRun<In, Out> implements TimerEntry {
   private lastPing = -Infinity;
   private pingId = 0;
   private pingSentAt = 0;
-  private source: Subscription | undefined;
-  private ended = false;
 
   constructor(
     private readonly subscriber: Subscriber<TransportEvent<In, Out> | HeartbeatEvent>,
     private readonly settings: HeartbeatSettings,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Subscribes to `source`; returns the teardown (this run: its `unsubscribe`). */
   start(source: Observable<TransportEvent<unknown, unknown>>): Unsubscribable {
-    const subscription = source.subscribe(this);
-    if (this.ended) subscription.unsubscribe();
-    else this.source = subscription;
+    this.subscribeTo(source);
     return this;
   }
 
-  /** The teardown: the timer leaves the queue and the source is unsubscribed. */
-  unsubscribe(): void {
-    this.ended = true;
+  /** Part of the teardown: the timer leaves the queue (the source is unsubscribed after). */
+  protected override onUnsubscribe(): void {
     this.settings.timers.remove(this);
-    const source = this.source;
-    this.source = undefined;
-    source?.unsubscribe();
   }
 
-  next(event: TransportEvent<unknown, unknown>): void {
+  protected onNext(event: TransportEvent<unknown, unknown>): void {
     if (event.type === 'connected') {
       const wrong = unlisted('heartbeat', event, 'heartbeat()');
       if (wrong) return this.fail(wrong);
@@ -244,11 +238,11 @@ class HeartbeatRun<In, Out> implements TimerEntry {
     }
   }
 
-  error(error: unknown): void {
+  protected onError(error: unknown): void {
     this.fail(error);
   }
 
-  complete(): void {
+  protected onComplete(): void {
     this.settings.timers.remove(this);
     this.subscriber.complete();
   }
@@ -285,7 +279,7 @@ class HeartbeatRun<In, Out> implements TimerEntry {
   // One timer, re-armed lazily: inbound frames only move `lastInbound`, so a busy connection
   // costs a clock read per frame and no timer churn.
   private arm(): void {
-    if (this.ended) return;
+    if (this.closed) return;
     const { interval, timeout, scheduler, timers } = this.settings;
     const deadline = this.lastInbound + timeout;
     const nextPing = Math.max(this.lastInbound, this.lastPing) + interval;

@@ -18,10 +18,15 @@ export interface EndpointOptions<Out> {
   readonly scheduler: SchedulerLike;
   /** The measure of frames for `maxBytes`; `undefined`: measured as written (see `send`). */
   readonly sizeOf: ((frame: Out) => number) | undefined;
+}
+
+/**
+ * What a {@link SessionEndpoint} answers to. A method on an object, not a function: a server's
+ * session is its endpoint's owner and holds no closure for it. @internal
+ */
+export interface EndpointOwner {
   /** Fails the whole session: a frame that can never be written, a hostile peer. */
-  readonly fatal: (error: unknown) => void;
-  /** Where a client keeps its session to survive a crash: told each frame and each ack. */
-  readonly journal?: SessionJournal | undefined;
+  endNow(error: unknown): void;
 }
 
 /** Validates the options every resumable side takes. @internal */
@@ -54,25 +59,23 @@ export class SessionEndpoint<Out> {
   private drainWait: Subscription | undefined;
   private drained: Subject<void> | undefined;
   private wantsDrain = false;
-  /** The turn's journal commit, when one is due (see `keepUntilCommit`). */
-  private commitTask: Subscription | undefined;
-  /** The highest `seq` a journal made durable: no later frame may be written (write-ahead). */
-  private committedThrough = Infinity;
-  /** With a committing journal, the highest inbound `seq` it has kept as received. */
-  private receivedCommitted = 0;
-  /** An asynchronous commit is in flight; `commitAgain`: another is due after it. */
-  private committing = false;
-  private commitAgain = false;
-  /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
-  private generation = 0;
-  /** Waiting for the next commit that starts (see `whenCommitted`). */
-  private commitWaiters: (() => void)[] | undefined;
+  /** The state of a journal that commits; none without one (a server without a store). */
+  private readonly commits: JournalCommits | undefined;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   private allWritten: (() => void) | undefined;
 
-  constructor(private readonly options: EndpointOptions<Out>) {
+  /**
+   * @param options - Shared by every endpoint of a server: nothing in them is per session.
+   * @param journal - Where a client keeps its session to survive a crash (a server's store writer):
+   * told each frame and each ack.
+   */
+  constructor(
+    private readonly options: EndpointOptions<Out>,
+    private readonly owner: EndpointOwner,
+    private readonly journal?: SessionJournal,
+  ) {
     this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
-    if (options.journal?.commit) this.committedThrough = 0;
+    this.commits = journal?.commit ? new JournalCommits() : undefined;
   }
 
   /** The highest outbound `seq` given out so far. */
@@ -111,8 +114,7 @@ export class SessionEndpoint<Out> {
    */
   send(frame: Out): boolean {
     const sizeOf = this.options.sizeOf;
-    if (this.options.journal?.commit)
-      return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+    if (this.commits) return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
     const link = this.link;
     if (sizeOf === undefined && link && this.sentThrough === this.buffer.nextSeq - 1 && !this.drainWait) {
       return this.sendMeasured(link, frame);
@@ -133,7 +135,7 @@ export class SessionEndpoint<Out> {
     // Not written: queue it, measured exactly.
     if (ready === undefined) return this.keep(frame, msgpackSize(frame));
     // Kept before the write leaves the process (the link writes at the end of this tick).
-    this.options.journal?.sent(seq, frame);
+    this.journal?.sent(seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
     buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
@@ -167,7 +169,7 @@ export class SessionEndpoint<Out> {
       ready = answer === true;
     }
     buffer.append(frame, size);
-    this.options.journal?.sent(seq, frame);
+    this.journal?.sent(seq, frame);
     if (written) this.sentThrough = this.writtenThrough = seq;
     if (written && !ready) this.awaitDrain(link!);
     return this.answer(ready);
@@ -186,7 +188,7 @@ export class SessionEndpoint<Out> {
       buffer.append(frame, size); // throws ReplayBufferFullError with the details
     }
     // The journal first: a frame it refuses (full, taken over) is not kept here either.
-    this.options.journal!.sent(buffer.nextSeq, frame);
+    this.journal!.sent(buffer.nextSeq, frame);
     buffer.append(frame, size);
     this.commitSoon();
     return this.answer(this.link !== undefined && !this.drainWait);
@@ -194,52 +196,56 @@ export class SessionEndpoint<Out> {
 
   /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
   commitSoon(): void {
-    if (this.options.journal?.commit) this.commitTask ??= asapScheduler.schedule(() => this.commit());
+    const commits = this.commits;
+    if (commits) commits.task ??= asapScheduler.schedule(() => this.commit());
   }
 
   // Methods, not arrow fields: an idle session holds no closure for them (made when scheduled).
   private commit(): void {
-    this.commitTask = undefined;
+    const commits = this.commits!;
+    commits.task = undefined;
     // One commit at a time: what is told meanwhile goes into the next one.
-    if (this.committing) {
-      this.commitAgain = true;
+    if (commits.running) {
+      commits.again = true;
       return;
     }
     const through = this.lastSeq;
     const received = this.received;
-    const generation = this.generation;
-    const waiters = this.commitWaiters;
-    this.commitWaiters = undefined;
+    const generation = commits.generation;
+    const waiters = commits.waiters;
+    commits.waiters = undefined;
     let result: void | PromiseLike<void>;
     try {
-      result = this.options.journal!.commit!();
+      result = this.journal!.commit!();
     } catch (error) {
-      return this.options.fatal(error);
+      return this.owner.endNow(error);
     }
     if (!isPromiseLike(result)) return this.committed(through, received, waiters);
-    this.committing = true;
+    commits.running = true;
     result.then(
       () => this.settled(generation, () => this.committed(through, received, waiters)),
-      (error: unknown) => this.settled(generation, () => this.options.fatal(error)),
+      (error: unknown) => this.settled(generation, () => this.owner.endNow(error)),
     );
   }
 
   /** An asynchronous commit ended: `then` runs unless the endpoint was reset or disposed since. */
   private settled(generation: number, then: () => void): void {
-    if (generation !== this.generation) return;
-    this.committing = false;
+    const commits = this.commits!;
+    if (generation !== commits.generation) return;
+    commits.running = false;
     then();
-    if (this.commitAgain && generation === this.generation) {
-      this.commitAgain = false;
+    if (commits.again && generation === commits.generation) {
+      commits.again = false;
       this.commitSoon();
     }
   }
 
   /** A commit made the frames up to `through` and the deliveries up to `received` durable. */
   private committed(through: number, received: number, waiters?: readonly (() => void)[]): void {
-    if (through > this.committedThrough) this.committedThrough = through;
+    const commits = this.commits!;
+    if (through > commits.through) commits.through = through;
     // Every frame delivered by then was told to the journal (see `delivered`).
-    if (received > this.receivedCommitted) this.receivedCommitted = received;
+    if (received > commits.received) commits.received = received;
     // Written first: a waiter then finds on the link every frame the commit made durable.
     this.pump();
     this.maybeDrain();
@@ -252,12 +258,13 @@ export class SessionEndpoint<Out> {
    * of an asynchronous journal is durable only then). Forgotten if the endpoint is reset.
    */
   whenCommitted(then: () => void): void {
-    if (!this.options.journal?.commit) return then();
-    (this.commitWaiters ??= []).push(then);
-    if (this.committing) return this.commitSoon();
+    const commits = this.commits;
+    if (!commits) return then();
+    (commits.waiters ??= []).push(then);
+    if (commits.running) return this.commitSoon();
     // Now rather than at the end of the turn: a synchronous journal calls back at once.
-    this.commitTask?.unsubscribe();
-    this.commitTask = undefined;
+    commits.task?.unsubscribe();
+    commits.task = undefined;
     this.commit();
   }
 
@@ -267,13 +274,14 @@ export class SessionEndpoint<Out> {
    * {@link whenCommitted} does. Forgotten if the endpoint is reset or disposed.
    */
   whenDurable(then: () => void): void {
-    if (!this.commitTask && !this.committing) return then();
+    const commits = this.commits;
+    if (!commits || (!commits.task && !commits.running)) return then();
     this.whenCommitted(then);
   }
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
   delivered(seq: number): void {
-    const journal = this.options.journal;
+    const journal = this.journal;
     if (!journal) return;
     journal.received(seq);
     this.commitSoon();
@@ -324,9 +332,8 @@ export class SessionEndpoint<Out> {
    * drops frames that a restarted client, reading its journal, would still need.
    */
   get ackable(): number {
-    return this.committedThrough === Infinity
-      ? this.received
-      : Math.min(this.received, this.receivedCommitted);
+    const commits = this.commits;
+    return commits ? Math.min(this.received, commits.received) : this.received;
   }
 
   /** Takes `[0, seq, frame]`'s seq: true when the frame is new and in order (deliver it). */
@@ -368,11 +375,11 @@ export class SessionEndpoint<Out> {
     this.buffer.reset(first);
     for (const { frame } of frames) this.buffer.push(frame as Out, msgpackSize(frame));
     this.received = received;
-    this.receivedCommitted = received;
+    if (this.commits) this.commits.received = received;
     // Any of them may have left before the crash: none counts as never written.
     this.writtenThrough = lastSeq;
     // The journal had them: they are durable already.
-    if (this.committedThrough !== Infinity) this.committedThrough = lastSeq;
+    if (this.commits) this.commits.through = lastSeq;
   }
 
   /** Forgets everything and numbers from 1 again (a session reset). */
@@ -381,9 +388,9 @@ export class SessionEndpoint<Out> {
     this.detach();
     this.buffer.reset();
     this.received = 0;
-    this.receivedCommitted = 0;
+    if (this.commits) this.commits.received = 0;
     this.writtenThrough = 0;
-    if (this.committedThrough !== Infinity) this.committedThrough = 0;
+    if (this.commits) this.commits.through = 0;
   }
 
   dispose(): void {
@@ -396,12 +403,14 @@ export class SessionEndpoint<Out> {
 
   /** Cancels the turn's commit and disowns one in flight. */
   private forgetCommits(): void {
-    this.commitTask?.unsubscribe();
-    this.commitTask = undefined;
-    this.committing = false;
-    this.commitAgain = false;
-    this.commitWaiters = undefined;
-    this.generation++;
+    const commits = this.commits;
+    if (!commits) return;
+    commits.task?.unsubscribe();
+    commits.task = undefined;
+    commits.running = false;
+    commits.again = false;
+    commits.waiters = undefined;
+    commits.generation++;
   }
 
   /**
@@ -420,7 +429,7 @@ export class SessionEndpoint<Out> {
 
   private trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
-    this.options.journal?.acked(ack);
+    this.journal?.acked(ack);
     this.commitSoon();
     if (this.sentThrough < ack) this.sentThrough = ack;
     if (this.writtenThrough < ack) this.writtenThrough = ack;
@@ -440,14 +449,14 @@ export class SessionEndpoint<Out> {
     const link = this.link;
     if (!link) return;
     // Only what a committing journal made durable leaves (see keepUntilCommit).
-    const last = Math.min(this.lastSeq, this.committedThrough);
+    const last = this.commits ? Math.min(this.lastSeq, this.commits.through) : this.lastSeq;
     while (this.sentThrough < last) {
       const seq = this.sentThrough + 1;
       let ready: boolean | undefined;
       try {
         ready = this.write(link, seq, this.buffer.at(seq));
       } catch (error) {
-        return this.options.fatal(error);
+        return this.owner.endNow(error);
       }
       if (ready === undefined) return;
       this.sentThrough = seq;
@@ -519,6 +528,23 @@ export class SessionEndpoint<Out> {
       // Best effort: the next ack, or the next handshake's `received`, says the same.
     }
   }
+}
+
+/** The commits of a journal that commits, told to a {@link SessionEndpoint}'s sends and deliveries. */
+class JournalCommits {
+  /** The turn's commit, when one is due (see `keepUntilCommit`). */
+  task: Subscription | undefined;
+  /** The highest `seq` the journal made durable: no later frame may be written (write-ahead). */
+  through = 0;
+  /** The highest inbound `seq` it has kept as received. */
+  received = 0;
+  /** An asynchronous commit is in flight; `again`: another is due after it. */
+  running = false;
+  again = false;
+  /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
+  generation = 0;
+  /** Waiting for the next commit that starts (see `whenCommitted`). */
+  waiters: (() => void)[] | undefined;
 }
 
 /**

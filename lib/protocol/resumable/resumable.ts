@@ -354,16 +354,11 @@ export function resumable<In = unknown, Out = In>(
         subscriber.error(error);
       };
 
-      const endpoint = new SessionEndpoint<Out>({
-        maxBytes,
-        maxFrames,
-        ackEvery,
-        ackInterval,
-        scheduler,
-        sizeOf,
-        fatal: fail,
+      const endpoint = new SessionEndpoint<Out>(
+        { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
+        { endNow: fail },
         journal,
-      });
+      );
 
       // A session a journal kept: resumed on the first connection, its frames replayed.
       let saved: JournalState | undefined;

@@ -1,5 +1,12 @@
-import { Observable, type Subscriber, type Subscription, type TeardownLogic } from 'rxjs';
-import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
+import { Observable, type Subscriber, type TeardownLogic } from 'rxjs';
+import type {
+  ConnectedEvent,
+  FrameEvent,
+  HandshakeResult,
+  Link,
+  TransportEvent,
+} from '../../core/transport.js';
+import { DirectSubscriber } from '../../internal/direct-subscriber.js';
 import { Fifo } from '../../internal/fifo.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import { SessionEndpoint, SessionLink } from './endpoint.js';
@@ -112,13 +119,29 @@ export interface ServerSession<In = unknown, Out = In> {
   readonly identity: unknown;
 }
 
+/** What a session server's connection emits: the transport's events, and its layers' own. */
+type ConnectionEvent = TransportEvent<unknown, unknown> | { readonly type: string };
+
 /**
- * One accepted connection: its handshake deadline and refusals, and the session it carries.
+ * What a session server does with the events of an accepted connection ({@link Attachment}).
  * @internal
  */
-export class Attachment<S> {
+export interface AttachmentOwner<S> {
+  /** The connection's `connected` event. */
+  connected(connection: Attachment<S>, event: ConnectedEvent<unknown>): void;
+  /** One inbound frame. */
+  frame(connection: Attachment<S>, frame: unknown): void;
+  /** The connection completed (`error` undefined) or failed. */
+  ended(connection: Attachment<S>, error: unknown): void;
+}
+
+/**
+ * One accepted connection: its handshake deadline and refusals, and the session it carries. It is
+ * its connection's subscriber too, so that an open connection costs the server this one object.
+ * @internal
+ */
+export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
   link: Link<unknown> | undefined;
-  subscription: Subscription | undefined;
   session: S | undefined;
   /** Hellos refused on this connection. */
   refusals = 0;
@@ -131,8 +154,35 @@ export class Attachment<S> {
   queued: unknown[] | undefined;
   ended = false;
 
-  /** @param deadline - when the handshake must be complete: the accept plus `handshakeTimeout`. */
-  constructor(readonly deadline: number) {}
+  /**
+   * @param deadline - when the handshake must be complete: the accept plus `handshakeTimeout`.
+   * @param owner - the server that hears this connection's events.
+   */
+  constructor(
+    readonly deadline: number,
+    private readonly owner: AttachmentOwner<S>,
+  ) {
+    super();
+  }
+
+  /** Subscribes to the connection's transport; unsubscribing this closes it. */
+  listen(transport: Observable<ConnectionEvent>): void {
+    this.subscribeTo(transport);
+  }
+
+  // Events of per-connection layers (heartbeat samples) are not the session's business.
+  protected onNext(event: ConnectionEvent): void {
+    if (event.type === 'connected') this.owner.connected(this, event as ConnectedEvent<unknown>);
+    else if (event.type === 'frame') this.owner.frame(this, (event as FrameEvent<unknown>).frame);
+  }
+
+  protected onError(error: unknown): void {
+    this.owner.ended(this, error);
+  }
+
+  protected onComplete(): void {
+    this.owner.ended(this, undefined);
+  }
 }
 
 /**
@@ -172,11 +222,12 @@ export class Session<In, Out> {
     readonly stored?: StoreWriter,
     close: (session: Session<In, Out>) => void = endCleanly,
   ) {
-    this.endpoint = new SessionEndpoint<Out>(stored ? { ...options, journal: stored } : options);
+    // The session is its endpoint's owner: a fatal error ends it through `endNow`.
+    this.endpoint = new SessionEndpoint<Out>(options, this, stored);
     this.closeSession = close;
     // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
     this.link = new SessionLink<Out>(this.endpoint, this);
-    this.public = Object.freeze(new PublicSession<In, Out>(this, eventsOf(this)));
+    this.public = Object.freeze(new PublicSession<In, Out>(this));
   }
 
   /** The link's send: numbered, kept and written by the endpoint. */
@@ -213,10 +264,13 @@ export class Session<In, Out> {
       return undefined;
     }
     this.subscriber = subscriber;
-    return () => {
-      this.subscriber = undefined;
-      this.end(this, undefined);
-    };
+    return this;
+  }
+
+  /** The teardown of `events$`' subscription: the application stopped listening, so it ends. */
+  unsubscribe(): void {
+    this.subscriber = undefined;
+    this.end(this, undefined);
   }
 
   /**
@@ -276,11 +330,6 @@ export class Session<In, Out> {
   }
 }
 
-/** A session's `events$`: its subscribe function holds the session alone. */
-function eventsOf<In, Out>(session: Session<In, Out>): Observable<ServerSessionEvent<In, Out>> {
-  return new Observable<ServerSessionEvent<In, Out>>((subscriber) => session.subscribeEvents(subscriber));
-}
-
 /** The default close of a session: it ends, cleanly. */
 function endCleanly<In, Out>(session: Session<In, Out>): void {
   session.endNow(undefined);
@@ -312,13 +361,23 @@ class PublicSession<In, Out> implements ServerSession<In, Out> {
   readonly #session: Session<In, Out>;
   /** Made on first use: an idle session whose application never sends costs no link object. */
   #link: PublicLink<Out> | undefined;
+  /**
+   * Made on first read, forgotten once subscribed: it can be subscribed once (a later read gives
+   * one whose subscription errors, as this one's would), so an idle session holds neither it nor
+   * its subscribe function.
+   */
+  #events: Observable<ServerSessionEvent<In, Out>> | undefined;
 
-  constructor(
-    session: Session<In, Out>,
-    readonly events$: Observable<ServerSessionEvent<In, Out>>,
-  ) {
+  constructor(session: Session<In, Out>) {
     this.id = session.id;
     this.#session = session;
+  }
+
+  get events$(): Observable<ServerSessionEvent<In, Out>> {
+    return (this.#events ??= new Observable<ServerSessionEvent<In, Out>>((subscriber) => {
+      this.#events = undefined;
+      return this.#session.subscribeEvents(subscriber);
+    }));
   }
 
   get link(): Link<Out> {

@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { EndpointOptions } from './endpoint.js';
 import { SessionStoreError, type SessionExpiredError } from './errors.js';
-import { Attachment, Session, type ServerConnection } from './server-session.js';
+import { Attachment, Session, type AttachmentOwner, type ServerConnection } from './server-session.js';
 import type { ServerCounters } from './server-stats.js';
 import type { SessionStore } from './store.js';
 import { StoreWriter } from './store-writer.js';
@@ -14,8 +14,8 @@ export interface StoreSettings {
   readonly ttl: number;
 }
 
-/** The options of each session's endpoint, all but its `fatal` (which ends the session). @internal */
-export type SessionEndpointOptions<Out> = Omit<EndpointOptions<Out>, 'fatal'>;
+/** The options of every session's endpoint: one object, shared. @internal */
+export type SessionEndpointOptions<Out> = EndpointOptions<Out>;
 
 /**
  * The sessions and connections of one subscription of a session server: who is attached to whom,
@@ -50,9 +50,9 @@ export class SessionRegistry<In, Out> {
     return this.sessions.get(id);
   }
 
-  /** A new connection, whose handshake must be complete by `deadline`. */
-  accept(deadline: number): ServerConnection<In, Out> {
-    const connection: ServerConnection<In, Out> = new Attachment(deadline);
+  /** A new connection, whose handshake must be complete by `deadline`, its events told to `owner`. */
+  accept(deadline: number, owner: AttachmentOwner<Session<In, Out>>): ServerConnection<In, Out> {
+    const connection: ServerConnection<In, Out> = new Attachment(deadline, owner);
     this.connections.add(connection);
     this.counters.connection(1);
     this.sweep.handshake(connection);
@@ -72,7 +72,7 @@ export class SessionRegistry<In, Out> {
       id,
       this.endpoint.maxFrames,
       this.end,
-      { ...this.endpoint, fatal: (error) => this.end(session, error) },
+      this.endpoint,
       writer,
       this.close,
     );
@@ -83,7 +83,7 @@ export class SessionRegistry<In, Out> {
 
   /** Closes a connection at once (a socket destroy), detaching its session. */
   drop(connection: ServerConnection<In, Out>, error?: unknown): void {
-    connection.subscription?.unsubscribe();
+    connection.unsubscribe();
     this.connectionEnded(connection, error);
   }
 
@@ -128,7 +128,7 @@ export class SessionRegistry<In, Out> {
     this.detach(session, undefined);
     previous.ended = true;
     this.connections.delete(previous);
-    previous.subscription?.unsubscribe();
+    previous.unsubscribe();
   }
 
   /**

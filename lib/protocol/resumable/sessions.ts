@@ -11,7 +11,6 @@ import { ProtocolError } from '../../core/errors.js';
 import type {
   ConnectedEvent,
   ConnectionErrorEvent,
-  FrameEvent,
   Link,
   ListeningEvent,
   RefusedEvent,
@@ -29,7 +28,7 @@ import {
 } from '../../internal/validate.js';
 import { checkEndpointOptions } from './endpoint.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
-import type { ServerConnection, ServerSession, Session } from './server-session.js';
+import type { AttachmentOwner, ServerConnection, ServerSession, Session } from './server-session.js';
 import type { SessionStore } from './store.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';
 import { SessionRegistry, type SessionEndpointOptions } from './session-registry.js';
@@ -342,7 +341,7 @@ const MAX_QUEUED = 64;
  * One subscription of {@link acceptSessions}: it wires the listener's connections and their frames
  * to the session registry and the handshake.
  */
-class SessionServerRun<In, Out> {
+class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
   private readonly registry: SessionRegistry<In, Out>;
   private readonly handshake: Handshake<In, Out>;
 
@@ -385,7 +384,7 @@ class SessionServerRun<In, Out> {
         (connection.queued ??= []).push(frame);
         continue;
       }
-      this.onFrame(connection, frame);
+      this.frame(connection, frame);
     }
   }
 
@@ -444,21 +443,17 @@ class SessionServerRun<In, Out> {
 
   private accept(transport: SessionServerConnection['connection']): void {
     // The deadline runs from the accept and is never extended (refused hellos included).
-    const connection = this.registry.accept(this.settings.scheduler.now() + this.settings.handshakeTimeout);
-    const subscription = transport.subscribe({
-      // Events of per-connection layers (heartbeat samples) are not the session's business.
-      next: (event) => {
-        if (event.type === 'connected') this.onConnected(connection, event as ConnectedEvent<unknown>);
-        else if (event.type === 'frame') this.onFrame(connection, (event as FrameEvent<unknown>).frame);
-      },
-      error: (error: unknown) => this.registry.connectionEnded(connection, error),
-      complete: () => this.registry.connectionEnded(connection, undefined),
-    });
-    if (connection.ended) subscription.unsubscribe();
-    else connection.subscription = subscription;
+    const deadline = this.settings.scheduler.now() + this.settings.handshakeTimeout;
+    // The connection hears its transport and tells this run (connected, frame, ended).
+    this.registry.accept(deadline, this).listen(transport);
   }
 
-  private onConnected(connection: ServerConnection<In, Out>, event: ConnectedEvent<unknown>): void {
+  /** A connection ended: its session, if any, waits for the client to resume. */
+  ended(connection: ServerConnection<In, Out>, error: unknown): void {
+    this.registry.connectionEnded(connection, error);
+  }
+
+  connected(connection: ServerConnection<In, Out>, event: ConnectedEvent<unknown>): void {
     // The server was set up wrong, for every connection alike: it fails, loudly, not the client.
     const wrong = unlisted('resumable', event, 'acceptSessions()');
     if (wrong) {
@@ -469,7 +464,7 @@ class SessionServerRun<In, Out> {
     connection.handshake = event.handshake;
   }
 
-  private onFrame(connection: ServerConnection<In, Out>, frame: unknown): void {
+  frame(connection: ServerConnection<In, Out>, frame: unknown): void {
     // Refused for good: what the peer sends while the close completes changes nothing.
     if (connection.closing) return;
     if (connection.waiting) return this.queue(connection, frame);
