@@ -128,9 +128,10 @@ describe('msgpack simple values, read in one pass (the direct decoding path of m
       }),
       { numRuns: 3000 },
     );
-    // Both kinds of input were met: frames the reader took, and frames the full path refused.
-    expect(taken).to.be.above(300);
-    expect(refused).to.be.above(300);
+    // Both kinds of input were met: frames the reader took, and frames the full path refused (each
+    // about 300 of the 3,000 unseeded runs; the bound leaves room for the draw, not for none).
+    expect(taken).to.be.above(100);
+    expect(refused).to.be.above(100);
   });
 
   it('under small budgets and depths, agrees with the full path on simple values', () => {
