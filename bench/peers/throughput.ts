@@ -126,8 +126,10 @@ export async function benchThroughput(
   }
   const notes = [
     'Client and server in one process for every system; 127.0.0.1; payloads are `Uint8Array`s encoded',
-    'with msgpackr by every system (lifeline through its codec, which also checks each decoded value;',
-    'socket.io then wraps each body as a binary attachment of its own packet format). MB/s counts',
+    'as MessagePack by every system: msgpackr for the raw baselines and the peers; lifeline through its',
+    'codec, which writes and reads simple values (binaries, integers, its envelopes) itself, byte for',
+    'byte what msgpackr writes and faster, and checks each decoded value (socket.io then wraps each body',
+    'as a binary attachment of its own packet format). MB/s counts',
     `payload bytes. Frames go out ${BURST} per event-loop turn; a sender waits where its library says`,
     'to (lifeline `send` → `drain$`, `bufferedAmount`, socket.io’s write buffer; RxJS webSocket() has',
     `no such signal). Echo keeps at most ${ECHO_WINDOW} frames unanswered and counts round trips.`,
