@@ -271,7 +271,7 @@ class ServerHandshake
     if (isRefused(answer)) return this.refuse(answer, hello);
     const result = this.settings.settled.of(answer);
     const { authenticate } = this.settings;
-    if (!authenticate) return this.accept(answer, result);
+    if (!authenticate) return this.accept(answer, result, hello);
     this.state = 'authenticating';
     const link = this.link!;
     const decide = (identity: unknown) => {
@@ -279,7 +279,7 @@ class ServerHandshake
       if (identity === undefined || identity === null || identity === false) {
         return this.refuse({ lifeline: answer.lifeline, refused: 'unauthorized' }, hello);
       }
-      this.accept(answer, { ...result, identity });
+      this.accept(answer, { ...result, identity }, hello);
     };
     const failed = (error: unknown) => {
       if (this.state !== 'authenticating') return;
@@ -297,7 +297,12 @@ class ServerHandshake
     else decide(verdict);
   }
 
-  private accept(answer: Accept, result: HandshakeResult): void {
+  private accept(answer: Accept, result: HandshakeResult, hello: Hello): void {
+    // Checked last, when the connection is about to open: nothing can open one in between.
+    const full = this.settings.admission?.admitConnection();
+    if (full !== undefined) {
+      return this.refuse({ lifeline: answer.lifeline, refused: 'overloaded', retryAfterMs: full }, hello);
+    }
     const link = this.link!;
     link.send(answer);
     this.state = 'open';

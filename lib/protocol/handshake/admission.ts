@@ -30,6 +30,21 @@ export interface HandshakeAdmissionOptions {
    * @default 60_000
    */
   maxWait?: number;
+  /**
+   * The most connections admitted and open at once (a connected client holds one, with its
+   * session): a handshake that would open one more is refused `'overloaded'` once it is otherwise
+   * accepted (after `authenticate`), with a hint of at least `fullRetryAfterMs` (one slot of the
+   * rate later for each next refusal, as above), and the client comes back then. A session
+   * waiting to be resumed holds no connection: `acceptSessions`' `maxSessions` bounds those.
+   * @default Infinity
+   */
+  maxConnections?: number;
+  /**
+   * The hint of a refusal because `maxConnections` are open, in milliseconds: a connection frees
+   * when a client leaves, which the server cannot foresee.
+   * @default 1_000
+   */
+  fullRetryAfterMs?: number;
   /** Reads the clock. @default asyncScheduler */
   scheduler?: SchedulerLike;
 }
@@ -79,6 +94,8 @@ const OPTIONS: KnownOptions<HandshakeAdmissionOptions> = {
   perSecond: true,
   burst: true,
   maxWait: true,
+  maxConnections: true,
+  fullRetryAfterMs: true,
   scheduler: true,
 };
 
@@ -105,6 +122,8 @@ export class HandshakeAdmission {
   private readonly interval: number;
   private readonly burst: number;
   private readonly maxWait: number;
+  private readonly maxConnections: number;
+  private readonly fullRetryAfterMs: number;
   private readonly scheduler: SchedulerLike;
   private tokens: number;
   private refilledAt: number;
@@ -133,6 +152,16 @@ export class HandshakeAdmission {
     const finite = Number.isFinite(perSecond);
     this.burst = checkNumber(where, 'burst', options.burst ?? (finite ? perSecond : 1), { min: 1, max: 1e9 });
     this.maxWait = checkNumber(where, 'maxWait', options.maxWait ?? 60_000, { min: 0, max: 86_400_000 });
+    this.maxConnections = checkNumber(where, 'maxConnections', options.maxConnections ?? Infinity, {
+      min: 1,
+      max: Infinity,
+      integer: true,
+    });
+    this.fullRetryAfterMs = checkNumber(where, 'fullRetryAfterMs', options.fullRetryAfterMs ?? 1_000, {
+      min: 1,
+      max: 86_400_000,
+      integer: true,
+    });
     this.interval = 1000 / perSecond;
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.tokens = this.burst;
@@ -281,6 +310,22 @@ export class HandshakeAdmission {
   }
 
   /**
+   * A handshake otherwise accepted is about to open a connection: `undefined` when there is room
+   * for it (`maxConnections`), else the milliseconds after which the client should come back (at
+   * least `fullRetryAfterMs`, one slot of the rate later for each next refusal). @internal
+   */
+  admitConnection(): number | undefined {
+    if (this.open.size < this.maxConnections) return undefined;
+    this.counts.refused++;
+    const now = this.scheduler.now();
+    this.queueEnd = Math.min(
+      Math.max(this.queueEnd + this.interval, now + this.fullRetryAfterMs),
+      now + Math.max(this.maxWait, this.fullRetryAfterMs),
+    );
+    return Math.ceil(this.queueEnd - now);
+  }
+
+  /**
    * Takes a token for one handshake: `undefined` when it is admitted, else the milliseconds after
    * which the client should come back (a whole number, at least 1).
    */
@@ -316,7 +361,7 @@ export class HandshakeAdmission {
  */
 export function checkAdmission(where: string, admission: unknown): HandshakeAdmission | undefined {
   if (admission === undefined) return undefined;
-  const calls = ['admit', 'enter', 'working', 'refusesRequests', 'joinDrain'];
+  const calls = ['admit', 'admitConnection', 'enter', 'working', 'refusesRequests', 'joinDrain'];
   const record = (admission ?? {}) as Record<string, unknown>;
   if (typeof admission === 'object' && calls.every((call) => typeof record[call] === 'function')) {
     return admission as HandshakeAdmission;

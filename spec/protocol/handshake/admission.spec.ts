@@ -104,6 +104,13 @@ describe('HandshakeAdmission', () => {
       TypeError,
       /did you mean 'burst'/,
     );
+    expect(() => new HandshakeAdmission({ maxConnections: 0 })).to.throw(TypeError, /maxConnections/);
+    expect(() => new HandshakeAdmission({ maxConnections: 1.5 })).to.throw(TypeError, /maxConnections/);
+    expect(() => new HandshakeAdmission({ fullRetryAfterMs: 0 })).to.throw(TypeError, /fullRetryAfterMs/);
+    expect(() => new HandshakeAdmission({ maxConnection: 5 } as never)).to.throw(
+      TypeError,
+      /did you mean 'maxConnections'/,
+    );
     expect(() => acceptHandshake({ layers: [], admission: {} as never })).to.throw(
       TypeError,
       'acceptHandshake: admission must be a HandshakeAdmission',
@@ -154,6 +161,50 @@ describe('HandshakeAdmission', () => {
     expect(last).to.be.within(4_700, 5_200);
     // The 95 refused each came back once, at its hint, and got in: told when, none dialled blindly.
     expect(dials).to.equal(100 + 95);
+  });
+
+  it('maxConnections: a handshake that would open one connection too many is refused with a hint; the client comes back then and gets in once one left', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 5 });
+      const admission = new HandshakeAdmission({ maxConnections: 2, fullRetryAfterMs: 300 });
+      serveHeartbeat(endpoint, admission);
+      const seen: string[] = [];
+      const subscriptions = ['a', 'b', 'c'].map((name, i) => {
+        const session = endpoint.transport.pipe(
+          handshake({ layers: ['heartbeat'] }),
+          heartbeat(),
+          reconnectWith(policy.constant(10).maxAttempts(5)),
+          catchError(() => EMPTY),
+        );
+        let subscription: { unsubscribe(): void } | undefined;
+        testScheduler.schedule(() => {
+          subscription = session.subscribe((event) => {
+            const now = testScheduler.now();
+            if (event.type === 'connected') seen.push(`${now}:${name} connected`);
+            if (event.type === 'disconnected') {
+              const error = event.error as HandshakeRefusedError;
+              seen.push(`${now}:${name} ${error.name}:${String(error.reason)}:${event.delay}`);
+            }
+          });
+        }, i);
+        return () => subscription?.unsubscribe();
+      });
+      // a leaves at 100: its place goes to c when it comes back.
+      testScheduler.schedule(() => subscriptions[0]!(), 100);
+      testScheduler.schedule(() => {
+        expect(seen).to.deep.equal([
+          '15:a connected',
+          '16:b connected',
+          // c is refused with the hint and waits it (not its own 10 ms): it dials again at 317 and,
+          // a having left at 100, gets in.
+          '17:c HandshakeRefusedError:overloaded:300',
+          '332:c connected',
+        ]);
+        expect(admission.stats).to.include({ open: 2, refused: 1 });
+      }, 1_000);
+      testScheduler.schedule(() => subscriptions.forEach((unsubscribe) => unsubscribe()), 2_000);
+    });
   });
 
   describe('drain(): the graceful close of a server', () => {
