@@ -112,31 +112,50 @@ function ask(link: RequestLink<string>, payload: string, log: string[], now: () 
   });
 }
 
+/** What the next process gets to start with: the shared endpoint and journal, the log and the clock. */
+interface Restart {
+  readonly endpoint: MemoryEndpoint;
+  readonly journal: SessionJournal;
+  readonly log: string[];
+  readonly now: () => number;
+}
+
+/**
+ * A server, and a first process on a journal that asks for `payloads` at 5 and dies at 15 (after
+ * the server acknowledged them); `restart` starts the next process at 20, and what it returns is
+ * unsubscribed at 100, with the server. Returns the server's calls and the processes' log.
+ */
+function afterACrash(
+  payloads: readonly string[],
+  restart: (next: Restart) => { unsubscribe(): void },
+): { calls: string[]; log: string[] } {
+  const testScheduler = newTestScheduler();
+  const calls: string[] = [];
+  const log: string[] = [];
+  const journal = memoryJournal();
+  testScheduler.run(() => {
+    const now = () => testScheduler.now();
+    const endpoint = memory({ latency: 1 });
+    const server = serve(endpoint, handlerLogging(calls), calls);
+    const first = processOn(endpoint, journal, log, now);
+    testScheduler.schedule(() => payloads.forEach((p) => ask(first.link, p, log, now)), 5);
+    testScheduler.schedule(() => first.subscription.unsubscribe(), 15);
+    let next: { unsubscribe(): void } | undefined;
+    testScheduler.schedule(() => (next = restart({ endpoint, journal, log, now })), 20);
+    testScheduler.schedule(() => (next?.unsubscribe(), server.unsubscribe()), 100);
+  });
+  return { calls, log };
+}
+
 describe('cancelPending over a journal: requests across a client crash', () => {
   it('a restarted process numbers its requests above the journal: no collision with a request the dead one left running, whose answer arrives as recovered-response', () => {
-    const testScheduler = newTestScheduler();
-    const calls: string[] = [];
-    const log: string[] = [];
-    const journal = memoryJournal();
-    testScheduler.run(() => {
-      const now = () => testScheduler.now();
-      const endpoint = memory({ latency: 1 });
-      const server = serve(endpoint, handlerLogging(calls), calls);
-      const first = processOn(endpoint, journal, log, now);
-      // The first process asks for 'slow', 'stream' and 'boom' (ids 1 to 3) and dies at 15, after
-      // the server acknowledged them (the journal no longer holds their heads).
-      testScheduler.schedule(
-        () => ['slow', 'stream', 'boom'].forEach((p) => ask(first.link, p, log, now)),
-        5,
-      );
-      testScheduler.schedule(() => first.subscription.unsubscribe(), 15);
-      // The second one starts at 20 on the same journal and asks for 'fast' at once.
-      let second: ReturnType<typeof processOn> | undefined;
-      testScheduler.schedule(() => {
-        second = processOn(endpoint, journal, log, now);
-        ask(second.link, 'fast', log, now);
-      }, 20);
-      testScheduler.schedule(() => (second!.subscription.unsubscribe(), server.unsubscribe()), 100);
+    // The first process asks for 'slow', 'stream' and 'boom' (ids 1 to 3) and dies at 15, after
+    // the server acknowledged them (the journal no longer holds their heads). The second one starts
+    // at 20 on the same journal and asks for 'fast' at once.
+    const { calls, log } = afterACrash(['slow', 'stream', 'boom'], ({ endpoint, journal, log, now }) => {
+      const second = processOn(endpoint, journal, log, now);
+      ask(second.link, 'fast', log, now);
+      return second.subscription;
     });
     // The server ran each request once, the second process's under a fresh id.
     expect(calls).to.deep.equal(['slow#1', 'stream#2', 'boom#3', 'fast#4']);
@@ -306,31 +325,18 @@ describe('cancelPending over a journal: requests across a client crash', () => {
   });
 
   it("openSession: restored$ replays what the journal restored to a later subscriber, recovered$ carries the dead process's answers", () => {
-    const testScheduler = newTestScheduler();
-    const calls: string[] = [];
-    const log: string[] = [];
-    const journal = memoryJournal();
-    testScheduler.run(() => {
-      const now = () => testScheduler.now();
-      const endpoint = memory({ latency: 1 });
-      const server = serve(endpoint, handlerLogging(calls), calls);
-      const first = processOn(endpoint, journal, log, now);
-      testScheduler.schedule(() => ask(first.link, 'slow', log, now), 5);
-      testScheduler.schedule(() => first.subscription.unsubscribe(), 15);
-      testScheduler.schedule(() => {
-        const session = openSession(
-          endpoint.transport.pipe(
-            reconnectWith(policy.constant(10)),
-            resumable({ journal, ackInterval: 5 }),
-            cancelPending<string>({ timeout: Infinity }),
-          ),
-        );
-        // Subscribed after openSession returned: the restored event, emitted while it subscribed, is replayed.
-        session.restored$.subscribe((event) => log.push(`${now()}: ${shown(event)!}`));
-        session.recovered$.subscribe((event) => log.push(`${now()}: ${shown(event)!}`));
-        testScheduler.schedule(() => session.close(), 60);
-      }, 20);
-      testScheduler.schedule(() => server.unsubscribe(), 100);
+    const { calls, log } = afterACrash(['slow'], ({ endpoint, journal, log, now }) => {
+      const session = openSession(
+        endpoint.transport.pipe(
+          reconnectWith(policy.constant(10)),
+          resumable({ journal, ackInterval: 5 }),
+          cancelPending<string>({ timeout: Infinity }),
+        ),
+      );
+      // Subscribed after openSession returned: the restored event, emitted while it subscribed, is replayed.
+      session.restored$.subscribe((event) => log.push(`${now()}: ${shown(event)!}`));
+      session.recovered$.subscribe((event) => log.push(`${now()}: ${shown(event)!}`));
+      return { unsubscribe: () => session.close() };
     });
     expect(calls).to.deep.equal(['slow#1']);
     expect(log).to.deep.equal([
