@@ -193,7 +193,10 @@ describe('resumable', () => {
       const endpoint = memory({ latency: 1 });
       const counting: SchedulerLike = {
         now: () => testScheduler.now(),
-        schedule: (work, delay, state) => (timers++, testScheduler.schedule(work, delay, state)),
+        schedule: (...args: Parameters<typeof testScheduler.schedule>) => (
+          timers++,
+          testScheduler.schedule(...args)
+        ),
       };
       const script = (link: Link<unknown>, scheduler: TestScheduler) => {
         // Ten pairs, one a millisecond from 10 (each pair acked on arrival, 11 to 20), then frame 21
