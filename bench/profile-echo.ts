@@ -1,19 +1,27 @@
 // A driver for profiling echo (each frame sent back by the server, at most ECHO_WINDOW unanswered)
-// over TCP, with client and server in this process as in `npm run bench:peers`. One warm-up run,
-// then `runs` runs, each printed with its rate and the CPU time the process spent per echoed frame
+// over TCP or WebSocket, client and server in this process as in `npm run bench:peers`. One
+// warm-up run, then `runs` runs, each printed with its rate and the CPU time the process spent per echoed frame
 // (user + system, both ends). With `out`, the runs are profiled (node:inspector) into a .cpuprofile.
 // Usage:
-//   tsx --tsconfig tsconfig.bench.json bench/profile-echo.ts raw|plain|stack 64|1024 [runs] [out]
+//   tsx --tsconfig tsconfig.bench.json bench/profile-echo.ts RIG 64|1024 [runs] [out]
+// where RIG is raw|plain|stack (TCP) or ws-raw|ws-plain|ws-stack (WebSocket).
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { throughputRun } from './peers/throughput.js';
-import { rawNetRig } from './peers/raw.js';
+import { rawNetRig, rawWsRig } from './peers/raw.js';
 import { lifelinePlainRig, lifelineStackRig } from './peers/lifeline-rigs.js';
 
-const RIGS = { raw: rawNetRig(true), plain: lifelinePlainRig('tcp'), stack: lifelineStackRig('tcp') };
+const RIGS = {
+  raw: rawNetRig(true),
+  plain: lifelinePlainRig('tcp'),
+  stack: lifelineStackRig('tcp'),
+  'ws-raw': rawWsRig(true),
+  'ws-plain': lifelinePlainRig('websocket'),
+  'ws-stack': lifelineStackRig('websocket'),
+};
 const name = (process.argv[2] ?? 'stack') as keyof typeof RIGS;
 const rig = RIGS[name];
-if (!rig) throw new TypeError(`profile-echo: unknown rig "${name}" (raw, plain or stack)`);
+if (!rig) throw new TypeError(`profile-echo: unknown rig "${name}" (${Object.keys(RIGS).join(', ')})`);
 const payloadBytes = Number(process.argv[3] ?? 64);
 const runs = Number(process.argv[4] ?? 3);
 const out = process.argv[5];
