@@ -1,17 +1,21 @@
 // Runs one section of the peers benchmark alone and prints its Markdown (and writes its chart):
-//   npx tsx bench/peers/run-section.ts <survival|storm> [--quick] [--seed n] [--svg-dir dir]
-//     [--systems a,b] (storm: only these systems, by name)
+//   npx tsx bench/peers/run-section.ts <survival|storm|throughput> [--quick] [--seed n]
+//     [--svg-dir dir] [--systems a,b] (storm: only these systems, by name)
+// Throughput takes BENCH_RUNS runs per median (default 5, as bench:peers); the others take one.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchStorm } from './storm.js';
 import { benchSurvival } from './survival.js';
+import { benchThroughput } from './throughput.js';
 import type { PeersOptions, Section } from './types.js';
 
 const SECTIONS: Record<string, (options: PeersOptions) => Promise<Section>> = {
   survival: benchSurvival,
   storm: benchStorm,
+  throughput: benchThroughput,
 };
-const USAGE = 'usage: run-section.ts <survival|storm> [--quick] [--seed n] [--svg-dir dir] [--systems a,b]';
+const USAGE =
+  'usage: run-section.ts <survival|storm|throughput> [--quick] [--seed n] [--svg-dir dir] [--systems a,b]';
 
 function flag(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -28,7 +32,9 @@ if (!section || !Number.isSafeInteger(seed)) {
 }
 const started = performance.now();
 const systems = flag('systems')?.split(',');
-const result = await section({ seed, runs: 1, quick: process.argv.includes('--quick'), systems });
+const quick = process.argv.includes('--quick');
+const runs = name === 'throughput' && !quick ? Math.max(1, Number(process.env.BENCH_RUNS ?? 5)) : 1;
+const result = await section({ seed, runs, quick, systems });
 console.log(`\n## ${result.title}\n\n${result.markdown}`);
 if (result.svg) {
   const dir = flag('svg-dir') ?? '.';

@@ -3,8 +3,8 @@
 // output buffer's bookkeeping, a Buffer view per result, the extension lookup for a Uint8Array)
 // was most of what the full stack spent encoding a frame. Anything else goes to msgpackr as before.
 //
-// Simple means: null, booleans, integers from -2^31 to 2^32 - 1, Uint8Arrays (exactly; not a
-// subclass, not a Buffer) and arrays (exactly Array, no holes) of simple values, nested at most
+// Simple means: null, booleans, integers from -2^31 to 2^32 - 1, Uint8Arrays and Node Buffers
+// (exactly; not a subclass, no `toJSON` of their own) and arrays (exactly Array, no holes) of simple values, nested at most
 // MAX_SIMPLE_DEPTH deep. The bytes written are those msgpackr writes for the same value with the
 // codec's options (`useRecords: false`), so which path ran is never visible to the peer.
 
@@ -90,18 +90,32 @@ function write(out: Uint8Array, pos: number, value: unknown, depth: number, limi
   return pos;
 }
 
+/** Node's Buffer, where there is one: its instances are binaries too. */
+const NodeBuffer = (globalThis as { Buffer?: { prototype: object } }).Buffer;
+const BUFFER_PROTOTYPE = NodeBuffer?.prototype as { toJSON?: unknown } | undefined;
+
 /**
- * A plain Uint8Array (`'bytes'`) or a plain array, as msgpackr tells them (by `constructor`), and
- * not a subclass; `undefined` for anything else.
+ * A plain Uint8Array or Node Buffer (`'bytes'`) or a plain array, as msgpackr tells them (by
+ * `constructor`), and not a subclass; `undefined` for anything else. A binary whose `toJSON` is
+ * not its class's own goes to msgpackr too, which writes what that `toJSON` returns.
  */
 function containerKind(value: unknown): 'bytes' | 'array' | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Uint8Array.prototype) return value.constructor === Uint8Array ? 'bytes' : undefined;
   if (proto === Array.prototype && Array.isArray(value)) {
     return value.constructor === Array ? 'array' : undefined;
   }
+  if (proto === Uint8Array.prototype) return plainBinary(value, Uint8Array, undefined);
+  // A decoded binary is a Buffer when the frame came in one (from a socket): an echo sends it on.
+  if (proto === BUFFER_PROTOTYPE && BUFFER_PROTOTYPE)
+    return plainBinary(value, NodeBuffer, BUFFER_PROTOTYPE.toJSON);
   return undefined;
+}
+
+/** `'bytes'` when `value` has the binary class's own constructor and `toJSON`. */
+function plainBinary(value: object, constructor: unknown, toJSON: unknown): 'bytes' | undefined {
+  const { toJSON: own } = value as { toJSON?: unknown };
+  return value.constructor === constructor && own === toJSON ? 'bytes' : undefined;
 }
 
 /** An array's header: fixarray below 16, else array 16 or array 32. */

@@ -32,6 +32,23 @@ describe('msgpack simple values (the direct encoding path of msgpackCodec)', () 
     );
   });
 
+  it("writes Node Buffers (what a socket's frames decode to) as msgpackr does", () => {
+    const buffers = fc.uint8Array({ maxLength: 600 }).map((bytes) => Buffer.from(bytes));
+    fc.assert(
+      fc.property(buffers, fc.nat(0xffff), (buffer, seq) => {
+        for (const value of [buffer, [0, [0, seq, [0, buffer]]]]) {
+          const bytes = encodeSimple(value, 1000);
+          expect(bytes, 'simple').to.be.instanceOf(Uint8Array);
+          expect(hex(bytes!)).to.equal(hex(packr.pack(value)));
+        }
+      }),
+      { numRuns: 200 },
+    );
+    const decoded = msgpackCodec().decode(Buffer.from(packr.pack([7, Buffer.from([1, 2])])));
+    expect(Buffer.isBuffer((decoded as unknown[])[1]), 'decoded from a Buffer').to.equal(true);
+    expect(hex(encodeSimple(decoded, 1000)!)).to.equal('9207c4020102');
+  });
+
   it('writes arrays and binaries of 16-bit and 32-bit lengths as msgpackr does', () => {
     for (const value of [new Array<number>(0x10000).fill(1), new Uint8Array(0x10000).fill(2)]) {
       expect(hex(encodeSimple(value, 1000)!)).to.equal(hex(packr.pack(value)));
@@ -51,12 +68,15 @@ describe('msgpack simple values (the direct encoding path of msgpackCodec)', () 
       [1, {}],
       // eslint-disable-next-line no-sparse-arrays
       [1, , 3],
-      Buffer.from([1]),
       new Int8Array(2),
       new Date(0),
       Object.assign([1], { constructor: Object }), // msgpackr writes a map
       Object.assign(new Uint8Array(1), { constructor: Object }),
       new (class extends Uint8Array {})(2),
+      Object.assign(Buffer.from([1]), { constructor: Object }),
+      // msgpackr writes what a binary's own toJSON returns (here a string)
+      Object.assign(new Uint8Array(1), { toJSON: () => 'own' }),
+      Object.assign(Buffer.from([1]), { toJSON: () => 'own' }),
       new (class extends Array<number> {})(),
     ];
     for (const value of others) expect(encodeSimple(value, 1000), String(value)).to.equal(undefined);

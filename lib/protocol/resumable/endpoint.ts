@@ -56,6 +56,8 @@ export class SessionEndpoint<Out> {
   private writtenThrough = 0;
   private unacked = 0;
   private ackTimer: Subscription | undefined;
+  /** When the frames not yet acked are to be acked: `ackInterval` after the first of them. */
+  private ackDue = Infinity;
   private drainWait: Subscription | undefined;
   private drained: Subject<void> | undefined;
   private wantsDrain = false;
@@ -320,6 +322,7 @@ export class SessionEndpoint<Out> {
     this.allWritten = undefined;
     this.link = undefined;
     this.unacked = 0;
+    this.ackDue = Infinity;
     this.ackTimer?.unsubscribe();
     this.ackTimer = undefined;
     this.drainWait?.unsubscribe();
@@ -499,13 +502,23 @@ export class SessionEndpoint<Out> {
 
   private noteUnacked(): void {
     if (++this.unacked >= this.options.ackEvery) this.sendAck();
-    else this.ackTimer ??= this.options.scheduler.schedule(() => this.onAckTimer(), this.options.ackInterval);
+    else if (this.unacked === 1) this.ackWithin(this.options.ackInterval);
   }
 
-  // One timer at a time, armed by the first frame not acked, never re-armed per frame.
+  // One timer at a time, armed by the first frame not acked, never re-armed per frame; an ack
+  // leaves it armed (cancelling and arming a timer per ack cost more than the ack itself), and
+  // when it fires before the frames not yet acked are due, it waits for the rest.
+  private ackWithin(delay: number): void {
+    this.ackDue = this.options.scheduler.now() + delay;
+    this.ackTimer ??= this.options.scheduler.schedule(() => this.onAckTimer(), delay);
+  }
+
   private onAckTimer(): void {
     this.ackTimer = undefined;
-    if (this.unacked > 0) this.sendAck();
+    if (this.unacked === 0) return;
+    const wait = this.ackDue - this.options.scheduler.now();
+    if (wait > 0) this.ackTimer = this.options.scheduler.schedule(() => this.onAckTimer(), wait);
+    else this.sendAck();
   }
 
   /** Acks at once what was received (after a handshake: proof that the welcome arrived). */
@@ -514,14 +527,10 @@ export class SessionEndpoint<Out> {
   }
 
   private sendAck(): void {
-    this.ackTimer?.unsubscribe();
-    this.ackTimer = undefined;
     const ack = this.ackable;
-    // What a committing journal has not kept yet stays unacked: the next timer acks it.
+    // What a committing journal has not kept yet stays unacked: acked `ackInterval` from now.
     this.unacked = this.received - ack;
-    if (this.unacked > 0) {
-      this.ackTimer = this.options.scheduler.schedule(() => this.onAckTimer(), this.options.ackInterval);
-    }
+    if (this.unacked > 0) this.ackWithin(this.options.ackInterval);
     try {
       this.link?.send([ACK, ack]);
     } catch {

@@ -26,6 +26,7 @@ import {
   tap,
   VirtualTimeScheduler,
   type Observable,
+  type SchedulerLike,
 } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import {
@@ -183,6 +184,42 @@ describe('resumable', () => {
         '---c 7ms (ab) 6ms c', { c: 'c', a: 'a', b: 'b' },
       );
     });
+  });
+
+  it('keeps one ack timer through the acks, and still acks ackInterval ms after the first frame not acked', () => {
+    const testScheduler = newTestScheduler();
+    let timers = 0;
+    testScheduler.run(({ expectObservable }) => {
+      const endpoint = memory({ latency: 1 });
+      const counting: SchedulerLike = {
+        now: () => testScheduler.now(),
+        schedule: (...args: Parameters<typeof testScheduler.schedule>) => (
+          timers++,
+          testScheduler.schedule(...args)
+        ),
+      };
+      const script = (link: Link<unknown>, scheduler: TestScheduler) => {
+        // Ten pairs, one a millisecond from 10 (each pair acked on arrival, 11 to 20), then frame 21
+        // at 30: acked 50 ms after its arrival (81, heard at 82), by the timer armed at 11 that waited again.
+        for (let pair = 0; pair < 10; pair++) {
+          const seq = 2 * pair + 1;
+          scheduler.schedule(() => (link.send([0, seq, 'a']), link.send([0, seq + 1, 'b'])), 8 + pair);
+        }
+        scheduler.schedule(() => link.send([0, 21, 'c']), 28);
+      };
+      const values = {
+        h: '[2,{"v":[1,2],"received":0}]',
+        w: '[1,0]',
+        ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), `[1,${2 * i + 2}]`])),
+        y: '[1,21]',
+      };
+      // prettier-ignore
+      expectObservable(rawServer(endpoint, script, testScheduler), '^ 100ms !').toBe('--h-w 7ms 0123456789 60ms y', values);
+      const sub = client(endpoint, { ackEvery: 2, ackInterval: 50, scheduler: counting }).subscribe();
+      testScheduler.schedule(() => sub.unsubscribe(), 100);
+    });
+    // The timer armed by frame 1 (at 11, for 61), armed again at 61 for frame 21 (due at 81).
+    expect(timers).to.equal(2);
   });
 
   it('drops duplicates, and a gap on a live connection is a ProtocolError', () => {
