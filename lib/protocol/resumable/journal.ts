@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 
+import { isLayerOwnFrame } from '../../internal/layer-own-frame.js';
+
 /**
  * One unacknowledged outbound frame, as a {@link SessionJournal} holds it.
  *
@@ -43,10 +45,13 @@ export interface JournalState {
   /** The frames after the peer's last acknowledgement, in order, up to `lastSeq`. */
   readonly frames: readonly JournalFrame[];
   /**
-   * The newest frame the peer acknowledged, as it was sent: the last one an `acked` call retired.
-   * It tells a restarted application which of its messages were delivered (see
-   * {@link sentOutcomes}). Absent before any acknowledgement of this session, and in journals
-   * that do not keep it (a custom {@link SessionJournal} may leave it out).
+   * The newest frame of the application's the peer acknowledged, as it was sent: the last one an
+   * `acked` call retired, passing over the frames a protocol layer sends for itself (the requests
+   * layer's cancels and streamed body parts), which name no message of the application's. It
+   * tells a restarted application which of its messages were delivered (see {@link sentOutcomes}).
+   * Absent before any acknowledgement of such a frame in this session, and in journals that do
+   * not keep it (a custom {@link SessionJournal} may leave it out, or keep a layer's frame, which
+   * the requests layer then leaves out).
    */
   readonly lastAcked?: JournalFrame;
 }
@@ -146,7 +151,7 @@ export function memoryJournal(): SessionJournal {
     acked(seq) {
       let drop = 0;
       while (drop < state.frames.length && state.frames[drop]!.seq <= seq) drop++;
-      if (drop > 0) state.lastAcked = state.frames.splice(0, drop).at(-1);
+      state.lastAcked = newestOfApplication(state.frames.splice(0, drop)) ?? state.lastAcked;
     },
     received(seq) {
       if (seq > state.received) state.received = seq;
@@ -155,6 +160,12 @@ export function memoryJournal(): SessionJournal {
       state = empty();
     },
   };
+}
+
+/** The newest of `frames` that is not a layer's own, if any. */
+function newestOfApplication(frames: readonly JournalFrame[]): JournalFrame | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) if (!isLayerOwnFrame(frames[i]!.frame)) return frames[i];
+  return undefined;
 }
 
 function empty() {
