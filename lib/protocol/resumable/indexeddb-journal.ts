@@ -3,6 +3,7 @@
  * its session.
  * @packageDocumentation
  */
+import { Observable, Subject } from 'rxjs';
 import { msgpackCodec } from '../../codec/codec.js';
 import { Fifo } from '../../internal/fifo.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../../internal/validate.js';
@@ -39,7 +40,8 @@ export interface IndexedDbJournalOptions {
   /**
    * Take the journal from the tab that holds it instead of failing with a
    * {@link JournalHeldError} (`reason: 'held'`): that tab's journal refuses every later call and
-   * its stream fails with a `JournalHeldError` (`reason: 'taken-over'`); this tab resumes the
+   * its stream fails at once with a `JournalHeldError` (`reason: 'taken-over'`, through
+   * {@link IndexedDbSessionJournal.failure$}); this tab resumes the
    * session from what that tab had committed. It does not wait for that tab to stop: anything it
    * had not committed is not here.
    * @default false
@@ -84,6 +86,15 @@ export interface IndexedDbSessionJournal extends SessionJournal {
    */
   commit(): Promise<void> | undefined;
   /**
+   * Emits once, and completes, when the journal fails on its own: another tab took it over (a
+   * {@link JournalHeldError}, `'taken-over'`, as soon as the Web Locks API revokes this tab's
+   * lock), or the browser closed or another page deleted the database (an
+   * {@link IndexedDbJournalError}, `'storage'`). `resumable({ journal })` fails its stream with
+   * it at once, even when idle. A subscriber after the failure gets it at once. It does not emit
+   * for `close()`.
+   */
+  readonly failure$: Observable<Error>;
+  /**
    * Commits what is pending, lets the lock go and closes the database; resolves once that commit
    * completed. Later calls throw an {@link IndexedDbJournalError} (`'closed'`); closing again does
    * nothing. It does not clear the journal: open it again to resume.
@@ -112,8 +123,9 @@ const PREFIX = 'rx-lifeline-journal:';
  * **One tab per journal**, with the Web Locks API (`navigator.locks`): while a page holds `name`,
  * another one that opens it fails with a {@link JournalHeldError} (`reason: 'held'`), unless it
  * passes `takeOver: true`: it then takes the lock (`steal`), and the first page's journal refuses
- * every later call with a `JournalHeldError` (`reason: 'taken-over'`), which fails its stream at
- * the next frame sent or received, ack or commit. Every write checks, in its own transaction, that
+ * every later call with a `JournalHeldError` (`reason: 'taken-over'`), and says so on
+ * {@link IndexedDbSessionJournal.failure$} as soon as the browser revokes its lock: its
+ * `resumable` stream fails at once, idle or not. Every write checks, in its own transaction, that
  * no later opening claimed the database, so a page that was taken over writes nothing more.
  * `close()` lets the lock go; so does closing the tab, but a reloaded page may start before the
  * old one's teardown released it: call `close()` on `pagehide` so that the next page finds it free.
@@ -281,6 +293,14 @@ class IdbJournal implements IndexedDbSessionJournal {
   private readonly codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
   /** This opening's number in the database: a write finding a newer one was taken over. */
   private readonly owner: number;
+  /** Emits `failure` once it is set by anything but `close()`. */
+  private readonly failed = new Subject<Error>();
+  /** See {@link IndexedDbSessionJournal.failure$}. */
+  readonly failure$ = new Observable<Error>((subscriber) => {
+    if (this.failure && this.failedOnItsOwn) return subscriber.next(this.failure);
+    return this.failed.subscribe(subscriber);
+  });
+  private failedOnItsOwn = false;
 
   constructor(
     readonly name: string,
@@ -500,18 +520,29 @@ class IdbJournal implements IndexedDbSessionJournal {
 
   /** Another tab took the journal over: refuse every call from now on. */
   private takenOver(): Error {
-    this.failure ??= new JournalHeldError(
-      `indexedDbJournal('${this.name}'): another tab took this journal over (takeOver: true); ` +
-        "this tab's session ends here and goes on in that tab",
-      { journal: this.name, reason: 'taken-over' },
+    return this.fail(
+      () =>
+        new JournalHeldError(
+          `indexedDbJournal('${this.name}'): another tab took this journal over (takeOver: true); ` +
+            "this tab's session ends here and goes on in that tab",
+          { journal: this.name, reason: 'taken-over' },
+        ),
     );
-    this.db.close();
-    return this.failure;
   }
 
   /** IndexedDB failed: refuse every call from now on, and say so. */
   private broken(doing: 'write' | 'keep', cause: unknown): Error {
-    this.failure ??= storageError(this.name, doing, cause);
+    return this.fail(() => storageError(this.name, doing, cause));
+  }
+
+  /** The first failure (after no `close()`) is kept, told to `failure$`, and closes the database. */
+  private fail(failure: () => Error): Error {
+    if (!this.failure) {
+      this.failure = failure();
+      this.failedOnItsOwn = true;
+      this.failed.next(this.failure);
+      this.failed.complete();
+    }
     this.db.close();
     return this.failure;
   }

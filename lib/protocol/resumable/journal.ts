@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import type { Observable } from 'rxjs';
 import { isLayerOwnFrame } from '../../internal/layer-own-frame.js';
 
 /**
@@ -115,6 +116,16 @@ export interface SessionJournal {
    * the next), and a rejection fails the stream with its reason.
    */
   commit?(): void | PromiseLike<void>;
+  /**
+   * Optional: emits once when the journal can keep nothing more for a reason of its own, not in
+   * answer to a call (a browser tab whose journal another tab took over, a database the browser
+   * closed). `resumable` subscribes to it while its stream runs and fails the stream at once with
+   * that error, so that an idle client does not keep a connection on a session it no longer
+   * keeps. Without it, such a failure ends the stream at the journal's next call instead (the next
+   * frame sent or received, acknowledgement or commit). It does not replace throwing from a call:
+   * a journal that emits here refuses its later calls all the same.
+   */
+  readonly failure$?: Observable<unknown>;
 }
 
 /**

@@ -277,6 +277,63 @@ describe('indexedDbJournal', () => {
       });
     });
 
+    it('a tab taken over fails its idle stream at once, typed, with no call to its journal; the other tab resumes', async () => {
+      // The first tab: a live session, then idle (nothing sent or received).
+      await page.evaluate(async () => {
+        const { acceptSessions, indexedDbJournal, memory, resumable, JournalHeldError } = (
+          window as unknown as { lifeline: Lifeline }
+        ).lifeline;
+        const journal = await indexedDbJournal('idle');
+        const calls: string[] = [];
+        const counted = journal as unknown as Record<string, (...args: unknown[]) => unknown>;
+        for (const call of ['sent', 'acked', 'received', 'commit', 'session']) {
+          const original = counted[call]!.bind(journal);
+          counted[call] = (...args: unknown[]) => (calls.push(call), original(...args));
+        }
+        const endpoint = memory();
+        const server = acceptSessions(endpoint.server).subscribe();
+        const state = window as unknown as { idle: Record<string, unknown> };
+        state.idle = { calls };
+        let connected!: () => void;
+        const isConnected = new Promise<void>((resolve) => (connected = resolve));
+        state.idle['failed'] = new Promise((resolve) => {
+          endpoint.transport.pipe(resumable({ journal })).subscribe({
+            next: (event) => {
+              if (event.type !== 'connected') return;
+              state.idle['connected'] = calls.length;
+              connected();
+            },
+            error: (error: unknown) => {
+              server.unsubscribe();
+              resolve(JournalHeldError.is(error) ? `${error.name} ${error.reason}` : String(error));
+            },
+          });
+        });
+        await isConnected;
+        await journal.commit(); // the welcome is durable: the session is in the database
+      });
+      // The second tab takes the journal over.
+      const second = await context.newPage();
+      await second.goto(`${ORIGIN}/`);
+      const restored = await second.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const journal = await indexedDbJournal('idle', { takeOver: true });
+        const state = journal.restore();
+        await journal.close();
+        return state?.session === undefined ? 'nothing' : 'a session';
+      });
+      const result = await page.evaluate(async () => {
+        const state = (window as unknown as { idle: Record<string, unknown> }).idle;
+        const calls = state['calls'] as string[];
+        const atConnected = state['connected'] as number;
+        const guard = new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000));
+        const failed = await Promise.race([state['failed'], guard]);
+        return { failed, callsAfterConnected: calls.slice(atConnected).filter((c) => c !== 'commit') };
+      });
+      expect(restored).to.equal('a session');
+      expect(result).to.deep.equal({ failed: 'JournalHeldError taken-over', callsAfterConnected: [] });
+    });
+
     it('writes nothing once a later opening claimed the database, even before it hears of the lock', async () => {
       const result = await page.evaluate(async () => {
         const { indexedDbJournal, JournalHeldError } = (window as unknown as { lifeline: Lifeline }).lifeline;
