@@ -375,7 +375,7 @@ export function resumable<In = unknown, Out = In>(
       }
       if (saved) subscriber.next({ type: 'restored', state: saved });
       // A journal that fails on its own (taken over by another tab) ends the stream now.
-      if (journal?.failure$) upstream.add(journal.failure$.subscribe((error) => fail(error)));
+      if (journal?.failure$) upstream.add(journal.failure$.subscribe(fail));
       if (ended) return upstream;
 
       const send = (frame: Out): boolean => {
