@@ -7,7 +7,16 @@ import { Observable, Subject } from 'rxjs';
 import { msgpackCodec } from '../../codec/codec.js';
 import { Fifo } from '../../internal/fifo.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../../internal/validate.js';
-import { loadAndClaim, openDatabase, writeBatch, type Loaded, type StoredCounters } from './idb-store.js';
+import { isLayerOwnFrame, layerOwnFrame } from '../../internal/layer-own-frame.js';
+import {
+  loadAndClaim,
+  openDatabase,
+  writeBatch,
+  type Loaded,
+  type StoredCounters,
+  type StoredFrame,
+  type StoredLastAcked,
+} from './idb-store.js';
 import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
 import { IndexedDbJournalError, JournalFullError, JournalHeldError } from './journal-errors.js';
 import { lockTab, type TabLock } from './tab-lock.js';
@@ -257,7 +266,7 @@ class Pending {
   wipe = false;
   ackedThrough = 0;
   counters = false;
-  readonly puts = new Map<number, Uint8Array>();
+  readonly puts = new Map<number, StoredFrame>();
 
   get any(): boolean {
     return this.wipe || this.counters || this.ackedThrough > 0 || this.puts.size > 0;
@@ -283,6 +292,8 @@ class IdbJournal implements IndexedDbSessionJournal {
   private token: string | undefined;
   private lastSeq = 0;
   private received_ = 0;
+  /** `JournalState.lastAcked`, with its bytes as the database keeps them. */
+  private lastAcked: (JournalFrame & StoredLastAcked) | undefined;
   private readonly kept = new Fifo<KeptFrame>();
   private keptBytes = 0;
   private pending = new Pending();
@@ -334,6 +345,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       lastSeq: this.lastSeq,
       received: this.received_,
       frames: this.kept.toArray().map(({ seq, frame }) => ({ seq, frame })),
+      ...(this.lastAcked ? { lastAcked: { seq: this.lastAcked.seq, frame: this.lastAcked.frame } } : {}),
     };
   }
 
@@ -360,7 +372,7 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.kept.push({ seq, frame, size: bytes.length });
     this.keptBytes += bytes.length;
     this.lastSeq = seq;
-    this.pending.puts.set(seq, bytes);
+    this.pending.puts.set(seq, isLayerOwnFrame(frame) ? { own: bytes } : bytes);
     this.pending.counters = true;
   }
 
@@ -368,12 +380,18 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.check();
     checkSeq('acked', seq, 0);
     let dropped = false;
+    let newest: KeptFrame | undefined;
     for (let first = this.kept.peek(); first && first.seq <= seq; first = this.kept.peek()) {
       this.kept.shift();
       this.keptBytes -= first.size;
       dropped = true;
+      if (!isLayerOwnFrame(first.frame)) newest = first;
     }
     if (dropped) this.pending.ack(seq);
+    if (newest) {
+      this.lastAcked = { seq: newest.seq, frame: newest.frame, bytes: this.encode(newest.frame) };
+      this.pending.counters = true;
+    }
   }
 
   received(seq: number): void {
@@ -419,6 +437,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       token: this.token,
       lastSeq: this.lastSeq,
       received: this.received_,
+      ...(this.lastAcked ? { lastAcked: { seq: this.lastAcked.seq, bytes: this.lastAcked.bytes } } : {}),
     };
     this.pending = new Pending();
     let written: Promise<'done' | 'taken-over'>;
@@ -458,6 +477,7 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.token = undefined;
     this.lastSeq = 0;
     this.received_ = 0;
+    this.lastAcked = undefined;
     this.kept.clear();
     this.keptBytes = 0;
     this.pending.wipeAll();
@@ -469,19 +489,30 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.token = typeof state?.token === 'string' ? state.token : undefined;
     this.lastSeq = typeof state?.lastSeq === 'number' ? state.lastSeq : 0;
     this.received_ = typeof state?.received === 'number' ? state.received : 0;
+    const acked = state?.lastAcked;
+    const ackedFrame = typeof acked?.seq === 'number' ? this.decode(acked.bytes) : undefined;
+    if (ackedFrame) this.lastAcked = { seq: acked!.seq, frame: ackedFrame.frame, bytes: acked!.bytes };
     seqs.forEach((seq, i) => {
-      const bytes = frames[i];
-      if (typeof seq !== 'number' || !(bytes instanceof Uint8Array)) return;
+      const stored = frames[i] as StoredFrame | undefined;
+      const own = stored !== undefined && !(stored instanceof Uint8Array);
+      const bytes = own ? (stored as { own?: unknown }).own : stored;
       // A frame that no longer decodes is left out: resumable refuses the state as damaged.
-      let frame: unknown;
-      try {
-        frame = this.codec.decode(bytes);
-      } catch {
-        return;
-      }
-      this.kept.push({ seq, frame, size: bytes.length });
-      this.keptBytes += bytes.length;
+      const decoded = typeof seq === 'number' ? this.decode(bytes) : undefined;
+      if (!decoded || (own && (typeof decoded.frame !== 'object' || decoded.frame === null))) return;
+      const frame = own ? layerOwnFrame(decoded.frame as object) : decoded.frame;
+      this.kept.push({ seq: seq as number, frame, size: (bytes as Uint8Array).length });
+      this.keptBytes += (bytes as Uint8Array).length;
     });
+  }
+
+  /** The frame MessagePack `bytes` hold; `undefined` when they are not bytes, or do not decode. */
+  private decode(bytes: unknown): { frame: unknown } | undefined {
+    if (!(bytes instanceof Uint8Array)) return undefined;
+    try {
+      return { frame: this.codec.decode(bytes) };
+    } catch {
+      return undefined;
+    }
   }
 
   private encode(frame: unknown): Uint8Array {

@@ -134,8 +134,48 @@ describe('indexedDbJournal', () => {
         lastSeq: 5,
         received: 3,
         frames: [3, 4, 5].map((seq) => ({ seq, frame: { n: seq, text: `frame ${seq}` } })),
+        lastAcked: { seq: 2, frame: { n: 2, text: 'frame 2' } },
       });
       expect(result.cleared).to.equal(undefined);
+    });
+
+    it("keeps the last acknowledged frame of the application's, not a layer's own after it, across openings", async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        // The mark the requests layer puts on its cancels and body parts (a symbol, not on the wire).
+        const own = (frame: unknown[]) =>
+          Object.defineProperty(frame, Symbol.for('rx-lifeline.layer-own-frame'), { value: true });
+        const first = await indexedDbJournal('la');
+        first.session('s1', 't1');
+        first.sent(1, [0, 'a']);
+        first.sent(2, own([3, 1]));
+        first.sent(3, [0, 'b']);
+        first.sent(4, own([4, 1, 'complete']));
+        first.acked(2);
+        await first.commit();
+        await first.close();
+        const second = await indexedDbJournal('la');
+        const reopened = second.restore();
+        second.acked(4); // frame 4 came back from the database: still a layer's own
+        await second.commit();
+        await second.close();
+        const third = await indexedDbJournal('la');
+        const allAcked = third.restore();
+        await third.close();
+        return { reopened, allAcked };
+      });
+      const base = { session: 's1', token: 't1', lastSeq: 4, received: 0 };
+      expect(result).to.deep.equal({
+        reopened: {
+          ...base,
+          frames: [
+            { seq: 3, frame: [0, 'b'] },
+            { seq: 4, frame: [4, 1, 'complete'] },
+          ],
+          lastAcked: { seq: 1, frame: [0, 'a'] },
+        },
+        allAcked: { ...base, frames: [], lastAcked: { seq: 3, frame: [0, 'b'] } },
+      });
     });
 
     it('writes a session at once: the next commit resolves after it, then nothing is pending', async () => {
