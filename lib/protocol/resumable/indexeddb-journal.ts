@@ -566,7 +566,7 @@ class IdbJournal implements IndexedDbSessionJournal {
     return this.fail(() => storageError(this.name, doing, cause));
   }
 
-  /** The first failure (after no `close()`) is kept, told to `failure$`, and closes the database. */
+  /** Keeps the first failure (unless `close()` came first), tells `failure$`, closes the database. */
   private fail(failure: () => Error): Error {
     if (!this.failure) {
       this.failure = failure();
