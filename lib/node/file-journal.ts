@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { msgpackCodec } from '../codec/codec.js';
+import { isLayerOwnFrame, layerOwnFrame } from '../internal/layer-own-frame.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 import { memoryJournal, type JournalState, type SessionJournal } from '../protocol/resumable/journal.js';
 import { crc32 } from './crc32.js';
@@ -123,6 +124,14 @@ const ACKED = 3;
 const RECEIVED = 4;
 const CLEAR = 5;
 
+/** The fourth field of a `sent` record whose frame a protocol layer sent for itself. */
+const LAYER_OWN = 1;
+
+/** A `sent` record: `[2, seq, frame]`, with a fourth field `1` for a layer's own frame. */
+function sentRecord(seq: number, frame: unknown): unknown[] {
+  return isLayerOwnFrame(frame) ? [SENT, seq, frame, LAYER_OWN] : [SENT, seq, frame];
+}
+
 /** Bytes before a record's body: its length and its CRC-32, both u32 big-endian. */
 const HEADER = 8;
 
@@ -145,7 +154,8 @@ const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true
  *
  * **File format**: an append-only log of records, each a length (u32 big-endian), the CRC-32 of
  * the body (u32 big-endian) and the body: one MessagePack array `[kind, ...fields]`, `[1, id,
- * token]` for `session`, `[2, seq, frame]` for `sent`, `[3, seq]` for `acked`, `[4, seq]` for
+ * token]` for `session`, `[2, seq, frame]` for `sent` (`[2, seq, frame, 1]` for a frame a protocol
+ * layer sent for itself, such as the requests layer's cancels, which `lastAcked` passes over), `[3, seq]` for `acked`, `[4, seq]` for
  * `received`, `[5]` for `clear`. Opening replays the records. A record cut short, or whose CRC
  * fails, or that does not decode to one of those, ends the log: the file is truncated there (that
  * is what a crash in the middle of an append leaves) and what came before is kept. So corruption
@@ -311,8 +321,11 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
         apply.session(a, b);
         return true;
       case SENT:
-        if (body.length !== 3 || !isSeq(a, 1)) return false;
-        apply.sent(a, b);
+        if (!isSeq(a, 1)) return false;
+        if (body.length === 3) apply.sent(a, b);
+        else if (body.length === 4 && body[3] === LAYER_OWN && typeof b === 'object' && b !== null) {
+          apply.sent(a, layerOwnFrame(b));
+        } else return false;
         return true;
       case ACKED:
       case RECEIVED:
@@ -444,7 +457,13 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     if (lastAcked !== undefined) {
       out.push(record([SENT, lastAcked.seq, lastAcked.frame]), record([ACKED, lastAcked.seq]));
     }
-    for (const { seq, frame } of state.frames) out.push(record([SENT, seq, frame]));
+    // Frames a layer sent for itself after it, all acknowledged: one stands in for them, so that
+    // `lastSeq` survives without replacing `lastAcked`.
+    const ackedThrough = (state.frames[0]?.seq ?? state.lastSeq + 1) - 1;
+    if (ackedThrough > (lastAcked?.seq ?? 0)) {
+      out.push(record([SENT, ackedThrough, [], LAYER_OWN]), record([ACKED, ackedThrough]));
+    }
+    for (const { seq, frame } of state.frames) out.push(record(sentRecord(seq, frame)));
     if (state.received > 0) out.push(record([RECEIVED, state.received]));
     return out;
   }
@@ -518,7 +537,7 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     },
     sent(seq, frame) {
       checkSeq('sent', seq, 1);
-      append([SENT, seq, frame], () => apply.sent(seq, frame));
+      append(sentRecord(seq, frame), () => apply.sent(seq, frame));
     },
     acked(seq) {
       checkSeq('acked', seq, 0);

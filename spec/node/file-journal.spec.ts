@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileJournal, JournalError, type FileSessionJournal } from '../../lib/node/index.js';
 import { crc32 } from '../../lib/node/crc32.js';
+import { layerOwnFrame } from '../../lib/internal/layer-own-frame.js';
 import {
   memoryJournal,
   type JournalState,
@@ -53,6 +54,8 @@ const frameArb = fc.oneof(
   fc.constant(null),
   fc.boolean(),
   fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 5 }),
+  // A frame a protocol layer sends for itself (a cancel): `lastAcked` passes over it.
+  fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 3 }).map(layerOwnFrame),
   // MessagePack writes -0 as the integer 0 (msgpackr, like most encoders): not the journal's to keep.
   fc.record({
     a: fc.string({ maxLength: 5 }),
@@ -180,6 +183,36 @@ describe('fileJournal', () => {
       ],
       lastAcked: { seq: 1, frame: 'early' },
     });
+  });
+
+  it("keeps the application's last acknowledged frame, not a layer's own after it, across reopening and compaction", () => {
+    for (const compactAt of [0, 1_048_576]) {
+      const path = join(dir, `layer-own-${compactAt}.journal`);
+      const journal = open(path, { compactAt });
+      journal.session('1'.repeat(32), 'a'.repeat(32));
+      journal.sent(1, [0, 'message']);
+      journal.sent(2, layerOwnFrame([3, 1]));
+      journal.sent(3, layerOwnFrame([4, 1, 'complete']));
+      journal.acked(3);
+      journal.sent(4, layerOwnFrame([3, 2]));
+      journal.close();
+      const again = open(path, { compactAt });
+      again.acked(0); // a call, so that compactAt 0 compacts the replayed log
+      const expected = {
+        session: '1'.repeat(32),
+        token: 'a'.repeat(32),
+        lastSeq: 4,
+        received: 0,
+        frames: [{ seq: 4, frame: [3, 2] }],
+        lastAcked: { seq: 1, frame: [0, 'message'] },
+      };
+      expect(again.restore(), `compactAt ${compactAt}`).to.deep.equal(expected);
+      again.acked(4);
+      again.close();
+      const last = open(path, { compactAt });
+      expect(last.restore(), `compactAt ${compactAt}, all acked`).to.deep.equal({ ...expected, frames: [] });
+      last.close();
+    }
   });
 
   it('computes the IEEE CRC-32 ("123456789" → 0xCBF43926)', () => {

@@ -57,7 +57,9 @@ export interface RequestsRestoredEvent extends RestoredEvent {
   /**
    * What the journal restored, its frames (and `lastAcked`) in the application's terms: each is a
    * plain message as given to `send`, or a request's payload as given to `request`, with its
-   * sequence number. The requests layer's own frames (cancels, streamed body parts) are left out.
+   * sequence number. The requests layer's own frames (cancels, streamed body parts) are left out;
+   * `lastAcked` is the newest message or request head the server acknowledged, even when a cancel
+   * or a body part came after it (the journals this library offers keep it so).
    */
   readonly state: JournalState;
   /** The requests among `state.frames`, oldest first. */

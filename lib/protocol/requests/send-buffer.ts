@@ -2,6 +2,7 @@ import { Subject, takeUntil, type Subscription } from 'rxjs';
 import { LinkClosedError, SendBufferFullError } from '../../core/errors.js';
 import type { Link } from '../../core/transport.js';
 import { Fifo } from '../../internal/fifo.js';
+import { layerOwnFrame } from '../../internal/layer-own-frame.js';
 import { ReplayBufferFullError } from '../resumable/errors.js';
 import { msgpackSize } from '../../codec/codec.js';
 import { RequestBodyUnsupportedError, SendQueueFullError } from './errors.js';
@@ -194,9 +195,10 @@ export class SendBuffer<Out> {
     request.run = run;
     const { id } = request;
     const subscription = body.pipe(takeUntil(run.stop)).subscribe({
-      next: (chunk) => this.sendPart(request, run, [BODY, id, 'next', chunk], true),
-      error: (error: unknown) => this.sendPart(request, run, [BODY, id, 'error', toWireError(error)], false),
-      complete: () => this.sendPart(request, run, [BODY, id, 'complete'], false),
+      next: (chunk) => this.sendPart(request, run, layerOwnFrame([BODY, id, 'next', chunk]), true),
+      error: (error: unknown) =>
+        this.sendPart(request, run, layerOwnFrame([BODY, id, 'error', toWireError(error)]), false),
+      complete: () => this.sendPart(request, run, layerOwnFrame([BODY, id, 'complete']), false),
     });
     if (run.stopped) subscription.unsubscribe();
     else run.subscription = subscription;
@@ -402,7 +404,7 @@ export class SendBuffer<Out> {
   sendCancel(request: Pending): void {
     if (request.state !== 'handed' || !this.link) return;
     try {
-      this.sendOwn(this.link, [CANCEL, request.id]);
+      this.sendOwn(this.link, layerOwnFrame([CANCEL, request.id]));
     } catch {
       // Closed or unencodable: the connection is going, and its requests with it.
     }

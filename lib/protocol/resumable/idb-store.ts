@@ -1,6 +1,6 @@
 /**
  * The IndexedDB side of {@link indexedDbJournal}: one database per journal, two object stores.
- * `meta` holds `'state'` (session, token, counters) and `'owner'` (a number each opening bumps, so
+ * `meta` holds `'state'` (session, token, counters, the last acknowledged frame) and `'owner'` (a number each opening bumps, so
  * that a tab whose journal was taken over writes nothing more); `frames` holds each unacknowledged
  * frame's MessagePack bytes under its `seq`.
  * @internal
@@ -11,9 +11,22 @@
 export interface StoredCounters {
   readonly session: string | undefined;
   readonly token: string | undefined;
+  readonly lastAcked?: StoredLastAcked;
   readonly lastSeq: number;
   readonly received: number;
 }
+
+/** `JournalState.lastAcked`, its frame in MessagePack. @internal */
+export interface StoredLastAcked {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * A frame under `frames/seq`: its MessagePack bytes, or `{ own: bytes }` for a frame a protocol
+ * layer sent for itself (see `layerOwnFrame`). @internal
+ */
+export type StoredFrame = Uint8Array | { readonly own: Uint8Array };
 
 /** What an opening read. @internal */
 export interface Loaded {
@@ -31,7 +44,7 @@ export interface Batch {
   /** Drop the frames up to this `seq` (0: none). */
   readonly ackedThrough: number;
   /** Frames to keep, by `seq`. */
-  readonly puts: ReadonlyMap<number, Uint8Array>;
+  readonly puts: ReadonlyMap<number, StoredFrame>;
   readonly counters: StoredCounters;
 }
 

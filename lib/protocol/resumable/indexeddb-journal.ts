@@ -3,10 +3,20 @@
  * its session.
  * @packageDocumentation
  */
+import { Observable, Subject } from 'rxjs';
 import { msgpackCodec } from '../../codec/codec.js';
 import { Fifo } from '../../internal/fifo.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../../internal/validate.js';
-import { loadAndClaim, openDatabase, writeBatch, type Loaded, type StoredCounters } from './idb-store.js';
+import { isLayerOwnFrame, layerOwnFrame } from '../../internal/layer-own-frame.js';
+import {
+  loadAndClaim,
+  openDatabase,
+  writeBatch,
+  type Loaded,
+  type StoredCounters,
+  type StoredFrame,
+  type StoredLastAcked,
+} from './idb-store.js';
 import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
 import { IndexedDbJournalError, JournalFullError, JournalHeldError } from './journal-errors.js';
 import { lockTab, type TabLock } from './tab-lock.js';
@@ -39,7 +49,8 @@ export interface IndexedDbJournalOptions {
   /**
    * Take the journal from the tab that holds it instead of failing with a
    * {@link JournalHeldError} (`reason: 'held'`): that tab's journal refuses every later call and
-   * its stream fails with a `JournalHeldError` (`reason: 'taken-over'`); this tab resumes the
+   * its stream fails at once with a `JournalHeldError` (`reason: 'taken-over'`, through
+   * {@link IndexedDbSessionJournal.failure$}); this tab resumes the
    * session from what that tab had committed. It does not wait for that tab to stop: anything it
    * had not committed is not here.
    * @default false
@@ -84,6 +95,15 @@ export interface IndexedDbSessionJournal extends SessionJournal {
    */
   commit(): Promise<void> | undefined;
   /**
+   * Emits once, and completes, when the journal fails on its own: another tab took it over (a
+   * {@link JournalHeldError}, `'taken-over'`, as soon as the Web Locks API revokes this tab's
+   * lock), or the browser closed or another page deleted the database (an
+   * {@link IndexedDbJournalError}, `'storage'`). `resumable({ journal })` fails its stream with
+   * it at once, even when idle. A subscriber after the failure gets it at once. It does not emit
+   * for `close()`.
+   */
+  readonly failure$: Observable<Error>;
+  /**
    * Commits what is pending, lets the lock go and closes the database; resolves once that commit
    * completed. Later calls throw an {@link IndexedDbJournalError} (`'closed'`); closing again does
    * nothing. It does not clear the journal: open it again to resume.
@@ -112,8 +132,9 @@ const PREFIX = 'rx-lifeline-journal:';
  * **One tab per journal**, with the Web Locks API (`navigator.locks`): while a page holds `name`,
  * another one that opens it fails with a {@link JournalHeldError} (`reason: 'held'`), unless it
  * passes `takeOver: true`: it then takes the lock (`steal`), and the first page's journal refuses
- * every later call with a `JournalHeldError` (`reason: 'taken-over'`), which fails its stream at
- * the next frame sent or received, ack or commit. Every write checks, in its own transaction, that
+ * every later call with a `JournalHeldError` (`reason: 'taken-over'`), and says so on
+ * {@link IndexedDbSessionJournal.failure$} as soon as the browser revokes its lock: its
+ * `resumable` stream fails at once, idle or not. Every write checks, in its own transaction, that
  * no later opening claimed the database, so a page that was taken over writes nothing more.
  * `close()` lets the lock go; so does closing the tab, but a reloaded page may start before the
  * old one's teardown released it: call `close()` on `pagehide` so that the next page finds it free.
@@ -245,7 +266,7 @@ class Pending {
   wipe = false;
   ackedThrough = 0;
   counters = false;
-  readonly puts = new Map<number, Uint8Array>();
+  readonly puts = new Map<number, StoredFrame>();
 
   get any(): boolean {
     return this.wipe || this.counters || this.ackedThrough > 0 || this.puts.size > 0;
@@ -271,6 +292,8 @@ class IdbJournal implements IndexedDbSessionJournal {
   private token: string | undefined;
   private lastSeq = 0;
   private received_ = 0;
+  /** `JournalState.lastAcked`, with its bytes as the database keeps them. */
+  private lastAcked: (JournalFrame & StoredLastAcked) | undefined;
   private readonly kept = new Fifo<KeptFrame>();
   private keptBytes = 0;
   private pending = new Pending();
@@ -281,6 +304,14 @@ class IdbJournal implements IndexedDbSessionJournal {
   private readonly codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
   /** This opening's number in the database: a write finding a newer one was taken over. */
   private readonly owner: number;
+  /** Emits `failure` once it is set by anything but `close()`. */
+  private readonly failed = new Subject<Error>();
+  /** See {@link IndexedDbSessionJournal.failure$}. */
+  readonly failure$ = new Observable<Error>((subscriber) => {
+    if (this.failure && this.failedOnItsOwn) return subscriber.next(this.failure);
+    return this.failed.subscribe(subscriber);
+  });
+  private failedOnItsOwn = false;
 
   constructor(
     readonly name: string,
@@ -314,6 +345,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       lastSeq: this.lastSeq,
       received: this.received_,
       frames: this.kept.toArray().map(({ seq, frame }) => ({ seq, frame })),
+      ...(this.lastAcked ? { lastAcked: { seq: this.lastAcked.seq, frame: this.lastAcked.frame } } : {}),
     };
   }
 
@@ -340,7 +372,7 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.kept.push({ seq, frame, size: bytes.length });
     this.keptBytes += bytes.length;
     this.lastSeq = seq;
-    this.pending.puts.set(seq, bytes);
+    this.pending.puts.set(seq, isLayerOwnFrame(frame) ? { own: bytes } : bytes);
     this.pending.counters = true;
   }
 
@@ -348,12 +380,18 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.check();
     checkSeq('acked', seq, 0);
     let dropped = false;
+    let newest: KeptFrame | undefined;
     for (let first = this.kept.peek(); first && first.seq <= seq; first = this.kept.peek()) {
       this.kept.shift();
       this.keptBytes -= first.size;
       dropped = true;
+      if (!isLayerOwnFrame(first.frame)) newest = first;
     }
     if (dropped) this.pending.ack(seq);
+    if (newest) {
+      this.lastAcked = { seq: newest.seq, frame: newest.frame, bytes: this.encode(newest.frame) };
+      this.pending.counters = true;
+    }
   }
 
   received(seq: number): void {
@@ -399,6 +437,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       token: this.token,
       lastSeq: this.lastSeq,
       received: this.received_,
+      ...(this.lastAcked ? { lastAcked: { seq: this.lastAcked.seq, bytes: this.lastAcked.bytes } } : {}),
     };
     this.pending = new Pending();
     let written: Promise<'done' | 'taken-over'>;
@@ -438,6 +477,7 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.token = undefined;
     this.lastSeq = 0;
     this.received_ = 0;
+    this.lastAcked = undefined;
     this.kept.clear();
     this.keptBytes = 0;
     this.pending.wipeAll();
@@ -449,19 +489,30 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.token = typeof state?.token === 'string' ? state.token : undefined;
     this.lastSeq = typeof state?.lastSeq === 'number' ? state.lastSeq : 0;
     this.received_ = typeof state?.received === 'number' ? state.received : 0;
+    const acked = state?.lastAcked;
+    const ackedFrame = typeof acked?.seq === 'number' ? this.decode(acked.bytes) : undefined;
+    if (ackedFrame) this.lastAcked = { seq: acked!.seq, frame: ackedFrame.frame, bytes: acked!.bytes };
     seqs.forEach((seq, i) => {
-      const bytes = frames[i];
-      if (typeof seq !== 'number' || !(bytes instanceof Uint8Array)) return;
+      const stored = frames[i] as StoredFrame | undefined;
+      const own = stored !== undefined && !(stored instanceof Uint8Array);
+      const bytes = own ? (stored as { own?: unknown }).own : stored;
       // A frame that no longer decodes is left out: resumable refuses the state as damaged.
-      let frame: unknown;
-      try {
-        frame = this.codec.decode(bytes);
-      } catch {
-        return;
-      }
-      this.kept.push({ seq, frame, size: bytes.length });
-      this.keptBytes += bytes.length;
+      const decoded = typeof seq === 'number' ? this.decode(bytes) : undefined;
+      if (!decoded || (own && (typeof decoded.frame !== 'object' || decoded.frame === null))) return;
+      const frame = own ? layerOwnFrame(decoded.frame as object) : decoded.frame;
+      this.kept.push({ seq: seq as number, frame, size: (bytes as Uint8Array).length });
+      this.keptBytes += (bytes as Uint8Array).length;
     });
+  }
+
+  /** The frame MessagePack `bytes` hold; `undefined` when they are not bytes, or do not decode. */
+  private decode(bytes: unknown): { frame: unknown } | undefined {
+    if (!(bytes instanceof Uint8Array)) return undefined;
+    try {
+      return { frame: this.codec.decode(bytes) };
+    } catch {
+      return undefined;
+    }
   }
 
   private encode(frame: unknown): Uint8Array {
@@ -500,18 +551,29 @@ class IdbJournal implements IndexedDbSessionJournal {
 
   /** Another tab took the journal over: refuse every call from now on. */
   private takenOver(): Error {
-    this.failure ??= new JournalHeldError(
-      `indexedDbJournal('${this.name}'): another tab took this journal over (takeOver: true); ` +
-        "this tab's session ends here and goes on in that tab",
-      { journal: this.name, reason: 'taken-over' },
+    return this.fail(
+      () =>
+        new JournalHeldError(
+          `indexedDbJournal('${this.name}'): another tab took this journal over (takeOver: true); ` +
+            "this tab's session ends here and goes on in that tab",
+          { journal: this.name, reason: 'taken-over' },
+        ),
     );
-    this.db.close();
-    return this.failure;
   }
 
   /** IndexedDB failed: refuse every call from now on, and say so. */
   private broken(doing: 'write' | 'keep', cause: unknown): Error {
-    this.failure ??= storageError(this.name, doing, cause);
+    return this.fail(() => storageError(this.name, doing, cause));
+  }
+
+  /** Keeps the first failure (unless `close()` came first), tells `failure$`, closes the database. */
+  private fail(failure: () => Error): Error {
+    if (!this.failure) {
+      this.failure = failure();
+      this.failedOnItsOwn = true;
+      this.failed.next(this.failure);
+      this.failed.complete();
+    }
     this.db.close();
     return this.failure;
   }

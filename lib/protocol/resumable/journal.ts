@@ -6,6 +6,9 @@
  * @packageDocumentation
  */
 
+import type { Observable } from 'rxjs';
+import { isLayerOwnFrame } from '../../internal/layer-own-frame.js';
+
 /**
  * One unacknowledged outbound frame, as a {@link SessionJournal} holds it.
  *
@@ -43,10 +46,13 @@ export interface JournalState {
   /** The frames after the peer's last acknowledgement, in order, up to `lastSeq`. */
   readonly frames: readonly JournalFrame[];
   /**
-   * The newest frame the peer acknowledged, as it was sent: the last one an `acked` call retired.
-   * It tells a restarted application which of its messages were delivered (see
-   * {@link sentOutcomes}). Absent before any acknowledgement of this session, and in journals
-   * that do not keep it (a custom {@link SessionJournal} may leave it out).
+   * The newest frame of the application's the peer acknowledged, as it was sent: the last one an
+   * `acked` call retired, passing over the frames a protocol layer sends for itself (the requests
+   * layer's cancels and streamed body parts), which name no message of the application's. It
+   * tells a restarted application which of its messages were delivered (see {@link sentOutcomes}).
+   * Absent before any acknowledgement of such a frame in this session, and in journals that do
+   * not keep it (a custom {@link SessionJournal} may leave it out, or keep a layer's frame, which
+   * the requests layer then leaves out).
    */
   readonly lastAcked?: JournalFrame;
 }
@@ -110,6 +116,16 @@ export interface SessionJournal {
    * the next), and a rejection fails the stream with its reason.
    */
   commit?(): void | PromiseLike<void>;
+  /**
+   * Optional: emits once when the journal can keep nothing more for a reason of its own, not in
+   * answer to a call (a browser tab whose journal another tab took over, a database the browser
+   * closed). `resumable` subscribes to it while its stream runs and fails the stream at once with
+   * that error, so that an idle client does not keep a connection on a session it no longer
+   * keeps. Without it, such a failure ends the stream at the journal's next call instead (the next
+   * frame sent or received, acknowledgement or commit). It does not replace throwing from a call:
+   * a journal that emits here refuses its later calls all the same.
+   */
+  readonly failure$?: Observable<unknown>;
 }
 
 /**
@@ -146,7 +162,7 @@ export function memoryJournal(): SessionJournal {
     acked(seq) {
       let drop = 0;
       while (drop < state.frames.length && state.frames[drop]!.seq <= seq) drop++;
-      if (drop > 0) state.lastAcked = state.frames.splice(0, drop).at(-1);
+      state.lastAcked = newestOfApplication(state.frames.splice(0, drop)) ?? state.lastAcked;
     },
     received(seq) {
       if (seq > state.received) state.received = seq;
@@ -155,6 +171,12 @@ export function memoryJournal(): SessionJournal {
       state = empty();
     },
   };
+}
+
+/** The newest of `frames` that is not a layer's own, if any. */
+function newestOfApplication(frames: readonly JournalFrame[]): JournalFrame | undefined {
+  for (let i = frames.length - 1; i >= 0; i--) if (!isLayerOwnFrame(frames[i]!.frame)) return frames[i];
+  return undefined;
 }
 
 function empty() {

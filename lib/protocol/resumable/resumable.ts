@@ -374,6 +374,9 @@ export function resumable<In = unknown, Out = In>(
         return upstream;
       }
       if (saved) subscriber.next({ type: 'restored', state: saved });
+      // A journal that fails on its own (taken over by another tab) ends the stream now.
+      if (journal?.failure$) upstream.add(journal.failure$.subscribe(fail));
+      if (ended) return upstream;
 
       const send = (frame: Out): boolean => {
         if (onOverflow === 'error') return endpoint.send(frame);
@@ -648,9 +651,16 @@ export function resumable<In = unknown, Out = In>(
   return operator as never;
 }
 
-/** A journal is an object with the six calls of {@link SessionJournal}, read structurally. */
+/**
+ * A journal is an object with the six calls of {@link SessionJournal}, read structurally, and
+ * an Observable as `failure$` if it has one.
+ */
 function checkJournal(journal: unknown): void {
   if (journal === undefined) return;
+  const failure$ = (journal as { failure$?: { subscribe?: unknown } } | null)?.failure$;
+  if (failure$ !== undefined && typeof failure$?.subscribe !== 'function') {
+    throw new TypeError(`resumable: journal.failure$ must be an Observable, got ${describeValue(failure$)}`);
+  }
   const calls = ['restore', 'session', 'sent', 'acked', 'received', 'clear'] as const;
   const missing = calls.filter(
     (call) => typeof (journal as Record<string, unknown> | null)?.[call] !== 'function',

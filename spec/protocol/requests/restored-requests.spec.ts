@@ -22,7 +22,7 @@ import {
   type SessionJournal,
   sentOutcomes,
 } from 'rx-lifeline';
-import { map, mergeMap, take, throwError, timer, type Subscription } from 'rxjs';
+import { concat, ignoreElements, map, mergeMap, take, throwError, timer, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
 /**
@@ -145,6 +145,19 @@ function afterACrash(
     testScheduler.schedule(() => (next?.unsubscribe(), server.unsubscribe()), 100);
   });
   return { calls, log };
+}
+
+/** The application's key in a requests-layer frame: a plain message's, or a request head's payload. */
+function keyOf(frame: unknown): number | undefined {
+  if (!Array.isArray(frame)) return undefined;
+  const value: unknown =
+    frame[0] === 0 && frame.length === 2 ? frame[1] : frame[0] === 1 ? frame[2] : undefined;
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** A handler answering after 30 ms, after its body (if any) ended. */
+function handlerOf(): RequestHandler {
+  return (payload, { body$ }) => concat(body$.pipe(ignoreElements()), timer(30)).pipe(map(() => payload));
 }
 
 describe('cancelPending over a journal: requests across a client crash', () => {
@@ -321,6 +334,155 @@ describe('cancelPending over a journal: requests across a client crash', () => {
         }
       }),
       { numRuns: 60 },
+    );
+  });
+
+  describe("the commitment point when the server's last acknowledged frame is the requests layer's own", () => {
+    /**
+     * A process that sends message 1, asks request 2 (answered after 30 ms), then does `then` at 7,
+     * and dies at 20, once the server acknowledged every frame. The next process reads what became
+     * of `keys` off its restored event. Returns the journal's lastSeq at the restart and the outcomes.
+     */
+    function crashAfter(then: (link: RequestLink<string>, slow: Subscription) => void, keys: string[]) {
+      const testScheduler = newTestScheduler();
+      const calls: string[] = [];
+      const log: string[] = [];
+      const outcomes: string[] = [];
+      const journal = memoryJournal();
+      let restarted: { lastSeq: number; frames: number } | undefined;
+      testScheduler.run(() => {
+        const now = () => testScheduler.now();
+        const endpoint = memory({ latency: 1 });
+        const server = serve(endpoint, handlerLogging(calls), calls);
+        const first = processOn(endpoint, journal, log, now);
+        let slow: Subscription | undefined;
+        testScheduler.schedule(() => {
+          first.link.send('m');
+          slow = ask(first.link, 'slow', log, now);
+        }, 5);
+        testScheduler.schedule(() => then(first.link, slow!), 7);
+        testScheduler.schedule(() => first.subscription.unsubscribe(), 20);
+        testScheduler.schedule(() => {
+          const state = journal.restore()!;
+          restarted = { lastSeq: state.lastSeq, frames: state.frames.length };
+          const second = processOn(endpoint, journal, log, now, {
+            onRestored: (event) => {
+              const report = sentOutcomes(
+                event.state,
+                (value) => keys.indexOf(String(value)) + 1 || undefined,
+              );
+              for (const key of keys) outcomes.push(`${key}:${report.of(keys.indexOf(key) + 1)}`);
+            },
+          });
+          testScheduler.schedule(() => (second.subscription.unsubscribe(), server.unsubscribe()), 30);
+        }, 25);
+      });
+      return { restarted, outcomes, calls };
+    }
+
+    it('a cancel: the message and the request before it read delivered', () => {
+      const { restarted, outcomes, calls } = crashAfter((_, slow) => slow.unsubscribe(), ['m', 'slow']);
+      // Frames 1 (m), 2 (slow) and 3 (its cancel) were all acknowledged: the cancel was the last.
+      expect(restarted).to.deep.equal({ lastSeq: 3, frames: 0 });
+      expect(calls).to.deep.equal(['message:m', 'slow#1']);
+      expect(outcomes).to.deep.equal(['m:delivered', 'slow:delivered']);
+    });
+
+    it('a streamed body part: the message and the requests before it read delivered', () => {
+      const { restarted, outcomes, calls } = crashAfter(
+        (link) =>
+          link.request('up', { body: timer(1, 1).pipe(take(2)) }).subscribe({ error: () => undefined }),
+        ['m', 'slow', 'up'],
+      );
+      // 1 (m), 2 (slow), 3 (up's head), 4 and 5 (its chunks), 6 (its end): all acknowledged.
+      expect(restarted).to.deep.equal({ lastSeq: 6, frames: 0 });
+      expect(calls).to.deep.equal(['message:m', 'slow#1', 'up#2']);
+      expect(outcomes).to.deep.equal(['m:delivered', 'slow:delivered', 'up:delivered']);
+    });
+  });
+
+  it('property: messages, requests, cancels and body parts in any order, a crash at any point: what the server acknowledged reads delivered, what the journal holds pending, the rest unknown', () => {
+    const action = fc.oneof(
+      fc.constant({ kind: 'message' as const }),
+      fc.constant({ kind: 'request' as const }),
+      fc.record({ kind: fc.constant('body' as const), parts: fc.integer({ min: 0, max: 3 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }),
+    );
+    const plan = fc.record({
+      actions: fc.array(fc.record({ action, gap: fc.integer({ min: 0, max: 4 }) }), { maxLength: 12 }),
+      crashAt: fc.integer({ min: 2, max: 60 }),
+    });
+    fc.assert(
+      fc.property(plan, ({ actions, crashAt }) => {
+        const testScheduler = newTestScheduler();
+        const base = memoryJournal();
+        /** The seq each key was journaled under (a message, or a request's head). */
+        const seqOf = new Map<number, number>();
+        const journal: SessionJournal = {
+          ...base,
+          sent(seq, frame) {
+            base.sent(seq, frame);
+            const key = keyOf(frame);
+            if (key !== undefined) seqOf.set(key, seq);
+          },
+        };
+        const problems: string[] = [];
+        let keys = 0;
+        /** Requests the application withdrew: one that never left has no outcome to tell. */
+        const cancelled = new Set<number>();
+        let outcomes: ReturnType<typeof sentOutcomes> | undefined;
+        let state: ReturnType<SessionJournal['restore']>;
+        testScheduler.run(() => {
+          const endpoint = memory({ latency: 1 });
+          const server = serve(endpoint, handlerOf(), []);
+          const log: string[] = [];
+          const now = () => testScheduler.now();
+          const first = processOn(endpoint, journal, log, now);
+          const running: Subscription[] = [];
+          /** The key of each request, in the order of `running`. */
+          const requests: number[] = [];
+          let at = 2;
+          for (const { action, gap } of actions) {
+            at += gap;
+            if (at >= crashAt) break;
+            testScheduler.schedule(() => {
+              const link = first.link as unknown as RequestLink<number>;
+              if (action.kind === 'message') link.send(++keys);
+              else if (action.kind === 'cancel') {
+                const which = action.which % Math.max(1, running.length);
+                running[which]?.unsubscribe();
+                if (requests[which] !== undefined) cancelled.add(requests[which]);
+              } else {
+                const body = action.kind === 'body' ? { body: timer(0, 1).pipe(take(action.parts)) } : {};
+                running.push(link.request(++keys, body).subscribe({ error: () => undefined }));
+                requests.push(keys);
+              }
+            }, at);
+          }
+          testScheduler.schedule(() => {
+            first.subscription.unsubscribe();
+            state = journal.restore();
+            const second = processOn(endpoint, journal, log, now, {
+              onRestored: (event) =>
+                (outcomes = sentOutcomes(event.state, (v) => (typeof v === 'number' ? v : undefined))),
+            });
+            testScheduler.schedule(() => (second.subscription.unsubscribe(), server.unsubscribe()), 40);
+          }, crashAt);
+          testScheduler.schedule(
+            () => log.forEach((line) => line.includes('error') && problems.push(line)),
+            crashAt + 50,
+          );
+        });
+        expect(problems).to.deep.equal([]);
+        const pendingSeqs = new Set(state?.frames.map((f) => f.seq));
+        for (let key = 1; key <= keys; key++) {
+          const seq = seqOf.get(key);
+          if (seq === undefined && cancelled.has(key)) continue;
+          const expected = seq === undefined ? 'unknown' : pendingSeqs.has(seq) ? 'pending' : 'delivered';
+          expect([key, outcomes?.of(key) ?? 'unknown']).to.deep.equal([key, expected]);
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 

@@ -134,8 +134,48 @@ describe('indexedDbJournal', () => {
         lastSeq: 5,
         received: 3,
         frames: [3, 4, 5].map((seq) => ({ seq, frame: { n: seq, text: `frame ${seq}` } })),
+        lastAcked: { seq: 2, frame: { n: 2, text: 'frame 2' } },
       });
       expect(result.cleared).to.equal(undefined);
+    });
+
+    it("keeps the last acknowledged frame of the application's, not a layer's own after it, across openings", async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        // The mark the requests layer puts on its cancels and body parts (a symbol, not on the wire).
+        const own = (frame: unknown[]) =>
+          Object.defineProperty(frame, Symbol.for('rx-lifeline.layer-own-frame'), { value: true });
+        const first = await indexedDbJournal('la');
+        first.session('s1', 't1');
+        first.sent(1, [0, 'a']);
+        first.sent(2, own([3, 1]));
+        first.sent(3, [0, 'b']);
+        first.sent(4, own([4, 1, 'complete']));
+        first.acked(2);
+        await first.commit();
+        await first.close();
+        const second = await indexedDbJournal('la');
+        const reopened = second.restore();
+        second.acked(4); // frame 4 came back from the database: still a layer's own
+        await second.commit();
+        await second.close();
+        const third = await indexedDbJournal('la');
+        const allAcked = third.restore();
+        await third.close();
+        return { reopened, allAcked };
+      });
+      const base = { session: 's1', token: 't1', lastSeq: 4, received: 0 };
+      expect(result).to.deep.equal({
+        reopened: {
+          ...base,
+          frames: [
+            { seq: 3, frame: [0, 'b'] },
+            { seq: 4, frame: [4, 1, 'complete'] },
+          ],
+          lastAcked: { seq: 1, frame: [0, 'a'] },
+        },
+        allAcked: { ...base, frames: [], lastAcked: { seq: 3, frame: [0, 'b'] } },
+      });
     });
 
     it('writes a session at once: the next commit resolves after it, then nothing is pending', async () => {
@@ -275,6 +315,63 @@ describe('indexedDbJournal', () => {
         },
         thirdRestored: [{ seq: 1, frame: 'kept' }],
       });
+    });
+
+    it('a tab taken over fails its idle stream at once, typed, with no call to its journal; the other tab resumes', async () => {
+      // The first tab: a live session, then idle (nothing sent or received).
+      await page.evaluate(async () => {
+        const { acceptSessions, indexedDbJournal, memory, resumable, JournalHeldError } = (
+          window as unknown as { lifeline: Lifeline }
+        ).lifeline;
+        const journal = await indexedDbJournal('idle');
+        const calls: string[] = [];
+        const counted = journal as unknown as Record<string, (...args: unknown[]) => unknown>;
+        for (const call of ['sent', 'acked', 'received', 'commit', 'session']) {
+          const original = counted[call]!.bind(journal);
+          counted[call] = (...args: unknown[]) => (calls.push(call), original(...args));
+        }
+        const endpoint = memory();
+        const server = acceptSessions(endpoint.server).subscribe();
+        const state = window as unknown as { idle: Record<string, unknown> };
+        state.idle = { calls };
+        let connected!: () => void;
+        const isConnected = new Promise<void>((resolve) => (connected = resolve));
+        state.idle['failed'] = new Promise((resolve) => {
+          endpoint.transport.pipe(resumable({ journal })).subscribe({
+            next: (event) => {
+              if (event.type !== 'connected') return;
+              state.idle['connected'] = calls.length;
+              connected();
+            },
+            error: (error: unknown) => {
+              server.unsubscribe();
+              resolve(JournalHeldError.is(error) ? `${error.name} ${error.reason}` : String(error));
+            },
+          });
+        });
+        await isConnected;
+        await journal.commit(); // the welcome is durable: the session is in the database
+      });
+      // The second tab takes the journal over.
+      const second = await context.newPage();
+      await second.goto(`${ORIGIN}/`);
+      const restored = await second.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const journal = await indexedDbJournal('idle', { takeOver: true });
+        const state = journal.restore();
+        await journal.close();
+        return state?.session === undefined ? 'nothing' : 'a session';
+      });
+      const result = await page.evaluate(async () => {
+        const state = (window as unknown as { idle: Record<string, unknown> }).idle;
+        const calls = state['calls'] as string[];
+        const atConnected = state['connected'] as number;
+        const guard = new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000));
+        const failed = await Promise.race([state['failed'], guard]);
+        return { failed, callsAfterConnected: calls.slice(atConnected).filter((c) => c !== 'commit') };
+      });
+      expect(restored).to.equal('a session');
+      expect(result).to.deep.equal({ failed: 'JournalHeldError taken-over', callsAfterConnected: [] });
     });
 
     it('writes nothing once a later opening claimed the database, even before it hears of the lock', async () => {

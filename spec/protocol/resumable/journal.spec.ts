@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import {
   acceptSessions,
+  JournalHeldError,
   memory,
   memoryJournal,
   policy,
@@ -185,6 +186,74 @@ describe('resumable with a journal: a client process that dies resumes its sessi
     expect(() => resumable({ journal: { restore: () => undefined } as never })).to.throw(
       TypeError,
       'resumable: journal must be a SessionJournal (memoryJournal(), fileJournal(path)), got an object without session, sent, acked, received, clear',
+    );
+  });
+});
+
+describe('resumable with a journal that fails on its own (failure$)', () => {
+  it('fails the stream at once with what failure$ emits, and stops listening to it', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const takenOver = new RangeError('taken over');
+      const failure$ = cold('   ---e', { e: takenOver });
+      const source = cold<{ type: string }>('-');
+      const journal: SessionJournal = { ...memoryJournal(), failure$ };
+      expectObservable(source.pipe(resumable({ journal }))).toBe('---#', undefined, takenOver);
+      expectSubscriptions(failure$.subscriptions).toBe('^--!');
+      expectSubscriptions(source.subscriptions).toBe(' ^--!');
+    });
+  });
+
+  it('one that never fails is let go when the stream is unsubscribed, or ends', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const failure$ = cold('-');
+      const journal: SessionJournal = { ...memoryJournal(), failure$ };
+      expectObservable(cold<{ type: string }>('-').pipe(resumable({ journal })), '--!').toBe('-');
+      expectObservable(cold<{ type: string }>('----|').pipe(resumable({ journal }))).toBe('----|');
+      expectSubscriptions(failure$.subscriptions).toBe(['^-!', '^---!']);
+    });
+  });
+
+  it('an idle client with a live session fails at once, typed, sending nothing more, and the server sees it go', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(({ hot }) => {
+      const now = () => testScheduler.now();
+      const endpoint = memory({ latency: 1 });
+      const server = acceptSessions<string>(endpoint.server).subscribe((session) => {
+        log.push(`${now()}: session`);
+        session.events$.subscribe({
+          next: (event) => log.push(`${now()}: server ${event.type}`),
+          error: (error: Error) => log.push(`${now()}: server ${error.name}`),
+        });
+      });
+      const takenOver = new JournalHeldError('taken over', { journal: 'j', reason: 'taken-over' });
+      const failure$ = hot('20ms e', { e: takenOver });
+      const journal: SessionJournal = { ...memoryJournal(), failure$ };
+      const client = endpoint.transport
+        .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
+        .subscribe({
+          next: (event) => log.push(`${now()}: ${event.type}`),
+          error: (error: unknown) =>
+            log.push(`${now()}: error ${JournalHeldError.is(error) ? error.reason : String(error)}`),
+        });
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 100);
+    });
+    // No frame reaches the server's application; it sees the client go at 21.
+    expect(log).to.deep.equal([
+      '2: session',
+      '2: server connected',
+      '3: connected',
+      '20: error taken-over',
+      '21: server disconnected',
+    ]);
+  });
+
+  it('refuses a failure$ that is not an Observable', () => {
+    expect(() => resumable({ journal: { ...memoryJournal(), failure$: 5 } as never })).to.throw(
+      TypeError,
+      'resumable: journal.failure$ must be an Observable, got 5',
     );
   });
 });
