@@ -5,8 +5,7 @@
 // Usage:
 //   tsx --tsconfig tsconfig.bench.json bench/profile-echo.ts RIG 64|1024 [runs] [out]
 // where RIG is raw|plain|stack (TCP) or ws-raw|ws-plain|ws-stack (WebSocket).
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { profiledRuns } from './cpu-profile.js';
 import { throughputRun } from './peers/throughput.js';
 import { rawNetRig, rawWsRig } from './peers/raw.js';
 import { lifelinePlainRig, lifelineStackRig } from './peers/lifeline-rigs.js';
@@ -37,17 +36,4 @@ const once = async (label: string) => {
   console.log(`${label} ${name} echo ${payloadBytes} B: ${rate} frames/s, ${perFrame} µs CPU/frame`);
 };
 
-await once('warm-up');
-const session = new Session();
-if (out) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-}
-for (let i = 0; i < runs; i++) await once(`run ${i + 1}`);
-if (out) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(out, JSON.stringify(profile));
-  session.disconnect();
-}
+await profiledRuns(runs, out, once);

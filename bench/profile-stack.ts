@@ -5,8 +5,7 @@
 // profiled (node:inspector) into a .cpuprofile that Chrome DevTools or a script can read. Usage:
 //   tsx --tsconfig tsconfig.bench.json bench/profile-stack.ts tcp|websocket 64|1024 [runs] [out|raw]
 // (`node --cpu-prof` would also profile the start-up: loading tsx and the modules.)
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { profiledRuns } from './cpu-profile.js';
 import { stackRun } from './stack.js';
 import type { StackTransport } from './peers/stacks.js';
 import { rawTcpRun } from './throughput.js';
@@ -36,17 +35,4 @@ const once = async (label: string) => {
   );
 };
 
-await once('warm-up');
-const session = new Session();
-if (out) {
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-}
-for (let i = 0; i < runs; i++) await once(`run ${i + 1}`);
-if (out) {
-  const { profile } = await session.post('Profiler.stop');
-  writeFileSync(out, JSON.stringify(profile));
-  session.disconnect();
-}
+await profiledRuns(runs, out, once);
