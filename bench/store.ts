@@ -11,6 +11,7 @@ import { FRAMES_ACKED, redisMemoryPerSession } from './store-memory.js';
 import { FRAMES_BEFORE_KILL, resumeOnAnotherProcess } from './store-resume.js';
 import { storeRun } from './store-throughput.js';
 import type { ThroughputCase } from './throughput.js';
+import { stormOne, stormTable, type StormResult } from './peers/storm.js';
 
 /** Fewer frames than the transport benches: every frame goes through Redis too. */
 export const STORE_CASES: readonly ThroughputCase[] = [
@@ -32,9 +33,19 @@ export interface StoreBenchSizes {
   cases: readonly ThroughputCase[];
   resumes: number;
   idleSessions: number;
+  /** Clients of each policy in the restart storm. */
+  stormClients: number;
 }
 
-const SIZES: StoreBenchSizes = { cases: STORE_CASES, resumes: 200, idleSessions: 10_000 };
+const SIZES: StoreBenchSizes = {
+  cases: STORE_CASES,
+  resumes: 200,
+  idleSessions: 10_000,
+  stormClients: 2_000,
+};
+
+/** The storm's longest wait for every client to be back, in ms. */
+const STORM_LIMIT_MS = 60_000;
 
 /** A new store per run (a memory store would otherwise keep growing), Redis emptied first. */
 async function storeFor(kind: StoreKind, redis: BenchRedis): Promise<SessionStore | undefined> {
@@ -130,5 +141,15 @@ export async function benchStore(runs: number, sizes: StoreBenchSizes = SIZES): 
   } finally {
     await redis.stop();
   }
+  // The restart storm with the Redis store (each run starts a redis-server of its own), the
+  // recommended settings beside the old ones: the peers benchmark's storm, lifeline's two rows.
+  const storms: StormResult[] = [];
+  for (const system of ['lifeline recommended', 'lifeline old README'] as const) {
+    storms.push(await stormOne(system, sizes.stormClients, 1, STORM_LIMIT_MS));
+  }
+  print(
+    `\nRestart storm: ${sizes.stormClients} clients, the server process SIGKILLed and started again 2 s later, sessions in redisSessionStore; "recommended" is policy.recommended() against HandshakeAdmission({ perSecond: 1000, burst: 200 }), "old README" exponential 100 ms → 30 s with full jitter and no admission (seed 1)\n` +
+      stormTable(storms, STORM_LIMIT_MS),
+  );
   return out;
 }
