@@ -22,7 +22,7 @@
 // - base 5 ms, cap 2,000 ms. The simulator numbers retries from 1, so the first retry of the
 //   exponential family waits `min(cap, base * 2^1)` = 10 ms: here that is `initial: 2 * base`. Its
 //   decorrelated jitter starts from `sleep = base` (first retry: random_between(5, 15)), which is what
-//   lifeline's `'decorrelated'` does with `initial: base`. "No backoff" retries after a delay of 0
+//   lifeline's `'decorrelated'` does with `initial: base` when the cap is at least 3 × base, as here. "No backoff" retries after a delay of 0
 //   (plus the network delay of the new read), as the simulator's `NoBackoff`.
 //
 // The backoff delays come from lifeline: each client owns a FailureRun (the decide loop every
