@@ -299,8 +299,11 @@ function arrayCost(length: number): number {
   return DECODED_COST.array + length * DECODED_COST.slot;
 }
 
-/** A string of `bytes` bytes of UTF-8; V8 keeps the empty and one-character strings in a cache. */
-function stringCost(bytes: number): number {
+/**
+ * A string of `bytes` bytes of UTF-8; V8 keeps the empty and one-character strings in a cache.
+ * @internal
+ */
+export function stringCost(bytes: number): number {
   return bytes < 2 ? 0 : DECODED_COST.string + 2 * bytes;
 }
 

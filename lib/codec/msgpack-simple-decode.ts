@@ -1,4 +1,4 @@
-import { DECODED_COST, type MsgpackLimits } from './msgpack-check.js';
+import { DECODED_COST, stringCost, type MsgpackLimits } from './msgpack-check.js';
 import { MAX_SIMPLE_DEPTH } from './msgpack-simple.js';
 
 // A direct MessagePack reader for simple values, the counterpart of msgpack-simple.ts: checking a
@@ -8,7 +8,7 @@ import { MAX_SIMPLE_DEPTH } from './msgpack-simple.js';
 // decodes the frame as before, so every error (and which frames are refused) comes from that path.
 //
 // It takes what msgpack-simple.ts writes: nil, booleans, integers of 32 bits at most (fixint,
-// uint 8/16/32, int 8/16/32), binaries and arrays, nested at most MAX_SIMPLE_DEPTH deep (and
+// uint 8/16/32, int 8/16/32), fixstrs of ASCII characters, binaries and arrays, nested at most MAX_SIMPLE_DEPTH deep (and
 // `maxDepth`), with the same decode budget as checkMsgpack, and builds what msgpackr builds from
 // them with the codec's options (binaries copied out of the input as msgpackr's `copyBuffers`
 // copies them). It gives up on truncated data, trailing bytes, an array longer than the bytes
@@ -62,6 +62,7 @@ function read(depth: number): unknown {
   if (token < 0x80) return token; // positive fixint
   if (token >= 0xe0) return token - 0x100; // negative fixint
   if (token >= 0x90 && token < 0xa0) return readArray(token & 0x0f, depth);
+  if (token >= 0xa0 && token < 0xc0) return readShortAscii(token & 0x1f);
   switch (token) {
     case 0xc0:
       return null;
@@ -116,6 +117,17 @@ function readArray(count: number, depth: number): unknown {
     array.push(item);
   }
   return array;
+}
+
+/** A fixstr's `length` bytes when all are ASCII (a string msgpack-simple.ts writes), else not simple. */
+function readShortAscii(length: number): unknown {
+  if (length > end - pos) return NOT_SIMPLE;
+  cost += stringCost(length);
+  if (cost > budget) return NOT_SIMPLE;
+  for (let i = pos; i < pos + length; i++) if (source[i]! >= 0x80) return NOT_SIMPLE;
+  const text = String.fromCharCode.apply(null, source.subarray(pos, pos + length) as unknown as number[]);
+  pos += length;
+  return text;
 }
 
 /** Copies `length` bytes out of the input, as msgpackr's `copyBuffers` does (the input's kind). */

@@ -3,7 +3,8 @@
 // output buffer's bookkeeping, a Buffer view per result, the extension lookup for a Uint8Array)
 // was most of what the full stack spent encoding a frame. Anything else goes to msgpackr as before.
 //
-// Simple means: null, booleans, integers from -2^31 to 2^32 - 1, Uint8Arrays and Node Buffers
+// Simple means: null, booleans, integers from -2^31 to 2^32 - 1, strings of fewer than 32 ASCII
+// characters (the requests layer's 'value', 'next', ...), Uint8Arrays and Node Buffers
 // (exactly; not a subclass, no `toJSON` of their own) and arrays (exactly Array, no holes) of simple values, nested at most
 // MAX_SIMPLE_DEPTH deep. The bytes written are those msgpackr writes for the same value with the
 // codec's options (`useRecords: false`), so which path ran is never visible to the peer.
@@ -75,6 +76,7 @@ function write(out: Uint8Array, pos: number, value: unknown, depth: number, limi
     out[pos] = value ? 0xc3 : 0xc2;
     return pos + 1;
   }
+  if (typeof value === 'string') return writeShortAscii(out, pos, value);
   const kind = containerKind(value);
   if (kind === 'bytes') {
     const bytes = value as Uint8Array;
@@ -87,6 +89,19 @@ function write(out: Uint8Array, pos: number, value: unknown, depth: number, limi
   const length = array.length;
   pos = writeArrayHeader(out, pos, length);
   for (let i = 0; i < length && pos >= 0; i++) pos = write(out, pos, array[i], depth + 1, limit);
+  return pos;
+}
+
+/** A string of fewer than 32 ASCII characters as a fixstr, as msgpackr writes it; else -1. */
+function writeShortAscii(out: Uint8Array, pos: number, text: string): number {
+  const length = text.length;
+  if (length >= 0x20) return -1;
+  out[pos++] = 0xa0 | length;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return -1;
+    out[pos++] = code;
+  }
   return pos;
 }
 

@@ -64,11 +64,16 @@ export class TimerQueue {
     if (!this.running) this.arm();
   }
 
-  /** Arms the action for the earliest entry, unless it is armed for that time already. */
+  /**
+   * Arms the action for the earliest entry, unless one is armed for that time or earlier: an early
+   * action finds nothing due, and arms for the earliest then. So entries taken out first-due first
+   * (requests answered in order, each before its deadline) arm the action once per firing, not
+   * once per removal. An empty queue keeps no action.
+   */
   private arm(): void {
     const first = this.heap[0];
     const due = first === undefined ? Infinity : first.due;
-    if (due === this.armedFor) return;
+    if (due === this.armedFor || (first !== undefined && this.armedFor < due)) return;
     this.action?.unsubscribe();
     this.action = undefined;
     this.armedFor = due;

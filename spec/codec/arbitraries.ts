@@ -183,11 +183,15 @@ const simpleLeaf = fc.oneof(
   fc.constant(null),
   fc.boolean(),
   int32,
+  fc.string({ unit: 'binary-ascii', maxLength: 31 }),
   fc.uint8Array({ maxLength: 40 }),
   fc.uint8Array({ minLength: 250, maxLength: 300 }), // bin 16 from 256
 );
 
-/** Values the direct path takes: null, booleans, 32-bit integers, Uint8Arrays, arrays of them. */
+/**
+ * Values the direct path takes: null, booleans, 32-bit integers, strings of fewer than 32 ASCII
+ * characters, Uint8Arrays, arrays of them.
+ */
 export const simpleValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
   value: fc.oneof({ depthSize: 'small', maxDepth: 6 }, simpleLeaf, fc.array(tie('value'), { maxLength: 20 })),
 })).value;

@@ -62,6 +62,7 @@ const simpleTokens = fc
     fc.oneof(
       fc.constantFrom(0x90, 0x91, 0x92, 0x93, 0x9f, 0xc0, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xcc, 0xcd, 0xce),
       fc.constantFrom(0xd0, 0xd1, 0xd2, 0xdc, 0xdd, 0x00, 0x01, 0x7f, 0x80, 0xe0, 0xff, 0xc1, 0xd4, 0xa1),
+      fc.constantFrom(0xa0, 0xa3, 0xbf, 0xd9, 0x41, 0x7e),
       fc.integer({ min: 0, max: 255 }),
     ),
     { maxLength: 40 },
@@ -148,7 +149,18 @@ describe('msgpack simple values, read in one pass (the direct decoding path of m
       }),
       { numRuns: 500 },
     );
-    for (const value of ['text', 1.5, 2n ** 40n, {}, [1, 'a'], new Date(0), undefined, -0x80000001]) {
+    for (const value of [
+      'x'.repeat(32),
+      'é',
+      ['ok', 'naïve'],
+      1.5,
+      2n ** 40n,
+      {},
+      [1, 'é'],
+      new Date(0),
+      undefined,
+      -0x80000001,
+    ]) {
       expect(decodeSimple(packr.pack(value), DEFAULTS, 0, packr.pack(value).length), String(value)).to.equal(
         NOT_SIMPLE,
       );

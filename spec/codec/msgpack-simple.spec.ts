@@ -58,13 +58,16 @@ describe('msgpack simple values (the direct encoding path of msgpackCodec)', () 
   it('leaves every other value to msgpackr', () => {
     const others: unknown[] = [
       undefined,
-      'text',
+      'x'.repeat(32), // str 8
+      'é', // not ASCII: msgpackr's UTF-8
+      '\u{1F600}',
+      ['ok', 'naïve'],
       1.5,
       -0x80000001,
       0x100000000,
       2n,
       {},
-      [1, 'a'],
+      [1, 'é'],
       [1, {}],
       // eslint-disable-next-line no-sparse-arrays
       [1, , 3],

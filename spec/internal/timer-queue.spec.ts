@@ -58,6 +58,30 @@ describe('TimerQueue', () => {
     expect(log).to.deep.equal(['a@50']);
   });
 
+  it('entries removed earliest first keep the armed action: it fires once, finds nothing due, arms again', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    const armedAt: number[] = [];
+    // The scheduler's schedule calls, counted: each is an action (a Node timer) armed.
+    const counting = {
+      now: () => testScheduler.now(),
+      schedule: (work: () => void, delay?: number) => (
+        armedAt.push(testScheduler.now()),
+        testScheduler.schedule(work, delay)
+      ),
+    } as SchedulerLike;
+    testScheduler.run(() => {
+      const queue = new TimerQueue(counting);
+      // A hundred requests' deadlines, answered in order before any is due.
+      const entries = Array.from({ length: 100 }, (_, i) => entry(log, `r${i}`));
+      entries.forEach((e, i) => queue.set(e, 100 + i));
+      entries.slice(0, 99).forEach((e) => queue.remove(e));
+      expect(pending(testScheduler)).to.equal(1);
+    });
+    expect(log).to.deep.equal(['r99@199']);
+    expect(armedAt).to.deep.equal([0, 100]);
+  });
+
   it('an entry may queue itself again from fire, and one removed by an entry of its batch does not fire', () => {
     const testScheduler = newTestScheduler();
     const log: string[] = [];

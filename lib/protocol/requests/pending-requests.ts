@@ -1,7 +1,8 @@
-import type { Observable, SchedulerLike, Subscriber, Subscription } from 'rxjs';
+import type { Observable, SchedulerLike, Subscriber } from 'rxjs';
 import { UNKNOWN_WRITE, type WriteReport } from '../../core/errors.js';
 import type { Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
+import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
 import {
   AmbiguousOutcomeError,
   PendingRequestsFullError,
@@ -24,34 +25,50 @@ export interface ResponsePart {
 }
 
 /**
- * One request of {@link PendingRequests}, from subscription to its last response part.
+ * One request of {@link PendingRequests}, from subscription to its last response part. It is its
+ * own entry in the scheduler's {@link TimerQueue} for its deadline: a thousand requests in flight
+ * hold no scheduler action each.
  * @internal
  */
-export interface Pending {
+export class Pending implements TimerEntry {
   /**
    * The request's id on the wire, given when its head is first handed to a link (see
    * {@link PendingRequests.idFor}); 0 before.
    */
-  id: number;
-  readonly payload: unknown;
-  readonly idempotent: boolean;
-  readonly subscriber: Subscriber<unknown>;
-  /** The streamed body (v2): subscribed anew each time the request's head is handed to a link. */
-  readonly body: Observable<unknown> | undefined;
+  id = 0;
   /** `queued`: not on a link yet; `handed`: given to the current link; `done`: settled. */
-  state: 'queued' | 'handed' | 'done';
+  state: 'queued' | 'handed' | 'done' = 'queued';
   /**
    * The index of the request's frame (its head, for a streamed body) on the connection it was
    * handed to (the link's `framesSent` just before the send), which that connection's
    * `WriteReport.framesLeft` judges: every later frame of the request comes after it.
    */
-  position: number;
+  position = 0;
   /** The index of the request's last frame handed to that connection: its head, or a body part. */
-  last: number;
-  values: number;
-  timer: Subscription | undefined;
+  last = 0;
+  values = 0;
   /** The body's current subscription, while its head is on a link. */
-  run: BodyRun | undefined;
+  run: BodyRun | undefined = undefined;
+  // Its place in the timer queue (see TimerEntry).
+  due = Infinity;
+  slot = -1;
+  order = 0;
+
+  constructor(
+    private readonly owner: PendingRequests,
+    readonly payload: unknown,
+    readonly idempotent: boolean,
+    /** Milliseconds from subscription to {@link RequestTimeoutError}; `Infinity` for none. */
+    readonly timeout: number,
+    readonly subscriber: Subscriber<unknown>,
+    /** The streamed body (v2): subscribed anew each time the request's head is handed to a link. */
+    readonly body: Observable<unknown> | undefined,
+  ) {}
+
+  /** Its deadline passed. */
+  fire(): void {
+    this.owner.timedOut(this);
+  }
 }
 
 /**
@@ -68,6 +85,8 @@ export class PendingRequests {
   private lastId = 0;
   /** Ids up to this one were given by an earlier process on the same journaled session. */
   private restoredIds = 0;
+  /** The deadlines of the scheduler's requests (and heartbeats), one action for all. */
+  private readonly deadlines: TimerQueue;
 
   /**
    * @param cancel Tells the server a request is over (best effort), before it is settled here.
@@ -78,7 +97,9 @@ export class PendingRequests {
     private readonly scheduler: SchedulerLike,
     private readonly cancel: (request: Pending) => void,
     private readonly release: (request: Pending) => void,
-  ) {}
+  ) {
+    this.deadlines = timerQueueOf(scheduler);
+  }
 
   get size(): number {
     return this.requests.size;
@@ -108,23 +129,9 @@ export class PendingRequests {
       );
       return undefined;
     }
-    const entry: Pending = {
-      id: 0,
-      payload,
-      idempotent,
-      subscriber,
-      body,
-      state: 'queued',
-      position: 0,
-      last: 0,
-      values: 0,
-      timer: undefined,
-      run: undefined,
-    };
+    const entry = new Pending(this, payload, idempotent, timeout, subscriber, body);
     this.requests.add(entry);
-    if (timeout !== Infinity) {
-      entry.timer = this.scheduler.schedule(() => this.timedOut(entry, timeout), timeout);
-    }
+    if (timeout !== Infinity) this.deadlines.set(entry, this.scheduler.now() + timeout);
     return entry;
   }
 
@@ -180,8 +187,7 @@ export class PendingRequests {
     request.state = 'done';
     this.requests.delete(request);
     if (this.numbered.get(request.id) === request) this.numbered.delete(request.id);
-    request.timer?.unsubscribe();
-    request.timer = undefined;
+    this.deadlines.remove(request);
     this.release(request);
   }
 
@@ -207,8 +213,9 @@ export class PendingRequests {
     this.settle(request);
   }
 
-  private timedOut(entry: Pending, timeout: number): void {
-    entry.timer = undefined;
+  /** `entry`'s deadline passed: it fails with {@link RequestTimeoutError}. */
+  timedOut(entry: Pending): void {
+    const { timeout } = entry;
     if (entry.state === 'done') return;
     this.cancel(entry);
     this.settle(entry);

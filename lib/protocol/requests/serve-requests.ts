@@ -113,6 +113,52 @@ export interface RequestContext {
   readonly redelivered: boolean;
 }
 
+/** A request a {@link serveRequests} handler runs. */
+interface Running {
+  /** Made when the handler first reads its context's `signal`: most handlers never do. */
+  controller: AbortController | undefined;
+  /** Why it was aborted; {@link NOT_ABORTED} while it was not. */
+  aborted: unknown;
+  subscription: Subscription | undefined;
+  /** The streamed body, for a request that has one (v2). */
+  readonly body: BodyInbox | undefined;
+}
+
+const NOT_ABORTED: unique symbol = Symbol('not aborted');
+
+/** Where a context keeps its request (a symbol: not among its keys, kept by a spread). */
+const RUNNING: unique symbol = Symbol('running request');
+
+/**
+ * The context's `signal`, made on first read (an `AbortController` and its signal cost more than
+ * the rest of a small request), already aborted if the request was. An own enumerable accessor, so
+ * a spread context (`{ ...context }`) reads it too; shared by every context.
+ */
+const LAZY_SIGNAL: PropertyDescriptor = {
+  enumerable: true,
+  get(this: { [RUNNING]: Running }): AbortSignal {
+    const entry = this[RUNNING];
+    if (entry.controller === undefined) {
+      entry.controller = new AbortController();
+      if (entry.aborted !== NOT_ABORTED) entry.controller.abort(entry.aborted);
+    }
+    return entry.controller.signal;
+  },
+};
+
+/** The handler's context of `entry`. */
+function contextOf(entry: Running, id: number, redelivered: boolean): RequestContext {
+  const context = { id, body$: entry.body ? entry.body.body$ : EMPTY, redelivered, [RUNNING]: entry };
+  return Object.defineProperty(context, 'signal', LAZY_SIGNAL) as typeof context & RequestContext;
+}
+
+/** Aborts `entry`'s signal with `reason` (once): now if it was read, else when it is. */
+function abortRunning(entry: Running, reason: unknown): void {
+  if (entry.aborted !== NOT_ABORTED) return;
+  entry.aborted = reason;
+  entry.controller?.abort(reason);
+}
+
 /**
  * Answers one request: return a value, a Promise of one, or an Observable for a streamed response
  * (subscribed once; unsubscribed on cancel). Throwing, rejecting or erroring sends an error
@@ -284,12 +330,6 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
 
   const operator = (source: Observable<{ readonly type: string }>) =>
     new Observable<{ readonly type: string }>((subscriber) => {
-      interface Running {
-        readonly controller: AbortController;
-        subscription: Subscription | undefined;
-        /** The streamed body, for a request that has one (v2). */
-        readonly body: BodyInbox | undefined;
-      }
       let link: Link<unknown> | undefined;
       /** The requests layer version this connection's handshake settled; the latest without one. */
       let version = LAYERS.requests.versions[1];
@@ -310,7 +350,7 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
         entry: Running,
         reason: unknown = new DOMException('The request was cancelled', 'AbortError'),
       ) => {
-        entry.controller.abort(reason);
+        abortRunning(entry, reason);
         entry.body?.close(reason);
         entry.subscription?.unsubscribe();
       };
@@ -355,17 +395,12 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
 
       const start = (id: number, payload: unknown, withBody: boolean, redelivered: boolean) => {
         const body = withBody ? new BodyInbox(id, { chunks: maxBodyChunks, bytes: maxBodyBytes }) : undefined;
-        const entry: Running = { controller: new AbortController(), subscription: undefined, body };
+        const entry: Running = { controller: undefined, aborted: NOT_ABORTED, subscription: undefined, body };
         running.set(id, entry);
         admission?.working(1);
         let result: unknown;
         try {
-          result = handler(payload as Req, {
-            id,
-            signal: entry.controller.signal,
-            body$: body ? body.body$ : EMPTY,
-            redelivered,
-          });
+          result = handler(payload as Req, contextOf(entry, id, redelivered));
         } catch (error) {
           return finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]);
         }

@@ -97,6 +97,33 @@ describe('serveRequests', () => {
     expect(seen).to.deep.equal(['aborted at 9', 'unsubscribed at 9']);
   });
 
+  it('a signal first read after the cancel is already aborted, and a spread context keeps it', () => {
+    const testScheduler = newTestScheduler();
+    const seen: string[] = [];
+    testScheduler.run(() => {
+      const endpoint = memory({ latency: 1 });
+      const server = serveOn(endpoint, (_payload, context) =>
+        // The handler looks at its signal only once it is done waiting, after the cancel came in.
+        NEVER.pipe(
+          finalize(() => {
+            const { signal } = { ...context };
+            const same = signal === context.signal ? 'same' : 'another';
+            seen.push(`${signal.aborted} ${(signal.reason as Error).name} ${same} at ${testScheduler.now()}`);
+          }),
+        ),
+      ).subscribe();
+      const { link, subscription } = clientOn(endpoint);
+      const request = link.request('late').subscribe();
+      // Request in at 2; the cancel leaves at 5 and arrives at 6.
+      testScheduler.schedule(() => request.unsubscribe(), 5);
+      testScheduler.schedule(() => {
+        subscription.unsubscribe();
+        server.unsubscribe();
+      }, 20);
+    });
+    expect(seen).to.deep.equal(['true AbortError same at 6']);
+  });
+
   it('cancels every running handler when the connection ends', () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];
