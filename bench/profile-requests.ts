@@ -32,11 +32,11 @@ const requests = 40_000;
 
 const once = async (label: string) => {
   const cpu = process.cpuUsage();
-  const { perSecond, p50 } = await latencyRun(rig, { payloadBytes: 64, inFlight, requests });
+  const { perSecond, p50, p99, p999 } = await latencyRun(rig, { payloadBytes: 64, inFlight, requests });
   const { user, system } = process.cpuUsage(cpu);
   const perRequest = ((user + system) / requests).toFixed(2);
   console.log(
-    `${label} ${name} ${inFlight} in flight: ${perSecond.toFixed(0)} requests/s, p50 ${p50.toFixed(3)} ms, ${perRequest} µs CPU/request`,
+    `${label} ${name} ${inFlight} in flight: ${perSecond.toFixed(0)} requests/s, p50/p99/p999 ${[p50, p99, p999].map((t) => t.toFixed(3)).join('/')} ms, ${perRequest} µs CPU/request`,
   );
 };
 
