@@ -35,7 +35,10 @@ if (!section || !Number.isSafeInteger(seed)) {
 const started = performance.now();
 const systems = flag('systems')?.split(',');
 const quick = process.argv.includes('--quick');
-const runs = name === 'throughput' && !quick ? Math.max(1, Number(process.env.BENCH_RUNS ?? 5)) : 1;
+const runs =
+  (name === 'throughput' || name === 'latency') && !quick
+    ? Math.max(1, Number(process.env.BENCH_RUNS ?? 5))
+    : 1;
 const result = await section({ seed, runs, quick, systems });
 console.log(`\n## ${result.title}\n\n${result.markdown}`);
 if (result.svg) {
