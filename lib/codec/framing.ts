@@ -89,21 +89,21 @@ const OPTIONS: KnownOptions<FrameDecoderOptions<unknown>> = {
  * @category Codec
  */
 export class FrameDecoder<T> {
-  private readonly codec: Codec<T>;
-  private readonly maxFrameBytes: number;
-  private readonly writeReport: () => WriteReport;
+  readonly #codec: Codec<T>;
+  readonly #maxFrameBytes: number;
+  readonly #writeReport: () => WriteReport;
   /** The prefix bytes read so far, big-endian: a number, not a buffer, so an idle decoder is small. */
-  private header = 0;
-  private headerFill = 0;
+  #header = 0;
+  #headerFill = 0;
   /** Body length of the frame being read, or -1 while reading a prefix. */
-  private bodyLength = -1;
-  private parts: Uint8Array[] = [];
-  private partBytes = 0;
+  #bodyLength = -1;
+  #parts: Uint8Array[] = [];
+  #partBytes = 0;
   /** Stream offset of the first byte of the frame being read. */
-  private frameOffset = 0;
-  private failure: ProtocolError | undefined;
+  #frameOffset = 0;
+  #failure: ProtocolError | undefined;
   /** Set by `dispose`, possibly from inside `onFrame`: `push` then stops at once. */
-  private disposed = false;
+  #disposed = false;
 
   /**
    * @throws TypeError when `options` does not give a codec, has an option it does not know, or a
@@ -120,19 +120,19 @@ export class FrameDecoder<T> {
     if (typeof (codec as Partial<Codec<T>> | null)?.decode !== 'function') {
       throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
     }
-    this.codec = codec;
-    this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
-    this.writeReport = writeReport;
+    this.#codec = codec;
+    this.#maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
+    this.#writeReport = writeReport;
   }
 
   /** Bytes held for the unfinished frame (prefix included). */
   get bufferedBytes(): number {
-    return this.bodyLength < 0 ? this.headerFill : LENGTH_PREFIX_BYTES + this.partBytes;
+    return this.#bodyLength < 0 ? this.#headerFill : LENGTH_PREFIX_BYTES + this.#partBytes;
   }
 
   /** Stream offset of the next frame to start: the bytes consumed by complete frames. */
   get offset(): number {
-    return this.frameOffset;
+    return this.#frameOffset;
   }
 
   /**
@@ -143,25 +143,25 @@ export class FrameDecoder<T> {
    * chunk is neither decoded nor copied.
    */
   push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
-    if (this.failure) throw this.failure;
+    if (this.#failure) throw this.#failure;
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
-      if (this.bodyLength < 0) {
-        if (this.headerFill === 0 && end - pos >= LENGTH_PREFIX_BYTES) {
-          this.startBody(readUint32(chunk, pos));
+      if (this.#bodyLength < 0) {
+        if (this.#headerFill === 0 && end - pos >= LENGTH_PREFIX_BYTES) {
+          this.#startBody(readUint32(chunk, pos));
           pos += LENGTH_PREFIX_BYTES;
         } else {
-          this.header = this.header * 256 + chunk[pos++]!;
-          if (++this.headerFill < LENGTH_PREFIX_BYTES) continue;
-          this.startBody(this.header);
+          this.#header = this.#header * 256 + chunk[pos++]!;
+          if (++this.#headerFill < LENGTH_PREFIX_BYTES) continue;
+          this.#startBody(this.#header);
         }
       }
-      const missing = this.bodyLength - this.partBytes;
-      if (this.partBytes === 0 && end - pos >= missing) {
+      const missing = this.#bodyLength - this.#partBytes;
+      if (this.#partBytes === 0 && end - pos >= missing) {
         // The common case: the whole body lies in this chunk, so decode it in place.
-        this.deliver(chunk, pos, pos + missing, onFrame);
-        if (this.disposed) return;
+        this.#deliver(chunk, pos, pos + missing, onFrame);
+        if (this.#disposed) return;
         pos += missing;
         continue;
       }
@@ -169,14 +169,14 @@ export class FrameDecoder<T> {
       if (take === 0) break;
       // A copy (not Buffer#slice, which is a view): the chunk's buffer belongs to the caller, who
       // may reuse it once push returns.
-      this.parts.push(new Uint8Array(chunk.subarray(pos, pos + take)));
-      this.partBytes += take;
+      this.#parts.push(new Uint8Array(chunk.subarray(pos, pos + take)));
+      this.#partBytes += take;
       pos += take;
-      if (this.partBytes === this.bodyLength) {
+      if (this.#partBytes === this.#bodyLength) {
         // The parts are copies this decoder made, so a single one can be used as it is.
-        const body = concatBytes(this.parts, this.partBytes, true);
-        this.deliver(body, 0, body.length, onFrame);
-        if (this.disposed) return;
+        const body = concatBytes(this.#parts, this.#partBytes, true);
+        this.#deliver(body, 0, body.length, onFrame);
+        if (this.#disposed) return;
       }
     }
   }
@@ -186,15 +186,15 @@ export class FrameDecoder<T> {
    * (`phase` says how the error is reported: `'close'` when the peer closed mid-frame).
    */
   end(phase: 'read' | 'close' = 'close'): void {
-    if (this.failure) throw this.failure;
+    if (this.#failure) throw this.#failure;
     const held = this.bufferedBytes;
     if (held === 0) return;
     const expected =
-      this.bodyLength < 0 ? 'a length prefix' : `${LENGTH_PREFIX_BYTES + this.bodyLength} bytes`;
-    this.fail(
+      this.#bodyLength < 0 ? 'a length prefix' : `${LENGTH_PREFIX_BYTES + this.#bodyLength} bytes`;
+    this.#fail(
       new ProtocolError(
-        `Stream ended inside a frame at offset ${this.frameOffset}: ${held} bytes of ${expected} arrived`,
-        { offset: this.frameOffset, write: this.writeReport(), phase },
+        `Stream ended inside a frame at offset ${this.#frameOffset}: ${held} bytes of ${expected} arrived`,
+        { offset: this.#frameOffset, write: this.#writeReport(), phase },
       ),
     );
   }
@@ -204,73 +204,73 @@ export class FrameDecoder<T> {
    * stops the `push` under way.
    */
   dispose(): void {
-    this.disposed = true;
-    this.parts = [];
-    this.partBytes = 0;
-    this.bodyLength = -1;
-    this.headerFill = 0;
-    this.header = 0;
-    this.failure ??= new ProtocolError('Decoder disposed', { offset: this.frameOffset });
+    this.#disposed = true;
+    this.#parts = [];
+    this.#partBytes = 0;
+    this.#bodyLength = -1;
+    this.#headerFill = 0;
+    this.#header = 0;
+    this.#failure ??= new ProtocolError('Decoder disposed', { offset: this.#frameOffset });
   }
 
-  private startBody(length: number): void {
-    if (length > this.maxFrameBytes) {
-      this.fail(
+  #startBody(length: number): void {
+    if (length > this.#maxFrameBytes) {
+      this.#fail(
         new FrameTooLargeError(
-          `Frame at offset ${this.frameOffset} announces ${length} bytes; the limit is ${this.maxFrameBytes}`,
-          { offset: this.frameOffset, size: length, limit: this.maxFrameBytes, write: this.writeReport() },
+          `Frame at offset ${this.#frameOffset} announces ${length} bytes; the limit is ${this.#maxFrameBytes}`,
+          { offset: this.#frameOffset, size: length, limit: this.#maxFrameBytes, write: this.#writeReport() },
         ),
       );
     }
     if (length === 0) {
-      this.fail(
-        new ProtocolError(`Empty frame at offset ${this.frameOffset}: a frame body is never empty`, {
-          offset: this.frameOffset,
-          write: this.writeReport(),
+      this.#fail(
+        new ProtocolError(`Empty frame at offset ${this.#frameOffset}: a frame body is never empty`, {
+          offset: this.#frameOffset,
+          write: this.#writeReport(),
         }),
       );
     }
-    this.bodyLength = length;
-    this.headerFill = 0;
-    this.header = 0;
+    this.#bodyLength = length;
+    this.#headerFill = 0;
+    this.#header = 0;
   }
 
   /** Decodes the body at `source[start, end)` in place (no view is made when the codec allows). */
-  private deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
+  #deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
     let frame: T;
-    const { codec } = this;
+    const codec = this.#codec;
     try {
       frame = codec.decodeRange
         ? codec.decodeRange(source, start, end)
         : codec.decode(source.subarray(start, end));
     } catch (cause) {
-      this.fail(
+      this.#fail(
         new ProtocolError(
-          `Malformed frame at offset ${this.frameOffset} (${end - start} bytes): ${describe(cause)}`,
-          { offset: this.frameOffset, cause, write: this.writeReport() },
+          `Malformed frame at offset ${this.#frameOffset} (${end - start} bytes): ${describe(cause)}`,
+          { offset: this.#frameOffset, cause, write: this.#writeReport() },
         ),
       );
     }
-    this.frameOffset += LENGTH_PREFIX_BYTES + end - start;
-    this.bodyLength = -1;
-    this.parts = [];
-    this.partBytes = 0;
+    this.#frameOffset += LENGTH_PREFIX_BYTES + end - start;
+    this.#bodyLength = -1;
+    this.#parts = [];
+    this.#partBytes = 0;
     try {
       onFrame(frame);
     } catch (error) {
-      this.failure = new ProtocolError(
-        `Decoder stopped at offset ${this.frameOffset}: the frame callback threw, so the bytes after ` +
+      this.#failure = new ProtocolError(
+        `Decoder stopped at offset ${this.#frameOffset}: the frame callback threw, so the bytes after ` +
           'its frame were not read',
-        { offset: this.frameOffset, cause: error, write: this.writeReport() },
+        { offset: this.#frameOffset, cause: error, write: this.#writeReport() },
       );
       throw error;
     }
   }
 
-  private fail(error: ProtocolError): never {
-    this.parts = [];
-    this.partBytes = 0;
-    this.failure = error;
+  #fail(error: ProtocolError): never {
+    this.#parts = [];
+    this.#partBytes = 0;
+    this.#failure = error;
     throw error;
   }
 }

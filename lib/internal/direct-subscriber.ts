@@ -26,10 +26,10 @@ type Finalizer = Unsubscribable | (() => void);
 export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLike {
   closed = false;
   /** Set by `error` and `complete` before their handler runs: nothing more is delivered. */
-  private stopped = false;
+  #stopped = false;
   /** The first teardown added, almost always the only one: the source's. */
-  private finalizer: Finalizer | undefined;
-  private more: Finalizer[] | undefined;
+  #finalizer: Finalizer | undefined;
+  #more: Finalizer[] | undefined;
 
   /** Subscribes this to `source`; its teardown runs when this unsubscribes. */
   protected subscribeTo(source: Observable<T>): void {
@@ -39,12 +39,12 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   next(value: T): void {
-    if (!this.stopped) this.onNext(value);
+    if (!this.#stopped) this.onNext(value);
   }
 
   error(error: unknown): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.#stopped) return;
+    this.#stopped = true;
     try {
       this.onError(error);
     } finally {
@@ -53,8 +53,8 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   complete(): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.#stopped) return;
+    this.#stopped = true;
     try {
       this.onComplete();
     } finally {
@@ -65,37 +65,38 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   add(teardown: TeardownLogic): void {
     if (!teardown || teardown === this) return;
     if (this.closed) return finalize(teardown);
-    if (this.finalizer === undefined) {
-      this.finalizer = teardown;
+    if (this.#finalizer === undefined) {
+      this.#finalizer = teardown;
       return;
     }
-    const more = this.more;
+    const more = this.#more;
     // A literal of one: an array's first push would make it 17 slots long.
     if (more === undefined) {
-      this.more = [teardown];
+      this.#more = [teardown];
       return;
     }
     more.push(teardown);
     // Swept at each power of two from 8: amortized O(1) per add, and no field for it.
     const length = more.length;
     if (length >= 8 && (length & (length - 1)) === 0) {
-      this.more = more.filter((f) => !(f as Partial<SubscriptionLike>).closed);
+      this.#more = more.filter((f) => !(f as Partial<SubscriptionLike>).closed);
     }
   }
 
   remove(teardown: Exclude<TeardownLogic, void>): void {
-    if (this.finalizer === teardown) this.finalizer = undefined;
-    else if (this.more) this.more = this.more.filter((f) => f !== teardown);
+    if (this.#finalizer === teardown) this.#finalizer = undefined;
+    else if (this.#more) this.#more = this.#more.filter((f) => f !== teardown);
   }
 
   /** Ends this subscription: the handler of {@link onUnsubscribe} first, then every teardown. */
   unsubscribe(): void {
     if (this.closed) return;
     this.closed = true;
-    this.stopped = true;
-    const { finalizer, more } = this;
-    this.finalizer = undefined;
-    this.more = undefined;
+    this.#stopped = true;
+    const finalizer = this.#finalizer;
+    const more = this.#more;
+    this.#finalizer = undefined;
+    this.#more = undefined;
     this.onUnsubscribe();
     // Every teardown runs, as RxJS runs them all; the first that threw is thrown after.
     let failed: { error: unknown } | undefined;

@@ -15,66 +15,73 @@ import type { SchedulerLike, Subscription } from 'rxjs';
  * @internal
  */
 export class DueTimer {
-  private action: Subscription | undefined;
+  #action: Subscription | undefined;
   /** Identifies the current arming: a stale or synchronous callback compares against it. */
-  private token: object | undefined;
-  private due = Infinity;
-  private work: () => void = nothing;
+  #token: object | undefined;
+  #due = Infinity;
+  #work: () => void = nothing;
 
-  constructor(private readonly scheduler: SchedulerLike) {}
+  readonly #scheduler: SchedulerLike;
+
+  constructor(scheduler: SchedulerLike) {
+    this.#scheduler = scheduler;
+  }
 
   /** The time the work is due, or `Infinity` when nothing is armed. */
   get dueAt(): number {
-    return this.due;
+    return this.#due;
   }
 
   /** Runs `work` once the clock reaches `at`, replacing whatever was armed. */
   set(at: number, work: () => void): void {
     this.cancel();
-    this.due = at;
-    this.work = work;
-    this.arm();
+    this.#due = at;
+    this.#work = work;
+    this.#arm();
   }
 
   /** Like {@link set}, unless something is already armed for `at` or earlier: that stays. */
   setEarliest(at: number, work: () => void): void {
-    if (this.due <= at) return;
+    if (this.#due <= at) return;
     this.set(at, work);
   }
 
   /** Runs `work` after `delay` milliseconds by the scheduler's clock, replacing what was armed. */
   setIn(delay: number, work: () => void): void {
-    this.set(this.scheduler.now() + delay, work);
+    this.set(this.#scheduler.now() + delay, work);
   }
 
   cancel(): void {
-    this.action?.unsubscribe();
-    this.action = undefined;
-    this.token = undefined;
-    this.due = Infinity;
+    this.#action?.unsubscribe();
+    this.#action = undefined;
+    this.#token = undefined;
+    this.#due = Infinity;
     // What the work holds (often its owner's state) is let go as soon as it can no longer run.
-    this.work = nothing;
+    this.#work = nothing;
   }
 
-  private arm(): void {
+  #arm(): void {
     const token = {};
-    this.token = token;
-    const armedAt = this.scheduler.now();
-    const action = this.scheduler.schedule(() => this.fire(token, armedAt), Math.max(0, this.due - armedAt));
+    this.#token = token;
+    const armedAt = this.#scheduler.now();
+    const action = this.#scheduler.schedule(
+      () => this.#fire(token, armedAt),
+      Math.max(0, this.#due - armedAt),
+    );
     // A scheduler may run a due action inside schedule(): then it already fired (or re-armed).
-    if (this.token === token && !action.closed) this.action = action;
+    if (this.#token === token && !action.closed) this.#action = action;
   }
 
-  private fire(token: object, armedAt: number): void {
-    if (this.token !== token) return;
-    this.action = undefined;
-    this.token = undefined;
+  #fire(token: object, armedAt: number): void {
+    if (this.#token !== token) return;
+    this.#action = undefined;
+    this.#token = undefined;
     // Fired early: wait again for the rest, on the same clock that set the due time.
-    const now = this.scheduler.now();
-    if (now < this.due && now !== armedAt) return this.arm();
-    const work = this.work;
-    this.due = Infinity;
-    this.work = nothing;
+    const now = this.#scheduler.now();
+    if (now < this.#due && now !== armedAt) return this.#arm();
+    const work = this.#work;
+    this.#due = Infinity;
+    this.#work = nothing;
     work();
   }
 }

@@ -9,44 +9,47 @@ import type { Link, LinkInfo } from '../core/transport.js';
  * @internal
  */
 export class LayerLink<Out> implements Link<Out> {
-  constructor(
-    private readonly inner: Link<unknown>,
-    private readonly wrap: (frame: Out) => unknown,
-  ) {}
+  readonly #inner: Link<unknown>;
+  readonly #wrap: (frame: Out) => unknown;
+
+  constructor(inner: Link<unknown>, wrap: (frame: Out) => unknown) {
+    this.#inner = inner;
+    this.#wrap = wrap;
+  }
 
   send(frame: Out): boolean {
-    return this.inner.send(this.wrap(frame));
+    return this.#inner.send(this.#wrap(frame));
   }
 
   close(reason?: string): void {
-    this.inner.close(reason);
+    this.#inner.close(reason);
   }
 
   get bufferedBytes(): number {
-    return this.inner.bufferedBytes;
+    return this.#inner.bufferedBytes;
   }
 
   get framesSent(): number {
-    return this.inner.framesSent;
+    return this.#inner.framesSent;
   }
 
   get closed(): boolean {
-    return this.inner.closed;
+    return this.#inner.closed;
   }
 
   get closeRequested(): boolean {
-    return this.inner.closeRequested;
+    return this.#inner.closeRequested;
   }
 
   get drain$(): Observable<void> {
-    return this.inner.drain$;
+    return this.#inner.drain$;
   }
 
   writeReport(): WriteReport {
-    return this.inner.writeReport();
+    return this.#inner.writeReport();
   }
 
   get info(): LinkInfo {
-    return this.inner.info;
+    return this.#inner.info;
   }
 }

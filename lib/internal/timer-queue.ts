@@ -28,40 +28,44 @@ export interface TimerEntry {
  * @internal
  */
 export class TimerQueue {
-  private readonly heap: TimerEntry[] = [];
-  private action: Subscription | undefined;
+  readonly #heap: TimerEntry[] = [];
+  #action: Subscription | undefined;
   /** The due time the action is armed for; `Infinity` when none is. */
-  private armedFor = Infinity;
-  private queued = 0;
-  private running = false;
+  #armedFor = Infinity;
+  #queued = 0;
+  #running = false;
   /** Identifies the current arming: a stale or synchronous callback compares against it. */
-  private generation = 0;
+  #generation = 0;
 
-  constructor(private readonly scheduler: SchedulerLike) {}
+  readonly #scheduler: SchedulerLike;
+
+  constructor(scheduler: SchedulerLike) {
+    this.#scheduler = scheduler;
+  }
 
   /** Entries in the queue. */
   get size(): number {
-    return this.heap.length;
+    return this.#heap.length;
   }
 
   /** Queues `entry` to fire at `due`, or moves it there if it is queued already. */
   set(entry: TimerEntry, due: number): void {
-    if (entry.slot >= 0) this.take(entry.slot);
+    if (entry.slot >= 0) this.#take(entry.slot);
     else entry.slot = -1;
     entry.due = due;
-    entry.order = this.queued++;
-    entry.slot = this.heap.length;
-    this.heap.push(entry);
-    this.up(entry.slot);
-    if (!this.running) this.arm();
+    entry.order = this.#queued++;
+    entry.slot = this.#heap.length;
+    this.#heap.push(entry);
+    this.#up(entry.slot);
+    if (!this.#running) this.#arm();
   }
 
   /** Takes `entry` out of the queue, if it is in it; the action goes when nothing is left. */
   remove(entry: TimerEntry): void {
     if (entry.slot === -2) entry.slot = -1; // due in the batch firing now: it no longer fires
     if (entry.slot < 0) return;
-    this.take(entry.slot);
-    if (!this.running) this.arm();
+    this.#take(entry.slot);
+    if (!this.#running) this.#arm();
   }
 
   /**
@@ -70,38 +74,38 @@ export class TimerQueue {
    * (requests answered in order, each before its deadline) arm the action once per firing, not
    * once per removal. An empty queue keeps no action.
    */
-  private arm(): void {
-    const first = this.heap[0];
+  #arm(): void {
+    const first = this.#heap[0];
     const due = first === undefined ? Infinity : first.due;
-    if (due === this.armedFor || (first !== undefined && this.armedFor < due)) return;
-    this.action?.unsubscribe();
-    this.action = undefined;
-    this.armedFor = due;
+    if (due === this.#armedFor || (first !== undefined && this.#armedFor < due)) return;
+    this.#action?.unsubscribe();
+    this.#action = undefined;
+    this.#armedFor = due;
     if (first === undefined) return;
-    const generation = ++this.generation;
-    const now = this.scheduler.now();
-    const action = this.scheduler.schedule(() => this.fire(generation), Math.max(0, due - now));
+    const generation = ++this.#generation;
+    const now = this.#scheduler.now();
+    const action = this.#scheduler.schedule(() => this.#fire(generation), Math.max(0, due - now));
     // A scheduler may run a due action inside schedule(): then it already fired and re-armed.
-    if (this.generation === generation && !action.closed) this.action = action;
+    if (this.#generation === generation && !action.closed) this.#action = action;
   }
 
   /**
    * Runs every entry due by now, in order. The batch is taken out first, so an entry queued again
    * for now runs at the next action, not in a loop here; one removed meanwhile does not run.
    */
-  private fire(generation: number): void {
-    if (generation !== this.generation) return;
-    this.generation++;
-    this.action = undefined;
-    this.armedFor = Infinity;
-    const now = this.scheduler.now();
+  #fire(generation: number): void {
+    if (generation !== this.#generation) return;
+    this.#generation++;
+    this.#action = undefined;
+    this.#armedFor = Infinity;
+    const now = this.#scheduler.now();
     const due: TimerEntry[] = [];
-    for (let first = this.heap[0]; first !== undefined && first.due <= now; first = this.heap[0]) {
-      this.take(0);
+    for (let first = this.#heap[0]; first !== undefined && first.due <= now; first = this.#heap[0]) {
+      this.#take(0);
       first.slot = -2;
       due.push(first);
     }
-    this.running = true;
+    this.#running = true;
     try {
       for (const entry of due) {
         if (entry.slot !== -2) continue;
@@ -109,16 +113,16 @@ export class TimerQueue {
         entry.fire(now);
       }
     } finally {
-      this.running = false;
+      this.#running = false;
       // An entry threw: the ones after it in the batch run at the next action.
       for (const entry of due) if (entry.slot === -2) this.set(entry, now);
-      this.arm();
+      this.#arm();
     }
   }
 
   /** Removes the entry at `slot` and restores the heap. */
-  private take(slot: number): void {
-    const { heap } = this;
+  #take(slot: number): void {
+    const heap = this.#heap;
     const entry = heap[slot]!;
     const last = heap.pop()!;
     entry.slot = -1;
@@ -126,12 +130,12 @@ export class TimerQueue {
     if (last === entry) return;
     heap[slot] = last;
     last.slot = slot;
-    this.up(slot);
-    this.down(last.slot);
+    this.#up(slot);
+    this.#down(last.slot);
   }
 
-  private up(slot: number): void {
-    const { heap } = this;
+  #up(slot: number): void {
+    const heap = this.#heap;
     const entry = heap[slot]!;
     while (slot > 0) {
       const parentSlot = (slot - 1) >> 1;
@@ -145,8 +149,8 @@ export class TimerQueue {
     entry.slot = slot;
   }
 
-  private down(slot: number): void {
-    const { heap } = this;
+  #down(slot: number): void {
+    const heap = this.#heap;
     const entry = heap[slot]!;
     for (;;) {
       let child = 2 * slot + 1;

@@ -182,17 +182,22 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Bac
 class ScheduledBackoff implements Backoff {
   readonly duration: number;
 
+  readonly #delayAt: (n: number) => number;
+  readonly #n: number;
+
   constructor(
-    private readonly delayAt: (n: number) => number,
-    private readonly n: number,
+    delayAt: (n: number) => number,
+    n: number,
     readonly max: number,
   ) {
+    this.#delayAt = delayAt;
+    this.#n = n;
     this.duration = delayAt(n);
   }
 
   next(): Backoff {
     // At the cap the schedule cannot change any more, and a value is immutable: reuse it.
-    return this.duration >= this.max ? this : new ScheduledBackoff(this.delayAt, this.n + 1, this.max);
+    return this.duration >= this.max ? this : new ScheduledBackoff(this.#delayAt, this.#n + 1, this.max);
   }
 }
 

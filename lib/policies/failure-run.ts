@@ -28,38 +28,41 @@ import type { RetryDecision, RetryPolicy } from './retry-policy.js';
 export class FailureRun {
   /** Failures in the current run (0 after {@link FailureRun.reset}). */
   attempts = 0;
-  private firstFailureAt = 0;
-  private backoff: Backoff | undefined;
+  #firstFailureAt = 0;
+  #backoff: Backoff | undefined;
+
+  readonly #policy: RetryPolicy;
+  readonly #clock: { now(): number };
 
   /**
    * @param policy The policy that decides.
    * @param clock Where "now" comes from, in milliseconds: a scheduler, or any `{ now() }`.
    */
-  constructor(
-    private readonly policy: RetryPolicy,
-    private readonly clock: { now(): number },
-  ) {}
+  constructor(policy: RetryPolicy, clock: { now(): number }) {
+    this.#policy = policy;
+    this.#clock = clock;
+  }
 
   /** Records a failure and asks the policy what to do next. */
   decide(error: unknown): RetryDecision {
-    const now = this.clock.now();
-    if (this.attempts === 0) this.firstFailureAt = now;
+    const now = this.#clock.now();
+    if (this.attempts === 0) this.#firstFailureAt = now;
     this.attempts++;
-    const decision = this.policy.decide({
+    const decision = this.#policy.decide({
       error,
       attempt: this.attempts,
-      firstFailureAt: this.firstFailureAt,
+      firstFailureAt: this.#firstFailureAt,
       now,
-      backoff: this.backoff,
+      backoff: this.#backoff,
     });
-    if (decision.retry) this.backoff = decision.backoff;
+    if (decision.retry) this.#backoff = decision.backoff;
     return decision;
   }
 
   /** The run ended in success: the next failure starts a new run with the initial delay. */
   reset(): void {
     this.attempts = 0;
-    this.backoff = undefined;
+    this.#backoff = undefined;
   }
 
   /** The error to raise when the policy gave up: a {@link GaveUpError} with the run's attempts. */

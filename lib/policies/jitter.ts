@@ -133,11 +133,14 @@ class ProportionalBackoff implements Backoff {
   readonly duration: number;
   readonly max: number;
 
-  constructor(
-    private readonly inner: Backoff,
-    private readonly kind: 'full' | 'equal',
-    private readonly random: () => number,
-  ) {
+  readonly #inner: Backoff;
+  readonly #kind: 'full' | 'equal';
+  readonly #random: () => number;
+
+  constructor(inner: Backoff, kind: 'full' | 'equal', random: () => number) {
+    this.#inner = inner;
+    this.#kind = kind;
+    this.#random = random;
     this.max = inner.max;
     // The wrapped duration is already capped: v = min(cap, base * 2^n).
     const v = Math.min(inner.max, inner.duration);
@@ -145,7 +148,7 @@ class ProportionalBackoff implements Backoff {
   }
 
   next(): Backoff {
-    return new ProportionalBackoff(this.inner.next(), this.kind, this.random);
+    return new ProportionalBackoff(this.#inner.next(), this.#kind, this.#random);
   }
 }
 
@@ -153,16 +156,21 @@ class ProportionalBackoff implements Backoff {
 class DecorrelatedBackoff implements Backoff {
   readonly duration: number;
 
+  readonly #base: number;
+  readonly #random: () => number;
+
   constructor(
-    private readonly base: number,
+    base: number,
     readonly max: number,
     previous: number,
-    private readonly random: () => number,
+    random: () => number,
   ) {
+    this.#base = base;
+    this.#random = random;
     this.duration = Math.min(max, randomBetween(base, previous * 3, random));
   }
 
   next(): Backoff {
-    return new DecorrelatedBackoff(this.base, this.max, this.duration, this.random);
+    return new DecorrelatedBackoff(this.#base, this.max, this.duration, this.#random);
   }
 }

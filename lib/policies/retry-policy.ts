@@ -197,7 +197,7 @@ export class RetryPolicy {
   jitter(kind: JitterKind, options?: JitterOptions): RetryPolicy {
     // Checked now rather than at the first failure.
     const random = checkJitter('RetryPolicy.jitter', kind, options);
-    return this.with({ jitter: kind, random });
+    return this.#with({ jitter: kind, random });
   }
 
   /**
@@ -208,7 +208,7 @@ export class RetryPolicy {
    * @throws TypeError if `n` is not an integer ≥ 1 (or Infinity).
    */
   maxAttempts(n: number): RetryPolicy {
-    return this.with({
+    return this.#with({
       maxAttempts: checkNumber('RetryPolicy.maxAttempts', 'n', n, { min: 1, max: Infinity, integer: true }),
     });
   }
@@ -222,7 +222,7 @@ export class RetryPolicy {
    * @throws TypeError if `ms` is negative or NaN.
    */
   maxElapsed(ms: number): RetryPolicy {
-    return this.with({
+    return this.#with({
       maxElapsed: checkNumber('RetryPolicy.maxElapsed', 'ms', ms, { min: 0, max: Infinity }),
     });
   }
@@ -245,7 +245,7 @@ export class RetryPolicy {
    * ```
    */
   maxHint(ms: number): RetryPolicy {
-    return this.with({ maxHint: checkNumber('RetryPolicy.maxHint', 'ms', ms, { min: 0, max: Infinity }) });
+    return this.#with({ maxHint: checkNumber('RetryPolicy.maxHint', 'ms', ms, { min: 0, max: Infinity }) });
   }
 
   /**
@@ -256,7 +256,7 @@ export class RetryPolicy {
    * @throws TypeError if `ms` is not more than 0, or more than 2_147_483_647.
    */
   attemptTimeout(ms: number): RetryPolicy {
-    return this.with({
+    return this.#with({
       attemptTimeout: checkNumber('RetryPolicy.attemptTimeout', 'ms', ms, { min: 0, exclusive: true }),
     });
   }
@@ -270,7 +270,7 @@ export class RetryPolicy {
    * @throws TypeError if given neither a function nor an options object, or options it does not know.
    */
   classify(classifier: ((error: unknown) => FailureClass) | ClassifyOptions): RetryPolicy {
-    if (typeof classifier === 'function') return this.with({ classify: classifier });
+    if (typeof classifier === 'function') return this.#with({ classify: classifier });
     if (typeof classifier !== 'object' || classifier === null) {
       throw new TypeError(
         `RetryPolicy.classify: expected a function or ClassifyOptions, got ${describe(classifier)}`,
@@ -278,7 +278,7 @@ export class RetryPolicy {
     }
     checkKnownOptions('RetryPolicy.classify', classifier, CLASSIFY_OPTIONS);
     const options: ClassifyOptions = { ...classifier };
-    return this.with({ classify: (error) => classifyFailure(error, options) });
+    return this.#with({ classify: (error) => classifyFailure(error, options) });
   }
 
   /**
@@ -290,7 +290,7 @@ export class RetryPolicy {
    */
   retryIf(predicate: (error: unknown) => boolean): RetryPolicy {
     checkFunction('RetryPolicy.retryIf', 'predicate', predicate);
-    return this.with({ classify: (error) => (predicate(error) ? 'transient' : 'permanent') });
+    return this.#with({ classify: (error) => (predicate(error) ? 'transient' : 'permanent') });
   }
 
   /**
@@ -311,7 +311,7 @@ export class RetryPolicy {
         `RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got ${describeObject(breaker)}`,
       );
     }
-    return this.with({ breaker });
+    return this.#with({ breaker });
   }
 
   /**
@@ -327,7 +327,7 @@ export class RetryPolicy {
     if (!hasBrand(budget, BUDGET_BRAND)) {
       throw new TypeError(`RetryPolicy.budget: expected a RetryBudget, got ${describe(budget)}`);
     }
-    return this.with({ budget });
+    return this.#with({ budget });
   }
 
   /**
@@ -410,7 +410,7 @@ export class RetryPolicy {
     return { retry: true, delay, backoff };
   }
 
-  private with(changes: Partial<RetryPolicyConfig>): RetryPolicy {
+  #with(changes: Partial<RetryPolicyConfig>): RetryPolicy {
     return new RetryPolicy({ ...this.config, ...changes });
   }
 }

@@ -61,32 +61,36 @@ export function endOfInput<In>(
  * @internal
  */
 export class FrameDeadline {
-  private timer: Subscription | undefined;
-  private frameStart = -1;
-  private held = 0;
+  #timer: Subscription | undefined;
+  #frameStart = -1;
+  #held = 0;
 
-  constructor(
-    private readonly timeout: number,
-    private readonly scheduler: SchedulerLike,
-    private readonly expired: (held: number) => void,
-  ) {}
+  readonly #timeout: number;
+  readonly #scheduler: SchedulerLike;
+  readonly #expired: (held: number) => void;
+
+  constructor(timeout: number, scheduler: SchedulerLike, expired: (held: number) => void) {
+    this.#timeout = timeout;
+    this.#scheduler = scheduler;
+    this.#expired = expired;
+  }
 
   /** `held` bytes of the unfinished frame that starts at stream position `start` (0: none). */
   watch(start: number, held: number): void {
-    this.held = held;
+    this.#held = held;
     if (held === 0) return this.stop();
-    if (this.timer !== undefined && start === this.frameStart) return;
+    if (this.#timer !== undefined && start === this.#frameStart) return;
     this.stop();
-    if (this.timeout === Infinity) return;
-    this.frameStart = start;
-    this.timer = this.scheduler.schedule(() => {
-      this.timer = undefined;
-      this.expired(this.held);
-    }, this.timeout);
+    if (this.#timeout === Infinity) return;
+    this.#frameStart = start;
+    this.#timer = this.#scheduler.schedule(() => {
+      this.#timer = undefined;
+      this.#expired(this.#held);
+    }, this.#timeout);
   }
 
   stop(): void {
-    this.timer?.unsubscribe();
-    this.timer = undefined;
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
   }
 }

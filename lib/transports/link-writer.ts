@@ -139,101 +139,110 @@ const EMPTY = new Uint8Array(0);
  */
 export class LinkWriter<Out> implements Link<Out> {
   /** Made on first use of `drain$`: most links never wait for a drain. */
-  private drains: Subject<void> | undefined;
+  #drains: Subject<void> | undefined;
   /** The tick's batch: `batchUsed` bytes of length-prefixed frames, one size per frame queued. */
-  private batch: Uint8Array = EMPTY;
-  private batchUsed = 0;
+  #batch: Uint8Array = EMPTY;
+  #batchUsed = 0;
   /** One size per frame queued in the batch; `undefined` rather than empty (most links are idle). */
-  private queued: number[] | undefined;
+  #queued: number[] | undefined;
   /** The size to start the next batch at: the last batch's. */
-  private batchHint = MIN_BATCH_BYTES;
-  private readonly encodeInto: DirectEncoder | undefined;
-  private handed = 0;
+  #batchHint = MIN_BATCH_BYTES;
+  readonly #encodeInto: DirectEncoder | undefined;
+  #handed = 0;
   /** Bytes beyond this offset are known never to have reached the peer (set by `fail`). */
-  private reachable = Infinity;
-  private confirmed = 0;
-  private unconfirmedEnds: Fifo<number> | undefined;
+  #reachable = Infinity;
+  #confirmed = 0;
+  #unconfirmedEnds: Fifo<number> | undefined;
   /** The end offset of the last frame confirmed whole: where the first unconfirmed frame starts. */
-  private lastConfirmedEnd = 0;
-  private sentFrames = 0;
+  #lastConfirmedEnd = 0;
+  #sentFrames = 0;
   /** Frames handed to the sink: the first `handedFrames` of the connection, in order. */
-  private handedFrames = 0;
+  #handedFrames = 0;
   /** Handed frames known never to have reached the peer (set by `fail`): a tail of the handed. */
-  private undeliveredFrames = 0;
-  private lastFrameBytes = 0;
-  private inFlight = false;
-  private flushScheduled = false;
-  private needDrain = false;
-  private closing: { reason: string | undefined } | undefined;
-  private ended = false;
-  private dead = false;
+  #undeliveredFrames = 0;
+  #lastFrameBytes = 0;
+  #inFlight = false;
+  #flushScheduled = false;
+  #needDrain = false;
+  #closing: { reason: string | undefined } | undefined;
+  #ended = false;
+  #dead = false;
+
+  readonly #codec: Codec<Out>;
+  readonly #limits: WriterLimits;
+  readonly #sink: ByteSink;
+  readonly #scheduleFlush: (flush: () => void) => void;
 
   constructor(
-    private readonly codec: Codec<Out>,
-    private readonly limits: WriterLimits,
-    private readonly sink: ByteSink,
+    codec: Codec<Out>,
+    limits: WriterLimits,
+    sink: ByteSink,
     /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
-    private readonly scheduleFlush: (flush: () => void) => void,
+    scheduleFlush: (flush: () => void) => void,
     readonly info: LinkInfo,
   ) {
-    this.encodeInto = directEncoderOf(codec);
+    this.#codec = codec;
+    this.#limits = limits;
+    this.#sink = sink;
+    this.#scheduleFlush = scheduleFlush;
+    this.#encodeInto = directEncoderOf(codec);
   }
 
   get drain$(): Observable<void> {
-    if (this.drains === undefined) {
-      this.drains = new Subject<void>();
-      if (this.dead) this.drains.complete();
+    if (this.#drains === undefined) {
+      this.#drains = new Subject<void>();
+      if (this.#dead) this.#drains.complete();
     }
-    return this.drains.asObservable();
+    return this.#drains.asObservable();
   }
 
   get closeRequested(): boolean {
-    return this.closing !== undefined;
+    return this.#closing !== undefined;
   }
 
   get closed(): boolean {
-    return this.closing !== undefined || this.dead;
+    return this.#closing !== undefined || this.#dead;
   }
 
   get bufferedBytes(): number {
-    return this.queuedBytes() + this.unconfirmedHandedBytes();
+    return this.#queuedBytes() + this.#unconfirmedHandedBytes();
   }
 
   get framesSent(): number {
-    return this.sentFrames;
+    return this.#sentFrames;
   }
 
   send(frame: Out): boolean {
     if (this.closed) throw new LinkClosedError(`Cannot send: the ${this.info.transport} link is closed`);
     // Written after the queued frames; `batchUsed` moves past it only once it is accepted.
-    const bodyStart = this.batchUsed + LENGTH_PREFIX_BYTES;
-    const bodyEnd = this.encodeAt(frame, bodyStart);
+    const bodyStart = this.#batchUsed + LENGTH_PREFIX_BYTES;
+    const bodyEnd = this.#encodeAt(frame, bodyStart);
     const bodyLength = bodyEnd - bodyStart;
-    if (bodyLength === 0 || bodyLength > this.limits.maxFrameBytes) {
+    if (bodyLength === 0 || bodyLength > this.#limits.maxFrameBytes) {
       throw new EncodeError(
-        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.limits.maxFrameBytes} bytes`,
+        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.#limits.maxFrameBytes} bytes`,
       );
     }
     const size = bodyLength + LENGTH_PREFIX_BYTES;
     const buffered = this.bufferedBytes;
-    if (buffered + size > this.limits.maxBufferedBytes) {
+    if (buffered + size > this.#limits.maxBufferedBytes) {
       throw new SendBufferFullError(
-        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.limits.maxBufferedBytes}`,
-        { bufferedBytes: buffered, limit: this.limits.maxBufferedBytes },
+        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.#limits.maxBufferedBytes}`,
+        { bufferedBytes: buffered, limit: this.#limits.maxBufferedBytes },
       );
     }
-    writePrefix(this.batch, this.batchUsed, bodyLength);
-    this.batchUsed = bodyEnd;
-    if (this.queued) this.queued.push(size);
-    else this.queued = [size];
-    this.sentFrames++;
-    this.lastFrameBytes = size;
-    if (!this.inFlight && !this.flushScheduled) {
-      this.flushScheduled = true;
-      this.scheduleFlush(() => this.flush());
+    writePrefix(this.#batch, this.#batchUsed, bodyLength);
+    this.#batchUsed = bodyEnd;
+    if (this.#queued) this.#queued.push(size);
+    else this.#queued = [size];
+    this.#sentFrames++;
+    this.#lastFrameBytes = size;
+    if (!this.#inFlight && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      this.#scheduleFlush(() => this.#flush());
     }
-    if (buffered + size >= this.limits.highWaterMark) {
-      this.needDrain = true;
+    if (buffered + size >= this.#limits.highWaterMark) {
+      this.#needDrain = true;
       return false;
     }
     return true;
@@ -241,21 +250,21 @@ export class LinkWriter<Out> implements Link<Out> {
 
   close(reason?: string): void {
     if (this.closed) return;
-    this.closing = { reason };
-    if (!this.inFlight && !this.flushScheduled) this.flush();
+    this.#closing = { reason };
+    if (!this.#inFlight && !this.#flushScheduled) this.#flush();
   }
 
   writeReport(): WriteReport {
-    this.settleConfirmed();
+    this.#settleConfirmed();
     const unconfirmedBytes = this.bufferedBytes;
-    const unconfirmedFrames = (this.queued?.length ?? 0) + (this.unconfirmedEnds?.length ?? 0);
+    const unconfirmedFrames = (this.#queued?.length ?? 0) + (this.#unconfirmedEnds?.length ?? 0);
     let lastFrame: WriteState;
-    if (this.sentFrames === 0) lastFrame = 'none';
-    else if (this.queued) lastFrame = 'not-started';
-    else if (this.confirmed >= this.handed) lastFrame = 'whole';
-    else if (this.handed - this.lastFrameBytes >= this.reachable) lastFrame = 'not-started';
+    if (this.#sentFrames === 0) lastFrame = 'none';
+    else if (this.#queued) lastFrame = 'not-started';
+    else if (this.#confirmed >= this.#handed) lastFrame = 'whole';
+    else if (this.#handed - this.#lastFrameBytes >= this.#reachable) lastFrame = 'not-started';
     else lastFrame = 'partial';
-    const framesLeft = this.handedFrames - this.undeliveredFrames;
+    const framesLeft = this.#handedFrames - this.#undeliveredFrames;
     return { lastFrame, unconfirmedFrames, unconfirmedBytes, framesLeft };
   }
 
@@ -267,146 +276,146 @@ export class LinkWriter<Out> implements Link<Out> {
    * `'partial'` and counts as possibly received.
    */
   fail(undelivered?: number): void {
-    if (this.dead) return;
+    if (this.#dead) return;
     if (undelivered !== undefined) {
-      this.reachable = this.handed - Math.min(undelivered, this.handed - this.confirmed);
-      this.confirm(this.reachable);
+      this.#reachable = this.#handed - Math.min(undelivered, this.#handed - this.#confirmed);
+      this.#confirm(this.#reachable);
       // The frames still unconfirmed end past `reachable`; all but the first start at or past it.
       // The first starts at the end of the last frame confirmed whole: it reached the peer in part
       // unless it starts exactly at `reachable`.
-      const beyond = this.unconfirmedEnds?.length ?? 0;
-      this.undeliveredFrames = beyond > 0 && this.lastConfirmedEnd < this.reachable ? beyond - 1 : beyond;
+      const beyond = this.#unconfirmedEnds?.length ?? 0;
+      this.#undeliveredFrames = beyond > 0 && this.#lastConfirmedEnd < this.#reachable ? beyond - 1 : beyond;
     }
-    this.dead = true;
-    this.inFlight = false;
-    this.drains?.complete();
+    this.#dead = true;
+    this.#inFlight = false;
+    this.#drains?.complete();
   }
 
   /** Releases queued bytes; called on teardown. */
   dispose(): void {
-    this.dead = true;
-    this.queued = undefined;
-    this.batch = EMPTY;
-    this.batchUsed = 0;
-    this.unconfirmedEnds = undefined;
-    this.drains?.complete();
+    this.#dead = true;
+    this.#queued = undefined;
+    this.#batch = EMPTY;
+    this.#batchUsed = 0;
+    this.#unconfirmedEnds = undefined;
+    this.#drains?.complete();
   }
 
   // A method, not an arrow field: an idle link holds no closure for it (send makes one per tick).
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.dead || this.inFlight || this.ended) return;
-    const sizes = this.queued;
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#dead || this.#inFlight || this.#ended) return;
+    const sizes = this.#queued;
     if (sizes) {
-      const ends = (this.unconfirmedEnds ??= new Fifo<number>());
-      const batch = this.batch.subarray(0, this.batchUsed);
+      const ends = (this.#unconfirmedEnds ??= new Fifo<number>());
+      const batch = this.#batch.subarray(0, this.#batchUsed);
       for (const size of sizes) {
-        this.handed += size;
-        ends.push(this.handed);
+        this.#handed += size;
+        ends.push(this.#handed);
       }
-      this.handedFrames += sizes.length;
-      this.queued = undefined;
+      this.#handedFrames += sizes.length;
+      this.#queued = undefined;
       // The sink owns the batch now (its buffer comes back at `done` from a sink that releases it):
       // the next frames go into another buffer.
-      const buffer = this.sink.releasesOnDone ? this.batch : undefined;
-      this.batchHint = Math.min(Math.max(MIN_BATCH_BYTES, this.batchUsed), 2 * this.limits.highWaterMark);
-      this.batch = EMPTY;
-      this.batchUsed = 0;
-      this.inFlight = true;
-      const end = this.handed;
-      this.sink.write(
+      const buffer = this.#sink.releasesOnDone ? this.#batch : undefined;
+      this.#batchHint = Math.min(Math.max(MIN_BATCH_BYTES, this.#batchUsed), 2 * this.#limits.highWaterMark);
+      this.#batch = EMPTY;
+      this.#batchUsed = 0;
+      this.#inFlight = true;
+      const end = this.#handed;
+      this.#sink.write(
         batch,
-        () => this.written(end, buffer),
+        () => this.#written(end, buffer),
         (bytes) => this.fail(bytes),
       );
     }
     // The end follows the last batch at once, as a FIN follows the data; it does not wait for the
     // batch to be confirmed.
-    if (this.closing && !this.ended) {
-      this.ended = true;
-      this.sink.end(this.closing.reason);
+    if (this.#closing && !this.#ended) {
+      this.#ended = true;
+      this.#sink.end(this.#closing.reason);
     }
   }
 
-  private written(end: number, buffer: Uint8Array | undefined): void {
+  #written(end: number, buffer: Uint8Array | undefined): void {
     if (buffer) giveSpare(buffer);
-    if (this.dead) return;
-    this.inFlight = false;
-    if (!this.sink.pendingBytes) this.confirm(end);
-    if (this.queued || this.closing) this.flush();
-    if (this.needDrain && this.bufferedBytes < this.limits.highWaterMark / 2) {
-      this.needDrain = false;
-      this.drains?.next();
+    if (this.#dead) return;
+    this.#inFlight = false;
+    if (!this.#sink.pendingBytes) this.#confirm(end);
+    if (this.#queued || this.#closing) this.#flush();
+    if (this.#needDrain && this.bufferedBytes < this.#limits.highWaterMark / 2) {
+      this.#needDrain = false;
+      this.#drains?.next();
     }
   }
 
   /** Marks the bytes up to `upTo` delivered; frames ending there or before are confirmed whole. */
-  private confirm(upTo: number): void {
-    if (upTo <= this.confirmed) return;
-    this.confirmed = upTo;
-    const ends = this.unconfirmedEnds;
+  #confirm(upTo: number): void {
+    if (upTo <= this.#confirmed) return;
+    this.#confirmed = upTo;
+    const ends = this.#unconfirmedEnds;
     if (!ends) return;
-    while ((ends.peek() ?? Infinity) <= upTo) this.lastConfirmedEnd = ends.shift()!;
-    if (ends.length === 0) this.unconfirmedEnds = undefined;
+    while ((ends.peek() ?? Infinity) <= upTo) this.#lastConfirmedEnd = ends.shift()!;
+    if (ends.length === 0) this.#unconfirmedEnds = undefined;
   }
 
   /** For late-confirming sinks, derive `confirmed` from what the sink still holds. */
-  private settleConfirmed(): void {
-    if (this.sink.pendingBytes) this.confirm(this.handed - this.sink.pendingBytes());
+  #settleConfirmed(): void {
+    if (this.#sink.pendingBytes) this.#confirm(this.#handed - this.#sink.pendingBytes());
   }
 
-  private unconfirmedHandedBytes(): number {
-    this.settleConfirmed();
-    return this.handed - this.confirmed;
+  #unconfirmedHandedBytes(): number {
+    this.#settleConfirmed();
+    return this.#handed - this.#confirmed;
   }
 
-  private queuedBytes(): number {
-    return this.batchUsed;
+  #queuedBytes(): number {
+    return this.#batchUsed;
   }
 
   /**
    * Writes `frame`'s encoding into the batch at `start`, growing the batch as needed (the queued
    * frames before `start` are kept); returns where it ends. Throws {@link EncodeError}.
    */
-  private encodeAt(frame: Out, start: number): number {
+  #encodeAt(frame: Out, start: number): number {
     let body: Uint8Array;
     try {
-      const direct = this.encodeInto;
+      const direct = this.#encodeInto;
       if (direct) {
-        if (this.batch.length === 0) this.reserve(this.batchHint);
-        let end = direct(frame, this.batch, start);
-        if (end > this.batch.length) {
+        if (this.#batch.length === 0) this.#reserve(this.#batchHint);
+        let end = direct(frame, this.#batch, start);
+        if (end > this.#batch.length) {
           // Too large for the rest of the batch: once more in a larger one, unless it is too large
           // for a frame (then refused below, nothing allocated). A frame whose getters answer
           // differently the second time takes `encode`.
-          if (end - start > this.limits.maxFrameBytes) return end;
-          this.reserve(end);
+          if (end - start > this.#limits.maxFrameBytes) return end;
+          this.#reserve(end);
           const needed = end;
-          end = direct(frame, this.batch, start);
+          end = direct(frame, this.#batch, start);
           if (end !== needed) end = -1;
         }
         if (end >= 0) return end;
       }
-      body = this.codec.encode(frame);
+      body = this.#codec.encode(frame);
     } catch (cause) {
       throw new EncodeError(`Frame could not be encoded: ${(cause as Error)?.message ?? String(cause)}`, {
         cause,
       });
     }
-    if (body.length > 0 && body.length <= this.limits.maxFrameBytes) {
-      this.reserve(start + body.length);
-      this.batch.set(body, start);
+    if (body.length > 0 && body.length <= this.#limits.maxFrameBytes) {
+      this.#reserve(start + body.length);
+      this.#batch.set(body, start);
     }
     return start + body.length;
   }
 
   /** Makes the batch at least `bytes` long, keeping the queued frames. */
-  private reserve(bytes: number): void {
-    const old = this.batch;
+  #reserve(bytes: number): void {
+    const old = this.#batch;
     if (bytes <= old.length) return;
-    const grown = takeSpare(bytes) ?? new Uint8Array(Math.max(bytes, 2 * old.length, this.batchHint));
-    grown.set(old.subarray(0, this.batchUsed));
-    this.batch = grown;
+    const grown = takeSpare(bytes) ?? new Uint8Array(Math.max(bytes, 2 * old.length, this.#batchHint));
+    grown.set(old.subarray(0, this.#batchUsed));
+    this.#batch = grown;
     if (old !== EMPTY) giveSpare(old);
   }
 }

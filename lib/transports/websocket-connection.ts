@@ -89,101 +89,109 @@ export function runWebSocket(
  * functions only, three listeners are the only functions it makes.
  */
 class WebSocketRun implements RunningWebSocket {
-  private writer: LinkWriter<unknown> | undefined;
-  private decoder: FrameDecoder<unknown> | undefined;
-  private finished = false;
+  #writer: LinkWriter<unknown> | undefined;
+  #decoder: FrameDecoder<unknown> | undefined;
+  #finished = false;
   /** The last 'error' event, attached as the cause of the close that follows it. */
-  private lastError: unknown;
+  #lastError: unknown;
+
+  readonly #socket: WebSocketLike;
+  readonly #subscriber: Subscriber<TransportEvent<unknown, unknown>>;
+  readonly #settings: WebSocketSettings;
 
   constructor(
-    private readonly socket: WebSocketLike,
-    private readonly subscriber: Subscriber<TransportEvent<unknown, unknown>>,
-    private readonly settings: WebSocketSettings,
+    socket: WebSocketLike,
+    subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+    settings: WebSocketSettings,
     listen: boolean,
   ) {
+    this.#socket = socket;
+    this.#subscriber = subscriber;
+    this.#settings = settings;
     socket.binaryType = 'arraybuffer';
-    if (listen) this.listenTo(socket);
+    if (listen) this.#listenTo(socket);
     subscriber.add(this);
-    if (socket.readyState === OPEN) this.open();
-    else socket.addEventListener('open', () => this.open());
+    if (socket.readyState === OPEN) this.#open();
+    else socket.addEventListener('open', () => this.#open());
   }
 
-  private listenTo(socket: WebSocketLike): void {
+  #listenTo(socket: WebSocketLike): void {
     if (isWsSocket(socket)) {
       const listener = this as unknown as () => void;
       for (const type of LISTENED) socket.addEventListener(type as 'open', listener);
       return;
     }
-    socket.addEventListener('message', (event) => this.onMessage(event));
-    socket.addEventListener('error', (event) => this.onError(event));
-    socket.addEventListener('close', (event) => this.onClose(event));
+    socket.addEventListener('message', (event) => this.#onMessage(event));
+    socket.addEventListener('error', (event) => this.#onError(event));
+    socket.addEventListener('close', (event) => this.#onClose(event));
   }
 
   /** The listener of a `ws` socket's events (see the class's note), or the caller's relay. */
   handleEvent(event: WebSocketEvent): void {
-    if (event.type === 'message') this.onMessage(event as { readonly type: string; readonly data: unknown });
-    else if (event.type === 'error') this.onError(event);
+    if (event.type === 'message') this.#onMessage(event as { readonly type: string; readonly data: unknown });
+    else if (event.type === 'error') this.#onError(event);
     else if (event.type === 'close')
-      this.onClose(event as WebSocketCloseEventLike & { readonly type: string });
+      this.#onClose(event as WebSocketCloseEventLike & { readonly type: string });
   }
 
   /** The subscriber's teardown: closes the socket with 1000. */
   unsubscribe(): void {
-    this.finish(1000);
+    this.#finish(1000);
   }
 
   shutdown(closeCode?: number, reason?: string): void {
-    if (this.finish(closeCode, reason)) this.subscriber.complete();
+    if (this.#finish(closeCode, reason)) this.#subscriber.complete();
   }
 
   abort(error: LifelineError, closeCode: number): void {
-    if (this.finished) return;
-    this.fail(error, closeCode);
+    if (this.#finished) return;
+    this.#fail(error, closeCode);
     // The close frame is on its way; dropping the socket now releases what ws buffered of a
     // message in progress instead of holding it through the closing handshake.
-    (this.socket as { terminate?: () => void }).terminate?.();
+    (this.#socket as { terminate?: () => void }).terminate?.();
   }
 
-  private finish(closeCode?: number, reason?: string): boolean {
-    if (this.finished) return false;
-    this.finished = true;
-    this.settings.ended?.();
-    this.writer?.dispose();
-    this.decoder?.dispose();
-    const { socket } = this;
+  #finish(closeCode?: number, reason?: string): boolean {
+    if (this.#finished) return false;
+    this.#finished = true;
+    this.#settings.ended?.();
+    this.#writer?.dispose();
+    this.#decoder?.dispose();
+    const socket = this.#socket;
     if (closeCode !== undefined && (socket.readyState === CONNECTING || socket.readyState === OPEN)) {
       socket.close(closeCode, reason);
     }
     return true;
   }
 
-  private fail(error: LifelineError, closeCode?: number): void {
-    if (this.finish(closeCode, closeCode === undefined ? undefined : closeReason(error.message)))
-      this.subscriber.error(error);
+  #fail(error: LifelineError, closeCode?: number): void {
+    if (this.#finish(closeCode, closeCode === undefined ? undefined : closeReason(error.message)))
+      this.#subscriber.error(error);
   }
 
-  private open(): void {
-    if (this.finished) return;
-    const { codec, limits } = this.settings;
+  #open(): void {
+    if (this.#finished) return;
+    const { codec, limits } = this.#settings;
     const link = new LinkWriter<unknown>(
       codec,
       limits,
-      sinkFor(this.socket),
+      sinkFor(this.#socket),
       scheduleMicrotask,
-      this.settings.info(),
+      this.#settings.info(),
     );
-    this.writer = link;
-    this.decoder = new FrameDecoder({
+    this.#writer = link;
+    this.#decoder = new FrameDecoder({
       codec,
       maxFrameBytes: limits.maxFrameBytes,
       writeReport: () => link.writeReport(),
     });
-    this.subscriber.next({ type: 'connected', link });
+    this.#subscriber.next({ type: 'connected', link });
   }
 
-  private onMessage(event: { readonly data: unknown }): void {
-    const { decoder, writer } = this;
-    if (this.finished || !decoder || !writer) return;
+  #onMessage(event: { readonly data: unknown }): void {
+    const decoder = this.#decoder;
+    const writer = this.#writer;
+    if (this.#finished || !decoder || !writer) return;
     const bytes = binaryData(event.data);
     if (bytes === undefined || bytes.length === 0) {
       const what = bytes === undefined ? 'A text message' : 'An empty message';
@@ -191,12 +199,12 @@ class WebSocketRun implements RunningWebSocket {
         `${what} arrived at offset ${decoder.offset}: lifeline frames travel in binary messages`,
         { offset: decoder.offset, write: writer.writeReport() },
       );
-      return this.fail(error, bytes === undefined ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR);
+      return this.#fail(error, bytes === undefined ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR);
     }
-    const error = deliverBytes(decoder, bytes, this.subscriber);
-    if (error) return this.fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
-    if (this.finished || decoder.bufferedBytes === 0) return;
-    this.fail(
+    const error = deliverBytes(decoder, bytes, this.#subscriber);
+    if (error) return this.#fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
+    if (this.#finished || decoder.bufferedBytes === 0) return;
+    this.#fail(
       new ProtocolError(
         `A WebSocket message ended inside the frame at offset ${decoder.offset} (${decoder.bufferedBytes} bytes of it arrived): a frame never spans messages`,
         { offset: decoder.offset, write: writer.writeReport() },
@@ -205,14 +213,15 @@ class WebSocketRun implements RunningWebSocket {
     );
   }
 
-  private onError(event: unknown): void {
-    if (this.finished) return;
-    const { writer, settings } = this;
+  #onError(event: unknown): void {
+    if (this.#finished) return;
+    const writer = this.#writer;
+    const settings = this.#settings;
     const cause = errorOf(event);
     if (writer && (cause as { code?: unknown } | undefined)?.code === WS_MESSAGE_TOO_BIG) {
       // ws refused the message from its header and is closing with 1009 already.
       const limit = maxMessageBytes(settings.limits.maxFrameBytes);
-      return this.fail(
+      return this.#fail(
         new MessageTooLargeError(
           `A WebSocket message from ${settings.info().remote} was over ${limit} bytes, the most a message may carry here`,
           { limit, cause, write: writer.writeReport() },
@@ -220,11 +229,11 @@ class WebSocketRun implements RunningWebSocket {
       );
     }
     if (writer) {
-      this.lastError = cause; // the close event follows and says more
+      this.#lastError = cause; // the close event follows and says more
       return;
     }
     const code = (cause as { code?: unknown } | undefined)?.code;
-    this.fail(
+    this.#fail(
       new DialError(`Could not open a WebSocket to ${settings.info().remote}: ${describe(cause)}`, {
         cause,
         ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
@@ -232,13 +241,15 @@ class WebSocketRun implements RunningWebSocket {
     );
   }
 
-  private onClose(event: WebSocketCloseEventLike): void {
-    if (this.finished) return;
-    const { writer, settings, lastError } = this;
+  #onClose(event: WebSocketCloseEventLike): void {
+    if (this.#finished) return;
+    const writer = this.#writer;
+    const settings = this.#settings;
+    const lastError = this.#lastError;
     const { code, reason, wasClean } = event;
     const said = `code ${code}${reason ? ` (${reason})` : ''}`;
     if (!writer) {
-      return this.fail(
+      return this.#fail(
         new DialError(`Could not open a WebSocket to ${settings.info().remote}: closed with ${said}`, {
           code,
           cause: lastError,
@@ -251,7 +262,7 @@ class WebSocketRun implements RunningWebSocket {
     const { local, remote } = settings.info();
     const where = local ? `${local} -> ${remote}` : `to ${remote}`;
     if (code === ABNORMAL_CLOSE) {
-      return this.fail(
+      return this.#fail(
         new ConnectionResetError(`WebSocket ${where} dropped without a close frame (${said})`, {
           phase: write.unconfirmedFrames > 0 ? 'write' : 'read',
           code,
@@ -260,7 +271,7 @@ class WebSocketRun implements RunningWebSocket {
         }),
       );
     }
-    this.fail(
+    this.#fail(
       new PeerClosedError(`WebSocket ${where} closed by the peer with ${said}`, {
         code,
         reason,
@@ -319,40 +330,48 @@ class ConfirmingSink implements ByteSink {
   /** ws calls back once the message is written to its socket, and reads the batch no more. */
   readonly releasesOnDone = true;
 
-  constructor(private readonly socket: WebSocketLike) {}
+  readonly #socket: WebSocketLike;
+
+  constructor(socket: WebSocketLike) {
+    this.#socket = socket;
+  }
 
   // `done` only when ws confirms the write: the message then left this process whole. Messages
   // go out in order, so the last one's confirmation confirms the batch.
   write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
-    const confirming = this.socket as unknown as ConfirmingWebSocket;
+    const confirming = this.#socket as unknown as ConfirmingWebSocket;
     const messages = splitMessages(batch);
     const last = messages.length - 1;
-    sendWhileOpen(this.socket, messages, refused, (message, i) =>
+    sendWhileOpen(this.#socket, messages, refused, (message, i) =>
       confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
     );
   }
 
   end(reason: string | undefined): void {
-    endSocket(this.socket, reason);
+    endSocket(this.#socket, reason);
   }
 }
 
 /** The sink of a browser's WebSocket, which only exposes `bufferedAmount`. */
 class BrowserSink implements ByteSink {
-  constructor(private readonly socket: WebSocketLike) {}
+  readonly #socket: WebSocketLike;
+
+  constructor(socket: WebSocketLike) {
+    this.#socket = socket;
+  }
 
   write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
-    const { socket } = this;
+    const socket = this.#socket;
     if (sendWhileOpen(socket, splitMessages(batch), refused, (message) => socket.send(message))) done();
   }
 
   end(reason: string | undefined): void {
-    endSocket(this.socket, reason);
+    endSocket(this.#socket, reason);
   }
 
   // What the browser still holds is unconfirmed: LinkWriter derives the confirmed bytes from it.
   pendingBytes(): number {
-    return this.socket.bufferedAmount;
+    return this.#socket.bufferedAmount;
   }
 }
 

@@ -184,17 +184,19 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
   due = Infinity;
   slot = -1;
   order = 0;
-  private inner: Link<unknown> | undefined;
-  private lastInbound = 0;
-  private lastPing = -Infinity;
-  private pingId = 0;
-  private pingSentAt = 0;
+  #inner: Link<unknown> | undefined;
+  #lastInbound = 0;
+  #lastPing = -Infinity;
+  #pingId = 0;
+  #pingSentAt = 0;
 
-  constructor(
-    private readonly subscriber: Subscriber<TransportEvent<In, Out> | HeartbeatEvent>,
-    private readonly settings: HeartbeatSettings,
-  ) {
+  readonly #subscriber: Subscriber<TransportEvent<In, Out> | HeartbeatEvent>;
+  readonly #settings: HeartbeatSettings;
+
+  constructor(subscriber: Subscriber<TransportEvent<In, Out> | HeartbeatEvent>, settings: HeartbeatSettings) {
     super();
+    this.#subscriber = subscriber;
+    this.#settings = settings;
   }
 
   /** Subscribes to `source`; returns the teardown (this run: its `unsubscribe`). */
@@ -205,17 +207,17 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
 
   /** Part of the teardown: the timer leaves the queue (the source is unsubscribed after). */
   protected override onUnsubscribe(): void {
-    this.settings.timers.remove(this);
+    this.#settings.timers.remove(this);
   }
 
   protected onNext(event: TransportEvent<unknown, unknown>): void {
     if (event.type === 'connected') {
       const wrong = unlisted('heartbeat', event, 'heartbeat()');
-      if (wrong) return this.fail(wrong);
-      this.inner = event.link;
-      this.lastInbound = this.settings.scheduler.now();
-      this.arm();
-      this.subscriber.next({
+      if (wrong) return this.#fail(wrong);
+      this.#inner = event.link;
+      this.#lastInbound = this.#settings.scheduler.now();
+      this.#arm();
+      this.#subscriber.next({
         type: 'connected',
         link: new LayerLink<Out>(event.link, wrapData),
         ...(event.handshake ? { handshake: event.handshake } : {}),
@@ -223,115 +225,115 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
     } else if (event.type === 'frame') {
       // A peer's frame never throws out of here: RxJS would report it as uncaught.
       try {
-        this.onFrame(event.frame);
+        this.#onFrame(event.frame);
       } catch (error) {
-        this.fail(asLayerError('heartbeat', error, this.inner));
+        this.#fail(asLayerError('heartbeat', error, this.#inner));
       }
     } else if ((event as { readonly type: string }).type === 'disconnected') {
-      this.fail(
+      this.#fail(
         new TypeError(
           "heartbeat: its source emitted 'disconnected', so it is piped after reconnectWith(); a heartbeat watches one connection and must end it to get a new one: pipe heartbeat() before reconnectWith()",
         ),
       );
     } else {
-      this.subscriber.next(event as never);
+      this.#subscriber.next(event as never);
     }
   }
 
   protected onError(error: unknown): void {
-    this.fail(error);
+    this.#fail(error);
   }
 
   protected onComplete(): void {
-    this.settings.timers.remove(this);
-    this.subscriber.complete();
+    this.#settings.timers.remove(this);
+    this.#subscriber.complete();
   }
 
   /** The timer: the connection is dead after `timeout` of silence, and pinged after `interval`. */
   fire(now: number): void {
-    const { interval, timeout } = this.settings;
-    const silentFor = now - this.lastInbound;
+    const { interval, timeout } = this.#settings;
+    const silentFor = now - this.#lastInbound;
     if (silentFor >= timeout) {
-      this.fail(
+      this.#fail(
         new HeartbeatTimeoutError(
           `No frame for ${silentFor} ms (timeout ${timeout} ms): the connection is dead`,
           {
             silentFor,
-            link: this.inner,
+            link: this.#inner,
           },
         ),
       );
       return;
     }
-    if (now - Math.max(this.lastInbound, this.lastPing) >= interval) {
-      this.lastPing = now;
-      this.pingSentAt = now;
-      this.sendControl([PING, ++this.pingId, now]);
+    if (now - Math.max(this.#lastInbound, this.#lastPing) >= interval) {
+      this.#lastPing = now;
+      this.#pingSentAt = now;
+      this.#sendControl([PING, ++this.#pingId, now]);
     }
-    this.arm();
+    this.#arm();
   }
 
-  private fail(error: unknown): void {
+  #fail(error: unknown): void {
     this.unsubscribe();
-    this.subscriber.error(error);
+    this.#subscriber.error(error);
   }
 
   // One timer, re-armed lazily: inbound frames only move `lastInbound`, so a busy connection
   // costs a clock read per frame and no timer churn.
-  private arm(): void {
+  #arm(): void {
     if (this.closed) return;
-    const { interval, timeout, scheduler, timers } = this.settings;
-    const deadline = this.lastInbound + timeout;
-    const nextPing = Math.max(this.lastInbound, this.lastPing) + interval;
+    const { interval, timeout, scheduler, timers } = this.#settings;
+    const deadline = this.#lastInbound + timeout;
+    const nextPing = Math.max(this.#lastInbound, this.#lastPing) + interval;
     timers.set(this, Math.max(scheduler.now(), Math.min(deadline, nextPing)));
   }
 
   // Control frames are best effort: a full or closed link drops a ping, never the connection.
-  private sendControl(envelope: unknown[]): void {
+  #sendControl(envelope: unknown[]): void {
     try {
-      this.inner?.send(envelope);
+      this.#inner?.send(envelope);
     } catch {
       // The timeout still stands guard: a peer that never hears us stops answering.
     }
   }
 
   /** Takes one inbound frame; throws a ProtocolError for anything but a heartbeat envelope. */
-  private onFrame(frame: unknown): void {
-    const { scheduler } = this.settings;
+  #onFrame(frame: unknown): void {
+    const { scheduler } = this.#settings;
     const now = scheduler.now();
-    this.lastInbound = now;
-    if (!Array.isArray(frame)) throw this.notAnEnvelope(frame);
+    this.#lastInbound = now;
+    if (!Array.isArray(frame)) throw this.#notAnEnvelope(frame);
     const kind: unknown = frame[0];
     if (kind === DATA && frame.length === 2) {
-      this.subscriber.next({ type: 'frame', frame: frame[1] as In });
+      this.#subscriber.next({ type: 'frame', frame: frame[1] as In });
     } else if (kind === PING && frame.length === 3 && isNumber(frame[1]) && isNumber(frame[2])) {
-      this.sendControl([PONG, frame[1], frame[2], now, scheduler.now()]);
+      this.#sendControl([PONG, frame[1], frame[2], now, scheduler.now()]);
     } else if (kind === PONG && frame.length === 5 && frame.slice(1).every(isNumber)) {
-      this.onPong(frame as number[], now);
+      this.#onPong(frame as number[], now);
     } else {
-      throw this.notAnEnvelope(frame);
+      throw this.#notAnEnvelope(frame);
     }
   }
 
-  private onPong([, id, t0, t1, t2]: number[], now: number): void {
+  #onPong([, id, t0, t1, t2]: number[], now: number): void {
     // Only the latest ping's pong is a sample; a late answer to an older one is ignored.
-    if (id !== this.pingId || t0 !== this.pingSentAt) return;
+    if (id !== this.#pingId || t0 !== this.#pingSentAt) return;
     const t3 = now;
     const rtt = t3 - t0! - (t2! - t1!);
     const clockOffset = (t1! - t0! + (t2! - t3)) / 2;
     // Finite times can still add up to an infinity: such a pong is not a sample.
     if (!Number.isFinite(rtt) || !Number.isFinite(clockOffset)) {
-      throw layerProtocolError('heartbeat', `a pong with times ${t1} and ${t2} gives no sample`, this.inner);
+      throw layerProtocolError('heartbeat', `a pong with times ${t1} and ${t2} gives no sample`, this.#inner);
     }
-    this.subscriber.next({ type: 'heartbeat', rtt, clockOffset, at: now });
+    this.#subscriber.next({ type: 'heartbeat', rtt, clockOffset, at: now });
   }
 
-  private notAnEnvelope(frame: unknown) {
+  #notAnEnvelope(frame: unknown) {
     return notAnEnvelopeOf(
       'heartbeat',
       frame,
       'does the peer pipe its connection through heartbeat()?',
-      this.inner,
+      this.#inner,
     );
   }
 }

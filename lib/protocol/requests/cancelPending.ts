@@ -328,72 +328,75 @@ interface Settings {
  */
 class RequestClient<In, Out> {
   readonly link: RequestLink<Out>;
-  private readonly pending: PendingRequests;
-  private readonly buffer: SendBuffer<Out>;
-  private readonly upstream = new Subscription();
-  private ended: { reason: CancelReason; cause: unknown } | undefined;
-  private closeRequested = false;
-  private unsent: Out[] = [];
+  readonly #pending: PendingRequests;
+  readonly #buffer: SendBuffer<Out>;
+  readonly #upstream = new Subscription();
+  #ended: { reason: CancelReason; cause: unknown } | undefined;
+  #closeRequested = false;
+  #unsent: Out[] = [];
   /** The payloads of the earlier process's requests the journal held, by id, until answered. */
-  private restoredPayloads = new Map<number, unknown>();
+  #restoredPayloads = new Map<number, unknown>();
 
-  constructor(
-    private readonly settings: Settings,
-    private readonly subscriber: Subscriber<Emitted<In, Out>>,
-  ) {
-    this.buffer = new SendBuffer<Out>(
+  readonly #settings: Settings;
+  readonly #subscriber: Subscriber<Emitted<In, Out>>;
+
+  constructor(settings: Settings, subscriber: Subscriber<Emitted<In, Out>>) {
+    this.#settings = settings;
+    this.#subscriber = subscriber;
+    this.#buffer = new SendBuffer<Out>(
       { frames: settings.maxQueued, bytes: settings.maxQueuedBytes },
       {
-        settle: (request) => this.pending.settle(request),
-        refuse: (request, error) => this.pending.fail(request, error),
-        fail: (error) => this.fail(error),
-        idFor: (request) => this.pending.idFor(request),
-        handed: (request, id) => this.pending.handed(request, id),
+        settle: (request) => this.#pending.settle(request),
+        refuse: (request, error) => this.#pending.fail(request, error),
+        fail: (error) => this.#fail(error),
+        idFor: (request) => this.#pending.idFor(request),
+        handed: (request, id) => this.#pending.handed(request, id),
       },
     );
-    this.pending = new PendingRequests(
+    this.#pending = new PendingRequests(
       settings.maxPending,
       settings.scheduler,
-      (request) => this.buffer.sendCancel(request),
-      (request) => this.buffer.release(request),
+      (request) => this.#buffer.sendCancel(request),
+      (request) => this.#buffer.release(request),
     );
-    this.link = this.createLink();
+    this.link = this.#createLink();
   }
 
   start(source: Observable<{ readonly type: string }>): TeardownLogic {
-    this.subscriber.next({ type: 'request-link', link: this.link } satisfies RequestLinkEvent<Out>);
-    this.upstream.add(
+    this.#subscriber.next({ type: 'request-link', link: this.link } satisfies RequestLinkEvent<Out>);
+    this.#upstream.add(
       source.subscribe({
         // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
         next: (event) => {
           try {
-            this.onEvent(event);
+            this.#onEvent(event);
           } catch (error) {
-            this.fail(asLayerError('requests', error, this.buffer.link));
+            this.#fail(asLayerError('requests', error, this.#buffer.link));
           }
         },
-        error: (error: unknown) => this.fail(error),
+        error: (error: unknown) => this.#fail(error),
         complete: () => {
-          this.finish('closed', undefined);
-          this.subscriber.complete();
+          this.#finish('closed', undefined);
+          this.#subscriber.complete();
         },
       }),
     );
     return () => {
-      this.upstream.unsubscribe();
-      this.finish('unsubscribed', undefined);
+      this.#upstream.unsubscribe();
+      this.#finish('unsubscribed', undefined);
     };
   }
 
-  private createLink(): RequestLink<Out> {
-    const { buffer, pending } = this;
-    const isClosed = () => this.closeRequested || this.ended !== undefined;
-    const closeRequested = () => this.closeRequested;
-    const unsent = () => this.unsent;
+  #createLink(): RequestLink<Out> {
+    const buffer = this.#buffer;
+    const pending = this.#pending;
+    const isClosed = () => this.#closeRequested || this.#ended !== undefined;
+    const closeRequested = () => this.#closeRequested;
+    const unsent = () => this.#unsent;
     return {
-      send: (frame: Out) => this.send(frame),
-      close: (reason?: string) => this.close(reason),
-      request: <R>(payload: unknown, options?: RequestOptions) => this.request<R>(payload, options),
+      send: (frame: Out) => this.#send(frame),
+      close: (reason?: string) => this.#close(reason),
+      request: <R>(payload: unknown, options?: RequestOptions) => this.#request<R>(payload, options),
       get pending() {
         return pending.size;
       },
@@ -423,24 +426,24 @@ class RequestClient<In, Out> {
     };
   }
 
-  private request<R>(payload: unknown, options: RequestOptions = {}): Observable<R> {
+  #request<R>(payload: unknown, options: RequestOptions = {}): Observable<R> {
     checkKnownOptions('request', options, REQUEST_OPTIONS);
-    const { idempotent = false, timeout = this.settings.timeout, body } = options;
+    const { idempotent = false, timeout = this.#settings.timeout, body } = options;
     checkTimeout(timeout);
     if (body !== undefined && !isObservable(body)) {
       throw new TypeError(`request: body must be an Observable, got ${describeValue(body)}`);
     }
     return new Observable<R>((requestSubscriber) => {
-      if (this.ended || this.closeRequested) {
-        requestSubscriber.error(this.cancelledError());
+      if (this.#ended || this.#closeRequested) {
+        requestSubscriber.error(this.#cancelledError());
         return undefined;
       }
-      const { version } = this.buffer;
+      const { version } = this.#buffer;
       if (body && version !== undefined && version < BODY_VERSION) {
         requestSubscriber.error(bodyUnsupported(version));
         return undefined;
       }
-      const entry = this.pending.open(
+      const entry = this.#pending.open(
         payload,
         idempotent,
         timeout,
@@ -448,176 +451,176 @@ class RequestClient<In, Out> {
         body,
       );
       if (!entry) return undefined;
-      this.buffer.submit(entry);
-      return () => this.pending.abandon(entry);
+      this.#buffer.submit(entry);
+      return () => this.#pending.abandon(entry);
     });
   }
 
-  private send(frame: Out): boolean {
-    if (this.closeRequested || this.ended) throw new LinkClosedError('The request link is closed');
-    return this.buffer.send(frame);
+  #send(frame: Out): boolean {
+    if (this.#closeRequested || this.#ended) throw new LinkClosedError('The request link is closed');
+    return this.#buffer.send(frame);
   }
 
-  private close(reason?: string): void {
-    if (this.closeRequested || this.ended) return;
-    this.closeRequested = true;
+  #close(reason?: string): void {
+    if (this.#closeRequested || this.#ended) return;
+    this.#closeRequested = true;
     // On quit, cancel every pending request while the connection can still say so.
-    for (const entry of this.pending.all()) this.buffer.sendCancel(entry);
-    this.unsent = this.buffer.flush();
-    const link = this.buffer.link;
-    this.finish('closed', undefined);
+    for (const entry of this.#pending.all()) this.#buffer.sendCancel(entry);
+    this.#unsent = this.#buffer.flush();
+    const link = this.#buffer.link;
+    this.#finish('closed', undefined);
     if (link) link.close(reason);
     else {
-      this.upstream.unsubscribe();
-      this.subscriber.complete();
+      this.#upstream.unsubscribe();
+      this.#subscriber.complete();
     }
   }
 
-  private cancelledError(): RequestCancelledError {
-    const reason = this.ended?.reason;
+  #cancelledError(): RequestCancelledError {
+    const reason = this.#ended?.reason;
     return new RequestCancelledError(
       reason === 'failed'
         ? 'The request was cancelled: its stream failed'
         : `The request was cancelled: its stream was ${reason ?? 'closed'}`,
-      { reason: reason ?? 'closed', cause: this.ended?.cause },
+      { reason: reason ?? 'closed', cause: this.#ended?.cause },
     );
   }
 
   /** The stream ends for good: every pending request fails at once. */
-  private finish(reason: CancelReason, cause: unknown): void {
-    if (this.ended) return;
-    this.ended = { reason, cause };
-    this.buffer.end();
-    const all = this.pending.settleAll();
+  #finish(reason: CancelReason, cause: unknown): void {
+    if (this.#ended) return;
+    this.#ended = { reason, cause };
+    this.#buffer.end();
+    const all = this.#pending.settleAll();
     // What never reached a link is handed back (close() hands back its own leftovers).
-    const queued = this.buffer.takeMessages();
-    if (this.unsent.length === 0) this.unsent = queued;
-    for (const request of all) request.subscriber.error(this.cancelledError());
-    this.buffer.drained.complete();
+    const queued = this.#buffer.takeMessages();
+    if (this.#unsent.length === 0) this.#unsent = queued;
+    for (const request of all) request.subscriber.error(this.#cancelledError());
+    this.#buffer.drained.complete();
   }
 
-  private fail(error: unknown): void {
-    if (this.ended) return;
-    this.upstream.unsubscribe();
-    const requests = this.pending.size;
-    this.finish('failed', error);
-    this.subscriber.error(SessionLostError.is(error) ? this.inMessages(error, requests) : error);
+  #fail(error: unknown): void {
+    if (this.#ended) return;
+    this.#upstream.unsubscribe();
+    const requests = this.#pending.size;
+    this.#finish('failed', error);
+    this.#subscriber.error(SessionLostError.is(error) ? this.#inMessages(error, requests) : error);
   }
 
   /**
    * A lost session, said in the application's terms: the messages the session held (its frames
    * are this layer's envelopes) and those queued here, and the requests that were pending.
    */
-  private inMessages(error: SessionLostError, requests: number): SessionLostError {
+  #inMessages(error: SessionLostError, requests: number): SessionLostError {
     return new SessionLostError(error.message, {
       reason: error.reason,
       lost: error.lost,
-      unsent: [...plainMessages(error.unsent), ...this.unsent],
+      unsent: [...plainMessages(error.unsent), ...this.#unsent],
       requests,
       cause: error.cause,
     });
   }
 
   /** The connection under the requests broke: see {@link PendingRequests.connectionLost}. */
-  private connectionLost(report: WriteReport, linkFrames: number, cause: unknown): void {
-    this.buffer.stopWaiting();
-    this.buffer.resendFirst(this.pending.connectionLost(report, linkFrames, cause));
+  #connectionLost(report: WriteReport, linkFrames: number, cause: unknown): void {
+    this.#buffer.stopWaiting();
+    this.#buffer.resendFirst(this.#pending.connectionLost(report, linkFrames, cause));
   }
 
-  private onEvent(event: { readonly type: string }): void {
+  #onEvent(event: { readonly type: string }): void {
     if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-      return this.fail(new TypeError(`cancelPending: expected session events, got ${describeValue(event)}`));
+      return this.#fail(new TypeError(`cancelPending: expected session events, got ${describeValue(event)}`));
     }
     switch (event.type) {
       case 'connected':
-        return this.onConnected(event as ConnectedEvent<unknown>);
+        return this.#onConnected(event as ConnectedEvent<unknown>);
       case 'frame':
-        return this.onFrame((event as FrameEvent<unknown>).frame);
+        return this.#onFrame((event as FrameEvent<unknown>).frame);
       case 'disconnected':
-        return this.onDisconnected(event);
+        return this.#onDisconnected(event);
       case 'session-reset':
-        return this.onSessionReset(event as SessionResetEvent);
+        return this.#onSessionReset(event as SessionResetEvent);
       case 'resumed':
-        return this.onResumed(event as ResumedEvent);
+        return this.#onResumed(event as ResumedEvent);
       case 'restored':
-        return this.onRestored(event as RestoredEvent);
+        return this.#onRestored(event as RestoredEvent);
       case 'overflow':
         // Every frame goes through the send buffer, so a resumable overflow is always one of ours
         // being sent now: it stays queued here (bounded by maxQueued) instead.
-        return this.buffer.overflow();
+        return this.#buffer.overflow();
       default:
-        this.subscriber.next(event);
+        this.#subscriber.next(event);
     }
   }
 
-  private onConnected(event: ConnectedEvent<unknown>): void {
+  #onConnected(event: ConnectedEvent<unknown>): void {
     const wrong = unlisted('requests', event, 'cancelPending()');
-    if (wrong) return this.fail(wrong);
+    if (wrong) return this.#fail(wrong);
     const next = event.link;
-    const inner = this.buffer.link;
-    if (inner && inner !== next) this.connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
-    this.buffer.link = next;
-    this.buffer.version = event.handshake?.layers.requests;
-    if (this.closeRequested) return next.close();
+    const inner = this.#buffer.link;
+    if (inner && inner !== next) this.#connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
+    this.#buffer.link = next;
+    this.#buffer.version = event.handshake?.layers.requests;
+    if (this.#closeRequested) return next.close();
     const { handshake } = event;
-    this.subscriber.next({ type: 'connected', link: this.link, ...(handshake ? { handshake } : {}) });
-    this.buffer.pump();
+    this.#subscriber.next({ type: 'connected', link: this.link, ...(handshake ? { handshake } : {}) });
+    this.#buffer.pump();
   }
 
-  private onDisconnected(event: { readonly type: string }): void {
+  #onDisconnected(event: { readonly type: string }): void {
     // A link that survives the break belongs to a resumable session: nothing is lost.
-    const inner = this.buffer.link;
+    const inner = this.#buffer.link;
     if (inner && inner.closed) {
       const cause = (event as { error?: unknown }).error;
       const report = ConnectionError.is(cause) ? cause.write : UNKNOWN_WRITE;
       const linkFrames = inner.framesSent;
-      this.buffer.link = undefined;
-      this.connectionLost(report, linkFrames, cause);
+      this.#buffer.link = undefined;
+      this.#connectionLost(report, linkFrames, cause);
     }
-    this.subscriber.next(event);
+    this.#subscriber.next(event);
   }
 
   /** A session that moved to another server process: the requests the old one took are settled. */
-  private onResumed(event: ResumedEvent): void {
+  #onResumed(event: ResumedEvent): void {
     if (event.moved && event.peerReceived !== undefined) {
-      this.buffer.resendFirst(movedRequests(this.pending, event.peerReceived, undefined));
+      this.#buffer.resendFirst(movedRequests(this.#pending, event.peerReceived, undefined));
     }
-    this.subscriber.next(event);
-    this.buffer.pump();
+    this.#subscriber.next(event);
+    this.#buffer.pump();
   }
 
   /**
    * A journal restored a session an earlier process made requests on: this one's ids go above
    * theirs, and the application learns what became of them.
    */
-  private onRestored(event: RestoredEvent): void {
-    this.pending.restored(event.state.lastSeq);
-    const said = restoredRequests(event, this.pending.restoredThrough);
-    for (const { id, payload } of said.requests) this.restoredPayloads.set(id, payload);
-    this.subscriber.next(said);
+  #onRestored(event: RestoredEvent): void {
+    this.#pending.restored(event.state.lastSeq);
+    const said = restoredRequests(event, this.#pending.restoredThrough);
+    for (const { id, payload } of said.requests) this.#restoredPayloads.set(id, payload);
+    this.#subscriber.next(said);
   }
 
-  private onSessionReset(reset: SessionResetEvent): void {
+  #onSessionReset(reset: SessionResetEvent): void {
     // The old session's frames may be lost: its requests are as if handed to a broken link.
-    this.connectionLost(UNKNOWN_WRITE, this.buffer.link?.framesSent ?? 0, undefined);
+    this.#connectionLost(UNKNOWN_WRITE, this.#buffer.link?.framesSent ?? 0, undefined);
     // The fresh session numbers its frames from 1 again, and its requests too.
-    this.pending.renumber();
-    this.restoredPayloads.clear();
+    this.#pending.renumber();
+    this.#restoredPayloads.clear();
     const requests = reset.unsent.filter((frame) => envelopeKind(frame) === REQUEST).length;
     const said: SessionResetEvent = { ...reset, unsent: plainMessages(reset.unsent), requests };
-    this.subscriber.next(said);
-    this.buffer.pump();
+    this.#subscriber.next(said);
+    this.#buffer.pump();
   }
 
-  private onFrame(frame: unknown): void {
+  #onFrame(frame: unknown): void {
     const kind = envelopeKind(frame);
     if (kind === PLAIN && (frame as unknown[]).length === 2) {
-      this.subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
+      this.#subscriber.next({ type: 'frame', frame: (frame as unknown[])[1] as In });
     } else if (kind === RESPONSE) {
-      const recovered = this.pending.respond(frame as unknown[], this.buffer.link);
-      if (recovered) this.subscriber.next(recoveredResponse(recovered, this.restoredPayloads));
+      const recovered = this.#pending.respond(frame as unknown[], this.#buffer.link);
+      if (recovered) this.#subscriber.next(recoveredResponse(recovered, this.#restoredPayloads));
     } else {
-      throw notAnEnvelope('requests', frame, 'does the server pipe serveRequests()?', this.buffer.link);
+      throw notAnEnvelope('requests', frame, 'does the server pipe serveRequests()?', this.#buffer.link);
     }
   }
 }

@@ -54,8 +54,10 @@ export class Pending implements TimerEntry {
   slot = -1;
   order = 0;
 
+  readonly #owner: PendingRequests;
+
   constructor(
-    private readonly owner: PendingRequests,
+    owner: PendingRequests,
     readonly payload: unknown,
     readonly idempotent: boolean,
     /** Milliseconds from subscription to {@link RequestTimeoutError}; `Infinity` for none. */
@@ -63,11 +65,13 @@ export class Pending implements TimerEntry {
     readonly subscriber: Subscriber<unknown>,
     /** The streamed body (v2): subscribed anew each time the request's head is handed to a link. */
     readonly body: Observable<unknown> | undefined,
-  ) {}
+  ) {
+    this.#owner = owner;
+  }
 
   /** Its deadline passed. */
   fire(): void {
-    this.owner.timedOut(this);
+    this.#owner.timedOut(this);
   }
 }
 
@@ -78,36 +82,45 @@ export class Pending implements TimerEntry {
  */
 export class PendingRequests {
   /** Every pending request, oldest first. */
-  private readonly requests = new Set<Pending>();
+  readonly #requests = new Set<Pending>();
   /** The pending requests that have an id (their head was handed to a link), by id. */
-  private readonly numbered = new Map<number, Pending>();
+  readonly #numbered = new Map<number, Pending>();
   /** The highest id given to a request of this session. */
-  private lastId = 0;
+  #lastId = 0;
   /** Ids up to this one were given by an earlier process on the same journaled session. */
-  private restoredIds = 0;
+  #restoredIds = 0;
   /** The deadlines of the scheduler's requests (and heartbeats), one action for all. */
-  private readonly deadlines: TimerQueue;
+  readonly #deadlines: TimerQueue;
+
+  readonly #maxPending: number;
+  readonly #scheduler: SchedulerLike;
+  readonly #cancel: (request: Pending) => void;
+  readonly #release: (request: Pending) => void;
 
   /**
    * @param cancel Tells the server a request is over (best effort), before it is settled here.
    * @param release Stops sending a settled request's body (unsubscribes it, drops its queued parts).
    */
   constructor(
-    private readonly maxPending: number,
-    private readonly scheduler: SchedulerLike,
-    private readonly cancel: (request: Pending) => void,
-    private readonly release: (request: Pending) => void,
+    maxPending: number,
+    scheduler: SchedulerLike,
+    cancel: (request: Pending) => void,
+    release: (request: Pending) => void,
   ) {
-    this.deadlines = timerQueueOf(scheduler);
+    this.#maxPending = maxPending;
+    this.#scheduler = scheduler;
+    this.#cancel = cancel;
+    this.#release = release;
+    this.#deadlines = timerQueueOf(scheduler);
   }
 
   get size(): number {
-    return this.requests.size;
+    return this.#requests.size;
   }
 
   /** The pending requests, oldest first. */
   all(): Pending[] {
-    return [...this.requests.values()];
+    return [...this.#requests.values()];
   }
 
   /**
@@ -121,17 +134,17 @@ export class PendingRequests {
     subscriber: Subscriber<unknown>,
     body: Observable<unknown> | undefined,
   ) {
-    if (this.requests.size >= this.maxPending) {
+    if (this.#requests.size >= this.#maxPending) {
       subscriber.error(
-        new PendingRequestsFullError(`${this.maxPending} requests are pending already`, {
-          limit: this.maxPending,
+        new PendingRequestsFullError(`${this.#maxPending} requests are pending already`, {
+          limit: this.#maxPending,
         }),
       );
       return undefined;
     }
     const entry = new Pending(this, payload, idempotent, timeout, subscriber, body);
-    this.requests.add(entry);
-    if (timeout !== Infinity) this.deadlines.set(entry, this.scheduler.now() + timeout);
+    this.#requests.add(entry);
+    if (timeout !== Infinity) this.#deadlines.set(entry, this.#scheduler.now() + timeout);
     return entry;
   }
 
@@ -144,15 +157,15 @@ export class PendingRequests {
    * earlier one sent.
    */
   idFor(request: Pending): number {
-    return request.id || this.lastId + 1;
+    return request.id || this.#lastId + 1;
   }
 
   /** The link took `request`'s head, numbered `id` (from {@link idFor}). */
   handed(request: Pending, id: number): void {
     if (request.id === id) return;
     request.id = id;
-    this.lastId = id;
-    this.numbered.set(id, request);
+    this.#lastId = id;
+    this.#numbered.set(id, request);
   }
 
   /**
@@ -161,13 +174,13 @@ export class PendingRequests {
    * response to one of those is {@link recovered}, not an error.
    */
   restored(lastSeq: number): void {
-    this.restoredIds = Math.max(this.restoredIds, lastSeq);
-    this.lastId = Math.max(this.lastId, lastSeq);
+    this.#restoredIds = Math.max(this.#restoredIds, lastSeq);
+    this.#lastId = Math.max(this.#lastId, lastSeq);
   }
 
   /** The highest id an earlier process gave (0 when none): see {@link restored}. */
   get restoredThrough(): number {
-    return this.restoredIds;
+    return this.#restoredIds;
   }
 
   /**
@@ -176,25 +189,25 @@ export class PendingRequests {
    * and the queued requests are numbered anew when handed. Nothing of the old session answers.
    */
   renumber(): void {
-    for (const request of this.requests) request.id = 0;
-    this.numbered.clear();
-    this.lastId = 0;
-    this.restoredIds = 0;
+    for (const request of this.#requests) request.id = 0;
+    this.#numbered.clear();
+    this.#lastId = 0;
+    this.#restoredIds = 0;
   }
 
   /** Done with `request`: it is no longer pending, its timeout stops, and so does its body. */
   settle(request: Pending): void {
     request.state = 'done';
-    this.requests.delete(request);
-    if (this.numbered.get(request.id) === request) this.numbered.delete(request.id);
-    this.deadlines.remove(request);
-    this.release(request);
+    this.#requests.delete(request);
+    if (this.#numbered.get(request.id) === request) this.#numbered.delete(request.id);
+    this.#deadlines.remove(request);
+    this.#release(request);
   }
 
   /** `request` fails with `error`: a cancel goes to the server if it has the request. */
   fail(request: Pending, error: unknown): void {
     if (request.state === 'done') return;
-    this.cancel(request);
+    this.#cancel(request);
     this.settle(request);
     request.subscriber.error(error);
   }
@@ -209,7 +222,7 @@ export class PendingRequests {
   /** Unsubscribing a request before its end: a cancel goes to the server. */
   abandon(request: Pending): void {
     if (request.state === 'done') return;
-    this.cancel(request);
+    this.#cancel(request);
     this.settle(request);
   }
 
@@ -217,7 +230,7 @@ export class PendingRequests {
   timedOut(entry: Pending): void {
     const { timeout } = entry;
     if (entry.state === 'done') return;
-    this.cancel(entry);
+    this.#cancel(entry);
     this.settle(entry);
     entry.subscriber.error(
       new RequestTimeoutError(
@@ -245,10 +258,10 @@ export class PendingRequests {
     if (!valid) throw requestsError(`malformed response part ${describeValue(part)}`, link);
     const error = part === 'error' ? parseWireError(frame[3]) : undefined;
     if (part === 'error' && !error) throw requestsError('malformed error response', link);
-    const request = this.numbered.get(id);
+    const request = this.#numbered.get(id);
     if (!request) {
-      if (id <= this.restoredIds) return { id, part, value: frame[3], error };
-      if (id > this.lastId) throw requestsError(`response for request ${id}, which was never sent`, link);
+      if (id <= this.#restoredIds) return { id, part, value: frame[3], error };
+      if (id > this.#lastId) throw requestsError(`response for request ${id}, which was never sent`, link);
       return undefined; // settled here already: the response crossed a cancel or a timeout
     }
     if (part === 'next') {

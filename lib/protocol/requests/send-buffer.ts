@@ -72,35 +72,38 @@ export class SendBuffer<Out> {
   version: number | undefined;
   /** Emits when everything queued has left after a `send` that returned false. */
   readonly drained = new Subject<void>();
-  private outbox = new Fifo<Outgoing>();
-  private queuedFrames = 0;
+  #outbox = new Fifo<Outgoing>();
+  #queuedFrames = 0;
   /** The MessagePack size of the plain frames queued. */
-  private queuedBytes = 0;
-  private drainWait: Subscription | undefined;
-  private needDrain = false;
-  private overflowed = false;
-  private ended = false;
+  #queuedBytes = 0;
+  #drainWait: Subscription | undefined;
+  #needDrain = false;
+  #overflowed = false;
+  #ended = false;
   /** Requests whose head the link took while past its high-water mark: their bodies wait for drain$. */
-  private bodiesWaiting: Pending[] = [];
+  #bodiesWaiting: Pending[] = [];
 
-  constructor(
-    private readonly limits: { readonly frames: number; readonly bytes: number },
-    private readonly hooks: SendBufferHooks,
-  ) {}
+  readonly #limits: { readonly frames: number; readonly bytes: number };
+  readonly #hooks: SendBufferHooks;
+
+  constructor(limits: { readonly frames: number; readonly bytes: number }, hooks: SendBufferHooks) {
+    this.#limits = limits;
+    this.#hooks = hooks;
+  }
 
   /** Plain frames and body chunks queued. */
   get queued(): number {
-    return this.queuedFrames;
+    return this.#queuedFrames;
   }
 
   /** A resumable session below refused the frame being sent now (`onOverflow: 'event'`). */
   overflow(): void {
-    this.overflowed = true;
+    this.#overflowed = true;
   }
 
   /** Sends one envelope; 'full' when the link has no room (nothing was queued there). */
-  private sendOwn(link: Link<unknown>, envelope: unknown[]): boolean | 'full' {
-    this.overflowed = false;
+  #sendOwn(link: Link<unknown>, envelope: unknown[]): boolean | 'full' {
+    this.#overflowed = false;
     let ready: boolean;
     try {
       ready = link.send(envelope);
@@ -109,13 +112,13 @@ export class SendBuffer<Out> {
       throw error;
     }
     // A resumable session with `onOverflow: 'event'` refuses by returning false and emitting.
-    if (this.overflowed) return 'full';
+    if (this.#overflowed) return 'full';
     return ready;
   }
 
-  private awaitDrain(): void {
-    if (this.drainWait || !this.link) return;
-    this.drainWait = this.link.drain$.subscribe(() => {
+  #awaitDrain(): void {
+    if (this.#drainWait || !this.link) return;
+    this.#drainWait = this.link.drain$.subscribe(() => {
       this.stopWaiting();
       this.pump();
     });
@@ -123,41 +126,41 @@ export class SendBuffer<Out> {
 
   /** Stops waiting for the link to drain (it broke, or the stream ends). */
   stopWaiting(): void {
-    this.drainWait?.unsubscribe();
-    this.drainWait = undefined;
+    this.#drainWait?.unsubscribe();
+    this.#drainWait = undefined;
   }
 
   /**
    * The request's frame to the link: `false` when it stays queued (the link is full or closed),
    * `'wait'` when the link took it but asks to wait, `true` when it is done with (taken, or failed).
    */
-  private hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
+  #hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
     if (request.body && this.version !== undefined && this.version < BODY_VERSION) {
-      this.hooks.settle(request);
+      this.#hooks.settle(request);
       request.subscriber.error(bodyUnsupported(this.version));
       return true;
     }
     let result: boolean | 'full';
     // Its index among every frame of the connection, the layers' below included (pings).
     const position = link.framesSent;
-    const id = this.hooks.idFor(request);
+    const id = this.#hooks.idFor(request);
     try {
-      result = this.sendOwn(
+      result = this.#sendOwn(
         link,
         request.body ? [REQUEST, id, request.payload, WITH_BODY] : [REQUEST, id, request.payload],
       );
     } catch (error) {
       // Not encodable, or too large for the link: this request fails, nothing else does.
       if (LinkClosedError.is(error)) return false;
-      this.hooks.settle(request);
+      this.#hooks.settle(request);
       request.subscriber.error(error);
       return true;
     }
     if (result === 'full') {
-      this.awaitDrain();
+      this.#awaitDrain();
       return false;
     }
-    this.hooks.handed(request, id);
+    this.#hooks.handed(request, id);
     request.state = 'handed';
     request.position = position;
     request.last = position;
@@ -168,67 +171,67 @@ export class SendBuffer<Out> {
    * After `hand`, once the head has left the outbox: a streamed body starts now, or on the link's
    * `drain$` when the link asked to wait.
    */
-  private begin(request: Pending, handed: true | 'wait'): void {
+  #begin(request: Pending, handed: true | 'wait'): void {
     if (!request.body || request.state !== 'handed') return;
-    if (handed === true) return this.startBody(request);
-    this.bodiesWaiting.push(request);
-    this.awaitDrain();
+    if (handed === true) return this.#startBody(request);
+    this.#bodiesWaiting.push(request);
+    this.#awaitDrain();
   }
 
   /** A new request: to the link at once if nothing is queued before it, else to the queue. */
   submit(request: Pending): void {
-    if (this.link && this.outbox.length === 0) {
-      const handed = this.hand(request, this.link);
-      if (handed) return this.begin(request, handed);
+    if (this.link && this.#outbox.length === 0) {
+      const handed = this.#hand(request, this.link);
+      if (handed) return this.#begin(request, handed);
     }
-    if (request.state === 'queued') this.outbox.push({ kind: 'request', request });
+    if (request.state === 'queued') this.#outbox.push({ kind: 'request', request });
   }
 
   /**
    * Subscribes the body of a request whose head the current link has: each chunk, then its end,
    * is sent after everything queued before it.
    */
-  private startBody(request: Pending): void {
+  #startBody(request: Pending): void {
     const { body } = request;
     if (!body || request.state !== 'handed' || request.run) return;
     const run: BodyRun = { stopped: false, stop: new Subject<void>(), subscription: undefined, queued: 0 };
     request.run = run;
     const { id } = request;
     const subscription = body.pipe(takeUntil(run.stop)).subscribe({
-      next: (chunk) => this.sendPart(request, run, layerOwnFrame([BODY, id, 'next', chunk]), true),
+      next: (chunk) => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'next', chunk]), true),
       error: (error: unknown) =>
-        this.sendPart(request, run, layerOwnFrame([BODY, id, 'error', toWireError(error)]), false),
-      complete: () => this.sendPart(request, run, layerOwnFrame([BODY, id, 'complete']), false),
+        this.#sendPart(request, run, layerOwnFrame([BODY, id, 'error', toWireError(error)]), false),
+      complete: () => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'complete']), false),
     });
     if (run.stopped) subscription.unsubscribe();
     else run.subscription = subscription;
   }
 
   /** One part of a running body: to the link when nothing is queued before it, else queued. */
-  private sendPart(request: Pending, run: BodyRun, envelope: unknown[], counted: boolean): void {
-    if (run.stopped || request.run !== run || this.ended) return;
+  #sendPart(request: Pending, run: BodyRun, envelope: unknown[], counted: boolean): void {
+    if (run.stopped || request.run !== run || this.#ended) return;
     const link = this.link;
-    if (link && this.outbox.length === 0) {
+    if (link && this.#outbox.length === 0) {
       const position = link.framesSent;
       let result: boolean | 'full';
       try {
-        result = this.sendOwn(link, envelope);
+        result = this.#sendOwn(link, envelope);
       } catch (error) {
         // The link is going: queue it, the broken connection's rules decide what becomes of it.
-        if (!LinkClosedError.is(error)) return this.hooks.refuse(request, error);
+        if (!LinkClosedError.is(error)) return this.#hooks.refuse(request, error);
         result = 'full';
       }
       if (result !== 'full') {
         request.last = position;
         return;
       }
-      if (!link.closed) this.awaitDrain();
+      if (!link.closed) this.#awaitDrain();
     }
     let size = 0;
     if (counted) {
-      const { frames, bytes } = this.limits;
-      if (this.queuedFrames >= frames) {
-        return this.hooks.refuse(
+      const { frames, bytes } = this.#limits;
+      if (this.#queuedFrames >= frames) {
+        return this.#hooks.refuse(
           request,
           new SendQueueFullError(
             `Request ${request.id}: ${frames} frames and body chunks are queued already (maxQueued)`,
@@ -239,22 +242,22 @@ export class SendBuffer<Out> {
       try {
         size = msgpackSize(envelope[3]);
       } catch (error) {
-        return this.hooks.refuse(request, error);
+        return this.#hooks.refuse(request, error);
       }
-      if (this.queuedBytes + size > bytes) {
-        return this.hooks.refuse(
+      if (this.#queuedBytes + size > bytes) {
+        return this.#hooks.refuse(
           request,
           new SendQueueFullError(
-            `Request ${request.id}: ${this.queuedBytes} bytes are queued already and the body chunk needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
+            `Request ${request.id}: ${this.#queuedBytes} bytes are queued already and the body chunk needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
             { limit: bytes, unit: 'bytes' },
           ),
         );
       }
-      this.queuedFrames++;
-      this.queuedBytes += size;
+      this.#queuedFrames++;
+      this.#queuedBytes += size;
     }
     run.queued++;
-    this.outbox.push({ kind: 'part', request, run, envelope, size, counted });
+    this.#outbox.push({ kind: 'part', request, run, envelope, size, counted });
   }
 
   /**
@@ -263,102 +266,102 @@ export class SendBuffer<Out> {
    */
   release(request: Pending): void {
     const run = stopBody(request);
-    if (run && run.queued > 0) this.outbox = this.without(this.outbox.drain(), new Set([run]));
+    if (run && run.queued > 0) this.#outbox = this.#without(this.#outbox.drain(), new Set([run]));
   }
 
   /** `items` less the parts of `runs`, their counts given back. */
-  private without(items: readonly Outgoing[], runs: ReadonlySet<BodyRun>): Fifo<Outgoing> {
+  #without(items: readonly Outgoing[], runs: ReadonlySet<BodyRun>): Fifo<Outgoing> {
     const kept = new Fifo<Outgoing>();
     for (const item of items) {
-      if (item.kind === 'part' && runs.has(item.run)) this.unqueue(item);
+      if (item.kind === 'part' && runs.has(item.run)) this.#unqueue(item);
       else kept.push(item);
     }
     return kept;
   }
 
   /** A part left the outbox. */
-  private unqueue(item: Outgoing & { kind: 'part' }): void {
+  #unqueue(item: Outgoing & { kind: 'part' }): void {
     item.run.queued--;
     if (!item.counted) return;
-    this.queuedFrames--;
-    this.queuedBytes -= item.size;
+    this.#queuedFrames--;
+    this.#queuedBytes -= item.size;
   }
 
   /** Bodies whose head the link took while asking to wait: they start once it drained. */
-  private startWaitingBodies(): void {
-    while (this.bodiesWaiting.length > 0 && this.link && !this.drainWait && !this.ended) {
-      this.startBody(this.bodiesWaiting.shift()!);
+  #startWaitingBodies(): void {
+    while (this.#bodiesWaiting.length > 0 && this.link && !this.#drainWait && !this.#ended) {
+      this.#startBody(this.#bodiesWaiting.shift()!);
     }
   }
 
   /** Hands queued frames and requests to the link, in order, until it is full. */
   pump(): void {
-    while (this.link && !this.drainWait && !this.ended) {
-      const item = this.outbox.peek();
+    while (this.link && !this.#drainWait && !this.#ended) {
+      const item = this.#outbox.peek();
       if (!item) break;
       if (item.kind === 'request') {
         if (item.request.state !== 'queued') {
-          this.outbox.shift();
+          this.#outbox.shift();
           continue;
         }
-        const handed = this.hand(item.request, this.link);
+        const handed = this.#hand(item.request, this.link);
         if (!handed) return;
-        if (this.outbox.peek() === item) this.outbox.shift();
-        this.begin(item.request, handed);
+        if (this.#outbox.peek() === item) this.#outbox.shift();
+        this.#begin(item.request, handed);
         continue;
       }
       if (item.kind === 'part') {
-        if (!this.pumpPart(item, this.link)) return;
+        if (!this.#pumpPart(item, this.link)) return;
         continue;
       }
       let result: boolean | 'full';
       try {
-        result = this.sendOwn(this.link, [PLAIN, item.frame]);
+        result = this.#sendOwn(this.link, [PLAIN, item.frame]);
       } catch (error) {
         if (LinkClosedError.is(error)) return;
-        return this.hooks.fail(error);
+        return this.#hooks.fail(error);
       }
-      if (result === 'full') return this.awaitDrain();
-      this.outbox.shift();
-      this.queuedFrames--;
-      this.queuedBytes -= item.size;
+      if (result === 'full') return this.#awaitDrain();
+      this.#outbox.shift();
+      this.#queuedFrames--;
+      this.#queuedBytes -= item.size;
     }
-    if (this.needDrain && this.link && !this.drainWait && this.outbox.length === 0) {
-      this.needDrain = false;
+    if (this.#needDrain && this.link && !this.#drainWait && this.#outbox.length === 0) {
+      this.#needDrain = false;
       this.drained.next();
     }
-    this.startWaitingBodies();
+    this.#startWaitingBodies();
   }
 
   /** A queued body part to the link; false when it stays queued (the link is full or closed). */
-  private pumpPart(item: Outgoing & { kind: 'part' }, link: Link<unknown>): boolean {
+  #pumpPart(item: Outgoing & { kind: 'part' }, link: Link<unknown>): boolean {
     const { request, run } = item;
     if (run.stopped || request.run !== run) {
       // Stale (its run was released without dropping it): defensive, release drops them.
-      this.outbox.shift();
-      this.unqueue(item);
+      this.#outbox.shift();
+      this.#unqueue(item);
       return true;
     }
     const position = link.framesSent;
     let result: boolean | 'full';
     try {
-      result = this.sendOwn(link, item.envelope);
+      result = this.#sendOwn(link, item.envelope);
     } catch (error) {
       if (LinkClosedError.is(error)) return false;
-      if (this.outbox.peek() === item) {
-        this.outbox.shift();
-        this.unqueue(item);
+      if (this.#outbox.peek() === item) {
+        this.#outbox.shift();
+        this.#unqueue(item);
       }
-      this.hooks.refuse(request, error);
+      this.#hooks.refuse(request, error);
       return true;
     }
     if (result === 'full') {
-      this.awaitDrain();
+      this.#awaitDrain();
       return false;
     }
-    if (this.outbox.peek() === item) {
-      this.outbox.shift();
-      this.unqueue(item);
+    if (this.#outbox.peek() === item) {
+      this.#outbox.shift();
+      this.#unqueue(item);
     }
     request.last = position;
     return true;
@@ -366,45 +369,45 @@ export class SendBuffer<Out> {
 
   /** A plain frame: to the link when nothing is queued and it has room, else queued (bounded). */
   send(frame: Out): boolean {
-    if (this.link && this.outbox.length === 0) {
-      const result = this.sendOwn(this.link, [PLAIN, frame]);
+    if (this.link && this.#outbox.length === 0) {
+      const result = this.#sendOwn(this.link, [PLAIN, frame]);
       if (result !== 'full') {
         if (!result) {
-          this.needDrain = true;
-          this.awaitDrain();
+          this.#needDrain = true;
+          this.#awaitDrain();
         }
         return result;
       }
-      this.awaitDrain();
+      this.#awaitDrain();
     }
-    this.queue(frame);
+    this.#queue(frame);
     return false;
   }
 
   /** Queues a plain frame within both caps; its size is measured here, where it is refused. */
-  private queue(frame: Out): void {
-    const { frames, bytes } = this.limits;
-    if (this.queuedFrames >= frames) {
+  #queue(frame: Out): void {
+    const { frames, bytes } = this.#limits;
+    if (this.#queuedFrames >= frames) {
       throw new SendQueueFullError(`${frames} frames are queued already (maxQueued)`, { limit: frames });
     }
     const size = msgpackSize(frame);
-    if (this.queuedBytes + size > bytes) {
+    if (this.#queuedBytes + size > bytes) {
       throw new SendQueueFullError(
-        `${this.queuedBytes} bytes are queued already and the frame needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
+        `${this.#queuedBytes} bytes are queued already and the frame needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
         { limit: bytes, unit: 'bytes' },
       );
     }
-    this.outbox.push({ kind: 'frame', frame, size });
-    this.queuedFrames++;
-    this.queuedBytes += size;
-    this.needDrain = true;
+    this.#outbox.push({ kind: 'frame', frame, size });
+    this.#queuedFrames++;
+    this.#queuedBytes += size;
+    this.#needDrain = true;
   }
 
   /** Best effort: a cancel lost with its connection is covered by the server ending it. */
   sendCancel(request: Pending): void {
     if (request.state !== 'handed' || !this.link) return;
     try {
-      this.sendOwn(this.link, layerOwnFrame([CANCEL, request.id]));
+      this.#sendOwn(this.link, layerOwnFrame([CANCEL, request.id]));
     } catch {
       // Closed or unencodable: the connection is going, and its requests with it.
     }
@@ -421,10 +424,10 @@ export class SendBuffer<Out> {
       const run = stopBody(request);
       if (run) runs.add(run);
     }
-    const rest = this.without(this.outbox.drain(), runs);
-    this.outbox = new Fifo();
-    for (const request of requests) this.outbox.push({ kind: 'request', request });
-    for (const item of rest.drain()) this.outbox.push(item);
+    const rest = this.#without(this.#outbox.drain(), runs);
+    this.#outbox = new Fifo();
+    for (const request of requests) this.#outbox.push({ kind: 'request', request });
+    for (const item of rest.drain()) this.#outbox.push(item);
   }
 
   /**
@@ -433,39 +436,39 @@ export class SendBuffer<Out> {
    */
   flush(): Out[] {
     const leftover: Out[] = [];
-    for (let item = this.outbox.shift(); item; item = this.outbox.shift()) {
+    for (let item = this.#outbox.shift(); item; item = this.#outbox.shift()) {
       if (item.kind !== 'frame') continue;
       let handed = false;
       if (this.link && leftover.length === 0) {
         try {
-          handed = this.sendOwn(this.link, [PLAIN, item.frame]) !== 'full';
+          handed = this.#sendOwn(this.link, [PLAIN, item.frame]) !== 'full';
         } catch {
           handed = false;
         }
       }
       if (!handed) leftover.push(item.frame as Out);
     }
-    this.queuedFrames = 0;
-    this.queuedBytes = 0;
+    this.#queuedFrames = 0;
+    this.#queuedBytes = 0;
     return leftover;
   }
 
   /** The stream ends: nothing is sent any more, and nothing waits for the link. */
   end(): void {
-    this.ended = true;
-    this.bodiesWaiting = [];
+    this.#ended = true;
+    this.#bodiesWaiting = [];
     this.stopWaiting();
   }
 
   /** Empties the queue and returns its plain messages, oldest first. */
   takeMessages(): Out[] {
-    const messages = this.outbox
+    const messages = this.#outbox
       .drain()
       .filter((item) => item.kind === 'frame')
       .map((item) => item.frame as Out);
-    this.outbox = new Fifo();
-    this.queuedFrames = 0;
-    this.queuedBytes = 0;
+    this.#outbox = new Fifo();
+    this.#queuedFrames = 0;
+    this.#queuedBytes = 0;
     return messages;
   }
 }

@@ -49,35 +49,38 @@ export class SessionEndpoint<Out> {
   readonly buffer: ReplayBuffer<Out>;
   /** The highest inbound `seq` delivered in order. */
   received = 0;
-  private link: Link<unknown> | undefined;
+  #link: Link<unknown> | undefined;
   /** The highest `seq` written to the attached link. */
-  private sentThrough = 0;
+  #sentThrough = 0;
   /** The highest `seq` ever written to a link: the frames above it never left this side. */
-  private writtenThrough = 0;
-  private unacked = 0;
-  private ackTimer: Subscription | undefined;
+  #writtenThrough = 0;
+  #unacked = 0;
+  #ackTimer: Subscription | undefined;
   /** When the frames not yet acked are to be acked: `ackInterval` after the first of them. */
-  private ackDue = Infinity;
-  private drainWait: Subscription | undefined;
-  private drained: Subject<void> | undefined;
-  private wantsDrain = false;
+  #ackDue = Infinity;
+  #drainWait: Subscription | undefined;
+  #drained: Subject<void> | undefined;
+  #wantsDrain = false;
   /** The state of a journal that commits; none without one (a server without a store). */
-  private readonly commits: JournalCommits | undefined;
+  readonly #commits: JournalCommits | undefined;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
-  private allWritten: (() => void) | undefined;
+  #allWritten: (() => void) | undefined;
+
+  readonly #options: EndpointOptions<Out>;
+  readonly #owner: EndpointOwner;
+  readonly #journal: SessionJournal | undefined;
 
   /**
    * @param options - Shared by every endpoint of a server: nothing in them is per session.
    * @param journal - Where a client keeps its session to survive a crash (a server's store writer):
    * told each frame and each ack.
    */
-  constructor(
-    private readonly options: EndpointOptions<Out>,
-    private readonly owner: EndpointOwner,
-    private readonly journal?: SessionJournal,
-  ) {
+  constructor(options: EndpointOptions<Out>, owner: EndpointOwner, journal?: SessionJournal) {
+    this.#options = options;
+    this.#owner = owner;
+    this.#journal = journal;
     this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
-    this.commits = journal?.commit ? new JournalCommits() : undefined;
+    this.#commits = journal?.commit ? new JournalCommits() : undefined;
   }
 
   /** The highest outbound `seq` given out so far. */
@@ -86,11 +89,11 @@ export class SessionEndpoint<Out> {
   }
 
   get attached(): boolean {
-    return this.link !== undefined;
+    return this.#link !== undefined;
   }
 
   get info(): LinkInfo | undefined {
-    return this.link?.info;
+    return this.#link?.info;
   }
 
   /**
@@ -99,7 +102,7 @@ export class SessionEndpoint<Out> {
    * below its high-water mark.
    */
   get drain$(): Observable<void> {
-    return (this.drained ??= new Subject<void>()).asObservable();
+    return (this.#drained ??= new Subject<void>()).asObservable();
   }
 
   /**
@@ -115,66 +118,66 @@ export class SessionEndpoint<Out> {
    * @throws ReplayBufferFullError when it does not fit; EncodeError when it cannot be encoded.
    */
   send(frame: Out): boolean {
-    const sizeOf = this.options.sizeOf;
-    if (this.commits) return this.keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
-    const link = this.link;
-    if (sizeOf === undefined && link && this.sentThrough === this.buffer.nextSeq - 1 && !this.drainWait) {
-      return this.sendMeasured(link, frame);
+    const sizeOf = this.#options.sizeOf;
+    if (this.#commits) return this.#keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+    const link = this.#link;
+    if (sizeOf === undefined && link && this.#sentThrough === this.buffer.nextSeq - 1 && !this.#drainWait) {
+      return this.#sendMeasured(link, frame);
     }
-    return this.keep(frame, sizeOf === undefined ? msgpackSize(frame) : sizeOf(frame));
+    return this.#keep(frame, sizeOf === undefined ? msgpackSize(frame) : sizeOf(frame));
   }
 
   /** Writes `frame` on `link` at once and keeps it with the size the link measured. */
-  private sendMeasured(link: Link<unknown>, frame: Out): boolean {
+  #sendMeasured(link: Link<unknown>, frame: Out): boolean {
     const buffer = this.buffer;
     if (!buffer.fits(1)) {
-      this.wantsDrain = true;
+      this.#wantsDrain = true;
       buffer.append(frame, 1); // throws ReplayBufferFullError with the details
     }
     const seq = buffer.nextSeq;
     const before = link.bufferedBytes;
-    const ready = this.write(link, seq, frame);
+    const ready = this.#write(link, seq, frame);
     // Not written: queue it, measured exactly.
-    if (ready === undefined) return this.keep(frame, msgpackSize(frame));
+    if (ready === undefined) return this.#keep(frame, msgpackSize(frame));
     // Kept before the write leaves the process (the link writes at the end of this tick).
-    this.journal?.sent(seq, frame);
+    this.#journal?.sent(seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
     buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
-    this.sentThrough = this.writtenThrough = seq;
+    this.#sentThrough = this.#writtenThrough = seq;
     // The link asks to wait: the next frames stay in the buffer until it drains.
-    if (!ready) this.awaitDrain(link);
-    return this.answer(ready);
+    if (!ready) this.#awaitDrain(link);
+    return this.#answer(ready);
   }
 
   /** What `send` returns: `false` asks the sender to wait for `drain$`. */
-  private answer(ready: boolean): boolean {
+  #answer(ready: boolean): boolean {
     const ok = ready && !this.buffer.pastHighWater;
-    if (!ok) this.wantsDrain = true;
+    if (!ok) this.#wantsDrain = true;
     return ok;
   }
 
   /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
-  private keep(frame: Out, size: number): boolean {
+  #keep(frame: Out, size: number): boolean {
     const buffer = this.buffer;
     if (!buffer.fits(size)) {
-      this.wantsDrain = true;
+      this.#wantsDrain = true;
       buffer.append(frame, size); // throws ReplayBufferFullError with the details
     }
     const seq = buffer.nextSeq;
-    const link = this.link;
+    const link = this.#link;
     let written = false;
     let ready = false;
-    if (link && this.sentThrough === seq - 1 && !this.drainWait) {
-      const answer = this.write(link, seq, frame);
+    if (link && this.#sentThrough === seq - 1 && !this.#drainWait) {
+      const answer = this.#write(link, seq, frame);
       written = answer !== undefined;
       ready = answer === true;
     }
     buffer.append(frame, size);
-    this.journal?.sent(seq, frame);
-    if (written) this.sentThrough = this.writtenThrough = seq;
-    if (written && !ready) this.awaitDrain(link!);
-    return this.answer(ready);
+    this.#journal?.sent(seq, frame);
+    if (written) this.#sentThrough = this.#writtenThrough = seq;
+    if (written && !ready) this.#awaitDrain(link!);
+    return this.#answer(ready);
   }
 
   /**
@@ -183,28 +186,28 @@ export class SessionEndpoint<Out> {
    * write of that turn), and then writes every frame it made durable (write-ahead). It answers as
    * if written: a link attached and not asking to wait, and the buffer below its high-water mark.
    */
-  private keepUntilCommit(frame: Out, size: number): boolean {
+  #keepUntilCommit(frame: Out, size: number): boolean {
     const buffer = this.buffer;
     if (!buffer.fits(size)) {
-      this.wantsDrain = true;
+      this.#wantsDrain = true;
       buffer.append(frame, size); // throws ReplayBufferFullError with the details
     }
     // The journal first: a frame it refuses (full, taken over) is not kept here either.
-    this.journal!.sent(buffer.nextSeq, frame);
+    this.#journal!.sent(buffer.nextSeq, frame);
     buffer.append(frame, size);
     this.commitSoon();
-    return this.answer(this.link !== undefined && !this.drainWait);
+    return this.#answer(this.#link !== undefined && !this.#drainWait);
   }
 
   /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
   commitSoon(): void {
-    const commits = this.commits;
-    if (commits) commits.task ??= asapScheduler.schedule(() => this.commit());
+    const commits = this.#commits;
+    if (commits) commits.task ??= asapScheduler.schedule(() => this.#commit());
   }
 
   // Methods, not arrow fields: an idle session holds no closure for them (made when scheduled).
-  private commit(): void {
-    const commits = this.commits!;
+  #commit(): void {
+    const commits = this.#commits!;
     commits.task = undefined;
     // One commit at a time: what is told meanwhile goes into the next one.
     if (commits.running) {
@@ -218,21 +221,21 @@ export class SessionEndpoint<Out> {
     commits.waiters = undefined;
     let result: void | PromiseLike<void>;
     try {
-      result = this.journal!.commit!();
+      result = this.#journal!.commit!();
     } catch (error) {
-      return this.owner.endNow(error);
+      return this.#owner.endNow(error);
     }
-    if (!isPromiseLike(result)) return this.committed(through, received, waiters);
+    if (!isPromiseLike(result)) return this.#committed(through, received, waiters);
     commits.running = true;
     result.then(
-      () => this.settled(generation, () => this.committed(through, received, waiters)),
-      (error: unknown) => this.settled(generation, () => this.owner.endNow(error)),
+      () => this.#settled(generation, () => this.#committed(through, received, waiters)),
+      (error: unknown) => this.#settled(generation, () => this.#owner.endNow(error)),
     );
   }
 
   /** An asynchronous commit ended: `then` runs unless the endpoint was reset or disposed since. */
-  private settled(generation: number, then: () => void): void {
-    const commits = this.commits!;
+  #settled(generation: number, then: () => void): void {
+    const commits = this.#commits!;
     if (generation !== commits.generation) return;
     commits.running = false;
     then();
@@ -243,14 +246,14 @@ export class SessionEndpoint<Out> {
   }
 
   /** A commit made the frames up to `through` and the deliveries up to `received` durable. */
-  private committed(through: number, received: number, waiters?: readonly (() => void)[]): void {
-    const commits = this.commits!;
+  #committed(through: number, received: number, waiters?: readonly (() => void)[]): void {
+    const commits = this.#commits!;
     if (through > commits.through) commits.through = through;
     // Every frame delivered by then was told to the journal (see `delivered`).
     if (received > commits.received) commits.received = received;
     // Written first: a waiter then finds on the link every frame the commit made durable.
-    this.pump();
-    this.maybeDrain();
+    this.#pump();
+    this.#maybeDrain();
     if (waiters) for (const then of waiters) then();
   }
 
@@ -260,14 +263,14 @@ export class SessionEndpoint<Out> {
    * of an asynchronous journal is durable only then). Forgotten if the endpoint is reset.
    */
   whenCommitted(then: () => void): void {
-    const commits = this.commits;
+    const commits = this.#commits;
     if (!commits) return then();
     (commits.waiters ??= []).push(then);
     if (commits.running) return this.commitSoon();
     // Now rather than at the end of the turn: a synchronous journal calls back at once.
     commits.task?.unsubscribe();
     commits.task = undefined;
-    this.commit();
+    this.#commit();
   }
 
   /**
@@ -276,14 +279,14 @@ export class SessionEndpoint<Out> {
    * {@link whenCommitted} does. Forgotten if the endpoint is reset or disposed.
    */
   whenDurable(then: () => void): void {
-    const commits = this.commits;
+    const commits = this.#commits;
     if (!commits || (!commits.task && !commits.running)) return then();
     this.whenCommitted(then);
   }
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
   delivered(seq: number): void {
-    const journal = this.journal;
+    const journal = this.#journal;
     if (!journal) return;
     journal.received(seq);
     this.commitSoon();
@@ -300,12 +303,12 @@ export class SessionEndpoint<Out> {
    */
   attach(link: Link<unknown>, peerReceived: number): number {
     this.detach();
-    this.trimTo(peerReceived);
-    this.link = link;
-    this.sentThrough = peerReceived;
+    this.#trimTo(peerReceived);
+    this.#link = link;
+    this.#sentThrough = peerReceived;
     const replayed = this.lastSeq - peerReceived;
-    this.pump();
-    this.maybeDrain();
+    this.#pump();
+    this.#maybeDrain();
     return replayed;
   }
 
@@ -314,19 +317,19 @@ export class SessionEndpoint<Out> {
    * so now, else when the link has drained enough to take the rest. Forgotten if the link goes.
    */
   whenAllWritten(then: () => void): void {
-    if (this.link && this.sentThrough === this.lastSeq) return then();
-    this.allWritten = then;
+    if (this.#link && this.#sentThrough === this.lastSeq) return then();
+    this.#allWritten = then;
   }
 
   detach(): void {
-    this.allWritten = undefined;
-    this.link = undefined;
-    this.unacked = 0;
-    this.ackDue = Infinity;
-    this.ackTimer?.unsubscribe();
-    this.ackTimer = undefined;
-    this.drainWait?.unsubscribe();
-    this.drainWait = undefined;
+    this.#allWritten = undefined;
+    this.#link = undefined;
+    this.#unacked = 0;
+    this.#ackDue = Infinity;
+    this.#ackTimer?.unsubscribe();
+    this.#ackTimer = undefined;
+    this.#drainWait?.unsubscribe();
+    this.#drainWait = undefined;
   }
 
   /**
@@ -335,7 +338,7 @@ export class SessionEndpoint<Out> {
    * drops frames that a restarted client, reading its journal, would still need.
    */
   get ackable(): number {
-    const commits = this.commits;
+    const commits = this.#commits;
     return commits ? Math.min(this.received, commits.received) : this.received;
   }
 
@@ -343,22 +346,22 @@ export class SessionEndpoint<Out> {
   receiveData(seq: number): boolean {
     if (seq === this.received + 1) {
       this.received = seq;
-      this.noteUnacked();
+      this.#noteUnacked();
       return true;
     }
     if (seq <= this.received) {
       // A duplicate: the peer did not know we had it. Ack again so it can trim.
-      this.noteUnacked();
+      this.#noteUnacked();
       return false;
     }
-    throw layerError(`received frame ${seq} after ${this.received}: frames are missing`, this.link);
+    throw layerError(`received frame ${seq} after ${this.received}: frames are missing`, this.#link);
   }
 
   receiveAck(ack: number): void {
     if (ack > this.lastSeq) {
-      throw layerError(`ack ${ack} is above the last frame sent (${this.lastSeq})`, this.link);
+      throw layerError(`ack ${ack} is above the last frame sent (${this.lastSeq})`, this.#link);
     }
-    this.trimTo(ack);
+    this.#trimTo(ack);
   }
 
   /**
@@ -378,35 +381,35 @@ export class SessionEndpoint<Out> {
     this.buffer.reset(first);
     for (const { frame } of frames) this.buffer.push(frame as Out, msgpackSize(frame));
     this.received = received;
-    if (this.commits) this.commits.received = received;
+    if (this.#commits) this.#commits.received = received;
     // Any of them may have left before the crash: none counts as never written.
-    this.writtenThrough = lastSeq;
+    this.#writtenThrough = lastSeq;
     // The journal had them: they are durable already.
-    if (this.commits) this.commits.through = lastSeq;
+    if (this.#commits) this.#commits.through = lastSeq;
   }
 
   /** Forgets everything and numbers from 1 again (a session reset). */
   reset(): void {
-    this.forgetCommits();
+    this.#forgetCommits();
     this.detach();
     this.buffer.reset();
     this.received = 0;
-    if (this.commits) this.commits.received = 0;
-    this.writtenThrough = 0;
-    if (this.commits) this.commits.through = 0;
+    if (this.#commits) this.#commits.received = 0;
+    this.#writtenThrough = 0;
+    if (this.#commits) this.#commits.through = 0;
   }
 
   dispose(): void {
-    this.forgetCommits();
+    this.#forgetCommits();
     this.detach();
     this.buffer.reset();
-    this.drained?.complete();
-    this.drained = undefined;
+    this.#drained?.complete();
+    this.#drained = undefined;
   }
 
   /** Cancels the turn's commit and disowns one in flight. */
-  private forgetCommits(): void {
-    const commits = this.commits;
+  #forgetCommits(): void {
+    const commits = this.#commits;
     if (!commits) return;
     commits.task?.unsubscribe();
     commits.task = undefined;
@@ -426,49 +429,49 @@ export class SessionEndpoint<Out> {
       lastFrame: this.lastSeq === 0 ? 'none' : length === 0 ? 'whole' : 'unknown',
       unconfirmedFrames: length,
       unconfirmedBytes: bytes,
-      framesLeft: this.writtenThrough,
+      framesLeft: this.#writtenThrough,
     };
   }
 
-  private trimTo(ack: number): void {
+  #trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
-    this.journal?.acked(ack);
+    this.#journal?.acked(ack);
     this.commitSoon();
-    if (this.sentThrough < ack) this.sentThrough = ack;
-    if (this.writtenThrough < ack) this.writtenThrough = ack;
-    this.maybeDrain();
+    if (this.#sentThrough < ack) this.#sentThrough = ack;
+    if (this.#writtenThrough < ack) this.#writtenThrough = ack;
+    this.#maybeDrain();
   }
 
   /** Emits `drain$` when a sender waits and the session takes frames again (see `drain$`). */
-  private maybeDrain(): void {
-    if (!this.wantsDrain || !this.drained || !this.link || this.drainWait) return;
-    if (this.sentThrough < this.lastSeq || this.buffer.pastHighWater) return;
-    this.wantsDrain = false;
-    this.drained.next();
+  #maybeDrain(): void {
+    if (!this.#wantsDrain || !this.#drained || !this.#link || this.#drainWait) return;
+    if (this.#sentThrough < this.lastSeq || this.buffer.pastHighWater) return;
+    this.#wantsDrain = false;
+    this.#drained.next();
   }
 
   /** Writes the buffered frames the link has not had yet, until it is full. */
-  private pump(): void {
-    const link = this.link;
+  #pump(): void {
+    const link = this.#link;
     if (!link) return;
     // Only what a committing journal made durable leaves (see keepUntilCommit).
-    const last = this.commits ? Math.min(this.lastSeq, this.commits.through) : this.lastSeq;
-    while (this.sentThrough < last) {
-      const seq = this.sentThrough + 1;
+    const last = this.#commits ? Math.min(this.lastSeq, this.#commits.through) : this.lastSeq;
+    while (this.#sentThrough < last) {
+      const seq = this.#sentThrough + 1;
       let ready: boolean | undefined;
       try {
-        ready = this.write(link, seq, this.buffer.at(seq));
+        ready = this.#write(link, seq, this.buffer.at(seq));
       } catch (error) {
-        return this.owner.endNow(error);
+        return this.#owner.endNow(error);
       }
       if (ready === undefined) return;
-      this.sentThrough = seq;
-      if (seq > this.writtenThrough) this.writtenThrough = seq;
-      if (!ready) return this.awaitDrain(link);
+      this.#sentThrough = seq;
+      if (seq > this.#writtenThrough) this.#writtenThrough = seq;
+      if (!ready) return this.#awaitDrain(link);
     }
-    if (this.sentThrough < this.lastSeq) return; // the rest after the next commit
-    const then = this.allWritten;
-    this.allWritten = undefined;
+    if (this.#sentThrough < this.lastSeq) return; // the rest after the next commit
+    const then = this.#allWritten;
+    this.#allWritten = undefined;
     then?.();
   }
 
@@ -478,61 +481,61 @@ export class SessionEndpoint<Out> {
    * next handshake replays it). Any other error is the frame's own (not encodable, or too large
    * for the link) and is thrown: refused now, not at every replay.
    */
-  private write(link: Link<unknown>, seq: number, frame: unknown): boolean | undefined {
+  #write(link: Link<unknown>, seq: number, frame: unknown): boolean | undefined {
     try {
       return link.send([DATA, seq, frame]);
     } catch (error) {
-      if (SendBufferFullError.is(error)) this.awaitDrain(link);
+      if (SendBufferFullError.is(error)) this.#awaitDrain(link);
       else if (!LinkClosedError.is(error)) throw error;
       return undefined;
     }
   }
 
-  private awaitDrain(link: Link<unknown>): void {
-    if (this.drainWait) return;
-    this.drainWait = link.drain$.subscribe(() => this.onLinkDrain());
+  #awaitDrain(link: Link<unknown>): void {
+    if (this.#drainWait) return;
+    this.#drainWait = link.drain$.subscribe(() => this.#onLinkDrain());
   }
 
-  private onLinkDrain(): void {
-    this.drainWait?.unsubscribe();
-    this.drainWait = undefined;
-    this.pump();
-    this.maybeDrain();
+  #onLinkDrain(): void {
+    this.#drainWait?.unsubscribe();
+    this.#drainWait = undefined;
+    this.#pump();
+    this.#maybeDrain();
   }
 
-  private noteUnacked(): void {
-    if (++this.unacked >= this.options.ackEvery) this.sendAck();
-    else if (this.unacked === 1) this.ackWithin(this.options.ackInterval);
+  #noteUnacked(): void {
+    if (++this.#unacked >= this.#options.ackEvery) this.#sendAck();
+    else if (this.#unacked === 1) this.#ackWithin(this.#options.ackInterval);
   }
 
   // One timer at a time, armed by the first frame not acked, never re-armed per frame; an ack
   // leaves it armed (cancelling and arming a timer per ack cost more than the ack itself), and
   // when it fires before the frames not yet acked are due, it waits for the rest.
-  private ackWithin(delay: number): void {
-    this.ackDue = this.options.scheduler.now() + delay;
-    this.ackTimer ??= this.options.scheduler.schedule(() => this.onAckTimer(), delay);
+  #ackWithin(delay: number): void {
+    this.#ackDue = this.#options.scheduler.now() + delay;
+    this.#ackTimer ??= this.#options.scheduler.schedule(() => this.#onAckTimer(), delay);
   }
 
-  private onAckTimer(): void {
-    this.ackTimer = undefined;
-    if (this.unacked === 0) return;
-    const wait = this.ackDue - this.options.scheduler.now();
-    if (wait > 0) this.ackTimer = this.options.scheduler.schedule(() => this.onAckTimer(), wait);
-    else this.sendAck();
+  #onAckTimer(): void {
+    this.#ackTimer = undefined;
+    if (this.#unacked === 0) return;
+    const wait = this.#ackDue - this.#options.scheduler.now();
+    if (wait > 0) this.#ackTimer = this.#options.scheduler.schedule(() => this.#onAckTimer(), wait);
+    else this.#sendAck();
   }
 
   /** Acks at once what was received (after a handshake: proof that the welcome arrived). */
   acknowledge(): void {
-    this.sendAck();
+    this.#sendAck();
   }
 
-  private sendAck(): void {
+  #sendAck(): void {
     const ack = this.ackable;
     // What a committing journal has not kept yet stays unacked: acked `ackInterval` from now.
-    this.unacked = this.received - ack;
-    if (this.unacked > 0) this.ackWithin(this.options.ackInterval);
+    this.#unacked = this.received - ack;
+    if (this.#unacked > 0) this.#ackWithin(this.#options.ackInterval);
     try {
-      this.link?.send([ACK, ack]);
+      this.#link?.send([ACK, ack]);
     } catch {
       // Best effort: the next ack, or the next handshake's `received`, says the same.
     }
@@ -561,47 +564,50 @@ class JournalCommits {
  * {@link SessionEndpoint}. @internal
  */
 export class SessionLink<Out> implements Link<Out> {
-  constructor(
-    private readonly endpoint: SessionEndpoint<Out>,
-    private readonly hooks: SessionLinkHooks<Out>,
-  ) {}
+  readonly #endpoint: SessionEndpoint<Out>;
+  readonly #hooks: SessionLinkHooks<Out>;
+
+  constructor(endpoint: SessionEndpoint<Out>, hooks: SessionLinkHooks<Out>) {
+    this.#endpoint = endpoint;
+    this.#hooks = hooks;
+  }
 
   send(frame: Out): boolean {
-    if (this.hooks.isClosed()) throw new LinkClosedError('The session is closed');
-    return this.hooks.send(frame);
+    if (this.#hooks.isClosed()) throw new LinkClosedError('The session is closed');
+    return this.#hooks.send(frame);
   }
 
   close(reason?: string): void {
-    this.hooks.close(reason);
+    this.#hooks.close(reason);
   }
 
   get bufferedBytes(): number {
-    return this.endpoint.buffer.bytes;
+    return this.#endpoint.buffer.bytes;
   }
 
   /** Frames sent since the session began (or was reset): the last sequence number. */
   get framesSent(): number {
-    return this.endpoint.lastSeq;
+    return this.#endpoint.lastSeq;
   }
 
   get closed(): boolean {
-    return this.hooks.isClosed();
+    return this.#hooks.isClosed();
   }
 
   get closeRequested(): boolean {
-    return this.hooks.isCloseRequested();
+    return this.#hooks.isCloseRequested();
   }
 
   get drain$(): Observable<void> {
-    return this.endpoint.drain$;
+    return this.#endpoint.drain$;
   }
 
   writeReport(): WriteReport {
-    return this.endpoint.writeReport();
+    return this.#endpoint.writeReport();
   }
 
   get info(): LinkInfo {
-    return this.endpoint.info ?? DETACHED;
+    return this.#endpoint.info ?? DETACHED;
   }
 }
 

@@ -57,11 +57,11 @@ export class ReplayBuffer<T> {
   readonly maxBytes: number;
   /** The cap on frames held. */
   readonly maxFrames: number;
-  private frames: (T | undefined)[] | undefined;
-  private sizes: number[] | undefined;
-  private head = 0;
-  private first = 1;
-  private heldBytes = 0;
+  #frames: (T | undefined)[] | undefined;
+  #sizes: number[] | undefined;
+  #head = 0;
+  #first = 1;
+  #heldBytes = 0;
 
   /** @throws TypeError when a cap is not a positive integer, or an option is not one of the two. */
   constructor(options: ReplayBufferOptions = {}) {
@@ -73,22 +73,22 @@ export class ReplayBuffer<T> {
 
   /** Frames held. */
   get length(): number {
-    return this.frames ? this.frames.length - this.head : 0;
+    return this.#frames ? this.#frames.length - this.#head : 0;
   }
 
   /** Bytes held. */
   get bytes(): number {
-    return this.heldBytes;
+    return this.#heldBytes;
   }
 
   /** The `seq` of the oldest frame held; when empty, the `seq` the next frame will get. */
   get firstSeq(): number {
-    return this.first;
+    return this.#first;
   }
 
   /** The `seq` the next appended frame gets. */
   get nextSeq(): number {
-    return this.first + this.length;
+    return this.#first + this.length;
   }
 
   /**
@@ -96,12 +96,12 @@ export class ReplayBuffer<T> {
    * starts returning `false` so a sender that honours it never reaches the cap.
    */
   get pastHighWater(): boolean {
-    return this.length >= this.maxFrames / 2 || this.heldBytes >= this.maxBytes / 2;
+    return this.length >= this.maxFrames / 2 || this.#heldBytes >= this.maxBytes / 2;
   }
 
   /** True when a frame of `size` bytes would fit. */
   fits(size: number): boolean {
-    return this.length < this.maxFrames && this.heldBytes + size <= this.maxBytes;
+    return this.length < this.maxFrames && this.#heldBytes + size <= this.maxBytes;
   }
 
   /**
@@ -111,10 +111,10 @@ export class ReplayBuffer<T> {
   append(frame: T, size: number): number {
     if (!this.fits(size)) {
       throw new ReplayBufferFullError(
-        `Replay buffer full: ${this.length} frames and ${this.heldBytes} bytes unacknowledged, a frame of ${size} bytes would exceed ${this.maxFrames} frames or ${this.maxBytes} bytes`,
+        `Replay buffer full: ${this.length} frames and ${this.#heldBytes} bytes unacknowledged, a frame of ${size} bytes would exceed ${this.maxFrames} frames or ${this.maxBytes} bytes`,
         {
           frames: this.length,
-          bytes: this.heldBytes,
+          bytes: this.#heldBytes,
           size,
           limit: { frames: this.maxFrames, bytes: this.maxBytes },
         },
@@ -129,60 +129,60 @@ export class ReplayBuffer<T> {
    * @internal
    */
   push(frame: T, size: number): number {
-    if (!this.frames || !this.sizes) {
-      this.frames = [];
-      this.sizes = [];
+    if (!this.#frames || !this.#sizes) {
+      this.#frames = [];
+      this.#sizes = [];
     }
-    this.frames.push(frame);
-    this.sizes.push(size);
-    this.heldBytes += size;
-    return this.first + this.frames.length - this.head - 1;
+    this.#frames.push(frame);
+    this.#sizes.push(size);
+    this.#heldBytes += size;
+    return this.#first + this.#frames.length - this.#head - 1;
   }
 
   /** Every frame held, oldest first. */
   held(): T[] {
-    return this.frames ? (this.frames.slice(this.head) as T[]) : [];
+    return this.#frames ? (this.#frames.slice(this.#head) as T[]) : [];
   }
 
   /** The frame numbered `seq`, or `undefined` when it is not held. */
   at(seq: number): T | undefined {
-    const index = seq - this.first;
-    if (!this.frames || index < 0 || index >= this.length) return undefined;
-    return this.frames[this.head + index];
+    const index = seq - this.#first;
+    if (!this.#frames || index < 0 || index >= this.length) return undefined;
+    return this.#frames[this.#head + index];
   }
 
   /** Drops every frame with `seq` ≤ `through` (an ack). Returns how many were dropped. */
   trim(through: number): number {
-    const frames = this.frames;
-    const sizes = this.sizes;
+    const frames = this.#frames;
+    const sizes = this.#sizes;
     if (!frames || !sizes) return 0;
-    const count = Math.min(through - this.first + 1, frames.length - this.head);
+    const count = Math.min(through - this.#first + 1, frames.length - this.#head);
     if (count <= 0) return 0;
-    for (let i = this.head, end = this.head + count; i < end; i++) {
-      this.heldBytes -= sizes[i]!;
+    for (let i = this.#head, end = this.#head + count; i < end; i++) {
+      this.#heldBytes -= sizes[i]!;
       frames[i] = undefined;
     }
-    this.head += count;
-    this.first += count;
-    if (this.head === frames.length) {
-      this.frames = undefined;
-      this.sizes = undefined;
-      this.head = 0;
-      this.heldBytes = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= frames.length) {
-      this.frames = frames.slice(this.head);
-      this.sizes = sizes.slice(this.head);
-      this.head = 0;
+    this.#head += count;
+    this.#first += count;
+    if (this.#head === frames.length) {
+      this.#frames = undefined;
+      this.#sizes = undefined;
+      this.#head = 0;
+      this.#heldBytes = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= frames.length) {
+      this.#frames = frames.slice(this.#head);
+      this.#sizes = sizes.slice(this.#head);
+      this.#head = 0;
     }
     return count;
   }
 
   /** Drops every frame and starts numbering again at `nextSeq` (1 by default). */
   reset(nextSeq = 1): void {
-    this.frames = undefined;
-    this.sizes = undefined;
-    this.head = 0;
-    this.first = nextSeq;
-    this.heldBytes = 0;
+    this.#frames = undefined;
+    this.#sizes = undefined;
+    this.#head = 0;
+    this.#first = nextSeq;
+    this.#heldBytes = 0;
   }
 }
