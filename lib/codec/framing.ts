@@ -6,7 +6,7 @@ import {
   describe as describeValue,
   type KnownOptions,
 } from '../internal/validate.js';
-import type { Codec } from './codec.js';
+import { streamDecoderOf, type Codec, type StreamDecoder } from './codec.js';
 
 /**
  * The size of the length prefix: a 32-bit unsigned big-endian byte count of the body.
@@ -90,6 +90,8 @@ const OPTIONS: KnownOptions<FrameDecoderOptions<unknown>> = {
  */
 export class FrameDecoder<T> {
   private readonly codec: Codec<T>;
+  /** The codec's decoder for this stream, if it has one (msgpackCodec's binaries share slabs). */
+  private readonly streamDecoder: StreamDecoder<T> | undefined;
   private readonly maxFrameBytes: number;
   private readonly writeReport: () => WriteReport;
   /** The prefix bytes read so far, big-endian: a number, not a buffer, so an idle decoder is small. */
@@ -121,6 +123,7 @@ export class FrameDecoder<T> {
       throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
     }
     this.codec = codec;
+    this.streamDecoder = streamDecoderOf(codec);
     this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
     this.writeReport = writeReport;
   }
@@ -238,11 +241,11 @@ export class FrameDecoder<T> {
   /** Decodes the body at `source[start, end)` in place (no view is made when the codec allows). */
   private deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
     let frame: T;
-    const { codec } = this;
+    const { codec, streamDecoder } = this;
     try {
-      frame = codec.decodeRange
-        ? codec.decodeRange(source, start, end)
-        : codec.decode(source.subarray(start, end));
+      if (streamDecoder) frame = streamDecoder(source, start, end);
+      else if (codec.decodeRange) frame = codec.decodeRange(source, start, end);
+      else frame = codec.decode(source.subarray(start, end));
     } catch (cause) {
       this.fail(
         new ProtocolError(

@@ -1,0 +1,53 @@
+// Where the one-pass reader (msgpack-simple-decode.ts) puts the binaries of the frames one
+// FrameDecoder reads, when the codec shares storage (msgpackCodec's `binarySlabBytes`).
+//
+// A binary must not view the input: the chunk may belong to the caller, who reuses it once
+// FrameDecoder.push returns, and a small binary would keep a whole socket read alive. Copying each
+// binary into an ArrayBuffer of its own keeps both promises, but an ArrayBuffer over 64 bytes is an
+// allocation outside V8's heap, which the garbage collector also has to free: at 1 KiB it was most
+// of what a binary cost. So binaries up to an eighth of the slab are copied one after the other into
+// a fresh, zeroed slab of one connection, and returned as views of it: one allocation per slab.
+// What that changes is said in the TSDoc of `binarySlabBytes`.
+
+/** Copies binaries into slabs of `slabBytes` bytes; one per FrameDecoder (per connection). @internal */
+export class BinarySlab {
+  /** The current slab: binaries are views of it, so it is never written before `used`. */
+  private bytes: Uint8Array | undefined;
+  private used = 0;
+  /** The kind of the binaries (the input's: a Buffer over node sockets), which makes the slab. */
+  private kind: Uint8ArrayKind | undefined;
+  /** Larger binaries get an ArrayBuffer of their own: they would waste too much of a slab's tail. */
+  private readonly largestShared: number;
+
+  constructor(private readonly slabBytes: number) {
+    this.largestShared = slabBytes >>> 3;
+  }
+
+  /** `source[at, at + length)` copied out of `source`, as a Uint8Array of `source`'s kind. */
+  copy(source: Uint8Array, at: number, length: number): Uint8Array {
+    if (length > this.largestShared) return Uint8Array.prototype.slice.call(source, at, at + length);
+    const kind = speciesOf(source);
+    let bytes = this.bytes;
+    if (bytes === undefined || this.used + length > bytes.length || kind !== this.kind) {
+      bytes = this.bytes = new kind(this.slabBytes);
+      this.kind = kind;
+      this.used = 0;
+    }
+    const offset = this.used;
+    this.used += length;
+    if (length <= 16) for (let i = 0; i < length; i++) bytes[offset + i] = source[at + i]!;
+    else bytes.set(new Uint8Array(source.buffer, source.byteOffset + at, length), offset);
+    return new kind(bytes.buffer, offset, length);
+  }
+}
+
+type Uint8ArrayKind = {
+  new (length: number): Uint8Array;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): Uint8Array;
+};
+
+/** The constructor `slice` would use for `source` (its species): Node's Buffer makes Buffers. */
+function speciesOf(source: Uint8Array): Uint8ArrayKind {
+  const constructor = source.constructor as { [Symbol.species]?: Uint8ArrayKind } | undefined;
+  return constructor?.[Symbol.species] ?? Uint8Array;
+}
