@@ -68,17 +68,18 @@ export interface MsgpackCodecOptions {
    * The size of the slabs that the binaries of one connection share, in bytes; `0` gives every
    * binary an `ArrayBuffer` of its own. A transport's frame decoder (one per connection) copies
    * each binary of up to an eighth of this size out of the socket's bytes into the connection's
-   * current slab, a fresh zeroed buffer, and hands out a view of it; larger binaries, binaries in
-   * maps, and `decode` called directly always get their own buffer.
+   * current slab, a fresh zeroed buffer, and hands out a view of it. Larger binaries, those of
+   * frames holding anything but arrays, binaries, integers, booleans and nil (a map, a string),
+   * and those of `decode` and `decodeRange` called directly get a buffer of their own.
    *
    * The trade: one allocation per slab instead of one per binary (outside V8's heap from 65 bytes
-   * on, and freed by the garbage collector), which was the largest cost of receiving 1 KiB binaries
-   * over TCP (about 0.5 µs each). In exchange a binary you keep keeps its whole slab alive (up to
-   * this many bytes, however small the binary), and its `.buffer` holds the other binaries this
-   * connection received around it (never another connection's bytes, nor stale memory): use
-   * `byteOffset` and `byteLength` with `.buffer`, or `slice()` a binary you keep long or hand on.
-   * Either way a binary never views the socket's read buffer, which the transport may reuse, nor
-   * keeps a whole socket read (up to 64 KiB) alive.
+   * on, and freed by the garbage collector), which was the largest single cost of receiving 1 KiB
+   * binaries over TCP with the full stack (a fifth of its CPU profile). In exchange a binary you
+   * keep keeps its whole slab alive (up to this many bytes, however small the binary), and its
+   * `.buffer` holds the other binaries this connection received around it (never another
+   * connection's bytes, nor stale memory): use `byteOffset` and `byteLength` with `.buffer`, and
+   * copy a binary you keep long or hand on (`new Uint8Array(binary)`; a Buffer's `slice` is a view). Either way no binary views the socket's read
+   * buffer, which the transport may reuse, nor keeps a whole socket read (up to 64 KiB) alive.
    * @default 16 KiB (16_384)
    */
   binarySlabBytes?: number;
@@ -107,7 +108,8 @@ export function codecPackr(int64AsType: NonNullable<MsgpackCodecOptions['int64As
  * The default codec: MessagePack through msgpackr, configured for untrusted peers.
  *
  * It reads exactly what it writes: nil, booleans, numbers, strings, binaries (as `Uint8Array`s
- * that own their bytes), arrays, maps (as plain objects), `undefined` and timestamps (as `Date`).
+ * copied out of the input: see `binarySlabBytes`), arrays, maps (as plain objects), `undefined` and
+ * timestamps (as `Date`).
  * Before msgpackr sees a frame, an iterative check refuses anything else with an error naming the
  * byte: msgpackr's other extensions (records, errors, regular expressions, sets, typed arrays,
  * structured-clone references, bundled strings, and any registered with msgpackr's global

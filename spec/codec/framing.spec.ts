@@ -117,6 +117,53 @@ describe('FrameDecoder', () => {
       chunk.fill(0);
       expect(Array.from(frame.blob)).to.deep.equal([9, 8, 7]);
     });
+
+    it('keeps every binary intact when a reused read buffer is overwritten, whatever the chunking', () => {
+      const envelope = fc.tuple(fc.nat(3), fc.uint8Array({ maxLength: 3000 }));
+      fc.assert(
+        fc.property(fc.array(envelope, { maxLength: 12 }), chunking, fc.nat(20_000), (frames, how, size) => {
+          const decoder = new FrameDecoder({ codec: msgpackCodec({ binarySlabBytes: size }) });
+          const readBuffer = Buffer.alloc(64 * 1024);
+          const got: unknown[] = [];
+          for (const piece of split(encodeFrames(codec, frames), how)) {
+            readBuffer.set(piece);
+            decoder.push(readBuffer.subarray(0, piece.length), (frame) => got.push(frame));
+            readBuffer.fill(0xee);
+          }
+          expect(got).to.deep.equal(frames.map(([kind, blob]) => [kind, Buffer.from(blob)]));
+          for (const [, blob] of got as [number, Uint8Array][]) {
+            expect(blob.buffer).not.to.equal(readBuffer.buffer);
+            expect(blob.buffer.byteLength, 'at most a slab, or the binary itself').to.be.at.most(
+              Math.max(size, blob.length),
+            );
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("shares a slab among one decoder's binaries only, and not with binarySlabBytes: 0", () => {
+      const shared = msgpackCodec();
+      const chunk = Buffer.from(
+        encodeFrames(shared, [
+          [0, Uint8Array.of(1)],
+          [0, Uint8Array.of(2)],
+        ]),
+      );
+      const [a1, a2, b1] = [
+        ...pushAll(new FrameDecoder({ codec: shared }), [chunk]),
+        ...pushAll(new FrameDecoder({ codec: shared }), [chunk]),
+      ].map((frame) => (frame as [number, Uint8Array])[1]);
+      expect(a1!.buffer, 'the frames of one connection').to.equal(a2!.buffer);
+      expect(a1!.buffer.byteLength).to.equal(16 * 1024);
+      expect(b1!.buffer, 'another connection').not.to.equal(a1!.buffer);
+      expect(
+        shared.decode(chunk.subarray(4, 4 + chunk.readUInt32BE(0))),
+        'decode: its own buffer',
+      ).to.deep.equal([0, Buffer.of(1)]);
+      const own = pushAll(new FrameDecoder({ codec: msgpackCodec({ binarySlabBytes: 0 }) }), [chunk]);
+      expect(own.map((frame) => (frame as [number, Uint8Array])[1]!.buffer.byteLength)).to.deep.equal([1, 1]);
+    });
   });
 
   describe('oversized frames', () => {

@@ -11,6 +11,7 @@ import {
 } from '../../lib/codec/msgpack-check.js';
 import { MAX_SIMPLE_DEPTH } from '../../lib/codec/msgpack-simple.js';
 import { decodeSimple, MAX_SIMPLE_FRAME_BYTES, NOT_SIMPLE } from '../../lib/codec/msgpack-simple-decode.js';
+import { BinarySlab } from '../../lib/codec/binary-slab.js';
 import { hex, nested, simpleValue } from './arbitraries.js';
 import { msgpackValue } from './arbitraries.js';
 
@@ -47,8 +48,14 @@ function shape(value: unknown): unknown {
 }
 
 /** Asserts that decodeSimple either leaves `bytes` to the full path or decodes them as it would. */
-function expectAgrees(bytes: Uint8Array, limits: MsgpackLimits, start = 0, end = bytes.length): unknown {
-  const simple = decodeSimple(bytes, limits, start, end);
+function expectAgrees(
+  bytes: Uint8Array,
+  limits: MsgpackLimits,
+  start = 0,
+  end = bytes.length,
+  slab?: BinarySlab,
+): unknown {
+  const simple = decodeSimple(bytes, limits, start, end, slab);
   if (simple === NOT_SIMPLE) return simple;
   const expected = reference(bytes, limits, start, end);
   expect(expected.error, 'the full path accepts what the one-pass reader took').to.equal(undefined);
@@ -204,5 +211,93 @@ describe('msgpack simple values, read in one pass (the direct decoding path of m
     expect(() => codec.decode(packr.pack([[1], [2], [3]]))).to.throw(DecodeBudgetError, /over budget/);
     expect(() => codec.decode(Uint8Array.of(0x92, 0x01))).to.throw(/cut short/);
     expect(() => codec.decode(Uint8Array.of(0x01, 0x02))).to.throw(/trailing data/);
+  });
+
+  describe('with a slab: the binaries of one stream share buffers', () => {
+    /** Every binary in a decoded value, depth first. */
+    const binariesOf = (value: unknown): Uint8Array[] =>
+      value instanceof Uint8Array ? [value] : Array.isArray(value) ? value.flatMap(binariesOf) : [];
+
+    const slabBytes = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 65, max: 4096 }));
+
+    it('decodes simple, hostile and mangled bytes as checkMsgpack + msgpackr do, frame after frame', () => {
+      const input = fc.oneof(
+        simpleValue.map((value) => packr.pack(value)),
+        hostile,
+        fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+      );
+      fc.assert(
+        fc.property(fc.array(input, { maxLength: 12 }), slabBytes, limits, (inputs, size, l) => {
+          const slab = new BinarySlab(size);
+          for (const bytes of inputs) expectAgrees(bytes, l, 0, bytes.length, slab);
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('keeps every binary intact when its input is overwritten and later frames fill the slab', () => {
+      fc.assert(
+        fc.property(fc.array(simpleValue, { minLength: 1, maxLength: 12 }), slabBytes, (values, size) => {
+          const slab = new BinarySlab(size);
+          // Like a socket reading into one reused buffer: each input overwrites the one before.
+          const readBuffer = Buffer.alloc(MAX_SIMPLE_FRAME_BYTES);
+          const kept = values.map((value) => {
+            const body = packr.pack(value);
+            readBuffer.set(body);
+            const decoded = decodeSimple(readBuffer, DEFAULTS, 0, body.length, slab);
+            readBuffer.fill(0xee, 0, body.length);
+            return decoded;
+          });
+          kept.forEach((decoded, i) => {
+            expect(shape(decoded)).to.deep.equal(shape(packr.unpack(packr.pack(values[i]))));
+            for (const binary of binariesOf(decoded)) {
+              expect(binary.buffer).not.to.equal(readBuffer.buffer);
+              expect(binary.buffer.byteLength).to.be.at.most(Math.max(size, binary.length));
+            }
+          });
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('copies binaries of up to an eighth of the slab into it, larger ones into buffers of their own', () => {
+      const slab = new BinarySlab(1024);
+      const input = Buffer.from(
+        packr.pack([Uint8Array.of(1, 2), new Uint8Array(128).fill(3), new Uint8Array(129)]),
+      );
+      const [small, eighth, large] = decodeSimple(input, DEFAULTS, 0, input.length, slab) as Uint8Array[];
+      for (const binary of [small!, eighth!, large!])
+        expect(Buffer.isBuffer(binary), 'of the input kind').to.equal(true);
+      expect(small!.buffer).to.equal(eighth!.buffer);
+      expect([small!.byteOffset, eighth!.byteOffset, small!.buffer.byteLength]).to.deep.equal([0, 2, 1024]);
+      expect([large!.byteOffset, large!.buffer.byteLength]).to.deep.equal([0, 129]);
+      // The slab's unused tail is zeros: `.buffer` shows no stale memory.
+      expect(new Uint8Array(small!.buffer, 130).every((byte) => byte === 0)).to.equal(true);
+    });
+
+    it('starts a new slab when a binary does not fit in what is left, or the input kind changes', () => {
+      const slab = new BinarySlab(64);
+      const eight = (byte: number, kind: 'Buffer' | 'Uint8Array') => {
+        const bytes = packr.pack(new Uint8Array(8).fill(byte));
+        return decodeSimple(
+          kind === 'Buffer' ? bytes : Uint8Array.from(bytes),
+          DEFAULTS,
+          0,
+          bytes.length,
+          slab,
+        );
+      };
+      const first = Array.from({ length: 8 }, (_, i) => eight(i, 'Buffer') as Uint8Array);
+      expect(
+        new Set(first.map((binary) => binary.buffer)).size,
+        '8 × 8 bytes fill one 64-byte slab',
+      ).to.equal(1);
+      const ninth = eight(8, 'Buffer') as Uint8Array;
+      expect(ninth.buffer).not.to.equal(first[0]!.buffer);
+      const plain = eight(9, 'Uint8Array') as Uint8Array;
+      expect(Object.getPrototypeOf(plain)).to.equal(Uint8Array.prototype);
+      expect(plain.buffer).not.to.equal(ninth.buffer);
+      expect(first.map((binary) => binary[0])).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+    });
   });
 });
