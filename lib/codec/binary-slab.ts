@@ -5,9 +5,16 @@
 // FrameDecoder.push returns, and a small binary would keep a whole socket read alive. Copying each
 // binary into an ArrayBuffer of its own keeps both promises, but an ArrayBuffer over 64 bytes is an
 // allocation outside V8's heap, which the garbage collector also has to free: at 1 KiB it was most
-// of what a binary cost. So binaries up to an eighth of the slab are copied one after the other into
-// a fresh, zeroed slab of one connection, and returned as views of it: one allocation per slab.
+// of what a binary cost. So binaries from 65 bytes to an eighth of the slab are copied one after the
+// other into a fresh, zeroed slab of one connection, and returned as views of it: one allocation
+// per slab.
 // What that changes is said in the TSDoc of `binarySlabBytes`.
+
+/**
+ * V8 keeps typed arrays of up to 64 bytes in its heap (its `typed_array_max_size_in_heap`): an
+ * allocation as cheap as a view of a slab, so such binaries get their own and keep no slab alive.
+ */
+const IN_HEAP_BYTES = 64;
 
 /** Copies binaries into slabs of `slabBytes` bytes; one per FrameDecoder (per connection). @internal */
 export class BinarySlab {
@@ -25,7 +32,9 @@ export class BinarySlab {
 
   /** `source[at, at + length)` copied out of `source`, as a Uint8Array of `source`'s kind. */
   copy(source: Uint8Array, at: number, length: number): Uint8Array {
-    if (length > this.largestShared) return Uint8Array.prototype.slice.call(source, at, at + length);
+    if (length <= IN_HEAP_BYTES || length > this.largestShared) {
+      return Uint8Array.prototype.slice.call(source, at, at + length);
+    }
     const kind = speciesOf(source);
     let bytes = this.bytes;
     if (bytes === undefined || this.used + length > bytes.length || kind !== this.kind) {

@@ -67,10 +67,11 @@ export interface MsgpackCodecOptions {
   /**
    * The size of the slabs that the binaries of one connection share, in bytes; `0` gives every
    * binary an `ArrayBuffer` of its own. A transport's frame decoder (one per connection) copies
-   * each binary of up to an eighth of this size out of the socket's bytes into the connection's
-   * current slab, a fresh zeroed buffer, and hands out a view of it. Larger binaries, those of
-   * frames holding anything but arrays, binaries, integers, booleans and nil (a map, a string),
-   * and those of `decode` and `decodeRange` called directly get a buffer of their own.
+   * each binary from 65 bytes to an eighth of this size out of the socket's bytes into the
+   * connection's current slab, a fresh zeroed buffer, and hands out a view of it. Binaries of up to
+   * 64 bytes (which V8 allocates in its heap, as cheaply) and larger ones, those of frames holding
+   * anything but arrays, binaries, integers, booleans and nil (a map, a string), and those of
+   * `decode` and `decodeRange` called directly get a buffer of their own.
    *
    * The trade: one allocation per slab instead of one per binary (outside V8's heap from 65 bytes
    * on, and freed by the garbage collector), which was the largest single cost of receiving 1 KiB

@@ -144,25 +144,23 @@ describe('FrameDecoder', () => {
 
     it("shares a slab among one decoder's binaries only, and not with binarySlabBytes: 0", () => {
       const shared = msgpackCodec();
-      const chunk = Buffer.from(
-        encodeFrames(shared, [
-          [0, Uint8Array.of(1)],
-          [0, Uint8Array.of(2)],
-        ]),
-      );
-      const [a1, a2, b1] = [
-        ...pushAll(new FrameDecoder({ codec: shared }), [chunk]),
-        ...pushAll(new FrameDecoder({ codec: shared }), [chunk]),
-      ].map((frame) => (frame as [number, Uint8Array])[1]);
+      const frames = [
+        [0, new Uint8Array(100).fill(1)],
+        [0, new Uint8Array(100).fill(2)],
+      ];
+      const chunk = Buffer.from(encodeFrames(shared, frames));
+      const binaries = (codec: typeof shared) =>
+        pushAll(new FrameDecoder({ codec }), [chunk]).map((frame) => (frame as [number, Uint8Array])[1]);
+      const [a1, a2] = binaries(shared);
+      const [b1] = binaries(shared);
       expect(a1!.buffer, 'the frames of one connection').to.equal(a2!.buffer);
       expect(a1!.buffer.byteLength).to.equal(16 * 1024);
       expect(b1!.buffer, 'another connection').not.to.equal(a1!.buffer);
-      expect(
-        shared.decode(chunk.subarray(4, 4 + chunk.readUInt32BE(0))),
-        'decode: its own buffer',
-      ).to.deep.equal([0, Buffer.of(1)]);
-      const own = pushAll(new FrameDecoder({ codec: msgpackCodec({ binarySlabBytes: 0 }) }), [chunk]);
-      expect(own.map((frame) => (frame as [number, Uint8Array])[1]!.buffer.byteLength)).to.deep.equal([1, 1]);
+      const decoded = shared.decode(chunk.subarray(4, 4 + chunk.readUInt32BE(0))) as [number, Uint8Array];
+      expect(decoded[1].buffer.byteLength, 'decode: its own buffer').to.equal(100);
+      const own = binaries(msgpackCodec({ binarySlabBytes: 0 }));
+      expect(own.map((binary) => binary.buffer.byteLength)).to.deep.equal([100, 100]);
+      expect(own.map((binary) => binary[0])).to.deep.equal([1, 2]);
     });
   });
 

@@ -260,44 +260,44 @@ describe('msgpack simple values, read in one pass (the direct decoding path of m
       );
     });
 
-    it('copies binaries of up to an eighth of the slab into it, larger ones into buffers of their own', () => {
-      const slab = new BinarySlab(1024);
+    it('copies binaries from 65 bytes to an eighth of the slab into it, others into buffers of their own', () => {
+      const slab = new BinarySlab(2048);
       const input = Buffer.from(
-        packr.pack([Uint8Array.of(1, 2), new Uint8Array(128).fill(3), new Uint8Array(129)]),
+        packr.pack([
+          new Uint8Array(64),
+          new Uint8Array(65).fill(1),
+          new Uint8Array(256).fill(2),
+          new Uint8Array(257),
+        ]),
       );
-      const [small, eighth, large] = decodeSimple(input, DEFAULTS, 0, input.length, slab) as Uint8Array[];
-      for (const binary of [small!, eighth!, large!])
-        expect(Buffer.isBuffer(binary), 'of the input kind').to.equal(true);
-      expect(small!.buffer).to.equal(eighth!.buffer);
-      expect([small!.byteOffset, eighth!.byteOffset, small!.buffer.byteLength]).to.deep.equal([0, 2, 1024]);
-      expect([large!.byteOffset, large!.buffer.byteLength]).to.deep.equal([0, 129]);
+      const binaries = decodeSimple(input, DEFAULTS, 0, input.length, slab) as Uint8Array[];
+      const [inHeap, smallest, eighth, large] = binaries as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+      for (const binary of binaries) expect(Buffer.isBuffer(binary), 'of the input kind').to.equal(true);
+      expect([inHeap.byteOffset, inHeap.buffer.byteLength]).to.deep.equal([0, 64]);
+      expect(smallest.buffer).to.equal(eighth.buffer);
+      expect([smallest.byteOffset, eighth.byteOffset, smallest.buffer.byteLength]).to.deep.equal([
+        0, 65, 2048,
+      ]);
+      expect([large.byteOffset, large.buffer.byteLength]).to.deep.equal([0, 257]);
       // The slab's unused tail is zeros: `.buffer` shows no stale memory.
-      expect(new Uint8Array(small!.buffer, 130).every((byte) => byte === 0)).to.equal(true);
+      expect(new Uint8Array(smallest.buffer, 65 + 256).every((byte) => byte === 0)).to.equal(true);
     });
 
     it('starts a new slab when a binary does not fit in what is left, or the input kind changes', () => {
-      const slab = new BinarySlab(64);
-      const eight = (byte: number, kind: 'Buffer' | 'Uint8Array') => {
-        const bytes = packr.pack(new Uint8Array(8).fill(byte));
-        return decodeSimple(
-          kind === 'Buffer' ? bytes : Uint8Array.from(bytes),
-          DEFAULTS,
-          0,
-          bytes.length,
-          slab,
-        );
+      const slab = new BinarySlab(8 * 65);
+      const binary = (byte: number, kind: 'Buffer' | 'Uint8Array') => {
+        const bytes = packr.pack(new Uint8Array(65).fill(byte));
+        const input = kind === 'Buffer' ? bytes : Uint8Array.from(bytes);
+        return decodeSimple(input, DEFAULTS, 0, bytes.length, slab) as Uint8Array;
       };
-      const first = Array.from({ length: 8 }, (_, i) => eight(i, 'Buffer') as Uint8Array);
-      expect(
-        new Set(first.map((binary) => binary.buffer)).size,
-        '8 × 8 bytes fill one 64-byte slab',
-      ).to.equal(1);
-      const ninth = eight(8, 'Buffer') as Uint8Array;
+      const first = Array.from({ length: 8 }, (_, i) => binary(i, 'Buffer'));
+      expect(new Set(first.map((b) => b.buffer)).size, '8 × 65 bytes fill one slab').to.equal(1);
+      const ninth = binary(8, 'Buffer');
       expect(ninth.buffer).not.to.equal(first[0]!.buffer);
-      const plain = eight(9, 'Uint8Array') as Uint8Array;
+      const plain = binary(9, 'Uint8Array');
       expect(Object.getPrototypeOf(plain)).to.equal(Uint8Array.prototype);
       expect(plain.buffer).not.to.equal(ninth.buffer);
-      expect(first.map((binary) => binary[0])).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(first.map((b) => [b[0], b[64]])).to.deep.equal(Array.from({ length: 8 }, (_, i) => [i, i]));
     });
   });
 });
