@@ -21,8 +21,6 @@ export class BinarySlab {
   /** The current slab: binaries are views of it, so it is never written before `used`. */
   private bytes: Uint8Array | undefined;
   private used = 0;
-  /** The kind of the binaries (the input's: a Buffer over node sockets), which makes the slab. */
-  private kind: Uint8ArrayKind | undefined;
   /** Larger binaries get an ArrayBuffer of their own: they would waste too much of a slab's tail. */
   private readonly largestShared: number;
 
@@ -35,25 +33,21 @@ export class BinarySlab {
     if (length <= IN_HEAP_BYTES || length > this.largestShared) {
       return Uint8Array.prototype.slice.call(source, at, at + length);
     }
-    const kind = speciesOf(source);
     let bytes = this.bytes;
-    if (bytes === undefined || this.used + length > bytes.length || kind !== this.kind) {
-      bytes = this.bytes = new kind(this.slabBytes);
-      this.kind = kind;
+    if (bytes === undefined || this.used + length > bytes.length) {
+      bytes = this.bytes = new Uint8Array(this.slabBytes);
       this.used = 0;
     }
     const offset = this.used;
     this.used += length;
-    if (length <= 16) for (let i = 0; i < length; i++) bytes[offset + i] = source[at + i]!;
-    else bytes.set(new Uint8Array(source.buffer, source.byteOffset + at, length), offset);
-    return new kind(bytes.buffer, offset, length);
+    bytes.set(new Uint8Array(source.buffer, source.byteOffset + at, length), offset);
+    // A view of the input's kind (a Buffer over node sockets, as msgpackr would give), whatever the
+    // kind of the inputs before: a frame torn across reads arrives as a Uint8Array of the decoder's.
+    return new (speciesOf(source))(bytes.buffer, offset, length);
   }
 }
 
-type Uint8ArrayKind = {
-  new (length: number): Uint8Array;
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): Uint8Array;
-};
+type Uint8ArrayKind = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Uint8Array;
 
 /** The constructor `slice` would use for `source` (its species): Node's Buffer makes Buffers. */
 function speciesOf(source: Uint8Array): Uint8ArrayKind {
