@@ -6,8 +6,10 @@
 // binary into an ArrayBuffer of its own keeps both promises, but an ArrayBuffer over 64 bytes is an
 // allocation outside V8's heap, which the garbage collector also has to free: at 1 KiB it was most
 // of what a binary cost. So binaries from 65 bytes to an eighth of the slab are copied one after the
-// other into a fresh, zeroed slab of one connection, and returned as views of it: one allocation
-// per slab.
+// other into a fresh, zeroed slab, and returned as views of it: one allocation per slab. A slab
+// serves the binaries of one read of one connection, and is no larger than what is left of that
+// read, so a binary keeps alive at most bytes its connection received with it, and an idle
+// connection holds no slab.
 // What that changes is said in the TSDoc of `binarySlabBytes`.
 
 /**
@@ -16,7 +18,10 @@
  */
 const IN_HEAP_BYTES = 64;
 
-/** Copies binaries into slabs of `slabBytes` bytes; one per FrameDecoder (per connection). @internal */
+/**
+ * Copies binaries into slabs of at most `slabBytes` bytes, each shared by binaries of one read of
+ * one connection (its FrameDecoder's `push`). @internal
+ */
 export class BinarySlab {
   /** The current slab: binaries are views of it, so it is never written before `used`. */
   private bytes: Uint8Array | undefined;
@@ -35,7 +40,8 @@ export class BinarySlab {
     }
     let bytes = this.bytes;
     if (bytes === undefined || this.used + length > bytes.length) {
-      bytes = this.bytes = new Uint8Array(this.slabBytes);
+      // No larger than the rest of the input: a read of one small frame gets a slab of its size.
+      bytes = this.bytes = new Uint8Array(Math.min(this.slabBytes, source.length - at));
       this.used = 0;
     }
     const offset = this.used;
@@ -44,6 +50,11 @@ export class BinarySlab {
     // A view of the input's kind (a Buffer over node sockets, as msgpackr would give), whatever the
     // kind of the inputs before: a frame torn across reads arrives as a Uint8Array of the decoder's.
     return new (speciesOf(source))(bytes.buffer, offset, length);
+  }
+
+  /** Lets the current slab go (at the end of each read): an idle connection holds none. */
+  release(): void {
+    this.bytes = undefined;
   }
 }
 

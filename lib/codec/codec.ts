@@ -65,22 +65,24 @@ export interface MsgpackCodecOptions {
    */
   minDecodeBudget?: number;
   /**
-   * The size of the slabs that the binaries of one connection share, in bytes; `0` gives every
-   * binary an `ArrayBuffer` of its own. A transport's frame decoder (one per connection) copies
-   * each binary from 65 bytes to an eighth of this size out of the socket's bytes into the
-   * connection's current slab, a fresh zeroed buffer, and hands out a view of it. Binaries of up to
-   * 64 bytes (which V8 allocates in its heap, as cheaply) and larger ones, those of frames holding
-   * anything but arrays, binaries, integers, booleans and nil (a map, a string), and those of
-   * `decode` and `decodeRange` called directly get a buffer of their own.
+   * The largest slab that binaries of one connection share, in bytes; `0` gives every binary an
+   * `ArrayBuffer` of its own. A transport's frame decoder (one per connection) copies each binary
+   * from 65 bytes to an eighth of this size out of the socket's bytes into a slab, a fresh zeroed
+   * buffer shared by the binaries of one socket read and no larger than what is left of that read,
+   * and hands out a view of it. Binaries of up to 64 bytes (which V8 allocates in its heap, as
+   * cheaply) and larger ones, those of frames holding anything but arrays, binaries, integers,
+   * booleans and nil (a map, a string), and those of `decode` and `decodeRange` called directly get
+   * a buffer of their own.
    *
    * The trade: one allocation per slab instead of one per binary (outside V8's heap from 65 bytes
    * on, and freed by the garbage collector), which was the largest single cost of receiving 1 KiB
    * binaries over TCP with the full stack (a fifth of its CPU profile). In exchange a binary you
-   * keep keeps its whole slab alive (up to this many bytes, however small the binary), and its
-   * `.buffer` holds the other binaries this connection received around it (never another
-   * connection's bytes, nor stale memory): use `byteOffset` and `byteLength` with `.buffer`, and
-   * copy a binary you keep long or hand on (`new Uint8Array(binary)`; a Buffer's `slice` is a view). Either way no binary views the socket's read
-   * buffer, which the transport may reuse, nor keeps a whole socket read (up to 64 KiB) alive.
+   * keep keeps its slab alive (up to this many bytes, however small the binary), and its `.buffer`
+   * holds the binaries that arrived in the same read (never another connection's bytes, nor stale
+   * memory): use `byteOffset` and `byteLength` with `.buffer`, and copy a binary you keep long or
+   * hand on (`new Uint8Array(binary)`; a Buffer's `slice` is a view). A connection holds no slab
+   * between reads. Either way no binary views the socket's read buffer, which the transport may
+   * reuse, nor keeps a whole socket read (up to 64 KiB) alive.
    * @default 16 KiB (16_384)
    */
   binarySlabBytes?: number;
@@ -160,7 +162,10 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
   if (binarySlabBytes > 0) {
     streamDecoders.set(codec, () => {
       const slab = new BinarySlab(binarySlabBytes);
-      return (bytes, start, end) => decodeRange(bytes, start, end, slab);
+      return {
+        decode: (bytes, start, end) => decodeRange(bytes, start, end, slab),
+        release: () => slab.release(),
+      };
     });
   }
   return codec;
@@ -192,11 +197,16 @@ export function directEncoderOf(codec: object): DirectEncoder | undefined {
 }
 
 /**
- * A decoder of one stream's frames (`decodeRange`'s signature) with state of its own: the slab its
- * binaries share (see `binarySlabBytes`).
+ * A decoder of one stream's frames with state of its own: the slab its binaries share (see
+ * `binarySlabBytes`), which `release` lets go once the caller is done with the read at hand.
  * @internal
  */
-export type StreamDecoder<T> = (bytes: Uint8Array, start: number, end: number) => T;
+export interface StreamDecoder<T> {
+  /** As `decodeRange`. */
+  decode(bytes: Uint8Array, start: number, end: number): T;
+  /** Ends the read: binaries decoded after it share no storage with those before. */
+  release(): void;
+}
 
 /** What makes a {@link StreamDecoder} for each stream, for the codecs that have one. */
 const streamDecoders = new WeakMap<object, () => StreamDecoder<unknown>>();

@@ -147,6 +147,15 @@ export class FrameDecoder<T> {
    */
   push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
     if (this.failure) throw this.failure;
+    try {
+      this.read(chunk, onFrame);
+    } finally {
+      // The binaries of this chunk's frames share storage with none of the next chunk's.
+      this.streamDecoder?.release();
+    }
+  }
+
+  private read(chunk: Uint8Array, onFrame: (frame: T) => void): void {
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
@@ -243,7 +252,7 @@ export class FrameDecoder<T> {
     let frame: T;
     const { codec, streamDecoder } = this;
     try {
-      if (streamDecoder) frame = streamDecoder(source, start, end);
+      if (streamDecoder) frame = streamDecoder.decode(source, start, end);
       else if (codec.decodeRange) frame = codec.decodeRange(source, start, end);
       else frame = codec.decode(source.subarray(start, end));
     } catch (cause) {

@@ -142,7 +142,7 @@ describe('FrameDecoder', () => {
       );
     });
 
-    it("shares a slab among one decoder's binaries only, and not with binarySlabBytes: 0", () => {
+    it("shares a slab among one read's binaries only, and not with binarySlabBytes: 0", () => {
       const shared = msgpackCodec();
       const frames = [
         [0, new Uint8Array(100).fill(1)],
@@ -153,9 +153,17 @@ describe('FrameDecoder', () => {
         pushAll(new FrameDecoder({ codec }), [chunk]).map((frame) => (frame as [number, Uint8Array])[1]);
       const [a1, a2] = binaries(shared);
       const [b1] = binaries(shared);
-      expect(a1!.buffer, 'the frames of one connection').to.equal(a2!.buffer);
-      expect(a1!.buffer.byteLength).to.equal(16 * 1024);
+      expect(a1!.buffer, 'the frames of one read of one connection').to.equal(a2!.buffer);
+      // No larger than the rest of the read: 100 bytes, the next frame's prefix (4), array, integer and
+      // binary headers (4), and its 100 bytes.
+      expect(a1!.buffer.byteLength).to.equal(100 + 4 + 4 + 100);
       expect(b1!.buffer, 'another connection').not.to.equal(a1!.buffer);
+      const decoder = new FrameDecoder({ codec: shared });
+      const [c1, c2] = pushAll(decoder, [chunk.subarray(0, 111), chunk.subarray(111)]).map(
+        (frame) => (frame as [number, Uint8Array])[1],
+      );
+      expect(c1!.buffer, 'another read: the slab was let go when push returned').not.to.equal(c2!.buffer);
+      expect([c1![0], c2![0]]).to.deep.equal([1, 2]);
       const decoded = shared.decode(chunk.subarray(4, 4 + chunk.readUInt32BE(0))) as [number, Uint8Array];
       expect(decoded[1].buffer.byteLength, 'decode: its own buffer').to.equal(100);
       const own = binaries(msgpackCodec({ binarySlabBytes: 0 }));

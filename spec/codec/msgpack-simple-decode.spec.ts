@@ -262,15 +262,16 @@ describe('msgpack simple values, read in one pass (the direct decoding path of m
 
     it('copies binaries from 65 bytes to an eighth of the slab into it, others into buffers of their own', () => {
       const slab = new BinarySlab(2048);
-      const input = Buffer.from(
-        packr.pack([
-          new Uint8Array(64),
-          new Uint8Array(65).fill(1),
-          new Uint8Array(256).fill(2),
-          new Uint8Array(257),
-        ]),
-      );
-      const binaries = decodeSimple(input, DEFAULTS, 0, input.length, slab) as Uint8Array[];
+      const value = [
+        new Uint8Array(64),
+        new Uint8Array(65).fill(1),
+        new Uint8Array(256).fill(2),
+        new Uint8Array(257),
+      ];
+      const body = packr.pack(value);
+      // Room after the frame, as in a socket read holding more frames: the slab takes its full size.
+      const input = Buffer.concat([body, Buffer.alloc(4096, 0xee)]);
+      const binaries = decodeSimple(input, DEFAULTS, 0, body.length, slab) as Uint8Array[];
       const [inHeap, smallest, eighth, large] = binaries as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
       for (const binary of binaries) expect(Buffer.isBuffer(binary), 'of the input kind').to.equal(true);
       expect([inHeap.byteOffset, inHeap.buffer.byteLength]).to.deep.equal([0, 64]);
@@ -283,11 +284,42 @@ describe('msgpack simple values, read in one pass (the direct decoding path of m
       expect(new Uint8Array(smallest.buffer, 65 + 256).every((byte) => byte === 0)).to.equal(true);
     });
 
+    it('makes a slab no larger than what is left of the input, and none after release()', () => {
+      const slab = new BinarySlab(2048);
+      const body = packr.pack([new Uint8Array(100).fill(1), new Uint8Array(100).fill(2)]);
+      const [first, second] = decodeSimple(body, DEFAULTS, 0, body.length, slab) as Uint8Array[];
+      expect(first!.buffer).to.equal(second!.buffer);
+      // 100 bytes, the next binary's 2-byte header and its 100 bytes: the rest of the input.
+      expect(first!.buffer.byteLength).to.equal(202);
+      const [third] = decodeSimple(body, DEFAULTS, 0, body.length, slab) as Uint8Array[];
+      expect(third!.buffer, 'the slab was full').not.to.equal(first!.buffer);
+      const [fourth] = decodeSimple(
+        Buffer.concat([body, Buffer.alloc(1000)]),
+        DEFAULTS,
+        0,
+        body.length,
+        slab,
+      ) as Uint8Array[];
+      // From its first binary (after 3 header bytes) to the end of the input, 1,000 bytes after it.
+      expect(fourth!.buffer.byteLength).to.equal(body.length - 3 + 1000);
+      slab.release();
+      const [fifth] = decodeSimple(
+        Buffer.concat([body, Buffer.alloc(1000)]),
+        DEFAULTS,
+        0,
+        body.length,
+        slab,
+      ) as Uint8Array[];
+      expect(fifth!.buffer, 'released').not.to.equal(fourth!.buffer);
+    });
+
     it('starts a new slab when a binary does not fit in what is left, whatever the input kinds', () => {
       const slab = new BinarySlab(8 * 65);
       const binary = (byte: number, kind: 'Buffer' | 'Uint8Array') => {
         const bytes = packr.pack(new Uint8Array(65).fill(byte));
-        const input = kind === 'Buffer' ? bytes : Uint8Array.from(bytes);
+        // Room after the frame, as in a socket read holding more frames.
+        const read = Buffer.concat([bytes, Buffer.alloc(1000)]);
+        const input = kind === 'Buffer' ? read : Uint8Array.from(read);
         return decodeSimple(input, DEFAULTS, 0, bytes.length, slab) as Uint8Array;
       };
       const kinds = [
