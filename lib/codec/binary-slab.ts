@@ -19,8 +19,8 @@
 const IN_HEAP_BYTES = 64;
 
 /**
- * Copies binaries into slabs of at most `slabBytes` bytes, each shared by binaries of one read of
- * one connection (its FrameDecoder's `push`). @internal
+ * Copies the binaries of one read of one connection (one FrameDecoder `push`) into slabs of at most
+ * `slabBytes` bytes: a FrameDecoder makes one for each read that has such binaries. @internal
  */
 export class BinarySlab {
   /** The current slab: binaries are views of it, so it is never written before `used`. */
@@ -50,11 +50,6 @@ export class BinarySlab {
     // A view of the input's kind (a Buffer over node sockets, as msgpackr would give), whatever the
     // kind of the inputs before: a frame torn across reads arrives as a Uint8Array of the decoder's.
     return new (speciesOf(source))(bytes.buffer, offset, length);
-  }
-
-  /** Lets the current slab go (at the end of each read): an idle connection holds none. */
-  release(): void {
-    this.bytes = undefined;
   }
 }
 

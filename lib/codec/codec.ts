@@ -11,7 +11,7 @@ import {
 import type { Codec } from '../core/codec.js';
 import { encodeSimple, encodeSimpleInto } from './msgpack-simple.js';
 import { decodeSimple, NOT_SIMPLE } from './msgpack-simple-decode.js';
-import { BinarySlab } from './binary-slab.js';
+import type { BinarySlab } from './binary-slab.js';
 
 export type { Codec } from '../core/codec.js';
 
@@ -159,15 +159,7 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
     decodeRange: (bytes, start, end) => decodeRange(bytes, start, end),
   };
   directEncoders.set(codec, (value, out, pos) => encodeSimpleInto(value, maxDepth, out, pos));
-  if (binarySlabBytes > 0) {
-    streamDecoders.set(codec, () => {
-      const slab = new BinarySlab(binarySlabBytes);
-      return {
-        decode: (bytes, start, end) => decodeRange(bytes, start, end, slab),
-        release: () => slab.release(),
-      };
-    });
-  }
+  if (binarySlabBytes > 0) slabDecoders.set(codec, { slabBytes: binarySlabBytes, decode: decodeRange });
   return codec;
 
   function decodeRange(bytes: Uint8Array, start: number, end: number, slab?: BinarySlab): T {
@@ -197,27 +189,22 @@ export function directEncoderOf(codec: object): DirectEncoder | undefined {
 }
 
 /**
- * A decoder of one stream's frames with state of its own: the slab its binaries share (see
- * `binarySlabBytes`), which `release` lets go once the caller is done with the read at hand.
+ * How a codec decodes the frames of one socket read with their binaries in shared slabs (see
+ * `binarySlabBytes`): the caller makes a {@link BinarySlab} of `slabBytes` for each read.
  * @internal
  */
-export interface StreamDecoder<T> {
-  /** As `decodeRange`. */
-  decode(bytes: Uint8Array, start: number, end: number): T;
-  /** Ends the read: binaries decoded after it share no storage with those before. */
-  release(): void;
+export interface SlabDecoder<T> {
+  readonly slabBytes: number;
+  /** As `decodeRange`, with the binaries copied into `slab`. */
+  decode(bytes: Uint8Array, start: number, end: number, slab: BinarySlab): T;
 }
 
-/** What makes a {@link StreamDecoder} for each stream, for the codecs that have one. */
-const streamDecoders = new WeakMap<object, () => StreamDecoder<unknown>>();
+/** The slab decoders of the codecs that have one (msgpackCodec's, unless `binarySlabBytes` is 0). */
+const slabDecoders = new WeakMap<object, SlabDecoder<unknown>>();
 
-/**
- * A new decoder for one stream (a connection's frames) of `codec`, if it has one: else the caller
- * uses `decodeRange` or `decode`.
- * @internal
- */
-export function streamDecoderOf<T>(codec: Codec<T>): StreamDecoder<T> | undefined {
-  return streamDecoders.get(codec)?.() as StreamDecoder<T> | undefined;
+/** The slab decoder of `codec`, if it has one (see {@link SlabDecoder}). @internal */
+export function slabDecoderOf<T>(codec: Codec<T>): SlabDecoder<T> | undefined {
+  return slabDecoders.get(codec) as SlabDecoder<T> | undefined;
 }
 
 const DEFAULT_BINARY_SLAB_BYTES = 16 * 1024;

@@ -6,7 +6,8 @@ import {
   describe as describeValue,
   type KnownOptions,
 } from '../internal/validate.js';
-import { streamDecoderOf, type Codec, type StreamDecoder } from './codec.js';
+import { BinarySlab } from './binary-slab.js';
+import { slabDecoderOf, type Codec, type SlabDecoder } from './codec.js';
 
 /**
  * The size of the length prefix: a 32-bit unsigned big-endian byte count of the body.
@@ -90,8 +91,10 @@ const OPTIONS: KnownOptions<FrameDecoderOptions<unknown>> = {
  */
 export class FrameDecoder<T> {
   private readonly codec: Codec<T>;
-  /** The codec's decoder for this stream, if it has one (msgpackCodec's binaries share slabs). */
-  private readonly streamDecoder: StreamDecoder<T> | undefined;
+  /** The codec's slab decoder, if it has one (msgpackCodec's binaries of one read share slabs). */
+  private readonly slabDecoder: SlabDecoder<T> | undefined;
+  /** The slabs of the read under way, made at its first binary: an idle decoder holds none. */
+  private slab: BinarySlab | undefined;
   private readonly maxFrameBytes: number;
   private readonly writeReport: () => WriteReport;
   /** The prefix bytes read so far, big-endian: a number, not a buffer, so an idle decoder is small. */
@@ -123,7 +126,7 @@ export class FrameDecoder<T> {
       throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
     }
     this.codec = codec;
-    this.streamDecoder = streamDecoderOf(codec);
+    this.slabDecoder = slabDecoderOf(codec);
     this.maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
     this.writeReport = writeReport;
   }
@@ -151,7 +154,7 @@ export class FrameDecoder<T> {
       this.read(chunk, onFrame);
     } finally {
       // The binaries of this chunk's frames share storage with none of the next chunk's.
-      this.streamDecoder?.release();
+      this.slab = undefined;
     }
   }
 
@@ -250,9 +253,10 @@ export class FrameDecoder<T> {
   /** Decodes the body at `source[start, end)` in place (no view is made when the codec allows). */
   private deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
     let frame: T;
-    const { codec, streamDecoder } = this;
+    const { codec, slabDecoder } = this;
     try {
-      if (streamDecoder) frame = streamDecoder.decode(source, start, end);
+      if (slabDecoder)
+        frame = slabDecoder.decode(source, start, end, (this.slab ??= new BinarySlab(slabDecoder.slabBytes)));
       else if (codec.decodeRange) frame = codec.decodeRange(source, start, end);
       else frame = codec.decode(source.subarray(start, end));
     } catch (cause) {
