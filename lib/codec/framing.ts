@@ -6,7 +6,8 @@ import {
   describe as describeValue,
   type KnownOptions,
 } from '../internal/validate.js';
-import type { Codec } from './codec.js';
+import { BinarySlab } from './binary-slab.js';
+import { slabDecoderOf, type Codec, type SlabDecoder } from './codec.js';
 
 /**
  * The size of the length prefix: a 32-bit unsigned big-endian byte count of the body.
@@ -90,6 +91,10 @@ const OPTIONS: KnownOptions<FrameDecoderOptions<unknown>> = {
  */
 export class FrameDecoder<T> {
   readonly #codec: Codec<T>;
+  /** The codec's slab decoder, if it has one (msgpackCodec's binaries of one read share slabs). */
+  readonly #slabDecoder: SlabDecoder<T> | undefined;
+  /** The slabs of the read under way, made at its first binary: an idle decoder holds none. */
+  #slab: BinarySlab | undefined;
   readonly #maxFrameBytes: number;
   readonly #writeReport: () => WriteReport;
   /** The prefix bytes read so far, big-endian: a number, not a buffer, so an idle decoder is small. */
@@ -121,6 +126,7 @@ export class FrameDecoder<T> {
       throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
     }
     this.#codec = codec;
+    this.#slabDecoder = slabDecoderOf(codec);
     this.#maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
     this.#writeReport = writeReport;
   }
@@ -144,6 +150,15 @@ export class FrameDecoder<T> {
    */
   push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
     if (this.#failure) throw this.#failure;
+    try {
+      this.#read(chunk, onFrame);
+    } finally {
+      // The binaries of this chunk's frames share storage with none of the next chunk's.
+      this.#slab = undefined;
+    }
+  }
+
+  #read(chunk: Uint8Array, onFrame: (frame: T) => void): void {
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
@@ -239,10 +254,17 @@ export class FrameDecoder<T> {
   #deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
     let frame: T;
     const codec = this.#codec;
+    const slabDecoder = this.#slabDecoder;
     try {
-      frame = codec.decodeRange
-        ? codec.decodeRange(source, start, end)
-        : codec.decode(source.subarray(start, end));
+      if (slabDecoder)
+        frame = slabDecoder.decode(
+          source,
+          start,
+          end,
+          (this.#slab ??= new BinarySlab(slabDecoder.slabBytes)),
+        );
+      else if (codec.decodeRange) frame = codec.decodeRange(source, start, end);
+      else frame = codec.decode(source.subarray(start, end));
     } catch (cause) {
       this.#fail(
         new ProtocolError(

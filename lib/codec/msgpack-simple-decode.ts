@@ -1,5 +1,6 @@
 import { DECODED_COST, stringCost, type MsgpackLimits } from './msgpack-check.js';
 import { MAX_SIMPLE_DEPTH } from './msgpack-simple.js';
+import type { BinarySlab } from './binary-slab.js';
 
 // A direct MessagePack reader for simple values, the counterpart of msgpack-simple.ts: checking a
 // frame (checkMsgpack) and then decoding it (msgpackr) read every byte twice, and msgpackr's fixed
@@ -11,7 +12,7 @@ import { MAX_SIMPLE_DEPTH } from './msgpack-simple.js';
 // uint 8/16/32, int 8/16/32), fixstrs of ASCII characters, binaries and arrays, nested at most MAX_SIMPLE_DEPTH deep (and
 // `maxDepth`), with the same decode budget as checkMsgpack, and builds what msgpackr builds from
 // them with the codec's options (binaries copied out of the input as msgpackr's `copyBuffers`
-// copies them). It gives up on truncated data, trailing bytes, an array longer than the bytes
+// copies them, or into the slab the caller gives: see binary-slab.ts). It gives up on truncated data, trailing bytes, an array longer than the bytes
 // left, and a decoded size over budget, before allocating anything for them; what it built of a
 // frame it gives up on is no more than the bytes read so far decode to.
 
@@ -35,15 +36,24 @@ let end = 0;
 let cost = 0;
 let budget = 0;
 let depthLimit = 0;
+let slab: BinarySlab | undefined;
 
 /**
  * The value of `bytes[start, end)` when it is one simple value (see above) within `limits` and
- * the range is at most {@link MAX_SIMPLE_FRAME_BYTES}, else {@link NOT_SIMPLE}.
+ * the range is at most {@link MAX_SIMPLE_FRAME_BYTES}, else {@link NOT_SIMPLE}. Binaries are
+ * copied into `binaries` when given, else each into an ArrayBuffer of its own.
  * @internal
  */
-export function decodeSimple(bytes: Uint8Array, limits: MsgpackLimits, start: number, stop: number): unknown {
+export function decodeSimple(
+  bytes: Uint8Array,
+  limits: MsgpackLimits,
+  start: number,
+  stop: number,
+  binaries?: BinarySlab,
+): unknown {
   if (stop - start > MAX_SIMPLE_FRAME_BYTES) return NOT_SIMPLE;
   source = bytes;
+  slab = binaries;
   pos = start;
   end = stop;
   cost = 0;
@@ -52,6 +62,7 @@ export function decodeSimple(bytes: Uint8Array, limits: MsgpackLimits, start: nu
   let value = read(0);
   if (pos !== end) value = NOT_SIMPLE;
   source = EMPTY;
+  slab = undefined;
   return value;
 }
 
@@ -135,12 +146,14 @@ function readShortAscii(length: number): unknown {
   return text;
 }
 
-/** Copies `length` bytes out of the input, as msgpackr's `copyBuffers` does (the input's kind). */
+/** Copies `length` bytes out of the input (into the slab if given), of the input's kind. */
 function readBinary(length: number): unknown {
   if (length < 0 || length > end - pos) return NOT_SIMPLE;
   cost += DECODED_COST.binary + length;
   if (cost > budget) return NOT_SIMPLE;
-  const bytes = Uint8Array.prototype.slice.call(source, pos, pos + length);
+  const bytes = slab
+    ? slab.copy(source, pos, length)
+    : Uint8Array.prototype.slice.call(source, pos, pos + length);
   pos += length;
   return bytes;
 }

@@ -117,6 +117,59 @@ describe('FrameDecoder', () => {
       chunk.fill(0);
       expect(Array.from(frame.blob)).to.deep.equal([9, 8, 7]);
     });
+
+    it('keeps every binary intact when a reused read buffer is overwritten, whatever the chunking', () => {
+      const envelope = fc.tuple(fc.nat(3), fc.uint8Array({ maxLength: 3000 }));
+      fc.assert(
+        fc.property(fc.array(envelope, { maxLength: 12 }), chunking, fc.nat(20_000), (frames, how, size) => {
+          const decoder = new FrameDecoder({ codec: msgpackCodec({ binarySlabBytes: size }) });
+          const readBuffer = Buffer.alloc(64 * 1024);
+          const got: unknown[] = [];
+          for (const piece of split(encodeFrames(codec, frames), how)) {
+            readBuffer.set(piece);
+            decoder.push(readBuffer.subarray(0, piece.length), (frame) => got.push(frame));
+            readBuffer.fill(0xee);
+          }
+          expect(got).to.deep.equal(frames.map(([kind, blob]) => [kind, Buffer.from(blob)]));
+          for (const [, blob] of got as [number, Uint8Array][]) {
+            expect(blob.buffer).not.to.equal(readBuffer.buffer);
+            expect(blob.buffer.byteLength, 'at most a slab, or the binary itself').to.be.at.most(
+              Math.max(size, blob.length),
+            );
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("shares a slab among one read's binaries only, and not with binarySlabBytes: 0", () => {
+      const shared = msgpackCodec();
+      const frames = [
+        [0, new Uint8Array(100).fill(1)],
+        [0, new Uint8Array(100).fill(2)],
+      ];
+      const chunk = Buffer.from(encodeFrames(shared, frames));
+      const binaries = (codec: typeof shared) =>
+        pushAll(new FrameDecoder({ codec }), [chunk]).map((frame) => (frame as [number, Uint8Array])[1]);
+      const [a1, a2] = binaries(shared);
+      const [b1] = binaries(shared);
+      expect(a1!.buffer, 'the frames of one read of one connection').to.equal(a2!.buffer);
+      // No larger than the rest of the read: 100 bytes, the next frame's prefix (4), array, integer and
+      // binary headers (4), and its 100 bytes.
+      expect(a1!.buffer.byteLength).to.equal(100 + 4 + 4 + 100);
+      expect(b1!.buffer, 'another connection').not.to.equal(a1!.buffer);
+      const decoder = new FrameDecoder({ codec: shared });
+      const [c1, c2] = pushAll(decoder, [chunk.subarray(0, 111), chunk.subarray(111)]).map(
+        (frame) => (frame as [number, Uint8Array])[1],
+      );
+      expect(c1!.buffer, 'another read: the slab was let go when push returned').not.to.equal(c2!.buffer);
+      expect([c1![0], c2![0]]).to.deep.equal([1, 2]);
+      const decoded = shared.decode(chunk.subarray(4, 4 + chunk.readUInt32BE(0))) as [number, Uint8Array];
+      expect(decoded[1].buffer.byteLength, 'decode: its own buffer').to.equal(100);
+      const own = binaries(msgpackCodec({ binarySlabBytes: 0 }));
+      expect(own.map((binary) => binary.buffer.byteLength)).to.deep.equal([100, 100]);
+      expect(own.map((binary) => binary[0])).to.deep.equal([1, 2]);
+    });
   });
 
   describe('oversized frames', () => {

@@ -11,6 +11,7 @@ import {
 } from '../../lib/codec/msgpack-check.js';
 import { MAX_SIMPLE_DEPTH } from '../../lib/codec/msgpack-simple.js';
 import { decodeSimple, MAX_SIMPLE_FRAME_BYTES, NOT_SIMPLE } from '../../lib/codec/msgpack-simple-decode.js';
+import { BinarySlab } from '../../lib/codec/binary-slab.js';
 import { hex, nested, simpleValue } from './arbitraries.js';
 import { msgpackValue } from './arbitraries.js';
 
@@ -47,8 +48,14 @@ function shape(value: unknown): unknown {
 }
 
 /** Asserts that decodeSimple either leaves `bytes` to the full path or decodes them as it would. */
-function expectAgrees(bytes: Uint8Array, limits: MsgpackLimits, start = 0, end = bytes.length): unknown {
-  const simple = decodeSimple(bytes, limits, start, end);
+function expectAgrees(
+  bytes: Uint8Array,
+  limits: MsgpackLimits,
+  start = 0,
+  end = bytes.length,
+  slab?: BinarySlab,
+): unknown {
+  const simple = decodeSimple(bytes, limits, start, end, slab);
   if (simple === NOT_SIMPLE) return simple;
   const expected = reference(bytes, limits, start, end);
   expect(expected.error, 'the full path accepts what the one-pass reader took').to.equal(undefined);
@@ -216,5 +223,127 @@ describe('msgpack simple values, read in one pass (the direct decoding path of m
     expect(() => codec.decode(packr.pack([[1], [2], [3]]))).to.throw(DecodeBudgetError, /over budget/);
     expect(() => codec.decode(Uint8Array.of(0x92, 0x01))).to.throw(/cut short/);
     expect(() => codec.decode(Uint8Array.of(0x01, 0x02))).to.throw(/trailing data/);
+  });
+
+  describe('with a slab: the binaries of one stream share buffers', () => {
+    /** Every binary in a decoded value, depth first. */
+    const binariesOf = (value: unknown): Uint8Array[] =>
+      value instanceof Uint8Array ? [value] : Array.isArray(value) ? value.flatMap(binariesOf) : [];
+
+    const slabBytes = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 65, max: 4096 }));
+
+    it('decodes simple, hostile and mangled bytes as checkMsgpack + msgpackr do, frame after frame', () => {
+      const input = fc.oneof(
+        simpleValue.map((value) => packr.pack(value)),
+        hostile,
+        fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
+      );
+      fc.assert(
+        fc.property(fc.array(input, { maxLength: 12 }), slabBytes, limits, (inputs, size, l) => {
+          const slab = new BinarySlab(size);
+          for (const bytes of inputs) expectAgrees(bytes, l, 0, bytes.length, slab);
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('keeps every binary intact when its input is overwritten and later frames fill the slab', () => {
+      fc.assert(
+        fc.property(fc.array(simpleValue, { minLength: 1, maxLength: 12 }), slabBytes, (values, size) => {
+          const slab = new BinarySlab(size);
+          // Like a socket reading into one reused buffer: each input overwrites the one before.
+          const readBuffer = Buffer.alloc(MAX_SIMPLE_FRAME_BYTES);
+          const kept = values.map((value) => {
+            const body = packr.pack(value);
+            readBuffer.set(body);
+            const decoded = decodeSimple(readBuffer, DEFAULTS, 0, body.length, slab);
+            readBuffer.fill(0xee, 0, body.length);
+            return decoded;
+          });
+          kept.forEach((decoded, i) => {
+            expect(shape(decoded)).to.deep.equal(shape(packr.unpack(packr.pack(values[i]))));
+            for (const binary of binariesOf(decoded)) {
+              expect(binary.buffer).not.to.equal(readBuffer.buffer);
+              expect(binary.buffer.byteLength).to.be.at.most(Math.max(size, binary.length));
+            }
+          });
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('copies binaries from 65 bytes to an eighth of the slab into it, others into buffers of their own', () => {
+      const slab = new BinarySlab(2048);
+      const value = [
+        new Uint8Array(64),
+        new Uint8Array(65).fill(1),
+        new Uint8Array(256).fill(2),
+        new Uint8Array(257),
+      ];
+      const body = packr.pack(value);
+      // Room after the frame, as in a socket read holding more frames: the slab takes its full size.
+      const input = Buffer.concat([body, Buffer.alloc(4096, 0xee)]);
+      const binaries = decodeSimple(input, DEFAULTS, 0, body.length, slab) as Uint8Array[];
+      const [inHeap, smallest, eighth, large] = binaries as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+      for (const binary of binaries) expect(Buffer.isBuffer(binary), 'of the input kind').to.equal(true);
+      expect([inHeap.byteOffset, inHeap.buffer.byteLength]).to.deep.equal([0, 64]);
+      expect(smallest.buffer).to.equal(eighth.buffer);
+      expect([smallest.byteOffset, eighth.byteOffset, smallest.buffer.byteLength]).to.deep.equal([
+        0, 65, 2048,
+      ]);
+      expect([large.byteOffset, large.buffer.byteLength]).to.deep.equal([0, 257]);
+      // The slab's unused tail is zeros: `.buffer` shows no stale memory.
+      expect(new Uint8Array(smallest.buffer, 65 + 256).every((byte) => byte === 0)).to.equal(true);
+    });
+
+    it('makes a slab no larger than what is left of the input', () => {
+      const slab = new BinarySlab(2048);
+      const body = packr.pack([new Uint8Array(100).fill(1), new Uint8Array(100).fill(2)]);
+      const [first, second] = decodeSimple(body, DEFAULTS, 0, body.length, slab) as Uint8Array[];
+      expect(first!.buffer).to.equal(second!.buffer);
+      // 100 bytes, the next binary's 2-byte header and its 100 bytes: the rest of the input.
+      expect(first!.buffer.byteLength).to.equal(202);
+      const [third] = decodeSimple(body, DEFAULTS, 0, body.length, slab) as Uint8Array[];
+      expect(third!.buffer, 'the slab was full').not.to.equal(first!.buffer);
+      const [fourth] = decodeSimple(
+        Buffer.concat([body, Buffer.alloc(1000)]),
+        DEFAULTS,
+        0,
+        body.length,
+        slab,
+      ) as Uint8Array[];
+      // From its first binary (after 3 header bytes) to the end of the input, 1,000 bytes after it.
+      expect(fourth!.buffer.byteLength).to.equal(body.length - 3 + 1000);
+    });
+
+    it('starts a new slab when a binary does not fit in what is left, whatever the input kinds', () => {
+      const slab = new BinarySlab(8 * 65);
+      const binary = (byte: number, kind: 'Buffer' | 'Uint8Array') => {
+        const bytes = packr.pack(new Uint8Array(65).fill(byte));
+        // Room after the frame, as in a socket read holding more frames.
+        const read = Buffer.concat([bytes, Buffer.alloc(1000)]);
+        const input = kind === 'Buffer' ? read : Uint8Array.from(read);
+        return decodeSimple(input, DEFAULTS, 0, bytes.length, slab) as Uint8Array;
+      };
+      const kinds = [
+        'Buffer',
+        'Uint8Array',
+        'Uint8Array',
+        'Buffer',
+        'Buffer',
+        'Uint8Array',
+        'Buffer',
+        'Buffer',
+      ] as const;
+      const first = kinds.map((kind, i) => binary(i, kind));
+      expect(new Set(first.map((b) => b.buffer)).size, '8 × 65 bytes fill one slab').to.equal(1);
+      expect(
+        first.map((b) => (Buffer.isBuffer(b) ? 'Buffer' : 'Uint8Array')),
+        'each of its input kind',
+      ).to.deep.equal(kinds);
+      const ninth = binary(8, 'Buffer');
+      expect(ninth.buffer).not.to.equal(first[0]!.buffer);
+      expect(first.map((b) => [b[0], b[64]])).to.deep.equal(Array.from({ length: 8 }, (_, i) => [i, i]));
+    });
   });
 });

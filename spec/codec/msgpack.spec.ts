@@ -621,7 +621,7 @@ describe('msgpackCodec', () => {
       );
     });
 
-    it('validates maxInflation, minDecodeBudget and int64AsType', () => {
+    it('validates maxInflation, minDecodeBudget, int64AsType, maxDepth and binarySlabBytes', () => {
       for (const [options, message] of [
         [{ maxInflation: 0 }, 'msgpackCodec: maxInflation must be a number > 0, got 0'],
         [{ maxInflation: Number.NaN }, 'msgpackCodec: maxInflation must be a number > 0, got NaN'],
@@ -632,6 +632,18 @@ describe('msgpackCodec', () => {
           `msgpackCodec: int64AsType must be 'number', 'bigint' or 'string', got "float"`,
         ],
         [{ maxDepth: 0 }, 'msgpackCodec: maxDepth must be an integer ≥ 1 and ≤ 2147483647, got 0'],
+        [
+          { binarySlabBytes: -1 },
+          'msgpackCodec: binarySlabBytes must be an integer ≥ 0 and ≤ 16777216, got -1',
+        ],
+        [
+          { binarySlabBytes: 0.5 },
+          'msgpackCodec: binarySlabBytes must be an integer ≥ 0 and ≤ 16777216, got 0.5',
+        ],
+        [
+          { binarySlabBytes: Infinity },
+          'msgpackCodec: binarySlabBytes must be an integer ≥ 0 and ≤ 16777216, got Infinity',
+        ],
       ] as const) {
         expect(() => msgpackCodec(options as never), message).to.throw(TypeError, message);
       }
