@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { FrameDecoder } from '../codec/framing.js';
 import {
   ConnectionResetError,
   FrameTimeoutError,
@@ -9,7 +8,7 @@ import {
   type ProtocolError,
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
-import { deliverBytes, endOfInput, FrameDeadline } from '../transports/inbound.js';
+import { deliverBytes, endOfInput, FrameDeadline, LinkFrameDecoder } from '../transports/inbound.js';
 import { LinkWriter, type WriterLimits } from '../transports/link-writer.js';
 import { hostPort } from './address.js';
 import type { ConnectionAccount } from './capacity.js';
@@ -77,11 +76,7 @@ export function runSocket(
     queueMicrotask,
     info,
   );
-  const decoder = new FrameDecoder<unknown>({
-    codec,
-    maxFrameBytes: limits.maxFrameBytes,
-    writeReport: () => writer.writeReport(),
-  });
+  const decoder = new LinkFrameDecoder<unknown>(codec, limits.maxFrameBytes, writer);
 
   const deadline = new FrameDeadline(settings.frameTimeout, settings.scheduler, (held) =>
     fail(

@@ -28,7 +28,7 @@ import {
 } from './capacity.js';
 import { listen } from './listen.js';
 import type { ConnectionHandle } from './socket-connection.js';
-import { WebSocketMeter } from './websocket-meter.js';
+import { pushMetered, type WebSocketMeter } from './websocket-meter.js';
 
 /** The close code and reason sent to every open connection when the server is unsubscribed. */
 const GOING_AWAY = 1001;
@@ -271,7 +271,8 @@ interface ConnectionSettings {
 class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHandle {
   readonly codec: Codec<unknown>;
   readonly limits: WriterLimits;
-  private readonly meter = new WebSocketMeter();
+  /** Only while a message is unfinished: between messages, connections share one (see pushMetered). */
+  private meter: WebSocketMeter | undefined;
   private run: RunningWebSocket | undefined;
   /** Its server's entry for it, told of its 'error' and 'close' events. */
   private events: SocketEvents | undefined;
@@ -346,11 +347,11 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
 
   /** Every chunk read from the socket, after `ws` has read it. */
   read(chunk: Buffer): void {
-    const { meter } = this;
-    meter.push(chunk);
+    const meter = pushMetered(this.meter, chunk);
+    const held = meter.held;
+    this.meter = held > 0 ? meter : undefined;
     const run = this.run;
     if (run === undefined) return;
-    const held = meter.held;
     if (held > 0 || this.deadline) (this.deadline ??= this.newDeadline()).watch(meter.rests, held);
     const refused = this.account.hold(held);
     if (refused) run.abort(refused, TRY_AGAIN_LATER);

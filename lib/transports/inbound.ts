@@ -1,6 +1,7 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
-import type { FrameDecoder } from '../codec/framing.js';
-import { PeerClosedError, ProtocolError, type ConnectionError } from '../core/errors.js';
+import type { Codec } from '../codec/codec.js';
+import { FrameDecoder } from '../codec/framing.js';
+import { PeerClosedError, ProtocolError, type ConnectionError, type WriteReport } from '../core/errors.js';
 import type { TransportEvent } from '../core/transport.js';
 import type { LinkWriter } from './link-writer.js';
 
@@ -88,5 +89,29 @@ export class FrameDeadline {
   stop(): void {
     this.timer?.unsubscribe();
     this.timer = undefined;
+  }
+}
+
+/** What a {@link LinkFrameDecoder} asks for its reports: a connection's {@link LinkWriter}. @internal */
+export interface WriteReporter {
+  writeReport(): WriteReport;
+}
+
+/**
+ * A connection's decoder, whose errors carry its link's write report: it holds the link itself,
+ * not a closure over it (one object less for each open connection).
+ * @internal
+ */
+export class LinkFrameDecoder<T> extends FrameDecoder<T> {
+  constructor(
+    codec: Codec<T>,
+    maxFrameBytes: number,
+    private readonly link: WriteReporter,
+  ) {
+    super({ codec, maxFrameBytes });
+  }
+
+  protected override report(): WriteReport {
+    return this.link.writeReport();
   }
 }

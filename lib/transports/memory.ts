@@ -1,10 +1,10 @@
 import { asyncScheduler, Observable, Subscription, type SchedulerLike, type Subscriber } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
-import { FrameDecoder } from '../codec/framing.js';
+import type { FrameDecoder } from '../codec/framing.js';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { Fifo } from '../internal/fifo.js';
-import { deliverBytes, endOfInput } from './inbound.js';
+import { deliverBytes, endOfInput, LinkFrameDecoder } from './inbound.js';
 import { DueTimer } from '../internal/due-timer.js';
 import {
   LINK_OPTIONS,
@@ -459,11 +459,7 @@ class Half {
       },
       this.info,
     );
-    this.decoder = new FrameDecoder({
-      codec: network.codec,
-      maxFrameBytes: network.limits.maxFrameBytes,
-      writeReport: () => this.writer.writeReport(),
-    });
+    this.decoder = new LinkFrameDecoder(network.codec, network.limits.maxFrameBytes, this.writer);
     this.observable = new Observable((subscriber) => {
       if (this.wasSubscribed) {
         subscriber.error(new TypeError('An accepted connection can be subscribed only once'));

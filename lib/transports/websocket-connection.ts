@@ -1,6 +1,6 @@
 import type { Subscriber } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { FrameDecoder, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
+import { LENGTH_PREFIX_BYTES, type FrameDecoder } from '../codec/framing.js';
 import {
   ConnectionResetError,
   DialError,
@@ -12,7 +12,7 @@ import {
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
 import type { WebSocketCloseEventLike, WebSocketLike } from './websocket.js';
-import { deliverBytes } from './inbound.js';
+import { deliverBytes, LinkFrameDecoder } from './inbound.js';
 import { LinkWriter, type ByteSink, type WriterLimits } from './link-writer.js';
 
 const CONNECTING = 0;
@@ -173,11 +173,7 @@ class WebSocketRun implements RunningWebSocket {
       this.settings.info(),
     );
     this.writer = link;
-    this.decoder = new FrameDecoder({
-      codec,
-      maxFrameBytes: limits.maxFrameBytes,
-      writeReport: () => link.writeReport(),
-    });
+    this.decoder = new LinkFrameDecoder(codec, limits.maxFrameBytes, link);
     this.subscriber.next({ type: 'connected', link });
   }
 
