@@ -166,6 +166,11 @@ export function websocketServer<In = unknown, Out = In>(
     // ws re-emits the HTTP server's errors; an 'error' without a listener would be thrown.
     wss.on('error', () => undefined);
     let lastLocal = '';
+    /**
+     * The listening address, when it is one address (not a wildcard): every connection's local
+     * address then, known without asking each socket (Node keeps an object per socket it asks).
+     */
+    let listeningOn: string | undefined;
     wss.on('connection', (socket, request) => {
       if (subscriber.closed) {
         socket.terminate();
@@ -174,7 +179,7 @@ export function websocketServer<In = unknown, Out = In>(
       socket.pause();
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
       // Every connection to one address shares one string for it.
-      const address = hostPort(request.socket.localAddress, request.socket.localPort);
+      const address = listeningOn ?? hostPort(request.socket.localAddress, request.socket.localPort);
       const local = address === lastLocal ? lastLocal : (lastLocal = address);
       const account = capacity.admit(remote);
       if (!account) {
@@ -203,6 +208,7 @@ export function websocketServer<In = unknown, Out = In>(
         });
         return;
       }
+      if (!WILDCARDS.has(bound.address)) listeningOn = hostPort(bound.address, bound.port);
       const address = `ws://${hostPort(bound.address, bound.port)}${path ?? ''}`;
       subscriber.next({ type: 'listening', host: bound.address, port: bound.port, address });
     };
@@ -217,6 +223,9 @@ export function websocketServer<In = unknown, Out = In>(
     };
   });
 }
+
+/** Listening addresses that accept connections to any of the host's addresses. */
+const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
 
 /** The close code `ws` reports for a connection that ended without a close frame. */
 const ABNORMAL_CLOSE = 1006;
@@ -269,8 +278,6 @@ interface ConnectionSettings {
  * read). One object for all of it, so an idle connection holds little besides `ws`'s own.
  */
 class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHandle {
-  readonly codec: Codec<unknown>;
-  readonly limits: WriterLimits;
   /** Only while a message is unfinished: between messages, connections share one (see pushMetered). */
   private meter: WebSocketMeter | undefined;
   private run: RunningWebSocket | undefined;
@@ -285,9 +292,16 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
     private readonly linkInfo: LinkInfo,
     private readonly settings: ConnectionSettings,
   ) {
-    this.codec = settings.codec;
-    this.limits = settings.limits;
     socket.served = this;
+  }
+
+  // Read from the server's settings: no copies per connection.
+  get codec(): Codec<unknown> {
+    return this.settings.codec;
+  }
+
+  get limits(): WriterLimits {
+    return this.settings.limits;
   }
 
   /** Listens to the socket from its accept on, with the shared listeners (see {@link ServedSocket}). */

@@ -149,8 +149,11 @@ export class LinkWriter<Out> implements Link<Out> {
   private batchHint = MIN_BATCH_BYTES;
   private readonly encodeInto: DirectEncoder | undefined;
   private handed = 0;
-  /** Bytes beyond this offset are known never to have reached the peer (set by `fail`). */
-  private reachable = Infinity;
+  /**
+   * Bytes beyond this offset are known never to have reached the peer (set by `fail`). Undefined
+   * until then rather than Infinity, which V8 would keep in a number object of its own per link.
+   */
+  private reachable: number | undefined;
   private confirmed = 0;
   private unconfirmedEnds: Fifo<number> | undefined;
   /** The end offset of the last frame confirmed whole: where the first unconfirmed frame starts. */
@@ -253,7 +256,7 @@ export class LinkWriter<Out> implements Link<Out> {
     if (this.sentFrames === 0) lastFrame = 'none';
     else if (this.queued) lastFrame = 'not-started';
     else if (this.confirmed >= this.handed) lastFrame = 'whole';
-    else if (this.handed - this.lastFrameBytes >= this.reachable) lastFrame = 'not-started';
+    else if (this.handed - this.lastFrameBytes >= (this.reachable ?? Infinity)) lastFrame = 'not-started';
     else lastFrame = 'partial';
     const framesLeft = this.handedFrames - this.undeliveredFrames;
     return { lastFrame, unconfirmedFrames, unconfirmedBytes, framesLeft };
@@ -269,13 +272,14 @@ export class LinkWriter<Out> implements Link<Out> {
   fail(undelivered?: number): void {
     if (this.dead) return;
     if (undelivered !== undefined) {
-      this.reachable = this.handed - Math.min(undelivered, this.handed - this.confirmed);
-      this.confirm(this.reachable);
+      const reachable = this.handed - Math.min(undelivered, this.handed - this.confirmed);
+      this.reachable = reachable;
+      this.confirm(reachable);
       // The frames still unconfirmed end past `reachable`; all but the first start at or past it.
       // The first starts at the end of the last frame confirmed whole: it reached the peer in part
       // unless it starts exactly at `reachable`.
       const beyond = this.unconfirmedEnds?.length ?? 0;
-      this.undeliveredFrames = beyond > 0 && this.lastConfirmedEnd < this.reachable ? beyond - 1 : beyond;
+      this.undeliveredFrames = beyond > 0 && this.lastConfirmedEnd < reachable ? beyond - 1 : beyond;
     }
     this.dead = true;
     this.inFlight = false;

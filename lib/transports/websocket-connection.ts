@@ -85,10 +85,11 @@ export function runWebSocket(
 /**
  * The state of {@link runWebSocket}: one object with methods rather than a dozen closures over
  * shared variables, so each open connection holds little. On a `ws` socket it is its own listener
- * (an EventListener object, whose `handleEvent` `ws` calls); on any other socket, which may take
- * functions only, three listeners are the only functions it makes.
+ * (an EventListener object, whose `handleEvent` `ws` calls) and its writer's sink (`write`, `end`);
+ * on any other socket, which may take functions only, three listeners are the only functions it
+ * makes, and a {@link BrowserSink} writes.
  */
-class WebSocketRun implements RunningWebSocket {
+class WebSocketRun implements RunningWebSocket, ByteSink {
   private writer: LinkWriter<unknown> | undefined;
   private decoder: FrameDecoder<unknown> | undefined;
   private finished = false;
@@ -117,6 +118,26 @@ class WebSocketRun implements RunningWebSocket {
     socket.addEventListener('message', (event) => this.onMessage(event));
     socket.addEventListener('error', (event) => this.onError(event));
     socket.addEventListener('close', (event) => this.onClose(event));
+  }
+
+  /** As its `ws` socket's sink: `ws` calls back once a message is written, and reads it no more. */
+  get releasesOnDone(): boolean {
+    return true;
+  }
+
+  // As its `ws` socket's sink: `done` only when ws confirms the write, when the message left this
+  // process whole. Messages go out in order, so the last one's confirmation confirms the batch.
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
+    const confirming = this.socket as unknown as ConfirmingWebSocket;
+    const messages = splitMessages(batch);
+    const last = messages.length - 1;
+    sendWhileOpen(this.socket, messages, refused, (message, i) =>
+      confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
+    );
+  }
+
+  end(reason: string | undefined): void {
+    endSocket(this.socket, reason);
   }
 
   /** The listener of a `ws` socket's events (see the class's note), or the caller's relay. */
@@ -168,7 +189,7 @@ class WebSocketRun implements RunningWebSocket {
     const link = new LinkWriter<unknown>(
       codec,
       limits,
-      sinkFor(this.socket),
+      isWsSocket(this.socket) ? this : new BrowserSink(this.socket),
       scheduleMicrotask,
       this.settings.info(),
     );
@@ -288,7 +309,7 @@ const LISTENED = ['message', 'error', 'close'] as const;
 
 /**
  * A socket of the `ws` package, which takes EventListener objects as a browser does: anything with
- * `on`, as `sinkFor` tells them apart. Other WebSocketLike sockets (wrappers, test doubles) may
+ * `on`, as the run tells them apart. Other WebSocketLike sockets (wrappers, test doubles) may
  * take functions only.
  */
 function isWsSocket(socket: WebSocketLike): boolean {
@@ -301,36 +322,9 @@ interface ConfirmingWebSocket {
   send(data: Uint8Array, done: (error?: Error | null) => void): void;
 }
 
-function sinkFor(socket: WebSocketLike): ByteSink {
-  return isWsSocket(socket) ? new ConfirmingSink(socket) : new BrowserSink(socket);
-}
-
 /** Closes the socket with 1000 once the writer has flushed, if it is still open. */
 function endSocket(socket: WebSocketLike, reason: string | undefined): void {
   if (socket.readyState === OPEN) socket.close(1000, reason === undefined ? undefined : closeReason(reason));
-}
-
-/** The sink of a `ws` socket, which confirms each send. A class: one small object per connection. */
-class ConfirmingSink implements ByteSink {
-  /** ws calls back once the message is written to its socket, and reads the batch no more. */
-  readonly releasesOnDone = true;
-
-  constructor(private readonly socket: WebSocketLike) {}
-
-  // `done` only when ws confirms the write: the message then left this process whole. Messages
-  // go out in order, so the last one's confirmation confirms the batch.
-  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
-    const confirming = this.socket as unknown as ConfirmingWebSocket;
-    const messages = splitMessages(batch);
-    const last = messages.length - 1;
-    sendWhileOpen(this.socket, messages, refused, (message, i) =>
-      confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
-    );
-  }
-
-  end(reason: string | undefined): void {
-    endSocket(this.socket, reason);
-  }
 }
 
 /** The sink of a browser's WebSocket, which only exposes `bufferedAmount`. */

@@ -56,8 +56,11 @@ export class SessionEndpoint<Out> {
   private writtenThrough = 0;
   private unacked = 0;
   private ackTimer: Subscription | undefined;
-  /** When the frames not yet acked are to be acked: `ackInterval` after the first of them. */
-  private ackDue = Infinity;
+  /**
+   * When the frames not yet acked are to be acked: `ackInterval` after the first of them. None
+   * while every frame is acked (not Infinity, which V8 would box in a number object per session).
+   */
+  private ackDue: number | undefined;
   private drainWait: Subscription | undefined;
   private drained: Subject<void> | undefined;
   private wantsDrain = false;
@@ -322,7 +325,7 @@ export class SessionEndpoint<Out> {
     this.allWritten = undefined;
     this.link = undefined;
     this.unacked = 0;
-    this.ackDue = Infinity;
+    this.ackDue = undefined;
     this.ackTimer?.unsubscribe();
     this.ackTimer = undefined;
     this.drainWait?.unsubscribe();
@@ -516,7 +519,7 @@ export class SessionEndpoint<Out> {
   private onAckTimer(): void {
     this.ackTimer = undefined;
     if (this.unacked === 0) return;
-    const wait = this.ackDue - this.options.scheduler.now();
+    const wait = (this.ackDue ?? 0) - this.options.scheduler.now();
     if (wait > 0) this.ackTimer = this.options.scheduler.schedule(() => this.onAckTimer(), wait);
     else this.sendAck();
   }

@@ -198,8 +198,11 @@ export class Session<In, Out> {
   previousToken: string | undefined;
   connection: Attachment<Session<In, Out>> | undefined;
   idleSince: number | undefined;
-  /** Until when hellos naming this session are refused unchecked, after a wrong token. */
-  lockedUntil = -Infinity;
+  /**
+   * Until when hellos naming this session are refused unchecked, after a wrong token. None before
+   * one (not -Infinity, which V8 would box in a number object per session).
+   */
+  lockedUntil: number | undefined;
   /** What the handshake of the connection attached last settled, when one ran. */
   handshake: HandshakeResult | undefined;
   /** Restored from a store after its process died: client frames up to it may come again. */
