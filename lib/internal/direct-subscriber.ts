@@ -24,12 +24,18 @@ type Finalizer = Unsubscribable | (() => void);
  * @internal
  */
 export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLike {
-  closed = false;
-  /** Set by `error` and `complete` before their handler runs: nothing more is delivered. */
-  private stopped = false;
+  /**
+   * Taking values, then `stopped` (set by `error` and `complete` before their handler runs: nothing
+   * more is delivered), then `closed` (unsubscribed). One field for both flags.
+   */
+  private phase: 'open' | 'stopped' | 'closed' = 'open';
   /** The first teardown added, almost always the only one: the source's. */
   private finalizer: Finalizer | undefined;
   private more: Finalizer[] | undefined;
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
 
   /** Subscribes this to `source`; its teardown runs when this unsubscribes. */
   protected subscribeTo(source: Observable<T>): void {
@@ -39,12 +45,12 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   next(value: T): void {
-    if (!this.stopped) this.onNext(value);
+    if (this.phase === 'open') this.onNext(value);
   }
 
   error(error: unknown): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.phase !== 'open') return;
+    this.phase = 'stopped';
     try {
       this.onError(error);
     } finally {
@@ -53,8 +59,8 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   complete(): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.phase !== 'open') return;
+    this.phase = 'stopped';
     try {
       this.onComplete();
     } finally {
@@ -90,9 +96,8 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
 
   /** Ends this subscription: the handler of {@link onUnsubscribe} first, then every teardown. */
   unsubscribe(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stopped = true;
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
     const { finalizer, more } = this;
     this.finalizer = undefined;
     this.more = undefined;
