@@ -1,20 +1,21 @@
-import { createServer } from 'node:net';
-import { Observable } from 'rxjs';
+import { createServer, type Socket } from 'node:net';
+import { Observable, type Subscriber } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
-import type { LinkOptions, ServerEvent } from '../core/transport.js';
+import type { LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
-import { AcceptedConnections } from './accepted.js';
+import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
   resolveServerLimits,
   SERVER_LIMIT_OPTIONS,
   ServerCapacity,
+  type ConnectionAccount,
   type ServerLimitOptions,
 } from './capacity.js';
 import { listen } from './listen.js';
-import { runSocket } from './socket-connection.js';
+import { runSocket, type ConnectionHandle, type SocketSettings } from './socket-connection.js';
 
 /**
  * Options of {@link tcpServer}. The link options, the frame deadline and the limits apply to every
@@ -128,16 +129,8 @@ export function tcpServer<In = unknown, Out = In>(
         socket.resetAndDestroy();
         return;
       }
-      const connection = connections.accept<In, Out>(
-        socket,
-        {
-          start: (events) => runSocket(socket, events, { ...settings, account }),
-          discard: () => socket.destroy(),
-        },
-        'tcp',
-        remote,
-        account,
-      );
+      const accepted = new AcceptedTcpSocket(connections, remote, account, socket, settings);
+      const connection = connections.accept<In, Out>(socket, accepted);
       subscriber.next({ type: 'connection', connection, remote });
     });
     const stop = listen(server, host, port, {
@@ -156,4 +149,29 @@ export function tcpServer<In = unknown, Out = In>(
       connections.shutdownAll();
     };
   });
+}
+
+/** An accepted TCP socket: run by {@link runSocket} once subscribed. */
+class AcceptedTcpSocket extends AcceptedSocket {
+  constructor(
+    server: AcceptedConnections,
+    remote: string,
+    account: ConnectionAccount,
+    private readonly socket: Socket,
+    private readonly settings: Omit<SocketSettings, 'account'>,
+  ) {
+    super(server, remote, account);
+  }
+
+  get transport(): string {
+    return 'tcp';
+  }
+
+  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
+    return runSocket(this.socket, subscriber, { ...this.settings, account: this.account });
+  }
+
+  discard(): void {
+    this.socket.destroy();
+  }
 }

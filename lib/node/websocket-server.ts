@@ -16,7 +16,7 @@ import {
   type WebSocketEvent,
   type WebSocketSettings,
 } from '../transports/websocket-connection.js';
-import { AcceptedConnections, type AcceptedSocket, type SocketEvents } from './accepted.js';
+import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
@@ -189,11 +189,17 @@ export function websocketServer<In = unknown, Out = In>(
       }
       const headers = applicationHeaders(request.headers);
       const info: LinkInfo = { transport: 'websocket', remote, local, headers };
-      const served = new ServedWebSocket(socket as ServedSocket, account, info, connectionSettings);
+      const served = new ServedWebSocket(
+        connections,
+        account,
+        socket as ServedSocket,
+        info,
+        connectionSettings,
+      );
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
       (request.socket as MeteredSocket)[SERVED] = served;
       request.socket.on('data', onServedData);
-      const connection = connections.accept<In, Out>(socket, served, 'websocket', remote, account);
+      const connection = connections.accept<In, Out>(socket, served);
       subscriber.next({ type: 'connection', connection, remote });
     });
 
@@ -272,27 +278,31 @@ interface ConnectionSettings {
 }
 
 /**
- * One accepted WebSocket, from its upgrade to its close: the steps its server's
- * {@link AcceptedConnections} runs, the settings its {@link runWebSocket} reads, and the watch on
- * its unfinished message (the deadline and the server's cap, from the meter's count after each
- * read). One object for all of it, so an idle connection holds little besides `ws`'s own.
+ * One accepted WebSocket, from its upgrade to its close: its place in its server (an
+ * {@link AcceptedSocket}), the settings its {@link runWebSocket} reads, and the watch on its
+ * unfinished message (the deadline and the server's cap, from the meter's count after each read).
+ * One object for all of it, so an idle connection holds little besides `ws`'s own.
  */
-class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHandle {
+class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, ConnectionHandle {
   /** Only while a message is unfinished: between messages, connections share one (see pushMetered). */
   private meter: WebSocketMeter | undefined;
   private run: RunningWebSocket | undefined;
-  /** Its server's entry for it, told of its 'error' and 'close' events. */
-  private events: SocketEvents | undefined;
   /** Made when a message is first left unfinished by a read: most connections never need one. */
   private deadline: FrameDeadline | undefined;
 
   constructor(
+    server: AcceptedConnections,
+    override readonly account: ConnectionAccount,
     private readonly socket: ServedSocket,
-    private readonly account: ConnectionAccount,
     private readonly linkInfo: LinkInfo,
     private readonly settings: ConnectionSettings,
   ) {
+    super(server, linkInfo.remote, account);
     socket.served = this;
+  }
+
+  get transport(): string {
+    return 'websocket';
   }
 
   // Read from the server's settings: no copies per connection.
@@ -305,8 +315,7 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   }
 
   /** Listens to the socket from its accept on, with the shared listeners (see {@link ServedSocket}). */
-  watch(events: SocketEvents): void {
-    this.events = events;
+  override watch(): void {
     this.socket.on('message', onServedMessage);
     this.socket.on('error', onServedError);
     this.socket.on('close', onServedClose);
@@ -318,7 +327,7 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   }
 
   failed(error: Error): void {
-    this.events?.onError(error);
+    this.onError(error);
     this.relay({ type: 'error', error });
   }
 
@@ -327,7 +336,7 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
    * close frame received makes a clean close: `ws` reports 1006 when none came.
    */
   closed(code: number, reason: string): void {
-    this.events?.onClose();
+    this.onClose();
     this.relay({ type: 'close', code, reason, wasClean: code !== ABNORMAL_CLOSE });
   }
 
