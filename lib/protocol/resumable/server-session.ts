@@ -214,20 +214,17 @@ export class Session<In, Out> {
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
   private outcome: { error: unknown } | undefined;
   private wasSubscribed = false;
-  private readonly closeSession: (session: Session<In, Out>) => void;
 
   constructor(
     readonly id: string,
-    private readonly maxHeld: number,
-    private readonly end: (session: Session<In, Out>, error: unknown) => void,
+    /** Its server's sessions: they end it, and say how many events it holds unsubscribed. */
+    private readonly owner: SessionOwner<In, Out>,
     options: ConstructorParameters<typeof SessionEndpoint<Out>>[0],
     /** Where the session is kept beyond this process, when the server has a store. */
     readonly stored?: StoreWriter,
-    close: (session: Session<In, Out>) => void = endCleanly,
   ) {
     // The session is its endpoint's owner: a fatal error ends it through `endNow`.
     this.endpoint = new SessionEndpoint<Out>(options, this, stored);
-    this.closeSession = close;
     // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
     this.link = new SessionLink<Out>(this.endpoint, this);
     this.public = Object.freeze(new PublicSession<In, Out>(this));
@@ -240,7 +237,7 @@ export class Session<In, Out> {
 
   /** The link's close: the application ends the session. */
   close(): void {
-    this.closeSession(this);
+    this.owner.close(this);
   }
 
   isClosed(): boolean {
@@ -273,7 +270,7 @@ export class Session<In, Out> {
   /** The teardown of `events$`' subscription: the application stopped listening, so it ends. */
   unsubscribe(): void {
     this.subscriber = undefined;
-    this.end(this, undefined);
+    this.owner.end(this, undefined);
   }
 
   /**
@@ -300,15 +297,16 @@ export class Session<In, Out> {
     if (this.subscriber) return this.subscriber.next(event);
     const held = this.held;
     if (!held || this.ended) return;
-    if (held.length >= this.maxHeld) {
+    const { maxHeld } = this.owner;
+    if (held.length >= maxHeld) {
       const { id } = this;
-      this.end(
+      this.owner.end(
         this,
-        new ReplayBufferFullError(`Session ${id}: ${this.maxHeld} events held and events$ not subscribed`, {
-          frames: this.maxHeld,
+        new ReplayBufferFullError(`Session ${id}: ${maxHeld} events held and events$ not subscribed`, {
+          frames: maxHeld,
           bytes: 0,
           size: 0,
-          limit: { frames: this.maxHeld, bytes: Infinity },
+          limit: { frames: maxHeld, bytes: Infinity },
         }),
       );
       return;
@@ -318,7 +316,7 @@ export class Session<In, Out> {
 
   /** Ends the session through the server's `end`. */
   endNow(error: unknown): void {
-    this.end(this, error);
+    this.owner.end(this, error);
   }
 
   finish(error: unknown): void {
@@ -333,9 +331,17 @@ export class Session<In, Out> {
   }
 }
 
-/** The default close of a session: it ends, cleanly. */
-function endCleanly<In, Out>(session: Session<In, Out>): void {
-  session.endNow(undefined);
+/**
+ * What a {@link Session} asks of its server's sessions: its methods are called on the object, so a
+ * session holds one reference for them, no closures. @internal
+ */
+export interface SessionOwner<In, Out> {
+  /** Ends `session` for good: its events complete, or error with `error`. */
+  end(session: Session<In, Out>, error: unknown): void;
+  /** The application closed `session`'s link. */
+  close(session: Session<In, Out>): void;
+  /** How many events a session holds while its `events$` is not subscribed. */
+  readonly maxHeld: number;
 }
 
 /** A connection of a session server, with the session it may carry. @internal */
