@@ -215,6 +215,23 @@ export class FrameDecoder<T> {
   }
 
   /**
+   * True once the decoder failed or was disposed: it takes no more input.
+   * @internal
+   */
+  get spent(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /**
+   * Goes on as if `offset` bytes of whole frames had been read, for a decoder that holds no
+   * unfinished frame and serves one message of a connection at a time.
+   * @internal
+   */
+  protected restartAt(offset: number): void {
+    this.frameOffset = offset;
+  }
+
+  /**
    * The write report attached to errors: the `writeReport` option's. A transport's own decoder
    * asks its link instead, and holds no closure for it.
    * @internal

@@ -8,7 +8,7 @@ import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core
 import { LINK_OPTIONS, resolveLimits, type WriterLimits } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { FrameTimeoutError } from '../core/errors.js';
-import { FrameDeadline } from '../transports/inbound.js';
+import { FrameDeadline, MessageDecoders } from '../transports/inbound.js';
 import {
   maxMessageBytes,
   runWebSocket,
@@ -145,7 +145,14 @@ export function websocketServer<In = unknown, Out = In>(
   const limits = resolveLimits('websocketServer', options);
   const serverLimits = resolveServerLimits('websocketServer', options);
   const { frameTimeout, scheduler } = resolveFrameTimeout('websocketServer', options);
-  const connectionSettings: ConnectionSettings = { codec: codecOfAll, limits, frameTimeout, scheduler };
+  const decoders = new MessageDecoders(codecOfAll, limits.maxFrameBytes);
+  const connectionSettings: ConnectionSettings = {
+    codec: codecOfAll,
+    limits,
+    decoders,
+    frameTimeout,
+    scheduler,
+  };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
     const capacity = new ServerCapacity(serverLimits, (event) => subscriber.next(event));
     const connections = new AcceptedConnections((remote, error) =>
@@ -273,6 +280,7 @@ function onServedData(this: Socket, chunk: Buffer): void {
 interface ConnectionSettings {
   readonly codec: Codec<unknown>;
   readonly limits: WriterLimits;
+  readonly decoders: MessageDecoders<unknown>;
   readonly frameTimeout: number;
   readonly scheduler: SchedulerLike;
 }
@@ -312,6 +320,10 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
 
   get limits(): WriterLimits {
     return this.settings.limits;
+  }
+
+  get decoders(): MessageDecoders<unknown> {
+    return this.settings.decoders;
   }
 
   /** Listens to the socket from its accept on, with the shared listeners (see {@link ServedSocket}). */

@@ -12,7 +12,7 @@ import {
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
 import type { WebSocketCloseEventLike, WebSocketLike } from './websocket.js';
-import { deliverBytes, LinkFrameDecoder } from './inbound.js';
+import { deliverBytes, type MessageDecoders } from './inbound.js';
 import { LinkWriter, type ByteSink, type WriterLimits } from './link-writer.js';
 
 const CONNECTING = 0;
@@ -48,6 +48,8 @@ export function maxMessageBytes(maxFrameBytes: number): number {
 export interface WebSocketSettings {
   readonly codec: Codec<unknown>;
   readonly limits: WriterLimits;
+  /** Lends each message a decoder: shared by every connection with these settings. */
+  readonly decoders: MessageDecoders<unknown>;
   /** Describes the endpoints; called once the socket is open. */
   readonly info: () => LinkInfo;
   /** Called once when the connection ends, by any path (its teardown included). */
@@ -91,7 +93,10 @@ export function runWebSocket(
  */
 class WebSocketRun implements RunningWebSocket, ByteSink {
   private writer: LinkWriter<unknown> | undefined;
-  private decoder: FrameDecoder<unknown> | undefined;
+  /** The stream offset of the next message: the bytes of the frames decoded so far. */
+  private offset = 0;
+  /** The decoder lent to the message being read, if one is (see MessageDecoders). */
+  private decoding: FrameDecoder<unknown> | undefined;
   private finished = false;
   /** The last 'error' event, attached as the cause of the close that follows it. */
   private lastError: unknown;
@@ -170,7 +175,7 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     this.finished = true;
     this.settings.ended?.();
     this.writer?.dispose();
-    this.decoder?.dispose();
+    this.decoding?.dispose();
     const { socket } = this;
     if (closeCode !== undefined && (socket.readyState === CONNECTING || socket.readyState === OPEN)) {
       socket.close(closeCode, reason);
@@ -194,25 +199,30 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
       this.settings.info(),
     );
     this.writer = link;
-    this.decoder = new LinkFrameDecoder(codec, limits.maxFrameBytes, link);
     this.subscriber.next({ type: 'connected', link });
   }
 
   private onMessage(event: { readonly data: unknown }): void {
-    const { decoder, writer } = this;
-    if (this.finished || !decoder || !writer) return;
+    const { writer, offset } = this;
+    if (this.finished || !writer) return;
     const bytes = binaryData(event.data);
     if (bytes === undefined || bytes.length === 0) {
       const what = bytes === undefined ? 'A text message' : 'An empty message';
       const error = new ProtocolError(
-        `${what} arrived at offset ${decoder.offset}: lifeline frames travel in binary messages`,
-        { offset: decoder.offset, write: writer.writeReport() },
+        `${what} arrived at offset ${offset}: lifeline frames travel in binary messages`,
+        { offset, write: writer.writeReport() },
       );
       return this.fail(error, bytes === undefined ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR);
     }
+    const { decoders } = this.settings;
+    const decoder = decoders.lend(writer, offset);
+    this.decoding = decoder;
     const error = deliverBytes(decoder, bytes, this.subscriber);
+    this.decoding = undefined;
+    this.offset = decoder.offset;
     if (error) return this.fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
-    if (this.finished || decoder.bufferedBytes === 0) return;
+    if (this.finished) return;
+    if (decoder.bufferedBytes === 0) return decoders.giveBack(decoder);
     this.fail(
       new ProtocolError(
         `A WebSocket message ended inside the frame at offset ${decoder.offset} (${decoder.bufferedBytes} bytes of it arrived): a frame never spans messages`,

@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
+import { MessageDecoders } from './inbound.js';
 import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
 import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { maxMessageBytes, runWebSocket } from './websocket-connection.js';
@@ -155,9 +156,11 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
   if (typeof url !== 'string' || !URL.canParse(url)) {
     throw new TypeError(`websocket: url must be a URL, got ${describe(url)}`);
   }
+  const limits = resolveLimits('websocket', options);
   const settings = {
     codec: codec as Codec<unknown>,
-    limits: resolveLimits('websocket', options),
+    limits,
+    decoders: new MessageDecoders(codec as Codec<unknown>, limits.maxFrameBytes),
     info: () => ({ transport: 'websocket', remote: url, local: '' }),
   };
 
