@@ -3,19 +3,17 @@ import { Observable, type Subscriber } from 'rxjs';
 import { ConnectionResetError, type ConnectionError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
 import type { ConnectionAccount } from './capacity.js';
-import type { ConnectionHandle } from './socket-connection.js';
 
 /**
  * One socket a server accepted, from its accept to its close: paused until its connection is
  * subscribed, then running, or gone before it was subscribed (with the error it had, if any), or
- * taken by a subscription after that. Each server's sockets extend it with the two steps for their
- * kind of socket (`start`, `discard`), so an accepted connection is one object: its place in the
- * server and its transport's state together.
+ * taken by a subscription after that. Each server's sockets extend it with the steps for their
+ * kind of socket (`start`, `shutdown`, `discard`), so an accepted connection is one object: its
+ * place in the server and its transport's state together.
  * @internal
  */
 export abstract class AcceptedSocket {
   kind: 'waiting' | 'running' | 'gone' | 'taken' = 'waiting';
-  handle: ConnectionHandle | undefined;
   /**
    * The socket's last 'error' while waiting for its subscription; once it is `gone`, the
    * `ConnectionResetError` its subscription gets (`undefined`: it closed cleanly).
@@ -24,7 +22,6 @@ export abstract class AcceptedSocket {
 
   constructor(
     private readonly server: AcceptedConnections,
-    readonly remote: string,
     /** Its share of the server's capacity, released when it closes. */
     readonly account: ConnectionAccount | undefined,
   ) {}
@@ -32,8 +29,14 @@ export abstract class AcceptedSocket {
   /** The transport's name, for messages: 'tcp', 'websocket'. */
   abstract get transport(): string;
 
+  /** The peer's address, `host:port`. */
+  abstract get remote(): string;
+
   /** Runs the transport's per-connection logic for `subscriber` and starts reading. */
-  abstract start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle;
+  abstract start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void;
+
+  /** Ends the running connection from this side (the server is shutting down): it completes. */
+  abstract shutdown(): void;
 
   /** Closes the socket nobody subscribed to (the server is shutting down). */
   abstract discard(): void;
@@ -84,7 +87,7 @@ export abstract class AcceptedSocket {
       return;
     }
     this.kind = 'running';
-    this.handle = this.start(subscriber);
+    this.start(subscriber);
   }
 }
 
@@ -125,7 +128,7 @@ export class AcceptedConnections {
     const sockets = [...this.open];
     this.open.clear();
     for (const socket of sockets) {
-      if (socket.kind === 'running') socket.handle!.shutdown();
+      if (socket.kind === 'running') socket.shutdown();
       else if (socket.kind === 'waiting') {
         socket.kind = 'gone';
         socket.discard();

@@ -153,22 +153,28 @@ export function tcpServer<In = unknown, Out = In>(
 
 /** An accepted TCP socket: run by {@link runSocket} once subscribed. */
 class AcceptedTcpSocket extends AcceptedSocket {
+  private run: ConnectionHandle | undefined;
+
   constructor(
     server: AcceptedConnections,
-    remote: string,
+    readonly remote: string,
     account: ConnectionAccount,
     private readonly socket: Socket,
     private readonly settings: Omit<SocketSettings, 'account'>,
   ) {
-    super(server, remote, account);
+    super(server, account);
   }
 
   get transport(): string {
     return 'tcp';
   }
 
-  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
-    return runSocket(this.socket, subscriber, { ...this.settings, account: this.account });
+  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
+    this.run = runSocket(this.socket, subscriber, { ...this.settings, account: this.account });
+  }
+
+  shutdown(): void {
+    this.run?.shutdown();
   }
 
   discard(): void {

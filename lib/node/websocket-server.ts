@@ -305,12 +305,16 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
     private readonly linkInfo: LinkInfo,
     private readonly settings: ConnectionSettings,
   ) {
-    super(server, linkInfo.remote, account);
+    super(server, account);
     socket.served = this;
   }
 
   get transport(): string {
     return 'websocket';
+  }
+
+  get remote(): string {
+    return this.linkInfo.remote;
   }
 
   // Read from the server's settings: no copies per connection.
@@ -356,11 +360,10 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
     return this.linkInfo;
   }
 
-  start(events: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
+  start(events: Subscriber<TransportEvent<unknown, unknown>>): void {
     // The run is the subscriber's one teardown, and tells `ended` when it finishes.
     this.run = runWebSocket(this.socket, events, this, false);
     if (!events.closed) this.socket.resume();
-    return this;
   }
 
   discard(): void {

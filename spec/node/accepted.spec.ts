@@ -3,20 +3,33 @@ import { EventEmitter } from 'node:events';
 import type { Observable, Subscriber } from 'rxjs';
 import { ConnectionResetError, type ConnectionError, type TransportEvent } from 'rx-lifeline';
 import { AcceptedConnections, AcceptedSocket } from '../../lib/node/accepted.js';
-import { ServerCapacity } from '../../lib/node/capacity.js';
-import type { ConnectionHandle } from '../../lib/node/socket-connection.js';
+import { ServerCapacity, type ConnectionAccount } from '../../lib/node/capacity.js';
 
 /** An accepted socket that records what its server asks of it. */
 class RecordingSocket extends AcceptedSocket {
   readonly calls: string[] = [];
+  private subscriber: Subscriber<TransportEvent<unknown, unknown>> | undefined;
+
+  constructor(
+    server: AcceptedConnections,
+    readonly remote: string,
+    account: ConnectionAccount | undefined,
+  ) {
+    super(server, account);
+  }
 
   get transport(): string {
     return 'test';
   }
 
-  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
+  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
     this.calls.push('start');
-    return { shutdown: () => (this.calls.push('shutdown'), subscriber.complete()) };
+    this.subscriber = subscriber;
+  }
+
+  shutdown(): void {
+    this.calls.push('shutdown');
+    this.subscriber?.complete();
   }
 
   discard(): void {

@@ -192,7 +192,6 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
 export class Session<In, Out> {
   readonly endpoint: SessionEndpoint<Out>;
   readonly link: SessionLink<Out>;
-  readonly public: ServerSession<In, Out>;
   token = '';
   /** The token of the last resume, valid until the client speaks after its welcome. */
   previousToken: string | undefined;
@@ -227,7 +226,14 @@ export class Session<In, Out> {
     this.endpoint = new SessionEndpoint<Out>(options, this, stored);
     // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
     this.link = new SessionLink<Out>(this.endpoint, this);
-    this.public = Object.freeze(new PublicSession<In, Out>(this));
+  }
+
+  /**
+   * The session as the application holds it: made when the session is handed out, once. The
+   * session does not keep it (the application does, if it wants to).
+   */
+  handOut(): ServerSession<In, Out> {
+    return Object.freeze(new PublicSession<In, Out>(this));
   }
 
   /** The link's send: numbered, kept and written by the endpoint. */
