@@ -15,7 +15,12 @@ import {
   type ServerLimitOptions,
 } from './capacity.js';
 import { listen } from './listen.js';
-import { runSocket, type ConnectionHandle, type SocketSettings } from './socket-connection.js';
+import {
+  runSocket,
+  socketWriterSettings,
+  type ConnectionHandle,
+  type SocketSettings,
+} from './socket-connection.js';
 
 /**
  * Options of {@link tcpServer}. The link options, the frame deadline and the limits apply to every
@@ -105,8 +110,7 @@ export function tcpServer<In = unknown, Out = In>(
   checkPort(port, 0);
   const serverLimits = resolveServerLimits('tcpServer', options);
   const settings = {
-    codec: codec as Codec<unknown>,
-    limits: resolveLimits('tcpServer', options),
+    writer: socketWriterSettings(codec as Codec<unknown>, resolveLimits('tcpServer', options)),
     ...resolveFrameTimeout('tcpServer', options),
   };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {

@@ -5,13 +5,14 @@ import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
-import { LINK_OPTIONS, resolveLimits, type WriterLimits } from '../transports/link-writer.js';
+import { LINK_OPTIONS, resolveLimits, type WriterSettings } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { FrameTimeoutError } from '../core/errors.js';
 import { FrameDeadline, MessageDecoders } from '../transports/inbound.js';
 import {
   maxMessageBytes,
   runWebSocket,
+  webSocketWriterSettings,
   type RunningWebSocket,
   type WebSocketEvent,
   type WebSocketSettings,
@@ -147,8 +148,7 @@ export function websocketServer<In = unknown, Out = In>(
   const { frameTimeout, scheduler } = resolveFrameTimeout('websocketServer', options);
   const decoders = new MessageDecoders(codecOfAll, limits.maxFrameBytes);
   const connectionSettings: ConnectionSettings = {
-    codec: codecOfAll,
-    limits,
+    writer: webSocketWriterSettings(codecOfAll, limits),
     decoders,
     frameTimeout,
     scheduler,
@@ -278,8 +278,7 @@ function onServedData(this: Socket, chunk: Buffer): void {
 
 /** What every connection of one server shares. */
 interface ConnectionSettings {
-  readonly codec: Codec<unknown>;
-  readonly limits: WriterLimits;
+  readonly writer: WriterSettings<unknown>;
   readonly decoders: MessageDecoders<unknown>;
   readonly frameTimeout: number;
   readonly scheduler: SchedulerLike;
@@ -318,12 +317,8 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
   }
 
   // Read from the server's settings: no copies per connection.
-  get codec(): Codec<unknown> {
-    return this.settings.codec;
-  }
-
-  get limits(): WriterLimits {
-    return this.settings.limits;
+  get writer(): WriterSettings<unknown> {
+    return this.settings.writer;
   }
 
   get decoders(): MessageDecoders<unknown> {

@@ -119,6 +119,29 @@ function giveSpare(buffer: Uint8Array): void {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * What every link of one transport, or of one server's connections, shares: made once (see
+ * {@link writerSettings}) rather than copied into each link.
+ * @internal
+ */
+export interface WriterSettings<Out> {
+  readonly codec: Codec<Out>;
+  readonly limits: WriterLimits;
+  /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
+  readonly scheduleFlush: (flush: () => void) => void;
+  /** The codec's writer straight into a batch, if it has one (msgpackCodec's simple values). */
+  readonly encodeInto: DirectEncoder | undefined;
+}
+
+/** The settings of a transport's links: `scheduleFlush` is called unbound. @internal */
+export function writerSettings<Out>(
+  codec: Codec<Out>,
+  limits: WriterLimits,
+  scheduleFlush: (flush: () => void) => void,
+): WriterSettings<Out> {
+  return { codec, limits, scheduleFlush, encodeInto: directEncoderOf(codec) };
+}
+
+/**
  * The one implementation of {@link Link}: encodes frames, coalesces the frames sent in one tick
  * into a single write with one write in flight at a time, enforces the queue limits, and keeps the
  * byte accounting that makes {@link WriteReport} true rather than guessed.
@@ -147,7 +170,6 @@ export class LinkWriter<Out> implements Link<Out> {
   private queued: number[] | undefined;
   /** The size to start the next batch at: the last batch's. */
   private batchHint = MIN_BATCH_BYTES;
-  private readonly encodeInto: DirectEncoder | undefined;
   private handed = 0;
   /**
    * Bytes beyond this offset are known never to have reached the peer (set by `fail`). Undefined
@@ -172,15 +194,11 @@ export class LinkWriter<Out> implements Link<Out> {
   private dead = false;
 
   constructor(
-    private readonly codec: Codec<Out>,
-    private readonly limits: WriterLimits,
+    /** Shared by every link of its transport or server: see {@link writerSettings}. */
+    private readonly settings: WriterSettings<Out>,
     private readonly sink: ByteSink,
-    /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
-    private readonly scheduleFlush: (flush: () => void) => void,
     readonly info: LinkInfo,
-  ) {
-    this.encodeInto = directEncoderOf(codec);
-  }
+  ) {}
 
   get drain$(): Observable<void> {
     if (this.drains === undefined) {
@@ -212,17 +230,17 @@ export class LinkWriter<Out> implements Link<Out> {
     const bodyStart = this.batchUsed + LENGTH_PREFIX_BYTES;
     const bodyEnd = this.encodeAt(frame, bodyStart);
     const bodyLength = bodyEnd - bodyStart;
-    if (bodyLength === 0 || bodyLength > this.limits.maxFrameBytes) {
+    if (bodyLength === 0 || bodyLength > this.settings.limits.maxFrameBytes) {
       throw new EncodeError(
-        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.limits.maxFrameBytes} bytes`,
+        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.settings.limits.maxFrameBytes} bytes`,
       );
     }
     const size = bodyLength + LENGTH_PREFIX_BYTES;
     const buffered = this.bufferedBytes;
-    if (buffered + size > this.limits.maxBufferedBytes) {
+    if (buffered + size > this.settings.limits.maxBufferedBytes) {
       throw new SendBufferFullError(
-        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.limits.maxBufferedBytes}`,
-        { bufferedBytes: buffered, limit: this.limits.maxBufferedBytes },
+        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.settings.limits.maxBufferedBytes}`,
+        { bufferedBytes: buffered, limit: this.settings.limits.maxBufferedBytes },
       );
     }
     writePrefix(this.batch, this.batchUsed, bodyLength);
@@ -233,9 +251,10 @@ export class LinkWriter<Out> implements Link<Out> {
     this.lastFrameBytes = size;
     if (!this.inFlight && !this.flushScheduled) {
       this.flushScheduled = true;
-      this.scheduleFlush(() => this.flush());
+      const { scheduleFlush } = this.settings;
+      scheduleFlush(() => this.flush());
     }
-    if (buffered + size >= this.limits.highWaterMark) {
+    if (buffered + size >= this.settings.limits.highWaterMark) {
       this.needDrain = true;
       return false;
     }
@@ -313,7 +332,10 @@ export class LinkWriter<Out> implements Link<Out> {
       // The sink owns the batch now (its buffer comes back at `done` from a sink that releases it):
       // the next frames go into another buffer.
       const buffer = this.sink.releasesOnDone ? this.batch : undefined;
-      this.batchHint = Math.min(Math.max(MIN_BATCH_BYTES, this.batchUsed), 2 * this.limits.highWaterMark);
+      this.batchHint = Math.min(
+        Math.max(MIN_BATCH_BYTES, this.batchUsed),
+        2 * this.settings.limits.highWaterMark,
+      );
       this.batch = EMPTY;
       this.batchUsed = 0;
       this.inFlight = true;
@@ -338,7 +360,7 @@ export class LinkWriter<Out> implements Link<Out> {
     this.inFlight = false;
     if (!this.sink.pendingBytes) this.confirm(end);
     if (this.queued || this.closing) this.flush();
-    if (this.needDrain && this.bufferedBytes < this.limits.highWaterMark / 2) {
+    if (this.needDrain && this.bufferedBytes < this.settings.limits.highWaterMark / 2) {
       this.needDrain = false;
       this.drains?.next();
     }
@@ -375,7 +397,7 @@ export class LinkWriter<Out> implements Link<Out> {
   private encodeAt(frame: Out, start: number): number {
     let body: Uint8Array;
     try {
-      const direct = this.encodeInto;
+      const direct = this.settings.encodeInto;
       if (direct) {
         if (this.batch.length === 0) this.reserve(this.batchHint);
         let end = direct(frame, this.batch, start);
@@ -383,7 +405,7 @@ export class LinkWriter<Out> implements Link<Out> {
           // Too large for the rest of the batch: once more in a larger one, unless it is too large
           // for a frame (then refused below, nothing allocated). A frame whose getters answer
           // differently the second time takes `encode`.
-          if (end - start > this.limits.maxFrameBytes) return end;
+          if (end - start > this.settings.limits.maxFrameBytes) return end;
           this.reserve(end);
           const needed = end;
           end = direct(frame, this.batch, start);
@@ -391,13 +413,13 @@ export class LinkWriter<Out> implements Link<Out> {
         }
         if (end >= 0) return end;
       }
-      body = this.codec.encode(frame);
+      body = this.settings.codec.encode(frame);
     } catch (cause) {
       throw new EncodeError(`Frame could not be encoded: ${(cause as Error)?.message ?? String(cause)}`, {
         cause,
       });
     }
-    if (body.length > 0 && body.length <= this.limits.maxFrameBytes) {
+    if (body.length > 0 && body.length <= this.settings.limits.maxFrameBytes) {
       this.reserve(start + body.length);
       this.batch.set(body, start);
     }

@@ -10,6 +10,7 @@ import {
   LINK_OPTIONS,
   LinkWriter,
   resolveLimits,
+  writerSettings,
   type LinkOptions,
   type WriterLimits,
 } from './link-writer.js';
@@ -444,18 +445,17 @@ class Half {
     const { network } = pipe;
     this.info = { transport: 'memory', local, remote };
     this.writer = new LinkWriter(
-      network.codec,
-      network.limits,
-      {
-        write: (batch, done) => pipe.transmit(this, batch, done),
-        end: () => pipe.transmit(this, 'eof', () => this.finish()),
-      },
-      (flush) => {
+      // The flush is on the pipe's timers: settings of this end's own.
+      writerSettings(network.codec, network.limits, (flush) => {
         const timer = network.scheduler.schedule(() => {
           pipe.timers.remove(timer);
           flush();
         });
         pipe.timers.add(timer);
+      }),
+      {
+        write: (batch, done) => pipe.transmit(this, batch, done),
+        end: () => pipe.transmit(this, 'eof', () => this.finish()),
       },
       this.info,
     );

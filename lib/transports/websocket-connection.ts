@@ -13,7 +13,13 @@ import {
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
 import type { WebSocketCloseEventLike, WebSocketLike } from './websocket.js';
 import { deliverBytes, type MessageDecoders } from './inbound.js';
-import { LinkWriter, type ByteSink, type WriterLimits } from './link-writer.js';
+import {
+  LinkWriter,
+  writerSettings,
+  type ByteSink,
+  type WriterLimits,
+  type WriterSettings,
+} from './link-writer.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -44,10 +50,18 @@ export function maxMessageBytes(maxFrameBytes: number): number {
   return Math.max(maxFrameBytes + LENGTH_PREFIX_BYTES, MAX_BATCH_MESSAGE_BYTES);
 }
 
+/** The settings of a WebSocket transport's links: flushed in a microtask. @internal */
+export function webSocketWriterSettings(
+  codec: Codec<unknown>,
+  limits: WriterLimits,
+): WriterSettings<unknown> {
+  return writerSettings(codec, limits, scheduleMicrotask);
+}
+
 /** What a WebSocket connection needs besides its socket. @internal */
 export interface WebSocketSettings {
-  readonly codec: Codec<unknown>;
-  readonly limits: WriterLimits;
+  /** The codec, limits and flush of every link: see {@link webSocketWriterSettings}. */
+  readonly writer: WriterSettings<unknown>;
   /** Lends each message a decoder: shared by every connection with these settings. */
   readonly decoders: MessageDecoders<unknown>;
   /** Describes the endpoints; called once the socket is open. */
@@ -190,12 +204,9 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
 
   private open(): void {
     if (this.finished) return;
-    const { codec, limits } = this.settings;
     const link = new LinkWriter<unknown>(
-      codec,
-      limits,
+      this.settings.writer,
       isWsSocket(this.socket) ? this : new BrowserSink(this.socket),
-      scheduleMicrotask,
       this.settings.info(),
     );
     this.writer = link;
@@ -238,7 +249,7 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     const cause = errorOf(event);
     if (writer && (cause as { code?: unknown } | undefined)?.code === WS_MESSAGE_TOO_BIG) {
       // ws refused the message from its header and is closing with 1009 already.
-      const limit = maxMessageBytes(settings.limits.maxFrameBytes);
+      const limit = maxMessageBytes(settings.writer.limits.maxFrameBytes);
       return this.fail(
         new MessageTooLargeError(
           `A WebSocket message from ${settings.info().remote} was over ${limit} bytes, the most a message may carry here`,

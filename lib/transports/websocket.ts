@@ -4,7 +4,7 @@ import type { LinkOptions, Transport, TransportEvent } from '../core/transport.j
 import { MessageDecoders } from './inbound.js';
 import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
 import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
-import { maxMessageBytes, runWebSocket } from './websocket-connection.js';
+import { maxMessageBytes, runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
 
 /**
  * The close event lifeline reads: the browser's `CloseEvent` and `ws`'s both have these fields.
@@ -158,15 +158,14 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
   }
   const limits = resolveLimits('websocket', options);
   const settings = {
-    codec: codec as Codec<unknown>,
-    limits,
+    writer: webSocketWriterSettings(codec as Codec<unknown>, limits),
     decoders: new MessageDecoders(codec as Codec<unknown>, limits.maxFrameBytes),
     info: () => ({ transport: 'websocket', remote: url, local: '' }),
   };
 
   // ws (an EventEmitter) takes options as a third argument: its maxPayload refuses an oversized
   // message from its header. A browser has no such limit and buffers the message whole.
-  const limitOfWs = isWs(Impl) ? { maxPayload: maxMessageBytes(settings.limits.maxFrameBytes) } : undefined;
+  const limitOfWs = isWs(Impl) ? { maxPayload: maxMessageBytes(limits.maxFrameBytes) } : undefined;
   const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
     const socket = limitOfWs
       ? new (Impl as WsConstructor)(url, protocols, limitOfWs)
