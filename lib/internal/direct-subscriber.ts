@@ -3,6 +3,12 @@ import type { Observable, Observer, SubscriptionLike, TeardownLogic, Unsubscriba
 /** A finalizer as RxJS passes it to `add`: a function, or something to unsubscribe. */
 type Finalizer = Unsubscribable | (() => void);
 
+/** The phases of a {@link DirectSubscriber}: taking values, stopped, closed. */
+const OPEN = 0;
+const STOPPED = 1;
+const CLOSED = 2;
+type Phase = typeof OPEN | typeof STOPPED | typeof CLOSED;
+
 /**
  * An observer that is its own subscription, for the per-connection layers: a server holds one
  * per layer per open connection, so it keeps the least it can.
@@ -25,16 +31,16 @@ type Finalizer = Unsubscribable | (() => void);
  */
 export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLike {
   /**
-   * Taking values, then `stopped` (set by `error` and `complete` before their handler runs: nothing
-   * more is delivered), then `closed` (unsubscribed). One field for both flags.
+   * `OPEN`, then `STOPPED` (set by `error` and `complete` before their handler runs:
+   * nothing more is delivered), then `CLOSED` (unsubscribed). One field for both flags.
    */
-  private phase: 'open' | 'stopped' | 'closed' = 'open';
+  private phase: Phase = OPEN;
   /** The first teardown added, almost always the only one: the source's. */
   private finalizer: Finalizer | undefined;
   private more: Finalizer[] | undefined;
 
   get closed(): boolean {
-    return this.phase === 'closed';
+    return this.phase === CLOSED;
   }
 
   /** Subscribes this to `source`; its teardown runs when this unsubscribes. */
@@ -45,12 +51,12 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   next(value: T): void {
-    if (this.phase === 'open') this.onNext(value);
+    if (this.phase === OPEN) this.onNext(value);
   }
 
   error(error: unknown): void {
-    if (this.phase !== 'open') return;
-    this.phase = 'stopped';
+    if (this.phase !== OPEN) return;
+    this.phase = STOPPED;
     try {
       this.onError(error);
     } finally {
@@ -59,8 +65,8 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   complete(): void {
-    if (this.phase !== 'open') return;
-    this.phase = 'stopped';
+    if (this.phase !== OPEN) return;
+    this.phase = STOPPED;
     try {
       this.onComplete();
     } finally {
@@ -96,8 +102,8 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
 
   /** Ends this subscription: the handler of {@link onUnsubscribe} first, then every teardown. */
   unsubscribe(): void {
-    if (this.phase === 'closed') return;
-    this.phase = 'closed';
+    if (this.phase === CLOSED) return;
+    this.phase = CLOSED;
     const { finalizer, more } = this;
     this.finalizer = undefined;
     this.more = undefined;

@@ -46,8 +46,8 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_800,
-  clientMin: 83_500,
+  clientGzip: 27_070,
+  clientMin: 84_200,
   policyGzip: 4_400,
   policyMin: 12_100,
 };
