@@ -2,17 +2,17 @@ import type { EventEmitter } from 'node:events';
 import { Observable, type Subscriber } from 'rxjs';
 import { ConnectionResetError, type ConnectionError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
-import type { ConnectionAccount } from './capacity.js';
+import { ConnectionAccount, type ServerCapacity } from './capacity.js';
 
 /**
  * One socket a server accepted, from its accept to its close: paused until its connection is
  * subscribed, then running, or gone before it was subscribed (with the error it had, if any), or
  * taken by a subscription after that. Each server's sockets extend it with the steps for their
  * kind of socket (`start`, `shutdown`, `discard`), so an accepted connection is one object: its
- * place in the server and its transport's state together.
+ * share of the server's capacity, its place in the server and its transport's state together.
  * @internal
  */
-export abstract class AcceptedSocket {
+export abstract class AcceptedSocket extends ConnectionAccount {
   kind: 'waiting' | 'running' | 'gone' | 'taken' = 'waiting';
   /**
    * The socket's last 'error' while waiting for its subscription; once it is `gone`, the
@@ -20,17 +20,16 @@ export abstract class AcceptedSocket {
    */
   private error: unknown;
 
+  /** `capacity` admitted it (it is its own account there, released when it closes). */
   constructor(
-    private readonly server: AcceptedConnections,
-    /** Its share of the server's capacity, released when it closes. */
-    readonly account: ConnectionAccount | undefined,
-  ) {}
+    capacity: ServerCapacity,
+    private readonly connections: AcceptedConnections,
+  ) {
+    super(capacity);
+  }
 
   /** The transport's name, for messages: 'tcp', 'websocket'. */
   abstract get transport(): string;
-
-  /** The peer's address, `host:port`. */
-  abstract get remote(): string;
 
   /** Runs the transport's per-connection logic for `subscriber` and starts reading. */
   abstract start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void;
@@ -58,8 +57,8 @@ export abstract class AcceptedSocket {
 
   onClose(): void {
     // The connection's place and bytes in its server's capacity are given back first.
-    this.account?.release();
-    this.server.closed(this);
+    this.release();
+    this.connections.closed(this);
     if (this.kind !== 'waiting') return;
     const { error } = this;
     this.kind = 'gone';
@@ -71,7 +70,7 @@ export abstract class AcceptedSocket {
         cause: error,
       },
     );
-    this.server.unobserved(this.remote, this.error as ConnectionError);
+    this.connections.unobserved(this.remote, this.error as ConnectionError);
   }
 
   subscribe(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {

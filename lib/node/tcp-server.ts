@@ -11,7 +11,6 @@ import {
   resolveServerLimits,
   SERVER_LIMIT_OPTIONS,
   ServerCapacity,
-  type ConnectionAccount,
   type ServerLimitOptions,
 } from './capacity.js';
 import { listen } from './listen.js';
@@ -126,14 +125,13 @@ export function tcpServer<In = unknown, Out = In>(
         return;
       }
       const remote = hostPort(socket.remoteAddress, socket.remotePort);
-      const account = capacity.admit(remote);
-      if (!account) {
+      if (!capacity.admit(remote)) {
         // A reset, not a FIN: the client's transport fails (transient) instead of completing.
         socket.on('error', () => undefined);
         socket.resetAndDestroy();
         return;
       }
-      const accepted = new AcceptedTcpSocket(connections, remote, account, socket, settings);
+      const accepted = new AcceptedTcpSocket(capacity, connections, remote, socket, settings);
       const connection = connections.accept<In, Out>(socket, accepted);
       subscriber.next({ type: 'connection', connection, remote });
     });
@@ -160,13 +158,13 @@ class AcceptedTcpSocket extends AcceptedSocket {
   private run: ConnectionHandle | undefined;
 
   constructor(
-    server: AcceptedConnections,
+    capacity: ServerCapacity,
+    connections: AcceptedConnections,
     readonly remote: string,
-    account: ConnectionAccount,
     private readonly socket: Socket,
     private readonly settings: Omit<SocketSettings, 'account'>,
   ) {
-    super(server, account);
+    super(capacity, connections);
   }
 
   get transport(): string {
@@ -174,7 +172,7 @@ class AcceptedTcpSocket extends AcceptedSocket {
   }
 
   start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
-    this.run = runSocket(this.socket, subscriber, { ...this.settings, account: this.account });
+    this.run = runSocket(this.socket, subscriber, { ...this.settings, account: this });
   }
 
   shutdown(): void {

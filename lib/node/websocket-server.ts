@@ -24,7 +24,6 @@ import {
   resolveServerLimits,
   SERVER_LIMIT_OPTIONS,
   ServerCapacity,
-  type ConnectionAccount,
   type ServerLimitOptions,
 } from './capacity.js';
 import { listen } from './listen.js';
@@ -188,8 +187,7 @@ export function websocketServer<In = unknown, Out = In>(
       // Every connection to one address shares one string for it.
       const address = listeningOn ?? hostPort(request.socket.localAddress, request.socket.localPort);
       const local = address === lastLocal ? lastLocal : (lastLocal = address);
-      const account = capacity.admit(remote);
-      if (!account) {
+      if (!capacity.admit(remote)) {
         socket.close(TRY_AGAIN_LATER, 'server full: too many connections');
         socket.terminate();
         return;
@@ -197,8 +195,8 @@ export function websocketServer<In = unknown, Out = In>(
       const headers = applicationHeaders(request.headers);
       const info: LinkInfo = { transport: 'websocket', remote, local, headers };
       const served = new ServedWebSocket(
+        capacity,
         connections,
-        account,
         socket as ServedSocket,
         info,
         connectionSettings,
@@ -298,13 +296,13 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
   private deadline: FrameDeadline | undefined;
 
   constructor(
-    server: AcceptedConnections,
-    override readonly account: ConnectionAccount,
+    capacity: ServerCapacity,
+    connections: AcceptedConnections,
     private readonly socket: ServedSocket,
     private readonly linkInfo: LinkInfo,
     private readonly settings: ConnectionSettings,
   ) {
-    super(server, account);
+    super(capacity, connections);
     socket.served = this;
   }
 
@@ -375,7 +373,7 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
   ended(): void {
     this.run = undefined;
     this.deadline?.stop();
-    this.account.hold(0);
+    this.hold(0);
   }
 
   /** Every chunk read from the socket, after `ws` has read it. */
@@ -386,7 +384,7 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
     const run = this.run;
     if (run === undefined) return;
     if (held > 0 || this.deadline) (this.deadline ??= this.newDeadline()).watch(meter.rests, held);
-    const refused = this.account.hold(held);
+    const refused = this.hold(held);
     if (refused) run.abort(refused, TRY_AGAIN_LATER);
   }
 

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Observable, Subscriber } from 'rxjs';
 import { ConnectionResetError, type ConnectionError, type TransportEvent } from 'rx-lifeline';
 import { AcceptedConnections, AcceptedSocket } from '../../lib/node/accepted.js';
-import { ServerCapacity, type ConnectionAccount } from '../../lib/node/capacity.js';
+import { ServerCapacity } from '../../lib/node/capacity.js';
 
 /** An accepted socket that records what its server asks of it. */
 class RecordingSocket extends AcceptedSocket {
@@ -11,11 +11,11 @@ class RecordingSocket extends AcceptedSocket {
   private subscriber: Subscriber<TransportEvent<unknown, unknown>> | undefined;
 
   constructor(
-    server: AcceptedConnections,
+    capacity: ServerCapacity,
+    connections: AcceptedConnections,
     readonly remote: string,
-    account: ConnectionAccount | undefined,
   ) {
-    super(server, account);
+    super(capacity, connections);
   }
 
   get transport(): string {
@@ -51,10 +51,11 @@ describe('AcceptedConnections (the accepted sockets of a server)', () => {
   function setup() {
     const unobserved: { remote: string; error: ConnectionError }[] = [];
     const connections = new AcceptedConnections((remote, error) => unobserved.push({ remote, error }));
-    const capacity = new ServerCapacity({ maxConnections: 2, maxPendingFrameBytes: 1024 }, () => undefined);
+    const capacity = new ServerCapacity({ maxConnections: 3, maxPendingFrameBytes: 1024 }, () => undefined);
     const accept = (remote: string) => {
       const emitter = new EventEmitter();
-      const socket = new RecordingSocket(connections, remote, capacity.admit(remote));
+      expect(capacity.admit(remote), 'admitted').to.equal(true);
+      const socket = new RecordingSocket(capacity, connections, remote);
       return { emitter, socket, connection: connections.accept(emitter, socket) };
     };
     return { connections, capacity, unobserved, accept };
@@ -74,9 +75,9 @@ describe('AcceptedConnections (the accepted sockets of a server)', () => {
     expect(error).to.be.instanceOf(ConnectionResetError);
     expect((error as ConnectionResetError).cause).to.equal(cause);
     expect(socket.calls).to.deep.equal([]);
-    // Its place was given back: two more fit under maxConnections 2.
-    expect(capacity.admit('b:1')).to.not.equal(undefined);
-    expect(capacity.admit('b:2')).to.not.equal(undefined);
+    // Its place was given back: three more fit under maxConnections 3, not four.
+    const admitted = ['b:1', 'b:2', 'b:3', 'b:4'].map((remote) => capacity.admit(remote));
+    expect(admitted).to.deep.equal([true, true, true, false]);
   });
 
   it('a socket closed cleanly before its subscription completes it; a second subscription errors with a TypeError', () => {

@@ -99,7 +99,7 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         expect(field(served, 'kind')).to.equal('running');
         for (const name of ['meter', 'deadline'])
           expect(field(served, name), `ServedWebSocket.${name}`).to.equal(undefined);
-        for (const name of ['events', 'codec', 'limits', 'decoder'])
+        for (const name of ['events', 'codec', 'limits', 'decoder', 'account', 'handle'])
           expect(owns(served, name), `ServedWebSocket own ${name}`).to.equal(false);
         // Listening on one address, the server never asked the socket for it (Node caches it).
         const tcp = field(field(served, 'socket'), '_socket');
