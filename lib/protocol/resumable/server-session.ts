@@ -210,9 +210,9 @@ export class Session<In, Out> {
   closing = false;
   ended = false;
   private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
+  /** The events until `events$` is subscribed; undefined from then on (it can be subscribed once). */
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
   private outcome: { error: unknown } | undefined;
-  private wasSubscribed = false;
 
   constructor(
     readonly id: string,
@@ -256,14 +256,13 @@ export class Session<In, Out> {
 
   /** The one subscription of `events$`: the events held so far, then each as it comes. */
   subscribeEvents(subscriber: Subscriber<ServerSessionEvent<In, Out>>): TeardownLogic {
-    if (this.wasSubscribed) {
+    if (this.held === undefined) {
       subscriber.error(new TypeError(`The events of session ${this.id} can be subscribed only once`));
       return undefined;
     }
-    this.wasSubscribed = true;
     const held = this.held;
     this.held = undefined;
-    if (held) for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
+    for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
     if (this.outcome) {
       if (this.outcome.error === undefined) subscriber.complete();
       else subscriber.error(this.outcome.error);
