@@ -102,7 +102,8 @@ export class FrameDecoder<T> {
   #headerFill = 0;
   /** Body length of the frame being read, or -1 while reading a prefix. */
   #bodyLength = -1;
-  #parts: Uint8Array[] = [];
+  /** The copied pieces of a body torn across chunks; none between frames (most of the time). */
+  #parts: Uint8Array[] | undefined;
   #partBytes = 0;
   /** Stream offset of the first byte of the frame being read. */
   #frameOffset = 0;
@@ -120,7 +121,7 @@ export class FrameDecoder<T> {
       throw new TypeError(`${needed}, got ${describeValue(options)}`);
     }
     checkKnownOptions('FrameDecoder', options, OPTIONS);
-    const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = () => UNKNOWN_WRITE } = options;
+    const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = unknownWrite } = options;
     if (codec === undefined) throw new TypeError(`${needed}, got no codec`);
     if (typeof (codec as Partial<Codec<T>> | null)?.decode !== 'function') {
       throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
@@ -184,12 +185,12 @@ export class FrameDecoder<T> {
       if (take === 0) break;
       // A copy (not Buffer#slice, which is a view): the chunk's buffer belongs to the caller, who
       // may reuse it once push returns.
-      this.#parts.push(new Uint8Array(chunk.subarray(pos, pos + take)));
+      (this.#parts ??= []).push(new Uint8Array(chunk.subarray(pos, pos + take)));
       this.#partBytes += take;
       pos += take;
       if (this.#partBytes === this.#bodyLength) {
         // The parts are copies this decoder made, so a single one can be used as it is.
-        const body = concatBytes(this.#parts, this.#partBytes, true);
+        const body = concatBytes(this.#parts!, this.#partBytes, true);
         this.#deliver(body, 0, body.length, onFrame);
         if (this.#disposed) return;
       }
@@ -209,7 +210,7 @@ export class FrameDecoder<T> {
     this.#fail(
       new ProtocolError(
         `Stream ended inside a frame at offset ${this.#frameOffset}: ${held} bytes of ${expected} arrived`,
-        { offset: this.#frameOffset, write: this.#writeReport(), phase },
+        { offset: this.#frameOffset, write: this.report(), phase },
       ),
     );
   }
@@ -220,7 +221,7 @@ export class FrameDecoder<T> {
    */
   dispose(): void {
     this.#disposed = true;
-    this.#parts = [];
+    this.#parts = undefined;
     this.#partBytes = 0;
     this.#bodyLength = -1;
     this.#headerFill = 0;
@@ -228,12 +229,38 @@ export class FrameDecoder<T> {
     this.#failure ??= new ProtocolError('Decoder disposed', { offset: this.#frameOffset });
   }
 
+  /**
+   * True once the decoder failed or was disposed: it takes no more input.
+   * @internal
+   */
+  get spent(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /**
+   * Goes on as if `offset` bytes of whole frames had been read, for a decoder that holds no
+   * unfinished frame and serves one message of a connection at a time.
+   * @internal
+   */
+  protected restartAt(offset: number): void {
+    this.#frameOffset = offset;
+  }
+
+  /**
+   * The write report attached to errors: the `writeReport` option's. A transport's own decoder
+   * asks its link instead, and holds no closure for it.
+   * @internal
+   */
+  protected report(): WriteReport {
+    return this.#writeReport();
+  }
+
   #startBody(length: number): void {
     if (length > this.#maxFrameBytes) {
       this.#fail(
         new FrameTooLargeError(
           `Frame at offset ${this.#frameOffset} announces ${length} bytes; the limit is ${this.#maxFrameBytes}`,
-          { offset: this.#frameOffset, size: length, limit: this.#maxFrameBytes, write: this.#writeReport() },
+          { offset: this.#frameOffset, size: length, limit: this.#maxFrameBytes, write: this.report() },
         ),
       );
     }
@@ -241,7 +268,7 @@ export class FrameDecoder<T> {
       this.#fail(
         new ProtocolError(`Empty frame at offset ${this.#frameOffset}: a frame body is never empty`, {
           offset: this.#frameOffset,
-          write: this.#writeReport(),
+          write: this.report(),
         }),
       );
     }
@@ -269,13 +296,13 @@ export class FrameDecoder<T> {
       this.#fail(
         new ProtocolError(
           `Malformed frame at offset ${this.#frameOffset} (${end - start} bytes): ${describe(cause)}`,
-          { offset: this.#frameOffset, cause, write: this.#writeReport() },
+          { offset: this.#frameOffset, cause, write: this.report() },
         ),
       );
     }
     this.#frameOffset += LENGTH_PREFIX_BYTES + end - start;
     this.#bodyLength = -1;
-    this.#parts = [];
+    this.#parts = undefined;
     this.#partBytes = 0;
     try {
       onFrame(frame);
@@ -283,14 +310,14 @@ export class FrameDecoder<T> {
       this.#failure = new ProtocolError(
         `Decoder stopped at offset ${this.#frameOffset}: the frame callback threw, so the bytes after ` +
           'its frame were not read',
-        { offset: this.#frameOffset, cause: error, write: this.#writeReport() },
+        { offset: this.#frameOffset, cause: error, write: this.report() },
       );
       throw error;
     }
   }
 
   #fail(error: ProtocolError): never {
-    this.#parts = [];
+    this.#parts = undefined;
     this.#partBytes = 0;
     this.#failure = error;
     throw error;
@@ -335,6 +362,11 @@ export function joinFrames(bodies: readonly Uint8Array[], totalBodyBytes?: numbe
 /** Validates a `maxFrameBytes` option. @internal */
 export function checkMaxFrameBytes(value: number, where: string): number {
   return checkNumber(where, 'maxFrameBytes', value, { min: 1, integer: true, max: 0xffffffff });
+}
+
+/** The default `writeReport`: one function for every decoder. */
+function unknownWrite(): WriteReport {
+  return UNKNOWN_WRITE;
 }
 
 function readUint32(bytes: Uint8Array, at: number): number {

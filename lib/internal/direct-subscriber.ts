@@ -3,6 +3,12 @@ import type { Observable, Observer, SubscriptionLike, TeardownLogic, Unsubscriba
 /** A finalizer as RxJS passes it to `add`: a function, or something to unsubscribe. */
 type Finalizer = Unsubscribable | (() => void);
 
+/** The phases of a {@link DirectSubscriber}: taking values, stopped, closed. */
+const OPEN = 0;
+const STOPPED = 1;
+const CLOSED = 2;
+type Phase = typeof OPEN | typeof STOPPED | typeof CLOSED;
+
 /**
  * An observer that is its own subscription, for the per-connection layers: a server holds one
  * per layer per open connection, so it keeps the least it can.
@@ -24,12 +30,18 @@ type Finalizer = Unsubscribable | (() => void);
  * @internal
  */
 export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLike {
-  closed = false;
-  /** Set by `error` and `complete` before their handler runs: nothing more is delivered. */
-  #stopped = false;
+  /**
+   * `OPEN`, then `STOPPED` (set by `error` and `complete` before their handler runs:
+   * nothing more is delivered), then `CLOSED` (unsubscribed). One field for both flags.
+   */
+  #phase: Phase = OPEN;
   /** The first teardown added, almost always the only one: the source's. */
   #finalizer: Finalizer | undefined;
   #more: Finalizer[] | undefined;
+
+  get closed(): boolean {
+    return this.#phase === CLOSED;
+  }
 
   /** Subscribes this to `source`; its teardown runs when this unsubscribes. */
   protected subscribeTo(source: Observable<T>): void {
@@ -39,12 +51,12 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   next(value: T): void {
-    if (!this.#stopped) this.onNext(value);
+    if (this.#phase === OPEN) this.onNext(value);
   }
 
   error(error: unknown): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
+    if (this.#phase !== OPEN) return;
+    this.#phase = STOPPED;
     try {
       this.onError(error);
     } finally {
@@ -53,8 +65,8 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
   }
 
   complete(): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
+    if (this.#phase !== OPEN) return;
+    this.#phase = STOPPED;
     try {
       this.onComplete();
     } finally {
@@ -90,9 +102,8 @@ export abstract class DirectSubscriber<T> implements Observer<T>, SubscriptionLi
 
   /** Ends this subscription: the handler of {@link onUnsubscribe} first, then every teardown. */
   unsubscribe(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.#stopped = true;
+    if (this.#phase === CLOSED) return;
+    this.#phase = CLOSED;
     const finalizer = this.#finalizer;
     const more = this.#more;
     this.#finalizer = undefined;

@@ -2,71 +2,75 @@ import type { EventEmitter } from 'node:events';
 import { Observable, type Subscriber } from 'rxjs';
 import { ConnectionResetError, type ConnectionError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
-import type { ConnectionAccount } from './capacity.js';
-import type { ConnectionHandle } from './socket-connection.js';
+import { ConnectionAccount, type ServerCapacity } from './capacity.js';
 
 /**
- * A socket a server accepted, paused until someone subscribes to its connection. Each server
- * supplies these two steps for its kind of socket. @internal
+ * One socket a server accepted, from its accept to its close: paused until its connection is
+ * subscribed, then running, or gone before it was subscribed (with the error it had, if any), or
+ * taken by a subscription after that. Each server's sockets extend it with the steps for their
+ * kind of socket (`start`, `shutdown`, `discard`), so an accepted connection is one object: its
+ * share of the server's capacity, its place in the server and its transport's state together.
+ * @internal
  */
-export interface AcceptedSocket {
-  /** Runs the transport's per-connection logic for `subscriber` and starts reading. */
-  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle;
-  /** Closes the socket nobody subscribed to (the server is shutting down). */
-  discard(): void;
-  /**
-   * Tells `events` of the socket's 'error' and 'close' events from now on. A socket without it
-   * has listeners of their own added (two closures).
-   */
-  watch?(events: SocketEvents): void;
-}
-
-/** What an accepted socket's server hears of it: its errors, and its close. @internal */
-export interface SocketEvents {
-  onError(cause: unknown): void;
-  onClose(): void;
-}
-
-/**
- * One accepted socket's place in its server: waiting for its subscription, running, gone before
- * it was subscribed (with the error it had, if any), or taken by a subscription after that.
- */
-class AcceptedEntry implements SocketEvents {
+export abstract class AcceptedSocket extends ConnectionAccount {
   kind: 'waiting' | 'running' | 'gone' | 'taken' = 'waiting';
-  handle: ConnectionHandle | undefined;
-  /** The socket's last 'error' before its connection was subscribed. */
-  error: unknown;
-  /** Why a socket that is `gone` failed; `undefined` when it closed cleanly. */
-  failure: ConnectionError | undefined;
+  /**
+   * The socket's last 'error' while waiting for its subscription; once it is `gone`, the
+   * `ConnectionResetError` its subscription gets (`undefined`: it closed cleanly).
+   */
+  private error: unknown;
 
+  /** `capacity` admitted it (it is its own account there, released when it closes). */
   constructor(
-    private readonly server: AcceptedConnections,
-    readonly socket: AcceptedSocket,
-    private readonly transport: string,
-    private readonly remote: string,
-    private readonly account: ConnectionAccount | undefined,
-  ) {}
+    capacity: ServerCapacity,
+    private readonly connections: AcceptedConnections,
+  ) {
+    super(capacity);
+  }
+
+  /** The transport's name, for messages: 'tcp', 'websocket'. */
+  abstract get transport(): string;
+
+  /** Runs the transport's per-connection logic for `subscriber` and starts reading. */
+  abstract start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void;
+
+  /** Ends the running connection from this side (the server is shutting down): it completes. */
+  abstract shutdown(): void;
+
+  /** Closes the socket nobody subscribed to (the server is shutting down). */
+  abstract discard(): void;
+
+  /**
+   * Calls {@link onError} and {@link onClose} on the socket's 'error' and 'close' events from now
+   * on. By default two listeners (closures) on `emitter`; a socket with shared listeners of its
+   * own overrides it.
+   */
+  watch(emitter: EventEmitter): void {
+    // Until the per-connection logic takes over, an 'error' must have a listener or it is thrown.
+    emitter.on('error', (cause: unknown) => this.onError(cause));
+    emitter.on('close', () => this.onClose());
+  }
 
   onError(cause: unknown): void {
-    this.error = cause;
+    if (this.kind === 'waiting') this.error = cause;
   }
 
   onClose(): void {
     // The connection's place and bytes in its server's capacity are given back first.
-    this.account?.release();
-    this.server.closed(this);
+    this.release();
+    this.connections.closed(this);
     if (this.kind !== 'waiting') return;
     const { error } = this;
     this.kind = 'gone';
     if (error === undefined) return;
-    this.failure = new ConnectionResetError(
+    this.error = new ConnectionResetError(
       `The ${this.transport} connection closed before it was subscribed`,
       {
         phase: 'read',
         cause: error,
       },
     );
-    this.server.unobserved(this.remote, this.failure);
+    this.connections.unobserved(this.remote, this.error as ConnectionError);
   }
 
   subscribe(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
@@ -77,12 +81,12 @@ class AcceptedEntry implements SocketEvents {
     if (this.kind === 'gone') {
       this.kind = 'taken';
       // Nothing was read while paused, so a socket closed before the subscription lost no frame.
-      if (this.failure === undefined) subscriber.complete();
-      else subscriber.error(this.failure);
+      if (this.error === undefined) subscriber.complete();
+      else subscriber.error(this.error);
       return;
     }
     this.kind = 'running';
-    this.handle = this.socket.start(subscriber);
+    this.start(subscriber);
   }
 }
 
@@ -94,7 +98,7 @@ class AcceptedEntry implements SocketEvents {
  * @internal
  */
 export class AcceptedConnections {
-  private readonly open = new Set<AcceptedEntry>();
+  private readonly open = new Set<AcceptedSocket>();
 
   /** `unobserved` reports an error of a connection that failed before it was subscribed. */
   constructor(readonly unobserved: (remote: string, error: ConnectionError) => void) {}
@@ -102,43 +106,31 @@ export class AcceptedConnections {
   /**
    * Tracks a socket just accepted (`emitter` is the socket itself: its 'error' and 'close' events
    * are watched from now on) and returns the Observable to hand out in the `connection` event.
-   * Its `account` in the server's capacity is released when the socket closes.
+   * Its account in the server's capacity is released when the socket closes.
    */
-  accept<In, Out>(
-    emitter: EventEmitter,
-    socket: AcceptedSocket,
-    transport: string,
-    remote: string,
-    account?: ConnectionAccount,
-  ): Transport<In, Out> {
-    const entry = new AcceptedEntry(this, socket, transport, remote, account);
-    this.open.add(entry);
-    if (socket.watch) socket.watch(entry);
-    else {
-      // Until the per-connection logic takes over, an 'error' must have a listener or it is thrown.
-      emitter.on('error', (cause: unknown) => entry.onError(cause));
-      emitter.on('close', () => entry.onClose());
-    }
+  accept<In, Out>(emitter: EventEmitter, socket: AcceptedSocket): Transport<In, Out> {
+    this.open.add(socket);
+    socket.watch(emitter);
     const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) =>
-      entry.subscribe(subscriber),
+      socket.subscribe(subscriber),
     );
     return connection as Observable<TransportEvent<In, Out>>;
   }
 
   /** @internal */
-  closed(entry: AcceptedEntry): void {
-    this.open.delete(entry);
+  closed(socket: AcceptedSocket): void {
+    this.open.delete(socket);
   }
 
   /** The server stops: subscribed connections complete, the others are closed unread. */
   shutdownAll(): void {
-    const entries = [...this.open];
+    const sockets = [...this.open];
     this.open.clear();
-    for (const entry of entries) {
-      if (entry.kind === 'running') entry.handle!.shutdown();
-      else if (entry.kind === 'waiting') {
-        entry.kind = 'gone';
-        entry.socket.discard();
+    for (const socket of sockets) {
+      if (socket.kind === 'running') socket.shutdown();
+      else if (socket.kind === 'waiting') {
+        socket.kind = 'gone';
+        socket.discard();
       }
     }
   }

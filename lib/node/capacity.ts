@@ -120,7 +120,7 @@ export function resolveServerLimits(
 
 /**
  * One server's count of open connections and of bytes held in unfinished frames, with its
- * refusals. Each admitted connection gets a {@link ConnectionAccount}. @internal
+ * refusals. Each admitted connection is a {@link ConnectionAccount}. @internal
  */
 export class ServerCapacity {
   private open = 0;
@@ -136,14 +136,17 @@ export class ServerCapacity {
     private readonly report: (event: RefusedEvent) => void,
   ) {}
 
-  /** A connection arrived: its account, or undefined when it must be refused (already reported). */
-  admit(remote: string): ConnectionAccount | undefined {
+  /**
+   * A connection arrived: true when it is counted in (its {@link ConnectionAccount} releases it),
+   * false when it must be refused (already reported).
+   */
+  admit(remote: string): boolean {
     if (this.open >= this.limits.maxConnections) {
       this.refuse('max-connections', remote, this.limits.maxConnections);
-      return undefined;
+      return false;
     }
     this.open++;
-    return new ConnectionAccount(this, remote);
+    return true;
   }
 
   /** @internal */
@@ -168,15 +171,20 @@ export class ServerCapacity {
   }
 }
 
-/** One connection's share of its server's capacity. @internal */
-export class ConnectionAccount {
+/**
+ * One admitted connection's share of its server's capacity: the bytes it holds in an unfinished
+ * frame, and its place until it is released. The base of each server's accepted sockets, so that
+ * a connection is one object. @internal
+ */
+export abstract class ConnectionAccount {
   private held = 0;
   private released = false;
 
-  constructor(
-    private readonly server: ServerCapacity,
-    private readonly remote: string,
-  ) {}
+  /** `server` admitted this connection (see {@link ServerCapacity.admit}). */
+  constructor(private readonly server: ServerCapacity) {}
+
+  /** The peer's address, `host:port`, for refusals. */
+  abstract get remote(): string;
 
   /**
    * The connection now holds `bytes` in an unfinished frame. Returns the refusal (counted and

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { SchedulerLike, Subscriber } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { FrameDecoder } from '../codec/framing.js';
 import {
   ConnectionResetError,
   FrameTimeoutError,
@@ -9,20 +8,30 @@ import {
   type ProtocolError,
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
-import { deliverBytes, endOfInput, FrameDeadline } from '../transports/inbound.js';
-import { LinkWriter, type WriterLimits } from '../transports/link-writer.js';
+import { deliverBytes, endOfInput, FrameDeadline, LinkFrameDecoder } from '../transports/inbound.js';
+import {
+  LinkWriter,
+  writerSettings,
+  type WriterLimits,
+  type WriterSettings,
+} from '../transports/link-writer.js';
 import { hostPort } from './address.js';
 import type { ConnectionAccount } from './capacity.js';
 
 /** What a TCP connection needs besides its socket. @internal */
 export interface SocketSettings {
-  readonly codec: Codec<unknown>;
-  readonly limits: WriterLimits;
+  /** The codec, limits and flush of every link: see {@link socketWriterSettings}. */
+  readonly writer: WriterSettings<unknown>;
   /** Milliseconds a started frame may take to arrive whole (`Infinity`: no deadline). */
   readonly frameTimeout: number;
   readonly scheduler: SchedulerLike;
   /** The connection's share of its server's capacity (a server's sockets only). */
   readonly account?: ConnectionAccount | undefined;
+}
+
+/** The settings of a TCP transport's links: flushed in a microtask. @internal */
+export function socketWriterSettings(codec: Codec<unknown>, limits: WriterLimits): WriterSettings<unknown> {
+  return writerSettings(codec, limits, queueMicrotask);
 }
 
 /** Control over a running connection, for its server. @internal */
@@ -47,7 +56,7 @@ export function runSocket(
   subscriber: Subscriber<TransportEvent<unknown, unknown>>,
   settings: SocketSettings,
 ): ConnectionHandle {
-  const { codec, limits, account } = settings;
+  const { writer: writerSettings, account } = settings;
   const info: LinkInfo = {
     transport: 'tcp',
     local: hostPort(socket.localAddress, socket.localPort),
@@ -55,8 +64,7 @@ export function runSocket(
   };
   let finished = false;
   const writer = new LinkWriter<unknown>(
-    codec,
-    limits,
+    writerSettings,
     {
       // `done` only when Node confirms the write: the frame then left this process whole.
       write: (batch, done, refused) => {
@@ -74,14 +82,13 @@ export function runSocket(
       // Node calls back once the bytes are in the kernel, and reads the batch no more.
       releasesOnDone: true,
     },
-    queueMicrotask,
     info,
   );
-  const decoder = new FrameDecoder<unknown>({
-    codec,
-    maxFrameBytes: limits.maxFrameBytes,
-    writeReport: () => writer.writeReport(),
-  });
+  const decoder = new LinkFrameDecoder<unknown>(
+    writerSettings.codec,
+    writerSettings.limits.maxFrameBytes,
+    writer,
+  );
 
   const deadline = new FrameDeadline(settings.frameTimeout, settings.scheduler, (held) =>
     fail(

@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
-import { Observable } from 'rxjs';
+import { createServer, type Socket } from 'node:net';
+import { Observable, type Subscriber } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
-import type { LinkOptions, ServerEvent } from '../core/transport.js';
+import type { LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
-import { AcceptedConnections } from './accepted.js';
+import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
@@ -14,7 +14,12 @@ import {
   type ServerLimitOptions,
 } from './capacity.js';
 import { listen } from './listen.js';
-import { runSocket } from './socket-connection.js';
+import {
+  runSocket,
+  socketWriterSettings,
+  type ConnectionHandle,
+  type SocketSettings,
+} from './socket-connection.js';
 
 /**
  * Options of {@link tcpServer}. The link options, the frame deadline and the limits apply to every
@@ -104,8 +109,7 @@ export function tcpServer<In = unknown, Out = In>(
   checkPort(port, 0);
   const serverLimits = resolveServerLimits('tcpServer', options);
   const settings = {
-    codec: codec as Codec<unknown>,
-    limits: resolveLimits('tcpServer', options),
+    writer: socketWriterSettings(codec as Codec<unknown>, resolveLimits('tcpServer', options)),
     ...resolveFrameTimeout('tcpServer', options),
   };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
@@ -121,23 +125,14 @@ export function tcpServer<In = unknown, Out = In>(
         return;
       }
       const remote = hostPort(socket.remoteAddress, socket.remotePort);
-      const account = capacity.admit(remote);
-      if (!account) {
+      if (!capacity.admit(remote)) {
         // A reset, not a FIN: the client's transport fails (transient) instead of completing.
         socket.on('error', () => undefined);
         socket.resetAndDestroy();
         return;
       }
-      const connection = connections.accept<In, Out>(
-        socket,
-        {
-          start: (events) => runSocket(socket, events, { ...settings, account }),
-          discard: () => socket.destroy(),
-        },
-        'tcp',
-        remote,
-        account,
-      );
+      const accepted = new AcceptedTcpSocket(capacity, connections, remote, socket, settings);
+      const connection = connections.accept<In, Out>(socket, accepted);
       subscriber.next({ type: 'connection', connection, remote });
     });
     const stop = listen(server, host, port, {
@@ -156,4 +151,35 @@ export function tcpServer<In = unknown, Out = In>(
       connections.shutdownAll();
     };
   });
+}
+
+/** An accepted TCP socket: run by {@link runSocket} once subscribed. */
+class AcceptedTcpSocket extends AcceptedSocket {
+  private run: ConnectionHandle | undefined;
+
+  constructor(
+    capacity: ServerCapacity,
+    connections: AcceptedConnections,
+    readonly remote: string,
+    private readonly socket: Socket,
+    private readonly settings: Omit<SocketSettings, 'account'>,
+  ) {
+    super(capacity, connections);
+  }
+
+  get transport(): string {
+    return 'tcp';
+  }
+
+  start(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
+    this.run = runSocket(this.socket, subscriber, { ...this.settings, account: this });
+  }
+
+  shutdown(): void {
+    this.run?.shutdown();
+  }
+
+  discard(): void {
+    this.socket.destroy();
+  }
 }

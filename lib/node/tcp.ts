@@ -7,7 +7,7 @@ import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
 import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { checkPort, hostPort } from './address.js';
 import { FRAME_TIMEOUT_OPTIONS, resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
-import { runSocket } from './socket-connection.js';
+import { runSocket, socketWriterSettings } from './socket-connection.js';
 
 /**
  * Options of {@link tcp}.
@@ -103,8 +103,7 @@ export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Tran
     );
   }
   const settings = {
-    codec: codec as Codec<unknown>,
-    limits: resolveLimits('tcp', options),
+    writer: socketWriterSettings(codec as Codec<unknown>, resolveLimits('tcp', options)),
     ...resolveFrameTimeout('tcp', options),
   };
   const target = hostPort(host, port);

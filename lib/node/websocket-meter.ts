@@ -76,6 +76,27 @@ export class WebSocketMeter {
   }
 }
 
+/** The meter of every connection between messages: it stays between messages, or leaves with one. */
+let resting = new WebSocketMeter();
+
+/**
+ * Pushes `chunk` to a connection's `meter`, or to the meter shared by the connections between
+ * messages when it has none, and returns the meter that read it. Only a meter left inside a
+ * message (`held > 0`) is the connection's to keep: a shared one then becomes its own, and the
+ * others share a new one. So a connection holds a meter only while a message is unfinished.
+ * @internal
+ */
+export function pushMetered(meter: WebSocketMeter | undefined, chunk: Uint8Array): WebSocketMeter {
+  if (meter) {
+    meter.push(chunk);
+    return meter;
+  }
+  const shared = resting;
+  shared.push(chunk);
+  if (shared.held > 0) resting = new WebSocketMeter();
+  return shared;
+}
+
 /** The header's size from its second byte: 2, plus 2 or 8 for a long length, plus a mask. */
 function headerSizeOf(second: number): number {
   return 2 + extendedBytes(second) + ((second & 0x80) !== 0 ? 4 : 0);

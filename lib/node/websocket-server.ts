@@ -5,30 +5,30 @@ import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
-import { LINK_OPTIONS, resolveLimits, type WriterLimits } from '../transports/link-writer.js';
+import { LINK_OPTIONS, resolveLimits, type WriterSettings } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { FrameTimeoutError } from '../core/errors.js';
-import { FrameDeadline } from '../transports/inbound.js';
+import { FrameDeadline, MessageDecoders } from '../transports/inbound.js';
 import {
   maxMessageBytes,
   runWebSocket,
+  webSocketWriterSettings,
   type RunningWebSocket,
   type WebSocketEvent,
   type WebSocketSettings,
 } from '../transports/websocket-connection.js';
-import { AcceptedConnections, type AcceptedSocket, type SocketEvents } from './accepted.js';
+import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
   resolveFrameTimeout,
   resolveServerLimits,
   SERVER_LIMIT_OPTIONS,
   ServerCapacity,
-  type ConnectionAccount,
   type ServerLimitOptions,
 } from './capacity.js';
 import { listen } from './listen.js';
 import type { ConnectionHandle } from './socket-connection.js';
-import { WebSocketMeter } from './websocket-meter.js';
+import { pushMetered, type WebSocketMeter } from './websocket-meter.js';
 
 /** The close code and reason sent to every open connection when the server is unsubscribed. */
 const GOING_AWAY = 1001;
@@ -145,7 +145,13 @@ export function websocketServer<In = unknown, Out = In>(
   const limits = resolveLimits('websocketServer', options);
   const serverLimits = resolveServerLimits('websocketServer', options);
   const { frameTimeout, scheduler } = resolveFrameTimeout('websocketServer', options);
-  const connectionSettings: ConnectionSettings = { codec: codecOfAll, limits, frameTimeout, scheduler };
+  const decoders = new MessageDecoders(codecOfAll, limits.maxFrameBytes);
+  const connectionSettings: ConnectionSettings = {
+    writer: webSocketWriterSettings(codecOfAll, limits),
+    decoders,
+    frameTimeout,
+    scheduler,
+  };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
     const capacity = new ServerCapacity(serverLimits, (event) => subscriber.next(event));
     const connections = new AcceptedConnections((remote, error) =>
@@ -166,6 +172,11 @@ export function websocketServer<In = unknown, Out = In>(
     // ws re-emits the HTTP server's errors; an 'error' without a listener would be thrown.
     wss.on('error', () => undefined);
     let lastLocal = '';
+    /**
+     * The listening address, when it is one address (not a wildcard): every connection's local
+     * address then, known without asking each socket (Node keeps an object per socket it asks).
+     */
+    let listeningOn: string | undefined;
     wss.on('connection', (socket, request) => {
       if (subscriber.closed) {
         socket.terminate();
@@ -174,21 +185,26 @@ export function websocketServer<In = unknown, Out = In>(
       socket.pause();
       const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
       // Every connection to one address shares one string for it.
-      const address = hostPort(request.socket.localAddress, request.socket.localPort);
+      const address = listeningOn ?? hostPort(request.socket.localAddress, request.socket.localPort);
       const local = address === lastLocal ? lastLocal : (lastLocal = address);
-      const account = capacity.admit(remote);
-      if (!account) {
+      if (!capacity.admit(remote)) {
         socket.close(TRY_AGAIN_LATER, 'server full: too many connections');
         socket.terminate();
         return;
       }
       const headers = applicationHeaders(request.headers);
       const info: LinkInfo = { transport: 'websocket', remote, local, headers };
-      const served = new ServedWebSocket(socket as ServedSocket, account, info, connectionSettings);
+      const served = new ServedWebSocket(
+        capacity,
+        connections,
+        socket as ServedSocket,
+        info,
+        connectionSettings,
+      );
       // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
       (request.socket as MeteredSocket)[SERVED] = served;
       request.socket.on('data', onServedData);
-      const connection = connections.accept<In, Out>(socket, served, 'websocket', remote, account);
+      const connection = connections.accept<In, Out>(socket, served);
       subscriber.next({ type: 'connection', connection, remote });
     });
 
@@ -203,6 +219,7 @@ export function websocketServer<In = unknown, Out = In>(
         });
         return;
       }
+      if (!WILDCARDS.has(bound.address)) listeningOn = hostPort(bound.address, bound.port);
       const address = `ws://${hostPort(bound.address, bound.port)}${path ?? ''}`;
       subscriber.next({ type: 'listening', host: bound.address, port: bound.port, address });
     };
@@ -217,6 +234,9 @@ export function websocketServer<In = unknown, Out = In>(
     };
   });
 }
+
+/** Listening addresses that accept connections to any of the host's addresses. */
+const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
 
 /** The close code `ws` reports for a connection that ended without a close frame. */
 const ABNORMAL_CLOSE = 1006;
@@ -256,42 +276,55 @@ function onServedData(this: Socket, chunk: Buffer): void {
 
 /** What every connection of one server shares. */
 interface ConnectionSettings {
-  readonly codec: Codec<unknown>;
-  readonly limits: WriterLimits;
+  readonly writer: WriterSettings<unknown>;
+  readonly decoders: MessageDecoders<unknown>;
   readonly frameTimeout: number;
   readonly scheduler: SchedulerLike;
 }
 
 /**
- * One accepted WebSocket, from its upgrade to its close: the steps its server's
- * {@link AcceptedConnections} runs, the settings its {@link runWebSocket} reads, and the watch on
- * its unfinished message (the deadline and the server's cap, from the meter's count after each
- * read). One object for all of it, so an idle connection holds little besides `ws`'s own.
+ * One accepted WebSocket, from its upgrade to its close: its place in its server (an
+ * {@link AcceptedSocket}), the settings its {@link runWebSocket} reads, and the watch on its
+ * unfinished message (the deadline and the server's cap, from the meter's count after each read).
+ * One object for all of it, so an idle connection holds little besides `ws`'s own.
  */
-class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHandle {
-  readonly codec: Codec<unknown>;
-  readonly limits: WriterLimits;
-  private readonly meter = new WebSocketMeter();
+class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, ConnectionHandle {
+  /** Only while a message is unfinished: between messages, connections share one (see pushMetered). */
+  private meter: WebSocketMeter | undefined;
   private run: RunningWebSocket | undefined;
-  /** Its server's entry for it, told of its 'error' and 'close' events. */
-  private events: SocketEvents | undefined;
   /** Made when a message is first left unfinished by a read: most connections never need one. */
   private deadline: FrameDeadline | undefined;
 
   constructor(
+    capacity: ServerCapacity,
+    connections: AcceptedConnections,
     private readonly socket: ServedSocket,
-    private readonly account: ConnectionAccount,
     private readonly linkInfo: LinkInfo,
     private readonly settings: ConnectionSettings,
   ) {
-    this.codec = settings.codec;
-    this.limits = settings.limits;
+    super(capacity, connections);
     socket.served = this;
   }
 
+  get transport(): string {
+    return 'websocket';
+  }
+
+  get remote(): string {
+    return this.linkInfo.remote;
+  }
+
+  // Read from the server's settings: no copies per connection.
+  get writer(): WriterSettings<unknown> {
+    return this.settings.writer;
+  }
+
+  get decoders(): MessageDecoders<unknown> {
+    return this.settings.decoders;
+  }
+
   /** Listens to the socket from its accept on, with the shared listeners (see {@link ServedSocket}). */
-  watch(events: SocketEvents): void {
-    this.events = events;
+  override watch(): void {
     this.socket.on('message', onServedMessage);
     this.socket.on('error', onServedError);
     this.socket.on('close', onServedClose);
@@ -303,7 +336,7 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   }
 
   failed(error: Error): void {
-    this.events?.onError(error);
+    this.onError(error);
     this.relay({ type: 'error', error });
   }
 
@@ -312,7 +345,7 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
    * close frame received makes a clean close: `ws` reports 1006 when none came.
    */
   closed(code: number, reason: string): void {
-    this.events?.onClose();
+    this.onClose();
     this.relay({ type: 'close', code, reason, wasClean: code !== ABNORMAL_CLOSE });
   }
 
@@ -320,11 +353,10 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
     return this.linkInfo;
   }
 
-  start(events: Subscriber<TransportEvent<unknown, unknown>>): ConnectionHandle {
+  start(events: Subscriber<TransportEvent<unknown, unknown>>): void {
     // The run is the subscriber's one teardown, and tells `ended` when it finishes.
     this.run = runWebSocket(this.socket, events, this, false);
     if (!events.closed) this.socket.resume();
-    return this;
   }
 
   discard(): void {
@@ -341,18 +373,18 @@ class ServedWebSocket implements AcceptedSocket, WebSocketSettings, ConnectionHa
   ended(): void {
     this.run = undefined;
     this.deadline?.stop();
-    this.account.hold(0);
+    this.hold(0);
   }
 
   /** Every chunk read from the socket, after `ws` has read it. */
   read(chunk: Buffer): void {
-    const { meter } = this;
-    meter.push(chunk);
+    const meter = pushMetered(this.meter, chunk);
+    const held = meter.held;
+    this.meter = held > 0 ? meter : undefined;
     const run = this.run;
     if (run === undefined) return;
-    const held = meter.held;
     if (held > 0 || this.deadline) (this.deadline ??= this.newDeadline()).watch(meter.rests, held);
-    const refused = this.account.hold(held);
+    const refused = this.hold(held);
     if (refused) run.abort(refused, TRY_AGAIN_LATER);
   }
 

@@ -1,6 +1,13 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
-import type { FrameDecoder } from '../codec/framing.js';
-import { PeerClosedError, ProtocolError, type ConnectionError } from '../core/errors.js';
+import type { Codec } from '../codec/codec.js';
+import { FrameDecoder } from '../codec/framing.js';
+import {
+  PeerClosedError,
+  ProtocolError,
+  UNKNOWN_WRITE,
+  type ConnectionError,
+  type WriteReport,
+} from '../core/errors.js';
 import type { TransportEvent } from '../core/transport.js';
 import type { LinkWriter } from './link-writer.js';
 
@@ -94,3 +101,69 @@ export class FrameDeadline {
     this.#timer = undefined;
   }
 }
+
+/** What a {@link LinkFrameDecoder} asks for its reports: a connection's {@link LinkWriter}. @internal */
+export interface WriteReporter {
+  writeReport(): WriteReport;
+}
+
+/**
+ * A connection's decoder, whose errors carry its link's write report: it holds the link itself,
+ * not a closure over it (one object less for each open connection).
+ * @internal
+ */
+export class LinkFrameDecoder<T> extends FrameDecoder<T> {
+  #link: WriteReporter;
+
+  constructor(codec: Codec<T>, maxFrameBytes: number, link: WriteReporter) {
+    super({ codec, maxFrameBytes });
+    this.#link = link;
+  }
+
+  protected override report(): WriteReport {
+    return this.#link.writeReport();
+  }
+
+  /** Serves the connection of `link`, whose stream is at `offset` (see {@link MessageDecoders}). */
+  lendTo(link: WriteReporter, offset: number): void {
+    this.#link = link;
+    this.restartAt(offset);
+  }
+}
+
+/**
+ * The decoder of connections whose messages each hold whole frames (a WebSocket's): between two
+ * messages such a decoder holds nothing but its stream offset, which the connection keeps, so the
+ * connections of one server (or client) share one, lent to one message at a time. A message
+ * decoded while another is (a frame's subscriber that makes another connection read) gets a
+ * decoder of its own, and a decoder that failed or was disposed is not taken back.
+ * @internal
+ */
+export class MessageDecoders<T> {
+  #spare: LinkFrameDecoder<T> | undefined;
+  readonly #codec: Codec<T>;
+  readonly #maxFrameBytes: number;
+
+  constructor(codec: Codec<T>, maxFrameBytes: number) {
+    this.#codec = codec;
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /** A decoder for one message of the connection of `link`, whose stream is at `offset`. */
+  lend(link: WriteReporter, offset: number): LinkFrameDecoder<T> {
+    const decoder = this.#spare ?? new LinkFrameDecoder(this.#codec, this.#maxFrameBytes, link);
+    this.#spare = undefined;
+    decoder.lendTo(link, offset);
+    return decoder;
+  }
+
+  /** Takes `decoder` back once its message is read: only whole, and with no error. */
+  giveBack(decoder: LinkFrameDecoder<T>): void {
+    if (decoder.bufferedBytes > 0 || decoder.spent) return;
+    decoder.lendTo(UNLENT, 0); // it keeps no connection's link alive
+    this.#spare = decoder;
+  }
+}
+
+/** The link of a decoder not lent to any connection. */
+const UNLENT: WriteReporter = { writeReport: () => UNKNOWN_WRITE };

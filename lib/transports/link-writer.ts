@@ -119,6 +119,29 @@ function giveSpare(buffer: Uint8Array): void {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * What every link of one transport, or of one server's connections, shares: made once (see
+ * {@link writerSettings}) rather than copied into each link.
+ * @internal
+ */
+export interface WriterSettings<Out> {
+  readonly codec: Codec<Out>;
+  readonly limits: WriterLimits;
+  /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
+  readonly scheduleFlush: (flush: () => void) => void;
+  /** The codec's writer straight into a batch, if it has one (msgpackCodec's simple values). */
+  readonly encodeInto: DirectEncoder | undefined;
+}
+
+/** The settings of a transport's links: `scheduleFlush` is called unbound. @internal */
+export function writerSettings<Out>(
+  codec: Codec<Out>,
+  limits: WriterLimits,
+  scheduleFlush: (flush: () => void) => void,
+): WriterSettings<Out> {
+  return { codec, limits, scheduleFlush, encodeInto: directEncoderOf(codec) };
+}
+
+/**
  * The one implementation of {@link Link}: encodes frames, coalesces the frames sent in one tick
  * into a single write with one write in flight at a time, enforces the queue limits, and keeps the
  * byte accounting that makes {@link WriteReport} true rather than guessed.
@@ -147,10 +170,12 @@ export class LinkWriter<Out> implements Link<Out> {
   #queued: number[] | undefined;
   /** The size to start the next batch at: the last batch's. */
   #batchHint = MIN_BATCH_BYTES;
-  readonly #encodeInto: DirectEncoder | undefined;
   #handed = 0;
-  /** Bytes beyond this offset are known never to have reached the peer (set by `fail`). */
-  #reachable = Infinity;
+  /**
+   * Bytes beyond this offset are known never to have reached the peer (set by `fail`). Undefined
+   * until then rather than Infinity, which V8 would keep in a number object of its own per link.
+   */
+  #reachable: number | undefined;
   #confirmed = 0;
   #unconfirmedEnds: Fifo<number> | undefined;
   /** The end offset of the last frame confirmed whole: where the first unconfirmed frame starts. */
@@ -168,24 +193,17 @@ export class LinkWriter<Out> implements Link<Out> {
   #ended = false;
   #dead = false;
 
-  readonly #codec: Codec<Out>;
-  readonly #limits: WriterLimits;
+  /** Shared by every link of its transport or server: see {@link writerSettings}. */
+  readonly #settings: WriterSettings<Out>;
   readonly #sink: ByteSink;
-  readonly #scheduleFlush: (flush: () => void) => void;
 
   constructor(
-    codec: Codec<Out>,
-    limits: WriterLimits,
+    settings: WriterSettings<Out>,
     sink: ByteSink,
-    /** Runs `flush` soon: a microtask for sockets, the scheduler for virtual transports. */
-    scheduleFlush: (flush: () => void) => void,
     readonly info: LinkInfo,
   ) {
-    this.#codec = codec;
-    this.#limits = limits;
+    this.#settings = settings;
     this.#sink = sink;
-    this.#scheduleFlush = scheduleFlush;
-    this.#encodeInto = directEncoderOf(codec);
   }
 
   get drain$(): Observable<void> {
@@ -218,17 +236,17 @@ export class LinkWriter<Out> implements Link<Out> {
     const bodyStart = this.#batchUsed + LENGTH_PREFIX_BYTES;
     const bodyEnd = this.#encodeAt(frame, bodyStart);
     const bodyLength = bodyEnd - bodyStart;
-    if (bodyLength === 0 || bodyLength > this.#limits.maxFrameBytes) {
+    if (bodyLength === 0 || bodyLength > this.#settings.limits.maxFrameBytes) {
       throw new EncodeError(
-        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.#limits.maxFrameBytes} bytes`,
+        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.#settings.limits.maxFrameBytes} bytes`,
       );
     }
     const size = bodyLength + LENGTH_PREFIX_BYTES;
     const buffered = this.bufferedBytes;
-    if (buffered + size > this.#limits.maxBufferedBytes) {
+    if (buffered + size > this.#settings.limits.maxBufferedBytes) {
       throw new SendBufferFullError(
-        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.#limits.maxBufferedBytes}`,
-        { bufferedBytes: buffered, limit: this.#limits.maxBufferedBytes },
+        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.#settings.limits.maxBufferedBytes}`,
+        { bufferedBytes: buffered, limit: this.#settings.limits.maxBufferedBytes },
       );
     }
     writePrefix(this.#batch, this.#batchUsed, bodyLength);
@@ -239,9 +257,10 @@ export class LinkWriter<Out> implements Link<Out> {
     this.#lastFrameBytes = size;
     if (!this.#inFlight && !this.#flushScheduled) {
       this.#flushScheduled = true;
-      this.#scheduleFlush(() => this.#flush());
+      const { scheduleFlush } = this.#settings;
+      scheduleFlush(() => this.#flush());
     }
-    if (buffered + size >= this.#limits.highWaterMark) {
+    if (buffered + size >= this.#settings.limits.highWaterMark) {
       this.#needDrain = true;
       return false;
     }
@@ -262,7 +281,7 @@ export class LinkWriter<Out> implements Link<Out> {
     if (this.#sentFrames === 0) lastFrame = 'none';
     else if (this.#queued) lastFrame = 'not-started';
     else if (this.#confirmed >= this.#handed) lastFrame = 'whole';
-    else if (this.#handed - this.#lastFrameBytes >= this.#reachable) lastFrame = 'not-started';
+    else if (this.#handed - this.#lastFrameBytes >= (this.#reachable ?? Infinity)) lastFrame = 'not-started';
     else lastFrame = 'partial';
     const framesLeft = this.#handedFrames - this.#undeliveredFrames;
     return { lastFrame, unconfirmedFrames, unconfirmedBytes, framesLeft };
@@ -278,13 +297,14 @@ export class LinkWriter<Out> implements Link<Out> {
   fail(undelivered?: number): void {
     if (this.#dead) return;
     if (undelivered !== undefined) {
-      this.#reachable = this.#handed - Math.min(undelivered, this.#handed - this.#confirmed);
-      this.#confirm(this.#reachable);
+      const reachable = this.#handed - Math.min(undelivered, this.#handed - this.#confirmed);
+      this.#reachable = reachable;
+      this.#confirm(reachable);
       // The frames still unconfirmed end past `reachable`; all but the first start at or past it.
       // The first starts at the end of the last frame confirmed whole: it reached the peer in part
       // unless it starts exactly at `reachable`.
       const beyond = this.#unconfirmedEnds?.length ?? 0;
-      this.#undeliveredFrames = beyond > 0 && this.#lastConfirmedEnd < this.#reachable ? beyond - 1 : beyond;
+      this.#undeliveredFrames = beyond > 0 && this.#lastConfirmedEnd < reachable ? beyond - 1 : beyond;
     }
     this.#dead = true;
     this.#inFlight = false;
@@ -318,7 +338,10 @@ export class LinkWriter<Out> implements Link<Out> {
       // The sink owns the batch now (its buffer comes back at `done` from a sink that releases it):
       // the next frames go into another buffer.
       const buffer = this.#sink.releasesOnDone ? this.#batch : undefined;
-      this.#batchHint = Math.min(Math.max(MIN_BATCH_BYTES, this.#batchUsed), 2 * this.#limits.highWaterMark);
+      this.#batchHint = Math.min(
+        Math.max(MIN_BATCH_BYTES, this.#batchUsed),
+        2 * this.#settings.limits.highWaterMark,
+      );
       this.#batch = EMPTY;
       this.#batchUsed = 0;
       this.#inFlight = true;
@@ -343,7 +366,7 @@ export class LinkWriter<Out> implements Link<Out> {
     this.#inFlight = false;
     if (!this.#sink.pendingBytes) this.#confirm(end);
     if (this.#queued || this.#closing) this.#flush();
-    if (this.#needDrain && this.bufferedBytes < this.#limits.highWaterMark / 2) {
+    if (this.#needDrain && this.bufferedBytes < this.#settings.limits.highWaterMark / 2) {
       this.#needDrain = false;
       this.#drains?.next();
     }
@@ -380,7 +403,7 @@ export class LinkWriter<Out> implements Link<Out> {
   #encodeAt(frame: Out, start: number): number {
     let body: Uint8Array;
     try {
-      const direct = this.#encodeInto;
+      const direct = this.#settings.encodeInto;
       if (direct) {
         if (this.#batch.length === 0) this.#reserve(this.#batchHint);
         let end = direct(frame, this.#batch, start);
@@ -388,7 +411,7 @@ export class LinkWriter<Out> implements Link<Out> {
           // Too large for the rest of the batch: once more in a larger one, unless it is too large
           // for a frame (then refused below, nothing allocated). A frame whose getters answer
           // differently the second time takes `encode`.
-          if (end - start > this.#limits.maxFrameBytes) return end;
+          if (end - start > this.#settings.limits.maxFrameBytes) return end;
           this.#reserve(end);
           const needed = end;
           end = direct(frame, this.#batch, start);
@@ -396,13 +419,13 @@ export class LinkWriter<Out> implements Link<Out> {
         }
         if (end >= 0) return end;
       }
-      body = this.#codec.encode(frame);
+      body = this.#settings.codec.encode(frame);
     } catch (cause) {
       throw new EncodeError(`Frame could not be encoded: ${(cause as Error)?.message ?? String(cause)}`, {
         cause,
       });
     }
-    if (body.length > 0 && body.length <= this.#limits.maxFrameBytes) {
+    if (body.length > 0 && body.length <= this.#settings.limits.maxFrameBytes) {
       this.#reserve(start + body.length);
       this.#batch.set(body, start);
     }

@@ -1,15 +1,16 @@
 import { asyncScheduler, Observable, Subscription, type SchedulerLike, type Subscriber } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
-import { FrameDecoder } from '../codec/framing.js';
+import type { FrameDecoder } from '../codec/framing.js';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { Fifo } from '../internal/fifo.js';
-import { deliverBytes, endOfInput } from './inbound.js';
+import { deliverBytes, endOfInput, LinkFrameDecoder } from './inbound.js';
 import { DueTimer } from '../internal/due-timer.js';
 import {
   LINK_OPTIONS,
   LinkWriter,
   resolveLimits,
+  writerSettings,
   type LinkOptions,
   type WriterLimits,
 } from './link-writer.js';
@@ -444,26 +445,21 @@ class Half {
     const { network } = pipe;
     this.info = { transport: 'memory', local, remote };
     this.writer = new LinkWriter(
-      network.codec,
-      network.limits,
-      {
-        write: (batch, done) => pipe.transmit(this, batch, done),
-        end: () => pipe.transmit(this, 'eof', () => this.finish()),
-      },
-      (flush) => {
+      // The flush is on the pipe's timers: settings of this end's own.
+      writerSettings(network.codec, network.limits, (flush) => {
         const timer = network.scheduler.schedule(() => {
           pipe.timers.remove(timer);
           flush();
         });
         pipe.timers.add(timer);
+      }),
+      {
+        write: (batch, done) => pipe.transmit(this, batch, done),
+        end: () => pipe.transmit(this, 'eof', () => this.finish()),
       },
       this.info,
     );
-    this.decoder = new FrameDecoder({
-      codec: network.codec,
-      maxFrameBytes: network.limits.maxFrameBytes,
-      writeReport: () => this.writer.writeReport(),
-    });
+    this.decoder = new LinkFrameDecoder(network.codec, network.limits.maxFrameBytes, this.writer);
     this.observable = new Observable((subscriber) => {
       if (this.wasSubscribed) {
         subscriber.error(new TypeError('An accepted connection can be subscribed only once'));

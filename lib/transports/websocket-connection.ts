@@ -1,6 +1,6 @@
 import type { Subscriber } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { FrameDecoder, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
+import { LENGTH_PREFIX_BYTES, type FrameDecoder } from '../codec/framing.js';
 import {
   ConnectionResetError,
   DialError,
@@ -12,8 +12,14 @@ import {
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
 import type { WebSocketCloseEventLike, WebSocketLike } from './websocket.js';
-import { deliverBytes } from './inbound.js';
-import { LinkWriter, type ByteSink, type WriterLimits } from './link-writer.js';
+import { deliverBytes, type MessageDecoders } from './inbound.js';
+import {
+  LinkWriter,
+  writerSettings,
+  type ByteSink,
+  type WriterLimits,
+  type WriterSettings,
+} from './link-writer.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -44,10 +50,20 @@ export function maxMessageBytes(maxFrameBytes: number): number {
   return Math.max(maxFrameBytes + LENGTH_PREFIX_BYTES, MAX_BATCH_MESSAGE_BYTES);
 }
 
+/** The settings of a WebSocket transport's links: flushed in a microtask. @internal */
+export function webSocketWriterSettings(
+  codec: Codec<unknown>,
+  limits: WriterLimits,
+): WriterSettings<unknown> {
+  return writerSettings(codec, limits, scheduleMicrotask);
+}
+
 /** What a WebSocket connection needs besides its socket. @internal */
 export interface WebSocketSettings {
-  readonly codec: Codec<unknown>;
-  readonly limits: WriterLimits;
+  /** The codec, limits and flush of every link: see {@link webSocketWriterSettings}. */
+  readonly writer: WriterSettings<unknown>;
+  /** Lends each message a decoder: shared by every connection with these settings. */
+  readonly decoders: MessageDecoders<unknown>;
   /** Describes the endpoints; called once the socket is open. */
   readonly info: () => LinkInfo;
   /** Called once when the connection ends, by any path (its teardown included). */
@@ -85,12 +101,16 @@ export function runWebSocket(
 /**
  * The state of {@link runWebSocket}: one object with methods rather than a dozen closures over
  * shared variables, so each open connection holds little. On a `ws` socket it is its own listener
- * (an EventListener object, whose `handleEvent` `ws` calls); on any other socket, which may take
- * functions only, three listeners are the only functions it makes.
+ * (an EventListener object, whose `handleEvent` `ws` calls) and its writer's sink (`write`, `end`);
+ * on any other socket, which may take functions only, three listeners are the only functions it
+ * makes, and a {@link BrowserSink} writes.
  */
-class WebSocketRun implements RunningWebSocket {
+class WebSocketRun implements RunningWebSocket, ByteSink {
   #writer: LinkWriter<unknown> | undefined;
-  #decoder: FrameDecoder<unknown> | undefined;
+  /** The stream offset of the next message: the bytes of the frames decoded so far. */
+  #offset = 0;
+  /** The decoder lent to the message being read, if one is (see MessageDecoders). */
+  #decoding: FrameDecoder<unknown> | undefined;
   #finished = false;
   /** The last 'error' event, attached as the cause of the close that follows it. */
   #lastError: unknown;
@@ -126,6 +146,26 @@ class WebSocketRun implements RunningWebSocket {
     socket.addEventListener('close', (event) => this.#onClose(event));
   }
 
+  /** As its `ws` socket's sink: `ws` calls back once a message is written, and reads it no more. */
+  get releasesOnDone(): boolean {
+    return true;
+  }
+
+  // As its `ws` socket's sink: `done` only when ws confirms the write, when the message left this
+  // process whole. Messages go out in order, so the last one's confirmation confirms the batch.
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
+    const confirming = this.#socket as unknown as ConfirmingWebSocket;
+    const messages = splitMessages(batch);
+    const last = messages.length - 1;
+    sendWhileOpen(this.#socket, messages, refused, (message, i) =>
+      confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
+    );
+  }
+
+  end(reason: string | undefined): void {
+    endSocket(this.#socket, reason);
+  }
+
   /** The listener of a `ws` socket's events (see the class's note), or the caller's relay. */
   handleEvent(event: WebSocketEvent): void {
     if (event.type === 'message') this.#onMessage(event as { readonly type: string; readonly data: unknown });
@@ -156,7 +196,7 @@ class WebSocketRun implements RunningWebSocket {
     this.#finished = true;
     this.#settings.ended?.();
     this.#writer?.dispose();
-    this.#decoder?.dispose();
+    this.#decoding?.dispose();
     const socket = this.#socket;
     if (closeCode !== undefined && (socket.readyState === CONNECTING || socket.readyState === OPEN)) {
       socket.close(closeCode, reason);
@@ -171,39 +211,37 @@ class WebSocketRun implements RunningWebSocket {
 
   #open(): void {
     if (this.#finished) return;
-    const { codec, limits } = this.#settings;
     const link = new LinkWriter<unknown>(
-      codec,
-      limits,
-      sinkFor(this.#socket),
-      scheduleMicrotask,
+      this.#settings.writer,
+      isWsSocket(this.#socket) ? this : new BrowserSink(this.#socket),
       this.#settings.info(),
     );
     this.#writer = link;
-    this.#decoder = new FrameDecoder({
-      codec,
-      maxFrameBytes: limits.maxFrameBytes,
-      writeReport: () => link.writeReport(),
-    });
     this.#subscriber.next({ type: 'connected', link });
   }
 
   #onMessage(event: { readonly data: unknown }): void {
-    const decoder = this.#decoder;
     const writer = this.#writer;
-    if (this.#finished || !decoder || !writer) return;
+    const offset = this.#offset;
+    if (this.#finished || !writer) return;
     const bytes = binaryData(event.data);
     if (bytes === undefined || bytes.length === 0) {
       const what = bytes === undefined ? 'A text message' : 'An empty message';
       const error = new ProtocolError(
-        `${what} arrived at offset ${decoder.offset}: lifeline frames travel in binary messages`,
-        { offset: decoder.offset, write: writer.writeReport() },
+        `${what} arrived at offset ${offset}: lifeline frames travel in binary messages`,
+        { offset, write: writer.writeReport() },
       );
       return this.#fail(error, bytes === undefined ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR);
     }
+    const { decoders } = this.#settings;
+    const decoder = decoders.lend(writer, offset);
+    this.#decoding = decoder;
     const error = deliverBytes(decoder, bytes, this.#subscriber);
+    this.#decoding = undefined;
+    this.#offset = decoder.offset;
     if (error) return this.#fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
-    if (this.#finished || decoder.bufferedBytes === 0) return;
+    if (this.#finished) return;
+    if (decoder.bufferedBytes === 0) return decoders.giveBack(decoder);
     this.#fail(
       new ProtocolError(
         `A WebSocket message ended inside the frame at offset ${decoder.offset} (${decoder.bufferedBytes} bytes of it arrived): a frame never spans messages`,
@@ -220,7 +258,7 @@ class WebSocketRun implements RunningWebSocket {
     const cause = errorOf(event);
     if (writer && (cause as { code?: unknown } | undefined)?.code === WS_MESSAGE_TOO_BIG) {
       // ws refused the message from its header and is closing with 1009 already.
-      const limit = maxMessageBytes(settings.limits.maxFrameBytes);
+      const limit = maxMessageBytes(settings.writer.limits.maxFrameBytes);
       return this.#fail(
         new MessageTooLargeError(
           `A WebSocket message from ${settings.info().remote} was over ${limit} bytes, the most a message may carry here`,
@@ -303,7 +341,7 @@ const LISTENED = ['message', 'error', 'close'] as const;
 
 /**
  * A socket of the `ws` package, which takes EventListener objects as a browser does: anything with
- * `on`, as `sinkFor` tells them apart. Other WebSocketLike sockets (wrappers, test doubles) may
+ * `on`, as the run tells them apart. Other WebSocketLike sockets (wrappers, test doubles) may
  * take functions only.
  */
 function isWsSocket(socket: WebSocketLike): boolean {
@@ -316,40 +354,9 @@ interface ConfirmingWebSocket {
   send(data: Uint8Array, done: (error?: Error | null) => void): void;
 }
 
-function sinkFor(socket: WebSocketLike): ByteSink {
-  return isWsSocket(socket) ? new ConfirmingSink(socket) : new BrowserSink(socket);
-}
-
 /** Closes the socket with 1000 once the writer has flushed, if it is still open. */
 function endSocket(socket: WebSocketLike, reason: string | undefined): void {
   if (socket.readyState === OPEN) socket.close(1000, reason === undefined ? undefined : closeReason(reason));
-}
-
-/** The sink of a `ws` socket, which confirms each send. A class: one small object per connection. */
-class ConfirmingSink implements ByteSink {
-  /** ws calls back once the message is written to its socket, and reads the batch no more. */
-  readonly releasesOnDone = true;
-
-  readonly #socket: WebSocketLike;
-
-  constructor(socket: WebSocketLike) {
-    this.#socket = socket;
-  }
-
-  // `done` only when ws confirms the write: the message then left this process whole. Messages
-  // go out in order, so the last one's confirmation confirms the batch.
-  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
-    const confirming = this.#socket as unknown as ConfirmingWebSocket;
-    const messages = splitMessages(batch);
-    const last = messages.length - 1;
-    sendWhileOpen(this.#socket, messages, refused, (message, i) =>
-      confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
-    );
-  }
-
-  end(reason: string | undefined): void {
-    endSocket(this.#socket, reason);
-  }
 }
 
 /** The sink of a browser's WebSocket, which only exposes `bufferedAmount`. */

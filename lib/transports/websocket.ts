@@ -1,9 +1,10 @@
 import { Observable } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
+import { MessageDecoders } from './inbound.js';
 import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
 import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
-import { maxMessageBytes, runWebSocket } from './websocket-connection.js';
+import { maxMessageBytes, runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
 
 /**
  * The close event lifeline reads: the browser's `CloseEvent` and `ws`'s both have these fields.
@@ -155,15 +156,16 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
   if (typeof url !== 'string' || !URL.canParse(url)) {
     throw new TypeError(`websocket: url must be a URL, got ${describe(url)}`);
   }
+  const limits = resolveLimits('websocket', options);
   const settings = {
-    codec: codec as Codec<unknown>,
-    limits: resolveLimits('websocket', options),
+    writer: webSocketWriterSettings(codec as Codec<unknown>, limits),
+    decoders: new MessageDecoders(codec as Codec<unknown>, limits.maxFrameBytes),
     info: () => ({ transport: 'websocket', remote: url, local: '' }),
   };
 
   // ws (an EventEmitter) takes options as a third argument: its maxPayload refuses an oversized
   // message from its header. A browser has no such limit and buffers the message whole.
-  const limitOfWs = isWs(Impl) ? { maxPayload: maxMessageBytes(settings.limits.maxFrameBytes) } : undefined;
+  const limitOfWs = isWs(Impl) ? { maxPayload: maxMessageBytes(limits.maxFrameBytes) } : undefined;
   const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
     const socket = limitOfWs
       ? new (Impl as WsConstructor)(url, protocols, limitOfWs)

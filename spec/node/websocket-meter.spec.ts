@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { WebSocketMeter } from '../../lib/node/websocket-meter.js';
+import { pushMetered, WebSocketMeter } from '../../lib/node/websocket-meter.js';
 
 /** One WebSocket frame's bytes (RFC 6455 §5.2), masked as a client's, with a payload of `length`. */
 function frame(length: number, { fin = true, opcode = 2 } = {}): Uint8Array {
@@ -60,5 +60,57 @@ describe('WebSocketMeter', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  describe('pushMetered (a meter only while a message is unfinished)', () => {
+    it('a connection between messages keeps none; one inside a message keeps its own, which the others do not share', () => {
+      const whole = frame(10);
+      const torn = frame(300);
+      const first = pushMetered(undefined, torn.subarray(0, 100));
+      expect(first.held).to.equal(100);
+      const other = pushMetered(undefined, whole);
+      expect(other, 'the connection between messages reads with another meter').to.not.equal(first);
+      expect(other.held).to.equal(0);
+      expect(pushMetered(undefined, whole), 'shared while between messages').to.equal(other);
+      expect(pushMetered(first, torn.subarray(100))).to.equal(first);
+      expect(first.held).to.equal(0);
+    });
+
+    it('property: connections interleaved, each keeping the meter only while held > 0, count as with a meter each', () => {
+      const stream = fc
+        .tuple(
+          fc.array(fc.constantFrom(0, 1, 125, 126, 1_000, 70_000), { minLength: 1, maxLength: 4 }),
+          fc.array(fc.nat(), { maxLength: 5 }),
+        )
+        .map(([sizes, cuts]) => {
+          const bytes = join(sizes.map((size) => frame(size, { fin: size !== 1 || sizes.length === 1 })));
+          const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
+          return [...points, bytes.length].map((point, i, all) => bytes.subarray(all[i - 1] ?? 0, point));
+        });
+      fc.assert(
+        fc.property(
+          fc.array(stream, { minLength: 2, maxLength: 4 }),
+          fc.array(fc.nat()),
+          (streams, order) => {
+            const own = streams.map(() => new WebSocketMeter());
+            const kept: (WebSocketMeter | undefined)[] = streams.map(() => undefined);
+            const next = streams.map(() => 0);
+            const pending = () => streams.map((_, i) => i).filter((i) => next[i]! < streams[i]!.length);
+            for (let step = 0; pending().length > 0; step++) {
+              const open = pending();
+              const i = open[(order[step] ?? 0) % open.length]!;
+              const chunk = streams[i]![next[i]!++]!;
+              own[i]!.push(chunk);
+              const meter = pushMetered(kept[i], chunk);
+              expect(meter.held).to.equal(own[i]!.held);
+              kept[i] = meter.held > 0 ? meter : undefined;
+            }
+            const live = kept.filter((meter) => meter !== undefined);
+            expect(new Set(live).size, 'no two connections share a meter').to.equal(live.length);
+          },
+        ),
+        { numRuns: 100 },
+      );
+    });
   });
 });

@@ -24,6 +24,22 @@ describe('websocketServer', () => {
     server.stop();
   });
 
+  it("a connection's local address is the one it reached: the listening one, or on a wildcard the socket's", async () => {
+    for (const host of ['127.0.0.1', '0.0.0.0']) {
+      const server = await startServer(websocketServer({ host }));
+      const url = `ws://127.0.0.1:${server.port}`;
+      const client = record(websocket({ url, WebSocket }));
+      const accepted = record(await server.nextConnection());
+      const [clientLink, serverLink] = await Promise.all([client.link(), accepted.link()]);
+      expect(serverLink.info.local, host).to.equal(`127.0.0.1:${server.port}`);
+      expect(serverLink.info.remote, host).to.match(/^127\.0\.0\.1:\d+$/);
+      expect(clientLink.info.remote).to.equal(url);
+      client.subscription.unsubscribe();
+      expect(await accepted.outcome).to.equal('complete');
+      server.stop();
+    }
+  });
+
   it('unsubscribing completes subscribed connections and closes the others with 1001; clients complete', async () => {
     const server = await startServer(websocketServer<string>());
     const first = record(websocket<string>({ url: server.address, WebSocket }));

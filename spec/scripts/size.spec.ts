@@ -46,8 +46,8 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_200,
-  clientMin: 78_500,
+  clientGzip: 26_400,
+  clientMin: 79_200,
   policyGzip: 4_350,
   policyMin: 12_000,
 };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { encodeFrames, EncodeError, msgpackCodec, SendBufferFullError, type Codec } from 'rx-lifeline';
-import { LinkWriter, type ByteSink } from '../../lib/transports/link-writer.js';
+import { LinkWriter, writerSettings, type ByteSink } from '../../lib/transports/link-writer.js';
 import { msgpackValue, simpleValue } from '../codec/arbitraries.js';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -20,11 +20,11 @@ function writerOf(
     },
     end: () => undefined,
   };
-  const writer = new LinkWriter<unknown>(codec, limits, sink, (flush) => ticks.push(flush), {
-    transport: 'memory',
-    remote: 'b',
-    local: 'a',
-  });
+  const writer = new LinkWriter<unknown>(
+    writerSettings(codec, limits, (flush) => ticks.push(flush)),
+    sink,
+    { transport: 'memory', remote: 'b', local: 'a' },
+  );
   const flush = () => ticks.splice(0).forEach((run) => run());
   return { writer, batches, flush };
 }
@@ -80,15 +80,14 @@ describe('LinkWriter batches', () => {
     const codec = msgpackCodec();
     const held: { batch: Uint8Array; copy: string; done: () => void }[] = [];
     const ticks: (() => void)[] = [];
+    const limits = { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 };
     const writer = new LinkWriter<unknown>(
-      codec,
-      { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 },
+      writerSettings(codec, limits, (flush) => ticks.push(flush)),
       {
         write: (batch, done) => void held.push({ batch, copy: hex(batch), done }),
         end: () => undefined,
         releasesOnDone: true,
       },
-      (flush) => ticks.push(flush),
       { transport: 'tcp', remote: 'b', local: 'a' },
     );
     const tick = (n: number, fill: number) => {

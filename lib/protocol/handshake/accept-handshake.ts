@@ -189,7 +189,7 @@ export function acceptHandshake<In = unknown, Out = In>(
 
 /** One accepted connection's handshake: hello, authenticate, then open or refused. */
 class ServerHandshake
-  extends HandshakeSide<'hello' | 'authenticating' | 'open' | 'refused'>
+  extends HandshakeSide<'hello' | 'authenticating' | 'open' | 'refused', ServerSettings>
   implements Departing
 {
   /** The error to end with once a refused connection has closed. */
@@ -199,11 +199,8 @@ class ServerHandshake
   /** Takes the connection off the admission's list of open ones, once it has ended. */
   private leave: (() => void) | undefined;
 
-  constructor(
-    subscriber: Subscriber<TransportEvent<unknown, unknown>>,
-    private readonly settings: ServerSettings,
-  ) {
-    super(subscriber, settings.scheduler, 'hello');
+  constructor(subscriber: Subscriber<TransportEvent<unknown, unknown>>, settings: ServerSettings) {
+    super(subscriber, settings, 'hello');
   }
 
   /** The deadline runs from the accept: from the subscription. */

@@ -116,17 +116,14 @@ export function handshake<In = unknown, Out = In>(
 }
 
 /** One subscription of {@link handshake}: waiting for the link, then the answer, then open. */
-class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open'> {
+class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open', ClientSettings> {
   /** The accept settled at least one layer: a map after it is the server's go-away. */
   private layered = false;
   /** The go-away's hint, once the server said it goes away. */
   private leaving: number | undefined;
 
-  constructor(
-    subscriber: Subscriber<TransportEvent<unknown, unknown>>,
-    private readonly settings: ClientSettings,
-  ) {
-    super(subscriber, settings.scheduler, 'dialling');
+  constructor(subscriber: Subscriber<TransportEvent<unknown, unknown>>, settings: ClientSettings) {
+    super(subscriber, settings, 'dialling');
   }
 
   protected onError(error: unknown): void {

@@ -16,7 +16,10 @@ type Events = TransportEvent<unknown, unknown>;
  * source's subscriber and its own teardown, so an open connection holds this object and no closures.
  * @internal
  */
-export abstract class HandshakeSide<State extends string> extends DirectSubscriber<Events> {
+export abstract class HandshakeSide<
+  State extends string,
+  Settings extends { readonly scheduler: SchedulerLike },
+> extends DirectSubscriber<Events> {
   protected state: State | 'ended';
   protected link: Link<unknown> | undefined;
   /** While the handshake runs: an open connection holds no timer. */
@@ -24,7 +27,8 @@ export abstract class HandshakeSide<State extends string> extends DirectSubscrib
 
   constructor(
     protected readonly subscriber: Subscriber<Events>,
-    private readonly scheduler: SchedulerLike,
+    /** Shared by every connection of the operator: the scheduler and the side's own settings. */
+    protected readonly settings: Settings,
     initial: State,
   ) {
     super();
@@ -33,7 +37,7 @@ export abstract class HandshakeSide<State extends string> extends DirectSubscrib
 
   /** Runs `work` in `delay` ms unless the deadline is cancelled first. */
   protected setDeadline(delay: number, work: () => void): void {
-    (this.deadline ??= new DueTimer(this.scheduler)).setIn(delay, work);
+    (this.deadline ??= new DueTimer(this.settings.scheduler)).setIn(delay, work);
   }
 
   protected cancelDeadline(): void {
@@ -70,7 +74,7 @@ export abstract class HandshakeSide<State extends string> extends DirectSubscrib
 
 /** The operator that runs one `make(subscriber)` per subscription. @internal */
 export function sideOperator<In, Out>(
-  make: (subscriber: Subscriber<Events>) => HandshakeSide<string>,
+  make: (subscriber: Subscriber<Events>) => HandshakeSide<string, { readonly scheduler: SchedulerLike }>,
 ): OperatorFunction<Events, TransportEvent<In, Out>> {
   return (source) =>
     new Observable<TransportEvent<In, Out>>((subscriber) => {

@@ -186,9 +186,12 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
   order = 0;
   #inner: Link<unknown> | undefined;
   #lastInbound = 0;
-  #lastPing = -Infinity;
+  /**
+   * When the last ping left, which its pong must echo; none before the first (not -Infinity,
+   * which V8 would keep in a number object of its own per connection).
+   */
+  #lastPing: number | undefined;
   #pingId = 0;
-  #pingSentAt = 0;
 
   readonly #subscriber: Subscriber<TransportEvent<In, Out> | HeartbeatEvent>;
   readonly #settings: HeartbeatSettings;
@@ -265,9 +268,8 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
       );
       return;
     }
-    if (now - Math.max(this.#lastInbound, this.#lastPing) >= interval) {
+    if (now - Math.max(this.#lastInbound, this.#lastPing ?? -Infinity) >= interval) {
       this.#lastPing = now;
-      this.#pingSentAt = now;
       this.#sendControl([PING, ++this.#pingId, now]);
     }
     this.#arm();
@@ -284,7 +286,7 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
     if (this.closed) return;
     const { interval, timeout, scheduler, timers } = this.#settings;
     const deadline = this.#lastInbound + timeout;
-    const nextPing = Math.max(this.#lastInbound, this.#lastPing) + interval;
+    const nextPing = Math.max(this.#lastInbound, this.#lastPing ?? -Infinity) + interval;
     timers.set(this, Math.max(scheduler.now(), Math.min(deadline, nextPing)));
   }
 
@@ -317,7 +319,7 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
 
   #onPong([, id, t0, t1, t2]: number[], now: number): void {
     // Only the latest ping's pong is a sample; a late answer to an older one is ignored.
-    if (id !== this.#pingId || t0 !== this.#pingSentAt) return;
+    if (id !== this.#pingId || t0 !== (this.#lastPing ?? 0)) return;
     const t3 = now;
     const rtt = t3 - t0! - (t2! - t1!);
     const clockOffset = (t1! - t0! + (t2! - t3)) / 2;

@@ -56,8 +56,11 @@ export class SessionEndpoint<Out> {
   #writtenThrough = 0;
   #unacked = 0;
   #ackTimer: Subscription | undefined;
-  /** When the frames not yet acked are to be acked: `ackInterval` after the first of them. */
-  #ackDue = Infinity;
+  /**
+   * When the frames not yet acked are to be acked: `ackInterval` after the first of them. None
+   * while every frame is acked (not Infinity, which V8 would box in a number object per session).
+   */
+  #ackDue: number | undefined;
   #drainWait: Subscription | undefined;
   #drained: Subject<void> | undefined;
   #wantsDrain = false;
@@ -325,7 +328,7 @@ export class SessionEndpoint<Out> {
     this.#allWritten = undefined;
     this.#link = undefined;
     this.#unacked = 0;
-    this.#ackDue = Infinity;
+    this.#ackDue = undefined;
     this.#ackTimer?.unsubscribe();
     this.#ackTimer = undefined;
     this.#drainWait?.unsubscribe();
@@ -519,7 +522,7 @@ export class SessionEndpoint<Out> {
   #onAckTimer(): void {
     this.#ackTimer = undefined;
     if (this.#unacked === 0) return;
-    const wait = this.#ackDue - this.#options.scheduler.now();
+    const wait = (this.#ackDue ?? 0) - this.#options.scheduler.now();
     if (wait > 0) this.#ackTimer = this.#options.scheduler.schedule(() => this.#onAckTimer(), wait);
     else this.#sendAck();
   }

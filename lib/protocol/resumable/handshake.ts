@@ -63,7 +63,8 @@ export class Handshake<In, Out> {
     if (!session) return this.refuse(connection, { reason: 'unknown-session' }, false);
     // A guess right after a wrong one is not even compared: one guess per lockout, per session.
     const now = this.settings.scheduler.now();
-    if (now < session.lockedUntil) return this.refuse(connection, { reason: 'overloaded' }, true, 'locked');
+    if (now < (session.lockedUntil ?? -Infinity))
+      return this.refuse(connection, { reason: 'overloaded' }, true, 'locked');
     // Both compared, always: which one matched must not show in the timing.
     const current = constantTimeEqual(session.token, hello.token!);
     const previous = constantTimeEqual(session.previousToken ?? '', hello.token!);

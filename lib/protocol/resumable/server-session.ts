@@ -192,14 +192,16 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
 export class Session<In, Out> {
   readonly endpoint: SessionEndpoint<Out>;
   readonly link: SessionLink<Out>;
-  readonly public: ServerSession<In, Out>;
   token = '';
   /** The token of the last resume, valid until the client speaks after its welcome. */
   previousToken: string | undefined;
   connection: Attachment<Session<In, Out>> | undefined;
   idleSince: number | undefined;
-  /** Until when hellos naming this session are refused unchecked, after a wrong token. */
-  lockedUntil = -Infinity;
+  /**
+   * Until when hellos naming this session are refused unchecked, after a wrong token. None before
+   * one (not -Infinity, which V8 would box in a number object per session).
+   */
+  lockedUntil: number | undefined;
   /** What the handshake of the connection attached last settled, when one ran. */
   handshake: HandshakeResult | undefined;
   /** Restored from a store after its process died: client frames up to it may come again. */
@@ -208,26 +210,30 @@ export class Session<In, Out> {
   closing = false;
   ended = false;
   private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
+  /** The events until `events$` is subscribed; undefined from then on (it can be subscribed once). */
   private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
   private outcome: { error: unknown } | undefined;
-  private wasSubscribed = false;
-  private readonly closeSession: (session: Session<In, Out>) => void;
 
   constructor(
     readonly id: string,
-    private readonly maxHeld: number,
-    private readonly end: (session: Session<In, Out>, error: unknown) => void,
+    /** Its server's sessions: they end it, and say how many events it holds unsubscribed. */
+    private readonly owner: SessionOwner<In, Out>,
     options: ConstructorParameters<typeof SessionEndpoint<Out>>[0],
     /** Where the session is kept beyond this process, when the server has a store. */
     readonly stored?: StoreWriter,
-    close: (session: Session<In, Out>) => void = endCleanly,
   ) {
     // The session is its endpoint's owner: a fatal error ends it through `endNow`.
     this.endpoint = new SessionEndpoint<Out>(options, this, stored);
-    this.closeSession = close;
     // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
     this.link = new SessionLink<Out>(this.endpoint, this);
-    this.public = Object.freeze(new PublicSession<In, Out>(this));
+  }
+
+  /**
+   * The session as the application holds it: made when the session is handed out, once. The
+   * session does not keep it (the application does, if it wants to).
+   */
+  handOut(): ServerSession<In, Out> {
+    return Object.freeze(new PublicSession<In, Out>(this));
   }
 
   /** The link's send: numbered, kept and written by the endpoint. */
@@ -237,7 +243,7 @@ export class Session<In, Out> {
 
   /** The link's close: the application ends the session. */
   close(): void {
-    this.closeSession(this);
+    this.owner.close(this);
   }
 
   isClosed(): boolean {
@@ -250,14 +256,13 @@ export class Session<In, Out> {
 
   /** The one subscription of `events$`: the events held so far, then each as it comes. */
   subscribeEvents(subscriber: Subscriber<ServerSessionEvent<In, Out>>): TeardownLogic {
-    if (this.wasSubscribed) {
+    if (this.held === undefined) {
       subscriber.error(new TypeError(`The events of session ${this.id} can be subscribed only once`));
       return undefined;
     }
-    this.wasSubscribed = true;
     const held = this.held;
     this.held = undefined;
-    if (held) for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
+    for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
     if (this.outcome) {
       if (this.outcome.error === undefined) subscriber.complete();
       else subscriber.error(this.outcome.error);
@@ -270,7 +275,7 @@ export class Session<In, Out> {
   /** The teardown of `events$`' subscription: the application stopped listening, so it ends. */
   unsubscribe(): void {
     this.subscriber = undefined;
-    this.end(this, undefined);
+    this.owner.end(this, undefined);
   }
 
   /**
@@ -297,15 +302,16 @@ export class Session<In, Out> {
     if (this.subscriber) return this.subscriber.next(event);
     const held = this.held;
     if (!held || this.ended) return;
-    if (held.length >= this.maxHeld) {
+    const { maxHeld } = this.owner;
+    if (held.length >= maxHeld) {
       const { id } = this;
-      this.end(
+      this.owner.end(
         this,
-        new ReplayBufferFullError(`Session ${id}: ${this.maxHeld} events held and events$ not subscribed`, {
-          frames: this.maxHeld,
+        new ReplayBufferFullError(`Session ${id}: ${maxHeld} events held and events$ not subscribed`, {
+          frames: maxHeld,
           bytes: 0,
           size: 0,
-          limit: { frames: this.maxHeld, bytes: Infinity },
+          limit: { frames: maxHeld, bytes: Infinity },
         }),
       );
       return;
@@ -315,7 +321,7 @@ export class Session<In, Out> {
 
   /** Ends the session through the server's `end`. */
   endNow(error: unknown): void {
-    this.end(this, error);
+    this.owner.end(this, error);
   }
 
   finish(error: unknown): void {
@@ -330,9 +336,17 @@ export class Session<In, Out> {
   }
 }
 
-/** The default close of a session: it ends, cleanly. */
-function endCleanly<In, Out>(session: Session<In, Out>): void {
-  session.endNow(undefined);
+/**
+ * What a {@link Session} asks of its server's sessions: its methods are called on the object, so a
+ * session holds one reference for them, no closures. @internal
+ */
+export interface SessionOwner<In, Out> {
+  /** Ends `session` for good: its events complete, or error with `error`. */
+  end(session: Session<In, Out>, error: unknown): void;
+  /** The application closed `session`'s link. */
+  close(session: Session<In, Out>): void;
+  /** How many events a session holds while its `events$` is not subscribed. */
+  readonly maxHeld: number;
 }
 
 /** A connection of a session server, with the session it may carry. @internal */

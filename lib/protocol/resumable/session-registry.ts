@@ -1,7 +1,13 @@
 import type { SchedulerLike } from 'rxjs';
 import type { EndpointOptions } from './endpoint.js';
 import { SessionStoreError, type SessionExpiredError } from './errors.js';
-import { Attachment, Session, type AttachmentOwner, type ServerConnection } from './server-session.js';
+import {
+  Attachment,
+  Session,
+  type AttachmentOwner,
+  type ServerConnection,
+  type SessionOwner,
+} from './server-session.js';
 import type { ServerCounters } from './server-stats.js';
 import type { SessionStore } from './store.js';
 import { StoreWriter } from './store-writer.js';
@@ -22,7 +28,7 @@ export type SessionEndpointOptions<Out> = EndpointOptions<Out>;
  * their counts in the server's stats, and how connections and sessions end.
  * @internal
  */
-export class SessionRegistry<In, Out> {
+export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   private readonly sessions = new Map<string, Session<In, Out>>();
   private readonly connections = new Set<ServerConnection<In, Out>>();
   /** The server stopped: sessions end at once, without flushing their connections. */
@@ -40,6 +46,11 @@ export class SessionRegistry<In, Out> {
     /** Where sessions are kept beyond this process; `undefined`: in its memory only. */
     readonly stored?: StoreSettings,
   ) {}
+
+  /** A session holds as many events, while its `events$` is not subscribed, as frames to replay. */
+  get maxHeld(): number {
+    return this.endpoint.maxFrames;
+  }
 
   /** Sessions held. */
   get size(): number {
@@ -68,14 +79,7 @@ export class SessionRegistry<In, Out> {
   create(id = randomId(), epoch = 1): Session<In, Out> {
     const stored = this.stored;
     const writer = stored ? new StoreWriter(stored.store, id, epoch, stored.ttl) : undefined;
-    const session: Session<In, Out> = new Session<In, Out>(
-      id,
-      this.endpoint.maxFrames,
-      this.end,
-      this.endpoint,
-      writer,
-      this.close,
-    );
+    const session: Session<In, Out> = new Session<In, Out>(id, this, this.endpoint, writer);
     this.sessions.set(session.id, session);
     this.counters.session(1);
     return session;
@@ -135,18 +139,18 @@ export class SessionRegistry<In, Out> {
    * The application closed the session's link. With a store, the frames it sent last leave first
    * (they wait for their batch to be stored): the session ends once they are all written.
    */
-  readonly close = (session: Session<In, Out>): void => {
+  close(session: Session<In, Out>): void {
     if (session.ended || session.closing) return;
     if (!session.stored || !session.connection) return this.end(session, undefined);
     session.closing = true;
     session.endpoint.whenAllWritten(() => this.end(session, undefined));
-  };
+  }
 
   /**
    * Ends a session for good: completes its events (errors them with `error`, if any). `removed`:
    * the store has forgotten it already.
    */
-  readonly end = (session: Session<In, Out>, error: unknown, removed = false): void => {
+  end(session: Session<In, Out>, error: unknown, removed = false): void {
     if (session.ended) return;
     session.ended = true;
     this.forget(session, error, removed);
@@ -164,7 +168,7 @@ export class SessionRegistry<In, Out> {
     }
     session.finish(error);
     this.onEnded?.(session);
-  };
+  }
 
   /**
    * A session was without a connection for its TTL. With a store, the store says first whether

@@ -369,7 +369,7 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
       this.registry,
       counters,
       settings,
-      (session) => subscriber.next(session.public),
+      (session) => subscriber.next(session.handOut()),
       (connection, error) => this.settled(connection, error),
     );
   }

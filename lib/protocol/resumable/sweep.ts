@@ -19,10 +19,8 @@ export interface SweepActions<In, Out> {
  */
 export class Sweep<In, Out> {
   // Deadlines only grow, so both queues are sorted by construction; stale entries are skipped.
-  private readonly handshakes = new Fifo<{
-    readonly connection: ServerConnection<In, Out>;
-    readonly at: number;
-  }>();
+  // A connection is its own entry: its `deadline` is its place in the queue.
+  private readonly handshakes = new Fifo<ServerConnection<In, Out>>();
   private readonly idle = new Fifo<{ readonly session: Session<In, Out>; readonly since: number }>();
   private readonly timer: DueTimer;
 
@@ -36,7 +34,7 @@ export class Sweep<In, Out> {
 
   /** A connection was accepted: its handshake is due at its `deadline`. */
   handshake(connection: ServerConnection<In, Out>): void {
-    this.handshakes.push({ connection, at: connection.deadline });
+    this.handshakes.push(connection);
     this.arm(connection.deadline);
   }
 
@@ -63,9 +61,8 @@ export class Sweep<In, Out> {
 
   private run(): void {
     const now = this.scheduler.now();
-    for (let head = this.handshakes.peek(); head && head.at <= now; head = this.handshakes.peek()) {
-      this.handshakes.shift();
-      const { connection } = head;
+    for (let head = this.handshakes.peek(); head && head.deadline <= now; head = this.handshakes.peek()) {
+      const connection = this.handshakes.shift()!;
       if (!connection.ended && !connection.session) this.actions.handshakeTimedOut(connection);
     }
     for (let head = this.idle.peek(); head && head.since + this.sessionTtl <= now; head = this.idle.peek()) {
@@ -76,7 +73,7 @@ export class Sweep<In, Out> {
       }
     }
     const next = Math.min(
-      this.handshakes.peek()?.at ?? Infinity,
+      this.handshakes.peek()?.deadline ?? Infinity,
       (this.idle.peek()?.since ?? Infinity) + this.sessionTtl,
     );
     if (next !== Infinity) this.arm(next);

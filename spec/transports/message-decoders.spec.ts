@@ -1,0 +1,110 @@
+import { expect } from 'chai';
+import {
+  encodeFrames,
+  FrameTooLargeError,
+  LENGTH_PREFIX_BYTES,
+  msgpackCodec,
+  ProtocolError,
+  UNKNOWN_WRITE,
+  type WriteReport,
+} from 'rx-lifeline';
+import { MessageDecoders, type WriteReporter } from '../../lib/transports/inbound.js';
+
+const codec = msgpackCodec<string>();
+
+/** A connection as MessageDecoders sees it: its link (for reports) and its stream offset. */
+class Connection implements WriteReporter {
+  offset = 0;
+  readonly frames: string[] = [];
+  constructor(readonly report: WriteReport) {}
+
+  writeReport(): WriteReport {
+    return this.report;
+  }
+
+  /** Reads one message with a decoder lent for it, as WebSocketRun does; returns the decoder. */
+  read(decoders: MessageDecoders<string>, message: Uint8Array, onFrame?: (frame: string) => void) {
+    const decoder = decoders.lend(this, this.offset);
+    try {
+      decoder.push(message, (frame) => {
+        this.frames.push(frame);
+        onFrame?.(frame);
+      });
+    } finally {
+      this.offset = decoder.offset;
+    }
+    decoders.giveBack(decoder);
+    return decoder;
+  }
+}
+
+const report = (framesLeft: number): WriteReport => ({
+  lastFrame: 'whole',
+  unconfirmedFrames: 0,
+  unconfirmedBytes: 0,
+  framesLeft,
+});
+
+describe('MessageDecoders (one decoder lent to one message at a time)', () => {
+  it('connections taking turns share one decoder, each stream keeping its own offset', () => {
+    const decoders = new MessageDecoders(codec, 1024);
+    const a = new Connection(report(1));
+    const b = new Connection(report(2));
+    const first = a.read(decoders, encodeFrames(codec, ['a1', 'a2']));
+    expect(b.read(decoders, encodeFrames(codec, ['b1']))).to.equal(first);
+    expect(a.read(decoders, encodeFrames(codec, ['a3']))).to.equal(first);
+    expect(a.frames).to.deep.equal(['a1', 'a2', 'a3']);
+    expect(b.frames).to.deep.equal(['b1']);
+    expect(a.offset).to.equal(encodeFrames(codec, ['a1', 'a2', 'a3']).length);
+    expect(b.offset).to.equal(encodeFrames(codec, ['b1']).length);
+  });
+
+  it("an error names the offset in its connection's stream and carries that connection's write report", () => {
+    const decoders = new MessageDecoders(codec, 8);
+    const a = new Connection(report(1));
+    const b = new Connection(report(2));
+    a.read(decoders, encodeFrames(codec, ['a1']));
+    b.read(decoders, encodeFrames(codec, ['b1', 'b2']));
+    let error: unknown;
+    try {
+      b.read(decoders, encodeFrames(codec, ['a frame over eight bytes']));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.be.instanceOf(FrameTooLargeError);
+    expect((error as FrameTooLargeError).offset).to.equal(b.offset);
+    expect((error as FrameTooLargeError).offset).to.equal(2 * (LENGTH_PREFIX_BYTES + 3));
+    expect((error as FrameTooLargeError).write).to.equal(b.report);
+  });
+
+  it('a message read while another is gets a decoder of its own; a spent decoder is not taken back', () => {
+    const decoders = new MessageDecoders(codec, 1024);
+    const a = new Connection(report(1));
+    const b = new Connection(report(2));
+    const spare = a.read(decoders, encodeFrames(codec, ['warm']));
+    let inner: unknown;
+    const outer = a.read(decoders, encodeFrames(codec, ['a1', 'a2']), (frame) => {
+      if (frame === 'a1') inner = b.read(decoders, encodeFrames(codec, ['b1']));
+    });
+    expect(outer).to.equal(spare);
+    expect(inner).to.not.equal(outer);
+    expect(a.frames).to.deep.equal(['warm', 'a1', 'a2']);
+    expect(b.frames).to.deep.equal(['b1']);
+
+    const bad = Uint8Array.of(0, 0, 0, 0); // an empty frame
+    const lent = decoders.lend(a, a.offset);
+    expect(() => lent.push(bad, () => undefined)).to.throw(ProtocolError);
+    decoders.giveBack(lent);
+    expect(decoders.lend(b, b.offset)).to.not.equal(lent);
+  });
+
+  it('a decoder taken back holds no connection: its reports are unknown until lent again', () => {
+    const decoders = new MessageDecoders(codec, 4);
+    const a = new Connection(report(1));
+    const decoder = a.read(decoders, encodeFrames(codec, ['a']));
+    expect(decoder.offset).to.equal(0);
+    expect(() => decoder.push(encodeFrames(codec, ['too large']), () => undefined))
+      .to.throw(FrameTooLargeError)
+      .with.property('write', UNKNOWN_WRITE);
+  });
+});
