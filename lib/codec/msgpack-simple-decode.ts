@@ -9,11 +9,12 @@ import type { BinarySlab } from './binary-slab.js';
 // decodes the frame as before, so every error (and which frames are refused) comes from that path.
 //
 // It takes what msgpack-simple.ts writes: nil, booleans, integers of 32 bits at most (fixint,
-// uint 8/16/32, int 8/16/32), fixstrs of ASCII characters, binaries and arrays, nested at most MAX_SIMPLE_DEPTH deep (and
-// `maxDepth`), with the same decode budget as checkMsgpack, and builds what msgpackr builds from
-// them with the codec's options (binaries copied out of the input as msgpackr's `copyBuffers`
-// copies them, or into the slab the caller gives: see binary-slab.ts). It gives up on truncated data, trailing bytes, an array longer than the bytes
-// left, and a decoded size over budget, before allocating anything for them; what it built of a
+// uint 8/16/32, int 8/16/32), fixstrs of ASCII characters, binaries and arrays, nested at most
+// MAX_SIMPLE_DEPTH deep (and `maxDepth`), with the same decode budget as checkMsgpack, and builds
+// what msgpackr builds from them with the codec's options (binaries copied out of the input as
+// msgpackr's `copyBuffers` copies them, or into the slab the caller gives: see binary-slab.ts). It
+// gives up on truncated data, trailing bytes, an array longer than the bytes left, and a decoded
+// size over budget, before allocating anything for them; what it built of a
 // frame it gives up on is no more than the bytes read so far decode to.
 
 /**

@@ -18,7 +18,7 @@ export interface TimerEntry {
 
 /**
  * One scheduler action for many timers: a binary heap of entries by due time, with a single
- * action armed for the earliest. Thousands of connections each waiting on a timer then hold no
+ * action armed for the earliest (or earlier: see `#arm`). Thousands of connections each waiting on a timer then hold no
  * scheduler action (a Node `Timeout` and an `AsyncAction` apiece) of their own. Entries due at the
  * same time run in the order they were queued, as separate scheduler actions would. Nothing is
  * armed while the queue is empty, so a queue whose entries are all removed leaves no timer behind.

@@ -163,7 +163,7 @@ export function writerSettings<Out>(
 export class LinkWriter<Out> implements Link<Out> {
   /** Made on first use of `drain$`: most links never wait for a drain. */
   #drains: Subject<void> | undefined;
-  /** The tick's batch: `batchUsed` bytes of length-prefixed frames, one size per frame queued. */
+  /** The tick's batch: `#batchUsed` bytes of length-prefixed frames, one size per frame queued. */
   #batch: Uint8Array = EMPTY;
   #batchUsed = 0;
   /** One size per frame queued in the batch; `undefined` rather than empty (most links are idle). */
@@ -232,7 +232,7 @@ export class LinkWriter<Out> implements Link<Out> {
 
   send(frame: Out): boolean {
     if (this.closed) throw new LinkClosedError(`Cannot send: the ${this.info.transport} link is closed`);
-    // Written after the queued frames; `batchUsed` moves past it only once it is accepted.
+    // Written after the queued frames; `#batchUsed` moves past it only once it is accepted.
     const bodyStart = this.#batchUsed + LENGTH_PREFIX_BYTES;
     const bodyEnd = this.#encodeAt(frame, bodyStart);
     const bodyLength = bodyEnd - bodyStart;
