@@ -14,8 +14,8 @@ import type { BinarySlab } from './binary-slab.js';
 // what msgpackr builds from them with the codec's options (binaries copied out of the input as
 // msgpackr's `copyBuffers` copies them, or into the slab the caller gives: see binary-slab.ts). It
 // gives up on truncated data, trailing bytes, an array longer than the bytes left, and a decoded
-// size over budget, before allocating anything for them; what it built of a
-// frame it gives up on is no more than the bytes read so far decode to.
+// size over budget, before allocating anything for them; what it built of a frame it gives up on
+// is no more than the bytes read so far decode to.
 
 /**
  * Larger frames take the full path: for them msgpackr's fixed cost does not matter, and a large
