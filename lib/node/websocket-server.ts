@@ -1,13 +1,18 @@
-import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server as HttpServer,
+} from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { Duplex } from 'node:stream';
+import { Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits, type WriterSettings } from '../transports/link-writer.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
-import { FrameTimeoutError } from '../core/errors.js';
+import { FrameTimeoutError, MessageTooLargeError, ProtocolError } from '../core/errors.js';
 import { FrameDeadline, MessageDecoders } from '../transports/inbound.js';
 import {
   maxMessageBytes,
@@ -17,6 +22,7 @@ import {
   type WebSocketEvent,
   type WebSocketSettings,
 } from '../transports/websocket-connection.js';
+import type { WebSocketLike } from '../transports/websocket.js';
 import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
@@ -28,7 +34,19 @@ import {
 } from './capacity.js';
 import { listen } from './listen.js';
 import type { ConnectionHandle } from './socket-connection.js';
-import { pushMetered, type WebSocketMeter } from './websocket-meter.js';
+import {
+  BINARY_OPCODE,
+  binaryHeader,
+  CLOSE_NO_CODE,
+  CLOSE_TOO_BIG,
+  closeFrame,
+  PONG_OPCODE,
+  serverFrame,
+  WebSocketReader,
+  type FrameSink,
+  type FrameViolation,
+} from './websocket-frames.js';
+import { answerUpgrade, isRefusal, refuseUpgrade } from './websocket-upgrade.js';
 
 /** The close code and reason sent to every open connection when the server is unsubscribed. */
 const GOING_AWAY = 1001;
@@ -151,6 +169,7 @@ export function websocketServer<In = unknown, Out = In>(
     decoders,
     frameTimeout,
     scheduler,
+    maxMessageBytes: maxMessageBytes(limits.maxFrameBytes),
   };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
     const capacity = new ServerCapacity(serverLimits, (event) => subscriber.next(event));
@@ -158,55 +177,42 @@ export function websocketServer<In = unknown, Out = In>(
       subscriber.next({ type: 'connection-error', remote, error }),
     );
     const http = external ?? createServer((_request, response) => response.writeHead(426).end());
-    const wss = new WebSocketServer({
-      server: http,
-      WebSocket: ServedSocket,
-      perMessageDeflate: false,
-      // AcceptedConnections keeps the open connections: ws's own Set (and a 'close' listener on
-      // every socket to maintain it) would be a second copy.
-      clientTracking: false,
-      // ws refuses a larger message from its header, with 1009, before buffering its payload.
-      maxPayload: maxMessageBytes(limits.maxFrameBytes),
-      ...(path === undefined ? {} : { path }),
-    });
-    // ws re-emits the HTTP server's errors; an 'error' without a listener would be thrown.
-    wss.on('error', () => undefined);
     let lastLocal = '';
     /**
      * The listening address, when it is one address (not a wildcard): every connection's local
      * address then, known without asking each socket (Node keeps an object per socket it asks).
      */
     let listeningOn: string | undefined;
-    wss.on('connection', (socket, request) => {
-      if (subscriber.closed) {
-        socket.terminate();
-        return;
-      }
-      socket.pause();
-      const remote = hostPort(request.socket.remoteAddress, request.socket.remotePort);
+    const onUpgrade = (request: IncomingMessage, stream: Duplex, head: Buffer): void => {
+      const socket = stream as Socket;
+      // Until it closes, an 'error' must have a listener or it is thrown.
+      socket.on('error', onServedError);
+      if (subscriber.closed) return void socket.destroy();
+      const answer = answerUpgrade(request, path);
+      if (isRefusal(answer)) return refuseUpgrade(socket, answer);
+      const remote = hostPort(socket.remoteAddress, socket.remotePort);
       // Every connection to one address shares one string for it.
-      const address = listeningOn ?? hostPort(request.socket.localAddress, request.socket.localPort);
+      const address = listeningOn ?? hostPort(socket.localAddress, socket.localPort);
       const local = address === lastLocal ? lastLocal : (lastLocal = address);
+      socket.setTimeout(0);
+      socket.setNoDelay(true);
       if (!capacity.admit(remote)) {
-        socket.close(TRY_AGAIN_LATER, 'server full: too many connections');
-        socket.terminate();
+        socket.write(answer.response);
+        socket.once('finish', () => socket.destroy());
+        socket.end(closeFrame(TRY_AGAIN_LATER, 'server full: too many connections'));
         return;
       }
+      socket.write(answer.response);
+      // Read once its connection is subscribed; the bytes that came with the request first.
+      socket.pause();
+      if (head.length > 0) socket.unshift(head);
       const headers = applicationHeaders(request.headers);
       const info: LinkInfo = { transport: 'websocket', remote, local, headers };
-      const served = new ServedWebSocket(
-        capacity,
-        connections,
-        socket as ServedSocket,
-        info,
-        connectionSettings,
-      );
-      // Attached while paused, after ws's own listener: it sees every byte, after ws has read it.
-      (request.socket as MeteredSocket)[SERVED] = served;
-      request.socket.on('data', onServedData);
+      const served = new ServedWebSocket(capacity, connections, socket, info, connectionSettings);
       const connection = connections.accept<In, Out>(socket, served);
       subscriber.next({ type: 'connection', connection, remote });
-    });
+    };
+    http.on('upgrade', onUpgrade);
 
     const announce = (bound: AddressInfo | string): void => {
       // An external server may listen on a Unix socket or named pipe: no port then.
@@ -228,7 +234,7 @@ export function websocketServer<In = unknown, Out = In>(
       : listen(http, host, port, { listening: announce, failed: (error) => subscriber.error(error) });
     return () => {
       stop();
-      wss.close();
+      http.removeListener('upgrade', onUpgrade);
       connections.shutdownAll();
       if (!external) (http as HttpServer).closeAllConnections();
     };
@@ -238,40 +244,38 @@ export function websocketServer<In = unknown, Out = In>(
 /** Listening addresses that accept connections to any of the host's addresses. */
 const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
 
-/** The close code `ws` reports for a connection that ended without a close frame. */
+/** The close code reported for a connection that ended without a close frame. */
 const ABNORMAL_CLOSE = 1006;
+/** How long a closing handshake may take before the socket is dropped (as `ws` waits). */
+const CLOSE_TIMEOUT = 30_000;
+/** WebSocket ready states. */
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+/** Messages up to this size are written with their header in one buffer; larger ones beside it. */
+const COPY_LIMIT = 16 * 1024;
 
-/**
- * `ws`'s WebSocket with a place for the {@link ServedWebSocket} that runs it: its listeners are
- * three functions that every socket shares and that find it there. (`addEventListener` would wrap
- * each listener of each socket in a closure of its own, with properties; arrow functions would be
- * closures too.)
- */
-class ServedSocket extends WebSocket {
-  served: ServedWebSocket | undefined;
-}
-
-// `this` is the socket, typed as ws types its listeners: a ServedSocket, which these read.
-function onServedMessage(this: WebSocket, data: unknown, isBinary: boolean): void {
-  // A text message is refused unread: its text is not decoded only to be refused.
-  (this as ServedSocket).served?.relay({ type: 'message', data: isBinary ? data : '' });
-}
-
-function onServedError(this: WebSocket, error: Error): void {
-  (this as ServedSocket).served?.failed(error);
-}
-
-function onServedClose(this: WebSocket, code: number, reason: Buffer): void {
-  (this as ServedSocket).served?.closed(code, reason.toString());
-}
-
-/** Where a served WebSocket's TCP socket keeps its ServedWebSocket, for the shared 'data' listener. */
+/** Where a served WebSocket's TCP socket keeps its ServedWebSocket, for the shared listeners. */
 const SERVED = Symbol('ServedWebSocket');
 
-type MeteredSocket = Socket & { [SERVED]?: ServedWebSocket };
+type ServedTcpSocket = Socket & { [SERVED]?: ServedWebSocket };
 
+// The listeners of every served socket: shared functions that find its ServedWebSocket.
 function onServedData(this: Socket, chunk: Buffer): void {
-  (this as MeteredSocket)[SERVED]?.read(chunk);
+  (this as ServedTcpSocket)[SERVED]?.read(chunk);
+}
+
+function onServedError(this: Socket, error: Error): void {
+  (this as ServedTcpSocket)[SERVED]?.failed(error);
+}
+
+function onServedClose(this: Socket): void {
+  (this as ServedTcpSocket)[SERVED]?.closed();
+}
+
+/** The client ended its side without a closing handshake: this side ends too. */
+function onServedEnd(this: Socket): void {
+  this.end();
 }
 
 /** What every connection of one server shares. */
@@ -280,30 +284,46 @@ interface ConnectionSettings {
   readonly decoders: MessageDecoders<unknown>;
   readonly frameTimeout: number;
   readonly scheduler: SchedulerLike;
+  /** The largest message a client may send. */
+  readonly maxMessageBytes: number;
 }
+
+/** The reader of the connections between messages (see {@link WebSocketReader}). */
+let restingReader: WebSocketReader | undefined;
 
 /**
  * One accepted WebSocket, from its upgrade to its close: its place in its server (an
- * {@link AcceptedSocket}), the settings its {@link runWebSocket} reads, and the watch on its
- * unfinished message (the deadline and the server's cap, from the meter's count after each read).
- * One object for all of it, so an idle connection holds little besides `ws`'s own.
+ * {@link AcceptedSocket}), the WebSocket its {@link runWebSocket} drives (the RFC 6455 frames on
+ * its TCP socket: {@link WebSocketReader} in, {@link serverFrame} out, the closing handshake), the
+ * settings that run reads, and the watch on its unfinished message (the deadline and the server's
+ * cap). One object for all of it, so an idle connection holds little besides Node's socket.
  */
-class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, ConnectionHandle {
-  /** Only while a message is unfinished: between messages, connections share one (see pushMetered). */
-  private meter: WebSocketMeter | undefined;
+class ServedWebSocket
+  extends AcceptedSocket
+  implements WebSocketSettings, WebSocketLike, ConnectionHandle, FrameSink
+{
+  /** Only while a message is unfinished: between messages, connections share one. */
+  private reader: WebSocketReader | undefined;
   private run: RunningWebSocket | undefined;
   /** Made when a message is first left unfinished by a read: most connections never need one. */
   private deadline: FrameDeadline | undefined;
+  readyState = OPEN;
+  /** The code of the close frame received (none yet: 1006) and its reason. */
+  private closeCode = ABNORMAL_CLOSE;
+  private closeReason = '';
+  /** Reading stopped: a close frame, a text message or a violation came. */
+  private stopped = false;
+  private closeTimer: Subscription | undefined;
 
   constructor(
     capacity: ServerCapacity,
     connections: AcceptedConnections,
-    private readonly socket: ServedSocket,
+    private readonly socket: ServedTcpSocket,
     private readonly linkInfo: LinkInfo,
     private readonly settings: ConnectionSettings,
   ) {
     super(capacity, connections);
-    socket.served = this;
+    socket[SERVED] = this;
   }
 
   get transport(): string {
@@ -323,15 +343,34 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
     return this.settings.decoders;
   }
 
-  /** Listens to the socket from its accept on, with the shared listeners (see {@link ServedSocket}). */
+  get confirmsSends(): boolean {
+    return true;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  // Messages are handed to the run as views of the bytes read, whatever it asks.
+  get binaryType(): string {
+    return 'arraybuffer';
+  }
+
+  set binaryType(_type: string) {}
+
+  /** The socket is open before its run starts, which hears its events through `relay`. */
+  addEventListener(): void {}
+
+  /** Listens to the socket from its accept on, with the shared listeners. */
   override watch(): void {
-    this.socket.on('message', onServedMessage);
-    this.socket.on('error', onServedError);
-    this.socket.on('close', onServedClose);
+    const { socket } = this;
+    socket.on('data', onServedData);
+    socket.on('end', onServedEnd);
+    socket.on('close', onServedClose);
   }
 
   /** One of the socket's events, for the run once subscribed. */
-  relay(event: WebSocketEvent): void {
+  private relay(event: WebSocketEvent): void {
     this.run?.handleEvent(event);
   }
 
@@ -342,11 +381,14 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
 
   /**
    * The socket closed: its entry first (its place in the server is given back), then the run. A
-   * close frame received makes a clean close: `ws` reports 1006 when none came.
+   * close frame received makes a clean close; 1006 when none came.
    */
-  closed(code: number, reason: string): void {
+  closed(): void {
+    this.readyState = CLOSED;
+    this.closeTimer?.unsubscribe();
     this.onClose();
-    this.relay({ type: 'close', code, reason, wasClean: code !== ABNORMAL_CLOSE });
+    const code = this.closeCode;
+    this.relay({ type: 'close', code, reason: this.closeReason, wasClean: code !== ABNORMAL_CLOSE });
   }
 
   info(): LinkInfo {
@@ -355,14 +397,14 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
 
   start(events: Subscriber<TransportEvent<unknown, unknown>>): void {
     // The run is the subscriber's one teardown, and tells `ended` when it finishes.
-    this.run = runWebSocket(this.socket, events, this, false);
+    this.run = runWebSocket(this, events, this, false);
     if (!events.closed) this.socket.resume();
   }
 
   discard(): void {
     // Resumed so the closing handshake can be read; nothing listens for messages any more.
     this.socket.resume();
-    this.socket.close(GOING_AWAY, GOING_AWAY_REASON);
+    this.close(GOING_AWAY, GOING_AWAY_REASON);
   }
 
   shutdown(): void {
@@ -376,16 +418,97 @@ class ServedWebSocket extends AcceptedSocket implements WebSocketSettings, Conne
     this.hold(0);
   }
 
-  /** Every chunk read from the socket, after `ws` has read it. */
+  /** Sends one binary message; `done` once the socket has written it, or with the error. */
+  send(data: Uint8Array, done?: (error?: Error | null) => void): void {
+    const { socket } = this;
+    if (data.length <= COPY_LIMIT) {
+      socket.write(serverFrame(BINARY_OPCODE, data), done);
+      return;
+    }
+    socket.cork();
+    socket.write(binaryHeader(data.length));
+    socket.write(data, done);
+    socket.uncork();
+  }
+
+  /**
+   * Starts the closing handshake: sends a close frame (with `code` and `reason`, or none), then
+   * ends the socket once the client's close frame came, or drops it after {@link CLOSE_TIMEOUT}.
+   */
+  close(code?: number, reason?: string): void {
+    if (this.readyState !== OPEN) return;
+    this.readyState = CLOSING;
+    const { socket } = this;
+    socket.write(closeFrame(code, reason));
+    // Nothing more is read once reading stopped: the client's close frame is not awaited then.
+    if (this.stopped) socket.end();
+    this.closeTimer = this.settings.scheduler.schedule(() => socket.destroy(), CLOSE_TIMEOUT);
+  }
+
+  terminate(): void {
+    this.readyState = CLOSING;
+    this.socket.destroy();
+  }
+
+  /** Every chunk read from the socket. */
   read(chunk: Buffer): void {
-    const meter = pushMetered(this.meter, chunk);
-    const held = meter.held;
-    this.meter = held > 0 ? meter : undefined;
-    const run = this.run;
-    if (run === undefined) return;
-    if (held > 0 || this.deadline) (this.deadline ??= this.newDeadline()).watch(meter.rests, held);
+    if (this.stopped) return;
+    const reader = this.reader ?? restingReader ?? new WebSocketReader();
+    this.reader = undefined;
+    if (reader === restingReader) restingReader = undefined;
+    // False when reading stopped (`stopped` is set): the reader is left half-way, not reused.
+    const reading = reader.push(chunk, this, this.settings.maxMessageBytes);
+    const held = reading ? reader.held : 0;
+    if (reading && held > 0) this.reader = reader;
+    else if (reading) restingReader ??= reader;
+    if (this.run === undefined) return;
+    if (held > 0 || this.deadline) (this.deadline ??= this.newDeadline()).watch(reader.rests, held);
     const refused = this.hold(held);
-    if (refused) run.abort(refused, TRY_AGAIN_LATER);
+    if (refused) this.run.abort(refused, TRY_AGAIN_LATER);
+  }
+
+  // The frames the reader found (FrameSink).
+
+  message(data: Uint8Array): void {
+    this.relay({ type: 'message', data });
+  }
+
+  /** A text message is refused unread: the run fails the connection with 1003. */
+  text(): void {
+    this.stopped = true;
+    this.relay({ type: 'message', data: '' });
+  }
+
+  ping(payload: Uint8Array): void {
+    if (this.readyState === OPEN) this.socket.write(serverFrame(PONG_OPCODE, payload));
+  }
+
+  /** The client's close frame: answered with the same code unless this side closed first. */
+  closeFrame(code: number, reason: string): void {
+    this.stopped = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    if (this.readyState === OPEN) this.close(code === CLOSE_NO_CODE ? undefined : code, reason);
+    else this.socket.end();
+  }
+
+  violation(violation: FrameViolation): void {
+    this.stopped = true;
+    const run = this.run;
+    if (run === undefined) return this.terminate();
+    const write = run.writeReport();
+    const from = `WebSocket from ${this.linkInfo.remote}`;
+    const error =
+      violation.closeCode === CLOSE_TOO_BIG
+        ? new MessageTooLargeError(`${from}: ${violation.reason}`, {
+            limit: this.settings.maxMessageBytes,
+            ...(write ? { write } : {}),
+          })
+        : new ProtocolError(`${from}: ${violation.reason}, not a valid WebSocket frame`, {
+            offset: run.offset,
+            ...(write ? { write } : {}),
+          });
+    run.abort(error, violation.closeCode);
   }
 
   private newDeadline(): FrameDeadline {

@@ -9,6 +9,7 @@ import {
   PeerClosedError,
   ProtocolError,
   type LifelineError,
+  type WriteReport,
 } from '../core/errors.js';
 import type { LinkInfo, TransportEvent } from '../core/transport.js';
 import type { WebSocketCloseEventLike, WebSocketLike } from './websocket.js';
@@ -68,6 +69,11 @@ export interface WebSocketSettings {
   readonly info: () => LinkInfo;
   /** Called once when the connection ends, by any path (its teardown included). */
   readonly ended?: () => void;
+  /**
+   * The socket confirms each send through a callback (`send(data, done)`), as `ws` does; by
+   * default, sockets with an `on` method (`ws`'s) are taken to.
+   */
+  readonly confirmsSends?: boolean;
 }
 
 /**
@@ -174,6 +180,15 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
       this.#onClose(event as WebSocketCloseEventLike & { readonly type: string });
   }
 
+  /** The stream offset of the next message, for errors about it. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  writeReport(): WriteReport | undefined {
+    return this.#writer?.writeReport();
+  }
+
   /** The subscriber's teardown: closes the socket with 1000. */
   unsubscribe(): void {
     this.#finish(1000);
@@ -211,9 +226,10 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
 
   #open(): void {
     if (this.#finished) return;
+    const confirms = this.#settings.confirmsSends ?? isWsSocket(this.#socket);
     const link = new LinkWriter<unknown>(
       this.#settings.writer,
-      isWsSocket(this.#socket) ? this : new BrowserSink(this.#socket),
+      confirms ? this : new BrowserSink(this.#socket),
       this.#settings.info(),
     );
     this.#writer = link;
@@ -335,6 +351,10 @@ export interface RunningWebSocket {
   shutdown(closeCode?: number, reason?: string): void;
   /** Fails the connection with `error` and drops the socket after sending `closeCode`. */
   abort(error: LifelineError, closeCode: number): void;
+  /** The stream offset of the next message: the bytes of the frames decoded so far. */
+  readonly offset: number;
+  /** What the link wrote, once it is open. */
+  writeReport(): WriteReport | undefined;
 }
 
 const LISTENED = ['message', 'error', 'close'] as const;
