@@ -30,7 +30,8 @@ export interface FrameTimeoutOptions {
    */
   frameTimeout?: number;
   /**
-   * The scheduler of the frame deadline; a test passes a virtual-time scheduler.
+   * The scheduler of the frame deadline (and of a WebSocket's closing handshake timeout); a test
+   * passes a virtual-time scheduler.
    * @default asyncScheduler
    */
   scheduler?: SchedulerLike;

@@ -1,6 +1,6 @@
 /**
  * rx-lifeline/node: the Node-only transports. The TCP client and server on `node:net`, and the
- * WebSocket server on `ws` (the WebSocket client is browser-safe and lives in `rx-lifeline`), and
+ * WebSocket server (the WebSocket client is browser-safe and lives in `rx-lifeline`), and
  * `fileJournal`, the session journal a client keeps in a file to resume after a crash.
  * @packageDocumentation
  * @module rx-lifeline/node

@@ -241,7 +241,8 @@ function closeOf(sink: FrameSink, payload: Uint8Array): false {
   }
   if (payload.length === 1) return fail(sink, CLOSE_PROTOCOL_ERROR, 'a close frame of 1 byte');
   const code = (payload[0]! << 8) | payload[1]!;
-  if (!isValidCloseCode(code)) return fail(sink, CLOSE_PROTOCOL_ERROR, `close code ${code}, which no peer sends`);
+  if (!isValidCloseCode(code))
+    return fail(sink, CLOSE_PROTOCOL_ERROR, `close code ${code}, which no peer sends`);
   let reason: string;
   try {
     reason = fatalUtf8.decode(payload.subarray(2));
@@ -254,7 +255,10 @@ function closeOf(sink: FrameSink, payload: Uint8Array): false {
 
 /** Codes a peer may send in a close frame (RFC 6455 §7.4.1 and the IANA registry, as `ws` checks). */
 export function isValidCloseCode(code: number): boolean {
-  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+  return (
+    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  );
 }
 
 /** One view for `parts`: the part itself when there is one, a copy of them all otherwise. */

@@ -88,7 +88,7 @@ export interface WebSocketServerOptions<T = unknown> extends LinkOptions<T>, Ser
    */
   server?: HttpServer | HttpsServer;
   /**
-   * Accept upgrades only on this path (e.g. `'/live'`); `ws` refuses other paths with HTTP 400. It
+   * Accept upgrades only on this path (e.g. `'/live'`); other paths are refused with HTTP 400. It
    * does not let several `websocketServer`s share one `server` by path: each would refuse the
    * others' upgrades.
    * @default undefined (every path)
@@ -106,7 +106,7 @@ const OPTIONS: KnownOptions<WebSocketServerOptions> = {
 };
 
 /**
- * A WebSocket server on the `ws` package: subscribing listens and emits `listening` (with the real
+ * A WebSocket server (RFC 6455, on Node's HTTP server): subscribing listens and emits `listening` (with the real
  * port and a `ws://` address), then a `connection` event per accepted WebSocket.
  *
  * Each `connection` is a {@link rx-lifeline!Transport} that is already open: subscribe to it once to get
@@ -114,7 +114,15 @@ const OPTIONS: KnownOptions<WebSocketServerOptions> = {
  * {@link rx-lifeline!websocket} client (the same code runs both ends). A connection is not read until it is
  * subscribed. Unsubscribing the server stops accepting and closes every WebSocket with 1001 (going
  * away): subscribed connections complete, and their clients complete too. It does not compress
- * messages (no permessage-deflate).
+ * messages (no permessage-deflate), answers pings with pongs, and chooses the first subprotocol a
+ * client offers. It speaks the protocol itself, with no per-connection object besides Node's
+ * socket and its own: an idle connection costs little.
+ *
+ * A client's bytes are checked as RFC 6455 §5 asks of a server: a frame unmasked, with a reserved
+ * bit or opcode, a control frame fragmented or over 125 bytes, or a continuation outside a message
+ * fails that connection with a `ProtocolError` (close code 1002); a text message, which lifeline
+ * never sends, with one too (1003). A closing handshake the client does not finish is cut after
+ * 30 s (on `scheduler`).
  *
  * A message larger than `maxFrameBytes` + 4 (and 64 KiB) is refused from its header, before its
  * payload is buffered: the peer gets close code 1009 and the connection errors with
@@ -246,7 +254,7 @@ const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
 
 /** The close code reported for a connection that ended without a close frame. */
 const ABNORMAL_CLOSE = 1006;
-/** How long a closing handshake may take before the socket is dropped (as `ws` waits). */
+/** How long a closing handshake may take before the socket is dropped (as the `ws` package waits). */
 const CLOSE_TIMEOUT = 30_000;
 /** WebSocket ready states. */
 const OPEN = 1;
@@ -341,10 +349,6 @@ class ServedWebSocket
 
   get decoders(): MessageDecoders<unknown> {
     return this.settings.decoders;
-  }
-
-  get confirmsSends(): boolean {
-    return true;
   }
 
   get bufferedAmount(): number {
@@ -535,7 +539,7 @@ const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The headers a connection keeps for its `info`: all but the handshake's own, which `ws` has
+ * The headers a connection keeps for its `info`: all but the handshake's own, which the upgrade
  * answered already and no application reads (a connection held them for its whole life).
  */
 function applicationHeaders(headers: IncomingHttpHeaders): NonNullable<LinkInfo['headers']> {

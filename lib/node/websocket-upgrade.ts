@@ -29,12 +29,16 @@ export interface UpgradeAnswer {
  * and no extension (lifeline compresses nothing); or the refusal to send.
  * @internal
  */
-export function answerUpgrade(request: IncomingMessage, path: string | undefined): UpgradeAnswer | UpgradeRefusal {
+export function answerUpgrade(
+  request: IncomingMessage,
+  path: string | undefined,
+): UpgradeAnswer | UpgradeRefusal {
   const { headers } = request;
   const key = headers['sec-websocket-key'];
   const version = Number(headers['sec-websocket-version']);
   if (request.method !== 'GET') return { status: 405, message: 'Invalid HTTP method' };
-  if (headers.upgrade?.toLowerCase() !== 'websocket') return { status: 400, message: 'Invalid Upgrade header' };
+  if (headers.upgrade?.toLowerCase() !== 'websocket')
+    return { status: 400, message: 'Invalid Upgrade header' };
   if (key === undefined || !KEY.test(key))
     return { status: 400, message: 'Missing or invalid Sec-WebSocket-Key header' };
   if (version !== 13 && version !== 8) {
@@ -48,7 +52,9 @@ export function answerUpgrade(request: IncomingMessage, path: string | undefined
     return { status: 400, message: STATUS_CODES[400]! };
   const protocols = subprotocols(headers['sec-websocket-protocol']);
   if (protocols === undefined) return { status: 400, message: 'Invalid Sec-WebSocket-Protocol header' };
-  const accept = createHash('sha1').update(key + GUID).digest('base64');
+  const accept = createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
   const lines = [
     'HTTP/1.1 101 Switching Protocols',
     'Upgrade: websocket',

@@ -69,11 +69,6 @@ export interface WebSocketSettings {
   readonly info: () => LinkInfo;
   /** Called once when the connection ends, by any path (its teardown included). */
   readonly ended?: () => void;
-  /**
-   * The socket confirms each send through a callback (`send(data, done)`), as `ws` does; by
-   * default, sockets with an `on` method (`ws`'s) are taken to.
-   */
-  readonly confirmsSends?: boolean;
 }
 
 /**
@@ -226,10 +221,9 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
 
   #open(): void {
     if (this.#finished) return;
-    const confirms = this.#settings.confirmsSends ?? isWsSocket(this.#socket);
     const link = new LinkWriter<unknown>(
       this.#settings.writer,
-      confirms ? this : new BrowserSink(this.#socket),
+      isWsSocket(this.#socket) ? this : new BrowserSink(this.#socket),
       this.#settings.info(),
     );
     this.#writer = link;
@@ -360,17 +354,17 @@ export interface RunningWebSocket {
 const LISTENED = ['message', 'error', 'close'] as const;
 
 /**
- * A socket of the `ws` package, which takes EventListener objects as a browser does: anything with
- * `on`, as the run tells them apart. Other WebSocketLike sockets (wrappers, test doubles) may
- * take functions only.
+ * A socket of the `ws` package, or of lifeline's WebSocket server: one that can be dropped
+ * (`terminate`), confirms each send through a callback and takes EventListener objects as a
+ * browser does. Other WebSocketLike sockets (wrappers, test doubles) may take functions only.
  */
 function isWsSocket(socket: WebSocketLike): boolean {
-  return typeof (socket as Partial<ConfirmingWebSocket>).on === 'function';
+  return typeof (socket as Partial<ConfirmingWebSocket>).terminate === 'function';
 }
 
 /** `ws` confirms each send through a callback; browsers only expose `bufferedAmount`. */
 interface ConfirmingWebSocket {
-  on: unknown;
+  terminate: unknown;
   send(data: Uint8Array, done: (error?: Error | null) => void): void;
 }
 

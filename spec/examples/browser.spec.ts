@@ -318,14 +318,16 @@ describe('examples/browser (a page on WebSocket, in headless Chromium)', () => {
       const ticksAfter = ticks(after);
       const first = ticksBefore[0]!;
       expect(ticksBefore).to.deep.equal(run(first, ticksBefore.length));
-      expect(restored.received).to.be.within(1, ticksBefore.length);
+      // The reload drops the probe's calls still in flight (Playwright's exposed function), so the
+      // journal may have recorded a tick or note the probe never heard of: at least one, no bound above.
+      expect(restored.received).to.be.at.least(1);
       expect(ticksAfter).to.deep.equal(run(first + restored.received, ticksAfter.length));
 
       // Page to server: notes numbered on from what the journal accepted; the server has each once.
       const sentBefore = notesSent(before);
       const sentAfter = notesSent(after);
       expect(sentBefore).to.deep.equal(run(1, sentBefore.length));
-      expect(restored.lastSeq).to.be.within(1, sentBefore.length);
+      expect(restored.lastSeq).to.be.at.least(1);
       expect(sentAfter).to.deep.equal(run(restored.lastSeq + 1, sentAfter.length));
       const last = sentAfter.at(-1)!;
       expect(await serverNotes(server)).to.deep.equal({

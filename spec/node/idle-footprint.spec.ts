@@ -25,7 +25,7 @@ const field = fieldOf;
 const owns = hasField;
 
 describe('an idle session over websocketServer holds only what it used (acceptHandshake + heartbeat + acceptSessions)', () => {
-  it('no meter, decoder, write queue, boxed sentinel or cached local address per connection once the welcome is out', async () => {
+  it('no frame reader, decoder, write queue, boxed sentinel or cached local address per connection once the welcome is out', async () => {
     const subscriptions: Subscription[] = [];
     const port = new ReplaySubject<number>(1);
     /** The transport's own link of each connection, and each session's link. */
@@ -78,7 +78,7 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
       const sessionLinksSeen: Link<unknown>[] = [];
       subscriptions.push(sessionLinks.subscribe((link) => sessionLinksSeen.push(link)));
       await Promise.all([welcomed, ...clientsUp]);
-      // The welcome's write confirmation comes from ws in a later turn than its send.
+      // The welcome's write confirmation comes from the socket in a later turn than its send.
       while (links.some((link) => link.bufferedBytes > 0)) await turn();
 
       expect(sessions).to.have.length(2);
@@ -94,16 +94,20 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         expect(owns(run, 'decoder'), 'WebSocketRun.decoder').to.equal(false);
         expect(field(run, 'decoding'), 'WebSocketRun.decoding').to.equal(undefined);
         expect(field(run, 'offset'), 'the hello was read').to.be.above(0);
-        // The served socket: one object with its place in the server, no meter, no deadline.
+        // The served socket: one object with its place in the server and the WebSocket the run
+        // drives (no WebSocket, frame reader or sender objects of a library beside it), no frame
+        // reader between messages, no deadline, no closing timer.
         const served = field(run, 'settings');
         expect(served?.constructor.name).to.equal('ServedWebSocket');
+        expect(field(run, 'socket'), 'the run drives the served socket itself').to.equal(served);
         expect(field(served, 'kind')).to.equal('running');
-        for (const name of ['meter', 'deadline'])
+        for (const name of ['reader', 'deadline', 'closeTimer'])
           expect(field(served, name), `ServedWebSocket.${name}`).to.equal(undefined);
         for (const name of ['events', 'codec', 'limits', 'decoder', 'account', 'handle'])
           expect(owns(served, name), `ServedWebSocket own ${name}`).to.equal(false);
         // Listening on one address, the server never asked the socket for it (Node caches it).
-        const tcp = field(field(served, 'socket'), '_socket');
+        const tcp = field(served, 'socket');
+        expect(tcp?.constructor.name).to.equal('Socket');
         expect(field(tcp, '_sockname') ?? undefined, 'net.Socket._sockname').to.equal(undefined);
         expect(link.info.local).to.equal(url.slice('ws://'.length));
       }

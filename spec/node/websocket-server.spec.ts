@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { firstValueFrom } from 'rxjs';
+import net, { type AddressInfo } from 'node:net';
+import { firstValueFrom, VirtualTimeScheduler } from 'rxjs';
 import { WebSocket } from 'ws';
 import {
   ConnectionResetError,
@@ -14,7 +14,12 @@ import {
   type Transport,
 } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
-import { failure, record, startServer } from '../support/loopback.js';
+import { failure, record, startServer, turn } from '../support/loopback.js';
+
+/** Resolves once `done` holds, checked after each turn of the event loop. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await turn();
+}
 
 describe('websocketServer', () => {
   it('listens on 127.0.0.1 and a free port by default, with a ws:// address', async () => {
@@ -117,6 +122,71 @@ describe('websocketServer', () => {
       server.stop();
     });
 
+    it('answers a ping with a pong carrying its payload', async () => {
+      const server = await startServer(websocketServer<string>());
+      const { client, accepted } = await rawClient(server);
+      client.ping(Buffer.from('are you there'));
+      const [payload] = (await once(client, 'pong')) as [Buffer];
+      expect(payload.toString()).to.equal('are you there');
+      client.close(1000);
+      expect(await accepted.outcome).to.equal('complete');
+      server.stop();
+    });
+
+    it('a message in fragments, with a ping between them, is one message', async () => {
+      const server = await startServer(websocketServer<string>());
+      const { client, accepted } = await rawClient(server);
+      const wire = new Uint8Array([0, 0, 0, 3, 0xa2, 0x68, 0x69]); // one frame: 'hi'
+      client.send(wire.subarray(0, 2), { binary: true, fin: false });
+      client.ping();
+      client.send(wire.subarray(2, 5), { binary: true, fin: false });
+      client.send(wire.subarray(5), { binary: true, fin: true });
+      expect(await accepted.frames(1)).to.deep.equal(['hi']);
+      client.close(1000);
+      expect(await accepted.outcome).to.equal('complete');
+      server.stop();
+    });
+
+    it('an unmasked frame is a ProtocolError; the client hears 1002', async () => {
+      const server = await startServer(websocketServer<string>());
+      const { client, accepted } = await rawClient(server);
+      // Written under ws: a binary frame of one byte without a mask, which a client must not send.
+      (client as unknown as { _socket: net.Socket })._socket.write(Buffer.from([0x82, 0x01, 0x00]));
+      const error = await failure(accepted);
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect((error as Error).message).to.match(/unmasked/);
+      const [code] = (await once(client, 'close')) as [number];
+      expect(code).to.be.oneOf([1002, 1006]); // ws may drop first: it reads the server's close as it can
+      server.stop();
+    });
+
+    it("closing from the server waits for the client's close frame, and drops a client that never sends one after 30 s", async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const server = await startServer(websocketServer<string>({ scheduler }));
+      const raw = net.connect(server.port, '127.0.0.1');
+      raw.write(
+        'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      const accepted = record(await server.nextConnection());
+      const link = await accepted.link();
+      const received: Buffer[] = [];
+      raw.on('data', (chunk: Buffer) => received.push(chunk));
+      link.close();
+      await until(() => Buffer.concat(received).includes(Buffer.from([0x88, 0x02, 0x03, 0xe8])));
+      expect(Buffer.concat(received).toString('latin1')).to.match(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      expect(Buffer.concat(received).toString('latin1')).to.include(
+        'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
+      );
+      await turn();
+      expect(raw.destroyed, 'still waiting for the close frame').to.equal(false);
+      const closed = once(raw, 'close');
+      scheduler.flush(); // 30 s later, without the client's close frame
+      await closed;
+      expect(await failure(accepted)).to.be.instanceOf(ConnectionResetError);
+      server.stop();
+    });
+
     it('a client dropped without a close frame is a ConnectionResetError', async () => {
       const server = await startServer(websocketServer<string>());
       const { client, accepted } = await rawClient(server);
@@ -148,6 +218,55 @@ describe('websocketServer', () => {
     expect(httpServer.listening).to.equal(true);
     httpServer.close();
     await once(httpServer, 'close');
+  });
+
+  it('refuses an upgrade it cannot accept with the HTTP status that says why, as ws does', async () => {
+    const server = await startServer(websocketServer());
+    const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+    const upgrade = (lines: Record<string, string>, method = 'GET') =>
+      `${method} / HTTP/1.1\r\nHost: x\r\n${Object.entries(lines)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')}\r\n`;
+    const valid = {
+      Upgrade: 'websocket',
+      Connection: 'Upgrade',
+      'Sec-WebSocket-Key': key,
+      'Sec-WebSocket-Version': '13',
+    };
+    const cases: [string, string, RegExp][] = [
+      ['a POST', upgrade(valid, 'POST'), /^HTTP\/1\.1 405 /],
+      [
+        'no key',
+        upgrade({ ...valid, 'Sec-WebSocket-Key': 'short' }),
+        /^HTTP\/1\.1 400 [^]*Sec-WebSocket-Key/,
+      ],
+      [
+        'version 12',
+        upgrade({ ...valid, 'Sec-WebSocket-Version': '12' }),
+        /^HTTP\/1\.1 400 [^]*Sec-WebSocket-Version: 13, 8/,
+      ],
+      [
+        'a bad subprotocol list',
+        upgrade({ ...valid, 'Sec-WebSocket-Protocol': 'a, a' }),
+        /^HTTP\/1\.1 400 [^]*Sec-WebSocket-Protocol/,
+      ],
+      ['another upgrade', upgrade({ ...valid, Upgrade: 'h2c' }), /^HTTP\/1\.1 400 [^]*Upgrade header/],
+    ];
+    for (const [what, request, expected] of cases) {
+      const raw = net.connect(server.port, '127.0.0.1');
+      raw.end(request);
+      const chunks: Buffer[] = [];
+      raw.on('data', (chunk: Buffer) => chunks.push(chunk));
+      await once(raw, 'close');
+      expect(Buffer.concat(chunks).toString('latin1'), what).to.match(expected);
+    }
+    const chosen = new WebSocket(server.address, ['v2', 'v1']);
+    await once(chosen, 'open');
+    expect(chosen.protocol).to.equal('v2');
+    const accepted = record(await server.nextConnection());
+    chosen.close(1000);
+    expect(await accepted.outcome).to.equal('complete');
+    server.stop();
   });
 
   it('answers a plain HTTP request with 426 Upgrade Required', async () => {

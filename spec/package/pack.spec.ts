@@ -187,11 +187,12 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     expect(readFileSync(path.join(installed, 'LICENSE'), 'utf8')).to.include(
       'Copyright (c) 2026 the lifeline authors',
     );
-    // What every user installs: the codec and ws, nothing the lab or the docs use.
+    // What every user installs: the codec, nothing the lab or the docs use (the WebSocket server
+    // speaks the protocol itself; a Node 20 client brings its own ws).
     const manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
-    expect(Object.keys(manifest.dependencies).sort()).to.deep.equal(['msgpackr', 'ws']);
+    expect(Object.keys(manifest.dependencies).sort()).to.deep.equal(['msgpackr']);
     const lab = path.join(project(), 'node_modules', 'rx-lifeline-lab');
     expect(readdirSync(lab).sort()).to.deep.equal(['LICENSE', 'README.md', 'dist', 'package.json']);
   });
