@@ -483,8 +483,15 @@ class ServedWebSocket
     this.relay({ type: 'message', data: '' });
   }
 
+  /**
+   * Answers a ping, unless the socket already holds more than its high-water mark unwritten: a
+   * client that pings and never reads would grow it without bound. RFC 6455 §5.5.3 lets a pong
+   * answer only the latest ping; one of the next pings is answered once the client reads.
+   */
   ping(payload: Uint8Array): void {
-    if (this.readyState === OPEN) this.socket.write(serverFrame(PONG_OPCODE, payload));
+    const { socket } = this;
+    if (this.readyState === OPEN && !socket.writableNeedDrain)
+      socket.write(serverFrame(PONG_OPCODE, payload));
   }
 
   /** The client's close frame: answered with the same code unless this side closed first. */

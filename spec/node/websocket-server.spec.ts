@@ -15,6 +15,18 @@ import {
 } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
 import { failure, record, startServer, turn } from '../support/loopback.js';
+import { fieldOf } from '../support/private-fields.js';
+
+/** An upgrade request a raw client writes (the key is RFC 6455's example). */
+const UPGRADE_REQUEST =
+  'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+/** One final frame as a client sends it: masked (with a zero key, so the payload reads as is). */
+function maskedFrame(opcode: number, payload: Uint8Array): Buffer {
+  if (payload.length > 125) throw new RangeError('maskedFrame writes short frames only');
+  return Buffer.from([0x80 | opcode, 0x80 | payload.length, 0, 0, 0, 0, ...payload]);
+}
 
 /** Resolves once `done` holds, checked after each turn of the event loop. */
 async function until(done: () => boolean): Promise<void> {
@@ -133,6 +145,26 @@ describe('websocketServer', () => {
       server.stop();
     });
 
+    it("a client that pings and never reads does not grow the server's unwritten bytes past the high-water mark", async () => {
+      const server = await startServer(websocketServer<string>());
+      const raw = net.connect(server.port, '127.0.0.1');
+      raw.write(UPGRADE_REQUEST);
+      const accepted = record(await server.nextConnection());
+      const link = await accepted.link();
+      raw.pause(); // reads nothing from here on: neither the 101 nor any pong
+      const ping = maskedFrame(0x9, new Uint8Array(125));
+      const pings = 200_000; // 26 MB of pongs unanswered: more than loopback's buffers hold
+      for (let i = 0; i < pings / 1000; i++)
+        raw.write(Buffer.concat(Array.from({ length: 1000 }, () => ping)));
+      raw.write(maskedFrame(0x2, Uint8Array.from([0, 0, 0, 3, 0xa2, 0x68, 0x69]))); // then 'hi'
+      expect(await accepted.frames(1)).to.deep.equal(['hi']);
+      const socket = fieldOf(fieldOf(fieldOf(link, 'sink'), 'socket'), 'socket') as net.Socket;
+      expect(socket.writableLength).to.be.at.most(socket.writableHighWaterMark + 127);
+      raw.destroy();
+      expect(await failure(accepted)).to.be.instanceOf(ConnectionResetError);
+      server.stop();
+    });
+
     it('a message in fragments, with a ping between them, is one message', async () => {
       const server = await startServer(websocketServer<string>());
       const { client, accepted } = await rawClient(server);
@@ -164,10 +196,7 @@ describe('websocketServer', () => {
       const scheduler = new VirtualTimeScheduler();
       const server = await startServer(websocketServer<string>({ scheduler }));
       const raw = net.connect(server.port, '127.0.0.1');
-      raw.write(
-        'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-      );
+      raw.write(UPGRADE_REQUEST);
       const accepted = record(await server.nextConnection());
       const link = await accepted.link();
       const received: Buffer[] = [];
