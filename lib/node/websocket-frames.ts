@@ -1,3 +1,5 @@
+import { concatBytes } from '../internal/bytes.js';
+
 /**
  * The WebSocket protocol (RFC 6455) as lifeline's server speaks it: the frames a client sends,
  * read without buffering more than the message in progress, and the frames the server sends.
@@ -264,16 +266,9 @@ export function isValidCloseCode(code: number): boolean {
 /** One view for `parts`: the part itself when there is one, a copy of them all otherwise. */
 function joined(parts: Uint8Array[] | undefined): Uint8Array {
   if (parts === undefined) return EMPTY;
-  if (parts.length === 1) return parts[0]!;
   let size = 0;
   for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts, size, true);
 }
 
 const EMPTY = new Uint8Array(0);
