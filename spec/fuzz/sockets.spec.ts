@@ -1,6 +1,7 @@
 // The fuzz suite over real loopback sockets: the documented server stack runs in a child process
-// (targets/server.ts); hostile raw TCP and WebSocket clients send it random, mutated and torn
-// frames, while one well-behaved client keeps a resumable session with requests going. The child
+// (targets/server.ts); hostile raw TCP and WebSocket clients (through ws, and raw sockets writing
+// damaged WebSocket frames of their own) send it random, mutated and torn frames, while one
+// well-behaved client keeps a resumable session with requests going. The child
 // must stay alive, see only typed errors, keep its RSS under a bound, and exit by itself once
 // stopped; the control client must see no disconnect and get every request answered.
 import { expect } from 'chai';
@@ -270,6 +271,67 @@ async function hostileWebSocket(port: number, input: HostileInput): Promise<void
   await closed;
 }
 
+/** The upgrade request of a raw WebSocket client (the key is RFC 6455's example). */
+const UPGRADE_REQUEST =
+  'GET / HTTP/1.1\r\nHost: fuzz\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+/** One client frame (RFC 6455 §5.2), masked with `key`: `first` is its FIN/RSV/opcode byte. */
+function clientFrame(first: number, payload: Uint8Array, key: number): Uint8Array {
+  const length = payload.length;
+  const extended = length < 126 ? 0 : length < 65_536 ? 2 : 8;
+  const header = [first, 0x80 | (extended === 0 ? length : extended === 2 ? 126 : 127)];
+  for (let i = extended - 1; i >= 0; i--) header.push(Math.floor(length / 256 ** i) % 256);
+  const mask = [key >>> 24, (key >>> 16) & 0xff, (key >>> 8) & 0xff, key & 0xff];
+  return Uint8Array.from([...header, ...mask, ...payload.map((byte, i) => byte ^ mask[i % 4]!)]);
+}
+
+/**
+ * The WebSocket frames of an input, as a raw client writes them: each message of the stream (cut
+ * where the input cuts) in one or two fragments with a ping between them, maybe a text frame, then
+ * the damage the input says applied to the frames themselves (headers, masks, lengths, opcodes).
+ */
+function webSocketFramesOf(input: HostileInput): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (const [index, message] of split(concat(framesOf(input)), input.cutAt).entries()) {
+    const parts =
+      index % 3 === 2 && message.length > 2 ? [message.subarray(0, 1), message.subarray(1)] : [message];
+    parts.forEach((part, i) => {
+      const fin = i === parts.length - 1 ? 0x80 : 0;
+      frames.push(clientFrame(fin | (i === 0 ? 0x2 : 0x0), part, index * 0x9e3779b1));
+      if (!fin) frames.push(clientFrame(0x89, part.subarray(0, 125), index));
+    });
+  }
+  if (input.text) frames.push(clientFrame(0x81, new TextEncoder().encode('not binary'), 7));
+  return frames.map((frame, index) => {
+    const damage = input.damage.find(([i]) => i % frames.length === index)?.[1];
+    return damage ? mutateBytes(frame, damage) : frame;
+  });
+}
+
+/**
+ * One hostile WebSocket client below the protocol: a raw socket that upgrades, then writes frames
+ * it built and damaged itself (no WebSocket library would send them) in torn writes, then a FIN,
+ * a reset, or half a frame header and a FIN.
+ */
+async function hostileWebSocketFrames(port: number, input: HostileInput): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.on('error', () => undefined);
+  socket.resume();
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve) => socket.once('connect', resolve).once('close', resolve));
+  if (!socket.destroyed) socket.write(UPGRADE_REQUEST);
+  for (const chunk of split(concat(webSocketFramesOf(input)), input.cutAt)) {
+    if (socket.destroyed) break;
+    socket.write(chunk);
+    await turn();
+  }
+  if (input.ending === 'half-frame' && !socket.destroyed) socket.write(Uint8Array.of(0x82, 0xfe, 0x01));
+  if (input.ending === 'reset') socket.resetAndDestroy();
+  else socket.end();
+  await closed;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const TRANSPORTS = [
@@ -282,6 +344,11 @@ const TRANSPORTS = [
     name: 'websocket',
     dial: (target: Target) => websocket({ url: `ws://127.0.0.1:${target.ports.websocket}`, WebSocket }),
     hostile: (target: Target, input: HostileInput) => hostileWebSocket(target.ports.websocket, input),
+  },
+  {
+    name: 'websocket frames',
+    dial: (target: Target) => websocket({ url: `ws://127.0.0.1:${target.ports.websocket}`, WebSocket }),
+    hostile: (target: Target, input: HostileInput) => hostileWebSocketFrames(target.ports.websocket, input),
   },
 ] as const;
 
