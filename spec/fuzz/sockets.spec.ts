@@ -1,9 +1,9 @@
 // The fuzz suite over real loopback sockets: the documented server stack runs in a child process
 // (targets/server.ts); hostile raw TCP and WebSocket clients (through ws, and raw sockets writing
 // damaged WebSocket frames of their own) send it random, mutated and torn frames, while one
-// well-behaved client keeps a resumable session with requests going. The child
-// must stay alive, see only typed errors, keep its RSS under a bound, and exit by itself once
-// stopped; the control client must see no disconnect and get every request answered.
+// well-behaved client keeps a resumable session with requests going. The child must stay alive,
+// see only typed errors, keep its RSS under a bound, and exit by itself once stopped; the control
+// client must see no disconnect and get every request answered.
 import { expect } from 'chai';
 import { fork, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
