@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { firstValueFrom, VirtualTimeScheduler } from 'rxjs';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import {
   ConnectionResetError,
   DialError,
@@ -296,6 +298,36 @@ describe('websocketServer', () => {
     chosen.close(1000);
     expect(await accepted.outcome).to.equal('complete');
     server.stop();
+  });
+
+  it('serves wss:// on an HTTPS server: frames both ways over TLS', async () => {
+    const fixtures = new URL('../support/fixtures/', import.meta.url);
+    const cert = readFileSync(new URL('tls-cert.pem', fixtures));
+    const httpsServer = https.createServer({ cert, key: readFileSync(new URL('tls-key.pem', fixtures)) });
+    httpsServer.listen(0, '127.0.0.1');
+    await once(httpsServer, 'listening');
+    const { port } = httpsServer.address() as AddressInfo;
+    const server = await startServer(websocketServer<string>({ server: httpsServer }));
+    /** ws, trusting the test's self-signed certificate. */
+    class TrustingWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[], options?: ClientOptions) {
+        super(url, protocols, { ...options, ca: cert });
+      }
+    }
+    const client = record(
+      websocket<string>({ url: `wss://127.0.0.1:${port}`, WebSocket: TrustingWebSocket }),
+    );
+    const accepted = record(await server.nextConnection());
+    const [clientLink, serverLink] = await Promise.all([client.link(), accepted.link()]);
+    clientLink.send('up over TLS');
+    serverLink.send('down over TLS');
+    expect(await accepted.frames(1)).to.deep.equal(['up over TLS']);
+    expect(await client.frames(1)).to.deep.equal(['down over TLS']);
+    client.subscription.unsubscribe();
+    expect(await accepted.outcome).to.equal('complete');
+    server.stop();
+    httpsServer.close();
+    await once(httpsServer, 'close');
   });
 
   it('answers a plain HTTP request with 426 Upgrade Required', async () => {
