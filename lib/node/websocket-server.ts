@@ -31,6 +31,7 @@ import {
   SERVER_LIMIT_OPTIONS,
   ServerCapacity,
   type ServerLimitOptions,
+  type ServerLimits,
 } from './capacity.js';
 import { listen } from './listen.js';
 import type { ConnectionHandle } from './socket-connection.js';
@@ -180,73 +181,97 @@ export function websocketServer<In = unknown, Out = In>(
     maxMessageBytes: maxMessageBytes(limits.maxFrameBytes),
   };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
-    const capacity = new ServerCapacity(serverLimits, (event) => subscriber.next(event));
-    const connections = new AcceptedConnections((remote, error) =>
-      subscriber.next({ type: 'connection-error', remote, error }),
-    );
+    const acceptor = new Acceptor<In, Out>(subscriber, serverLimits, connectionSettings, path);
     const http = external ?? createServer((_request, response) => response.writeHead(426).end());
-    let lastLocal = '';
-    /**
-     * The listening address, when it is one address (not a wildcard): every connection's local
-     * address then, known without asking each socket (Node keeps an object per socket it asks).
-     */
-    let listeningOn: string | undefined;
-    const onUpgrade = (request: IncomingMessage, stream: Duplex, head: Buffer): void => {
-      const socket = stream as Socket;
-      // Until it closes, an 'error' must have a listener or it is thrown.
-      socket.on('error', onServedError);
-      if (subscriber.closed) return void socket.destroy();
-      const answer = answerUpgrade(request, path);
-      if (isRefusal(answer)) return refuseUpgrade(socket, answer);
-      const remote = hostPort(socket.remoteAddress, socket.remotePort);
-      // Every connection to one address shares one string for it.
-      const address = listeningOn ?? hostPort(socket.localAddress, socket.localPort);
-      const local = address === lastLocal ? lastLocal : (lastLocal = address);
-      socket.setTimeout(0);
-      socket.setNoDelay(true);
-      if (!capacity.admit(remote)) {
-        socket.write(answer.response);
-        socket.once('finish', () => socket.destroy());
-        socket.end(closeFrame(TRY_AGAIN_LATER, 'server full: too many connections'));
-        return;
-      }
-      socket.write(answer.response);
-      // Read once its connection is subscribed; the bytes that came with the request first.
-      socket.pause();
-      if (head.length > 0) socket.unshift(head);
-      const headers = applicationHeaders(request.headers);
-      const info: LinkInfo = { transport: 'websocket', remote, local, headers };
-      const served = new ServedWebSocket(capacity, connections, socket, info, connectionSettings);
-      const connection = connections.accept<In, Out>(socket, served);
-      subscriber.next({ type: 'connection', connection, remote });
-    };
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
+      acceptor.upgrade(request, socket as Socket, head);
     http.on('upgrade', onUpgrade);
-
-    const announce = (bound: AddressInfo | string): void => {
-      // An external server may listen on a Unix socket or named pipe: no port then.
-      if (typeof bound === 'string') {
-        subscriber.next({
-          type: 'listening',
-          host: bound,
-          port: 0,
-          address: `ws+unix:${bound}:${path ?? '/'}`,
-        });
-        return;
-      }
-      if (!WILDCARDS.has(bound.address)) listeningOn = hostPort(bound.address, bound.port);
-      const address = `ws://${hostPort(bound.address, bound.port)}${path ?? ''}`;
-      subscriber.next({ type: 'listening', host: bound.address, port: bound.port, address });
-    };
+    const announce = (bound: AddressInfo | string) => acceptor.listening(bound);
     const stop = external
       ? watchExternal(external, announce)
       : listen(http, host, port, { listening: announce, failed: (error) => subscriber.error(error) });
     return () => {
       stop();
       http.removeListener('upgrade', onUpgrade);
-      connections.shutdownAll();
+      acceptor.connections.shutdownAll();
       if (!external) (http as HttpServer).closeAllConnections();
     };
   });
+}
+
+/**
+ * One subscription of a {@link websocketServer}: answers each upgrade request (or refuses it),
+ * admits the connection under the server's limits, and emits it; announces where it listens.
+ */
+class Acceptor<In, Out> {
+  readonly connections: AcceptedConnections;
+  readonly #capacity: ServerCapacity;
+  #lastLocal = '';
+  /**
+   * The listening address, when it is one address (not a wildcard): every connection's local
+   * address then, known without asking each socket (Node keeps an object per socket it asks).
+   */
+  #listeningOn: string | undefined;
+
+  constructor(
+    private readonly subscriber: Subscriber<ServerEvent<In, Out>>,
+    limits: ServerLimits,
+    private readonly settings: ConnectionSettings,
+    private readonly path: string | undefined,
+  ) {
+    this.#capacity = new ServerCapacity(limits, (event) => subscriber.next(event));
+    this.connections = new AcceptedConnections((remote, error) =>
+      subscriber.next({ type: 'connection-error', remote, error }),
+    );
+  }
+
+  upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    // Until it closes, an 'error' must have a listener or it is thrown.
+    socket.on('error', onServedError);
+    if (this.subscriber.closed) return void socket.destroy();
+    const answer = answerUpgrade(request, this.path);
+    if (isRefusal(answer)) return refuseUpgrade(socket, answer);
+    const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.write(answer.response);
+    if (!this.#capacity.admit(remote)) {
+      socket.once('finish', () => socket.destroy());
+      socket.end(closeFrame(TRY_AGAIN_LATER, 'server full: too many connections'));
+      return;
+    }
+    // Read once its connection is subscribed; the bytes that came with the request first.
+    socket.pause();
+    if (head.length > 0) socket.unshift(head);
+    const info: LinkInfo = {
+      transport: 'websocket',
+      remote,
+      local: this.#localOf(socket),
+      headers: applicationHeaders(request.headers),
+    };
+    const served = new ServedWebSocket(this.#capacity, this.connections, socket, info, this.settings);
+    const connection = this.connections.accept<In, Out>(socket, served);
+    this.subscriber.next({ type: 'connection', connection, remote });
+  }
+
+  /** Every connection to one address shares one string for it. */
+  #localOf(socket: Socket): string {
+    const address = this.#listeningOn ?? hostPort(socket.localAddress, socket.localPort);
+    return address === this.#lastLocal ? this.#lastLocal : (this.#lastLocal = address);
+  }
+
+  listening(bound: AddressInfo | string): void {
+    const { path } = this;
+    // An external server may listen on a Unix socket or named pipe: no port then.
+    if (typeof bound === 'string') {
+      const address = `ws+unix:${bound}:${path ?? '/'}`;
+      this.subscriber.next({ type: 'listening', host: bound, port: 0, address });
+      return;
+    }
+    if (!WILDCARDS.has(bound.address)) this.#listeningOn = hostPort(bound.address, bound.port);
+    const address = `ws://${hostPort(bound.address, bound.port)}${path ?? ''}`;
+    this.subscriber.next({ type: 'listening', host: bound.address, port: bound.port, address });
+  }
 }
 
 /** Listening addresses that accept connections to any of the host's addresses. */
