@@ -300,6 +300,28 @@ describe('websocketServer', () => {
     server.stop();
   });
 
+  it('carries frames of every header size both ways: up to 125 bytes, up to 64 KiB, and beyond (a 64-bit length)', async () => {
+    const server = await startServer(websocketServer<Uint8Array>({ maxFrameBytes: 1024 * 1024 }));
+    const client = record(
+      websocket<Uint8Array>({ url: server.address, WebSocket, maxFrameBytes: 1024 * 1024 }),
+    );
+    const accepted = record(await server.nextConnection());
+    const [clientLink, serverLink] = await Promise.all([client.link(), accepted.link()]);
+    const sizes = [1, 100, 1000, 60_000, 70_000, 300_000, 900_000];
+    const payloads = sizes.map((size, i) => new Uint8Array(size).map((_, at) => (at * 31 + i) & 0xff));
+    for (const payload of payloads) {
+      clientLink.send(payload);
+      serverLink.send(payload);
+    }
+    /** Each frame received equals the payload sent in its place. */
+    const same = (got: Uint8Array[]) => got.map((bytes, at) => Buffer.from(bytes).equals(payloads[at]!));
+    expect(same(await accepted.frames(sizes.length))).to.deep.equal(sizes.map(() => true));
+    expect(same(await client.frames(sizes.length))).to.deep.equal(sizes.map(() => true));
+    client.subscription.unsubscribe();
+    expect(await accepted.outcome).to.equal('complete');
+    server.stop();
+  });
+
   it('serves wss:// on an HTTPS server: frames both ways over TLS', async () => {
     const fixtures = new URL('../support/fixtures/', import.meta.url);
     const cert = readFileSync(new URL('tls-cert.pem', fixtures));
