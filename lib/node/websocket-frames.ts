@@ -191,13 +191,24 @@ export class WebSocketReader {
     return undefined;
   }
 
+  /** Unmasks in place, four bytes a round (the key's bytes rotated to where this part starts). */
   #unmask(payload: Uint8Array): void {
     const mask = this.#mask;
-    let at = this.#maskAt;
-    for (let i = 0; i < payload.length; i++, at++) {
-      payload[i]! ^= (mask >>> ((3 - (at & 3)) << 3)) & 0xff;
+    const from = this.#maskAt;
+    const k0 = maskByte(mask, from);
+    const k1 = maskByte(mask, from + 1);
+    const k2 = maskByte(mask, from + 2);
+    const k3 = maskByte(mask, from + 3);
+    const length = payload.length;
+    let i = 0;
+    for (; i + 4 <= length; i += 4) {
+      payload[i]! ^= k0;
+      payload[i + 1]! ^= k1;
+      payload[i + 2]! ^= k2;
+      payload[i + 3]! ^= k3;
     }
-    this.#maskAt = at;
+    for (; i < length; i++) payload[i]! ^= maskByte(mask, from + i);
+    this.#maskAt = from + length;
   }
 
   /** The frame's payload is whole. False when reading stops. */
@@ -272,6 +283,11 @@ function joined(parts: Uint8Array[] | undefined): Uint8Array {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The byte of the 4-byte mask key `mask` (big-endian) that masks payload byte `at`. */
+function maskByte(mask: number, at: number): number {
+  return (mask >>> ((3 - (at & 3)) << 3)) & 0xff;
+}
 
 /** The header's size from its second byte: 2, plus 2 or 8 for a long length, plus a mask. */
 function headerSizeOf(second: number): number {
