@@ -264,6 +264,31 @@ describe('WebSocketReader', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('valid frames with a few bytes damaged: never throws, stops at most once and last, and what it read before is whole', () => {
+    const message = fc.uint8Array({ maxLength: 200 }).map((payload) => binary(payload));
+    const damage = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), {
+      minLength: 1,
+      maxLength: 3,
+    });
+    fc.assert(
+      fc.property(
+        fc.array(message, { minLength: 1, maxLength: 6 }),
+        damage,
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (frames, flips, cuts) => {
+          const stream = join(frames);
+          for (const [at, bits] of flips) stream[at % stream.length]! ^= bits;
+          const { heard, reading } = read(stream, cuts, 150);
+          const stops = heard.filter((item) => item.kind !== 'message' && item.kind !== 'ping');
+          expect(stops.length).to.be.at.most(1);
+          if (stops.length === 1) expect([heard.at(-1), reading]).to.deep.equal([stops[0], false]);
+          for (const item of heard) if (item.kind === 'message') expect(item.data.length).to.be.at.most(150);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('server frames', () => {
