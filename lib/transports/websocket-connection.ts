@@ -355,8 +355,9 @@ const LISTENED = ['message', 'error', 'close'] as const;
 
 /**
  * A socket of the `ws` package, or of lifeline's WebSocket server: one that can be dropped
- * (`terminate`), confirms each send through a callback and takes EventListener objects as a
- * browser does. Other WebSocketLike sockets (wrappers, test doubles) may take functions only.
+ * (`terminate`) and confirms each send through a callback. A `ws` socket also takes EventListener
+ * objects as a browser does (the server's is not listened to: it relays its events). Other
+ * WebSocketLike sockets (wrappers, test doubles) may take functions only.
  */
 function isWsSocket(socket: WebSocketLike): boolean {
   return typeof (socket as Partial<ConfirmingWebSocket>).terminate === 'function';
