@@ -1,11 +1,3 @@
-import {
-  ConnectionError,
-  ConnectionResetError,
-  DialError,
-  PeerClosedError,
-  ProtocolError,
-} from '../core/errors.js';
-import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
 import { hasName } from './error-names.js';
 import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 
@@ -100,17 +92,21 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
     );
   }
 
+  // Every error below is matched by its name, never by its class: the classifier imports no error
+  // class (a bundle of the retry policy alone carries none), and recognises the errors of another
+  // copy of lifeline as its own.
+
   // A request that is not idempotent (an HTTP POST without an Idempotency-Key) may have been acted
   // on even though it failed: the server may have processed it before the connection broke, or
   // before it answered 503. Sending it again could apply it twice, so no failure of it is
   // retried — except a DialError: the connection was never made, so nothing was sent. Read
   // structurally, like `status`; only the boolean `false` counts.
-  if (idempotentOf(error) === false && !DialError.is(error)) return 'permanent';
+  if (idempotentOf(error) === false && !hasName(error, 'DialError')) return 'permanent';
 
   // An open breaker closes again by itself (half-open after its open duration): wait and retry.
-  if (CircuitOpenError.is(error)) return 'transient';
+  if (hasName(error, 'CircuitOpenError')) return 'transient';
   // The retry budget refused this retry; retrying the refusal would spend the budget it protects.
-  if (RetryBudgetExhaustedError.is(error)) return 'permanent';
+  if (hasName(error, 'RetryBudgetExhaustedError')) return 'permanent';
 
   // A refused handshake (another stack, another version, bad credentials) is refused the same way
   // on the next connection; only 'unavailable' (the server's authenticate failed) and 'overloaded'
@@ -128,23 +124,24 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
   // Bytes that were not valid frames (FrameTooLargeError included) come out the same way again: the
   // peer speaks another protocol or version, or is hostile. Checked before ConnectionError, of which
   // ProtocolError is a subclass.
-  if (ProtocolError.is(error)) return 'permanent';
+  if (hasName(error, 'ProtocolError')) return 'permanent';
   // Refused, unreachable or timed out while dialling: the peer may be restarting. Nothing was sent.
-  if (DialError.is(error)) return 'transient';
+  if (hasName(error, 'DialError')) return 'transient';
   // An established connection was reset or aborted: the network cut it, the next one may hold.
-  if (ConnectionResetError.is(error)) return 'transient';
-  if (PeerClosedError.is(error)) {
+  if (hasName(error, 'ConnectionResetError')) return 'transient';
+  if (hasName(error, 'PeerClosedError')) {
+    const { code } = error as { code?: unknown };
     // A WebSocket peer that closes with a code saying it rejects this client will reject it again.
-    if (typeof error.code === 'number' && REJECTING_CLOSE_CODES.has(error.code)) return 'permanent';
+    if (typeof code === 'number' && REJECTING_CLOSE_CODES.has(code)) return 'permanent';
     // 1011 is the WebSocket "internal error": the same doubt as HTTP 500, the same switch.
-    if (error.code === 1011) return retryHttp500 ? 'transient' : 'permanent';
+    if (code === 1011) return retryHttp500 ? 'transient' : 'permanent';
     // Otherwise the peer went away mid-stream (a cut, a restart, 1012 service restart, 1013 try
     // again later): a new connection may well succeed.
     return 'transient';
   }
   // Any other connection failure (a write that failed, a read error) is about the link, not the
   // request; a new connection may succeed.
-  if (ConnectionError.is(error)) return 'transient';
+  if (hasName(error, 'ConnectionError')) return 'transient';
 
   // More redirects than fetch follows (http()'s TooManyRedirectsError) is a redirect loop: the same
   // request meets the same redirects again. Matched by name, like the timeouts below.

@@ -1,5 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { brand, BUDGET_BRAND } from './brands.js';
+import { RetryBudgetExhaustedError } from './errors.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
@@ -134,6 +135,15 @@ export class RetryBudget {
     this.floor -= fromFloor;
     this.earned = Math.max(0, this.earned - (1 - fromFloor));
     return true;
+  }
+
+  /**
+   * The failure a retry policy reports when this budget refused to retry `cause`. Made here, so
+   * that a bundle of a policy without a budget carries no budget error class.
+   * @internal
+   */
+  refusal(cause: unknown): RetryBudgetExhaustedError {
+    return new RetryBudgetExhaustedError('The retry budget is exhausted', { cause });
   }
 
   private accrue(): void {

@@ -13,7 +13,7 @@ import { BREAKER_BRAND, BUDGET_BRAND, hasBrand } from './brands.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { CLASSIFY_OPTIONS, classifyFailure, type ClassifyOptions, type FailureClass } from './classify.js';
 
-import { CircuitOpenError, RetryBudgetExhaustedError } from './errors.js';
+import { hasName } from './error-names.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
 import { RECOMMENDED_DEFAULTS, RECOMMENDED_OPTIONS, type RecommendedPolicyOptions } from './recommended.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -395,17 +395,13 @@ export class RetryPolicy {
     let delay = backoff.duration;
     const hint = retryAfterOf(error);
     if (hint !== undefined && maxHint > 0) delay = hint <= maxHint ? hint : Math.max(delay, maxHint);
-    const reopensAt = Math.max(
-      breaker?.reopensAt ?? -Infinity,
-      CircuitOpenError.is(error) ? (error.reopensAt ?? -Infinity) : -Infinity,
-    );
+    const reopensAt = Math.max(breaker?.reopensAt ?? -Infinity, reopensAtOf(error));
     if (reopensAt > now + delay) delay = reopensAt - now;
 
     if (Math.max(0, now - firstFailureAt) + delay > maxElapsed)
       return { retry: false, reason: 'max-elapsed', error };
     if (budget && !budget.tryWithdraw()) {
-      const refusal = new RetryBudgetExhaustedError('The retry budget is exhausted', { cause: error });
-      return { retry: false, reason: 'budget-exhausted', error: refusal };
+      return { retry: false, reason: 'budget-exhausted', error: budget.refusal(error) };
     }
     return { retry: true, delay, backoff };
   }
@@ -413,6 +409,16 @@ export class RetryPolicy {
   #with(changes: Partial<RetryPolicyConfig>): RetryPolicy {
     return new RetryPolicy({ ...this.config, ...changes });
   }
+}
+
+/**
+ * When a `CircuitOpenError` says its breaker reopens, or -Infinity. Matched by name, as the
+ * classifier matches errors: a bundle of the policy alone carries no breaker class.
+ */
+function reopensAtOf(error: unknown): number {
+  if (!hasName(error, 'CircuitOpenError')) return -Infinity;
+  const { reopensAt } = error as { reopensAt?: unknown };
+  return typeof reopensAt === 'number' ? reopensAt : -Infinity;
 }
 
 /** A server's hint (`retryAfterMs`, a non-negative number of milliseconds), read structurally. */
