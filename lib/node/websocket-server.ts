@@ -206,6 +206,7 @@ export function websocketServer<In = unknown, Out = In>(
 class Acceptor<In, Out> {
   readonly connections: AcceptedConnections;
   readonly #capacity: ServerCapacity;
+  readonly #headerValues = new HeaderValues();
   #lastLocal = '';
   /**
    * The listening address, when it is one address (not a wildcard): every connection's local
@@ -247,7 +248,7 @@ class Acceptor<In, Out> {
       transport: 'websocket',
       remote,
       local: this.#localOf(socket),
-      headers: applicationHeaders(request.headers),
+      headers: applicationHeaders(request.headers, this.#headerValues),
     };
     const served = new ServedWebSocket(this.#capacity, this.connections, socket, info, this.settings);
     const connection = this.connections.accept<In, Out>(socket, served);
@@ -572,12 +573,47 @@ const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
 
 /**
  * The headers a connection keeps for its `info`: all but the handshake's own, which the upgrade
- * answered already and no application reads (a connection held them for its whole life).
+ * answered already and no application reads (a connection held them for its whole life). Equal
+ * values of different connections share one string (see {@link HeaderValues}).
  */
-function applicationHeaders(headers: IncomingHttpHeaders): NonNullable<LinkInfo['headers']> {
+function applicationHeaders(
+  headers: IncomingHttpHeaders,
+  values: HeaderValues,
+): NonNullable<LinkInfo['headers']> {
   const kept: Record<string, string | string[] | undefined> = {};
-  for (const name of Object.keys(headers)) if (!HANDSHAKE_HEADERS.has(name)) kept[name] = headers[name];
+  for (const name of Object.keys(headers)) {
+    if (HANDSHAKE_HEADERS.has(name)) continue;
+    const value = headers[name];
+    kept[name] = typeof value === 'string' ? values.shared(value) : value;
+  }
   return kept;
+}
+
+/** The most header values one server shares, and the longest it shares. */
+const MAX_SHARED_VALUES = 256;
+const MAX_SHARED_LENGTH = 512;
+
+/**
+ * Header values that many connections of a server send alike (its host, the page's origin, a
+ * browser's user agent), kept once: a connection holds its headers for its whole life. Bounded:
+ * past {@link MAX_SHARED_VALUES} values, or for a longer value, a connection keeps its own.
+ * @internal
+ */
+export class HeaderValues {
+  readonly #known = new Map<string, string>();
+
+  /** How many values it keeps. */
+  get size(): number {
+    return this.#known.size;
+  }
+
+  shared(value: string): string {
+    const known = this.#known.get(value);
+    if (known !== undefined) return known;
+    if (value.length <= MAX_SHARED_LENGTH && this.#known.size < MAX_SHARED_VALUES)
+      this.#known.set(value, value);
+    return value;
+  }
 }
 
 /** Announces an external server once it listens; the returned function stops watching it. */

@@ -16,6 +16,7 @@ import {
   type Transport,
 } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
+import { HeaderValues } from '../../lib/node/websocket-server.js';
 import { failure, record, startServer, turn } from '../support/loopback.js';
 import { fieldOf } from '../support/private-fields.js';
 
@@ -350,6 +351,16 @@ describe('websocketServer', () => {
     server.stop();
     httpsServer.close();
     await once(httpsServer, 'close');
+  });
+
+  it('shares equal header values between connections, keeping at most 256 of at most 512 characters', () => {
+    const values = new HeaderValues();
+    expect(values.shared('example.com')).to.equal('example.com');
+    for (let i = 0; i < 10_000; i++) values.shared(`client-${i}`); // a hostile client's junk
+    expect(values.size).to.equal(256);
+    const long = new HeaderValues();
+    long.shared('x'.repeat(513));
+    expect(long.size).to.equal(0);
   });
 
   it('answers a plain HTTP request with 426 Upgrade Required', async () => {
