@@ -68,7 +68,8 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 
 const sample = await memoryRun(system, sessions);
 console.log(
-  `${system}, ${sample.sessions} idle sessions: RSS ${kib(sample.rssPerSession)} and heap ${kib(sample.heapPerSession)} per session`,
+  `${system}, ${sample.sessions} idle sessions: RSS ${kib(sample.rssPerSession)} and heap ${kib(sample.heapPerSession)} per session; ` +
+    `from ${sample.sessions - Math.ceil(sample.sessions / 2)} to ${sample.sessions}: RSS ${kib(sample.marginalRssPerSession)} and heap ${kib(sample.marginalHeapPerSession)} per session added`,
 );
 if (args.includes('--snapshot')) {
   const folder = await mkdtemp(join(tmpdir(), 'lifeline-memory-'));

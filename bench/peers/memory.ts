@@ -61,29 +61,63 @@ async function stop(process: ChildProcess): Promise<void> {
 
 /** Bytes per session, one run. */
 export interface MemorySample {
+  /** The server's RSS growth from before any client to `sessions` sessions, per session. */
   rssPerSession: number;
   heapPerSession: number;
+  /**
+   * The growth from half the sessions to all of them, per session added: what one more idle
+   * session costs, without the one-time growth that the first connections bring (the young
+   * generation's pages, compiled code, the first slots of the server's tables).
+   */
+  marginalRssPerSession: number;
+  marginalHeapPerSession: number;
   sessions: number;
 }
 
-/** One run: the server's memory before and with `sessions` idle clients, per session. */
+/**
+ * Opens `count` more clients in a new client process, then asks the server for its memory once
+ * `total` sessions are up.
+ */
+async function connectMore(
+  server: ChildProcess,
+  clients: ChildProcess[],
+  { system, port, count, total }: { system: MemorySystem; port: number; count: number; total: number },
+): Promise<MemoryReport> {
+  const process = child('./memory-clients.ts', [system, String(port), String(count)]);
+  clients.push(process);
+  await next<ConnectedMessage>(process, 'connected');
+  const measured = next<MemoryReport>(server, 'memory');
+  server.send({ type: 'measure', sessions: total } satisfies ParentMessage);
+  return measured;
+}
+
+/**
+ * One run: the server's memory before any client, with half the sessions (one client process)
+ * and with all of them (a second), per session.
+ */
 export async function memoryRun(system: MemorySystem, sessions: number): Promise<MemorySample> {
   const server = child('./memory-server.ts', [system]);
-  let clients: ChildProcess | undefined;
+  const clients: ChildProcess[] = [];
   try {
     const { port, baseline } = await next<ListeningMessage>(server, 'listening');
-    clients = child('./memory-clients.ts', [system, String(port), String(sessions)]);
-    await next<ConnectedMessage>(clients, 'connected');
-    const measured = next<MemoryReport>(server, 'memory');
-    server.send({ type: 'measure', sessions } satisfies ParentMessage);
-    const report = await measured;
+    const half = Math.floor(sessions / 2);
+    const middle = await connectMore(server, clients, { system, port, count: half, total: half });
+    const report = await connectMore(server, clients, {
+      system,
+      port,
+      count: sessions - half,
+      total: sessions,
+    });
+    const added = report.sessions - middle.sessions;
     return {
       rssPerSession: (report.rss - baseline.rss) / report.sessions,
       heapPerSession: (report.heapUsed - baseline.heapUsed) / report.sessions,
+      marginalRssPerSession: (report.rss - middle.rss) / added,
+      marginalHeapPerSession: (report.heapUsed - middle.heapUsed) / added,
       sessions: report.sessions,
     };
   } finally {
-    if (clients) await stop(clients);
+    for (const process of clients) await stop(process);
     await stop(server);
   }
 }
@@ -93,9 +127,16 @@ const kib = (bytes: number) => `${(bytes / 1024).toFixed(2)} KiB`;
 /** The memory section: per-session RSS and heap of each server, medians of `runs` runs. */
 export async function benchMemory(options: PeersOptions): Promise<Section> {
   const sessions = sessionsFor(options.quick);
+  const half = Math.floor(sessions / 2);
   // One run opens 10,000 connections (the lifeline clients alone take a minute): one run unless asked.
   const runs = Math.max(1, Number(process.env.BENCH_MEMORY_RUNS ?? 1));
-  const rows: { system: MemorySystem; rss: number; heap: number }[] = [];
+  const rows: {
+    system: MemorySystem;
+    rss: number;
+    heap: number;
+    marginalRss: number;
+    marginalHeap: number;
+  }[] = [];
   for (const system of MEMORY_SYSTEMS) {
     const samples: MemorySample[] = [];
     for (let i = 0; i < runs; i++) samples.push(await memoryRun(system, sessions));
@@ -103,19 +144,38 @@ export async function benchMemory(options: PeersOptions): Promise<Section> {
       system,
       rss: median(samples.map((s) => s.rssPerSession)),
       heap: median(samples.map((s) => s.heapPerSession)),
+      marginalRss: median(samples.map((s) => s.marginalRssPerSession)),
+      marginalHeap: median(samples.map((s) => s.marginalHeapPerSession)),
     });
   }
   const raw = rows.find((r) => r.system === 'ws')!;
   const table = markdownTable(
-    ['server', 'RSS per idle session', 'heap per idle session', 'RSS × raw ws'],
-    rows.map((r) => [LABELS[r.system], kib(r.rss), kib(r.heap), formatRatio(r.rss, raw.rss)]),
+    [
+      'server',
+      'RSS per idle session',
+      'heap per idle session',
+      'RSS × raw ws',
+      `RSS per session added, ${half} to ${sessions}`,
+      'heap per session added',
+    ],
+    rows.map((r) => [
+      LABELS[r.system],
+      kib(r.rss),
+      kib(r.heap),
+      formatRatio(r.rss, raw.rss),
+      kib(r.marginalRss),
+      kib(r.marginalHeap),
+    ]),
   );
   const title = `${sessions} idle connected sessions, server in its own process, after GC, ${runs === 1 ? 'one run' : `median of ${runs}`}`;
   console.log(`\n${title}\n\n${table}`);
   const notes = [
     'Each server runs in a child process and the clients in another (child_process.fork); the server',
-    'reports `process.memoryUsage()` after three `gc()` calls, before any client and once every session',
-    'is up; the table divides the difference by the sessions. lifeline: websocketServer() + acceptHandshake',
+    'reports `process.memoryUsage()` after three `gc()` calls, before any client, once half the sessions',
+    'are up (the clients of a first client process) and once all are (a second); the first columns divide',
+    'the growth from no client to all sessions by the sessions, the last two the growth from half to all',
+    'by the sessions added: what one more idle session costs without the one-time growth of the first',
+    'connections (V8 grows its young generation to its 32 MiB limit and compiles code once). lifeline: websocketServer() + acceptHandshake',
     '+ heartbeat (5 s) + acceptSessions, clients with the full stack; socket.io: connectionStateRecovery,',
     'clients on the websocket transport; raw ws: `ws` server and clients. One run by default (each opens',
     `${sessions} connections; BENCH_MEMORY_RUNS=3 for a median of three).`,

@@ -1,10 +1,12 @@
 // Runs one section of the peers benchmark alone and prints its Markdown (and writes its chart):
-//   npx tsx bench/peers/run-section.ts <latency|survival|storm|throughput> [--quick] [--seed n]
+//   npx tsx bench/peers/run-section.ts <latency|memory|survival|storm|throughput> [--quick] [--seed n]
 //     [--svg-dir dir] [--systems a,b] (storm: only these systems, by name)
-// Throughput and latency take BENCH_RUNS runs per median (default 5, as bench:peers); the others take one.
+// Throughput and latency take BENCH_RUNS runs per median (default 5, as bench:peers); memory takes
+// BENCH_MEMORY_RUNS (default 1); the others take one.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchLatency } from './latency.js';
+import { benchMemory } from './memory.js';
 import { benchStorm } from './storm.js';
 import { benchSurvival } from './survival.js';
 import { benchThroughput } from './throughput.js';
@@ -12,12 +14,13 @@ import type { PeersOptions, Section } from './types.js';
 
 const SECTIONS: Record<string, (options: PeersOptions) => Promise<Section>> = {
   latency: benchLatency,
+  memory: benchMemory,
   survival: benchSurvival,
   storm: benchStorm,
   throughput: benchThroughput,
 };
 const USAGE =
-  'usage: run-section.ts <latency|survival|storm|throughput> [--quick] [--seed n] [--svg-dir dir] [--systems a,b]';
+  'usage: run-section.ts <latency|memory|survival|storm|throughput> [--quick] [--seed n] [--svg-dir dir] [--systems a,b]';
 
 function flag(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
