@@ -2,28 +2,11 @@
  * A {@link SessionJournal} in a file, so that a client whose process crashes resumes its session.
  * @packageDocumentation
  */
-import {
-  closeSync,
-  existsSync,
-  fdatasyncSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { msgpackCodec } from '../codec/codec.js';
-import { isLayerOwnFrame, layerOwnFrame } from '../internal/layer-own-frame.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
-import { memoryJournal, type JournalState, type SessionJournal } from '../protocol/resumable/journal.js';
-import { crc32 } from './crc32.js';
-import { JournalError } from './journal-errors.js';
-import { fsyncPolicy, IntervalFlush, type JournalFsync } from './journal-fsync.js';
-import { lockJournal } from './journal-lock.js';
+import type { SessionJournal } from '../protocol/resumable/journal.js';
+import { JournalFile } from './journal-file.js';
+import { fsyncPolicy, type JournalFsync } from './journal-fsync.js';
+import { records } from './journal-records.js';
 
 /**
  * Options of {@link fileJournal}.
@@ -118,28 +101,11 @@ export interface FileSessionJournal extends SessionJournal {
   close(): void;
 }
 
-const SESSION = 1;
-const SENT = 2;
-const ACKED = 3;
-const RECEIVED = 4;
-const CLEAR = 5;
-
-/** The fourth field of a `sent` record whose frame a protocol layer sent for itself. */
-const LAYER_OWN = 1;
-
-/** A `sent` record: `[2, seq, frame]`, with a fourth field `1` for a layer's own frame. */
-function sentRecord(seq: number, frame: unknown): unknown[] {
-  return isLayerOwnFrame(frame) ? [SENT, seq, frame, LAYER_OWN] : [SENT, seq, frame];
-}
-
-/** Bytes before a record's body: its length and its CRC-32, both u32 big-endian. */
-const HEADER = 8;
-
 const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true, maxRecordBytes: true };
 
 /**
  * A {@link SessionJournal} kept in a file, for `resumable({ journal })` in a Node client whose
- * process may die: it behaves exactly like {@link memoryJournal} (it keeps its state in one), and
+ * process may die: it behaves exactly like {@link rx-lifeline!memoryJournal} (it keeps its state in one), and
  * also appends each call to the file as a record, so that the next `fileJournal(path)` on the same
  * file restores what the last one was told.
  *
@@ -169,7 +135,7 @@ const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true
  * whole (opening removes a stray `.tmp`). A compaction that fails leaves the old log in use and is
  * tried again once it has doubled.
  *
- * Frames are kept as {@link msgpackCodec} carries them (a restored `Map` is a plain object, see
+ * Frames are kept as {@link rx-lifeline!msgpackCodec} carries them (a restored `Map` is a plain object, see
  * there). `seq` must be a positive integer for `sent` and a non-negative one for `acked` and
  * `received`, `id` and `token` strings (a `TypeError` otherwise). Every call is synchronous and
  * blocks the event loop for its write (and flush).
@@ -214,318 +180,16 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
   const policy = fsyncPolicy(fsync);
   checkNumber('fileJournal', 'compactAt', compactAt, { min: 0, max: Infinity });
   checkNumber('fileJournal', 'maxRecordBytes', maxRecordBytes, { min: 1, max: 0xffffffff, integer: true });
-  const codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
-  const memory = memoryJournal();
-  /** False while the state is empty but for `received` (restore() says undefined). */
-  let visible = false;
-  /** `received` while not visible: restore() does not show it, compaction must keep it. */
-  let hiddenReceived = 0;
-  const apply = {
-    session(id: string, token: string) {
-      memory.session(id, token);
-      visible = true;
-    },
-    sent(seq: number, frame: unknown) {
-      memory.sent(seq, frame);
-      visible = true;
-    },
-    acked: (seq: number) => memory.acked(seq),
-    received(seq: number) {
-      memory.received(seq);
-      if (!visible && seq > hiddenReceived) hiddenReceived = seq;
-    },
-    clear() {
-      memory.clear();
-      visible = false;
-      hiddenReceived = 0;
-    },
-  };
-
-  const io = (
-    doing: string,
-    error: unknown,
-    what = 'check the disk (space, permissions) and open it again',
-  ) =>
-    new JournalError(
-      `fileJournal: could not ${doing} ${path} (${describeCause(error)}); ${what} with fileJournal(path)`,
-      { path, reason: 'io', cause: error },
-    );
-
-  // One writer per file: two would interleave records and resume one session twice.
-  let unlock: () => void;
-  try {
-    unlock = lockJournal(path, resolve(path));
-  } catch (error) {
-    if (JournalError.is(error)) throw error;
-    throw io('lock', error, 'check the path and permissions, then try again');
-  }
-
-  let fd: number | undefined;
-  let bytes = 0;
-  const tmp = `${path}.tmp`;
-  try {
-    removeStray(tmp);
-    const created = !existsSync(path);
-    fd = openSync(path, 'a+');
-    if (created) syncDirectory(path);
-    const good = replay(fd);
-    bytes = good.end;
-    if (good.end < good.size) {
-      ftruncateSync(fd, good.end);
-      fsyncSync(fd);
-    }
-  } catch (error) {
-    if (fd !== undefined) closeQuietly(fd);
-    unlock();
-    throw io('open and read', error, 'check the path and permissions, then try again');
-  }
-
-  let nextCheck = Math.max(compactAt, 0);
-  let closedBy: 'close' | 'error' | undefined;
-  /** The file system's error that closed the journal, for the next call's message. */
-  let failure: unknown;
-
-  function replay(handle: number): { end: number; size: number } {
-    const size = fstatSync(handle).size;
-    const buffer = Buffer.allocUnsafe(size);
-    let read = 0;
-    while (read < size) {
-      const n = readSync(handle, buffer, read, size - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    let at = 0;
-    while (at + HEADER <= read) {
-      const length = buffer.readUInt32BE(at);
-      if (length > maxRecordBytes || at + HEADER + length > read) break;
-      const start = at + HEADER;
-      if (crc32(buffer, start, start + length) !== buffer.readUInt32BE(at + 4)) break;
-      let body: unknown;
-      try {
-        body = codec.decodeRange!(buffer, start, start + length);
-      } catch {
-        break;
-      }
-      if (!applyRecord(body)) break;
-      at = start + length;
-    }
-    return { end: at, size };
-  }
-
-  function applyRecord(body: unknown): boolean {
-    if (!Array.isArray(body)) return false;
-    const [kind, a, b] = body as unknown[];
-    switch (kind) {
-      case SESSION:
-        if (body.length !== 3 || typeof a !== 'string' || typeof b !== 'string') return false;
-        apply.session(a, b);
-        return true;
-      case SENT:
-        if (!isSeq(a, 1)) return false;
-        if (body.length === 3) apply.sent(a, b);
-        else if (body.length === 4 && body[3] === LAYER_OWN && typeof b === 'object' && b !== null) {
-          apply.sent(a, layerOwnFrame(b));
-        } else return false;
-        return true;
-      case ACKED:
-      case RECEIVED:
-        if (body.length !== 2 || !isSeq(a, 0)) return false;
-        if (kind === ACKED) apply.acked(a);
-        else apply.received(a);
-        return true;
-      case CLEAR:
-        if (body.length !== 1) return false;
-        apply.clear();
-        return true;
-      default:
-        return false;
-    }
-  }
-
-  function record(fields: unknown[]): Buffer {
-    let body: Uint8Array;
-    try {
-      body = codec.encode(fields);
-    } catch (error) {
-      throw new JournalError(
-        `fileJournal: a frame MessagePack cannot carry (${describeCause(error)}); nothing was kept in ${path}`,
-        { path, reason: 'unencodable', cause: error },
-      );
-    }
-    if (body.length > maxRecordBytes) {
-      throw new JournalError(
-        `fileJournal: a record of ${body.length} bytes is over maxRecordBytes (${maxRecordBytes}); ` +
-          `nothing was kept in ${path}: send smaller frames or raise maxRecordBytes`,
-        { path, reason: 'too-large' },
-      );
-    }
-    const out = Buffer.allocUnsafe(HEADER + body.length);
-    out.writeUInt32BE(body.length, 0);
-    out.writeUInt32BE(crc32(body), 4);
-    out.set(body, HEADER);
-    return out;
-  }
-
-  function handle(): number {
-    if (fd === undefined) {
-      throw new JournalError(
-        closedBy === 'error'
-          ? `fileJournal: ${path} was closed after a file system error${failure === undefined ? '' : ` (${describeCause(failure)})`}; open it again with fileJournal(path)`
-          : `fileJournal: ${path} is closed; open it again with fileJournal(path)`,
-        { path, reason: 'closed', ...(failure === undefined ? {} : { cause: failure }) },
-      );
-    }
-    return fd;
-  }
-
-  /** Records told under `'batch'` or an interval and not yet committed, in order. */
-  let pending: Buffer[] = [];
-
-  /**
-   * Keeps one call: under `'batch'` or an interval in `pending` until the next commit (or at once
-   * with `now`, together with what is pending, and flushed unless under `'never'`), otherwise
-   * written (and flushed under `'always'`) now.
-   */
-  function append(fields: unknown[], then: () => void, now = false): void {
-    const handleNow = handle();
-    const bytesOut = record(fields);
-    if (policy.batches && !now) {
-      pending.push(bytesOut);
-      then();
-      return;
-    }
-    write(
-      handleNow,
-      pending.length > 0 ? Buffer.concat([...pending, bytesOut]) : bytesOut,
-      policy.flushesEachWrite || (now && interval !== undefined),
-    );
-    then();
-    if (bytes > nextCheck) compact();
-  }
-
-  /** Writes what is pending in one write (and one flush under `'batch'`). */
-  function commitPending(): void {
-    const handleNow = handle();
-    if (pending.length === 0) return;
-    write(handleNow, Buffer.concat(pending), policy.flushesEachWrite);
-    if (bytes > nextCheck) compact();
-  }
-
-  /** The interval's flush, off the timer: a failure closes the journal, the next call says why. */
-  function flushInBackground(): void {
-    if (fd === undefined) return;
-    try {
-      fdatasyncSync(fd);
-    } catch (error) {
-      failure = error;
-      shut('error');
-    }
-  }
-  const interval =
-    policy.everyMs === undefined ? undefined : new IntervalFlush(policy.everyMs, flushInBackground);
-
-  function write(handleNow: number, bytesOut: Buffer, flush: boolean): void {
-    try {
-      writeAll(handleNow, bytesOut);
-      if (flush) fdatasyncSync(handleNow);
-    } catch (error) {
-      // Leave no partial record behind a later append; the journal is no longer trusted anyway.
-      try {
-        ftruncateSync(handleNow, bytes);
-      } catch {
-        // opening again drops the torn tail
-      }
-      failure = error;
-      shut('error');
-      throw io('append to', error);
-    }
-    bytes += bytesOut.length;
-    pending = [];
-    if (flush) interval?.flushed();
-    else interval?.wrote();
-  }
-
-  function snapshot(): Buffer[] {
-    const state: JournalState | undefined = memory.restore();
-    if (state === undefined) return hiddenReceived > 0 ? [record([RECEIVED, hiddenReceived])] : [];
-    const out: Buffer[] = [];
-    if (state.session !== undefined) out.push(record([SESSION, state.session, state.token]));
-    // The last acknowledged frame first, retired at once: it keeps `lastAcked`, which tells a
-    // restarted application what was delivered (and `lastSeq` when no frame is left: frames leave
-    // only through an acknowledgement, so a state with none and a lastSeq has a lastAcked).
-    const { lastAcked } = state;
-    if (lastAcked !== undefined) {
-      out.push(record([SENT, lastAcked.seq, lastAcked.frame]), record([ACKED, lastAcked.seq]));
-    }
-    // Frames a layer sent for itself after it, all acknowledged: one stands in for them, so that
-    // `lastSeq` survives without replacing `lastAcked`.
-    const ackedThrough = (state.frames[0]?.seq ?? state.lastSeq + 1) - 1;
-    if (ackedThrough > (lastAcked?.seq ?? 0)) {
-      out.push(record([SENT, ackedThrough, [], LAYER_OWN]), record([ACKED, ackedThrough]));
-    }
-    for (const { seq, frame } of state.frames) out.push(record(sentRecord(seq, frame)));
-    if (state.received > 0) out.push(record([RECEIVED, state.received]));
-    return out;
-  }
-
-  function compact(): void {
-    const records = snapshot();
-    const size = records.reduce((sum, r) => sum + r.length, 0);
-    if (bytes <= 2 * size) {
-      nextCheck = Math.max(compactAt, 2 * size);
-      return;
-    }
-    let renamed = false;
-    try {
-      const out = openSync(tmp, 'w');
-      try {
-        writeAll(out, Buffer.concat(records));
-        fsyncSync(out);
-      } finally {
-        closeSync(out);
-      }
-      renameSync(tmp, path);
-      renamed = true;
-      syncDirectory(path);
-    } catch {
-      if (!renamed) {
-        removeQuietly(tmp);
-        nextCheck = 2 * bytes;
-        return;
-      }
-      // The new log is in place, its rename perhaps not yet durable: use it all the same.
-    }
-    const old = fd!;
-    try {
-      fd = openSync(path, 'a+');
-    } catch (error) {
-      fd = old;
-      shut('error');
-      throw io('reopen after compacting', error);
-    }
-    closeQuietly(old);
-    bytes = size;
-    interval?.flushed(); // the new log was flushed whole
-    nextCheck = Math.max(compactAt, 2 * size);
-  }
-
-  function shut(by: 'close' | 'error'): void {
-    if (fd === undefined) return;
-    closeQuietly(fd);
-    fd = undefined;
-    closedBy = by;
-    interval?.dispose();
-    unlock();
-  }
-
+  const file = new JournalFile({ path, policy, compactAt, maxRecordBytes });
+  const { mirror } = file;
   return {
     path,
     get bytes() {
-      return bytes;
+      return file.bytes;
     },
     restore() {
-      handle();
-      return memory.restore();
+      file.handle();
+      return mirror.memory.restore();
     },
     session(id, token) {
       if (typeof id !== 'string' || typeof token !== 'string') {
@@ -533,92 +197,32 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
           `fileJournal.session: id and token must be strings, got ${describe(id)} and ${describe(token)}`,
         );
       }
-      append([SESSION, id, token], () => apply.session(id, token), true);
+      file.append(records.session(id, token), () => mirror.session(id, token), true);
     },
     sent(seq, frame) {
       checkSeq('sent', seq, 1);
-      append(sentRecord(seq, frame), () => apply.sent(seq, frame));
+      file.append(records.sent(seq, frame), () => mirror.sent(seq, frame));
     },
     acked(seq) {
       checkSeq('acked', seq, 0);
-      append([ACKED, seq], () => apply.acked(seq));
+      file.append(records.acked(seq), () => mirror.acked(seq));
     },
     received(seq) {
       checkSeq('received', seq, 0);
-      append([RECEIVED, seq], () => apply.received(seq));
+      file.append(records.received(seq), () => mirror.received(seq));
     },
     clear() {
-      append([CLEAR], () => apply.clear(), true);
+      file.append(records.clear(), () => mirror.clear(), true);
     },
     commit() {
-      commitPending();
+      file.commit();
     },
     close() {
-      if (fd === undefined) return;
-      if (pending.length > 0) commitPending();
-      interval?.flushNow();
-      if (fd === undefined) throw io('flush', failure); // the flush failed and closed it
-      shut('close');
+      file.close();
     },
   };
 }
 
-function isSeq(value: unknown, min: number): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
-}
-
 function checkSeq(call: string, seq: unknown, min: number): void {
   checkNumber(`fileJournal.${call}`, 'seq', seq, { min, max: Number.MAX_SAFE_INTEGER, integer: true });
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-}
-
-/** Flushes the directory holding `path`, so that a new name in it survives a machine crash. */
-function syncDirectory(path: string): void {
-  let dir: number | undefined;
-  try {
-    dir = openSync(dirname(resolve(path)), 'r');
-    fsyncSync(dir);
-  } catch (error) {
-    // Some platforms and file systems cannot flush a directory (EISDIR, EINVAL, EPERM on Windows).
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
-  } finally {
-    if (dir !== undefined) closeQuietly(dir);
-  }
-}
-
-function removeStray(tmp: string): void {
-  try {
-    unlinkSync(tmp);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-}
-
-function removeQuietly(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch {
-    // nothing to do: opening removes a stray .tmp
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed, or the system refused: nothing more to do with it
-  }
-}
-
-function describeCause(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === undefined ? error.message : `${code}: ${error.message}`;
-  }
-  return describe(error);
 }
