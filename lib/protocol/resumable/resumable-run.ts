@@ -3,14 +3,20 @@
  * @internal
  * @packageDocumentation
  */
-import { Subscription, type Observable, type Observer, type SchedulerLike, type Subscriber } from 'rxjs';
+import { Subscription, type Observable, type Observer, type Subscriber } from 'rxjs';
 import { ConnectionError } from '../../core/errors.js';
 import type { DisconnectedEvent } from '../../core/session.js';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
 import { unlisted } from '../handshake/layers.js';
-import { SessionEndpoint, SessionLink, type EndpointOwner, type SessionLinkHooks } from './endpoint.js';
+import {
+  SessionEndpoint,
+  SessionLink,
+  type EndpointOptions,
+  type EndpointOwner,
+  type SessionLinkHooks,
+} from './endpoint.js';
 import {
   ReplayBufferFullError,
   SessionLostError,
@@ -42,14 +48,7 @@ export interface ResumableSettings<Out> {
   readonly journal: SessionJournal | undefined;
   readonly onOverflow: 'error' | 'event';
   readonly onSessionLost: 'error' | 'reset';
-  readonly endpoint: {
-    readonly maxBytes: number;
-    readonly maxFrames: number;
-    readonly ackEvery: number;
-    readonly ackInterval: number;
-    readonly scheduler: SchedulerLike;
-    readonly sizeOf: ((frame: Out) => number) | undefined;
-  };
+  readonly endpoint: EndpointOptions<Out>;
 }
 
 /** What a {@link ResumableRun} emits: its own events and those it passes through. */
