@@ -1,3 +1,5 @@
+import { prototypeNamed } from '../policies/error-names.js';
+
 /**
  * What is known about the last outbound frame when a connection failed: a request whose write
  * never completed can be resent, one written whole only if it is idempotent (the rule bzr adopted
@@ -121,12 +123,10 @@ export class LifelineError extends Error {
   static is<T>(this: ErrorClass<T>, value: unknown): value is T {
     if (value instanceof this) return true;
     if (typeof value !== 'object' || value === null) return false;
-    const wanted = (this as unknown as { named: string }).named;
-    for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
-      // Read the own data property only: DOMException's `name` is a getter that throws on a prototype.
-      if (Object.getOwnPropertyDescriptor(proto, 'name')?.value === wanted) return true;
-    }
-    return false;
+    return prototypeNamed(
+      Object.getPrototypeOf(value) as object | null,
+      (this as unknown as { named: string }).named,
+    );
   }
 
   constructor(message: string, options?: { cause?: unknown }) {
