@@ -3,7 +3,11 @@ import { ConnectionError } from '../../core/errors.js';
 import type { DisconnectedEvent } from '../../core/session.js';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
+import {
+  asLayerError,
+  notAnEnvelope as notAnEnvelopeOf,
+  notASessionEvent,
+} from '../../internal/peer-input.js';
 import { checkFunction, checkKnownOptions, checkOneOf, type KnownOptions } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { checkEndpointOptions, SessionEndpoint, SessionLink } from './endpoint.js';
@@ -596,9 +600,8 @@ export function resumable<In = unknown, Out = In>(
       };
 
       const onEvent = (event: { readonly type: string }) => {
-        if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-          return fail(new TypeError(`resumable: expected session events, got ${describeValue(event)}`));
-        }
+        const notAnEvent = notASessionEvent('resumable', event);
+        if (notAnEvent) return fail(notAnEvent);
         switch (event.type) {
           case 'connected':
             return onConnected(event as ConnectedEvent<unknown>);
