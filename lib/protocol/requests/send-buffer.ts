@@ -376,19 +376,18 @@ export class SendBuffer<Out> {
    * when it cannot be encoded.
    */
   #count(value: unknown, request: Pending | undefined): number {
-    const [whose, items, item] = request
-      ? [`Request ${request.id}: `, 'frames and body chunks', 'the body chunk']
-      : ['', 'frames', 'the frame'];
     const { frames, bytes } = this.#limits;
     if (this.#queuedFrames >= frames) {
-      throw new SendQueueFullError(`${whose}${frames} ${items} are queued already (maxQueued)`, {
+      const items = request ? 'frames and body chunks' : 'frames';
+      throw new SendQueueFullError(`${whose(request)}${frames} ${items} are queued already (maxQueued)`, {
         limit: frames,
       });
     }
     const size = msgpackSize(value);
     if (this.#queuedBytes + size > bytes) {
+      const item = request ? 'the body chunk' : 'the frame';
       throw new SendQueueFullError(
-        `${whose}${this.#queuedBytes} bytes are queued already and ${item} needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
+        `${whose(request)}${this.#queuedBytes} bytes are queued already and ${item} needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
         { limit: bytes, unit: 'bytes' },
       );
     }
@@ -465,6 +464,11 @@ export class SendBuffer<Out> {
     this.#queuedBytes = 0;
     return messages;
   }
+}
+
+/** How a message about the queue starts: "Request 7: " for a chunk of its body, nothing for a frame. */
+function whose(request: Pending | undefined): string {
+  return request ? `Request ${request.id}: ` : '';
 }
 
 /** Unsubscribes the body of `request`, if it runs, and returns its run. */
