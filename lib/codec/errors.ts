@@ -19,14 +19,14 @@ export class DecodeBudgetError extends ProtocolError {
   protected static override readonly named: string = 'DecodeBudgetError';
 
   /** The frame's size in bytes. */
-  readonly frameBytes: number;
+  declare readonly frameBytes: number;
   /**
    * The estimated memory, in bytes, of the part of the frame read when the check stopped: more
    * than `budget`, and no more than the whole frame's estimate.
    */
-  readonly estimate: number;
+  declare readonly estimate: number;
   /** The frame's budget in bytes: `maxInflation × frameBytes`, and at least `minDecodeBudget`. */
-  readonly budget: number;
+  declare readonly budget: number;
 
   constructor(
     message: string,

@@ -1,7 +1,7 @@
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
 import { concatBytes } from '../internal/bytes.js';
 import {
-  checkKnownOptions,
+  checkRequiredOptions,
   checkNumber,
   describe as describeValue,
   type KnownOptions,
@@ -116,13 +116,8 @@ export class FrameDecoder<T> {
    * `maxFrameBytes` that is not an integer from 1 to 2^32 − 1.
    */
   constructor(options: FrameDecoderOptions<T>) {
-    const needed = 'FrameDecoder: options must give the codec, as { codec }';
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new TypeError(`${needed}, got ${describeValue(options)}`);
-    }
-    checkKnownOptions('FrameDecoder', options, OPTIONS);
+    checkRequiredOptions('FrameDecoder', options, OPTIONS, 'codec', 'give the codec, as { codec }');
     const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = unknownWrite } = options;
-    if (codec === undefined) throw new TypeError(`${needed}, got no codec`);
     if (typeof (codec as Partial<Codec<T>> | null)?.decode !== 'function') {
       throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
     }

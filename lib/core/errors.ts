@@ -1,3 +1,5 @@
+import { prototypeNamed } from '../policies/error-names.js';
+
 /**
  * What is known about the last outbound frame when a connection failed: a request whose write
  * never completed can be resent, one written whole only if it is idempotent (the rule bzr adopted
@@ -108,6 +110,9 @@ type ErrorClass<T> = abstract new (...args: never[]) => T;
  * @category Transports
  */
 export class LifelineError extends Error {
+  // The fields of lifeline's error classes are `declare`d and assigned by their constructors, each
+  // in the order declared: a declared field emits no JavaScript, so its name is in a bundle once.
+
   /**
    * @internal The stable name, put on the prototype by the first construction (see `nameClasses`).
    * A string literal, so a bundler drops a class nothing uses.
@@ -121,12 +126,10 @@ export class LifelineError extends Error {
   static is<T>(this: ErrorClass<T>, value: unknown): value is T {
     if (value instanceof this) return true;
     if (typeof value !== 'object' || value === null) return false;
-    const wanted = (this as unknown as { named: string }).named;
-    for (let proto = Object.getPrototypeOf(value); proto; proto = Object.getPrototypeOf(proto)) {
-      // Read the own data property only: DOMException's `name` is a getter that throws on a prototype.
-      if (Object.getOwnPropertyDescriptor(proto, 'name')?.value === wanted) return true;
-    }
-    return false;
+    return prototypeNamed(
+      Object.getPrototypeOf(value) as object | null,
+      (this as unknown as { named: string }).named,
+    );
   }
 
   constructor(message: string, options?: { cause?: unknown }) {
@@ -179,11 +182,11 @@ export class ConnectionError extends LifelineError {
   protected static override readonly named: string = 'ConnectionError';
 
   /** The phase in which the connection failed. */
-  readonly phase: ConnectionPhase;
+  declare readonly phase: ConnectionPhase;
   /** What is known about outbound frames at the moment of failure. */
-  readonly write: WriteReport;
+  declare readonly write: WriteReport;
   /** A system error code or WebSocket close code, when known. */
-  readonly code: string | number | undefined;
+  declare readonly code: string | number | undefined;
 
   constructor(message: string, options: ConnectionErrorOptions) {
     super(message, { cause: options.cause });
@@ -244,13 +247,13 @@ export class PeerClosedError extends ConnectionError {
   protected static override readonly named: string = 'PeerClosedError';
 
   /** The peer's close reason, when the protocol carries one (WebSocket). */
-  readonly reason: string;
+  declare readonly reason: string;
   /**
    * The peer's hint of when to come back, in milliseconds, read from a close reason such as
    * `retry in 3000 ms` or `retry in 5 s`. A retry policy takes it as a floor on its next delay,
    * above the policy's own maximum, up to its `maxHint`. Undefined when the peer gave none.
    */
-  readonly retryAfterMs: number | undefined;
+  declare readonly retryAfterMs: number | undefined;
 
   constructor(message: string, options: Omit<ConnectionErrorOptions, 'phase'> & { reason?: string }) {
     super(message, { ...options, phase: 'close' });
@@ -287,7 +290,7 @@ export class ProtocolError extends ConnectionError {
    * Byte offset of the offending frame in the inbound stream, or -1 when a protocol layer above the
    * framing (heartbeat, sessions) rejected a frame that decoded fine.
    */
-  readonly offset: number;
+  declare readonly offset: number;
 
   constructor(
     message: string,
@@ -314,9 +317,9 @@ export class FrameTooLargeError extends ProtocolError {
   protected static override readonly named: string = 'FrameTooLargeError';
 
   /** The size the frame announced, in bytes. */
-  readonly size: number;
+  declare readonly size: number;
   /** The largest frame accepted, in bytes. */
-  readonly limit: number;
+  declare readonly limit: number;
 
   constructor(
     message: string,
@@ -345,7 +348,7 @@ export class MessageTooLargeError extends ProtocolError {
   protected static override readonly named: string = 'MessageTooLargeError';
 
   /** The largest message accepted, in bytes. */
-  readonly limit: number;
+  declare readonly limit: number;
 
   constructor(message: string, options: { limit: number; cause?: unknown; write?: WriteReport }) {
     super(message, { offset: -1, ...options });
@@ -369,9 +372,9 @@ export class FrameTimeoutError extends ConnectionError {
   protected static override readonly named: string = 'FrameTimeoutError';
 
   /** The deadline that passed, in milliseconds. */
-  readonly timeout: number;
+  declare readonly timeout: number;
   /** The bytes of the unfinished frame that had arrived. */
-  readonly bufferedBytes: number;
+  declare readonly bufferedBytes: number;
 
   constructor(message: string, options: { timeout: number; bufferedBytes: number; write?: WriteReport }) {
     super(message, { phase: 'read', ...(options.write ? { write: options.write } : {}) });
@@ -410,9 +413,9 @@ export class ServerCapacityError extends ConnectionError {
   protected static override readonly named: string = 'ServerCapacityError';
 
   /** The limit that was reached. */
-  readonly reason: RefusalReason;
+  declare readonly reason: RefusalReason;
   /** Its configured value: a count of connections, or bytes. */
-  readonly limit: number;
+  declare readonly limit: number;
 
   constructor(message: string, options: { reason: RefusalReason; limit: number; write?: WriteReport }) {
     super(message, { phase: 'read', ...(options.write ? { write: options.write } : {}) });
@@ -452,9 +455,9 @@ export class SendBufferFullError extends LifelineError {
   protected static override readonly named: string = 'SendBufferFullError';
 
   /** Bytes already queued when the frame was refused. */
-  readonly bufferedBytes: number;
+  declare readonly bufferedBytes: number;
   /** The cap that would have been exceeded. */
-  readonly limit: number;
+  declare readonly limit: number;
 
   constructor(message: string, options: { bufferedBytes: number; limit: number }) {
     super(message);
@@ -496,14 +499,14 @@ export class ListenError extends LifelineError {
   protected static override readonly named: string = 'ListenError';
 
   /** The system error code (`EADDRINUSE`, …), when known. */
-  readonly code: string | undefined;
+  declare readonly code: string | undefined;
   /** The address the server tried to listen on, as `host:port`. */
-  readonly address: string;
+  declare readonly address: string;
 
   constructor(message: string, options: { address: string; code?: string; cause?: unknown }) {
     super(message, { cause: options.cause });
-    this.address = options.address;
     this.code = options.code;
+    this.address = options.address;
   }
 }
 
@@ -537,28 +540,28 @@ export class HttpError extends LifelineError {
   protected static override readonly named: string = 'HttpError';
 
   /** The response status, 100–599 (in practice 3xx–5xx: fetch follows redirects). */
-  readonly status: number;
+  declare readonly status: number;
   /** The response's reason phrase; empty over HTTP/2 and HTTP/3, which have none. */
-  readonly statusText: string;
+  declare readonly statusText: string;
   /** The request method, upper-case for the standard methods. */
-  readonly method: string;
+  declare readonly method: string;
   /** The URL requested (not the one a redirect led to). */
-  readonly url: string;
+  declare readonly url: string;
   /** The response headers. */
-  readonly headers: Headers;
+  declare readonly headers: Headers;
   /**
    * The server's `Retry-After`, in milliseconds from when the response arrived; `undefined` when the
    * header is absent, not a valid delta-seconds or HTTP-date, or a date already past.
    */
-  readonly retryAfterMs: number | undefined;
+  declare readonly retryAfterMs: number | undefined;
   /** The first 4 KiB (at most) of the response body, decoded as UTF-8. */
-  readonly bodyText: string;
+  declare readonly bodyText: string;
   /**
    * Whether the request may be sent twice with the effect of once: its method is idempotent, it had
    * an `Idempotency-Key`, or the caller said so. When false, {@link classifyFailure} calls the
    * error permanent whatever the status.
    */
-  readonly idempotent: boolean;
+  declare readonly idempotent: boolean;
 
   constructor(
     message: string,

@@ -84,3 +84,16 @@ export function notAnEnvelope(
     : hint;
   return layerProtocolError(layer, `received ${describeValue(frame)}, not a ${layer} envelope; ${fix}`, link);
 }
+
+/**
+ * The TypeError of an operator whose source emitted something other than a session event (an
+ * object with a string `type`): "resumable: expected session events, got 42"; `undefined` for an
+ * event.
+ * @internal
+ */
+export function notASessionEvent(operator: string, event: unknown): TypeError | undefined {
+  if (typeof event === 'object' && event !== null && typeof (event as { type?: unknown }).type === 'string') {
+    return undefined;
+  }
+  return new TypeError(`${operator}: expected session events, got ${describeValue(event)}`);
+}

@@ -5,7 +5,14 @@
  * @packageDocumentation
  */
 
-import { describeValue } from './describe-value.js';
+import { describeValue as describe } from './describe-value.js';
+
+/**
+ * How a caller's value reads in a message: the same total description as every layer's check of a
+ * peer's bytes uses (it never throws, even for a Proxy or a throwing `toString`).
+ * @internal
+ */
+export { describe };
 
 /**
  * The longest delay a timer can wait. Node and browsers store timer delays as signed 32-bit
@@ -135,6 +142,30 @@ export function checkKnownOptions(
   }
 }
 
+/**
+ * For options that must be given and must hold `required`: throws a `TypeError` that says what
+ * they must hold, `${where}: options must ${needs}` ("websocket: options must name the server, as
+ * { url }"), then what came instead (", got null", ", got no url"); and what
+ * {@link checkKnownOptions} throws for a key it does not know.
+ * @internal
+ */
+export function checkRequiredOptions(
+  where: string,
+  options: unknown,
+  known: Readonly<Record<string, true>>,
+  required: string,
+  needs: string,
+): void {
+  const needed = `${where}: options must ${needs}`;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${needed}, got ${describe(options)}`);
+  }
+  checkKnownOptions(where, options, known);
+  if ((options as Record<string, unknown>)[required] === undefined) {
+    throw new TypeError(`${needed}, got no ${required}`);
+  }
+}
+
 /** The name in `names` a caller most likely meant by `key`, if one is close enough. */
 function closest(key: string, names: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
@@ -175,13 +206,4 @@ function editDistance(a: string, b: string, limit: number): number {
     previous = current;
   }
   return Math.min(previous[b.length]!, limit);
-}
-
-/**
- * How a caller's value reads in a message: the same total description as every layer's check of a
- * peer's bytes uses (it never throws, even for a Proxy or a throwing `toString`).
- * @internal
- */
-export function describe(value: unknown): string {
-  return describeValue(value);
 }

@@ -4,7 +4,7 @@ import { msgpackCodec, type Codec } from '../codec/codec.js';
 import { DialError } from '../core/errors.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
-import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
+import { checkRequiredOptions, type KnownOptions } from '../internal/validate.js';
 import { checkPort, hostPort } from './address.js';
 import { FRAME_TIMEOUT_OPTIONS, resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
 import { runSocket, socketWriterSettings } from './socket-connection.js';
@@ -88,12 +88,7 @@ const OPTIONS: KnownOptions<TcpOptions> = {
  * @category Transports
  */
 export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Transport<In, Out> {
-  const needed = 'tcp: options must name the server, as { host, port } (or { port })';
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${needed}, got ${describe(options)}`);
-  }
-  checkKnownOptions('tcp', options, OPTIONS);
-  if (options.port === undefined) throw new TypeError(`${needed}, got no port`);
+  checkRequiredOptions('tcp', options, OPTIONS, 'port', 'name the server, as { host, port } (or { port })');
   const { host = '127.0.0.1', port, connectTimeout, codec = msgpackCodec() } = options;
   checkPort(port, 1);
   if (typeof host !== 'string' || host === '') throw new TypeError(`host must be a non-empty string`);

@@ -14,8 +14,12 @@ export function hasName(error: unknown, name: string): boolean {
   return (error as { name?: unknown }).name === name || prototypeNamed(error, name);
 }
 
-/** True when `object` or one of its prototypes has `name` as its own data property `name`. */
-function prototypeNamed(object: object | null, name: string): boolean {
+/**
+ * True when `object` or one of its prototypes has `name` as its own data property `name` (a getter
+ * is not called: DOMException's `name` is one that throws on a prototype).
+ * @internal
+ */
+export function prototypeNamed(object: object | null, name: string): boolean {
   for (let current = object; current; current = Object.getPrototypeOf(current) as object | null) {
     const descriptor = Object.getOwnPropertyDescriptor(current, 'name');
     if (descriptor && 'value' in descriptor && descriptor.value === name) return true;

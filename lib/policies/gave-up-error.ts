@@ -19,9 +19,9 @@ export class GaveUpError extends LifelineError {
   protected static override readonly named: string = 'GaveUpError';
 
   /** Consecutive failed attempts, the last included. */
-  readonly attempts: number;
+  declare readonly attempts: number;
   /** Why the policy gave up. */
-  readonly reason: GiveUpReason;
+  declare readonly reason: GiveUpReason;
 
   constructor(message: string, options: { cause: unknown; attempts: number; reason: GiveUpReason }) {
     super(message, { cause: options.cause });

@@ -3,7 +3,7 @@ import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { MessageDecoders } from './inbound.js';
 import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
-import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
+import { checkRequiredOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { maxMessageBytes, runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
 
 /**
@@ -141,12 +141,7 @@ const OPTIONS: KnownOptions<WebSocketOptions> = {
  * @category Transports
  */
 export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In | Out>): Transport<In, Out> {
-  const needed = 'websocket: options must name the server, as { url }';
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${needed}, got ${describe(options)}`);
-  }
-  checkKnownOptions('websocket', options, OPTIONS);
-  if (options.url === undefined) throw new TypeError(`${needed}, got no url`);
+  checkRequiredOptions('websocket', options, OPTIONS, 'url', 'name the server, as { url }');
   const { url, protocols, WebSocket: Impl = globalWebSocket(), codec = msgpackCodec() } = options;
   if (Impl === undefined) {
     throw new TypeError(

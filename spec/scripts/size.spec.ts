@@ -46,10 +46,10 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_400,
-  clientMin: 79_200,
-  policyGzip: 3_800,
-  policyMin: 10_400,
+  clientGzip: 26_150,
+  clientMin: 78_300,
+  policyGzip: 3_780,
+  policyMin: 10_300,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {

@@ -102,7 +102,7 @@ export class HeartbeatTimeoutError extends ConnectionError {
   protected static override readonly named: string = 'HeartbeatTimeoutError';
 
   /** How long the connection had been silent, in milliseconds. */
-  readonly silentFor: number;
+  declare readonly silentFor: number;
 
   constructor(message: string, options: { silentFor: number; link: Link<unknown> | undefined }) {
     super(message, {

@@ -10,7 +10,7 @@ import {
 import { ConnectionError, LinkClosedError, UNKNOWN_WRITE, type WriteReport } from '../../core/errors.js';
 import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
+import { asLayerError, notAnEnvelope, notASessionEvent } from '../../internal/peer-input.js';
 import {
   checkKnownOptions,
   checkNumber,
@@ -528,9 +528,8 @@ class RequestClient<In, Out> {
   }
 
   #onEvent(event: { readonly type: string }): void {
-    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-      return this.#fail(new TypeError(`cancelPending: expected session events, got ${describeValue(event)}`));
-    }
+    const notAnEvent = notASessionEvent('cancelPending', event);
+    if (notAnEvent) return this.#fail(notAnEvent);
     switch (event.type) {
       case 'connected':
         return this.#onConnected(event as ConnectedEvent<unknown>);

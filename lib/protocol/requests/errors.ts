@@ -20,16 +20,16 @@ export class AmbiguousOutcomeError extends LifelineError {
   protected static override readonly named: string = 'AmbiguousOutcomeError';
 
   /** The request's id on the wire. */
-  readonly id: number;
+  declare readonly id: number;
   /**
    * True when the socket confirmed the request's frame whole before the break (it left this
    * process; the peer may still not have read it). False when that is unknown.
    */
-  readonly confirmed: boolean;
+  declare readonly confirmed: boolean;
   /** Response values that had arrived before the break (streamed responses). */
-  readonly valuesReceived: number;
+  declare readonly valuesReceived: number;
   /** What the broken connection's link reported about its outbound side. */
-  readonly write: WriteReport;
+  declare readonly write: WriteReport;
 
   constructor(
     message: string,
@@ -59,9 +59,9 @@ export class RequestTimeoutError extends LifelineError {
   protected static override readonly named: string = 'RequestTimeoutError';
 
   /** The request's id on the wire; 0 when it timed out before it was sent. */
-  readonly id: number;
+  declare readonly id: number;
   /** The timeout that expired, in milliseconds. */
-  readonly timeout: number;
+  declare readonly timeout: number;
 
   constructor(message: string, options: { id: number; timeout: number }) {
     super(message);
@@ -99,7 +99,7 @@ export class RequestCancelledError extends LifelineError {
   protected static override readonly named: string = 'RequestCancelledError';
 
   /** Why the stream ended. */
-  readonly reason: CancelReason;
+  declare readonly reason: CancelReason;
 
   constructor(message: string, options: { reason: CancelReason; cause?: unknown }) {
     super(message, { cause: options.cause });
@@ -123,7 +123,7 @@ export class PendingRequestsFullError extends LifelineError {
   protected static override readonly named: string = 'PendingRequestsFullError';
 
   /** The cap, `maxPending`. */
-  readonly limit: number;
+  declare readonly limit: number;
 
   constructor(message: string, options: { limit: number }) {
     super(message);
@@ -148,9 +148,9 @@ export class SendQueueFullError extends LifelineError {
   protected static override readonly named: string = 'SendQueueFullError';
 
   /** The cap that refused the frame: `maxQueued` (frames) or `maxQueuedBytes` (bytes). */
-  readonly limit: number;
+  declare readonly limit: number;
   /** Which cap: frames or bytes. */
-  readonly unit: 'frames' | 'bytes';
+  declare readonly unit: 'frames' | 'bytes';
 
   constructor(message: string, options: { limit: number; unit?: 'frames' | 'bytes' }) {
     super(message);
@@ -177,9 +177,9 @@ export class RemoteError extends LifelineError {
   protected static override readonly named: string = 'RemoteError';
 
   /** The request's id on the wire. */
-  readonly id: number;
+  declare readonly id: number;
   /** The `name` of the error the other end raised, as it sent it. */
-  readonly remoteName: string;
+  declare readonly remoteName: string;
 
   constructor(message: string, options: { id: number; remoteName: string }) {
     super(message);
@@ -207,9 +207,9 @@ export class RequestBodyUnsupportedError extends LifelineError {
   protected static override readonly named: string = 'RequestBodyUnsupportedError';
 
   /** The requests layer version the handshake negotiated (1). */
-  readonly version: number;
+  declare readonly version: number;
   /** The version a streamed body needs. */
-  readonly needs: number;
+  declare readonly needs: number;
 
   constructor(message: string, options: { version: number; needs: number }) {
     super(message);
@@ -238,11 +238,11 @@ export class RequestBodyOverflowError extends LifelineError {
   protected static override readonly named: string = 'RequestBodyOverflowError';
 
   /** The request's id on the wire. */
-  readonly id: number;
+  declare readonly id: number;
   /** The cap that was exceeded: `maxBodyChunks` (chunks) or `maxBodyBytes` (bytes). */
-  readonly limit: number;
+  declare readonly limit: number;
   /** Which cap: body chunks or their bytes. */
-  readonly unit: 'chunks' | 'bytes';
+  declare readonly unit: 'chunks' | 'bytes';
 
   constructor(message: string, options: { id: number; limit: number; unit: 'chunks' | 'bytes' }) {
     super(message);

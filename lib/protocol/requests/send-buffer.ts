@@ -229,32 +229,11 @@ export class SendBuffer<Out> {
     }
     let size = 0;
     if (counted) {
-      const { frames, bytes } = this.#limits;
-      if (this.#queuedFrames >= frames) {
-        return this.#hooks.refuse(
-          request,
-          new SendQueueFullError(
-            `Request ${request.id}: ${frames} frames and body chunks are queued already (maxQueued)`,
-            { limit: frames },
-          ),
-        );
-      }
       try {
-        size = msgpackSize(envelope[3]);
+        size = this.#count(envelope[3], request);
       } catch (error) {
         return this.#hooks.refuse(request, error);
       }
-      if (this.#queuedBytes + size > bytes) {
-        return this.#hooks.refuse(
-          request,
-          new SendQueueFullError(
-            `Request ${request.id}: ${this.#queuedBytes} bytes are queued already and the body chunk needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
-            { limit: bytes, unit: 'bytes' },
-          ),
-        );
-      }
-      this.#queuedFrames++;
-      this.#queuedBytes += size;
     }
     run.queued++;
     this.#outbox.push({ kind: 'part', request, run, envelope, size, counted });
@@ -386,21 +365,35 @@ export class SendBuffer<Out> {
 
   /** Queues a plain frame within both caps; its size is measured here, where it is refused. */
   #queue(frame: Out): void {
+    const size = this.#count(frame, undefined);
+    this.#outbox.push({ kind: 'frame', frame, size });
+    this.#needDrain = true;
+  }
+
+  /**
+   * Counts `value`, a plain frame or the chunk of `request`'s body, into both caps and returns its
+   * MessagePack size; throws the SendQueueFullError of the cap it would pass, or the codec's error
+   * when it cannot be encoded.
+   */
+  #count(value: unknown, request: Pending | undefined): number {
     const { frames, bytes } = this.#limits;
     if (this.#queuedFrames >= frames) {
-      throw new SendQueueFullError(`${frames} frames are queued already (maxQueued)`, { limit: frames });
+      const items = request ? 'frames and body chunks' : 'frames';
+      throw new SendQueueFullError(`${whose(request)}${frames} ${items} are queued already (maxQueued)`, {
+        limit: frames,
+      });
     }
-    const size = msgpackSize(frame);
+    const size = msgpackSize(value);
     if (this.#queuedBytes + size > bytes) {
+      const item = request ? 'the body chunk' : 'the frame';
       throw new SendQueueFullError(
-        `${this.#queuedBytes} bytes are queued already and the frame needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
+        `${whose(request)}${this.#queuedBytes} bytes are queued already and ${item} needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
         { limit: bytes, unit: 'bytes' },
       );
     }
-    this.#outbox.push({ kind: 'frame', frame, size });
     this.#queuedFrames++;
     this.#queuedBytes += size;
-    this.#needDrain = true;
+    return size;
   }
 
   /** Best effort: a cancel lost with its connection is covered by the server ending it. */
@@ -471,6 +464,11 @@ export class SendBuffer<Out> {
     this.#queuedBytes = 0;
     return messages;
   }
+}
+
+/** How a message about the queue starts: "Request 7: " for a chunk of its body, nothing for a frame. */
+function whose(request: Pending | undefined): string {
+  return request ? `Request ${request.id}: ` : '';
 }
 
 /** Unsubscribes the body of `request`, if it runs, and returns its run. */

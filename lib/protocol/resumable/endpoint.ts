@@ -7,7 +7,7 @@ import { isPromiseLike } from '../../internal/promise-like.js';
 import { checkNumber, POSITIVE_DURATION, POSITIVE_INTEGER } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
-import { ACK, DATA, layerError } from './wire.js';
+import { ACK, DATA, isCount, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
 export interface EndpointOptions<Out> {
@@ -376,7 +376,7 @@ export class SessionEndpoint<Out> {
     const { lastSeq, received, frames } = state;
     const first = lastSeq - frames.length + 1;
     const consecutive = frames.every((entry, i) => entry.seq === first + i);
-    if (!isSeq(lastSeq) || !isSeq(received) || first < 1 || !consecutive) {
+    if (!isCount(lastSeq) || !isCount(received) || first < 1 || !consecutive) {
       throw new TypeError(
         `resumable: the journal's state does not hold together (last frame ${describeValue(lastSeq)}, ${frames.length} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
       );
@@ -626,7 +626,3 @@ export interface SessionLinkHooks<Out> {
 }
 
 const DETACHED: LinkInfo = Object.freeze({ transport: 'resumable', remote: '', local: '' });
-
-function isSeq(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}

@@ -63,20 +63,20 @@ export class SessionLostError extends LifelineError {
   protected static override readonly named: string = 'SessionLostError';
 
   /** Why the session could not be resumed. */
-  readonly reason: SessionLostReason;
+  declare readonly reason: SessionLostReason;
   /** What may be lost, by sequence number. */
-  readonly lost: LostFrames;
+  declare readonly lost: LostFrames;
   /**
    * What this side sent that the peer may never get, handed back, oldest first. With
    * `cancelPending()` in the pipe these are the application's messages (its queue's too);
    * without it, the frames given to the session link.
    */
-  readonly unsent: readonly unknown[];
+  declare readonly unsent: readonly unknown[];
   /**
    * Requests pending when the session was lost (`cancelPending()` in the pipe; 0 without): each
    * failed with `RequestCancelledError`, this error as its cause.
    */
-  readonly requests: number;
+  declare readonly requests: number;
 
   constructor(
     message: string,
@@ -112,9 +112,9 @@ export class SessionExpiredError extends LifelineError {
   protected static override readonly named: string = 'SessionExpiredError';
 
   /** The session's id. */
-  readonly session: string;
+  declare readonly session: string;
   /** How long the session had been without a connection, in milliseconds. */
-  readonly idleFor: number;
+  declare readonly idleFor: number;
 
   constructor(message: string, options: { session: string; idleFor: number }) {
     super(message);
@@ -140,13 +140,13 @@ export class ReplayBufferFullError extends LifelineError {
   protected static override readonly named: string = 'ReplayBufferFullError';
 
   /** Frames held when the frame was refused. */
-  readonly frames: number;
+  declare readonly frames: number;
   /** Bytes held when the frame was refused. */
-  readonly bytes: number;
+  declare readonly bytes: number;
   /** The refused frame's size in bytes. */
-  readonly size: number;
+  declare readonly size: number;
   /** The caps: `maxFrames` and `maxBytes`. */
-  readonly limit: { readonly frames: number; readonly bytes: number };
+  declare readonly limit: { readonly frames: number; readonly bytes: number };
 
   constructor(
     message: string,
@@ -195,11 +195,11 @@ export class SessionStoreError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
   protected static override readonly named: string = 'SessionStoreError';
 
-  readonly code: SessionStoreErrorCode;
+  declare readonly code: SessionStoreErrorCode;
   /** The session's id, when one session is concerned. */
-  readonly session: string | undefined;
+  declare readonly session: string | undefined;
   /** Frames taken from the application that never left this process, oldest first. */
-  readonly unsent: readonly unknown[];
+  declare readonly unsent: readonly unknown[];
 
   constructor(
     message: string,

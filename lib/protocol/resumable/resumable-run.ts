@@ -7,8 +7,7 @@ import { Subscription, type Observable, type Observer, type Subscriber } from 'r
 import { ConnectionError } from '../../core/errors.js';
 import type { DisconnectedEvent } from '../../core/session.js';
 import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../core/transport.js';
-import { describeValue } from '../../internal/describe-value.js';
-import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
+import { asLayerError, notAnEnvelope, notASessionEvent } from '../../internal/peer-input.js';
 import { unlisted } from '../handshake/layers.js';
 import {
   SessionEndpoint,
@@ -209,9 +208,8 @@ export class ResumableRun<In, Out>
   }
 
   #onEvent(event: { readonly type: string }): void {
-    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
-      return this.endNow(new TypeError(`resumable: expected session events, got ${describeValue(event)}`));
-    }
+    const notAnEvent = notASessionEvent('resumable', event);
+    if (notAnEvent) return this.endNow(notAnEvent);
     switch (event.type) {
       case 'connected':
         return this.#onConnected(event as ConnectedEvent<unknown>);

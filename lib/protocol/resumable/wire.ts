@@ -44,6 +44,7 @@ export interface Refusal {
   readonly lost?: readonly [number, number];
 }
 
+/** A frame number or a count on the wire: a safe integer ≥ 0. @internal */
 export function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
