@@ -46,8 +46,8 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_150,
-  clientMin: 78_300,
+  clientGzip: 26_200,
+  clientMin: 79_500,
   policyGzip: 3_780,
   policyMin: 10_300,
 };
