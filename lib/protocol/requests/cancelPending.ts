@@ -30,7 +30,7 @@ import {
   type RequestsRestoredEvent,
 } from './restored-requests.js';
 import { bodyUnsupported, SendBuffer } from './send-buffer.js';
-import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './serve-requests.js';
+import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './wire.js';
 
 /**
  * Options of one request.

@@ -10,7 +10,7 @@ import {
   RequestTimeoutError,
 } from './errors.js';
 import type { BodyRun } from './send-buffer.js';
-import { isRequestId, parseWireError, requestsError, type WireError } from './serve-requests.js';
+import { isRequestId, parseWireError, requestsError, type WireError } from './wire.js';
 
 /**
  * One checked response frame: its request's id, its part, the value (`next`, `value`) or the error

@@ -7,7 +7,7 @@ import type { JournalFrame, JournalState } from '../resumable/journal.js';
 import type { RestoredEvent } from '../resumable/resumable.js';
 import { RemoteError } from './errors.js';
 import type { ResponsePart } from './pending-requests.js';
-import { isRequestId, PLAIN, REQUEST } from './serve-requests.js';
+import { isRequestId, PLAIN, REQUEST } from './wire.js';
 
 /**
  * A request an earlier process made whose head the journal still held at the restart (the server

@@ -7,7 +7,7 @@ import { ReplayBufferFullError } from '../resumable/errors.js';
 import { msgpackSize } from '../../codec/codec.js';
 import { RequestBodyUnsupportedError, SendQueueFullError } from './errors.js';
 import type { Pending } from './pending-requests.js';
-import { BODY, BODY_VERSION, CANCEL, PLAIN, REQUEST, toWireError, WITH_BODY } from './serve-requests.js';
+import { BODY, BODY_VERSION, CANCEL, PLAIN, REQUEST, toWireError, WITH_BODY } from './wire.js';
 
 type Outgoing =
   | { readonly kind: 'frame'; readonly frame: unknown; readonly size: number }

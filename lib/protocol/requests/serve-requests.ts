@@ -1,77 +1,9 @@
-import { EMPTY, isObservable, Observable, Subscription } from 'rxjs';
-import { EncodeError, type ProtocolError } from '../../core/errors.js';
-import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
-import { isPromiseLike } from '../../internal/promise-like.js';
-import { checkAdmission, type HandshakeAdmission } from '../handshake/admission.js';
-import { LAYERS, unlisted } from '../handshake/layers.js';
+import { Observable } from 'rxjs';
+import type { ConnectedEvent, FrameEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { LayerLink } from '../../internal/layer-link.js';
-import {
-  notAnEnvelope as notAnEnvelopeOf,
-  asLayerError,
-  layerProtocolError,
-} from '../../internal/peer-input.js';
 import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
-import { BodyInbox } from './body-inbox.js';
-import { RemoteError } from './errors.js';
-import { ResponseOutbox } from './response-outbox.js';
-
-// The requests layer's envelopes (docs/PROTOCOL.md, "Requests layer").
-/** @internal */
-export const PLAIN = 0;
-/** @internal */
-export const REQUEST = 1;
-/** @internal */
-export const RESPONSE = 2;
-/** @internal */
-export const CANCEL = 3;
-/** A part of a streamed request body, client → server (v2). @internal */
-export const BODY = 4;
-/** The fourth item of a request head whose body follows in {@link BODY} envelopes (v2). @internal */
-export const WITH_BODY = 'body';
-/** The requests layer version that brought streamed request bodies. @internal */
-export const BODY_VERSION = 2;
-
-/** What an error response carries: a name and a message, nothing else. @internal */
-export interface WireError {
-  readonly name: string;
-  readonly message: string;
-}
-
-/** @internal */
-export function isRequestId(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
-}
-
-/** @internal */
-export function parseWireError(value: unknown): WireError | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const { name, message } = value as Record<string, unknown>;
-  return typeof name === 'string' && typeof message === 'string' ? { name, message } : undefined;
-}
-
-/** Reduces anything thrown to `{ name, message }`; never a stack, never a constructor. @internal */
-export function toWireError(error: unknown): WireError {
-  try {
-    if (typeof error === 'object' && error !== null) {
-      const { name, message } = error as { name?: unknown; message?: unknown };
-      return {
-        name: typeof name === 'string' ? name : 'Error',
-        message: typeof message === 'string' ? message : 'Unknown error',
-      };
-    }
-    return { name: 'Error', message: String(error) };
-  } catch {
-    // A getter or toString that throws: say nothing more than that it failed.
-    return { name: 'Error', message: 'Unknown error' };
-  }
-}
-
-/** @internal */
-export function requestsError(message: string, link: Link<unknown> | undefined): ProtocolError {
-  return layerProtocolError('requests', message, link);
-}
-
+import { checkAdmission, type HandshakeAdmission } from '../handshake/admission.js';
+import { RequestServer, type RequestServerSettings } from './request-server.js';
 /**
  * What a {@link RequestHandler} learns besides the payload.
  *
@@ -111,52 +43,6 @@ export interface RequestContext {
    * effect is not already there. `false` otherwise, and always without a store.
    */
   readonly redelivered: boolean;
-}
-
-/** A request a {@link serveRequests} handler runs. */
-interface Running {
-  /** Made when the handler first reads its context's `signal`: most handlers never do. */
-  controller: AbortController | undefined;
-  /** Why it was aborted; {@link NOT_ABORTED} while it was not. */
-  aborted: unknown;
-  subscription: Subscription | undefined;
-  /** The streamed body, for a request that has one (v2). */
-  readonly body: BodyInbox | undefined;
-}
-
-const NOT_ABORTED: unique symbol = Symbol('not aborted');
-
-/** Where a context keeps its request (a symbol: not among its keys, kept by a spread). */
-const RUNNING: unique symbol = Symbol('running request');
-
-/**
- * The context's `signal`, made on first read (an `AbortController` and its signal cost more than
- * the rest of a small request), already aborted if the request was. An own enumerable accessor, so
- * a spread context (`{ ...context }`) reads it too; shared by every context.
- */
-const LAZY_SIGNAL: PropertyDescriptor = {
-  enumerable: true,
-  get(this: { [RUNNING]: Running }): AbortSignal {
-    const entry = this[RUNNING];
-    if (entry.controller === undefined) {
-      entry.controller = new AbortController();
-      if (entry.aborted !== NOT_ABORTED) entry.controller.abort(entry.aborted);
-    }
-    return entry.controller.signal;
-  },
-};
-
-/** The handler's context of `entry`. */
-function contextOf(entry: Running, id: number, redelivered: boolean): RequestContext {
-  const context = { id, body$: entry.body ? entry.body.body$ : EMPTY, redelivered, [RUNNING]: entry };
-  return Object.defineProperty(context, 'signal', LAZY_SIGNAL) as typeof context & RequestContext;
-}
-
-/** Aborts `entry`'s signal with `reason` (once): now if it was read, else when it is. */
-function abortRunning(entry: Running, reason: unknown): void {
-  if (entry.aborted !== NOT_ABORTED) return;
-  entry.aborted = reason;
-  entry.controller?.abort(reason);
 }
 
 /**
@@ -234,12 +120,6 @@ const CONFIG: KnownOptions<ServeRequestsConfig> = {
   maxBodyBytes: true,
   admission: true,
 };
-
-/** The error response to a request that arrives while its server drains. */
-const DRAINING = {
-  name: 'ServerDrainingError',
-  message: 'The server is going away (it drains): the request was not run; send it again, to another server',
-} as const;
 
 /**
  * The server side of {@link cancelPending}: answers the client's requests with `handler` and passes
@@ -328,221 +208,18 @@ export function serveRequests<Req = unknown, In = unknown, Out = unknown>(
     }
   }
 
+  const settings: RequestServerSettings = {
+    handler: handler as RequestHandler,
+    maxConcurrent,
+    maxQueued,
+    maxBodyChunks,
+    maxBodyBytes,
+    admission,
+  };
+  // Everything of one subscription lives in its server, so the operator itself holds no state.
   const operator = (source: Observable<{ readonly type: string }>) =>
-    new Observable<{ readonly type: string }>((subscriber) => {
-      let link: Link<unknown> | undefined;
-      /** The requests layer version this connection's handshake settled; the latest without one. */
-      let version = LAYERS.requests.versions[1];
-      let outbox: ResponseOutbox | undefined;
-      const running = new Map<number, Running>();
-      const upstream = new Subscription();
-      let ended = false;
-
-      /** A request left `running`, its response (if any) pushed: a drain may go on. */
-      const released = (count = 1) => admission?.working(-count);
-      const cancelAll = () => {
-        const all = [...running.values()];
-        running.clear();
-        for (const entry of all) stop(entry);
-        if (all.length > 0) released(all.length);
-      };
-      const stop = (
-        entry: Running,
-        reason: unknown = new DOMException('The request was cancelled', 'AbortError'),
-      ) => {
-        abortRunning(entry, reason);
-        entry.body?.close(reason);
-        entry.subscription?.unsubscribe();
-      };
-      const fail = (error: unknown) => {
-        if (ended) return;
-        ended = true;
-        upstream.unsubscribe();
-        cancelAll();
-        outbox?.dispose();
-        subscriber.error(error);
-      };
-
-      const respond = (envelope: unknown[]) => {
-        if (!ended) outbox?.push(envelope);
-      };
-      /** A response the link refused for a reason other than backpressure. */
-      const refused = (envelope: unknown[], error: unknown): unknown[] | undefined => {
-        if (envelope[2] !== 'error' && EncodeError.is(error)) {
-          return [RESPONSE, envelope[1], 'error', toWireError(error)];
-        }
-        fail(error);
-        return undefined;
-      };
-      /** The next value of a streamed response, unless the client is too far behind. */
-      const respondNext = (id: number, entry: Running, value: unknown) => {
-        if (running.get(id) !== entry) return;
-        if ((outbox?.length ?? 0) < maxQueued) return respond([RESPONSE, id, 'next', value]);
-        running.delete(id);
-        stop(entry);
-        respond([RESPONSE, id, 'error', { name: 'ResponseOverflowError', message: overflowed(maxQueued) }]);
-        released();
-      };
-
-      const finish = (id: number, entry: Running, envelope: unknown[]) => {
-        if (running.get(id) !== entry) return;
-        running.delete(id);
-        // Answered: the rest of the body, if any, is dropped as it arrives.
-        entry.body?.close();
-        respond(envelope);
-        released();
-      };
-
-      const start = (id: number, payload: unknown, withBody: boolean, redelivered: boolean) => {
-        const body = withBody ? new BodyInbox(id, { chunks: maxBodyChunks, bytes: maxBodyBytes }) : undefined;
-        const entry: Running = { controller: undefined, aborted: NOT_ABORTED, subscription: undefined, body };
-        running.set(id, entry);
-        admission?.working(1);
-        let result: unknown;
-        try {
-          result = handler(payload as Req, contextOf(entry, id, redelivered));
-        } catch (error) {
-          return finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]);
-        }
-        if (isObservable(result)) {
-          const subscription = result.subscribe({
-            next: (value) => respondNext(id, entry, value),
-            error: (error: unknown) => finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]),
-            complete: () => finish(id, entry, [RESPONSE, id, 'complete']),
-          });
-          // Cancelled or failed while subscribing: do not keep it.
-          if (running.get(id) === entry) entry.subscription = subscription;
-          else subscription.unsubscribe();
-        } else if (isPromiseLike(result)) {
-          result.then(
-            (value) => finish(id, entry, [RESPONSE, id, 'value', value]),
-            (error: unknown) => finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]),
-          );
-        } else {
-          finish(id, entry, [RESPONSE, id, 'value', result]);
-        }
-      };
-
-      const onFrame = (event: FrameEvent<unknown>) => {
-        const frame = event.frame;
-        if (!Array.isArray(frame)) throw notAnEnvelope(frame);
-        const kind: unknown = frame[0];
-        if (kind === PLAIN && frame.length === 2) {
-          // The session's own fields (a store's seq and redelivered flag) stay with the frame.
-          subscriber.next({ ...event, frame: frame[1] as In } as FrameEvent<In>);
-        } else if (kind === REQUEST && isRequestId(frame[1]) && isHead(frame)) {
-          const id = frame[1];
-          if (running.has(id))
-            throw requestsError(`request ${id} arrived while ${id} is still running`, link);
-          if (admission?.refusesRequests()) return respond([RESPONSE, id, 'error', DRAINING]);
-          if (running.size >= maxConcurrent) {
-            return respond([
-              RESPONSE,
-              id,
-              'error',
-              { name: 'TooManyRequestsError', message: `The server runs ${maxConcurrent} requests already` },
-            ]);
-          }
-          start(id, frame[2], frame.length === 4, (event as { redelivered?: boolean }).redelivered === true);
-        } else if (kind === BODY && version >= BODY_VERSION && isRequestId(frame[1])) {
-          onBody(frame[1], frame);
-        } else if (kind === CANCEL && frame.length === 2 && isRequestId(frame[1])) {
-          const entry = running.get(frame[1]);
-          // An unknown id is a cancel that crossed the response on the wire.
-          if (!entry) return;
-          running.delete(frame[1]);
-          stop(entry);
-          released();
-        } else {
-          throw notAnEnvelope(frame);
-        }
-      };
-
-      /** A request head: `[1, id, payload]`, or `[1, id, payload, 'body']` from v2 on. */
-      const isHead = (frame: unknown[]) =>
-        frame.length === 3 || (frame.length === 4 && frame[3] === WITH_BODY && version >= BODY_VERSION);
-
-      /** `[4, id, 'next', chunk]`, `[4, id, 'complete']` or `[4, id, 'error', error]`. */
-      const onBody = (id: number, frame: unknown[]) => {
-        const part: unknown = frame[2];
-        const error = part === 'error' && frame.length === 4 ? parseWireError(frame[3]) : undefined;
-        const valid =
-          (part === 'next' && frame.length === 4) || (part === 'complete' && frame.length === 3) || error;
-        if (!valid) throw requestsError(`malformed body part ${describeValue(part)}`, link);
-        const entry = running.get(id);
-        // Not running: the body crossed the response, a cancel or a refusal on the wire.
-        if (!entry) return;
-        const { body } = entry;
-        if (!body) throw requestsError(`body part for request ${id}, which has no body`, link);
-        if (body.ended) throw requestsError(`body part for request ${id} after its body ended`, link);
-        if (part === 'next') {
-          const overflow = body.push(frame[3]);
-          if (!overflow || running.get(id) !== entry) return;
-          running.delete(id);
-          stop(entry, overflow);
-          respond([RESPONSE, id, 'error', toWireError(overflow)]);
-          released();
-        } else if (part === 'complete') body.finish({ kind: 'complete' });
-        else {
-          body.finish({
-            kind: 'error',
-            error: new RemoteError(error!.message, { id, remoteName: error!.name }),
-          });
-        }
-      };
-
-      const notAnEnvelope = (frame: unknown) =>
-        notAnEnvelopeOf('requests', frame, 'does the client pipe cancelPending()?', link);
-
-      const onEvent = (event: { readonly type: string }) => {
-        if (event.type === 'connected') {
-          const connected = event as ConnectedEvent<unknown>;
-          const wrong = unlisted('requests', connected, 'serveRequests()');
-          if (wrong) return fail(wrong);
-          link = connected.link;
-          version = connected.handshake?.layers.requests ?? LAYERS.requests.versions[1];
-          outbox?.dispose();
-          outbox = new ResponseOutbox(link, refused);
-          subscriber.next({
-            type: 'connected',
-            link: new LayerLink<Out>(link, (frame) => [PLAIN, frame]),
-            ...(connected.handshake ? { handshake: connected.handshake } : {}),
-          } as ConnectedEvent<Out>);
-        } else if (event.type === 'frame') {
-          onFrame(event as FrameEvent<unknown>);
-        } else subscriber.next(event);
-      };
-
-      upstream.add(
-        source.subscribe({
-          // Nothing throws out of here, whatever the peer sent: RxJS would report it as uncaught.
-          next: (event) => {
-            try {
-              onEvent(event);
-            } catch (error) {
-              fail(asLayerError('requests', error, link));
-            }
-          },
-          error: (error: unknown) => fail(error),
-          complete: () => {
-            if (ended) return;
-            ended = true;
-            cancelAll();
-            outbox?.dispose();
-            subscriber.complete();
-          },
-        }),
-      );
-      return () => {
-        ended = true;
-        upstream.unsubscribe();
-        cancelAll();
-        outbox?.dispose();
-      };
-    });
+    new Observable<{ readonly type: string }>((subscriber) =>
+      new RequestServer<In, Out>(subscriber, settings).start(source),
+    );
   return operator as never;
-}
-
-function overflowed(maxQueued: number): string {
-  return `The client reads responses too slowly: ${maxQueued} wait already (serveRequests maxQueued), so this streamed response was ended`;
 }
