@@ -1,4 +1,4 @@
-import { Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { Observable, Subscription, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
 import { DialError, PeerClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, Link } from '../core/transport.js';
@@ -102,140 +102,184 @@ export function reconnectWith<E extends { readonly type: string }>(
     );
   }
   checkOneOf('reconnectWith', 'onPeerClose', onPeerClose, ['reconnect', 'complete']);
-  const { attemptTimeout, breaker, budget, classify } = policy.config;
-
+  const settings: ReconnectSettings = { policy, scheduler, healthyAfter, onPeerClose };
+  // Everything of one subscription lives in its run, so the operator itself holds no state.
   return (source) =>
-    new Observable<E | DisconnectedEvent>((subscriber) => {
-      // Everything below belongs to this one subscription, so the operator itself holds no state.
-      const failures = new FailureRun(policy, scheduler);
-      let permit: BreakerPermit | undefined;
-      let healthy = false;
-      let link: Link<unknown> | undefined;
-      let connection = new Subscription();
-      // One timer at a time (the wait before a dial, the attempt timeout, the health check), due
-      // by the scheduler's clock: a wait for a breaker to half-open never ends a moment early.
-      const timer = new DueTimer(scheduler);
-      const setTimer = (work: () => void, delay: number) => timer.setIn(delay, work);
-      const clearTimer = () => timer.cancel();
+    new Observable<E | DisconnectedEvent>((subscriber) =>
+      new ReconnectRun<E>(source, subscriber, settings).start(),
+    );
+}
 
-      const markHealthy = () => {
-        if (healthy) return;
-        healthy = true;
-        failures.reset();
-        permit?.success();
-        permit = undefined;
-        budget?.deposit();
-      };
+/** The options of {@link reconnectWith}, checked and with their defaults: shared by its subscriptions. */
+interface ReconnectSettings {
+  readonly policy: RetryPolicy;
+  readonly scheduler: SchedulerLike;
+  readonly healthyAfter: number | 'first-frame';
+  readonly onPeerClose: 'reconnect' | 'complete';
+}
 
-      const dial = () => {
-        healthy = false;
-        link = undefined;
-        if (breaker) {
-          try {
-            permit = breaker.admit();
-          } catch (refusal) {
-            // An open breaker fails the attempt fast; the policy waits until it half-opens.
-            return fail(refusal);
-          }
-        }
-        if (attemptTimeout !== undefined) {
-          setTimer(
-            () => fail(new DialError(`Dial timed out after ${attemptTimeout} ms`, { code: 'ETIMEDOUT' })),
-            attemptTimeout,
-          );
-        }
-        let connected = false;
-        const current = new Subscription();
-        connection = current;
-        current.add(
-          source.subscribe({
-            next: (event) => {
-              if (event.type === 'request-link') return misplaced(current);
-              if (event.type === 'connected') {
-                connected = true;
-                link = (event as unknown as ConnectedEvent).link;
-                clearTimer();
-                if (healthyAfter === 'first-frame') {
-                  // nothing to schedule: the first frame decides
-                } else if (healthyAfter === 0) markHealthy();
-                else setTimer(markHealthy, healthyAfter);
-              } else if (event.type === 'frame' && healthyAfter === 'first-frame') {
-                markHealthy();
-              }
-              subscriber.next(event);
-            },
-            error: (error: unknown) => {
-              if (current !== connection) return;
-              // This side asked to close: a connection that then breaks is not dialled again.
-              if (link?.closeRequested) {
-                connection.unsubscribe();
-                clearTimer();
-                finishPermit();
-                subscriber.complete();
-                return;
-              }
-              fail(error);
-            },
-            complete: () => {
-              if (current !== connection) return;
-              // A link closed by this side ends the stream instead of reconnecting.
-              if (link?.closeRequested || onPeerClose === 'complete') {
-                finishPermit();
-                subscriber.complete();
-                return;
-              }
-              fail(
-                new PeerClosedError(
-                  connected ? 'The peer closed the connection' : 'The source completed before connecting',
-                  { code: 'clean' },
-                ),
-              );
-            },
-          }),
-        );
-      };
+/**
+ * One subscription of {@link reconnectWith}: dial, watch the connection until it proves healthy,
+ * and on each failure ask the policy whether and when to dial again.
+ */
+class ReconnectRun<E extends { readonly type: string }> {
+  readonly #failures: FailureRun;
+  #permit: BreakerPermit | undefined;
+  #healthy = false;
+  /** The current connection emitted `connected`. */
+  #connected = false;
+  #link: Link<unknown> | undefined;
+  #connection = new Subscription();
+  /**
+   * One timer at a time (the wait before a dial, the attempt timeout, the health check), due by
+   * the scheduler's clock: a wait for a breaker to half-open never ends a moment early.
+   */
+  readonly #timer: DueTimer;
+  readonly #source: Observable<E>;
+  readonly #subscriber: Subscriber<E | DisconnectedEvent>;
+  readonly #settings: ReconnectSettings;
 
-      const finishPermit = () => {
-        permit?.release();
-        permit = undefined;
-      };
+  constructor(
+    source: Observable<E>,
+    subscriber: Subscriber<E | DisconnectedEvent>,
+    settings: ReconnectSettings,
+  ) {
+    this.#source = source;
+    this.#subscriber = subscriber;
+    this.#settings = settings;
+    this.#failures = new FailureRun(settings.policy, settings.scheduler);
+    this.#timer = new DueTimer(settings.scheduler);
+  }
 
-      const fail = (error: unknown) => {
-        connection.unsubscribe();
-        clearTimer();
-        if (permit) {
-          // A connection that never proved healthy counts against the endpoint; a failure the
-          // classifier calls permanent says nothing about the endpoint's health.
-          if (classify(error) === 'transient') permit.failure();
-          else permit.release();
-          permit = undefined;
-        }
-        const decision = failures.decide(error);
-        if (!decision.retry) return subscriber.error(failures.gaveUp(decision));
-        // The next dial is armed first: a subscriber that unsubscribes on hearing of the
-        // disconnect cancels it in the teardown.
-        setTimer(dial, decision.delay);
-        subscriber.next({ type: 'disconnected', error, attempt: failures.attempts, delay: decision.delay });
-      };
+  /** Dials the first time; returns the subscription's teardown. */
+  start(): () => void {
+    this.#dial();
+    return () => {
+      this.#connection.unsubscribe();
+      this.#timer.cancel();
+      this.#finishPermit();
+    };
+  }
 
-      /** A layer that spans connections is piped before this one: said at once, never retried. */
-      const misplaced = (current: Subscription) => {
-        if (current !== connection) return;
-        connection.unsubscribe();
-        clearTimer();
-        finishPermit();
-        subscriber.error(
-          new TypeError(
-            'reconnectWith: its source emitted a request link, so cancelPending() is piped before it and would start afresh on every dial; pipe cancelPending() last, after reconnectWith() (and after resumable())',
-          ),
-        );
-      };
+  #dial(): void {
+    this.#healthy = false;
+    this.#connected = false;
+    this.#link = undefined;
+    const { breaker, attemptTimeout } = this.#settings.policy.config;
+    if (breaker) {
+      try {
+        this.#permit = breaker.admit();
+      } catch (refusal) {
+        // An open breaker fails the attempt fast; the policy waits until it half-opens.
+        return this.#fail(refusal);
+      }
+    }
+    if (attemptTimeout !== undefined) {
+      this.#timer.setIn(attemptTimeout, () =>
+        this.#fail(new DialError(`Dial timed out after ${attemptTimeout} ms`, { code: 'ETIMEDOUT' })),
+      );
+    }
+    const current = new Subscription();
+    this.#connection = current;
+    current.add(
+      this.#source.subscribe({
+        next: (event) => this.#onEvent(event, current),
+        error: (error: unknown) => this.#onError(error, current),
+        complete: () => this.#onComplete(current),
+      }),
+    );
+  }
 
-      dial();
-      return () => {
-        connection.unsubscribe();
-        timer.cancel();
-        finishPermit();
-      };
-    });
+  #onEvent(event: E, current: Subscription): void {
+    if (event.type === 'request-link') return this.#misplaced(current);
+    const { healthyAfter } = this.#settings;
+    if (event.type === 'connected') {
+      this.#connected = true;
+      this.#link = (event as unknown as ConnectedEvent).link;
+      this.#timer.cancel();
+      if (healthyAfter === 'first-frame') {
+        // nothing to schedule: the first frame decides
+      } else if (healthyAfter === 0) this.#markHealthy();
+      else this.#timer.setIn(healthyAfter, () => this.#markHealthy());
+    } else if (event.type === 'frame' && healthyAfter === 'first-frame') {
+      this.#markHealthy();
+    }
+    this.#subscriber.next(event);
+  }
+
+  #onError(error: unknown, current: Subscription): void {
+    if (current !== this.#connection) return;
+    // This side asked to close: a connection that then breaks is not dialled again.
+    if (this.#link?.closeRequested) {
+      this.#connection.unsubscribe();
+      this.#timer.cancel();
+      this.#finishPermit();
+      this.#subscriber.complete();
+      return;
+    }
+    this.#fail(error);
+  }
+
+  #onComplete(current: Subscription): void {
+    if (current !== this.#connection) return;
+    // A link closed by this side ends the stream instead of reconnecting.
+    if (this.#link?.closeRequested || this.#settings.onPeerClose === 'complete') {
+      this.#finishPermit();
+      this.#subscriber.complete();
+      return;
+    }
+    this.#fail(
+      new PeerClosedError(
+        this.#connected ? 'The peer closed the connection' : 'The source completed before connecting',
+        { code: 'clean' },
+      ),
+    );
+  }
+
+  #markHealthy(): void {
+    if (this.#healthy) return;
+    this.#healthy = true;
+    this.#failures.reset();
+    this.#permit?.success();
+    this.#permit = undefined;
+    this.#settings.policy.config.budget?.deposit();
+  }
+
+  #finishPermit(): void {
+    this.#permit?.release();
+    this.#permit = undefined;
+  }
+
+  #fail(error: unknown): void {
+    this.#connection.unsubscribe();
+    this.#timer.cancel();
+    const permit = this.#permit;
+    if (permit) {
+      // A connection that never proved healthy counts against the endpoint; a failure the
+      // classifier calls permanent says nothing about the endpoint's health.
+      if (this.#settings.policy.config.classify(error) === 'transient') permit.failure();
+      else permit.release();
+      this.#permit = undefined;
+    }
+    const failures = this.#failures;
+    const decision = failures.decide(error);
+    if (!decision.retry) return this.#subscriber.error(failures.gaveUp(decision));
+    // The next dial is armed first: a subscriber that unsubscribes on hearing of the
+    // disconnect cancels it in the teardown.
+    this.#timer.setIn(decision.delay, () => this.#dial());
+    this.#subscriber.next({ type: 'disconnected', error, attempt: failures.attempts, delay: decision.delay });
+  }
+
+  /** A layer that spans connections is piped before this one: said at once, never retried. */
+  #misplaced(current: Subscription): void {
+    if (current !== this.#connection) return;
+    this.#connection.unsubscribe();
+    this.#timer.cancel();
+    this.#finishPermit();
+    this.#subscriber.error(
+      new TypeError(
+        'reconnectWith: its source emitted a request link, so cancelPending() is piped before it and would start afresh on every dial; pipe cancelPending() last, after reconnectWith() (and after resumable())',
+      ),
+    );
+  }
 }
