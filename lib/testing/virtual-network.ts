@@ -223,85 +223,123 @@ export function virtualNetwork<Up = unknown, Down = Up>(
     }
   }
 
-  const state = {
-    latency,
-    stalled: false,
-    outages: 0,
-    dials: 0,
-    lost: 0,
-    listener: undefined as Subscriber<ServerEvent<Up, Down>> | undefined,
+  return new VirtualNetwork<Up, Down>({ scheduler, latency, loss, name, linkOptions });
+}
+
+/** The options of {@link virtualNetwork}, checked and with their defaults. */
+interface NetworkSettings {
+  readonly scheduler: SchedulerLike;
+  readonly latency: number;
+  readonly loss: VirtualNetworkOptions['loss'];
+  readonly name: string;
+  readonly linkOptions: Omit<MemoryOptions, 'scheduler' | 'latency' | 'name'>;
+}
+
+/**
+ * The network {@link virtualNetwork} returns: its connections, the faults in force and the timers
+ * that end them. Its methods are bound (arrow fields), so they can be passed around on their own.
+ */
+class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
+  readonly transport: Transport<Down, Up>;
+  readonly server: Observable<ServerEvent<Up, Down>>;
+  #latency: number;
+  #stalled = false;
+  #outages = 0;
+  #dials = 0;
+  #lost = 0;
+  #listener: Subscriber<ServerEvent<Up, Down>> | undefined;
+  readonly #connections = new Set<Connection>();
+  readonly #timers = new Subscription();
+  readonly #settings: NetworkSettings;
+
+  constructor(settings: NetworkSettings) {
+    this.#settings = settings;
+    this.#latency = settings.latency;
+    this.transport = new Observable((subscriber) => this.#dial(subscriber));
+    this.server = new Observable((subscriber) => this.#listen(subscriber));
+  }
+
+  get openConnections(): number {
+    let open = 0;
+    for (const connection of this.#connections) open += connection.endpoint.openConnections;
+    return open;
+  }
+
+  get dials(): number {
+    return this.#dials;
+  }
+
+  get lost(): number {
+    return this.#lost;
+  }
+
+  readonly inject = (fault: NetworkFault): void => {
+    if (fault === 'cut') {
+      for (const endpoint of this.#endpoints()) endpoint.faults.cut();
+    } else if (fault === 'stall' || (typeof fault === 'object' && 'stall' in fault)) {
+      this.#stall(fault);
+    } else if (fault === 'resume') {
+      this.#stalled = false;
+      for (const connection of this.#connections) {
+        if (!connection.lossStalled) connection.endpoint.faults.resume();
+      }
+    } else if (typeof fault === 'object' && 'outage' in fault) {
+      this.#outage(checkDuration('outage', fault.outage));
+    } else if (typeof fault === 'object' && 'latency' in fault) {
+      this.#latency = checkDuration('latency', fault.latency);
+      for (const endpoint of this.#endpoints()) endpoint.faults.delay(this.#latency);
+    } else {
+      throw new TypeError(`virtualNetwork: not a fault: ${JSON.stringify(fault)}`);
+    }
   };
-  const connections = new Set<Connection>();
-  const timers = new Subscription();
 
-  const later = (work: () => void, delay: number, owner: Subscription = timers) => {
-    const action = scheduler.schedule(() => {
-      owner.remove(action);
-      work();
-    }, delay);
-    if (!action.closed) owner.add(action);
+  readonly schedule = (plan: string | readonly ScheduledFault[]): Subscription => {
+    const entries = typeof plan === 'string' ? parsePlan(plan) : [...plan];
+    for (const entry of entries) {
+      checkDuration('at', entry.at);
+      checkFault(entry.fault);
+    }
+    const pending = new Subscription();
+    this.#timers.add(pending);
+    for (const { at, fault } of entries) this.#later(() => this.inject(fault), at, pending);
+    return pending;
   };
 
-  const retireIfDone = (connection: Connection) => {
-    if (!connection.clientDone || !(connection.serverDone || !connection.accepted)) return;
-    connection.serverSide?.unsubscribe();
-    connection.timers.unsubscribe();
-    connections.delete(connection);
-  };
+  #endpoints(): MemoryEndpoint<unknown, unknown>[] {
+    return [...this.#connections].map((c) => c.endpoint);
+  }
 
-  /** A lost frame breaks its connection once it would have arrived. */
-  const lose = (connection: Connection) => {
-    if (!loss || connection.broken || !(loss.random() < loss.rate)) return;
-    connection.broken = true;
-    state.lost++;
-    later(
-      () => {
-        if (loss.effect === 'stall') {
-          connection.lossStalled = true;
-          connection.endpoint.faults.stall();
-        } else {
-          connection.endpoint.faults.cut();
-        }
-      },
-      state.latency,
-      connection.timers,
-    );
-  };
+  #stall(fault: 'stall' | { readonly stall: number }): void {
+    this.#stalled = true;
+    for (const endpoint of this.#endpoints()) endpoint.faults.stall();
+    if (typeof fault === 'object')
+      this.#later(() => this.inject('resume'), checkDuration('stall', fault.stall));
+  }
 
-  const lossy = <Out>(link: Link<Out>, connection: Connection): Link<Out> =>
-    loss ? new LossyLink(link, () => lose(connection)) : link;
+  #outage(duration: number): void {
+    this.#outages++;
+    for (const endpoint of this.#endpoints()) {
+      endpoint.faults.refuse(true);
+      endpoint.faults.cut();
+    }
+    this.#later(() => {
+      if (--this.#outages > 0) return;
+      for (const endpoint of this.#endpoints()) endpoint.faults.refuse(false);
+    }, duration);
+  }
 
-  const attachServer = (connection: Connection, listener: Subscriber<ServerEvent<Up, Down>>) => {
-    const endpoint = connection.endpoint as MemoryEndpoint<Up, Down>;
-    connection.serverSide = endpoint.server.subscribe((event) => {
-      if (event.type !== 'connection') return;
-      connection.accepted = true;
-      listener.next({
-        type: 'connection',
-        remote: event.remote,
-        connection: event.connection.pipe(
-          map((e): TransportEvent<Up, Down> =>
-            e.type === 'connected' ? { type: 'connected', link: lossy(e.link, connection) } : e,
-          ),
-          finalize(() => {
-            connection.serverDone = true;
-            retireIfDone(connection);
-          }),
-        ),
-      });
-    });
-  };
-
-  const transport = new Observable<TransportEvent<Down, Up>>((subscriber) => {
-    const dial = ++state.dials;
+  /** One dial: a memory pipe of its own, with the faults in force, attached to the server if any. */
+  #dial(subscriber: Subscriber<TransportEvent<Down, Up>>): () => void {
+    const { scheduler, name, linkOptions } = this.#settings;
+    const dial = ++this.#dials;
     const endpoint = memory<Up, Down>({
       ...linkOptions,
       scheduler,
-      latency: state.latency,
+      latency: this.#latency,
       name: `${name}#${dial}`,
     });
-    if (state.stalled) endpoint.faults.stall();
-    if (state.outages > 0) endpoint.faults.refuse(true);
+    if (this.#stalled) endpoint.faults.stall();
+    if (this.#outages > 0) endpoint.faults.refuse(true);
     const connection: Connection = {
       endpoint: endpoint as MemoryEndpoint<unknown, unknown>,
       serverSide: undefined,
@@ -312,103 +350,105 @@ export function virtualNetwork<Up = unknown, Down = Up>(
       broken: false,
       lossStalled: false,
     };
-    connections.add(connection);
-    if (state.listener) attachServer(connection, state.listener);
+    this.#connections.add(connection);
+    if (this.#listener) this.#attachServer(connection, this.#listener);
     const client = endpoint.transport
       .pipe(
         map((e): TransportEvent<Down, Up> =>
-          e.type === 'connected' ? { type: 'connected', link: lossy(e.link, connection) } : e,
+          e.type === 'connected' ? { type: 'connected', link: this.#lossy(e.link, connection) } : e,
         ),
       )
       .subscribe(subscriber);
     return () => {
       client.unsubscribe();
       connection.clientDone = true;
-      retireIfDone(connection);
+      this.#retireIfDone(connection);
     };
-  });
+  }
 
-  const server = new Observable<ServerEvent<Up, Down>>((subscriber) => {
-    if (state.listener) {
+  #listen(subscriber: Subscriber<ServerEvent<Up, Down>>): (() => void) | undefined {
+    const { name } = this.#settings;
+    if (this.#listener) {
       subscriber.error(new TypeError(`Virtual network '${name}' already has a server listening`));
       return undefined;
     }
-    state.listener = subscriber;
+    this.#listener = subscriber;
     subscriber.next({ type: 'listening', host: name, port: 0, address: `memory://${name}` });
     // Dials still on their way find the server listening when they arrive.
-    for (const connection of connections) {
-      if (!connection.serverSide && !connection.clientDone) attachServer(connection, subscriber);
+    for (const connection of this.#connections) {
+      if (!connection.serverSide && !connection.clientDone) this.#attachServer(connection, subscriber);
     }
     return () => {
-      state.listener = undefined;
-      for (const connection of [...connections]) {
+      this.#listener = undefined;
+      for (const connection of [...this.#connections]) {
         connection.serverSide?.unsubscribe();
         connection.serverSide = undefined;
         connection.serverDone = true;
-        retireIfDone(connection);
+        this.#retireIfDone(connection);
       }
     };
-  });
+  }
 
-  const inject = (fault: NetworkFault) => {
-    const endpoints = () => [...connections].map((c) => c.endpoint);
-    if (fault === 'cut') {
-      for (const endpoint of endpoints()) endpoint.faults.cut();
-    } else if (fault === 'stall' || (typeof fault === 'object' && 'stall' in fault)) {
-      state.stalled = true;
-      for (const endpoint of endpoints()) endpoint.faults.stall();
-      if (typeof fault === 'object') later(() => inject('resume'), checkDuration('stall', fault.stall));
-    } else if (fault === 'resume') {
-      state.stalled = false;
-      for (const connection of connections) if (!connection.lossStalled) connection.endpoint.faults.resume();
-    } else if (typeof fault === 'object' && 'outage' in fault) {
-      const duration = checkDuration('outage', fault.outage);
-      state.outages++;
-      for (const endpoint of endpoints()) {
-        endpoint.faults.refuse(true);
-        endpoint.faults.cut();
-      }
-      later(() => {
-        if (--state.outages > 0) return;
-        for (const endpoint of endpoints()) endpoint.faults.refuse(false);
-      }, duration);
-    } else if (typeof fault === 'object' && 'latency' in fault) {
-      state.latency = checkDuration('latency', fault.latency);
-      for (const endpoint of endpoints()) endpoint.faults.delay(state.latency);
-    } else {
-      throw new TypeError(`virtualNetwork: not a fault: ${JSON.stringify(fault)}`);
-    }
-  };
+  #attachServer(connection: Connection, listener: Subscriber<ServerEvent<Up, Down>>): void {
+    const endpoint = connection.endpoint as MemoryEndpoint<Up, Down>;
+    connection.serverSide = endpoint.server.subscribe((event) => {
+      if (event.type !== 'connection') return;
+      connection.accepted = true;
+      listener.next({
+        type: 'connection',
+        remote: event.remote,
+        connection: event.connection.pipe(
+          map((e): TransportEvent<Up, Down> =>
+            e.type === 'connected' ? { type: 'connected', link: this.#lossy(e.link, connection) } : e,
+          ),
+          finalize(() => {
+            connection.serverDone = true;
+            this.#retireIfDone(connection);
+          }),
+        ),
+      });
+    });
+  }
 
-  const schedule = (plan: string | readonly ScheduledFault[]): Subscription => {
-    const entries = typeof plan === 'string' ? parsePlan(plan) : [...plan];
-    for (const entry of entries) {
-      checkDuration('at', entry.at);
-      checkFault(entry.fault);
-    }
-    const pending = new Subscription();
-    timers.add(pending);
-    for (const { at, fault } of entries) later(() => inject(fault), at, pending);
-    return pending;
-  };
+  #retireIfDone(connection: Connection): void {
+    if (!connection.clientDone || !(connection.serverDone || !connection.accepted)) return;
+    connection.serverSide?.unsubscribe();
+    connection.timers.unsubscribe();
+    this.#connections.delete(connection);
+  }
 
-  return {
-    transport,
-    server,
-    inject,
-    schedule,
-    get openConnections() {
-      let open = 0;
-      for (const connection of connections) open += connection.endpoint.openConnections;
-      return open;
-    },
-    get dials() {
-      return state.dials;
-    },
-    get lost() {
-      return state.lost;
-    },
-  };
+  #lossy<Out>(link: Link<Out>, connection: Connection): Link<Out> {
+    return this.#settings.loss ? new LossyLink(link, () => this.#lose(connection)) : link;
+  }
+
+  /** A lost frame breaks its connection once it would have arrived. */
+  #lose(connection: Connection): void {
+    const { loss } = this.#settings;
+    if (!loss || connection.broken || !(loss.random() < loss.rate)) return;
+    connection.broken = true;
+    this.#lost++;
+    this.#later(
+      () => {
+        if (loss.effect === 'stall') {
+          connection.lossStalled = true;
+          connection.endpoint.faults.stall();
+        } else {
+          connection.endpoint.faults.cut();
+        }
+      },
+      this.#latency,
+      connection.timers,
+    );
+  }
+
+  /** Runs `work` after `delay` on the scheduler, held by `owner` until then. */
+  #later(work: () => void, delay: number, owner: Subscription = this.#timers): void {
+    const action = this.#settings.scheduler.schedule(() => {
+      owner.remove(action);
+      work();
+    }, delay);
+    if (!action.closed) owner.add(action);
+  }
 }
 
 interface Connection {
