@@ -1,4 +1,12 @@
-import { EmptyError, from, Observable, Subscription, type ObservableInput } from 'rxjs';
+import {
+  EmptyError,
+  from,
+  Observable,
+  Subscription,
+  type ObservableInput,
+  type Observer,
+  type Subscriber,
+} from 'rxjs';
 import { LifelineError } from '../core/errors.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { CircuitOpenError } from '../policies/errors.js';
@@ -152,102 +160,155 @@ export function fanout<T, R>(
     throw new TypeError(`${where}: failWhen must be 'all-failed' or 'any-failed', got ${describe(failWhen)}`);
   }
 
-  return new Observable<FanoutResult<R>>((subscriber) => {
-    const chosen = all.filter((endpoint) => select(endpoint));
-    const ok: { id: string; value: R }[] = [];
-    const failed: { id: string; error: unknown }[] = [];
+  const settings: FanoutSettings<T, R> = { set, fn, failWhen };
+  return new Observable<FanoutResult<R>>((subscriber) =>
+    new FanoutRun<T, R>(subscriber, settings).start(all.filter((endpoint) => select(endpoint))),
+  );
+}
+
+/** What one {@link fanout} runs with: its endpoints' set (if given), the operation, when it fails. */
+interface FanoutSettings<T, R> {
+  readonly set: EndpointSet<T> | undefined;
+  readonly fn: (endpoint: Endpoint<T>) => ObservableInput<R>;
+  readonly failWhen: 'all-failed' | 'any-failed';
+}
+
+/** One subscription of {@link fanout}: its branches, the answers so far, and the result. */
+class FanoutRun<T, R> {
+  readonly ok: { id: string; value: R }[] = [];
+  readonly failed: { id: string; error: unknown }[] = [];
+  /** Every branch still running, torn down with the subscription. */
+  readonly branches = new Subscription();
+  readonly subscriber: Subscriber<FanoutResult<R>>;
+  readonly settings: FanoutSettings<T, R>;
+  #chosen = 0;
+  #pending = 0;
+
+  constructor(subscriber: Subscriber<FanoutResult<R>>, settings: FanoutSettings<T, R>) {
+    this.subscriber = subscriber;
+    this.settings = settings;
     // Added before any branch starts, so that an exception while starting them still tears all down.
-    const branches = new Subscription();
-    subscriber.add(branches);
-    let pending = chosen.length;
+    subscriber.add(this.branches);
+  }
 
-    const finish = (): void => {
-      const status: FanoutStatus =
-        failed.length === 0 ? 'all-succeeded' : ok.length === 0 ? 'all-failed' : 'some-failed';
-      const result: FanoutResult<R> = Object.freeze({
-        status,
-        ok: Object.freeze(ok),
-        failed: Object.freeze(failed),
-      });
-      if (status === 'all-failed' || (status === 'some-failed' && failWhen === 'any-failed')) {
-        const first = failed[0]!;
-        const message =
-          `Fanout failed on ${failed.length} of ${chosen.length} endpoints; ` +
-          `the first error, from ${JSON.stringify(first.id)}: ${describeError(first.error)}`;
-        return subscriber.error(new FanoutError(message, { result, cause: first.error }));
-      }
-      subscriber.next(result);
-      subscriber.complete();
-    };
-    const settled = (): void => {
-      if (--pending === 0) finish();
-    };
-
-    const run = (endpoint: Endpoint<T>): void => {
-      const { id } = endpoint;
-      let permit: BreakerPermit | undefined;
-      if (set) {
-        try {
-          permit = set.breakerOf(id).admit();
-        } catch (error) {
-          if (!CircuitOpenError.is(error)) throw error;
-          failed.push({ id, error });
-          return settled();
-        }
-      }
-      const branch = new Subscription(() => permit?.release());
-      branches.add(branch);
-      const fail = (error: unknown, emitted: boolean): void => {
-        if (permit && !emitted) {
-          let transient: boolean;
-          try {
-            transient = set!.classify(error) === 'transient';
-          } catch (classifierError) {
-            // A throwing classifier is a bug in it: the whole fanout errors, tearing down every branch.
-            return subscriber.error(classifierError);
-          }
-          if (transient) permit.failure();
-          else permit.release();
-        }
-        branch.unsubscribe();
-        branches.remove(branch);
-        failed.push({ id, error });
-        settled();
-      };
-      let source: Observable<R>;
-      try {
-        source = from(fn(endpoint));
-      } catch (error) {
-        return fail(error, false);
-      }
-      let emitted = false;
-      let last: R | undefined;
-      branch.add(
-        source.subscribe({
-          next: (value) => {
-            if (!emitted) {
-              emitted = true;
-              permit?.success();
-            }
-            last = value;
-          },
-          error: (error: unknown) => fail(error, emitted),
-          complete: () => {
-            permit?.success();
-            branch.unsubscribe();
-            branches.remove(branch);
-            if (emitted) ok.push({ id, value: last as R });
-            else failed.push({ id, error: new EmptyError() });
-            settled();
-          },
-        }),
-      );
-    };
-
-    if (chosen.length === 0) return finish();
+  /** Runs the operation on every chosen endpoint at once. */
+  start(chosen: readonly Endpoint<T>[]): void {
+    this.#chosen = chosen.length;
+    this.#pending = chosen.length;
+    if (chosen.length === 0) return this.#finish();
     for (const endpoint of chosen) {
-      if (subscriber.closed) break;
-      run(endpoint);
+      if (this.subscriber.closed) break;
+      this.#run(endpoint);
     }
-  });
+  }
+
+  /** One endpoint is done, one way or the other: the result goes out after the last. */
+  settled(): void {
+    if (--this.#pending === 0) this.#finish();
+  }
+
+  #run(endpoint: Endpoint<T>): void {
+    const { set, fn } = this.settings;
+    let permit: BreakerPermit | undefined;
+    if (set) {
+      try {
+        permit = set.breakerOf(endpoint.id).admit();
+      } catch (error) {
+        if (!CircuitOpenError.is(error)) throw error;
+        this.failed.push({ id: endpoint.id, error });
+        return this.settled();
+      }
+    }
+    const branch = new FanoutBranch<T, R>(endpoint.id, permit, this);
+    let source: Observable<R>;
+    try {
+      source = from(fn(endpoint));
+    } catch (error) {
+      return branch.error(error);
+    }
+    branch.listen(source);
+  }
+
+  #finish(): void {
+    const { ok, failed, subscriber } = this;
+    const status: FanoutStatus =
+      failed.length === 0 ? 'all-succeeded' : ok.length === 0 ? 'all-failed' : 'some-failed';
+    const result: FanoutResult<R> = Object.freeze({
+      status,
+      ok: Object.freeze(ok),
+      failed: Object.freeze(failed),
+    });
+    if (status === 'all-failed' || (status === 'some-failed' && this.settings.failWhen === 'any-failed')) {
+      const first = failed[0]!;
+      const message =
+        `Fanout failed on ${failed.length} of ${this.#chosen} endpoints; ` +
+        `the first error, from ${JSON.stringify(first.id)}: ${describeError(first.error)}`;
+      return subscriber.error(new FanoutError(message, { result, cause: first.error }));
+    }
+    subscriber.next(result);
+    subscriber.complete();
+  }
+}
+
+/**
+ * One endpoint's branch of a fanout: the operation's last value, and what the endpoint's breaker
+ * is told (first value or completion: success; a transient failure before any value: failure;
+ * anything else: released).
+ */
+class FanoutBranch<T, R> implements Observer<R> {
+  readonly #subscription: Subscription;
+  #emitted = false;
+  #last: R | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly permit: BreakerPermit | undefined,
+    private readonly run: FanoutRun<T, R>,
+  ) {
+    this.#subscription = new Subscription(() => this.permit?.release());
+    run.branches.add(this.#subscription);
+  }
+
+  listen(source: Observable<R>): void {
+    this.#subscription.add(source.subscribe(this));
+  }
+
+  next(value: R): void {
+    if (!this.#emitted) {
+      this.#emitted = true;
+      this.permit?.success();
+    }
+    this.#last = value;
+  }
+
+  error(error: unknown): void {
+    const { permit } = this;
+    if (permit && !this.#emitted) {
+      let transient: boolean;
+      try {
+        transient = this.run.settings.set!.classify(error) === 'transient';
+      } catch (classifierError) {
+        // A throwing classifier is a bug in it: the whole fanout errors, tearing down every branch.
+        return this.run.subscriber.error(classifierError);
+      }
+      if (transient) permit.failure();
+      else permit.release();
+    }
+    this.#end();
+    this.run.failed.push({ id: this.id, error });
+    this.run.settled();
+  }
+
+  complete(): void {
+    this.permit?.success();
+    this.#end();
+    if (this.#emitted) this.run.ok.push({ id: this.id, value: this.#last as R });
+    else this.run.failed.push({ id: this.id, error: new EmptyError() });
+    this.run.settled();
+  }
+
+  #end(): void {
+    this.#subscription.unsubscribe();
+    this.run.branches.remove(this.#subscription);
+  }
 }
