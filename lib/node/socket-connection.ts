@@ -12,6 +12,7 @@ import { deliverBytes, endOfInput, FrameDeadline, LinkFrameDecoder } from '../tr
 import {
   LinkWriter,
   writerSettings,
+  type ByteSink,
   type WriterLimits,
   type WriterSettings,
 } from '../transports/link-writer.js';
@@ -56,104 +57,149 @@ export function runSocket(
   subscriber: Subscriber<TransportEvent<unknown, unknown>>,
   settings: SocketSettings,
 ): ConnectionHandle {
-  const { writer: writerSettings, account } = settings;
-  const info: LinkInfo = {
-    transport: 'tcp',
-    local: hostPort(socket.localAddress, socket.localPort),
-    remote: hostPort(socket.remoteAddress, socket.remotePort),
-  };
-  let finished = false;
-  const writer = new LinkWriter<unknown>(
-    writerSettings,
-    {
-      // `done` only when Node confirms the write: the frame then left this process whole.
-      write: (batch, done, refused) => {
-        socket.write(batch, (error) => {
-          if (!error) done();
-        });
-        // Node marks the socket errored during `write` only when its first attempt failed (say,
-        // ECONNRESET from a peer that already reset): not a byte of the batch reached the kernel.
-        // A later failure may follow a partial write, so it stays unconfirmed.
-        if (socket.errored) refused(batch.length);
-      },
-      end: () => {
-        socket.end();
-      },
-      // Node calls back once the bytes are in the kernel, and reads the batch no more.
-      releasesOnDone: true,
-    },
-    info,
-  );
-  const decoder = new LinkFrameDecoder<unknown>(
-    writerSettings.codec,
-    writerSettings.limits.maxFrameBytes,
-    writer,
-  );
+  return new RunningSocket(socket, subscriber, settings).start();
+}
 
-  const deadline = new FrameDeadline(settings.frameTimeout, settings.scheduler, (held) =>
-    fail(
-      new FrameTimeoutError(
-        `TCP connection ${info.local} <- ${info.remote}: a frame started at offset ${decoder.offset} was not whole after ${settings.frameTimeout} ms (${held} bytes arrived)`,
-        { timeout: settings.frameTimeout, bufferedBytes: held, write: writer.writeReport() },
-      ),
-    ),
-  );
-  /** Releases everything once; true for the caller that got to end the connection. */
-  const finish = (): boolean => {
-    if (finished) return false;
-    finished = true;
-    deadline.stop();
-    account?.hold(0);
-    writer.dispose();
-    decoder.dispose();
-    socket.destroy();
-    return true;
-  };
-  const fail = (error: ConnectionError | ProtocolError): void => {
-    if (finish()) subscriber.error(error);
-  };
-  const complete = (): void => {
-    if (finish()) subscriber.complete();
-  };
-  const inputEnded = (): void => {
-    if (finished) return;
-    const error = endOfInput(decoder, writer, 'tcp');
-    if (error) fail(error);
-    else complete();
-  };
+/**
+ * One connected TCP socket and its subscriber: the sink of its writer, its frame decoder and
+ * deadline, and the one way it ends. The socket's listeners stay attached after the end: they are
+ * guarded by `finished`, and an 'error' listener must exist for as long as the socket can emit
+ * one, or Node would throw it.
+ */
+class RunningSocket implements ByteSink, ConnectionHandle {
+  // Node calls back once the bytes are in the kernel, and reads the batch no more.
+  readonly releasesOnDone = true;
+  readonly #info: LinkInfo;
+  readonly #writer: LinkWriter<unknown>;
+  readonly #decoder: LinkFrameDecoder<unknown>;
+  readonly #deadline: FrameDeadline;
+  #finished = false;
+  readonly #socket: Socket;
+  readonly #subscriber: Subscriber<TransportEvent<unknown, unknown>>;
+  readonly #settings: SocketSettings;
 
-  // The listeners stay attached after the end: they are guarded by `finished`, and an 'error'
-  // listener must exist for as long as the socket can emit one, or Node would throw it.
-  socket.on('data', (chunk: Buffer) => {
-    if (finished) return;
-    const error = deliverBytes(decoder, chunk, subscriber);
-    if (error) return fail(error);
-    if (finished) return;
+  constructor(
+    socket: Socket,
+    subscriber: Subscriber<TransportEvent<unknown, unknown>>,
+    settings: SocketSettings,
+  ) {
+    this.#socket = socket;
+    this.#subscriber = subscriber;
+    this.#settings = settings;
+    const { writer: writerSettings } = settings;
+    this.#info = {
+      transport: 'tcp',
+      local: hostPort(socket.localAddress, socket.localPort),
+      remote: hostPort(socket.remoteAddress, socket.remotePort),
+    };
+    this.#writer = new LinkWriter<unknown>(writerSettings, this, this.#info);
+    this.#decoder = new LinkFrameDecoder<unknown>(
+      writerSettings.codec,
+      writerSettings.limits.maxFrameBytes,
+      this.#writer,
+    );
+    this.#deadline = new FrameDeadline(settings.frameTimeout, settings.scheduler, (held) =>
+      this.#frameLate(held),
+    );
+  }
+
+  /**
+   * Listens to the socket, emits `connected` (after adding the teardown, so that a subscriber that
+   * unsubscribes inside `next(connected)` destroys the socket at once) and starts reading.
+   */
+  start(): ConnectionHandle {
+    const socket = this.#socket;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // The peer's FIN. With `allowHalfOpen` off, Node ends our side too; we are done either way.
+    socket.on('end', () => this.#inputEnded());
+    // Closed without an 'end' or 'error' (destroyed from outside): judged like an end of input.
+    socket.on('close', () => this.#inputEnded());
+    socket.on('error', (cause: NodeJS.ErrnoException) => this.#onError(cause));
+    this.#subscriber.add(() => this.#finish());
+    this.#subscriber.next({ type: 'connected', link: this.#writer });
+    if (!this.#finished) socket.resume();
+    return this;
+  }
+
+  /** The writer's sink: `done` only when Node confirms the write, the frame then left this process whole. */
+  write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
+    const socket = this.#socket;
+    socket.write(batch, (error) => {
+      if (!error) done();
+    });
+    // Node marks the socket errored during `write` only when its first attempt failed (say,
+    // ECONNRESET from a peer that already reset): not a byte of the batch reached the kernel.
+    // A later failure may follow a partial write, so it stays unconfirmed.
+    if (socket.errored) refused(batch.length);
+  }
+
+  end(): void {
+    this.#socket.end();
+  }
+
+  /** Ends the connection from this side. */
+  shutdown(): void {
+    if (this.#finish()) this.#subscriber.complete();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#finished) return;
+    const decoder = this.#decoder;
+    const error = deliverBytes(decoder, chunk, this.#subscriber);
+    if (error) return this.#fail(error);
+    if (this.#finished) return;
     const held = decoder.bufferedBytes;
-    deadline.watch(decoder.offset, held);
-    const refused = account?.hold(held, () => writer.writeReport());
-    if (refused) fail(refused);
-  });
-  // The peer's FIN. With `allowHalfOpen` off, Node ends our side too; we are done either way.
-  socket.on('end', inputEnded);
-  // Closed without an 'end' or 'error' (destroyed from outside): judged like an end of input.
-  socket.on('close', inputEnded);
-  socket.on('error', (cause: NodeJS.ErrnoException) => {
-    if (finished) return;
-    const write = writer.writeReport();
-    writer.fail();
-    fail(
-      new ConnectionResetError(`TCP connection ${info.local} -> ${info.remote} failed: ${cause.message}`, {
+    this.#deadline.watch(decoder.offset, held);
+    const refused = this.#settings.account?.hold(held, () => this.#writer.writeReport());
+    if (refused) this.#fail(refused);
+  }
+
+  #inputEnded(): void {
+    if (this.#finished) return;
+    const error = endOfInput(this.#decoder, this.#writer, 'tcp');
+    if (error) this.#fail(error);
+    else this.shutdown();
+  }
+
+  #onError(cause: NodeJS.ErrnoException): void {
+    if (this.#finished) return;
+    const write = this.#writer.writeReport();
+    this.#writer.fail();
+    const { local, remote } = this.#info;
+    this.#fail(
+      new ConnectionResetError(`TCP connection ${local} -> ${remote} failed: ${cause.message}`, {
         phase: write.unconfirmedFrames > 0 ? 'write' : 'read',
         write,
         cause,
         ...(cause.code === undefined ? {} : { code: cause.code }),
       }),
     );
-  });
+  }
 
-  subscriber.add(finish);
-  subscriber.next({ type: 'connected', link: writer });
-  if (!finished) socket.resume();
-  return { shutdown: complete };
+  #frameLate(held: number): void {
+    const { frameTimeout } = this.#settings;
+    const { local, remote } = this.#info;
+    this.#fail(
+      new FrameTimeoutError(
+        `TCP connection ${local} <- ${remote}: a frame started at offset ${this.#decoder.offset} was not whole after ${frameTimeout} ms (${held} bytes arrived)`,
+        { timeout: frameTimeout, bufferedBytes: held, write: this.#writer.writeReport() },
+      ),
+    );
+  }
+
+  #fail(error: ConnectionError | ProtocolError): void {
+    if (this.#finish()) this.#subscriber.error(error);
+  }
+
+  /** Releases everything once; true for the caller that got to end the connection. */
+  #finish(): boolean {
+    if (this.#finished) return false;
+    this.#finished = true;
+    this.#deadline.stop();
+    this.#settings.account?.hold(0);
+    this.#writer.dispose();
+    this.#decoder.dispose();
+    this.#socket.destroy();
+    return true;
+  }
 }
