@@ -92,10 +92,6 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
     );
   }
 
-  // Every error below is matched by its name, never by its class: the classifier imports no error
-  // class (a bundle of the retry policy alone carries none), and recognises the errors of another
-  // copy of lifeline as its own.
-
   // A request that is not idempotent (an HTTP POST without an Idempotency-Key) may have been acted
   // on even though it failed: the server may have processed it before the connection broke, or
   // before it answered 503. Sending it again could apply it twice, so no failure of it is
@@ -103,6 +99,23 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
   // structurally, like `status`; only the boolean `false` counts.
   if (idempotentOf(error) === false && !hasName(error, 'DialError')) return 'permanent';
 
+  const named = classifyNamed(error, retryHttp500);
+  if (named !== undefined) return named;
+  const status = httpStatusOf(error);
+  if (status !== undefined) return classifyStatus(status, retryHttp500);
+  // An error we do not understand is permanent: retrying it could loop forever on a bug, and it is
+  // better surfaced to the caller, who can teach the classifier with `options.transient`.
+  return 'permanent';
+}
+
+/**
+ * The class of an error lifeline (or RxJS, or fetch) raises, by its name; `undefined` for any other.
+ *
+ * Every error here is matched by its name, never by its class: the classifier imports no error
+ * class (a bundle of the retry policy alone carries none), and recognises the errors of another
+ * copy of lifeline as its own.
+ */
+function classifyNamed(error: unknown, retryHttp500: boolean): FailureClass | undefined {
   // An open breaker closes again by itself (half-open after its open duration): wait and retry.
   if (hasName(error, 'CircuitOpenError')) return 'transient';
   // The retry budget refused this retry; retrying the refusal would spend the budget it protects.
@@ -151,27 +164,24 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
   // heartbeat will raise HeartbeatTimeoutError. Matched by name so that no import is needed and a
   // second copy of RxJS or lifeline is recognised. A timeout says the answer was late, not wrong.
   if (hasName(error, 'TimeoutError') || hasName(error, 'HeartbeatTimeoutError')) return 'transient';
+  return undefined;
+}
 
-  const status = httpStatusOf(error);
-  if (status !== undefined) {
-    // 408 Request Timeout, 425 Too Early, 429 Too Many Requests: the server asks to come back later.
-    // 502 Bad Gateway, 503 Service Unavailable, 504 Gateway Timeout: something between us and the
-    // service is down or overloaded, which passes.
-    if (TRANSIENT_STATUSES.has(status)) return 'transient';
-    // 500 Internal Server Error: may be passing trouble, is often a bug; see retryHttp500.
-    if (status === 500) return retryHttp500 ? 'transient' : 'permanent';
-    // 401 Unauthorized and 403 Forbidden: the credentials will not improve by themselves; fix them
-    // (refresh a token) and start over rather than retry.
-    if (status === 401 || status === 403) return 'permanent';
-    // Every other 4xx says the request itself is wrong: sent again, it is wrong again.
-    if (status >= 400 && status < 500) return 'permanent';
-    // Other 5xx (501 Not Implemented, 505, 507, …) do not promise recovery; nor is a 1xx, 2xx or
-    // 3xx raised as an error understood.
-    return 'permanent';
-  }
-
-  // An error we do not understand is permanent: retrying it could loop forever on a bug, and it is
-  // better surfaced to the caller, who can teach the classifier with `options.transient`.
+/** The class of an HTTP status carried by an error. */
+function classifyStatus(status: number, retryHttp500: boolean): FailureClass {
+  // 408 Request Timeout, 425 Too Early, 429 Too Many Requests: the server asks to come back later.
+  // 502 Bad Gateway, 503 Service Unavailable, 504 Gateway Timeout: something between us and the
+  // service is down or overloaded, which passes.
+  if (TRANSIENT_STATUSES.has(status)) return 'transient';
+  // 500 Internal Server Error: may be passing trouble, is often a bug; see retryHttp500.
+  if (status === 500) return retryHttp500 ? 'transient' : 'permanent';
+  // 401 Unauthorized and 403 Forbidden: the credentials will not improve by themselves; fix them
+  // (refresh a token) and start over rather than retry.
+  if (status === 401 || status === 403) return 'permanent';
+  // Every other 4xx says the request itself is wrong: sent again, it is wrong again.
+  if (status >= 400 && status < 500) return 'permanent';
+  // Other 5xx (501 Not Implemented, 505, 507, …) do not promise recovery; nor is a 1xx, 2xx or
+  // 3xx raised as an error understood.
   return 'permanent';
 }
 

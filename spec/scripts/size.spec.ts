@@ -47,9 +47,9 @@ function parseReport(lines: readonly string[]) {
  */
 const CEILING = {
   clientGzip: 26_200,
-  clientMin: 80_100,
-  policyGzip: 3_780,
-  policyMin: 10_300,
+  clientMin: 80_200,
+  policyGzip: 3_800,
+  policyMin: 10_400,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {
