@@ -165,111 +165,134 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
   const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;
   checkDelay(latency);
   const limits = resolveLimits('memory', options);
-  const network: Network = {
-    scheduler,
-    codec,
-    limits,
-    name,
-    latency,
-    stalled: false,
-    refusing: false,
-    listener: undefined,
-    pipes: new Set(),
-    stalledDials: new Set(),
-    nextId: 1,
-  };
-
-  const transport = new Observable<TransportEvent<Down, Up>>((subscriber) => {
-    let half: Half | undefined;
-    const connect = () => {
-      if (!network.listener || network.refusing) {
-        subscriber.error(
-          new DialError(`Connection refused by memory endpoint '${name}'`, { code: 'ECONNREFUSED' }),
-        );
-        return;
-      }
-      const pipe = new Pipe(network);
-      half = pipe.client;
-      network.listener.next({
-        type: 'connection',
-        connection: pipe.server.observable as Transport<Up, Down>,
-        remote: pipe.client.info.local,
-      });
-      half.attach(subscriber as Subscriber<TransportEvent<unknown, unknown>>);
-    };
-    // A dial during a stall gets no answer until the stall ends, like a SYN into a dead network.
-    const dial = () => (network.stalled ? network.stalledDials.add(dial) : connect());
-    const timer = scheduler.schedule(dial, network.latency);
-    return () => {
-      timer.unsubscribe();
-      network.stalledDials.delete(dial);
-      half?.destroy();
-    };
-  });
-
-  const server = new Observable<ServerEvent<Up, Down>>((subscriber) => {
-    if (network.listener) {
-      subscriber.error(new TypeError(`Memory endpoint '${name}' already has a server listening`));
-      return undefined;
-    }
-    network.listener = subscriber as Subscriber<ServerEvent<unknown, unknown>>;
-    subscriber.next({ type: 'listening', host: name, port: 0, address: `memory://${name}` });
-    return () => {
-      network.listener = undefined;
-      for (const pipe of [...network.pipes]) pipe.server.shutdown();
-    };
-  });
-
-  const faults: MemoryFaults = {
-    cut: () => {
-      for (const pipe of [...network.pipes]) pipe.reset();
-    },
-    cutAfter: (bytes, direction = 'to-server', how = 'reset') => {
-      if (!Number.isInteger(bytes) || bytes < 0)
-        throw new TypeError(`cutAfter needs a byte count ≥ 0, got ${bytes}`);
-      for (const pipe of [...network.pipes]) pipe.cutAfter(bytes, direction, how);
-    },
-    stall: () => {
-      network.stalled = true;
-    },
-    resume: () => {
-      network.stalled = false;
-      for (const pipe of network.pipes) pipe.pumpSoon();
-      const dials = [...network.stalledDials];
-      network.stalledDials.clear();
-      for (const dial of dials) dial();
-    },
-    delay: (ms) => {
-      network.latency = checkDelay(ms);
-    },
-    refuse: (on) => {
-      network.refusing = on;
-    },
-  };
-
+  const network = new Network({ scheduler, codec, limits, name, latency });
   return {
-    transport,
-    server,
-    faults,
+    transport: new Observable<TransportEvent<Down, Up>>((subscriber) =>
+      network.dial(subscriber as Subscriber<TransportEvent<unknown, unknown>>),
+    ),
+    server: new Observable<ServerEvent<Up, Down>>((subscriber) =>
+      network.listen(subscriber as Subscriber<ServerEvent<unknown, unknown>>),
+    ),
+    faults: network.faults(),
     get openConnections() {
       return network.pipes.size;
     },
   };
 }
 
-interface Network {
+/** What a memory endpoint's network is made with. */
+interface NetworkSettings {
+  readonly scheduler: SchedulerLike;
+  readonly codec: Codec<unknown>;
+  readonly limits: WriterLimits;
+  readonly name: string;
+  readonly latency: number;
+}
+
+/** One memory endpoint's network: its server, its pipes, and the faults in force. */
+class Network {
   readonly scheduler: SchedulerLike;
   readonly codec: Codec<unknown>;
   readonly limits: WriterLimits;
   readonly name: string;
   latency: number;
-  stalled: boolean;
-  refusing: boolean;
+  stalled = false;
+  refusing = false;
   listener: Subscriber<ServerEvent<unknown, unknown>> | undefined;
-  readonly pipes: Set<Pipe>;
+  readonly pipes = new Set<Pipe>();
   /** Dials that arrived during a stall; they complete when it ends. */
-  readonly stalledDials: Set<() => void>;
-  nextId: number;
+  readonly stalledDials = new Set<() => void>();
+  nextId = 1;
+
+  constructor({ scheduler, codec, limits, name, latency }: NetworkSettings) {
+    this.scheduler = scheduler;
+    this.codec = codec;
+    this.limits = limits;
+    this.name = name;
+    this.latency = latency;
+  }
+
+  /** One dial of the transport, answered after the latency; returns its teardown. */
+  dial(subscriber: Subscriber<TransportEvent<unknown, unknown>>): () => void {
+    let half: Half | undefined;
+    const connect = () => {
+      half = this.#connect(subscriber);
+    };
+    // A dial during a stall gets no answer until the stall ends, like a SYN into a dead network.
+    const dial = () => (this.stalled ? this.stalledDials.add(dial) : connect());
+    const timer = this.scheduler.schedule(dial, this.latency);
+    return () => {
+      timer.unsubscribe();
+      this.stalledDials.delete(dial);
+      half?.destroy();
+    };
+  }
+
+  /** The server's subscription: one at a time; returns its teardown. */
+  listen(subscriber: Subscriber<ServerEvent<unknown, unknown>>): (() => void) | undefined {
+    const { name } = this;
+    if (this.listener) {
+      subscriber.error(new TypeError(`Memory endpoint '${name}' already has a server listening`));
+      return undefined;
+    }
+    this.listener = subscriber;
+    subscriber.next({ type: 'listening', host: name, port: 0, address: `memory://${name}` });
+    return () => {
+      this.listener = undefined;
+      for (const pipe of [...this.pipes]) pipe.server.shutdown();
+    };
+  }
+
+  /** The {@link MemoryFaults} of this network. */
+  faults(): MemoryFaults {
+    return {
+      cut: () => {
+        for (const pipe of [...this.pipes]) pipe.reset();
+      },
+      cutAfter: (bytes, direction = 'to-server', how = 'reset') => {
+        if (!Number.isInteger(bytes) || bytes < 0)
+          throw new TypeError(`cutAfter needs a byte count ≥ 0, got ${bytes}`);
+        for (const pipe of [...this.pipes]) pipe.cutAfter(bytes, direction, how);
+      },
+      stall: () => {
+        this.stalled = true;
+      },
+      resume: () => this.#resume(),
+      delay: (ms) => {
+        this.latency = checkDelay(ms);
+      },
+      refuse: (on) => {
+        this.refusing = on;
+      },
+    };
+  }
+
+  /** A dial arrives: refused, or a new pipe handed to the server; returns the client's half. */
+  #connect(subscriber: Subscriber<TransportEvent<unknown, unknown>>): Half | undefined {
+    if (!this.listener || this.refusing) {
+      subscriber.error(
+        new DialError(`Connection refused by memory endpoint '${this.name}'`, { code: 'ECONNREFUSED' }),
+      );
+      return undefined;
+    }
+    const pipe = new Pipe(this);
+    const half = pipe.client;
+    this.listener.next({
+      type: 'connection',
+      connection: pipe.server.observable,
+      remote: half.info.local,
+    });
+    half.attach(subscriber);
+    return half;
+  }
+
+  #resume(): void {
+    this.stalled = false;
+    for (const pipe of this.pipes) pipe.pumpSoon();
+    const dials = [...this.stalledDials];
+    this.stalledDials.clear();
+    for (const dial of dials) dial();
+  }
 }
 
 /** Bytes in the network, or the end-of-stream marker. */
