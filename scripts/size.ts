@@ -9,7 +9,8 @@
  * the way a browser application would bundle it — platform browser, ESM, minified, rxjs and
  * msgpackr left external (an application has them anyway) — and printed as minified bytes and
  * minified+gzip bytes (node:zlib, level 9), with the source files that put the most bytes into
- * the output (esbuild's metafile, mapped back from dist/lib/x.js to lib/x.ts).
+ * the output (esbuild's metafile, mapped back from dist/lib/x.js to lib/x.ts); then what each
+ * export of the client set adds to it (the set's weight minus that of the set without it).
  *
  * Usage: `npx tsx scripts/size.ts`. Exits 1 if the package or a bundle fails to build.
  */
@@ -189,11 +190,50 @@ export function formatReport(report: SizeReport, top = 10): string {
   return lines.join('\n');
 }
 
+/** What one export of a set adds to it: the set's bytes minus those of the set without it. */
+export interface ExportShare {
+  readonly name: string;
+  readonly minBytes: number;
+  readonly gzipBytes: number;
+}
+
+/**
+ * What each export of `set` adds to it (the set without that export weighs that much less), the
+ * largest first. An export whose code the others use too adds little: what is shared is in none.
+ */
+export async function exportShares(set: BundleSet, root: string = ROOT): Promise<ExportShare[]> {
+  if (set.exports.length < 2) throw new TypeError('size: the shares of a set need at least two exports');
+  const whole = await measure(set, root);
+  const shares: ExportShare[] = [];
+  for (const name of set.exports) {
+    const rest = { name: `${set.name} without ${name}`, exports: set.exports.filter((n) => n !== name) };
+    const without = await measure(rest, root);
+    shares.push({
+      name,
+      minBytes: whole.minBytes - without.minBytes,
+      gzipBytes: whole.gzipBytes - without.gzipBytes,
+    });
+  }
+  return shares.sort((a, b) => b.gzipBytes - a.gzipBytes || a.name.localeCompare(b.name));
+}
+
+/** The shares as printed: a header, then one line per export. */
+export function formatShares(set: BundleSet, shares: readonly ExportShare[]): string {
+  return [
+    `what each export adds to the ${set.name} (the set without it weighs that much less):`,
+    ...shares.map(
+      ({ name, minBytes, gzipBytes }) =>
+        `  ${String(minBytes).padStart(8)} B min ${String(gzipBytes).padStart(7)} B min+gzip  ${name}`,
+    ),
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const reports = await Promise.all([CLIENT_SET, POLICY_ONLY].map((set) => measure(set)));
+  const shares = await exportShares(CLIENT_SET);
   console.log(
     'size: esbuild, platform browser, ESM, minified, rxjs and msgpackr external; gzip level 9\n\n' +
-      reports.map((report) => formatReport(report)).join('\n\n'),
+      [...reports.map((report) => formatReport(report)), formatShares(CLIENT_SET, shares)].join('\n\n'),
   );
 }
 

@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import {
   CLIENT_SET,
   entrySource,
+  exportShares,
   formatReport,
+  formatShares,
   measure,
   POLICY_ONLY,
   sourceOf,
@@ -17,6 +19,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const HEADLINE = /^(.+) \((.+)\): (\d+\.\d) kB min \((\d+) B\), (\d+\.\d) kB min\+gzip \((\d+) B\)$/;
 const CONTRIBUTORS = /^ {2}biggest contributors \(bytes in the minified output, (\d+) of (\d+) files\):$/;
 const CONTRIBUTOR = /^ +(\d+) {2}(\S+)$/;
+const SHARES = /^what each export adds to the (.+) \(the set without it weighs that much less\):$/;
+const SHARE = /^ +(-?\d+) B min +(-?\d+) B min\+gzip {2}(\w+)$/;
 
 /** The headline and contributor lines of one printed report, checked for shape. */
 function parseReport(lines: readonly string[]) {
@@ -62,14 +66,23 @@ describe('scripts/size (`npm run size`: the browser bundle weight)', function ()
     [policyOnly, clientSet] = await Promise.all([measure(POLICY_ONLY), measure(CLIENT_SET)]);
   });
 
-  it('prints min and min+gzip for the client set and for policy alone, with the top 10 contributors', () => {
+  it('prints min and min+gzip for the client set and for policy alone, with the top 10 contributors, then what each export adds', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/size.ts'], {
       cwd: ROOT,
       encoding: 'utf8',
     });
     expect(run.stderr).to.equal('');
     expect(run.status).to.equal(0);
-    const [preamble, ...blocks] = run.stdout.trimEnd().split('\n\n');
+    const [preamble, ...rest] = run.stdout.trimEnd().split('\n\n');
+    const [sharesHeader, ...shareLines] = rest.pop()!.split('\n');
+    expect(SHARES.exec(sharesHeader ?? '')?.[1]).to.equal(CLIENT_SET.name);
+    const printedShares = shareLines.map((line) => {
+      const match = SHARE.exec(line);
+      expect(match, `share line: ${line}`).to.not.equal(null);
+      return match![3];
+    });
+    expect([...printedShares].sort()).to.deep.equal([...CLIENT_SET.exports].sort());
+    const blocks = rest;
     expect(preamble).to.match(/rxjs and msgpackr external; gzip level 9$/);
     const reports = blocks.map((block) => parseReport(block.split('\n')));
     expect(reports.map(({ name, exports }) => [name, exports])).to.deep.equal([
@@ -153,6 +166,31 @@ describe('scripts/size (`npm run size`: the browser bundle weight)', function ()
     // itself from a static field initialiser: tsc drops the @__PURE__ annotation on it.
     expect(clientSet.code).to.not.include('"ListenError"');
     expect(clientSet.code).to.not.include('"HttpError"');
+  });
+
+  it('says what each export adds to a set: the set minus the set without it, largest first', async () => {
+    const set = { name: 'small set', exports: ['heartbeat', 'policy', 'reconnectWith'] };
+    const [shares, whole, withoutHeartbeat] = await Promise.all([
+      exportShares(set),
+      measure(set),
+      measure({ name: 'without heartbeat', exports: ['policy', 'reconnectWith'] }),
+    ]);
+    expect(shares.map((share) => share.name).sort()).to.deep.equal(['heartbeat', 'policy', 'reconnectWith']);
+    const heartbeat = shares.find((share) => share.name === 'heartbeat')!;
+    expect(heartbeat).to.deep.equal({
+      name: 'heartbeat',
+      minBytes: whole.minBytes - withoutHeartbeat.minBytes,
+      gzipBytes: whole.gzipBytes - withoutHeartbeat.gzipBytes,
+    });
+    // heartbeat and reconnectWith each bring code of their own; policy's is shared with reconnectWith.
+    expect(heartbeat.minBytes).to.be.greaterThan(1_000);
+    const gzip = shares.map((share) => share.gzipBytes);
+    expect(gzip).to.deep.equal([...gzip].sort((a, b) => b - a));
+    expect(formatShares(set, shares).split('\n')[0]).to.match(SHARES);
+    await exportShares({ name: 'one', exports: ['policy'] }).then(
+      () => expect.fail('a set of one export has no shares'),
+      (error: unknown) => expect(String(error)).to.include('at least two exports'),
+    );
   });
 
   it('stays under the ceilings: the client set and policy alone, min and min+gzip', () => {
