@@ -204,7 +204,7 @@ function applySent(body: unknown[], mirror: JournalMirror): boolean {
 }
 
 /** Whether `value` is a sequence number of at least `min`. */
-export function isSeq(value: unknown, min: number): value is number {
+function isSeq(value: unknown, min: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
 }
 
