@@ -292,18 +292,18 @@ async function settledHeap(gc: () => void): Promise<number> {
 /** Heap per server session: connected (with both ends of each memory connection), then idle. */
 async function memoryPerSession(count: number): Promise<{ connected: number; idle: number }> {
   const gc = collector();
-  const endpoint = memory<unknown>();
+  const pair = memory<unknown>();
   const before = await settledHeap(gc);
   let sessions = 0;
   let resolveAll!: () => void;
   const all = new Promise<void>((resolve) => (resolveAll = resolve));
-  const server = acceptSessions<unknown>(endpoint.server, { maxSessions: count }).subscribe((session) => {
+  const server = acceptSessions<unknown>(pair.server, { maxSessions: count }).subscribe((session) => {
     session.events$.subscribe();
     if (++sessions === count) resolveAll();
   });
   const clients: Subscription[] = [];
   for (let i = 0; i < count; i++) {
-    clients.push(endpoint.transport.pipe(reconnectWith(policy.constant(0)), resumable()).subscribe());
+    clients.push(pair.transport.pipe(reconnectWith(policy.constant(0)), resumable()).subscribe());
   }
   await all;
   const connected = await settledHeap(gc);

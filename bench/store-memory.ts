@@ -58,11 +58,11 @@ export async function redisMemoryPerSession(redis: BenchRedis, count: number): P
   await redis.redis.flushall();
   const before = await redis.usedMemory();
   const keys = async (pattern: string) => ((await redis.redis.keys(pattern)) as string[]).length;
-  const endpoint = memory<number>();
+  const pair = memory<number>();
   const subs: Subscription[] = [];
   try {
     subs.push(
-      acceptSessions<number>(endpoint.server, {
+      acceptSessions<number>(pair.server, {
         store: redisSessionStore(redis.redis),
         maxSessions: count,
         sessionTtl: 600_000, // nothing expires while it is measured, however slow the machine
@@ -75,7 +75,7 @@ export async function redisMemoryPerSession(redis: BenchRedis, count: number): P
     // client would then open a second session, and the count would be off).
     const clients: Subscription[] = [];
     for (let opened = 0; opened < count; opened += BATCH) {
-      clients.push(...(await openClients(endpoint.transport, Math.min(BATCH, count - opened))));
+      clients.push(...(await openClients(pair.transport, Math.min(BATCH, count - opened))));
     }
     // The acks reach the store: each session's log empties, and Redis drops an empty list.
     await eventually('the acknowledged logs were not dropped', async () => (await keys('*:log')) === 0);

@@ -54,7 +54,7 @@ export { DecodeBudgetError } from './codec/errors.js';
 export { FrameDecoder, encodeFrames, LENGTH_PREFIX_BYTES, DEFAULT_MAX_FRAME_BYTES } from './codec/framing.js';
 export type { FrameDecoderOptions } from './codec/framing.js';
 export { memory } from './transports/memory.js';
-export type { MemoryOptions, MemoryFaults, MemoryEndpoint, MemoryDirection } from './transports/memory.js';
+export type { MemoryOptions, MemoryFaults, MemoryPair, MemoryDirection } from './transports/memory.js';
 export { websocket } from './transports/websocket.js';
 export type {
   WebSocketOptions,

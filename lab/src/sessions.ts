@@ -27,7 +27,7 @@ import {
   reconnectWith,
   resumable,
   SessionExpiredError,
-  type MemoryEndpoint,
+  type MemoryPair,
   type ServerEvent,
   type TransportEvent,
 } from 'rx-lifeline';
@@ -131,10 +131,10 @@ export interface SessionRun {
  * generators seeded from `seed` (session ids and tokens are random, but nothing counted depends on
  * them).
  *
- * The scenario maps onto the memory transport's faults, one endpoint per client: an outage (or a
+ * The scenario maps onto the memory transport's faults, one pair per client: an outage (or a
  * flapping server's down period) refuses dials and cuts every live connection; a failed dial
  * (`dialFailureRate`, or beyond `capacity` in a second) is refused after the link's latency; a
- * half-open link stalls the client's endpoint until the client, having noticed by heartbeat,
+ * half-open link stalls the client's pair until the client, having noticed by heartbeat,
  * dials again (the dead connection is then reset, what it held is lost, and the new dial goes
  * through). Heartbeats use the scenario's half-open interval and timeout, else 5 s and 15 s.
  * @internal
@@ -213,7 +213,7 @@ function runOne(
   const beat = { interval, timeout: Math.max(timeout, interval + 1), scheduler };
 
   const codec = handOverCodec();
-  const endpoints: MemoryEndpoint<Frame, Frame>[] = Array.from({ length: clients }, (_, c) =>
+  const pairs: MemoryPair<Frame, Frame>[] = Array.from({ length: clients }, (_, c) =>
     memory<Frame, Frame>({ scheduler, latency: p.latency, name: `lab-${c}`, codec }),
   );
   const dead = new Uint8Array(clients); // a half-open link the client has not redialled past
@@ -227,8 +227,8 @@ function runOne(
   const failures: unknown[] = [];
   const subscriptions: Subscription[] = [];
 
-  // The server: every endpoint's connections, each through heartbeat, into one acceptSessions.
-  const server$ = merge(...endpoints.map((e) => e.server)).pipe(
+  // The server: every pair's connections, each through heartbeat, into one acceptSessions.
+  const server$ = merge(...pairs.map((e) => e.server)).pipe(
     map((event: ServerEvent<Frame, Frame>) =>
       event.type === 'connection'
         ? { ...event, connection: event.connection.pipe(heartbeat<Frame, Frame>(beat)) }
@@ -259,16 +259,16 @@ function runOne(
   for (const { at: start, for: length } of outagesOf(scenario, duration)) {
     if (length <= 0) continue;
     at(start, () => {
-      for (const endpoint of endpoints) {
-        endpoint.faults.refuse(true);
-        endpoint.faults.cut();
+      for (const pair of pairs) {
+        pair.faults.refuse(true);
+        pair.faults.cut();
       }
     });
     // Overlapping outages: the server is back when the last one ends.
     scheduler.schedule(() => {
       const now = scheduler.now();
       const down = outagesOf(scenario, duration).some((o) => o.at <= now && now < o.at + o.for);
-      if (!down) for (const endpoint of endpoints) endpoint.faults.refuse(false);
+      if (!down) for (const pair of pairs) pair.faults.refuse(false);
     }, start + length);
   }
   const halfOpen = scenario.halfOpen;
@@ -277,21 +277,21 @@ function runOne(
       for (let c = 0; c < clients; c++) {
         if (halfOpen.fraction < 1 && scenarioRandom() >= halfOpen.fraction) continue;
         dead[c] = 1;
-        endpoints[c]!.faults.stall();
+        pairs[c]!.faults.stall();
       }
     });
   }
 
   for (let c = 0; c < clients; c++) {
-    const endpoint = endpoints[c]!;
+    const pair = pairs[c]!;
     const random = seededRandom(deriveSeed(seed, c));
     const retry = labPolicy.make({ policy, random, scheduler, client: c });
-    // Each dial: past a dead link, through the scenario's refusals, to the client's endpoint.
+    // Each dial: past a dead link, through the scenario's refusals, to the client's pair.
     const transport = defer((): Observable<TransportEvent<Frame, Frame>> => {
       if (dead[c]) {
         dead[c] = 0;
-        endpoint.faults.cut();
-        endpoint.faults.resume();
+        pair.faults.cut();
+        pair.faults.resume();
       }
       dials++;
       const second = Math.floor(scheduler.now() / 1000);
@@ -300,7 +300,7 @@ function runOne(
       const refused =
         load > scenario.capacity ||
         (scenario.dialFailureRate > 0 && scenarioRandom() < scenario.dialFailureRate);
-      if (!refused) return endpoint.transport;
+      if (!refused) return pair.transport;
       const error = new DialError('The server refused the dial (simulated)', { code: 'ECONNREFUSED' });
       return timer(p.latency, scheduler).pipe(mergeMap(() => throwError(() => error)));
     });

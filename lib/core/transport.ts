@@ -165,8 +165,8 @@ export type TransportEvent<In = unknown, Out = In> = ConnectedEvent<Out> | Frame
  * @example
  * ```ts
  * import { memory, type Transport } from 'rx-lifeline';
- * const endpoint = memory<string>();
- * const transport: Transport<string> = endpoint.transport;
+ * const pair = memory<string>();
+ * const transport: Transport<string> = pair.transport;
  * ```
  * @category Transports
  */
@@ -280,7 +280,7 @@ export type ServerEvent<In = unknown, Out = In> =
  * ```ts
  * import { memory, type LinkOptions } from 'rx-lifeline';
  * const limits: LinkOptions<unknown> = { maxFrameBytes: 64 * 1024, highWaterMark: 256 * 1024 };
- * const endpoint = memory(limits);
+ * const pair = memory(limits);
  * ```
  * @category Transports
  */

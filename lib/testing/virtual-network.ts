@@ -8,7 +8,7 @@ import {
   type Subscriber,
 } from 'rxjs';
 import type { Link, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
-import { memory, MEMORY_OPTIONS, type MemoryEndpoint, type MemoryOptions } from '../transports/memory.js';
+import { memory, MEMORY_OPTIONS, type MemoryPair, type MemoryOptions } from '../transports/memory.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
 
@@ -261,7 +261,7 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
 
   get openConnections(): number {
     let open = 0;
-    for (const connection of this.#connections) open += connection.endpoint.openConnections;
+    for (const connection of this.#connections) open += connection.pair.openConnections;
     return open;
   }
 
@@ -275,19 +275,19 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
 
   readonly inject = (fault: NetworkFault): void => {
     if (fault === 'cut') {
-      for (const endpoint of this.#endpoints()) endpoint.faults.cut();
+      for (const pair of this.#pairs()) pair.faults.cut();
     } else if (fault === 'stall' || (typeof fault === 'object' && 'stall' in fault)) {
       this.#stall(fault);
     } else if (fault === 'resume') {
       this.#stalled = false;
       for (const connection of this.#connections) {
-        if (!connection.lossStalled) connection.endpoint.faults.resume();
+        if (!connection.lossStalled) connection.pair.faults.resume();
       }
     } else if (typeof fault === 'object' && 'outage' in fault) {
       this.#outage(checkDuration('outage', fault.outage));
     } else if (typeof fault === 'object' && 'latency' in fault) {
       this.#latency = checkDuration('latency', fault.latency);
-      for (const endpoint of this.#endpoints()) endpoint.faults.delay(this.#latency);
+      for (const pair of this.#pairs()) pair.faults.delay(this.#latency);
     } else {
       throw new TypeError(`virtualNetwork: not a fault: ${JSON.stringify(fault)}`);
     }
@@ -305,26 +305,26 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
     return pending;
   };
 
-  #endpoints(): MemoryEndpoint<unknown, unknown>[] {
-    return [...this.#connections].map((c) => c.endpoint);
+  #pairs(): MemoryPair<unknown, unknown>[] {
+    return [...this.#connections].map((c) => c.pair);
   }
 
   #stall(fault: 'stall' | { readonly stall: number }): void {
     this.#stalled = true;
-    for (const endpoint of this.#endpoints()) endpoint.faults.stall();
+    for (const pair of this.#pairs()) pair.faults.stall();
     if (typeof fault === 'object')
       this.#later(() => this.inject('resume'), checkDuration('stall', fault.stall));
   }
 
   #outage(duration: number): void {
     this.#outages++;
-    for (const endpoint of this.#endpoints()) {
-      endpoint.faults.refuse(true);
-      endpoint.faults.cut();
+    for (const pair of this.#pairs()) {
+      pair.faults.refuse(true);
+      pair.faults.cut();
     }
     this.#later(() => {
       if (--this.#outages > 0) return;
-      for (const endpoint of this.#endpoints()) endpoint.faults.refuse(false);
+      for (const pair of this.#pairs()) pair.faults.refuse(false);
     }, duration);
   }
 
@@ -332,16 +332,16 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
   #dial(subscriber: Subscriber<TransportEvent<Down, Up>>): () => void {
     const { scheduler, name, linkOptions } = this.#settings;
     const dial = ++this.#dials;
-    const endpoint = memory<Up, Down>({
+    const pair = memory<Up, Down>({
       ...linkOptions,
       scheduler,
       latency: this.#latency,
       name: `${name}#${dial}`,
     });
-    if (this.#stalled) endpoint.faults.stall();
-    if (this.#outages > 0) endpoint.faults.refuse(true);
+    if (this.#stalled) pair.faults.stall();
+    if (this.#outages > 0) pair.faults.refuse(true);
     const connection: Connection = {
-      endpoint: endpoint as MemoryEndpoint<unknown, unknown>,
+      pair: pair as MemoryPair<unknown, unknown>,
       serverSide: undefined,
       timers: new Subscription(),
       accepted: false,
@@ -352,7 +352,7 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
     };
     this.#connections.add(connection);
     if (this.#listener) this.#attachServer(connection, this.#listener);
-    const client = endpoint.transport
+    const client = pair.transport
       .pipe(
         map((e): TransportEvent<Down, Up> =>
           e.type === 'connected' ? { type: 'connected', link: this.#lossy(e.link, connection) } : e,
@@ -390,8 +390,8 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
   }
 
   #attachServer(connection: Connection, listener: Subscriber<ServerEvent<Up, Down>>): void {
-    const endpoint = connection.endpoint as MemoryEndpoint<Up, Down>;
-    connection.serverSide = endpoint.server.subscribe((event) => {
+    const pair = connection.pair as MemoryPair<Up, Down>;
+    connection.serverSide = pair.server.subscribe((event) => {
       if (event.type !== 'connection') return;
       connection.accepted = true;
       listener.next({
@@ -431,9 +431,9 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
       () => {
         if (loss.effect === 'stall') {
           connection.lossStalled = true;
-          connection.endpoint.faults.stall();
+          connection.pair.faults.stall();
         } else {
-          connection.endpoint.faults.cut();
+          connection.pair.faults.cut();
         }
       },
       this.#latency,
@@ -452,7 +452,7 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
 }
 
 interface Connection {
-  readonly endpoint: MemoryEndpoint<unknown, unknown>;
+  readonly pair: MemoryPair<unknown, unknown>;
   serverSide: Subscription | undefined;
   /** The loss effect waiting to happen. */
   readonly timers: Subscription;

@@ -23,7 +23,7 @@ import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
  * ```ts
  * import { memory, type MemoryOptions } from 'rx-lifeline';
  * const options: MemoryOptions = { latency: 20, maxFrameBytes: 1024 };
- * const endpoint = memory(options);
+ * const pair = memory(options);
  * ```
  * @category Transports
  */
@@ -46,7 +46,7 @@ export interface MemoryOptions extends Omit<LinkOptions<unknown>, 'codec'> {
    */
   codec?: Codec<unknown>;
   /**
-   * A name for `LinkInfo.remote`, to tell endpoints apart in logs.
+   * A name for `LinkInfo.remote`, to tell memory pairs apart in logs.
    * @default 'memory'
    */
   name?: string;
@@ -74,16 +74,16 @@ export const MEMORY_OPTIONS: KnownOptions<MemoryOptions> = {
 export type MemoryDirection = 'to-server' | 'to-client';
 
 /**
- * Faults to inject into a {@link memory} endpoint's connections. They apply to every open
+ * Faults to inject into a {@link memory} pair's connections. They apply to every open
  * connection (and, for `stall` and `delay`, to later ones) until changed.
  *
  * @example
  * ```ts
  * import { memory } from 'rx-lifeline';
- * const endpoint = memory();
- * endpoint.faults.cutAfter(10); // the next 10 bytes towards the server arrive, then the link is cut
- * endpoint.faults.stall(); // a half-open link: nothing arrives, nobody is told
- * endpoint.faults.resume();
+ * const pair = memory();
+ * pair.faults.cutAfter(10); // the next 10 bytes towards the server arrive, then the link is cut
+ * pair.faults.stall(); // a half-open link: nothing arrives, nobody is told
+ * pair.faults.resume();
  * ```
  * @category Transports
  */
@@ -112,19 +112,19 @@ export interface MemoryFaults {
 }
 
 /**
- * An in-process endpoint created by {@link memory}.
+ * An in-process client/server pair created by {@link memory}.
  *
  * @typeParam Up - frames the client sends. @typeParam Down - frames the server sends.
  * @example
  * ```ts
- * import { memory, type MemoryEndpoint } from 'rx-lifeline';
- * const endpoint: MemoryEndpoint<string, number> = memory<string, number>();
- * console.log(endpoint.openConnections); // 0
+ * import { memory, type MemoryPair } from 'rx-lifeline';
+ * const pair: MemoryPair<string, number> = memory<string, number>();
+ * console.log(pair.openConnections); // 0
  * ```
  * @category Transports
  */
-export interface MemoryEndpoint<Up = unknown, Down = Up> {
-  /** The client side: each subscription dials the endpoint. */
+export interface MemoryPair<Up = unknown, Down = Up> {
+  /** The client side: each subscription dials the pair's server. */
   readonly transport: Transport<Down, Up>;
   /** The server side: subscribing listens; unsubscribing closes every accepted connection. */
   readonly server: Observable<ServerEvent<Up, Down>>;
@@ -143,16 +143,16 @@ export interface MemoryEndpoint<Up = unknown, Down = Up> {
  * ```ts
  * import { memory } from 'rx-lifeline';
  * import { filter } from 'rxjs';
- * const endpoint = memory<string>();
+ * const pair = memory<string>();
  * const onError = (error: unknown) => console.error('connection failed', error);
- * const server = endpoint.server.subscribe((event) => {
+ * const server = pair.server.subscribe((event) => {
  *   if (event.type !== 'connection') return;
  *   event.connection.subscribe({
  *     next: (e) => e.type === 'connected' && e.link.send('welcome'),
  *     error: onError, // this connection only: the server goes on
  *   });
  * });
- * const client = endpoint.transport
+ * const client = pair.transport
  *   .pipe(filter((e) => e.type === 'frame'))
  *   .subscribe({ next: (e) => console.log(e.frame), error: onError });
  * client.unsubscribe();
@@ -160,7 +160,7 @@ export interface MemoryEndpoint<Up = unknown, Down = Up> {
  * ```
  * @category Transports
  */
-export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): MemoryEndpoint<Up, Down> {
+export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): MemoryPair<Up, Down> {
   checkKnownOptions('memory', options, MEMORY_OPTIONS);
   const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;
   checkDelay(latency);
@@ -180,7 +180,7 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
   };
 }
 
-/** What a memory endpoint's network is made with. */
+/** What a memory pair's network is made with. */
 interface NetworkSettings {
   readonly scheduler: SchedulerLike;
   readonly codec: Codec<unknown>;
@@ -189,7 +189,7 @@ interface NetworkSettings {
   readonly latency: number;
 }
 
-/** One memory endpoint's network: its server, its pipes, and the faults in force. */
+/** One memory pair's network: its server, its pipes, and the faults in force. */
 class Network {
   readonly scheduler: SchedulerLike;
   readonly codec: Codec<unknown>;
@@ -232,7 +232,7 @@ class Network {
   listen(subscriber: Subscriber<ServerEvent<unknown, unknown>>): (() => void) | undefined {
     const { name } = this;
     if (this.listener) {
-      subscriber.error(new TypeError(`Memory endpoint '${name}' already has a server listening`));
+      subscriber.error(new TypeError(`Memory pair '${name}' already has a server listening`));
       return undefined;
     }
     this.listener = subscriber;
@@ -271,7 +271,7 @@ class Network {
   #connect(subscriber: Subscriber<TransportEvent<unknown, unknown>>): Half | undefined {
     if (!this.listener || this.refusing) {
       subscriber.error(
-        new DialError(`Connection refused by memory endpoint '${this.name}'`, { code: 'ECONNREFUSED' }),
+        new DialError(`Connection refused by memory pair '${this.name}'`, { code: 'ECONNREFUSED' }),
       );
       return undefined;
     }

@@ -29,8 +29,8 @@ describe('resumable with fileJournal', () => {
     const sessions: string[] = [];
     const clientGot: string[][] = [[], []];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
-      const server = acceptSessions<string>(endpoint.server).subscribe((session) => {
+      const pair = memory({ latency: 5 });
+      const server = acceptSessions<string>(pair.server).subscribe((session) => {
         sessions.push(session.id);
         session.events$.subscribe({
           next: (event) => {
@@ -44,7 +44,7 @@ describe('resumable with fileJournal', () => {
       const run = (n: 0 | 1, sends: [at: number, frames: string[]][], stopAt: number) => {
         const journal = fileJournal(path);
         let link: Link<string> | undefined;
-        const client = endpoint.transport
+        const client = pair.transport
           .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
           .subscribe((event) => {
             if (event.type === 'connected') link = event.link as Link<string>;
@@ -90,8 +90,8 @@ describe('resumable with fileJournal: the commitment point after a crash', () =>
     const sessions: string[] = [];
     let outcomes: SentOutcome[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
-      const server = acceptSessions<Message>(endpoint.server).subscribe((session) => {
+      const pair = memory({ latency: 5 });
+      const server = acceptSessions<Message>(pair.server).subscribe((session) => {
         sessions.push(session.id);
         session.events$.subscribe({
           next: (event) => {
@@ -101,7 +101,7 @@ describe('resumable with fileJournal: the commitment point after a crash', () =>
         });
       });
       const start = (journal: FileSessionJournal, onLink: (link: Link<Message>) => void) =>
-        endpoint.transport
+        pair.transport
           .pipe(reconnectWith(policy.constant(10)), resumable<Message>({ journal }))
           .subscribe((event) => {
             if (event.type === 'connected') onLink(event.link as Link<Message>);

@@ -113,9 +113,9 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
       }
       expect(sessionLinksSeen).to.have.length(2);
       for (const link of sessionLinksSeen) {
-        const endpoint = field(link, 'endpoint');
+        const side = field(link, 'side');
         const session = field(link, 'hooks');
-        expect(field(endpoint, 'ackDue'), 'SessionEndpoint.ackDue').to.equal(undefined);
+        expect(field(side, 'ackDue'), 'SessionSide.ackDue').to.equal(undefined);
         expect(field(session, 'lockedUntil'), 'Session.lockedUntil').to.equal(undefined);
         for (const name of ['end', 'closeSession', 'maxHeld'])
           expect(owns(session, name), `Session own ${name}`).to.equal(false);

@@ -415,12 +415,12 @@ describe('reconnectWith', () => {
   it('reconnects a real memory transport after a cut, in virtual time', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 1 });
-      endpoint.server
+      const pair = memory<string>({ latency: 1 });
+      pair.server
         .pipe(mergeMap((e) => (e.type === 'connection' ? e.connection.pipe(catchError(() => EMPTY)) : EMPTY)))
         .subscribe();
-      testScheduler.schedule(() => endpoint.faults.cut(), 5);
-      const session = endpoint.transport.pipe(reconnectWith(policy.constant(10)));
+      testScheduler.schedule(() => pair.faults.cut(), 5);
+      const session = pair.transport.pipe(reconnectWith(policy.constant(10)));
       // prettier-ignore
       expectObservable(summarize(session as Observable<SessionEvent>), '^ 30ms !').toBe('-c---x 10ms c', {
         c: 'c',
@@ -433,12 +433,12 @@ describe('reconnectWith', () => {
     const testScheduler = newTestScheduler();
     let connections = 0;
     testScheduler.run(({ expectObservable, cold }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = endpoint.server.subscribe((event) => {
+      const pair = memory({ latency: 1 });
+      const server = pair.server.subscribe((event) => {
         if (event.type === 'connection') connections++;
       });
-      cold('5ms x').subscribe(() => endpoint.faults.cut());
-      const untilDown = endpoint.transport.pipe(
+      cold('5ms x').subscribe(() => pair.faults.cut());
+      const untilDown = pair.transport.pipe(
         // Bounded, so that a dial left behind shows as a count instead of an endless loop.
         reconnectWith(policy.constant(10).maxAttempts(5)),
         takeWhile((event) => event.type !== 'disconnected'),
@@ -454,8 +454,8 @@ describe('reconnectWith', () => {
   it('cancelPending() piped before it fails at once with a TypeError naming the right order, not a retry', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const misplaced = endpoint.transport.pipe(
+      const pair = memory({ latency: 1 });
+      const misplaced = pair.transport.pipe(
         cancelPending(),
         reconnectWith(policy.constant(10)),
         map((event) => event.type),
@@ -488,8 +488,8 @@ describe('reconnectWith', () => {
   it('keeps DialError from the transport as the disconnect reason and the give-up cause', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>(); // nobody listens
-      const session = endpoint.transport.pipe(reconnectWith(policy.constant(10).maxAttempts(2)));
+      const pair = memory<string>(); // nobody listens
+      const session = pair.transport.pipe(reconnectWith(policy.constant(10).maxAttempts(2)));
       const outcome = summarize(session as Observable<SessionEvent>).pipe(
         catchError((error: GaveUpError) =>
           of(`${error.name}:${error.attempts}:${(error.cause as Error).name}`),

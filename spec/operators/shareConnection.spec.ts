@@ -218,9 +218,9 @@ describe('shareConnection', () => {
     const testScheduler = newTestScheduler();
     const counts: string[] = [];
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const endpoint = memory<string>({ latency: 1 });
+      const pair = memory<string>({ latency: 1 });
       let dials = 0;
-      const server = endpoint.server
+      const server = pair.server
         .pipe(
           mergeMap((event) => {
             if (event.type !== 'connection') return EMPTY;
@@ -231,9 +231,9 @@ describe('shareConnection', () => {
         .subscribe();
       // `dial` logs when the shared operator subscribes to the transport and when it lets go.
       const dial = cold('x');
-      const source = dial.pipe(switchMap(() => endpoint.transport));
+      const source = dial.pipe(switchMap(() => pair.transport));
       const shared = source.pipe(shareConnection({ idleTimeout: 50 }));
-      const record = (label: string) => () => counts.push(`${label}:${endpoint.openConnections}:${dials}`);
+      const record = (label: string) => () => counts.push(`${label}:${pair.openConnections}:${dials}`);
       // The dial takes 1 ms; the second subscriber joins at 5 and gets the connected event at once.
       // Both have left by 25; the idle window ends at 75, and the end reaches the server at 76.
       // prettier-ignore

@@ -411,16 +411,16 @@ describe('ConnectionPool', () => {
   it('works over the memory transport, and leaves nothing open', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(() => {
-      const endpoint = memory<string>({ scheduler: testScheduler, latency: 1 });
+      const pair = memory<string>({ scheduler: testScheduler, latency: 1 });
       let accepted = 0;
-      const server = endpoint.server.subscribe((event) => {
+      const server = pair.server.subscribe((event) => {
         if (event.type !== 'connection') return;
         accepted++;
         event.connection.subscribe((e) => {
           if (e.type === 'frame') void e; // a silent server
         });
       });
-      const pool = new ConnectionPool<string>({ dial: () => endpoint.transport, scheduler: testScheduler });
+      const pool = new ConnectionPool<string>({ dial: () => pair.transport, scheduler: testScheduler });
       const use = () =>
         pool.transport(HOST).subscribe((event) => {
           if (event.type === 'connected') event.link.send('hello');
@@ -430,7 +430,7 @@ describe('ConnectionPool', () => {
       testScheduler.schedule(() => use().unsubscribe(), 6); // unconfirmed when it leaves: closed
       testScheduler.schedule(() => {
         expect(accepted).to.equal(1);
-        expect(endpoint.openConnections).to.equal(0);
+        expect(pair.openConnections).to.equal(0);
         server.unsubscribe();
       }, 10);
     });

@@ -17,7 +17,7 @@ function chaos(seed: number) {
   let resumes = 0;
   let finishedAt = -1;
   testScheduler.run(() => {
-    const endpoint = memory<unknown>({ latency: 2 });
+    const pair = memory<unknown>({ latency: 2 });
     const subscriptions: Subscription[] = [];
     const done = () => toServer.length >= FRAMES && toClient.length >= FRAMES;
     const pump = (link: Link<number>, next: { n: number }) => {
@@ -28,7 +28,7 @@ function chaos(seed: number) {
       step();
     };
     subscriptions.push(
-      acceptSessions<number>(endpoint.server, { ackInterval: 20 }).subscribe((session) => {
+      acceptSessions<number>(pair.server, { ackInterval: 20 }).subscribe((session) => {
         subscriptions.push(
           session.events$.subscribe((event) => {
             if (event.type === 'connected') pump(event.link, { n: 0 });
@@ -38,7 +38,7 @@ function chaos(seed: number) {
       }),
     );
     subscriptions.push(
-      endpoint.transport
+      pair.transport
         .pipe(reconnectWith(policy.constant(10)), resumable<number>({ ackInterval: 20 }))
         .subscribe((event) => {
           if (event.type === 'connected') pump(event.link, { n: 0 });
@@ -52,8 +52,8 @@ function chaos(seed: number) {
         for (const subscription of subscriptions) subscription.unsubscribe();
         return;
       }
-      if (endpoint.openConnections > 0) cuts++;
-      endpoint.faults.cutAfter(Math.floor(random() * 400), random() < 0.5 ? 'to-server' : 'to-client');
+      if (pair.openConnections > 0) cuts++;
+      pair.faults.cutAfter(Math.floor(random() * 400), random() < 0.5 ? 'to-server' : 'to-client');
       testScheduler.schedule(inject, 20 + Math.floor(random() * 81));
     };
     testScheduler.schedule(inject, 20 + Math.floor(random() * 81));

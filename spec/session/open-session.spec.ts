@@ -9,7 +9,7 @@ import {
   SendQueueFullError,
   SessionLostError,
   type ClientState,
-  type MemoryEndpoint,
+  type MemoryPair,
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
 import { catchError, lastValueFrom, map, NEVER, of, take, timer, toArray, type Observable } from 'rxjs';
@@ -26,9 +26,9 @@ const showState = (s: ClientState): string =>
         ? `R:${s.reason}`
         : s.status[0]!;
 
-function plainSession(endpoint: MemoryEndpoint, maxQueued = 1_000) {
+function plainSession(pair: MemoryPair, maxQueued = 1_000) {
   return openSession(
-    endpoint.transport.pipe(reconnectWith(policy.constant(10)), cancelPending<string, string>({ maxQueued })),
+    pair.transport.pipe(reconnectWith(policy.constant(10)), cancelPending<string, string>({ maxQueued })),
   );
 }
 
@@ -36,10 +36,10 @@ describe('openSession', () => {
   it('state$: connecting, connected, reconnecting across a cut, connected, closed', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, () => 'ok').subscribe();
-      const session = plainSession(endpoint);
-      cold('5ms x').subscribe(() => endpoint.faults.cut());
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, () => 'ok').subscribe();
+      const session = plainSession(pair);
+      cold('5ms x').subscribe(() => pair.faults.cut());
       cold('20ms x').subscribe(() => session.close());
       // The dial at 15 connects at 16; close() at 20 flushes, and the end arrives at 21.
       // prettier-ignore
@@ -54,10 +54,10 @@ describe('openSession', () => {
   it("a lost session replaced (onSessionLost: 'reset'): state$ says reset, resets$ says what was lost, both before the fresh session's messages", () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveSessionsOn(endpoint, () => 'ok', { sessionTtl: 50 }).subscribe();
+      const pair = memory({ latency: 1 });
+      const server = serveSessionsOn(pair, () => 'ok', { sessionTtl: 50 }).subscribe();
       const session = openSession(
-        endpoint.transport.pipe(
+        pair.transport.pipe(
           reconnectWith(policy.constant(10)),
           resumable({ onSessionLost: 'reset', ackInterval: 5 }),
           cancelPending<string, string>(),
@@ -80,9 +80,9 @@ describe('openSession', () => {
       // 'c', sent on the fresh session, comes back after the reset.
       expectObservable(session.messages$).toBe('7ms A 84ms C 8ms |', { A: 'A', C: 'C' });
       testScheduler.schedule(() => session.send('a'), 5);
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 10);
       testScheduler.schedule(() => session.send('b'), 12);
-      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      testScheduler.schedule(() => pair.faults.refuse(false), 75);
       testScheduler.schedule(() => session.send('c'), 90);
       testScheduler.schedule(() => (session.close(), server.unsubscribe()), 100);
     });
@@ -93,13 +93,13 @@ describe('openSession', () => {
     const testScheduler = newTestScheduler();
     const overflow: unknown[] = [];
     testScheduler.run(({ expectObservable, cold }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, (payload) => `re:${String(payload)}`).subscribe();
-      const session = plainSession(endpoint, 2);
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (payload) => `re:${String(payload)}`).subscribe();
+      const session = plainSession(pair, 2);
       // Echoed upper-cased by the server: 'a' at 0 (queued until 1) comes back at 3.
       expectObservable(session.messages$, '^ 30ms !').toBe('---a 14ms (bc)', { a: 'A', b: 'B', c: 'C' });
       session.send('a');
-      cold('5ms x').subscribe(() => endpoint.faults.cut());
+      cold('5ms x').subscribe(() => pair.faults.cut());
       cold('7ms x').subscribe(() => {
         expect(session.send('b')).to.equal(false);
         expect(session.send('c')).to.equal(false);
@@ -124,17 +124,17 @@ describe('openSession', () => {
     const testScheduler = newTestScheduler();
     const refused: unknown[] = [];
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, () => 'ok').subscribe();
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, () => 'ok').subscribe();
       const session = openSession(
-        endpoint.transport.pipe(
+        pair.transport.pipe(
           reconnectWith(policy.constant(10)),
           cancelPending<string, string>({ maxQueuedBytes: 30 }),
         ),
       );
       // Each 'x…x' of 10 characters is 11 bytes of MessagePack: two fit in 30 bytes, a third does not.
       const ten = (c: string) => c.repeat(10);
-      testScheduler.schedule(() => endpoint.faults.cut(), 5);
+      testScheduler.schedule(() => pair.faults.cut(), 5);
       testScheduler.schedule(() => {
         session.send(ten('a'));
         session.send(ten('b'));
@@ -162,10 +162,10 @@ describe('openSession', () => {
     let refused: unknown;
     let echoed = 0;
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveSessionsOn(endpoint, (payload) => `re:${String(payload)}`).subscribe();
+      const pair = memory({ latency: 1 });
+      const server = serveSessionsOn(pair, (payload) => `re:${String(payload)}`).subscribe();
       const session = openSession(
-        endpoint.transport.pipe(
+        pair.transport.pipe(
           reconnectWith(policy.constant(10)),
           resumable({ ackInterval: 5 }),
           cancelPending<string, string>({ maxQueued: 10 }),
@@ -174,7 +174,7 @@ describe('openSession', () => {
       session.messages$.subscribe((m) => {
         if (m === `M${echoed}`) echoed++;
       });
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 5);
       testScheduler.schedule(() => {
         try {
           for (let n = 0; n < 5_000; n++) session.send(`m${n}`);
@@ -183,7 +183,7 @@ describe('openSession', () => {
           refused = error;
         }
       }, 10);
-      testScheduler.schedule(() => endpoint.faults.refuse(false), 20);
+      testScheduler.schedule(() => pair.faults.refuse(false), 20);
       testScheduler.schedule(() => (session.close(), server.unsubscribe()), 500);
     });
     // cancelPending's own queue (10 here) never filled: the replay buffer took everything.
@@ -197,23 +197,23 @@ describe('openSession', () => {
     const outcomes: string[] = [];
     let lost: SessionLostError | undefined;
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveSessionsOn(endpoint, () => 'ok', { sessionTtl: 50 }).subscribe();
+      const pair = memory({ latency: 1 });
+      const server = serveSessionsOn(pair, () => 'ok', { sessionTtl: 50 }).subscribe();
       const session = openSession(
-        endpoint.transport.pipe(
+        pair.transport.pipe(
           reconnectWith(policy.constant(10)),
           resumable({ maxFrames: 4, ackInterval: 5 }),
           cancelPending<string, string>(),
         ),
       );
       session.messages$.subscribe({ error: (e: SessionLostError) => (lost = e) });
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 5);
       testScheduler.schedule(() => {
         // Four fit the replay buffer; the rest wait in cancelPending's queue.
         for (let n = 0; n < 10; n++) session.send(`m${n}`);
         session.request('pending').subscribe({ error: (e: Error) => outcomes.push(e.name) });
       }, 10);
-      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      testScheduler.schedule(() => pair.faults.refuse(false), 75);
       testScheduler.schedule(() => server.unsubscribe(), 100);
     });
     expect(SessionLostError.is(lost)).to.equal(true);
@@ -228,14 +228,14 @@ describe('openSession', () => {
     const testScheduler = newTestScheduler();
     let unsent: readonly string[] = [];
     const aborted: number[] = [];
-    let endpoint: MemoryEndpoint | undefined;
+    let pair: MemoryPair | undefined;
     testScheduler.run(({ expectObservable, cold }) => {
-      endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, (_payload, { signal }) => {
+      pair = memory({ latency: 1 });
+      const server = serveOn(pair, (_payload, { signal }) => {
         signal.addEventListener('abort', () => aborted.push(testScheduler.now()));
         return NEVER;
       }).subscribe();
-      const session = plainSession(endpoint);
+      const session = plainSession(pair);
       const shown = (payload: string) =>
         session.request(payload).pipe(
           map(String),
@@ -246,7 +246,7 @@ describe('openSession', () => {
       testScheduler.schedule(() => {
         expectObservable(shown('while-away')).toBe('8ms (e|)', { e: 'RequestCancelledError' });
       }, 6);
-      cold('5ms x').subscribe(() => endpoint!.faults.cut());
+      cold('5ms x').subscribe(() => pair!.faults.cut());
       cold('8ms x').subscribe(() => {
         session.send('lost');
         unsent = session.close();
@@ -262,14 +262,14 @@ describe('openSession', () => {
     expect(unsent).to.deep.equal(['lost']);
     // The cut at 5 ended the request on the server at once (its connection went with it).
     expect(aborted).to.deep.equal([5]);
-    expect(endpoint!.openConnections).to.equal(0);
+    expect(pair!.openConnections).to.equal(0);
     expect(testScheduler.actions).to.deep.equal([]);
   });
 
   it('messages$ works with for await (rxjs-for-await), and ends with close()', async () => {
-    const endpoint = memory();
-    const server = serveOn(endpoint, () => 'ok').subscribe();
-    const session = plainSession(endpoint);
+    const pair = memory();
+    const server = serveOn(pair, () => 'ok').subscribe();
+    const session = plainSession(pair);
     try {
       for (const m of ['x', 'y', 'z']) session.send(m);
       const seen: string[] = [];
@@ -288,9 +288,9 @@ describe('openSession', () => {
   });
 
   it('infers the message types from cancelPending<In, Out>() at the end of the pipe (checked by tsc)', () => {
-    const endpoint = memory();
+    const pair = memory();
     const session = openSession(
-      endpoint.transport.pipe(reconnectWith(policy.constant(10)), cancelPending<number, string>()),
+      pair.transport.pipe(reconnectWith(policy.constant(10)), cancelPending<number, string>()),
     );
     // Never called: what matters is that it compiles, which `npm test` checks before any test runs.
     const typed = (): void => {
@@ -307,12 +307,12 @@ describe('openSession', () => {
   });
 
   it('refuses a stream without cancelPending() with a TypeError', () => {
-    const endpoint = memory();
-    expect(() => openSession(endpoint.transport.pipe(reconnectWith(policy.constant(10))))).to.throw(
+    const pair = memory();
+    expect(() => openSession(pair.transport.pipe(reconnectWith(policy.constant(10))))).to.throw(
       TypeError,
       /cancelPending/,
     );
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
   });
 
   it('chaos: 1,000 requests, mixed idempotent or not, through resumable with random cuts, each settles exactly once', () => {
@@ -321,11 +321,11 @@ describe('openSession', () => {
     const testScheduler = newTestScheduler();
     const calls = new Map<number, number>();
     const settled = new Map<number, string[]>();
-    let endpoint: MemoryEndpoint | undefined;
+    let pair: MemoryPair | undefined;
     let reconnects = 0;
     testScheduler.run(() => {
-      endpoint = memory({ latency: 1 });
-      const server = serveSessionsOn(endpoint, (payload) => {
+      pair = memory({ latency: 1 });
+      const server = serveSessionsOn(pair, (payload) => {
         const n = payload as number;
         calls.set(n, (calls.get(n) ?? 0) + 1);
         // Some answer at once, some later, some stream three values.
@@ -337,7 +337,7 @@ describe('openSession', () => {
         return timer(Math.floor(random() * 30)).pipe(map(() => n * 10));
       }).subscribe();
       const session = openSession(
-        endpoint.transport.pipe(
+        pair.transport.pipe(
           reconnectWith(policy.constant(5)),
           resumable({ ackInterval: 5 }),
           cancelPending<string, string>({ maxPending: 1_000 }),
@@ -366,8 +366,8 @@ describe('openSession', () => {
         const how = random() < 0.5;
         const direction = random() < 0.5 ? 'to-server' : 'to-client';
         testScheduler.schedule(() => {
-          if (how) endpoint!.faults.cut();
-          else endpoint!.faults.cutAfter(bytes, direction);
+          if (how) pair!.faults.cut();
+          else pair!.faults.cutAfter(bytes, direction);
         }, at);
       }
       testScheduler.schedule(() => {
@@ -385,7 +385,7 @@ describe('openSession', () => {
     }
     expect(problems, `seed ${seed}`).to.deep.equal([]);
     expect(reconnects, 'the cuts broke connections').to.be.greaterThan(50);
-    expect(endpoint!.openConnections).to.equal(0);
+    expect(pair!.openConnections).to.equal(0);
     expect(testScheduler.actions).to.deep.equal([]);
   });
 });

@@ -9,7 +9,7 @@ import {
   SendBufferFullError,
   type Codec,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type Transport,
   type TransportEvent,
   type WriteReport,
@@ -44,13 +44,9 @@ function asMarbles<In>(transport: Observable<TransportEvent<In, unknown>>): Obse
 const ends = { c: 'c', z: 'z', x: 'E:ConnectionResetError', p: 'E:PeerClosedError' };
 
 /** Runs the client until connected and returns its link. */
-function connectNow(
-  endpoint: MemoryEndpoint<string>,
-  scheduler: TestScheduler,
-  onError?: (e: unknown) => void,
-) {
+function connectNow(pair: MemoryPair<string>, scheduler: TestScheduler, onError?: (e: unknown) => void) {
   let link: Link<string> | undefined;
-  endpoint.transport.subscribe({
+  pair.transport.subscribe({
     next: (e) => e.type === 'connected' && (link = e.link),
     error: onError ?? (() => undefined),
   });
@@ -65,10 +61,10 @@ function connectNow(
  * end and `E:Name` for its error. It never completes by itself: the server stays up.
  */
 function serve(
-  endpoint: MemoryEndpoint<string>,
+  pair: MemoryPair<string>,
   onFrame: (frame: string, link: Link<string>) => void = () => undefined,
 ): Observable<string> {
-  return endpoint.server.pipe(
+  return pair.server.pipe(
     mergeMap((event) => {
       if (event.type !== 'connection') return EMPTY;
       let link: Link<string> | undefined;
@@ -111,19 +107,19 @@ describe('memory()', () => {
 
   it('refuses a dial when no server listens', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 2 });
+      const pair = memory<string>({ latency: 2 });
       // prettier-ignore
-      expectObservable(asMarbles(endpoint.transport)).toBe('--(x|)', { x: 'E:DialError' });
+      expectObservable(asMarbles(pair.transport)).toBe('--(x|)', { x: 'E:DialError' });
     });
   });
 
   it('refuses dials while faults.refuse(true), even with a server listening', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>();
-      endpoint.server.subscribe();
-      endpoint.faults.refuse(true);
+      const pair = memory<string>();
+      pair.server.subscribe();
+      pair.faults.refuse(true);
       let error: unknown;
-      endpoint.transport.subscribe({ error: (e) => (error = e) });
+      pair.transport.subscribe({ error: (e) => (error = e) });
       testScheduler.flush();
       expect(DialError.is(error) && error.code).to.equal('ECONNREFUSED');
       expectObservable(EMPTY).toBe('|');
@@ -132,20 +128,20 @@ describe('memory()', () => {
 
   it('connects after the latency and carries frames both ways', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 3 });
-      const serverSide = serve(endpoint, (frame, link) => link.send(frame.toUpperCase()));
+      const pair = memory<string>({ latency: 3 });
+      const serverSide = serve(pair, (frame, link) => link.send(frame.toUpperCase()));
       // dial 3 ms; the frames take 3 ms to the server and their echoes 3 ms back
       // prettier-ignore
       expectObservable(serverSide, '^-------------!').toBe('---c--(ab)');
       // prettier-ignore
-      expectObservable(asMarbles(sending(endpoint.transport, ['a', 'b'])), '^-------------!').toBe('---c-----(AB)');
+      expectObservable(asMarbles(sending(pair.transport, ['a', 'b'])), '^-------------!').toBe('---c-----(AB)');
     });
   });
 
   it('completes the client when the server closes the link, after delivering what was sent', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 1 });
-      const serverSide = endpoint.server.pipe(
+      const pair = memory<string>({ latency: 1 });
+      const serverSide = pair.server.pipe(
         mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)),
         tap((event) => {
           if (event.type !== 'connected') return;
@@ -156,52 +152,52 @@ describe('memory()', () => {
       // prettier-ignore
       expectObservable(asMarbles(serverSide), '^------!').toBe('-c-', ends);
       // prettier-ignore
-      expectObservable(asMarbles(endpoint.transport)).toBe('-c(b|)', { c: 'c', b: 'bye' });
+      expectObservable(asMarbles(pair.transport)).toBe('-c(b|)', { c: 'c', b: 'bye' });
     });
   });
 
   it('unsubscribing the client ends the server side cleanly and frees the connection', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 1 });
+      const pair = memory<string>({ latency: 1 });
       // prettier-ignore
-      expectObservable(serve(endpoint), '^------!').toBe('-c--z', ends);
+      expectObservable(serve(pair), '^------!').toBe('-c--z', ends);
       // prettier-ignore
-      expectObservable(asMarbles(endpoint.transport), '^--!').toBe('-c-');
-      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 10);
+      expectObservable(asMarbles(pair.transport), '^--!').toBe('-c-');
+      testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 10);
     });
   });
 
   it('unsubscribing the server completes every connection it accepted', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>();
+      const pair = memory<string>();
       // prettier-ignore
-      expectObservable(serve(endpoint), '^----!').toBe('c----');
+      expectObservable(serve(pair), '^----!').toBe('c----');
       // prettier-ignore
-      expectObservable(asMarbles(endpoint.transport)).toBe('c----|');
+      expectObservable(asMarbles(pair.transport)).toBe('c----|');
     });
   });
 
   it('cut() resets both sides with ConnectionResetError', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>();
-      testScheduler.schedule(() => endpoint.faults.cut(), 4);
+      const pair = memory<string>();
+      testScheduler.schedule(() => pair.faults.cut(), 4);
       const values = ends;
       // prettier-ignore
-      expectObservable(serve(endpoint), '^-------!').toBe('c---x', values);
+      expectObservable(serve(pair), '^-------!').toBe('c---x', values);
       // prettier-ignore
       // prettier-ignore
-      expectObservable(asMarbles(endpoint.transport)).toBe('c---(x|)', values);
+      expectObservable(asMarbles(pair.transport)).toBe('c---(x|)', values);
     });
   });
 
   it('a transport subscribed again dials a new connection', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 1 });
-      testScheduler.schedule(() => endpoint.faults.cut(), 3);
+      const pair = memory<string>({ latency: 1 });
+      testScheduler.schedule(() => pair.faults.cut(), 3);
       // prettier-ignore
-      expectObservable(serve(endpoint), '^-------!').toBe('-c-xc', ends);
-      const twice = asMarbles(endpoint.transport).pipe(
-        mergeMap((value) => (value.startsWith('E:') ? asMarbles(endpoint.transport) : of(value))),
+      expectObservable(serve(pair), '^-------!').toBe('-c-xc', ends);
+      const twice = asMarbles(pair.transport).pipe(
+        mergeMap((value) => (value.startsWith('E:') ? asMarbles(pair.transport) : of(value))),
       );
       // prettier-ignore
       expectObservable(twice, '^-------!').toBe('-c--c');
@@ -209,17 +205,15 @@ describe('memory()', () => {
   });
 
   it('cutAfter(n) delivers exactly n bytes, mid-frame, and reports what left whole', () => {
-    const endpoint = memory<string>({ scheduler: testScheduler });
+    const pair = memory<string>({ scheduler: testScheduler });
     const received: string[] = [];
     let serverError: unknown;
     let clientError: unknown;
-    serve(endpoint, (frame) => received.push(frame)).subscribe(
-      (v) => v.startsWith('E:') && (serverError = v),
-    );
+    serve(pair, (frame) => received.push(frame)).subscribe((v) => v.startsWith('E:') && (serverError = v));
     // Each 'xxxx' frame is 4 bytes of prefix + 5 bytes of msgpack (a fixstr header + 4 chars).
     const frameBytes = 9;
-    const link = connectNow(endpoint, testScheduler, (e) => (clientError = e));
-    endpoint.faults.cutAfter(frameBytes + 4);
+    const link = connectNow(pair, testScheduler, (e) => (clientError = e));
+    pair.faults.cutAfter(frameBytes + 4);
     for (const frame of ['aaaa', 'bbbb', 'cccc']) link.send(frame);
     expect(link.framesSent).to.equal(3);
     testScheduler.flush();
@@ -239,11 +233,11 @@ describe('memory()', () => {
   });
 
   it('cutAfter(n) ending inside the last frame reports it partial', () => {
-    const endpoint = memory<string>({ scheduler: testScheduler });
-    serve(endpoint).subscribe();
+    const pair = memory<string>({ scheduler: testScheduler });
+    serve(pair).subscribe();
     let report: WriteReport | undefined;
-    const link = connectNow(endpoint, testScheduler, (e) => (report = (e as ConnectionResetError).write));
-    endpoint.faults.cutAfter(9 + 3);
+    const link = connectNow(pair, testScheduler, (e) => (report = (e as ConnectionResetError).write));
+    pair.faults.cutAfter(9 + 3);
     link.send('aaaa');
     link.send('bbbb');
     testScheduler.flush();
@@ -256,41 +250,41 @@ describe('memory()', () => {
   });
 
   it("cutAfter(n, _, 'end') inside a frame is a PeerClosedError for the receiver", () => {
-    const endpoint = memory<string>({ scheduler: testScheduler });
+    const pair = memory<string>({ scheduler: testScheduler });
     const received: string[] = [];
     let serverEnd = '';
-    serve(endpoint, (frame) => received.push(frame)).subscribe((v) => (serverEnd = v));
+    serve(pair, (frame) => received.push(frame)).subscribe((v) => (serverEnd = v));
     let clientError: unknown;
-    const link = connectNow(endpoint, testScheduler, (e) => (clientError = e));
-    endpoint.faults.cutAfter(9 + 3, 'to-server', 'end');
+    const link = connectNow(pair, testScheduler, (e) => (clientError = e));
+    pair.faults.cutAfter(9 + 3, 'to-server', 'end');
     link.send('aaaa');
     link.send('bbbb');
     testScheduler.flush();
     expect(received).to.deep.equal(['aaaa']);
     expect(serverEnd).to.equal('E:PeerClosedError');
     expect(ConnectionResetError.is(clientError)).to.equal(true);
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
   });
 
   it("cutAfter(n, _, 'end') on a frame boundary completes the receiver", () => {
-    const endpoint = memory<string>({ scheduler: testScheduler });
+    const pair = memory<string>({ scheduler: testScheduler });
     const serverSide: string[] = [];
-    serve(endpoint).subscribe((v) => serverSide.push(v));
-    const link = connectNow(endpoint, testScheduler);
-    endpoint.faults.cutAfter(9, 'to-server', 'end');
+    serve(pair).subscribe((v) => serverSide.push(v));
+    const link = connectNow(pair, testScheduler);
+    pair.faults.cutAfter(9, 'to-server', 'end');
     link.send('aaaa');
     link.send('bbbb');
     testScheduler.flush();
     expect(serverSide).to.deep.equal(['c', 'aaaa', 'z']);
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
   });
 
   it('a frame the socket delivered is reported whole', () => {
-    const endpoint = memory<string>({ scheduler: testScheduler });
-    serve(endpoint).subscribe();
+    const pair = memory<string>({ scheduler: testScheduler });
+    serve(pair).subscribe();
     let link: Link<string> | undefined;
     let error: ConnectionResetError | undefined;
-    sending(endpoint.transport, ['aaaa'], (l) => (link = l)).subscribe({ error: (e) => (error = e) });
+    sending(pair.transport, ['aaaa'], (l) => (link = l)).subscribe({ error: (e) => (error = e) });
     testScheduler.flush();
     expect(link?.writeReport()).to.deep.equal({
       lastFrame: 'whole',
@@ -298,69 +292,69 @@ describe('memory()', () => {
       unconfirmedBytes: 0,
       framesLeft: 1,
     });
-    endpoint.faults.cut();
+    pair.faults.cut();
     expect(error?.write.lastFrame).to.equal('whole');
     expect(error?.phase).to.equal('read');
   });
 
   it('stall() holds traffic silently and resume() delivers it in order', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 1 });
-      sending(endpoint.transport, ['a', 'b']).subscribe();
+      const pair = memory<string>({ latency: 1 });
+      sending(pair.transport, ['a', 'b']).subscribe();
       // Scheduled after the dial, so the connection opens at 1 and only its traffic is held.
-      testScheduler.schedule(() => endpoint.faults.stall(), 1);
-      testScheduler.schedule(() => endpoint.faults.resume(), 10);
+      testScheduler.schedule(() => pair.faults.stall(), 1);
+      testScheduler.schedule(() => pair.faults.resume(), 10);
       // connected at 1; frames sent at 1 are held by the stall and delivered on resume at 10
       // prettier-ignore
-      expectObservable(serve(endpoint), '^-------------!').toBe('-c--------(ab)');
+      expectObservable(serve(pair), '^-------------!').toBe('-c--------(ab)');
     });
   });
 
   it('a dial during a stall hangs until the stall ends', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 1 });
-      endpoint.faults.stall();
-      testScheduler.schedule(() => endpoint.faults.resume(), 10);
+      const pair = memory<string>({ latency: 1 });
+      pair.faults.stall();
+      testScheduler.schedule(() => pair.faults.resume(), 10);
       // prettier-ignore
-      expectObservable(serve(endpoint), '^-----------!').toBe('10ms c');
+      expectObservable(serve(pair), '^-----------!').toBe('10ms c');
       // prettier-ignore
-      expectObservable(asMarbles(endpoint.transport), '^-----------!').toBe('10ms c');
+      expectObservable(asMarbles(pair.transport), '^-----------!').toBe('10ms c');
     });
   });
 
   it('delay(ms) changes the latency of later dials and deliveries', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>();
-      endpoint.faults.delay(5);
-      sending(endpoint.transport, ['a']).subscribe();
+      const pair = memory<string>();
+      pair.faults.delay(5);
+      sending(pair.transport, ['a']).subscribe();
       // prettier-ignore
-      expectObservable(serve(endpoint), '^-----------!').toBe('-----c----a');
+      expectObservable(serve(pair), '^-----------!').toBe('-----c----a');
     });
   });
 
   it('an accepted connection can be subscribed once', () => {
-    const endpoint = memory<string>({ scheduler: testScheduler });
+    const pair = memory<string>({ scheduler: testScheduler });
     const errors: unknown[] = [];
-    const server = endpoint.server.subscribe((event) => {
+    const server = pair.server.subscribe((event) => {
       if (event.type !== 'connection') return;
       event.connection.subscribe();
       event.connection.subscribe({ error: (e) => errors.push(e) });
     });
-    const client = endpoint.transport.subscribe();
+    const client = pair.transport.subscribe();
     testScheduler.flush();
     expect(errors).to.have.length(1);
     expect(errors[0]).to.be.instanceOf(TypeError);
     client.unsubscribe();
     testScheduler.flush();
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
     server.unsubscribe();
   });
 
-  it('a second server on the same endpoint errors', () => {
-    const endpoint = memory({ scheduler: testScheduler });
-    const first = endpoint.server.subscribe();
+  it('a second server on the same pair errors', () => {
+    const pair = memory({ scheduler: testScheduler });
+    const first = pair.server.subscribe();
     let error: unknown;
-    endpoint.server.subscribe({ error: (e) => (error = e) });
+    pair.server.subscribe({ error: (e) => (error = e) });
     expect(error).to.be.instanceOf(TypeError);
     first.unsubscribe();
   });
@@ -375,24 +369,24 @@ describe('memory()', () => {
         return value;
       },
     };
-    const endpoint = memory<string>({ scheduler: testScheduler, codec });
+    const pair = memory<string>({ scheduler: testScheduler, codec });
     const received: string[] = [];
     let serverError: unknown;
     let clientError: unknown;
-    endpoint.server
+    pair.server
       .pipe(mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)))
       .subscribe({
         next: (e) => e.type === 'frame' && received.push(e.frame),
         error: (e) => (serverError = e),
       });
-    sending(endpoint.transport, ['ok', 'bad', 'never']).subscribe({ error: (e) => (clientError = e) });
+    sending(pair.transport, ['ok', 'bad', 'never']).subscribe({ error: (e) => (clientError = e) });
     testScheduler.flush();
     expect(received).to.deep.equal(['ok']);
     expect(ProtocolError.is(serverError)).to.equal(true);
     expect((serverError as ProtocolError).offset).to.equal(4 + 2);
     expect((serverError as ProtocolError).message).to.match(/offset 6.*not a frame/);
     expect(ConnectionResetError.is(clientError)).to.equal(true);
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
   });
 
   it('decodes nothing more once a layer above failed the connection on a frame', () => {
@@ -405,9 +399,9 @@ describe('memory()', () => {
         return value;
       },
     };
-    const endpoint = memory<string>({ scheduler: testScheduler, codec });
+    const pair = memory<string>({ scheduler: testScheduler, codec });
     let serverError: unknown;
-    endpoint.server
+    pair.server
       .pipe(
         mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)),
         tap((e) => {
@@ -416,20 +410,20 @@ describe('memory()', () => {
         }),
       )
       .subscribe({ error: (e) => (serverError = e) });
-    sending(endpoint.transport, ['ok', 'bad', 'after', 'more']).subscribe({ error: () => undefined });
+    sending(pair.transport, ['ok', 'bad', 'after', 'more']).subscribe({ error: () => undefined });
     testScheduler.flush();
     expect((serverError as Error).message).to.equal('rejected above');
     // The three frames came in one batch: the two after 'bad' were never decoded.
     expect(decoded).to.deep.equal(['ok', 'bad']);
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
   });
 
   it('a subscriber that throws from next fails its connection only, with a ProtocolError', () => {
-    const endpoint = memory<string>({ scheduler: testScheduler });
+    const pair = memory<string>({ scheduler: testScheduler });
     const boom = new Error('subscriber failed');
     let serverError: unknown;
     const frames: string[] = [];
-    endpoint.server.subscribe((event) => {
+    pair.server.subscribe((event) => {
       if (event.type !== 'connection') return;
       // A hand-made Subscriber calls its destination directly: a throw comes straight back to the
       // transport, which RxJS's own subscribers never do.
@@ -446,20 +440,20 @@ describe('memory()', () => {
       );
     });
     let clientError: unknown;
-    sending(endpoint.transport, ['ok', 'bad', 'never']).subscribe({ error: (e) => (clientError = e) });
+    sending(pair.transport, ['ok', 'bad', 'never']).subscribe({ error: (e) => (clientError = e) });
     testScheduler.flush();
     expect(frames).to.deep.equal(['ok', 'bad']);
     expect(serverError).to.be.instanceOf(ProtocolError);
     expect((serverError as ProtocolError).cause).to.equal(boom);
     expect(ConnectionResetError.is(clientError)).to.equal(true);
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
   });
 
   it('refuses frames it cannot encode or that exceed maxFrameBytes, without closing', () => {
-    const endpoint = memory<unknown>({ scheduler: testScheduler, maxFrameBytes: 8 });
-    const server = endpoint.server.subscribe();
+    const pair = memory<unknown>({ scheduler: testScheduler, maxFrameBytes: 8 });
+    const server = pair.server.subscribe();
     let link: Link<unknown> | undefined;
-    const sub = endpoint.transport.subscribe((e) => e.type === 'connected' && (link = e.link));
+    const sub = pair.transport.subscribe((e) => e.type === 'connected' && (link = e.link));
     testScheduler.flush();
     expect(() => link!.send('x'.repeat(20))).to.throw(EncodeError, /1 to 8 bytes/);
     expect(() => link!.send(Symbol('nope'))).to.throw(EncodeError);
@@ -471,18 +465,18 @@ describe('memory()', () => {
   });
 
   it('applies backpressure: false above the high-water mark, SendBufferFullError at the cap, drain$ after', () => {
-    const endpoint = memory<string>({
+    const pair = memory<string>({
       scheduler: testScheduler,
       maxFrameBytes: 16,
       highWaterMark: 30,
       maxBufferedBytes: 40,
     });
     const received: string[] = [];
-    serve(endpoint, (frame) => received.push(frame)).subscribe();
+    serve(pair, (frame) => received.push(frame)).subscribe();
     let link: Link<string> | undefined;
-    const sub = endpoint.transport.subscribe((e) => e.type === 'connected' && (link = e.link));
+    const sub = pair.transport.subscribe((e) => e.type === 'connected' && (link = e.link));
     testScheduler.flush();
-    endpoint.faults.stall();
+    pair.faults.stall();
     // 'aaaa' is 9 bytes on the wire
     expect(link!.send('aaaa')).to.equal(true);
     expect(link!.send('bbbb')).to.equal(true);
@@ -495,7 +489,7 @@ describe('memory()', () => {
     testScheduler.flush();
     expect(received).to.deep.equal([]);
     expect(link!.bufferedBytes).to.equal(36);
-    endpoint.faults.resume();
+    pair.faults.resume();
     testScheduler.flush();
     expect(received).to.deep.equal(['aaaa', 'bbbb', 'cccc', 'dddd']);
     expect(link!.bufferedBytes).to.equal(0);
@@ -506,9 +500,9 @@ describe('memory()', () => {
 
   it('close() flushes queued frames, completes both sides, and later sends throw LinkClosedError', () => {
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory<string>({ latency: 1 });
+      const pair = memory<string>({ latency: 1 });
       let link: Link<string> | undefined;
-      const client = endpoint.transport.pipe(
+      const client = pair.transport.pipe(
         tap((e) => {
           if (e.type !== 'connected') return;
           link = e.link;
@@ -518,12 +512,12 @@ describe('memory()', () => {
         }),
       );
       // prettier-ignore
-      expectObservable(serve(endpoint), '^------!').toBe('-c(otz)', { ...ends, o: 'one', t: 'two' });
+      expectObservable(serve(pair), '^------!').toBe('-c(otz)', { ...ends, o: 'one', t: 'two' });
       // prettier-ignore
       expectObservable(asMarbles(client)).toBe('-c|');
       testScheduler.schedule(() => {
         expect(() => link!.send('three')).to.throw(LinkClosedError);
-        expect(endpoint.openConnections).to.equal(0);
+        expect(pair.openConnections).to.equal(0);
       }, 5);
     });
   });
@@ -532,21 +526,21 @@ describe('memory()', () => {
     testScheduler.run(({ expectObservable }) => {
       // Every timer longer than 1 ms fires 1 ms early: the dial connects at 4 instead of 5, and
       // each delivery timer finds its frame not yet due and must wait for the rest.
-      const endpoint = memory<string>({ latency: 5, scheduler: earlyTimers(testScheduler, 1) });
-      const serverSide = serve(endpoint, (frame, link) => link.send(frame.toUpperCase()));
+      const pair = memory<string>({ latency: 5, scheduler: earlyTimers(testScheduler, 1) });
+      const serverSide = serve(pair, (frame, link) => link.send(frame.toUpperCase()));
       // prettier-ignore
       expectObservable(serverSide, '^-------------------!').toBe('----c----a');
       // prettier-ignore
-      expectObservable(asMarbles(sending(endpoint.transport, ['a'])), '^-------------------!').toBe('----c---------A');
+      expectObservable(asMarbles(sending(pair.transport, ['a'])), '^-------------------!').toBe('----c---------A');
     });
   });
 
   it('delivers a frame whose real timer fires early (asyncScheduler)', async () => {
-    const endpoint = memory<string>({ latency: 30, scheduler: earlyTimers(asyncScheduler, 10) });
-    const server = serve(endpoint, (frame, link) => link.send(frame.toUpperCase())).subscribe();
+    const pair = memory<string>({ latency: 30, scheduler: earlyTimers(asyncScheduler, 10) });
+    const server = serve(pair, (frame, link) => link.send(frame.toUpperCase())).subscribe();
     try {
       const echoed = firstValueFrom(
-        sending(endpoint.transport, ['ping']).pipe(
+        sending(pair.transport, ['ping']).pipe(
           filter((event) => event.type === 'frame'),
           map((event) => (event as { frame: string }).frame),
           // A lost frame never arrives: fail in bounded time instead of hanging the suite.

@@ -138,14 +138,14 @@ export class Handshake<In, Out> {
     hello: Hello,
     token = randomId(),
   ): void {
-    const { endpoint } = session;
-    if (hello.received > endpoint.lastSeq) {
+    const { side } = session;
+    if (hello.received > side.lastSeq) {
       throw layerError(
-        `hello claims frame ${hello.received}, above the last sent (${endpoint.lastSeq})`,
+        `hello claims frame ${hello.received}, above the last sent (${side.lastSeq})`,
         connection.link,
       );
     }
-    if (!endpoint.canResumeFrom(hello.received)) return this.gap(connection, session, hello);
+    if (!side.canResumeFrom(hello.received)) return this.gap(connection, session, hello);
     // The newest connection wins: an older one still attached is closed.
     this.registry.displace(session);
     // The welcome below may be lost in a cut: until the client speaks on this connection, the
@@ -157,7 +157,7 @@ export class Handshake<In, Out> {
 
   /** The client missed frames the session no longer holds: refused, and the session is lost. */
   private gap(connection: ServerConnection<In, Out>, session: Session<In, Out>, hello: Hello): void {
-    this.lostGap(connection, hello, session.endpoint.buffer.firstSeq, session);
+    this.lostGap(connection, hello, session.side.buffer.firstSeq, session);
   }
 
   private lostGap(
@@ -289,7 +289,7 @@ export class Handshake<In, Out> {
     }
     if (local) this.registry.end(local, fencedError(local.id, stored.epoch));
     const session = this.registry.create(stored.id, stored.epoch);
-    session.endpoint.restore({ ...stored, session: stored.id, token });
+    session.side.restore({ ...stored, session: stored.id, token });
     session.redeliveredThrough = hello.sent ?? 0;
     session.previousToken = hello.token;
     this.welcomeNew(connection, session, hello.received, hello.v[1], token);
@@ -315,13 +315,13 @@ export class Handshake<In, Out> {
         session: session.id,
         token: session.token,
         // With a store, only what it kept: the client replays the rest.
-        received: session.endpoint.ackable,
+        received: session.side.ackable,
         // The replay of the frames the dead process stored ends at `sent`: the client settles
         // what that process took once the replay is in (see resumable's 'resumed').
-        ...(moved ? { moved: true, sent: session.endpoint.lastSeq } : {}),
+        ...(moved ? { moved: true, sent: session.side.lastSeq } : {}),
       },
     ]);
-    return session.endpoint.attach(link, peerReceived);
+    return session.side.attach(link, peerReceived);
   }
 }
 

@@ -10,12 +10,12 @@ import type { ConnectedEvent, FrameEvent, HandshakeResult, Link } from '../../co
 import { asLayerError, notAnEnvelope, notASessionEvent } from '../../internal/peer-input.js';
 import { unlisted } from '../handshake/layers.js';
 import {
-  SessionEndpoint,
+  SessionSide,
   SessionLink,
-  type EndpointOptions,
-  type EndpointOwner,
+  type SideOptions,
+  type SideOwner,
   type SessionLinkHooks,
-} from './endpoint.js';
+} from './session-side.js';
 import {
   ReplayBufferFullError,
   SessionLostError,
@@ -47,7 +47,7 @@ export interface ResumableSettings<Out> {
   readonly journal: SessionJournal | undefined;
   readonly onOverflow: 'error' | 'event';
   readonly onSessionLost: 'error' | 'reset';
-  readonly endpoint: EndpointOptions<Out>;
+  readonly side: SideOptions<Out>;
 }
 
 /** What a {@link ResumableRun} emits: its own events and those it passes through. */
@@ -59,11 +59,11 @@ type Phase = 'offline' | 'handshake' | 'live';
 
 /**
  * The client side of one resumable session: its handshake on each connection, the session link it
- * hands out, and how it ends. It is the hooks of its link, the owner of its endpoint and the
+ * hands out, and how it ends. It is the hooks of its link, the owner of its side and the
  * observer of its source, so that a session holds this one object for them, and no closures.
  */
 export class ResumableRun<In, Out>
-  implements SessionLinkHooks<Out>, EndpointOwner, Observer<{ readonly type: string }>
+  implements SessionLinkHooks<Out>, SideOwner, Observer<{ readonly type: string }>
 {
   #inner: Link<unknown> | undefined;
   #phase: Phase = 'offline';
@@ -84,7 +84,7 @@ export class ResumableRun<In, Out>
   #closeRequested = false;
   #ended = false;
   readonly #upstream = new Subscription();
-  readonly #endpoint: SessionEndpoint<Out>;
+  readonly #side: SessionSide<Out>;
   readonly #link: SessionLink<Out>;
   readonly #subscriber: Subscriber<ResumableEmitted<In, Out>>;
   readonly #settings: ResumableSettings<Out>;
@@ -92,8 +92,8 @@ export class ResumableRun<In, Out>
   constructor(subscriber: Subscriber<ResumableEmitted<In, Out>>, settings: ResumableSettings<Out>) {
     this.#subscriber = subscriber;
     this.#settings = settings;
-    this.#endpoint = new SessionEndpoint<Out>(settings.endpoint, this, settings.journal);
-    this.#link = new SessionLink<Out>(this.#endpoint, this);
+    this.#side = new SessionSide<Out>(settings.side, this, settings.journal);
+    this.#link = new SessionLink<Out>(this.#side, this);
   }
 
   /**
@@ -110,12 +110,12 @@ export class ResumableRun<In, Out>
     return teardown;
   }
 
-  /** Ends the stream with `error`, once (the endpoint's owner hook, and every fatal path). */
+  /** Ends the stream with `error`, once (the side's owner hook, and every fatal path). */
   endNow(error: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#upstream.unsubscribe();
-    this.#endpoint.dispose();
+    this.#side.dispose();
     this.#subscriber.error(error);
   }
 
@@ -143,15 +143,15 @@ export class ResumableRun<In, Out>
   complete(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#endpoint.dispose();
+    this.#side.dispose();
     this.#subscriber.complete();
   }
 
   // The session link's hooks.
   send(frame: Out): boolean {
-    if (this.#settings.onOverflow === 'error') return this.#endpoint.send(frame);
+    if (this.#settings.onOverflow === 'error') return this.#side.send(frame);
     try {
-      return this.#endpoint.send(frame);
+      return this.#side.send(frame);
     } catch (error) {
       if (!ReplayBufferFullError.is(error)) throw error;
       this.#subscriber.next({ type: 'overflow', frame, error });
@@ -164,13 +164,13 @@ export class ResumableRun<In, Out>
     this.#closeRequested = true;
     const inner = this.#inner;
     // reconnectWith completes when the link it handed out was closed by this side.
-    if (inner && this.#phase === 'live') this.#endpoint.whenAllWritten(() => this.#sayGoodbye(reason));
+    if (inner && this.#phase === 'live') this.#side.whenAllWritten(() => this.#sayGoodbye(reason));
     else if (inner) inner.close(reason);
     else {
       this.#ended = true;
       this.#settings.journal?.clear();
       this.#upstream.unsubscribe();
-      this.#endpoint.dispose();
+      this.#side.dispose();
       this.#subscriber.complete();
     }
   }
@@ -186,7 +186,7 @@ export class ResumableRun<In, Out>
   #teardown(): void {
     this.#ended = true;
     this.#upstream.unsubscribe();
-    this.#endpoint.dispose();
+    this.#side.dispose();
   }
 
   /** A session a journal kept: resumed on the first connection, its frames replayed. */
@@ -195,7 +195,7 @@ export class ResumableRun<In, Out>
     try {
       saved = this.#settings.journal?.restore();
       if (saved) {
-        this.#endpoint.restore(saved);
+        this.#side.restore(saved);
         this.#sessionId = saved.session;
         this.#token = saved.token;
       }
@@ -216,7 +216,7 @@ export class ResumableRun<In, Out>
       case 'frame':
         return this.#onFrame((event as FrameEvent<unknown>).frame);
       case 'disconnected':
-        this.#endpoint.detach();
+        this.#side.detach();
         this.#inner = undefined;
         this.#phase = 'offline';
         this.#subscriber.next(event);
@@ -238,7 +238,7 @@ export class ResumableRun<In, Out>
   #sendHello(): void {
     this.#phase = 'handshake';
     const versions = [MIN_VERSION, MAX_VERSION];
-    const endpoint = this.#endpoint;
+    const side = this.#side;
     const hello =
       this.#sessionId === undefined
         ? { v: versions, received: 0 }
@@ -246,8 +246,8 @@ export class ResumableRun<In, Out>
             v: versions,
             session: this.#sessionId,
             token: this.#token,
-            received: endpoint.ackable,
-            sent: endpoint.lastSeq,
+            received: side.ackable,
+            sent: side.lastSeq,
           };
     this.#inner?.send([HELLO, hello]);
   }
@@ -268,15 +268,15 @@ export class ResumableRun<In, Out>
   }
 
   #onLiveFrame(frame: unknown[], kind: unknown): void {
-    const endpoint = this.#endpoint;
+    const side = this.#side;
     if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
-      if (endpoint.receiveData(frame[1])) {
+      if (side.receiveData(frame[1])) {
         this.#subscriber.next({ type: 'frame', frame: frame[2] as In });
-        endpoint.delivered(frame[1]);
+        side.delivered(frame[1]);
         this.#replayedThrough(frame[1]);
       }
     } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
-      endpoint.receiveAck(frame[1]);
+      side.receiveAck(frame[1]);
     } else this.#notAnEnvelope(frame);
   }
 
@@ -294,7 +294,7 @@ export class ResumableRun<In, Out>
 
   /** The welcome's version, session and counters, checked; a layer error or a lost session if wrong. */
   #refuseWelcome(welcome: Welcome): boolean {
-    const { lastSeq } = this.#endpoint;
+    const { lastSeq } = this.#side;
     let problem: string | undefined;
     if (welcome.v < MIN_VERSION || welcome.v > MAX_VERSION) {
       problem = `the server chose version ${welcome.v}, outside [${MIN_VERSION}, ${MAX_VERSION}]`;
@@ -307,7 +307,7 @@ export class ResumableRun<In, Out>
       this.endNow(layerError(problem, this.#inner));
       return true;
     }
-    if (this.#endpoint.canResumeFrom(welcome.received)) return false;
+    if (this.#side.canResumeFrom(welcome.received)) return false;
     this.#sessionLost('gap', { sent: [welcome.received + 1, lastSeq], missed: undefined });
     return true;
   }
@@ -323,12 +323,12 @@ export class ResumableRun<In, Out>
     // token the hello presented (see PROTOCOL.md), so the journal must hold the new one first.
     this.#settings.journal?.session(welcome.session, welcome.token);
     const connection = this.#inner!;
-    const endpoint = this.#endpoint;
-    endpoint.whenCommitted(() => {
+    const side = this.#side;
+    side.whenCommitted(() => {
       if (this.#inner !== connection || this.#phase !== 'live') return;
-      const replayed = endpoint.attach(connection, welcome.received);
+      const replayed = side.attach(connection, welcome.received);
       // Tells the server the welcome arrived, so it retires the token this hello presented.
-      endpoint.acknowledge();
+      side.acknowledge();
       this.#announce(welcome, resuming, replayed);
     });
   }
@@ -345,7 +345,7 @@ export class ResumableRun<In, Out>
     const extra = moved ? { moved: true as const, peerReceived: welcome.received } : {};
     const event: ResumedEvent = { type: 'resumed', replayed, fresh: !resuming, ...extra };
     const through = welcome.sent ?? 0;
-    this.#move = moved && through > this.#endpoint.received ? { through, event } : undefined;
+    this.#move = moved && through > this.#side.received ? { through, event } : undefined;
     if (!this.#move) this.#subscriber.next(event);
   }
 
@@ -373,7 +373,7 @@ export class ResumableRun<In, Out>
         layerError(`the server refused a new session with '${refusal.reason}'`, this.#inner),
       );
     }
-    const { lastSeq, buffer } = this.#endpoint;
+    const { lastSeq, buffer } = this.#side;
     const { firstSeq } = buffer;
     this.#sessionLost(refusal.reason, {
       sent: lastSeq >= firstSeq ? [firstSeq, lastSeq] : undefined,
@@ -382,8 +382,8 @@ export class ResumableRun<In, Out>
   }
 
   #sessionLost(reason: SessionLostReason, lost: LostFrames): void {
-    const endpoint = this.#endpoint;
-    const unsent = endpoint.buffer.held();
+    const side = this.#side;
+    const unsent = side.buffer.held();
     this.#settings.journal?.clear();
     if (this.#settings.onSessionLost === 'error') {
       return this.endNow(
@@ -394,7 +394,7 @@ export class ResumableRun<In, Out>
         }),
       );
     }
-    endpoint.reset();
+    side.reset();
     this.#sessionId = undefined;
     this.#token = undefined;
     this.#move = undefined; // the reset settles everything the session held
@@ -413,7 +413,7 @@ export class ResumableRun<In, Out>
     // goodbye waits until the journal has that too: a crash in between must not find a
     // session the server already ended.
     this.#settings.journal?.clear();
-    this.#endpoint.whenCommitted(() => {
+    this.#side.whenCommitted(() => {
       if (this.#version >= GOODBYE_VERSION) {
         try {
           link.send([GOODBYE]);

@@ -2,7 +2,7 @@ import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import type { ConnectedEvent, FrameEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { checkFunction, checkKnownOptions, checkOneOf, type KnownOptions } from '../../internal/validate.js';
-import { checkEndpointOptions } from './endpoint.js';
+import { checkSideOptions } from './session-side.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import type { LostFrames, ReplayBufferFullError, SessionLostReason } from './errors.js';
 import { ResumableRun, type ResumableEmitted, type ResumableSettings } from './resumable-run.js';
@@ -257,8 +257,8 @@ const CONFIG: KnownOptions<ResumableConfig> = {
  * @example
  * ```ts
  * import { memory, policy, reconnectWith, resumable } from 'rx-lifeline';
- * const endpoint = memory();
- * const session = endpoint.transport.pipe(
+ * const side = memory();
+ * const session = side.transport.pipe(
  *   reconnectWith(policy.exponential({ initial: 100, max: 10_000 })),
  *   resumable<string>({ maxBytes: 1024 * 1024 }),
  * );
@@ -292,7 +292,7 @@ export function resumable<In = unknown, Out = In>(
     sizeOf,
     scheduler = asyncScheduler,
   } = config;
-  checkEndpointOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
+  checkSideOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
   checkOneOf('resumable', 'onOverflow', onOverflow, ['error', 'event']);
   checkOneOf('resumable', 'onSessionLost', onSessionLost, ['error', 'reset']);
   if (sizeOf !== undefined) checkFunction('resumable', 'sizeOf', sizeOf);
@@ -302,7 +302,7 @@ export function resumable<In = unknown, Out = In>(
     journal,
     onOverflow,
     onSessionLost,
-    endpoint: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
+    side: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
   };
   // Everything of one subscription lives in its run, so the operator itself holds no state.
   const operator = (source: Observable<{ readonly type: string }>) =>

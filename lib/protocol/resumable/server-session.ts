@@ -9,7 +9,7 @@ import type {
 import { DirectSubscriber } from '../../internal/direct-subscriber.js';
 import { Fifo } from '../../internal/fifo.js';
 import { LayerLink } from '../../internal/layer-link.js';
-import { SessionEndpoint, SessionLink } from './endpoint.js';
+import { SessionSide, SessionLink } from './session-side.js';
 import { ReplayBufferFullError } from './errors.js';
 import type { ResumedEvent } from './resumable.js';
 import type { StoreWriter } from './store-writer.js';
@@ -190,7 +190,7 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
  * @internal
  */
 export class Session<In, Out> {
-  readonly endpoint: SessionEndpoint<Out>;
+  readonly side: SessionSide<Out>;
   readonly link: SessionLink<Out>;
   token = '';
   /** The token of the last resume, valid until the client speaks after its welcome. */
@@ -218,14 +218,14 @@ export class Session<In, Out> {
     readonly id: string,
     /** Its server's sessions: they end it, and say how many events it holds unsubscribed. */
     private readonly owner: SessionOwner<In, Out>,
-    options: ConstructorParameters<typeof SessionEndpoint<Out>>[0],
+    options: ConstructorParameters<typeof SessionSide<Out>>[0],
     /** Where the session is kept beyond this process, when the server has a store. */
     readonly stored?: StoreWriter,
   ) {
-    // The session is its endpoint's owner: a fatal error ends it through `endNow`.
-    this.endpoint = new SessionEndpoint<Out>(options, this, stored);
+    // The session is its side's owner: a fatal error ends it through `endNow`.
+    this.side = new SessionSide<Out>(options, this, stored);
     // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
-    this.link = new SessionLink<Out>(this.endpoint, this);
+    this.link = new SessionLink<Out>(this.side, this);
   }
 
   /**
@@ -236,9 +236,9 @@ export class Session<In, Out> {
     return Object.freeze(new PublicSession<In, Out>(this));
   }
 
-  /** The link's send: numbered, kept and written by the endpoint. */
+  /** The link's send: numbered, kept and written by the side. */
   send(frame: Out): boolean {
-    return this.endpoint.send(frame);
+    return this.side.send(frame);
   }
 
   /** The link's close: the application ends the session. */

@@ -22,14 +22,14 @@ export class SessionDrain<In, Out> implements DrainingLayer {
 
   beforeGoAway(ready: () => void): void {
     const attached = [...this.registry.all()].filter((session) => session.connection !== undefined);
-    this.await(attached, ready, (session, passed) => session.endpoint.whenDurable(passed));
+    this.await(attached, ready, (session, passed) => session.side.whenDurable(passed));
   }
 
   afterClose(done: () => void): void {
     this.registry.handOver();
     const registry = this.registry;
     this.await([...registry.all()], done, (session) =>
-      session.endpoint.whenDurable(() => registry.end(session, undefined)),
+      session.side.whenDurable(() => registry.end(session, undefined)),
     );
   }
 

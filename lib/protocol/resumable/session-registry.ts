@@ -1,5 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
-import type { EndpointOptions } from './endpoint.js';
+import type { SideOptions } from './session-side.js';
 import { SessionStoreError, type SessionExpiredError } from './errors.js';
 import {
   Attachment,
@@ -20,9 +20,6 @@ export interface StoreSettings {
   readonly ttl: number;
 }
 
-/** The options of every session's endpoint: one object, shared. @internal */
-export type SessionEndpointOptions<Out> = EndpointOptions<Out>;
-
 /**
  * The sessions and connections of one subscription of a session server: who is attached to whom,
  * their counts in the server's stats, and how connections and sessions end.
@@ -42,14 +39,14 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     private readonly scheduler: SchedulerLike,
     private readonly counters: ServerCounters,
     private readonly sweep: Sweep<In, Out>,
-    private readonly endpoint: SessionEndpointOptions<Out>,
+    private readonly side: SideOptions<Out>,
     /** Where sessions are kept beyond this process; `undefined`: in its memory only. */
     readonly stored?: StoreSettings,
   ) {}
 
   /** A session holds as many events, while its `events$` is not subscribed, as frames to replay. */
   get maxHeld(): number {
-    return this.endpoint.maxFrames;
+    return this.side.maxFrames;
   }
 
   /** Sessions held. */
@@ -79,7 +76,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   create(id = randomId(), epoch = 1): Session<In, Out> {
     const stored = this.stored;
     const writer = stored ? new StoreWriter(stored.store, id, epoch, stored.ttl) : undefined;
-    const session: Session<In, Out> = new Session<In, Out>(id, this, this.endpoint, writer);
+    const session: Session<In, Out> = new Session<In, Out>(id, this, this.side, writer);
     this.sessions.set(session.id, session);
     this.counters.session(1);
     return session;
@@ -118,7 +115,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     session.connection = undefined;
     // Closed by the application, its last frames unwritten: the client is gone, so is the session.
     if (session.closing) return this.end(session, undefined);
-    session.endpoint.detach();
+    session.side.detach();
     const since = this.scheduler.now();
     session.idleSince = since;
     this.sweep.idleSince(session, since);
@@ -143,7 +140,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     if (session.ended || session.closing) return;
     if (!session.stored || !session.connection) return this.end(session, undefined);
     session.closing = true;
-    session.endpoint.whenAllWritten(() => this.end(session, undefined));
+    session.side.whenAllWritten(() => this.end(session, undefined));
   }
 
   /**
@@ -156,7 +153,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     this.forget(session, error, removed);
     this.sessions.delete(session.id);
     this.counters.session(-1);
-    session.endpoint.dispose();
+    session.side.dispose();
     const connection = session.connection;
     session.connection = undefined;
     if (connection) {

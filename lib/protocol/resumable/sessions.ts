@@ -26,12 +26,12 @@ import {
   POSITIVE_INTEGER,
   type KnownOptions,
 } from '../../internal/validate.js';
-import { checkEndpointOptions } from './endpoint.js';
+import { checkSideOptions, type SideOptions } from './session-side.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
 import type { AttachmentOwner, ServerConnection, ServerSession, Session } from './server-session.js';
 import type { SessionStore } from './store.js';
 import { ServerCounters, type SessionServerStats } from './server-stats.js';
-import { SessionRegistry, type SessionEndpointOptions } from './session-registry.js';
+import { SessionRegistry } from './session-registry.js';
 import { checkAdmission, type HandshakeAdmission } from '../handshake/admission.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionDrain } from './session-drain.js';
@@ -231,7 +231,7 @@ const CONFIG: KnownOptions<AcceptSessionsConfig> = {
  * @example
  * ```ts
  * import { acceptSessions, memory, type ServerSession } from 'rx-lifeline';
- * const endpoint = memory<string>();
+ * const side = memory<string>();
  * const shout = (session: ServerSession<string>) =>
  *   session.events$.subscribe({
  *     next: (event) => {
@@ -244,7 +244,7 @@ const CONFIG: KnownOptions<AcceptSessionsConfig> = {
  *     },
  *     error: (error: unknown) => console.warn(`session ${session.id} ended`, error),
  *   });
- * const sessions = acceptSessions<string>(endpoint.server, { sessionTtl: 30_000 });
+ * const sessions = acceptSessions<string>(side.server, { sessionTtl: 30_000 });
  * const server = sessions.subscribe({
  *   next: shout,
  *   // The listener failed (a port in use): the server is down, the process is not.
@@ -274,7 +274,7 @@ interface ServerSettings<Out> extends HandshakeSettings {
   readonly admission: HandshakeAdmission | undefined;
   readonly sessionTtl: number;
   readonly handshakeTimeout: number;
-  readonly endpoint: SessionEndpointOptions<Out>;
+  readonly side: SideOptions<Out>;
 }
 
 /** Checks the options of {@link acceptSessions} and fills in the defaults. */
@@ -295,7 +295,7 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     store,
   } = config;
   checkStore(store);
-  checkEndpointOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
+  checkSideOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
   // A TTL may be longer than a timer can wait (the sweep re-arms); the handshake timeout may not.
   checkNumber('acceptSessions', 'sessionTtl', sessionTtl, { min: 0, exclusive: true, max: Number.MAX_VALUE });
   checkNumber('acceptSessions', 'handshakeTimeout', handshakeTimeout, POSITIVE_DURATION);
@@ -316,7 +316,7 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     maxRefusedHellos,
     badTokenLockout,
     scheduler,
-    endpoint: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
+    side: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
   };
 }
 
@@ -358,13 +358,7 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
       expired: (session, error) => this.registry.expire(session, error),
     });
     const stored = settings.store ? { store: settings.store, ttl: settings.sessionTtl } : undefined;
-    this.registry = new SessionRegistry<In, Out>(
-      settings.scheduler,
-      counters,
-      sweep,
-      settings.endpoint,
-      stored,
-    );
+    this.registry = new SessionRegistry<In, Out>(settings.scheduler, counters, sweep, settings.side, stored);
     this.handshake = new Handshake<In, Out>(
       this.registry,
       counters,
@@ -500,12 +494,12 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
     else if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
       settle(session);
       const seq = frame[1];
-      if (!session.endpoint.receiveData(seq)) return;
+      if (!session.side.receiveData(seq)) return;
       session.deliver(seq, frame[2] as In);
-      session.endpoint.delivered(seq);
+      session.side.delivered(seq);
     } else if (kind === ACK && frame.length === 2 && isCount(frame[1])) {
       settle(session);
-      session.endpoint.receiveAck(frame[1]);
+      session.side.receiveAck(frame[1]);
     } else if (kind === GOODBYE && frame.length === 1) {
       // The client closed: everything it sent came before this, and it wants nothing more.
       this.counters.goodbye();

@@ -3,9 +3,9 @@ import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
 import type { SessionChanges, SessionStore } from './store.js';
 
 /**
- * A server session's side of a {@link SessionStore}: the endpoint tells it each frame, ack and
+ * What a server session writes to a {@link SessionStore}: its `SessionSide` tells it each frame, ack and
  * delivery as it would a client's journal, and each turn's `commit` writes them in one batch under
- * the session's epoch. The endpoint writes a frame to the client only once its batch is stored
+ * the session's epoch. The `SessionSide` writes a frame to the client only once its batch is stored
  * (write-ahead) and acks only what the store kept as received.
  * @internal
  */

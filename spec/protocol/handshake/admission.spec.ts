@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { HandshakeRefusedError, MemoryEndpoint, PeerClosedError } from 'rx-lifeline';
+import type { HandshakeRefusedError, MemoryPair, PeerClosedError } from 'rx-lifeline';
 import {
   acceptHandshake,
   classifyFailure,
@@ -21,9 +21,9 @@ function clock() {
   return { scheduler, at: (ms: number) => ((scheduler as unknown as { frame: number }).frame = ms) };
 }
 
-/** A server of `endpoint` whose every connection is admitted by `admission`, with a heartbeat. */
-function serveHeartbeat(endpoint: MemoryEndpoint, admission: HandshakeAdmission): void {
-  endpoint.server
+/** A server of `pair` whose every connection is admitted by `admission`, with a heartbeat. */
+function serveHeartbeat(pair: MemoryPair, admission: HandshakeAdmission): void {
+  pair.server
     .pipe(
       mergeMap((event) =>
         event.type === 'connection'
@@ -123,9 +123,9 @@ describe('HandshakeAdmission', () => {
     let dials = 0;
     let refusal: HandshakeRefusedError | undefined;
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       const admission = new HandshakeAdmission({ perSecond: 20, burst: 5 });
-      endpoint.server
+      pair.server
         .pipe(
           mergeMap((event) => {
             if (event.type !== 'connection') return EMPTY;
@@ -142,7 +142,7 @@ describe('HandshakeAdmission', () => {
       // 100 clients at once, each with the README's policy (exponential 100 ms → 30 s, full jitter).
       const random = seededRandom(7);
       for (let i = 0; i < 100; i++) {
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: [] }),
           reconnectWith(policy.exponential({ initial: 100, max: 30_000 }).jitter('full', { random })),
         );
@@ -166,12 +166,12 @@ describe('HandshakeAdmission', () => {
   it('maxConnections: a handshake that would open one connection too many is refused with a hint; the client comes back then and gets in once one left', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
+      const pair = memory({ latency: 5 });
       const admission = new HandshakeAdmission({ maxConnections: 2, fullRetryAfterMs: 300 });
-      serveHeartbeat(endpoint, admission);
+      serveHeartbeat(pair, admission);
       const seen: string[] = [];
       const subscriptions = ['a', 'b', 'c'].map((name, i) => {
-        const session = endpoint.transport.pipe(
+        const session = pair.transport.pipe(
           handshake({ layers: ['heartbeat'] }),
           heartbeat(),
           reconnectWith(policy.constant(10).maxAttempts(5)),
@@ -211,11 +211,11 @@ describe('HandshakeAdmission', () => {
     it('says go-away with the hint on every open connection, closes it, refuses newcomers, and completes once all are gone', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
+        const pair = memory({ latency: 5 });
         const admission = new HandshakeAdmission();
-        serveHeartbeat(endpoint, admission);
+        serveHeartbeat(pair, admission);
         const client = () =>
-          endpoint.transport.pipe(
+          pair.transport.pipe(
             handshake({ layers: ['heartbeat'] }),
             heartbeat(),
             reconnectWith(policy.constant(10).maxAttempts(3)),
@@ -259,13 +259,13 @@ describe('HandshakeAdmission', () => {
     it('with a rate, spreads the hints one slot apart: the crowd it sends away does not come back in one instant', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(() => {
-        const endpoint = memory({ latency: 5 });
+        const pair = memory({ latency: 5 });
         // 100 a second: one slot every 10 ms.
         const admission = new HandshakeAdmission({ perSecond: 100, burst: 10 });
-        serveHeartbeat(endpoint, admission);
+        serveHeartbeat(pair, admission);
         const seen: string[] = [];
         for (const name of ['a', 'b', 'c']) {
-          endpoint.transport
+          pair.transport
             .pipe(
               handshake({ layers: ['heartbeat'] }),
               heartbeat(),
@@ -287,10 +287,10 @@ describe('HandshakeAdmission', () => {
     it('on a connection without layers it only closes: a map there could be an application frame', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
+        const pair = memory({ latency: 5 });
         const admission = new HandshakeAdmission();
         const sent: unknown[] = [];
-        endpoint.server
+        pair.server
           .pipe(
             mergeMap((event) =>
               event.type === 'connection'
@@ -302,7 +302,7 @@ describe('HandshakeAdmission', () => {
             ),
           )
           .subscribe();
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: [] }),
           map((event) => (event.type === 'frame' ? (sent.push(event.frame), 'f') : event.type)),
           named(),
@@ -332,15 +332,15 @@ describe('HandshakeAdmission', () => {
     it('a map after the accept that is no go-away goes up to the layer above, which refuses it', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
-        endpoint.server
+        const pair = memory({ latency: 5 });
+        pair.server
           .pipe(mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)))
           .subscribe((event) => {
             if (event.type !== 'connected') return;
             event.link.send({ lifeline: 2, layers: { heartbeat: 1 } });
             event.link.send({ lifeline: 2, goAway: { retryAfterMs: -5 } });
           });
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: ['heartbeat'] }),
           heartbeat(),
           map((e) => e.type),

@@ -22,7 +22,7 @@ import {
   serveRequests,
   SessionLostError,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type RequestHandler,
   type RequestLink,
   type SessionStore,
@@ -67,14 +67,14 @@ interface WorldOptions {
 
 /** One server process: acceptHandshake + acceptSessions + serveRequests, all on `admission`. */
 function serve(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   store: SessionStore | undefined,
   admission: HandshakeAdmission,
   handler: RequestHandler<number>,
   log: ServerLog,
   now: () => number,
 ): Subscription {
-  const server$ = endpoint.server.pipe(
+  const server$ = pair.server.pipe(
     map((event) =>
       event.type === 'connection'
         ? { ...event, connection: event.connection.pipe(acceptHandshake({ layers: [...LAYERS], admission })) }
@@ -107,20 +107,20 @@ function world(options: WorldOptions, script: (w: World, at: (t: number, act: ()
   const outcomes: unknown[] = [];
   testScheduler.run(() => {
     const now = () => testScheduler.now();
-    const endpointA = memory({ latency: 2 });
-    const endpointB = memory({ latency: 2 });
+    const pairA = memory({ latency: 2 });
+    const pairB = memory({ latency: 2 });
     const admissionA = new HandshakeAdmission();
     const admissionB = new HandshakeAdmission();
-    let target = endpointA;
+    let target = pairA;
     const serverA = serve(
-      endpointA,
+      pairA,
       options.storeOfA ?? options.store,
       admissionA,
       options.handler('A', a, now),
       a,
       now,
     );
-    const serverB = serve(endpointB, options.store, admissionB, options.handler('B', b, now), b, now);
+    const serverB = serve(pairB, options.store, admissionB, options.handler('B', b, now), b, now);
     let link: RequestLink<string> | undefined;
     const log = (what: string) => client.push(`${now()}:${what}`);
     const subscription = defer(() => target.transport)
@@ -164,7 +164,7 @@ function world(options: WorldOptions, script: (w: World, at: (t: number, act: ()
           },
         }),
       drainA: (drainOptions = {}) => {
-        target = endpointB;
+        target = pairB;
         admissionA.drain(drainOptions).subscribe({ complete: () => log('A drained') });
       },
     };
@@ -331,9 +331,9 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
     const testScheduler = newTestScheduler();
     const log: string[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 2 });
+      const pair = memory({ latency: 2 });
       const admission = new HandshakeAdmission();
-      const server = endpoint.server.subscribe((event) => {
+      const server = pair.server.subscribe((event) => {
         if (event.type !== 'connection') return;
         event.connection
           .pipe(
@@ -343,7 +343,7 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
           .subscribe({ error: () => undefined });
       });
       let link: RequestLink | undefined;
-      const client = endpoint.transport.pipe(handshake({ layers: ['requests'] }), cancelPending()).subscribe({
+      const client = pair.transport.pipe(handshake({ layers: ['requests'] }), cancelPending()).subscribe({
         next: (event) => {
           if (event.type === 'request-link') link = event.link;
         },

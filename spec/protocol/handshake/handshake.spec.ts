@@ -23,7 +23,7 @@ import {
   type HandshakeConfig,
   type LayerName,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type ServerSession,
   type TransportEvent,
 } from 'rx-lifeline';
@@ -306,8 +306,8 @@ describe('handshake (wire v2)', () => {
       const busy = Object.assign(new Error('auth backend busy'), { retryAfterMs: 2_000 });
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
-        endpoint.server
+        const pair = memory({ latency: 5 });
+        pair.server
           .pipe(
             mergeMap((e) =>
               e.type === 'connection'
@@ -325,7 +325,7 @@ describe('handshake (wire v2)', () => {
           )
           .subscribe();
         let refused: HandshakeRefusedError | undefined;
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: [] }),
           reconnectWith(policy.exponential({ initial: 10, max: 60_000 }).maxAttempts(2)),
           map((event) => {
@@ -372,10 +372,10 @@ describe('handshake (wire v2)', () => {
     it('the identity reaches the server session (acceptSessions)', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
+        const pair = memory({ latency: 5 });
         const identities: unknown[] = [];
         const sessions = acceptSessions(
-          endpoint.server.pipe(
+          pair.server.pipe(
             map((event) =>
               event.type === 'connection'
                 ? {
@@ -396,7 +396,7 @@ describe('handshake (wire v2)', () => {
           // It expires once the client is gone; that is not what this test is about.
           session.events$.subscribe({ error: () => undefined });
         });
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: ['resumable'], credentials: 'ada' }),
           reconnectWith(policy.constant(10).maxAttempts(2)),
           resumable(),
@@ -413,9 +413,9 @@ describe('handshake (wire v2)', () => {
     it('the client fails with HandshakeTimeoutError when the server never answers (transient)', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
-        endpoint.server.pipe(mergeMap((e) => (e.type === 'connection' ? e.connection : EMPTY))).subscribe();
-        const client = endpoint.transport.pipe(
+        const pair = memory({ latency: 5 });
+        pair.server.pipe(mergeMap((e) => (e.type === 'connection' ? e.connection : EMPTY))).subscribe();
+        const client = pair.transport.pipe(
           handshake({ layers: [], timeout: 100 }),
           map((e) => e.type),
           named(),
@@ -429,8 +429,8 @@ describe('handshake (wire v2)', () => {
     it('the server closes a connection without a hello at its deadline from the accept, never extended', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
-        const server = endpoint.server.pipe(
+        const pair = memory({ latency: 5 });
+        const server = pair.server.pipe(
           mergeMap((e) =>
             e.type === 'connection'
               ? e.connection.pipe(
@@ -442,17 +442,17 @@ describe('handshake (wire v2)', () => {
           ),
         );
         // A client that says nothing, then a frame that is no hello would change nothing anyway.
-        endpoint.transport.subscribe();
+        pair.transport.subscribe();
         expectObservable(server, '^ 200ms !').toBe('105ms x', { x: 'E:HandshakeTimeoutError' });
-        testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 150);
+        testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 150);
       });
     });
 
     it('the server waits no longer than its deadline for an authenticate that never settles', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
-        const server = endpoint.server.pipe(
+        const pair = memory({ latency: 5 });
+        const server = pair.server.pipe(
           mergeMap((e) =>
             e.type === 'connection'
               ? e.connection.pipe(
@@ -467,7 +467,7 @@ describe('handshake (wire v2)', () => {
               : EMPTY,
           ),
         );
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: [], timeout: 1_000 }),
           map((e) => e.type),
           named(),
@@ -504,10 +504,10 @@ describe('handshake (wire v2)', () => {
     it('a v1 client stack fails for good on its first connection, not in a loop', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
-        const server = serveHandshaken(endpoint, ['heartbeat', 'resumable'], heartbeat());
+        const pair = memory({ latency: 5 });
+        const server = serveHandshaken(pair, ['heartbeat', 'resumable'], heartbeat());
         server.events.subscribe();
-        const v1 = endpoint.transport.pipe(
+        const v1 = pair.transport.pipe(
           heartbeat(),
           reconnectWith(policy.constant(10).maxAttempts(5)),
           resumable(),
@@ -525,9 +525,9 @@ describe('handshake (wire v2)', () => {
     it('a v2 client facing a server without acceptHandshake is told so', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
+        const pair = memory({ latency: 5 });
         // A v1 server: heartbeat only. Its heartbeat rejects the hello and closes.
-        endpoint.server
+        pair.server
           .pipe(
             mergeMap((e) =>
               e.type === 'connection'
@@ -540,7 +540,7 @@ describe('handshake (wire v2)', () => {
           )
           .subscribe();
         let message = '';
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: ['heartbeat'] }),
           map((e) => e.type),
           catchError((error: Error) => {
@@ -559,10 +559,10 @@ describe('handshake (wire v2)', () => {
     it('reconnectWith gives up after one attempt (permanent), the server saw one connection', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
-        const server = serveHandshaken(endpoint, ['heartbeat'], heartbeat());
+        const pair = memory({ latency: 5 });
+        const server = serveHandshaken(pair, ['heartbeat'], heartbeat());
         server.events.subscribe();
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: [] }),
           reconnectWith(policy.constant(10).maxAttempts(5)),
           map((e) => e.type),
@@ -581,18 +581,18 @@ describe('handshake (wire v2)', () => {
     it('frames pass untouched both ways: the handshake costs nothing per frame', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
+        const pair = memory({ latency: 5 });
         // A raw server: it records what arrives, answers the hello by hand at 10, then sends 'raw'.
         const frames: unknown[] = [];
         let serverLink: Link<unknown> | undefined;
-        endpoint.server
+        pair.server
           .pipe(mergeMap((e) => (e.type === 'connection' ? e.connection : EMPTY)))
           .subscribe((e) => (e.type === 'connected' ? (serverLink = e.link) : frames.push(e.frame)));
         testScheduler.schedule(() => {
           serverLink!.send({ lifeline: 2, layers: {} });
           serverLink!.send('raw');
         }, 10);
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake<string, string>({ layers: [] }),
           map((e) => {
             if (e.type === 'connected') e.link.send('plain');
@@ -666,11 +666,11 @@ describe('handshake (wire v2)', () => {
     it("refuses a plain send on session.link (TypeError), while serveRequests()'s link carries it", () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 5 });
+        const pair = memory({ latency: 5 });
         const layers: LayerName[] = ['resumable', 'requests'];
         const refused: string[] = [];
         acceptSessions(
-          endpoint.server.pipe(
+          pair.server.pipe(
             map((event) =>
               event.type === 'connection'
                 ? { ...event, connection: event.connection.pipe(acceptHandshake({ layers })) }
@@ -690,7 +690,7 @@ describe('handshake (wire v2)', () => {
             error: () => undefined,
           });
         });
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers }),
           reconnectWith(policy.constant(10).maxAttempts(2)),
           resumable(),
@@ -820,12 +820,12 @@ describe('handshake (wire v2)', () => {
  * `accepted()` counts the connections it saw.
  */
 function serveHandshaken(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   layers: LayerName[],
   next: (source: Observable<TransportEvent>) => Observable<unknown>,
 ): { events: Observable<unknown>; accepted: () => number } {
   let accepted = 0;
-  const events = endpoint.server.pipe(
+  const events = pair.server.pipe(
     mergeMap((e) => {
       if (e.type !== 'connection') return EMPTY;
       accepted++;

@@ -10,7 +10,7 @@ import {
   reconnectWith,
   type HeartbeatEvent,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type SessionEvent,
   type Transport,
   type TransportEvent,
@@ -55,10 +55,10 @@ function marbles(events: Observable<Event>): Observable<string> {
  * `answer` for each so a test can script the peer.
  */
 function rawServer(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   answer: (frame: unknown, link: Link<unknown>) => void = () => undefined,
 ): Observable<string> {
-  return endpoint.server.pipe(
+  return pair.server.pipe(
     mergeMap((event) => {
       if (event.type !== 'connection') return EMPTY;
       let link: Link<unknown> | undefined;
@@ -83,28 +83,28 @@ describe('heartbeat', () => {
   it('pings while the connection is idle and errors with HeartbeatTimeoutError after timeout of silence', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 10 });
-      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      const pair = memory({ latency: 10 });
+      const client = pair.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
       // Connected at 10; silent since: pings at 60 and 110 (arriving at 70 and 120); dead at 160.
       const pings = { c: 'c', a: '[1,1,60]', b: '[1,2,110]' };
       // prettier-ignore
-      expectObservable(rawServer(endpoint), '^ 200ms !').toBe('10ms c 59ms a 49ms b', pings);
+      expectObservable(rawServer(pair), '^ 200ms !').toBe('10ms c 59ms a 49ms b', pings);
       // prettier-ignore
       expectObservable(marbles(client)).toBe('10ms c 149ms (x|)', { c: 'c', x: 'E:HeartbeatTimeoutError' });
-      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 180);
+      testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 180);
     });
   });
 
   it('pings and times out on time when its timers fire early', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 10 });
+      const pair = memory({ latency: 10 });
       const scheduler = earlyTimers(testScheduler, 1);
-      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150, scheduler }));
+      const client = pair.transport.pipe(heartbeat({ interval: 50, timeout: 150, scheduler }));
       // Every timer fires 1 ms early and waits the rest: pings still leave at 60 and 110, death at 160.
       const pings = { c: 'c', a: '[1,1,60]', b: '[1,2,110]' };
       // prettier-ignore
-      expectObservable(rawServer(endpoint), '^ 200ms !').toBe('10ms c 59ms a 49ms b', pings);
+      expectObservable(rawServer(pair), '^ 200ms !').toBe('10ms c 59ms a 49ms b', pings);
       // prettier-ignore
       expectObservable(marbles(client)).toBe('10ms c 149ms (x|)', { c: 'c', x: 'E:HeartbeatTimeoutError' });
     });
@@ -113,15 +113,15 @@ describe('heartbeat', () => {
   it('answers pongs into round-trip samples (NTP-style) and keeps a live connection up', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 10 });
+      const pair = memory({ latency: 10 });
       // The peer's clock runs 1000 ms ahead and it holds each ping 4 ms before answering.
-      rawServer(endpoint, (frame, link) => {
+      rawServer(pair, (frame, link) => {
         const [kind, id, t0] = frame as number[];
         if (kind !== 1) return;
         const t1 = testScheduler.now() + 1000;
         testScheduler.schedule(() => link.send([2, id, t0, t1, t1 + 4]), 4);
       }).subscribe();
-      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      const client = pair.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
       // Ping at 60 arrives at 70, answered at 74, pong arrives at 84: rtt (84-60)-(4) = 20;
       // offset ((1070-60) + (1074-84)) / 2 = 1000. Next ping 50 ms after the pong.
       // prettier-ignore
@@ -132,13 +132,13 @@ describe('heartbeat', () => {
   it('carries application frames as [0, frame] both ways, and frames count as life', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
-      const endpoint = memory({ latency: 1 });
-      rawServer(endpoint, (frame, link) => {
+      const pair = memory({ latency: 1 });
+      rawServer(pair, (frame, link) => {
         const [kind, payload] = frame as [number, string];
         if (kind === 0) link.send([0, payload.toUpperCase()]);
       }).subscribe();
       let link: Link<string> | undefined;
-      const client = endpoint.transport.pipe(
+      const client = pair.transport.pipe(
         heartbeat<string>({ interval: 50, timeout: 150 }),
         tap((e) => e.type === 'connected' && (link = e.link)),
       );
@@ -154,15 +154,15 @@ describe('heartbeat', () => {
   it('two heartbeat peers answer each other without the application', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 5 });
-      endpoint.server
+      const pair = memory({ latency: 5 });
+      pair.server
         .pipe(
           mergeMap((e) =>
             e.type === 'connection' ? e.connection.pipe(heartbeat({ interval: 1000, timeout: 3000 })) : EMPTY,
           ),
         )
         .subscribe();
-      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      const client = pair.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
       // Ping at 55, pong back at 65: rtt 10, same clock. Then every 50 ms of silence after it.
       // prettier-ignore
       expectObservable(marbles(client), '^ 200ms !').toBe('5ms c 59ms h 59ms h 59ms h', { c: 'c', h: 'h10/0' });
@@ -172,8 +172,8 @@ describe('heartbeat', () => {
   it('finds a half-open link (memory stall) and lets reconnectWith dial again', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      endpoint.server
+      const pair = memory({ latency: 1 });
+      pair.server
         .pipe(
           mergeMap((e) =>
             e.type === 'connection'
@@ -185,9 +185,9 @@ describe('heartbeat', () => {
           ),
         )
         .subscribe();
-      testScheduler.schedule(() => endpoint.faults.stall(), 30);
-      testScheduler.schedule(() => endpoint.faults.resume(), 100);
-      const session = endpoint.transport.pipe(
+      testScheduler.schedule(() => pair.faults.stall(), 30);
+      testScheduler.schedule(() => pair.faults.resume(), 100);
+      const session = pair.transport.pipe(
         heartbeat({ interval: 20, timeout: 60 }),
         reconnectWith({ policy: policy.constant(10), healthyAfter: 1000 }),
       );
@@ -203,9 +203,9 @@ describe('heartbeat', () => {
   it('a frame that is not a heartbeat envelope is a ProtocolError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      rawServer(endpoint, (_frame, link) => link.send('plain')).subscribe();
-      const client = endpoint.transport.pipe(heartbeat({ interval: 5, timeout: 20 }));
+      const pair = memory({ latency: 1 });
+      rawServer(pair, (_frame, link) => link.send('plain')).subscribe();
+      const client = pair.transport.pipe(heartbeat({ interval: 5, timeout: 20 }));
       // The client's first ping (at 6) is answered with a plain string at 8.
       // prettier-ignore
       expectObservable(marbles(client)).toBe('-c 6ms (x|)', { c: 'c', x: 'E:ProtocolError' });
@@ -215,12 +215,12 @@ describe('heartbeat', () => {
   it('unsubscribing clears its timers and closes the connection', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const client = endpoint.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
+      const pair = memory({ latency: 1 });
+      const client = pair.transport.pipe(heartbeat({ interval: 50, timeout: 150 }));
       // prettier-ignore
-      expectObservable(rawServer(endpoint), '^ 30ms !').toBe('-c');
+      expectObservable(rawServer(pair), '^ 30ms !').toBe('-c');
       expectObservable(marbles(client), '^ 10ms !').toBe('-c');
-      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 20);
+      testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 20);
     });
     expect(testScheduler.actions).to.have.length(0);
   });
@@ -251,10 +251,10 @@ describe('heartbeat', () => {
   it('piped after reconnectWith, it fails at once with a TypeError naming the right order', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = endpoint.server.subscribe();
-      cold('5ms x').subscribe(() => endpoint.faults.cut());
-      const misplaced = endpoint.transport.pipe(
+      const pair = memory({ latency: 1 });
+      const server = pair.server.subscribe();
+      cold('5ms x').subscribe(() => pair.faults.cut());
+      const misplaced = pair.transport.pipe(
         reconnectWith(policy.constant(10)),
         heartbeat({ interval: 100, timeout: 300 }) as never,
         map((event: { type: string }) => event.type[0]),

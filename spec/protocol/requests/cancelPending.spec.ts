@@ -41,10 +41,10 @@ describe('cancelPending', () => {
       const testScheduler = newTestScheduler();
       const { handler, calls } = counting(0);
       testScheduler.run(({ expectObservable, cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, handler).subscribe();
-        const { link, subscription } = clientOn(endpoint);
-        cold('5ms x').subscribe(() => endpoint.faults.cut());
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, handler).subscribe();
+        const { link, subscription } = clientOn(pair);
+        cold('5ms x').subscribe(() => pair.faults.cut());
         // Asked at 7, while reconnecting (the dial starts at 15, connects at 16): sent at 16, in at
         // 17, answered at 18.
         testScheduler.schedule(() => {
@@ -61,10 +61,10 @@ describe('cancelPending', () => {
       const testScheduler = newTestScheduler();
       const { handler, calls } = counting(10);
       testScheduler.run(({ expectObservable, cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, handler).subscribe();
-        const { link, subscription } = clientOn(endpoint);
-        cold('5ms x').subscribe(() => endpoint.faults.cut());
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, handler).subscribe();
+        const { link, subscription } = clientOn(pair);
+        cold('5ms x').subscribe(() => pair.faults.cut());
         // In at 2, cut at 5 (the server aborts it); sent again at 16, in at 17, answered at 27 + 1.
         expectObservable(shown(link.request('get', { idempotent: true }))).toBe('28ms (a|)', { a: 'get!' });
         cleanup(testScheduler, 40, subscription, server);
@@ -78,11 +78,11 @@ describe('cancelPending', () => {
       const { handler, calls } = counting(10);
       const errors: AmbiguousOutcomeError[] = [];
       testScheduler.run(({ expectObservable, cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, handler).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, handler).subscribe();
+        const { link, subscription } = clientOn(pair);
         // Both leave at 1 and reach the server at 2; the cut at 5 comes before the answers (13).
-        cold('5ms x').subscribe(() => endpoint.faults.cut());
+        cold('5ms x').subscribe(() => pair.faults.cut());
         link.request('post').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
         expectObservable(shown(link.request('post2'))).toBe('5ms (a|)', { a: 'E:AmbiguousOutcomeError' });
         cleanup(testScheduler, 40, subscription, server);
@@ -100,15 +100,15 @@ describe('cancelPending', () => {
       const { handler, calls } = counting(10);
       const errors: AmbiguousOutcomeError[] = [];
       testScheduler.run(({ expectObservable, cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, handler).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, handler).subscribe();
+        const { link, subscription } = clientOn(pair);
         // 'post' (frame 0) reaches the server at 2. From 3 the network holds everything: 'handed'
         // (frame 1) goes to the socket at 3 and is held there; 'queued' (frame 2), asked at 4,
         // waits in the link behind it and is never handed to the socket. The cut at 5 loses both.
-        cold('3ms x').subscribe(() => endpoint.faults.stall());
-        cold('5ms x').subscribe(() => endpoint.faults.cut());
-        cold('6ms x').subscribe(() => endpoint.faults.resume());
+        cold('3ms x').subscribe(() => pair.faults.stall());
+        cold('5ms x').subscribe(() => pair.faults.cut());
+        cold('6ms x').subscribe(() => pair.faults.resume());
         link.request('post').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
         // Sent again on the next connection (dial at 15, up at 16), in at 17, answered at 27 + 1.
         testScheduler.schedule(() => {
@@ -141,14 +141,14 @@ describe('cancelPending', () => {
       const beat = { interval: 1, timeout: 30, scheduler: testScheduler };
       const positions: number[] = [];
       testScheduler.run(({ expectObservable, cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, handler, { heartbeat: beat }).subscribe();
-        const { link, subscription } = clientOn(endpoint, { heartbeat: beat });
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, handler, { heartbeat: beat }).subscribe();
+        const { link, subscription } = clientOn(pair, { heartbeat: beat });
         // The same schedule, but the client pings every millisecond the server is silent, and
         // during the stall (3 to 8) its pings queue around 'handed' and 'queued'.
-        cold('3ms x').subscribe(() => endpoint.faults.stall());
-        cold('8ms x').subscribe(() => endpoint.faults.cut());
-        cold('9ms x').subscribe(() => endpoint.faults.resume());
+        cold('3ms x').subscribe(() => pair.faults.stall());
+        cold('8ms x').subscribe(() => pair.faults.cut());
+        cold('9ms x').subscribe(() => pair.faults.resume());
         link.request('post').subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
         link.request('get', { idempotent: true }).subscribe({ error: (e: Error) => errors.push(e as never) });
         // Dial at 18, up at 19, in at 20, answered at 30 + 1.
@@ -183,16 +183,16 @@ describe('cancelPending', () => {
       const { handler, calls } = counting(10);
       const results: string[] = [];
       testScheduler.run(({ cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveSessionsOn(endpoint, handler).subscribe();
-        const { link, subscription } = clientOn(endpoint, { resumable: true });
+        const pair = memory({ latency: 1 });
+        const server = serveSessionsOn(pair, handler).subscribe();
+        const { link, subscription } = clientOn(pair, { resumable: true });
         const record = (name: string) => ({
           next: (v: unknown) => results.push(`${name}:${String(v)}@${testScheduler.now()}`),
           error: (e: Error) => results.push(`${name}:${e.name}`),
           complete: () => results.push(`${name}:done`),
         });
         link.request('post').subscribe(record('post'));
-        cold('6ms x').subscribe(() => endpoint.faults.cut());
+        cold('6ms x').subscribe(() => pair.faults.cut());
         testScheduler.schedule(() => link.request('offline').subscribe(record('offline')), 8);
         cleanup(testScheduler, 80, subscription, server);
       });
@@ -207,12 +207,12 @@ describe('cancelPending', () => {
     const testScheduler = newTestScheduler();
     const aborted: number[] = [];
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, (_payload, { signal }) => {
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (_payload, { signal }) => {
         signal.addEventListener('abort', () => aborted.push(testScheduler.now()));
         return NEVER;
       }).subscribe();
-      const { link, subscription } = clientOn(endpoint, { config: { timeout: 50 } });
+      const { link, subscription } = clientOn(pair, { config: { timeout: 50 } });
       expectObservable(shown(link.request('slow', { timeout: 10 }))).toBe('10ms (e|)', {
         e: 'E:RequestTimeoutError',
       });
@@ -226,12 +226,12 @@ describe('cancelPending', () => {
   it('nothing waits forever by default: through an outage a request fails after 30 s; Infinity waits on', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       const { handler } = counting(1);
-      const server = serveOn(endpoint, handler).subscribe();
+      const server = serveOn(pair, handler).subscribe();
       // The server is unreachable from 5 ms on: every dial is refused, the policy never gives up.
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
-      const { link, subscription } = clientOn(endpoint);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 5);
+      const { link, subscription } = clientOn(pair);
       // Both requests are made at 10 ms, during the outage.
       expectObservable(shown(link.request('default')), '10ms ^').toBe('10ms 30s (e|)', {
         e: 'E:RequestTimeoutError',
@@ -246,9 +246,9 @@ describe('cancelPending', () => {
     const testScheduler = newTestScheduler();
     const events: string[] = [];
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, () => timer(2, 1)).subscribe();
-      const { link, subscription } = clientOn(endpoint, { events });
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, () => timer(2, 1)).subscribe();
+      const { link, subscription } = clientOn(pair, { events });
       // In at 2, values from 4 arrive from 5; the cancel leaves at 7, the parts sent until 8 arrive.
       expectObservable(shown(link.request('ticks')), '^ 6ms !').toBe('-----ab', { a: '0', b: '1' });
       cleanup(testScheduler, 20, subscription, server);
@@ -261,17 +261,17 @@ describe('cancelPending', () => {
       const testScheduler = newTestScheduler();
       const errors: RequestCancelledError[] = [];
       testScheduler.run(({ expectObservable, cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, () => NEVER).subscribe();
-        const { link } = clientOn(endpoint, { policy: policy.constant(10).maxAttempts(2) });
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, () => NEVER).subscribe();
+        const { link } = clientOn(pair, { policy: policy.constant(10).maxAttempts(2) });
         for (const payload of ['a', 'b', 'c']) {
           link
             .request(payload, { idempotent: payload === 'b' })
             .subscribe({ error: (e: RequestCancelledError) => errors.push(e) });
         }
         cold('5ms x').subscribe(() => {
-          endpoint.faults.refuse(true);
-          endpoint.faults.cut();
+          pair.faults.refuse(true);
+          pair.faults.cut();
         });
         // Cut at 5 (a, c ambiguous; b waits to be sent again); the dial at 15 is refused at 16,
         // the second failure, and the policy gives up.
@@ -293,17 +293,17 @@ describe('cancelPending', () => {
       const testScheduler = newTestScheduler();
       const aborted: string[] = [];
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, (payload, { signal }) => {
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, (payload, { signal }) => {
           signal.addEventListener('abort', () => aborted.push(`${String(payload)}@${testScheduler.now()}`));
           return NEVER;
         }).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         expectObservable(shown(link.request('a'))).toBe('10ms (e|)', { e: 'E:RequestCancelledError' });
         expectObservable(shown(link.request('b'))).toBe('10ms (e|)', { e: 'E:RequestCancelledError' });
         cleanup(testScheduler, 10, subscription);
         cleanup(testScheduler, 30, server);
-        testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 29);
+        testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 29);
       });
       expect(aborted).to.deep.equal(['a@11', 'b@11']);
       expect(testScheduler.actions).to.deep.equal([]);
@@ -314,12 +314,12 @@ describe('cancelPending', () => {
       const aborted: string[] = [];
       const events: string[] = [];
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, (payload, { signal }) => {
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, (payload, { signal }) => {
           signal.addEventListener('abort', () => aborted.push(`${String(payload)}@${testScheduler.now()}`));
           return NEVER;
         }).subscribe();
-        const { link } = clientOn(endpoint, { events });
+        const { link } = clientOn(pair, { events });
         expectObservable(shown(link.request('a'))).toBe('10ms (e|)', { e: 'E:RequestCancelledError' });
         testScheduler.schedule(() => link.close(), 10);
         testScheduler.schedule(() => {
@@ -335,9 +335,9 @@ describe('cancelPending', () => {
   it('caps pending requests: one more fails at once with PendingRequestsFullError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, () => timer(5).pipe(map(() => 'ok'))).subscribe();
-      const { link, subscription } = clientOn(endpoint, { config: { maxPending: 2 } });
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, () => timer(5).pipe(map(() => 'ok'))).subscribe();
+      const { link, subscription } = clientOn(pair, { config: { maxPending: 2 } });
       expectObservable(shown(link.request('a'))).toBe('8ms (a|)', { a: 'ok' });
       expectObservable(shown(link.request('b'))).toBe('8ms (a|)', { a: 'ok' });
       expectObservable(shown(link.request('c'))).toBe('(e|)', { e: 'E:PendingRequestsFullError' });
@@ -349,12 +349,12 @@ describe('cancelPending', () => {
     const testScheduler = newTestScheduler();
     const events: string[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
-      const server = endpoint.server.subscribe((event) => {
+      const pair = memory({ latency: 1 });
+      const server = pair.server.subscribe((event) => {
         if (event.type === 'connection')
           event.connection.subscribe((e) => e.type === 'connected' && e.link.send('not an envelope'));
       });
-      clientOn(endpoint, { events });
+      clientOn(pair, { events });
       cleanup(testScheduler, 10, server);
     });
     expect(events).to.deep.equal(['connected', 'error:ProtocolError']);

@@ -86,9 +86,9 @@ function cleanup(testScheduler: TestScheduler, at: number, ...subscriptions: { u
  * (logging to `seen`) and a client: the client's link, and `end(at)` to tear both down at `at`.
  */
 function joinedPair(testScheduler: TestScheduler, seen: string[]) {
-  const endpoint = memory({ latency: 1 });
-  const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-  const { link, subscription } = clientOn(endpoint);
+  const pair = memory({ latency: 1 });
+  const server = serveOn(pair, joining(testScheduler, seen)).subscribe();
+  const { link, subscription } = clientOn(pair);
   return { link, end: (at: number) => cleanup(testScheduler, at, subscription, server) };
 }
 
@@ -113,17 +113,17 @@ describe('streamed request bodies (requests layer v2)', () => {
     it('chunks that arrive before the handler subscribes wait for it, in order', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
+        const pair = memory({ latency: 1 });
         // The request arrives at 2; its handler subscribes body$ 10 ms later, when every chunk
         // (in at 3, 5, 7) and the end (in at 8) wait for it.
-        const server = serveOn(endpoint, (_payload, { body$ }) =>
+        const server = serveOn(pair, (_payload, { body$ }) =>
           timer(10).pipe(
             switchMap(() => body$),
             toArray(),
             map((chunks) => chunks.join(',')),
           ),
         ).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         expectObservable(shown(link.request('late', { body: cold('-a-b-c|') }))).toBe('13ms (r|)', {
           r: 'a,b,c',
         });
@@ -135,8 +135,8 @@ describe('streamed request bodies (requests layer v2)', () => {
       const testScheduler = newTestScheduler();
       const seen: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, (_payload, { body$ }) =>
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, (_payload, { body$ }) =>
           body$.pipe(
             toArray(),
             map((chunks) => chunks.join(',')),
@@ -146,7 +146,7 @@ describe('streamed request bodies (requests layer v2)', () => {
             }),
           ),
         ).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         const body = cold('-a-#', undefined, new TypeError('disk gone'));
         // The error leaves at 4 and arrives at 5; the answer is back at 6.
         expectObservable(shown(link.request('up', { body }))).toBe('6ms (r|)', { r: 'body failed' });
@@ -172,13 +172,13 @@ describe('streamed request bodies (requests layer v2)', () => {
       const testScheduler = newTestScheduler();
       const errors: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, (_payload, { body$ }) => {
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, (_payload, { body$ }) => {
           body$.subscribe({ error: () => undefined });
           body$.subscribe({ error: (e: Error) => errors.push(`${e.name}: ${e.message}`) });
           return 'ok';
         }).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         expectObservable(shown(link.request('twice', { body: cold('-a|') }))).toBe('3ms (r|)', { r: 'ok' });
         cleanup(testScheduler, 30, subscription, server);
       });
@@ -189,12 +189,12 @@ describe('streamed request bodies (requests layer v2)', () => {
       const testScheduler = newTestScheduler();
       const log: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
+        const pair = memory({ latency: 1 });
         // The handler answers with the first chunk (in at 3): the answer is back at 4.
-        const server = serveOn(endpoint, (payload, { body$ }) =>
+        const server = serveOn(pair, (payload, { body$ }) =>
           payload === 'first' ? body$.pipe(take(1)) : 'fine',
         ).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         const body = logged(testScheduler, log, cold('-a-b-c-d|'));
         expectObservable(shown(link.request('first', { body }))).toBe('4ms (a|)', { a: 'a' });
         // The chunk that crossed the answer (b, sent at 4) is dropped; the connection goes on.
@@ -242,9 +242,9 @@ describe('streamed request bodies (requests layer v2)', () => {
       const testScheduler = newTestScheduler();
       const log: string[] = [];
       testScheduler.run(({ cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, [])).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, joining(testScheduler, [])).subscribe();
+        const { link, subscription } = clientOn(pair);
         const body = logged(testScheduler, log, cold('-a-b-c-d|'));
         link.request('up', { body }).subscribe({ error: () => undefined });
         cleanup(testScheduler, 4, subscription);
@@ -260,17 +260,17 @@ describe('streamed request bodies (requests layer v2)', () => {
       const reasons: unknown[] = [];
       const log: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
+        const pair = memory({ latency: 1 });
         // A handler that never reads its body.
         const server = serveOn(
-          endpoint,
+          pair,
           (payload, { signal }) => {
             signal.addEventListener('abort', () => reasons.push(signal.reason));
             return payload === 'hoard' ? NEVER : 'fine';
           },
           { config: { maxBodyChunks: 3 } },
         ).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         const body = logged(testScheduler, log, cold('-a-b-c-d-e-f|'));
         // Chunks arrive at 3, 5, 7; the fourth, at 9, is one too many: the error is back at 10.
         expectObservable(shown(link.request('hoard', { body }))).toBe('10ms (e|)', {
@@ -292,9 +292,9 @@ describe('streamed request bodies (requests layer v2)', () => {
       const testScheduler = newTestScheduler();
       const reasons: RequestBodyOverflowError[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
+        const pair = memory({ latency: 1 });
         const server = serveOn(
-          endpoint,
+          pair,
           (payload, { body$, signal }) => {
             signal.addEventListener('abort', () => reasons.push(signal.reason as RequestBodyOverflowError));
             return payload === 'hoard'
@@ -306,7 +306,7 @@ describe('streamed request bodies (requests layer v2)', () => {
           },
           { config: { maxBodyBytes: 20 } },
         ).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         const chunk = 'x'.repeat(9); // 10 bytes of MessagePack
         const body = () => cold('-a-a-a-a-a|', { a: chunk });
         // The third unread chunk (in at 7) is past 20 bytes.
@@ -328,12 +328,12 @@ describe('streamed request bodies (requests layer v2)', () => {
       testScheduler.run(({ expectObservable }) => {
         // The link's buffer takes about 200 bytes; a synchronous body of 100 chunks of 40 bytes
         // overruns it and then the 5 places of the client's queue.
-        const endpoint = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 100, maxBufferedBytes: 200 });
-        const server = serveOn(endpoint, (_payload, { signal }) => {
+        const pair = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 100, maxBufferedBytes: 200 });
+        const server = serveOn(pair, (_payload, { signal }) => {
           signal.addEventListener('abort', () => aborted.push(testScheduler.now()));
           return NEVER;
         }).subscribe();
-        const { link, subscription } = clientOn(endpoint, { config: { maxQueued: 5 } });
+        const { link, subscription } = clientOn(pair, { config: { maxQueued: 5 } });
         const body = logged(
           testScheduler,
           log,
@@ -359,9 +359,9 @@ describe('streamed request bodies (requests layer v2)', () => {
       const testScheduler = newTestScheduler();
       const log: string[] = [];
       testScheduler.run(({ cold }) => {
-        const endpoint = memory({ latency: 1, highWaterMark: 16 });
-        const server = serveOn(endpoint, joining(testScheduler, [])).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const pair = memory({ latency: 1, highWaterMark: 16 });
+        const server = serveOn(pair, joining(testScheduler, [])).subscribe();
+        const { link, subscription } = clientOn(pair);
         link
           .request('x'.repeat(40), { body: logged(testScheduler, log, cold('-a|')) })
           .subscribe({ error: () => undefined });
@@ -377,14 +377,14 @@ describe('streamed request bodies (requests layer v2)', () => {
       const seen: string[] = [];
       const log: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, joining(testScheduler, seen)).subscribe();
+        const { link, subscription } = clientOn(pair);
         // From 3 the network holds everything: the head (at 3) and the first chunk (at 4) are
         // held, then lost in the cut at 5. Not idempotent, yet certainly never executed.
-        testScheduler.schedule(() => endpoint.faults.stall(), 3);
-        testScheduler.schedule(() => endpoint.faults.cut(), 5);
-        testScheduler.schedule(() => endpoint.faults.resume(), 6);
+        testScheduler.schedule(() => pair.faults.stall(), 3);
+        testScheduler.schedule(() => pair.faults.cut(), 5);
+        testScheduler.schedule(() => pair.faults.resume(), 6);
         testScheduler.schedule(() => {
           const body = logged(testScheduler, log, cold('-a-b|'));
           // Up again at 16: the head and the body again from a; the answer is back at 22.
@@ -403,10 +403,10 @@ describe('streamed request bodies (requests layer v2)', () => {
       const log: string[] = [];
       const errors: AmbiguousOutcomeError[] = [];
       testScheduler.run(({ cold }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-        const { link, subscription } = clientOn(endpoint);
-        testScheduler.schedule(() => endpoint.faults.cut(), 5);
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, joining(testScheduler, seen)).subscribe();
+        const { link, subscription } = clientOn(pair);
+        testScheduler.schedule(() => pair.faults.cut(), 5);
         const body = logged(testScheduler, log, cold('-a-b-c-d|'));
         link.request('up', { body }).subscribe({ error: (e: AmbiguousOutcomeError) => errors.push(e) });
         cleanup(testScheduler, 40, subscription, server);
@@ -425,10 +425,10 @@ describe('streamed request bodies (requests layer v2)', () => {
       const seen: string[] = [];
       const log: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        const server = serveOn(endpoint, joining(testScheduler, seen)).subscribe();
-        const { link, subscription } = clientOn(endpoint);
-        testScheduler.schedule(() => endpoint.faults.cut(), 5);
+        const pair = memory({ latency: 1 });
+        const server = serveOn(pair, joining(testScheduler, seen)).subscribe();
+        const { link, subscription } = clientOn(pair);
+        testScheduler.schedule(() => pair.faults.cut(), 5);
         const body = logged(testScheduler, log, cold('-a-b-c-d|'));
         // Up again at 16: the whole body again, the answer back at 26.
         expectObservable(shown(link.request('up', { body, idempotent: true }))).toBe('26ms (r|)', {
@@ -454,8 +454,8 @@ describe('streamed request bodies (requests layer v2)', () => {
       const seen: string[] = [];
       testScheduler.run(({ cold, expectObservable }) => {
         // A link that takes about 100 bytes: most of the body's chunks queue in the client.
-        const endpoint = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 50, maxBufferedBytes: 100 });
-        const server = serveOn(endpoint, (_payload, { body$, signal }) => {
+        const pair = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 50, maxBufferedBytes: 100 });
+        const server = serveOn(pair, (_payload, { body$, signal }) => {
           signal.addEventListener('abort', () => seen.push('aborted'));
           return body$.pipe(
             tap((chunk) => seen.push(String(chunk).slice(0, 1))),
@@ -463,11 +463,11 @@ describe('streamed request bodies (requests layer v2)', () => {
             map((chunks) => chunks.length),
           );
         }).subscribe();
-        const { link, subscription } = clientOn(endpoint);
+        const { link, subscription } = clientOn(pair);
         // The six chunks come at once; the cut at 5 finds some of them still queued here.
         const queued: number[] = [];
         testScheduler.schedule(() => queued.push(link.queued), 3);
-        testScheduler.schedule(() => endpoint.faults.cut(), 5);
+        testScheduler.schedule(() => pair.faults.cut(), 5);
         // Offline: the dropped chunks no longer take places in the queue.
         testScheduler.schedule(() => queued.push(link.queued), 6);
         testScheduler.schedule(() => expect(queued[0]).to.be.above(0), 6);
@@ -492,10 +492,10 @@ describe('streamed request bodies (requests layer v2)', () => {
     const log: string[] = [];
     const results: string[] = [];
     testScheduler.run(({ cold }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveSessionsOn(endpoint, joining(testScheduler, seen)).subscribe();
-      const { link, subscription } = clientOn(endpoint, { resumable: true });
-      testScheduler.schedule(() => endpoint.faults.cut(), 8);
+      const pair = memory({ latency: 1 });
+      const server = serveSessionsOn(pair, joining(testScheduler, seen)).subscribe();
+      const { link, subscription } = clientOn(pair, { resumable: true });
+      testScheduler.schedule(() => pair.faults.cut(), 8);
       const values = { a: 'a', b: 'b', c: 'c', d: 'd', e: 'e', f: 'f', g: 'g', h: 'h' };
       const body = logged(testScheduler, log, cold('--a-b-c-d-e-f-g-h|', values));
       link.request('up', { body }).subscribe({
@@ -633,8 +633,8 @@ describe('streamed request bodies (requests layer v2)', () => {
     it('options: a body that is not an Observable is a TypeError at once', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(() => {
-        const endpoint = memory({ latency: 1 });
-        const { link, subscription } = clientOn(endpoint);
+        const pair = memory({ latency: 1 });
+        const { link, subscription } = clientOn(pair);
         expect(() => link.request('x', { body: ['a'] as never })).to.throw(
           TypeError,
           'request: body must be an Observable, got an array',

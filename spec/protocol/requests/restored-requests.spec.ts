@@ -14,7 +14,7 @@ import {
   reconnectWith,
   resumable,
   serveRequests,
-  type MemoryEndpoint,
+  type MemoryPair,
   type RecoveredResponseEvent,
   type RequestHandler,
   type RequestLink,
@@ -47,8 +47,8 @@ function handlerLogging(calls: string[]): RequestHandler {
  * A session server serving `handler`; plain messages are logged in `calls` as `message:<m>`, a
  * failed session as `failed:<name>`.
  */
-function serve(endpoint: MemoryEndpoint, handler: RequestHandler, calls: string[]): Subscription {
-  return acceptSessions(endpoint.server, { ackInterval: 5 })
+function serve(pair: MemoryPair, handler: RequestHandler, calls: string[]): Subscription {
+  return acceptSessions(pair.server, { ackInterval: 5 })
     .pipe(mergeMap((session) => session.events$.pipe(serveRequests(handler))))
     .subscribe({
       next: (event) => {
@@ -78,7 +78,7 @@ function shown(event: { type: string }): string | undefined {
  * `onRestored` sees the restored event first, `maxFrames` caps the replay buffer.
  */
 function processOn(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   journal: SessionJournal,
   log: string[],
   now: () => number,
@@ -86,7 +86,7 @@ function processOn(
 ): { link: RequestLink<string>; subscription: Subscription } {
   let link: RequestLink<string> | undefined;
   const caps = options.maxFrames === undefined ? {} : { maxFrames: options.maxFrames };
-  const subscription = endpoint.transport
+  const subscription = pair.transport
     .pipe(
       reconnectWith(policy.constant(10)),
       resumable({ journal, ackInterval: 5, ...caps }),
@@ -112,9 +112,9 @@ function ask(link: RequestLink<string>, payload: string, log: string[], now: () 
   });
 }
 
-/** What the next process gets to start with: the shared endpoint and journal, the log and the clock. */
+/** What the next process gets to start with: the shared pair and journal, the log and the clock. */
 interface Restart {
-  readonly endpoint: MemoryEndpoint;
+  readonly pair: MemoryPair;
   readonly journal: SessionJournal;
   readonly log: string[];
   readonly now: () => number;
@@ -135,13 +135,13 @@ function afterACrash(
   const journal = memoryJournal();
   testScheduler.run(() => {
     const now = () => testScheduler.now();
-    const endpoint = memory({ latency: 1 });
-    const server = serve(endpoint, handlerLogging(calls), calls);
-    const first = processOn(endpoint, journal, log, now);
+    const pair = memory({ latency: 1 });
+    const server = serve(pair, handlerLogging(calls), calls);
+    const first = processOn(pair, journal, log, now);
     testScheduler.schedule(() => payloads.forEach((p) => ask(first.link, p, log, now)), 5);
     testScheduler.schedule(() => first.subscription.unsubscribe(), 15);
     let next: { unsubscribe(): void } | undefined;
-    testScheduler.schedule(() => (next = restart({ endpoint, journal, log, now })), 20);
+    testScheduler.schedule(() => (next = restart({ pair, journal, log, now })), 20);
     testScheduler.schedule(() => (next?.unsubscribe(), server.unsubscribe()), 100);
   });
   return { calls, log };
@@ -165,8 +165,8 @@ describe('cancelPending over a journal: requests across a client crash', () => {
     // The first process asks for 'slow', 'stream' and 'boom' (ids 1 to 3) and dies at 15, after
     // the server acknowledged them (the journal no longer holds their heads). The second one starts
     // at 20 on the same journal and asks for 'fast' at once.
-    const { calls, log } = afterACrash(['slow', 'stream', 'boom'], ({ endpoint, journal, log, now }) => {
-      const second = processOn(endpoint, journal, log, now);
+    const { calls, log } = afterACrash(['slow', 'stream', 'boom'], ({ pair, journal, log, now }) => {
+      const second = processOn(pair, journal, log, now);
       ask(second.link, 'fast', log, now);
       return second.subscription;
     });
@@ -202,24 +202,24 @@ describe('cancelPending over a journal: requests across a client crash', () => {
     const keys: Record<string, number> = { a: 1, m: 2, b: 3 };
     testScheduler.run(() => {
       const now = () => testScheduler.now();
-      const endpoint = memory({ latency: 1 });
-      const server = serve(endpoint, handlerLogging(calls), calls);
+      const pair = memory({ latency: 1 });
+      const server = serve(pair, handlerLogging(calls), calls);
       // A replay buffer of two frames: from the first on, send() says to wait.
-      const first = processOn(endpoint, journal, log, now, { maxFrames: 2 });
+      const first = processOn(pair, journal, log, now, { maxFrames: 2 });
       // The server goes away at 5 and comes back at 15; meanwhile the first process asks for
       // 'a', sends 'm' (both journaled, in its replay buffer), then asks for 'b', which finds the
       // buffer full and waits in cancelPending's queue, never journaled. It dies at 12.
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 5);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 5);
       testScheduler.schedule(() => {
         ask(first.link, 'a', log, now);
         first.link.send('m');
         ask(first.link, 'b', log, now);
       }, 8);
       testScheduler.schedule(() => first.subscription.unsubscribe(), 12);
-      testScheduler.schedule(() => endpoint.faults.refuse(false), 15);
+      testScheduler.schedule(() => pair.faults.refuse(false), 15);
       let second: ReturnType<typeof processOn> | undefined;
       testScheduler.schedule(() => {
-        second = processOn(endpoint, journal, log, now, {
+        second = processOn(pair, journal, log, now, {
           onRestored: (event) => {
             const report = sentOutcomes(event.state, (value) => keys[String(value)]);
             for (const [name, key] of Object.entries(keys)) outcomes.push(`${name}:${report.of(key)}`);
@@ -265,7 +265,7 @@ describe('cancelPending over a journal: requests across a client crash', () => {
         let key = 0;
         const delayOf = new Map<number, number>();
         testScheduler.run(() => {
-          const endpoint = memory({ latency: 1 });
+          const pair = memory({ latency: 1 });
           const handler: RequestHandler = (payload, { id }) => {
             const k = payload as number;
             ran.set(k, (ran.get(k) ?? 0) + 1);
@@ -273,7 +273,7 @@ describe('cancelPending over a journal: requests across a client crash', () => {
             ranUnder.set(id, k);
             return timer(delayOf.get(k)!).pipe(map(() => -k));
           };
-          const server = acceptSessions(endpoint.server, { ackInterval: 5 })
+          const server = acceptSessions(pair.server, { ackInterval: 5 })
             .pipe(mergeMap((session) => session.events$.pipe(serveRequests(handler))))
             .subscribe({ error: (e: Error) => problems.push(`server: ${e.name}: ${e.message}`) });
           const answered = (k: number) => answers.set(k, (answers.get(k) ?? 0) + 1);
@@ -284,7 +284,7 @@ describe('cancelPending over a journal: requests across a client crash', () => {
             testScheduler.schedule(() => {
               let link: RequestLink<number> | undefined;
               const made: number[] = [];
-              const subscription = endpoint.transport
+              const subscription = pair.transport
                 .pipe(
                   reconnectWith(policy.constant(10)),
                   resumable({ journal, ackInterval: 5 }),
@@ -352,9 +352,9 @@ describe('cancelPending over a journal: requests across a client crash', () => {
       let restarted: { lastSeq: number; frames: number } | undefined;
       testScheduler.run(() => {
         const now = () => testScheduler.now();
-        const endpoint = memory({ latency: 1 });
-        const server = serve(endpoint, handlerLogging(calls), calls);
-        const first = processOn(endpoint, journal, log, now);
+        const pair = memory({ latency: 1 });
+        const server = serve(pair, handlerLogging(calls), calls);
+        const first = processOn(pair, journal, log, now);
         let slow: Subscription | undefined;
         testScheduler.schedule(() => {
           first.link.send('m');
@@ -365,7 +365,7 @@ describe('cancelPending over a journal: requests across a client crash', () => {
         testScheduler.schedule(() => {
           const state = journal.restore()!;
           restarted = { lastSeq: state.lastSeq, frames: state.frames.length };
-          const second = processOn(endpoint, journal, log, now, {
+          const second = processOn(pair, journal, log, now, {
             onRestored: (event) => {
               const report = sentOutcomes(
                 event.state,
@@ -433,11 +433,11 @@ describe('cancelPending over a journal: requests across a client crash', () => {
         let outcomes: ReturnType<typeof sentOutcomes> | undefined;
         let state: ReturnType<SessionJournal['restore']>;
         testScheduler.run(() => {
-          const endpoint = memory({ latency: 1 });
-          const server = serve(endpoint, handlerOf(), []);
+          const pair = memory({ latency: 1 });
+          const server = serve(pair, handlerOf(), []);
           const log: string[] = [];
           const now = () => testScheduler.now();
-          const first = processOn(endpoint, journal, log, now);
+          const first = processOn(pair, journal, log, now);
           const running: Subscription[] = [];
           /** The key of each request, in the order of `running`. */
           const requests: number[] = [];
@@ -462,7 +462,7 @@ describe('cancelPending over a journal: requests across a client crash', () => {
           testScheduler.schedule(() => {
             first.subscription.unsubscribe();
             state = journal.restore();
-            const second = processOn(endpoint, journal, log, now, {
+            const second = processOn(pair, journal, log, now, {
               onRestored: (event) =>
                 (outcomes = sentOutcomes(event.state, (v) => (typeof v === 'number' ? v : undefined))),
             });
@@ -487,9 +487,9 @@ describe('cancelPending over a journal: requests across a client crash', () => {
   });
 
   it("openSession: restored$ replays what the journal restored to a later subscriber, recovered$ carries the dead process's answers", () => {
-    const { calls, log } = afterACrash(['slow'], ({ endpoint, journal, log, now }) => {
+    const { calls, log } = afterACrash(['slow'], ({ pair, journal, log, now }) => {
       const session = openSession(
-        endpoint.transport.pipe(
+        pair.transport.pipe(
           reconnectWith(policy.constant(10)),
           resumable({ journal, ackInterval: 5 }),
           cancelPending<string>({ timeout: Infinity }),

@@ -24,11 +24,11 @@ describe('serveRequests', () => {
   it('answers a value in one response, and streams an Observable', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, (payload) =>
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (payload) =>
         payload === 'stream' ? interval(5).pipe(take(3)) : `got ${String(payload)}`,
       ).subscribe();
-      const { link, subscription } = clientOn(endpoint);
+      const { link, subscription } = clientOn(pair);
       // Dial 1 ms, request out at 1, in at 2, answer back at 3.
       expectObservable(link.request('x')).toBe('---(a|)', { a: 'got x' });
       expectObservable(link.request('stream')).toBe('8ms a 4ms b 4ms (c|)', { a: 0, b: 1, c: 2 });
@@ -43,19 +43,19 @@ describe('serveRequests', () => {
   it('sends handler errors as { name, message } only: no stack, no constructor', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       class NotFoundError extends Error {
         override name = 'NotFoundError';
         secret = 'kept on the server';
       }
-      const server = serveOn(endpoint, (payload) => {
+      const server = serveOn(pair, (payload) => {
         if (payload === 'throw') throw new NotFoundError('no user 7');
         if (payload === 'string') throw 'plain string';
         return new Observable(() => {
           throw new TypeError('broken stream');
         });
       }).subscribe();
-      const { link, subscription } = clientOn(endpoint);
+      const { link, subscription } = clientOn(pair);
       const describe = (e: unknown) => {
         const error = e as RemoteError;
         return [error.name, error.remoteName, error.message, Object.keys(error).sort().join(',')].join('|');
@@ -81,12 +81,12 @@ describe('serveRequests', () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, (_payload, { signal }) => {
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (_payload, { signal }) => {
         signal.addEventListener('abort', () => seen.push(`aborted at ${testScheduler.now()}`));
         return interval(2).pipe(finalize(() => seen.push(`unsubscribed at ${testScheduler.now()}`)));
       }).subscribe();
-      const { link, subscription } = clientOn(endpoint);
+      const { link, subscription } = clientOn(pair);
       // Request in at 2; values every 2 ms from 4 reach the client 1 ms later; cancel at 8 arrives at 9.
       expectObservable(link.request('tick'), '^ 7ms !').toBe('----- a 1ms b', { a: 0, b: 1 });
       testScheduler.schedule(() => {
@@ -101,8 +101,8 @@ describe('serveRequests', () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, (_payload, context) =>
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (_payload, context) =>
         // The handler looks at its signal only once it is done waiting, after the cancel came in.
         NEVER.pipe(
           finalize(() => {
@@ -112,7 +112,7 @@ describe('serveRequests', () => {
           }),
         ),
       ).subscribe();
-      const { link, subscription } = clientOn(endpoint);
+      const { link, subscription } = clientOn(pair);
       const request = link.request('late').subscribe();
       // Request in at 2; the cancel leaves at 5 and arrives at 6.
       testScheduler.schedule(() => request.unsubscribe(), 5);
@@ -128,14 +128,14 @@ describe('serveRequests', () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
-      const server = serveOn(endpoint, (payload, { signal }) => {
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (payload, { signal }) => {
         signal.addEventListener('abort', () =>
           seen.push(`${String(payload)} aborted at ${testScheduler.now()}`),
         );
         return NEVER;
       }).subscribe();
-      const { link, subscription } = clientOn(endpoint);
+      const { link, subscription } = clientOn(pair);
       link.request('a').subscribe({ error: () => undefined });
       link.request('b').subscribe({ error: () => undefined });
       // Unsubscribing drops the client's socket; the server sees the end 1 ms later.
@@ -146,8 +146,8 @@ describe('serveRequests', () => {
   });
 
   it('answers beyond maxConcurrent with a TooManyRequestsError response, and a Promise with its value', async () => {
-    const endpoint = memory();
-    const server = endpoint.server
+    const pair = memory();
+    const server = pair.server
       .pipe(
         // Only the connection matters here: serve it with a cap of one.
         (source) =>
@@ -167,7 +167,7 @@ describe('serveRequests', () => {
           ),
       )
       .subscribe();
-    const { link, subscription } = clientOn(endpoint);
+    const { link, subscription } = clientOn(pair);
     try {
       const slow = link.request('slow').subscribe({ error: () => undefined });
       const refused = await firstValueFrom(link.request('x')).catch((e: RemoteError) => e.remoteName);
@@ -180,7 +180,7 @@ describe('serveRequests', () => {
       subscription.unsubscribe();
       server.unsubscribe();
     }
-    expect(endpoint.openConnections).to.equal(0);
+    expect(pair.openConnections).to.equal(0);
   });
 
   it('a burst of requests on a session with a small replay buffer: responses wait for drain$, every request settles once', () => {
@@ -188,17 +188,17 @@ describe('serveRequests', () => {
     const settled: string[] = [];
     const calls: number[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       // The server's replay buffer holds 8 frames: the 200 answers cannot all be in flight at once.
       const server = serveSessionsOn(
-        endpoint,
+        pair,
         (payload) => {
           calls.push(payload as number);
           return (payload as number) * 2;
         },
         { maxFrames: 8 },
       ).subscribe();
-      const { link, subscription } = clientOn(endpoint, { resumable: true });
+      const { link, subscription } = clientOn(pair, { resumable: true });
       testScheduler.schedule(() => {
         for (let n = 1; n <= 200; n++) {
           link.request(n).subscribe({
@@ -217,8 +217,8 @@ describe('serveRequests', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
       // A link that asks to wait after about 64 bytes, and drains 1 ms later.
-      const endpoint = memory({ latency: 1, highWaterMark: 64 });
-      const server = endpoint.server.subscribe((event) => {
+      const pair = memory({ latency: 1, highWaterMark: 64 });
+      const server = pair.server.subscribe((event) => {
         if (event.type !== 'connection') return;
         event.connection
           .pipe(
@@ -229,7 +229,7 @@ describe('serveRequests', () => {
           )
           .subscribe();
       });
-      const { link, subscription } = clientOn(endpoint);
+      const { link, subscription } = clientOn(pair);
       const flood = link.request('flood').pipe(
         toArray(),
         map((values) => `${values.length} values`),

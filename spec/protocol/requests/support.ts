@@ -13,7 +13,7 @@ import {
   type ConnectedEvent,
   type FrameEvent,
   type HeartbeatConfig,
-  type MemoryEndpoint,
+  type MemoryPair,
   type RequestHandler,
   type RequestLink,
   type RetryPolicy,
@@ -22,16 +22,16 @@ import {
 import { catchError, EMPTY, mergeMap, type Observable, type Subscription } from 'rxjs';
 
 /**
- * Serves `handler` on every connection of `endpoint`, plain frames echoed upper-cased; each
+ * Serves `handler` on every connection of `pair`, plain frames echoed upper-cased; each
  * connection through `heartbeat(options.heartbeat)` first when given; `options.config` goes to
  * `serveRequests`.
  */
 export function serveOn(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   handler: RequestHandler,
   options: { heartbeat?: HeartbeatConfig; config?: ServeRequestsConfig } = {},
 ): Observable<unknown> {
-  return endpoint.server.pipe(
+  return pair.server.pipe(
     mergeMap((event) => {
       if (event.type !== 'connection') return EMPTY;
       const connection = options.heartbeat
@@ -65,15 +65,15 @@ function serveAndEcho(
 }
 
 /**
- * Serves `handler` on every session of `endpoint` (resumable server), plain frames echoed
+ * Serves `handler` on every session of `pair` (resumable server), plain frames echoed
  * upper-cased; `config` goes to `acceptSessions` (acks every 5 ms unless it says otherwise).
  */
 export function serveSessionsOn(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   handler: RequestHandler,
   config: AcceptSessionsConfig = {},
 ): Observable<unknown> {
-  return acceptSessions(endpoint.server, { ackInterval: 5, ...config }).pipe(
+  return acceptSessions(pair.server, { ackInterval: 5, ...config }).pipe(
     mergeMap((session) => serveAndEcho(session.events$, handler)),
   );
 }
@@ -83,7 +83,7 @@ export function serveSessionsOn(
  * `cancelPending`.
  */
 export function clientOn(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   options: {
     resumable?: boolean;
     config?: CancelPendingConfig;
@@ -92,9 +92,7 @@ export function clientOn(
     heartbeat?: HeartbeatConfig;
   } = {},
 ): { link: RequestLink<string>; subscription: Subscription } {
-  const transport = options.heartbeat
-    ? endpoint.transport.pipe(heartbeat(options.heartbeat))
-    : endpoint.transport;
+  const transport = options.heartbeat ? pair.transport.pipe(heartbeat(options.heartbeat)) : pair.transport;
   const session = transport.pipe(reconnectWith(options.policy ?? policy.constant(10)));
   const piped = options.resumable
     ? session.pipe(resumable({ ackInterval: 5 }), cancelPending<string>(options.config))

@@ -61,10 +61,10 @@ describe('an idle server session holds little (acceptHandshake + heartbeat + acc
     const stable: boolean[] = [];
     const again: unknown[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       const accept = acceptHandshake({ layers: LAYERS });
       const beat = heartbeat();
-      const server$ = endpoint.server.pipe(
+      const server$ = pair.server.pipe(
         map((event) => {
           if (event.type !== 'connection') return event;
           const connection = event.connection.pipe(
@@ -87,7 +87,7 @@ describe('an idle server session holds little (acceptHandshake + heartbeat + acc
         }),
       );
       for (let i = 0; i < 2; i++) {
-        const client = endpoint.transport.pipe(
+        const client = pair.transport.pipe(
           handshake({ layers: LAYERS }),
           heartbeat(),
           reconnectWith(policy.constant(0)),

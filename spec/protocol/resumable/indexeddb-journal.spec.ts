@@ -330,14 +330,14 @@ describe('indexedDbJournal', () => {
           const original = counted[call]!.bind(journal);
           counted[call] = (...args: unknown[]) => (calls.push(call), original(...args));
         }
-        const endpoint = memory();
-        const server = acceptSessions(endpoint.server).subscribe();
+        const pair = memory();
+        const server = acceptSessions(pair.server).subscribe();
         const state = window as unknown as { idle: Record<string, unknown> };
         state.idle = { calls };
         let connected!: () => void;
         const isConnected = new Promise<void>((resolve) => (connected = resolve));
         state.idle['failed'] = new Promise((resolve) => {
-          endpoint.transport.pipe(resumable({ journal })).subscribe({
+          pair.transport.pipe(resumable({ journal })).subscribe({
             next: (event) => {
               if (event.type !== 'connected') return;
               state.idle['connected'] = calls.length;

@@ -10,15 +10,15 @@ import {
   resumable,
   SessionLostError,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type SessionJournal,
 } from 'rx-lifeline';
 import { catchError, map, of, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
-/** A session server on `endpoint` that echoes each frame upper-cased and records what it got. */
-function echoServer(endpoint: MemoryEndpoint, got: string[], sessions: string[]): Subscription {
-  return acceptSessions<string>(endpoint.server).subscribe((session) => {
+/** A session server on `pair` that echoes each frame upper-cased and records what it got. */
+function echoServer(pair: MemoryPair, got: string[], sessions: string[]): Subscription {
+  return acceptSessions<string>(pair.server).subscribe((session) => {
     sessions.push(session.id);
     session.events$.subscribe({
       next: (event) => {
@@ -33,21 +33,19 @@ function echoServer(endpoint: MemoryEndpoint, got: string[], sessions: string[])
 
 /** A client with `journal`; its link goes to `onLink`, its frames to `got`, its error to `errors`. */
 function journalClient(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   journal: SessionJournal,
   got: string[],
   onLink: (link: Link<string>) => void,
   errors: unknown[] = [],
 ): Subscription {
-  return endpoint.transport
-    .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
-    .subscribe({
-      next: (event) => {
-        if (event.type === 'connected') onLink(event.link as Link<string>);
-        else if (event.type === 'frame') got.push(event.frame as string);
-      },
-      error: (error: unknown) => errors.push(error),
-    });
+  return pair.transport.pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal })).subscribe({
+    next: (event) => {
+      if (event.type === 'connected') onLink(event.link as Link<string>);
+      else if (event.type === 'frame') got.push(event.frame as string);
+    },
+    error: (error: unknown) => errors.push(error),
+  });
 }
 
 /** Records the client's wire writes (`wire N` for data frame N) into `log`. */
@@ -74,10 +72,10 @@ describe('resumable with a journal: a client process that dies resumes its sessi
     const second: string[] = [];
     const journal = memoryJournal();
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
-      const server = echoServer(endpoint, serverGot, sessions);
+      const pair = memory({ latency: 5 });
+      const server = echoServer(pair, serverGot, sessions);
       let link1: Link<string> | undefined;
-      const client1 = journalClient(endpoint, journal, first, (link) => (link1 = link));
+      const client1 = journalClient(pair, journal, first, (link) => (link1 = link));
       testScheduler.schedule(() => (link1!.send('a'), link1!.send('b')), 20);
       // The process dies: it sends 'c' and is gone in the same turn, without a goodbye.
       testScheduler.schedule(() => {
@@ -88,7 +86,7 @@ describe('resumable with a journal: a client process that dies resumes its sessi
       let link2: Link<string> | undefined;
       const client2 = journal;
       testScheduler.schedule(() => {
-        const restarted = journalClient(endpoint, client2, second, (link) => (link2 = link));
+        const restarted = journalClient(pair, client2, second, (link) => (link2 = link));
         testScheduler.schedule(() => link2!.send('e'), 50);
         testScheduler.schedule(() => (restarted.unsubscribe(), server.unsubscribe()), 200);
       }, 100);
@@ -108,9 +106,9 @@ describe('resumable with a journal: a client process that dies resumes its sessi
     journal.sent(1, 'early');
     journal.sent(2, 'later');
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
-      const server = echoServer(endpoint, serverGot, sessions);
-      const client = journalClient(endpoint, journal, [], () => undefined);
+      const pair = memory({ latency: 5 });
+      const server = echoServer(pair, serverGot, sessions);
+      const client = journalClient(pair, journal, [], () => undefined);
       testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 100);
     });
     expect(serverGot).to.deep.equal(['early', 'later']);
@@ -123,10 +121,10 @@ describe('resumable with a journal: a client process that dies resumes its sessi
     const journal = memoryJournal();
     const kept: unknown[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
-      const server = echoServer(endpoint, [], []);
+      const pair = memory({ latency: 5 });
+      const server = echoServer(pair, [], []);
       let link: Link<string> | undefined;
-      const client = journalClient(endpoint, journal, [], (l) => (link = l));
+      const client = journalClient(pair, journal, [], (l) => (link = l));
       testScheduler.schedule(() => link!.send('a'), 20);
       testScheduler.schedule(() => kept.push(journal.restore()?.session !== undefined), 30);
       testScheduler.schedule(() => link!.close(), 40);
@@ -143,9 +141,9 @@ describe('resumable with a journal: a client process that dies resumes its sessi
     journal.sent(1, 'lost');
     const errors: unknown[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
-      const server = echoServer(endpoint, [], []);
-      const client = journalClient(endpoint, journal, [], () => undefined, errors);
+      const pair = memory({ latency: 5 });
+      const server = echoServer(pair, [], []);
+      const client = journalClient(pair, journal, [], () => undefined, errors);
       testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 100);
     });
     expect(errors).to.have.length(1);
@@ -168,11 +166,11 @@ describe('resumable with a journal: a client process that dies resumes its sessi
     };
     const errors: unknown[] = [];
     let dialled = false;
-    const endpoint = memory();
-    const server = endpoint.server.subscribe((event) => {
+    const pair = memory();
+    const server = pair.server.subscribe((event) => {
       if (event.type === 'connection') dialled = true;
     });
-    endpoint.transport
+    pair.transport
       .pipe(
         reconnectWith(policy.constant(10)),
         resumable({ journal: damaged }),
@@ -220,8 +218,8 @@ describe('resumable with a journal that fails on its own (failure$)', () => {
     const log: string[] = [];
     testScheduler.run(({ hot }) => {
       const now = () => testScheduler.now();
-      const endpoint = memory({ latency: 1 });
-      const server = acceptSessions<string>(endpoint.server).subscribe((session) => {
+      const pair = memory({ latency: 1 });
+      const server = acceptSessions<string>(pair.server).subscribe((session) => {
         log.push(`${now()}: session`);
         session.events$.subscribe({
           next: (event) => log.push(`${now()}: server ${event.type}`),
@@ -231,7 +229,7 @@ describe('resumable with a journal that fails on its own (failure$)', () => {
       const takenOver = new JournalHeldError('taken over', { journal: 'j', reason: 'taken-over' });
       const failure$ = hot('20ms e', { e: takenOver });
       const journal: SessionJournal = { ...memoryJournal(), failure$ };
-      const client = endpoint.transport
+      const client = pair.transport
         .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
         .subscribe({
           next: (event) => log.push(`${now()}: ${event.type}`),
@@ -275,11 +273,11 @@ describe('resumable with a journal that commits', () => {
     };
     const serverGot: string[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
-      const server = echoServer(endpoint, serverGot, []);
+      const pair = memory({ latency: 5 });
+      const server = echoServer(pair, serverGot, []);
       // The raw bytes leaving the client: every frame the link took, in order with the journal's calls.
       let link: Link<string> | undefined;
-      const client = endpoint.transport
+      const client = pair.transport
         .pipe(tapWire(log) as never, reconnectWith(policy.constant(10)), resumable<string>({ journal }))
         .subscribe((event) => {
           if (event.type === 'connected') link = (event as { link: Link<string> }).link;
@@ -361,10 +359,10 @@ describe('resumable with a journal whose commit is asynchronous', () => {
           commit.settle();
         }, 7),
       );
-      const endpoint = memory({ latency: 5 });
-      const server = echoServer(endpoint, serverGot, []);
+      const pair = memory({ latency: 5 });
+      const server = echoServer(pair, serverGot, []);
       let link: Link<string> | undefined;
-      const client = endpoint.transport
+      const client = pair.transport
         .pipe(tapWire(log) as never, reconnectWith(policy.constant(10)), resumable<string>({ journal }))
         .subscribe((event) => {
           if (event.type === 'connected') link = (event as { link: Link<string> }).link;
@@ -403,10 +401,10 @@ describe('resumable with a journal whose commit is asynchronous', () => {
       const journal = slowJournal(log, (commit) =>
         testScheduler.schedule(() => commit.settle(++commits === 1 ? undefined : failure), 3),
       );
-      const endpoint = memory({ latency: 5 });
-      const server = echoServer(endpoint, [], []);
+      const pair = memory({ latency: 5 });
+      const server = echoServer(pair, [], []);
       let link: Link<string> | undefined;
-      const client = endpoint.transport
+      const client = pair.transport
         .pipe(tapWire(log) as never, reconnectWith(policy.constant(10)), resumable<string>({ journal }))
         .subscribe({
           next: (event) => {
@@ -441,13 +439,13 @@ describe('resumable with a journal that commits: acks', () => {
     };
     const problems: string[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 5 });
+      const pair = memory({ latency: 5 });
       let serverLink: Link<string> | undefined;
-      const server = acceptSessions<string>(endpoint.server).subscribe((session) => {
+      const server = acceptSessions<string>(pair.server).subscribe((session) => {
         serverLink = session.link;
         session.events$.subscribe({ error: () => undefined });
       });
-      const client = endpoint.transport
+      const client = pair.transport
         .pipe(
           map((event) => {
             if (event.type === 'connected') {

@@ -10,7 +10,7 @@ import {
   resumable,
   type AcceptSessionsConfig,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type ResumableConfig,
   type ServerSession,
   type TransportEvent,
@@ -44,11 +44,11 @@ const ZEROS = '0'.repeat(32);
 
 /** A resumable client as marble values: `c`, frames, `r<n>`, `d`, `x:<reason>`, `o:<frame>`, `E:<name>`. */
 function client(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   config: ResumableConfig<string> = {},
   onLink: (link: Link<string>) => void = () => undefined,
 ): Observable<string> {
-  return endpoint.transport.pipe(
+  return pair.transport.pipe(
     reconnectWith(policy.constant(10)),
     resumable<string>(config),
     map((event) => {
@@ -74,11 +74,11 @@ function client(
 
 /** A session server as marble values: `C`, frames, `R<n>`, `D`, `E:<name>`; it echoes upper-cased. */
 function server(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   config: AcceptSessionsConfig<string> = {},
   onSession: (session: ServerSession<string>) => void = () => undefined,
 ): Observable<string> {
-  return acceptSessions<string>(endpoint.server, config).pipe(
+  return acceptSessions<string>(pair.server, config).pipe(
     tap(onSession),
     mergeMap((session) =>
       session.events$.pipe(
@@ -102,12 +102,12 @@ function server(
  * JSON (`c` on connect, `|` when the connection ends) and lets `answer` script replies.
  */
 function rawClient(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   answer: (frame: unknown, link: Link<unknown>) => void,
   onConnect: (link: Link<unknown>) => void,
 ): Observable<string> {
   let link: Link<unknown> | undefined;
-  return endpoint.transport.pipe(
+  return pair.transport.pipe(
     tap((event) => {
       if (event.type === 'connected') {
         link = event.link;
@@ -121,11 +121,11 @@ function rawClient(
 
 /** A raw server that answers the first hello with a welcome and shows what it receives. */
 function rawServer(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   script: (link: Link<unknown>, testScheduler: TestScheduler) => void,
   testScheduler: TestScheduler,
 ): Observable<string> {
-  return endpoint.server.pipe(
+  return pair.server.pipe(
     mergeMap((event) => {
       if (event.type !== 'connection') return EMPTY;
       let link: Link<unknown> | undefined;
@@ -148,14 +148,14 @@ describe('resumable', () => {
   it('connects once, then carries frames both ways in order', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       let link: Link<string> | undefined;
       // prettier-ignore
-      expectObservable(server(endpoint), '^ 50ms !').toBe('--C 8ms a 9ms b', { C: 'C', a: 'a', b: 'b' });
+      expectObservable(server(pair), '^ 50ms !').toBe('--C 8ms a 9ms b', { C: 'C', a: 'a', b: 'b' });
       cold('10ms a 9ms b').subscribe((frame) => link!.send(frame));
       // Hello at 1 arrives at 2; the welcome arrives at 3. Each frame takes 1 ms there and 1 back.
       // prettier-ignore
-      expectObservable(client(endpoint, {}, (l) => (link = l)), '^ 50ms !').toBe('---c 7ms - A 9ms B', {
+      expectObservable(client(pair, {}, (l) => (link = l)), '^ 50ms !').toBe('---c 7ms - A 9ms B', {
         c: 'c', A: 'A', B: 'B',
       });
     });
@@ -164,7 +164,7 @@ describe('resumable', () => {
   it('acks every ackEvery frames, and ackInterval ms after the first frame not yet acked', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       const script = (link: Link<unknown>, scheduler: TestScheduler) => {
         // The client acks the welcome at once (w); frames 1 and 2 at 10 (acked on arrival at 11),
         // frame 3 at 20: acked 50 ms after its arrival.
@@ -178,9 +178,9 @@ describe('resumable', () => {
         y: '[1,3]',
       };
       // prettier-ignore
-      expectObservable(rawServer(endpoint, script, testScheduler), '^ 100ms !').toBe('--h-w 7ms x 59ms y', values);
+      expectObservable(rawServer(pair, script, testScheduler), '^ 100ms !').toBe('--h-w 7ms x 59ms y', values);
       // prettier-ignore
-      expectObservable(client(endpoint, { ackEvery: 2, ackInterval: 50 }), '^ 100ms !').toBe(
+      expectObservable(client(pair, { ackEvery: 2, ackInterval: 50 }), '^ 100ms !').toBe(
         '---c 7ms (ab) 6ms c', { c: 'c', a: 'a', b: 'b' },
       );
     });
@@ -190,7 +190,7 @@ describe('resumable', () => {
     const testScheduler = newTestScheduler();
     let timers = 0;
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       const counting: SchedulerLike = {
         now: () => testScheduler.now(),
         schedule: (...args: Parameters<typeof testScheduler.schedule>) => (
@@ -214,8 +214,8 @@ describe('resumable', () => {
         y: '[1,21]',
       };
       // prettier-ignore
-      expectObservable(rawServer(endpoint, script, testScheduler), '^ 100ms !').toBe('--h-w 7ms 0123456789 60ms y', values);
-      const sub = client(endpoint, { ackEvery: 2, ackInterval: 50, scheduler: counting }).subscribe();
+      expectObservable(rawServer(pair, script, testScheduler), '^ 100ms !').toBe('--h-w 7ms 0123456789 60ms y', values);
+      const sub = client(pair, { ackEvery: 2, ackInterval: 50, scheduler: counting }).subscribe();
       testScheduler.schedule(() => sub.unsubscribe(), 100);
     });
     // The timer armed by frame 1 (at 11, for 61), armed again at 61 for frame 21 (due at 81).
@@ -225,14 +225,14 @@ describe('resumable', () => {
   it('drops duplicates, and a gap on a live connection is a ProtocolError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       const script = (link: Link<unknown>, scheduler: TestScheduler) => {
         scheduler.schedule(() => (link.send([0, 1, 'a']), link.send([0, 1, 'a']), link.send([0, 2, 'b'])), 5);
         scheduler.schedule(() => link.send([0, 4, 'd']), 10);
       };
-      rawServer(endpoint, script, testScheduler).subscribe();
+      rawServer(pair, script, testScheduler).subscribe();
       // prettier-ignore
-      expectObservable(client(endpoint)).toBe('---c 4ms (ab) 1ms (E|)', { c: 'c', a: 'a', b: 'b', E: 'E:ProtocolError' });
+      expectObservable(client(pair)).toBe('---c 4ms (ab) 1ms (E|)', { c: 'c', a: 'a', b: 'b', E: 'E:ProtocolError' });
     });
   });
 
@@ -251,8 +251,8 @@ describe('resumable', () => {
     for (const welcome of bad) {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        endpoint.server
+        const pair = memory({ latency: 1 });
+        pair.server
           .pipe(
             mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)),
             catchError(() => EMPTY),
@@ -260,7 +260,7 @@ describe('resumable', () => {
           .subscribe((event) => {
             if (event.type === 'connected') event.link.send([3, welcome]);
           });
-        expectObservable(client(endpoint)).toBe('--(E|)', { E: 'E:ProtocolError' });
+        expectObservable(client(pair)).toBe('--(E|)', { E: 'E:ProtocolError' });
       });
     }
   });
@@ -268,19 +268,19 @@ describe('resumable', () => {
   it('replays after a cut in the middle of a frame: every frame once, in order, both ways', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable, cold }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       let link: Link<string> | undefined;
       cold('10ms (ab) 9ms c').subscribe((frame) => link!.send(frame));
       // The next 5 bytes towards the server arrive at 10, then the connection is reset mid-frame:
       // frame a is cut inside its envelope. The client redials at 20 (connected 21, welcome 23)
       // and replays a, b, c; the server, which got nothing, replays its nothing.
-      testScheduler.schedule(() => endpoint.faults.cutAfter(5), 10);
+      testScheduler.schedule(() => pair.faults.cutAfter(5), 10);
       // prettier-ignore
-      expectObservable(server(endpoint), '^ 60ms !').toBe('--C 8ms D 11ms R 1ms (abc)', {
+      expectObservable(server(pair), '^ 60ms !').toBe('--C 8ms D 11ms R 1ms (abc)', {
         C: 'C', D: 'D', R: 'R0', a: 'a', b: 'b', c: 'c',
       });
       // prettier-ignore
-      expectObservable(client(endpoint, {}, (l) => (link = l)), '^ 60ms !').toBe('---c 7ms d 12ms r 1ms (ABC)', {
+      expectObservable(client(pair, {}, (l) => (link = l)), '^ 60ms !').toBe('---c 7ms d 12ms r 1ms (ABC)', {
         c: 'c', d: 'd', r: 'r3', A: 'A', B: 'B', C: 'C',
       });
     });
@@ -290,16 +290,16 @@ describe('resumable', () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       let link: Link<string> | undefined;
-      server(endpoint).subscribe((v) => seen.push(`S${testScheduler.now()}:${v}`));
-      client(endpoint, {}, (l) => (link = l)).subscribe((v) => seen.push(`C${testScheduler.now()}:${v}`));
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
+      server(pair).subscribe((v) => seen.push(`S${testScheduler.now()}:${v}`));
+      client(pair, {}, (l) => (link = l)).subscribe((v) => seen.push(`C${testScheduler.now()}:${v}`));
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 10);
       testScheduler.schedule(() => {
         expect(link!.send('q')).to.equal(false);
         expect(link!.bufferedBytes).to.be.above(0);
       }, 15);
-      testScheduler.schedule(() => endpoint.faults.refuse(false), 45);
+      testScheduler.schedule(() => pair.faults.refuse(false), 45);
     });
     // Dials at 21, 32, 43 are refused; the one at 54 resumes: the server has nothing to replay,
     // the client replays q, queued at 15.
@@ -324,14 +324,14 @@ describe('resumable', () => {
       const seen: string[] = [];
       let thrown: unknown;
       testScheduler.run(() => {
-        const endpoint = memory({ latency: 1 });
+        const pair = memory({ latency: 1 });
         let link: Link<string> | undefined;
-        server(endpoint).subscribe();
-        const sub = client(endpoint, { maxFrames: 2, onOverflow }, (l) => (link = l)).subscribe((v) =>
+        server(pair).subscribe();
+        const sub = client(pair, { maxFrames: 2, onOverflow }, (l) => (link = l)).subscribe((v) =>
           seen.push(v),
         );
-        testScheduler.schedule(() => endpoint.faults.refuse(true), 4);
-        testScheduler.schedule(() => endpoint.faults.cut(), 5);
+        testScheduler.schedule(() => pair.faults.refuse(true), 4);
+        testScheduler.schedule(() => pair.faults.cut(), 5);
         testScheduler.schedule(() => {
           link!.send('a');
           link!.send('b');
@@ -380,7 +380,7 @@ describe('resumable', () => {
     /** Runs one direction: `wire` starts the sender and the receiver, returning both subscriptions. */
     function run(
       wire: (
-        endpoint: MemoryEndpoint,
+        pair: MemoryPair,
         receive: (v: string) => void,
         send: (link: Link<string>) => void,
       ) => {
@@ -404,16 +404,16 @@ describe('resumable', () => {
     for (const [direction, wire] of [
       [
         'client to server',
-        (endpoint, receive, send) => [
-          server(endpoint, { ackEvery: 4 }).subscribe(receive),
-          client(endpoint, { maxFrames: CAP }, send).subscribe(),
+        (pair, receive, send) => [
+          server(pair, { ackEvery: 4 }).subscribe(receive),
+          client(pair, { maxFrames: CAP }, send).subscribe(),
         ],
       ],
       [
         'server to client',
-        (endpoint, receive, send) => [
-          server(endpoint, { maxFrames: CAP }, (session) => send(session.link)).subscribe(),
-          client(endpoint, { ackEvery: 4 }).subscribe(receive),
+        (pair, receive, send) => [
+          server(pair, { maxFrames: CAP }, (session) => send(session.link)).subscribe(),
+          client(pair, { ackEvery: 4 }).subscribe(receive),
         ],
       ],
     ] as const satisfies readonly (readonly [string, Parameters<typeof run>[0]])[]) {
@@ -436,13 +436,13 @@ describe('resumable', () => {
       const held: number[] = [];
       let refused: ReplayBufferFullError | undefined;
       testScheduler.run(() => {
-        const endpoint = memory({ latency: 1 });
+        const pair = memory({ latency: 1 });
         let link: Link<string> | undefined;
-        const srv = server(endpoint).subscribe();
-        const sub = client(endpoint, config, (l) => (link = l)).subscribe();
+        const srv = server(pair).subscribe();
+        const sub = client(pair, config, (l) => (link = l)).subscribe();
         if (offline) {
-          testScheduler.schedule(() => endpoint.faults.refuse(true), 9);
-          testScheduler.schedule(() => endpoint.faults.cut(), 9);
+          testScheduler.schedule(() => pair.faults.refuse(true), 9);
+          testScheduler.schedule(() => pair.faults.cut(), 9);
         }
         testScheduler.schedule(() => {
           try {
@@ -485,18 +485,18 @@ describe('resumable', () => {
   it('session expiry: the resume is refused and the client fails with SessionLostError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       let link: Link<string> | undefined;
       testScheduler.schedule(() => link!.send('a'), 5);
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
-      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 10);
+      testScheduler.schedule(() => pair.faults.refuse(false), 75);
       // The session loses its connection at 10 and expires at 60.
       // prettier-ignore
-      expectObservable(server(endpoint, { sessionTtl: 50 }), '^ 100ms !').toBe('--C 3ms a 3ms D 49ms E', {
+      expectObservable(server(pair, { sessionTtl: 50 }), '^ 100ms !').toBe('--C 3ms a 3ms D 49ms E', {
         C: 'C', a: 'a', D: 'D', E: 'E:SessionExpiredError',
       });
       // prettier-ignore
-      expectObservable(client(endpoint, {}, (l) => (link = l)), '^ 100ms !').toBe(
+      expectObservable(client(pair, {}, (l) => (link = l)), '^ 100ms !').toBe(
         '---c 3ms A 2ms d 10ms d 10ms d 10ms d 10ms d 10ms d 12ms (E|)',
         { c: 'c', A: 'A', d: 'd', E: 'E:SessionLostError' },
       );
@@ -508,10 +508,10 @@ describe('resumable', () => {
     const seen: string[] = [];
     let lost: unknown;
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       let link: Link<string> | undefined;
-      const serverSub = server(endpoint, { sessionTtl: 50 }).subscribe((v) => seen.push(`S:${v}`));
-      const sub = endpoint.transport
+      const serverSub = server(pair, { sessionTtl: 50 }).subscribe((v) => seen.push(`S:${v}`));
+      const sub = pair.transport
         .pipe(reconnectWith(policy.constant(10)), resumable<string>({ onSessionLost: 'reset' }))
         .subscribe((event) => {
           if (event.type === 'connected') link = event.link as Link<string>;
@@ -520,10 +520,10 @@ describe('resumable', () => {
             seen.push(`C:resumed${event.fresh ? ' fresh' : ''}/${event.replayed}`);
           else seen.push(`C:${event.type === 'frame' ? String(event.frame) : event.type}`);
         });
-      testScheduler.schedule(() => (endpoint.faults.refuse(true), endpoint.faults.cut()), 10);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 10);
       // Sent while away: never acked, so reported as possibly lost.
       testScheduler.schedule(() => (link!.send('x'), link!.send('y')), 12);
-      testScheduler.schedule(() => endpoint.faults.refuse(false), 75);
+      testScheduler.schedule(() => pair.faults.refuse(false), 75);
       testScheduler.schedule(() => link!.send('z'), 90);
       testScheduler.schedule(() => (sub.unsubscribe(), serverSub.unsubscribe()), 100);
     });
@@ -545,8 +545,8 @@ describe('resumable', () => {
   it('close() says goodbye after the last frame: the server ends the session at once, not at its TTL', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const sessions = acceptSessions<string>(endpoint.server, { sessionTtl: 1_000 });
+      const pair = memory({ latency: 1 });
+      const sessions = acceptSessions<string>(pair.server, { sessionTtl: 1_000 });
       let goodbyes = -1;
       sessions.stats$.subscribe((stats) => (goodbyes = stats.goodbyes));
       const ended = sessions.pipe(
@@ -560,7 +560,7 @@ describe('resumable', () => {
         ),
       );
       let link: Link<string> | undefined;
-      const sub = client(endpoint, {}, (l) => (link = l)).subscribe();
+      const sub = client(pair, {}, (l) => (link = l)).subscribe();
       testScheduler.schedule(() => (link!.send('a'), link!.send('b'), link!.close()), 5);
       // Both frames arrive at 6, then the goodbye: the session ends at once.
       expectObservable(ended, '^ 100ms !').toBe('--c 3ms (abx)');
@@ -575,10 +575,10 @@ describe('resumable', () => {
     const testScheduler = newTestScheduler();
     const welcomes: unknown[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
-      server(endpoint).subscribe();
+      const pair = memory({ latency: 1 });
+      server(pair).subscribe();
       rawClient(
-        endpoint,
+        pair,
         (frame) => welcomes.push(frame),
         (l) => l.send([2, { v: [1, 1], received: 0 }]),
       ).subscribe();
@@ -591,13 +591,13 @@ describe('resumable', () => {
   it('a server restart (a new acceptSessions) refuses the resume explicitly', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      const first = server(endpoint).subscribe();
+      const pair = memory({ latency: 1 });
+      const first = server(pair).subscribe();
       testScheduler.schedule(() => first.unsubscribe(), 10);
-      testScheduler.schedule(() => server(endpoint).subscribe(), 15);
+      testScheduler.schedule(() => server(pair).subscribe(), 15);
       // Closed at 10 (the end arrives at 11: reconnect), redial at 22, refused 'unknown-session' at 24.
       // prettier-ignore
-      expectObservable(client(endpoint), '^ 60ms !').toBe('---c 7ms d 12ms (E|)', { c: 'c', d: 'd', E: 'E:SessionLostError' });
+      expectObservable(client(pair), '^ 60ms !').toBe('---c 7ms d 12ms (E|)', { c: 'c', d: 'd', E: 'E:SessionLostError' });
     });
   });
 
@@ -605,15 +605,15 @@ describe('resumable', () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       let id = '';
       let link: Link<string> | undefined;
-      server(endpoint, {}, (session) => (id = session.id)).subscribe((v) => seen.push(`S:${v}`));
-      client(endpoint, {}, (l) => (link = l)).subscribe((v) => seen.push(`C:${v}`));
+      server(pair, {}, (session) => (id = session.id)).subscribe((v) => seen.push(`S:${v}`));
+      client(pair, {}, (l) => (link = l)).subscribe((v) => seen.push(`C:${v}`));
       const intruder = testScheduler.createColdObservable('20ms a').pipe(
         mergeMap(() =>
           rawClient(
-            endpoint,
+            pair,
             () => undefined,
             (l) => l.send([2, { v: [1, 1], session: id, token: ZEROS, received: 0 }]),
           ),
@@ -631,13 +631,13 @@ describe('resumable', () => {
     const welcomes: { session: string; token: string }[] = [];
     const refusals: unknown[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       // Token rotation alone: no lockout after the wrong tokens below (sessions.spec.ts covers it).
-      server(endpoint, { badTokenLockout: 0 }).subscribe();
+      server(pair, { badTokenLockout: 0 }).subscribe();
       const dial = (hello: () => object, at: number) =>
         testScheduler.schedule(() => {
           const sub = rawClient(
-            endpoint,
+            pair,
             (frame, link) => {
               const [kind, body] = frame as [number, { session: string; token: string }];
               if (kind === 3) {
@@ -666,13 +666,13 @@ describe('resumable', () => {
     const welcomes: { session: string; token: string }[] = [];
     const refusals: unknown[] = [];
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       // Token rotation alone: no lockout after the wrong tokens below (sessions.spec.ts covers it).
-      server(endpoint, { badTokenLockout: 0 }).subscribe();
+      server(pair, { badTokenLockout: 0 }).subscribe();
       const dial = (hello: () => object, at: number, speak: boolean) =>
         testScheduler.schedule(() => {
           const sub = rawClient(
-            endpoint,
+            pair,
             (frame, link) => {
               const [kind, body] = frame as [number, { session: string; token: string }];
               if (kind === 3) {
@@ -728,27 +728,27 @@ describe('resumable', () => {
   it('closes a connection that does not complete its handshake within handshakeTimeout', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      server(endpoint, { handshakeTimeout: 30 }).subscribe();
+      const pair = memory({ latency: 1 });
+      server(pair, { handshakeTimeout: 30 }).subscribe();
       const silent = rawClient(
-        endpoint,
+        pair,
         () => undefined,
         () => undefined,
       );
       // Accepted at 1, closed at 31, the end arrives at 32.
       // prettier-ignore
       expectObservable(silent).toBe('-c 30ms |', { c: 'c' });
-      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 40);
+      testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 40);
     });
   });
 
   it('refuses a version it does not speak, and the client fails with a ProtocolError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      server(endpoint).subscribe();
+      const pair = memory({ latency: 1 });
+      server(pair).subscribe();
       const old = rawClient(
-        endpoint,
+        pair,
         () => undefined,
         (l) => l.send([2, { v: [3, 4], received: 0 }]),
       );
@@ -760,26 +760,26 @@ describe('resumable', () => {
   it('a server that is not a session server is a ProtocolError, not frames', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      endpoint.server
+      const pair = memory({ latency: 1 });
+      pair.server
         .pipe(mergeMap((e) => (e.type === 'connection' ? e.connection : EMPTY)))
         .subscribe((e) => e.type === 'connected' && e.link.send('plain'));
       // prettier-ignore
-      expectObservable(client(endpoint)).toBe('--(E|)', { E: 'E:ProtocolError' });
+      expectObservable(client(pair)).toBe('--(E|)', { E: 'E:ProtocolError' });
     });
   });
 
   it('unsubscribing tears everything down: no timer, no connection left', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
+      const pair = memory({ latency: 1 });
       let link: Link<string> | undefined;
       testScheduler.schedule(() => link!.send('a'), 5);
       // prettier-ignore
-      expectObservable(server(endpoint, { ackInterval: 50 }), '^ 20ms !').toBe('--C 3ms a 5ms D');
+      expectObservable(server(pair, { ackInterval: 50 }), '^ 20ms !').toBe('--C 3ms a 5ms D');
       // prettier-ignore
-      expectObservable(client(endpoint, { ackInterval: 50 }, (l) => (link = l)), '^ 10ms !').toBe('---c 3ms A');
-      testScheduler.schedule(() => expect(endpoint.openConnections).to.equal(0), 30);
+      expectObservable(client(pair, { ackInterval: 50 }, (l) => (link = l)), '^ 10ms !').toBe('---c 3ms A');
+      testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 30);
     });
     expect(testScheduler.actions).to.have.length(0);
   });
@@ -787,11 +787,11 @@ describe('resumable', () => {
   it('fails loudly when misused', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
-      const endpoint = memory({ latency: 1 });
-      server(endpoint).subscribe();
-      testScheduler.schedule(() => endpoint.faults.cut(), 5);
+      const pair = memory({ latency: 1 });
+      server(pair).subscribe();
+      testScheduler.schedule(() => pair.faults.cut(), 5);
       // Piped before reconnectWith: its source fails with a connection error.
-      const misplaced = endpoint.transport.pipe(
+      const misplaced = pair.transport.pipe(
         resumable(),
         catchError((error: Error) => of(`${error.name}:${(error.cause as Error).name}`)),
         map((e) => (typeof e === 'string' ? e : e.type)),
@@ -799,7 +799,7 @@ describe('resumable', () => {
       // prettier-ignore
       expectObservable(misplaced).toBe('---c 1ms (e|)', { c: 'connected', e: 'TypeError:ConnectionResetError' });
       // With reconnectWith after it, the GaveUpError's own message says what to change.
-      const retried = endpoint.transport.pipe(
+      const retried = pair.transport.pipe(
         resumable(),
         reconnectWith(policy.constant(10)),
         map(() => 'event'),

@@ -7,7 +7,7 @@ import {
   ServerCapacityError,
   type AcceptSessionsConfig,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type ServerSession,
   type SessionServerStats,
   type TransportEvent,
@@ -42,11 +42,11 @@ interface Welcome {
  * letter of each refusal's reason, `|` when the server ends the connection.
  */
 function peer(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   script: (send: (frame: unknown) => void) => void,
   onWelcome: (welcome: Welcome) => void = () => undefined,
 ): Observable<string> {
-  return endpoint.transport.pipe(
+  return pair.transport.pipe(
     map((event) => {
       if (event.type === 'connected') {
         const link: Link<unknown> = event.link;
@@ -69,13 +69,13 @@ function peer(
 const hello = (session?: string, token?: string) =>
   session === undefined ? [2, { v: [1, 1], received: 0 }] : [2, { v: [1, 1], session, token, received: 0 }];
 
-/** Starts a session server on `endpoint` and keeps its latest stats. */
+/** Starts a session server on `pair` and keeps its latest stats. */
 function serve(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   config: AcceptSessionsConfig,
   onSession: (session: ServerSession) => void = () => undefined,
 ): { stats: () => SessionServerStats; stop: () => void } {
-  const server = acceptSessions(endpoint.server, config);
+  const server = acceptSessions(pair.server, config);
   let latest: SessionServerStats | undefined;
   const watch = server.stats$.subscribe((stats) => (latest = stats));
   const running = server.subscribe(onSession);
@@ -99,16 +99,16 @@ describe('acceptSessions', () => {
       const testScheduler = newTestScheduler();
       let stats: (() => SessionServerStats) | undefined;
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        stats = serve(endpoint, { handshakeTimeout: 30, maxRefusedHellos: 100 }).stats;
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, { handshakeTimeout: 30, maxRefusedHellos: 100 }).stats;
         // A hello for an unknown session every 10 ms: refused at 3, 13 and 23; closed at 31 all the same.
-        const stubborn = peer(endpoint, (send) => {
+        const stubborn = peer(pair, (send) => {
           for (const time of [0, 10, 20, 30, 40])
             testScheduler.schedule(() => send(hello(UNKNOWN, ZEROS)), time);
         });
         // prettier-ignore
         expectObservable(stubborn).toBe('-c-u 9ms u 9ms u 8ms |', { c: 'c', u: 'u' });
-        at(testScheduler, 40, () => expect(endpoint.openConnections).to.equal(0));
+        at(testScheduler, 40, () => expect(pair.openConnections).to.equal(0));
       });
       expect(stats!().closed).to.deep.equal({ handshakeTimeout: 1, tooManyRefusals: 0, protocolError: 0 });
       expect(stats!().refused['unknown-session']).to.equal(3);
@@ -119,11 +119,11 @@ describe('acceptSessions', () => {
       const testScheduler = newTestScheduler();
       let stats: (() => SessionServerStats) | undefined;
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        stats = serve(endpoint, { handshakeTimeout: 30, scheduler: earlyTimers(testScheduler, 1) }).stats;
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, { handshakeTimeout: 30, scheduler: earlyTimers(testScheduler, 1) }).stats;
         // Accepted at 1, due at 31: the sweep that fires at 30 finds it not yet due and waits.
         // prettier-ignore
-        expectObservable(peer(endpoint, () => undefined)).toBe('-c 30ms |', { c: 'c' });
+        expectObservable(peer(pair, () => undefined)).toBe('-c 30ms |', { c: 'c' });
       });
       expect(stats!().closed.handshakeTimeout).to.equal(1);
     });
@@ -131,9 +131,9 @@ describe('acceptSessions', () => {
     it('a hello refused after it, on a connection that had a session, closes the connection at once', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        serve(endpoint, { handshakeTimeout: 30 });
-        const late = peer(endpoint, (send) => {
+        const pair = memory({ latency: 1 });
+        serve(pair, { handshakeTimeout: 30 });
+        const late = peer(pair, (send) => {
           send(hello());
           testScheduler.schedule(() => send(hello(UNKNOWN, ZEROS)), 50);
         });
@@ -147,9 +147,9 @@ describe('acceptSessions', () => {
       const testScheduler = newTestScheduler();
       let stats: (() => SessionServerStats) | undefined;
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        stats = serve(endpoint, {}).stats;
-        const guesser = peer(endpoint, (send) => {
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, {}).stats;
+        const guesser = peer(pair, (send) => {
           for (let i = 0; i < 10; i++) send(hello(UNKNOWN, ZEROS));
         });
         // prettier-ignore
@@ -198,19 +198,19 @@ describe('acceptSessions', () => {
       let stats: (() => SessionServerStats) | undefined;
       const welcomes: Welcome[] = [];
       testScheduler.run(({ expectObservable }) => {
-        const endpoint = memory({ latency: 1 });
-        stats = serve(endpoint, { badTokenLockout: 100, sessionTtl: 1_000 }).stats;
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, { badTokenLockout: 100, sessionTtl: 1_000 }).stats;
         const session = () => welcomes[0]!.session;
         const token = () => welcomes[0]!.token;
         // The owner opens a session at 0 and leaves at 10.
         // prettier-ignore
-        expectObservable(peer(endpoint, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+        expectObservable(peer(pair, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
         /** A fresh connection at `time` that sends one hello for the owner's session. */
         const guess = (time: number, tokenOf: () => string) =>
           timer(time).pipe(
             mergeMap(() =>
               peer(
-                endpoint,
+                pair,
                 (send) => send(hello(session(), tokenOf())),
                 (w) => welcomes.push(w),
               ),
@@ -248,8 +248,8 @@ describe('acceptSessions', () => {
       let stats: (() => SessionServerStats) | undefined;
       const reported = await unhandledDuring(() =>
         testScheduler.run(({ expectObservable }) => {
-          const endpoint = memory({ latency: 1 });
-          const server = serve(endpoint, {}, (session) =>
+          const pair = memory({ latency: 1 });
+          const server = serve(pair, {}, (session) =>
             session.events$.subscribe({
               next: (event) =>
                 seen.push(
@@ -264,16 +264,16 @@ describe('acceptSessions', () => {
           at(testScheduler, 40, server.stop);
           // Before any hello: the connection is closed.
           // prettier-ignore
-          expectObservable(peer(endpoint, (send) => send(INT64_FRAME))).toBe('-c-|', { c: 'c' });
+          expectObservable(peer(pair, (send) => send(INT64_FRAME))).toBe('-c-|', { c: 'c' });
           // After a handshake: the connection is closed, the session waits for a resume.
-          const handshaken = peer(endpoint, (send) => {
+          const handshaken = peer(pair, (send) => {
             send(hello());
             testScheduler.schedule(() => send(INT64_FRAME), 10);
           });
           // prettier-ignore
           expectObservable(handshaken).toBe('-c-w 9ms |', { c: 'c', w: 'w' });
           // The server carries on.
-          const later = timer(20).pipe(mergeMap(() => peer(endpoint, (send) => send(hello()))));
+          const later = timer(20).pipe(mergeMap(() => peer(pair, (send) => send(hello()))));
           // prettier-ignore
           expectObservable(later, '^ 30ms !').toBe('21ms c-w', { c: 'c', w: 'w' });
         }),

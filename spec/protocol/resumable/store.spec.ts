@@ -14,7 +14,7 @@ import {
   SessionStoreError,
   type SessionLostError,
   type Link,
-  type MemoryEndpoint,
+  type MemoryPair,
   type SessionServerStats,
   type SessionStore,
 } from 'rx-lifeline';
@@ -31,14 +31,14 @@ interface ServerLog {
 
 const newLog = (): ServerLog => ({ got: [], sessions: [], errors: [], links: new Map() });
 
-/** A server process on `endpoint` and `store` that echoes each frame upper-cased. */
+/** A server process on `pair` and `store` that echoes each frame upper-cased. */
 function echoServer(
-  endpoint: MemoryEndpoint,
+  pair: MemoryPair,
   store: SessionStore,
   log: ServerLog,
   sessionTtl?: number,
 ): Subscription {
-  return acceptSessions<string>(endpoint.server, { store, ...(sessionTtl ? { sessionTtl } : {}) }).subscribe(
+  return acceptSessions<string>(pair.server, { store, ...(sessionTtl ? { sessionTtl } : {}) }).subscribe(
     (session) => {
       log.sessions.push(session.id);
       log.links.set(session.id, session.link);
@@ -54,9 +54,9 @@ function echoServer(
   );
 }
 
-/** A client that dials whichever endpoint `target()` names at each attempt. */
+/** A client that dials whichever pair `target()` names at each attempt. */
 function client(
-  target: () => MemoryEndpoint,
+  target: () => MemoryPair,
   got: string[],
   onLink: (link: Link<string>) => void,
   errors: unknown[] = [],
@@ -98,11 +98,11 @@ function twoServers(
   const b = newLog();
   const got: string[] = [];
   testScheduler.run(() => {
-    const endpointA = memory({ latency: 2 });
-    const endpointB = memory({ latency: 2 });
-    let target = endpointA;
-    const serverA = echoServer(endpointA, storeOfA(store), a);
-    const serverB = echoServer(endpointB, store, b);
+    const pairA = memory({ latency: 2 });
+    const pairB = memory({ latency: 2 });
+    let target = pairA;
+    const serverA = echoServer(pairA, storeOfA(store), a);
+    const serverB = echoServer(pairB, store, b);
     let link: Link<string> | undefined;
     const sub = client(
       () => target,
@@ -113,8 +113,8 @@ function twoServers(
       a,
       send: (...frames) => frames.forEach((frame) => link!.send(frame)),
       stopA: () => serverA.unsubscribe(),
-      cutA: () => endpointA.faults.cut(),
-      toB: () => (target = endpointB),
+      cutA: () => pairA.faults.cut(),
+      toB: () => (target = pairB),
     };
     script((time, act) => testScheduler.schedule(() => act(world), time));
     testScheduler.schedule(() => (sub.unsubscribe(), serverA.unsubscribe(), serverB.unsubscribe()), 150);
@@ -181,11 +181,11 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
         const b = newLog();
         let id = '';
         testScheduler.run(() => {
-          const endpointA = memory({ latency: 2 });
-          const endpointB = memory({ latency: 2 });
-          let target = endpointA;
-          const serverA = echoServer(endpointA, store, a, 50);
-          const serverB = echoServer(endpointB, store, b);
+          const pairA = memory({ latency: 2 });
+          const pairB = memory({ latency: 2 });
+          let target = pairA;
+          const serverA = echoServer(pairA, store, a, 50);
+          const serverB = echoServer(pairB, store, b);
           let link: Link<string> | undefined;
           const sub = client(
             () => target,
@@ -195,9 +195,9 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
           testScheduler.schedule(() => link!.send('a'), 10);
           testScheduler.schedule(() => {
             id = a.sessions[0]!;
-            if (moves) target = endpointB;
+            if (moves) target = pairB;
             else sub.unsubscribe();
-            endpointA.faults.cut();
+            pairA.faults.cut();
           }, 30);
           // A's copy has been without a connection since 30: it expires at 80.
           testScheduler.schedule(
@@ -241,8 +241,8 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
     const got: string[] = [];
     let stats: SessionServerStats | undefined;
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 2 });
-      const sessions = acceptSessions<string>(endpoint.server, { store: flaky });
+      const pair = memory({ latency: 2 });
+      const sessions = acceptSessions<string>(pair.server, { store: flaky });
       const watch = sessions.stats$.subscribe((s) => (stats = s));
       const server = sessions.subscribe((session) => {
         log.sessions.push(session.id);
@@ -250,7 +250,7 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
       });
       let link: Link<string> | undefined;
       const sub = client(
-        () => endpoint,
+        () => pair,
         got,
         (l) => (link = l),
       );
@@ -270,11 +270,11 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
     const clientErrors: unknown[] = [];
     let id = '';
     testScheduler.run(() => {
-      const endpoint = memory({ latency: 2 });
-      const server = echoServer(endpoint, store, log);
+      const pair = memory({ latency: 2 });
+      const server = echoServer(pair, store, log);
       let link: Link<string> | undefined;
       const sub = client(
-        () => endpoint,
+        () => pair,
         [],
         (l) => (link = l),
         clientErrors,
@@ -319,13 +319,8 @@ function bind(store: SessionStore): SessionStore {
 
 describe('requests through a session that moves to another server process', () => {
   /** A server whose handler answers `n * 10`, or never when `hang` (the process dies first). */
-  function requestServer(
-    endpoint: MemoryEndpoint,
-    store: SessionStore,
-    hang: boolean,
-    ran: number[],
-  ): Subscription {
-    return acceptSessions(endpoint.server, { store }).subscribe((session) => {
+  function requestServer(pair: MemoryPair, store: SessionStore, hang: boolean, ran: number[]): Subscription {
+    return acceptSessions(pair.server, { store }).subscribe((session) => {
       session.events$
         .pipe(
           serveRequests<number>((n) => {
@@ -344,11 +339,11 @@ describe('requests through a session that moves to another server process', () =
     const ranA: number[] = [];
     const ranB: number[] = [];
     testScheduler.run(() => {
-      const endpointA = memory({ latency: 2 });
-      const endpointB = memory({ latency: 2 });
-      let target = endpointA;
-      const serverA = requestServer(endpointA, store, true, ranA);
-      const serverB = requestServer(endpointB, store, false, ranB);
+      const pairA = memory({ latency: 2 });
+      const pairB = memory({ latency: 2 });
+      let target = pairA;
+      const serverA = requestServer(pairA, store, true, ranA);
+      const serverB = requestServer(pairB, store, false, ranB);
       let link: RequestLink<number> | undefined;
       const client = defer(() => target.transport)
         .pipe(reconnectWith(policy.constant(10)), resumable(), cancelPending<number>({ timeout: 60_000 }))
@@ -366,7 +361,7 @@ describe('requests through a session that moves to another server process', () =
       // A took the request (stored it as received, acked it) and dies before answering.
       testScheduler.schedule(() => {
         serverA.unsubscribe();
-        target = endpointB;
+        target = pairB;
       }, 300);
       testScheduler.schedule(() => (client.unsubscribe(), serverB.unsubscribe()), 500);
     });
@@ -380,8 +375,8 @@ describe('requests through a session that moves to another server process', () =
     const seen: string[] = [];
     const outcome: unknown[] = [];
     testScheduler.run(() => {
-      const serve = (endpoint: MemoryEndpoint, on: SessionStore, name: string) =>
-        acceptSessions(endpoint.server, { store: on }).subscribe((session) =>
+      const serve = (pair: MemoryPair, on: SessionStore, name: string) =>
+        acceptSessions(pair.server, { store: on }).subscribe((session) =>
           session.events$
             .pipe(
               serveRequests<number>((n, context) => {
@@ -391,11 +386,11 @@ describe('requests through a session that moves to another server process', () =
             )
             .subscribe({ error: () => undefined }),
         );
-      const endpointA = memory({ latency: 2 });
-      const endpointB = memory({ latency: 2 });
-      let target = endpointA;
-      const serverA = serve(endpointA, stuck, 'A');
-      const serverB = serve(endpointB, store, 'B');
+      const pairA = memory({ latency: 2 });
+      const pairB = memory({ latency: 2 });
+      let target = pairA;
+      const serverA = serve(pairA, stuck, 'A');
+      const serverB = serve(pairB, store, 'B');
       let link: RequestLink<number> | undefined;
       const client = defer(() => target.transport)
         .pipe(reconnectWith(policy.constant(10)), resumable(), cancelPending<number>())
@@ -405,7 +400,7 @@ describe('requests through a session that moves to another server process', () =
       testScheduler.schedule(() => link!.request<number>(7).subscribe((value) => outcome.push(value)), 20);
       testScheduler.schedule(() => {
         serverA.unsubscribe();
-        target = endpointB;
+        target = pairB;
       }, 60);
       testScheduler.schedule(() => (client.unsubscribe(), serverB.unsubscribe()), 200);
     });

@@ -10,7 +10,7 @@ import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, isCount, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
-export interface EndpointOptions<Out> {
+export interface SideOptions<Out> {
   readonly maxBytes: number;
   readonly maxFrames: number;
   readonly ackEvery: number;
@@ -21,16 +21,16 @@ export interface EndpointOptions<Out> {
 }
 
 /**
- * What a {@link SessionEndpoint} answers to. A method on an object, not a function: a server's
- * session is its endpoint's owner and holds no closure for it. @internal
+ * What a {@link SessionSide} answers to. A method on an object, not a function: a server's
+ * session is its side's owner and holds no closure for it. @internal
  */
-export interface EndpointOwner {
+export interface SideOwner {
   /** Fails the whole session: a frame that can never be written, a hostile peer. */
   endNow(error: unknown): void;
 }
 
 /** Validates the options every resumable side takes. @internal */
-export function checkEndpointOptions(
+export function checkSideOptions(
   name: string,
   options: { maxBytes: number; maxFrames: number; ackEvery: number; ackInterval: number },
 ): void {
@@ -45,7 +45,7 @@ export function checkEndpointOptions(
  * handshake and detached when it ends; in between, frames queue in the replay buffer.
  * @internal
  */
-export class SessionEndpoint<Out> {
+export class SessionSide<Out> {
   readonly buffer: ReplayBuffer<Out>;
   /** The highest inbound `seq` delivered in order. */
   received = 0;
@@ -69,16 +69,16 @@ export class SessionEndpoint<Out> {
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   #allWritten: (() => void) | undefined;
 
-  readonly #options: EndpointOptions<Out>;
-  readonly #owner: EndpointOwner;
+  readonly #options: SideOptions<Out>;
+  readonly #owner: SideOwner;
   readonly #journal: SessionJournal | undefined;
 
   /**
-   * @param options - Shared by every endpoint of a server: nothing in them is per session.
+   * @param options - Shared by every side of a server: nothing in them is per session.
    * @param journal - Where a client keeps its session to survive a crash (a server's store writer):
    * told each frame and each ack.
    */
-  constructor(options: EndpointOptions<Out>, owner: EndpointOwner, journal?: SessionJournal) {
+  constructor(options: SideOptions<Out>, owner: SideOwner, journal?: SessionJournal) {
     this.#options = options;
     this.#owner = owner;
     this.#journal = journal;
@@ -236,7 +236,7 @@ export class SessionEndpoint<Out> {
     );
   }
 
-  /** An asynchronous commit ended: `then` runs unless the endpoint was reset or disposed since. */
+  /** An asynchronous commit ended: `then` runs unless the side was reset or disposed since. */
   #settled(generation: number, then: () => void): void {
     const commits = this.#commits!;
     if (generation !== commits.generation) return;
@@ -263,7 +263,7 @@ export class SessionEndpoint<Out> {
   /**
    * Calls `then` once everything told to the journal so far is durable: at once without a
    * committing journal, else after the next commit that starts from now (a session() or clear()
-   * of an asynchronous journal is durable only then). Forgotten if the endpoint is reset.
+   * of an asynchronous journal is durable only then). Forgotten if the side is reset.
    */
   whenCommitted(then: () => void): void {
     const commits = this.#commits;
@@ -279,7 +279,7 @@ export class SessionEndpoint<Out> {
   /**
    * Calls `then` once everything told to the journal is durable, and written to the attached link
    * unless it asked to wait: at once when no commit is due or in flight, else as
-   * {@link whenCommitted} does. Forgotten if the endpoint is reset or disposed.
+   * {@link whenCommitted} does. Forgotten if the side is reset or disposed.
    */
   whenDurable(then: () => void): void {
     const commits = this.#commits;
@@ -545,7 +545,7 @@ export class SessionEndpoint<Out> {
   }
 }
 
-/** The commits of a journal that commits, told to a {@link SessionEndpoint}'s sends and deliveries. */
+/** The commits of a journal that commits, told to a {@link SessionSide}'s sends and deliveries. */
 class JournalCommits {
   /** The turn's commit, when one is due (see `keepUntilCommit`). */
   task: Subscription | undefined;
@@ -564,14 +564,14 @@ class JournalCommits {
 
 /**
  * The Link a resumable session hands to the application: stable across connections, backed by a
- * {@link SessionEndpoint}. @internal
+ * {@link SessionSide}. @internal
  */
 export class SessionLink<Out> implements Link<Out> {
-  readonly #endpoint: SessionEndpoint<Out>;
+  readonly #side: SessionSide<Out>;
   readonly #hooks: SessionLinkHooks<Out>;
 
-  constructor(endpoint: SessionEndpoint<Out>, hooks: SessionLinkHooks<Out>) {
-    this.#endpoint = endpoint;
+  constructor(side: SessionSide<Out>, hooks: SessionLinkHooks<Out>) {
+    this.#side = side;
     this.#hooks = hooks;
   }
 
@@ -585,12 +585,12 @@ export class SessionLink<Out> implements Link<Out> {
   }
 
   get bufferedBytes(): number {
-    return this.#endpoint.buffer.bytes;
+    return this.#side.buffer.bytes;
   }
 
   /** Frames sent since the session began (or was reset): the last sequence number. */
   get framesSent(): number {
-    return this.#endpoint.lastSeq;
+    return this.#side.lastSeq;
   }
 
   get closed(): boolean {
@@ -602,15 +602,15 @@ export class SessionLink<Out> implements Link<Out> {
   }
 
   get drain$(): Observable<void> {
-    return this.#endpoint.drain$;
+    return this.#side.drain$;
   }
 
   writeReport(): WriteReport {
-    return this.#endpoint.writeReport();
+    return this.#side.writeReport();
   }
 
   get info(): LinkInfo {
-    return this.#endpoint.info ?? DETACHED;
+    return this.#side.info ?? DETACHED;
   }
 }
 
