@@ -63,3 +63,25 @@ function describeObject(value: object | null, depth: number): string {
 function cut(text: string): string {
   return text.length <= MAX_SHOWN ? text : `${text.slice(0, MAX_SHOWN)}…`;
 }
+
+/**
+ * An error as a message quotes it, never throwing: `Name: message` for an Error or anything
+ * error-like (a `DOMException`, a rejected `{ name, message }`); Node's system errors as their
+ * message alone, which already starts with the code (`ENOSPC: no space left on device, write`);
+ * anything else, or an error whose getters throw, as {@link describeValue} describes it.
+ * @internal
+ */
+export function describeError(error: unknown): string {
+  try {
+    if (typeof error === 'object' && error !== null && 'message' in error) {
+      const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
+      if (typeof message === 'string') {
+        if (typeof code === 'string' && message.startsWith(code)) return message;
+        return typeof name === 'string' ? `${name}: ${message}` : message;
+      }
+    }
+  } catch {
+    // A getter that throws: described below like any other value.
+  }
+  return describeValue(error);
+}

@@ -21,7 +21,8 @@ import { dirname, resolve } from 'node:path';
 import { JournalError } from './journal-errors.js';
 import { IntervalFlush, type FsyncPolicy } from './journal-fsync.js';
 import { lockJournal } from './journal-lock.js';
-import { describeCause, JournalMirror, JournalRecords } from './journal-records.js';
+import { JournalMirror, JournalRecords } from './journal-records.js';
+import { describeError } from '../internal/describe-value.js';
 
 /** What {@link JournalFile} is opened with. */
 export interface JournalFileSettings {
@@ -129,7 +130,7 @@ export class JournalFile {
     const failure = this.#failure;
     throw new JournalError(
       this.#closedBy === 'error'
-        ? `fileJournal: ${path} was closed after a file system error${failure === undefined ? '' : ` (${describeCause(failure)})`}; open it again with fileJournal(path)`
+        ? `fileJournal: ${path} was closed after a file system error${failure === undefined ? '' : ` (${describeError(failure)})`}; open it again with fileJournal(path)`
         : `fileJournal: ${path} is closed; open it again with fileJournal(path)`,
       { path, reason: 'closed', ...(failure === undefined ? {} : { cause: failure }) },
     );
@@ -275,7 +276,7 @@ export class JournalFile {
   ): JournalError {
     const path = this.#path;
     return new JournalError(
-      `fileJournal: could not ${doing} ${path} (${describeCause(error)}); ${what} with fileJournal(path)`,
+      `fileJournal: could not ${doing} ${path} (${describeError(error)}); ${what} with fileJournal(path)`,
       { path, reason: 'io', cause: error },
     );
   }

@@ -7,7 +7,7 @@
 import { msgpackCodec } from '../codec/codec.js';
 import type { Codec } from '../core/codec.js';
 import { isLayerOwnFrame, layerOwnFrame } from '../internal/layer-own-frame.js';
-import { describe } from '../internal/validate.js';
+import { describeError } from '../internal/describe-value.js';
 import { memoryJournal, type JournalState } from '../protocol/resumable/journal.js';
 import { crc32 } from './crc32.js';
 import { JournalError } from './journal-errors.js';
@@ -93,7 +93,7 @@ export class JournalRecords {
       body = this.#codec.encode(fields);
     } catch (error) {
       throw new JournalError(
-        `fileJournal: a frame MessagePack cannot carry (${describeCause(error)}); nothing was kept in ${this.path}`,
+        `fileJournal: a frame MessagePack cannot carry (${describeError(error)}); nothing was kept in ${this.path}`,
         { path: this.path, reason: 'unencodable', cause: error },
       );
     }
@@ -206,13 +206,4 @@ function applySent(body: unknown[], mirror: JournalMirror): boolean {
 /** Whether `value` is a sequence number of at least `min`. */
 function isSeq(value: unknown, min: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
-}
-
-/** A file system error as a message says it: its code and message. */
-export function describeCause(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === undefined ? error.message : `${code}: ${error.message}`;
-  }
-  return describe(error);
 }

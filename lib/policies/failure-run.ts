@@ -1,4 +1,4 @@
-import { describeValue } from '../internal/describe-value.js';
+import { describeError } from '../internal/describe-value.js';
 import { GaveUpError } from './gave-up-error.js';
 import type { Backoff } from './backoff.js';
 import type { RetryDecision, RetryPolicy } from './retry-policy.js';
@@ -70,23 +70,10 @@ export class FailureRun {
     const n = this.attempts;
     // The cause's own words in the message: a log line that shows only this one still says why.
     const why = `Gave up after ${n} failed attempt${n === 1 ? '' : 's'} (${decision.reason})`;
-    return new GaveUpError(`${why}: ${describeCause(decision.error)}`, {
+    return new GaveUpError(`${why}: ${describeError(decision.error)}`, {
       cause: decision.error,
       attempts: n,
       reason: decision.reason,
     });
   }
-}
-
-/** `Name: message` of an Error (or any error-like value), a description of anything else. */
-function describeCause(error: unknown): string {
-  try {
-    if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
-      const { name, message } = error as { name?: unknown; message?: unknown };
-      if (typeof message === 'string') return typeof name === 'string' ? `${name}: ${message}` : message;
-    }
-  } catch {
-    // A getter that throws: described below like any other value.
-  }
-  return describeValue(error);
 }

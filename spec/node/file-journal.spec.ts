@@ -435,7 +435,7 @@ describe('fileJournal', () => {
     expect((caught as JournalError).reason).to.equal('io');
     expect((caught as JournalError).message)
       .to.include(path)
-      .and.to.include('ENOSPC');
+      .and.to.include('(ENOSPC: no space left on device');
     expect(() => journal.restore()).to.throw(JournalError, /after a file system error/);
   });
 

@@ -50,7 +50,7 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_200,
+  clientGzip: 26_250,
   clientMin: 80_200,
   policyGzip: 3_800,
   policyMin: 10_400,

@@ -6,6 +6,7 @@
 import { Observable, Subject } from 'rxjs';
 import { msgpackCodec } from '../../codec/codec.js';
 import { Fifo } from '../../internal/fifo.js';
+import { describeError } from '../../internal/describe-value.js';
 import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../../internal/validate.js';
 import { isLayerOwnFrame, layerOwnFrame } from '../../internal/layer-own-frame.js';
 import {
@@ -230,7 +231,7 @@ async function takeLock(locks: LockManager, name: string, takeOver: boolean): Pr
     lock = await lockTab(locks, PREFIX + name, takeOver);
   } catch (error) {
     throw new IndexedDbJournalError(
-      `indexedDbJournal('${name}'): the Web Locks API refused the lock (${describeCause(error)}); try again`,
+      `indexedDbJournal('${name}'): the Web Locks API refused the lock (${describeError(error)}); try again`,
       { journal: name, reason: 'unavailable', cause: error },
     );
   }
@@ -244,17 +245,10 @@ async function takeLock(locks: LockManager, name: string, takeOver: boolean): Pr
 
 function storageError(name: string, doing: string, cause: unknown): IndexedDbJournalError {
   return new IndexedDbJournalError(
-    `indexedDbJournal('${name}'): IndexedDB could not ${doing} the journal (${describeCause(cause)}); ` +
+    `indexedDbJournal('${name}'): IndexedDB could not ${doing} the journal (${describeError(cause)}); ` +
       'check the storage quota and open it again with indexedDbJournal(name)',
     { journal: name, reason: 'storage', cause },
   );
-}
-
-function describeCause(error: unknown): string {
-  if (error instanceof Error || (typeof DOMException === 'function' && error instanceof DOMException)) {
-    return `${error.name}: ${error.message}`;
-  }
-  return describe(error);
 }
 
 interface KeptFrame extends JournalFrame {
@@ -521,7 +515,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       return this.codec.encode(frame).slice();
     } catch (error) {
       throw new IndexedDbJournalError(
-        `indexedDbJournal('${this.name}'): a frame MessagePack cannot carry (${describeCause(error)}); nothing was kept`,
+        `indexedDbJournal('${this.name}'): a frame MessagePack cannot carry (${describeError(error)}); nothing was kept`,
         { journal: this.name, reason: 'unencodable', cause: error },
       );
     }
