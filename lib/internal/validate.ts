@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+import type { SchedulerLike } from 'rxjs';
 import { describeValue as describe } from './describe-value.js';
 
 /**
@@ -87,6 +88,29 @@ export function checkOneOf<const T extends string>(
   throw new TypeError(
     `${where}: ${option} must be ${names.length > 0 ? `${names.join(', ')} or ${last}` : last}, got ${describe(value)}`,
   );
+}
+
+/**
+ * Returns `value` when it is an RxJS `SchedulerLike` (it has `now` and `schedule`), else throws a
+ * `TypeError` such as "heartbeat: scheduler must be a SchedulerLike, got 5".
+ * @internal
+ */
+export function checkScheduler(where: string, value: unknown): SchedulerLike {
+  const scheduler = value as Partial<SchedulerLike> | null | undefined;
+  if (typeof scheduler?.now === 'function' && typeof scheduler.schedule === 'function') {
+    return value as SchedulerLike;
+  }
+  throw new TypeError(`${where}: scheduler must be a SchedulerLike, got ${describe(value)}`);
+}
+
+/**
+ * Returns `value` when it is a non-empty string, else throws a `TypeError` such as
+ * "tcp: host must be a non-empty string, got 5".
+ * @internal
+ */
+export function checkNonEmptyString(where: string, option: string, value: unknown): string {
+  if (typeof value === 'string' && value !== '') return value;
+  throw new TypeError(`${where}: ${option} must be a non-empty string, got ${describe(value)}`);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { checkNumber } from '../internal/validate.js';
+
 /**
  * Formats an address as `host:port`, bracketing IPv6 hosts (`[::1]:7070`) so the port stays
  * unambiguous. An unknown host or port (a socket already destroyed) reads as `?`.
@@ -11,9 +13,6 @@ export function hostPort(host: string | undefined, port: number | undefined): st
 }
 
 /** Validates a port option: an integer from `min` (0 to let the system choose) to 65535. @internal */
-export function checkPort(port: unknown, min: 0 | 1): number {
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < min || port > 65535) {
-    throw new TypeError(`port must be an integer from ${min} to 65535, got ${String(port)}`);
-  }
-  return port;
+export function checkPort(where: string, port: unknown, min: 0 | 1): number {
+  return checkNumber(where, 'port', port, { min, max: 65535, integer: true });
 }

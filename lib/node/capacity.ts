@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { DEFAULT_MAX_FRAME_BYTES, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
+import { LENGTH_PREFIX_BYTES } from '../codec/framing.js';
 import { ServerCapacityError, type RefusalReason, type WriteReport } from '../core/errors.js';
 import type { RefusedEvent } from '../core/transport.js';
 import { checkNumber, type KnownOptions } from '../internal/validate.js';
@@ -95,12 +95,13 @@ export function resolveFrameTimeout(
   return { frameTimeout, scheduler };
 }
 
-/** Resolves and validates the server limits. @internal */
+/** Resolves and validates the server limits, for frames of at most `maxFrameBytes` (checked). @internal */
 export function resolveServerLimits(
   where: string,
-  options: ServerLimitOptions & { maxFrameBytes?: number },
+  options: ServerLimitOptions,
+  maxFrameBytes: number,
 ): ServerLimits {
-  const frameBytes = (options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) + LENGTH_PREFIX_BYTES;
+  const frameBytes = maxFrameBytes + LENGTH_PREFIX_BYTES;
   const {
     maxConnections = DEFAULT_MAX_CONNECTIONS,
     maxPendingFrameBytes = Math.max(PENDING_FLOOR, 4 * frameBytes),

@@ -3,7 +3,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
-import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, type KnownOptions, checkNonEmptyString } from '../internal/validate.js';
 import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
@@ -106,10 +106,12 @@ export function tcpServer<In = unknown, Out = In>(
 ): Observable<ServerEvent<In, Out>> {
   checkKnownOptions('tcpServer', options, OPTIONS);
   const { host = '127.0.0.1', port = 0, codec = msgpackCodec() } = options;
-  checkPort(port, 0);
-  const serverLimits = resolveServerLimits('tcpServer', options);
+  checkPort('tcpServer', port, 0);
+  checkNonEmptyString('tcpServer', 'host', host);
+  const limits = resolveLimits('tcpServer', options);
+  const serverLimits = resolveServerLimits('tcpServer', options, limits.maxFrameBytes);
   const settings = {
-    writer: socketWriterSettings(codec as Codec<unknown>, resolveLimits('tcpServer', options)),
+    writer: socketWriterSettings(codec as Codec<unknown>, limits),
     ...resolveFrameTimeout('tcpServer', options),
   };
   return new Observable<ServerEvent<In, Out>>((subscriber) => {

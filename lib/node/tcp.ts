@@ -4,7 +4,13 @@ import { msgpackCodec, type Codec } from '../codec/codec.js';
 import { DialError } from '../core/errors.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
-import { checkRequiredOptions, type KnownOptions } from '../internal/validate.js';
+import {
+  checkRequiredOptions,
+  type KnownOptions,
+  checkNonEmptyString,
+  checkNumber,
+  POSITIVE_DURATION,
+} from '../internal/validate.js';
 import { checkPort, hostPort } from './address.js';
 import { FRAME_TIMEOUT_OPTIONS, resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
 import { runSocket, socketWriterSettings } from './socket-connection.js';
@@ -90,13 +96,9 @@ const OPTIONS: KnownOptions<TcpOptions> = {
 export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Transport<In, Out> {
   checkRequiredOptions('tcp', options, OPTIONS, 'port', 'name the server, as { host, port } (or { port })');
   const { host = '127.0.0.1', port, connectTimeout, codec = msgpackCodec() } = options;
-  checkPort(port, 1);
-  if (typeof host !== 'string' || host === '') throw new TypeError(`host must be a non-empty string`);
-  if (connectTimeout !== undefined && !(Number.isFinite(connectTimeout) && connectTimeout > 0)) {
-    throw new TypeError(
-      `connectTimeout must be a positive number of milliseconds, got ${String(connectTimeout)}`,
-    );
-  }
+  checkPort('tcp', port, 1);
+  checkNonEmptyString('tcp', 'host', host);
+  if (connectTimeout !== undefined) checkNumber('tcp', 'connectTimeout', connectTimeout, POSITIVE_DURATION);
   const settings = {
     writer: socketWriterSettings(codec as Codec<unknown>, resolveLimits('tcp', options)),
     ...resolveFrameTimeout('tcp', options),

@@ -11,7 +11,7 @@ import { Observable, type SchedulerLike, type Subscriber, type Subscription } fr
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits, type WriterSettings } from '../transports/link-writer.js';
-import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, type KnownOptions, checkNonEmptyString, describe } from '../internal/validate.js';
 import { FrameTimeoutError, MessageTooLargeError, ProtocolError } from '../core/errors.js';
 import { FrameDeadline, MessageDecoders } from '../transports/inbound.js';
 import {
@@ -165,12 +165,14 @@ export function websocketServer<In = unknown, Out = In>(
 ): Observable<ServerEvent<In, Out>> {
   checkKnownOptions('websocketServer', options, OPTIONS);
   const { host = '127.0.0.1', port = 0, server: external, path, codec = msgpackCodec() } = options;
-  checkPort(port, 0);
-  if (path !== undefined && !path.startsWith('/'))
-    throw new TypeError(`path must start with '/', got ${path}`);
+  checkPort('websocketServer', port, 0);
+  checkNonEmptyString('websocketServer', 'host', host);
+  if (path !== undefined && !(typeof path === 'string' && path.startsWith('/'))) {
+    throw new TypeError(`websocketServer: path must be a string that starts with '/', got ${describe(path)}`);
+  }
   const codecOfAll = codec as Codec<unknown>;
   const limits = resolveLimits('websocketServer', options);
-  const serverLimits = resolveServerLimits('websocketServer', options);
+  const serverLimits = resolveServerLimits('websocketServer', options, limits.maxFrameBytes);
   const { frameTimeout, scheduler } = resolveFrameTimeout('websocketServer', options);
   const decoders = new MessageDecoders(codecOfAll, limits.maxFrameBytes);
   const connectionSettings: ConnectionSettings = {

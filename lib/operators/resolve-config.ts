@@ -1,6 +1,6 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { RetryPolicy } from '../policies/retry-policy.js';
-import { checkKnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, checkScheduler } from '../internal/validate.js';
 
 /**
  * Resolves the one-argument shorthand and validates the config: a config object may hold only the
@@ -23,8 +23,5 @@ export function resolveConfig(
   if (!(policy instanceof RetryPolicy)) {
     throw new TypeError(`${where}: pass a RetryPolicy (from \`policy.*\`) or { policy }`);
   }
-  if (typeof scheduler?.schedule !== 'function' || typeof scheduler.now !== 'function') {
-    throw new TypeError(`${where}: scheduler must be a SchedulerLike`);
-  }
-  return { policy, scheduler };
+  return { policy, scheduler: checkScheduler(where, scheduler) };
 }

@@ -16,6 +16,7 @@ import {
   describe,
   MAX_DELAY,
   type KnownOptions,
+  checkScheduler,
 } from '../internal/validate.js';
 
 /**
@@ -106,9 +107,7 @@ export function shareConnection<E extends { readonly type: string }>(
   checkKnownOptions('shareConnection', options, CONFIG);
   const { idleTimeout = 0, scheduler = asyncScheduler } = options;
   checkNumber('shareConnection', 'idleTimeout', idleTimeout, { min: 0, max: MAX_DELAY });
-  if (typeof scheduler?.schedule !== 'function' || typeof scheduler.now !== 'function') {
-    throw new TypeError(`shareConnection: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
-  }
+  checkScheduler('shareConnection', scheduler);
   return share<E>({
     connector: () => latestState<E>(),
     resetOnError: true,

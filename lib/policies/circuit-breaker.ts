@@ -9,7 +9,13 @@ import {
 } from './breaker-strategy.js';
 import { CircuitOpenError } from './errors.js';
 import { BREAKER_BRAND, brand, hasBrand } from './brands.js';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  type KnownOptions,
+  checkScheduler,
+} from '../internal/validate.js';
 
 /**
  * The state of a {@link CircuitBreaker}:
@@ -244,10 +250,7 @@ export class CircuitBreaker {
     const countRule = { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true };
     this.halfOpenProbes = checkNumber(where, 'halfOpenProbes', halfOpenProbes, countRule);
     this.closeAfter = checkNumber(where, 'closeAfter', closeAfter, countRule);
-    if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') {
-      throw new TypeError(`${where}: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
-    }
-    this.scheduler = scheduler;
+    this.scheduler = checkScheduler(where, scheduler);
     this.timer = new DueTimer(scheduler);
     this.current = Object.freeze({ state: 'closed', at: scheduler.now() });
 

@@ -1,5 +1,5 @@
 import { hasName } from './error-names.js';
-import { checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, describe, type KnownOptions, checkFunction } from '../internal/validate.js';
 
 /**
  * Whether a failure may go away if the same thing is tried again (`'transient'`: a reset, a 503,
@@ -81,6 +81,7 @@ export const CLASSIFY_OPTIONS: KnownOptions<ClassifyOptions> = { transient: true
 export function classifyFailure(error: unknown, options: ClassifyOptions = {}): FailureClass {
   checkKnownOptions('classifyFailure', options, CLASSIFY_OPTIONS);
   const { transient, retryHttp500 = false } = options;
+  if (transient !== undefined) checkFunction('classifyFailure', 'transient', transient);
 
   // The application knows its own errors best, so it is asked first; undefined means "no opinion".
   const verdict = transient?.(error);

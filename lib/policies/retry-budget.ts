@@ -1,7 +1,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { brand, BUDGET_BRAND } from './brands.js';
 import { RetryBudgetExhaustedError } from './errors.js';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, checkNumber, type KnownOptions, checkScheduler } from '../internal/validate.js';
 
 /**
  * Options of {@link RetryBudget}.
@@ -100,10 +100,7 @@ export class RetryBudget {
     this.ratio = checkNumber(where, 'ratio', ratio, unbounded);
     this.floorRate = checkNumber(where, 'minRetriesPerSecond', minRetriesPerSecond, unbounded);
     this.maxTokens = checkNumber(where, 'maxTokens', maxTokens, { min: 1, max: Number.MAX_SAFE_INTEGER });
-    if (typeof scheduler?.now !== 'function') {
-      throw new TypeError(`${where}: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
-    }
-    this.scheduler = scheduler;
+    this.scheduler = checkScheduler(where, scheduler);
     // A rate below 1/s still has to add up to one whole retry to be of use.
     this.floorCap = this.floorRate === 0 ? 0 : Math.max(1, this.floorRate);
     this.floor = this.floorCap;

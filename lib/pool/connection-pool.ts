@@ -8,6 +8,7 @@ import {
   describe,
   MAX_DELAY,
   type KnownOptions,
+  checkScheduler,
 } from '../internal/validate.js';
 import { PoolClosedError, PoolExhaustedError } from './errors.js';
 import { IdleList, type ListNode } from './idle-list.js';
@@ -260,10 +261,7 @@ export class ConnectionPool<In = unknown, Out = In> {
     });
     this.idleTimeout =
       idleTimeout === Infinity ? Infinity : checkNumber(where, 'idleTimeout', idleTimeout, { min: 0 });
-    if (typeof scheduler?.schedule !== 'function' || typeof scheduler.now !== 'function') {
-      throw new TypeError(`${where}: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
-    }
-    this.scheduler = scheduler;
+    this.scheduler = checkScheduler(where, scheduler);
     this.stats$ = new Observable<PoolStats>((subscriber) => {
       const total = this.totals();
       for (const entry of this.entries.values())

@@ -21,6 +21,7 @@ import {
   checkNumber,
   describe,
   type KnownOptions,
+  checkScheduler,
 } from '../internal/validate.js';
 
 /**
@@ -273,9 +274,7 @@ export class EndpointSet<T> {
     this.endpoints = checkEndpoints(where, endpoints);
     this.random = checkFunction(where, 'random', random);
     this.classifier = checkFunction(where, 'classify', classify);
-    if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') {
-      throw new TypeError(`${where}: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
-    }
+    checkScheduler(where, scheduler);
     if (typeof breaker !== 'function' && (typeof breaker !== 'object' || breaker === null)) {
       throw new TypeError(`${where}: breaker must be options or a function, got ${describe(breaker)}`);
     }

@@ -1,4 +1,4 @@
-import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
 
 /**
  * The parts of an address that decide whether two transports may share a connection:
@@ -140,25 +140,21 @@ export function originOf(address: string | URL | OriginParts, options: OriginOpt
   checkKnownOptions('originOf', options, OPTIONS);
   const parts = typeof address === 'string' || address instanceof URL ? fromUrl(address, options) : address;
   if (typeof parts !== 'object' || parts === null) {
-    throw new TypeError(`origin: expected a URL or { scheme, host, port }, got ${String(address)}`);
+    throw new TypeError(`originOf: expected a URL or { scheme, host, port }, got ${describe(address)}`);
   }
-  const scheme = String(parts.scheme ?? '')
-    .replace(/:$/, '')
-    .toLowerCase();
-  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw new TypeError(`origin: invalid scheme '${scheme}'`);
-  const host = String(parts.host ?? '')
+  const scheme = text('scheme', parts.scheme).replace(/:$/, '').toLowerCase();
+  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) throw new TypeError(`originOf: invalid scheme '${scheme}'`);
+  const host = text('host', parts.host)
     .replace(/^\[(.*)\]$/, '$1')
     .toLowerCase();
-  if (host === '') throw new TypeError(`origin: the address has no host`);
+  if (host === '') throw new TypeError(`originOf: the address has no host`);
   const port = parts.port ?? DEFAULT_PORTS[scheme];
   if (port === undefined) {
-    throw new TypeError(`origin: scheme '${scheme}' has no default port; give one`);
+    throw new TypeError(`originOf: scheme '${scheme}' has no default port; give one`);
   }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new TypeError(`origin: port must be an integer from 0 to 65535, got ${String(port)}`);
-  }
-  const user = String(parts.user ?? '');
-  const credentialsId = String(options.credentialsId ?? parts.credentialsId ?? '');
+  checkNumber('originOf', 'port', port, { min: 0, max: 65535, integer: true });
+  const user = text('user', parts.user);
+  const credentialsId = text('credentialsId', options.credentialsId ?? parts.credentialsId);
   const hostPart = host.includes(':') ? `[${host}]` : host;
   const userPart = user === '' ? '' : `${encodeURIComponent(user)}@`;
   const credentialsPart = credentialsId === '' ? '' : `#${encodeURIComponent(credentialsId)}`;
@@ -172,16 +168,22 @@ export function originOf(address: string | URL | OriginParts, options: OriginOpt
   });
 }
 
+/** An address part or option that is a string when given; `''` when not. */
+function text(option: string, value: unknown): string {
+  if (value === undefined || typeof value === 'string') return value ?? '';
+  throw new TypeError(`originOf: ${option} must be a string, got ${describe(value)}`);
+}
+
 function fromUrl(address: string | URL, options: OriginOptions): OriginParts {
   let url: URL;
   try {
     url = typeof address === 'string' ? new URL(address) : address;
   } catch (cause) {
-    throw new TypeError(`origin: not a URL: ${JSON.stringify(address)}`, { cause });
+    throw new TypeError(`originOf: not a URL: ${JSON.stringify(address)}`, { cause });
   }
   if (url.password !== '' && options.credentialsId === undefined) {
     throw new TypeError(
-      `origin: the address carries a password; pass { credentialsId } (an identifier of the ` +
+      `originOf: the address carries a password; pass { credentialsId } (an identifier of the ` +
         `credentials, not the secret) so that different credentials never share a connection`,
     );
   }

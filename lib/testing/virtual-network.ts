@@ -9,7 +9,7 @@ import {
 } from 'rxjs';
 import type { Link, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { memory, MEMORY_OPTIONS, type MemoryPair, type MemoryOptions } from '../transports/memory.js';
-import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, type KnownOptions, checkNumber, describe } from '../internal/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
 
 /**
@@ -213,13 +213,15 @@ export function virtualNetwork<Up = unknown, Down = Up>(
   checkDuration('latency', latency);
   if (loss !== undefined) {
     if (!(loss.rate >= 0 && loss.rate <= 1)) {
-      throw new TypeError(`virtualNetwork: loss.rate must be in [0, 1], got ${String(loss.rate)}`);
+      throw new TypeError(`virtualNetwork: loss.rate must be in [0, 1], got ${describe(loss.rate)}`);
     }
     if (typeof loss.random !== 'function') {
       throw new TypeError('virtualNetwork: loss.random must be a function returning numbers in [0, 1)');
     }
     if (loss.effect !== undefined && loss.effect !== 'cut' && loss.effect !== 'stall') {
-      throw new TypeError(`virtualNetwork: loss.effect must be 'cut' or 'stall', got ${String(loss.effect)}`);
+      throw new TypeError(
+        `virtualNetwork: loss.effect must be 'cut' or 'stall', got ${describe(loss.effect)}`,
+      );
     }
   }
 
@@ -529,11 +531,7 @@ function checkFault(fault: NetworkFault): void {
   throw new TypeError(`virtualNetwork.schedule: not a fault: ${JSON.stringify(fault)}`);
 }
 
+/** A duration in milliseconds: ≥ 0, and no longer than a timer can wait. */
 function checkDuration(what: string, ms: number): number {
-  if (!(Number.isFinite(ms) && ms >= 0)) {
-    throw new TypeError(
-      `virtualNetwork: ${what} must be a finite number of milliseconds ≥ 0, got ${String(ms)}`,
-    );
-  }
-  return ms;
+  return checkNumber('virtualNetwork', what, ms, { min: 0 });
 }

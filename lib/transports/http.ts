@@ -1,3 +1,4 @@
+import { describeError } from '../internal/describe-value.js';
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import {
@@ -9,7 +10,13 @@ import {
   ProtocolError,
   type ConnectionError,
 } from '../core/errors.js';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  type KnownOptions,
+  checkScheduler,
+} from '../internal/validate.js';
 import { concatBytes } from '../internal/bytes.js';
 import { DecodeBudgetError } from '../codec/errors.js';
 import { FETCH_MAX_REDIRECTS, TooManyRedirectsError } from './http-errors.js';
@@ -335,10 +342,20 @@ function resolveOptions(options: HttpOptions): Settings {
   if (!BODY_ENCODINGS.has(bodyEncoding)) {
     throw new TypeError(`http: bodyEncoding must be 'json' or 'msgpack', got ${describe(bodyEncoding)}`);
   }
-  if (typeof (scheduler as Partial<SchedulerLike> | null)?.now !== 'function') {
-    throw new TypeError(`http: scheduler must be a SchedulerLike, got ${describe(scheduler)}`);
-  }
+  checkScheduler('http', scheduler);
   return { fetch, maxBodyBytes, responseType, bodyEncoding, scheduler };
+}
+
+/** The request's headers, or a TypeError that says which header the platform refused. */
+function toHeaders(given: HttpRequest['headers']): Headers {
+  try {
+    return new Headers(given as ConstructorParameters<typeof Headers>[0]);
+  } catch (error) {
+    throw new TypeError(
+      `http: headers must be a Headers, a record of names to values or a list of [name, value] pairs, of valid names and values; ${describeError(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 function globalFetch(): Fetch | undefined {
@@ -367,8 +384,7 @@ function prepareRequest(request: string | HttpRequest, settings: Settings): Prep
   if (idempotent !== undefined && typeof idempotent !== 'boolean') {
     throw new TypeError(`http: idempotent must be a boolean, got ${describe(idempotent)}`);
   }
-  // Throws a TypeError naming a header that is not valid.
-  const headers = new Headers(givenHeaders as ConstructorParameters<typeof Headers>[0]);
+  const headers = toHeaders(givenHeaders);
   const key = checkIdempotencyKey(idempotencyKey, headers.get('idempotency-key'));
   if (key !== undefined) headers.set('idempotency-key', key);
   const accept = ACCEPT[settings.responseType];
@@ -379,9 +395,8 @@ function prepareRequest(request: string | HttpRequest, settings: Settings): Prep
   try {
     encoded = encodeBody(body, settings.bodyEncoding, headers);
   } catch (error) {
-    const detail = error instanceof Error ? `: ${error.message}` : '';
     encodeError = new EncodeError(
-      `http: the body of ${method} ${url} cannot be encoded as ${settings.bodyEncoding}${detail}`,
+      `http: the body of ${method} ${url} cannot be encoded as ${settings.bodyEncoding}: ${describeError(error)}`,
       {
         cause: error,
       },

@@ -14,7 +14,13 @@ import {
   type LinkOptions,
   type WriterLimits,
 } from './link-writer.js';
-import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  type KnownOptions,
+  checkNonEmptyString,
+  checkNumber,
+  COUNT,
+} from '../internal/validate.js';
 
 /**
  * Options of {@link memory}.
@@ -163,7 +169,8 @@ export interface MemoryPair<Up = unknown, Down = Up> {
 export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): MemoryPair<Up, Down> {
   checkKnownOptions('memory', options, MEMORY_OPTIONS);
   const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;
-  checkDelay(latency);
+  checkDelay('memory', 'latency', latency);
+  checkNonEmptyString('memory', 'name', name);
   const limits = resolveLimits('memory', options);
   const network = new Network({ scheduler, codec, limits, name, latency });
   return {
@@ -250,8 +257,7 @@ class Network {
         for (const pipe of [...this.pipes]) pipe.reset();
       },
       cutAfter: (bytes, direction = 'to-server', how = 'reset') => {
-        if (!Number.isInteger(bytes) || bytes < 0)
-          throw new TypeError(`cutAfter needs a byte count ≥ 0, got ${bytes}`);
+        checkNumber('memory: faults.cutAfter', 'bytes', bytes, COUNT);
         for (const pipe of [...this.pipes]) pipe.cutAfter(bytes, direction, how);
       },
       stall: () => {
@@ -259,7 +265,7 @@ class Network {
       },
       resume: () => this.#resume(),
       delay: (ms) => {
-        this.latency = checkDelay(ms);
+        this.latency = checkDelay('memory: faults.delay', 'ms', ms);
       },
       refuse: (on) => {
         this.refusing = on;
@@ -578,7 +584,7 @@ class Half {
   }
 }
 
-function checkDelay(ms: number): number {
-  if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`latency must be a finite number ≥ 0, got ${ms}`);
-  return ms;
+/** A latency in milliseconds: ≥ 0, and no longer than a timer can wait. */
+function checkDelay(where: string, option: string, ms: number): number {
+  return checkNumber(where, option, ms, { min: 0 });
 }

@@ -484,3 +484,67 @@ describe('known options', () => {
     });
   });
 });
+
+/** The options `row` knows, as its message for a misspelled key lists them. */
+function knownOptions(row: Row): string[] {
+  const message = thrown(() => row.call({ ...row.valid, [row.wrong]: 1 })).message;
+  return message.slice(message.indexOf('known options: ') + 'known options: '.length).split(', ');
+}
+
+/** Values no option takes, among them some a careless `String(value)` or `${value}` throws on. */
+const NONSENSE: readonly [string, unknown][] = [
+  ['an object without a prototype', Object.create(null)],
+  ['a symbol', Symbol('nonsense')],
+  [
+    'an object whose toString throws',
+    {
+      toString: () => {
+        throw new Error('no');
+      },
+    },
+  ],
+  ['a negative number', -7.5],
+];
+
+/**
+ * Where an entry point hands its options to another, whose name its messages then start with:
+ * `policy.exponential` builds an `exponentialBackoff`, `breaker` options make a `CircuitBreaker`.
+ */
+const DELEGATES: Readonly<Record<string, readonly string[]>> = {
+  'policy.exponential': ['exponentialBackoff'],
+  'policy.linear': ['linearBackoff'],
+  EndpointSet: ['CircuitBreaker'],
+};
+
+/** What `row.call` says of a nonsense value for each of its options that it refuses unclearly. */
+function unclearRefusals(row: Row): string[] {
+  const names = [row.name, ...(DELEGATES[row.name] ?? [])].map((name) => name.replace('.', '\\.'));
+  const clear = new RegExp(`^(${names.join('|')}): `);
+  const unclear: string[] = [];
+  for (const option of knownOptions(row)) {
+    for (const [what, value] of NONSENSE) {
+      let error: unknown;
+      try {
+        row.call({ ...row.valid, [option]: value });
+      } catch (caught) {
+        error = caught;
+      }
+      if (error === undefined) continue;
+      const message = String((error as Error).message);
+      // A delegate's message names its own option (CircuitBreaker's, for a breaker's options).
+      const named = message.startsWith(`${row.name}: `) ? message.includes(option) : true;
+      if (!(error instanceof TypeError) || !clear.test(message) || !named) {
+        unclear.push(`{ ${option}: ${what} }: ${(error as Error).name}: ${message}`);
+      }
+    }
+  }
+  return unclear;
+}
+
+describe('nonsense option values', () => {
+  for (const row of rows) {
+    it(`${row.name}: each option refuses nonsense with a TypeError that starts '${row.name}: ' and names it, or takes it`, () => {
+      expect(unclearRefusals(row)).to.deep.equal([]);
+    });
+  }
+});

@@ -51,9 +51,9 @@ function parseReport(lines: readonly string[]) {
  */
 const CEILING = {
   clientGzip: 26_250,
-  clientMin: 80_200,
-  policyGzip: 3_800,
-  policyMin: 10_400,
+  clientMin: 80_300,
+  policyGzip: 3_820,
+  policyMin: 10_450,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {

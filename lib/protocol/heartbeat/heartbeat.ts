@@ -22,6 +22,7 @@ import {
   describe,
   POSITIVE_DURATION,
   type KnownOptions,
+  checkScheduler,
 } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 
@@ -158,6 +159,7 @@ export function heartbeat<In = unknown, Out = In>(
     );
   }
 
+  checkScheduler('heartbeat', scheduler);
   const settings: HeartbeatSettings = { interval, timeout, scheduler, timers: timerQueueOf(scheduler) };
   return (source) =>
     new Observable<TransportEvent<In, Out> | HeartbeatEvent>((subscriber) =>

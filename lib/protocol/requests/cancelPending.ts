@@ -302,7 +302,7 @@ export function cancelPending<In = unknown, Out = In>(
   checkNumber('cancelPending', 'maxPending', maxPending, COUNT);
   checkNumber('cancelPending', 'maxQueued', maxQueued, COUNT);
   checkNumber('cancelPending', 'maxQueuedBytes', maxQueuedBytes, COUNT);
-  checkTimeout(timeout);
+  checkTimeout('cancelPending', timeout);
 
   const settings: Settings = { maxPending, maxQueued, maxQueuedBytes, timeout, scheduler };
   const operator = (source: Observable<{ readonly type: string }>) =>
@@ -429,7 +429,7 @@ class RequestClient<In, Out> {
   #request<R>(payload: unknown, options: RequestOptions = {}): Observable<R> {
     checkKnownOptions('request', options, REQUEST_OPTIONS);
     const { idempotent = false, timeout = this.#settings.timeout, body } = options;
-    checkTimeout(timeout);
+    checkTimeout('request', timeout);
     if (body !== undefined && !isObservable(body)) {
       throw new TypeError(`request: body must be an Observable, got ${describeValue(body)}`);
     }
@@ -633,6 +633,6 @@ function plainMessages(frames: readonly unknown[]): unknown[] {
   return frames.filter((frame) => envelopeKind(frame) === PLAIN).map((frame) => (frame as unknown[])[1]);
 }
 
-function checkTimeout(timeout: number): void {
-  if (timeout !== Infinity) checkNumber('cancelPending', 'timeout', timeout, POSITIVE_DURATION);
+function checkTimeout(where: string, timeout: number): void {
+  if (timeout !== Infinity) checkNumber(where, 'timeout', timeout, POSITIVE_DURATION);
 }
