@@ -1,3 +1,4 @@
+import { describeError } from '../internal/describe-value.js';
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
 import { concatBytes } from '../internal/bytes.js';
 import {
@@ -290,7 +291,7 @@ export class FrameDecoder<T> {
     } catch (cause) {
       this.#fail(
         new ProtocolError(
-          `Malformed frame at offset ${this.#frameOffset} (${end - start} bytes): ${describe(cause)}`,
+          `Malformed frame at offset ${this.#frameOffset} (${end - start} bytes): ${describeError(cause)}`,
           { offset: this.#frameOffset, cause, write: this.report() },
         ),
       );
@@ -366,8 +367,4 @@ function unknownWrite(): WriteReport {
 
 function readUint32(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -66,7 +66,8 @@ function cut(text: string): string {
 
 /**
  * An error as a message quotes it, never throwing: `Name: message` for an Error or anything
- * error-like (a `DOMException`, a rejected `{ name, message }`); Node's system errors as their
+ * error-like (a `DOMException`, a rejected `{ name, message }`), the name alone when the message is
+ * empty; Node's system errors as their
  * message alone, which already starts with the code (`ENOSPC: no space left on device, write`);
  * anything else, or an error whose getters throw, as {@link describeValue} describes it.
  * @internal
@@ -77,7 +78,8 @@ export function describeError(error: unknown): string {
       const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
       if (typeof message === 'string') {
         if (typeof code === 'string' && message.startsWith(code)) return message;
-        return typeof name === 'string' ? `${name}: ${message}` : message;
+        if (typeof name !== 'string') return message;
+        return message === '' ? name : `${name}: ${message}`;
       }
     }
   } catch {

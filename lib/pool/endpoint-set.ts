@@ -1,3 +1,4 @@
+import { describeError } from '../internal/describe-value.js';
 import {
   asyncScheduler,
   from,
@@ -585,17 +586,4 @@ export function checkEndpoints<T>(where: string, endpoints: unknown): readonly E
     checkNumber(where, `endpoints[${i}].cost`, cost, { min: 0, max: Number.MAX_VALUE });
   });
   return Object.freeze([...(endpoints as Endpoint<T>[])]);
-}
-
-/**
- * `Name: message` for an Error, `String(value)` otherwise: how an error is quoted in a message.
- * @internal
- */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
-  try {
-    return String(error);
-  } catch {
-    return describe(error);
-  }
 }

@@ -1,3 +1,4 @@
+import { describeError } from '../internal/describe-value.js';
 import {
   EmptyError,
   from,
@@ -11,7 +12,7 @@ import { LifelineError } from '../core/errors.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { CircuitOpenError } from '../policies/errors.js';
 import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
-import { checkEndpoints, describeError, EndpointSet, type Endpoint } from './endpoint-set.js';
+import { checkEndpoints, EndpointSet, type Endpoint } from './endpoint-set.js';
 
 /**
  * How a {@link fanout} went: every endpoint answered, some failed (the operation failed as a whole,

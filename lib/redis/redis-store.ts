@@ -8,7 +8,7 @@ import type {
   SessionStore,
 } from '../protocol/resumable/store.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
-import { describeValue } from '../internal/describe-value.js';
+import { describeValue, describeError } from '../internal/describe-value.js';
 import { CLAIM, CREATE, REMOVE, TOUCH, WRITE } from './scripts.js';
 
 /**
@@ -187,13 +187,10 @@ class ScriptBatch {
 
 function unavailable(error: unknown): SessionStoreError {
   if (SessionStoreError.is(error)) return error;
-  return new SessionStoreError(
-    `The Redis session store failed: ${String((error as Error)?.message ?? error)}`,
-    {
-      code: 'unavailable',
-      cause: error,
-    },
-  );
+  return new SessionStoreError(`The Redis session store failed: ${describeError(error)}`, {
+    code: 'unavailable',
+    cause: error,
+  });
 }
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -252,7 +249,7 @@ class RedisSessionStore implements SessionStore {
     try {
       frames = log.map((bytes, i) => ({ seq: first + i, frame: this.packr.unpack(bytes) as unknown }));
     } catch (error) {
-      throw this.corrupt(claim.id, `a frame that is not MessagePack (${String(error)})`);
+      throw this.corrupt(claim.id, `a frame that is not MessagePack (${describeError(error)})`);
     }
     const session = { id: claim.id, epoch, lastSeq, received, frames, identity: this.packr.unpack(identity) };
     return { status: 'claimed', session, held: log.length === 0 && claim.heldEpoch === epoch - 1 };

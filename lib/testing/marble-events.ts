@@ -1,4 +1,5 @@
 import { map, type Observable } from 'rxjs';
+import { describeValue } from '../internal/describe-value.js';
 
 /**
  * The short marble value of one transport or session event, so that a diagram's values read at a
@@ -77,11 +78,13 @@ function showFrame(frame: unknown): string {
   try {
     return JSON.stringify(frame) ?? String(frame);
   } catch {
-    return String(frame);
+    // A bigint shows its digits; a toJSON that throws, a description that runs none of its code.
+    return typeof frame === 'bigint' ? String(frame) : describeValue(frame);
   }
 }
 
 function errorName(error: unknown): string {
   const name = (error as { name?: unknown } | null | undefined)?.name;
-  return typeof name === 'string' ? name : String(error);
+  if (typeof name === 'string') return name;
+  return typeof error === 'string' ? error : describeValue(error);
 }

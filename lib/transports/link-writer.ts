@@ -1,3 +1,4 @@
+import { describeError } from '../internal/describe-value.js';
 import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs';
 import { directEncoderOf, type Codec, type DirectEncoder } from '../codec/codec.js';
@@ -421,7 +422,7 @@ export class LinkWriter<Out> implements Link<Out> {
       }
       body = this.#settings.codec.encode(frame);
     } catch (cause) {
-      throw new EncodeError(`Frame could not be encoded: ${(cause as Error)?.message ?? String(cause)}`, {
+      throw new EncodeError(`Frame could not be encoded: ${describeError(cause)}`, {
         cause,
       });
     }

@@ -460,4 +460,25 @@ describe('FrameDecoder', () => {
       );
     });
   });
+
+  it("a codec's decode that throws anything is a ProtocolError at the frame's offset, naming what it threw", () => {
+    for (const [value, shown] of [
+      [new SyntaxError('bad byte'), 'SyntaxError: bad byte'],
+      [Object.create(null), 'an object'],
+    ] as [unknown, string][]) {
+      const decoder = new FrameDecoder({
+        codec: {
+          encode: codec.encode,
+          decode: () => {
+            throw value;
+          },
+        },
+      });
+      const error = thrown(() => decoder.push(wire('x'), () => expect.fail('no frame')));
+      expect(error).to.be.instanceOf(ProtocolError);
+      expect((error as ProtocolError).message).to.match(
+        new RegExp(`^Malformed frame at offset 0 \\(\\d+ bytes\\): ${shown}$`),
+      );
+    }
+  });
 });

@@ -25,6 +25,19 @@ describe('marbleEvents', () => {
     expect(marbleValue({ type: 'replayed' })).to.equal('replayed');
   });
 
+  it('never throws on a frame or an error that cannot be shown as text', () => {
+    const hostile = Object.assign(Object.create(null) as object, {
+      toJSON: () => {
+        throw new Error('no');
+      },
+    });
+    expect(marbleValue({ type: 'frame', frame: hostile })).to.equal('an object');
+    const nameless = Object.create(null) as object;
+    expect(
+      marbleValue({ type: 'disconnected', error: nameless, attempt: 1, delay: 0 } as SessionEvent),
+    ).to.equal('d1:0:an object');
+  });
+
   it('maps a stream and lets its error and completion through unchanged', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable }) => {

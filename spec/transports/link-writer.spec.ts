@@ -161,4 +161,32 @@ describe('LinkWriter batches', () => {
     expect(reads).to.be.above(2);
     expect(hex(batches[0]!)).to.equal(hex(encodeFrames(codec, [[1]])));
   });
+
+  it('a codec that throws anything, even a value that cannot be turned into text, is an EncodeError saying what it threw', () => {
+    const thrownValues: [unknown, string][] = [
+      [new RangeError('too deep'), 'RangeError: too deep'],
+      [Object.create(null), 'an object'],
+      [Symbol('no'), 'a symbol'],
+    ];
+    for (const [value, shown] of thrownValues) {
+      const codec: Codec<unknown> = {
+        encode: () => {
+          throw value;
+        },
+        decode: () => undefined,
+      };
+      const { writer } = writerOf(codec);
+      const error = (() => {
+        try {
+          writer.send('frame');
+        } catch (caught) {
+          return caught;
+        }
+        return undefined;
+      })();
+      expect(error).to.be.instanceOf(EncodeError);
+      expect((error as EncodeError).message).to.equal(`Frame could not be encoded: ${shown}`);
+      expect((error as EncodeError).cause).to.equal(value);
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { describeError } from '../../internal/describe-value.js';
 import { SessionStoreError } from './errors.js';
 import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
 import type { SessionChanges, SessionStore } from './store.js';
@@ -103,7 +104,7 @@ export class StoreWriter implements SessionJournal {
     const unsent = [...changes.frames, ...this.frames].map((entry) => entry.frame);
     const known = SessionStoreError.is(error) ? error : undefined;
     const code = known?.code ?? 'unavailable';
-    const why = known ? known.message : `the store failed: ${String(error)}`;
+    const why = known ? known.message : `the store failed: ${describeError(error)}`;
     return new SessionStoreError(
       `Session ${this.id} ends on this process: ${why}; ${unsent.length} frames taken here never left`,
       { code, session: this.id, unsent, cause: error },
