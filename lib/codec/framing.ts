@@ -332,6 +332,12 @@ export class FrameDecoder<T> {
  * @category Codec
  */
 export function encodeFrames<T>(codec: Codec<T>, frames: Iterable<T>): Uint8Array {
+  if (typeof (codec as Partial<Codec<T>> | null)?.encode !== 'function') {
+    throw new TypeError(`encodeFrames: codec must be a Codec (with encode), got ${describeValue(codec)}`);
+  }
+  if (typeof (frames as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(`encodeFrames: frames must be iterable, got ${describeValue(frames)}`);
+  }
   const bodies = Array.from(frames, (frame) => codec.encode(frame));
   return joinFrames(bodies);
 }

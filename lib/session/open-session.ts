@@ -1,3 +1,4 @@
+import { describeValue } from '../internal/describe-value.js';
 import { BehaviorSubject, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';
 import { LinkClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
@@ -187,6 +188,9 @@ export function openSession<E extends { readonly type: string }>(
 ): ClientSession<SessionIn<E>, SessionOut<E>> {
   type In = SessionIn<E>;
   type Out = SessionOut<E>;
+  if (typeof (stream as Partial<Observable<E>> | null)?.subscribe !== 'function') {
+    throw new TypeError(`openSession: stream must be an Observable, got ${describeValue(stream)}`);
+  }
   const messages = new Subject<In>();
   const states = new BehaviorSubject<ClientState>({ status: 'connecting' });
   const resets = new Subject<SessionResetEvent>();

@@ -70,6 +70,9 @@ export function marbleValue<E extends { readonly type: string }>(event: E): stri
  * @category Testing
  */
 export function marbleEvents<E extends { readonly type: string }>(events: Observable<E>): Observable<string> {
+  if (typeof (events as Partial<Observable<E>> | null)?.pipe !== 'function') {
+    throw new TypeError(`marbleEvents: events must be an Observable, got ${describeValue(events)}`);
+  }
   return events.pipe(map((event) => marbleValue(event)));
 }
 

@@ -1,3 +1,5 @@
+import { describeValue } from '../internal/describe-value.js';
+
 /**
  * A seeded pseudo-random generator (mulberry32) returning numbers in [0, 1), for the `random`
  * option of jitter and random choices: the same seed gives the same sequence, so a marble test of
@@ -13,7 +15,9 @@
  * @category Testing
  */
 export function seededRandom(seed: number): () => number {
-  if (!Number.isFinite(seed)) throw new TypeError(`seed must be a finite number, got ${seed}`);
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+    throw new TypeError(`seededRandom: seed must be a finite number, got ${describeValue(seed)}`);
+  }
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

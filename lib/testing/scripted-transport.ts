@@ -2,7 +2,7 @@ import { Observable, Subject, Subscription } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
-import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import { checkFunction, checkKnownOptions, type KnownOptions } from '../internal/validate.js';
 import { RecordingLink } from './recording-link.js';
 
 /**
@@ -127,7 +127,8 @@ export function scriptedTransport<In = string, Out = unknown>(
   script: string | readonly string[],
   options: ScriptedTransportOptions<In> = {},
 ): RecordedTransport<In, Out> {
-  const scripts = typeof script === 'string' ? [script] : [...script];
+  checkFunction('scriptedTransport', 'cold', cold);
+  const scripts = typeof script === 'string' ? [script] : Array.isArray(script) ? [...script] : [];
   if (scripts.length === 0 || scripts.some((s) => typeof s !== 'string')) {
     throw new TypeError('scriptedTransport: give a marble script, or a non-empty list of them');
   }
