@@ -5,21 +5,7 @@ import { expect } from 'chai';
 import * as main from 'rx-lifeline';
 import * as node from 'rx-lifeline/node';
 import * as testing from 'rx-lifeline/testing';
-
-/** Values no first argument takes, among them some a careless `${value}` or `String(value)` throws on. */
-const NONSENSE: readonly [string, unknown][] = [
-  ['an object without a prototype', Object.create(null)],
-  ['a symbol', Symbol('nonsense')],
-  [
-    'an object whose toString throws',
-    {
-      toString: () => {
-        throw new Error('no');
-      },
-    },
-  ],
-  ['a negative fraction', -7.5],
-];
+import { NONSENSE } from '../support/nonsense.js';
 
 /** Error classes take a message and details, like `Error` itself; everything else is checked. */
 const callables = [main, node, testing].flatMap((entry) =>

@@ -42,6 +42,7 @@ import {
 } from 'rx-lifeline';
 import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
 import { RecordingLink, scriptedTransport, seededRandom, virtualNetwork } from 'rx-lifeline/testing';
+import { NONSENSE } from '../support/nonsense.js';
 
 /** One entry point: `call` passes it `options`, which hold everything it requires. */
 interface Row {
@@ -490,21 +491,6 @@ function knownOptions(row: Row): string[] {
   const message = thrown(() => row.call({ ...row.valid, [row.wrong]: 1 })).message;
   return message.slice(message.indexOf('known options: ') + 'known options: '.length).split(', ');
 }
-
-/** Values no option takes, among them some a careless `String(value)` or `${value}` throws on. */
-const NONSENSE: readonly [string, unknown][] = [
-  ['an object without a prototype', Object.create(null)],
-  ['a symbol', Symbol('nonsense')],
-  [
-    'an object whose toString throws',
-    {
-      toString: () => {
-        throw new Error('no');
-      },
-    },
-  ],
-  ['a negative number', -7.5],
-];
 
 /**
  * Where an entry point hands its options to another, whose name its messages then start with:
