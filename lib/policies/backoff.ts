@@ -1,4 +1,10 @@
-import { MAX_DELAY, checkKnownOptions, checkNumber, type KnownOptions } from '../internal/validate.js';
+import {
+  MAX_DELAY,
+  checkKnownOptions,
+  checkNumber,
+  describe,
+  type KnownOptions,
+} from '../internal/validate.js';
 
 /**
  * How long to wait before one attempt, and how to get the wait for the attempt after it: an
@@ -202,7 +208,8 @@ class ScheduledBackoff implements Backoff {
 }
 
 /**
- * True when `value` looks like a {@link Backoff}: a finite `duration` and `max` and a `next` method.
+ * True when `value` looks like a {@link Backoff}: a `duration` from 0 to its `max`, a `max` a timer
+ * can wait, and a `next` method.
  * @internal
  */
 export function isBackoff(value: unknown): value is Backoff {
@@ -212,8 +219,23 @@ export function isBackoff(value: unknown): value is Backoff {
     typeof duration === 'number' &&
     duration >= 0 &&
     typeof max === 'number' &&
-    max >= 0 &&
+    duration <= max &&
     max <= MAX_DELAY &&
     typeof next === 'function'
+  );
+}
+
+/**
+ * The backoff after `previous`, checked: a hand-written `next()` that answers a duration that is not
+ * a number from 0 to its max would otherwise become a timer that fires at once, again and again.
+ * @throws TypeError naming `where` and what `next()` answered.
+ * @internal
+ */
+export function nextBackoff(where: string, previous: Backoff): Backoff {
+  const next: unknown = previous.next();
+  if (isBackoff(next)) return next;
+  const { duration, max } = (next ?? {}) as Partial<Backoff>;
+  throw new TypeError(
+    `${where}: next() must return a Backoff whose duration is from 0 to its max (at most ${MAX_DELAY} ms), got duration ${describe(duration)} and max ${describe(max)}`,
   );
 }

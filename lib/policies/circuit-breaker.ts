@@ -1,6 +1,6 @@
 import { Observable, Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
 import { DueTimer } from '../internal/due-timer.js';
-import { constantBackoff, isBackoff, type Backoff } from './backoff.js';
+import { constantBackoff, isBackoff, nextBackoff, type Backoff } from './backoff.js';
 import {
   consecutiveFailures,
   createCounter,
@@ -327,7 +327,11 @@ export class CircuitBreaker {
       if (success) this.counter.success(now);
       else if (this.counter.failure(now)) this.open(now, this.initialOpenFor);
     } else if (this.current.state === 'half-open') {
-      if (!success) this.open(now, this.openFor?.next() ?? this.initialOpenFor);
+      if (!success)
+        this.open(
+          now,
+          this.openFor ? nextBackoff('CircuitBreaker: openFor', this.openFor) : this.initialOpenFor,
+        );
       else if (++this.probeSuccesses >= this.closeAfter) this.enter({ state: 'closed', at: now });
     }
   }

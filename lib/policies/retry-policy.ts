@@ -4,6 +4,7 @@ import {
   exponentialBackoff,
   isBackoff,
   LINEAR_OPTIONS,
+  nextBackoff,
   linearBackoff,
   type Backoff,
   type ExponentialBackoffOptions,
@@ -22,6 +23,7 @@ import {
   checkKnownOptions,
   checkNumber,
   describe,
+  MAX_DELAY,
   type KnownOptions,
 } from '../internal/validate.js';
 
@@ -391,12 +393,13 @@ export class RetryPolicy {
     if (classify(error) === 'permanent') return { retry: false, reason: 'permanent', error };
     if (attempt >= maxAttempts) return { retry: false, reason: 'max-attempts', error };
 
-    const backoff = previous ? previous.next() : this.startBackoff();
+    const backoff = previous ? nextBackoff('policy.backoff', previous) : this.startBackoff();
     let delay = backoff.duration;
     const hint = retryAfterOf(error);
     if (hint !== undefined && maxHint > 0) delay = hint <= maxHint ? hint : Math.max(delay, maxHint);
     const reopensAt = Math.max(breaker?.reopensAt ?? -Infinity, reopensAtOf(error));
-    if (reopensAt > now + delay) delay = reopensAt - now;
+    // A breaker open for longer than a timer can wait is asked again when the longest wait ends.
+    if (reopensAt > now + delay) delay = Math.min(reopensAt - now, MAX_DELAY);
 
     if (Math.max(0, now - firstFailureAt) + delay > maxElapsed)
       return { retry: false, reason: 'max-elapsed', error };

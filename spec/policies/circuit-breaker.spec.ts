@@ -8,6 +8,7 @@ import {
   CircuitOpenError,
   consecutiveFailures,
   exponentialBackoff,
+  type Backoff,
   failureRatio,
   type BreakerPermit,
   type BreakerStrategy,
@@ -103,6 +104,30 @@ describe('CircuitBreaker', () => {
         n: open(314, 414), k: halfOpen(414), // 100 ms again
       });
       expectObservable(drive(breaker, actions)).toBe(results);
+      }
+    });
+  });
+
+  it("a hand-written openFor whose next() answers a duration no timer can wait: the failed probe's report throws a TypeError, the breaker stays half-open", () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const openFor: Backoff = { duration: 100, max: 1_000, next: () => ({ ...openFor, duration: NaN }) };
+      const breaker = new CircuitBreaker({
+        strategy: consecutiveFailures(1),
+        openFor,
+        scheduler: testScheduler,
+      });
+      // prettier-ignore
+      {
+      const actions = cold('F 99ms F');
+      const states =       '(co) 96ms h';
+      expectObservable(breaker.state$.pipe(map((t) => t.state[0])), '^ 200ms !').toBe(states);
+      expectObservable(drive(breaker, actions)).toBe(
+        'n 99ms #',
+        undefined,
+        new TypeError(
+          "CircuitBreaker: openFor: next() must return a Backoff whose duration is from 0 to its max (at most 2147483647 ms), got duration NaN and max 1000",
+        ),
+      );
       }
     });
   });

@@ -306,6 +306,11 @@ describe('RetryPolicy', () => {
       });
     });
 
+    it('a breaker that reopens later than a timer can wait: waits the longest wait, then asks again', () => {
+      const error = new CircuitOpenError('open', { state: 'open', reopensAt: 1e15 });
+      expect(delays(run(policy.constant(100), error, 1))).to.deep.equal([2_147_483_647]);
+    });
+
     it('waits out a CircuitOpenError until its reopensAt', () => {
       const error = new CircuitOpenError('open', { state: 'open', reopensAt: 5_000 });
       expect(policy.constant(10).decide({ error, attempt: 1, firstFailureAt: 0, now: 1_000 })).to.include({
@@ -376,6 +381,23 @@ describe('RetryPolicy', () => {
         next: () => fibonacci(b, Math.min(1_000, a + b)),
       });
       expect(delays(run(policy.backoff(fibonacci(1, 1)), reset(), 6))).to.deep.equal([1, 1, 2, 3, 5, 8]);
+    });
+
+    it('a hand-written Backoff whose next() answers a duration no timer can wait is a TypeError, never a retry at once', () => {
+      const answers: [string, unknown][] = [
+        ['NaN', { duration: NaN, max: 1_000, next: () => undefined }],
+        ['a negative duration', { duration: -1, max: 1_000, next: () => undefined }],
+        ['a duration above its max', { duration: 5_000, max: 1_000, next: () => undefined }],
+        ['a max past the longest timer', { duration: 2 ** 31, max: 2 ** 31, next: () => undefined }],
+        ['no Backoff at all', 42],
+      ];
+      for (const [what, next] of answers) {
+        const first: Backoff = { duration: 10, max: 1_000, next: () => next as Backoff };
+        expect(() => run(policy.backoff(first), reset(), 2), what).to.throw(
+          TypeError,
+          /^policy\.backoff: next\(\) must return a Backoff whose duration is from 0 to its max/,
+        );
+      }
     });
   });
 

@@ -50,10 +50,10 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_250,
-  clientMin: 80_350,
-  policyGzip: 3_820,
-  policyMin: 10_450,
+  clientGzip: 26_450,
+  clientMin: 81_000,
+  policyGzip: 3_910,
+  policyMin: 10_700,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {

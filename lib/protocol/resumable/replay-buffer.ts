@@ -1,3 +1,4 @@
+import { describeValue } from '../../internal/describe-value.js';
 import {
   checkKnownOptions,
   checkNumber,
@@ -109,6 +110,11 @@ export class ReplayBuffer<T> {
    * @throws {@link ReplayBufferFullError} if it does not fit; nothing changes then.
    */
   append(frame: T, size: number): number {
+    if (!(typeof size === 'number' && size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
+      throw new TypeError(
+        `ReplayBuffer.append: size must be a number of bytes ≥ 0, got ${describeValue(size)}`,
+      );
+    }
     if (!this.fits(size)) {
       throw new ReplayBufferFullError(
         `Replay buffer full: ${this.length} frames and ${this.#heldBytes} bytes unacknowledged, a frame of ${size} bytes would exceed ${this.maxFrames} frames or ${this.maxBytes} bytes`,

@@ -2,7 +2,7 @@ import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import type { ConnectedEvent, FrameEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { checkFunction, checkKnownOptions, checkOneOf, type KnownOptions } from '../../internal/validate.js';
-import { checkSideOptions } from './session-side.js';
+import { checkedSizeOf, checkSideOptions } from './session-side.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import type { LostFrames, ReplayBufferFullError, SessionLostReason } from './errors.js';
 import { ResumableRun, type ResumableEmitted, type ResumableSettings } from './resumable-run.js';
@@ -302,7 +302,14 @@ export function resumable<In = unknown, Out = In>(
     journal,
     onOverflow,
     onSessionLost,
-    side: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
+    side: {
+      maxBytes,
+      maxFrames,
+      ackEvery,
+      ackInterval,
+      scheduler,
+      sizeOf: sizeOf && checkedSizeOf('resumable', sizeOf),
+    },
   };
   // Everything of one subscription lives in its run, so the operator itself holds no state.
   const operator = (source: Observable<{ readonly type: string }>) =>

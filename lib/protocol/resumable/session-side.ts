@@ -29,6 +29,21 @@ export interface SideOwner {
   endNow(error: unknown): void;
 }
 
+/**
+ * The application's `sizeOf`, checked at each call: a size that is not a number of bytes ≥ 0 (a
+ * negative one would let the replay buffer grow past `maxBytes`) is a TypeError in `send`, before
+ * anything is kept or written. @internal
+ */
+export function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (frame: Out) => number {
+  return (frame) => {
+    const size = sizeOf(frame);
+    if (typeof size === 'number' && size >= 0 && size <= Number.MAX_SAFE_INTEGER) return size;
+    throw new TypeError(
+      `${where}: sizeOf must return a frame's size in bytes, a number ≥ 0; it returned ${describeValue(size)}`,
+    );
+  };
+}
+
 /** Validates the options every resumable side takes. @internal */
 export function checkSideOptions(
   name: string,

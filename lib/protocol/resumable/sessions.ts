@@ -26,7 +26,7 @@ import {
   POSITIVE_INTEGER,
   type KnownOptions,
 } from '../../internal/validate.js';
-import { checkSideOptions, type SideOptions } from './session-side.js';
+import { checkedSizeOf, checkSideOptions, type SideOptions } from './session-side.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
 import type { AttachmentOwner, ServerConnection, ServerSession, Session } from './server-session.js';
 import type { SessionStore } from './store.js';
@@ -316,7 +316,14 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     maxRefusedHellos,
     badTokenLockout,
     scheduler,
-    side: { maxBytes, maxFrames, ackEvery, ackInterval, scheduler, sizeOf },
+    side: {
+      maxBytes,
+      maxFrames,
+      ackEvery,
+      ackInterval,
+      scheduler,
+      sizeOf: sizeOf && checkedSizeOf('acceptSessions', sizeOf),
+    },
   };
 }
 

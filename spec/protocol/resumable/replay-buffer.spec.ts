@@ -45,6 +45,20 @@ describe('ReplayBuffer', () => {
     expect(bytes.fits(4)).to.equal(true);
   });
 
+  it('refuses a size that is not a number of bytes ≥ 0 with a TypeError, keeping nothing', () => {
+    const buffer = new ReplayBuffer<string>({ maxBytes: 10 });
+    for (const size of [-5, NaN, Infinity, '3', undefined]) {
+      expect(() => buffer.append('x', size as number)).to.throw(
+        TypeError,
+        /^ReplayBuffer\.append: size must be a number of bytes ≥ 0, got /,
+      );
+    }
+    expect([buffer.length, buffer.bytes]).to.deep.equal([0, 0]);
+    // A negative size would have let these through: the cap still holds.
+    buffer.append('a', 10);
+    expect(() => buffer.append('b', 1)).to.throw(ReplayBufferFullError);
+  });
+
   it('stays O(1) amortised: 200,000 frames appended and acked in small steps', () => {
     const buffer = new ReplayBuffer<number>({ maxFrames: 5_000 });
     let acked = 0;

@@ -480,6 +480,36 @@ describe('resumable', () => {
       expect(held).to.deep.equal([16, 32]);
       expect(refused).to.include({ frames: 2, bytes: 32, size: 16 });
     });
+
+    it('a sizeOf that answers nonsense makes send throw a TypeError that says so, keeping and writing nothing', () => {
+      for (const answer of [-1e9, NaN, '5', undefined]) {
+        const testScheduler = newTestScheduler();
+        let caught: unknown;
+        let held = -1;
+        const received: string[] = [];
+        testScheduler.run(() => {
+          const pair = memory({ latency: 1 });
+          let link: Link<string> | undefined;
+          const srv = server(pair).subscribe((v) => received.push(v));
+          const sub = client(pair, { sizeOf: () => answer as number }, (l) => (link = l)).subscribe();
+          testScheduler.schedule(() => {
+            try {
+              link!.send(FRAME);
+            } catch (error) {
+              caught = error;
+            }
+            held = link!.bufferedBytes;
+          }, 10);
+          testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 30);
+        });
+        expect(caught, String(answer)).to.be.instanceOf(TypeError);
+        expect((caught as TypeError).message).to.match(
+          /^resumable: sizeOf must return a frame's size in bytes/,
+        );
+        expect(held).to.equal(0);
+        expect(received.filter((v) => v === FRAME)).to.deep.equal([]);
+      }
+    });
   });
 
   it('session expiry: the resume is refused and the client fails with SessionLostError', () => {
