@@ -2,7 +2,7 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { LENGTH_PREFIX_BYTES } from '../codec/framing.js';
 import { ServerCapacityError, type RefusalReason, type WriteReport } from '../core/errors.js';
 import type { RefusedEvent } from '../core/transport.js';
-import { checkNumber, type KnownOptions } from '../internal/validate.js';
+import { checkNumber, checkScheduler, type KnownOptions } from '../internal/validate.js';
 
 /** The default of `frameTimeout`: 30 seconds. @internal */
 export const DEFAULT_FRAME_TIMEOUT = 30_000;
@@ -92,7 +92,7 @@ export function resolveFrameTimeout(
   const { frameTimeout = DEFAULT_FRAME_TIMEOUT, scheduler = asyncScheduler } = options;
   if (frameTimeout !== Infinity)
     checkNumber(where, 'frameTimeout', frameTimeout, { min: 0, exclusive: true });
-  return { frameTimeout, scheduler };
+  return { frameTimeout, scheduler: checkScheduler(where, scheduler) };
 }
 
 /** Resolves and validates the server limits, for frames of at most `maxFrameBytes` (checked). @internal */

@@ -1,7 +1,7 @@
 import { asyncScheduler, NEVER, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { LinkClosedError, type WriteReport } from '../core/errors.js';
 import type { Link, LinkInfo } from '../core/transport.js';
-import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import { checkKnownOptions, type KnownOptions, checkScheduler } from '../internal/validate.js';
 
 /**
  * One frame a {@link RecordingLink} was asked to send, and when.
@@ -104,7 +104,7 @@ export class RecordingLink<Out = unknown> implements Link<Out> {
   constructor(options: RecordingLinkOptions = {}) {
     checkKnownOptions('RecordingLink', options, OPTIONS);
     const { scheduler = asyncScheduler, info, onClose } = options;
-    this.scheduler = scheduler;
+    this.scheduler = checkScheduler('RecordingLink', scheduler);
     this.info = info ?? { transport: 'recording', local: 'here', remote: 'there' };
     this.onClose = onClose;
     this.sent$ = this.sends$.asObservable();

@@ -9,7 +9,14 @@ import {
 } from 'rxjs';
 import type { Link, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { memory, MEMORY_OPTIONS, type MemoryPair, type MemoryOptions } from '../transports/memory.js';
-import { checkKnownOptions, type KnownOptions, checkNumber, describe } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  type KnownOptions,
+  checkNumber,
+  describe,
+  checkScheduler,
+  checkNonEmptyString,
+} from '../internal/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
 
 /**
@@ -211,6 +218,8 @@ export function virtualNetwork<Up = unknown, Down = Up>(
   checkKnownOptions('virtualNetwork', options, OPTIONS);
   const { scheduler = asyncScheduler, latency = 0, loss, name = 'virtual', ...linkOptions } = options;
   checkDuration('latency', latency);
+  checkScheduler('virtualNetwork', scheduler);
+  checkNonEmptyString('virtualNetwork', 'name', name);
   if (loss !== undefined) {
     if (!(loss.rate >= 0 && loss.rate <= 1)) {
       throw new TypeError(`virtualNetwork: loss.rate must be in [0, 1], got ${describe(loss.rate)}`);

@@ -20,6 +20,7 @@ import {
   checkNonEmptyString,
   checkNumber,
   COUNT,
+  checkScheduler,
 } from '../internal/validate.js';
 
 /**
@@ -171,6 +172,7 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
   const { scheduler = asyncScheduler, latency = 0, codec = msgpackCodec(), name = 'memory' } = options;
   checkDelay('memory', 'latency', latency);
   checkNonEmptyString('memory', 'name', name);
+  checkScheduler('memory', scheduler);
   const limits = resolveLimits('memory', options);
   const network = new Network({ scheduler, codec, limits, name, latency });
   return {

@@ -528,6 +528,27 @@ function unclearRefusals(row: Row): string[] {
 }
 
 describe('nonsense option values', () => {
+  it('a scheduler that is not one is refused when the options are given, by every entry point that takes one', () => {
+    const takers = rows.filter((row) => knownOptions(row).includes('scheduler'));
+    expect(takers.length).to.be.at.least(15);
+    const taken: string[] = [];
+    for (const row of takers) {
+      for (const [what, value] of [...NONSENSE, ['a Date', new Date(0)] as const]) {
+        const names = [row.name, ...(DELEGATES[row.name] ?? [])].join('|').replace('.', '\\.');
+        try {
+          row.call({ ...row.valid, scheduler: value });
+          taken.push(`${row.name}: ${what}`);
+        } catch (error) {
+          expect(error, `${row.name}: ${what}`).to.be.instanceOf(TypeError);
+          expect((error as Error).message).to.match(
+            new RegExp(`^(${names}): scheduler must be a SchedulerLike, got `),
+          );
+        }
+      }
+    }
+    expect(taken).to.deep.equal([]);
+  });
+
   for (const row of rows) {
     it(`${row.name}: each option refuses nonsense with a TypeError that starts '${row.name}: ' and names it, or takes it`, () => {
       expect(unclearRefusals(row)).to.deep.equal([]);

@@ -50,8 +50,8 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_450,
-  clientMin: 81_000,
+  clientGzip: 26_470,
+  clientMin: 81_050,
   policyGzip: 3_910,
   policyMin: 10_700,
 };

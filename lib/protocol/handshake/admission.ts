@@ -1,6 +1,11 @@
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { describeValue } from '../../internal/describe-value.js';
-import { checkKnownOptions, checkNumber, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkKnownOptions,
+  checkNumber,
+  checkScheduler,
+  type KnownOptions,
+} from '../../internal/validate.js';
 import { ServerDrain, type DrainedServer, type DrainingLayer } from './drain.js';
 
 /**
@@ -163,7 +168,7 @@ export class HandshakeAdmission {
       integer: true,
     });
     this.interval = 1000 / perSecond;
-    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.scheduler = checkScheduler(where, options.scheduler ?? asyncScheduler);
     this.tokens = this.burst;
     this.refilledAt = this.scheduler.now();
   }

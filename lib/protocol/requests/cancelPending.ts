@@ -17,6 +17,7 @@ import {
   COUNT,
   POSITIVE_DURATION,
   type KnownOptions,
+  checkScheduler,
 } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
@@ -303,6 +304,7 @@ export function cancelPending<In = unknown, Out = In>(
   checkNumber('cancelPending', 'maxQueued', maxQueued, COUNT);
   checkNumber('cancelPending', 'maxQueuedBytes', maxQueuedBytes, COUNT);
   checkTimeout('cancelPending', timeout);
+  checkScheduler('cancelPending', scheduler);
 
   const settings: Settings = { maxPending, maxQueued, maxQueuedBytes, timeout, scheduler };
   const operator = (source: Observable<{ readonly type: string }>) =>

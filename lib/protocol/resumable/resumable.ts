@@ -1,7 +1,13 @@
 import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import type { ConnectedEvent, FrameEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { checkFunction, checkKnownOptions, checkOneOf, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkFunction,
+  checkKnownOptions,
+  checkOneOf,
+  type KnownOptions,
+  checkScheduler,
+} from '../../internal/validate.js';
 import { checkedSizeOf, checkSideOptions } from './session-side.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import type { LostFrames, ReplayBufferFullError, SessionLostReason } from './errors.js';
@@ -293,6 +299,7 @@ export function resumable<In = unknown, Out = In>(
     scheduler = asyncScheduler,
   } = config;
   checkSideOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
+  checkScheduler('resumable', scheduler);
   checkOneOf('resumable', 'onOverflow', onOverflow, ['error', 'event']);
   checkOneOf('resumable', 'onSessionLost', onSessionLost, ['error', 'reset']);
   if (sizeOf !== undefined) checkFunction('resumable', 'sizeOf', sizeOf);

@@ -25,6 +25,7 @@ import {
   POSITIVE_DURATION,
   POSITIVE_INTEGER,
   type KnownOptions,
+  checkScheduler,
 } from '../../internal/validate.js';
 import { checkedSizeOf, checkSideOptions, type SideOptions } from './session-side.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
@@ -296,6 +297,7 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
   } = config;
   checkStore(store);
   checkSideOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
+  checkScheduler('acceptSessions', scheduler);
   // A TTL may be longer than a timer can wait (the sweep re-arms); the handshake timeout may not.
   checkNumber('acceptSessions', 'sessionTtl', sessionTtl, { min: 0, exclusive: true, max: Number.MAX_VALUE });
   checkNumber('acceptSessions', 'handshakeTimeout', handshakeTimeout, POSITIVE_DURATION);
