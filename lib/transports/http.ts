@@ -473,6 +473,15 @@ function encodeBody(
   return encoded;
 }
 
+/** What the `fetch` option answered, checked: a `Response` has a numeric status and headers. */
+function checkResponse(response: unknown): void {
+  const { status, headers } = (response ?? {}) as Partial<Response>;
+  if (typeof status === 'number' && typeof headers?.get === 'function') return;
+  throw new TypeError(
+    `http: fetch must resolve to a Response (with a status and headers), got ${describe(response)}`,
+  );
+}
+
 /** One request and its response, for one subscription. */
 async function exchange(
   request: Prepared,
@@ -491,6 +500,7 @@ async function exchange(
   } catch (error) {
     throw networkError(error, request);
   }
+  checkResponse(response);
 
   if (response.status < 200 || response.status > 299) {
     const now = settings.scheduler.now();

@@ -816,6 +816,20 @@ describe('http', () => {
       });
     }
 
+    it('errors with a TypeError that says so when fetch resolves to something other than a Response', async () => {
+      for (const answer of [undefined, null, 42, { ok: true }, { status: 200, headers: 5 }]) {
+        const error = await firstValueFrom(http(url, { fetch: () => Promise.resolve(answer as never) })).then(
+          () => expect.fail('no response'),
+          (caught: unknown) => caught,
+        );
+        expect(error).to.be.instanceOf(TypeError);
+        expect((error as TypeError).message).to.match(
+          /^http: fetch must resolve to a Response \(with a status and headers\), got /,
+        );
+        expect(classifyFailure(error)).to.equal('permanent');
+      }
+    });
+
     it('throws a TypeError when there is no fetch at all', () => {
       const descriptor = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
       Object.defineProperty(globalThis, 'fetch', { value: undefined, configurable: true, writable: true });
