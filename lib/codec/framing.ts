@@ -6,6 +6,8 @@ import {
   checkNumber,
   describe as describeValue,
   type KnownOptions,
+  checkCodec,
+  checkFunction,
 } from '../internal/validate.js';
 import { BinarySlab } from './binary-slab.js';
 import { slabDecoderOf, type Codec, type SlabDecoder } from './codec.js';
@@ -119,10 +121,8 @@ export class FrameDecoder<T> {
   constructor(options: FrameDecoderOptions<T>) {
     checkRequiredOptions('FrameDecoder', options, OPTIONS, 'codec', 'give the codec, as { codec }');
     const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = unknownWrite } = options;
-    if (typeof (codec as Partial<Codec<T>> | null)?.decode !== 'function') {
-      throw new TypeError(`FrameDecoder: codec must be a Codec, got ${describeValue(codec)}`);
-    }
-    this.#codec = codec;
+    this.#codec = checkCodec('FrameDecoder', codec, ['decode']);
+    checkFunction('FrameDecoder', 'writeReport', writeReport);
     this.#slabDecoder = slabDecoderOf(codec);
     this.#maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
     this.#writeReport = writeReport;
@@ -332,9 +332,7 @@ export class FrameDecoder<T> {
  * @category Codec
  */
 export function encodeFrames<T>(codec: Codec<T>, frames: Iterable<T>): Uint8Array {
-  if (typeof (codec as Partial<Codec<T>> | null)?.encode !== 'function') {
-    throw new TypeError(`encodeFrames: codec must be a Codec (with encode), got ${describeValue(codec)}`);
-  }
+  checkCodec('encodeFrames', codec, ['encode']);
   if (typeof (frames as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
     throw new TypeError(`encodeFrames: frames must be iterable, got ${describeValue(frames)}`);
   }

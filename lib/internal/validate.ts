@@ -104,6 +104,27 @@ export function checkScheduler(where: string, value: unknown): SchedulerLike {
 }
 
 /**
+ * Returns `value` when it has the methods of a codec that `uses` names (both by default), else
+ * throws a `TypeError` such as "tcp: codec must be a Codec (with encode and decode), got 5".
+ * @internal
+ */
+export function checkCodec<T>(
+  where: string,
+  value: T,
+  uses: readonly ('encode' | 'decode')[] = ['encode', 'decode'],
+): T {
+  const codec = value as Record<string, unknown> | null | undefined;
+  if (uses.every((method) => typeof codec?.[method] === 'function')) return value;
+  throw new TypeError(`${where}: codec must be a Codec (with ${uses.join(' and ')}), got ${describe(value)}`);
+}
+
+/** Returns `value` when it is `true` or `false`, else throws a `TypeError`. @internal */
+export function checkBoolean(where: string, option: string, value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  throw new TypeError(`${where}: ${option} must be true or false, got ${describe(value)}`);
+}
+
+/**
  * Returns `value` when it is a non-empty string, else throws a `TypeError` such as
  * "tcp: host must be a non-empty string, got 5".
  * @internal

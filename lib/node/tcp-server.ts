@@ -3,7 +3,12 @@ import { Observable, type Subscriber } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
-import { checkKnownOptions, type KnownOptions, checkNonEmptyString } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  type KnownOptions,
+  checkNonEmptyString,
+  checkCodec,
+} from '../internal/validate.js';
 import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
@@ -107,6 +112,7 @@ export function tcpServer<In = unknown, Out = In>(
   checkKnownOptions('tcpServer', options, OPTIONS);
   const { host = '127.0.0.1', port = 0, codec = msgpackCodec() } = options;
   checkPort('tcpServer', port, 0);
+  checkCodec('tcpServer', codec);
   checkNonEmptyString('tcpServer', 'host', host);
   const limits = resolveLimits('tcpServer', options);
   const serverLimits = resolveServerLimits('tcpServer', options, limits.maxFrameBytes);

@@ -10,6 +10,7 @@ import {
   checkNonEmptyString,
   checkNumber,
   POSITIVE_DURATION,
+  checkCodec,
 } from '../internal/validate.js';
 import { checkPort, hostPort } from './address.js';
 import { FRAME_TIMEOUT_OPTIONS, resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';
@@ -97,6 +98,7 @@ export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Tran
   checkRequiredOptions('tcp', options, OPTIONS, 'port', 'name the server, as { host, port } (or { port })');
   const { host = '127.0.0.1', port, connectTimeout, codec = msgpackCodec() } = options;
   checkPort('tcp', port, 1);
+  checkCodec('tcp', codec);
   checkNonEmptyString('tcp', 'host', host);
   if (connectTimeout !== undefined) checkNumber('tcp', 'connectTimeout', connectTimeout, POSITIVE_DURATION);
   const settings = {

@@ -11,7 +11,13 @@ import { Observable, type SchedulerLike, type Subscriber, type Subscription } fr
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits, type WriterSettings } from '../transports/link-writer.js';
-import { checkKnownOptions, type KnownOptions, checkNonEmptyString, describe } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  type KnownOptions,
+  checkNonEmptyString,
+  describe,
+  checkCodec,
+} from '../internal/validate.js';
 import { FrameTimeoutError, MessageTooLargeError, ProtocolError } from '../core/errors.js';
 import { FrameDeadline, MessageDecoders } from '../transports/inbound.js';
 import {
@@ -166,6 +172,12 @@ export function websocketServer<In = unknown, Out = In>(
   checkKnownOptions('websocketServer', options, OPTIONS);
   const { host = '127.0.0.1', port = 0, server: external, path, codec = msgpackCodec() } = options;
   checkPort('websocketServer', port, 0);
+  checkCodec('websocketServer', codec);
+  if (external !== undefined && typeof (external as { on?: unknown } | null)?.on !== 'function') {
+    throw new TypeError(
+      `websocketServer: server must be a node:http or node:https Server, got ${describe(external)}`,
+    );
+  }
   checkNonEmptyString('websocketServer', 'host', host);
   if (path !== undefined && !(typeof path === 'string' && path.startsWith('/'))) {
     throw new TypeError(`websocketServer: path must be a string that starts with '/', got ${describe(path)}`);

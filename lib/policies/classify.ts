@@ -1,5 +1,11 @@
 import { hasName } from './error-names.js';
-import { checkKnownOptions, describe, type KnownOptions, checkFunction } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  describe,
+  type KnownOptions,
+  checkFunction,
+  checkBoolean,
+} from '../internal/validate.js';
 
 /**
  * Whether a failure may go away if the same thing is tried again (`'transient'`: a reset, a 503,
@@ -50,6 +56,14 @@ export interface ClassifyOptions {
 /** The options of {@link ClassifyOptions}. @internal */
 export const CLASSIFY_OPTIONS: KnownOptions<ClassifyOptions> = { transient: true, retryHttp500: true };
 
+/** Checks the options of {@link classifyFailure}, for it and for `RetryPolicy.classify`. @internal */
+export function checkClassifyOptions(where: string, options: ClassifyOptions): void {
+  checkKnownOptions(where, options, CLASSIFY_OPTIONS);
+  const { transient, retryHttp500 = false } = options;
+  if (transient !== undefined) checkFunction(where, 'transient', transient);
+  checkBoolean(where, 'retryHttp500', retryHttp500);
+}
+
 /**
  * Decides whether a failure is worth retrying ({@link FailureClass}). One function owns the
  * decision and comments every case, in the manner of graphql-ws's `shouldRetryConnectOrThrow`.
@@ -79,9 +93,8 @@ export const CLASSIFY_OPTIONS: KnownOptions<ClassifyOptions> = { transient: true
  * @category Policies
  */
 export function classifyFailure(error: unknown, options: ClassifyOptions = {}): FailureClass {
-  checkKnownOptions('classifyFailure', options, CLASSIFY_OPTIONS);
+  checkClassifyOptions('classifyFailure', options);
   const { transient, retryHttp500 = false } = options;
-  if (transient !== undefined) checkFunction('classifyFailure', 'transient', transient);
 
   // The application knows its own errors best, so it is asked first; undefined means "no opinion".
   const verdict = transient?.(error);

@@ -106,6 +106,9 @@ export function withJitter(backoff: Backoff, kind: JitterKind, options?: JitterO
     : new ProportionalBackoff(backoff, kind, draw);
 }
 
+/** Every {@link JitterKind}. @internal */
+export const JITTER_KINDS: readonly JitterKind[] = ['none', 'full', 'equal', 'decorrelated'];
+
 /**
  * Throws a `TypeError` unless `kind` is a {@link JitterKind}, `options` holds no key but `random`
  * and, for a kind other than `'none'`, `options.random` is a function; returns that function.
@@ -119,7 +122,7 @@ export function checkJitter(
 ): (() => number) | undefined {
   checkKnownOptions(where, options, OPTIONS);
   if (kind === 'none') return undefined;
-  checkOneOf(where, 'kind', kind, ['none', 'full', 'equal', 'decorrelated']);
+  checkOneOf(where, 'kind', kind, JITTER_KINDS);
   return checkFunction(where, 'random', options?.random);
 }
 

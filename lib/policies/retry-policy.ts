@@ -12,7 +12,12 @@ import {
 } from './backoff.js';
 import { BREAKER_BRAND, BUDGET_BRAND, hasBrand } from './brands.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { CLASSIFY_OPTIONS, classifyFailure, type ClassifyOptions, type FailureClass } from './classify.js';
+import {
+  checkClassifyOptions,
+  classifyFailure,
+  type ClassifyOptions,
+  type FailureClass,
+} from './classify.js';
 
 import { hasName } from './error-names.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
@@ -25,6 +30,7 @@ import {
   describe,
   MAX_DELAY,
   type KnownOptions,
+  POSITIVE_DURATION,
 } from '../internal/validate.js';
 
 /** `describe`, with the class of an object: "an object of class Foo". */
@@ -210,9 +216,7 @@ export class RetryPolicy {
    * @throws TypeError if `n` is not an integer ≥ 1 (or Infinity).
    */
   maxAttempts(n: number): RetryPolicy {
-    return this.#with({
-      maxAttempts: checkNumber('RetryPolicy.maxAttempts', 'n', n, { min: 1, max: Infinity, integer: true }),
-    });
+    return this.#with({ maxAttempts: checkNumber('RetryPolicy.maxAttempts', 'n', n, ATTEMPTS) });
   }
 
   /**
@@ -225,7 +229,7 @@ export class RetryPolicy {
    */
   maxElapsed(ms: number): RetryPolicy {
     return this.#with({
-      maxElapsed: checkNumber('RetryPolicy.maxElapsed', 'ms', ms, { min: 0, max: Infinity }),
+      maxElapsed: checkNumber('RetryPolicy.maxElapsed', 'ms', ms, UNBOUNDED_MS),
     });
   }
 
@@ -247,7 +251,7 @@ export class RetryPolicy {
    * ```
    */
   maxHint(ms: number): RetryPolicy {
-    return this.#with({ maxHint: checkNumber('RetryPolicy.maxHint', 'ms', ms, { min: 0, max: Infinity }) });
+    return this.#with({ maxHint: checkNumber('RetryPolicy.maxHint', 'ms', ms, UNBOUNDED_MS) });
   }
 
   /**
@@ -259,7 +263,7 @@ export class RetryPolicy {
    */
   attemptTimeout(ms: number): RetryPolicy {
     return this.#with({
-      attemptTimeout: checkNumber('RetryPolicy.attemptTimeout', 'ms', ms, { min: 0, exclusive: true }),
+      attemptTimeout: checkNumber('RetryPolicy.attemptTimeout', 'ms', ms, POSITIVE_DURATION),
     });
   }
 
@@ -278,7 +282,7 @@ export class RetryPolicy {
         `RetryPolicy.classify: expected a function or ClassifyOptions, got ${describe(classifier)}`,
       );
     }
-    checkKnownOptions('RetryPolicy.classify', classifier, CLASSIFY_OPTIONS);
+    checkClassifyOptions('RetryPolicy.classify', classifier);
     const options: ClassifyOptions = { ...classifier };
     return this.#with({ classify: (error) => classifyFailure(error, options) });
   }
@@ -308,12 +312,7 @@ export class RetryPolicy {
     // Not instanceof: a breaker made by another copy of the library (a config file loaded through
     // its own TypeScript loader) is still a breaker. The brand, not CircuitBreaker.is, so that a
     // bundle of `policy` alone does not carry the breaker.
-    if (!hasBrand(breaker, BREAKER_BRAND)) {
-      throw new TypeError(
-        `RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got ${describeObject(breaker)}`,
-      );
-    }
-    return this.#with({ breaker });
+    return this.#with({ breaker: checkBreaker('RetryPolicy.breaker', breaker) });
   }
 
   /**
@@ -326,10 +325,7 @@ export class RetryPolicy {
    */
   budget(budget: RetryBudget): RetryPolicy {
     // The brand, as for the breaker: a budget made by another copy of the library is still a budget.
-    if (!hasBrand(budget, BUDGET_BRAND)) {
-      throw new TypeError(`RetryPolicy.budget: expected a RetryBudget, got ${describe(budget)}`);
-    }
-    return this.#with({ budget });
+    return this.#with({ budget: checkBudget('RetryPolicy.budget', budget) });
   }
 
   /**
@@ -412,6 +408,29 @@ export class RetryPolicy {
   #with(changes: Partial<RetryPolicyConfig>): RetryPolicy {
     return new RetryPolicy({ ...this.config, ...changes });
   }
+}
+
+/** At least one attempt; `Infinity` for no limit. */
+const ATTEMPTS = { min: 1, max: Infinity, integer: true };
+/** A duration ≥ 0 that no timer waits for whole: `Infinity` for no limit. */
+const UNBOUNDED_MS = { min: 0, max: Infinity };
+
+/**
+ * `value` if it is a CircuitBreaker. Not instanceof: a breaker made by another copy of the library
+ * (a config file loaded through its own TypeScript loader) is still a breaker. The brand, not
+ * CircuitBreaker.is, so that a bundle of `policy` alone does not carry the breaker.
+ */
+function checkBreaker(where: string, value: unknown): CircuitBreaker {
+  if (hasBrand(value, BREAKER_BRAND)) return value as CircuitBreaker;
+  throw new TypeError(
+    `${where}: expected a CircuitBreaker (new CircuitBreaker(…)), got ${describeObject(value)}`,
+  );
+}
+
+/** `value` if it is a RetryBudget, by its brand as for the breaker. */
+function checkBudget(where: string, value: unknown): RetryBudget {
+  if (hasBrand(value, BUDGET_BRAND)) return value as RetryBudget;
+  throw new TypeError(`${where}: expected a RetryBudget, got ${describeObject(value)}`);
 }
 
 /**

@@ -1,7 +1,13 @@
 import { asyncScheduler, NEVER, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { LinkClosedError, type WriteReport } from '../core/errors.js';
 import type { Link, LinkInfo } from '../core/transport.js';
-import { checkKnownOptions, type KnownOptions, checkScheduler } from '../internal/validate.js';
+import {
+  checkKnownOptions,
+  type KnownOptions,
+  checkScheduler,
+  checkFunction,
+  describe,
+} from '../internal/validate.js';
 
 /**
  * One frame a {@link RecordingLink} was asked to send, and when.
@@ -105,8 +111,11 @@ export class RecordingLink<Out = unknown> implements Link<Out> {
     checkKnownOptions('RecordingLink', options, OPTIONS);
     const { scheduler = asyncScheduler, info, onClose } = options;
     this.scheduler = checkScheduler('RecordingLink', scheduler);
+    if (info !== undefined && (typeof info !== 'object' || info === null)) {
+      throw new TypeError(`RecordingLink: info must be a LinkInfo, got ${describe(info)}`);
+    }
     this.info = info ?? { transport: 'recording', local: 'here', remote: 'there' };
-    this.onClose = onClose;
+    this.onClose = onClose === undefined ? undefined : checkFunction('RecordingLink', 'onClose', onClose);
     this.sent$ = this.sends$.asObservable();
   }
 

@@ -2,7 +2,7 @@ import { Observable, Subject, Subscription } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
-import { checkFunction, checkKnownOptions, type KnownOptions } from '../internal/validate.js';
+import { checkFunction, checkKnownOptions, type KnownOptions, describe } from '../internal/validate.js';
 import { RecordingLink } from './recording-link.js';
 
 /**
@@ -134,6 +134,11 @@ export function scriptedTransport<In = string, Out = unknown>(
   }
   checkKnownOptions('scriptedTransport', options, OPTIONS);
   const { values = {} } = options;
+  if (typeof values !== 'object' || values === null) {
+    throw new TypeError(
+      `scriptedTransport: values must be an object of letters to values, got ${describe(values)}`,
+    );
+  }
   if (Object.hasOwn(values, 'c')) {
     throw new TypeError("scriptedTransport: 'c' is the connected event and cannot have a value");
   }

@@ -16,8 +16,10 @@ import {
   describe,
   checkScheduler,
   checkNonEmptyString,
+  checkCodec,
 } from '../internal/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
+import { resolveLimits } from '../transports/link-writer.js';
 
 /**
  * A fault the {@link SimulatedNetwork} can inject, by name in a schedule string or as a value:
@@ -234,6 +236,9 @@ export function virtualNetwork<Up = unknown, Down = Up>(
     }
   }
 
+  // The link options are those of memory(), checked now rather than at the first connection.
+  resolveLimits('virtualNetwork', linkOptions);
+  if (linkOptions.codec !== undefined) checkCodec('virtualNetwork', linkOptions.codec);
   return new VirtualNetwork<Up, Down>({ scheduler, latency, loss, name, linkOptions });
 }
 

@@ -21,6 +21,7 @@ import {
   checkNumber,
   COUNT,
   checkScheduler,
+  checkCodec,
 } from '../internal/validate.js';
 
 /**
@@ -173,6 +174,7 @@ export function memory<Up = unknown, Down = Up>(options: MemoryOptions = {}): Me
   checkDelay('memory', 'latency', latency);
   checkNonEmptyString('memory', 'name', name);
   checkScheduler('memory', scheduler);
+  checkCodec('memory', codec);
   const limits = resolveLimits('memory', options);
   const network = new Network({ scheduler, codec, limits, name, latency });
   return {

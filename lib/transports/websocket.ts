@@ -3,7 +3,13 @@ import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { MessageDecoders } from './inbound.js';
 import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
-import { checkRequiredOptions, describe, type KnownOptions } from '../internal/validate.js';
+import {
+  checkRequiredOptions,
+  describe,
+  type KnownOptions,
+  checkFunction,
+  checkCodec,
+} from '../internal/validate.js';
 import { maxMessageBytes, runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
 
 /**
@@ -151,6 +157,13 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
   if (typeof url !== 'string' || !URL.canParse(url)) {
     throw new TypeError(`websocket: url must be a URL, got ${describe(url)}`);
   }
+  checkFunction('websocket', 'WebSocket', Impl);
+  checkCodec('websocket', codec);
+  if (!(protocols === undefined || typeof protocols === 'string' || isStrings(protocols))) {
+    throw new TypeError(
+      `websocket: protocols must be a string or an array of strings, got ${describe(protocols)}`,
+    );
+  }
   const limits = resolveLimits('websocket', options);
   const settings = {
     writer: webSocketWriterSettings(codec as Codec<unknown>, limits),
@@ -181,6 +194,10 @@ type WsConstructor = new (
 
 function isWs(Impl: WebSocketConstructor): boolean {
   return typeof (Impl.prototype as { on?: unknown } | undefined)?.on === 'function';
+}
+
+function isStrings(value: unknown): boolean {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
 }
 
 function globalWebSocket(): WebSocketConstructor | undefined {

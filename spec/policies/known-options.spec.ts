@@ -502,6 +502,26 @@ const DELEGATES: Readonly<Record<string, readonly string[]>> = {
   EndpointSet: ['CircuitBreaker'],
 };
 
+/**
+ * Options whose value may be anything: an error to emit; and the config of `new RetryPolicy`, an
+ * internal constructor whose values the `policy.*` builders check one by one.
+ */
+const ANYTHING: Readonly<Record<string, readonly string[]>> = {
+  scriptedTransport: ['error'],
+  RetryPolicy: [
+    'backoff',
+    'jitter',
+    'random',
+    'maxAttempts',
+    'maxElapsed',
+    'maxHint',
+    'attemptTimeout',
+    'classify',
+    'breaker',
+    'budget',
+  ],
+};
+
 /** What `row.call` says of a nonsense value for each of its options that it refuses unclearly. */
 function unclearRefusals(row: Row): string[] {
   const names = [row.name, ...(DELEGATES[row.name] ?? [])].map((name) => name.replace('.', '\\.'));
@@ -515,7 +535,13 @@ function unclearRefusals(row: Row): string[] {
       } catch (caught) {
         error = caught;
       }
-      if (error === undefined) continue;
+      if (error === undefined) {
+        // No option takes a symbol, but an error to emit, which may be anything.
+        if (typeof value === 'symbol' && !ANYTHING[row.name]?.includes(option)) {
+          unclear.push(`{ ${option}: ${what} }: taken`);
+        }
+        continue;
+      }
       const message = String((error as Error).message);
       // A delegate's message names its own option (CircuitBreaker's, for a breaker's options).
       const named = message.startsWith(`${row.name}: `) ? message.includes(option) : true;
@@ -550,7 +576,7 @@ describe('nonsense option values', () => {
   });
 
   for (const row of rows) {
-    it(`${row.name}: each option refuses nonsense with a TypeError that starts '${row.name}: ' and names it, or takes it`, () => {
+    it(`${row.name}: each option refuses nonsense with a TypeError that starts '${row.name}: ' and names it, or takes it (never a symbol)`, () => {
       expect(unclearRefusals(row)).to.deep.equal([]);
     });
   }

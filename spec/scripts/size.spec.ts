@@ -50,10 +50,10 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 26_470,
-  clientMin: 81_050,
-  policyGzip: 3_910,
-  policyMin: 10_700,
+  clientGzip: 26_700,
+  clientMin: 81_750,
+  policyGzip: 3_980,
+  policyMin: 11_000,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {

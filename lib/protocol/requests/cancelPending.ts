@@ -18,6 +18,7 @@ import {
   POSITIVE_DURATION,
   type KnownOptions,
   checkScheduler,
+  checkBoolean,
 } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
@@ -432,6 +433,7 @@ class RequestClient<In, Out> {
     checkKnownOptions('request', options, REQUEST_OPTIONS);
     const { idempotent = false, timeout = this.#settings.timeout, body } = options;
     checkTimeout('request', timeout);
+    checkBoolean('request', 'idempotent', idempotent);
     if (body !== undefined && !isObservable(body)) {
       throw new TypeError(`request: body must be an Observable, got ${describeValue(body)}`);
     }
