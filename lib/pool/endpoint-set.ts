@@ -426,6 +426,7 @@ export class EndpointSet<T> {
    * attempt, {@link retryWith} onto the result for rounds of retries.
    */
   use<R>(fn: (endpoint: Endpoint<T>) => ObservableInput<R>): Observable<R> {
+    checkFunction('EndpointSet.use', 'fn', fn);
     return new Observable<R>((subscriber) => {
       const attempted = new Set<string>();
       const failures: EndpointFailure[] = [];

@@ -622,6 +622,11 @@ describe('EndpointSet', () => {
           message,
         );
       }
+      // use() checks its function when it is called, not when the Observable is subscribed.
+      expect(() => new EndpointSet(good()).use(42 as never)).to.throw(
+        TypeError,
+        'EndpointSet.use: fn must be a function, got 42',
+      );
     });
 
     it('throws a TypeError when random() leaves [0, 1), and use() reports it as an error', () => {

@@ -152,6 +152,7 @@ export class ReplayBuffer<T> {
 
   /** The frame numbered `seq`, or `undefined` when it is not held. */
   at(seq: number): T | undefined {
+    if (typeof seq !== 'number') return undefined;
     const index = seq - this.#first;
     if (!this.#frames || index < 0 || index >= this.length) return undefined;
     return this.#frames[this.#head + index];
@@ -159,6 +160,9 @@ export class ReplayBuffer<T> {
 
   /** Drops every frame with `seq` ≤ `through` (an ack). Returns how many were dropped. */
   trim(through: number): number {
+    if (!Number.isInteger(through)) {
+      throw new TypeError(`ReplayBuffer.trim: through must be a whole seq, got ${describeValue(through)}`);
+    }
     const frames = this.#frames;
     const sizes = this.#sizes;
     if (!frames || !sizes) return 0;

@@ -45,7 +45,7 @@ describe('ReplayBuffer', () => {
     expect(bytes.fits(4)).to.equal(true);
   });
 
-  it('refuses a size that is not a number of bytes ≥ 0 with a TypeError, keeping nothing', () => {
+  it('refuses a size that is not a number of bytes ≥ 0, and a seq that is not whole, with a TypeError, keeping nothing', () => {
     const buffer = new ReplayBuffer<string>({ maxBytes: 10 });
     for (const size of [-5, NaN, Infinity, '3', undefined]) {
       expect(() => buffer.append('x', size as number)).to.throw(
@@ -54,6 +54,14 @@ describe('ReplayBuffer', () => {
       );
     }
     expect([buffer.length, buffer.bytes]).to.deep.equal([0, 0]);
+    // Nor is a seq that is not whole trimmed, or read.
+    for (const through of [NaN, 1.5, '1', Symbol('seq')]) {
+      expect(() => buffer.trim(through as number)).to.throw(
+        TypeError,
+        /^ReplayBuffer\.trim: through must be a whole seq/,
+      );
+      expect(buffer.at(through as number)).to.equal(undefined);
+    }
     // A negative size would have let these through: the cap still holds.
     buffer.append('a', 10);
     expect(() => buffer.append('b', 1)).to.throw(ReplayBufferFullError);
