@@ -26,14 +26,36 @@ export function median(values: readonly number[]): number {
 /** Runs `once` `runs` times (after one warm-up) and returns the median rate. */
 export async function measure(name: string, runs: number, once: () => Promise<Sample>): Promise<Row> {
   await once(); // warm-up: JIT, socket buffers
-  const rates: number[] = [];
-  const mbs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const sample = await once();
-    rates.push((sample.items / sample.ms) * 1000);
-    if (sample.bytes !== undefined) mbs.push(sample.bytes / 1e6 / (sample.ms / 1000));
-  }
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await once());
+  return rowOf(name, samples);
+}
+
+/** The median rates of `samples`, as a row named `name`. */
+export function rowOf(name: string, samples: readonly Sample[]): Row {
+  const rates = samples.map((sample) => (sample.items / sample.ms) * 1000);
+  const mbs = samples.flatMap((sample) =>
+    sample.bytes === undefined ? [] : [sample.bytes / 1e6 / (sample.ms / 1000)],
+  );
   return { name, perSecond: median(rates), mbPerSecond: mbs.length ? median(mbs) : undefined, runs: rates };
+}
+
+/**
+ * Runs every case `runs` times after one warm-up each, in rounds: a round runs each case once,
+ * starting one case later than the round before. A burst of noise on a shared host (another
+ * process, a GC of what an earlier case left) then falls on one run of several cases, not on every
+ * run of one, and the medians compare like with like. Returns each case's samples, in order.
+ */
+export async function interleavedRuns<T>(cases: readonly (() => Promise<T>)[], runs: number): Promise<T[][]> {
+  for (const once of cases) await once(); // warm-up: JIT, socket buffers
+  const samples: T[][] = cases.map(() => []);
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < cases.length; k++) {
+      const index = (round + k) % cases.length;
+      samples[index]!.push(await cases[index]!());
+    }
+  }
+  return samples;
 }
 
 export function now(): number {

@@ -32,7 +32,7 @@ async function header(started: Date): Promise<string> {
     `- Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}`,
     `- Node ${process.version}`,
     `- Packages: ${versions.join(', ')}`,
-    `- Seed ${options.seed}, ${options.runs} runs per median (BENCH_RUNS), all on 127.0.0.1`,
+    `- Seed ${options.seed}, ${options.runs} runs per median (BENCH_RUNS); in throughput and latency each table's systems take turns, one run each per round, after a warm-up each; all on 127.0.0.1`,
   ].join('\n');
 }
 

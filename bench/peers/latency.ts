@@ -1,7 +1,7 @@
 // Request latency of every system that has request/ack: p50, p99 and p999 with 1, 100 and 1,000
 // requests in flight, 64 B and 1 KiB payloads, each answered with its payload. Client and server
 // share this process, for every system alike. Systems without acks get a row that says so.
-import { formatRate, markdownTable, median, now } from '../harness.js';
+import { formatRate, interleavedRuns, markdownTable, median, now } from '../harness.js';
 import { formatRatio, NO_ACKS, PAYLOAD_SIZES, type PeersOptions, type Section } from './common.js';
 import {
   lifelinePlainRequests,
@@ -85,16 +85,8 @@ export async function latencyRun(rig: LatencyRig, c: LatencyCase): Promise<Laten
   };
 }
 
-/** A rig's medians over `runs` runs after a warm-up, or `undefined` for a system without acks. */
-export async function latencyMedians(
-  rig: LatencyRig,
-  c: LatencyCase,
-  runs: number,
-): Promise<LatencySample | undefined> {
-  if (!rig.open) return undefined;
-  await latencyRun(rig, c);
-  const samples: LatencySample[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await latencyRun(rig, c));
+/** The medians of a rig's samples. */
+export function latencyMedians(samples: readonly LatencySample[]): LatencySample {
   const of = (key: keyof LatencySample) => median(samples.map((s) => s[key]));
   return {
     perSecond: of('perSecond'),
@@ -136,15 +128,24 @@ export function latencyTable(rows: readonly LatencyRow[]): string {
   );
 }
 
-/** Measures every rig on one case. */
+/**
+ * Measures every rig with acks on one case, in interleaved rounds (see {@link interleavedRuns});
+ * a rig without acks has no sample.
+ */
 export async function latencyRows(
   rigs: readonly LatencyRig[],
   c: LatencyCase,
   runs: number,
 ): Promise<LatencyRow[]> {
-  const rows: LatencyRow[] = [];
-  for (const rig of rigs) rows.push({ rig, sample: await latencyMedians(rig, c, runs) });
-  return rows;
+  const measured = rigs.filter((rig) => rig.open !== undefined);
+  const samples = await interleavedRuns(
+    measured.map((rig) => () => latencyRun(rig, c)),
+    runs,
+  );
+  return rigs.map((rig) => {
+    const index = measured.indexOf(rig);
+    return { rig, sample: index < 0 ? undefined : latencyMedians(samples[index]!) };
+  });
 }
 
 /** The latency section: one table per payload size and in-flight level. */

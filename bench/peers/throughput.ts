@@ -2,7 +2,7 @@
 // (client → server → client), with 64-byte and 1 KiB payloads: frames/s and payload MB/s, each
 // as a ratio to the batched raw baseline of its wire. Client and server share this process, for
 // every system alike.
-import { measure, formatRate, markdownTable, now, type Row, type Sample } from '../harness.js';
+import { formatRate, interleavedRuns, markdownTable, now, rowOf, type Row, type Sample } from '../harness.js';
 import { barChartSvg, formatRatio, PAYLOAD_SIZES, turn, type PeersOptions, type Section } from './common.js';
 import type { ThroughputRig } from './channel.js';
 import { rawNetRig, rawWsRig } from './raw.js';
@@ -79,15 +79,20 @@ export interface ThroughputRow extends Row {
   rig: ThroughputRig;
 }
 
-/** Measures every rig on one case (a warm-up, then `runs` runs): the median rows. */
+/**
+ * Measures every rig on one case (a warm-up each, then `runs` rounds in which every rig runs once,
+ * see {@link interleavedRuns}): the median rows.
+ */
 export async function throughputRows(
   rigs: readonly ThroughputRig[],
   c: ThroughputCase,
   runs: number,
 ): Promise<ThroughputRow[]> {
-  const rows: ThroughputRow[] = [];
-  for (const rig of rigs) rows.push({ ...(await measure(rig.name, runs, () => throughputRun(rig, c))), rig });
-  return rows;
+  const samples = await interleavedRuns(
+    rigs.map((rig) => () => throughputRun(rig, c)),
+    runs,
+  );
+  return rigs.map((rig, i) => ({ ...rowOf(rig.name, samples[i]!), rig }));
 }
 
 /** One case's table: frames/s, payload MB/s and the ratio to the baseline of the row's wire. */

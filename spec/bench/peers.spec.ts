@@ -8,6 +8,7 @@ import {
   type ThroughputCase,
 } from '../../bench/peers/throughput.js';
 import { LATENCY_RIGS, latencyRows, latencyTable, type LatencyCase } from '../../bench/peers/latency.js';
+import { interleavedRuns, rowOf } from '../../bench/harness.js';
 
 // The peer benchmark's throughput and latency code on tiny inputs, every system over real loopback
 // sockets: every counted frame and answer arrives, and the tables have one row per system. No
@@ -64,5 +65,32 @@ describe('bench: peers', function () {
       'partysocket (reconnecting WebSocket)',
       'RxJS webSocket() (ws as WebSocketCtor)',
     ]);
+  });
+});
+
+describe('interleavedRuns (how bench:peers takes its medians)', () => {
+  it('warms each case up once, then runs every case once per round, each round starting one case later', async () => {
+    const order: string[] = [];
+    const cases = ['a', 'b', 'c'].map((name) => () => {
+      order.push(name);
+      return Promise.resolve(`${name}${order.filter((n) => n === name).length}`);
+    });
+    const samples = await interleavedRuns(cases, 3);
+    expect(order.join('')).to.equal('abc' + 'abc' + 'bca' + 'cab');
+    // Each case's samples, in its own order: the warm-up (1) is not among them.
+    expect(samples).to.deep.equal([
+      ['a2', 'a3', 'a4'],
+      ['b2', 'b3', 'b4'],
+      ['c2', 'c3', 'c4'],
+    ]);
+  });
+
+  it('the rows are the medians of each case', () => {
+    const row = rowOf('x', [
+      { items: 100, ms: 1_000, bytes: 1e6 },
+      { items: 300, ms: 1_000, bytes: 3e6 },
+      { items: 200, ms: 1_000, bytes: 2e6 },
+    ]);
+    expect(row).to.deep.include({ name: 'x', perSecond: 200, mbPerSecond: 2 });
   });
 });
