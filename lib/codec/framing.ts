@@ -2,12 +2,12 @@ import { describeError } from '../internal/describe-value.js';
 import { FrameTooLargeError, ProtocolError, UNKNOWN_WRITE, type WriteReport } from '../core/errors.js';
 import { concatBytes } from '../internal/bytes.js';
 import {
-  checkRequiredOptions,
-  checkNumber,
-  describe as describeValue,
-  type KnownOptions,
   checkCodec,
   checkFunction,
+  checkNumber,
+  checkRequiredOptions,
+  describe as describeValue,
+  type KnownOptions,
 } from '../internal/validate.js';
 import { BinarySlab } from './binary-slab.js';
 import { slabDecoderOf, type Codec, type SlabDecoder } from './codec.js';

@@ -67,9 +67,9 @@ function cut(text: string): string {
 /**
  * An error as a message quotes it, never throwing: `Name: message` for an Error or anything
  * error-like (a `DOMException`, a rejected `{ name, message }`), the name alone when the message is
- * empty; Node's system errors as their
- * message alone, which already starts with the code (`ENOSPC: no space left on device, write`);
- * anything else, or an error whose getters throw, as {@link describeValue} describes it.
+ * empty; Node's system errors as their message alone, which already starts with the code
+ * (`ENOSPC: no space left on device, write`); anything else, or an error whose getters throw, as
+ * {@link describeValue} describes it.
  * @internal
  */
 export function describeError(error: unknown): string {

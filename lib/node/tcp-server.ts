@@ -4,10 +4,10 @@ import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
 import {
-  checkKnownOptions,
-  type KnownOptions,
-  checkNonEmptyString,
   checkCodec,
+  checkKnownOptions,
+  checkNonEmptyString,
+  type KnownOptions,
 } from '../internal/validate.js';
 import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';

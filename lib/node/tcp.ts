@@ -5,12 +5,12 @@ import { DialError } from '../core/errors.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits } from '../transports/link-writer.js';
 import {
-  checkRequiredOptions,
-  type KnownOptions,
+  checkCodec,
   checkNonEmptyString,
   checkNumber,
+  checkRequiredOptions,
+  type KnownOptions,
   POSITIVE_DURATION,
-  checkCodec,
 } from '../internal/validate.js';
 import { checkPort, hostPort } from './address.js';
 import { FRAME_TIMEOUT_OPTIONS, resolveFrameTimeout, type FrameTimeoutOptions } from './capacity.js';

@@ -12,11 +12,11 @@ import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkInfo, LinkOptions, ServerEvent, TransportEvent } from '../core/transport.js';
 import { LINK_OPTIONS, resolveLimits, type WriterSettings } from '../transports/link-writer.js';
 import {
+  checkCodec,
   checkKnownOptions,
-  type KnownOptions,
   checkNonEmptyString,
   describe,
-  checkCodec,
+  type KnownOptions,
 } from '../internal/validate.js';
 import { FrameTimeoutError, MessageTooLargeError, ProtocolError } from '../core/errors.js';
 import { FrameDeadline, MessageDecoders } from '../transports/inbound.js';

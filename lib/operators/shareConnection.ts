@@ -13,10 +13,10 @@ import {
 import {
   checkKnownOptions,
   checkNumber,
-  describe,
-  MAX_DELAY,
-  type KnownOptions,
   checkScheduler,
+  describe,
+  type KnownOptions,
+  MAX_DELAY,
 } from '../internal/validate.js';
 
 /**

@@ -1,9 +1,9 @@
 import {
-  MAX_DELAY,
   checkKnownOptions,
   checkNumber,
   describe,
   type KnownOptions,
+  MAX_DELAY,
 } from '../internal/validate.js';
 
 /**

@@ -12,9 +12,9 @@ import { BREAKER_BRAND, brand, hasBrand } from './brands.js';
 import {
   checkKnownOptions,
   checkNumber,
+  checkScheduler,
   describe,
   type KnownOptions,
-  checkScheduler,
 } from '../internal/validate.js';
 
 /**

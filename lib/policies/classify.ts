@@ -1,10 +1,10 @@
 import { hasName } from './error-names.js';
 import {
+  checkBoolean,
+  checkFunction,
   checkKnownOptions,
   describe,
   type KnownOptions,
-  checkFunction,
-  checkBoolean,
 } from '../internal/validate.js';
 
 /**

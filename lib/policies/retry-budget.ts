@@ -1,7 +1,7 @@
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { brand, BUDGET_BRAND } from './brands.js';
 import { RetryBudgetExhaustedError } from './errors.js';
-import { checkKnownOptions, checkNumber, type KnownOptions, checkScheduler } from '../internal/validate.js';
+import { checkKnownOptions, checkNumber, checkScheduler, type KnownOptions } from '../internal/validate.js';
 
 /**
  * Options of {@link RetryBudget}.

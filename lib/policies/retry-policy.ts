@@ -28,8 +28,8 @@ import {
   checkKnownOptions,
   checkNumber,
   describe,
-  MAX_DELAY,
   type KnownOptions,
+  MAX_DELAY,
   POSITIVE_DURATION,
 } from '../internal/validate.js';
 

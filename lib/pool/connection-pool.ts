@@ -5,10 +5,10 @@ import {
   checkFunction,
   checkKnownOptions,
   checkNumber,
-  describe,
-  MAX_DELAY,
-  type KnownOptions,
   checkScheduler,
+  describe,
+  type KnownOptions,
+  MAX_DELAY,
 } from '../internal/validate.js';
 import { PoolClosedError, PoolExhaustedError } from './errors.js';
 import { IdleList, type ListNode } from './idle-list.js';

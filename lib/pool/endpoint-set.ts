@@ -20,9 +20,9 @@ import {
   checkFunction,
   checkKnownOptions,
   checkNumber,
+  checkScheduler,
   describe,
   type KnownOptions,
-  checkScheduler,
 } from '../internal/validate.js';
 
 /**

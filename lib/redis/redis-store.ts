@@ -8,7 +8,7 @@ import type {
   SessionStore,
 } from '../protocol/resumable/store.js';
 import { checkKnownOptions, type KnownOptions } from '../internal/validate.js';
-import { describeValue, describeError } from '../internal/describe-value.js';
+import { describeError, describeValue } from '../internal/describe-value.js';
 import { CLAIM, CREATE, REMOVE, TOUCH, WRITE } from './scripts.js';
 
 /**

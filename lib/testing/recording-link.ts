@@ -2,11 +2,11 @@ import { asyncScheduler, NEVER, Subject, type Observable, type SchedulerLike } f
 import { LinkClosedError, type WriteReport } from '../core/errors.js';
 import type { Link, LinkInfo } from '../core/transport.js';
 import {
-  checkKnownOptions,
-  type KnownOptions,
-  checkScheduler,
   checkFunction,
+  checkKnownOptions,
+  checkScheduler,
   describe,
+  type KnownOptions,
 } from '../internal/validate.js';
 
 /**

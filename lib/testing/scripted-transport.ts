@@ -2,7 +2,7 @@ import { Observable, Subject, Subscription } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
-import { checkFunction, checkKnownOptions, type KnownOptions, describe } from '../internal/validate.js';
+import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { RecordingLink } from './recording-link.js';
 
 /**

@@ -10,13 +10,13 @@ import {
 import type { Link, ServerEvent, Transport, TransportEvent } from '../core/transport.js';
 import { memory, MEMORY_OPTIONS, type MemoryPair, type MemoryOptions } from '../transports/memory.js';
 import {
-  checkKnownOptions,
-  type KnownOptions,
-  checkNumber,
-  describe,
-  checkScheduler,
-  checkNonEmptyString,
   checkCodec,
+  checkKnownOptions,
+  checkNonEmptyString,
+  checkNumber,
+  checkScheduler,
+  describe,
+  type KnownOptions,
 } from '../internal/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
 import { resolveLimits } from '../transports/link-writer.js';

@@ -13,9 +13,9 @@ import {
 import {
   checkKnownOptions,
   checkNumber,
+  checkScheduler,
   describe,
   type KnownOptions,
-  checkScheduler,
 } from '../internal/validate.js';
 import { concatBytes } from '../internal/bytes.js';
 import { DecodeBudgetError } from '../codec/errors.js';

@@ -12,7 +12,7 @@ import {
 } from '../core/errors.js';
 import type { Link, LinkInfo, LinkOptions } from '../core/transport.js';
 export type { LinkOptions };
-import { checkNumber, COUNT, POSITIVE_INTEGER, type KnownOptions } from '../internal/validate.js';
+import { checkNumber, COUNT, type KnownOptions, POSITIVE_INTEGER } from '../internal/validate.js';
 import { Fifo } from '../internal/fifo.js';
 
 /** The options of {@link LinkOptions}, which every transport's options spread. @internal */

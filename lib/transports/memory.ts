@@ -15,13 +15,13 @@ import {
   type WriterLimits,
 } from './link-writer.js';
 import {
+  checkCodec,
   checkKnownOptions,
-  type KnownOptions,
   checkNonEmptyString,
   checkNumber,
-  COUNT,
   checkScheduler,
-  checkCodec,
+  COUNT,
+  type KnownOptions,
 } from '../internal/validate.js';
 
 /**

@@ -4,11 +4,11 @@ import type { LinkOptions, Transport, TransportEvent } from '../core/transport.j
 import { MessageDecoders } from './inbound.js';
 import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
 import {
+  checkCodec,
+  checkFunction,
   checkRequiredOptions,
   describe,
   type KnownOptions,
-  checkFunction,
-  checkCodec,
 } from '../internal/validate.js';
 import { maxMessageBytes, runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
 

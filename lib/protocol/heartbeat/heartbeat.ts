@@ -19,10 +19,10 @@ import {
 import {
   checkKnownOptions,
   checkNumber,
-  describe,
-  POSITIVE_DURATION,
-  type KnownOptions,
   checkScheduler,
+  describe,
+  type KnownOptions,
+  POSITIVE_DURATION,
 } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 

@@ -12,13 +12,13 @@ import type { ConnectedEvent, FrameEvent, Link, LinkInfo } from '../../core/tran
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope, notASessionEvent } from '../../internal/peer-input.js';
 import {
+  checkBoolean,
   checkKnownOptions,
   checkNumber,
-  COUNT,
-  POSITIVE_DURATION,
-  type KnownOptions,
   checkScheduler,
-  checkBoolean,
+  COUNT,
+  type KnownOptions,
+  POSITIVE_DURATION,
 } from '../../internal/validate.js';
 import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';

@@ -2,8 +2,8 @@ import { describeValue } from '../../internal/describe-value.js';
 import {
   checkKnownOptions,
   checkNumber,
-  POSITIVE_INTEGER,
   type KnownOptions,
+  POSITIVE_INTEGER,
 } from '../../internal/validate.js';
 import { ReplayBufferFullError } from './errors.js';
 

@@ -5,8 +5,8 @@ import {
   checkFunction,
   checkKnownOptions,
   checkOneOf,
-  type KnownOptions,
   checkScheduler,
+  type KnownOptions,
 } from '../../internal/validate.js';
 import { checkedSizeOf, checkSideOptions } from './session-side.js';
 import type { JournalState, SessionJournal } from './journal.js';

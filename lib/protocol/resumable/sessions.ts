@@ -22,10 +22,10 @@ import {
   checkFunction,
   checkKnownOptions,
   checkNumber,
+  checkScheduler,
+  type KnownOptions,
   POSITIVE_DURATION,
   POSITIVE_INTEGER,
-  type KnownOptions,
-  checkScheduler,
 } from '../../internal/validate.js';
 import { checkedSizeOf, checkSideOptions, type SideOptions } from './session-side.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
