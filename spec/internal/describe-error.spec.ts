@@ -2,16 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { openSync } from 'node:fs';
 import { describeError, describeValue } from '../../lib/internal/describe-value.js';
-
-/** The error `fn` throws. */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../codec/arbitraries.js';
 
 describe('describeError (how a cause reads in a message)', () => {
   it('an Error and anything error-like read as name: message', () => {
@@ -23,7 +14,7 @@ describe('describeError (how a cause reads in a message)', () => {
   });
 
   it('a Node system error reads as its message, which already starts with its code, once', () => {
-    const error = thrownBy(() => openSync('/nonexistent-lifeline/x', 'r'));
+    const error = thrown(() => openSync('/nonexistent-lifeline/x', 'r'));
     expect(describeError(error)).to.match(/^ENOENT: no such file or directory, open/);
     const coded = Object.assign(new Error('connect refused'), { code: 'ECONNREFUSED' });
     expect(describeError(coded)).to.equal('Error: connect refused');

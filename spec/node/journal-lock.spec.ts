@@ -20,6 +20,7 @@ import {
   JournalLockedError,
   type FileSessionJournal,
 } from '../../lib/node/index.js';
+import { thrown } from '../codec/arbitraries.js';
 
 /** Forks a process that opens `path` as a journal and holds it; resolves once it has. */
 async function holder(path: string): Promise<ChildProcess> {
@@ -37,15 +38,6 @@ async function kill(child: ChildProcess): Promise<void> {
   const closed = once(child, 'close');
   child.kill('SIGKILL');
   await closed;
-}
-
-function caught(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('fileJournal: one process per journal (its lock file)', () => {
@@ -74,7 +66,7 @@ describe('fileJournal: one process per journal (its lock file)', () => {
   it('refuses a second process while the first holds the journal, naming its pid, and opens once it closed', async () => {
     const child = await holder(path);
     children.push(child);
-    const error = caught(() => fileJournal(path));
+    const error = thrown(() => fileJournal(path));
     expect(error).to.be.instanceOf(JournalLockedError).and.to.be.instanceOf(JournalError);
     const locked = error as JournalLockedError;
     expect(locked.reason).to.equal('busy');
@@ -107,7 +99,7 @@ describe('fileJournal: one process per journal (its lock file)', () => {
 
   it('refuses a second journal in this process with a JournalLockedError naming this pid', () => {
     open(path);
-    const error = caught(() => fileJournal(path)) as JournalLockedError;
+    const error = thrown(() => fileJournal(path)) as JournalLockedError;
     expect(JournalLockedError.is(error)).to.equal(true);
     expect(error.holder?.pid).to.equal(process.pid);
     expect(error.message).to.include('already open in this process');
@@ -127,11 +119,11 @@ describe('fileJournal: one process per journal (its lock file)', () => {
 
   it('refuses a lock naming a live process, and one it cannot read', () => {
     writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, host: 'elsewhere' }));
-    const live = caught(() => fileJournal(path)) as JournalLockedError;
+    const live = thrown(() => fileJournal(path)) as JournalLockedError;
     expect(live.holder).to.deep.equal({ pid: process.ppid, host: 'elsewhere' });
     expect(live.message).to.include(`process ${process.ppid} on elsewhere`);
     writeFileSync(`${path}.lock`, 'not a lock');
-    const foreign = caught(() => fileJournal(path)) as JournalLockedError;
+    const foreign = thrown(() => fileJournal(path)) as JournalLockedError;
     expect(foreign).to.be.instanceOf(JournalLockedError);
     expect(foreign.holder).to.equal(undefined);
     expect(foreign.message).to.include('did not write').and.to.include('remove that file');
@@ -151,7 +143,7 @@ describe('fileJournal: one process per journal (its lock file)', () => {
 
   it('releases the lock when opening fails after taking it', () => {
     mkdirSync(path); // a directory where the file should be: opening it fails
-    const error = caught(() => fileJournal(path)) as JournalError;
+    const error = thrown(() => fileJournal(path)) as JournalError;
     expect(error.reason).to.equal('io');
     expect(existsSync(`${path}.lock`)).to.equal(false);
   });

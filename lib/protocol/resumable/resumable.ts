@@ -1,14 +1,8 @@
-import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
+import { Observable, type SchedulerLike } from 'rxjs';
 import type { ConnectedEvent, FrameEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import {
-  checkFunction,
-  checkKnownOptions,
-  checkOneOf,
-  checkScheduler,
-  type KnownOptions,
-} from '../../internal/validate.js';
-import { checkedSizeOf, checkSideOptions } from './session-side.js';
+import { checkKnownOptions, checkOneOf, type KnownOptions } from '../../internal/validate.js';
+import { resolveSideOptions } from './session-side.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import type { LostFrames, ReplayBufferFullError, SessionLostReason } from './errors.js';
 import { ResumableRun, type ResumableEmitted, type ResumableSettings } from './resumable-run.js';
@@ -287,36 +281,17 @@ export function resumable<In = unknown, Out = In>(
   source: Observable<E>,
 ) => Observable<ResumableEvent<In, Out> | Exclude<E, ConnectedEvent<unknown> | FrameEvent<unknown>>> {
   checkKnownOptions('resumable', config, CONFIG);
-  const {
-    journal,
-    maxBytes = 4 * 1024 * 1024,
-    maxFrames = 65_536,
-    ackEvery = 32,
-    ackInterval = 200,
-    onOverflow = 'error',
-    onSessionLost = 'error',
-    sizeOf,
-    scheduler = asyncScheduler,
-  } = config;
-  checkSideOptions('resumable', { maxBytes, maxFrames, ackEvery, ackInterval });
-  checkScheduler('resumable', scheduler);
+  const { journal, onOverflow = 'error', onSessionLost = 'error' } = config;
+  const side = resolveSideOptions('resumable', config);
   checkOneOf('resumable', 'onOverflow', onOverflow, ['error', 'event']);
   checkOneOf('resumable', 'onSessionLost', onSessionLost, ['error', 'reset']);
-  if (sizeOf !== undefined) checkFunction('resumable', 'sizeOf', sizeOf);
   checkJournal(journal);
 
   const settings: ResumableSettings<Out> = {
     journal,
     onOverflow,
     onSessionLost,
-    side: {
-      maxBytes,
-      maxFrames,
-      ackEvery,
-      ackInterval,
-      scheduler,
-      sizeOf: sizeOf && checkedSizeOf('resumable', sizeOf),
-    },
+    side,
   };
   // Everything of one subscription lives in its run, so the operator itself holds no state.
   const operator = (source: Observable<{ readonly type: string }>) =>

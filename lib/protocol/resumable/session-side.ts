@@ -1,10 +1,23 @@
-import { asapScheduler, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import {
+  asapScheduler,
+  asyncScheduler,
+  Subject,
+  type Observable,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
 import { msgpackSize } from '../../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { isPromiseLike } from '../../internal/promise-like.js';
-import { checkNumber, POSITIVE_DURATION, POSITIVE_INTEGER } from '../../internal/validate.js';
+import {
+  checkNumber,
+  POSITIVE_DURATION,
+  POSITIVE_INTEGER,
+  checkFunction,
+  checkScheduler,
+} from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, isCount, layerError } from './wire.js';
@@ -29,12 +42,43 @@ export interface SideOwner {
   endNow(error: unknown): void;
 }
 
+/** The options every resumable side takes, as `resumable` and `acceptSessions` accept them. @internal */
+export interface SideConfig<Out> {
+  maxBytes?: number | undefined;
+  maxFrames?: number | undefined;
+  ackEvery?: number | undefined;
+  ackInterval?: number | undefined;
+  sizeOf?: ((frame: Out) => number) | undefined;
+  scheduler?: SchedulerLike | undefined;
+}
+
+/** Resolves and checks the options every resumable side takes, for `where` (the operator). @internal */
+export function resolveSideOptions<Out>(where: string, config: SideConfig<Out>): SideOptions<Out> {
+  const {
+    maxBytes = 4 * 1024 * 1024,
+    maxFrames = 65_536,
+    ackEvery = 32,
+    ackInterval = 200,
+    sizeOf,
+    scheduler = asyncScheduler,
+  } = config;
+  if (sizeOf !== undefined) checkFunction(where, 'sizeOf', sizeOf);
+  return {
+    maxBytes: checkNumber(where, 'maxBytes', maxBytes, POSITIVE_INTEGER),
+    maxFrames: checkNumber(where, 'maxFrames', maxFrames, POSITIVE_INTEGER),
+    ackEvery: checkNumber(where, 'ackEvery', ackEvery, POSITIVE_INTEGER),
+    ackInterval: checkNumber(where, 'ackInterval', ackInterval, POSITIVE_DURATION),
+    scheduler: checkScheduler(where, scheduler),
+    sizeOf: sizeOf && checkedSizeOf(where, sizeOf),
+  };
+}
+
 /**
  * The application's `sizeOf`, checked at each call: a size that is not a number of bytes ≥ 0 (a
  * negative one would let the replay buffer grow past `maxBytes`) is a TypeError in `send`, before
- * anything is kept or written. @internal
+ * anything is kept or written.
  */
-export function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (frame: Out) => number {
+function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (frame: Out) => number {
   return (frame) => {
     const size = sizeOf(frame);
     if (typeof size === 'number' && size >= 0 && size <= Number.MAX_SAFE_INTEGER) return size;
@@ -42,16 +86,6 @@ export function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number
       `${where}: sizeOf must return a frame's size in bytes, a number ≥ 0; it returned ${describeValue(size)}`,
     );
   };
-}
-
-/** Validates the options every resumable side takes. @internal */
-export function checkSideOptions(
-  name: string,
-  options: { maxBytes: number; maxFrames: number; ackEvery: number; ackInterval: number },
-): void {
-  for (const option of ['maxBytes', 'maxFrames', 'ackEvery'] as const)
-    checkNumber(name, option, options[option], POSITIVE_INTEGER);
-  checkNumber(name, 'ackInterval', options.ackInterval, POSITIVE_DURATION);
 }
 
 /**

@@ -1,5 +1,4 @@
 import {
-  asyncScheduler,
   Observable,
   type SchedulerAction,
   type SchedulerLike,
@@ -19,15 +18,13 @@ import type {
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
 import {
-  checkFunction,
   checkKnownOptions,
   checkNumber,
-  checkScheduler,
   type KnownOptions,
   POSITIVE_DURATION,
   POSITIVE_INTEGER,
 } from '../../internal/validate.js';
-import { checkedSizeOf, checkSideOptions, type SideOptions } from './session-side.js';
+import { resolveSideOptions, type SideOptions } from './session-side.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
 import type { AttachmentOwner, ServerConnection, ServerSession, Session } from './server-session.js';
 import type { SessionStore } from './store.js';
@@ -287,22 +284,14 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     handshakeTimeout = 10_000,
     maxRefusedHellos = 3,
     badTokenLockout = 1_000,
-    maxBytes = 4 * 1024 * 1024,
-    maxFrames = 65_536,
-    ackEvery = 32,
-    ackInterval = 200,
-    sizeOf,
-    scheduler = asyncScheduler,
     store,
   } = config;
   checkStore(store);
-  checkSideOptions('acceptSessions', { maxBytes, maxFrames, ackEvery, ackInterval });
-  checkScheduler('acceptSessions', scheduler);
+  const side = resolveSideOptions('acceptSessions', config);
   // A TTL may be longer than a timer can wait (the sweep re-arms); the handshake timeout may not.
   checkNumber('acceptSessions', 'sessionTtl', sessionTtl, { min: 0, exclusive: true, max: Number.MAX_VALUE });
   checkNumber('acceptSessions', 'handshakeTimeout', handshakeTimeout, POSITIVE_DURATION);
   checkNumber('acceptSessions', 'maxSessions', maxSessions, POSITIVE_INTEGER);
-  if (sizeOf !== undefined) checkFunction('acceptSessions', 'sizeOf', sizeOf);
   checkNumber('acceptSessions', 'maxRefusedHellos', maxRefusedHellos, {
     min: 1,
     integer: true,
@@ -317,15 +306,8 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     handshakeTimeout,
     maxRefusedHellos,
     badTokenLockout,
-    scheduler,
-    side: {
-      maxBytes,
-      maxFrames,
-      ackEvery,
-      ackInterval,
-      scheduler,
-      sizeOf: sizeOf && checkedSizeOf('acceptSessions', sizeOf),
-    },
+    scheduler: side.scheduler,
+    side,
   };
 }
 
