@@ -206,22 +206,22 @@ export class CircuitBreaker {
     return value instanceof CircuitBreaker || hasBrand(value, BREAKER_BRAND);
   }
 
-  private readonly counter: OutcomeCounter;
-  private readonly initialOpenFor: Backoff;
-  private readonly halfOpenProbes: number;
-  private readonly closeAfter: number;
-  private readonly scheduler: SchedulerLike;
-  private readonly transitions = new Subject<CircuitTransition>();
+  readonly #counter: OutcomeCounter;
+  readonly #initialOpenFor: Backoff;
+  readonly #halfOpenProbes: number;
+  readonly #closeAfter: number;
+  readonly #scheduler: SchedulerLike;
+  readonly #transitions = new Subject<CircuitTransition>();
 
-  private current: CircuitTransition;
+  #current: CircuitTransition;
   /** Bumped at every transition; a permit from an older generation describes the past. */
-  private generation = 0;
+  #generation = 0;
   /** The open period in force, or the last one (its `next()` is the one after a failed probe). */
-  private openFor: Backoff | undefined;
-  private probesInFlight = 0;
-  private probeSuccesses = 0;
-  private watchers = 0;
-  private readonly timer: DueTimer;
+  #openFor: Backoff | undefined;
+  #probesInFlight = 0;
+  #probeSuccesses = 0;
+  #watchers = 0;
+  readonly #timer: DueTimer;
 
   /**
    * @throws TypeError when an option is out of range, the strategy is malformed, or an option is not
@@ -237,46 +237,46 @@ export class CircuitBreaker {
       scheduler = asyncScheduler,
     } = options;
     const where = 'CircuitBreaker';
-    this.counter = createCounter(strategy);
+    this.#counter = createCounter(strategy);
     if (typeof openFor === 'number') {
-      this.initialOpenFor = constantBackoff(
+      this.#initialOpenFor = constantBackoff(
         checkNumber(where, 'openFor', openFor, { min: 0, exclusive: true }),
       );
     } else if (isBackoff(openFor)) {
-      this.initialOpenFor = openFor;
+      this.#initialOpenFor = openFor;
     } else {
       throw new TypeError(`${where}: openFor must be a number or a Backoff, got ${describe(openFor)}`);
     }
     const countRule = { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true };
-    this.halfOpenProbes = checkNumber(where, 'halfOpenProbes', halfOpenProbes, countRule);
-    this.closeAfter = checkNumber(where, 'closeAfter', closeAfter, countRule);
-    this.scheduler = checkScheduler(where, scheduler);
-    this.timer = new DueTimer(scheduler);
-    this.current = Object.freeze({ state: 'closed', at: scheduler.now() });
+    this.#halfOpenProbes = checkNumber(where, 'halfOpenProbes', halfOpenProbes, countRule);
+    this.#closeAfter = checkNumber(where, 'closeAfter', closeAfter, countRule);
+    this.#scheduler = checkScheduler(where, scheduler);
+    this.#timer = new DueTimer(scheduler);
+    this.#current = Object.freeze({ state: 'closed', at: scheduler.now() });
 
     this.state$ = new Observable<CircuitTransition>((subscriber) => {
-      this.refresh();
-      subscriber.next(this.current);
-      const subscription = this.transitions.subscribe(subscriber);
-      this.watchers++;
-      this.armTimer();
+      this.#refresh();
+      subscriber.next(this.#current);
+      const subscription = this.#transitions.subscribe(subscriber);
+      this.#watchers++;
+      this.#armTimer();
       return () => {
         subscription.unsubscribe();
-        if (--this.watchers === 0) this.disarmTimer();
+        if (--this.#watchers === 0) this.#disarmTimer();
       };
     });
   }
 
   /** The state now (an open breaker whose time is up reads `'half-open'`). */
   get state(): CircuitState {
-    this.refresh();
-    return this.current.state;
+    this.#refresh();
+    return this.#current.state;
   }
 
   /** When the open breaker turns half-open; `undefined` unless it is open. */
   get reopensAt(): number | undefined {
-    this.refresh();
-    return this.current.reopensAt;
+    this.#refresh();
+    return this.#current.reopensAt;
   }
 
   /**
@@ -287,30 +287,30 @@ export class CircuitBreaker {
    * @throws {@link CircuitOpenError} when refused, with `reopensAt` when open.
    */
   admit(): BreakerPermit {
-    this.refresh();
-    const { state, reopensAt } = this.current;
-    if (state === 'closed') return this.permit(false);
+    this.#refresh();
+    const { state, reopensAt } = this.#current;
+    if (state === 'closed') return this.#permit(false);
     if (state === 'open') {
       throw new CircuitOpenError(`The circuit breaker is open until ${reopensAt}`, { state, reopensAt });
     }
-    if (this.probesInFlight >= this.halfOpenProbes) {
-      const message = `The circuit breaker is half-open and all ${this.halfOpenProbes} probes are in flight`;
+    if (this.#probesInFlight >= this.#halfOpenProbes) {
+      const message = `The circuit breaker is half-open and all ${this.#halfOpenProbes} probes are in flight`;
       throw new CircuitOpenError(message, { state });
     }
-    this.probesInFlight++;
-    return this.permit(true);
+    this.#probesInFlight++;
+    return this.#permit(true);
   }
 
-  private permit(probe: boolean): BreakerPermit {
-    const generation = this.generation;
+  #permit(probe: boolean): BreakerPermit {
+    const generation = this.#generation;
     let settled = false;
     const settle = (outcome: 'success' | 'failure' | 'release'): void => {
       if (settled) return;
       settled = true;
-      if (probe) this.probesInFlight--;
-      this.refresh();
-      if (outcome === 'release' || generation !== this.generation) return;
-      this.record(outcome === 'success');
+      if (probe) this.#probesInFlight--;
+      this.#refresh();
+      if (outcome === 'release' || generation !== this.#generation) return;
+      this.#record(outcome === 'success');
     };
     return Object.freeze({
       probe,
@@ -321,58 +321,58 @@ export class CircuitBreaker {
   }
 
   /** Records an outcome of the current generation. */
-  private record(success: boolean): void {
-    const now = this.scheduler.now();
-    if (this.current.state === 'closed') {
-      if (success) this.counter.success(now);
-      else if (this.counter.failure(now)) this.open(now, this.initialOpenFor);
-    } else if (this.current.state === 'half-open') {
+  #record(success: boolean): void {
+    const now = this.#scheduler.now();
+    if (this.#current.state === 'closed') {
+      if (success) this.#counter.success(now);
+      else if (this.#counter.failure(now)) this.#open(now, this.#initialOpenFor);
+    } else if (this.#current.state === 'half-open') {
       if (!success)
-        this.open(
+        this.#open(
           now,
-          this.openFor ? nextBackoff('CircuitBreaker: openFor', this.openFor) : this.initialOpenFor,
+          this.#openFor ? nextBackoff('CircuitBreaker: openFor', this.#openFor) : this.#initialOpenFor,
         );
-      else if (++this.probeSuccesses >= this.closeAfter) this.enter({ state: 'closed', at: now });
+      else if (++this.#probeSuccesses >= this.#closeAfter) this.#enter({ state: 'closed', at: now });
     }
   }
 
-  private open(now: number, openFor: Backoff): void {
-    this.openFor = openFor;
-    this.enter({ state: 'open', at: now, reopensAt: now + openFor.duration });
-    this.armTimer();
+  #open(now: number, openFor: Backoff): void {
+    this.#openFor = openFor;
+    this.#enter({ state: 'open', at: now, reopensAt: now + openFor.duration });
+    this.#armTimer();
   }
 
   /** Turns an open breaker half-open once its time is up; the clock is read, never trusted to a timer. */
-  private refresh(): void {
-    const { state, reopensAt } = this.current;
-    if (state === 'open' && reopensAt !== undefined && this.scheduler.now() >= reopensAt) {
-      this.disarmTimer();
-      this.enter({ state: 'half-open', at: reopensAt });
+  #refresh(): void {
+    const { state, reopensAt } = this.#current;
+    if (state === 'open' && reopensAt !== undefined && this.#scheduler.now() >= reopensAt) {
+      this.#disarmTimer();
+      this.#enter({ state: 'half-open', at: reopensAt });
     }
   }
 
-  private enter(transition: CircuitTransition): void {
-    this.generation++;
-    this.counter.reset();
-    this.probeSuccesses = 0;
-    if (transition.state === 'closed') this.openFor = undefined;
-    this.current = Object.freeze(transition);
+  #enter(transition: CircuitTransition): void {
+    this.#generation++;
+    this.#counter.reset();
+    this.#probeSuccesses = 0;
+    if (transition.state === 'closed') this.#openFor = undefined;
+    this.#current = Object.freeze(transition);
     // State is complete before anyone hears of it: an observer may call admit() from here.
-    this.transitions.next(this.current);
+    this.#transitions.next(this.#current);
   }
 
-  private armTimer(): void {
-    const { state, reopensAt } = this.current;
-    if (this.watchers === 0 || state !== 'open' || reopensAt === undefined) return;
+  #armTimer(): void {
+    const { state, reopensAt } = this.#current;
+    if (this.#watchers === 0 || state !== 'open' || reopensAt === undefined) return;
     // Due by the clock that set reopensAt: a timer that fires early waits again for the rest.
-    this.timer.setEarliest(reopensAt, () => {
-      this.refresh();
+    this.#timer.setEarliest(reopensAt, () => {
+      this.#refresh();
       // The breaker may have opened again meanwhile, until a later time.
-      this.armTimer();
+      this.#armTimer();
     });
   }
 
-  private disarmTimer(): void {
-    this.timer.cancel();
+  #disarmTimer(): void {
+    this.#timer.cancel();
   }
 }

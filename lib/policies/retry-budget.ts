@@ -80,16 +80,16 @@ export class RetryBudget {
    */
   protected static readonly branded: true = /* @__PURE__ */ brand(this, BUDGET_BRAND);
 
-  private readonly ratio: number;
-  private readonly floorRate: number;
-  private readonly floorCap: number;
-  private readonly maxTokens: number;
-  private readonly scheduler: SchedulerLike;
+  readonly #ratio: number;
+  readonly #floorRate: number;
+  readonly #floorCap: number;
+  readonly #maxTokens: number;
+  readonly #scheduler: SchedulerLike;
   /** Tokens earned by successes, in [0, maxTokens]. */
-  private earned = 0;
+  #earned = 0;
   /** Tokens accrued by time, in [0, floorCap], as of `accruedAt`. */
-  private floor: number;
-  private accruedAt: number;
+  #floor: number;
+  #accruedAt: number;
 
   /** @throws TypeError when an option is out of range or is not one of these four. */
   constructor(options: RetryBudgetOptions = {}) {
@@ -97,25 +97,25 @@ export class RetryBudget {
     const { ratio = 0.1, minRetriesPerSecond = 10, maxTokens = 100, scheduler = asyncScheduler } = options;
     const where = 'RetryBudget';
     const unbounded = { min: 0, max: Number.MAX_SAFE_INTEGER };
-    this.ratio = checkNumber(where, 'ratio', ratio, unbounded);
-    this.floorRate = checkNumber(where, 'minRetriesPerSecond', minRetriesPerSecond, unbounded);
-    this.maxTokens = checkNumber(where, 'maxTokens', maxTokens, { min: 1, max: Number.MAX_SAFE_INTEGER });
-    this.scheduler = checkScheduler(where, scheduler);
+    this.#ratio = checkNumber(where, 'ratio', ratio, unbounded);
+    this.#floorRate = checkNumber(where, 'minRetriesPerSecond', minRetriesPerSecond, unbounded);
+    this.#maxTokens = checkNumber(where, 'maxTokens', maxTokens, { min: 1, max: Number.MAX_SAFE_INTEGER });
+    this.#scheduler = checkScheduler(where, scheduler);
     // A rate below 1/s still has to add up to one whole retry to be of use.
-    this.floorCap = this.floorRate === 0 ? 0 : Math.max(1, this.floorRate);
-    this.floor = this.floorCap;
-    this.accruedAt = scheduler.now();
+    this.#floorCap = this.#floorRate === 0 ? 0 : Math.max(1, this.#floorRate);
+    this.#floor = this.#floorCap;
+    this.#accruedAt = scheduler.now();
   }
 
   /** Tokens available now (earned plus accrued); a retry needs 1. */
   get balance(): number {
-    this.accrue();
-    return this.earned + this.floor;
+    this.#accrue();
+    return this.#earned + this.#floor;
   }
 
   /** Records one success: deposits `ratio` tokens, up to `maxTokens`. Call it once per success. */
   deposit(): void {
-    this.earned = Math.min(this.maxTokens, this.earned + this.ratio);
+    this.#earned = Math.min(this.#maxTokens, this.#earned + this.#ratio);
   }
 
   /**
@@ -125,12 +125,12 @@ export class RetryBudget {
    * @returns true when the retry may go ahead; false when it must not (nothing is taken).
    */
   tryWithdraw(): boolean {
-    this.accrue();
+    this.#accrue();
     // Tolerates the rounding of repeated fractional deposits: ten deposits of 0.1 are one token.
-    if (this.earned + this.floor < 1 - EPSILON) return false;
-    const fromFloor = Math.min(1, this.floor);
-    this.floor -= fromFloor;
-    this.earned = Math.max(0, this.earned - (1 - fromFloor));
+    if (this.#earned + this.#floor < 1 - EPSILON) return false;
+    const fromFloor = Math.min(1, this.#floor);
+    this.#floor -= fromFloor;
+    this.#earned = Math.max(0, this.#earned - (1 - fromFloor));
     return true;
   }
 
@@ -143,12 +143,12 @@ export class RetryBudget {
     return new RetryBudgetExhaustedError('The retry budget is exhausted', { cause });
   }
 
-  private accrue(): void {
-    const now = this.scheduler.now();
-    const elapsed = now - this.accruedAt;
+  #accrue(): void {
+    const now = this.#scheduler.now();
+    const elapsed = now - this.#accruedAt;
     // A clock that goes backwards accrues nothing; a NaN reading changes nothing.
-    if (Number.isFinite(now)) this.accruedAt = now;
-    if (elapsed > 0) this.floor = Math.min(this.floorCap, this.floor + (elapsed / 1000) * this.floorRate);
+    if (Number.isFinite(now)) this.#accruedAt = now;
+    if (elapsed > 0) this.#floor = Math.min(this.#floorCap, this.#floor + (elapsed / 1000) * this.#floorRate);
   }
 }
 

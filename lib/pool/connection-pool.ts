@@ -213,23 +213,23 @@ export class ConnectionPool<In = unknown, Out = In> {
    */
   readonly stats$: Observable<PoolStats>;
 
-  private readonly dial: (origin: Origin) => Transport<In, Out>;
-  private readonly idlePerKey: number;
-  private readonly idleTotal: number;
-  private readonly openTotal: number;
-  private readonly idleTimeout: number;
-  private readonly maxWaiting: number;
-  private readonly scheduler: SchedulerLike;
+  readonly #dial: (origin: Origin) => Transport<In, Out>;
+  readonly #idlePerKey: number;
+  readonly #idleTotal: number;
+  readonly #openTotal: number;
+  readonly #idleTimeout: number;
+  readonly #maxWaiting: number;
+  readonly #scheduler: SchedulerLike;
 
-  private readonly entries = new Map<string, KeyEntry<In, Out>>();
-  private readonly connections = new Set<Connection<In, Out>>();
-  private readonly idleAll = new IdleList<Connection<In, Out>>();
+  readonly #entries = new Map<string, KeyEntry<In, Out>>();
+  readonly #connections = new Set<Connection<In, Out>>();
+  readonly #idleAll = new IdleList<Connection<In, Out>>();
   /** Requests waiting for a connection; a Set keeps arrival order and removes any one in O(1). */
-  private readonly waiters = new Set<Ticket<In, Out>>();
-  private readonly changes = new Subject<PoolStats>();
-  private pumping = false;
-  private pumpAgain = false;
-  private closed = false;
+  readonly #waiters = new Set<Ticket<In, Out>>();
+  readonly #changes = new Subject<PoolStats>();
+  #pumping = false;
+  #pumpAgain = false;
+  #closed = false;
 
   /**
    * @throws `TypeError` when `dial` is not a function, a limit is not a number in its range, or an
@@ -250,31 +250,31 @@ export class ConnectionPool<In = unknown, Out = In> {
       maxWaiting = 1024,
       scheduler = asyncScheduler,
     } = options;
-    this.dial = checkFunction(where, 'dial', dial);
+    this.#dial = checkFunction(where, 'dial', dial);
     const count = { min: 0, integer: true, max: Infinity };
-    this.idlePerKey = checkNumber(where, 'idlePerKey', idlePerKey, count);
-    this.idleTotal = checkNumber(where, 'idleTotal', idleTotal, count);
-    this.openTotal = checkNumber(where, 'openTotal', openTotal, { ...count, min: 1 });
-    this.maxWaiting = checkNumber(where, 'maxWaiting', maxWaiting, {
+    this.#idlePerKey = checkNumber(where, 'idlePerKey', idlePerKey, count);
+    this.#idleTotal = checkNumber(where, 'idleTotal', idleTotal, count);
+    this.#openTotal = checkNumber(where, 'openTotal', openTotal, { ...count, min: 1 });
+    this.#maxWaiting = checkNumber(where, 'maxWaiting', maxWaiting, {
       ...count,
       max: Number.MAX_SAFE_INTEGER,
     });
-    this.idleTimeout =
+    this.#idleTimeout =
       idleTimeout === Infinity ? Infinity : checkNumber(where, 'idleTimeout', idleTimeout, { min: 0 });
-    this.scheduler = checkScheduler(where, scheduler);
+    this.#scheduler = checkScheduler(where, scheduler);
     this.stats$ = new Observable<PoolStats>((subscriber) => {
-      const total = this.totals();
-      for (const entry of this.entries.values())
+      const total = this.#totals();
+      for (const entry of this.#entries.values())
         subscriber.next({ ...countsOf(entry), key: entry.key, total });
-      if (this.closed) subscriber.complete();
-      else return this.changes.subscribe(subscriber);
+      if (this.#closed) subscriber.complete();
+      else return this.#changes.subscribe(subscriber);
       return undefined;
     });
   }
 
   /** Open connections in the whole pool (in use, idle or being dialled). */
   get open(): number {
-    return this.connections.size;
+    return this.#connections.size;
   }
 
   /**
@@ -313,8 +313,8 @@ export class ConnectionPool<In = unknown, Out = In> {
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),
       });
-      this.request(ticket);
-      return () => this.leave(ticket, true);
+      this.#request(ticket);
+      return () => this.#leave(ticket, true);
     });
   }
 
@@ -361,7 +361,7 @@ export class ConnectionPool<In = unknown, Out = In> {
       const finish = (reuse: boolean): void => {
         if (ended) return;
         ended = true;
-        this.leave(ticket, reuse);
+        this.#leave(ticket, reuse);
         frames.complete();
         subscriber.complete();
       };
@@ -380,11 +380,11 @@ export class ConnectionPool<In = unknown, Out = In> {
           subscriber.complete();
         },
       });
-      this.request(ticket);
+      this.#request(ticket);
       return () => {
         if (ended) return;
         ended = true;
-        this.leave(ticket, false);
+        this.#leave(ticket, false);
         frames.complete();
       };
     });
@@ -414,20 +414,20 @@ export class ConnectionPool<In = unknown, Out = In> {
    */
   adopt(address: PoolAddress, connection: Transport<In, Out>): void {
     const where = toOrigin(address);
-    if (this.closed) throw new PoolClosedError('The connection pool is closed');
-    if (this.connections.size >= this.openTotal) {
-      const oldest = this.idleAll.oldest();
-      if (!oldest) throw this.exhausted(where.key);
-      this.destroy(oldest);
+    if (this.#closed) throw new PoolClosedError('The connection pool is closed');
+    if (this.#connections.size >= this.#openTotal) {
+      const oldest = this.#idleAll.oldest();
+      if (!oldest) throw this.#exhausted(where.key);
+      this.#destroy(oldest);
     }
-    this.start(this.newConnection(where), () => connection);
+    this.#start(this.#newConnection(where), () => connection);
   }
 
   /** The pool's counts now: totals, and every origin with a connection or a waiting request. */
   snapshot(): PoolSnapshot {
     return {
-      total: this.totals(),
-      keys: [...this.entries.values()].map((entry) => ({ key: entry.key, ...countsOf(entry) })),
+      total: this.#totals(),
+      keys: [...this.#entries.values()].map((entry) => ({ key: entry.key, ...countsOf(entry) })),
     };
   }
 
@@ -438,248 +438,248 @@ export class ConnectionPool<In = unknown, Out = In> {
    * again does nothing. It does not wait for exchanges in progress to finish.
    */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     const error = new PoolClosedError('The connection pool was closed');
-    const waiting = [...this.waiters];
-    this.waiters.clear();
+    const waiting = [...this.#waiters];
+    this.#waiters.clear();
     for (const ticket of waiting) {
       ticket.waiting = false;
       ticket.ended = true;
-      this.entryFor(ticket.origin.key).waiting--;
+      this.#entryFor(ticket.origin.key).waiting--;
     }
     const owners: Ticket<In, Out>[] = [];
-    for (const conn of [...this.connections]) {
+    for (const conn of [...this.#connections]) {
       if (conn.owner) owners.push(conn.owner);
-      this.destroy(conn);
+      this.#destroy(conn);
     }
     // Origins that only had waiting requests: their zeros are not emitted yet.
-    for (const entry of [...this.entries.values()]) this.changed(entry);
+    for (const entry of [...this.#entries.values()]) this.#changed(entry);
     for (const ticket of [...waiting, ...owners]) {
       ticket.ended = true;
       ticket.sink.error(error);
     }
-    this.changes.complete();
+    this.#changes.complete();
   }
 
-  private request(ticket: Ticket<In, Out>): void {
+  #request(ticket: Ticket<In, Out>): void {
     const key = ticket.origin.key;
-    if (this.closed) {
+    if (this.#closed) {
       ticket.ended = true;
       ticket.sink.error(new PoolClosedError('The connection pool is closed'));
       return;
     }
-    const entry = this.entryFor(key);
-    if (this.waiters.size === 0) {
+    const entry = this.#entryFor(key);
+    if (this.#waiters.size === 0) {
       const idle = entry.idle.newest();
-      if (idle) return this.handOver(idle, ticket);
-      if (this.connections.size >= this.openTotal) {
-        const oldest = this.idleAll.oldest();
-        if (oldest) this.destroy(oldest);
+      if (idle) return this.#handOver(idle, ticket);
+      if (this.#connections.size >= this.#openTotal) {
+        const oldest = this.#idleAll.oldest();
+        if (oldest) this.#destroy(oldest);
       }
-      if (this.connections.size < this.openTotal) return this.dialFor(ticket);
+      if (this.#connections.size < this.#openTotal) return this.#dialFor(ticket);
     }
-    if (this.waiters.size >= this.maxWaiting) {
+    if (this.#waiters.size >= this.#maxWaiting) {
       ticket.ended = true;
-      this.changed(entry);
-      ticket.sink.error(this.exhausted(key));
+      this.#changed(entry);
+      ticket.sink.error(this.#exhausted(key));
       return;
     }
     ticket.waiting = true;
-    this.waiters.add(ticket);
+    this.#waiters.add(ticket);
     entry.waiting++;
-    this.changed(entry);
+    this.#changed(entry);
   }
 
   /** The user of `ticket` is done: keep its connection (`reuse`, if healthy) or close it. */
-  private leave(ticket: Ticket<In, Out>, reuse: boolean): void {
+  #leave(ticket: Ticket<In, Out>, reuse: boolean): void {
     if (ticket.ended) return;
     ticket.ended = true;
     if (ticket.waiting) {
       ticket.waiting = false;
-      this.waiters.delete(ticket);
-      const entry = this.entryFor(ticket.origin.key);
+      this.#waiters.delete(ticket);
+      const entry = this.#entryFor(ticket.origin.key);
       entry.waiting--;
-      this.changed(entry);
+      this.#changed(entry);
       return;
     }
     const conn = ticket.conn;
     if (!conn) return;
-    this.detach(conn);
-    if (reuse && conn.state === 'busy' && isReusable(conn.link)) this.becomeIdle(conn);
-    else this.destroy(conn);
+    this.#detach(conn);
+    if (reuse && conn.state === 'busy' && isReusable(conn.link)) this.#becomeIdle(conn);
+    else this.#destroy(conn);
   }
 
-  private handOver(conn: Connection<In, Out>, ticket: Ticket<In, Out>): void {
-    this.unidle(conn);
+  #handOver(conn: Connection<In, Out>, ticket: Ticket<In, Out>): void {
+    this.#unidle(conn);
     conn.state = 'busy';
-    this.attach(conn, ticket);
-    this.changed(conn.entry);
-    this.deliver(conn, ticket);
+    this.#attach(conn, ticket);
+    this.#changed(conn.entry);
+    this.#deliver(conn, ticket);
   }
 
-  private dialFor(ticket: Ticket<In, Out>): void {
-    const conn = this.newConnection(ticket.origin);
-    this.attach(conn, ticket);
-    this.start(conn, this.dial);
+  #dialFor(ticket: Ticket<In, Out>): void {
+    const conn = this.#newConnection(ticket.origin);
+    this.#attach(conn, ticket);
+    this.#start(conn, this.#dial);
   }
 
-  private newConnection(where: Origin): Connection<In, Out> {
-    const conn = new Connection<In, Out>(where, this.entryFor(where.key));
-    this.connections.add(conn);
+  #newConnection(where: Origin): Connection<In, Out> {
+    const conn = new Connection<In, Out>(where, this.#entryFor(where.key));
+    this.#connections.add(conn);
     conn.entry.open++;
-    this.changed(conn.entry);
+    this.#changed(conn.entry);
     return conn;
   }
 
-  private start(conn: Connection<In, Out>, dial: (origin: Origin) => Transport<In, Out>): void {
+  #start(conn: Connection<In, Out>, dial: (origin: Origin) => Transport<In, Out>): void {
     let transport: Transport<In, Out>;
     try {
       transport = dial(conn.origin);
     } catch (error) {
-      this.ended(conn, { error });
+      this.#ended(conn, { error });
       return;
     }
     const subscription = transport.subscribe({
       next: (event) =>
-        event.type === 'connected' ? this.connected(conn, event.link) : this.frame(conn, event),
-      error: (error: unknown) => this.ended(conn, { error }),
-      complete: () => this.ended(conn, undefined),
+        event.type === 'connected' ? this.#connected(conn, event.link) : this.#frame(conn, event),
+      error: (error: unknown) => this.#ended(conn, { error }),
+      complete: () => this.#ended(conn, undefined),
     });
     // The transport may have ended, or the user left, during `subscribe` itself.
     if (conn.state === 'closed') subscription.unsubscribe();
     else conn.subscription = subscription;
   }
 
-  private connected(conn: Connection<In, Out>, link: Link<Out>): void {
+  #connected(conn: Connection<In, Out>, link: Link<Out>): void {
     if (conn.state !== 'dialing') return;
     conn.link = link;
     const owner = conn.owner;
-    if (!owner) return this.becomeIdle(conn); // adopted
+    if (!owner) return this.#becomeIdle(conn); // adopted
     conn.state = 'busy';
-    this.deliver(conn, owner);
+    this.#deliver(conn, owner);
   }
 
-  private frame(conn: Connection<In, Out>, event: TransportEvent<In, Out>): void {
+  #frame(conn: Connection<In, Out>, event: TransportEvent<In, Out>): void {
     const owner = conn.owner;
     if (conn.state === 'busy' && owner?.link && event.type === 'frame') owner.sink.frame(event.frame);
     // A frame nobody asked for, on an idle connection: the protocol state is unknown, so close it.
-    else this.destroy(conn);
+    else this.#destroy(conn);
   }
 
   /** The connection's transport completed (`failure` undefined) or errored. */
-  private ended(conn: Connection<In, Out>, failure: { error: unknown } | undefined): void {
+  #ended(conn: Connection<In, Out>, failure: { error: unknown } | undefined): void {
     if (conn.state === 'closed') return;
     const owner = conn.owner;
-    this.retire(conn);
+    this.#retire(conn);
     if (owner) {
       if (failure && !owner.link && !owner.retried && nothingWritten(failure.error)) {
         // Seed 000: nothing was written and the user holds no link yet, so one more try on a fresh
         // connection is safe and invisible. A second failure reaches the user.
         owner.retried = true;
-        this.dialFor(owner);
+        this.#dialFor(owner);
       } else {
         owner.ended = true;
         if (failure) owner.sink.error(failure.error);
         else owner.sink.complete();
       }
     }
-    this.changed(conn.entry);
-    this.pump();
+    this.#changed(conn.entry);
+    this.#pump();
   }
 
-  private becomeIdle(conn: Connection<In, Out>): void {
-    if (this.closed) return this.destroy(conn);
+  #becomeIdle(conn: Connection<In, Out>): void {
+    if (this.#closed) return this.#destroy(conn);
     conn.state = 'idle';
     conn.keyNode = conn.entry.idle.push(conn);
-    conn.allNode = this.idleAll.push(conn);
+    conn.allNode = this.#idleAll.push(conn);
     // A waiting request takes it, or it makes room for one; either emits the new counts.
-    this.pump();
+    this.#pump();
     if (conn.state !== 'idle') return;
     const { entry } = conn;
-    while (entry.idle.size > this.idlePerKey) this.destroy(entry.idle.oldest()!);
-    while (this.idleAll.size > this.idleTotal) this.destroy(this.idleAll.oldest()!);
+    while (entry.idle.size > this.#idlePerKey) this.#destroy(entry.idle.oldest()!);
+    while (this.#idleAll.size > this.#idleTotal) this.#destroy(this.#idleAll.oldest()!);
     if (conn.state !== 'idle') return;
-    if (this.idleTimeout === 0) return this.destroy(conn);
-    this.changed(entry);
-    if (this.idleTimeout !== Infinity) {
-      conn.timer = this.scheduler.schedule(
+    if (this.#idleTimeout === 0) return this.#destroy(conn);
+    this.#changed(entry);
+    if (this.#idleTimeout !== Infinity) {
+      conn.timer = this.#scheduler.schedule(
         () => {
           conn.timer = undefined;
-          this.destroy(conn);
+          this.#destroy(conn);
         },
-        Math.min(this.idleTimeout, MAX_DELAY),
+        Math.min(this.#idleTimeout, MAX_DELAY),
       );
     }
   }
 
   /** Serves waiting requests, oldest first, while connections can be found or made for them. */
-  private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
       return;
     }
-    this.pumping = true;
+    this.#pumping = true;
     try {
       do {
-        this.pumpAgain = false;
-        for (const ticket of this.waiters) {
-          const entry = this.entryFor(ticket.origin.key);
+        this.#pumpAgain = false;
+        for (const ticket of this.#waiters) {
+          const entry = this.#entryFor(ticket.origin.key);
           const idle = entry.idle.newest();
-          if (!idle && this.connections.size >= this.openTotal) {
-            const oldest = this.idleAll.oldest();
+          if (!idle && this.#connections.size >= this.#openTotal) {
+            const oldest = this.#idleAll.oldest();
             if (!oldest) break;
-            this.destroy(oldest);
+            this.#destroy(oldest);
           }
-          this.waiters.delete(ticket);
+          this.#waiters.delete(ticket);
           ticket.waiting = false;
           entry.waiting--;
-          if (idle) this.handOver(idle, ticket);
-          else this.dialFor(ticket);
+          if (idle) this.#handOver(idle, ticket);
+          else this.#dialFor(ticket);
           // Sets tolerate deletion while iterating; restart to see the queue as it is now.
-          this.pumpAgain = true;
+          this.#pumpAgain = true;
           break;
         }
-      } while (this.pumpAgain && !this.closed);
+      } while (this.#pumpAgain && !this.#closed);
     } finally {
-      this.pumping = false;
+      this.#pumping = false;
     }
   }
 
   /** Closes `conn` now: unsubscribes its transport, clears its timer, frees its slot. */
-  private destroy(conn: Connection<In, Out>): void {
+  #destroy(conn: Connection<In, Out>): void {
     if (conn.state === 'closed') return;
     const subscription = conn.subscription;
-    this.retire(conn);
+    this.#retire(conn);
     subscription?.unsubscribe();
-    this.changed(conn.entry);
-    this.pump();
+    this.#changed(conn.entry);
+    this.#pump();
   }
 
   /** Marks `conn` closed and takes it out of every structure; its user, if any, is detached. */
-  private retire(conn: Connection<In, Out>): void {
-    this.unidle(conn);
+  #retire(conn: Connection<In, Out>): void {
+    this.#unidle(conn);
     conn.state = 'closed';
     conn.subscription = undefined;
-    this.connections.delete(conn);
+    this.#connections.delete(conn);
     conn.entry.open--;
-    if (conn.owner) this.detach(conn);
+    if (conn.owner) this.#detach(conn);
   }
 
-  private unidle(conn: Connection<In, Out>): void {
+  #unidle(conn: Connection<In, Out>): void {
     if (conn.keyNode) conn.entry.idle.remove(conn.keyNode);
-    if (conn.allNode) this.idleAll.remove(conn.allNode);
+    if (conn.allNode) this.#idleAll.remove(conn.allNode);
     conn.keyNode = conn.allNode = undefined;
     conn.timer?.unsubscribe();
     conn.timer = undefined;
   }
 
-  private attach(conn: Connection<In, Out>, ticket: Ticket<In, Out>): void {
+  #attach(conn: Connection<In, Out>, ticket: Ticket<In, Out>): void {
     conn.owner = ticket;
     ticket.conn = conn;
   }
 
-  private detach(conn: Connection<In, Out>): void {
+  #detach(conn: Connection<In, Out>): void {
     const ticket = conn.owner;
     conn.owner = undefined;
     if (!ticket) return;
@@ -687,42 +687,42 @@ export class ConnectionPool<In = unknown, Out = In> {
     ticket.link?.revoke();
   }
 
-  private deliver(conn: Connection<In, Out>, ticket: Ticket<In, Out>): void {
+  #deliver(conn: Connection<In, Out>, ticket: Ticket<In, Out>): void {
     const link = new PooledLink(conn.link!);
     ticket.link = link;
     ticket.sink.connected(link);
   }
 
-  private entryFor(key: string): KeyEntry<In, Out> {
-    let entry = this.entries.get(key);
+  #entryFor(key: string): KeyEntry<In, Out> {
+    let entry = this.#entries.get(key);
     if (!entry) {
       entry = { key, open: 0, waiting: 0, idle: new IdleList(), shown: { open: 0, idle: 0, waiting: 0 } };
-      this.entries.set(key, entry);
+      this.#entries.set(key, entry);
     }
     return entry;
   }
 
   /** Emits `entry`'s counts if they changed, and forgets an origin left with nothing. */
-  private changed(entry: KeyEntry<In, Out>): void {
+  #changed(entry: KeyEntry<In, Out>): void {
     const counts = countsOf(entry);
     const { shown } = entry;
-    if (counts.open === 0 && counts.waiting === 0 && this.entries.get(entry.key) === entry) {
-      this.entries.delete(entry.key);
+    if (counts.open === 0 && counts.waiting === 0 && this.#entries.get(entry.key) === entry) {
+      this.#entries.delete(entry.key);
     }
     if (counts.open === shown.open && counts.idle === shown.idle && counts.waiting === shown.waiting) return;
     entry.shown = counts;
-    if (this.changes.observed) this.changes.next({ key: entry.key, ...counts, total: this.totals() });
+    if (this.#changes.observed) this.#changes.next({ key: entry.key, ...counts, total: this.#totals() });
   }
 
-  private totals(): PoolCounts {
-    return { open: this.connections.size, idle: this.idleAll.size, waiting: this.waiters.size };
+  #totals(): PoolCounts {
+    return { open: this.#connections.size, idle: this.#idleAll.size, waiting: this.#waiters.size };
   }
 
-  private exhausted(key: string): PoolExhaustedError {
+  #exhausted(key: string): PoolExhaustedError {
     return new PoolExhaustedError(
-      `No connection for ${key}: ${this.connections.size} open (openTotal ${this.openTotal}) and ` +
-        `${this.waiters.size} waiting (maxWaiting ${this.maxWaiting})`,
-      { key, open: this.connections.size, waiting: this.waiters.size },
+      `No connection for ${key}: ${this.#connections.size} open (openTotal ${this.#openTotal}) and ` +
+        `${this.#waiters.size} waiting (maxWaiting ${this.#maxWaiting})`,
+      { key, open: this.#connections.size, waiting: this.#waiters.size },
     );
   }
 }

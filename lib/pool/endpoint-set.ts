@@ -206,6 +206,12 @@ const OPTIONS: KnownOptions<EndpointSetOptions<unknown>> = {
   scheduler: true,
 };
 
+/** What one choice among the endpoints gave: the endpoint picked, if any, and the breakers that refused. */
+interface Choice<T> {
+  picked?: PickedEndpoint<T>;
+  refusals: EndpointFailure[];
+}
+
 /**
  * A set of interchangeable endpoints with costs, each behind its own {@link CircuitBreaker}: work
  * goes to the cheapest endpoint whose breaker admits it, chosen at random among equally cheap ones
@@ -249,15 +255,15 @@ export class EndpointSet<T> {
   /** The endpoints, in the order given, frozen. */
   readonly endpoints: readonly Endpoint<T>[];
 
-  private readonly breakers = new Map<string, CircuitBreaker>();
+  readonly #breakers = new Map<string, CircuitBreaker>();
   /** The endpoints grouped by cost, cheapest group first, each group in the order given. */
-  private readonly groups: readonly (readonly Endpoint<T>[])[];
-  private readonly random: () => number;
-  private readonly classifier: (error: unknown) => FailureClass;
+  readonly #groups: readonly (readonly Endpoint<T>[])[];
+  readonly #random: () => number;
+  readonly #classifier: (error: unknown) => FailureClass;
   /** Per endpoint, its latest clock samples (at most {@link CLOCK_SAMPLES}), oldest first. */
-  private readonly clocks = new Map<string, NodeClock[]>();
+  readonly #clocks = new Map<string, NodeClock[]>();
   /** Per endpoint, what the handshake of the latest connection to it settled. */
-  private readonly negotiated = new Map<string, HandshakeResult>();
+  readonly #negotiated = new Map<string, HandshakeResult>();
 
   constructor(options: EndpointSetOptions<T>) {
     const where = 'EndpointSet';
@@ -273,17 +279,17 @@ export class EndpointSet<T> {
       scheduler = asyncScheduler,
     } = options;
     this.endpoints = checkEndpoints(where, endpoints);
-    this.random = checkFunction(where, 'random', random);
-    this.classifier = checkFunction(where, 'classify', classify);
+    this.#random = checkFunction(where, 'random', random);
+    this.#classifier = checkFunction(where, 'classify', classify);
     checkScheduler(where, scheduler);
     if (typeof breaker !== 'function' && (typeof breaker !== 'object' || breaker === null)) {
       throw new TypeError(`${where}: breaker must be options or a function, got ${describe(breaker)}`);
     }
     for (const { id } of this.endpoints) {
       const made = typeof breaker === 'function' ? breaker(id) : breaker;
-      if (CircuitBreaker.is(made)) this.breakers.set(id, made);
+      if (CircuitBreaker.is(made)) this.#breakers.set(id, made);
       else if (typeof made === 'object' && made !== null) {
-        this.breakers.set(id, new CircuitBreaker({ ...made, scheduler: made.scheduler ?? scheduler }));
+        this.#breakers.set(id, new CircuitBreaker({ ...made, scheduler: made.scheduler ?? scheduler }));
       } else {
         throw new TypeError(
           `${where}: breaker(${JSON.stringify(id)}) must return options or a CircuitBreaker, got ${describe(made)}`,
@@ -296,7 +302,7 @@ export class EndpointSet<T> {
       if (group) group.push(endpoint);
       else byCost.set(endpoint.cost, [endpoint]);
     }
-    this.groups = [...byCost.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
+    this.#groups = [...byCost.entries()].sort(([a], [b]) => a - b).map(([, group]) => group);
   }
 
   /**
@@ -304,7 +310,7 @@ export class EndpointSet<T> {
    * @throws RangeError if the set has no endpoint `id`.
    */
   breakerOf(id: string): CircuitBreaker {
-    const breaker = this.breakers.get(id);
+    const breaker = this.#breakers.get(id);
     if (!breaker) throw new RangeError(`EndpointSet: no endpoint ${JSON.stringify(id)}`);
     return breaker;
   }
@@ -327,10 +333,10 @@ export class EndpointSet<T> {
         `EndpointSet.noteClock: expected finite clockOffset, rtt and at, got ${describe(sample)}`,
       );
     }
-    const samples = this.clocks.get(id) ?? [];
+    const samples = this.#clocks.get(id) ?? [];
     samples.push({ offset: clockOffset, rtt, at });
     if (samples.length > CLOCK_SAMPLES) samples.shift();
-    this.clocks.set(id, samples);
+    this.#clocks.set(id, samples);
   }
 
   /**
@@ -352,19 +358,19 @@ export class EndpointSet<T> {
         `EndpointSet.noteHandshake: expected a handshake result { layers }, got ${describe(result)}`,
       );
     }
-    this.negotiated.set(id, result);
+    this.#negotiated.set(id, result);
   }
 
   /** What the latest handshake with endpoint `id` settled, or `undefined` before any. */
   negotiatedOf(id: string): HandshakeResult | undefined {
     this.breakerOf(id);
-    return this.negotiated.get(id);
+    return this.#negotiated.get(id);
   }
 
   /** What the set knows of endpoint `id`'s clock: the trusted sample, or `undefined` before any. */
   clockOf(id: string): NodeClock | undefined {
     this.breakerOf(id);
-    const samples = this.clocks.get(id);
+    const samples = this.#clocks.get(id);
     return samples?.reduce((best, sample) => (sample.rtt < best.rtt ? sample : best));
   }
 
@@ -386,7 +392,7 @@ export class EndpointSet<T> {
 
   /** The set's verdict on a failure: its `classify` option (by default {@link classifyFailure}). */
   classify(error: unknown): FailureClass {
-    return this.classifier(error);
+    return this.#classifier(error);
   }
 
   /**
@@ -400,7 +406,7 @@ export class EndpointSet<T> {
    * @throws TypeError if `random()` returns a value outside [0, 1).
    */
   pick(options: { exclude?: Iterable<string> | undefined } = {}): PickedEndpoint<T> | undefined {
-    return this.choose(new Set(options.exclude ?? [])).picked;
+    return this.#choose(new Set(options.exclude ?? [])).picked;
   }
 
   /**
@@ -441,7 +447,7 @@ export class EndpointSet<T> {
         if (emitted || !held) return subscriber.error(error);
         let verdict: FailureClass;
         try {
-          verdict = this.classifier(error);
+          verdict = this.#classifier(error);
         } catch (classifierError) {
           held.release();
           return subscriber.error(classifierError);
@@ -456,9 +462,9 @@ export class EndpointSet<T> {
       };
 
       const tryNext = (): void => {
-        let choice: ReturnType<typeof this.choose>;
+        let choice: Choice<T>;
         try {
-          choice = this.choose(attempted);
+          choice = this.#choose(attempted);
         } catch (error) {
           // A random() out of range, or a breaker that threw something else than a refusal.
           return subscriber.error(error);
@@ -507,12 +513,9 @@ export class EndpointSet<T> {
   }
 
   /** {@link EndpointSet.pick}, also saying which endpoints were refused by their breaker. */
-  private choose(exclude: ReadonlySet<string>): {
-    picked?: PickedEndpoint<T>;
-    refusals: EndpointFailure[];
-  } {
+  #choose(exclude: ReadonlySet<string>): Choice<T> {
     const refusals: EndpointFailure[] = [];
-    for (const group of this.groups) {
+    for (const group of this.#groups) {
       const admitted: PickedEndpoint<T>[] = [];
       for (const endpoint of group) {
         if (exclude.has(endpoint.id)) continue;
@@ -529,7 +532,7 @@ export class EndpointSet<T> {
       if (admitted.length === 0) continue;
       let index = 0;
       try {
-        if (admitted.length > 1) index = this.draw(admitted.length);
+        if (admitted.length > 1) index = this.#draw(admitted.length);
       } finally {
         admitted.forEach((other, i) => {
           if (i !== index) other.permit.release();
@@ -541,8 +544,8 @@ export class EndpointSet<T> {
   }
 
   /** An index in [0, count), from one call of `random`. */
-  private draw(count: number): number {
-    const value = this.random();
+  #draw(count: number): number {
+    const value = this.#random();
     if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
       throw new TypeError(`EndpointSet: random() must return a number in [0, 1), got ${describe(value)}`);
     }

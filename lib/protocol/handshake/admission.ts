@@ -124,27 +124,27 @@ const OPTIONS: KnownOptions<HandshakeAdmissionOptions> = {
  * @category Handshake
  */
 export class HandshakeAdmission {
-  private readonly interval: number;
-  private readonly burst: number;
-  private readonly maxWait: number;
-  private readonly maxConnections: number;
-  private readonly fullRetryAfterMs: number;
-  private readonly scheduler: SchedulerLike;
-  private tokens: number;
-  private refilledAt: number;
+  readonly #interval: number;
+  readonly #burst: number;
+  readonly #maxWait: number;
+  readonly #maxConnections: number;
+  readonly #fullRetryAfterMs: number;
+  readonly #scheduler: SchedulerLike;
+  #tokens: number;
+  #refilledAt: number;
   /** When the last refused client was told to come back: the end of the queue. */
-  private queueEnd = -Infinity;
+  #queueEnd = -Infinity;
   /** When the last client told to go away (or refused) while draining was told to come back. */
-  private drainQueueEnd = -Infinity;
-  private counts = { admitted: 0, refused: 0 };
+  #drainQueueEnd = -Infinity;
+  #counts = { admitted: 0, refused: 0 };
   /** The accepted connections still open, each able to be told to go away. */
-  private readonly open = new Set<Departing>();
+  readonly #open = new Set<Departing>();
   /** Set by {@link drain}: every handshake from then on is refused with its hint. */
-  private draining: ServerDrain | undefined;
+  #draining: ServerDrain | undefined;
   /** Requests running on this server's connections and sessions (see {@link working}). */
-  private running = 0;
+  #running = 0;
   /** The layers above the handshake that take part in a drain (see {@link joinDrain}). */
-  private readonly layers = new Set<DrainingLayer>();
+  readonly #layers = new Set<DrainingLayer>();
 
   constructor(options: HandshakeAdmissionOptions = {}) {
     const where = 'HandshakeAdmission';
@@ -155,22 +155,25 @@ export class HandshakeAdmission {
       max: Infinity,
     });
     const finite = Number.isFinite(perSecond);
-    this.burst = checkNumber(where, 'burst', options.burst ?? (finite ? perSecond : 1), { min: 1, max: 1e9 });
-    this.maxWait = checkNumber(where, 'maxWait', options.maxWait ?? 60_000, { min: 0, max: 86_400_000 });
-    this.maxConnections = checkNumber(where, 'maxConnections', options.maxConnections ?? Infinity, {
+    this.#burst = checkNumber(where, 'burst', options.burst ?? (finite ? perSecond : 1), {
+      min: 1,
+      max: 1e9,
+    });
+    this.#maxWait = checkNumber(where, 'maxWait', options.maxWait ?? 60_000, { min: 0, max: 86_400_000 });
+    this.#maxConnections = checkNumber(where, 'maxConnections', options.maxConnections ?? Infinity, {
       min: 1,
       max: Infinity,
       integer: true,
     });
-    this.fullRetryAfterMs = checkNumber(where, 'fullRetryAfterMs', options.fullRetryAfterMs ?? 1_000, {
+    this.#fullRetryAfterMs = checkNumber(where, 'fullRetryAfterMs', options.fullRetryAfterMs ?? 1_000, {
       min: 1,
       max: 86_400_000,
       integer: true,
     });
-    this.interval = 1000 / perSecond;
-    this.scheduler = checkScheduler(where, options.scheduler ?? asyncScheduler);
-    this.tokens = this.burst;
-    this.refilledAt = this.scheduler.now();
+    this.#interval = 1000 / perSecond;
+    this.#scheduler = checkScheduler(where, options.scheduler ?? asyncScheduler);
+    this.#tokens = this.#burst;
+    this.#refilledAt = this.#scheduler.now();
   }
 
   /**
@@ -185,10 +188,10 @@ export class HandshakeAdmission {
     readonly draining: boolean;
   } {
     return {
-      ...this.counts,
-      open: this.open.size,
-      running: this.running,
-      draining: this.draining !== undefined,
+      ...this.#counts,
+      open: this.#open.size,
+      running: this.#running,
+      draining: this.#draining !== undefined,
     };
   }
 
@@ -240,23 +243,23 @@ export class HandshakeAdmission {
       integer: true,
     });
     const timeout = checkNumber(where, 'timeout', options.timeout ?? 30_000, { min: 0, max: Infinity });
-    if (this.draining) this.draining.retryAfterMs = retryAfterMs;
+    if (this.#draining) this.#draining.retryAfterMs = retryAfterMs;
     else {
-      this.draining = new ServerDrain(this.drainedServer(), retryAfterMs, timeout, this.scheduler);
-      this.draining.check();
+      this.#draining = new ServerDrain(this.#drainedServer(), retryAfterMs, timeout, this.#scheduler);
+      this.#draining.check();
     }
-    const drain = this.draining;
+    const drain = this.#draining;
     return new Observable<void>((subscriber) => drain.watch(subscriber));
   }
 
   /** What the drain reads and asks of this admission. */
-  private drainedServer(): DrainedServer {
+  #drainedServer(): DrainedServer {
     return {
-      running: () => this.running,
-      openConnections: () => this.open.size,
-      layers: () => [...this.layers],
+      running: () => this.#running,
+      openConnections: () => this.#open.size,
+      layers: () => [...this.#layers],
       goAwayAll: () => {
-        for (const connection of [...this.open]) connection.goAway(this.drainHint());
+        for (const connection of [...this.#open]) connection.goAway(this.#drainHint());
       },
     };
   }
@@ -266,12 +269,12 @@ export class HandshakeAdmission {
    * to call once it has closed. @internal
    */
   enter(connection: Departing): () => void {
-    this.open.add(connection);
-    const drain = this.draining;
-    if (drain?.goneAway) connection.goAway(this.drainHint());
+    this.#open.add(connection);
+    const drain = this.#draining;
+    if (drain?.goneAway) connection.goAway(this.#drainHint());
     return () => {
-      this.open.delete(connection);
-      this.draining?.check();
+      this.#open.delete(connection);
+      this.#draining?.check();
     };
   }
 
@@ -279,13 +282,13 @@ export class HandshakeAdmission {
    * True while the server drains: a request arriving now is refused, not run. @internal
    */
   refusesRequests(): boolean {
-    return this.draining !== undefined;
+    return this.#draining !== undefined;
   }
 
   /** `delta` requests started (+) or ended (−): a drain waits for them. @internal */
   working(delta: number): void {
-    this.running += delta;
-    if (delta < 0) this.draining?.check();
+    this.#running += delta;
+    if (delta < 0) this.#draining?.check();
   }
 
   /**
@@ -293,10 +296,10 @@ export class HandshakeAdmission {
    * what to call when it leaves (its server was unsubscribed). @internal
    */
   joinDrain(layer: DrainingLayer): () => void {
-    this.layers.add(layer);
+    this.#layers.add(layer);
     return () => {
-      if (!this.layers.delete(layer)) return;
-      this.draining?.left(layer);
+      if (!this.#layers.delete(layer)) return;
+      this.#draining?.left(layer);
     };
   }
 
@@ -307,11 +310,14 @@ export class HandshakeAdmission {
    * this a drained server's whole crowd would come back in the same instant. Without a rate
    * (`perSecond` Infinity) every hint is `retryAfterMs`.
    */
-  private drainHint(): number {
-    const now = this.scheduler.now();
-    const first = now + this.draining!.retryAfterMs;
-    this.drainQueueEnd = Math.min(Math.max(first, this.drainQueueEnd + this.interval), first + this.maxWait);
-    return Math.ceil(this.drainQueueEnd - now);
+  #drainHint(): number {
+    const now = this.#scheduler.now();
+    const first = now + this.#draining!.retryAfterMs;
+    this.#drainQueueEnd = Math.min(
+      Math.max(first, this.#drainQueueEnd + this.#interval),
+      first + this.#maxWait,
+    );
+    return Math.ceil(this.#drainQueueEnd - now);
   }
 
   /**
@@ -320,14 +326,14 @@ export class HandshakeAdmission {
    * least `fullRetryAfterMs`, one slot of the rate later for each next refusal). @internal
    */
   admitConnection(): number | undefined {
-    if (this.open.size < this.maxConnections) return undefined;
-    this.counts.refused++;
-    const now = this.scheduler.now();
-    this.queueEnd = Math.min(
-      Math.max(this.queueEnd + this.interval, now + this.fullRetryAfterMs),
-      now + Math.max(this.maxWait, this.fullRetryAfterMs),
+    if (this.#open.size < this.#maxConnections) return undefined;
+    this.#counts.refused++;
+    const now = this.#scheduler.now();
+    this.#queueEnd = Math.min(
+      Math.max(this.#queueEnd + this.#interval, now + this.#fullRetryAfterMs),
+      now + Math.max(this.#maxWait, this.#fullRetryAfterMs),
     );
-    return Math.ceil(this.queueEnd - now);
+    return Math.ceil(this.#queueEnd - now);
   }
 
   /**
@@ -335,27 +341,27 @@ export class HandshakeAdmission {
    * which the client should come back (a whole number, at least 1).
    */
   admit(): number | undefined {
-    if (this.draining) {
-      this.counts.refused++;
-      return Math.max(1, this.drainHint());
+    if (this.#draining) {
+      this.#counts.refused++;
+      return Math.max(1, this.#drainHint());
     }
-    if (this.interval === 0) {
-      this.counts.admitted++;
+    if (this.#interval === 0) {
+      this.#counts.admitted++;
       return undefined;
     }
-    const now = this.scheduler.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.refilledAt) / this.interval);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      this.counts.admitted++;
+    const now = this.#scheduler.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#refilledAt) / this.#interval);
+    this.#refilledAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      this.#counts.admitted++;
       return undefined;
     }
-    this.counts.refused++;
+    this.#counts.refused++;
     // The next free slot after the queue's end (or after the bucket's next token), at most maxWait.
-    const nextToken = now + (1 - this.tokens) * this.interval;
-    this.queueEnd = Math.min(Math.max(this.queueEnd + this.interval, nextToken), now + this.maxWait);
-    return Math.max(1, Math.ceil(this.queueEnd - now));
+    const nextToken = now + (1 - this.#tokens) * this.#interval;
+    this.#queueEnd = Math.min(Math.max(this.#queueEnd + this.#interval, nextToken), now + this.#maxWait);
+    return Math.max(1, Math.ceil(this.#queueEnd - now));
   }
 }
 
