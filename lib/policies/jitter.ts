@@ -106,8 +106,8 @@ export function withJitter(backoff: Backoff, kind: JitterKind, options?: JitterO
     : new ProportionalBackoff(backoff, kind, draw);
 }
 
-/** Every {@link JitterKind}. @internal */
-export const JITTER_KINDS: readonly JitterKind[] = ['none', 'full', 'equal', 'decorrelated'];
+/** Every {@link JitterKind}. */
+const JITTER_KINDS: readonly JitterKind[] = ['none', 'full', 'equal', 'decorrelated'];
 
 /**
  * Throws a `TypeError` unless `kind` is a {@link JitterKind}, `options` holds no key but `random`

@@ -216,7 +216,9 @@ export class RetryPolicy {
    * @throws TypeError if `n` is not an integer ≥ 1 (or Infinity).
    */
   maxAttempts(n: number): RetryPolicy {
-    return this.#with({ maxAttempts: checkNumber('RetryPolicy.maxAttempts', 'n', n, ATTEMPTS) });
+    return this.#with({
+      maxAttempts: checkNumber('RetryPolicy.maxAttempts', 'n', n, { min: 1, max: Infinity, integer: true }),
+    });
   }
 
   /**
@@ -229,7 +231,7 @@ export class RetryPolicy {
    */
   maxElapsed(ms: number): RetryPolicy {
     return this.#with({
-      maxElapsed: checkNumber('RetryPolicy.maxElapsed', 'ms', ms, UNBOUNDED_MS),
+      maxElapsed: checkNumber('RetryPolicy.maxElapsed', 'ms', ms, { min: 0, max: Infinity }),
     });
   }
 
@@ -251,7 +253,7 @@ export class RetryPolicy {
    * ```
    */
   maxHint(ms: number): RetryPolicy {
-    return this.#with({ maxHint: checkNumber('RetryPolicy.maxHint', 'ms', ms, UNBOUNDED_MS) });
+    return this.#with({ maxHint: checkNumber('RetryPolicy.maxHint', 'ms', ms, { min: 0, max: Infinity }) });
   }
 
   /**
@@ -312,7 +314,12 @@ export class RetryPolicy {
     // Not instanceof: a breaker made by another copy of the library (a config file loaded through
     // its own TypeScript loader) is still a breaker. The brand, not CircuitBreaker.is, so that a
     // bundle of `policy` alone does not carry the breaker.
-    return this.#with({ breaker: checkBreaker('RetryPolicy.breaker', breaker) });
+    if (!hasBrand(breaker, BREAKER_BRAND)) {
+      throw new TypeError(
+        `RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got ${describeObject(breaker)}`,
+      );
+    }
+    return this.#with({ breaker });
   }
 
   /**
@@ -325,7 +332,10 @@ export class RetryPolicy {
    */
   budget(budget: RetryBudget): RetryPolicy {
     // The brand, as for the breaker: a budget made by another copy of the library is still a budget.
-    return this.#with({ budget: checkBudget('RetryPolicy.budget', budget) });
+    if (!hasBrand(budget, BUDGET_BRAND)) {
+      throw new TypeError(`RetryPolicy.budget: expected a RetryBudget, got ${describe(budget)}`);
+    }
+    return this.#with({ budget });
   }
 
   /**
@@ -408,29 +418,6 @@ export class RetryPolicy {
   #with(changes: Partial<RetryPolicyConfig>): RetryPolicy {
     return new RetryPolicy({ ...this.config, ...changes });
   }
-}
-
-/** At least one attempt; `Infinity` for no limit. */
-const ATTEMPTS = { min: 1, max: Infinity, integer: true };
-/** A duration ≥ 0 that no timer waits for whole: `Infinity` for no limit. */
-const UNBOUNDED_MS = { min: 0, max: Infinity };
-
-/**
- * `value` if it is a CircuitBreaker. Not instanceof: a breaker made by another copy of the library
- * (a config file loaded through its own TypeScript loader) is still a breaker. The brand, not
- * CircuitBreaker.is, so that a bundle of `policy` alone does not carry the breaker.
- */
-function checkBreaker(where: string, value: unknown): CircuitBreaker {
-  if (hasBrand(value, BREAKER_BRAND)) return value as CircuitBreaker;
-  throw new TypeError(
-    `${where}: expected a CircuitBreaker (new CircuitBreaker(…)), got ${describeObject(value)}`,
-  );
-}
-
-/** `value` if it is a RetryBudget, by its brand as for the breaker. */
-function checkBudget(where: string, value: unknown): RetryBudget {
-  if (hasBrand(value, BUDGET_BRAND)) return value as RetryBudget;
-  throw new TypeError(`${where}: expected a RetryBudget, got ${describeObject(value)}`);
 }
 
 /**
