@@ -9,9 +9,8 @@ import {
   type MsgpackLimits,
 } from './msgpack-check.js';
 import type { Codec } from '../core/codec.js';
-import { encodeSimple, encodeSimpleInto } from './msgpack-simple.js';
-import { decodeSimple, NOT_SIMPLE } from './msgpack-simple-decode.js';
 import type { BinarySlab } from './binary-slab.js';
+import { ONE_PASS } from './one-pass.js';
 
 export type { Codec } from '../core/codec.js';
 
@@ -83,6 +82,11 @@ export interface MsgpackCodecOptions {
    * hand on (`new Uint8Array(binary)`; a Buffer's `slice` is a view). A connection holds no slab
    * between reads. Either way no binary views the socket's read buffer, which the transport may
    * reuse, nor keeps a whole socket read (up to 64 KiB) alive.
+   *
+   * A browser bundle has no slabs (nor the one-pass reader and writer of simple values that fill
+   * them): the package's `browser` field, which esbuild, webpack, Rollup and Vite read, leaves them
+   * out to keep the bundle small, so there every binary gets an `ArrayBuffer` of its own, as with
+   * `0`, and msgpackr reads and writes every frame, after the same checks and with the same bytes.
    * @default 16 KiB (16_384)
    */
   binarySlabBytes?: number;
@@ -147,10 +151,11 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
   const { int64AsType, maxDepth } = limits;
   const { binarySlabBytes = DEFAULT_BINARY_SLAB_BYTES } = options;
   const packr = codecPackr(int64AsType);
+  // Simple values (envelopes, binaries) in one pass where the platform has it (see one-pass.ts).
+  const onePass = ONE_PASS;
   const codec: Codec<T> = {
     encode: (value) => {
-      // Simple values (envelopes, binaries: see msgpack-simple.ts) skip msgpackr's fixed costs.
-      const simple = encodeSimple(value, maxDepth);
+      const simple = onePass?.encode(value, maxDepth);
       if (simple) return simple;
       checkEncodable(value, maxDepth);
       return packr.pack(value);
@@ -158,14 +163,19 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
     decode: (bytes) => decodeRange(bytes, 0, bytes.length),
     decodeRange: (bytes, start, end) => decodeRange(bytes, start, end),
   };
-  directEncoders.set(codec, (value, out, pos) => encodeSimpleInto(value, maxDepth, out, pos));
-  if (binarySlabBytes > 0) slabDecoders.set(codec, { slabBytes: binarySlabBytes, decode: decodeRange });
+  if (onePass) {
+    directEncoders.set(codec, (value, out, pos) => onePass.encodeInto(value, maxDepth, out, pos));
+    if (binarySlabBytes > 0) {
+      slabDecoders.set(codec, { decode: decodeRange, slab: () => onePass.slab(binarySlabBytes) });
+    }
+  }
   return codec;
 
   function decodeRange(bytes: Uint8Array, start: number, end: number, slab?: BinarySlab): T {
-    // Simple values (envelopes, binaries) in one pass; anything else checked, then msgpackr.
-    const simple = decodeSimple(bytes, limits, start, end, slab);
-    if (simple !== NOT_SIMPLE) return simple as T;
+    if (onePass) {
+      const simple = onePass.decode(bytes, limits, start, end, slab);
+      if (simple !== onePass.notSimple) return simple as T;
+    }
     checkMsgpack(bytes, limits, start, end);
     return packr.unpack(bytes, { start, end }) as T;
   }
@@ -190,13 +200,14 @@ export function directEncoderOf(codec: object): DirectEncoder | undefined {
 
 /**
  * How a codec decodes the frames of one socket read with their binaries in shared slabs (see
- * `binarySlabBytes`): the caller makes a {@link BinarySlab} of `slabBytes` for each read.
+ * `binarySlabBytes`): the caller makes a {@link BinarySlab} with `slab()` for each read.
  * @internal
  */
 export interface SlabDecoder<T> {
-  readonly slabBytes: number;
   /** As `decodeRange`, with the binaries copied into `slab`. */
   decode(bytes: Uint8Array, start: number, end: number, slab: BinarySlab): T;
+  /** A new slab of the codec's `binarySlabBytes`, for one read's binaries. */
+  slab(): BinarySlab;
 }
 
 /** The slab decoders of the codecs that have one (msgpackCodec's, unless `binarySlabBytes` is 0). */

@@ -9,7 +9,7 @@ import {
   describe as describeValue,
   type KnownOptions,
 } from '../internal/validate.js';
-import { BinarySlab } from './binary-slab.js';
+import type { BinarySlab } from './binary-slab.js';
 import { slabDecoderOf, type Codec, type SlabDecoder } from './codec.js';
 
 /**
@@ -279,13 +279,7 @@ export class FrameDecoder<T> {
     const codec = this.#codec;
     const slabDecoder = this.#slabDecoder;
     try {
-      if (slabDecoder)
-        frame = slabDecoder.decode(
-          source,
-          start,
-          end,
-          (this.#slab ??= new BinarySlab(slabDecoder.slabBytes)),
-        );
+      if (slabDecoder) frame = slabDecoder.decode(source, start, end, (this.#slab ??= slabDecoder.slab()));
       else if (codec.decodeRange) frame = codec.decodeRange(source, start, end);
       else frame = codec.decode(source.subarray(start, end));
     } catch (cause) {
