@@ -197,6 +197,20 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     expect(readdirSync(lab).sort()).to.deep.equal(['LICENSE', 'README.md', 'dist', 'package.json']);
   });
 
+  it('ships both sides of every file its browser field swaps', () => {
+    const manifest = JSON.parse(readFileSync(path.join(installed, 'package.json'), 'utf8')) as {
+      browser: Record<string, string>;
+    };
+    const swaps = Object.entries(manifest.browser);
+    expect(swaps.map(([from]) => from)).to.include('./dist/lib/codec/one-pass.js');
+    for (const [from, to] of swaps) {
+      // The sources' entries name the .js a relative import names; the file is the .ts.
+      for (const file of [from, to].map((name) => name.replace(/^\.\/(lib\/.*)\.js$/, './$1.ts'))) {
+        expect(listing, file).to.include(`package/${file.slice(2)}`);
+      }
+    }
+  });
+
   it('resolves every source map and declaration map to a shipped file', () => {
     const maps = listing.filter((file) => file.endsWith('.map')).map((file) => file.slice('package/'.length));
     expect(maps.length).to.be.greaterThan(10);
