@@ -7,7 +7,7 @@ import { describeValue } from '../internal/describe-value.js';
 import { resolveConfig } from './resolve-config.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
-import { RetryPolicy } from '../policies/retry-policy.js';
+import { RetryPolicy, type RetryDecision } from '../policies/retry-policy.js';
 import { checkOneOf, type KnownOptions } from '../internal/validate.js';
 
 /**
@@ -254,15 +254,16 @@ class ReconnectRun<E extends { readonly type: string }> {
     this.#connection.unsubscribe();
     this.#timer.cancel();
     const permit = this.#permit;
-    if (permit) {
-      // A connection that never proved healthy counts against the endpoint; a failure the
-      // classifier calls permanent says nothing about the endpoint's health.
-      if (this.#settings.policy.config.classify(error) === 'transient') permit.failure();
-      else permit.release();
-      this.#permit = undefined;
-    }
+    this.#permit = undefined;
     const failures = this.#failures;
-    const decision = failures.decide(error);
+    let decision: RetryDecision;
+    try {
+      // A connection that never proved healthy counts against the endpoint (see settleFailure).
+      decision = failures.failed(error, permit);
+    } catch (bug) {
+      // The policy's classifier, random source or backoff threw: a bug in it ends the stream.
+      return this.#subscriber.error(bug);
+    }
     if (!decision.retry) return this.#subscriber.error(failures.gaveUp(decision));
     // The next dial is armed first: a subscriber that unsubscribes on hearing of the
     // disconnect cancels it in the teardown.

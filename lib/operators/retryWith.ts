@@ -10,7 +10,7 @@ import { DueTimer } from '../internal/due-timer.js';
 import { resolveConfig } from './resolve-config.js';
 import { FailureRun } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
-import type { RetryPolicy } from '../policies/retry-policy.js';
+import type { RetryDecision, RetryPolicy } from '../policies/retry-policy.js';
 import type { KnownOptions } from '../internal/validate.js';
 
 /**
@@ -114,12 +114,15 @@ export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTyp
 
       const fail = (error: unknown) => {
         attemptSubscription.unsubscribe();
-        if (permit) {
-          if (policy.config.classify(error) === 'transient') permit.failure();
-          else permit.release();
-          permit = undefined;
+        const held = permit;
+        permit = undefined;
+        let decision: RetryDecision;
+        try {
+          decision = failures.failed(error, held);
+        } catch (bug) {
+          // The policy's classifier, random source or backoff threw: a bug in it ends the stream.
+          return subscriber.error(bug);
         }
-        const decision = failures.decide(error);
         if (!decision.retry) return subscriber.error(failures.gaveUp(decision));
         // Due by the scheduler's clock: a wait for a breaker to half-open never ends early.
         wait.setIn(decision.delay, attempt);

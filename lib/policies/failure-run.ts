@@ -1,6 +1,8 @@
 import { describeError } from '../internal/describe-value.js';
 import { GaveUpError } from './gave-up-error.js';
 import type { Backoff } from './backoff.js';
+import type { BreakerPermit } from './circuit-breaker.js';
+import { settleFailure } from './permit.js';
 import type { RetryDecision, RetryPolicy } from './retry-policy.js';
 
 /**
@@ -57,6 +59,17 @@ export class FailureRun {
     });
     if (decision.retry) this.#backoff = decision.backoff;
     return decision;
+  }
+
+  /**
+   * An attempt failed with `error`: settles its breaker permit, if it had one (see
+   * {@link settleFailure}), then records the failure and asks the policy what to do next. Throws
+   * what the policy's classifier, random source or backoff throws (a bug in it), the permit
+   * released first: the caller ends its stream with it.
+   */
+  failed(error: unknown, permit: BreakerPermit | undefined): RetryDecision {
+    if (permit) settleFailure(permit, this.#policy.config.classify, error);
+    return this.decide(error);
   }
 
   /** The run ended in success: the next failure starts a new run with the initial delay. */

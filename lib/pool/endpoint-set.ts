@@ -16,6 +16,7 @@ import {
 } from '../policies/circuit-breaker.js';
 import { classifyFailure, type FailureClass } from '../policies/classify.js';
 import { CircuitOpenError } from '../policies/errors.js';
+import { settleFailure } from '../policies/permit.js';
 import {
   checkFunction,
   checkKnownOptions,
@@ -447,16 +448,11 @@ export class EndpointSet<T> {
         if (emitted || !held) return subscriber.error(error);
         let verdict: FailureClass;
         try {
-          verdict = this.#classifier(error);
+          verdict = settleFailure(held, this.#classifier, error);
         } catch (classifierError) {
-          held.release();
           return subscriber.error(classifierError);
         }
-        if (verdict !== 'transient') {
-          held.release();
-          return subscriber.error(error);
-        }
-        held.failure();
+        if (verdict !== 'transient') return subscriber.error(error);
         failures.push({ id: endpoint.id, error, attempted: true });
         tryNext();
       };

@@ -11,6 +11,7 @@ import {
 import { LifelineError } from '../core/errors.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
 import { CircuitOpenError } from '../policies/errors.js';
+import { settleFailure } from '../policies/permit.js';
 import { checkFunction, checkKnownOptions, describe, type KnownOptions } from '../internal/validate.js';
 import { checkEndpoints, EndpointSet, type Endpoint } from './endpoint-set.js';
 
@@ -285,15 +286,13 @@ class FanoutBranch<T, R> implements Observer<R> {
   error(error: unknown): void {
     const { permit } = this;
     if (permit && !this.#emitted) {
-      let transient: boolean;
+      const set = this.run.settings.set!;
       try {
-        transient = this.run.settings.set!.classify(error) === 'transient';
+        settleFailure(permit, (failure) => set.classify(failure), error);
       } catch (classifierError) {
         // A throwing classifier is a bug in it: the whole fanout errors, tearing down every branch.
         return this.run.subscriber.error(classifierError);
       }
-      if (transient) permit.failure();
-      else permit.release();
     }
     this.#end();
     this.run.failed.push({ id: this.id, error });

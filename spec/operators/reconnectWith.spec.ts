@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  type Backoff,
   cancelPending,
   CircuitBreaker,
   consecutiveFailures,
@@ -11,6 +12,7 @@ import {
   ProtocolError,
   reconnectWith,
   RetryBudget,
+  type RetryPolicy,
   type SessionEvent,
   type TransportEvent,
 } from 'rx-lifeline';
@@ -371,6 +373,60 @@ describe('reconnectWith', () => {
           ]),
         101,
       );
+    });
+  });
+
+  it("ends with the classifier's own exception when it throws, giving the breaker's probe slot back", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const bug = new Error('classifier bug');
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(1), openFor: 10 });
+      breaker.admit().failure(); // open from 0 to 10, then half-open with one probe slot
+      const source = cold<TransportEvent>('--#', {}, reset);
+      const buggy = policy
+        .constant(1)
+        .breaker(breaker)
+        .classify(() => {
+          throw bug;
+        });
+      // Subscribes at 10: the dial takes the probe slot, fails at 12, and the classifier throws.
+      const session = cold('10ms x').pipe(mergeMap(() => source.pipe(reconnectWith(buggy))));
+      // prettier-ignore
+      expectObservable(summarize(session)).toBe('12ms #', undefined, bug);
+      // The slot was released, not left taken: the next attempt is admitted as the probe.
+      testScheduler.schedule(() => {
+        const permit = breaker.admit();
+        expect(permit.probe).to.equal(true);
+        permit.release();
+      }, 13);
+    });
+  });
+
+  it("ends with a TypeError, not an uncaught one, when the policy's random source or backoff misbehaves", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const source = cold<TransportEvent>('--#', {}, reset);
+      const badRandom = policy.constant(10).jitter('full', { random: () => 2 });
+      const nanNext: Backoff = { duration: 5, max: 100, next: () => ({ ...nanNext, duration: NaN }) };
+      const badBackoff = policy.backoff(nanNext);
+      const outcome = (retry: RetryPolicy) =>
+        source.pipe(
+          reconnectWith(retry),
+          map((event) => event.type),
+          catchError((error: Error) => of(`${error.name}: ${error.message}`)),
+        );
+      // prettier-ignore
+      expectObservable(outcome(badRandom)).toBe('--(e|)', {
+        e: 'TypeError: withJitter: random() must return a number in [0, 1), got 2',
+      });
+      // The first wait is the backoff's own duration; the second failure asks next() for a NaN.
+      // prettier-ignore
+      expectObservable(outcome(badBackoff)).toBe('--d 6ms (e|)', {
+        d: 'disconnected',
+        e:
+          'TypeError: policy.backoff: next() must return a Backoff whose duration is from 0 to its max ' +
+          '(at most 2147483647 ms), got duration NaN and max 100',
+      });
     });
   });
 

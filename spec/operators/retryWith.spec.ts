@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { GaveUpError } from 'rx-lifeline';
 import { CircuitBreaker, consecutiveFailures, policy, retryDelay, retryWith } from 'rx-lifeline';
-import { catchError, defer, of, retry, take } from 'rxjs';
+import { catchError, defer, mergeMap, of, retry, take } from 'rxjs';
 import { earlyTimers } from '../support/early-timers.js';
 import { newTestScheduler } from './support.js';
 
@@ -107,6 +107,42 @@ describe('retryWith', () => {
       // Fails at 1 (opens until 11); the probe at 11 answers at 12 and closes the breaker.
       expectObservable(first).toBe('12ms (r|)', { r: 'ok' });
       testScheduler.schedule(() => expect(breaker.state).to.equal('closed'), 13);
+    });
+  });
+  it("ends with the classifier's own exception when it throws, giving the breaker's probe slot back", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const bug = new Error('classifier bug');
+      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(1), openFor: 10 });
+      breaker.admit().failure(); // open from 0 to 10, then half-open with one probe slot
+      const failing = cold('--#', {}, unavailable);
+      const buggy = policy
+        .constant(1)
+        .breaker(breaker)
+        .classify(() => {
+          throw bug;
+        });
+      // Subscribes at 10: the attempt takes the probe slot, fails at 12, and the classifier throws.
+      const result = cold('10ms x').pipe(mergeMap(() => failing.pipe(retryWith(buggy))));
+      // prettier-ignore
+      expectObservable(result).toBe('12ms #', undefined, bug);
+      // The slot was released, not left taken: the next attempt is admitted as the probe.
+      testScheduler.schedule(() => {
+        const permit = breaker.admit();
+        expect(permit.probe).to.equal(true);
+        permit.release();
+      }, 13);
+    });
+  });
+
+  it("ends with a TypeError, not an uncaught one, when the policy's random source misbehaves", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const failing = cold('--#', {}, unavailable);
+      const badRandom = policy.constant(10).jitter('full', { random: () => 2 });
+      // prettier-ignore
+      expectObservable(failing.pipe(retryWith(badRandom))).toBe('--#', undefined,
+        new TypeError('withJitter: random() must return a number in [0, 1), got 2'));
     });
   });
 });
