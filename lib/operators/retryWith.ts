@@ -5,6 +5,7 @@ import {
   type MonoTypeOperatorFunction,
   type ObservableInput,
   type SchedulerLike,
+  type Subscriber,
 } from 'rxjs';
 import { DueTimer } from '../internal/due-timer.js';
 import { resolveConfig } from './resolve-config.js';
@@ -65,76 +66,104 @@ const CONFIG: KnownOptions<RetryConfig> = { policy: true, scheduler: true };
  */
 export function retryWith<T>(policyOrConfig: RetryPolicy | RetryConfig): MonoTypeOperatorFunction<T> {
   const { policy, scheduler } = resolveConfig('retryWith', policyOrConfig, CONFIG);
-  const { breaker, budget } = policy.config;
   return (source) =>
-    new Observable<T>((subscriber) => {
-      const failures = new FailureRun(policy, scheduler);
-      let permit: BreakerPermit | undefined;
-      let attemptSubscription = new Subscription();
-      const wait = new DueTimer(scheduler);
+    new Observable<T>((subscriber) => new RetryRun(source, subscriber, policy, scheduler).start());
+}
 
-      const attempt = () => {
-        success = false;
-        if (breaker) {
-          try {
-            permit = breaker.admit();
-          } catch (refusal) {
-            return fail(refusal);
-          }
-        }
-        const current = new Subscription();
-        attemptSubscription = current;
-        current.add(
-          source.subscribe({
-            next: (value) => {
-              // The first value is the attempt's success: a caller may stop listening right after
-              // it (firstValueFrom), and the breaker must still hear that the endpoint answered.
-              succeeded();
-              subscriber.next(value);
-            },
-            error: (error: unknown) => {
-              if (current === attemptSubscription) fail(error);
-            },
-            complete: () => {
-              succeeded();
-              subscriber.complete();
-            },
-          }),
-        );
-      };
+/**
+ * One subscription of {@link retryWith}: subscribe to the source under a breaker permit, and on
+ * each failure ask the policy whether and when to subscribe again.
+ */
+class RetryRun<T> {
+  readonly #failures: FailureRun;
+  #permit: BreakerPermit | undefined;
+  /** The current attempt's first value, or its completion, came: it was a success. */
+  #succeeded = false;
+  #attempt = new Subscription();
+  /** The wait before the next attempt, due by the scheduler's clock. */
+  readonly #wait: DueTimer;
+  readonly #source: Observable<T>;
+  readonly #subscriber: Subscriber<T>;
+  readonly #policy: RetryPolicy;
 
-      let success = false;
-      const succeeded = () => {
-        if (success) return;
-        success = true;
-        permit?.success();
-        permit = undefined;
-        budget?.deposit();
-      };
+  constructor(
+    source: Observable<T>,
+    subscriber: Subscriber<T>,
+    policy: RetryPolicy,
+    scheduler: SchedulerLike,
+  ) {
+    this.#source = source;
+    this.#subscriber = subscriber;
+    this.#policy = policy;
+    this.#failures = new FailureRun(policy, scheduler);
+    this.#wait = new DueTimer(scheduler);
+  }
 
-      const fail = (error: unknown) => {
-        attemptSubscription.unsubscribe();
-        const held = permit;
-        permit = undefined;
-        let decision: RetryDecision;
-        try {
-          decision = failures.failed(error, held);
-        } catch (bug) {
-          // The policy's classifier, random source or backoff threw: a bug in it ends the stream.
-          return subscriber.error(bug);
-        }
-        if (!decision.retry) return subscriber.error(failures.gaveUp(decision));
-        // Due by the scheduler's clock: a wait for a breaker to half-open never ends early.
-        wait.setIn(decision.delay, attempt);
-      };
+  /** Makes the first attempt; returns the subscription's teardown. */
+  start(): () => void {
+    this.#try();
+    return () => {
+      this.#attempt.unsubscribe();
+      this.#wait.cancel();
+      this.#permit?.release();
+    };
+  }
 
-      attempt();
-      return () => {
-        attemptSubscription.unsubscribe();
-        wait.cancel();
-        permit?.release();
-      };
-    });
+  #try(): void {
+    this.#succeeded = false;
+    const { breaker } = this.#policy.config;
+    if (breaker) {
+      try {
+        this.#permit = breaker.admit();
+      } catch (refusal) {
+        return this.#fail(refusal);
+      }
+    }
+    const current = new Subscription();
+    this.#attempt = current;
+    current.add(
+      this.#source.subscribe({
+        next: (value) => {
+          // The first value is the attempt's success: a caller may stop listening right after it
+          // (firstValueFrom), and the breaker must still hear that the endpoint answered.
+          this.#succeed();
+          this.#subscriber.next(value);
+        },
+        error: (error: unknown) => {
+          if (current === this.#attempt) this.#fail(error);
+        },
+        complete: () => {
+          this.#succeed();
+          this.#subscriber.complete();
+        },
+      }),
+    );
+  }
+
+  #succeed(): void {
+    if (this.#succeeded) return;
+    this.#succeeded = true;
+    this.#permit?.success();
+    this.#permit = undefined;
+    this.#policy.config.budget?.deposit();
+  }
+
+  #fail(error: unknown): void {
+    this.#attempt.unsubscribe();
+    const permit = this.#permit;
+    this.#permit = undefined;
+    const failures = this.#failures;
+    let decision: RetryDecision;
+    try {
+      decision = failures.failed(error, permit);
+    } catch (bug) {
+      // The policy's classifier, random source or backoff threw: a bug in it ends the stream.
+      return this.#subscriber.error(bug);
+    }
+    if (!decision.retry) return this.#subscriber.error(failures.gaveUp(decision));
+    // Due by the scheduler's clock: a wait for a breaker to half-open never ends early.
+    this.#wait.setIn(decision.delay, () => this.#try());
+  }
 }
 
 /**
