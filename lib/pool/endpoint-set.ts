@@ -6,6 +6,7 @@ import {
   Subscription,
   type ObservableInput,
   type SchedulerLike,
+  type Subscriber,
 } from 'rxjs';
 import { LifelineError } from '../core/errors.js';
 import type { HandshakeResult } from '../core/transport.js';
@@ -434,78 +435,11 @@ export class EndpointSet<T> {
    */
   use<R>(fn: (endpoint: Endpoint<T>) => ObservableInput<R>): Observable<R> {
     checkFunction('EndpointSet.use', 'fn', fn);
-    return new Observable<R>((subscriber) => {
-      const attempted = new Set<string>();
-      const failures: EndpointFailure[] = [];
-      let permit: BreakerPermit | undefined;
-      let attempt = new Subscription();
-
-      const fail = (endpoint: Endpoint<T>, error: unknown, emitted: boolean): void => {
-        attempt.unsubscribe();
-        const held = permit;
-        permit = undefined;
-        // After a value, the permit was settled as a success and the subscriber has seen output.
-        if (emitted || !held) return subscriber.error(error);
-        let verdict: FailureClass;
-        try {
-          verdict = settleFailure(held, this.#classifier, error);
-        } catch (classifierError) {
-          return subscriber.error(classifierError);
-        }
-        if (verdict !== 'transient') return subscriber.error(error);
-        failures.push({ id: endpoint.id, error, attempted: true });
-        tryNext();
-      };
-
-      const tryNext = (): void => {
-        let choice: Choice<T>;
-        try {
-          choice = this.#choose(attempted);
-        } catch (error) {
-          // A random() out of range, or a breaker that threw something else than a refusal.
-          return subscriber.error(error);
-        }
-        const { picked, refusals } = choice;
-        if (!picked) return subscriber.error(allFailed([...failures, ...refusals]));
-        const { endpoint } = picked;
-        attempted.add(endpoint.id);
-        permit = picked.permit;
-        let source: Observable<R>;
-        try {
-          source = from(fn(endpoint));
-        } catch (error) {
-          return fail(endpoint, error, false);
-        }
-        let emitted = false;
-        const current = new Subscription();
-        attempt = current;
-        current.add(
-          source.subscribe({
-            next: (value) => {
-              if (!emitted) {
-                emitted = true;
-                permit?.success();
-                permit = undefined;
-              }
-              subscriber.next(value);
-            },
-            error: (error: unknown) => fail(endpoint, error, emitted),
-            complete: () => {
-              permit?.success();
-              permit = undefined;
-              subscriber.complete();
-            },
-          }),
-        );
-      };
-
-      tryNext();
-      return () => {
-        attempt.unsubscribe();
-        permit?.release();
-        permit = undefined;
-      };
-    });
+    const failover: Failover<T> = {
+      choose: (exclude) => this.#choose(exclude),
+      classify: (error) => this.#classifier(error),
+    };
+    return new Observable<R>((subscriber) => new FailoverRun(failover, fn, subscriber).start());
   }
 
   /** {@link EndpointSet.pick}, also saying which endpoints were refused by their breaker. */
@@ -550,6 +484,114 @@ export class EndpointSet<T> {
 }
 
 /** The error ending a call of `use` that ran out of endpoints; attempts come before refusals. */
+/** What a {@link FailoverRun} asks of its {@link EndpointSet}. */
+interface Failover<T> {
+  /** The next endpoint to try, not one of `exclude`, and the endpoints refused by their breaker. */
+  choose(exclude: ReadonlySet<string>): Choice<T>;
+  classify(error: unknown): FailureClass;
+}
+
+/**
+ * One subscription of {@link EndpointSet.use}: runs `fn` on the endpoint chosen, and fails over to
+ * the next choice on a transient failure before the first value, each endpoint at most once.
+ */
+class FailoverRun<T, R> {
+  readonly #attempted = new Set<string>();
+  readonly #failures: EndpointFailure[] = [];
+  /** The current attempt's permit, until it is settled. */
+  #permit: BreakerPermit | undefined;
+  #attempt = new Subscription();
+  readonly #set: Failover<T>;
+  readonly #fn: (endpoint: Endpoint<T>) => ObservableInput<R>;
+  readonly #subscriber: Subscriber<R>;
+
+  constructor(
+    set: Failover<T>,
+    fn: (endpoint: Endpoint<T>) => ObservableInput<R>,
+    subscriber: Subscriber<R>,
+  ) {
+    this.#set = set;
+    this.#fn = fn;
+    this.#subscriber = subscriber;
+  }
+
+  /** Makes the first attempt; returns the subscription's teardown. */
+  start(): () => void {
+    this.#tryNext();
+    return () => {
+      this.#attempt.unsubscribe();
+      this.#permit?.release();
+      this.#permit = undefined;
+    };
+  }
+
+  #tryNext(): void {
+    let choice: Choice<T>;
+    try {
+      choice = this.#set.choose(this.#attempted);
+    } catch (error) {
+      // A random() out of range, or a breaker that threw something else than a refusal.
+      return this.#subscriber.error(error);
+    }
+    const { picked, refusals } = choice;
+    if (!picked) return this.#subscriber.error(allFailed([...this.#failures, ...refusals]));
+    const { endpoint } = picked;
+    this.#attempted.add(endpoint.id);
+    this.#permit = picked.permit;
+    let source: Observable<R>;
+    try {
+      source = from(this.#fn(endpoint));
+    } catch (error) {
+      return this.#fail(endpoint, error, false);
+    }
+    this.#run(endpoint, source);
+  }
+
+  #run(endpoint: Endpoint<T>, source: Observable<R>): void {
+    let emitted = false;
+    const current = new Subscription();
+    this.#attempt = current;
+    current.add(
+      source.subscribe({
+        next: (value) => {
+          if (!emitted) {
+            emitted = true;
+            this.#succeed();
+          }
+          this.#subscriber.next(value);
+        },
+        error: (error: unknown) => this.#fail(endpoint, error, emitted),
+        complete: () => {
+          this.#succeed();
+          this.#subscriber.complete();
+        },
+      }),
+    );
+  }
+
+  #succeed(): void {
+    this.#permit?.success();
+    this.#permit = undefined;
+  }
+
+  #fail(endpoint: Endpoint<T>, error: unknown, emitted: boolean): void {
+    this.#attempt.unsubscribe();
+    const held = this.#permit;
+    this.#permit = undefined;
+    // After a value, the permit was settled as a success and the subscriber has seen output.
+    if (emitted || !held) return this.#subscriber.error(error);
+    let verdict: FailureClass;
+    try {
+      verdict = settleFailure(held, (failure) => this.#set.classify(failure), error);
+    } catch (classifierError) {
+      return this.#subscriber.error(classifierError);
+    }
+    if (verdict !== 'transient') return this.#subscriber.error(error);
+    this.#failures.push({ id: endpoint.id, error, attempted: true });
+    this.#tryNext();
+  }
+}
+
 function allFailed(failures: readonly EndpointFailure[]): AllEndpointsFailedError {
   const tried = failures.filter((f) => f.attempted).length;
   const refused = failures.length - tried;
