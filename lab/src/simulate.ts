@@ -304,13 +304,9 @@ function simulateOne(
 
   const fail = (c: number, error: unknown): void => {
     const permit = permits[c];
-    if (permit) {
-      if (retryPolicies[c]!.config.classify(error) === 'transient') permit.failure();
-      else permit.release();
-      permits[c] = undefined;
-    }
+    permits[c] = undefined;
     deciding = c;
-    const decision = runs[c]!.decide(error);
+    const decision = runs[c]!.failed(error, permit);
     if (!decision.retry) {
       state[c] = GAVE_UP;
       giveUps++;
