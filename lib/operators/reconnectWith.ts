@@ -5,9 +5,9 @@ import type { ConnectedEvent, Link } from '../core/transport.js';
 import { DueTimer } from '../internal/due-timer.js';
 import { describeValue } from '../internal/describe-value.js';
 import { resolveConfig } from './resolve-config.js';
-import { FailureRun } from '../policies/failure-run.js';
+import { FailureRun, retryOrEnd } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
-import { RetryPolicy, type RetryDecision } from '../policies/retry-policy.js';
+import { RetryPolicy } from '../policies/retry-policy.js';
 import { checkOneOf, type KnownOptions } from '../internal/validate.js';
 
 /**
@@ -255,20 +255,13 @@ class ReconnectRun<E extends { readonly type: string }> {
     this.#timer.cancel();
     const permit = this.#permit;
     this.#permit = undefined;
-    const failures = this.#failures;
-    let decision: RetryDecision;
-    try {
-      // A connection that never proved healthy counts against the endpoint (see settleFailure).
-      decision = failures.failed(error, permit);
-    } catch (bug) {
-      // The policy's classifier, random source or backoff threw: a bug in it ends the stream.
-      return this.#subscriber.error(bug);
-    }
-    if (!decision.retry) return this.#subscriber.error(failures.gaveUp(decision));
+    // A connection that never proved healthy counts against the endpoint (see settleFailure).
+    const delay = retryOrEnd(this.#failures, error, permit, this.#subscriber);
+    if (delay === undefined) return;
     // The next dial is armed first: a subscriber that unsubscribes on hearing of the
     // disconnect cancels it in the teardown.
-    this.#timer.setIn(decision.delay, () => this.#dial());
-    this.#subscriber.next({ type: 'disconnected', error, attempt: failures.attempts, delay: decision.delay });
+    this.#timer.setIn(delay, () => this.#dial());
+    this.#subscriber.next({ type: 'disconnected', error, attempt: this.#failures.attempts, delay });
   }
 
   /** A layer that spans connections is piped before this one: said at once, never retried. */

@@ -9,9 +9,9 @@ import {
 } from 'rxjs';
 import { DueTimer } from '../internal/due-timer.js';
 import { resolveConfig } from './resolve-config.js';
-import { FailureRun } from '../policies/failure-run.js';
+import { FailureRun, retryOrEnd } from '../policies/failure-run.js';
 import type { BreakerPermit } from '../policies/circuit-breaker.js';
-import type { RetryDecision, RetryPolicy } from '../policies/retry-policy.js';
+import type { RetryPolicy } from '../policies/retry-policy.js';
 import type { KnownOptions } from '../internal/validate.js';
 
 /**
@@ -152,17 +152,9 @@ class RetryRun<T> {
     this.#attempt.unsubscribe();
     const permit = this.#permit;
     this.#permit = undefined;
-    const failures = this.#failures;
-    let decision: RetryDecision;
-    try {
-      decision = failures.failed(error, permit);
-    } catch (bug) {
-      // The policy's classifier, random source or backoff threw: a bug in it ends the stream.
-      return this.#subscriber.error(bug);
-    }
-    if (!decision.retry) return this.#subscriber.error(failures.gaveUp(decision));
+    const delay = retryOrEnd(this.#failures, error, permit, this.#subscriber);
     // Due by the scheduler's clock: a wait for a breaker to half-open never ends early.
-    this.#wait.setIn(decision.delay, () => this.#try());
+    if (delay !== undefined) this.#wait.setIn(delay, () => this.#try());
   }
 }
 

@@ -90,3 +90,28 @@ export class FailureRun {
     });
   }
 }
+
+/**
+ * An operator's attempt failed with `error` (see {@link FailureRun.failed}): returns the delay to
+ * wait before the next attempt, or ends `subscriber` and returns `undefined`, with the run's
+ * {@link GaveUpError} when the policy gives up, or with what the policy threw (a bug in its
+ * classifier, random source or backoff, which must not escape from an RxJS callback).
+ * @internal
+ */
+export function retryOrEnd(
+  failures: FailureRun,
+  error: unknown,
+  permit: BreakerPermit | undefined,
+  subscriber: { error(error: unknown): void },
+): number | undefined {
+  let decision: RetryDecision;
+  try {
+    decision = failures.failed(error, permit);
+  } catch (bug) {
+    subscriber.error(bug);
+    return undefined;
+  }
+  if (decision.retry) return decision.delay;
+  subscriber.error(failures.gaveUp(decision));
+  return undefined;
+}
