@@ -19,7 +19,14 @@ import {
 import { seededRandom } from 'rx-lifeline/testing';
 import { catchError, defer, EMPTY, map, mergeMap, of, takeWhile, type Observable } from 'rxjs';
 import { earlyTimers } from '../support/early-timers.js';
-import { FakeLink, newTestScheduler, summarize, transportValues } from './support.js';
+import {
+  expectProbeFree,
+  FakeLink,
+  halfOpenAt10,
+  newTestScheduler,
+  summarize,
+  transportValues,
+} from './support.js';
 
 const reset = new ConnectionResetError('reset', { phase: 'read', code: 'ECONNRESET' });
 
@@ -380,8 +387,7 @@ describe('reconnectWith', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable }) => {
       const bug = new Error('classifier bug');
-      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(1), openFor: 10 });
-      breaker.admit().failure(); // open from 0 to 10, then half-open with one probe slot
+      const breaker = halfOpenAt10();
       const source = cold<TransportEvent>('--#', {}, reset);
       const buggy = policy
         .constant(1)
@@ -394,11 +400,7 @@ describe('reconnectWith', () => {
       // prettier-ignore
       expectObservable(summarize(session)).toBe('12ms #', undefined, bug);
       // The slot was released, not left taken: the next attempt is admitted as the probe.
-      testScheduler.schedule(() => {
-        const permit = breaker.admit();
-        expect(permit.probe).to.equal(true);
-        permit.release();
-      }, 13);
+      expectProbeFree(testScheduler, breaker, 13);
     });
   });
 

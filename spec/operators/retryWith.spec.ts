@@ -3,7 +3,7 @@ import type { GaveUpError } from 'rx-lifeline';
 import { CircuitBreaker, consecutiveFailures, policy, retryDelay, retryWith } from 'rx-lifeline';
 import { catchError, defer, mergeMap, of, retry, take } from 'rxjs';
 import { earlyTimers } from '../support/early-timers.js';
-import { newTestScheduler } from './support.js';
+import { expectProbeFree, halfOpenAt10, newTestScheduler } from './support.js';
 
 const unavailable = Object.assign(new Error('503'), { status: 503 });
 const broken = Object.assign(new Error('500'), { status: 500 });
@@ -113,8 +113,7 @@ describe('retryWith', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable }) => {
       const bug = new Error('classifier bug');
-      const breaker = new CircuitBreaker({ strategy: consecutiveFailures(1), openFor: 10 });
-      breaker.admit().failure(); // open from 0 to 10, then half-open with one probe slot
+      const breaker = halfOpenAt10();
       const failing = cold('--#', {}, unavailable);
       const buggy = policy
         .constant(1)
@@ -127,11 +126,7 @@ describe('retryWith', () => {
       // prettier-ignore
       expectObservable(result).toBe('12ms #', undefined, bug);
       // The slot was released, not left taken: the next attempt is admitted as the probe.
-      testScheduler.schedule(() => {
-        const permit = breaker.admit();
-        expect(permit.probe).to.equal(true);
-        permit.release();
-      }, 13);
+      expectProbeFree(testScheduler, breaker, 13);
     });
   });
 
