@@ -62,10 +62,10 @@ export class FailureRun {
   }
 
   /**
-   * An attempt failed with `error`: settles its breaker permit, if it had one (see
-   * {@link settleFailure}), then records the failure and asks the policy what to do next. Throws
-   * what the policy's classifier, random source or backoff throws (a bug in it), the permit
-   * released first: the caller ends its stream with it.
+   * An attempt failed with `error`: settles its breaker permit, if it had one (a failure the
+   * policy's classifier calls transient counts against the endpoint; any other is released), then
+   * records the failure and asks the policy what to do next. Throws what the policy's classifier,
+   * random source or backoff throws (a bug in it), the permit released first: end the stream with it.
    */
   failed(error: unknown, permit: BreakerPermit | undefined): RetryDecision {
     if (permit) settleFailure(permit, this.#policy.config.classify, error);

@@ -272,7 +272,8 @@ export class RetryPolicy {
   /**
    * Replaces the classifier: a function that says `'transient'` (retry) or `'permanent'` (give up),
    * or {@link ClassifyOptions} for the default {@link classifyFailure}. An exception thrown by the
-   * function escapes from `decide`.
+   * function escapes from `decide`; {@link reconnectWith}, {@link retryWith}, `EndpointSet.use` and
+   * {@link fanout} end their stream with it, after releasing the attempt's breaker permit.
    *
    * @default classifyFailure
    * @throws TypeError if given neither a function nor an options object, or options it does not know.
