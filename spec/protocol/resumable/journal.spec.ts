@@ -12,8 +12,9 @@ import {
   type Link,
   type MemoryPair,
   type SessionJournal,
+  type JournalState,
 } from 'rx-lifeline';
-import { catchError, map, of, type Subscription } from 'rxjs';
+import { map, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A session server on `pair` that echoes each frame upper-cased and records what it got. */
@@ -154,33 +155,67 @@ describe('resumable with a journal: a client process that dies resumes its sessi
   });
 
   it('a damaged journal fails the stream with a TypeError saying so, before any dial', () => {
-    const damaged: SessionJournal = {
-      ...memoryJournal(),
-      restore: () => ({
-        session: undefined,
-        token: undefined,
-        lastSeq: 3,
+    // Each state breaks one rule: frames numbered up to lastSeq without a gap, lastSeq and
+    // received whole counts, and no frame numbered below 1.
+    const states = [
+      { lastSeq: 3, received: 0, frames: [{ seq: 1, frame: 'x' }] },
+      {
+        lastSeq: 2,
         received: 0,
-        frames: [{ seq: 1, frame: 'x' }],
-      }),
+        frames: [
+          { seq: 1, frame: 'x' },
+          { seq: 1, frame: 'y' },
+        ],
+      },
+      {
+        lastSeq: 1,
+        received: 0,
+        frames: [
+          { seq: 0, frame: 'x' },
+          { seq: 1, frame: 'y' },
+        ],
+      },
+      { lastSeq: -1, received: 0, frames: [] },
+      { lastSeq: 1.5, received: 0, frames: [] },
+      { lastSeq: 1, received: -1, frames: [{ seq: 1, frame: 'x' }] },
+      { lastSeq: 1, received: NaN, frames: [{ seq: 1, frame: 'x' }] },
+      { lastSeq: 1, received: 2.5, frames: [{ seq: 1, frame: 'x' }] },
+    ];
+    for (const state of states) {
+      const error = restoreError({ session: undefined, token: undefined, ...state });
+      expect(error, JSON.stringify(state)).to.be.instanceOf(TypeError);
+      expect((error as Error).message).to.include("the journal's state does not hold together");
+    }
+    // And a state that holds together is taken.
+    const good = {
+      session: undefined,
+      token: undefined,
+      lastSeq: 2,
+      received: 5,
+      frames: [{ seq: 2, frame: 'y' }],
     };
+    expect(restoreError(good)).to.equal(undefined);
+  });
+
+  /** What resuming from a journal holding `state` fails with, before any dial; undefined if nothing. */
+  function restoreError(state: JournalState): unknown {
+    const damaged: SessionJournal = { ...memoryJournal(), restore: () => state };
     const errors: unknown[] = [];
     let dialled = false;
     const pair = memory();
     const server = pair.server.subscribe((event) => {
       if (event.type === 'connection') dialled = true;
     });
-    pair.transport
-      .pipe(
-        reconnectWith(policy.constant(10)),
-        resumable({ journal: damaged }),
-        catchError((e: unknown) => of(e)),
-      )
-      .subscribe((e) => errors.push(e));
+    const client = pair.transport
+      .pipe(reconnectWith(policy.constant(10)), resumable({ journal: damaged }))
+      .subscribe({ error: (e: unknown) => errors.push(e) });
     server.unsubscribe();
-    expect(errors[0]).to.be.instanceOf(TypeError);
-    expect((errors[0] as Error).message).to.include("the journal's state does not hold together");
-    expect(dialled).to.equal(false);
+    client.unsubscribe();
+    if (errors.length > 0) expect(dialled, 'dialled before failing').to.equal(false);
+    return errors[0];
+  }
+
+  it('refuses a journal that is not a SessionJournal', () => {
     expect(() => resumable({ journal: { restore: () => undefined } as never })).to.throw(
       TypeError,
       'resumable: journal must be a SessionJournal (memoryJournal(), fileJournal(path)), got an object without session, sent, acked, received, clear',
