@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { RecordingLink } from 'rx-lifeline/testing';
+import {
+  resolveSideOptions,
+  SessionSide,
+  type SideConfig,
+} from '../../../lib/protocol/resumable/session-side.js';
+import { newTestScheduler } from '../../operators/support.js';
+
+// The replay and ack state of one side of a session, driven directly: frames sent on an attached
+// link, acks from the peer, and what `send()` and `drain$` tell the sender.
+
+/** A side attached to a recording link (which takes every frame at once), in virtual time. */
+function attachedSide(config: SideConfig<string>) {
+  const scheduler = newTestScheduler();
+  const side = new SessionSide<string>(resolveSideOptions('spec', { scheduler, ...config }), {
+    endNow: (error) => expect.fail(`ended: ${String(error)}`),
+  });
+  const link = new RecordingLink();
+  side.attach(link, 0);
+  const drains: number[] = [];
+  side.drain$.subscribe(() => drains.push(side.lastSeq - side.buffer.firstSeq + 1));
+  return { side, link, drains };
+}
+
+describe('SessionSide (the replay and ack state of a session)', () => {
+  it('send() answers false from half of maxFrames, and drain$ waits until acks bring the buffer below it', () => {
+    const { side, drains } = attachedSide({ maxFrames: 8 });
+    const answers = ['a', 'b', 'c', 'd', 'e', 'f'].map((frame) => side.send(frame));
+    // The link took every frame at once; the buffer holds them until acked.
+    expect(answers).to.deep.equal([true, true, true, false, false, false]);
+    side.receiveAck(2); // 4 held: still at the high-water mark, however idle the link
+    expect(drains, 'after the first ack').to.deep.equal([]);
+    side.receiveAck(3); // 3 held: below it
+    expect(drains, 'after the second ack (frames held then)').to.deep.equal([3]);
+    side.dispose();
+  });
+
+  it('send() with a sizeOf answers true for a frame the link took, and false from half of maxBytes', () => {
+    const { side, link } = attachedSide({ maxBytes: 64, sizeOf: () => 16 });
+    // 16 bytes held, then 32: half of maxBytes is the high-water mark, reached by the second.
+    expect([side.send('a'), side.send('b')]).to.deep.equal([true, false]);
+    expect(link.sent.length, 'both written').to.equal(2);
+    side.dispose();
+  });
+});
