@@ -814,6 +814,30 @@ describe('resumable', () => {
     expect(testScheduler.actions).to.have.length(0);
   });
 
+  it('the session link says closed once the stream ended, by unsubscribing or by a failure', () => {
+    for (const how of ['unsubscribe', 'fail'] as const) {
+      const testScheduler = newTestScheduler();
+      let link: Link<string> | undefined;
+      let ended = false;
+      const seen: boolean[] = [];
+      testScheduler.run(() => {
+        const pair = memory({ latency: 1 });
+        const srv = server(pair, { sessionTtl: 50 }).subscribe();
+        const sub = client(pair, {}, (l) => (link = l)).subscribe({ complete: () => (ended = true) });
+        testScheduler.schedule(() => seen.push(link!.closed), 5);
+        // Unsubscribed at 10; or cut at 10 and kept out until the session expired (at 60): the
+        // resume at 75 is refused and the stream fails with SessionLostError.
+        if (how === 'unsubscribe') testScheduler.schedule(() => sub.unsubscribe(), 10);
+        else testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 10);
+        testScheduler.schedule(() => pair.faults.refuse(false), 75);
+        testScheduler.schedule(() => seen.push(link!.closed), 100);
+        testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 110);
+      });
+      expect(seen, how).to.deep.equal([false, true]);
+      expect(ended, `${how}: the stream ended`).to.equal(how === 'fail');
+    }
+  });
+
   it('fails loudly when misused', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
