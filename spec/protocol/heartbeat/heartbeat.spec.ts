@@ -201,15 +201,35 @@ describe('heartbeat', () => {
   });
 
   it('a frame that is not a heartbeat envelope is a ProtocolError', () => {
-    const testScheduler = newTestScheduler();
-    testScheduler.run(({ expectObservable }) => {
-      const pair = memory({ latency: 1 });
-      rawServer(pair, (_frame, link) => link.send('plain')).subscribe();
-      const client = pair.transport.pipe(heartbeat({ interval: 5, timeout: 20 }));
-      // The client's first ping (at 6) is answered with a plain string at 8.
-      // prettier-ignore
-      expectObservable(marbles(client)).toBe('-c 6ms (x|)', { c: 'c', x: 'E:ProtocolError' });
-    });
+    // Data is [0, frame], a ping [1, id, t0], a pong [2, id, t0, t1, t2], all numbers: each of
+    // these breaks one rule, by its kind, its length or the type of a field.
+    const notEnvelopes = [
+      'plain',
+      {},
+      [],
+      [0],
+      [0, 'a', 'b'],
+      [1, 5],
+      [1, 5, 6, 7],
+      [1, 'x', 6],
+      [1, 5, null],
+      [2, 1, 2, 3],
+      [2, 1, 2, 3, 4, 5],
+      [2, 1, 2, 3, 'x'],
+      [3, 'a'],
+      ['0', 'a'],
+    ];
+    for (const answer of notEnvelopes) {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        rawServer(pair, (_frame, link) => link.send(answer)).subscribe();
+        const client = pair.transport.pipe(heartbeat({ interval: 5, timeout: 20 }));
+        // The client's first ping (at 6) is answered with the frame at 8.
+        // prettier-ignore
+        expectObservable(marbles(client)).toBe('-c 6ms (x|)', { c: 'c', x: 'E:ProtocolError' });
+      });
+    }
   });
 
   it('unsubscribing clears its timers and closes the connection', () => {
