@@ -388,6 +388,38 @@ describe('cancelPending', () => {
       expect((fed[1]!.error as Error).message).to.match(/malformed response part 1n/);
     });
 
+    it('a response or message whose shape is wrong fails the stream with a ProtocolError; a sound one is taken', () => {
+      // Request 1 is out. Responses are [2, id, 'next' | 'value' | 'error', value] or
+      // [2, id, 'complete']; messages [0, message]. Each of these breaks one rule.
+      const malformed = [
+        [2, 1, 'value'],
+        [2, 1, 'next'],
+        [2, 1, 'complete', 'x'],
+        [2, 1, 'value', 1, 2],
+        [2, 1, 'error', 'not an error'],
+        [2, 1, 'done', 1],
+        [2, 'x', 'value', 1],
+        [2, 9, 'value', 1],
+        [0],
+        [0, 'a', 'b'],
+      ];
+      for (const frame of malformed) {
+        const { error } = feedLayer(layer, [frame], requesting);
+        expect(ProtocolError.is(error), JSON.stringify(frame)).to.equal(true);
+      }
+      const sound = feedLayer(
+        layer,
+        [
+          [2, 1, 'next', 'v'],
+          [0, 'm'],
+          [2, 1, 'complete'],
+        ],
+        requesting,
+      );
+      expect(sound.error).to.equal(undefined);
+      expect(sound.types).to.deep.equal(['request-link', 'connected', 'frame']);
+    });
+
     it('property: it emits frames or fails with a ProtocolError, and never throws', async () => {
       const part = fc.constantFrom('next', 'value', 'error', 'complete');
       const envelopes = fc.oneof(
