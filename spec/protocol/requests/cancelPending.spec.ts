@@ -6,7 +6,17 @@ import type {
   RequestLinkEvent,
   TransportEvent,
 } from 'rx-lifeline';
-import { cancelPending, GaveUpError, memory, policy, ProtocolError, type RequestHandler } from 'rx-lifeline';
+import {
+  cancelPending,
+  GaveUpError,
+  memory,
+  policy,
+  ProtocolError,
+  reconnectWith,
+  resumable,
+  type RequestHandler,
+  type RequestLink,
+} from 'rx-lifeline';
 import { catchError, concat, map, NEVER, of, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { clientOn, serveOn, serveSessionsOn } from './support.js';
@@ -201,6 +211,36 @@ describe('cancelPending', () => {
       expect(results.filter((r) => r.includes('!'))).to.have.length(2);
       expect(results.some((r) => r.includes('Error'))).to.equal(false);
     });
+  });
+
+  it("over resumable({ onOverflow: 'event' }), a message the full replay buffer refused waits here and goes once acks make room", () => {
+    const testScheduler = newTestScheduler();
+    const events: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1 });
+      // The server acks 20 ms after a frame: the client's replay buffer of 2 frames fills first.
+      const server = serveSessionsOn(pair, counting(1).handler, {
+        ackInterval: 20,
+        ackEvery: 1000,
+      }).subscribe();
+      let link: RequestLink<string> | undefined;
+      const subscription = pair.transport
+        .pipe(
+          reconnectWith(policy.constant(10)),
+          resumable({ maxFrames: 2, onOverflow: 'event', ackInterval: 5 }),
+          cancelPending<string>(),
+        )
+        .subscribe((event) => {
+          if (event.type === 'request-link') link = event.link as RequestLink<string>;
+          else if (event.type === 'frame') events.push(`${String(event.frame)}@${testScheduler.now()}`);
+        });
+      testScheduler.schedule(() => ['a', 'b', 'c'].forEach((message) => link!.send(message)), 5);
+      testScheduler.schedule(() => events.push(`queued ${link!.queued}`), 6);
+      cleanup(testScheduler, 80, subscription, server);
+    });
+    // a and b arrive at 6 and come back at 7; the server's ack (26) reaches the client at 27,
+    // which makes room for c: sent then, back at 29.
+    expect(events).to.deep.equal(['queued 1', 'A@7', 'B@7', 'C@29']);
   });
 
   it('a request timeout fails it with RequestTimeoutError and cancels it on the server', () => {
