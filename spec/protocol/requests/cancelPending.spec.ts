@@ -394,10 +394,35 @@ describe('cancelPending', () => {
         if (event.type === 'connection')
           event.connection.subscribe((e) => e.type === 'connected' && e.link.send('not an envelope'));
       });
-      clientOn(pair, { events });
+      const { link } = clientOn(pair, { events });
+      events.push(`closed ${link.closed}`);
+      testScheduler.schedule(() => events.push(`closed ${link.closed}`), 5);
       cleanup(testScheduler, 10, server);
     });
-    expect(events).to.deep.equal(['connected', 'error:ProtocolError']);
+    // The request link says closed once its stream ended, with no close() asked.
+    expect(events).to.deep.equal(['closed false', 'connected', 'error:ProtocolError', 'closed true']);
+  });
+
+  it('the request link says closed from the moment close() is asked, before the stream has ended', () => {
+    const testScheduler = newTestScheduler();
+    const events: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, counting(1).handler).subscribe();
+      const { link, subscription } = clientOn(pair, { events });
+      testScheduler.schedule(() => {
+        events.push(`closed ${link.closed}`);
+        link.close();
+        events.push(`closed ${link.closed}, close requested ${link.closeRequested}`);
+      }, 5);
+      cleanup(testScheduler, 30, subscription, server);
+    });
+    expect(events).to.deep.equal([
+      'connected',
+      'closed false',
+      'closed true, close requested true',
+      'complete',
+    ]);
   });
 
   describe('given any value a peer can decode to', () => {
