@@ -403,7 +403,7 @@ describe('cancelPending', () => {
     expect(events).to.deep.equal(['closed false', 'connected', 'error:ProtocolError', 'closed true']);
   });
 
-  it('the request link says closed from the moment close() is asked, before the stream has ended', () => {
+  it('the request link says closed, and close requested, as soon as close() returns', () => {
     const testScheduler = newTestScheduler();
     const events: string[] = [];
     testScheduler.run(() => {
