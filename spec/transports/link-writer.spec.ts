@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { encodeFrames, EncodeError, msgpackCodec, SendBufferFullError, type Codec } from 'rx-lifeline';
+import {
+  encodeFrames,
+  EncodeError,
+  LinkClosedError,
+  msgpackCodec,
+  SendBufferFullError,
+  type Codec,
+} from 'rx-lifeline';
 import { LinkWriter, writerSettings, type ByteSink } from '../../lib/transports/link-writer.js';
 import { msgpackValue, simpleValue } from '../codec/arbitraries.js';
 
@@ -188,5 +195,65 @@ describe('LinkWriter batches', () => {
       expect((error as EncodeError).message).to.equal(`Frame could not be encoded: ${shown}`);
       expect((error as EncodeError).cause).to.equal(value);
     }
+  });
+});
+
+describe('LinkWriter ends', () => {
+  /** A writer over a sink that confirms a batch only when the test says, and counts its ends. */
+  function deferredWriter() {
+    const calls: string[] = [];
+    const pending: (() => void)[] = [];
+    const ticks: (() => void)[] = [];
+    const sink: ByteSink = {
+      write: (batch, done) => {
+        calls.push(`write ${batch.length}`);
+        pending.push(done);
+      },
+      end: (reason) => calls.push(`end ${String(reason)}`),
+    };
+    const limits = { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 };
+    const writer = new LinkWriter<unknown>(
+      writerSettings(msgpackCodec(), limits, (flush) => ticks.push(flush)),
+      sink,
+      { transport: 'memory', remote: 'b', local: 'a' },
+    );
+    const tick = () => ticks.splice(0).forEach((run) => run());
+    const confirm = () => pending.splice(0).forEach((done) => done());
+    return { writer, calls, tick, confirm };
+  }
+
+  it('close() ends the sink once, after the last batch, however often the writer flushes after', () => {
+    const { writer, calls, tick, confirm } = deferredWriter();
+    writer.send('a');
+    writer.close('bye');
+    expect(writer.closed).to.equal(true);
+    tick();
+    confirm(); // the batch's confirmation flushes again: nothing more to write, nor to end
+    tick();
+    expect(calls).to.deep.equal(['write 6', 'end bye']);
+    expect(writer.writeReport()).to.include({ lastFrame: 'whole', framesLeft: 1 });
+  });
+
+  it('after fail(), it is closed, refuses frames, completes drain$, and a second fail changes nothing', () => {
+    const { writer, tick } = deferredWriter();
+    let drained = false;
+    writer.drain$.subscribe({ complete: () => (drained = true) });
+    writer.send('a');
+    tick();
+    writer.fail(6); // the whole batch is known never to have arrived
+    const report = writer.writeReport();
+    expect(report).to.include({ lastFrame: 'not-started', framesLeft: 0 });
+    expect(writer.closed).to.equal(true);
+    expect(drained).to.equal(true);
+    expect(() => writer.send('b')).to.throw(LinkClosedError);
+    writer.fail(0);
+    expect(writer.writeReport()).to.deep.equal(report);
+  });
+
+  it('after dispose(), it is closed and refuses frames', () => {
+    const { writer } = deferredWriter();
+    writer.dispose();
+    expect(writer.closed).to.equal(true);
+    expect(() => writer.send('a')).to.throw(LinkClosedError);
   });
 });
