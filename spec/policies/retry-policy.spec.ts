@@ -192,6 +192,12 @@ describe('RetryPolicy', () => {
           .maxHint(0)
           .decide({ error: http(503, { retryAfterMs: 5_000 }), attempt: 1, firstFailureAt: 0, now: 0 }),
       ).to.include({ delay: 100 });
+      // Even a hint of 0 ("now"): maxHint(0) ignores it, and the backoff waits.
+      expect(
+        retry
+          .maxHint(0)
+          .decide({ error: http(503, { retryAfterMs: 0 }), attempt: 1, firstFailureAt: 0, now: 0 }),
+      ).to.include({ delay: 100 });
       expect(() => retry.maxHint(-1)).to.throw(TypeError, 'RetryPolicy.maxHint: ms must be a number ≥ 0');
     });
     it('works on any error, not only HTTP ones', () => {
@@ -480,6 +486,17 @@ describe('RetryPolicy.breaker and RetryPolicy.budget across copies of the librar
       TypeError,
       'RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got an object of class Breaker',
     );
+    // Values that are not objects of a class are described as they are.
+    for (const [value, shown] of [
+      [5, '5'],
+      [{}, 'an object'],
+      [null, 'null'],
+    ] as const) {
+      expect(() => policy.exponential().breaker(value as never)).to.throw(
+        TypeError,
+        `RetryPolicy.breaker: expected a CircuitBreaker (new CircuitBreaker(…)), got ${shown}`,
+      );
+    }
     expect(CircuitBreaker.is({ state$: null })).to.equal(false);
   });
 });
