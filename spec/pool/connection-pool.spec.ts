@@ -274,21 +274,35 @@ describe('ConnectionPool', () => {
   });
 
   it('retries once, transparently, a dial that failed before anything was written', () => {
-    const testScheduler = newTestScheduler();
-    const refused = new DialError('refused', { code: 'ECONNREFUSED' });
-    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const failing = cold<TransportEvent>('-#', {}, refused);
-      const working = cold('-c', connectionValues());
-      const script: Transport[] = [failing, working];
-      let dials = 0;
-      const pool = new ConnectionPool({ dial: () => script[dials++]!, idleTimeout: 0 });
-      // prettier-ignore
-      {
-        expectObservable(outcome(pool.transport(HOST)), '^--!').toBe('--c');
-        expectSubscriptions(failing.subscriptions).toBe('^!');
-        expectSubscriptions(working.subscriptions).toBe('-^-!');
-      }
+    // A refused dial, and a connection lost before it connected whose report says that nothing,
+    // or nothing yet, was written.
+    const writeOf = (lastFrame: 'none' | 'not-started') => ({
+      lastFrame,
+      unconfirmedFrames: lastFrame === 'none' ? 0 : 1,
+      unconfirmedBytes: lastFrame === 'none' ? 0 : 3,
+      framesLeft: 0,
     });
+    const failures = [
+      new DialError('refused', { code: 'ECONNREFUSED' }),
+      new ConnectionResetError('reset', { phase: 'read', write: writeOf('none') }),
+      new ConnectionResetError('reset', { phase: 'write', write: writeOf('not-started') }),
+    ];
+    for (const failure of failures) {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const failing = cold<TransportEvent>('-#', {}, failure);
+        const working = cold('-c', connectionValues());
+        const script: Transport[] = [failing, working];
+        let dials = 0;
+        const pool = new ConnectionPool({ dial: () => script[dials++]!, idleTimeout: 0 });
+        // prettier-ignore
+        {
+          expectObservable(outcome(pool.transport(HOST)), '^--!').toBe('--c');
+          expectSubscriptions(failing.subscriptions).toBe('^!');
+          expectSubscriptions(working.subscriptions).toBe('-^-!');
+        }
+      });
+    }
   });
 
   it('reports the second failure of a dial, and never retries one that may have written', () => {
