@@ -189,13 +189,11 @@ function classifyStatus(status: number, retryHttp500: boolean): FailureClass {
   if (TRANSIENT_STATUSES.has(status)) return 'transient';
   // 500 Internal Server Error: may be passing trouble, is often a bug; see retryHttp500.
   if (status === 500) return retryHttp500 ? 'transient' : 'permanent';
-  // 401 Unauthorized and 403 Forbidden: the credentials will not improve by themselves; fix them
-  // (refresh a token) and start over rather than retry.
-  if (status === 401 || status === 403) return 'permanent';
-  // Every other 4xx says the request itself is wrong: sent again, it is wrong again.
-  if (status >= 400 && status < 500) return 'permanent';
-  // Other 5xx (501 Not Implemented, 505, 507, …) do not promise recovery; nor is a 1xx, 2xx or
-  // 3xx raised as an error understood.
+  // Every other status is permanent. 401 Unauthorized and 403 Forbidden: the credentials will not
+  // improve by themselves; fix them (refresh a token) and start over rather than retry. Any other
+  // 4xx says the request itself is wrong: sent again, it is wrong again. The other 5xx (501 Not
+  // Implemented, 505, 507, …) do not promise recovery; nor is a 1xx, 2xx or 3xx raised as an error
+  // understood.
   return 'permanent';
 }
 
