@@ -787,6 +787,35 @@ describe('resumable', () => {
     });
   });
 
+  it("welcomes a client whose versions overlap the server's (1 and 2) with the highest shared one, and refuses others", () => {
+    const cases: [readonly [number, number], string][] = [
+      [[1, 1], 'v1'],
+      [[0, 1], 'v1'],
+      [[1, 2], 'v2'],
+      [[2, 2], 'v2'],
+      [[2, 9], 'v2'],
+      [[3, 4], 'refused: version'],
+      [[0, 0], 'refused: version'],
+    ];
+    for (const [versions, expected] of cases) {
+      const testScheduler = newTestScheduler();
+      const answers: string[] = [];
+      testScheduler.run(() => {
+        const pair = memory({ latency: 1 });
+        const srv = server(pair).subscribe();
+        const sub = pair.transport.subscribe((event) => {
+          if (event.type === 'connected') event.link.send([2, { v: versions, received: 0 }]);
+          else {
+            const [, body] = event.frame as [number, { v?: number; reason?: string }];
+            answers.push(body.v !== undefined ? `v${body.v}` : `refused: ${String(body.reason)}`);
+          }
+        });
+        testScheduler.schedule(() => (sub.unsubscribe(), srv.unsubscribe()), 10);
+      });
+      expect(answers, JSON.stringify(versions)).to.deep.equal([expected]);
+    }
+  });
+
   it('a server that is not a session server is a ProtocolError, not frames', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
