@@ -294,6 +294,30 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
     // Its client, cut off by the close, finds the session gone when it comes back.
     expect(clientErrors.map((e) => (e as SessionLostError).reason)).to.deep.equal(['unknown-session']);
   });
+
+  it('a session its application closes while its client is away ends at once, not at its TTL', () => {
+    const testScheduler = newTestScheduler();
+    const ended: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server = acceptSessions<string>(pair.server, {
+        store: memorySessionStore(),
+        sessionTtl: 1_000,
+      }).subscribe((session) => {
+        session.events$.subscribe({ complete: () => ended.push(`ended@${testScheduler.now()}`) });
+        // The client is cut off at 20 (and kept out); the application closes at 30.
+        testScheduler.schedule(() => session.link.close(), 30 - testScheduler.now());
+      });
+      const sub = client(
+        () => pair,
+        [],
+        () => undefined,
+      );
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 20);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(ended).to.deep.equal(['ended@30']);
+  });
 });
 
 /** A thenable already rejected, calling back at once (virtual time, like the memory store). */
