@@ -306,7 +306,10 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
       }).subscribe((session) => {
         session.events$.subscribe({ complete: () => ended.push(`ended@${testScheduler.now()}`) });
         // The client is cut off at 20 (and kept out); the application closes at 30.
-        testScheduler.schedule(() => session.link.close(), 30 - testScheduler.now());
+        testScheduler.schedule(() => {
+          session.link.close();
+          ended.push(`closed ${session.link.closed}, close requested ${session.link.closeRequested}`);
+        }, 30 - testScheduler.now());
       });
       const sub = client(
         () => pair,
@@ -316,7 +319,7 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
       testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 20);
       testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 100);
     });
-    expect(ended).to.deep.equal(['ended@30']);
+    expect(ended).to.deep.equal(['ended@30', 'closed true, close requested true']);
   });
 });
 
