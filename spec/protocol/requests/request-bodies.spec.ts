@@ -222,6 +222,30 @@ describe('streamed request bodies (requests layer v2)', () => {
       expect(seen).to.deep.equal(['up:a@3', 'up:b@5', 'up:aborted@6', 'up:E:AbortError@6']);
     });
 
+    it('a handler that subscribes to body$ only after its request was cancelled gets an AbortError at once', () => {
+      const testScheduler = newTestScheduler();
+      const seen: string[] = [];
+      testScheduler.run(({ cold, expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        let late: Observable<unknown> | undefined;
+        const server = serveOn(pair, (_payload, { body$ }) => {
+          late = body$;
+          return NEVER;
+        }).subscribe();
+        const { link, subscription } = clientOn(pair);
+        // Unsubscribed at 5: the cancel reaches the server at 6; the handler reads its body at 10.
+        expectObservable(shown(link.request('up', { body: cold('-a-b-c-d|') })), '^ 4ms !').toBe('');
+        testScheduler.schedule(() => {
+          late!.subscribe({
+            next: (chunk) => seen.push(`chunk ${String(chunk)}`),
+            error: (error: Error) => seen.push(`${error.name}@${testScheduler.now()}`),
+          });
+        }, 10);
+        cleanup(testScheduler, 30, subscription, server);
+      });
+      expect(seen).to.deep.equal(['AbortError@10']);
+    });
+
     it('a timeout mid-body does the same, and the request fails with RequestTimeoutError', () => {
       const testScheduler = newTestScheduler();
       const seen: string[] = [];
