@@ -279,6 +279,30 @@ describe('streamed request bodies (requests layer v2)', () => {
   });
 
   describe('bounds', () => {
+    it('chunks that come after the handler stopped reading are dropped, not held against maxBodyChunks', () => {
+      const testScheduler = newTestScheduler();
+      const read: string[] = [];
+      testScheduler.run(({ cold, expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        // Reads the first chunk, stops reading, and answers at 20.
+        const server = serveOn(
+          pair,
+          (_payload, { body$ }) => {
+            body$.pipe(take(1)).subscribe((chunk) => read.push(String(chunk)));
+            return timer(20).pipe(map(() => 'done'));
+          },
+          { config: { maxBodyChunks: 2 } },
+        ).subscribe();
+        const { link, subscription } = clientOn(pair);
+        // Five chunks arrive from 3 to 11, four of them after the handler left body$.
+        expectObservable(shown(link.request('skim', { body: cold('-a-b-c-d-e|') }))).toBe('23ms (r|)', {
+          r: 'done',
+        });
+        cleanup(testScheduler, 40, subscription, server);
+      });
+      expect(read).to.deep.equal(['a']);
+    });
+
     it('over maxBodyChunks unread chunks, that request fails with RequestBodyOverflowError; the connection goes on', () => {
       const testScheduler = newTestScheduler();
       const reasons: unknown[] = [];
