@@ -423,6 +423,12 @@ describe('RetryPolicy', () => {
       ['breaker({})', () => base.breaker({} as never), /CircuitBreaker/],
       ['budget({})', () => base.budget({} as never), /RetryBudget/],
       ['policy.backoff({})', () => policy.backoff({} as never), /Backoff/],
+      [
+        'policy.backoff(null)',
+        () => policy.backoff(null as never),
+        /^policy.backoff: expected a Backoff, got null$/,
+      ],
+      ['policy.backoff(5)', () => policy.backoff(5 as never), /^policy.backoff: expected a Backoff, got 5$/],
       ['policy.exponential({ factor: 0 })', () => policy.exponential({ factor: 0 }), /factor/],
       [
         'decide with attempt 0',
