@@ -364,6 +364,30 @@ describe('HandshakeAdmission.drain() with serveRequests and acceptSessions', () 
     expect(log).to.deep.equal(['44:response 40', '44:drained', '44:failed PeerClosedError']);
   });
 
+  it('does not wait for a layer that leaves while it drains: it counts as having answered', () => {
+    // A layer (as acceptSessions joins) that never answers; its server is unsubscribed at 10,
+    // while the drain waits for it to write out (or, the second time, to store) what it holds.
+    for (const stalls of ['beforeGoAway', 'afterClose'] as const) {
+      const testScheduler = newTestScheduler();
+      const log: string[] = [];
+      testScheduler.run(() => {
+        const admission = new HandshakeAdmission();
+        const leave = admission.joinDrain({
+          beforeGoAway: (ready) => (stalls === 'beforeGoAway' ? log.push('asked to write') : ready()),
+          afterClose: (done) => (stalls === 'afterClose' ? log.push('asked to store') : done()),
+        });
+        admission
+          .drain({ timeout: 1_000 })
+          .subscribe({ complete: () => log.push(`drained@${testScheduler.now()}`) });
+        testScheduler.schedule(() => leave(), 10);
+      });
+      expect(log, stalls).to.deep.equal([
+        stalls === 'beforeGoAway' ? 'asked to write' : 'asked to store',
+        'drained@10',
+      ]);
+    }
+  });
+
   it('says what is wrong with its options', () => {
     const admission = new HandshakeAdmission();
     expect(() => admission.drain({ timeout: -1 })).to.throw(TypeError, 'timeout must be a number ≥ 0');
