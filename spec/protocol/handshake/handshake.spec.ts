@@ -273,6 +273,21 @@ describe('handshake (wire v2)', () => {
       expect(second.server.events[0]!.handshake).to.deep.equal({ layers: {}, identity: 'token-2' });
     });
 
+    it('fails the connection with what a credentials function throws or its Promise rejects with, sending no hello', async () => {
+      const denied = new Error('no token yet');
+      for (const credentials of [
+        () => {
+          throw denied;
+        },
+        () => Promise.reject(denied),
+      ]) {
+        const client = side(handshake({ layers: [], credentials }), '127.0.0.1:7000');
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(client.error).to.equal(denied);
+        expect(client.link.sent).to.deep.equal([]);
+      }
+    });
+
     for (const verdict of [undefined, null, false]) {
       it(`refuses 'unauthorized' (permanent) when authenticate returns ${String(verdict)}`, async () => {
         const { client, server } = await meet(
