@@ -582,7 +582,7 @@ class FailoverRun<T, R> {
     if (emitted || !held) return this.#subscriber.error(error);
     let verdict: FailureClass;
     try {
-      verdict = settleFailure(held, (failure) => this.#set.classify(failure), error);
+      verdict = settleFailure(held, this.#set.classify, error);
     } catch (classifierError) {
       return this.#subscriber.error(classifierError);
     }
