@@ -1,5 +1,5 @@
 import { describeValue } from '../internal/describe-value.js';
-import { BehaviorSubject, ReplaySubject, Subject, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, ReplaySubject, Subject, type Observable, type Observer } from 'rxjs';
 import { LinkClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { FrameEvent } from '../core/transport.js';
@@ -186,75 +186,18 @@ export type SessionOut<E> = E extends RequestLinkEvent<infer Out> ? Out : never;
 export function openSession<E extends { readonly type: string }>(
   stream: Observable<E>,
 ): ClientSession<SessionIn<E>, SessionOut<E>> {
-  type In = SessionIn<E>;
   type Out = SessionOut<E>;
   if (typeof (stream as Partial<Observable<E>> | null)?.subscribe !== 'function') {
     throw new TypeError(`openSession: stream must be an Observable, got ${describeValue(stream)}`);
   }
-  const messages = new Subject<In>();
-  const states = new BehaviorSubject<ClientState>({ status: 'connecting' });
-  const resets = new Subject<SessionResetEvent>();
-  // One event, emitted while this subscribes: kept for a later subscriber.
-  const restored = new ReplaySubject<RequestsRestoredEvent>(1);
-  const recovered = new Subject<RecoveredResponseEvent>();
-  let link: RequestLink<Out> | undefined;
-  let closed = false;
-
-  const end = (state: ClientState) => {
-    if (closed) return;
-    closed = true;
-    states.next(state);
-    states.complete();
-    resets.complete();
-    restored.complete();
-    recovered.complete();
-    if (state.status === 'closed' && 'error' in state) messages.error(state.error);
-    else messages.complete();
-  };
-
-  const subscription: Subscription = stream.subscribe({
-    next: (event: { readonly type: string }) => {
-      switch (event.type) {
-        case 'request-link':
-          link ??= (event as RequestLinkEvent<Out>).link;
-          return;
-        case 'connected':
-        case 'resumed':
-          if (states.value.status !== 'connected') states.next({ status: 'connected' });
-          return;
-        case 'session-reset': {
-          const reset = event as SessionResetEvent;
-          states.next({ status: 'reset', reason: reset.reason, lost: reset.lost });
-          resets.next(reset);
-          return;
-        }
-        case 'disconnected': {
-          const { attempt, delay, error } = event as DisconnectedEvent;
-          states.next({ status: 'reconnecting', attempt, delay, error });
-          return;
-        }
-        case 'frame':
-          messages.next((event as FrameEvent<In>).frame);
-          return;
-        case 'restored':
-          restored.next(event as RequestsRestoredEvent);
-          return;
-        case 'recovered-response':
-          recovered.next(event as RecoveredResponseEvent);
-          return;
-        default:
-      }
-    },
-    error: (error: unknown) => end({ status: 'closed', error }),
-    complete: () => end({ status: 'closed' }),
-  });
-
-  if (!link) {
+  const events = new SessionEvents<SessionIn<E>, Out>();
+  const subscription = stream.subscribe(events);
+  const requestLink = events.link;
+  if (!requestLink) {
     subscription.unsubscribe();
     throw new TypeError('openSession: the stream emitted no request link; pipe cancelPending() last');
   }
-  const requestLink: RequestLink<Out> = link;
-
+  const { messages, states, resets, restored, recovered } = events;
   return {
     messages$: messages.asObservable(),
     state$: states.asObservable(),
@@ -262,14 +205,85 @@ export function openSession<E extends { readonly type: string }>(
     restored$: restored.asObservable(),
     recovered$: recovered.asObservable(),
     send: (message) => {
-      if (closed) throw new LinkClosedError('The session is closed');
+      if (events.closed) throw new LinkClosedError('The session is closed');
       return requestLink.send(message);
     },
     request: (payload, options) => requestLink.request(payload, options),
     close: () => {
-      if (closed || requestLink.closeRequested) return [];
+      if (events.closed || requestLink.closeRequested) return [];
       requestLink.close();
       return requestLink.unsent;
     },
   };
+}
+
+/**
+ * What {@link openSession} hears from its stream, sorted into the session's Observables: a
+ * `request-link` event gives the link, connection events move `state$`, frames go to `messages$`,
+ * and the stream's end closes them all.
+ */
+class SessionEvents<In, Out> implements Observer<{ readonly type: string }> {
+  readonly messages = new Subject<In>();
+  readonly states = new BehaviorSubject<ClientState>({ status: 'connecting' });
+  readonly resets = new Subject<SessionResetEvent>();
+  /** One event, emitted while `openSession` subscribes: kept for a later subscriber. */
+  readonly restored = new ReplaySubject<RequestsRestoredEvent>(1);
+  readonly recovered = new Subject<RecoveredResponseEvent>();
+  /** The first request link the stream emitted. */
+  link: RequestLink<Out> | undefined;
+  /** Set once the stream ended: the session is closed. */
+  closed = false;
+
+  next(event: { readonly type: string }): void {
+    switch (event.type) {
+      case 'request-link':
+        this.link ??= (event as RequestLinkEvent<Out>).link;
+        return;
+      case 'connected':
+      case 'resumed':
+        if (this.states.value.status !== 'connected') this.states.next({ status: 'connected' });
+        return;
+      case 'session-reset': {
+        const reset = event as SessionResetEvent;
+        this.states.next({ status: 'reset', reason: reset.reason, lost: reset.lost });
+        this.resets.next(reset);
+        return;
+      }
+      case 'disconnected': {
+        const { attempt, delay, error } = event as DisconnectedEvent;
+        this.states.next({ status: 'reconnecting', attempt, delay, error });
+        return;
+      }
+      case 'frame':
+        this.messages.next((event as FrameEvent<In>).frame);
+        return;
+      case 'restored':
+        this.restored.next(event as RequestsRestoredEvent);
+        return;
+      case 'recovered-response':
+        this.recovered.next(event as RecoveredResponseEvent);
+        return;
+      default:
+    }
+  }
+
+  error(error: unknown): void {
+    this.#end({ status: 'closed', error });
+  }
+
+  complete(): void {
+    this.#end({ status: 'closed' });
+  }
+
+  #end(state: ClientState): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.states.next(state);
+    this.states.complete();
+    this.resets.complete();
+    this.restored.complete();
+    this.recovered.complete();
+    if (state.status === 'closed' && 'error' in state) this.messages.error(state.error);
+    else this.messages.complete();
+  }
 }

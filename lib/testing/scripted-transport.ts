@@ -1,4 +1,4 @@
-import { Observable, Subject, Subscription } from 'rxjs';
+import { Observable, Subject, Subscription, type Observer, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import { ConnectionResetError, DialError } from '../core/errors.js';
 import type { Transport, TransportEvent } from '../core/transport.js';
@@ -127,6 +127,45 @@ export function scriptedTransport<In = string, Out = unknown>(
   script: string | readonly string[],
   options: ScriptedTransportOptions<In> = {},
 ): RecordedTransport<In, Out> {
+  const { scripts, values } = checkArguments(cold, script, options);
+  // `#` errors with a marker, replaced per connection by the real error (or the user's).
+  const failure = Symbol('scripted failure');
+  const plays = scripts.map((s) => cold(s, undefined, failure));
+  // A script of its own, never played: its subscription log records every dial, whichever script.
+  const log = cold('');
+  const links: RecordingLink<Out>[] = [];
+  const sent = new Subject<Out>();
+  let dials = 0;
+
+  const transport = new Observable<TransportEvent<In, Out>>((subscriber) => {
+    const dial = ++dials;
+    const logIndex = log.logSubscribedFrame();
+    const play = new ScriptedDial<In, Out>(dial, subscriber, {
+      scheduler: log.scheduler,
+      values,
+      failure,
+      options,
+      onLink: (link) => {
+        link.sent$.subscribe((frame) => sent.next(frame));
+        links.push(link);
+      },
+    });
+    play.connection.add(plays[Math.min(dial, plays.length) - 1]!.subscribe(play));
+    return () => {
+      play.dispose();
+      log.logUnsubscribedFrame(logIndex);
+    };
+  });
+
+  return Object.assign(transport, { subscriptions: log.subscriptions, links, sent$: sent.asObservable() });
+}
+
+/** Checks {@link scriptedTransport}'s arguments; answers its scripts and values. */
+function checkArguments<In>(
+  cold: ColdFactory,
+  script: string | readonly string[],
+  options: ScriptedTransportOptions<In>,
+): { scripts: string[]; values: Readonly<Record<string, In>> } {
   checkFunction('scriptedTransport', 'cold', cold);
   const scripts = typeof script === 'string' ? [script] : Array.isArray(script) ? [...script] : [];
   if (scripts.length === 0 || scripts.some((s) => typeof s !== 'string')) {
@@ -142,71 +181,85 @@ export function scriptedTransport<In = string, Out = unknown>(
   if (Object.hasOwn(values, 'c')) {
     throw new TypeError("scriptedTransport: 'c' is the connected event and cannot have a value");
   }
-  // `#` errors with a marker, replaced per connection by the real error (or the user's).
-  const failure = Symbol('scripted failure');
-  const plays = scripts.map((s) => cold(s, undefined, failure));
-  // A script of its own, never played: its subscription log records every dial, whichever script.
-  const log = cold('');
-  const scheduler = log.scheduler;
-  const links: RecordingLink<Out>[] = [];
-  const sent = new Subject<Out>();
-  let dials = 0;
+  return { scripts, values };
+}
 
-  const transport = new Observable<TransportEvent<In, Out>>((subscriber) => {
-    const dial = ++dials;
-    const play = plays[Math.min(dial, plays.length) - 1]!;
-    const logIndex = log.logSubscribedFrame();
-    const connection = new Subscription();
-    let link: RecordingLink<Out> | undefined;
+/** What every dial of one {@link scriptedTransport} shares. */
+interface DialSettings<In, Out> {
+  readonly scheduler: SchedulerLike;
+  readonly values: Readonly<Record<string, In>>;
+  /** What a script's `#` errors with, before it is replaced. */
+  readonly failure: symbol;
+  readonly options: ScriptedTransportOptions<In>;
+  /** Called with each new link. */
+  readonly onLink: (link: RecordingLink<Out>) => void;
+}
 
-    const connect = () => {
-      if (link) return subscriber.error(new TypeError(`scriptedTransport: script of dial ${dial} has two c`));
-      link = new RecordingLink<Out>({
-        scheduler,
-        info: { transport: 'scripted', local: `scripted#${dial}/client`, remote: `scripted#${dial}/server` },
-        onClose: () => connection.add(scheduler.schedule(() => subscriber.complete())),
-      });
-      link.sent$.subscribe((frame) => sent.next(frame));
-      links.push(link);
-      subscriber.next({ type: 'connected', link });
-    };
+/** One dial of a {@link scriptedTransport}: plays its script's letters as transport events. */
+class ScriptedDial<In, Out> implements Observer<string> {
+  /** The script's subscription and the completion scheduled by `link.close()`. */
+  readonly connection = new Subscription();
+  #link: RecordingLink<Out> | undefined;
 
-    connection.add(
-      play.subscribe({
-        next: (letter) => {
-          if (letter === 'c') return connect();
-          if (!link) {
-            return subscriber.error(
-              new TypeError(`scriptedTransport: script of dial ${dial} delivers '${letter}' before c`),
-            );
-          }
-          subscriber.next({
-            type: 'frame',
-            frame: (Object.hasOwn(values, letter) ? values[letter] : letter) as In,
-          });
-        },
-        error: (error: unknown) => {
-          if (error !== failure) return subscriber.error(error);
-          if ('error' in options) return subscriber.error(options.error);
-          subscriber.error(
-            link
-              ? new ConnectionResetError(`Scripted connection ${link.info.local} was reset`, {
-                  phase: 'read',
-                  code: 'ECONNRESET',
-                  write: link.writeReport(),
-                })
-              : new DialError(`Scripted dial ${dial} was refused`, { code: 'ECONNREFUSED' }),
-          );
-        },
-        complete: () => subscriber.complete(),
-      }),
+  constructor(
+    readonly dial: number,
+    readonly subscriber: Subscriber<TransportEvent<In, Out>>,
+    readonly settings: DialSettings<In, Out>,
+  ) {}
+
+  next(letter: string): void {
+    if (letter === 'c') return this.#connect();
+    if (!this.#link) {
+      return this.subscriber.error(
+        new TypeError(`scriptedTransport: script of dial ${this.dial} delivers '${letter}' before c`),
+      );
+    }
+    const { values } = this.settings;
+    this.subscriber.next({
+      type: 'frame',
+      frame: (Object.hasOwn(values, letter) ? values[letter] : letter) as In,
+    });
+  }
+
+  error(error: unknown): void {
+    const { failure, options } = this.settings;
+    if (error !== failure) return this.subscriber.error(error);
+    if ('error' in options) return this.subscriber.error(options.error);
+    const link = this.#link;
+    this.subscriber.error(
+      link
+        ? new ConnectionResetError(`Scripted connection ${link.info.local} was reset`, {
+            phase: 'read',
+            code: 'ECONNRESET',
+            write: link.writeReport(),
+          })
+        : new DialError(`Scripted dial ${this.dial} was refused`, { code: 'ECONNREFUSED' }),
     );
-    return () => {
-      connection.unsubscribe();
-      link?.end();
-      log.logUnsubscribedFrame(logIndex);
-    };
-  });
+  }
 
-  return Object.assign(transport, { subscriptions: log.subscriptions, links, sent$: sent.asObservable() });
+  complete(): void {
+    this.subscriber.complete();
+  }
+
+  /** Ends the script and the link. */
+  dispose(): void {
+    this.connection.unsubscribe();
+    this.#link?.end();
+  }
+
+  #connect(): void {
+    const { dial, subscriber } = this;
+    if (this.#link) {
+      return subscriber.error(new TypeError(`scriptedTransport: script of dial ${dial} has two c`));
+    }
+    const { scheduler } = this.settings;
+    const link = new RecordingLink<Out>({
+      scheduler,
+      info: { transport: 'scripted', local: `scripted#${dial}/client`, remote: `scripted#${dial}/server` },
+      onClose: () => this.connection.add(scheduler.schedule(() => subscriber.complete())),
+    });
+    this.#link = link;
+    this.settings.onLink(link);
+    subscriber.next({ type: 'connected', link });
+  }
 }
