@@ -122,12 +122,15 @@ describe('fileJournal: one process per journal (its lock file)', () => {
     const live = thrown(() => fileJournal(path)) as JournalLockedError;
     expect(live.holder).to.deep.equal({ pid: process.ppid, host: 'elsewhere' });
     expect(live.message).to.include(`process ${process.ppid} on elsewhere`);
-    writeFileSync(`${path}.lock`, 'not a lock');
-    const foreign = thrown(() => fileJournal(path)) as JournalLockedError;
-    expect(foreign).to.be.instanceOf(JournalLockedError);
-    expect(foreign.holder).to.equal(undefined);
-    expect(foreign.message).to.include('did not write').and.to.include('remove that file');
-    expect(readFileSync(`${path}.lock`, 'utf8'), 'a lock it does not own stays').to.equal('not a lock');
+    // Not JSON, or no pid a process can have (0 would name this process group to the signal probe).
+    for (const content of ['not a lock', '{"pid":0,"host":"h"}', '{"pid":-1}', '{"pid":1.5}']) {
+      writeFileSync(`${path}.lock`, content);
+      const foreign = thrown(() => fileJournal(path)) as JournalLockedError;
+      expect(foreign, content).to.be.instanceOf(JournalLockedError);
+      expect(foreign.holder, content).to.equal(undefined);
+      expect(foreign.message).to.include('did not write').and.to.include('remove that file');
+      expect(readFileSync(`${path}.lock`, 'utf8'), 'a lock it does not own stays').to.equal(content);
+    }
   });
 
   it('removes the guard of a process that died while breaking a stale lock, and takes the lock', async () => {
