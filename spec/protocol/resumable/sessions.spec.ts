@@ -196,6 +196,49 @@ describe('acceptSessions', () => {
     watch.unsubscribe();
   });
 
+  it('stats$ tells the counts at once on subscribe, then each change as it happens', () => {
+    const testScheduler = newTestScheduler();
+    const seen: Partial<SessionServerStats>[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const initial: SessionServerStats[] = [];
+      acceptSessions(pair.server)
+        .stats$.subscribe((stats) => initial.push(stats))
+        .unsubscribe();
+      expect(initial.map(({ connections, sessions }) => ({ connections, sessions }))).to.deep.equal([
+        { connections: 0, sessions: 0 },
+      ]);
+      const server = serve(pair, { sessionTtl: 50 });
+      const look = () => {
+        const { connections, handshaking, sessions, refused } = server.stats();
+        seen.push({ connections, handshaking, sessions, refused: { ...refused } });
+      };
+      // A client welcomed at 3 and gone at 10: its session expires 50 ms after the server saw it go.
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello())), '^ 10ms !').toBe('-c-w', { c: 'c', w: 'w' });
+      // One refused at 23, its connection still open.
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello(UNKNOWN, ZEROS))), '20ms ^ 10ms !').toBe('21ms c-u', { c: 'c', u: 'u' });
+      at(testScheduler, 25, look);
+      at(testScheduler, 55, look);
+      at(testScheduler, 65, look);
+      at(testScheduler, 70, () => server.stop());
+    });
+    const refused = (unknown: number) => ({
+      'unknown-session': unknown,
+      'bad-token': 0,
+      version: 0,
+      overloaded: 0,
+      locked: 0,
+      store: 0,
+    });
+    expect(seen).to.deep.equal([
+      { connections: 1, handshaking: 1, sessions: 1, refused: refused(1) },
+      { connections: 0, handshaking: 0, sessions: 1, refused: refused(1) },
+      { connections: 0, handshaking: 0, sessions: 0, refused: refused(1) },
+    ]);
+  });
+
   it('a second connection resuming a session closes the first, which is no longer counted', () => {
     const testScheduler = newTestScheduler();
     const seen: SessionServerStats[] = [];
