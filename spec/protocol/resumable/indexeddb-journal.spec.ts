@@ -71,6 +71,14 @@ describe('indexedDbJournal', () => {
       expect(IndexedDbJournalError.is(error)).to.equal(true);
       expect(error).to.include({ reason: 'unavailable', journal: 'chat' });
       expect((error as Error).message).to.contain('use memoryJournal() or fileJournal() there');
+      expect(Object.hasOwn(error as object, 'cause'), 'no cause to tell').to.equal(false);
+    });
+
+    it("keeps the cause it is given as the error's cause", () => {
+      const cause = new Error('QuotaExceededError');
+      const error = new IndexedDbJournalError('full', { journal: 'chat', reason: 'storage', cause });
+      expect(error.cause).to.equal(cause);
+      expect(error).to.include({ journal: 'chat', reason: 'storage' });
     });
   });
 
