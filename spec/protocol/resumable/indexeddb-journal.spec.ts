@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type * as lifeline from 'rx-lifeline';
-import { indexedDbJournal, IndexedDbJournalError } from 'rx-lifeline';
+import { indexedDbJournal, IndexedDbJournalError, JournalHeldError } from 'rx-lifeline';
 
 /** What the page has as `window.lifeline`: the same exports, bundled for it. */
 type Lifeline = typeof lifeline;
@@ -74,11 +74,15 @@ describe('indexedDbJournal', () => {
       expect(Object.hasOwn(error as object, 'cause'), 'no cause to tell').to.equal(false);
     });
 
-    it("keeps the cause it is given as the error's cause", () => {
+    it('its errors keep the cause they are given as their cause, and have none otherwise', () => {
       const cause = new Error('QuotaExceededError');
       const error = new IndexedDbJournalError('full', { journal: 'chat', reason: 'storage', cause });
       expect(error.cause).to.equal(cause);
       expect(error).to.include({ journal: 'chat', reason: 'storage' });
+      const held = new JournalHeldError('held', { journal: 'chat', reason: 'held', cause });
+      expect(held.cause).to.equal(cause);
+      const bare = new JournalHeldError('held', { journal: 'chat', reason: 'held' });
+      expect(Object.hasOwn(bare, 'cause')).to.equal(false);
     });
   });
 
