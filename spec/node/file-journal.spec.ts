@@ -495,6 +495,27 @@ describe('fileJournal', () => {
     expect(open(path).restore()).to.deep.equal(model.restore());
   });
 
+  it('flushes the file it truncated on opening (a torn tail), and nothing when there was none', () => {
+    const path = join(dir, 'torn-flush.journal');
+    const journal = open(path);
+    journal.sent(1, 'kept');
+    journal.close();
+    const whole = readFileSync(path);
+    const opening = (bytes: Buffer) => {
+      writeFileSync(path, bytes);
+      const calls = recordFsCalls();
+      try {
+        open(path).close();
+      } finally {
+        calls.restore();
+      }
+      return calls.log;
+    };
+    expect(opening(whole), 'whole').to.deep.equal([]);
+    expect(opening(Buffer.concat([whole, Buffer.from([0, 0, 0, 9, 1])])), 'torn').to.deep.equal(['fsync']);
+    expect(statSync(path).size).to.equal(whole.length);
+  });
+
   it('ignores and removes a stray .tmp left by a crash between writing it and the rename', () => {
     const path = join(dir, 'stray.journal');
     const journal = open(path);

@@ -380,6 +380,17 @@ describe('heartbeat', () => {
       }
     });
 
+    it('a pong that does not answer the latest ping, by its id or by its time, is no sample', () => {
+      // No ping went out yet (the clock never moves): the latest is id 0, sent at 0.
+      expect(feed([[2, 0, 0, 1, 2]]).types, 'the answer').to.deep.equal(['connected', 'heartbeat']);
+      for (const pong of [
+        [2, 0, 5, 1, 2],
+        [2, 3, 0, 1, 2],
+      ]) {
+        expect(feed([pong]), String(pong)).to.deep.equal({ types: ['connected'], error: undefined });
+      }
+    });
+
     it('a pong whose times add up to an infinity is a ProtocolError, not a sample', () => {
       const { types, error } = feed([[2, 0, 0, Number.MAX_VALUE, -Number.MAX_VALUE]]);
       expect(types).to.deep.equal(['connected']);
