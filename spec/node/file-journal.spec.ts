@@ -4,6 +4,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -16,12 +17,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileJournal, JournalError, type FileSessionJournal } from '../../lib/node/index.js';
 import { crc32 } from '../../lib/node/crc32.js';
+import { msgpackCodec } from '../../lib/codec/codec.js';
 import { layerOwnFrame } from '../../lib/internal/layer-own-frame.js';
 import {
   memoryJournal,
   type JournalState,
   type SessionJournal,
 } from '../../lib/protocol/resumable/journal.js';
+import { recordFsCalls } from '../support/fs-flushes.js';
 
 type Op =
   | { kind: 'session'; id: string; token: string }
@@ -185,6 +188,156 @@ describe('fileJournal', () => {
     });
   });
 
+  it("flushes as its fsync says: each write under 'always', none under 'never', each commit, session and clear under 'batch'", () => {
+    const calls = recordFsCalls();
+    try {
+      const always = open(join(dir, 'always.journal'), { fsync: 'always' });
+      calls.log.length = 0; // creating a file flushed its directory
+      always.sent(1, 'a');
+      always.acked(1);
+      expect(calls.log, "'always'").to.deep.equal(['fdatasync', 'fdatasync']);
+
+      const never = open(join(dir, 'never.journal'), { fsync: 'never' });
+      calls.log.length = 0;
+      never.session('1'.repeat(32), 'a'.repeat(32));
+      never.sent(1, 'a');
+      never.clear();
+      expect(calls.log, "'never'").to.deep.equal([]);
+
+      const batch = open(join(dir, 'batch.journal'));
+      calls.log.length = 0;
+      batch.sent(1, 'a');
+      batch.received(2);
+      expect(calls.log, 'nothing before the commit').to.deep.equal([]);
+      batch.commit!();
+      batch.commit!(); // nothing pending: nothing to flush
+      expect(calls.log, 'one flush per commit').to.deep.equal(['fdatasync']);
+      batch.session('1'.repeat(32), 'a'.repeat(32));
+      expect(calls.log, 'the session at once').to.deep.equal(['fdatasync', 'fdatasync']);
+      const beforeClear = batch.bytes;
+      batch.clear();
+      expect(batch.bytes, 'the clear written at once').to.be.above(beforeClear);
+      expect(calls.log, 'and flushed').to.deep.equal(['fdatasync', 'fdatasync', 'fdatasync']);
+    } finally {
+      calls.restore();
+    }
+  });
+
+  it('flushes a compacted log before renaming it into place, then its directory, in every mode', () => {
+    const journal = open(join(dir, 'compact-flush.journal'), { fsync: 'never', compactAt: 0 });
+    const calls = recordFsCalls();
+    try {
+      for (let seq = 1; seq <= 20; seq++) {
+        journal.sent(seq, `frame ${seq}`);
+        journal.acked(seq);
+      }
+    } finally {
+      calls.restore();
+    }
+    const renames = calls.log.filter((call) => call === 'rename').length;
+    expect(renames, 'compactions').to.be.above(0);
+    expect(calls.log).to.deep.equal(
+      Array.from({ length: renames }, () => ['fsync', 'rename', 'fsync']).flat(),
+    );
+  });
+
+  it('keeps the old log in use when a compaction fails, and compacts once that is possible again', () => {
+    const path = join(dir, 'stuck.journal');
+    const model = memoryJournal();
+    const journal = open(path, { fsync: 'never', compactAt: 0 });
+    mkdirSync(`${path}.tmp`); // where the new log is written: every compaction fails
+    let seq = 0;
+    const step = () => {
+      seq++;
+      for (const j of [model, journal]) {
+        j.sent(seq, `frame ${seq}`);
+        j.acked(seq);
+      }
+    };
+    for (let i = 0; i < 20; i++) {
+      step();
+      expect(statSync(path).size, `the log in use, after ${seq}`).to.equal(journal.bytes);
+    }
+    expect(journal.bytes, 'nothing compacted').to.be.above(20 * 2 * 8);
+    rmSync(`${path}.tmp`, { recursive: true });
+    const stuck = journal.bytes;
+    while (journal.bytes >= stuck && seq < 200) step();
+    expect(journal.bytes, 'compacted').to.be.below(stuck);
+    expect(statSync(path).size).to.equal(journal.bytes);
+    expect(journal.restore()).to.deep.equal(model.restore());
+    journal.close();
+    expect(open(path).restore()).to.deep.equal(model.restore());
+  });
+
+  it('ends the log at a record whose CRC holds but which is not one of its records', () => {
+    const path = join(dir, 'shapes.journal');
+    const journal = open(path);
+    journal.sent(1, 'kept');
+    journal.close();
+    const kept = readFileSync(path);
+    const codec = msgpackCodec();
+    const record = (fields: unknown) => {
+      const body = codec.encode(fields);
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(body.length, 0);
+      head.writeUInt32BE(crc32(body), 4);
+      return Buffer.concat([head, body]);
+    };
+    const after = record([2, 2, 'after']);
+    writeFileSync(path, Buffer.concat([kept, after]));
+    const control = open(path);
+    expect(control.restore()?.lastSeq, 'a well-formed record is read').to.equal(2);
+    control.close();
+    const malformed: unknown[] = [
+      [1, 'id'],
+      [1, 'id', 2],
+      [1, 7, 'token'],
+      [1, 'id', 'token', 'more'],
+      [2, 0, 'x'],
+      [2, 2, 'x', 2],
+      [2, 2, 'not an object', 1],
+      [3],
+      [3, -1],
+      [4, 1.5],
+      [5, 0],
+      [6],
+      'x',
+      { kind: 5 },
+    ];
+    for (const bad of malformed) {
+      writeFileSync(path, Buffer.concat([kept, record(bad), after]));
+      const again = open(path);
+      expect(again.restore()?.frames, JSON.stringify(bad)).to.deep.equal([{ seq: 1, frame: 'kept' }]);
+      expect(statSync(path).size, JSON.stringify(bad)).to.equal(kept.length);
+      again.close();
+    }
+  });
+
+  it('creates its file where the directory cannot be flushed (EISDIR, EINVAL, EPERM, EBADF), not on other errors', () => {
+    for (const code of ['EISDIR', 'EINVAL', 'EPERM', 'EBADF', 'EIO']) {
+      const path = join(dir, `${code}.journal`);
+      // Opening a new file flushes nothing but its directory.
+      const calls = recordFsCalls((call) => {
+        if (call === 'fsync') throw Object.assign(new Error(`${code}: refused`), { code });
+      });
+      let caught: unknown;
+      try {
+        open(path).sent(1, code);
+      } catch (error) {
+        caught = error;
+      } finally {
+        calls.restore();
+      }
+      if (code === 'EIO') {
+        expect((caught as JournalError).reason).to.equal('io');
+        expect(((caught as JournalError).cause as NodeJS.ErrnoException).code).to.equal('EIO');
+        expect(existsSync(`${path}.lock`), 'unlocked').to.equal(false);
+      } else {
+        expect(caught, code).to.equal(undefined);
+      }
+    }
+  });
+
   it("keeps the application's last acknowledged frame, not a layer's own after it, across reopening and compaction", () => {
     for (const compactAt of [0, 1_048_576]) {
       const path = join(dir, `layer-own-${compactAt}.journal`);
@@ -340,6 +493,27 @@ describe('fileJournal', () => {
     }
     journal.close();
     expect(open(path).restore()).to.deep.equal(model.restore());
+  });
+
+  it('flushes the file it truncated on opening (a torn tail), and nothing when there was none', () => {
+    const path = join(dir, 'torn-flush.journal');
+    const journal = open(path);
+    journal.sent(1, 'kept');
+    journal.close();
+    const whole = readFileSync(path);
+    const opening = (bytes: Buffer) => {
+      writeFileSync(path, bytes);
+      const calls = recordFsCalls();
+      try {
+        open(path).close();
+      } finally {
+        calls.restore();
+      }
+      return calls.log;
+    };
+    expect(opening(whole), 'whole').to.deep.equal([]);
+    expect(opening(Buffer.concat([whole, Buffer.from([0, 0, 0, 9, 1])])), 'torn').to.deep.equal(['fsync']);
+    expect(statSync(path).size).to.equal(whole.length);
   });
 
   it('ignores and removes a stray .tmp left by a crash between writing it and the rename', () => {

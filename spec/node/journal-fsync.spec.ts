@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileJournal, type FileSessionJournal } from '../../lib/node/index.js';
 import { fsyncPolicy, IntervalFlush } from '../../lib/node/journal-fsync.js';
+import { recordFsCalls } from '../support/fs-flushes.js';
 
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
 
@@ -77,6 +78,31 @@ describe('fileJournal with fsync: { everyMs }', () => {
     const again = fileJournal(path);
     opened.push(again);
     expect(again.restore()).to.deep.include({ lastSeq: 2, received: 2 });
+  });
+
+  it('flushes the session at once, a commit on its timer (not at once), and on close only what is unflushed', async () => {
+    const journal = fileJournal(join(dir, 'timer.journal'), { fsync: { everyMs: 5 } });
+    opened.push(journal);
+    const calls = recordFsCalls();
+    try {
+      journal.session('1'.repeat(32), 'a'.repeat(32));
+      expect(calls.log, 'the session written and flushed at once').to.deep.equal(['fdatasync']);
+      journal.sent(1, 'one');
+      journal.commit!();
+      expect(calls.log, 'a commit is not flushed at once').to.deep.equal(['fdatasync']);
+      await calls.next('fdatasync');
+      expect(calls.log, 'the timer flushed it').to.deep.equal(['fdatasync', 'fdatasync']);
+      journal.sent(2, 'two');
+      journal.commit!();
+      journal.close(); // before the timer: close flushes it
+      expect(calls.log).to.deep.equal(['fdatasync', 'fdatasync', 'fdatasync']);
+      const idle = fileJournal(join(dir, 'idle.journal'), { fsync: { everyMs: 5 } });
+      calls.log.length = 0; // creating it flushed its directory
+      idle.close();
+      expect(calls.log, 'nothing written, nothing to flush').to.deep.equal([]);
+    } finally {
+      calls.restore();
+    }
   });
 
   it('refuses a misspelled or nonsense fsync with a TypeError naming it', () => {

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import {
+import fs, {
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -13,7 +13,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, resolve } from 'node:path';
 import {
   fileJournal,
   JournalError,
@@ -122,12 +123,43 @@ describe('fileJournal: one process per journal (its lock file)', () => {
     const live = thrown(() => fileJournal(path)) as JournalLockedError;
     expect(live.holder).to.deep.equal({ pid: process.ppid, host: 'elsewhere' });
     expect(live.message).to.include(`process ${process.ppid} on elsewhere`);
-    writeFileSync(`${path}.lock`, 'not a lock');
-    const foreign = thrown(() => fileJournal(path)) as JournalLockedError;
-    expect(foreign).to.be.instanceOf(JournalLockedError);
-    expect(foreign.holder).to.equal(undefined);
-    expect(foreign.message).to.include('did not write').and.to.include('remove that file');
-    expect(readFileSync(`${path}.lock`, 'utf8'), 'a lock it does not own stays').to.equal('not a lock');
+    // Not JSON, or no pid a process can have (0 would name this process group to the signal probe).
+    for (const content of ['not a lock', '{"pid":0,"host":"h"}', '{"pid":-1}', '{"pid":1.5}']) {
+      writeFileSync(`${path}.lock`, content);
+      const foreign = thrown(() => fileJournal(path)) as JournalLockedError;
+      expect(foreign, content).to.be.instanceOf(JournalLockedError);
+      expect(foreign.holder, content).to.equal(undefined);
+      expect(foreign.message).to.include('did not write').and.to.include('remove that file');
+      expect(readFileSync(`${path}.lock`, 'utf8'), 'a lock it does not own stays').to.equal(content);
+    }
+  });
+
+  it("breaking a dead holder's lock, leaves alone the lock a live process took in the meantime", function () {
+    if (!existsSync('/proc/sys/kernel/random/boot_id')) this.skip(); // Linux: both locks of this boot
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const lock = `${resolve(path)}.lock`;
+    const live = JSON.stringify({ pid: process.ppid, host: 'h', boot });
+    writeFileSync(lock, JSON.stringify({ pid: 2_147_483_646, host: 'h', boot })); // no such process
+    // Between this process's first read of the lock and the one under its guard, another process
+    // breaks the dead lock and takes the journal.
+    const { readFileSync: read } = fs;
+    let reads = 0;
+    fs.readFileSync = ((file: string, options: never) => {
+      const text = read(file, options);
+      if (file === lock && ++reads === 1) writeFileSync(lock, live);
+      return text;
+    }) as typeof fs.readFileSync;
+    syncBuiltinESMExports();
+    let error: JournalLockedError;
+    try {
+      error = thrown(() => open(path)) as JournalLockedError;
+    } finally {
+      fs.readFileSync = read;
+      syncBuiltinESMExports();
+    }
+    expect(JournalLockedError.is(error), String(error)).to.equal(true);
+    expect(error.holder?.pid).to.equal(process.ppid);
+    expect(readFileSync(lock, 'utf8'), 'the live lock stays').to.equal(live);
   });
 
   it('removes the guard of a process that died while breaking a stale lock, and takes the lock', async () => {

@@ -29,6 +29,31 @@ describe('redisSessionStore on a real redis-server', function () {
     expect(await server.redis.hget(`keys:{${id}}:s`, 'tok')).to.not.equal('a'.repeat(32));
   });
 
+  it('sends a script Redis forgot (SCRIPT FLUSH) whole again, and every call waiting on it goes through', async () => {
+    const store = redisSessionStore(server.redis, { prefix: 'flush:' });
+    const ids = ['5', '6'].map((digit) => digit.repeat(32));
+    for (const id of ids) await store.create({ id, token: 'a'.repeat(32), identity: undefined, ttl: 60_000 });
+    await store.write(ids[0]!, 1, { frames: [{ seq: 1, frame: 'before' }] }, 60_000); // WRITE loaded, then by SHA
+    await server.redis.script('FLUSH');
+    // One pipeline, both by SHA, both answered NOSCRIPT: both sent again.
+    await Promise.all(
+      ids.map((id) =>
+        store.write(id, 1, { frames: [{ seq: id === ids[0] ? 2 : 1, frame: 'after' }] }, 60_000),
+      ),
+    );
+    const claimed = await store.claim({
+      id: ids[1]!,
+      token: 'a'.repeat(32),
+      nextToken: 'b'.repeat(32),
+      received: 0,
+      lockout: 0,
+      ttl: 60_000,
+    });
+    expect(claimed.status === 'claimed' && claimed.session.frames).to.deep.equal([
+      { seq: 1, frame: 'after' },
+    ]);
+  });
+
   it('a Redis that restarted without persistence lost the session: a write is refused, typed (gone)', async () => {
     const local = await startRedis();
     try {

@@ -129,6 +129,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     this.detach(session, undefined);
     previous.ended = true;
     this.connections.delete(previous);
+    this.counters.connection(-1);
     previous.unsubscribe();
   }
 

@@ -21,6 +21,7 @@ import net from 'node:net';
 import {
   catchError,
   EMPTY,
+  finalize,
   firstValueFrom,
   map,
   mergeMap,
@@ -232,6 +233,23 @@ describe('heartbeat', () => {
     }
   });
 
+  it('closes the connection before it reports its error, so that a retry never overlaps it', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(({ cold }) => {
+      const link = new RecordingLink({ scheduler: testScheduler });
+      // A connection that never hears back: the heartbeat times out at 20.
+      cold('c', { c: { type: 'connected' as const, link } })
+        .pipe(
+          finalize(() => log.push(`closed at ${testScheduler.now()}`)),
+          heartbeat({ interval: 5, timeout: 20, scheduler: testScheduler }),
+        )
+        .subscribe({ error: (error: Error) => log.push(`${error.name} at ${testScheduler.now()}`) });
+    });
+    expect(log).to.deep.equal(['closed at 20', 'HeartbeatTimeoutError at 20']);
+    expect(testScheduler.actions).to.have.length(0);
+  });
+
   it('unsubscribing clears its timers and closes the connection', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
@@ -347,6 +365,30 @@ describe('heartbeat', () => {
       expect((outcome!.error as Error).message).to.match(
         /received an array of 1 starting 1n, not a heartbeat envelope/,
       );
+    });
+
+    it('a ping or a pong whose times are not finite numbers is a ProtocolError, not answered or sampled', () => {
+      for (const frame of [
+        [1, 5, Infinity],
+        [1, NaN, 6],
+        [2, 0, 0, 3, -Infinity],
+        [2, NaN, 0, 1, 2],
+      ]) {
+        const { types, error } = feed([frame]);
+        expect(types, String(frame)).to.deep.equal(['connected']);
+        expect(ProtocolError.is(error), String(frame)).to.equal(true);
+      }
+    });
+
+    it('a pong that does not answer the latest ping, by its id or by its time, is no sample', () => {
+      // No ping went out yet (the clock never moves): the latest is id 0, sent at 0.
+      expect(feed([[2, 0, 0, 1, 2]]).types, 'the answer').to.deep.equal(['connected', 'heartbeat']);
+      for (const pong of [
+        [2, 0, 5, 1, 2],
+        [2, 3, 0, 1, 2],
+      ]) {
+        expect(feed([pong]), String(pong)).to.deep.equal({ types: ['connected'], error: undefined });
+      }
     });
 
     it('a pong whose times add up to an infinity is a ProtocolError, not a sample', () => {

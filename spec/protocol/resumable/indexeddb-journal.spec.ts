@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type * as lifeline from 'rx-lifeline';
-import { indexedDbJournal, IndexedDbJournalError } from 'rx-lifeline';
+import { indexedDbJournal, IndexedDbJournalError, JournalHeldError } from 'rx-lifeline';
 
 /** What the page has as `window.lifeline`: the same exports, bundled for it. */
 type Lifeline = typeof lifeline;
@@ -71,6 +71,18 @@ describe('indexedDbJournal', () => {
       expect(IndexedDbJournalError.is(error)).to.equal(true);
       expect(error).to.include({ reason: 'unavailable', journal: 'chat' });
       expect((error as Error).message).to.contain('use memoryJournal() or fileJournal() there');
+      expect(Object.hasOwn(error as object, 'cause'), 'no cause to tell').to.equal(false);
+    });
+
+    it('its errors keep the cause they are given as their cause, and have none otherwise', () => {
+      const cause = new Error('QuotaExceededError');
+      const error = new IndexedDbJournalError('full', { journal: 'chat', reason: 'storage', cause });
+      expect(error.cause).to.equal(cause);
+      expect(error).to.include({ journal: 'chat', reason: 'storage' });
+      const held = new JournalHeldError('held', { journal: 'chat', reason: 'held', cause });
+      expect(held.cause).to.equal(cause);
+      const bare = new JournalHeldError('held', { journal: 'chat', reason: 'held' });
+      expect(Object.hasOwn(bare, 'cause')).to.equal(false);
     });
   });
 

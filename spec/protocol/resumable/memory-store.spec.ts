@@ -25,6 +25,31 @@ describe('memorySessionStore', () => {
     expect((await store.claim({ ...claim, token: 'b'.repeat(32) })).status).to.equal('unknown');
   });
 
+  it('drops expired sessions, behind one kept alive too, and one asked about after it expired (no leak)', async () => {
+    const clock = new VirtualTimeScheduler();
+    const store = memorySessionStore({ scheduler: clock });
+    /** The records it holds, expired ones included: a private field. */
+    const held = () => (store as unknown as { records: Map<string, unknown> }).records.size;
+    const until = (time: number) => {
+      clock.schedule(() => undefined, time - clock.now());
+      clock.flush();
+    };
+    const create = (n: number) =>
+      store.create({ id: String(n).repeat(32), token: 'a'.repeat(32), identity: undefined, ttl: 100 });
+    await create(1);
+    await create(2);
+    until(50);
+    await store.touch([{ id: '1'.repeat(32), epoch: 1 }], 100); // 1 kept until 150; 2 expires at 100
+    until(120);
+    await create(3);
+    expect(held(), 'the live 1 and 3').to.equal(2);
+    // One asked about after it expired is dropped then, wherever it is.
+    until(200);
+    const claim = { id: '1'.repeat(32), token: 'a'.repeat(32), nextToken: 'b'.repeat(32), received: 0 };
+    expect((await store.claim({ ...claim, lockout: 0, ttl: 100 })).status).to.equal('unknown');
+    expect(held(), 'the live 3').to.equal(1);
+  });
+
   it('refuses a misspelled option with a TypeError naming it', () => {
     expect(() => memorySessionStore({ schedular: undefined } as never)).to.throw(TypeError, /schedular/);
   });

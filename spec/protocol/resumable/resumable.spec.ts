@@ -533,6 +533,26 @@ describe('resumable', () => {
     });
   });
 
+  it('a session that resumed and lost its connection again waits its whole sessionTtl from the last loss', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      testScheduler.schedule(() => pair.faults.cut(), 10);
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 40);
+      testScheduler.schedule(() => pair.faults.refuse(false), 75);
+      // Lost at 10 and resumed at 22; lost again at 40: it would expire at 90, not at 60, so the
+      // resume at 85 is welcomed.
+      // prettier-ignore
+      expectObservable(server(pair, { sessionTtl: 50 }), '^ 100ms !').toBe('--C 7ms D 11ms R 17ms D 44ms R', {
+        C: 'C', D: 'D', R: 'R0',
+      });
+      // prettier-ignore
+      expectObservable(client(pair), '^ 100ms !').toBe('---c 6ms d 12ms r 16ms d 10ms d 10ms d 10ms d 12ms r', {
+        c: 'c', d: 'd', r: 'r0',
+      });
+    });
+  });
+
   it("session expiry with onSessionLost: 'reset': an explicit session-reset, then a fresh session, announced live", () => {
     const testScheduler = newTestScheduler();
     const seen: string[] = [];

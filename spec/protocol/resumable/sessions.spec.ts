@@ -178,6 +178,10 @@ describe('acceptSessions', () => {
       error,
     });
     server$.next({ type: 'refused', reason: 'max-connections', remote: '127.0.0.1:3', total: 2, error });
+    expect(latest?.refusedConnections, 'each refusal is told at once').to.deep.equal({
+      'max-connections': 2,
+      'max-pending-frame-bytes': 1,
+    });
     server$.next({
       type: 'connection-error',
       remote: '127.0.0.1:4',
@@ -190,6 +194,92 @@ describe('acceptSessions', () => {
     });
     running.unsubscribe();
     watch.unsubscribe();
+  });
+
+  it('stats$ tells the counts at once on subscribe, then each change as it happens', () => {
+    const testScheduler = newTestScheduler();
+    const seen: Partial<SessionServerStats>[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const initial: SessionServerStats[] = [];
+      acceptSessions(pair.server)
+        .stats$.subscribe((stats) => initial.push(stats))
+        .unsubscribe();
+      expect(initial.map(({ connections, sessions }) => ({ connections, sessions }))).to.deep.equal([
+        { connections: 0, sessions: 0 },
+      ]);
+      const server = serve(pair, { sessionTtl: 50 });
+      const look = () => {
+        const { connections, handshaking, sessions, refused } = server.stats();
+        seen.push({ connections, handshaking, sessions, refused: { ...refused } });
+      };
+      // A client welcomed at 3 and gone at 10: its session expires 50 ms after the server saw it go.
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello())), '^ 10ms !').toBe('-c-w', { c: 'c', w: 'w' });
+      // One refused at 23, its connection still open.
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello(UNKNOWN, ZEROS))), '20ms ^ 10ms !').toBe('21ms c-u', { c: 'c', u: 'u' });
+      at(testScheduler, 25, look);
+      at(testScheduler, 55, look);
+      at(testScheduler, 65, look);
+      at(testScheduler, 70, () => server.stop());
+    });
+    const refused = (unknown: number) => ({
+      'unknown-session': unknown,
+      'bad-token': 0,
+      version: 0,
+      overloaded: 0,
+      locked: 0,
+      store: 0,
+    });
+    expect(seen).to.deep.equal([
+      { connections: 1, handshaking: 1, sessions: 1, refused: refused(1) },
+      { connections: 0, handshaking: 0, sessions: 1, refused: refused(1) },
+      { connections: 0, handshaking: 0, sessions: 0, refused: refused(1) },
+    ]);
+  });
+
+  it('a second connection resuming a session closes the first, which is no longer counted', () => {
+    const testScheduler = newTestScheduler();
+    const seen: SessionServerStats[] = [];
+    const events: string[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const server = serve(pair, {}, (session) =>
+        session.events$.subscribe((event) => events.push(`${event.type} at ${testScheduler.now()}`)),
+      );
+      let welcome: Welcome | undefined;
+      const first = peer(
+        pair,
+        (send) => send(hello()),
+        (w) => (welcome = w),
+      );
+      const second = peer(pair, (send) => send(hello(welcome!.session, welcome!.token)));
+      at(testScheduler, 10, () => seen.push(server.stats()));
+      // The first connection is still open (half-open, say) when the client dials again at 20.
+      // prettier-ignore
+      expectObservable(first, '^ 40ms !').toBe('-c-w 19ms |', { c: 'c', w: 'w' });
+      // prettier-ignore
+      expectObservable(second, '20ms ^ 20ms !').toBe('21ms c-w', { c: 'c', w: 'w' });
+      at(testScheduler, 30, () => seen.push(server.stats()));
+      at(testScheduler, 50, () => server.stop());
+    });
+    const counts = ({ connections, handshaking, sessions }: SessionServerStats) => ({
+      connections,
+      handshaking,
+      sessions,
+    });
+    expect(seen.map(counts)).to.deep.equal([
+      { connections: 1, handshaking: 0, sessions: 1 },
+      { connections: 1, handshaking: 0, sessions: 1 },
+    ]);
+    // Its client gone at 40, the session waits for it.
+    expect(events).to.deep.equal([
+      'connected at 2',
+      'disconnected at 22',
+      'resumed at 22',
+      'disconnected at 42',
+    ]);
   });
 
   describe('token guesses', () => {

@@ -40,13 +40,15 @@ export function storeContract(setup: () => { store: SessionStore }): void {
   beforeEach(() => (store = setup().store));
 
   it('a claim checks and rotates the token and bumps the epoch; the identity comes back', async () => {
-    const session = await created(store, { user: 'ann', roles: ['a', 'b'] });
+    // Records as they were given: a Set, a Map and a Date stay what they are.
+    const identity = { user: 'ann', roles: new Set(['a', 'b']), seen: new Map([['web', new Date(0)]]) };
+    const session = await created(store, identity);
     const result = await store.claim(claimOf(session, TOKEN, 'b'.repeat(32)));
     expect(result.status).to.equal('claimed');
     if (result.status !== 'claimed') return;
     expect(result.session).to.deep.include({ id: session, epoch: 2, lastSeq: 0, received: 0 });
     expect(result.session.frames).to.deep.equal([]);
-    expect(result.session.identity).to.deep.equal({ user: 'ann', roles: ['a', 'b'] });
+    expect(result.session.identity).to.deep.equal(identity);
     // The new token resumes; so does the one just presented, until the client speaks (settled).
     expect((await store.claim(claimOf(session, 'b'.repeat(32), 'c'.repeat(32)))).status).to.equal('claimed');
     expect((await store.claim(claimOf(session, 'b'.repeat(32), 'd'.repeat(32)))).status).to.equal('claimed');
@@ -57,6 +59,7 @@ export function storeContract(setup: () => { store: SessionStore }): void {
     const frames = [1, 2, 3, 4].map((seq) => ({ seq, frame: { n: seq, bytes: new Uint8Array([seq, 255]) } }));
     await store.write(session, 1, { frames: frames.slice(0, 2), received: 5 }, TTL);
     await store.write(session, 1, { frames: frames.slice(2), acked: 1 }, TTL);
+    await store.write(session, 1, { frames: [], received: 3 }, TTL); // late and lower: received never goes back
     const result = await store.claim(claimOf(session, TOKEN, 'b'.repeat(32), 2));
     if (result.status !== 'claimed') throw new Error(result.status);
     expect(result.session.lastSeq).to.equal(4);
@@ -64,10 +67,13 @@ export function storeContract(setup: () => { store: SessionStore }): void {
     expect(result.session.frames).to.deep.equal(frames.slice(2));
   });
 
-  it('retires the previous token once a batch says the client settled', async () => {
+  it('retires the previous token once a batch says the client settled, not before', async () => {
     const session = await created(store);
     await store.claim(claimOf(session, TOKEN, 'b'.repeat(32)));
-    await store.write(session, 2, { frames: [], settled: true }, TTL);
+    await store.write(session, 2, { frames: [{ seq: 1, frame: 'x' }], received: 1 }, TTL);
+    // The welcome may have been lost: the token the client presented still resumes.
+    expect((await store.claim(claimOf(session, TOKEN, 'b'.repeat(32)))).status).to.equal('claimed');
+    await store.write(session, 3, { frames: [], settled: true }, TTL);
     expect((await store.claim(claimOf(session, TOKEN, 'c'.repeat(32), 0, 0))).status).to.equal('bad-token');
   });
 
@@ -110,6 +116,7 @@ export function storeContract(setup: () => { store: SessionStore }): void {
     await store.write(session, 1, batch, TTL);
     await store.write(session, 1, batch, TTL);
     await store.write(session, 1, { frames: [2, 3].map((seq) => ({ seq, frame: `f${seq}` })) }, TTL);
+    await store.write(session, 1, batch, TTL); // an older batch, resent late
     const result = await store.claim(claimOf(session, TOKEN, 'b'.repeat(32)));
     if (result.status !== 'claimed') throw new Error(result.status);
     expect(result.session.frames.map((entry) => entry.frame)).to.deep.equal(['f1', 'f2', 'f3']);

@@ -321,6 +321,39 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
     });
     expect(ended).to.deep.equal(['ended@30', 'closed true, close requested true']);
   });
+  it('a session its application closes while its last frames wait for the store ends at once when its client goes', () => {
+    const testScheduler = newTestScheduler();
+    const ended: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const memoryStore = bind(memorySessionStore());
+      let stalled = false;
+      // From 25, the store takes writes and never answers: the frame sent then waits, and so does the close.
+      const store: SessionStore = {
+        ...memoryStore,
+        write: (...args) => (stalled ? new Promise<void>(() => undefined) : memoryStore.write(...args)),
+      };
+      const server = acceptSessions<string>(pair.server, { store, sessionTtl: 1_000 }).subscribe(
+        (session) => {
+          session.events$.subscribe({ complete: () => ended.push(`ended@${testScheduler.now()}`) });
+          testScheduler.schedule(() => {
+            stalled = true;
+            session.link.send('last');
+          }, 25 - testScheduler.now());
+          testScheduler.schedule(() => session.link.close(), 30 - testScheduler.now());
+        },
+      );
+      const sub = client(
+        () => pair,
+        [],
+        () => undefined,
+      );
+      // The client is cut off at 40 (and kept out): the session ends then, not at its TTL.
+      testScheduler.schedule(() => (pair.faults.refuse(true), pair.faults.cut()), 40);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(ended).to.deep.equal(['ended@40']);
+  });
 });
 
 /** A thenable already rejected, calling back at once (virtual time, like the memory store). */
