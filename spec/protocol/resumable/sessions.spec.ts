@@ -13,7 +13,19 @@ import {
   type TransportEvent,
 } from 'rx-lifeline';
 import { RecordingLink } from 'rx-lifeline/testing';
-import { catchError, map, mergeMap, of, Subject, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
+import {
+  catchError,
+  map,
+  mergeMap,
+  of,
+  Subject,
+  tap,
+  timer,
+  VirtualTimeScheduler,
+  type Observable,
+} from 'rxjs';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { TestScheduler } from 'rxjs/testing';
 import { bentRecord, INT64_FRAME, oddValue, peerFrame, unhandledDuring } from '../peer-input.js';
 import { newTestScheduler } from '../../operators/support.js';
@@ -280,6 +292,43 @@ describe('acceptSessions', () => {
       'resumed at 22',
       'disconnected at 42',
     ]);
+  });
+
+  it('keeps nothing of a connection that ended: its link can be collected while the server runs', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const links: WeakRef<object>[] = [];
+    const testScheduler = newTestScheduler();
+    let server: { stop: () => void } | undefined;
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      // The server's side of each connection, as acceptSessions sees it, recorded weakly.
+      const accepted = pair.server.pipe(
+        map((event) =>
+          event.type !== 'connection'
+            ? event
+            : {
+                ...event,
+                connection: event.connection.pipe(
+                  tap((inner) => {
+                    if (inner.type === 'connected') links.push(new WeakRef(inner.link));
+                  }),
+                ),
+              },
+        ),
+      );
+      server = serve({ ...pair, server: accepted }, {});
+      for (let start = 0; start < 50; start += 10) {
+        // prettier-ignore
+        expectObservable(peer(pair, (send) => send(hello())), `${start}ms ^ 5ms !`).toBe(`${start + 1}ms c-w`, { c: 'c', w: 'w' });
+      }
+    });
+    expect(links).to.have.length(5);
+    // A WeakRef holds its target until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(links.filter((link) => link.deref() !== undefined)).to.have.length(0);
+    server!.stop();
   });
 
   describe('token guesses', () => {
