@@ -331,6 +331,48 @@ describe('acceptSessions', () => {
     server!.stop();
   });
 
+  it('its counts come back to zero once every client of any mix of joins, resumes, takeovers and failures left', () => {
+    // Each client dials at `start`, says `what`, and leaves `stay` ms later: a new session, a
+    // resume of the latest session welcomed (a takeover if its connection is still open), a wrong
+    // token, a frame that is not a hello, or nothing (the handshake deadline closes it).
+    const client = fc.record({
+      start: fc.integer({ min: 0, max: 100 }),
+      stay: fc.integer({ min: 1, max: 60 }),
+      what: fc.constantFrom('new', 'resume', 'bad-token', 'garbage', 'silent'),
+    });
+    fc.assert(
+      fc.property(fc.array(client, { minLength: 1, maxLength: 12 }), (clients) => {
+        const testScheduler = newTestScheduler();
+        const looks: { connections: number; handshaking: number; sessions: number; open: number }[] = [];
+        testScheduler.run(() => {
+          const pair = memory({ latency: 1 });
+          const server = serve(pair, { sessionTtl: 50, handshakeTimeout: 30 });
+          let latest: Welcome | undefined;
+          for (const { start, stay, what } of clients) {
+            const say = (send: (frame: unknown) => void) => {
+              if (what === 'new' || (what === 'resume' && !latest)) send(hello());
+              else if (what === 'resume') send(hello(latest!.session, latest!.token));
+              else if (what === 'bad-token') send(hello(latest?.session ?? UNKNOWN, ZEROS));
+              else if (what === 'garbage') send([0, 'not a hello']);
+            };
+            at(testScheduler, start, () => {
+              const running = peer(pair, say, (welcome) => (latest = welcome)).subscribe();
+              testScheduler.schedule(() => running.unsubscribe(), stay);
+            });
+          }
+          // Every client gone by 160, every session expired 50 ms later.
+          at(testScheduler, 400, () => {
+            const { connections, handshaking, sessions } = server.stats();
+            looks.push({ connections, handshaking, sessions, open: pair.openConnections });
+            server.stop();
+          });
+        });
+        expect(looks).to.deep.equal([{ connections: 0, handshaking: 0, sessions: 0, open: 0 }]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   describe('token guesses', () => {
     it('a wrong token locks its session for badTokenLockout: hellos for it, from any connection, are refused unchecked', () => {
       const testScheduler = newTestScheduler();
