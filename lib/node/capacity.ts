@@ -6,6 +6,11 @@ import { checkNumber, checkScheduler, type KnownOptions } from '../internal/vali
 
 /** The default of `frameTimeout`: 30 seconds. @internal */
 export const DEFAULT_FRAME_TIMEOUT = 30_000;
+/**
+ * How long a connection that ended its side waits for its peer's end (a TCP FIN, a WebSocket close
+ * frame) before it drops the socket: 30 seconds, as the `ws` package waits. @internal
+ */
+export const CLOSE_TIMEOUT = 30_000;
 /** The default of `maxConnections`. @internal */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 /** The floor of the default of `maxPendingFrameBytes`: 64 MiB. @internal */

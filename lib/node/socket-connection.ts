@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { SchedulerLike, Subscriber } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
 import {
   ConnectionResetError,
@@ -17,7 +17,7 @@ import {
   type WriterSettings,
 } from '../transports/link-writer.js';
 import { hostPort } from './address.js';
-import type { ConnectionAccount } from './capacity.js';
+import { CLOSE_TIMEOUT, type ConnectionAccount } from './capacity.js';
 
 /** What a TCP connection needs besides its socket. @internal */
 export interface SocketSettings {
@@ -73,6 +73,8 @@ class RunningSocket implements ByteSink, ConnectionHandle {
   readonly #writer: LinkWriter<unknown>;
   readonly #decoder: LinkFrameDecoder<unknown>;
   readonly #deadline: FrameDeadline;
+  /** After this side's end: the peer's end is awaited this long at most. */
+  #closeTimer: Subscription | undefined;
   #finished = false;
   readonly #socket: Socket;
   readonly #subscriber: Subscriber<TransportEvent<unknown, unknown>>;
@@ -133,8 +135,14 @@ class RunningSocket implements ByteSink, ConnectionHandle {
     if (socket.errored) refused(batch.length);
   }
 
+  /**
+   * Ends this side; the connection ends when the peer ends its side too. A peer that never does
+   * (its half left open, or gone without a word) is dropped after {@link CLOSE_TIMEOUT}: it would
+   * hold the socket, and a server's place, for good.
+   */
   end(): void {
     this.#socket.end();
+    this.#closeTimer ??= this.#settings.scheduler.schedule(() => this.#closeLate(), CLOSE_TIMEOUT);
   }
 
   /** Ends the connection from this side. */
@@ -187,6 +195,16 @@ class RunningSocket implements ByteSink, ConnectionHandle {
     );
   }
 
+  #closeLate(): void {
+    const { local, remote } = this.#info;
+    this.#fail(
+      new ConnectionResetError(
+        `TCP connection ${local} -> ${remote}: the peer did not end its side within ${CLOSE_TIMEOUT} ms of this side's end, so it was dropped`,
+        { phase: 'read', code: 'ETIMEDOUT', write: this.#writer.writeReport() },
+      ),
+    );
+  }
+
   #fail(error: ConnectionError | ProtocolError): void {
     if (this.#finish()) this.#subscriber.error(error);
   }
@@ -196,6 +214,7 @@ class RunningSocket implements ByteSink, ConnectionHandle {
     if (this.#finished) return false;
     this.#finished = true;
     this.#deadline.stop();
+    this.#closeTimer?.unsubscribe();
     this.#settings.account?.hold(0);
     this.#writer.dispose();
     this.#decoder.dispose();

@@ -68,8 +68,9 @@ const OPTIONS: KnownOptions<TcpOptions> = {
  * A TCP client {@link rx-lifeline!Transport} on `node:net`: each subscription dials, emits `connected` with a
  * {@link rx-lifeline!Link}, then a `frame` per inbound length-prefixed frame.
  *
- * It completes when the peer closes cleanly (or after `link.close()`, once the peer closed too). It
- * errors with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial
+ * It completes when the peer closes cleanly (or after `link.close()`, once the peer closed too: a
+ * peer that has not ended its side 30 s after this side's end is dropped, with a
+ * `ConnectionResetError` whose code is `ETIMEDOUT`, so it cannot hold the socket open). It errors with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial
  * fails, `ConnectionResetError` when the established connection breaks (its `write` report says
  * which frames left whole), `PeerClosedError` when the peer closes inside a frame, and
  * `ProtocolError` / `FrameTooLargeError` when the peer sends bytes that are not valid frames, and

@@ -32,6 +32,7 @@ import type { WebSocketLike } from '../transports/websocket.js';
 import { AcceptedConnections, AcceptedSocket } from './accepted.js';
 import { checkPort, hostPort } from './address.js';
 import {
+  CLOSE_TIMEOUT,
   resolveFrameTimeout,
   resolveServerLimits,
   SERVER_LIMIT_OPTIONS,
@@ -294,8 +295,6 @@ const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
 
 /** The close code reported for a connection that ended without a close frame. */
 const ABNORMAL_CLOSE = 1006;
-/** How long a closing handshake may take before the socket is dropped (as the `ws` package waits). */
-const CLOSE_TIMEOUT = 30_000;
 /** WebSocket ready states. */
 const OPEN = 1;
 const CLOSING = 2;

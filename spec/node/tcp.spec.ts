@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import net from 'node:net';
-import { firstValueFrom, tap } from 'rxjs';
+import { firstValueFrom, tap, VirtualTimeScheduler } from 'rxjs';
 import {
   ConnectionResetError,
   DialError,
@@ -24,6 +24,7 @@ import {
   record,
   sendUntilFull,
   startServer,
+  turn,
   type Numbered,
 } from '../support/loopback.js';
 
@@ -102,6 +103,50 @@ describe('tcp and tcpServer', () => {
     expect(await client.outcome).to.equal('complete');
     expect(await accepted.outcome).to.equal('complete');
     server.stop();
+  });
+
+  it("closing a link waits for the peer's end, and drops a peer that never ends its side after 30 s", async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const server = await startServer(tcpServer<string>({ scheduler }));
+    // A client that keeps its half open after the server's FIN, and never closes.
+    const raw = net.connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+    raw.resume();
+    const accepted = record(await server.nextConnection());
+    const ended = once(raw, 'end');
+    (await accepted.link()).close();
+    await ended;
+    await turn();
+    expect(accepted.subscription.closed, "waits for the client's end").to.equal(false);
+    scheduler.flush(); // 30 s later, without it
+    const error = await failure(accepted);
+    expect(error).to.be.instanceOf(ConnectionResetError);
+    expect(error).to.include({ phase: 'read', code: 'ETIMEDOUT' });
+    expect((error as ConnectionResetError).message).to.match(/did not end its side within 30000 ms/);
+    // The client, having heard the FIN and written nothing since, learns of it only when it writes.
+    raw.destroy();
+    server.stop();
+  });
+
+  it("the client's link close is bounded the same way, and a peer that ends in time leaves no timer", async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const raw = await rawServer({ allowHalfOpen: true });
+    const silent = record(tcp<string>({ port: raw.port, scheduler }));
+    const silentSocket = await raw.nextSocket();
+    silentSocket.resume();
+    const ended = once(silentSocket, 'end');
+    (await silent.link()).close();
+    await ended;
+    scheduler.flush();
+    expect(await failure(silent)).to.be.instanceOf(ConnectionResetError);
+
+    const polite = record(tcp<string>({ port: raw.port, scheduler }));
+    const politeSocket = await raw.nextSocket();
+    politeSocket.resume();
+    politeSocket.on('end', () => politeSocket.end());
+    (await polite.link()).close();
+    expect(await polite.outcome).to.equal('complete');
+    expect(scheduler.actions, 'no close timer left').to.have.length(0);
+    raw.close();
   });
 
   it('unsubscribing the client closes its socket: the server side completes', async () => {
