@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import { askPromise } from '../../internal/promise-like.js';
 import type { ServerConnection, Session } from './server-session.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { ServerCounters, SessionServerStats } from './server-stats.js';
@@ -197,7 +198,7 @@ export class Handshake<In, Out> {
     if (hello.session === undefined) {
       const id = randomId();
       const identity = connection.handshake?.identity;
-      store.create({ id, token, identity, ttl }).then(
+      askPromise('SessionStore.create', () => store.create({ id, token, identity, ttl })).then(
         answered(() => this.open(connection, hello, id, token)),
         (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error)),
       );
@@ -214,7 +215,7 @@ export class Handshake<In, Out> {
       ttl,
       ...(local ? { heldEpoch: local.stored!.epoch } : {}),
     };
-    store.claim(claim).then(
+    askPromise('SessionStore.claim', () => store.claim(claim)).then(
       (result) => this.answered(connection, () => this.claimed(connection, hello, result, token), local),
       (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error), local),
     );
