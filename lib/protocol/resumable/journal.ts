@@ -65,8 +65,10 @@ export interface JournalState {
  * after a frame was handed to the application, `acked` when the server acknowledged, `clear` when
  * the session ends for good. Every call is synchronous: once it returns, the journal has what it
  * was told, as durably as the journal promises (see its own documentation). A journal that cannot
- * keep a record throws; `resumable` then fails the stream with that error instead of going on
- * without it.
+ * keep a record throws; `resumable` then fails the stream with that very error, whichever call
+ * threw, instead of going on without it (the `send` that told it throws it too; a `close()` does
+ * not). Only a journal with `commit` may refuse one frame from `sent` and go on (a
+ * {@link JournalFullError}): that frame is neither kept nor written, and `send` throws the error.
  *
  * After a restart, {@link SessionJournal.restore} answers the question a crashed client has about
  * each message it sent (the commitment point): a frame numbered at most `lastSeq - frames.length`

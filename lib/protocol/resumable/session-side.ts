@@ -192,7 +192,7 @@ export class SessionSide<Out> {
     // Not written: queue it, measured exactly.
     if (ready === undefined) return this.#keep(frame, msgpackSize(frame));
     // Kept before the write leaves the process (the link writes at the end of this tick).
-    this.#journal?.sent(seq, frame);
+    this.#tell('sent', seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
     buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
@@ -226,7 +226,7 @@ export class SessionSide<Out> {
       ready = answer === true;
     }
     buffer.append(frame, size);
-    this.#journal?.sent(seq, frame);
+    this.#tell('sent', seq, frame);
     if (written) this.#sentThrough = this.#writtenThrough = seq;
     if (written && !ready) this.#awaitDrain(link!);
     return this.#answer(ready);
@@ -290,7 +290,12 @@ export class SessionSide<Out> {
     const commits = this.#commits!;
     if (generation !== commits.generation) return;
     commits.running = false;
-    then();
+    try {
+      then();
+    } catch (error) {
+      // Not out of a promise's callback, where nothing would hear it (a journal's call that threw).
+      return this.#owner.endNow(error);
+    }
     if (commits.again && generation === commits.generation) {
       commits.again = false;
       this.commitSoon();
@@ -338,10 +343,27 @@ export class SessionSide<Out> {
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
   delivered(seq: number): void {
+    if (!this.#journal) return;
+    this.#tell('received', seq);
+    this.commitSoon();
+  }
+
+  /**
+   * Tells the journal of a frame sent, acked or received. What it throws (a refusal of its own, or
+   * a bug) ends the stream at once with that very error, and is thrown on for the caller to stop: a
+   * frame being handled then ends no second time, as a ProtocolError that blames the peer, and a
+   * frame already handed to the link is not followed by others numbered out of step.
+   */
+  #tell(call: 'sent' | 'acked' | 'received', seq: number, frame?: unknown): void {
     const journal = this.#journal;
     if (!journal) return;
-    journal.received(seq);
-    this.commitSoon();
+    try {
+      if (call === 'sent') journal.sent(seq, frame);
+      else journal[call](seq);
+    } catch (error) {
+      this.#owner.endNow(error);
+      throw error;
+    }
   }
 
   /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
@@ -487,7 +509,7 @@ export class SessionSide<Out> {
 
   #trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
-    this.#journal?.acked(ack);
+    this.#tell('acked', ack);
     this.commitSoon();
     if (this.#sentThrough < ack) this.#sentThrough = ack;
     if (this.#writtenThrough < ack) this.#writtenThrough = ack;

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   acceptSessions,
   JournalHeldError,
+  LinkClosedError,
   memory,
   memoryJournal,
   policy,
@@ -14,7 +15,7 @@ import {
   type SessionJournal,
   type JournalState,
 } from 'rx-lifeline';
-import { map, type Subscription } from 'rxjs';
+import { defer, map, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A session server on `pair` that echoes each frame upper-cased and records what it got. */
@@ -452,6 +453,144 @@ describe('resumable with a journal whose commit is asynchronous', () => {
     });
     expect(errors).to.deep.equal([failure]);
     expect(log.filter((entry) => entry.startsWith('wire'))).to.deep.equal([]);
+  });
+});
+
+describe('resumable with a journal that throws', () => {
+  const boom = new Error('the journal broke');
+
+  /** memoryJournal with `extra` calls, whose `call` throws `boom` while `armed()` says so. */
+  function breaking(
+    call: 'session' | 'sent' | 'acked' | 'received' | 'clear',
+    armed: (...args: unknown[]) => boolean,
+    extra: Partial<SessionJournal> = {},
+  ): SessionJournal {
+    const journal: SessionJournal = { ...memoryJournal(), ...extra };
+    const real = journal[call] as (...args: unknown[]) => void;
+    (journal as unknown as Record<string, unknown>)[call] = (...args: unknown[]) => {
+      if (armed(...args)) throw boom;
+      real(...args);
+    };
+    return journal;
+  }
+
+  /**
+   * An echo server and a client with `journal` until 300 ms; `script` acts on the client's link at
+   * its times. What the stream ended with, what the script's calls threw, and the dials after 30.
+   */
+  function run(
+    journal: SessionJournal,
+    script: (at: (time: number, act: (link: Link<string>, pair: MemoryPair) => void) => void) => void,
+  ): { errors: unknown[]; thrown: unknown[]; serverGot: string[]; lateDials: number } {
+    const testScheduler = newTestScheduler();
+    const errors: unknown[] = [];
+    const thrown: unknown[] = [];
+    const serverGot: string[] = [];
+    let lateDials = 0;
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server = echoServer(pair, serverGot, []);
+      const dial = defer(() => {
+        if (testScheduler.now() > 30) lateDials++;
+        return pair.transport;
+      });
+      let link: Link<string> | undefined;
+      const client = dial.pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal })).subscribe({
+        next: (event) => {
+          if (event.type === 'connected') link = event.link as Link<string>;
+        },
+        error: (error: unknown) => errors.push(error),
+      });
+      script((time, act) =>
+        testScheduler.schedule(() => {
+          try {
+            act(link!, pair);
+          } catch (error) {
+            thrown.push(error);
+          }
+        }, time),
+      );
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 300);
+    });
+    return { errors, thrown, serverGot, lateDials };
+  }
+
+  it('a sent() that throws fails the stream with that error, and send() throws it: no frame after it goes out numbered out of step', () => {
+    const journal = breaking('sent', (_seq, frame) => frame === 'x');
+    const { errors, thrown } = run(journal, (at) => {
+      at(20, (link) => link.send('x'));
+      at(20, (link) => link.send('y'));
+    });
+    expect(errors).to.deep.equal([boom]);
+    expect(thrown[0]).to.equal(boom);
+    expect(LinkClosedError.is(thrown[1]), String(thrown[1])).to.equal(true);
+  });
+
+  for (const [call, armedFrom] of [
+    ['session', 0],
+    ['received', 10],
+    ['acked', 21],
+  ] as const) {
+    it(`a ${call}() that throws fails the stream with that very error, not a ProtocolError blaming the frame`, () => {
+      let now = 0;
+      const journal = breaking(call, () => now >= armedFrom);
+      const { errors } = run(journal, (at) => {
+        at(armedFrom, () => (now = armedFrom));
+        at(20, (link) => link.send('x'));
+      });
+      expect(errors).to.deep.equal([boom]);
+    });
+  }
+
+  it('a clear() that throws when the application closes fails the stream with that error: close() does not throw, nothing is left running', () => {
+    const live = run(
+      breaking('clear', () => true),
+      (at) => at(20, (link) => link.close()),
+    );
+    expect(live.errors).to.deep.equal([boom]);
+    expect(live.thrown).to.deep.equal([]);
+    // Offline: the server is away when the application closes; no dial follows.
+    const offline = run(
+      breaking('clear', () => true),
+      (at) => {
+        at(20, (_link, pair) => (pair.faults.refuse(true), pair.faults.cut()));
+        at(30, (link) => link.close());
+      },
+    );
+    expect(offline.errors).to.deep.equal([boom]);
+    expect(offline.thrown).to.deep.equal([]);
+    expect(offline.lateDials).to.equal(0);
+  });
+
+  it('an acked() that throws when an asynchronous commit resolves fails the stream with that error, out of no callback', () => {
+    const testScheduler = newTestScheduler();
+    let armed = false;
+    const journal = breaking('acked', () => armed, {
+      commit: () => {
+        const commit = new Deferred();
+        testScheduler.schedule(() => commit.settle(), 1);
+        return commit;
+      },
+    });
+    const errors: unknown[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server = echoServer(pair, [], []);
+      let link: Link<string> | undefined;
+      const client = pair.transport
+        .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
+        .subscribe({
+          next: (event) => {
+            if (event.type === 'connected') link = event.link as Link<string>;
+          },
+          error: (error: unknown) => errors.push(error),
+        });
+      testScheduler.schedule(() => link!.send('a'), 20);
+      // Cut before the server's ack: the welcome of the resume acks 'a', once its commit resolved.
+      testScheduler.schedule(() => ((armed = true), pair.faults.cut()), 40);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(errors).to.deep.equal([boom]);
   });
 });
 
