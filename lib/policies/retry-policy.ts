@@ -17,6 +17,7 @@ import {
   classifyFailure,
   type ClassifyOptions,
   type FailureClass,
+  verdictOf,
 } from './classify.js';
 
 import { hasName } from './error-names.js';
@@ -273,7 +274,9 @@ export class RetryPolicy {
    * Replaces the classifier: a function that says `'transient'` (retry) or `'permanent'` (give up),
    * or {@link ClassifyOptions} for the default {@link classifyFailure}. An exception thrown by the
    * function escapes from `decide`; {@link reconnectWith}, {@link retryWith}, `EndpointSet.use` and
-   * {@link fanout} end their stream with it, after releasing the attempt's breaker permit.
+   * {@link fanout} end their stream with it, after releasing the attempt's breaker permit. An answer
+   * that is neither `'transient'` nor `'permanent'` (an `undefined`) is a TypeError that says so,
+   * thrown and handled the same way.
    *
    * @default classifyFailure
    * @throws TypeError if given neither a function nor an options object, or options it does not know.
@@ -397,7 +400,9 @@ export class RetryPolicy {
     }
     const { classify, maxAttempts, maxElapsed, maxHint, breaker, budget } = this.config;
 
-    if (classify(error) === 'permanent') return { retry: false, reason: 'permanent', error };
+    if (verdictOf('RetryPolicy.classify', classify, error) === 'permanent') {
+      return { retry: false, reason: 'permanent', error };
+    }
     if (attempt >= maxAttempts) return { retry: false, reason: 'max-attempts', error };
 
     const backoff = previous ? nextBackoff('policy.backoff', previous) : this.startBackoff();

@@ -139,6 +139,21 @@ describe('RetryPolicy', () => {
       expect(run(retry, new Error('other'), 1)[0]).to.include({ retry: false });
     });
 
+    it('a classifier that answers anything but a FailureClass makes decide throw a TypeError saying what it answered', () => {
+      // undefined (a path without a return) was retried, as if transient.
+      for (const [answer, shown] of [
+        [undefined, 'undefined'],
+        [true, 'true'],
+        ['Transient', '"Transient"'],
+      ] as const) {
+        const retry = policy.constant(1).classify(() => answer as never);
+        expect(() => retry.decide({ error: reset(), attempt: 1, firstFailureAt: 0, now: 0 }), shown).to.throw(
+          TypeError,
+          `RetryPolicy.classify must return 'transient' or 'permanent', got ${shown}`,
+        );
+      }
+    });
+
     it('a throwing classifier escapes from decide', () => {
       const boom = new Error('boom');
       const retry = policy.constant(1).classify(() => {
