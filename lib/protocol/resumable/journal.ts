@@ -122,10 +122,11 @@ export interface SessionJournal {
    * Optional: emits once when the journal can keep nothing more for a reason of its own, not in
    * answer to a call (a browser tab whose journal another tab took over, a database the browser
    * closed). `resumable` subscribes to it while its stream runs and fails the stream at once with
-   * that error, so that an idle client does not keep a connection on a session it no longer
-   * keeps. Without it, such a failure ends the stream at the journal's next call instead (the next
-   * frame sent or received, acknowledgement or commit). It does not replace throwing from a call:
-   * a journal that emits here refuses its later calls all the same.
+   * that error (an error it ends with instead counts the same), so that an idle client does not
+   * keep a connection on a session it no longer keeps. Without it, such a failure ends the stream
+   * at the journal's next call instead (the next frame sent or received, acknowledgement or
+   * commit). It does not replace throwing from a call: a journal that emits here refuses its later
+   * calls all the same.
    */
   readonly failure$?: Observable<unknown>;
 }

@@ -105,7 +105,9 @@ export class ResumableRun<In, Out>
     if (!this.#restore()) return teardown;
     // A journal that fails on its own (taken over by another tab) ends the stream now.
     const failure$ = this.#settings.journal?.failure$;
-    if (failure$) this.#upstream.add(failure$.subscribe((error) => this.endNow(error)));
+    // One that errors instead of emitting says the same: an error nobody heard would be uncaught.
+    const fail = (error: unknown) => this.endNow(error);
+    if (failure$) this.#upstream.add(failure$.subscribe({ next: fail, error: fail }));
     if (!this.#ended) this.#upstream.add(source.subscribe(this));
     return teardown;
   }

@@ -238,6 +238,19 @@ describe('resumable with a journal that fails on its own (failure$)', () => {
     });
   });
 
+  it('fails the stream all the same with the error of a failure$ that errors instead of emitting', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const closed = new Error('the database was closed');
+      // Reported as an unhandled error, and the stream went on without its journal.
+      const failure$ = cold('   ---#', undefined, closed);
+      const source = cold<{ type: string }>('-');
+      const journal: SessionJournal = { ...memoryJournal(), failure$ };
+      expectObservable(source.pipe(resumable({ journal }))).toBe('---#', undefined, closed);
+      expectSubscriptions(source.subscriptions).toBe(' ^--!');
+    });
+  });
+
   it('one that never fails is let go when the stream is unsubscribed, or ends', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
