@@ -215,6 +215,15 @@ describe('RetryPolicy', () => {
       ).to.include({ delay: 100 });
       expect(() => retry.maxHint(-1)).to.throw(TypeError, 'RetryPolicy.maxHint: ms must be a number ≥ 0');
     });
+    it('longer than a timer can wait (under maxHint(Infinity)), waits the longest a timer can', () => {
+      // Above 2_147_483_647 ms a timer fires within milliseconds: the operators retried at once.
+      const unbounded = retry.maxHint(Infinity);
+      for (const retryAfterMs of [3e9, Infinity]) {
+        expect(
+          unbounded.decide({ error: http(503, { retryAfterMs }), attempt: 1, firstFailureAt: 0, now: 0 }),
+        ).to.include({ retry: true, delay: 2_147_483_647 });
+      }
+    });
     it('works on any error, not only HTTP ones', () => {
       expect(decide(Object.assign(reset(), { retryAfterMs: 700 }))).to.include({ retry: true, delay: 700 });
     });
