@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import { describeValue } from '../../internal/describe-value.js';
 import { askPromise } from '../../internal/promise-like.js';
 import type { ServerConnection, Session } from './server-session.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -7,6 +8,7 @@ import { SessionLostError, SessionStoreError } from './errors.js';
 import type { SessionClaimResult, StoredSession } from './store.js';
 import {
   constantTimeEqual,
+  isCount,
   layerError,
   MAX_VERSION,
   MIN_VERSION,
@@ -250,6 +252,11 @@ export class Handshake<In, Out> {
     result: SessionClaimResult,
     token: string,
   ): void {
+    const wrong = claimProblem(result, hello.session!);
+    if (wrong) {
+      const error = new TypeError(`SessionStore.claim must resolve to a SessionClaimResult, got ${wrong}`);
+      return this.storeFailed(connection, error);
+    }
     const local = this.registry.get(hello.session!);
     switch (result.status) {
       case 'unknown':
@@ -324,6 +331,22 @@ export class Handshake<In, Out> {
     ]);
     return session.side.attach(link, peerReceived);
   }
+}
+
+/**
+ * What is wrong with a store's answer to the claim of session `id`, or `undefined` when it is a
+ * {@link SessionClaimResult} this server can act on (a claimed session's counts and frames are
+ * checked as it is restored).
+ */
+function claimProblem(result: unknown, id: string): string | undefined {
+  const { status, session, firstSeq, lastSeq } = (result ?? {}) as Partial<Record<string, unknown>>;
+  if (status === 'unknown' || status === 'bad-token' || status === 'locked') return undefined;
+  if (status === 'gap') return isCount(firstSeq) ? undefined : `a gap from ${describeValue(firstSeq)}`;
+  if (status === 'ahead') return isCount(lastSeq) ? undefined : `ahead of ${describeValue(lastSeq)}`;
+  if (status !== 'claimed') return `status ${describeValue(status)}`;
+  const { id: claimed, epoch, frames } = (session ?? {}) as Partial<StoredSession>;
+  const sound = claimed === id && isCount(epoch) && epoch > 0 && Array.isArray(frames);
+  return sound ? undefined : `the claimed session ${describeValue(session)}`;
 }
 
 function goneError(id: string): SessionStoreError {

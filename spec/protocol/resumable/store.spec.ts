@@ -19,6 +19,7 @@ import {
   type SessionStore,
 } from 'rx-lifeline';
 import { defer, NEVER, of, type Subscription } from 'rxjs';
+import { settledNow } from '../../../lib/internal/settled-now.js';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** What one server process saw: frames (`seq:frame`, `!` when redelivered) and how sessions ended. */
@@ -335,42 +336,68 @@ describe('acceptSessions with a store that throws, or answers something other th
     ['answers undefined', () => undefined as never],
   ];
 
+  /**
+   * A client of an echo server on `store`, whose first `create` or `claim` (after a cut at 10, the
+   * client resuming) answers `broken()`; it sends 'x' at 50. What the server counted and echoed.
+   */
+  function firstCallBroken(method: 'create' | 'claim', broken: () => never) {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    // The first call breaks; the next ones are the store's.
+    let calls = 0;
+    const flaky: SessionStore = { ...bind(store) };
+    if (method === 'create') flaky.create = (session) => (calls++ ? store.create(session) : broken());
+    else flaky.claim = (claim) => (calls++ ? store.claim(claim) : broken());
+    const sessions: string[] = [];
+    const got: string[] = [];
+    let stats: SessionServerStats | undefined;
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server$ = acceptSessions<string>(pair.server, { store: flaky });
+      const watch = server$.stats$.subscribe((s) => (stats = s));
+      const server = server$.subscribe((session) => {
+        sessions.push(session.id);
+        session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame));
+      });
+      let link: Link<string> | undefined;
+      const sub = client(
+        () => pair,
+        got,
+        (l) => (link = l),
+      );
+      if (method === 'claim') testScheduler.schedule(() => pair.faults.cut(), 10);
+      testScheduler.schedule(() => link!.send('x'), 50);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe(), watch.unsubscribe()), 100);
+    });
+    return { stats: stats!, sessions, got };
+  }
+
+  /** The hello was refused as a store failure, once, and the client came back to the one session. */
+  function expectRefusedOnceAsStoreFailure(run: ReturnType<typeof firstCallBroken>): void {
+    expect(run.stats.refused.store).to.equal(1);
+    expect(run.stats.closed.protocolError).to.equal(0);
+    expect(run.sessions).to.have.length(1);
+    expect(run.got).to.deep.equal(['x']);
+  }
+
+  it('a claim that answers no SessionClaimResult refuses the hello as a store failure, and the client comes back', () => {
+    // Before: a TypeError blamed the client as a protocol error, or the hello was never answered.
+    const answers = [
+      undefined,
+      { status: 'CLAIMED' },
+      { status: 'gap' },
+      { status: 'claimed', session: { id: 'another', epoch: 2, lastSeq: 0, received: 0, frames: [] } },
+      { status: 'claimed', session: { epoch: 2, lastSeq: 0, received: 0, frames: 'none' } },
+    ];
+    for (const answer of answers) {
+      expectRefusedOnceAsStoreFailure(firstCallBroken('claim', () => settledNow(answer) as never));
+    }
+  });
+
   for (const [how, broken] of breaks) {
     for (const method of ['create', 'claim'] as const) {
       it(`a ${method} that ${how} refuses the hello as a store failure (not a protocol error), and the client comes back`, () => {
-        const testScheduler = newTestScheduler();
-        const store = memorySessionStore();
-        // The first call breaks; the next ones are the store's.
-        let calls = 0;
-        const flaky: SessionStore = { ...bind(store) };
-        if (method === 'create') flaky.create = (session) => (calls++ ? store.create(session) : broken());
-        else flaky.claim = (claim) => (calls++ ? store.claim(claim) : broken());
-        const log = newLog();
-        const got: string[] = [];
-        let stats: SessionServerStats | undefined;
-        testScheduler.run(() => {
-          const pair = memory({ latency: 2 });
-          const sessions = acceptSessions<string>(pair.server, { store: flaky });
-          const watch = sessions.stats$.subscribe((s) => (stats = s));
-          const server = sessions.subscribe((session) => {
-            log.sessions.push(session.id);
-            session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame));
-          });
-          let link: Link<string> | undefined;
-          const sub = client(
-            () => pair,
-            got,
-            (l) => (link = l),
-          );
-          // A claim comes once the connection is cut, from the client resuming.
-          if (method === 'claim') testScheduler.schedule(() => pair.faults.cut(), 10);
-          testScheduler.schedule(() => link!.send('x'), 50);
-          testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe(), watch.unsubscribe()), 100);
-        });
-        expect(stats?.refused.store).to.equal(1);
-        expect(stats?.closed.protocolError).to.equal(0);
-        expect(log.sessions).to.have.length(1);
-        expect(got).to.deep.equal(['x']);
+        expectRefusedOnceAsStoreFailure(firstCallBroken(method, broken));
       });
     }
 
