@@ -20,7 +20,7 @@ import {
 } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
-import { ACK, DATA, isCount, layerError } from './wire.js';
+import { ACK, DATA, isCount, isId, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
 export interface SideOptions<Out> {
@@ -442,14 +442,18 @@ export class SessionSide<Out> {
    * Takes back what a journal kept: the frames the peer had not acknowledged (replayed at the next
    * attach), the numbering after them, and what this side had received. Nothing may have been sent
    * yet. A state that does not hold together is refused with a `TypeError`: the journal is damaged.
+   * So is a session id or token the wire cannot carry (a server would refuse every hello with it,
+   * and the client would dial again forever), or frames that are not an array.
    */
   restore(state: JournalState): void {
-    const { lastSeq, received, frames } = state;
-    const first = lastSeq - frames.length + 1;
-    const consecutive = frames.every((entry, i) => entry.seq === first + i);
-    if (!isCount(lastSeq) || !isCount(received) || first < 1 || !consecutive) {
+    const { session, token, lastSeq, received, frames } = state;
+    const kept: readonly unknown[] | undefined = Array.isArray(frames) ? frames : undefined;
+    const first = lastSeq - (kept?.length ?? 0) + 1;
+    const consecutive = kept?.every((entry, i) => (entry as { seq?: unknown } | null)?.seq === first + i);
+    const named = session === undefined ? token === undefined : isId(session) && isId(token);
+    if (!isCount(lastSeq) || !isCount(received) || first < 1 || !consecutive || !named) {
       throw new TypeError(
-        `resumable: the journal's state does not hold together (last frame ${describeValue(lastSeq)}, ${frames.length} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
+        `resumable: the journal's state does not hold together (session ${describeValue(session)}, last frame ${describeValue(lastSeq)}, ${kept ? kept.length : describeValue(frames)} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
       );
     }
     this.buffer.reset(first);

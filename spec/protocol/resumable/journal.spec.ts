@@ -156,8 +156,10 @@ describe('resumable with a journal: a client process that dies resumes its sessi
   });
 
   it('a damaged journal fails the stream with a TypeError saying so, before any dial', () => {
-    // Each state breaks one rule: frames numbered up to lastSeq without a gap, lastSeq and
-    // received whole counts, and no frame numbered below 1.
+    // Each state breaks one rule: frames an array of entries numbered up to lastSeq without a gap,
+    // lastSeq and received whole counts, no frame numbered below 1, and a session id and token the
+    // wire carries, both or neither (a server refused every hello with them: the client dialled
+    // again forever).
     const states = [
       { lastSeq: 3, received: 0, frames: [{ seq: 1, frame: 'x' }] },
       {
@@ -181,6 +183,10 @@ describe('resumable with a journal: a client process that dies resumes its sessi
       { lastSeq: 1, received: -1, frames: [{ seq: 1, frame: 'x' }] },
       { lastSeq: 1, received: NaN, frames: [{ seq: 1, frame: 'x' }] },
       { lastSeq: 1, received: 2.5, frames: [{ seq: 1, frame: 'x' }] },
+      { lastSeq: 0, received: 0, frames: 'none' as never },
+      { lastSeq: 1, received: 0, frames: [null as never] },
+      { session: 5 as never, token: '1'.repeat(32), lastSeq: 0, received: 0, frames: [] },
+      { session: '0'.repeat(32), lastSeq: 0, received: 0, frames: [] },
     ];
     for (const state of states) {
       const error = restoreError({ session: undefined, token: undefined, ...state });
