@@ -91,7 +91,12 @@ export interface JournalState {
  * @category Sessions
  */
 export interface SessionJournal {
-  /** What was kept, read once when `resumable` is subscribed; `undefined` when there is nothing. */
+  /**
+   * What was kept, read once when `resumable` is subscribed; `undefined` when there is nothing. A
+   * state that does not hold together (frames not numbered up to `lastSeq` without a gap, counts
+   * that are not whole, a session id or token that is not 32 lowercase hex digits, or only one of
+   * them) fails the stream with a TypeError that says what it holds, before any dial.
+   */
   restore(): JournalState | undefined;
   /**
    * A welcome: the session and its new token. Another session than the one kept (the old one was
