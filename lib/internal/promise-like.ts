@@ -14,6 +14,24 @@ export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
+ * `thenable.then(onFulfilled, onRejected)` for a thenable a user's function answered: a `then` that
+ * throws (a hand-written thenable) counts as a rejection with what it threw, so that nothing escapes
+ * to the caller (an RxJS callback, a timer) and nothing waits for an answer that never comes.
+ * @internal
+ */
+export function thenOrFail<T>(
+  thenable: PromiseLike<T>,
+  onFulfilled: (value: T) => void,
+  onRejected: (error: unknown) => void,
+): void {
+  try {
+    thenable.then(onFulfilled, onRejected);
+  } catch (error) {
+    onRejected(error);
+  }
+}
+
+/**
  * Calls `call`, a method of a user's object that must answer a promise (a session store's), and
  * hands back a thenable whatever it did: a synchronous throw becomes a rejection with what it
  * threw, and an answer without a callable `then` a rejection with a TypeError that names `what`

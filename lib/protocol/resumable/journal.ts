@@ -120,7 +120,8 @@ export interface SessionJournal {
    *
    * It may return a promise (a journal on an asynchronous store, such as IndexedDB): the frames of
    * the turn leave once it resolves, one commit runs at a time (what is told meanwhile waits for
-   * the next), and a rejection fails the stream with its reason.
+   * the next), and a rejection fails the stream with its reason (as does a thenable whose `then`
+   * throws, with what it threw).
    */
   commit?(): void | PromiseLike<void>;
   /**

@@ -10,7 +10,7 @@ import { msgpackSize } from '../../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { isPromiseLike } from '../../internal/promise-like.js';
+import { isPromiseLike, thenOrFail } from '../../internal/promise-like.js';
 import {
   checkNumber,
   POSITIVE_DURATION,
@@ -279,7 +279,8 @@ export class SessionSide<Out> {
     }
     if (!isPromiseLike(result)) return this.#committed(through, received, waiters);
     commits.running = true;
-    result.then(
+    thenOrFail(
+      result,
       () => this.#settled(generation, () => this.#committed(through, received, waiters)),
       (error: unknown) => this.#settled(generation, () => this.#owner.endNow(error)),
     );

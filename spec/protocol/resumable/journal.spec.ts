@@ -581,6 +581,20 @@ describe('resumable with a journal that throws', () => {
     expect(offline.lateDials).to.equal(0);
   });
 
+  it('a commit() whose thenable throws from then() fails the stream with that error, instead of holding every later frame', () => {
+    const journal: SessionJournal = {
+      ...memoryJournal(),
+      commit: () =>
+        ({
+          then: () => {
+            throw boom;
+          },
+        }) as PromiseLike<void>,
+    };
+    const { errors } = run(journal, (at) => at(20, (link) => link.send('x')));
+    expect(errors).to.deep.equal([boom]);
+  });
+
   it('an acked() that throws when an asynchronous commit resolves fails the stream with that error, out of no callback', () => {
     const testScheduler = newTestScheduler();
     let armed = false;
