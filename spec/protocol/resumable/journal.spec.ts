@@ -582,16 +582,23 @@ describe('resumable with a journal that throws', () => {
   });
 
   it('a commit() whose thenable throws from then() fails the stream with that error, instead of holding every later frame', () => {
+    // The welcome's commit resolves; the one of the frame sent at 20 breaks (on the asap scheduler,
+    // where its exception escaped, and the commit stayed running for good).
+    let armed = false;
     const journal: SessionJournal = {
       ...memoryJournal(),
       commit: () =>
         ({
-          then: () => {
-            throw boom;
+          then: (resolve: () => void) => {
+            if (armed) throw boom;
+            resolve();
           },
-        }) as PromiseLike<void>,
+        }) as unknown as PromiseLike<void>,
     };
-    const { errors } = run(journal, (at) => at(20, (link) => link.send('x')));
+    const { errors } = run(journal, (at) => {
+      at(15, () => (armed = true));
+      at(20, (link) => link.send('x'));
+    });
     expect(errors).to.deep.equal([boom]);
   });
 
