@@ -315,7 +315,8 @@ export class FrameDecoder<T> {
 }
 
 /**
- * Encodes frames with their length prefixes into one buffer, as a transport would write them.
+ * Encodes frames with their length prefixes into one buffer, as a transport would write them. What
+ * the codec throws is thrown; what it returns that is not a `Uint8Array` is a `TypeError`.
  *
  * @example
  * ```ts
@@ -330,8 +331,22 @@ export function encodeFrames<T>(codec: Codec<T>, frames: Iterable<T>): Uint8Arra
   if (typeof (frames as Partial<Iterable<T>> | null)?.[Symbol.iterator] !== 'function') {
     throw new TypeError(`encodeFrames: frames must be iterable, got ${describeValue(frames)}`);
   }
-  const bodies = Array.from(frames, (frame) => codec.encode(frame));
+  const bodies = Array.from(frames, (frame) => encodeBody(codec, frame));
   return joinFrames(bodies);
+}
+
+/**
+ * `codec.encode(frame)`, checked: bytes (a Uint8Array of any realm, or a Buffer), or a TypeError
+ * that says what the codec returned instead (a string would go out as that many zero bytes, an
+ * ArrayBuffer or a number as nothing at all).
+ * @internal
+ */
+export function encodeBody<T>(codec: Codec<T>, frame: T): Uint8Array {
+  const body: unknown = codec.encode(frame);
+  if (ArrayBuffer.isView(body) && Object.prototype.toString.call(body) === '[object Uint8Array]') {
+    return body as Uint8Array;
+  }
+  throw new TypeError(`codec.encode must return a Uint8Array, it returned ${describeValue(body)}`);
 }
 
 /** Writes `bodies` with their length prefixes into one new buffer. @internal */

@@ -18,7 +18,11 @@
  * @category Codec
  */
 export interface Codec<T = unknown> {
-  /** Encodes one frame. The returned bytes must stay unchanged until the next microtask at least. */
+  /**
+   * Encodes one frame. The returned bytes must stay unchanged until the next microtask at least.
+   * Anything but a `Uint8Array` (a `Buffer` is one) is refused: a link's `send` throws an
+   * `EncodeError`, and `encodeFrames` a `TypeError`, saying what it returned.
+   */
   encode(value: T): Uint8Array;
   /** Decodes exactly one frame from `bytes`; throws if the bytes are not exactly one valid frame. */
   decode(bytes: Uint8Array): T;

@@ -65,6 +65,23 @@ export function checkClassifyOptions(where: string, options: ClassifyOptions): v
 }
 
 /**
+ * What `classify` (a user's classifier, which `where` names) says of `error`, checked: anything but
+ * `'transient'` or `'permanent'` (an `undefined` from a path without a return) is a TypeError that
+ * says what it answered, as if the classifier had thrown it. Without the check the policy retried
+ * such a failure while the breaker released its permit, as two different verdicts.
+ * @internal
+ */
+export function verdictOf(
+  where: string,
+  classify: (error: unknown) => FailureClass,
+  error: unknown,
+): FailureClass {
+  const verdict: unknown = classify(error);
+  if (verdict === 'transient' || verdict === 'permanent') return verdict;
+  throw new TypeError(`${where} must return 'transient' or 'permanent', got ${describe(verdict)}`);
+}
+
+/**
  * Decides whether a failure is worth retrying ({@link FailureClass}). One function owns the
  * decision and comments every case, in the manner of graphql-ws's `shouldRetryConnectOrThrow`.
  *

@@ -68,7 +68,7 @@ export class FailureRun {
    * random source or backoff throws (a bug in it), the permit released first: end the stream with it.
    */
   failed(error: unknown, permit: BreakerPermit | undefined): RetryDecision {
-    if (permit) settleFailure(permit, this.#policy.config.classify, error);
+    if (permit) settleFailure(permit, 'RetryPolicy.classify', this.#policy.config.classify, error);
     return this.decide(error);
   }
 

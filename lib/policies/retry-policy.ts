@@ -17,6 +17,7 @@ import {
   classifyFailure,
   type ClassifyOptions,
   type FailureClass,
+  verdictOf,
 } from './classify.js';
 
 import { hasName } from './error-names.js';
@@ -241,7 +242,8 @@ export class RetryPolicy {
    * above the backoff's own `max` and even below its current delay — a server that says "come back
    * in 5 minutes", or that gave this client the next free slot in 300 ms, knows its load better
    * than the client's backoff does (gRPC's retry pushback works the same way). A longer hint waits
-   * `ms` (or the backoff, if longer). `maxHint(0)` ignores hints.
+   * `ms` (or the backoff, if longer). `maxHint(0)` ignores hints. No delay is longer than a timer
+   * can wait (2,147,483,647 ms, about 24.8 days), however long the hint under `maxHint(Infinity)`.
    *
    * @default 86_400_000 (a day)
    * @throws TypeError if `ms` is negative or NaN.
@@ -273,7 +275,9 @@ export class RetryPolicy {
    * Replaces the classifier: a function that says `'transient'` (retry) or `'permanent'` (give up),
    * or {@link ClassifyOptions} for the default {@link classifyFailure}. An exception thrown by the
    * function escapes from `decide`; {@link reconnectWith}, {@link retryWith}, `EndpointSet.use` and
-   * {@link fanout} end their stream with it, after releasing the attempt's breaker permit.
+   * {@link fanout} end their stream with it, after releasing the attempt's breaker permit. An answer
+   * that is neither `'transient'` nor `'permanent'` (an `undefined`) is a TypeError that says so,
+   * thrown and handled the same way.
    *
    * @default classifyFailure
    * @throws TypeError if given neither a function nor an options object, or options it does not know.
@@ -397,13 +401,19 @@ export class RetryPolicy {
     }
     const { classify, maxAttempts, maxElapsed, maxHint, breaker, budget } = this.config;
 
-    if (classify(error) === 'permanent') return { retry: false, reason: 'permanent', error };
+    if (verdictOf('RetryPolicy.classify', classify, error) === 'permanent') {
+      return { retry: false, reason: 'permanent', error };
+    }
     if (attempt >= maxAttempts) return { retry: false, reason: 'max-attempts', error };
 
     const backoff = previous ? nextBackoff('policy.backoff', previous) : this.startBackoff();
     let delay = backoff.duration;
     const hint = retryAfterOf(error);
-    if (hint !== undefined && maxHint > 0) delay = hint <= maxHint ? hint : Math.max(delay, maxHint);
+    // Never longer than a timer can wait: above that a timer fires within milliseconds (a retry
+    // storm), whatever a server's hint under maxHint(Infinity) says.
+    if (hint !== undefined && maxHint > 0) {
+      delay = Math.min(hint <= maxHint ? hint : Math.max(delay, maxHint), MAX_DELAY);
+    }
     const reopensAt = Math.max(breaker?.reopensAt ?? -Infinity, reopensAtOf(error));
     // A breaker open for longer than a timer can wait is asked again when the longest wait ends.
     if (reopensAt > now + delay) delay = Math.min(reopensAt - now, MAX_DELAY);

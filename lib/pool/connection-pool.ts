@@ -38,7 +38,9 @@ export interface ConnectionPoolOptions<In = unknown, Out = In> {
   /**
    * Makes the transport that dials `origin`. Called once per new connection, when a user needs one
    * and no idle one of that origin is available (lazy: nothing is dialled before). The pool does
-   * not check that the transport really goes to `origin`.
+   * not check that the transport really goes to `origin`. What it throws, or a TypeError when it
+   * returns something else than a transport, fails the user's `transport()` (never retried) and
+   * frees that connection's place in the pool.
    * @default none (required)
    */
   dial: (origin: Origin) => Transport<In, Out>;
@@ -536,6 +538,11 @@ export class ConnectionPool<In = unknown, Out = In> {
     let transport: Transport<In, Out>;
     try {
       transport = dial(conn.origin);
+      if (typeof (transport as Partial<Transport<In, Out>> | null)?.subscribe !== 'function') {
+        throw new TypeError(
+          `ConnectionPool: dial must return a Transport (an Observable), it returned ${describe(transport)}`,
+        );
+      }
     } catch (error) {
       this.#ended(conn, { error });
       return;

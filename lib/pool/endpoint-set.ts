@@ -167,7 +167,8 @@ export interface EndpointSetOptions<T> {
   /**
    * Decides whether a failure may go away on another endpoint (`'transient'`: fail over, and count it
    * against the endpoint's breaker) or would fail the same anywhere (`'permanent'`: stop). It is not
-   * asked about breaker refusals, which never count as failures.
+   * asked about breaker refusals, which never count as failures. What it throws, or a TypeError for
+   * an answer that is neither, ends `use()` and {@link fanout} with it, the attempt's permit released.
    * @default classifyFailure
    */
   classify?: ((error: unknown) => FailureClass) | undefined;
@@ -582,7 +583,7 @@ class FailoverRun<T, R> {
     if (emitted || !held) return this.#subscriber.error(error);
     let verdict: FailureClass;
     try {
-      verdict = settleFailure(held, this.#set.classify, error);
+      verdict = settleFailure(held, 'EndpointSet: classify', this.#set.classify, error);
     } catch (classifierError) {
       return this.#subscriber.error(classifierError);
     }

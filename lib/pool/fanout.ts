@@ -288,7 +288,7 @@ class FanoutBranch<T, R> implements Observer<R> {
     if (permit && !this.#emitted) {
       const set = this.run.settings.set!;
       try {
-        settleFailure(permit, (failure) => set.classify(failure), error);
+        settleFailure(permit, 'EndpointSet: classify', (failure) => set.classify(failure), error);
       } catch (classifierError) {
         // A throwing classifier is a bug in it: the whole fanout errors, tearing down every branch.
         return this.run.subscriber.error(classifierError);

@@ -98,7 +98,8 @@ export interface HttpOptions {
   /**
    * The `fetch` to use: inject one to add credentials, a proxy or a test double. It is called as a
    * plain function with the URL and a `RequestInit` holding `method`, `headers`, `body` and an
-   * abort `signal`. It does not change how failures are typed.
+   * abort `signal`. It does not change how failures are typed. It must resolve to a `Response`
+   * whose body is `null` or a ReadableStream: anything else errors with a TypeError that says so.
    * @default globalThis.fetch
    */
   fetch?: ((url: string, init: RequestInit) => Promise<Response>) | undefined;
@@ -473,12 +474,17 @@ function encodeBody(
   return encoded;
 }
 
-/** What the `fetch` option answered, checked: a `Response` has a numeric status and headers. */
+/**
+ * What the `fetch` option answered, checked: a `Response` has a numeric status, headers, and a body
+ * that is `null` or a ReadableStream (node-fetch 2's Node stream failed later, with
+ * 'response.body.getReader is not a function').
+ */
 function checkResponse(response: unknown): void {
-  const { status, headers } = (response ?? {}) as Partial<Response>;
-  if (typeof status === 'number' && typeof headers?.get === 'function') return;
+  const { status, headers, body } = (response ?? {}) as Partial<Response>;
+  const readable = body === null || typeof body?.getReader === 'function';
+  if (typeof status === 'number' && typeof headers?.get === 'function' && readable) return;
   throw new TypeError(
-    `http: fetch must resolve to a Response (with a status and headers), got ${describe(response)}`,
+    `http: fetch must resolve to a Response (with a status, headers and a body that is null or a ReadableStream), got ${describe(response)}`,
   );
 }
 

@@ -2,7 +2,12 @@ import { describeError } from '../internal/describe-value.js';
 import type { Observable } from 'rxjs';
 import { Subject } from 'rxjs';
 import { directEncoderOf, type Codec, type DirectEncoder } from '../codec/codec.js';
-import { checkMaxFrameBytes, DEFAULT_MAX_FRAME_BYTES, LENGTH_PREFIX_BYTES } from '../codec/framing.js';
+import {
+  checkMaxFrameBytes,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeBody,
+  LENGTH_PREFIX_BYTES,
+} from '../codec/framing.js';
 import {
   EncodeError,
   LinkClosedError,
@@ -420,7 +425,7 @@ export class LinkWriter<Out> implements Link<Out> {
         }
         if (end >= 0) return end;
       }
-      body = this.#settings.codec.encode(frame);
+      body = encodeBody(this.#settings.codec, frame);
     } catch (cause) {
       throw new EncodeError(`Frame could not be encoded: ${describeError(cause)}`, {
         cause,

@@ -482,3 +482,13 @@ describe('FrameDecoder', () => {
     }
   });
 });
+
+describe('encodeFrames', () => {
+  it("refuses what a codec's encode returns that is not bytes with a TypeError saying what it was", () => {
+    const codec = { encode: () => 'abc' as unknown as Uint8Array, decode: () => undefined };
+    expect(() => encodeFrames(codec, ['x'])).to.throw(
+      TypeError,
+      'codec.encode must return a Uint8Array, it returned "abc"',
+    );
+  });
+});

@@ -404,6 +404,28 @@ describe('reconnectWith', () => {
     });
   });
 
+  it("ends with a TypeError when the classifier answers no FailureClass, giving the breaker's probe slot back", () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable }) => {
+      const breaker = halfOpenAt10();
+      const source = cold<TransportEvent>('--#', {}, reset);
+      const buggy = policy
+        .constant(1)
+        .maxAttempts(3)
+        .breaker(breaker)
+        .classify(() => undefined as never);
+      // Subscribes at 10: the dial takes the probe slot, fails at 12, and the classifier says nothing
+      // (which the policy took for transient: it dialled again, every 1 ms, until it gave up).
+      const session = cold('10ms x').pipe(mergeMap(() => source.pipe(reconnectWith(buggy))));
+      const said = new TypeError(
+        "RetryPolicy.classify must return 'transient' or 'permanent', got undefined",
+      );
+      // prettier-ignore
+      expectObservable(summarize(session)).toBe('12ms #', undefined, said);
+      expectProbeFree(testScheduler, breaker, 13);
+    });
+  });
+
   it("ends with a TypeError, not an uncaught one, when the policy's random source or backoff misbehaves", () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable }) => {

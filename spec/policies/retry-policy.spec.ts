@@ -139,6 +139,21 @@ describe('RetryPolicy', () => {
       expect(run(retry, new Error('other'), 1)[0]).to.include({ retry: false });
     });
 
+    it('a classifier that answers anything but a FailureClass makes decide throw a TypeError saying what it answered', () => {
+      // undefined (a path without a return) was retried, as if transient.
+      for (const [answer, shown] of [
+        [undefined, 'undefined'],
+        [true, 'true'],
+        ['Transient', '"Transient"'],
+      ] as const) {
+        const retry = policy.constant(1).classify(() => answer as never);
+        expect(() => retry.decide({ error: reset(), attempt: 1, firstFailureAt: 0, now: 0 }), shown).to.throw(
+          TypeError,
+          `RetryPolicy.classify must return 'transient' or 'permanent', got ${shown}`,
+        );
+      }
+    });
+
     it('a throwing classifier escapes from decide', () => {
       const boom = new Error('boom');
       const retry = policy.constant(1).classify(() => {
@@ -199,6 +214,15 @@ describe('RetryPolicy', () => {
           .decide({ error: http(503, { retryAfterMs: 0 }), attempt: 1, firstFailureAt: 0, now: 0 }),
       ).to.include({ delay: 100 });
       expect(() => retry.maxHint(-1)).to.throw(TypeError, 'RetryPolicy.maxHint: ms must be a number ≥ 0');
+    });
+    it('longer than a timer can wait (under maxHint(Infinity)), waits the longest a timer can', () => {
+      // Above 2_147_483_647 ms a timer fires within milliseconds: the operators retried at once.
+      const unbounded = retry.maxHint(Infinity);
+      for (const retryAfterMs of [3e9, Infinity]) {
+        expect(
+          unbounded.decide({ error: http(503, { retryAfterMs }), attempt: 1, firstFailureAt: 0, now: 0 }),
+        ).to.include({ retry: true, delay: 2_147_483_647 });
+      }
     });
     it('works on any error, not only HTTP ones', () => {
       expect(decide(Object.assign(reset(), { retryAfterMs: 700 }))).to.include({ retry: true, delay: 700 });

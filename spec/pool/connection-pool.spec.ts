@@ -351,6 +351,25 @@ describe('ConnectionPool', () => {
     expect(pool.snapshot()).to.deep.equal({ total: { open: 0, idle: 0, waiting: 0 }, keys: [] });
   });
 
+  it('a dial that returns no transport fails that user with a TypeError saying what it returned, and frees its place', () => {
+    for (const [value, shown] of [
+      [undefined, 'undefined'],
+      [Promise.resolve('a transport, later'), 'an object'],
+    ] as const) {
+      const pool = new ConnectionPool({ dial: () => value as never, openTotal: 1 });
+      const errors: unknown[] = [];
+      pool.transport(HOST).subscribe({ error: (e: unknown) => errors.push(e) });
+      // Its place was given back: a second user is refused the same way, not left waiting for it.
+      pool.transport(HOST).subscribe({ error: (e: unknown) => errors.push(e) });
+      expect(errors.map(String)).to.deep.equal(
+        Array(2).fill(
+          `TypeError: ConnectionPool: dial must return a Transport (an Observable), it returned ${shown}`,
+        ),
+      );
+      expect(pool.snapshot()).to.deep.equal({ total: { open: 0, idle: 0, waiting: 0 }, keys: [] });
+    }
+  });
+
   it('unsubscribing during the dial cancels it', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {

@@ -476,6 +476,27 @@ describe('EndpointSet', () => {
       });
     });
 
+    it('a classifier that answers no FailureClass ends the call with a TypeError saying so, without failover', () => {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const a = cold('-#', {}, garbled);
+        const b = cold('-b|');
+        const set = new EndpointSet({
+          endpoints: endpoints({ a: 1, b: 2 }),
+          classify: () => undefined as never,
+          random: seededRandom(1),
+          scheduler: testScheduler,
+        });
+        const said = new TypeError(
+          "EndpointSet: classify must return 'transient' or 'permanent', got undefined",
+        );
+        expectObservable(set.use((e) => (e.id === 'a' ? a : b))).toBe('-#', undefined, said);
+        expectSubscriptions(b.subscriptions).toBe([]);
+        // The attempt's permit was given back, not counted against a.
+        expect(set.breakerOf('a').state).to.equal('closed');
+      });
+    });
+
     it('takes its own classifier', () => {
       const testScheduler = newTestScheduler();
       testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {

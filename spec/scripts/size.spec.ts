@@ -50,10 +50,10 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 25_450,
-  clientMin: 78_100,
+  clientGzip: 25_670,
+  clientMin: 78_850,
   policyGzip: 3_980,
-  policyMin: 11_000,
+  policyMin: 11_050,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {

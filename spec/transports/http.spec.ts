@@ -817,14 +817,24 @@ describe('http', () => {
     }
 
     it('errors with a TypeError that says so when fetch resolves to something other than a Response', async () => {
-      for (const answer of [undefined, null, 42, { ok: true }, { status: 200, headers: 5 }]) {
+      const headers = new Headers();
+      for (const answer of [
+        undefined,
+        null,
+        42,
+        { ok: true },
+        { status: 200, headers: 5 },
+        // A body that is not a ReadableStream (node-fetch 2 answers a Node stream), or none at all.
+        { status: 200, headers, body: { pipe: () => undefined } },
+        { status: 200, headers },
+      ]) {
         const error = await firstValueFrom(http(url, { fetch: () => Promise.resolve(answer as never) })).then(
           () => expect.fail('no response'),
           (caught: unknown) => caught,
         );
         expect(error).to.be.instanceOf(TypeError);
         expect((error as TypeError).message).to.match(
-          /^http: fetch must resolve to a Response \(with a status and headers\), got /,
+          /^http: fetch must resolve to a Response \(with a status, headers and a body that is null or a ReadableStream\), got /,
         );
         expect(classifyFailure(error)).to.equal('permanent');
       }

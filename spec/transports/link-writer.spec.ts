@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { runInNewContext } from 'node:vm';
 import {
   encodeFrames,
   EncodeError,
@@ -167,6 +168,38 @@ describe('LinkWriter batches', () => {
     flush();
     expect(reads).to.be.above(2);
     expect(hex(batches[0]!)).to.equal(hex(encodeFrames(codec, [[1]])));
+  });
+
+  it('a codec whose encode returns anything but bytes is an EncodeError saying what it returned, and nothing is written', () => {
+    // A string went out as that many zero bytes; an ArrayBuffer or a number as nothing, send() answering true.
+    const returned: [unknown, string][] = [
+      ['abc', '"abc"'],
+      [undefined, 'undefined'],
+      [new ArrayBuffer(3), 'an object'],
+      [7, '7'],
+      [[1, 2, 3], 'an array of 3 starting 1'],
+      [new Uint16Array([1, 2]), 'a typed array'],
+    ];
+    for (const [value, shown] of returned) {
+      const { writer, batches, flush } = writerOf({
+        encode: () => value as Uint8Array,
+        decode: () => undefined,
+      });
+      expect(() => writer.send('frame'), shown).to.throw(
+        EncodeError,
+        `Frame could not be encoded: TypeError: codec.encode must return a Uint8Array, it returned ${shown}`,
+      );
+      flush();
+      expect(batches, shown).to.deep.equal([]);
+      expect(writer.bufferedBytes, shown).to.equal(0);
+    }
+    // Bytes of another realm (jsdom, a vm context), and a Buffer, are bytes.
+    for (const bytes of [runInNewContext('new Uint8Array([1, 2])') as Uint8Array, Buffer.from([1, 2])]) {
+      const { writer, batches, flush } = writerOf({ encode: () => bytes, decode: () => undefined });
+      writer.send('frame');
+      flush();
+      expect(batches.map(hex)).to.deep.equal(['000000020102']);
+    }
   });
 
   it('a codec that throws anything, even a value that cannot be turned into text, is an EncodeError saying what it threw', () => {

@@ -1,7 +1,7 @@
 import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { ConnectedEvent, HandshakeResult, LinkInfo, TransportEvent } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { isPromiseLike } from '../../internal/promise-like.js';
+import { isPromiseLike, thenOrFail } from '../../internal/promise-like.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
 import { HandshakeSide, sideOperator } from './side.js';
 import { checkFunction, checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
@@ -66,8 +66,8 @@ export interface AcceptHandshakeConfig {
    * Decides on a client's credentials: returns the client's identity (any value but `undefined`,
    * `null` or `false`), or a Promise of it, kept as `handshake.identity` on the `connected` event
    * and on a {@link ServerSession}. `undefined`, `null` or `false` refuse with `'unauthorized'`
-   * (permanent for the client); throwing or rejecting refuses with `'unavailable'` (the client may
-   * try again) — an error with a numeric `retryAfterMs` (integer milliseconds, at most a day) sends
+   * (permanent for the client); throwing or rejecting (a thenable whose `then` throws counts as
+   * rejecting) refuses with `'unavailable'` (the client may try again) — an error with a numeric `retryAfterMs` (integer milliseconds, at most a day) sends
    * it along as a hint the client's retry policy honours, the way a server under load says when to
    * come back. Without it every client is accepted and `identity` is `undefined`.
    */
@@ -290,7 +290,7 @@ class ServerHandshake
     } catch (error) {
       return failed(error);
     }
-    if (isPromiseLike(verdict)) verdict.then(decide, failed);
+    if (isPromiseLike(verdict)) thenOrFail(verdict, decide, failed);
     else decide(verdict);
   }
 

@@ -8,7 +8,7 @@ import type {
   TransportEvent,
 } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { isPromiseLike } from '../../internal/promise-like.js';
+import { isPromiseLike, thenOrFail } from '../../internal/promise-like.js';
 import { asLayerError, layerProtocolError } from '../../internal/peer-input.js';
 import { HandshakeSide, sideOperator } from './side.js';
 import { checkKnownOptions, type KnownOptions } from '../../internal/validate.js';
@@ -43,6 +43,8 @@ export interface HandshakeConfig {
   /**
    * Sent to the server's `authenticate` in the hello: any value MessagePack encodes, or a function
    * called for each connection that returns one (or a Promise of one), for tokens that expire.
+   * What the function throws, or its Promise rejects with (or a thenable's `then` throws), fails
+   * that connection with it, before any hello is sent.
    * @default undefined (none)
    */
   credentials?: unknown;
@@ -177,7 +179,8 @@ class ClientHandshake extends HandshakeSide<'dialling' | 'waiting' | 'open', Cli
       return this.end(error);
     }
     if (!isPromiseLike(value)) return this.sendHello(value);
-    value.then(
+    thenOrFail(
+      value,
       (resolved) => this.link === link && this.state === 'waiting' && this.sendHello(resolved),
       (error: unknown) => this.link === link && this.state === 'waiting' && this.end(error),
     );

@@ -10,7 +10,7 @@ import type { ConnectedEvent, FrameEvent, Link } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { LayerLink } from '../../internal/layer-link.js';
 import { asLayerError, notAnEnvelope } from '../../internal/peer-input.js';
-import { isPromiseLike } from '../../internal/promise-like.js';
+import { isPromiseLike, thenOrFail } from '../../internal/promise-like.js';
 import type { HandshakeAdmission } from '../handshake/admission.js';
 import { LAYERS, unlisted } from '../handshake/layers.js';
 import { BodyInbox } from './body-inbox.js';
@@ -239,7 +239,8 @@ export class RequestServer<In, Out> implements Observer<Event> {
     }
     if (isObservable(result)) this.#stream(id, entry, result);
     else if (isPromiseLike(result)) {
-      result.then(
+      thenOrFail(
+        result,
         (value) => this.#finish(id, entry, [RESPONSE, id, 'value', value]),
         (error: unknown) => this.#finish(id, entry, [RESPONSE, id, 'error', toWireError(error)]),
       );

@@ -47,8 +47,9 @@ export interface RequestContext {
 
 /**
  * Answers one request: return a value, a Promise of one, or an Observable for a streamed response
- * (subscribed once; unsubscribed on cancel). Throwing, rejecting or erroring sends an error
- * response with the error's `name` and `message` only.
+ * (subscribed once; unsubscribed on cancel). Throwing, rejecting or erroring (a thenable whose
+ * `then` throws counts as rejecting) sends an error response with the error's `name` and
+ * `message` only, for that request.
  *
  * @example
  * ```ts

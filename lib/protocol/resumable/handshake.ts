@@ -1,4 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
+import { describeValue } from '../../internal/describe-value.js';
+import { askPromise } from '../../internal/promise-like.js';
 import type { ServerConnection, Session } from './server-session.js';
 import type { SessionRegistry } from './session-registry.js';
 import type { ServerCounters, SessionServerStats } from './server-stats.js';
@@ -6,6 +8,7 @@ import { SessionLostError, SessionStoreError } from './errors.js';
 import type { SessionClaimResult, StoredSession } from './store.js';
 import {
   constantTimeEqual,
+  isCount,
   layerError,
   MAX_VERSION,
   MIN_VERSION,
@@ -197,7 +200,7 @@ export class Handshake<In, Out> {
     if (hello.session === undefined) {
       const id = randomId();
       const identity = connection.handshake?.identity;
-      store.create({ id, token, identity, ttl }).then(
+      askPromise('SessionStore.create', () => store.create({ id, token, identity, ttl })).then(
         answered(() => this.open(connection, hello, id, token)),
         (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error)),
       );
@@ -214,7 +217,7 @@ export class Handshake<In, Out> {
       ttl,
       ...(local ? { heldEpoch: local.stored!.epoch } : {}),
     };
-    store.claim(claim).then(
+    askPromise('SessionStore.claim', () => store.claim(claim)).then(
       (result) => this.answered(connection, () => this.claimed(connection, hello, result, token), local),
       (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error), local),
     );
@@ -249,6 +252,11 @@ export class Handshake<In, Out> {
     result: SessionClaimResult,
     token: string,
   ): void {
+    const wrong = claimProblem(result, hello.session!);
+    if (wrong) {
+      const error = new TypeError(`SessionStore.claim must resolve to a SessionClaimResult, got ${wrong}`);
+      return this.storeFailed(connection, error);
+    }
     const local = this.registry.get(hello.session!);
     switch (result.status) {
       case 'unknown':
@@ -323,6 +331,22 @@ export class Handshake<In, Out> {
     ]);
     return session.side.attach(link, peerReceived);
   }
+}
+
+/**
+ * What is wrong with a store's answer to the claim of session `id`, or `undefined` when it is a
+ * {@link SessionClaimResult} this server can act on (a claimed session's counts and frames are
+ * checked as it is restored).
+ */
+function claimProblem(result: unknown, id: string): string | undefined {
+  const { status, session, firstSeq, lastSeq } = (result ?? {}) as Partial<Record<string, unknown>>;
+  if (status === 'unknown' || status === 'bad-token' || status === 'locked') return undefined;
+  if (status === 'gap') return isCount(firstSeq) ? undefined : `a gap from ${describeValue(firstSeq)}`;
+  if (status === 'ahead') return isCount(lastSeq) ? undefined : `ahead of ${describeValue(lastSeq)}`;
+  if (status !== 'claimed') return `status ${describeValue(status)}`;
+  const { id: claimed, epoch, frames } = (session ?? {}) as Partial<StoredSession>;
+  const sound = claimed === id && isCount(epoch) && epoch > 0 && Array.isArray(frames);
+  return sound ? undefined : `the claimed session ${describeValue(session)}`;
 }
 
 function goneError(id: string): SessionStoreError {

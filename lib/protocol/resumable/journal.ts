@@ -65,8 +65,10 @@ export interface JournalState {
  * after a frame was handed to the application, `acked` when the server acknowledged, `clear` when
  * the session ends for good. Every call is synchronous: once it returns, the journal has what it
  * was told, as durably as the journal promises (see its own documentation). A journal that cannot
- * keep a record throws; `resumable` then fails the stream with that error instead of going on
- * without it.
+ * keep a record throws; `resumable` then fails the stream with that very error, whichever call
+ * threw, instead of going on without it (the `send` that told it throws it too; a `close()` does
+ * not). Only a journal with `commit` may refuse one frame from `sent` and go on (a
+ * {@link JournalFullError}): that frame is neither kept nor written, and `send` throws the error.
  *
  * After a restart, {@link SessionJournal.restore} answers the question a crashed client has about
  * each message it sent (the commitment point): a frame numbered at most `lastSeq - frames.length`
@@ -89,7 +91,12 @@ export interface JournalState {
  * @category Sessions
  */
 export interface SessionJournal {
-  /** What was kept, read once when `resumable` is subscribed; `undefined` when there is nothing. */
+  /**
+   * What was kept, read once when `resumable` is subscribed; `undefined` when there is nothing. A
+   * state that does not hold together (frames not numbered up to `lastSeq` without a gap, counts
+   * that are not whole, a session id or token that is not 32 lowercase hex digits, or only one of
+   * them) fails the stream with a TypeError that says what it holds, before any dial.
+   */
   restore(): JournalState | undefined;
   /**
    * A welcome: the session and its new token. Another session than the one kept (the old one was
@@ -113,17 +120,19 @@ export interface SessionJournal {
    *
    * It may return a promise (a journal on an asynchronous store, such as IndexedDB): the frames of
    * the turn leave once it resolves, one commit runs at a time (what is told meanwhile waits for
-   * the next), and a rejection fails the stream with its reason.
+   * the next), and a rejection fails the stream with its reason (as does a thenable whose `then`
+   * throws, with what it threw).
    */
   commit?(): void | PromiseLike<void>;
   /**
    * Optional: emits once when the journal can keep nothing more for a reason of its own, not in
    * answer to a call (a browser tab whose journal another tab took over, a database the browser
    * closed). `resumable` subscribes to it while its stream runs and fails the stream at once with
-   * that error, so that an idle client does not keep a connection on a session it no longer
-   * keeps. Without it, such a failure ends the stream at the journal's next call instead (the next
-   * frame sent or received, acknowledgement or commit). It does not replace throwing from a call:
-   * a journal that emits here refuses its later calls all the same.
+   * that error (an error it ends with instead counts the same), so that an idle client does not
+   * keep a connection on a session it no longer keeps. Without it, such a failure ends the stream
+   * at the journal's next call instead (the next frame sent or received, acknowledgement or
+   * commit). It does not replace throwing from a call: a journal that emits here refuses its later
+   * calls all the same.
    */
   readonly failure$?: Observable<unknown>;
 }

@@ -105,7 +105,9 @@ export class ResumableRun<In, Out>
     if (!this.#restore()) return teardown;
     // A journal that fails on its own (taken over by another tab) ends the stream now.
     const failure$ = this.#settings.journal?.failure$;
-    if (failure$) this.#upstream.add(failure$.subscribe((error) => this.endNow(error)));
+    // One that errors instead of emitting says the same: an error nobody heard would be uncaught.
+    const fail = (error: unknown) => this.endNow(error);
+    if (failure$) this.#upstream.add(failure$.subscribe({ next: fail, error: fail }));
     if (!this.#ended) this.#upstream.add(source.subscribe(this));
     return teardown;
   }
@@ -167,8 +169,8 @@ export class ResumableRun<In, Out>
     if (inner && this.#phase === 'live') this.#side.whenAllWritten(() => this.#sayGoodbye(reason));
     else if (inner) inner.close(reason);
     else {
+      if (!this.#journalDid((journal) => journal.clear())) return;
       this.#ended = true;
-      this.#settings.journal?.clear();
       this.#upstream.unsubscribe();
       this.#side.dispose();
       this.#subscriber.complete();
@@ -181,6 +183,22 @@ export class ResumableRun<In, Out>
 
   isCloseRequested(): boolean {
     return this.#closeRequested;
+  }
+
+  /**
+   * Makes a call of the journal's, if there is one. What it throws (a refusal of its own, or a bug)
+   * ends the stream with that very error (not a ProtocolError blaming the frame being handled, and
+   * never out of the caller: `close()` or a drain of the link): then it returns `false`.
+   */
+  #journalDid(call: (journal: SessionJournal) => void): boolean {
+    const journal = this.#settings.journal;
+    try {
+      if (journal) call(journal);
+      return true;
+    } catch (error) {
+      this.endNow(error);
+      return false;
+    }
   }
 
   #teardown(): void {
@@ -321,7 +339,7 @@ export class ResumableRun<In, Out>
     this.#phase = 'live';
     // Kept before this side speaks: its first frame (the ack, or a replayed frame) retires the
     // token the hello presented (see PROTOCOL.md), so the journal must hold the new one first.
-    this.#settings.journal?.session(welcome.session, welcome.token);
+    if (!this.#journalDid((journal) => journal.session(welcome.session, welcome.token))) return;
     const connection = this.#inner!;
     const side = this.#side;
     side.whenCommitted(() => {
@@ -384,7 +402,7 @@ export class ResumableRun<In, Out>
   #sessionLost(reason: SessionLostReason, lost: LostFrames): void {
     const side = this.#side;
     const unsent = side.buffer.held();
-    this.#settings.journal?.clear();
+    if (!this.#journalDid((journal) => journal.clear())) return;
     if (this.#settings.onSessionLost === 'error') {
       return this.endNow(
         new SessionLostError(`The session could not be resumed (${reason}); frames may be lost`, {
@@ -412,7 +430,7 @@ export class ResumableRun<In, Out>
     // Everything left: the session ends here, nothing is left to resume after a restart. The
     // goodbye waits until the journal has that too: a crash in between must not find a
     // session the server already ended.
-    this.#settings.journal?.clear();
+    if (!this.#journalDid((journal) => journal.clear())) return;
     this.#side.whenCommitted(() => {
       if (this.#version >= GOODBYE_VERSION) {
         try {

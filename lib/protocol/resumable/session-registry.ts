@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import { askPromise } from '../../internal/promise-like.js';
 import type { SideOptions } from './session-side.js';
 import { SessionStoreError, type SessionExpiredError } from './errors.js';
 import {
@@ -176,7 +177,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     const writer = session.stored;
     if (!writer || this.stopped || this.handedOver) return this.end(session, error);
     writer.close();
-    this.stored!.store.remove(session.id, writer.epoch).then(
+    this.#remove(session, writer.epoch).then(
       () => this.end(session, error, true),
       (cause: unknown) => {
         const fenced = SessionStoreError.is(cause) && cause.code === 'fenced';
@@ -203,9 +204,15 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     if (!writer) return;
     writer.close();
     if (removed || this.stopped || this.handedOver || SessionStoreError.is(error)) return;
-    this.stored!.store.remove(session.id, writer.epoch).then(undefined, () => {
+    this.#remove(session, writer.epoch).then(undefined, () => {
       // Fenced: it lives on another process. Unreachable: it expires in the store by its TTL.
     });
+  }
+
+  /** Removes `session` from the store; whatever the store does, its failure is a rejection. */
+  #remove(session: Session<In, Out>, epoch: number): PromiseLike<void> {
+    const { store } = this.stored!;
+    return askPromise('SessionStore.remove', () => store.remove(session.id, epoch));
   }
 
   /** The server stops: every session and connection ends, and no deadline is left. */

@@ -10,7 +10,7 @@ import { msgpackSize } from '../../codec/codec.js';
 import { LinkClosedError, SendBufferFullError, type WriteReport } from '../../core/errors.js';
 import type { Link, LinkInfo } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
-import { isPromiseLike } from '../../internal/promise-like.js';
+import { isPromiseLike, thenOrFail } from '../../internal/promise-like.js';
 import {
   checkNumber,
   POSITIVE_DURATION,
@@ -20,7 +20,7 @@ import {
 } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
 import { ReplayBuffer } from './replay-buffer.js';
-import { ACK, DATA, isCount, layerError } from './wire.js';
+import { ACK, DATA, isCount, isId, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
 export interface SideOptions<Out> {
@@ -192,7 +192,7 @@ export class SessionSide<Out> {
     // Not written: queue it, measured exactly.
     if (ready === undefined) return this.#keep(frame, msgpackSize(frame));
     // Kept before the write leaves the process (the link writes at the end of this tick).
-    this.#journal?.sent(seq, frame);
+    this.#tell('sent', seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
     buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
@@ -226,7 +226,7 @@ export class SessionSide<Out> {
       ready = answer === true;
     }
     buffer.append(frame, size);
-    this.#journal?.sent(seq, frame);
+    this.#tell('sent', seq, frame);
     if (written) this.#sentThrough = this.#writtenThrough = seq;
     if (written && !ready) this.#awaitDrain(link!);
     return this.#answer(ready);
@@ -279,7 +279,8 @@ export class SessionSide<Out> {
     }
     if (!isPromiseLike(result)) return this.#committed(through, received, waiters);
     commits.running = true;
-    result.then(
+    thenOrFail(
+      result,
       () => this.#settled(generation, () => this.#committed(through, received, waiters)),
       (error: unknown) => this.#settled(generation, () => this.#owner.endNow(error)),
     );
@@ -290,7 +291,12 @@ export class SessionSide<Out> {
     const commits = this.#commits!;
     if (generation !== commits.generation) return;
     commits.running = false;
-    then();
+    try {
+      then();
+    } catch (error) {
+      // Not out of a promise's callback, where nothing would hear it (a journal's call that threw).
+      return this.#owner.endNow(error);
+    }
     if (commits.again && generation === commits.generation) {
       commits.again = false;
       this.commitSoon();
@@ -338,10 +344,27 @@ export class SessionSide<Out> {
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
   delivered(seq: number): void {
+    if (!this.#journal) return;
+    this.#tell('received', seq);
+    this.commitSoon();
+  }
+
+  /**
+   * Tells the journal of a frame sent, acked or received. What it throws (a refusal of its own, or
+   * a bug) ends the stream at once with that very error, and is thrown on for the caller to stop: a
+   * frame being handled then ends no second time, as a ProtocolError that blames the peer, and a
+   * frame already handed to the link is not followed by others numbered out of step.
+   */
+  #tell(call: 'sent' | 'acked' | 'received', seq: number, frame?: unknown): void {
     const journal = this.#journal;
     if (!journal) return;
-    journal.received(seq);
-    this.commitSoon();
+    try {
+      if (call === 'sent') journal.sent(seq, frame);
+      else journal[call](seq);
+    } catch (error) {
+      this.#owner.endNow(error);
+      throw error;
+    }
   }
 
   /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
@@ -420,14 +443,18 @@ export class SessionSide<Out> {
    * Takes back what a journal kept: the frames the peer had not acknowledged (replayed at the next
    * attach), the numbering after them, and what this side had received. Nothing may have been sent
    * yet. A state that does not hold together is refused with a `TypeError`: the journal is damaged.
+   * So is a session id or token the wire cannot carry (a server would refuse every hello with it,
+   * and the client would dial again forever), or frames that are not an array.
    */
   restore(state: JournalState): void {
-    const { lastSeq, received, frames } = state;
-    const first = lastSeq - frames.length + 1;
-    const consecutive = frames.every((entry, i) => entry.seq === first + i);
-    if (!isCount(lastSeq) || !isCount(received) || first < 1 || !consecutive) {
+    const { session, token, lastSeq, received, frames } = state;
+    const kept: readonly unknown[] | undefined = Array.isArray(frames) ? frames : undefined;
+    const first = lastSeq - (kept?.length ?? 0) + 1;
+    const consecutive = kept?.every((entry, i) => (entry as { seq?: unknown } | null)?.seq === first + i);
+    const named = session === undefined ? token === undefined : isId(session) && isId(token);
+    if (!isCount(lastSeq) || !isCount(received) || first < 1 || !consecutive || !named) {
       throw new TypeError(
-        `resumable: the journal's state does not hold together (last frame ${describeValue(lastSeq)}, ${frames.length} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
+        `resumable: the journal's state does not hold together (session ${describeValue(session)}, last frame ${describeValue(lastSeq)}, ${kept ? kept.length : describeValue(frames)} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
       );
     }
     this.buffer.reset(first);
@@ -487,7 +514,7 @@ export class SessionSide<Out> {
 
   #trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
-    this.#journal?.acked(ack);
+    this.#tell('acked', ack);
     this.commitSoon();
     if (this.#sentThrough < ack) this.#sentThrough = ack;
     if (this.#writtenThrough < ack) this.#writtenThrough = ack;

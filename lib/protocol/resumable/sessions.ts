@@ -17,6 +17,7 @@ import type {
 } from '../../core/transport.js';
 import { describeValue } from '../../internal/describe-value.js';
 import { asLayerError, notAnEnvelope as notAnEnvelopeOf } from '../../internal/peer-input.js';
+import { askPromise } from '../../internal/promise-like.js';
 import {
   checkKnownOptions,
   checkNumber,
@@ -411,13 +412,13 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
     if (!store) return undefined;
     const registry = this.registry;
     return scheduler.schedule(function (this: SchedulerAction<unknown>) {
-      const attached = [];
+      const attached: { id: string; epoch: number }[] = [];
       for (const session of registry.all()) {
         if (session.connection && session.stored)
           attached.push({ id: session.id, epoch: session.stored.epoch });
       }
       if (attached.length > 0) {
-        store.touch(attached, sessionTtl).then(undefined, () => {
+        askPromise('SessionStore.touch', () => store.touch(attached, sessionTtl)).then(undefined, () => {
           // Unreachable: the next touch, or a write, tries again; a store that stays down ends
           // each session at its next write.
         });

@@ -1,4 +1,5 @@
 import { describeError } from '../../internal/describe-value.js';
+import { askPromise } from '../../internal/promise-like.js';
 import { SessionStoreError } from './errors.js';
 import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
 import type { SessionChanges, SessionStore } from './store.js';
@@ -94,7 +95,8 @@ export class StoreWriter implements SessionJournal {
 
   private write(changes: SessionChanges): PromiseLike<void> {
     if (this.closed) return Promise.resolve();
-    return this.store.write(this.id, this.epoch, changes, this.ttl).then(undefined, (error: unknown) => {
+    const write = () => this.store.write(this.id, this.epoch, changes, this.ttl);
+    return askPromise('SessionStore.write', write).then(undefined, (error: unknown) => {
       throw this.failure(error, changes);
     });
   }

@@ -125,6 +125,12 @@ export interface SessionChanges {
  * - a failure of the store itself rejects with {@link SessionStoreError} `'unavailable'`; nothing
  *   is ever half written.
  *
+ * A method that throws instead of rejecting, or answers something other than a promise (a
+ * TypeError says what), counts as a rejection, and so does a `claim` that resolves to something
+ * other than a {@link SessionClaimResult} for that session: a hello is refused `'overloaded'`
+ * (counted in `stats$`'s `refused.store`), a `write` ends the session with `'unavailable'`, and a
+ * `touch` or `remove` is let go as a rejected one is; nothing escapes from the server's timers.
+ *
  * `memorySessionStore()` keeps them in this process (for tests, or several servers in one
  * process); `redisSessionStore()` from `rx-lifeline/redis` in Redis, for many processes.
  *

@@ -280,6 +280,12 @@ describe('handshake (wire v2)', () => {
           throw denied;
         },
         () => Promise.reject(denied),
+        // A hand-written thenable whose then() throws: rejected with that, not thrown.
+        () => ({
+          then: () => {
+            throw denied;
+          },
+        }),
       ]) {
         const client = side(handshake({ layers: [], credentials }), '127.0.0.1:7000');
         await new Promise((resolve) => setImmediate(resolve));
@@ -309,6 +315,11 @@ describe('handshake (wire v2)', () => {
           throw boom;
         },
         () => Promise.reject(boom),
+        () => ({
+          then: () => {
+            throw boom;
+          },
+        }),
       ]) {
         const { client, server } = await meet({ layers: [] }, { layers: [], authenticate });
         expect(refusedWith(client.error)!.reason).to.equal('unavailable');

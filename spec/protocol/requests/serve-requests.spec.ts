@@ -51,6 +51,14 @@ describe('serveRequests', () => {
       const server = serveOn(pair, (payload) => {
         if (payload === 'throw') throw new NotFoundError('no user 7');
         if (payload === 'string') throw 'plain string';
+        // A hand-written thenable whose then() throws: that request's error, not the connection's.
+        if (payload === 'thenable') {
+          return {
+            then: () => {
+              throw new RangeError('then broke');
+            },
+          };
+        }
         return new Observable(() => {
           throw new TypeError('broken stream');
         });
@@ -63,6 +71,7 @@ describe('serveRequests', () => {
       for (const [payload, expected] of [
         ['throw', 'RemoteError|NotFoundError|no user 7|id,remoteName'],
         ['string', 'RemoteError|Error|plain string|id,remoteName'],
+        ['thenable', 'RemoteError|RangeError|then broke|id,remoteName'],
         ['observable', 'RemoteError|TypeError|broken stream|id,remoteName'],
       ] as const) {
         let seen = '';

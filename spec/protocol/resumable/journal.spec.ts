@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   acceptSessions,
   JournalHeldError,
+  LinkClosedError,
   memory,
   memoryJournal,
   policy,
@@ -14,7 +15,7 @@ import {
   type SessionJournal,
   type JournalState,
 } from 'rx-lifeline';
-import { map, type Subscription } from 'rxjs';
+import { defer, map, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A session server on `pair` that echoes each frame upper-cased and records what it got. */
@@ -155,8 +156,10 @@ describe('resumable with a journal: a client process that dies resumes its sessi
   });
 
   it('a damaged journal fails the stream with a TypeError saying so, before any dial', () => {
-    // Each state breaks one rule: frames numbered up to lastSeq without a gap, lastSeq and
-    // received whole counts, and no frame numbered below 1.
+    // Each state breaks one rule: frames an array of entries numbered up to lastSeq without a gap,
+    // lastSeq and received whole counts, no frame numbered below 1, and a session id and token the
+    // wire carries, both or neither (a server refused every hello with them: the client dialled
+    // again forever).
     const states = [
       { lastSeq: 3, received: 0, frames: [{ seq: 1, frame: 'x' }] },
       {
@@ -180,6 +183,10 @@ describe('resumable with a journal: a client process that dies resumes its sessi
       { lastSeq: 1, received: -1, frames: [{ seq: 1, frame: 'x' }] },
       { lastSeq: 1, received: NaN, frames: [{ seq: 1, frame: 'x' }] },
       { lastSeq: 1, received: 2.5, frames: [{ seq: 1, frame: 'x' }] },
+      { lastSeq: 0, received: 0, frames: 'none' as never },
+      { lastSeq: 1, received: 0, frames: [null as never] },
+      { session: 5 as never, token: '1'.repeat(32), lastSeq: 0, received: 0, frames: [] },
+      { session: '0'.repeat(32), lastSeq: 0, received: 0, frames: [] },
     ];
     for (const state of states) {
       const error = restoreError({ session: undefined, token: undefined, ...state });
@@ -233,6 +240,19 @@ describe('resumable with a journal that fails on its own (failure$)', () => {
       const journal: SessionJournal = { ...memoryJournal(), failure$ };
       expectObservable(source.pipe(resumable({ journal }))).toBe('---#', undefined, takenOver);
       expectSubscriptions(failure$.subscriptions).toBe('^--!');
+      expectSubscriptions(source.subscriptions).toBe(' ^--!');
+    });
+  });
+
+  it('fails the stream all the same with the error of a failure$ that errors instead of emitting', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const closed = new Error('the database was closed');
+      // Reported as an unhandled error, and the stream went on without its journal.
+      const failure$ = cold('   ---#', undefined, closed);
+      const source = cold<{ type: string }>('-');
+      const journal: SessionJournal = { ...memoryJournal(), failure$ };
+      expectObservable(source.pipe(resumable({ journal }))).toBe('---#', undefined, closed);
       expectSubscriptions(source.subscriptions).toBe(' ^--!');
     });
   });
@@ -452,6 +472,165 @@ describe('resumable with a journal whose commit is asynchronous', () => {
     });
     expect(errors).to.deep.equal([failure]);
     expect(log.filter((entry) => entry.startsWith('wire'))).to.deep.equal([]);
+  });
+});
+
+describe('resumable with a journal that throws', () => {
+  const boom = new Error('the journal broke');
+
+  /** memoryJournal with `extra` calls, whose `call` throws `boom` while `armed()` says so. */
+  function breaking(
+    call: 'session' | 'sent' | 'acked' | 'received' | 'clear',
+    armed: (...args: unknown[]) => boolean,
+    extra: Partial<SessionJournal> = {},
+  ): SessionJournal {
+    const journal: SessionJournal = { ...memoryJournal(), ...extra };
+    const real = journal[call] as (...args: unknown[]) => void;
+    (journal as unknown as Record<string, unknown>)[call] = (...args: unknown[]) => {
+      if (armed(...args)) throw boom;
+      real(...args);
+    };
+    return journal;
+  }
+
+  /**
+   * An echo server and a client with `journal` until 300 ms; `script` acts on the client's link at
+   * its times. What the stream ended with, what the script's calls threw, and the dials after 30.
+   */
+  function run(
+    journal: SessionJournal,
+    script: (at: (time: number, act: (link: Link<string>, pair: MemoryPair) => void) => void) => void,
+  ): { errors: unknown[]; thrown: unknown[]; serverGot: string[]; lateDials: number } {
+    const testScheduler = newTestScheduler();
+    const errors: unknown[] = [];
+    const thrown: unknown[] = [];
+    const serverGot: string[] = [];
+    let lateDials = 0;
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server = echoServer(pair, serverGot, []);
+      const dial = defer(() => {
+        if (testScheduler.now() > 30) lateDials++;
+        return pair.transport;
+      });
+      let link: Link<string> | undefined;
+      const client = dial.pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal })).subscribe({
+        next: (event) => {
+          if (event.type === 'connected') link = event.link as Link<string>;
+        },
+        error: (error: unknown) => errors.push(error),
+      });
+      script((time, act) =>
+        testScheduler.schedule(() => {
+          try {
+            act(link!, pair);
+          } catch (error) {
+            thrown.push(error);
+          }
+        }, time),
+      );
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 300);
+    });
+    return { errors, thrown, serverGot, lateDials };
+  }
+
+  it('a sent() that throws fails the stream with that error, and send() throws it: no frame after it goes out numbered out of step', () => {
+    const journal = breaking('sent', (_seq, frame) => frame === 'x');
+    const { errors, thrown } = run(journal, (at) => {
+      at(20, (link) => link.send('x'));
+      at(20, (link) => link.send('y'));
+    });
+    expect(errors).to.deep.equal([boom]);
+    expect(thrown[0]).to.equal(boom);
+    expect(LinkClosedError.is(thrown[1]), String(thrown[1])).to.equal(true);
+  });
+
+  for (const [call, armedFrom] of [
+    ['session', 0],
+    ['received', 10],
+    ['acked', 21],
+  ] as const) {
+    it(`a ${call}() that throws fails the stream with that very error, not a ProtocolError blaming the frame`, () => {
+      let now = 0;
+      const journal = breaking(call, () => now >= armedFrom);
+      const { errors } = run(journal, (at) => {
+        at(armedFrom, () => (now = armedFrom));
+        at(20, (link) => link.send('x'));
+      });
+      expect(errors).to.deep.equal([boom]);
+    });
+  }
+
+  it('a clear() that throws when the application closes fails the stream with that error: close() does not throw, nothing is left running', () => {
+    const live = run(
+      breaking('clear', () => true),
+      (at) => at(20, (link) => link.close()),
+    );
+    expect(live.errors).to.deep.equal([boom]);
+    expect(live.thrown).to.deep.equal([]);
+    // Offline: the server is away when the application closes; no dial follows.
+    const offline = run(
+      breaking('clear', () => true),
+      (at) => {
+        at(20, (_link, pair) => (pair.faults.refuse(true), pair.faults.cut()));
+        at(30, (link) => link.close());
+      },
+    );
+    expect(offline.errors).to.deep.equal([boom]);
+    expect(offline.thrown).to.deep.equal([]);
+    expect(offline.lateDials).to.equal(0);
+  });
+
+  it('a commit() whose thenable throws from then() fails the stream with that error, instead of holding every later frame', () => {
+    // The welcome's commit resolves; the one of the frame sent at 20 breaks (on the asap scheduler,
+    // where its exception escaped, and the commit stayed running for good).
+    let armed = false;
+    const journal: SessionJournal = {
+      ...memoryJournal(),
+      commit: () =>
+        ({
+          then: (resolve: () => void) => {
+            if (armed) throw boom;
+            resolve();
+          },
+        }) as unknown as PromiseLike<void>,
+    };
+    const { errors } = run(journal, (at) => {
+      at(15, () => (armed = true));
+      at(20, (link) => link.send('x'));
+    });
+    expect(errors).to.deep.equal([boom]);
+  });
+
+  it('an acked() that throws when an asynchronous commit resolves fails the stream with that error, out of no callback', () => {
+    const testScheduler = newTestScheduler();
+    let armed = false;
+    const journal = breaking('acked', () => armed, {
+      commit: () => {
+        const commit = new Deferred();
+        testScheduler.schedule(() => commit.settle(), 1);
+        return commit;
+      },
+    });
+    const errors: unknown[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server = echoServer(pair, [], []);
+      let link: Link<string> | undefined;
+      const client = pair.transport
+        .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
+        .subscribe({
+          next: (event) => {
+            if (event.type === 'connected') link = event.link as Link<string>;
+          },
+          error: (error: unknown) => errors.push(error),
+        });
+      testScheduler.schedule(() => link!.send('a'), 20);
+      // Cut before the server's ack: the welcome of the resume acks 'a', once its commit resolved.
+      testScheduler.schedule(() => ((armed = true), pair.faults.cut()), 40);
+      testScheduler.schedule(() => (client.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(errors).to.deep.equal([boom]);
   });
 });
 

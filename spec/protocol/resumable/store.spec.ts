@@ -19,6 +19,7 @@ import {
   type SessionStore,
 } from 'rx-lifeline';
 import { defer, NEVER, of, type Subscription } from 'rxjs';
+import { settledNow } from '../../../lib/internal/settled-now.js';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** What one server process saw: frames (`seq:frame`, `!` when redelivered) and how sessions ended. */
@@ -353,6 +354,191 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
       testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 100);
     });
     expect(ended).to.deep.equal(['ended@40']);
+  });
+});
+
+describe('acceptSessions with a store that throws, or answers something other than a promise', () => {
+  /** The two ways a store's method can break its promise: it throws, or it answers no thenable. */
+  const breaks: readonly [string, () => never][] = [
+    [
+      'throws',
+      () => {
+        throw new Error('store down');
+      },
+    ],
+    ['answers undefined', () => undefined as never],
+  ];
+
+  /**
+   * A client of an echo server on `store`, whose first `create` or `claim` (after a cut at 10, the
+   * client resuming) answers `broken()`; it sends 'x' at 50. What the server counted and echoed.
+   */
+  function firstCallBroken(method: 'create' | 'claim', broken: () => never) {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    // The first call breaks; the next ones are the store's.
+    let calls = 0;
+    const flaky: SessionStore = { ...bind(store) };
+    if (method === 'create') flaky.create = (session) => (calls++ ? store.create(session) : broken());
+    else flaky.claim = (claim) => (calls++ ? store.claim(claim) : broken());
+    const sessions: string[] = [];
+    const got: string[] = [];
+    let stats: SessionServerStats | undefined;
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server$ = acceptSessions<string>(pair.server, { store: flaky });
+      const watch = server$.stats$.subscribe((s) => (stats = s));
+      const server = server$.subscribe((session) => {
+        sessions.push(session.id);
+        session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame));
+      });
+      let link: Link<string> | undefined;
+      const sub = client(
+        () => pair,
+        got,
+        (l) => (link = l),
+      );
+      if (method === 'claim') testScheduler.schedule(() => pair.faults.cut(), 10);
+      testScheduler.schedule(() => link!.send('x'), 50);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe(), watch.unsubscribe()), 100);
+    });
+    return { stats: stats!, sessions, got };
+  }
+
+  /** The hello was refused as a store failure, once, and the client came back to the one session. */
+  function expectRefusedOnceAsStoreFailure(run: ReturnType<typeof firstCallBroken>): void {
+    expect(run.stats.refused.store).to.equal(1);
+    expect(run.stats.closed.protocolError).to.equal(0);
+    expect(run.sessions).to.have.length(1);
+    expect(run.got).to.deep.equal(['x']);
+  }
+
+  it('a claim that answers no SessionClaimResult refuses the hello as a store failure, and the client comes back', () => {
+    // Before: a TypeError blamed the client as a protocol error, or the hello was never answered.
+    const answers = [
+      undefined,
+      { status: 'CLAIMED' },
+      { status: 'gap' },
+      { status: 'claimed', session: { id: 'another', epoch: 2, lastSeq: 0, received: 0, frames: [] } },
+      { status: 'claimed', session: { epoch: 2, lastSeq: 0, received: 0, frames: 'none' } },
+    ];
+    for (const answer of answers) {
+      expectRefusedOnceAsStoreFailure(firstCallBroken('claim', () => settledNow(answer) as never));
+    }
+  });
+
+  for (const [how, broken] of breaks) {
+    for (const method of ['create', 'claim'] as const) {
+      it(`a ${method} that ${how} refuses the hello as a store failure (not a protocol error), and the client comes back`, () => {
+        expectRefusedOnceAsStoreFailure(firstCallBroken(method, broken));
+      });
+    }
+
+    it(`a touch that ${how} is let go, and the next ones still come`, () => {
+      const testScheduler = newTestScheduler();
+      const store = memorySessionStore();
+      const touches: number[] = [];
+      const flaky: SessionStore = {
+        ...bind(store),
+        touch: (sessions, ttl) => {
+          touches.push(testScheduler.now());
+          void store.touch(sessions, ttl);
+          return broken();
+        },
+      };
+      const got: string[] = [];
+      testScheduler.run(() => {
+        const pair = memory({ latency: 2 });
+        const server = acceptSessions<string>(pair.server, { store: flaky, sessionTtl: 30 }).subscribe(
+          (session) =>
+            session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame)),
+        );
+        let link: Link<string> | undefined;
+        const sub = client(
+          () => pair,
+          got,
+          (l) => (link = l),
+        );
+        testScheduler.schedule(() => link!.send('x'), 50);
+        testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 65);
+      });
+      expect(touches).to.deep.equal([10, 20, 30, 40, 50, 60]);
+      expect(got).to.deep.equal(['x']);
+    });
+
+    it(`a remove that ${how} still ends the session: expired at its TTL, or closed by its application`, () => {
+      const testScheduler = newTestScheduler();
+      const store = memorySessionStore();
+      const flaky: SessionStore = { ...bind(store), remove: broken };
+      const ended: string[] = [];
+      testScheduler.run(() => {
+        const pair = memory({ latency: 2 });
+        const server = acceptSessions<string>(pair.server, { store: flaky, sessionTtl: 50 }).subscribe(
+          (session) => {
+            session.events$.subscribe({
+              complete: () => ended.push(`closed@${testScheduler.now()}`),
+              error: (error: unknown) =>
+                ended.push(
+                  `${SessionExpiredError.is(error) ? 'expired' : String(error)}@${testScheduler.now()}`,
+                ),
+            });
+            // The first session is closed by its application at 20; the second expires.
+            if (ended.length === 0 && testScheduler.now() < 20) {
+              testScheduler.schedule(() => session.link.close(), 20 - testScheduler.now());
+            }
+          },
+        );
+        const first = client(
+          () => pair,
+          [],
+          () => undefined,
+        );
+        testScheduler.schedule(() => first.unsubscribe(), 30);
+        let second: Subscription | undefined;
+        testScheduler.schedule(
+          () =>
+            (second = client(
+              () => pair,
+              [],
+              () => undefined,
+            )),
+          40,
+        );
+        // Its client goes at 50 without a goodbye: its end reaches the server at 52, and the session waits until 102.
+        testScheduler.schedule(() => second!.unsubscribe(), 50);
+        testScheduler.schedule(() => server.unsubscribe(), 200);
+      });
+      expect(ended).to.deep.equal(['closed@20', 'expired@102']);
+    });
+  }
+
+  it("a write that answers no promise ends the session with a SessionStoreError 'unavailable' that says so", () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    const errors: unknown[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const flaky: SessionStore = { ...bind(store), write: () => undefined as never };
+      const server = acceptSessions<string>(pair.server, { store: flaky }).subscribe((session) => {
+        session.events$.subscribe({ error: (error: unknown) => errors.push(error) });
+        session.link.send('hello');
+      });
+      const sub = client(
+        () => pair,
+        [],
+        () => undefined,
+      );
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 50);
+    });
+    // Each session the client opens ends so (it comes back and opens another).
+    expect(errors).to.not.be.empty;
+    for (const error of errors as SessionStoreError[]) {
+      expect(SessionStoreError.is(error) && error.code, String(error)).to.equal('unavailable');
+      expect(String(error.cause)).to.match(
+        /TypeError: SessionStore\.write must return a promise, it returned undefined/,
+      );
+      expect(error.unsent).to.deep.equal(['hello']);
+    }
   });
 });
 
