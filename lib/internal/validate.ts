@@ -144,6 +144,17 @@ export function checkFunction<T>(where: string, option: string, value: T): T {
 }
 
 /**
+ * One number from an injected `random` (`where`'s option `option`), which must answer in [0, 1) as
+ * `Math.random` does; anything else is a `TypeError`, not a silent bias.
+ * @internal
+ */
+export function drawRandom(where: string, option: string, random: () => unknown): number {
+  const value = random();
+  if (typeof value === 'number' && value >= 0 && value < 1) return value;
+  throw new TypeError(`${where}: ${option}() must return a number in [0, 1), got ${describe(value)}`);
+}
+
+/**
  * The option names of an options type, for {@link checkKnownOptions}. Typed by the interface, so a
  * list that misses an option, or names one the interface does not have, fails the type check: add
  * or remove an option and its list must follow. A derived interface spreads its base's list.

@@ -4,6 +4,7 @@ import {
   checkKnownOptions,
   checkOneOf,
   describe,
+  drawRandom,
   type KnownOptions,
 } from '../internal/validate.js';
 
@@ -91,11 +92,7 @@ export function withJitter(backoff: Backoff, kind: JitterKind, options?: JitterO
     throw new TypeError(`withJitter: backoff must be a Backoff, got ${describe(backoff)}`);
   const random = checkJitter('withJitter', kind, options);
   if (kind === 'none' || random === undefined) return backoff;
-  const draw = (): number => {
-    const value = random();
-    if (typeof value === 'number' && value >= 0 && value < 1) return value;
-    throw new TypeError(`withJitter: random() must return a number in [0, 1), got ${describe(value)}`);
-  };
+  const draw = (): number => drawRandom('withJitter', 'random', random);
   return kind === 'decorrelated'
     ? new DecorrelatedBackoff(
         backoff.duration,

@@ -24,6 +24,7 @@ import {
   checkNumber,
   checkScheduler,
   describe,
+  drawRandom,
   type KnownOptions,
 } from '../internal/validate.js';
 
@@ -476,11 +477,7 @@ export class EndpointSet<T> {
 
   /** An index in [0, count), from one call of `random`. */
   #draw(count: number): number {
-    const value = this.#random();
-    if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
-      throw new TypeError(`EndpointSet: random() must return a number in [0, 1), got ${describe(value)}`);
-    }
-    return Math.floor(value * count);
+    return Math.floor(drawRandom('EndpointSet', 'random', this.#random) * count);
   }
 }
 

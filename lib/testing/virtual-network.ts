@@ -16,6 +16,7 @@ import {
   checkNumber,
   checkScheduler,
   describe,
+  drawRandom,
   type KnownOptions,
 } from '../internal/validate.js';
 import { LayerLink } from '../internal/layer-link.js';
@@ -76,7 +77,11 @@ export interface ScheduledFault {
 export interface NetworkLoss {
   /** The probability, in [0, 1], that a frame is lost. */
   readonly rate: number;
-  /** Draws one number in [0, 1) per frame sent; a frame is lost when the draw is below `rate`. */
+  /**
+   * Draws one number in [0, 1) per frame sent; a frame is lost when the draw is below `rate`. An
+   * answer outside [0, 1) makes that `send` throw a `TypeError` (after the frame went), where it
+   * would otherwise mean a loss rate of 0 or 1 in silence.
+   */
   readonly random: () => number;
   /**
    * What a lost frame turns into: the connection is reset (`'cut'`), or goes half-open for good
@@ -440,7 +445,8 @@ class VirtualNetwork<Up, Down> implements SimulatedNetwork<Up, Down> {
   /** A lost frame breaks its connection once it would have arrived. */
   #lose(connection: Connection): void {
     const { loss } = this.#settings;
-    if (!loss || connection.broken || !(loss.random() < loss.rate)) return;
+    if (!loss || connection.broken) return;
+    if (!(drawRandom('virtualNetwork', 'loss.random', loss.random) < loss.rate)) return;
     connection.broken = true;
     this.#lost++;
     this.#later(

@@ -51,9 +51,9 @@ function parseReport(lines: readonly string[]) {
  */
 const CEILING = {
   clientGzip: 25_750,
-  clientMin: 79_200,
+  clientMin: 79_250,
   policyGzip: 3_980,
-  policyMin: 11_050,
+  policyMin: 11_100,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {

@@ -177,6 +177,34 @@ describe('virtualNetwork', () => {
     });
   });
 
+  it('a loss.random that answers outside [0, 1) makes send throw a TypeError, not lose nothing in silence', () => {
+    for (const answer of [2, NaN, -0.5, '0.1']) {
+      const testScheduler = newTestScheduler();
+      const thrown: unknown[] = [];
+      testScheduler.run(() => {
+        const network = virtualNetwork<string>({
+          scheduler: testScheduler,
+          latency: 1,
+          loss: { rate: 0.5, random: () => answer as number },
+        });
+        serverView(network).subscribe();
+        const client = tracked(network.transport, (link) => {
+          try {
+            link.send('a');
+          } catch (error) {
+            thrown.push(error);
+          }
+        }).subscribe();
+        testScheduler.schedule(() => client.unsubscribe(), 10);
+      });
+      expect(thrown, String(answer)).to.have.length(1);
+      expect(thrown[0]).to.be.instanceOf(TypeError);
+      expect((thrown[0] as Error).message).to.match(
+        /^virtualNetwork: loss\.random\(\) must return a number in \[0, 1\), got /,
+      );
+    }
+  });
+
   it("loss with effect 'stall' leaves that connection half-open for good; the next one is fresh", () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
