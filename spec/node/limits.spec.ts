@@ -18,8 +18,15 @@ import {
   websocket,
 } from 'rx-lifeline';
 import { tcp, tcpServer, websocketServer } from 'rx-lifeline/node';
-import { filter, firstValueFrom, tap } from 'rxjs';
-import { expectStillServing, failure, record, startServer, turn } from '../support/loopback.js';
+import { filter, firstValueFrom, tap, VirtualTimeScheduler } from 'rxjs';
+import {
+  expectStillServing,
+  failure,
+  record,
+  startServer,
+  turn,
+  type RunningServer,
+} from '../support/loopback.js';
 
 const codec = msgpackCodec<string>();
 const KiB = 1024;
@@ -45,6 +52,23 @@ async function rawWebSocket(url: string): Promise<{ socket: WebSocket; closed: P
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
   await once(socket, 'open');
   return { socket, closed };
+}
+
+/**
+ * The next client of `server` is accepted (not refused at `maxConnections`), and its frame of
+ * 60 KiB gets through whole (not refused at `maxPendingFrameBytes`): the one before gave both back.
+ */
+async function expectPlaceAndBytes(server: RunningServer<string, string>, after: string): Promise<void> {
+  const refused = server.nextRefusal().then((event) => {
+    throw new Error(`after "${after}": the next client was refused (${event.reason})`);
+  });
+  const socket = await rawClient(server.port);
+  const accepted = record(await Promise.race([server.nextConnection(), refused]));
+  const frame = bigFrame('whole', 60 * KiB);
+  socket.write(frame.wire);
+  expect(await Promise.race([accepted.frames(1), refused]), after).to.deep.equal([frame.value]);
+  socket.destroy();
+  await accepted.outcome;
 }
 
 const localOf = (socket: net.Socket) => `${socket.localAddress}:${socket.localPort}`;
@@ -147,6 +171,61 @@ describe('socket server limits', () => {
       kept.destroy();
       over.destroy();
       running.unsubscribe();
+    });
+
+    it('every way a connection ends gives back its place and the bytes of its unfinished frame', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      // Room for one connection and one unfinished frame of at most 64 KiB.
+      const server = await startServer(
+        tcpServer<string>({
+          maxConnections: 1,
+          maxFrameBytes: 64 * KiB,
+          maxPendingFrameBytes: 64 * KiB + 4,
+          frameTimeout: 1_000,
+          scheduler,
+        }),
+      );
+      const part = bigFrame('part', 60 * KiB).wire.subarray(0, 50 * KiB);
+      type Accepted = ReturnType<typeof record<string, string>>;
+      const endings: Record<string, (socket: net.Socket, accepted: () => Accepted) => Promise<void>> = {
+        'the client resets': async (socket) => void socket.resetAndDestroy(),
+        'the client ends inside the frame': async (socket) => void socket.end(),
+        'the server unsubscribes': async (_socket, accepted) => accepted().subscription.unsubscribe(),
+        'the frame deadline passes': async () => void scheduler.flush(),
+        'the server closes its link and the client ends too': async (socket, accepted) => {
+          socket.on('end', () => socket.end());
+          (await accepted().link()).close();
+        },
+        'the server closes its link and the client never ends': async (socket, accepted) => {
+          const ended = once(socket, 'end');
+          (await accepted().link()).close();
+          await ended;
+          scheduler.flush();
+        },
+      };
+      for (const [how, end] of Object.entries(endings)) {
+        const socket = net.connect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+        socket.on('error', () => undefined);
+        const connection = await server.nextConnection();
+        const accepted = record(connection);
+        await accepted.link();
+        socket.write(part);
+        // Held by the server once its deadline for the frame is set.
+        while (scheduler.actions.length === 0) await turn();
+        await end(socket, () => accepted);
+        // Unsubscribed, it has no outcome; else it has one.
+        if (!accepted.subscription.closed) await accepted.outcome;
+        await expectPlaceAndBytes(server, how);
+        socket.destroy();
+      }
+      // Not subscribed while its client came and went: subscribed late, it ends at once.
+      const unread = await rawClient(server.port);
+      const late = await server.nextConnection();
+      unread.write(part);
+      unread.destroy();
+      await record(late).outcome;
+      await expectPlaceAndBytes(server, 'gone before its subscription');
+      server.stop();
     });
 
     it('rejects nonsense limits with a TypeError', () => {
