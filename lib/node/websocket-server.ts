@@ -136,7 +136,11 @@ const OPTIONS: KnownOptions<WebSocketServerOptions> = {
  * payload is buffered: the peer gets close code 1009 and the connection errors with
  * `MessageTooLargeError`. A message still unfinished `frameTimeout` after its first byte fails the
  * connection with `FrameTimeoutError` (close code 1008). Refusals under `maxConnections` and
- * `maxPendingFrameBytes` close with 1013 (try again later) and are `refused` events.
+ * `maxPendingFrameBytes` close with 1013 (try again later) and are `refused` events. On the server
+ * it creates, a socket whose upgrade request is not whole `frameTimeout` after it connected (one
+ * that sends nothing, or a request a byte at a time) is closed: it is not a connection yet, and
+ * `maxConnections` does not count it. A `server` you pass keeps its own timeouts (Node's
+ * `headersTimeout` and `requestTimeout`).
  *
  * The server errors only when it cannot listen (`ListenError`). A connection's failure reaches
  * that connection's subscriber and nothing else: subscribe with an `error` handler, or RxJS
@@ -198,9 +202,13 @@ export function websocketServer<In = unknown, Out = In>(
   return new Observable<ServerEvent<In, Out>>((subscriber) => {
     const acceptor = new Acceptor<In, Out>(subscriber, serverLimits, connectionSettings, path);
     const http = external ?? createServer((_request, response) => response.writeHead(426).end());
-    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      deadlines?.met(socket as Socket);
       acceptor.upgrade(request, socket as Socket, head);
+    };
     http.on('upgrade', onUpgrade);
+    const deadlines = external ? undefined : new UpgradeDeadlines(frameTimeout, scheduler);
+    if (deadlines) http.on('connection', deadlines.watch);
     const announce = (bound: AddressInfo | string) => acceptor.listening(bound);
     const stop = external
       ? watchExternal(external, announce)
@@ -208,10 +216,47 @@ export function websocketServer<In = unknown, Out = In>(
     return () => {
       stop();
       http.removeListener('upgrade', onUpgrade);
+      if (deadlines) http.removeListener('connection', deadlines.watch);
+      deadlines?.stop();
       acceptor.connections.shutdownAll();
       if (!external) (http as HttpServer).closeAllConnections();
     };
   });
+}
+
+/**
+ * The deadline of each socket of a {@link websocketServer}'s own HTTP server for its upgrade
+ * request: `frameTimeout` after it connected, it is destroyed unless it upgraded.
+ */
+class UpgradeDeadlines {
+  readonly #pending = new Map<Socket, Subscription>();
+
+  constructor(
+    readonly timeout: number,
+    readonly scheduler: SchedulerLike,
+  ) {}
+
+  /** The HTTP server's 'connection' listener. */
+  readonly watch = (socket: Socket): void => {
+    if (this.timeout === Infinity) return;
+    const deadline = this.scheduler.schedule(() => {
+      this.#pending.delete(socket);
+      socket.destroy();
+    }, this.timeout);
+    // One that closes first is forgotten at its deadline: no listener stays on an upgraded socket.
+    this.#pending.set(socket, deadline);
+  };
+
+  /** `socket` upgraded: its deadline is off. */
+  met(socket: Socket): void {
+    this.#pending.get(socket)?.unsubscribe();
+    this.#pending.delete(socket);
+  }
+
+  stop(): void {
+    for (const deadline of this.#pending.values()) deadline.unsubscribe();
+    this.#pending.clear();
+  }
 }
 
 /**

@@ -219,6 +219,26 @@ describe('websocketServer', () => {
       server.stop();
     });
 
+    it('closes a socket whose upgrade request is not whole frameTimeout after it connected; an upgraded one stays', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      const server = await startServer(websocketServer<string>({ scheduler, frameTimeout: 1_000 }));
+      const { client, accepted } = await rawClient(server);
+      const silent = net.connect(server.port, '127.0.0.1');
+      const slow = net.connect(server.port, '127.0.0.1');
+      slow.write('GET / HTTP/1.1\r\nHost: x\r\n');
+      for (const socket of [silent, slow]) socket.on('error', () => undefined);
+      // Both deadlines set once the server saw both sockets.
+      await until(() => scheduler.actions.length === 2);
+      const closed = [silent, slow].map((socket) => new Promise((resolve) => socket.on('close', resolve)));
+      scheduler.flush(); // 1 s later
+      await Promise.all(closed);
+      client.send(new Uint8Array([0, 0, 0, 1, 0xc0])); // one frame: nil
+      expect(await accepted.frames(1)).to.deep.equal([null]);
+      client.close(1000);
+      expect(await accepted.outcome).to.equal('complete');
+      server.stop();
+    });
+
     it('a client dropped without a close frame is a ConnectionResetError', async () => {
       const server = await startServer(websocketServer<string>());
       const { client, accepted } = await rawClient(server);
