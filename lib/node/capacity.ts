@@ -35,8 +35,9 @@ export interface FrameTimeoutOptions {
    */
   frameTimeout?: number;
   /**
-   * The scheduler of the frame deadline (and of a WebSocket's closing handshake timeout); a test
-   * passes a virtual-time scheduler.
+   * The scheduler of the frame deadline and of the transport's other timers (a dial's
+   * `connectTimeout`, the wait for the peer's end after this side closed, a WebSocket server's
+   * deadline for an upgrade request); a test passes a virtual-time scheduler.
    * @default asyncScheduler
    */
   scheduler?: SchedulerLike;

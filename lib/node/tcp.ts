@@ -1,5 +1,5 @@
 import { connect as dial } from 'node:net';
-import { Observable } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import { DialError } from '../core/errors.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
@@ -70,8 +70,8 @@ const OPTIONS: KnownOptions<TcpOptions> = {
  *
  * It completes when the peer closes cleanly (or after `link.close()`, once the peer closed too: a
  * peer that has not ended its side 30 s after this side's end is dropped, with a
- * `ConnectionResetError` whose code is `ETIMEDOUT`, so it cannot hold the socket open). It errors with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial
- * fails, `ConnectionResetError` when the established connection breaks (its `write` report says
+ * `ConnectionResetError` whose code is `ETIMEDOUT`, so it cannot hold the socket open). It errors
+ * with `DialError` (with the system `code`: `ECONNREFUSED`, `ETIMEDOUT`, …) when the dial fails, `ConnectionResetError` when the established connection breaks (its `write` report says
  * which frames left whole), `PeerClosedError` when the peer closes inside a frame, and
  * `ProtocolError` / `FrameTooLargeError` when the peer sends bytes that are not valid frames, and
  * `FrameTimeoutError` when a frame the peer started is not whole within `frameTimeout`.
@@ -110,9 +110,9 @@ export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Tran
 
   const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
     const socket = dial({ host, port });
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Subscription | undefined;
     const stopTimer = (): void => {
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.unsubscribe();
       timer = undefined;
     };
     const dialFailed = (cause: NodeJS.ErrnoException): void => {
@@ -133,7 +133,7 @@ export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Tran
       runSocket(socket, subscriber, settings);
     });
     if (connectTimeout !== undefined) {
-      timer = setTimeout(() => {
+      timer = settings.scheduler.schedule(() => {
         timer = undefined;
         socket.removeListener('error', dialFailed);
         // Destroying a connecting socket emits no error, but keep a listener in case one is queued.

@@ -259,6 +259,22 @@ describe('tcp and tcpServer', () => {
     raw.close();
   });
 
+  it('a dial not connected within connectTimeout fails with DialError ETIMEDOUT, timed on its scheduler', async () => {
+    const scheduler = new VirtualTimeScheduler();
+    const server = await startServer(tcpServer<string>());
+    const late = record(tcp<string>({ port: server.port, connectTimeout: 1_000, scheduler }));
+    scheduler.flush(); // 1 s of virtual time, before the loopback dial completes
+    const error = await failure(late);
+    expect(error).to.be.instanceOf(DialError);
+    expect(error).to.include({ phase: 'dial', code: 'ETIMEDOUT' });
+    expect((error as DialError).message).to.match(/no connection after 1000 ms/);
+    const onTime = record(tcp<string>({ port: server.port, connectTimeout: 1_000, scheduler }));
+    await onTime.link();
+    expect(scheduler.actions, 'no dial timer left once connected').to.have.length(0);
+    onTime.subscription.unsubscribe();
+    server.stop();
+  });
+
   it('a refused dial errors with DialError ECONNREFUSED', async () => {
     const raw = await rawServer();
     raw.close();
