@@ -1,4 +1,4 @@
-import type { Subscriber } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
 import { LENGTH_PREFIX_BYTES, type FrameDecoder } from '../codec/framing.js';
 import {
@@ -69,6 +69,8 @@ export interface WebSocketSettings {
   readonly info: () => LinkInfo;
   /** Called once when the connection ends, by any path (its teardown included). */
   readonly ended?: () => void;
+  /** A client's bound on its dial: milliseconds until the socket must be open, on `scheduler`. */
+  readonly dial?: { readonly timeout: number; readonly scheduler: SchedulerLike };
 }
 
 /**
@@ -115,6 +117,8 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
   #finished = false;
   /** The last 'error' event, attached as the cause of the close that follows it. */
   #lastError: unknown;
+  /** Until the socket opens: the dial's deadline, if it has one. */
+  #dialDeadline: Subscription | undefined;
 
   readonly #socket: WebSocketLike;
   readonly #subscriber: Subscriber<TransportEvent<unknown, unknown>>;
@@ -132,8 +136,20 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     socket.binaryType = 'arraybuffer';
     if (listen) this.#listenTo(socket);
     subscriber.add(this);
-    if (socket.readyState === OPEN) this.#open();
-    else socket.addEventListener('open', () => this.#open());
+    if (socket.readyState === OPEN) {
+      this.#open();
+      return;
+    }
+    socket.addEventListener('open', () => this.#open());
+    const { dial } = settings;
+    if (dial && dial.timeout !== Infinity) {
+      this.#dialDeadline = dial.scheduler.schedule(() => this.#dialTimedOut(dial.timeout), dial.timeout);
+    }
+  }
+
+  #dialTimedOut(timeout: number): void {
+    const message = `Could not open a WebSocket to ${this.#settings.info().remote}: not open after ${timeout} ms`;
+    this.#fail(new DialError(message, { code: 'ETIMEDOUT' }), 1000);
   }
 
   #listenTo(socket: WebSocketLike): void {
@@ -204,6 +220,7 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
   #finish(closeCode?: number, reason?: string): boolean {
     if (this.#finished) return false;
     this.#finished = true;
+    this.#dialDeadline?.unsubscribe();
     this.#settings.ended?.();
     this.#writer?.dispose();
     this.#decoding?.dispose();
@@ -221,6 +238,8 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
 
   #open(): void {
     if (this.#finished) return;
+    this.#dialDeadline?.unsubscribe();
+    this.#dialDeadline = undefined;
     const link = new LinkWriter<unknown>(
       this.#settings.writer,
       isWsSocket(this.#socket) ? this : new BrowserSink(this.#socket),

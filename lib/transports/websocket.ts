@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { asyncScheduler, Observable, type SchedulerLike } from 'rxjs';
 import { msgpackCodec, type Codec } from '../codec/codec.js';
 import type { LinkOptions, Transport, TransportEvent } from '../core/transport.js';
 import { MessageDecoders } from './inbound.js';
@@ -6,8 +6,11 @@ import { LINK_OPTIONS, resolveLimits } from './link-writer.js';
 import {
   checkCodec,
   checkFunction,
+  checkNumber,
   checkRequiredOptions,
+  checkScheduler,
   describe,
+  POSITIVE_DURATION,
   type KnownOptions,
 } from '../internal/validate.js';
 import { maxMessageBytes, runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
@@ -101,14 +104,33 @@ export interface WebSocketOptions<T = unknown> extends LinkOptions<T> {
    * @default globalThis.WebSocket
    */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Milliseconds the socket may take to open (the TCP dial, TLS and the upgrade); past it the dial
+   * fails with a `DialError` whose `code` is `'ETIMEDOUT'`. A server that accepts the connection
+   * but never answers the upgrade would otherwise hold the dial for good: neither the WebSocket
+   * API nor `ws` bounds it. `Infinity` turns it off. It bounds the dial only, not an open
+   * connection (use `heartbeat` for that).
+   * @default 30_000
+   */
+  connectTimeout?: number;
+  /**
+   * The scheduler of `connectTimeout`; a test passes a virtual-time scheduler.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
 }
 
 const OPTIONS: KnownOptions<WebSocketOptions> = {
   url: true,
   protocols: true,
   WebSocket: true,
+  connectTimeout: true,
+  scheduler: true,
   ...LINK_OPTIONS,
 };
+
+/** The default of `connectTimeout`: 30 seconds. */
+const DEFAULT_CONNECT_TIMEOUT = 30_000;
 
 /**
  * A WebSocket client {@link Transport}, browser-safe: each subscription opens a WebSocket, emits
@@ -119,7 +141,7 @@ const OPTIONS: KnownOptions<WebSocketOptions> = {
  * docs/PROTOCOL.md). It completes when the peer closes cleanly
  * (close code 1000, 1001, or a close frame without a code) or after `link.close(reason)`, which
  * closes with 1000 and `reason` once the queued frames are sent. It errors with `DialError` when
- * the socket cannot open, `ConnectionResetError` on an abnormal close (1006), `PeerClosedError`
+ * the socket cannot open (or is not open after `connectTimeout`), `ConnectionResetError` on an abnormal close (1006), `PeerClosedError`
  * (with `code` and `reason`) on any other close code, and `ProtocolError` / `FrameTooLargeError`
  * when a message is not whole valid frames (a text message, a frame cut at the message's end).
  * With `ws` as the WebSocket class, a message larger than `maxFrameBytes` + 4 (64 KiB at least) is
@@ -164,8 +186,13 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
       `websocket: protocols must be a string or an array of strings, got ${describe(protocols)}`,
     );
   }
+  const { connectTimeout = DEFAULT_CONNECT_TIMEOUT, scheduler = asyncScheduler } = options;
+  if (connectTimeout !== Infinity) {
+    checkNumber('websocket', 'connectTimeout', connectTimeout, POSITIVE_DURATION);
+  }
   const limits = resolveLimits('websocket', options);
   const settings = {
+    dial: { timeout: connectTimeout, scheduler: checkScheduler('websocket', scheduler) },
     writer: webSocketWriterSettings(codec as Codec<unknown>, limits),
     decoders: new MessageDecoders(codec as Codec<unknown>, limits.maxFrameBytes),
     info: () => ({ transport: 'websocket', remote: url, local: '' }),

@@ -50,8 +50,8 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 25_750,
-  clientMin: 79_250,
+  clientGzip: 25_900,
+  clientMin: 79_750,
   policyGzip: 3_980,
   policyMin: 11_100,
 };

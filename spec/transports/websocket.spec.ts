@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { VirtualTimeScheduler } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
   DialError,
@@ -261,6 +262,48 @@ describe('websocket', () => {
     expect(error).to.include({ code: 'ECONNREFUSED', phase: 'dial' });
   });
 
+  it('a server that takes the connection but never answers the upgrade fails the dial at connectTimeout (DialError ETIMEDOUT)', async () => {
+    for (const [name, Impl] of [
+      ['ws', WebSocket],
+      ['a browser-like WebSocket', BrowserLikeWebSocket],
+    ] as const) {
+      const scheduler = new VirtualTimeScheduler();
+      // A TCP server that reads the upgrade request and never answers it.
+      const mute = net.createServer((socket) => socket.resume());
+      mute.listen(0, '127.0.0.1');
+      await once(mute, 'listening');
+      const url = `ws://127.0.0.1:${(mute.address() as AddressInfo).port}`;
+      const taken = once(mute, 'connection');
+      const dial = record(websocket({ url, WebSocket: Impl, connectTimeout: 1_000, scheduler }));
+      const [socket] = (await taken) as [net.Socket];
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      scheduler.flush(); // 1 s later, still no answer
+      const error = await failure(dial);
+      expect(error, name).to.be.instanceOf(DialError);
+      expect(error, name).to.include({ code: 'ETIMEDOUT', phase: 'dial' });
+      expect((error as DialError).message, name).to.equal(
+        `Could not open a WebSocket to ${url}: not open after 1000 ms`,
+      );
+      await closed; // the socket was dropped, not left to the server
+      mute.close();
+    }
+  });
+
+  it('a socket that opens in time leaves no dial timer; connectTimeout Infinity sets none', async () => {
+    const server = await startServer(websocketServer<string>());
+    for (const connectTimeout of [1_000, Infinity]) {
+      const scheduler = new VirtualTimeScheduler();
+      const client = record(websocket<string>({ url: server.address, WebSocket, connectTimeout, scheduler }));
+      if (connectTimeout === Infinity) expect(scheduler.actions).to.have.length(0);
+      const accepted = record(await server.nextConnection());
+      await client.link();
+      expect(scheduler.actions, String(connectTimeout)).to.have.length(0);
+      client.subscription.unsubscribe();
+      expect(await accepted.outcome).to.equal('complete');
+    }
+    server.stop();
+  });
+
   it('an oversized length prefix is a FrameTooLargeError on that connection; others are served', async () => {
     const server = await startServer(websocketServer<string>({ maxFrameBytes: 1024 }));
     const hostile = await rawClient(server.address);
@@ -354,5 +397,15 @@ describe('websocket', () => {
       if (saved !== undefined) global.WebSocket = saved;
     }
     expect(() => websocket({ url: 'not a url', WebSocket })).to.throw(TypeError, /url/);
+    const url = 'ws://127.0.0.1:1';
+    expect(() => websocket({ url, WebSocket, connectTimeout: 0 })).to.throw(
+      TypeError,
+      /^websocket: connectTimeout must be/,
+    );
+    expect(() => websocket({ url, WebSocket, connectTimeout: '5s' as never })).to.throw(
+      TypeError,
+      /connectTimeout/,
+    );
+    expect(() => websocket({ url, WebSocket, scheduler: {} as never })).to.throw(TypeError, /scheduler/);
   });
 });
