@@ -239,6 +239,15 @@ describe('FrameDecoder', () => {
       }
       expect(() => new FrameDecoder({ codec, maxFrameBytes: 2 ** 32 - 1 })).not.to.throw();
     });
+
+    it('validates writeReport when it is made, not when a frame fails', () => {
+      for (const bad of [1, 'report', {}, null]) {
+        expect(() => new FrameDecoder({ codec, writeReport: bad as never }), String(bad)).to.throw(
+          TypeError,
+          /FrameDecoder.*writeReport/,
+        );
+      }
+    });
   });
 
   describe('garbled frames', () => {
