@@ -372,6 +372,38 @@ describe('cancelPending', () => {
     });
   });
 
+  it('a stream that gives up hands back the plain messages it still queued, not the requests', () => {
+    const testScheduler = newTestScheduler();
+    const errors: string[] = [];
+    let unsent: readonly string[] = [];
+    testScheduler.run(() => {
+      // No server: both dials are refused and the policy gives up at 12.
+      const pair = memory({ latency: 1 });
+      const { link } = clientOn(pair, { policy: policy.constant(10).maxAttempts(2) });
+      link.send('m1');
+      link.request('r').subscribe({ error: (e: Error) => errors.push(e.name) });
+      link.send('m2');
+      testScheduler.schedule(() => (unsent = link.unsent), 20);
+    });
+    expect(errors).to.deep.equal(['RequestCancelledError']);
+    expect(unsent).to.deep.equal(['m1', 'm2']);
+  });
+
+  it('a request whose payload cannot be encoded fails alone; the link and other requests go on', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (payload) => of(`${String(payload)}!`)).subscribe();
+      const { link, subscription } = clientOn(pair);
+      testScheduler.schedule(() => {
+        // Connected at 1: the request goes straight to the link, whose codec refuses it.
+        expectObservable(shown(link.request(Float64Array.of(1)))).toBe('2ms (e|)', { e: 'E:EncodeError' });
+        expectObservable(shown(link.request('ok'))).toBe('4ms (a|)', { a: 'ok!' });
+      }, 2);
+      cleanup(testScheduler, 20, subscription, server);
+    });
+  });
+
   it('caps pending requests: one more fails at once with PendingRequestsFullError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
