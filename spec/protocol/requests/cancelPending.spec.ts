@@ -389,6 +389,47 @@ describe('cancelPending', () => {
     expect(unsent).to.deep.equal(['m1', 'm2']);
   });
 
+  it('close() with no connection hands back every queued message as unsent', () => {
+    const testScheduler = newTestScheduler();
+    let unsent: readonly string[] = [];
+    const events: string[] = [];
+    testScheduler.run(() => {
+      // No server: the dial at 1 is refused and the next is due at 11.
+      const pair = memory({ latency: 1 });
+      const { link } = clientOn(pair, { events });
+      link.send('m1');
+      link.send('m2');
+      testScheduler.schedule(() => {
+        link.close();
+        unsent = link.unsent;
+      }, 5);
+    });
+    expect(unsent).to.deep.equal(['m1', 'm2']);
+    expect(events).to.deep.equal(['disconnected', 'complete']);
+  });
+
+  it('close() on a full link keeps the queue in order: once one message is left over, the rest are too', () => {
+    const testScheduler = newTestScheduler();
+    let unsent: readonly string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 50, maxBufferedBytes: 100 });
+      const server = serveOn(pair, () => NEVER).subscribe();
+      const { link } = clientOn(pair);
+      testScheduler.schedule(() => {
+        const [a, b, c] = ['a'.repeat(40), 'b'.repeat(50), 'c'];
+        link.send(a);
+        // b would take the link past maxBufferedBytes: it is queued, and c behind it.
+        link.send(b);
+        link.send(c);
+        link.close();
+        unsent = link.unsent.map((m) => m[0]!);
+      }, 2);
+      cleanup(testScheduler, 20, server);
+    });
+    // c would fit on the link, but it must not overtake b.
+    expect(unsent).to.deep.equal(['b', 'c']);
+  });
+
   it('a request whose payload cannot be encoded fails alone; the link and other requests go on', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
