@@ -102,6 +102,8 @@ describe('lab: config files', () => {
       /policy "p": exponentialBackoff: max must be/,
     ],
     ['empty.json', {}, /defines no scenarios and no policies/],
+    ['null.json', 'null', /null\.json must hold an object with "scenarios" and\/or "policies"/],
+    ['array.json', '[]', /array\.json must hold an object/],
   ] as const) {
     it(`${name}: exit 2 with a message naming what is wrong`, async () => {
       const { code, stderr } = await lab(['--config', write(name, content)]);

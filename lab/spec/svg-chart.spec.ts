@@ -32,4 +32,15 @@ describe('lab: svgChart()', () => {
     );
     expect(labels).to.deep.equal([50, 40]);
   });
+
+  it('is well-formed: every element it opens, it closes, in order', () => {
+    const svg = svgChart(runWithDials([1, 1, 50, 30, 1, 1, 40, 1, 1, 1]));
+    const open: string[] = [];
+    for (const [, closing, name, selfClosing] of svg.matchAll(/<(\/?)([a-zA-Z]+)\b[^>]*?(\/?)>/g)) {
+      if (selfClosing) continue;
+      if (!closing) open.push(name!);
+      else expect(open.pop(), `</${name}>`).to.equal(name);
+    }
+    expect(open).to.deep.equal([]);
+  });
 });
