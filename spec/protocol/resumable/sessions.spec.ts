@@ -325,6 +325,24 @@ describe('acceptSessions', () => {
     ]);
   });
 
+  it("unsubscribing a session's events$ ends the session, and its connection", () => {
+    const testScheduler = newTestScheduler();
+    const counts: number[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const server = serve(pair, {}, (session) => {
+        const subscription = session.events$.subscribe();
+        at(testScheduler, 5, () => subscription.unsubscribe());
+      });
+      at(testScheduler, 4, () => counts.push(server.stats().sessions));
+      at(testScheduler, 12, () => counts.push(server.stats().sessions));
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello())), '^ 20ms !').toBe('-c-w 4ms |', { c: 'c', w: 'w' });
+      at(testScheduler, 30, () => server.stop());
+    });
+    expect(counts).to.deep.equal([1, 0]);
+  });
+
   it('keeps nothing of a connection that ended: its link can be collected while the server runs', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
