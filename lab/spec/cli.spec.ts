@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runLab } from '../src/run.js';
 import { lab, spawnLab } from './support.js';
 
 describe('lab: the lifeline-lab command', () => {
@@ -101,6 +102,30 @@ describe('lab: the lifeline-lab command', () => {
     expect(stderr).to.equal('');
     expect(stdout).to.equal('');
     expect(code).to.equal(0);
+  });
+
+  it('a flag that takes a value, given none at the end, is "argument missing"', async () => {
+    const { code, stderr } = await lab(['--clients']);
+    expect(code).to.equal(2);
+    expect(stderr).to.equal("lifeline-lab: Option '--clients <value>' argument missing (see --help)\n");
+  });
+
+  it('--color colours the report off a terminal too, --no-color not on one; the table gives each peak', async () => {
+    const escape = String.fromCharCode(27);
+    const coloured = await lab(['--color', '--clients', '10', '--duration', '1m']);
+    expect(coloured.stdout).to.contain(`${escape}[`);
+    const plain = await lab(['--clients', '10', '--duration', '1m']);
+    expect(plain.stdout).not.to.contain(escape);
+    // The table gives each policy's busiest second.
+    expect(plain.stdout).to.match(/│ exponential .*│ +80 │ +30 at 10 s │/);
+    // On a terminal the report is coloured, unless --no-color.
+    const onTerminal = async (args: string[]) => {
+      let out = '';
+      await runLab(args, { out: (text) => (out += text), err: () => undefined, isTerminal: true });
+      return out;
+    };
+    expect(await onTerminal(['--clients', '10', '--duration', '1m'])).to.contain(`${escape}[`);
+    expect(await onTerminal(['--no-color', '--clients', '10', '--duration', '1m'])).not.to.contain(escape);
   });
 
   // A negative value must reach the flag's own check, not parseArgs' "argument is ambiguous".

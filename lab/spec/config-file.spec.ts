@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config-file.js';
+import { policyFromModule, type PolicyContext } from '../src/policies.js';
 import { lab } from './support.js';
 import { simulate } from '../src/simulate.js';
 import { LabUsageError } from '../src/units.js';
@@ -101,6 +102,8 @@ describe('lab: config files', () => {
       /policy "p": exponentialBackoff: max must be/,
     ],
     ['empty.json', {}, /defines no scenarios and no policies/],
+    ['null.json', 'null', /null\.json must hold an object with "scenarios" and\/or "policies"/],
+    ['array.json', '[]', /array\.json must hold an object/],
   ] as const) {
     it(`${name}: exit 2 with a message naming what is wrong`, async () => {
       const { code, stderr } = await lab(['--config', write(name, content)]);
@@ -168,5 +171,15 @@ describe('lab: config files', () => {
     ]);
     expect(code).to.equal(2);
     expect(stderr).to.contain('policy "nothing": the factory must return a RetryPolicy');
+  });
+
+  it('a module value counts as a RetryPolicy only with decide, jitter and config: half of one is refused', () => {
+    const half = { decide: () => undefined };
+    expect(() => policyFromModule('half', half)).to.throw(LabUsageError, /policy "half"/);
+    const factory = policyFromModule('factory', () => half);
+    expect(() => factory.make({} as PolicyContext)).to.throw(
+      LabUsageError,
+      'policy "factory": the factory must return a RetryPolicy',
+    );
   });
 });

@@ -349,7 +349,7 @@ function invalidAt(at: number, what: string): Error {
  * Throws unless msgpackr (`moreTypes: false`) writes `value` faithfully and {@link checkMsgpack}
  * accepts what it writes: a `TypeError` for a typed array with multi-byte elements, a DataView,
  * or a Map key that is not a string, number, boolean, bigint, null or undefined; a `RangeError`
- * for arrays, objects, maps, sets and errors nested more than `maxDepth` deep (or a cycle).
+ * for arrays, objects, maps, sets, errors and regular expressions nested more than `maxDepth` deep (or a cycle).
  * @internal
  */
 export function checkEncodable(value: unknown, maxDepth: number): void {
@@ -378,7 +378,9 @@ function visit(value: unknown, depth: number, maxDepth: number): void {
         '(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)); it decodes as a Uint8Array',
     );
   }
-  if (value instanceof Date || value instanceof RegExp || value instanceof ArrayBuffer) return;
+  // A Date is written as a timestamp, an ArrayBuffer as a binary: leaves. A RegExp is written as
+  // [source, flags], a level like any array.
+  if (value instanceof Date || value instanceof ArrayBuffer) return;
   enter(depth, maxDepth);
   if (value instanceof Map) {
     for (const [key, entry] of value as Map<unknown, unknown>) {

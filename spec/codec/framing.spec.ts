@@ -142,6 +142,18 @@ describe('FrameDecoder', () => {
       );
     });
 
+    it("a frame whole in its read, the last one included, is decoded in place: its binaries are of the read's kind", () => {
+      const frames = [
+        [0, new Uint8Array(10).fill(1)],
+        [0, new Uint8Array(100).fill(2)],
+      ];
+      const read = Buffer.from(encodeFrames(codec, frames));
+      const binaries = pushAll(new FrameDecoder({ codec }), [read]).map(
+        (frame) => (frame as [number, Uint8Array])[1],
+      );
+      expect(binaries.map((binary) => Buffer.isBuffer(binary))).to.deep.equal([true, true]);
+    });
+
     it("shares a slab among one read's binaries only, and not with binarySlabBytes: 0", () => {
       const shared = msgpackCodec();
       const frames = [
@@ -238,6 +250,15 @@ describe('FrameDecoder', () => {
         expect(() => new FrameDecoder({ codec, maxFrameBytes: bad }), String(bad)).to.throw(TypeError);
       }
       expect(() => new FrameDecoder({ codec, maxFrameBytes: 2 ** 32 - 1 })).not.to.throw();
+    });
+
+    it('validates writeReport when it is made, not when a frame fails', () => {
+      for (const bad of [1, 'report', {}, null]) {
+        expect(() => new FrameDecoder({ codec, writeReport: bad as never }), String(bad)).to.throw(
+          TypeError,
+          /FrameDecoder.*writeReport/,
+        );
+      }
     });
   });
 

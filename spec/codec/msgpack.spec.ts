@@ -704,6 +704,35 @@ describe('msgpackCodec', () => {
       expect(() => codec.encode(list)).to.throw(RangeError, /cycle/);
     });
 
+    it('a RegExp counts as a level (it is written as [source, flags]); a Date is a leaf', () => {
+      const shallow = msgpackCodec({ maxDepth: 2 });
+      // Before: encode took [[/a/g]] at maxDepth 2, then decode refused it as nested 3 deep.
+      expect(() => shallow.encode([[/a/g]])).to.throw(RangeError, /nested more than 2 deep/);
+      expect(shallow.decode(shallow.encode([/a/g]))).to.deep.equal([['a', 'g']]);
+      // A timestamp or a binary at the last level is no container.
+      expect(shallow.decode(shallow.encode([[new Date(0)]]))).to.deep.equal([[new Date(0)]]);
+      expect(shallow.decode(shallow.encode([[new ArrayBuffer(2)]]))).to.deep.equal([[Uint8Array.of(0, 0)]]);
+    });
+
+    it('class instances: their fields, or what their toJSON returns, counted as a level', () => {
+      class Point {
+        constructor(
+          readonly x: number,
+          readonly y: number,
+        ) {}
+      }
+      class Money {
+        constructor(readonly cents: number) {}
+        toJSON(): unknown {
+          return [[`${this.cents / 100} EUR`]];
+        }
+      }
+      expect(codec.decode(codec.encode({ p: new Point(1, 2) }))).to.deep.equal({ p: { x: 1, y: 2 } });
+      expect(codec.decode(codec.encode([new Money(150)]))).to.deep.equal([[['1.5 EUR']]]);
+      const shallow = msgpackCodec({ maxDepth: 2 });
+      expect(() => shallow.encode([new Money(150)])).to.throw(RangeError, /nested more than 2 deep/);
+    });
+
     it('what encode returns, decode accepts', () => {
       fc.assert(
         fc.property(msgpackValue, (value) => {

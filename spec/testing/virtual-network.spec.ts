@@ -280,6 +280,22 @@ describe('virtualNetwork', () => {
     expect(testScheduler.actions).to.have.length(0);
   });
 
+  it('a dial still on its way when the server stops is refused when it arrives', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const network = virtualNetwork<string>({ scheduler: testScheduler, latency: 5 });
+      const server = upperCaseServer(network);
+      testScheduler.schedule(() => server.unsubscribe(), 2);
+      const dial = network.transport.pipe(
+        map((e: TransportEvent) => e.type),
+        catchError((e: Error) => of(e.name)),
+      );
+      // Dialled at 0 while the server listened; it stopped at 2, before the dial arrived at 5.
+      expectObservable(dial, '^ 20ms !').toBe('5ms (x|)', { x: 'DialError' });
+    });
+    expect(testScheduler.actions).to.have.length(0);
+  });
+
   it('unsubscribing a plan cancels the faults not yet injected; everything tears down', () => {
     const testScheduler = newTestScheduler();
     let network: SimulatedNetwork<string> | undefined;

@@ -322,6 +322,87 @@ describe('memory()', () => {
     });
   });
 
+  it('a dial abandoned during a stall never reaches the server', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory<string>({ latency: 1 });
+      pair.faults.stall();
+      testScheduler.schedule(() => pair.faults.resume(), 10);
+      testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 11);
+      // prettier-ignore
+      expectObservable(pair.server.pipe(map((event) => event.type)), '^-----------!').toBe('l', { l: 'listening' });
+      // prettier-ignore
+      expectObservable(asMarbles(pair.transport), '^----!').toBe('');
+    });
+  });
+
+  it('unsubscribing the server ends the connections it accepted and never subscribed to', () => {
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory<string>();
+      testScheduler.schedule(() => expect(pair.openConnections).to.equal(0), 6);
+      // prettier-ignore
+      expectObservable(pair.server.pipe(map((event) => event.type[0])), '^----!').toBe('(lc)');
+      // prettier-ignore
+      expectObservable(asMarbles(pair.transport), '^-------!').toBe('c----|');
+    });
+  });
+
+  it('unsubscribing the server completes a connection subscribed on its own', () => {
+    const pair = memory<string>({ scheduler: testScheduler });
+    const events: string[] = [];
+    const server = pair.server.subscribe((event) => {
+      if (event.type !== 'connection') return;
+      event.connection.subscribe({
+        next: (e) => events.push(e.type),
+        error: (e: Error) => events.push(`E:${e.name}`),
+        complete: () => events.push('complete'),
+      });
+    });
+    const client = pair.transport.subscribe({ error: () => undefined });
+    testScheduler.flush();
+    server.unsubscribe();
+    expect(events).to.deep.equal(['connected', 'complete']);
+    testScheduler.flush();
+    expect(pair.openConnections).to.equal(0);
+    client.unsubscribe();
+  });
+
+  it('a connection reset before the server subscribed to it completes at once, never connecting', () => {
+    const pair = memory<string>({ scheduler: testScheduler });
+    const accepted: Observable<TransportEvent<string>>[] = [];
+    const server = pair.server.subscribe((event) => {
+      if (event.type === 'connection') accepted.push(event.connection);
+    });
+    const client = pair.transport.subscribe({ error: () => undefined });
+    testScheduler.flush();
+    pair.faults.cut();
+    const events: string[] = [];
+    accepted[0]!.subscribe({
+      next: (e) => events.push(e.type),
+      error: (e: Error) => events.push(`E:${e.name}`),
+      complete: () => events.push('complete'),
+    });
+    expect(events).to.deep.equal(['complete']);
+    expect(pair.openConnections).to.equal(0);
+    client.unsubscribe();
+    server.unsubscribe();
+  });
+
+  it('both sides unsubscribing at once frees the connection', () => {
+    const pair = memory<string>({ scheduler: testScheduler });
+    let serverSide: { unsubscribe(): void } | undefined;
+    const server = pair.server.subscribe((event) => {
+      if (event.type === 'connection') serverSide = event.connection.subscribe();
+    });
+    const client = pair.transport.subscribe();
+    testScheduler.flush();
+    expect(pair.openConnections).to.equal(1);
+    serverSide!.unsubscribe();
+    client.unsubscribe();
+    testScheduler.flush();
+    expect(pair.openConnections).to.equal(0);
+    server.unsubscribe();
+  });
+
   it('delay(ms) changes the latency of later dials and deliveries', () => {
     testScheduler.run(({ expectObservable }) => {
       const pair = memory<string>();

@@ -8,7 +8,8 @@ import {
   UNKNOWN_WRITE,
   type WriteReport,
 } from 'rx-lifeline';
-import { MessageDecoders, type WriteReporter } from '../../lib/transports/inbound.js';
+import { TestScheduler } from 'rxjs/testing';
+import { FrameDeadline, MessageDecoders, type WriteReporter } from '../../lib/transports/inbound.js';
 
 const codec = msgpackCodec<string>();
 
@@ -106,5 +107,50 @@ describe('MessageDecoders (one decoder lent to one message at a time)', () => {
     expect(() => decoder.push(encodeFrames(codec, ['too large']), () => undefined))
       .to.throw(FrameTooLargeError)
       .with.property('write', UNKNOWN_WRITE);
+  });
+});
+
+describe('FrameDeadline', () => {
+  /** Runs `reads` ([time, frame start, bytes held]) and returns when the deadline fired, with what it held. */
+  function expiries(timeout: number, reads: readonly (readonly [number, number, number])[]): string[] {
+    const scheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
+    const fired: string[] = [];
+    scheduler.run(() => {
+      const deadline = new FrameDeadline(timeout, scheduler, (held) =>
+        fired.push(`${scheduler.now()}:${held}`),
+      );
+      for (const [at, start, held] of reads) scheduler.schedule(() => deadline.watch(start, held), at);
+      scheduler.schedule(() => deadline.stop(), 100);
+    });
+    return fired;
+  }
+
+  it('runs from the first byte of a frame, however many reads add to it', () => {
+    // A peer dribbling one frame does not push its deadline back.
+    expect(
+      expiries(10, [
+        [0, 0, 5],
+        [6, 0, 8],
+        [9, 0, 9],
+      ]),
+    ).to.deep.equal(['10:9']);
+  });
+
+  it('starts again for the next frame, and stops when nothing is held', () => {
+    expect(
+      expiries(10, [
+        [0, 0, 5],
+        [4, 20, 2],
+      ]),
+    ).to.deep.equal(['14:2']);
+    expect(
+      expiries(10, [
+        [0, 0, 5],
+        [4, 0, 0],
+      ]),
+    ).to.deep.equal([]);
+    expect(expiries(Infinity, [[0, 0, 5]])).to.deep.equal([]);
   });
 });

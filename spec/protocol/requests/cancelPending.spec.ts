@@ -372,6 +372,79 @@ describe('cancelPending', () => {
     });
   });
 
+  it('a stream that gives up hands back the plain messages it still queued, not the requests', () => {
+    const testScheduler = newTestScheduler();
+    const errors: string[] = [];
+    let unsent: readonly string[] = [];
+    testScheduler.run(() => {
+      // No server: both dials are refused and the policy gives up at 12.
+      const pair = memory({ latency: 1 });
+      const { link } = clientOn(pair, { policy: policy.constant(10).maxAttempts(2) });
+      link.send('m1');
+      link.request('r').subscribe({ error: (e: Error) => errors.push(e.name) });
+      link.send('m2');
+      testScheduler.schedule(() => (unsent = link.unsent), 20);
+    });
+    expect(errors).to.deep.equal(['RequestCancelledError']);
+    expect(unsent).to.deep.equal(['m1', 'm2']);
+  });
+
+  it('close() with no connection hands back every queued message as unsent', () => {
+    const testScheduler = newTestScheduler();
+    let unsent: readonly string[] = [];
+    const events: string[] = [];
+    testScheduler.run(() => {
+      // No server: the dial at 1 is refused and the next is due at 11.
+      const pair = memory({ latency: 1 });
+      const { link } = clientOn(pair, { events });
+      link.send('m1');
+      link.send('m2');
+      testScheduler.schedule(() => {
+        link.close();
+        unsent = link.unsent;
+      }, 5);
+    });
+    expect(unsent).to.deep.equal(['m1', 'm2']);
+    expect(events).to.deep.equal(['disconnected', 'complete']);
+  });
+
+  it('close() on a full link keeps the queue in order: once one message is left over, the rest are too', () => {
+    const testScheduler = newTestScheduler();
+    let unsent: readonly string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 50, maxBufferedBytes: 100 });
+      const server = serveOn(pair, () => NEVER).subscribe();
+      const { link } = clientOn(pair);
+      testScheduler.schedule(() => {
+        const [a, b, c] = ['a'.repeat(40), 'b'.repeat(50), 'c'];
+        link.send(a);
+        // b would take the link past maxBufferedBytes: it is queued, and c behind it.
+        link.send(b);
+        link.send(c);
+        link.close();
+        unsent = link.unsent.map((m) => m[0]!);
+      }, 2);
+      cleanup(testScheduler, 20, server);
+    });
+    // c would fit on the link, but it must not overtake b.
+    expect(unsent).to.deep.equal(['b', 'c']);
+  });
+
+  it('a request whose payload cannot be encoded fails alone; the link and other requests go on', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const server = serveOn(pair, (payload) => of(`${String(payload)}!`)).subscribe();
+      const { link, subscription } = clientOn(pair);
+      testScheduler.schedule(() => {
+        // Connected at 1: the request goes straight to the link, whose codec refuses it.
+        expectObservable(shown(link.request(Float64Array.of(1)))).toBe('2ms (e|)', { e: 'E:EncodeError' });
+        expectObservable(shown(link.request('ok'))).toBe('4ms (a|)', { a: 'ok!' });
+      }, 2);
+      cleanup(testScheduler, 20, subscription, server);
+    });
+  });
+
   it('caps pending requests: one more fails at once with PendingRequestsFullError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {

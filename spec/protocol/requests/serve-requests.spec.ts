@@ -302,6 +302,27 @@ describe('serveRequests', () => {
       );
     });
 
+    it('a body part of no known kind, or of the wrong length, is a ProtocolError', async () => {
+      const bodies = (source: Observable<TransportEvent>) =>
+        source.pipe(serveRequests((_payload, { body$ }) => body$));
+      for (const part of [
+        ['oops', { name: 'E', message: 'm' }],
+        ['oops'],
+        ['complete', 'extra'],
+        ['next'],
+        ['error'],
+      ]) {
+        let fed: Fed | undefined;
+        const frames = [
+          [1, 1, 'payload', 'body'],
+          [4, 1, ...part],
+        ];
+        expect(await unhandledDuring(() => void (fed = feedLayer(bodies, frames)))).to.deep.equal([]);
+        expect(ProtocolError.is(fed!.error), String(fed!.error)).to.equal(true);
+        expect((fed!.error as Error).message, JSON.stringify(part)).to.contain('malformed body part');
+      }
+    });
+
     it('property (v2): heads with a body and body parts, well-formed or bent, end in frames or a ProtocolError', async () => {
       // Odd ids hand body$ back as the response; even ones never read it, so chunks wait and
       // overflow the small caps.

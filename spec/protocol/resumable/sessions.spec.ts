@@ -294,6 +294,55 @@ describe('acceptSessions', () => {
     ]);
   });
 
+  it('holds maxFrames events while events$ is not subscribed; one more ends the session, as a late subscriber hears', () => {
+    const testScheduler = newTestScheduler();
+    const sessions: ServerSession[] = [];
+    const seen: string[][] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1 });
+      const server = serve(pair, { maxFrames: 3 }, (session) => sessions.push(session));
+      // connected and two frames: three events, as many as the session holds.
+      peer(pair, (send) => [hello(), [0, 1, 'a'], [0, 2, 'b']].forEach(send)).subscribe();
+      // One frame more than it holds.
+      peer(pair, (send) => [hello(), [0, 1, 'a'], [0, 2, 'b'], [0, 3, 'c']].forEach(send)).subscribe();
+      at(testScheduler, 5, () => {
+        for (const session of sessions) {
+          const events: string[] = [];
+          seen.push(events);
+          session.events$.subscribe({
+            next: (event) => events.push(event.type === 'frame' ? String(event.frame) : event.type),
+            error: (error: Error) => events.push(`E:${error.name}`),
+            complete: () => events.push('complete'),
+          });
+        }
+      });
+      at(testScheduler, 10, () => server.stop());
+    });
+    // The first is alive when subscribed, and ends with the server at 10.
+    expect(seen).to.deep.equal([
+      ['connected', 'a', 'b', 'complete'],
+      ['connected', 'a', 'b', 'E:ReplayBufferFullError'],
+    ]);
+  });
+
+  it("unsubscribing a session's events$ ends the session, and its connection", () => {
+    const testScheduler = newTestScheduler();
+    const counts: number[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const server = serve(pair, {}, (session) => {
+        const subscription = session.events$.subscribe();
+        at(testScheduler, 5, () => subscription.unsubscribe());
+      });
+      at(testScheduler, 4, () => counts.push(server.stats().sessions));
+      at(testScheduler, 12, () => counts.push(server.stats().sessions));
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello())), '^ 20ms !').toBe('-c-w 4ms |', { c: 'c', w: 'w' });
+      at(testScheduler, 30, () => server.stop());
+    });
+    expect(counts).to.deep.equal([1, 0]);
+  });
+
   it('keeps nothing of a connection that ended: its link can be collected while the server runs', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
