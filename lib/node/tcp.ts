@@ -49,9 +49,10 @@ export interface TcpOptions<T = unknown> extends LinkOptions<T>, FrameTimeoutOpt
   port: number;
   /**
    * Milliseconds to wait for the connection to be established; past it the dial fails with a
-   * `DialError` whose `code` is `'ETIMEDOUT'`. It bounds the dial only, not reads or writes on the
-   * open connection (use `heartbeat` for those).
-   * @default undefined (no limit beyond the operating system's own)
+   * `DialError` whose `code` is `'ETIMEDOUT'`. `Infinity` leaves the dial to the operating system's
+   * own limit (on Linux, about two minutes of unanswered SYNs). It bounds the dial only, not reads
+   * or writes on the open connection (use `heartbeat` for those).
+   * @default 30_000, as websocket's
    */
   connectTimeout?: number;
 }
@@ -97,11 +98,11 @@ const OPTIONS: KnownOptions<TcpOptions> = {
  */
 export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Transport<In, Out> {
   checkRequiredOptions('tcp', options, OPTIONS, 'port', 'name the server, as { host, port } (or { port })');
-  const { host = '127.0.0.1', port, connectTimeout, codec = msgpackCodec() } = options;
+  const { host = '127.0.0.1', port, connectTimeout = 30_000, codec = msgpackCodec() } = options;
   checkPort('tcp', port, 1);
   checkCodec('tcp', codec);
   checkNonEmptyString('tcp', 'host', host);
-  if (connectTimeout !== undefined) checkNumber('tcp', 'connectTimeout', connectTimeout, POSITIVE_DURATION);
+  if (connectTimeout !== Infinity) checkNumber('tcp', 'connectTimeout', connectTimeout, POSITIVE_DURATION);
   const settings = {
     writer: socketWriterSettings(codec as Codec<unknown>, resolveLimits('tcp', options)),
     ...resolveFrameTimeout('tcp', options),
@@ -132,7 +133,7 @@ export function tcp<In = unknown, Out = In>(options: TcpOptions<In | Out>): Tran
       socket.setNoDelay(true);
       runSocket(socket, subscriber, settings);
     });
-    if (connectTimeout !== undefined) {
+    if (connectTimeout !== Infinity) {
       timer = settings.scheduler.schedule(() => {
         timer = undefined;
         socket.removeListener('error', dialFailed);

@@ -272,6 +272,15 @@ describe('tcp and tcpServer', () => {
     await onTime.link();
     expect(scheduler.actions, 'no dial timer left once connected').to.have.length(0);
     onTime.subscription.unsubscribe();
+    // 30 s by default; Infinity sets no timer.
+    const byDefault = record(tcp<string>({ port: server.port, scheduler }));
+    scheduler.flush();
+    expect(scheduler.now()).to.equal(31_000);
+    expect(((await failure(byDefault)) as DialError).message).to.match(/no connection after 30000 ms/);
+    const unbounded = record(tcp<string>({ port: server.port, connectTimeout: Infinity, scheduler }));
+    expect(scheduler.actions).to.have.length(0);
+    await unbounded.link();
+    unbounded.subscription.unsubscribe();
     server.stop();
   });
 
