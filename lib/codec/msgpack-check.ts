@@ -349,7 +349,8 @@ function invalidAt(at: number, what: string): Error {
  * Throws unless msgpackr (`moreTypes: false`) writes `value` faithfully and {@link checkMsgpack}
  * accepts what it writes: a `TypeError` for a typed array with multi-byte elements, a DataView,
  * or a Map key that is not a string, number, boolean, bigint, null or undefined; a `RangeError`
- * for arrays, objects, maps, sets, errors and regular expressions nested more than `maxDepth` deep (or a cycle).
+ * for arrays, objects, maps, sets, errors and regular expressions nested more than `maxDepth` deep
+ * (or a cycle).
  * @internal
  */
 export function checkEncodable(value: unknown, maxDepth: number): void {
