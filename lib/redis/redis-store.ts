@@ -79,7 +79,10 @@ const OPTIONS: KnownOptions<RedisSessionStoreOptions> = { prefix: true };
  * — said, never silent. For sessions that outlive Redis too, run it with `appendonly yes`
  * (and `appendfsync always` to lose nothing acknowledged). A client that cannot reach Redis
  * queues commands (ioredis's offline queue) and fails them after `maxRetriesPerRequest`: frames
- * wait meanwhile (they leave only once stored), then the sessions end with `'unavailable'`.
+ * wait meanwhile (they leave only once stored), then the sessions end with `'unavailable'`. A
+ * Redis that is reachable but does not answer (stopped, swapping) holds them as long as its
+ * client waits: give ioredis a `commandTimeout` to bound that (its timeouts end the sessions with
+ * `'unavailable'` too).
  *
  * @example
  * ```ts

@@ -73,6 +73,27 @@ describe('redisSessionStore on a real redis-server', function () {
     }
   });
 
+  it("a Redis that hangs fails a write at its client's commandTimeout, typed (unavailable)", async () => {
+    const local = await startRedis();
+    try {
+      const store = redisSessionStore(local.client({ commandTimeout: 200 }));
+      const id = '4'.repeat(32);
+      await store.create({ id, token: 'a'.repeat(32), identity: undefined, ttl: 60_000 });
+      local.freeze(true);
+      let failed: unknown;
+      await store
+        .write(id, 1, { frames: [{ seq: 1, frame: 'x' }] }, 60_000)
+        .then(undefined, (error: unknown) => {
+          failed = error;
+        });
+      expect(SessionStoreError.is(failed) && failed.code).to.equal('unavailable');
+      expect((failed as Error).message).to.match(/Command timed out/);
+    } finally {
+      local.freeze(false);
+      await local.stop();
+    }
+  });
+
   it('with the append-only file a Redis restart keeps the session and its frames', async () => {
     const local = await startRedis({ persist: true });
     try {

@@ -16,6 +16,8 @@ export interface RedisServer {
   client(options?: RedisOptions): Redis;
   /** Kills the server (SIGKILL), as a crash, keeping its folder, and starts it again. */
   restart(): Promise<void>;
+  /** Stops (SIGSTOP) or continues (SIGCONT) the server's process: a Redis that hangs, and recovers. */
+  freeze(frozen: boolean): void;
   /** Stops the server and every client, and removes its folder. */
   stop(): Promise<void>;
 }
@@ -39,6 +41,9 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
     socket,
     redis,
     client,
+    freeze(frozen) {
+      child.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+    },
     async restart() {
       await kill(child, 'SIGKILL');
       child = await launch(args);
