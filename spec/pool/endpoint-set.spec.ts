@@ -14,12 +14,13 @@ import {
   ProtocolError,
   type Endpoint,
   type EndpointSetOptions,
+  type FailureClass,
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
 import { EMPTY, map, mergeMap, Subscription, throwError, type SchedulerLike } from 'rxjs';
 import type { ColdObservable } from 'rxjs/internal/testing/ColdObservable';
 import { catching, newTestScheduler } from './support.js';
-import type { TestScheduler } from 'rxjs/testing';
+import type { RunHelpers, TestScheduler } from 'rxjs/testing';
 
 const reset = (message = 'reset') => new ConnectionResetError(message, { phase: 'read', code: 'ECONNRESET' });
 const garbled = new ProtocolError('garbled', { offset: 0 });
@@ -476,22 +477,31 @@ describe('EndpointSet', () => {
       });
     });
 
+    /**
+     * A set of a (whose call fails at 1 with `garbled`) and b (answers b at 1), classified by
+     * `classify`, with the call routed by endpoint; inside `TestScheduler.run`.
+     */
+    function failingA(helpers: RunHelpers, testScheduler: TestScheduler, classify: () => FailureClass) {
+      const a = helpers.cold('-#', {}, garbled);
+      const b = helpers.cold('-b|');
+      const set = new EndpointSet({
+        endpoints: endpoints({ a: 1, b: 2 }),
+        classify,
+        random: seededRandom(1),
+        scheduler: testScheduler,
+      });
+      return { set, b, call: set.use((e) => (e.id === 'a' ? a : b)) };
+    }
+
     it('a classifier that answers no FailureClass ends the call with a TypeError saying so, without failover', () => {
       const testScheduler = newTestScheduler();
-      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = cold('-#', {}, garbled);
-        const b = cold('-b|');
-        const set = new EndpointSet({
-          endpoints: endpoints({ a: 1, b: 2 }),
-          classify: () => undefined as never,
-          random: seededRandom(1),
-          scheduler: testScheduler,
-        });
+      testScheduler.run((helpers) => {
+        const { set, b, call } = failingA(helpers, testScheduler, () => undefined as never);
         const said = new TypeError(
           "EndpointSet: classify must return 'transient' or 'permanent', got undefined",
         );
-        expectObservable(set.use((e) => (e.id === 'a' ? a : b))).toBe('-#', undefined, said);
-        expectSubscriptions(b.subscriptions).toBe([]);
+        helpers.expectObservable(call).toBe('-#', undefined, said);
+        helpers.expectSubscriptions(b.subscriptions).toBe([]);
         // The attempt's permit was given back, not counted against a.
         expect(set.breakerOf('a').state).to.equal('closed');
       });
@@ -499,17 +509,10 @@ describe('EndpointSet', () => {
 
     it('takes its own classifier', () => {
       const testScheduler = newTestScheduler();
-      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-        const a = cold('-#', {}, garbled);
-        const b = cold('-b|');
-        const set = new EndpointSet({
-          endpoints: endpoints({ a: 1, b: 2 }),
-          classify: () => 'transient',
-          random: seededRandom(1),
-          scheduler: testScheduler,
-        });
-        expectObservable(set.use((e) => (e.id === 'a' ? a : b))).toBe('--b|');
-        expectSubscriptions(b.subscriptions).toBe('-^-!');
+      testScheduler.run((helpers) => {
+        const { b, call } = failingA(helpers, testScheduler, () => 'transient');
+        helpers.expectObservable(call).toBe('--b|');
+        helpers.expectSubscriptions(b.subscriptions).toBe('-^-!');
       });
     });
   });
