@@ -151,8 +151,12 @@ const DEFAULT_CONNECT_TIMEOUT = 30_000;
  * `reconnectWith` for that.
  *
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
- * @throws TypeError when no WebSocket implementation is available, `url` is missing or not a URL, or
- * the options name an option `websocket` does not know.
+ * A WebSocket constructor that throws at the dial (a browser's SecurityError for a blocked port)
+ * errors the stream with what it threw.
+ *
+ * @throws TypeError when no WebSocket implementation is available; `url` is missing, not a ws:,
+ * wss:, http: or https: URL, or has a fragment; `protocols` are not distinct tokens; or the options
+ * name an option `websocket` does not know.
  * @example
  * ```ts
  * import { websocket } from 'rx-lifeline';
@@ -176,16 +180,10 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
       'websocket: no WebSocket implementation: pass { WebSocket } (e.g. from the ws package)',
     );
   }
-  if (typeof url !== 'string' || !URL.canParse(url)) {
-    throw new TypeError(`websocket: url must be a URL, got ${describe(url)}`);
-  }
+  checkUrl(url);
   checkFunction('websocket', 'WebSocket', Impl);
   checkCodec('websocket', codec);
-  if (!(protocols === undefined || typeof protocols === 'string' || isStrings(protocols))) {
-    throw new TypeError(
-      `websocket: protocols must be a string or an array of strings, got ${describe(protocols)}`,
-    );
-  }
+  checkProtocols(protocols);
   const { connectTimeout = DEFAULT_CONNECT_TIMEOUT, scheduler = asyncScheduler } = options;
   if (connectTimeout !== Infinity) {
     checkNumber('websocket', 'connectTimeout', connectTimeout, POSITIVE_DURATION);
@@ -223,8 +221,43 @@ function isWs(Impl: WebSocketConstructor): boolean {
   return typeof (Impl.prototype as { on?: unknown } | undefined)?.on === 'function';
 }
 
-function isStrings(value: unknown): boolean {
-  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+/**
+ * What the WebSocket constructor would refuse (the WHATWG WebSocket standard, and `ws` alike, throw a
+ * SyntaxError) is refused here, once, rather than at every dial: a URL of another scheme, or with a
+ * fragment. (`ws` also takes `ws+unix:`.)
+ */
+function checkUrl(url: unknown): void {
+  let parsed: URL | undefined;
+  try {
+    if (typeof url === 'string') parsed = new URL(url);
+  } catch {
+    // refused below
+  }
+  if (parsed === undefined) throw new TypeError(`websocket: url must be a URL, got ${describe(url)}`);
+  if (!/^(wss?|https?|ws\+unix):$/.test(parsed.protocol)) {
+    throw new TypeError(`websocket: url must be a ws:, wss:, http: or https: URL, got ${describe(url)}`);
+  }
+  if (parsed.hash !== '') {
+    throw new TypeError(`websocket: url must not have a fragment (${parsed.hash}), which is never sent`);
+  }
+}
+
+/** A subprotocol name: a token of RFC 7230, as RFC 6455 requires. */
+const TOKEN = /^[!#$%&'*+\-.^`|~\w]+$/;
+
+function checkProtocols(protocols: unknown): void {
+  if (protocols === undefined) return;
+  const names: unknown[] = Array.isArray(protocols) ? protocols : [protocols];
+  if (!names.every((name) => typeof name === 'string')) {
+    throw new TypeError(
+      `websocket: protocols must be a string or an array of strings, got ${describe(protocols)}`,
+    );
+  }
+  const bad = names.find((name, at) => !TOKEN.test(name as string) || names.indexOf(name) !== at);
+  if (bad !== undefined) {
+    const why = TOKEN.test(bad as string) ? 'is there twice' : 'is not';
+    throw new TypeError(`websocket: protocols must be tokens (RFC 6455), each once: ${describe(bad)} ${why}`);
+  }
 }
 
 function globalWebSocket(): WebSocketConstructor | undefined {

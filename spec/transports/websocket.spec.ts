@@ -14,6 +14,7 @@ import {
   type Link,
   type WebSocketConstructor,
   type WebSocketLike,
+  type WebSocketOptions,
 } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
 import {
@@ -407,5 +408,61 @@ describe('websocket', () => {
       /connectTimeout/,
     );
     expect(() => websocket({ url, WebSocket, scheduler: {} as never })).to.throw(TypeError, /scheduler/);
+  });
+
+  // What a WebSocket constructor refuses (the WHATWG WebSocket standard, and ws alike, throw a
+  // SyntaxError) is refused by websocket() itself, when it is called: not at each dial, where it
+  // would reach the stream as an error of another kind.
+  it('refuses, when called, a URL or subprotocols that a WebSocket constructor would throw on', () => {
+    const refused: [WebSocketOptions['url'], WebSocketOptions['protocols'], RegExp][] = [
+      [
+        'ftp://127.0.0.1/',
+        undefined,
+        /^websocket: url must be a ws:, wss:, http: or https: URL, got "ftp:\/\/127\.0\.0\.1\/"$/,
+      ],
+      ['ws://127.0.0.1:1/#top', undefined, /^websocket: url must not have a fragment \(#top\)/],
+      [
+        'ws://127.0.0.1:1',
+        'two words',
+        /^websocket: protocols must be tokens \(RFC 6455\), each once: "two words" is not$/,
+      ],
+      [
+        'ws://127.0.0.1:1',
+        ['v1', 'v2', 'v1'],
+        /^websocket: protocols must be tokens \(RFC 6455\), each once: "v1" is there twice$/,
+      ],
+      ['ws://127.0.0.1:1', [''], /protocols must be tokens/],
+      ['ws://127.0.0.1:1', ['v1,v2'], /protocols must be tokens/],
+    ];
+    for (const [url, protocols, message] of refused) {
+      expect(
+        () => websocket({ url, WebSocket, ...(protocols && { protocols }) }),
+        `${url} ${String(protocols)}`,
+      ).to.throw(TypeError, message);
+      // What ws does with the same arguments: it would have thrown at the dial.
+      expect(() => new WebSocket(url, protocols), `ws: ${url} ${String(protocols)}`).to.throw(SyntaxError);
+    }
+    for (const url of [
+      'ws://127.0.0.1:1/',
+      'wss://example.com/live?x=1',
+      'http://127.0.0.1:1',
+      'https://x.test',
+    ]) {
+      expect(() => websocket({ url, protocols: ['v1', "a!#$%&'*+-.^_`|~z"], WebSocket })).to.not.throw();
+    }
+  });
+
+  it('errors the stream with what a WebSocket constructor throws at the dial, and opens nothing', () => {
+    const refusal = new Error('SecurityError: the port is blocked');
+    class Refusing {
+      constructor() {
+        throw refusal;
+      }
+    }
+    const errors: unknown[] = [];
+    websocket({ url: 'ws://127.0.0.1:1', WebSocket: Refusing as never }).subscribe({
+      error: (error: unknown) => errors.push(error),
+    });
+    expect(errors).to.deep.equal([refusal]);
   });
 });
