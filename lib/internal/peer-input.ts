@@ -21,11 +21,7 @@ export function layerProtocolError(
   link: Link<unknown> | undefined,
   cause?: unknown,
 ): ProtocolError {
-  return new ProtocolError(`${layer}: ${message}`, {
-    offset: -1,
-    ...(cause === undefined ? {} : { cause }),
-    ...(link ? { write: link.writeReport() } : {}),
-  });
+  return new ProtocolError(`${layer}: ${message}`, { offset: -1, cause, write: link?.writeReport() });
 }
 
 /**

@@ -242,17 +242,18 @@ export class LinkWriter<Out> implements Link<Out> {
     const bodyStart = this.#batchUsed + LENGTH_PREFIX_BYTES;
     const bodyEnd = this.#encodeAt(frame, bodyStart);
     const bodyLength = bodyEnd - bodyStart;
-    if (bodyLength === 0 || bodyLength > this.#settings.limits.maxFrameBytes) {
+    const { maxFrameBytes, maxBufferedBytes, highWaterMark } = this.#settings.limits;
+    if (bodyLength === 0 || bodyLength > maxFrameBytes) {
       throw new EncodeError(
-        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.#settings.limits.maxFrameBytes} bytes`,
+        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${maxFrameBytes} bytes`,
       );
     }
     const size = bodyLength + LENGTH_PREFIX_BYTES;
     const buffered = this.bufferedBytes;
-    if (buffered + size > this.#settings.limits.maxBufferedBytes) {
+    if (buffered + size > maxBufferedBytes) {
       throw new SendBufferFullError(
-        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.#settings.limits.maxBufferedBytes}`,
-        { bufferedBytes: buffered, limit: this.#settings.limits.maxBufferedBytes },
+        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${maxBufferedBytes}`,
+        { bufferedBytes: buffered, limit: maxBufferedBytes },
       );
     }
     writePrefix(this.#batch, this.#batchUsed, bodyLength);
@@ -266,7 +267,7 @@ export class LinkWriter<Out> implements Link<Out> {
       const { scheduleFlush } = this.#settings;
       scheduleFlush(() => this.#flush());
     }
-    if (buffered + size >= this.#settings.limits.highWaterMark) {
+    if (buffered + size >= highWaterMark) {
       this.#needDrain = true;
       return false;
     }

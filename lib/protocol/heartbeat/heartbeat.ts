@@ -109,7 +109,7 @@ export class HeartbeatTimeoutError extends ConnectionError {
     super(message, {
       phase: 'read',
       code: 'ETIMEDOUT',
-      ...(options.link ? { write: options.link.writeReport() } : {}),
+      write: options.link?.writeReport(),
     });
     this.silentFor = options.silentFor;
   }
