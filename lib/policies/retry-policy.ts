@@ -1,11 +1,9 @@
 import {
+  checkedExponentialBackoff,
+  checkedLinearBackoff,
   constantBackoff,
-  EXPONENTIAL_OPTIONS,
-  exponentialBackoff,
   isBackoff,
-  LINEAR_OPTIONS,
   nextBackoff,
-  linearBackoff,
   type Backoff,
   type ExponentialBackoffOptions,
   type LinearBackoffOptions,
@@ -487,16 +485,14 @@ export const policy = Object.freeze({
    * @throws TypeError on nonsense options.
    */
   exponential(options: ExponentialBackoffOptions = {}): RetryPolicy {
-    checkKnownOptions('policy.exponential', options, EXPONENTIAL_OPTIONS);
-    return fromBackoff(exponentialBackoff(options));
+    return fromBackoff(checkedExponentialBackoff('policy.exponential', options));
   },
   /**
    * Delays `min(max, initial + step * n)`: see {@link linearBackoff}.
    * @throws TypeError on nonsense options.
    */
   linear(options: LinearBackoffOptions = {}): RetryPolicy {
-    checkKnownOptions('policy.linear', options, LINEAR_OPTIONS);
-    return fromBackoff(linearBackoff(options));
+    return fromBackoff(checkedLinearBackoff('policy.linear', options));
   },
   /**
    * The same delay, `ms`, every time: see {@link constantBackoff}.
@@ -543,9 +539,8 @@ export const policy = Object.freeze({
     checkKnownOptions('policy.recommended', options, RECOMMENDED_OPTIONS);
     const { random, initial = RECOMMENDED_DEFAULTS.initial, max = RECOMMENDED_DEFAULTS.max } = options;
     checkFunction('policy.recommended', 'random', random);
-    checkNumber('policy.recommended', 'initial', initial, { min: 0, exclusive: true });
-    checkNumber('policy.recommended', 'max', max, { min: initial });
-    return fromBackoff(exponentialBackoff({ initial, max })).jitter('decorrelated', { random });
+    const backoff = checkedExponentialBackoff('policy.recommended', { initial, max });
+    return fromBackoff(backoff).jitter('decorrelated', { random });
   },
   /**
    * Delays from any {@link Backoff}, including one written by hand.
