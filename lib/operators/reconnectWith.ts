@@ -297,7 +297,7 @@ class ReconnectRun<E extends { readonly type: string }> implements TimerEntry {
     this.#finishPermit();
     this.#subscriber.error(
       new TypeError(
-        'reconnectWith: its source emitted a request link, so cancelPending() is piped before it and would start afresh on every dial; pipe cancelPending() last, after reconnectWith() (and after resumable())',
+        'reconnectWith: its source emitted a request link, so cancelPending() is piped before it and would start afresh on every dial; pipe cancelPending() last, after reconnectWith() and resumable()',
       ),
     );
   }
