@@ -229,7 +229,9 @@ export class LinkWriter<Out> implements Link<Out> {
   }
 
   get bufferedBytes(): number {
-    return this.#queuedBytes() + this.#unconfirmedHandedBytes();
+    // The queued frames, and those handed to the sink but not confirmed.
+    this.#settleConfirmed();
+    return this.#batchUsed + this.#handed - this.#confirmed;
   }
 
   get framesSent(): number {
@@ -392,15 +394,6 @@ export class LinkWriter<Out> implements Link<Out> {
   /** For late-confirming sinks, derive `confirmed` from what the sink still holds. */
   #settleConfirmed(): void {
     if (this.#sink.pendingBytes) this.#confirm(this.#handed - this.#sink.pendingBytes());
-  }
-
-  #unconfirmedHandedBytes(): number {
-    this.#settleConfirmed();
-    return this.#handed - this.#confirmed;
-  }
-
-  #queuedBytes(): number {
-    return this.#batchUsed;
   }
 
   /**
