@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   encodeBody,
   LENGTH_PREFIX_BYTES,
+  writeLengthPrefix,
 } from '../codec/framing.js';
 import {
   EncodeError,
@@ -258,7 +259,7 @@ export class LinkWriter<Out> implements Link<Out> {
         { bufferedBytes: buffered, limit: maxBufferedBytes },
       );
     }
-    writePrefix(this.#batch, this.#batchUsed, bodyLength);
+    writeLengthPrefix(this.#batch, this.#batchUsed, bodyLength);
     this.#batchUsed = bodyEnd;
     if (this.#queued) this.#queued.push(size);
     else this.#queued = [size];
@@ -441,12 +442,4 @@ export class LinkWriter<Out> implements Link<Out> {
     this.#batch = grown;
     if (old !== EMPTY) giveSpare(old);
   }
-}
-
-/** Writes a body's 32-bit big-endian length before it. */
-function writePrefix(out: Uint8Array, pos: number, length: number): void {
-  out[pos] = length >>> 24;
-  out[pos + 1] = (length >>> 16) & 0xff;
-  out[pos + 2] = (length >>> 8) & 0xff;
-  out[pos + 3] = length & 0xff;
 }

@@ -1,6 +1,6 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { LENGTH_PREFIX_BYTES, type FrameDecoder } from '../codec/framing.js';
+import { LENGTH_PREFIX_BYTES, readLengthPrefix, type FrameDecoder } from '../codec/framing.js';
 import {
   ConnectionResetError,
   DialError,
@@ -445,9 +445,7 @@ function splitMessages(batch: Uint8Array): Uint8Array[] {
   let start = 0;
   let pos = 0;
   while (pos < batch.length) {
-    const body =
-      ((batch[pos]! << 24) | (batch[pos + 1]! << 16) | (batch[pos + 2]! << 8) | batch[pos + 3]!) >>> 0;
-    const size = LENGTH_PREFIX_BYTES + body;
+    const size = LENGTH_PREFIX_BYTES + readLengthPrefix(batch, pos);
     if (pos > start && pos + size - start > MAX_BATCH_MESSAGE_BYTES) {
       messages.push(batch.subarray(start, pos));
       start = pos;
