@@ -18,7 +18,7 @@ import {
   verdictOf,
 } from './classify.js';
 
-import { hasName } from './error-names.js';
+import { fieldOf, hasName } from './error-names.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
 import { RECOMMENDED_DEFAULTS, RECOMMENDED_OPTIONS, type RecommendedPolicyOptions } from './recommended.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -434,15 +434,13 @@ export class RetryPolicy {
  * classifier matches errors: a bundle of the policy alone carries no breaker class.
  */
 function reopensAtOf(error: unknown): number {
-  if (!hasName(error, 'CircuitOpenError')) return -Infinity;
-  const { reopensAt } = error as { reopensAt?: unknown };
+  const reopensAt = hasName(error, 'CircuitOpenError') ? fieldOf(error, 'reopensAt') : undefined;
   return typeof reopensAt === 'number' ? reopensAt : -Infinity;
 }
 
 /** A server's hint (`retryAfterMs`, a non-negative number of milliseconds), read structurally. */
 function retryAfterOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { retryAfterMs } = error as { retryAfterMs?: unknown };
+  const retryAfterMs = fieldOf(error, 'retryAfterMs');
   return typeof retryAfterMs === 'number' && retryAfterMs >= 0 ? retryAfterMs : undefined;
 }
 
