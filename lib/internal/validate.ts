@@ -41,9 +41,9 @@ export interface NumberRule {
  */
 export function checkNumber(where: string, option: string, value: unknown, rule: NumberRule = {}): number {
   const { min = -Infinity, exclusive = false, max = MAX_DELAY, integer = false } = rule;
+  // NaN fails the comparison with `min`, as with any number.
   const ok =
     typeof value === 'number' &&
-    !Number.isNaN(value) &&
     (exclusive ? value > min : value >= min) &&
     value <= max &&
     (!integer || Number.isInteger(value) || value === Infinity);
