@@ -161,7 +161,7 @@ export class FrameDecoder<T> {
     while (pos < end) {
       if (this.#bodyLength < 0) {
         if (this.#headerFill === 0 && end - pos >= LENGTH_PREFIX_BYTES) {
-          this.#startBody(readUint32(chunk, pos));
+          this.#startBody(readLengthPrefix(chunk, pos));
           pos += LENGTH_PREFIX_BYTES;
         } else {
           this.#header = this.#header * 256 + chunk[pos++]!;
@@ -359,13 +359,9 @@ export function joinFrames(bodies: readonly Uint8Array[], totalBodyBytes?: numbe
   const out = new Uint8Array(total + LENGTH_PREFIX_BYTES * bodies.length);
   let pos = 0;
   for (const body of bodies) {
-    const n = body.length;
-    out[pos] = n >>> 24;
-    out[pos + 1] = (n >>> 16) & 0xff;
-    out[pos + 2] = (n >>> 8) & 0xff;
-    out[pos + 3] = n & 0xff;
+    writeLengthPrefix(out, pos, body.length);
     out.set(body, pos + LENGTH_PREFIX_BYTES);
-    pos += LENGTH_PREFIX_BYTES + n;
+    pos += LENGTH_PREFIX_BYTES + body.length;
   }
   return out;
 }
@@ -380,6 +376,15 @@ function unknownWrite(): WriteReport {
   return UNKNOWN_WRITE;
 }
 
-function readUint32(bytes: Uint8Array, at: number): number {
+/** The body length in the 32-bit big-endian prefix at `at`. @internal */
+export function readLengthPrefix(bytes: Uint8Array, at: number): number {
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/** Writes a body's length as the 32-bit big-endian prefix at `at`. @internal */
+export function writeLengthPrefix(out: Uint8Array, at: number, length: number): void {
+  out[at] = length >>> 24;
+  out[at + 1] = (length >>> 16) & 0xff;
+  out[at + 2] = (length >>> 8) & 0xff;
+  out[at + 3] = length & 0xff;
 }

@@ -318,7 +318,7 @@ function overBudget(
   const frameBytes = end - start;
   return new DecodeBudgetError(
     `Decoded size over budget at byte ${at - start}: this ${bytesOf(frameBytes)} of MessagePack ` +
-      `would take more than ${estimate} bytes of memory once decoded; the budget is ${budget} ` +
+      `would take more than ${estimate} bytes of memory; the budget is ${budget} ` +
       `(maxInflation ${limits.maxInflation} × ${frameBytes}, at least minDecodeBudget ` +
       `${limits.minDecodeBudget})`,
     { frameBytes, estimate, budget },
@@ -375,8 +375,8 @@ function visit(value: unknown, depth: number, maxDepth: number): void {
     if (value instanceof Uint8Array || value instanceof Int8Array || value instanceof Uint8ClampedArray)
       return;
     throw new TypeError(
-      `Cannot encode a ${viewName(value)}: msgpackr would not write its bytes. Send a Uint8Array of them ` +
-        '(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)); it decodes as a Uint8Array',
+      `Cannot encode a ${viewName(value)}: msgpackr would not write its bytes; send ` +
+        'new Uint8Array(view.buffer, view.byteOffset, view.byteLength), which decodes as a Uint8Array',
     );
   }
   // A Date is written as a timestamp, an ArrayBuffer as a binary: leaves. A RegExp is written as

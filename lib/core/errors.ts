@@ -156,9 +156,9 @@ export interface ConnectionErrorOptions {
   /** The phase in which the connection failed. */
   phase: ConnectionPhase;
   /** What is known about outbound frames; defaults to {@link UNKNOWN_WRITE}. */
-  write?: WriteReport;
+  write?: WriteReport | undefined;
   /** A system error code (`ECONNREFUSED`, `ECONNRESET`, …) or WebSocket close code, when known. */
-  code?: string | number;
+  code?: string | number | undefined;
 }
 
 /**
@@ -294,7 +294,7 @@ export class ProtocolError extends ConnectionError {
 
   constructor(
     message: string,
-    options: { offset: number; cause?: unknown; write?: WriteReport; phase?: ConnectionPhase },
+    options: { offset: number; cause?: unknown; write?: WriteReport | undefined; phase?: ConnectionPhase },
   ) {
     super(message, { phase: 'read', ...options });
     this.offset = options.offset;
@@ -377,7 +377,7 @@ export class FrameTimeoutError extends ConnectionError {
   declare readonly bufferedBytes: number;
 
   constructor(message: string, options: { timeout: number; bufferedBytes: number; write?: WriteReport }) {
-    super(message, { phase: 'read', ...(options.write ? { write: options.write } : {}) });
+    super(message, { phase: 'read', write: options.write });
     this.timeout = options.timeout;
     this.bufferedBytes = options.bufferedBytes;
   }
@@ -418,7 +418,7 @@ export class ServerCapacityError extends ConnectionError {
   declare readonly limit: number;
 
   constructor(message: string, options: { reason: RefusalReason; limit: number; write?: WriteReport }) {
-    super(message, { phase: 'read', ...(options.write ? { write: options.write } : {}) });
+    super(message, { phase: 'read', write: options.write });
     this.reason = options.reason;
     this.limit = options.limit;
   }

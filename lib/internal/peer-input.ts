@@ -8,7 +8,7 @@
 
 import { LifelineError, ProtocolError } from '../core/errors.js';
 import type { Link } from '../core/transport.js';
-import { describeValue } from './describe-value.js';
+import { describeError, describeValue } from './describe-value.js';
 
 /**
  * A `ProtocolError` raised by a layer above the framing (`offset: -1`), prefixed with the layer's
@@ -21,11 +21,7 @@ export function layerProtocolError(
   link: Link<unknown> | undefined,
   cause?: unknown,
 ): ProtocolError {
-  return new ProtocolError(`${layer}: ${message}`, {
-    offset: -1,
-    ...(cause === undefined ? {} : { cause }),
-    ...(link ? { write: link.writeReport() } : {}),
-  });
+  return new ProtocolError(`${layer}: ${message}`, { offset: -1, cause, write: link?.writeReport() });
 }
 
 /**
@@ -37,19 +33,6 @@ export function layerProtocolError(
 export function asLayerError(layer: string, error: unknown, link: Link<unknown> | undefined): unknown {
   if (LifelineError.is(error)) return error;
   return layerProtocolError(layer, `could not handle a frame (${describeError(error)})`, link, error);
-}
-
-/** `name: message` of an error, read without running any of its code. */
-function describeError(error: unknown): string {
-  try {
-    if (error instanceof Error) {
-      const name = Object.getOwnPropertyDescriptor(error, 'name')?.value ?? error.constructor?.name;
-      return `${typeof name === 'string' ? name : 'Error'}: ${describeValue(error.message)}`;
-    }
-  } catch {
-    // A hostile error object: say only that there was one.
-  }
-  return describeValue(error);
 }
 
 /**

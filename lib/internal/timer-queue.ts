@@ -84,7 +84,7 @@ export class TimerQueue {
     if (first === undefined) return;
     const generation = ++this.#generation;
     const now = this.#scheduler.now();
-    const action = this.#scheduler.schedule(() => this.#fire(generation), Math.max(0, due - now));
+    const action = this.#scheduler.schedule(() => this.#fire(generation, now), Math.max(0, due - now));
     // A scheduler may run a due action inside schedule(): then it already fired and re-armed.
     if (this.#generation === generation && !action.closed) this.#action = action;
   }
@@ -92,15 +92,21 @@ export class TimerQueue {
   /**
    * Runs every entry due by now, in order. The batch is taken out first, so an entry queued again
    * for now runs at the next action, not in a loop here; one removed meanwhile does not run.
+   *
+   * A scheduler whose clock did not move at all since `armedAt` does not keep time (a test double
+   * that runs everything at once): waiting again would never end, so the entries the action was
+   * armed for run, as {@link DueTimer}'s work does.
    */
-  #fire(generation: number): void {
+  #fire(generation: number, armedAt: number): void {
     if (generation !== this.#generation) return;
     this.#generation++;
     this.#action = undefined;
+    const armedFor = this.#armedFor;
     this.#armedFor = Infinity;
     const now = this.#scheduler.now();
+    const reached = now === armedAt ? armedFor : now;
     const due: TimerEntry[] = [];
-    for (let first = this.#heap[0]; first !== undefined && first.due <= now; first = this.#heap[0]) {
+    for (let first = this.#heap[0]; first !== undefined && first.due <= reached; first = this.#heap[0]) {
       this.#take(0);
       first.slot = -2;
       due.push(first);

@@ -41,9 +41,9 @@ export interface NumberRule {
  */
 export function checkNumber(where: string, option: string, value: unknown, rule: NumberRule = {}): number {
   const { min = -Infinity, exclusive = false, max = MAX_DELAY, integer = false } = rule;
+  // NaN fails the comparison with `min`, as with any number.
   const ok =
     typeof value === 'number' &&
-    !Number.isNaN(value) &&
     (exclusive ? value > min : value >= min) &&
     value <= max &&
     (!integer || Number.isInteger(value) || value === Infinity);
@@ -222,14 +222,15 @@ export function checkRequiredOptions(
   }
 }
 
-/** The name in `names` a caller most likely meant by `key`, if one is close enough. */
+/**
+ * The name in `names` a caller most likely meant by `key`, if one is close enough: the nearest in
+ * edits, letters compared without case (so a name that differs only in case, at 0, comes first),
+ * the first of equals.
+ */
 function closest(key: string, names: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
-  const sameButCase = names.find((name) => name.toLowerCase() === lower);
-  if (sameButCase !== undefined) return sameButCase;
-  const allowed = Math.min(2, Math.floor(key.length / 2));
   let best: string | undefined;
-  let bestDistance = allowed + 1;
+  let bestDistance = Math.min(2, Math.floor(key.length / 2)) + 1;
   for (const name of names) {
     const distance = editDistance(lower, name.toLowerCase(), bestDistance);
     if (distance < bestDistance) {

@@ -2,7 +2,7 @@ import { Observable, Subscription, type OperatorFunction, type SchedulerLike, ty
 import { DialError, PeerClosedError } from '../core/errors.js';
 import type { DisconnectedEvent } from '../core/session.js';
 import type { ConnectedEvent, Link } from '../core/transport.js';
-import { DueTimer } from '../internal/due-timer.js';
+import { timerQueueOf, type TimerEntry, type TimerQueue } from '../internal/timer-queue.js';
 import { describeValue } from '../internal/describe-value.js';
 import { resolveConfig } from './resolve-config.js';
 import { FailureRun, retryOrEnd } from '../policies/failure-run.js';
@@ -122,7 +122,11 @@ interface ReconnectSettings {
  * One subscription of {@link reconnectWith}: dial, watch the connection until it proves healthy,
  * and on each failure ask the policy whether and when to dial again.
  */
-class ReconnectRun<E extends { readonly type: string }> {
+class ReconnectRun<E extends { readonly type: string }> implements TimerEntry {
+  // Its place in the scheduler's timer queue, as a TimerEntry (see #timers).
+  due = Infinity;
+  slot = -1;
+  order = 0;
   readonly #failures: FailureRun;
   #permit: BreakerPermit | undefined;
   #healthy = false;
@@ -132,9 +136,12 @@ class ReconnectRun<E extends { readonly type: string }> {
   #connection = new Subscription();
   /**
    * One timer at a time (the wait before a dial, the attempt timeout, the health check), due by
-   * the scheduler's clock: a wait for a breaker to half-open never ends a moment early.
+   * the scheduler's clock: a wait for a breaker to half-open never ends a moment early. The run is
+   * itself the entry, in the queue that every run and heartbeat on its scheduler shares.
    */
-  readonly #timer: DueTimer;
+  readonly #timers: TimerQueue;
+  /** What the run's one timer does when it fires: time the dial out, mark health, or dial. */
+  #timerWork: () => void = nothing;
   readonly #source: Observable<E>;
   readonly #subscriber: Subscriber<E | DisconnectedEvent>;
   readonly #settings: ReconnectSettings;
@@ -148,7 +155,7 @@ class ReconnectRun<E extends { readonly type: string }> {
     this.#subscriber = subscriber;
     this.#settings = settings;
     this.#failures = new FailureRun(settings.policy, settings.scheduler);
-    this.#timer = new DueTimer(settings.scheduler);
+    this.#timers = timerQueueOf(settings.scheduler);
   }
 
   /** Dials the first time; returns the subscription's teardown. */
@@ -156,7 +163,7 @@ class ReconnectRun<E extends { readonly type: string }> {
     this.#dial();
     return () => {
       this.#connection.unsubscribe();
-      this.#timer.cancel();
+      this.#cancelTimer();
       this.#finishPermit();
     };
   }
@@ -175,7 +182,7 @@ class ReconnectRun<E extends { readonly type: string }> {
       }
     }
     if (attemptTimeout !== undefined) {
-      this.#timer.setIn(attemptTimeout, () =>
+      this.#setTimer(attemptTimeout, () =>
         this.#fail(new DialError(`Dial timed out after ${attemptTimeout} ms`, { code: 'ETIMEDOUT' })),
       );
     }
@@ -196,11 +203,11 @@ class ReconnectRun<E extends { readonly type: string }> {
     if (event.type === 'connected') {
       this.#connected = true;
       this.#link = (event as unknown as ConnectedEvent).link;
-      this.#timer.cancel();
+      this.#cancelTimer();
       if (healthyAfter === 'first-frame') {
         // nothing to schedule: the first frame decides
       } else if (healthyAfter === 0) this.#markHealthy();
-      else this.#timer.setIn(healthyAfter, () => this.#markHealthy());
+      else this.#setTimer(healthyAfter, () => this.#markHealthy());
     } else if (event.type === 'frame' && healthyAfter === 'first-frame') {
       this.#markHealthy();
     }
@@ -212,7 +219,7 @@ class ReconnectRun<E extends { readonly type: string }> {
     // This side asked to close: a connection that then breaks is not dialled again.
     if (this.#link?.closeRequested) {
       this.#connection.unsubscribe();
-      this.#timer.cancel();
+      this.#cancelTimer();
       this.#finishPermit();
       this.#subscriber.complete();
       return;
@@ -252,7 +259,7 @@ class ReconnectRun<E extends { readonly type: string }> {
 
   #fail(error: unknown): void {
     this.#connection.unsubscribe();
-    this.#timer.cancel();
+    this.#cancelTimer();
     const permit = this.#permit;
     this.#permit = undefined;
     // A connection that never proved healthy counts against the endpoint (see settleFailure).
@@ -260,20 +267,40 @@ class ReconnectRun<E extends { readonly type: string }> {
     if (delay === undefined) return;
     // The next dial is armed first: a subscriber that unsubscribes on hearing of the
     // disconnect cancels it in the teardown.
-    this.#timer.setIn(delay, () => this.#dial());
+    this.#setTimer(delay, () => this.#dial());
     this.#subscriber.next({ type: 'disconnected', error, attempt: this.#failures.attempts, delay });
+  }
+
+  /** Runs `work` in `delay` milliseconds, in place of what the timer was set to do. */
+  #setTimer(delay: number, work: () => void): void {
+    this.#timerWork = work;
+    this.#timers.set(this, this.#settings.scheduler.now() + delay);
+  }
+
+  #cancelTimer(): void {
+    this.#timerWork = nothing;
+    this.#timers.remove(this);
+  }
+
+  /** The timer's work, called by the scheduler's timer queue. */
+  fire(): void {
+    const work = this.#timerWork;
+    this.#timerWork = nothing;
+    work();
   }
 
   /** A layer that spans connections is piped before this one: said at once, never retried. */
   #misplaced(current: Subscription): void {
     if (current !== this.#connection) return;
     this.#connection.unsubscribe();
-    this.#timer.cancel();
+    this.#cancelTimer();
     this.#finishPermit();
     this.#subscriber.error(
       new TypeError(
-        'reconnectWith: its source emitted a request link, so cancelPending() is piped before it and would start afresh on every dial; pipe cancelPending() last, after reconnectWith() (and after resumable())',
+        'reconnectWith: its source emitted a request link, so cancelPending() is piped before it and would start afresh on every dial; pipe cancelPending() last, after reconnectWith() and resumable()',
       ),
     );
   }
 }
+
+function nothing(): void {}

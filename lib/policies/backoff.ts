@@ -146,11 +146,16 @@ export function constantBackoff(ms: number): Backoff {
  * @category Policies
  */
 export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
-  checkKnownOptions('linearBackoff', options, LINEAR_OPTIONS);
+  return checkedLinearBackoff('linearBackoff', options);
+}
+
+/** {@link linearBackoff}, its errors naming `where` (`policy.linear`). @internal */
+export function checkedLinearBackoff(where: string, options: LinearBackoffOptions): Backoff {
+  checkKnownOptions(where, options, LINEAR_OPTIONS);
   const { initial = 100, step = initial, max = 30_000 } = options;
-  checkNumber('linearBackoff', 'initial', initial, { min: 0 });
-  checkNumber('linearBackoff', 'step', step, { min: 0 });
-  checkNumber('linearBackoff', 'max', max, { min: initial });
+  checkNumber(where, 'initial', initial, { min: 0 });
+  checkNumber(where, 'step', step, { min: 0 });
+  checkNumber(where, 'max', max, { min: initial });
   return new ScheduledBackoff((n) => Math.min(max, initial + step * n), 0, max);
 }
 
@@ -175,11 +180,16 @@ export function linearBackoff(options: LinearBackoffOptions = {}): Backoff {
  * @category Policies
  */
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Backoff {
-  checkKnownOptions('exponentialBackoff', options, EXPONENTIAL_OPTIONS);
+  return checkedExponentialBackoff('exponentialBackoff', options);
+}
+
+/** {@link exponentialBackoff}, its errors naming `where` (`policy.exponential`). @internal */
+export function checkedExponentialBackoff(where: string, options: ExponentialBackoffOptions): Backoff {
+  checkKnownOptions(where, options, EXPONENTIAL_OPTIONS);
   const { initial = 100, factor = 2, max = 30_000 } = options;
-  checkNumber('exponentialBackoff', 'initial', initial, { min: 0, exclusive: true });
-  checkNumber('exponentialBackoff', 'factor', factor, { min: 1, max: Number.MAX_VALUE });
-  checkNumber('exponentialBackoff', 'max', max, { min: initial });
+  checkNumber(where, 'initial', initial, { min: 0, exclusive: true });
+  checkNumber(where, 'factor', factor, { min: 1, max: Number.MAX_VALUE });
+  checkNumber(where, 'max', max, { min: initial });
   // `factor ** n` overflows to Infinity for large n; the cap absorbs it (initial > 0, so never NaN).
   return new ScheduledBackoff((n) => Math.min(max, initial * factor ** n), 0, max);
 }

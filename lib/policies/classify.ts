@@ -1,4 +1,4 @@
-import { hasName } from './error-names.js';
+import { fieldOf, hasName } from './error-names.js';
 import {
   checkBoolean,
   checkFunction,
@@ -128,7 +128,7 @@ export function classifyFailure(error: unknown, options: ClassifyOptions = {}): 
   // before it answered 503. Sending it again could apply it twice, so no failure of it is
   // retried — except a DialError: the connection was never made, so nothing was sent. Read
   // structurally, like `status`; only the boolean `false` counts.
-  if (idempotentOf(error) === false && !hasName(error, 'DialError')) return 'permanent';
+  if (fieldOf(error, 'idempotent') === false && !hasName(error, 'DialError')) return 'permanent';
 
   const named = classifyNamed(error, retryHttp500);
   if (named !== undefined) return named;
@@ -224,17 +224,9 @@ const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([408, 425, 429, 502, 503
  */
 const REJECTING_CLOSE_CODES: ReadonlySet<number> = new Set([1002, 1003, 1007, 1008, 1009, 1010]);
 
-/** An error's own `idempotent` flag (set by `http()`), read structurally. */
-function idempotentOf(error: unknown): unknown {
-  return typeof error === 'object' && error !== null
-    ? (error as { idempotent?: unknown }).idempotent
-    : undefined;
-}
-
 /** The HTTP status of an error with an integer `status` from 100 to 599, read structurally. */
 function httpStatusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { status } = error as { status?: unknown };
+  const status = fieldOf(error, 'status');
   return typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599
     ? status
     : undefined;

@@ -26,3 +26,12 @@ export function prototypeNamed(object: object | null, name: string): boolean {
   }
   return false;
 }
+
+/**
+ * `error[key]` when `error` is an object, else `undefined`: how the policies read a field of an
+ * error structurally, whatever was thrown.
+ * @internal
+ */
+export function fieldOf(error: unknown, key: string): unknown {
+  return typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[key] : undefined;
+}

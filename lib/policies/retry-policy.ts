@@ -1,11 +1,9 @@
 import {
+  checkedExponentialBackoff,
+  checkedLinearBackoff,
   constantBackoff,
-  EXPONENTIAL_OPTIONS,
-  exponentialBackoff,
   isBackoff,
-  LINEAR_OPTIONS,
   nextBackoff,
-  linearBackoff,
   type Backoff,
   type ExponentialBackoffOptions,
   type LinearBackoffOptions,
@@ -20,7 +18,7 @@ import {
   verdictOf,
 } from './classify.js';
 
-import { hasName } from './error-names.js';
+import { fieldOf, hasName } from './error-names.js';
 import { checkJitter, withJitter, type JitterKind, type JitterOptions } from './jitter.js';
 import { RECOMMENDED_DEFAULTS, RECOMMENDED_OPTIONS, type RecommendedPolicyOptions } from './recommended.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -436,15 +434,13 @@ export class RetryPolicy {
  * classifier matches errors: a bundle of the policy alone carries no breaker class.
  */
 function reopensAtOf(error: unknown): number {
-  if (!hasName(error, 'CircuitOpenError')) return -Infinity;
-  const { reopensAt } = error as { reopensAt?: unknown };
+  const reopensAt = hasName(error, 'CircuitOpenError') ? fieldOf(error, 'reopensAt') : undefined;
   return typeof reopensAt === 'number' ? reopensAt : -Infinity;
 }
 
 /** A server's hint (`retryAfterMs`, a non-negative number of milliseconds), read structurally. */
 function retryAfterOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { retryAfterMs } = error as { retryAfterMs?: unknown };
+  const retryAfterMs = fieldOf(error, 'retryAfterMs');
   return typeof retryAfterMs === 'number' && retryAfterMs >= 0 ? retryAfterMs : undefined;
 }
 
@@ -487,16 +483,14 @@ export const policy = Object.freeze({
    * @throws TypeError on nonsense options.
    */
   exponential(options: ExponentialBackoffOptions = {}): RetryPolicy {
-    checkKnownOptions('policy.exponential', options, EXPONENTIAL_OPTIONS);
-    return fromBackoff(exponentialBackoff(options));
+    return fromBackoff(checkedExponentialBackoff('policy.exponential', options));
   },
   /**
    * Delays `min(max, initial + step * n)`: see {@link linearBackoff}.
    * @throws TypeError on nonsense options.
    */
   linear(options: LinearBackoffOptions = {}): RetryPolicy {
-    checkKnownOptions('policy.linear', options, LINEAR_OPTIONS);
-    return fromBackoff(linearBackoff(options));
+    return fromBackoff(checkedLinearBackoff('policy.linear', options));
   },
   /**
    * The same delay, `ms`, every time: see {@link constantBackoff}.
@@ -543,9 +537,8 @@ export const policy = Object.freeze({
     checkKnownOptions('policy.recommended', options, RECOMMENDED_OPTIONS);
     const { random, initial = RECOMMENDED_DEFAULTS.initial, max = RECOMMENDED_DEFAULTS.max } = options;
     checkFunction('policy.recommended', 'random', random);
-    checkNumber('policy.recommended', 'initial', initial, { min: 0, exclusive: true });
-    checkNumber('policy.recommended', 'max', max, { min: initial });
-    return fromBackoff(exponentialBackoff({ initial, max })).jitter('decorrelated', { random });
+    const backoff = checkedExponentialBackoff('policy.recommended', { initial, max });
+    return fromBackoff(backoff).jitter('decorrelated', { random });
   },
   /**
    * Delays from any {@link Backoff}, including one written by hand.

@@ -54,8 +54,10 @@ export function endOfInput<In>(
     return undefined;
   } catch (cause) {
     if (!ProtocolError.is(cause)) throw cause;
-    const options = writer ? { cause, write: writer.writeReport() } : { cause };
-    return new PeerClosedError(`The ${transport} peer closed the connection inside a frame`, options);
+    return new PeerClosedError(`The ${transport} peer closed the connection inside a frame`, {
+      cause,
+      write: writer?.writeReport(),
+    });
   }
 }
 

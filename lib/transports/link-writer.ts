@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   encodeBody,
   LENGTH_PREFIX_BYTES,
+  writeLengthPrefix,
 } from '../codec/framing.js';
 import {
   EncodeError,
@@ -229,7 +230,9 @@ export class LinkWriter<Out> implements Link<Out> {
   }
 
   get bufferedBytes(): number {
-    return this.#queuedBytes() + this.#unconfirmedHandedBytes();
+    // The queued frames, and those handed to the sink but not confirmed.
+    this.#settleConfirmed();
+    return this.#batchUsed + this.#handed - this.#confirmed;
   }
 
   get framesSent(): number {
@@ -242,20 +245,21 @@ export class LinkWriter<Out> implements Link<Out> {
     const bodyStart = this.#batchUsed + LENGTH_PREFIX_BYTES;
     const bodyEnd = this.#encodeAt(frame, bodyStart);
     const bodyLength = bodyEnd - bodyStart;
-    if (bodyLength === 0 || bodyLength > this.#settings.limits.maxFrameBytes) {
+    const { maxFrameBytes, maxBufferedBytes, highWaterMark } = this.#settings.limits;
+    if (bodyLength === 0 || bodyLength > maxFrameBytes) {
       throw new EncodeError(
-        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${this.#settings.limits.maxFrameBytes} bytes`,
+        `Encoded frame is ${bodyLength} bytes; frames must be 1 to ${maxFrameBytes} bytes`,
       );
     }
     const size = bodyLength + LENGTH_PREFIX_BYTES;
     const buffered = this.bufferedBytes;
-    if (buffered + size > this.#settings.limits.maxBufferedBytes) {
+    if (buffered + size > maxBufferedBytes) {
       throw new SendBufferFullError(
-        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${this.#settings.limits.maxBufferedBytes}`,
-        { bufferedBytes: buffered, limit: this.#settings.limits.maxBufferedBytes },
+        `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${maxBufferedBytes}`,
+        { bufferedBytes: buffered, limit: maxBufferedBytes },
       );
     }
-    writePrefix(this.#batch, this.#batchUsed, bodyLength);
+    writeLengthPrefix(this.#batch, this.#batchUsed, bodyLength);
     this.#batchUsed = bodyEnd;
     if (this.#queued) this.#queued.push(size);
     else this.#queued = [size];
@@ -266,7 +270,7 @@ export class LinkWriter<Out> implements Link<Out> {
       const { scheduleFlush } = this.#settings;
       scheduleFlush(() => this.#flush());
     }
-    if (buffered + size >= this.#settings.limits.highWaterMark) {
+    if (buffered + size >= highWaterMark) {
       this.#needDrain = true;
       return false;
     }
@@ -393,15 +397,6 @@ export class LinkWriter<Out> implements Link<Out> {
     if (this.#sink.pendingBytes) this.#confirm(this.#handed - this.#sink.pendingBytes());
   }
 
-  #unconfirmedHandedBytes(): number {
-    this.#settleConfirmed();
-    return this.#handed - this.#confirmed;
-  }
-
-  #queuedBytes(): number {
-    return this.#batchUsed;
-  }
-
   /**
    * Writes `frame`'s encoding into the batch at `start`, growing the batch as needed (the queued
    * frames before `start` are kept); returns where it ends. Throws {@link EncodeError}.
@@ -447,12 +442,4 @@ export class LinkWriter<Out> implements Link<Out> {
     this.#batch = grown;
     if (old !== EMPTY) giveSpare(old);
   }
-}
-
-/** Writes a body's 32-bit big-endian length before it. */
-function writePrefix(out: Uint8Array, pos: number, length: number): void {
-  out[pos] = length >>> 24;
-  out[pos + 1] = (length >>> 16) & 0xff;
-  out[pos + 2] = (length >>> 8) & 0xff;
-  out[pos + 3] = length & 0xff;
 }

@@ -1,6 +1,6 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { LENGTH_PREFIX_BYTES, type FrameDecoder } from '../codec/framing.js';
+import { LENGTH_PREFIX_BYTES, readLengthPrefix, type FrameDecoder } from '../codec/framing.js';
 import {
   ConnectionResetError,
   DialError,
@@ -148,8 +148,11 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
   }
 
   #dialTimedOut(timeout: number): void {
-    const message = `Could not open a WebSocket to ${this.#settings.info().remote}: not open after ${timeout} ms`;
-    this.#fail(new DialError(message, { code: 'ETIMEDOUT' }), 1000);
+    this.#fail(this.#dialError(`not open after ${timeout} ms`, { code: 'ETIMEDOUT' }), 1000);
+  }
+
+  #dialError(why: string, options: ConstructorParameters<typeof DialError>[1]): DialError {
+    return new DialError(`Could not open a WebSocket to ${this.#settings.info().remote}: ${why}`, options);
   }
 
   #listenTo(socket: WebSocketLike): void {
@@ -301,9 +304,9 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     }
     const code = (cause as { code?: unknown } | undefined)?.code;
     this.#fail(
-      new DialError(`Could not open a WebSocket to ${settings.info().remote}: ${describe(cause)}`, {
+      this.#dialError(describe(cause), {
         cause,
-        ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+        code: typeof code === 'string' || typeof code === 'number' ? code : undefined,
       }),
     );
   }
@@ -316,12 +319,7 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     const { code, reason, wasClean } = event;
     const said = `code ${code}${reason ? ` (${reason})` : ''}`;
     if (!writer) {
-      return this.#fail(
-        new DialError(`Could not open a WebSocket to ${settings.info().remote}: closed with ${said}`, {
-          code,
-          cause: lastError,
-        }),
-      );
+      return this.#fail(this.#dialError(`closed with ${said}`, { code, cause: lastError }));
     }
     if (wasClean && CLEAN_CLOSE_CODES.has(code)) return this.shutdown();
     const write = writer.writeReport();
@@ -447,9 +445,7 @@ function splitMessages(batch: Uint8Array): Uint8Array[] {
   let start = 0;
   let pos = 0;
   while (pos < batch.length) {
-    const body =
-      ((batch[pos]! << 24) | (batch[pos + 1]! << 16) | (batch[pos + 2]! << 8) | batch[pos + 3]!) >>> 0;
-    const size = LENGTH_PREFIX_BYTES + body;
+    const size = LENGTH_PREFIX_BYTES + readLengthPrefix(batch, pos);
     if (pos > start && pos + size - start > MAX_BATCH_MESSAGE_BYTES) {
       messages.push(batch.subarray(start, pos));
       start = pos;
@@ -468,16 +464,9 @@ function binaryData(data: unknown): Uint8Array | undefined {
 
 /** Trims `reason` to the 123 UTF-8 bytes a close frame allows, on a character boundary. */
 function closeReason(reason: string): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(reason).length <= MAX_REASON_BYTES) return reason;
-  let out = '';
-  let bytes = 0;
-  for (const char of reason) {
-    bytes += encoder.encode(char).length;
-    if (bytes > MAX_REASON_BYTES) break;
-    out += char;
-  }
-  return out;
+  // encodeInto writes whole characters only, and says how much of the string they took.
+  const { read } = new TextEncoder().encodeInto(reason, new Uint8Array(MAX_REASON_BYTES));
+  return reason.slice(0, read);
 }
 
 function errorOf(event: unknown): unknown {

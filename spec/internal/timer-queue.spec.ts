@@ -110,6 +110,24 @@ describe('TimerQueue', () => {
     expect(log).to.deep.equal(['a@10', 'b@25']);
   });
 
+  it('runs what it was armed for when the scheduler does not keep time, instead of waiting forever', () => {
+    // A double that runs every action at once on a frozen clock: nothing is ever "due" by it.
+    let actions = 0;
+    const frozen = {
+      now: () => 0,
+      schedule: (work: () => void) => {
+        actions++;
+        work();
+        return { closed: true, unsubscribe: () => undefined };
+      },
+    } as unknown as SchedulerLike;
+    const log: string[] = [];
+    const queue = new TimerQueue(frozen);
+    queue.set(entry(log, 'a'), 1_000);
+    queue.set(entry(log, 'b'), 2_000);
+    expect({ log, actions, size: queue.size }).to.deep.equal({ log: ['a@0', 'b@0'], actions: 2, size: 0 });
+  });
+
   it('an entry that throws does not lose the rest of its batch', () => {
     // A scheduler run by hand: the throw reaches this test instead of ending a TestScheduler flush.
     let clock = 0;

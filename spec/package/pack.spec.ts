@@ -271,7 +271,7 @@ describe('the package as a user installs it (npm pack, then npm install of the t
     const named = [...stdout.matchAll(/\((\/[^)]+?):\d+:\d+\)|at (\/\S+?):\d+:\d+/g)]
       .map((match) => match[1] ?? match[2] ?? '')
       .filter((file) => file.includes(`${path.sep}node_modules${path.sep}rx-lifeline${path.sep}`));
-    expect(stdout).to.match(/exponentialBackoff: initial must be/);
+    expect(stdout).to.match(/policy\.exponential: initial must be/);
     expect(named.length).to.be.greaterThan(0);
     expect(named.every((file) => file.endsWith('.ts'))).to.equal(true);
     expect(named.filter((file) => !existsSync(file))).to.deep.equal([]);

@@ -566,7 +566,28 @@ describe('policy.recommended', () => {
     const recommended = policy.recommended as (options?: unknown) => RetryPolicy;
     expect(() => recommended()).to.throw(TypeError, /policy\.recommended: pass the options, \{ random \}/);
     expect(() => recommended({})).to.throw(TypeError, /policy\.recommended.*random/);
-    expect(() => recommended({ random: Math.random, initial: 0 })).to.throw(TypeError, /initial/);
-    expect(() => recommended({ random: Math.random, initial: 2_000, max: 1_000 })).to.throw(TypeError, /max/);
+    expect(() => recommended({ random: Math.random, initial: 0 })).to.throw(
+      TypeError,
+      /^policy\.recommended: initial must be a number > 0 and ≤ 2147483647, got 0$/,
+    );
+    expect(() => recommended({ random: Math.random, initial: 2_000, max: 1_000 })).to.throw(
+      TypeError,
+      /^policy\.recommended: max must be a number ≥ 2000 and ≤ 2147483647, got 1000$/,
+    );
+  });
+});
+
+describe('policy.exponential and policy.linear', () => {
+  it('name themselves in the errors about their options', () => {
+    expect(() => policy.exponential({ initial: -5 })).to.throw(
+      TypeError,
+      /^policy\.exponential: initial must be a number > 0/,
+    );
+    expect(() => policy.exponential({ factor: 0.5 })).to.throw(TypeError, /^policy\.exponential: factor/);
+    expect(() => policy.linear({ step: -1 })).to.throw(
+      TypeError,
+      /^policy\.linear: step must be a number ≥ 0/,
+    );
+    expect(() => policy.linear({ initial: 500, max: 100 })).to.throw(TypeError, /^policy\.linear: max/);
   });
 });

@@ -139,6 +139,31 @@ describe('websocket', () => {
     raw.close();
   });
 
+  it('link.close(reason) cuts a reason over 123 bytes of UTF-8 on a character boundary', async () => {
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket }));
+    const link = await client.link();
+    const socket = await raw.nextSocket();
+    const closed = closeOf(socket);
+    // 121 bytes of ASCII, then '€' (3 bytes) would end at byte 124: it is left out whole.
+    link.close(`${'a'.repeat(121)}€😀 and more`);
+    expect(await closed).to.deep.equal({ code: 1000, reason: 'a'.repeat(121) });
+    expect(await client.outcome).to.equal('complete');
+    raw.close();
+  });
+
+  it('link.close(reason) keeps a character of 4 bytes whole when it ends at byte 123', async () => {
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket }));
+    const link = await client.link();
+    const socket = await raw.nextSocket();
+    const closed = closeOf(socket);
+    link.close(`${'a'.repeat(119)}😀😀`);
+    expect(await closed).to.deep.equal({ code: 1000, reason: `${'a'.repeat(119)}😀` });
+    expect(await client.outcome).to.equal('complete');
+    raw.close();
+  });
+
   it('completes when the peer closes cleanly (server link.close)', async () => {
     const server = await startServer(websocketServer<string>());
     const client = record(websocket<string>({ url: server.address, WebSocket }));

@@ -109,7 +109,7 @@ export class HeartbeatTimeoutError extends ConnectionError {
     super(message, {
       phase: 'read',
       code: 'ETIMEDOUT',
-      ...(options.link ? { write: options.link.writeReport() } : {}),
+      write: options.link?.writeReport(),
     });
     this.silentFor = options.silentFor;
   }
@@ -237,7 +237,7 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
     } else if ((event as { readonly type: string }).type === 'disconnected') {
       this.#fail(
         new TypeError(
-          "heartbeat: its source emitted 'disconnected', so it is piped after reconnectWith(); a heartbeat watches one connection and must end it to get a new one: pipe heartbeat() before reconnectWith()",
+          "heartbeat: its source emitted 'disconnected', so it is piped after reconnectWith(); it watches one connection and ends it to get a new one: pipe heartbeat() before reconnectWith()",
         ),
       );
     } else {
