@@ -346,21 +346,16 @@ class RequestClient<In, Out> {
   constructor(settings: Settings, subscriber: Subscriber<Emitted<In, Out>>) {
     this.#settings = settings;
     this.#subscriber = subscriber;
-    this.#buffer = new SendBuffer<Out>(
-      { frames: settings.maxQueued, bytes: settings.maxQueuedBytes },
-      {
-        settle: (request) => this.#pending.settle(request),
-        refuse: (request, error) => this.#pending.fail(request, error),
-        fail: (error) => this.#fail(error),
-        idFor: (request) => this.#pending.idFor(request),
-        handed: (request, id) => this.#pending.handed(request, id),
-      },
-    );
     this.#pending = new PendingRequests(
       settings.maxPending,
       settings.scheduler,
       (request) => this.#buffer.sendCancel(request),
       (request) => this.#buffer.release(request),
+    );
+    this.#buffer = new SendBuffer<Out>(
+      { frames: settings.maxQueued, bytes: settings.maxQueuedBytes },
+      this.#pending,
+      (error) => this.#fail(error),
     );
     this.link = this.#createLink();
   }
@@ -470,8 +465,8 @@ class RequestClient<In, Out> {
     this.#closeRequested = true;
     // On quit, cancel every pending request while the connection can still say so.
     for (const entry of this.#pending.all()) this.#buffer.sendCancel(entry);
-    this.#unsent = this.#buffer.flush();
     const link = this.#buffer.link;
+    this.#unsent = this.#buffer.takeMessages(link);
     this.#finish('closed', undefined);
     if (link) link.close(reason);
     else {
