@@ -24,7 +24,7 @@ import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { RestoredEvent, ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
 import { RequestCancelledError, type CancelReason } from './errors.js';
-import { movedRequests, PendingRequests } from './pending-requests.js';
+import { PendingRequests } from './pending-requests.js';
 import {
   recoveredResponse,
   restoredRequests,
@@ -581,7 +581,7 @@ class RequestClient<In, Out> {
   /** A session that moved to another server process: the requests the old one took are settled. */
   #onResumed(event: ResumedEvent): void {
     if (event.moved && event.peerReceived !== undefined) {
-      this.#buffer.resendFirst(movedRequests(this.#pending, event.peerReceived, undefined));
+      this.#buffer.resendFirst(this.#pending.moved(event.peerReceived, undefined));
     }
     this.#subscriber.next(event);
     this.#buffer.pump();
