@@ -31,8 +31,8 @@ import {
   type RecoveredResponseEvent,
   type RequestsRestoredEvent,
 } from './restored-requests.js';
-import { bodyUnsupported, SendBuffer } from './send-buffer.js';
-import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './wire.js';
+import { SendBuffer } from './send-buffer.js';
+import { PLAIN, REQUEST, RESPONSE } from './wire.js';
 
 /**
  * Options of one request.
@@ -437,9 +437,9 @@ class RequestClient<In, Out> {
         requestSubscriber.error(this.#cancelledError());
         return undefined;
       }
-      const { version } = this.#buffer;
-      if (body && version !== undefined && version < BODY_VERSION) {
-        requestSubscriber.error(bodyUnsupported(version));
+      const unsupported = body && this.#buffer.bodyUnsupported();
+      if (unsupported) {
+        requestSubscriber.error(unsupported);
         return undefined;
       }
       const entry = this.#pending.open(

@@ -86,6 +86,20 @@ export class SendBuffer<Out> {
     this.#failStream = failStream;
   }
 
+  /**
+   * The error of a request with a streamed body when the current connection's handshake settled a
+   * requests layer older than {@link BODY_VERSION} (such a request never gets an id); `undefined`
+   * when a body may go.
+   */
+  bodyUnsupported(): RequestBodyUnsupportedError | undefined {
+    const { version } = this;
+    if (version === undefined || version >= BODY_VERSION) return undefined;
+    return new RequestBodyUnsupportedError(
+      `A streamed request body needs requests layer v${BODY_VERSION}, but the handshake says the server speaks requests v${version}`,
+      { version, needs: BODY_VERSION },
+    );
+  }
+
   /** Plain frames and body chunks queued. */
   get queued(): number {
     return this.#queuedFrames;
@@ -154,8 +168,9 @@ export class SendBuffer<Out> {
    * `'wait'` when the link took it but asks to wait, `true` when it is done with (taken, or failed).
    */
   #hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
-    if (request.body && this.version !== undefined && this.version < BODY_VERSION) {
-      this.#pending.fail(request, bodyUnsupported(this.version));
+    const unsupported = request.body && this.bodyUnsupported();
+    if (unsupported) {
+      this.#pending.fail(request, unsupported);
       return true;
     }
     // Its index among every frame of the connection, the layers' below included (pings).
@@ -449,16 +464,4 @@ function stopBody(request: Pending): BodyRun | undefined {
   run.stop.next();
   run.subscription?.unsubscribe();
   return run;
-}
-
-/**
- * The error of a request with a streamed body on a connection whose handshake settled a requests
- * layer older than {@link BODY_VERSION} (such a request never gets an id).
- * @internal
- */
-export function bodyUnsupported(version: number): RequestBodyUnsupportedError {
-  return new RequestBodyUnsupportedError(
-    `A request with a streamed body needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
-    { version, needs: BODY_VERSION },
-  );
 }
