@@ -198,8 +198,8 @@ export class SendBuffer<Out> {
    * `drain$` when the link asked to wait.
    */
   #begin(request: Pending, handed: true | 'wait'): void {
-    if (!request.body || request.state !== 'handed') return;
     if (handed === true) return this.#startBody(request);
+    if (!request.body) return;
     this.#bodiesWaiting.push(request);
     this.#awaitDrain();
   }
@@ -266,22 +266,25 @@ export class SendBuffer<Out> {
   }
 
   /**
-   * Stops the body of `request` (it settled, or goes back to the queue to be sent again whole):
-   * unsubscribes it and drops the parts it queued.
+   * Stops the body of `request` (it settled): unsubscribes it and drops the parts it queued.
    */
   release(request: Pending): void {
-    const run = stopBody(request);
-    if (run && run.queued > 0) this.#outbox = this.#without(this.#outbox.drain(), new Set([run]));
+    this.#stopBodies([request]);
   }
 
-  /** `items` less the parts of `runs`, their counts given back. */
-  #without(items: readonly Outgoing[], runs: ReadonlySet<BodyRun>): Fifo<Outgoing> {
-    const kept = new Fifo<Outgoing>();
+  /** Stops the bodies of `requests` and drops the parts they queued, their counts given back. */
+  #stopBodies(requests: readonly Pending[]): void {
+    const runs = new Set<BodyRun>();
+    for (const request of requests) {
+      const run = stopBody(request);
+      if (run && run.queued > 0) runs.add(run);
+    }
+    if (runs.size === 0) return;
+    const items = this.#outbox.drain();
     for (const item of items) {
       if (item.kind === 'part' && runs.has(item.run)) this.#unqueue(item);
-      else kept.push(item);
+      else this.#outbox.push(item);
     }
-    return kept;
   }
 
   /** A queued frame or body part left the outbox: the caps count it no more. */
@@ -370,16 +373,15 @@ export class SendBuffer<Out> {
   #count(value: unknown, request: Pending | undefined): number {
     const { frames, bytes } = this.#limits;
     if (this.#queuedFrames >= frames) {
-      const items = request ? 'frames and body chunks' : 'frames';
-      throw new SendQueueFullError(`${whose(request)}${frames} ${items} are queued already (maxQueued)`, {
-        limit: frames,
-      });
+      throw new SendQueueFullError(
+        `${refused(request)} cannot be queued: ${frames} frames and body chunks are queued already (maxQueued)`,
+        { limit: frames },
+      );
     }
     const size = msgpackSize(value);
     if (this.#queuedBytes + size > bytes) {
-      const item = request ? 'the body chunk' : 'the frame';
       throw new SendQueueFullError(
-        `${whose(request)}${this.#queuedBytes} bytes are queued already and ${item} needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
+        `${refused(request)} needs ${size} bytes, but ${this.#queuedBytes} of the ${bytes} allowed are queued already (maxQueuedBytes)`,
         { limit: bytes, unit: 'bytes' },
       );
     }
@@ -404,15 +406,10 @@ export class SendBuffer<Out> {
    */
   resendFirst(requests: readonly Pending[]): void {
     if (requests.length === 0) return;
-    const runs = new Set<BodyRun>();
-    for (const request of requests) {
-      const run = stopBody(request);
-      if (run) runs.add(run);
-    }
-    const rest = this.#without(this.#outbox.drain(), runs);
-    this.#outbox = new Fifo();
+    this.#stopBodies(requests);
+    const rest = this.#outbox.drain();
     for (const request of requests) this.#outbox.push({ kind: 'request', request });
-    for (const item of rest.drain()) this.#outbox.push(item);
+    for (const item of rest) this.#outbox.push(item);
   }
 
   /**
@@ -450,9 +447,9 @@ export class SendBuffer<Out> {
   }
 }
 
-/** How a message about the queue starts: "Request 7: " for a chunk of its body, nothing for a frame. */
-function whose(request: Pending | undefined): string {
-  return request ? `Request ${request.id}: ` : '';
+/** What the full queue refused, as its message says it: "Request 7: the body chunk", or "The frame". */
+function refused(request: Pending | undefined): string {
+  return request ? `Request ${request.id}: the body chunk` : 'The frame';
 }
 
 /** Unsubscribes the body of `request`, if it runs, and returns its run. */
