@@ -26,15 +26,13 @@ type Outgoing =
 
 /**
  * One subscription of a request's streamed body: made each time its head is handed to a link,
- * stopped when the request settles or is queued again after a broken connection.
+ * stopped when the request settles or is queued again after a broken connection. It is current
+ * while it is its request's `run`: what an older one still emits or queued is stale.
  * @internal
  */
 export interface BodyRun {
-  /** Set once the run is over: what it still emits is ignored. */
-  stopped: boolean;
-  /** Emits once when the run stops, ending even a body that emits synchronously. */
+  /** Emits once when the run stops: it unsubscribes the body, even one that emits synchronously. */
   readonly stop: Subject<void>;
-  subscription: Subscription | undefined;
   /** Parts of this run waiting in the outbox. */
   queued: number;
 }
@@ -220,22 +218,20 @@ export class SendBuffer<Out> {
   #startBody(request: Pending): void {
     const { body } = request;
     if (!body || request.state !== 'handed' || request.run) return;
-    const run: BodyRun = { stopped: false, stop: new Subject<void>(), subscription: undefined, queued: 0 };
+    const run: BodyRun = { stop: new Subject<void>(), queued: 0 };
     request.run = run;
     const { id } = request;
-    const subscription = body.pipe(takeUntil(run.stop)).subscribe({
+    body.pipe(takeUntil(run.stop)).subscribe({
       next: (chunk) => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'next', chunk]), true),
       error: (error: unknown) =>
         this.#sendPart(request, run, layerOwnFrame([BODY, id, 'error', toWireError(error)]), false),
       complete: () => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'complete']), false),
     });
-    if (run.stopped) subscription.unsubscribe();
-    else run.subscription = subscription;
   }
 
   /** One part of a running body: to the link when nothing is queued before it, else queued. */
   #sendPart(request: Pending, run: BodyRun, envelope: unknown[], counted: boolean): void {
-    if (run.stopped || request.run !== run || this.#ended) return;
+    if (request.run !== run || this.#ended) return;
     if (this.link && this.#outbox.length === 0 && this.#offerPart(request, envelope, this.link)) return;
     let size = 0;
     if (counted) {
@@ -330,7 +326,7 @@ export class SendBuffer<Out> {
     }
     if (item.kind === 'part') {
       // A part of a stopped run is stale: release drops them, this is defensive.
-      const current = !item.run.stopped && item.request.run === item.run;
+      const current = item.request.run === item.run;
       if (current && !this.#offerPart(item.request, item.envelope, link)) return false;
       this.#shift(item);
       return true;
@@ -457,8 +453,6 @@ function stopBody(request: Pending): BodyRun | undefined {
   const run = request.run;
   if (!run) return undefined;
   request.run = undefined;
-  run.stopped = true;
   run.stop.next();
-  run.subscription?.unsubscribe();
   return run;
 }
