@@ -357,7 +357,7 @@ class RequestClient<In, Out> {
       this.#pending,
       (error) => this.#fail(error),
     );
-    this.link = this.#createLink();
+    this.link = RequestClient.#linkOf(this);
   }
 
   start(source: Observable<{ readonly type: string }>): TeardownLogic {
@@ -385,24 +385,24 @@ class RequestClient<In, Out> {
     };
   }
 
-  #createLink(): RequestLink<Out> {
-    const buffer = this.#buffer;
-    const pending = this.#pending;
-    const isClosed = () => this.#closeRequested || this.#ended !== undefined;
-    const closeRequested = () => this.#closeRequested;
-    const unsent = () => this.#unsent;
+  /**
+   * The stable link of `client`, passed rather than read from `this`, which in the link's getters
+   * is the link.
+   */
+  static #linkOf<In, Out>(client: RequestClient<In, Out>): RequestLink<Out> {
+    const buffer = client.#buffer;
     return {
-      send: (frame: Out) => this.#send(frame),
-      close: (reason?: string) => this.#close(reason),
-      request: <R>(payload: unknown, options?: RequestOptions) => this.#request<R>(payload, options),
+      send: (frame: Out) => client.#send(frame),
+      close: (reason?: string) => client.#close(reason),
+      request: <R>(payload: unknown, options?: RequestOptions) => client.#request<R>(payload, options),
       get pending() {
-        return pending.size;
+        return client.#pending.size;
       },
       get queued() {
         return buffer.queued;
       },
       get unsent() {
-        return unsent();
+        return client.#unsent;
       },
       get bufferedBytes() {
         return buffer.link?.bufferedBytes ?? 0;
@@ -411,10 +411,10 @@ class RequestClient<In, Out> {
         return buffer.link?.framesSent ?? 0;
       },
       get closed() {
-        return isClosed();
+        return client.#closeRequested || client.#ended !== undefined;
       },
       get closeRequested() {
-        return closeRequested();
+        return client.#closeRequested;
       },
       drain$: buffer.drained.asObservable(),
       writeReport: () => buffer.link?.writeReport() ?? UNKNOWN_WRITE,
