@@ -520,8 +520,11 @@ class RequestClient<In, Out> {
     });
   }
 
-  /** The connection under the requests broke: see {@link PendingRequests.connectionLost}. */
-  #connectionLost(report: WriteReport, linkFrames: number, cause: unknown): void {
+  /**
+   * The connection under the requests broke: see {@link PendingRequests.connectionLost}. Without a
+   * report nothing is known of its writes, and how many frames its link took does not matter.
+   */
+  #connectionLost(report: WriteReport = UNKNOWN_WRITE, linkFrames = 0, cause?: unknown): void {
     this.#buffer.stopWaiting();
     this.#buffer.resendFirst(this.#pending.connectionLost(report, linkFrames, cause));
   }
@@ -556,7 +559,7 @@ class RequestClient<In, Out> {
     if (wrong) return this.#fail(wrong);
     const next = event.link;
     const inner = this.#buffer.link;
-    if (inner && inner !== next) this.#connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
+    if (inner && inner !== next) this.#connectionLost();
     this.#buffer.link = next;
     this.#buffer.version = event.handshake?.layers.requests;
     if (this.#closeRequested) return next.close();
@@ -600,7 +603,7 @@ class RequestClient<In, Out> {
 
   #onSessionReset(reset: SessionResetEvent): void {
     // The old session's frames may be lost: its requests are as if handed to a broken link.
-    this.#connectionLost(UNKNOWN_WRITE, this.#buffer.link?.framesSent ?? 0, undefined);
+    this.#connectionLost();
     // The fresh session numbers its frames from 1 again, and its requests too.
     this.#pending.renumber();
     this.#restoredPayloads.clear();
