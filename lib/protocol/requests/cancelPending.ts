@@ -595,8 +595,7 @@ class RequestClient<In, Out> {
    * theirs, and the application learns what became of them.
    */
   #onRestored(event: RestoredEvent): void {
-    this.#pending.restored(event.state.lastSeq);
-    const said = restoredRequests(event, this.#pending.restoredThrough);
+    const said = restoredRequests(event, this.#pending.restored(event.state.lastSeq));
     for (const { id, payload } of said.requests) this.#restoredPayloads.set(id, payload);
     this.#subscriber.next(said);
   }

@@ -171,15 +171,12 @@ export class PendingRequests {
   /**
    * A journal restored a session whose frames were numbered up to `lastSeq`: every request an
    * earlier process sent on it has an id at most that, so this one numbers its own above it, and a
-   * response to one of those is {@link recovered}, not an error.
+   * response to one of those is {@link recovered}, not an error. Returns the highest id an earlier
+   * process gave.
    */
-  restored(lastSeq: number): void {
+  restored(lastSeq: number): number {
     this.#restoredIds = Math.max(this.#restoredIds, lastSeq);
     this.#lastId = Math.max(this.#lastId, lastSeq);
-  }
-
-  /** The highest id an earlier process gave (0 when none): see {@link restored}. */
-  get restoredThrough(): number {
     return this.#restoredIds;
   }
 
