@@ -352,11 +352,7 @@ class RequestClient<In, Out> {
       (request) => this.#buffer.sendCancel(request),
       (request) => this.#buffer.release(request),
     );
-    this.#buffer = new SendBuffer<Out>(
-      { frames: settings.maxQueued, bytes: settings.maxQueuedBytes },
-      this.#pending,
-      (error) => this.#fail(error),
-    );
+    this.#buffer = new SendBuffer<Out>(settings, this.#pending, (error) => this.#fail(error));
     this.link = RequestClient.#linkOf(this);
   }
 

@@ -37,6 +37,14 @@ export interface BodyRun {
   queued: number;
 }
 
+/** The caps of a {@link SendBuffer}'s queue: the options of {@link cancelPending} by those names. @internal */
+export interface QueueCaps {
+  /** Plain frames and body chunks. */
+  readonly maxQueued: number;
+  /** Their MessagePack bytes. */
+  readonly maxQueuedBytes: number;
+}
+
 /**
  * The outbound side of one {@link cancelPending} stream: the current link, and the frames and
  * requests queued (in order, plain frames bounded by `maxQueued` and `maxQueuedBytes`) while no link takes them, handed
@@ -64,7 +72,7 @@ export class SendBuffer<Out> {
   /** Requests whose head the link took while past its high-water mark: their bodies wait for drain$. */
   #bodiesWaiting: Pending[] = [];
 
-  readonly #limits: { readonly frames: number; readonly bytes: number };
+  readonly #caps: QueueCaps;
   readonly #pending: PendingRequests;
   readonly #failStream: (error: unknown) => void;
 
@@ -74,12 +82,8 @@ export class SendBuffer<Out> {
    * @param failStream Fails the stream: a queued plain frame the link cannot encode, whose sender
    * is long gone.
    */
-  constructor(
-    limits: { readonly frames: number; readonly bytes: number },
-    pending: PendingRequests,
-    failStream: (error: unknown) => void,
-  ) {
-    this.#limits = limits;
+  constructor(caps: QueueCaps, pending: PendingRequests, failStream: (error: unknown) => void) {
+    this.#caps = caps;
     this.#pending = pending;
     this.#failStream = failStream;
   }
@@ -367,18 +371,18 @@ export class SendBuffer<Out> {
    * when it cannot be encoded.
    */
   #count(value: unknown, request: Pending | undefined): number {
-    const { frames, bytes } = this.#limits;
-    if (this.#queuedFrames >= frames) {
+    const { maxQueued, maxQueuedBytes } = this.#caps;
+    if (this.#queuedFrames >= maxQueued) {
       throw new SendQueueFullError(
-        `${refused(request)} cannot be queued: ${frames} frames and body chunks are queued already (maxQueued)`,
-        { limit: frames },
+        `${refused(request)} cannot be queued: ${maxQueued} frames and body chunks are queued already (maxQueued)`,
+        { limit: maxQueued },
       );
     }
     const size = msgpackSize(value);
-    if (this.#queuedBytes + size > bytes) {
+    if (this.#queuedBytes + size > maxQueuedBytes) {
       throw new SendQueueFullError(
-        `${refused(request)} needs ${size} bytes, but ${this.#queuedBytes} of the ${bytes} allowed are queued already (maxQueuedBytes)`,
-        { limit: bytes, unit: 'bytes' },
+        `${refused(request)} needs ${size} bytes, but ${this.#queuedBytes} of the ${maxQueuedBytes} allowed are queued already (maxQueuedBytes)`,
+        { limit: maxQueuedBytes, unit: 'bytes' },
       );
     }
     this.#queuedFrames++;
