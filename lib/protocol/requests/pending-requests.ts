@@ -120,7 +120,7 @@ export class PendingRequests {
 
   /** The pending requests, oldest first. */
   all(): Pending[] {
-    return [...this.#requests.values()];
+    return [...this.#requests];
   }
 
   /**
