@@ -117,6 +117,9 @@ describe('openSession', () => {
     expect(overflow).to.have.length(1);
     expect(SendQueueFullError.is(overflow[0])).to.equal(true);
     expect((overflow[0] as SendQueueFullError).limit).to.equal(2);
+    expect((overflow[0] as Error).message).to.equal(
+      'The frame cannot be queued: 2 frames and body chunks are queued already (maxQueued)',
+    );
     expect(testScheduler.actions).to.deep.equal([]);
   });
 
@@ -152,7 +155,7 @@ describe('openSession', () => {
     expect(SendQueueFullError.is(refused[0])).to.equal(true);
     expect(refused[0]).to.include({ unit: 'bytes', limit: 30 });
     expect((refused[0] as Error).message).to.match(
-      /22 bytes are queued already and the frame needs 11; .*maxQueuedBytes/,
+      /The frame needs 11 bytes, but 22 of the 30 allowed are queued already \(maxQueuedBytes\)/,
     );
   });
 

@@ -24,15 +24,15 @@ import { unlisted } from '../handshake/layers.js';
 import { SessionLostError } from '../resumable/errors.js';
 import type { RestoredEvent, ResumedEvent, SessionResetEvent } from '../resumable/resumable.js';
 import { RequestCancelledError, type CancelReason } from './errors.js';
-import { movedRequests, PendingRequests } from './pending-requests.js';
+import { PendingRequests } from './pending-requests.js';
 import {
   recoveredResponse,
   restoredRequests,
   type RecoveredResponseEvent,
   type RequestsRestoredEvent,
 } from './restored-requests.js';
-import { bodyUnsupported, SendBuffer } from './send-buffer.js';
-import { BODY_VERSION, PLAIN, REQUEST, RESPONSE } from './wire.js';
+import { SendBuffer } from './send-buffer.js';
+import { PLAIN, REQUEST, RESPONSE } from './wire.js';
 
 /**
  * Options of one request.
@@ -346,23 +346,14 @@ class RequestClient<In, Out> {
   constructor(settings: Settings, subscriber: Subscriber<Emitted<In, Out>>) {
     this.#settings = settings;
     this.#subscriber = subscriber;
-    this.#buffer = new SendBuffer<Out>(
-      { frames: settings.maxQueued, bytes: settings.maxQueuedBytes },
-      {
-        settle: (request) => this.#pending.settle(request),
-        refuse: (request, error) => this.#pending.fail(request, error),
-        fail: (error) => this.#fail(error),
-        idFor: (request) => this.#pending.idFor(request),
-        handed: (request, id) => this.#pending.handed(request, id),
-      },
-    );
     this.#pending = new PendingRequests(
       settings.maxPending,
       settings.scheduler,
       (request) => this.#buffer.sendCancel(request),
       (request) => this.#buffer.release(request),
     );
-    this.link = this.#createLink();
+    this.#buffer = new SendBuffer<Out>(settings, this.#pending, (error) => this.#fail(error));
+    this.link = RequestClient.#linkOf(this);
   }
 
   start(source: Observable<{ readonly type: string }>): TeardownLogic {
@@ -390,24 +381,24 @@ class RequestClient<In, Out> {
     };
   }
 
-  #createLink(): RequestLink<Out> {
-    const buffer = this.#buffer;
-    const pending = this.#pending;
-    const isClosed = () => this.#closeRequested || this.#ended !== undefined;
-    const closeRequested = () => this.#closeRequested;
-    const unsent = () => this.#unsent;
+  /**
+   * The stable link of `client`, passed rather than read from `this`, which in the link's getters
+   * is the link.
+   */
+  static #linkOf<In, Out>(client: RequestClient<In, Out>): RequestLink<Out> {
+    const buffer = client.#buffer;
     return {
-      send: (frame: Out) => this.#send(frame),
-      close: (reason?: string) => this.#close(reason),
-      request: <R>(payload: unknown, options?: RequestOptions) => this.#request<R>(payload, options),
+      send: (frame: Out) => client.#send(frame),
+      close: (reason?: string) => client.#close(reason),
+      request: <R>(payload: unknown, options?: RequestOptions) => client.#request<R>(payload, options),
       get pending() {
-        return pending.size;
+        return client.#pending.size;
       },
       get queued() {
         return buffer.queued;
       },
       get unsent() {
-        return unsent();
+        return client.#unsent;
       },
       get bufferedBytes() {
         return buffer.link?.bufferedBytes ?? 0;
@@ -416,10 +407,10 @@ class RequestClient<In, Out> {
         return buffer.link?.framesSent ?? 0;
       },
       get closed() {
-        return isClosed();
+        return client.#closeRequested || client.#ended !== undefined;
       },
       get closeRequested() {
-        return closeRequested();
+        return client.#closeRequested;
       },
       drain$: buffer.drained.asObservable(),
       writeReport: () => buffer.link?.writeReport() ?? UNKNOWN_WRITE,
@@ -442,9 +433,9 @@ class RequestClient<In, Out> {
         requestSubscriber.error(this.#cancelledError());
         return undefined;
       }
-      const { version } = this.#buffer;
-      if (body && version !== undefined && version < BODY_VERSION) {
-        requestSubscriber.error(bodyUnsupported(version));
+      const unsupported = body && this.#buffer.bodyUnsupported();
+      if (unsupported) {
+        requestSubscriber.error(unsupported);
         return undefined;
       }
       const entry = this.#pending.open(
@@ -470,8 +461,8 @@ class RequestClient<In, Out> {
     this.#closeRequested = true;
     // On quit, cancel every pending request while the connection can still say so.
     for (const entry of this.#pending.all()) this.#buffer.sendCancel(entry);
-    this.#unsent = this.#buffer.flush();
     const link = this.#buffer.link;
+    this.#unsent = this.#buffer.takeMessages(link);
     this.#finish('closed', undefined);
     if (link) link.close(reason);
     else {
@@ -525,8 +516,11 @@ class RequestClient<In, Out> {
     });
   }
 
-  /** The connection under the requests broke: see {@link PendingRequests.connectionLost}. */
-  #connectionLost(report: WriteReport, linkFrames: number, cause: unknown): void {
+  /**
+   * The connection under the requests broke: see {@link PendingRequests.connectionLost}. Without a
+   * report nothing is known of its writes, and how many frames its link took does not matter.
+   */
+  #connectionLost(report: WriteReport = UNKNOWN_WRITE, linkFrames = 0, cause?: unknown): void {
     this.#buffer.stopWaiting();
     this.#buffer.resendFirst(this.#pending.connectionLost(report, linkFrames, cause));
   }
@@ -561,7 +555,7 @@ class RequestClient<In, Out> {
     if (wrong) return this.#fail(wrong);
     const next = event.link;
     const inner = this.#buffer.link;
-    if (inner && inner !== next) this.#connectionLost(UNKNOWN_WRITE, inner.framesSent, undefined);
+    if (inner && inner !== next) this.#connectionLost();
     this.#buffer.link = next;
     this.#buffer.version = event.handshake?.layers.requests;
     if (this.#closeRequested) return next.close();
@@ -586,7 +580,7 @@ class RequestClient<In, Out> {
   /** A session that moved to another server process: the requests the old one took are settled. */
   #onResumed(event: ResumedEvent): void {
     if (event.moved && event.peerReceived !== undefined) {
-      this.#buffer.resendFirst(movedRequests(this.#pending, event.peerReceived, undefined));
+      this.#buffer.resendFirst(this.#pending.moved(event.peerReceived, undefined));
     }
     this.#subscriber.next(event);
     this.#buffer.pump();
@@ -597,15 +591,14 @@ class RequestClient<In, Out> {
    * theirs, and the application learns what became of them.
    */
   #onRestored(event: RestoredEvent): void {
-    this.#pending.restored(event.state.lastSeq);
-    const said = restoredRequests(event, this.#pending.restoredThrough);
+    const said = restoredRequests(event, this.#pending.restored(event.state.lastSeq));
     for (const { id, payload } of said.requests) this.#restoredPayloads.set(id, payload);
     this.#subscriber.next(said);
   }
 
   #onSessionReset(reset: SessionResetEvent): void {
     // The old session's frames may be lost: its requests are as if handed to a broken link.
-    this.#connectionLost(UNKNOWN_WRITE, this.#buffer.link?.framesSent ?? 0, undefined);
+    this.#connectionLost();
     // The fresh session numbers its frames from 1 again, and its requests too.
     this.#pending.renumber();
     this.#restoredPayloads.clear();

@@ -10,7 +10,7 @@ import {
   RequestTimeoutError,
 } from './errors.js';
 import type { BodyRun } from './send-buffer.js';
-import { isRequestId, parseWireError, requestsError, type WireError } from './wire.js';
+import { isRequestId, parseWireError, requestsError } from './wire.js';
 
 /**
  * One checked response frame: its request's id, its part, the value (`next`, `value`) or the error
@@ -21,7 +21,7 @@ export interface ResponsePart {
   readonly id: number;
   readonly part: 'next' | 'value' | 'complete' | 'error';
   readonly value: unknown;
-  readonly error: WireError | undefined;
+  readonly error: RemoteError | undefined;
 }
 
 /**
@@ -120,7 +120,7 @@ export class PendingRequests {
 
   /** The pending requests, oldest first. */
   all(): Pending[] {
-    return [...this.#requests.values()];
+    return [...this.#requests];
   }
 
   /**
@@ -171,15 +171,12 @@ export class PendingRequests {
   /**
    * A journal restored a session whose frames were numbered up to `lastSeq`: every request an
    * earlier process sent on it has an id at most that, so this one numbers its own above it, and a
-   * response to one of those is {@link recovered}, not an error.
+   * response to one of those is {@link recovered}, not an error. Returns the highest id an earlier
+   * process gave.
    */
-  restored(lastSeq: number): void {
+  restored(lastSeq: number): number {
     this.#restoredIds = Math.max(this.#restoredIds, lastSeq);
     this.#lastId = Math.max(this.#lastId, lastSeq);
-  }
-
-  /** The highest id an earlier process gave (0 when none): see {@link restored}. */
-  get restoredThrough(): number {
     return this.#restoredIds;
   }
 
@@ -207,8 +204,7 @@ export class PendingRequests {
   /** `request` fails with `error`: a cancel goes to the server if it has the request. */
   fail(request: Pending, error: unknown): void {
     if (request.state === 'done') return;
-    this.#cancel(request);
-    this.settle(request);
+    this.abandon(request);
     request.subscriber.error(error);
   }
 
@@ -228,18 +224,11 @@ export class PendingRequests {
 
   /** `entry`'s deadline passed: it fails with {@link RequestTimeoutError}. */
   timedOut(entry: Pending): void {
-    const { timeout } = entry;
-    if (entry.state === 'done') return;
-    this.#cancel(entry);
-    this.settle(entry);
-    entry.subscriber.error(
-      new RequestTimeoutError(
-        `${entry.id ? `Request ${entry.id}` : 'A request never sent'} got no complete response within ${timeout} ms`,
-        {
-          id: entry.id,
-          timeout,
-        },
-      ),
+    const { id, timeout } = entry;
+    const which = id ? `Request ${id}` : 'A request never sent';
+    this.fail(
+      entry,
+      new RequestTimeoutError(`${which} got no complete response within ${timeout} ms`, { id, timeout }),
     );
   }
 
@@ -256,8 +245,9 @@ export class PendingRequests {
       ((part === 'next' || part === 'value' || part === 'error') && frame.length === 4) ||
       (part === 'complete' && frame.length === 3);
     if (!valid) throw requestsError(`malformed response part ${describeValue(part)}`, link);
-    const error = part === 'error' ? parseWireError(frame[3]) : undefined;
-    if (part === 'error' && !error) throw requestsError('malformed error response', link);
+    const wire = part === 'error' ? parseWireError(frame[3]) : undefined;
+    if (part === 'error' && !wire) throw requestsError('malformed error response', link);
+    const error = wire && new RemoteError(wire.message, { id, remoteName: wire.name });
     const request = this.#numbered.get(id);
     if (!request) {
       if (id <= this.#restoredIds) return { id, part, value: frame[3], error };
@@ -274,87 +264,90 @@ export class PendingRequests {
       request.subscriber.next(frame[3]);
       request.subscriber.complete();
     } else if (part === 'complete') request.subscriber.complete();
-    else
-      request.subscriber.error(new RemoteError(error!.message, { id: request.id, remoteName: error!.name }));
+    else request.subscriber.error(error);
     return undefined;
   }
 
   /**
    * The connection under the requests broke. `report` is what its link knew when it broke,
    * `linkFrames` how many frames the link had accepted by then (every layer's). A handed request
-   * whose frame certainly never reached the peer, or an idempotent one without response values,
-   * is queued again and returned (oldest first) to be sent first; any other fails with
-   * {@link AmbiguousOutcomeError}.
+   * whose frame certainly never reached the peer (its head is at or above `framesLeft`; a body's
+   * parts follow its head), or an idempotent one without response values, is queued again and
+   * returned (oldest first) to be sent first; any other fails with {@link AmbiguousOutcomeError}.
    */
-  /**
-   * Settles the handed requests `taken` says the peer may have acted on (see
-   * {@link movedRequests}): idempotent ones without response values are queued again and
-   * returned, the others fail as ambiguous.
-   */
-  settleTaken(taken: (request: Pending) => boolean, cause: unknown): Pending[] {
-    const resend: Pending[] = [];
-    for (const request of this.all()) {
-      if (request.state !== 'handed' || !taken(request)) continue;
-      if (request.values === 0 && request.idempotent) {
-        request.state = 'queued';
-        resend.push(request);
-        continue;
-      }
-      this.settle(request);
-      request.subscriber.error(
-        new AmbiguousOutcomeError(
-          `Request ${request.id}: the server process that took it is gone (the session moved to another one); it may or may not have been executed${request.values > 0 ? `, and ${request.values} response values came before` : ''}`,
-          { id: request.id, confirmed: false, valuesReceived: request.values, write: UNKNOWN_WRITE, cause },
-        ),
-      );
-    }
-    return resend;
+  connectionLost(report: WriteReport, linkFrames: number, cause: unknown): Pending[] {
+    const known = report.lastFrame !== 'none' && report.lastFrame !== 'unknown';
+    // The unconfirmed frames are a tail of the connection's outbound stream: a frame before
+    // that tail was confirmed whole (for a streamed body, every part handed so far).
+    const confirmedBelow = known ? linkFrames - report.unconfirmedFrames : 0;
+    const sent = (request: Pending) =>
+      `the connection broke after it was sent${request.body ? ' (and maybe part of its body)' : ''}`;
+    return this.#afterBreak(report.framesLeft, true, (request) =>
+      ambiguous(request, sent(request), { confirmed: request.last < confirmedBelow, write: report, cause }),
+    );
   }
 
-  connectionLost(report: WriteReport, linkFrames: number, cause: unknown): Pending[] {
+  /**
+   * The session moved to another server process, which has this side's frames up to
+   * `peerReceived`: a handed request whose head it has reached the process before, which may have
+   * run it and died before its response was stored. It is queued again when idempotent (the new
+   * process never saw its id) and fails with {@link AmbiguousOutcomeError} otherwise, as does one
+   * whose response had begun. A request whose head came later is replayed to the new process by
+   * the session: it goes on waiting.
+   */
+  moved(peerReceived: number, cause: unknown): Pending[] {
+    const gone = 'the server process that took it is gone (the session moved to another one)';
+    return this.#afterBreak(peerReceived, false, (request) =>
+      ambiguous(request, gone, { confirmed: false, write: UNKNOWN_WRITE, cause }),
+    );
+  }
+
+  /**
+   * What a break does to the handed requests: one whose head is below `reached` may have reached
+   * the server, so it is queued again only when idempotent and without response values, and fails
+   * with `ambiguousError(request)` otherwise; one at or above it certainly did not, so it is
+   * queued again when `requeueTheRest` (its connection is gone) and left as it is otherwise.
+   * Returns the requests queued again, oldest first.
+   */
+  #afterBreak(
+    reached: number,
+    requeueTheRest: boolean,
+    ambiguousError: (request: Pending) => AmbiguousOutcomeError,
+  ): Pending[] {
     const resend: Pending[] = [];
-    const known = report.lastFrame !== 'none' && report.lastFrame !== 'unknown';
     for (const request of this.all()) {
       if (request.state !== 'handed') continue;
-      // The unconfirmed frames are a tail of the connection's outbound stream: a frame before
-      // that tail was confirmed whole (for a streamed body, every part handed so far).
-      const confirmed = known && request.last < linkFrames - report.unconfirmedFrames;
-      // A frame at or above `framesLeft` certainly never reached the peer: sending it again
-      // cannot execute it twice, idempotent or not. A body's parts follow its head, so a head
-      // that never left means none of them did.
-      const neverLeft = request.position >= report.framesLeft;
-      if (request.values === 0 && (neverLeft || request.idempotent)) {
+      const mayHaveReached = request.position < reached;
+      if (!mayHaveReached && !requeueTheRest) continue;
+      if (request.values === 0 && (!mayHaveReached || request.idempotent)) {
         request.state = 'queued';
         resend.push(request);
-        continue;
+      } else {
+        this.settle(request);
+        request.subscriber.error(ambiguousError(request));
       }
-      this.settle(request);
-      request.subscriber.error(ambiguous(request, confirmed, report, cause));
     }
     return resend;
   }
 }
 
 /**
- * The session moved to another server process, which has this side's frames up to
- * `peerReceived`: a handed request whose head it has reached the process before, which may have
- * run it and died before its response was stored. It is queued again when idempotent (the new
- * process never saw its id) and fails with {@link AmbiguousOutcomeError} otherwise, as does one
- * whose response had begun. A request whose head came later is replayed to the new process by
- * the session: it goes on waiting.
- * @internal
+ * The error of a request that may or may not have been executed: `what` happened to it, and what
+ * became of its response when part of it had come.
  */
-export function movedRequests(pending: PendingRequests, peerReceived: number, cause: unknown): Pending[] {
-  return pending.settleTaken((request) => request.position < peerReceived, cause);
-}
-
-function ambiguous(request: Pending, confirmed: boolean, report: WriteReport, cause: unknown) {
-  return new AmbiguousOutcomeError(
-    request.values > 0
-      ? `Request ${request.id}: the connection broke after ${request.values} response values; the rest is lost`
-      : request.body
-        ? `Request ${request.id}: the connection broke after the request's head (and maybe part of its body) was sent; it may or may not have been executed`
-        : `Request ${request.id}: the connection broke after the request was sent; it may or may not have been executed`,
-    { id: request.id, confirmed, valuesReceived: request.values, write: report, cause },
-  );
+function ambiguous(
+  request: Pending,
+  what: string,
+  options: { confirmed: boolean; write: WriteReport; cause: unknown },
+): AmbiguousOutcomeError {
+  const { id, values } = request;
+  const outcome =
+    values > 0
+      ? `${values} response values had come, the rest is lost`
+      : 'it may or may not have been executed';
+  return new AmbiguousOutcomeError(`Request ${id}: ${what}; ${outcome}`, {
+    id,
+    valuesReceived: values,
+    ...options,
+  });
 }

@@ -5,7 +5,7 @@
  */
 import type { JournalFrame, JournalState } from '../resumable/journal.js';
 import type { RestoredEvent } from '../resumable/resumable.js';
-import { RemoteError } from './errors.js';
+import type { RemoteError } from './errors.js';
 import type { ResponsePart } from './pending-requests.js';
 import { isRequestId, PLAIN, REQUEST } from './wire.js';
 
@@ -137,15 +137,11 @@ export function recoveredResponse(
   response: ResponsePart,
   payloads: Map<number, unknown>,
 ): RecoveredResponseEvent {
-  const { id, part } = response;
+  const { id, part, value, error } = response;
   const known = payloads.has(id) ? { payload: payloads.get(id) } : {};
   if (part !== 'next') payloads.delete(id);
-  if (part === 'error') {
-    const error = new RemoteError(response.error!.message, { id, remoteName: response.error!.name });
-    return { type: 'recovered-response', id, part, error, ...known };
-  }
-  if (part === 'complete') return { type: 'recovered-response', id, part, ...known };
-  return { type: 'recovered-response', id, part, value: response.value, ...known };
+  const carried = part === 'error' ? { error: error! } : part === 'complete' ? {} : { value };
+  return { type: 'recovered-response', id, part, ...carried, ...known };
 }
 
 function requestHead(frame: unknown): { id: number; payload: unknown } | undefined {

@@ -6,7 +6,7 @@ import { layerOwnFrame } from '../../internal/layer-own-frame.js';
 import { ReplayBufferFullError } from '../resumable/errors.js';
 import { msgpackSize } from '../../codec/codec.js';
 import { RequestBodyUnsupportedError, SendQueueFullError } from './errors.js';
-import type { Pending } from './pending-requests.js';
+import type { Pending, PendingRequests } from './pending-requests.js';
 import { BODY, BODY_VERSION, CANCEL, PLAIN, REQUEST, toWireError, WITH_BODY } from './wire.js';
 
 type Outgoing =
@@ -26,34 +26,23 @@ type Outgoing =
 
 /**
  * One subscription of a request's streamed body: made each time its head is handed to a link,
- * stopped when the request settles or is queued again after a broken connection.
+ * stopped when the request settles or is queued again after a broken connection. It is current
+ * while it is its request's `run`: what an older one still emits or queued is stale.
  * @internal
  */
 export interface BodyRun {
-  /** Set once the run is over: what it still emits is ignored. */
-  stopped: boolean;
-  /** Emits once when the run stops, ending even a body that emits synchronously. */
+  /** Emits once when the run stops: it unsubscribes the body, even one that emits synchronously. */
   readonly stop: Subject<void>;
-  subscription: Subscription | undefined;
   /** Parts of this run waiting in the outbox. */
   queued: number;
 }
 
-/** What a {@link SendBuffer} asks of the stream it serves. @internal */
-export interface SendBufferHooks {
-  /** A request the link refused for good (not encodable, too large) is done. */
-  settle(request: Pending): void;
-  /**
-   * A request whose head may be on the link failed (a body part it cannot send): it is cancelled
-   * on the server, settled and failed with `error`.
-   */
-  refuse(request: Pending, error: unknown): void;
-  /** A queued frame the link cannot encode: the stream fails, since its sender is long gone. */
-  fail(error: unknown): void;
-  /** The id a request's head goes out with (see `PendingRequests.idFor`). */
-  idFor(request: Pending): number;
-  /** The link took the request's head, numbered `id`. */
-  handed(request: Pending, id: number): void;
+/** The caps of a {@link SendBuffer}'s queue: the options of {@link cancelPending} by those names. @internal */
+export interface QueueCaps {
+  /** Plain frames and body chunks. */
+  readonly maxQueued: number;
+  /** Their MessagePack bytes. */
+  readonly maxQueuedBytes: number;
 }
 
 /**
@@ -83,12 +72,34 @@ export class SendBuffer<Out> {
   /** Requests whose head the link took while past its high-water mark: their bodies wait for drain$. */
   #bodiesWaiting: Pending[] = [];
 
-  readonly #limits: { readonly frames: number; readonly bytes: number };
-  readonly #hooks: SendBufferHooks;
+  readonly #caps: QueueCaps;
+  readonly #pending: PendingRequests;
+  readonly #failStream: (error: unknown) => void;
 
-  constructor(limits: { readonly frames: number; readonly bytes: number }, hooks: SendBufferHooks) {
-    this.#limits = limits;
-    this.#hooks = hooks;
+  /**
+   * @param pending The stream's requests: a request the link refuses (not encodable, too large)
+   * fails there, and its head's id comes from there.
+   * @param failStream Fails the stream: a queued plain frame the link cannot encode, whose sender
+   * is long gone.
+   */
+  constructor(caps: QueueCaps, pending: PendingRequests, failStream: (error: unknown) => void) {
+    this.#caps = caps;
+    this.#pending = pending;
+    this.#failStream = failStream;
+  }
+
+  /**
+   * The error of a request with a streamed body when the current connection's handshake settled a
+   * requests layer older than {@link BODY_VERSION} (such a request never gets an id); `undefined`
+   * when a body may go.
+   */
+  bodyUnsupported(): RequestBodyUnsupportedError | undefined {
+    const { version } = this;
+    if (version === undefined || version >= BODY_VERSION) return undefined;
+    return new RequestBodyUnsupportedError(
+      `A streamed request body needs requests layer v${BODY_VERSION}, but the handshake says the server speaks requests v${version}`,
+      { version, needs: BODY_VERSION },
+    );
   }
 
   /** Plain frames and body chunks queued. */
@@ -116,6 +127,25 @@ export class SendBuffer<Out> {
     return ready;
   }
 
+  /**
+   * Offers one envelope to the link: `true` when it took it, `false` when it took it but asks to
+   * wait, `'kept'` when it did not (it has no room, then pump waits for its `drain$`, or it is
+   * closing): the envelope is still ours. Throws what else the link throws (not encodable, too
+   * large).
+   */
+  #offer(link: Link<unknown>, envelope: unknown[]): boolean | 'kept' {
+    let result: boolean | 'full';
+    try {
+      result = this.#sendOwn(link, envelope);
+    } catch (error) {
+      if (LinkClosedError.is(error)) return 'kept';
+      throw error;
+    }
+    if (result !== 'full') return result;
+    this.#awaitDrain();
+    return 'kept';
+  }
+
   #awaitDrain(): void {
     if (this.#drainWait || !this.link) return;
     this.#drainWait = this.link.drain$.subscribe(() => {
@@ -130,41 +160,39 @@ export class SendBuffer<Out> {
     this.#drainWait = undefined;
   }
 
+  /** Whether queued frames may go to the link now. */
+  #canPump(): boolean {
+    return this.link !== undefined && !this.#drainWait && !this.#ended;
+  }
+
   /**
-   * The request's frame to the link: `false` when it stays queued (the link is full or closed),
+   * The request's head to the link: `false` when it stays queued (the link is full or closed),
    * `'wait'` when the link took it but asks to wait, `true` when it is done with (taken, or failed).
    */
   #hand(request: Pending, link: Link<unknown>): boolean | 'wait' {
-    if (request.body && this.version !== undefined && this.version < BODY_VERSION) {
-      this.#hooks.settle(request);
-      request.subscriber.error(bodyUnsupported(this.version));
+    const unsupported = request.body && this.bodyUnsupported();
+    if (unsupported) {
+      this.#pending.fail(request, unsupported);
       return true;
     }
-    let result: boolean | 'full';
     // Its index among every frame of the connection, the layers' below included (pings).
     const position = link.framesSent;
-    const id = this.#hooks.idFor(request);
+    const id = this.#pending.idFor(request);
+    const head = request.body ? [REQUEST, id, request.payload, WITH_BODY] : [REQUEST, id, request.payload];
+    let taken: boolean | 'kept';
     try {
-      result = this.#sendOwn(
-        link,
-        request.body ? [REQUEST, id, request.payload, WITH_BODY] : [REQUEST, id, request.payload],
-      );
+      taken = this.#offer(link, head);
     } catch (error) {
       // Not encodable, or too large for the link: this request fails, nothing else does.
-      if (LinkClosedError.is(error)) return false;
-      this.#hooks.settle(request);
-      request.subscriber.error(error);
+      this.#pending.fail(request, error);
       return true;
     }
-    if (result === 'full') {
-      this.#awaitDrain();
-      return false;
-    }
-    this.#hooks.handed(request, id);
+    if (taken === 'kept') return false;
+    this.#pending.handed(request, id);
     request.state = 'handed';
     request.position = position;
     request.last = position;
-    return result || 'wait';
+    return taken || 'wait';
   }
 
   /**
@@ -172,8 +200,8 @@ export class SendBuffer<Out> {
    * `drain$` when the link asked to wait.
    */
   #begin(request: Pending, handed: true | 'wait'): void {
-    if (!request.body || request.state !== 'handed') return;
     if (handed === true) return this.#startBody(request);
+    if (!request.body) return;
     this.#bodiesWaiting.push(request);
     this.#awaitDrain();
   }
@@ -194,45 +222,27 @@ export class SendBuffer<Out> {
   #startBody(request: Pending): void {
     const { body } = request;
     if (!body || request.state !== 'handed' || request.run) return;
-    const run: BodyRun = { stopped: false, stop: new Subject<void>(), subscription: undefined, queued: 0 };
+    const run: BodyRun = { stop: new Subject<void>(), queued: 0 };
     request.run = run;
     const { id } = request;
-    const subscription = body.pipe(takeUntil(run.stop)).subscribe({
+    body.pipe(takeUntil(run.stop)).subscribe({
       next: (chunk) => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'next', chunk]), true),
       error: (error: unknown) =>
         this.#sendPart(request, run, layerOwnFrame([BODY, id, 'error', toWireError(error)]), false),
       complete: () => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'complete']), false),
     });
-    if (run.stopped) subscription.unsubscribe();
-    else run.subscription = subscription;
   }
 
   /** One part of a running body: to the link when nothing is queued before it, else queued. */
   #sendPart(request: Pending, run: BodyRun, envelope: unknown[], counted: boolean): void {
-    if (run.stopped || request.run !== run || this.#ended) return;
-    const link = this.link;
-    if (link && this.#outbox.length === 0) {
-      const position = link.framesSent;
-      let result: boolean | 'full';
-      try {
-        result = this.#sendOwn(link, envelope);
-      } catch (error) {
-        // The link is going: queue it, the broken connection's rules decide what becomes of it.
-        if (!LinkClosedError.is(error)) return this.#hooks.refuse(request, error);
-        result = 'full';
-      }
-      if (result !== 'full') {
-        request.last = position;
-        return;
-      }
-      if (!link.closed) this.#awaitDrain();
-    }
+    if (request.run !== run || this.#ended) return;
+    if (this.link && this.#outbox.length === 0 && this.#offerPart(request, envelope, this.link)) return;
     let size = 0;
     if (counted) {
       try {
         size = this.#count(envelope[3], request);
       } catch (error) {
-        return this.#hooks.refuse(request, error);
+        return this.#pending.fail(request, error);
       }
     }
     run.queued++;
@@ -240,134 +250,119 @@ export class SendBuffer<Out> {
   }
 
   /**
-   * Stops the body of `request` (it settled, or goes back to the queue to be sent again whole):
-   * unsubscribes it and drops the parts it queued.
+   * One part of `request`'s body to the link: false when it stays queued (the link is full or
+   * closing). One the link refuses (not encodable, too large) fails the request.
+   */
+  #offerPart(request: Pending, envelope: unknown[], link: Link<unknown>): boolean {
+    const position = link.framesSent;
+    try {
+      if (this.#offer(link, envelope) === 'kept') return false;
+    } catch (error) {
+      this.#pending.fail(request, error);
+      return true;
+    }
+    request.last = position;
+    return true;
+  }
+
+  /**
+   * Stops the body of `request` (it settled): unsubscribes it and drops the parts it queued.
    */
   release(request: Pending): void {
-    const run = stopBody(request);
-    if (run && run.queued > 0) this.#outbox = this.#without(this.#outbox.drain(), new Set([run]));
+    this.#stopBodies([request]);
   }
 
-  /** `items` less the parts of `runs`, their counts given back. */
-  #without(items: readonly Outgoing[], runs: ReadonlySet<BodyRun>): Fifo<Outgoing> {
-    const kept = new Fifo<Outgoing>();
+  /** Stops the bodies of `requests` and drops the parts they queued, their counts given back. */
+  #stopBodies(requests: readonly Pending[]): void {
+    const runs = new Set<BodyRun>();
+    for (const request of requests) {
+      const run = stopBody(request);
+      if (run && run.queued > 0) runs.add(run);
+    }
+    if (runs.size === 0) return;
+    const items = this.#outbox.drain();
     for (const item of items) {
       if (item.kind === 'part' && runs.has(item.run)) this.#unqueue(item);
-      else kept.push(item);
+      else this.#outbox.push(item);
     }
-    return kept;
   }
 
-  /** A part left the outbox. */
-  #unqueue(item: Outgoing & { kind: 'part' }): void {
-    item.run.queued--;
-    if (!item.counted) return;
+  /** A queued frame or body part left the outbox: the caps count it no more. */
+  #unqueue(item: Outgoing): void {
+    if (item.kind === 'request') return;
+    if (item.kind === 'part') {
+      item.run.queued--;
+      if (!item.counted) return;
+    }
     this.#queuedFrames--;
     this.#queuedBytes -= item.size;
   }
 
-  /** Bodies whose head the link took while asking to wait: they start once it drained. */
-  #startWaitingBodies(): void {
-    while (this.#bodiesWaiting.length > 0 && this.link && !this.#drainWait && !this.#ended) {
-      this.#startBody(this.#bodiesWaiting.shift()!);
-    }
+  /** Removes `item` from the head of the outbox, unless what it did to the link removed it already. */
+  #shift(item: Outgoing): void {
+    if (this.#outbox.peek() !== item) return;
+    this.#outbox.shift();
+    this.#unqueue(item);
   }
 
   /** Hands queued frames and requests to the link, in order, until it is full. */
   pump(): void {
-    while (this.link && !this.#drainWait && !this.#ended) {
-      const item = this.#outbox.peek();
-      if (!item) break;
-      if (item.kind === 'request') {
-        if (item.request.state !== 'queued') {
-          this.#outbox.shift();
-          continue;
-        }
-        const handed = this.#hand(item.request, this.link);
-        if (!handed) return;
-        if (this.#outbox.peek() === item) this.#outbox.shift();
-        this.#begin(item.request, handed);
-        continue;
-      }
-      if (item.kind === 'part') {
-        if (!this.#pumpPart(item, this.link)) return;
-        continue;
-      }
-      let result: boolean | 'full';
-      try {
-        result = this.#sendOwn(this.link, [PLAIN, item.frame]);
-      } catch (error) {
-        if (LinkClosedError.is(error)) return;
-        return this.#hooks.fail(error);
-      }
-      if (result === 'full') return this.#awaitDrain();
-      this.#outbox.shift();
-      this.#queuedFrames--;
-      this.#queuedBytes -= item.size;
+    for (let item = this.#outbox.peek(); item && this.#canPump(); item = this.#outbox.peek()) {
+      if (!this.#pumpItem(item, this.link!)) return;
     }
-    if (this.#needDrain && this.link && !this.#drainWait && this.#outbox.length === 0) {
+    if (this.#needDrain && this.#canPump() && this.#outbox.length === 0) {
       this.#needDrain = false;
       this.drained.next();
     }
-    this.#startWaitingBodies();
+    // Bodies whose head the link took while asking to wait: they start once it drained.
+    while (this.#bodiesWaiting.length > 0 && this.#canPump()) this.#startBody(this.#bodiesWaiting.shift()!);
   }
 
-  /** A queued body part to the link; false when it stays queued (the link is full or closed). */
-  #pumpPart(item: Outgoing & { kind: 'part' }, link: Link<unknown>): boolean {
-    const { request, run } = item;
-    if (run.stopped || request.run !== run) {
-      // Stale (its run was released without dropping it): defensive, release drops them.
-      this.#outbox.shift();
-      this.#unqueue(item);
+  /** The outbox's oldest item to the link; false when it stays queued (the link is full or closed). */
+  #pumpItem(item: Outgoing, link: Link<unknown>): boolean {
+    if (item.kind === 'request') {
+      const { request } = item;
+      const handed = request.state === 'queued' ? this.#hand(request, link) : undefined;
+      if (handed === false) return false;
+      this.#shift(item);
+      if (handed) this.#begin(request, handed);
       return true;
     }
-    const position = link.framesSent;
-    let result: boolean | 'full';
+    if (item.kind === 'part') {
+      // A part of a stopped run is stale: release drops them, this is defensive.
+      const current = item.request.run === item.run;
+      if (current && !this.#offerPart(item.request, item.envelope, link)) return false;
+      this.#shift(item);
+      return true;
+    }
+    let taken: boolean | 'kept';
     try {
-      result = this.#sendOwn(link, item.envelope);
+      taken = this.#offer(link, [PLAIN, item.frame]);
     } catch (error) {
-      if (LinkClosedError.is(error)) return false;
-      if (this.#outbox.peek() === item) {
-        this.#outbox.shift();
-        this.#unqueue(item);
-      }
-      this.#hooks.refuse(request, error);
-      return true;
-    }
-    if (result === 'full') {
-      this.#awaitDrain();
+      this.#failStream(error);
       return false;
     }
-    if (this.#outbox.peek() === item) {
-      this.#outbox.shift();
-      this.#unqueue(item);
-    }
-    request.last = position;
+    if (taken === 'kept') return false;
+    this.#shift(item);
     return true;
   }
 
   /** A plain frame: to the link when nothing is queued and it has room, else queued (bounded). */
   send(frame: Out): boolean {
     if (this.link && this.#outbox.length === 0) {
-      const result = this.#sendOwn(this.link, [PLAIN, frame]);
-      if (result !== 'full') {
-        if (!result) {
+      const taken = this.#offer(this.link, [PLAIN, frame]);
+      if (taken !== 'kept') {
+        if (!taken) {
           this.#needDrain = true;
           this.#awaitDrain();
         }
-        return result;
+        return taken;
       }
-      this.#awaitDrain();
     }
-    this.#queue(frame);
-    return false;
-  }
-
-  /** Queues a plain frame within both caps; its size is measured here, where it is refused. */
-  #queue(frame: Out): void {
     const size = this.#count(frame, undefined);
     this.#outbox.push({ kind: 'frame', frame, size });
     this.#needDrain = true;
+    return false;
   }
 
   /**
@@ -376,19 +371,18 @@ export class SendBuffer<Out> {
    * when it cannot be encoded.
    */
   #count(value: unknown, request: Pending | undefined): number {
-    const { frames, bytes } = this.#limits;
-    if (this.#queuedFrames >= frames) {
-      const items = request ? 'frames and body chunks' : 'frames';
-      throw new SendQueueFullError(`${whose(request)}${frames} ${items} are queued already (maxQueued)`, {
-        limit: frames,
-      });
+    const { maxQueued, maxQueuedBytes } = this.#caps;
+    if (this.#queuedFrames >= maxQueued) {
+      throw new SendQueueFullError(
+        `${refused(request)} cannot be queued: ${maxQueued} frames and body chunks are queued already (maxQueued)`,
+        { limit: maxQueued },
+      );
     }
     const size = msgpackSize(value);
-    if (this.#queuedBytes + size > bytes) {
-      const item = request ? 'the body chunk' : 'the frame';
+    if (this.#queuedBytes + size > maxQueuedBytes) {
       throw new SendQueueFullError(
-        `${whose(request)}${this.#queuedBytes} bytes are queued already and ${item} needs ${size}; the cap is ${bytes} (maxQueuedBytes)`,
-        { limit: bytes, unit: 'bytes' },
+        `${refused(request)} needs ${size} bytes, but ${this.#queuedBytes} of the ${maxQueuedBytes} allowed are queued already (maxQueuedBytes)`,
+        { limit: maxQueuedBytes, unit: 'bytes' },
       );
     }
     this.#queuedFrames++;
@@ -412,38 +406,37 @@ export class SendBuffer<Out> {
    */
   resendFirst(requests: readonly Pending[]): void {
     if (requests.length === 0) return;
-    const runs = new Set<BodyRun>();
-    for (const request of requests) {
-      const run = stopBody(request);
-      if (run) runs.add(run);
-    }
-    const rest = this.#without(this.#outbox.drain(), runs);
-    this.#outbox = new Fifo();
+    this.#stopBodies(requests);
+    const rest = this.#outbox.drain();
     for (const request of requests) this.#outbox.push({ kind: 'request', request });
-    for (const item of rest.drain()) this.#outbox.push(item);
+    for (const item of rest) this.#outbox.push(item);
   }
 
   /**
-   * On close: empties the queue, handing its plain frames to the link while it takes them, and
-   * returns those it did not take (queued requests are dropped: they are being cancelled).
+   * Empties the queue and returns its plain messages, oldest first (queued requests are dropped:
+   * they are being cancelled). Given a `link` (on close), it first hands them to it while it takes
+   * them, and returns only those it did not take.
    */
-  flush(): Out[] {
+  takeMessages(link?: Link<unknown>): Out[] {
     const leftover: Out[] = [];
-    for (let item = this.#outbox.shift(); item; item = this.#outbox.shift()) {
+    for (const item of this.#outbox.drain()) {
       if (item.kind !== 'frame') continue;
-      let handed = false;
-      if (this.link && leftover.length === 0) {
-        try {
-          handed = this.#sendOwn(this.link, [PLAIN, item.frame]) !== 'full';
-        } catch {
-          handed = false;
-        }
+      if (leftover.length > 0 || !link || !this.#handOver(link, [PLAIN, item.frame])) {
+        leftover.push(item.frame as Out);
       }
-      if (!handed) leftover.push(item.frame as Out);
     }
     this.#queuedFrames = 0;
     this.#queuedBytes = 0;
     return leftover;
+  }
+
+  /** Whether `link` took `envelope`; it may also refuse it, or throw (closed, not encodable). */
+  #handOver(link: Link<unknown>, envelope: unknown[]): boolean {
+    try {
+      return this.#sendOwn(link, envelope) !== 'full';
+    } catch {
+      return false;
+    }
   }
 
   /** The stream ends: nothing is sent any more, and nothing waits for the link. */
@@ -452,23 +445,11 @@ export class SendBuffer<Out> {
     this.#bodiesWaiting = [];
     this.stopWaiting();
   }
-
-  /** Empties the queue and returns its plain messages, oldest first. */
-  takeMessages(): Out[] {
-    const messages = this.#outbox
-      .drain()
-      .filter((item) => item.kind === 'frame')
-      .map((item) => item.frame as Out);
-    this.#outbox = new Fifo();
-    this.#queuedFrames = 0;
-    this.#queuedBytes = 0;
-    return messages;
-  }
 }
 
-/** How a message about the queue starts: "Request 7: " for a chunk of its body, nothing for a frame. */
-function whose(request: Pending | undefined): string {
-  return request ? `Request ${request.id}: ` : '';
+/** What the full queue refused, as its message says it: "Request 7: the body chunk", or "The frame". */
+function refused(request: Pending | undefined): string {
+  return request ? `Request ${request.id}: the body chunk` : 'The frame';
 }
 
 /** Unsubscribes the body of `request`, if it runs, and returns its run. */
@@ -476,20 +457,6 @@ function stopBody(request: Pending): BodyRun | undefined {
   const run = request.run;
   if (!run) return undefined;
   request.run = undefined;
-  run.stopped = true;
   run.stop.next();
-  run.subscription?.unsubscribe();
   return run;
-}
-
-/**
- * The error of a request with a streamed body on a connection whose handshake settled a requests
- * layer older than {@link BODY_VERSION} (such a request never gets an id).
- * @internal
- */
-export function bodyUnsupported(version: number): RequestBodyUnsupportedError {
-  return new RequestBodyUnsupportedError(
-    `A request with a streamed body needs requests layer v${BODY_VERSION}, but the connection's handshake settled requests v${version}: the server speaks requests v${version}`,
-    { version, needs: BODY_VERSION },
-  );
 }

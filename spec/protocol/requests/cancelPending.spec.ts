@@ -17,7 +17,18 @@ import {
   type RequestHandler,
   type RequestLink,
 } from 'rx-lifeline';
-import { catchError, concat, map, NEVER, of, timer, VirtualTimeScheduler, type Observable } from 'rxjs';
+import {
+  catchError,
+  concat,
+  map,
+  NEVER,
+  of,
+  Subject,
+  timer,
+  VirtualTimeScheduler,
+  type Observable,
+} from 'rxjs';
+import { RecordingLink } from 'rx-lifeline/testing';
 import type { TestScheduler } from 'rxjs/testing';
 import { clientOn, serveOn, serveSessionsOn } from './support.js';
 import { feedLayer, INT64_FRAME, oddValue, peerFrame, unhandledDuring, type Fed } from '../peer-input.js';
@@ -443,6 +454,28 @@ describe('cancelPending', () => {
       }, 2);
       cleanup(testScheduler, 20, subscription, server);
     });
+  });
+
+  it('a message sent while the connection has ended but its disconnected event has not come yet is queued, not refused', () => {
+    const source = new Subject<TransportEvent>();
+    const [first, second] = [new RecordingLink(), new RecordingLink()];
+    let link: RequestLink | undefined;
+    let error: unknown;
+    const subscription = source.pipe(cancelPending()).subscribe({
+      next: (event) => {
+        if (event.type === 'request-link') link = event.link;
+      },
+      error: (e: unknown) => (error = e),
+    });
+    source.next({ type: 'connected', link: first });
+    first.end();
+    // The request link outlives connections: the message waits for the next one.
+    expect(link!.send('m')).to.equal(false);
+    expect(link!.queued).to.equal(1);
+    source.next({ type: 'connected', link: second });
+    expect(second.sent).to.deep.equal([[0, 'm']]);
+    expect(error).to.equal(undefined);
+    subscription.unsubscribe();
   });
 
   it('caps pending requests: one more fails at once with PendingRequestsFullError', () => {

@@ -78,3 +78,30 @@ describe('PendingRequests.connectionLost', () => {
     ]);
   });
 });
+
+describe('PendingRequests: what an AmbiguousOutcomeError says', () => {
+  it('what happened to the request, then that it may have run, or how much of its response had come', () => {
+    const { requests, errors, handed } = handedThree();
+    handed[1]!.values = 2;
+    requests.connectionLost(
+      { lastFrame: 'unknown', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 3 },
+      3,
+      undefined,
+    );
+    expect([1, 2].map((id) => (errors.get(id) as Error).message)).to.deep.equal([
+      'Request 1: the connection broke after it was sent; it may or may not have been executed',
+      'Request 2: the connection broke after it was sent; 2 response values had come, the rest is lost',
+    ]);
+  });
+
+  it('a moved session fails the requests the gone process took, and leaves the later ones waiting', () => {
+    const { requests, errors } = handedThree();
+    // The new process has frames 0 and 1: requests 1 and 2 reached the gone one.
+    expect(requests.moved(2, undefined)).to.deep.equal([]);
+    expect([...errors.keys()]).to.deep.equal([1, 2]);
+    expect((errors.get(1) as Error).message).to.equal(
+      'Request 1: the server process that took it is gone (the session moved to another one); it may or may not have been executed',
+    );
+    expect(requests.size).to.equal(1);
+  });
+});
