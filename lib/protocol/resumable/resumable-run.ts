@@ -101,7 +101,7 @@ export class ResumableRun<In, Out>
    * subscription's teardown.
    */
   start(source: Observable<{ readonly type: string }>): () => void {
-    const teardown = () => this.#teardown();
+    const teardown = () => void this.#stop();
     if (!this.#restore()) return teardown;
     // A journal that fails on its own (taken over by another tab) ends the stream now.
     const failure$ = this.#settings.journal?.failure$;
@@ -114,11 +114,7 @@ export class ResumableRun<In, Out>
 
   /** Ends the stream with `error`, once (the side's owner hook, and every fatal path). */
   endNow(error: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#upstream.unsubscribe();
-    this.#side.dispose();
-    this.#subscriber.error(error);
+    if (this.#stop()) this.#subscriber.error(error);
   }
 
   // The source's observer. Nothing throws out of `next`, whatever the peer sent: RxJS would report
@@ -143,10 +139,7 @@ export class ResumableRun<In, Out>
   }
 
   complete(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#side.dispose();
-    this.#subscriber.complete();
+    if (this.#stop()) this.#subscriber.complete();
   }
 
   // The session link's hooks.
@@ -168,13 +161,7 @@ export class ResumableRun<In, Out>
     // reconnectWith completes when the link it handed out was closed by this side.
     if (inner && this.#phase === 'live') this.#side.whenAllWritten(() => this.#sayGoodbye(reason));
     else if (inner) inner.close(reason);
-    else {
-      if (!this.#journalDid((journal) => journal.clear())) return;
-      this.#ended = true;
-      this.#upstream.unsubscribe();
-      this.#side.dispose();
-      this.#subscriber.complete();
-    }
+    else if (this.#journalDid((journal) => journal.clear())) this.complete();
   }
 
   isClosed(): boolean {
@@ -201,10 +188,13 @@ export class ResumableRun<In, Out>
     }
   }
 
-  #teardown(): void {
+  /** Stops everything once: `false` when it had stopped already. */
+  #stop(): boolean {
+    if (this.#ended) return false;
     this.#ended = true;
     this.#upstream.unsubscribe();
     this.#side.dispose();
+    return true;
   }
 
   /** A session a journal kept: resumed on the first connection, its frames replayed. */

@@ -172,21 +172,27 @@ export class SessionSide<Out> {
   send(frame: Out): boolean {
     const sizeOf = this.#options.sizeOf;
     if (this.#commits) return this.#keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
-    const link = this.#link;
-    if (sizeOf === undefined && link && this.#sentThrough === this.buffer.nextSeq - 1 && !this.#drainWait) {
-      return this.#sendMeasured(link, frame);
-    }
-    return this.#keep(frame, sizeOf === undefined ? msgpackSize(frame) : sizeOf(frame));
+    const link = this.#writableLink();
+    if (sizeOf === undefined && link) return this.#sendMeasured(link, frame);
+    return this.#keep(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+  }
+
+  /** The attached link when the next frame may go to it now: it has every frame before, and is not waiting to drain. */
+  #writableLink(): Link<unknown> | undefined {
+    return this.#sentThrough === this.lastSeq && !this.#drainWait ? this.#link : undefined;
+  }
+
+  /** Refuses a frame of `size` bytes that does not fit (the sender then waits for `drain$`). */
+  #checkRoom(frame: Out, size: number): void {
+    if (this.buffer.fits(size)) return;
+    this.#wantsDrain = true;
+    this.buffer.append(frame, size); // throws ReplayBufferFullError with the details
   }
 
   /** Writes `frame` on `link` at once and keeps it with the size the link measured. */
   #sendMeasured(link: Link<unknown>, frame: Out): boolean {
-    const buffer = this.buffer;
-    if (!buffer.fits(1)) {
-      this.#wantsDrain = true;
-      buffer.append(frame, 1); // throws ReplayBufferFullError with the details
-    }
-    const seq = buffer.nextSeq;
+    this.#checkRoom(frame, 1);
+    const seq = this.buffer.nextSeq;
     const before = link.bufferedBytes;
     const ready = this.#write(link, seq, frame);
     // Not written: queue it, measured exactly.
@@ -195,7 +201,23 @@ export class SessionSide<Out> {
     this.#tell('sent', seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
-    buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
+    this.buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
+    return this.#written(link, seq, ready);
+  }
+
+  /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
+  #keep(frame: Out, size: number): boolean {
+    this.#checkRoom(frame, size);
+    const seq = this.buffer.nextSeq;
+    const link = this.#writableLink();
+    const ready = link && this.#write(link, seq, frame);
+    this.buffer.append(frame, size);
+    this.#tell('sent', seq, frame);
+    return ready === undefined ? this.#answer(false) : this.#written(link!, seq, ready);
+  }
+
+  /** Frame `seq` went to `link`, which answered `ready`; returns what `send` returns. */
+  #written(link: Link<unknown>, seq: number, ready: boolean): boolean {
     this.#sentThrough = this.#writtenThrough = seq;
     // The link asks to wait: the next frames stay in the buffer until it drains.
     if (!ready) this.#awaitDrain(link);
@@ -209,29 +231,6 @@ export class SessionSide<Out> {
     return ok;
   }
 
-  /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
-  #keep(frame: Out, size: number): boolean {
-    const buffer = this.buffer;
-    if (!buffer.fits(size)) {
-      this.#wantsDrain = true;
-      buffer.append(frame, size); // throws ReplayBufferFullError with the details
-    }
-    const seq = buffer.nextSeq;
-    const link = this.#link;
-    let written = false;
-    let ready = false;
-    if (link && this.#sentThrough === seq - 1 && !this.#drainWait) {
-      const answer = this.#write(link, seq, frame);
-      written = answer !== undefined;
-      ready = answer === true;
-    }
-    buffer.append(frame, size);
-    this.#tell('sent', seq, frame);
-    if (written) this.#sentThrough = this.#writtenThrough = seq;
-    if (written && !ready) this.#awaitDrain(link!);
-    return this.#answer(ready);
-  }
-
   /**
    * With a journal that commits: keeps `frame` and tells the journal, and writes nothing yet. The
    * turn's commit runs once, on the asap scheduler (after the code that sends, before the link's own
@@ -239,14 +238,10 @@ export class SessionSide<Out> {
    * if written: a link attached and not asking to wait, and the buffer below its high-water mark.
    */
   #keepUntilCommit(frame: Out, size: number): boolean {
-    const buffer = this.buffer;
-    if (!buffer.fits(size)) {
-      this.#wantsDrain = true;
-      buffer.append(frame, size); // throws ReplayBufferFullError with the details
-    }
+    this.#checkRoom(frame, size);
     // The journal first: a frame it refuses (full, taken over) is not kept here either.
-    this.#journal!.sent(buffer.nextSeq, frame);
-    buffer.append(frame, size);
+    this.#journal!.sent(this.buffer.nextSeq, frame);
+    this.buffer.append(frame, size);
     this.commitSoon();
     return this.#answer(this.#link !== undefined && !this.#drainWait);
   }
@@ -459,12 +454,9 @@ export class SessionSide<Out> {
     }
     this.buffer.reset(first);
     for (const { frame } of frames) this.buffer.push(frame as Out, msgpackSize(frame));
-    this.received = received;
-    if (this.#commits) this.#commits.received = received;
-    // Any of them may have left before the crash: none counts as never written.
-    this.#writtenThrough = lastSeq;
-    // The journal had them: they are durable already.
-    if (this.#commits) this.#commits.through = lastSeq;
+    // Any of them may have left before the crash: none counts as never written. The journal had
+    // them: they are durable already.
+    this.#startFrom(received, lastSeq);
   }
 
   /** Forgets everything and numbers from 1 again (a session reset). */
@@ -472,10 +464,18 @@ export class SessionSide<Out> {
     this.#forgetCommits();
     this.detach();
     this.buffer.reset();
-    this.received = 0;
-    if (this.#commits) this.#commits.received = 0;
-    this.#writtenThrough = 0;
-    if (this.#commits) this.#commits.through = 0;
+    this.#startFrom(0, 0);
+  }
+
+  /** Sets what was received and written so far, both durable already (a reset or a restore). */
+  #startFrom(received: number, written: number): void {
+    this.received = received;
+    this.#writtenThrough = written;
+    const commits = this.#commits;
+    if (commits) {
+      commits.received = received;
+      commits.through = written;
+    }
   }
 
   dispose(): void {
