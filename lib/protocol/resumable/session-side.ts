@@ -19,7 +19,7 @@ import {
   checkScheduler,
 } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
-import { ReplayBuffer } from './replay-buffer.js';
+import { isFrameSize, ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, isCount, isId, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
@@ -81,7 +81,7 @@ export function resolveSideOptions<Out>(where: string, config: SideConfig<Out>):
 function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (frame: Out) => number {
   return (frame) => {
     const size = sizeOf(frame);
-    if (typeof size === 'number' && size >= 0 && size <= Number.MAX_SAFE_INTEGER) return size;
+    if (isFrameSize(size)) return size;
     throw new TypeError(
       `${where}: sizeOf must return a frame's size in bytes, a number ≥ 0; it returned ${describeValue(size)}`,
     );
