@@ -369,7 +369,7 @@ export class ResumableRun<In, Out>
     if (refusal.reason === 'version') {
       return this.endNow(
         layerError(
-          `the server speaks no version in [${MIN_VERSION}, ${MAX_VERSION}] (refused: version); a server that pipes acceptHandshake() refuses this way a client without handshake(): pipe handshake() first on the transport`,
+          `the server speaks no version in [${MIN_VERSION}, ${MAX_VERSION}] (refused: version); if it pipes acceptHandshake(), pipe handshake() first on this transport`,
           this.#inner,
         ),
       );
