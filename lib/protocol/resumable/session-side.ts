@@ -113,8 +113,11 @@ export class SessionSide<Out> {
   #drainWait: Subscription | undefined;
   #drained: Subject<void> | undefined;
   #wantsDrain = false;
-  /** The state of a journal that commits; none without one (a server without a store). */
-  readonly #commits: JournalCommits | undefined;
+  /**
+   * The state of a journal that commits; none without one (a server without a store). Replaced by
+   * `reset` and `dispose`: an asynchronous commit begun before then finds it changed.
+   */
+  #commits: JournalCommits | undefined;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   #allWritten: (() => void) | undefined;
 
@@ -263,7 +266,6 @@ export class SessionSide<Out> {
     }
     const through = this.lastSeq;
     const received = this.received;
-    const generation = commits.generation;
     const waiters = commits.waiters;
     commits.waiters = undefined;
     let result: void | PromiseLike<void>;
@@ -276,15 +278,14 @@ export class SessionSide<Out> {
     commits.running = true;
     thenOrFail(
       result,
-      () => this.#settled(generation, () => this.#committed(through, received, waiters)),
-      (error: unknown) => this.#settled(generation, () => this.#owner.endNow(error)),
+      () => this.#settled(commits, () => this.#committed(through, received, waiters)),
+      (error: unknown) => this.#settled(commits, () => this.#owner.endNow(error)),
     );
   }
 
   /** An asynchronous commit ended: `then` runs unless the side was reset or disposed since. */
-  #settled(generation: number, then: () => void): void {
-    const commits = this.#commits!;
-    if (generation !== commits.generation) return;
+  #settled(commits: JournalCommits, then: () => void): void {
+    if (commits !== this.#commits) return;
     commits.running = false;
     try {
       then();
@@ -292,7 +293,7 @@ export class SessionSide<Out> {
       // Not out of a promise's callback, where nothing would hear it (a journal's call that threw).
       return this.#owner.endNow(error);
     }
-    if (commits.again && generation === commits.generation) {
+    if (commits.again && commits === this.#commits) {
       commits.again = false;
       this.commitSoon();
     }
@@ -306,7 +307,6 @@ export class SessionSide<Out> {
     if (received > commits.received) commits.received = received;
     // Written first: a waiter then finds on the link every frame the commit made durable.
     this.#pump();
-    this.#maybeDrain();
     if (waiters) for (const then of waiters) then();
   }
 
@@ -378,7 +378,6 @@ export class SessionSide<Out> {
     this.#sentThrough = peerReceived;
     const replayed = this.lastSeq - peerReceived;
     this.#pump();
-    this.#maybeDrain();
     return replayed;
   }
 
@@ -491,11 +490,7 @@ export class SessionSide<Out> {
     const commits = this.#commits;
     if (!commits) return;
     commits.task?.unsubscribe();
-    commits.task = undefined;
-    commits.running = false;
-    commits.again = false;
-    commits.waiters = undefined;
-    commits.generation++;
+    this.#commits = new JournalCommits();
   }
 
   /**
@@ -529,7 +524,10 @@ export class SessionSide<Out> {
     this.#drained.next();
   }
 
-  /** Writes the buffered frames the link has not had yet, until it is full. */
+  /**
+   * Writes the buffered frames the link has not had yet, until it is full; once it has them all,
+   * calls the `whenAllWritten` callback and emits `drain$` if a sender waits.
+   */
   #pump(): void {
     const link = this.#link;
     if (!link) return;
@@ -552,6 +550,7 @@ export class SessionSide<Out> {
     const then = this.#allWritten;
     this.#allWritten = undefined;
     then?.();
+    this.#maybeDrain();
   }
 
   /**
@@ -579,11 +578,10 @@ export class SessionSide<Out> {
     this.#drainWait?.unsubscribe();
     this.#drainWait = undefined;
     this.#pump();
-    this.#maybeDrain();
   }
 
   #noteUnacked(): void {
-    if (++this.#unacked >= this.#options.ackEvery) this.#sendAck();
+    if (++this.#unacked >= this.#options.ackEvery) this.acknowledge();
     else if (this.#unacked === 1) this.#ackWithin(this.#options.ackInterval);
   }
 
@@ -600,15 +598,11 @@ export class SessionSide<Out> {
     if (this.#unacked === 0) return;
     const wait = (this.#ackDue ?? 0) - this.#options.scheduler.now();
     if (wait > 0) this.#ackTimer = this.#options.scheduler.schedule(() => this.#onAckTimer(), wait);
-    else this.#sendAck();
+    else this.acknowledge();
   }
 
   /** Acks at once what was received (after a handshake: proof that the welcome arrived). */
   acknowledge(): void {
-    this.#sendAck();
-  }
-
-  #sendAck(): void {
     const ack = this.ackable;
     // What a committing journal has not kept yet stays unacked: acked `ackInterval` from now.
     this.#unacked = this.received - ack;
@@ -632,8 +626,6 @@ class JournalCommits {
   /** An asynchronous commit is in flight; `again`: another is due after it. */
   running = false;
   again = false;
-  /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
-  generation = 0;
   /** Waiting for the next commit that starts (see `whenCommitted`). */
   waiters: (() => void)[] | undefined;
 }
