@@ -144,11 +144,10 @@ export class ResumableRun<In, Out>
 
   // The session link's hooks.
   send(frame: Out): boolean {
-    if (this.#settings.onOverflow === 'error') return this.#side.send(frame);
     try {
       return this.#side.send(frame);
     } catch (error) {
-      if (!ReplayBufferFullError.is(error)) throw error;
+      if (this.#settings.onOverflow === 'error' || !ReplayBufferFullError.is(error)) throw error;
       this.#subscriber.next({ type: 'overflow', frame, error });
       return false;
     }
@@ -200,19 +199,15 @@ export class ResumableRun<In, Out>
   /** A session a journal kept: resumed on the first connection, its frames replayed. */
   #restore(): boolean {
     let saved: JournalState | undefined;
-    try {
-      saved = this.#settings.journal?.restore();
-      if (saved) {
-        this.#side.restore(saved);
-        this.#sessionId = saved.session;
-        this.#token = saved.token;
-      }
-    } catch (error) {
-      this.endNow(error);
-      return false;
-    }
-    if (saved) this.#subscriber.next({ type: 'restored', state: saved });
-    return true;
+    const restored = this.#journalDid((journal) => {
+      saved = journal.restore();
+      if (!saved) return;
+      this.#side.restore(saved);
+      this.#sessionId = saved.session;
+      this.#token = saved.token;
+    });
+    if (restored && saved) this.#subscriber.next({ type: 'restored', state: saved });
+    return restored;
   }
 
   #onEvent(event: { readonly type: string }): void {

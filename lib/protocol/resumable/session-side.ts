@@ -320,9 +320,9 @@ export class SessionSide<Out> {
     if (!commits) return then();
     (commits.waiters ??= []).push(then);
     if (commits.running) return this.commitSoon();
-    // Now rather than at the end of the turn: a synchronous journal calls back at once.
+    // Now rather than at the end of the turn (the commit forgets its task): a synchronous journal
+    // calls back at once.
     commits.task?.unsubscribe();
-    commits.task = undefined;
     this.#commit();
   }
 
