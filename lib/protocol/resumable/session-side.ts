@@ -143,10 +143,6 @@ export class SessionSide<Out> {
     return this.buffer.nextSeq - 1;
   }
 
-  get attached(): boolean {
-    return this.#link !== undefined;
-  }
-
   get info(): LinkInfo | undefined {
     return this.#link?.info;
   }
@@ -245,12 +241,12 @@ export class SessionSide<Out> {
     // The journal first: a frame it refuses (full, taken over) is not kept here either.
     this.#journal!.sent(this.buffer.nextSeq, frame);
     this.buffer.append(frame, size);
-    this.commitSoon();
+    this.#commitSoon();
     return this.#answer(this.#link !== undefined && !this.#drainWait);
   }
 
   /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
-  commitSoon(): void {
+  #commitSoon(): void {
     const commits = this.#commits;
     if (commits) commits.task ??= asapScheduler.schedule(() => this.#commit());
   }
@@ -295,7 +291,7 @@ export class SessionSide<Out> {
     }
     if (commits.again && commits === this.#commits) {
       commits.again = false;
-      this.commitSoon();
+      this.#commitSoon();
     }
   }
 
@@ -319,7 +315,7 @@ export class SessionSide<Out> {
     const commits = this.#commits;
     if (!commits) return then();
     (commits.waiters ??= []).push(then);
-    if (commits.running) return this.commitSoon();
+    if (commits.running) return this.#commitSoon();
     // Now rather than at the end of the turn (the commit forgets its task): a synchronous journal
     // calls back at once.
     commits.task?.unsubscribe();
@@ -339,13 +335,11 @@ export class SessionSide<Out> {
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
   delivered(seq: number): void {
-    if (!this.#journal) return;
     this.#tell('received', seq);
-    this.commitSoon();
   }
 
   /**
-   * Tells the journal of a frame sent, acked or received. What it throws (a refusal of its own, or
+   * Tells the journal of a frame sent, acked or received, for the turn's commit. What it throws (a refusal of its own, or
    * a bug) ends the stream at once with that very error, and is thrown on for the caller to stop: a
    * frame being handled then ends no second time, as a ProtocolError that blames the peer, and a
    * frame already handed to the link is not followed by others numbered out of step.
@@ -360,6 +354,7 @@ export class SessionSide<Out> {
       this.#owner.endNow(error);
       throw error;
     }
+    this.#commitSoon();
   }
 
   /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
@@ -510,7 +505,6 @@ export class SessionSide<Out> {
   #trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
     this.#tell('acked', ack);
-    this.commitSoon();
     if (this.#sentThrough < ack) this.#sentThrough = ack;
     if (this.#writtenThrough < ack) this.#writtenThrough = ack;
     this.#maybeDrain();
