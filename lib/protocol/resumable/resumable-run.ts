@@ -101,15 +101,15 @@ export class ResumableRun<In, Out>
    * subscription's teardown.
    */
   start(source: Observable<{ readonly type: string }>): () => void {
-    const teardown = () => void this.#stop();
-    if (!this.#restore()) return teardown;
-    // A journal that fails on its own (taken over by another tab) ends the stream now.
-    const failure$ = this.#settings.journal?.failure$;
-    // One that errors instead of emitting says the same: an error nobody heard would be uncaught.
-    const fail = (error: unknown) => this.endNow(error);
-    if (failure$) this.#upstream.add(failure$.subscribe({ next: fail, error: fail }));
-    if (!this.#ended) this.#upstream.add(source.subscribe(this));
-    return teardown;
+    if (this.#restore()) {
+      // A journal that fails on its own (taken over by another tab) ends the stream now.
+      const failure$ = this.#settings.journal?.failure$;
+      // One that errors instead of emitting says the same: an error nobody heard would be uncaught.
+      const fail = (error: unknown) => this.endNow(error);
+      if (failure$) this.#upstream.add(failure$.subscribe({ next: fail, error: fail }));
+      if (!this.#ended) this.#upstream.add(source.subscribe(this));
+    }
+    return () => void this.#stop();
   }
 
   /** Ends the stream with `error`, once (the side's owner hook, and every fatal path). */
