@@ -155,8 +155,7 @@ export class ReplayBuffer<T> {
   at(seq: number): T | undefined {
     if (typeof seq !== 'number') return undefined;
     const index = seq - this.#first;
-    if (!this.#frames || index < 0 || index >= this.length) return undefined;
-    return this.#frames[this.#head + index];
+    return index >= 0 && index < this.length ? this.#frames?.[this.#head + index] : undefined;
   }
 
   /** Drops every frame with `seq` ≤ `through` (an ack). Returns how many were dropped. */

@@ -176,7 +176,7 @@ export class SessionSide<Out> {
     return this.#keep(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
   }
 
-  /** The attached link when the next frame may go to it now: it has every frame before, and is not waiting to drain. */
+  /** The attached link when the next frame may go to it now: it had every frame before, and does not ask to wait. */
   #writableLink(): Link<unknown> | undefined {
     return this.#sentThrough === this.lastSeq && !this.#drainWait ? this.#link : undefined;
   }
