@@ -83,7 +83,7 @@ function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (fra
     const size = sizeOf(frame);
     if (isFrameSize(size)) return size;
     throw new TypeError(
-      `${where}: sizeOf must return a frame's size in bytes, a number ≥ 0; it returned ${describeValue(size)}`,
+      `${where}: sizeOf must return a number of bytes ≥ 0, it returned ${describeValue(size)}`,
     );
   };
 }
