@@ -176,7 +176,10 @@ export class SessionSide<Out> {
     return this.#keep(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
   }
 
-  /** The attached link when the next frame may go to it now: it had every frame before, and does not ask to wait. */
+  /**
+   * The attached link, when the next frame may go to it now: it had every frame before, and does not
+   * ask to wait.
+   */
   #writableLink(): Link<unknown> | undefined {
     return this.#sentThrough === this.lastSeq && !this.#drainWait ? this.#link : undefined;
   }
@@ -339,10 +342,11 @@ export class SessionSide<Out> {
   }
 
   /**
-   * Tells the journal of a frame sent, acked or received, for the turn's commit. What it throws (a refusal of its own, or
-   * a bug) ends the stream at once with that very error, and is thrown on for the caller to stop: a
-   * frame being handled then ends no second time, as a ProtocolError that blames the peer, and a
-   * frame already handed to the link is not followed by others numbered out of step.
+   * Tells the journal of a frame sent, acked or received, for the turn's commit. What it throws (a
+   * refusal of its own, or a bug) ends the stream at once with that very error, and is thrown on for
+   * the caller to stop: a frame being handled then ends no second time, as a ProtocolError that
+   * blames the peer, and a frame already handed to the link is not followed by others numbered out
+   * of step.
    */
   #tell(call: 'sent' | 'acked' | 'received', seq: number, frame?: unknown): void {
     const journal = this.#journal;
@@ -595,7 +599,10 @@ export class SessionSide<Out> {
     else this.acknowledge();
   }
 
-  /** Acks at once what was received (after a handshake: proof that the welcome arrived). */
+  /**
+   * Acks at once what was received: after a handshake (proof that the welcome arrived), and when
+   * `ackEvery` or `ackInterval` says it is time.
+   */
   acknowledge(): void {
     const ack = this.ackable;
     // What a committing journal has not kept yet stays unacked: acked `ackInterval` from now.
