@@ -3,7 +3,7 @@
  * its session.
  * @packageDocumentation
  */
-import { Observable, Subject } from 'rxjs';
+import { ReplaySubject, type Observable } from 'rxjs';
 import { msgpackCodec } from '../../codec/codec.js';
 import { Fifo } from '../../internal/fifo.js';
 import { describeError } from '../../internal/describe-value.js';
@@ -109,8 +109,8 @@ export interface IndexedDbSessionJournal extends SessionJournal {
    * {@link JournalHeldError}, `'taken-over'`, as soon as the Web Locks API revokes this tab's
    * lock), or the browser closed or another page deleted the database (an
    * {@link IndexedDbJournalError}, `'storage'`). `resumable({ journal })` fails its stream with
-   * it at once, even when idle. A subscriber after the failure gets it at once. It does not emit
-   * for `close()`.
+   * it at once, even when idle. A subscriber after the failure gets it, and the completion, at
+   * once. It does not emit for `close()`.
    */
   readonly failure$: Observable<Error>;
   /**
@@ -303,14 +303,10 @@ class IdbJournal implements IndexedDbSessionJournal {
   readonly #codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
   /** This opening's number in the database: a write finding a newer one was taken over. */
   readonly #owner: number;
-  /** Emits `failure` once it is set by anything but `close()`. */
-  readonly #failed = new Subject<Error>();
+  /** Emits `failure` once it is set by anything but `close()`, and completes; replays both. */
+  readonly #failed = new ReplaySubject<Error>(1);
   /** See {@link IndexedDbSessionJournal.failure$}. */
-  readonly failure$ = new Observable<Error>((subscriber) => {
-    if (this.#failure && this.#failedOnItsOwn) return subscriber.next(this.#failure);
-    return this.#failed.subscribe(subscriber);
-  });
-  #failedOnItsOwn = false;
+  readonly failure$: Observable<Error> = this.#failed.asObservable();
 
   readonly #db: IDBDatabase;
   readonly #lock: TabLock;
@@ -576,7 +572,6 @@ class IdbJournal implements IndexedDbSessionJournal {
   #fail(failure: () => Error): Error {
     if (!this.#failure) {
       this.#failure = failure();
-      this.#failedOnItsOwn = true;
       this.#failed.next(this.#failure);
       this.#failed.complete();
     }

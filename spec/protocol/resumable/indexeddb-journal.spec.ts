@@ -410,9 +410,15 @@ describe('indexedDbJournal', () => {
         const read = db.transaction('frames').objectStore('frames').getAllKeys();
         const keys = await new Promise((resolve) => (read.onsuccess = () => resolve(read.result)));
         db.close();
-        return { refused, keys };
+        // A subscriber after the failure gets it, and the end, as one before it did.
+        const late: string[] = [];
+        journal.failure$.subscribe({
+          next: (error) => late.push(JournalHeldError.is(error) ? error.reason : String(error)),
+          complete: () => late.push('complete'),
+        });
+        return { refused, keys, late };
       });
-      expect(result).to.deep.equal({ refused: 'taken-over', keys: [1] });
+      expect(result).to.deep.equal({ refused: 'taken-over', keys: [1], late: ['taken-over', 'complete'] });
     });
 
     it('refuses every call once closed, and lets the next opening have the lock', async () => {
