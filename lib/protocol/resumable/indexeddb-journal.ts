@@ -496,7 +496,8 @@ class IdbJournal implements IndexedDbSessionJournal {
     if (ackedFrame) this.#lastAcked = { seq: acked!.seq, frame: ackedFrame.frame, bytes: acked!.bytes };
     seqs.forEach((seq, i) => {
       const stored = frames[i] as StoredFrame | undefined;
-      const own = stored !== undefined && !(stored instanceof Uint8Array);
+      // A layer's own frame is kept as { own: bytes }; anything but bytes or such a record is damage.
+      const own = typeof stored === 'object' && stored !== null && !(stored instanceof Uint8Array);
       const bytes = own ? (stored as { own?: unknown }).own : stored;
       // A frame that no longer decodes is left out: resumable refuses the state as damaged.
       const decoded = typeof seq === 'number' ? this.#decode(bytes) : undefined;
