@@ -268,22 +268,22 @@ class SessionEvents<In, Out> implements Observer<{ readonly type: string }> {
   }
 
   error(error: unknown): void {
-    this.#end({ status: 'closed', error });
+    if (this.#end({ status: 'closed', error })) this.messages.error(error);
   }
 
   complete(): void {
-    this.#end({ status: 'closed' });
+    if (this.#end({ status: 'closed' })) this.messages.complete();
   }
 
-  #end(state: ClientState): void {
-    if (this.closed) return;
+  /** Moves to the `closed` state and completes all but `messages`, once: `false` when closed already. */
+  #end(state: ClientState): boolean {
+    if (this.closed) return false;
     this.closed = true;
     this.states.next(state);
     this.states.complete();
     this.resets.complete();
     this.restored.complete();
     this.recovered.complete();
-    if (state.status === 'closed' && 'error' in state) this.messages.error(state.error);
-    else this.messages.complete();
+    return true;
   }
 }

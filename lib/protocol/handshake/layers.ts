@@ -137,6 +137,6 @@ export function unlisted(
   const result = event.handshake;
   if (!result || Object.hasOwn(result.layers, layer)) return undefined;
   return new TypeError(
-    `${operator} is piped, but the connection's handshake did not list '${layer}', so the peer was never told: add '${layer}' to handshake({ layers }) on a client, acceptHandshake({ layers }) on a server`,
+    `${operator} is piped, but the connection's handshake did not list '${layer}': add it to handshake({ layers }) on a client, acceptHandshake({ layers }) on a server`,
   );
 }

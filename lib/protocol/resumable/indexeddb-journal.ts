@@ -3,11 +3,20 @@
  * its session.
  * @packageDocumentation
  */
-import { Observable, Subject } from 'rxjs';
+import { ReplaySubject, type Observable } from 'rxjs';
 import { msgpackCodec } from '../../codec/codec.js';
 import { Fifo } from '../../internal/fifo.js';
 import { describeError } from '../../internal/describe-value.js';
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../../internal/validate.js';
+import {
+  checkBoolean,
+  checkKnownOptions,
+  checkNonEmptyString,
+  checkNumber,
+  checkOneOf,
+  describe,
+  type KnownOptions,
+  type NumberRule,
+} from '../../internal/validate.js';
 import { isLayerOwnFrame, layerOwnFrame } from '../../internal/layer-own-frame.js';
 import {
   loadAndClaim,
@@ -100,8 +109,8 @@ export interface IndexedDbSessionJournal extends SessionJournal {
    * {@link JournalHeldError}, `'taken-over'`, as soon as the Web Locks API revokes this tab's
    * lock), or the browser closed or another page deleted the database (an
    * {@link IndexedDbJournalError}, `'storage'`). `resumable({ journal })` fails its stream with
-   * it at once, even when idle. A subscriber after the failure gets it at once. It does not emit
-   * for `close()`.
+   * it at once, even when idle. A subscriber after the failure gets it, and the completion, at
+   * once. It does not emit for `close()`.
    */
   readonly failure$: Observable<Error>;
   /**
@@ -196,23 +205,19 @@ interface Config {
 }
 
 function checkOptions(name: unknown, options: IndexedDbJournalOptions): Config {
-  if (typeof name !== 'string' || name === '') {
-    throw new TypeError(`indexedDbJournal: name must be a non-empty string, got ${describe(name)}`);
-  }
+  checkNonEmptyString('indexedDbJournal', 'name', name);
   checkKnownOptions('indexedDbJournal', options, OPTIONS);
   const { maxFrames = 65_536, maxBytes = 4_194_304, takeOver = false, durability = 'strict' } = options;
-  checkNumber('indexedDbJournal', 'maxFrames', maxFrames, { min: 1, max: Infinity, integer: true });
-  checkNumber('indexedDbJournal', 'maxBytes', maxBytes, { min: 1, max: Infinity, integer: true });
-  if (typeof takeOver !== 'boolean') {
-    throw new TypeError(`indexedDbJournal: takeOver must be true or false, got ${describe(takeOver)}`);
-  }
-  if (durability !== 'strict' && durability !== 'relaxed') {
-    throw new TypeError(
-      `indexedDbJournal: durability must be 'strict' or 'relaxed', got ${describe(durability)}`,
-    );
-  }
-  return { maxFrames, maxBytes, takeOver, durability };
+  return {
+    maxFrames: checkNumber('indexedDbJournal', 'maxFrames', maxFrames, CAP),
+    maxBytes: checkNumber('indexedDbJournal', 'maxBytes', maxBytes, CAP),
+    takeOver: checkBoolean('indexedDbJournal', 'takeOver', takeOver),
+    durability: checkOneOf('indexedDbJournal', 'durability', durability, ['strict', 'relaxed']),
+  };
 }
+
+/** A cap: a whole number ≥ 1, or `Infinity` for none. */
+const CAP: NumberRule = { min: 1, max: Infinity, integer: true };
 
 function browserApis(name: string): { factory: IDBFactory; locks: LockManager } {
   const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
@@ -282,237 +287,241 @@ class Pending {
 }
 
 class IdbJournal implements IndexedDbSessionJournal {
-  private session_: string | undefined;
-  private token: string | undefined;
-  private lastSeq = 0;
-  private received_ = 0;
+  #session: string | undefined;
+  #token: string | undefined;
+  #lastSeq = 0;
+  #received = 0;
   /** `JournalState.lastAcked`, with its bytes as the database keeps them. */
-  private lastAcked: (JournalFrame & StoredLastAcked) | undefined;
-  private readonly kept = new Fifo<KeptFrame>();
-  private keptBytes = 0;
-  private pending = new Pending();
+  #lastAcked: (JournalFrame & StoredLastAcked) | undefined;
+  readonly #kept = new Fifo<KeptFrame>();
+  #keptBytes = 0;
+  #pending = new Pending();
   /** The newest commit's transaction, until it settles. */
-  private inFlight: Promise<void> | undefined;
+  #inFlight: Promise<void> | undefined;
   /** Why every call is refused now: closed, taken over, or IndexedDB failed. */
-  private failure: Error | undefined;
-  private readonly codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
+  #failure: Error | undefined;
+  readonly #codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
   /** This opening's number in the database: a write finding a newer one was taken over. */
-  private readonly owner: number;
-  /** Emits `failure` once it is set by anything but `close()`. */
-  private readonly failed = new Subject<Error>();
+  readonly #owner: number;
+  /** Emits `failure` once it is set by anything but `close()`, and completes; replays both. */
+  readonly #failed = new ReplaySubject<Error>(1);
   /** See {@link IndexedDbSessionJournal.failure$}. */
-  readonly failure$ = new Observable<Error>((subscriber) => {
-    if (this.failure && this.failedOnItsOwn) return subscriber.next(this.failure);
-    return this.failed.subscribe(subscriber);
-  });
-  private failedOnItsOwn = false;
+  readonly failure$: Observable<Error> = this.#failed.asObservable();
+
+  readonly #db: IDBDatabase;
+  readonly #lock: TabLock;
+  readonly #config: Config;
 
   constructor(
     readonly name: string,
-    private readonly db: IDBDatabase,
-    private readonly lock: TabLock,
+    db: IDBDatabase,
+    lock: TabLock,
     loaded: Loaded,
-    private readonly config: Config,
+    config: Config,
   ) {
-    this.owner = loaded.owner;
-    this.load(loaded);
-    void lock.stolen.then(() => this.takenOver());
+    this.#db = db;
+    this.#lock = lock;
+    this.#config = config;
+    this.#owner = loaded.owner;
+    this.#load(loaded);
+    void lock.stolen.then(() => this.#takenOver());
     db.onversionchange = () =>
-      this.broken('keep', new Error('another page deleted or upgraded the database'));
-    db.onclose = () => this.broken('keep', new Error('the browser closed the database'));
+      this.#broken('keep', new Error('another page deleted or upgraded the database'));
+    db.onclose = () => this.#broken('keep', new Error('the browser closed the database'));
   }
 
   get frames(): number {
-    return this.kept.length;
+    return this.#kept.length;
   }
 
   get bytes(): number {
-    return this.keptBytes;
+    return this.#keptBytes;
   }
 
   restore(): JournalState | undefined {
-    this.check();
-    if (this.lastSeq === 0 && this.session_ === undefined) return undefined;
+    this.#check();
+    if (this.#lastSeq === 0 && this.#session === undefined) return undefined;
     return {
-      session: this.session_,
-      token: this.token,
-      lastSeq: this.lastSeq,
-      received: this.received_,
-      frames: this.kept.toArray().map(({ seq, frame }) => ({ seq, frame })),
-      ...(this.lastAcked ? { lastAcked: { seq: this.lastAcked.seq, frame: this.lastAcked.frame } } : {}),
+      session: this.#session,
+      token: this.#token,
+      lastSeq: this.#lastSeq,
+      received: this.#received,
+      frames: this.#kept.toArray().map(({ seq, frame }) => ({ seq, frame })),
+      ...(this.#lastAcked ? { lastAcked: { seq: this.#lastAcked.seq, frame: this.#lastAcked.frame } } : {}),
     };
   }
 
   session(id: string, token: string): void {
-    this.check();
+    this.#check();
     if (typeof id !== 'string' || typeof token !== 'string') {
       throw new TypeError(
         `indexedDbJournal.session: id and token must be strings, got ${describe(id)} and ${describe(token)}`,
       );
     }
-    if (this.session_ !== undefined && this.session_ !== id) this.forget();
-    this.session_ = id;
-    this.token = token;
-    this.pending.counters = true;
+    if (this.#session !== undefined && this.#session !== id) this.#forget();
+    this.#session = id;
+    this.#token = token;
+    this.#pending.counters = true;
     // Durable as soon as IndexedDB allows: the next commit() resolves only after it.
-    this.flush();
+    this.#flush();
   }
 
   sent(seq: number, frame: unknown): void {
-    this.check();
+    this.#check();
     checkSeq('sent', seq, 1);
-    const bytes = this.encode(frame);
-    this.checkRoom(bytes.length);
-    this.kept.push({ seq, frame, size: bytes.length });
-    this.keptBytes += bytes.length;
-    this.lastSeq = seq;
-    this.pending.puts.set(seq, isLayerOwnFrame(frame) ? { own: bytes } : bytes);
-    this.pending.counters = true;
+    const bytes = this.#encode(frame);
+    this.#checkRoom(bytes.length);
+    this.#kept.push({ seq, frame, size: bytes.length });
+    this.#keptBytes += bytes.length;
+    this.#lastSeq = seq;
+    this.#pending.puts.set(seq, isLayerOwnFrame(frame) ? { own: bytes } : bytes);
+    this.#pending.counters = true;
   }
 
   acked(seq: number): void {
-    this.check();
+    this.#check();
     checkSeq('acked', seq, 0);
     let dropped = false;
     let newest: KeptFrame | undefined;
-    for (let first = this.kept.peek(); first && first.seq <= seq; first = this.kept.peek()) {
-      this.kept.shift();
-      this.keptBytes -= first.size;
+    for (let first = this.#kept.peek(); first && first.seq <= seq; first = this.#kept.peek()) {
+      this.#kept.shift();
+      this.#keptBytes -= first.size;
       dropped = true;
       if (!isLayerOwnFrame(first.frame)) newest = first;
     }
-    if (dropped) this.pending.ack(seq);
+    if (dropped) this.#pending.ack(seq);
     if (newest) {
-      this.lastAcked = { seq: newest.seq, frame: newest.frame, bytes: this.encode(newest.frame) };
-      this.pending.counters = true;
+      this.#lastAcked = { seq: newest.seq, frame: newest.frame, bytes: this.#encode(newest.frame) };
+      this.#pending.counters = true;
     }
   }
 
   received(seq: number): void {
-    this.check();
+    this.#check();
     checkSeq('received', seq, 0);
-    if (seq <= this.received_) return;
-    this.received_ = seq;
-    this.pending.counters = true;
+    if (seq <= this.#received) return;
+    this.#received = seq;
+    this.#pending.counters = true;
   }
 
   clear(): void {
-    this.check();
-    this.forget();
-    this.flush();
+    this.#check();
+    this.#forget();
+    this.#flush();
   }
 
   commit(): Promise<void> | undefined {
-    this.check();
-    this.flush();
-    return this.inFlight;
+    this.#check();
+    this.#flush();
+    return this.#inFlight;
   }
 
   close(): Promise<void> {
-    if (this.failure) return Promise.resolve();
-    this.flush();
-    const last = this.inFlight ?? Promise.resolve();
-    this.failure = new IndexedDbJournalError(
+    if (this.#failure) return Promise.resolve();
+    this.#flush();
+    const last = this.#inFlight ?? Promise.resolve();
+    this.#failure = new IndexedDbJournalError(
       `indexedDbJournal('${this.name}'): the journal is closed; open it again with indexedDbJournal(name)`,
       { journal: this.name, reason: 'closed' },
     );
     // Another tab's opening waits for this commit: IndexedDB runs them in the order they began.
-    this.lock.release();
-    this.db.close();
+    this.#lock.release();
+    this.#db.close();
     return last;
   }
 
   /** Starts a transaction with what is pending, if anything is. */
-  private flush(): void {
-    if (!this.pending.any) return;
-    const { wipe, ackedThrough, puts } = this.pending;
+  #flush(): void {
+    if (!this.#pending.any) return;
+    const { wipe, ackedThrough, puts } = this.#pending;
     const counters: StoredCounters = {
-      session: this.session_,
-      token: this.token,
-      lastSeq: this.lastSeq,
-      received: this.received_,
-      ...(this.lastAcked ? { lastAcked: { seq: this.lastAcked.seq, bytes: this.lastAcked.bytes } } : {}),
+      session: this.#session,
+      token: this.#token,
+      lastSeq: this.#lastSeq,
+      received: this.#received,
+      ...(this.#lastAcked ? { lastAcked: { seq: this.#lastAcked.seq, bytes: this.#lastAcked.bytes } } : {}),
     };
-    this.pending = new Pending();
+    this.#pending = new Pending();
     let written: Promise<'done' | 'taken-over'>;
     try {
       written = writeBatch(
-        this.db,
-        this.owner,
+        this.#db,
+        this.#owner,
         { wipe, ackedThrough, puts, counters },
-        this.config.durability,
+        this.#config.durability,
       );
     } catch (error) {
-      throw this.broken('write', error);
+      throw this.#broken('write', error);
     }
     const settled = written.then(
       (outcome) => {
-        if (outcome === 'taken-over') throw this.takenOver();
+        if (outcome === 'taken-over') throw this.#takenOver();
       },
       (error: unknown) => {
-        throw this.broken('write', error);
+        throw this.#broken('write', error);
       },
     );
-    this.inFlight = settled;
+    this.#inFlight = settled;
     // Forget the newest transaction once it settled; its failure stays in `failure`.
     settled.then(
-      () => this.settled(settled),
-      () => this.settled(settled),
+      () => this.#settled(settled),
+      () => this.#settled(settled),
     );
   }
 
-  private settled(done: Promise<void>): void {
-    if (this.inFlight === done) this.inFlight = undefined;
+  #settled(done: Promise<void>): void {
+    if (this.#inFlight === done) this.#inFlight = undefined;
   }
 
   /** Drops everything kept, in memory now and in the database at the next transaction. */
-  private forget(): void {
-    this.session_ = undefined;
-    this.token = undefined;
-    this.lastSeq = 0;
-    this.received_ = 0;
-    this.lastAcked = undefined;
-    this.kept.clear();
-    this.keptBytes = 0;
-    this.pending.wipeAll();
+  #forget(): void {
+    this.#session = undefined;
+    this.#token = undefined;
+    this.#lastSeq = 0;
+    this.#received = 0;
+    this.#lastAcked = undefined;
+    this.#kept.clear();
+    this.#keptBytes = 0;
+    this.#pending.wipeAll();
   }
 
-  private load({ counters, seqs, frames }: Loaded): void {
+  #load({ counters, seqs, frames }: Loaded): void {
     const state = counters as Partial<StoredCounters> | undefined;
-    this.session_ = typeof state?.session === 'string' ? state.session : undefined;
-    this.token = typeof state?.token === 'string' ? state.token : undefined;
-    this.lastSeq = typeof state?.lastSeq === 'number' ? state.lastSeq : 0;
-    this.received_ = typeof state?.received === 'number' ? state.received : 0;
+    this.#session = typeof state?.session === 'string' ? state.session : undefined;
+    this.#token = typeof state?.token === 'string' ? state.token : undefined;
+    this.#lastSeq = typeof state?.lastSeq === 'number' ? state.lastSeq : 0;
+    this.#received = typeof state?.received === 'number' ? state.received : 0;
     const acked = state?.lastAcked;
-    const ackedFrame = typeof acked?.seq === 'number' ? this.decode(acked.bytes) : undefined;
-    if (ackedFrame) this.lastAcked = { seq: acked!.seq, frame: ackedFrame.frame, bytes: acked!.bytes };
+    const ackedFrame = typeof acked?.seq === 'number' ? this.#decode(acked.bytes) : undefined;
+    if (ackedFrame) this.#lastAcked = { seq: acked!.seq, frame: ackedFrame.frame, bytes: acked!.bytes };
     seqs.forEach((seq, i) => {
       const stored = frames[i] as StoredFrame | undefined;
-      const own = stored !== undefined && !(stored instanceof Uint8Array);
+      // A layer's own frame is kept as { own: bytes }; anything but bytes or such a record is damage.
+      const own = typeof stored === 'object' && stored !== null && !(stored instanceof Uint8Array);
       const bytes = own ? (stored as { own?: unknown }).own : stored;
       // A frame that no longer decodes is left out: resumable refuses the state as damaged.
-      const decoded = typeof seq === 'number' ? this.decode(bytes) : undefined;
+      const decoded = typeof seq === 'number' ? this.#decode(bytes) : undefined;
       if (!decoded || (own && (typeof decoded.frame !== 'object' || decoded.frame === null))) return;
       const frame = own ? layerOwnFrame(decoded.frame as object) : decoded.frame;
-      this.kept.push({ seq: seq as number, frame, size: (bytes as Uint8Array).length });
-      this.keptBytes += (bytes as Uint8Array).length;
+      this.#kept.push({ seq: seq as number, frame, size: (bytes as Uint8Array).length });
+      this.#keptBytes += (bytes as Uint8Array).length;
     });
   }
 
   /** The frame MessagePack `bytes` hold; `undefined` when they are not bytes, or do not decode. */
-  private decode(bytes: unknown): { frame: unknown } | undefined {
+  #decode(bytes: unknown): { frame: unknown } | undefined {
     if (!(bytes instanceof Uint8Array)) return undefined;
     try {
-      return { frame: this.codec.decode(bytes) };
+      return { frame: this.#codec.decode(bytes) };
     } catch {
       return undefined;
     }
   }
 
-  private encode(frame: unknown): Uint8Array {
+  #encode(frame: unknown): Uint8Array {
     try {
       // A copy: the codec's bytes are a view that its next encode may overwrite.
-      return this.codec.encode(frame).slice();
+      return this.#codec.encode(frame).slice();
     } catch (error) {
       throw new IndexedDbJournalError(
         `indexedDbJournal('${this.name}'): a frame MessagePack cannot carry (${describeError(error)}); nothing was kept`,
@@ -521,17 +530,17 @@ class IdbJournal implements IndexedDbSessionJournal {
     }
   }
 
-  private checkRoom(size: number): void {
-    const { maxFrames, maxBytes } = this.config;
-    if (this.kept.length < maxFrames && this.keptBytes + size <= maxBytes) return;
+  #checkRoom(size: number): void {
+    const { maxFrames, maxBytes } = this.#config;
+    if (this.#kept.length < maxFrames && this.#keptBytes + size <= maxBytes) return;
     throw new JournalFullError(
-      `indexedDbJournal('${this.name}'): full (${this.kept.length} frames, ${this.keptBytes} bytes of ` +
+      `indexedDbJournal('${this.name}'): full (${this.#kept.length} frames, ${this.#keptBytes} bytes of ` +
         `maxFrames ${maxFrames}, maxBytes ${maxBytes}, all unacknowledged); a frame of ${size} bytes was not kept: ` +
         'wait for the server to acknowledge, or raise the caps',
       {
         journal: this.name,
-        frames: this.kept.length,
-        bytes: this.keptBytes,
+        frames: this.#kept.length,
+        bytes: this.#keptBytes,
         frameBytes: size,
         maxFrames,
         maxBytes,
@@ -539,13 +548,13 @@ class IdbJournal implements IndexedDbSessionJournal {
     );
   }
 
-  private check(): void {
-    if (this.failure) throw this.failure;
+  #check(): void {
+    if (this.#failure) throw this.#failure;
   }
 
   /** Another tab took the journal over: refuse every call from now on. */
-  private takenOver(): Error {
-    return this.fail(
+  #takenOver(): Error {
+    return this.#fail(
       () =>
         new JournalHeldError(
           `indexedDbJournal('${this.name}'): another tab took this journal over (takeOver: true); ` +
@@ -556,20 +565,19 @@ class IdbJournal implements IndexedDbSessionJournal {
   }
 
   /** IndexedDB failed: refuse every call from now on, and say so. */
-  private broken(doing: 'write' | 'keep', cause: unknown): Error {
-    return this.fail(() => storageError(this.name, doing, cause));
+  #broken(doing: 'write' | 'keep', cause: unknown): Error {
+    return this.#fail(() => storageError(this.name, doing, cause));
   }
 
   /** Keeps the first failure (unless `close()` came first), tells `failure$`, closes the database. */
-  private fail(failure: () => Error): Error {
-    if (!this.failure) {
-      this.failure = failure();
-      this.failedOnItsOwn = true;
-      this.failed.next(this.failure);
-      this.failed.complete();
+  #fail(failure: () => Error): Error {
+    if (!this.#failure) {
+      this.#failure = failure();
+      this.#failed.next(this.#failure);
+      this.#failed.complete();
     }
-    this.db.close();
-    return this.failure;
+    this.#db.close();
+    return this.#failure;
   }
 }
 

@@ -41,9 +41,9 @@ export class JournalHeldError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
   protected static override readonly named: string = 'JournalHeldError';
   /** The journal's name, as given to {@link indexedDbJournal}. */
-  readonly journal: string;
+  declare readonly journal: string;
   /** Held by another tab at opening, or taken over by one since. */
-  readonly reason: JournalLockReason;
+  declare readonly reason: JournalLockReason;
 
   constructor(message: string, options: { journal: string; reason: JournalLockReason; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -70,17 +70,17 @@ export class JournalFullError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
   protected static override readonly named: string = 'JournalFullError';
   /** The journal's name. */
-  readonly journal: string;
+  declare readonly journal: string;
   /** Frames held when the frame was refused. */
-  readonly frames: number;
+  declare readonly frames: number;
   /** Bytes (MessagePack) held when the frame was refused. */
-  readonly bytes: number;
+  declare readonly bytes: number;
   /** The refused frame's size, in bytes of MessagePack. */
-  readonly frameBytes: number;
+  declare readonly frameBytes: number;
   /** The journal's `maxFrames`. */
-  readonly maxFrames: number;
+  declare readonly maxFrames: number;
   /** The journal's `maxBytes`. */
-  readonly maxBytes: number;
+  declare readonly maxBytes: number;
 
   constructor(
     message: string,
@@ -141,9 +141,9 @@ export class IndexedDbJournalError extends LifelineError {
   /** @internal Names the prototype; a static field, not a statement, so that bundlers drop an unused class. */
   protected static override readonly named: string = 'IndexedDbJournalError';
   /** The journal's name. */
-  readonly journal: string;
+  declare readonly journal: string;
   /** What went wrong. */
-  readonly reason: IndexedDbJournalErrorReason;
+  declare readonly reason: IndexedDbJournalErrorReason;
 
   constructor(
     message: string,

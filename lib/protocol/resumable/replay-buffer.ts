@@ -30,6 +30,11 @@ export interface ReplayBufferOptions {
   maxFrames?: number;
 }
 
+/** A frame's size as the buffer counts it: a number of bytes ≥ 0, at most 2^53 - 1. @internal */
+export function isFrameSize(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER;
+}
+
 const OPTIONS: KnownOptions<ReplayBufferOptions> = { maxBytes: true, maxFrames: true };
 
 /**
@@ -110,7 +115,7 @@ export class ReplayBuffer<T> {
    * @throws {@link ReplayBufferFullError} if it does not fit; nothing changes then.
    */
   append(frame: T, size: number): number {
-    if (!(typeof size === 'number' && size >= 0 && size <= Number.MAX_SAFE_INTEGER)) {
+    if (!isFrameSize(size)) {
       throw new TypeError(
         `ReplayBuffer.append: size must be a number of bytes ≥ 0, got ${describeValue(size)}`,
       );
@@ -135,14 +140,10 @@ export class ReplayBuffer<T> {
    * @internal
    */
   push(frame: T, size: number): number {
-    if (!this.#frames || !this.#sizes) {
-      this.#frames = [];
-      this.#sizes = [];
-    }
-    this.#frames.push(frame);
-    this.#sizes.push(size);
+    (this.#frames ??= []).push(frame);
+    (this.#sizes ??= []).push(size);
     this.#heldBytes += size;
-    return this.#first + this.#frames.length - this.#head - 1;
+    return this.nextSeq - 1;
   }
 
   /** Every frame held, oldest first. */
@@ -154,8 +155,7 @@ export class ReplayBuffer<T> {
   at(seq: number): T | undefined {
     if (typeof seq !== 'number') return undefined;
     const index = seq - this.#first;
-    if (!this.#frames || index < 0 || index >= this.length) return undefined;
-    return this.#frames[this.#head + index];
+    return index >= 0 && index < this.length ? this.#frames?.[this.#head + index] : undefined;
   }
 
   /** Drops every frame with `seq` ≤ `through` (an ack). Returns how many were dropped. */
@@ -174,12 +174,8 @@ export class ReplayBuffer<T> {
     }
     this.#head += count;
     this.#first += count;
-    if (this.#head === frames.length) {
-      this.#frames = undefined;
-      this.#sizes = undefined;
-      this.#head = 0;
-      this.#heldBytes = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= frames.length) {
+    if (this.#head === frames.length) this.reset(this.#first);
+    else if (this.#head >= 1024 && this.#head * 2 >= frames.length) {
       this.#frames = frames.slice(this.#head);
       this.#sizes = sizes.slice(this.#head);
       this.#head = 0;

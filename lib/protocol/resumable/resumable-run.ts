@@ -101,24 +101,20 @@ export class ResumableRun<In, Out>
    * subscription's teardown.
    */
   start(source: Observable<{ readonly type: string }>): () => void {
-    const teardown = () => this.#teardown();
-    if (!this.#restore()) return teardown;
-    // A journal that fails on its own (taken over by another tab) ends the stream now.
-    const failure$ = this.#settings.journal?.failure$;
-    // One that errors instead of emitting says the same: an error nobody heard would be uncaught.
-    const fail = (error: unknown) => this.endNow(error);
-    if (failure$) this.#upstream.add(failure$.subscribe({ next: fail, error: fail }));
-    if (!this.#ended) this.#upstream.add(source.subscribe(this));
-    return teardown;
+    if (this.#restore()) {
+      // A journal that fails on its own (taken over by another tab) ends the stream now.
+      const failure$ = this.#settings.journal?.failure$;
+      // One that errors instead of emitting says the same: an error nobody heard would be uncaught.
+      const fail = (error: unknown) => this.endNow(error);
+      if (failure$) this.#upstream.add(failure$.subscribe({ next: fail, error: fail }));
+      if (!this.#ended) this.#upstream.add(source.subscribe(this));
+    }
+    return () => void this.#stop();
   }
 
   /** Ends the stream with `error`, once (the side's owner hook, and every fatal path). */
   endNow(error: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#upstream.unsubscribe();
-    this.#side.dispose();
-    this.#subscriber.error(error);
+    if (this.#stop()) this.#subscriber.error(error);
   }
 
   // The source's observer. Nothing throws out of `next`, whatever the peer sent: RxJS would report
@@ -143,19 +139,15 @@ export class ResumableRun<In, Out>
   }
 
   complete(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#side.dispose();
-    this.#subscriber.complete();
+    if (this.#stop()) this.#subscriber.complete();
   }
 
   // The session link's hooks.
   send(frame: Out): boolean {
-    if (this.#settings.onOverflow === 'error') return this.#side.send(frame);
     try {
       return this.#side.send(frame);
     } catch (error) {
-      if (!ReplayBufferFullError.is(error)) throw error;
+      if (this.#settings.onOverflow === 'error' || !ReplayBufferFullError.is(error)) throw error;
       this.#subscriber.next({ type: 'overflow', frame, error });
       return false;
     }
@@ -168,13 +160,7 @@ export class ResumableRun<In, Out>
     // reconnectWith completes when the link it handed out was closed by this side.
     if (inner && this.#phase === 'live') this.#side.whenAllWritten(() => this.#sayGoodbye(reason));
     else if (inner) inner.close(reason);
-    else {
-      if (!this.#journalDid((journal) => journal.clear())) return;
-      this.#ended = true;
-      this.#upstream.unsubscribe();
-      this.#side.dispose();
-      this.#subscriber.complete();
-    }
+    else if (this.#journalDid((journal) => journal.clear())) this.complete();
   }
 
   isClosed(): boolean {
@@ -201,28 +187,27 @@ export class ResumableRun<In, Out>
     }
   }
 
-  #teardown(): void {
+  /** Stops everything once: `false` when it had stopped already. */
+  #stop(): boolean {
+    if (this.#ended) return false;
     this.#ended = true;
     this.#upstream.unsubscribe();
     this.#side.dispose();
+    return true;
   }
 
   /** A session a journal kept: resumed on the first connection, its frames replayed. */
   #restore(): boolean {
     let saved: JournalState | undefined;
-    try {
-      saved = this.#settings.journal?.restore();
-      if (saved) {
-        this.#side.restore(saved);
-        this.#sessionId = saved.session;
-        this.#token = saved.token;
-      }
-    } catch (error) {
-      this.endNow(error);
-      return false;
-    }
-    if (saved) this.#subscriber.next({ type: 'restored', state: saved });
-    return true;
+    const restored = this.#journalDid((journal) => {
+      saved = journal.restore();
+      if (!saved) return;
+      this.#side.restore(saved);
+      this.#sessionId = saved.session;
+      this.#token = saved.token;
+    });
+    if (restored && saved) this.#subscriber.next({ type: 'restored', state: saved });
+    return restored;
   }
 
   #onEvent(event: { readonly type: string }): void {
@@ -379,7 +364,7 @@ export class ResumableRun<In, Out>
     if (refusal.reason === 'version') {
       return this.endNow(
         layerError(
-          `the server speaks no version in [${MIN_VERSION}, ${MAX_VERSION}] (refused: version); a server that pipes acceptHandshake() refuses this way a client without handshake(): pipe handshake() first on the transport`,
+          `the server speaks no version in [${MIN_VERSION}, ${MAX_VERSION}] (refused: version); if it pipes acceptHandshake(), pipe handshake() first on this transport`,
           this.#inner,
         ),
       );

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { describeValue } from '../../internal/describe-value.js';
+import { checkFunction } from '../../internal/validate.js';
 import type { JournalFrame, JournalState } from './journal.js';
 
 /**
@@ -101,9 +102,7 @@ export function sentOutcomes(
   state: JournalState | undefined,
   idOf: (frame: unknown) => number | undefined,
 ): SentOutcomeReport {
-  if (typeof idOf !== 'function') {
-    throw new TypeError(`sentOutcomes: idOf must be a function, got ${describeValue(idOf)}`);
-  }
+  checkFunction('sentOutcomes', 'idOf', idOf);
   const frames = state?.frames ?? [];
   const lastSeq = state?.lastSeq ?? 0;
   const pendingIds = new Set<number>();

@@ -19,7 +19,7 @@ import {
   checkScheduler,
 } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
-import { ReplayBuffer } from './replay-buffer.js';
+import { isFrameSize, ReplayBuffer } from './replay-buffer.js';
 import { ACK, DATA, isCount, isId, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
@@ -81,9 +81,9 @@ export function resolveSideOptions<Out>(where: string, config: SideConfig<Out>):
 function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (frame: Out) => number {
   return (frame) => {
     const size = sizeOf(frame);
-    if (typeof size === 'number' && size >= 0 && size <= Number.MAX_SAFE_INTEGER) return size;
+    if (isFrameSize(size)) return size;
     throw new TypeError(
-      `${where}: sizeOf must return a frame's size in bytes, a number ≥ 0; it returned ${describeValue(size)}`,
+      `${where}: sizeOf must return a number of bytes ≥ 0, it returned ${describeValue(size)}`,
     );
   };
 }
@@ -113,8 +113,11 @@ export class SessionSide<Out> {
   #drainWait: Subscription | undefined;
   #drained: Subject<void> | undefined;
   #wantsDrain = false;
-  /** The state of a journal that commits; none without one (a server without a store). */
-  readonly #commits: JournalCommits | undefined;
+  /**
+   * The state of a journal that commits; none without one (a server without a store). Replaced by
+   * `reset` and `dispose`: an asynchronous commit begun before then finds it changed.
+   */
+  #commits: JournalCommits | undefined;
   /** Called once every frame held has been written to the attached link (see `whenAllWritten`). */
   #allWritten: (() => void) | undefined;
 
@@ -138,10 +141,6 @@ export class SessionSide<Out> {
   /** The highest outbound `seq` given out so far. */
   get lastSeq(): number {
     return this.buffer.nextSeq - 1;
-  }
-
-  get attached(): boolean {
-    return this.#link !== undefined;
   }
 
   get info(): LinkInfo | undefined {
@@ -172,21 +171,30 @@ export class SessionSide<Out> {
   send(frame: Out): boolean {
     const sizeOf = this.#options.sizeOf;
     if (this.#commits) return this.#keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
-    const link = this.#link;
-    if (sizeOf === undefined && link && this.#sentThrough === this.buffer.nextSeq - 1 && !this.#drainWait) {
-      return this.#sendMeasured(link, frame);
-    }
-    return this.#keep(frame, sizeOf === undefined ? msgpackSize(frame) : sizeOf(frame));
+    const link = this.#writableLink();
+    if (sizeOf === undefined && link) return this.#sendMeasured(link, frame);
+    return this.#keep(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+  }
+
+  /**
+   * The attached link, when the next frame may go to it now: it had every frame before, and does not
+   * ask to wait.
+   */
+  #writableLink(): Link<unknown> | undefined {
+    return this.#sentThrough === this.lastSeq && !this.#drainWait ? this.#link : undefined;
+  }
+
+  /** Refuses a frame of `size` bytes that does not fit (the sender then waits for `drain$`). */
+  #checkRoom(frame: Out, size: number): void {
+    if (this.buffer.fits(size)) return;
+    this.#wantsDrain = true;
+    this.buffer.append(frame, size); // throws ReplayBufferFullError with the details
   }
 
   /** Writes `frame` on `link` at once and keeps it with the size the link measured. */
   #sendMeasured(link: Link<unknown>, frame: Out): boolean {
-    const buffer = this.buffer;
-    if (!buffer.fits(1)) {
-      this.#wantsDrain = true;
-      buffer.append(frame, 1); // throws ReplayBufferFullError with the details
-    }
-    const seq = buffer.nextSeq;
+    this.#checkRoom(frame, 1);
+    const seq = this.buffer.nextSeq;
     const before = link.bufferedBytes;
     const ready = this.#write(link, seq, frame);
     // Not written: queue it, measured exactly.
@@ -195,7 +203,23 @@ export class SessionSide<Out> {
     this.#tell('sent', seq, frame);
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
-    buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
+    this.buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
+    return this.#written(link, seq, ready);
+  }
+
+  /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
+  #keep(frame: Out, size: number): boolean {
+    this.#checkRoom(frame, size);
+    const seq = this.buffer.nextSeq;
+    const link = this.#writableLink();
+    const ready = link && this.#write(link, seq, frame);
+    this.buffer.append(frame, size);
+    this.#tell('sent', seq, frame);
+    return ready === undefined ? this.#answer(false) : this.#written(link!, seq, ready);
+  }
+
+  /** Frame `seq` went to `link`, which answered `ready`; returns what `send` returns. */
+  #written(link: Link<unknown>, seq: number, ready: boolean): boolean {
     this.#sentThrough = this.#writtenThrough = seq;
     // The link asks to wait: the next frames stay in the buffer until it drains.
     if (!ready) this.#awaitDrain(link);
@@ -209,29 +233,6 @@ export class SessionSide<Out> {
     return ok;
   }
 
-  /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
-  #keep(frame: Out, size: number): boolean {
-    const buffer = this.buffer;
-    if (!buffer.fits(size)) {
-      this.#wantsDrain = true;
-      buffer.append(frame, size); // throws ReplayBufferFullError with the details
-    }
-    const seq = buffer.nextSeq;
-    const link = this.#link;
-    let written = false;
-    let ready = false;
-    if (link && this.#sentThrough === seq - 1 && !this.#drainWait) {
-      const answer = this.#write(link, seq, frame);
-      written = answer !== undefined;
-      ready = answer === true;
-    }
-    buffer.append(frame, size);
-    this.#tell('sent', seq, frame);
-    if (written) this.#sentThrough = this.#writtenThrough = seq;
-    if (written && !ready) this.#awaitDrain(link!);
-    return this.#answer(ready);
-  }
-
   /**
    * With a journal that commits: keeps `frame` and tells the journal, and writes nothing yet. The
    * turn's commit runs once, on the asap scheduler (after the code that sends, before the link's own
@@ -239,20 +240,16 @@ export class SessionSide<Out> {
    * if written: a link attached and not asking to wait, and the buffer below its high-water mark.
    */
   #keepUntilCommit(frame: Out, size: number): boolean {
-    const buffer = this.buffer;
-    if (!buffer.fits(size)) {
-      this.#wantsDrain = true;
-      buffer.append(frame, size); // throws ReplayBufferFullError with the details
-    }
+    this.#checkRoom(frame, size);
     // The journal first: a frame it refuses (full, taken over) is not kept here either.
-    this.#journal!.sent(buffer.nextSeq, frame);
-    buffer.append(frame, size);
-    this.commitSoon();
+    this.#journal!.sent(this.buffer.nextSeq, frame);
+    this.buffer.append(frame, size);
+    this.#commitSoon();
     return this.#answer(this.#link !== undefined && !this.#drainWait);
   }
 
   /** With a journal that commits: the turn's commit, scheduled once (acks and deliveries too). */
-  commitSoon(): void {
+  #commitSoon(): void {
     const commits = this.#commits;
     if (commits) commits.task ??= asapScheduler.schedule(() => this.#commit());
   }
@@ -268,7 +265,6 @@ export class SessionSide<Out> {
     }
     const through = this.lastSeq;
     const received = this.received;
-    const generation = commits.generation;
     const waiters = commits.waiters;
     commits.waiters = undefined;
     let result: void | PromiseLike<void>;
@@ -281,15 +277,14 @@ export class SessionSide<Out> {
     commits.running = true;
     thenOrFail(
       result,
-      () => this.#settled(generation, () => this.#committed(through, received, waiters)),
-      (error: unknown) => this.#settled(generation, () => this.#owner.endNow(error)),
+      () => this.#settled(commits, () => this.#committed(through, received, waiters)),
+      (error: unknown) => this.#settled(commits, () => this.#owner.endNow(error)),
     );
   }
 
   /** An asynchronous commit ended: `then` runs unless the side was reset or disposed since. */
-  #settled(generation: number, then: () => void): void {
-    const commits = this.#commits!;
-    if (generation !== commits.generation) return;
+  #settled(commits: JournalCommits, then: () => void): void {
+    if (commits !== this.#commits) return;
     commits.running = false;
     try {
       then();
@@ -297,9 +292,9 @@ export class SessionSide<Out> {
       // Not out of a promise's callback, where nothing would hear it (a journal's call that threw).
       return this.#owner.endNow(error);
     }
-    if (commits.again && generation === commits.generation) {
+    if (commits.again && commits === this.#commits) {
       commits.again = false;
-      this.commitSoon();
+      this.#commitSoon();
     }
   }
 
@@ -311,7 +306,6 @@ export class SessionSide<Out> {
     if (received > commits.received) commits.received = received;
     // Written first: a waiter then finds on the link every frame the commit made durable.
     this.#pump();
-    this.#maybeDrain();
     if (waiters) for (const then of waiters) then();
   }
 
@@ -324,10 +318,10 @@ export class SessionSide<Out> {
     const commits = this.#commits;
     if (!commits) return then();
     (commits.waiters ??= []).push(then);
-    if (commits.running) return this.commitSoon();
-    // Now rather than at the end of the turn: a synchronous journal calls back at once.
+    if (commits.running) return this.#commitSoon();
+    // Now rather than at the end of the turn (the commit forgets its task): a synchronous journal
+    // calls back at once.
     commits.task?.unsubscribe();
-    commits.task = undefined;
     this.#commit();
   }
 
@@ -344,16 +338,15 @@ export class SessionSide<Out> {
 
   /** Frame `seq` was handed to the application: a journal keeps it as received. */
   delivered(seq: number): void {
-    if (!this.#journal) return;
     this.#tell('received', seq);
-    this.commitSoon();
   }
 
   /**
-   * Tells the journal of a frame sent, acked or received. What it throws (a refusal of its own, or
-   * a bug) ends the stream at once with that very error, and is thrown on for the caller to stop: a
-   * frame being handled then ends no second time, as a ProtocolError that blames the peer, and a
-   * frame already handed to the link is not followed by others numbered out of step.
+   * Tells the journal of a frame sent, acked or received, for the turn's commit. What it throws (a
+   * refusal of its own, or a bug) ends the stream at once with that very error, and is thrown on for
+   * the caller to stop: a frame being handled then ends no second time, as a ProtocolError that
+   * blames the peer, and a frame already handed to the link is not followed by others numbered out
+   * of step.
    */
   #tell(call: 'sent' | 'acked' | 'received', seq: number, frame?: unknown): void {
     const journal = this.#journal;
@@ -365,6 +358,7 @@ export class SessionSide<Out> {
       this.#owner.endNow(error);
       throw error;
     }
+    this.#commitSoon();
   }
 
   /** True when the peer's `received` leaves no gap: every later frame is still buffered. */
@@ -383,7 +377,6 @@ export class SessionSide<Out> {
     this.#sentThrough = peerReceived;
     const replayed = this.lastSeq - peerReceived;
     this.#pump();
-    this.#maybeDrain();
     return replayed;
   }
 
@@ -459,12 +452,9 @@ export class SessionSide<Out> {
     }
     this.buffer.reset(first);
     for (const { frame } of frames) this.buffer.push(frame as Out, msgpackSize(frame));
-    this.received = received;
-    if (this.#commits) this.#commits.received = received;
-    // Any of them may have left before the crash: none counts as never written.
-    this.#writtenThrough = lastSeq;
-    // The journal had them: they are durable already.
-    if (this.#commits) this.#commits.through = lastSeq;
+    // Any of them may have left before the crash: none counts as never written. The journal had
+    // them: they are durable already.
+    this.#startFrom(received, lastSeq);
   }
 
   /** Forgets everything and numbers from 1 again (a session reset). */
@@ -472,10 +462,18 @@ export class SessionSide<Out> {
     this.#forgetCommits();
     this.detach();
     this.buffer.reset();
-    this.received = 0;
-    if (this.#commits) this.#commits.received = 0;
-    this.#writtenThrough = 0;
-    if (this.#commits) this.#commits.through = 0;
+    this.#startFrom(0, 0);
+  }
+
+  /** Sets what was received and written so far, both durable already (a reset or a restore). */
+  #startFrom(received: number, written: number): void {
+    this.received = received;
+    this.#writtenThrough = written;
+    const commits = this.#commits;
+    if (commits) {
+      commits.received = received;
+      commits.through = written;
+    }
   }
 
   dispose(): void {
@@ -491,11 +489,7 @@ export class SessionSide<Out> {
     const commits = this.#commits;
     if (!commits) return;
     commits.task?.unsubscribe();
-    commits.task = undefined;
-    commits.running = false;
-    commits.again = false;
-    commits.waiters = undefined;
-    commits.generation++;
+    this.#commits = new JournalCommits();
   }
 
   /**
@@ -515,7 +509,6 @@ export class SessionSide<Out> {
   #trimTo(ack: number): void {
     if (this.buffer.trim(ack) === 0) return;
     this.#tell('acked', ack);
-    this.commitSoon();
     if (this.#sentThrough < ack) this.#sentThrough = ack;
     if (this.#writtenThrough < ack) this.#writtenThrough = ack;
     this.#maybeDrain();
@@ -529,7 +522,10 @@ export class SessionSide<Out> {
     this.#drained.next();
   }
 
-  /** Writes the buffered frames the link has not had yet, until it is full. */
+  /**
+   * Writes the buffered frames the link has not had yet, until it is full; once it has them all,
+   * calls the `whenAllWritten` callback and emits `drain$` if a sender waits.
+   */
   #pump(): void {
     const link = this.#link;
     if (!link) return;
@@ -552,6 +548,7 @@ export class SessionSide<Out> {
     const then = this.#allWritten;
     this.#allWritten = undefined;
     then?.();
+    this.#maybeDrain();
   }
 
   /**
@@ -579,11 +576,10 @@ export class SessionSide<Out> {
     this.#drainWait?.unsubscribe();
     this.#drainWait = undefined;
     this.#pump();
-    this.#maybeDrain();
   }
 
   #noteUnacked(): void {
-    if (++this.#unacked >= this.#options.ackEvery) this.#sendAck();
+    if (++this.#unacked >= this.#options.ackEvery) this.acknowledge();
     else if (this.#unacked === 1) this.#ackWithin(this.#options.ackInterval);
   }
 
@@ -600,15 +596,14 @@ export class SessionSide<Out> {
     if (this.#unacked === 0) return;
     const wait = (this.#ackDue ?? 0) - this.#options.scheduler.now();
     if (wait > 0) this.#ackTimer = this.#options.scheduler.schedule(() => this.#onAckTimer(), wait);
-    else this.#sendAck();
+    else this.acknowledge();
   }
 
-  /** Acks at once what was received (after a handshake: proof that the welcome arrived). */
+  /**
+   * Acks at once what was received: after a handshake (proof that the welcome arrived), and when
+   * `ackEvery` or `ackInterval` says it is time.
+   */
   acknowledge(): void {
-    this.#sendAck();
-  }
-
-  #sendAck(): void {
     const ack = this.ackable;
     // What a committing journal has not kept yet stays unacked: acked `ackInterval` from now.
     this.#unacked = this.received - ack;
@@ -632,8 +627,6 @@ class JournalCommits {
   /** An asynchronous commit is in flight; `again`: another is due after it. */
   running = false;
   again = false;
-  /** Bumped by `reset` and `dispose`: an asynchronous commit begun before is not applied. */
-  generation = 0;
   /** Waiting for the next commit that starts (see `whenCommitted`). */
   waiters: (() => void)[] | undefined;
 }

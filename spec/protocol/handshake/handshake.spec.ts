@@ -542,7 +542,7 @@ describe('handshake (wire v2)', () => {
           catchError((error: Error) => of(`${error.name}: ${error.message}`)),
         );
         expectObservable(v1).toBe('15ms (x|)', {
-          x: 'ProtocolError: resumable: the server speaks no version in [1, 2] (refused: version); a server that pipes acceptHandshake() refuses this way a client without handshake(): pipe handshake() first on the transport',
+          x: 'ProtocolError: resumable: the server speaks no version in [1, 2] (refused: version); if it pipes acceptHandshake(), pipe handshake() first on this transport',
         });
         testScheduler.schedule(() => expect(server.accepted()).to.equal(1), 100);
       });

@@ -151,6 +151,43 @@ describe('indexedDbJournal', () => {
       expect(result.cleared).to.equal(undefined);
     });
 
+    it('leaves out a stored frame that is not bytes (a damaged record) and opens all the same', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const first = await indexedDbJournal('d');
+        first.session('s1', 't1');
+        for (const [seq, frame] of [
+          [1, 'a'],
+          [2, 'b'],
+          [3, 'c'],
+        ] as const)
+          first.sent(seq, frame);
+        await first.commit();
+        await first.close();
+        // Something other than this library damages frames 2 and 3 in the database.
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open('rx-lifeline-journal:d', 1);
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        const damage = db.transaction('frames', 'readwrite');
+        damage.objectStore('frames').put(null, 2);
+        damage.objectStore('frames').put('junk', 3);
+        await new Promise((resolve) => (damage.oncomplete = resolve));
+        db.close();
+        try {
+          const again = await indexedDbJournal('d');
+          const frames = again.restore()?.frames;
+          await again.close();
+          return frames;
+        } catch (error) {
+          return String(error);
+        }
+      });
+      // resumable then refuses the state as damaged: the application clears it.
+      expect(result).to.deep.equal([{ seq: 1, frame: 'a' }]);
+    });
+
     it("keeps the last acknowledged frame of the application's, not a layer's own after it, across openings", async () => {
       const result = await page.evaluate(async () => {
         const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
@@ -410,9 +447,15 @@ describe('indexedDbJournal', () => {
         const read = db.transaction('frames').objectStore('frames').getAllKeys();
         const keys = await new Promise((resolve) => (read.onsuccess = () => resolve(read.result)));
         db.close();
-        return { refused, keys };
+        // A subscriber after the failure gets it, and the end, as one before it did.
+        const late: string[] = [];
+        journal.failure$.subscribe({
+          next: (error) => late.push(JournalHeldError.is(error) ? error.reason : String(error)),
+          complete: () => late.push('complete'),
+        });
+        return { refused, keys, late };
       });
-      expect(result).to.deep.equal({ refused: 'taken-over', keys: [1] });
+      expect(result).to.deep.equal({ refused: 'taken-over', keys: [1], late: ['taken-over', 'complete'] });
     });
 
     it('refuses every call once closed, and lets the next opening have the lock', async () => {

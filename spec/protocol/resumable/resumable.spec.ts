@@ -504,7 +504,7 @@ describe('resumable', () => {
         });
         expect(caught, String(answer)).to.be.instanceOf(TypeError);
         expect((caught as TypeError).message).to.match(
-          /^resumable: sizeOf must return a frame's size in bytes/,
+          /^resumable: sizeOf must return a number of bytes ≥ 0, it returned /,
         );
         expect(held).to.equal(0);
         expect(received.filter((v) => v === FRAME)).to.deep.equal([]);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { RecordingLink } from 'rx-lifeline/testing';
+import type { SessionJournal } from '../../../lib/protocol/resumable/journal.js';
 import {
   resolveSideOptions,
   SessionSide,
@@ -41,6 +42,38 @@ describe('SessionSide (the replay and ack state of a session)', () => {
     // 16 bytes held, then 32: half of maxBytes is the high-water mark, reached by the second.
     expect([side.send('a'), side.send('b')]).to.deep.equal([true, false]);
     expect(link.sent.length, 'both written').to.equal(2);
+    side.dispose();
+  });
+
+  it('a reset while an asynchronous commit is in flight disowns it: once it resolves, it writes nothing and calls none of its waiters', () => {
+    let resolveCommit: (() => void) | undefined;
+    const journal: SessionJournal = {
+      restore: () => undefined,
+      session: () => undefined,
+      sent: () => undefined,
+      acked: () => undefined,
+      received: () => undefined,
+      clear: () => undefined,
+      // A thenable held by the spec: the commit resolves when the spec says so.
+      commit: () => ({ then: (onFulfilled: () => void) => void (resolveCommit = onFulfilled) }) as never,
+    };
+    const side = new SessionSide<string>(
+      resolveSideOptions('spec', { scheduler: newTestScheduler() }),
+      { endNow: (error) => expect.fail(`ended: ${String(error)}`) },
+      journal,
+    );
+    const link = new RecordingLink();
+    side.attach(link, 0);
+    side.send('old');
+    const waiters: string[] = [];
+    side.whenCommitted(() => waiters.push('called')); // starts the commit now
+    side.reset();
+    side.attach(link, 0);
+    // The fresh session's first frame waits for a commit of its own (none has run yet).
+    side.send('new');
+    resolveCommit!();
+    expect(link.sent, 'written').to.deep.equal([]);
+    expect(waiters).to.deep.equal([]);
     side.dispose();
   });
 });
