@@ -365,11 +365,6 @@ function onServedClose(this: Socket): void {
   (this as ServedTcpSocket)[SERVED]?.closed();
 }
 
-/** The client ended its side without a closing handshake: this side ends too. */
-function onServedEnd(this: Socket): void {
-  this.end();
-}
-
 /** What every connection of one server shares. */
 interface ConnectionSettings {
   readonly writer: WriterSettings<unknown>;
@@ -449,11 +444,15 @@ class ServedWebSocket
   /** The socket is open before its run starts, which hears its events through `relay`. */
   addEventListener(): void {}
 
-  /** Listens to the socket from its accept on, with the shared listeners. */
+  /**
+   * Listens to the socket from its accept on, with the shared listeners. A client that ends its
+   * side without a closing handshake gets this side ended too: Node does it when `allowHalfOpen`
+   * is off (the HTTP server turned it on for its responses), with no 'end' listener to hold.
+   */
   override watch(): void {
     const { socket } = this;
+    socket.allowHalfOpen = false;
     socket.on('data', onServedData);
-    socket.on('end', onServedEnd);
     socket.on('close', onServedClose);
   }
 

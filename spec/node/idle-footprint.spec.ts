@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { firstValueFrom, map, ReplaySubject, Subject, take, tap, type Subscription } from 'rxjs';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import {
   acceptHandshake,
@@ -109,6 +110,8 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         const tcp = field(served, 'socket');
         expect(tcp?.constructor.name).to.equal('Socket');
         expect(field(tcp, '_sockname') ?? undefined, 'net.Socket._sockname').to.equal(undefined);
+        // Its end of input is Node's to answer (allowHalfOpen off): no listener of the server's.
+        expect((tcp as unknown as Socket).listenerCount('end'), "'end' listeners").to.equal(1);
         expect(link.info.local).to.equal(url.slice('ws://'.length));
       }
       expect(sessionLinksSeen).to.have.length(2);
@@ -117,7 +120,7 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         const session = field(link, 'hooks');
         expect(field(side, 'ackDue'), 'SessionSide.ackDue').to.equal(undefined);
         expect(field(session, 'lockedUntil'), 'Session.lockedUntil').to.equal(undefined);
-        for (const name of ['end', 'closeSession', 'maxHeld'])
+        for (const name of ['end', 'closeSession', 'maxHeld', 'link'])
           expect(owns(session, name), `Session own ${name}`).to.equal(false);
       }
     } finally {
