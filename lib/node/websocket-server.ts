@@ -628,22 +628,30 @@ const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
   'sec-websocket-extensions',
 ]);
 
+/** The headers a connection keeps, as {@link applicationHeaders} gives them. */
+type KeptHeaders = NonNullable<LinkInfo['headers']>;
+
 /**
  * The headers a connection keeps for its `info`: all but the handshake's own, which the upgrade
  * answered already and no application reads (a connection held them for its whole life). Equal
- * values of different connections share one string (see {@link HeaderValues}).
+ * values of different connections share one string, and a connection that sent the same headers as
+ * the one before shares that one's object, frozen (see {@link HeaderValues}).
  */
-function applicationHeaders(
-  headers: IncomingHttpHeaders,
-  values: HeaderValues,
-): NonNullable<LinkInfo['headers']> {
+function applicationHeaders(headers: IncomingHttpHeaders, values: HeaderValues): KeptHeaders {
   const kept: Record<string, string | string[] | undefined> = {};
   for (const name of Object.keys(headers)) {
     if (HANDSHAKE_HEADERS.has(name)) continue;
     const value = headers[name];
     kept[name] = typeof value === 'string' ? values.shared(value) : value;
   }
-  return kept;
+  return values.sharedHeaders(kept);
+}
+
+/** The same names with the same values (strings compared as they are: shared ones are one). */
+function sameHeaders(a: KeptHeaders, b: KeptHeaders): boolean {
+  const names = Object.keys(a);
+  if (names.length !== Object.keys(b).length) return false;
+  return names.every((name) => Object.hasOwn(b, name) && a[name] === b[name]);
 }
 
 /** The most header values one server shares, and the longest it shares. */
@@ -653,11 +661,14 @@ const MAX_SHARED_LENGTH = 512;
 /**
  * Header values that many connections of a server send alike (its host, the page's origin, a
  * browser's user agent), kept once: a connection holds its headers for its whole life. Bounded:
- * past {@link MAX_SHARED_VALUES} values, or for a longer value, a connection keeps its own.
+ * past {@link MAX_SHARED_VALUES} values, or for a longer value, a connection keeps its own. Clients
+ * of one kind often send the very same headers: a connection whose headers equal the last ones kept
+ * shares their object, frozen (one object, however many connections).
  * @internal
  */
 export class HeaderValues {
   readonly #known = new Map<string, string>();
+  #lastHeaders: KeptHeaders | undefined;
 
   /** How many values it keeps. */
   get size(): number {
@@ -670,6 +681,13 @@ export class HeaderValues {
     if (value.length <= MAX_SHARED_LENGTH && this.#known.size < MAX_SHARED_VALUES)
       this.#known.set(value, value);
     return value;
+  }
+
+  /** `kept`, frozen, or the equal headers kept last: frozen too, so that they can be shared. */
+  sharedHeaders(kept: KeptHeaders): KeptHeaders {
+    const last = this.#lastHeaders;
+    if (last !== undefined && sameHeaders(last, kept)) return last;
+    return (this.#lastHeaders = Object.freeze(kept));
   }
 }
 

@@ -117,6 +117,8 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         expect((tcp as unknown as Socket).listenerCount('end'), "'end' listeners").to.equal(1);
         expect(link.info.local).to.equal(url.slice('ws://'.length));
       }
+      // Both clients sent the same headers: their connections share one object of them.
+      expect(links[0]!.info.headers).to.equal(links[1]!.info.headers);
       expect(sessionLinksSeen).to.have.length(2);
       for (const link of sessionLinksSeen) {
         const side = field(link, 'side');

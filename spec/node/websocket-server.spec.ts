@@ -401,6 +401,25 @@ describe('websocketServer', () => {
     expect(long.size).to.equal(0);
   });
 
+  it('connections whose headers equal the last ones kept share their object, frozen', () => {
+    const values = new HeaderValues();
+    const keep = (headers: Record<string, string>) =>
+      values.sharedHeaders(
+        Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, values.shared(value)])),
+      );
+    const first = keep({ host: 'example.com', origin: 'https://example.com' });
+    expect(Object.isFrozen(first)).to.equal(true);
+    expect(keep({ host: 'example.com', origin: 'https://example.com' })).to.equal(first);
+    const other = keep({ host: 'example.com', origin: 'https://other.example' });
+    expect(other).to.not.equal(first);
+    expect(other).to.deep.equal({ host: 'example.com', origin: 'https://other.example' });
+    expect(keep({ host: 'example.com' })).to.deep.equal({ host: 'example.com' });
+    expect(keep({ host: 'example.com', cookie: 'a=1' })).to.deep.equal({
+      host: 'example.com',
+      cookie: 'a=1',
+    });
+  });
+
   it('answers a plain HTTP request with 426 Upgrade Required', async () => {
     const server = await startServer(websocketServer());
     const request = http.get({ host: '127.0.0.1', port: server.port, agent: false });
