@@ -30,7 +30,7 @@ import {
 } from '../transports/websocket-connection.js';
 import type { WebSocketLike } from '../transports/websocket.js';
 import { AcceptedConnections, AcceptedSocket } from './accepted.js';
-import { checkPort, hostPort } from './address.js';
+import { checkPort, hostPort, remoteOf } from './address.js';
 import {
   CLOSE_TIMEOUT,
   resolveFrameTimeout,
@@ -292,7 +292,7 @@ class Acceptor<In, Out> {
     if (this.subscriber.closed) return void socket.destroy();
     const answer = answerUpgrade(request, this.path);
     if (isRefusal(answer)) return refuseUpgrade(socket, answer);
-    const remote = hostPort(socket.remoteAddress, socket.remotePort);
+    const remote = remoteOf(socket);
     socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.write(answer.response);
@@ -363,11 +363,6 @@ function onServedError(this: Socket, error: Error): void {
 
 function onServedClose(this: Socket): void {
   (this as ServedTcpSocket)[SERVED]?.closed();
-}
-
-/** The client ended its side without a closing handshake: this side ends too. */
-function onServedEnd(this: Socket): void {
-  this.end();
 }
 
 /** What every connection of one server shares. */
@@ -449,11 +444,15 @@ class ServedWebSocket
   /** The socket is open before its run starts, which hears its events through `relay`. */
   addEventListener(): void {}
 
-  /** Listens to the socket from its accept on, with the shared listeners. */
+  /**
+   * Listens to the socket from its accept on, with the shared listeners. A client that ends its
+   * side without a closing handshake gets this side ended too: Node does it when `allowHalfOpen`
+   * is off (the HTTP server turned it on for its responses), with no 'end' listener to hold.
+   */
   override watch(): void {
     const { socket } = this;
+    socket.allowHalfOpen = false;
     socket.on('data', onServedData);
-    socket.on('end', onServedEnd);
     socket.on('close', onServedClose);
   }
 
@@ -629,22 +628,30 @@ const HANDSHAKE_HEADERS: ReadonlySet<string> = new Set([
   'sec-websocket-extensions',
 ]);
 
+/** The headers a connection keeps, as {@link applicationHeaders} gives them. */
+type KeptHeaders = NonNullable<LinkInfo['headers']>;
+
 /**
  * The headers a connection keeps for its `info`: all but the handshake's own, which the upgrade
  * answered already and no application reads (a connection held them for its whole life). Equal
- * values of different connections share one string (see {@link HeaderValues}).
+ * values of different connections share one string, and a connection that sent the same headers as
+ * the one before shares that one's object, frozen (see {@link HeaderValues}).
  */
-function applicationHeaders(
-  headers: IncomingHttpHeaders,
-  values: HeaderValues,
-): NonNullable<LinkInfo['headers']> {
+function applicationHeaders(headers: IncomingHttpHeaders, values: HeaderValues): KeptHeaders {
   const kept: Record<string, string | string[] | undefined> = {};
   for (const name of Object.keys(headers)) {
     if (HANDSHAKE_HEADERS.has(name)) continue;
     const value = headers[name];
     kept[name] = typeof value === 'string' ? values.shared(value) : value;
   }
-  return kept;
+  return values.sharedHeaders(kept);
+}
+
+/** The same names with the same values (strings compared as they are: shared ones are one). */
+function sameHeaders(a: KeptHeaders, b: KeptHeaders): boolean {
+  const names = Object.keys(a);
+  if (names.length !== Object.keys(b).length) return false;
+  return names.every((name) => Object.hasOwn(b, name) && a[name] === b[name]);
 }
 
 /** The most header values one server shares, and the longest it shares. */
@@ -654,11 +661,14 @@ const MAX_SHARED_LENGTH = 512;
 /**
  * Header values that many connections of a server send alike (its host, the page's origin, a
  * browser's user agent), kept once: a connection holds its headers for its whole life. Bounded:
- * past {@link MAX_SHARED_VALUES} values, or for a longer value, a connection keeps its own.
+ * past {@link MAX_SHARED_VALUES} values, or for a longer value, a connection keeps its own. Clients
+ * of one kind often send the very same headers: a connection whose headers equal the last ones kept
+ * shares their object, frozen (one object, however many connections).
  * @internal
  */
 export class HeaderValues {
   readonly #known = new Map<string, string>();
+  #lastHeaders: KeptHeaders | undefined;
 
   /** How many values it keeps. */
   get size(): number {
@@ -671,6 +681,13 @@ export class HeaderValues {
     if (value.length <= MAX_SHARED_LENGTH && this.#known.size < MAX_SHARED_VALUES)
       this.#known.set(value, value);
     return value;
+  }
+
+  /** `kept`, frozen, or the equal headers kept last: frozen too, so that they can be shared. */
+  sharedHeaders(kept: KeptHeaders): KeptHeaders {
+    const last = this.#lastHeaders;
+    if (last !== undefined && sameHeaders(last, kept)) return last;
+    return (this.#lastHeaders = Object.freeze(kept));
   }
 }
 

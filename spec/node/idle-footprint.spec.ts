@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { firstValueFrom, map, ReplaySubject, Subject, take, tap, type Subscription } from 'rxjs';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import {
   acceptHandshake,
@@ -109,15 +110,22 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         const tcp = field(served, 'socket');
         expect(tcp?.constructor.name).to.equal('Socket');
         expect(field(tcp, '_sockname') ?? undefined, 'net.Socket._sockname').to.equal(undefined);
+        // Its remote address is the connection's own text: Node's cached copy was let go.
+        expect(field(tcp, '_peername'), 'net.Socket._peername').to.equal(undefined);
+        expect(link.info.remote).to.match(/^127\.0\.0\.1:\d+$/);
+        // Its end of input is Node's to answer (allowHalfOpen off): no listener of the server's.
+        expect((tcp as unknown as Socket).listenerCount('end'), "'end' listeners").to.equal(1);
         expect(link.info.local).to.equal(url.slice('ws://'.length));
       }
+      // Both clients sent the same headers: their connections share one object of them.
+      expect(links[0]!.info.headers).to.equal(links[1]!.info.headers);
       expect(sessionLinksSeen).to.have.length(2);
       for (const link of sessionLinksSeen) {
         const side = field(link, 'side');
         const session = field(link, 'hooks');
         expect(field(side, 'ackDue'), 'SessionSide.ackDue').to.equal(undefined);
         expect(field(session, 'lockedUntil'), 'Session.lockedUntil').to.equal(undefined);
-        for (const name of ['end', 'closeSession', 'maxHeld'])
+        for (const name of ['end', 'closeSession', 'maxHeld', 'link'])
           expect(owns(session, name), `Session own ${name}`).to.equal(false);
       }
     } finally {

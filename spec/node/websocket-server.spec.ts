@@ -321,6 +321,24 @@ describe('websocketServer', () => {
     server.stop();
   });
 
+  it('a client that ends its side without a closing handshake gets this side ended too, and the connection fails', async () => {
+    const server = await startServer(websocketServer());
+    const raw = net.connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
+    raw.on('error', () => undefined);
+    raw.write(UPGRADE_REQUEST);
+    await once(raw, 'data');
+    const accepted = record(await server.nextConnection());
+    await accepted.link();
+    const ended = once(raw, 'end');
+    raw.end();
+    // Without this side's end the client would wait for it as long as the socket lives.
+    await ended;
+    // A close without a close frame (1006): the connection was reset.
+    expect(await failure(accepted)).to.be.instanceOf(ConnectionResetError);
+    raw.destroy();
+    server.stop();
+  });
+
   it('carries frames of every header size both ways: up to 125 bytes, up to 64 KiB, and beyond (a 64-bit length)', async () => {
     const server = await startServer(websocketServer<Uint8Array>({ maxFrameBytes: 1024 * 1024 }));
     const client = record(
@@ -381,6 +399,25 @@ describe('websocketServer', () => {
     const long = new HeaderValues();
     long.shared('x'.repeat(513));
     expect(long.size).to.equal(0);
+  });
+
+  it('connections whose headers equal the last ones kept share their object, frozen', () => {
+    const values = new HeaderValues();
+    const keep = (headers: Record<string, string>) =>
+      values.sharedHeaders(
+        Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, values.shared(value)])),
+      );
+    const first = keep({ host: 'example.com', origin: 'https://example.com' });
+    expect(Object.isFrozen(first)).to.equal(true);
+    expect(keep({ host: 'example.com', origin: 'https://example.com' })).to.equal(first);
+    const other = keep({ host: 'example.com', origin: 'https://other.example' });
+    expect(other).to.not.equal(first);
+    expect(other).to.deep.equal({ host: 'example.com', origin: 'https://other.example' });
+    expect(keep({ host: 'example.com' })).to.deep.equal({ host: 'example.com' });
+    expect(keep({ host: 'example.com', cookie: 'a=1' })).to.deep.equal({
+      host: 'example.com',
+      cookie: 'a=1',
+    });
   });
 
   it('answers a plain HTTP request with 426 Upgrade Required', async () => {

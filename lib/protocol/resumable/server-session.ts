@@ -191,7 +191,6 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
  */
 export class Session<In, Out> {
   readonly side: SessionSide<Out>;
-  readonly link: SessionLink<Out>;
   token = '';
   /** The token of the last resume, valid until the client speaks after its welcome. */
   previousToken: string | undefined;
@@ -224,8 +223,15 @@ export class Session<In, Out> {
   ) {
     // The session is its side's owner: a fatal error ends it through `endNow`.
     this.side = new SessionSide<Out>(options, this, stored);
-    // The session is its link's hooks (send, close, isClosed, isCloseRequested): no closures.
-    this.link = new SessionLink<Out>(this.side, this);
+  }
+
+  /**
+   * The session's stable link, for its `connected` event and the application's link: made for each
+   * of them and not kept, since it holds nothing but the side and the session, which is its hooks
+   * (send, close, isClosed, isCloseRequested). An idle session holds no link object.
+   */
+  get link(): SessionLink<Out> {
+    return new SessionLink<Out>(this.side, this);
   }
 
   /**

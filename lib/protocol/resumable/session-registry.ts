@@ -28,7 +28,12 @@ export interface StoreSettings {
  */
 export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   private readonly sessions = new Map<string, Session<In, Out>>();
-  private readonly connections = new Set<ServerConnection<In, Out>>();
+  /**
+   * The open connections without a session (handshaking, refused and closing, or left by a session
+   * that ended): what `stop` drops besides the sessions' own. A session's connection is reached
+   * through its session, so an attached connection costs no entry here.
+   */
+  private readonly unattached = new Set<ServerConnection<In, Out>>();
   /** The server stopped: sessions end at once, without flushing their connections. */
   private stopped = false;
   /** The server drained: sessions that end here live on in the store, for another process. */
@@ -62,7 +67,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   /** A new connection, whose handshake must be complete by `deadline`, its events told to `owner`. */
   accept(deadline: number, owner: AttachmentOwner<Session<In, Out>>): ServerConnection<In, Out> {
     const connection: ServerConnection<In, Out> = new Attachment(deadline, owner);
-    this.connections.add(connection);
+    this.unattached.add(connection);
     this.counters.connection(1);
     this.sweep.handshake(connection);
     return connection;
@@ -92,7 +97,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   connectionEnded(connection: ServerConnection<In, Out>, error: unknown): void {
     if (connection.ended) return;
     connection.ended = true;
-    this.connections.delete(connection);
+    this.unattached.delete(connection);
     this.counters.connection(-1);
     const session = connection.session;
     if (session) this.detach(session, error);
@@ -103,16 +108,21 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     session.connection = connection;
     session.idleSince = undefined;
     connection.session = session;
+    this.unattached.delete(connection);
     this.counters.attachment(1);
+  }
+
+  /** `connection` no longer carries a session; while open, it is dropped when the server stops. */
+  private unattach(connection: ServerConnection<In, Out>): void {
+    connection.session = undefined;
+    if (!connection.ended) this.unattached.add(connection);
+    this.counters.attachment(-1);
   }
 
   /** The session loses its connection and waits `sessionTtl` for its client. */
   detach(session: Session<In, Out>, error: unknown): void {
     const connection = session.connection;
-    if (connection) {
-      connection.session = undefined;
-      this.counters.attachment(-1);
-    }
+    if (connection) this.unattach(connection);
     session.connection = undefined;
     // Closed by the application, its last frames unwritten: the client is gone, so is the session.
     if (session.closing) return this.end(session, undefined);
@@ -129,7 +139,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     if (!previous) return;
     this.detach(session, undefined);
     previous.ended = true;
-    this.connections.delete(previous);
+    this.unattached.delete(previous);
     this.counters.connection(-1);
     previous.unsubscribe();
   }
@@ -159,8 +169,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     const connection = session.connection;
     session.connection = undefined;
     if (connection) {
-      connection.session = undefined;
-      this.counters.attachment(-1);
+      this.unattach(connection);
       // Closed by the application: flush what is queued. Otherwise: at once.
       if (error === undefined && !this.stopped) connection.link?.close('session closed');
       else this.drop(connection);
@@ -221,7 +230,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     this.stopped = true;
     this.sweep.cancel();
     for (const session of [...this.sessions.values()]) this.end(session, undefined);
-    for (const connection of [...this.connections]) this.drop(connection);
+    for (const connection of [...this.unattached]) this.drop(connection);
     this.sweep.clear();
   }
 }

@@ -343,6 +343,31 @@ describe('acceptSessions', () => {
     expect(counts).to.deep.equal([1, 0]);
   });
 
+  it('unsubscribing drops the connection of a session that ended while it is still closing', () => {
+    const server$ = new Subject<{
+      readonly type: 'connection';
+      readonly connection: Observable<TransportEvent>;
+    }>();
+    const connection = new Subject<TransportEvent>();
+    const link = new RecordingLink();
+    const sessions: ServerSession[] = [];
+    const server = acceptSessions(server$, { scheduler: new VirtualTimeScheduler() });
+    const running = server.subscribe((session) => {
+      sessions.push(session);
+      session.events$.subscribe();
+    });
+    server$.next({ type: 'connection', connection });
+    connection.next({ type: 'connected', link });
+    connection.next({ type: 'frame', frame: hello() });
+    expect(sessions).to.have.length(1);
+    // The application ends the session: its connection is asked to close, and is still open.
+    sessions[0]!.link.close();
+    expect(link.closeReason).to.equal('session closed');
+    expect(connection.observed).to.equal(true);
+    running.unsubscribe();
+    expect(connection.observed).to.equal(false);
+  });
+
   it('keeps nothing of a connection that ended: its link can be collected while the server runs', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
