@@ -30,7 +30,7 @@ import {
 } from '../transports/websocket-connection.js';
 import type { WebSocketLike } from '../transports/websocket.js';
 import { AcceptedConnections, AcceptedSocket } from './accepted.js';
-import { checkPort, hostPort, remoteOf } from './address.js';
+import { checkPort, hostPort } from './address.js';
 import {
   CLOSE_TIMEOUT,
   resolveFrameTimeout,
@@ -292,7 +292,7 @@ class Acceptor<In, Out> {
     if (this.subscriber.closed) return void socket.destroy();
     const answer = answerUpgrade(request, this.path);
     if (isRefusal(answer)) return refuseUpgrade(socket, answer);
-    const remote = remoteOf(socket);
+    const remote = hostPort(socket.remoteAddress, socket.remotePort);
     socket.setTimeout(0);
     socket.setNoDelay(true);
     socket.write(answer.response);
