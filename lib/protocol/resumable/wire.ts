@@ -100,9 +100,8 @@ export function parseRefusal(value: unknown): Refusal | undefined {
 export function randomId(): string {
   const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);
-  let out = '';
-  for (const byte of bytes) out += byte.toString(16).padStart(2, '0');
-  return out;
+  // One flat string: built with +=, V8 would keep a tree of the 16 pieces for the session's life.
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /**
