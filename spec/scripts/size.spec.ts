@@ -50,10 +50,10 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 25_900,
-  clientMin: 79_750,
-  policyGzip: 3_980,
-  policyMin: 11_100,
+  clientGzip: 25_300,
+  clientMin: 76_450,
+  policyGzip: 3_900,
+  policyMin: 10_700,
 };
 
 describe('scripts/size (`npm run size`: the browser bundle weight)', function () {
