@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import type { SchedulerLike } from 'rxjs';
 import { DueTimer } from '../../lib/internal/due-timer.js';
 import { newTestScheduler } from '../operators/support.js';
-import { earlyTimers } from '../support/early-timers.js';
+import { earlyTimers, frozenScheduler } from '../support/early-timers.js';
 
 describe('DueTimer', () => {
   it('runs its work when the clock reaches the due time, though the timer fires early', () => {
@@ -35,18 +34,9 @@ describe('DueTimer', () => {
   });
 
   it('runs the work when the scheduler does not keep time, instead of waiting forever', () => {
-    // A double that runs every action at once on a frozen clock: the work is never "due" by it.
-    let actions = 0;
-    const frozen = {
-      now: () => 0,
-      schedule: (work: () => void) => {
-        actions++;
-        work();
-        return { closed: true, unsubscribe: () => undefined };
-      },
-    } as unknown as SchedulerLike;
+    const frozen = frozenScheduler();
     const ran: number[] = [];
-    new DueTimer(frozen).set(1_000, () => ran.push(1));
-    expect({ ran, actions }).to.deep.equal({ ran: [1], actions: 1 });
+    new DueTimer(frozen.scheduler).set(1_000, () => ran.push(1));
+    expect({ ran, actions: frozen.actions() }).to.deep.equal({ ran: [1], actions: 1 });
   });
 });

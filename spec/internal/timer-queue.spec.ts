@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { SchedulerLike } from 'rxjs';
 import { TimerQueue, timerQueueOf, type TimerEntry } from '../../lib/internal/timer-queue.js';
 import { newTestScheduler } from '../operators/support.js';
-import { earlyTimers } from '../support/early-timers.js';
+import { earlyTimers, frozenScheduler } from '../support/early-timers.js';
 
 /** An entry that logs `name@time` each time it fires, and runs `then` after. */
 function entry(log: string[], name: string, then?: (now: number) => void): TimerEntry {
@@ -111,21 +111,16 @@ describe('TimerQueue', () => {
   });
 
   it('runs what it was armed for when the scheduler does not keep time, instead of waiting forever', () => {
-    // A double that runs every action at once on a frozen clock: nothing is ever "due" by it.
-    let actions = 0;
-    const frozen = {
-      now: () => 0,
-      schedule: (work: () => void) => {
-        actions++;
-        work();
-        return { closed: true, unsubscribe: () => undefined };
-      },
-    } as unknown as SchedulerLike;
+    const frozen = frozenScheduler();
     const log: string[] = [];
-    const queue = new TimerQueue(frozen);
+    const queue = new TimerQueue(frozen.scheduler);
     queue.set(entry(log, 'a'), 1_000);
     queue.set(entry(log, 'b'), 2_000);
-    expect({ log, actions, size: queue.size }).to.deep.equal({ log: ['a@0', 'b@0'], actions: 2, size: 0 });
+    expect({ log, actions: frozen.actions(), size: queue.size }).to.deep.equal({
+      log: ['a@0', 'b@0'],
+      actions: 2,
+      size: 0,
+    });
   });
 
   it('an entry that throws does not lose the rest of its batch', () => {

@@ -12,3 +12,20 @@ export function earlyTimers(inner: SchedulerLike, early: number): SchedulerLike 
       inner.schedule(work as never, delay > early ? delay - early : delay, state),
   } as SchedulerLike;
 }
+
+/**
+ * A scheduler that does not keep time: every action runs at once, on a clock frozen at 0, so nothing
+ * is ever due by it. `actions()` says how many were scheduled.
+ */
+export function frozenScheduler(): { scheduler: SchedulerLike; actions: () => number } {
+  let actions = 0;
+  const scheduler = {
+    now: () => 0,
+    schedule: (work: () => void) => {
+      actions++;
+      work();
+      return { closed: true, unsubscribe: () => undefined };
+    },
+  } as unknown as SchedulerLike;
+  return { scheduler, actions: () => actions };
+}

@@ -101,6 +101,21 @@ function serve(
 }
 
 /** Runs `work` at virtual time `at`. */
+/** A server of one connection, driven by hand: `connect()` hands it to the server, connected on `link`. */
+function oneConnection() {
+  const server$ = new Subject<{
+    readonly type: 'connection';
+    readonly connection: Observable<TransportEvent>;
+  }>();
+  const connection = new Subject<TransportEvent>();
+  const link = new RecordingLink();
+  const connect = () => {
+    server$.next({ type: 'connection', connection });
+    connection.next({ type: 'connected', link });
+  };
+  return { server$, connection, link, connect };
+}
+
 function at(testScheduler: TestScheduler, time: number, work: () => void): void {
   testScheduler.schedule(work, time);
 }
@@ -344,20 +359,14 @@ describe('acceptSessions', () => {
   });
 
   it('unsubscribing drops the connection of a session that ended while it is still closing', () => {
-    const server$ = new Subject<{
-      readonly type: 'connection';
-      readonly connection: Observable<TransportEvent>;
-    }>();
-    const connection = new Subject<TransportEvent>();
-    const link = new RecordingLink();
+    const { server$, connection, link, connect } = oneConnection();
     const sessions: ServerSession[] = [];
     const server = acceptSessions(server$, { scheduler: new VirtualTimeScheduler() });
     const running = server.subscribe((session) => {
       sessions.push(session);
       session.events$.subscribe();
     });
-    server$.next({ type: 'connection', connection });
-    connection.next({ type: 'connected', link });
+    connect();
     connection.next({ type: 'frame', frame: hello() });
     expect(sessions).to.have.length(1);
     // The application ends the session: its connection is asked to close, and is still open.
@@ -564,12 +573,7 @@ describe('acceptSessions', () => {
       const frames = fc.tuple(fc.boolean(), fc.array(peerFrame(envelopes), { maxLength: 4 }));
       await fc.assert(
         fc.asyncProperty(frames, async ([handshake, rest]) => {
-          const server$ = new Subject<{
-            readonly type: 'connection';
-            readonly connection: Observable<TransportEvent>;
-          }>();
-          const connection = new Subject<TransportEvent>();
-          const link = new RecordingLink();
+          const { server$, connection, link, connect } = oneConnection();
           const seen: unknown[] = [];
           let failed: unknown;
           let stats: SessionServerStats | undefined;
@@ -584,8 +588,7 @@ describe('acceptSessions', () => {
                 ),
               error: (error: unknown) => (failed = error),
             });
-            server$.next({ type: 'connection', connection });
-            connection.next({ type: 'connected', link });
+            connect();
             for (const frame of handshake ? [hello(), ...rest] : rest)
               connection.next({ type: 'frame', frame });
             fed = stats;
