@@ -189,7 +189,7 @@ describe('lab: the lifeline-lab command', () => {
   it('in-process, the same flags give the same exit status 2 for a bad policy parameter', async () => {
     const { code, stderr } = await lab(['--initial', '1s', '--max', '10ms']);
     expect(code).to.equal(2);
-    expect(stderr).to.match(/^lifeline-lab: policy "exponential": exponentialBackoff: max must be/);
+    expect(stderr).to.match(/^lifeline-lab: policy "exponential": policy\.exponential: max must be/);
   });
 
   it('is deterministic: the same seed gives the same text and SVG bytes; another seed does not', async () => {

@@ -99,7 +99,7 @@ describe('lab: config files', () => {
     [
       'builder.json',
       { policies: { p: { initial: '1s', max: '10ms' } } },
-      /policy "p": exponentialBackoff: max must be/,
+      /policy "p": policy\.exponential: max must be/,
     ],
     ['empty.json', {}, /defines no scenarios and no policies/],
     ['null.json', 'null', /null\.json must hold an object with "scenarios" and\/or "policies"/],
