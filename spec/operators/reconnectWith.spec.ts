@@ -310,6 +310,19 @@ describe('reconnectWith', () => {
     });
   });
 
+  it("a connection that came up is not cut by the dial's attemptTimeout, whatever healthyAfter is", () => {
+    for (const healthyAfter of [0, 'first-frame', 5] as const) {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ cold, expectObservable }) => {
+        // Connects 5 ms into a dial bounded by 20 ms, then stays up without a frame.
+        const source = cold<TransportEvent>('5ms c', transportValues());
+        const retry = policy.constant(5).attemptTimeout(20);
+        const session = source.pipe(reconnectWith({ policy: retry, healthyAfter }));
+        expectObservable(summarize(session), '^ 60ms !').toBe('5ms c', { c: 'c' });
+      });
+    }
+  });
+
   it('a breaker opens after repeated failures, fails dials fast while open, then half-opens and closes', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {

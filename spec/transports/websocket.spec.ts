@@ -477,6 +477,43 @@ describe('websocket', () => {
     }
   });
 
+  it("a dial's error keeps its cause and a string or number code of it as the DialError's, and no other code", async () => {
+    for (const [code, kept] of [
+      [42, 42],
+      ['EHOSTUNREACH', 'EHOSTUNREACH'],
+      [{ errno: 1 }, undefined],
+      [true, undefined],
+    ] as const) {
+      const cause = Object.assign(new Error('no route'), { code });
+      /** A browser-like socket whose dial fails with `cause`, before it opens. */
+      class FailingWebSocket {
+        readyState = 0;
+        bufferedAmount = 0;
+        binaryType = 'blob';
+        readonly #listeners = new Map<string, (event: unknown) => void>();
+        constructor() {
+          queueMicrotask(() => this.#listeners.get('error')?.({ type: 'error', error: cause }));
+        }
+        addEventListener(type: string, listener: (event: unknown) => void): void {
+          this.#listeners.set(type, listener);
+        }
+        send(): void {}
+        close(): void {
+          this.readyState = 3;
+        }
+      }
+      const error = await failure(
+        record(websocket({ url: 'ws://127.0.0.1:1', WebSocket: FailingWebSocket as never })),
+      );
+      expect(error, String(code)).to.be.instanceOf(DialError);
+      expect((error as DialError).message).to.equal(
+        'Could not open a WebSocket to ws://127.0.0.1:1: no route',
+      );
+      expect((error as DialError).cause).to.equal(cause);
+      expect((error as DialError).code, String(code)).to.equal(kept);
+    }
+  });
+
   it('errors the stream with what a WebSocket constructor throws at the dial, and opens nothing', () => {
     const refusal = new Error('SecurityError: the port is blocked');
     class Refusing {
