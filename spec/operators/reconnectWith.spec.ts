@@ -555,7 +555,7 @@ describe('reconnectWith', () => {
         catchError((error: Error) =>
           of(
             error instanceof TypeError &&
-              /pipe cancelPending\(\) last, after reconnectWith\(\)/.test(error.message)
+              /pipe cancelPending\(\) last, after reconnectWith\(\) and resumable\(\)$/.test(error.message)
               ? 'T'
               : error.message,
           ),
