@@ -10,6 +10,7 @@ import {
   msgpackCodec,
   type WriteReport,
 } from 'rx-lifeline';
+import { readLengthPrefix, writeLengthPrefix } from '../../lib/codec/framing.js';
 import { chunking, concat, fixstr, framed, msgpackValue, split, thrown } from './arbitraries.js';
 
 const codec = msgpackCodec();
@@ -511,5 +512,21 @@ describe('encodeFrames', () => {
       TypeError,
       'codec.encode must return a Uint8Array, it returned "abc"',
     );
+  });
+});
+
+describe('the length prefix', () => {
+  it('writes and reads all four bytes of a length big-endian, every bit of each', () => {
+    const out = new Uint8Array(6);
+    writeLengthPrefix(out, 1, 0xfedcba98);
+    expect([...out]).to.deep.equal([0, 0xfe, 0xdc, 0xba, 0x98, 0]);
+    expect(readLengthPrefix(out, 1)).to.equal(0xfedcba98);
+  });
+
+  it('frames a body of 32 KiB and more, whose length has the high bit of its third byte set', () => {
+    const body = new Uint8Array(0x8000 + 5).fill(7);
+    const bytes = encodeFrames({ encode: (frame: Uint8Array) => frame, decode: (b) => b }, [body]);
+    expect([...bytes.subarray(0, LENGTH_PREFIX_BYTES)]).to.deep.equal([0, 0, 0x80, 5]);
+    expect(bytes.length).to.equal(LENGTH_PREFIX_BYTES + body.length);
   });
 });

@@ -4,11 +4,14 @@ import {
   ConnectionResetError,
   DialError,
   FrameTooLargeError,
+  HeartbeatTimeoutError,
   LifelineError,
   PeerClosedError,
   ProtocolError,
   SendBufferFullError,
   policy,
+  UNKNOWN_WRITE,
+  type Link,
 } from 'rx-lifeline';
 
 describe('errors', () => {
@@ -99,5 +102,16 @@ describe('PeerClosedError retry hints', () => {
     expect(honoured.retry && honoured.delay).to.equal(60_000);
     const capped = retry.maxHint(2000).decide({ error: long, attempt: 1, firstFailureAt: 0, now: 0 });
     expect(capped.retry && capped.delay).to.equal(2000);
+  });
+});
+
+describe('HeartbeatTimeoutError', () => {
+  it("carries its link's write report, or UNKNOWN_WRITE without a link", () => {
+    const report = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 1 } as const;
+    const link = { writeReport: () => report } as unknown as Link<unknown>;
+    expect(new HeartbeatTimeoutError('silent', { silentFor: 5, link }).write).to.deep.equal(report);
+    expect(new HeartbeatTimeoutError('silent', { silentFor: 5, link: undefined }).write).to.equal(
+      UNKNOWN_WRITE,
+    );
   });
 });

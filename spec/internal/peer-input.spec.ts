@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ProtocolError } from '../../lib/core/errors.js';
+import type { Link } from '../../lib/core/transport.js';
 import { asLayerError } from '../../lib/internal/peer-input.js';
 
 describe('asLayerError', () => {
@@ -30,5 +31,12 @@ describe('asLayerError', () => {
     });
     const error = asLayerError('requests', hostile, undefined) as ProtocolError;
     expect(error.message).to.match(/^requests: could not handle a frame \(/);
+  });
+
+  it("carries what the connection's link knows of its writes", () => {
+    const report = { lastFrame: 'whole', unconfirmedFrames: 0, unconfirmedBytes: 0, framesLeft: 2 } as const;
+    const link = { writeReport: () => report } as unknown as Link<unknown>;
+    const error = asLayerError('heartbeat', new Error('x'), link) as ProtocolError;
+    expect(error.write).to.deep.equal(report);
   });
 });

@@ -123,6 +123,25 @@ describe('TimerQueue', () => {
     });
   });
 
+  it('with a scheduler that does not keep time, each action runs only the entries it was armed for', () => {
+    const frozen = frozenScheduler();
+    const log: string[] = [];
+    const queue = new TimerQueue(frozen.scheduler);
+    // While a runs, b and c are queued for later: one action for b, then one for c.
+    queue.set(
+      entry(log, 'a', () => {
+        queue.set(entry(log, 'b'), 2_000);
+        queue.set(entry(log, 'c'), 3_000);
+      }),
+      1_000,
+    );
+    expect({ log, actions: frozen.actions(), size: queue.size }).to.deep.equal({
+      log: ['a@0', 'b@0', 'c@0'],
+      actions: 3,
+      size: 0,
+    });
+  });
+
   it('an entry that throws does not lose the rest of its batch', () => {
     // A scheduler run by hand: the throw reaches this test instead of ending a TestScheduler flush.
     let clock = 0;

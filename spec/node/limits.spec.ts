@@ -86,6 +86,13 @@ describe('socket server limits', () => {
       expect(error).to.be.instanceOf(FrameTimeoutError);
       expect((error as FrameTimeoutError).timeout).to.equal(50);
       expect((error as FrameTimeoutError).bufferedBytes).to.be.above(0);
+      // What the connection knows of its writes: it sent nothing, not that nothing is known.
+      expect((error as FrameTimeoutError).write).to.deep.equal({
+        lastFrame: 'none',
+        unconfirmedFrames: 0,
+        unconfirmedBytes: 0,
+        framesLeft: 0,
+      });
       await once(hostile, 'close');
       await expectStillServing(server, () => tcp<string>({ port: server.port }));
       server.stop();
@@ -109,6 +116,12 @@ describe('socket server limits', () => {
       expect(refusal.total).to.equal(1);
       expect(refusal.error).to.be.instanceOf(ServerCapacityError);
       expect(refusal.error.limit).to.equal(100 * KiB);
+      expect(refusal.error.write).to.deep.equal({
+        lastFrame: 'none',
+        unconfirmedFrames: 0,
+        unconfirmedBytes: 0,
+        framesLeft: 0,
+      });
       const aRefused = refusal.remote === localOf(a);
       const [refused, kept, keptSocket, keptFrame] = aRefused
         ? [acceptedA, acceptedB, b, frameB]

@@ -256,6 +256,13 @@ describe('tcp and tcpServer', () => {
     expect(error).to.be.instanceOf(PeerClosedError);
     expect((error as PeerClosedError).phase).to.equal('close');
     expect((error as PeerClosedError).cause).to.be.instanceOf(ProtocolError);
+    // What the connection knows of its writes: it sent nothing (not 'unknown').
+    expect((error as PeerClosedError).write).to.deep.equal({
+      lastFrame: 'none',
+      unconfirmedFrames: 0,
+      unconfirmedBytes: 0,
+      framesLeft: 0,
+    });
     raw.close();
   });
 

@@ -420,6 +420,14 @@ describe('websocketServer', () => {
     });
   });
 
+  it('headers with a name the last ones do not have are not theirs, even with no value', () => {
+    const values = new HeaderValues();
+    const first = values.sharedHeaders({ host: 'x', cookie: undefined });
+    const second = values.sharedHeaders({ host: 'x', origin: undefined });
+    expect(second).to.not.equal(first);
+    expect(Object.keys(second)).to.deep.equal(['host', 'origin']);
+  });
+
   it('answers a plain HTTP request with 426 Upgrade Required', async () => {
     const server = await startServer(websocketServer());
     const request = http.get({ host: '127.0.0.1', port: server.port, agent: false });

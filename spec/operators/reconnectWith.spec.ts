@@ -17,7 +17,18 @@ import {
   type TransportEvent,
 } from 'rx-lifeline';
 import { seededRandom } from 'rx-lifeline/testing';
-import { catchError, defer, EMPTY, map, mergeMap, of, takeWhile, type Observable } from 'rxjs';
+import {
+  asyncScheduler,
+  catchError,
+  defer,
+  EMPTY,
+  map,
+  mergeMap,
+  of,
+  takeWhile,
+  type Observable,
+} from 'rxjs';
+import { timerQueueOf } from '../../lib/internal/timer-queue.js';
 import { earlyTimers } from '../support/early-timers.js';
 import {
   expectProbeFree,
@@ -310,6 +321,34 @@ describe('reconnectWith', () => {
     });
   });
 
+  it("a connection that came up is not cut by the dial's attemptTimeout, whatever healthyAfter is", () => {
+    for (const healthyAfter of [0, 'first-frame', 5] as const) {
+      const testScheduler = newTestScheduler();
+      testScheduler.run(({ cold, expectObservable }) => {
+        // Connects 5 ms into a dial bounded by 20 ms, then stays up without a frame.
+        const source = cold<TransportEvent>('5ms c', transportValues());
+        const retry = policy.constant(5).attemptTimeout(20);
+        const session = source.pipe(reconnectWith({ policy: retry, healthyAfter }));
+        expectObservable(summarize(session), '^ 60ms !').toBe('5ms c', { c: 'c' });
+      });
+    }
+  });
+
+  it("takes the dial's attemptTimeout out of the scheduler's timer queue once connected: no timer left", () => {
+    const testScheduler = newTestScheduler();
+    const queued: number[] = [];
+    testScheduler.run(({ cold, expectObservable }) => {
+      const source = cold<TransportEvent>('5ms c', transportValues());
+      const retry = policy.constant(5).attemptTimeout(1_000);
+      const session = source.pipe(reconnectWith({ policy: retry, healthyAfter: 'first-frame' }));
+      const queue = timerQueueOf(asyncScheduler);
+      // Before the connection: the attempt's timeout is queued; after it: nothing.
+      cold('1ms a 5ms b').subscribe(() => queued.push(queue.size));
+      expectObservable(summarize(session), '^ 20ms !').toBe('5ms c', { c: 'c' });
+    });
+    expect(queued).to.deep.equal([1, 0]);
+  });
+
   it('a breaker opens after repeated failures, fails dials fast while open, then half-opens and closes', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
@@ -542,7 +581,7 @@ describe('reconnectWith', () => {
         catchError((error: Error) =>
           of(
             error instanceof TypeError &&
-              /pipe cancelPending\(\) last, after reconnectWith\(\)/.test(error.message)
+              /pipe cancelPending\(\) last, after reconnectWith\(\) and resumable\(\)$/.test(error.message)
               ? 'T'
               : error.message,
           ),

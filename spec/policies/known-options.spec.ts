@@ -401,6 +401,16 @@ describe('known options', () => {
     );
   });
 
+  it('suggests a name at most 2 edits away, however long the key', () => {
+    // 'timeout' is 2 edits from 'timexxt', 3 from 'timxxxt': a long key is not allowed more.
+    expect(thrown(() => heartbeat({ timexxt: 5_000 } as never)).message).to.contain(
+      "(did you mean 'timeout'?)",
+    );
+    expect(thrown(() => heartbeat({ timxxxt: 5_000 } as never)).message).to.equal(
+      "heartbeat: unknown option 'timxxxt'; known options: interval, timeout, scheduler",
+    );
+  });
+
   it('suggests a known option that differs only in case, however long', () => {
     expect(thrown(() => resumable({ ONSESSIONLOST: 'reset' } as never)).message).to.contain(
       "unknown option 'ONSESSIONLOST' (did you mean 'onSessionLost'?)",

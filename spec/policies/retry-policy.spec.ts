@@ -355,6 +355,14 @@ describe('RetryPolicy', () => {
       });
     });
 
+    it('reads reopensAt of a CircuitOpenError only: another error with such a field waits its backoff', () => {
+      const error = Object.assign(reset(), { reopensAt: 5_000 });
+      expect(policy.constant(10).decide({ error, attempt: 1, firstFailureAt: 0, now: 1_000 })).to.include({
+        retry: true,
+        delay: 10,
+      });
+    });
+
     it('gives up if waiting for the breaker would pass maxElapsed', () => {
       const error = new CircuitOpenError('open', { state: 'open', reopensAt: 50_000 });
       expect(

@@ -151,6 +151,32 @@ describe('LinkWriter batches', () => {
     expect(hex(batches[0]!)).to.equal(hex(encodeFrames(codec, sent)));
   });
 
+  it('takes a frame of exactly maxFrameBytes and a queue of exactly maxBufferedBytes; send() is false once it reaches highWaterMark', () => {
+    // Bytes as they are: a body is exactly the frame's bytes, its frame 4 more.
+    const raw: Codec<unknown> = { encode: (value) => value as Uint8Array, decode: (bytes) => bytes };
+    const { writer } = writerOf(raw, { maxFrameBytes: 100, highWaterMark: 150, maxBufferedBytes: 208 });
+    expect(() => writer.send(new Uint8Array(101))).to.throw(EncodeError, /1 to 100 bytes/);
+    expect(writer.send(new Uint8Array(100))).to.equal(true); // 104 bytes queued
+    expect(writer.send(new Uint8Array(41))).to.equal(true); // 149: one below the mark
+    expect(writer.send(Uint8Array.of(1))).to.equal(false); // 154
+    expect(writer.bufferedBytes).to.equal(154);
+    expect(() => writer.send(new Uint8Array(51))).to.throw(SendBufferFullError); // 209 > 208
+    expect(writer.send(new Uint8Array(50))).to.equal(false); // 208: exactly the cap
+    expect(writer.bufferedBytes).to.equal(208);
+  });
+
+  it('send() is false when a frame brings the queue to exactly highWaterMark', () => {
+    const raw: Codec<unknown> = { encode: (value) => value as Uint8Array, decode: (bytes) => bytes };
+    const { writer } = writerOf(raw, { maxFrameBytes: 100, highWaterMark: 50, maxBufferedBytes: 1000 });
+    expect(writer.send(new Uint8Array(45))).to.equal(true); // 49
+    const { writer: other } = writerOf(raw, {
+      maxFrameBytes: 100,
+      highWaterMark: 50,
+      maxBufferedBytes: 1000,
+    });
+    expect(other.send(new Uint8Array(46))).to.equal(false); // 50
+  });
+
   it('an array whose elements change between the two writes of a growing batch goes through encode whole', () => {
     const codec = msgpackCodec();
     const { writer, batches, flush } = writerOf(codec, {

@@ -477,6 +477,108 @@ describe('websocket', () => {
     }
   });
 
+  it("a dial's error keeps its cause and a string or number code of it as the DialError's, and no other code", async () => {
+    for (const [code, kept] of [
+      [42, 42],
+      ['EHOSTUNREACH', 'EHOSTUNREACH'],
+      [{ errno: 1 }, undefined],
+      [true, undefined],
+    ] as const) {
+      const cause = Object.assign(new Error('no route'), { code });
+      /** A browser-like socket whose dial fails with `cause`, before it opens. */
+      class FailingWebSocket {
+        readyState = 0;
+        bufferedAmount = 0;
+        binaryType = 'blob';
+        readonly #listeners = new Map<string, (event: unknown) => void>();
+        constructor() {
+          queueMicrotask(() => this.#listeners.get('error')?.({ type: 'error', error: cause }));
+        }
+        addEventListener(type: string, listener: (event: unknown) => void): void {
+          this.#listeners.set(type, listener);
+        }
+        send(): void {}
+        close(): void {
+          this.readyState = 3;
+        }
+      }
+      const error = await failure(
+        record(websocket({ url: 'ws://127.0.0.1:1', WebSocket: FailingWebSocket as never })),
+      );
+      expect(error, String(code)).to.be.instanceOf(DialError);
+      expect((error as DialError).message).to.equal(
+        'Could not open a WebSocket to ws://127.0.0.1:1: no route',
+      );
+      expect((error as DialError).cause).to.equal(cause);
+      expect((error as DialError).code, String(code)).to.equal(kept);
+    }
+  });
+
+  it('refuses a scheme that only ends like ws:, a subprotocol with a separator, and names the first repeated one', () => {
+    expect(() => websocket({ url: 'xws://127.0.0.1:1', WebSocket })).to.throw(
+      TypeError,
+      /url must be a ws:, wss:, http: or https: URL/,
+    );
+    expect(() => websocket({ url: 'ws://127.0.0.1:1', protocols: ['a/b'], WebSocket })).to.throw(
+      TypeError,
+      /"a\/b" is not$/,
+    );
+    expect(() =>
+      websocket({ url: 'ws://127.0.0.1:1', protocols: ['v1', 'v2', 'v2', 'v1'], WebSocket }),
+    ).to.throw(TypeError, /: "v2" is there twice$/);
+    // ws also dials a Unix socket by a ws+unix: URL.
+    expect(() => websocket({ url: 'ws+unix:/tmp/lifeline.sock', WebSocket })).to.not.throw();
+  });
+
+  it('a socket closed before it opened is a DialError with the close code; a dial that times out closes it with 1000', async () => {
+    const closes: unknown[][] = [];
+    /** A browser-like socket that never opens; `closeFirst` makes it close (1006) right away. */
+    const neverOpens = (closeFirst: boolean) =>
+      class NeverOpens {
+        readyState = 0;
+        bufferedAmount = 0;
+        binaryType = 'blob';
+        readonly #listeners = new Map<string, (event: unknown) => void>();
+        constructor() {
+          if (closeFirst) {
+            queueMicrotask(() => {
+              this.readyState = 3;
+              this.#listeners.get('close')?.({ type: 'close', code: 1006, reason: '', wasClean: false });
+            });
+          }
+        }
+        addEventListener(type: string, listener: (event: unknown) => void): void {
+          this.#listeners.set(type, listener);
+        }
+        send(): void {}
+        close(...args: unknown[]): void {
+          closes.push(args);
+          this.readyState = 3;
+        }
+      };
+    const closed = await failure(
+      record(websocket({ url: 'ws://127.0.0.1:1', WebSocket: neverOpens(true) as never })),
+    );
+    expect(closed).to.be.instanceOf(DialError);
+    expect(closed).to.include({
+      code: 1006,
+      message: 'Could not open a WebSocket to ws://127.0.0.1:1: closed with code 1006',
+    });
+    const scheduler = new VirtualTimeScheduler();
+    const late = record(
+      websocket({
+        url: 'ws://127.0.0.1:1',
+        WebSocket: neverOpens(false) as never,
+        connectTimeout: 1_000,
+        scheduler,
+      }),
+    );
+    scheduler.flush();
+    expect(await failure(late)).to.include({ code: 'ETIMEDOUT' });
+    // A browser refuses any other code on a socket still connecting (InvalidAccessError).
+    expect(closes.map(([code]) => code)).to.deep.equal([1000]);
+  });
+
   it('errors the stream with what a WebSocket constructor throws at the dial, and opens nothing', () => {
     const refusal = new Error('SecurityError: the port is blocked');
     class Refusing {
