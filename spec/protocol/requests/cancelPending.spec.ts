@@ -478,6 +478,30 @@ describe('cancelPending', () => {
     subscription.unsubscribe();
   });
 
+  it('a new connection with no disconnected event before it settles what the old link was handed, as a break does', () => {
+    const source = new Subject<TransportEvent>();
+    const [first, second] = [new RecordingLink(), new RecordingLink()];
+    let link: RequestLink | undefined;
+    const seen: string[] = [];
+    const subscription = source.pipe(cancelPending()).subscribe({
+      next: (event) => {
+        if (event.type === 'request-link') link = event.link;
+      },
+    });
+    source.next({ type: 'connected', link: first });
+    shown(link!.request('again', { idempotent: true })).subscribe((v) => seen.push(`again:${v}`));
+    shown(link!.request('once')).subscribe((v) => seen.push(`once:${v}`));
+    expect(first.sent).to.deep.equal([
+      [1, 1, 'again'],
+      [1, 2, 'once'],
+    ]);
+    // `first` never closed and no `disconnected` came: what it was handed is as good as lost.
+    source.next({ type: 'connected', link: second });
+    expect(seen).to.deep.equal(['once:E:AmbiguousOutcomeError']);
+    expect(second.sent).to.deep.equal([[1, 1, 'again']]);
+    subscription.unsubscribe();
+  });
+
   it('caps pending requests: one more fails at once with PendingRequestsFullError', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
