@@ -277,10 +277,12 @@ describe('indexedDbJournal', () => {
         const byBytes = await indexedDbJournal('d', { maxBytes: 10 });
         byBytes.sent(1, 'abcd'); // 5 bytes of MessagePack
         const bytes = refusal(() => byBytes.sent(2, 'abcdef')); // 7 more: past 10
+        const exactly = refusal(() => byBytes.sent(2, 'wxyz')); // 5 more: 10, the cap itself
         return {
           count,
           roomAgain,
           bytes,
+          exactly,
           kept: byCount.restore()?.frames,
           keptBytes: byBytes.restore()?.frames,
         };
@@ -293,7 +295,11 @@ describe('indexedDbJournal', () => {
         { seq: 3, frame: 'c' },
       ]);
       expect(result.bytes).to.deep.include({ frames: 1, bytes: 5, frameBytes: 7, maxBytes: 10 });
-      expect(result.keptBytes).to.deep.equal([{ seq: 1, frame: 'abcd' }]);
+      expect(result.exactly).to.equal(undefined);
+      expect(result.keptBytes).to.deep.equal([
+        { seq: 1, frame: 'abcd' },
+        { seq: 2, frame: 'wxyz' },
+      ]);
     });
 
     it('refuses a frame MessagePack cannot carry, keeping nothing of it', async () => {
