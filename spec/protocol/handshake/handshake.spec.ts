@@ -654,6 +654,9 @@ describe('handshake (wire v2)', () => {
           /is piped, but the connection's handshake did not list '\w+'/,
         );
         expect((error as Error).message).to.include(name);
+        expect((error as Error).message).to.include(
+          ': add it to handshake({ layers }) on a client, acceptHandshake({ layers }) on a server',
+        );
       });
     }
 

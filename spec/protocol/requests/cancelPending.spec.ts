@@ -20,7 +20,9 @@ import {
 import {
   catchError,
   concat,
+  EMPTY,
   map,
+  mergeMap,
   NEVER,
   of,
   Subject,
@@ -441,6 +443,43 @@ describe('cancelPending', () => {
     expect(unsent).to.deep.equal(['b', 'c']);
   });
 
+  it('drain$ says when the link takes frames again after a send that asked to wait or was queued; frames keep their order', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    const received: unknown[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 30, maxBufferedBytes: 80 });
+      // A server that only reads: what reached it, in order.
+      const server = pair.server
+        .pipe(mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)))
+        .subscribe((event) => {
+          if (event.type === 'frame') received.push((event.frame as unknown[])[1]);
+          else log.push(`server ${event.type}`);
+        });
+      const { link, subscription } = clientOn(pair);
+      link.drain$.subscribe(() => log.push(`drain@${testScheduler.now()}`));
+      testScheduler.schedule(() => {
+        // Each frame is about 44 bytes: one makes the link ask to wait, two would overflow it.
+        for (const frame of ['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)]) {
+          log.push(`${frame[0]!}:${link.send(frame)}@${testScheduler.now()}`);
+        }
+      }, 2);
+      testScheduler.schedule(() => log.push(`d:${link.send('d'.repeat(40))}@${testScheduler.now()}`), 10);
+      cleanup(testScheduler, 20, subscription, server);
+    });
+    // b waited for the drain at 3 and c for the next one: drain$ says so once, when both are out.
+    expect(log).to.deep.equal([
+      'server connected',
+      'a:false@2',
+      'b:false@2',
+      'c:false@2',
+      'drain@4',
+      'd:false@10',
+      'drain@11',
+    ]);
+    expect(received.map((frame) => String(frame)[0])).to.deep.equal(['a', 'b', 'c', 'd']);
+  });
+
   it('a request whose payload cannot be encoded fails alone; the link and other requests go on', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {
@@ -454,6 +493,61 @@ describe('cancelPending', () => {
       }, 2);
       cleanup(testScheduler, 20, subscription, server);
     });
+  });
+
+  it('a body chunk the link refuses fails its request alone, leaving nothing queued: a message sent next goes at once', () => {
+    const testScheduler = newTestScheduler();
+    const events: string[] = [];
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1, maxFrameBytes: 64 });
+      const server = serveOn(pair, () => NEVER).subscribe();
+      const { link, subscription } = clientOn(pair, { events });
+      testScheduler.schedule(() => {
+        // Too large for the link, not for the queue.
+        shown(link.request('up', { body: of('x'.repeat(100)) })).subscribe((v) => log.push(v));
+        log.push(`queued ${link.queued}`, `m:${link.send('m')}`);
+      }, 2);
+      cleanup(testScheduler, 20, subscription, server);
+    });
+    expect(log).to.deep.equal(['E:EncodeError', 'queued 0', 'm:true']);
+    expect(events).to.deep.equal(['connected', 'frame:M']);
+  });
+
+  it('maxQueuedBytes is a bound the queue may reach: frames that fill it exactly are queued, one byte more is refused', () => {
+    const source = new Subject<TransportEvent>();
+    let link: RequestLink | undefined;
+    const subscription = source.pipe(cancelPending({ maxQueuedBytes: 22 })).subscribe((event) => {
+      if (event.type === 'request-link') link = event.link;
+    });
+    // 'x' ten times is 11 bytes of MessagePack: two make 22.
+    expect([link!.send('a'.repeat(10)), link!.send('b'.repeat(10))]).to.deep.equal([false, false]);
+    expect(link!.queued).to.equal(2);
+    expect(() => link!.send('c')).to.throw(/needs 2 bytes, but 22 of the 22 allowed are queued already/);
+    subscription.unsubscribe();
+  });
+
+  it('a body whose parts waited for a full link leaves the queue count at 0 once they are out; its end is not counted', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 30, maxBufferedBytes: 80 });
+      const server = serveOn(pair, () => NEVER).subscribe();
+      const { link, subscription } = clientOn(pair);
+      const body = new Subject<string>();
+      testScheduler.schedule(() => {
+        link.request('up', { body }).subscribe({ error: () => undefined });
+        // About 44 bytes each: the first makes the link ask to wait, the second waits here.
+        link.send('a'.repeat(40));
+        link.send('b'.repeat(40));
+        body.next('c');
+        body.complete();
+        log.push(`queued ${link.queued}@${testScheduler.now()}`);
+      }, 2);
+      testScheduler.schedule(() => log.push(`queued ${link.queued}@${testScheduler.now()}`), 10);
+      cleanup(testScheduler, 20, subscription, server);
+    });
+    expect(log).to.deep.equal(['queued 2@2', 'queued 0@10']);
   });
 
   it('a message sent while the connection has ended but its disconnected event has not come yet is queued, not refused', () => {
@@ -475,6 +569,55 @@ describe('cancelPending', () => {
     source.next({ type: 'connected', link: second });
     expect(second.sent).to.deep.equal([[0, 'm']]);
     expect(error).to.equal(undefined);
+    subscription.unsubscribe();
+  });
+
+  it('what was queued before a connection that turns out closed stays queued, in order, for the next one', () => {
+    const source = new Subject<TransportEvent>();
+    const [first, second] = [new RecordingLink(), new RecordingLink()];
+    let link: RequestLink | undefined;
+    const seen: string[] = [];
+    const subscription = source.pipe(cancelPending()).subscribe({
+      next: (event) => {
+        if (event.type === 'request-link') link = event.link;
+      },
+    });
+    shown(link!.request('q')).subscribe((v) => seen.push(v));
+    link!.send('m');
+    first.end();
+    // Its disconnected event has not come yet: nothing is lost, nothing fails.
+    source.next({ type: 'connected', link: first });
+    expect([link!.queued, link!.pending, seen]).to.deep.equal([1, 1, []]);
+    source.next({ type: 'connected', link: second });
+    expect(second.sent).to.deep.equal([
+      [1, 1, 'q'],
+      [0, 'm'],
+    ]);
+    expect(seen).to.deep.equal([]);
+    subscription.unsubscribe();
+  });
+
+  it('a new connection with no disconnected event before it settles what the old link was handed, as a break does', () => {
+    const source = new Subject<TransportEvent>();
+    const [first, second] = [new RecordingLink(), new RecordingLink()];
+    let link: RequestLink | undefined;
+    const seen: string[] = [];
+    const subscription = source.pipe(cancelPending()).subscribe({
+      next: (event) => {
+        if (event.type === 'request-link') link = event.link;
+      },
+    });
+    source.next({ type: 'connected', link: first });
+    shown(link!.request('again', { idempotent: true })).subscribe((v) => seen.push(`again:${v}`));
+    shown(link!.request('once')).subscribe((v) => seen.push(`once:${v}`));
+    expect(first.sent).to.deep.equal([
+      [1, 1, 'again'],
+      [1, 2, 'once'],
+    ]);
+    // `first` never closed and no `disconnected` came: what it was handed is as good as lost.
+    source.next({ type: 'connected', link: second });
+    expect(seen).to.deep.equal(['once:E:AmbiguousOutcomeError']);
+    expect(second.sent).to.deep.equal([[1, 1, 'again']]);
     subscription.unsubscribe();
   });
 

@@ -102,6 +102,35 @@ describe('PendingRequests: what an AmbiguousOutcomeError says', () => {
     expect((errors.get(1) as Error).message).to.equal(
       'Request 1: the server process that took it is gone (the session moved to another one); it may or may not have been executed',
     );
+    // Nothing is known of what the gone process confirmed.
+    expect([1, 2].map((id) => (errors.get(id) as AmbiguousOutcomeError).confirmed)).to.deep.equal([
+      false,
+      false,
+    ]);
     expect(requests.size).to.equal(1);
+  });
+});
+
+describe('PendingRequests.fail', () => {
+  it('cancels and settles the request before its subscriber hears the error, once', () => {
+    const log: string[] = [];
+    const requests = new PendingRequests(
+      10,
+      new VirtualTimeScheduler(),
+      (request) => log.push(`cancel ${String(request.payload)}`),
+      (request) => log.push(`release ${String(request.payload)}`),
+    );
+    const subscriber = new Subscriber<unknown>({
+      next: () => undefined,
+      error: (error: unknown) => void log.push(`error ${String(error)} with ${requests.size} pending`),
+      complete: () => undefined,
+    });
+    const request = requests.open('r1', false, Infinity, subscriber, undefined)!;
+    requests.handed(request, 1);
+    request.state = 'handed';
+    requests.fail(request, 'E');
+    requests.fail(request, 'again');
+    expect(log).to.deep.equal(['cancel r1', 'release r1', 'error E with 0 pending']);
+    expect(request.state).to.equal('done');
   });
 });

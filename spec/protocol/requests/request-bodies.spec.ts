@@ -27,6 +27,7 @@ import {
   RequestBodyUnsupportedError,
   serveRequests,
   type AmbiguousOutcomeError,
+  type ConnectedEvent,
   type RemoteError,
   type RequestHandler,
   type RequestLink,
@@ -630,6 +631,31 @@ describe('streamed request bodies (requests layer v2)', () => {
       // the link, and neither refused request's did.
       expect(sent.slice(1)).to.deep.equal([[1, 1, 'plain']]);
       stop();
+    });
+
+    it('requests v1 settled by the last connection: a request with a body made after it broke fails at once, queuing nothing', () => {
+      const source = new Subject<TransportEvent>();
+      const wire = new RecordingLink();
+      let link: RequestLink | undefined;
+      let error: unknown;
+      const subscription = source.pipe(cancelPending()).subscribe({
+        next: (event) => {
+          if (event.type === 'request-link') link = event.link;
+        },
+        error: (e: unknown) => (error = e),
+      });
+      const handshake = { layers: { requests: 1 } } as unknown as ConnectedEvent<unknown>['handshake'];
+      source.next({ type: 'connected', link: wire, handshake } as TransportEvent);
+      wire.end();
+      source.next({ type: 'disconnected', error: new Error('gone'), attempt: 1, delay: 1000 } as never);
+      // No connection now; the version the last one settled still holds.
+      const errors: unknown[] = [];
+      link!.request('late', { body: of('a') }).subscribe({ error: (e: unknown) => errors.push(e) });
+      expect(error).to.equal(undefined);
+      expect(errors).to.have.length(1);
+      expect(RequestBodyUnsupportedError.is(errors[0]), String(errors[0])).to.equal(true);
+      expect([link!.pending, link!.queued]).to.deep.equal([0, 0]);
+      subscription.unsubscribe();
     });
 
     it('requests v2 negotiated: the head says a body follows; a plain request keeps the v1 envelope', async () => {

@@ -11,6 +11,7 @@ import {
   memoryJournal,
   openSession,
   policy,
+  RemoteError,
   reconnectWith,
   resumable,
   serveRequests,
@@ -24,6 +25,7 @@ import {
 } from 'rx-lifeline';
 import { concat, ignoreElements, map, mergeMap, take, throwError, timer, type Subscription } from 'rxjs';
 import { newTestScheduler } from '../../operators/support.js';
+import { recoveredResponse } from '../../../lib/protocol/requests/restored-requests.js';
 
 /**
  * The server's handler: `slow` answers after 30 ms, `stream` with two values 10 ms apart, `boom`
@@ -507,5 +509,25 @@ describe('cancelPending over a journal: requests across a client crash', () => {
       '37: recovered 1 next slow!',
       '37: recovered 1 complete ',
     ]);
+  });
+});
+
+describe('recoveredResponse', () => {
+  it('carries the value of next and value, the error of error, and neither for complete; the payload while it is known', () => {
+    const error = new RemoteError('no', { id: 3, remoteName: 'Error' });
+    const payloads = new Map<number, unknown>([[3, 'p']]);
+    const parts = [
+      recoveredResponse({ id: 3, part: 'next', value: 'v', error: undefined }, payloads),
+      recoveredResponse({ id: 3, part: 'complete', value: undefined, error: undefined }, payloads),
+      recoveredResponse({ id: 3, part: 'value', value: 'w', error: undefined }, payloads),
+      recoveredResponse({ id: 3, part: 'error', value: undefined, error }, new Map([[3, 'q']])),
+    ];
+    expect(parts).to.deep.equal([
+      { type: 'recovered-response', id: 3, part: 'next', value: 'v', payload: 'p' },
+      { type: 'recovered-response', id: 3, part: 'complete', payload: 'p' },
+      { type: 'recovered-response', id: 3, part: 'value', value: 'w' },
+      { type: 'recovered-response', id: 3, part: 'error', error, payload: 'q' },
+    ]);
+    expect(parts[3]!.error).to.equal(error);
   });
 });

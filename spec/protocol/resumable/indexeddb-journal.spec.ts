@@ -151,6 +151,37 @@ describe('indexedDbJournal', () => {
       expect(result.cleared).to.equal(undefined);
     });
 
+    it('keeps a delivery told alone, never one older than it has, a new token for the same session with its frames, and no frame of another session', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        const first = await indexedDbJournal('k');
+        first.session('s1', 't1');
+        first.sent(1, 'a');
+        await first.commit();
+        first.received(4); // nothing else pending: this alone is written
+        const bytes = first.bytes;
+        await first.close();
+        const second = await indexedDbJournal('k');
+        const delivered = second.restore();
+        const reopenedBytes = second.bytes;
+        second.received(2); // older than 4: ignored
+        second.session('s1', 't2'); // the same session, a new token: its frames stay
+        await second.close();
+        const third = await indexedDbJournal('k');
+        const renewed = third.restore();
+        third.session('s2', 't3'); // another session: nothing of s1 is kept
+        const other = third.restore();
+        await third.close();
+        return { delivered, renewed, other, bytes, reopenedBytes };
+      });
+      // 'a' is 2 bytes of MessagePack, counted again when the frame is read back.
+      expect([result.bytes, result.reopenedBytes]).to.deep.equal([2, 2]);
+      const kept = { session: 's1', lastSeq: 1, received: 4, frames: [{ seq: 1, frame: 'a' }] };
+      expect(result.delivered).to.deep.equal({ ...kept, token: 't1' });
+      expect(result.renewed).to.deep.equal({ ...kept, token: 't2' });
+      expect(result.other).to.deep.equal({ session: 's2', token: 't3', lastSeq: 0, received: 0, frames: [] });
+    });
+
     it('leaves out a stored frame that is not bytes (a damaged record) and opens all the same', async () => {
       const result = await page.evaluate(async () => {
         const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
@@ -277,10 +308,12 @@ describe('indexedDbJournal', () => {
         const byBytes = await indexedDbJournal('d', { maxBytes: 10 });
         byBytes.sent(1, 'abcd'); // 5 bytes of MessagePack
         const bytes = refusal(() => byBytes.sent(2, 'abcdef')); // 7 more: past 10
+        const exactly = refusal(() => byBytes.sent(2, 'wxyz')); // 5 more: 10, the cap itself
         return {
           count,
           roomAgain,
           bytes,
+          exactly,
           kept: byCount.restore()?.frames,
           keptBytes: byBytes.restore()?.frames,
         };
@@ -293,7 +326,11 @@ describe('indexedDbJournal', () => {
         { seq: 3, frame: 'c' },
       ]);
       expect(result.bytes).to.deep.include({ frames: 1, bytes: 5, frameBytes: 7, maxBytes: 10 });
-      expect(result.keptBytes).to.deep.equal([{ seq: 1, frame: 'abcd' }]);
+      expect(result.exactly).to.equal(undefined);
+      expect(result.keptBytes).to.deep.equal([
+        { seq: 1, frame: 'abcd' },
+        { seq: 2, frame: 'wxyz' },
+      ]);
     });
 
     it('refuses a frame MessagePack cannot carry, keeping nothing of it', async () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { asapScheduler } from 'rxjs';
 import { RecordingLink } from 'rx-lifeline/testing';
 import type { SessionJournal } from '../../../lib/protocol/resumable/journal.js';
 import {
@@ -74,6 +75,48 @@ describe('SessionSide (the replay and ack state of a session)', () => {
     resolveCommit!();
     expect(link.sent, 'written').to.deep.equal([]);
     expect(waiters).to.deep.equal([]);
+    side.dispose();
+  });
+
+  it('a frame the link took without its bufferedBytes growing is held at its MessagePack size', () => {
+    const { side, link } = attachedSide({});
+    side.send('abc');
+    expect(link.sent.length).to.equal(1);
+    // 'abc' is a fixstr: one byte of header, three of text.
+    expect(side.buffer.bytes).to.equal(4);
+    side.dispose();
+  });
+
+  it('a frame sent while an asynchronous commit is in flight is committed by the next one, which starts once it resolves', async () => {
+    const resolvers: (() => void)[] = [];
+    const journal: SessionJournal = {
+      restore: () => undefined,
+      session: () => undefined,
+      sent: () => undefined,
+      acked: () => undefined,
+      received: () => undefined,
+      clear: () => undefined,
+      commit: () => ({ then: (onFulfilled: () => void) => void resolvers.push(onFulfilled) }) as never,
+    };
+    const side = new SessionSide<string>(
+      resolveSideOptions('spec', { scheduler: newTestScheduler() }),
+      { endNow: (error) => expect.fail(`ended: ${String(error)}`) },
+      journal,
+    );
+    const link = new RecordingLink();
+    side.attach(link, 0);
+    const turn = () => new Promise<void>((resolve) => asapScheduler.schedule(() => resolve()));
+    side.send('a');
+    side.whenCommitted(() => undefined); // the first commit starts now
+    side.send('b');
+    await turn(); // b's commit is due, but one is running: it waits for it
+    expect([resolvers.length, link.sent.length]).to.deep.equal([1, 0]);
+    resolvers[0]!();
+    expect(link.sent.length, 'a, made durable by the first commit').to.equal(1);
+    await turn();
+    expect(resolvers.length, 'the second commit started').to.equal(2);
+    resolvers[1]!();
+    expect(link.sent.length, 'b too').to.equal(2);
     side.dispose();
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseHello } from '../../../lib/protocol/resumable/wire.js';
+import { parseHello, randomId } from '../../../lib/protocol/resumable/wire.js';
 
 describe('resumable wire: parseHello', () => {
   const hello = { v: [1, 2], received: 0 };
@@ -23,5 +23,15 @@ describe('resumable wire: parseHello', () => {
     ]) {
       expect(parseHello({ ...hello, v }), JSON.stringify(v)).to.equal(undefined);
     }
+  });
+});
+
+describe('resumable wire: randomId', () => {
+  it('is 16 random bytes as 32 lowercase hex digits, a leading zero kept, each one new', () => {
+    const ids = Array.from({ length: 64 }, () => randomId());
+    for (const id of ids) expect(id).to.match(/^[0-9a-f]{32}$/);
+    expect(new Set(ids).size).to.equal(ids.length);
+    // A byte below 16 keeps its leading zero (one of 64 ids without any is about 1 in 10^28).
+    expect(ids.some((id) => /^(?:[0-9a-f]{2})*0[0-9a-f]/.test(id))).to.equal(true);
   });
 });
