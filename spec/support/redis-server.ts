@@ -1,6 +1,7 @@
 // A real redis-server (Debian's) for the tests: started on a unix socket in a temporary folder (no
 // port to race for), ready when it says so on stdout, stopped with SIGTERM or killed with SIGKILL.
 // `npm test` installs redis-server first (scripts/system-deps.ts).
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,9 +50,15 @@ export async function startRedis(options: { persist?: boolean } = {}): Promise<R
       child = await launch(args);
     },
     async stop() {
-      await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
-      for (const c of clients) c.disconnect();
+      // ioredis's disconnect() waits for the socket's close behind a timer of its own (2 s), which
+      // a socket closed already never clears: it is called only on a client that has not ended,
+      // and a client is stopped once it says 'end' (the close, late on a busy machine).
+      const ended = clients.map((c) => (c.status === 'end' ? undefined : once(c, 'end')));
+      const disconnect = (c: Redis) => c.status !== 'end' && c.disconnect();
+      await Promise.all(clients.map((c) => c.quit().catch(() => disconnect(c))));
+      for (const c of clients) disconnect(c);
       await kill(child, 'SIGTERM');
+      await Promise.all(ended);
       rmSync(dir, { recursive: true, force: true });
     },
   };
