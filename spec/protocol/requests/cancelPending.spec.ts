@@ -32,7 +32,7 @@ import {
 } from 'rxjs';
 import { RecordingLink } from 'rx-lifeline/testing';
 import type { TestScheduler } from 'rxjs/testing';
-import { clientOn, serveOn, serveSessionsOn } from './support.js';
+import { byHand, clientOn, serveOn, serveSessionsOn } from './support.js';
 import { feedLayer, INT64_FRAME, oddValue, peerFrame, unhandledDuring, type Fed } from '../peer-input.js';
 import { newTestScheduler } from '../../operators/support.js';
 
@@ -515,15 +515,11 @@ describe('cancelPending', () => {
   });
 
   it('maxQueuedBytes is a bound the queue may reach: frames that fill it exactly are queued, one byte more is refused', () => {
-    const source = new Subject<TransportEvent>();
-    let link: RequestLink | undefined;
-    const subscription = source.pipe(cancelPending({ maxQueuedBytes: 22 })).subscribe((event) => {
-      if (event.type === 'request-link') link = event.link;
-    });
+    const { link, subscription } = byHand({ maxQueuedBytes: 22 });
     // 'x' ten times is 11 bytes of MessagePack: two make 22.
-    expect([link!.send('a'.repeat(10)), link!.send('b'.repeat(10))]).to.deep.equal([false, false]);
-    expect(link!.queued).to.equal(2);
-    expect(() => link!.send('c')).to.throw(/needs 2 bytes, but 22 of the 22 allowed are queued already/);
+    expect([link.send('a'.repeat(10)), link.send('b'.repeat(10))]).to.deep.equal([false, false]);
+    expect(link.queued).to.equal(2);
+    expect(() => link.send('c')).to.throw(/needs 2 bytes, but 22 of the 22 allowed are queued already/);
     subscription.unsubscribe();
   });
 
@@ -551,43 +547,29 @@ describe('cancelPending', () => {
   });
 
   it('a message sent while the connection has ended but its disconnected event has not come yet is queued, not refused', () => {
-    const source = new Subject<TransportEvent>();
+    const { source, link, error, subscription } = byHand();
     const [first, second] = [new RecordingLink(), new RecordingLink()];
-    let link: RequestLink | undefined;
-    let error: unknown;
-    const subscription = source.pipe(cancelPending()).subscribe({
-      next: (event) => {
-        if (event.type === 'request-link') link = event.link;
-      },
-      error: (e: unknown) => (error = e),
-    });
     source.next({ type: 'connected', link: first });
     first.end();
     // The request link outlives connections: the message waits for the next one.
-    expect(link!.send('m')).to.equal(false);
-    expect(link!.queued).to.equal(1);
+    expect(link.send('m')).to.equal(false);
+    expect(link.queued).to.equal(1);
     source.next({ type: 'connected', link: second });
     expect(second.sent).to.deep.equal([[0, 'm']]);
-    expect(error).to.equal(undefined);
+    expect(error()).to.equal(undefined);
     subscription.unsubscribe();
   });
 
   it('what was queued before a connection that turns out closed stays queued, in order, for the next one', () => {
-    const source = new Subject<TransportEvent>();
+    const { source, link, subscription } = byHand();
     const [first, second] = [new RecordingLink(), new RecordingLink()];
-    let link: RequestLink | undefined;
     const seen: string[] = [];
-    const subscription = source.pipe(cancelPending()).subscribe({
-      next: (event) => {
-        if (event.type === 'request-link') link = event.link;
-      },
-    });
-    shown(link!.request('q')).subscribe((v) => seen.push(v));
-    link!.send('m');
+    shown(link.request('q')).subscribe((v) => seen.push(v));
+    link.send('m');
     first.end();
     // Its disconnected event has not come yet: nothing is lost, nothing fails.
     source.next({ type: 'connected', link: first });
-    expect([link!.queued, link!.pending, seen]).to.deep.equal([1, 1, []]);
+    expect([link.queued, link.pending, seen]).to.deep.equal([1, 1, []]);
     source.next({ type: 'connected', link: second });
     expect(second.sent).to.deep.equal([
       [1, 1, 'q'],
@@ -598,18 +580,12 @@ describe('cancelPending', () => {
   });
 
   it('a new connection with no disconnected event before it settles what the old link was handed, as a break does', () => {
-    const source = new Subject<TransportEvent>();
+    const { source, link, subscription } = byHand();
     const [first, second] = [new RecordingLink(), new RecordingLink()];
-    let link: RequestLink | undefined;
     const seen: string[] = [];
-    const subscription = source.pipe(cancelPending()).subscribe({
-      next: (event) => {
-        if (event.type === 'request-link') link = event.link;
-      },
-    });
     source.next({ type: 'connected', link: first });
-    shown(link!.request('again', { idempotent: true })).subscribe((v) => seen.push(`again:${v}`));
-    shown(link!.request('once')).subscribe((v) => seen.push(`once:${v}`));
+    shown(link.request('again', { idempotent: true })).subscribe((v) => seen.push(`again:${v}`));
+    shown(link.request('once')).subscribe((v) => seen.push(`once:${v}`));
     expect(first.sent).to.deep.equal([
       [1, 1, 'again'],
       [1, 2, 'once'],

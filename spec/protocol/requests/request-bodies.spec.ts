@@ -35,7 +35,7 @@ import {
 } from 'rx-lifeline';
 import { RecordingLink } from 'rx-lifeline/testing';
 import { newTestScheduler } from '../../operators/support.js';
-import { clientOn, serveOn, serveSessionsOn } from './support.js';
+import { byHand, clientOn, serveOn, serveSessionsOn } from './support.js';
 
 /** A request's notifications as marble values; errors as `E:<name>` (`E:RemoteError:<remoteName>`). */
 function shown(response: Observable<unknown>): Observable<string> {
@@ -634,27 +634,19 @@ describe('streamed request bodies (requests layer v2)', () => {
     });
 
     it('requests v1 settled by the last connection: a request with a body made after it broke fails at once, queuing nothing', () => {
-      const source = new Subject<TransportEvent>();
+      const { source, link, error, subscription } = byHand();
       const wire = new RecordingLink();
-      let link: RequestLink | undefined;
-      let error: unknown;
-      const subscription = source.pipe(cancelPending()).subscribe({
-        next: (event) => {
-          if (event.type === 'request-link') link = event.link;
-        },
-        error: (e: unknown) => (error = e),
-      });
       const handshake = { layers: { requests: 1 } } as unknown as ConnectedEvent<unknown>['handshake'];
       source.next({ type: 'connected', link: wire, handshake } as TransportEvent);
       wire.end();
       source.next({ type: 'disconnected', error: new Error('gone'), attempt: 1, delay: 1000 } as never);
       // No connection now; the version the last one settled still holds.
       const errors: unknown[] = [];
-      link!.request('late', { body: of('a') }).subscribe({ error: (e: unknown) => errors.push(e) });
-      expect(error).to.equal(undefined);
+      link.request('late', { body: of('a') }).subscribe({ error: (e: unknown) => errors.push(e) });
+      expect(error()).to.equal(undefined);
       expect(errors).to.have.length(1);
       expect(RequestBodyUnsupportedError.is(errors[0]), String(errors[0])).to.equal(true);
-      expect([link!.pending, link!.queued]).to.deep.equal([0, 0]);
+      expect([link.pending, link.queued]).to.deep.equal([0, 0]);
       subscription.unsubscribe();
     });
 

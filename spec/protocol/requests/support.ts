@@ -18,8 +18,9 @@ import {
   type RequestLink,
   type RetryPolicy,
   type ServeRequestsConfig,
+  type TransportEvent,
 } from 'rx-lifeline';
-import { catchError, EMPTY, mergeMap, type Observable, type Subscription } from 'rxjs';
+import { catchError, EMPTY, mergeMap, Subject, type Observable, type Subscription } from 'rxjs';
 
 /**
  * Serves `handler` on every connection of `pair`, plain frames echoed upper-cased; each
@@ -107,6 +108,28 @@ export function clientOn(
     complete: () => options.events?.push('complete'),
   });
   return { link: link!, subscription };
+}
+
+/**
+ * `cancelPending(config)` on a source driven by hand (`source.next` a connected event, a
+ * disconnected one, …): its request link, which it hands out at once, and the stream's error.
+ */
+export function byHand(config?: CancelPendingConfig): {
+  source: Subject<TransportEvent>;
+  link: RequestLink;
+  error: () => unknown;
+  subscription: Subscription;
+} {
+  const source = new Subject<TransportEvent>();
+  let link: RequestLink | undefined;
+  let error: unknown;
+  const subscription = source.pipe(cancelPending(config)).subscribe({
+    next: (event) => {
+      if (event.type === 'request-link') link = event.link;
+    },
+    error: (e: unknown) => (error = e),
+  });
+  return { source, link: link!, error: () => error, subscription };
 }
 
 export { memory };

@@ -13,16 +13,34 @@ import { newTestScheduler } from '../../operators/support.js';
 // link, acks from the peer, and what `send()` and `drain$` tell the sender.
 
 /** A side attached to a recording link (which takes every frame at once), in virtual time. */
-function attachedSide(config: SideConfig<string>) {
+function attachedSide(config: SideConfig<string>, journal?: SessionJournal) {
   const scheduler = newTestScheduler();
-  const side = new SessionSide<string>(resolveSideOptions('spec', { scheduler, ...config }), {
-    endNow: (error) => expect.fail(`ended: ${String(error)}`),
-  });
+  const side = new SessionSide<string>(
+    resolveSideOptions('spec', { scheduler, ...config }),
+    { endNow: (error) => expect.fail(`ended: ${String(error)}`) },
+    journal,
+  );
   const link = new RecordingLink();
   side.attach(link, 0);
   const drains: number[] = [];
   side.drain$.subscribe(() => drains.push(side.lastSeq - side.buffer.firstSeq + 1));
   return { side, link, drains };
+}
+
+/**
+ * A journal that keeps nothing and whose every commit is a thenable the spec settles: `held`
+ * gets each commit's resolve, in order.
+ */
+function heldCommits(held: (resolve: () => void) => void): SessionJournal {
+  return {
+    restore: () => undefined,
+    session: () => undefined,
+    sent: () => undefined,
+    acked: () => undefined,
+    received: () => undefined,
+    clear: () => undefined,
+    commit: () => ({ then: (onFulfilled: () => void) => void held(onFulfilled) }) as never,
+  };
 }
 
 describe('SessionSide (the replay and ack state of a session)', () => {
@@ -48,23 +66,10 @@ describe('SessionSide (the replay and ack state of a session)', () => {
 
   it('a reset while an asynchronous commit is in flight disowns it: once it resolves, it writes nothing and calls none of its waiters', () => {
     let resolveCommit: (() => void) | undefined;
-    const journal: SessionJournal = {
-      restore: () => undefined,
-      session: () => undefined,
-      sent: () => undefined,
-      acked: () => undefined,
-      received: () => undefined,
-      clear: () => undefined,
-      // A thenable held by the spec: the commit resolves when the spec says so.
-      commit: () => ({ then: (onFulfilled: () => void) => void (resolveCommit = onFulfilled) }) as never,
-    };
-    const side = new SessionSide<string>(
-      resolveSideOptions('spec', { scheduler: newTestScheduler() }),
-      { endNow: (error) => expect.fail(`ended: ${String(error)}`) },
-      journal,
+    const { side, link } = attachedSide(
+      {},
+      heldCommits((resolve) => (resolveCommit = resolve)),
     );
-    const link = new RecordingLink();
-    side.attach(link, 0);
     side.send('old');
     const waiters: string[] = [];
     side.whenCommitted(() => waiters.push('called')); // starts the commit now
@@ -89,22 +94,10 @@ describe('SessionSide (the replay and ack state of a session)', () => {
 
   it('a frame sent while an asynchronous commit is in flight is committed by the next one, which starts once it resolves', async () => {
     const resolvers: (() => void)[] = [];
-    const journal: SessionJournal = {
-      restore: () => undefined,
-      session: () => undefined,
-      sent: () => undefined,
-      acked: () => undefined,
-      received: () => undefined,
-      clear: () => undefined,
-      commit: () => ({ then: (onFulfilled: () => void) => void resolvers.push(onFulfilled) }) as never,
-    };
-    const side = new SessionSide<string>(
-      resolveSideOptions('spec', { scheduler: newTestScheduler() }),
-      { endNow: (error) => expect.fail(`ended: ${String(error)}`) },
-      journal,
+    const { side, link } = attachedSide(
+      {},
+      heldCommits((resolve) => resolvers.push(resolve)),
     );
-    const link = new RecordingLink();
-    side.attach(link, 0);
     const turn = () => new Promise<void>((resolve) => asapScheduler.schedule(() => resolve()));
     side.send('a');
     side.whenCommitted(() => undefined); // the first commit starts now
