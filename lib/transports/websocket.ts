@@ -141,9 +141,11 @@ const DEFAULT_CONNECT_TIMEOUT = 30_000;
  * docs/PROTOCOL.md). It completes when the peer closes cleanly
  * (close code 1000, 1001, or a close frame without a code) or after `link.close(reason)`, which
  * closes with 1000 and `reason` once the queued frames are sent. It errors with `DialError` when
- * the socket cannot open (or is not open after `connectTimeout`), `ConnectionResetError` on an abnormal close (1006), `PeerClosedError`
- * (with `code` and `reason`) on any other close code, and `ProtocolError` / `FrameTooLargeError`
- * when a message is not whole valid frames (a text message, a frame cut at the message's end).
+ * the socket cannot open (or is not open after `connectTimeout`), `ConnectionResetError` on an
+ * abnormal close (1006), `PeerClosedError` (with `code` and `reason`) on any other close code, and
+ * `ProtocolError` / `FrameTooLargeError` when a message is not whole valid frames (a text message,
+ * a frame cut at the message's end). A WebSocket constructor that throws at the dial (a browser's
+ * SecurityError for a blocked port) errors the stream with what it threw.
  * With `ws` as the WebSocket class, a message larger than `maxFrameBytes` + 4 (64 KiB at least) is
  * refused from its header with close code 1009 and a `MessageTooLargeError`; a browser's WebSocket
  * offers no such limit, so there the whole message is received before lifeline can refuse it.
@@ -151,12 +153,9 @@ const DEFAULT_CONNECT_TIMEOUT = 30_000;
  * `reconnectWith` for that.
  *
  * @typeParam In - inbound frame type. @typeParam Out - outbound frame type.
- * A WebSocket constructor that throws at the dial (a browser's SecurityError for a blocked port)
- * errors the stream with what it threw.
- *
  * @throws TypeError when no WebSocket implementation is available; `url` is missing, not a ws:,
- * wss:, http: or https: URL, or has a fragment; `protocols` are not distinct tokens; or the options
- * name an option `websocket` does not know.
+ * wss:, http: or https: URL (or ws+unix:, which `ws` takes), or has a fragment; `protocols` are not
+ * distinct tokens; or the options name an option `websocket` does not know.
  * @example
  * ```ts
  * import { websocket } from 'rx-lifeline';
