@@ -2,10 +2,11 @@
  * Which code of the browser client bundle a browser client runs (issue #14: what does the client
  * set carry that a browser never runs?).
  *
- * It bundles scripts/client-coverage-page.ts for the browser the way `npm run size` bundles the
- * client set (esbuild, platform browser, ESM, minified, the package.json `browser` field honoured;
- * rxjs and msgpackr are bundled too, so the page runs, and left out of the figures), with a source
- * map. It serves the page from a real lifeline server on 127.0.0.1 (websocketServer + heartbeat +
+ * It bundles scripts/client-coverage-page.ts for the browser as `npm run size` bundles the client
+ * set (esbuild, platform browser, ESM, minified, the package.json `browser` field honoured), with a
+ * source map, but from lib/ itself (tsconfig.json's paths) rather than from the tsc output, so its
+ * lib/ bytes differ from `npm run size`'s by a few hundred; rxjs and msgpackr are bundled too, so
+ * the page runs, and left out of the figures. It serves the page from a real lifeline server on 127.0.0.1 (websocketServer + heartbeat +
  * acceptSessions + serveRequests, in this process) and runs it in Debian's Chromium
  * (/usr/bin/chromium) through playwright-core: connect, echoed messages, requests answered, failed,
  * streamed, with a body, timed out and cancelled, a connection the server kills (the session
