@@ -10,9 +10,11 @@ import {
 } from './msgpack-check.js';
 import type { Codec } from '../core/codec.js';
 import type { BinarySlab } from './binary-slab.js';
-import { ONE_PASS } from './one-pass.js';
+import { withOnePass } from './one-pass.js';
 
 export type { Codec } from '../core/codec.js';
+// Where the codec's one-pass paths are: none in a browser bundle (see one-pass.ts).
+export { directEncoderOf, slabDecoderOf } from './one-pass.js';
 
 /**
  * Options of {@link msgpackCodec}.
@@ -151,31 +153,18 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
   const { int64AsType, maxDepth } = limits;
   const { binarySlabBytes = DEFAULT_BINARY_SLAB_BYTES } = options;
   const packr = codecPackr(int64AsType);
-  // Simple values (envelopes, binaries) in one pass where the platform has it (see one-pass.ts).
-  const onePass = ONE_PASS;
-  const codec: Codec<T> = {
+  const codec: Required<Codec<T>> = {
     encode: (value) => {
-      const simple = onePass?.encode(value, maxDepth);
-      if (simple) return simple;
       checkEncodable(value, maxDepth);
       return packr.pack(value);
     },
     decode: (bytes) => decodeRange(bytes, 0, bytes.length),
-    decodeRange: (bytes, start, end) => decodeRange(bytes, start, end),
+    decodeRange,
   };
-  if (onePass) {
-    directEncoders.set(codec, (value, out, pos) => onePass.encodeInto(value, maxDepth, out, pos));
-    if (binarySlabBytes > 0) {
-      slabDecoders.set(codec, { decode: decodeRange, slab: () => onePass.slab(binarySlabBytes) });
-    }
-  }
-  return codec;
+  // Simple values (envelopes, binaries) in one pass where the platform has it (see one-pass.ts).
+  return withOnePass(codec, limits, binarySlabBytes);
 
-  function decodeRange(bytes: Uint8Array, start: number, end: number, slab?: BinarySlab): T {
-    if (onePass) {
-      const simple = onePass.decode(bytes, limits, start, end, slab);
-      if (simple !== onePass.notSimple) return simple as T;
-    }
+  function decodeRange(bytes: Uint8Array, start: number, end: number): T {
     checkMsgpack(bytes, limits, start, end);
     return packr.unpack(bytes, { start, end }) as T;
   }
@@ -190,14 +179,6 @@ export function msgpackCodec<T = unknown>(options: MsgpackCodecOptions = {}): Co
  */
 export type DirectEncoder = (value: unknown, out: Uint8Array, pos: number) => number;
 
-/** The direct encoders of the codecs that have one (msgpackCodec's, for simple values). */
-const directEncoders = new WeakMap<object, DirectEncoder>();
-
-/** The direct encoder of `codec`, if it has one (see {@link DirectEncoder}). @internal */
-export function directEncoderOf(codec: object): DirectEncoder | undefined {
-  return directEncoders.get(codec);
-}
-
 /**
  * How a codec decodes the frames of one socket read with their binaries in shared slabs (see
  * `binarySlabBytes`): the caller makes a {@link BinarySlab} with `slab()` for each read.
@@ -208,14 +189,6 @@ export interface SlabDecoder<T> {
   decode(bytes: Uint8Array, start: number, end: number, slab: BinarySlab): T;
   /** A new slab of the codec's `binarySlabBytes`, for one read's binaries. */
   slab(): BinarySlab;
-}
-
-/** The slab decoders of the codecs that have one (msgpackCodec's, unless `binarySlabBytes` is 0). */
-const slabDecoders = new WeakMap<object, SlabDecoder<unknown>>();
-
-/** The slab decoder of `codec`, if it has one (see {@link SlabDecoder}). @internal */
-export function slabDecoderOf<T>(codec: Codec<T>): SlabDecoder<T> | undefined {
-  return slabDecoders.get(codec) as SlabDecoder<T> | undefined;
 }
 
 const DEFAULT_BINARY_SLAB_BYTES = 16 * 1024;

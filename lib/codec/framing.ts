@@ -69,6 +69,185 @@ const OPTIONS: KnownOptions<FrameDecoderOptions<unknown>> = {
   writeReport: true,
 };
 
+/** What a decoder asks for the write report of its errors: a connection's link. @internal */
+export interface WriteReporter {
+  writeReport(): WriteReport;
+}
+
+/**
+ * Decodes chunks that each hold whole length-prefixed frames (a WebSocket message does): a chunk
+ * that ends inside a frame is a {@link ProtocolError} once the whole frames before it are
+ * delivered. Between two chunks it holds nothing but the stream offset. It is the part of
+ * {@link FrameDecoder} that reads whole frames, and all a WebSocket connection needs, so a browser
+ * bundle carries no code for frames torn across chunks. Errors carry `reporter`'s write report.
+ * @internal
+ */
+export class FrameReader<T> {
+  readonly #codec: Codec<T>;
+  /** The codec's slab decoder, if it has one (msgpackCodec's binaries of one read share slabs). */
+  readonly #slabDecoder: SlabDecoder<T> | undefined;
+  /** The slabs of the read under way, made at its first binary: an idle decoder holds none. */
+  #slab: BinarySlab | undefined;
+  readonly #maxFrameBytes: number;
+  #reporter: WriteReporter;
+  /** Stream offset of the first byte of the frame being read. */
+  #frameOffset = 0;
+  #failure: ProtocolError | undefined;
+
+  /** `codec` and `maxFrameBytes` as checked by the caller. */
+  constructor(codec: Codec<T>, maxFrameBytes: number, reporter: WriteReporter) {
+    this.#codec = codec;
+    this.#slabDecoder = slabDecoderOf(codec);
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#reporter = reporter;
+  }
+
+  /** Stream offset of the next frame to start: the bytes consumed by complete frames. */
+  get offset(): number {
+    return this.#frameOffset;
+  }
+
+  /**
+   * Feeds a chunk; calls `onFrame` for each frame it completes, in order. If `onFrame` throws, its
+   * error propagates unchanged and the decoder is spent (the rest of the chunk is not read, so it
+   * could not resume at a frame boundary): later calls throw a {@link ProtocolError}. If `onFrame`
+   * disposes the decoder (the connection ended under it), `push` returns at once: the rest of the
+   * chunk is neither decoded nor copied.
+   */
+  push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
+    this.throwIfSpent();
+    try {
+      this.read(chunk, onFrame);
+    } finally {
+      // The binaries of this chunk's frames share storage with none of the next chunk's.
+      this.#slab = undefined;
+    }
+  }
+
+  /**
+   * Drops buffered bytes; the decoder accepts no more input. Called from inside `onFrame`, it also
+   * stops the `push` under way.
+   */
+  dispose(): void {
+    this.#failure ??= new ProtocolError('Decoder disposed', { offset: this.#frameOffset });
+  }
+
+  /**
+   * True once the decoder failed or was disposed: it takes no more input.
+   * @internal
+   */
+  get spent(): boolean {
+    return this.#failure !== undefined;
+  }
+
+  /**
+   * Goes on for the connection of `reporter`, as if `offset` bytes of whole frames had been read:
+   * for a decoder that holds no unfinished frame and serves one message of a connection at a time.
+   * @internal
+   */
+  lendTo(reporter: WriteReporter, offset: number): void {
+    this.#reporter = reporter;
+    this.#frameOffset = offset;
+  }
+
+  /** Throws the error that spent the decoder, if one did. @internal */
+  protected throwIfSpent(): void {
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** The write report attached to errors. @internal */
+  protected report(): WriteReport {
+    return this.#reporter.writeReport();
+  }
+
+  /** Reads a chunk of whole frames. @internal */
+  protected read(chunk: Uint8Array, onFrame: (frame: T) => void): void {
+    const pos = this.readWhole(chunk, 0, onFrame);
+    if (pos === chunk.length || this.spent) return;
+    this.fail(
+      new ProtocolError(
+        `A WebSocket message ended inside the frame at offset ${this.#frameOffset} (${chunk.length - pos} bytes of it arrived): a frame never spans messages`,
+        { offset: this.#frameOffset, write: this.report() },
+      ),
+    );
+  }
+
+  /**
+   * Delivers the frames lying whole in `chunk` from `pos` on, checking each prefix it reads; returns
+   * where the first frame not whole in it starts (the chunk's end when there is none), or stops at
+   * once when `onFrame` disposed the decoder. @internal
+   */
+  protected readWhole(chunk: Uint8Array, pos: number, onFrame: (frame: T) => void): number {
+    const end = chunk.length;
+    while (end - pos >= LENGTH_PREFIX_BYTES) {
+      const length = readLengthPrefix(chunk, pos);
+      this.checkLength(length);
+      const start = pos + LENGTH_PREFIX_BYTES;
+      if (end - start < length) break;
+      this.deliver(chunk, start, start + length, onFrame);
+      if (this.spent) return end;
+      pos = start + length;
+    }
+    return pos;
+  }
+
+  /** Throws when a prefix announces an empty frame or one over `maxFrameBytes`. @internal */
+  protected checkLength(length: number): void {
+    if (length > this.#maxFrameBytes) {
+      this.fail(
+        new FrameTooLargeError(
+          `Frame at offset ${this.#frameOffset} announces ${length} bytes; the limit is ${this.#maxFrameBytes}`,
+          { offset: this.#frameOffset, size: length, limit: this.#maxFrameBytes, write: this.report() },
+        ),
+      );
+    }
+    if (length === 0) {
+      this.fail(
+        new ProtocolError(`Empty frame at offset ${this.#frameOffset}: a frame body is never empty`, {
+          offset: this.#frameOffset,
+          write: this.report(),
+        }),
+      );
+    }
+  }
+
+  /** Decodes the body at `source[start, end)` in place (no view is made when the codec allows). @internal */
+  protected deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
+    let frame: T;
+    const codec = this.#codec;
+    const slabDecoder = this.#slabDecoder;
+    try {
+      if (slabDecoder) frame = slabDecoder.decode(source, start, end, (this.#slab ??= slabDecoder.slab()));
+      else if (codec.decodeRange) frame = codec.decodeRange(source, start, end);
+      else frame = codec.decode(source.subarray(start, end));
+    } catch (cause) {
+      this.fail(
+        new ProtocolError(
+          `Malformed frame at offset ${this.#frameOffset} (${end - start} bytes): ${describeError(cause)}`,
+          { offset: this.#frameOffset, cause, write: this.report() },
+        ),
+      );
+    }
+    this.#frameOffset += LENGTH_PREFIX_BYTES + end - start;
+    try {
+      onFrame(frame);
+    } catch (error) {
+      this.#failure = new ProtocolError(
+        `Decoder stopped at offset ${this.#frameOffset}: the frame callback threw, so the bytes after ` +
+          'its frame were not read',
+        { offset: this.#frameOffset, cause: error, write: this.report() },
+      );
+      throw error;
+    }
+  }
+
+  /** Spends the decoder with `error`, and throws it. @internal */
+  protected fail(error: ProtocolError): never {
+    this.#failure = error;
+    throw error;
+  }
+}
+
 /**
  * Splits a byte stream into length-prefixed frames and decodes them, whatever the chunking: one
  * byte at a time, many frames per chunk, or a prefix torn across chunks all yield the same frames.
@@ -92,14 +271,7 @@ const OPTIONS: KnownOptions<FrameDecoderOptions<unknown>> = {
  * ```
  * @category Codec
  */
-export class FrameDecoder<T> {
-  readonly #codec: Codec<T>;
-  /** The codec's slab decoder, if it has one (msgpackCodec's binaries of one read share slabs). */
-  readonly #slabDecoder: SlabDecoder<T> | undefined;
-  /** The slabs of the read under way, made at its first binary: an idle decoder holds none. */
-  #slab: BinarySlab | undefined;
-  readonly #maxFrameBytes: number;
-  readonly #writeReport: () => WriteReport;
+export class FrameDecoder<T> extends FrameReader<T> {
   /** The prefix bytes read so far, big-endian: a number, not a buffer, so an idle decoder is small. */
   #header = 0;
   #headerFill = 0;
@@ -108,11 +280,6 @@ export class FrameDecoder<T> {
   /** The copied pieces of a body torn across chunks; none between frames (most of the time). */
   #parts: Uint8Array[] | undefined;
   #partBytes = 0;
-  /** Stream offset of the first byte of the frame being read. */
-  #frameOffset = 0;
-  #failure: ProtocolError | undefined;
-  /** Set by `dispose`, possibly from inside `onFrame`: `push` then stops at once. */
-  #disposed = false;
 
   /**
    * @throws TypeError when `options` does not give a codec, has an option it does not know, or a
@@ -120,12 +287,14 @@ export class FrameDecoder<T> {
    */
   constructor(options: FrameDecoderOptions<T>) {
     checkRequiredOptions('FrameDecoder', options, OPTIONS, 'codec', 'give the codec, as { codec }');
-    const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport = unknownWrite } = options;
-    this.#codec = checkCodec('FrameDecoder', codec, ['decode']);
-    checkFunction('FrameDecoder', 'writeReport', writeReport);
-    this.#slabDecoder = slabDecoderOf(codec);
-    this.#maxFrameBytes = checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder');
-    this.#writeReport = writeReport;
+    const { codec, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, writeReport } = options;
+    checkCodec('FrameDecoder', codec, ['decode']);
+    if (writeReport !== undefined) checkFunction('FrameDecoder', 'writeReport', writeReport);
+    super(
+      codec,
+      checkMaxFrameBytes(maxFrameBytes, 'FrameDecoder'),
+      writeReport ? { writeReport } : UNKNOWN_REPORTER,
+    );
   }
 
   /** Bytes held for the unfinished frame (prefix included). */
@@ -133,52 +302,25 @@ export class FrameDecoder<T> {
     return this.#bodyLength < 0 ? this.#headerFill : LENGTH_PREFIX_BYTES + this.#partBytes;
   }
 
-  /** Stream offset of the next frame to start: the bytes consumed by complete frames. */
-  get offset(): number {
-    return this.#frameOffset;
-  }
-
-  /**
-   * Feeds a chunk; calls `onFrame` for each frame it completes, in order. If `onFrame` throws, its
-   * error propagates unchanged and the decoder is spent (the rest of the chunk is not read, so it
-   * could not resume at a frame boundary): later calls throw a {@link ProtocolError}. If `onFrame`
-   * disposes the decoder (the connection ended under it), `push` returns at once: the rest of the
-   * chunk is neither decoded nor copied.
-   */
-  push(chunk: Uint8Array, onFrame: (frame: T) => void): void {
-    if (this.#failure) throw this.#failure;
-    try {
-      this.#read(chunk, onFrame);
-    } finally {
-      // The binaries of this chunk's frames share storage with none of the next chunk's.
-      this.#slab = undefined;
-    }
-  }
-
-  #read(chunk: Uint8Array, onFrame: (frame: T) => void): void {
+  /** Reads a chunk: the frames whole in it in place, a frame torn across chunks from copies. */
+  protected override read(chunk: Uint8Array, onFrame: (frame: T) => void): void {
     let pos = 0;
     const end = chunk.length;
     while (pos < end) {
       if (this.#bodyLength < 0) {
-        if (this.#headerFill === 0 && end - pos >= LENGTH_PREFIX_BYTES) {
-          this.#startBody(readLengthPrefix(chunk, pos));
-          pos += LENGTH_PREFIX_BYTES;
-        } else {
-          this.#header = this.#header * 256 + chunk[pos++]!;
-          if (++this.#headerFill < LENGTH_PREFIX_BYTES) continue;
-          this.#startBody(this.#header);
-        }
+        pos = this.#readPrefix(chunk, pos, onFrame);
+        continue;
       }
       const missing = this.#bodyLength - this.#partBytes;
       if (this.#partBytes === 0 && end - pos >= missing) {
-        // The common case: the whole body lies in this chunk, so decode it in place.
-        this.#deliver(chunk, pos, pos + missing, onFrame);
-        if (this.#disposed) return;
+        // Only the prefix was torn: the body lies whole in this chunk, so decode it in place.
+        this.#bodyLength = -1;
+        this.deliver(chunk, pos, pos + missing, onFrame);
+        if (this.spent) return;
         pos += missing;
         continue;
       }
       const take = Math.min(missing, end - pos);
-      if (take === 0) break;
       // A copy (not Buffer#slice, which is a view): the chunk's buffer belongs to the caller, who
       // may reuse it once push returns.
       (this.#parts ??= []).push(new Uint8Array(chunk.subarray(pos, pos + take)));
@@ -186,11 +328,37 @@ export class FrameDecoder<T> {
       pos += take;
       if (this.#partBytes === this.#bodyLength) {
         // The parts are copies this decoder made, so a single one can be used as it is.
-        const body = concatBytes(this.#parts!, this.#partBytes, true);
-        this.#deliver(body, 0, body.length, onFrame);
-        if (this.#disposed) return;
+        const body = concatBytes(this.#parts, this.#partBytes, true);
+        this.#drop();
+        this.deliver(body, 0, body.length, onFrame);
+        if (this.spent) return;
       }
     }
+  }
+
+  /**
+   * Between frames: delivers the frames whole in the chunk from `pos`, then starts the torn one
+   * (its whole prefix, or one more byte of a torn prefix). Returns the position after what it read.
+   */
+  #readPrefix(chunk: Uint8Array, pos: number, onFrame: (frame: T) => void): number {
+    const end = chunk.length;
+    if (this.#headerFill === 0) {
+      pos = this.readWhole(chunk, pos, onFrame);
+      if (pos === end || this.spent) return end;
+      if (end - pos >= LENGTH_PREFIX_BYTES) {
+        // readWhole checked this prefix: its body is not whole in this chunk.
+        this.#bodyLength = readLengthPrefix(chunk, pos);
+        return pos + LENGTH_PREFIX_BYTES;
+      }
+    }
+    this.#header = this.#header * 256 + chunk[pos]!;
+    if (++this.#headerFill === LENGTH_PREFIX_BYTES) {
+      this.checkLength(this.#header);
+      this.#bodyLength = this.#header;
+      this.#headerFill = 0;
+      this.#header = 0;
+    }
+    return pos + 1;
   }
 
   /**
@@ -198,15 +366,16 @@ export class FrameDecoder<T> {
    * (`phase` says how the error is reported: `'close'` when the peer closed mid-frame).
    */
   end(phase: 'read' | 'close' = 'close'): void {
-    if (this.#failure) throw this.#failure;
+    this.throwIfSpent();
     const held = this.bufferedBytes;
     if (held === 0) return;
     const expected =
       this.#bodyLength < 0 ? 'a length prefix' : `${LENGTH_PREFIX_BYTES + this.#bodyLength} bytes`;
-    this.#fail(
+    this.#drop();
+    this.fail(
       new ProtocolError(
-        `Stream ended inside a frame at offset ${this.#frameOffset}: ${held} bytes of ${expected} arrived`,
-        { offset: this.#frameOffset, write: this.report(), phase },
+        `Stream ended inside a frame at offset ${this.offset}: ${held} bytes of ${expected} arrived`,
+        { offset: this.offset, write: this.report(), phase },
       ),
     );
   }
@@ -215,104 +384,23 @@ export class FrameDecoder<T> {
    * Drops buffered bytes; the decoder accepts no more input. Called from inside `onFrame`, it also
    * stops the `push` under way.
    */
-  dispose(): void {
-    this.#disposed = true;
+  override dispose(): void {
+    this.#drop();
+    super.dispose();
+  }
+
+  /** Forgets the unfinished frame. */
+  #drop(): void {
     this.#parts = undefined;
     this.#partBytes = 0;
     this.#bodyLength = -1;
     this.#headerFill = 0;
     this.#header = 0;
-    this.#failure ??= new ProtocolError('Decoder disposed', { offset: this.#frameOffset });
-  }
-
-  /**
-   * True once the decoder failed or was disposed: it takes no more input.
-   * @internal
-   */
-  get spent(): boolean {
-    return this.#failure !== undefined;
-  }
-
-  /**
-   * Goes on as if `offset` bytes of whole frames had been read, for a decoder that holds no
-   * unfinished frame and serves one message of a connection at a time.
-   * @internal
-   */
-  protected restartAt(offset: number): void {
-    this.#frameOffset = offset;
-  }
-
-  /**
-   * The write report attached to errors: the `writeReport` option's. A transport's own decoder
-   * asks its link instead, and holds no closure for it.
-   * @internal
-   */
-  protected report(): WriteReport {
-    return this.#writeReport();
-  }
-
-  #startBody(length: number): void {
-    if (length > this.#maxFrameBytes) {
-      this.#fail(
-        new FrameTooLargeError(
-          `Frame at offset ${this.#frameOffset} announces ${length} bytes; the limit is ${this.#maxFrameBytes}`,
-          { offset: this.#frameOffset, size: length, limit: this.#maxFrameBytes, write: this.report() },
-        ),
-      );
-    }
-    if (length === 0) {
-      this.#fail(
-        new ProtocolError(`Empty frame at offset ${this.#frameOffset}: a frame body is never empty`, {
-          offset: this.#frameOffset,
-          write: this.report(),
-        }),
-      );
-    }
-    this.#bodyLength = length;
-    this.#headerFill = 0;
-    this.#header = 0;
-  }
-
-  /** Decodes the body at `source[start, end)` in place (no view is made when the codec allows). */
-  #deliver(source: Uint8Array, start: number, end: number, onFrame: (frame: T) => void): void {
-    let frame: T;
-    const codec = this.#codec;
-    const slabDecoder = this.#slabDecoder;
-    try {
-      if (slabDecoder) frame = slabDecoder.decode(source, start, end, (this.#slab ??= slabDecoder.slab()));
-      else if (codec.decodeRange) frame = codec.decodeRange(source, start, end);
-      else frame = codec.decode(source.subarray(start, end));
-    } catch (cause) {
-      this.#fail(
-        new ProtocolError(
-          `Malformed frame at offset ${this.#frameOffset} (${end - start} bytes): ${describeError(cause)}`,
-          { offset: this.#frameOffset, cause, write: this.report() },
-        ),
-      );
-    }
-    this.#frameOffset += LENGTH_PREFIX_BYTES + end - start;
-    this.#bodyLength = -1;
-    this.#parts = undefined;
-    this.#partBytes = 0;
-    try {
-      onFrame(frame);
-    } catch (error) {
-      this.#failure = new ProtocolError(
-        `Decoder stopped at offset ${this.#frameOffset}: the frame callback threw, so the bytes after ` +
-          'its frame were not read',
-        { offset: this.#frameOffset, cause: error, write: this.report() },
-      );
-      throw error;
-    }
-  }
-
-  #fail(error: ProtocolError): never {
-    this.#parts = undefined;
-    this.#partBytes = 0;
-    this.#failure = error;
-    throw error;
   }
 }
+
+/** The reporter of a decoder given no `writeReport`: one for every decoder. */
+const UNKNOWN_REPORTER: WriteReporter = { writeReport: () => UNKNOWN_WRITE };
 
 /**
  * Encodes frames with their length prefixes into one buffer, as a transport would write them. What
@@ -369,11 +457,6 @@ export function joinFrames(bodies: readonly Uint8Array[], totalBodyBytes?: numbe
 /** Validates a `maxFrameBytes` option. @internal */
 export function checkMaxFrameBytes(value: number, where: string): number {
   return checkNumber(where, 'maxFrameBytes', value, { min: 1, integer: true, max: 0xffffffff });
-}
-
-/** The default `writeReport`: one function for every decoder. */
-function unknownWrite(): WriteReport {
-  return UNKNOWN_WRITE;
 }
 
 /** The body length in the 32-bit big-endian prefix at `at`. @internal */

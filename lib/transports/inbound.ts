@@ -1,13 +1,7 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { FrameDecoder } from '../codec/framing.js';
-import {
-  PeerClosedError,
-  ProtocolError,
-  UNKNOWN_WRITE,
-  type ConnectionError,
-  type WriteReport,
-} from '../core/errors.js';
+import { FrameDecoder, FrameReader, type WriteReporter } from '../codec/framing.js';
+import { PeerClosedError, ProtocolError, UNKNOWN_WRITE, type ConnectionError } from '../core/errors.js';
 import type { TransportEvent } from '../core/transport.js';
 import type { LinkWriter } from './link-writer.js';
 
@@ -22,7 +16,7 @@ import type { LinkWriter } from './link-writer.js';
  * @internal
  */
 export function deliverBytes<In, Out>(
-  decoder: FrameDecoder<In>,
+  decoder: FrameReader<In>,
   chunk: Uint8Array,
   subscriber: Subscriber<TransportEvent<In, Out>>,
 ): ProtocolError | undefined {
@@ -104,10 +98,7 @@ export class FrameDeadline {
   }
 }
 
-/** What a {@link LinkFrameDecoder} asks for its reports: a connection's {@link LinkWriter}. @internal */
-export interface WriteReporter {
-  writeReport(): WriteReport;
-}
+export type { WriteReporter };
 
 /**
  * A connection's decoder, whose errors carry its link's write report: it holds the link itself,
@@ -115,34 +106,23 @@ export interface WriteReporter {
  * @internal
  */
 export class LinkFrameDecoder<T> extends FrameDecoder<T> {
-  #link: WriteReporter;
-
   constructor(codec: Codec<T>, maxFrameBytes: number, link: WriteReporter) {
     super({ codec, maxFrameBytes });
-    this.#link = link;
-  }
-
-  protected override report(): WriteReport {
-    return this.#link.writeReport();
-  }
-
-  /** Serves the connection of `link`, whose stream is at `offset` (see {@link MessageDecoders}). */
-  lendTo(link: WriteReporter, offset: number): void {
-    this.#link = link;
-    this.restartAt(offset);
+    this.lendTo(link, 0);
   }
 }
 
 /**
- * The decoder of connections whose messages each hold whole frames (a WebSocket's): between two
- * messages such a decoder holds nothing but its stream offset, which the connection keeps, so the
- * connections of one server (or client) share one, lent to one message at a time. A message
+ * The decoder of connections whose messages each hold whole frames (a WebSocket's): a
+ * {@link FrameReader}, which fails a message that ends inside a frame and between two messages holds
+ * nothing but its stream offset, which the connection keeps, so the connections of one server (or
+ * client) share one, lent to one message at a time. A message
  * decoded while another is (a frame's subscriber that makes another connection read) gets a
  * decoder of its own, and a decoder that failed or was disposed is not taken back.
  * @internal
  */
 export class MessageDecoders<T> {
-  #spare: LinkFrameDecoder<T> | undefined;
+  #spare: FrameReader<T> | undefined;
   readonly #codec: Codec<T>;
   readonly #maxFrameBytes: number;
 
@@ -152,16 +132,16 @@ export class MessageDecoders<T> {
   }
 
   /** A decoder for one message of the connection of `link`, whose stream is at `offset`. */
-  lend(link: WriteReporter, offset: number): LinkFrameDecoder<T> {
-    const decoder = this.#spare ?? new LinkFrameDecoder(this.#codec, this.#maxFrameBytes, link);
+  lend(link: WriteReporter, offset: number): FrameReader<T> {
+    const decoder = this.#spare ?? new FrameReader(this.#codec, this.#maxFrameBytes, link);
     this.#spare = undefined;
     decoder.lendTo(link, offset);
     return decoder;
   }
 
-  /** Takes `decoder` back once its message is read: only whole, and with no error. */
-  giveBack(decoder: LinkFrameDecoder<T>): void {
-    if (decoder.bufferedBytes > 0 || decoder.spent) return;
+  /** Takes `decoder` back once its message is read, unless it is spent (a message that ended inside a frame spends it). */
+  giveBack(decoder: FrameReader<T>): void {
+    if (decoder.spent) return;
     decoder.lendTo(UNLENT, 0); // it keeps no connection's link alive
     this.#spare = decoder;
   }

@@ -1,6 +1,6 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { LENGTH_PREFIX_BYTES, readLengthPrefix, type FrameDecoder } from '../codec/framing.js';
+import { LENGTH_PREFIX_BYTES, readLengthPrefix, type FrameReader } from '../codec/framing.js';
 import {
   ConnectionResetError,
   DialError,
@@ -113,7 +113,7 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
   /** The stream offset of the next message: the bytes of the frames decoded so far. */
   #offset = 0;
   /** The decoder lent to the message being read, if one is (see MessageDecoders). */
-  #decoding: FrameDecoder<unknown> | undefined;
+  #decoding: FrameReader<unknown> | undefined;
   #finished = false;
   /** The last 'error' event, attached as the cause of the close that follows it. */
   #lastError: unknown;
@@ -271,16 +271,9 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     const error = deliverBytes(decoder, bytes, this.#subscriber);
     this.#decoding = undefined;
     this.#offset = decoder.offset;
+    // A message that ends inside a frame is a ProtocolError too: a frame never spans messages.
     if (error) return this.#fail(error, FrameTooLargeError.is(error) ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR);
-    if (this.#finished) return;
-    if (decoder.bufferedBytes === 0) return decoders.giveBack(decoder);
-    this.#fail(
-      new ProtocolError(
-        `A WebSocket message ended inside the frame at offset ${decoder.offset} (${decoder.bufferedBytes} bytes of it arrived): a frame never spans messages`,
-        { offset: decoder.offset, write: writer.writeReport() },
-      ),
-      CLOSE_PROTOCOL_ERROR,
-    );
+    if (!this.#finished) decoders.giveBack(decoder);
   }
 
   #onError(event: unknown): void {

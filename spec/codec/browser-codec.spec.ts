@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { build, type Metafile } from 'esbuild';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,7 +15,9 @@ import { framed, msgpackValue, simpleValue, typedMsgpackValue } from './arbitrar
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** lib/ bundled as a browser application bundles it (rxjs and msgpackr included, their browser builds). */
-async function browserBundle(folder: string): Promise<{ lifeline: typeof node; inputs: string[] }> {
+async function browserBundle(
+  folder: string,
+): Promise<{ lifeline: typeof node; inputs: string[]; code: string }> {
   const outfile = path.join(folder, 'browser-lifeline.mjs');
   const result = await build({
     stdin: {
@@ -32,7 +34,8 @@ async function browserBundle(folder: string): Promise<{ lifeline: typeof node; i
     logLevel: 'silent',
   });
   const lifeline = (await import(pathToFileURL(outfile).href)) as typeof node;
-  return { lifeline, inputs: Object.keys((result.metafile as Metafile).inputs) };
+  const code = readFileSync(outfile, 'utf8');
+  return { lifeline, inputs: Object.keys((result.metafile as Metafile).inputs), code };
 }
 
 /** `value` with every Uint8Array (a Node Buffer too) as a plain Uint8Array, for comparison. */
@@ -61,10 +64,11 @@ describe('msgpackCodec in a browser bundle', function () {
   let folder: string;
   let browser: typeof node;
   let inputs: string[];
+  let code: string;
 
   before(async () => {
     folder = mkdtempSync(path.join(tmpdir(), 'lifeline-browser-codec-'));
-    ({ lifeline: browser, inputs } = await browserBundle(folder));
+    ({ lifeline: browser, inputs, code } = await browserBundle(folder));
   });
 
   after(() => rmSync(folder, { recursive: true, force: true }));
@@ -73,6 +77,16 @@ describe('msgpackCodec in a browser bundle', function () {
     expect(inputs).to.include('lib/codec/one-pass.browser.ts');
     for (const file of ['one-pass.ts', 'msgpack-simple.ts', 'msgpack-simple-decode.ts', 'binary-slab.ts']) {
       expect(inputs, file).to.not.include(`lib/codec/${file}`);
+    }
+  });
+
+  it('keeps no registry of direct encoders or slab decoders: no codec has one there', () => {
+    // esbuild marks where each module's code starts in an unminified bundle.
+    const modules = code.split(/^\/\/ (?=\S+\.ts$)/m);
+    const codec = modules.find((module) => module.startsWith('lib/codec/codec.ts'));
+    expect(codec, 'lib/codec/codec.ts in the bundle').to.not.equal(undefined);
+    for (const module of modules.filter((m) => m.startsWith('lib/codec/'))) {
+      expect(module, module.split('\n')[0]).to.not.include('WeakMap');
     }
   });
 

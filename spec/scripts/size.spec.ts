@@ -153,6 +153,12 @@ describe('scripts/size (`npm run size`: the browser bundle weight)', function ()
     }
   });
 
+  it("keeps the reading of frames torn across chunks (a byte stream's) out of the client set: a WebSocket message holds whole frames", () => {
+    // Said only by FrameDecoder's stream reading, which TCP and the memory transport use.
+    expect(clientSet.code).to.not.include('Stream ended inside a frame');
+    expect(clientSet.code).to.include('A WebSocket message ended inside the frame');
+  });
+
   it('bundles the compiled package, as an application would, and names its source files', () => {
     // The entry imports the package by name: its exports map and sideEffects: false apply.
     expect(entrySource(['policy'])).to.equal("export { policy } from 'rx-lifeline';\n");

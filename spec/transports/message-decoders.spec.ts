@@ -99,6 +99,34 @@ describe('MessageDecoders (one decoder lent to one message at a time)', () => {
     expect(decoders.lend(b, b.offset)).to.not.equal(lent);
   });
 
+  it('a message that ends inside a frame is a ProtocolError after the whole frames, and spends the decoder', () => {
+    const decoders = new MessageDecoders(codec, 1024);
+    const a = new Connection(report(3));
+    a.read(decoders, encodeFrames(codec, ['a1']));
+    const torn = encodeFrames(codec, ['a2', 'torn']);
+    for (const cut of [torn.length - 1, torn.length - 6, encodeFrames(codec, ['a2']).length + 2]) {
+      const b = new Connection(report(4));
+      const decoder = decoders.lend(b, 10);
+      const got: string[] = [];
+      let error: unknown;
+      try {
+        decoder.push(torn.subarray(0, cut), (frame) => got.push(frame));
+      } catch (caught) {
+        error = caught;
+      }
+      const start = 10 + encodeFrames(codec, ['a2']).length;
+      expect(got).to.deep.equal(['a2']);
+      expect(error).to.be.instanceOf(ProtocolError).and.not.be.instanceOf(FrameTooLargeError);
+      expect((error as ProtocolError).offset).to.equal(start);
+      expect((error as ProtocolError).write).to.equal(b.report);
+      expect((error as ProtocolError).message).to.equal(
+        `A WebSocket message ended inside the frame at offset ${start} (${cut + 10 - start} bytes of it arrived): a frame never spans messages`,
+      );
+      decoders.giveBack(decoder);
+      expect(decoders.lend(a, a.offset)).to.not.equal(decoder);
+    }
+  });
+
   it('a decoder taken back holds no connection: its reports are unknown until lent again', () => {
     const decoders = new MessageDecoders(codec, 4);
     const a = new Connection(report(1));
