@@ -121,7 +121,10 @@ export interface SessionJournal {
    * It may return a promise (a journal on an asynchronous store, such as IndexedDB): the frames of
    * the turn leave once it resolves, one commit runs at a time (what is told meanwhile waits for
    * the next), and a rejection fails the stream with its reason (as does a thenable whose `then`
-   * throws, with what it threw).
+   * throws, with what it threw). `resumable` does not bound the wait: a commit that never settles
+   * holds every later frame, the welcome of the next connection and `close()` until the stream is
+   * unsubscribed (which leaves nothing behind), so settle every commit, rejecting one that cannot
+   * finish in time.
    */
   commit?(): void | PromiseLike<void>;
   /**
