@@ -7,6 +7,18 @@ import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
 import type { CommitContext } from './session-side.js';
 import type { SessionChanges, SessionStore } from './store.js';
 
+/** The deadline of one write in flight: its place in its scheduler's timer queue, and what it does. */
+class WriteDeadline implements TimerEntry {
+  due = Infinity;
+  slot = -1;
+  order = 0;
+
+  constructor(
+    readonly timers: TimerQueue,
+    readonly fire: () => void,
+  ) {}
+}
+
 /** Where a bounded write's outcome goes (see `StoreWriter.#race`). */
 interface Outcomes {
   ok(): void;
@@ -30,11 +42,7 @@ export const STORE_WRITE_TIMEOUT = 30_000;
  * within its timeout fails (see `#stalled`), on the side's scheduler.
  * @internal
  */
-export class StoreWriter implements SessionJournal, TimerEntry {
-  // Its place in the scheduler's timer queue while a write is in flight (see TimerEntry).
-  due = Infinity;
-  slot = -1;
-  order = 0;
+export class StoreWriter implements SessionJournal {
   #frames: JournalFrame[] = [];
   #ackedThrough: number | undefined;
   #receivedThrough: number | undefined;
@@ -43,23 +51,19 @@ export class StoreWriter implements SessionJournal, TimerEntry {
   #gate: Promise<void> | undefined;
   #openGate: (() => void) | undefined;
   #closed = false;
-  /** The queue the deadline of the write in flight is in, and what runs when it passes. */
-  #timers: TimerQueue | undefined;
-  #expire: (() => void) | undefined;
+  /** The deadline of the write in flight, if any: an idle writer holds none. */
+  #deadline: WriteDeadline | undefined;
   readonly #store: SessionStore;
   readonly #ttl: number;
-  readonly #timeout: number;
 
   constructor(
     store: SessionStore,
     readonly id: string,
     public epoch: number,
     ttl: number,
-    timeout = STORE_WRITE_TIMEOUT,
   ) {
     this.#store = store;
     this.#ttl = ttl;
-    this.#timeout = timeout;
   }
 
   restore(): JournalState | undefined {
@@ -150,9 +154,9 @@ export class StoreWriter implements SessionJournal, TimerEntry {
       this.#disarm();
       then();
     };
-    this.#expire = () => settle(() => to.failed(to.stalled()));
-    this.#timers = timerQueueOf(scheduler);
-    this.#timers.set(this, scheduler.now() + this.#timeout);
+    const deadline = new WriteDeadline(timerQueueOf(scheduler), () => settle(() => to.failed(to.stalled())));
+    this.#deadline = deadline;
+    deadline.timers.set(deadline, scheduler.now() + STORE_WRITE_TIMEOUT);
     thenOrFail(
       write,
       () => settle(to.ok),
@@ -160,14 +164,10 @@ export class StoreWriter implements SessionJournal, TimerEntry {
     );
   }
 
-  /** The deadline of the write in flight passed. */
-  fire(): void {
-    this.#expire?.();
-  }
-
   #disarm(): void {
-    this.#timers?.remove(this);
-    this.#timers = this.#expire = undefined;
+    const deadline = this.#deadline;
+    this.#deadline = undefined;
+    deadline?.timers.remove(deadline);
   }
 
   /**
@@ -177,7 +177,7 @@ export class StoreWriter implements SessionJournal, TimerEntry {
    */
   #stalled(changes: SessionChanges): SessionStoreError {
     const cause = new SessionStoreError(
-      `the store did not answer a write within ${this.#timeout} ms; it may still apply it`,
+      `the store did not answer a write within ${STORE_WRITE_TIMEOUT} ms; it may still apply it`,
       { code: 'unavailable', session: this.id },
     );
     return this.#failure(cause, changes);
