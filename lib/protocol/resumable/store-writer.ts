@@ -1,23 +1,10 @@
 import type { SchedulerLike } from 'rxjs';
 import { describeError } from '../../internal/describe-value.js';
 import { askPromise, thenOrFail } from '../../internal/promise-like.js';
-import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
 import { SessionStoreError } from './errors.js';
-import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
+import { CommitDeadline, type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
 import type { CommitContext } from './session-side.js';
 import type { SessionChanges, SessionStore } from './store.js';
-
-/** The deadline of one write in flight: its place in its scheduler's timer queue, and what it does. */
-class WriteDeadline implements TimerEntry {
-  due = Infinity;
-  slot = -1;
-  order = 0;
-
-  constructor(
-    readonly timers: TimerQueue,
-    readonly fire: () => void,
-  ) {}
-}
 
 /** Where a bounded write's outcome goes (see `StoreWriter.#race`). */
 interface Outcomes {
@@ -52,7 +39,7 @@ export class StoreWriter implements SessionJournal {
   #openGate: (() => void) | undefined;
   #closed = false;
   /** The deadline of the write in flight, if any: an idle writer holds none. */
-  #deadline: WriteDeadline | undefined;
+  #deadline: CommitDeadline | undefined;
   readonly #store: SessionStore;
   readonly #ttl: number;
 
@@ -154,9 +141,9 @@ export class StoreWriter implements SessionJournal {
       this.#disarm();
       then();
     };
-    const deadline = new WriteDeadline(timerQueueOf(scheduler), () => settle(() => to.failed(to.stalled())));
-    this.#deadline = deadline;
-    deadline.timers.set(deadline, scheduler.now() + STORE_WRITE_TIMEOUT);
+    this.#deadline = new CommitDeadline(scheduler, STORE_WRITE_TIMEOUT, () =>
+      settle(() => to.failed(to.stalled())),
+    );
     thenOrFail(
       write,
       () => settle(to.ok),
@@ -165,9 +152,8 @@ export class StoreWriter implements SessionJournal {
   }
 
   #disarm(): void {
-    const deadline = this.#deadline;
+    this.#deadline?.cancel();
     this.#deadline = undefined;
-    deadline?.timers.remove(deadline);
   }
 
   /**
