@@ -269,7 +269,7 @@ export class SessionSide<Out> {
     commits.waiters = undefined;
     let result: void | PromiseLike<void>;
     try {
-      // With the side's options: a store writer bounds its write on their scheduler.
+      // With the side's options: a store writer, or the IndexedDB journal, bounds it on their scheduler.
       result = (this.#journal as JournalWithin).commit!(this.#options);
     } catch (error) {
       return this.#owner.endNow(error);
@@ -619,7 +619,8 @@ export class SessionSide<Out> {
 
 /**
  * What `#commit` hands a journal: the side's scheduler, on which a journal of this library may
- * bound its commit (a server's store writer does); a user's journal ignores it. @internal
+ * bound its commit (a server's store writer, the IndexedDB journal); a user's journal ignores it.
+ * @internal
  */
 export interface CommitContext {
   readonly scheduler: SchedulerLike;

@@ -109,7 +109,8 @@ export class StoreWriter implements SessionJournal {
   commit(context?: CommitContext): PromiseLike<void> {
     const changes = this.#take();
     const write = this.#gate ? this.#gate.then(() => this.#write(changes)) : this.#write(changes);
-    return context ? this.#within(write, changes, context) : write;
+    // A closed writer writes nothing: nothing to wait for.
+    return context && !this.#closed ? this.#within(write, changes, context) : write;
   }
 
   /**

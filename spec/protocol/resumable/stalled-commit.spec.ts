@@ -22,7 +22,7 @@ import {
   type SessionStore,
 } from 'rx-lifeline';
 import { map, type Subscription } from 'rxjs';
-import { STORE_WRITE_TIMEOUT } from '../../../lib/protocol/resumable/store-writer.js';
+import { STORE_WRITE_TIMEOUT, StoreWriter } from '../../../lib/protocol/resumable/store-writer.js';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A memory store whose writes, once `stall()` was called, never answer until `answer()`. */
@@ -198,6 +198,24 @@ describe('a store write that never settles', () => {
     expect(slow!.held.length, 'the write was made').to.equal(1);
     slow!.answer();
     expect(log).to.deep.equal(['100:server ended']);
+  });
+});
+
+describe('StoreWriter', () => {
+  it('arms no deadline for the commit of a copy that is over (closed): it writes nothing', () => {
+    const testScheduler = newTestScheduler();
+    const outcomes: string[] = [];
+    testScheduler.run(() => {
+      const writer = new StoreWriter(memorySessionStore(), 'a'.repeat(32), 1, 1_000);
+      writer.sent(1, 'late');
+      writer.close();
+      writer.commit({ scheduler: testScheduler }).then(
+        () => outcomes.push('written'),
+        (error: unknown) => outcomes.push(`failed ${(error as Error).name}`),
+      );
+    });
+    expect(testScheduler.now(), 'nothing ran in virtual time').to.equal(0);
+    expect(outcomes, 'no stalled write').to.not.include('failed SessionStoreError');
   });
 });
 
