@@ -2,7 +2,14 @@
  * A {@link SessionJournal} in a file, so that a client whose process crashes resumes its session.
  * @packageDocumentation
  */
-import { checkKnownOptions, checkNumber, describe, type KnownOptions } from '../internal/validate.js';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import {
+  checkKnownOptions,
+  checkNumber,
+  checkScheduler,
+  describe,
+  type KnownOptions,
+} from '../internal/validate.js';
 import type { SessionJournal } from '../protocol/resumable/journal.js';
 import { JournalFile } from './journal-file.js';
 import { fsyncPolicy, type JournalFsync } from './journal-fsync.js';
@@ -52,8 +59,9 @@ export interface FileJournalOptions {
    *   did reach the server, or a lost delivery was acknowledged to it, the server and the journal
    *   disagree and the session cannot be resumed: `resumable` fails with a `ProtocolError` (the
    *   server has a frame above the last the journal sent) or a `SessionLostError` (`'gap'`): said,
-   *   never silent. The timer is unref'd (it does not keep the process alive) and cleared by
-   *   `close()`, which flushes what is unflushed. A flush that fails on the timer closes the
+   *   never silent. The timer runs on `scheduler`; on the default `asyncScheduler` its Node timer
+   *   is unref'd (it does not keep the process alive). `close()` clears it and flushes what is
+   *   unflushed. A flush that fails on the timer closes the
    *   journal; the next call throws a {@link JournalError} whose `cause` is the file system's.
    *   `everyMs` must be a number > 0.
    *
@@ -75,6 +83,12 @@ export interface FileJournalOptions {
    * @default 16 MiB (16_777_216)
    */
   maxRecordBytes?: number;
+  /**
+   * Runs the timer of the `{ everyMs }` mode (the only timer a journal has); a test passes a
+   * virtual-time scheduler. With the default, the timer does not keep the process alive.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
 }
 
 /**
@@ -101,7 +115,12 @@ export interface FileSessionJournal extends SessionJournal {
   close(): void;
 }
 
-const OPTIONS: KnownOptions<FileJournalOptions> = { fsync: true, compactAt: true, maxRecordBytes: true };
+const OPTIONS: KnownOptions<FileJournalOptions> = {
+  fsync: true,
+  compactAt: true,
+  maxRecordBytes: true,
+  scheduler: true,
+};
 
 /**
  * A {@link SessionJournal} kept in a file, for `resumable({ journal })` in a Node client whose
@@ -176,11 +195,17 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Fil
     throw new TypeError(`fileJournal: path must be a non-empty string, got ${describe(path)}`);
   }
   checkKnownOptions('fileJournal', options, OPTIONS);
-  const { fsync = 'batch', compactAt = 1_048_576, maxRecordBytes = 16_777_216 } = options;
+  const {
+    fsync = 'batch',
+    compactAt = 1_048_576,
+    maxRecordBytes = 16_777_216,
+    scheduler = asyncScheduler,
+  } = options;
   const policy = fsyncPolicy(fsync);
+  checkScheduler('fileJournal', scheduler);
   checkNumber('fileJournal', 'compactAt', compactAt, { min: 0, max: Infinity });
   checkNumber('fileJournal', 'maxRecordBytes', maxRecordBytes, { min: 1, max: 0xffffffff, integer: true });
-  const file = new JournalFile({ path, policy, compactAt, maxRecordBytes });
+  const file = new JournalFile({ path, policy, compactAt, maxRecordBytes, scheduler });
   const { mirror } = file;
   return {
     path,

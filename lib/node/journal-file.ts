@@ -18,6 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { SchedulerLike } from 'rxjs';
 import { JournalError } from './journal-errors.js';
 import { IntervalFlush, type FsyncPolicy } from './journal-fsync.js';
 import { lockJournal } from './journal-lock.js';
@@ -30,6 +31,8 @@ export interface JournalFileSettings {
   readonly policy: FsyncPolicy;
   readonly compactAt: number;
   readonly maxRecordBytes: number;
+  /** Runs the interval mode's timer. */
+  readonly scheduler: SchedulerLike;
 }
 
 /**
@@ -59,7 +62,7 @@ export class JournalFile {
   /** Locks `settings.path`, opens it (created if missing) and replays its records. */
   constructor(settings: JournalFileSettings) {
     this.#settings = settings;
-    const { path, policy, compactAt, maxRecordBytes } = settings;
+    const { path, policy, compactAt, maxRecordBytes, scheduler } = settings;
     this.#records = new JournalRecords(path, maxRecordBytes);
     this.#tmp = `${path}.tmp`;
     this.#nextCheck = Math.max(compactAt, 0);
@@ -74,7 +77,7 @@ export class JournalFile {
     this.#interval =
       policy.everyMs === undefined
         ? undefined
-        : new IntervalFlush(policy.everyMs, () => this.#flushInBackground());
+        : new IntervalFlush(policy.everyMs, () => this.#flushInBackground(), scheduler);
   }
 
   get #path(): string {

@@ -4,6 +4,7 @@
  * @internal
  * @packageDocumentation
  */
+import type { SchedulerLike, Subscription } from 'rxjs';
 import { checkKnownOptions, checkNumber, describe, MAX_DELAY } from '../internal/validate.js';
 
 /**
@@ -51,51 +52,66 @@ export function fsyncPolicy(fsync: unknown): FsyncPolicy {
 }
 
 /**
- * The interval mode's timer: armed by the first write after a flush, it flushes `everyMs` later,
- * so that no record stays unflushed longer than that (plus the flush itself), and no timer runs
- * while nothing is written. The timer is unref'd: it never keeps a process alive.
+ * The interval mode's timer, on the journal's scheduler: armed by the first write after a flush,
+ * it flushes `everyMs` later, so that no record stays unflushed longer than that (plus the flush
+ * itself), and no timer runs while nothing is written. A Node timer behind it (the
+ * `asyncScheduler`'s) is unref'd: it never keeps a process alive.
  */
 export class IntervalFlush {
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private dirty = false;
+  #timer: Subscription | undefined;
+  #dirty = false;
+  readonly #everyMs: number;
+  readonly #flush: () => void;
+  readonly #scheduler: SchedulerLike;
 
-  constructor(
-    private readonly everyMs: number,
-    private readonly flush: () => void,
-  ) {}
+  constructor(everyMs: number, flush: () => void, scheduler: SchedulerLike) {
+    this.#everyMs = everyMs;
+    this.#flush = flush;
+    this.#scheduler = scheduler;
+  }
 
   /** True while a flush is due. */
   get armed(): boolean {
-    return this.timer !== undefined;
+    return this.#timer !== undefined;
   }
 
   /** Something was written and not flushed. */
   wrote(): void {
-    this.dirty = true;
-    if (this.timer !== undefined) return;
-    this.timer = setTimeout(this.due, this.everyMs);
-    this.timer.unref();
+    this.#dirty = true;
+    if (this.#timer !== undefined) return;
+    const timer = this.#scheduler.schedule(() => this.#due(), this.#everyMs);
+    // A scheduler may run a due action inside schedule(): then it flushed already.
+    if (!timer.closed) this.#timer = unref(timer);
   }
 
   /** Everything written so far was flushed (by a write that flushed, or a compaction). */
   flushed(): void {
-    this.dirty = false;
+    this.#dirty = false;
   }
 
   /** Flushes now if something is unflushed (on close). */
   flushNow(): void {
-    if (!this.dirty) return;
-    this.flush();
-    this.dirty = false;
+    if (!this.#dirty) return;
+    this.#flush();
+    this.#dirty = false;
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.#timer?.unsubscribe();
+    this.#timer = undefined;
   }
 
-  private readonly due = (): void => {
-    this.timer = undefined;
+  #due(): void {
+    this.#timer = undefined;
     this.flushNow();
-  };
+  }
+}
+
+/**
+ * Unrefs the Node timer an RxJS `AsyncAction` (what `asyncScheduler.schedule` returns) keeps in its
+ * `id`, so that a pending flush does not keep the process alive; any other action is left as is.
+ */
+function unref(action: Subscription): Subscription {
+  (action as { id?: { unref?: () => void } }).id?.unref?.();
+  return action;
 }

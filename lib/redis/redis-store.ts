@@ -141,48 +141,51 @@ const SCRIPTS = {
  * script Redis does not know yet, after a restart or on a new node, is sent whole once).
  */
 class ScriptBatch {
-  private calls: Call[] = [];
-  private readonly loaded = new Set<string>();
+  #calls: Call[] = [];
+  readonly #loaded = new Set<string>();
+  readonly #client: RedisPipelineClient;
 
-  constructor(private readonly client: RedisPipelineClient) {}
+  constructor(client: RedisPipelineClient) {
+    this.#client = client;
+  }
 
   run(script: Script, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      if (this.calls.length === 0) setImmediate(this.flush);
-      this.calls.push({ script, keys, args, resolve, reject });
+      if (this.#calls.length === 0) setImmediate(this.#flush);
+      this.#calls.push({ script, keys, args, resolve, reject });
     });
   }
 
-  private readonly flush = (): void => {
-    const calls = this.calls;
-    this.calls = [];
-    this.send(calls).then(undefined, (error: unknown) => {
+  readonly #flush = (): void => {
+    const calls = this.#calls;
+    this.#calls = [];
+    this.#send(calls).then(undefined, (error: unknown) => {
       for (const call of calls) call.reject(unavailable(error));
     });
   };
 
-  private async send(calls: readonly Call[]): Promise<void> {
-    const pipeline = this.client.pipeline();
-    for (const call of calls) this.queue(pipeline, call);
+  async #send(calls: readonly Call[]): Promise<void> {
+    const pipeline = this.#client.pipeline();
+    for (const call of calls) this.#queue(pipeline, call);
     const replies = (await pipeline.exec()) ?? [];
     const again: Call[] = [];
     calls.forEach((call, i) => {
       const [error, result] = replies[i] ?? [new Error('no reply'), undefined];
       if (error && /NOSCRIPT/.test(error.message)) {
-        this.loaded.delete(call.script.sha);
+        this.#loaded.delete(call.script.sha);
         again.push(call);
       } else if (error) call.reject(unavailable(error));
       else call.resolve(result);
     });
-    if (again.length > 0) await this.send(again);
+    if (again.length > 0) await this.#send(again);
   }
 
-  private queue(pipeline: ReturnType<RedisPipelineClient['pipeline']>, call: Call): void {
+  #queue(pipeline: ReturnType<RedisPipelineClient['pipeline']>, call: Call): void {
     const { script, keys, args } = call;
-    if (this.loaded.has(script.sha)) {
+    if (this.#loaded.has(script.sha)) {
       pipeline.callBuffer('EVALSHA', script.sha, keys.length, ...keys, ...args);
     } else {
-      this.loaded.add(script.sha);
+      this.#loaded.add(script.sha);
       pipeline.callBuffer('EVAL', script.source, keys.length, ...keys, ...args);
     }
   }
@@ -200,29 +203,31 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 class RedisSessionStore implements SessionStore {
   // Frames and identities as MessagePack, records (Map, Set, Date …) kept as they were sent.
-  private readonly packr = new Packr({ structuredClone: true, moreTypes: true });
+  readonly #packr = new Packr({ structuredClone: true, moreTypes: true });
+  readonly #batch: ScriptBatch;
+  readonly #prefix: string;
 
-  constructor(
-    private readonly batch: ScriptBatch,
-    private readonly prefix: string,
-  ) {}
+  constructor(batch: ScriptBatch, prefix: string) {
+    this.#batch = batch;
+    this.#prefix = prefix;
+  }
 
-  private keys(id: string): string[] {
-    const base = `${this.prefix}{${id}}`;
+  #keys(id: string): string[] {
+    const base = `${this.#prefix}{${id}}`;
     return [`${base}:s`, `${base}:log`, `${base}:lock`];
   }
 
   async create(session: { id: string; token: string; identity: unknown; ttl: number }): Promise<void> {
     const { id, token, identity, ttl } = session;
-    await this.batch.run(SCRIPTS.create, this.keys(id), [
+    await this.#batch.run(SCRIPTS.create, this.#keys(id), [
       hashToken(token),
-      this.packr.pack(identity),
+      this.#packr.pack(identity),
       Math.ceil(ttl),
     ]);
   }
 
   async claim(claim: SessionClaim): Promise<SessionClaimResult> {
-    const reply = (await this.batch.run(SCRIPTS.claim, this.keys(claim.id), [
+    const reply = (await this.#batch.run(SCRIPTS.claim, this.#keys(claim.id), [
       hashToken(claim.token),
       hashToken(claim.nextToken),
       claim.received,
@@ -230,15 +235,15 @@ class RedisSessionStore implements SessionStore {
       Math.ceil(claim.ttl),
       claim.heldEpoch ?? -1,
     ])) as unknown[];
-    return this.claimResult(claim, reply);
+    return this.#claimResult(claim, reply);
   }
 
-  private claimResult(claim: SessionClaim, reply: unknown[]): SessionClaimResult {
+  #claimResult(claim: SessionClaim, reply: unknown[]): SessionClaimResult {
     const status = String(reply[0]);
     if (status === 'unknown' || status === 'bad-token' || status === 'locked') return { status };
     if (status === 'ahead') return { status, lastSeq: Number(reply[1]) };
     if (status === 'gap') return { status, firstSeq: Number(reply[1]) };
-    if (status !== 'claimed') throw this.corrupt(claim.id, `an unknown claim status '${status}'`);
+    if (status !== 'claimed') throw this.#corrupt(claim.id, `an unknown claim status '${status}'`);
     const [, epoch, lastSeq, received, identity, log] = reply as [
       unknown,
       number,
@@ -250,34 +255,43 @@ class RedisSessionStore implements SessionStore {
     const first = lastSeq - log.length + 1;
     let frames;
     try {
-      frames = log.map((bytes, i) => ({ seq: first + i, frame: this.packr.unpack(bytes) as unknown }));
+      frames = log.map((bytes, i) => ({ seq: first + i, frame: this.#packr.unpack(bytes) as unknown }));
     } catch (error) {
-      throw this.corrupt(claim.id, `a frame that is not MessagePack (${describeError(error)})`);
+      throw this.#corrupt(claim.id, `a frame that is not MessagePack (${describeError(error)})`);
     }
-    const session = { id: claim.id, epoch, lastSeq, received, frames, identity: this.packr.unpack(identity) };
+    const session = {
+      id: claim.id,
+      epoch,
+      lastSeq,
+      received,
+      frames,
+      identity: this.#packr.unpack(identity),
+    };
     return { status: 'claimed', session, held: log.length === 0 && claim.heldEpoch === epoch - 1 };
   }
 
   async write(id: string, epoch: number, changes: SessionChanges, ttl: number): Promise<void> {
     const { frames, acked = -1, received = -1, settled = false } = changes;
     const args: Arg[] = [epoch, Math.ceil(ttl), frames[0]?.seq ?? 0, acked, received, settled ? 1 : 0];
-    for (const entry of frames) args.push(this.packr.pack(entry.frame));
-    const reply = String(await this.batch.run(SCRIPTS.write, this.keys(id), args));
+    for (const entry of frames) args.push(this.#packr.pack(entry.frame));
+    const reply = String(await this.#batch.run(SCRIPTS.write, this.#keys(id), args));
     if (reply !== 'ok') throw refusal(id, reply, epoch);
   }
 
   async touch(sessions: readonly { id: string; epoch: number }[], ttl: number): Promise<void> {
     await Promise.all(
-      sessions.map(({ id, epoch }) => this.batch.run(SCRIPTS.touch, this.keys(id), [epoch, Math.ceil(ttl)])),
+      sessions.map(({ id, epoch }) =>
+        this.#batch.run(SCRIPTS.touch, this.#keys(id), [epoch, Math.ceil(ttl)]),
+      ),
     );
   }
 
   async remove(id: string, epoch: number): Promise<void> {
-    const reply = String(await this.batch.run(SCRIPTS.remove, this.keys(id), [epoch]));
+    const reply = String(await this.#batch.run(SCRIPTS.remove, this.#keys(id), [epoch]));
     if (reply !== 'ok') throw refusal(id, reply, epoch);
   }
 
-  private corrupt(id: string, what: string): SessionStoreError {
+  #corrupt(id: string, what: string): SessionStoreError {
     return new SessionStoreError(`Session ${id}: the Redis store returned ${what}`, {
       code: 'corrupt',
       session: id,

@@ -178,8 +178,9 @@ export type SessionStoreErrorCode = 'fenced' | 'gone' | 'unavailable' | 'corrupt
 /**
  * A session store refused a change or failed. A server session whose store write fails ends on
  * this process with it (its `events$` errors), and is never continued in memory alone: with
- * `'fenced'` its client already resumed it on another process; with `'unavailable'` the session
- * stays in the store as it was, and its client resumes it once the store is back. `unsent` hands
+ * `'fenced'` its client already resumed it on another process; with `'unavailable'` (the store
+ * failed, or did not answer a write within 30 seconds) the session stays in the store as it was,
+ * and its client resumes it once the store is back. `unsent` hands
  * back the frames this process had taken but never wrote to the client (the store did not keep
  * them): they are not delivered, send them again on the session's new home if they matter.
  * `classifyFailure` calls `'unavailable'` transient, the others permanent.

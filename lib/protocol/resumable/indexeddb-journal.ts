@@ -3,7 +3,7 @@
  * its session.
  * @packageDocumentation
  */
-import { ReplaySubject, type Observable } from 'rxjs';
+import { asyncScheduler, ReplaySubject, type Observable, type SchedulerLike } from 'rxjs';
 import { msgpackCodec } from '../../codec/codec.js';
 import { Fifo } from '../../internal/fifo.js';
 import { describeError } from '../../internal/describe-value.js';
@@ -14,6 +14,7 @@ import {
   checkNumber,
   checkOneOf,
   describe,
+  POSITIVE_DURATION,
   type KnownOptions,
   type NumberRule,
 } from '../../internal/validate.js';
@@ -27,7 +28,8 @@ import {
   type StoredFrame,
   type StoredLastAcked,
 } from './idb-store.js';
-import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
+import { CommitDeadline, type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
+import type { CommitContext } from './session-side.js';
 import { IndexedDbJournalError, JournalFullError, JournalHeldError } from './journal-errors.js';
 import { lockTab, type TabLock } from './tab-lock.js';
 
@@ -74,6 +76,18 @@ export interface IndexedDbJournalOptions {
    * @default 'strict'
    */
   durability?: 'strict' | 'relaxed';
+  /**
+   * Milliseconds a commit's transaction may take. One that has not completed by then (a browser
+   * whose IndexedDB hangs, another connection's transaction that holds the database) fails the
+   * journal as IndexedDB failing does: {@link IndexedDbSessionJournal.failure$} emits an
+   * {@link IndexedDbJournalError} (`'storage'`) that says how many frames that commit was to keep,
+   * `resumable`'s stream fails with it (instead of holding its frames, its next welcome and its
+   * `close()` until the transaction ends), and every later call throws it. It is timed on the
+   * scheduler `resumable` runs on (its `scheduler` option), or `asyncScheduler` for a `commit()`
+   * called directly.
+   * @default 30_000
+   */
+  commitTimeout?: number;
 }
 
 /**
@@ -101,7 +115,8 @@ export interface IndexedDbSessionJournal extends SessionJournal {
    * that resolves once it (and every earlier one) completed, or `undefined` when nothing was
    * pending or in flight. It rejects with an {@link IndexedDbJournalError} (`'storage'`) when
    * IndexedDB fails, or a {@link JournalHeldError} (`'taken-over'`) when another tab took the
-   * journal over; the journal then refuses every later call.
+   * journal over; the journal then refuses every later call. A transaction that has not completed
+   * within `commitTimeout` fails the journal at that time (see {@link IndexedDbJournalOptions.commitTimeout}).
    */
   commit(): Promise<void> | undefined;
   /**
@@ -126,6 +141,7 @@ const OPTIONS: KnownOptions<IndexedDbJournalOptions> = {
   maxBytes: true,
   takeOver: true,
   durability: true,
+  commitTimeout: true,
 };
 
 /** The prefix of the database's and the lock's names. */
@@ -202,17 +218,25 @@ interface Config {
   readonly maxBytes: number;
   readonly takeOver: boolean;
   readonly durability: 'strict' | 'relaxed';
+  readonly commitTimeout: number;
 }
 
 function checkOptions(name: unknown, options: IndexedDbJournalOptions): Config {
   checkNonEmptyString('indexedDbJournal', 'name', name);
   checkKnownOptions('indexedDbJournal', options, OPTIONS);
-  const { maxFrames = 65_536, maxBytes = 4_194_304, takeOver = false, durability = 'strict' } = options;
+  const {
+    maxFrames = 65_536,
+    maxBytes = 4_194_304,
+    takeOver = false,
+    durability = 'strict',
+    commitTimeout = 30_000,
+  } = options;
   return {
     maxFrames: checkNumber('indexedDbJournal', 'maxFrames', maxFrames, CAP),
     maxBytes: checkNumber('indexedDbJournal', 'maxBytes', maxBytes, CAP),
     takeOver: checkBoolean('indexedDbJournal', 'takeOver', takeOver),
     durability: checkOneOf('indexedDbJournal', 'durability', durability, ['strict', 'relaxed']),
+    commitTimeout: checkNumber('indexedDbJournal', 'commitTimeout', commitTimeout, POSITIVE_DURATION),
   };
 }
 
@@ -298,6 +322,10 @@ class IdbJournal implements IndexedDbSessionJournal {
   #pending = new Pending();
   /** The newest commit's transaction, until it settles. */
   #inFlight: Promise<void> | undefined;
+  /** The deadline of the transaction a commit waits for (see `commitTimeout`). */
+  #deadline: CommitDeadline | undefined;
+  /** Frames written by the transactions in flight: what a deadline that passes says may be lost. */
+  #unsettledFrames = 0;
   /** Why every call is refused now: closed, taken over, or IndexedDB failed. */
   #failure: Error | undefined;
   readonly #codec = msgpackCodec({ int64AsType: 'number', maxInflation: Infinity });
@@ -410,10 +438,33 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.#flush();
   }
 
-  commit(): Promise<void> | undefined {
+  commit(context?: CommitContext): Promise<void> | undefined {
     this.#check();
     this.#flush();
-    return this.#inFlight;
+    const inFlight = this.#inFlight;
+    if (inFlight) this.#bound(inFlight, context?.scheduler ?? asyncScheduler);
+    return inFlight;
+  }
+
+  /** Fails the journal if `inFlight` has not settled within `commitTimeout` (one deadline at a time). */
+  #bound(inFlight: Promise<void>, scheduler: SchedulerLike): void {
+    this.#deadline?.cancel();
+    const { commitTimeout } = this.#config;
+    const frames = this.#unsettledFrames;
+    const deadline = new CommitDeadline(scheduler, commitTimeout, () =>
+      this.#broken(
+        'write',
+        new Error(
+          `a transaction did not complete within ${commitTimeout} ms (commitTimeout): the ${frames} frames written since the last one that did may not be kept`,
+        ),
+      ),
+    );
+    this.#deadline = deadline;
+    const done = () => {
+      deadline.cancel();
+      if (this.#deadline === deadline) this.#deadline = undefined;
+    };
+    inFlight.then(done, done);
   }
 
   close(): Promise<void> {
@@ -424,6 +475,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       `indexedDbJournal('${this.name}'): the journal is closed; open it again with indexedDbJournal(name)`,
       { journal: this.name, reason: 'closed' },
     );
+    this.#deadline?.cancel();
     // Another tab's opening waits for this commit: IndexedDB runs them in the order they began.
     this.#lock.release();
     this.#db.close();
@@ -442,6 +494,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       ...(this.#lastAcked ? { lastAcked: { seq: this.#lastAcked.seq, bytes: this.#lastAcked.bytes } } : {}),
     };
     this.#pending = new Pending();
+    this.#unsettledFrames += puts.size;
     let written: Promise<'done' | 'taken-over'>;
     try {
       written = writeBatch(
@@ -470,7 +523,9 @@ class IdbJournal implements IndexedDbSessionJournal {
   }
 
   #settled(done: Promise<void>): void {
-    if (this.#inFlight === done) this.#inFlight = undefined;
+    if (this.#inFlight !== done) return;
+    this.#inFlight = undefined;
+    this.#unsettledFrames = 0;
   }
 
   /** Drops everything kept, in memory now and in the database at the next transaction. */
@@ -571,6 +626,7 @@ class IdbJournal implements IndexedDbSessionJournal {
 
   /** Keeps the first failure (unless `close()` came first), tells `failure$`, closes the database. */
   #fail(failure: () => Error): Error {
+    this.#deadline?.cancel();
     if (!this.#failure) {
       this.#failure = failure();
       this.#failed.next(this.#failure);

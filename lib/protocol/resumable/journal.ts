@@ -6,8 +6,9 @@
  * @packageDocumentation
  */
 
-import type { Observable } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 import { isLayerOwnFrame } from '../../internal/layer-own-frame.js';
+import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
 
 /**
  * One unacknowledged outbound frame, as a {@link SessionJournal} holds it.
@@ -121,7 +122,11 @@ export interface SessionJournal {
    * It may return a promise (a journal on an asynchronous store, such as IndexedDB): the frames of
    * the turn leave once it resolves, one commit runs at a time (what is told meanwhile waits for
    * the next), and a rejection fails the stream with its reason (as does a thenable whose `then`
-   * throws, with what it threw).
+   * throws, with what it threw). `resumable` does not bound the wait itself: a commit that never
+   * settles holds every later frame, the welcome of the next connection and `close()` until the
+   * stream is unsubscribed (which leaves nothing behind), so settle every commit, rejecting one
+   * that cannot finish in time (`indexedDbJournal` does, after its `commitTimeout`; `fileJournal`
+   * commits synchronously).
    */
   commit?(): void | PromiseLike<void>;
   /**
@@ -197,4 +202,30 @@ function empty() {
     frames: [] as JournalFrame[],
     lastAcked: undefined as JournalFrame | undefined,
   };
+}
+
+/**
+ * The deadline of one commit in flight, for a journal of this library that bounds its commits (a
+ * server's store writer, the IndexedDB journal): `fire` runs once `ms` have passed by `scheduler`,
+ * unless cancelled first. An entry of the scheduler's shared timer queue: no action of its own.
+ * @internal
+ */
+export class CommitDeadline implements TimerEntry {
+  due = Infinity;
+  slot = -1;
+  order = 0;
+  readonly #timers: TimerQueue;
+
+  constructor(
+    scheduler: SchedulerLike,
+    ms: number,
+    readonly fire: () => void,
+  ) {
+    this.#timers = timerQueueOf(scheduler);
+    this.#timers.set(this, scheduler.now() + ms);
+  }
+
+  cancel(): void {
+    this.#timers.remove(this);
+  }
 }

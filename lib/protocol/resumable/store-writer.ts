@@ -1,32 +1,57 @@
+import type { SchedulerLike } from 'rxjs';
 import { describeError } from '../../internal/describe-value.js';
-import { askPromise } from '../../internal/promise-like.js';
+import { askPromise, thenOrFail } from '../../internal/promise-like.js';
 import { SessionStoreError } from './errors.js';
-import type { JournalFrame, JournalState, SessionJournal } from './journal.js';
+import { CommitDeadline, type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
+import type { CommitContext } from './session-side.js';
 import type { SessionChanges, SessionStore } from './store.js';
+
+/** Where a bounded write's outcome goes (see `StoreWriter.#race`). */
+interface Outcomes {
+  ok(): void;
+  failed(error: unknown): void;
+  /** The error of a write whose deadline passed. */
+  stalled(): SessionStoreError;
+}
+
+/**
+ * Milliseconds a store's write may take before the session ends on this process with a
+ * {@link SessionStoreError} (`'unavailable'`): a write that never settles would otherwise hold the
+ * session's later frames, its `close()` and its server's drain forever. @internal
+ */
+export const STORE_WRITE_TIMEOUT = 30_000;
 
 /**
  * What a server session writes to a {@link SessionStore}: its `SessionSide` tells it each frame, ack and
  * delivery as it would a client's journal, and each turn's `commit` writes them in one batch under
  * the session's epoch. The `SessionSide` writes a frame to the client only once its batch is stored
- * (write-ahead) and acks only what the store kept as received.
+ * (write-ahead) and acks only what the store kept as received. A batch the store has not answered
+ * within its timeout fails (see `#stalled`), on the side's scheduler.
  * @internal
  */
 export class StoreWriter implements SessionJournal {
-  private frames: JournalFrame[] = [];
-  private ackedThrough: number | undefined;
-  private receivedThrough: number | undefined;
-  private settledToken = false;
+  #frames: JournalFrame[] = [];
+  #ackedThrough: number | undefined;
+  #receivedThrough: number | undefined;
+  #settledToken = false;
   /** Set while a claim of this session is in flight: commits wait for its epoch. */
-  private gate: Promise<void> | undefined;
-  private openGate: (() => void) | undefined;
-  private closed = false;
+  #gate: Promise<void> | undefined;
+  #openGate: (() => void) | undefined;
+  #closed = false;
+  /** The deadline of the write in flight, if any: an idle writer holds none. */
+  #deadline: CommitDeadline | undefined;
+  readonly #store: SessionStore;
+  readonly #ttl: number;
 
   constructor(
-    private readonly store: SessionStore,
+    store: SessionStore,
     readonly id: string,
     public epoch: number,
-    private readonly ttl: number,
-  ) {}
+    ttl: number,
+  ) {
+    this.#store = store;
+    this.#ttl = ttl;
+  }
 
   restore(): JournalState | undefined {
     return undefined;
@@ -37,73 +62,136 @@ export class StoreWriter implements SessionJournal {
   }
 
   sent(seq: number, frame: unknown): void {
-    this.frames.push({ seq, frame });
+    this.#frames.push({ seq, frame });
   }
 
   acked(seq: number): void {
-    this.ackedThrough = seq;
+    this.#ackedThrough = seq;
   }
 
   received(seq: number): void {
-    this.receivedThrough = seq;
+    this.#receivedThrough = seq;
   }
 
   clear(): void {
-    this.frames = [];
+    this.#frames = [];
   }
 
   /** The client spoke after its welcome: the next batch retires the token before the current one. */
   settle(): void {
-    this.settledToken = true;
+    this.#settledToken = true;
   }
 
   /** Holds commits until {@link release}: a claim is in flight and may change the epoch. */
   hold(): void {
-    this.gate ??= new Promise<void>((resolve) => (this.openGate = resolve));
+    this.#gate ??= new Promise<void>((resolve) => (this.#openGate = resolve));
   }
 
   /** Lets held commits go, under `epoch` when the claim gave a new one. */
   release(epoch = this.epoch): void {
     this.epoch = epoch;
-    const open = this.openGate;
-    this.gate = this.openGate = undefined;
+    const open = this.#openGate;
+    this.#gate = this.#openGate = undefined;
     open?.();
   }
 
   /** This copy of the session is over: nothing more is written. */
   close(): void {
-    this.closed = true;
+    this.#closed = true;
+    this.#disarm();
     this.release();
   }
 
-  commit(): PromiseLike<void> {
-    const changes = this.take();
-    if (!this.gate) return this.write(changes);
-    return this.gate.then(() => this.write(changes));
+  /**
+   * Writes what was told since the last commit. Given the side's `context`, the write fails with
+   * `#stalled`'s error once it has not settled within the timeout by its scheduler.
+   */
+  commit(context?: CommitContext): PromiseLike<void> {
+    const changes = this.#take();
+    const write = this.#gate ? this.#gate.then(() => this.#write(changes)) : this.#write(changes);
+    // A closed writer writes nothing: nothing to wait for.
+    return context && !this.#closed ? this.#within(write, changes, context) : write;
   }
 
-  private take(): SessionChanges {
-    const changes: { -readonly [K in keyof SessionChanges]: SessionChanges[K] } = { frames: this.frames };
-    if (this.ackedThrough !== undefined) changes.acked = this.ackedThrough;
-    if (this.receivedThrough !== undefined) changes.received = this.receivedThrough;
-    if (this.settledToken) changes.settled = true;
-    this.frames = [];
-    this.ackedThrough = this.receivedThrough = undefined;
-    this.settledToken = false;
+  /**
+   * `write`, settled as it settles unless its deadline passes first: then failed with
+   * `#stalled`'s error, and what the store answers later is ignored. A thenable that calls
+   * back at once when `write` does (a store in memory), as `write` itself would; the side calls
+   * its `then` once, and the deadline starts then.
+   */
+  #within(write: PromiseLike<void>, changes: SessionChanges, context: CommitContext): PromiseLike<void> {
+    const bounded: PromiseLike<void> = {
+      then: (ok, failed) => {
+        this.#race(write, context.scheduler, {
+          ok: () => ok?.(),
+          failed: (error) => failed?.(error),
+          stalled: () => this.#stalled(changes),
+        });
+        return bounded as never;
+      },
+    };
+    return bounded;
+  }
+
+  /** Arms the deadline, then hands on the first of `write`'s outcome and the deadline's. */
+  #race(write: PromiseLike<void>, scheduler: SchedulerLike, to: Outcomes): void {
+    let open = true;
+    const settle = (then: () => void) => {
+      if (!open) return;
+      open = false;
+      this.#disarm();
+      then();
+    };
+    this.#deadline = new CommitDeadline(scheduler, STORE_WRITE_TIMEOUT, () =>
+      settle(() => to.failed(to.stalled())),
+    );
+    thenOrFail(
+      write,
+      () => settle(to.ok),
+      (error: unknown) => settle(() => to.failed(error)),
+    );
+  }
+
+  #disarm(): void {
+    this.#deadline?.cancel();
+    this.#deadline = undefined;
+  }
+
+  /**
+   * What a write of `changes` that the store did not answer within the timeout fails with: the
+   * session ends on this process, and whatever the store does with that write later changes
+   * nothing here (the client resumes from what the store has, on this process or another).
+   */
+  #stalled(changes: SessionChanges): SessionStoreError {
+    const cause = new SessionStoreError(
+      `the store did not answer a write within ${STORE_WRITE_TIMEOUT} ms; it may still apply it`,
+      { code: 'unavailable', session: this.id },
+    );
+    return this.#failure(cause, changes);
+  }
+
+  #take(): SessionChanges {
+    const changes: { -readonly [K in keyof SessionChanges]: SessionChanges[K] } = { frames: this.#frames };
+    if (this.#ackedThrough !== undefined) changes.acked = this.#ackedThrough;
+    if (this.#receivedThrough !== undefined) changes.received = this.#receivedThrough;
+    if (this.#settledToken) changes.settled = true;
+    this.#frames = [];
+    this.#ackedThrough = this.#receivedThrough = undefined;
+    this.#settledToken = false;
     return changes;
   }
 
-  private write(changes: SessionChanges): PromiseLike<void> {
-    if (this.closed) return Promise.resolve();
-    const write = () => this.store.write(this.id, this.epoch, changes, this.ttl);
+  #write(changes: SessionChanges): PromiseLike<void> {
+    if (this.#closed) return Promise.resolve();
+    const write = () => this.#store.write(this.id, this.epoch, changes, this.#ttl);
     return askPromise('SessionStore.write', write).then(undefined, (error: unknown) => {
-      throw this.failure(error, changes);
+      throw this.#failure(error, changes);
     });
   }
 
   /** The store's refusal, typed, with the frames that never left this process. */
-  private failure(error: unknown, changes: SessionChanges): SessionStoreError {
-    const unsent = [...changes.frames, ...this.frames].map((entry) => entry.frame);
+  #failure(error: unknown, changes: SessionChanges): SessionStoreError {
+    const unsent = [...changes.frames, ...this.#frames].map((entry) => entry.frame);
     const known = SessionStoreError.is(error) ? error : undefined;
     const code = known?.code ?? 'unavailable';
     const why = known ? known.message : `the store failed: ${describeError(error)}`;

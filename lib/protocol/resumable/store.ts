@@ -125,6 +125,12 @@ export interface SessionChanges {
  * - a failure of the store itself rejects with {@link SessionStoreError} `'unavailable'`; nothing
  *   is ever half written.
  *
+ * A `write` not answered within 30 seconds counts as failed: the session ends on this process
+ * with {@link SessionStoreError} `'unavailable'` (its `unsent` the frames of that write and those
+ * taken since, which never left), rather than hold its later frames, its `close()` and its server's
+ * drain until the store answers; what the store does with that write later changes nothing there,
+ * and the client resumes from what the store holds.
+ *
  * A method that throws instead of rejecting, or answers something other than a promise (a
  * TypeError says what), counts as a rejection, and so does a `claim` that resolves to something
  * other than a {@link SessionClaimResult} for that session: a hello is refused `'overloaded'`

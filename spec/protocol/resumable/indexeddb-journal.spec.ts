@@ -43,7 +43,7 @@ describe('indexedDbJournal', () => {
       const error = await indexedDbJournal('chat', options).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TypeError);
       expect((error as Error).message).to.equal(
-        "indexedDbJournal: unknown option 'maxframes' (did you mean 'maxFrames'?); known options: maxFrames, maxBytes, takeOver, durability",
+        "indexedDbJournal: unknown option 'maxframes' (did you mean 'maxFrames'?); known options: maxFrames, maxBytes, takeOver, durability, commitTimeout",
       );
     });
 
@@ -58,6 +58,8 @@ describe('indexedDbJournal', () => {
           { durability: 'fast' },
           /^indexedDbJournal: durability must be 'strict' or 'relaxed', got "fast"$/,
         ],
+        ['chat', { commitTimeout: 0 }, /^indexedDbJournal: commitTimeout must be a number > 0/],
+        ['chat', { commitTimeout: '30s' }, /^indexedDbJournal: commitTimeout must be a number > 0/],
       ];
       for (const [name, options, message] of cases) {
         const error = await indexedDbJournal(name, options).catch((e: unknown) => e);
@@ -401,6 +403,53 @@ describe('indexedDbJournal', () => {
         },
         thirdRestored: [{ seq: 1, frame: 'kept' }],
       });
+    });
+
+    it('fails the journal, typed and on failure$, when a transaction has not completed within commitTimeout', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal, IndexedDbJournalError } = (window as unknown as { lifeline: Lifeline })
+          .lifeline;
+        const journal = await indexedDbJournal('stall', { commitTimeout: 200 });
+        // Another connection holds the database: a transaction kept alive by one request after another.
+        const other = await new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open('rx-lifeline-journal:stall');
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        let holding = true;
+        const held = other.transaction(['meta', 'frames'], 'readwrite');
+        const spin = () => {
+          if (holding) held.objectStore('meta').get('spin').onsuccess = spin;
+        };
+        spin();
+        const failed = new Promise<unknown>((resolve) => journal.failure$.subscribe(resolve));
+        journal.sent(1, 'a');
+        journal.sent(2, 'b');
+        const started = performance.now();
+        void journal.commit()?.catch(() => undefined);
+        const failure = await failed;
+        const waited = performance.now() - started;
+        let later: unknown;
+        try {
+          journal.sent(3, 'c');
+        } catch (error) {
+          later = error;
+        }
+        holding = false;
+        other.close();
+        return {
+          typed: IndexedDbJournalError.is(failure) && failure.reason,
+          message: (failure as Error).message,
+          waited: waited >= 190,
+          laterIsIt: later === failure,
+        };
+      });
+      expect(result.typed).to.equal('storage');
+      expect(result.message).to.match(
+        /a transaction did not complete within 200 ms \(commitTimeout\): the 2 frames written since the last one that did may not be kept/,
+      );
+      expect(result.waited, 'not before the deadline').to.equal(true);
+      expect(result.laterIsIt, 'every later call throws it').to.equal(true);
     });
 
     it('a tab taken over fails its idle stream at once, typed, with no call to its journal; the other tab resumes', async () => {

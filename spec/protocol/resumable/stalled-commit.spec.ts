@@ -1,0 +1,247 @@
+// A journal's commit or a store's write that never settles. On the server, a write the store has
+// not answered within STORE_WRITE_TIMEOUT ends the session on this process with a
+// SessionStoreError ('unavailable') naming the frames that never left, so that a close(), a drain
+// or the session's later frames do not wait forever; what the store answers later changes nothing.
+// On the client, unsubscribing while a commit hangs leaves nothing armed. All in virtual time.
+import { expect } from 'chai';
+import {
+  acceptHandshake,
+  acceptSessions,
+  handshake,
+  HandshakeAdmission,
+  memory,
+  memoryJournal,
+  memorySessionStore,
+  policy,
+  reconnectWith,
+  resumable,
+  SessionStoreError,
+  type Link,
+  type MemoryPair,
+  type SessionJournal,
+  type SessionStore,
+} from 'rx-lifeline';
+import { map, type Subscription } from 'rxjs';
+import { STORE_WRITE_TIMEOUT, StoreWriter } from '../../../lib/protocol/resumable/store-writer.js';
+import { newTestScheduler } from '../../operators/support.js';
+
+/** A memory store whose writes, once `stall()` was called, never answer until `answer()`. */
+function stallingStore() {
+  const store = memorySessionStore();
+  let stalled = false;
+  const held: (() => void)[] = [];
+  const stalling: SessionStore = {
+    create: (session) => store.create(session),
+    claim: (claim) => store.claim(claim),
+    write: (id, epoch, changes, ttl) =>
+      stalled ? new Promise<void>((resolve) => held.push(resolve)) : store.write(id, epoch, changes, ttl),
+    touch: (sessions, ttl) => store.touch(sessions, ttl),
+    remove: (id, epoch) => store.remove(id, epoch),
+  };
+  return {
+    store: stalling,
+    stall: () => (stalled = true),
+    /** The held writes answer (late): they resolve. */
+    answer: () => held.splice(0).forEach((resolve) => resolve()),
+    held,
+  };
+}
+
+/** A client of `pair` that logs the frames it gets, at their virtual time. */
+function client(pair: MemoryPair, log: string[], now: () => number): Subscription {
+  return pair.transport.pipe(reconnectWith(policy.constant(10)), resumable<string>()).subscribe({
+    next: (event) => {
+      if (event.type === 'frame') log.push(`${now()}:got ${String(event.frame)}`);
+    },
+    error: (error: unknown) => log.push(`${now()}:failed ${(error as Error).name}`),
+  });
+}
+
+describe('a store write that never settles', () => {
+  it('ends the session STORE_WRITE_TIMEOUT after it began, with a SessionStoreError naming what never left', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    const errors: unknown[] = [];
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const pair = memory({ latency: 2 });
+      const slow = stallingStore();
+      let sessions = 0;
+      const server = acceptSessions<string>(pair.server, { store: slow.store }).subscribe((session) => {
+        // The client resumes the session on this server once its copy ended: only the first is watched.
+        if (sessions++ > 0) return void session.events$.subscribe({ error: () => undefined });
+        session.events$.subscribe({
+          next: (event) => {
+            if (event.type === 'disconnected') log.push(`${now()}:server disconnected`);
+          },
+          error: (error: unknown) => {
+            errors.push(error);
+            log.push(`${now()}:server ended ${(error as Error).name}`);
+          },
+          complete: () => log.push(`${now()}:server ended`),
+        });
+        const at = (time: number, act: () => void) => testScheduler.schedule(act, time - now());
+        at(10, () => session.link.send('first'));
+        at(20, () => (slow.stall(), session.link.send('stuck')));
+        at(30, () => session.link.send('after'));
+      });
+      const sub = client(pair, log, now);
+      testScheduler.schedule(() => slow.answer(), STORE_WRITE_TIMEOUT + 100); // too late
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), STORE_WRITE_TIMEOUT + 200);
+    });
+    expect(log).to.deep.equal(['12:got first', `${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`]);
+    const error = errors[0] as SessionStoreError;
+    expect(SessionStoreError.is(error) && error.code).to.equal('unavailable');
+    expect(error.unsent, 'the frame of the stalled write, and the one told since').to.deep.equal([
+      'stuck',
+      'after',
+    ]);
+    expect(error.message).to.match(
+      new RegExp(`did not answer a write within ${STORE_WRITE_TIMEOUT} ms.*2 frames taken here never left`),
+    );
+  });
+
+  it('ends a session its application closed while the write hangs, at the deadline instead of never', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const pair = memory({ latency: 2 });
+      const slow = stallingStore();
+      let sessions = 0;
+      const server = acceptSessions<string>(pair.server, {
+        store: slow.store,
+        sessionTtl: 10 * STORE_WRITE_TIMEOUT,
+      }).subscribe((session) => {
+        // The client resumes the session on this server once its copy ended: only the first is watched.
+        if (sessions++ > 0) return void session.events$.subscribe({ error: () => undefined });
+        session.events$.subscribe({
+          error: (error: unknown) => log.push(`${now()}:server ended ${(error as Error).name}`),
+          complete: () => log.push(`${now()}:server ended`),
+        });
+        const at = (time: number, act: () => void) => testScheduler.schedule(act, time - now());
+        at(20, () => (slow.stall(), session.link.send('last')));
+        at(30, () => session.link.close());
+      });
+      const sub = client(pair, log, now);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 3 * STORE_WRITE_TIMEOUT);
+    });
+    expect(log).to.deep.equal([`${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`]);
+  });
+
+  it("lets its server's drain complete at the deadline, not at the session's TTL once its client left", () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const pair = memory({ latency: 2 });
+      const slow = stallingStore();
+      const admission = new HandshakeAdmission();
+      const server$ = pair.server.pipe(
+        map((event) =>
+          event.type === 'connection'
+            ? {
+                ...event,
+                connection: event.connection.pipe(acceptHandshake({ layers: ['resumable'], admission })),
+              }
+            : event,
+        ),
+      );
+      let link: Link<string> | undefined;
+      const server = acceptSessions<string>(server$, { store: slow.store, admission }).subscribe(
+        (session) => {
+          link = session.link;
+          session.events$.subscribe({
+            error: (error: unknown) => log.push(`${now()}:server ended ${(error as Error).name}`),
+            complete: () => log.push(`${now()}:server ended`),
+          });
+        },
+      );
+      const sub = pair.transport
+        .pipe(handshake({ layers: ['resumable'] }), reconnectWith(policy.constant(10)), resumable<string>())
+        .subscribe({ error: () => undefined });
+      testScheduler.schedule(() => (slow.stall(), link!.send('last')), 20);
+      testScheduler.schedule(
+        () => admission.drain({ timeout: 1_000 }).subscribe({ complete: () => log.push(`${now()}:drained`) }),
+        30,
+      );
+      // The client, gone away, stays away.
+      testScheduler.schedule(() => pair.faults.refuse(true), 31);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 3 * STORE_WRITE_TIMEOUT);
+    });
+    expect(log).to.deep.equal([
+      `${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`,
+      `${20 + STORE_WRITE_TIMEOUT}:drained`,
+    ]);
+  });
+
+  it('leaves nothing armed once its server is unsubscribed, and a late answer changes nothing', () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    let slow: ReturnType<typeof stallingStore> | undefined;
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const pair = memory({ latency: 2 });
+      slow = stallingStore();
+      const server = acceptSessions<string>(pair.server, { store: slow.store }).subscribe((session) => {
+        session.events$.subscribe({
+          error: (error: unknown) => log.push(`${now()}:server ended ${(error as Error).name}`),
+          complete: () => log.push(`${now()}:server ended`),
+        });
+        testScheduler.schedule(() => (slow!.stall(), session.link.send('last')), 20);
+      });
+      const sub = client(pair, log, now);
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 100);
+    });
+    // The virtual clock stopped at the unsubscribe: no deadline was left to run later.
+    expect(testScheduler.now()).to.equal(100);
+    expect(slow!.held.length, 'the write was made').to.equal(1);
+    slow!.answer();
+    expect(log).to.deep.equal(['100:server ended']);
+  });
+});
+
+describe('StoreWriter', () => {
+  it('arms no deadline for the commit of a copy that is over (closed): it writes nothing', () => {
+    const testScheduler = newTestScheduler();
+    const outcomes: string[] = [];
+    testScheduler.run(() => {
+      const writer = new StoreWriter(memorySessionStore(), 'a'.repeat(32), 1, 1_000);
+      writer.sent(1, 'late');
+      writer.close();
+      writer.commit({ scheduler: testScheduler }).then(
+        () => outcomes.push('written'),
+        (error: unknown) => outcomes.push(`failed ${(error as Error).name}`),
+      );
+    });
+    expect(testScheduler.now(), 'nothing ran in virtual time').to.equal(0);
+    expect(outcomes, 'no stalled write').to.not.include('failed SessionStoreError');
+  });
+});
+
+describe('a client journal whose commit never settles', () => {
+  it('leaves nothing armed once the stream is unsubscribed', () => {
+    const testScheduler = newTestScheduler();
+    let commits = 0;
+    const journal: SessionJournal = {
+      ...memoryJournal(),
+      commit: () => (commits++, new Promise<void>(() => undefined)),
+    };
+    const events: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server = acceptSessions<string>(pair.server).subscribe();
+      const sub = pair.transport
+        .pipe(reconnectWith(policy.constant(10)), resumable<string>({ journal }))
+        .subscribe({
+          next: (event) => events.push(event.type),
+          error: (error: unknown) => events.push(`failed ${String(error)}`),
+          complete: () => events.push('complete'),
+        });
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 100);
+    });
+    expect(commits, 'the welcome waits for its commit').to.equal(1);
+    expect(events, 'never connected: the welcome is never made durable').to.deep.equal([]);
+    expect(testScheduler.now()).to.equal(100);
+  });
+});
