@@ -13,6 +13,7 @@ import {
   checkNonEmptyString,
   checkNumber,
   checkOneOf,
+  checkScheduler,
   describe,
   POSITIVE_DURATION,
   type KnownOptions,
@@ -29,7 +30,6 @@ import {
   type StoredLastAcked,
 } from './idb-store.js';
 import { CommitDeadline, type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
-import type { CommitContext } from './session-side.js';
 import { IndexedDbJournalError, JournalFullError, JournalHeldError } from './journal-errors.js';
 import { lockTab, type TabLock } from './tab-lock.js';
 
@@ -82,12 +82,17 @@ export interface IndexedDbJournalOptions {
    * journal as IndexedDB failing does: {@link IndexedDbSessionJournal.failure$} emits an
    * {@link IndexedDbJournalError} (`'storage'`) that says how many frames that commit was to keep,
    * `resumable`'s stream fails with it (instead of holding its frames, its next welcome and its
-   * `close()` until the transaction ends), and every later call throws it. It is timed on the
-   * scheduler `resumable` runs on (its `scheduler` option), or `asyncScheduler` for a `commit()`
-   * called directly.
+   * `close()` until the transaction ends), and every later call throws it. It is timed on
+   * `scheduler`.
    * @default 30_000
    */
   commitTimeout?: number;
+  /**
+   * The scheduler that times `commitTimeout`: give `resumable`'s own (a `TestScheduler` in tests)
+   * so that the journal's deadline runs in the same time as the stream.
+   * @default asyncScheduler
+   */
+  scheduler?: SchedulerLike;
 }
 
 /**
@@ -142,6 +147,7 @@ const OPTIONS: KnownOptions<IndexedDbJournalOptions> = {
   takeOver: true,
   durability: true,
   commitTimeout: true,
+  scheduler: true,
 };
 
 /** The prefix of the database's and the lock's names. */
@@ -219,6 +225,7 @@ interface Config {
   readonly takeOver: boolean;
   readonly durability: 'strict' | 'relaxed';
   readonly commitTimeout: number;
+  readonly scheduler: SchedulerLike;
 }
 
 function checkOptions(name: unknown, options: IndexedDbJournalOptions): Config {
@@ -230,6 +237,7 @@ function checkOptions(name: unknown, options: IndexedDbJournalOptions): Config {
     takeOver = false,
     durability = 'strict',
     commitTimeout = 30_000,
+    scheduler = asyncScheduler,
   } = options;
   return {
     maxFrames: checkNumber('indexedDbJournal', 'maxFrames', maxFrames, CAP),
@@ -237,6 +245,7 @@ function checkOptions(name: unknown, options: IndexedDbJournalOptions): Config {
     takeOver: checkBoolean('indexedDbJournal', 'takeOver', takeOver),
     durability: checkOneOf('indexedDbJournal', 'durability', durability, ['strict', 'relaxed']),
     commitTimeout: checkNumber('indexedDbJournal', 'commitTimeout', commitTimeout, POSITIVE_DURATION),
+    scheduler: checkScheduler('indexedDbJournal', scheduler),
   };
 }
 
@@ -438,18 +447,18 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.#flush();
   }
 
-  commit(context?: CommitContext): Promise<void> | undefined {
+  commit(): Promise<void> | undefined {
     this.#check();
     this.#flush();
     const inFlight = this.#inFlight;
-    if (inFlight) this.#bound(inFlight, context?.scheduler ?? asyncScheduler);
+    if (inFlight) this.#bound(inFlight);
     return inFlight;
   }
 
   /** Fails the journal if `inFlight` has not settled within `commitTimeout` (one deadline at a time). */
-  #bound(inFlight: Promise<void>, scheduler: SchedulerLike): void {
+  #bound(inFlight: Promise<void>): void {
     this.#deadline?.cancel();
-    const { commitTimeout } = this.#config;
+    const { commitTimeout, scheduler } = this.#config;
     const frames = this.#unsettledFrames;
     const deadline = new CommitDeadline(scheduler, commitTimeout, () =>
       this.#broken(

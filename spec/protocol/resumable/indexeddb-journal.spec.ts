@@ -43,7 +43,7 @@ describe('indexedDbJournal', () => {
       const error = await indexedDbJournal('chat', options).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TypeError);
       expect((error as Error).message).to.equal(
-        "indexedDbJournal: unknown option 'maxframes' (did you mean 'maxFrames'?); known options: maxFrames, maxBytes, takeOver, durability, commitTimeout",
+        "indexedDbJournal: unknown option 'maxframes' (did you mean 'maxFrames'?); known options: maxFrames, maxBytes, takeOver, durability, commitTimeout, scheduler",
       );
     });
 
@@ -60,6 +60,7 @@ describe('indexedDbJournal', () => {
         ],
         ['chat', { commitTimeout: 0 }, /^indexedDbJournal: commitTimeout must be a number > 0/],
         ['chat', { commitTimeout: '30s' }, /^indexedDbJournal: commitTimeout must be a number > 0/],
+        ['chat', { scheduler: 'async' }, /^indexedDbJournal: scheduler must be/],
       ];
       for (const [name, options, message] of cases) {
         const error = await indexedDbJournal(name, options).catch((e: unknown) => e);
