@@ -207,7 +207,7 @@ export function checkMsgpack(bytes: Uint8Array, limits: MsgpackLimits, start = 0
       }
       // Every item takes at least one byte: a count the data cannot hold is a truncation.
       if (items > end - pos) throw invalidAt(at - start, `a container of ${items} items is cut short`);
-      if (cost > budget) throw overBudget(limits, start, end, at, cost, budget);
+      if (cost > budget) throw overBudget(limits, end - start, at - start, cost, budget);
       if (items > 0) {
         enclosing.push(pending);
         pending = items;
@@ -216,7 +216,7 @@ export function checkMsgpack(bytes: Uint8Array, limits: MsgpackLimits, start = 0
     }
     if (size > end - pos)
       throw invalidAt(at - start, `the value needs ${bytesOf(size)}, more than the data holds`);
-    if (cost > budget) throw overBudget(limits, start, end, at, cost, budget);
+    if (cost > budget) throw overBudget(limits, end - start, at - start, cost, budget);
     pos += size;
   }
   if (pos !== end) throw invalidAt(pos - start, `${bytesOf(end - pos)} of trailing data after the value`);
@@ -283,18 +283,16 @@ export function stringCost(bytes: number): number {
   return bytes < 2 ? 0 : DECODED_COST.string + 2 * bytes;
 }
 
-/** The error for a frame whose estimate, at byte `at`, passed its budget. */
+/** The error for a frame of `frameBytes` whose estimate, at byte `at` of it, passed its budget. */
 function overBudget(
   limits: MsgpackLimits,
-  start: number,
-  end: number,
+  frameBytes: number,
   at: number,
   estimate: number,
   budget: number,
 ): DecodeBudgetError {
-  const frameBytes = end - start;
   return new DecodeBudgetError(
-    `Decoded size over budget at byte ${at - start}: this ${bytesOf(frameBytes)} of MessagePack ` +
+    `Decoded size over budget at byte ${at}: this ${bytesOf(frameBytes)} of MessagePack ` +
       `would take more than ${estimate} bytes of memory; the budget is ${budget} ` +
       `(maxInflation ${limits.maxInflation} × ${frameBytes}, at least minDecodeBudget ` +
       `${limits.minDecodeBudget})`,
