@@ -93,6 +93,66 @@ const EXT_UNDEFINED = 0x00;
  */
 const EXT_TIMESTAMP = 0xff;
 
+// What the first byte of a value says: its kind, and its size or how to read it, from two tables
+// (below) instead of a switch over the 256 bytes, so that the check's loop stays short and its
+// state in local variables.
+/** Nothing follows: fixint, nil, false, true, and byte 0xc1, which MessagePack never uses. */
+const BARE = 0;
+const STRING = 1;
+const BINARY = 2;
+/** Float 32 and 64: a double outside the array slot. */
+const FLOAT = 3;
+/** Integers of 8 to 32 bits but uint 32: small integers in V8. */
+const INT = 4;
+/** uint 32: from 2^31 on, not a small integer in V8. */
+const UINT32 = 5;
+/** uint 64, int 64: decoded by `int64AsType`. */
+const INT64 = 6;
+const EXTENSION = 7;
+const ARRAY = 8;
+const MAP = 9;
+
+/** The kind of value each first byte starts. */
+const KIND = new Uint8Array(256);
+/**
+ * Each first byte's size, when it says it: a payload's bytes, an array's items or a map's keys;
+ * -n when its size follows in a length field of n bytes.
+ */
+const SIZE = new Int8Array(256);
+
+/** The sizes 0 to n - 1: those of the fix forms, which hold their size in their low bits. */
+const fixSizes = (n: number): number[] => [...Array(n).keys()];
+
+/**
+ * Every form but the fixints, nil, false and true: `[first byte, kind, sizes]`, a form per size
+ * from the first byte on (each size as in {@link SIZE}).
+ */
+const FORMS: readonly (readonly number[])[] = [
+  [0x80, MAP, ...fixSizes(16)], // fixmap
+  [0x90, ARRAY, ...fixSizes(16)], // fixarray
+  [0xa0, STRING, ...fixSizes(32)], // fixstr
+  [0xc4, BINARY, -1, -2, -4], // bin 8, 16, 32
+  [0xc7, EXTENSION, -1, -2, -4], // ext 8, 16, 32
+  [0xca, FLOAT, 4, 8], // float 32, 64
+  [0xcc, INT, 1, 2], // uint 8, 16
+  [0xce, UINT32, 4],
+  [0xcf, INT64, 8], // uint 64
+  [0xd0, INT, 1, 2, 4], // int 8, 16, 32
+  [0xd3, INT64, 8], // int 64
+  [0xd4, EXTENSION, 1, 2, 4, 8, 16], // fixext 1, 2, 4, 8, 16
+  [0xd9, STRING, -1, -2, -4], // str 8, 16, 32
+  [0xdc, ARRAY, -2, -4], // array 16, 32
+  [0xde, MAP, -2, -4], // map 16, 32
+];
+
+for (const [first, kind, ...sizes] of FORMS) {
+  let token = first!;
+  for (const size of sizes) {
+    KIND[token] = kind!;
+    SIZE[token++] = size;
+  }
+}
+
 /**
  * Throws an `Error` naming the byte position (counted from `start`) and the problem unless
  * `bytes[start, end)` hold exactly one MessagePack value made only of nil, booleans, numbers,
@@ -103,7 +163,6 @@ const EXT_TIMESTAMP = 0xff;
  * @internal
  */
 export function checkMsgpack(bytes: Uint8Array, limits: MsgpackLimits, start = 0, end = bytes.length): void {
-  const { maxDepth } = limits;
   const budget = Math.max(limits.minDecodeBudget, limits.maxInflation * (end - start));
   const int64Cost = DECODED_COST.int64[limits.int64AsType];
   let cost = 0;
@@ -123,180 +182,97 @@ export function checkMsgpack(bytes: Uint8Array, limits: MsgpackLimits, start = 0
     if (pos >= end) throw invalidAt(pos - start, 'the data ends inside a value');
     const at = pos;
     const token = bytes[pos++]!;
-    if (token < 0x80 || token >= 0xe0) continue; // fixint
-    let count = -1; // items of an array or map (a map's keys and values both count)
-    let skip = 0; // bytes of a string, binary or number payload
-    let extLength = -1;
-    if (token < 0x90) {
-      count = (token & 0x0f) * 2;
-      cost += mapCost(count);
-    } else if (token < 0xa0) {
-      count = token & 0x0f;
-      cost += arrayCost(count);
-    } else if (token < 0xc0) {
-      skip = token & 0x1f;
-      cost += stringCost(skip);
-    } else {
-      switch (token) {
-        case 0xc0: // nil
-        case 0xc2: // false
-        case 0xc3: // true
-          continue;
-        case 0xc1:
-          throw invalidAt(at - start, 'byte 0xc1 is never used in MessagePack');
-        case 0xc4: // bin 8
-          skip = readUint(bytes, end, pos, 1, at - start);
-          cost += DECODED_COST.binary + skip;
-          pos += 1;
-          break;
-        case 0xc5: // bin 16
-          skip = readUint(bytes, end, pos, 2, at - start);
-          cost += DECODED_COST.binary + skip;
-          pos += 2;
-          break;
-        case 0xc6: // bin 32
-          skip = readUint(bytes, end, pos, 4, at - start);
-          cost += DECODED_COST.binary + skip;
-          pos += 4;
-          break;
-        case 0xd9: // str 8
-          skip = readUint(bytes, end, pos, 1, at - start);
-          cost += stringCost(skip);
-          pos += 1;
-          break;
-        case 0xda: // str 16
-          skip = readUint(bytes, end, pos, 2, at - start);
-          cost += stringCost(skip);
-          pos += 2;
-          break;
-        case 0xdb: // str 32
-          skip = readUint(bytes, end, pos, 4, at - start);
-          cost += stringCost(skip);
-          pos += 4;
-          break;
-        case 0xc7: // ext 8
-          extLength = readUint(bytes, end, pos, 1, at - start);
-          pos += 1;
-          break;
-        case 0xc8: // ext 16
-          extLength = readUint(bytes, end, pos, 2, at - start);
-          pos += 2;
-          break;
-        case 0xc9: // ext 32
-          extLength = readUint(bytes, end, pos, 4, at - start);
-          pos += 4;
-          break;
-        case 0xcc: // uint 8
-        case 0xd0: // int 8
-          skip = 1;
-          break;
-        case 0xcd: // uint 16
-        case 0xd1: // int 16
-          skip = 2;
-          break;
-        case 0xce: // uint 32: from 2^31 on, not a small integer in V8
-          skip = 4;
-          if (pos < end && bytes[pos]! >= 0x80) cost += DECODED_COST.number;
-          break;
-        case 0xd2: // int 32
-          skip = 4;
-          break;
-        case 0xca: // float 32
-          skip = 4;
-          cost += DECODED_COST.number;
-          break;
-        case 0xcb: // float 64
-          skip = 8;
-          cost += DECODED_COST.number;
-          break;
-        case 0xcf: // uint 64
-        case 0xd3: // int 64
-          skip = 8;
-          cost += int64Cost;
-          break;
-        case 0xd4: // fixext 1
-          extLength = 1;
-          break;
-        case 0xd5: // fixext 2
-          extLength = 2;
-          break;
-        case 0xd6: // fixext 4
-          extLength = 4;
-          break;
-        case 0xd7: // fixext 8
-          extLength = 8;
-          break;
-        case 0xd8: // fixext 16
-          extLength = 16;
-          break;
-        case 0xdc: // array 16
-          count = readUint(bytes, end, pos, 2, at - start);
-          cost += arrayCost(count);
-          pos += 2;
-          break;
-        case 0xdd: // array 32
-          count = readUint(bytes, end, pos, 4, at - start);
-          cost += arrayCost(count);
-          pos += 4;
-          break;
-        case 0xde: // map 16
-          count = readUint(bytes, end, pos, 2, at - start) * 2;
-          cost += mapCost(count);
-          pos += 2;
-          break;
-        default: // 0xdf: map 32
-          count = readUint(bytes, end, pos, 4, at - start) * 2;
-          cost += mapCost(count);
-          pos += 4;
-          break;
-      }
+    if (token < 0x80) continue; // positive fixint, the commonest: a shortcut
+    const kind = KIND[token]!;
+    if (kind === BARE) {
+      if (token === 0xc1) throw invalidAt(at - start, 'byte 0xc1 is never used in MessagePack');
+      continue;
     }
-    if (count >= 0) {
-      if (enclosing.length >= maxDepth) {
-        throw invalidAt(at - start, `arrays and maps are nested more than ${maxDepth} deep`);
+    let size = SIZE[token]!;
+    if (size < 0) {
+      const lengthBytes = -size;
+      size = readUint(bytes, end, pos, lengthBytes, at - start);
+      pos += lengthBytes;
+    }
+    if (kind === EXTENSION) {
+      if (pos >= end) throw invalidAt(at - start, 'the data ends inside an extension');
+      cost += extensionCost(token, size, bytes[pos++]!, at - start);
+    } else {
+      cost += valueCost(kind, size, int64Cost, bytes, pos, end);
+    }
+    if (kind >= ARRAY) {
+      const items = kind === MAP ? size * 2 : size;
+      if (enclosing.length >= limits.maxDepth) {
+        throw invalidAt(at - start, `arrays and maps are nested more than ${limits.maxDepth} deep`);
       }
       // Every item takes at least one byte: a count the data cannot hold is a truncation.
-      if (count > end - pos) throw invalidAt(at - start, `a container of ${count} items is cut short`);
-      if (cost > budget) throw overBudget(limits, start, end, at, cost, budget);
-      if (count > 0) {
+      if (items > end - pos) throw invalidAt(at - start, `a container of ${items} items is cut short`);
+      if (cost > budget) throw overBudget(limits, end - start, at - start, cost, budget);
+      if (items > 0) {
         enclosing.push(pending);
-        pending = count;
+        pending = items;
       }
       continue;
     }
-    if (extLength >= 0) {
-      if (pos >= end) throw invalidAt(at - start, 'the data ends inside an extension');
-      const type = bytes[pos++]!;
-      const isUndefined = type === EXT_UNDEFINED && token === 0xd4;
-      const isTimestamp =
-        type === EXT_TIMESTAMP &&
-        (extLength === 4 || extLength === 8 || extLength === 12 || (extLength === 1 && token === 0xd4));
-      if (!isUndefined && !isTimestamp) {
-        throw invalidAt(
-          at - start,
-          `extension type ${extensionName(type)} with ${bytesOf(extLength)} is not accepted ` +
-            '(only undefined and timestamps are)',
-        );
-      }
-      if (isTimestamp) cost += DECODED_COST.date;
-      skip = extLength;
-    }
-    if (skip > end - pos)
-      throw invalidAt(at - start, `the value needs ${bytesOf(skip)}, more than the data holds`);
-    if (cost > budget) throw overBudget(limits, start, end, at, cost, budget);
-    pos += skip;
+    if (size > end - pos)
+      throw invalidAt(at - start, `the value needs ${bytesOf(size)}, more than the data holds`);
+    if (cost > budget) throw overBudget(limits, end - start, at - start, cost, budget);
+    pos += size;
   }
   if (pos !== end) throw invalidAt(pos - start, `${bytesOf(end - pos)} of trailing data after the value`);
 }
 
-/** A map of `items` keys and values: the object, and a dictionary entry per key past the 4th. */
-function mapCost(items: number): number {
-  const keys = items / 2;
-  return DECODED_COST.map + (keys > 4 ? (keys - 4) * DECODED_COST.mapEntry : 0);
+/**
+ * The estimated memory of a value of a `kind` other than an extension, by its `size`: bytes of a
+ * string, binary or number (which start at `bytes[pos]`), items of an array, keys of a map.
+ */
+function valueCost(
+  kind: number,
+  size: number,
+  int64Cost: number,
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+): number {
+  switch (kind) {
+    case STRING:
+      return stringCost(size);
+    case BINARY:
+      return DECODED_COST.binary + size;
+    case FLOAT:
+      return DECODED_COST.number;
+    case UINT32:
+      return pos < end && bytes[pos]! >= 0x80 ? DECODED_COST.number : 0;
+    case INT64:
+      return int64Cost;
+    case ARRAY:
+      // The object and its backing store's header, and a slot per item.
+      return DECODED_COST.array + size * DECODED_COST.slot;
+    case MAP:
+      // The object, and a dictionary entry per key past the 4th.
+      return DECODED_COST.map + (size > 4 ? (size - 4) * DECODED_COST.mapEntry : 0);
+    default:
+      return 0;
+  }
 }
 
-function arrayCost(length: number): number {
-  return DECODED_COST.array + length * DECODED_COST.slot;
+/**
+ * The estimated memory of an extension of `size` bytes of data and of type `type` (its byte after
+ * the length); throws unless it is msgpackr's `undefined` (fixext 1 of type 0) or a timestamp
+ * (type -1 with 4, 8 or 12 bytes, or a fixext 1: an invalid date).
+ */
+function extensionCost(token: number, size: number, type: number, at: number): number {
+  const isUndefined = type === EXT_UNDEFINED && token === 0xd4;
+  const isTimestamp =
+    type === EXT_TIMESTAMP && (size === 4 || size === 8 || size === 12 || (size === 1 && token === 0xd4));
+  if (!isUndefined && !isTimestamp) {
+    throw invalidAt(
+      at,
+      `extension type ${extensionName(type)} with ${bytesOf(size)} is not accepted ` +
+        '(only undefined and timestamps are)',
+    );
+  }
+  return isTimestamp ? DECODED_COST.date : 0;
 }
 
 /**
@@ -307,17 +283,16 @@ export function stringCost(bytes: number): number {
   return bytes < 2 ? 0 : DECODED_COST.string + 2 * bytes;
 }
 
+/** The error for a frame of `frameBytes` whose estimate, at byte `at` of it, passed its budget. */
 function overBudget(
   limits: MsgpackLimits,
-  start: number,
-  end: number,
+  frameBytes: number,
   at: number,
   estimate: number,
   budget: number,
 ): DecodeBudgetError {
-  const frameBytes = end - start;
   return new DecodeBudgetError(
-    `Decoded size over budget at byte ${at - start}: this ${bytesOf(frameBytes)} of MessagePack ` +
+    `Decoded size over budget at byte ${at}: this ${bytesOf(frameBytes)} of MessagePack ` +
       `would take more than ${estimate} bytes of memory; the budget is ${budget} ` +
       `(maxInflation ${limits.maxInflation} × ${frameBytes}, at least minDecodeBudget ` +
       `${limits.minDecodeBudget})`,
@@ -325,7 +300,8 @@ function overBudget(
   );
 }
 
-function readUint(bytes: Uint8Array, end: number, pos: number, size: 1 | 2 | 4, at: number): number {
+/** The big-endian length field of `size` bytes (1, 2 or 4) at `pos`; throws if the data ends first. */
+function readUint(bytes: Uint8Array, end: number, pos: number, size: number, at: number): number {
   if (size > end - pos) throw invalidAt(at, 'the data ends inside a length');
   if (size === 1) return bytes[pos]!;
   if (size === 2) return (bytes[pos]! << 8) | bytes[pos + 1]!;

@@ -495,6 +495,19 @@ async function exchange(
   signal: AbortSignal,
   progress: Progress,
 ): Promise<HttpResponse<unknown>> {
+  const response = await send(request, settings, signal);
+  if (response.status < 200 || response.status > 299) {
+    throw await statusError(response, request, settings, progress);
+  }
+  const bytes = await readBody(response, request, progress, {
+    limit: settings.maxBodyBytes,
+    truncate: false,
+  });
+  return { status: response.status, headers: response.headers, body: decodeBody(bytes, request, settings) };
+}
+
+/** Sends the request: the Response, or a network error when fetch throws or rejects. */
+async function send(request: Prepared, settings: Settings, signal: AbortSignal): Promise<Response> {
   const { url, method, headers, body } = request;
   let response: Response;
   try {
@@ -507,42 +520,53 @@ async function exchange(
     throw networkError(error, request);
   }
   checkResponse(response);
+  return response;
+}
 
-  if (response.status < 200 || response.status > 299) {
-    const now = settings.scheduler.now();
-    const head = await readBody(response, request, progress, { limit: ERROR_BODY_BYTES, truncate: true });
-    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
-    const statusLine = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
-    throw new HttpError(`${method} ${url} failed: ${statusLine}`, {
-      status: response.status,
-      statusText: response.statusText,
-      method,
-      url,
-      headers: response.headers,
-      retryAfterMs,
-      // `stream: true` holds back a character cut at the 4 KiB mark instead of mangling it.
-      bodyText: new TextDecoder().decode(head, { stream: true }),
-      idempotent: request.idempotent,
-    });
-  }
-
-  const bytes = await readBody(response, request, progress, {
-    limit: settings.maxBodyBytes,
-    truncate: false,
+/**
+ * The HttpError for a response whose status is not 2xx, with its Retry-After (counted from the
+ * time the response arrived) and the first {@link ERROR_BODY_BYTES} of its body.
+ */
+async function statusError(
+  response: Response,
+  request: Prepared,
+  settings: Settings,
+  progress: Progress,
+): Promise<HttpError> {
+  const { method, url } = request;
+  const now = settings.scheduler.now();
+  const head = await readBody(response, request, progress, { limit: ERROR_BODY_BYTES, truncate: true });
+  const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
+  const statusLine = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  return new HttpError(`${method} ${url} failed: ${statusLine}`, {
+    status: response.status,
+    statusText: response.statusText,
+    method,
+    url,
+    headers: response.headers,
+    retryAfterMs,
+    // `stream: true` holds back a character cut at the 4 KiB mark instead of mangling it.
+    bodyText: new TextDecoder().decode(head, { stream: true }),
+    idempotent: request.idempotent,
   });
-  let decoded: unknown;
+}
+
+/** The body decoded as `responseType`, or a ProtocolError saying why it cannot be. */
+function decodeBody(bytes: Uint8Array, request: Prepared, settings: Settings): unknown {
   try {
-    decoded = decode(bytes, settings.responseType);
+    return decode(bytes, settings.responseType);
   } catch (error) {
     const why = DecodeBudgetError.is(error)
       ? 'would take too much memory once decoded'
       : `is not valid ${settings.responseType}`;
     throw marked(
-      new ProtocolError(`${method} ${url}: the response body ${why}`, { offset: 0, cause: error }),
+      new ProtocolError(`${request.method} ${request.url}: the response body ${why}`, {
+        offset: 0,
+        cause: error,
+      }),
       request.idempotent,
     );
   }
-  return { status: response.status, headers: response.headers, body: decoded };
 }
 
 /**
