@@ -89,6 +89,9 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         for (const name of ['drains', 'queued', 'unconfirmedEnds', 'reachable'])
           expect(field(link, name), `LinkWriter.${name}`).to.equal(undefined);
         expect((field(link, 'batch') as Uint8Array).length, 'LinkWriter.batch').to.equal(0);
+        // Its flags are one field, not a boolean each.
+        for (const name of ['inFlight', 'flushScheduled', 'ended', 'dead'])
+          expect(owns(link, name), `LinkWriter own ${name}`).to.equal(false);
         // The run is its socket's sink (no sink object of its own) and holds no decoder.
         const run = field(link, 'sink');
         expect(run?.constructor.name).to.equal('WebSocketRun');
