@@ -125,6 +125,13 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         const session = field(link, 'hooks');
         expect(field(side, 'ackDue'), 'SessionSide.ackDue').to.equal(undefined);
         expect(field(session, 'lockedUntil'), 'Session.lockedUntil').to.equal(undefined);
+        // Flags are one field each for the session and its connection, not a boolean each.
+        for (const name of ['closing', 'ended'])
+          expect(owns(session, name), `Session own ${name}`).to.equal(false);
+        const connection = field(session, 'connection');
+        expect(connection?.constructor.name).to.equal('Attachment');
+        for (const name of ['closing', 'waiting', 'ended'])
+          expect(owns(connection, name), `Attachment own ${name}`).to.equal(false);
         for (const name of ['end', 'closeSession', 'maxHeld', 'link'])
           expect(owns(session, name), `Session own ${name}`).to.equal(false);
       }

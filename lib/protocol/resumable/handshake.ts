@@ -97,7 +97,7 @@ export class Handshake<In, Out> {
     connection.refusals++;
     if (!close && connection.refusals >= this.settings.maxRefusedHellos)
       this.counters.closing('tooManyRefusals');
-    else if (!close && this.settings.scheduler.now() >= connection.deadline) {
+    else if (!close && connection.pastDeadline(this.settings.scheduler.now())) {
       this.counters.closing('handshakeTimeout');
     } else if (!close) return;
     connection.closing = true;

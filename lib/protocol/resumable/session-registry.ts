@@ -69,7 +69,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     const connection: ServerConnection<In, Out> = new Attachment(deadline, owner);
     this.unattached.add(connection);
     this.counters.connection(1);
-    this.sweep.handshake(connection);
+    this.sweep.handshake(connection, deadline);
     return connection;
   }
 

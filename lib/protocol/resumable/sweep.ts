@@ -32,10 +32,10 @@ export class Sweep<In, Out> {
     this.timer = new DueTimer(scheduler);
   }
 
-  /** A connection was accepted: its handshake is due at its `deadline`. */
-  handshake(connection: ServerConnection<In, Out>): void {
+  /** A connection was accepted: its handshake is due at `deadline` (its `deadline`). */
+  handshake(connection: ServerConnection<In, Out>, deadline: number): void {
     this.handshakes.push(connection);
-    this.arm(connection.deadline);
+    this.arm(deadline);
   }
 
   /** A session lost its connection at `since` (its `idleSince`): it expires `sessionTtl` later. */
@@ -61,8 +61,10 @@ export class Sweep<In, Out> {
 
   private run(): void {
     const now = this.scheduler.now();
-    for (let head = this.handshakes.peek(); head && head.deadline <= now; head = this.handshakes.peek()) {
+    for (let head = this.handshakes.peek(); head && head.pastDeadline(now); head = this.handshakes.peek()) {
       const connection = this.handshakes.shift()!;
+      // Passed: the connection keeps no number for it from now on.
+      connection.deadline = undefined;
       if (!connection.ended && !connection.session) this.actions.handshakeTimedOut(connection);
     }
     for (let head = this.idle.peek(); head && head.since + this.sessionTtl <= now; head = this.idle.peek()) {
