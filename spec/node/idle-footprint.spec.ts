@@ -109,6 +109,10 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
           expect(field(served, name), `ServedWebSocket.${name}`).to.equal(undefined);
         for (const name of ['events', 'codec', 'limits', 'decoder', 'account', 'handle'])
           expect(owns(served, name), `ServedWebSocket own ${name}`).to.equal(false);
+        // No close frame came: nothing kept for one; its account's release is its held bytes' sign.
+        expect(field(served, 'closeFrame'), 'ServedWebSocket.closeFrame').to.equal(undefined);
+        for (const name of ['closeCode', 'closeReason', 'released'])
+          expect(owns(served, name), `ServedWebSocket own ${name}`).to.equal(false);
         // Listening on one address, the server never asked the socket for it (Node caches it).
         const tcp = field(served, 'socket');
         expect(tcp?.constructor.name).to.equal('Socket');
