@@ -132,6 +132,10 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         // Flags are one field each for the session and its connection, not a boolean each.
         for (const name of ['closing', 'ended'])
           expect(owns(session, name), `Session own ${name}`).to.equal(false);
+        // Its events$ is subscribed: the subscriber is where the held events were, in one field.
+        expect(field(session, 'events')?.constructor.name, 'Session.events').to.equal('SafeSubscriber');
+        for (const name of ['held', 'subscriber'])
+          expect(owns(session, name), `Session own ${name}`).to.equal(false);
         const connection = field(session, 'connection');
         expect(connection?.constructor.name).to.equal('Attachment');
         for (const name of ['closing', 'waiting', 'ended'])

@@ -247,9 +247,12 @@ export class Session<In, Out> {
   redeliveredThrough = 0;
   /** `CLOSING` and `ENDED`, in one field. */
   #flags = 0;
-  #subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
-  /** The events until `events$` is subscribed; undefined from then on (it can be subscribed once). */
-  #held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
+  /**
+   * The events until `events$` is subscribed, then its subscriber (one field for both); undefined
+   * once unsubscribed or finished. It can be subscribed once.
+   */
+  #events: Fifo<ServerSessionEvent<In, Out>> | Subscriber<ServerSessionEvent<In, Out>> | undefined =
+    new Fifo();
   #outcome: { error: unknown } | undefined;
   /** Its server's sessions: they end it, and say how many events it holds unsubscribed. */
   readonly #owner: SessionOwner<In, Out>;
@@ -320,25 +323,25 @@ export class Session<In, Out> {
 
   /** The one subscription of `events$`: the events held so far, then each as it comes. */
   subscribeEvents(subscriber: Subscriber<ServerSessionEvent<In, Out>>): TeardownLogic {
-    if (this.#held === undefined) {
+    const held = this.#events;
+    if (!(held instanceof Fifo)) {
       subscriber.error(new TypeError(`The events of session ${this.id} can be subscribed only once`));
       return undefined;
     }
-    const held = this.#held;
-    this.#held = undefined;
+    this.#events = undefined;
     for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
     if (this.#outcome) {
       if (this.#outcome.error === undefined) subscriber.complete();
       else subscriber.error(this.#outcome.error);
       return undefined;
     }
-    this.#subscriber = subscriber;
+    this.#events = subscriber;
     return this;
   }
 
   /** The teardown of `events$`' subscription: the application stopped listening, so it ends. */
   unsubscribe(): void {
-    this.#subscriber = undefined;
+    this.#events = undefined;
     this.#owner.end(this, undefined);
   }
 
@@ -363,9 +366,9 @@ export class Session<In, Out> {
   }
 
   emit(event: ServerSessionEvent<In, Out>): void {
-    if (this.#subscriber) return this.#subscriber.next(event);
-    const held = this.#held;
-    if (!held || this.ended) return;
+    const held = this.#events;
+    if (!(held instanceof Fifo)) return held?.next(event);
+    if (this.ended) return;
     const { maxHeld } = this.#owner;
     if (held.length >= maxHeld) {
       const { id } = this;
@@ -389,12 +392,12 @@ export class Session<In, Out> {
   }
 
   finish(error: unknown): void {
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (!subscriber) {
+    const subscriber = this.#events;
+    if (subscriber === undefined || subscriber instanceof Fifo) {
       this.#outcome ??= { error };
       return;
     }
+    this.#events = undefined;
     if (error === undefined) subscriber.complete();
     else subscriber.error(error);
   }
