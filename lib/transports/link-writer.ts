@@ -203,8 +203,9 @@ export class LinkWriter<Out> implements Link<Out> {
   /** Idle, a flush scheduled, a batch in flight, or dead: one field for what excludes each other. */
   #state: WriterState = IDLE;
   #needDrain = false;
-  /** Set by `close`; `ended` once the sink was told to end. */
-  #closing: { reason: string | undefined; ended?: true } | undefined;
+  #closing: { reason: string | undefined } | undefined;
+  /** The sink was told to end. */
+  #ended = false;
 
   /** Shared by every link of its transport or server: see {@link writerSettings}. */
   readonly #settings: WriterSettings<Out>;
@@ -339,7 +340,7 @@ export class LinkWriter<Out> implements Link<Out> {
   // A method, not an arrow field: an idle link holds no closure for it (send makes one per tick).
   #flush(): void {
     // Nothing while a batch is in flight (its confirmation flushes again), or once dead or ended.
-    if (this.#state > FLUSH_SCHEDULED || this.#closing?.ended) return;
+    if (this.#state > FLUSH_SCHEDULED || this.#ended) return;
     this.#state = IDLE;
     const sizes = this.#queued;
     if (sizes) {
@@ -370,10 +371,9 @@ export class LinkWriter<Out> implements Link<Out> {
     }
     // The end follows the last batch at once, as a FIN follows the data; it does not wait for the
     // batch to be confirmed.
-    const closing = this.#closing;
-    if (closing) {
-      closing.ended = true;
-      this.#sink.end(closing.reason);
+    if (this.#closing) {
+      this.#ended = true;
+      this.#sink.end(this.#closing.reason);
     }
   }
 

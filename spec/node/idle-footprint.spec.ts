@@ -90,7 +90,7 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
           expect(field(link, name), `LinkWriter.${name}`).to.equal(undefined);
         expect((field(link, 'batch') as Uint8Array).length, 'LinkWriter.batch').to.equal(0);
         // Its flags are one field, not a boolean each.
-        for (const name of ['inFlight', 'flushScheduled', 'ended', 'dead'])
+        for (const name of ['inFlight', 'flushScheduled', 'dead'])
           expect(owns(link, name), `LinkWriter own ${name}`).to.equal(false);
         // The run is its socket's sink (no sink object of its own) and holds no decoder.
         const run = field(link, 'sink');
@@ -140,6 +140,15 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         expect(connection?.constructor.name).to.equal('Attachment');
         for (const name of ['closing', 'waiting', 'ended'])
           expect(owns(connection, name), `Attachment own ${name}`).to.equal(false);
+        // Its heartbeat keeps its times from when heartbeat() was called: small integers, which V8
+        // keeps in the object itself (a Date.now() reading takes a number object per field).
+        const beat = field(connection, 'finalizer');
+        expect(beat?.constructor.name).to.equal('HeartbeatRun');
+        const lastInbound = field(beat, 'lastInbound') as number;
+        expect(
+          Number.isInteger(lastInbound) && Math.abs(lastInbound) < 2 ** 30,
+          `lastInbound ${lastInbound}`,
+        ).to.equal(true);
         for (const name of ['end', 'closeSession', 'maxHeld', 'link'])
           expect(owns(session, name), `Session own ${name}`).to.equal(false);
       }
