@@ -138,7 +138,7 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
           expect(owns(session, name), `Session own ${name}`).to.equal(false);
         const connection = field(session, 'connection');
         expect(connection?.constructor.name).to.equal('Attachment');
-        for (const name of ['closing', 'waiting', 'ended'])
+        for (const name of ['closing', 'waiting', 'ended', 'refusals'])
           expect(owns(connection, name), `Attachment own ${name}`).to.equal(false);
         // Its heartbeat keeps its times from when heartbeat() was called: small integers, which V8
         // keeps in the object itself (a Date.now() reading takes a number object per field).

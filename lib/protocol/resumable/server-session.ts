@@ -139,6 +139,8 @@ export interface AttachmentOwner<S> {
 const CLOSING = 1;
 const WAITING = 2;
 const ENDED = 4;
+/** An {@link Attachment}'s refusals are counted in its flags, above these bits. */
+const REFUSAL = 8;
 
 /**
  * One accepted connection: its handshake deadline and refusals, and the session it carries. It is
@@ -148,12 +150,13 @@ const ENDED = 4;
 export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
   link: Link<unknown> | undefined;
   session: S | undefined;
-  /** Hellos refused on this connection. */
-  refusals = 0;
   /** What the connection's handshake settled, when one ran below the sessions. */
   handshake: HandshakeResult | undefined;
   queued: unknown[] | undefined;
-  /** `CLOSING`, `WAITING` and `ENDED`, in one field: an open connection holds one number for them. */
+  /**
+   * `CLOSING`, `WAITING`, `ENDED`, and the refusals in units of `REFUSAL`, in one field: an open
+   * connection holds one number for them (refusals are at most `maxRefusedHellos`, 10^6).
+   */
   #flags = 0;
   /**
    * When the handshake must be complete: the accept plus `handshakeTimeout`. Forgotten once the
@@ -171,6 +174,15 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
     super();
     this.deadline = deadline;
     this.#owner = owner;
+  }
+
+  /** Hellos refused on this connection. */
+  get refusals(): number {
+    return Math.floor(this.#flags / REFUSAL);
+  }
+
+  set refusals(count: number) {
+    this.#flags = (this.#flags % REFUSAL) + count * REFUSAL;
   }
 
   /** Closed by this side after a refusal: its frames are ignored until it ends. */
