@@ -18,14 +18,13 @@ export abstract class AcceptedSocket extends ConnectionAccount {
    * The socket's last 'error' while waiting for its subscription; once it is `gone`, the
    * `ConnectionResetError` its subscription gets (`undefined`: it closed cleanly).
    */
-  private error: unknown;
+  #error: unknown;
+  readonly #connections: AcceptedConnections;
 
   /** `capacity` admitted it (it is its own account there, released when it closes). */
-  constructor(
-    capacity: ServerCapacity,
-    private readonly connections: AcceptedConnections,
-  ) {
+  constructor(capacity: ServerCapacity, connections: AcceptedConnections) {
     super(capacity);
+    this.#connections = connections;
   }
 
   /** The transport's name, for messages: 'tcp', 'websocket'. */
@@ -52,25 +51,25 @@ export abstract class AcceptedSocket extends ConnectionAccount {
   }
 
   onError(cause: unknown): void {
-    if (this.kind === 'waiting') this.error = cause;
+    if (this.kind === 'waiting') this.#error = cause;
   }
 
   onClose(): void {
     // The connection's place and bytes in its server's capacity are given back first.
     this.release();
-    this.connections.closed(this);
+    this.#connections.closed(this);
     if (this.kind !== 'waiting') return;
-    const { error } = this;
+    const error = this.#error;
     this.kind = 'gone';
     if (error === undefined) return;
-    this.error = new ConnectionResetError(
+    this.#error = new ConnectionResetError(
       `The ${this.transport} connection closed before it was subscribed`,
       {
         phase: 'read',
         cause: error,
       },
     );
-    this.connections.unobserved(this.remote, this.error as ConnectionError);
+    this.#connections.unobserved(this.remote, this.#error as ConnectionError);
   }
 
   subscribe(subscriber: Subscriber<TransportEvent<unknown, unknown>>): void {
@@ -81,8 +80,8 @@ export abstract class AcceptedSocket extends ConnectionAccount {
     if (this.kind === 'gone') {
       this.kind = 'taken';
       // Nothing was read while paused, so a socket closed before the subscription lost no frame.
-      if (this.error === undefined) subscriber.complete();
-      else subscriber.error(this.error);
+      if (this.#error === undefined) subscriber.complete();
+      else subscriber.error(this.#error);
       return;
     }
     this.kind = 'running';
@@ -98,7 +97,7 @@ export abstract class AcceptedSocket extends ConnectionAccount {
  * @internal
  */
 export class AcceptedConnections {
-  private readonly open = new Set<AcceptedSocket>();
+  readonly #open = new Set<AcceptedSocket>();
 
   /** `unobserved` reports an error of a connection that failed before it was subscribed. */
   constructor(readonly unobserved: (remote: string, error: ConnectionError) => void) {}
@@ -109,7 +108,7 @@ export class AcceptedConnections {
    * Its account in the server's capacity is released when the socket closes.
    */
   accept<In, Out>(emitter: EventEmitter, socket: AcceptedSocket): Transport<In, Out> {
-    this.open.add(socket);
+    this.#open.add(socket);
     socket.watch(emitter);
     const connection = new Observable<TransportEvent<unknown, unknown>>((subscriber) =>
       socket.subscribe(subscriber),
@@ -119,13 +118,13 @@ export class AcceptedConnections {
 
   /** @internal */
   closed(socket: AcceptedSocket): void {
-    this.open.delete(socket);
+    this.#open.delete(socket);
   }
 
   /** The server stops: subscribed connections complete, the others are closed unread. */
   shutdownAll(): void {
-    const sockets = [...this.open];
-    this.open.clear();
+    const sockets = [...this.#open];
+    this.#open.clear();
     for (const socket of sockets) {
       if (socket.kind === 'running') socket.shutdown();
       else if (socket.kind === 'waiting') {

@@ -131,40 +131,43 @@ export function resolveServerLimits(
  * refusals. Each admitted connection is a {@link ConnectionAccount}. @internal
  */
 export class ServerCapacity {
-  private open = 0;
+  #open = 0;
   /** Bytes held in unfinished frames, all connections together. */
   pendingBytes = 0;
-  private readonly refusals: Record<RefusalReason, number> = {
+  readonly #refusals: Record<RefusalReason, number> = {
     'max-connections': 0,
     'max-pending-frame-bytes': 0,
   };
+  readonly #report: (event: RefusedEvent) => void;
 
   constructor(
     readonly limits: ServerLimits,
-    private readonly report: (event: RefusedEvent) => void,
-  ) {}
+    report: (event: RefusedEvent) => void,
+  ) {
+    this.#report = report;
+  }
 
   /**
    * A connection arrived: true when it is counted in (its {@link ConnectionAccount} releases it),
    * false when it must be refused (already reported).
    */
   admit(remote: string): boolean {
-    if (this.open >= this.limits.maxConnections) {
+    if (this.#open >= this.limits.maxConnections) {
       this.refuse('max-connections', remote, this.limits.maxConnections);
       return false;
     }
-    this.open++;
+    this.#open++;
     return true;
   }
 
   /** @internal */
   closed(): void {
-    this.open--;
+    this.#open--;
   }
 
   /** Counts and reports a refusal; returns its error. @internal */
   refuse(reason: RefusalReason, remote: string, limit: number, write?: WriteReport): ServerCapacityError {
-    const total = ++this.refusals[reason];
+    const total = ++this.#refusals[reason];
     const what =
       reason === 'max-connections'
         ? `${limit} connections are open`
@@ -174,7 +177,7 @@ export class ServerCapacity {
       limit,
       ...(write ? { write } : {}),
     });
-    this.report({ type: 'refused', reason, remote, total, error });
+    this.#report({ type: 'refused', reason, remote, total, error });
     return error;
   }
 }
@@ -185,11 +188,14 @@ export class ServerCapacity {
  * a connection is one object. @internal
  */
 export abstract class ConnectionAccount {
-  private held = 0;
-  private released = false;
+  /** Bytes it holds in an unfinished frame; -1 once released (one field for both). */
+  #held = 0;
+  readonly #server: ServerCapacity;
 
   /** `server` admitted this connection (see {@link ServerCapacity.admit}). */
-  constructor(private readonly server: ServerCapacity) {}
+  constructor(server: ServerCapacity) {
+    this.#server = server;
+  }
 
   /** The peer's address, `host:port`, for refusals. */
   abstract get remote(): string;
@@ -199,10 +205,10 @@ export abstract class ConnectionAccount {
    * reported) when that takes the server past its cap; the caller then fails the connection.
    */
   hold(bytes: number, write?: () => WriteReport): ServerCapacityError | undefined {
-    if (this.released) return undefined;
-    const { server } = this;
-    server.pendingBytes += bytes - this.held;
-    this.held = bytes;
+    if (this.#held < 0) return undefined;
+    const server = this.#server;
+    server.pendingBytes += bytes - this.#held;
+    this.#held = bytes;
     const limit = server.limits.maxPendingFrameBytes;
     if (server.pendingBytes <= limit) return undefined;
     this.hold(0);
@@ -211,9 +217,9 @@ export abstract class ConnectionAccount {
 
   /** The connection ended: its bytes and its place are given back. Idempotent. */
   release(): void {
-    if (this.released) return;
+    if (this.#held < 0) return;
     this.hold(0);
-    this.released = true;
-    this.server.closed();
+    this.#held = -1;
+    this.#server.closed();
   }
 }

@@ -25,7 +25,6 @@ import {
   runWebSocket,
   webSocketWriterSettings,
   type RunningWebSocket,
-  type WebSocketEvent,
   type WebSocketSettings,
 } from '../transports/websocket-connection.js';
 import type { WebSocketLike } from '../transports/websocket.js';
@@ -274,12 +273,19 @@ class Acceptor<In, Out> {
    */
   #listeningOn: string | undefined;
 
+  readonly #subscriber: Subscriber<ServerEvent<In, Out>>;
+  readonly #settings: ConnectionSettings;
+  readonly #path: string | undefined;
+
   constructor(
-    private readonly subscriber: Subscriber<ServerEvent<In, Out>>,
+    subscriber: Subscriber<ServerEvent<In, Out>>,
     limits: ServerLimits,
-    private readonly settings: ConnectionSettings,
-    private readonly path: string | undefined,
+    settings: ConnectionSettings,
+    path: string | undefined,
   ) {
+    this.#subscriber = subscriber;
+    this.#settings = settings;
+    this.#path = path;
     this.#capacity = new ServerCapacity(limits, (event) => subscriber.next(event));
     this.connections = new AcceptedConnections((remote, error) =>
       subscriber.next({ type: 'connection-error', remote, error }),
@@ -289,8 +295,8 @@ class Acceptor<In, Out> {
   upgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     // Until it closes, an 'error' must have a listener or it is thrown.
     socket.on('error', onServedError);
-    if (this.subscriber.closed) return void socket.destroy();
-    const answer = answerUpgrade(request, this.path);
+    if (this.#subscriber.closed) return void socket.destroy();
+    const answer = answerUpgrade(request, this.#path);
     if (isRefusal(answer)) return refuseUpgrade(socket, answer);
     const remote = hostPort(socket.remoteAddress, socket.remotePort);
     socket.setTimeout(0);
@@ -310,9 +316,9 @@ class Acceptor<In, Out> {
       local: this.#localOf(socket),
       headers: applicationHeaders(request.headers, this.#headerValues),
     };
-    const served = new ServedWebSocket(this.#capacity, this.connections, socket, info, this.settings);
+    const served = new ServedWebSocket(this.#capacity, this.connections, socket, info, this.#settings);
     const connection = this.connections.accept<In, Out>(socket, served);
-    this.subscriber.next({ type: 'connection', connection, remote });
+    this.#subscriber.next({ type: 'connection', connection, remote });
   }
 
   /** Every connection to one address shares one string for it. */
@@ -322,16 +328,16 @@ class Acceptor<In, Out> {
   }
 
   listening(bound: AddressInfo | string): void {
-    const { path } = this;
+    const path = this.#path;
     // An external server may listen on a Unix socket or named pipe: no port then.
     if (typeof bound === 'string') {
       const address = `ws+unix:${bound}:${path ?? '/'}`;
-      this.subscriber.next({ type: 'listening', host: bound, port: 0, address });
+      this.#subscriber.next({ type: 'listening', host: bound, port: 0, address });
       return;
     }
     if (!WILDCARDS.has(bound.address)) this.#listeningOn = hostPort(bound.address, bound.port);
     const address = `ws://${hostPort(bound.address, bound.port)}${path ?? ''}`;
-    this.subscriber.next({ type: 'listening', host: bound.address, port: bound.port, address });
+    this.#subscriber.next({ type: 'listening', host: bound.address, port: bound.port, address });
   }
 }
 
@@ -390,26 +396,31 @@ class ServedWebSocket
   implements WebSocketSettings, WebSocketLike, ConnectionHandle, FrameSink
 {
   /** Only while a message is unfinished: between messages, connections share one. */
-  private reader: WebSocketReader | undefined;
-  private run: RunningWebSocket | undefined;
+  #reader: WebSocketReader | undefined;
+  #run: RunningWebSocket | undefined;
   /** Made when a message is first left unfinished by a read: most connections never need one. */
-  private deadline: FrameDeadline | undefined;
+  #deadline: FrameDeadline | undefined;
   readyState = OPEN;
-  /** The code of the close frame received (none yet: 1006) and its reason. */
-  private closeCode = ABNORMAL_CLOSE;
-  private closeReason = '';
+  /** The code and reason of the close frame received; none yet (a close then is 1006). */
+  #closeFrame: { readonly code: number; readonly reason: string } | undefined;
   /** Reading stopped: a close frame, a text message or a violation came. */
-  private stopped = false;
-  private closeTimer: Subscription | undefined;
+  #stopped = false;
+  #closeTimer: Subscription | undefined;
+  readonly #socket: ServedTcpSocket;
+  readonly #linkInfo: LinkInfo;
+  readonly #settings: ConnectionSettings;
 
   constructor(
     capacity: ServerCapacity,
     connections: AcceptedConnections,
-    private readonly socket: ServedTcpSocket,
-    private readonly linkInfo: LinkInfo,
-    private readonly settings: ConnectionSettings,
+    socket: ServedTcpSocket,
+    linkInfo: LinkInfo,
+    settings: ConnectionSettings,
   ) {
     super(capacity, connections);
+    this.#socket = socket;
+    this.#linkInfo = linkInfo;
+    this.#settings = settings;
     socket[SERVED] = this;
   }
 
@@ -418,20 +429,20 @@ class ServedWebSocket
   }
 
   get remote(): string {
-    return this.linkInfo.remote;
+    return this.#linkInfo.remote;
   }
 
   // Read from the server's settings: no copies per connection.
   get writer(): WriterSettings<unknown> {
-    return this.settings.writer;
+    return this.#settings.writer;
   }
 
   get decoders(): MessageDecoders<unknown> {
-    return this.settings.decoders;
+    return this.#settings.decoders;
   }
 
   get bufferedAmount(): number {
-    return this.socket.writableLength;
+    return this.#socket.writableLength;
   }
 
   // Messages are handed to the run as views of the bytes read, whatever it asks.
@@ -441,7 +452,7 @@ class ServedWebSocket
 
   set binaryType(_type: string) {}
 
-  /** The socket is open before its run starts, which hears its events through `relay`. */
+  /** The socket is open before its run starts, which hears its events from this object. */
   addEventListener(): void {}
 
   /**
@@ -450,20 +461,15 @@ class ServedWebSocket
    * is off (the HTTP server turned it on for its responses), with no 'end' listener to hold.
    */
   override watch(): void {
-    const { socket } = this;
+    const socket = this.#socket;
     socket.allowHalfOpen = false;
     socket.on('data', onServedData);
     socket.on('close', onServedClose);
   }
 
-  /** One of the socket's events, for the run once subscribed. */
-  private relay(event: WebSocketEvent): void {
-    this.run?.handleEvent(event);
-  }
-
   failed(error: Error): void {
     this.onError(error);
-    this.relay({ type: 'error', error });
+    this.#run?.handleEvent({ type: 'error', error });
   }
 
   /**
@@ -472,42 +478,43 @@ class ServedWebSocket
    */
   closed(): void {
     this.readyState = CLOSED;
-    this.closeTimer?.unsubscribe();
+    this.#closeTimer?.unsubscribe();
     this.onClose();
-    const code = this.closeCode;
-    this.relay({ type: 'close', code, reason: this.closeReason, wasClean: code !== ABNORMAL_CLOSE });
+    // The socket's events reach the run once subscribed.
+    const { code, reason } = this.#closeFrame ?? { code: ABNORMAL_CLOSE, reason: '' };
+    this.#run?.handleEvent({ type: 'close', code, reason, wasClean: code !== ABNORMAL_CLOSE });
   }
 
   info(): LinkInfo {
-    return this.linkInfo;
+    return this.#linkInfo;
   }
 
   start(events: Subscriber<TransportEvent<unknown, unknown>>): void {
     // The run is the subscriber's one teardown, and tells `ended` when it finishes.
-    this.run = runWebSocket(this, events, this, false);
-    if (!events.closed) this.socket.resume();
+    this.#run = runWebSocket(this, events, this, false);
+    if (!events.closed) this.#socket.resume();
   }
 
   discard(): void {
     // Resumed so the closing handshake can be read; nothing listens for messages any more.
-    this.socket.resume();
+    this.#socket.resume();
     this.close(GOING_AWAY, GOING_AWAY_REASON);
   }
 
   shutdown(): void {
-    this.run?.shutdown(GOING_AWAY, GOING_AWAY_REASON);
+    this.#run?.shutdown(GOING_AWAY, GOING_AWAY_REASON);
   }
 
   /** The connection ended: the watch stops and its bytes are given back. */
   ended(): void {
-    this.run = undefined;
-    this.deadline?.stop();
+    this.#run = undefined;
+    this.#deadline?.stop();
     this.hold(0);
   }
 
   /** Sends one binary message; `done` once the socket has written it, or with the error. */
   send(data: Uint8Array, done?: (error?: Error | null) => void): void {
-    const { socket } = this;
+    const socket = this.#socket;
     if (data.length <= COPY_LIMIT) {
       socket.write(serverFrame(BINARY_OPCODE, data), done);
       return;
@@ -525,45 +532,49 @@ class ServedWebSocket
   close(code?: number, reason?: string): void {
     if (this.readyState !== OPEN) return;
     this.readyState = CLOSING;
-    const { socket } = this;
+    const socket = this.#socket;
     socket.write(closeFrame(code, reason));
     // Nothing more is read once reading stopped: the client's close frame is not awaited then.
-    if (this.stopped) socket.end();
-    this.closeTimer = this.settings.scheduler.schedule(() => socket.destroy(), CLOSE_TIMEOUT);
+    if (this.#stopped) socket.end();
+    this.#closeTimer = this.#settings.scheduler.schedule(() => socket.destroy(), CLOSE_TIMEOUT);
   }
 
   terminate(): void {
     this.readyState = CLOSING;
-    this.socket.destroy();
+    this.#socket.destroy();
   }
 
   /** Every chunk read from the socket. */
   read(chunk: Buffer): void {
-    if (this.stopped) return;
-    const reader = this.reader ?? restingReader ?? new WebSocketReader();
-    this.reader = undefined;
+    if (this.#stopped) return;
+    const reader = this.#reader ?? restingReader ?? new WebSocketReader();
+    this.#reader = undefined;
     if (reader === restingReader) restingReader = undefined;
     // False when reading stopped (`stopped` is set): the reader is left half-way, not reused.
-    const reading = reader.push(chunk, this, this.settings.maxMessageBytes);
+    const reading = reader.push(chunk, this, this.#settings.maxMessageBytes);
     const held = reading ? reader.held : 0;
-    if (reading && held > 0) this.reader = reader;
+    if (reading && held > 0) this.#reader = reader;
     else if (reading) restingReader ??= reader;
-    if (this.run === undefined) return;
-    if (held > 0 || this.deadline) (this.deadline ??= this.newDeadline()).watch(reader.rests, held);
+    if (this.#run === undefined) return;
+    if (held > 0 || this.#deadline) {
+      const { frameTimeout, scheduler } = this.#settings;
+      this.#deadline ??= new FrameDeadline(frameTimeout, scheduler, (bytes) => this.messageLate(bytes));
+      this.#deadline.watch(reader.rests, held);
+    }
     const refused = this.hold(held);
-    if (refused) this.run.abort(refused, TRY_AGAIN_LATER);
+    if (refused) this.#run.abort(refused, TRY_AGAIN_LATER);
   }
 
   // The frames the reader found (FrameSink).
 
   message(data: Uint8Array): void {
-    this.relay({ type: 'message', data });
+    this.#run?.handleEvent({ type: 'message', data });
   }
 
   /** A text message is refused unread: the run fails the connection with 1003. */
   text(): void {
-    this.stopped = true;
-    this.relay({ type: 'message', data: '' });
+    this.#stopped = true;
+    this.#run?.handleEvent({ type: 'message', data: '' });
   }
 
   /**
@@ -572,30 +583,29 @@ class ServedWebSocket
    * answer only the latest ping; one of the next pings is answered once the client reads.
    */
   ping(payload: Uint8Array): void {
-    const { socket } = this;
+    const socket = this.#socket;
     if (this.readyState === OPEN && !socket.writableNeedDrain)
       socket.write(serverFrame(PONG_OPCODE, payload));
   }
 
   /** The client's close frame: answered with the same code unless this side closed first. */
   closeFrame(code: number, reason: string): void {
-    this.stopped = true;
-    this.closeCode = code;
-    this.closeReason = reason;
+    this.#stopped = true;
+    this.#closeFrame = { code, reason };
     if (this.readyState === OPEN) this.close(code === CLOSE_NO_CODE ? undefined : code, reason);
-    else this.socket.end();
+    else this.#socket.end();
   }
 
   violation(violation: FrameViolation): void {
-    this.stopped = true;
-    const run = this.run;
+    this.#stopped = true;
+    const run = this.#run;
     if (run === undefined) return this.terminate();
     const write = run.writeReport();
-    const from = `WebSocket from ${this.linkInfo.remote}`;
+    const from = `WebSocket from ${this.#linkInfo.remote}`;
     const error =
       violation.closeCode === CLOSE_TOO_BIG
         ? new MessageTooLargeError(`${from}: ${violation.reason}`, {
-            limit: this.settings.maxMessageBytes,
+            limit: this.#settings.maxMessageBytes,
             ...(write ? { write } : {}),
           })
         : new ProtocolError(`${from}: ${violation.reason}, not a valid WebSocket frame`, {
@@ -605,16 +615,19 @@ class ServedWebSocket
     run.abort(error, violation.closeCode);
   }
 
-  private newDeadline(): FrameDeadline {
-    const { frameTimeout, scheduler } = this.settings;
-    return new FrameDeadline(frameTimeout, scheduler, (held) =>
-      this.run?.abort(
-        new FrameTimeoutError(
-          `WebSocket from ${this.linkInfo.remote}: a message was not whole after ${frameTimeout} ms (${held} bytes arrived)`,
-          { timeout: frameTimeout, bufferedBytes: held },
-        ),
-        POLICY_VIOLATION,
+  /**
+   * The unfinished message is still not whole `frameTimeout` after its first byte (`held` bytes
+   * came): the connection fails with 1008. A method, not a `#` one, which would add a field to
+   * each connection.
+   */
+  messageLate(held: number): void {
+    const { frameTimeout } = this.#settings;
+    this.#run?.abort(
+      new FrameTimeoutError(
+        `WebSocket from ${this.#linkInfo.remote}: a message was not whole after ${frameTimeout} ms (${held} bytes arrived)`,
+        { timeout: frameTimeout, bufferedBytes: held },
       ),
+      POLICY_VIOLATION,
     );
   }
 }

@@ -125,6 +125,13 @@ function giveSpare(buffer: Uint8Array): void {
 
 const EMPTY = new Uint8Array(0);
 
+/** Where a {@link LinkWriter} is: idle, a flush scheduled, a batch in flight, or dead (failed or disposed). */
+const IDLE = 0;
+const FLUSH_SCHEDULED = 1;
+const IN_FLIGHT = 2;
+const DEAD = 3;
+type WriterState = typeof IDLE | typeof FLUSH_SCHEDULED | typeof IN_FLIGHT | typeof DEAD;
+
 /**
  * What every link of one transport, or of one server's connections, shares: made once (see
  * {@link writerSettings}) rather than copied into each link.
@@ -193,12 +200,12 @@ export class LinkWriter<Out> implements Link<Out> {
   /** Handed frames known never to have reached the peer (set by `fail`): a tail of the handed. */
   #undeliveredFrames = 0;
   #lastFrameBytes = 0;
-  #inFlight = false;
-  #flushScheduled = false;
+  /** Idle, a flush scheduled, a batch in flight, or dead: one field for what excludes each other. */
+  #state: WriterState = IDLE;
   #needDrain = false;
   #closing: { reason: string | undefined } | undefined;
+  /** The sink was told to end. */
   #ended = false;
-  #dead = false;
 
   /** Shared by every link of its transport or server: see {@link writerSettings}. */
   readonly #settings: WriterSettings<Out>;
@@ -216,7 +223,7 @@ export class LinkWriter<Out> implements Link<Out> {
   get drain$(): Observable<void> {
     if (this.#drains === undefined) {
       this.#drains = new Subject<void>();
-      if (this.#dead) this.#drains.complete();
+      if (this.#state === DEAD) this.#drains.complete();
     }
     return this.#drains.asObservable();
   }
@@ -226,7 +233,7 @@ export class LinkWriter<Out> implements Link<Out> {
   }
 
   get closed(): boolean {
-    return this.#closing !== undefined || this.#dead;
+    return this.#closing !== undefined || this.#state === DEAD;
   }
 
   get bufferedBytes(): number {
@@ -265,8 +272,8 @@ export class LinkWriter<Out> implements Link<Out> {
     else this.#queued = [size];
     this.#sentFrames++;
     this.#lastFrameBytes = size;
-    if (!this.#inFlight && !this.#flushScheduled) {
-      this.#flushScheduled = true;
+    if (this.#state === IDLE) {
+      this.#state = FLUSH_SCHEDULED;
       const { scheduleFlush } = this.#settings;
       scheduleFlush(() => this.#flush());
     }
@@ -280,7 +287,7 @@ export class LinkWriter<Out> implements Link<Out> {
   close(reason?: string): void {
     if (this.closed) return;
     this.#closing = { reason };
-    if (!this.#inFlight && !this.#flushScheduled) this.#flush();
+    if (this.#state === IDLE) this.#flush();
   }
 
   writeReport(): WriteReport {
@@ -305,7 +312,7 @@ export class LinkWriter<Out> implements Link<Out> {
    * `'partial'` and counts as possibly received.
    */
   fail(undelivered?: number): void {
-    if (this.#dead) return;
+    if (this.#state === DEAD) return;
     if (undelivered !== undefined) {
       const reachable = this.#handed - Math.min(undelivered, this.#handed - this.#confirmed);
       this.#reachable = reachable;
@@ -316,14 +323,13 @@ export class LinkWriter<Out> implements Link<Out> {
       const beyond = this.#unconfirmedEnds?.length ?? 0;
       this.#undeliveredFrames = beyond > 0 && this.#lastConfirmedEnd < reachable ? beyond - 1 : beyond;
     }
-    this.#dead = true;
-    this.#inFlight = false;
+    this.#state = DEAD;
     this.#drains?.complete();
   }
 
   /** Releases queued bytes; called on teardown. */
   dispose(): void {
-    this.#dead = true;
+    this.#state = DEAD;
     this.#queued = undefined;
     this.#batch = EMPTY;
     this.#batchUsed = 0;
@@ -333,8 +339,9 @@ export class LinkWriter<Out> implements Link<Out> {
 
   // A method, not an arrow field: an idle link holds no closure for it (send makes one per tick).
   #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#dead || this.#inFlight || this.#ended) return;
+    // Nothing while a batch is in flight (its confirmation flushes again), or once dead or ended.
+    if (this.#state > FLUSH_SCHEDULED || this.#ended) return;
+    this.#state = IDLE;
     const sizes = this.#queued;
     if (sizes) {
       const ends = (this.#unconfirmedEnds ??= new Fifo<number>());
@@ -354,7 +361,7 @@ export class LinkWriter<Out> implements Link<Out> {
       );
       this.#batch = EMPTY;
       this.#batchUsed = 0;
-      this.#inFlight = true;
+      this.#state = IN_FLIGHT;
       const end = this.#handed;
       this.#sink.write(
         batch,
@@ -364,7 +371,7 @@ export class LinkWriter<Out> implements Link<Out> {
     }
     // The end follows the last batch at once, as a FIN follows the data; it does not wait for the
     // batch to be confirmed.
-    if (this.#closing && !this.#ended) {
+    if (this.#closing) {
       this.#ended = true;
       this.#sink.end(this.#closing.reason);
     }
@@ -372,8 +379,8 @@ export class LinkWriter<Out> implements Link<Out> {
 
   #written(end: number, buffer: Uint8Array | undefined): void {
     if (buffer) giveSpare(buffer);
-    if (this.#dead) return;
-    this.#inFlight = false;
+    if (this.#state === DEAD) return;
+    this.#state = IDLE;
     if (!this.#sink.pendingBytes) this.#confirm(end);
     if (this.#queued || this.#closing) this.#flush();
     if (this.#needDrain && this.bufferedBytes < this.#settings.limits.highWaterMark / 2) {

@@ -89,6 +89,9 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         for (const name of ['drains', 'queued', 'unconfirmedEnds', 'reachable'])
           expect(field(link, name), `LinkWriter.${name}`).to.equal(undefined);
         expect((field(link, 'batch') as Uint8Array).length, 'LinkWriter.batch').to.equal(0);
+        // Its flags are one field, not a boolean each.
+        for (const name of ['inFlight', 'flushScheduled', 'dead'])
+          expect(owns(link, name), `LinkWriter own ${name}`).to.equal(false);
         // The run is its socket's sink (no sink object of its own) and holds no decoder.
         const run = field(link, 'sink');
         expect(run?.constructor.name).to.equal('WebSocketRun');
@@ -106,6 +109,10 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
           expect(field(served, name), `ServedWebSocket.${name}`).to.equal(undefined);
         for (const name of ['events', 'codec', 'limits', 'decoder', 'account', 'handle'])
           expect(owns(served, name), `ServedWebSocket own ${name}`).to.equal(false);
+        // No close frame came: nothing kept for one; its account's release is its held bytes' sign.
+        expect(field(served, 'closeFrame'), 'ServedWebSocket.closeFrame').to.equal(undefined);
+        for (const name of ['closeCode', 'closeReason', 'released'])
+          expect(owns(served, name), `ServedWebSocket own ${name}`).to.equal(false);
         // Listening on one address, the server never asked the socket for it (Node caches it).
         const tcp = field(served, 'socket');
         expect(tcp?.constructor.name).to.equal('Socket');
@@ -122,6 +129,26 @@ describe('an idle session over websocketServer holds only what it used (acceptHa
         const session = field(link, 'hooks');
         expect(field(side, 'ackDue'), 'SessionSide.ackDue').to.equal(undefined);
         expect(field(session, 'lockedUntil'), 'Session.lockedUntil').to.equal(undefined);
+        // Flags are one field each for the session and its connection, not a boolean each.
+        for (const name of ['closing', 'ended'])
+          expect(owns(session, name), `Session own ${name}`).to.equal(false);
+        // Its events$ is subscribed: the subscriber is where the held events were, in one field.
+        expect(field(session, 'events')?.constructor.name, 'Session.events').to.equal('SafeSubscriber');
+        for (const name of ['held', 'subscriber'])
+          expect(owns(session, name), `Session own ${name}`).to.equal(false);
+        const connection = field(session, 'connection');
+        expect(connection?.constructor.name).to.equal('Attachment');
+        for (const name of ['closing', 'waiting', 'ended', 'refusals'])
+          expect(owns(connection, name), `Attachment own ${name}`).to.equal(false);
+        // Its heartbeat keeps its times from when heartbeat() was called: small integers, which V8
+        // keeps in the object itself (a Date.now() reading takes a number object per field).
+        const beat = field(connection, 'finalizer');
+        expect(beat?.constructor.name).to.equal('HeartbeatRun');
+        const lastInbound = field(beat, 'lastInbound') as number;
+        expect(
+          Number.isInteger(lastInbound) && Math.abs(lastInbound) < 2 ** 30,
+          `lastInbound ${lastInbound}`,
+        ).to.equal(true);
         for (const name of ['end', 'closeSession', 'maxHeld', 'link'])
           expect(owns(session, name), `Session own ${name}`).to.equal(false);
       }

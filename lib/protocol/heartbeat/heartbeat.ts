@@ -160,7 +160,13 @@ export function heartbeat<In = unknown, Out = In>(
   }
 
   checkScheduler('heartbeat', scheduler);
-  const settings: HeartbeatSettings = { interval, timeout, scheduler, timers: timerQueueOf(scheduler) };
+  const settings: HeartbeatSettings = {
+    interval,
+    timeout,
+    scheduler,
+    timers: timerQueueOf(scheduler),
+    origin: scheduler.now(),
+  };
   return (source) =>
     new Observable<TransportEvent<In, Out> | HeartbeatEvent>((subscriber) =>
       new HeartbeatRun<In, Out>(subscriber, settings).start(source),
@@ -173,6 +179,12 @@ interface HeartbeatSettings {
   readonly scheduler: SchedulerLike;
   /** The scheduler's one timer queue: a connection holds a place in it, not a timer of its own. */
   readonly timers: TimerQueue;
+  /**
+   * The scheduler's clock when `heartbeat()` was called: a run keeps its times from it. They are
+   * small integers for 24 days of milliseconds, which V8 keeps in the object itself; a time as
+   * `Date.now()` reads it would take a number object of its own per field and connection.
+   */
+  readonly origin: number;
 }
 
 /** Wraps an application frame in the heartbeat's data envelope. */
@@ -187,10 +199,11 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
   slot = -1;
   order = 0;
   #inner: Link<unknown> | undefined;
-  #lastInbound = 0;
+  /** When the last frame came, from `origin`; set once connected. */
+  #lastInbound: number | undefined;
   /**
-   * When the last ping left, which its pong must echo; none before the first (not -Infinity,
-   * which V8 would keep in a number object of its own per connection).
+   * When the last ping left, from `origin`: its pong must echo it. None before the first (not
+   * -Infinity, which V8 would keep in a number object of its own per connection).
    */
   #lastPing: number | undefined;
   #pingId = 0;
@@ -220,7 +233,7 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
       const wrong = unlisted('heartbeat', event, 'heartbeat()');
       if (wrong) return this.#fail(wrong);
       this.#inner = event.link;
-      this.#lastInbound = this.#settings.scheduler.now();
+      this.#heard();
       this.#arm();
       this.#subscriber.next({
         type: 'connected',
@@ -249,15 +262,16 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
     this.#fail(error);
   }
 
+  // The timer leaves the queue as this unsubscribes after (onUnsubscribe).
   protected onComplete(): void {
-    this.#settings.timers.remove(this);
     this.#subscriber.complete();
   }
 
   /** The timer: the connection is dead after `timeout` of silence, and pinged after `interval`. */
   fire(now: number): void {
-    const { interval, timeout } = this.#settings;
-    const silentFor = now - this.#lastInbound;
+    const { interval, timeout, origin } = this.#settings;
+    const at = now - origin;
+    const silentFor = at - this.#lastInbound!;
     if (silentFor >= timeout) {
       this.#fail(
         new HeartbeatTimeoutError(
@@ -270,8 +284,8 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
       );
       return;
     }
-    if (now - Math.max(this.#lastInbound, this.#lastPing ?? -Infinity) >= interval) {
-      this.#lastPing = now;
+    if (at - Math.max(this.#lastInbound!, this.#lastPing ?? -Infinity) >= interval) {
+      this.#lastPing = at;
       this.#sendControl([PING, ++this.#pingId, now]);
     }
     this.#arm();
@@ -286,10 +300,10 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
   // costs a clock read per frame and no timer churn.
   #arm(): void {
     if (this.closed) return;
-    const { interval, timeout, scheduler, timers } = this.#settings;
-    const deadline = this.#lastInbound + timeout;
-    const nextPing = Math.max(this.#lastInbound, this.#lastPing ?? -Infinity) + interval;
-    timers.set(this, Math.max(scheduler.now(), Math.min(deadline, nextPing)));
+    const { interval, timeout, scheduler, timers, origin } = this.#settings;
+    const last = this.#lastInbound!;
+    const next = Math.min(last + timeout, Math.max(last, this.#lastPing ?? -Infinity) + interval);
+    timers.set(this, Math.max(scheduler.now(), origin + next));
   }
 
   // Control frames are best effort: a full or closed link drops a ping, never the connection.
@@ -301,17 +315,23 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
     }
   }
 
+  /** Something came from the peer now: returns the time, by the scheduler's clock. */
+  #heard(): number {
+    const { scheduler, origin } = this.#settings;
+    const now = scheduler.now();
+    this.#lastInbound = now - origin;
+    return now;
+  }
+
   /** Takes one inbound frame; throws a ProtocolError for anything but a heartbeat envelope. */
   #onFrame(frame: unknown): void {
-    const { scheduler } = this.#settings;
-    const now = scheduler.now();
-    this.#lastInbound = now;
+    const now = this.#heard();
     if (!Array.isArray(frame)) throw this.#notAnEnvelope(frame);
     const kind: unknown = frame[0];
     if (kind === DATA && frame.length === 2) {
       this.#subscriber.next({ type: 'frame', frame: frame[1] as In });
     } else if (kind === PING && frame.length === 3 && isNumber(frame[1]) && isNumber(frame[2])) {
-      this.#sendControl([PONG, frame[1], frame[2], now, scheduler.now()]);
+      this.#sendControl([PONG, frame[1], frame[2], now, this.#settings.scheduler.now()]);
     } else if (kind === PONG && frame.length === 5 && frame.slice(1).every(isNumber)) {
       this.#onPong(frame as number[], now);
     } else {
@@ -319,17 +339,18 @@ class HeartbeatRun<In, Out> extends DirectSubscriber<TransportEvent<unknown, unk
     }
   }
 
-  #onPong([, id, t0, t1, t2]: number[], now: number): void {
+  #onPong([, id, t0, t1, t2]: number[], t3: number): void {
     // Only the latest ping's pong is a sample; a late answer to an older one is ignored.
-    if (id !== this.#pingId || t0 !== (this.#lastPing ?? 0)) return;
-    const t3 = now;
+    // Before the first ping, the latest is id 0, sent at 0.
+    const { origin } = this.#settings;
+    if (id !== this.#pingId || t0! - origin !== (this.#lastPing ?? -origin)) return;
     const rtt = t3 - t0! - (t2! - t1!);
     const clockOffset = (t1! - t0! + (t2! - t3)) / 2;
     // Finite times can still add up to an infinity: such a pong is not a sample.
     if (!Number.isFinite(rtt) || !Number.isFinite(clockOffset)) {
       throw layerProtocolError('heartbeat', `a pong with times ${t1} and ${t2} gives no sample`, this.#inner);
     }
-    this.#subscriber.next({ type: 'heartbeat', rtt, clockOffset, at: now });
+    this.#subscriber.next({ type: 'heartbeat', rtt, clockOffset, at: t3 });
   }
 
   #notAnEnvelope(frame: unknown) {

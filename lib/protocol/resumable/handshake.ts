@@ -36,83 +36,97 @@ export interface HandshakeSettings {
  * @internal
  */
 export class Handshake<In, Out> {
+  readonly #failures: ((error: unknown) => void) | undefined;
+  readonly #registry: SessionRegistry<In, Out>;
+  readonly #settings: HandshakeSettings;
+  readonly #settled: (connection: ServerConnection<In, Out>, error?: unknown) => void;
+  readonly #counters: ServerCounters;
+  readonly #opened: (session: Session<In, Out>) => void;
+
   /**
    * @param opened - A new session whose welcome was written: the server emits it.
    * @param settled - The store answered for `connection`: its queued frames go on, or `error`
    *   (a protocol error found by the store) closes it.
    */
   constructor(
-    private readonly registry: SessionRegistry<In, Out>,
-    private readonly counters: ServerCounters,
-    private readonly settings: HandshakeSettings,
-    private readonly opened: (session: Session<In, Out>) => void,
-    private readonly settled: (connection: ServerConnection<In, Out>, error?: unknown) => void = () => {},
+    registry: SessionRegistry<In, Out>,
+    counters: ServerCounters,
+    settings: HandshakeSettings,
+    opened: (session: Session<In, Out>) => void,
+    settled: (connection: ServerConnection<In, Out>, error?: unknown) => void = () => {},
     /** Told each failure of the store, which the client only sees as `'overloaded'`. */
-    private readonly failures?: (error: unknown) => void,
-  ) {}
+    failures?: (error: unknown) => void,
+  ) {
+    this.#opened = opened;
+    this.#counters = counters;
+    this.#failures = failures;
+    this.#registry = registry;
+    this.#settings = settings;
+    this.#settled = settled;
+  }
 
   /** A hello on `connection`; a malformed one throws a `ProtocolError`. */
   hello(connection: ServerConnection<In, Out>, value: unknown): void {
     const hello = parseHello(value);
     if (!hello) throw layerError('malformed hello', connection.link);
     // A hello on a handshaken connection starts over (a client that reset its session).
-    if (connection.session) this.registry.detach(connection.session, undefined);
+    if (connection.session) this.#registry.detach(connection.session, undefined);
     if (hello.v[0] > MAX_VERSION || hello.v[1] < MIN_VERSION) {
-      return this.refuse(connection, { reason: 'version' }, true);
+      return this.#refuse(connection, { reason: 'version' }, true);
     }
-    if (this.registry.stored) return this.stored(connection, hello);
-    if (hello.session === undefined) return this.open(connection, hello);
-    const session = this.registry.get(hello.session);
-    if (!session) return this.refuse(connection, { reason: 'unknown-session' }, false);
+    if (this.#registry.stored) return this.#stored(connection, hello);
+    if (hello.session === undefined) return this.#open(connection, hello);
+    const session = this.#registry.get(hello.session);
+    if (!session) return this.#refuse(connection, { reason: 'unknown-session' }, false);
     // A guess right after a wrong one is not even compared: one guess per lockout, per session.
-    const now = this.settings.scheduler.now();
+    const now = this.#settings.scheduler.now();
     if (now < (session.lockedUntil ?? -Infinity))
-      return this.refuse(connection, { reason: 'overloaded' }, true, 'locked');
+      return this.#refuse(connection, { reason: 'overloaded' }, true, 'locked');
     // Both compared, always: which one matched must not show in the timing.
     const current = constantTimeEqual(session.token, hello.token!);
     const previous = constantTimeEqual(session.previousToken ?? '', hello.token!);
     if (!current && !previous) {
-      session.lockedUntil = now + this.settings.badTokenLockout;
-      return this.refuse(connection, { reason: 'bad-token' }, false);
+      session.lockedUntil = now + this.#settings.badTokenLockout;
+      return this.#refuse(connection, { reason: 'bad-token' }, false);
     }
-    this.resume(connection, session, hello);
+    this.#resume(connection, session, hello);
   }
 
   /**
    * Answers a hello with a refusal. The connection is closed when `close` says so, at its
    * `maxRefusedHellos`th refusal, and after its handshake deadline.
    */
-  private refuse(
+  #refuse(
     connection: ServerConnection<In, Out>,
     refusal: Refusal,
     close: boolean,
     cause: RefusedCause = refusal.reason,
   ): void {
-    this.counters.refusal(cause);
+    this.#counters.refusal(cause);
     try {
       connection.link?.send([REFUSAL, refusal]);
     } catch {
       // The connection is going anyway.
     }
     connection.refusals++;
-    if (!close && connection.refusals >= this.settings.maxRefusedHellos)
-      this.counters.closing('tooManyRefusals');
-    else if (!close && this.settings.scheduler.now() >= connection.deadline) {
-      this.counters.closing('handshakeTimeout');
+    if (!close && connection.refusals >= this.#settings.maxRefusedHellos)
+      this.#counters.closing('tooManyRefusals');
+    else if (!close && connection.pastDeadline(this.#settings.scheduler.now())) {
+      this.#counters.closing('handshakeTimeout');
     } else if (!close) return;
     connection.closing = true;
     connection.link?.close(refusal.reason);
   }
 
-  private open(connection: ServerConnection<In, Out>, hello: Hello, id?: string, token = randomId()): void {
-    if (this.registry.size >= this.settings.maxSessions) {
-      return this.refuse(connection, { reason: 'overloaded' }, true);
+  #open(connection: ServerConnection<In, Out>, hello: Hello, id?: string, token = randomId()): void {
+    if (this.#registry.size >= this.#settings.maxSessions) {
+      return this.#refuse(connection, { reason: 'overloaded' }, true);
     }
-    this.welcomeNew(connection, this.registry.create(id), 0, hello.v[1], token);
+    this.#welcomeNew(connection, this.#registry.create(id), 0, hello.v[1], token);
   }
 
   /** Hands a session new to this process to the application and welcomes its client. */
-  private welcomeNew(
+  #welcomeNew(
     connection: ServerConnection<In, Out>,
     session: Session<In, Out>,
     peerReceived: number,
@@ -124,18 +138,18 @@ export class Handshake<In, Out> {
     // A copy from the store, of a session another process held: the client is told it moved.
     const moved = session.stored !== undefined && session.stored.epoch > 1;
     try {
-      const replayed = this.attach(connection, session, peerReceived, peerMax, token, moved);
+      const replayed = this.#attach(connection, session, peerReceived, peerMax, token, moved);
       if (session.stored && session.stored.epoch > 1)
         session.emit({ type: 'resumed', replayed, fresh: false });
     } catch (error) {
       // The welcome could not be written: a session nobody will ever see must not linger.
-      this.registry.end(session, error);
+      this.#registry.end(session, error);
       throw error;
     }
-    this.opened(session);
+    this.#opened(session);
   }
 
-  private resume(
+  #resume(
     connection: ServerConnection<In, Out>,
     session: Session<In, Out>,
     hello: Hello,
@@ -148,31 +162,31 @@ export class Handshake<In, Out> {
         connection.link,
       );
     }
-    if (!side.canResumeFrom(hello.received)) return this.gap(connection, session, hello);
+    if (!side.canResumeFrom(hello.received)) return this.#gap(connection, session, hello);
     // The newest connection wins: an older one still attached is closed.
-    this.registry.displace(session);
+    this.#registry.displace(session);
     // The welcome below may be lost in a cut: until the client speaks on this connection, the
     // token it just proved it holds stays valid (and the one before it, never received, does not).
     session.previousToken = hello.token;
-    const replayed = this.attach(connection, session, hello.received, hello.v[1], token);
+    const replayed = this.#attach(connection, session, hello.received, hello.v[1], token);
     session.emit({ type: 'resumed', replayed, fresh: false });
   }
 
   /** The client missed frames the session no longer holds: refused, and the session is lost. */
-  private gap(connection: ServerConnection<In, Out>, session: Session<In, Out>, hello: Hello): void {
-    this.lostGap(connection, hello, session.side.buffer.firstSeq, session);
+  #gap(connection: ServerConnection<In, Out>, session: Session<In, Out>, hello: Hello): void {
+    this.#lostGap(connection, hello, session.side.buffer.firstSeq, session);
   }
 
-  private lostGap(
+  #lostGap(
     connection: ServerConnection<In, Out>,
     hello: Hello,
     firstSeq: number,
     session: Session<In, Out> | undefined,
   ): void {
     const lost = [hello.received + 1, firstSeq - 1] as const;
-    this.refuse(connection, { reason: 'unknown-session', lost }, false);
+    this.#refuse(connection, { reason: 'unknown-session', lost }, false);
     if (!session) return;
-    this.registry.end(
+    this.#registry.end(
       session,
       new SessionLostError(
         `Session ${session.id} could not be resumed: frames ${lost[0]}–${lost[1]} are gone`,
@@ -189,42 +203,42 @@ export class Handshake<In, Out> {
    * resume is a claim (token checked and rotated, epoch bumped) wherever the session was held.
    * The connection's next frames wait meanwhile.
    */
-  private stored(connection: ServerConnection<In, Out>, hello: Hello): void {
-    if (hello.session === undefined && this.registry.size >= this.settings.maxSessions) {
-      return this.refuse(connection, { reason: 'overloaded' }, true);
+  #stored(connection: ServerConnection<In, Out>, hello: Hello): void {
+    if (hello.session === undefined && this.#registry.size >= this.#settings.maxSessions) {
+      return this.#refuse(connection, { reason: 'overloaded' }, true);
     }
-    const { store, ttl } = this.registry.stored!;
+    const { store, ttl } = this.#registry.stored!;
     const token = randomId();
     connection.waiting = true;
-    const answered = (then: () => void) => () => this.answered(connection, then);
+    const answered = (then: () => void) => () => this.#answered(connection, then);
     if (hello.session === undefined) {
       const id = randomId();
       const identity = connection.handshake?.identity;
       askPromise('SessionStore.create', () => store.create({ id, token, identity, ttl })).then(
-        answered(() => this.open(connection, hello, id, token)),
-        (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error)),
+        answered(() => this.#open(connection, hello, id, token)),
+        (error: unknown) => this.#answered(connection, () => this.#storeFailed(connection, error)),
       );
       return;
     }
-    const local = this.registry.get(hello.session);
+    const local = this.#registry.get(hello.session);
     local?.stored!.hold();
     const claim = {
       id: hello.session,
       token: hello.token!,
       nextToken: token,
       received: hello.received,
-      lockout: this.settings.badTokenLockout,
+      lockout: this.#settings.badTokenLockout,
       ttl,
       ...(local ? { heldEpoch: local.stored!.epoch } : {}),
     };
     askPromise('SessionStore.claim', () => store.claim(claim)).then(
-      (result) => this.answered(connection, () => this.claimed(connection, hello, result, token), local),
-      (error: unknown) => this.answered(connection, () => this.storeFailed(connection, error), local),
+      (result) => this.#answered(connection, () => this.#claimed(connection, hello, result, token), local),
+      (error: unknown) => this.#answered(connection, () => this.#storeFailed(connection, error), local),
     );
   }
 
   /** The store answered for `connection`: `then` runs unless the connection ended meanwhile. */
-  private answered(connection: ServerConnection<In, Out>, then: () => void, held?: Session<In, Out>): void {
+  #answered(connection: ServerConnection<In, Out>, then: () => void, held?: Session<In, Out>): void {
     connection.waiting = false;
     if (connection.ended || connection.closing) {
       held?.stored!.release();
@@ -234,19 +248,19 @@ export class Handshake<In, Out> {
       then();
     } catch (error) {
       held?.stored!.release();
-      return this.settled(connection, error);
+      return this.#settled(connection, error);
     }
     held?.stored!.release();
-    this.settled(connection);
+    this.#settled(connection);
   }
 
   /** The store could not be asked: the client comes back later; the session is untouched. */
-  private storeFailed(connection: ServerConnection<In, Out>, error: unknown): void {
-    this.failures?.(error);
-    this.refuse(connection, { reason: 'overloaded' }, true, 'store');
+  #storeFailed(connection: ServerConnection<In, Out>, error: unknown): void {
+    this.#failures?.(error);
+    this.#refuse(connection, { reason: 'overloaded' }, true, 'store');
   }
 
-  private claimed(
+  #claimed(
     connection: ServerConnection<In, Out>,
     hello: Hello,
     result: SessionClaimResult,
@@ -255,26 +269,26 @@ export class Handshake<In, Out> {
     const wrong = claimProblem(result, hello.session!);
     if (wrong) {
       const error = new TypeError(`SessionStore.claim must resolve to a SessionClaimResult, got ${wrong}`);
-      return this.storeFailed(connection, error);
+      return this.#storeFailed(connection, error);
     }
-    const local = this.registry.get(hello.session!);
+    const local = this.#registry.get(hello.session!);
     switch (result.status) {
       case 'unknown':
-        if (local) this.registry.end(local, goneError(local.id));
-        return this.refuse(connection, { reason: 'unknown-session' }, false);
+        if (local) this.#registry.end(local, goneError(local.id));
+        return this.#refuse(connection, { reason: 'unknown-session' }, false);
       case 'bad-token':
-        return this.refuse(connection, { reason: 'bad-token' }, false);
+        return this.#refuse(connection, { reason: 'bad-token' }, false);
       case 'locked':
-        return this.refuse(connection, { reason: 'overloaded' }, true, 'locked');
+        return this.#refuse(connection, { reason: 'overloaded' }, true, 'locked');
       case 'gap':
-        return this.lostGap(connection, hello, result.firstSeq, local);
+        return this.#lostGap(connection, hello, result.firstSeq, local);
       case 'ahead':
         throw layerError(
           `hello claims frame ${hello.received}, above the last sent (${result.lastSeq})`,
           connection.link,
         );
       case 'claimed':
-        return this.takeOver(connection, hello, result.session, token, local);
+        return this.#takeOver(connection, hello, result.session, token, local);
     }
   }
 
@@ -284,7 +298,7 @@ export class Handshake<In, Out> {
    * whose client frames up to the hello's `sent` may come again (the process before may have
    * delivered them without storing it).
    */
-  private takeOver(
+  #takeOver(
     connection: ServerConnection<In, Out>,
     hello: Hello,
     stored: StoredSession,
@@ -293,18 +307,18 @@ export class Handshake<In, Out> {
   ): void {
     if (local && local.stored!.epoch === stored.epoch - 1) {
       local.stored!.release(stored.epoch);
-      return this.resume(connection, local, hello, token);
+      return this.#resume(connection, local, hello, token);
     }
-    if (local) this.registry.end(local, fencedError(local.id, stored.epoch));
-    const session = this.registry.create(stored.id, stored.epoch);
+    if (local) this.#registry.end(local, fencedError(local.id, stored.epoch));
+    const session = this.#registry.create(stored.id, stored.epoch);
     session.side.restore({ ...stored, session: stored.id, token });
     session.redeliveredThrough = hello.sent ?? 0;
     session.previousToken = hello.token;
-    this.welcomeNew(connection, session, hello.received, hello.v[1], token);
+    this.#welcomeNew(connection, session, hello.received, hello.v[1], token);
   }
 
   /** Attaches a handshaken connection; `peerMax` is the highest version the client speaks. */
-  private attach(
+  #attach(
     connection: ServerConnection<In, Out>,
     session: Session<In, Out>,
     peerReceived: number,
@@ -315,7 +329,7 @@ export class Handshake<In, Out> {
     const link = connection.link!;
     session.token = token;
     session.handshake = connection.handshake;
-    this.registry.attach(connection, session);
+    this.#registry.attach(connection, session);
     link.send([
       WELCOME,
       {

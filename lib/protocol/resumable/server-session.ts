@@ -135,6 +135,13 @@ export interface AttachmentOwner<S> {
   ended(connection: Attachment<S>, error: unknown): void;
 }
 
+/** The flags of an {@link Attachment}, and of a {@link Session} (`CLOSING`, `ENDED`). */
+const CLOSING = 1;
+const WAITING = 2;
+const ENDED = 4;
+/** An {@link Attachment}'s refusals are counted in its flags, above these bits. */
+const REFUSAL = 8;
+
 /**
  * One accepted connection: its handshake deadline and refusals, and the session it carries. It is
  * its connection's subscriber too, so that an open connection costs the server this one object.
@@ -143,26 +150,71 @@ export interface AttachmentOwner<S> {
 export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
   link: Link<unknown> | undefined;
   session: S | undefined;
-  /** Hellos refused on this connection. */
-  refusals = 0;
   /** What the connection's handshake settled, when one ran below the sessions. */
   handshake: HandshakeResult | undefined;
-  /** Closed by this side after a refusal: its frames are ignored until it ends. */
-  closing = false;
-  /** A session store is being asked about its hello: its frames wait in `queued`. */
-  waiting = false;
   queued: unknown[] | undefined;
-  ended = false;
+  /**
+   * `CLOSING`, `WAITING`, `ENDED`, and the refusals in units of `REFUSAL`, in one field: an open
+   * connection holds one number for them (refusals are at most `maxRefusedHellos`, 10^6).
+   */
+  #flags = 0;
+  /**
+   * When the handshake must be complete: the accept plus `handshakeTimeout`. Forgotten once the
+   * sweep found it passed (see {@link pastDeadline}): a number such as `Date.now()` gives would
+   * take an object of its own for the connection's life.
+   */
+  deadline: number | undefined;
+  readonly #owner: AttachmentOwner<S>;
 
   /**
    * @param deadline - when the handshake must be complete: the accept plus `handshakeTimeout`.
    * @param owner - the server that hears this connection's events.
    */
-  constructor(
-    readonly deadline: number,
-    private readonly owner: AttachmentOwner<S>,
-  ) {
+  constructor(deadline: number, owner: AttachmentOwner<S>) {
     super();
+    this.deadline = deadline;
+    this.#owner = owner;
+  }
+
+  /** Hellos refused on this connection. */
+  get refusals(): number {
+    return Math.floor(this.#flags / REFUSAL);
+  }
+
+  set refusals(count: number) {
+    this.#flags = (this.#flags % REFUSAL) + count * REFUSAL;
+  }
+
+  /** Closed by this side after a refusal: its frames are ignored until it ends. */
+  get closing(): boolean {
+    return (this.#flags & CLOSING) !== 0;
+  }
+
+  set closing(on: boolean) {
+    this.#flags = on ? this.#flags | CLOSING : this.#flags & ~CLOSING;
+  }
+
+  /** A session store is being asked about its hello: its frames wait in `queued`. */
+  get waiting(): boolean {
+    return (this.#flags & WAITING) !== 0;
+  }
+
+  set waiting(on: boolean) {
+    this.#flags = on ? this.#flags | WAITING : this.#flags & ~WAITING;
+  }
+
+  /** The connection ended (completed, failed or dropped). */
+  get ended(): boolean {
+    return (this.#flags & ENDED) !== 0;
+  }
+
+  set ended(on: boolean) {
+    this.#flags = on ? this.#flags | ENDED : this.#flags & ~ENDED;
+  }
+
+  /** Whether the handshake deadline has passed at `now`. */
+  pastDeadline(now: number): boolean {
+    return this.deadline === undefined || now >= this.deadline;
   }
 
   /** Subscribes to the connection's transport; unsubscribing this closes it. */
@@ -172,16 +224,16 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
 
   // Events of per-connection layers (heartbeat samples) are not the session's business.
   protected onNext(event: ConnectionEvent): void {
-    if (event.type === 'connected') this.owner.connected(this, event as ConnectedEvent<unknown>);
-    else if (event.type === 'frame') this.owner.frame(this, (event as FrameEvent<unknown>).frame);
+    if (event.type === 'connected') this.#owner.connected(this, event as ConnectedEvent<unknown>);
+    else if (event.type === 'frame') this.#owner.frame(this, (event as FrameEvent<unknown>).frame);
   }
 
   protected onError(error: unknown): void {
-    this.owner.ended(this, error);
+    this.#owner.ended(this, error);
   }
 
   protected onComplete(): void {
-    this.owner.ended(this, undefined);
+    this.#owner.ended(this, undefined);
   }
 }
 
@@ -205,24 +257,45 @@ export class Session<In, Out> {
   handshake: HandshakeResult | undefined;
   /** Restored from a store after its process died: client frames up to it may come again. */
   redeliveredThrough = 0;
-  /** The application closed it; with a store it ends once its frames are written. */
-  closing = false;
-  ended = false;
-  private subscriber: Subscriber<ServerSessionEvent<In, Out>> | undefined;
-  /** The events until `events$` is subscribed; undefined from then on (it can be subscribed once). */
-  private held: Fifo<ServerSessionEvent<In, Out>> | undefined = new Fifo();
-  private outcome: { error: unknown } | undefined;
+  /** `CLOSING` and `ENDED`, in one field. */
+  #flags = 0;
+  /**
+   * The events until `events$` is subscribed, then its subscriber (one field for both); undefined
+   * once unsubscribed or finished. It can be subscribed once.
+   */
+  #events: Fifo<ServerSessionEvent<In, Out>> | Subscriber<ServerSessionEvent<In, Out>> | undefined =
+    new Fifo();
+  #outcome: { error: unknown } | undefined;
+  /** Its server's sessions: they end it, and say how many events it holds unsubscribed. */
+  readonly #owner: SessionOwner<In, Out>;
 
   constructor(
     readonly id: string,
-    /** Its server's sessions: they end it, and say how many events it holds unsubscribed. */
-    private readonly owner: SessionOwner<In, Out>,
+    owner: SessionOwner<In, Out>,
     options: ConstructorParameters<typeof SessionSide<Out>>[0],
     /** Where the session is kept beyond this process, when the server has a store. */
     readonly stored?: StoreWriter,
   ) {
+    this.#owner = owner;
     // The session is its side's owner: a fatal error ends it through `endNow`.
     this.side = new SessionSide<Out>(options, this, stored);
+  }
+
+  /** The application closed it; with a store it ends once its frames are written. */
+  get closing(): boolean {
+    return (this.#flags & CLOSING) !== 0;
+  }
+
+  set closing(on: boolean) {
+    this.#flags = on ? this.#flags | CLOSING : this.#flags & ~CLOSING;
+  }
+
+  get ended(): boolean {
+    return (this.#flags & ENDED) !== 0;
+  }
+
+  set ended(on: boolean) {
+    this.#flags = on ? this.#flags | ENDED : this.#flags & ~ENDED;
   }
 
   /**
@@ -249,7 +322,7 @@ export class Session<In, Out> {
 
   /** The link's close: the application ends the session. */
   close(): void {
-    this.owner.close(this);
+    this.#owner.close(this);
   }
 
   isClosed(): boolean {
@@ -262,26 +335,26 @@ export class Session<In, Out> {
 
   /** The one subscription of `events$`: the events held so far, then each as it comes. */
   subscribeEvents(subscriber: Subscriber<ServerSessionEvent<In, Out>>): TeardownLogic {
-    if (this.held === undefined) {
+    const held = this.#events;
+    if (!(held instanceof Fifo)) {
       subscriber.error(new TypeError(`The events of session ${this.id} can be subscribed only once`));
       return undefined;
     }
-    const held = this.held;
-    this.held = undefined;
+    this.#events = undefined;
     for (let event = held.shift(); event; event = held.shift()) subscriber.next(event);
-    if (this.outcome) {
-      if (this.outcome.error === undefined) subscriber.complete();
-      else subscriber.error(this.outcome.error);
+    if (this.#outcome) {
+      if (this.#outcome.error === undefined) subscriber.complete();
+      else subscriber.error(this.#outcome.error);
       return undefined;
     }
-    this.subscriber = subscriber;
+    this.#events = subscriber;
     return this;
   }
 
   /** The teardown of `events$`' subscription: the application stopped listening, so it ends. */
   unsubscribe(): void {
-    this.subscriber = undefined;
-    this.owner.end(this, undefined);
+    this.#events = undefined;
+    this.#owner.end(this, undefined);
   }
 
   /**
@@ -305,13 +378,13 @@ export class Session<In, Out> {
   }
 
   emit(event: ServerSessionEvent<In, Out>): void {
-    if (this.subscriber) return this.subscriber.next(event);
-    const held = this.held;
-    if (!held || this.ended) return;
-    const { maxHeld } = this.owner;
+    const held = this.#events;
+    if (!(held instanceof Fifo)) return held?.next(event);
+    if (this.ended) return;
+    const { maxHeld } = this.#owner;
     if (held.length >= maxHeld) {
       const { id } = this;
-      this.owner.end(
+      this.#owner.end(
         this,
         new ReplayBufferFullError(`Session ${id}: ${maxHeld} events held and events$ not subscribed`, {
           frames: maxHeld,
@@ -327,16 +400,16 @@ export class Session<In, Out> {
 
   /** Ends the session through the server's `end`. */
   endNow(error: unknown): void {
-    this.owner.end(this, error);
+    this.#owner.end(this, error);
   }
 
   finish(error: unknown): void {
-    const subscriber = this.subscriber;
-    this.subscriber = undefined;
-    if (!subscriber) {
-      this.outcome ??= { error };
+    const subscriber = this.#events;
+    if (subscriber === undefined || subscriber instanceof Fifo) {
+      this.#outcome ??= { error };
       return;
     }
+    this.#events = undefined;
     if (error === undefined) subscriber.complete();
     else subscriber.error(error);
   }

@@ -65,10 +65,10 @@ type ClosedCause = keyof SessionServerStats['closed'];
  * @internal
  */
 export class ServerCounters {
-  private connections = 0;
-  private attached = 0;
-  private sessions = 0;
-  private readonly refused: Record<RefusedCause, number> = {
+  #connections = 0;
+  #attached = 0;
+  #sessions = 0;
+  readonly #refused: Record<RefusedCause, number> = {
     'unknown-session': 0,
     'bad-token': 0,
     version: 0,
@@ -76,85 +76,85 @@ export class ServerCounters {
     locked: 0,
     store: 0,
   };
-  private readonly closed: Record<ClosedCause, number> = {
+  readonly #closed: Record<ClosedCause, number> = {
     handshakeTimeout: 0,
     tooManyRefusals: 0,
     protocolError: 0,
   };
-  private readonly refusedConnections: Record<RefusalReason, number> = {
+  readonly #refusedConnections: Record<RefusalReason, number> = {
     'max-connections': 0,
     'max-pending-frame-bytes': 0,
   };
-  private connectionErrors = 0;
-  private goodbyes = 0;
-  private readonly changes = new Subject<SessionServerStats>();
+  #connectionErrors = 0;
+  #goodbyes = 0;
+  readonly #changes = new Subject<SessionServerStats>();
 
   readonly stats$ = new Observable<SessionServerStats>((subscriber) => {
-    subscriber.next(this.snapshot());
-    return this.changes.subscribe(subscriber);
+    subscriber.next(this.#snapshot());
+    return this.#changes.subscribe(subscriber);
   });
 
   /** A connection opened (+1) or ended (-1). */
   connection(delta: 1 | -1): void {
-    this.connections += delta;
-    this.changed();
+    this.#connections += delta;
+    this.#changed();
   }
 
   /** A connection got a session (+1) or lost it (-1). */
   attachment(delta: 1 | -1): void {
-    this.attached += delta;
-    this.changed();
+    this.#attached += delta;
+    this.#changed();
   }
 
   /** A session was opened (+1) or ended (-1). */
   session(delta: 1 | -1): void {
-    this.sessions += delta;
-    this.changed();
+    this.#sessions += delta;
+    this.#changed();
   }
 
   refusal(cause: RefusedCause): void {
-    this.refused[cause]++;
-    this.changed();
+    this.#refused[cause]++;
+    this.#changed();
   }
 
   closing(cause: ClosedCause): void {
-    this.closed[cause]++;
-    this.changed();
+    this.#closed[cause]++;
+    this.#changed();
   }
 
   /** The server below refused a connection at one of its limits. */
   refusedConnection(reason: RefusalReason): void {
     // A server of the user's making may name a reason of its own: counted, never a NaN.
-    this.refusedConnections[reason] = (this.refusedConnections[reason] ?? 0) + 1;
-    this.changed();
+    this.#refusedConnections[reason] = (this.#refusedConnections[reason] ?? 0) + 1;
+    this.#changed();
   }
 
   /** A connection failed before anyone subscribed to it. */
   connectionError(): void {
-    this.connectionErrors++;
-    this.changed();
+    this.#connectionErrors++;
+    this.#changed();
   }
 
   /** A client ended its session with a goodbye. */
   goodbye(): void {
-    this.goodbyes++;
-    this.changed();
+    this.#goodbyes++;
+    this.#changed();
   }
 
-  private changed(): void {
-    if (this.changes.observed) this.changes.next(this.snapshot());
+  #changed(): void {
+    if (this.#changes.observed) this.#changes.next(this.#snapshot());
   }
 
-  private snapshot(): SessionServerStats {
+  #snapshot(): SessionServerStats {
     return {
-      connections: this.connections,
-      handshaking: this.connections - this.attached,
-      sessions: this.sessions,
-      refused: { ...this.refused },
-      closed: { ...this.closed },
-      refusedConnections: { ...this.refusedConnections },
-      connectionErrors: this.connectionErrors,
-      goodbyes: this.goodbyes,
+      connections: this.#connections,
+      handshaking: this.#connections - this.#attached,
+      sessions: this.#sessions,
+      refused: { ...this.#refused },
+      closed: { ...this.#closed },
+      refusedConnections: { ...this.#refusedConnections },
+      connectionErrors: this.#connectionErrors,
+      goodbyes: this.#goodbyes,
     };
   }
 }

@@ -13,52 +13,55 @@ import type { SessionRegistry } from './session-registry.js';
  */
 export class SessionDrain<In, Out> implements DrainingLayer {
   /** The sessions the current step waits for; a new step replaces the set. */
-  private waiting: Set<Session<In, Out>> | undefined;
-  private then: (() => void) | undefined;
+  #waiting: Set<Session<In, Out>> | undefined;
+  #then: (() => void) | undefined;
 
-  constructor(private readonly registry: SessionRegistry<In, Out>) {
-    registry.onEnded = (session) => this.passed(this.waiting, session);
+  readonly #registry: SessionRegistry<In, Out>;
+
+  constructor(registry: SessionRegistry<In, Out>) {
+    this.#registry = registry;
+    registry.onEnded = (session) => this.#passed(this.#waiting, session);
   }
 
   beforeGoAway(ready: () => void): void {
-    const attached = [...this.registry.all()].filter((session) => session.connection !== undefined);
-    this.await(attached, ready, (session, passed) => session.side.whenDurable(passed));
+    const attached = [...this.#registry.all()].filter((session) => session.connection !== undefined);
+    this.#await(attached, ready, (session, passed) => session.side.whenDurable(passed));
   }
 
   afterClose(done: () => void): void {
-    this.registry.handOver();
-    const registry = this.registry;
-    this.await([...registry.all()], done, (session) =>
+    this.#registry.handOver();
+    const registry = this.#registry;
+    this.#await([...registry.all()], done, (session) =>
       session.side.whenDurable(() => registry.end(session, undefined)),
     );
   }
 
   /** Runs `each` on every session, then `then` once each has passed (or ended). */
-  private await(
+  #await(
     sessions: readonly Session<In, Out>[],
     then: () => void,
     each: (session: Session<In, Out>, passed: () => void) => void,
   ): void {
     const waiting = new Set(sessions);
-    this.waiting = waiting;
-    this.then = then;
+    this.#waiting = waiting;
+    this.#then = then;
     for (const session of sessions) {
       // A step that ended inside `each` (the last session passed at once) asks nothing more.
-      if (this.waiting !== waiting) return;
-      each(session, () => this.passed(waiting, session));
+      if (this.#waiting !== waiting) return;
+      each(session, () => this.#passed(waiting, session));
     }
-    this.check(waiting);
+    this.#check(waiting);
   }
 
-  private passed(waiting: Set<Session<In, Out>> | undefined, session: Session<In, Out>): void {
-    if (waiting === undefined || waiting !== this.waiting || !waiting.delete(session)) return;
-    this.check(waiting);
+  #passed(waiting: Set<Session<In, Out>> | undefined, session: Session<In, Out>): void {
+    if (waiting === undefined || waiting !== this.#waiting || !waiting.delete(session)) return;
+    this.#check(waiting);
   }
 
-  private check(waiting: Set<Session<In, Out>>): void {
-    if (this.waiting !== waiting || waiting.size > 0) return;
-    const then = this.then;
-    this.waiting = this.then = undefined;
+  #check(waiting: Set<Session<In, Out>>): void {
+    if (this.#waiting !== waiting || waiting.size > 0) return;
+    const then = this.#then;
+    this.#waiting = this.#then = undefined;
     then?.();
   }
 }

@@ -27,64 +27,73 @@ export interface StoreSettings {
  * @internal
  */
 export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
-  private readonly sessions = new Map<string, Session<In, Out>>();
+  readonly #sessions = new Map<string, Session<In, Out>>();
   /**
    * The open connections without a session (handshaking, refused and closing, or left by a session
    * that ended): what `stop` drops besides the sessions' own. A session's connection is reached
    * through its session, so an attached connection costs no entry here.
    */
-  private readonly unattached = new Set<ServerConnection<In, Out>>();
+  readonly #unattached = new Set<ServerConnection<In, Out>>();
   /** The server stopped: sessions end at once, without flushing their connections. */
-  private stopped = false;
+  #stopped = false;
   /** The server drained: sessions that end here live on in the store, for another process. */
-  private handedOver = false;
+  #handedOver = false;
   /** Told of each session that ends (a drain waiting for it). */
   onEnded: ((session: Session<In, Out>) => void) | undefined;
+  readonly #scheduler: SchedulerLike;
+  readonly #sweep: Sweep<In, Out>;
+  readonly #counters: ServerCounters;
+  readonly #side: SideOptions<Out>;
 
   constructor(
-    private readonly scheduler: SchedulerLike,
-    private readonly counters: ServerCounters,
-    private readonly sweep: Sweep<In, Out>,
-    private readonly side: SideOptions<Out>,
+    scheduler: SchedulerLike,
+    counters: ServerCounters,
+    sweep: Sweep<In, Out>,
+    side: SideOptions<Out>,
     /** Where sessions are kept beyond this process; `undefined`: in its memory only. */
     readonly stored?: StoreSettings,
-  ) {}
+  ) {
+    this.#side = side;
+    this.#counters = counters;
+    this.#scheduler = scheduler;
+    this.#sweep = sweep;
+  }
 
   /** A session holds as many events, while its `events$` is not subscribed, as frames to replay. */
   get maxHeld(): number {
-    return this.side.maxFrames;
+    return this.#side.maxFrames;
   }
 
   /** Sessions held. */
   get size(): number {
-    return this.sessions.size;
+    return this.#sessions.size;
   }
 
   get(id: string): Session<In, Out> | undefined {
-    return this.sessions.get(id);
+    return this.#sessions.get(id);
   }
 
   /** A new connection, whose handshake must be complete by `deadline`, its events told to `owner`. */
   accept(deadline: number, owner: AttachmentOwner<Session<In, Out>>): ServerConnection<In, Out> {
     const connection: ServerConnection<In, Out> = new Attachment(deadline, owner);
-    this.unattached.add(connection);
-    this.counters.connection(1);
-    this.sweep.handshake(connection);
+    this.#unattached.add(connection);
+    this.#counters.connection(1);
+    this.#sweep.handshake(connection, deadline);
     return connection;
   }
 
   /** Every session held. */
   all(): IterableIterator<Session<In, Out>> {
-    return this.sessions.values();
+    return this.#sessions.values();
   }
 
   /** A new session (a fresh id, or one from the store at `epoch`), held and counted. */
   create(id = randomId(), epoch = 1): Session<In, Out> {
     const stored = this.stored;
     const writer = stored ? new StoreWriter(stored.store, id, epoch, stored.ttl) : undefined;
-    const session: Session<In, Out> = new Session<In, Out>(id, this, this.side, writer);
-    this.sessions.set(session.id, session);
-    this.counters.session(1);
+    const session: Session<In, Out> = new Session<In, Out>(id, this, this.#side, writer);
+    this.#sessions.set(session.id, session);
+    this.#counters.session(1);
     return session;
   }
 
@@ -97,8 +106,8 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   connectionEnded(connection: ServerConnection<In, Out>, error: unknown): void {
     if (connection.ended) return;
     connection.ended = true;
-    this.unattached.delete(connection);
-    this.counters.connection(-1);
+    this.#unattached.delete(connection);
+    this.#counters.connection(-1);
     const session = connection.session;
     if (session) this.detach(session, error);
   }
@@ -108,28 +117,28 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     session.connection = connection;
     session.idleSince = undefined;
     connection.session = session;
-    this.unattached.delete(connection);
-    this.counters.attachment(1);
+    this.#unattached.delete(connection);
+    this.#counters.attachment(1);
   }
 
   /** `connection` no longer carries a session; while open, it is dropped when the server stops. */
-  private unattach(connection: ServerConnection<In, Out>): void {
+  #unattach(connection: ServerConnection<In, Out>): void {
     connection.session = undefined;
-    if (!connection.ended) this.unattached.add(connection);
-    this.counters.attachment(-1);
+    if (!connection.ended) this.#unattached.add(connection);
+    this.#counters.attachment(-1);
   }
 
   /** The session loses its connection and waits `sessionTtl` for its client. */
   detach(session: Session<In, Out>, error: unknown): void {
     const connection = session.connection;
-    if (connection) this.unattach(connection);
+    if (connection) this.#unattach(connection);
     session.connection = undefined;
     // Closed by the application, its last frames unwritten: the client is gone, so is the session.
     if (session.closing) return this.end(session, undefined);
     session.side.detach();
-    const since = this.scheduler.now();
+    const since = this.#scheduler.now();
     session.idleSince = since;
-    this.sweep.idleSince(session, since);
+    this.#sweep.idleSince(session, since);
     session.emit({ type: 'disconnected', error });
   }
 
@@ -139,8 +148,8 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     if (!previous) return;
     this.detach(session, undefined);
     previous.ended = true;
-    this.unattached.delete(previous);
-    this.counters.connection(-1);
+    this.#unattached.delete(previous);
+    this.#counters.connection(-1);
     previous.unsubscribe();
   }
 
@@ -162,16 +171,16 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   end(session: Session<In, Out>, error: unknown, removed = false): void {
     if (session.ended) return;
     session.ended = true;
-    this.forget(session, error, removed);
-    this.sessions.delete(session.id);
-    this.counters.session(-1);
+    this.#forget(session, error, removed);
+    this.#sessions.delete(session.id);
+    this.#counters.session(-1);
     session.side.dispose();
     const connection = session.connection;
     session.connection = undefined;
     if (connection) {
-      this.unattach(connection);
+      this.#unattach(connection);
       // Closed by the application: flush what is queued. Otherwise: at once.
-      if (error === undefined && !this.stopped) connection.link?.close('session closed');
+      if (error === undefined && !this.#stopped) connection.link?.close('session closed');
       else this.drop(connection);
     }
     session.finish(error);
@@ -184,7 +193,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
    */
   expire(session: Session<In, Out>, error: SessionExpiredError): void {
     const writer = session.stored;
-    if (!writer || this.stopped || this.handedOver) return this.end(session, error);
+    if (!writer || this.#stopped || this.#handedOver) return this.end(session, error);
     writer.close();
     this.#remove(session, writer.epoch).then(
       () => this.end(session, error, true),
@@ -200,7 +209,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
    * to resume on another process.
    */
   handOver(): void {
-    this.handedOver = true;
+    this.#handedOver = true;
   }
 
   /**
@@ -208,11 +217,11 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
    * (another process takes it over), or when the store itself ended it here (it fenced this process
    * out, or failed).
    */
-  private forget(session: Session<In, Out>, error: unknown, removed: boolean): void {
+  #forget(session: Session<In, Out>, error: unknown, removed: boolean): void {
     const writer = session.stored;
     if (!writer) return;
     writer.close();
-    if (removed || this.stopped || this.handedOver || SessionStoreError.is(error)) return;
+    if (removed || this.#stopped || this.#handedOver || SessionStoreError.is(error)) return;
     this.#remove(session, writer.epoch).then(undefined, () => {
       // Fenced: it lives on another process. Unreachable: it expires in the store by its TTL.
     });
@@ -226,12 +235,12 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
 
   /** The server stops: every session and connection ends, and no deadline is left. */
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.sweep.cancel();
-    for (const session of [...this.sessions.values()]) this.end(session, undefined);
-    for (const connection of [...this.unattached]) this.drop(connection);
-    this.sweep.clear();
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#sweep.cancel();
+    for (const session of [...this.#sessions.values()]) this.end(session, undefined);
+    for (const connection of [...this.#unattached]) this.drop(connection);
+    this.#sweep.clear();
   }
 }
 

@@ -334,35 +334,41 @@ const MAX_QUEUED = 64;
  * to the session registry and the handshake.
  */
 class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
-  private readonly registry: SessionRegistry<In, Out>;
-  private readonly handshake: Handshake<In, Out>;
+  readonly #registry: SessionRegistry<In, Out>;
+  readonly #handshake: Handshake<In, Out>;
+  readonly #settings: ServerSettings<Out>;
+  readonly #subscriber: Subscriber<ServerSession<In, Out>>;
+  readonly #counters: ServerCounters;
 
   constructor(
-    private readonly settings: ServerSettings<Out>,
-    private readonly counters: ServerCounters,
-    private readonly subscriber: Subscriber<ServerSession<In, Out>>,
+    settings: ServerSettings<Out>,
+    counters: ServerCounters,
+    subscriber: Subscriber<ServerSession<In, Out>>,
   ) {
+    this.#counters = counters;
+    this.#settings = settings;
+    this.#subscriber = subscriber;
     const sweep = new Sweep<In, Out>(settings.scheduler, settings.sessionTtl, {
       handshakeTimedOut: (connection) => {
         counters.closing('handshakeTimeout');
-        this.registry.drop(connection);
+        this.#registry.drop(connection);
       },
-      expired: (session, error) => this.registry.expire(session, error),
+      expired: (session, error) => this.#registry.expire(session, error),
     });
     const stored = settings.store ? { store: settings.store, ttl: settings.sessionTtl } : undefined;
-    this.registry = new SessionRegistry<In, Out>(settings.scheduler, counters, sweep, settings.side, stored);
-    this.handshake = new Handshake<In, Out>(
-      this.registry,
+    this.#registry = new SessionRegistry<In, Out>(settings.scheduler, counters, sweep, settings.side, stored);
+    this.#handshake = new Handshake<In, Out>(
+      this.#registry,
       counters,
       settings,
       (session) => subscriber.next(session.handOut()),
-      (connection, error) => this.settled(connection, error),
+      (connection, error) => this.#settled(connection, error),
     );
   }
 
   /** The store answered a hello: the frames that waited go on, or a protocol error closes it. */
-  private settled(connection: ServerConnection<In, Out>, error?: unknown): void {
-    if (error !== undefined) return this.failed(connection, error);
+  #settled(connection: ServerConnection<In, Out>, error?: unknown): void {
+    if (error !== undefined) return this.#failed(connection, error);
     const queued = connection.queued;
     connection.queued = undefined;
     for (const frame of queued ?? []) {
@@ -377,27 +383,27 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
   start(
     server$: Observable<ListeningEvent | SessionServerConnection | RefusedEvent | ConnectionErrorEvent>,
   ): TeardownLogic {
-    const keeping = this.keepAttached();
-    const leaveDrain = this.settings.admission?.joinDrain(new SessionDrain(this.registry));
+    const keeping = this.#keepAttached();
+    const leaveDrain = this.#settings.admission?.joinDrain(new SessionDrain(this.#registry));
     const listener = server$.subscribe({
       next: (event) => {
-        if (event.type === 'connection') this.accept(event.connection);
-        else if (event.type === 'refused') this.counters.refusedConnection(event.reason);
-        else if (event.type === 'connection-error') this.counters.connectionError();
+        if (event.type === 'connection') this.#accept(event.connection);
+        else if (event.type === 'refused') this.#counters.refusedConnection(event.reason);
+        else if (event.type === 'connection-error') this.#counters.connectionError();
       },
       error: (error: unknown) => {
-        this.registry.stop();
-        this.subscriber.error(error);
+        this.#registry.stop();
+        this.#subscriber.error(error);
       },
       complete: () => {
-        this.registry.stop();
-        this.subscriber.complete();
+        this.#registry.stop();
+        this.#subscriber.complete();
       },
     });
     return () => {
       keeping?.unsubscribe();
       leaveDrain?.();
-      this.registry.stop();
+      this.#registry.stop();
       listener.unsubscribe();
     };
   }
@@ -407,10 +413,10 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
    * is kept alive (a third of `sessionTtl` apart) however quiet it is; the store forgets it a
    * `sessionTtl` after it lost its connection, or after this process died.
    */
-  private keepAttached(): Subscription | undefined {
-    const { store, sessionTtl, scheduler } = this.settings;
+  #keepAttached(): Subscription | undefined {
+    const { store, sessionTtl, scheduler } = this.#settings;
     if (!store) return undefined;
-    const registry = this.registry;
+    const registry = this.#registry;
     return scheduler.schedule(function (this: SchedulerAction<unknown>) {
       const attached: { id: string; epoch: number }[] = [];
       for (const session of registry.all()) {
@@ -427,24 +433,24 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
     }, sessionTtl / 3);
   }
 
-  private accept(transport: SessionServerConnection['connection']): void {
+  #accept(transport: SessionServerConnection['connection']): void {
     // The deadline runs from the accept and is never extended (refused hellos included).
-    const deadline = this.settings.scheduler.now() + this.settings.handshakeTimeout;
+    const deadline = this.#settings.scheduler.now() + this.#settings.handshakeTimeout;
     // The connection hears its transport and tells this run (connected, frame, ended).
-    this.registry.accept(deadline, this).listen(transport);
+    this.#registry.accept(deadline, this).listen(transport);
   }
 
   /** A connection ended: its session, if any, waits for the client to resume. */
   ended(connection: ServerConnection<In, Out>, error: unknown): void {
-    this.registry.connectionEnded(connection, error);
+    this.#registry.connectionEnded(connection, error);
   }
 
   connected(connection: ServerConnection<In, Out>, event: ConnectedEvent<unknown>): void {
     // The server was set up wrong, for every connection alike: it fails, loudly, not the client.
     const wrong = unlisted('resumable', event, 'acceptSessions()');
     if (wrong) {
-      this.registry.stop();
-      return this.subscriber.error(wrong);
+      this.#registry.stop();
+      return this.#subscriber.error(wrong);
     }
     connection.link = event.link;
     connection.handshake = event.handshake;
@@ -453,35 +459,35 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
   frame(connection: ServerConnection<In, Out>, frame: unknown): void {
     // Refused for good: what the peer sends while the close completes changes nothing.
     if (connection.closing) return;
-    if (connection.waiting) return this.queue(connection, frame);
+    if (connection.waiting) return this.#queue(connection, frame);
     try {
-      this.dispatch(connection, frame);
+      this.#dispatch(connection, frame);
     } catch (error) {
-      this.failed(connection, error);
+      this.#failed(connection, error);
     }
   }
 
   /** A peer that breaks the protocol loses its connection; its session waits for a resume. */
-  private failed(connection: ServerConnection<In, Out>, error: unknown): void {
+  #failed(connection: ServerConnection<In, Out>, error: unknown): void {
     const failure = asLayerError('resumable', error, connection.link);
-    if (ProtocolError.is(failure)) this.counters.closing('protocolError');
-    this.registry.drop(connection, failure);
+    if (ProtocolError.is(failure)) this.#counters.closing('protocolError');
+    this.#registry.drop(connection, failure);
   }
 
-  private queue(connection: ServerConnection<In, Out>, frame: unknown): void {
+  #queue(connection: ServerConnection<In, Out>, frame: unknown): void {
     const queued = (connection.queued ??= []);
     if (queued.length < MAX_QUEUED) return void queued.push(frame);
-    this.failed(
+    this.#failed(
       connection,
       layerError(`${MAX_QUEUED} frames sent before the answer to its hello`, connection.link),
     );
   }
 
-  private dispatch(connection: ServerConnection<In, Out>, frame: unknown): void {
+  #dispatch(connection: ServerConnection<In, Out>, frame: unknown): void {
     if (!Array.isArray(frame)) throw notAnEnvelope(frame, connection);
     const kind: unknown = frame[0];
     const session = connection.session;
-    if (kind === HELLO && frame.length === 2) this.handshake.hello(connection, frame[1]);
+    if (kind === HELLO && frame.length === 2) this.#handshake.hello(connection, frame[1]);
     else if (!session) throw layerError('expected a hello before anything else', connection.link);
     else if (kind === DATA && frame.length === 3 && isCount(frame[1]) && frame[1] > 0) {
       settle(session);
@@ -494,8 +500,8 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
       session.side.receiveAck(frame[1]);
     } else if (kind === GOODBYE && frame.length === 1) {
       // The client closed: everything it sent came before this, and it wants nothing more.
-      this.counters.goodbye();
-      this.registry.end(session, undefined);
+      this.#counters.goodbye();
+      this.#registry.end(session, undefined);
     } else throw notAnEnvelope(frame, connection);
   }
 }

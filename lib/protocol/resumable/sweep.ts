@@ -20,63 +20,71 @@ export interface SweepActions<In, Out> {
 export class Sweep<In, Out> {
   // Deadlines only grow, so both queues are sorted by construction; stale entries are skipped.
   // A connection is its own entry: its `deadline` is its place in the queue.
-  private readonly handshakes = new Fifo<ServerConnection<In, Out>>();
-  private readonly idle = new Fifo<{ readonly session: Session<In, Out>; readonly since: number }>();
-  private readonly timer: DueTimer;
+  readonly #handshakes = new Fifo<ServerConnection<In, Out>>();
+  readonly #idle = new Fifo<{ readonly session: Session<In, Out>; readonly since: number }>();
+  readonly #timer: DueTimer;
+  readonly #actions: SweepActions<In, Out>;
+  readonly #scheduler: SchedulerLike;
+  readonly #sessionTtl: number;
 
-  constructor(
-    private readonly scheduler: SchedulerLike,
-    private readonly sessionTtl: number,
-    private readonly actions: SweepActions<In, Out>,
-  ) {
-    this.timer = new DueTimer(scheduler);
+  constructor(scheduler: SchedulerLike, sessionTtl: number, actions: SweepActions<In, Out>) {
+    this.#sessionTtl = sessionTtl;
+    this.#actions = actions;
+    this.#scheduler = scheduler;
+    this.#timer = new DueTimer(scheduler);
   }
 
-  /** A connection was accepted: its handshake is due at its `deadline`. */
-  handshake(connection: ServerConnection<In, Out>): void {
-    this.handshakes.push(connection);
-    this.arm(connection.deadline);
+  /** A connection was accepted: its handshake is due at `deadline` (its `deadline`). */
+  handshake(connection: ServerConnection<In, Out>, deadline: number): void {
+    this.#handshakes.push(connection);
+    this.#arm(deadline);
   }
 
   /** A session lost its connection at `since` (its `idleSince`): it expires `sessionTtl` later. */
   idleSince(session: Session<In, Out>, since: number): void {
-    this.idle.push({ session, since });
-    this.arm(since + this.sessionTtl);
+    this.#idle.push({ session, since });
+    this.#arm(since + this.#sessionTtl);
   }
 
   /** Stops the timer (the server stops). */
   cancel(): void {
-    this.timer.cancel();
+    this.#timer.cancel();
   }
 
   /** Forgets every deadline. */
   clear(): void {
-    this.handshakes.clear();
-    this.idle.clear();
+    this.#handshakes.clear();
+    this.#idle.clear();
   }
 
-  private arm(at: number): void {
-    this.timer.setEarliest(at, () => this.run());
+  #arm(at: number): void {
+    this.#timer.setEarliest(at, () => this.#run());
   }
 
-  private run(): void {
-    const now = this.scheduler.now();
-    for (let head = this.handshakes.peek(); head && head.deadline <= now; head = this.handshakes.peek()) {
-      const connection = this.handshakes.shift()!;
-      if (!connection.ended && !connection.session) this.actions.handshakeTimedOut(connection);
+  #run(): void {
+    const now = this.#scheduler.now();
+    for (let head = this.#handshakes.peek(); head && head.pastDeadline(now); head = this.#handshakes.peek()) {
+      const connection = this.#handshakes.shift()!;
+      // Passed: the connection keeps no number for it from now on.
+      connection.deadline = undefined;
+      if (!connection.ended && !connection.session) this.#actions.handshakeTimedOut(connection);
     }
-    for (let head = this.idle.peek(); head && head.since + this.sessionTtl <= now; head = this.idle.peek()) {
-      this.idle.shift();
+    for (
+      let head = this.#idle.peek();
+      head && head.since + this.#sessionTtl <= now;
+      head = this.#idle.peek()
+    ) {
+      this.#idle.shift();
       const { session } = head;
       if (!session.ended && !session.connection && session.idleSince === head.since) {
-        this.actions.expired(session, expiredError(session, now - head.since));
+        this.#actions.expired(session, expiredError(session, now - head.since));
       }
     }
     const next = Math.min(
-      this.handshakes.peek()?.deadline ?? Infinity,
-      (this.idle.peek()?.since ?? Infinity) + this.sessionTtl,
+      this.#handshakes.peek()?.deadline ?? Infinity,
+      (this.#idle.peek()?.since ?? Infinity) + this.#sessionTtl,
     );
-    if (next !== Infinity) this.arm(next);
+    if (next !== Infinity) this.#arm(next);
   }
 }
 

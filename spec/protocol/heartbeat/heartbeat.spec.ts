@@ -30,6 +30,7 @@ import {
   tap,
   VirtualTimeScheduler,
   type Observable,
+  type SchedulerLike,
 } from 'rxjs';
 import { failure, record, startServer, type Recording } from '../../support/loopback.js';
 import { INT64_FRAME, INT64_FRAME_BYTES, oddValue, peerFrame, unhandledDuring } from '../peer-input.js';
@@ -127,6 +128,32 @@ describe('heartbeat', () => {
       // offset ((1070-60) + (1074-84)) / 2 = 1000. Next ping 50 ms after the pong.
       // prettier-ignore
       expectObservable(marbles(client), '^ 200ms !').toBe('10ms c 73ms h 73ms h', { c: 'c', h: 'h20/1000' });
+    });
+  });
+
+  it('pings, samples and times out the same on a clock far from zero, as Date.now() reads', () => {
+    // It keeps its times from the clock when heartbeat() was called: this one reads 2025-11-24.
+    const FAR = 1_764_000_000_000;
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const scheduler = {
+        now: () => testScheduler.now() + FAR,
+        schedule: (work, delay, state) => testScheduler.schedule(work as never, delay, state),
+      } as SchedulerLike;
+      const pair = memory({ latency: 10 });
+      // Pongs to the first two pings (held 4 ms, clock 1000 ms ahead of the test's); none after.
+      rawServer(pair, (frame, link) => {
+        const [kind, id, t0] = frame as number[];
+        if (kind !== 1 || id! > 2) return;
+        const t1 = testScheduler.now() + 1000;
+        testScheduler.schedule(() => link.send([2, id, t0, t1, t1 + 4]), 4);
+      }).subscribe();
+      const client = pair.transport.pipe(heartbeat({ interval: 50, timeout: 150, scheduler }));
+      // Pings at 60 and 134 (50 ms after each pong, at 84), then 184 and 234 unanswered: the
+      // pong at 158 was the last frame, so it is dead at 308.
+      const h = `h20/${1000 - FAR}`;
+      // prettier-ignore
+      expectObservable(marbles(client)).toBe('10ms c 73ms h 73ms h 149ms (x|)', { c: 'c', h, x: 'E:HeartbeatTimeoutError' });
     });
   });
 

@@ -30,6 +30,7 @@ import type { TestScheduler } from 'rxjs/testing';
 import { bentRecord, INT64_FRAME, oddValue, peerFrame, unhandledDuring } from '../peer-input.js';
 import { newTestScheduler } from '../../operators/support.js';
 import { earlyTimers } from '../../support/early-timers.js';
+import { fieldOf } from '../../support/private-fields.js';
 
 /** A session id no server gave out. */
 const UNKNOWN = 'f'.repeat(32);
@@ -153,6 +154,23 @@ describe('acceptSessions', () => {
         expectObservable(peer(pair, () => undefined)).toBe('-c 30ms |', { c: 'c' });
       });
       expect(stats!().closed.handshakeTimeout).to.equal(1);
+    });
+
+    it('is forgotten once it passed: a connection keeps no number for it for its life', () => {
+      const testScheduler = newTestScheduler();
+      const sessions: ServerSession[] = [];
+      const deadlines: unknown[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        serve(pair, { handshakeTimeout: 30 }, (session) => sessions.push(session));
+        // prettier-ignore
+        expectObservable(peer(pair, (send) => send(hello())), '^ 60ms !').toBe('-c-w', { c: 'c', w: 'w' });
+        const deadline = () => fieldOf(fieldOf(fieldOf(sessions[0], 'session'), 'connection'), 'deadline');
+        // Accepted at 1, due at 31: the sweep that runs then forgets it.
+        at(testScheduler, 10, () => deadlines.push(deadline()));
+        at(testScheduler, 40, () => deadlines.push(deadline()));
+      });
+      expect(deadlines).to.deep.equal([31, undefined]);
     });
 
     it('a hello refused after it, on a connection that had a session, closes the connection at once', () => {
