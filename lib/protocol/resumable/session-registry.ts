@@ -19,6 +19,9 @@ import { randomId } from './wire.js';
 export interface StoreSettings {
   readonly store: SessionStore;
   readonly ttl: number;
+  /** Milliseconds a write may take (`storeTimeout`), timed on `scheduler`. */
+  readonly timeout: number;
+  readonly scheduler: SchedulerLike;
 }
 
 /**
@@ -90,7 +93,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   /** A new session (a fresh id, or one from the store at `epoch`), held and counted. */
   create(id = randomId(), epoch = 1): Session<In, Out> {
     const stored = this.stored;
-    const writer = stored ? new StoreWriter(stored.store, id, epoch, stored.ttl) : undefined;
+    const writer = stored ? new StoreWriter(stored, id, epoch) : undefined;
     const session: Session<In, Out> = new Session<In, Out>(id, this, this.#side, writer);
     this.#sessions.set(session.id, session);
     this.#counters.session(1);

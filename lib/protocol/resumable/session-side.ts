@@ -269,8 +269,7 @@ export class SessionSide<Out> {
     commits.waiters = undefined;
     let result: void | PromiseLike<void>;
     try {
-      // With the side's options: a store writer, or the IndexedDB journal, bounds it on their scheduler.
-      result = (this.#journal as JournalWithin).commit!(this.#options);
+      result = this.#journal!.commit!();
     } catch (error) {
       return this.#owner.endNow(error);
     }
@@ -616,17 +615,6 @@ export class SessionSide<Out> {
     }
   }
 }
-
-/**
- * What `#commit` hands a journal: the side's scheduler, on which a journal of this library may
- * bound its commit (a server's store writer, the IndexedDB journal); a user's journal ignores it.
- * @internal
- */
-export interface CommitContext {
-  readonly scheduler: SchedulerLike;
-}
-
-type JournalWithin = SessionJournal & { commit?(context: CommitContext): void | PromiseLike<void> };
 
 /** The commits of a journal that commits, told to a {@link SessionSide}'s sends and deliveries. */
 class JournalCommits {

@@ -176,6 +176,15 @@ export interface AcceptSessionsConfig<Out = unknown> {
    */
   store?: SessionStore;
   /**
+   * Milliseconds the `store` may take to answer a session's write. A write it has not answered by
+   * then (a store that hangs) ends that session on this process with a {@link SessionStoreError}
+   * (`'unavailable'`) whose `unsent` lists the frames of that write and those taken since, instead
+   * of holding its later frames, its `close()` and a drain for good; its client resumes from what
+   * the store kept, on this process or another. Timed on `scheduler`. No effect without a `store`.
+   * @default 30_000
+   */
+  storeTimeout?: number;
+  /**
    * The server's admission control, the one its {@link acceptHandshake} shares (pipe the same
    * object): its drain ({@link HandshakeAdmission.drain}) then waits, before its go-aways, until
    * each session has written what it holds to its connection (the responses of the requests that
@@ -201,6 +210,7 @@ const CONFIG: KnownOptions<AcceptSessionsConfig> = {
   sizeOf: true,
   scheduler: true,
   store: true,
+  storeTimeout: true,
   admission: true,
 };
 
@@ -270,6 +280,7 @@ export function acceptSessions<In = unknown, Out = In>(
 
 interface ServerSettings<Out> extends HandshakeSettings {
   readonly store: SessionStore | undefined;
+  readonly storeTimeout: number;
   readonly admission: HandshakeAdmission | undefined;
   readonly sessionTtl: number;
   readonly handshakeTimeout: number;
@@ -286,6 +297,7 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     maxRefusedHellos = 3,
     badTokenLockout = 1_000,
     store,
+    storeTimeout = 30_000,
   } = config;
   checkStore(store);
   const side = resolveSideOptions('acceptSessions', config);
@@ -299,8 +311,10 @@ function resolveConfig<Out>(config: AcceptSessionsConfig<Out>): ServerSettings<O
     max: 1_000_000,
   });
   checkNumber('acceptSessions', 'badTokenLockout', badTokenLockout, { min: 0 });
+  checkNumber('acceptSessions', 'storeTimeout', storeTimeout, POSITIVE_DURATION);
   return {
     store,
+    storeTimeout,
     admission: checkAdmission('acceptSessions', config.admission),
     sessionTtl,
     maxSessions,
@@ -355,7 +369,8 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
       },
       expired: (session, error) => this.#registry.expire(session, error),
     });
-    const stored = settings.store ? { store: settings.store, ttl: settings.sessionTtl } : undefined;
+    const { store, sessionTtl: ttl, storeTimeout: timeout, scheduler } = settings;
+    const stored = store ? { store, ttl, timeout, scheduler } : undefined;
     this.#registry = new SessionRegistry<In, Out>(settings.scheduler, counters, sweep, settings.side, stored);
     this.#handshake = new Handshake<In, Out>(
       this.#registry,

@@ -1,10 +1,9 @@
-import type { SchedulerLike } from 'rxjs';
 import { describeError } from '../../internal/describe-value.js';
 import { askPromise, thenOrFail } from '../../internal/promise-like.js';
 import { SessionStoreError } from './errors.js';
 import { CommitDeadline, type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
-import type { CommitContext } from './session-side.js';
-import type { SessionChanges, SessionStore } from './store.js';
+import type { StoreSettings } from './session-registry.js';
+import type { SessionChanges } from './store.js';
 
 /** Where a bounded write's outcome goes (see `StoreWriter.#race`). */
 interface Outcomes {
@@ -15,18 +14,11 @@ interface Outcomes {
 }
 
 /**
- * Milliseconds a store's write may take before the session ends on this process with a
- * {@link SessionStoreError} (`'unavailable'`): a write that never settles would otherwise hold the
- * session's later frames, its `close()` and its server's drain forever. @internal
- */
-export const STORE_WRITE_TIMEOUT = 30_000;
-
-/**
  * What a server session writes to a {@link SessionStore}: its `SessionSide` tells it each frame, ack and
  * delivery as it would a client's journal, and each turn's `commit` writes them in one batch under
  * the session's epoch. The `SessionSide` writes a frame to the client only once its batch is stored
  * (write-ahead) and acks only what the store kept as received. A batch the store has not answered
- * within its timeout fails (see `#stalled`), on the side's scheduler.
+ * within its `timeout` fails (see `#stalled`), on the server's scheduler.
  * @internal
  */
 export class StoreWriter implements SessionJournal {
@@ -40,17 +32,15 @@ export class StoreWriter implements SessionJournal {
   #closed = false;
   /** The deadline of the write in flight, if any: an idle writer holds none. */
   #deadline: CommitDeadline | undefined;
-  readonly #store: SessionStore;
-  readonly #ttl: number;
+  /** The server's store, TTL, write timeout and scheduler: one object all its writers share. */
+  readonly #stored: StoreSettings;
 
   constructor(
-    store: SessionStore,
+    stored: StoreSettings,
     readonly id: string,
     public epoch: number,
-    ttl: number,
   ) {
-    this.#store = store;
-    this.#ttl = ttl;
+    this.#stored = stored;
   }
 
   restore(): JournalState | undefined {
@@ -103,14 +93,14 @@ export class StoreWriter implements SessionJournal {
   }
 
   /**
-   * Writes what was told since the last commit. Given the side's `context`, the write fails with
-   * `#stalled`'s error once it has not settled within the timeout by its scheduler.
+   * Writes what was told since the last commit. The write fails with `#stalled`'s error once it
+   * has not settled within the store's `timeout`.
    */
-  commit(context?: CommitContext): PromiseLike<void> {
+  commit(): PromiseLike<void> {
     const changes = this.#take();
     const write = this.#gate ? this.#gate.then(() => this.#write(changes)) : this.#write(changes);
     // A closed writer writes nothing: nothing to wait for.
-    return context && !this.#closed ? this.#within(write, changes, context) : write;
+    return this.#closed ? write : this.#within(write, changes);
   }
 
   /**
@@ -119,10 +109,10 @@ export class StoreWriter implements SessionJournal {
    * back at once when `write` does (a store in memory), as `write` itself would; the side calls
    * its `then` once, and the deadline starts then.
    */
-  #within(write: PromiseLike<void>, changes: SessionChanges, context: CommitContext): PromiseLike<void> {
+  #within(write: PromiseLike<void>, changes: SessionChanges): PromiseLike<void> {
     const bounded: PromiseLike<void> = {
       then: (ok, failed) => {
-        this.#race(write, context.scheduler, {
+        this.#race(write, {
           ok: () => ok?.(),
           failed: (error) => failed?.(error),
           stalled: () => this.#stalled(changes),
@@ -134,7 +124,7 @@ export class StoreWriter implements SessionJournal {
   }
 
   /** Arms the deadline, then hands on the first of `write`'s outcome and the deadline's. */
-  #race(write: PromiseLike<void>, scheduler: SchedulerLike, to: Outcomes): void {
+  #race(write: PromiseLike<void>, to: Outcomes): void {
     let open = true;
     const settle = (then: () => void) => {
       if (!open) return;
@@ -142,9 +132,8 @@ export class StoreWriter implements SessionJournal {
       this.#disarm();
       then();
     };
-    this.#deadline = new CommitDeadline(scheduler, STORE_WRITE_TIMEOUT, () =>
-      settle(() => to.failed(to.stalled())),
-    );
+    const { scheduler, timeout } = this.#stored;
+    this.#deadline = new CommitDeadline(scheduler, timeout, () => settle(() => to.failed(to.stalled())));
     thenOrFail(
       write,
       () => settle(to.ok),
@@ -164,7 +153,7 @@ export class StoreWriter implements SessionJournal {
    */
   #stalled(changes: SessionChanges): SessionStoreError {
     const cause = new SessionStoreError(
-      `the store did not answer a write within ${STORE_WRITE_TIMEOUT} ms; it may still apply it`,
+      `the store did not answer a write within ${this.#stored.timeout} ms (storeTimeout); it may still apply it`,
       { code: 'unavailable', session: this.id },
     );
     return this.#failure(cause, changes);
@@ -183,7 +172,8 @@ export class StoreWriter implements SessionJournal {
 
   #write(changes: SessionChanges): PromiseLike<void> {
     if (this.#closed) return Promise.resolve();
-    const write = () => this.#store.write(this.id, this.epoch, changes, this.#ttl);
+    const { store, ttl } = this.#stored;
+    const write = () => store.write(this.id, this.epoch, changes, ttl);
     return askPromise('SessionStore.write', write).then(undefined, (error: unknown) => {
       throw this.#failure(error, changes);
     });

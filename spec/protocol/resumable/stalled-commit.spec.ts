@@ -1,5 +1,5 @@
 // A journal's commit or a store's write that never settles. On the server, a write the store has
-// not answered within STORE_WRITE_TIMEOUT ends the session on this process with a
+// not answered within its storeTimeout ends the session on this process with a
 // SessionStoreError ('unavailable') naming the frames that never left, so that a close(), a drain
 // or the session's later frames do not wait forever; what the store answers later changes nothing.
 // On the client, unsubscribing while a commit hangs leaves nothing armed. All in virtual time.
@@ -22,7 +22,7 @@ import {
   type SessionStore,
 } from 'rx-lifeline';
 import { map, type Subscription } from 'rxjs';
-import { STORE_WRITE_TIMEOUT, StoreWriter } from '../../../lib/protocol/resumable/store-writer.js';
+import { StoreWriter } from '../../../lib/protocol/resumable/store-writer.js';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A memory store whose writes, once `stall()` was called, never answer until `answer()`. */
@@ -57,8 +57,17 @@ function client(pair: MemoryPair, log: string[], now: () => number): Subscriptio
   });
 }
 
+/** acceptSessions' default storeTimeout. */
+const STORE_WRITE_TIMEOUT = 30_000;
+
 describe('a store write that never settles', () => {
-  it('ends the session STORE_WRITE_TIMEOUT after it began, with a SessionStoreError naming what never left', () => {
+  for (const storeTimeout of [undefined, 5_000]) {
+    const timeout = storeTimeout ?? STORE_WRITE_TIMEOUT;
+    it(`ends the session ${timeout} ms (storeTimeout ${storeTimeout ?? 'by default'}) after it began, with a SessionStoreError naming what never left`, () =>
+      endsAtTheDeadline(storeTimeout, timeout));
+  }
+
+  function endsAtTheDeadline(storeTimeout: number | undefined, timeout: number) {
     const testScheduler = newTestScheduler();
     const log: string[] = [];
     const errors: unknown[] = [];
@@ -67,7 +76,8 @@ describe('a store write that never settles', () => {
       const pair = memory({ latency: 2 });
       const slow = stallingStore();
       let sessions = 0;
-      const server = acceptSessions<string>(pair.server, { store: slow.store }).subscribe((session) => {
+      const config = storeTimeout === undefined ? { store: slow.store } : { store: slow.store, storeTimeout };
+      const server = acceptSessions<string>(pair.server, config).subscribe((session) => {
         // The client resumes the session on this server once its copy ended: only the first is watched.
         if (sessions++ > 0) return void session.events$.subscribe({ error: () => undefined });
         session.events$.subscribe({
@@ -86,10 +96,10 @@ describe('a store write that never settles', () => {
         at(30, () => session.link.send('after'));
       });
       const sub = client(pair, log, now);
-      testScheduler.schedule(() => slow.answer(), STORE_WRITE_TIMEOUT + 100); // too late
-      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), STORE_WRITE_TIMEOUT + 200);
+      testScheduler.schedule(() => slow.answer(), timeout + 100); // too late
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), timeout + 200);
     });
-    expect(log).to.deep.equal(['12:got first', `${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`]);
+    expect(log).to.deep.equal(['12:got first', `${20 + timeout}:server ended SessionStoreError`]);
     const error = errors[0] as SessionStoreError;
     expect(SessionStoreError.is(error) && error.code).to.equal('unavailable');
     expect(error.unsent, 'the frame of the stalled write, and the one told since').to.deep.equal([
@@ -97,8 +107,19 @@ describe('a store write that never settles', () => {
       'after',
     ]);
     expect(error.message).to.match(
-      new RegExp(`did not answer a write within ${STORE_WRITE_TIMEOUT} ms.*2 frames taken here never left`),
+      new RegExp(
+        `did not answer a write within ${timeout} ms \\(storeTimeout\\).*2 frames taken here never left`,
+      ),
     );
+  }
+
+  it('refuses a storeTimeout that is not a positive duration, naming it', () => {
+    for (const storeTimeout of [0, -1, '30s', Infinity]) {
+      expect(() => acceptSessions(memory().server, { storeTimeout } as never), String(storeTimeout)).to.throw(
+        TypeError,
+        /^acceptSessions: storeTimeout must be a number > 0/,
+      );
+    }
   });
 
   it('ends a session its application closed while the write hangs, at the deadline instead of never', () => {
@@ -206,10 +227,11 @@ describe('StoreWriter', () => {
     const testScheduler = newTestScheduler();
     const outcomes: string[] = [];
     testScheduler.run(() => {
-      const writer = new StoreWriter(memorySessionStore(), 'a'.repeat(32), 1, 1_000);
+      const stored = { store: memorySessionStore(), ttl: 1_000, timeout: 1_000, scheduler: testScheduler };
+      const writer = new StoreWriter(stored, 'a'.repeat(32), 1);
       writer.sent(1, 'late');
       writer.close();
-      writer.commit({ scheduler: testScheduler }).then(
+      writer.commit().then(
         () => outcomes.push('written'),
         (error: unknown) => outcomes.push(`failed ${(error as Error).name}`),
       );
