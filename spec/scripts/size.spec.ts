@@ -50,8 +50,8 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 25_300,
-  clientMin: 76_450,
+  clientGzip: 24_850,
+  clientMin: 74_600,
   policyGzip: 3_900,
   policyMin: 10_700,
 };
