@@ -2,6 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import { askPromise } from '../../internal/promise-like.js';
 import type { SideOptions } from './session-side.js';
 import { SessionStoreError, type SessionExpiredError } from './errors.js';
+import { CommitDeadline } from './journal.js';
 import {
   Attachment,
   Session,
@@ -41,6 +42,8 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   #stopped = false;
   /** The server drained: sessions that end here live on in the store, for another process. */
   #handedOver = false;
+  /** The deadlines of expiries waiting for the store to remove their session: `stop` cancels them. */
+  readonly #removals = new Set<CommitDeadline>();
   /** Told of each session that ends (a drain waiting for it). */
   onEnded: ((session: Session<In, Out>) => void) | undefined;
   readonly #scheduler: SchedulerLike;
@@ -198,11 +201,21 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     const writer = session.stored;
     if (!writer || this.#stopped || this.#handedOver) return this.end(session, error);
     writer.close();
+    const { scheduler, timeout } = this.stored!;
+    const ended = (why: unknown) => {
+      if (!this.#removals.delete(deadline)) return;
+      deadline.cancel();
+      this.end(session, why, true);
+    };
+    // A store that does not answer within its timeout: the session ends expired all the same (the
+    // store forgets it by its TTL), instead of being held, and counted, for good.
+    const deadline = new CommitDeadline(scheduler, timeout, () => ended(error));
+    this.#removals.add(deadline);
     this.#remove(session, writer.epoch).then(
-      () => this.end(session, error, true),
+      () => ended(error),
       (cause: unknown) => {
         const fenced = SessionStoreError.is(cause) && cause.code === 'fenced';
-        this.end(session, fenced ? livesOn(session.id, error.idleFor, cause) : error, true);
+        ended(fenced ? livesOn(session.id, error.idleFor, cause) : error);
       },
     );
   }
@@ -241,6 +254,8 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#sweep.cancel();
+    for (const deadline of this.#removals) deadline.cancel();
+    this.#removals.clear();
     for (const session of [...this.#sessions.values()]) this.end(session, undefined);
     for (const connection of [...this.#unattached]) this.drop(connection);
     this.#sweep.clear();

@@ -180,7 +180,9 @@ export interface AcceptSessionsConfig<Out = unknown> {
    * then (a store that hangs) ends that session on this process with a {@link SessionStoreError}
    * (`'unavailable'`) whose `unsent` lists the frames of that write and those taken since, instead
    * of holding its later frames, its `close()` and a drain for good; its client resumes from what
-   * the store kept, on this process or another. Timed on `scheduler`. No effect without a `store`.
+   * the store kept, on this process or another. A session that expired ends (with
+   * {@link SessionExpiredError}) once the store removed it, or after this long without its answer.
+   * Timed on `scheduler`. No effect without a `store`.
    * @default 30_000
    */
   storeTimeout?: number;

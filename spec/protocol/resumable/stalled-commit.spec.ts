@@ -267,3 +267,52 @@ describe('a client journal whose commit never settles', () => {
     expect(testScheduler.now()).to.equal(100);
   });
 });
+
+describe('a store removal that never settles', () => {
+  /**
+   * A session whose client leaves at 50 ms expires after its 1 s TTL, and the server asks the store
+   * to remove it; `remove` answers (`'answers'`) or never does. Returns when and how it ended.
+   */
+  function expiry(remove: 'answers' | 'hangs', stopAt = 20_000) {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const pair = memory({ latency: 2 });
+      const base = memorySessionStore();
+      const store: SessionStore = {
+        create: (session) => base.create(session),
+        claim: (claim) => base.claim(claim),
+        write: (id, epoch, changes, ttl) => base.write(id, epoch, changes, ttl),
+        touch: (sessions, ttl) => base.touch(sessions, ttl),
+        remove: (id, epoch) =>
+          remove === 'answers' ? base.remove(id, epoch) : new Promise<void>(() => undefined),
+      };
+      const config = { store, sessionTtl: 1_000, storeTimeout: 5_000 };
+      const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
+        session.events$.subscribe({
+          error: (error: unknown) => log.push(`${now()}:ended ${(error as Error).name}`),
+          complete: () => log.push(`${now()}:ended`),
+        }),
+      );
+      const sub = client(pair, [], now);
+      testScheduler.schedule(() => sub.unsubscribe(), 50);
+      testScheduler.schedule(() => server.unsubscribe(), stopAt);
+    });
+    return { log, stoppedAt: testScheduler.now() };
+  }
+
+  it('ends the expired session storeTimeout after the store was asked, instead of holding it for good', () => {
+    const answered = expiry('answers').log;
+    expect(answered).to.have.length(1);
+    const [at, how] = answered[0]!.split(':');
+    expect(how).to.equal('ended SessionExpiredError');
+    expect(expiry('hangs').log).to.deep.equal([`${Number(at) + 5_000}:ended SessionExpiredError`]);
+  });
+
+  it('leaves no deadline armed when the server stops while the store is asked', () => {
+    const { log, stoppedAt } = expiry('hangs', 3_000);
+    expect(log, 'the server stopped first: the session ends with it').to.deep.equal(['3000:ended']);
+    expect(stoppedAt, 'nothing ran after the stop').to.equal(3_000);
+  });
+});
