@@ -57,6 +57,14 @@ function client(pair: MemoryPair, log: string[], now: () => number): Subscriptio
   });
 }
 
+/** Logs, at its virtual time, how a server session's `events$` ends: `server ended [error name]`. */
+function endOf(log: string[], now: () => number) {
+  return {
+    error: (error: unknown) => log.push(`${now()}:server ended ${(error as Error).name}`),
+    complete: () => log.push(`${now()}:server ended`),
+  };
+}
+
 /** acceptSessions' default storeTimeout. */
 const STORE_WRITE_TIMEOUT = 30_000;
 
@@ -137,8 +145,7 @@ describe('a store write that never settles', () => {
         // The client resumes the session on this server once its copy ended: only the first is watched.
         if (sessions++ > 0) return void session.events$.subscribe({ error: () => undefined });
         session.events$.subscribe({
-          error: (error: unknown) => log.push(`${now()}:server ended ${(error as Error).name}`),
-          complete: () => log.push(`${now()}:server ended`),
+          ...endOf(log, now),
         });
         const at = (time: number, act: () => void) => testScheduler.schedule(act, time - now());
         at(20, () => (slow.stall(), session.link.send('last')));
@@ -173,8 +180,7 @@ describe('a store write that never settles', () => {
         (session) => {
           link = session.link;
           session.events$.subscribe({
-            error: (error: unknown) => log.push(`${now()}:server ended ${(error as Error).name}`),
-            complete: () => log.push(`${now()}:server ended`),
+            ...endOf(log, now),
           });
         },
       );
@@ -206,8 +212,7 @@ describe('a store write that never settles', () => {
       slow = stallingStore();
       const server = acceptSessions<string>(pair.server, { store: slow.store }).subscribe((session) => {
         session.events$.subscribe({
-          error: (error: unknown) => log.push(`${now()}:server ended ${(error as Error).name}`),
-          complete: () => log.push(`${now()}:server ended`),
+          ...endOf(log, now),
         });
         testScheduler.schedule(() => (slow!.stall(), session.link.send('last')), 20);
       });
@@ -291,8 +296,7 @@ describe('a store removal that never settles', () => {
       const config = { store, sessionTtl: 1_000, storeTimeout: 5_000 };
       const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
         session.events$.subscribe({
-          error: (error: unknown) => log.push(`${now()}:ended ${(error as Error).name}`),
-          complete: () => log.push(`${now()}:ended`),
+          ...endOf(log, now),
         }),
       );
       const sub = client(pair, [], now);
@@ -306,13 +310,13 @@ describe('a store removal that never settles', () => {
     const answered = expiry('answers').log;
     expect(answered).to.have.length(1);
     const [at, how] = answered[0]!.split(':');
-    expect(how).to.equal('ended SessionExpiredError');
-    expect(expiry('hangs').log).to.deep.equal([`${Number(at) + 5_000}:ended SessionExpiredError`]);
+    expect(how).to.equal('server ended SessionExpiredError');
+    expect(expiry('hangs').log).to.deep.equal([`${Number(at) + 5_000}:server ended SessionExpiredError`]);
   });
 
   it('leaves no deadline armed when the server stops while the store is asked', () => {
     const { log, stoppedAt } = expiry('hangs', 3_000);
-    expect(log, 'the server stopped first: the session ends with it').to.deep.equal(['3000:ended']);
+    expect(log, 'the server stopped first: the session ends with it').to.deep.equal(['3000:server ended']);
     expect(stoppedAt, 'nothing ran after the stop').to.equal(3_000);
   });
 });
