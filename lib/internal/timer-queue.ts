@@ -189,3 +189,29 @@ export function timerQueueOf(scheduler: SchedulerLike): TimerQueue {
   }
   return queue;
 }
+
+/**
+ * A one-off deadline on the scheduler's shared timer queue (no action of its own): `fire` runs
+ * once `ms` have passed by `scheduler`, unless cancelled first. What bounds a wait on a store or
+ * a journal (a write, a removal, an IndexedDB transaction).
+ * @internal
+ */
+export class Deadline implements TimerEntry {
+  due = Infinity;
+  slot = -1;
+  order = 0;
+  readonly #timers: TimerQueue;
+
+  constructor(
+    scheduler: SchedulerLike,
+    ms: number,
+    readonly fire: () => void,
+  ) {
+    this.#timers = timerQueueOf(scheduler);
+    this.#timers.set(this, scheduler.now() + ms);
+  }
+
+  cancel(): void {
+    this.#timers.remove(this);
+  }
+}

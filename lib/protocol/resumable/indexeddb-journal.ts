@@ -29,7 +29,8 @@ import {
   type StoredFrame,
   type StoredLastAcked,
 } from './idb-store.js';
-import { CommitDeadline, type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
+import { Deadline } from '../../internal/timer-queue.js';
+import { type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
 import { IndexedDbJournalError, JournalFullError, JournalHeldError } from './journal-errors.js';
 import { lockTab, type TabLock } from './tab-lock.js';
 
@@ -332,7 +333,7 @@ class IdbJournal implements IndexedDbSessionJournal {
   /** The newest commit's transaction, until it settles. */
   #inFlight: Promise<void> | undefined;
   /** The deadline of the transaction a commit waits for (see `commitTimeout`). */
-  #deadline: CommitDeadline | undefined;
+  #deadline: Deadline | undefined;
   /** Frames written by the transactions in flight: what a deadline that passes says may be lost. */
   #unsettledFrames = 0;
   /** Why every call is refused now: closed, taken over, or IndexedDB failed. */
@@ -460,7 +461,7 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.#deadline?.cancel();
     const { commitTimeout, scheduler } = this.#config;
     const frames = this.#unsettledFrames;
-    const deadline = new CommitDeadline(scheduler, commitTimeout, () =>
+    const deadline = new Deadline(scheduler, commitTimeout, () =>
       this.#broken(
         'write',
         new Error(

@@ -6,9 +6,8 @@
  * @packageDocumentation
  */
 
-import type { Observable, SchedulerLike } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { isLayerOwnFrame } from '../../internal/layer-own-frame.js';
-import { timerQueueOf, type TimerEntry, type TimerQueue } from '../../internal/timer-queue.js';
 
 /**
  * One unacknowledged outbound frame, as a {@link SessionJournal} holds it.
@@ -202,30 +201,4 @@ function empty() {
     frames: [] as JournalFrame[],
     lastAcked: undefined as JournalFrame | undefined,
   };
-}
-
-/**
- * The deadline of one commit in flight, for a journal of this library that bounds its commits (a
- * server's store writer, the IndexedDB journal): `fire` runs once `ms` have passed by `scheduler`,
- * unless cancelled first. An entry of the scheduler's shared timer queue: no action of its own.
- * @internal
- */
-export class CommitDeadline implements TimerEntry {
-  due = Infinity;
-  slot = -1;
-  order = 0;
-  readonly #timers: TimerQueue;
-
-  constructor(
-    scheduler: SchedulerLike,
-    ms: number,
-    readonly fire: () => void,
-  ) {
-    this.#timers = timerQueueOf(scheduler);
-    this.#timers.set(this, scheduler.now() + ms);
-  }
-
-  cancel(): void {
-    this.#timers.remove(this);
-  }
 }

@@ -2,7 +2,7 @@ import type { SchedulerLike } from 'rxjs';
 import { askPromise } from '../../internal/promise-like.js';
 import type { SideOptions } from './session-side.js';
 import { SessionStoreError, type SessionExpiredError } from './errors.js';
-import { CommitDeadline } from './journal.js';
+import { Deadline } from '../../internal/timer-queue.js';
 import {
   Attachment,
   Session,
@@ -43,7 +43,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
   /** The server drained: sessions that end here live on in the store, for another process. */
   #handedOver = false;
   /** The deadlines of expiries waiting for the store to remove their session: `stop` cancels them. */
-  readonly #removals = new Set<CommitDeadline>();
+  readonly #removals = new Set<Deadline>();
   /** Told of each session that ends (a drain waiting for it). */
   onEnded: ((session: Session<In, Out>) => void) | undefined;
   readonly #scheduler: SchedulerLike;
@@ -209,7 +209,7 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     };
     // A store that does not answer within its timeout: the session ends expired all the same (the
     // store forgets it by its TTL), instead of being held, and counted, for good.
-    const deadline = new CommitDeadline(scheduler, timeout, () => ended(error));
+    const deadline = new Deadline(scheduler, timeout, () => ended(error));
     this.#removals.add(deadline);
     this.#remove(session, writer.epoch).then(
       () => ended(error),

@@ -1,7 +1,8 @@
 import { describeError } from '../../internal/describe-value.js';
 import { askPromise, thenOrFail } from '../../internal/promise-like.js';
 import { SessionStoreError } from './errors.js';
-import { CommitDeadline, type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
+import { Deadline } from '../../internal/timer-queue.js';
+import { type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
 import type { StoreSettings } from './session-registry.js';
 import type { SessionChanges } from './store.js';
 
@@ -31,7 +32,7 @@ export class StoreWriter implements SessionJournal {
   #openGate: (() => void) | undefined;
   #closed = false;
   /** The deadline of the write in flight, if any: an idle writer holds none. */
-  #deadline: CommitDeadline | undefined;
+  #deadline: Deadline | undefined;
   /** The server's store, TTL, write timeout and scheduler: one object all its writers share. */
   readonly #stored: StoreSettings;
 
@@ -133,7 +134,7 @@ export class StoreWriter implements SessionJournal {
       then();
     };
     const { scheduler, timeout } = this.#stored;
-    this.#deadline = new CommitDeadline(scheduler, timeout, () => settle(() => to.failed(to.stalled())));
+    this.#deadline = new Deadline(scheduler, timeout, () => settle(() => to.failed(to.stalled())));
     thenOrFail(
       write,
       () => settle(to.ok),
