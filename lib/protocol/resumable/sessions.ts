@@ -181,8 +181,9 @@ export interface AcceptSessionsConfig<Out = unknown> {
    * (`'unavailable'`) whose `unsent` lists the frames of that write and those taken since, instead
    * of holding its later frames, its `close()` and a drain for good; its client resumes from what
    * the store kept, on this process or another. A session that expired ends (with
-   * {@link SessionExpiredError}) once the store removed it, or after this long without its answer.
-   * Timed on `scheduler`. No effect without a `store`.
+   * {@link SessionExpiredError}) once the store removed it, or after this long without its answer;
+   * the keep-alive of attached sessions (a touch, a third of `sessionTtl` apart) is sent again only
+   * once the last one was answered or is this old. Timed on `scheduler`. No effect without a `store`.
    * @default 30_000
    */
   storeTimeout?: number;
@@ -431,22 +432,29 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
    * `sessionTtl` after it lost its connection, or after this process died.
    */
   #keepAttached(): Subscription | undefined {
-    const { store, sessionTtl, scheduler } = this.#settings;
+    const { store, sessionTtl, storeTimeout, scheduler } = this.#settings;
     if (!store) return undefined;
     const registry = this.#registry;
+    // When the touch still unanswered was sent: one at a time, so a store that hangs is not sent
+    // one more list of every attached session each round; after `storeTimeout` it counts as lost.
+    let asked: number | undefined;
     return scheduler.schedule(function (this: SchedulerAction<unknown>) {
+      this.schedule(undefined, sessionTtl / 3);
+      const now = scheduler.now();
+      if (asked !== undefined && now - asked < storeTimeout) return;
       const attached: { id: string; epoch: number }[] = [];
       for (const session of registry.all()) {
         if (session.connection && session.stored)
           attached.push({ id: session.id, epoch: session.stored.epoch });
       }
-      if (attached.length > 0) {
-        askPromise('SessionStore.touch', () => store.touch(attached, sessionTtl)).then(undefined, () => {
-          // Unreachable: the next touch, or a write, tries again; a store that stays down ends
-          // each session at its next write.
-        });
-      }
-      this.schedule(undefined, sessionTtl / 3);
+      if (attached.length === 0) return;
+      const sent = (asked = now);
+      const answered = () => {
+        // Unreachable: the next touch, or a write, tries again; a store that stays down ends
+        // each session at its next write.
+        if (asked === sent) asked = undefined;
+      };
+      askPromise('SessionStore.touch', () => store.touch(attached, sessionTtl)).then(answered, answered);
     }, sessionTtl / 3);
   }
 

@@ -320,3 +320,42 @@ describe('a store removal that never settles', () => {
     expect(stoppedAt, 'nothing ran after the stop').to.equal(3_000);
   });
 });
+
+describe('a store touch that never settles', () => {
+  /** When a store whose touches answer or hang is asked to touch, over 14 s of one attached session. */
+  function touches(touch: 'answers' | 'hangs'): number[] {
+    const testScheduler = newTestScheduler();
+    const at: number[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const base = memorySessionStore();
+      const store: SessionStore = {
+        create: (session) => base.create(session),
+        claim: (claim) => base.claim(claim),
+        write: (id, epoch, changes, ttl) => base.write(id, epoch, changes, ttl),
+        touch: (sessions, ttl) => {
+          at.push(testScheduler.now());
+          return touch === 'answers' ? base.touch(sessions, ttl) : new Promise<void>(() => undefined);
+        },
+        remove: (id, epoch) => base.remove(id, epoch),
+      };
+      const config = { store, sessionTtl: 3_000, storeTimeout: 5_000 };
+      const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
+        session.events$.subscribe({ error: () => undefined }),
+      );
+      const sub = client(pair, [], () => testScheduler.now());
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 14_500);
+    });
+    return at;
+  }
+
+  it('asks once a third of the TTL while the store answers', () => {
+    expect(touches('answers')).to.deep.equal([
+      1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000, 10_000, 11_000, 12_000, 13_000, 14_000,
+    ]);
+  });
+
+  it('asks again only once the unanswered one is storeTimeout old, so a hung store is not sent a list each round', () => {
+    expect(touches('hangs')).to.deep.equal([1_000, 6_000, 11_000]);
+  });
+});
