@@ -203,6 +203,37 @@ describe('acceptSessions', () => {
       expect(stats!().refused['unknown-session']).to.equal(3);
       expect(stats!().closed.tooManyRefusals).to.equal(1);
     });
+
+    it('closes each silent connection at its own deadline, a later one after an earlier one', () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, { handshakeTimeout: 30 }).stats;
+        // Accepted at 1 and 11: closed at 31 and 41, which the clients hear at 32 and 42.
+        const silent = (time: number) => timer(time).pipe(mergeMap(() => peer(pair, () => undefined)));
+        // prettier-ignore
+        expectObservable(silent(0)).toBe('-c 30ms |', { c: 'c' });
+        // prettier-ignore
+        expectObservable(silent(10)).toBe('11ms c 30ms |', { c: 'c' });
+      });
+      expect(stats!().closed.handshakeTimeout).to.equal(2);
+      expect(stats!().connections).to.equal(0);
+    });
+
+    it('is not counted as passed for a connection that ended before it', () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, { handshakeTimeout: 30 }).stats;
+        // The client leaves at 10, its deadline (31) still ahead.
+        // prettier-ignore
+        expectObservable(peer(pair, () => undefined), '^ 10ms !').toBe('-c', { c: 'c' });
+        at(testScheduler, 50, () => expect(stats!().connections).to.equal(0));
+      });
+      expect(stats!().closed.handshakeTimeout).to.equal(0);
+    });
   });
 
   it("counts its server's refused connections and connections that failed unheard in stats$", () => {
@@ -519,6 +550,27 @@ describe('acceptSessions', () => {
         overloaded: 0,
         locked: 2,
         store: 0,
+      });
+    });
+
+    it('a lockout ends badTokenLockout after the wrong guess, to the millisecond', () => {
+      const testScheduler = newTestScheduler();
+      const welcomes: Welcome[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        serve(pair, { badTokenLockout: 100, sessionTtl: 1_000 });
+        // prettier-ignore
+        expectObservable(peer(pair, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+        const guess = (time: number, token: () => string) =>
+          timer(time).pipe(mergeMap(() => peer(pair, (send) => send(hello(welcomes[0]!.session, token())))));
+        // The wrong guess sent at 20 locks the session for 100 ms: the right token sent 1 ms before
+        // the end is refused unchecked, the one sent at the end resumes.
+        // prettier-ignore
+        expectObservable(guess(20, () => ZEROS), '^ 200ms !').toBe('21ms c-b');
+        // prettier-ignore
+        expectObservable(guess(119, () => welcomes[0]!.token), '^ 200ms !').toBe('120ms c-(o|)');
+        // prettier-ignore
+        expectObservable(guess(120, () => welcomes[0]!.token), '^ 200ms !').toBe('121ms c-w');
       });
     });
   });
