@@ -3,8 +3,10 @@ import fc from 'fast-check';
 import {
   acceptSessions,
   memory,
+  memorySessionStore,
   ProtocolError,
   ServerCapacityError,
+  SessionExpiredError,
   type AcceptSessionsConfig,
   type Link,
   type MemoryPair,
@@ -505,6 +507,67 @@ describe('acceptSessions', () => {
     );
   });
 
+  it('resumes a session it holds even when it holds maxSessions, with a store', () => {
+    const testScheduler = newTestScheduler();
+    let stats: (() => SessionServerStats) | undefined;
+    const welcomes: Welcome[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const server = serve(pair, { store: memorySessionStore(), maxSessions: 1, sessionTtl: 1_000 });
+      stats = server.stats;
+      // With a store, it touches its sessions on a timer: it is stopped once the clients are done.
+      at(testScheduler, 50, () => server.stop());
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+      const resume = timer(20).pipe(
+        mergeMap(() => peer(pair, (send) => send(hello(welcomes[0]!.session, welcomes[0]!.token)))),
+      );
+      // prettier-ignore
+      expectObservable(resume, '^ 40ms !').toBe('21ms c-w');
+      // A new session is refused: the one held is all it may hold.
+      const fresh = timer(30).pipe(mergeMap(() => peer(pair, (send) => send(hello()))));
+      // prettier-ignore
+      expectObservable(fresh, '^ 40ms !').toBe('31ms c-(o|)');
+    });
+    expect(stats!().refused.overloaded).to.equal(1);
+  });
+
+  it('ends a session its client left sessionTtl later, with a SessionExpiredError saying how long it waited', () => {
+    const testScheduler = newTestScheduler();
+    const ended: unknown[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      serve(pair, { sessionTtl: 100 }, (session) =>
+        session.events$.subscribe({ error: (error: unknown) => ended.push([testScheduler.now(), error]) }),
+      );
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello())), '^ 10ms !').toBe('-c-w', { c: 'c', w: 'w' });
+    });
+    // The server heard the client leave at 12: expired at 112.
+    expect(ended).to.have.length(1);
+    const [at, error] = ended[0] as [number, SessionExpiredError];
+    expect(at).to.equal(112);
+    expect(SessionExpiredError.is(error) && error.idleFor).to.equal(100);
+    expect(error.message).to.match(/expired after 100 ms without a connection/);
+  });
+
+  it('takes a data frame numbered 0 for a protocol error: frames count from 1', () => {
+    const testScheduler = newTestScheduler();
+    let stats: (() => SessionServerStats) | undefined;
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      stats = serve(pair, {}).stats;
+      const bad = peer(pair, (send) => {
+        send(hello());
+        testScheduler.schedule(() => send([0, 0, 'x']), 5);
+      });
+      // Sent at 6, it reaches the server at 7, which closes the connection: the client hears it at 8.
+      // prettier-ignore
+      expectObservable(bad, '^ 20ms !').toBe('-c-w 4ms |', { c: 'c', w: 'w' });
+    });
+    expect(stats!().closed.protocolError).to.equal(1);
+  });
+
   describe('token guesses', () => {
     it('a wrong token locks its session for badTokenLockout: hellos for it, from any connection, are refused unchecked', () => {
       const testScheduler = newTestScheduler();
@@ -572,6 +635,35 @@ describe('acceptSessions', () => {
         // prettier-ignore
         expectObservable(guess(120, () => welcomes[0]!.token), '^ 200ms !').toBe('121ms c-w');
       });
+    });
+
+    it('a resume whose welcome was lost can be made again with the token it proved, once', () => {
+      const testScheduler = newTestScheduler();
+      const welcomes: Welcome[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        serve(pair, { sessionTtl: 1_000 });
+        const first = () => welcomes[0]!;
+        // prettier-ignore
+        expectObservable(peer(pair, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+        const resume = (time: number) =>
+          timer(time).pipe(
+            mergeMap(() =>
+              peer(
+                pair,
+                (send) => send(hello(first().session, first().token)),
+                (w) => welcomes.push(w),
+              ),
+            ),
+          );
+        // Resumed at 20 with the first token; its welcome (a new token) never used: the client
+        // that missed it comes again at 40 with the token it had, and is welcomed.
+        // prettier-ignore
+        expectObservable(resume(20), '^ 30ms !').toBe('21ms c-w');
+        // prettier-ignore
+        expectObservable(resume(40), '^ 60ms !').toBe('41ms c-w');
+      });
+      expect(welcomes.map((w) => w.session)).to.deep.equal(Array(3).fill(welcomes[0]!.session));
     });
   });
 

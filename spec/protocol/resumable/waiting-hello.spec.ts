@@ -91,6 +91,18 @@ describe('acceptSessions: a connection whose hello waits for the store', () => {
     expect(run.stats()).to.include({ connections: 1, handshaking: 0, sessions: 1 });
     run.stop();
   });
+  it('holds 64 frames meanwhile; a 65th is a protocol error that closes the connection', () => {
+    const slow = slowCreateStore();
+    const run = oneStoredConnection(slow.store);
+    run.connection.next({ type: 'frame', frame: NEW_HELLO });
+    for (let seq = 1; seq <= 64; seq++) run.connection.next({ type: 'frame', frame: [DATA, seq, seq] });
+    expect(run.stats().closed.protocolError, '64 held').to.equal(0);
+    expect(run.stats().connections).to.equal(1);
+    run.connection.next({ type: 'frame', frame: [DATA, 65, 65] });
+    expect(run.stats().closed.protocolError, 'the 65th').to.equal(1);
+    expect(run.stats().connections).to.equal(0);
+    run.stop();
+  });
 });
 
 describe('acceptSessions: the events$ of a session', () => {
