@@ -105,6 +105,58 @@ describe('acceptSessions: a connection whose hello waits for the store', () => {
   });
 });
 
+describe('acceptSessions: a resume whose connection ends while the store is asked', () => {
+  it("lets the session's writes go on once the store answers", async () => {
+    const store = memorySessionStore();
+    const claims: (() => void)[] = [];
+    const written: unknown[] = [];
+    const slow: SessionStore = {
+      create: (session) => store.create(session),
+      // The store is slow to answer, and then refuses the token: the session stays as it was.
+      claim: () => new Promise((resolve) => claims.push(() => resolve({ status: 'bad-token' }))),
+      write: (id, epoch, changes, ttl) => {
+        written.push(...changes.frames.map((entry) => entry.frame));
+        return store.write(id, epoch, changes, ttl);
+      },
+      touch: (sessions, ttl) => store.touch(sessions, ttl),
+      remove: (id, epoch) => store.remove(id, epoch),
+    };
+    const server$ = new Subject<{
+      readonly type: 'connection';
+      readonly connection: Observable<TransportEvent>;
+    }>();
+    const sessions: ServerSession[] = [];
+    const running = acceptSessions(server$, { store: slow, scheduler: new VirtualTimeScheduler() }).subscribe(
+      (session) => {
+        sessions.push(session);
+        session.events$.subscribe({ error: () => undefined });
+      },
+    );
+    const connect = () => {
+      const connection = new Subject<TransportEvent>();
+      const link = new RecordingLink();
+      server$.next({ type: 'connection', connection });
+      connection.next({ type: 'connected', link });
+      return { connection, link };
+    };
+    const first = connect();
+    first.connection.next({ type: 'frame', frame: NEW_HELLO });
+    await settle();
+    const { session, token } = (first.link.sent[0] as [number, { session: string; token: string }])[1];
+    first.connection.complete();
+    const second = connect();
+    second.connection.next({ type: 'frame', frame: [HELLO, { v: [1, 1], session, token, received: 0 }] });
+    expect(claims, 'the claim waits for the store').to.have.length(1);
+    second.connection.complete();
+    claims[0]!();
+    await settle();
+    sessions[0]!.link.send('after');
+    await settle();
+    expect(written).to.deep.equal(['after']);
+    running.unsubscribe();
+  });
+});
+
 describe('acceptSessions: the events$ of a session', () => {
   it('can be subscribed only once, also once the session ended', () => {
     const server$ = new Subject<{
