@@ -42,6 +42,30 @@ describe('IntervalFlush (the timer of fsync per interval)', () => {
     });
   });
 
+  it('keeps one timer: a write while it is armed does not arm another', () => {
+    const testScheduler = newTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const flushes = new Subject<number>();
+      const flush = new IntervalFlush(5, () => flushes.next(testScheduler.now()), testScheduler);
+      // Writes at 0 and 3: one flush at 5. The write at 6 is flushed at 11, not by a timer of the one at 3.
+      for (const at of [0, 3, 6]) testScheduler.schedule(() => flush.wrote(), at);
+      testScheduler.schedule(() => flush.dispose(), 30);
+      expectObservable(flushes).toBe('5ms a 5ms b', { a: 5, b: 11 });
+    });
+  });
+
+  it('flushes on demand only what is unflushed: nothing after its timer flushed', () => {
+    let flushes = 0;
+    const testScheduler = newTestScheduler();
+    testScheduler.run(() => {
+      const flush = new IntervalFlush(5, () => flushes++, testScheduler);
+      flush.wrote();
+      testScheduler.schedule(() => flush.flushNow(), 8);
+      testScheduler.schedule(() => flush.dispose(), 9);
+    });
+    expect(flushes, 'the timer flushed at 5; the close at 8 had nothing to flush').to.equal(1);
+  });
+
   it('flushes at once when the scheduler runs a due action inside schedule(), and arms nothing', () => {
     let flushes = 0;
     const immediate: SchedulerLike = {

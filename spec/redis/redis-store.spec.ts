@@ -29,6 +29,58 @@ describe('redisSessionStore on a real redis-server', function () {
     expect(await server.redis.hget(`keys:{${id}}:s`, 'tok')).to.not.equal('a'.repeat(32));
   });
 
+  it('rounds a TTL of a fraction of a millisecond up, as Redis wants whole ones', async () => {
+    const store = redisSessionStore(server.redis, { prefix: 'fraction:' });
+    const id = '3'.repeat(32);
+    await store.create({ id, token: 'a'.repeat(32), identity: undefined, ttl: 5_000 });
+    await store.write(id, 1, { frames: [{ seq: 1, frame: 'x' }] }, 2_500.5);
+    for (const key of [`fraction:{${id}}:s`, `fraction:{${id}}:log`]) {
+      expect(await server.redis.pttl(key), key).to.be.within(1, 2_501);
+    }
+  });
+
+  it("touch extends the TTL of a session at the epoch given, and of no other epoch's", async () => {
+    const store = redisSessionStore(server.redis, { prefix: 'touch:' });
+    const [current, stale] = ['7', '8'].map((digit) => digit.repeat(32)) as [string, string];
+    for (const id of [current, stale]) {
+      await store.create({ id, token: 'a'.repeat(32), identity: undefined, ttl: 5_000 });
+      await store.write(id, 1, { frames: [{ seq: 1, frame: 'x' }] }, 5_000);
+    }
+    await store.touch(
+      [
+        { id: current, epoch: 1 },
+        { id: stale, epoch: 2 },
+      ],
+      60_000,
+    );
+    expect(await server.redis.pttl(`touch:{${current}}:s`)).to.be.above(5_000);
+    expect(await server.redis.pttl(`touch:{${current}}:log`)).to.be.above(5_000);
+    expect(await server.redis.pttl(`touch:{${stale}}:s`)).to.be.within(1, 5_000);
+  });
+
+  it('says a claim by the process that held the epoch before was held, and one by another process was not', async () => {
+    const store = redisSessionStore(server.redis, { prefix: 'held:' });
+    const id = '9'.repeat(32);
+    await store.create({ id, token: 'a'.repeat(32), identity: undefined, ttl: 60_000 });
+    const claim = (token: string, nextToken: string, heldEpoch?: number) =>
+      store.claim({
+        id,
+        token,
+        nextToken,
+        received: 0,
+        lockout: 0,
+        ttl: 60_000,
+        ...(heldEpoch === undefined ? {} : { heldEpoch }),
+      });
+    const byHolder = await claim('a'.repeat(32), 'b'.repeat(32), 1);
+    expect(byHolder.status === 'claimed' && [byHolder.session.epoch, byHolder.held]).to.deep.equal([2, true]);
+    const byAnother = await claim('b'.repeat(32), 'c'.repeat(32));
+    expect(byAnother.status === 'claimed' && [byAnother.session.epoch, byAnother.held]).to.deep.equal([
+      3,
+      false,
+    ]);
+  });
+
   it('sends a script Redis forgot (SCRIPT FLUSH) whole again, and every call waiting on it goes through', async () => {
     const store = redisSessionStore(server.redis, { prefix: 'flush:' });
     const ids = ['5', '6'].map((digit) => digit.repeat(32));

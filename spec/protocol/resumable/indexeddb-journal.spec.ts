@@ -453,6 +453,108 @@ describe('indexedDbJournal', () => {
       expect(result.laterIsIt, 'every later call throws it').to.equal(true);
     });
 
+    it('times commitTimeout (30 s by default) on its scheduler, from the frames since the last commit that completed, and leaves nothing armed', async () => {
+      const result = await page.evaluate(async () => {
+        const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
+        /** A scheduler in virtual time, moved by hand: `advance(to)` runs what is due by then. */
+        let now = 0;
+        const queue: { at: number; work: () => void; closed: boolean }[] = [];
+        const scheduler = {
+          now: () => now,
+          schedule(work: () => void, delay = 0) {
+            const entry = { at: now + delay, work, closed: false };
+            queue.push(entry);
+            return {
+              get closed() {
+                return entry.closed;
+              },
+              unsubscribe: () => void (entry.closed = true),
+            };
+          },
+        };
+        const armed = () => queue.some((entry) => !entry.closed);
+        const advance = (to: number) => {
+          for (;;) {
+            const due = queue
+              .filter((entry) => !entry.closed && entry.at <= to)
+              .sort((a, b) => a.at - b.at)[0];
+            if (!due) break;
+            due.closed = true;
+            now = due.at;
+            due.work();
+          }
+          now = to;
+        };
+        const journal = await indexedDbJournal('bounded', { scheduler: scheduler as never });
+        const failures: string[] = [];
+        journal.failure$.subscribe((failure) => failures.push(failure.message));
+        journal.sent(1, 'kept');
+        await journal.commit();
+        const armedAfterACommit = armed();
+        // Another connection holds the database: the next commit's transaction waits.
+        const other = await new Promise<IDBDatabase>((resolve, reject) => {
+          const request = indexedDB.open('rx-lifeline-journal:bounded');
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        let holding = true;
+        const held = other.transaction(['meta', 'frames'], 'readwrite');
+        const spin = () => {
+          if (holding) held.objectStore('meta').get('spin').onsuccess = spin;
+        };
+        spin();
+        journal.sent(2, 'a');
+        journal.sent(3, 'b');
+        void journal.commit()?.catch(() => undefined);
+        advance(29_999);
+        const failedBefore = failures.length;
+        advance(30_000);
+        const failedAt = failures.slice();
+        const armedAfterFailing = armed();
+        holding = false;
+        other.close();
+        // A journal closed with a commit in flight leaves no deadline behind either.
+        const second = await indexedDbJournal('bounded-close', { scheduler: scheduler as never });
+        second.sent(1, 'x');
+        const committing = second.commit();
+        const armedWhileCommitting = armed();
+        const closing = second.close();
+        const armedAfterClose = armed();
+        await Promise.all([committing, closing]);
+        // Nor one that fails otherwise (another page deletes its database) with a commit in flight.
+        const third = await indexedDbJournal('bounded-deleted', { scheduler: scheduler as never });
+        third.sent(1, 'y');
+        void third.commit()?.catch(() => undefined);
+        const deleted = new Promise<void>((resolve) => {
+          indexedDB.deleteDatabase('rx-lifeline-journal:bounded-deleted').onsuccess = () => resolve();
+        });
+        const thirdFailed = await new Promise<unknown>((resolve) => third.failure$.subscribe(resolve));
+        const armedAfterOtherFailure = armed();
+        await deleted;
+        return {
+          armedAfterACommit,
+          failedBefore,
+          failedAt,
+          armedAfterFailing,
+          armedWhileCommitting,
+          armedAfterClose,
+          thirdFailed: thirdFailed !== undefined,
+          armedAfterOtherFailure,
+        };
+      });
+      expect(result.armedAfterACommit, 'a commit that completed disarms its deadline').to.equal(false);
+      expect(result.failedBefore, 'not failed 1 ms before the deadline').to.equal(0);
+      expect(result.failedAt).to.have.length(1);
+      expect(result.failedAt[0]).to.match(
+        /within 30000 ms \(commitTimeout\): the 2 frames written since the last one that did/,
+      );
+      expect(result.armedAfterFailing, 'a failed journal keeps no deadline').to.equal(false);
+      expect(result.armedWhileCommitting, 'a commit in flight is bounded').to.equal(true);
+      expect(result.armedAfterClose, 'a closed journal keeps no deadline').to.equal(false);
+      expect(result.thirdFailed).to.equal(true);
+      expect(result.armedAfterOtherFailure, 'a journal failed otherwise keeps no deadline').to.equal(false);
+    });
+
     it('a tab taken over fails its idle stream at once, typed, with no call to its journal; the other tab resumes', async () => {
       // The first tab: a live session, then idle (nothing sent or received).
       await page.evaluate(async () => {

@@ -3,8 +3,10 @@ import fc from 'fast-check';
 import {
   acceptSessions,
   memory,
+  memorySessionStore,
   ProtocolError,
   ServerCapacityError,
+  SessionExpiredError,
   type AcceptSessionsConfig,
   type Link,
   type MemoryPair,
@@ -202,6 +204,37 @@ describe('acceptSessions', () => {
       });
       expect(stats!().refused['unknown-session']).to.equal(3);
       expect(stats!().closed.tooManyRefusals).to.equal(1);
+    });
+
+    it('closes each silent connection at its own deadline, a later one after an earlier one', () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, { handshakeTimeout: 30 }).stats;
+        // Accepted at 1 and 11: closed at 31 and 41, which the clients hear at 32 and 42.
+        const silent = (time: number) => timer(time).pipe(mergeMap(() => peer(pair, () => undefined)));
+        // prettier-ignore
+        expectObservable(silent(0)).toBe('-c 30ms |', { c: 'c' });
+        // prettier-ignore
+        expectObservable(silent(10)).toBe('11ms c 30ms |', { c: 'c' });
+      });
+      expect(stats!().closed.handshakeTimeout).to.equal(2);
+      expect(stats!().connections).to.equal(0);
+    });
+
+    it('is not counted as passed for a connection that ended before it', () => {
+      const testScheduler = newTestScheduler();
+      let stats: (() => SessionServerStats) | undefined;
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        stats = serve(pair, { handshakeTimeout: 30 }).stats;
+        // The client leaves at 10, its deadline (31) still ahead.
+        // prettier-ignore
+        expectObservable(peer(pair, () => undefined), '^ 10ms !').toBe('-c', { c: 'c' });
+        at(testScheduler, 50, () => expect(stats!().connections).to.equal(0));
+      });
+      expect(stats!().closed.handshakeTimeout).to.equal(0);
     });
   });
 
@@ -478,6 +511,67 @@ describe('acceptSessions', () => {
     );
   });
 
+  it('resumes a session it holds even when it holds maxSessions, with a store', () => {
+    const testScheduler = newTestScheduler();
+    let stats: (() => SessionServerStats) | undefined;
+    const welcomes: Welcome[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      const server = serve(pair, { store: memorySessionStore(), maxSessions: 1, sessionTtl: 1_000 });
+      stats = server.stats;
+      // With a store, it touches its sessions on a timer: it is stopped once the clients are done.
+      at(testScheduler, 50, () => server.stop());
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+      const resume = timer(20).pipe(
+        mergeMap(() => peer(pair, (send) => send(hello(welcomes[0]!.session, welcomes[0]!.token)))),
+      );
+      // prettier-ignore
+      expectObservable(resume, '^ 40ms !').toBe('21ms c-w');
+      // A new session is refused: the one held is all it may hold.
+      const fresh = timer(30).pipe(mergeMap(() => peer(pair, (send) => send(hello()))));
+      // prettier-ignore
+      expectObservable(fresh, '^ 40ms !').toBe('31ms c-(o|)');
+    });
+    expect(stats!().refused.overloaded).to.equal(1);
+  });
+
+  it('ends a session its client left sessionTtl later, with a SessionExpiredError saying how long it waited', () => {
+    const testScheduler = newTestScheduler();
+    const ended: unknown[] = [];
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      serve(pair, { sessionTtl: 100 }, (session) =>
+        session.events$.subscribe({ error: (error: unknown) => ended.push([testScheduler.now(), error]) }),
+      );
+      // prettier-ignore
+      expectObservable(peer(pair, (send) => send(hello())), '^ 10ms !').toBe('-c-w', { c: 'c', w: 'w' });
+    });
+    // The server heard the client leave at 12: expired at 112.
+    expect(ended).to.have.length(1);
+    const [at, error] = ended[0] as [number, SessionExpiredError];
+    expect(at).to.equal(112);
+    expect(SessionExpiredError.is(error) && error.idleFor).to.equal(100);
+    expect(error.message).to.match(/expired after 100 ms without a connection/);
+  });
+
+  it('takes a data frame numbered 0 for a protocol error: frames count from 1', () => {
+    const testScheduler = newTestScheduler();
+    let stats: (() => SessionServerStats) | undefined;
+    testScheduler.run(({ expectObservable }) => {
+      const pair = memory({ latency: 1 });
+      stats = serve(pair, {}).stats;
+      const bad = peer(pair, (send) => {
+        send(hello());
+        testScheduler.schedule(() => send([0, 0, 'x']), 5);
+      });
+      // Sent at 6, it reaches the server at 7, which closes the connection: the client hears it at 8.
+      // prettier-ignore
+      expectObservable(bad, '^ 20ms !').toBe('-c-w 4ms |', { c: 'c', w: 'w' });
+    });
+    expect(stats!().closed.protocolError).to.equal(1);
+  });
+
   describe('token guesses', () => {
     it('a wrong token locks its session for badTokenLockout: hellos for it, from any connection, are refused unchecked', () => {
       const testScheduler = newTestScheduler();
@@ -524,6 +618,56 @@ describe('acceptSessions', () => {
         locked: 2,
         store: 0,
       });
+    });
+
+    it('a lockout ends badTokenLockout after the wrong guess, to the millisecond', () => {
+      const testScheduler = newTestScheduler();
+      const welcomes: Welcome[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        serve(pair, { badTokenLockout: 100, sessionTtl: 1_000 });
+        // prettier-ignore
+        expectObservable(peer(pair, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+        const guess = (time: number, token: () => string) =>
+          timer(time).pipe(mergeMap(() => peer(pair, (send) => send(hello(welcomes[0]!.session, token())))));
+        // The wrong guess sent at 20 locks the session for 100 ms: the right token sent 1 ms before
+        // the end is refused unchecked, the one sent at the end resumes.
+        // prettier-ignore
+        expectObservable(guess(20, () => ZEROS), '^ 200ms !').toBe('21ms c-b');
+        // prettier-ignore
+        expectObservable(guess(119, () => welcomes[0]!.token), '^ 200ms !').toBe('120ms c-(o|)');
+        // prettier-ignore
+        expectObservable(guess(120, () => welcomes[0]!.token), '^ 200ms !').toBe('121ms c-w');
+      });
+    });
+
+    it('a resume whose welcome was lost can be made again with the token it proved, once', () => {
+      const testScheduler = newTestScheduler();
+      const welcomes: Welcome[] = [];
+      testScheduler.run(({ expectObservable }) => {
+        const pair = memory({ latency: 1 });
+        serve(pair, { sessionTtl: 1_000 });
+        const first = () => welcomes[0]!;
+        // prettier-ignore
+        expectObservable(peer(pair, (send) => send(hello()), (w) => welcomes.push(w)), '^ 10ms !').toBe('-c-w');
+        const resume = (time: number) =>
+          timer(time).pipe(
+            mergeMap(() =>
+              peer(
+                pair,
+                (send) => send(hello(first().session, first().token)),
+                (w) => welcomes.push(w),
+              ),
+            ),
+          );
+        // Resumed at 20 with the first token; its welcome (a new token) never used: the client
+        // that missed it comes again at 40 with the token it had, and is welcomed.
+        // prettier-ignore
+        expectObservable(resume(20), '^ 30ms !').toBe('21ms c-w');
+        // prettier-ignore
+        expectObservable(resume(40), '^ 60ms !').toBe('41ms c-w');
+      });
+      expect(welcomes.map((w) => w.session)).to.deep.equal(Array(3).fill(welcomes[0]!.session));
     });
   });
 

@@ -21,8 +21,10 @@ import {
   type SessionJournal,
   type SessionStore,
 } from 'rx-lifeline';
-import { map, type Subscription } from 'rxjs';
+import { map, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { StoreWriter } from '../../../lib/protocol/resumable/store-writer.js';
+import { settledNow } from '../../../lib/internal/settled-now.js';
+import type { TestScheduler } from 'rxjs/testing';
 import { newTestScheduler } from '../../operators/support.js';
 
 /** A memory store whose writes, once `stall()` was called, never answer until `answer()`. */
@@ -243,6 +245,71 @@ describe('StoreWriter', () => {
     });
     expect(testScheduler.now(), 'nothing ran in virtual time').to.equal(0);
     expect(outcomes, 'no stalled write').to.not.include('failed SessionStoreError');
+  });
+
+  /** A store whose writes answer (resolve) only when `answer()` is called; `now`: at once. */
+  function storeOf(now: boolean) {
+    const answers: (() => void)[] = [];
+    const store: SessionStore = {
+      ...memorySessionStore(),
+      write: () => (now ? settledNow(undefined) : new Promise<void>((resolve) => answers.push(resolve))),
+    };
+    return { store, answer: () => answers.splice(0).forEach((resolve) => resolve()) };
+  }
+
+  /** Commits one frame on `store` (timeout 1 000) in virtual time; what its commit settled with. */
+  function commitOne(store: SessionStore, testScheduler: TestScheduler): string[] {
+    const outcomes: string[] = [];
+    testScheduler.run(() => {
+      const writer = new StoreWriter(
+        { store, ttl: 5_000, timeout: 1_000, scheduler: testScheduler },
+        'a'.repeat(32),
+        1,
+      );
+      writer.sent(1, 'x');
+      writer.commit().then(
+        () => outcomes.push(`${testScheduler.now()}:written`),
+        (error: unknown) => outcomes.push(`${testScheduler.now()}:failed ${(error as Error).name}`),
+      );
+    });
+    return outcomes;
+  }
+
+  it('disarms the deadline of a write the store answered in time: nothing is left to run', () => {
+    const testScheduler = newTestScheduler();
+    expect(commitOne(storeOf(true).store, testScheduler)).to.deep.equal(['0:written']);
+    expect(testScheduler.now(), 'no deadline ran in virtual time').to.equal(0);
+  });
+
+  it('settles a write once: failed at its deadline, and an answer that comes later is ignored', async () => {
+    const testScheduler = newTestScheduler();
+    const late = storeOf(false);
+    const outcomes = commitOne(late.store, testScheduler);
+    late.answer();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(outcomes).to.deep.equal(['1000:failed SessionStoreError']);
+  });
+
+  it('holds a commit made while a claim is in flight, then writes it under the epoch the claim gave', async () => {
+    const writes: string[] = [];
+    const store: SessionStore = {
+      ...memorySessionStore(),
+      write: (_id, epoch, changes) => (
+        writes.push(`${epoch}:${changes.frames.length}`),
+        settledNow(undefined)
+      ),
+    };
+    const scheduler = new VirtualTimeScheduler();
+    const writer = new StoreWriter({ store, ttl: 5_000, timeout: 1_000, scheduler }, 'a'.repeat(32), 1);
+    const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+    writer.hold();
+    writer.sent(1, 'x');
+    void writer.commit().then(undefined, () => undefined);
+    await tick();
+    expect(writes, 'held while the claim is in flight').to.deep.equal([]);
+    writer.release(2);
+    await tick();
+    expect(writes).to.deep.equal(['2:1']);
   });
 });
 
