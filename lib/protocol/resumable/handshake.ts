@@ -36,7 +36,6 @@ export interface HandshakeSettings {
  * @internal
  */
 export class Handshake<In, Out> {
-  readonly #failures: ((error: unknown) => void) | undefined;
   readonly #registry: SessionRegistry<In, Out>;
   readonly #settings: HandshakeSettings;
   readonly #settled: (connection: ServerConnection<In, Out>, error?: unknown) => void;
@@ -54,12 +53,9 @@ export class Handshake<In, Out> {
     settings: HandshakeSettings,
     opened: (session: Session<In, Out>) => void,
     settled: (connection: ServerConnection<In, Out>, error?: unknown) => void = () => {},
-    /** Told each failure of the store, which the client only sees as `'overloaded'`. */
-    failures?: (error: unknown) => void,
   ) {
     this.#opened = opened;
     this.#counters = counters;
-    this.#failures = failures;
     this.#registry = registry;
     this.#settings = settings;
     this.#settled = settled;
@@ -216,7 +212,7 @@ export class Handshake<In, Out> {
       const identity = connection.handshake?.identity;
       askPromise('SessionStore.create', () => store.create({ id, token, identity, ttl })).then(
         answered(() => this.#open(connection, hello, id, token)),
-        (error: unknown) => this.#answered(connection, () => this.#storeFailed(connection, error)),
+        answered(() => this.#storeFailed(connection)),
       );
       return;
     }
@@ -233,7 +229,7 @@ export class Handshake<In, Out> {
     };
     askPromise('SessionStore.claim', () => store.claim(claim)).then(
       (result) => this.#answered(connection, () => this.#claimed(connection, hello, result, token), local),
-      (error: unknown) => this.#answered(connection, () => this.#storeFailed(connection, error), local),
+      () => this.#answered(connection, () => this.#storeFailed(connection), local),
     );
   }
 
@@ -254,9 +250,11 @@ export class Handshake<In, Out> {
     this.#settled(connection);
   }
 
-  /** The store could not be asked: the client comes back later; the session is untouched. */
-  #storeFailed(connection: ServerConnection<In, Out>, error: unknown): void {
-    this.#failures?.(error);
+  /**
+   * The store could not be asked: the client comes back later; the session is untouched. The
+   * refusal is counted in the server's stats under `'store'`.
+   */
+  #storeFailed(connection: ServerConnection<In, Out>): void {
     this.#refuse(connection, { reason: 'overloaded' }, true, 'store');
   }
 
@@ -266,11 +264,8 @@ export class Handshake<In, Out> {
     result: SessionClaimResult,
     token: string,
   ): void {
-    const wrong = claimProblem(result, hello.session!);
-    if (wrong) {
-      const error = new TypeError(`SessionStore.claim must resolve to a SessionClaimResult, got ${wrong}`);
-      return this.#storeFailed(connection, error);
-    }
+    // A store that answers nonsense is a store that failed: counted, and the client comes back later.
+    if (claimProblem(result, hello.session!)) return this.#storeFailed(connection);
     const local = this.#registry.get(hello.session!);
     switch (result.status) {
       case 'unknown':
