@@ -439,6 +439,21 @@ describe('FrameDecoder', () => {
       expect((error as ProtocolError).message).to.contain('2 bytes of a length prefix');
     });
 
+    it('lets an unfinished frame go when disposed or when the stream ends inside it; a later dispose keeps the error', () => {
+      const torn = wire({ cut: 'short' }).subarray(0, -1);
+      const disposed = new FrameDecoder({ codec });
+      disposed.push(torn, () => expect.fail('no whole frame'));
+      expect(disposed.bufferedBytes).to.equal(torn.length);
+      disposed.dispose();
+      expect(disposed.bufferedBytes).to.equal(0);
+      const ended = new FrameDecoder({ codec });
+      ended.push(torn, () => expect.fail('no whole frame'));
+      const error = thrown(() => ended.end());
+      expect(ended.bufferedBytes).to.equal(0);
+      ended.dispose();
+      expect(thrown(() => ended.push(wire('y'), () => {}))).to.equal(error);
+    });
+
     it('ends cleanly after whole frames, and on an empty stream', () => {
       const decoder = new FrameDecoder({ codec });
       pushAll(decoder, [encodeFrames(codec, [1, 2, 3])]);
