@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import net from 'node:net';
 import { VirtualTimeScheduler } from 'rxjs';
-import { ConnectionResetError, encodeFrames, msgpackCodec } from 'rx-lifeline';
+import { ConnectionResetError, encodeFrames, FrameTimeoutError, msgpackCodec } from 'rx-lifeline';
 import { websocketServer } from 'rx-lifeline/node';
 import { record, startServer, turn } from '../support/loopback.js';
 
@@ -70,6 +70,33 @@ describe('websocketServer, read by a raw client', () => {
     expect(received().includes(Buffer.from([0x88]))).to.equal(true);
     expect(received().includes(Buffer.from([0x03, 0xeb])), 'close code 1003').to.equal(true);
     expect(await accepted.frames(1)).to.deep.equal([]);
+    stop();
+  });
+
+  it('an unmasked frame stops reading: the server closes with 1002 and ends the socket without waiting', async () => {
+    const { raw, received, accepted, stop } = await rawClient();
+    const ended = once(raw, 'end');
+    raw.write(
+      Buffer.concat([Buffer.from([0x82, 0x01, 0x00]), maskedFrame(BINARY, encodeFrames(codec, ['x']))]),
+    );
+    await ended;
+    expect(received().includes(Buffer.from([0x03, 0xea])), 'close code 1002').to.equal(true);
+    expect(await accepted.frames(1)).to.deep.equal([]);
+    stop();
+  });
+
+  it('a message not whole frameTimeout after its first byte fails with 1008, saying how many bytes came', async () => {
+    const { scheduler, raw, received, accepted, stop } = await rawClient();
+    const ended = once(raw, 'end');
+    raw.write(maskedFrame(BINARY, encodeFrames(codec, ['torn'])).subarray(0, 9));
+    await until(() => scheduler.actions.length === 1);
+    scheduler.flush();
+    const error = (await accepted.outcome) as { error: unknown };
+    expect(FrameTimeoutError.is(error.error), String(error.error)).to.equal(true);
+    expect((error.error as FrameTimeoutError).bufferedBytes).to.equal(9);
+    expect((error.error as FrameTimeoutError).message).to.contain('(9 bytes arrived)');
+    await ended;
+    expect(received().includes(Buffer.from([0x03, 0xf0])), 'close code 1008').to.equal(true);
     stop();
   });
 
