@@ -54,8 +54,11 @@ describe('ServerCapacity and its ConnectionAccounts', () => {
     expect(ServerCapacityError.is(error)).to.equal(true);
     expect(error).to.include({ reason: 'max-pending-frame-bytes', limit: 100 });
     expect(capacity.pendingBytes).to.equal(90);
+    expect(ServerCapacityError.is(a.hold(101))).to.equal(true);
+    expect(capacity.pendingBytes).to.equal(0);
     expect(refused.map(({ reason, remote, total }) => ({ reason, remote, total }))).to.deep.equal([
       { reason: 'max-pending-frame-bytes', remote: 'b:1', total: 1 },
+      { reason: 'max-pending-frame-bytes', remote: 'a:1', total: 2 },
     ]);
   });
 });
