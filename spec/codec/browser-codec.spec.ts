@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as node from 'rx-lifeline';
+import { VirtualTimeScheduler } from 'rxjs';
 import { framed, msgpackValue, simpleValue, typedMsgpackValue } from './arbitraries.js';
 
 // A browser bundle takes one-pass.browser.ts in place of one-pass.ts (the "browser" field of
@@ -21,7 +22,7 @@ async function browserBundle(
   const outfile = path.join(folder, 'browser-lifeline.mjs');
   const result = await build({
     stdin: {
-      contents: "export { msgpackCodec, FrameDecoder, ProtocolError } from 'rx-lifeline';",
+      contents: "export { msgpackCodec, FrameDecoder, ProtocolError, memory } from 'rx-lifeline';",
       resolveDir: ROOT,
     },
     tsconfig: path.join(ROOT, 'tsconfig.json'),
@@ -147,5 +148,24 @@ describe('msgpackCodec in a browser bundle', function () {
     expect(plain([first, second])).to.deep.equal(binaries);
     expect(first!.buffer.byteLength).to.equal(100);
     expect(second!.buffer.byteLength).to.equal(200);
+  });
+
+  it("writes a link's frames as its codec encodes them: a memory pair carries them as sent", () => {
+    const scheduler = new VirtualTimeScheduler();
+    const pair = browser.memory({ scheduler });
+    const sent: unknown[] = [['data', 7], new Uint8Array(100).fill(3), { a: [1, 'b'] }];
+    const got: unknown[] = [];
+    const server = pair.server.subscribe((event) => {
+      if (event.type === 'connection')
+        event.connection.subscribe((e) => e.type === 'frame' && got.push(e.frame));
+    });
+    const client = pair.transport.subscribe((event) => {
+      if (event.type === 'connected') for (const frame of sent) event.link.send(frame);
+    });
+    scheduler.flush();
+    expect(plain(got)).to.deep.equal(plain(sent));
+    client.unsubscribe();
+    server.unsubscribe();
+    scheduler.flush();
   });
 });

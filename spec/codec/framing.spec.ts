@@ -183,6 +183,27 @@ describe('FrameDecoder', () => {
       expect(own.map((binary) => binary.buffer.byteLength)).to.deep.equal([100, 100]);
       expect(own.map((binary) => binary[0])).to.deep.equal([1, 2]);
     });
+
+    it("a frame finished by the next read gets none of the previous read's slab, even where it has room", () => {
+      const shared = msgpackCodec();
+      const frames = [
+        [0, new Uint8Array(100).fill(1)],
+        [0, new Uint8Array(100).fill(2)],
+      ];
+      const chunk = Buffer.from(encodeFrames(shared, frames));
+      // The first read holds the first frame (108 bytes) and 102 of the second's: its slab, made at
+      // the first binary, has room for the second binary too.
+      const decoder = new FrameDecoder({ codec: shared });
+      const got: Uint8Array[] = [];
+      for (const read of [chunk.subarray(0, 210), chunk.subarray(210)]) {
+        decoder.push(read, (frame) => got.push((frame as [number, Uint8Array])[1]));
+      }
+      expect(got.map((binary) => binary[0])).to.deep.equal([1, 2]);
+      expect(got[1]!.buffer, 'another read: the slab was let go when push returned').not.to.equal(
+        got[0]!.buffer,
+      );
+      expect(got[0]!.buffer.byteLength).to.be.at.least(200);
+    });
   });
 
   describe('oversized frames', () => {
@@ -416,6 +437,21 @@ describe('FrameDecoder', () => {
       expect((error as ProtocolError).phase).to.equal('read');
       expect((error as ProtocolError).offset).to.equal(0);
       expect((error as ProtocolError).message).to.contain('2 bytes of a length prefix');
+    });
+
+    it('lets an unfinished frame go when disposed or when the stream ends inside it; a later dispose keeps the error', () => {
+      const torn = wire({ cut: 'short' }).subarray(0, -1);
+      const disposed = new FrameDecoder({ codec });
+      disposed.push(torn, () => expect.fail('no whole frame'));
+      expect(disposed.bufferedBytes).to.equal(torn.length);
+      disposed.dispose();
+      expect(disposed.bufferedBytes).to.equal(0);
+      const ended = new FrameDecoder({ codec });
+      ended.push(torn, () => expect.fail('no whole frame'));
+      const error = thrown(() => ended.end());
+      expect(ended.bufferedBytes).to.equal(0);
+      ended.dispose();
+      expect(thrown(() => ended.push(wire('y'), () => {}))).to.equal(error);
     });
 
     it('ends cleanly after whole frames, and on an empty stream', () => {

@@ -168,6 +168,18 @@ describe('checkMsgpack, split into small functions', () => {
     );
   });
 
+  it('counts a uint 32 from 2^31 on as a number outside the slot, and none below: at the edge of a budget', () => {
+    // An array of one item takes 56; a budget of 71 leaves room for no 16-byte number.
+    const edge: MsgpackLimits = { ...DEFAULTS, maxInflation: 0, minDecodeBudget: 71 };
+    const uint32 = (first: number) => Uint8Array.of(0x91, 0xce, first, 0, 0, 0);
+    for (const first of [0x00, 0x7f, 0x80, 0xff]) expectSame(uint32(first), edge);
+    expect(outcome(checkMsgpack, uint32(0x7f), edge, 0, 6)).to.equal('accepted');
+    expect(outcome(checkMsgpack, uint32(0x80), edge, 0, 6)).to.include({
+      constructor: DecodeBudgetError,
+      estimate: 72,
+    });
+  });
+
   it('refuses nesting and budgets at exactly the same byte on long inputs', () => {
     const deep = fc.tuple(fc.integer({ min: 1, max: 1200 }), fc.constantFrom(0x91, 0x81, 0xdc, 0xde));
     fc.assert(

@@ -11,6 +11,7 @@ import {
   thrown,
   typedMsgpackValue,
 } from './arbitraries.js';
+import { directEncoderOf, slabDecoderOf } from '../../lib/codec/codec.js';
 
 const codec = msgpackCodec();
 
@@ -129,6 +130,18 @@ function arrayOf(count: number, item: readonly number[]): Uint8Array {
 }
 
 describe('msgpackCodec', () => {
+  it('has a direct encoder, and a slab decoder unless binarySlabBytes is 0; a codec of its parts has neither', () => {
+    const codec = msgpackCodec();
+    const out = new Uint8Array(16);
+    const end = directEncoderOf(codec)!(['a', 1], out, 2);
+    expect(hex(out.subarray(2, end))).to.equal(hex(codec.encode(['a', 1])));
+    expect(slabDecoderOf(codec)).to.not.equal(undefined);
+    expect(slabDecoderOf(msgpackCodec({ binarySlabBytes: 0 }))).to.equal(undefined);
+    expect(directEncoderOf(msgpackCodec({ binarySlabBytes: 0 }))).to.not.equal(undefined);
+    const parts: Codec<unknown> = { encode: codec.encode, decode: codec.decode };
+    expect([directEncoderOf(parts), slabDecoderOf(parts)]).to.deep.equal([undefined, undefined]);
+  });
+
   describe('round trips', () => {
     const values: [string, unknown][] = [
       ['null', null],

@@ -117,4 +117,26 @@ describe('AcceptedConnections (the accepted sockets of a server)', () => {
     waiting.emitter.emit('close');
     expect(outcome(waiting.connection).ended).to.equal('complete');
   });
+
+  it('shutdownAll leaves alone a running socket that closed, and a second shutdownAll does nothing', () => {
+    const { connections, accept } = setup();
+    const closed = accept('a:1');
+    const open = accept('a:2');
+    outcome(closed.connection);
+    outcome(open.connection);
+    closed.emitter.emit('close');
+    connections.shutdownAll();
+    connections.shutdownAll();
+    expect(closed.socket.calls).to.deep.equal(['start']);
+    expect(open.socket.calls).to.deep.equal(['start', 'shutdown']);
+  });
+
+  it('an error after a clean close before the subscription is not kept: the subscription completes', () => {
+    const { unobserved, accept } = setup();
+    const { emitter, connection } = accept('a:1');
+    emitter.emit('close');
+    emitter.emit('error', new Error('after the close'));
+    expect(outcome(connection).ended).to.equal('complete');
+    expect(unobserved).to.deep.equal([]);
+  });
 });

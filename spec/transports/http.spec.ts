@@ -528,6 +528,13 @@ describe('http', () => {
   });
 
   describe('HttpError', () => {
+    it('is what a status just past 2xx gives: 300, with its body as text, not a decoded response', async () => {
+      server = await serve((seen) => reply(seen, 300, '{"a":1}'));
+      const error = await errorOf(http(server.url));
+      expect(HttpError.is(error), String(error)).to.equal(true);
+      expect([(error as HttpError).status, (error as HttpError).bodyText]).to.deep.equal([300, '{"a":1}']);
+    });
+
     it('carries status, statusText, method, url, headers, Retry-After and the first 4 KiB of the body', async () => {
       server = await serve((seen) => {
         seen.res.writeHead(429, 'Slow Down', { 'retry-after': '7', 'x-request-id': 'r-1' });
@@ -699,6 +706,8 @@ describe('http', () => {
       expect((json as ProtocolError & { idempotent: boolean }).idempotent).to.equal(false);
       const msgpack = await errorOf(http(`${server.url}/msgpack`, { responseType: 'msgpack' }));
       expect(ProtocolError.is(msgpack)).to.equal(true);
+      // A GET may be sent again: its error says so.
+      expect((msgpack as ProtocolError & { idempotent: boolean }).idempotent).to.equal(true);
     });
 
     it('refuses a msgpack body over its decode budget before decoding it', async () => {

@@ -316,3 +316,82 @@ describe('LinkWriter ends', () => {
     expect(() => writer.send('a')).to.throw(LinkClosedError);
   });
 });
+
+describe('LinkWriter states (flush scheduled, batch in flight, dead)', () => {
+  /** A writer whose sink confirms only when told, with its ticks and its sink's calls. */
+  function writerWithTicks() {
+    const calls: string[] = [];
+    const pending: (() => void)[] = [];
+    const ticks: (() => void)[] = [];
+    const sink: ByteSink = {
+      write: (batch, done) => {
+        calls.push(`write ${batch.length}`);
+        pending.push(done);
+      },
+      end: (reason) => calls.push(`end ${String(reason)}`),
+    };
+    const limits = { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 };
+    const writer = new LinkWriter<unknown>(
+      writerSettings(msgpackCodec(), limits, (flush) => ticks.push(flush)),
+      sink,
+      { transport: 'memory', remote: 'b', local: 'a' },
+    );
+    const tick = () => ticks.splice(0).forEach((run) => run());
+    const confirm = () => pending.splice(0).forEach((done) => done());
+    return { writer, calls, ticks, tick, confirm };
+  }
+
+  it("a tick's frames schedule one flush, and frames sent while a batch is in flight schedule none", () => {
+    const { writer, calls, ticks, tick, confirm } = writerWithTicks();
+    writer.send('a');
+    writer.send('b');
+    writer.send('c');
+    expect(ticks).to.have.length(1);
+    tick();
+    writer.send('d'); // the batch is in flight: its confirmation flushes this one
+    expect(ticks).to.have.length(0);
+    confirm();
+    expect(calls).to.deep.equal(['write 18', 'write 6']);
+  });
+
+  it('close() leaves the batch to the flush already scheduled, and ends an idle writer at once', () => {
+    const { writer, calls, tick } = writerWithTicks();
+    writer.send('a');
+    writer.close('bye');
+    expect(calls).to.deep.equal([]);
+    tick();
+    expect(calls).to.deep.equal(['write 6', 'end bye']);
+    const idle = writerWithTicks();
+    idle.writer.close('now');
+    expect(idle.calls).to.deep.equal(['end now']);
+  });
+
+  it('drain$ first read once dead completes at once; read while a batch is in flight, it does not', () => {
+    for (const end of ['fail', 'dispose'] as const) {
+      const { writer } = writerWithTicks();
+      writer[end]();
+      let completed = false;
+      writer.drain$.subscribe({ complete: () => (completed = true) });
+      expect(completed, end).to.equal(true);
+    }
+    const { writer, tick } = writerWithTicks();
+    writer.send('a');
+    tick();
+    let completed = false;
+    writer.drain$.subscribe({ complete: () => (completed = true) });
+    expect(completed).to.equal(false);
+  });
+
+  it('a batch confirmed after fail() changes nothing: the writer stays closed, its report as fail() left it', () => {
+    const { writer, calls, tick, confirm } = writerWithTicks();
+    writer.send('a');
+    tick();
+    writer.fail(6);
+    const report = writer.writeReport();
+    confirm();
+    expect(writer.closed).to.equal(true);
+    expect(writer.writeReport()).to.deep.equal(report);
+    expect(() => writer.send('b')).to.throw(LinkClosedError);
+    expect(calls).to.deep.equal(['write 6']);
+  });
+});

@@ -466,6 +466,13 @@ describe('memory()', () => {
     expect(ProtocolError.is(serverError)).to.equal(true);
     expect((serverError as ProtocolError).offset).to.equal(4 + 2);
     expect((serverError as ProtocolError).message).to.match(/offset 6.*not a frame/);
+    // The server's decoder reports its own link's writes (none), not an unknown write.
+    expect((serverError as ProtocolError).write).to.deep.equal({
+      lastFrame: 'none',
+      unconfirmedFrames: 0,
+      unconfirmedBytes: 0,
+      framesLeft: 0,
+    });
     expect(ConnectionResetError.is(clientError)).to.equal(true);
     expect(pair.openConnections).to.equal(0);
   });

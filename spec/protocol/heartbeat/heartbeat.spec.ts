@@ -419,6 +419,27 @@ describe('heartbeat', () => {
       }
     });
 
+    it('on a clock far from zero, the answer before any ping is still id 0 sent at 0, and a sample is timed by that clock', () => {
+      const FAR = 1_764_000_000_000;
+      const scheduler = new VirtualTimeScheduler();
+      scheduler.frame = FAR; // heartbeat() below reads it as its origin
+      const source = new Subject<TransportEvent>();
+      const events: (TransportEvent | HeartbeatEvent)[] = [];
+      const subscription = source.pipe(heartbeat({ scheduler })).subscribe((event) => events.push(event));
+      source.next({ type: 'connected', link: new RecordingLink() });
+      for (const frame of [
+        [2, 0, FAR, 1, 2],
+        [2, 0, 0, FAR, FAR + 2],
+      ]) {
+        source.next({ type: 'frame', frame });
+      }
+      subscription.unsubscribe();
+      const samples = events.filter((event) => event.type === 'heartbeat');
+      expect(samples).to.deep.equal([
+        { type: 'heartbeat', rtt: FAR - 2, clockOffset: (FAR + 2) / 2, at: FAR },
+      ]);
+    });
+
     it('a pong whose times add up to an infinity is a ProtocolError, not a sample', () => {
       const { types, error } = feed([[2, 0, 0, Number.MAX_VALUE, -Number.MAX_VALUE]]);
       expect(types).to.deep.equal(['connected']);
