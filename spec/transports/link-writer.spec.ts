@@ -257,30 +257,30 @@ describe('LinkWriter batches', () => {
   });
 });
 
-describe('LinkWriter ends', () => {
-  /** A writer over a sink that confirms a batch only when the test says, and counts its ends. */
-  function deferredWriter() {
-    const calls: string[] = [];
-    const pending: (() => void)[] = [];
-    const ticks: (() => void)[] = [];
-    const sink: ByteSink = {
-      write: (batch, done) => {
-        calls.push(`write ${batch.length}`);
-        pending.push(done);
-      },
-      end: (reason) => calls.push(`end ${String(reason)}`),
-    };
-    const limits = { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 };
-    const writer = new LinkWriter<unknown>(
-      writerSettings(msgpackCodec(), limits, (flush) => ticks.push(flush)),
-      sink,
-      { transport: 'memory', remote: 'b', local: 'a' },
-    );
-    const tick = () => ticks.splice(0).forEach((run) => run());
-    const confirm = () => pending.splice(0).forEach((done) => done());
-    return { writer, calls, tick, confirm };
-  }
+/** A writer over a sink that confirms a batch only when the test says, with its ticks and its sink's calls. */
+function deferredWriter() {
+  const calls: string[] = [];
+  const pending: (() => void)[] = [];
+  const ticks: (() => void)[] = [];
+  const sink: ByteSink = {
+    write: (batch, done) => {
+      calls.push(`write ${batch.length}`);
+      pending.push(done);
+    },
+    end: (reason) => calls.push(`end ${String(reason)}`),
+  };
+  const limits = { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 };
+  const writer = new LinkWriter<unknown>(
+    writerSettings(msgpackCodec(), limits, (flush) => ticks.push(flush)),
+    sink,
+    { transport: 'memory', remote: 'b', local: 'a' },
+  );
+  const tick = () => ticks.splice(0).forEach((run) => run());
+  const confirm = () => pending.splice(0).forEach((done) => done());
+  return { writer, calls, ticks, tick, confirm };
+}
 
+describe('LinkWriter ends', () => {
   it('close() ends the sink once, after the last batch, however often the writer flushes after', () => {
     const { writer, calls, tick, confirm } = deferredWriter();
     writer.send('a');
@@ -318,31 +318,8 @@ describe('LinkWriter ends', () => {
 });
 
 describe('LinkWriter states (flush scheduled, batch in flight, dead)', () => {
-  /** A writer whose sink confirms only when told, with its ticks and its sink's calls. */
-  function writerWithTicks() {
-    const calls: string[] = [];
-    const pending: (() => void)[] = [];
-    const ticks: (() => void)[] = [];
-    const sink: ByteSink = {
-      write: (batch, done) => {
-        calls.push(`write ${batch.length}`);
-        pending.push(done);
-      },
-      end: (reason) => calls.push(`end ${String(reason)}`),
-    };
-    const limits = { maxFrameBytes: 1 << 20, highWaterMark: 1 << 20, maxBufferedBytes: 4 << 20 };
-    const writer = new LinkWriter<unknown>(
-      writerSettings(msgpackCodec(), limits, (flush) => ticks.push(flush)),
-      sink,
-      { transport: 'memory', remote: 'b', local: 'a' },
-    );
-    const tick = () => ticks.splice(0).forEach((run) => run());
-    const confirm = () => pending.splice(0).forEach((done) => done());
-    return { writer, calls, ticks, tick, confirm };
-  }
-
   it("a tick's frames schedule one flush, and frames sent while a batch is in flight schedule none", () => {
-    const { writer, calls, ticks, tick, confirm } = writerWithTicks();
+    const { writer, calls, ticks, tick, confirm } = deferredWriter();
     writer.send('a');
     writer.send('b');
     writer.send('c');
@@ -355,26 +332,26 @@ describe('LinkWriter states (flush scheduled, batch in flight, dead)', () => {
   });
 
   it('close() leaves the batch to the flush already scheduled, and ends an idle writer at once', () => {
-    const { writer, calls, tick } = writerWithTicks();
+    const { writer, calls, tick } = deferredWriter();
     writer.send('a');
     writer.close('bye');
     expect(calls).to.deep.equal([]);
     tick();
     expect(calls).to.deep.equal(['write 6', 'end bye']);
-    const idle = writerWithTicks();
+    const idle = deferredWriter();
     idle.writer.close('now');
     expect(idle.calls).to.deep.equal(['end now']);
   });
 
   it('drain$ first read once dead completes at once; read while a batch is in flight, it does not', () => {
     for (const end of ['fail', 'dispose'] as const) {
-      const { writer } = writerWithTicks();
+      const { writer } = deferredWriter();
       writer[end]();
       let completed = false;
       writer.drain$.subscribe({ complete: () => (completed = true) });
       expect(completed, end).to.equal(true);
     }
-    const { writer, tick } = writerWithTicks();
+    const { writer, tick } = deferredWriter();
     writer.send('a');
     tick();
     let completed = false;
@@ -383,7 +360,7 @@ describe('LinkWriter states (flush scheduled, batch in flight, dead)', () => {
   });
 
   it('a batch confirmed after fail() changes nothing: the writer stays closed, its report as fail() left it', () => {
-    const { writer, calls, tick, confirm } = writerWithTicks();
+    const { writer, calls, tick, confirm } = deferredWriter();
     writer.send('a');
     tick();
     writer.fail(6);

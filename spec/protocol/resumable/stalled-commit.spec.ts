@@ -27,19 +27,30 @@ import { settledNow } from '../../../lib/internal/settled-now.js';
 import type { TestScheduler } from 'rxjs/testing';
 import { newTestScheduler } from '../../operators/support.js';
 
+/** A memory store whose calls `change` replaces, each given the memory store to fall back on. */
+function memoryStoreWith(change: (base: SessionStore) => Partial<SessionStore>): SessionStore {
+  const base = memorySessionStore();
+  return {
+    create: (session) => base.create(session),
+    claim: (claim) => base.claim(claim),
+    write: (id, epoch, changes, ttl) => base.write(id, epoch, changes, ttl),
+    touch: (sessions, ttl) => base.touch(sessions, ttl),
+    remove: (id, epoch) => base.remove(id, epoch),
+    ...change(base),
+  };
+}
+
+/** A promise that never settles: a store call that hangs. */
+const never = () => new Promise<void>(() => undefined);
+
 /** A memory store whose writes, once `stall()` was called, never answer until `answer()`. */
 function stallingStore() {
-  const store = memorySessionStore();
   let stalled = false;
   const held: (() => void)[] = [];
-  const stalling: SessionStore = {
-    create: (session) => store.create(session),
-    claim: (claim) => store.claim(claim),
+  const stalling = memoryStoreWith((base) => ({
     write: (id, epoch, changes, ttl) =>
-      stalled ? new Promise<void>((resolve) => held.push(resolve)) : store.write(id, epoch, changes, ttl),
-    touch: (sessions, ttl) => store.touch(sessions, ttl),
-    remove: (id, epoch) => store.remove(id, epoch),
-  };
+      stalled ? new Promise<void>((resolve) => held.push(resolve)) : base.write(id, epoch, changes, ttl),
+  }));
   return {
     store: stalling,
     stall: () => (stalled = true),
@@ -319,7 +330,7 @@ describe('a client journal whose commit never settles', () => {
     let commits = 0;
     const journal: SessionJournal = {
       ...memoryJournal(),
-      commit: () => (commits++, new Promise<void>(() => undefined)),
+      commit: () => (commits++, never()),
     };
     const events: string[] = [];
     testScheduler.run(() => {
@@ -351,15 +362,9 @@ describe('a store removal that never settles', () => {
     testScheduler.run(() => {
       const now = () => testScheduler.now();
       const pair = memory({ latency: 2 });
-      const base = memorySessionStore();
-      const store: SessionStore = {
-        create: (session) => base.create(session),
-        claim: (claim) => base.claim(claim),
-        write: (id, epoch, changes, ttl) => base.write(id, epoch, changes, ttl),
-        touch: (sessions, ttl) => base.touch(sessions, ttl),
-        remove: (id, epoch) =>
-          remove === 'answers' ? base.remove(id, epoch) : new Promise<void>(() => undefined),
-      };
+      const store = memoryStoreWith((base) => ({
+        remove: (id, epoch) => (remove === 'answers' ? base.remove(id, epoch) : never()),
+      }));
       const config = { store, sessionTtl: 1_000, storeTimeout: 5_000 };
       const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
         session.events$.subscribe({
@@ -395,17 +400,12 @@ describe('a store touch that never settles', () => {
     const at: number[] = [];
     testScheduler.run(() => {
       const pair = memory({ latency: 2 });
-      const base = memorySessionStore();
-      const store: SessionStore = {
-        create: (session) => base.create(session),
-        claim: (claim) => base.claim(claim),
-        write: (id, epoch, changes, ttl) => base.write(id, epoch, changes, ttl),
+      const store = memoryStoreWith((base) => ({
         touch: (sessions, ttl) => {
           at.push(testScheduler.now());
-          return touch === 'answers' ? base.touch(sessions, ttl) : new Promise<void>(() => undefined);
+          return touch === 'answers' ? base.touch(sessions, ttl) : never();
         },
-        remove: (id, epoch) => base.remove(id, epoch),
-      };
+      }));
       const config = { store, sessionTtl: 3_000, storeTimeout: 5_000 };
       const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
         session.events$.subscribe({ error: () => undefined }),
