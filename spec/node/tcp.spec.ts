@@ -146,6 +146,8 @@ describe('tcp and tcpServer', () => {
     (await polite.link()).close();
     expect(await polite.outcome).to.equal('complete');
     expect(scheduler.actions, 'no close timer left').to.have.length(0);
+    // The silent peer still holds its half open: this test's own socket to close.
+    silentSocket.destroy();
     raw.close();
   });
 

@@ -5,7 +5,17 @@
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
-const WATCHED = new Set(['TCPWrap', 'TCPServerWrap', 'Timeout', 'PipeWrap', 'UDPWrap', 'HTTPParser']);
+// Node names a TCP socket's handle TCPSocketWrap (a listening one TCPServerWrap), a child process's
+// ProcessWrap, and a unix socket's, listening or not, PipeWrap.
+const WATCHED = new Set([
+  'TCPSocketWrap',
+  'TCPServerWrap',
+  'ProcessWrap',
+  'Timeout',
+  'PipeWrap',
+  'UDPWrap',
+  'HTTPParser',
+]);
 
 // A watchdog for the one failure Mocha cannot time out: a test stuck in a synchronous loop never
 // returns to the event loop, so its timeout timer never fires and the run hangs without a word.
