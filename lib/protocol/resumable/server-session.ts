@@ -142,6 +142,11 @@ const ENDED = 4;
 /** An {@link Attachment}'s refusals are counted in its flags, above these bits. */
 const REFUSAL = 8;
 
+/** `flags` with `bit` set (`on`) or cleared. */
+function withFlag(flags: number, bit: number, on: boolean): number {
+  return on ? flags | bit : flags & ~bit;
+}
+
 /**
  * One accepted connection: its handshake deadline and refusals, and the session it carries. It is
  * its connection's subscriber too, so that an open connection costs the server this one object.
@@ -191,7 +196,7 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
   }
 
   set closing(on: boolean) {
-    this.#flags = on ? this.#flags | CLOSING : this.#flags & ~CLOSING;
+    this.#flags = withFlag(this.#flags, CLOSING, on);
   }
 
   /** A session store is being asked about its hello: its frames wait in `queued`. */
@@ -200,7 +205,7 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
   }
 
   set waiting(on: boolean) {
-    this.#flags = on ? this.#flags | WAITING : this.#flags & ~WAITING;
+    this.#flags = withFlag(this.#flags, WAITING, on);
   }
 
   /** The connection ended (completed, failed or dropped). */
@@ -209,7 +214,7 @@ export class Attachment<S> extends DirectSubscriber<ConnectionEvent> {
   }
 
   set ended(on: boolean) {
-    this.#flags = on ? this.#flags | ENDED : this.#flags & ~ENDED;
+    this.#flags = withFlag(this.#flags, ENDED, on);
   }
 
   /** Whether the handshake deadline has passed at `now`. */
@@ -287,7 +292,7 @@ export class Session<In, Out> {
   }
 
   set closing(on: boolean) {
-    this.#flags = on ? this.#flags | CLOSING : this.#flags & ~CLOSING;
+    this.#flags = withFlag(this.#flags, CLOSING, on);
   }
 
   get ended(): boolean {
@@ -295,7 +300,7 @@ export class Session<In, Out> {
   }
 
   set ended(on: boolean) {
-    this.#flags = on ? this.#flags | ENDED : this.#flags & ~ENDED;
+    this.#flags = withFlag(this.#flags, ENDED, on);
   }
 
   /**
