@@ -25,6 +25,19 @@ import { slabDecoderOf, type Codec, type SlabDecoder } from './codec.js';
 export const LENGTH_PREFIX_BYTES = 4;
 
 /**
+ * The most bytes one WebSocket message carries when it holds several frames. A message holds either
+ * one frame, of any size up to `maxFrameBytes`, or whole frames adding up to at most this: so a
+ * receiver can refuse any message over `max(maxFrameBytes + 4, 64 KiB)` from its header alone,
+ * whatever the sender's own limits. @internal
+ */
+export const MAX_BATCH_MESSAGE_BYTES = 64 * 1024;
+
+/** The largest WebSocket message a receiver with this `maxFrameBytes` accepts. @internal */
+export function maxMessageBytes(maxFrameBytes: number): number {
+  return Math.max(maxFrameBytes + LENGTH_PREFIX_BYTES, MAX_BATCH_MESSAGE_BYTES);
+}
+
+/**
  * The default largest frame body, in bytes: 16 MiB.
  *
  * @example

@@ -51,26 +51,38 @@ export const DEFAULT_MAX_INFLATION = 32;
 /** The default `minDecodeBudget`: the estimated memory any frame may take, whatever its size. */
 export const DEFAULT_MIN_DECODE_BUDGET = 1024 * 1024;
 
+// Estimated bytes of memory of decoded values, by kind (measured above); constants, which a
+// bundler writes in where they are used, and gathered in DECODED_COST for the one-pass decoder.
+/** One slot of an array: every element takes one, whatever it holds. */
+const SLOT_COST = 8;
+/** An array (its object and its backing store's header), before its slots. */
+const ARRAY_COST = 48;
+/** A map: a plain object with room for 4 properties in itself. */
+const MAP_COST = 56;
+/** Each key of a map past the 4th: a dictionary entry with its value. */
+const MAP_ENTRY_COST = 56;
+/** A string of 2 bytes or more, before its characters (2 bytes per byte of UTF-8). */
+const STRING_COST = 24;
+/** A binary (Uint8Array and its ArrayBuffer), before its bytes. */
+const BINARY_COST = 200;
+/** A number that is not a 32-bit integer: a double outside the array slot. */
+const NUMBER_COST = 16;
+/** A Date. */
+const DATE_COST = 112;
+/** A 64-bit integer, by `int64AsType`. */
+const INT64_COST = Object.freeze({ bigint: 24, string: 40, number: 16 });
+
 /** Estimated bytes of memory of decoded values, by kind (measured above). @internal */
-export const DECODED_COST = Object.freeze({
-  /** One slot of an array: every element takes one, whatever it holds. */
-  slot: 8,
-  /** An array (its object and its backing store's header), before its slots. */
-  array: 48,
-  /** A map: a plain object with room for 4 properties in itself. */
-  map: 56,
-  /** Each key of a map past the 4th: a dictionary entry with its value. */
-  mapEntry: 56,
-  /** A string of 2 bytes or more, before its characters (2 bytes per byte of UTF-8). */
-  string: 24,
-  /** A binary (Uint8Array and its ArrayBuffer), before its bytes. */
-  binary: 200,
-  /** A number that is not a 32-bit integer: a double outside the array slot. */
-  number: 16,
-  /** A Date. */
-  date: 112,
-  /** A 64-bit integer, by `int64AsType`. */
-  int64: Object.freeze({ bigint: 24, string: 40, number: 16 }),
+export const DECODED_COST = /* @__PURE__ */ Object.freeze({
+  slot: SLOT_COST,
+  array: ARRAY_COST,
+  map: MAP_COST,
+  mapEntry: MAP_ENTRY_COST,
+  string: STRING_COST,
+  binary: BINARY_COST,
+  number: NUMBER_COST,
+  date: DATE_COST,
+  int64: INT64_COST,
 });
 
 /** What {@link checkMsgpack} accepts. @internal */
@@ -82,7 +94,7 @@ export interface MsgpackLimits {
   /** Estimated bytes of memory allowed for any frame, however small. */
   readonly minDecodeBudget: number;
   /** How a 64-bit integer decodes, which sets its estimated cost. */
-  readonly int64AsType: keyof typeof DECODED_COST.int64;
+  readonly int64AsType: keyof typeof INT64_COST;
 }
 
 /** Extension type of msgpackr's `undefined` (written as fixext 1: `d4 00 00`). */
@@ -164,7 +176,7 @@ for (const [first, kind, ...sizes] of FORMS) {
  */
 export function checkMsgpack(bytes: Uint8Array, limits: MsgpackLimits, start = 0, end = bytes.length): void {
   const budget = Math.max(limits.minDecodeBudget, limits.maxInflation * (end - start));
-  const int64Cost = DECODED_COST.int64[limits.int64AsType];
+  const int64Cost = INT64_COST[limits.int64AsType];
   let cost = 0;
   let pos = start;
   // Values still to read in the innermost open array or map; at the top level, exactly one.
@@ -238,19 +250,19 @@ function valueCost(
     case STRING:
       return stringCost(size);
     case BINARY:
-      return DECODED_COST.binary + size;
+      return BINARY_COST + size;
     case FLOAT:
-      return DECODED_COST.number;
+      return NUMBER_COST;
     case UINT32:
-      return pos < end && bytes[pos]! >= 0x80 ? DECODED_COST.number : 0;
+      return pos < end && bytes[pos]! >= 0x80 ? NUMBER_COST : 0;
     case INT64:
       return int64Cost;
     case ARRAY:
       // The object and its backing store's header, and a slot per item.
-      return DECODED_COST.array + size * DECODED_COST.slot;
+      return ARRAY_COST + size * SLOT_COST;
     case MAP:
       // The object, and a dictionary entry per key past the 4th.
-      return DECODED_COST.map + (size > 4 ? (size - 4) * DECODED_COST.mapEntry : 0);
+      return MAP_COST + (size > 4 ? (size - 4) * MAP_ENTRY_COST : 0);
     default:
       return 0;
   }
@@ -272,7 +284,7 @@ function extensionCost(token: number, size: number, type: number, at: number): n
         '(only undefined and timestamps are)',
     );
   }
-  return isTimestamp ? DECODED_COST.date : 0;
+  return isTimestamp ? DATE_COST : 0;
 }
 
 /**
@@ -280,7 +292,7 @@ function extensionCost(token: number, size: number, type: number, at: number): n
  * @internal
  */
 export function stringCost(bytes: number): number {
-  return bytes < 2 ? 0 : DECODED_COST.string + 2 * bytes;
+  return bytes < 2 ? 0 : STRING_COST + 2 * bytes;
 }
 
 /** The error for a frame of `frameBytes` whose estimate, at byte `at` of it, passed its budget. */

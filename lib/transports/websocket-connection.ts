@@ -1,11 +1,15 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import type { Codec } from '../codec/codec.js';
-import { LENGTH_PREFIX_BYTES, readLengthPrefix, type FrameReader } from '../codec/framing.js';
+import {
+  LENGTH_PREFIX_BYTES,
+  MAX_BATCH_MESSAGE_BYTES,
+  readLengthPrefix,
+  type FrameReader,
+} from '../codec/framing.js';
 import {
   ConnectionResetError,
   DialError,
   FrameTooLargeError,
-  MessageTooLargeError,
   PeerClosedError,
   ProtocolError,
   type LifelineError,
@@ -21,6 +25,9 @@ import {
   type WriterLimits,
   type WriterSettings,
 } from './link-writer.js';
+import { isWsSocket, listenToWs, sendConfirmed, terminateWs, wsMessageTooBig } from './ws-socket.js';
+
+export { MAX_BATCH_MESSAGE_BYTES, maxMessageBytes } from '../codec/framing.js';
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -35,21 +42,6 @@ const CLOSE_PROTOCOL_ERROR = 1002;
 const CLOSE_TOO_BIG = 1009;
 /** A close reason is at most 123 bytes of UTF-8. */
 const MAX_REASON_BYTES = 123;
-/** The error code `ws` gives a message over its `maxPayload` (it closes with 1009 by itself). */
-const WS_MESSAGE_TOO_BIG = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
-
-/**
- * The most bytes one message carries when it holds several frames. A message holds either one
- * frame, of any size up to `maxFrameBytes`, or whole frames adding up to at most this: so a receiver
- * can refuse any message over `max(maxFrameBytes + 4, 64 KiB)` from its header alone, whatever the
- * sender's own limits. @internal
- */
-export const MAX_BATCH_MESSAGE_BYTES = 64 * 1024;
-
-/** The largest message a receiver with this `maxFrameBytes` accepts. @internal */
-export function maxMessageBytes(maxFrameBytes: number): number {
-  return Math.max(maxFrameBytes + LENGTH_PREFIX_BYTES, MAX_BATCH_MESSAGE_BYTES);
-}
 
 /** The settings of a WebSocket transport's links: flushed in a microtask. @internal */
 export function webSocketWriterSettings(
@@ -156,11 +148,7 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
   }
 
   #listenTo(socket: WebSocketLike): void {
-    if (isWsSocket(socket)) {
-      const listener = this as unknown as () => void;
-      for (const type of LISTENED) socket.addEventListener(type as 'open', listener);
-      return;
-    }
+    if (listenToWs(socket, this)) return;
     socket.addEventListener('message', (event) => this.#onMessage(event));
     socket.addEventListener('error', (event) => this.#onError(event));
     socket.addEventListener('close', (event) => this.#onClose(event));
@@ -174,12 +162,8 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
   // As its `ws` socket's sink: `done` only when ws confirms the write, when the message left this
   // process whole. Messages go out in order, so the last one's confirmation confirms the batch.
   write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
-    const confirming = this.#socket as unknown as ConfirmingWebSocket;
-    const messages = splitMessages(batch);
-    const last = messages.length - 1;
-    sendWhileOpen(this.#socket, messages, refused, (message, i) =>
-      confirming.send(message, i === last ? (error) => !error && done() : () => undefined),
-    );
+    const socket = this.#socket;
+    sendWhileOpen(socket, batch, refused, (message, last) => sendConfirmed(socket, message, last && done));
   }
 
   end(reason: string | undefined): void {
@@ -217,7 +201,7 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     this.#fail(error, closeCode);
     // The close frame is on its way; dropping the socket now releases what ws buffered of a
     // message in progress instead of holding it through the closing handshake.
-    (this.#socket as { terminate?: () => void }).terminate?.();
+    terminateWs(this.#socket);
   }
 
   #finish(closeCode?: number, reason?: string): boolean {
@@ -281,17 +265,9 @@ class WebSocketRun implements RunningWebSocket, ByteSink {
     const writer = this.#writer;
     const settings = this.#settings;
     const cause = errorOf(event);
-    if (writer && (cause as { code?: unknown } | undefined)?.code === WS_MESSAGE_TOO_BIG) {
-      // ws refused the message from its header and is closing with 1009 already.
-      const limit = maxMessageBytes(settings.writer.limits.maxFrameBytes);
-      return this.#fail(
-        new MessageTooLargeError(
-          `A WebSocket message from ${settings.info().remote} was over ${limit} bytes, the most a message may carry here`,
-          { limit, cause, write: writer.writeReport() },
-        ),
-      );
-    }
     if (writer) {
+      const tooBig = wsMessageTooBig(cause, settings, writer);
+      if (tooBig) return this.#fail(tooBig);
       this.#lastError = cause; // the close event follows and says more
       return;
     }
@@ -361,24 +337,6 @@ export interface RunningWebSocket {
   writeReport(): WriteReport | undefined;
 }
 
-const LISTENED = ['message', 'error', 'close'] as const;
-
-/**
- * A socket of the `ws` package, or of lifeline's WebSocket server: one that can be dropped
- * (`terminate`) and confirms each send through a callback. A `ws` socket also takes EventListener
- * objects as a browser does (the server's is not listened to: it relays its events). Other
- * WebSocketLike sockets (wrappers, test doubles) may take functions only.
- */
-function isWsSocket(socket: WebSocketLike): boolean {
-  return typeof (socket as Partial<ConfirmingWebSocket>).terminate === 'function';
-}
-
-/** `ws` confirms each send through a callback; browsers only expose `bufferedAmount`. */
-interface ConfirmingWebSocket {
-  terminate: unknown;
-  send(data: Uint8Array, done: (error?: Error | null) => void): void;
-}
-
 /** Closes the socket with 1000 once the writer has flushed, if it is still open. */
 function endSocket(socket: WebSocketLike, reason: string | undefined): void {
   if (socket.readyState === OPEN) socket.close(1000, reason === undefined ? undefined : closeReason(reason));
@@ -394,7 +352,7 @@ class BrowserSink implements ByteSink {
 
   write(batch: Uint8Array, done: () => void, refused: (bytes: number) => void): void {
     const socket = this.#socket;
-    if (sendWhileOpen(socket, splitMessages(batch), refused, (message) => socket.send(message))) done();
+    if (sendWhileOpen(socket, batch, refused, (message) => socket.send(message))) done();
   }
 
   end(reason: string | undefined): void {
@@ -408,22 +366,24 @@ class BrowserSink implements ByteSink {
 }
 
 /**
- * Sends each message while the socket is open. A closing or closed socket sends nothing (`ws`
- * fails the send, a browser drops it): the messages from there on are reported `refused`, known
- * never to have left. True when every message went out.
+ * Sends a batch as messages (see {@link splitMessages}) while the socket is open, telling `send`
+ * which message is the last. A closing or closed socket sends nothing (`ws` fails the send, a
+ * browser drops it): the messages from there on are reported `refused`, known never to have left.
+ * True when every message went out.
  */
 function sendWhileOpen(
   socket: WebSocketLike,
-  messages: readonly Uint8Array[],
+  batch: Uint8Array,
   refused: (bytes: number) => void,
-  send: (message: Uint8Array, index: number) => void,
+  send: (message: Uint8Array, last: boolean) => void,
 ): boolean {
+  const messages = splitMessages(batch);
   for (let i = 0; i < messages.length; i++) {
     if (socket.readyState !== OPEN) {
       refused(messages.slice(i).reduce((bytes, message) => bytes + message.length, 0));
       return false;
     }
-    send(messages[i]!, i);
+    send(messages[i]!, i === messages.length - 1);
   }
   return true;
 }

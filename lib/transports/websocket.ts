@@ -13,7 +13,8 @@ import {
   POSITIVE_DURATION,
   type KnownOptions,
 } from '../internal/validate.js';
-import { maxMessageBytes, runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
+import { runWebSocket, webSocketWriterSettings } from './websocket-connection.js';
+import { openWs } from './ws-socket.js';
 
 /**
  * The close event lifeline reads: the browser's `CloseEvent` and `ws`'s both have these fields.
@@ -195,29 +196,13 @@ export function websocket<In = unknown, Out = In>(options: WebSocketOptions<In |
     info: () => ({ transport: 'websocket', remote: url, local: '' }),
   };
 
-  // ws (an EventEmitter) takes options as a third argument: its maxPayload refuses an oversized
-  // message from its header. A browser has no such limit and buffers the message whole.
-  const limitOfWs = isWs(Impl) ? { maxPayload: maxMessageBytes(limits.maxFrameBytes) } : undefined;
   const transport = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
-    const socket = limitOfWs
-      ? new (Impl as WsConstructor)(url, protocols, limitOfWs)
-      : protocols === undefined
-        ? new Impl(url)
-        : new Impl(url, protocols);
+    const socket =
+      openWs(Impl, url, protocols, limits) ??
+      (protocols === undefined ? new Impl(url) : new Impl(url, protocols));
     runWebSocket(socket, subscriber, settings);
   });
   return transport as Observable<TransportEvent<In, Out>>;
-}
-
-/** The constructor of the `ws` package, which takes options after the protocols. */
-type WsConstructor = new (
-  url: string,
-  protocols: string | string[] | undefined,
-  options: { maxPayload: number },
-) => WebSocketLike;
-
-function isWs(Impl: WebSocketConstructor): boolean {
-  return typeof (Impl.prototype as { on?: unknown } | undefined)?.on === 'function';
 }
 
 /**
