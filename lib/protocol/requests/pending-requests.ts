@@ -160,8 +160,13 @@ export class PendingRequests {
     return request.id || this.#lastId + 1;
   }
 
-  /** The link took `request`'s head, numbered `id` (from {@link idFor}). */
-  handed(request: Pending, id: number): void {
+  /**
+   * The link took `request`'s head, numbered `id` (from {@link idFor}), as the connection's frame
+   * `position`.
+   */
+  handed(request: Pending, id: number, position: number): void {
+    request.state = 'handed';
+    request.position = request.last = position;
     if (request.id === id) return;
     request.id = id;
     this.#lastId = id;
