@@ -429,15 +429,9 @@ class RequestClient<In, Out> {
       throw new TypeError(`request: body must be an Observable, got ${describeValue(body)}`);
     }
     return new Observable<R>((requestSubscriber) => {
-      if (this.#ended || this.#closeRequested) {
-        requestSubscriber.error(this.#cancelledError());
-        return undefined;
-      }
-      const unsupported = body && this.#buffer.bodyUnsupported();
-      if (unsupported) {
-        requestSubscriber.error(unsupported);
-        return undefined;
-      }
+      const refused =
+        this.#ended || this.#closeRequested ? this.#cancelledError() : body && this.#buffer.bodyUnsupported();
+      if (refused) return requestSubscriber.error(refused);
       const entry = this.#pending.open(
         payload,
         idempotent,
@@ -472,12 +466,10 @@ class RequestClient<In, Out> {
   }
 
   #cancelledError(): RequestCancelledError {
-    const reason = this.#ended?.reason;
+    const { reason, cause } = this.#ended ?? { reason: 'closed' };
     return new RequestCancelledError(
-      reason === 'failed'
-        ? 'The request was cancelled: its stream failed'
-        : `The request was cancelled: its stream was ${reason ?? 'closed'}`,
-      { reason: reason ?? 'closed', cause: this.#ended?.cause },
+      `The request was cancelled: its stream ${reason === 'failed' ? reason : `was ${reason}`}`,
+      { reason, cause },
     );
   }
 

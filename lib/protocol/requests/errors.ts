@@ -1,5 +1,8 @@
 import { LifelineError, type WriteReport } from '../../core/errors.js';
 
+// Each constructor copies its options, whose keys are the fields it declares, with one
+// Object.assign; a `cause` among them is Error's own (non-enumerable) property, set by `super`.
+
 /**
  * A request's outcome is unknown: its frame may have reached the server before the
  * connection broke (its index is below the link's `WriteReport.framesLeft`), it is not idempotent,
@@ -36,10 +39,7 @@ export class AmbiguousOutcomeError extends LifelineError {
     options: { id: number; confirmed: boolean; valuesReceived: number; write: WriteReport; cause?: unknown },
   ) {
     super(message, { cause: options.cause });
-    this.id = options.id;
-    this.confirmed = options.confirmed;
-    this.valuesReceived = options.valuesReceived;
-    this.write = options.write;
+    Object.assign(this, options);
   }
 }
 
@@ -65,8 +65,7 @@ export class RequestTimeoutError extends LifelineError {
 
   constructor(message: string, options: { id: number; timeout: number }) {
     super(message);
-    this.id = options.id;
-    this.timeout = options.timeout;
+    Object.assign(this, options);
   }
 }
 
@@ -103,7 +102,7 @@ export class RequestCancelledError extends LifelineError {
 
   constructor(message: string, options: { reason: CancelReason; cause?: unknown }) {
     super(message, { cause: options.cause });
-    this.reason = options.reason;
+    Object.assign(this, options);
   }
 }
 
@@ -127,7 +126,7 @@ export class PendingRequestsFullError extends LifelineError {
 
   constructor(message: string, options: { limit: number }) {
     super(message);
-    this.limit = options.limit;
+    Object.assign(this, options);
   }
 }
 
@@ -154,7 +153,7 @@ export class SendQueueFullError extends LifelineError {
 
   constructor(message: string, options: { limit: number; unit?: 'frames' | 'bytes' }) {
     super(message);
-    this.limit = options.limit;
+    Object.assign(this, options);
     this.unit = options.unit ?? 'frames';
   }
 }
@@ -183,8 +182,7 @@ export class RemoteError extends LifelineError {
 
   constructor(message: string, options: { id: number; remoteName: string }) {
     super(message);
-    this.id = options.id;
-    this.remoteName = options.remoteName;
+    Object.assign(this, options);
   }
 }
 
@@ -213,8 +211,7 @@ export class RequestBodyUnsupportedError extends LifelineError {
 
   constructor(message: string, options: { version: number; needs: number }) {
     super(message);
-    this.version = options.version;
-    this.needs = options.needs;
+    Object.assign(this, options);
   }
 }
 
@@ -246,8 +243,6 @@ export class RequestBodyOverflowError extends LifelineError {
 
   constructor(message: string, options: { id: number; limit: number; unit: 'chunks' | 'bytes' }) {
     super(message);
-    this.id = options.id;
-    this.limit = options.limit;
-    this.unit = options.unit;
+    Object.assign(this, options);
   }
 }

@@ -54,19 +54,30 @@ export class Pending implements TimerEntry {
   slot = -1;
   order = 0;
 
+  // Declared, and assigned by the constructor: a declared field emits no JavaScript.
+  declare readonly payload: unknown;
+  declare readonly idempotent: boolean;
+  /** Milliseconds from subscription to {@link RequestTimeoutError}; `Infinity` for none. */
+  declare readonly timeout: number;
+  declare readonly subscriber: Subscriber<unknown>;
+  /** The streamed body (v2): subscribed anew each time the request's head is handed to a link. */
+  declare readonly body: Observable<unknown> | undefined;
   readonly #owner: PendingRequests;
 
   constructor(
     owner: PendingRequests,
-    readonly payload: unknown,
-    readonly idempotent: boolean,
-    /** Milliseconds from subscription to {@link RequestTimeoutError}; `Infinity` for none. */
-    readonly timeout: number,
-    readonly subscriber: Subscriber<unknown>,
-    /** The streamed body (v2): subscribed anew each time the request's head is handed to a link. */
-    readonly body: Observable<unknown> | undefined,
+    payload: unknown,
+    idempotent: boolean,
+    timeout: number,
+    subscriber: Subscriber<unknown>,
+    body: Observable<unknown> | undefined,
   ) {
     this.#owner = owner;
+    this.payload = payload;
+    this.idempotent = idempotent;
+    this.timeout = timeout;
+    this.subscriber = subscriber;
+    this.body = body;
   }
 
   /** Its deadline passed. */
@@ -160,8 +171,13 @@ export class PendingRequests {
     return request.id || this.#lastId + 1;
   }
 
-  /** The link took `request`'s head, numbered `id` (from {@link idFor}). */
-  handed(request: Pending, id: number): void {
+  /**
+   * The link took `request`'s head, numbered `id` (from {@link idFor}), as the connection's frame
+   * `position`.
+   */
+  handed(request: Pending, id: number, position: number): void {
+    request.state = 'handed';
+    request.position = request.last = position;
     if (request.id === id) return;
     request.id = id;
     this.#lastId = id;

@@ -109,24 +109,19 @@ export interface RecoveredResponseEvent {
 
 /** `resumable`'s restored event in the application's terms (see {@link RequestsRestoredEvent}). */
 export function restoredRequests(event: RestoredEvent, lastRequestId: number): RequestsRestoredEvent {
-  const { state } = event;
+  const { lastAcked, ...state } = event.state;
   const frames: JournalFrame[] = [];
   const requests: RestoredRequest[] = [];
   for (const { seq, frame } of state.frames) {
-    const head = requestHead(frame);
-    if (head) requests.push({ id: head.id, seq, payload: head.payload });
-    const value = applicationValue(frame);
-    if (value) frames.push({ seq, frame: value.value });
+    const found = applicationValue(frame);
+    if (!found) continue;
+    frames.push({ seq, frame: found.value });
+    if (found.id) requests.push({ id: found.id, seq, payload: found.value });
   }
-  const acked = state.lastAcked && applicationValue(state.lastAcked.frame);
-  const { lastAcked: _, ...rest } = state;
+  const acked = lastAcked && applicationValue(lastAcked.frame);
   return {
     type: 'restored',
-    state: {
-      ...rest,
-      frames,
-      ...(acked ? { lastAcked: { seq: state.lastAcked!.seq, frame: acked.value } } : {}),
-    },
+    state: { ...state, frames, ...(acked ? { lastAcked: { seq: lastAcked.seq, frame: acked.value } } : {}) },
     requests,
     lastRequestId,
   };
@@ -144,14 +139,14 @@ export function recoveredResponse(
   return { type: 'recovered-response', id, part, ...carried, ...known };
 }
 
-function requestHead(frame: unknown): { id: number; payload: unknown } | undefined {
-  if (!Array.isArray(frame) || frame[0] !== REQUEST || !isRequestId(frame[1])) return undefined;
-  return frame.length === 3 || frame.length === 4 ? { id: frame[1], payload: frame[2] } : undefined;
-}
-
-/** The application's value in one of this layer's envelopes: a plain message, a request's payload. */
-function applicationValue(frame: unknown): { value: unknown } | undefined {
-  if (Array.isArray(frame) && frame[0] === PLAIN && frame.length === 2) return { value: frame[1] };
-  const head = requestHead(frame);
-  return head ? { value: head.payload } : undefined;
+/**
+ * The application's value in one of this layer's envelopes: a plain message, or a request's
+ * payload with the request's id.
+ */
+function applicationValue(frame: unknown): { value: unknown; id?: number } | undefined {
+  if (!Array.isArray(frame)) return undefined;
+  const [kind, second, payload] = frame;
+  if (kind === PLAIN && frame.length === 2) return { value: second };
+  const head = kind === REQUEST && isRequestId(second) && (frame.length === 3 || frame.length === 4);
+  return head ? { value: payload, id: second } : undefined;
 }

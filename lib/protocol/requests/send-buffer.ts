@@ -9,20 +9,24 @@ import { RequestBodyUnsupportedError, SendQueueFullError } from './errors.js';
 import type { Pending, PendingRequests } from './pending-requests.js';
 import { BODY, BODY_VERSION, CANCEL, PLAIN, REQUEST, toWireError, WITH_BODY } from './wire.js';
 
-type Outgoing =
-  | { readonly kind: 'frame'; readonly frame: unknown; readonly size: number }
-  | { readonly kind: 'request'; readonly request: Pending }
-  | {
-      readonly kind: 'part';
-      readonly request: Pending;
-      /** The body subscription that made it: a part of an older one is stale. */
-      readonly run: BodyRun;
-      readonly envelope: unknown[];
-      /** Its MessagePack size; 0 for the body's end, which the caps do not count. */
-      readonly size: number;
-      /** Counted by the caps: a body chunk (its end is not, one per request at most). */
-      readonly counted: boolean;
-    };
+/**
+ * What waits in the outbox: a request's head (made when it leaves, which gives it its id), or a
+ * plain frame or a part of a streamed body ({@link QueuedFrame}).
+ */
+type Outgoing = { readonly request: Pending; readonly run?: undefined } | QueuedFrame;
+
+/** A plain frame or a body part in the outbox. */
+interface QueuedFrame {
+  /**
+   * A plain frame as given to `send`, enveloped when it leaves (an envelope made earlier would be
+   * one more object per queued frame to keep), or a body part's envelope.
+   */
+  readonly frame: unknown;
+  /** Its MessagePack size as the caps count it; 0 for a body's end, which they do not count. */
+  readonly size: number;
+  /** The body subscription that made a part (a part of an older one is stale); none for a plain frame. */
+  readonly run?: BodyRun | undefined;
+}
 
 /**
  * One subscription of a request's streamed body: made each time its head is handed to a link,
@@ -31,6 +35,8 @@ type Outgoing =
  * @internal
  */
 export interface BodyRun {
+  /** The request whose body it sends. */
+  readonly request: Pending;
   /** Emits once when the run stops: it unsubscribes the body, even one that emits synchronously. */
   readonly stop: Subject<void>;
   /** Parts of this run waiting in the outbox. */
@@ -112,21 +118,6 @@ export class SendBuffer<Out> {
     this.#overflowed = true;
   }
 
-  /** Sends one envelope; 'full' when the link has no room (nothing was queued there). */
-  #sendOwn(link: Link<unknown>, envelope: unknown[]): boolean | 'full' {
-    this.#overflowed = false;
-    let ready: boolean;
-    try {
-      ready = link.send(envelope);
-    } catch (error) {
-      if (SendBufferFullError.is(error) || ReplayBufferFullError.is(error)) return 'full';
-      throw error;
-    }
-    // A resumable session with `onOverflow: 'event'` refuses by returning false and emitting.
-    if (this.#overflowed) return 'full';
-    return ready;
-  }
-
   /**
    * Offers one envelope to the link: `true` when it took it, `false` when it took it but asks to
    * wait, `'kept'` when it did not (it has no room, then pump waits for its `drain$`, or it is
@@ -134,16 +125,28 @@ export class SendBuffer<Out> {
    * large).
    */
   #offer(link: Link<unknown>, envelope: unknown[]): boolean | 'kept' {
-    let result: boolean | 'full';
+    this.#overflowed = false;
+    let taken = false;
     try {
-      result = this.#sendOwn(link, envelope);
+      taken = link.send(envelope);
     } catch (error) {
       if (LinkClosedError.is(error)) return 'kept';
-      throw error;
+      if (!SendBufferFullError.is(error) && !ReplayBufferFullError.is(error)) throw error;
+      this.#overflowed = true;
     }
-    if (result !== 'full') return result;
+    // A resumable session with `onOverflow: 'event'` refuses by returning false and emitting.
+    if (!this.#overflowed) return taken;
     this.#awaitDrain();
     return 'kept';
+  }
+
+  /** Whether `link` took `envelope`; it may also refuse it, or throw (closed, not encodable). */
+  #handOver(link: Link<unknown>, envelope: unknown[]): boolean {
+    try {
+      return this.#offer(link, envelope) !== 'kept';
+    } catch {
+      return false;
+    }
   }
 
   #awaitDrain(): void {
@@ -188,10 +191,7 @@ export class SendBuffer<Out> {
       return true;
     }
     if (taken === 'kept') return false;
-    this.#pending.handed(request, id);
-    request.state = 'handed';
-    request.position = position;
-    request.last = position;
+    this.#pending.handed(request, id, position);
     return taken || 'wait';
   }
 
@@ -208,11 +208,10 @@ export class SendBuffer<Out> {
 
   /** A new request: to the link at once if nothing is queued before it, else to the queue. */
   submit(request: Pending): void {
-    if (this.link && this.#outbox.length === 0) {
-      const handed = this.#hand(request, this.link);
-      if (handed) return this.#begin(request, handed);
-    }
-    if (request.state === 'queued') this.#outbox.push({ kind: 'request', request });
+    // To the link at once only when nothing is queued before it.
+    const handed = this.link && this.#outbox.length === 0 && this.#hand(request, this.link);
+    if (handed) return this.#begin(request, handed);
+    if (request.state === 'queued') this.#outbox.push({ request });
   }
 
   /**
@@ -222,23 +221,26 @@ export class SendBuffer<Out> {
   #startBody(request: Pending): void {
     const { body } = request;
     if (!body || request.state !== 'handed' || request.run) return;
-    const run: BodyRun = { stop: new Subject<void>(), queued: 0 };
+    const run: BodyRun = { request, stop: new Subject<void>(), queued: 0 };
     request.run = run;
     const { id } = request;
     body.pipe(takeUntil(run.stop)).subscribe({
-      next: (chunk) => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'next', chunk]), true),
-      error: (error: unknown) =>
-        this.#sendPart(request, run, layerOwnFrame([BODY, id, 'error', toWireError(error)]), false),
-      complete: () => this.#sendPart(request, run, layerOwnFrame([BODY, id, 'complete']), false),
+      next: (chunk) => this.#sendPart(run, layerOwnFrame([BODY, id, 'next', chunk])),
+      error: (error: unknown) => this.#sendPart(run, layerOwnFrame([BODY, id, 'error', toWireError(error)])),
+      complete: () => this.#sendPart(run, layerOwnFrame([BODY, id, 'complete'])),
     });
   }
 
-  /** One part of a running body: to the link when nothing is queued before it, else queued. */
-  #sendPart(request: Pending, run: BodyRun, envelope: unknown[], counted: boolean): void {
+  /**
+   * One part of a running body: to the link when nothing is queued before it, else queued; a
+   * chunk (`'next'`) counts against the caps, the body's end does not.
+   */
+  #sendPart(run: BodyRun, envelope: unknown[]): void {
+    const { request } = run;
     if (request.run !== run || this.#ended) return;
-    if (this.link && this.#outbox.length === 0 && this.#offerPart(request, envelope, this.link)) return;
+    if (this.link && this.#outbox.length === 0 && this.#offerQueued(envelope, run, this.link)) return;
     let size = 0;
-    if (counted) {
+    if (envelope[2] === 'next') {
       try {
         size = this.#count(envelope[3], request);
       } catch (error) {
@@ -246,22 +248,25 @@ export class SendBuffer<Out> {
       }
     }
     run.queued++;
-    this.#outbox.push({ kind: 'part', request, run, envelope, size, counted });
+    this.#outbox.push({ frame: envelope, size, run });
   }
 
   /**
-   * One part of `request`'s body to the link: false when it stays queued (the link is full or
-   * closing). One the link refuses (not encodable, too large) fails the request.
+   * A plain frame, or a part of `run`'s body, to the link: false when it stays queued (the link is
+   * full or closing). One the link refuses (not encodable, too large) fails its request, or the
+   * stream for a plain frame (its sender is gone).
    */
-  #offerPart(request: Pending, envelope: unknown[], link: Link<unknown>): boolean {
-    const position = link.framesSent;
+  #offerQueued(envelope: unknown[], run: BodyRun | undefined, link: Link<unknown>): boolean {
+    // Only a body part's position is kept (its request's `last`); not read for each plain frame.
+    const position = run ? link.framesSent : 0;
     try {
       if (this.#offer(link, envelope) === 'kept') return false;
     } catch (error) {
-      this.#pending.fail(request, error);
+      if (run) this.#pending.fail(run.request, error);
+      else this.#failStream(error);
       return true;
     }
-    request.last = position;
+    if (run) run.request.last = position;
     return true;
   }
 
@@ -282,18 +287,16 @@ export class SendBuffer<Out> {
     if (runs.size === 0) return;
     const items = this.#outbox.drain();
     for (const item of items) {
-      if (item.kind === 'part' && runs.has(item.run)) this.#unqueue(item);
+      if (item.run && runs.has(item.run)) this.#unqueue(item);
       else this.#outbox.push(item);
     }
   }
 
   /** A queued frame or body part left the outbox: the caps count it no more. */
   #unqueue(item: Outgoing): void {
-    if (item.kind === 'request') return;
-    if (item.kind === 'part') {
-      item.run.queued--;
-      if (!item.counted) return;
-    }
+    if ('request' in item) return;
+    if (item.run) item.run.queued--;
+    if (item.size === 0) return;
     this.#queuedFrames--;
     this.#queuedBytes -= item.size;
   }
@@ -320,7 +323,7 @@ export class SendBuffer<Out> {
 
   /** The outbox's oldest item to the link; false when it stays queued (the link is full or closed). */
   #pumpItem(item: Outgoing, link: Link<unknown>): boolean {
-    if (item.kind === 'request') {
+    if ('request' in item) {
       const { request } = item;
       const handed = request.state === 'queued' ? this.#hand(request, link) : undefined;
       if (handed === false) return false;
@@ -328,40 +331,21 @@ export class SendBuffer<Out> {
       if (handed) this.#begin(request, handed);
       return true;
     }
-    if (item.kind === 'part') {
-      // A part of a stopped run is stale: release drops them, this is defensive.
-      const current = item.request.run === item.run;
-      if (current && !this.#offerPart(item.request, item.envelope, link)) return false;
-      this.#shift(item);
-      return true;
-    }
-    let taken: boolean | 'kept';
-    try {
-      taken = this.#offer(link, [PLAIN, item.frame]);
-    } catch (error) {
-      this.#failStream(error);
-      return false;
-    }
-    if (taken === 'kept') return false;
+    // A part of a stopped run is stale: release drops them, this is defensive.
+    const { frame, run } = item;
+    const stale = run && run.request.run !== run;
+    if (!stale && !this.#offerQueued(run ? (frame as unknown[]) : [PLAIN, frame], run, link)) return false;
     this.#shift(item);
     return true;
   }
 
   /** A plain frame: to the link when nothing is queued and it has room, else queued (bounded). */
   send(frame: Out): boolean {
-    if (this.link && this.#outbox.length === 0) {
-      const taken = this.#offer(this.link, [PLAIN, frame]);
-      if (taken !== 'kept') {
-        if (!taken) {
-          this.#needDrain = true;
-          this.#awaitDrain();
-        }
-        return taken;
-      }
-    }
-    const size = this.#count(frame, undefined);
-    this.#outbox.push({ kind: 'frame', frame, size });
+    const taken = this.link && this.#outbox.length === 0 ? this.#offer(this.link, [PLAIN, frame]) : 'kept';
+    if (taken === true) return true;
+    if (taken === 'kept') this.#outbox.push({ frame, size: this.#count(frame, undefined) });
     this.#needDrain = true;
+    if (taken === false) this.#awaitDrain();
     return false;
   }
 
@@ -392,12 +376,9 @@ export class SendBuffer<Out> {
 
   /** Best effort: a cancel lost with its connection is covered by the server ending it. */
   sendCancel(request: Pending): void {
-    if (request.state !== 'handed' || !this.link) return;
-    try {
-      this.#sendOwn(this.link, layerOwnFrame([CANCEL, request.id]));
-    } catch {
-      // Closed or unencodable: the connection is going, and its requests with it.
-    }
+    // Closed or unencodable: the connection is going, and its requests with it.
+    if (request.state === 'handed' && this.link)
+      this.#handOver(this.link, layerOwnFrame([CANCEL, request.id]));
   }
 
   /**
@@ -408,35 +389,25 @@ export class SendBuffer<Out> {
     if (requests.length === 0) return;
     this.#stopBodies(requests);
     const rest = this.#outbox.drain();
-    for (const request of requests) this.#outbox.push({ kind: 'request', request });
+    for (const request of requests) this.#outbox.push({ request });
     for (const item of rest) this.#outbox.push(item);
   }
 
   /**
-   * Empties the queue and returns its plain messages, oldest first (queued requests are dropped:
-   * they are being cancelled). Given a `link` (on close), it first hands them to it while it takes
-   * them, and returns only those it did not take.
+   * Empties the queue and returns its plain messages, oldest first (queued requests and body
+   * parts are dropped: they are being cancelled). Given a `link` (on close), it first hands them
+   * to it while it takes them, and returns only those it did not take.
    */
   takeMessages(link?: Link<unknown>): Out[] {
     const leftover: Out[] = [];
     for (const item of this.#outbox.drain()) {
-      if (item.kind !== 'frame') continue;
-      if (leftover.length > 0 || !link || !this.#handOver(link, [PLAIN, item.frame])) {
+      if ('request' in item || item.run) continue;
+      if (leftover.length > 0 || !link || !this.#handOver(link, [PLAIN, item.frame]))
         leftover.push(item.frame as Out);
-      }
     }
     this.#queuedFrames = 0;
     this.#queuedBytes = 0;
     return leftover;
-  }
-
-  /** Whether `link` took `envelope`; it may also refuse it, or throw (closed, not encodable). */
-  #handOver(link: Link<unknown>, envelope: unknown[]): boolean {
-    try {
-      return this.#sendOwn(link, envelope) !== 'full';
-    } catch {
-      return false;
-    }
   }
 
   /** The stream ends: nothing is sent any more, and nothing waits for the link. */

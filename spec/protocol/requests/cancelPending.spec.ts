@@ -385,6 +385,57 @@ describe('cancelPending', () => {
     });
   });
 
+  it('a RequestCancelledError says how the stream ended, to a pending request and to one made after', () => {
+    const cause = new Error('gone');
+    const endings: [
+      string,
+      (events: Subject<TransportEvent>, link: RequestLink, stop: () => void) => void,
+    ][] = [
+      ['complete', (events) => events.complete()],
+      ['close()', (_, link) => link.close()],
+      ['unsubscribe', (_events, _link, stop) => stop()],
+      ['error', (events) => events.error(cause)],
+    ];
+    const seen = endings.map(([name, end]) => {
+      const events = new Subject<TransportEvent>();
+      let link: RequestLink | undefined;
+      const subscription = events.pipe(cancelPending({ timeout: Infinity })).subscribe({
+        next: (event) => {
+          if (event.type === 'request-link') link = event.link;
+        },
+        error: () => undefined,
+      });
+      const errors: RequestCancelledError[] = [];
+      const keep = { error: (error: RequestCancelledError) => errors.push(error) };
+      link!.request('pending').subscribe(keep);
+      end(events, link!, () => subscription.unsubscribe());
+      link!.request('after').subscribe(keep);
+      return [name, ...errors.map((e) => `${e.name} ${e.reason} ${String(e.cause)}: ${e.message}`)];
+    });
+    expect(seen).to.deep.equal([
+      [
+        'complete',
+        'RequestCancelledError closed undefined: The request was cancelled: its stream was closed',
+        'RequestCancelledError closed undefined: The request was cancelled: its stream was closed',
+      ],
+      [
+        'close()',
+        'RequestCancelledError closed undefined: The request was cancelled: its stream was closed',
+        'RequestCancelledError closed undefined: The request was cancelled: its stream was closed',
+      ],
+      [
+        'unsubscribe',
+        'RequestCancelledError unsubscribed undefined: The request was cancelled: its stream was unsubscribed',
+        'RequestCancelledError unsubscribed undefined: The request was cancelled: its stream was unsubscribed',
+      ],
+      [
+        'error',
+        'RequestCancelledError failed Error: gone: The request was cancelled: its stream failed',
+        'RequestCancelledError failed Error: gone: The request was cancelled: its stream failed',
+      ],
+    ]);
+  });
+
   it('a stream that gives up hands back the plain messages it still queued, not the requests', () => {
     const testScheduler = newTestScheduler();
     const errors: string[] = [];

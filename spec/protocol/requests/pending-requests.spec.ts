@@ -24,9 +24,7 @@ function handedThree() {
       complete: () => undefined,
     });
     const request = requests.open(`r${id}`, false, Infinity, subscriber, undefined)!;
-    requests.handed(request, id);
-    request.state = 'handed';
-    request.position = request.last = frame;
+    requests.handed(request, id, frame);
     handed.push(request);
   }
   return { requests, errors, handed };
@@ -126,8 +124,7 @@ describe('PendingRequests.fail', () => {
       complete: () => undefined,
     });
     const request = requests.open('r1', false, Infinity, subscriber, undefined)!;
-    requests.handed(request, 1);
-    request.state = 'handed';
+    requests.handed(request, 1, 0);
     requests.fail(request, 'E');
     requests.fail(request, 'again');
     expect(log).to.deep.equal(['cancel r1', 'release r1', 'error E with 0 pending']);
