@@ -26,7 +26,8 @@ export interface Link<Out = unknown> {
    * Encodes `frame` and queues it for writing. Returns `false` when the queue is at or above the
    * high-water mark after queueing (the frame is still queued).
    *
-   * @throws `LinkClosedError` if the link is closed; `SendBufferFullError` if the queue is full;
+   * @throws `LinkClosedError` if the link is closed; `SendBufferFullError` if the queue is full
+   * (the frame is not queued; `drain$` says when to try again, as after `false`);
    * `EncodeError` if the frame cannot be encoded or is larger than the maximum frame size.
    */
   send(frame: Out): boolean;
@@ -42,7 +43,7 @@ export interface Link<Out = unknown> {
   readonly closed: boolean;
   /** True once `close` was called on this side (not when the peer or the network ended it). */
   readonly closeRequested: boolean;
-  /** Emits each time the queue falls below the low-water mark after `send` returned `false`. */
+  /** Emits each time the queue falls below the low-water mark after `send` returned `false` or threw `SendBufferFullError`. */
   readonly drain$: Observable<void>;
   /**
    * Frames `send` accepted on this connection so far: the index the next frame will get. Read it

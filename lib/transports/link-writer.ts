@@ -261,6 +261,8 @@ export class LinkWriter<Out> implements Link<Out> {
     const size = bodyLength + LENGTH_PREFIX_BYTES;
     const buffered = this.bufferedBytes;
     if (buffered + size > maxBufferedBytes) {
+      // The sender waits for drain$ (queued bytes go out, so it comes), below the mark or not.
+      this.#needDrain = true;
       throw new SendBufferFullError(
         `Send queue full: ${buffered} bytes queued, the frame needs ${size}, the cap is ${maxBufferedBytes}`,
         { bufferedBytes: buffered, limit: maxBufferedBytes },

@@ -165,6 +165,23 @@ describe('LinkWriter batches', () => {
     expect(writer.bufferedBytes).to.equal(208);
   });
 
+  it('a frame refused for a full queue below highWaterMark is followed by drain$ once the queue has gone out', () => {
+    const raw: Codec<unknown> = { encode: (value) => value as Uint8Array, decode: (bytes) => bytes };
+    const { writer, flush } = writerOf(raw, {
+      maxFrameBytes: 100,
+      highWaterMark: 100,
+      maxBufferedBytes: 110,
+    });
+    let drains = 0;
+    writer.drain$.subscribe(() => drains++);
+    expect(writer.send(new Uint8Array(10))).to.equal(true); // 14 queued: below the mark
+    expect(() => writer.send(new Uint8Array(100))).to.throw(SendBufferFullError); // 118 > 110
+    expect(drains).to.equal(0);
+    flush(); // the 14 bytes go out and are confirmed: the refused sender may try again
+    expect(drains).to.equal(1);
+    expect(writer.send(new Uint8Array(100))).to.equal(false); // 104: above the mark
+  });
+
   it('send() is false when a frame brings the queue to exactly highWaterMark', () => {
     const raw: Codec<unknown> = { encode: (value) => value as Uint8Array, decode: (bytes) => bytes };
     const { writer } = writerOf(raw, { maxFrameBytes: 100, highWaterMark: 50, maxBufferedBytes: 1000 });
