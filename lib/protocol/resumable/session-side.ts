@@ -169,11 +169,9 @@ export class SessionSide<Out> {
    * @throws ReplayBufferFullError when it does not fit; EncodeError when it cannot be encoded.
    */
   send(frame: Out): boolean {
-    const sizeOf = this.#options.sizeOf;
-    if (this.#commits) return this.#keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
-    const link = this.#writableLink();
-    if (sizeOf === undefined && link) return this.#sendMeasured(link, frame);
-    return this.#keep(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+    const size = this.#options.sizeOf?.(frame);
+    if (this.#commits) return this.#keepUntilCommit(frame, size ?? msgpackSize(frame));
+    return this.#keep(frame, size);
   }
 
   /**
@@ -191,31 +189,32 @@ export class SessionSide<Out> {
     this.buffer.append(frame, size); // throws ReplayBufferFullError with the details
   }
 
-  /** Writes `frame` on `link` at once and keeps it with the size the link measured. */
-  #sendMeasured(link: Link<unknown>, frame: Out): boolean {
-    this.#checkRoom(frame, 1);
+  /**
+   * Keeps `frame` of `size` bytes, written at once when the link can take it. Without a `size` (no
+   * `sizeOf`), a frame written is measured by what it added to the link, one only queued is encoded
+   * to be measured (see `send`).
+   */
+  #keep(frame: Out, size: number | undefined): boolean {
+    const link = this.#writableLink();
+    if (!link) return this.#queue(frame, size ?? msgpackSize(frame));
+    this.#checkRoom(frame, size ?? 1);
     const seq = this.buffer.nextSeq;
     const before = link.bufferedBytes;
     const ready = this.#write(link, seq, frame);
-    // Not written: queue it, measured exactly.
-    if (ready === undefined) return this.#keep(frame, msgpackSize(frame));
-    // Kept before the write leaves the process (the link writes at the end of this tick).
-    this.#tell('sent', seq, frame);
+    if (ready === undefined) return this.#queue(frame, size ?? msgpackSize(frame));
     // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
     const grown = link.bufferedBytes - before;
-    this.buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
+    this.buffer.push(frame, size ?? (grown > 0 ? grown : msgpackSize(frame)));
+    // Kept before the write leaves the process (the link writes at the end of this tick).
+    this.#tell('sent', seq, frame);
     return this.#written(link, seq, ready);
   }
 
-  /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
-  #keep(frame: Out, size: number): boolean {
+  /** Keeps `frame` of `size` bytes without writing it: the link is away, full or closing. */
+  #queue(frame: Out, size: number): boolean {
     this.#checkRoom(frame, size);
-    const seq = this.buffer.nextSeq;
-    const link = this.#writableLink();
-    const ready = link && this.#write(link, seq, frame);
-    this.buffer.append(frame, size);
-    this.#tell('sent', seq, frame);
-    return ready === undefined ? this.#answer(false) : this.#written(link!, seq, ready);
+    this.#tell('sent', this.buffer.append(frame, size), frame);
+    return this.#answer(false);
   }
 
   /** Frame `seq` went to `link`, which answered `ready`; returns what `send` returns. */
