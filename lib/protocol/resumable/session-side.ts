@@ -440,13 +440,18 @@ export class SessionSide<Out> {
    */
   restore(state: JournalState): void {
     const { session, token, lastSeq, received, frames } = state;
-    const kept: readonly unknown[] | undefined = Array.isArray(frames) ? frames : undefined;
-    const first = lastSeq - (kept?.length ?? 0) + 1;
-    const consecutive = kept?.every((entry, i) => (entry as { seq?: unknown } | null)?.seq === first + i);
+    // NaN unless `frames` is an array: then nothing below holds.
+    const first = lastSeq - (Array.isArray(frames) ? frames.length : NaN) + 1;
     const named = session === undefined ? token === undefined : isId(session) && isId(token);
-    if (!isCount(lastSeq) || !isCount(received) || first < 1 || !consecutive || !named) {
+    if (
+      !isCount(lastSeq) ||
+      !isCount(received) ||
+      !(first >= 1) ||
+      !named ||
+      !frames.every((entry, i) => (entry as { seq?: unknown } | null)?.seq === first + i)
+    ) {
       throw new TypeError(
-        `resumable: the journal's state does not hold together (session ${describeValue(session)}, last frame ${describeValue(lastSeq)}, ${kept ? kept.length : describeValue(frames)} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
+        `resumable: the journal's state is damaged (session ${describeValue(session)}, last frame ${describeValue(lastSeq)}, frames ${describeValue(frames)}, received ${describeValue(received)}); clear it to start a new session`,
       );
     }
     this.buffer.reset(first);
