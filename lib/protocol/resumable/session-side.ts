@@ -199,12 +199,16 @@ export class SessionSide<Out> {
     if (!link) return this.#queue(frame, size ?? msgpackSize(frame));
     this.#checkRoom(frame, size ?? 1);
     const seq = this.buffer.nextSeq;
-    const before = link.bufferedBytes;
+    // Read only to measure: a getter per frame costs (on a layered link, one per layer).
+    const before = size === undefined ? link.bufferedBytes : 0;
     const ready = this.#write(link, seq, frame);
     if (ready === undefined) return this.#queue(frame, size ?? msgpackSize(frame));
-    // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
-    const grown = link.bufferedBytes - before;
-    this.buffer.push(frame, size ?? (grown > 0 ? grown : msgpackSize(frame)));
+    if (size === undefined) {
+      // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
+      const grown = link.bufferedBytes - before;
+      size = grown > 0 ? grown : msgpackSize(frame);
+    }
+    this.buffer.push(frame, size);
     // Kept before the write leaves the process (the link writes at the end of this tick).
     this.#tell('sent', seq, frame);
     return this.#written(link, seq, ready);
