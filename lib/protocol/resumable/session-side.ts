@@ -19,7 +19,7 @@ import {
   checkScheduler,
 } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
-import { isFrameSize, ReplayBuffer } from './replay-buffer.js';
+import { isFrameSize, ReplayFrames } from './replay-buffer.js';
 import { ACK, DATA, isCount, isId, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
@@ -95,7 +95,7 @@ function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (fra
  * @internal
  */
 export class SessionSide<Out> {
-  readonly buffer: ReplayBuffer<Out>;
+  readonly buffer: ReplayFrames<Out>;
   /** The highest inbound `seq` delivered in order. */
   received = 0;
   #link: Link<unknown> | undefined;
@@ -134,7 +134,7 @@ export class SessionSide<Out> {
     this.#options = options;
     this.#owner = owner;
     this.#journal = journal;
-    this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
+    this.buffer = new ReplayFrames<Out>(options.maxBytes, options.maxFrames);
     this.#commits = journal?.commit ? new JournalCommits() : undefined;
   }
 
