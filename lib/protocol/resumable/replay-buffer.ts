@@ -38,27 +38,13 @@ export function isFrameSize(value: unknown): value is number {
 const OPTIONS: KnownOptions<ReplayBufferOptions> = { maxBytes: true, maxFrames: true };
 
 /**
- * The unacknowledged outbound frames of one side of a resumable session, numbered by `seq` from 1.
- * `append` is O(1); `trim` (on an ack) is O(1) amortised per frame removed; `at(seq)` is O(1), so a
- * replay walks the buffer without copying it. A frame that would take it past `maxFrames` or
- * `maxBytes` is refused with {@link ReplayBufferFullError}: it never evicts anything, because an
- * evicted frame would be a silent gap. It does not measure frames itself: the caller passes each
- * frame's size. Storage is allocated on the first append and released when the buffer empties, so
- * an idle, fully acknowledged buffer costs a few fields.
- *
- * @typeParam T - the frames held.
- * @example
- * ```ts
- * import { ReplayBuffer } from 'rx-lifeline';
- * const buffer = new ReplayBuffer<string>({ maxFrames: 100 });
- * buffer.append('a', 3); // seq 1
- * buffer.append('b', 3); // seq 2
- * buffer.trim(1); // the peer acknowledged seq 1
- * console.log(buffer.firstSeq, buffer.at(2)); // 2 'b'
- * ```
- * @category Sessions
+ * The frames of a {@link ReplayBuffer}, without its checks of what the caller passes: what a
+ * session keeps its frames in, whose caps were checked with its options, whose sizes are numbers of
+ * bytes and whose acks whole numbers already (so a browser bundle of a session carries no check
+ * that never fails). Everything else is the replay buffer's, documented there.
+ * @internal
  */
-export class ReplayBuffer<T> {
+export class ReplayFrames<T> {
   /** The cap on bytes held. */
   readonly maxBytes: number;
   /** The cap on frames held. */
@@ -69,12 +55,10 @@ export class ReplayBuffer<T> {
   #first = 1;
   #heldBytes = 0;
 
-  /** @throws TypeError when a cap is not a positive integer, or an option is not one of the two. */
-  constructor(options: ReplayBufferOptions = {}) {
-    checkKnownOptions('ReplayBuffer', options, OPTIONS);
-    const { maxBytes = 4 * 1024 * 1024, maxFrames = 65_536 } = options;
-    this.maxBytes = checkNumber('ReplayBuffer', 'maxBytes', maxBytes, POSITIVE_INTEGER);
-    this.maxFrames = checkNumber('ReplayBuffer', 'maxFrames', maxFrames, POSITIVE_INTEGER);
+  /** @param maxBytes - Checked already, as `maxFrames`: positive integers. */
+  constructor(maxBytes: number, maxFrames: number) {
+    this.maxBytes = maxBytes;
+    this.maxFrames = maxFrames;
   }
 
   /** Frames held. */
@@ -115,11 +99,6 @@ export class ReplayBuffer<T> {
    * @throws {@link ReplayBufferFullError} if it does not fit; nothing changes then.
    */
   append(frame: T, size: number): number {
-    if (!isFrameSize(size)) {
-      throw new TypeError(
-        `ReplayBuffer.append: size must be a number of bytes ≥ 0, got ${describeValue(size)}`,
-      );
-    }
     if (!this.fits(size)) {
       throw new ReplayBufferFullError(
         `Replay buffer full: ${this.length} frames and ${this.#heldBytes} bytes unacknowledged, a frame of ${size} bytes would exceed ${this.maxFrames} frames or ${this.maxBytes} bytes`,
@@ -160,9 +139,6 @@ export class ReplayBuffer<T> {
 
   /** Drops every frame with `seq` ≤ `through` (an ack). Returns how many were dropped. */
   trim(through: number): number {
-    if (!Number.isInteger(through)) {
-      throw new TypeError(`ReplayBuffer.trim: through must be a whole seq, got ${describeValue(through)}`);
-    }
     const frames = this.#frames;
     const sizes = this.#sizes;
     if (!frames || !sizes) return 0;
@@ -190,5 +166,63 @@ export class ReplayBuffer<T> {
     this.#head = 0;
     this.#first = nextSeq;
     this.#heldBytes = 0;
+  }
+}
+
+/**
+ * The unacknowledged outbound frames of one side of a resumable session, numbered by `seq` from 1.
+ * `append` is O(1); `trim` (on an ack) is O(1) amortised per frame removed; `at(seq)` is O(1), so a
+ * replay walks the buffer without copying it. A frame that would take it past `maxFrames` or
+ * `maxBytes` is refused with {@link ReplayBufferFullError}: it never evicts anything, because an
+ * evicted frame would be a silent gap. It does not measure frames itself: the caller passes each
+ * frame's size. Storage is allocated on the first append and released when the buffer empties, so
+ * an idle, fully acknowledged buffer costs a few fields.
+ *
+ * @typeParam T - the frames held.
+ * @example
+ * ```ts
+ * import { ReplayBuffer } from 'rx-lifeline';
+ * const buffer = new ReplayBuffer<string>({ maxFrames: 100 });
+ * buffer.append('a', 3); // seq 1
+ * buffer.append('b', 3); // seq 2
+ * buffer.trim(1); // the peer acknowledged seq 1
+ * console.log(buffer.firstSeq, buffer.at(2)); // 2 'b'
+ * ```
+ * @category Sessions
+ */
+export class ReplayBuffer<T> extends ReplayFrames<T> {
+  /** @throws TypeError when a cap is not a positive integer, or an option is not one of the two. */
+  constructor(options: ReplayBufferOptions = {}) {
+    checkKnownOptions('ReplayBuffer', options, OPTIONS);
+    const { maxBytes = 4 * 1024 * 1024, maxFrames = 65_536 } = options;
+    super(
+      checkNumber('ReplayBuffer', 'maxBytes', maxBytes, POSITIVE_INTEGER),
+      checkNumber('ReplayBuffer', 'maxFrames', maxFrames, POSITIVE_INTEGER),
+    );
+  }
+
+  /**
+   * Appends a frame and returns its `seq`.
+   * @throws {@link ReplayBufferFullError} if it does not fit; nothing changes then. TypeError when
+   * `size` is not a number of bytes ≥ 0.
+   */
+  override append(frame: T, size: number): number {
+    if (!isFrameSize(size)) {
+      throw new TypeError(
+        `ReplayBuffer.append: size must be a number of bytes ≥ 0, got ${describeValue(size)}`,
+      );
+    }
+    return super.append(frame, size);
+  }
+
+  /**
+   * Drops every frame with `seq` ≤ `through` (an ack). Returns how many were dropped.
+   * @throws TypeError when `through` is not a whole number.
+   */
+  override trim(through: number): number {
+    if (!Number.isInteger(through)) {
+      throw new TypeError(`ReplayBuffer.trim: through must be a whole seq, got ${describeValue(through)}`);
+    }
+    return super.trim(through);
   }
 }

@@ -19,7 +19,7 @@ import {
   checkScheduler,
 } from '../../internal/validate.js';
 import type { JournalState, SessionJournal } from './journal.js';
-import { isFrameSize, ReplayBuffer } from './replay-buffer.js';
+import { isFrameSize, ReplayFrames } from './replay-buffer.js';
 import { ACK, DATA, isCount, isId, layerError } from './wire.js';
 
 /** The options both sides of a resumable session share, resolved. @internal */
@@ -95,7 +95,7 @@ function checkedSizeOf<Out>(where: string, sizeOf: (frame: Out) => number): (fra
  * @internal
  */
 export class SessionSide<Out> {
-  readonly buffer: ReplayBuffer<Out>;
+  readonly buffer: ReplayFrames<Out>;
   /** The highest inbound `seq` delivered in order. */
   received = 0;
   #link: Link<unknown> | undefined;
@@ -134,7 +134,7 @@ export class SessionSide<Out> {
     this.#options = options;
     this.#owner = owner;
     this.#journal = journal;
-    this.buffer = new ReplayBuffer<Out>({ maxBytes: options.maxBytes, maxFrames: options.maxFrames });
+    this.buffer = new ReplayFrames<Out>(options.maxBytes, options.maxFrames);
     this.#commits = journal?.commit ? new JournalCommits() : undefined;
   }
 
@@ -169,11 +169,9 @@ export class SessionSide<Out> {
    * @throws ReplayBufferFullError when it does not fit; EncodeError when it cannot be encoded.
    */
   send(frame: Out): boolean {
-    const sizeOf = this.#options.sizeOf;
-    if (this.#commits) return this.#keepUntilCommit(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
-    const link = this.#writableLink();
-    if (sizeOf === undefined && link) return this.#sendMeasured(link, frame);
-    return this.#keep(frame, sizeOf ? sizeOf(frame) : msgpackSize(frame));
+    const size = this.#options.sizeOf?.(frame);
+    if (this.#commits) return this.#keepUntilCommit(frame, size ?? msgpackSize(frame));
+    return this.#keep(frame, size);
   }
 
   /**
@@ -191,31 +189,36 @@ export class SessionSide<Out> {
     this.buffer.append(frame, size); // throws ReplayBufferFullError with the details
   }
 
-  /** Writes `frame` on `link` at once and keeps it with the size the link measured. */
-  #sendMeasured(link: Link<unknown>, frame: Out): boolean {
-    this.#checkRoom(frame, 1);
+  /**
+   * Keeps `frame` of `size` bytes, written at once when the link can take it. Without a `size` (no
+   * `sizeOf`), a frame written is measured by what it added to the link, one only queued is encoded
+   * to be measured (see `send`).
+   */
+  #keep(frame: Out, size: number | undefined): boolean {
+    const link = this.#writableLink();
+    if (!link) return this.#queue(frame, size ?? msgpackSize(frame));
+    this.#checkRoom(frame, size ?? 1);
     const seq = this.buffer.nextSeq;
-    const before = link.bufferedBytes;
+    // Read only to measure: a getter per frame costs (on a layered link, one per layer).
+    const before = size === undefined ? link.bufferedBytes : 0;
     const ready = this.#write(link, seq, frame);
-    // Not written: queue it, measured exactly.
-    if (ready === undefined) return this.#keep(frame, msgpackSize(frame));
+    if (ready === undefined) return this.#queue(frame, size ?? msgpackSize(frame));
+    if (size === undefined) {
+      // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
+      const grown = link.bufferedBytes - before;
+      size = grown > 0 ? grown : msgpackSize(frame);
+    }
+    this.buffer.push(frame, size);
     // Kept before the write leaves the process (the link writes at the end of this tick).
     this.#tell('sent', seq, frame);
-    // The link grew by the frame's framed size; a sink that confirmed it at once shows nothing.
-    const grown = link.bufferedBytes - before;
-    this.buffer.push(frame, grown > 0 ? grown : msgpackSize(frame));
     return this.#written(link, seq, ready);
   }
 
-  /** Keeps `frame` of `size` bytes, written at once when the link can take it. */
-  #keep(frame: Out, size: number): boolean {
+  /** Keeps `frame` of `size` bytes without writing it: the link is away, full or closing. */
+  #queue(frame: Out, size: number): boolean {
     this.#checkRoom(frame, size);
-    const seq = this.buffer.nextSeq;
-    const link = this.#writableLink();
-    const ready = link && this.#write(link, seq, frame);
-    this.buffer.append(frame, size);
-    this.#tell('sent', seq, frame);
-    return ready === undefined ? this.#answer(false) : this.#written(link!, seq, ready);
+    this.#tell('sent', this.buffer.append(frame, size), frame);
+    return this.#answer(false);
   }
 
   /** Frame `seq` went to `link`, which answered `ready`; returns what `send` returns. */
@@ -441,13 +444,18 @@ export class SessionSide<Out> {
    */
   restore(state: JournalState): void {
     const { session, token, lastSeq, received, frames } = state;
-    const kept: readonly unknown[] | undefined = Array.isArray(frames) ? frames : undefined;
-    const first = lastSeq - (kept?.length ?? 0) + 1;
-    const consecutive = kept?.every((entry, i) => (entry as { seq?: unknown } | null)?.seq === first + i);
+    // NaN unless `frames` is an array: then nothing below holds.
+    const first = lastSeq - (Array.isArray(frames) ? frames.length : NaN) + 1;
     const named = session === undefined ? token === undefined : isId(session) && isId(token);
-    if (!isCount(lastSeq) || !isCount(received) || first < 1 || !consecutive || !named) {
+    if (
+      !isCount(lastSeq) ||
+      !isCount(received) ||
+      !(first >= 1) ||
+      !named ||
+      !frames.every((entry, i) => (entry as { seq?: unknown } | null)?.seq === first + i)
+    ) {
       throw new TypeError(
-        `resumable: the journal's state does not hold together (session ${describeValue(session)}, last frame ${describeValue(lastSeq)}, ${kept ? kept.length : describeValue(frames)} kept, received ${describeValue(received)}): it is damaged; clear it to start a new session`,
+        `resumable: the journal's state is damaged (session ${describeValue(session)}, last frame ${describeValue(lastSeq)}, frames ${describeValue(frames)}, received ${describeValue(received)}); clear it to start a new session`,
       );
     }
     this.buffer.reset(first);

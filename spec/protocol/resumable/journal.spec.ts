@@ -191,7 +191,7 @@ describe('resumable with a journal: a client process that dies resumes its sessi
     for (const state of states) {
       const error = restoreError({ session: undefined, token: undefined, ...state });
       expect(error, JSON.stringify(state)).to.be.instanceOf(TypeError);
-      expect((error as Error).message).to.include("the journal's state does not hold together");
+      expect((error as Error).message).to.include("the journal's state is damaged");
     }
     // And a state that holds together is taken.
     const good = {

@@ -92,6 +92,20 @@ describe('SessionSide (the replay and ack state of a session)', () => {
     side.dispose();
   });
 
+  it('a frame the attached link refuses as closed is queued, held at its MessagePack size, told to the journal once, and answered false', () => {
+    const told: number[] = [];
+    // A journal without commit: told each frame as it is kept.
+    const { commit: _, ...journal } = heldCommits(() => undefined);
+    journal.sent = (seq) => void told.push(seq);
+    const { side, link } = attachedSide({}, journal);
+    link.close();
+    expect(side.send('abc')).to.equal(false);
+    expect(side.buffer.bytes, "'abc' is a fixstr: 4 bytes").to.equal(4);
+    expect(side.lastSeq).to.equal(1);
+    expect(told).to.deep.equal([1]);
+    side.dispose();
+  });
+
   it('a frame sent while an asynchronous commit is in flight is committed by the next one, which starts once it resolves', async () => {
     const resolvers: (() => void)[] = [];
     const { side, link } = attachedSide(
