@@ -98,7 +98,10 @@ describe('a store write that never settles', () => {
       const slow = stallingStore();
       let sessions = 0;
       const config = storeTimeout === undefined ? { store: slow.store } : { store: slow.store, storeTimeout };
-      const server = acceptSessions<string>(pair.server, config).subscribe((session) => {
+      const server$ = acceptSessions<string>(pair.server, config);
+      // The session's own error says it: errors$ does not say it again.
+      const watch = server$.errors$.subscribe((error) => log.push(`${now()}:told ${error.message}`));
+      const server = server$.subscribe((session) => {
         // The client resumes the session on this server once its copy ended: only the first is watched.
         if (sessions++ > 0) return void session.events$.subscribe({ error: () => undefined });
         session.events$.subscribe({
@@ -118,7 +121,10 @@ describe('a store write that never settles', () => {
       });
       const sub = client(pair, log, now);
       testScheduler.schedule(() => slow.answer(), timeout + 100); // too late
-      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), timeout + 200);
+      testScheduler.schedule(
+        () => (sub.unsubscribe(), server.unsubscribe(), watch.unsubscribe()),
+        timeout + 200,
+      );
     });
     expect(log).to.deep.equal(['12:got first', `${20 + timeout}:server ended SessionStoreError`]);
     const error = errors[0] as SessionStoreError;
@@ -366,10 +372,14 @@ describe('a store removal that never settles', () => {
         remove: (id, epoch) => (remove === 'answers' ? base.remove(id, epoch) : never()),
       }));
       const config = { store, sessionTtl: 1_000, storeTimeout: 5_000 };
-      const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
+      const server$ = acceptSessions<string>(pair.server, config);
+      const server = server$.subscribe((session) =>
         session.events$.subscribe({
           ...endOf(log, now),
         }),
+      );
+      server.add(
+        server$.errors$.subscribe((error) => log.push(`${now()}:told ${error.code} ${error.message}`)),
       );
       const sub = client(pair, [], now);
       testScheduler.schedule(() => sub.unsubscribe(), 50);
@@ -383,7 +393,15 @@ describe('a store removal that never settles', () => {
     expect(answered).to.have.length(1);
     const [at, how] = answered[0]!.split(':');
     expect(how).to.equal('server ended SessionExpiredError');
-    expect(expiry('hangs').log).to.deep.equal([`${Number(at) + 5_000}:server ended SessionExpiredError`]);
+    const hung = expiry('hangs').log;
+    expect(hung).to.have.length(2);
+    expect(hung[1]).to.equal(`${Number(at) + 5_000}:server ended SessionExpiredError`);
+    // No failure of the session's own: errors$ says the store did not answer, first.
+    expect(hung[0]).to.match(
+      new RegExp(
+        `^${Number(at) + 5_000}:told unavailable The session store failed to remove an expired session \\(session \\w+\\): no answer within 5000 ms \\(storeTimeout\\)$`,
+      ),
+    );
   });
 
   it('leaves no deadline armed when the server stops while the store is asked', () => {
@@ -396,8 +414,14 @@ describe('a store removal that never settles', () => {
 describe('a store touch that never settles', () => {
   /** When a store whose touches answer or hang is asked to touch, over 14 s of one attached session. */
   function touches(touch: 'answers' | 'hangs'): number[] {
+    return touchesTold(touch).at;
+  }
+
+  /** {@link touches}, and what errors$ told meanwhile, at its time. */
+  function touchesTold(touch: 'answers' | 'hangs') {
     const testScheduler = newTestScheduler();
     const at: number[] = [];
+    const told: string[] = [];
     testScheduler.run(() => {
       const pair = memory({ latency: 2 });
       const store = memoryStoreWith((base) => ({
@@ -407,13 +431,17 @@ describe('a store touch that never settles', () => {
         },
       }));
       const config = { store, sessionTtl: 3_000, storeTimeout: 5_000 };
-      const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
-        session.events$.subscribe({ error: () => undefined }),
+      const server$ = acceptSessions<string>(pair.server, config);
+      const server = server$.subscribe((session) => session.events$.subscribe({ error: () => undefined }));
+      server.add(
+        server$.errors$.subscribe((error) =>
+          told.push(`${testScheduler.now()}:${error.code} ${error.session}: ${error.message}`),
+        ),
       );
       const sub = client(pair, [], () => testScheduler.now());
       testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 14_500);
     });
-    return at;
+    return { at, told };
   }
 
   it('asks once a third of the TTL while the store answers', () => {
@@ -425,4 +453,58 @@ describe('a store touch that never settles', () => {
   it('asks again only once the unanswered one is storeTimeout old, so a hung store is not sent a list each round', () => {
     expect(touches('hangs')).to.deep.equal([1_000, 6_000, 11_000]);
   });
+
+  it('tells errors$ of each touch left unanswered for storeTimeout, as it asks again; of none while the store answers', () => {
+    const why =
+      'The session store failed to keep the attached sessions alive (touch): no answer within 5000 ms (storeTimeout)';
+    expect(touchesTold('hangs').told).to.deep.equal([
+      `6000:unavailable undefined: ${why}`,
+      `11000:unavailable undefined: ${why}`,
+    ]);
+    expect(touchesTold('answers').told).to.deep.equal([]);
+  });
+});
+
+describe('a store create or claim that never settles', () => {
+  for (const method of ['create', 'claim'] as const) {
+    it(`tells errors$ once the ${method}'s connection is closed at its handshakeTimeout, and the client comes back`, () => {
+      const testScheduler = newTestScheduler();
+      const log: string[] = [];
+      let timedOut = 0;
+      testScheduler.run(() => {
+        const now = () => testScheduler.now();
+        const pair = memory({ latency: 2 });
+        // The first call of `method` hangs; the next ones are the memory store's.
+        let calls = 0;
+        const store = memoryStoreWith((base) =>
+          method === 'create'
+            ? { create: (session) => (calls++ ? base.create(session) : never()) }
+            : { claim: (claim) => (calls++ ? base.claim(claim) : (never() as never)) },
+        );
+        const server$ = acceptSessions<string>(pair.server, { store, handshakeTimeout: 1_000 });
+        const server = server$.subscribe((session) => {
+          log.push(`${now()}:session`);
+          session.events$.subscribe({ error: () => undefined });
+        });
+        server.add(
+          server$.errors$.subscribe((error) =>
+            log.push(`${now()}:told ${error.code} ${error.session} ${error.message}`),
+          ),
+        );
+        server.add(server$.stats$.subscribe((stats) => (timedOut = stats.closed.handshakeTimeout)));
+        const sub = client(pair, [], now);
+        // A claim is a resume: the client's first connection breaks at 100.
+        if (method === 'claim') testScheduler.schedule(() => pair.faults.cut(), 100);
+        testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 3_000);
+      });
+      const deadline = method === 'create' ? 1_002 : 1_112;
+      const why = `no answer within 1000 ms (handshakeTimeout), so its connection is closed`;
+      expect(log).to.deep.equal([
+        ...(method === 'claim' ? ['4:session'] : []),
+        `${deadline}:told unavailable undefined The session store failed to answer a hello: ${why}`,
+        ...(method === 'create' ? ['1018:session'] : []),
+      ]);
+      expect(timedOut).to.equal(1);
+    });
+  }
 });
