@@ -176,13 +176,20 @@ describe('a store write that never settles', () => {
     expect(log).to.deep.equal([`${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`]);
   });
 
-  it("lets its server's drain complete at the deadline, not at the session's TTL once its client left", () => {
+  /**
+   * A session whose write stalls at 20 while its server drains from 30 (its client gone away for
+   * good): how it ended, and the sessions removed from the store.
+   */
+  function drainWhileStalled(sessionTtl?: number) {
     const testScheduler = newTestScheduler();
     const log: string[] = [];
+    const removed: string[] = [];
     testScheduler.run(() => {
       const now = () => testScheduler.now();
       const pair = memory({ latency: 2 });
       const slow = stallingStore();
+      const remove = slow.store.remove;
+      slow.store.remove = (id, epoch) => (removed.push(id), remove(id, epoch));
       const admission = new HandshakeAdmission();
       const server$ = pair.server.pipe(
         map((event) =>
@@ -195,14 +202,13 @@ describe('a store write that never settles', () => {
         ),
       );
       let link: Link<string> | undefined;
-      const server = acceptSessions<string>(server$, { store: slow.store, admission }).subscribe(
-        (session) => {
-          link = session.link;
-          session.events$.subscribe({
-            ...endOf(log, now),
-          });
-        },
-      );
+      const config = { store: slow.store, admission, ...(sessionTtl ? { sessionTtl } : {}) };
+      const server = acceptSessions<string>(server$, config).subscribe((session) => {
+        link = session.link;
+        session.events$.subscribe({
+          ...endOf(log, now),
+        });
+      });
       const sub = pair.transport
         .pipe(handshake({ layers: ['resumable'] }), reconnectWith(policy.constant(10)), resumable<string>())
         .subscribe({ error: () => undefined });
@@ -215,10 +221,23 @@ describe('a store write that never settles', () => {
       testScheduler.schedule(() => pair.faults.refuse(true), 31);
       testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 3 * STORE_WRITE_TIMEOUT);
     });
-    expect(log).to.deep.equal([
+    return { log, removed };
+  }
+
+  it("lets its server's drain complete at the deadline, not at the session's TTL once its client left", () => {
+    expect(drainWhileStalled().log).to.deep.equal([
       `${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`,
       `${20 + STORE_WRITE_TIMEOUT}:drained`,
     ]);
+  });
+
+  it('leaves in the store, for another process, a session that expires while its server drains', () => {
+    const { log, removed } = drainWhileStalled(5_000);
+    expect(log.map((line) => line.split(':')[1])).to.deep.equal([
+      'server ended SessionExpiredError',
+      'drained',
+    ]);
+    expect(removed).to.deep.equal([]);
   });
 
   it('leaves nothing armed once its server is unsubscribed, and a late answer changes nothing', () => {
@@ -247,6 +266,80 @@ describe('a store write that never settles', () => {
 });
 
 describe('StoreWriter', () => {
+  /** A writer of session 'a…a' on a memory store whose writes it records (`epoch changes`), or `fail`s. */
+  function recordingWriter(fail?: () => PromiseLike<void>) {
+    const writes: string[] = [];
+    const store = memoryStoreWith(() => ({
+      write: (_id, epoch, changes) => {
+        writes.push(`${epoch} ${JSON.stringify(changes)}`);
+        return fail ? fail() : settledNow(undefined);
+      },
+    }));
+    const scheduler = new VirtualTimeScheduler();
+    const writer = new StoreWriter({ store, ttl: 5_000, timeout: 1_000, scheduler }, 'a'.repeat(32), 1);
+    return { writer, writes, scheduler };
+  }
+
+  it('writes in each commit what was told since the last one, once: frames, acked, received, the settled token', () => {
+    const { writer, writes } = recordingWriter();
+    writer.sent(1, 'x');
+    writer.sent(2, 'y');
+    writer.acked(1);
+    writer.received(3);
+    writer.settle();
+    void writer.commit().then(undefined, () => undefined);
+    void writer.commit().then(undefined, () => undefined);
+    writer.acked(2);
+    void writer.commit().then(undefined, () => undefined);
+    expect(writes).to.deep.equal([
+      '1 {"frames":[{"seq":1,"frame":"x"},{"seq":2,"frame":"y"}],"acked":1,"received":3,"settled":true}',
+      '1 {"frames":[]}',
+      '1 {"frames":[],"acked":2}',
+    ]);
+  });
+
+  it("fails a commit the store refused with its own SessionStoreError with that error's code and message", async () => {
+    const refusal = new SessionStoreError('the session is gone', { code: 'gone', session: 'a'.repeat(32) });
+    const { writer } = recordingWriter(() => Promise.reject(refusal));
+    writer.sent(1, 'x');
+    const failures: SessionStoreError[] = [];
+    writer.commit().then(undefined, (error: SessionStoreError) => failures.push(error));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(failures).to.have.length(1);
+    expect(failures[0]!.code).to.equal('gone');
+    expect(failures[0]!.cause).to.equal(refusal);
+    expect(failures[0]!.message).to.equal(
+      `Session ${'a'.repeat(32)} ends on this process: the session is gone; 1 frames taken here never left`,
+    );
+  });
+
+  it('lets the commits held by two claims in flight go once the last claim is answered', async () => {
+    const { writer, writes } = recordingWriter();
+    writer.hold();
+    writer.sent(1, 'x');
+    void writer.commit().then(undefined, () => undefined);
+    // A second connection resumes the session while the first claim is in flight.
+    writer.hold();
+    writer.release(3);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(writes).to.deep.equal(['3 {"frames":[{"seq":1,"frame":"x"}]}']);
+  });
+
+  it('settles a commit held by a claim once the copy closes, writing nothing', async () => {
+    const { writer, writes } = recordingWriter();
+    writer.hold();
+    writer.sent(1, 'x');
+    const outcomes: string[] = [];
+    writer.commit().then(
+      () => outcomes.push('settled'),
+      (error: unknown) => outcomes.push(`failed ${String(error)}`),
+    );
+    writer.close();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(outcomes).to.deep.equal(['settled']);
+    expect(writes).to.deep.equal([]);
+  });
+
   it('arms no deadline for the commit of a copy that is over (closed): it writes nothing', () => {
     const testScheduler = newTestScheduler();
     const outcomes: string[] = [];
@@ -404,6 +497,34 @@ describe('a store removal that never settles', () => {
     );
   });
 
+  it("ends as expired, not as its write's failure, a session whose write still hangs when it expires", () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const pair = memory({ latency: 2 });
+      let stalled = false;
+      const store = memoryStoreWith((base) => ({
+        write: (id, epoch, changes, ttl) => (stalled ? never() : base.write(id, epoch, changes, ttl)),
+        remove: () => never(),
+      }));
+      const server = acceptSessions<string>(pair.server, {
+        store,
+        sessionTtl: 1_000,
+        storeTimeout: 5_000,
+      }).subscribe((session) => {
+        session.events$.subscribe(endOf(log, now));
+        testScheduler.schedule(() => ((stalled = true), session.link.send('stuck')), 20);
+      });
+      const sub = client(pair, [], now);
+      testScheduler.schedule(() => sub.unsubscribe(), 50);
+      testScheduler.schedule(() => server.unsubscribe(), 20_000);
+    });
+    // Without a connection from 52, expired at 1 052, not removed by 6 052: its write's deadline
+    // (at 5 020) went with its copy.
+    expect(log).to.deep.equal(['6052:server ended SessionExpiredError']);
+  });
+
   it('leaves no deadline armed when the server stops while the store is asked', () => {
     const { log, stoppedAt } = expiry('hangs', 3_000);
     expect(log, 'the server stopped first: the session ends with it').to.deep.equal(['3000:server ended']);
@@ -418,7 +539,7 @@ describe('a store touch that never settles', () => {
   }
 
   /** {@link touches}, and what errors$ told meanwhile, at its time. */
-  function touchesTold(touch: 'answers' | 'hangs') {
+  function touchesTold(touch: 'answers' | 'hangs', leaveAt = 14_500) {
     const testScheduler = newTestScheduler();
     const at: number[] = [];
     const told: string[] = [];
@@ -439,7 +560,8 @@ describe('a store touch that never settles', () => {
         ),
       );
       const sub = client(pair, [], () => testScheduler.now());
-      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 14_500);
+      testScheduler.schedule(() => sub.unsubscribe(), leaveAt);
+      testScheduler.schedule(() => server.unsubscribe(), 14_500);
     });
     return { at, told };
   }
@@ -462,10 +584,34 @@ describe('a store touch that never settles', () => {
       `11000:unavailable undefined: ${why}`,
     ]);
     expect(touchesTold('answers').told).to.deep.equal([]);
+    // Its client left at 1 500: the touch unanswered is told once, and no other is sent.
+    const left = touchesTold('hangs', 1_500);
+    expect(left.at).to.deep.equal([1_000]);
+    expect(left.told).to.deep.equal([`6000:unavailable undefined: ${why}`]);
   });
 });
 
 describe('a store create or claim that never settles', () => {
+  it('tells errors$ nothing of a connection closed at its handshakeTimeout that never sent a hello', () => {
+    const testScheduler = newTestScheduler();
+    const told: unknown[] = [];
+    let timedOut = 0;
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server$ = acceptSessions<string>(pair.server, {
+        store: memorySessionStore(),
+        handshakeTimeout: 1_000,
+      });
+      const server = server$.subscribe();
+      server.add(server$.errors$.subscribe((error) => told.push(error)));
+      server.add(server$.stats$.subscribe((stats) => (timedOut = stats.closed.handshakeTimeout)));
+      const silent = pair.transport.subscribe({ error: () => undefined });
+      testScheduler.schedule(() => (silent.unsubscribe(), server.unsubscribe()), 3_000);
+    });
+    expect(timedOut).to.equal(1);
+    expect(told).to.deep.equal([]);
+  });
+
   for (const method of ['create', 'claim'] as const) {
     it(`tells errors$ once the ${method}'s connection is closed at its handshakeTimeout, and the client comes back`, () => {
       const testScheduler = newTestScheduler();

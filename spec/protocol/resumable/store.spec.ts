@@ -177,6 +177,34 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
     expect(a.storeErrors).to.deep.equal([]);
   });
 
+  it('a stale copy its application closes is no failure: the store refuses its removal as fenced, and errors$ says nothing', () => {
+    const removals: string[] = [];
+    const { a, b, got } = twoServers(
+      (at) => {
+        at(20, ({ send }) => send('a'));
+        // Only the connection to A breaks: A keeps its copy, waiting for a resume that goes to B.
+        at(40, ({ cutA, toB }) => (toB(), cutA()));
+        at(70, ({ a }) => a.links.get(a.sessions[0]!)!.close());
+        at(80, ({ send }) => send('b'));
+      },
+      (store) => ({
+        ...bind(store),
+        remove: (id, epoch) => {
+          const removal = store.remove(id, epoch);
+          removal.then(
+            () => removals.push('removed'),
+            (error: SessionStoreError) => removals.push(error.code),
+          );
+          return removal;
+        },
+      }),
+    );
+    expect(got).to.deep.equal(['A', 'B']);
+    expect(b.got).to.deep.equal(['2:b']);
+    expect(removals).to.deep.equal(['fenced']);
+    expect(a.storeErrors).to.deep.equal([]);
+  });
+
   for (const moves of [true, false]) {
     it(
       moves
@@ -333,15 +361,28 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
 });
 
 describe('acceptSessions with a store that throws, or answers something other than a promise', () => {
-  /** The two ways a store's method can break its promise: it throws, or it answers no thenable. */
-  const breaks: readonly [string, () => never][] = [
+  /**
+   * Ways a store's method can break its promise: it throws, answers no thenable, or refuses with a
+   * SessionStoreError of its own that is not 'fenced'; and how errors$ then says why, for `method`.
+   */
+  const breaks: readonly [string, () => never, (method: string) => string][] = [
     [
       'throws',
       () => {
         throw new Error('store down');
       },
+      () => 'Error: store down',
     ],
-    ['answers undefined', () => undefined as never],
+    [
+      'answers undefined',
+      () => undefined as never,
+      (method) => `TypeError: SessionStore.${method} must return a promise, it returned undefined`,
+    ],
+    [
+      "refuses with its own SessionStoreError ('unavailable')",
+      () => rejectedNow(new SessionStoreError('Redis is down', { code: 'unavailable' })) as never,
+      () => 'Redis is down',
+    ],
   ];
 
   /**
@@ -425,7 +466,7 @@ describe('acceptSessions with a store that throws, or answers something other th
       firstCallBroken('claim', () => rejectedNow(corrupt) as never),
       {
         code: 'corrupt',
-        says: /^The session store failed to claim a session .*: the record of session s is not a hash$/,
+        says: /^The session store failed to claim a session \(session \w+\): the record of session s is not a hash$/,
         cause: corrupt,
         sameSession: true,
       },
@@ -462,13 +503,10 @@ describe('acceptSessions with a store that throws, or answers something other th
     });
   });
 
-  for (const [how, broken] of breaks) {
+  for (const [how, broken, whyOf] of breaks) {
     for (const method of ['create', 'claim'] as const) {
       it(`a ${method} that ${how} refuses the hello as a store failure (not a protocol error), told on errors$, and the client comes back`, () => {
-        const says =
-          how === 'throws'
-            ? /: Error: store down$/
-            : /: TypeError: SessionStore\.\w+ must return a promise, it returned undefined$/;
+        const says = new RegExp(`\\): ${whyOf(method).replace(/[.()]/g, '\\$&')}$`);
         expectRefusedOnceAsStoreFailure(firstCallBroken(method, broken), {
           code: 'unavailable',
           says,
@@ -511,10 +549,7 @@ describe('acceptSessions with a store that throws, or answers something other th
       });
       expect(touches).to.deep.equal([10, 20, 30, 40, 50, 60]);
       expect(got).to.deep.equal(['x']);
-      const why =
-        how === 'throws'
-          ? 'Error: store down'
-          : 'TypeError: SessionStore.touch must return a promise, it returned undefined';
+      const why = whyOf('touch');
       expect(told).to.deep.equal(
         touches.map(
           () =>
@@ -572,10 +607,7 @@ describe('acceptSessions with a store that throws, or answers something other th
         testScheduler.schedule(() => (server.unsubscribe(), watch.unsubscribe()), 200);
       });
       expect(ended).to.deep.equal(['told@20', 'closed@20', 'told@102', 'expired@102']);
-      const why =
-        how === 'throws'
-          ? 'Error: store down'
-          : 'TypeError: SessionStore.remove must return a promise, it returned undefined';
+      const why = whyOf('remove');
       expect(told.map((error) => [error.code, error.session, error.message])).to.deep.equal([
         [
           'unavailable',
