@@ -23,7 +23,7 @@ import {
 } from 'rx-lifeline';
 import { map, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { StoreWriter } from '../../../lib/protocol/resumable/store-writer.js';
-import { settledNow } from '../../../lib/internal/settled-now.js';
+import { failedNow, settledNow } from '../../../lib/internal/settled-now.js';
 import type { TestScheduler } from 'rxjs/testing';
 import { newTestScheduler } from '../../operators/support.js';
 
@@ -311,6 +311,43 @@ describe('StoreWriter', () => {
     expect(failures[0]!.message).to.equal(
       `Session ${'a'.repeat(32)} ends on this process: the session is gone; 1 frames taken here never left`,
     );
+  });
+
+  it("is a promise's thenable: each then gets the outcome, a chained then what the callback returned", () => {
+    const outcomes: unknown[] = [];
+    const written = recordingWriter().writer;
+    written.sent(1, 'x');
+    const commit = written.commit();
+    commit.then(() => 'written').then((value) => outcomes.push(value));
+    commit.then(() => outcomes.push('again'));
+    const refused = recordingWriter(() => failedNow(new Error('store down'))).writer;
+    refused.sent(1, 'x');
+    refused
+      .commit()
+      .then(undefined, (error: Error) => `handled ${error.name}`)
+      .then((value) => outcomes.push(value));
+    // A store in memory answers at once: so does the commit, and what is chained on it.
+    expect(outcomes).to.deep.equal(['written', 'again', 'handled SessionStoreError']);
+  });
+
+  it('arms one deadline for a commit however many thens are called on it, and none is left once it settled', async () => {
+    const late = storeOf(false);
+    const scheduler = new VirtualTimeScheduler();
+    const writer = new StoreWriter(
+      { store: late.store, ttl: 5_000, timeout: 1_000, scheduler },
+      'a'.repeat(32),
+      1,
+    );
+    const outcomes: string[] = [];
+    writer.sent(1, 'x');
+    const commit = writer.commit();
+    commit.then(() => outcomes.push('first'));
+    commit.then(() => outcomes.push('second'));
+    late.answer();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(outcomes).to.deep.equal(['first', 'second']);
+    scheduler.flush();
+    expect(scheduler.now(), 'no deadline left to run').to.equal(0);
   });
 
   it('lets the commits held by two claims in flight go once the last claim is answered', async () => {
