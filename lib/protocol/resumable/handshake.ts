@@ -3,7 +3,7 @@ import { describeValue } from '../../internal/describe-value.js';
 import { askPromise } from '../../internal/promise-like.js';
 import type { ServerConnection, Session } from './server-session.js';
 import type { SessionRegistry } from './session-registry.js';
-import type { ServerCounters, SessionServerStats } from './server-stats.js';
+import type { ServerCounters, SessionServerStats, StoreFailure } from './server-stats.js';
 import { SessionLostError, SessionStoreError } from './errors.js';
 import type { SessionClaimResult, StoredSession } from './store.js';
 import {
@@ -212,7 +212,7 @@ export class Handshake<In, Out> {
       const identity = connection.handshake?.identity;
       askPromise('SessionStore.create', () => store.create({ id, token, identity, ttl })).then(
         answered(() => this.#open(connection, hello, id, token)),
-        answered(() => this.#storeFailed(connection)),
+        (cause: unknown) => this.#failed(connection, { what: 'to create a session', session: id, cause }),
       );
       return;
     }
@@ -227,10 +227,27 @@ export class Handshake<In, Out> {
       ttl,
       ...(local ? { heldEpoch: local.stored!.epoch } : {}),
     };
+    const what = 'to claim a session';
     askPromise('SessionStore.claim', () => store.claim(claim)).then(
-      (result) => this.#answered(connection, () => this.#claimed(connection, hello, result, token), local),
-      () => this.#answered(connection, () => this.#storeFailed(connection), local),
+      (result) => {
+        // A store that answers nonsense is a store that failed: the client comes back later.
+        const wrong = claimProblem(result, claim.id);
+        if (wrong === undefined)
+          return this.#answered(connection, () => this.#claimed(connection, hello, result, token), local);
+        const why = `its answer is no SessionClaimResult: ${wrong}`;
+        this.#failed(connection, { what, session: claim.id, why, code: 'corrupt' }, local);
+      },
+      (cause: unknown) => this.#failed(connection, { what, session: claim.id, cause }, local),
     );
+  }
+
+  /**
+   * The store failed a hello: `errors$` says what failed (even if the connection ended meanwhile),
+   * and the client is refused as for a store that cannot be asked.
+   */
+  #failed(connection: ServerConnection<In, Out>, failure: StoreFailure, held?: Session<In, Out>): void {
+    this.#counters.storeFailed(failure);
+    this.#answered(connection, () => this.#storeFailed(connection), held);
   }
 
   /** The store answered for `connection`: `then` runs unless the connection ended meanwhile. */
@@ -252,7 +269,7 @@ export class Handshake<In, Out> {
 
   /**
    * The store could not be asked: the client comes back later; the session is untouched. The
-   * refusal is counted in the server's stats under `'store'`.
+   * refusal is counted in the server's stats under `'store'`, what failed told to `errors$`.
    */
   #storeFailed(connection: ServerConnection<In, Out>): void {
     this.#refuse(connection, { reason: 'overloaded' }, true, 'store');
@@ -264,8 +281,6 @@ export class Handshake<In, Out> {
     result: SessionClaimResult,
     token: string,
   ): void {
-    // A store that answers nonsense is a store that failed: counted, and the client comes back later.
-    if (claimProblem(result, hello.session!)) return this.#storeFailed(connection);
     const local = this.#registry.get(hello.session!);
     switch (result.status) {
       case 'unknown':

@@ -332,8 +332,13 @@ class IdbJournal implements IndexedDbSessionJournal {
   #pending = new Pending();
   /** The newest commit's transaction, until it settles. */
   #inFlight: Promise<void> | undefined;
-  /** The deadline of the transaction a commit waits for (see `commitTimeout`). */
-  #deadline: Deadline | undefined;
+  /**
+   * The deadlines of the transactions commits wait for (see `commitTimeout`), one per transaction
+   * from its first commit: a later commit never pushes an earlier one's back.
+   */
+  readonly #deadlines = new Set<Deadline>();
+  /** The transaction in flight that has its deadline already. */
+  #bounded: Promise<void> | undefined;
   /** Frames written by the transactions in flight: what a deadline that passes says may be lost. */
   #unsettledFrames = 0;
   /** Why every call is refused now: closed, taken over, or IndexedDB failed. */
@@ -452,13 +457,16 @@ class IdbJournal implements IndexedDbSessionJournal {
     this.#check();
     this.#flush();
     const inFlight = this.#inFlight;
-    if (inFlight) this.#bound(inFlight);
+    if (inFlight && inFlight !== this.#bounded) this.#bound(inFlight);
     return inFlight;
   }
 
-  /** Fails the journal if `inFlight` has not settled within `commitTimeout` (one deadline at a time). */
+  /**
+   * Fails the journal if `inFlight` has not settled within `commitTimeout` of its first commit: a
+   * commit of it again, or of a later transaction, keeps that deadline and arms none later for it.
+   */
   #bound(inFlight: Promise<void>): void {
-    this.#deadline?.cancel();
+    this.#bounded = inFlight;
     const { commitTimeout, scheduler } = this.#config;
     const frames = this.#unsettledFrames;
     const deadline = new Deadline(scheduler, commitTimeout, () =>
@@ -469,12 +477,18 @@ class IdbJournal implements IndexedDbSessionJournal {
         ),
       ),
     );
-    this.#deadline = deadline;
+    this.#deadlines.add(deadline);
     const done = () => {
       deadline.cancel();
-      if (this.#deadline === deadline) this.#deadline = undefined;
+      this.#deadlines.delete(deadline);
+      if (this.#bounded === inFlight) this.#bounded = undefined;
     };
     inFlight.then(done, done);
+  }
+
+  #disarm(): void {
+    for (const deadline of this.#deadlines) deadline.cancel();
+    this.#deadlines.clear();
   }
 
   close(): Promise<void> {
@@ -485,7 +499,7 @@ class IdbJournal implements IndexedDbSessionJournal {
       `indexedDbJournal('${this.name}'): the journal is closed; open it again with indexedDbJournal(name)`,
       { journal: this.name, reason: 'closed' },
     );
-    this.#deadline?.cancel();
+    this.#disarm();
     // Another tab's opening waits for this commit: IndexedDB runs them in the order they began.
     this.#lock.release();
     this.#db.close();
@@ -636,7 +650,7 @@ class IdbJournal implements IndexedDbSessionJournal {
 
   /** Keeps the first failure (unless `close()` came first), tells `failure$`, closes the database. */
   #fail(failure: () => Error): Error {
-    this.#deadline?.cancel();
+    this.#disarm();
     if (!this.#failure) {
       this.#failure = failure();
       this.#failed.next(this.#failure);

@@ -1,5 +1,7 @@
 import { Observable, Subject } from 'rxjs';
 import type { RefusalReason } from '../../core/errors.js';
+import { SessionStoreError, type SessionStoreErrorCode } from './errors.js';
+import { describeError } from '../../internal/describe-value.js';
 
 /**
  * What a session server holds and what it turned away, as the `stats$` of {@link acceptSessions}'s
@@ -61,7 +63,8 @@ type RefusedCause = keyof SessionServerStats['refused'];
 type ClosedCause = keyof SessionServerStats['closed'];
 
 /**
- * The counters behind `stats$`, shared by the subscriptions of one server Observable.
+ * The counters behind `stats$`, and the store failures behind `errors$`, shared by the
+ * subscriptions of one server Observable.
  * @internal
  */
 export class ServerCounters {
@@ -93,6 +96,15 @@ export class ServerCounters {
     subscriber.next(this.#snapshot());
     return this.#changes.subscribe(subscriber);
   });
+
+  readonly #errors = new Subject<SessionStoreError>();
+  /** The store failures that reach no session's `events$`, as they happen: nothing is kept. */
+  readonly errors$: Observable<SessionStoreError> = this.#errors.asObservable();
+
+  /** The store failed where no session's `events$` hears of it: `errors$` is told, if anyone listens. */
+  storeFailed(failure: StoreFailure): void {
+    if (this.#errors.observed) this.#errors.next(storeError(failure));
+  }
 
   /** A connection opened (+1) or ended (-1). */
   connection(delta: 1 | -1): void {
@@ -157,4 +169,31 @@ export class ServerCounters {
       goodbyes: this.#goodbyes,
     };
   }
+}
+
+/**
+ * A store failure that reaches no session: the call that failed, and `cause` (what the store
+ * answered) or `why` (it did not answer).
+ * @internal
+ */
+export interface StoreFailure {
+  /** What the store was asked, as in "the session store failed `what`". */
+  readonly what: string;
+  readonly session?: string;
+  readonly cause?: unknown;
+  readonly why?: string;
+  /** By default the code of a `SessionStoreError` cause, else `'unavailable'`. */
+  readonly code?: SessionStoreErrorCode;
+}
+
+/** `failure` typed: a `SessionStoreError` cause keeps its code and says why. */
+function storeError({ what, session, cause, why, code }: StoreFailure): SessionStoreError {
+  const known = SessionStoreError.is(cause) ? cause : undefined;
+  const about = session === undefined ? '' : ` (session ${session})`;
+  const because = why ?? (known ? known.message : describeError(cause));
+  return new SessionStoreError(`The session store failed ${what}${about}: ${because}`, {
+    code: code ?? known?.code ?? 'unavailable',
+    ...(session === undefined ? {} : { session }),
+    ...(cause === undefined ? {} : { cause }),
+  });
 }

@@ -207,15 +207,25 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
       deadline.cancel();
       this.end(session, why, true);
     };
+    const what = 'to remove an expired session';
     // A store that does not answer within its timeout: the session ends expired all the same (the
     // store forgets it by its TTL), instead of being held, and counted, for good.
-    const deadline = new Deadline(scheduler, timeout, () => ended(error));
+    const deadline = new Deadline(scheduler, timeout, () => {
+      this.#counters.storeFailed({
+        what,
+        session: session.id,
+        why: `no answer within ${timeout} ms (storeTimeout)`,
+      });
+      ended(error);
+    });
     this.#removals.add(deadline);
     this.#remove(session, writer.epoch).then(
       () => ended(error),
       (cause: unknown) => {
-        const fenced = SessionStoreError.is(cause) && cause.code === 'fenced';
-        ended(fenced ? livesOn(session.id, error.idleFor, cause) : error);
+        // Fenced: the session's own error says so. Anything else only `errors$` hears of.
+        if (fenced(cause)) return ended(livesOn(session.id, error.idleFor, cause));
+        this.#counters.storeFailed({ what, session: session.id, cause });
+        ended(error);
       },
     );
   }
@@ -238,8 +248,10 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     if (!writer) return;
     writer.close();
     if (removed || this.#stopped || this.#handedOver || SessionStoreError.is(error)) return;
-    this.#remove(session, writer.epoch).then(undefined, () => {
-      // Fenced: it lives on another process. Unreachable: it expires in the store by its TTL.
+    this.#remove(session, writer.epoch).then(undefined, (cause: unknown) => {
+      // Fenced: it lives on another process, nothing failed. Else it expires in the store by its TTL.
+      if (!fenced(cause))
+        this.#counters.storeFailed({ what: 'to remove an ended session', session: session.id, cause });
     });
   }
 
@@ -260,6 +272,11 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     for (const connection of [...this.#unattached]) this.drop(connection);
     this.#sweep.clear();
   }
+}
+
+/** The store refused a change because another process resumed the session since. */
+function fenced(cause: unknown): boolean {
+  return SessionStoreError.is(cause) && cause.code === 'fenced';
 }
 
 function livesOn(id: string, idleFor: number, cause: unknown): SessionStoreError {

@@ -29,7 +29,8 @@ import { resolveSideOptions, type SideOptions } from './session-side.js';
 import { Handshake, type HandshakeSettings } from './handshake.js';
 import type { AttachmentOwner, ServerConnection, ServerSession, Session } from './server-session.js';
 import type { SessionStore } from './store.js';
-import { ServerCounters, type SessionServerStats } from './server-stats.js';
+import type { SessionStoreError } from './errors.js';
+import { ServerCounters, type SessionServerStats, type StoreFailure } from './server-stats.js';
 import { SessionRegistry } from './session-registry.js';
 import { checkAdmission, type HandshakeAdmission } from '../handshake/admission.js';
 import { unlisted } from '../handshake/layers.js';
@@ -59,14 +60,19 @@ export interface SessionServerConnection {
 }
 
 /**
- * What {@link acceptSessions} returns: the Observable of sessions, and the server's counts.
+ * What {@link acceptSessions} returns: the Observable of sessions, the server's counts, and the
+ * failures of its session store that no session hears of.
  *
  * @example
  * ```ts
- * import { acceptSessions, memory, type SessionServer } from 'rx-lifeline';
- * const server: SessionServer<string> = acceptSessions<string>(memory<string>().server);
+ * import { acceptSessions, memory, memorySessionStore, type SessionServer } from 'rx-lifeline';
+ * const server: SessionServer<string> = acceptSessions<string>(memory<string>().server, {
+ *   store: memorySessionStore(),
+ * });
  * const watch = server.stats$.subscribe((s) => console.log(`${s.handshaking} handshaking, ${s.refused.locked} locked out`));
+ * const alarms = server.errors$.subscribe((error) => console.error(error.code, error.session, error.message, error.cause));
  * watch.unsubscribe();
+ * alarms.unsubscribe();
  * ```
  */
 export type SessionServer<In = unknown, Out = In> = Observable<ServerSession<In, Out>> & {
@@ -77,6 +83,26 @@ export type SessionServer<In = unknown, Out = In> = Observable<ServerSession<In,
    * nothing while nobody subscribes.
    */
   readonly stats$: Observable<SessionServerStats>;
+  /**
+   * Each failure of the `store` that reaches no session's `events$`, as a {@link SessionStoreError}
+   * whose `code` says what kind (a store's own `SessionStoreError` keeps its code; a claim answered
+   * with nonsense is `'corrupt'`; a throw, a rejection, an answer that is not a promise, or no
+   * answer in time is `'unavailable'`), whose `cause` is what the store answered, whose `session`
+   * is the session's id when one is concerned, and whose message says what was asked: a hello's
+   * `create` or `claim` (its client is refused `'overloaded'`, counted in `stats$` as
+   * `refused.store`, or it had closed meanwhile), a hello left unanswered until its
+   * `handshakeTimeout`, the keep-alive `touch` (failed, or unanswered for `storeTimeout`), and the
+   * `remove` of a session that expired or ended (failed, or, once expired, unanswered for
+   * `storeTimeout`). A `'fenced'` answer to a `remove` is no failure (another process took the
+   * session over) and is not told. A store failure that ends a session (a write) is that
+   * session's `events$` error only.
+   *
+   * Hot, like an event emitter's `'error'` event: each subscriber gets the failures from when it
+   * subscribed; none is kept for a later one, nor while nobody subscribes (an error is then not
+   * even built). It adds up every subscription of the server Observable, never completes, and
+   * holds no timer.
+   */
+  readonly errors$: Observable<SessionStoreError>;
 };
 
 /**
@@ -278,7 +304,7 @@ export function acceptSessions<In = unknown, Out = In>(
   const sessions$ = new Observable<ServerSession<In, Out>>((subscriber) =>
     new SessionServerRun<In, Out>(settings, counters, subscriber).start(server$),
   );
-  return Object.assign(sessions$, { stats$: counters.stats$ });
+  return Object.assign(sessions$, { stats$: counters.stats$, errors$: counters.errors$ });
 }
 
 interface ServerSettings<Out> extends HandshakeSettings {
@@ -343,6 +369,17 @@ function checkStore(store: unknown): void {
   );
 }
 
+/** What a failed keep-alive asked the store, for `errors$`. */
+const TOUCH = 'to keep the attached sessions alive (touch)';
+
+/** What `errors$` says of a hello the store did not answer before its connection's deadline. */
+function unansweredHello(handshakeTimeout: number): StoreFailure {
+  return {
+    what: 'to answer a hello',
+    why: `no answer within ${handshakeTimeout} ms (handshakeTimeout), so its connection is closed`,
+  };
+}
+
 /** Frames a connection may send while the store answers its hello (a client sends none). */
 const MAX_QUEUED = 64;
 
@@ -368,6 +405,7 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
     const sweep = new Sweep<In, Out>(settings.scheduler, settings.sessionTtl, {
       handshakeTimedOut: (connection) => {
         counters.closing('handshakeTimeout');
+        if (connection.waiting) counters.storeFailed(unansweredHello(settings.handshakeTimeout));
         this.#registry.drop(connection);
       },
       expired: (session, error) => this.#registry.expire(session, error),
@@ -435,13 +473,18 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
     const { store, sessionTtl, storeTimeout, scheduler } = this.#settings;
     if (!store) return undefined;
     const registry = this.#registry;
+    const counters = this.#counters;
     // When the touch still unanswered was sent: one at a time, so a store that hangs is not sent
     // one more list of every attached session each round; after `storeTimeout` it counts as lost.
     let asked: number | undefined;
     return scheduler.schedule(function (this: SchedulerAction<unknown>) {
       this.schedule(undefined, sessionTtl / 3);
       const now = scheduler.now();
-      if (asked !== undefined && now - asked < storeTimeout) return;
+      if (asked !== undefined) {
+        if (now - asked < storeTimeout) return;
+        asked = undefined;
+        counters.storeFailed({ what: TOUCH, why: `no answer within ${storeTimeout} ms (storeTimeout)` });
+      }
       const attached: { id: string; epoch: number }[] = [];
       for (const session of registry.all()) {
         if (session.connection && session.stored)
@@ -450,11 +493,17 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
       if (attached.length === 0) return;
       const sent = (asked = now);
       const answered = () => {
-        // Unreachable: the next touch, or a write, tries again; a store that stays down ends
-        // each session at its next write.
         if (asked === sent) asked = undefined;
       };
-      askPromise('SessionStore.touch', () => store.touch(attached, sessionTtl)).then(answered, answered);
+      askPromise('SessionStore.touch', () => store.touch(attached, sessionTtl)).then(
+        answered,
+        (cause: unknown) => {
+          // Unreachable: the next touch, or a write, tries again; a store that stays down ends
+          // each session at its next write.
+          counters.storeFailed({ what: TOUCH, cause });
+          answered();
+        },
+      );
     }, sessionTtl / 3);
   }
 

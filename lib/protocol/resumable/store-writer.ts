@@ -1,5 +1,6 @@
 import { describeError } from '../../internal/describe-value.js';
 import { askPromise, thenOrFail } from '../../internal/promise-like.js';
+import { failedNow, settledNow } from '../../internal/settled-now.js';
 import { SessionStoreError } from './errors.js';
 import { Deadline } from '../../internal/timer-queue.js';
 import { type JournalFrame, type JournalState, type SessionJournal } from './journal.js';
@@ -106,21 +107,18 @@ export class StoreWriter implements SessionJournal {
 
   /**
    * `write`, settled as it settles unless its deadline passes first: then failed with
-   * `#stalled`'s error, and what the store answers later is ignored. A thenable that calls
-   * back at once when `write` does (a store in memory), as `write` itself would; the side calls
-   * its `then` once, and the deadline starts then.
+   * `#stalled`'s error, and what the store answers later is ignored. The deadline starts now. It
+   * calls back at once when `write` does (a store in memory), as `write` itself would, and its
+   * `then` is a promise's: called any number of times, each gets the outcome, and returns a
+   * thenable of what its callback returns.
    */
   #within(write: PromiseLike<void>, changes: SessionChanges): PromiseLike<void> {
-    const bounded: PromiseLike<void> = {
-      then: (ok, failed) => {
-        this.#race(write, {
-          ok: () => ok?.(),
-          failed: (error) => failed?.(error),
-          stalled: () => this.#stalled(changes),
-        });
-        return bounded as never;
-      },
-    };
+    const bounded = new Later<void>();
+    this.#race(write, {
+      ok: () => bounded.settle(settledNow(undefined)),
+      failed: (error) => bounded.settle(failedNow(error)),
+      stalled: () => this.#stalled(changes),
+    });
     return bounded;
   }
 
@@ -190,5 +188,35 @@ export class StoreWriter implements SessionJournal {
       `Session ${this.id} ends on this process: ${why}; ${unsent.length} frames taken here never left`,
       { code, session: this.id, unsent, cause: error },
     );
+  }
+}
+
+/**
+ * A thenable settled later, with one of {@link settledNow}'s or {@link failedNow}'s: from then on
+ * it calls back at once, inside `then`, as they do (a store in memory answers in the same turn, and
+ * a test's virtual time drives its callers). Each `then` returns a thenable of what its callback
+ * returns, as a promise's does. A Promise would call back a turn later.
+ */
+class Later<T> implements PromiseLike<T> {
+  #outcome: PromiseLike<T> | undefined;
+  /** The `then`s called before it settled, run in order once it does. */
+  #waiting: (() => void)[] | undefined;
+
+  /** Settles it with `outcome`; called once (`StoreWriter.#race` settles once). */
+  settle(outcome: PromiseLike<T>): void {
+    this.#outcome = outcome;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting) for (const run of waiting) run();
+  }
+
+  then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
+    if (this.#outcome) return this.#outcome.then(onFulfilled, onRejected);
+    const next = new Later<A | B>();
+    (this.#waiting ??= []).push(() => next.settle(this.#outcome!.then(onFulfilled, onRejected)));
+    return next;
   }
 }

@@ -453,7 +453,7 @@ describe('indexedDbJournal', () => {
       expect(result.laterIsIt, 'every later call throws it').to.equal(true);
     });
 
-    it('times commitTimeout (30 s by default) on its scheduler, from the frames since the last commit that completed, and leaves nothing armed', async () => {
+    it('times commitTimeout (30 s by default) on its scheduler, from the frames since the last commit that completed, a later commit keeping the earlier deadline, and leaves nothing armed', async () => {
       const result = await page.evaluate(async () => {
         const { indexedDbJournal } = (window as unknown as { lifeline: Lifeline }).lifeline;
         /** A scheduler in virtual time, moved by hand: `advance(to)` runs what is due by then. */
@@ -505,6 +505,11 @@ describe('indexedDbJournal', () => {
         spin();
         journal.sent(2, 'a');
         journal.sent(3, 'b');
+        void journal.commit()?.catch(() => undefined);
+        advance(20_000);
+        // Later commits, of nothing new or of one more frame, do not push the first one's deadline back.
+        void journal.commit()?.catch(() => undefined);
+        journal.sent(4, 'c');
         void journal.commit()?.catch(() => undefined);
         advance(29_999);
         const failedBefore = failures.length;

@@ -23,7 +23,7 @@ import {
 } from 'rx-lifeline';
 import { map, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { StoreWriter } from '../../../lib/protocol/resumable/store-writer.js';
-import { settledNow } from '../../../lib/internal/settled-now.js';
+import { failedNow, settledNow } from '../../../lib/internal/settled-now.js';
 import type { TestScheduler } from 'rxjs/testing';
 import { newTestScheduler } from '../../operators/support.js';
 
@@ -98,7 +98,10 @@ describe('a store write that never settles', () => {
       const slow = stallingStore();
       let sessions = 0;
       const config = storeTimeout === undefined ? { store: slow.store } : { store: slow.store, storeTimeout };
-      const server = acceptSessions<string>(pair.server, config).subscribe((session) => {
+      const server$ = acceptSessions<string>(pair.server, config);
+      // The session's own error says it: errors$ does not say it again.
+      const watch = server$.errors$.subscribe((error) => log.push(`${now()}:told ${error.message}`));
+      const server = server$.subscribe((session) => {
         // The client resumes the session on this server once its copy ended: only the first is watched.
         if (sessions++ > 0) return void session.events$.subscribe({ error: () => undefined });
         session.events$.subscribe({
@@ -118,7 +121,10 @@ describe('a store write that never settles', () => {
       });
       const sub = client(pair, log, now);
       testScheduler.schedule(() => slow.answer(), timeout + 100); // too late
-      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), timeout + 200);
+      testScheduler.schedule(
+        () => (sub.unsubscribe(), server.unsubscribe(), watch.unsubscribe()),
+        timeout + 200,
+      );
     });
     expect(log).to.deep.equal(['12:got first', `${20 + timeout}:server ended SessionStoreError`]);
     const error = errors[0] as SessionStoreError;
@@ -170,13 +176,20 @@ describe('a store write that never settles', () => {
     expect(log).to.deep.equal([`${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`]);
   });
 
-  it("lets its server's drain complete at the deadline, not at the session's TTL once its client left", () => {
+  /**
+   * A session whose write stalls at 20 while its server drains from 30 (its client gone away for
+   * good): how it ended, and the sessions removed from the store.
+   */
+  function drainWhileStalled(sessionTtl?: number) {
     const testScheduler = newTestScheduler();
     const log: string[] = [];
+    const removed: string[] = [];
     testScheduler.run(() => {
       const now = () => testScheduler.now();
       const pair = memory({ latency: 2 });
       const slow = stallingStore();
+      const remove = slow.store.remove;
+      slow.store.remove = (id, epoch) => (removed.push(id), remove(id, epoch));
       const admission = new HandshakeAdmission();
       const server$ = pair.server.pipe(
         map((event) =>
@@ -189,14 +202,13 @@ describe('a store write that never settles', () => {
         ),
       );
       let link: Link<string> | undefined;
-      const server = acceptSessions<string>(server$, { store: slow.store, admission }).subscribe(
-        (session) => {
-          link = session.link;
-          session.events$.subscribe({
-            ...endOf(log, now),
-          });
-        },
-      );
+      const config = { store: slow.store, admission, ...(sessionTtl ? { sessionTtl } : {}) };
+      const server = acceptSessions<string>(server$, config).subscribe((session) => {
+        link = session.link;
+        session.events$.subscribe({
+          ...endOf(log, now),
+        });
+      });
       const sub = pair.transport
         .pipe(handshake({ layers: ['resumable'] }), reconnectWith(policy.constant(10)), resumable<string>())
         .subscribe({ error: () => undefined });
@@ -209,10 +221,23 @@ describe('a store write that never settles', () => {
       testScheduler.schedule(() => pair.faults.refuse(true), 31);
       testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 3 * STORE_WRITE_TIMEOUT);
     });
-    expect(log).to.deep.equal([
+    return { log, removed };
+  }
+
+  it("lets its server's drain complete at the deadline, not at the session's TTL once its client left", () => {
+    expect(drainWhileStalled().log).to.deep.equal([
       `${20 + STORE_WRITE_TIMEOUT}:server ended SessionStoreError`,
       `${20 + STORE_WRITE_TIMEOUT}:drained`,
     ]);
+  });
+
+  it('leaves in the store, for another process, a session that expires while its server drains', () => {
+    const { log, removed } = drainWhileStalled(5_000);
+    expect(log.map((line) => line.split(':')[1])).to.deep.equal([
+      'server ended SessionExpiredError',
+      'drained',
+    ]);
+    expect(removed).to.deep.equal([]);
   });
 
   it('leaves nothing armed once its server is unsubscribed, and a late answer changes nothing', () => {
@@ -241,6 +266,117 @@ describe('a store write that never settles', () => {
 });
 
 describe('StoreWriter', () => {
+  /** A writer of session 'a…a' on a memory store whose writes it records (`epoch changes`), or `fail`s. */
+  function recordingWriter(fail?: () => PromiseLike<void>) {
+    const writes: string[] = [];
+    const store = memoryStoreWith(() => ({
+      write: (_id, epoch, changes) => {
+        writes.push(`${epoch} ${JSON.stringify(changes)}`);
+        return fail ? fail() : settledNow(undefined);
+      },
+    }));
+    const scheduler = new VirtualTimeScheduler();
+    const writer = new StoreWriter({ store, ttl: 5_000, timeout: 1_000, scheduler }, 'a'.repeat(32), 1);
+    return { writer, writes, scheduler };
+  }
+
+  it('writes in each commit what was told since the last one, once: frames, acked, received, the settled token', () => {
+    const { writer, writes } = recordingWriter();
+    writer.sent(1, 'x');
+    writer.sent(2, 'y');
+    writer.acked(1);
+    writer.received(3);
+    writer.settle();
+    void writer.commit().then(undefined, () => undefined);
+    void writer.commit().then(undefined, () => undefined);
+    writer.acked(2);
+    void writer.commit().then(undefined, () => undefined);
+    expect(writes).to.deep.equal([
+      '1 {"frames":[{"seq":1,"frame":"x"},{"seq":2,"frame":"y"}],"acked":1,"received":3,"settled":true}',
+      '1 {"frames":[]}',
+      '1 {"frames":[],"acked":2}',
+    ]);
+  });
+
+  it("fails a commit the store refused with its own SessionStoreError with that error's code and message", async () => {
+    const refusal = new SessionStoreError('the session is gone', { code: 'gone', session: 'a'.repeat(32) });
+    const { writer } = recordingWriter(() => Promise.reject(refusal));
+    writer.sent(1, 'x');
+    const failures: SessionStoreError[] = [];
+    writer.commit().then(undefined, (error: SessionStoreError) => failures.push(error));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(failures).to.have.length(1);
+    expect(failures[0]!.code).to.equal('gone');
+    expect(failures[0]!.cause).to.equal(refusal);
+    expect(failures[0]!.message).to.equal(
+      `Session ${'a'.repeat(32)} ends on this process: the session is gone; 1 frames taken here never left`,
+    );
+  });
+
+  it("is a promise's thenable: each then gets the outcome, a chained then what the callback returned", () => {
+    const outcomes: unknown[] = [];
+    const written = recordingWriter().writer;
+    written.sent(1, 'x');
+    const commit = written.commit();
+    commit.then(() => 'written').then((value) => outcomes.push(value));
+    commit.then(() => outcomes.push('again'));
+    const refused = recordingWriter(() => failedNow(new Error('store down'))).writer;
+    refused.sent(1, 'x');
+    refused
+      .commit()
+      .then(undefined, (error: Error) => `handled ${error.name}`)
+      .then((value) => outcomes.push(value));
+    // A store in memory answers at once: so does the commit, and what is chained on it.
+    expect(outcomes).to.deep.equal(['written', 'again', 'handled SessionStoreError']);
+  });
+
+  it('arms one deadline for a commit however many thens are called on it, and none is left once it settled', async () => {
+    const late = storeOf(false);
+    const scheduler = new VirtualTimeScheduler();
+    const writer = new StoreWriter(
+      { store: late.store, ttl: 5_000, timeout: 1_000, scheduler },
+      'a'.repeat(32),
+      1,
+    );
+    const outcomes: string[] = [];
+    writer.sent(1, 'x');
+    const commit = writer.commit();
+    commit.then(() => outcomes.push('first'));
+    commit.then(() => outcomes.push('second'));
+    late.answer();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(outcomes).to.deep.equal(['first', 'second']);
+    scheduler.flush();
+    expect(scheduler.now(), 'no deadline left to run').to.equal(0);
+  });
+
+  it('lets the commits held by two claims in flight go once the last claim is answered', async () => {
+    const { writer, writes } = recordingWriter();
+    writer.hold();
+    writer.sent(1, 'x');
+    void writer.commit().then(undefined, () => undefined);
+    // A second connection resumes the session while the first claim is in flight.
+    writer.hold();
+    writer.release(3);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(writes).to.deep.equal(['3 {"frames":[{"seq":1,"frame":"x"}]}']);
+  });
+
+  it('settles a commit held by a claim once the copy closes, writing nothing', async () => {
+    const { writer, writes } = recordingWriter();
+    writer.hold();
+    writer.sent(1, 'x');
+    const outcomes: string[] = [];
+    writer.commit().then(
+      () => outcomes.push('settled'),
+      (error: unknown) => outcomes.push(`failed ${String(error)}`),
+    );
+    writer.close();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(outcomes).to.deep.equal(['settled']);
+    expect(writes).to.deep.equal([]);
+  });
+
   it('arms no deadline for the commit of a copy that is over (closed): it writes nothing', () => {
     const testScheduler = newTestScheduler();
     const outcomes: string[] = [];
@@ -366,10 +502,14 @@ describe('a store removal that never settles', () => {
         remove: (id, epoch) => (remove === 'answers' ? base.remove(id, epoch) : never()),
       }));
       const config = { store, sessionTtl: 1_000, storeTimeout: 5_000 };
-      const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
+      const server$ = acceptSessions<string>(pair.server, config);
+      const server = server$.subscribe((session) =>
         session.events$.subscribe({
           ...endOf(log, now),
         }),
+      );
+      server.add(
+        server$.errors$.subscribe((error) => log.push(`${now()}:told ${error.code} ${error.message}`)),
       );
       const sub = client(pair, [], now);
       testScheduler.schedule(() => sub.unsubscribe(), 50);
@@ -383,7 +523,43 @@ describe('a store removal that never settles', () => {
     expect(answered).to.have.length(1);
     const [at, how] = answered[0]!.split(':');
     expect(how).to.equal('server ended SessionExpiredError');
-    expect(expiry('hangs').log).to.deep.equal([`${Number(at) + 5_000}:server ended SessionExpiredError`]);
+    const hung = expiry('hangs').log;
+    expect(hung).to.have.length(2);
+    expect(hung[1]).to.equal(`${Number(at) + 5_000}:server ended SessionExpiredError`);
+    // No failure of the session's own: errors$ says the store did not answer, first.
+    expect(hung[0]).to.match(
+      new RegExp(
+        `^${Number(at) + 5_000}:told unavailable The session store failed to remove an expired session \\(session \\w+\\): no answer within 5000 ms \\(storeTimeout\\)$`,
+      ),
+    );
+  });
+
+  it("ends as expired, not as its write's failure, a session whose write still hangs when it expires", () => {
+    const testScheduler = newTestScheduler();
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const now = () => testScheduler.now();
+      const pair = memory({ latency: 2 });
+      let stalled = false;
+      const store = memoryStoreWith((base) => ({
+        write: (id, epoch, changes, ttl) => (stalled ? never() : base.write(id, epoch, changes, ttl)),
+        remove: () => never(),
+      }));
+      const server = acceptSessions<string>(pair.server, {
+        store,
+        sessionTtl: 1_000,
+        storeTimeout: 5_000,
+      }).subscribe((session) => {
+        session.events$.subscribe(endOf(log, now));
+        testScheduler.schedule(() => ((stalled = true), session.link.send('stuck')), 20);
+      });
+      const sub = client(pair, [], now);
+      testScheduler.schedule(() => sub.unsubscribe(), 50);
+      testScheduler.schedule(() => server.unsubscribe(), 20_000);
+    });
+    // Without a connection from 52, expired at 1 052, not removed by 6 052: its write's deadline
+    // (at 5 020) went with its copy.
+    expect(log).to.deep.equal(['6052:server ended SessionExpiredError']);
   });
 
   it('leaves no deadline armed when the server stops while the store is asked', () => {
@@ -396,8 +572,14 @@ describe('a store removal that never settles', () => {
 describe('a store touch that never settles', () => {
   /** When a store whose touches answer or hang is asked to touch, over 14 s of one attached session. */
   function touches(touch: 'answers' | 'hangs'): number[] {
+    return touchesTold(touch).at;
+  }
+
+  /** {@link touches}, and what errors$ told meanwhile, at its time. */
+  function touchesTold(touch: 'answers' | 'hangs', leaveAt = 14_500) {
     const testScheduler = newTestScheduler();
     const at: number[] = [];
+    const told: string[] = [];
     testScheduler.run(() => {
       const pair = memory({ latency: 2 });
       const store = memoryStoreWith((base) => ({
@@ -407,13 +589,18 @@ describe('a store touch that never settles', () => {
         },
       }));
       const config = { store, sessionTtl: 3_000, storeTimeout: 5_000 };
-      const server = acceptSessions<string>(pair.server, config).subscribe((session) =>
-        session.events$.subscribe({ error: () => undefined }),
+      const server$ = acceptSessions<string>(pair.server, config);
+      const server = server$.subscribe((session) => session.events$.subscribe({ error: () => undefined }));
+      server.add(
+        server$.errors$.subscribe((error) =>
+          told.push(`${testScheduler.now()}:${error.code} ${error.session}: ${error.message}`),
+        ),
       );
       const sub = client(pair, [], () => testScheduler.now());
-      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 14_500);
+      testScheduler.schedule(() => sub.unsubscribe(), leaveAt);
+      testScheduler.schedule(() => server.unsubscribe(), 14_500);
     });
-    return at;
+    return { at, told };
   }
 
   it('asks once a third of the TTL while the store answers', () => {
@@ -425,4 +612,82 @@ describe('a store touch that never settles', () => {
   it('asks again only once the unanswered one is storeTimeout old, so a hung store is not sent a list each round', () => {
     expect(touches('hangs')).to.deep.equal([1_000, 6_000, 11_000]);
   });
+
+  it('tells errors$ of each touch left unanswered for storeTimeout, as it asks again; of none while the store answers', () => {
+    const why =
+      'The session store failed to keep the attached sessions alive (touch): no answer within 5000 ms (storeTimeout)';
+    expect(touchesTold('hangs').told).to.deep.equal([
+      `6000:unavailable undefined: ${why}`,
+      `11000:unavailable undefined: ${why}`,
+    ]);
+    expect(touchesTold('answers').told).to.deep.equal([]);
+    // Its client left at 1 500: the touch unanswered is told once, and no other is sent.
+    const left = touchesTold('hangs', 1_500);
+    expect(left.at).to.deep.equal([1_000]);
+    expect(left.told).to.deep.equal([`6000:unavailable undefined: ${why}`]);
+  });
+});
+
+describe('a store create or claim that never settles', () => {
+  it('tells errors$ nothing of a connection closed at its handshakeTimeout that never sent a hello', () => {
+    const testScheduler = newTestScheduler();
+    const told: unknown[] = [];
+    let timedOut = 0;
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server$ = acceptSessions<string>(pair.server, {
+        store: memorySessionStore(),
+        handshakeTimeout: 1_000,
+      });
+      const server = server$.subscribe();
+      server.add(server$.errors$.subscribe((error) => told.push(error)));
+      server.add(server$.stats$.subscribe((stats) => (timedOut = stats.closed.handshakeTimeout)));
+      const silent = pair.transport.subscribe({ error: () => undefined });
+      testScheduler.schedule(() => (silent.unsubscribe(), server.unsubscribe()), 3_000);
+    });
+    expect(timedOut).to.equal(1);
+    expect(told).to.deep.equal([]);
+  });
+
+  for (const method of ['create', 'claim'] as const) {
+    it(`tells errors$ once the ${method}'s connection is closed at its handshakeTimeout, and the client comes back`, () => {
+      const testScheduler = newTestScheduler();
+      const log: string[] = [];
+      let timedOut = 0;
+      testScheduler.run(() => {
+        const now = () => testScheduler.now();
+        const pair = memory({ latency: 2 });
+        // The first call of `method` hangs; the next ones are the memory store's.
+        let calls = 0;
+        const store = memoryStoreWith((base) =>
+          method === 'create'
+            ? { create: (session) => (calls++ ? base.create(session) : never()) }
+            : { claim: (claim) => (calls++ ? base.claim(claim) : (never() as never)) },
+        );
+        const server$ = acceptSessions<string>(pair.server, { store, handshakeTimeout: 1_000 });
+        const server = server$.subscribe((session) => {
+          log.push(`${now()}:session`);
+          session.events$.subscribe({ error: () => undefined });
+        });
+        server.add(
+          server$.errors$.subscribe((error) =>
+            log.push(`${now()}:told ${error.code} ${error.session} ${error.message}`),
+          ),
+        );
+        server.add(server$.stats$.subscribe((stats) => (timedOut = stats.closed.handshakeTimeout)));
+        const sub = client(pair, [], now);
+        // A claim is a resume: the client's first connection breaks at 100.
+        if (method === 'claim') testScheduler.schedule(() => pair.faults.cut(), 100);
+        testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 3_000);
+      });
+      const deadline = method === 'create' ? 1_002 : 1_112;
+      const why = `no answer within 1000 ms (handshakeTimeout), so its connection is closed`;
+      expect(log).to.deep.equal([
+        ...(method === 'claim' ? ['4:session'] : []),
+        `${deadline}:told unavailable undefined The session store failed to answer a hello: ${why}`,
+        ...(method === 'create' ? ['1018:session'] : []),
+      ]);
+      expect(timedOut).to.equal(1);
+    });
+  }
 });

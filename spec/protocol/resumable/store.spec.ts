@@ -22,15 +22,19 @@ import { defer, NEVER, of, type Subscription } from 'rxjs';
 import { settledNow } from '../../../lib/internal/settled-now.js';
 import { newTestScheduler } from '../../operators/support.js';
 
-/** What one server process saw: frames (`seq:frame`, `!` when redelivered) and how sessions ended. */
+/**
+ * What one server process saw: frames (`seq:frame`, `!` when redelivered), how sessions ended, and
+ * what its `errors$` told.
+ */
 interface ServerLog {
   got: string[];
   sessions: string[];
   errors: unknown[];
+  storeErrors: SessionStoreError[];
   links: Map<string, Link<string>>;
 }
 
-const newLog = (): ServerLog => ({ got: [], sessions: [], errors: [], links: new Map() });
+const newLog = (): ServerLog => ({ got: [], sessions: [], errors: [], storeErrors: [], links: new Map() });
 
 /** A server process on `pair` and `store` that echoes each frame upper-cased. */
 function echoServer(
@@ -39,20 +43,21 @@ function echoServer(
   log: ServerLog,
   sessionTtl?: number,
 ): Subscription {
-  return acceptSessions<string>(pair.server, { store, ...(sessionTtl ? { sessionTtl } : {}) }).subscribe(
-    (session) => {
-      log.sessions.push(session.id);
-      log.links.set(session.id, session.link);
-      session.events$.subscribe({
-        next: (event) => {
-          if (event.type !== 'frame') return;
-          log.got.push(`${event.seq}:${event.frame}${event.redelivered ? '!' : ''}`);
-          session.link.send(event.frame.toUpperCase());
-        },
-        error: (error: unknown) => log.errors.push(error),
-      });
-    },
-  );
+  const server$ = acceptSessions<string>(pair.server, { store, ...(sessionTtl ? { sessionTtl } : {}) });
+  const server = server$.subscribe((session) => {
+    log.sessions.push(session.id);
+    log.links.set(session.id, session.link);
+    session.events$.subscribe({
+      next: (event) => {
+        if (event.type !== 'frame') return;
+        log.got.push(`${event.seq}:${event.frame}${event.redelivered ? '!' : ''}`);
+        session.link.send(event.frame.toUpperCase());
+      },
+      error: (error: unknown) => log.errors.push(error),
+    });
+  });
+  server.add(server$.errors$.subscribe((error) => log.storeErrors.push(error)));
+  return server;
 }
 
 /** A client that dials whichever pair `target()` names at each attempt. */
@@ -168,6 +173,36 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
     const fenced = a.errors[0];
     expect(SessionStoreError.is(fenced) && fenced.code).to.equal('fenced');
     expect((fenced as SessionStoreError).unsent).to.deep.equal(['from A']);
+    // The session's own error says it: errors$ does not say it again.
+    expect(a.storeErrors).to.deep.equal([]);
+  });
+
+  it('a stale copy its application closes is no failure: the store refuses its removal as fenced, and errors$ says nothing', () => {
+    const removals: string[] = [];
+    const { a, b, got } = twoServers(
+      (at) => {
+        at(20, ({ send }) => send('a'));
+        // Only the connection to A breaks: A keeps its copy, waiting for a resume that goes to B.
+        at(40, ({ cutA, toB }) => (toB(), cutA()));
+        at(70, ({ a }) => a.links.get(a.sessions[0]!)!.close());
+        at(80, ({ send }) => send('b'));
+      },
+      (store) => ({
+        ...bind(store),
+        remove: (id, epoch) => {
+          const removal = store.remove(id, epoch);
+          removal.then(
+            () => removals.push('removed'),
+            (error: SessionStoreError) => removals.push(error.code),
+          );
+          return removal;
+        },
+      }),
+    );
+    expect(got).to.deep.equal(['A', 'B']);
+    expect(b.got).to.deep.equal(['2:b']);
+    expect(removals).to.deep.equal(['fenced']);
+    expect(a.storeErrors).to.deep.equal([]);
   });
 
   for (const moves of [true, false]) {
@@ -207,6 +242,8 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
           );
         });
         expect(a.errors).to.have.length(1);
+        // A removal refused as fenced is no failure, and the session's own error says it.
+        expect(a.storeErrors).to.deep.equal([]);
         const error = a.errors[0];
         if (moves) {
           expect(b.sessions).to.deep.equal([id]);
@@ -324,15 +361,28 @@ describe('acceptSessions with a store: sessions outlive the server process', () 
 });
 
 describe('acceptSessions with a store that throws, or answers something other than a promise', () => {
-  /** The two ways a store's method can break its promise: it throws, or it answers no thenable. */
-  const breaks: readonly [string, () => never][] = [
+  /**
+   * Ways a store's method can break its promise: it throws, answers no thenable, or refuses with a
+   * SessionStoreError of its own that is not 'fenced'; and how errors$ then says why, for `method`.
+   */
+  const breaks: readonly [string, () => never, (method: string) => string][] = [
     [
       'throws',
       () => {
         throw new Error('store down');
       },
+      () => 'Error: store down',
     ],
-    ['answers undefined', () => undefined as never],
+    [
+      'answers undefined',
+      () => undefined as never,
+      (method) => `TypeError: SessionStore.${method} must return a promise, it returned undefined`,
+    ],
+    [
+      "refuses with its own SessionStoreError ('unavailable')",
+      () => rejectedNow(new SessionStoreError('Redis is down', { code: 'unavailable' })) as never,
+      () => 'Redis is down',
+    ],
   ];
 
   /**
@@ -349,11 +399,13 @@ describe('acceptSessions with a store that throws, or answers something other th
     else flaky.claim = (claim) => (calls++ ? store.claim(claim) : broken());
     const sessions: string[] = [];
     const got: string[] = [];
+    const storeErrors: SessionStoreError[] = [];
     let stats: SessionServerStats | undefined;
     testScheduler.run(() => {
       const pair = memory({ latency: 2 });
       const server$ = acceptSessions<string>(pair.server, { store: flaky });
       const watch = server$.stats$.subscribe((s) => (stats = s));
+      watch.add(server$.errors$.subscribe((error) => storeErrors.push(error)));
       const server = server$.subscribe((session) => {
         sessions.push(session.id);
         session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame));
@@ -368,20 +420,57 @@ describe('acceptSessions with a store that throws, or answers something other th
       testScheduler.schedule(() => link!.send('x'), 50);
       testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe(), watch.unsubscribe()), 100);
     });
-    return { stats: stats!, sessions, got };
+    return { stats: stats!, sessions, got, storeErrors };
   }
 
-  /** The hello was refused as a store failure, once, and the client came back to the one session. */
-  function expectRefusedOnceAsStoreFailure(run: ReturnType<typeof firstCallBroken>): void {
+  /**
+   * The hello was refused as a store failure, once, and the client came back to the one session;
+   * errors$ told that failure, typed: its `code`, a message matching `says`, the session's id (the
+   * one the failed `create` would have made is another) and `cause`.
+   */
+  function expectRefusedOnceAsStoreFailure(
+    run: ReturnType<typeof firstCallBroken>,
+    told: { code: string; says: RegExp; cause?: unknown; sameSession: boolean },
+  ): void {
     expect(run.stats.refused.store).to.equal(1);
     expect(run.stats.closed.protocolError).to.equal(0);
     expect(run.sessions).to.have.length(1);
     expect(run.got).to.deep.equal(['x']);
+    expect(run.storeErrors).to.have.length(1);
+    const error = run.storeErrors[0]!;
+    expect(SessionStoreError.is(error), String(error)).to.equal(true);
+    expect(error.code).to.equal(told.code);
+    expect(error.message).to.match(told.says);
+    expect(error.session).to.be.a('string');
+    expect(error.session === run.sessions[0], error.message).to.equal(told.sameSession);
+    expect(error.message).to.include(`(session ${error.session}):`);
+    if ('cause' in told) expect(error.cause).to.equal(told.cause);
   }
 
-  it('a store that cannot be asked refuses the hello as overloaded, counted, and the client comes back', () => {
-    const unreachable = () => rejectedNow(new Error('ECONNREFUSED')) as never;
-    expectRefusedOnceAsStoreFailure(firstCallBroken('create', unreachable));
+  it('a store that cannot be asked refuses the hello as overloaded, counted, told on errors$, and the client comes back', () => {
+    const down = new Error('ECONNREFUSED');
+    expectRefusedOnceAsStoreFailure(
+      firstCallBroken('create', () => rejectedNow(down) as never),
+      {
+        code: 'unavailable',
+        says: /^The session store failed to create a session .*: Error: ECONNREFUSED$/,
+        cause: down,
+        sameSession: false,
+      },
+    );
+  });
+
+  it("a claim the store refuses with a SessionStoreError is told on errors$ with the store's code and message", () => {
+    const corrupt = new SessionStoreError('the record of session s is not a hash', { code: 'corrupt' });
+    expectRefusedOnceAsStoreFailure(
+      firstCallBroken('claim', () => rejectedNow(corrupt) as never),
+      {
+        code: 'corrupt',
+        says: /^The session store failed to claim a session \(session \w+\): the record of session s is not a hash$/,
+        cause: corrupt,
+        sameSession: true,
+      },
+    );
   });
 
   it('a claim that answers no SessionClaimResult refuses the hello as a store failure, and the client comes back', () => {
@@ -393,15 +482,36 @@ describe('acceptSessions with a store that throws, or answers something other th
       { status: 'claimed', session: { id: 'another', epoch: 2, lastSeq: 0, received: 0, frames: [] } },
       { status: 'claimed', session: { epoch: 2, lastSeq: 0, received: 0, frames: 'none' } },
     ];
-    for (const answer of answers) {
-      expectRefusedOnceAsStoreFailure(firstCallBroken('claim', () => settledNow(answer) as never));
-    }
+    const told = [
+      'status undefined',
+      'status "CLAIMED"',
+      'a gap from undefined',
+      'the claimed session an object',
+      'the claimed session an object',
+    ];
+    answers.forEach((answer, i) => {
+      const says = new RegExp(`: its answer is no SessionClaimResult: ${told[i]!}$`);
+      expectRefusedOnceAsStoreFailure(
+        firstCallBroken('claim', () => settledNow(answer) as never),
+        {
+          code: 'corrupt',
+          says,
+          cause: undefined,
+          sameSession: true,
+        },
+      );
+    });
   });
 
-  for (const [how, broken] of breaks) {
+  for (const [how, broken, whyOf] of breaks) {
     for (const method of ['create', 'claim'] as const) {
-      it(`a ${method} that ${how} refuses the hello as a store failure (not a protocol error), and the client comes back`, () => {
-        expectRefusedOnceAsStoreFailure(firstCallBroken(method, broken));
+      it(`a ${method} that ${how} refuses the hello as a store failure (not a protocol error), told on errors$, and the client comes back`, () => {
+        const says = new RegExp(`\\): ${whyOf(method).replace(/[.()]/g, '\\$&')}$`);
+        expectRefusedOnceAsStoreFailure(firstCallBroken(method, broken), {
+          code: 'unavailable',
+          says,
+          sameSession: method === 'claim',
+        });
       });
     }
 
@@ -418,11 +528,15 @@ describe('acceptSessions with a store that throws, or answers something other th
         },
       };
       const got: string[] = [];
+      const told: string[] = [];
       testScheduler.run(() => {
         const pair = memory({ latency: 2 });
-        const server = acceptSessions<string>(pair.server, { store: flaky, sessionTtl: 30 }).subscribe(
-          (session) =>
-            session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame)),
+        const server$ = acceptSessions<string>(pair.server, { store: flaky, sessionTtl: 30 });
+        const server = server$.subscribe((session) =>
+          session.events$.subscribe((event) => event.type === 'frame' && session.link.send(event.frame)),
+        );
+        server.add(
+          server$.errors$.subscribe((error) => told.push(`${error.code} ${error.session}: ${error.message}`)),
         );
         let link: Link<string> | undefined;
         const sub = client(
@@ -435,6 +549,13 @@ describe('acceptSessions with a store that throws, or answers something other th
       });
       expect(touches).to.deep.equal([10, 20, 30, 40, 50, 60]);
       expect(got).to.deep.equal(['x']);
+      const why = whyOf('touch');
+      expect(told).to.deep.equal(
+        touches.map(
+          () =>
+            `unavailable undefined: The session store failed to keep the attached sessions alive (touch): ${why}`,
+        ),
+      );
     });
 
     it(`a remove that ${how} still ends the session: expired at its TTL, or closed by its application`, () => {
@@ -442,23 +563,29 @@ describe('acceptSessions with a store that throws, or answers something other th
       const store = memorySessionStore();
       const flaky: SessionStore = { ...bind(store), remove: broken };
       const ended: string[] = [];
+      const ids: string[] = [];
+      const told: SessionStoreError[] = [];
       testScheduler.run(() => {
         const pair = memory({ latency: 2 });
-        const server = acceptSessions<string>(pair.server, { store: flaky, sessionTtl: 50 }).subscribe(
-          (session) => {
-            session.events$.subscribe({
-              complete: () => ended.push(`closed@${testScheduler.now()}`),
-              error: (error: unknown) =>
-                ended.push(
-                  `${SessionExpiredError.is(error) ? 'expired' : String(error)}@${testScheduler.now()}`,
-                ),
-            });
-            // The first session is closed by its application at 20; the second expires.
-            if (ended.length === 0 && testScheduler.now() < 20) {
-              testScheduler.schedule(() => session.link.close(), 20 - testScheduler.now());
-            }
-          },
-        );
+        const server$ = acceptSessions<string>(pair.server, { store: flaky, sessionTtl: 50 });
+        const watch = server$.errors$.subscribe((error) => {
+          told.push(error);
+          ended.push(`told@${testScheduler.now()}`);
+        });
+        const server = server$.subscribe((session) => {
+          ids.push(session.id);
+          session.events$.subscribe({
+            complete: () => ended.push(`closed@${testScheduler.now()}`),
+            error: (error: unknown) =>
+              ended.push(
+                `${SessionExpiredError.is(error) ? 'expired' : String(error)}@${testScheduler.now()}`,
+              ),
+          });
+          // The first session is closed by its application at 20; the second expires.
+          if (ended.length === 0 && testScheduler.now() < 20) {
+            testScheduler.schedule(() => session.link.close(), 20 - testScheduler.now());
+          }
+        });
         const first = client(
           () => pair,
           [],
@@ -477,11 +604,57 @@ describe('acceptSessions with a store that throws, or answers something other th
         );
         // Its client goes at 50 without a goodbye: its end reaches the server at 52, and the session waits until 102.
         testScheduler.schedule(() => second!.unsubscribe(), 50);
-        testScheduler.schedule(() => server.unsubscribe(), 200);
+        testScheduler.schedule(() => (server.unsubscribe(), watch.unsubscribe()), 200);
       });
-      expect(ended).to.deep.equal(['closed@20', 'expired@102']);
+      expect(ended).to.deep.equal(['told@20', 'closed@20', 'told@102', 'expired@102']);
+      const why = whyOf('remove');
+      expect(told.map((error) => [error.code, error.session, error.message])).to.deep.equal([
+        [
+          'unavailable',
+          ids[0],
+          `The session store failed to remove an ended session (session ${ids[0]}): ${why}`,
+        ],
+        [
+          'unavailable',
+          ids[1],
+          `The session store failed to remove an expired session (session ${ids[1]}): ${why}`,
+        ],
+      ]);
     });
   }
+
+  it('errors$ is hot: a subscriber hears only the failures from when it subscribed, and it outlives the server', () => {
+    const testScheduler = newTestScheduler();
+    const store = memorySessionStore();
+    const flaky: SessionStore = {
+      ...bind(store),
+      touch: () => rejectedNow(new Error('store down')) as never,
+    };
+    const told: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 2 });
+      const server$ = acceptSessions<string>(pair.server, { store: flaky, sessionTtl: 30 });
+      const server = server$.subscribe((session) => session.events$.subscribe({ error: () => undefined }));
+      const sub = client(
+        () => pair,
+        [],
+        () => undefined,
+      );
+      let watch: Subscription | undefined;
+      // Touches fail at 10, 20, 30 and 40; nobody listens before 25.
+      testScheduler.schedule(
+        () =>
+          (watch = server$.errors$.subscribe({
+            next: () => told.push(`told@${testScheduler.now()}`),
+            complete: () => told.push('complete'),
+          })),
+        25,
+      );
+      testScheduler.schedule(() => (sub.unsubscribe(), server.unsubscribe()), 45);
+      testScheduler.schedule(() => watch!.unsubscribe(), 60);
+    });
+    expect(told).to.deep.equal(['told@30', 'told@40']);
+  });
 
   it("a write that answers no promise ends the session with a SessionStoreError 'unavailable' that says so", () => {
     const testScheduler = newTestScheduler();
