@@ -185,7 +185,9 @@ function cutOne(): void {
   if (pair) {
     cuts++;
     const [reset, close] = cuts % 2 ? [pair.client, pair.server] : [pair.server, pair.client];
-    reset.resetAndDestroy();
+    // A socket shutting down already (its side ended) cannot be reset: Node would never close it.
+    if (reset.writableEnded) reset.destroy();
+    else reset.resetAndDestroy();
     close.destroy();
     console.log(`  ✂ cut #${cuts}: a connection was reset`);
   }

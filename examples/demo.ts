@@ -77,7 +77,8 @@ const faults = { cuts: 0, insideFrame: 0, stalls: 0 };
 function cut(pair: Pair): void {
   pair.halted = true;
   const [reset, close] = faults.cuts % 2 ? [pair.client, pair.server] : [pair.server, pair.client];
-  if (reset.connecting || reset.destroyed) reset.destroy();
+  // A socket shutting down already (its side ended) cannot be reset: Node would never close it.
+  if (reset.connecting || reset.destroyed || reset.writableEnded) reset.destroy();
   else reset.resetAndDestroy();
   close.destroy();
 }

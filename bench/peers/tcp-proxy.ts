@@ -47,7 +47,7 @@ export class TcpProxy {
     const pair = live[index % Math.max(1, live.length)];
     if (!pair) return false;
     const [reset, closed] = ++this.cuts % 2 ? [pair.client, pair.server] : [pair.server, pair.client];
-    reset.resetAndDestroy();
+    dropHard(reset);
     closed.destroy();
     return true;
   }
@@ -75,7 +75,7 @@ export class TcpProxy {
     };
     client.on('error', () => undefined); // resets are what this proxy is for
     server.on('error', () => {
-      if (!pair.up && !client.destroyed) client.resetAndDestroy(); // the server is down: refuse
+      if (!pair.up) dropHard(client); // the server is down: refuse
     });
     client.on('close', end);
     server.on('close', end);
@@ -86,4 +86,14 @@ export class TcpProxy {
       client.resume();
     });
   }
+}
+
+/**
+ * An RST where there is a connection to reset, else a plain destroy: `resetAndDestroy()` on a
+ * socket whose shutdown has begun (its side ended) is refused by libuv, and Node then never closes
+ * the handle (https://github.com/libp2p/js-libp2p/pull/3597).
+ */
+function dropHard(socket: net.Socket): void {
+  if (socket.connecting || socket.destroyed || socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
 }

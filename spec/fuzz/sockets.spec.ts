@@ -36,6 +36,7 @@ import {
   type ByteMutation,
   type Step,
 } from './arbitraries.js';
+import { resetSocket } from '../support/reset-socket.js';
 import { checkAsync, IS_LONG, parameters, printTally, SEED, SOCKET_RUNS } from './settings.js';
 
 /**
@@ -248,7 +249,7 @@ async function hostileTcp(port: number, input: HostileInput): Promise<void> {
     await turn();
   }
   if (input.ending === 'half-frame' && !socket.destroyed) socket.write(Uint8Array.of(0, 0, 1, 0, 0x92));
-  if (input.ending === 'reset') socket.resetAndDestroy();
+  if (input.ending === 'reset') resetSocket(socket);
   else socket.end();
   await closed;
 }
@@ -327,7 +328,7 @@ async function hostileWebSocketFrames(port: number, input: HostileInput): Promis
     await turn();
   }
   if (input.ending === 'half-frame' && !socket.destroyed) socket.write(Uint8Array.of(0x82, 0xfe, 0x01));
-  if (input.ending === 'reset') socket.resetAndDestroy();
+  if (input.ending === 'reset') resetSocket(socket);
   else socket.end();
   await closed;
 }
@@ -437,7 +438,7 @@ describe('fuzz over loopback sockets: hostile clients against the server stack i
       );
       // Round trips to the child let it read what the kernel still holds.
       for (let i = 0; i < 20; i++) await target.stats();
-      for (const socket of sockets) socket.resetAndDestroy();
+      for (const socket of sockets) resetSocket(socket);
     });
   });
 
@@ -491,7 +492,7 @@ describe('fuzz over loopback sockets: hostile clients against the server stack i
         }),
       );
       await target.stats();
-      for (const socket of sockets) socket.resetAndDestroy();
+      for (const socket of sockets) resetSocket(socket);
     });
   });
 });

@@ -1,6 +1,7 @@
 // The fault injector of the socket tests: a TCP proxy between a client and a server that can cut a
 // connection pair, resetting one side and closing the other, at a chosen moment or byte offset.
 import net from 'node:net';
+import { resetSocket } from './reset-socket.js';
 
 export type Side = 'client' | 'server';
 
@@ -27,8 +28,8 @@ export interface ChaosProxy {
 export function cutPair(pair: Pair, reset: Side | undefined): void {
   pair.halted = true;
   const [hard, soft] = reset === 'client' ? [pair.client, pair.server] : [pair.server, pair.client];
-  if (reset === undefined || hard.connecting || hard.destroyed) hard.destroy();
-  else hard.resetAndDestroy();
+  if (reset === undefined) hard.destroy();
+  else resetSocket(hard);
   soft.destroy();
 }
 
