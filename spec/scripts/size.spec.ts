@@ -50,8 +50,8 @@ function parseReport(lines: readonly string[]) {
  * Issue #14's goal for the client set is 12 kB min+gzip; what it weighs, and why, is in the README.
  */
 const CEILING = {
-  clientGzip: 24_850,
-  clientMin: 74_600,
+  clientGzip: 24_250,
+  clientMin: 72_700,
   policyGzip: 3_900,
   policyMin: 10_700,
 };
