@@ -242,11 +242,12 @@ export class Handshake<In, Out> {
   }
 
   /**
-   * The store failed a hello: `errors$` says what failed (even if the connection ended meanwhile),
-   * and the client is refused as for a store that cannot be asked.
+   * The store failed a hello: `errors$` says what failed (even if the connection ended meanwhile,
+   * unless its handshake deadline told already that the store did not answer), and the client is
+   * refused as for a store that cannot be asked.
    */
   #failed(connection: ServerConnection<In, Out>, failure: StoreFailure, held?: Session<In, Out>): void {
-    this.#counters.storeFailed(failure);
+    if (connection.waiting) this.#counters.storeFailed(failure);
     this.#answered(connection, () => this.#storeFailed(connection), held);
   }
 

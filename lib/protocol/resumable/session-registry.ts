@@ -222,6 +222,8 @@ export class SessionRegistry<In, Out> implements SessionOwner<In, Out> {
     this.#remove(session, writer.epoch).then(
       () => ended(error),
       (cause: unknown) => {
+        // Too late (told at the deadline already), or the server stopped: nothing more to say.
+        if (!this.#removals.has(deadline)) return;
         // Fenced: the session's own error says so. Anything else only `errors$` hears of.
         if (fenced(cause)) return ended(livesOn(session.id, error.idleFor, cause));
         this.#counters.storeFailed({ what, session: session.id, cause });

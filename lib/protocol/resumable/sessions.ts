@@ -95,7 +95,8 @@ export type SessionServer<In = unknown, Out = In> = Observable<ServerSession<In,
    * `remove` of a session that expired or ended (failed, or, once expired, unanswered for
    * `storeTimeout`). A `'fenced'` answer to a `remove` is no failure (another process took the
    * session over) and is not told. A store failure that ends a session (a write) is that
-   * session's `events$` error only.
+   * session's `events$` error only. Each failure is told once: an answer that fails after its
+   * deadline was told adds nothing.
    *
    * Hot, like an event emitter's `'error'` event: each subscriber gets the failures from when it
    * subscribed; none is kept for a later one, nor while nobody subscribes (an error is then not
@@ -405,7 +406,11 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
     const sweep = new Sweep<In, Out>(settings.scheduler, settings.sessionTtl, {
       handshakeTimedOut: (connection) => {
         counters.closing('handshakeTimeout');
-        if (connection.waiting) counters.storeFailed(unansweredHello(settings.handshakeTimeout));
+        if (connection.waiting) {
+          counters.storeFailed(unansweredHello(settings.handshakeTimeout));
+          // Told: the store's answer, should it ever come, tells nothing more.
+          connection.waiting = false;
+        }
         this.#registry.drop(connection);
       },
       expired: (session, error) => this.#registry.expire(session, error),
@@ -499,8 +504,8 @@ class SessionServerRun<In, Out> implements AttachmentOwner<Session<In, Out>> {
         answered,
         (cause: unknown) => {
           // Unreachable: the next touch, or a write, tries again; a store that stays down ends
-          // each session at its next write.
-          counters.storeFailed({ what: TOUCH, cause });
+          // each session at its next write. Failing after storeTimeout, it was told already.
+          if (asked === sent) counters.storeFailed({ what: TOUCH, cause });
           answered();
         },
       );

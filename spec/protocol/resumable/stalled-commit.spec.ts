@@ -43,6 +43,20 @@ function memoryStoreWith(change: (base: SessionStore) => Partial<SessionStore>):
 /** A promise that never settles: a store call that hangs. */
 const never = () => new Promise<void>(() => undefined);
 
+/**
+ * A store answer that fails `after` ms from now, in the test scheduler's virtual time (a thenable:
+ * a Promise would call back after the run, outside it), long after any of the server's deadlines.
+ */
+function failsAfter(testScheduler: TestScheduler, after: number): Promise<never> {
+  const late: PromiseLike<never> = {
+    then: (_answered, failed) => {
+      testScheduler.schedule(() => failed?.(new Error('the store answers late')), after);
+      return late as never;
+    },
+  };
+  return late as Promise<never>;
+}
+
 /** A memory store whose writes, once `stall()` was called, never answer until `answer()`. */
 function stallingStore() {
   let stalled = false;
@@ -492,14 +506,19 @@ describe('a store removal that never settles', () => {
    * A session whose client leaves at 50 ms expires after its 1 s TTL, and the server asks the store
    * to remove it; `remove` answers (`'answers'`) or never does. Returns when and how it ended.
    */
-  function expiry(remove: 'answers' | 'hangs', stopAt = 20_000) {
+  function expiry(remove: 'answers' | 'hangs' | 'fails late', stopAt = 20_000) {
     const testScheduler = newTestScheduler();
     const log: string[] = [];
     testScheduler.run(() => {
       const now = () => testScheduler.now();
       const pair = memory({ latency: 2 });
       const store = memoryStoreWith((base) => ({
-        remove: (id, epoch) => (remove === 'answers' ? base.remove(id, epoch) : never()),
+        remove: (id, epoch) =>
+          remove === 'answers'
+            ? base.remove(id, epoch)
+            : remove === 'hangs'
+              ? never()
+              : failsAfter(testScheduler, 8_000),
       }));
       const config = { store, sessionTtl: 1_000, storeTimeout: 5_000 };
       const server$ = acceptSessions<string>(pair.server, config);
@@ -532,6 +551,11 @@ describe('a store removal that never settles', () => {
         `^${Number(at) + 5_000}:told unavailable The session store failed to remove an expired session \\(session \\w+\\): no answer within 5000 ms \\(storeTimeout\\)$`,
       ),
     );
+  });
+
+  it('tells errors$ nothing more when the store fails the removal after storeTimeout', () => {
+    const anyId = (log: string[]) => log.map((line) => line.replace(/\(session \w+\)/, '(session …)'));
+    expect(anyId(expiry('fails late').log)).to.deep.equal(anyId(expiry('hangs').log));
   });
 
   it("ends as expired, not as its write's failure, a session whose write still hangs when it expires", () => {
@@ -576,7 +600,7 @@ describe('a store touch that never settles', () => {
   }
 
   /** {@link touches}, and what errors$ told meanwhile, at its time. */
-  function touchesTold(touch: 'answers' | 'hangs', leaveAt = 14_500) {
+  function touchesTold(touch: 'answers' | 'hangs' | 'fails late', leaveAt = 14_500) {
     const testScheduler = newTestScheduler();
     const at: number[] = [];
     const told: string[] = [];
@@ -585,7 +609,8 @@ describe('a store touch that never settles', () => {
       const store = memoryStoreWith((base) => ({
         touch: (sessions, ttl) => {
           at.push(testScheduler.now());
-          return touch === 'answers' ? base.touch(sessions, ttl) : never();
+          if (touch === 'answers') return base.touch(sessions, ttl);
+          return touch === 'hangs' ? never() : failsAfter(testScheduler, 7_000);
         },
       }));
       const config = { store, sessionTtl: 3_000, storeTimeout: 5_000 };
@@ -621,6 +646,8 @@ describe('a store touch that never settles', () => {
       `11000:unavailable undefined: ${why}`,
     ]);
     expect(touchesTold('answers').told).to.deep.equal([]);
+    // Failing 7 s after it was asked, 2 s after it was told: nothing more is told.
+    expect(touchesTold('fails late')).to.deep.equal(touchesTold('hangs'));
     // Its client left at 1 500: the touch unanswered is told once, and no other is sent.
     const left = touchesTold('hangs', 1_500);
     expect(left.at).to.deep.equal([1_000]);
@@ -649,20 +676,27 @@ describe('a store create or claim that never settles', () => {
     expect(told).to.deep.equal([]);
   });
 
-  for (const method of ['create', 'claim'] as const) {
-    it(`tells errors$ once the ${method}'s connection is closed at its handshakeTimeout, and the client comes back`, () => {
+  for (const [method, late] of [
+    ['create', false],
+    ['claim', false],
+    ['create', true],
+    ['claim', true],
+  ] as const) {
+    const answer = late ? ', and nothing more when the store fails it later' : '';
+    it(`tells errors$ once the ${method}'s connection is closed at its handshakeTimeout${answer}, and the client comes back`, () => {
       const testScheduler = newTestScheduler();
       const log: string[] = [];
       let timedOut = 0;
       testScheduler.run(() => {
         const now = () => testScheduler.now();
         const pair = memory({ latency: 2 });
-        // The first call of `method` hangs; the next ones are the memory store's.
+        // The first call of `method` hangs (or fails 2 s later); the next ones are the memory store's.
         let calls = 0;
+        const hung = () => (late ? failsAfter(testScheduler, 2_000) : never());
         const store = memoryStoreWith((base) =>
           method === 'create'
-            ? { create: (session) => (calls++ ? base.create(session) : never()) }
-            : { claim: (claim) => (calls++ ? base.claim(claim) : (never() as never)) },
+            ? { create: (session) => (calls++ ? base.create(session) : hung()) }
+            : { claim: (claim) => (calls++ ? base.claim(claim) : (hung() as never)) },
         );
         const server$ = acceptSessions<string>(pair.server, { store, handshakeTimeout: 1_000 });
         const server = server$.subscribe((session) => {
