@@ -62,7 +62,7 @@ describe('runWebSocket and its shared decoders', () => {
     const socket = {
       ...openSocket(),
       terminate: () => undefined,
-      send: (_data: Uint8Array, done: (error?: Error | null) => void) => void callbacks.push(done),
+      send: (_data: Uint8Array, done?: (error?: Error | null) => void) => void callbacks.push(done!),
     };
     const settings = {
       writer: webSocketWriterSettings(codec, limits),

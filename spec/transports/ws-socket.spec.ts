@@ -29,7 +29,7 @@ describe('ws-socket (what only sockets of the ws package need) and its browser s
       bufferedAmount: 0,
       binaryType: 'arraybuffer',
       terminate: () => undefined,
-      send: (_data: Uint8Array, done: (error?: Error | null) => void) => done(answers.shift()),
+      send: (_data: Uint8Array, done?: (error?: Error | null) => void) => done?.(answers.shift()),
       close: () => undefined,
       addEventListener: () => undefined,
     };
@@ -42,7 +42,8 @@ describe('ws-socket (what only sockets of the ws package need) and its browser s
     const calls: string[] = [];
     const other = { readyState: 1, bufferedAmount: 0, binaryType: 'arraybuffer', send: () => undefined };
     const socket = { ...other, close: () => calls.push('close'), addEventListener: () => undefined };
-    wsSocket.terminateWs({ ...socket, terminate: () => calls.push('terminate') });
+    const ws = { ...socket, terminate: () => calls.push('terminate') };
+    wsSocket.terminateWs(ws);
     wsSocket.terminateWs(socket);
     expect(calls).to.deep.equal(['terminate']);
   });

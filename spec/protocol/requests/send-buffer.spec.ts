@@ -283,7 +283,7 @@ describe('cancelPending: the send buffer, driven by hand', () => {
       // The head goes; the cancel, or the body's part, finds the link full.
       const inner = new ScriptedLink('ok', 'full');
       source.next({ type: 'connected', link: inner });
-      const request = link.request('r', { body }).subscribe({ error: () => undefined });
+      const request = link.request('r', body ? { body } : {}).subscribe({ error: () => undefined });
       if (body) body.next('x');
       else request.unsubscribe();
       link.close();
