@@ -10,7 +10,12 @@ import {
   msgpackCodec,
   type WriteReport,
 } from 'rx-lifeline';
-import { readLengthPrefix, writeLengthPrefix } from '../../lib/codec/framing.js';
+import {
+  MAX_BATCH_MESSAGE_BYTES,
+  maxMessageBytes,
+  readLengthPrefix,
+  writeLengthPrefix,
+} from '../../lib/codec/framing.js';
 import { chunking, concat, fixstr, framed, msgpackValue, split, thrown } from './arbitraries.js';
 
 const codec = msgpackCodec();
@@ -564,5 +569,17 @@ describe('the length prefix', () => {
     const bytes = encodeFrames({ encode: (frame: Uint8Array) => frame, decode: (b) => b }, [body]);
     expect([...bytes.subarray(0, LENGTH_PREFIX_BYTES)]).to.deep.equal([0, 0, 0x80, 5]);
     expect(bytes.length).to.equal(LENGTH_PREFIX_BYTES + body.length);
+  });
+});
+
+describe('maxMessageBytes (the largest WebSocket message a receiver accepts)', () => {
+  it('is one frame of maxFrameBytes with its prefix, or a batch of 64 KiB, whichever is larger', () => {
+    expect(MAX_BATCH_MESSAGE_BYTES).to.equal(65_536);
+    expect([64, 65_532, 65_533, 1 << 20].map(maxMessageBytes)).to.deep.equal([
+      65_536,
+      65_536,
+      65_537,
+      (1 << 20) + LENGTH_PREFIX_BYTES,
+    ]);
   });
 });

@@ -193,4 +193,21 @@ describe('checkMsgpack, split into small functions', () => {
       { numRuns: 300 },
     );
   });
+
+  it("estimates each kind at the figures measured for it: a budget of 0 refuses at the first value's cost", () => {
+    const none: MsgpackLimits = { ...DEFAULTS, maxInflation: 0, minDecodeBudget: 0 };
+    const map5 = [0x85, ...[1, 2, 3, 4, 5].flatMap((key) => [key, 0])];
+    const cases: [string, number[], number][] = [
+      ['a string of 10 bytes: 24 and 2 a byte', [0xaa, ...new Array<number>(10).fill(0x61)], 44],
+      ['a binary of 10 bytes: 200 and its bytes', [0xc4, 10, ...new Array<number>(10).fill(0)], 210],
+      ['a map of 5 keys: 56, and 56 for the 5th', map5, 112],
+      ['a timestamp: a Date of 112', [0xd6, 0xff, 0, 0, 0, 0], 112],
+    ];
+    for (const [what, bytes, estimate] of cases) {
+      expect(outcome(checkMsgpack, Uint8Array.from(bytes), none, 0, bytes.length), what).to.include({
+        constructor: DecodeBudgetError,
+        estimate,
+      });
+    }
+  });
 });

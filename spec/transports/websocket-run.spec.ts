@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { encodeFrames, msgpackCodec, type TransportEvent } from 'rx-lifeline';
+import { encodeFrames, msgpackCodec, type Link, type TransportEvent } from 'rx-lifeline';
 import { Observable } from 'rxjs';
 import { MessageDecoders, type WriteReporter } from '../../lib/transports/inbound.js';
 import {
@@ -54,6 +54,36 @@ describe('runWebSocket and its shared decoders', () => {
     }
     expect(frames).to.deep.equal(['a', 'b', 'c', 'd']);
     expect(decoders.lent.size).to.equal(1);
+    subscription.unsubscribe();
+  });
+
+  it("a batch sent on a ws socket as several messages is confirmed by the last one's callback, not the first's", async () => {
+    const callbacks: ((error?: Error | null) => void)[] = [];
+    const socket = {
+      ...openSocket(),
+      terminate: () => undefined,
+      send: (_data: Uint8Array, done?: (error?: Error | null) => void) => void callbacks.push(done!),
+    };
+    const settings = {
+      writer: webSocketWriterSettings(codec, limits),
+      decoders: new MessageDecoders(codec, limits.maxFrameBytes),
+      info: () => ({ transport: 'websocket', remote: 'r', local: 'l' }) as const,
+    };
+    let link: Link<unknown> | undefined;
+    const subscription = new Observable<TransportEvent<unknown, unknown>>((subscriber) => {
+      runWebSocket(socket, subscriber, settings, false);
+    }).subscribe((event) => {
+      if (event.type === 'connected') link = event.link;
+    });
+    // Two frames of 40,000 bytes: over 64 KiB together, so two messages.
+    link!.send('a'.repeat(40_000));
+    link!.send('b'.repeat(40_000));
+    await Promise.resolve();
+    expect(callbacks).to.have.length(2);
+    callbacks[0]!();
+    expect(link!.writeReport().unconfirmedFrames).to.equal(2);
+    callbacks[1]!();
+    expect(link!.writeReport().unconfirmedFrames).to.equal(0);
     subscription.unsubscribe();
   });
 });

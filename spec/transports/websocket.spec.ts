@@ -7,6 +7,7 @@ import {
   DialError,
   encodeFrames,
   FrameTooLargeError,
+  MessageTooLargeError,
   msgpackCodec,
   PeerClosedError,
   ProtocolError,
@@ -591,5 +592,31 @@ describe('websocket', () => {
       error: (error: unknown) => errors.push(error),
     });
     expect(errors).to.deep.equal([refusal]);
+  });
+
+  it('takes a message of whole frames adding up to more than its maxFrameBytes: a batch may hold up to 64 KiB (ws)', async () => {
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket, maxFrameBytes: 64 }));
+    await client.link();
+    const socket = await raw.nextSocket();
+    // Ten frames of 52 bytes each in one message of 560 bytes.
+    const frames = Array.from({ length: 10 }, (_, i) => String(i).repeat(50));
+    socket.send(encodeFrames(msgpackCodec(), frames));
+    expect(await client.frames(10)).to.deep.equal(frames);
+    client.subscription.unsubscribe();
+    raw.close();
+  });
+
+  it("a message over 64 KiB, with a smaller maxFrameBytes, is a MessageTooLargeError that says the limit and keeps ws's error (ws)", async () => {
+    const raw = await rawServer();
+    const client = record(websocket<string>({ url: raw.url, WebSocket, maxFrameBytes: 64 }));
+    await client.link();
+    const socket = await raw.nextSocket();
+    socket.send(new Uint8Array(70_000));
+    const error = (await failure(client)) as MessageTooLargeError;
+    expect(error).to.be.instanceOf(MessageTooLargeError);
+    expect(error.limit).to.equal(65_536);
+    expect((error.cause as { code?: unknown }).code).to.equal('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+    raw.close();
   });
 });

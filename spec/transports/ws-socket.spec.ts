@@ -21,4 +21,30 @@ describe('ws-socket (what only sockets of the ws package need) and its browser s
     expect(code).to.not.include('maxPayload');
     expect(code).to.not.include('.terminate');
   });
+
+  it('sendConfirmed confirms a write only when ws reports it without an error', () => {
+    const answers: (Error | null | undefined)[] = [undefined, null, new Error('gone')];
+    const socket = {
+      readyState: 1,
+      bufferedAmount: 0,
+      binaryType: 'arraybuffer',
+      terminate: () => undefined,
+      send: (_data: Uint8Array, done?: (error?: Error | null) => void) => done?.(answers.shift()),
+      close: () => undefined,
+      addEventListener: () => undefined,
+    };
+    const confirmed: number[] = [];
+    for (const i of [0, 1, 2]) wsSocket.sendConfirmed(socket, Uint8Array.of(i), () => confirmed.push(i));
+    expect(confirmed).to.deep.equal([0, 1]);
+  });
+
+  it('terminateWs drops a ws socket at once, and leaves any other socket alone', () => {
+    const calls: string[] = [];
+    const other = { readyState: 1, bufferedAmount: 0, binaryType: 'arraybuffer', send: () => undefined };
+    const socket = { ...other, close: () => calls.push('close'), addEventListener: () => undefined };
+    const ws = { ...socket, terminate: () => calls.push('terminate') };
+    wsSocket.terminateWs(ws);
+    wsSocket.terminateWs(socket);
+    expect(calls).to.deep.equal(['terminate']);
+  });
 });

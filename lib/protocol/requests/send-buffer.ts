@@ -26,6 +26,8 @@ interface QueuedFrame {
   readonly size: number;
   /** The body subscription that made a part (a part of an older one is stale); none for a plain frame. */
   readonly run?: BodyRun | undefined;
+  /** A cancel the full link refused: `frame` is its envelope, which goes once the link drains. */
+  readonly cancel?: true;
 }
 
 /**
@@ -334,7 +336,8 @@ export class SendBuffer<Out> {
     // A part of a stopped run is stale: release drops them, this is defensive.
     const { frame, run } = item;
     const stale = run && run.request.run !== run;
-    if (!stale && !this.#offerQueued(run ? (frame as unknown[]) : [PLAIN, frame], run, link)) return false;
+    const envelope = run || item.cancel ? (frame as unknown[]) : [PLAIN, frame];
+    if (!stale && !this.#offerQueued(envelope, run, link)) return false;
     this.#shift(item);
     return true;
   }
@@ -374,11 +377,17 @@ export class SendBuffer<Out> {
     return size;
   }
 
-  /** Best effort: a cancel lost with its connection is covered by the server ending it. */
+  /**
+   * Best effort: a cancel lost with its connection is covered by the server ending it. One the
+   * full link refuses waits in the outbox (not counted by the caps: one per handed request at
+   * most), and goes once the link drains, before what is sent after it.
+   */
   sendCancel(request: Pending): void {
+    if (request.state !== 'handed' || !this.link) return;
+    const frame = layerOwnFrame([CANCEL, request.id]);
     // Closed or unencodable: the connection is going, and its requests with it.
-    if (request.state === 'handed' && this.link)
-      this.#handOver(this.link, layerOwnFrame([CANCEL, request.id]));
+    if (!this.#handOver(this.link, frame) && this.#overflowed)
+      this.#outbox.push({ frame, size: 0, cancel: true });
   }
 
   /**
@@ -401,7 +410,7 @@ export class SendBuffer<Out> {
   takeMessages(link?: Link<unknown>): Out[] {
     const leftover: Out[] = [];
     for (const item of this.#outbox.drain()) {
-      if ('request' in item || item.run) continue;
+      if ('request' in item || item.run || item.cancel) continue;
       if (leftover.length > 0 || !link || !this.#handOver(link, [PLAIN, item.frame]))
         leftover.push(item.frame as Out);
     }

@@ -531,6 +531,32 @@ describe('cancelPending', () => {
     expect(received.map((frame) => String(frame)[0])).to.deep.equal(['a', 'b', 'c', 'd']);
   });
 
+  it('a cancel the full link refused goes once it drains, and what was sent after it goes after it', () => {
+    const testScheduler = newTestScheduler();
+    const received: string[] = [];
+    const log: string[] = [];
+    testScheduler.run(() => {
+      const pair = memory({ latency: 1, maxFrameBytes: 64, highWaterMark: 30, maxBufferedBytes: 70 });
+      // A server that only reads: what reached it, in order, and when.
+      const server = pair.server
+        .pipe(mergeMap((event) => (event.type === 'connection' ? event.connection : EMPTY)))
+        .subscribe((event) => {
+          if (event.type === 'frame') received.push(`${JSON.stringify(event.frame)}@${testScheduler.now()}`);
+        });
+      const { link, subscription } = clientOn(pair);
+      testScheduler.schedule(() => {
+        const request = link.request('r').subscribe({ error: () => undefined });
+        // 9 bytes of head and 60 of this leave the link 1 byte short of the cancel's 7.
+        log.push(`a:${link.send('a'.repeat(52))}`, `buffered ${link.bufferedBytes}`);
+        request.unsubscribe();
+        log.push(`b:${link.send('b')}`, `queued ${link.queued}`);
+      }, 2);
+      cleanup(testScheduler, 20, subscription, server);
+    });
+    expect(log).to.deep.equal(['a:false', 'buffered 69', 'b:false', 'queued 1']);
+    expect(received).to.deep.equal(['[1,1,"r"]@3', `[0,"${'a'.repeat(52)}"]@3`, '[3,1]@4', '[0,"b"]@4']);
+  });
+
   it('a request whose payload cannot be encoded fails alone; the link and other requests go on', () => {
     const testScheduler = newTestScheduler();
     testScheduler.run(({ expectObservable }) => {

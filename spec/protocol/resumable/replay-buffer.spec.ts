@@ -92,4 +92,13 @@ describe('ReplayBuffer', () => {
     expect(() => new ReplayBuffer({ maxBytes: 0 })).to.throw(TypeError, /maxBytes/);
     expect(() => new ReplayBuffer({ maxFrames: 1.5 })).to.throw(TypeError, /maxFrames/);
   });
+
+  it('rejects an option it does not know (a misspelt cap would silently be the default)', () => {
+    expect(() => new ReplayBuffer({ maxFrame: 3 } as never)).to.throw(TypeError, /maxFrame/);
+  });
+
+  it('holds 65,536 frames and 4 MiB by default', () => {
+    const buffer = new ReplayBuffer();
+    expect([buffer.maxFrames, buffer.maxBytes]).to.deep.equal([65_536, 4 * 1024 * 1024]);
+  });
 });

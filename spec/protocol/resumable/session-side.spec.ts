@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { asapScheduler } from 'rxjs';
+import { ReplayBufferFullError } from 'rx-lifeline';
 import { RecordingLink } from 'rx-lifeline/testing';
 import type { SessionJournal } from '../../../lib/protocol/resumable/journal.js';
 import {
@@ -124,6 +125,37 @@ describe('SessionSide (the replay and ack state of a session)', () => {
     expect(resolvers.length, 'the second commit started').to.equal(2);
     resolvers[1]!();
     expect(link.sent.length, 'b too').to.equal(2);
+    side.dispose();
+  });
+
+  it('under a journal that commits, a frame is kept with its MessagePack size: one larger than maxBytes is refused', () => {
+    const { side } = attachedSide(
+      { maxBytes: 64 },
+      heldCommits(() => undefined),
+    );
+    side.send('abc');
+    // 'abc' is 4 bytes of MessagePack.
+    expect(side.buffer.bytes).to.equal(4);
+    expect(() => side.send('x'.repeat(100))).to.throw(ReplayBufferFullError);
+    side.dispose();
+  });
+
+  it('a frame refused while the link is away, the buffer below its mark, is followed by drain$ once a link is back', () => {
+    const { side, link, drains } = attachedSide({ maxBytes: 64 });
+    // 7 bytes held: below the mark (32), so the sender was not told to wait.
+    expect(side.send('a'.repeat(5))).to.equal(true);
+    side.detach();
+    expect(() => side.send('x'.repeat(60))).to.throw(ReplayBufferFullError);
+    // The peer had frame 1: nothing is held.
+    side.attach(link, 1);
+    expect(drains).to.deep.equal([0]);
+    side.dispose();
+  });
+
+  it('restore() refuses a state with a token but no session id: the journal is damaged', () => {
+    const { side } = attachedSide({});
+    const state = { session: undefined, token: 't', lastSeq: 0, received: 0, frames: [] };
+    expect(() => side.restore(state)).to.throw(TypeError, /journal's state is damaged/);
     side.dispose();
   });
 });
