@@ -28,25 +28,37 @@ function cleanup(testScheduler: TestScheduler, at: number, ...subscriptions: { u
   testScheduler.schedule(() => subscriptions.forEach((s) => s.unsubscribe()), at);
 }
 
+/**
+ * Runs `act` at 2 ms on a client over `pair` (made with `options`), whose server only reads, and
+ * returns what reached the server, as {@link reader} writes it; everything ends at 20 ms.
+ */
+function framesReceived(
+  options: Parameters<typeof memory>[0],
+  act: (link: ReturnType<typeof clientOn>['link'], testScheduler: TestScheduler) => void,
+): string[] {
+  const testScheduler = newTestScheduler();
+  const received: string[] = [];
+  testScheduler.run(() => {
+    const pair = memory(options);
+    const server = reader(pair, testScheduler, received);
+    const { link, subscription } = clientOn(pair);
+    testScheduler.schedule(() => act(link, testScheduler), 2);
+    cleanup(testScheduler, 20, subscription, server);
+  });
+  return received;
+}
+
 /** A link of 70 bytes at most, asking to wait from 30: 60 bytes of `a` leave room for 9 more. */
 const SMALL = { latency: 1, maxFrameBytes: 64, highWaterMark: 30, maxBufferedBytes: 70 } as const;
 const A = 'a'.repeat(52);
 
 describe('cancelPending: the send buffer', () => {
   it('a request asked while a frame waits for the full link goes after it, though its head would fit', () => {
-    const testScheduler = newTestScheduler();
-    const received: string[] = [];
-    testScheduler.run(() => {
-      const pair = memory(SMALL);
-      const server = reader(pair, testScheduler, received);
-      const { link, subscription } = clientOn(pair);
-      testScheduler.schedule(() => {
-        link.send(A);
-        // 12 bytes: more than the 10 left; the head, 9 bytes, would fit.
-        link.send('b'.repeat(6));
-        link.request('r').subscribe({ error: () => undefined });
-      }, 2);
-      cleanup(testScheduler, 20, subscription, server);
+    const received = framesReceived(SMALL, (link) => {
+      link.send(A);
+      // 12 bytes: more than the 10 left; the head, 9 bytes, would fit.
+      link.send('b'.repeat(6));
+      link.request('r').subscribe({ error: () => undefined });
     });
     expect(received).to.deep.equal([`[0,"${A}"]@3`, '[0,"bbbbbb"]@4', '[1,1,"r"]@4']);
   });
@@ -70,39 +82,23 @@ describe('cancelPending: the send buffer', () => {
   });
 
   it('a body whose head the link took while asking to wait starts once the link drains', () => {
-    const testScheduler = newTestScheduler();
-    const received: string[] = [];
-    testScheduler.run(() => {
-      const pair = memory(SMALL);
-      const server = reader(pair, testScheduler, received);
-      const { link, subscription } = clientOn(pair);
-      const body = new Subject<string>();
-      testScheduler.schedule(() => {
-        link.send('a'.repeat(40));
-        link.request('r', { body }).subscribe({ error: () => undefined });
-        body.next('x');
-      }, 2);
-      testScheduler.schedule(() => body.next('y'), 5);
-      cleanup(testScheduler, 20, subscription, server);
+    const body = new Subject<string>();
+    const received = framesReceived(SMALL, (link, testScheduler) => {
+      link.send('a'.repeat(40));
+      link.request('r', { body }).subscribe({ error: () => undefined });
+      body.next('x');
+      testScheduler.schedule(() => body.next('y'), 3);
     });
     // 'x' came before the drain (3): the body was not subscribed yet, so it is not sent.
     expect(received).to.deep.equal([`[0,"${'a'.repeat(40)}"]@3`, '[1,1,"r","body"]@3', '[4,1,"next","y"]@6']);
   });
 
   it('a request cancelled while its body runs sends the cancel and nothing more of its body', () => {
-    const testScheduler = newTestScheduler();
-    const received: string[] = [];
-    testScheduler.run(() => {
-      const pair = memory({ latency: 1 });
-      const server = reader(pair, testScheduler, received);
-      const { link, subscription } = clientOn(pair);
-      const body = new Subject<string>();
-      testScheduler.schedule(() => {
-        const request = link.request('r', { body }).subscribe({ error: () => undefined });
-        body.next('x');
-        testScheduler.schedule(() => request.unsubscribe(), 2);
-      }, 2);
-      cleanup(testScheduler, 20, subscription, server);
+    const body = new Subject<string>();
+    const received = framesReceived({ latency: 1 }, (link, testScheduler) => {
+      const request = link.request('r', { body }).subscribe({ error: () => undefined });
+      body.next('x');
+      testScheduler.schedule(() => request.unsubscribe(), 2);
     });
     expect(received).to.deep.equal(['[1,1,"r","body"]@3', '[4,1,"next","x"]@3', '[3,1]@5']);
   });
@@ -154,27 +150,19 @@ describe('cancelPending: the send buffer', () => {
   });
 
   it("a request settled while its body's parts wait drops only its own: another body's go on", () => {
-    const testScheduler = newTestScheduler();
-    const received: string[] = [];
     const log: string[] = [];
-    testScheduler.run(() => {
-      const pair = memory(SMALL);
-      const server = reader(pair, testScheduler, received);
-      const { link, subscription } = clientOn(pair);
-      const [one, two] = [new Subject<string>(), new Subject<string>()];
-      testScheduler.schedule(() => {
-        const first = link.request('p', { body: one }).subscribe({ error: () => undefined });
-        link.request('q', { body: two }).subscribe({ error: () => undefined });
-        link.send('a'.repeat(40));
-        // The link is full: the parts wait, in order.
-        one.next('1'.repeat(30));
-        two.next('2'.repeat(30));
-        two.complete();
-        log.push(`queued ${link.queued}`);
-        first.unsubscribe();
-        log.push(`queued ${link.queued}`);
-      }, 2);
-      cleanup(testScheduler, 20, subscription, server);
+    const [one, two] = [new Subject<string>(), new Subject<string>()];
+    const received = framesReceived(SMALL, (link) => {
+      const first = link.request('p', { body: one }).subscribe({ error: () => undefined });
+      link.request('q', { body: two }).subscribe({ error: () => undefined });
+      link.send('a'.repeat(40));
+      // The link is full: the parts wait, in order.
+      one.next('1'.repeat(30));
+      two.next('2'.repeat(30));
+      two.complete();
+      log.push(`queued ${link.queued}`);
+      first.unsubscribe();
+      log.push(`queued ${link.queued}`);
     });
     expect(log).to.deep.equal(['queued 3', 'queued 2']);
     // The cancel fits where the message did not: it goes first (a cancel waits for nothing).

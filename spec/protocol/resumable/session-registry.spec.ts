@@ -1,49 +1,15 @@
 // The session registry of acceptSessions, seen through one connection driven by hand: which
 // connections it holds an entry for, how it ends them, and what it writes to a connection that ended.
 import { expect } from 'chai';
-import {
-  acceptSessions,
-  memorySessionStore,
-  type AcceptSessionsConfig,
-  type ServerSession,
-  type SessionStore,
-  type TransportEvent,
-} from 'rx-lifeline';
-import { RecordingLink } from 'rx-lifeline/testing';
-import { Subject, VirtualTimeScheduler, type Observable } from 'rxjs';
+import { memorySessionStore, type SessionStore } from 'rx-lifeline';
+import type { RecordingLink } from 'rx-lifeline/testing';
 import { fieldOf } from '../../support/private-fields.js';
+import { handFedServer } from './hand-fed-server.js';
 
 const HELLO = [2, { v: [1, 1], received: 0 }];
 const DATA = 0;
 
-/** A session server whose connections the test hands it one by one, each on a RecordingLink. */
-function server(config: AcceptSessionsConfig = {}) {
-  const server$ = new Subject<{
-    readonly type: 'connection';
-    readonly connection: Observable<TransportEvent>;
-  }>();
-  const sessions: ServerSession[] = [];
-  const ended: unknown[] = [];
-  const running = acceptSessions(server$, { scheduler: new VirtualTimeScheduler(), ...config }).subscribe(
-    (session) => {
-      sessions.push(session);
-      session.events$.subscribe({ error: (error: unknown) => ended.push(error) });
-    },
-  );
-  const connect = () => {
-    const connection = new Subject<TransportEvent>();
-    const link = new RecordingLink();
-    server$.next({ type: 'connection', connection });
-    connection.next({ type: 'connected', link });
-    return { connection, link };
-  };
-  /** The connections the registry holds an entry for besides its sessions' (see `#unattached`). */
-  const unattached = (connection: Subject<TransportEvent>) => {
-    const attachment = (connection as unknown as { observers: unknown[] }).observers[0];
-    return (fieldOf(fieldOf(fieldOf(attachment, 'owner'), 'registry'), 'unattached') as Set<unknown>).size;
-  };
-  return { sessions, ended, running, connect, unattached };
-}
+const server = handFedServer;
 
 /** A turn of the event loop: the session's store writes are made at the end of a turn. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -13,6 +13,7 @@ import {
 import { RecordingLink } from 'rx-lifeline/testing';
 import { Subject, VirtualTimeScheduler, type Observable } from 'rxjs';
 import { Attachment } from '../../../lib/protocol/resumable/server-session.js';
+import { handFedServer } from './hand-fed-server.js';
 
 const HELLO = 2;
 const DATA = 0;
@@ -121,24 +122,7 @@ describe('acceptSessions: a resume whose connection ends while the store is aske
       touch: (sessions, ttl) => store.touch(sessions, ttl),
       remove: (id, epoch) => store.remove(id, epoch),
     };
-    const server$ = new Subject<{
-      readonly type: 'connection';
-      readonly connection: Observable<TransportEvent>;
-    }>();
-    const sessions: ServerSession[] = [];
-    const running = acceptSessions(server$, { store: slow, scheduler: new VirtualTimeScheduler() }).subscribe(
-      (session) => {
-        sessions.push(session);
-        session.events$.subscribe({ error: () => undefined });
-      },
-    );
-    const connect = () => {
-      const connection = new Subject<TransportEvent>();
-      const link = new RecordingLink();
-      server$.next({ type: 'connection', connection });
-      connection.next({ type: 'connected', link });
-      return { connection, link };
-    };
+    const { sessions, running, connect } = handFedServer({ store: slow });
     const first = connect();
     first.connection.next({ type: 'frame', frame: NEW_HELLO });
     await settle();
